@@ -1,0 +1,158 @@
+# tutorcache - build, test, install.  `make help` lists the targets.
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define TC_VERSION_MAJOR \([0-9]*\)/\1/p' include/tutorcache.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define TC_VERSION_MINOR \([0-9]*\)/\1/p' include/tutorcache.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define TC_VERSION_PATCH \([0-9]*\)/\1/p' include/tutorcache.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WERROR ?= 1
+BUILD ?= build
+
+# Project flags live apart from the user's CFLAGS/LDFLAGS.
+TC_WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2
+ifeq ($(WERROR),1)
+TC_WARN += -Werror
+endif
+TC_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(TC_WARN) \
+	-fPIC -fvisibility=hidden -pthread -MMD -MP
+TC_LIBS := -lhiredis -lcjson -lxxhash -llmdb -lpthread -lm
+TC_TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+SONAME := libtutorcache.so.$(VERSION_MAJOR)
+
+LIB_SRC := $(wildcard lib/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+STATIC := $(BUILD)/libtutorcache.a
+SHARED := $(BUILD)/libtutorcache.so.$(VERSION)
+CLI := $(BUILD)/tutorcache
+TESTS := $(BUILD)/check_tutorcache
+
+.PHONY: all deps run check test asan tsan valgrind bench examples install \
+	uninstall clean help header-check
+
+all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/tutorcache.pc
+	@ln -sf $(BUILD)/tutorcache tutorcache 2>/dev/null || true
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TC_CFLAGS) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(STATIC): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -pthread $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TC_LIBS)
+	ln -sf libtutorcache.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libtutorcache.so
+
+$(CLI): $(CLI_OBJ) $(STATIC)
+	$(CC) -pthread $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(TC_LIBS)
+
+$(TESTS): $(TEST_OBJ) $(STATIC)
+	$(CC) -pthread $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) $(TC_LIBS) $(TC_TEST_LIBS)
+
+$(BUILD)/tutorcache.pc: pkgconfig/tutorcache.pc.in include/tutorcache.h
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+deps:
+	@scripts/deps.sh build
+
+# The main job, on the embedded default store (no Redis needed).
+run:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory all
+	@scripts/run.sh $(BUILD)/tutorcache
+
+# Every test; the suites start their own redis-server on loopback and stop it.
+check:
+	@scripts/deps.sh check
+	@$(MAKE) --no-print-directory all $(TESTS) header-check
+	TC_BUILD=$(BUILD) $(TESTS)
+
+test: check
+
+# The header alone, as C99 and as C++.
+header-check:
+	@mkdir -p $(BUILD)
+	printf '#include <tutorcache.h>\nint main(void){return tc_version()==0;}\n' > $(BUILD)/hc.c
+	$(CC) -std=c99 -Wall -Wextra -pedantic -Werror -Iinclude -fsyntax-only $(BUILD)/hc.c
+	printf '#include <tutorcache.h>\nint main(){return tc_version()==0;}\n' > $(BUILD)/hc.cc
+	$${CXX:-g++} -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -fsyntax-only $(BUILD)/hc.cc
+
+asan:
+	@scripts/deps.sh check
+	$(MAKE) --no-print-directory BUILD=build-asan \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/check_tutorcache build-asan/tutorcache
+	TC_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 build-asan/check_tutorcache
+
+tsan:
+	@scripts/deps.sh check
+	$(MAKE) --no-print-directory BUILD=build-tsan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
+	  build-tsan/check_tutorcache build-tsan/tutorcache
+	TC_BUILD=build-tsan CK_RUN_SUITE=$${CK_RUN_SUITE:-concurrency} build-tsan/check_tutorcache
+
+valgrind: all $(TESTS)
+	@scripts/deps.sh check
+	@command -v valgrind >/dev/null || scripts/deps.sh valgrind
+	TC_BUILD=$(BUILD) TC_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 \
+	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  --suppressions=tests/valgrind.supp $(TESTS)
+
+bench: all
+	@scripts/deps.sh bench
+	bench/run.sh $(BUILD)/tutorcache
+
+examples: all
+	@$(MAKE) --no-print-directory -C examples BUILD=../$(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/tutorcache.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libtutorcache.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libtutorcache.so
+	install -m 644 $(BUILD)/tutorcache.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/tutorcache.h $(DESTDIR)$(LIBDIR)/libtutorcache.* \
+	  $(DESTDIR)$(PKGCONFIGDIR)/tutorcache.pc $(DESTDIR)$(BINDIR)/tutorcache
+
+clean:
+	rm -rf build build-asan build-tsan tutorcache
+
+help:
+	@echo "make            build libtutorcache.a, libtutorcache.so and tutorcache"
+	@echo "make run        install what is missing, build, run the demo (LMDB store)"
+	@echo "make check      install what is missing, build, run every test (own redis-server)"
+	@echo "make asan       tests under AddressSanitizer + UBSan"
+	@echo "make tsan       concurrency tests under ThreadSanitizer (CK_RUN_SUITE to pick)"
+	@echo "make valgrind   tests under valgrind"
+	@echo "make bench      benchmarks (see BENCHMARKS.md)"
+	@echo "make examples   build the examples"
+	@echo "make install    install (PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR)"
+	@echo "make uninstall  remove what install put"
+	@echo "make clean      remove build outputs"
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,467 @@
+/*
+ * tutorcache.h - the public API of libtutorcache.
+ *
+ * This header is the whole API: nothing declared outside it is stable or
+ * supported, and no hiredis, LMDB or cJSON type appears in it.
+ *
+ * Overview
+ * --------
+ * libtutorcache caches the results of machine-learning calls in two tiers:
+ * an in-process L1 (sharded, bounded by bytes, TTL-aware) and a shared L2
+ * chosen by one URL:
+ *
+ *   redis://[user:password@]host[:port][/db]   a Redis server
+ *   unix:///path/to/redis.sock[?db=N]          a Redis server on a socket
+ *   lmdb:///path/to/dir                        an embedded LMDB environment
+ *   memory:                                    L1 only
+ *
+ * Entries live in namespaces. Each namespace has a key prefix, a TTL and an
+ * optional L1 TTL; the defaults are ml_model_predictions, student_profiles,
+ * adaptive_paths, diagnostic_results and intents, and a JSON config file may
+ * add or change them. An unknown namespace is an error (TC_ENONS).
+ *
+ * Lifecycle: fill a tc_options with tc_options_init(), set what you need,
+ * call tc_cache_open(), share the handle among all threads of the process,
+ * and release it with tc_cache_close() once no other call is running.
+ *
+ * Ownership: what a call returns through an out-parameter (`**out`) belongs
+ * to the caller and is released with the matching free function (tc_free()
+ * for bytes and strings). A returned `const char *` is borrowed and stays
+ * valid until the event named in the function's comment. Inputs are copied
+ * when the library keeps them. Every free function accepts NULL.
+ *
+ * Threads: every tc_cache_* call may run on any thread concurrently with
+ * any other, except tc_cache_open() and tc_cache_close(). Error detail
+ * (tc_cache_errmsg()) is kept per thread.
+ *
+ * Errors: functions return TC_OK (0), a positive outcome that is not an
+ * error (TC_MISS), or a negative TC_E* code. Out-parameters are set to
+ * NULL/0 on entry, so a failed call never leaves a stale value.
+ */
+#ifndef TUTORCACHE_H
+#define TUTORCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define TC_API
+#elif defined(__GNUC__)
+#define TC_API __attribute__((visibility("default")))
+#else
+#define TC_API
+#endif
+
+#define TC_VERSION_MAJOR 0
+#define TC_VERSION_MINOR 1
+#define TC_VERSION_PATCH 0
+
+/*
+ * tc_version - the library's version as "MAJOR.MINOR.PATCH".
+ * Ownership: static string. Thread safety: any thread.
+ */
+TC_API const char *tc_version(void);
+
+/* ---------------------------------------------------------------------
+ * Return codes
+ *
+ * One table: name, value, message. It generates the enum, tc_strerror()
+ * and tc_error_name(). Codes are stable once released.
+ */
+#define TC_ERRNO_MAP(X)                                                        \
+    X(OK, 0, "success")                                                        \
+    X(MISS, 1, "no entry for that key")                                        \
+    X(EINVAL, -1, "invalid argument")                                          \
+    X(ENOMEM, -2, "out of memory")                                             \
+    X(ENONS, -3, "unknown namespace")                                          \
+    X(ECONFIG, -4, "invalid configuration")                                    \
+    X(ETIMEOUT, -5, "operation timed out")                                     \
+    X(EUNAVAIL, -6, "store unreachable")                                       \
+    X(EAUTH, -7, "authentication failed")                                      \
+    X(EPROTO, -8, "unexpected reply from the store")                           \
+    X(EIO, -9, "input/output error")                                           \
+    X(EFULL, -10, "store is full")                                             \
+    X(ETOOBIG, -11, "value or key too large")                                  \
+    X(ELOADER, -12, "loader failed")                                           \
+    X(ECORRUPT, -13, "damaged data")                                           \
+    X(EINTERNAL, -14, "internal error")
+
+typedef enum tc_status {
+#define TC__ENUM(name, value, msg) TC_##name = value,
+    TC_ERRNO_MAP(TC__ENUM)
+#undef TC__ENUM
+        TC__STATUS_END_ = -15
+} tc_status;
+
+/*
+ * tc_strerror - a one-line English message for a return code.
+ * tc_error_name - the code's name, such as "TC_ETIMEOUT"; "TC_UNKNOWN"
+ * for a value not in the table.
+ * Ownership: static strings. Thread safety: any thread.
+ */
+TC_API const char *tc_strerror(int code);
+TC_API const char *tc_error_name(int code);
+
+/* ---------------------------------------------------------------------
+ * Memory
+ */
+
+/*
+ * tc_set_allocator - route every allocation of the library (and of the
+ * cJSON calls it makes) through the given functions. Call it before any
+ * other call, or never; pass NULLs to restore the C library's functions.
+ * Used by tests to inject failures: every path then returns TC_ENOMEM.
+ * hiredis 0.14 has no allocator hook, so its own buffers still use malloc.
+ * Thread safety: not thread-safe; call it while no other call runs.
+ */
+typedef void *(*tc_malloc_fn)(size_t size);
+typedef void *(*tc_realloc_fn)(void *ptr, size_t size);
+typedef void (*tc_free_fn)(void *ptr);
+TC_API void tc_set_allocator(tc_malloc_fn m, tc_realloc_fn r, tc_free_fn f);
+
+/*
+ * tc_malloc / tc_free - allocate and release through the library's
+ * allocator. Values the library returns are released with tc_free();
+ * values a loader hands to the library are allocated with tc_malloc().
+ * tc_free(NULL) does nothing. Thread safety: any thread.
+ */
+TC_API void *tc_malloc(size_t size);
+TC_API void tc_free(void *ptr);
+
+/* ---------------------------------------------------------------------
+ * Logs
+ *
+ * The library is silent unless a log callback is set. Each call receives
+ * one complete JSON object (no trailing newline), for example
+ *   {"time":"2026-11-21T14:03:05.120Z","level":"warn",
+ *    "event":"l2_unavailable","store":"redis://127.0.0.1:6379",
+ *    "error":"TC_EUNAVAIL","detail":"connect: Connection refused"}
+ * Repeats of one event are rate-limited (at most one per interval).
+ * Passwords never appear in logs.
+ */
+typedef enum tc_log_level {
+    TC_LOG_DEBUG = 0,
+    TC_LOG_INFO = 1,
+    TC_LOG_WARN = 2,
+    TC_LOG_ERROR = 3,
+    TC_LOG_OFF = 4
+} tc_log_level;
+
+/*
+ * tc_log_fn - receives one log line. `json` is borrowed for the duration
+ * of the call. Called from whichever thread logs, possibly concurrently.
+ */
+typedef void (*tc_log_fn)(void *userdata, tc_log_level level, const char *json);
+
+/* ---------------------------------------------------------------------
+ * Options
+ *
+ * A versioned struct: tc_options_init() fills every field with "unset",
+ * and the library reads only the fields that existed in the version the
+ * caller was compiled against. Unset fields take their value from the
+ * environment, then the JSON config file, then the built-in default.
+ */
+#define TC_OPTIONS_VERSION 1
+
+/* flags */
+#define TC_OPT_NO_ENV 0x1    /* ignore the environment variables */
+#define TC_OPT_NO_CONFIG 0x2 /* ignore TUTORCACHE_CONFIG and config_path */
+
+typedef struct tc_options {
+    unsigned version;        /* TC_OPTIONS_VERSION; set by tc_options_init */
+    unsigned flags;          /* TC_OPT_* */
+    const char *store_url;   /* NULL: TUTORCACHE_URL, REDIS_HOST..., file */
+    const char *config_path; /* NULL: TUTORCACHE_CONFIG, or no file */
+    int connect_timeout_ms;  /* <= 0: default 250 */
+    int command_timeout_ms;  /* <= 0: default 250 */
+    int pool_size;           /* Redis connections; <= 0: default 8 */
+    size_t l1_max_bytes;     /* 0: default 64 MiB */
+    int enable_caching;      /* -1 unset, 0 off (ENABLE_CACHING=false), 1 on */
+    int64_t intents_ttl_ms;  /* <= 0: CACHE_TTL (seconds), else 1 h */
+    size_t lmdb_map_bytes;   /* 0: default 1 GiB */
+    tc_log_fn log_fn;        /* NULL: silent */
+    void *log_userdata;
+    tc_log_level log_level; /* default TC_LOG_WARN */
+} tc_options;
+
+/*
+ * tc_options_init - set every field of *opt to "unset" and `version` to
+ * TC_OPTIONS_VERSION. opt must not be NULL.
+ * Thread safety: any thread.
+ */
+TC_API void tc_options_init(tc_options *opt);
+
+/* ---------------------------------------------------------------------
+ * The cache handle
+ */
+typedef struct tc_cache tc_cache;
+
+/*
+ * tc_cache_open - resolve the configuration (options > environment >
+ * config file > defaults), connect to the L2 and return a handle.
+ *
+ * out: receives the handle; set to NULL on entry; must not be NULL.
+ * opt: options, or NULL for all defaults.
+ * errbuf/errlen: may be NULL/0; on failure receives a message naming the
+ *   field or resource at fault ("REDIS_PORT: 99999 is not a port").
+ *
+ * A Redis server that is down at open time is not an error: the handle
+ * opens degraded and uses the server when it comes up. An LMDB directory
+ * that cannot be created or opened is an error.
+ *
+ * Returns TC_OK; TC_ECONFIG for a bad value; TC_EIO for an LMDB directory
+ * that cannot be used; TC_ENOMEM.
+ * Ownership: the handle is the caller's, released with tc_cache_close().
+ * Thread safety: any thread; the handle may then be shared.
+ */
+TC_API int tc_cache_open(tc_cache **out, const tc_options *opt, char *errbuf,
+                         size_t errlen);
+
+/*
+ * tc_cache_close - release the handle and everything it holds. NULL is
+ * accepted. Thread safety: no other call on h may be running or follow.
+ */
+TC_API void tc_cache_close(tc_cache *h);
+
+/*
+ * tc_cache_errmsg - detail of the last failed call made on h by this
+ * thread, such as "GET tc:intent:3f...: timed out after 250 ms"; "" when
+ * the last call succeeded. Cleared at the start of each call.
+ * Ownership: borrowed until this thread's next call on h.
+ * Thread safety: any thread; each thread sees its own message.
+ */
+TC_API const char *tc_cache_errmsg(const tc_cache *h);
+
+/* Which tier answered a get. */
+typedef enum tc_tier {
+    TC_TIER_NONE = 0, /* a miss */
+    TC_TIER_L1 = 1,
+    TC_TIER_L2 = 2,
+    TC_TIER_LOADER = 3
+} tc_tier;
+
+/* tc_tier_name - "miss", "l1", "l2", "loader". Static string. */
+TC_API const char *tc_tier_name(tc_tier tier);
+
+/* Use the namespace's TTL. */
+#define TC_TTL_DEFAULT 0
+
+/*
+ * tc_cache_get - look a key up in L1, then L2. An L2 answer fills L1 with
+ * the L2 entry's remaining TTL (capped by the namespace's L1 TTL).
+ *
+ * val/len: receive a copy of the value and its length; set to NULL/0 on
+ *   entry; must not be NULL. The copy has a NUL byte after its last byte,
+ *   not counted in len, so text values can be used as C strings.
+ * tier: may be NULL; receives the tier that answered (TC_TIER_NONE on a
+ *   miss).
+ * ns: a namespace name; key/keylen: any bytes (they are hashed).
+ *
+ * An L2 failure never fails a get: it is counted, logged, and the answer
+ * comes from L1 or is a miss.
+ *
+ * Returns TC_OK; TC_MISS; TC_ENONS; TC_EINVAL; TC_ENOMEM.
+ * Ownership: *val is the caller's; release it with tc_free().
+ * Thread safety: any thread.
+ */
+TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
+                        const char *ns, const void *key, size_t keylen);
+
+/*
+ * tc_cache_set - store a value in L2, then L1.
+ *
+ * ttl_ms: the entry's TTL in milliseconds, or TC_TTL_DEFAULT for the
+ *   namespace's; negative is TC_EINVAL.
+ *
+ * When the L2 is unreachable the value is kept in L1 only, for at most the
+ * degraded cap (5 s), the failure is counted and logged, and the call
+ * still returns TC_OK: a cache write never fails the caller for the
+ * store's sake.
+ *
+ * Returns TC_OK; TC_ENONS; TC_EINVAL; TC_ETOOBIG (over 512 MiB); TC_EFULL
+ * (an LMDB map that is full); TC_ENOMEM.
+ * Ownership: val is copied. Thread safety: any thread.
+ */
+TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
+                        size_t keylen, const void *val, size_t len,
+                        int64_t ttl_ms);
+
+/*
+ * tc_cache_del - remove a key from L1 and L2.
+ * Returns TC_OK (something was removed), TC_MISS (nothing was there),
+ * TC_ENONS, TC_EUNAVAIL or TC_ETIMEOUT (the L2 could not be reached: the
+ * L1 copy is gone, the L2 copy may remain).
+ * Thread safety: any thread.
+ */
+TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
+                        size_t keylen);
+
+/*
+ * tc_loader_fn - computes a value on a miss. On success it returns TC_OK
+ * and sets *val and *len to a buffer allocated with tc_malloc(), which the
+ * library then owns, and may set *ttl_ms (left at TC_TTL_DEFAULT for the
+ * namespace's). Any other return is passed to the caller as TC_ELOADER,
+ * and nothing is cached. Runs on the calling thread.
+ */
+typedef int (*tc_loader_fn)(void **val, size_t *len, int64_t *ttl_ms,
+                            const char *ns, const void *key, size_t keylen,
+                            void *userdata);
+
+/*
+ * tc_cache_get_or_load - tc_cache_get(), and on a miss run the loader,
+ * store its value (as tc_cache_set) and return it. Concurrent misses on
+ * one key within the process run the loader once: the other callers wait
+ * for its result and report TC_TIER_LOADER too.
+ *
+ * Returns TC_OK; TC_ELOADER (the loader failed; the message says its
+ * code); TC_ENONS; TC_EINVAL; TC_ENOMEM.
+ * Ownership: as tc_cache_get(). Thread safety: any thread; the loader may
+ * call the cache itself, but not get_or_load on the same key.
+ */
+TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
+                                tc_cache *h, const char *ns, const void *key,
+                                size_t keylen, tc_loader_fn loader,
+                                void *userdata);
+
+/*
+ * One key of a batched call. The caller fills key/keylen (and, for mset,
+ * val/len/ttl_ms); the library fills the rest.
+ */
+typedef struct tc_item {
+    const void *key;
+    size_t keylen;
+    void *val;      /* mget: out, the caller's, tc_free(); mset: in */
+    size_t len;     /* mget: out; mset: in */
+    int64_t ttl_ms; /* mset: in, TC_TTL_DEFAULT for the namespace's */
+    int status;     /* out: TC_OK, TC_MISS or a TC_E* code */
+    tc_tier tier;   /* mget: out */
+} tc_item;
+
+/*
+ * tc_cache_mget - tc_cache_get() for n keys of one namespace, looking up
+ * the L1 misses in L2 in one round trip (a Redis pipeline, one LMDB read
+ * transaction). Each item's status says its outcome.
+ * Returns TC_OK when every item was looked up (hits and misses alike);
+ * TC_EINVAL, TC_ENONS, TC_ENOMEM otherwise, with every val NULL.
+ * Ownership: each items[i].val is the caller's (tc_free()).
+ * Thread safety: any thread.
+ */
+TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n);
+
+/*
+ * tc_cache_mset - tc_cache_set() for n keys of one namespace in one L2
+ * round trip. Returns as tc_cache_set(); items[i].status is per item.
+ * Ownership: values are copied. Thread safety: any thread.
+ */
+TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n);
+
+/*
+ * tc_cache_invalidate - drop every entry of a namespace, at once for this
+ * process and, for other processes sharing the L2, within one second.
+ * It bumps the namespace's generation (stored in L2 as tc:<prefix>:gen),
+ * which is part of every key's hash, so no keyspace scan is needed: the
+ * old entries are unreachable and expire by their TTL.
+ * Returns TC_OK; TC_ENONS; TC_EUNAVAIL/TC_ETIMEOUT when the L2 could not
+ * record the new generation (this process's L1 is dropped all the same).
+ * Thread safety: any thread.
+ */
+TC_API int tc_cache_invalidate(tc_cache *h, const char *ns);
+
+/*
+ * tc_cache_key - the L2 key of a key, "tc:<prefix>:<32 hex digits>",
+ * written to buf (at least TC_KEY_MAX bytes, NUL-terminated).
+ * Returns TC_OK; TC_ENONS; TC_EINVAL. Thread safety: any thread.
+ */
+#define TC_KEY_MAX 80
+TC_API int tc_cache_key(char *buf, size_t buflen, tc_cache *h, const char *ns,
+                        const void *key, size_t keylen);
+
+/* ---------------------------------------------------------------------
+ * Pattern keys
+ */
+
+/*
+ * tc_key_canonical - canonical key material from a JSON object: keys
+ * sorted, no white space, numbers in one form (shortest round-trip), and
+ * each field named in `bucket_fields` rounded down to a multiple of the
+ * matching `bucket_sizes` entry. {"b":1,"a":37} and {"a":31,"b":1} with
+ * bucket 10 on "a" both give {"a":30,"b":1}.
+ *
+ * out: receives a NUL-terminated string; set to NULL on entry.
+ * json: the object's text; nbuckets may be 0 (the arrays may then be
+ *   NULL). Nested objects are canonicalized too; bucketing applies to
+ *   top-level numeric fields.
+ * Returns TC_OK; TC_EINVAL (not a JSON object, bad bucket size, a bucket
+ *   field that is not a number); TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
+ */
+TC_API int tc_key_canonical(char **out, const char *json,
+                            const char *const *bucket_fields,
+                            const double *bucket_sizes, size_t nbuckets);
+
+/* ---------------------------------------------------------------------
+ * Health, statistics and configuration
+ */
+
+/*
+ * tc_cache_ping - round trip to the L2 (PING for Redis, a read
+ * transaction for LMDB, nothing for memory:), bypassing the circuit
+ * breaker. latency_us: may be NULL; receives the round-trip time.
+ * Returns TC_OK; TC_EUNAVAIL; TC_ETIMEOUT; TC_EAUTH.
+ * Thread safety: any thread.
+ */
+TC_API int tc_cache_ping(tc_cache *h, int64_t *latency_us);
+
+/* Counters of one namespace since the handle was opened. */
+typedef struct tc_ns_stats {
+    uint64_t l1_hits;
+    uint64_t l2_hits;
+    uint64_t misses; /* answered by neither tier */
+    uint64_t loads;  /* loader runs */
+    uint64_t sets;
+    uint64_t dels;
+    uint64_t l2_errors; /* L2 calls that failed (timeouts, refused...) */
+    uint64_t degraded;  /* gets or sets answered without the L2 */
+} tc_ns_stats;
+
+/*
+ * tc_cache_stats - the counters of one namespace.
+ * out: must not be NULL; zeroed on entry.
+ * Returns TC_OK; TC_ENONS. Thread safety: any thread; counters are read
+ * one by one, not as one snapshot.
+ */
+TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns);
+
+/*
+ * tc_cache_stats_json - every namespace's counters, L1 bytes and entries,
+ * and the L2's state (kind, up, breaker state, reconnects) as one JSON
+ * object.
+ * Returns TC_OK; TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
+ */
+TC_API int tc_cache_stats_json(char **out, tc_cache *h);
+
+/*
+ * tc_cache_config_json - the effective configuration (store URL with the
+ * password masked as "***", timeouts, sizes, namespaces with their prefix,
+ * TTL and L1 TTL, and where each value came from) as one JSON object.
+ * Returns TC_OK; TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
+ */
+TC_API int tc_cache_config_json(char **out, tc_cache *h);
+
+/*
+ * tc_cache_store_kind - "redis", "lmdb" or "memory".
+ * Ownership: static string. Thread safety: any thread.
+ */
+TC_API const char *tc_cache_store_kind(const tc_cache *h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TUTORCACHE_H */

@@ -1,0 +1,106 @@
+/*
+ * store.h - the L2 interface. Each implementation (store_redis.c,
+ * store_lmdb.c) fills a table of operations; cache.c sees nothing else of
+ * it. Keys are the short hashed strings of key.c ("tc:<prefix>:<hex>"),
+ * values the caller's bytes, unwrapped.
+ *
+ * Every operation may be called from many threads at once. Operations
+ * return TC_OK, TC_MISS or a negative TC_E* code, and on failure write the
+ * detail into err ("GET tc:intent:...: timed out after 250 ms").
+ */
+#ifndef TC_STORE_H
+#define TC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/* One key of a batched read. */
+typedef struct tc__store_get {
+    const char *key; /* NUL-terminated */
+    char *val;       /* out: tc__malloc'd, NUL after the last byte */
+    size_t len;      /* out */
+    int64_t ttl_ms;  /* out: remaining TTL; -1 when the entry has none */
+    int status;      /* out: TC_OK, TC_MISS or TC_E* */
+} tc__store_get;
+
+/* One key of a batched write. */
+typedef struct tc__store_set {
+    const char *key;
+    const void *val;
+    size_t len;
+    int64_t ttl_ms; /* > 0 */
+    int status;     /* out */
+} tc__store_set;
+
+/* What a store reports of its health (tc_cache_stats_json). */
+typedef struct tc__store_health {
+    int up;              /* last call succeeded */
+    const char *breaker; /* "closed", "open", "half_open"; static */
+    uint64_t reconnects;
+    uint64_t errors;
+    int64_t entries; /* -1 when unknown */
+    int64_t bytes;   /* bytes used by the store; -1 when unknown */
+} tc__store_health;
+
+typedef struct tc__store tc__store;
+
+typedef struct tc__store_ops {
+    const char *kind; /* "redis", "lmdb" */
+    /*
+     * Looks up n keys in one round trip. Returns TC_OK when every item
+     * has its own status (TC_OK/TC_MISS, or an error for that item alone,
+     * such as a value of the wrong type), or an error for the whole call
+     * (unreachable, timeout) with no value set.
+     */
+    int (*mget)(tc__store *s, tc__store_get *items, size_t n, tc__err *err);
+    /* Writes n keys in one round trip; as mget for the return. */
+    int (*mset)(tc__store *s, tc__store_set *items, size_t n, tc__err *err);
+    /* Deletes a key: TC_OK when it existed, TC_MISS when not. */
+    int (*del)(tc__store *s, const char *key, tc__err *err);
+    /*
+     * Atomically adds 1 to the integer stored at key (0 when absent;
+     * stored as decimal text with no TTL) and returns the new value.
+     */
+    int (*incr)(tc__store *s, const char *key, int64_t *out, tc__err *err);
+    /* A round trip to the store, bypassing any circuit breaker. */
+    int (*ping)(tc__store *s, tc__err *err);
+    void (*health)(tc__store *s, tc__store_health *out);
+    void (*close)(tc__store *s);
+} tc__store_ops;
+
+/* Every implementation's struct starts with this. */
+struct tc__store {
+    const tc__store_ops *ops;
+};
+
+/* What opening a store needs; parsed from the URL by config.c. */
+typedef struct tc__store_config {
+    /* redis */
+    const char *host;      /* NULL with unix_path */
+    int port;              /* default 6379 */
+    const char *unix_path; /* unix:///path */
+    const char *user;      /* ACL user; NULL for the default user */
+    const char *password;  /* NULL: no AUTH */
+    int db;                /* SELECT; 0 by default */
+    int connect_timeout_ms;
+    int command_timeout_ms;
+    int pool_size;
+    /* lmdb */
+    const char *dir;
+    size_t map_bytes;
+    /* both */
+    const tc__logger *log;  /* never NULL */
+    const char *url_masked; /* the URL with the password as *** */
+} tc__store_config;
+
+int tc__store_redis_open(tc__store **out, const tc__store_config *cfg,
+                         tc__err *err);
+int tc__store_lmdb_open(tc__store **out, const tc__store_config *cfg,
+                        tc__err *err);
+
+/* Frees the values of a batched read (tc__free on each val). */
+void tc__store_get_release(tc__store_get *items, size_t n);
+
+#endif /* TC_STORE_H */

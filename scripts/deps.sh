@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian packages tutorcache needs to build, test and benchmark,
+# skipping the ones already present.  Usage: scripts/deps.sh [build|check|bench]
+set -eu
+
+build="make gcc pkg-config libhiredis-dev libcjson-dev libxxhash-dev liblmdb-dev"
+check="$build check redis-server redis-tools"
+bench="$check"
+
+case "${1:-build}" in
+build) want=$build ;;
+check) want=$check ;;
+bench) want=$bench ;;
+*) echo "usage: $0 [build|check|bench]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "tutorcache: installing:$missing" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2

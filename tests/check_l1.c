@@ -1,0 +1,697 @@
+/*
+ * check_l1.c - the in-process L1: values round trip byte for byte, TTLs
+ * are honoured against explicit clocks, the byte budget holds, SIEVE
+ * keeps hot entries, allocation failures leak nothing, and threads can
+ * share one L1.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "l1.h"
+#include "suites.h"
+
+#define FAR_FUTURE INT64_C(1000000000000)
+
+/* Distinct, deterministic keys; the L1 must cope with such weak ones. */
+static tc__hash hk(uint64_t i)
+{
+    tc__hash h;
+
+    h.lo = i;
+    h.hi = i * 7 + 1;
+    return h;
+}
+
+static void set_str(tc__l1 *l1, uint64_t k, const char *s, int64_t expires,
+                    int64_t now)
+{
+    tc__hash h = hk(k);
+
+    ck_assert_int_eq(tc__l1_set(l1, &h, s, strlen(s), expires, now), TC_OK);
+}
+
+/* TC_OK or TC_MISS; on a hit, checks the value against want (if any). */
+static int get_str(tc__l1 *l1, uint64_t k, const char *want, int64_t now)
+{
+    tc__hash h = hk(k);
+    char *v = (char *)&h; /* must be reset to NULL */
+    size_t len = 99;
+    int64_t ttl = -5;
+    int rc = tc__l1_get(l1, &h, now, &v, &len, &ttl);
+
+    if (rc == TC_MISS) {
+        ck_assert_ptr_null(v);
+        ck_assert_uint_eq(len, 0);
+        ck_assert_int_eq(ttl, 0);
+        return rc;
+    }
+    ck_assert_int_eq(rc, TC_OK);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_gt(ttl, 0);
+    ck_assert(v[len] == '\0');
+    if (want) {
+        ck_assert_uint_eq(len, strlen(want));
+        ck_assert_str_eq(v, want);
+    }
+    tc__free(v);
+    return rc;
+}
+
+static tc__l1_stats stats(tc__l1 *l1)
+{
+    tc__l1_stats st;
+
+    tc__l1_stats_get(l1, &st);
+    return st;
+}
+
+/* What one entry of len bytes is charged, measured, not assumed. */
+static uint64_t charge_of(size_t len)
+{
+    tc__l1 *l1;
+    tc__hash h = hk(1);
+    char *buf = calloc(1, len + 1);
+    uint64_t bytes;
+
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_int_eq(tc__l1_new(&l1, 64 * 1024 * 1024, 1), TC_OK);
+    ck_assert_int_eq(tc__l1_set(l1, &h, buf, len, FAR_FUTURE, 0), TC_OK);
+    bytes = stats(l1).bytes;
+    ck_assert_uint_eq(stats(l1).entries, 1);
+    ck_assert_uint_gt(bytes, len);
+    tc__l1_free(l1);
+    free(buf);
+    return bytes;
+}
+
+START_TEST(test_new_args)
+{
+    tc__l1 *l1 = (tc__l1 *)&l1;
+
+    ck_assert_int_eq(tc__l1_new(&l1, 1024, 3), TC_EINVAL);
+    ck_assert_ptr_null(l1);
+    ck_assert_int_eq(tc__l1_new(&l1, 0, 4), TC_EINVAL);
+    ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 0), TC_OK);
+    ck_assert_ptr_nonnull(l1);
+    tc__l1_free(l1);
+    tc__l1_free(NULL);
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+    tc__l1 *l1;
+    tc__hash h = hk(42);
+    char *v;
+    size_t len;
+    int64_t ttl;
+
+    ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 4), TC_OK);
+    ck_assert_int_eq(tc__l1_set(l1, &h, "hello", 5, 1000 + 3600000, 1000),
+                     TC_OK);
+    ck_assert_int_eq(tc__l1_get(l1, &h, 1000, &v, &len, &ttl), TC_OK);
+    ck_assert_uint_eq(len, 5);
+    ck_assert_mem_eq(v, "hello", 6);
+    ck_assert_int_eq(ttl, 3600000);
+    tc__free(v);
+    ck_assert_uint_eq(stats(l1).entries, 1);
+    /* A second get returns an independent copy. */
+    ck_assert_int_eq(get_str(l1, 42, "hello", 1000), TC_OK);
+    tc__l1_free(l1);
+}
+END_TEST
+
+START_TEST(test_binary)
+{
+    static const char bin[] = {'a', '\0', 'b', '\0', '\0', (char)0xff, 'c'};
+    tc__l1 *l1;
+    tc__hash h = hk(7), z = hk(8);
+    char *v;
+    size_t len;
+
+    ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 4), TC_OK);
+    ck_assert_int_eq(tc__l1_set(l1, &h, bin, sizeof(bin), FAR_FUTURE, 0),
+                     TC_OK);
+    ck_assert_int_eq(tc__l1_get(l1, &h, 0, &v, &len, NULL), TC_OK);
+    ck_assert_uint_eq(len, sizeof(bin));
+    ck_assert_mem_eq(v, bin, sizeof(bin));
+    ck_assert(v[len] == '\0');
+    tc__free(v);
+    /* An empty value is a hit, not a miss. */
+    ck_assert_int_eq(tc__l1_set(l1, &z, NULL, 0, FAR_FUTURE, 0), TC_OK);
+    ck_assert_int_eq(tc__l1_get(l1, &z, 0, &v, &len, NULL), TC_OK);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_ptr_nonnull(v);
+    ck_assert(v[0] == '\0');
+    tc__free(v);
+    tc__l1_free(l1);
+}
+END_TEST
+
+START_TEST(test_replace)
+{
+    tc__l1 *l1, *ref;
+
+    ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 4), TC_OK);
+    ck_assert_int_eq(tc__l1_new(&ref, 1 << 20, 4), TC_OK);
+    set_str(l1, 1, "first value, rather long", FAR_FUTURE, 0);
+    set_str(l1, 1, "second", 5000, 0);
+    ck_assert_int_eq(get_str(l1, 1, "second", 0), TC_OK);
+    /* The old entry is gone, not merely shadowed. */
+    set_str(ref, 1, "second", 5000, 0);
+    ck_assert_uint_eq(stats(l1).entries, 1);
+    ck_assert_uint_eq(stats(l1).bytes, stats(ref).bytes);
+    /* The replacement's TTL applies, not the old one's. */
+    ck_assert_int_eq(get_str(l1, 1, NULL, 5000), TC_MISS);
+    tc__l1_free(ref);
+    tc__l1_free(l1);
+}
+END_TEST
+
+START_TEST(test_del_and_miss)
+{
+    tc__l1 *l1;
+
+    ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 4), TC_OK);
+    ck_assert_int_eq(get_str(l1, 5, NULL, 0), TC_MISS);
+    set_str(l1, 5, "five", FAR_FUTURE, 0);
+    set_str(l1, 6, "six", FAR_FUTURE, 0);
+    {
+        tc__hash h = hk(5);
+
+        ck_assert_int_eq(tc__l1_del(l1, &h), TC_OK);
+        ck_assert_int_eq(tc__l1_del(l1, &h), TC_MISS);
+    }
+    ck_assert_int_eq(get_str(l1, 5, NULL, 0), TC_MISS);
+    ck_assert_int_eq(get_str(l1, 6, "six", 0), TC_OK);
+    ck_assert_uint_eq(stats(l1).entries, 1);
+    ck_assert_uint_eq(stats(l1).bytes, charge_of(3));
+    tc__l1_free(l1);
+}
+END_TEST
+
+START_TEST(test_ttl)
+{
+    tc__l1 *l1;
+    tc__hash h = hk(9);
+    char *v;
+    size_t len;
+    int64_t ttl;
+
+    ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 4), TC_OK);
+    set_str(l1, 9, "nine", 11000, 1000);
+    ck_assert_int_eq(tc__l1_get(l1, &h, 2234, &v, &len, &ttl), TC_OK);
+    ck_assert_int_eq(ttl, 11000 - 2234);
+    tc__free(v);
+    ck_assert_int_eq(tc__l1_get(l1, &h, 10999, &v, &len, &ttl), TC_OK);
+    ck_assert_int_eq(ttl, 1);
+    tc__free(v);
+    /* Expired at expires_ms exactly; the get removes it. */
+    ck_assert_int_eq(get_str(l1, 9, NULL, 11000), TC_MISS);
+    ck_assert_uint_eq(stats(l1).expired, 1);
+    ck_assert_uint_eq(stats(l1).entries, 0);
+    ck_assert_uint_eq(stats(l1).bytes, 0);
+    /* Even an earlier clock cannot bring it back. */
+    ck_assert_int_eq(get_str(l1, 9, NULL, 0), TC_MISS);
+    /* A set that is already expired stores nothing and drops the old. */
+    set_str(l1, 9, "nine", FAR_FUTURE, 0);
+    set_str(l1, 9, "new nine", 500, 500);
+    ck_assert_int_eq(get_str(l1, 9, NULL, 0), TC_MISS);
+    ck_assert_uint_eq(stats(l1).entries, 0);
+    tc__l1_free(l1);
+}
+END_TEST
+
+START_TEST(test_budget)
+{
+    const size_t budget = 64 * 1024;
+    tc__l1 *l1;
+    char val[101];
+    uint64_t i, n = 10000, present = 0;
+    tc__l1_stats st;
+
+    memset(val, 'v', 100);
+    val[100] = '\0';
+    ck_assert_int_eq(tc__l1_new(&l1, budget, 4), TC_OK);
+    for (i = 0; i < n; i++) {
+        set_str(l1, i, val, FAR_FUTURE, 0);
+        if (i % 97 == 0) {
+            ck_assert_uint_le(stats(l1).bytes, budget);
+        }
+    }
+    st = stats(l1);
+    ck_assert_uint_le(st.bytes, budget);
+    ck_assert_uint_gt(st.evictions, 0);
+    ck_assert_uint_eq(st.evictions + st.entries, n);
+    ck_assert_uint_eq(st.bytes, st.entries * charge_of(100));
+    /* Most of the budget is in use, and the newest entries are there. */
+    ck_assert_uint_ge(st.bytes, budget - 4 * charge_of(100));
+    ck_assert_int_eq(get_str(l1, n - 1, val, 0), TC_OK);
+    for (i = 0; i < n; i++) {
+        present += get_str(l1, i, val, 0) == TC_OK;
+    }
+    ck_assert_uint_eq(present, st.entries);
+    tc__l1_free(l1);
+}
+END_TEST
+
+/*
+ * The exact SIEVE order: a shard of room for ten entries, key 0 hit, so
+ * inserting key 10 evicts key 1 (the oldest unvisited), and key 11 evicts
+ * key 2. FIFO or a plain ring would evict key 0 first.
+ */
+START_TEST(test_sieve_order)
+{
+    const size_t room = 10;
+    tc__l1 *l1;
+    uint64_t i;
+
+    ck_assert_int_eq(tc__l1_new(&l1, room * charge_of(3), 1), TC_OK);
+    for (i = 0; i < room; i++) {
+        set_str(l1, i, "abc", FAR_FUTURE, 0);
+    }
+    ck_assert_uint_eq(stats(l1).entries, room);
+    ck_assert_uint_eq(stats(l1).evictions, 0);
+    ck_assert_int_eq(get_str(l1, 0, "abc", 0), TC_OK);
+    set_str(l1, 10, "abc", FAR_FUTURE, 0);
+    ck_assert_uint_eq(stats(l1).evictions, 1);
+    ck_assert_int_eq(get_str(l1, 1, NULL, 0), TC_MISS);
+    ck_assert_int_eq(get_str(l1, 0, "abc", 0), TC_OK);
+    set_str(l1, 11, "abc", FAR_FUTURE, 0);
+    ck_assert_int_eq(get_str(l1, 2, NULL, 0), TC_MISS);
+    ck_assert_int_eq(get_str(l1, 0, "abc", 0), TC_OK);
+    ck_assert_int_eq(get_str(l1, 10, "abc", 0), TC_OK);
+    ck_assert_uint_eq(stats(l1).entries, room);
+    tc__l1_free(l1);
+}
+END_TEST
+
+/* A stream of one-hit keys must not push out a small, often-read set. */
+START_TEST(test_sieve_keeps_hot)
+{
+    const uint64_t hot = 8, room = 100, stream = 5000;
+    tc__l1 *l1;
+    uint64_t i, j, early = 0;
+    char val[41];
+
+    memset(val, 'x', 40);
+    val[40] = '\0';
+    ck_assert_int_eq(tc__l1_new(&l1, room * charge_of(40), 1), TC_OK);
+    for (i = 0; i < hot; i++) {
+        set_str(l1, 1000000 + i, val, FAR_FUTURE, 0);
+    }
+    for (i = 0; i < stream; i++) {
+        set_str(l1, i, val, FAR_FUTURE, 0);
+        if (i % 10 == 0) {
+            for (j = 0; j < hot; j++) {
+                ck_assert_int_eq(get_str(l1, 1000000 + j, val, 0), TC_OK);
+            }
+        }
+    }
+    ck_assert_uint_ge(stats(l1).evictions, stream - room);
+    for (j = 0; j < hot; j++) {
+        ck_assert_int_eq(get_str(l1, 1000000 + j, val, 0), TC_OK);
+    }
+    for (i = 0; i < stream / 2; i++) {
+        early += get_str(l1, i, NULL, 0) == TC_OK;
+    }
+    ck_assert_uint_eq(early, 0);
+    tc__l1_free(l1);
+}
+END_TEST
+
+/*
+ * Expired entries go before live ones, visited or not: with every entry
+ * hit, plain SIEVE would evict key 0; here the expired key 5 goes.
+ */
+START_TEST(test_expired_evicted_first)
+{
+    const size_t room = 10;
+    tc__l1 *l1;
+    uint64_t i;
+
+    ck_assert_int_eq(tc__l1_new(&l1, room * charge_of(3), 1), TC_OK);
+    for (i = 0; i < room; i++) {
+        set_str(l1, i, "abc", i == 5 ? 50 : FAR_FUTURE, 0);
+        ck_assert_int_eq(get_str(l1, i, "abc", 0), TC_OK);
+    }
+    set_str(l1, 10, "abc", FAR_FUTURE, 100);
+    ck_assert_uint_eq(stats(l1).expired, 1);
+    ck_assert_uint_eq(stats(l1).evictions, 0);
+    ck_assert_int_eq(get_str(l1, 0, "abc", 100), TC_OK);
+    ck_assert_int_eq(get_str(l1, 5, NULL, 0), TC_MISS);
+    ck_assert_uint_eq(stats(l1).entries, room);
+    tc__l1_free(l1);
+}
+END_TEST
+
+START_TEST(test_oversized)
+{
+    const size_t budget = 64 * 1024;
+    tc__l1 *l1;
+    tc__hash h = hk(3);
+    char *big = malloc(budget);
+
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'b', budget);
+    ck_assert_int_eq(tc__l1_new(&l1, budget, 1), TC_OK);
+    set_str(l1, 1, "small", FAR_FUTURE, 0);
+    /* Bigger than the shard: not stored, nothing evicted, still TC_OK. */
+    ck_assert_int_eq(tc__l1_set(l1, &h, big, budget, FAR_FUTURE, 0), TC_OK);
+    ck_assert_int_eq(get_str(l1, 3, NULL, 0), TC_MISS);
+    /* A quarter of the shard is above the one-eighth admission limit. */
+    ck_assert_int_eq(tc__l1_set(l1, &h, big, budget / 4, FAR_FUTURE, 0),
+                     TC_OK);
+    ck_assert_int_eq(get_str(l1, 3, NULL, 0), TC_MISS);
+    ck_assert_int_eq(get_str(l1, 1, "small", 0), TC_OK);
+    ck_assert_uint_eq(stats(l1).entries, 1);
+    ck_assert_uint_eq(stats(l1).evictions, 0);
+    /* A sixteenth is admitted. */
+    ck_assert_int_eq(tc__l1_set(l1, &h, big, budget / 16, FAR_FUTURE, 0),
+                     TC_OK);
+    ck_assert_int_eq(get_str(l1, 3, NULL, 0), TC_OK);
+    /* An oversized rewrite drops the old value rather than keep it. */
+    ck_assert_int_eq(tc__l1_set(l1, &h, big, budget, FAR_FUTURE, 0), TC_OK);
+    ck_assert_int_eq(get_str(l1, 3, NULL, 0), TC_MISS);
+    ck_assert_uint_eq(stats(l1).entries, 1);
+    tc__l1_free(l1);
+    free(big);
+}
+END_TEST
+
+START_TEST(test_clear)
+{
+    tc__l1 *l1;
+    uint64_t i;
+    tc__l1_stats st;
+
+    ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 4), TC_OK);
+    for (i = 0; i < 500; i++) {
+        set_str(l1, i, "value", FAR_FUTURE, 0);
+    }
+    ck_assert_uint_eq(stats(l1).entries, 500);
+    tc__l1_clear(l1);
+    st = stats(l1);
+    ck_assert_uint_eq(st.entries, 0);
+    ck_assert_uint_eq(st.bytes, 0);
+    for (i = 0; i < 500; i++) {
+        ck_assert_int_eq(get_str(l1, i, NULL, 0), TC_MISS);
+    }
+    /* Usable afterwards. */
+    set_str(l1, 7, "again", FAR_FUTURE, 0);
+    ck_assert_int_eq(get_str(l1, 7, "again", 0), TC_OK);
+    ck_assert_uint_eq(stats(l1).entries, 1);
+    tc__l1_free(l1);
+}
+END_TEST
+
+/* ---- failing allocator ------------------------------------------------ */
+
+static long fa_calls;       /* allocations so far */
+static long fa_fail_at;     /* the call number that fails; 0: none */
+static long fa_outstanding; /* live blocks */
+static int fa_failed;       /* an injected failure happened */
+
+static void *fa_malloc(size_t size)
+{
+    void *p;
+
+    if (++fa_calls == fa_fail_at) {
+        fa_failed = 1;
+        return NULL;
+    }
+    p = malloc(size);
+    if (p) {
+        fa_outstanding++;
+    }
+    return p;
+}
+
+static void *fa_realloc(void *ptr, size_t size)
+{
+    void *p;
+
+    if (++fa_calls == fa_fail_at) {
+        fa_failed = 1;
+        return NULL;
+    }
+    p = realloc(ptr, size);
+    if (p && !ptr) {
+        fa_outstanding++;
+    }
+    return p;
+}
+
+static void fa_free(void *ptr)
+{
+    if (ptr) {
+        fa_outstanding--;
+    }
+    free(ptr);
+}
+
+#define FA_KEYS 200
+
+/* new, sets (through two table growths), replaces, gets, dels, clear. */
+static void fa_sequence(void)
+{
+    tc__l1 *l1;
+    char val[64], *v;
+    size_t len;
+    uint64_t i, live = 0;
+    int rc;
+
+    rc = tc__l1_new(&l1, 1 << 20, 1);
+    if (rc == TC_ENOMEM) {
+        ck_assert_ptr_null(l1);
+        return;
+    }
+    ck_assert_int_eq(rc, TC_OK);
+    for (i = 0; i < FA_KEYS; i++) {
+        tc__hash h = hk(i);
+
+        snprintf(val, sizeof(val), "value-%llu", (unsigned long long)i);
+        rc = tc__l1_set(l1, &h, val, strlen(val), FAR_FUTURE, 0);
+        ck_assert(rc == TC_OK || rc == TC_ENOMEM);
+    }
+    for (i = 0; i < FA_KEYS; i += 3) {
+        tc__hash h = hk(i);
+
+        rc = tc__l1_set(l1, &h, "re", 2, FAR_FUTURE, 0);
+        ck_assert(rc == TC_OK || rc == TC_ENOMEM);
+    }
+    for (i = 0; i < FA_KEYS; i += 2) {
+        tc__hash h = hk(i);
+
+        rc = tc__l1_get(l1, &h, 0, &v, &len, NULL);
+        ck_assert(rc == TC_OK || rc == TC_MISS || rc == TC_ENOMEM);
+        if (rc == TC_OK) {
+            ck_assert(v[len] == '\0');
+        } else {
+            ck_assert_ptr_null(v);
+        }
+        tc__free(v);
+    }
+    for (i = 0; i < FA_KEYS; i += 5) {
+        tc__hash h = hk(i);
+
+        rc = tc__l1_del(l1, &h);
+        ck_assert(rc == TC_OK || rc == TC_MISS);
+    }
+    /* With failures off, the table must still agree with itself. */
+    fa_fail_at = 0;
+    for (i = 0; i < FA_KEYS; i++) {
+        tc__hash h = hk(i);
+
+        rc = tc__l1_get(l1, &h, 0, &v, &len, NULL);
+        ck_assert(rc == TC_OK || rc == TC_MISS);
+        if (rc == TC_OK) {
+            live++;
+            snprintf(val, sizeof(val), "value-%llu", (unsigned long long)i);
+            ck_assert(strcmp(v, i % 3 == 0 ? "re" : val) == 0);
+            ck_assert(i % 5 != 0);
+        }
+        tc__free(v);
+    }
+    ck_assert_uint_eq(stats(l1).entries, live);
+    tc__l1_clear(l1);
+    ck_assert_uint_eq(stats(l1).entries, 0);
+    tc__l1_free(l1);
+}
+
+START_TEST(test_failing_allocator)
+{
+    long n;
+    int completed = 0;
+
+    for (n = 1; n < 100000 && !completed; n++) {
+        fa_calls = 0;
+        fa_outstanding = 0;
+        fa_failed = 0;
+        fa_fail_at = n;
+        tc_set_allocator(fa_malloc, fa_realloc, fa_free);
+        fa_sequence();
+        tc_set_allocator(NULL, NULL, NULL);
+        ck_assert_msg(fa_outstanding == 0,
+                      "%ld blocks leaked with allocation %ld failing",
+                      fa_outstanding, n);
+        completed = !fa_failed;
+    }
+    /* Every allocation point was made to fail, then a clean run. */
+    ck_assert(completed);
+    ck_assert_int_gt(n, FA_KEYS);
+}
+END_TEST
+
+/* ---- threads ---------------------------------------------------------- */
+
+#define TH_THREADS 4
+#define TH_KEYS 256
+
+static atomic_long th_bad; /* unexpected codes or wrong values */
+static tc__l1 *th_l1;
+static long th_iters;
+
+/* A value names its key and is as long as its first byte says. */
+static size_t th_make(char *buf, uint64_t key, unsigned salt)
+{
+    size_t len = 16 + (salt * 37 + key) % 300;
+
+    memset(buf, 'a' + (int)(key % 26), len);
+    snprintf(buf, 16, "%06llu:%03zu", (unsigned long long)key, len);
+    buf[10] = '|';
+    return len;
+}
+
+static int th_valid(const char *v, size_t len, uint64_t key)
+{
+    char head[16];
+
+    snprintf(head, sizeof(head), "%06llu:%03zu", (unsigned long long)key,
+             len);
+    return len >= 16 && memcmp(v, head, 10) == 0 && v[10] == '|' &&
+           v[len - 1] == 'a' + (int)(key % 26) && v[len] == '\0';
+}
+
+static void *th_run(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u + 1;
+    char buf[400], *v;
+    size_t len;
+    long i;
+
+    for (i = 0; i < th_iters; i++) {
+        uint64_t k;
+        tc__hash h;
+        unsigned op;
+        int rc;
+
+        seed = seed * 1103515245u + 12345u;
+        k = (seed >> 8) % TH_KEYS;
+        op = (seed >> 20) % 10;
+        h = hk(k);
+        if (op < 5) {
+            rc = tc__l1_get(th_l1, &h, i, &v, &len, NULL);
+            if (rc == TC_OK) {
+                if (!th_valid(v, len, k)) {
+                    atomic_fetch_add(&th_bad, 1);
+                }
+                tc__free(v);
+            } else if (rc != TC_MISS) {
+                atomic_fetch_add(&th_bad, 1);
+            }
+        } else if (op < 9) {
+            len = th_make(buf, k, seed >> 4);
+            /* Some entries expire within the run, most do not. */
+            rc = tc__l1_set(th_l1, &h, buf, len,
+                            op == 8 ? i + 50 : FAR_FUTURE, i);
+            if (rc != TC_OK) {
+                atomic_fetch_add(&th_bad, 1);
+            }
+        } else {
+            rc = tc__l1_del(th_l1, &h);
+            if (rc != TC_OK && rc != TC_MISS) {
+                atomic_fetch_add(&th_bad, 1);
+            }
+        }
+        if (i % 1000 == 0) {
+            tc__l1_stats st;
+
+            tc__l1_stats_get(th_l1, &st);
+            if (st.bytes > 32 * 1024) {
+                atomic_fetch_add(&th_bad, 1);
+            }
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_threads)
+{
+    pthread_t t[TH_THREADS];
+    uintptr_t i;
+    uint64_t k, live = 0, bytes = 0, base = charge_of(0);
+    tc__l1_stats st;
+
+    /* Small enough that eviction runs all the time. */
+    ck_assert_int_eq(tc__l1_new(&th_l1, 32 * 1024, 4), TC_OK);
+    atomic_store(&th_bad, 0);
+    th_iters = getenv("TC_VALGRIND") ? 5000 : 50000;
+    for (i = 0; i < TH_THREADS; i++) {
+        ck_assert_int_eq(pthread_create(&t[i], NULL, th_run, (void *)i), 0);
+    }
+    for (i = 0; i < TH_THREADS; i++) {
+        pthread_join(t[i], NULL);
+    }
+    ck_assert_int_eq(atomic_load(&th_bad), 0);
+    st = stats(th_l1);
+    ck_assert_uint_le(st.bytes, 32 * 1024);
+    ck_assert_uint_gt(st.evictions, 0);
+    /* What the stats say is what the table holds, byte for byte. */
+    for (k = 0; k < TH_KEYS; k++) {
+        tc__hash h = hk(k);
+        char *v;
+        size_t len;
+
+        if (tc__l1_get(th_l1, &h, -1, &v, &len, NULL) == TC_OK) {
+            ck_assert(th_valid(v, len, k));
+            live++;
+            bytes += base + len;
+            tc__free(v);
+        }
+    }
+    ck_assert_uint_eq(st.entries, live);
+    ck_assert_uint_eq(st.bytes, bytes);
+    tc__l1_free(th_l1);
+    th_l1 = NULL;
+}
+END_TEST
+
+Suite *suite_l1(void)
+{
+    Suite *s = suite_create("l1");
+    TCase *tc = tcase_create("l1");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_new_args);
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_binary);
+    tcase_add_test(tc, test_replace);
+    tcase_add_test(tc, test_del_and_miss);
+    tcase_add_test(tc, test_ttl);
+    tcase_add_test(tc, test_budget);
+    tcase_add_test(tc, test_sieve_order);
+    tcase_add_test(tc, test_sieve_keeps_hot);
+    tcase_add_test(tc, test_expired_evicted_first);
+    tcase_add_test(tc, test_oversized);
+    tcase_add_test(tc, test_clear);
+    tcase_add_test(tc, test_failing_allocator);
+    tcase_add_test(tc, test_threads);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,29 @@
+/*
+ * check_main.c - runs every suite (or the one named by CK_RUN_SUITE, a
+ * Check built-in) and exits non-zero when any test failed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    sr = srunner_create(suite_error());
+    srunner_add_suite(sr, suite_key());
+    srunner_add_suite(sr, suite_config());
+    srunner_add_suite(sr, suite_l1());
+    srunner_add_suite(sr, suite_store_lmdb());
+    srunner_add_suite(sr, suite_store_redis());
+    srunner_add_suite(sr, suite_cache());
+    srunner_add_suite(sr, suite_concurrency());
+    srunner_add_suite(sr, suite_alloc());
+    srunner_add_suite(sr, suite_cli());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
