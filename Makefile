@@ -85,6 +85,7 @@ run:
 check:
 	@scripts/deps.sh check
 	@$(MAKE) --no-print-directory all $(TESTS) header-check
+	scripts/install_check.sh $(BUILD)
 	TC_BUILD=$(BUILD) $(TESTS)
 
 test: check
@@ -109,12 +110,13 @@ tsan:
 	$(MAKE) --no-print-directory BUILD=build-tsan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
 	  build-tsan/check_tutorcache build-tsan/tutorcache
-	TC_BUILD=build-tsan CK_RUN_SUITE=$${CK_RUN_SUITE:-concurrency} build-tsan/check_tutorcache
+	for s in $${CK_RUN_SUITE:-concurrency l1}; do \
+	  TC_BUILD=build-tsan CK_RUN_SUITE=$$s build-tsan/check_tutorcache || exit 1; done
 
 valgrind: all $(TESTS)
 	@scripts/deps.sh check
 	@command -v valgrind >/dev/null || scripts/deps.sh valgrind
-	TC_BUILD=$(BUILD) TC_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 \
+	TC_BUILD=$(BUILD) TC_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 --child-silent-after-fork=yes \
 	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --suppressions=tests/valgrind.supp $(TESTS)
 

@@ -115,7 +115,8 @@ TC_API const char *tc_error_name(int code);
  * cJSON calls it makes) through the given functions. Call it before any
  * other call, or never; pass NULLs to restore the C library's functions.
  * Used by tests to inject failures: every path then returns TC_ENOMEM.
- * hiredis 0.14 has no allocator hook, so its own buffers still use malloc.
+ * hiredis 0.14 and LMDB have no allocator hook, so their own buffers
+ * (connections, replies, environments, transactions) still use malloc.
  * Thread safety: not thread-safe; call it while no other call runs.
  */
 typedef void *(*tc_malloc_fn)(size_t size);
@@ -176,8 +177,8 @@ typedef struct tc_options {
     unsigned flags;          /* TC_OPT_* */
     const char *store_url;   /* NULL: TUTORCACHE_URL, REDIS_HOST..., file */
     const char *config_path; /* NULL: TUTORCACHE_CONFIG, or no file */
-    int connect_timeout_ms;  /* <= 0: default 250 */
-    int command_timeout_ms;  /* <= 0: default 250 */
+    int connect_timeout_ms;  /* <= 0: default 250 (see below) */
+    int command_timeout_ms;  /* <= 0: default 250 (see below) */
     int pool_size;           /* Redis connections; <= 0: default 8 */
     size_t l1_max_bytes;     /* 0: default 64 MiB */
     int enable_caching;      /* -1 unset, 0 off (ENABLE_CACHING=false), 1 on */
@@ -187,6 +188,14 @@ typedef struct tc_options {
     void *log_userdata;
     tc_log_level log_level; /* default TC_LOG_WARN */
 } tc_options;
+
+/*
+ * Timeouts: the connect timeout bounds a TCP or unix-socket connect; the
+ * command timeout bounds each read or write of a reply and the wait for a
+ * free pooled connection, so one call takes at most about pool wait +
+ * connect + one read. A host name is resolved by getaddrinfo(), which no
+ * timeout bounds: use an address where that matters.
+ */
 
 /*
  * tc_options_init - set every field of *opt to "unset" and `version` to
@@ -231,7 +240,8 @@ TC_API void tc_cache_close(tc_cache *h);
  * tc_cache_errmsg - detail of the last failed call made on h by this
  * thread, such as "GET tc:intent:3f...: timed out after 250 ms"; "" when
  * the last call succeeded. Cleared at the start of each call.
- * Ownership: borrowed until this thread's next call on h.
+ * Ownership: borrowed until this thread's next call into the library
+ * (the slot is per thread, so a call on another handle clears it too).
  * Thread safety: any thread; each thread sees its own message.
  */
 TC_API const char *tc_cache_errmsg(const tc_cache *h);
@@ -305,7 +315,8 @@ TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
  * and sets *val and *len to a buffer allocated with tc_malloc(), which the
  * library then owns, and may set *ttl_ms (left at TC_TTL_DEFAULT for the
  * namespace's). Any other return is passed to the caller as TC_ELOADER,
- * and nothing is cached. Runs on the calling thread.
+ * nothing is cached, and a buffer left in *val is freed by the library.
+ * Runs on the calling thread.
  */
 typedef int (*tc_loader_fn)(void **val, size_t *len, int64_t *ttl_ms,
                             const char *ns, const void *key, size_t keylen,

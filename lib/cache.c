@@ -129,6 +129,7 @@ static uint64_t ns_gen(tc_cache *h, nsrt *ns)
     snprintf(key, sizeof(key), "tc:%s:gen", ns->def->prefix);
     memset(&it, 0, sizeof(it));
     it.key = key;
+    err.msg[0] = '\0';
     if (h->store->ops->mget(h->store, &it, 1, &err) == TC_OK) {
         if (it.status == TC_OK) {
             char *end;
@@ -173,6 +174,7 @@ static int lookup(tc_cache *h, nsrt *ns, const tc__hash *hk, char **val,
         tc__key_format(key, ns->def->prefix, hk);
         memset(&it, 0, sizeof(it));
         it.key = key;
+        err.msg[0] = '\0';
         rc = h->store->ops->mget(h->store, &it, 1, &err);
         if (rc == TC_OK && it.status == TC_OK) {
             left = it.ttl_ms > 0 ? min64(it.ttl_ms, ns->def->l1_ttl_ms)
@@ -253,6 +255,7 @@ static int store_one(tc_cache *h, nsrt *ns, const tc__hash *hk, const void *val,
         it.val = val;
         it.len = len;
         it.ttl_ms = ttl;
+        err.msg[0] = '\0';
         rc = h->store->ops->mset(h->store, &it, 1, &err);
         if (rc == TC_OK) {
             rc = it.status;
@@ -295,7 +298,7 @@ TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
                         size_t keylen, const void *val, size_t len,
                         int64_t ttl_ms)
 {
-    int64_t ttl;
+    int64_t ttl = 0;
     tc__hash hk;
     nsrt *n;
     int rc;
@@ -342,6 +345,7 @@ TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
         return rc1;
     }
     tc__key_format(k, n->def->prefix, &hk);
+    err.msg[0] = '\0';
     rc = h->store->ops->del(h->store, k, &err);
     if (rc < 0) {
         l2_failed(h, n, rc, "del", &err);
@@ -382,6 +386,8 @@ static int lead(tc_cache *h, nsrt *ns, const tc__hash *hk, flight *f,
         rc = tc__fail(h, TC_ELOADER, "loader returned a negative TTL");
     } else if (len > MAX_VALUE_BYTES) {
         rc = tc__fail(h, TC_ETOOBIG, "loader value of %zu bytes", len);
+    } else if (!h->cfg.enable_caching) {
+        rc = TC_OK; /* caching is off: the value is the caller's alone */
     } else {
         rc = store_one(h, ns, hk, v ? v : "", len, ttl ? ttl : ns->def->ttl_ms);
         if (rc == TC_EFULL) {
@@ -551,6 +557,13 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
     int rc;
 
     tc__clear(h);
+    /* out-fields first, so that no failure below leaves a stale val */
+    for (i = 0; items && i < n; i++) {
+        items[i].val = NULL;
+        items[i].len = 0;
+        items[i].tier = TC_TIER_NONE;
+        items[i].status = TC_MISS;
+    }
     if ((rc = check_args(h, ns, "", 0, &nr)) != TC_OK) {
         return rc;
     }
@@ -558,10 +571,6 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
         return tc__fail(h, TC_EINVAL, "items is NULL with n %zu", n);
     }
     for (i = 0; i < n; i++) {
-        items[i].val = NULL;
-        items[i].len = 0;
-        items[i].tier = TC_TIER_NONE;
-        items[i].status = TC_MISS;
         if (!items[i].key && items[i].keylen) {
             return tc__fail(h, TC_EINVAL, "items[%zu].key is NULL", i);
         }
@@ -607,6 +616,7 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
             tc__key_format(keys[i], nr->def->prefix, &hashes[idx[i]]);
             gets[i].key = keys[i];
         }
+        err.msg[0] = '\0';
         rc = h->store->ops->mget(h->store, gets, nmiss, &err);
         if (rc == TC_ENOMEM) {
             rc = tc__fail(h, rc, "MGET: out of memory");
@@ -737,6 +747,7 @@ TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
             sets[i].len = items[i].len;
             sets[i].ttl_ms = ttls[i];
         }
+        err.msg[0] = '\0';
         l2rc = h->store->ops->mset(h->store, sets, n, &err);
         if (l2rc == TC_ENOMEM || l2rc == TC_EFULL) {
             for (i = 0; i < n; i++) {
@@ -780,6 +791,12 @@ TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
         CNT(nr, sets);
     }
 done:
+    /* items the call never reached share its failure */
+    for (i = 0; rc != TC_OK && i < n; i++) {
+        if (items[i].status == TC_EINVAL) {
+            items[i].status = rc;
+        }
+    }
     tc__free(sets);
     tc__free(keys);
     tc__free(hashes);
@@ -803,6 +820,7 @@ TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
     }
     if (h->store) {
         snprintf(key, sizeof(key), "tc:%s:gen", n->def->prefix);
+        err.msg[0] = '\0';
         rc = h->store->ops->incr(h->store, key, &gen, &err);
         if (rc == TC_OK) {
             atomic_store(&n->gen_seen_ms, tc__now_ms());
@@ -833,6 +851,9 @@ TC_API int tc_cache_key(char *buf, size_t buflen, tc_cache *h, const char *ns,
     nsrt *n;
     int rc;
 
+    if (buf && buflen) {
+        buf[0] = '\0';
+    }
     tc__clear(h);
     if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
         return rc;
@@ -862,6 +883,7 @@ TC_API int tc_cache_ping(tc_cache *h, int64_t *latency_us)
     }
     t0 = tc__now_us();
     if (h->store) {
+        err.msg[0] = '\0';
         rc = h->store->ops->ping(h->store, &err);
     }
     if (latency_us) {
@@ -1084,6 +1106,7 @@ static int open_store(tc_cache *h, tc__err *err)
      * recovers by itself), but a wrong password is a configuration
      * mistake best reported now.
      */
+    err->msg[0] = '\0';
     rc = h->store->ops->ping(h->store, err);
     if (rc == TC_EAUTH) {
         return rc;

@@ -154,7 +154,7 @@ static void clear_store(tc__config *cfg)
 /* url_masked: the URL with the password replaced by "***". */
 static int mask_url(tc__config *cfg, const char *url, tc__err *err)
 {
-    const char *at, *colon, *auth = strstr(url, "://");
+    const char *at = NULL, *colon, *p, *auth = strstr(url, "://");
     size_t n = strlen(url) + 8;
 
     cfg->url_masked = tc__malloc(n);
@@ -162,7 +162,13 @@ static int mask_url(tc__config *cfg, const char *url, tc__err *err)
         return oom(err);
     }
     auth = auth ? auth + 3 : url;
-    at = strchr(auth, '@');
+    /* the user info ends at the last '@' before the path, as parse_redis
+     * reads it */
+    for (p = auth; *p && *p != '/'; p++) {
+        if (*p == '@') {
+            at = p;
+        }
+    }
     colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     if (colon) {
         snprintf(cfg->url_masked, n, "%.*s***%s", (int)(colon + 1 - url), url,
@@ -182,8 +188,7 @@ static int mask_url(tc__config *cfg, const char *url, tc__err *err)
     return TC_OK;
 }
 
-static int parse_redis(tc__config *cfg, const char *url, const char *rest,
-                       tc__err *err)
+static int parse_redis(tc__config *cfg, const char *rest, tc__err *err)
 {
     const char *slash = strchr(rest, '/');
     const char *end = slash ? slash : rest + strlen(rest);
@@ -220,11 +225,15 @@ static int parse_redis(tc__config *cfg, const char *url, const char *rest,
     if (*hostb == '[') {
         hoste = memchr(hostb, ']', (size_t)(end - hostb));
         if (!hoste) {
-            return tc__errf(err, TC_ECONFIG, "store URL %s: unclosed [", url);
+            /* not the URL itself: it may hold a password */
+            return tc__errf(err, TC_ECONFIG,
+                            "store URL: host: unclosed [ of an IPv6 address");
         }
         portb = hoste + 1 < end && hoste[1] == ':' ? hoste + 2 : NULL;
         if (hoste + 1 < end && hoste[1] != ':') {
-            return tc__errf(err, TC_ECONFIG, "store URL %s: junk after ]", url);
+            return tc__errf(err, TC_ECONFIG,
+                            "store URL: host: junk after ] of an IPv6 "
+                            "address");
         }
         hostb++;
     } else {
@@ -338,7 +347,7 @@ int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err)
     clear_store(cfg);
     if (strncmp(url, "redis://", 8) == 0) {
         cfg->kind = TC__STORE_REDIS;
-        rc = parse_redis(cfg, url, url + 8, err);
+        rc = parse_redis(cfg, url + 8, err);
     } else if (strncmp(url, "unix://", 7) == 0) {
         cfg->kind = TC__STORE_REDIS;
         rc = parse_unix(cfg, url + 7, err);
@@ -357,12 +366,12 @@ int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err)
         cfg->kind = TC__STORE_MEMORY;
         rc = TC_OK;
     } else {
-        const char *colon = strstr(url, "://");
-
+        /* the scheme alone: "user:password@host" has no scheme but a
+         * password after its first ':' */
         rc = tc__errf(err, TC_ECONFIG,
                       "store URL: unknown scheme \"%.*s\" (redis://, unix://, "
                       "lmdb://, memory:)",
-                      colon ? (int)(colon - url) : (int)strlen(url), url);
+                      (int)strcspn(url, ":"), url);
     }
     if (rc == TC_OK && !(cfg->url = tc__strdup(url))) {
         rc = oom(err);
@@ -452,6 +461,7 @@ static int file_namespaces(tc__config *cfg, const cJSON *obj, const char *path,
         const cJSON *f;
         const char *prefix = NULL;
         int64_t ttl = 0, l1 = 0;
+        size_t k;
 
         if (!valid_name(it->string, 64)) {
             return tc__errf(err, TC_ECONFIG,
@@ -515,6 +525,18 @@ static int file_namespaces(tc__config *cfg, const cJSON *obj, const char *path,
         if (l1) {
             ns->l1_ttl_ms = l1;
         }
+        /* keys hash the prefix, not the name: a shared prefix would make
+         * two namespaces read and overwrite each other's entries */
+        for (k = 0; k < cfg->nns; k++) {
+            if (&cfg->ns[k] != ns &&
+                strcmp(cfg->ns[k].prefix, ns->prefix) == 0) {
+                return tc__errf(err, TC_ECONFIG,
+                                "%s: namespaces.%s.prefix: \"%s\" is the "
+                                "prefix of %s already",
+                                path, it->string, ns->prefix,
+                                cfg->ns[k].name);
+            }
+        }
     }
     return TC_OK;
 }
@@ -562,6 +584,7 @@ static char *read_file(const char *path, tc__err *err, int *rc)
 
 static int load_file(tc__config *cfg, const char *path, tc__err *err)
 {
+    const char *at = NULL;
     cJSON *root, *f;
     char *text;
     int rc;
@@ -570,9 +593,10 @@ static int load_file(tc__config *cfg, const char *path, tc__err *err)
         return rc;
     }
     tc__oom_take();
-    root = cJSON_Parse(text);
+    /* one object and nothing after it; the error position comes back
+     * through the call (cJSON_GetErrorPtr() is shared by all threads) */
+    root = cJSON_ParseWithOpts(text, &at, 1);
     if (!root) {
-        const char *at = cJSON_GetErrorPtr();
         int line = 1;
         const char *p;
 

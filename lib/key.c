@@ -205,6 +205,9 @@ static int put_value(sbuf *b, const cJSON *v, int depth)
     if (cJSON_IsString(v)) {
         put_json_string(b, v->valuestring);
     } else if (cJSON_IsNumber(v)) {
+        if (!isfinite(v->valuedouble)) {
+            return TC_EINVAL; /* 1e400, or a bucket that overflowed */
+        }
         put_number(b, v->valuedouble);
     } else if (cJSON_IsTrue(v)) {
         sb_str(b, "true");
@@ -214,6 +217,32 @@ static int put_value(sbuf *b, const cJSON *v, int depth)
         sb_str(b, "null");
     }
     return TC_OK;
+}
+
+/*
+ * Whether a JSON string in s has an escaped NUL (\u0000). cJSON's strings
+ * end at a NUL, so "a\u0000b" would read as "a": two different objects
+ * would share one canonical form.
+ */
+static int has_nul_escape(const char *s)
+{
+    int in = 0;
+
+    for (; *s; s++) {
+        if (!in) {
+            in = *s == '"';
+        } else if (*s == '"') {
+            in = 0;
+        } else if (*s == '\\') {
+            if (s[1] == 'u' && strncmp(s + 2, "0000", 4) == 0) {
+                return 1;
+            }
+            if (s[1]) {
+                s++; /* the escaped character */
+            }
+        }
+    }
+    return 0;
 }
 
 TC_API int tc_key_canonical(char **out, const char *json,
@@ -232,8 +261,12 @@ TC_API int tc_key_canonical(char **out, const char *json,
     if (!out || !json || (nbuckets && (!bucket_fields || !bucket_sizes))) {
         return tc__fail(NULL, TC_EINVAL, "NULL argument");
     }
+    if (has_nul_escape(json)) {
+        return tc__fail(NULL, TC_EINVAL, "a string holds \\u0000");
+    }
     tc__oom_take();
-    root = cJSON_Parse(json);
+    /* one object and nothing after it but white space */
+    root = cJSON_ParseWithOpts(json, NULL, 1);
     if (!root) {
         if (tc__oom_take()) {
             return tc__fail(NULL, TC_ENOMEM, "out of memory");
@@ -272,7 +305,8 @@ TC_API int tc_key_canonical(char **out, const char *json,
         tc__free(b.p);
         return tc__fail(NULL, rc, "%s",
                         rc == TC_ENOMEM ? "out of memory"
-                                        : "duplicate key or nesting too deep");
+                                        : "duplicate key, number out of range "
+                                          "or nesting too deep");
     }
     *out = b.p;
     return TC_OK;

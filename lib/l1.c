@@ -34,15 +34,15 @@
 /*
  * One allocation per entry: the header, then the value, then a NUL byte.
  * Keys are fixed 16-byte hashes, so nothing else needs a block of its own:
- * this halves the malloc calls of a set, keeps the key, links and the
- * start of the value on one cache line for the lookup, and lets a get
- * copy value and NUL with one memcpy. The price is that a replaced value
- * is a new entry rather than an in-place update, which a cache rarely
- * needs anyway.
+ * this halves the malloc calls of a set, puts the key, links and the
+ * start of the value side by side for the lookup (one or two cache
+ * lines), and lets a get copy value and NUL with one memcpy. The price is that
+ * a replaced value is a new entry rather than an in-place update, which a cache
+ * rarely needs anyway.
  */
 struct entry {
     tc__hash key;
-    int64_t expires_ms;  /* tc__now_ms() time; live while now < this */
+    int64_t expires_ms;  /* live while now < this; INT64_MAX: never ends */
     struct entry *chain; /* next entry of the same hash bucket */
     struct entry *newer; /* FIFO neighbour toward the head (newest) */
     struct entry *older; /* FIFO neighbour toward the tail (oldest) */
@@ -89,7 +89,6 @@ struct tc__l1 {
     size_t shard_mask;
     size_t max_charge; /* largest entry charge admitted */
     unsigned nshards;
-    unsigned shift;
     struct shard shards[];
 };
 
@@ -178,9 +177,9 @@ static void free_list(struct entry *e)
  * newest, clearing visited bits and evicting the first entry it finds
  * unvisited. A hit therefore never moves anything, which keeps the hit
  * path to a lookup and a copy, unlike LRU's list surgery on every hit;
- * and one-hit wonders, the bulk of a cache's misses, leave within one
- * pass of the hand, where LRU lets them push popular entries out. SIEVE
- * matches or beats LRU and ARC on miss ratio in the paper's traces.
+ * and one-hit wonders, common in cache traffic, leave within one pass of
+ * the hand, where LRU lets them push popular entries out. The paper finds
+ * a lower miss ratio than LRU (and often ARC) on most of its traces.
  *
  * An expired entry the hand meets goes first, visited or not: it can
  * never be served again.
@@ -269,7 +268,6 @@ int tc__l1_new(tc__l1 **out, size_t max_bytes, unsigned nshards)
     }
     l1->nshards = nshards;
     l1->shard_mask = nshards - 1;
-    l1->shift = shift;
     l1->max_charge = max_bytes / nshards / MAX_ENTRY_SHARE;
     for (i = 0; i < nshards; i++) {
         struct shard *s = &l1->shards[i];
@@ -394,8 +392,8 @@ int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
      * has just written a newer value to the L2, and the L1 must not keep
      * serving the old one.
      */
-    if (len > SIZE_MAX - ENTRY_HDR - 1 ||
-        entry_charge(len) > l1->max_charge || now_ms >= expires_ms) {
+    if (len > SIZE_MAX - ENTRY_HDR - 1 || entry_charge(len) > l1->max_charge ||
+        now_ms >= expires_ms) {
         tc__l1_del(l1, key);
         return TC_OK;
     }

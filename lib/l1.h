@@ -18,36 +18,44 @@ typedef struct tc__l1 tc__l1;
 typedef struct tc__l1_stats {
     uint64_t bytes; /* bytes charged: values plus per-entry overhead */
     uint64_t entries;
-    uint64_t evictions;
-    uint64_t expired;
+    uint64_t evictions; /* live entries removed to make room */
+    uint64_t expired;   /* expired entries removed by a get or the hand */
 } tc__l1_stats;
 
 /*
  * Creates an L1 holding at most max_bytes (values plus per-entry
- * overhead), split evenly among nshards shards (a power of two; 0 picks a
- * default). Returns TC_OK, TC_EINVAL or TC_ENOMEM.
+ * overhead; the bucket arrays are not charged), split evenly among nshards
+ * shards (a power of two up to 4096; 0 picks 16, halved while a shard
+ * would hold less than 256 KiB). Returns TC_OK, TC_EINVAL (max_bytes 0, a
+ * bad shard count) or TC_ENOMEM.
  */
 int tc__l1_new(tc__l1 **out, size_t max_bytes, unsigned nshards);
 void tc__l1_free(tc__l1 *l1);
 
 /*
  * Copies the value of a live entry (tc__malloc'd, NUL after the last
- * byte) and its remaining TTL in ms. Returns TC_OK, TC_MISS (absent or
- * expired) or TC_ENOMEM. now_ms is tc__now_ms().
+ * byte) and its remaining TTL in ms; len and ttl_left_ms may be NULL. An
+ * entry is live while now_ms < expires_ms. Returns TC_OK, TC_MISS (absent
+ * or expired), TC_EINVAL (NULL l1, key or val) or TC_ENOMEM. now_ms is
+ * tc__now_ms().
  */
 int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms, char **val,
                size_t *len, int64_t *ttl_left_ms);
 
 /*
- * Stores a copy of the value until expires_ms (a tc__now_ms() time),
- * replacing any entry of that key and evicting others to stay within the
- * budget. A value larger than a shard's budget is not stored (TC_OK: the
- * L1 is a cache). Returns TC_OK or TC_ENOMEM.
+ * Stores a copy of the value until expires_ms (a tc__now_ms() time;
+ * INT64_MAX for never), replacing any entry of that key and evicting
+ * others (SIEVE) to stay within the budget. A value charged more than an
+ * eighth of a shard's budget is not stored (TC_OK: the L1 is a cache). A
+ * set that is not stored, or fails, still removes the key's old entry, so
+ * L1 never serves a value older than the caller's last write. Returns
+ * TC_OK, TC_EINVAL or TC_ENOMEM.
  */
 int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                int64_t expires_ms, int64_t now_ms);
 
-/* Removes an entry; TC_OK when it was there, TC_MISS when not. */
+/* Removes an entry; TC_OK when it was there (even expired), TC_MISS when
+ * not. */
 int tc__l1_del(tc__l1 *l1, const tc__hash *key);
 
 /* Removes every entry. */

@@ -6,7 +6,11 @@
  *
  * Every operation may be called from many threads at once. Operations
  * return TC_OK, TC_MISS or a negative TC_E* code, and on failure write the
- * detail into err ("GET tc:intent:...: timed out after 250 ms").
+ * detail into err ("GET tc:intent:...: timed out after 250 ms"); a batched
+ * call that returns TC_OK with a failed item writes that item's detail.
+ * The caller starts err as "". An mset item with ttl_ms <= 0 gets
+ * TC_EINVAL alone. A store copies cfg->log; health.errors counts failed
+ * calls and failed items.
  */
 #ifndef TC_STORE_H
 #define TC_STORE_H
@@ -99,6 +103,14 @@ int tc__store_redis_open(tc__store **out, const tc__store_config *cfg,
                          tc__err *err);
 int tc__store_lmdb_open(tc__store **out, const tc__store_config *cfg,
                         tc__err *err);
+
+/*
+ * Removes the expired entries of an LMDB store as of now_ms (wall clock;
+ * <= 0 for now); *removed (may be NULL) counts them. Writes also sweep a
+ * bounded batch now and then; this runs until nothing expired is left.
+ */
+int tc__store_lmdb_sweep(tc__store *s, int64_t now_ms, uint64_t *removed,
+                         tc__err *err);
 
 /* Frees the values of a batched read (tc__free on each val). */
 void tc__store_get_release(tc__store_get *items, size_t n);

@@ -6,7 +6,6 @@
  * a timeout on every call, and probes it with exponential backoff.
  */
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,7 +75,8 @@ static int reply_code(const redisReply *r)
 {
     if (prefixed(r->str, "WRONGPASS") || prefixed(r->str, "NOAUTH") ||
         prefixed(r->str, "NOPERM") || prefixed(r->str, "ERR invalid pass") ||
-        prefixed(r->str, "ERR invalid user") || prefixed(r->str, "ERR AUTH")) {
+        prefixed(r->str, "ERR invalid user") || prefixed(r->str, "ERR AUTH") ||
+        prefixed(r->str, "ERR Client sent AUTH")) {
         return TC_EAUTH;
     }
     if (prefixed(r->str, "LOADING") || prefixed(r->str, "BUSY ") ||
@@ -92,9 +92,8 @@ static int reply_code(const redisReply *r)
  */
 static int ctx_code(const redisContext *c, int eno)
 {
-    if (c->err == REDIS_ERR_IO &&
-        (eno == EAGAIN || eno == EWOULDBLOCK || eno == ETIMEDOUT ||
-         eno == EINPROGRESS)) {
+    if (c->err == REDIS_ERR_IO && (eno == EAGAIN || eno == EWOULDBLOCK ||
+                                   eno == ETIMEDOUT || eno == EINPROGRESS)) {
         return TC_ETIMEOUT;
     }
     if (c->err == REDIS_ERR_PROTOCOL) {
@@ -107,16 +106,18 @@ static int ctx_fail(tc__redis *s, rcall *cl, const redisContext *c, int eno,
                     int connecting)
 {
     int rc = ctx_code(c, eno);
-    const char *what = connecting ? "connect to " : "";
-    const char *where = connecting ? s->where : "";
+    char what[LABEL_MAX + 320];
 
+    if (connecting) {
+        snprintf(what, sizeof(what), "%s: connect to %s", cl->label, s->where);
+    } else {
+        snprintf(what, sizeof(what), "%s", cl->label);
+    }
     if (rc == TC_ETIMEOUT) {
-        return tc__errf(cl->err, rc, "%s: %s%stimed out after %d ms",
-                        cl->label, what, where,
+        return tc__errf(cl->err, rc, "%s: timed out after %d ms", what,
                         connecting ? s->connect_ms : s->command_ms);
     }
-    return tc__errf(cl->err, rc, "%s: %s%s%s%s", cl->label, what, where,
-                    connecting ? ": " : "", c->errstr);
+    return tc__errf(cl->err, rc, "%s: %s", what, c->errstr);
 }
 
 /* An error reply to AUTH or SELECT, while setting a connection up. */
@@ -137,11 +138,11 @@ static int setup_reply(tc__redis *s, rcall *cl, redisReply *r, int eno,
         if (rc == TC_EPROTO) {
             rc = TC_ECONFIG; /* such as a db index out of range */
         }
-        rc = tc__errf(cl->err, rc, "%s: %s on %s: %s", cl->label, cmd,
-                      s->where, r->str);
+        rc = tc__errf(cl->err, rc, "%s: %s on %s: %s", cl->label, cmd, s->where,
+                      r->str);
     } else {
-        rc = tc__errf(cl->err, TC_EPROTO, "%s: %s: unexpected reply",
-                      cl->label, cmd);
+        rc = tc__errf(cl->err, TC_EPROTO, "%s: %s: unexpected reply", cl->label,
+                      cmd);
     }
     freeReplyObject(r);
     return rc;
@@ -218,8 +219,8 @@ static int64_t next_backoff(tc__redis *s)
     s->rng ^= s->rng << 13;
     s->rng ^= s->rng >> 7;
     s->rng ^= s->rng << 17;
-    return s->br_backoff_ms + (int64_t)(s->rng % (uint64_t)(
-                                  s->br_backoff_ms / 10 + 1));
+    return s->br_backoff_ms +
+           (int64_t)(s->rng % (uint64_t)(s->br_backoff_ms / 10 + 1));
 }
 
 static int breaker_admit(tc__redis *s, rcall *cl)
@@ -240,20 +241,30 @@ static int breaker_admit(tc__redis *s, rcall *cl)
         return TC_OK;
     }
     cl->rejected = 1;
+    if (wait <= 0) {
+        return tc__errf(cl->err, TC_EUNAVAIL,
+                        "%s: circuit open (%s unreachable), probing", cl->label,
+                        s->where);
+    }
     return tc__errf(cl->err, TC_EUNAVAIL,
                     "%s: circuit open (%s unreachable), next probe in %lld ms",
                     cl->label, s->where, (long long)wait);
 }
 
+/* Logs a state change of the store; the password is never in `where`. */
 static void log_event(tc__redis *s, tc_log_level level, const char *event,
-                      int rc, const char *detail, const char *extra_name,
-                      const char *extra, int limited)
+                      int rc, const char *detail, const char *retry_ms)
 {
-    const char *f[] = {"store",    s->where,   "error",   tc_error_name(rc),
-                       "detail",   detail,     extra_name, extra,
-                       NULL,       NULL};
+    const char *f[] = {"store",           s->where, "error",
+                       tc_error_name(rc), "detail", detail,
+                       "retry_in_ms",     retry_ms, NULL};
 
-    if (limited) {
+    if (rc >= 0) {
+        f[2] = NULL; /* a recovery: no error to name */
+    } else if (!retry_ms) {
+        f[6] = NULL;
+    }
+    if (strcmp(event, "l2_unavailable") == 0) {
         tc__log_limited(&s->log, &s->rl_unavail, level, event, f);
     } else {
         tc__log(&s->log, level, event, f);
@@ -306,18 +317,16 @@ static void breaker_report(tc__redis *s, rcall *cl, int rc)
 
     if (down || rc == TC_EAUTH || rc == TC_ECONFIG) {
         atomic_store(&s->up, 0);
-        log_event(s, TC_LOG_WARN, "l2_unavailable", rc, cl->err->msg, NULL,
-                  NULL, 1);
+        log_event(s, TC_LOG_WARN, "l2_unavailable", rc, cl->err->msg, NULL);
     } else if (!neutral) {
         was_up = atomic_exchange(&s->up, 1);
         if (was_up == 0) {
-            log_event(s, TC_LOG_INFO, "l2_recovered", rc, "", NULL, NULL, 0);
+            log_event(s, TC_LOG_INFO, "l2_recovered", rc, "", NULL);
         }
     }
     if (opened) {
         snprintf(ms, sizeof(ms), "%lld", (long long)backoff);
-        log_event(s, TC_LOG_WARN, "l2_breaker_open", rc, cl->err->msg,
-                  "retry_in_ms", ms, 0);
+        log_event(s, TC_LOG_WARN, "l2_breaker_open", rc, cl->err->msg, ms);
     }
 }
 
@@ -419,7 +428,7 @@ static int call_io(tc__redis *s, rcall *cl, int idempotent, append_fn fn,
 {
     sigset_t pipe_set, old, pending;
     struct timespec zero = {0, 0};
-    int rc = TC_OK, eno, fresh, had_pipe;
+    int rc = TC_OK, eno = 0, fresh, had_pipe, retry;
 
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
@@ -433,26 +442,28 @@ static int call_io(tc__redis *s, rcall *cl, int idempotent, append_fn fn,
         }
         rc = TC_OK;
         if (fn(cl->conn.c, arg) != REDIS_OK) {
-            rc = ctx_fail(s, cl, cl->conn.c, errno, 0);
+            eno = errno;
+            rc = ctx_fail(s, cl, cl->conn.c, eno, 0);
         }
         for (size_t i = 0; i < nrep && rc == TC_OK; i++) {
             if (redisGetReply(cl->conn.c, (void **)&rep[i]) != REDIS_OK) {
                 eno = errno;
                 rc = ctx_fail(s, cl, cl->conn.c, eno, 0);
-                errno = eno;
             }
         }
         if (rc == TC_OK) {
             break;
         }
-        eno = errno;
         for (size_t i = 0; i < nrep; i++) {
             freeReplyObject(rep[i]);
             rep[i] = NULL;
         }
-        attempt += fresh || !idempotent || !stale(cl->conn.c, eno);
+        retry = !fresh && idempotent && stale(cl->conn.c, eno);
         redisFree(cl->conn.c);
         cl->conn.c = NULL;
+        if (!retry) {
+            break;
+        }
     }
     if (!had_pipe) {
         sigpending(&pending);
@@ -481,7 +492,7 @@ static int error_reply(rcall *cl, const redisReply *r)
 typedef struct argv_cmd {
     int argc;
     const char **argv;
-    const size_t *lens;
+    size_t lens[2];
 } argv_cmd;
 
 static int append_argv(redisContext *c, const void *arg)
@@ -491,17 +502,38 @@ static int append_argv(redisContext *c, const void *arg)
     return redisAppendCommandArgv(c, a->argc, a->argv, a->lens);
 }
 
-/* Runs one command; *r is the reply on TC_OK. */
-static int command1(tc__redis *s, rcall *cl, int idempotent, int argc,
-                    const char **argv, redisReply **r)
-{
-    size_t lens[4];
-    argv_cmd a = {argc, argv, lens};
+#define CALL_BYPASS 1     /* ping: not stopped by the breaker */
+#define CALL_IDEMPOTENT 2 /* may be sent again on a fresh connection */
 
-    for (int i = 0; i < argc; i++) {
-        lens[i] = strlen(argv[i]);
+/*
+ * Runs one command of one or two words whose reply must be of type
+ * `want`; an integer reply is stored in *num.
+ */
+static int command(tc__redis *s, int flags, const char *label, int want,
+                   const char *cmd, const char *key, long long *num,
+                   tc__err *err)
+{
+    const char *argv[2] = {cmd, key};
+    argv_cmd a = {key ? 2 : 1, argv, {strlen(cmd), key ? strlen(key) : 0}};
+    redisReply *r = NULL;
+    rcall cl;
+    int rc;
+
+    rc = call_begin(s, &cl, flags & CALL_BYPASS, label, err);
+    if (rc == TC_OK) {
+        rc = call_io(s, &cl, flags & CALL_IDEMPOTENT, append_argv, &a, &r, 1);
     }
-    return call_io(s, cl, idempotent, append_argv, &a, r, 1);
+    if (rc == TC_OK) {
+        if (r->type == REDIS_REPLY_ERROR) {
+            rc = error_reply(&cl, r);
+        } else if (r->type != want) {
+            rc = bad_reply(&cl, r);
+        } else if (num) {
+            *num = r->integer;
+        }
+    }
+    freeReplyObject(r);
+    return call_end(s, &cl, rc);
 }
 
 static void key_label(char *buf, const char *cmd, const char *key, size_t n)
@@ -555,9 +587,11 @@ static int mget_item(tc__redis *s, rcall *cl, tc__store_get *it,
     if (get->type == REDIS_REPLY_ERROR) {
         code = reply_code(get);
         if (code == TC_EPROTO || code == TC_EFULL) {
-            /* Such as WRONGTYPE: this key's trouble, not the call's. */
+            /* Such as WRONGTYPE: this key's trouble, not the call's. The
+             * detail still goes to err, for the caller to log. */
             atomic_fetch_add(&s->errors, 1);
-            it->status = code;
+            it->status =
+                tc__errf(cl->err, code, "GET %s: %s", it->key, get->str);
             return TC_OK;
         }
         return error_reply(cl, get);
@@ -607,7 +641,7 @@ static int redis_mget(tc__store *st, tc__store_get *items, size_t n,
     key_label(label, "GET", items[0].key, n);
     rc = call_begin(s, &cl, 0, label, err);
     if (rc == TC_OK) {
-        rc = call_io(s, &cl, 1, append_mget, &a, rep, 2 * n);
+        rc = call_io(s, &cl, CALL_IDEMPOTENT, append_mget, &a, rep, 2 * n);
     }
     for (size_t i = 0; i < n && rc == TC_OK; i++) {
         rc = mget_item(s, &cl, &items[i], rep[2 * i], rep[2 * i + 1]);
@@ -677,7 +711,9 @@ static int redis_mset(tc__store *st, tc__store_set *items, size_t n,
         if (!items[i].key || (!items[i].val && items[i].len) ||
             items[i].ttl_ms <= 0) {
             items[i].status = tc__errf(err, TC_EINVAL,
-                                       "mset: item %zu: no key or ttl", i);
+                                       "mset: item %zu: no key, no value "
+                                       "or a ttl_ms <= 0",
+                                       i);
         } else {
             nsend++;
         }
@@ -694,20 +730,21 @@ static int redis_mset(tc__store *st, tc__store_set *items, size_t n,
     key_label(label, "SET", items[j].key, nsend);
     rc = call_begin(s, &cl, 0, label, err);
     if (rc == TC_OK) {
-        rc = call_io(s, &cl, 1, append_mset, &a, rep, nsend);
+        rc = call_io(s, &cl, CALL_IDEMPOTENT, append_mset, &a, rep, nsend);
     }
     for (size_t i = 0, k = 0; i < n && rc == TC_OK; i++) {
-        const redisReply *r = rep[k];
+        const redisReply *r;
 
         if (items[i].status != TC_OK) {
-            continue;
+            continue; /* refused above, never sent */
         }
-        k++;
+        r = rep[k++];
         if (r->type == REDIS_REPLY_ERROR) {
             code = reply_code(r);
             if (code == TC_EPROTO || code == TC_EFULL) {
                 atomic_fetch_add(&s->errors, 1);
-                items[i].status = code;
+                items[i].status =
+                    tc__errf(cl.err, code, "SET %s: %s", items[i].key, r->str);
             } else {
                 rc = error_reply(&cl, r);
             }
@@ -729,74 +766,36 @@ static int redis_mset(tc__store *st, tc__store_set *items, size_t n,
 
 static int redis_del(tc__store *st, const char *key, tc__err *err)
 {
-    tc__redis *s = (tc__redis *)st;
-    const char *argv[2] = {"DEL", key};
-    redisReply *r = NULL;
     char label[LABEL_MAX];
-    rcall cl;
+    long long n = 0;
     int rc;
 
     key_label(label, "DEL", key, 1);
-    rc = call_begin(s, &cl, 0, label, err);
-    if (rc == TC_OK && (rc = command1(s, &cl, 1, 2, argv, &r)) == TC_OK) {
-        if (r->type == REDIS_REPLY_INTEGER) {
-            rc = r->integer > 0 ? TC_OK : TC_MISS;
-        } else if (r->type == REDIS_REPLY_ERROR) {
-            rc = error_reply(&cl, r);
-        } else {
-            rc = bad_reply(&cl, r);
-        }
-    }
-    freeReplyObject(r);
-    return call_end(s, &cl, rc);
+    rc = command((tc__redis *)st, CALL_IDEMPOTENT, label, REDIS_REPLY_INTEGER,
+                 "DEL", key, &n, err);
+    return rc == TC_OK && n == 0 ? TC_MISS : rc;
 }
 
 static int redis_incr(tc__store *st, const char *key, int64_t *out,
                       tc__err *err)
 {
-    tc__redis *s = (tc__redis *)st;
-    const char *argv[2] = {"INCR", key};
-    redisReply *r = NULL;
     char label[LABEL_MAX];
-    rcall cl;
+    long long n = 0;
     int rc;
 
-    *out = 0;
     key_label(label, "INCR", key, 1);
-    rc = call_begin(s, &cl, 0, label, err);
     /* Not idempotent: a reply lost after the server applied it must not
      * be retried, or the counter would move twice. */
-    if (rc == TC_OK && (rc = command1(s, &cl, 0, 2, argv, &r)) == TC_OK) {
-        if (r->type == REDIS_REPLY_INTEGER) {
-            *out = (int64_t)r->integer;
-        } else if (r->type == REDIS_REPLY_ERROR) {
-            rc = error_reply(&cl, r);
-        } else {
-            rc = bad_reply(&cl, r);
-        }
-    }
-    freeReplyObject(r);
-    return call_end(s, &cl, rc);
+    rc = command((tc__redis *)st, 0, label, REDIS_REPLY_INTEGER, "INCR", key,
+                 &n, err);
+    *out = rc == TC_OK ? (int64_t)n : 0;
+    return rc;
 }
 
 static int redis_ping(tc__store *st, tc__err *err)
 {
-    tc__redis *s = (tc__redis *)st;
-    const char *argv[1] = {"PING"};
-    redisReply *r = NULL;
-    rcall cl;
-    int rc;
-
-    rc = call_begin(s, &cl, 1, "PING", err);
-    if (rc == TC_OK && (rc = command1(s, &cl, 1, 1, argv, &r)) == TC_OK) {
-        if (r->type == REDIS_REPLY_ERROR) {
-            rc = error_reply(&cl, r);
-        } else if (r->type != REDIS_REPLY_STATUS) {
-            rc = bad_reply(&cl, r);
-        }
-    }
-    freeReplyObject(r);
-    return call_end(s, &cl, rc);
+    return command((tc__redis *)st, CALL_BYPASS | CALL_IDEMPOTENT, "PING",
+                   REDIS_REPLY_STATUS, "PING", NULL, NULL, err);
 }
 
 static void redis_health(tc__store *st, tc__store_health *out)
@@ -814,6 +813,21 @@ static void redis_health(tc__store *st, tc__store_health *out)
     out->bytes = -1;
 }
 
+/* Frees what open copied; the password is wiped first. */
+static void free_fields(tc__redis *s)
+{
+    if (s->password) {
+        explicit_bzero(s->password, strlen(s->password));
+    }
+    tc__free(s->idle);
+    tc__free(s->host);
+    tc__free(s->unix_path);
+    tc__free(s->user);
+    tc__free(s->password);
+    tc__free(s->where);
+    tc__free(s);
+}
+
 static void redis_close(tc__store *st)
 {
     tc__redis *s = (tc__redis *)st;
@@ -826,23 +840,14 @@ static void redis_close(tc__store *st)
             redisFree(s->idle[i].c);
         }
     }
-    tc__free(s->idle);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->freed);
-    if (s->password) {
-        explicit_bzero(s->password, strlen(s->password));
-    }
-    tc__free(s->host);
-    tc__free(s->unix_path);
-    tc__free(s->user);
-    tc__free(s->password);
-    tc__free(s->where);
-    tc__free(s);
+    free_fields(s);
 }
 
 static const tc__store_ops redis_ops = {
-    "redis",     redis_mget,   redis_mset,  redis_del,
-    redis_incr,  redis_ping,   redis_health, redis_close,
+    "redis",    redis_mget, redis_mset,   redis_del,
+    redis_incr, redis_ping, redis_health, redis_close,
 };
 
 /* Copies the configuration; a NULL source stays NULL. */
@@ -865,8 +870,7 @@ int tc__store_redis_open(tc__store **out, const tc__store_config *cfg,
     int pool;
 
     *out = NULL;
-    if (!cfg || (!cfg->host && !cfg->unix_path) || cfg->db < 0 ||
-        (cfg->password && strlen(cfg->password) == 0 && cfg->user)) {
+    if (!cfg || (!cfg->host && !cfg->unix_path) || cfg->db < 0) {
         return tc__errf(err, TC_EINVAL, "redis: no host or socket, or bad db");
     }
     pool = cfg->pool_size > 0 ? cfg->pool_size : 8;
@@ -914,14 +918,6 @@ int tc__store_redis_open(tc__store **out, const tc__store_config *cfg,
     *out = &s->base;
     return TC_OK;
 nomem:
-    s->nidle = 0;
-    tc__free(s->idle);
-    s->idle = NULL;
-    tc__free(s->host);
-    tc__free(s->unix_path);
-    tc__free(s->user);
-    tc__free(s->password);
-    tc__free(s->where);
-    tc__free(s);
+    free_fields(s);
     return tc__errf(err, TC_ENOMEM, "redis: out of memory");
 }

@@ -365,8 +365,7 @@ START_TEST(test_oversized)
     ck_assert_int_eq(tc__l1_set(l1, &h, big, budget, FAR_FUTURE, 0), TC_OK);
     ck_assert_int_eq(get_str(l1, 3, NULL, 0), TC_MISS);
     /* A quarter of the shard is above the one-eighth admission limit. */
-    ck_assert_int_eq(tc__l1_set(l1, &h, big, budget / 4, FAR_FUTURE, 0),
-                     TC_OK);
+    ck_assert_int_eq(tc__l1_set(l1, &h, big, budget / 4, FAR_FUTURE, 0), TC_OK);
     ck_assert_int_eq(get_str(l1, 3, NULL, 0), TC_MISS);
     ck_assert_int_eq(get_str(l1, 1, "small", 0), TC_OK);
     ck_assert_uint_eq(stats(l1).entries, 1);
@@ -572,8 +571,7 @@ static int th_valid(const char *v, size_t len, uint64_t key)
 {
     char head[16];
 
-    snprintf(head, sizeof(head), "%06llu:%03zu", (unsigned long long)key,
-             len);
+    snprintf(head, sizeof(head), "%06llu:%03zu", (unsigned long long)key, len);
     return len >= 16 && memcmp(v, head, 10) == 0 && v[10] == '|' &&
            v[len - 1] == 'a' + (int)(key % 26) && v[len] == '\0';
 }
@@ -608,8 +606,8 @@ static void *th_run(void *arg)
         } else if (op < 9) {
             len = th_make(buf, k, seed >> 4);
             /* Some entries expire within the run, most do not. */
-            rc = tc__l1_set(th_l1, &h, buf, len,
-                            op == 8 ? i + 50 : FAR_FUTURE, i);
+            rc = tc__l1_set(th_l1, &h, buf, len, op == 8 ? i + 50 : FAR_FUTURE,
+                            i);
             if (rc != TC_OK) {
                 atomic_fetch_add(&th_bad, 1);
             }
@@ -672,10 +670,18 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* Runs even when a test failed mid-way, so later tests get malloc back. */
+static void fa_restore(void)
+{
+    tc_set_allocator(NULL, NULL, NULL);
+}
+
 Suite *suite_l1(void)
 {
     Suite *s = suite_create("l1");
     TCase *tc = tcase_create("l1");
+    TCase *fa = tcase_create("l1_alloc");
+    TCase *th = tcase_create("l1_threads");
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_new_args);
@@ -690,8 +696,15 @@ Suite *suite_l1(void)
     tcase_add_test(tc, test_expired_evicted_first);
     tcase_add_test(tc, test_oversized);
     tcase_add_test(tc, test_clear);
-    tcase_add_test(tc, test_failing_allocator);
-    tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
+
+    tcase_set_timeout(fa, 120);
+    tcase_add_checked_fixture(fa, NULL, fa_restore);
+    tcase_add_test(fa, test_failing_allocator);
+    suite_add_tcase(s, fa);
+
+    tcase_set_timeout(th, 300);
+    tcase_add_test(th, test_threads);
+    suite_add_tcase(s, th);
     return s;
 }

@@ -1,0 +1,1212 @@
+/*
+ * cmd_bench.c - `tutorcache bench cache`: throughput and latency of the
+ * cache against the configured store, and, with Redis, of plain hiredis
+ * on the same keys and values, so the library's overhead shows as a ratio.
+ * This is the one CLI file that includes hiredis: the raw loops are the
+ * yardstick, and they must not go through the code they measure.
+ *
+ * Timing reads CLOCK_MONOTONIC once per call (a vDSO read, ~20 ns): the
+ * gap between two reads is one call's latency, loop and key choice
+ * included, and the same reads give the throughput, so no second clock
+ * read per call is paid. Latencies go into a log-linear histogram (3%
+ * buckets), so memory stays fixed however long a run is.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "cli.h"
+
+const char cli_help_bench[] =
+    "Usage: tutorcache bench cache [options]\n"
+    "\n"
+    "Measure the cache against the configured store. Scenarios:\n"
+    "  l1_hit       random gets of pre-filled keys, answered by the L1\n"
+    "  l2_hit       random gets answered by the L2, one at a time (a "
+    "handle\n"
+    "               whose L1 keeps nothing)\n"
+    "  l2_batch16   tc_cache_mget of 16 random keys, from the L2\n"
+    "  miss_set     a get that misses, then a set of that key\n"
+    "  raw_get      Redis only: a plain hiredis GET loop on the same keys\n"
+    "  raw_pipe16   Redis only: hiredis pipelines of 16 GETs\n"
+    "Each runs on one thread and again on N threads (suffix _threadsN; not\n"
+    "when N is 1), sharing one handle. memory: has no L2, so only l1_hit "
+    "and\n"
+    "miss_set run. With Redis, l2_hit/raw_get and l2_batch16/raw_pipe16 "
+    "are\n"
+    "printed as ratios.\n"
+    "\n"
+    "Options:\n"
+    "  --requests N      calls per thread and scenario (an mget of 16 or a\n"
+    "                    get+set pair is one call); default: run each\n"
+    "                    scenario for --seconds instead\n"
+    "  --seconds S       time per scenario without --requests (default "
+    "0.3)\n"
+    "  --threads N       threads of the _threadsN runs (default: the "
+    "cores)\n"
+    "  --keys N          keys pre-filled (default 100000)\n"
+    "  --value-bytes N   size of each value, a JSON object (default 200)\n"
+    "  --json            one JSON object per scenario and line:\n"
+    "                    {\"scenario\":\"l1_hit\",\"ops_per_sec\":...,"
+    "\"p50_us\":...,\n"
+    "                    \"p99_us\":...,\"threads\":1,\"ops\":...,"
+    "\"errors\":0}\n"
+    "  -h, --help        show this help\n"
+    "\n"
+    "ops counts keys, so a batch of 16 is 16 ops; p50_us and p99_us are "
+    "per\n"
+    "call (per batch for _batch16 and _pipe16, which carry \"batch\":16).\n"
+    "errors counts calls that did not answer as the scenario expects (a "
+    "miss\n"
+    "in a hit scenario). l2_hit and l2_batch16 carry \"vs_raw\", their "
+    "ratio\n"
+    "to raw_get and raw_pipe16, when those ran.\n"
+    "\n"
+    "The keys (tcbench:...) are written to ml_model_predictions with a TTL "
+    "of\n"
+    "10 minutes, miss_set's keys with 1 minute. Progress goes to stderr "
+    "when\n"
+    "it is a terminal. On a small VM, pin the client and redis-server to "
+    "one\n"
+    "CPU (taskset -c 0 for both): cross-CPU wake-ups dominate otherwise.\n"
+    "\n"
+    "Exit codes: 0 ok, 2 usage, 3 store unreachable, 5 other.\n"
+    "\n"
+    "Example:\n"
+    "  taskset -c 0 tutorcache --store redis://127.0.0.1 bench cache "
+    "--json\n";
+
+#define BENCH_NS "ml_model_predictions"
+#define KEY_FMT "tcbench:%010zu"
+#define KEY_LEN 18 /* "tcbench:" and ten digits */
+#define FILL_TTL_MS 600000
+#define MISS_TTL_MS 60000
+#define FILL_BATCH 256
+#define BATCH 16
+#define MAX_THREADS 1024
+#define MAX_KEYS 10000000LL
+#define MAX_VALUE_BYTES (1LL << 20)
+
+/* ---- latency histogram ------------------------------------------------- */
+
+/*
+ * Values below 64 ns have a bucket each; above, each power of two is cut
+ * into 32 buckets, so a bucket is at most 1/32 (3%) of its values wide.
+ */
+#define H_SUB_BITS 5
+#define H_SUB (1 << H_SUB_BITS)
+#define H_LINEAR (2 * H_SUB)
+#define H_BUCKETS (H_LINEAR + (64 - H_SUB_BITS - 1) * H_SUB)
+
+typedef struct hist {
+    uint64_t n[H_BUCKETS];
+    uint64_t count;
+} hist;
+
+static int hist_index(uint64_t v)
+{
+    int e;
+
+    if (v < H_LINEAR) {
+        return (int)v;
+    }
+    e = 63 - __builtin_clzll(v);
+    return H_LINEAR + (e - H_SUB_BITS - 1) * H_SUB +
+           (int)((v >> (e - H_SUB_BITS)) & (H_SUB - 1));
+}
+
+/* The middle of a bucket, in ns. */
+static double hist_value(int i)
+{
+    int e, sub;
+
+    if (i < H_LINEAR) {
+        return i;
+    }
+    e = (i - H_LINEAR) / H_SUB + H_SUB_BITS + 1;
+    sub = (i - H_LINEAR) % H_SUB;
+    return ldexp(H_SUB + sub, e - H_SUB_BITS) + ldexp(1, e - H_SUB_BITS) / 2;
+}
+
+static void hist_add(hist *h, uint64_t ns)
+{
+    h->n[hist_index(ns)]++;
+    h->count++;
+}
+
+static void hist_merge(hist *into, const hist *h)
+{
+    int i;
+
+    for (i = 0; i < H_BUCKETS; i++) {
+        into->n[i] += h->n[i];
+    }
+    into->count += h->count;
+}
+
+/* The q-quantile in microseconds. */
+static double hist_quantile_us(const hist *h, double q)
+{
+    uint64_t want, seen = 0;
+    int i;
+
+    if (h->count == 0) {
+        return 0;
+    }
+    want = (uint64_t)ceil(q * (double)h->count);
+    want = want ? want : 1;
+    for (i = 0; i < H_BUCKETS; i++) {
+        seen += h->n[i];
+        if (seen >= want) {
+            return hist_value(i) / 1000.0;
+        }
+    }
+    return hist_value(H_BUCKETS - 1) / 1000.0;
+}
+
+/* ---- scenarios ----------------------------------------------------------- */
+
+enum {
+    S_L1_HIT,
+    S_L2_HIT,
+    S_L2_BATCH,
+    S_MISS_SET,
+    S_RAW_GET,
+    S_RAW_PIPE,
+    NSCEN
+};
+
+static const struct {
+    const char *name;
+    int batch; /* keys per call */
+} scen[NSCEN] = {
+    {"l1_hit", 1},   {"l2_hit", 1},  {"l2_batch16", BATCH},
+    {"miss_set", 1}, {"raw_get", 1}, {"raw_pipe16", BATCH},
+};
+
+typedef struct result {
+    int ran;
+    int threads;
+    uint64_t ops, errors;
+    double ops_per_sec, p50_us, p99_us;
+} result;
+
+/* Where the raw hiredis loops connect: the store's URL, password and all. */
+typedef struct redis_target {
+    char *host; /* NULL with path */
+    int port;
+    char *path;
+    char *user;
+    char *password;
+    int db;
+} redis_target;
+
+typedef struct bench {
+    cli_ctx *ctx;
+    long long requests; /* calls per thread; 0: run for `seconds` */
+    double seconds;
+    int threads;
+    size_t nkeys, value_bytes;
+    int json, progress;
+    int runs;     /* scenario runs so far; part of miss_set's keys */
+    char *keys;   /* nkeys * KEY_LEN bytes of key material */
+    char *l2keys; /* nkeys * TC_KEY_MAX: the L2 keys, for raw_* */
+    char nonce[48];
+    tc_cache *h; /* the handle of the scenario running */
+    int connect_ms, command_ms;
+    redis_target rt;
+    result res[NSCEN][2]; /* [scenario][0: one thread, 1: threads] */
+    pthread_barrier_t barrier;
+} bench;
+
+typedef struct worker {
+    bench *b;
+    int scen, id, run;
+    uint64_t rng, seq, calls, errors;
+    int64_t start_ns, end_ns;
+    hist *h;
+    redisContext *rc;
+    int failed; /* the run cannot go on (connection lost) */
+    char err[256];
+} worker;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* xorshift64*: a key choice must cost far less than the call it feeds. */
+static uint64_t next_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static const char *key_of(const bench *b, size_t i)
+{
+    return b->keys + i * KEY_LEN;
+}
+
+/*
+ * A value of exactly n bytes that looks like a cached answer: a JSON
+ * object padded through its last field, or for tiny sizes a JSON string.
+ */
+static void make_value(char *buf, size_t n, size_t id)
+{
+    char head[128];
+    int k = snprintf(head, sizeof(head),
+                     "{\"id\":%zu,\"intent\":\"explain_concept\","
+                     "\"confidence\":0.93,\"pad\":\"",
+                     id);
+
+    if (n >= (size_t)k + 2) {
+        memcpy(buf, head, (size_t)k);
+        memset(buf + k, 'x', n - (size_t)k - 2);
+        memcpy(buf + n - 2, "\"}", 2);
+    } else if (n >= 2) {
+        buf[0] = '"';
+        memset(buf + 1, 'x', n - 2);
+        buf[n - 1] = '"';
+    } else {
+        buf[0] = '0';
+    }
+}
+
+/* ---- one call of each scenario ------------------------------------------ */
+
+static void op_get(worker *w, tc_tier want)
+{
+    bench *b = w->b;
+    size_t i = next_rand(&w->rng) % b->nkeys;
+    tc_tier tier;
+    void *val;
+    size_t len;
+    int rc;
+
+    rc = tc_cache_get(&val, &len, &tier, b->h, BENCH_NS, key_of(b, i), KEY_LEN);
+    if (rc != TC_OK || tier != want || len != b->value_bytes) {
+        w->errors++;
+    }
+    tc_free(val);
+}
+
+static void op_batch(worker *w)
+{
+    bench *b = w->b;
+    tc_item items[BATCH];
+    int i;
+
+    memset(items, 0, sizeof(items));
+    for (i = 0; i < BATCH; i++) {
+        items[i].key = key_of(b, next_rand(&w->rng) % b->nkeys);
+        items[i].keylen = KEY_LEN;
+    }
+    if (tc_cache_mget(b->h, BENCH_NS, items, BATCH) != TC_OK) {
+        w->errors += BATCH;
+        return;
+    }
+    for (i = 0; i < BATCH; i++) {
+        if (items[i].status != TC_OK || items[i].tier != TC_TIER_L2) {
+            w->errors++;
+        }
+        tc_free(items[i].val);
+    }
+}
+
+static void op_miss_set(worker *w)
+{
+    bench *b = w->b;
+    char key[96], val[64];
+    void *v;
+    size_t len;
+    int n;
+
+    /* unique per process (nonce), run and thread: a miss every time */
+    n = snprintf(key, sizeof(key), "tcbench-miss:%s:%d:%d:%llu", b->nonce,
+                 w->run, w->id, (unsigned long long)w->seq++);
+    if (tc_cache_get(&v, &len, NULL, b->h, BENCH_NS, key, (size_t)n) !=
+        TC_MISS) {
+        w->errors++;
+    }
+    tc_free(v);
+    make_value(val, sizeof(val), (size_t)w->seq);
+    if (tc_cache_set(b->h, BENCH_NS, key, (size_t)n, val, sizeof(val),
+                     MISS_TTL_MS) != TC_OK) {
+        w->errors++;
+    }
+}
+
+/*
+ * Counts a reply that is not the value as an error; an error reply
+ * (NOAUTH, a server that is loading) ends the run, since every reply
+ * after it would be the same and the numbers would measure nothing.
+ */
+static void raw_check(worker *w, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(w->err, sizeof(w->err), "GET: %s", r->str);
+        w->failed = 1;
+    } else if (r->type != REDIS_REPLY_STRING ||
+               (size_t)r->len != w->b->value_bytes) {
+        w->errors++;
+    }
+}
+
+static void raw_lost(worker *w)
+{
+    snprintf(w->err, sizeof(w->err), "%s",
+             w->rc->errstr[0] ? w->rc->errstr : "connection lost");
+    w->failed = 1;
+}
+
+static void op_raw_get(worker *w)
+{
+    bench *b = w->b;
+    const char *key = b->l2keys + (next_rand(&w->rng) % b->nkeys) * TC_KEY_MAX;
+    redisReply *r = redisCommand(w->rc, "GET %s", key);
+
+    if (!r) {
+        raw_lost(w);
+        return;
+    }
+    raw_check(w, r);
+    freeReplyObject(r);
+}
+
+static void op_raw_pipe(worker *w)
+{
+    bench *b = w->b;
+    void *rep;
+    int i;
+
+    for (i = 0; i < BATCH; i++) {
+        const char *key =
+            b->l2keys + (next_rand(&w->rng) % b->nkeys) * TC_KEY_MAX;
+
+        if (redisAppendCommand(w->rc, "GET %s", key) != REDIS_OK) {
+            raw_lost(w);
+            return;
+        }
+    }
+    for (i = 0; i < BATCH; i++) {
+        if (redisGetReply(w->rc, &rep) != REDIS_OK) {
+            raw_lost(w);
+            return;
+        }
+        raw_check(w, rep);
+        freeReplyObject(rep);
+    }
+}
+
+static void run_op(worker *w)
+{
+    switch (w->scen) {
+    case S_L1_HIT:
+        op_get(w, TC_TIER_L1);
+        break;
+    case S_L2_HIT:
+        op_get(w, TC_TIER_L2);
+        break;
+    case S_L2_BATCH:
+        op_batch(w);
+        break;
+    case S_MISS_SET:
+        op_miss_set(w);
+        break;
+    case S_RAW_GET:
+        op_raw_get(w);
+        break;
+    default:
+        op_raw_pipe(w);
+        break;
+    }
+}
+
+/* ---- raw connections ------------------------------------------------------
+ */
+
+static redisContext *raw_connect(const bench *b, char *err, size_t errlen)
+{
+    struct timeval ct = {b->connect_ms / 1000, (b->connect_ms % 1000) * 1000};
+    struct timeval rt = {b->command_ms / 1000, (b->command_ms % 1000) * 1000};
+    const redis_target *t = &b->rt;
+    redisContext *c;
+    redisReply *r = NULL;
+
+    c = t->path ? redisConnectUnixWithTimeout(t->path, ct)
+                : redisConnectWithTimeout(t->host, t->port, ct);
+    if (!c || c->err) {
+        snprintf(err, errlen, "connect: %s", c ? c->errstr : "out of memory");
+        redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, rt);
+    if (t->password) {
+        r = t->user ? redisCommand(c, "AUTH %s %s", t->user, t->password)
+                    : redisCommand(c, "AUTH %s", t->password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "AUTH: %s",
+                     r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
+            freeReplyObject(r);
+            redisFree(c);
+            return NULL;
+        }
+        freeReplyObject(r);
+    }
+    if (t->db) {
+        r = redisCommand(c, "SELECT %d", t->db);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "SELECT %d: %s", t->db,
+                     r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
+            freeReplyObject(r);
+            redisFree(c);
+            return NULL;
+        }
+        freeReplyObject(r);
+    }
+    return c;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* A percent-decoded, malloc'd copy of s[0..n); NULL on a bad escape. */
+static char *pct_dup(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    size_t i, j = 0;
+
+    if (!out) {
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+            hexval(s[i + 2]) >= 0) {
+            out[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out[j++] = s[i];
+        }
+    }
+    out[j] = '\0';
+    return out;
+}
+
+static void target_free(redis_target *t)
+{
+    free(t->host);
+    free(t->path);
+    free(t->user);
+    free(t->password);
+    memset(t, 0, sizeof(*t));
+}
+
+/*
+ * The URL forms of the library (redis://[user:password@]host[:port][/db],
+ * unix:///path[?db=N&user=U&password=P]). The library has already
+ * accepted the URL, so only what a connection needs is extracted here.
+ */
+static int parse_target(redis_target *t, const char *url)
+{
+    memset(t, 0, sizeof(*t));
+    t->port = 6379;
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *p = url + 7, *q = strchr(p, '?');
+
+        t->path = q ? pct_dup(p, (size_t)(q - p)) : strdup(p);
+        while (q && *q) {
+            const char *k = q + 1, *amp = strchr(k, '&');
+            size_t n = amp ? (size_t)(amp - k) : strlen(k);
+
+            if (strncmp(k, "db=", 3) == 0) {
+                t->db = atoi(k + 3);
+            } else if (strncmp(k, "user=", 5) == 0) {
+                free(t->user);
+                t->user = pct_dup(k + 5, n - 5);
+            } else if (strncmp(k, "password=", 9) == 0) {
+                free(t->password);
+                t->password = pct_dup(k + 9, n - 9);
+            }
+            q = amp;
+        }
+        return t->path ? 0 : -1;
+    }
+    if (strncmp(url, "redis://", 8) == 0) {
+        const char *p = url + 8, *slash = strchr(p, '/');
+        const char *end = slash ? slash : p + strlen(p), *at = NULL, *c;
+        const char *hb, *he;
+
+        for (c = p; c < end; c++) {
+            if (*c == '@') {
+                at = c;
+            }
+        }
+        if (at) {
+            const char *colon = memchr(p, ':', (size_t)(at - p));
+
+            if ((colon ? colon : at) > p) {
+                t->user = pct_dup(p, (size_t)((colon ? colon : at) - p));
+            }
+            if (colon) {
+                t->password = pct_dup(colon + 1, (size_t)(at - colon - 1));
+            }
+            p = at + 1;
+        }
+        if (*p == '[') {
+            hb = p + 1;
+            he = memchr(hb, ']', (size_t)(end - hb));
+            if (!he) {
+                return -1;
+            }
+            c = he + 1;
+        } else {
+            hb = p;
+            he = memchr(p, ':', (size_t)(end - p));
+            he = he ? he : end;
+            c = he;
+        }
+        if (c < end && *c == ':') {
+            t->port = atoi(c + 1);
+        }
+        t->host =
+            he > hb ? strndup(hb, (size_t)(he - hb)) : strdup("127.0.0.1");
+        if (slash && slash[1]) {
+            t->db = atoi(slash + 1);
+        }
+        return t->host ? 0 : -1;
+    }
+    return -1;
+}
+
+/* The "store" of a JSON config file, malloc'd. */
+static char *store_from_file(const char *path)
+{
+    cJSON *root, *s;
+    char *text, *url = NULL;
+    size_t len;
+    FILE *fp = fopen(path, "rb");
+
+    if (!fp) {
+        return NULL;
+    }
+    if (cli_read_all(fp, (size_t)1 << 24, &text, &len) != 0) {
+        fclose(fp);
+        return NULL;
+    }
+    fclose(fp);
+    root = cJSON_Parse(text);
+    free(text);
+    s = cJSON_GetObjectItemCaseSensitive(root, "store");
+    if (cJSON_IsString(s)) {
+        url = strdup(s->valuestring);
+    }
+    cJSON_Delete(root);
+    return url;
+}
+
+/*
+ * The public API shows the store URL only with its password masked, as it
+ * should; the raw loops need the real one. It is found where the library
+ * found it (config's "store_source"): the --store option, TUTORCACHE_URL,
+ * the config file, or the REDIS_* variables.
+ */
+static int resolve_target(bench *b, const cJSON *cfg, char *err, size_t n)
+{
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(cfg, "store_source");
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(cfg, "config_file");
+    const char *s = cJSON_IsString(src) ? src->valuestring : "";
+    char *url = NULL;
+    int rc;
+
+    if (strcmp(s, "REDIS_HOST") == 0) {
+        const char *port = getenv("REDIS_PORT"), *db = getenv("REDIS_DB");
+        const char *pw = getenv("REDIS_PASSWORD");
+
+        memset(&b->rt, 0, sizeof(b->rt));
+        b->rt.host = strdup(getenv("REDIS_HOST"));
+        b->rt.port = port && *port ? atoi(port) : 6379;
+        b->rt.db = db && *db ? atoi(db) : 0;
+        b->rt.password = pw && *pw ? strdup(pw) : NULL;
+        return b->rt.host ? 0 : -1;
+    }
+    if (strcmp(s, "option") == 0 && b->ctx->store_url) {
+        url = strdup(b->ctx->store_url);
+    } else if (strcmp(s, "TUTORCACHE_URL") == 0 && getenv("TUTORCACHE_URL")) {
+        url = strdup(getenv("TUTORCACHE_URL"));
+    } else if (strcmp(s, "config file") == 0 && cJSON_IsString(file)) {
+        url = store_from_file(file->valuestring);
+    }
+    if (!url) {
+        snprintf(err, n, "cannot tell the store's URL (source \"%s\")", s);
+        return -1;
+    }
+    rc = parse_target(&b->rt, url);
+    free(url);
+    if (rc != 0) {
+        snprintf(err, n, "cannot parse the store's URL");
+    }
+    return rc;
+}
+
+/* ---- running a scenario ---------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    bench *b = w->b;
+    int64_t prev, t, deadline;
+    long long i;
+
+    if ((w->scen == S_RAW_GET || w->scen == S_RAW_PIPE) &&
+        !(w->rc = raw_connect(b, w->err, sizeof(w->err)))) {
+        w->failed = 1;
+    }
+    pthread_barrier_wait(&b->barrier);
+    prev = w->start_ns = now_ns();
+    deadline = prev + (int64_t)(b->seconds * 1e9);
+    for (i = 0; !w->failed && (b->requests ? i < b->requests : prev < deadline);
+         i++) {
+        run_op(w);
+        t = now_ns();
+        hist_add(w->h, (uint64_t)(t - prev));
+        prev = t;
+        w->calls++;
+    }
+    w->end_ns = prev;
+    return NULL;
+}
+
+static void progress(const bench *b, const char *name)
+{
+    if (b->progress) {
+        fprintf(stderr, "\rtutorcache: bench: %-28s\033[K", name);
+    }
+}
+
+/* Runs scenario s on n threads into res; 0, or -1 after a message. */
+static int run_scenario(bench *b, int s, int n, result *res)
+{
+    char name[64];
+    worker *ws = calloc((size_t)n, sizeof(*ws));
+    pthread_t *tids = calloc((size_t)n, sizeof(*tids));
+    hist *total = calloc(1, sizeof(*total));
+    int64_t start = INT64_MAX, end = 0;
+    int i, started = 0, rc = 0;
+
+    if (n > 1) {
+        snprintf(name, sizeof(name), "%s_threads%d", scen[s].name, n);
+    } else {
+        snprintf(name, sizeof(name), "%s", scen[s].name);
+    }
+    progress(b, name);
+    if (!ws || !tids || !total ||
+        pthread_barrier_init(&b->barrier, NULL, (unsigned)n) != 0) {
+        free(ws);
+        free(tids);
+        free(total);
+        cli_err("bench: out of memory");
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        ws[i].b = b;
+        ws[i].scen = s;
+        ws[i].id = i;
+        ws[i].run = b->runs;
+        ws[i].rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) + (uint64_t)s;
+        if (!(ws[i].h = calloc(1, sizeof(hist)))) {
+            while (i-- > 0) {
+                free(ws[i].h);
+            }
+            pthread_barrier_destroy(&b->barrier);
+            free(ws);
+            free(tids);
+            free(total);
+            cli_err("bench: out of memory");
+            return -1;
+        }
+    }
+    for (started = 0; started < n; started++) {
+        if (pthread_create(&tids[started], NULL, worker_main, &ws[started]) !=
+            0) {
+            /* the started threads wait at the barrier for the others
+             * forever: end the process rather than hang */
+            cli_err("bench: %s: cannot start %d threads", name, n);
+            exit(CLI_FAIL);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        pthread_join(tids[i], NULL);
+    }
+    b->runs++;
+    for (i = 0; i < n; i++) {
+        worker *w = &ws[i];
+
+        if (w->failed && !rc) {
+            cli_err("bench: %s: %s", name, w->err);
+            rc = -1;
+        }
+        start = w->start_ns < start ? w->start_ns : start;
+        end = w->end_ns > end ? w->end_ns : end;
+        res->ops += w->calls * (uint64_t)scen[s].batch;
+        res->errors += w->errors;
+        hist_merge(total, w->h);
+        if (w->rc) {
+            redisFree(w->rc);
+        }
+        free(w->h);
+    }
+    pthread_barrier_destroy(&b->barrier);
+    if (rc == 0) {
+        res->ran = 1;
+        res->threads = n;
+        res->ops_per_sec =
+            end > start ? (double)res->ops * 1e9 / (double)(end - start) : 0;
+        res->p50_us = hist_quantile_us(total, 0.50);
+        res->p99_us = hist_quantile_us(total, 0.99);
+    }
+    free(total);
+    free(ws);
+    free(tids);
+    return rc;
+}
+
+/* The scenario on one thread, then on b->threads; -1 if either failed. */
+static int run_both(bench *b, int s)
+{
+    int rc = run_scenario(b, s, 1, &b->res[s][0]);
+
+    if (rc == 0 && b->threads > 1) {
+        rc = run_scenario(b, s, b->threads, &b->res[s][1]);
+    }
+    return rc;
+}
+
+/* ---- setting up ---------------------------------------------------------- */
+
+static int make_keys(bench *b)
+{
+    char tmp[32];
+    size_t i;
+
+    if (!(b->keys = malloc(b->nkeys * KEY_LEN))) {
+        return -1;
+    }
+    for (i = 0; i < b->nkeys; i++) {
+        snprintf(tmp, sizeof(tmp), KEY_FMT, i);
+        memcpy(b->keys + i * KEY_LEN, tmp, KEY_LEN);
+    }
+    snprintf(b->nonce, sizeof(b->nonce), "%ld-%lld", (long)getpid(),
+             (long long)now_ns());
+    return 0;
+}
+
+/* Writes every key through the handle: the L2, and the L1 behind it. */
+static int prefill(bench *b)
+{
+    tc_item items[FILL_BATCH];
+    char *vals = malloc((size_t)FILL_BATCH * b->value_bytes);
+    size_t i, j, n;
+    int rc;
+
+    if (!vals) {
+        cli_err("bench: out of memory");
+        return CLI_FAIL;
+    }
+    progress(b, "filling");
+    for (i = 0; i < b->nkeys; i += n) {
+        n = b->nkeys - i < FILL_BATCH ? b->nkeys - i : FILL_BATCH;
+        memset(items, 0, sizeof(items));
+        for (j = 0; j < n; j++) {
+            make_value(vals + j * b->value_bytes, b->value_bytes, i + j);
+            items[j].key = key_of(b, i + j);
+            items[j].keylen = KEY_LEN;
+            items[j].val = vals + j * b->value_bytes;
+            items[j].len = b->value_bytes;
+            items[j].ttl_ms = FILL_TTL_MS;
+        }
+        rc = tc_cache_mset(b->h, BENCH_NS, items, n);
+        for (j = 0; rc == TC_OK && j < n; j++) {
+            rc = items[j].status;
+        }
+        if (rc != TC_OK) {
+            free(vals);
+            return cli_fail(b->h, rc, "bench: filling the store");
+        }
+    }
+    free(vals);
+    return CLI_OK;
+}
+
+static int l2_keys(bench *b)
+{
+    size_t i;
+    int rc;
+
+    if (!(b->l2keys = malloc(b->nkeys * TC_KEY_MAX))) {
+        cli_err("bench: out of memory");
+        return CLI_FAIL;
+    }
+    for (i = 0; i < b->nkeys; i++) {
+        rc = tc_cache_key(b->l2keys + i * TC_KEY_MAX, TC_KEY_MAX, b->h,
+                          BENCH_NS, key_of(b, i), KEY_LEN);
+        if (rc != TC_OK) {
+            return cli_fail(b->h, rc, "bench");
+        }
+    }
+    return CLI_OK;
+}
+
+/* Opens a handle sized for the run; l1_bytes 1 makes an L1 keep nothing. */
+static int open_handle(bench *b, size_t l1_bytes)
+{
+    tc_options saved = b->ctx->opt;
+    int rc;
+
+    if (b->ctx->opt.pool_size <= 0) {
+        b->ctx->opt.pool_size = b->threads > 8 ? b->threads : 8;
+    }
+    b->ctx->opt.l1_max_bytes = l1_bytes;
+    rc = cli_open(b->ctx, &b->h);
+    b->ctx->opt = saved;
+    return rc;
+}
+
+static int num(const cJSON *o, const char *name, int dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
+}
+
+/* ---- output ---------------------------------------------------------------
+ */
+
+static double round_to(double v, double unit)
+{
+    return round(v / unit) * unit;
+}
+
+static double ratio(const result *a, const result *raw)
+{
+    return a->ran && raw->ran && raw->ops_per_sec > 0
+               ? a->ops_per_sec / raw->ops_per_sec
+               : -1;
+}
+
+static int print_json(const bench *b)
+{
+    int s, t;
+
+    for (s = 0; s < NSCEN; s++) {
+        for (t = 0; t < 2; t++) {
+            const result *r = &b->res[s][t];
+            char name[64];
+            double vs = -1;
+            cJSON *o;
+            int bad;
+
+            if (!r->ran) {
+                continue;
+            }
+            if (t) {
+                snprintf(name, sizeof(name), "%s_threads%d", scen[s].name,
+                         r->threads);
+            } else {
+                snprintf(name, sizeof(name), "%s", scen[s].name);
+            }
+            if (s == S_L2_HIT || s == S_L2_BATCH) {
+                vs = ratio(r,
+                           &b->res[s == S_L2_HIT ? S_RAW_GET : S_RAW_PIPE][t]);
+            }
+            o = cJSON_CreateObject();
+            bad = !o || !cJSON_AddStringToObject(o, "scenario", name) ||
+                  !cJSON_AddNumberToObject(o, "ops_per_sec",
+                                           round(r->ops_per_sec)) ||
+                  !cJSON_AddNumberToObject(o, "p50_us",
+                                           round_to(r->p50_us, 0.001)) ||
+                  !cJSON_AddNumberToObject(o, "p99_us",
+                                           round_to(r->p99_us, 0.001)) ||
+                  !cJSON_AddNumberToObject(o, "threads", r->threads) ||
+                  !cJSON_AddNumberToObject(o, "ops", (double)r->ops) ||
+                  !cJSON_AddNumberToObject(o, "errors", (double)r->errors) ||
+                  (scen[s].batch > 1 &&
+                   !cJSON_AddNumberToObject(o, "batch", scen[s].batch)) ||
+                  (vs >= 0 &&
+                   !cJSON_AddNumberToObject(o, "vs_raw", round_to(vs, 0.001)));
+            if (bad || cli_print_json_line(stdout, o) != 0) {
+                cJSON_Delete(o);
+                cli_err("bench: out of memory");
+                return CLI_FAIL;
+            }
+            cJSON_Delete(o);
+        }
+    }
+    return CLI_OK;
+}
+
+static void print_table(const bench *b, const char *kind, const char *store)
+{
+    static const struct {
+        int lib, raw;
+        const char *what;
+        double target;
+    } ratios[] = {{S_L2_HIT, S_RAW_GET, "l2_hit / raw_get", 0.9},
+                  {S_L2_BATCH, S_RAW_PIPE, "l2_batch16 / raw_pipe16", 0.8}};
+    int s, t, header = 0;
+    size_t i;
+
+    printf("store %s (%s), %zu keys of %zu bytes\n\n", store, kind, b->nkeys,
+           b->value_bytes);
+    printf("%-22s %7s %11s %12s %9s %9s %7s\n", "scenario", "threads", "ops",
+           "ops/s", "p50 us", "p99 us", "errors");
+    for (s = 0; s < NSCEN; s++) {
+        for (t = 0; t < 2; t++) {
+            const result *r = &b->res[s][t];
+            char name[64];
+
+            if (!r->ran) {
+                continue;
+            }
+            if (t) {
+                snprintf(name, sizeof(name), "%s_threads%d", scen[s].name,
+                         r->threads);
+            } else {
+                snprintf(name, sizeof(name), "%s", scen[s].name);
+            }
+            printf("%-22s %7d %11llu %12.0f %9.2f %9.2f %7llu\n", name,
+                   r->threads, (unsigned long long)r->ops, r->ops_per_sec,
+                   r->p50_us, r->p99_us, (unsigned long long)r->errors);
+        }
+    }
+    for (i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++) {
+        for (t = 0; t < 2; t++) {
+            double v =
+                ratio(&b->res[ratios[i].lib][t], &b->res[ratios[i].raw][t]);
+
+            if (v < 0) {
+                continue;
+            }
+            if (!header) {
+                printf("\nratio of ops/s (target)\n");
+                header = 1;
+            }
+            printf("%-24s %-10s %5.2f  (>= %.1f)\n", ratios[i].what,
+                   t ? "threads" : "1 thread", v, ratios[i].target);
+        }
+    }
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+enum {
+    OPT_REQUESTS = 256,
+    OPT_SECONDS,
+    OPT_THREADS,
+    OPT_KEYS,
+    OPT_VALUE_BYTES,
+    OPT_JSON
+};
+
+static int parse_args(bench *b, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"requests", required_argument, NULL, OPT_REQUESTS},
+        {"seconds", required_argument, NULL, OPT_SECONDS},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"keys", required_argument, NULL, OPT_KEYS},
+        {"value-bytes", required_argument, NULL, OPT_VALUE_BYTES},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const cli_ctx *ctx = b->ctx;
+    long long v;
+    int opt;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+        switch (opt) {
+        case OPT_REQUESTS:
+            if (cli_parse_int(optarg, 1, 1000000000000LL, &b->requests) != 0) {
+                return cli_usage(ctx, "--requests: \"%s\" is not a count > 0",
+                                 optarg);
+            }
+            break;
+        case OPT_SECONDS:
+            if (cli_parse_number(optarg, &b->seconds) != 0 || b->seconds <= 0 ||
+                b->seconds > 3600) {
+                return cli_usage(ctx, "--seconds: \"%s\" is not in (0, 3600]",
+                                 optarg);
+            }
+            break;
+        case OPT_THREADS:
+            if (cli_parse_int(optarg, 1, MAX_THREADS, &v) != 0) {
+                return cli_usage(ctx, "--threads: \"%s\" is not in 1-%d",
+                                 optarg, MAX_THREADS);
+            }
+            b->threads = (int)v;
+            break;
+        case OPT_KEYS:
+            if (cli_parse_int(optarg, 1, MAX_KEYS, &v) != 0) {
+                return cli_usage(ctx, "--keys: \"%s\" is not in 1-%lld", optarg,
+                                 MAX_KEYS);
+            }
+            b->nkeys = (size_t)v;
+            break;
+        case OPT_VALUE_BYTES:
+            if (cli_parse_int(optarg, 1, MAX_VALUE_BYTES, &v) != 0) {
+                return cli_usage(ctx, "--value-bytes: \"%s\" is not in 1-%lld",
+                                 optarg, MAX_VALUE_BYTES);
+            }
+            b->value_bytes = (size_t)v;
+            break;
+        case OPT_JSON:
+            b->json = 1;
+            break;
+        case 'h':
+            cli_help(ctx);
+            return -1; /* done, successfully */
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        return cli_usage(ctx, "expected what to measure: bench cache");
+    }
+    if (strcmp(argv[optind], "cache") != 0) {
+        return cli_usage(ctx, "cannot measure \"%s\" (only: cache)",
+                         argv[optind]);
+    }
+    return CLI_OK;
+}
+
+/* Everything after the arguments; b->h is closed by the caller. */
+static int run(bench *b)
+{
+    char err[256], store[512] = "?";
+    const char *kind;
+    cJSON *cfg, *st;
+    size_t l1;
+    int rc, ran_raw = 0, failed = 0;
+
+    /*
+     * The L1 of the first handle holds every key twice over, so l1_hit
+     * measures hits, not evictions; 128 covers an entry's bookkeeping.
+     */
+    l1 = 2 * b->nkeys * (b->value_bytes + 128);
+    l1 = l1 > ((size_t)64 << 20) ? l1 : (size_t)64 << 20;
+    l1 = l1 > 256 * (b->value_bytes + 128) ? l1 : 256 * (b->value_bytes + 128);
+    if ((rc = open_handle(b, l1)) != CLI_OK) {
+        return rc;
+    }
+    if ((rc = tc_cache_ping(b->h, NULL)) != TC_OK) {
+        return cli_fail(b->h, rc, "bench");
+    }
+    kind = tc_cache_store_kind(b->h);
+    if (!(cfg = cli_config_tree(b->h))) {
+        return CLI_FAIL;
+    }
+    st = cJSON_GetObjectItemCaseSensitive(cfg, "store");
+    snprintf(store, sizeof(store), "%s",
+             cJSON_IsString(st) ? st->valuestring : "?");
+    b->connect_ms = num(cfg, "connect_timeout_ms", 250);
+    b->command_ms = num(cfg, "command_timeout_ms", 250);
+    if (strcmp(kind, "redis") == 0) {
+        if (resolve_target(b, cfg, err, sizeof(err)) == 0) {
+            ran_raw = 1;
+        } else {
+            cli_err("bench: raw_get and raw_pipe16 skipped: %s", err);
+        }
+    }
+    cJSON_Delete(cfg);
+
+    if (make_keys(b) != 0) {
+        cli_err("bench: out of memory");
+        return CLI_FAIL;
+    }
+    if ((rc = prefill(b)) != CLI_OK) {
+        return rc;
+    }
+    if (ran_raw && (rc = l2_keys(b)) != CLI_OK) {
+        return rc;
+    }
+    failed |= run_both(b, S_L1_HIT);
+    failed |= run_both(b, S_MISS_SET);
+    tc_cache_close(b->h);
+    b->h = NULL;
+    if (strcmp(kind, "memory") != 0) {
+        if ((rc = open_handle(b, 1)) != CLI_OK) {
+            return rc;
+        }
+        failed |= run_both(b, S_L2_HIT);
+        failed |= run_both(b, S_L2_BATCH);
+    }
+    if (ran_raw) {
+        failed |= run_both(b, S_RAW_GET);
+        failed |= run_both(b, S_RAW_PIPE);
+    }
+    if (b->progress) {
+        fputs("\r\033[K", stderr);
+    }
+    if (b->json) {
+        rc = print_json(b);
+    } else {
+        print_table(b, kind, store);
+        rc = CLI_OK;
+    }
+    /* a scenario that could not run is most often a lost connection */
+    return rc == CLI_OK && failed ? CLI_UNAVAIL : rc;
+}
+
+int cli_cmd_bench(cli_ctx *ctx, int argc, char **argv)
+{
+    bench b;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    b.ctx = ctx;
+    b.seconds = 0.3;
+    b.threads =
+        cores > 0 ? (int)(cores < MAX_THREADS ? cores : MAX_THREADS) : 1;
+    b.nkeys = 100000;
+    b.value_bytes = 200;
+    b.progress = isatty(STDERR_FILENO);
+    if ((rc = parse_args(&b, argc, argv)) != CLI_OK) {
+        return rc < 0 ? CLI_OK : rc;
+    }
+    rc = run(&b);
+    if (b.progress) {
+        fputs("\r\033[K", stderr);
+    }
+    tc_cache_close(b.h);
+    free(b.keys);
+    free(b.l2keys);
+    target_free(&b.rt);
+    return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * cmd_del.c - `tutorcache del NS KEY`: removes a key from both tiers.
+ * It exits 1 when nothing was there, so `del` and `get` agree on what "no
+ * result" means, and 3 when the L2 could not be reached, since the L2
+ * copy may then still be there for other processes.
+ */
+#include <string.h>
+
+#include "cli.h"
+
+const char cli_help_del[] =
+    "Usage: tutorcache del [options] NS KEY\n"
+    "\n"
+    "Delete KEY of namespace NS from the L1 and the L2.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help   show this help\n"
+    "\n"
+    "Exit codes: 0 deleted, 1 nothing was there, 2 usage, 3 the store is\n"
+    "unreachable (the value may remain), 4 unknown namespace, 5 other.\n"
+    "\n"
+    "Example:\n"
+    "  tutorcache del adaptive_paths student:42\n";
+
+int cli_cmd_del(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longs[] = {{"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *ns, *key;
+    tc_cache *h = NULL;
+    int opt, rc;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+        if (opt == 'h') {
+            return cli_help(ctx);
+        }
+        return CLI_USAGE;
+    }
+    if (argc - optind != 2) {
+        return cli_usage(ctx, "expected NS KEY, got %d argument%s",
+                         argc - optind, argc - optind == 1 ? "" : "s");
+    }
+    ns = argv[optind];
+    key = argv[optind + 1];
+    if ((rc = cli_open(ctx, &h)) != CLI_OK) {
+        return rc;
+    }
+    rc = tc_cache_del(h, ns, key, strlen(key));
+    if (rc == TC_OK) {
+        rc = CLI_OK;
+    } else if (rc == TC_MISS) {
+        rc = CLI_MISS;
+    } else {
+        rc = cli_fail(h, rc, "del");
+    }
+    tc_cache_close(h);
+    return rc;
+}

@@ -1,0 +1,99 @@
+/*
+ * cmd_ping.c - `tutorcache ping`: one round trip to the L2, bypassing the
+ * circuit breaker, with the store's kind, masked URL and latency. The
+ * record is printed whether or not the store answered, so a monitor reads
+ * one format; the exit code (3 when down) is what scripts test.
+ */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+const char cli_help_ping[] =
+    "Usage: tutorcache ping [options]\n"
+    "\n"
+    "Check that the store answers (PING for Redis, a read transaction for\n"
+    "LMDB, nothing for memory:) and print its kind, URL (password masked),\n"
+    "whether it is up and the round-trip time in microseconds.\n"
+    "\n"
+    "Options:\n"
+    "  --format json|table   default: table on a terminal, JSON otherwise\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit codes: 0 up, 2 usage or configuration, 3 unreachable (down, "
+    "timed\n"
+    "out or refused the login), 5 other.\n"
+    "\n"
+    "Example:\n"
+    "  tutorcache --store redis://cache:6379 --timeout 100 ping\n";
+
+int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    cli_format fmt = CLI_FORMAT_AUTO;
+    cJSON *cfg = NULL, *out = NULL, *store;
+    tc_cache *h = NULL;
+    char detail[512];
+    int64_t us = 0;
+    int opt, rc, prc;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+        switch (opt) {
+        case 'f':
+            if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
+                return rc;
+            }
+            break;
+        case 'h':
+            return cli_help(ctx);
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (argc - optind != 0) {
+        return cli_usage(ctx, "takes no arguments");
+    }
+    if ((rc = cli_open(ctx, &h)) != CLI_OK) {
+        return rc;
+    }
+    prc = tc_cache_ping(h, &us);
+    snprintf(detail, sizeof(detail), "%s",
+             prc == TC_OK ? "" : tc_cache_errmsg(h));
+    if (!(cfg = cli_config_tree(h))) {
+        rc = CLI_FAIL;
+        goto done;
+    }
+    store = cJSON_GetObjectItemCaseSensitive(cfg, "store");
+    out = cJSON_CreateObject();
+    if (!out ||
+        !cJSON_AddStringToObject(
+            out, "store", cJSON_IsString(store) ? store->valuestring : "?") ||
+        !cJSON_AddStringToObject(out, "kind", tc_cache_store_kind(h)) ||
+        !cJSON_AddBoolToObject(out, "up", prc == TC_OK) ||
+        !cJSON_AddNumberToObject(out, "latency_us", (double)us) ||
+        (prc != TC_OK &&
+         (!cJSON_AddStringToObject(out, "error", tc_error_name(prc)) ||
+          !cJSON_AddStringToObject(out, "detail", detail)))) {
+        cli_err("ping: out of memory");
+        rc = CLI_FAIL;
+        goto done;
+    }
+    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON) {
+        rc = cli_print_json_line(stdout, out) == 0 ? CLI_OK : CLI_FAIL;
+    } else {
+        cli_print_table(stdout, out);
+        rc = CLI_OK;
+    }
+    if (prc != TC_OK) {
+        cli_err("ping: %s", detail[0] ? detail : tc_strerror(prc));
+        rc = cli_exit_for(prc);
+    }
+done:
+    cJSON_Delete(out);
+    cJSON_Delete(cfg);
+    tc_cache_close(h);
+    return rc;
+}

@@ -1,0 +1,88 @@
+/*
+ * cmd_stats.c - `tutorcache stats`: the cache's counters and the store's
+ * health, as the library renders them (tc_cache_stats_json). JSON for
+ * programs, a table for people; the counters are those of this process,
+ * so a fresh one shows mostly the L1 and the store's state.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+
+const char cli_help_stats[] =
+    "Usage: tutorcache stats [options]\n"
+    "\n"
+    "Print the L1's size, the L2's kind, health (up, circuit breaker,\n"
+    "reconnects, errors, entries and bytes where the store knows them) and "
+    "the\n"
+    "counters of every namespace (hits per tier, misses, sets, deletes, L2\n"
+    "errors, degraded answers). Counters start at zero with each process.\n"
+    "\n"
+    "Options:\n"
+    "  --format json|table   default: table on a terminal, JSON otherwise\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit codes: 0 ok, 2 usage or configuration, 3 store unusable, 5 "
+    "other.\n"
+    "\n"
+    "Example:\n"
+    "  tutorcache stats | jq .l2\n";
+
+/* Prints the library's JSON or a table of it; returns an exit code. */
+static int print_json_text(const char *text, cli_format fmt)
+{
+    cJSON *root;
+
+    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON) {
+        /* the library's text is already one line of valid JSON */
+        fputs(text, stdout);
+        fputc('\n', stdout);
+        return CLI_OK;
+    }
+    if (!(root = cJSON_Parse(text))) {
+        cli_err("the library's JSON does not parse");
+        return CLI_FAIL;
+    }
+    cli_print_table(stdout, root);
+    cJSON_Delete(root);
+    return CLI_OK;
+}
+
+int cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    cli_format fmt = CLI_FORMAT_AUTO;
+    tc_cache *h = NULL;
+    char *text = NULL;
+    int opt, rc;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+        switch (opt) {
+        case 'f':
+            if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
+                return rc;
+            }
+            break;
+        case 'h':
+            return cli_help(ctx);
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (argc - optind != 0) {
+        return cli_usage(ctx, "takes no arguments");
+    }
+    if ((rc = cli_open(ctx, &h)) != CLI_OK) {
+        return rc;
+    }
+    if ((rc = tc_cache_stats_json(&text, h)) != TC_OK) {
+        rc = cli_fail(h, rc, "stats");
+    } else {
+        rc = print_json_text(text, fmt);
+    }
+    tc_free(text);
+    tc_cache_close(h);
+    return rc;
+}

@@ -1,0 +1,289 @@
+/*
+ * main.c - the tutorcache command line: global options, the table of
+ * commands, help and the final check that stdout was really written. The
+ * commands live one per file (cmd_<name>.c); this file only dispatches, so
+ * adding a command is one table row and one file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int cmd_help(cli_ctx *ctx, int argc, char **argv);
+
+static const char help_help[] =
+    "Usage: tutorcache help [COMMAND]\n"
+    "\n"
+    "Print the help of COMMAND, the same text as 'tutorcache COMMAND "
+    "--help',\n"
+    "or without COMMAND the overview of 'tutorcache --help'.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help   show this help\n";
+
+/* The commands, in the order --help lists them. */
+static const cli_command commands[] = {
+    {"get", "print a cached value", cli_cmd_get, cli_help_get},
+    {"set", "store a value", cli_cmd_set, cli_help_set},
+    {"del", "delete a value", cli_cmd_del, cli_help_del},
+    {"ping", "check that the store answers, and how fast", cli_cmd_ping,
+     cli_help_ping},
+    {"stats", "counters of the cache and health of the store", cli_cmd_stats,
+     cli_help_stats},
+    {"config", "the effective configuration, password masked", cli_cmd_config,
+     cli_help_config},
+    {"bench", "measure the cache against the configured store", cli_cmd_bench,
+     cli_help_bench},
+    {"help", "show the help of a command", cmd_help, help_help},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const cli_command *find_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static void print_main_help(FILE *out)
+{
+    size_t i;
+
+    fputs("Usage: tutorcache [global options] <command> [options] [args]\n"
+          "\n"
+          "Caches machine-learning answers in an in-process L1 and a shared "
+          "L2\n"
+          "(Redis or LMDB). stdout carries data only; diagnostics go to "
+          "stderr.\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (i = 0; i < NCOMMANDS; i++) {
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    }
+    fputs(
+        "\n"
+        "Global options (before the command):\n"
+        "  --store URL        the L2: redis://[user:password@]host[:port][/db],"
+        "\n"
+        "                     unix:///path/redis.sock[?db=N], lmdb:///dir or "
+        "memory:\n"
+        "  --config FILE      JSON config file (instead of "
+        "TUTORCACHE_CONFIG)\n"
+        "  --log-level LEVEL  debug, info, warn (default), error or off; the\n"
+        "                     library's logs are JSON lines on stderr\n"
+        "  --timeout MS       connect and command timeout of the store, in "
+        "ms\n"
+        "                     (1-600000; default 250)\n"
+        "  -h, --help         show this help\n"
+        "  --version          print the version\n"
+        "\n"
+        "Options beat the environment, which beats the config file:\n"
+        "TUTORCACHE_URL, TUTORCACHE_CONFIG, REDIS_HOST, REDIS_PORT, "
+        "REDIS_DB,\n"
+        "REDIS_PASSWORD, CACHE_TTL, ENABLE_CACHING. With no store set, the "
+        "L2 is\n"
+        "lmdb://$XDG_CACHE_HOME/tutorcache (default ~/.cache/tutorcache).\n"
+        "\n"
+        "Exit codes:\n",
+        out);
+#define CLI__HELP(name, value, msg) fprintf(out, "  %d  %s\n", value, msg);
+    CLI_EXIT_MAP(CLI__HELP)
+#undef CLI__HELP
+    fputs("\nRun 'tutorcache help <command>' for the options of a command.\n",
+          out);
+}
+
+static int cmd_help(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longs[] = {{"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const cli_command *c;
+    int opt;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+        if (opt == 'h') {
+            return cli_help(ctx);
+        }
+        return CLI_USAGE;
+    }
+    if (argc - optind > 1) {
+        return cli_usage(ctx, "one command at a time");
+    }
+    if (argc - optind == 0) {
+        print_main_help(stdout);
+        return CLI_OK;
+    }
+    if (!(c = find_command(argv[optind]))) {
+        return cli_usage(ctx, "unknown command \"%s\"", argv[optind]);
+    }
+    fputs(c->help, stdout);
+    return CLI_OK;
+}
+
+/*
+ * The library's log lines go to stderr as they are, one JSON object per
+ * line and without the "tutorcache:" prefix, so that `2>` into jq works.
+ * One fprintf per line: stdio locks the stream, so the lines of the
+ * threads of `bench` do not interleave.
+ */
+static void log_to_stderr(void *userdata, tc_log_level level, const char *json)
+{
+    (void)userdata;
+    (void)level;
+    fprintf(stderr, "%s\n", json);
+}
+
+static int parse_log_level(const char *s, tc_log_level *out)
+{
+    static const struct {
+        const char *name;
+        tc_log_level level;
+    } levels[] = {{"debug", TC_LOG_DEBUG},
+                  {"info", TC_LOG_INFO},
+                  {"warn", TC_LOG_WARN},
+                  {"error", TC_LOG_ERROR},
+                  {"off", TC_LOG_OFF}};
+    size_t i;
+
+    for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        if (strcmp(s, levels[i].name) == 0) {
+            *out = levels[i].level;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+enum { OPT_STORE = 256, OPT_CONFIG, OPT_LOG_LEVEL, OPT_TIMEOUT, OPT_VERSION };
+
+/*
+ * Global options, up to the command name ('+': stop at the first
+ * argument). Returns -1 to go on with the command at argv[optind], or an
+ * exit code when the run ends here (help, version, usage error).
+ */
+static int parse_globals(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"store", required_argument, NULL, OPT_STORE},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0}};
+    long long v;
+    int opt;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "+h", longs)) != -1) {
+        switch (opt) {
+        case OPT_STORE:
+            ctx->store_url = optarg;
+            ctx->opt.store_url = optarg;
+            break;
+        case OPT_CONFIG:
+            ctx->opt.config_path = optarg;
+            break;
+        case OPT_LOG_LEVEL:
+            if (parse_log_level(optarg, &ctx->opt.log_level) != 0) {
+                return cli_usage(ctx,
+                                 "--log-level: \"%s\" is not debug, info, "
+                                 "warn, error or off",
+                                 optarg);
+            }
+            break;
+        case OPT_TIMEOUT:
+            if (cli_parse_int(optarg, 1, 600000, &v) != 0) {
+                return cli_usage(ctx,
+                                 "--timeout: \"%s\" is not a number of "
+                                 "milliseconds (1-600000)",
+                                 optarg);
+            }
+            ctx->opt.connect_timeout_ms = (int)v;
+            ctx->opt.command_timeout_ms = (int)v;
+            break;
+        case 'h':
+            print_main_help(stdout);
+            return CLI_OK;
+        case OPT_VERSION:
+            printf("tutorcache %s\n", tc_version());
+            return CLI_OK;
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        return cli_usage(ctx, "no command given");
+    }
+    return -1;
+}
+
+/*
+ * Everything written to stdout must have reached it: a full disk or a
+ * closed pipe turns a success into exit 5, as in jq and git. An earlier
+ * failure keeps its own, more specific code.
+ */
+static int finish(int rc)
+{
+    int bad = 0, e = 0;
+
+    if (fflush(stdout) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (ferror(stdout)) {
+        bad = 1;
+    }
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        cli_err("write error on stdout: %s", e ? strerror(e) : "output error");
+        if (rc == CLI_OK || rc == CLI_MISS) {
+            rc = CLI_FAIL;
+        }
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const cli_command *cmd;
+    cli_ctx ctx;
+    int rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    tc_options_init(&ctx.opt);
+    ctx.opt.log_fn = log_to_stderr;
+    ctx.opt.log_level = TC_LOG_WARN;
+
+    if ((rc = parse_globals(&ctx, argc, argv)) >= 0) {
+        return finish(rc);
+    }
+    if (!(cmd = find_command(argv[optind]))) {
+        const char *name = argv[optind];
+
+        if (name[0] == '-') {
+            return finish(cli_usage(&ctx,
+                                    "unknown option %s (global options go "
+                                    "before the command)",
+                                    name));
+        }
+        return finish(cli_usage(&ctx, "unknown command \"%s\"", name));
+    }
+    ctx.cmd = cmd;
+    argc -= optind;
+    argv += optind;
+    /* each command parses its own options from scratch */
+    optind = 0;
+    return finish(cmd->run(&ctx, argc, argv));
+}
