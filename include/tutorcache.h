@@ -272,7 +272,10 @@ TC_API const char *tc_tier_name(tc_tier tier);
  * ns: a namespace name; key/keylen: any bytes (they are hashed).
  *
  * An L2 failure never fails a get: it is counted, logged, and the answer
- * comes from L1 or is a miss.
+ * comes from L1 or is a miss. While the L2 is unreachable, L1 serves only
+ * entries stored within the degraded cap (5 s; config "degraded_ttl_ms"),
+ * since no other process's change can reach this one; when the L2
+ * answers again, it is used again with no action from the caller.
  *
  * Returns TC_OK; TC_MISS; TC_ENONS; TC_EINVAL; TC_ENOMEM.
  * Ownership: *val is the caller's; release it with tc_free().

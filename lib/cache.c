@@ -55,6 +55,7 @@ struct tc_cache {
     pthread_cond_t fl_cv;
     flight *flights;
     tc__ratelimit rl_l2;
+    _Atomic int64_t l2_down_ms; /* when the L2 became unreachable; 0: up */
 };
 
 #define CNT(ns, field)                                                         \
@@ -90,6 +91,37 @@ static int check_args(tc_cache *h, const char *ns, const void *key,
         return tc__fail(h, TC_ENONS, "unknown namespace \"%s\"", ns);
     }
     return TC_OK;
+}
+
+/*
+ * Whether the L2 answers. A whole call that fails for want of the server
+ * marks it down; any call that succeeds marks it up. The flag is read
+ * before it is written, so the hot path does not bounce its cache line.
+ */
+static void l2_state(tc_cache *h, int rc)
+{
+    if (rc == TC_OK || rc == TC_MISS) {
+        if (atomic_load_explicit(&h->l2_down_ms, memory_order_relaxed)) {
+            atomic_store(&h->l2_down_ms, 0);
+        }
+    } else if (rc == TC_EUNAVAIL || rc == TC_ETIMEOUT || rc == TC_EAUTH) {
+        int64_t zero = 0;
+
+        atomic_compare_exchange_strong(&h->l2_down_ms, &zero, tc__now_ms());
+    }
+}
+
+/*
+ * The oldest L1 entry a get may serve. While the L2 is unreachable, no
+ * invalidation or replacement made by another process can reach this one,
+ * so L1 answers only with entries younger than the degraded cap.
+ */
+static int64_t l1_min_stored(tc_cache *h, int64_t now)
+{
+    if (!atomic_load_explicit(&h->l2_down_ms, memory_order_relaxed)) {
+        return INT64_MIN;
+    }
+    return now - h->cfg.degraded_ttl_ms;
 }
 
 /* Counts an L2 failure and logs it, at most once per interval. */
@@ -161,7 +193,7 @@ static int lookup(tc_cache *h, nsrt *ns, const tc__hash *hk, char **val,
     tc__err err;
     int rc;
 
-    rc = tc__l1_get(h->l1, hk, now, val, len, &left);
+    rc = tc__l1_get(h->l1, hk, now, l1_min_stored(h, now), val, len, &left);
     if (rc == TC_OK) {
         CNT(ns, l1_hits);
         *tier = TC_TIER_L1;
@@ -176,6 +208,7 @@ static int lookup(tc_cache *h, nsrt *ns, const tc__hash *hk, char **val,
         it.key = key;
         err.msg[0] = '\0';
         rc = h->store->ops->mget(h->store, &it, 1, &err);
+        l2_state(h, rc);
         if (rc == TC_OK && it.status == TC_OK) {
             left = it.ttl_ms > 0 ? min64(it.ttl_ms, ns->def->l1_ttl_ms)
                                  : ns->def->l1_ttl_ms;
@@ -257,6 +290,7 @@ static int store_one(tc_cache *h, nsrt *ns, const tc__hash *hk, const void *val,
         it.ttl_ms = ttl;
         err.msg[0] = '\0';
         rc = h->store->ops->mset(h->store, &it, 1, &err);
+        l2_state(h, rc);
         if (rc == TC_OK) {
             rc = it.status;
         }
@@ -347,11 +381,13 @@ TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
     tc__key_format(k, n->def->prefix, &hk);
     err.msg[0] = '\0';
     rc = h->store->ops->del(h->store, k, &err);
+    l2_state(h, rc);
     if (rc < 0) {
         l2_failed(h, n, rc, "del", &err);
         return tc__fail(h, rc, "DEL %s: %s", k, err.msg);
     }
-    return rc;
+    /* an L1 copy removed counts as something removed */
+    return rc == TC_MISS && rc1 == TC_OK ? TC_OK : rc;
 }
 
 /* ---- single flight ----------------------------------------------------- */
@@ -475,8 +511,9 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
         /* A flight that ended between our miss and now left its value in
          * L1: take it rather than load a second time. */
         if (h->cfg.enable_caching &&
-            tc__l1_get(h->l1, &hk, now, (char **)val, len, &left) == TC_OK) {
-            CNT(n, l1_hits);
+            tc__l1_get(h->l1, &hk, now, l1_min_stored(h, now), (char **)val,
+                       len, &left) == TC_OK) {
+            /* counted as the miss that brought us here, not as a hit */
             t = TC_TIER_L1;
             rc = TC_OK;
             pthread_mutex_lock(&h->fl_mu);
@@ -591,8 +628,8 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
 
         tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
                      items[i].keylen);
-        rc = tc__l1_get(h->l1, &hashes[i], now, (char **)&items[i].val,
-                        &items[i].len, &left);
+        rc = tc__l1_get(h->l1, &hashes[i], now, l1_min_stored(h, now),
+                        (char **)&items[i].val, &items[i].len, &left);
         if (rc == TC_OK) {
             items[i].status = TC_OK;
             items[i].tier = TC_TIER_L1;
@@ -618,6 +655,7 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
         }
         err.msg[0] = '\0';
         rc = h->store->ops->mget(h->store, gets, nmiss, &err);
+        l2_state(h, rc);
         if (rc == TC_ENOMEM) {
             rc = tc__fail(h, rc, "MGET: out of memory");
             goto done;
@@ -749,6 +787,7 @@ TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
         }
         err.msg[0] = '\0';
         l2rc = h->store->ops->mset(h->store, sets, n, &err);
+        l2_state(h, l2rc);
         if (l2rc == TC_ENOMEM || l2rc == TC_EFULL) {
             for (i = 0; i < n; i++) {
                 tc__l1_del(h->l1, &hashes[i]);
@@ -774,6 +813,9 @@ TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
             continue;
         }
         if (st != TC_OK) {
+            if (l2rc == TC_OK) {
+                CNT(nr, l2_errors); /* one item failed, not the call */
+            }
             CNT(nr, degraded);
             l1ttl = min64(l1ttl, h->cfg.degraded_ttl_ms);
         }
@@ -822,6 +864,7 @@ TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
         snprintf(key, sizeof(key), "tc:%s:gen", n->def->prefix);
         err.msg[0] = '\0';
         rc = h->store->ops->incr(h->store, key, &gen, &err);
+        l2_state(h, rc);
         if (rc == TC_OK) {
             atomic_store(&n->gen_seen_ms, tc__now_ms());
             cur = atomic_load(&n->gen);
@@ -839,6 +882,12 @@ TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
      */
     atomic_fetch_add(&n->gen, 1);
     if (h->store) {
+        /*
+         * The L2 may come back without the generation key (a restarted
+         * server), and the refresh would then bring the old generation
+         * back: drop L1 itself so no old entry is served again.
+         */
+        tc__l1_clear(h->l1);
         return tc__fail(h, rc, "INCR %s: %s", key, err.msg);
     }
     return TC_OK;
@@ -885,6 +934,7 @@ TC_API int tc_cache_ping(tc_cache *h, int64_t *latency_us)
     if (h->store) {
         err.msg[0] = '\0';
         rc = h->store->ops->ping(h->store, &err);
+        l2_state(h, rc);
     }
     if (latency_us) {
         *latency_us = tc__now_us() - t0;

@@ -43,6 +43,7 @@
 struct entry {
     tc__hash key;
     int64_t expires_ms;  /* live while now < this; INT64_MAX: never ends */
+    int64_t stored_ms;   /* when it was set, for tc__l1_get's min_stored */
     struct entry *chain; /* next entry of the same hash bucket */
     struct entry *newer; /* FIFO neighbour toward the head (newest) */
     struct entry *older; /* FIFO neighbour toward the tail (oldest) */
@@ -311,8 +312,9 @@ void tc__l1_free(tc__l1 *l1)
     tc__free(l1);
 }
 
-int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms, char **val,
-               size_t *len, int64_t *ttl_left_ms)
+int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
+               int64_t min_stored_ms, char **val, size_t *len,
+               int64_t *ttl_left_ms)
 {
     struct shard *s;
     struct entry **link, *e;
@@ -345,6 +347,11 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms, char **val,
         s->expired++;
         pthread_mutex_unlock(&s->lock);
         tc__free(e);
+        return TC_MISS;
+    }
+    if (e->stored_ms < min_stored_ms) {
+        /* too old for the caller now, but kept: it may be wanted later */
+        pthread_mutex_unlock(&s->lock);
         return TC_MISS;
     }
     /*
@@ -406,6 +413,7 @@ int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
     }
     e->key = *key;
     e->expires_ms = expires_ms;
+    e->stored_ms = now_ms;
     e->chain = NULL;
     e->len = len;
     if (len) {

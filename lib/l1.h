@@ -37,10 +37,13 @@ void tc__l1_free(tc__l1 *l1);
  * byte) and its remaining TTL in ms; len and ttl_left_ms may be NULL. An
  * entry is live while now_ms < expires_ms. Returns TC_OK, TC_MISS (absent
  * or expired), TC_EINVAL (NULL l1, key or val) or TC_ENOMEM. now_ms is
- * tc__now_ms().
+ * tc__now_ms(). An entry set before min_stored_ms reads as TC_MISS but is
+ * kept (INT64_MIN: any age); the cache uses it to cap the age of what it
+ * serves while the L2 is unreachable.
  */
-int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms, char **val,
-               size_t *len, int64_t *ttl_left_ms);
+int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
+               int64_t min_stored_ms, char **val, size_t *len,
+               int64_t *ttl_left_ms);
 
 /*
  * Stores a copy of the value until expires_ms (a tc__now_ms() time;

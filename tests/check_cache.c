@@ -4,9 +4,11 @@
  * environment and memory:. A second tc_cache on the same store stands in
  * for a second process. Covered: round trips, tiers, TTLs (entry,
  * namespace, L1 fill), the L1 byte budget, loaders, batches,
- * invalidation, deletes, exact counters, ENABLE_CACHING off, and on Redis
- * the failure modes: a killed and restarted server, CLIENT PAUSE against
- * a short timeout, values of the wrong type or of foreign bytes, AUTH.
+ * invalidation, deletes, exact counters, ENABLE_CACHING off; on Redis the
+ * failure modes: a killed and restarted server (and an invalidation made
+ * meanwhile), CLIENT PAUSE against a short timeout, values of the wrong
+ * type or of foreign bytes, databases, AUTH; and an unusable LMDB
+ * directory.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -181,8 +183,8 @@ static void set_at(int line, tc_cache *h, const char *ns, const void *key,
 {
     int rc = tc_cache_set(h, ns, key, klen, val, vlen, ttl);
 
-    ck_assert_msg(rc == TC_OK, "line %d: set: %s: %s", line,
-                  tc_error_name(rc), tc_cache_errmsg(h));
+    ck_assert_msg(rc == TC_OK, "line %d: set: %s: %s", line, tc_error_name(rc),
+                  tc_cache_errmsg(h));
     ck_assert_msg(tc_cache_errmsg(h)[0] == '\0',
                   "line %d: set succeeded with a message: %s", line,
                   tc_cache_errmsg(h));
@@ -207,8 +209,8 @@ static void hit_at(int line, tc_cache *h, const char *ns, const void *key,
                   want_tier == TIER_ANY ? "l1 or l2" : tc_tier_name(want_tier));
     ck_assert_msg(len == wlen, "line %d: %zu bytes, wanted %zu", line, len,
                   wlen);
-    ck_assert_msg(memcmp(v, want, wlen) == 0, "line %d: value \"%.*s\"",
-                  line, (int)(len > 60 ? 60 : len), (const char *)v);
+    ck_assert_msg(memcmp(v, want, wlen) == 0, "line %d: value \"%.*s\"", line,
+                  (int)(len > 60 ? 60 : len), (const char *)v);
     ck_assert_msg(((const char *)v)[len] == '\0',
                   "line %d: no NUL after the value", line);
     tc_free(v);
@@ -222,16 +224,19 @@ static void miss_at(int line, tc_cache *h, const char *ns, const void *key,
     tc_tier t = (tc_tier)77;
     int rc = tc_cache_get(&v, &len, &t, h, ns, key, klen);
 
-    ck_assert_msg(rc == TC_MISS, "line %d: get: %s (tier %s, \"%.*s\"), "
-                  "wanted TC_MISS", line, tc_error_name(rc),
-                  tc_tier_name(t), rc == TC_OK ? (int)len : 0,
+    ck_assert_msg(rc == TC_MISS,
+                  "line %d: get: %s (tier %s, \"%.*s\"), "
+                  "wanted TC_MISS",
+                  line, tc_error_name(rc), tc_tier_name(t),
+                  rc == TC_OK ? (int)len : 0,
                   rc == TC_OK ? (const char *)v : "");
     ck_assert_msg(v == NULL && len == 0 && t == TC_TIER_NONE,
-                  "line %d: a miss left val %p, len %zu, tier %d", line, v,
-                  len, (int)t);
+                  "line %d: a miss left val %p, len %zu, tier %d", line, v, len,
+                  (int)t);
 }
 
-#define SET(h, k, v, ttl) set_at(__LINE__, h, NS, k, strlen(k), v, strlen(v), ttl)
+#define SET(h, k, v, ttl)                                                      \
+    set_at(__LINE__, h, NS, k, strlen(k), v, strlen(v), ttl)
 #define HIT(h, k, v, tier)                                                     \
     hit_at(__LINE__, h, NS, k, strlen(k), v, strlen(v), tier)
 #define MISS(h, k) miss_at(__LINE__, h, NS, k, strlen(k))
@@ -279,8 +284,10 @@ static void l2_key(char buf[TC_KEY_MAX], tc_cache *h, const char *key)
 static void redis_says(int line, char *reply, const char *want)
 {
     ck_assert_msg(reply != NULL, "line %d: redis did not answer", line);
-    ck_assert_msg(strcmp(reply, want) == 0, "line %d: redis said \"%s\", "
-                  "wanted \"%s\"", line, reply, want);
+    ck_assert_msg(strcmp(reply, want) == 0,
+                  "line %d: redis said \"%s\", "
+                  "wanted \"%s\"",
+                  line, reply, want);
     free(reply);
 }
 #define REDIS_SAYS(reply, want) redis_says(__LINE__, reply, want)
@@ -428,8 +435,7 @@ START_TEST(test_round_trip)
         HIT(b2, "empty", "", TC_TIER_L2);
         hit_at(__LINE__, b2, NS, bkey, sizeof(bkey), bin, sizeof(bin),
                TC_TIER_L2);
-        hit_at(__LINE__, b2, NS, NULL, 0, "for the empty key", 17,
-               TC_TIER_L2);
+        hit_at(__LINE__, b2, NS, NULL, 0, "for the empty key", 17, TC_TIER_L2);
         hit_at(__LINE__, b2, NS, "big", 3, big, big_len, TC_TIER_L2);
         HIT(b2, "what is 2+2", "{\"answer\":4}", TC_TIER_L1);
     }
@@ -470,15 +476,13 @@ START_TEST(test_bad_arguments)
     ck_assert_int_eq(tc_cache_set(h, NS, "k", 1, "v", 1, -1), TC_EINVAL);
     ck_assert_int_eq(tc_cache_set(h, NS, NULL, 3, "v", 1, 0), TC_EINVAL);
     ck_assert_int_eq(tc_cache_set(h, NS, "k", 1, NULL, 3, 0), TC_EINVAL);
-    ck_assert_int_eq(tc_cache_get(NULL, &len, NULL, h, NS, "k", 1),
-                     TC_EINVAL);
-    ck_assert_int_eq(tc_cache_get(&v, &len, NULL, h, NULL, "k", 1),
-                     TC_EINVAL);
+    ck_assert_int_eq(tc_cache_get(NULL, &len, NULL, h, NS, "k", 1), TC_EINVAL);
+    ck_assert_int_eq(tc_cache_get(&v, &len, NULL, h, NULL, "k", 1), TC_EINVAL);
     ck_assert_int_eq(tc_cache_del(h, "no_such_ns", "k", 1), TC_ENONS);
     ck_assert_int_eq(tc_cache_invalidate(h, "no_such_ns"), TC_ENONS);
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, h, NS, "k", 1, NULL,
-                                          NULL),
-                     TC_EINVAL);
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, h, NS, "k", 1, NULL, NULL),
+        TC_EINVAL);
     /* a successful call clears the previous message */
     SET(h, "k", "v", TC_TTL_DEFAULT);
     ck_assert_str_eq(tc_cache_errmsg(h), "");
@@ -728,17 +732,15 @@ START_TEST(test_get_or_load)
     }
 
     /* a miss runs the loader; the next call is answered by L1 */
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, a, NS, "g1", 2,
-                                          loader, &ok),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, a, NS, "g1", 2, loader, &ok), TC_OK);
     ck_assert_int_eq(t, TC_TIER_LOADER);
     ck_assert_uint_eq(len, 9);
     ck_assert_str_eq((char *)v, "loaded:g1");
     tc_free(v);
     ck_assert_int_eq(ok.calls, 1);
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, a, NS, "g1", 2,
-                                          loader, &ok),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, a, NS, "g1", 2, loader, &ok), TC_OK);
     ck_assert_int_eq(t, TC_TIER_L1);
     ck_assert_str_eq((char *)v, "loaded:g1");
     tc_free(v);
@@ -746,9 +748,9 @@ START_TEST(test_get_or_load)
     HIT(a, "g1", "loaded:g1", TC_TIER_L1);
     if (b2) {
         /* the loaded value went to L2 as well */
-        ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, b2, NS, "g1", 2,
-                                              loader, &ok),
-                         TC_OK);
+        ck_assert_int_eq(
+            tc_cache_get_or_load(&v, &len, &t, b2, NS, "g1", 2, loader, &ok),
+            TC_OK);
         ck_assert_int_eq(t, TC_TIER_L2);
         ck_assert_str_eq((char *)v, "loaded:g1");
         tc_free(v);
@@ -759,36 +761,36 @@ START_TEST(test_get_or_load)
     v = &v;
     len = 5;
     t = TC_TIER_L2;
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, a, NS, "g2", 2,
-                                          loader, &bad),
-                     TC_ELOADER);
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, a, NS, "g2", 2, loader, &bad),
+        TC_ELOADER);
     ck_assert(v == NULL && len == 0 && t == TC_TIER_NONE);
-    ck_assert_msg(strstr(tc_cache_errmsg(a), "TC_EIO") != NULL,
-                  "message: %s", tc_cache_errmsg(a));
+    ck_assert_msg(strstr(tc_cache_errmsg(a), "TC_EIO") != NULL, "message: %s",
+                  tc_cache_errmsg(a));
     ck_assert_int_eq(bad.calls, 1);
     MISS(a, "g2");
     if (b2) {
         MISS(b2, "g2");
     }
     /* and the next call tries again */
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, a, NS, "g2", 2,
-                                          loader, &bad),
-                     TC_ELOADER);
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, a, NS, "g2", 2, loader, &bad),
+        TC_ELOADER);
     ck_assert_int_eq(bad.calls, 2);
 
     /* the loader's TTL is the entry's */
     t0 = now_ms();
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, a, NS, "g3", 2,
-                                          loader, &short_ttl),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, a, NS, "g3", 2, loader, &short_ttl),
+        TC_OK);
     ck_assert_int_eq(t, TC_TIER_LOADER);
     tc_free(v);
     HIT(a, "g3", "loaded:g3", TC_TIER_L1);
 
     /* an empty value is a value */
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, a, NS, "g4", 2,
-                                          loader, &empty),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, a, NS, "g4", 2, loader, &empty),
+        TC_OK);
     ck_assert_int_eq(t, TC_TIER_LOADER);
     ck_assert_ptr_nonnull(v);
     ck_assert_uint_eq(len, 0);
@@ -803,8 +805,8 @@ START_TEST(test_get_or_load)
     }
 
     s = stats_of(a, NS);
-    ck_assert_uint_eq(s.loads, 5);  /* g1, g2 twice, g3, g4 */
-    ck_assert_uint_eq(s.sets, 3);   /* g1, g3, g4 */
+    ck_assert_uint_eq(s.loads, 5); /* g1, g2 twice, g3, g4 */
+    ck_assert_uint_eq(s.sets, 3);  /* g1, g3, g4 */
     ck_assert_uint_eq(s.l2_errors, 0);
     tc_cache_close(b2);
     tc_cache_close(a);
@@ -1070,13 +1072,13 @@ START_TEST(test_counters)
     s = stats_of(a, NS);
     ck_assert_mem_eq(&s, &zero, sizeof(s));
 
-    SET(a, "c1", "v1", TC_TTL_DEFAULT);      /* sets 1 */
-    SET(a, "c2", "v2", TC_TTL_DEFAULT);      /* sets 2 */
-    HIT(a, "c1", "v1", TC_TIER_L1);          /* l1_hits 1 */
-    HIT(a, "c1", "v1", TC_TIER_L1);          /* l1_hits 2 */
-    MISS(a, "absent");                       /* misses 1 */
+    SET(a, "c1", "v1", TC_TTL_DEFAULT);                    /* sets 1 */
+    SET(a, "c2", "v2", TC_TTL_DEFAULT);                    /* sets 2 */
+    HIT(a, "c1", "v1", TC_TIER_L1);                        /* l1_hits 1 */
+    HIT(a, "c1", "v1", TC_TIER_L1);                        /* l1_hits 2 */
+    MISS(a, "absent");                                     /* misses 1 */
     ck_assert_int_eq(tc_cache_del(a, NS, "c1", 2), TC_OK); /* dels 1 */
-    MISS(a, "c1");                           /* misses 2 */
+    MISS(a, "c1");                                         /* misses 2 */
     memset(it, 0, sizeof(it));
     it[0].key = "c2";
     it[0].keylen = 2;
@@ -1092,13 +1094,13 @@ START_TEST(test_counters)
         it[i].len = 2;
     }
     ck_assert_int_eq(tc_cache_mset(a, NS, it, 3), TC_OK); /* sets 5 */
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, a, NS, "c3", 2,
-                                          loader, &lc),
-                     TC_OK); /* misses 4, loads 1, sets 6 */
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, a, NS, "c3", 2, loader, &lc),
+        TC_OK); /* misses 4, loads 1, sets 6 */
     tc_free(v);
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, a, NS, "c3", 2,
-                                          loader, &lc),
-                     TC_OK); /* l1_hits 4 */
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, a, NS, "c3", 2, loader, &lc),
+        TC_OK); /* l1_hits 4 */
     tc_free(v);
 
     s = stats_of(a, NS);
@@ -1115,15 +1117,14 @@ START_TEST(test_counters)
     ck_assert_mem_eq(&s, &zero, sizeof(s));
 
     if (b2) {
-        HIT(b2, "c2", "v2", TC_TIER_L2);     /* l2_hits 1 */
-        HIT(b2, "c2", "v2", TC_TIER_L1);     /* l1_hits 1 */
-        MISS(b2, "c1");                      /* misses 1 */
+        HIT(b2, "c2", "v2", TC_TIER_L2); /* l2_hits 1 */
+        HIT(b2, "c2", "v2", TC_TIER_L1); /* l1_hits 1 */
+        MISS(b2, "c1");                  /* misses 1 */
         s = stats_of(b2, NS);
         ck_assert_uint_eq(s.l1_hits, 1);
         ck_assert_uint_eq(s.l2_hits, 1);
         ck_assert_uint_eq(s.misses, 1);
-        ck_assert_uint_eq(s.loads + s.sets + s.dels + s.l2_errors +
-                              s.degraded,
+        ck_assert_uint_eq(s.loads + s.sets + s.dels + s.l2_errors + s.degraded,
                           0);
     }
     /* the JSON form agrees */
@@ -1191,9 +1192,9 @@ START_TEST(test_caching_off)
     ck_assert_ptr_null(it[0].val);
     /* the loader answers every time, and its value is not kept */
     for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, off, NS, "g", 1,
-                                              loader, &lc),
-                         TC_OK);
+        ck_assert_int_eq(
+            tc_cache_get_or_load(&v, &len, &t, off, NS, "g", 1, loader, &lc),
+            TC_OK);
         ck_assert_int_eq(t, TC_TIER_LOADER);
         ck_assert_str_eq((char *)v, "loaded:g");
         tc_free(v);
@@ -1280,8 +1281,8 @@ START_TEST(test_degraded)
             t = TC_TIER_NONE;
             snprintf(key, sizeof(key), "deg%d", i);
             rc = tc_cache_get(&v, &len, &t, h, NS, key, strlen(key));
-            ck_assert_msg(rc == TC_OK || rc == TC_MISS, "get %s: %s: %s",
-                          key, tc_error_name(rc), tc_cache_errmsg(h));
+            ck_assert_msg(rc == TC_OK || rc == TC_MISS, "get %s: %s: %s", key,
+                          tc_error_name(rc), tc_cache_errmsg(h));
             if (rc == TC_OK) {
                 ck_assert_int_eq(t, TC_TIER_L1);
                 ck_assert_str_eq((char *)v, key);
@@ -1297,9 +1298,9 @@ START_TEST(test_degraded)
     ck_assert_str_ne(tc_cache_errmsg(h), "");
     MISS(h, "deg3");
     /* a loader's answer is still an answer */
-    ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &t, h, NS, "gol-down", 8,
-                                          loader, &lc),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_cache_get_or_load(&v, &len, &t, h, NS, "gol-down", 8, loader, &lc),
+        TC_OK);
     ck_assert_int_eq(t, TC_TIER_LOADER);
     ck_assert_str_eq((char *)v, "loaded:gol-down");
     tc_free(v);
@@ -1347,6 +1348,36 @@ START_TEST(test_degraded)
     REDIS_SAYS(trs_cmd(b.srv, "GET %s", l2), "W");
     ck_assert_int_eq(tc_cache_ping(h, NULL), TC_OK);
     ck_assert_double_eq(stats_json_num(h, "l2", "up"), 1);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
+/*
+ * While Redis is unreachable, L1 serves only entries younger than the
+ * degraded cap, whenever they were stored; once Redis answers again, the
+ * older ones are served again (they were kept, not dropped).
+ */
+START_TEST(test_degraded_age_cap)
+{
+    tc_cache *h;
+    bk b;
+
+    bk_start(&b, BK_REDIS);
+    h = bk_open_with(&b, NULL, "{\"degraded_ttl_ms\": 300}");
+    SET(h, "old", "O", TC_TTL_DEFAULT);
+    HIT(h, "old", "O", TC_TIER_L1);
+    trs_kill(b.srv);
+    sleep_ms(T(400));
+    HIT(h, "old", "O", TC_TIER_L1); /* no L2 call yet: nothing known */
+    MISS(h, "probe");               /* this one finds Redis down */
+    MISS(h, "old");
+    SET(h, "young", "Y", TC_TTL_DEFAULT);
+    HIT(h, "young", "Y", TC_TIER_L1);
+    ck_assert_int_eq(trs_restart(b.srv), 0);
+    ck_assert_msg(poll_until_stored(h, b.srv, "back", 8000) >= 0,
+                  "sets did not reach the restarted Redis in 8 s");
+    HIT(h, "old", "O", TC_TIER_L1);
     tc_cache_close(h);
     bk_stop(&b);
 }
@@ -1522,8 +1553,7 @@ START_TEST(test_wrong_type_and_garbage)
     f = cJSON_GetObjectItemCaseSensitive(line, "detail");
     ck_assert(cJSON_IsString(f));
     ck_assert_msg(strstr(f->valuestring, "WRONGTYPE") != NULL,
-                  "the logged detail does not say why: \"%s\"",
-                  f->valuestring);
+                  "the logged detail does not say why: \"%s\"", f->valuestring);
     cJSON_Delete(line);
 
     /* in a batch, only that item misses */
@@ -1548,8 +1578,7 @@ START_TEST(test_wrong_type_and_garbage)
 
     /* foreign bytes are returned as bytes */
     l2_key(l2, h, "bin");
-    REDIS_SAYS(trs_cmd(b.srv, "SET %s %b", l2, garbage, sizeof(garbage)),
-               "OK");
+    REDIS_SAYS(trs_cmd(b.srv, "SET %s %b", l2, garbage, sizeof(garbage)), "OK");
     hit_at(__LINE__, h, NS, "bin", 3, garbage, sizeof(garbage), TC_TIER_L2);
     /* a value with no TTL is served, and kept in L1 */
     hit_at(__LINE__, h, NS, "bin", 3, garbage, sizeof(garbage), TC_TIER_L1);
@@ -1734,6 +1763,7 @@ Suite *suite_cache(void)
 
     tcase_set_timeout(rd, 60);
     tcase_add_test(rd, test_degraded);
+    tcase_add_test(rd, test_degraded_age_cap);
     tcase_add_test(rd, test_invalidate_while_down);
     tcase_add_test(rd, test_open_while_down);
     tcase_add_test(rd, test_client_pause);

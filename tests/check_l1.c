@@ -42,7 +42,7 @@ static int get_str(tc__l1 *l1, uint64_t k, const char *want, int64_t now)
     char *v = (char *)&h; /* must be reset to NULL */
     size_t len = 99;
     int64_t ttl = -5;
-    int rc = tc__l1_get(l1, &h, now, &v, &len, &ttl);
+    int rc = tc__l1_get(l1, &h, now, INT64_MIN, &v, &len, &ttl);
 
     if (rc == TC_MISS) {
         ck_assert_ptr_null(v);
@@ -114,7 +114,8 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 4), TC_OK);
     ck_assert_int_eq(tc__l1_set(l1, &h, "hello", 5, 1000 + 3600000, 1000),
                      TC_OK);
-    ck_assert_int_eq(tc__l1_get(l1, &h, 1000, &v, &len, &ttl), TC_OK);
+    ck_assert_int_eq(tc__l1_get(l1, &h, 1000, INT64_MIN, &v, &len, &ttl),
+                     TC_OK);
     ck_assert_uint_eq(len, 5);
     ck_assert_mem_eq(v, "hello", 6);
     ck_assert_int_eq(ttl, 3600000);
@@ -137,14 +138,14 @@ START_TEST(test_binary)
     ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 4), TC_OK);
     ck_assert_int_eq(tc__l1_set(l1, &h, bin, sizeof(bin), FAR_FUTURE, 0),
                      TC_OK);
-    ck_assert_int_eq(tc__l1_get(l1, &h, 0, &v, &len, NULL), TC_OK);
+    ck_assert_int_eq(tc__l1_get(l1, &h, 0, INT64_MIN, &v, &len, NULL), TC_OK);
     ck_assert_uint_eq(len, sizeof(bin));
     ck_assert_mem_eq(v, bin, sizeof(bin));
     ck_assert(v[len] == '\0');
     tc__free(v);
     /* An empty value is a hit, not a miss. */
     ck_assert_int_eq(tc__l1_set(l1, &z, NULL, 0, FAR_FUTURE, 0), TC_OK);
-    ck_assert_int_eq(tc__l1_get(l1, &z, 0, &v, &len, NULL), TC_OK);
+    ck_assert_int_eq(tc__l1_get(l1, &z, 0, INT64_MIN, &v, &len, NULL), TC_OK);
     ck_assert_uint_eq(len, 0);
     ck_assert_ptr_nonnull(v);
     ck_assert(v[0] == '\0');
@@ -205,10 +206,12 @@ START_TEST(test_ttl)
 
     ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 4), TC_OK);
     set_str(l1, 9, "nine", 11000, 1000);
-    ck_assert_int_eq(tc__l1_get(l1, &h, 2234, &v, &len, &ttl), TC_OK);
+    ck_assert_int_eq(tc__l1_get(l1, &h, 2234, INT64_MIN, &v, &len, &ttl),
+                     TC_OK);
     ck_assert_int_eq(ttl, 11000 - 2234);
     tc__free(v);
-    ck_assert_int_eq(tc__l1_get(l1, &h, 10999, &v, &len, &ttl), TC_OK);
+    ck_assert_int_eq(tc__l1_get(l1, &h, 10999, INT64_MIN, &v, &len, &ttl),
+                     TC_OK);
     ck_assert_int_eq(ttl, 1);
     tc__free(v);
     /* Expired at expires_ms exactly; the get removes it. */
@@ -487,7 +490,7 @@ static void fa_sequence(void)
     for (i = 0; i < FA_KEYS; i += 2) {
         tc__hash h = hk(i);
 
-        rc = tc__l1_get(l1, &h, 0, &v, &len, NULL);
+        rc = tc__l1_get(l1, &h, 0, INT64_MIN, &v, &len, NULL);
         ck_assert(rc == TC_OK || rc == TC_MISS || rc == TC_ENOMEM);
         if (rc == TC_OK) {
             ck_assert(v[len] == '\0');
@@ -507,7 +510,7 @@ static void fa_sequence(void)
     for (i = 0; i < FA_KEYS; i++) {
         tc__hash h = hk(i);
 
-        rc = tc__l1_get(l1, &h, 0, &v, &len, NULL);
+        rc = tc__l1_get(l1, &h, 0, INT64_MIN, &v, &len, NULL);
         ck_assert(rc == TC_OK || rc == TC_MISS);
         if (rc == TC_OK) {
             live++;
@@ -594,7 +597,7 @@ static void *th_run(void *arg)
         op = (seed >> 20) % 10;
         h = hk(k);
         if (op < 5) {
-            rc = tc__l1_get(th_l1, &h, i, &v, &len, NULL);
+            rc = tc__l1_get(th_l1, &h, i, INT64_MIN, &v, &len, NULL);
             if (rc == TC_OK) {
                 if (!th_valid(v, len, k)) {
                     atomic_fetch_add(&th_bad, 1);
@@ -656,7 +659,7 @@ START_TEST(test_threads)
         char *v;
         size_t len;
 
-        if (tc__l1_get(th_l1, &h, -1, &v, &len, NULL) == TC_OK) {
+        if (tc__l1_get(th_l1, &h, -1, INT64_MIN, &v, &len, NULL) == TC_OK) {
             ck_assert(th_valid(v, len, k));
             live++;
             bytes += base + len;
