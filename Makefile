@@ -67,10 +67,14 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 $(TESTS): $(TEST_OBJ) $(STATIC)
 	$(CC) -pthread $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) $(TC_LIBS) $(TC_TEST_LIBS)
 
+# Filled again at install time, so that the installed file names the
+# PREFIX/LIBDIR/INCLUDEDIR given to `make install`.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|'
+
 $(BUILD)/tutorcache.pc: pkgconfig/tutorcache.pc.in include/tutorcache.h
 	@mkdir -p $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(PC_SED) $< > $@
 
 deps:
 	@scripts/deps.sh build
@@ -134,7 +138,8 @@ install: all
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libtutorcache.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libtutorcache.so
-	install -m 644 $(BUILD)/tutorcache.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	$(PC_SED) pkgconfig/tutorcache.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/tutorcache.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/tutorcache.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
 
 uninstall:

@@ -89,7 +89,7 @@ extern const char cli_help_stats[];
 extern const char cli_help_config[];
 extern const char cli_help_bench[];
 
-/* ---- util.c ---------------------------------------------------------- */
+/* ---- util.c ------------------------------------------------------------- */
 
 /* "tutorcache: " + the message + a newline, on stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -30,59 +30,50 @@ const char cli_help_bench[] =
     "\n"
     "Measure the cache against the configured store. Scenarios:\n"
     "  l1_hit       random gets of pre-filled keys, answered by the L1\n"
-    "  l2_hit       random gets answered by the L2, one at a time (a "
-    "handle\n"
-    "               whose L1 keeps nothing)\n"
+    "  l2_hit       random gets answered by the L2, one at a time (through\n"
+    "               a handle whose L1 keeps nothing)\n"
     "  l2_batch16   tc_cache_mget of 16 random keys, from the L2\n"
     "  miss_set     a get that misses, then a set of that key\n"
     "  raw_get      Redis only: a plain hiredis GET loop on the same keys\n"
     "  raw_pipe16   Redis only: hiredis pipelines of 16 GETs\n"
-    "Each runs on one thread and again on N threads (suffix _threadsN; not\n"
-    "when N is 1), sharing one handle. memory: has no L2, so only l1_hit "
-    "and\n"
-    "miss_set run. With Redis, l2_hit/raw_get and l2_batch16/raw_pipe16 "
-    "are\n"
+    "Each runs on one thread, then on N threads sharing one handle (suffix\n"
+    "_threadsN; skipped when N is 1). memory: has no L2, so only l1_hit and\n"
+    "miss_set run. With Redis, l2_hit/raw_get and l2_batch16/raw_pipe16 are\n"
     "printed as ratios.\n"
     "\n"
     "Options:\n"
     "  --requests N      calls per thread and scenario (an mget of 16 or a\n"
     "                    get+set pair is one call); default: run each\n"
     "                    scenario for --seconds instead\n"
-    "  --seconds S       time per scenario without --requests (default "
-    "0.3)\n"
-    "  --threads N       threads of the _threadsN runs (default: the "
-    "cores)\n"
+    "  --seconds S       time per scenario without --requests (default 0.3)\n"
+    "  --threads N       threads of the _threadsN runs (default: the cores)\n"
     "  --keys N          keys pre-filled (default 100000)\n"
     "  --value-bytes N   size of each value, a JSON object (default 200)\n"
     "  --json            one JSON object per scenario and line:\n"
-    "                    {\"scenario\":\"l1_hit\",\"ops_per_sec\":...,"
-    "\"p50_us\":...,\n"
-    "                    \"p99_us\":...,\"threads\":1,\"ops\":...,"
-    "\"errors\":0}\n"
+    "                    {\"scenario\":\"l1_hit\",\"ops_per_sec\":...,\n"
+    "                    "
+    "\"p50_us\":...,\"p99_us\":...,\"threads\":1,\"ops\":...,\n"
+    "                    \"errors\":0}\n"
     "  -h, --help        show this help\n"
     "\n"
-    "ops counts keys, so a batch of 16 is 16 ops; p50_us and p99_us are "
-    "per\n"
-    "call (per batch for _batch16 and _pipe16, which carry \"batch\":16).\n"
-    "errors counts calls that did not answer as the scenario expects (a "
-    "miss\n"
-    "in a hit scenario). l2_hit and l2_batch16 carry \"vs_raw\", their "
-    "ratio\n"
-    "to raw_get and raw_pipe16, when those ran.\n"
+    "ops counts keys, so a batch of 16 is 16 ops. p50_us and p99_us are per\n"
+    "call: per batch for l2_batch16 and raw_pipe16, which carry \"batch\":16.\n"
+    "A call's latency is the time between two clock reads around it, so it\n"
+    "includes the loop and the choice of key (tens of ns). errors counts\n"
+    "calls that did not answer as the scenario expects (a miss in a hit\n"
+    "scenario). l2_hit and l2_batch16 carry \"vs_raw\", their ratio to\n"
+    "raw_get and raw_pipe16, when those ran.\n"
     "\n"
-    "The keys (tcbench:...) are written to ml_model_predictions with a TTL "
-    "of\n"
-    "10 minutes, miss_set's keys with 1 minute. Progress goes to stderr "
-    "when\n"
-    "it is a terminal. On a small VM, pin the client and redis-server to "
-    "one\n"
-    "CPU (taskset -c 0 for both): cross-CPU wake-ups dominate otherwise.\n"
+    "The keys (tcbench:...) are written to ml_model_predictions with a TTL\n"
+    "of 10 minutes, miss_set's keys with 1 minute. Progress goes to stderr\n"
+    "when it is a terminal. On a small VM, pin the client and redis-server\n"
+    "to one CPU (taskset -c 0 for both): cross-CPU wake-ups dominate\n"
+    "otherwise.\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage, 3 store unreachable, 5 other.\n"
+    "Exit codes: 0 ok, 2 usage, 3 store unreachable or lost, 5 other.\n"
     "\n"
     "Example:\n"
-    "  taskset -c 0 tutorcache --store redis://127.0.0.1 bench cache "
-    "--json\n";
+    "  taskset -c 0 tutorcache --store redis://127.0.0.1 bench cache --json\n";
 
 #define BENCH_NS "ml_model_predictions"
 #define KEY_FMT "tcbench:%010zu"
@@ -95,7 +86,7 @@ const char cli_help_bench[] =
 #define MAX_KEYS 10000000LL
 #define MAX_VALUE_BYTES (1LL << 20)
 
-/* ---- latency histogram ------------------------------------------------- */
+/* ---- latency histogram -------------------------------------------------- */
 
 /*
  * Values below 64 ns have a bucket each; above, each power of two is cut
@@ -172,7 +163,7 @@ static double hist_quantile_us(const hist *h, double q)
     return hist_value(H_BUCKETS - 1) / 1000.0;
 }
 
-/* ---- scenarios ----------------------------------------------------------- */
+/* ---- scenarios ---------------------------------------------------------- */
 
 enum {
     S_L1_HIT,
@@ -219,6 +210,7 @@ typedef struct bench {
     int runs;     /* scenario runs so far; part of miss_set's keys */
     char *keys;   /* nkeys * KEY_LEN bytes of key material */
     char *l2keys; /* nkeys * TC_KEY_MAX: the L2 keys, for raw_* */
+    char *value;  /* what miss_set writes, value_bytes long */
     char nonce[48];
     tc_cache *h; /* the handle of the scenario running */
     int connect_ms, command_ms;
@@ -288,6 +280,16 @@ static void make_value(char *buf, size_t n, size_t id)
     }
 }
 
+/* "l2_hit", or "l2_hit_threads4" for a run on more than one thread. */
+static void scenario_name(char *buf, size_t n, int s, int threads)
+{
+    if (threads > 1) {
+        snprintf(buf, n, "%s_threads%d", scen[s].name, threads);
+    } else {
+        snprintf(buf, n, "%s", scen[s].name);
+    }
+}
+
 /* ---- one call of each scenario ------------------------------------------ */
 
 static void op_get(worker *w, tc_tier want)
@@ -332,7 +334,7 @@ static void op_batch(worker *w)
 static void op_miss_set(worker *w)
 {
     bench *b = w->b;
-    char key[96], val[64];
+    char key[96];
     void *v;
     size_t len;
     int n;
@@ -345,8 +347,7 @@ static void op_miss_set(worker *w)
         w->errors++;
     }
     tc_free(v);
-    make_value(val, sizeof(val), (size_t)w->seq);
-    if (tc_cache_set(b->h, BENCH_NS, key, (size_t)n, val, sizeof(val),
+    if (tc_cache_set(b->h, BENCH_NS, key, (size_t)n, b->value, b->value_bytes,
                      MISS_TTL_MS) != TC_OK) {
         w->errors++;
     }
@@ -438,8 +439,7 @@ static void run_op(worker *w)
     }
 }
 
-/* ---- raw connections ------------------------------------------------------
- */
+/* ---- raw connections ---------------------------------------------------- */
 
 static redisContext *raw_connect(const bench *b, char *err, size_t errlen)
 {
@@ -675,7 +675,7 @@ static int resolve_target(bench *b, const cJSON *cfg, char *err, size_t n)
     return rc;
 }
 
-/* ---- running a scenario ---------------------------------------------- */
+/* ---- running a scenario ------------------------------------------------- */
 
 static void *worker_main(void *arg)
 {
@@ -720,11 +720,7 @@ static int run_scenario(bench *b, int s, int n, result *res)
     int64_t start = INT64_MAX, end = 0;
     int i, started = 0, rc = 0;
 
-    if (n > 1) {
-        snprintf(name, sizeof(name), "%s_threads%d", scen[s].name, n);
-    } else {
-        snprintf(name, sizeof(name), "%s", scen[s].name);
-    }
+    scenario_name(name, sizeof(name), s, n);
     progress(b, name);
     if (!ws || !tids || !total ||
         pthread_barrier_init(&b->barrier, NULL, (unsigned)n) != 0) {
@@ -808,16 +804,18 @@ static int run_both(bench *b, int s)
     return rc;
 }
 
-/* ---- setting up ---------------------------------------------------------- */
+/* ---- setting up --------------------------------------------------------- */
 
 static int make_keys(bench *b)
 {
     char tmp[32];
     size_t i;
 
-    if (!(b->keys = malloc(b->nkeys * KEY_LEN))) {
+    if (!(b->keys = malloc(b->nkeys * KEY_LEN)) ||
+        !(b->value = malloc(b->value_bytes))) {
         return -1;
     }
+    make_value(b->value, b->value_bytes, 0);
     for (i = 0; i < b->nkeys; i++) {
         snprintf(tmp, sizeof(tmp), KEY_FMT, i);
         memcpy(b->keys + i * KEY_LEN, tmp, KEY_LEN);
@@ -905,8 +903,7 @@ static int num(const cJSON *o, const char *name, int dflt)
     return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
 }
 
-/* ---- output ---------------------------------------------------------------
- */
+/* ---- output ------------------------------------------------------------- */
 
 static double round_to(double v, double unit)
 {
@@ -935,12 +932,7 @@ static int print_json(const bench *b)
             if (!r->ran) {
                 continue;
             }
-            if (t) {
-                snprintf(name, sizeof(name), "%s_threads%d", scen[s].name,
-                         r->threads);
-            } else {
-                snprintf(name, sizeof(name), "%s", scen[s].name);
-            }
+            scenario_name(name, sizeof(name), s, t ? r->threads : 1);
             if (s == S_L2_HIT || s == S_L2_BATCH) {
                 vs = ratio(r,
                            &b->res[s == S_L2_HIT ? S_RAW_GET : S_RAW_PIPE][t]);
@@ -994,12 +986,7 @@ static void print_table(const bench *b, const char *kind, const char *store)
             if (!r->ran) {
                 continue;
             }
-            if (t) {
-                snprintf(name, sizeof(name), "%s_threads%d", scen[s].name,
-                         r->threads);
-            } else {
-                snprintf(name, sizeof(name), "%s", scen[s].name);
-            }
+            scenario_name(name, sizeof(name), s, t ? r->threads : 1);
             printf("%-22s %7d %11llu %12.0f %9.2f %9.2f %7llu\n", name,
                    r->threads, (unsigned long long)r->ops, r->ops_per_sec,
                    r->p50_us, r->p99_us, (unsigned long long)r->errors);
@@ -1023,7 +1010,7 @@ static void print_table(const bench *b, const char *kind, const char *store)
     }
 }
 
-/* ---- the command ------------------------------------------------------- */
+/* ---- the command -------------------------------------------------------- */
 
 enum {
     OPT_REQUESTS = 256,
@@ -1207,6 +1194,7 @@ int cli_cmd_bench(cli_ctx *ctx, int argc, char **argv)
     tc_cache_close(b.h);
     free(b.keys);
     free(b.l2keys);
+    free(b.value);
     target_free(&b.rt);
     return rc;
 }

@@ -23,25 +23,22 @@
 const char cli_help_set[] =
     "Usage: tutorcache set [options] NS KEY VALUE\n"
     "\n"
-    "Store VALUE under KEY in namespace NS, in the L2 and then the L1. "
-    "VALUE -\n"
-    "reads the whole of stdin, any bytes. A value that starts with '-' goes\n"
-    "after --: tutorcache set NS KEY -- -5.\n"
+    "Store VALUE under KEY in namespace NS, in the L2 and then the L1.\n"
+    "VALUE - reads the whole of stdin, any bytes. A value that starts with\n"
+    "'-' goes after --: tutorcache set NS KEY -- -5.\n"
     "\n"
     "Options:\n"
-    "  --ttl SECONDS   time to live, > 0, fractions allowed (0.5); default "
-    "the\n"
-    "                  namespace's TTL\n"
+    "  --ttl SECONDS   time to live, > 0, fractions allowed (0.5); default:\n"
+    "                  the namespace's TTL\n"
     "  -h, --help      show this help\n"
     "\n"
-    "Exit codes: 0 stored, 2 usage (bad --ttl too), 3 the store is "
-    "unreachable\n"
-    "and nothing was stored, 4 unknown namespace or value over 512 MiB, 5 "
-    "other.\n"
+    "Exit codes: 0 stored, 2 usage (a bad --ttl too), 3 the store is\n"
+    "unreachable and nothing was stored, 4 unknown namespace or a value\n"
+    "over 512 MiB, 5 other.\n"
     "\n"
     "Examples:\n"
     "  tutorcache set student_profiles user:42 '{\"level\":3}' --ttl 600\n"
-    "  curl -s $URL | tutorcache set ml_model_predictions req:7 -\n";
+    "  curl -s \"$URL\" | tutorcache set ml_model_predictions req:7 -\n";
 
 /* --ttl: seconds, > 0, fractional; 0 on success. */
 static int parse_ttl(const cli_ctx *ctx, const char *s, int64_t *ttl_ms)

@@ -16,8 +16,7 @@ static int cmd_help(cli_ctx *ctx, int argc, char **argv);
 static const char help_help[] =
     "Usage: tutorcache help [COMMAND]\n"
     "\n"
-    "Print the help of COMMAND, the same text as 'tutorcache COMMAND "
-    "--help',\n"
+    "Print the help of COMMAND, the same text as 'tutorcache COMMAND --help',\n"
     "or without COMMAND the overview of 'tutorcache --help'.\n"
     "\n"
     "Options:\n"

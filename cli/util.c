@@ -312,7 +312,7 @@ int cli_read_all(FILE *fp, size_t max, char **buf, size_t *len)
     return 0;
 }
 
-/* ---- tables ------------------------------------------------------------ */
+/* ---- tables ------------------------------------------------------------- */
 
 /* A scalar as people read it: whole numbers without a fraction. */
 static void scalar_text(const cJSON *v, char *buf, size_t n)

@@ -180,7 +180,9 @@ typedef struct tc_options {
     int connect_timeout_ms;  /* <= 0: default 250 (see below) */
     int command_timeout_ms;  /* <= 0: default 250 (see below) */
     int pool_size;           /* Redis connections; <= 0: default 8 */
-    size_t l1_max_bytes;     /* 0: default 64 MiB */
+    size_t l1_max_bytes;     /* 0: default 64 MiB; a value is not kept in
+                                L1 when it needs over 1/8 of a shard, so a
+                                budget of 1 byte turns L1 off */
     int enable_caching;      /* -1 unset, 0 off (ENABLE_CACHING=false), 1 on */
     int64_t intents_ttl_ms;  /* <= 0: CACHE_TTL (seconds), else 1 h */
     size_t lmdb_map_bytes;   /* 0: default 1 GiB */

@@ -940,7 +940,7 @@ TC_API int tc_cache_ping(tc_cache *h, int64_t *latency_us)
         *latency_us = tc__now_us() - t0;
     }
     if (rc != TC_OK) {
-        return tc__fail(h, rc, "PING %s: %s", h->cfg.url_masked, err.msg);
+        return tc__fail(h, rc, "%s", err.msg);
     }
     return TC_OK;
 }
@@ -1161,12 +1161,7 @@ static int open_store(tc_cache *h, tc__err *err)
     if (rc == TC_EAUTH) {
         return rc;
     }
-    if (rc != TC_OK) {
-        const char *f[] = {"store",  c->url_masked, "error", tc_error_name(rc),
-                           "detail", err->msg,      NULL};
-
-        tc__log(&h->log, TC_LOG_WARN, "l2_unavailable_at_open", f);
-    }
+    /* any other failure was logged by the store */
     return TC_OK;
 }
 

@@ -32,7 +32,7 @@
 #define MAX_ENV 32
 #define RUN_TIMEOUT_MS 60000
 
-/* ---- state a failed assertion must not leak ------------------------- */
+/* ---- state a failed assertion must not leak ----------------------------- */
 
 /* Teardown stops and removes these even after a failed assertion
  * (CK_FORK=no runs every test in one process). */
@@ -78,7 +78,7 @@ static void sleep_ms(int64_t ms)
     }
 }
 
-/* ---- running the binary ------------------------------------------------ */
+/* ---- running the binary ------------------------------------------------- */
 
 typedef struct run {
     int code; /* exit status; 128 + signal when killed */
@@ -190,7 +190,7 @@ static void run_argv(run *r, const how *h, char *const *args)
     r->err = calloc(1, 1);
     ck_assert(r->out && r->err);
     argv[0] = g_bin;
-    for (i = 0; args[i] && i < MAX_ARGS; i++) {
+    for (i = 0; i < MAX_ARGS && args[i]; i++) {
         argv[i + 1] = args[i];
     }
     argv[i + 1] = NULL;
@@ -288,8 +288,8 @@ static void run_argv(run *r, const how *h, char *const *args)
     r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Runs `tutorcache ARGS...` (NULL-terminated) the way `h` says. */
-static void cli(run *r, const how *h, ...)
+/* Runs `tutorcache ARGS...` the way `h` says; cli() ends the list. */
+static void cli_run(run *r, const how *h, ...)
 {
     char *args[MAX_ARGS + 1];
     va_list ap;
@@ -303,6 +303,8 @@ static void cli(run *r, const how *h, ...)
     args[n] = NULL;
     run_argv(r, h, args);
 }
+
+#define cli(r, h, ...) cli_run(r, h, __VA_ARGS__, (char *)NULL)
 
 /* Exit code, exact stdout (NULL: anything) and a part of stderr (NULL:
  * anything, "": empty), with the run's output in the failure message. */
@@ -336,7 +338,7 @@ static void expect_diag(const run *r, int code, const char *part)
                   "no line starts with \"tutorcache: \": %s", r->err);
 }
 
-/* ---- stores ------------------------------------------------------------ */
+/* ---- stores ------------------------------------------------------------- */
 
 /* The stores of the loop tests; _i is one of these. */
 enum { ST_LMDB, ST_REDIS, ST_UNIX, ST_MEMORY, ST_COUNT };
@@ -360,7 +362,7 @@ static const char *store_url(int k, char *buf, size_t n)
     return buf;
 }
 
-/* ---- round trips --------------------------------------------------------- */
+/* ---- round trips -------------------------------------------------------- */
 
 /* set, get in a second process (from the L2), del, get and del again */
 START_TEST(test_roundtrip)
@@ -370,11 +372,11 @@ START_TEST(test_roundtrip)
     run r;
 
     h.url = store_url(_i, url, sizeof(url));
-    cli(&r, &h, "set", NS, "user:42", "{\"level\":3}", NULL);
+    cli(&r, &h, "set", NS, "user:42", "{\"level\":3}");
     expect(&r, 0, "", "");
     run_free(&r);
 
-    cli(&r, &h, "get", "--tier", NS, "user:42", NULL);
+    cli(&r, &h, "get", "--tier", NS, "user:42");
     if (_i == ST_MEMORY) {
         /* memory: is L1 only, and the L1 died with the first process */
         expect(&r, 1, "", "tutorcache: tier: miss");
@@ -385,17 +387,17 @@ START_TEST(test_roundtrip)
     expect(&r, 0, "{\"level\":3}\n", "tutorcache: tier: l2\n");
     run_free(&r);
 
-    cli(&r, &h, "get", "-n", NS, "user:42", NULL);
+    cli(&r, &h, "get", "-n", NS, "user:42");
     expect(&r, 0, "{\"level\":3}", "");
     run_free(&r);
 
-    cli(&r, &h, "del", NS, "user:42", NULL);
+    cli(&r, &h, "del", NS, "user:42");
     expect(&r, 0, "", "");
     run_free(&r);
-    cli(&r, &h, "get", NS, "user:42", NULL);
+    cli(&r, &h, "get", NS, "user:42");
     expect(&r, 1, "", "");
     run_free(&r);
-    cli(&r, &h, "del", NS, "user:42", NULL);
+    cli(&r, &h, "del", NS, "user:42");
     expect(&r, 1, "", "");
     run_free(&r);
 }
@@ -412,7 +414,7 @@ START_TEST(test_redis_value_visible)
     run r;
 
     h.url = store_url(ST_REDIS, url, sizeof(url));
-    cli(&r, &h, "set", NS, "q1", "answer one", NULL);
+    cli(&r, &h, "set", NS, "q1", "answer one");
     expect(&r, 0, "", "");
     run_free(&r);
 
@@ -436,10 +438,10 @@ START_TEST(test_get_miss)
     run r;
 
     h.url = store_url(_i, url, sizeof(url));
-    cli(&r, &h, "get", NS, "never-set", NULL);
+    cli(&r, &h, "get", NS, "never-set");
     expect(&r, 1, "", "");
     run_free(&r);
-    cli(&r, &h, "get", "-t", NS, "never-set", NULL);
+    cli(&r, &h, "get", "-t", NS, "never-set");
     expect(&r, 1, "", "tutorcache: tier: miss\n");
     run_free(&r);
 }
@@ -460,19 +462,19 @@ START_TEST(test_binary_stdin)
     h.url = store_url(_i, url, sizeof(url));
     h.in = val;
     h.inlen = sizeof(val);
-    cli(&r, &h, "set", NS, "bin", "-", NULL);
+    cli(&r, &h, "set", NS, "bin", "-");
     expect(&r, 0, "", "");
     run_free(&r);
 
     h.in = NULL;
-    cli(&r, &h, "get", NS, "bin", NULL);
+    cli(&r, &h, "get", NS, "bin");
     expect(&r, 0, NULL, "");
     ck_assert_uint_eq(r.outlen, sizeof(val) + 1);
     ck_assert(memcmp(r.out, val, sizeof(val)) == 0);
     ck_assert_int_eq(r.out[sizeof(val)], '\n');
     run_free(&r);
 
-    cli(&r, &h, "get", "--no-newline", NS, "bin", NULL);
+    cli(&r, &h, "get", "--no-newline", NS, "bin");
     expect(&r, 0, NULL, "");
     ck_assert_uint_eq(r.outlen, sizeof(val));
     ck_assert(memcmp(r.out, val, sizeof(val)) == 0);
@@ -481,19 +483,19 @@ START_TEST(test_binary_stdin)
     /* an empty stdin is an empty value, not a miss */
     h.in = "";
     h.inlen = 0;
-    cli(&r, &h, "set", NS, "empty", "-", NULL);
+    cli(&r, &h, "set", NS, "empty", "-");
     expect(&r, 0, "", "");
     run_free(&r);
     h.in = NULL;
-    cli(&r, &h, "get", NS, "empty", NULL);
+    cli(&r, &h, "get", NS, "empty");
     expect(&r, 0, "\n", "");
     run_free(&r);
 
     /* a value that looks like an option goes after -- */
-    cli(&r, &h, "set", NS, "neg", "--", "-5", NULL);
+    cli(&r, &h, "set", NS, "neg", "--", "-5");
     expect(&r, 0, "", "");
     run_free(&r);
-    cli(&r, &h, "get", NS, "neg", NULL);
+    cli(&r, &h, "get", NS, "neg");
     expect(&r, 0, "-5\n", "");
     run_free(&r);
 }
@@ -508,25 +510,25 @@ START_TEST(test_ttl_expiry)
 
     h.url = store_url(_i, url, sizeof(url));
     t0 = now_ms();
-    cli(&r, &h, "set", "--ttl", "0.4", NS, "short", "soon gone", NULL);
+    cli(&r, &h, "set", "--ttl", "0.4", NS, "short", "soon gone");
     expect(&r, 0, "", "");
     run_free(&r);
-    cli(&r, &h, "get", NS, "short", NULL);
+    cli(&r, &h, "get", NS, "short");
     /* only a get that surely ran inside the TTL must hit */
     if (now_ms() - t0 < 300) {
         expect(&r, 0, "soon gone\n", "");
     }
     run_free(&r);
     sleep_ms(t0 + 600 - now_ms());
-    cli(&r, &h, "get", NS, "short", NULL);
+    cli(&r, &h, "get", NS, "short");
     expect(&r, 1, "", "");
     run_free(&r);
 
     /* a longer TTL given the same way is kept */
-    cli(&r, &h, "set", NS, "long", "stays", "--ttl", "60", NULL);
+    cli(&r, &h, "set", NS, "long", "stays", "--ttl", "60");
     expect(&r, 0, "", "");
     run_free(&r);
-    cli(&r, &h, "get", NS, "long", NULL);
+    cli(&r, &h, "get", NS, "long");
     expect(&r, 0, "stays\n", "");
     run_free(&r);
 }
@@ -542,13 +544,13 @@ START_TEST(test_option_beats_env)
     snprintf(a, sizeof(a), "lmdb://%s/a", g_tmp);
     snprintf(b, sizeof(b), "lmdb://%s/b", g_tmp);
     h.url = a;
-    cli(&r, &h, "--store", b, "set", NS, "k", "in b", NULL);
+    cli(&r, &h, "--store", b, "set", NS, "k", "in b");
     expect(&r, 0, "", "");
     run_free(&r);
-    cli(&r, &h, "get", NS, "k", NULL);
+    cli(&r, &h, "get", NS, "k");
     expect(&r, 1, "", "");
     run_free(&r);
-    cli(&r, &h, "--store", b, "get", NS, "k", NULL);
+    cli(&r, &h, "--store", b, "get", NS, "k");
     expect(&r, 0, "in b\n", "");
     run_free(&r);
 }
@@ -561,10 +563,10 @@ START_TEST(test_default_store)
     struct stat st;
     run r;
 
-    cli(&r, NULL, "set", NS, "k", "v", NULL);
+    cli(&r, NULL, "set", NS, "k", "v");
     expect(&r, 0, "", "");
     run_free(&r);
-    cli(&r, NULL, "get", NS, "k", NULL);
+    cli(&r, NULL, "get", NS, "k");
     expect(&r, 0, "v\n", "");
     run_free(&r);
     snprintf(path, sizeof(path), "%s/cache/tutorcache", g_tmp);
@@ -573,8 +575,7 @@ START_TEST(test_default_store)
 }
 END_TEST
 
-/* ---- errors ----------------------------------------------------------------
- */
+/* ---- errors ------------------------------------------------------------- */
 
 START_TEST(test_usage_errors)
 {
@@ -625,13 +626,13 @@ START_TEST(test_usage_errors)
         run_free(&r);
     }
     /* the message says what was wrong */
-    cli(&r, &h, "set", NS, "k", "v", "--ttl", "-5", NULL);
+    cli(&r, &h, "set", NS, "k", "v", "--ttl", "-5");
     expect_diag(&r, 2, "--ttl");
     run_free(&r);
-    cli(&r, &h, "frobnicate", NULL);
+    cli(&r, &h, "frobnicate");
     expect_diag(&r, 2, "unknown command \"frobnicate\"");
     run_free(&r);
-    cli(&r, &h, "get", NS, "a", "--store", "memory:", NULL);
+    cli(&r, &h, "get", NS, "a", "--store", "memory:");
     expect_diag(&r, 2, "global option");
     run_free(&r);
 }
@@ -644,15 +645,15 @@ START_TEST(test_unknown_namespace)
     run r;
 
     h.url = store_url(ST_LMDB, url, sizeof(url));
-    cli(&r, &h, "get", "nope", "k", NULL);
+    cli(&r, &h, "get", "nope", "k");
     expect_diag(&r, 4, "unknown namespace \"nope\"");
     /* the message lists the namespaces there are */
     ck_assert_ptr_nonnull(strstr(r.err, NS));
     run_free(&r);
-    cli(&r, &h, "set", "nope", "k", "v", NULL);
+    cli(&r, &h, "set", "nope", "k", "v");
     expect_diag(&r, 4, "unknown namespace \"nope\"");
     run_free(&r);
-    cli(&r, &h, "del", "nope", "k", NULL);
+    cli(&r, &h, "del", "nope", "k");
     expect_diag(&r, 4, "unknown namespace \"nope\"");
     run_free(&r);
 }
@@ -677,24 +678,24 @@ START_TEST(test_bad_config)
     run r;
 
     /* a port out of range, in the option and in TUTORCACHE_URL */
-    cli(&r, &h, "--store", "redis://127.0.0.1:99999", "ping", NULL);
+    cli(&r, &h, "--store", "redis://127.0.0.1:99999", "ping");
     expect_diag(&r, 2, "port");
     ck_assert_ptr_nonnull(strstr(r.err, "99999"));
     run_free(&r);
     h.url = "redis://127.0.0.1:99999";
-    cli(&r, &h, "get", NS, "k", NULL);
+    cli(&r, &h, "get", NS, "k");
     expect_diag(&r, 2, "port");
     run_free(&r);
 
     h.url = "foo://somewhere";
-    cli(&r, &h, "get", NS, "k", NULL);
+    cli(&r, &h, "get", NS, "k");
     expect_diag(&r, 2, "scheme");
     run_free(&r);
     h.url = NULL;
 
     /* the original services' variables */
     h.env = redis_env;
-    cli(&r, &h, "ping", NULL);
+    cli(&r, &h, "ping");
     expect_diag(&r, 2, "REDIS_PORT");
     run_free(&r);
     h.env = NULL;
@@ -702,13 +703,13 @@ START_TEST(test_bad_config)
     /* a config file that is not JSON: named, with its line */
     snprintf(bad, sizeof(bad), "%s/bad.json", g_tmp);
     write_file(bad, "{\n  \"store\": \"memory:\",\n  oops\n}\n");
-    cli(&r, &h, "--config", bad, "config", NULL);
+    cli(&r, &h, "--config", bad, "config");
     expect_diag(&r, 2, "bad.json");
     ck_assert_ptr_nonnull(strstr(r.err, "malformed"));
     run_free(&r);
     snprintf(env_cfg, sizeof(env_cfg), "TUTORCACHE_CONFIG=%s", bad);
     h.env = cfg_env;
-    cli(&r, &h, "get", NS, "k", NULL);
+    cli(&r, &h, "get", NS, "k");
     expect_diag(&r, 2, "bad.json");
     run_free(&r);
     h.env = NULL;
@@ -716,7 +717,7 @@ START_TEST(test_bad_config)
     /* a config file with a field of the wrong value */
     snprintf(negttl, sizeof(negttl), "%s/negttl.json", g_tmp);
     write_file(negttl, "{\"namespaces\": {\"" NS "\": {\"ttl\": -5}}}\n");
-    cli(&r, &h, "--config", negttl, "get", NS, "k", NULL);
+    cli(&r, &h, "--config", negttl, "get", NS, "k");
     expect_diag(&r, 2, "ttl");
     ck_assert_ptr_nonnull(strstr(r.err, NS));
     run_free(&r);
@@ -726,7 +727,7 @@ START_TEST(test_bad_config)
     snprintf(bad, sizeof(bad), "%s/file", g_tmp);
     write_file(bad, "not a directory\n");
     h.url = url;
-    cli(&r, &h, "get", NS, "k", NULL);
+    cli(&r, &h, "get", NS, "k");
     expect_diag(&r, 3, "file");
     run_free(&r);
 }
@@ -742,20 +743,20 @@ START_TEST(test_namespace_from_config)
     write_file(cfg, "{\"namespaces\": {\"quiz\": {\"prefix\": \"quiz\", "
                     "\"ttl\": 30}}}\n");
     h.url = store_url(ST_LMDB, url, sizeof(url));
-    cli(&r, &h, "--config", cfg, "set", "quiz", "q", "a", NULL);
+    cli(&r, &h, "--config", cfg, "set", "quiz", "q", "a");
     expect(&r, 0, "", "");
     run_free(&r);
-    cli(&r, &h, "--config", cfg, "get", "quiz", "q", NULL);
+    cli(&r, &h, "--config", cfg, "get", "quiz", "q");
     expect(&r, 0, "a\n", "");
     run_free(&r);
     /* without the file the namespace does not exist */
-    cli(&r, &h, "get", "quiz", "q", NULL);
+    cli(&r, &h, "get", "quiz", "q");
     expect_diag(&r, 4, "quiz");
     run_free(&r);
 }
 END_TEST
 
-/* ---- a Redis that goes away ---------------------------------------------- */
+/* ---- a Redis that goes away --------------------------------------------- */
 
 START_TEST(test_redis_down)
 {
@@ -764,49 +765,49 @@ START_TEST(test_redis_down)
     run r;
 
     h.url = store_url(ST_REDIS, url, sizeof(url));
-    cli(&r, &h, "ping", "--format", "json", NULL);
+    cli(&r, &h, "ping", "--format", "json");
     expect(&r, 0, NULL, "");
     ck_assert_ptr_nonnull(strstr(r.out, "\"up\":true"));
     run_free(&r);
-    cli(&r, &h, "set", NS, "k", "v", NULL);
+    cli(&r, &h, "set", NS, "k", "v");
     expect(&r, 0, "", "");
     run_free(&r);
 
     trs_kill(g_srv);
     /* the record still goes to stdout, for monitors; the code says down */
-    cli(&r, &h, "--timeout", "200", "ping", "--format", "json", NULL);
+    cli(&r, &h, "--timeout", "200", "ping", "--format", "json");
     expect(&r, 3, NULL, "tutorcache: ping: ");
     ck_assert_ptr_nonnull(strstr(r.out, "\"up\":false"));
     run_free(&r);
-    cli(&r, &h, "ping", "--format", "table", NULL);
+    cli(&r, &h, "ping", "--format", "table");
     expect(&r, 3, NULL, "tutorcache: ");
     run_free(&r);
 
     /* a get degrades to a miss, with a warning in the JSON logs */
-    cli(&r, &h, "get", NS, "k", NULL);
+    cli(&r, &h, "get", NS, "k");
     expect(&r, 1, "", "\"level\":\"warn\"");
     run_free(&r);
-    cli(&r, &h, "--log-level", "off", "get", NS, "k", NULL);
+    cli(&r, &h, "--log-level", "off", "get", NS, "k");
     expect(&r, 1, "", "");
     run_free(&r);
 
     /* a set that reached only this process's L1 stored nothing */
-    cli(&r, &h, "--log-level", "off", "set", NS, "k2", "v", NULL);
+    cli(&r, &h, "--log-level", "off", "set", NS, "k2", "v");
     expect_diag(&r, 3, "unreachable");
     run_free(&r);
-    cli(&r, &h, "--log-level", "off", "del", NS, "k", NULL);
+    cli(&r, &h, "--log-level", "off", "del", NS, "k");
     expect_diag(&r, 3, NULL);
     run_free(&r);
 
     /* and when it is back, so is everything */
     ck_assert_int_eq(trs_restart(g_srv), 0);
-    cli(&r, &h, "ping", NULL);
+    cli(&r, &h, "ping");
     expect(&r, 0, NULL, "");
     run_free(&r);
-    cli(&r, &h, "set", NS, "k3", "back", NULL);
+    cli(&r, &h, "set", NS, "k3", "back");
     expect(&r, 0, "", "");
     run_free(&r);
-    cli(&r, &h, "get", NS, "k3", NULL);
+    cli(&r, &h, "get", NS, "k3");
     expect(&r, 0, "back\n", "");
     run_free(&r);
 }
@@ -818,7 +819,7 @@ START_TEST(test_ping_nothing_listening)
     how h = {"redis://127.0.0.1:1", NULL, NULL, 0, 0};
     run r;
 
-    cli(&r, &h, "--log-level", "off", "ping", "--format", "json", NULL);
+    cli(&r, &h, "--log-level", "off", "ping", "--format", "json");
     expect(&r, 3, NULL, "tutorcache: ping: ");
     ck_assert_ptr_nonnull(strstr(r.out, "\"up\":false"));
     ck_assert_ptr_nonnull(strstr(r.out, "\"kind\":\"redis\""));
@@ -868,7 +869,7 @@ START_TEST(test_password_masked)
                       c[2], r.out);
         run_free(&r);
     }
-    cli(&r, &h, "config", NULL);
+    cli(&r, &h, "config");
     expect(&r, 0, NULL, "");
     root = cJSON_Parse(r.out);
     ck_assert_ptr_nonnull(root);
@@ -879,10 +880,10 @@ START_TEST(test_password_masked)
     run_free(&r);
 
     /* the password works: data goes through */
-    cli(&r, &h, "set", NS, "k", "v", NULL);
+    cli(&r, &h, "set", NS, "k", "v");
     expect(&r, 0, "", "");
     run_free(&r);
-    cli(&r, &h, "get", NS, "k", NULL);
+    cli(&r, &h, "get", NS, "k");
     expect(&r, 0, "v\n", "");
     run_free(&r);
 
@@ -890,13 +891,13 @@ START_TEST(test_password_masked)
     snprintf(port, sizeof(port), "REDIS_PORT=%d", trs_port(g_srv));
     h.url = NULL;
     h.env = env;
-    cli(&r, &h, "config", NULL);
+    cli(&r, &h, "config");
     expect(&r, 0, NULL, "");
     ck_assert_msg(!strstr(r.out, "s3cret") && !strstr(r.err, "s3cret"), "%s%s",
                   r.out, r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "\"store_source\":\"REDIS_HOST\""));
     run_free(&r);
-    cli(&r, &h, "get", NS, "k", NULL);
+    cli(&r, &h, "get", NS, "k");
     expect(&r, 0, "v\n", "");
     run_free(&r);
 
@@ -904,7 +905,7 @@ START_TEST(test_password_masked)
     snprintf(bad, sizeof(bad), "redis://:wr0ng@127.0.0.1:%d", trs_port(g_srv));
     h.env = NULL;
     h.url = bad;
-    cli(&r, &h, "ping", NULL);
+    cli(&r, &h, "ping");
     expect_diag(&r, 3, NULL);
     ck_assert_msg(!strstr(r.out, "wr0ng") && !strstr(r.err, "wr0ng"), "%s%s",
                   r.out, r.err);
@@ -912,7 +913,7 @@ START_TEST(test_password_masked)
 }
 END_TEST
 
-/* ---- output ------------------------------------------------------------ */
+/* ---- output ------------------------------------------------------------- */
 
 START_TEST(test_stats_and_config)
 {
@@ -923,7 +924,7 @@ START_TEST(test_stats_and_config)
 
     h.url = store_url(ST_LMDB, url, sizeof(url));
     /* JSON by default when stdout is not a terminal */
-    cli(&r, &h, "stats", NULL);
+    cli(&r, &h, "stats");
     expect(&r, 0, NULL, "");
     ck_assert_int_eq(r.out[r.outlen - 1], '\n');
     root = cJSON_Parse(r.out);
@@ -937,14 +938,14 @@ START_TEST(test_stats_and_config)
     cJSON_Delete(root);
     run_free(&r);
 
-    cli(&r, &h, "stats", "--format", "table", NULL);
+    cli(&r, &h, "stats", "--format", "table");
     expect(&r, 0, NULL, "");
     ck_assert_ptr_nonnull(strstr(r.out, NS));
     ck_assert_ptr_nonnull(strstr(r.out, "l2.kind"));
     ck_assert_ptr_null(strchr(r.out, '{'));
     run_free(&r);
 
-    cli(&r, &h, "config", NULL);
+    cli(&r, &h, "config");
     expect(&r, 0, NULL, "");
     root = cJSON_Parse(r.out);
     ck_assert_msg(root != NULL, "not JSON: %s", r.out);
@@ -957,12 +958,12 @@ START_TEST(test_stats_and_config)
     cJSON_Delete(root);
     run_free(&r);
 
-    cli(&r, &h, "config", "--format", "table", NULL);
+    cli(&r, &h, "config", "--format", "table");
     expect(&r, 0, NULL, "");
     ck_assert_ptr_nonnull(strstr(r.out, "ml_pred"));
     run_free(&r);
 
-    cli(&r, &h, "ping", NULL);
+    cli(&r, &h, "ping");
     expect(&r, 0, NULL, "");
     root = cJSON_Parse(r.out);
     ck_assert_msg(root != NULL, "not JSON: %s", r.out);
@@ -986,7 +987,7 @@ START_TEST(test_help)
     run main_help, r, r2, r3;
     size_t i;
 
-    cli(&main_help, &h, "--help", NULL);
+    cli(&main_help, &h, "--help");
     expect(&main_help, 0, NULL, "");
     ck_assert(strncmp(main_help.out, "Usage: tutorcache ", 18) == 0);
     ck_assert_ptr_nonnull(strstr(main_help.out, "Exit codes:"));
@@ -1002,28 +1003,28 @@ START_TEST(test_help)
         ck_assert_msg(strstr(main_help.out, want) != NULL, "%s not in --help",
                       all_commands[i]);
 
-        cli(&r, &h, all_commands[i], "--help", NULL);
+        cli(&r, &h, all_commands[i], "--help");
         expect(&r, 0, NULL, "");
         snprintf(want, sizeof(want), "Usage: tutorcache %s", all_commands[i]);
         ck_assert_msg(strncmp(r.out, want, strlen(want)) == 0, "%s", r.out);
-        cli(&r2, &h, all_commands[i], "-h", NULL);
+        cli(&r2, &h, all_commands[i], "-h");
         expect(&r2, 0, r.out, "");
-        cli(&r3, &h, "help", all_commands[i], NULL);
+        cli(&r3, &h, "help", all_commands[i]);
         expect(&r3, 0, r.out, "");
         run_free(&r);
         run_free(&r2);
         run_free(&r3);
     }
-    cli(&r, &h, "help", NULL);
+    cli(&r, &h, "help");
     expect(&r, 0, main_help.out, "");
     run_free(&r);
-    cli(&r, &h, "-h", NULL);
+    cli(&r, &h, "-h");
     expect(&r, 0, main_help.out, "");
     run_free(&r);
     run_free(&main_help);
 
     snprintf(want, sizeof(want), "tutorcache %s\n", tc_version());
-    cli(&r, &h, "--version", NULL);
+    cli(&r, &h, "--version");
     expect(&r, 0, want, "");
     run_free(&r);
 }
@@ -1037,28 +1038,28 @@ START_TEST(test_stdout_full)
     run r;
 
     h.url = store_url(ST_LMDB, url, sizeof(url));
-    cli(&r, &h, "set", NS, "k", "some value", NULL);
+    cli(&r, &h, "set", NS, "k", "some value");
     expect(&r, 0, "", "");
     run_free(&r);
 
     h.stdout_full = 1;
-    cli(&r, &h, "get", NS, "k", NULL);
+    cli(&r, &h, "get", NS, "k");
     expect(&r, 5, NULL, "tutorcache: write error on stdout");
     run_free(&r);
-    cli(&r, &h, "config", NULL);
+    cli(&r, &h, "config");
     expect(&r, 5, NULL, "stdout");
     run_free(&r);
-    cli(&r, &h, "--help", NULL);
+    cli(&r, &h, "--help");
     expect(&r, 5, NULL, "stdout");
     run_free(&r);
     /* nothing written, nothing failed: a miss stays a miss */
-    cli(&r, &h, "get", NS, "absent", NULL);
+    cli(&r, &h, "get", NS, "absent");
     expect(&r, 1, NULL, "");
     run_free(&r);
 }
 END_TEST
 
-/* ---- bench ------------------------------------------------------------- */
+/* ---- bench -------------------------------------------------------------- */
 
 /* Checks the JSON lines of a bench run against the expected scenarios. */
 static void check_bench_lines(const char *out, const char *const *want,
@@ -1130,7 +1131,7 @@ START_TEST(test_bench)
 
     h.url = store_url(_i, url, sizeof(url));
     cli(&r, &h, "bench", "cache", "--requests", "200", "--keys", "500",
-        "--threads", "2", "--json", NULL);
+        "--threads", "2", "--json");
     expect(&r, 0, NULL, "");
     if (_i == ST_MEMORY) {
         check_bench_lines(r.out, memory, 4, 2, 200);
@@ -1145,7 +1146,7 @@ START_TEST(test_bench)
 
     /* the table for people, one thread: no _threads rows */
     cli(&r, &h, "bench", "cache", "--requests", "50", "--keys", "100",
-        "--threads", "1", NULL);
+        "--threads", "1");
     expect(&r, 0, NULL, "");
     ck_assert_ptr_nonnull(strstr(r.out, "l1_hit"));
     ck_assert_ptr_null(strstr(r.out, "_threads"));
@@ -1170,7 +1171,7 @@ START_TEST(test_bench_redis_auth)
     snprintf(url, sizeof(url), "%s?password=s3cret", trs_unix_url(g_srv));
     h.url = url;
     cli(&r, &h, "bench", "cache", "--requests", "20", "--keys", "50",
-        "--threads", "1", "--json", NULL);
+        "--threads", "1", "--json");
     expect(&r, 0, NULL, "");
     /* every scenario ran, without a single unexpected answer */
     check_bench_lines(r.out, one_thread, 6, 1, 20);
@@ -1180,7 +1181,7 @@ START_TEST(test_bench_redis_auth)
     /* a store that is down: nothing to measure */
     trs_kill(g_srv);
     cli(&r, &h, "--log-level", "off", "bench", "cache", "--requests", "20",
-        "--keys", "50", NULL);
+        "--keys", "50");
     expect_diag(&r, 3, NULL);
     run_free(&r);
 }

@@ -134,8 +134,7 @@ static int sf_loader(void **val, size_t *len, int64_t *ttl_ms, const char *ns,
      * (bounded, in case one cannot), then long enough for them to find
      * the load in progress.
      */
-    for (int i = 0; i < 5000 && atomic_load(&sh->entered) < SF_THREADS;
-         i++) {
+    for (int i = 0; i < 5000 && atomic_load(&sh->entered) < SF_THREADS; i++) {
         sleep_ms(1);
     }
     sleep_ms(sh->sleep_ms);
@@ -457,8 +456,7 @@ static void *st_run(void *arg)
             if (rc == TC_MISS) {
                 ST_FAIL(t, "get_or_load key %d: a miss", k);
             }
-            st_check_read(t, "get_or_load", rc, k, v, len,
-                          tc_cache_errmsg(h));
+            st_check_read(t, "get_or_load", rc, k, v, len, tc_cache_errmsg(h));
             tc_free(v);
             t->gols++;
         } else if (op < 97) {
@@ -474,9 +472,8 @@ static void *st_run(void *arg)
             rc = tc_cache_mset(h, NS, it, 4);
             for (int j = 0; j < 4; j++) {
                 if (rc != TC_OK || it[j].status != TC_OK) {
-                    ST_FAIL(t, "mset: %s, item %d: %s: %s",
-                            tc_error_name(rc), j,
-                            tc_error_name(it[j].status), tc_cache_errmsg(h));
+                    ST_FAIL(t, "mset: %s, item %d: %s: %s", tc_error_name(rc),
+                            j, tc_error_name(it[j].status), tc_cache_errmsg(h));
                 }
             }
             t->mset_items += 4;
