@@ -48,30 +48,13 @@ static int print_json_text(const char *text, cli_format fmt)
 
 int cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"format", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     cli_format fmt = CLI_FORMAT_AUTO;
     tc_cache *h = NULL;
     char *text = NULL;
-    int opt, rc;
+    int rc;
 
-    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
-        switch (opt) {
-        case 'f':
-            if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
-                return rc;
-            }
-            break;
-        case 'h':
-            return cli_help(ctx);
-        default:
-            return CLI_USAGE;
-        }
-    }
-    if (argc - optind != 0) {
-        return cli_usage(ctx, "takes no arguments");
+    if ((rc = cli_parse_format_only(ctx, argc, argv, &fmt)) != CLI_OK) {
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     }
     if ((rc = cli_open(ctx, &h)) != CLI_OK) {
         return rc;

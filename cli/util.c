@@ -158,6 +158,35 @@ int cli_parse_format(const cli_ctx *ctx, const char *s, cli_format *out)
     return CLI_OK;
 }
 
+int cli_parse_format_only(cli_ctx *ctx, int argc, char **argv, cli_format *fmt)
+{
+    static const struct option longs[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int opt, rc;
+
+    *fmt = CLI_FORMAT_AUTO;
+    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+        switch (opt) {
+        case 'f':
+            if ((rc = cli_parse_format(ctx, optarg, fmt)) != CLI_OK) {
+                return rc;
+            }
+            break;
+        case 'h':
+            cli_help(ctx);
+            return CLI_HELP_SHOWN;
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (argc - optind != 0) {
+        return cli_usage(ctx, "takes no arguments");
+    }
+    return CLI_OK;
+}
+
 cli_format cli_format_resolve(cli_format f)
 {
     if (f != CLI_FORMAT_AUTO) {
