@@ -1068,6 +1068,11 @@ TC_API int tc_cache_config_json(char **out, tc_cache *h)
     } else {
         cJSON_AddNullToObject(root, "config_file");
     }
+    if (h->cfg.model_path) {
+        cJSON_AddStringToObject(root, "model", h->cfg.model_path);
+    } else {
+        cJSON_AddNullToObject(root, "model");
+    }
     cJSON_AddBoolToObject(root, "enable_caching", h->cfg.enable_caching);
     cJSON_AddNumberToObject(root, "connect_timeout_ms",
                             h->cfg.connect_timeout_ms);

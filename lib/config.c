@@ -672,6 +672,13 @@ static int load_file(tc__config *cfg, const char *path, tc__err *err)
             } else {
                 cfg->gen_refresh_ms = v;
             }
+        } else if (strcmp(k, "model") == 0) {
+            if (!cJSON_IsString(f) || !*f->valuestring) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: model: not a file name", path);
+            } else {
+                rc = set_str(&cfg->model_path, f->valuestring, err);
+            }
         } else if (strcmp(k, "namespaces") == 0) {
             rc = file_namespaces(cfg, f, path, err);
         } else {
@@ -680,7 +687,7 @@ static int load_file(tc__config *cfg, const char *path, tc__err *err)
                           "connect_timeout_ms, command_timeout_ms, pool_size, "
                           "l1_max_bytes, lmdb_map_bytes, enable_caching, "
                           "degraded_ttl_ms, generation_refresh_ms, "
-                          "namespaces)",
+                          "model, namespaces)",
                           path, k);
         }
     }
@@ -789,6 +796,10 @@ static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
             return rc;
         }
         cfg->url_source = "REDIS_HOST";
+    }
+    if ((v = env("TUTORCACHE_MODEL", flags)) &&
+        (rc = set_str(&cfg->model_path, v, err)) != TC_OK) {
+        return rc;
     }
     if ((v = env("CACHE_TTL", flags))) {
         tc__ns_def *ns = find_ns(cfg, "intents");
@@ -976,6 +987,7 @@ void tc__config_free(tc__config *cfg)
     }
     tc__free(cfg->ns);
     tc__free(cfg->config_path);
+    tc__free(cfg->model_path);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -48,6 +48,7 @@ typedef struct tc__config {
     int64_t degraded_ttl_ms; /* L1 life of an entry the L2 did not take */
     int64_t gen_refresh_ms;  /* how often a namespace generation is re-read */
     char *config_path;       /* the file read, or NULL */
+    char *model_path;        /* TUTORCACHE_MODEL or "model": for the CLI */
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;

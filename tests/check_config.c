@@ -25,7 +25,8 @@ static const char *const env_names[] = {"TUTORCACHE_URL", "TUTORCACHE_CONFIG",
                                         "REDIS_HOST",     "REDIS_PORT",
                                         "REDIS_DB",       "REDIS_PASSWORD",
                                         "CACHE_TTL",      "ENABLE_CACHING",
-                                        "XDG_CACHE_HOME", "HOME"};
+                                        "XDG_CACHE_HOME", "HOME",
+                                        "TUTORCACHE_MODEL"};
 #define NENV (sizeof(env_names) / sizeof(env_names[0]))
 
 static char *saved_env[NENV];
@@ -405,6 +406,40 @@ START_TEST(test_precedence_config_path)
     ck_assert(intents_ttl(&o) == 20);
     o.flags = TC_OPT_NO_CONFIG;
     ck_assert(intents_ttl(&o) == 3600);
+}
+END_TEST
+
+/* The model file of the CLI: environment over config file, else null. */
+START_TEST(test_model_path)
+{
+    const char *f = write_file("m.json", "{\"model\":\"/srv/file.tcm\"}");
+    const char *bad = write_file("bad.json", "{\"model\":7}");
+    tc_options o;
+    tc_cache *h;
+    cJSON *j;
+    char err[512];
+
+    opts(&o, 0, "memory:");
+    h = open_ok(&o);
+    j = config_of(h);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "model")));
+    cJSON_Delete(j);
+    tc_cache_close(h);
+    o.config_path = f;
+    h = open_ok(&o);
+    j = config_of(h);
+    ck_assert_str_eq(jstr(j, "model"), "/srv/file.tcm");
+    cJSON_Delete(j);
+    tc_cache_close(h);
+    setenv("TUTORCACHE_MODEL", "/env/m.tcm", 1);
+    h = open_ok(&o);
+    j = config_of(h);
+    ck_assert_str_eq(jstr(j, "model"), "/env/m.tcm");
+    cJSON_Delete(j);
+    tc_cache_close(h);
+    o.config_path = bad;
+    ck_assert_int_eq(tc_cache_open(&h, &o, err, sizeof(err)), TC_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err, "model"));
 }
 END_TEST
 
@@ -1238,6 +1273,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, test_default_store_home);
     tcase_add_test(tc, test_precedence_store);
     tcase_add_test(tc, test_precedence_intents_ttl);
+    tcase_add_test(tc, test_model_path);
     tcase_add_test(tc, test_precedence_config_path);
     tcase_add_test(tc, test_options_over_env);
     tcase_add_test(tc, test_no_env);
