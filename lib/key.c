@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "key.h"
+#include "sbuf.h"
 
 void tc__key_hash(tc__hash *out, const char *prefix, uint64_t gen,
                   const void *key, size_t keylen)
@@ -38,100 +39,6 @@ void tc__key_format(char *buf, const char *prefix, const tc__hash *h)
 
 /* ---- canonical JSON ---------------------------------------------------- */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (n + 1 > b->cap - b->len) {
-        size_t cap = b->cap ? b->cap : 64;
-        char *p;
-
-        while (n + 1 > cap - b->len) {
-            if (cap > SIZE_MAX / 2) {
-                b->oom = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        p = tc__realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void put_json_string(sbuf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    const unsigned char *run = u;
-
-    sb_put(b, "\"", 1);
-    for (; *u; u++) {
-        char esc[6] = {'\\', 'u', '0', '0', 0, 0};
-
-        if (*u != '"' && *u != '\\' && *u >= 0x20) {
-            continue;
-        }
-        sb_put(b, (const char *)run, (size_t)(u - run));
-        if (*u == '"' || *u == '\\') {
-            esc[1] = (char)*u;
-            sb_put(b, esc, 2);
-        } else {
-            esc[4] = hex[*u >> 4];
-            esc[5] = hex[*u & 15];
-            sb_put(b, esc, 6);
-        }
-        run = u + 1;
-    }
-    sb_put(b, (const char *)run, (size_t)(u - run));
-    sb_put(b, "\"", 1);
-}
-
-/*
- * One spelling per number: integers within 2^53 as integers, others in
- * the shortest %g form that reads back to the same double, and -0 as 0.
- */
-static void put_number(sbuf *b, double d)
-{
-    char tmp[40];
-    int prec;
-
-    if (d == 0) {
-        d = 0;
-    }
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-        snprintf(tmp, sizeof(tmp), "%.0f", d);
-        sb_str(b, tmp);
-        return;
-    }
-    for (prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d) {
-            break;
-        }
-    }
-    sb_str(b, tmp);
-}
-
 static int cmp_items(const void *a, const void *b)
 {
     const cJSON *x = *(const cJSON *const *)a;
@@ -140,9 +47,9 @@ static int cmp_items(const void *a, const void *b)
     return strcmp(x->string, y->string);
 }
 
-static int put_value(sbuf *b, const cJSON *v, int depth);
+static int put_value(tc__sb *b, const cJSON *v, int depth);
 
-static int put_object(sbuf *b, const cJSON *obj, int depth)
+static int put_object(tc__sb *b, const cJSON *obj, int depth)
 {
     const cJSON **items;
     const cJSON *it;
@@ -161,25 +68,25 @@ static int put_object(sbuf *b, const cJSON *obj, int depth)
         items[n++] = it;
     }
     qsort(items, n, sizeof(*items), cmp_items);
-    sb_put(b, "{", 1);
+    tc__sb_put(b, "{", 1);
     for (i = 0; i < n && rc == TC_OK; i++) {
         if (i > 0 && strcmp(items[i - 1]->string, items[i]->string) == 0) {
             rc = TC_EINVAL; /* a duplicate key has no canonical form */
             break;
         }
         if (i) {
-            sb_put(b, ",", 1);
+            tc__sb_put(b, ",", 1);
         }
-        put_json_string(b, items[i]->string);
-        sb_put(b, ":", 1);
+        tc__sb_json_string(b, items[i]->string);
+        tc__sb_put(b, ":", 1);
         rc = put_value(b, items[i], depth + 1);
     }
-    sb_put(b, "}", 1);
+    tc__sb_put(b, "}", 1);
     tc__free(items);
     return rc;
 }
 
-static int put_value(sbuf *b, const cJSON *v, int depth)
+static int put_value(tc__sb *b, const cJSON *v, int depth)
 {
     const cJSON *it;
 
@@ -192,29 +99,29 @@ static int put_value(sbuf *b, const cJSON *v, int depth)
     if (cJSON_IsArray(v)) {
         int rc = TC_OK;
 
-        sb_put(b, "[", 1);
+        tc__sb_put(b, "[", 1);
         for (it = v->child; it && rc == TC_OK; it = it->next) {
             if (it != v->child) {
-                sb_put(b, ",", 1);
+                tc__sb_put(b, ",", 1);
             }
             rc = put_value(b, it, depth + 1);
         }
-        sb_put(b, "]", 1);
+        tc__sb_put(b, "]", 1);
         return rc;
     }
     if (cJSON_IsString(v)) {
-        put_json_string(b, v->valuestring);
+        tc__sb_json_string(b, v->valuestring);
     } else if (cJSON_IsNumber(v)) {
         if (!isfinite(v->valuedouble)) {
             return TC_EINVAL; /* 1e400, or a bucket that overflowed */
         }
-        put_number(b, v->valuedouble);
+        tc__sb_json_number(b, v->valuedouble);
     } else if (cJSON_IsTrue(v)) {
-        sb_str(b, "true");
+        tc__sb_str(b, "true");
     } else if (cJSON_IsFalse(v)) {
-        sb_str(b, "false");
+        tc__sb_str(b, "false");
     } else {
-        sb_str(b, "null");
+        tc__sb_str(b, "null");
     }
     return TC_OK;
 }
@@ -250,7 +157,7 @@ TC_API int tc_key_canonical(char **out, const char *json,
                             const double *bucket_sizes, size_t nbuckets)
 {
     cJSON *root;
-    sbuf b = {NULL, 0, 0, 0};
+    tc__sb b = {NULL, 0, 0, 0};
     size_t i;
     int rc;
 
