@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cache_internal.h"
 #include "config.h"
 #include "key.h"
 #include "l1.h"
@@ -116,6 +117,26 @@ static void l2_state(tc_cache *h, int rc)
  * invalidation or replacement made by another process can reach this one,
  * so L1 answers only with entries younger than the degraded cap.
  */
+tc__store *tc__cache_store(tc_cache *h)
+{
+    return h->store;
+}
+
+const tc__config *tc__cache_config(const tc_cache *h)
+{
+    return &h->cfg;
+}
+
+const tc__logger *tc__cache_logger(const tc_cache *h)
+{
+    return &h->log;
+}
+
+void tc__cache_l2_state(tc_cache *h, int rc)
+{
+    l2_state(h, rc);
+}
+
 static int64_t l1_min_stored(tc_cache *h, int64_t now)
 {
     if (!atomic_load_explicit(&h->l2_down_ms, memory_order_relaxed)) {
@@ -1072,6 +1093,13 @@ TC_API int tc_cache_config_json(char **out, tc_cache *h)
         cJSON_AddStringToObject(root, "model", h->cfg.model_path);
     } else {
         cJSON_AddNullToObject(root, "model");
+    }
+    cJSON_AddNumberToObject(root, "feedback_retention",
+                            (double)h->cfg.fb_retention_ms / 1000.0);
+    if (h->cfg.spool_dir) {
+        cJSON_AddStringToObject(root, "spool_dir", h->cfg.spool_dir);
+    } else {
+        cJSON_AddNullToObject(root, "spool_dir");
     }
     cJSON_AddBoolToObject(root, "enable_caching", h->cfg.enable_caching);
     cJSON_AddNumberToObject(root, "connect_timeout_ms",

@@ -29,6 +29,7 @@
 #define DEFAULT_DEGRADED_TTL_MS 5000
 #define DEFAULT_GEN_REFRESH_MS 1000
 #define MAX_TIMEOUT_MS 600000
+#define DEFAULT_FB_RETENTION_MS ((int64_t)30 * 86400 * 1000)
 
 /* The namespaces of the original services. */
 static const struct {
@@ -40,6 +41,9 @@ static const struct {
     {"adaptive_paths", "path", 7200},
     {"diagnostic_results", "diag", 86400},
     {"intents", "intent", 3600},
+    /* corrections that override classifications: 24 h, per the original
+     * service; the key material is "the normalized text" alone */
+    {"intent_feedback", "intent_fb", 86400},
 };
 
 static int oom(tc__err *err)
@@ -679,6 +683,25 @@ static int load_file(tc__config *cfg, const char *path, tc__err *err)
             } else {
                 rc = set_str(&cfg->model_path, f->valuestring, err);
             }
+        } else if (strcmp(k, "feedback_retention") == 0) {
+            int64_t ms;
+
+            if (json_ttl(f, &ms) != 0) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: feedback_retention: not a positive "
+                              "number of seconds",
+                              path);
+            } else {
+                cfg->fb_retention_ms = ms;
+            }
+        } else if (strcmp(k, "spool_dir") == 0) {
+            if (!cJSON_IsString(f) || f->valuestring[0] != '/') {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: spool_dir: not an absolute directory",
+                              path);
+            } else {
+                rc = set_str(&cfg->spool_dir, f->valuestring, err);
+            }
         } else if (strcmp(k, "namespaces") == 0) {
             rc = file_namespaces(cfg, f, path, err);
         } else {
@@ -687,7 +710,8 @@ static int load_file(tc__config *cfg, const char *path, tc__err *err)
                           "connect_timeout_ms, command_timeout_ms, pool_size, "
                           "l1_max_bytes, lmdb_map_bytes, enable_caching, "
                           "degraded_ttl_ms, generation_refresh_ms, "
-                          "model, namespaces)",
+                          "model, feedback_retention, spool_dir, "
+                          "namespaces)",
                           path, k);
         }
     }
@@ -801,6 +825,17 @@ static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
         (rc = set_str(&cfg->model_path, v, err)) != TC_OK) {
         return rc;
     }
+    if ((v = env("TUTORCACHE_SPOOL_DIR", flags))) {
+        if (v[0] != '/') {
+            return tc__errf(err, TC_ECONFIG,
+                            "TUTORCACHE_SPOOL_DIR: %s is not an absolute "
+                            "directory",
+                            v);
+        }
+        if ((rc = set_str(&cfg->spool_dir, v, err)) != TC_OK) {
+            return rc;
+        }
+    }
     if ((v = env("CACHE_TTL", flags))) {
         tc__ns_def *ns = find_ns(cfg, "intents");
 
@@ -855,6 +890,39 @@ static int default_store(tc__config *cfg, tc__err *err)
     tc__free(url);
     cfg->url_source = "default";
     return rc;
+}
+
+/*
+ * The spool keeps feedback the L2 could not take: beside the LMDB
+ * directory, or under $XDG_STATE_HOME/tutorcache (~/.local/state) for
+ * Redis, since it is state to keep, not cache to lose.
+ */
+static int default_spool(tc__config *cfg, tc__err *err)
+{
+    const char *st = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    size_t n;
+
+    if (cfg->kind == TC__STORE_LMDB) {
+        n = strlen(cfg->dir) + 16;
+        if (!(cfg->spool_dir = tc__malloc(n))) {
+            return oom(err);
+        }
+        snprintf(cfg->spool_dir, n, "%s/spool", cfg->dir);
+    } else if (st && st[0] == '/') {
+        n = strlen(st) + 32;
+        if (!(cfg->spool_dir = tc__malloc(n))) {
+            return oom(err);
+        }
+        snprintf(cfg->spool_dir, n, "%s/tutorcache/spool", st);
+    } else if (home && home[0] == '/') {
+        n = strlen(home) + 40;
+        if (!(cfg->spool_dir = tc__malloc(n))) {
+            return oom(err);
+        }
+        snprintf(cfg->spool_dir, n, "%s/.local/state/tutorcache/spool", home);
+    }
+    return TC_OK; /* no home: no spool, and feedback fails when L2 is down */
 }
 
 static int apply_options(tc__config *cfg, const tc_options *o, tc__err *err)
@@ -933,6 +1001,7 @@ int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
     cfg->enable_caching = 1;
     cfg->degraded_ttl_ms = DEFAULT_DEGRADED_TTL_MS;
     cfg->gen_refresh_ms = DEFAULT_GEN_REFRESH_MS;
+    cfg->fb_retention_ms = DEFAULT_FB_RETENTION_MS;
     for (i = 0; i < sizeof(default_ns) / sizeof(default_ns[0]); i++) {
         if (!add_ns(cfg, default_ns[i].name, default_ns[i].prefix,
                     default_ns[i].ttl_s * 1000, err)) {
@@ -955,6 +1024,9 @@ int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
     }
     if ((rc = load_env(cfg, opt->flags, err)) != TC_OK ||
         (rc = apply_options(cfg, opt, err)) != TC_OK) {
+        goto fail;
+    }
+    if (!cfg->spool_dir && (rc = default_spool(cfg, err)) != TC_OK) {
         goto fail;
     }
     for (i = 0; i < cfg->nns; i++) {
@@ -988,6 +1060,7 @@ void tc__config_free(tc__config *cfg)
     tc__free(cfg->ns);
     tc__free(cfg->config_path);
     tc__free(cfg->model_path);
+    tc__free(cfg->spool_dir);
     memset(cfg, 0, sizeof(*cfg));
 }
 

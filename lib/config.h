@@ -49,6 +49,8 @@ typedef struct tc__config {
     int64_t gen_refresh_ms;  /* how often a namespace generation is re-read */
     char *config_path;       /* the file read, or NULL */
     char *model_path;        /* TUTORCACHE_MODEL or "model": for the CLI */
+    int64_t fb_retention_ms; /* feedback records kept; default 30 days */
+    char *spool_dir;         /* feedback spool when the L2 is down */
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;

@@ -248,7 +248,8 @@ START_TEST(test_defaults)
                 {"student_profiles", "profile", 1800},
                 {"adaptive_paths", "path", 7200},
                 {"diagnostic_results", "diag", 86400},
-                {"intents", "intent", 3600}};
+                {"intents", "intent", 3600},
+                {"intent_feedback", "intent_fb", 86400}};
     tc_options o;
     tc_cache *h;
     cJSON *j;
@@ -269,7 +270,7 @@ START_TEST(test_defaults)
     ck_assert_int_eq((int)jnum(j, "pool_size"), 8);
     ck_assert(jnum(j, "l1_max_bytes") == 64.0 * 1024 * 1024);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "namespaces")),
-                     5);
+                     6);
     for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const cJSON *n = jns(j, want[i].name);
 
@@ -973,7 +974,7 @@ START_TEST(test_file_namespaces)
     j = config_of(h);
     ck_assert_str_eq(jstr(j, "config_file"), path);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "namespaces")),
-                     6);
+                     7);
     ck_assert_str_eq(jstr(jns(j, "lessons"), "prefix"), "lesson");
     ck_assert(ns_ttl(j, "lessons") == 60);
     ck_assert(jnum(jns(j, "lessons"), "l1_ttl") == 30);
