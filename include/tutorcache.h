@@ -43,6 +43,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -463,8 +464,10 @@ TC_API int tc_cache_stats_json(char **out, tc_cache *h);
 
 /*
  * tc_cache_config_json - the effective configuration (store URL with the
- * password masked as "***", timeouts, sizes, namespaces with their prefix,
- * TTL and L1 TTL, and where each value came from) as one JSON object.
+ * password masked as "***" and where it came from, timeouts, sizes, the
+ * model file named by TUTORCACHE_MODEL or the config file's "model" (for
+ * the CLI; null when none), namespaces with their prefix, TTL and L1 TTL)
+ * as one JSON object.
  * Returns TC_OK; TC_ENOMEM.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
  */
@@ -475,6 +478,276 @@ TC_API int tc_cache_config_json(char **out, tc_cache *h);
  * Ownership: static string. Thread safety: any thread.
  */
 TC_API const char *tc_cache_store_kind(const tc_cache *h);
+
+/* ---------------------------------------------------------------------
+ * Text normalization
+ */
+
+/*
+ * tc_text_normalize - the normalized form of a text, used for cache keys
+ * of classifications and by the built-in classifier's tokenizer: leading
+ * and trailing white space trimmed, runs of white space (Unicode spaces
+ * included) collapsed to one space, letters case-folded (ASCII and the
+ * Latin, Greek and Cyrillic letters of Unicode), and trailing runs of
+ * . ! ? , ; : dropped (unless nothing else is left). Nothing else
+ * changes, so no two texts of different meaning share a form. Invalid
+ * UTF-8, or a NUL character, is TC_EINVAL.
+ * out/outlen: receive a NUL-terminated string and its length; set to
+ *   NULL/0 on entry; outlen may be NULL.
+ * Returns TC_OK; TC_EINVAL; TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
+ */
+TC_API int tc_text_normalize(char **out, size_t *outlen, const char *text,
+                             size_t len);
+
+/* ---------------------------------------------------------------------
+ * The built-in classifier
+ *
+ * A linear text classifier over hashed features (words, word n-grams,
+ * character n-grams), trained from JSON Lines such as
+ *   {"text": "How do I implement a REST API?", "intent": "code_generation",
+ *    "complexity": "intermediate", "techniques": ["rest", "http"]}
+ * Every string field other than "text" and "id" is a single-label head
+ * (softmax), every array-of-strings field a multi-label head (one-vs-all);
+ * fields of other types are ignored; "intent" is required on every line.
+ * A model is immutable to its readers: tc_model_predict may run on many
+ * threads while tc_model_update builds a new version and swaps it in.
+ * The detail of a failed call is also in tc_cache_errmsg(NULL), for the
+ * calling thread.
+ */
+typedef struct tc_model tc_model;
+
+/* Called during training, on the thread that called tc_model_train, with
+ * the fraction done (0..1) and the recent mean loss. */
+typedef void (*tc_progress_fn)(void *userdata, double fraction, double loss);
+
+#define TC_TRAIN_OPTIONS_VERSION 1
+
+typedef struct tc_train_options {
+    unsigned version;     /* TC_TRAIN_OPTIONS_VERSION, by _init */
+    int epochs;           /* <= 0: default 25 */
+    double lr;            /* <= 0: default 0.5 */
+    int dim;              /* <= 0: default 50 */
+    uint32_t buckets;     /* hashed feature rows; 0: default 200000 */
+    int word_ngrams;      /* longest word n-gram; <= 0: default 3 */
+    int minn, maxn;       /* character n-gram lengths; < 0: default 3 and
+                             6, 0 off */
+    uint64_t seed;        /* 0: default 42 */
+    int threads;          /* <= 0: the available cores; 1: reproducible */
+    tc_progress_fn progress;
+    void *progress_userdata;
+} tc_train_options;
+
+/* tc_train_options_init - all defaults. Thread safety: any thread. */
+TC_API void tc_train_options_init(tc_train_options *opt);
+
+/*
+ * tc_model_train - train a model from JSON Lines in memory (data, len) or
+ * in a file (tc_model_train_file; path "-" is not accepted).
+ * errbuf/errlen: may be NULL/0; on failure the message names the line
+ * and field at fault ("data.jsonl:17: intent: not a string"). One
+ * malformed line fails the whole training: a model silently trained on
+ * part of its data would be worse than none. Blank lines are skipped.
+ * Returns TC_OK; TC_EINVAL (no examples, a malformed line, bad options);
+ * TC_EIO (the file); TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_model_free()). Thread safety: any
+ * thread; training uses opt->threads threads of its own.
+ */
+TC_API int tc_model_train(tc_model **out, const char *data, size_t len,
+                          const tc_train_options *opt, char *errbuf,
+                          size_t errlen);
+TC_API int tc_model_train_file(tc_model **out, const char *path,
+                               const tc_train_options *opt, char *errbuf,
+                               size_t errlen);
+
+/*
+ * tc_model_save / tc_model_load - a model file: magic, format version,
+ * hyper-parameters, head and label tables, weights, checksum. Loading a
+ * truncated, damaged or foreign file fails cleanly with TC_ECORRUPT and a
+ * message saying what was wrong; it never crashes.
+ * Returns TC_OK; TC_EIO; TC_ECORRUPT; TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_model_free()). Thread safety: any
+ * thread; save may run while other threads predict or update.
+ */
+TC_API int tc_model_save(const tc_model *m, const char *path, char *errbuf,
+                         size_t errlen);
+TC_API int tc_model_load(tc_model **out, const char *path, char *errbuf,
+                         size_t errlen);
+
+/* tc_model_free - release a model; NULL is accepted. No other call on m
+ * may be running. */
+TC_API void tc_model_free(tc_model *m);
+
+/*
+ * tc_model_fingerprint - 32 hex digits identifying the model's current
+ * weights (a new version after each update), written to buf (at least 33
+ * bytes): the XXH3-128 checksum of the model's file, so a model, its file
+ * and any process that loads it or applies the same updates agree. Part
+ * of every classification's cache key.
+ * Thread safety: any thread.
+ */
+#define TC_FINGERPRINT_LEN 32
+TC_API void tc_model_fingerprint(char *buf, const tc_model *m);
+
+/*
+ * tc_model_info_json - heads and labels, hyper-parameters, size in memory
+ * and on disk, fingerprint, as one JSON object.
+ * Returns TC_OK; TC_ENOMEM. Ownership: *out is the caller's (tc_free()).
+ */
+TC_API int tc_model_info_json(char **out, const tc_model *m);
+
+/* One label and its probability. */
+typedef struct tc_label_score {
+    const char *label;
+    double score;
+} tc_label_score;
+
+/* The top labels of one head, best first. */
+typedef struct tc_head_prediction {
+    const char *head;   /* "intent", "complexity", "techniques", ... */
+    int multi_label;    /* 1: scores are independent (one-vs-all) */
+    size_t n;           /* labels below */
+    const tc_label_score *labels;
+} tc_head_prediction;
+
+/* A prediction: read-only to the caller, one allocation. */
+typedef struct tc_prediction {
+    size_t nheads;
+    const tc_head_prediction *heads; /* heads[0] is "intent" */
+    char fingerprint[TC_FINGERPRINT_LEN + 1]; /* of the model version used */
+} tc_prediction;
+
+/*
+ * tc_model_predict - the top_k labels of every head with calibrated
+ * probabilities (softmax for single-label heads, sigmoid for multi-label
+ * heads, where only labels with probability >= 0.5 are listed beyond the
+ * first). top_k <= 0 means 1 for single-label heads.
+ * Returns TC_OK; TC_EINVAL (invalid UTF-8); TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_prediction_free()); label strings
+ * live as long as *out. Thread safety: any thread, without locks, also
+ * while another thread updates the model.
+ */
+TC_API int tc_model_predict(tc_prediction **out, const tc_model *m,
+                            const char *text, size_t len, int top_k);
+TC_API void tc_prediction_free(tc_prediction *p);
+
+/*
+ * tc_model_update - learn one labelled example online (a correction),
+ * given as one JSON object of the training format; heads absent from it
+ * are left alone (for this text they keep their answer), a label the
+ * model has not seen is TC_EINVAL. Builds a new version of the weights in
+ * which the corrected labels win for the text (probability >= 0.95) and
+ * swaps it in atomically: predictions already running finish on the old
+ * version. The fingerprint changes, unless the model already answered so
+ * and nothing needed to change.
+ * Returns TC_OK; TC_EINVAL; TC_ENOMEM.
+ * Thread safety: any thread; updates are serialized among themselves.
+ */
+TC_API int tc_model_update(tc_model *m, const char *example_json,
+                           char *errbuf, size_t errlen);
+
+/* ---------------------------------------------------------------------
+ * Classification through the cache
+ *
+ * text -> normalize -> key (normalized text + model fingerprint + top_k)
+ *      -> L1 -> L2 -> model -> stored in the "intents" namespace.
+ * The cached value is the model's answer as one JSON object, so other
+ * languages can read it; the threshold is applied when a result is
+ * returned, so changing it needs no new cache entries.
+ */
+
+/*
+ * tc_classifier_fn - a host's own model. Given the normalized text, set
+ * *json to a tc_malloc'd, NUL-terminated JSON object with at least
+ * "intent" (string) and "confidence" (0..1), and optionally "top"
+ * ([{"label":..., "score":...}]) and further heads ("complexity":
+ * "...", "techniques": [...]), and return TC_OK. Any other return fails
+ * that classification with TC_ELOADER. Called on the classifying thread,
+ * possibly from many threads at once.
+ */
+typedef int (*tc_classifier_fn)(char **json, const char *text, size_t len,
+                                void *userdata);
+
+#define TC_CLASSIFIER_OPTIONS_VERSION 1
+
+typedef struct tc_classifier_options {
+    unsigned version;      /* TC_CLASSIFIER_OPTIONS_VERSION, by _init */
+    tc_model *model;       /* the built-in model (borrowed), or NULL */
+    tc_classifier_fn fn;   /* or a host callback ... */
+    void *fn_userdata;
+    const char *fn_version; /* ... and its version, part of the key */
+    const char *ns;        /* namespace; NULL: "intents" */
+    int top_k;             /* labels in "top"; <= 0: 3 */
+    double threshold;      /* below it the intent is "unknown"; default 0 */
+} tc_classifier_options;
+
+/* tc_classifier_options_init - defaults. Thread safety: any thread. */
+TC_API void tc_classifier_options_init(tc_classifier_options *opt);
+
+typedef struct tc_classifier tc_classifier;
+
+/*
+ * tc_classifier_open - a classifier serving through cache (borrowed; it
+ * must outlive the classifier). Exactly one of opt->model and opt->fn.
+ * Returns TC_OK; TC_EINVAL; TC_ENONS; TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_classifier_close()). Thread safety:
+ * any thread; the classifier may be shared by all threads.
+ */
+TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
+                              const tc_classifier_options *opt);
+TC_API void tc_classifier_close(tc_classifier *c);
+
+/* Where a classification came from. */
+typedef enum tc_source {
+    TC_SOURCE_L1 = 1,
+    TC_SOURCE_L2 = 2,
+    TC_SOURCE_MODEL = 3,
+    TC_SOURCE_FEEDBACK = 4
+} tc_source;
+
+/* A classification: read-only to the caller. */
+typedef struct tc_result {
+    const char *intent;        /* "unknown" below the threshold */
+    double confidence;         /* of the model's best intent */
+    size_t ntop;
+    const tc_label_score *top; /* best first */
+    const char *complexity;    /* NULL when the model has no such head */
+    size_t ntechniques;
+    const char *const *techniques;
+    tc_source source;
+    const char *model;         /* fingerprint or host model version */
+    int64_t latency_us;
+    const char *json;          /* all of the above as one JSON object */
+} tc_result;
+
+/*
+ * tc_classify - classify one text through the cache. ENABLE_CACHING=false
+ * classifies without caching. An L2 failure is never an error here: the
+ * model answers.
+ * Returns TC_OK; TC_EINVAL (invalid UTF-8, empty text); TC_ELOADER (the
+ * host callback failed or answered malformed JSON); TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_result_free()).
+ * Thread safety: any thread.
+ */
+TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
+                       size_t len);
+
+/*
+ * tc_classify_batch - n texts, with the L2 lookups of the L1 misses in one
+ * round trip. out[i] receives each result, or NULL with status[i] set to
+ * the error of that text alone (status may be NULL).
+ * Returns TC_OK when every text was attempted; TC_EINVAL; TC_ENOMEM.
+ * Ownership: each out[i] is the caller's. Thread safety: any thread.
+ */
+TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
+                             const char *const *texts, const size_t *lens,
+                             size_t n);
+
+/* tc_source_name - "l1", "l2", "model", "feedback". Static string. */
+TC_API const char *tc_source_name(tc_source source);
+
+/* tc_result_free - NULL is accepted. */
+TC_API void tc_result_free(tc_result *r);
 
 #ifdef __cplusplus
 }

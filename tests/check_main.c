@@ -22,6 +22,9 @@ int main(void)
     srunner_add_suite(sr, suite_concurrency());
     srunner_add_suite(sr, suite_alloc());
     srunner_add_suite(sr, suite_cli());
+    srunner_add_suite(sr, suite_normalize());
+    srunner_add_suite(sr, suite_model());
+    srunner_add_suite(sr, suite_classify());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -17,6 +17,9 @@ Suite *suite_cache(void);       /* check_cache.c: tiers, TTL, degraded */
 Suite *suite_concurrency(void); /* check_concurrency.c: threads (tsan) */
 Suite *suite_alloc(void);       /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);         /* check_cli.c: the built binary */
+Suite *suite_normalize(void);   /* check_normalize.c: normalization */
+Suite *suite_model(void);       /* check_model.c: the classifier */
+Suite *suite_classify(void);    /* check_classify.c: through the cache */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */

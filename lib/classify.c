@@ -1,0 +1,487 @@
+/*
+ * classify.c - text classification served through the cache: normalize,
+ * build the key from the normalized text and the model's identity, look in
+ * L1 and L2, and only then ask the model. The cached value is the model's
+ * answer as JSON; the threshold, the source and the latency are applied
+ * to each returned copy, so none of them is ever frozen into the cache.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "result.h"
+
+#define DEFAULT_TOP_K 3
+#define ID_MAX 128
+
+struct tc_classifier {
+    tc_cache *cache;
+    tc_model *model;
+    tc_classifier_fn fn;
+    void *fn_userdata;
+    char *fn_version;
+    char *ns;
+    int top_k;
+    double threshold;
+};
+
+TC_API void tc_classifier_options_init(tc_classifier_options *opt)
+{
+    if (opt) {
+        memset(opt, 0, sizeof(*opt));
+        opt->version = TC_CLASSIFIER_OPTIONS_VERSION;
+    }
+}
+
+TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
+                              const tc_classifier_options *opt)
+{
+    tc_classifier *c;
+    tc_ns_stats st;
+    int rc;
+
+    if (out) {
+        *out = NULL;
+    }
+    tc__clear(cache);
+    if (!out || !cache || !opt || opt->version < 1) {
+        return cache ? tc__fail(cache, TC_EINVAL,
+                                "NULL argument or options "
+                                "not initialized")
+                     : TC_EINVAL;
+    }
+    if (!opt->model == !opt->fn) {
+        return tc__fail(cache, TC_EINVAL,
+                        "a classifier needs a model or a callback, not both");
+    }
+    if (opt->fn && (!opt->fn_version || !*opt->fn_version ||
+                    strlen(opt->fn_version) >= ID_MAX)) {
+        return tc__fail(cache, TC_EINVAL,
+                        "a callback needs a version (1-%d bytes), part of "
+                        "the cache key",
+                        ID_MAX - 1);
+    }
+    if (!(opt->threshold >= 0 && opt->threshold <= 1)) {
+        return tc__fail(cache, TC_EINVAL, "threshold: not in 0..1");
+    }
+    /* an unknown namespace is an error now, not at the first call */
+    if ((rc = tc_cache_stats(&st, cache, opt->ns ? opt->ns : "intents")) !=
+        TC_OK) {
+        return rc;
+    }
+    if (!(c = tc__calloc(1, sizeof(*c)))) {
+        return tc__fail(cache, TC_ENOMEM, "out of memory");
+    }
+    c->cache = cache;
+    c->model = opt->model;
+    c->fn = opt->fn;
+    c->fn_userdata = opt->fn_userdata;
+    c->top_k = opt->top_k > 0 ? opt->top_k : DEFAULT_TOP_K;
+    c->threshold = opt->threshold;
+    c->ns = tc__strdup(opt->ns ? opt->ns : "intents");
+    c->fn_version = opt->fn ? tc__strdup(opt->fn_version) : NULL;
+    if (!c->ns || (opt->fn && !c->fn_version)) {
+        tc_classifier_close(c);
+        return tc__fail(cache, TC_ENOMEM, "out of memory");
+    }
+    *out = c;
+    return TC_OK;
+}
+
+TC_API void tc_classifier_close(tc_classifier *c)
+{
+    if (c) {
+        tc__free(c->ns);
+        tc__free(c->fn_version);
+        tc__free(c);
+    }
+}
+
+TC_API const char *tc_source_name(tc_source source)
+{
+    switch (source) {
+    case TC_SOURCE_L1:
+        return "l1";
+    case TC_SOURCE_L2:
+        return "l2";
+    case TC_SOURCE_FEEDBACK:
+        return "feedback";
+    default:
+        return "model";
+    }
+}
+
+/* The model's identity: the built-in model's fingerprint, or "fn:" and
+ * the callback's version. */
+static void model_id(char *buf, const tc_classifier *c)
+{
+    if (c->model) {
+        tc_model_fingerprint(buf, c->model);
+    } else {
+        snprintf(buf, ID_MAX + 4, "fn:%s", c->fn_version);
+    }
+}
+
+/*
+ * Key material: normalized text, model identity and top_k, NUL-separated
+ * (a normalized text holds no NUL), so that a new model never serves an
+ * old model's answers.
+ */
+static char *key_material(const char *norm, size_t normlen, const char *id,
+                          int top_k, size_t *len)
+{
+    size_t idlen = strlen(id);
+    char k3[12];
+    int n3 = snprintf(k3, sizeof(k3), "%d", top_k);
+    char *k;
+
+    if (normlen > SIZE_MAX - idlen - 16) {
+        return NULL;
+    }
+    *len = normlen + 1 + idlen + 1 + (size_t)n3;
+    k = tc__malloc(*len + 1);
+    if (k) {
+        memcpy(k, norm, normlen);
+        k[normlen] = '\0';
+        memcpy(k + normlen + 1, id, idlen);
+        k[normlen + 1 + idlen] = '\0';
+        memcpy(k + normlen + 2 + idlen, k3, (size_t)n3 + 1);
+    }
+    return k;
+}
+
+/* The built-in model's answer in the canonical form that is cached. */
+static int model_json(char **out, char *fp, const tc_classifier *c,
+                      const char *norm, size_t len)
+{
+    tc__head_out heads[16];
+    const char *labels[16][32];
+    const tc_head_prediction *h;
+    tc_prediction *p;
+    size_t i, j, nheads = 0;
+    int rc;
+
+    *out = NULL;
+    if ((rc = tc_model_predict(&p, c->model, norm, len, c->top_k)) != TC_OK) {
+        return rc;
+    }
+    memcpy(fp, p->fingerprint, sizeof(p->fingerprint));
+    if (p->nheads == 0 || p->heads[0].n == 0) {
+        tc_prediction_free(p);
+        return TC_EINTERNAL;
+    }
+    for (i = 1; i < p->nheads && nheads < 16; i++) {
+        size_t n = 0;
+
+        h = &p->heads[i];
+        for (j = 0; j < h->n && n < 32; j++) {
+            /* a multi-label head lists the labels it believes in */
+            if (!h->multi_label || h->labels[j].score >= 0.5) {
+                labels[nheads][n++] = h->labels[j].label;
+            }
+            if (!h->multi_label) {
+                break;
+            }
+        }
+        heads[nheads] =
+            (tc__head_out){h->head, h->multi_label, n, labels[nheads]};
+        nheads++;
+    }
+    h = &p->heads[0];
+    rc = tc__result_encode(out, NULL, h->labels[0].label, h->labels[0].score,
+                           h->labels, h->n, heads, nheads, p->fingerprint);
+    tc_prediction_free(p);
+    return rc;
+}
+
+/* Asks the model (built-in or host) for a JSON answer; *cacheable is 0
+ * when the model changed under the key. */
+static int compute(char **json, int *cacheable, tc_classifier *c,
+                   const char *norm, size_t len, const char *id)
+{
+    char fp[TC_FINGERPRINT_LEN + 1];
+    int rc;
+
+    *json = NULL;
+    *cacheable = 1;
+    if (c->model) {
+        rc = model_json(json, fp, c, norm, len);
+        if (rc == TC_OK && strcmp(fp, id) != 0) {
+            *cacheable = 0; /* answered by a newer version than the key */
+        }
+        return rc;
+    }
+    rc = c->fn(json, norm, len, c->fn_userdata);
+    if (rc != TC_OK) {
+        tc__free(*json);
+        *json = NULL;
+        return tc__fail(c->cache, TC_ELOADER, "classifier %s returned %s",
+                        c->fn_version, tc_error_name(rc));
+    }
+    if (!*json) {
+        return tc__fail(c->cache, TC_ELOADER, "classifier %s returned no JSON",
+                        c->fn_version);
+    }
+    {
+        char *canon;
+
+        rc = tc__result_canonical(&canon, NULL, *json, id);
+        if (rc == TC_EPROTO) {
+            rc = tc__fail(c->cache, TC_ELOADER,
+                          "classifier %s answered no JSON object with intent "
+                          "and confidence 0..1: %.200s",
+                          c->fn_version, *json);
+        }
+        tc__free(*json);
+        *json = rc == TC_OK ? canon : NULL;
+    }
+    return rc;
+}
+
+/* One text whose key is known and whose cache lookup missed. */
+static int classify_miss(tc_result **out, tc_classifier *c, const char *norm,
+                         size_t normlen, const char *key, size_t keylen,
+                         const char *id, int64_t t0)
+{
+    char *json;
+    int cacheable, rc;
+
+    if ((rc = compute(&json, &cacheable, c, norm, normlen, id)) != TC_OK) {
+        return rc;
+    }
+    rc = tc__result_decode(out, json, strlen(json), TC_SOURCE_MODEL,
+                           c->threshold, t0);
+    if (rc == TC_EPROTO) {
+        rc = TC_EINTERNAL; /* the canonical form always decodes */
+    } else if (rc == TC_OK && cacheable) {
+        /* a cache write never fails the classification */
+        tc_cache_set(c->cache, c->ns, key, keylen, json, strlen(json),
+                     TC_TTL_DEFAULT);
+        tc__clear(c->cache);
+    }
+    tc__free(json);
+    return rc;
+}
+
+static int prepare(char **norm, size_t *normlen, char **key, size_t *keylen,
+                   tc_classifier *c, const char *text, size_t len,
+                   const char *id)
+{
+    int rc;
+
+    *key = NULL;
+    if (!text && len) {
+        return tc__fail(c->cache, TC_EINVAL, "text is NULL");
+    }
+    rc = tc_text_normalize(norm, normlen, text ? text : "", len);
+    if (rc != TC_OK) {
+        return tc__fail(c->cache, rc, "text: %s",
+                        rc == TC_EINVAL ? "not valid UTF-8" : tc_strerror(rc));
+    }
+    if (*normlen == 0) {
+        tc__free(*norm);
+        *norm = NULL;
+        return tc__fail(c->cache, TC_EINVAL, "text: empty");
+    }
+    if (!(*key = key_material(*norm, *normlen, id, c->top_k, keylen))) {
+        tc__free(*norm);
+        *norm = NULL;
+        return tc__fail(c->cache, TC_ENOMEM, "out of memory");
+    }
+    return TC_OK;
+}
+
+/*
+ * A cached value: the canonical form decodes directly; a classification
+ * another writer stored in another shape (key order, extra fields) is
+ * re-encoded once. TC_EPROTO: not a classification at all.
+ */
+static int decode_hit(tc_result **out, const tc_classifier *c, const char *val,
+                      size_t len, tc_source src, const char *id, int64_t t0)
+{
+    char *canon;
+    size_t clen;
+    int rc = tc__result_decode(out, val, len, src, c->threshold, t0);
+
+    if (rc != TC_EPROTO || memchr(val, '\0', len)) {
+        return rc;
+    }
+    if ((rc = tc__result_canonical(&canon, &clen, val, id)) != TC_OK) {
+        return rc;
+    }
+    rc = tc__result_decode(out, canon, clen, src, c->threshold, t0);
+    tc__free(canon);
+    return rc;
+}
+
+static tc_source tier_source(tc_tier t)
+{
+    return t == TC_TIER_L1 ? TC_SOURCE_L1 : TC_SOURCE_L2;
+}
+
+TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
+                       size_t len)
+{
+    char id[ID_MAX + 4], *norm = NULL, *key = NULL;
+    size_t normlen = 0, keylen = 0, vlen;
+    int64_t t0 = tc__now_us();
+    void *val;
+    tc_tier tier;
+    int rc;
+
+    if (out) {
+        *out = NULL;
+    }
+    if (!c || !out) {
+        return TC_EINVAL;
+    }
+    tc__clear(c->cache);
+    model_id(id, c);
+    if ((rc = prepare(&norm, &normlen, &key, &keylen, c, text, len, id)) !=
+        TC_OK) {
+        return rc;
+    }
+    rc = tc_cache_get(&val, &vlen, &tier, c->cache, c->ns, key, keylen);
+    if (rc == TC_OK) {
+        rc = decode_hit(out, c, val, vlen, tier_source(tier), id, t0);
+        tc_free(val);
+        if (rc == TC_EPROTO) {
+            /* not a classification (another writer, or damage): ask */
+            rc = classify_miss(out, c, norm, normlen, key, keylen, id, t0);
+        }
+    } else if (rc == TC_MISS) {
+        rc = classify_miss(out, c, norm, normlen, key, keylen, id, t0);
+    }
+    tc__free(norm);
+    tc__free(key);
+    if (rc == TC_ENOMEM) {
+        tc__fail(c->cache, rc, "out of memory");
+    }
+    return rc;
+}
+
+TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
+                             const char *const *texts, const size_t *lens,
+                             size_t n)
+{
+    char id[ID_MAX + 4];
+    char **norms = NULL;
+    size_t *normlens = NULL;
+    tc_item *items = NULL;
+    int64_t t0 = tc__now_us();
+    size_t i;
+    int rc;
+
+    for (i = 0; out && i < n; i++) {
+        out[i] = NULL;
+        if (status) {
+            status[i] = TC_EINVAL;
+        }
+    }
+    if (!c || !out || (n && (!texts || !lens))) {
+        return c ? tc__fail(c->cache, TC_EINVAL, "NULL argument") : TC_EINVAL;
+    }
+    tc__clear(c->cache);
+    if (n == 0) {
+        return TC_OK;
+    }
+    norms = tc__calloc(n, sizeof(*norms));
+    normlens = tc__calloc(n, sizeof(*normlens));
+    items = tc__calloc(n, sizeof(*items));
+    if (!norms || !normlens || !items) {
+        rc = tc__fail(c->cache, TC_ENOMEM, "out of memory");
+        goto done;
+    }
+    model_id(id, c);
+    for (i = 0; i < n; i++) {
+        char *key = NULL;
+        size_t keylen = 0;
+        int st = prepare(&norms[i], &normlens[i], &key, &keylen, c, texts[i],
+                         lens[i], id);
+
+        if (st == TC_ENOMEM) {
+            rc = st;
+            goto done;
+        }
+        items[i].key = key;
+        items[i].keylen = keylen;
+        items[i].status = st;
+        if (status) {
+            status[i] = st;
+        }
+    }
+    /* One mget for the texts that are valid; the others keep their error. */
+    {
+        size_t nvalid = 0, j = 0;
+        tc_item *valid;
+        size_t *where;
+
+        for (i = 0; i < n; i++) {
+            nvalid += items[i].key != NULL;
+        }
+        valid = tc__calloc(nvalid ? nvalid : 1, sizeof(*valid));
+        where = tc__calloc(nvalid ? nvalid : 1, sizeof(*where));
+        if (!valid || !where) {
+            tc__free(valid);
+            tc__free(where);
+            rc = tc__fail(c->cache, TC_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (i = 0; i < n; i++) {
+            if (items[i].key) {
+                valid[j] = items[i];
+                where[j++] = i;
+            }
+        }
+        rc = tc_cache_mget(c->cache, c->ns, valid, nvalid);
+        for (j = 0; rc == TC_OK && j < nvalid; j++) {
+            tc_item *it = &valid[j];
+            size_t k = where[j];
+            int st;
+
+            if (it->status == TC_OK) {
+                st = decode_hit(&out[k], c, it->val, it->len,
+                                tier_source(it->tier), id, t0);
+                if (st == TC_EPROTO) {
+                    st = classify_miss(&out[k], c, norms[k], normlens[k],
+                                       it->key, it->keylen, id, t0);
+                }
+            } else {
+                st = classify_miss(&out[k], c, norms[k], normlens[k], it->key,
+                                   it->keylen, id, t0);
+            }
+            tc_free(it->val);
+            it->val = NULL;
+            if (status) {
+                status[k] = st;
+            }
+            if (st == TC_ENOMEM) {
+                rc = st;
+            }
+        }
+        for (; j < nvalid; j++) {
+            tc_free(valid[j].val);
+        }
+        tc__free(valid);
+        tc__free(where);
+    }
+done:
+    for (i = 0; norms && i < n; i++) {
+        tc__free(norms[i]);
+        if (items) {
+            tc__free((void *)items[i].key);
+        }
+    }
+    tc__free(norms);
+    tc__free(normlens);
+    tc__free(items);
+    if (rc != TC_OK) {
+        for (i = 0; i < n; i++) {
+            tc_result_free(out[i]);
+            out[i] = NULL;
+        }
+    }
+    return rc;
+}
