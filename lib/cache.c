@@ -206,7 +206,7 @@ static int64_t min64(int64_t a, int64_t b)
 
 /* L1 then L2; fills L1 from an L2 answer with the L2 entry's TTL left. */
 static int lookup(tc_cache *h, nsrt *ns, const tc__hash *hk, char **val,
-                  size_t *len, tc_tier *tier)
+                  size_t *len, tc_tier *tier, int neg)
 {
     int64_t now = tc__now_ms(), left;
     char key[TC_KEY_MAX];
@@ -220,7 +220,11 @@ static int lookup(tc_cache *h, nsrt *ns, const tc__hash *hk, char **val,
         *tier = TC_TIER_L1;
         return TC_OK;
     }
-    if (rc != TC_MISS) {
+    if (rc == TC__L1_NEGATIVE && neg) {
+        CNT(ns, misses); /* known absent: no L2 round trip */
+        return TC_MISS;
+    }
+    if (rc != TC_MISS && rc != TC__L1_NEGATIVE) {
         return tc__fail(h, rc, "L1 lookup: %s", tc_strerror(rc));
     }
     if (h->store) {
@@ -250,6 +254,8 @@ static int lookup(tc_cache *h, nsrt *ns, const tc__hash *hk, char **val,
         if (rc != TC_OK || it.status != TC_MISS) {
             l2_failed(h, ns, rc != TC_OK ? rc : it.status, "get", &err);
             CNT(ns, degraded);
+        } else if (neg) {
+            tc__l1_set_neg(h->l1, hk, now + ns->def->l1_ttl_ms, now);
         }
     }
     CNT(ns, misses);
@@ -285,10 +291,33 @@ TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
         return TC_MISS;
     }
     tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
-    rc = lookup(h, n, &hk, (char **)val, len, &t);
+    rc = lookup(h, n, &hk, (char **)val, len, &t, 0);
     if (tier) {
         *tier = t;
     }
+    return rc;
+}
+
+int tc__cache_get_neg(void **val, size_t *len, tc_tier *tier, tc_cache *h,
+                      const char *ns, const void *key, size_t keylen)
+{
+    tc_tier t = TC_TIER_NONE;
+    nsrt *n;
+    tc__hash hk;
+    int rc;
+
+    *val = NULL;
+    *len = 0;
+    *tier = TC_TIER_NONE;
+    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+        return rc;
+    }
+    if (!h->cfg.enable_caching) {
+        return TC_MISS;
+    }
+    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
+    rc = lookup(h, n, &hk, (char **)val, len, &t, 1);
+    *tier = t;
     return rc;
 }
 
@@ -497,7 +526,7 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
     }
     tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
     if (h->cfg.enable_caching) {
-        rc = lookup(h, n, &hk, (char **)val, len, &t);
+        rc = lookup(h, n, &hk, (char **)val, len, &t, 0);
         if (rc != TC_MISS) {
             if (tier) {
                 *tier = t;
@@ -602,7 +631,21 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
 
 /* ---- batches ----------------------------------------------------------- */
 
+static int mget_impl(tc_cache *h, const char *ns, tc_item *items, size_t n,
+                     int neg);
+
 TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
+{
+    return mget_impl(h, ns, items, n, 0);
+}
+
+int tc__cache_mget_neg(tc_cache *h, const char *ns, tc_item *items, size_t n)
+{
+    return mget_impl(h, ns, items, n, 1);
+}
+
+static int mget_impl(tc_cache *h, const char *ns, tc_item *items, size_t n,
+                     int neg)
 {
     tc__store_get *gets = NULL;
     tc__hash *hashes = NULL;
@@ -655,7 +698,9 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
             items[i].status = TC_OK;
             items[i].tier = TC_TIER_L1;
             CNT(nr, l1_hits);
-        } else if (rc == TC_MISS) {
+        } else if (rc == TC__L1_NEGATIVE && neg) {
+            CNT(nr, misses); /* known absent: no L2 round trip */
+        } else if (rc == TC_MISS || rc == TC__L1_NEGATIVE) {
             idx[nmiss++] = i;
         } else {
             rc = tc__fail(h, rc, "L1 lookup: %s", tc_strerror(rc));
@@ -714,6 +759,9 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
                 if (g->status != TC_MISS) {
                     l2_failed(h, nr, g->status, "mget", &err);
                     CNT(nr, degraded);
+                } else if (neg) {
+                    tc__l1_set_neg(h->l1, &hashes[idx[i]],
+                                   now + nr->def->l1_ttl_ms, now);
                 }
                 CNT(nr, misses);
             }

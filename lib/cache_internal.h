@@ -16,4 +16,15 @@ const tc__logger *tc__cache_logger(const tc_cache *h);
 /* Marks the L2 up (rc TC_OK/TC_MISS) or down (unreachable, timeout). */
 void tc__cache_l2_state(tc_cache *h, int rc);
 
+/*
+ * tc_cache_get and tc_cache_mget that also remember an L2 miss in L1 for
+ * the namespace's L1 TTL, so that a key usually absent (a feedback
+ * override) costs an L1 lookup, not an L2 round trip. A value stored
+ * later through tc_cache_set replaces the remembered absence at once in
+ * this process; other processes see it within the L1 TTL.
+ */
+int tc__cache_get_neg(void **val, size_t *len, tc_tier *tier, tc_cache *h,
+                      const char *ns, const void *key, size_t keylen);
+int tc__cache_mget_neg(tc_cache *h, const char *ns, tc_item *items, size_t n);
+
 #endif

@@ -10,10 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_internal.h"
 #include "internal.h"
 #include "result.h"
 
 #define DEFAULT_TOP_K 3
+/* Where feedback.c writes corrections: key material the normalized text. */
+#define OVERRIDE_NS "intent_feedback"
 #define ID_MAX 128
 
 struct tc_classifier {
@@ -343,6 +346,18 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
         TC_OK) {
         return rc;
     }
+    /* a correction overrides whatever is cached, in every process */
+    rc = tc__cache_get_neg(&val, &vlen, &tier, c->cache, OVERRIDE_NS, norm,
+                           normlen);
+    if (rc == TC_OK) {
+        rc = decode_hit(out, c, val, vlen, TC_SOURCE_FEEDBACK, "feedback", t0);
+        tc_free(val);
+        if (rc != TC_EPROTO) {
+            goto done;
+        }
+    } else if (rc != TC_MISS) {
+        goto done;
+    }
     rc = tc_cache_get(&val, &vlen, &tier, c->cache, c->ns, key, keylen);
     if (rc == TC_OK) {
         rc = decode_hit(out, c, val, vlen, tier_source(tier), id, t0);
@@ -354,11 +369,96 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
     } else if (rc == TC_MISS) {
         rc = classify_miss(out, c, norm, normlen, key, keylen, id, t0);
     }
+done:
     tc__free(norm);
     tc__free(key);
     if (rc == TC_ENOMEM) {
         tc__fail(c->cache, rc, "out of memory");
     }
+    return rc;
+}
+
+/*
+ * The cache part of a batch: one round trip for the overrides of all
+ * valid texts, one for the cached classifications of the rest, and the
+ * model for what is left. items[i].key is NULL for a text already failed.
+ */
+static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
+                        tc_item *items, char **norms, size_t *normlens,
+                        size_t n, const char *id, int64_t t0)
+{
+    tc_item *fb = tc__calloc(n, sizeof(*fb));
+    tc_item *rest = tc__calloc(n, sizeof(*rest));
+    size_t *where = tc__calloc(n, sizeof(*where));
+    size_t *rwhere = tc__calloc(n, sizeof(*rwhere));
+    size_t nvalid = 0, nrest = 0, i, j;
+    int rc;
+
+    if (!fb || !rest || !where || !rwhere) {
+        rc = tc__fail(c->cache, TC_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        if (items[i].key) {
+            fb[nvalid].key = norms[i];
+            fb[nvalid].keylen = normlens[i];
+            where[nvalid++] = i;
+        }
+    }
+    rc = tc__cache_mget_neg(c->cache, OVERRIDE_NS, fb, nvalid);
+    for (j = 0; rc == TC_OK && j < nvalid; j++) {
+        size_t k = where[j];
+
+        if (fb[j].status == TC_OK &&
+            decode_hit(&out[k], c, fb[j].val, fb[j].len, TC_SOURCE_FEEDBACK,
+                       "feedback", t0) == TC_OK) {
+            if (status) {
+                status[k] = TC_OK;
+            }
+            continue;
+        }
+        rest[nrest] = items[k];
+        rwhere[nrest++] = k;
+    }
+    for (j = 0; j < nvalid; j++) {
+        tc_free(fb[j].val);
+    }
+    if (rc == TC_OK) {
+        rc = tc_cache_mget(c->cache, c->ns, rest, nrest);
+    }
+    for (j = 0; rc == TC_OK && j < nrest; j++) {
+        tc_item *it = &rest[j];
+        size_t k = rwhere[j];
+        int st;
+
+        if (it->status == TC_OK) {
+            st = decode_hit(&out[k], c, it->val, it->len, tier_source(it->tier),
+                            id, t0);
+            if (st == TC_EPROTO) {
+                st = classify_miss(&out[k], c, norms[k], normlens[k], it->key,
+                                   it->keylen, id, t0);
+            }
+        } else {
+            st = classify_miss(&out[k], c, norms[k], normlens[k], it->key,
+                               it->keylen, id, t0);
+        }
+        tc_free(it->val);
+        it->val = NULL;
+        if (status) {
+            status[k] = st;
+        }
+        if (st == TC_ENOMEM) {
+            rc = st;
+        }
+    }
+    for (; j < nrest; j++) {
+        tc_free(rest[j].val);
+    }
+done:
+    tc__free(fb);
+    tc__free(rest);
+    tc__free(where);
+    tc__free(rwhere);
     return rc;
 }
 
@@ -412,61 +512,7 @@ TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
             status[i] = st;
         }
     }
-    /* One mget for the texts that are valid; the others keep their error. */
-    {
-        size_t nvalid = 0, j = 0;
-        tc_item *valid;
-        size_t *where;
-
-        for (i = 0; i < n; i++) {
-            nvalid += items[i].key != NULL;
-        }
-        valid = tc__calloc(nvalid ? nvalid : 1, sizeof(*valid));
-        where = tc__calloc(nvalid ? nvalid : 1, sizeof(*where));
-        if (!valid || !where) {
-            tc__free(valid);
-            tc__free(where);
-            rc = tc__fail(c->cache, TC_ENOMEM, "out of memory");
-            goto done;
-        }
-        for (i = 0; i < n; i++) {
-            if (items[i].key) {
-                valid[j] = items[i];
-                where[j++] = i;
-            }
-        }
-        rc = tc_cache_mget(c->cache, c->ns, valid, nvalid);
-        for (j = 0; rc == TC_OK && j < nvalid; j++) {
-            tc_item *it = &valid[j];
-            size_t k = where[j];
-            int st;
-
-            if (it->status == TC_OK) {
-                st = decode_hit(&out[k], c, it->val, it->len,
-                                tier_source(it->tier), id, t0);
-                if (st == TC_EPROTO) {
-                    st = classify_miss(&out[k], c, norms[k], normlens[k],
-                                       it->key, it->keylen, id, t0);
-                }
-            } else {
-                st = classify_miss(&out[k], c, norms[k], normlens[k], it->key,
-                                   it->keylen, id, t0);
-            }
-            tc_free(it->val);
-            it->val = NULL;
-            if (status) {
-                status[k] = st;
-            }
-            if (st == TC_ENOMEM) {
-                rc = st;
-            }
-        }
-        for (; j < nvalid; j++) {
-            tc_free(valid[j].val);
-        }
-        tc__free(valid);
-        tc__free(where);
-    }
+    rc = lookup_batch(out, status, c, items, norms, normlens, n, id, t0);
 done:
     for (i = 0; norms && i < n; i++) {
         tc__free(norms[i]);

@@ -49,6 +49,7 @@ struct entry {
     struct entry *older; /* FIFO neighbour toward the tail (oldest) */
     size_t len;
     unsigned char visited; /* SIEVE: hit since the hand last passed */
+    unsigned char negative; /* a remembered absence (tc__l1_set_neg) */
     char val[];            /* len bytes, then a NUL */
 };
 
@@ -349,6 +350,13 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
         tc__free(e);
         return TC_MISS;
     }
+    if (e->negative) {
+        if (!e->visited) {
+            e->visited = 1;
+        }
+        pthread_mutex_unlock(&s->lock);
+        return TC__L1_NEGATIVE;
+    }
     if (e->stored_ms < min_stored_ms) {
         /* too old for the caller now, but kept: it may be wanted later */
         pthread_mutex_unlock(&s->lock);
@@ -381,8 +389,8 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
     return TC_OK;
 }
 
-int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
-               int64_t expires_ms, int64_t now_ms)
+static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
+                  size_t len, int64_t expires_ms, int64_t now_ms, int neg)
 {
     struct shard *s;
     struct entry **link, *e, *dead = NULL;
@@ -401,19 +409,24 @@ int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
      */
     if (len > SIZE_MAX - ENTRY_HDR - 1 || entry_charge(len) > l1->max_charge ||
         now_ms >= expires_ms) {
-        tc__l1_del(l1, key);
+        if (!neg) {
+            tc__l1_del(l1, key);
+        }
         return TC_OK;
     }
     charge = entry_charge(len);
     /* Allocate and copy before taking the lock, to keep it short. */
     e = tc__malloc(charge);
     if (!e) {
-        tc__l1_del(l1, key);
+        if (!neg) {
+            tc__l1_del(l1, key);
+        }
         return TC_ENOMEM;
     }
     e->key = *key;
     e->expires_ms = expires_ms;
     e->stored_ms = now_ms;
+    e->negative = (unsigned char)neg;
     e->chain = NULL;
     e->len = len;
     if (len) {
@@ -425,6 +438,12 @@ int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
     s = &l1->shards[mixed & l1->shard_mask];
     pthread_mutex_lock(&s->lock);
     link = find_link(s, key, mixed);
+    if (neg && *link && !(*link)->negative && now_ms < (*link)->expires_ms) {
+        /* an absence seen before a value arrived must not hide it */
+        pthread_mutex_unlock(&s->lock);
+        tc__free(e);
+        return TC_OK;
+    }
     if (*link) {
         /* A rewrite of a key in use keeps its claim to stay. */
         visited = (*link)->visited;
@@ -452,6 +471,18 @@ int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
     pthread_mutex_unlock(&s->lock);
     free_list(dead);
     return TC_OK;
+}
+
+int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+               int64_t expires_ms, int64_t now_ms)
+{
+    return insert(l1, key, val, len, expires_ms, now_ms, 0);
+}
+
+int tc__l1_set_neg(tc__l1 *l1, const tc__hash *key, int64_t expires_ms,
+                   int64_t now_ms)
+{
+    return insert(l1, key, "", 0, expires_ms, now_ms, 1);
 }
 
 int tc__l1_del(tc__l1 *l1, const tc__hash *key)

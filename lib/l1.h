@@ -57,6 +57,17 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
 int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                int64_t expires_ms, int64_t now_ms);
 
+/*
+ * Remembers that the L2 has no entry for key until expires_ms, so that
+ * repeated lookups of an absent key stay in L1. It never replaces a live
+ * value: an absence seen before a value was stored must not hide it.
+ * tc__l1_get then returns TC__L1_NEGATIVE (val NULL). Returns TC_OK,
+ * TC_EINVAL or TC_ENOMEM.
+ */
+#define TC__L1_NEGATIVE 2
+int tc__l1_set_neg(tc__l1 *l1, const tc__hash *key, int64_t expires_ms,
+                   int64_t now_ms);
+
 /* Removes an entry; TC_OK when it was there (even expired), TC_MISS when
  * not. */
 int tc__l1_del(tc__l1 *l1, const tc__hash *key);

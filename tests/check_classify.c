@@ -4,10 +4,12 @@
  * identity, the threshold, host callbacks and their failures, batches,
  * foreign and damaged cache values, and the canonical result form.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -29,9 +31,17 @@ static void teardown(void)
     free(dir);
 }
 
+static tc_cache *open_cache_cfg(int caching, const char *cfg_json);
+
 /* A cache on an LMDB dir in the test's temp dir (shared by handles). */
 static tc_cache *open_cache(int caching)
 {
+    return open_cache_cfg(caching, NULL);
+}
+
+static tc_cache *open_cache_cfg(int caching, const char *cfg_json)
+{
+    char cfg[700];
     char url[600], err[256];
     tc_options o;
     tc_cache *h = NULL;
@@ -43,6 +53,16 @@ static tc_cache *open_cache(int caching)
     o.store_url = url;
     o.lmdb_map_bytes = (size_t)16 << 20;
     o.enable_caching = caching;
+    if (cfg_json) {
+        FILE *f;
+
+        snprintf(cfg, sizeof(cfg), "%s/cfg.json", dir);
+        f = fopen(cfg, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(cfg_json, f);
+        fclose(f);
+        o.config_path = cfg;
+    }
     rc = tc_cache_open(&h, &o, err, sizeof(err));
     ck_assert_msg(rc == TC_OK, "open: %s", err);
     return h;
@@ -396,18 +416,18 @@ START_TEST(test_result_codec)
     /* numbers read back exactly as strtod reads them, exponents too */
     {
         static const double v[] = {0.1, 1.23457e-05, 0.999999, 3e-12,
-                                   0.5, 1, 0, 7.5e-07};
+                                   0.5, 1,           0,        7.5e-07};
         char txt[128];
         size_t i;
 
         for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-            snprintf(txt, sizeof(txt),
-                     "{\"intent\":\"a\",\"confidence\":%.6g}", v[i]);
-            ck_assert_int_eq(tc__result_decode(&r, txt, strlen(txt),
-                                               TC_SOURCE_L1, 0, 0),
-                             TC_OK);
-            ck_assert_msg(r->confidence == strtod(strstr(txt, "ce\":") + 4,
-                                                  NULL),
+            snprintf(txt, sizeof(txt), "{\"intent\":\"a\",\"confidence\":%.6g}",
+                     v[i]);
+            ck_assert_int_eq(
+                tc__result_decode(&r, txt, strlen(txt), TC_SOURCE_L1, 0, 0),
+                TC_OK);
+            ck_assert_msg(r->confidence ==
+                              strtod(strstr(txt, "ce\":") + 4, NULL),
                           "%s read as %.17g", txt, r->confidence);
             tc_result_free(r);
         }
@@ -490,6 +510,127 @@ START_TEST(test_model_backend)
 }
 END_TEST
 
+/* What a correction writes: the canonical form, under the normalized text
+ * in intent_feedback (feedback.c does this through the same calls). */
+static void correct(tc_cache *h, const char *norm, const char *intent)
+{
+    char json[256];
+
+    snprintf(json, sizeof(json),
+             "{\"intent\":\"%s\",\"confidence\":1,\"top\":[{\"label\":"
+             "\"%s\",\"score\":1}],\"model\":\"feedback\"}",
+             intent, intent);
+    ck_assert_int_eq(tc_cache_set(h, "intent_feedback", norm, strlen(norm),
+                                  json, strlen(json), 0),
+                     TC_OK);
+}
+
+START_TEST(test_override)
+{
+    host m = {0, NULL, 0};
+    tc_cache *h = open_cache_cfg(
+        -1, "{\"namespaces\":{\"intent_feedback\":{\"l1_ttl\":0.3}}}");
+    tc_cache *h2 = open_cache_cfg(
+        -1, "{\"namespaces\":{\"intent_feedback\":{\"l1_ttl\":0.3}}}");
+    tc_classifier *c = open_host(h, &m, "v1", 0);
+    tc_result *r;
+    const char *texts[] = {"Fix my loop!", "another one"};
+    size_t lens[] = {12, 11};
+    tc_result *out[2];
+    int st[2];
+
+    r = classify_ok(c, "Fix my loop!", TC_SOURCE_MODEL);
+    tc_result_free(r);
+    r = classify_ok(c, "Fix my loop!", TC_SOURCE_L1);
+    tc_result_free(r);
+    /* another process corrects it: seen here within the L1 TTL (0.3 s) */
+    correct(h2, "fix my loop", "debugging");
+    r = classify_ok(c, "fix my loop", TC_SOURCE_L1); /* not yet */
+    tc_result_free(r);
+    usleep(400 * 1000);
+    r = classify_ok(c, "FIX my loop", TC_SOURCE_FEEDBACK);
+    ck_assert_str_eq(r->intent, "debugging");
+    ck_assert(r->confidence == 1);
+    ck_assert_str_eq(r->model, "feedback");
+    check_json(r);
+    tc_result_free(r);
+    /* batches see it too, next to an ordinary text */
+    ck_assert_int_eq(tc_classify_batch(out, st, c, texts, lens, 2), TC_OK);
+    ck_assert_int_eq(out[0]->source, TC_SOURCE_FEEDBACK);
+    ck_assert_int_eq(out[1]->source, TC_SOURCE_MODEL);
+    tc_result_free(out[0]);
+    tc_result_free(out[1]);
+    /* in the correcting process it is immediate */
+    r = classify_ok(c, "another one", TC_SOURCE_L1);
+    tc_result_free(r);
+    correct(h, "another one", "explanation");
+    r = classify_ok(c, "another one", TC_SOURCE_FEEDBACK);
+    ck_assert_str_eq(r->intent, "explanation");
+    tc_result_free(r);
+    tc_classifier_close(c);
+    tc_cache_close(h2);
+    tc_cache_close(h);
+}
+END_TEST
+
+/* A classification racing a correction never hides it once it is made. */
+typedef struct racer {
+    tc_classifier *c;
+    const char *text;
+    _Atomic int stop;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *x = arg;
+    tc_result *r;
+
+    while (!atomic_load(&x->stop)) {
+        if (tc_classify(&r, x->c, x->text, strlen(x->text)) == TC_OK) {
+            tc_result_free(r);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_override_race)
+{
+    host m = {0, NULL, 0};
+    tc_cache *h = open_cache(-1);
+    tc_classifier *c = open_host(h, &m, "v1", 0);
+    char text[64];
+    int i, k;
+
+    for (i = 0; i < 20; i++) {
+        racer x;
+        pthread_t th[2];
+        tc_result *r;
+
+        snprintf(text, sizeof(text), "race text %d", i);
+        x.c = c;
+        x.text = text;
+        atomic_store(&x.stop, 0);
+        for (k = 0; k < 2; k++) {
+            ck_assert_int_eq(pthread_create(&th[k], NULL, race, &x), 0);
+        }
+        usleep(1000 * (i % 3));
+        correct(h, text, "debugging");
+        for (k = 0; k < 5; k++) {
+            r = classify_ok(c, text, TC_SOURCE_FEEDBACK);
+            tc_result_free(r);
+        }
+        atomic_store(&x.stop, 1);
+        for (k = 0; k < 2; k++) {
+            pthread_join(th[k], NULL);
+        }
+        r = classify_ok(c, text, TC_SOURCE_FEEDBACK);
+        tc_result_free(r);
+    }
+    tc_classifier_close(c);
+    tc_cache_close(h);
+}
+END_TEST
+
 Suite *suite_classify(void)
 {
     Suite *s = suite_create("classify");
@@ -505,6 +646,8 @@ Suite *suite_classify(void)
     tcase_add_test(tc, test_foreign_values);
     tcase_add_test(tc, test_result_codec);
     tcase_add_test(tc, test_model_backend);
+    tcase_add_test(tc, test_override);
+    tcase_add_test(tc, test_override_race);
     suite_add_tcase(s, tc);
     return s;
 }
