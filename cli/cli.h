@@ -21,14 +21,19 @@
  * command line that cannot be parsed, or a configuration that cannot be
  * loaded, is a usage error (2); a well-formed request whose data the
  * library then refuses (a namespace the configuration does not have, a
- * value too large) is bad input (4).
+ * value too large) is bad input (4). So is a file of lines some of which
+ * were rejected (classify, eval; each reported with its line, the others
+ * processed) and a damaged model file; a model file that is missing is a
+ * bad argument (2).
  */
 #define CLI_EXIT_MAP(X)                                                        \
     X(OK, 0, "success")                                                        \
     X(MISS, 1, "no result: get or del found nothing")                          \
     X(USAGE, 2, "usage: bad command, option, argument or configuration")       \
     X(UNAVAIL, 3, "store unreachable: down, timed out or refused the login")   \
-    X(BADINPUT, 4, "bad input: unknown namespace, value too large")            \
+    X(BADINPUT, 4,                                                             \
+      "bad input: rejected lines, bad model, unknown namespace, value too "    \
+      "big")                                                                   \
     X(FAIL, 5, "other failure, including a failed write to stdout")
 
 typedef enum cli_exit {
@@ -80,6 +85,10 @@ int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_stats(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_config(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_bench(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_train(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_model(cli_ctx *ctx, int argc, char **argv);
 
 extern const char cli_help_get[];
 extern const char cli_help_set[];
@@ -88,6 +97,10 @@ extern const char cli_help_ping[];
 extern const char cli_help_stats[];
 extern const char cli_help_config[];
 extern const char cli_help_bench[];
+extern const char cli_help_train[];
+extern const char cli_help_eval[];
+extern const char cli_help_classify[];
+extern const char cli_help_model[];
 
 /* ---- util.c ------------------------------------------------------------- */
 
@@ -169,5 +182,15 @@ void cli_print_table(FILE *out, const cJSON *root);
 
 /* Prints a cJSON tree as one line of JSON; -1 when out of memory. */
 int cli_print_json_line(FILE *out, const cJSON *item);
+
+/* ---- cmd_model.c -------------------------------------------------------- */
+
+/*
+ * Loads a model file for a command. On failure prints the library's
+ * message and returns the exit code: 2 for a file that cannot be opened
+ * (missing, unreadable, a directory), 4 for a damaged or foreign file, 5
+ * otherwise.
+ */
+int cli_model_load(const char *path, tc_model **out);
 
 #endif /* TC_CLI_H */

@@ -35,6 +35,13 @@ static const cli_command commands[] = {
      cli_help_config},
     {"bench", "measure the cache against the configured store", cli_cmd_bench,
      cli_help_bench},
+    {"classify", "classify texts through the cache", cli_cmd_classify,
+     cli_help_classify},
+    {"train", "train the built-in classifier", cli_cmd_train, cli_help_train},
+    {"eval", "measure a model on labelled examples", cli_cmd_eval,
+     cli_help_eval},
+    {"model", "what a model file holds (model info MODEL)", cli_cmd_model,
+     cli_help_model},
     {"help", "show the help of a command", cmd_help, help_help},
 };
 
@@ -60,8 +67,8 @@ static void print_main_help(FILE *out)
           "\n"
           "Caches machine-learning answers in an in-process L1 and a shared "
           "L2\n"
-          "(Redis or LMDB). stdout carries data only; diagnostics go to "
-          "stderr.\n"
+          "(Redis or LMDB), and classifies texts through that cache. stdout\n"
+          "carries data only; diagnostics go to stderr.\n"
           "\n"
           "Commands:\n",
           out);
@@ -88,9 +95,10 @@ static void print_main_help(FILE *out)
         "Options beat the environment, which beats the config file:\n"
         "TUTORCACHE_URL, TUTORCACHE_CONFIG, REDIS_HOST, REDIS_PORT, "
         "REDIS_DB,\n"
-        "REDIS_PASSWORD, CACHE_TTL, ENABLE_CACHING. With no store set, the "
-        "L2 is\n"
-        "lmdb://$XDG_CACHE_HOME/tutorcache (default ~/.cache/tutorcache).\n"
+        "REDIS_PASSWORD, CACHE_TTL, ENABLE_CACHING, TUTORCACHE_MODEL. With "
+        "no\n"
+        "store set, the L2 is lmdb://$XDG_CACHE_HOME/tutorcache (default\n"
+        "~/.cache/tutorcache).\n"
         "\n"
         "Exit codes:\n",
         out);

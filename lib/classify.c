@@ -392,6 +392,7 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
     size_t *where = tc__calloc(n, sizeof(*where));
     size_t *rwhere = tc__calloc(n, sizeof(*rwhere));
     size_t nvalid = 0, nrest = 0, i, j;
+    int64_t shared;
     int rc;
 
     if (!fb || !rest || !where || !rwhere) {
@@ -426,11 +427,15 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
     if (rc == TC_OK) {
         rc = tc_cache_mget(c->cache, c->ns, rest, nrest);
     }
+    /* each text's latency: the shared lookups plus its own work, not the
+     * work done for the texts before it */
+    shared = tc__now_us() - t0;
     for (j = 0; rc == TC_OK && j < nrest; j++) {
         tc_item *it = &rest[j];
         size_t k = rwhere[j];
         int st;
 
+        t0 = tc__now_us() - shared;
         if (it->status == TC_OK) {
             st = decode_hit(&out[k], c, it->val, it->len, tier_source(it->tier),
                             id, t0);

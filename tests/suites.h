@@ -20,6 +20,7 @@ Suite *suite_cli(void);         /* check_cli.c: the built binary */
 Suite *suite_normalize(void);   /* check_normalize.c: normalization */
 Suite *suite_model(void);       /* check_model.c: the classifier */
 Suite *suite_classify(void);    /* check_classify.c: through the cache */
+Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */

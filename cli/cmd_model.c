@@ -1,0 +1,182 @@
+/*
+ * cmd_model.c - `tutorcache model info MODEL`: what a model file holds
+ * (heads and labels, hyper-parameters, sizes, fingerprint), and the one
+ * place that loads a model for every command, so that a missing file, a
+ * damaged one and a failed read get the same words and exit codes
+ * everywhere.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char cli_help_model[] =
+    "Usage: tutorcache model info [options] MODEL\n"
+    "\n"
+    "Print what the model file MODEL holds: its fingerprint (part of every\n"
+    "cache key of its classifications), its size on disk and in memory, the\n"
+    "hyper-parameters it was trained with, and each head (intent first)\n"
+    "with its kind (single-label or multi-label) and labels.\n"
+    "\n"
+    "Options:\n"
+    "  --format json|table   default: table on a terminal, JSON otherwise\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit codes: 0 ok, 2 usage or a model file that cannot be opened, 4 a\n"
+    "damaged or foreign model file, 5 other.\n"
+    "\n"
+    "Example:\n"
+    "  tutorcache model info intents.tcm --format json | jq '.heads[].name'\n";
+
+int cli_model_load(const char *path, tc_model **out)
+{
+    char errbuf[512];
+    struct stat st;
+    int rc;
+
+    *out = NULL;
+    errbuf[0] = '\0';
+    rc = tc_model_load(out, path, errbuf, sizeof(errbuf));
+    if (rc == TC_OK) {
+        return CLI_OK;
+    }
+    /*
+     * The library's message names the file; ours only adds what to do.
+     * A file that is not there is a wrong argument (2), like a missing
+     * --config; one that is there but damaged is bad input (4).
+     */
+    if (rc == TC_EIO) {
+        if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+            cli_err("%s: %s", path, strerror(errno));
+            return CLI_USAGE;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            cli_err("%s: is a directory, not a model file", path);
+            return CLI_USAGE;
+        }
+    }
+    if (rc == TC_ECORRUPT) {
+        cli_err("%s%s(train it again with 'tutorcache train')",
+                errbuf[0] ? errbuf : "damaged model file",
+                errbuf[0] ? " " : ": ");
+        return CLI_BADINPUT;
+    }
+    cli_err("%s", errbuf[0] ? errbuf : tc_strerror(rc));
+    return CLI_FAIL;
+}
+
+/* Appends words to a line that wraps at 80 columns, indented. */
+static void print_wrapped(const cJSON *labels, int indent)
+{
+    const cJSON *it;
+    int col = indent, n;
+
+    printf("%*s", indent, "");
+    cJSON_ArrayForEach(it, labels)
+    {
+        if (!cJSON_IsString(it)) {
+            continue;
+        }
+        n = (int)strlen(it->valuestring);
+        if (col > indent && col + 1 + n > 79) {
+            printf("\n%*s", indent, "");
+            col = indent;
+        }
+        if (col > indent) {
+            putchar(' ');
+            col++;
+        }
+        fputs(it->valuestring, stdout);
+        col += n;
+    }
+    putchar('\n');
+}
+
+/*
+ * The table: the scalar fields and hyper-parameters as name/value lines
+ * (cli_print_table), then one paragraph per head with its labels.
+ */
+static void print_info_table(const cJSON *root)
+{
+    const cJSON *heads = cJSON_GetObjectItemCaseSensitive(root, "heads");
+    const cJSON *h;
+
+    cli_print_table(stdout, root);
+    cJSON_ArrayForEach(h, heads)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(h, "name");
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(h, "labels");
+
+        printf("\nhead %s: %s, %d label%s\n",
+               cJSON_IsString(name) ? name->valuestring : "?",
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "multi_label"))
+                   ? "multi-label"
+                   : "single-label",
+               cJSON_GetArraySize(labels),
+               cJSON_GetArraySize(labels) == 1 ? "" : "s");
+        print_wrapped(labels, 2);
+    }
+}
+
+int cli_cmd_model(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    cli_format fmt = CLI_FORMAT_AUTO;
+    tc_model *m = NULL;
+    char *text = NULL;
+    cJSON *root;
+    int opt, rc;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+        switch (opt) {
+        case 'f':
+            if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
+                return rc;
+            }
+            break;
+        case 'h':
+            return cli_help(ctx);
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (argc - optind == 0) {
+        return cli_usage(ctx, "expected a subcommand: info MODEL");
+    }
+    if (strcmp(argv[optind], "info") != 0) {
+        return cli_usage(ctx, "unknown subcommand \"%s\" (info)", argv[optind]);
+    }
+    if (argc - optind != 2) {
+        return cli_usage(ctx, "expected info MODEL, got %d argument%s",
+                         argc - optind - 1, argc - optind == 2 ? "" : "s");
+    }
+    if ((rc = cli_model_load(argv[optind + 1], &m)) != CLI_OK) {
+        return rc;
+    }
+    rc = tc_model_info_json(&text, m);
+    tc_model_free(m);
+    if (rc != TC_OK) {
+        cli_err("model info: %s", tc_strerror(rc));
+        return CLI_FAIL;
+    }
+    if (!(root = cJSON_Parse(text))) {
+        cli_err("model info: the library's JSON does not parse");
+        tc_free(text);
+        return CLI_FAIL;
+    }
+    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON) {
+        rc = puts(text) == EOF ? CLI_FAIL : CLI_OK;
+    } else {
+        print_info_table(root);
+        rc = CLI_OK;
+    }
+    cJSON_Delete(root);
+    tc_free(text);
+    return rc;
+}

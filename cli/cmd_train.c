@@ -1,0 +1,366 @@
+/*
+ * cmd_train.c - `tutorcache train DATA.jsonl -o MODEL`: trains the
+ * built-in classifier and saves it. The options map one to one onto
+ * tc_train_options; anything the library refuses is reported in its own
+ * words, which name the line and field at fault. The result is one JSON
+ * line on stdout, so a script can keep the fingerprint; progress goes to
+ * stderr only when a person is watching it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Training data read from stdin is held in memory; a bound keeps a wrong
+ * pipe from eating the machine. */
+#define MAX_STDIN_DATA ((size_t)2 << 30)
+
+const char cli_help_train[] =
+    "Usage: tutorcache train [options] -o MODEL [DATA.jsonl]\n"
+    "\n"
+    "Train the built-in classifier on DATA.jsonl (- or none: stdin) and save\n"
+    "it to MODEL. Each line is one example, such as\n"
+    "  {\"text\": \"How do I reverse a list?\", \"intent\": "
+    "\"code_generation\",\n"
+    "   \"complexity\": \"beginner\", \"techniques\": [\"python\"]}\n"
+    "\"intent\" is required; every other string field is a single-label "
+    "head,\n"
+    "every array of strings a multi-label head. A malformed line stops the\n"
+    "training with a message naming the line and field.\n"
+    "\n"
+    "Prints one JSON line: the model file, the examples, the labels of each\n"
+    "head, the fingerprint, the file's size and the training time. Progress\n"
+    "goes to stderr when stderr is a terminal.\n"
+    "\n"
+    "Options (unset: the library's defaults, see 'tutorcache model info'):\n"
+    "  -o, --output MODEL   the model file to write (required)\n"
+    "  --epochs N           passes over the data (1-10000)\n"
+    "  --lr X               learning rate (0-100, exclusive of 0)\n"
+    "  --dim N              width of the hidden layer (1-1024)\n"
+    "  --buckets N          hashed feature rows (1-1073741824)\n"
+    "  --ngrams N           longest word n-gram (1-10)\n"
+    "  --minn N, --maxn N   character n-gram lengths (0-32; 0 turns them "
+    "off)\n"
+    "  --seed N             random seed (a positive whole number)\n"
+    "  --threads N          training threads (1-1024; default: the cores);\n"
+    "                       --threads 1 with a --seed gives the same model\n"
+    "                       every time\n"
+    "  -h, --help           show this help\n"
+    "\n"
+    "Exit codes: 0 trained and saved, 2 usage or a data file that cannot be\n"
+    "opened, 4 data the library refused (the message names the line), 5\n"
+    "other, including a model file that cannot be written.\n"
+    "\n"
+    "Example:\n"
+    "  tutorcache train examples/intents.jsonl -o intents.tcm --seed 7 "
+    "--threads 1\n";
+
+/* Progress on a terminal: one line rewritten in place. */
+typedef struct progress {
+    pthread_mutex_t mu; /* the library may call from its threads */
+    int shown;          /* percent last printed, -1 for none */
+} progress;
+
+static void on_progress(void *userdata, double fraction, double loss)
+{
+    progress *p = userdata;
+    int pct = (int)(fraction * 100.0 + 0.5);
+
+    pct = pct < 0 ? 0 : pct > 100 ? 100 : pct;
+    pthread_mutex_lock(&p->mu);
+    /* whole percents only: a redraw per example would cost more than it */
+    if (pct != p->shown) {
+        fprintf(stderr, "\rtutorcache: train: %3d%%  loss %.4f\033[K", pct,
+                loss);
+        fflush(stderr);
+        p->shown = pct;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) +
+           (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Lines with something other than white space: the examples, once the
+ * library has accepted every line. */
+static long count_examples(const char *p, size_t n)
+{
+    long count = 0;
+    int blank = 1;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] == '\n') {
+            count += !blank;
+            blank = 1;
+        } else if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+            blank = 0;
+        }
+    }
+    return count + !blank;
+}
+
+static long count_file_examples(const char *path)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    long n = -1;
+    FILE *fp = fopen(path, "rb");
+
+    if (fp && cli_read_all(fp, SIZE_MAX / 2, &buf, &len) == 0) {
+        n = count_examples(buf, len);
+    }
+    if (fp) {
+        fclose(fp);
+    }
+    free(buf);
+    return n;
+}
+
+/*
+ * The summary line: {"model", "examples", "labels": {head: count},
+ * "fingerprint", "file_bytes", "seconds"}.
+ */
+static int print_summary(const tc_model *m, const char *path, long examples,
+                         double seconds)
+{
+    char fp[TC_FINGERPRINT_LEN + 1];
+    char *info = NULL;
+    cJSON *root = NULL, *in = NULL, *labels, *h;
+    struct stat st;
+    int rc = CLI_FAIL;
+
+    tc_model_fingerprint(fp, m);
+    if (tc_model_info_json(&info, m) != TC_OK || !(in = cJSON_Parse(info)) ||
+        !(root = cJSON_CreateObject())) {
+        cli_err("train: out of memory");
+        goto done;
+    }
+    cJSON_AddStringToObject(root, "model", path);
+    if (examples >= 0) {
+        cJSON_AddNumberToObject(root, "examples", (double)examples);
+    }
+    labels = cJSON_AddObjectToObject(root, "labels");
+    cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(in, "heads"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(h, "name");
+
+        if (cJSON_IsString(name)) {
+            cJSON_AddNumberToObject(
+                labels, name->valuestring,
+                cJSON_GetArraySize(
+                    cJSON_GetObjectItemCaseSensitive(h, "labels")));
+        }
+    }
+    cJSON_AddStringToObject(root, "fingerprint", fp);
+    if (stat(path, &st) == 0) {
+        cJSON_AddNumberToObject(root, "file_bytes", (double)st.st_size);
+    }
+    /* milliseconds are all the precision a training time needs */
+    cJSON_AddNumberToObject(
+        root, "seconds", (double)(long long)(seconds * 1000.0 + 0.5) / 1000.0);
+    rc = cli_print_json_line(stdout, root) == 0 ? CLI_OK : CLI_FAIL;
+done:
+    cJSON_Delete(root);
+    cJSON_Delete(in);
+    tc_free(info);
+    return rc;
+}
+
+enum {
+    OPT_EPOCHS = 256,
+    OPT_LR,
+    OPT_DIM,
+    OPT_BUCKETS,
+    OPT_NGRAMS,
+    OPT_MINN,
+    OPT_MAXN,
+    OPT_SEED,
+    OPT_THREADS
+};
+
+/* One integer option into *out, or a usage error naming it. */
+static int int_opt(const cli_ctx *ctx, const char *name, const char *s,
+                   long long min, long long max, long long *out)
+{
+    if (cli_parse_int(s, min, max, out) != 0) {
+        return cli_usage(ctx, "--%s: \"%s\" is not a whole number in %lld-%lld",
+                         name, s, min, max);
+    }
+    return CLI_OK;
+}
+
+static int parse_options(cli_ctx *ctx, int argc, char **argv,
+                         tc_train_options *o, const char **output)
+{
+    static const struct option longs[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"epochs", required_argument, NULL, OPT_EPOCHS},
+        {"lr", required_argument, NULL, OPT_LR},
+        {"dim", required_argument, NULL, OPT_DIM},
+        {"buckets", required_argument, NULL, OPT_BUCKETS},
+        {"ngrams", required_argument, NULL, OPT_NGRAMS},
+        {"minn", required_argument, NULL, OPT_MINN},
+        {"maxn", required_argument, NULL, OPT_MAXN},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    long long v = 0;
+    int opt, rc = CLI_OK;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "o:h", longs)) != -1) {
+        switch (opt) {
+        case 'o':
+            *output = optarg;
+            break;
+        case OPT_EPOCHS:
+            rc = int_opt(ctx, "epochs", optarg, 1, 10000, &v);
+            o->epochs = (int)v;
+            break;
+        case OPT_LR:
+            if (cli_parse_number(optarg, &o->lr) != 0 || o->lr <= 0 ||
+                o->lr > 100) {
+                rc = cli_usage(ctx, "--lr: \"%s\" is not a number in (0, 100]",
+                               optarg);
+            }
+            break;
+        case OPT_DIM:
+            rc = int_opt(ctx, "dim", optarg, 1, 1024, &v);
+            o->dim = (int)v;
+            break;
+        case OPT_BUCKETS:
+            rc = int_opt(ctx, "buckets", optarg, 1, 1LL << 30, &v);
+            o->buckets = (uint32_t)v;
+            break;
+        case OPT_NGRAMS:
+            rc = int_opt(ctx, "ngrams", optarg, 1, 10, &v);
+            o->word_ngrams = (int)v;
+            break;
+        case OPT_MINN:
+            rc = int_opt(ctx, "minn", optarg, 0, 32, &v);
+            o->minn = (int)v;
+            break;
+        case OPT_MAXN:
+            rc = int_opt(ctx, "maxn", optarg, 0, 32, &v);
+            o->maxn = (int)v;
+            break;
+        case OPT_SEED:
+            /* 0 means "the default seed" to the library: not a choice */
+            rc = int_opt(ctx, "seed", optarg, 1, INT64_MAX, &v);
+            o->seed = (uint64_t)v;
+            break;
+        case OPT_THREADS:
+            rc = int_opt(ctx, "threads", optarg, 1, 1024, &v);
+            o->threads = (int)v;
+            break;
+        case 'h':
+            cli_help(ctx);
+            return CLI_HELP_SHOWN;
+        default:
+            return CLI_USAGE;
+        }
+        if (rc != CLI_OK) {
+            return rc;
+        }
+    }
+    if (o->minn > 0 && o->maxn > 0 && o->minn > o->maxn) {
+        return cli_usage(ctx, "--minn %d is above --maxn %d", o->minn, o->maxn);
+    }
+    if (!*output) {
+        return cli_usage(ctx, "-o MODEL is required: where to save the model");
+    }
+    if (argc - optind > 1) {
+        return cli_usage(ctx, "expected one DATA file, got %d", argc - optind);
+    }
+    return CLI_OK;
+}
+
+/* The exit code of a failed training, after its message. */
+static int train_failed(int rc, const char *errbuf, const char *data)
+{
+    struct stat st;
+
+    if (rc == TC_EIO && data &&
+        (stat(data, &st) != 0 || access(data, R_OK) != 0)) {
+        cli_err("%s: %s", data, strerror(errno));
+        return CLI_USAGE;
+    }
+    cli_err("train: %s", errbuf[0] ? errbuf : tc_strerror(rc));
+    if (rc == TC_EINVAL) {
+        return CLI_BADINPUT;
+    }
+    return CLI_FAIL;
+}
+
+int cli_cmd_train(cli_ctx *ctx, int argc, char **argv)
+{
+    tc_train_options o;
+    const char *output = NULL, *data = NULL;
+    char errbuf[512], *input = NULL;
+    progress prog = {PTHREAD_MUTEX_INITIALIZER, -1};
+    struct timespec t0;
+    tc_model *m = NULL;
+    size_t len = 0;
+    long examples;
+    double secs;
+    int rc;
+
+    tc_train_options_init(&o);
+    if ((rc = parse_options(ctx, argc, argv, &o, &output)) != CLI_OK) {
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    }
+    if (argc - optind == 1 && strcmp(argv[optind], "-") != 0) {
+        data = argv[optind];
+    }
+    if (isatty(STDERR_FILENO)) {
+        o.progress = on_progress;
+        o.progress_userdata = &prog;
+    }
+    errbuf[0] = '\0';
+    if (data) {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = tc_model_train_file(&m, data, &o, errbuf, sizeof(errbuf));
+    } else {
+        if (cli_read_all(stdin, MAX_STDIN_DATA, &input, &len) != 0) {
+            cli_err("train: reading stdin: %s", strerror(errno));
+            return errno == EFBIG ? CLI_BADINPUT : CLI_FAIL;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = tc_model_train(&m, input, len, &o, errbuf, sizeof(errbuf));
+    }
+    secs = seconds_since(&t0);
+    if (prog.shown >= 0) {
+        /* leave the progress line behind a newline, not under our output */
+        fputc('\n', stderr);
+    }
+    if (rc != TC_OK) {
+        free(input);
+        return train_failed(rc, errbuf, data);
+    }
+    errbuf[0] = '\0';
+    if ((rc = tc_model_save(m, output, errbuf, sizeof(errbuf))) != TC_OK) {
+        cli_err("train: %s", errbuf[0] ? errbuf : tc_strerror(rc));
+        tc_model_free(m);
+        free(input);
+        return CLI_FAIL;
+    }
+    examples = data ? count_file_examples(data) : count_examples(input, len);
+    free(input);
+    rc = print_summary(m, output, examples, secs);
+    tc_model_free(m);
+    return rc;
+}
