@@ -1,9 +1,8 @@
 /*
  * cmd_bench.c - `tutorcache bench cache`: throughput and latency of the
  * cache against the configured store, and, with Redis, of plain hiredis
- * on the same keys and values, so the library's overhead shows as a ratio.
- * This is the one CLI file that includes hiredis: the raw loops are the
- * yardstick, and they must not go through the code they measure.
+ * on the same keys and values (bench_raw.c), so the library's overhead
+ * shows as a ratio.
  *
  * Timing reads CLOCK_MONOTONIC once per call (a vDSO read, ~20 ns): the
  * gap between two reads is one call's latency, loop and key choice
@@ -21,8 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
-
+#include "bench_raw.h"
 #include "cli.h"
 
 const char cli_help_bench[] =
@@ -36,19 +34,26 @@ const char cli_help_bench[] =
     "  miss_set     a get that misses, then a set of that key\n"
     "  raw_get      Redis only: a plain hiredis GET loop on the same keys\n"
     "  raw_pipe16   Redis only: hiredis pipelines of 16 GETs\n"
+    "  raw_get_pttl, raw_pipe16_pttl   with --equal-work: the same, with a\n"
+    "               PTTL after each GET, the protocol work the library does\n"
+    "               (it needs the remaining TTL for the L1 fill)\n"
     "Each runs on one thread, then on N threads sharing one handle (suffix\n"
     "_threadsN; skipped when N is 1). memory: has no L2, so only l1_hit and\n"
     "miss_set run. With Redis, l2_hit/raw_get and l2_batch16/raw_pipe16 are\n"
-    "printed as ratios.\n"
+    "printed as ratios (and to the _pttl peers with --equal-work).\n"
     "\n"
     "Options:\n"
-    "  --requests N      calls per thread and scenario (an mget of 16 or a\n"
-    "                    get+set pair is one call); default: run each\n"
+    "  --requests N      calls per thread, scenario and round (an mget of 16\n"
+    "                    or a get+set pair is one call); default: run each\n"
     "                    scenario for --seconds instead\n"
     "  --seconds S       time per scenario without --requests (default 0.3)\n"
+    "  --rounds N        cut each scenario into N slices, run in turn with\n"
+    "                    its raw peers, so that on a shared machine a slow\n"
+    "                    spell falls on both sides of a ratio (default 1)\n"
     "  --threads N       threads of the _threadsN runs (default: the cores)\n"
     "  --keys N          keys pre-filled (default 100000)\n"
     "  --value-bytes N   size of each value, a JSON object (default 200)\n"
+    "  --equal-work      also run raw_get_pttl and raw_pipe16_pttl\n"
     "  --json            one JSON object per scenario and line:\n"
     "                    {\"scenario\":\"l1_hit\",\"ops_per_sec\":...,\n"
     "                    "
@@ -57,18 +62,22 @@ const char cli_help_bench[] =
     "  -h, --help        show this help\n"
     "\n"
     "ops counts keys, so a batch of 16 is 16 ops. p50_us and p99_us are per\n"
-    "call: per batch for l2_batch16 and raw_pipe16, which carry \"batch\":16.\n"
+    "call: per batch for the scenarios of 16 keys, which carry \"batch\":16.\n"
     "A call's latency is the time between two clock reads around it, so it\n"
     "includes the loop and the choice of key (tens of ns). errors counts\n"
     "calls that did not answer as the scenario expects (a miss in a hit\n"
     "scenario). l2_hit and l2_batch16 carry \"vs_raw\", their ratio to\n"
-    "raw_get and raw_pipe16, when those ran.\n"
+    "raw_get and raw_pipe16, when those ran, and \"vs_equal_work\", their\n"
+    "ratio to raw_get_pttl and raw_pipe16_pttl. l1_hit carries\n"
+    "\"ops_per_cpu_sec\": its ops per second of CPU time of the threads\n"
+    "that ran it, the per-thread rate with the time other processes took\n"
+    "from it left out.\n"
     "\n"
     "The keys (tcbench:...) are written to ml_model_predictions with a TTL\n"
     "of 10 minutes, miss_set's keys with 1 minute. Progress goes to stderr\n"
     "when it is a terminal. On a small VM, pin the client and redis-server\n"
     "to one CPU (taskset -c 0 for both): cross-CPU wake-ups dominate\n"
-    "otherwise.\n"
+    "otherwise. bench/run.sh does that and runs every store.\n"
     "\n"
     "Exit codes: 0 ok, 2 usage, 3 store unreachable or lost, 5 other.\n"
     "\n"
@@ -172,49 +181,50 @@ enum {
     S_MISS_SET,
     S_RAW_GET,
     S_RAW_PIPE,
+    S_RAW_GET_PTTL,
+    S_RAW_PIPE_PTTL,
     NSCEN
 };
 
 static const struct {
     const char *name;
     int batch; /* keys per call */
+    int raw;   /* a hiredis peer; 2: one sending PTTL too (--equal-work) */
 } scen[NSCEN] = {
-    {"l1_hit", 1},   {"l2_hit", 1},  {"l2_batch16", BATCH},
-    {"miss_set", 1}, {"raw_get", 1}, {"raw_pipe16", BATCH},
+    {"l1_hit", 1, 0},         {"l2_hit", 1, 0},
+    {"l2_batch16", BATCH, 0}, {"miss_set", 1, 0},
+    {"raw_get", 1, 1},        {"raw_pipe16", BATCH, 1},
+    {"raw_get_pttl", 1, 2},   {"raw_pipe16_pttl", BATCH, 2},
 };
 
+/* A scenario's results, summed over its rounds until result_end(). */
 typedef struct result {
-    int ran;
+    int ran, failed;
     int threads;
     uint64_t ops, errors;
-    double ops_per_sec, p50_us, p99_us;
+    int64_t ns;     /* time the rounds took */
+    int64_t cpu_ns; /* CPU time of their threads */
+    hist *h;        /* latencies of all rounds */
+    double ops_per_sec, ops_per_cpu_sec, p50_us, p99_us;
 } result;
-
-/* Where the raw hiredis loops connect: the store's URL, password and all. */
-typedef struct redis_target {
-    char *host; /* NULL with path */
-    int port;
-    char *path;
-    char *user;
-    char *password;
-    int db;
-} redis_target;
 
 typedef struct bench {
     cli_ctx *ctx;
-    long long requests; /* calls per thread; 0: run for `seconds` */
+    long long requests; /* calls per thread and round; 0: run for `seconds` */
     double seconds;
+    int rounds; /* slices of each scenario, taken in turn with its peers */
     int threads;
     size_t nkeys, value_bytes;
     int json, progress;
-    int runs;     /* scenario runs so far; part of miss_set's keys */
-    char *keys;   /* nkeys * KEY_LEN bytes of key material */
-    char *l2keys; /* nkeys * TC_KEY_MAX: the L2 keys, for raw_* */
-    char *value;  /* what miss_set writes, value_bytes long */
+    int equal_work; /* also run raw_get_pttl and raw_pipe16_pttl */
+    int runs;       /* scenario runs so far; part of miss_set's keys */
+    char *keys;     /* nkeys * KEY_LEN bytes of key material */
+    char *l2keys;   /* nkeys * TC_KEY_MAX: the L2 keys, for raw_* */
+    char *value;    /* what miss_set writes, value_bytes long */
     char nonce[48];
     tc_cache *h; /* the handle of the scenario running */
     int connect_ms, command_ms;
-    redis_target rt;
+    bench_target rt;
     result res[NSCEN][2]; /* [scenario][0: one thread, 1: threads] */
     pthread_barrier_t barrier;
 } bench;
@@ -223,19 +233,24 @@ typedef struct worker {
     bench *b;
     int scen, id, run;
     uint64_t rng, seq, calls, errors;
-    int64_t start_ns, end_ns;
+    int64_t start_ns, end_ns, cpu_ns;
     hist *h;
-    redisContext *rc;
+    bench_raw *rc;
     int failed; /* the run cannot go on (connection lost) */
     char err[256];
 } worker;
 
-static int64_t now_ns(void)
+static int64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* xorshift64*: a key choice must cost far less than the call it feeds. */
@@ -353,65 +368,22 @@ static void op_miss_set(worker *w)
     }
 }
 
-/*
- * Counts a reply that is not the value as an error; an error reply
- * (NOAUTH, a server that is loading) ends the run, since every reply
- * after it would be the same and the numbers would measure nothing.
- */
-static void raw_check(worker *w, const redisReply *r)
+/* A raw peer: the same random choice of keys, then plain hiredis. */
+static void op_raw(worker *w)
 {
-    if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(w->err, sizeof(w->err), "GET: %s", r->str);
+    bench *b = w->b;
+    const char *keys[BATCH];
+    int i, n = scen[w->scen].batch, bad;
+
+    for (i = 0; i < n; i++) {
+        keys[i] = b->l2keys + (next_rand(&w->rng) % b->nkeys) * TC_KEY_MAX;
+    }
+    bad = bench_raw_call(w->rc, keys, (size_t)n, scen[w->scen].raw == 2,
+                         b->value_bytes, w->err, sizeof(w->err));
+    if (bad < 0) {
         w->failed = 1;
-    } else if (r->type != REDIS_REPLY_STRING ||
-               (size_t)r->len != w->b->value_bytes) {
-        w->errors++;
-    }
-}
-
-static void raw_lost(worker *w)
-{
-    snprintf(w->err, sizeof(w->err), "%s",
-             w->rc->errstr[0] ? w->rc->errstr : "connection lost");
-    w->failed = 1;
-}
-
-static void op_raw_get(worker *w)
-{
-    bench *b = w->b;
-    const char *key = b->l2keys + (next_rand(&w->rng) % b->nkeys) * TC_KEY_MAX;
-    redisReply *r = redisCommand(w->rc, "GET %s", key);
-
-    if (!r) {
-        raw_lost(w);
-        return;
-    }
-    raw_check(w, r);
-    freeReplyObject(r);
-}
-
-static void op_raw_pipe(worker *w)
-{
-    bench *b = w->b;
-    void *rep;
-    int i;
-
-    for (i = 0; i < BATCH; i++) {
-        const char *key =
-            b->l2keys + (next_rand(&w->rng) % b->nkeys) * TC_KEY_MAX;
-
-        if (redisAppendCommand(w->rc, "GET %s", key) != REDIS_OK) {
-            raw_lost(w);
-            return;
-        }
-    }
-    for (i = 0; i < BATCH; i++) {
-        if (redisGetReply(w->rc, &rep) != REDIS_OK) {
-            raw_lost(w);
-            return;
-        }
-        raw_check(w, rep);
-        freeReplyObject(rep);
+    } else {
+        w->errors += (uint64_t)bad;
     }
 }
 
@@ -430,249 +402,10 @@ static void run_op(worker *w)
     case S_MISS_SET:
         op_miss_set(w);
         break;
-    case S_RAW_GET:
-        op_raw_get(w);
-        break;
     default:
-        op_raw_pipe(w);
+        op_raw(w);
         break;
     }
-}
-
-/* ---- raw connections ---------------------------------------------------- */
-
-static redisContext *raw_connect(const bench *b, char *err, size_t errlen)
-{
-    struct timeval ct = {b->connect_ms / 1000, (b->connect_ms % 1000) * 1000};
-    struct timeval rt = {b->command_ms / 1000, (b->command_ms % 1000) * 1000};
-    const redis_target *t = &b->rt;
-    redisContext *c;
-    redisReply *r = NULL;
-
-    c = t->path ? redisConnectUnixWithTimeout(t->path, ct)
-                : redisConnectWithTimeout(t->host, t->port, ct);
-    if (!c || c->err) {
-        snprintf(err, errlen, "connect: %s", c ? c->errstr : "out of memory");
-        redisFree(c);
-        return NULL;
-    }
-    redisSetTimeout(c, rt);
-    if (t->password) {
-        r = t->user ? redisCommand(c, "AUTH %s %s", t->user, t->password)
-                    : redisCommand(c, "AUTH %s", t->password);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, errlen, "AUTH: %s",
-                     r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
-            freeReplyObject(r);
-            redisFree(c);
-            return NULL;
-        }
-        freeReplyObject(r);
-    }
-    if (t->db) {
-        r = redisCommand(c, "SELECT %d", t->db);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, errlen, "SELECT %d: %s", t->db,
-                     r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
-            freeReplyObject(r);
-            redisFree(c);
-            return NULL;
-        }
-        freeReplyObject(r);
-    }
-    return c;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* A percent-decoded, malloc'd copy of s[0..n); NULL on a bad escape. */
-static char *pct_dup(const char *s, size_t n)
-{
-    char *out = malloc(n + 1);
-    size_t i, j = 0;
-
-    if (!out) {
-        return NULL;
-    }
-    for (i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-            hexval(s[i + 2]) >= 0) {
-            out[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            out[j++] = s[i];
-        }
-    }
-    out[j] = '\0';
-    return out;
-}
-
-static void target_free(redis_target *t)
-{
-    free(t->host);
-    free(t->path);
-    free(t->user);
-    free(t->password);
-    memset(t, 0, sizeof(*t));
-}
-
-/*
- * The URL forms of the library (redis://[user:password@]host[:port][/db],
- * unix:///path[?db=N&user=U&password=P]). The library has already
- * accepted the URL, so only what a connection needs is extracted here.
- */
-static int parse_target(redis_target *t, const char *url)
-{
-    memset(t, 0, sizeof(*t));
-    t->port = 6379;
-    if (strncmp(url, "unix://", 7) == 0) {
-        const char *p = url + 7, *q = strchr(p, '?');
-
-        t->path = q ? pct_dup(p, (size_t)(q - p)) : strdup(p);
-        while (q && *q) {
-            const char *k = q + 1, *amp = strchr(k, '&');
-            size_t n = amp ? (size_t)(amp - k) : strlen(k);
-
-            if (strncmp(k, "db=", 3) == 0) {
-                t->db = atoi(k + 3);
-            } else if (strncmp(k, "user=", 5) == 0) {
-                free(t->user);
-                t->user = pct_dup(k + 5, n - 5);
-            } else if (strncmp(k, "password=", 9) == 0) {
-                free(t->password);
-                t->password = pct_dup(k + 9, n - 9);
-            }
-            q = amp;
-        }
-        return t->path ? 0 : -1;
-    }
-    if (strncmp(url, "redis://", 8) == 0) {
-        const char *p = url + 8, *slash = strchr(p, '/');
-        const char *end = slash ? slash : p + strlen(p), *at = NULL, *c;
-        const char *hb, *he;
-
-        for (c = p; c < end; c++) {
-            if (*c == '@') {
-                at = c;
-            }
-        }
-        if (at) {
-            const char *colon = memchr(p, ':', (size_t)(at - p));
-
-            if ((colon ? colon : at) > p) {
-                t->user = pct_dup(p, (size_t)((colon ? colon : at) - p));
-            }
-            if (colon) {
-                t->password = pct_dup(colon + 1, (size_t)(at - colon - 1));
-            }
-            p = at + 1;
-        }
-        if (*p == '[') {
-            hb = p + 1;
-            he = memchr(hb, ']', (size_t)(end - hb));
-            if (!he) {
-                return -1;
-            }
-            c = he + 1;
-        } else {
-            hb = p;
-            he = memchr(p, ':', (size_t)(end - p));
-            he = he ? he : end;
-            c = he;
-        }
-        if (c < end && *c == ':') {
-            t->port = atoi(c + 1);
-        }
-        t->host =
-            he > hb ? strndup(hb, (size_t)(he - hb)) : strdup("127.0.0.1");
-        if (slash && slash[1]) {
-            t->db = atoi(slash + 1);
-        }
-        return t->host ? 0 : -1;
-    }
-    return -1;
-}
-
-/* The "store" of a JSON config file, malloc'd. */
-static char *store_from_file(const char *path)
-{
-    cJSON *root, *s;
-    char *text, *url = NULL;
-    size_t len;
-    FILE *fp = fopen(path, "rb");
-
-    if (!fp) {
-        return NULL;
-    }
-    if (cli_read_all(fp, (size_t)1 << 24, &text, &len) != 0) {
-        fclose(fp);
-        return NULL;
-    }
-    fclose(fp);
-    root = cJSON_Parse(text);
-    free(text);
-    s = cJSON_GetObjectItemCaseSensitive(root, "store");
-    if (cJSON_IsString(s)) {
-        url = strdup(s->valuestring);
-    }
-    cJSON_Delete(root);
-    return url;
-}
-
-/*
- * The public API shows the store URL only with its password masked, as it
- * should; the raw loops need the real one. It is found where the library
- * found it (config's "store_source"): the --store option, TUTORCACHE_URL,
- * the config file, or the REDIS_* variables.
- */
-static int resolve_target(bench *b, const cJSON *cfg, char *err, size_t n)
-{
-    const cJSON *src = cJSON_GetObjectItemCaseSensitive(cfg, "store_source");
-    const cJSON *file = cJSON_GetObjectItemCaseSensitive(cfg, "config_file");
-    const char *s = cJSON_IsString(src) ? src->valuestring : "";
-    char *url = NULL;
-    int rc;
-
-    if (strcmp(s, "REDIS_HOST") == 0) {
-        const char *port = getenv("REDIS_PORT"), *db = getenv("REDIS_DB");
-        const char *pw = getenv("REDIS_PASSWORD");
-
-        memset(&b->rt, 0, sizeof(b->rt));
-        b->rt.host = strdup(getenv("REDIS_HOST"));
-        b->rt.port = port && *port ? atoi(port) : 6379;
-        b->rt.db = db && *db ? atoi(db) : 0;
-        b->rt.password = pw && *pw ? strdup(pw) : NULL;
-        return b->rt.host ? 0 : -1;
-    }
-    if (strcmp(s, "option") == 0 && b->ctx->store_url) {
-        url = strdup(b->ctx->store_url);
-    } else if (strcmp(s, "TUTORCACHE_URL") == 0 && getenv("TUTORCACHE_URL")) {
-        url = strdup(getenv("TUTORCACHE_URL"));
-    } else if (strcmp(s, "config file") == 0 && cJSON_IsString(file)) {
-        url = store_from_file(file->valuestring);
-    }
-    if (!url) {
-        snprintf(err, n, "cannot tell the store's URL (source \"%s\")", s);
-        return -1;
-    }
-    rc = parse_target(&b->rt, url);
-    free(url);
-    if (rc != 0) {
-        snprintf(err, n, "cannot parse the store's URL");
-    }
-    return rc;
 }
 
 /* ---- running a scenario ------------------------------------------------- */
@@ -681,16 +414,18 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     bench *b = w->b;
-    int64_t prev, t, deadline;
+    int64_t prev, t, deadline, cpu0;
     long long i;
 
-    if ((w->scen == S_RAW_GET || w->scen == S_RAW_PIPE) &&
-        !(w->rc = raw_connect(b, w->err, sizeof(w->err)))) {
+    if (scen[w->scen].raw &&
+        !(w->rc = bench_raw_connect(&b->rt, b->connect_ms, b->command_ms,
+                                    w->err, sizeof(w->err)))) {
         w->failed = 1;
     }
     pthread_barrier_wait(&b->barrier);
+    cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     prev = w->start_ns = now_ns();
-    deadline = prev + (int64_t)(b->seconds * 1e9);
+    deadline = prev + (int64_t)(b->seconds * 1e9 / b->rounds);
     for (i = 0; !w->failed && (b->requests ? i < b->requests : prev < deadline);
          i++) {
         run_op(w);
@@ -700,6 +435,7 @@ static void *worker_main(void *arg)
         w->calls++;
     }
     w->end_ns = prev;
+    w->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
     return NULL;
 }
 
@@ -710,24 +446,29 @@ static void progress(const bench *b, const char *name)
     }
 }
 
-/* Runs scenario s on n threads into res; 0, or -1 after a message. */
+/*
+ * Runs one round of scenario s on n threads, adding to res; 0, or -1
+ * after a message.
+ */
 static int run_scenario(bench *b, int s, int n, result *res)
 {
     char name[64];
     worker *ws = calloc((size_t)n, sizeof(*ws));
     pthread_t *tids = calloc((size_t)n, sizeof(*tids));
-    hist *total = calloc(1, sizeof(*total));
     int64_t start = INT64_MAX, end = 0;
     int i, started = 0, rc = 0;
 
     scenario_name(name, sizeof(name), s, n);
     progress(b, name);
-    if (!ws || !tids || !total ||
+    if (!res->h) {
+        res->h = calloc(1, sizeof(*res->h));
+    }
+    if (!ws || !tids || !res->h ||
         pthread_barrier_init(&b->barrier, NULL, (unsigned)n) != 0) {
         free(ws);
         free(tids);
-        free(total);
         cli_err("bench: out of memory");
+        res->failed = 1;
         return -1;
     }
     for (i = 0; i < n; i++) {
@@ -743,8 +484,8 @@ static int run_scenario(bench *b, int s, int n, result *res)
             pthread_barrier_destroy(&b->barrier);
             free(ws);
             free(tids);
-            free(total);
             cli_err("bench: out of memory");
+            res->failed = 1;
             return -1;
         }
     }
@@ -772,36 +513,79 @@ static int run_scenario(bench *b, int s, int n, result *res)
         end = w->end_ns > end ? w->end_ns : end;
         res->ops += w->calls * (uint64_t)scen[s].batch;
         res->errors += w->errors;
-        hist_merge(total, w->h);
-        if (w->rc) {
-            redisFree(w->rc);
-        }
+        res->cpu_ns += w->cpu_ns;
+        hist_merge(res->h, w->h);
+        bench_raw_close(w->rc);
         free(w->h);
     }
     pthread_barrier_destroy(&b->barrier);
-    if (rc == 0) {
-        res->ran = 1;
-        res->threads = n;
-        res->ops_per_sec =
-            end > start ? (double)res->ops * 1e9 / (double)(end - start) : 0;
-        res->p50_us = hist_quantile_us(total, 0.50);
-        res->p99_us = hist_quantile_us(total, 0.99);
-    }
-    free(total);
+    res->threads = n;
+    res->ns += end > start ? end - start : 0;
+    res->failed |= rc != 0;
     free(ws);
     free(tids);
     return rc;
 }
 
-/* The scenario on one thread, then on b->threads; -1 if either failed. */
-static int run_both(bench *b, int s)
+/* Throughput and quantiles of a scenario once its rounds are done. */
+static void result_end(result *res)
 {
-    int rc = run_scenario(b, s, 1, &b->res[s][0]);
-
-    if (rc == 0 && b->threads > 1) {
-        rc = run_scenario(b, s, b->threads, &b->res[s][1]);
+    if (res->h && !res->failed) {
+        res->ran = 1;
+        res->ops_per_sec =
+            res->ns > 0 ? (double)res->ops * 1e9 / (double)res->ns : 0;
+        res->ops_per_cpu_sec =
+            res->cpu_ns > 0 ? (double)res->ops * 1e9 / (double)res->cpu_ns : 0;
+        res->p50_us = hist_quantile_us(res->h, 0.50);
+        res->p99_us = hist_quantile_us(res->h, 0.99);
     }
-    return rc;
+    free(res->h);
+    res->h = NULL;
+}
+
+/*
+ * Runs a group of scenarios (a library scenario and its raw peers) on one
+ * thread, then on b->threads, each in b->rounds slices taken in turn: a
+ * shared machine's slow spells then fall on every scenario of the group
+ * alike, and their ratios compare the same moments. -1 if any failed; a
+ * scenario that failed is not run again.
+ */
+static int run_group(bench *b, const int *ss, int count)
+{
+    int t, r, i, failed = 0;
+
+    for (t = 0; t < (b->threads > 1 ? 2 : 1); t++) {
+        for (r = 0; r < b->rounds; r++) {
+            for (i = 0; i < count; i++) {
+                result *res = &b->res[ss[i]][t];
+
+                if (!res->failed &&
+                    run_scenario(b, ss[i], t ? b->threads : 1, res) != 0) {
+                    failed = -1;
+                }
+            }
+        }
+        for (i = 0; i < count; i++) {
+            result_end(&b->res[ss[i]][t]);
+        }
+    }
+    return failed;
+}
+
+/* A library scenario and, with Redis, its raw peers. */
+static int run_with_peers(bench *b, int lib, int ran_raw, int peer,
+                          int equal_work_peer)
+{
+    int ss[3], n = 0;
+
+    ss[n++] = lib;
+    if (ran_raw) {
+        ss[n++] = peer;
+        if (b->equal_work) {
+            ss[n++] = equal_work_peer;
+        }
+    }
+    return run_group(b, ss, n);
 }
 
 /* ---- setting up --------------------------------------------------------- */
@@ -925,7 +709,7 @@ static int print_json(const bench *b)
         for (t = 0; t < 2; t++) {
             const result *r = &b->res[s][t];
             char name[64];
-            double vs = -1;
+            double vs = -1, veq = -1;
             cJSON *o;
             int bad;
 
@@ -936,6 +720,8 @@ static int print_json(const bench *b)
             if (s == S_L2_HIT || s == S_L2_BATCH) {
                 vs = ratio(r,
                            &b->res[s == S_L2_HIT ? S_RAW_GET : S_RAW_PIPE][t]);
+                veq = ratio(r, &b->res[s == S_L2_HIT ? S_RAW_GET_PTTL
+                                                     : S_RAW_PIPE_PTTL][t]);
             }
             o = cJSON_CreateObject();
             bad = !o || !cJSON_AddStringToObject(o, "scenario", name) ||
@@ -950,8 +736,13 @@ static int print_json(const bench *b)
                   !cJSON_AddNumberToObject(o, "errors", (double)r->errors) ||
                   (scen[s].batch > 1 &&
                    !cJSON_AddNumberToObject(o, "batch", scen[s].batch)) ||
-                  (vs >= 0 &&
-                   !cJSON_AddNumberToObject(o, "vs_raw", round_to(vs, 0.001)));
+                  (vs >= 0 && !cJSON_AddNumberToObject(o, "vs_raw",
+                                                       round_to(vs, 0.001))) ||
+                  (veq >= 0 && !cJSON_AddNumberToObject(
+                                   o, "vs_equal_work", round_to(veq, 0.001))) ||
+                  (s == S_L1_HIT &&
+                   !cJSON_AddNumberToObject(o, "ops_per_cpu_sec",
+                                            round(r->ops_per_cpu_sec)));
             if (bad || cli_print_json_line(stdout, o) != 0) {
                 cJSON_Delete(o);
                 cli_err("bench: out of memory");
@@ -969,14 +760,17 @@ static void print_table(const bench *b, const char *kind, const char *store)
         int lib, raw;
         const char *what;
         double target;
-    } ratios[] = {{S_L2_HIT, S_RAW_GET, "l2_hit / raw_get", 0.9},
-                  {S_L2_BATCH, S_RAW_PIPE, "l2_batch16 / raw_pipe16", 0.8}};
+    } ratios[] = {
+        {S_L2_HIT, S_RAW_GET, "l2_hit / raw_get", 0.9},
+        {S_L2_BATCH, S_RAW_PIPE, "l2_batch16 / raw_pipe16", 0.8},
+        {S_L2_HIT, S_RAW_GET_PTTL, "l2_hit / raw_get_pttl", 0},
+        {S_L2_BATCH, S_RAW_PIPE_PTTL, "l2_batch16 / raw_pipe16_pttl", 0}};
     int s, t, header = 0;
     size_t i;
 
     printf("store %s (%s), %zu keys of %zu bytes\n\n", store, kind, b->nkeys,
            b->value_bytes);
-    printf("%-22s %7s %11s %12s %9s %9s %7s\n", "scenario", "threads", "ops",
+    printf("%-26s %7s %11s %12s %9s %9s %7s\n", "scenario", "threads", "ops",
            "ops/s", "p50 us", "p99 us", "errors");
     for (s = 0; s < NSCEN; s++) {
         for (t = 0; t < 2; t++) {
@@ -987,7 +781,7 @@ static void print_table(const bench *b, const char *kind, const char *store)
                 continue;
             }
             scenario_name(name, sizeof(name), s, t ? r->threads : 1);
-            printf("%-22s %7d %11llu %12.0f %9.2f %9.2f %7llu\n", name,
+            printf("%-26s %7d %11llu %12.0f %9.2f %9.2f %7llu\n", name,
                    r->threads, (unsigned long long)r->ops, r->ops_per_sec,
                    r->p50_us, r->p99_us, (unsigned long long)r->errors);
         }
@@ -1004,8 +798,13 @@ static void print_table(const bench *b, const char *kind, const char *store)
                 printf("\nratio of ops/s (target)\n");
                 header = 1;
             }
-            printf("%-24s %-10s %5.2f  (>= %.1f)\n", ratios[i].what,
-                   t ? "threads" : "1 thread", v, ratios[i].target);
+            printf("%-29s %-10s %5.2f  ", ratios[i].what,
+                   t ? "threads" : "1 thread", v);
+            if (ratios[i].target > 0) {
+                printf("(>= %.1f)\n", ratios[i].target);
+            } else {
+                printf("(same protocol work)\n");
+            }
         }
     }
 }
@@ -1018,7 +817,9 @@ enum {
     OPT_THREADS,
     OPT_KEYS,
     OPT_VALUE_BYTES,
-    OPT_JSON
+    OPT_JSON,
+    OPT_EQUAL_WORK,
+    OPT_ROUNDS
 };
 
 static int parse_args(bench *b, int argc, char **argv)
@@ -1030,6 +831,8 @@ static int parse_args(bench *b, int argc, char **argv)
         {"keys", required_argument, NULL, OPT_KEYS},
         {"value-bytes", required_argument, NULL, OPT_VALUE_BYTES},
         {"json", no_argument, NULL, OPT_JSON},
+        {"equal-work", no_argument, NULL, OPT_EQUAL_WORK},
+        {"rounds", required_argument, NULL, OPT_ROUNDS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const cli_ctx *ctx = b->ctx;
@@ -1074,6 +877,16 @@ static int parse_args(bench *b, int argc, char **argv)
             break;
         case OPT_JSON:
             b->json = 1;
+            break;
+        case OPT_EQUAL_WORK:
+            b->equal_work = 1;
+            break;
+        case OPT_ROUNDS:
+            if (cli_parse_int(optarg, 1, 1000, &v) != 0) {
+                return cli_usage(ctx, "--rounds: \"%s\" is not in 1-1000",
+                                 optarg);
+            }
+            b->rounds = (int)v;
             break;
         case 'h':
             cli_help(ctx);
@@ -1124,10 +937,10 @@ static int run(bench *b)
     b->connect_ms = num(cfg, "connect_timeout_ms", 250);
     b->command_ms = num(cfg, "command_timeout_ms", 250);
     if (strcmp(kind, "redis") == 0) {
-        if (resolve_target(b, cfg, err, sizeof(err)) == 0) {
+        if (bench_target_resolve(&b->rt, b->ctx, cfg, err, sizeof(err)) == 0) {
             ran_raw = 1;
         } else {
-            cli_err("bench: raw_get and raw_pipe16 skipped: %s", err);
+            cli_err("bench: raw_* scenarios skipped: %s", err);
         }
     }
     cJSON_Delete(cfg);
@@ -1142,20 +955,18 @@ static int run(bench *b)
     if (ran_raw && (rc = l2_keys(b)) != CLI_OK) {
         return rc;
     }
-    failed |= run_both(b, S_L1_HIT);
-    failed |= run_both(b, S_MISS_SET);
+    failed |= run_with_peers(b, S_L1_HIT, 0, 0, 0);
+    failed |= run_with_peers(b, S_MISS_SET, 0, 0, 0);
     tc_cache_close(b->h);
     b->h = NULL;
     if (strcmp(kind, "memory") != 0) {
         if ((rc = open_handle(b, 1)) != CLI_OK) {
             return rc;
         }
-        failed |= run_both(b, S_L2_HIT);
-        failed |= run_both(b, S_L2_BATCH);
-    }
-    if (ran_raw) {
-        failed |= run_both(b, S_RAW_GET);
-        failed |= run_both(b, S_RAW_PIPE);
+        failed |=
+            run_with_peers(b, S_L2_HIT, ran_raw, S_RAW_GET, S_RAW_GET_PTTL);
+        failed |=
+            run_with_peers(b, S_L2_BATCH, ran_raw, S_RAW_PIPE, S_RAW_PIPE_PTTL);
     }
     if (b->progress) {
         fputs("\r\033[K", stderr);
@@ -1179,6 +990,7 @@ int cli_cmd_bench(cli_ctx *ctx, int argc, char **argv)
     memset(&b, 0, sizeof(b));
     b.ctx = ctx;
     b.seconds = 0.3;
+    b.rounds = 1;
     b.threads =
         cores > 0 ? (int)(cores < MAX_THREADS ? cores : MAX_THREADS) : 1;
     b.nkeys = 100000;
@@ -1195,6 +1007,6 @@ int cli_cmd_bench(cli_ctx *ctx, int argc, char **argv)
     free(b.keys);
     free(b.l2keys);
     free(b.value);
-    target_free(&b.rt);
+    bench_target_free(&b.rt);
     return rc;
 }
