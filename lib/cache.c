@@ -21,14 +21,61 @@
 /* Redis' own limit on a bulk string (proto-max-bulk-len). */
 #define MAX_VALUE_BYTES ((size_t)512 << 20)
 
+/* A namespace's counters, in the order of tc_ns_stats. */
+enum {
+    C_l1_hits,
+    C_l2_hits,
+    C_misses,
+    C_loads,
+    C_sets,
+    C_dels,
+    C_l2_errors,
+    C_degraded,
+    C_COUNT
+};
+
+/*
+ * Counters are striped: each thread adds to one of STRIPES cache lines
+ * and a read sums them. One shared counter would bounce its line between
+ * the cores on every L1 hit; with two threads that cost a fifth of the
+ * hit rate. Eight 8-byte counters fill exactly one 64-byte line.
+ */
+#define STRIPES 8
+typedef struct stripe {
+    _Atomic uint64_t c[C_COUNT];
+} stripe;
+
 /* The counters and generation of one namespace. */
 typedef struct nsrt {
     const tc__ns_def *def;
     _Atomic int64_t gen;         /* part of every key's hash */
     _Atomic int64_t gen_seen_ms; /* when gen was last read from L2 */
-    _Atomic uint64_t l1_hits, l2_hits, misses, loads, sets, dels;
-    _Atomic uint64_t l2_errors, degraded;
+    stripe *st;                  /* STRIPES, 64-byte aligned, in st_mem */
+    void *st_mem;
 } nsrt;
+
+/* This thread's stripe, handed out in turn on a thread's first count. */
+static _Atomic unsigned stripe_next;
+static _Thread_local unsigned stripe_mine = STRIPES;
+
+static stripe *my_stripe(const nsrt *ns)
+{
+    if (stripe_mine == STRIPES) {
+        stripe_mine = atomic_fetch_add(&stripe_next, 1) % STRIPES;
+    }
+    return &ns->st[stripe_mine];
+}
+
+static uint64_t cnt_sum(const nsrt *ns, int which)
+{
+    uint64_t sum = 0;
+    int i;
+
+    for (i = 0; i < STRIPES; i++) {
+        sum += atomic_load_explicit(&ns->st[i].c[which], memory_order_relaxed);
+    }
+    return sum;
+}
 
 /*
  * A load in progress. Callers that miss on a key with a flight wait on the
@@ -60,7 +107,8 @@ struct tc_cache {
 };
 
 #define CNT(ns, field)                                                         \
-    atomic_fetch_add_explicit(&(ns)->field, 1, memory_order_relaxed)
+    atomic_fetch_add_explicit(&my_stripe(ns)->c[C_##field], 1,                 \
+                              memory_order_relaxed)
 
 static nsrt *find_ns(tc_cache *h, const char *name)
 {
@@ -1029,14 +1077,14 @@ TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns)
     if (!out) {
         return tc__fail(h, TC_EINVAL, "out is NULL");
     }
-    out->l1_hits = atomic_load(&n->l1_hits);
-    out->l2_hits = atomic_load(&n->l2_hits);
-    out->misses = atomic_load(&n->misses);
-    out->loads = atomic_load(&n->loads);
-    out->sets = atomic_load(&n->sets);
-    out->dels = atomic_load(&n->dels);
-    out->l2_errors = atomic_load(&n->l2_errors);
-    out->degraded = atomic_load(&n->degraded);
+    out->l1_hits = cnt_sum(n, C_l1_hits);
+    out->l2_hits = cnt_sum(n, C_l2_hits);
+    out->misses = cnt_sum(n, C_misses);
+    out->loads = cnt_sum(n, C_loads);
+    out->sets = cnt_sum(n, C_sets);
+    out->dels = cnt_sum(n, C_dels);
+    out->l2_errors = cnt_sum(n, C_l2_errors);
+    out->degraded = cnt_sum(n, C_degraded);
     return TC_OK;
 }
 
@@ -1296,9 +1344,18 @@ TC_API int tc_cache_open(tc_cache **out, const tc_options *opt, char *errbuf,
         goto fail;
     }
     for (i = 0; i < h->nns; i++) {
-        h->ns[i].def = &h->cfg.ns[i];
+        nsrt *n = &h->ns[i];
+
+        n->def = &h->cfg.ns[i];
         /* so that the first use reads the generation from L2 */
-        atomic_store(&h->ns[i].gen_seen_ms, INT64_MIN / 2);
+        atomic_store(&n->gen_seen_ms, INT64_MIN / 2);
+        /* aligned by hand: the allocator hook has no aligned variant */
+        n->st_mem = tc__calloc(1, STRIPES * sizeof(stripe) + 63);
+        if (!n->st_mem) {
+            rc = tc__errf(&err, TC_ENOMEM, "out of memory");
+            goto fail;
+        }
+        n->st = (stripe *)(((uintptr_t)n->st_mem + 63) & ~(uintptr_t)63);
     }
     if ((rc = tc__l1_new(&h->l1, h->cfg.l1_max_bytes, 0)) != TC_OK) {
         tc__errf(&err, rc, "L1: %s", tc_strerror(rc));
@@ -1320,6 +1377,8 @@ fail0:
 
 TC_API void tc_cache_close(tc_cache *h)
 {
+    size_t i;
+
     if (!h) {
         return;
     }
@@ -1327,6 +1386,9 @@ TC_API void tc_cache_close(tc_cache *h)
         h->store->ops->close(h->store);
     }
     tc__l1_free(h->l1);
+    for (i = 0; h->ns && i < h->nns; i++) {
+        tc__free(h->ns[i].st_mem);
+    }
     tc__free(h->ns);
     tc__config_free(&h->cfg);
     pthread_cond_destroy(&h->fl_cv);

@@ -33,8 +33,27 @@ void tc__key_hash(tc__hash *out, const char *prefix, uint64_t gen,
 
 void tc__key_format(char *buf, const char *prefix, const tc__hash *h)
 {
-    snprintf(buf, TC_KEY_MAX, "tc:%s:%016llx%016llx", prefix,
-             (unsigned long long)h->hi, (unsigned long long)h->lo);
+    /* by hand: snprintf was 40 % of the instructions of an L2 get */
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(prefix);
+    char *p = buf;
+    int i;
+
+    if (n > TC_KEY_MAX - 38) {
+        n = TC_KEY_MAX - 38; /* prefixes are at most 32 bytes (config.c) */
+    }
+    memcpy(p, "tc:", 3);
+    p += 3;
+    memcpy(p, prefix, n);
+    p += n;
+    *p++ = ':';
+    for (i = 60; i >= 0; i -= 4) {
+        *p++ = hex[(h->hi >> i) & 15];
+    }
+    for (i = 60; i >= 0; i -= 4) {
+        *p++ = hex[(h->lo >> i) & 15];
+    }
+    *p = '\0';
 }
 
 /* ---- canonical JSON ---------------------------------------------------- */
