@@ -127,6 +127,7 @@ valgrind: all $(TESTS)
 bench: all
 	@scripts/deps.sh bench
 	bench/run.sh $(BUILD)/tutorcache
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/model.sh $(BUILD)/tutorcache
 
 examples: all
 	@$(MAKE) --no-print-directory -C examples BUILD=../$(BUILD)

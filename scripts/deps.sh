@@ -5,7 +5,7 @@ set -eu
 
 build="make gcc pkg-config libhiredis-dev libcjson-dev libxxhash-dev liblmdb-dev"
 check="$build check redis-server redis-tools"
-bench="$check"
+bench="$check fasttext time"
 
 case "${1:-build}" in
 build) want=$build ;;
