@@ -277,7 +277,24 @@ int tc__normalize_into(char *dst, size_t *dstlen, const char *text, size_t len,
     dst[0] = '\0';
     while (pos < len) {
         size_t at = pos;
-        uint32_t c = decode(u, len, &pos);
+        uint32_t c;
+
+        /* ASCII, most of any text, skips the decoder and the fold table */
+        if (u[pos] - 1u < 0x7Fu) {
+            unsigned char a = u[pos++];
+
+            if (a == ' ' || (a >= '\t' && a <= '\r')) {
+                space = n > 0;
+                continue;
+            }
+            if (space) {
+                dst[n++] = ' ';
+                space = 0;
+            }
+            dst[n++] = (char)(a >= 'A' && a <= 'Z' ? a + 32 : a);
+            continue;
+        }
+        c = decode(u, len, &pos);
 
         if (c == UINT32_MAX || c == 0) {
             /* NUL is refused too: no C string could carry the text. */
