@@ -172,6 +172,7 @@ typedef void (*tc_log_fn)(void *userdata, tc_log_level level, const char *json);
 /* flags */
 #define TC_OPT_NO_ENV 0x1    /* ignore the environment variables */
 #define TC_OPT_NO_CONFIG 0x2 /* ignore TUTORCACHE_CONFIG and config_path */
+#define TC_OPT_NO_METRICS 0x4 /* count nothing for tc_metrics_render */
 
 typedef struct tc_options {
     unsigned version;        /* TC_OPTIONS_VERSION; set by tc_options_init */
@@ -480,6 +481,30 @@ TC_API int tc_cache_config_json(char **out, tc_cache *h);
 TC_API const char *tc_cache_store_kind(const tc_cache *h);
 
 /* ---------------------------------------------------------------------
+ * Metrics
+ */
+
+/*
+ * tc_metrics_render - the handle's metrics in the Prometheus text
+ * exposition format (# HELP and # TYPE for every family):
+ * intent_classification_requests_total{status}, the histogram
+ * intent_classification_duration_seconds, intent_feedback_submissions_total
+ * {type,status}, intent_feedback_corrections_total{original,correct} (at
+ * most 100 pairs; later pairs count as original="other",correct="other"),
+ * tutorcache_cache_requests_total{namespace,tier,result} and the other
+ * per-namespace counters, L1 bytes and entries, L2 health. Counters start
+ * at zero when the handle opens and count this process only.
+ * buf/cap: the caller's buffer; *len receives the text's length without
+ * the NUL, or, with TC_ETOOBIG, the length needed.
+ * tc_metrics_write writes the same text to out.
+ * Returns TC_OK; TC_ETOOBIG; TC_EINVAL; TC_ENOMEM; TC_EIO (write).
+ * Thread safety: any thread; counters are read one by one.
+ */
+TC_API int tc_metrics_render(char *buf, size_t cap, size_t *len,
+                             tc_cache *h);
+TC_API int tc_metrics_write(tc_cache *h, FILE *out);
+
+/* ---------------------------------------------------------------------
  * Text normalization
  */
 
@@ -675,7 +700,8 @@ typedef struct tc_classifier_options {
     tc_model *model;       /* the built-in model (borrowed), or NULL */
     tc_classifier_fn fn;   /* or a host callback ... */
     void *fn_userdata;
-    const char *fn_version; /* ... and its version, part of the key */
+    const char *fn_version; /* ... and its version (1-127 bytes), part of
+                               the key */
     const char *ns;        /* namespace; NULL: "intents" */
     int top_k;             /* labels in "top"; <= 0: 3 */
     double threshold;      /* below it the intent is "unknown"; default 0 */

@@ -103,6 +103,7 @@ struct tc_cache {
     pthread_cond_t fl_cv;
     flight *flights;
     tc__ratelimit rl_l2;
+    tc__metrics *metrics;       /* NULL: TC_OPT_NO_METRICS */
     _Atomic int64_t l2_down_ms; /* when the L2 became unreachable; 0: up */
 };
 
@@ -165,6 +166,22 @@ static void l2_state(tc_cache *h, int rc)
  * invalidation or replacement made by another process can reach this one,
  * so L1 answers only with entries younger than the degraded cap.
  */
+tc__metrics *tc__cache_metrics(const tc_cache *h)
+{
+    return h->metrics;
+}
+
+int tc__cache_health(tc_cache *h, tc__l1_stats *l1, tc__store_health *hl)
+{
+    tc__l1_stats_get(h->l1, l1);
+    memset(hl, 0, sizeof(*hl));
+    if (!h->store) {
+        return 0;
+    }
+    h->store->ops->health(h->store, hl);
+    return 1;
+}
+
 tc__store *tc__cache_store(tc_cache *h)
 {
     return h->store;
@@ -1357,6 +1374,11 @@ TC_API int tc_cache_open(tc_cache **out, const tc_options *opt, char *errbuf,
         }
         n->st = (stripe *)(((uintptr_t)n->st_mem + 63) & ~(uintptr_t)63);
     }
+    if (!(opt && (opt->flags & TC_OPT_NO_METRICS)) &&
+        (rc = tc__metrics_new(&h->metrics)) != TC_OK) {
+        tc__errf(&err, rc, "out of memory");
+        goto fail;
+    }
     if ((rc = tc__l1_new(&h->l1, h->cfg.l1_max_bytes, 0)) != TC_OK) {
         tc__errf(&err, rc, "L1: %s", tc_strerror(rc));
         goto fail;
@@ -1386,6 +1408,7 @@ TC_API void tc_cache_close(tc_cache *h)
         h->store->ops->close(h->store);
     }
     tc__l1_free(h->l1);
+    tc__metrics_free(h->metrics);
     for (i = 0; h->ns && i < h->nns; i++) {
         tc__free(h->ns[i].st_mem);
     }

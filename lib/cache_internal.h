@@ -7,12 +7,20 @@
 #define TC_CACHE_INTERNAL_H
 
 #include "config.h"
+#include "l1.h"
+#include "metrics.h"
 #include "store.h"
 
 /* The L2, or NULL for memory:. */
 tc__store *tc__cache_store(tc_cache *h);
 const tc__config *tc__cache_config(const tc_cache *h);
 const tc__logger *tc__cache_logger(const tc_cache *h);
+/* The handle's metrics, or NULL when they are off (TC_OPT_NO_METRICS). */
+tc__metrics *tc__cache_metrics(const tc_cache *h);
+/* L1 statistics, and the store's health; returns 0 when there is no L2
+ * (memory:), and hl is then zeroed. */
+int tc__cache_health(tc_cache *h, tc__l1_stats *l1, tc__store_health *hl);
+
 /* Marks the L2 up (rc TC_OK/TC_MISS) or down (unreachable, timeout). */
 void tc__cache_l2_state(tc_cache *h, int rc);
 

@@ -319,6 +319,23 @@ static int decode_hit(tc_result **out, const tc_classifier *c, const char *val,
     return rc;
 }
 
+/* One classification for the metrics: its outcome and latency. */
+static void count(const tc_classifier *c, const tc_result *r, int64_t t0)
+{
+    tc__metrics *m = tc__cache_metrics(c->cache);
+    tc__cls_status st = TC__CLS_ERROR;
+
+    if (!m) {
+        return;
+    }
+    if (r) {
+        st = r->source == TC_SOURCE_MODEL      ? TC__CLS_CACHE_MISS
+             : r->source == TC_SOURCE_FEEDBACK ? TC__CLS_FEEDBACK
+                                               : TC__CLS_CACHE_HIT;
+    }
+    tc__metrics_classify(m, st, r ? r->latency_us : tc__now_us() - t0);
+}
+
 static tc_source tier_source(tc_tier t)
 {
     return t == TC_TIER_L1 ? TC_SOURCE_L1 : TC_SOURCE_L2;
@@ -344,6 +361,7 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
     model_id(id, c);
     if ((rc = prepare(&norm, &normlen, &key, &keylen, c, text, len, id)) !=
         TC_OK) {
+        count(c, NULL, t0);
         return rc;
     }
     /* a correction overrides whatever is cached, in every process */
@@ -375,6 +393,7 @@ done:
     if (rc == TC_ENOMEM) {
         tc__fail(c->cache, rc, "out of memory");
     }
+    count(c, rc == TC_OK ? *out : NULL, t0);
     return rc;
 }
 
@@ -533,6 +552,9 @@ done:
             tc_result_free(out[i]);
             out[i] = NULL;
         }
+    }
+    for (i = 0; i < n; i++) {
+        count(c, out[i], t0);
     }
     return rc;
 }

@@ -4,7 +4,7 @@
 set -eu
 
 build="make gcc pkg-config libhiredis-dev libcjson-dev libxxhash-dev liblmdb-dev"
-check="$build check redis-server redis-tools"
+check="$build check redis-server redis-tools prometheus"
 bench="$check fasttext time"
 
 case "${1:-build}" in

@@ -21,6 +21,7 @@ Suite *suite_normalize(void);   /* check_normalize.c: normalization */
 Suite *suite_model(void);       /* check_model.c: the classifier */
 Suite *suite_classify(void);    /* check_classify.c: through the cache */
 Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
+Suite *suite_metrics(void);     /* check_metrics.c: Prometheus exposition */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */

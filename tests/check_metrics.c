@@ -1,0 +1,294 @@
+/*
+ * check_metrics.c - the Prometheus exposition: every family announced
+ * with HELP and TYPE, counters equal to the operations performed, the
+ * histogram cumulative with +Inf equal to the count, label values escaped,
+ * the pair bound, the buffer contract, and promtool's verdict.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "cache_internal.h"
+#include "suites.h"
+#include "tutorcache.h"
+
+static int host_fn(char **json, const char *text, size_t len, void *ud)
+{
+    static const char a[] = "{\"intent\":\"debugging\",\"confidence\":0.9}";
+
+    (void)text;
+    (void)len;
+    (void)ud;
+    *json = tc_malloc(sizeof(a));
+    if (!*json) {
+        return TC_ENOMEM;
+    }
+    memcpy(*json, a, sizeof(a));
+    return TC_OK;
+}
+
+static tc_cache *open_mem(unsigned flags)
+{
+    tc_options o;
+    tc_cache *h = NULL;
+    char err[256];
+
+    tc_options_init(&o);
+    o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG | flags;
+    o.store_url = "memory:";
+    ck_assert_int_eq(tc_cache_open(&h, &o, err, sizeof(err)), TC_OK);
+    return h;
+}
+
+static tc_classifier *open_cls(tc_cache *h)
+{
+    tc_classifier_options co;
+    tc_classifier *c = NULL;
+
+    tc_classifier_options_init(&co);
+    co.fn = host_fn;
+    co.fn_version = "m1";
+    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    return c;
+}
+
+static void classify(tc_classifier *c, const char *text, int want)
+{
+    tc_result *r = NULL;
+
+    ck_assert_int_eq(tc_classify(&r, c, text, strlen(text)), want);
+    tc_result_free(r);
+}
+
+/* The rendered text (malloc'd). */
+static char *render(tc_cache *h)
+{
+    size_t len = 0, len2 = 0;
+    char small[16], *buf;
+
+    ck_assert_int_eq(tc_metrics_render(small, sizeof(small), &len, h),
+                     TC_ETOOBIG);
+    ck_assert_uint_gt(len, sizeof(small));
+    buf = malloc(len + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_int_eq(tc_metrics_render(buf, len + 1, &len2, h), TC_OK);
+    ck_assert_uint_eq(len2, len);
+    ck_assert_uint_eq(strlen(buf), len);
+    return buf;
+}
+
+/* The value of the sample whose name and labels are exactly `series`. */
+static double value_of(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    const char *p = text;
+
+    while ((p = strstr(p, series))) {
+        if ((p == text || p[-1] == '\n') && p[n] == ' ') {
+            return strtod(p + n + 1, NULL);
+        }
+        p += n;
+    }
+    ck_abort_msg("no sample %s in:\n%s", series, text);
+    return -1;
+}
+
+/* Every sample's family was announced by # HELP and # TYPE before it. */
+static void check_announced(const char *text)
+{
+    char *copy = strdup(text), *line, *save = NULL;
+    char fam[128] = "";
+
+    ck_assert_ptr_nonnull(copy);
+    for (line = strtok_r(copy, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char name[128];
+        size_t n = strcspn(line, "{ ");
+
+        if (strncmp(line, "# HELP ", 7) == 0) {
+            snprintf(fam, sizeof(fam), "%.*s", (int)strcspn(line + 7, " "),
+                     line + 7);
+            continue;
+        }
+        if (strncmp(line, "# TYPE ", 7) == 0) {
+            ck_assert_msg(strncmp(line + 7, fam, strlen(fam)) == 0,
+                          "TYPE without HELP: %s", line);
+            continue;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)n, line);
+        ck_assert_msg(fam[0] && strncmp(name, fam, strlen(fam)) == 0,
+                      "sample %s outside its family %s", name, fam);
+    }
+    free(copy);
+}
+
+START_TEST(test_counts_match)
+{
+    static const char override[] =
+        "{\"intent\":\"explanation\",\"confidence\":1,\"model\":\"feedback\"}";
+    tc_cache *h = open_mem(0);
+    tc_classifier *c = open_cls(h);
+    const char *le[] = {"1e-06",  "2e-06",  "5e-06",   "1e-05",  "2.5e-05",
+                        "5e-05",  "0.0001", "0.00025", "0.0005", "0.001",
+                        "0.0025", "0.005",  "0.01",    "0.025",  "0.05",
+                        "0.1",    "0.25",   "1",       "+Inf"};
+    double prev = 0, v;
+    char series[128], *t;
+    size_t i;
+
+    classify(c, "first text", TC_OK); /* miss */
+    classify(c, "first text", TC_OK); /* hit */
+    classify(c, "second", TC_OK);     /* miss */
+    classify(c, "\xff", TC_EINVAL);   /* error */
+    ck_assert_int_eq(tc_cache_set(h, "intent_feedback", "third", 5, override,
+                                  strlen(override), 0),
+                     TC_OK);
+    classify(c, "Third!", TC_OK); /* feedback */
+    t = render(h);
+    check_announced(t);
+    ck_assert(value_of(t, "intent_classification_requests_total{status="
+                          "\"cache_hit\"}") == 1);
+    ck_assert(value_of(t, "intent_classification_requests_total{status="
+                          "\"cache_miss\"}") == 2);
+    ck_assert(value_of(t, "intent_classification_requests_total{status="
+                          "\"feedback\"}") == 1);
+    ck_assert(value_of(t, "intent_classification_requests_total{status="
+                          "\"error\"}") == 1);
+    for (i = 0; i < sizeof(le) / sizeof(le[0]); i++) {
+        snprintf(series, sizeof(series),
+                 "intent_classification_duration_seconds_bucket{le=\"%s\"}",
+                 le[i]);
+        v = value_of(t, series);
+        ck_assert_msg(v >= prev, "bucket %s below the one before", le[i]);
+        prev = v;
+    }
+    ck_assert(prev == 5);
+    ck_assert(value_of(t, "intent_classification_duration_seconds_count") == 5);
+    ck_assert(value_of(t, "tutorcache_cache_requests_total{namespace="
+                          "\"intents\",tier=\"l1\",result=\"hit\"}") == 1);
+    ck_assert(value_of(t, "tutorcache_cache_requests_total{namespace="
+                          "\"intents\",tier=\"none\",result=\"miss\"}") == 2);
+    ck_assert(value_of(t, "tutorcache_cache_sets_total{namespace="
+                          "\"intents\"}") == 2);
+    ck_assert(value_of(t, "tutorcache_cache_sets_total{namespace="
+                          "\"intent_feedback\"}") == 1);
+    ck_assert(value_of(t, "tutorcache_l1_entries") == 3);
+    ck_assert(value_of(t, "tutorcache_l2_up{kind=\"memory\"}") == 1);
+    free(t);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+}
+END_TEST
+
+START_TEST(test_pairs_bounded_and_escaped)
+{
+    tc_cache *h = open_mem(0);
+    tc__metrics *m = tc__cache_metrics(h);
+    char a[32], *t;
+    int i;
+
+    tc__metrics_correction(m, "say \"hi\"", "back\\slash\nnew");
+    tc__metrics_correction(m, "say \"hi\"", "back\\slash\nnew");
+    for (i = 0; i < 150; i++) {
+        snprintf(a, sizeof(a), "label%d", i);
+        tc__metrics_correction(m, a, "x");
+    }
+    t = render(h);
+    check_announced(t);
+    ck_assert(value_of(t,
+                       "intent_feedback_corrections_total{original="
+                       "\"say \\\"hi\\\"\",correct=\"back\\\\slash\\nnew\"}") ==
+              2);
+    ck_assert(value_of(t, "intent_feedback_corrections_total{original="
+                          "\"label98\",correct=\"x\"}") == 1);
+    /* 100 pairs kept (the first and 99 labels); 51 counted as other */
+    ck_assert(value_of(t, "intent_feedback_corrections_total{original="
+                          "\"other\",correct=\"other\"}") == 51);
+    ck_assert_ptr_null(strstr(t, "label99\""));
+    free(t);
+    tc_cache_close(h);
+}
+END_TEST
+
+START_TEST(test_off_and_write)
+{
+    tc_cache *h = open_mem(TC_OPT_NO_METRICS);
+    tc_classifier *c = open_cls(h);
+    char *t, *w;
+    FILE *f;
+    long n;
+
+    classify(c, "a text", TC_OK);
+    t = render(h);
+    ck_assert(value_of(t, "intent_classification_requests_total{status="
+                          "\"cache_miss\"}") == 0);
+    f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tc_metrics_write(h, f), TC_OK);
+    n = ftell(f);
+    ck_assert_int_eq(n, (long)strlen(t));
+    w = malloc((size_t)n + 1);
+    rewind(f);
+    ck_assert_uint_eq(fread(w, 1, (size_t)n, f), (size_t)n);
+    w[n] = '\0';
+    ck_assert_str_eq(w, t);
+    fclose(f);
+    free(w);
+    free(t);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+}
+END_TEST
+
+/* promtool, the reference parser (Debian's prometheus; make check's deps
+ * install it). */
+START_TEST(test_promtool)
+{
+    tc_cache *h = open_mem(0);
+    tc_classifier *c = open_cls(h);
+    char path[] = "/tmp/tcmetricsXXXXXX", cmd[256];
+    char *t;
+    int fd, rc;
+
+    if (system("command -v promtool >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "check_metrics: promtool not installed "
+                        "(scripts/deps.sh check installs it): skipped\n");
+        tc_classifier_close(c);
+        tc_cache_close(h);
+        return;
+    }
+    classify(c, "some text", TC_OK);
+    classify(c, "some text", TC_OK);
+    tc__metrics_correction(tc__cache_metrics(h), "a\"b", "c");
+    t = render(h);
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, t, strlen(t)), (ssize_t)strlen(t));
+    close(fd);
+    snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
+    rc = system(cmd);
+    unlink(path);
+    ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
+                  "promtool rejected:\n%s", t);
+    free(t);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+}
+END_TEST
+
+Suite *suite_metrics(void)
+{
+    Suite *s = suite_create("metrics");
+    TCase *tc = tcase_create("metrics");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_counts_match);
+    tcase_add_test(tc, test_pairs_bounded_and_escaped);
+    tcase_add_test(tc, test_off_and_write);
+    tcase_add_test(tc, test_promtool);
+    suite_add_tcase(s, tc);
+    return s;
+}
