@@ -142,8 +142,13 @@ TC_API void tc_free(void *ptr);
  *   {"time":"2026-11-21T14:03:05.120Z","level":"warn",
  *    "event":"l2_unavailable","store":"redis://127.0.0.1:6379",
  *    "error":"TC_EUNAVAIL","detail":"connect: Connection refused"}
- * Repeats of one event are rate-limited (at most one per interval).
- * Passwords never appear in logs.
+ * Repeats of one event are rate-limited (at most one per 10 s, the next
+ * line saying how many were suppressed). Passwords never appear in logs,
+ * nor a caller's text unless tc_options.log_texts is set; keys appear as
+ * their hashed L2 form. Events: debug cache_get, cache_set (namespace,
+ * key, tier, result, latency_us) and classify (also source, intent);
+ * info cache_invalidate; warn l2_error, l2_unavailable, l2_breaker_open;
+ * info l2_recovered; feedback_* for feedback.
  */
 typedef enum tc_log_level {
     TC_LOG_DEBUG = 0,
@@ -191,6 +196,8 @@ typedef struct tc_options {
     tc_log_fn log_fn;        /* NULL: silent */
     void *log_userdata;
     tc_log_level log_level; /* default TC_LOG_WARN */
+    int log_texts;           /* 1: debug lines of classify carry the text;
+                                0 (default): never a caller's text */
 } tc_options;
 
 /*

@@ -123,6 +123,24 @@ static nsrt *find_ns(tc_cache *h, const char *name)
     return NULL;
 }
 
+/*
+ * A debug line for one cache call: the namespace, the L2 key (a hash, so
+ * no caller data leaks into logs), the tier or outcome, and the latency.
+ */
+static void log_op(tc_cache *h, const nsrt *ns, const tc__hash *hk,
+                   const char *event, const char *tier, int rc,
+                   int64_t latency_us)
+{
+    char key[TC_KEY_MAX], lat[24];
+    const char *f[] = {"namespace",  ns->def->name, "key",    key,
+                       "tier",       tier,          "result", tc_error_name(rc),
+                       "latency_us", lat,           NULL};
+
+    tc__key_format(key, ns->def->prefix, hk);
+    snprintf(lat, sizeof(lat), "%lld", (long long)latency_us);
+    tc__log(&h->log, TC_LOG_DEBUG, event, f);
+}
+
 /* Argument checks shared by the public calls; sets the error detail. */
 static int check_args(tc_cache *h, const char *ns, const void *key,
                       size_t keylen, nsrt **out)
@@ -356,7 +374,14 @@ TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
         return TC_MISS;
     }
     tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
-    rc = lookup(h, n, &hk, (char **)val, len, &t, 0);
+    if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
+        int64_t t0 = tc__now_us();
+
+        rc = lookup(h, n, &hk, (char **)val, len, &t, 0);
+        log_op(h, n, &hk, "cache_get", tc_tier_name(t), rc, tc__now_us() - t0);
+    } else {
+        rc = lookup(h, n, &hk, (char **)val, len, &t, 0);
+    }
     if (tier) {
         *tier = t;
     }
@@ -468,6 +493,13 @@ TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
         return TC_OK;
     }
     tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
+    if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
+        int64_t t0 = tc__now_us();
+
+        rc = store_one(h, n, &hk, val ? val : "", len, ttl);
+        log_op(h, n, &hk, "cache_set", "l2", rc, tc__now_us() - t0);
+        return rc;
+    }
     return store_one(h, n, &hk, val ? val : "", len, ttl);
 }
 
@@ -1000,6 +1032,12 @@ TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
         rc = h->store->ops->incr(h->store, key, &gen, &err);
         l2_state(h, rc);
         if (rc == TC_OK) {
+            char g[24];
+            const char *f[] = {"namespace", n->def->name, "generation", g,
+                               NULL};
+
+            snprintf(g, sizeof(g), "%lld", (long long)gen);
+            tc__log(&h->log, TC_LOG_INFO, "cache_invalidate", f);
             atomic_store(&n->gen_seen_ms, tc__now_ms());
             cur = atomic_load(&n->gen);
             while (gen > cur &&
@@ -1348,6 +1386,7 @@ TC_API int tc_cache_open(tc_cache **out, const tc_options *opt, char *errbuf,
         h->log.fn = opt->log_fn;
         h->log.userdata = opt->log_userdata;
         h->log.level = opt->log_level;
+        h->log.log_texts = opt->log_texts;
     } else {
         h->log.level = TC_LOG_WARN;
     }

@@ -319,6 +319,38 @@ static int decode_hit(tc_result **out, const tc_classifier *c, const char *val,
     return rc;
 }
 
+/* A debug line per classification; the text only with log_texts. */
+static void log_result(const tc_classifier *c, const tc_result *r,
+                       const char *text, size_t len)
+{
+    const tc__logger *lg = tc__cache_logger(c->cache);
+    char lat[24], conf[24], *t = NULL;
+    const char *f[16];
+    int i = 0;
+
+    snprintf(lat, sizeof(lat), "%lld", (long long)r->latency_us);
+    snprintf(conf, sizeof(conf), "%.4f", r->confidence);
+    f[i++] = "namespace";
+    f[i++] = c->ns;
+    f[i++] = "source";
+    f[i++] = tc_source_name(r->source);
+    f[i++] = "intent";
+    f[i++] = r->intent;
+    f[i++] = "confidence";
+    f[i++] = conf;
+    f[i++] = "model";
+    f[i++] = r->model;
+    f[i++] = "latency_us";
+    f[i++] = lat;
+    if (lg->log_texts && (t = tc__strndup(text, len))) {
+        f[i++] = "text";
+        f[i++] = t;
+    }
+    f[i] = NULL;
+    tc__log(lg, TC_LOG_DEBUG, "classify", f);
+    tc__free(t);
+}
+
 /* One classification for the metrics: its outcome and latency. */
 static void count(const tc_classifier *c, const tc_result *r, int64_t t0)
 {
@@ -394,6 +426,9 @@ done:
         tc__fail(c->cache, rc, "out of memory");
     }
     count(c, rc == TC_OK ? *out : NULL, t0);
+    if (rc == TC_OK && tc__log_on(tc__cache_logger(c->cache), TC_LOG_DEBUG)) {
+        log_result(c, *out, text, len);
+    }
     return rc;
 }
 

@@ -68,6 +68,7 @@ typedef struct tc__logger {
     void *userdata;
     tc_log_level level;
     int64_t interval_ms; /* rate limit for tc__log_limited */
+    int log_texts;       /* texts may appear in lines (off by default) */
 } tc__logger;
 
 /* A rate-limit slot: one per kind of repeated event. */
@@ -75,6 +76,13 @@ typedef struct tc__ratelimit {
     _Atomic int64_t last_ms;
     _Atomic uint64_t suppressed;
 } tc__ratelimit;
+
+/* Whether a line of this level would be written: callers test it before
+ * formatting fields, so a silent logger costs one comparison. */
+static inline int tc__log_on(const tc__logger *lg, tc_log_level level)
+{
+    return lg && lg->fn && level >= lg->level && level < TC_LOG_OFF;
+}
 
 /*
  * Logs one event. `fields` is a NULL-terminated list of name/value string

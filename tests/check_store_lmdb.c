@@ -25,7 +25,8 @@
  * removes it even when the test failed in its forked child.
  */
 static char *tdir;
-static const tc__logger quiet = {NULL, NULL, TC_LOG_OFF, 1000};
+static const tc__logger quiet = {
+    .fn = NULL, .level = TC_LOG_OFF, .interval_ms = 1000};
 
 static void setup(void)
 {

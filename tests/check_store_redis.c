@@ -49,7 +49,8 @@ static void capture_log(void *userdata, tc_log_level level, const char *json)
     pthread_mutex_unlock(&g_log_mu);
 }
 
-static const tc__logger g_logger = {capture_log, NULL, TC_LOG_DEBUG, 0};
+static const tc__logger g_logger = {
+    .fn = capture_log, .level = TC_LOG_DEBUG, .interval_ms = 0};
 
 static int logged(const char *needle)
 {

@@ -22,6 +22,7 @@ Suite *suite_model(void);       /* check_model.c: the classifier */
 Suite *suite_classify(void);    /* check_classify.c: through the cache */
 Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
 Suite *suite_metrics(void);     /* check_metrics.c: Prometheus exposition */
+Suite *suite_log(void);         /* check_log.c: JSON log lines */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */
