@@ -782,6 +782,226 @@ TC_API const char *tc_source_name(tc_source source);
 /* tc_result_free - NULL is accepted. */
 TC_API void tc_result_free(tc_result *r);
 
+/* ---------------------------------------------------------------------
+ * Feedback
+ *
+ * Users' corrections and confirmations of classifications. An accepted
+ * record is stored with a retention (30 days by default; config
+ * "feedback_retention", in seconds), counted, and queued for retraining;
+ * on LMDB it is flushed to disk before the call returns. A correction
+ * also overrides the cached classification of its text: the corrected
+ * answer ({"intent": correct_intent, "confidence": 1, "top": [...],
+ * "complexity", "techniques", "model": "feedback"}) is stored under the
+ * normalized text in the "intent_feedback" namespace, in the same store
+ * transaction as the record, for that namespace's TTL (24 h; config
+ * "namespaces": {"intent_feedback": {"ttl": ...}}). The submitting
+ * process's L1 has it at once; another process that holds an older copy
+ * in its L1 serves that copy for at most the namespace's L1 TTL.
+ *
+ * When the store is unreachable (or its circuit breaker is open) the
+ * record goes to <spool_dir>/feedback.spool (one JSON line per record;
+ * config "spool_dir" or TUTORCACHE_SPOOL_DIR, by default beside the LMDB
+ * directory or under $XDG_STATE_HOME/tutorcache), fsync'd before the call
+ * returns, and the call returns TC_OK and the id. The spool is replayed in
+ * order, without duplicates (records are stored idempotently by id), by
+ * the next feedback call of the process that spooled, and by any other
+ * process at its first feedback call after its last look, which it takes
+ * at most once a second; processes sharing the spool take turns through
+ * a lock on the file. A spool line that is not a record is moved to
+ * feedback.spool.bad and logged, never dropped.
+ *
+ * Feedback needs a durable store: with memory: it is TC_EINVAL (except
+ * for a dry-run import, which stores nothing).
+ *
+ * The record (the JSON field names; the same in CSV headers):
+ *   text                 required, 1..10000 bytes of UTF-8, not blank
+ *   original_intent      required string, 1..256 bytes, not blank
+ *   correct_intent       required string, 1..256 bytes; differs from
+ *                        original_intent in a correction, equals it in a
+ *                        confirmation
+ *   original_confidence  required number, 0..1
+ *   correct_complexity   optional string, 1..256 bytes
+ *   correct_techniques   optional array of at most 32 strings (1..256
+ *                        bytes each)
+ *   user_id              optional string, 1..256 bytes
+ *   feedback_type        required, "correction" or "confirmation"
+ *   timestamp            optional ISO 8601 (RFC 3339): YYYY-MM-DDTHH:MM:SS,
+ *                        an optional fraction, then Z or +hh:mm/-hh:mm,
+ *                        each part range-checked; stored as UTC with
+ *                        milliseconds ("2024-03-01T01:00:00.123Z"); the
+ *                        time of receipt when absent
+ * In JSON, null for an optional field means absent; a field of the wrong
+ * JSON type, a field given twice or an unknown field is rejected, naming
+ * the field. The stored record is canonical JSON: "id" first, then the
+ * fields above in that order, optional ones only when present.
+ */
+
+typedef enum tc_feedback_type {
+    TC_FEEDBACK_CORRECTION = 1,
+    TC_FEEDBACK_CONFIRMATION = 2
+} tc_feedback_type;
+
+/* A record to submit. Strings are UTF-8 and NUL-terminated. */
+typedef struct tc_feedback {
+    const char *text;            /* required, 1..10000 bytes */
+    const char *original_intent; /* required */
+    const char *correct_intent;  /* required; differs for a correction,
+                                    equals original for a confirmation */
+    double original_confidence;  /* required, 0..1 */
+    const char *correct_complexity;            /* NULL: none */
+    const char *const *correct_techniques;     /* NULL: none */
+    size_t ncorrect_techniques;
+    const char *user_id;         /* NULL: none */
+    tc_feedback_type type;
+    const char *timestamp;       /* ISO 8601; NULL: the time of receipt */
+} tc_feedback;
+
+/* A record id: 13 digits of ms since the epoch, '-', 16 hex digits
+ * (random, then counting up within a process), so ids sort by time and a
+ * process's ids by the order it made them. */
+#define TC_FEEDBACK_ID_MAX 32
+
+/*
+ * tc_feedback_submit - validate, store, count, queue and (for a
+ * correction) override. id (at least TC_FEEDBACK_ID_MAX bytes) receives
+ * the record's id, also when the record went to the spool.
+ * tc_feedback_submit_json takes the record as one JSON object with the
+ * field names of tc_feedback ("feedback_type": "correction" or
+ * "confirmation"); an unknown field is rejected, so a misspelt field
+ * never goes unnoticed. A rejected record is counted ("rejected" in
+ * tc_feedback_stats_json, under its type, or "invalid" when the type
+ * itself is missing or bad).
+ * Returns TC_OK (stored, or spooled while the store is unreachable);
+ * TC_EINVAL with tc_cache_errmsg() naming the field and the reason
+ * ("original_confidence: 1.7 is not in 0..1"), or for memory:; TC_EIO
+ * (the store was unreachable and the spool could not be written: the
+ * record was not accepted); TC_EFULL (an LMDB map that is full);
+ * TC_ENOMEM.
+ * Thread safety: any thread.
+ */
+TC_API int tc_feedback_submit(char *id, tc_cache *h, const tc_feedback *fb);
+TC_API int tc_feedback_submit_json(char *id, tc_cache *h, const char *json,
+                                   size_t len);
+
+/* Input formats of tc_feedback_import. */
+typedef enum tc_import_format {
+    TC_IMPORT_AUTO = 0, /* JSONL when the first non-blank line starts with
+                           '{', else CSV */
+    TC_IMPORT_JSONL = 1,
+    TC_IMPORT_CSV = 2   /* a header row naming the fields, RFC 4180 */
+} tc_import_format;
+
+/* One rejected line of an import. */
+typedef struct tc_import_rejection {
+    uint64_t line;
+    const char *reason;
+} tc_import_rejection;
+
+/* What an import did. */
+typedef struct tc_import_report {
+    uint64_t accepted;
+    uint64_t rejected;
+    uint64_t spooled; /* accepted while the store was down */
+    size_t nrejections; /* the first 1000 rejections */
+    const tc_import_rejection *rejections;
+} tc_import_report;
+
+/* Called every 1000 lines with the lines read so far. */
+typedef void (*tc_import_progress_fn)(void *userdata, uint64_t lines);
+
+/*
+ * tc_feedback_import - submit every record of a stream of JSON Lines or
+ * CSV. A bad line is counted and reported with its number (from 1) and
+ * reason, and the good lines are imported all the same, 1024 records per
+ * store round trip. Blank lines are skipped; a UTF-8 byte order mark is
+ * ignored; lines may end in LF or CRLF; a line longer than 1 MiB is
+ * rejected.
+ * CSV: RFC 4180 (fields separated by ',', quoted with '"' where they hold
+ * a ',', a '"' (doubled) or a line break). The header row names the
+ * columns, in any order, with the field names of the JSON form; text,
+ * original_intent, correct_intent, original_confidence and feedback_type
+ * are required columns, an unknown or repeated column fails the whole
+ * import (TC_EINVAL). An empty value means absent for optional fields.
+ * correct_techniques is one field of items separated by '|' ("a|b|c",
+ * spaces around items ignored): '|' appears in no technique name, and
+ * unlike ';' it is never a spreadsheet's field separator. A rejected
+ * record spanning several lines is reported at its first line.
+ * dry_run validates only, storing and counting nothing (and needs no
+ * durable store). progress, which may be NULL, is called every 1000 lines.
+ * Returns TC_OK (even when lines were rejected: see the report); TC_EINVAL
+ * (a bad format, a bad CSV header); TC_EIO (reading in, or the spool; the
+ * message says how many records were accepted before); TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_import_report_free()).
+ * Thread safety: any thread.
+ */
+TC_API int tc_feedback_import(tc_import_report **out, tc_cache *h, FILE *in,
+                              tc_import_format format, int dry_run,
+                              tc_import_progress_fn progress,
+                              void *progress_userdata);
+TC_API void tc_import_report_free(tc_import_report *r);
+
+/*
+ * tc_feedback_stats_json - counts by type and status, by (original ->
+ * correct) pair (top 20), records kept, pending in the retraining queue,
+ * records in the spool, as one JSON object:
+ *   {"accepted":{"correction":N,"confirmation":N},
+ *    "rejected":{"correction":N,"confirmation":N,"invalid":N},
+ *    "pairs":[{"original":"a","correct":"b","count":N},...],
+ *    "kept":N,"pending":N,"queued":N,"spooled":N}
+ * pairs: corrections by count, most first (ties by name); kept: records
+ * within their retention; pending: delivered to a consumer and not yet
+ * acknowledged; queued: never delivered; spooled: lines in this host's
+ * spool, not yet in the store.
+ * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT; TC_EINVAL (memory:); TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
+ */
+TC_API int tc_feedback_stats_json(char **out, tc_cache *h);
+
+/* Records handed to a consumer: ids and JSON objects. */
+typedef struct tc_feedback_batch {
+    size_t n;
+    const char *const *ids;
+    const char *const *records; /* one JSON object each */
+} tc_feedback_batch;
+
+/*
+ * tc_feedback_consume - up to max records of the retraining queue for
+ * this consumer: first those another consumer took but did not
+ * acknowledge for claim_idle_ms (<= 0: 60 s), then new ones in the order
+ * they were stored. A record is with one live consumer at a time until
+ * acknowledged; a consumer that dies before acknowledging leaves its
+ * records to be claimed by another after claim_idle_ms, so a consumer
+ * must acknowledge well within that time. Records past their retention
+ * are never delivered.
+ * consumer: a name of 1..128 bytes of UTF-8; max > 0.
+ * Returns TC_OK (n may be 0); TC_EUNAVAIL/TC_ETIMEOUT; TC_EINVAL; TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_feedback_batch_free()).
+ * Thread safety: any thread.
+ */
+TC_API int tc_feedback_consume(tc_feedback_batch **out, tc_cache *h,
+                               const char *consumer, size_t max,
+                               int64_t claim_idle_ms);
+TC_API void tc_feedback_batch_free(tc_feedback_batch *b);
+
+/*
+ * tc_feedback_ack - acknowledge records, which leave the queue (they stay
+ * stored until their retention ends). Acknowledging an id twice, or one
+ * that was never delivered, does nothing. ids may be NULL when n is 0.
+ * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT; TC_EINVAL (an id that is not a
+ * feedback id).
+ * Thread safety: any thread.
+ */
+TC_API int tc_feedback_ack(tc_cache *h, const char *const *ids, size_t n);
+
+/*
+ * tc_feedback_export - every stored record (within its retention), oldest
+ * first, as JSON Lines on out, without touching the queue. count (may be
+ * NULL) receives the number written.
+ * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT; TC_EIO (writing out); TC_EINVAL.
+ * Thread safety: any thread.
+ */
+TC_API int tc_feedback_export(tc_cache *h, FILE *out, uint64_t *count);
+
 #ifdef __cplusplus
 }
 #endif

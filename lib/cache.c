@@ -388,6 +388,25 @@ TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
     return rc;
 }
 
+int tc__cache_l1_set(tc_cache *h, const char *ns, const void *key,
+                     size_t keylen, const void *val, size_t len)
+{
+    int64_t now = tc__now_ms();
+    tc__hash hk;
+    nsrt *n;
+    int rc;
+
+    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+        return rc;
+    }
+    if (!h->cfg.enable_caching) {
+        return TC_OK;
+    }
+    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
+    return tc__l1_set(h->l1, &hk, val, len,
+                      now + min64(n->def->ttl_ms, n->def->l1_ttl_ms), now);
+}
+
 int tc__cache_get_neg(void **val, size_t *len, tc_tier *tier, tc_cache *h,
                       const char *ns, const void *key, size_t keylen)
 {

@@ -35,4 +35,12 @@ int tc__cache_get_neg(void **val, size_t *len, tc_tier *tier, tc_cache *h,
                       const char *ns, const void *key, size_t keylen);
 int tc__cache_mget_neg(tc_cache *h, const char *ns, tc_item *items, size_t n);
 
+/*
+ * Stores a value in this process's L1 only (the namespace's L1 TTL), for a
+ * caller that has just written the same value to the L2 itself (a
+ * feedback override, in the store's own transaction).
+ */
+int tc__cache_l1_set(tc_cache *h, const char *ns, const void *key,
+                     size_t keylen, const void *val, size_t len);
+
 #endif

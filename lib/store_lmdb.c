@@ -4,7 +4,8 @@
  * absolute wall-clock expiry in front of the caller's bytes, so a TTL means
  * the same in every process: expired entries read as misses, and a sweep
  * walking a second DB ordered by expiry removes them in small batches
- * piggybacked on writes.
+ * piggybacked on writes. The same environment holds feedback's named
+ * databases, which store_lmdb_fb.c reaches through store_lmdb.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,7 +18,7 @@
 
 #include <lmdb.h>
 
-#include "store.h"
+#include "store_lmdb.h"
 
 /* Bytes in front of each value: the expiry, ms since the epoch, LE. */
 #define LM_HDR 8
@@ -35,6 +36,8 @@
  * lock file and nothing at run time (LMDB scans only the used ones).
  */
 #define LM_MAX_READERS 510
+/* data and expiry, the five of feedback, and room to grow. */
+#define LM_MAX_DBS 12
 /*
  * The sweep runs one batch of at most LM_SWEEP_BATCH deletions after every
  * LM_SWEEP_EVERY written entries, and after LM_SWEEP_MS of quiet. Each
@@ -60,8 +63,9 @@ typedef struct lm_env {
     pid_t pid;     /* the opener; a forked child must not touch it */
     unsigned refs; /* under lm_registry_mu */
     MDB_env *env;
-    MDB_dbi data;  /* key -> le64 expiry || value */
-    MDB_dbi index; /* be64 expiry || key -> "", entries with an expiry */
+    MDB_dbi data;    /* key -> le64 expiry || value */
+    MDB_dbi index;   /* be64 expiry || key -> "", entries with an expiry */
+    tc__lmdb_dbs fb; /* feedback's named databases (store_lmdb_fb.c) */
     size_t map_bytes;
     size_t max_key;
     char *dir;
@@ -855,7 +859,7 @@ static int lm_env_open(lm_env **out, const tc__store_config *cfg,
     }
     e->map_bytes = cfg->map_bytes ? cfg->map_bytes : LM_DEFAULT_MAP;
     if ((rc = mdb_env_set_maxreaders(e->env, LM_MAX_READERS)) != 0 ||
-        (rc = mdb_env_set_maxdbs(e->env, 2)) != 0 ||
+        (rc = mdb_env_set_maxdbs(e->env, LM_MAX_DBS)) != 0 ||
         (rc = mdb_env_set_mapsize(e->env, e->map_bytes)) != 0) {
         goto fail;
     }
@@ -881,6 +885,7 @@ static int lm_env_open(lm_env **out, const tc__store_config *cfg,
         /* LMDB grows the map to fit a larger existing file. */
         e->map_bytes = info.me_mapsize;
     }
+    e->fb.env = e->env;
     e->max_key = (size_t)mdb_env_get_maxkeysize(e->env);
     e->max_key = (e->max_key < LM_KEY_MAX ? e->max_key : LM_KEY_MAX) - LM_HDR;
     rc = mdb_txn_begin(e->env, NULL, 0, &txn);
@@ -889,6 +894,27 @@ static int lm_env_open(lm_env **out, const tc__store_config *cfg,
     }
     if (rc == 0) {
         rc = mdb_dbi_open(txn, "expiry", MDB_CREATE, &e->index);
+    }
+    /*
+     * Feedback's databases are opened with the cache's, once per
+     * environment: a DBI handle opened in one transaction is only usable
+     * by others after it commits, and opening them later, lazily, would
+     * race between threads.
+     */
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "fb_records", MDB_CREATE, &e->fb.rec);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "fb_queue", MDB_CREATE, &e->fb.queue);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "fb_pending", MDB_CREATE, &e->fb.pend);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "fb_counters", MDB_CREATE, &e->fb.cnt);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "fb_meta", MDB_CREATE, &e->fb.meta);
     }
     if (rc == 0) {
         rc = mdb_txn_commit(txn);
@@ -986,5 +1012,91 @@ int tc__store_lmdb_sweep(tc__store *base, int64_t now_ms, uint64_t *removed,
             *removed += n;
         }
     } while (n == LM_SWEEP_BATCH);
+    return TC_OK;
+}
+
+/* ---- for store_lmdb_fb.c --------------------------------------------- */
+
+int tc__lmdb_get_dbs(tc__store *base, tc__lmdb_dbs *out)
+{
+    lm_store *s = (lm_store *)base;
+
+    if (!s || s->base.ops != &lm_ops) {
+        return TC_EINVAL;
+    }
+    *out = s->e->fb;
+    return TC_OK;
+}
+
+const char *tc__lmdb_dir(tc__store *base)
+{
+    return ((lm_store *)base)->e->dir;
+}
+
+int tc__lmdb_begin(tc__store *base, unsigned flags, MDB_txn **txn)
+{
+    return lm_begin(((lm_store *)base)->e, flags, txn);
+}
+
+int tc__lmdb_fail(tc__store *base, tc__err *err, int rc, const char *op,
+                  const char *what)
+{
+    lm_store *s = (lm_store *)base;
+
+    atomic_fetch_add(&s->errors, 1);
+    return lm_fail(s->e, err, rc, op, what);
+}
+
+int tc__lmdb_txn_set(tc__store *base, MDB_txn *txn, const char *key,
+                     const void *val, size_t len, int64_t ttl_ms, tc__err *err)
+{
+    lm_env *e = ((lm_store *)base)->e;
+    uint64_t old_exp;
+    MDB_val k;
+    int found;
+    int rc;
+
+    rc = lm_key(e, "SET", key, &k, err);
+    if (rc != TC_OK) {
+        return rc;
+    }
+    if (ttl_ms <= 0 || len > LM_VAL_MAX || (!val && len > 0)) {
+        return tc__errf(err, TC_EINVAL, "SET %s: bad value or TTL (%lld ms)",
+                        key, (long long)ttl_ms);
+    }
+    rc = lm_unindex(e, txn, &k, &found, &old_exp);
+    if (rc == 0) {
+        rc = lm_put(e, txn, &k, lm_expiry(tc__wall_ms(), ttl_ms), val, len);
+    }
+    return rc == 0 ? TC_OK : lm_fail(e, err, rc, "SET", key);
+}
+
+void tc__lmdb_wrote(tc__store *base, size_t n)
+{
+    lm_maybe_sweep((lm_store *)base, n);
+}
+
+size_t tc__lmdb_sweep_some(tc__store *base)
+{
+    lm_store *s = (lm_store *)base;
+    size_t removed = 0;
+    tc__err ignored;
+
+    if (lm_sweep_batch(s->e, (uint64_t)tc__wall_ms(), LM_SWEEP_BATCH, &removed,
+                       &ignored) != TC_OK) {
+        return 0;
+    }
+    return removed;
+}
+
+int tc__lmdb_sync(tc__store *base, tc__err *err)
+{
+    lm_store *s = (lm_store *)base;
+    int rc = mdb_env_sync(s->e->env, 1);
+
+    if (rc != 0) {
+        atomic_fetch_add(&s->errors, 1);
+        return lm_fail(s->e, err, rc, "SYNC", s->e->dir);
+    }
     return TC_OK;
 }
