@@ -89,6 +89,7 @@ int cli_cmd_train(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_model(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_loadtest(cli_ctx *ctx, int argc, char **argv);
 
 extern const char cli_help_get[];
 extern const char cli_help_set[];
@@ -101,6 +102,7 @@ extern const char cli_help_train[];
 extern const char cli_help_eval[];
 extern const char cli_help_classify[];
 extern const char cli_help_model[];
+extern const char cli_help_loadtest[];
 
 /* ---- util.c ------------------------------------------------------------- */
 

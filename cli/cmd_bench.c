@@ -2,13 +2,14 @@
  * cmd_bench.c - `tutorcache bench cache`: throughput and latency of the
  * cache against the configured store, and, with Redis, of plain hiredis
  * on the same keys and values (bench_raw.c), so the library's overhead
- * shows as a ratio.
+ * shows as a ratio. The command line of `bench classify` is parsed here
+ * too; its scenarios live in bench_classify.c.
  *
  * Timing reads CLOCK_MONOTONIC once per call (a vDSO read, ~20 ns): the
  * gap between two reads is one call's latency, loop and key choice
  * included, and the same reads give the throughput, so no second clock
- * read per call is paid. Latencies go into a log-linear histogram (3%
- * buckets), so memory stays fixed however long a run is.
+ * read per call is paid. Latencies go into a log-linear histogram
+ * (perf_hist.c, 1% buckets), so memory stays fixed however long a run is.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,69 +21,84 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_classify.h"
 #include "bench_raw.h"
 #include "cli.h"
+#include "perf_hist.h"
 
 const char cli_help_bench[] =
     "Usage: tutorcache bench cache [options]\n"
+    "       tutorcache bench classify [options]\n"
     "\n"
-    "Measure the cache against the configured store. Scenarios:\n"
+    "Measure the cache against the configured store. bench cache:\n"
     "  l1_hit       random gets of pre-filled keys, answered by the L1\n"
-    "  l2_hit       random gets answered by the L2, one at a time (through\n"
-    "               a handle whose L1 keeps nothing)\n"
+    "  l2_hit       random gets answered by the L2 (an L1 keeping nothing)\n"
     "  l2_batch16   tc_cache_mget of 16 random keys, from the L2\n"
     "  miss_set     a get that misses, then a set of that key\n"
-    "  raw_get      Redis only: a plain hiredis GET loop on the same keys\n"
-    "  raw_pipe16   Redis only: hiredis pipelines of 16 GETs\n"
-    "  raw_get_pttl, raw_pipe16_pttl   with --equal-work: the same, with a\n"
-    "               PTTL after each GET, the protocol work the library does\n"
-    "               (it needs the remaining TTL for the L1 fill)\n"
-    "Each runs on one thread, then on N threads sharing one handle (suffix\n"
-    "_threadsN; skipped when N is 1). memory: has no L2, so only l1_hit and\n"
-    "miss_set run. With Redis, l2_hit/raw_get and l2_batch16/raw_pipe16 are\n"
-    "printed as ratios (and to the _pttl peers with --equal-work).\n"
+    "  raw_get, raw_pipe16   Redis only: plain hiredis GETs, and pipelines\n"
+    "               of 16, on the same keys; with --equal-work also\n"
+    "               raw_get_pttl, raw_pipe16_pttl, a PTTL after each GET\n"
+    "bench classify, through the cache:\n"
+    "  cold         every text new: misses, classified by the model\n"
+    "  warm         every text classified before: hits\n"
+    "  mixed        a share R (--hit-ratio) of the texts repeat earlier ones\n"
+    "Each runs on one thread, then on N threads sharing one handle (and one\n"
+    "classifier): suffix _threadsN, skipped when N is 1.\n"
     "\n"
     "Options:\n"
-    "  --requests N      calls per thread, scenario and round (an mget of 16\n"
-    "                    or a get+set pair is one call); default: run each\n"
-    "                    scenario for --seconds instead\n"
-    "  --seconds S       time per scenario without --requests (default 0.3)\n"
-    "  --rounds N        cut each scenario into N slices, run in turn with\n"
-    "                    its raw peers, so that on a shared machine a slow\n"
-    "                    spell falls on both sides of a ratio (default 1)\n"
     "  --threads N       threads of the _threadsN runs (default: the cores)\n"
+    "  --json            one JSON object per scenario and line\n"
+    "  -h, --help        show this help\n"
+    "bench cache:\n"
+    "  --requests N      calls per thread, scenario and round (an mget of 16\n"
+    "                    is one call); default: --seconds per scenario\n"
+    "  --seconds S       time per scenario without --requests (default 0.3)\n"
+    "  --rounds N        run each scenario in N slices, in turn with its raw\n"
+    "                    peers, so that slow spells fall on both (default 1)\n"
     "  --keys N          keys pre-filled (default 100000)\n"
     "  --value-bytes N   size of each value, a JSON object (default 200)\n"
     "  --equal-work      also run raw_get_pttl and raw_pipe16_pttl\n"
-    "  --json            one JSON object per scenario and line:\n"
-    "                    {\"scenario\":\"l1_hit\",\"ops_per_sec\":...,\n"
-    "                    "
-    "\"p50_us\":...,\"p99_us\":...,\"threads\":1,\"ops\":...,\n"
-    "                    \"errors\":0}\n"
-    "  -h, --help        show this help\n"
+    "bench classify:\n"
+    "  -m, --model MODEL       default: TUTORCACHE_MODEL, the config's "
+    "\"model\"\n"
+    "  --backend exec:COMMAND  classify with COMMAND (see help classify)\n"
+    "  --texts FILE            texts, one per line (default: built-in)\n"
+    "  --requests N            per scenario, shared by its threads (default\n"
+    "                          5000, at most 1000000)\n"
+    "  --hit-ratio R           share of repeats in mixed (default 0.8)\n"
     "\n"
-    "ops counts keys, so a batch of 16 is 16 ops. p50_us and p99_us are per\n"
-    "call: per batch for the scenarios of 16 keys, which carry \"batch\":16.\n"
-    "A call's latency is the time between two clock reads around it, so it\n"
-    "includes the loop and the choice of key (tens of ns). errors counts\n"
-    "calls that did not answer as the scenario expects (a miss in a hit\n"
-    "scenario). l2_hit and l2_batch16 carry \"vs_raw\", their ratio to\n"
-    "raw_get and raw_pipe16, when those ran, and \"vs_equal_work\", their\n"
-    "ratio to raw_get_pttl and raw_pipe16_pttl. l1_hit carries\n"
-    "\"ops_per_cpu_sec\": its ops per second of CPU time of the threads\n"
-    "that ran it, the per-thread rate with the time other processes took\n"
-    "from it left out.\n"
+    "cache --json: {\"scenario\":\"l1_hit\",\"ops_per_sec\",\"p50_us\","
+    "\"p99_us\",\"threads\",\n"
+    "\"ops\",\"errors\"}; ops counts keys (a batch of 16 is 16), latencies are"
     "\n"
-    "The keys (tcbench:...) are written to ml_model_predictions with a TTL\n"
-    "of 10 minutes, miss_set's keys with 1 minute. Progress goes to stderr\n"
-    "when it is a terminal. On a small VM, pin the client and redis-server\n"
-    "to one CPU (taskset -c 0 for both): cross-CPU wake-ups dominate\n"
-    "otherwise. bench/run.sh does that and runs every store.\n"
+    "per call; l2_hit and l2_batch16 add \"vs_raw\" and \"vs_equal_work\", "
+    "their\n"
+    "ratios to their raw peers; l1_hit adds \"ops_per_cpu_sec\". Keys go to\n"
+    "ml_model_predictions (tcbench:..., TTL 10 min).\n"
+    "classify --json: {\"scenario\":\"cold\",\"threads\",\"requests\","
+    "\"hits\",\"errors\",\n"
+    "\"ops_per_sec\",\"hit_rate\",\"p50_us\",\"p95_us\",\"p99_us\","
+    "\"max_us\",\"mean_us\",\n"
+    "\"sources\":{\"l1\",\"l2\",\"model\",\"feedback\"}}, then "
+    "{\"scenario\":\"summary\",\n"
+    "\"speedup\"} (warm ops/s over cold's; speedup_threads on N threads).\n"
+    "Hits are counted from each result's source (l1, l2, feedback), not\n"
+    "assumed. The streams are the same on every run (a fixed seed): mixed\n"
+    "repeats exactly round(N x R) texts. Texts end with a tag unique to the\n"
+    "run, \"(run 1a2b3c4d)\", so cold stays cold on a store earlier runs\n"
+    "filled; answers stay in \"intents\" for its TTL.\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage, 3 store unreachable or lost, 5 other.\n"
+    "Progress goes to stderr when it is a terminal. On a small VM, pin the\n"
+    "client and redis-server to one CPU (taskset -c 0): bench/run.sh does.\n"
     "\n"
-    "Example:\n"
-    "  taskset -c 0 tutorcache --store redis://127.0.0.1 bench cache --json\n";
+    "Exit codes: 0 ok, 2 usage (also: no model, a model or texts file that\n"
+    "cannot be opened), 3 store unreachable or lost, 4 a damaged model or a\n"
+    "texts file without a usable line, 5 other (also: classifications\n"
+    "failed; the results are printed first).\n"
+    "\n"
+    "Examples:\n"
+    "  taskset -c 0 tutorcache --store redis://127.0.0.1 bench cache --json\n"
+    "  tutorcache --store memory: bench classify --model intents.tcm\n";
 
 #define BENCH_NS "ml_model_predictions"
 #define KEY_FMT "tcbench:%010zu"
@@ -94,83 +110,6 @@ const char cli_help_bench[] =
 #define MAX_THREADS 1024
 #define MAX_KEYS 10000000LL
 #define MAX_VALUE_BYTES (1LL << 20)
-
-/* ---- latency histogram -------------------------------------------------- */
-
-/*
- * Values below 64 ns have a bucket each; above, each power of two is cut
- * into 32 buckets, so a bucket is at most 1/32 (3%) of its values wide.
- */
-#define H_SUB_BITS 5
-#define H_SUB (1 << H_SUB_BITS)
-#define H_LINEAR (2 * H_SUB)
-#define H_BUCKETS (H_LINEAR + (64 - H_SUB_BITS - 1) * H_SUB)
-
-typedef struct hist {
-    uint64_t n[H_BUCKETS];
-    uint64_t count;
-} hist;
-
-static int hist_index(uint64_t v)
-{
-    int e;
-
-    if (v < H_LINEAR) {
-        return (int)v;
-    }
-    e = 63 - __builtin_clzll(v);
-    return H_LINEAR + (e - H_SUB_BITS - 1) * H_SUB +
-           (int)((v >> (e - H_SUB_BITS)) & (H_SUB - 1));
-}
-
-/* The middle of a bucket, in ns. */
-static double hist_value(int i)
-{
-    int e, sub;
-
-    if (i < H_LINEAR) {
-        return i;
-    }
-    e = (i - H_LINEAR) / H_SUB + H_SUB_BITS + 1;
-    sub = (i - H_LINEAR) % H_SUB;
-    return ldexp(H_SUB + sub, e - H_SUB_BITS) + ldexp(1, e - H_SUB_BITS) / 2;
-}
-
-static void hist_add(hist *h, uint64_t ns)
-{
-    h->n[hist_index(ns)]++;
-    h->count++;
-}
-
-static void hist_merge(hist *into, const hist *h)
-{
-    int i;
-
-    for (i = 0; i < H_BUCKETS; i++) {
-        into->n[i] += h->n[i];
-    }
-    into->count += h->count;
-}
-
-/* The q-quantile in microseconds. */
-static double hist_quantile_us(const hist *h, double q)
-{
-    uint64_t want, seen = 0;
-    int i;
-
-    if (h->count == 0) {
-        return 0;
-    }
-    want = (uint64_t)ceil(q * (double)h->count);
-    want = want ? want : 1;
-    for (i = 0; i < H_BUCKETS; i++) {
-        seen += h->n[i];
-        if (seen >= want) {
-            return hist_value(i) / 1000.0;
-        }
-    }
-    return hist_value(H_BUCKETS - 1) / 1000.0;
-}
 
 /* ---- scenarios ---------------------------------------------------------- */
 
@@ -204,7 +143,7 @@ typedef struct result {
     uint64_t ops, errors;
     int64_t ns;     /* time the rounds took */
     int64_t cpu_ns; /* CPU time of their threads */
-    hist *h;        /* latencies of all rounds */
+    perf_hist *h;   /* latencies of all rounds */
     double ops_per_sec, ops_per_cpu_sec, p50_us, p99_us;
 } result;
 
@@ -234,7 +173,7 @@ typedef struct worker {
     int scen, id, run;
     uint64_t rng, seq, calls, errors;
     int64_t start_ns, end_ns, cpu_ns;
-    hist *h;
+    perf_hist *h;
     bench_raw *rc;
     int failed; /* the run cannot go on (connection lost) */
     char err[256];
@@ -430,7 +369,7 @@ static void *worker_main(void *arg)
          i++) {
         run_op(w);
         t = now_ns();
-        hist_add(w->h, (uint64_t)(t - prev));
+        perf_hist_add(w->h, (uint64_t)(t - prev));
         prev = t;
         w->calls++;
     }
@@ -461,7 +400,7 @@ static int run_scenario(bench *b, int s, int n, result *res)
     scenario_name(name, sizeof(name), s, n);
     progress(b, name);
     if (!res->h) {
-        res->h = calloc(1, sizeof(*res->h));
+        res->h = perf_hist_new();
     }
     if (!ws || !tids || !res->h ||
         pthread_barrier_init(&b->barrier, NULL, (unsigned)n) != 0) {
@@ -477,9 +416,9 @@ static int run_scenario(bench *b, int s, int n, result *res)
         ws[i].id = i;
         ws[i].run = b->runs;
         ws[i].rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) + (uint64_t)s;
-        if (!(ws[i].h = calloc(1, sizeof(hist)))) {
+        if (!(ws[i].h = perf_hist_new())) {
             while (i-- > 0) {
-                free(ws[i].h);
+                perf_hist_free(ws[i].h);
             }
             pthread_barrier_destroy(&b->barrier);
             free(ws);
@@ -514,9 +453,9 @@ static int run_scenario(bench *b, int s, int n, result *res)
         res->ops += w->calls * (uint64_t)scen[s].batch;
         res->errors += w->errors;
         res->cpu_ns += w->cpu_ns;
-        hist_merge(res->h, w->h);
+        perf_hist_merge(res->h, w->h);
         bench_raw_close(w->rc);
-        free(w->h);
+        perf_hist_free(w->h);
     }
     pthread_barrier_destroy(&b->barrier);
     res->threads = n;
@@ -536,10 +475,10 @@ static void result_end(result *res)
             res->ns > 0 ? (double)res->ops * 1e9 / (double)res->ns : 0;
         res->ops_per_cpu_sec =
             res->cpu_ns > 0 ? (double)res->ops * 1e9 / (double)res->cpu_ns : 0;
-        res->p50_us = hist_quantile_us(res->h, 0.50);
-        res->p99_us = hist_quantile_us(res->h, 0.99);
+        res->p50_us = perf_hist_quantile(res->h, 0.50) / 1000;
+        res->p99_us = perf_hist_quantile(res->h, 0.99) / 1000;
     }
-    free(res->h);
+    perf_hist_free(res->h);
     res->h = NULL;
 }
 
@@ -819,10 +758,22 @@ enum {
     OPT_VALUE_BYTES,
     OPT_JSON,
     OPT_EQUAL_WORK,
-    OPT_ROUNDS
+    OPT_ROUNDS,
+    OPT_BACKEND,
+    OPT_TEXTS,
+    OPT_HIT_RATIO
 };
 
-static int parse_args(bench *b, int argc, char **argv)
+/* What to measure: the argument after `bench`. */
+enum { SUBJECT_CACHE, SUBJECT_CLASSIFY };
+
+/*
+ * The options of both subjects in one table, since they may come before
+ * the subject ("bench --json classify"); an option of the other subject
+ * is refused once the subject is known. *subject receives the subject.
+ */
+static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
+                      char **argv)
 {
     static const struct option longs[] = {
         {"requests", required_argument, NULL, OPT_REQUESTS},
@@ -833,13 +784,18 @@ static int parse_args(bench *b, int argc, char **argv)
         {"json", no_argument, NULL, OPT_JSON},
         {"equal-work", no_argument, NULL, OPT_EQUAL_WORK},
         {"rounds", required_argument, NULL, OPT_ROUNDS},
+        {"model", required_argument, NULL, 'm'},
+        {"backend", required_argument, NULL, OPT_BACKEND},
+        {"texts", required_argument, NULL, OPT_TEXTS},
+        {"hit-ratio", required_argument, NULL, OPT_HIT_RATIO},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const cli_ctx *ctx = b->ctx;
+    const char *cache_only = NULL, *classify_only = NULL;
     long long v;
     int opt;
 
-    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+    while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
         switch (opt) {
         case OPT_REQUESTS:
             if (cli_parse_int(optarg, 1, 1000000000000LL, &b->requests) != 0) {
@@ -853,6 +809,7 @@ static int parse_args(bench *b, int argc, char **argv)
                 return cli_usage(ctx, "--seconds: \"%s\" is not in (0, 3600]",
                                  optarg);
             }
+            cache_only = "--seconds";
             break;
         case OPT_THREADS:
             if (cli_parse_int(optarg, 1, MAX_THREADS, &v) != 0) {
@@ -867,6 +824,7 @@ static int parse_args(bench *b, int argc, char **argv)
                                  MAX_KEYS);
             }
             b->nkeys = (size_t)v;
+            cache_only = "--keys";
             break;
         case OPT_VALUE_BYTES:
             if (cli_parse_int(optarg, 1, MAX_VALUE_BYTES, &v) != 0) {
@@ -874,12 +832,14 @@ static int parse_args(bench *b, int argc, char **argv)
                                  optarg, MAX_VALUE_BYTES);
             }
             b->value_bytes = (size_t)v;
+            cache_only = "--value-bytes";
             break;
         case OPT_JSON:
             b->json = 1;
             break;
         case OPT_EQUAL_WORK:
             b->equal_work = 1;
+            cache_only = "--equal-work";
             break;
         case OPT_ROUNDS:
             if (cli_parse_int(optarg, 1, 1000, &v) != 0) {
@@ -887,6 +847,31 @@ static int parse_args(bench *b, int argc, char **argv)
                                  optarg);
             }
             b->rounds = (int)v;
+            cache_only = "--rounds";
+            break;
+        case 'm':
+            co->model = optarg;
+            classify_only = "--model";
+            break;
+        case OPT_BACKEND:
+            if (strncmp(optarg, "exec:", 5) != 0 || !optarg[5]) {
+                return cli_usage(ctx, "--backend: \"%s\" is not exec:COMMAND",
+                                 optarg);
+            }
+            co->backend = optarg + 5;
+            classify_only = "--backend";
+            break;
+        case OPT_TEXTS:
+            co->texts = optarg;
+            classify_only = "--texts";
+            break;
+        case OPT_HIT_RATIO:
+            if (cli_parse_number(optarg, &co->hit_ratio) != 0 ||
+                co->hit_ratio < 0 || co->hit_ratio > 1) {
+                return cli_usage(ctx, "--hit-ratio: \"%s\" is not in 0-1",
+                                 optarg);
+            }
+            classify_only = "--hit-ratio";
             break;
         case 'h':
             cli_help(ctx);
@@ -896,10 +881,33 @@ static int parse_args(bench *b, int argc, char **argv)
         }
     }
     if (argc - optind != 1) {
-        return cli_usage(ctx, "expected what to measure: bench cache");
+        return cli_usage(ctx, "expected what to measure: bench cache or "
+                              "bench classify");
     }
-    if (strcmp(argv[optind], "cache") != 0) {
-        return cli_usage(ctx, "cannot measure \"%s\" (only: cache)",
+    if (strcmp(argv[optind], "cache") == 0) {
+        *subject = SUBJECT_CACHE;
+        if (classify_only) {
+            return cli_usage(ctx, "%s is an option of bench classify",
+                             classify_only);
+        }
+    } else if (strcmp(argv[optind], "classify") == 0) {
+        *subject = SUBJECT_CLASSIFY;
+        if (cache_only) {
+            return cli_usage(ctx, "%s is an option of bench cache", cache_only);
+        }
+        if (co->model && co->backend) {
+            return cli_usage(ctx, "--model and --backend: one or the other");
+        }
+        if (b->requests > BENCH_CLASSIFY_MAX_REQUESTS) {
+            return cli_usage(ctx, "--requests: at most %lld for bench classify",
+                             BENCH_CLASSIFY_MAX_REQUESTS);
+        }
+        co->requests = b->requests ? b->requests : BENCH_CLASSIFY_REQUESTS;
+        co->threads = b->threads;
+        co->json = b->json;
+        co->progress = b->progress;
+    } else {
+        return cli_usage(ctx, "cannot measure \"%s\" (only: cache, classify)",
                          argv[optind]);
     }
     return CLI_OK;
@@ -984,8 +992,9 @@ static int run(bench *b)
 int cli_cmd_bench(cli_ctx *ctx, int argc, char **argv)
 {
     bench b;
+    bench_classify_opts co;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int rc;
+    int rc, subject = SUBJECT_CACHE;
 
     memset(&b, 0, sizeof(b));
     b.ctx = ctx;
@@ -996,8 +1005,13 @@ int cli_cmd_bench(cli_ctx *ctx, int argc, char **argv)
     b.nkeys = 100000;
     b.value_bytes = 200;
     b.progress = isatty(STDERR_FILENO);
-    if ((rc = parse_args(&b, argc, argv)) != CLI_OK) {
+    memset(&co, 0, sizeof(co));
+    co.hit_ratio = BENCH_CLASSIFY_HIT_RATIO;
+    if ((rc = parse_args(&b, &co, &subject, argc, argv)) != CLI_OK) {
         return rc < 0 ? CLI_OK : rc;
+    }
+    if (subject == SUBJECT_CLASSIFY) {
+        return bench_classify_run(ctx, &co);
     }
     rc = run(&b);
     if (b.progress) {

@@ -24,6 +24,7 @@ Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
 Suite *suite_metrics(void);     /* check_metrics.c: Prometheus exposition */
 Suite *suite_log(void);         /* check_log.c: JSON log lines */
 Suite *suite_feedback(void);    /* check_feedback.c: feedback on LMDB */
+Suite *suite_cli_perf(void);    /* check_cli_perf.c: bench classify, loadtest */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */
