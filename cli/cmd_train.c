@@ -4,9 +4,12 @@
  * tc_train_options; anything the library refuses is reported in its own
  * words, which name the line and field at fault. The result is one JSON
  * line on stdout, so a script can keep the fingerprint; progress goes to
- * stderr only when a person is watching it.
+ * stderr only when a person is watching it. `train --update MODEL
+ * --from-feedback` (online learning from the feedback queue) shares the
+ * command line and is carried out by train_update.c.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_feedback.h"
 
 /* Training data read from stdin is held in memory; a bound keeps a wrong
  * pipe from eating the machine. */
@@ -24,6 +28,8 @@
 
 const char cli_help_train[] =
     "Usage: tutorcache train [options] -o MODEL [DATA.jsonl]\n"
+    "       tutorcache train --update MODEL --from-feedback [-o OUT]\n"
+    "                        [--consumer NAME] [--claim-idle SEC]\n"
     "\n"
     "Train the built-in classifier on DATA.jsonl (- or none: stdin) and save\n"
     "it to MODEL. Each line is one example, such as\n"
@@ -54,13 +60,34 @@ const char cli_help_train[] =
     "                       every time\n"
     "  -h, --help           show this help\n"
     "\n"
+    "--update MODEL --from-feedback teaches MODEL the records of the\n"
+    "feedback retraining queue instead, online: each record's text with its\n"
+    "correct intent, complexity and techniques (a confirmation reinforces\n"
+    "the answer). The model is saved to OUT (default: MODEL, replaced\n"
+    "atomically), and only then are the records used acknowledged, so a\n"
+    "failed run leaves them in the queue. A record with a label the model\n"
+    "was not trained with is skipped, named on stderr and left in the\n"
+    "queue. Prints {\"model\", \"updated\", \"skipped\", "
+    "\"fingerprint_before\",\n"
+    "\"fingerprint_after\"}.\n"
+    "  --update MODEL       the model file to update\n"
+    "  --from-feedback      learn from the feedback queue (required with\n"
+    "                       --update)\n"
+    "  -o, --output OUT     where to save the updated model\n"
+    "  --consumer NAME      the queue's consumer name (default \"train\")\n"
+    "  --claim-idle SEC     also take records another run left\n"
+    "                       unacknowledged this long (default 60)\n"
+    "\n"
     "Exit codes: 0 trained and saved, 2 usage or a data file that cannot be\n"
     "opened, 4 data the library refused (the message names the line), 5\n"
-    "other, including a model file that cannot be written.\n"
+    "other, including a model file that cannot be written. With --update:\n"
+    "2 also for a model file that cannot be opened, 3 store unreachable, 4\n"
+    "a damaged model file.\n"
     "\n"
-    "Example:\n"
+    "Examples:\n"
     "  tutorcache train examples/intents.jsonl -o intents.tcm --seed 7 "
-    "--threads 1\n";
+    "--threads 1\n"
+    "  tutorcache train --update intents.tcm --from-feedback\n";
 
 /* Progress on a terminal: one line rewritten in place. */
 typedef struct progress {
@@ -189,8 +216,21 @@ enum {
     OPT_MINN,
     OPT_MAXN,
     OPT_SEED,
-    OPT_THREADS
+    OPT_THREADS,
+    OPT_UPDATE,
+    OPT_FROM_FEEDBACK,
+    OPT_CONSUMER,
+    OPT_CLAIM_IDLE
 };
+
+/* What --update needs besides -o; model NULL: a training run. */
+typedef struct update_opts {
+    const char *model;
+    const char *consumer;  /* NULL: "train" */
+    int64_t claim_idle_ms; /* 0: the library's default */
+    int from_feedback;
+    const char *training_opt; /* the first training-only option given */
+} update_opts;
 
 /* One integer option into *out, or a usage error naming it. */
 static int int_opt(const cli_ctx *ctx, const char *name, const char *s,
@@ -203,8 +243,35 @@ static int int_opt(const cli_ctx *ctx, const char *name, const char *s,
     return CLI_OK;
 }
 
+/* The command line of --update, once parsed. */
+static int check_update(const cli_ctx *ctx, int argc, char **argv,
+                        const update_opts *up)
+{
+    if (!up->from_feedback) {
+        return cli_usage(ctx, "--update MODEL needs --from-feedback (the "
+                              "only source of updates)");
+    }
+    if (up->training_opt) {
+        return cli_usage(ctx,
+                         "--%s is an option of training, not of --update "
+                         "(the model keeps its own)",
+                         up->training_opt);
+    }
+    if (argc - optind > 0) {
+        return cli_usage(ctx,
+                         "--update takes no DATA file: it learns from "
+                         "the feedback queue (got \"%s\")",
+                         argv[optind]);
+    }
+    if (up->consumer && up->consumer[0] == '\0') {
+        return cli_usage(ctx, "--consumer: an empty name");
+    }
+    return CLI_OK;
+}
+
 static int parse_options(cli_ctx *ctx, int argc, char **argv,
-                         tc_train_options *o, const char **output)
+                         tc_train_options *o, const char **output,
+                         update_opts *up)
 {
     static const struct option longs[] = {
         {"output", required_argument, NULL, 'o'},
@@ -217,12 +284,24 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
         {"maxn", required_argument, NULL, OPT_MAXN},
         {"seed", required_argument, NULL, OPT_SEED},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"update", required_argument, NULL, OPT_UPDATE},
+        {"from-feedback", no_argument, NULL, OPT_FROM_FEEDBACK},
+        {"consumer", required_argument, NULL, OPT_CONSUMER},
+        {"claim-idle", required_argument, NULL, OPT_CLAIM_IDLE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     long long v = 0;
+    double secs;
     int opt, rc = CLI_OK;
+    size_t i;
 
     while ((opt = cli_getopt(ctx, argc, argv, "o:h", longs)) != -1) {
+        for (i = 0; !up->training_opt && opt >= OPT_EPOCHS &&
+                    opt <= OPT_THREADS && longs[i].name;
+             i++) {
+            /* its name, for the message of --update */
+            up->training_opt = longs[i].val == opt ? longs[i].name : NULL;
+        }
         switch (opt) {
         case 'o':
             *output = optarg;
@@ -267,6 +346,26 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
             rc = int_opt(ctx, "threads", optarg, 1, 1024, &v);
             o->threads = (int)v;
             break;
+        case OPT_UPDATE:
+            up->model = optarg;
+            break;
+        case OPT_FROM_FEEDBACK:
+            up->from_feedback = 1;
+            break;
+        case OPT_CONSUMER:
+            up->consumer = optarg;
+            break;
+        case OPT_CLAIM_IDLE:
+            /* 0 would mean "the default" to the library: not a choice */
+            if (cli_parse_number(optarg, &secs) != 0 || secs < 0.001 ||
+                secs > 1e6) {
+                return cli_usage(ctx,
+                                 "--claim-idle: \"%s\" is not a number of "
+                                 "seconds (0.001-1000000)",
+                                 optarg);
+            }
+            up->claim_idle_ms = (int64_t)llround(secs * 1000.0);
+            break;
         case 'h':
             cli_help(ctx);
             return CLI_HELP_SHOWN;
@@ -276,6 +375,15 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
         if (rc != CLI_OK) {
             return rc;
         }
+    }
+    if (up->model) {
+        return check_update(ctx, argc, argv, up);
+    }
+    if (up->from_feedback || up->consumer || up->claim_idle_ms) {
+        return cli_usage(ctx, "%s goes with --update MODEL",
+                         up->from_feedback ? "--from-feedback"
+                         : up->consumer    ? "--consumer"
+                                           : "--claim-idle");
     }
     if (o->minn > 0 && o->maxn > 0 && o->minn > o->maxn) {
         return cli_usage(ctx, "--minn %d is above --maxn %d", o->minn, o->maxn);
@@ -312,6 +420,7 @@ int cli_cmd_train(cli_ctx *ctx, int argc, char **argv)
     const char *output = NULL, *data = NULL;
     char errbuf[512], *input = NULL;
     progress prog = {PTHREAD_MUTEX_INITIALIZER, -1};
+    update_opts up = {NULL, NULL, 0, 0, NULL};
     struct timespec t0;
     tc_model *m = NULL;
     size_t len = 0;
@@ -320,8 +429,13 @@ int cli_cmd_train(cli_ctx *ctx, int argc, char **argv)
     int rc;
 
     tc_train_options_init(&o);
-    if ((rc = parse_options(ctx, argc, argv, &o, &output)) != CLI_OK) {
+    if ((rc = parse_options(ctx, argc, argv, &o, &output, &up)) != CLI_OK) {
         return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    }
+    if (up.model) {
+        return cli_train_update(ctx, up.model, output,
+                                up.consumer ? up.consumer : "train",
+                                up.claim_idle_ms);
     }
     if (argc - optind == 1 && strcmp(argv[optind], "-") != 0) {
         data = argv[optind];

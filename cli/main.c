@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_feedback.h"
 
 static int cmd_help(cli_ctx *ctx, int argc, char **argv);
 
@@ -44,6 +45,8 @@ static const cli_command commands[] = {
      cli_help_eval},
     {"model", "what a model file holds (model info MODEL)", cli_cmd_model,
      cli_help_model},
+    {"feedback", "submit, import, count and export corrections",
+     cli_cmd_feedback, cli_help_feedback},
     {"help", "show the help of a command", cmd_help, help_help},
 };
 

@@ -25,6 +25,7 @@ Suite *suite_metrics(void);     /* check_metrics.c: Prometheus exposition */
 Suite *suite_log(void);         /* check_log.c: JSON log lines */
 Suite *suite_feedback(void);    /* check_feedback.c: feedback on LMDB */
 Suite *suite_cli_perf(void);    /* check_cli_perf.c: bench classify, loadtest */
+Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */

@@ -1,0 +1,514 @@
+/*
+ * cmd_feedback.c - `tutorcache feedback SUBCOMMAND`: the group's help and
+ * dispatch, and its two small subcommands, submit (one record, from
+ * options or a JSON object on stdin) and stats (the library's counts, as
+ * JSON or a table). The bulk subcommands, import and export, are in
+ * cmd_feedback_io.c.
+ *
+ * The record's rules belong to the library: the CLI checks only what its
+ * own options need (a number where a number is due, the required options
+ * present) and passes everything else through, so that a record is
+ * refused with the same words whichever way it arrives.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_feedback.h"
+
+/* A record on stdin is one JSON object; the library's limits (10,000
+ * bytes of text, 32 techniques) keep a real one far below this. */
+#define MAX_STDIN_RECORD ((size_t)1 << 20)
+
+/* ---- help ---------------------------------------------------------------- */
+
+/* The group's help: what feedback is, and each subcommand in two lines. */
+const char cli_help_feedback[] =
+    "Usage: tutorcache feedback SUBCOMMAND [options] [args]\n"
+    "\n"
+    "Users' corrections and confirmations of classifications. An accepted\n"
+    "record is stored (30 days; config \"feedback_retention\"), counted and\n"
+    "queued for retraining ('tutorcache train --update MODEL "
+    "--from-feedback').\n"
+    "A correction also overrides the cached answer of its text in every\n"
+    "process sharing the store: classify answers with the corrected intent\n"
+    "and source \"feedback\" for 24 h (config "
+    "namespaces.intent_feedback.ttl).\n"
+    "Feedback needs a durable store (lmdb:// or redis://); while it cannot\n"
+    "be reached, records wait in a local spool and are stored later.\n"
+    "\n"
+    "Subcommands ('tutorcache feedback SUBCOMMAND --help' for their "
+    "options):\n"
+    "  submit --text T --original I --correct J --confidence C [options]\n"
+    "  submit -\n"
+    "      submit one record (options, or a JSON object on stdin)\n"
+    "  import [--format jsonl|csv] [--dry-run] FILE|-\n"
+    "      submit JSON Lines or CSV records; rejected lines on stderr\n"
+    "  stats [--json | --format json|table]\n"
+    "      counts by type, top correction pairs, queue lengths\n"
+    "  export [--consumer NAME [--ack] [--max N] [--claim-idle SEC]]\n"
+    "      stored records, or records of the retraining queue, as JSON "
+    "Lines\n"
+    "\n" CLI_FEEDBACK_EXIT_CODES "\n"
+    "Examples:\n"
+    "  tutorcache feedback submit --text \"Explain recursion\" \\\n"
+    "      --original code_generation --correct explanation "
+    "--confidence 0.62\n"
+    "  tutorcache feedback import corrections.csv\n"
+    "  tutorcache feedback export --consumer trainer --ack > batch.jsonl\n";
+
+static const char help_submit[] =
+    "Usage: tutorcache feedback submit --text T --original I --correct J\n"
+    "                                  --confidence C [options]\n"
+    "       tutorcache feedback submit -\n"
+    "\n"
+    "Submit one record, given by the options or as one JSON object on stdin\n"
+    "(-) with the library's field names: text, original_intent,\n"
+    "correct_intent, original_confidence, feedback_type, and optionally\n"
+    "correct_complexity, correct_techniques, user_id, timestamp (an unknown\n"
+    "field is refused). Prints {\"id\":\"...\",\"status\":\"accepted\"}, or\n"
+    "\"spooled\" when the store could not be reached and the record waits in\n"
+    "the local spool, to be stored later. A record the library refuses is\n"
+    "reported naming the field and the reason, and the exit code is 4.\n"
+    "\n"
+    "Options:\n"
+    "  --text T           the text that was classified (required)\n"
+    "  --original I       the intent it was given (required)\n"
+    "  --correct J        the right intent (required)\n"
+    "  --confidence C     the original intent's confidence, 0..1 (required)\n"
+    "  --type TYPE        correction or confirmation (default: correction\n"
+    "                     when J differs from I, else confirmation)\n"
+    "  --complexity X     the right complexity\n"
+    "  --techniques A,B   the right techniques, separated by commas\n"
+    "  --user U           who gave the feedback\n"
+    "  --timestamp TIME   when, in ISO 8601 such as 2024-03-01T09:30:00Z\n"
+    "                     (default: now)\n"
+    "  -h, --help         show this help\n"
+    "\n" CLI_FEEDBACK_EXIT_CODES "\n"
+    "Example:\n"
+    "  tutorcache feedback submit --text \"Explain recursion\" \\\n"
+    "      --original code_generation --correct explanation "
+    "--confidence 0.62\n";
+
+static const char help_stats[] =
+    "Usage: tutorcache feedback stats [--json | --format json|table]\n"
+    "\n"
+    "Counts of the store: records accepted and rejected, by type; the top\n"
+    "20 correction pairs (original -> correct), most frequent first; records\n"
+    "kept (within their retention), pending (delivered to a consumer and\n"
+    "not yet acknowledged), queued (never delivered), and spooled (waiting\n"
+    "in this host's spool for the store).\n"
+    "\n"
+    "Options:\n"
+    "  --json                the same as --format json\n"
+    "  --format json|table   default: table on a terminal, JSON otherwise\n"
+    "  -h, --help            show this help\n"
+    "\n" CLI_FEEDBACK_EXIT_CODES;
+
+int cli_feedback_help(const char *text)
+{
+    fputs(text, stdout);
+    return CLI_OK;
+}
+
+/* ---- shared -------------------------------------------------------------- */
+
+int cli_feedback_open(cli_ctx *ctx, tc_cache **h, int memory_ok)
+{
+    int rc;
+
+    *h = NULL;
+    if ((rc = cli_open(ctx, h)) != CLI_OK) {
+        return rc;
+    }
+    if (!memory_ok && strcmp(tc_cache_store_kind(*h), "memory") == 0) {
+        cli_err("feedback needs a durable store (--store lmdb:///DIR or "
+                "redis://...): memory: keeps nothing");
+        tc_cache_close(*h);
+        *h = NULL;
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* ---- submit -------------------------------------------------------------- */
+
+/*
+ * Whether the record went to the spool. tc_feedback_submit returns TC_OK
+ * either way and says which nowhere but in its "feedback_spooled" log
+ * event, emitted on the submitting thread during the call; the first one
+ * of a process is never rate-limited, and submit makes one call per
+ * process. So the CLI's log callback is wrapped for that call: the event
+ * is noted, and every line still reaches the user's callback when the
+ * user's level wants it (the library's level is lowered to warn for the
+ * call, so that the event is emitted even under --log-level error).
+ */
+typedef struct spool_watch {
+    tc_log_fn fn; /* the user's callback and level */
+    void *userdata;
+    tc_log_level level;
+    int spooled;
+} spool_watch;
+
+static void watch_log(void *userdata, tc_log_level level, const char *json)
+{
+    spool_watch *w = userdata;
+
+    if (strstr(json, "\"event\":\"feedback_spooled\"")) {
+        w->spooled = 1;
+    }
+    if (w->fn && level >= w->level) {
+        w->fn(w->userdata, level, json);
+    }
+}
+
+static void watch_install(cli_ctx *ctx, spool_watch *w)
+{
+    w->fn = ctx->opt.log_fn;
+    w->userdata = ctx->opt.log_userdata;
+    w->level = ctx->opt.log_level;
+    w->spooled = 0;
+    ctx->opt.log_fn = watch_log;
+    ctx->opt.log_userdata = w;
+    if (ctx->opt.log_level > TC_LOG_WARN) {
+        ctx->opt.log_level = TC_LOG_WARN;
+    }
+}
+
+/*
+ * Splits "a, b,c" at commas into v (items trimmed of spaces, in place).
+ * Returns the number of items, or -1 when there are more than max.
+ */
+static int split_techniques(char *s, const char **v, int max)
+{
+    int n = 0;
+    char *p = s, *comma, *end;
+
+    for (;;) {
+        comma = strchr(p, ',');
+        end = comma ? comma : p + strlen(p);
+        while (*p == ' ') {
+            p++;
+        }
+        while (end > p && end[-1] == ' ') {
+            end--;
+        }
+        if (n == max) {
+            return -1;
+        }
+        /* an empty item is passed on: the library names it and refuses */
+        v[n++] = p;
+        if (!comma) {
+            *end = '\0';
+            return n;
+        }
+        *end = '\0';
+        p = comma + 1;
+    }
+}
+
+enum {
+    OPT_TEXT = 256,
+    OPT_ORIGINAL,
+    OPT_CORRECT,
+    OPT_CONFIDENCE,
+    OPT_TYPE,
+    OPT_COMPLEXITY,
+    OPT_TECHNIQUES,
+    OPT_USER,
+    OPT_TIMESTAMP
+};
+
+/*
+ * The record from the command line. Techniques beyond the library's 32
+ * are kept (up to a bound of our own) so that the library, not the CLI,
+ * says what is wrong with them.
+ */
+#define MAX_TECHNIQUES 64
+
+typedef struct submit_args {
+    tc_feedback fb;
+    const char *tech[MAX_TECHNIQUES];
+    const char *type; /* --type as given, or NULL */
+    int has_conf;
+    int from_stdin;
+} submit_args;
+
+static int submit_parse(cli_ctx *ctx, int argc, char **argv, submit_args *a)
+{
+    static const struct option longs[] = {
+        {"text", required_argument, NULL, OPT_TEXT},
+        {"original", required_argument, NULL, OPT_ORIGINAL},
+        {"correct", required_argument, NULL, OPT_CORRECT},
+        {"confidence", required_argument, NULL, OPT_CONFIDENCE},
+        {"type", required_argument, NULL, OPT_TYPE},
+        {"complexity", required_argument, NULL, OPT_COMPLEXITY},
+        {"techniques", required_argument, NULL, OPT_TECHNIQUES},
+        {"user", required_argument, NULL, OPT_USER},
+        {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int opt, n, given = 0;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+        given += opt != 'h';
+        switch (opt) {
+        case OPT_TEXT:
+            a->fb.text = optarg;
+            break;
+        case OPT_ORIGINAL:
+            a->fb.original_intent = optarg;
+            break;
+        case OPT_CORRECT:
+            a->fb.correct_intent = optarg;
+            break;
+        case OPT_CONFIDENCE:
+            if (cli_parse_number(optarg, &a->fb.original_confidence) != 0) {
+                return cli_usage(ctx,
+                                 "submit: --confidence: \"%s\" is not a "
+                                 "number",
+                                 optarg);
+            }
+            a->has_conf = 1;
+            break;
+        case OPT_TYPE:
+            if (strcmp(optarg, "correction") != 0 &&
+                strcmp(optarg, "confirmation") != 0) {
+                return cli_usage(ctx,
+                                 "submit: --type: \"%s\" is not correction "
+                                 "or confirmation",
+                                 optarg);
+            }
+            a->type = optarg;
+            break;
+        case OPT_COMPLEXITY:
+            a->fb.correct_complexity = optarg;
+            break;
+        case OPT_TECHNIQUES:
+            n = split_techniques(optarg, a->tech, MAX_TECHNIQUES);
+            if (n < 0) {
+                return cli_usage(ctx, "submit: --techniques: more than %d",
+                                 MAX_TECHNIQUES);
+            }
+            a->fb.correct_techniques = a->tech;
+            a->fb.ncorrect_techniques = (size_t)n;
+            break;
+        case OPT_USER:
+            a->fb.user_id = optarg;
+            break;
+        case OPT_TIMESTAMP:
+            a->fb.timestamp = optarg;
+            break;
+        case 'h':
+            cli_feedback_help(help_submit);
+            return CLI_HELP_SHOWN;
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (argc - optind == 1 && strcmp(argv[optind], "-") == 0) {
+        if (given) {
+            return cli_usage(ctx, "submit: a record from stdin (-) takes no "
+                                  "record options");
+        }
+        a->from_stdin = 1;
+        return CLI_OK;
+    }
+    if (argc - optind > 0) {
+        return cli_usage(ctx,
+                         "submit: unexpected argument \"%s\" (the text "
+                         "goes in --text; - reads a JSON record)",
+                         argv[optind]);
+    }
+    if (!a->fb.text || !a->fb.original_intent || !a->fb.correct_intent ||
+        !a->has_conf) {
+        return cli_usage(ctx, "submit: --%s is required",
+                         !a->fb.text              ? "text"
+                         : !a->fb.original_intent ? "original"
+                         : !a->fb.correct_intent  ? "correct"
+                                                  : "confidence");
+    }
+    if (a->type) {
+        a->fb.type = strcmp(a->type, "correction") == 0
+                         ? TC_FEEDBACK_CORRECTION
+                         : TC_FEEDBACK_CONFIRMATION;
+    } else {
+        a->fb.type = strcmp(a->fb.original_intent, a->fb.correct_intent) != 0
+                         ? TC_FEEDBACK_CORRECTION
+                         : TC_FEEDBACK_CONFIRMATION;
+    }
+    return CLI_OK;
+}
+
+static int cmd_submit(cli_ctx *ctx, int argc, char **argv)
+{
+    char id[TC_FEEDBACK_ID_MAX], *json = NULL;
+    submit_args a;
+    spool_watch w;
+    tc_cache *h = NULL;
+    size_t len = 0;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    if ((rc = submit_parse(ctx, argc, argv, &a)) != CLI_OK) {
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    }
+    if (a.from_stdin &&
+        cli_read_all(stdin, MAX_STDIN_RECORD, &json, &len) != 0) {
+        cli_err("feedback submit: reading stdin: %s", strerror(errno));
+        return errno == EFBIG ? CLI_BADINPUT : CLI_FAIL;
+    }
+    watch_install(ctx, &w);
+    if ((rc = cli_feedback_open(ctx, &h, 0)) != CLI_OK) {
+        free(json);
+        return rc;
+    }
+    if (a.from_stdin) {
+        rc = tc_feedback_submit_json(id, h, json, len);
+    } else {
+        rc = tc_feedback_submit(id, h, &a.fb);
+    }
+    free(json);
+    if (rc != TC_OK) {
+        /* the library's message names the field: it is the whole story */
+        rc = cli_fail(h, rc, NULL);
+        tc_cache_close(h);
+        return rc;
+    }
+    printf("{\"id\":\"%s\",\"status\":\"%s\"}\n", id,
+           w.spooled ? "spooled" : "accepted");
+    tc_cache_close(h);
+    return CLI_OK;
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+/* The pairs as a table: original, correct, count. */
+static void print_pairs(const cJSON *pairs)
+{
+    const cJSON *p;
+    int wo = (int)strlen("original"), wc = (int)strlen("correct"), n;
+
+    cJSON_ArrayForEach(p, pairs)
+    {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(p, "original");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, "correct");
+
+        if (cJSON_IsString(o) && (n = (int)strlen(o->valuestring)) > wo) {
+            wo = n;
+        }
+        if (cJSON_IsString(c) && (n = (int)strlen(c->valuestring)) > wc) {
+            wc = n;
+        }
+    }
+    printf("\n%-*s  %-*s  %s\n", wo, "original", wc, "correct", "count");
+    cJSON_ArrayForEach(p, pairs)
+    {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(p, "original");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, "correct");
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(p, "count");
+
+        printf("%-*s  %-*s  %5.0f\n", wo,
+               cJSON_IsString(o) ? o->valuestring : "?", wc,
+               cJSON_IsString(c) ? c->valuestring : "?",
+               cJSON_IsNumber(k) ? k->valuedouble : 0.0);
+    }
+}
+
+static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    cli_format fmt = CLI_FORMAT_AUTO;
+    tc_cache *h = NULL;
+    char *text = NULL;
+    cJSON *root, *pairs;
+    int opt, rc;
+
+    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+        switch (opt) {
+        case 'f':
+            if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
+                return rc;
+            }
+            break;
+        case 'j':
+            fmt = CLI_FORMAT_JSON;
+            break;
+        case 'h':
+            return cli_feedback_help(help_stats);
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (argc - optind != 0) {
+        return cli_usage(ctx, "stats: takes no arguments");
+    }
+    if ((rc = cli_feedback_open(ctx, &h, 0)) != CLI_OK) {
+        return rc;
+    }
+    if ((rc = tc_feedback_stats_json(&text, h)) != TC_OK) {
+        rc = cli_fail(h, rc, "feedback stats");
+        tc_cache_close(h);
+        return rc;
+    }
+    tc_cache_close(h);
+    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON) {
+        rc = puts(text) == EOF ? CLI_FAIL : CLI_OK;
+        tc_free(text);
+        return rc;
+    }
+    root = cJSON_Parse(text);
+    tc_free(text);
+    if (!root) {
+        cli_err("feedback stats: the library's JSON does not parse");
+        return CLI_FAIL;
+    }
+    /* the counts as name/value lines, then the pairs as their own table */
+    pairs = cJSON_DetachItemFromObjectCaseSensitive(root, "pairs");
+    cli_print_table(stdout, root);
+    if (cJSON_GetArraySize(pairs) > 0) {
+        print_pairs(pairs);
+    }
+    cJSON_Delete(pairs);
+    cJSON_Delete(root);
+    return CLI_OK;
+}
+
+/* ---- the group ----------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    int (*run)(cli_ctx *ctx, int argc, char **argv);
+} subcommands[] = {{"submit", cmd_submit},
+                   {"import", cli_feedback_import},
+                   {"stats", cmd_stats},
+                   {"export", cli_feedback_export}};
+
+int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2) {
+        return cli_usage(ctx, "expected a subcommand: submit, import, stats "
+                              "or export");
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        return cli_help(ctx);
+    }
+    for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+        if (strcmp(argv[1], subcommands[i].name) == 0) {
+            /* the subcommand parses its options from scratch */
+            optind = 0;
+            return subcommands[i].run(ctx, argc - 1, argv + 1);
+        }
+    }
+    return cli_usage(ctx,
+                     "unknown subcommand \"%s\" (submit, import, stats, "
+                     "export)",
+                     argv[1]);
+}
