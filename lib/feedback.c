@@ -102,19 +102,10 @@ int tc__fb_store(tc_cache *h, const tc__fb_ops **ops, tc__store **s)
         *ops = &tc__fb_lmdb_ops;
         return TC_OK;
     }
-    /*
-     * TEMPORARY(redis-feedback): until lib/store_redis_fb.c defines
-     * tc__fb_redis_ops, feedback on Redis is refused here. When it lands,
-     * replace this branch with:
-     *     if (cfg->kind == TC__STORE_REDIS && *s) {
-     *         *ops = &tc__fb_redis_ops;
-     *         return TC_OK;
-     *     }
-     */
-    if (cfg->kind == TC__STORE_REDIS) {
-        return tc__fail(h, TC_EINVAL, "feedback on a Redis store: not yet");
+    if (cfg->kind == TC__STORE_REDIS && *s) {
+        *ops = &tc__fb_redis_ops;
+        return TC_OK;
     }
-    /* END TEMPORARY(redis-feedback) */
     return tc__fail(h, TC_EINVAL,
                     "feedback needs a durable store (redis:// or lmdb://), "
                     "not memory:");

@@ -26,6 +26,8 @@ Suite *suite_log(void);         /* check_log.c: JSON log lines */
 Suite *suite_feedback(void);    /* check_feedback.c: feedback on LMDB */
 Suite *suite_cli_perf(void);    /* check_cli_perf.c: bench classify, loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
+Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
+Suite *suite_feedback_redis(void); /* check_feedback_redis.c: through the API */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */
