@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "cmd_feedback.h"
 
@@ -91,6 +93,9 @@ static void print_main_help(FILE *out)
         "TUTORCACHE_CONFIG)\n"
         "  --log-level LEVEL  debug, info, warn (default), error or off; the\n"
         "                     library's logs are JSON lines on stderr\n"
+        "  --log-format F     json (default) or text (time level event k=v)\n"
+        "  --log-texts        let debug lines carry the classified texts\n"
+        "                     (off by default: texts may be private)\n"
         "  --timeout MS       connect and command timeout of the store, in "
         "ms\n"
         "                     (1-600000; default 250)\n"
@@ -154,6 +159,46 @@ static void log_to_stderr(void *userdata, tc_log_level level, const char *json)
     fprintf(stderr, "%s\n", json);
 }
 
+/*
+ * --log-format text: the same line for people, "time level event
+ * key=value ...", a value quoted when it holds a space, a quote or '='.
+ */
+static void log_to_stderr_text(void *userdata, tc_log_level level,
+                               const char *json)
+{
+    cJSON *root = cJSON_Parse(json), *it;
+    char line[2048];
+    size_t n = 0;
+
+    (void)userdata;
+    (void)level;
+    if (!root) {
+        fprintf(stderr, "%s\n", json); /* cannot happen; never lose it */
+        return;
+    }
+    cJSON_ArrayForEach(it, root)
+    {
+        const char *v = cJSON_IsString(it) ? it->valuestring : "";
+        int quote = strpbrk(v, " \"=") != NULL || !*v;
+        int w;
+
+        if (strcmp(it->string, "time") == 0 ||
+            strcmp(it->string, "level") == 0 ||
+            strcmp(it->string, "event") == 0) {
+            w = snprintf(line + n, sizeof(line) - n, "%s%s", n ? " " : "", v);
+        } else {
+            w = snprintf(line + n, sizeof(line) - n, " %s=%s%s%s", it->string,
+                         quote ? "\"" : "", v, quote ? "\"" : "");
+        }
+        if (w < 0 || (size_t)w >= sizeof(line) - n) {
+            break;
+        }
+        n += (size_t)w;
+    }
+    cJSON_Delete(root);
+    fprintf(stderr, "%s\n", line);
+}
+
 static int parse_log_level(const char *s, tc_log_level *out)
 {
     static const struct {
@@ -175,7 +220,15 @@ static int parse_log_level(const char *s, tc_log_level *out)
     return -1;
 }
 
-enum { OPT_STORE = 256, OPT_CONFIG, OPT_LOG_LEVEL, OPT_TIMEOUT, OPT_VERSION };
+enum {
+    OPT_STORE = 256,
+    OPT_CONFIG,
+    OPT_LOG_LEVEL,
+    OPT_LOG_FORMAT,
+    OPT_LOG_TEXTS,
+    OPT_TIMEOUT,
+    OPT_VERSION
+};
 
 /*
  * Global options, up to the command name ('+': stop at the first
@@ -188,6 +241,8 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
         {"store", required_argument, NULL, OPT_STORE},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+        {"log-texts", no_argument, NULL, OPT_LOG_TEXTS},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -211,6 +266,21 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
                                  "warn, error or off",
                                  optarg);
             }
+            break;
+        case OPT_LOG_FORMAT:
+            if (strcmp(optarg, "json") == 0) {
+                ctx->opt.log_fn = log_to_stderr;
+            } else if (strcmp(optarg, "text") == 0) {
+                ctx->opt.log_fn = log_to_stderr_text;
+            } else {
+                return cli_usage(ctx,
+                                 "--log-format: \"%s\" is not json or "
+                                 "text",
+                                 optarg);
+            }
+            break;
+        case OPT_LOG_TEXTS:
+            ctx->opt.log_texts = 1;
             break;
         case OPT_TIMEOUT:
             if (cli_parse_int(optarg, 1, 600000, &v) != 0) {

@@ -447,6 +447,31 @@ START_TEST(test_get_miss)
 }
 END_TEST
 
+/* --log-format text and json, and texts kept out of logs unless asked. */
+START_TEST(test_log_formats)
+{
+    how h = {0};
+    run r;
+    cJSON *j;
+
+    h.url = "memory:";
+    cli(&r, &h, "--log-level", "debug", "--log-format", "text", "set", NS,
+        "k", "v");
+    expect(&r, 0, "", " debug cache_set namespace=" NS " key=tc:");
+    ck_assert_msg(r.err[0] == '2' && r.err[23] == 'Z', "no time: %s", r.err);
+    run_free(&r);
+    cli(&r, &h, "--log-level", "debug", "set", NS, "k", "v");
+    expect(&r, 0, "", "\"event\":\"cache_set\"");
+    j = cJSON_Parse(r.err);
+    ck_assert_msg(j != NULL, "not JSON: %s", r.err);
+    cJSON_Delete(j);
+    run_free(&r);
+    cli(&r, &h, "--log-format", "yaml", "get", NS, "k");
+    expect(&r, 2, "", "--log-format");
+    run_free(&r);
+}
+END_TEST
+
 /* Every byte value, NULs and newlines included, through stdin and back. */
 START_TEST(test_binary_stdin)
 {
@@ -1210,6 +1235,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_password_masked);
     tcase_add_test(tc, test_stats_and_config);
     tcase_add_test(tc, test_help);
+    tcase_add_test(tc, test_log_formats);
     tcase_add_test(tc, test_stdout_full);
     tcase_add_loop_test(tc, test_bench, ST_LMDB, ST_MEMORY + 1);
     tcase_add_test(tc, test_bench_redis_auth);
