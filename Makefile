@@ -88,7 +88,7 @@ run:
 # Every test; the suites start their own redis-server on loopback and stop it.
 check:
 	@scripts/deps.sh check
-	@$(MAKE) --no-print-directory all $(TESTS) header-check
+	@$(MAKE) --no-print-directory all examples $(TESTS) header-check
 	scripts/install_check.sh $(BUILD)
 	TC_BUILD=$(BUILD) $(TESTS)
 
@@ -107,7 +107,11 @@ asan:
 	$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" build-asan/check_tutorcache build-asan/tutorcache
-	TC_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 build-asan/check_tutorcache
+	@scripts/deps.sh examples
+	$(MAKE) --no-print-directory -C examples BUILD=$(abspath build-asan) OUT=$(abspath build-asan) \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" $(abspath build-asan)/intent_service
+	TC_BUILD=build-asan TC_SERVICE=build-asan/intent_service ASAN_OPTIONS=detect_leaks=1 build-asan/check_tutorcache
 
 tsan:
 	@scripts/deps.sh check
@@ -117,7 +121,7 @@ tsan:
 	for s in $${CK_RUN_SUITE:-concurrency l1}; do \
 	  TC_BUILD=build-tsan CK_RUN_SUITE=$$s build-tsan/check_tutorcache || exit 1; done
 
-valgrind: all $(TESTS)
+valgrind: all examples $(TESTS)
 	@scripts/deps.sh check
 	@command -v valgrind >/dev/null || scripts/deps.sh valgrind
 	TC_BUILD=$(BUILD) TC_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 --child-silent-after-fork=yes \
@@ -130,7 +134,8 @@ bench: all
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/model.sh $(BUILD)/tutorcache
 
 examples: all
-	@$(MAKE) --no-print-directory -C examples BUILD=../$(BUILD)
+	@scripts/deps.sh examples
+	@$(MAKE) --no-print-directory -C examples BUILD=$(abspath $(BUILD))
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR)

@@ -1,17 +1,19 @@
 #!/bin/sh
 # Installs the Debian packages tutorcache needs to build, test and benchmark,
-# skipping the ones already present.  Usage: scripts/deps.sh [build|check|bench]
+# skipping the ones already present.  Usage: scripts/deps.sh [build|examples|check|bench]
 set -eu
 
 build="make gcc pkg-config libhiredis-dev libcjson-dev libxxhash-dev liblmdb-dev"
-check="$build check redis-server redis-tools prometheus"
+examples="$build libmicrohttpd-dev"
+check="$build check redis-server redis-tools prometheus libmicrohttpd-dev curl"
 bench="$check fasttext time"
 
 case "${1:-build}" in
 build) want=$build ;;
+examples) want=$examples ;;
 check) want=$check ;;
 bench) want=$bench ;;
-*) echo "usage: $0 [build|check|bench]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|examples|check|bench]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -28,6 +28,7 @@ Suite *suite_cli_perf(void);    /* check_cli_perf.c: bench classify, loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
 Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
 Suite *suite_feedback_redis(void); /* check_feedback_redis.c: through the API */
+Suite *suite_service(void);     /* check_service.c: the example HTTP service */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */

@@ -1,0 +1,429 @@
+/*
+ * intent_service.c - an HTTP service in C that links libtutorcache and
+ * serves the original intent classifier's API (classify, feedback,
+ * feedback stats, Prometheus metrics, health) with libmicrohttpd.
+ *
+ * One tc_cache, one model and one tc_classifier are shared by all of
+ * libmicrohttpd's pool threads. The main thread blocks SIGTERM and SIGINT
+ * before any thread exists, so every thread inherits the mask and the
+ * signals wait for sigwait() here: shutdown then runs in plain code, not
+ * in a signal handler, and in order (stop the daemon, which finishes the
+ * requests in flight, then close the classifier, the model and the cache).
+ *
+ *   make examples
+ *   build/tutorcache train examples/intents.jsonl -o intents.tcm
+ *   examples/intent_service --port 8080 --model intents.tcm \
+ *       --store lmdb:///tmp/tc
+ *   curl -d '{"text":"how do I reverse a list"}' \
+ *       localhost:8080/api/v1/intents/classify
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service.h"
+
+/* Exit codes, as the tutorcache CLI's where they overlap. */
+enum {
+    EXIT_OK = 0,
+    EXIT_USAGE = 2,
+    EXIT_STORE = 3,
+    EXIT_MODEL = 4,
+    EXIT_OTHER = 5
+};
+
+/* An idle keep-alive connection is closed after this many seconds, so
+ * that idle clients do not hold a pool thread's slots for ever. */
+#define IDLE_TIMEOUT_S 30
+
+static const char usage_text[] =
+    "Usage: intent_service --port N --model FILE [options]\n"
+    "\n"
+    "Serves tutorcache's intent classifier over HTTP, with its cache, its\n"
+    "feedback store and its metrics:\n"
+    "  POST /api/v1/intents/classify        {\"text\": \"...\"} -> 200 the "
+    "classification\n"
+    "  POST /api/v1/intents/feedback        a feedback record -> 201 "
+    "{\"id\", \"status\"}\n"
+    "  GET  /api/v1/intents/feedback/stats  feedback counts\n"
+    "  GET  /metrics                        Prometheus text format\n"
+    "  GET  /health                         {\"status\", \"store\", "
+    "\"store_up\", \"model\"}\n"
+    "Errors are JSON {\"error\": name, \"field\", \"detail\"}: 400 for a bad\n"
+    "body (bad_json, invalid_utf8, missing_field, invalid_field,\n"
+    "invalid_text, invalid_feedback), 404, 405 (with Allow), 413 for a\n"
+    "body over 1 MiB, 503 when feedback cannot be stored.\n"
+    "\n"
+    "Options:\n"
+    "  --port N        TCP port to listen on (0: any free one; the\n"
+    "                  \"listening\" log line names it)\n"
+    "  --model FILE    the classifier's model (tutorcache train); default\n"
+    "                  TUTORCACHE_MODEL\n"
+    "  --store URL     redis://..., unix://..., lmdb:///dir or memory:;\n"
+    "                  default TUTORCACHE_URL, then REDIS_HOST..., then\n"
+    "                  lmdb://$XDG_CACHE_HOME/tutorcache\n"
+    "  --host ADDR     IPv4 or IPv6 address to listen on (default\n"
+    "                  127.0.0.1: loopback only; 0.0.0.0 or :: for every\n"
+    "                  interface)\n"
+    "  --threshold T   below this confidence the intent is \"unknown\"\n"
+    "                  (0..1, default 0)\n"
+    "  --threads N     request threads (default: the cores, 2 to 64)\n"
+    "  --config FILE   tutorcache's JSON config (default TUTORCACHE_CONFIG)\n"
+    "  --log-level L   debug, info, warn, error or off (default info: one\n"
+    "                  access line per request)\n"
+    "  -h, --help      this text\n"
+    "  --version       the versions of the service's libraries\n"
+    "\n"
+    "Logs go to stderr, one JSON object per line: the library's, and one\n"
+    "\"http_request\" line per request (method, path, status, bytes,\n"
+    "latency_us). SIGTERM or SIGINT stops the service cleanly.\n"
+    "\n"
+    "Exit codes: 0 stopped by a signal, 2 usage, 3 the store cannot be\n"
+    "opened, 4 the model cannot be loaded, 5 another failure (such as an\n"
+    "address already in use).\n";
+
+typedef struct args {
+    const char *host;
+    const char *port;
+    const char *model;
+    const char *store;
+    const char *config;
+    double threshold;
+    int threads;
+    tc_log_level level;
+} args;
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("intent_service: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'intent_service --help'.\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int parse_level(const char *s, tc_log_level *out)
+{
+    static const char *names[] = {"debug", "info", "warn", "error", "off"};
+    int i;
+
+    for (i = 0; i <= TC_LOG_OFF; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (tc_log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A whole decimal number in lo..hi, or -1. */
+static long parse_long(const char *s, long lo, long hi)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        return -1;
+    }
+    return v;
+}
+
+enum {
+    OPT_PORT = 256,
+    OPT_MODEL,
+    OPT_STORE,
+    OPT_HOST,
+    OPT_THRESHOLD,
+    OPT_THREADS,
+    OPT_CONFIG,
+    OPT_LOG_LEVEL,
+    OPT_VERSION
+};
+
+/* Fills a; returns -1 to go on, or the exit code when the run ends here. */
+static int parse_args(args *a, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"port", required_argument, NULL, OPT_PORT},
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"store", required_argument, NULL, OPT_STORE},
+        {"host", required_argument, NULL, OPT_HOST},
+        {"threshold", required_argument, NULL, OPT_THRESHOLD},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0}};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    char *end;
+    int opt;
+
+    memset(a, 0, sizeof(*a));
+    a->host = "127.0.0.1";
+    a->model = getenv("TUTORCACHE_MODEL");
+    a->level = TC_LOG_INFO;
+    a->threads = (int)(cores < 2 ? 2 : cores > 64 ? 64 : cores);
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        switch (opt) {
+        case OPT_PORT:
+            if (parse_long(optarg, 0, 65535) < 0) {
+                return usage_error("--port: \"%s\" is not a port (0-65535)",
+                                   optarg);
+            }
+            a->port = optarg;
+            break;
+        case OPT_MODEL:
+            a->model = optarg;
+            break;
+        case OPT_STORE:
+            a->store = optarg;
+            break;
+        case OPT_HOST:
+            a->host = optarg;
+            break;
+        case OPT_THRESHOLD:
+            errno = 0;
+            a->threshold = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(a->threshold >= 0) ||
+                a->threshold > 1) {
+                return usage_error("--threshold: \"%s\" is not in 0..1",
+                                   optarg);
+            }
+            break;
+        case OPT_THREADS:
+            if ((a->threads = (int)parse_long(optarg, 1, 1024)) < 0) {
+                return usage_error("--threads: \"%s\" is not in 1..1024",
+                                   optarg);
+            }
+            break;
+        case OPT_CONFIG:
+            a->config = optarg;
+            break;
+        case OPT_LOG_LEVEL:
+            if (parse_level(optarg, &a->level) != 0) {
+                return usage_error("--log-level: \"%s\" is not debug, info, "
+                                   "warn, error or off",
+                                   optarg);
+            }
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return fflush(stdout) == 0 ? EXIT_OK : EXIT_OTHER;
+        case OPT_VERSION:
+            printf("intent_service (libtutorcache %s, libmicrohttpd %s)\n",
+                   tc_version(), MHD_get_version());
+            return fflush(stdout) == 0 ? EXIT_OK : EXIT_OTHER;
+        case ':':
+            return usage_error("%s: needs a value", argv[optind - 1]);
+        default:
+            return usage_error("%s: unknown option", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        return usage_error("\"%s\": unexpected argument", argv[optind]);
+    }
+    if (!a->port) {
+        return usage_error("%s is required", "--port");
+    }
+    if (!a->model || !*a->model) {
+        return usage_error("%s is required (or TUTORCACHE_MODEL)", "--model");
+    }
+    return -1;
+}
+
+/* The library's log lines, as they are, one per line on stderr. */
+static void log_to_stderr(void *userdata, tc_log_level level, const char *json)
+{
+    (void)userdata;
+    (void)level;
+    svc_log_raw(json);
+}
+
+/* libmicrohttpd's own complaints (a failed bind, a broken client), made
+ * into log lines like the others. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    svc_buf f = {0};
+    size_t n;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
+        n--;
+    }
+    svc_buf_str(&f, ",\"detail\":");
+    svc_buf_json(&f, msg, n);
+    if (!f.oom) {
+        svc_log(cls, TC_LOG_WARN, "http_server", f.p);
+    }
+    svc_buf_free(&f);
+}
+
+/* The address to bind; *v6 says whether it is IPv6. Numeric only: a
+ * name would make startup wait on DNS, and a name with several
+ * addresses would leave which one is bound to chance. */
+static struct addrinfo *resolve(const args *a, int *v6)
+{
+    struct addrinfo hints, *res = NULL;
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+    if ((rc = getaddrinfo(a->host, a->port, &hints, &res)) != 0) {
+        fprintf(stderr,
+                "intent_service: --host %s: %s (an IPv4 or IPv6 address "
+                "is expected)\n",
+                a->host, gai_strerror(rc));
+        return NULL;
+    }
+    *v6 = res->ai_family == AF_INET6;
+    return res;
+}
+
+static const char *signal_name(int sig)
+{
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
+}
+
+int main(int argc, char **argv)
+{
+    struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL},
+                                     {MHD_OPTION_END, 0, NULL}};
+    struct MHD_Daemon *d = NULL;
+    const union MHD_DaemonInfo *info;
+    tc_classifier_options co;
+    struct addrinfo *ai = NULL;
+    char err[512], fp[TC_FINGERPRINT_LEN + 1];
+    tc_options opt;
+    sigset_t sigs;
+    svc_buf f = {0};
+    svc s;
+    args a;
+    int rc, sig, v6 = 0, code = EXIT_OTHER;
+    unsigned flags;
+
+    /* Before any thread exists, so that every thread inherits the mask
+     * and the signals are taken only by sigwait() below. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    /* A client that goes away must not kill the service. */
+    signal(SIGPIPE, SIG_IGN);
+
+    if ((rc = parse_args(&a, argc, argv)) >= 0) {
+        return rc;
+    }
+    if (!(ai = resolve(&a, &v6))) {
+        return EXIT_USAGE;
+    }
+    memset(&s, 0, sizeof(s));
+    s.level = a.level;
+
+    if ((rc = tc_model_load(&s.model, a.model, err, sizeof(err))) != TC_OK) {
+        fprintf(stderr, "intent_service: --model %s: %s\n", a.model, err);
+        code = EXIT_MODEL;
+        goto done;
+    }
+    tc_options_init(&opt);
+    opt.store_url = a.store;
+    opt.config_path = a.config;
+    opt.log_fn = log_to_stderr;
+    opt.log_level = a.level;
+    if ((rc = tc_cache_open(&s.cache, &opt, err, sizeof(err))) != TC_OK) {
+        fprintf(stderr, "intent_service: store: %s: %s\n", tc_error_name(rc),
+                err);
+        code = EXIT_STORE;
+        goto done;
+    }
+    tc_classifier_options_init(&co);
+    co.model = s.model;
+    co.threshold = a.threshold;
+    if ((rc = tc_classifier_open(&s.clf, s.cache, &co)) != TC_OK) {
+        fprintf(stderr, "intent_service: classifier: %s: %s\n",
+                tc_error_name(rc), tc_cache_errmsg(s.cache));
+        goto done;
+    }
+
+    /* A pool of a.threads threads, each polling its share of the
+     * connections and running their handlers; for one thread, no pool
+     * option at all (libmicrohttpd warns about a pool of 0 or 1). */
+    if (a.threads > 1) {
+        pool[0].option = MHD_OPTION_THREAD_POOL_SIZE;
+        pool[0].value = a.threads;
+    }
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+            (v6 ? MHD_USE_IPv6 : 0);
+    d = MHD_start_daemon(
+        flags, 0, NULL, NULL, svc_handle, &s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_logger, &s, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_ARRAY,
+        pool, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+        MHD_OPTION_NOTIFY_COMPLETED, svc_completed, &s, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "intent_service: cannot listen on %s port %s\n", a.host,
+                a.port);
+        goto done;
+    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    tc_model_fingerprint(fp, s.model);
+    svc_buf_str(&f, ",\"host\":");
+    svc_buf_jstr(&f, a.host);
+    svc_buf_printf(&f,
+                   ",\"port\":%u,\"store\":\"%s\",\"model\":\"%s\","
+                   "\"threads\":%d,\"pid\":%ld",
+                   info ? (unsigned)info->port : 0u,
+                   tc_cache_store_kind(s.cache), fp, a.threads, (long)getpid());
+    if (!f.oom) {
+        svc_log(&s, TC_LOG_INFO, "listening", f.p);
+    }
+    svc_buf_free(&f);
+
+    while ((rc = sigwait(&sigs, &sig)) != 0) {
+        if (rc != EINTR) {
+            fprintf(stderr, "intent_service: sigwait: %s\n", strerror(rc));
+            goto done;
+        }
+    }
+    svc_logf(&s, TC_LOG_INFO, "stopping", ",\"signal\":\"%s\"",
+             signal_name(sig));
+    code = EXIT_OK;
+
+done:
+    /* The daemon first: it joins its threads, so no request is running
+     * when the classifier and the cache go. */
+    if (d) {
+        MHD_stop_daemon(d);
+    }
+    tc_classifier_close(s.clf);
+    tc_model_free(s.model);
+    tc_cache_close(s.cache);
+    if (ai) {
+        freeaddrinfo(ai);
+    }
+    if (code == EXIT_OK) {
+        svc_log(&s, TC_LOG_INFO, "stopped", "");
+    }
+    return code;
+}

@@ -1,0 +1,160 @@
+/*
+ * service.h - what the files of the example intent service share: the
+ * state every request thread reads, the HTTP entry points given to
+ * libmicrohttpd, and the small JSON and logging helpers. Nothing here is
+ * part of libtutorcache; a host service has its own versions of these.
+ */
+#ifndef INTENT_SERVICE_H
+#define INTENT_SERVICE_H
+
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+#include <tutorcache.h>
+
+/*
+ * The largest request body accepted, as in the original service: a text
+ * to classify or a feedback record is a few KiB at most, so 1 MiB leaves
+ * room for any real request and bounds what one connection can pin.
+ */
+#define SVC_MAX_BODY (1024 * 1024)
+
+#define SVC_CT_JSON "application/json"
+#define SVC_CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+/* The routes served; SVC_UNKNOWN is every other path. */
+enum svc_route {
+    SVC_CLASSIFY,
+    SVC_FEEDBACK,
+    SVC_STATS,
+    SVC_METRICS,
+    SVC_HEALTH,
+    SVC_UNKNOWN,
+    SVC_NROUTES
+};
+
+/* The status codes the service answers with, plus one slot for others. */
+#define SVC_NCODES 9
+
+/*
+ * A growable byte buffer, always NUL-terminated. A failed allocation sets
+ * oom and makes later appends do nothing, so a sequence of appends needs
+ * one check at its end.
+ */
+typedef struct svc_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} svc_buf;
+
+/*
+ * The service: created by main before the daemon starts and read by every
+ * request thread. The library handle, model and classifier may be shared
+ * by threads (tutorcache.h says so for each); the counters are atomic.
+ */
+typedef struct svc {
+    tc_cache *cache;
+    tc_model *model;
+    tc_classifier *clf;
+    tc_log_level level; /* of the service's own lines and the library's */
+    _Atomic uint64_t requests[SVC_NROUTES][SVC_NCODES];
+} svc;
+
+/* ---- HTTP (service_http.c) ---- */
+
+/* libmicrohttpd callbacks; cls is the svc. */
+enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn,
+                           const char *url, const char *method,
+                           const char *version, const char *upload_data,
+                           size_t *upload_data_size, void **req_cls);
+void svc_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                   enum MHD_RequestTerminationCode toe);
+
+/* Paths are copied for the access log up to this length. */
+#define SVC_LOG_PATH_MAX 256
+
+/* One request, from its headers to its completion callback. */
+typedef struct svc_req {
+    enum svc_route route;
+    int64_t start_us;
+    char method[16];
+    char path[SVC_LOG_PATH_MAX];
+    char remote[INET6_ADDRSTRLEN];
+    svc_buf body;      /* complete when svc_serve() is called */
+    uint64_t bytes_in; /* all body bytes received, also past the limit */
+    int keep_body;     /* a POST route: the body is the request */
+    int too_big;
+    unsigned status; /* 0 until a response is queued */
+    size_t bytes_out;
+    const char *error; /* the "error" of a JSON error body, for the log */
+} svc_req;
+
+/*
+ * Queues body (len bytes, released by free_fn once sent, or at once when
+ * no response can be made) with status and Content-Type (and Allow when
+ * not NULL), and records both in r for the access log.
+ */
+enum MHD_Result svc_reply(struct MHD_Connection *conn, svc_req *r,
+                          unsigned status, const char *ctype, char *body,
+                          size_t len, void (*free_fn)(void *),
+                          const char *allow);
+/* The JSON in b, whose memory it takes; a b whose building ran out of
+ * memory becomes a 500 with a fixed body. */
+enum MHD_Result svc_reply_buf(struct MHD_Connection *conn, svc_req *r,
+                              unsigned status, svc_buf *b, const char *allow);
+/* A JSON error body {"error": error, "field": field, "detail": detail};
+ * field and detail may be NULL; error is a fixed name a client can test. */
+enum MHD_Result svc_reply_error(struct MHD_Connection *conn, svc_req *r,
+                                unsigned status, const char *error,
+                                const char *field, const char *detail,
+                                const char *allow);
+/* Appends the service's own metric family to b. */
+void svc_http_metrics(const svc *s, svc_buf *b);
+
+/* ---- endpoints (service_api.c) ---- */
+
+/* Answers r, whose route is known and whose body is complete. */
+enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r);
+
+/* ---- helpers (service_util.c) ---- */
+
+int svc_buf_reserve(svc_buf *b, size_t more);
+void svc_buf_put(svc_buf *b, const void *p, size_t n);
+void svc_buf_str(svc_buf *b, const char *s);
+void svc_buf_printf(svc_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A JSON string literal of s[0..n): quoted, escaped, and with every byte
+ * that is not valid UTF-8 replaced by U+FFFD, so the output is always
+ * valid JSON whatever the input. */
+void svc_buf_json(svc_buf *b, const char *s, size_t n);
+void svc_buf_jstr(svc_buf *b, const char *s); /* NUL-terminated s */
+void svc_buf_free(svc_buf *b);
+
+/* The length of the longest valid UTF-8 prefix of s[0..n): n when all of
+ * it is valid. Overlong forms, surrogates and values past U+10FFFF are
+ * invalid, as RFC 3629 says. */
+size_t svc_utf8_valid(const char *s, size_t n);
+
+/* Microseconds of the monotonic clock. */
+int64_t svc_now_us(void);
+
+/*
+ * Writes one log line {"time":..., "level":..., "event":...<fields>} to
+ * stderr when level is at or above s->level. fields is a JSON fragment
+ * starting with a comma, or "". Lines of concurrent threads do not
+ * interleave.
+ */
+void svc_log(const svc *s, tc_log_level level, const char *event,
+             const char *fields);
+/* The same with the fields formatted; string values must be escaped by
+ * the caller (svc_buf_json), so this is for numbers and fixed names. */
+void svc_logf(const svc *s, tc_log_level level, const char *event,
+              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Writes an already complete JSON line (the library's) to stderr. */
+void svc_log_raw(const char *json);
+
+#endif

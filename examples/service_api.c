@@ -1,0 +1,333 @@
+/*
+ * service_api.c - the example service's endpoints: classify, feedback,
+ * feedback stats, metrics and health, each a thin layer over one or two
+ * libtutorcache calls. A request body is checked once, the same way for
+ * every endpoint (valid UTF-8, no NUL, one JSON object), so that a client
+ * gets the same 400 for the same mistake wherever it makes it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "service.h"
+
+/* The fields of a feedback record, to name the field of a rejection. */
+static const char *const fb_fields[] = {"text",
+                                        "original_intent",
+                                        "correct_intent",
+                                        "original_confidence",
+                                        "correct_complexity",
+                                        "correct_techniques",
+                                        "user_id",
+                                        "feedback_type",
+                                        "timestamp"};
+
+/* ---- request bodies ------------------------------------------------------ */
+
+/* Does s[0..n) hold the escape \u0000 (an odd run of backslashes, 'u' and
+ * four zeros)? cJSON would end the string there without a word. */
+static int has_escaped_nul(const char *s, size_t n)
+{
+    size_t i, k;
+
+    for (i = 0; i + 6 <= n; i++) {
+        if (s[i] != '\\' || s[i + 1] != 'u' || memcmp(s + i + 2, "0000", 4)) {
+            continue;
+        }
+        for (k = 0; k < i && s[i - 1 - k] == '\\'; k++) {
+        }
+        if (k % 2 == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The request body as a JSON object, or NULL when it is not one, after
+ * queueing the 400 (*ret says how that went). Checked before parsing:
+ * valid UTF-8 (RFC 8259 requires it, and the library would refuse the
+ * text later with a less precise message) and no NUL character, raw or
+ * escaped, which no field can hold.
+ */
+static cJSON *body_object(struct MHD_Connection *conn, svc_req *r,
+                          enum MHD_Result *ret)
+{
+    const char *p = r->body.p ? r->body.p : "", *end = NULL;
+    size_t n = r->body.len, bad;
+    char detail[96];
+    cJSON *root;
+
+    if (n == 0) {
+        *ret = svc_reply_error(conn, r, 400, "bad_json", NULL,
+                               "the body is empty; a JSON object is expected",
+                               NULL);
+        return NULL;
+    }
+    if ((bad = svc_utf8_valid(p, n)) != n) {
+        snprintf(detail, sizeof(detail), "invalid UTF-8 at byte %zu", bad);
+        *ret =
+            svc_reply_error(conn, r, 400, "invalid_utf8", NULL, detail, NULL);
+        return NULL;
+    }
+    if (memchr(p, '\0', n) || has_escaped_nul(p, n)) {
+        *ret = svc_reply_error(
+            conn, r, 400, "bad_json", NULL,
+            "a NUL character (raw or \\u0000) is not accepted", NULL);
+        return NULL;
+    }
+    root = cJSON_ParseWithLengthOpts(p, n, &end, 0);
+    if (root && end) {
+        /* cJSON stops after the value: what follows must be white space */
+        while (end < p + n &&
+               (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) {
+            end++;
+        }
+    }
+    if (!root || end != p + n) {
+        snprintf(detail, sizeof(detail), "not valid JSON (at byte %zu)",
+                 end && end >= p ? (size_t)(end - p) : (size_t)0);
+        cJSON_Delete(root);
+        *ret = svc_reply_error(conn, r, 400, "bad_json", NULL, detail, NULL);
+        return NULL;
+    }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        *ret = svc_reply_error(conn, r, 400, "bad_json", NULL,
+                               "the body must be a JSON object", NULL);
+        return NULL;
+    }
+    return root;
+}
+
+/* ---- endpoints ----------------------------------------------------------- */
+
+static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
+                                   svc_req *r)
+{
+    enum MHD_Result ret = MHD_NO;
+    const cJSON *text;
+    tc_result *res = NULL;
+    cJSON *root;
+    char *body;
+    size_t len;
+    int rc;
+
+    if (!(root = body_object(conn, r, &ret))) {
+        return ret;
+    }
+    text = cJSON_GetObjectItemCaseSensitive(root, "text");
+    if (!text || cJSON_IsNull(text) ||
+        (cJSON_IsString(text) && !text->valuestring[0])) {
+        cJSON_Delete(root);
+        return svc_reply_error(conn, r, 400, "missing_field", "text",
+                               "text: required, a non-empty string", NULL);
+    }
+    if (!cJSON_IsString(text)) {
+        cJSON_Delete(root);
+        return svc_reply_error(conn, r, 400, "invalid_field", "text",
+                               "text: not a string", NULL);
+    }
+    rc =
+        tc_classify(&res, s->clf, text->valuestring, strlen(text->valuestring));
+    cJSON_Delete(root);
+    if (rc == TC_EINVAL) {
+        return svc_reply_error(conn, r, 400, "invalid_text", "text",
+                               tc_cache_errmsg(s->cache), NULL);
+    }
+    if (rc != TC_OK) {
+        return svc_reply_error(conn, r, 500, "classify_failed", NULL,
+                               tc_cache_errmsg(s->cache)[0]
+                                   ? tc_cache_errmsg(s->cache)
+                                   : tc_strerror(rc),
+                               NULL);
+    }
+    len = strlen(res->json);
+    body = malloc(len + 1);
+    if (body) {
+        memcpy(body, res->json, len + 1);
+    }
+    tc_result_free(res);
+    if (!body) {
+        return svc_reply_error(conn, r, 500, "internal", NULL, "out of memory",
+                               NULL);
+    }
+    return svc_reply(conn, r, 200, SVC_CT_JSON, body, len, free, NULL);
+}
+
+/* The record field a rejection names: the message starts with it
+ * ("original_confidence: 1.7 is not in 0..1", "correct_techniques[2]:
+ * ..."), or NULL when it names none (a JSON error, an unknown field). */
+static const char *rejected_field(const char *msg)
+{
+    size_t i, n;
+
+    for (i = 0; i < sizeof(fb_fields) / sizeof(fb_fields[0]); i++) {
+        n = strlen(fb_fields[i]);
+        if (strncmp(msg, fb_fields[i], n) == 0 &&
+            (msg[n] == ':' || msg[n] == '[')) {
+            return fb_fields[i];
+        }
+    }
+    return NULL;
+}
+
+static int durable_store(const svc *s)
+{
+    return strcmp(tc_cache_store_kind(s->cache), "memory") != 0;
+}
+
+static enum MHD_Result no_feedback_store(struct MHD_Connection *conn,
+                                         svc_req *r)
+{
+    return svc_reply_error(
+        conn, r, 503, "feedback_unavailable", NULL,
+        "feedback needs a durable store (lmdb:// or redis://); "
+        "this service runs on memory:",
+        NULL);
+}
+
+static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
+                                   svc_req *r)
+{
+    char id[TC_FEEDBACK_ID_MAX];
+    enum MHD_Result ret = MHD_NO;
+    const char *msg;
+    cJSON *root;
+    svc_buf b = {0};
+    int rc;
+
+    /* Parsed here too, so that bad JSON gets the same answer on every
+     * endpoint; the library then reads the body as the record. */
+    if (!(root = body_object(conn, r, &ret))) {
+        return ret;
+    }
+    cJSON_Delete(root);
+    if (!durable_store(s)) {
+        return no_feedback_store(conn, r);
+    }
+    rc = tc_feedback_submit_json(id, s->cache, r->body.p, r->body.len);
+    msg = tc_cache_errmsg(s->cache);
+    if (!msg[0]) {
+        msg = tc_strerror(rc);
+    }
+    switch (rc) {
+    case TC_OK:
+        /* Stored, or spooled while the store is unreachable: either way
+         * the record is durable and will reach the store. */
+        svc_buf_str(&b, "{\"id\":");
+        svc_buf_jstr(&b, id);
+        svc_buf_str(&b, ",\"status\":\"accepted\"}");
+        return svc_reply_buf(conn, r, 201, &b, NULL);
+    case TC_EINVAL:
+        return svc_reply_error(conn, r, 400, "invalid_feedback",
+                               rejected_field(msg), msg, NULL);
+    case TC_EIO:
+    case TC_EFULL:
+    case TC_EUNAVAIL:
+    case TC_ETIMEOUT:
+        return svc_reply_error(conn, r, 503, "store_unavailable", NULL, msg,
+                               NULL);
+    default:
+        return svc_reply_error(conn, r, 500, "internal", NULL, msg, NULL);
+    }
+}
+
+static enum MHD_Result do_stats(svc *s, struct MHD_Connection *conn, svc_req *r)
+{
+    char *json = NULL;
+    int rc;
+
+    if (!durable_store(s)) {
+        return no_feedback_store(conn, r);
+    }
+    rc = tc_feedback_stats_json(&json, s->cache);
+    if (rc == TC_EUNAVAIL || rc == TC_ETIMEOUT) {
+        return svc_reply_error(conn, r, 503, "store_unavailable", NULL,
+                               tc_cache_errmsg(s->cache), NULL);
+    }
+    if (rc != TC_OK) {
+        return svc_reply_error(conn, r, 500, "internal", NULL,
+                               tc_cache_errmsg(s->cache), NULL);
+    }
+    return svc_reply(conn, r, 200, SVC_CT_JSON, json, strlen(json), tc_free,
+                     NULL);
+}
+
+/*
+ * The library's families, then the service's own: how a host adds its
+ * metrics to the library's on one endpoint.
+ */
+static enum MHD_Result do_metrics(svc *s, struct MHD_Connection *conn,
+                                  svc_req *r)
+{
+    svc_buf b = {0};
+    size_t len;
+    int rc = TC_ETOOBIG;
+
+    /* The text grows with the correction pairs: retry with the size the
+     * library asks for until it fits. */
+    for (len = 16384; rc == TC_ETOOBIG;) {
+        if (svc_buf_reserve(&b, len + 4096) != 0) {
+            break;
+        }
+        rc = tc_metrics_render(b.p, b.cap, &len, s->cache);
+    }
+    if (b.oom || rc != TC_OK) {
+        svc_buf_free(&b);
+        return svc_reply_error(conn, r, 500, "internal", NULL,
+                               tc_cache_errmsg(s->cache), NULL);
+    }
+    b.len = len;
+    svc_http_metrics(s, &b);
+    if (b.oom) {
+        svc_buf_free(&b);
+        return svc_reply_error(conn, r, 500, "internal", NULL, "out of memory",
+                               NULL);
+    }
+    return svc_reply(conn, r, 200, SVC_CT_METRICS, b.p, b.len, free, NULL);
+}
+
+/*
+ * Always 200 while the service can answer: the library degrades without
+ * its store (classify falls back to the model, feedback to the spool), so
+ * a down store is reported, as "status": "degraded" and "store_up": false,
+ * rather than made a failed probe that would get a working service
+ * restarted.
+ */
+static enum MHD_Result do_health(svc *s, struct MHD_Connection *conn,
+                                 svc_req *r)
+{
+    char fp[TC_FINGERPRINT_LEN + 1];
+    int64_t lat = 0;
+    svc_buf b = {0};
+    int up;
+
+    up = tc_cache_ping(s->cache, &lat) == TC_OK;
+    tc_model_fingerprint(fp, s->model);
+    svc_buf_printf(&b,
+                   "{\"status\":\"%s\",\"store\":\"%s\",\"store_up\":%s,"
+                   "\"model\":\"%s\",\"version\":\"%s\"}",
+                   up ? "ok" : "degraded", tc_cache_store_kind(s->cache),
+                   up ? "true" : "false", fp, tc_version());
+    return svc_reply_buf(conn, r, 200, &b, NULL);
+}
+
+enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r)
+{
+    switch (r->route) {
+    case SVC_CLASSIFY:
+        return do_classify(s, conn, r);
+    case SVC_FEEDBACK:
+        return do_feedback(s, conn, r);
+    case SVC_STATS:
+        return do_stats(s, conn, r);
+    case SVC_METRICS:
+        return do_metrics(s, conn, r);
+    case SVC_HEALTH:
+        return do_health(s, conn, r);
+    default:
+        return MHD_NO;
+    }
+}
