@@ -135,48 +135,6 @@ int cli_feedback_open(cli_ctx *ctx, tc_cache **h, int memory_ok)
 /* ---- submit -------------------------------------------------------------- */
 
 /*
- * Whether the record went to the spool. tc_feedback_submit returns TC_OK
- * either way and says which nowhere but in its "feedback_spooled" log
- * event, emitted on the submitting thread during the call; the first one
- * of a process is never rate-limited, and submit makes one call per
- * process. So the CLI's log callback is wrapped for that call: the event
- * is noted, and every line still reaches the user's callback when the
- * user's level wants it (the library's level is lowered to warn for the
- * call, so that the event is emitted even under --log-level error).
- */
-typedef struct spool_watch {
-    tc_log_fn fn; /* the user's callback and level */
-    void *userdata;
-    tc_log_level level;
-    int spooled;
-} spool_watch;
-
-static void watch_log(void *userdata, tc_log_level level, const char *json)
-{
-    spool_watch *w = userdata;
-
-    if (strstr(json, "\"event\":\"feedback_spooled\"")) {
-        w->spooled = 1;
-    }
-    if (w->fn && level >= w->level) {
-        w->fn(w->userdata, level, json);
-    }
-}
-
-static void watch_install(cli_ctx *ctx, spool_watch *w)
-{
-    w->fn = ctx->opt.log_fn;
-    w->userdata = ctx->opt.log_userdata;
-    w->level = ctx->opt.log_level;
-    w->spooled = 0;
-    ctx->opt.log_fn = watch_log;
-    ctx->opt.log_userdata = w;
-    if (ctx->opt.log_level > TC_LOG_WARN) {
-        ctx->opt.log_level = TC_LOG_WARN;
-    }
-}
-
-/*
  * Splits "a, b,c" at commas into v (items trimmed of spaces, in place).
  * Returns the number of items, or -1 when there are more than max.
  */
@@ -345,7 +303,7 @@ static int cmd_submit(cli_ctx *ctx, int argc, char **argv)
 {
     char id[TC_FEEDBACK_ID_MAX], *json = NULL;
     submit_args a;
-    spool_watch w;
+    int spooled = 0;
     tc_cache *h = NULL;
     size_t len = 0;
     int rc;
@@ -359,15 +317,14 @@ static int cmd_submit(cli_ctx *ctx, int argc, char **argv)
         cli_err("feedback submit: reading stdin: %s", strerror(errno));
         return errno == EFBIG ? CLI_BADINPUT : CLI_FAIL;
     }
-    watch_install(ctx, &w);
     if ((rc = cli_feedback_open(ctx, &h, 0)) != CLI_OK) {
         free(json);
         return rc;
     }
     if (a.from_stdin) {
-        rc = tc_feedback_submit_json(id, h, json, len);
+        rc = tc_feedback_submit_json(id, &spooled, h, json, len);
     } else {
-        rc = tc_feedback_submit(id, h, &a.fb);
+        rc = tc_feedback_submit(id, &spooled, h, &a.fb);
     }
     free(json);
     if (rc != TC_OK) {
@@ -377,7 +334,7 @@ static int cmd_submit(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     printf("{\"id\":\"%s\",\"status\":\"%s\"}\n", id,
-           w.spooled ? "spooled" : "accepted");
+           spooled ? "spooled" : "accepted");
     tc_cache_close(h);
     return CLI_OK;
 }

@@ -207,7 +207,7 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
     if (!durable_store(s)) {
         return no_feedback_store(conn, r);
     }
-    rc = tc_feedback_submit_json(id, s->cache, r->body.p, r->body.len);
+    rc = tc_feedback_submit_json(id, NULL, s->cache, r->body.p, r->body.len);
     msg = tc_cache_errmsg(s->cache);
     if (!msg[0]) {
         msg = tc_strerror(rc);

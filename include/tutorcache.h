@@ -864,7 +864,8 @@ typedef struct tc_feedback {
 /*
  * tc_feedback_submit - validate, store, count, queue and (for a
  * correction) override. id (at least TC_FEEDBACK_ID_MAX bytes) receives
- * the record's id, also when the record went to the spool.
+ * the record's id, also when the record went to the spool; spooled (may
+ * be NULL) receives 1 when it did (the store was unreachable), else 0.
  * tc_feedback_submit_json takes the record as one JSON object with the
  * field names of tc_feedback ("feedback_type": "correction" or
  * "confirmation"); an unknown field is rejected, so a misspelt field
@@ -879,9 +880,10 @@ typedef struct tc_feedback {
  * TC_ENOMEM.
  * Thread safety: any thread.
  */
-TC_API int tc_feedback_submit(char *id, tc_cache *h, const tc_feedback *fb);
-TC_API int tc_feedback_submit_json(char *id, tc_cache *h, const char *json,
-                                   size_t len);
+TC_API int tc_feedback_submit(char *id, int *spooled, tc_cache *h,
+                              const tc_feedback *fb);
+TC_API int tc_feedback_submit_json(char *id, int *spooled, tc_cache *h,
+                                   const char *json, size_t len);
 
 /* Input formats of tc_feedback_import. */
 typedef enum tc_import_format {

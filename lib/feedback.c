@@ -345,8 +345,9 @@ static void in_from_struct(tc__fb_in *in, const tc_feedback *fb)
 }
 
 /* Builds and accepts one record; *in was read from any form. */
-static int submit_in(char *id, tc_cache *h, const tc__fb_ops *ops, tc__store *s,
-                     const tc__fb_in *in, int parse_rc, tc__err *err)
+static int submit_in(char *id, int *spooled_out, tc_cache *h,
+                     const tc__fb_ops *ops, tc__store *s, const tc__fb_in *in,
+                     int parse_rc, tc__err *err)
 {
     tc__fb_rec rec;
     size_t spooled;
@@ -364,6 +365,9 @@ static int submit_in(char *id, tc_cache *h, const tc__fb_ops *ops, tc__store *s,
     rc = tc__fb_accept(h, ops, s, &rec, 1, &spooled, err);
     if (rc == TC_OK) {
         memcpy(id, rec.id, sizeof(rec.id));
+        if (spooled_out) {
+            *spooled_out = spooled > 0;
+        }
     }
     tc__fb_rec_free(&rec);
     if (rc != TC_OK) {
@@ -373,7 +377,8 @@ static int submit_in(char *id, tc_cache *h, const tc__fb_ops *ops, tc__store *s,
     return TC_OK;
 }
 
-TC_API int tc_feedback_submit(char *id, tc_cache *h, const tc_feedback *fb)
+TC_API int tc_feedback_submit(char *id, int *spooled, tc_cache *h,
+                              const tc_feedback *fb)
 {
     const tc__fb_ops *ops;
     tc__store *s;
@@ -383,6 +388,9 @@ TC_API int tc_feedback_submit(char *id, tc_cache *h, const tc_feedback *fb)
 
     if (id) {
         id[0] = '\0';
+    }
+    if (spooled) {
+        *spooled = 0;
     }
     tc__clear(h);
     if (!h) {
@@ -402,11 +410,11 @@ TC_API int tc_feedback_submit(char *id, tc_cache *h, const tc_feedback *fb)
             tc__errf(&err, TC_EINVAL, "correct_techniques: NULL with %zu items",
                      fb->ncorrect_techniques);
     }
-    return submit_in(id, h, ops, s, &in, rc, &err);
+    return submit_in(id, spooled, h, ops, s, &in, rc, &err);
 }
 
-TC_API int tc_feedback_submit_json(char *id, tc_cache *h, const char *json,
-                                   size_t len)
+TC_API int tc_feedback_submit_json(char *id, int *spooled, tc_cache *h,
+                                   const char *json, size_t len)
 {
     const tc__fb_ops *ops;
     tc__store *s;
@@ -417,6 +425,9 @@ TC_API int tc_feedback_submit_json(char *id, tc_cache *h, const char *json,
 
     if (id) {
         id[0] = '\0';
+    }
+    if (spooled) {
+        *spooled = 0;
     }
     tc__clear(h);
     if (!h) {
@@ -431,7 +442,7 @@ TC_API int tc_feedback_submit_json(char *id, tc_cache *h, const char *json,
     replay_if_due(h, ops, s);
     err.msg[0] = '\0';
     rc = tc__fb_parse_json(&in, &tree, json, len, 0, &err);
-    rc = submit_in(id, h, ops, s, &in, rc, &err);
+    rc = submit_in(id, spooled, h, ops, s, &in, rc, &err);
     cJSON_Delete(tree);
     return rc;
 }

@@ -21,7 +21,6 @@
 #include "feedback.h"
 #include "suites.h"
 
-
 static char *tdir;
 
 static void setup(void)
@@ -98,7 +97,7 @@ static int submit(tc_cache *h, const char *json, char *id)
 {
     char tmp[TC_FEEDBACK_ID_MAX];
 
-    return tc_feedback_submit_json(id ? id : tmp, h, json, strlen(json));
+    return tc_feedback_submit_json(id ? id : tmp, NULL, h, json, strlen(json));
 }
 
 static void expect_id(const char *id)
@@ -344,7 +343,7 @@ static void expect_reject(tc_cache *h, const char *json, const char *field,
     size_t fl = strlen(field);
     int rc;
 
-    rc = tc_feedback_submit_json(id, h, json, strlen(json));
+    rc = tc_feedback_submit_json(id, NULL, h, json, strlen(json));
     msg = tc_cache_errmsg(h);
     ck_assert_msg(rc == TC_EINVAL, "%s: rc %d (%s), want TC_EINVAL", json, rc,
                   msg);
@@ -461,29 +460,34 @@ START_TEST(test_rule_struct)
     fb.correct_intent = "b";
     fb.original_confidence = 0.5;
     fb.type = (tc_feedback_type)7;
-    ck_assert_int_eq(tc_feedback_submit(id, h, &fb), TC_EINVAL);
+    ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
     ck_assert_str_eq(tc_cache_errmsg(h),
                      "feedback_type: 7 is not TC_FEEDBACK_CORRECTION or "
                      "TC_FEEDBACK_CONFIRMATION");
     fb.type = TC_FEEDBACK_CORRECTION;
     fb.ncorrect_techniques = 2;
-    ck_assert_int_eq(tc_feedback_submit(id, h, &fb), TC_EINVAL);
+    ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
     ck_assert_str_eq(tc_cache_errmsg(h),
                      "correct_techniques: NULL with 2 items");
     fb.ncorrect_techniques = 0;
     fb.text = NULL;
-    ck_assert_int_eq(tc_feedback_submit(id, h, &fb), TC_EINVAL);
+    ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
     ck_assert_str_eq(tc_cache_errmsg(h), "text: required");
     fb.text = "hello";
     fb.original_confidence = NAN;
-    ck_assert_int_eq(tc_feedback_submit(id, h, &fb), TC_EINVAL);
+    ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
     ck_assert_msg(strncmp(tc_cache_errmsg(h), "original_confidence: ", 21) == 0,
                   "%s", tc_cache_errmsg(h));
     fb.original_confidence = 1.0;
-    ck_assert_int_eq(tc_feedback_submit(id, h, &fb), TC_OK);
+    {
+        int spooled = -1;
+
+        ck_assert_int_eq(tc_feedback_submit(id, &spooled, h, &fb), TC_OK);
+        ck_assert_int_eq(spooled, 0); /* stored, not spooled */
+    }
     expect_id(id);
-    ck_assert_int_eq(tc_feedback_submit(NULL, h, &fb), TC_EINVAL);
-    ck_assert_int_eq(tc_feedback_submit(id, h, NULL), TC_EINVAL);
+    ck_assert_int_eq(tc_feedback_submit(NULL, NULL, h, &fb), TC_EINVAL);
+    ck_assert_int_eq(tc_feedback_submit(id, NULL, h, NULL), TC_EINVAL);
     tc_cache_close(h);
 }
 END_TEST
@@ -528,7 +532,7 @@ START_TEST(test_submit_roundtrip)
     fb.user_id = "u-42";
     fb.type = TC_FEEDBACK_CORRECTION;
     fb.timestamp = "2024-02-29T23:30:00.1234-01:30";
-    ck_assert_msg(tc_feedback_submit(id, h, &fb) == TC_OK, "%s",
+    ck_assert_msg(tc_feedback_submit(id, NULL, h, &fb) == TC_OK, "%s",
                   tc_cache_errmsg(h));
     expect_id(id);
     ck_assert_str_eq(tc_cache_errmsg(h), "");
@@ -1401,7 +1405,14 @@ START_TEST(test_spool_replay)
     size_t n;
 
     tc__feedback_set_fault(h, -1);
-    ck_assert_msg(submit(h, base_json, id) == TC_OK, "%s", tc_cache_errmsg(h));
+    {
+        int spooled = -1;
+
+        ck_assert_msg(tc_feedback_submit_json(id, &spooled, h, base_json,
+                                              strlen(base_json)) == TC_OK,
+                      "%s", tc_cache_errmsg(h));
+        ck_assert_int_eq(spooled, 1); /* the caller learns where it went */
+    }
     expect_id(id);
     content = slurp(spool_file("feedback.spool"));
     ck_assert_ptr_nonnull(strstr(content, id));
@@ -1591,8 +1602,8 @@ static void *work(void *arg)
                  "\"correct_intent\":\"b\",\"original_confidence\":0.5,"
                  "\"feedback_type\":\"correction\"}",
                  w->id, i);
-        if (tc_feedback_submit_json(w->ids[i], w->h, json, strlen(json)) !=
-            TC_OK) {
+        if (tc_feedback_submit_json(w->ids[i], NULL, w->h, json,
+                                    strlen(json)) != TC_OK) {
             w->fails++;
         }
     }

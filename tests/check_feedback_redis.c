@@ -85,7 +85,8 @@ START_TEST(test_override_across_handles)
     co.fn = host;
     co.fn_version = "v1";
     ck_assert_int_eq(tc_classifier_open(&cb, b, &co), TC_OK);
-    ck_assert_int_eq(tc_feedback_submit_json(id, a, rec, strlen(rec)), TC_OK);
+    ck_assert_int_eq(tc_feedback_submit_json(id, NULL, a, rec, strlen(rec)),
+                     TC_OK);
     ck_assert_uint_eq(strlen(id), 30);
     /* b never looked before: it reads the override from Redis */
     ck_assert_int_eq(tc_classify(&r, cb, "why does my loop never end", 26),
