@@ -128,10 +128,12 @@ valgrind: all examples $(TESTS)
 	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --suppressions=tests/valgrind.supp $(TESTS)
 
-bench: all
+bench: all examples
 	@scripts/deps.sh bench
 	bench/run.sh $(BUILD)/tutorcache
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/model.sh $(BUILD)/tutorcache
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/feedback.sh $(BUILD)/tutorcache
+	bench/perf.sh $(BUILD)/tutorcache
 
 examples: all
 	@scripts/deps.sh examples
