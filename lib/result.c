@@ -288,16 +288,17 @@ static int is_num_char(char c)
 }
 
 /*
- * A number. Up to 15 digits with a power of ten within 10^+-15 (all the
- * encoder writes) is mantissa * or / 10^k: both exact doubles, so one
- * correctly rounded operation gives strtod's answer. Anything else goes
+ * A number. Up to 15 digits with a power of ten within 10^+-22 (nearly
+ * all the encoder writes) is mantissa * or / 10^k: both exact doubles, so
+ * one correctly rounded operation gives strtod's answer. Anything else goes
  * through strtod.
  */
 static int number(scan *s, double *d)
 {
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3, 1e4,  1e5,
-                                   1e6,  1e7,  1e8,  1e9, 1e10, 1e11,
-                                   1e12, 1e13, 1e14, 1e15};
+    /* powers of ten up to 1e22 are exact doubles */
+    static const double pow10[] = {
+        1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     char tmp[40];
     size_t n = 0;
     char *end;
@@ -331,7 +332,7 @@ static int number(scan *s, double *d)
         k = (eneg ? -e : e) - frac;
         if (digits > 0 && digits <= 15 && q > s->p && q[-1] != '.' &&
             q[-1] != 'e' && q[-1] != 'E' && q[-1] != '-' && q[-1] != '+' &&
-            k >= -15 && k <= 15 && (q == s->end || !is_num_char(*q))) {
+            k >= -22 && k <= 22 && (q == s->end || !is_num_char(*q))) {
             *d = k < 0 ? (double)mant / pow10[-k] : (double)mant * pow10[k];
             s->p = q;
             return 0;
