@@ -24,13 +24,11 @@
 #include <cjson/cJSON.h>
 
 #include "redis_fixture.h"
+#include "cli_harness.h"
 #include "suites.h"
 #include "tutorcache.h"
 
 #define NS "ml_model_predictions"
-#define MAX_ARGS 32
-#define MAX_ENV 32
-#define RUN_TIMEOUT_MS 60000
 
 /* ---- state a failed assertion must not leak ----------------------------- */
 
@@ -47,6 +45,9 @@ static void setup(void)
                   strerror(errno));
     g_tmp = tt_mkdtemp();
     ck_assert_ptr_nonnull(g_tmp);
+    tt_cli.bin = g_bin;
+    tt_cli.home = g_tmp;
+    tt_cli.url = NULL; /* each run names its store, or none */
     /* writing the stdin of a child that already exited must not kill us */
     signal(SIGPIPE, SIG_IGN);
 }
@@ -79,253 +80,6 @@ static void sleep_ms(int64_t ms)
 }
 
 /* ---- running the binary ------------------------------------------------- */
-
-typedef struct run {
-    int code; /* exit status; 128 + signal when killed */
-    char *out;
-    size_t outlen;
-    char *err;
-    size_t errlen;
-} run;
-
-typedef struct how {
-    const char *url;        /* TUTORCACHE_URL, or NULL for none */
-    const char *const *env; /* more NAME=value, NULL-terminated; may be NULL */
-    const void *in;         /* stdin; NULL for /dev/null */
-    size_t inlen;
-    int stdout_full; /* stdout on /dev/full */
-} how;
-
-static void run_free(run *r)
-{
-    free(r->out);
-    free(r->err);
-    memset(r, 0, sizeof(*r));
-}
-
-static void append(char **buf, size_t *len, const char *p, size_t n)
-{
-    char *b = realloc(*buf, *len + n + 1);
-
-    ck_assert_ptr_nonnull(b);
-    memcpy(b + *len, p, n);
-    *len += n;
-    b[*len] = '\0';
-    *buf = b;
-}
-
-/* Sanitizer settings of `make asan` must reach the binary too. */
-static const char *const passed_env[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS",
-                                         "LSAN_OPTIONS", "TSAN_OPTIONS"};
-
-static int build_env(char **envp, char bufs[][4200], const how *h)
-{
-    int n = 0;
-    size_t i;
-
-    snprintf(bufs[n], sizeof(bufs[0]), "PATH=/usr/local/bin:/usr/bin:/bin");
-    envp[n] = bufs[n];
-    n++;
-    snprintf(bufs[n], sizeof(bufs[0]), "HOME=%s", g_tmp);
-    envp[n] = bufs[n];
-    n++;
-    snprintf(bufs[n], sizeof(bufs[0]), "XDG_CACHE_HOME=%s/cache", g_tmp);
-    envp[n] = bufs[n];
-    n++;
-    snprintf(bufs[n], sizeof(bufs[0]), "TMPDIR=%s", g_tmp);
-    envp[n] = bufs[n];
-    n++;
-    snprintf(bufs[n], sizeof(bufs[0]), "LC_ALL=C");
-    envp[n] = bufs[n];
-    n++;
-    if (h && h->url) {
-        snprintf(bufs[n], sizeof(bufs[0]), "TUTORCACHE_URL=%s", h->url);
-        envp[n] = bufs[n];
-        n++;
-    }
-    for (i = 0; i < sizeof(passed_env) / sizeof(passed_env[0]); i++) {
-        const char *v = getenv(passed_env[i]);
-
-        if (i == 0) {
-            /*
-             * A sanitizer report must not pass for an exit code the test
-             * expects (ASan exits 1 on a leak, like a miss): 86 is none
-             * of the CLI's codes. Harmless for a binary without ASan.
-             */
-            snprintf(bufs[n], sizeof(bufs[0]), "ASAN_OPTIONS=%s%sexitcode=86",
-                     v ? v : "", v && *v ? ":" : "");
-            envp[n] = bufs[n];
-            n++;
-        } else if (v) {
-            snprintf(bufs[n], sizeof(bufs[0]), "%s=%s", passed_env[i], v);
-            envp[n] = bufs[n];
-            n++;
-        }
-    }
-    for (i = 0; h && h->env && h->env[i] && n < MAX_ENV - 1; i++) {
-        envp[n++] = (char *)h->env[i];
-    }
-    envp[n] = NULL;
-    return n;
-}
-
-/*
- * Runs the binary with the NULL-terminated arguments and waits for it.
- * stdout and stderr are read through poll() while stdin is written, so no
- * pipe fills up and stalls either side.
- */
-static void run_argv(run *r, const how *h, char *const *args)
-{
-    static char envbufs[MAX_ENV][4200];
-    char *envp[MAX_ENV];
-    char *argv[MAX_ARGS + 2];
-    int pin[2], pout[2], perr[2], status, i, nopen;
-    size_t inoff = 0;
-    int64_t deadline = now_ms() + RUN_TIMEOUT_MS;
-    struct pollfd fds[3];
-    pid_t pid;
-
-    memset(r, 0, sizeof(*r));
-    r->out = calloc(1, 1);
-    r->err = calloc(1, 1);
-    ck_assert(r->out && r->err);
-    argv[0] = g_bin;
-    for (i = 0; i < MAX_ARGS && args[i]; i++) {
-        argv[i + 1] = args[i];
-    }
-    argv[i + 1] = NULL;
-    build_env(envp, envbufs, h);
-    ck_assert_int_eq(pipe(pin), 0);
-    ck_assert_int_eq(pipe(pout), 0);
-    ck_assert_int_eq(pipe(perr), 0);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd;
-
-        if (h && h->in) {
-            dup2(pin[0], STDIN_FILENO);
-        } else if ((fd = open("/dev/null", O_RDONLY)) >= 0) {
-            dup2(fd, STDIN_FILENO);
-        }
-        if (h && h->stdout_full) {
-            if ((fd = open("/dev/full", O_WRONLY)) < 0) {
-                _exit(126);
-            }
-            dup2(fd, STDOUT_FILENO);
-        } else {
-            dup2(pout[1], STDOUT_FILENO);
-        }
-        dup2(perr[1], STDERR_FILENO);
-        for (fd = 3; fd < 1024; fd++) {
-            close(fd);
-        }
-        execve(g_bin, argv, envp);
-        _exit(127);
-    }
-    close(pin[0]);
-    close(pout[1]);
-    close(perr[1]);
-    if (!(h && h->in && h->inlen)) {
-        close(pin[1]);
-        pin[1] = -1;
-    }
-    fds[0].fd = pout[0];
-    fds[1].fd = perr[0];
-    fds[2].fd = pin[1];
-    fds[0].events = fds[1].events = POLLIN;
-    fds[2].events = POLLOUT;
-    for (;;) {
-        nopen = (fds[0].fd >= 0) + (fds[1].fd >= 0) + (fds[2].fd >= 0);
-        if (nopen == 0) {
-            break;
-        }
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            ck_abort_msg("tutorcache %s: still running after %d ms",
-                         args[0] ? args[0] : "", RUN_TIMEOUT_MS);
-        }
-        if (poll(fds, 3, 200) < 0) {
-            ck_assert_int_eq(errno, EINTR);
-            continue;
-        }
-        for (i = 0; i < 2; i++) {
-            char buf[65536];
-            ssize_t n;
-
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) {
-                continue;
-            }
-            n = read(fds[i].fd, buf, sizeof(buf));
-            if (n > 0) {
-                if (i == 0) {
-                    append(&r->out, &r->outlen, buf, (size_t)n);
-                } else {
-                    append(&r->err, &r->errlen, buf, (size_t)n);
-                }
-            } else if (n == 0 || errno != EINTR) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-            }
-        }
-        if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR))) {
-            ssize_t n =
-                write(fds[2].fd, (const char *)h->in + inoff,
-                      h->inlen - inoff > 65536 ? 65536 : h->inlen - inoff);
-
-            if (n > 0) {
-                inoff += (size_t)n;
-            }
-            if ((n < 0 && errno != EINTR) || inoff == h->inlen) {
-                close(fds[2].fd);
-                fds[2].fd = -1;
-            }
-        }
-    }
-    while (waitpid(pid, &status, 0) < 0) {
-        ck_assert_int_eq(errno, EINTR);
-    }
-    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* Runs `tutorcache ARGS...` the way `h` says; cli() ends the list. */
-static void cli_run(run *r, const how *h, ...)
-{
-    char *args[MAX_ARGS + 1];
-    va_list ap;
-    int n = 0;
-
-    va_start(ap, h);
-    while (n < MAX_ARGS && (args[n] = va_arg(ap, char *))) {
-        n++;
-    }
-    va_end(ap);
-    args[n] = NULL;
-    run_argv(r, h, args);
-}
-
-#define cli(r, h, ...) cli_run(r, h, __VA_ARGS__, (char *)NULL)
-
-/* Exit code, exact stdout (NULL: anything) and a part of stderr (NULL:
- * anything, "": empty), with the run's output in the failure message. */
-static void expect(const run *r, int code, const char *out,
-                   const char *err_part)
-{
-    ck_assert_msg(r->code == code,
-                  "exit %d, expected %d\nstdout: %s\nstderr: %s", r->code, code,
-                  r->out, r->err);
-    if (out) {
-        ck_assert_msg(
-            r->outlen == strlen(out) && memcmp(r->out, out, r->outlen) == 0,
-            "stdout \"%s\", expected \"%s\"\nstderr: %s", r->out, out, r->err);
-    }
-    if (err_part && !*err_part) {
-        ck_assert_msg(r->errlen == 0, "stderr not empty: %s", r->err);
-    } else if (err_part) {
-        ck_assert_msg(strstr(r->err, err_part) != NULL,
-                      "stderr lacks \"%s\": %s", err_part, r->err);
-    }
-}
 
 /* A usage-style failure: the code, nothing on stdout, and one
  * "tutorcache: " diagnostic mentioning `part`. */
@@ -455,8 +209,8 @@ START_TEST(test_log_formats)
     cJSON *j;
 
     h.url = "memory:";
-    cli(&r, &h, "--log-level", "debug", "--log-format", "text", "set", NS,
-        "k", "v");
+    cli(&r, &h, "--log-level", "debug", "--log-format", "text", "set", NS, "k",
+        "v");
     expect(&r, 0, "", " debug cache_set namespace=" NS " key=tc:");
     ck_assert_msg(r.err[0] == '2' && r.err[23] == 'Z', "no time: %s", r.err);
     run_free(&r);

@@ -32,6 +32,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 
+#include "cli_harness.h"
 #include "suites.h"
 
 /*
@@ -40,9 +41,6 @@
  */
 #include "../cli/perf_hist.c"
 
-#define MAX_ARGS 40
-#define MAX_ENV 32
-#define RUN_TIMEOUT_MS 90000
 #define TRAIN_DATA "examples/intents.jsonl"
 #define ENDPOINT "/api/v1/intents/classify"
 
@@ -79,6 +77,9 @@ static void setup(void)
                   "run from the source tree: %s is needed", TRAIN_DATA);
     g_tmp = tt_mkdtemp();
     ck_assert_ptr_nonnull(g_tmp);
+    tt_cli.bin = g_bin;
+    tt_cli.home = g_tmp;
+    tt_cli.url = "memory:";
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -101,201 +102,7 @@ static void teardown(void)
     }
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- running the binary ------------------------------------------------- */
-
-typedef struct run {
-    int code; /* exit status; 128 + signal when killed */
-    char *out;
-    size_t outlen;
-    char *err;
-    size_t errlen;
-} run;
-
-typedef struct how {
-    const char *url;        /* TUTORCACHE_URL; NULL: memory: */
-    const char *const *env; /* more NAME=value, NULL-terminated */
-} how;
-
-static void run_free(run *r)
-{
-    free(r->out);
-    free(r->err);
-    memset(r, 0, sizeof(*r));
-}
-
-static void append(char **buf, size_t *len, const char *p, size_t n)
-{
-    char *b = realloc(*buf, *len + n + 1);
-
-    ck_assert_ptr_nonnull(b);
-    memcpy(b + *len, p, n);
-    *len += n;
-    b[*len] = '\0';
-    *buf = b;
-}
-
-/* Sanitizer settings of `make asan` must reach the binary too. */
-static const char *const passed_env[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS",
-                                         "LSAN_OPTIONS", "TSAN_OPTIONS"};
-
-static void build_env(char **envp, char bufs[][4200], const how *h)
-{
-    int n = 0;
-    size_t i;
-
-    snprintf(bufs[n++], 4200, "PATH=/usr/local/bin:/usr/bin:/bin");
-    snprintf(bufs[n++], 4200, "HOME=%s", g_tmp);
-    snprintf(bufs[n++], 4200, "XDG_CACHE_HOME=%s/cache", g_tmp);
-    snprintf(bufs[n++], 4200, "TMPDIR=%s", g_tmp);
-    snprintf(bufs[n++], 4200, "LC_ALL=C");
-    snprintf(bufs[n++], 4200, "TUTORCACHE_URL=%s",
-             h && h->url ? h->url : "memory:");
-    for (i = 0; i < sizeof(passed_env) / sizeof(passed_env[0]); i++) {
-        const char *v = getenv(passed_env[i]);
-
-        if (i == 0) {
-            /* a sanitizer report must not pass for an expected exit code */
-            snprintf(bufs[n++], 4200, "ASAN_OPTIONS=%s%sexitcode=86",
-                     v ? v : "", v && *v ? ":" : "");
-        } else if (v) {
-            snprintf(bufs[n++], 4200, "%s=%s", passed_env[i], v);
-        }
-    }
-    for (i = 0; i < (size_t)n; i++) {
-        envp[i] = bufs[i];
-    }
-    for (i = 0; h && h->env && h->env[i] && n < MAX_ENV - 1; i++) {
-        envp[n++] = (char *)h->env[i];
-    }
-    envp[n] = NULL;
-}
-
-/* Runs the binary with the NULL-terminated arguments, stdin /dev/null,
- * reading stdout and stderr through poll() until it exits. */
-static void run_argv(run *r, const how *h, char *const *args)
-{
-    static char envbufs[MAX_ENV][4200];
-    char *envp[MAX_ENV], *argv[MAX_ARGS + 2];
-    int pout[2], perr[2], status, i;
-    int64_t deadline = now_ms() + RUN_TIMEOUT_MS;
-    struct pollfd fds[2];
-    pid_t pid;
-
-    memset(r, 0, sizeof(*r));
-    r->out = calloc(1, 1);
-    r->err = calloc(1, 1);
-    ck_assert(r->out && r->err);
-    argv[0] = g_bin;
-    for (i = 0; i < MAX_ARGS && args[i]; i++) {
-        argv[i + 1] = args[i];
-    }
-    argv[i + 1] = NULL;
-    build_env(envp, envbufs, h);
-    ck_assert_int_eq(pipe(pout), 0);
-    ck_assert_int_eq(pipe(perr), 0);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd;
-
-        if ((fd = open("/dev/null", O_RDONLY)) >= 0) {
-            dup2(fd, STDIN_FILENO);
-        }
-        dup2(pout[1], STDOUT_FILENO);
-        dup2(perr[1], STDERR_FILENO);
-        for (fd = 3; fd < 1024; fd++) {
-            close(fd);
-        }
-        signal(SIGPIPE, SIG_DFL);
-        execve(g_bin, argv, envp);
-        _exit(127);
-    }
-    close(pout[1]);
-    close(perr[1]);
-    fds[0].fd = pout[0];
-    fds[1].fd = perr[0];
-    fds[0].events = fds[1].events = POLLIN;
-    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            ck_abort_msg("tutorcache %s: still running after %d ms",
-                         args[0] ? args[0] : "", RUN_TIMEOUT_MS);
-        }
-        if (poll(fds, 2, 200) < 0) {
-            ck_assert_int_eq(errno, EINTR);
-            continue;
-        }
-        for (i = 0; i < 2; i++) {
-            char buf[65536];
-            ssize_t n;
-
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) {
-                continue;
-            }
-            n = read(fds[i].fd, buf, sizeof(buf));
-            if (n > 0) {
-                if (i == 0) {
-                    append(&r->out, &r->outlen, buf, (size_t)n);
-                } else {
-                    append(&r->err, &r->errlen, buf, (size_t)n);
-                }
-            } else if (n == 0 || errno != EINTR) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-            }
-        }
-    }
-    while (waitpid(pid, &status, 0) < 0) {
-        ck_assert_int_eq(errno, EINTR);
-    }
-    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void cli_run(run *r, const how *h, ...)
-{
-    char *args[MAX_ARGS + 1];
-    va_list ap;
-    int n = 0;
-
-    va_start(ap, h);
-    while (n < MAX_ARGS && (args[n] = va_arg(ap, char *))) {
-        n++;
-    }
-    va_end(ap);
-    args[n] = NULL;
-    run_argv(r, h, args);
-}
-
-#define cli(r, h, ...) cli_run(r, h, __VA_ARGS__, (char *)NULL)
-
-/* Exit code, exact stdout (NULL: anything) and a part of stderr (NULL:
- * anything, "": empty), with the run's output in the failure message. */
-static void expect(const run *r, int code, const char *out,
-                   const char *err_part)
-{
-    ck_assert_msg(r->code == code,
-                  "exit %d, expected %d\nstdout: %s\nstderr: %s", r->code, code,
-                  r->out, r->err);
-    if (out) {
-        ck_assert_msg(strcmp(r->out, out) == 0,
-                      "stdout \"%s\", expected \"%s\"\nstderr: %s", r->out, out,
-                      r->err);
-    }
-    if (err_part && !*err_part) {
-        ck_assert_msg(r->errlen == 0, "stderr not empty: %s", r->err);
-    } else if (err_part) {
-        ck_assert_msg(strstr(r->err, err_part) != NULL,
-                      "stderr lacks \"%s\": %s", err_part, r->err);
-    }
-}
 
 /* Every line of stderr is a diagnostic: "tutorcache: ...". */
 static void expect_diagnostics_only(const run *r)
@@ -548,7 +355,7 @@ START_TEST(test_bench_classify_table)
 {
     char env[4300];
     const char *envs[] = {env, NULL};
-    how h = {NULL, envs};
+    how h = {.env = envs};
     run r;
 
     snprintf(env, sizeof(env), "TUTORCACHE_MODEL=%s", model());
