@@ -116,7 +116,9 @@ static nsrt *find_ns(tc_cache *h, const char *name)
     size_t i;
 
     for (i = 0; i < h->nns; i++) {
-        if (strcmp(h->ns[i].def->name, name) == 0) {
+        /* the first byte first: on every call, and names rarely share it */
+        if (h->ns[i].def->name[0] == name[0] &&
+            strcmp(h->ns[i].def->name, name) == 0) {
             return &h->ns[i];
         }
     }
@@ -246,9 +248,9 @@ static void l2_failed(tc_cache *h, nsrt *ns, int rc, const char *op,
  * gen_refresh_ms (by one thread; the others use the value they have), so
  * an invalidation made by another process is seen within that interval.
  */
-static uint64_t ns_gen(tc_cache *h, nsrt *ns)
+static uint64_t ns_gen(tc_cache *h, nsrt *ns, int64_t now)
 {
-    int64_t now, seen;
+    int64_t seen;
     char key[TC_KEY_MAX];
     tc__store_get it;
     tc__err err;
@@ -256,7 +258,6 @@ static uint64_t ns_gen(tc_cache *h, nsrt *ns)
     if (!h->store) {
         return (uint64_t)atomic_load(&ns->gen);
     }
-    now = tc__now_ms();
     seen = atomic_load_explicit(&ns->gen_seen_ms, memory_order_relaxed);
     if (now - seen < h->cfg.gen_refresh_ms ||
         !atomic_compare_exchange_strong(&ns->gen_seen_ms, &seen, now)) {
@@ -289,9 +290,9 @@ static int64_t min64(int64_t a, int64_t b)
 
 /* L1 then L2; fills L1 from an L2 answer with the L2 entry's TTL left. */
 static int lookup(tc_cache *h, nsrt *ns, const tc__hash *hk, char **val,
-                  size_t *len, tc_tier *tier, int neg)
+                  size_t *len, tc_tier *tier, int neg, int64_t now)
 {
-    int64_t now = tc__now_ms(), left;
+    int64_t left;
     char key[TC_KEY_MAX];
     tc__store_get it;
     tc__err err;
@@ -345,12 +346,34 @@ static int lookup(tc_cache *h, nsrt *ns, const tc__hash *hk, char **val,
     return TC_MISS;
 }
 
+/* A get whose arguments are checked, at time now; neg: remember a miss. */
+static int get_at(void **val, size_t *len, tc_tier *tier, tc_cache *h,
+                  nsrt *n, const void *key, size_t keylen, int neg,
+                  int64_t now)
+{
+    tc_tier t = TC_TIER_NONE;
+    tc__hash hk;
+    int rc;
+
+    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n, now), key, keylen);
+    if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
+        int64_t t0 = tc__now_us();
+
+        rc = lookup(h, n, &hk, (char **)val, len, &t, neg, now);
+        log_op(h, n, &hk, "cache_get", tc_tier_name(t), rc, tc__now_us() - t0);
+    } else {
+        rc = lookup(h, n, &hk, (char **)val, len, &t, neg, now);
+    }
+    if (tier) {
+        *tier = t;
+    }
+    return rc;
+}
+
 TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
                         const char *ns, const void *key, size_t keylen)
 {
-    tc_tier t = TC_TIER_NONE;
     nsrt *n;
-    tc__hash hk;
     int rc;
 
     if (val) {
@@ -373,19 +396,7 @@ TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
         CNT(n, misses);
         return TC_MISS;
     }
-    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
-    if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
-        int64_t t0 = tc__now_us();
-
-        rc = lookup(h, n, &hk, (char **)val, len, &t, 0);
-        log_op(h, n, &hk, "cache_get", tc_tier_name(t), rc, tc__now_us() - t0);
-    } else {
-        rc = lookup(h, n, &hk, (char **)val, len, &t, 0);
-    }
-    if (tier) {
-        *tier = t;
-    }
-    return rc;
+    return get_at(val, len, tier, h, n, key, keylen, 0, tc__now_ms());
 }
 
 int tc__cache_l1_set(tc_cache *h, const char *ns, const void *key,
@@ -402,17 +413,16 @@ int tc__cache_l1_set(tc_cache *h, const char *ns, const void *key,
     if (!h->cfg.enable_caching) {
         return TC_OK;
     }
-    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
+    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n, now), key, keylen);
     return tc__l1_set(h->l1, &hk, val, len,
                       now + min64(n->def->ttl_ms, n->def->l1_ttl_ms), now);
 }
 
-int tc__cache_get_neg(void **val, size_t *len, tc_tier *tier, tc_cache *h,
-                      const char *ns, const void *key, size_t keylen)
+int tc__cache_get_at(void **val, size_t *len, tc_tier *tier, tc_cache *h,
+                     const char *ns, const void *key, size_t keylen, int neg,
+                     int64_t now_ms)
 {
-    tc_tier t = TC_TIER_NONE;
     nsrt *n;
-    tc__hash hk;
     int rc;
 
     *val = NULL;
@@ -424,10 +434,7 @@ int tc__cache_get_neg(void **val, size_t *len, tc_tier *tier, tc_cache *h,
     if (!h->cfg.enable_caching) {
         return TC_MISS;
     }
-    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
-    rc = lookup(h, n, &hk, (char **)val, len, &t, 1);
-    *tier = t;
-    return rc;
+    return get_at(val, len, tier, h, n, key, keylen, neg, now_ms);
 }
 
 /* Writes one value to L2 then L1 (see tc_cache_set). */
@@ -511,7 +518,7 @@ TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
     if (!h->cfg.enable_caching) {
         return TC_OK;
     }
-    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
+    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n, tc__now_ms()), key, keylen);
     if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
         int64_t t0 = tc__now_us();
 
@@ -538,7 +545,7 @@ TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
     if (!h->cfg.enable_caching) {
         return TC_MISS;
     }
-    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
+    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n, tc__now_ms()), key, keylen);
     rc1 = tc__l1_del(h->l1, &hk);
     CNT(n, dels);
     if (!h->store) {
@@ -619,6 +626,7 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
                                 size_t keylen, tc_loader_fn loader, void *ud)
 {
     tc_tier t = TC_TIER_NONE;
+    int64_t now;
     flight *f;
     nsrt *n;
     tc__hash hk;
@@ -640,9 +648,10 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
     if (!val || !len || !loader) {
         return tc__fail(h, TC_EINVAL, "val, len or loader is NULL");
     }
-    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
+    now = tc__now_ms();
+    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n, now), key, keylen);
     if (h->cfg.enable_caching) {
-        rc = lookup(h, n, &hk, (char **)val, len, &t, 0);
+        rc = lookup(h, n, &hk, (char **)val, len, &t, 0, now);
         if (rc != TC_MISS) {
             if (tier) {
                 *tier = t;
@@ -672,8 +681,8 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
 
     if (leader) {
         int64_t left;
-        int64_t now = tc__now_ms();
 
+        now = tc__now_ms(); /* the wait for the lock may have been long */
         /* A flight that ended between our miss and now left its value in
          * L1: take it rather than load a second time. */
         if (h->cfg.enable_caching &&
@@ -801,8 +810,8 @@ static int mget_impl(tc_cache *h, const char *ns, tc_item *items, size_t n,
         rc = tc__fail(h, TC_ENOMEM, "out of memory");
         goto done;
     }
-    gen = ns_gen(h, nr);
     now = tc__now_ms();
+    gen = ns_gen(h, nr, now);
     for (i = 0; i < n; i++) {
         int64_t left;
 
@@ -950,7 +959,7 @@ TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
         rc = tc__fail(h, TC_ENOMEM, "out of memory");
         goto done;
     }
-    gen = ns_gen(h, nr);
+    gen = ns_gen(h, nr, tc__now_ms());
     for (i = 0; i < n; i++) {
         tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
                      items[i].keylen);
@@ -1101,7 +1110,7 @@ TC_API int tc_cache_key(char *buf, size_t buflen, tc_cache *h, const char *ns,
     if (!buf || buflen < TC_KEY_MAX) {
         return tc__fail(h, TC_EINVAL, "buffer shorter than TC_KEY_MAX");
     }
-    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n), key, keylen);
+    tc__key_hash(&hk, n->def->prefix, ns_gen(h, n, tc__now_ms()), key, keylen);
     tc__key_format(buf, n->def->prefix, &hk);
     return TC_OK;
 }

@@ -25,14 +25,17 @@ int tc__cache_health(tc_cache *h, tc__l1_stats *l1, tc__store_health *hl);
 void tc__cache_l2_state(tc_cache *h, int rc);
 
 /*
- * tc_cache_get and tc_cache_mget that also remember an L2 miss in L1 for
- * the namespace's L1 TTL, so that a key usually absent (a feedback
- * override) costs an L1 lookup, not an L2 round trip. A value stored
- * later through tc_cache_set replaces the remembered absence at once in
- * this process; other processes see it within the L1 TTL.
+ * tc_cache_get at a time the caller read (tc__now_ms()), so that the two
+ * lookups of a classification share one clock read. With neg, it also
+ * remembers an L2 miss in L1 for the namespace's L1 TTL, so that a key
+ * usually absent (a feedback override) costs an L1 lookup, not an L2
+ * round trip; a value stored later through tc_cache_set replaces the
+ * remembered absence at once in this process, other processes see it
+ * within the L1 TTL. tc__cache_mget_neg is tc_cache_mget with neg.
  */
-int tc__cache_get_neg(void **val, size_t *len, tc_tier *tier, tc_cache *h,
-                      const char *ns, const void *key, size_t keylen);
+int tc__cache_get_at(void **val, size_t *len, tc_tier *tier, tc_cache *h,
+                     const char *ns, const void *key, size_t keylen, int neg,
+                     int64_t now_ms);
 int tc__cache_mget_neg(tc_cache *h, const char *ns, tc_item *items, size_t n);
 
 /*

@@ -456,8 +456,8 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
         return rc;
     }
     /* a correction overrides whatever is cached, in every process */
-    rc = tc__cache_get_neg(&val, &vlen, &tier, c->cache, OVERRIDE_NS, norm,
-                           normlen);
+    rc = tc__cache_get_at(&val, &vlen, &tier, c->cache, OVERRIDE_NS, norm,
+                          normlen, 1, t0 / 1000);
     if (rc == TC_OK) {
         rc = decode_hit(out, c, val, vlen, TC_SOURCE_FEEDBACK, "feedback", t0);
         tc_free(val);
@@ -467,7 +467,8 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
     } else if (rc != TC_MISS) {
         goto done;
     }
-    rc = tc_cache_get(&val, &vlen, &tier, c->cache, c->ns, key, keylen);
+    rc = tc__cache_get_at(&val, &vlen, &tier, c->cache, c->ns, key, keylen, 0,
+                          t0 / 1000);
     if (rc == TC_OK) {
         rc = decode_hit(out, c, val, vlen, tier_source(tier), id, t0);
         tc_free(val);

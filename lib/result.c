@@ -18,6 +18,8 @@
 #include "sbuf.h"
 
 #define MAX_ITEMS 1024 /* labels in top, or in one multi-label head */
+/* The most the decoder appends: ,"source":"feedback","latency_us":N} */
+#define TAIL_MAX 96
 
 int tc__result_encode(char **out, size_t *outlen, const char *intent,
                       double confidence, const tc_label_score *top, size_t ntop,
@@ -105,6 +107,10 @@ static void ws(scan *s)
 
 static int lit(scan *s, char c)
 {
+    if (s->p < s->end && *s->p == c) { /* the canonical form: no spaces */
+        s->p++;
+        return 1;
+    }
     ws(s);
     if (s->p < s->end && *s->p == c) {
         s->p++;
@@ -148,6 +154,26 @@ static int emit(char *dst, size_t cap, size_t *n, unsigned char c)
     return 0;
 }
 
+/* Bytes a JSON string holds as they are: not '"', '\\' or a control. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /*
  * A JSON string into dst (cap bytes, NUL-terminated), or only measured when
  * dst is NULL; *n receives its length. \u0000 is refused: results are C
@@ -165,8 +191,7 @@ static int string(scan *s, char *dst, size_t cap, size_t *n)
         unsigned cp, lo;
 
         /* a run of plain bytes is copied at once: labels rarely escape */
-        while (s->p < s->end && *s->p != '"' && *s->p != '\\' &&
-               (unsigned char)*s->p >= 0x20) {
+        while (s->p < s->end && plain[(unsigned char)*s->p]) {
             s->p++;
         }
         if (s->p > run) {
@@ -354,6 +379,34 @@ static int number(scan *s, double *d)
     return 0;
 }
 
+/*
+ * Reads a member's key and the ':' after it; *k and *n receive the key,
+ * in place when it is plain (the canonical form's keys always are), else
+ * unescaped into buf (cap bytes).
+ */
+static int member_key(scan *s, char *buf, size_t cap, const char **k,
+                      size_t *n)
+{
+    const char *q = s->p + 1, *e = s->end;
+
+    if (s->p < e && *s->p == '"') {
+        while (q < e && plain[(unsigned char)*q]) {
+            q++;
+        }
+        if (q + 1 < e && *q == '"' && q[1] == ':') {
+            *k = s->p + 1;
+            *n = (size_t)(q - *k);
+            s->p = q + 2;
+            return 0;
+        }
+    }
+    *k = buf;
+    return string(s, buf, cap, n) == 0 && lit(s, ':') ? 0 : -1;
+}
+
+/* Whether the key (k, n) is the string literal str. */
+#define KEY_IS(k, n, str) ((n) == sizeof(str) - 1 && memcmp(k, str, n) == 0)
+
 /* "top": [{"label": "...", "score": N}, ...] */
 static int top_array(scan *s)
 {
@@ -374,18 +427,19 @@ static int top_array(scan *s)
             return -1;
         }
         do {
-            char key[8];
+            char buf[8];
+            const char *key;
             size_t n;
 
-            if (string(s, key, sizeof(key), &n) != 0 || !lit(s, ':')) {
+            if (member_key(s, buf, sizeof(buf), &key, &n) != 0) {
                 return -1;
             }
-            if (strcmp(key, "label") == 0) {
+            if (KEY_IS(key, n, "label")) {
                 if (value_string(s, &label) != 0) {
                     return -1;
                 }
                 have_label = 1;
-            } else if (strcmp(key, "score") == 0) {
+            } else if (KEY_IS(key, n, "score")) {
                 if (number(s, &score) != 0) {
                     return -1;
                 }
@@ -408,18 +462,18 @@ static int top_array(scan *s)
 }
 
 /* A head: a string, or an array of strings. techniques are kept. */
-static int head(scan *s, const char *key)
+static int head(scan *s, const char *key, size_t n)
 {
     const char *v;
     size_t i = 0;
-    int is_tech = strcmp(key, "techniques") == 0;
+    int is_tech = KEY_IS(key, n, "techniques");
 
     ws(s);
     if (s->p < s->end && *s->p == '"') {
         if (value_string(s, &v) != 0) {
             return -1;
         }
-        if (strcmp(key, "complexity") == 0) {
+        if (KEY_IS(key, n, "complexity")) {
             s->complexity = v;
         }
         return 0;
@@ -475,41 +529,42 @@ static int scan_object(scan *s)
         return -1;
     }
     do {
-        char key[64];
+        char buf[64];
+        const char *key;
         size_t n;
 
-        if (string(s, key, sizeof(key), &n) != 0 || !lit(s, ':')) {
+        if (member_key(s, buf, sizeof(buf), &key, &n) != 0) {
             return -1;
         }
-        if (strcmp(key, "intent") == 0) {
+        if (KEY_IS(key, n, "intent")) {
             if (!first || value_string(s, &s->intent) != 0) {
                 return -1; /* intent must come first, for the threshold */
             }
             have_intent = 1;
             s->intent_end = (size_t)(s->p - s->start);
-        } else if (strcmp(key, "confidence") == 0) {
+        } else if (KEY_IS(key, n, "confidence")) {
             if (once(&seen, SEEN_CONF) != 0 || number(s, &s->confidence) != 0 ||
                 s->confidence < 0 || s->confidence > 1) {
                 return -1;
             }
             s->have_conf = 1;
-        } else if (strcmp(key, "top") == 0) {
+        } else if (KEY_IS(key, n, "top")) {
             if (once(&seen, SEEN_TOP) != 0 || top_array(s) != 0) {
                 return -1;
             }
-        } else if (strcmp(key, "model") == 0) {
+        } else if (KEY_IS(key, n, "model")) {
             if (once(&seen, SEEN_MODEL) != 0 ||
                 value_string(s, &s->model) != 0) {
                 return -1;
             }
-        } else if (strcmp(key, "source") == 0 ||
-                   strcmp(key, "latency_us") == 0) {
+        } else if (KEY_IS(key, n, "source") ||
+                   KEY_IS(key, n, "latency_us")) {
             return -1; /* per answer, never cached */
-        } else if ((strcmp(key, "techniques") == 0 &&
+        } else if ((KEY_IS(key, n, "techniques") &&
                     once(&seen, SEEN_TECH) != 0) ||
-                   (strcmp(key, "complexity") == 0 &&
+                   (KEY_IS(key, n, "complexity") &&
                     once(&seen, SEEN_COMPLEXITY) != 0) ||
-                   head(s, key) != 0) {
+                   head(s, key, n) != 0) {
             return -1;
         }
         first = 0;
@@ -528,7 +583,7 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
 {
     scan s;
     tc_result *r;
-    char *block, *outjson, tail[96];
+    char *block, *outjson;
     size_t head, body, size, maxtop, maxtech;
     int below;
 
@@ -545,7 +600,7 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
     maxtop = len / 22 + 1;
     maxtech = len / 3 + 1;
     size = sizeof(*r) + maxtop * sizeof(tc_label_score) +
-           maxtech * sizeof(char *) + (len + 1) + (len + 20) + sizeof(tail);
+           maxtech * sizeof(char *) + (len + 1) + (len + 20) + TAIL_MAX;
     if (!(block = tc__malloc(size))) {
         return TC_ENOMEM;
     }
@@ -589,7 +644,7 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
     {
         /* by hand: this runs on every cache hit */
         const char *src = tc_source_name(source);
-        char digits[24], *o = tail;
+        char digits[24], *o = outjson + head + body;
         uint64_t v = r->latency_us > 0 ? (uint64_t)r->latency_us : 0;
         int k = 0;
 
@@ -609,7 +664,6 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
         *o++ = '}';
         *o = '\0';
     }
-    memcpy(outjson + head + body, tail, strlen(tail) + 1);
     r->json = outjson;
     *out = r;
     return TC_OK;

@@ -413,6 +413,21 @@ START_TEST(test_result_codec)
         TC_OK);
     ck_assert_str_eq(r->intent, "\xc3\xa9\xf0\x9f\x98\x80");
     tc_result_free(r);
+    /* keys escaped or spaced (not the canonical form) read the same */
+    {
+        const char *spaced =
+            " { \"intent\" : \"a\" , \"\\u0063onfidence\":0.5 ,\n"
+            "\"top\" : [ { \"lab\\u0065l\" : \"x\" , \"score\" : 0.5 } ] } ";
+
+        ck_assert_int_eq(tc__result_decode(&r, spaced, strlen(spaced),
+                                           TC_SOURCE_L1, 0, 0),
+                         TC_OK);
+        ck_assert_str_eq(r->intent, "a");
+        ck_assert(r->confidence == 0.5);
+        ck_assert_uint_eq(r->ntop, 1);
+        ck_assert_str_eq(r->top[0].label, "x");
+        tc_result_free(r);
+    }
     /* numbers read back exactly as strtod reads them, exponents too */
     {
         static const double v[] = {0.1, 1.23457e-05, 0.999999, 3e-12,
@@ -448,6 +463,11 @@ START_TEST(test_result_codec)
             "{\"intent\":\"a\",\"confidence\":0.5} x",
             "{\"intent\":\"a\",\"confidence\":0.5",
             "{\"intent\":\"\\ud800\",\"confidence\":0.5}",
+            "{\"intent",
+            "{\"intent\"",
+            "{\"intent\":",
+            "{\"intent\":\"a\",\"confidence\"",
+            "{\"intent\":\"a\",\"confidence\":0.5,\"top\":[{\"label\"",
         };
         size_t i;
 
