@@ -70,6 +70,7 @@ void tc__version_free(tc__version *v)
         tc__free(v->out);
         tc__free(v->out_t);
         tc__free(v->bias);
+        tc__free(v->wvec);
         tc__free(v);
     }
 }
@@ -90,6 +91,14 @@ TC_API void tc_model_free(tc_model *m)
         tc__free(m->heads[i].name);
     }
     tc__free(m->heads);
+    for (i = 0; i < m->vocab.n; i++) {
+        tc__free(m->vocab.words[i]);
+    }
+    tc__free(m->vocab.words);
+    tc__free(m->vocab.hash);
+    tc__free(m->vocab.nown);
+    tc__free(m->vocab.len);
+    tc__free(m->vocab.slots);
     pthread_mutex_destroy(&m->update_mu);
     tc__free(m);
 }
@@ -225,7 +234,7 @@ static int scratch_layout(tc__scratch *s, const tc_model *m, size_t len,
 {
     const tc__hparams *hp = &m->hp;
     size_t nng = hp->minn ? hp->maxn - hp->minn + 1 : 0;
-    size_t maxfeat = 1, need = 0, o_word, o_cpos, o_feat, o_float;
+    size_t maxfeat = 1, need = 0, o_word, o_cpos, o_known, o_feat, o_float;
     unsigned char *base;
 
     if (size_add(&maxfeat, len, hp->word_ngrams) ||
@@ -239,6 +248,10 @@ static int scratch_layout(tc__scratch *s, const tc_model *m, size_t len,
     }
     o_feat = need;
     if (size_add(&need, maxfeat, sizeof(uint32_t))) {
+        return TC_ENOMEM;
+    }
+    o_known = need;
+    if (size_add(&need, len + 1, sizeof(uint32_t))) {
         return TC_ENOMEM;
     }
     o_cpos = need;
@@ -262,6 +275,9 @@ static int scratch_layout(tc__scratch *s, const tc_model *m, size_t len,
     s->floats = (float *)(void *)(base + o_float);
     s->feat = (uint32_t *)(void *)(base + o_feat);
     s->cpos = (uint32_t *)(void *)(base + o_cpos);
+    s->known = (uint32_t *)(void *)(base + o_known);
+    s->nknown = 0;
+    s->nown = 0;
     s->word = (char *)base + o_word;
     s->norm = s->word + len + 3;
     s->nfeat = 0;
@@ -297,8 +313,28 @@ static void char_ngrams(tc__scratch *s, const tc__hparams *hp, const char *tok,
     }
 }
 
-int tc__featurize(tc__scratch *s, const tc_model *m, const char *text,
-                  size_t len, size_t extra_floats, tc__err *err)
+/* The vocabulary index of a token, or -1. */
+static long vocab_find(const tc__vocab *vc, const char *w, size_t len,
+                       uint64_t h)
+{
+    uint32_t i, k;
+
+    if (vc->n == 0 || len > TC__VOCAB_WORD_MAX) {
+        return -1;
+    }
+    for (i = (uint32_t)h & (vc->nslots - 1); (k = vc->slots[i]) != 0;
+         i = (i + 1) & (vc->nslots - 1)) {
+        if (vc->hash[k - 1] == h && vc->len[k - 1] == len &&
+            memcmp(vc->words[k - 1], w, len) == 0) {
+            return (long)k - 1;
+        }
+    }
+    return -1;
+}
+
+/* Lists the features of text; with known, vocabulary words apart. */
+static int featurize(tc__scratch *s, const tc_model *m, const char *text,
+                     size_t len, size_t extra_floats, int known, tc__err *err)
 {
     const tc__hparams *hp = &m->hp;
     uint64_t prev[8]; /* hashes of the last word_ngrams - 1 tokens */
@@ -318,17 +354,79 @@ int tc__featurize(tc__scratch *s, const tc_model *m, const char *text,
     while (tc__token_next(s->norm, s->normlen, &pos, &st, &tl)) {
         uint64_t hw = XXH3_64bits(s->norm + st, tl);
         uint64_t h = hw;
+        long w = known ? vocab_find(&m->vocab, s->norm + st, tl, hw) : -1;
 
-        s->feat[s->nfeat++] = bucket(hw, hp->buckets);
+        if (w >= 0) {
+            s->known[s->nknown++] = (uint32_t)w;
+            s->nown += m->vocab.nown[w];
+        } else {
+            s->feat[s->nfeat++] = bucket(hw, hp->buckets);
+        }
         for (k = 1; k < hp->word_ngrams && k <= ntok; k++) {
             h = mix64(h + prev[(ntok - k) % 8] * MIX_NGRAM + k);
             s->feat[s->nfeat++] = bucket(h, hp->buckets);
         }
         prev[ntok % 8] = hw;
         ntok++;
-        if (hp->minn) {
+        if (hp->minn && w < 0) {
             char_ngrams(s, hp, s->norm + st, tl);
         }
+    }
+    return TC_OK;
+}
+
+int tc__featurize(tc__scratch *s, const tc_model *m, const char *text,
+                  size_t len, size_t extra_floats, tc__err *err)
+{
+    return featurize(s, m, text, len, extra_floats, 0, err);
+}
+
+int tc__featurize_known(tc__scratch *s, const tc_model *m, const char *text,
+                        size_t len, size_t extra_floats, tc__err *err)
+{
+    return featurize(s, m, text, len, extra_floats, 1, err);
+}
+
+/* ---- the vocabulary ---------------------------------------------------- */
+
+int tc__vocab_set(tc_model *m, char **words, uint32_t n)
+{
+    tc__vocab *vc = &m->vocab;
+    tc__scratch s;
+    tc__err err;
+    uint32_t i, j;
+
+    vc->words = words;
+    vc->n = n;
+    if (n == 0) {
+        return TC_OK;
+    }
+    vc->nslots = 16;
+    while (vc->nslots < 2 * n) {
+        vc->nslots *= 2;
+    }
+    vc->hash = tc__malloc(n * sizeof(uint64_t));
+    vc->nown = tc__malloc(n * sizeof(uint32_t));
+    vc->len = tc__malloc(n);
+    vc->slots = tc__calloc(vc->nslots, sizeof(uint32_t));
+    if (!vc->hash || !vc->nown || !vc->len || !vc->slots) {
+        return TC_ENOMEM; /* tc_model_free releases what is there */
+    }
+    for (i = 0; i < n; i++) {
+        size_t len = strlen(words[i]);
+
+        /* its own features: what featurize lists for it alone */
+        if (featurize(&s, m, words[i], len, 0, 0, &err) != TC_OK) {
+            return TC_ENOMEM; /* the words are tokens: valid UTF-8 */
+        }
+        vc->nown[i] = (uint32_t)s.nfeat;
+        tc__scratch_done(&s);
+        vc->hash[i] = XXH3_64bits(words[i], len);
+        vc->len[i] = (uint8_t)len;
+        for (j = (uint32_t)vc->hash[i] & (vc->nslots - 1); vc->slots[j];
+             j = (j + 1) & (vc->nslots - 1)) {
+        }
+        vc->slots[j] = i + 1;
     }
     return TC_OK;
 }
@@ -369,6 +467,86 @@ void tc__hidden(const tc_model *m, const tc__version *v, const uint32_t *feat,
         add_row(hidden, v->in_q + (size_t)feat[f] * stride,
                 v->in_scale[feat[f]] * inv, stride);
     }
+}
+
+/* hidden += x, over one row of floats. */
+static void add_vec(float *restrict hidden, const float *restrict x,
+                    size_t stride)
+{
+    size_t i;
+    int k;
+
+    for (i = 0; i < stride; i += TC__LANES) {
+        for (k = 0; k < TC__LANES; k++) {
+            hidden[i + k] += x[i + k];
+        }
+    }
+}
+
+void tc__hidden_known(const tc_model *m, const tc__version *v,
+                      const tc__scratch *s, float *hidden)
+{
+    size_t stride = m->stride, total = s->nfeat + s->nown, f;
+    const uint32_t *feat = s->feat;
+    float inv;
+
+    memset(hidden, 0, stride * sizeof(float));
+    if (total == 0) {
+        return;
+    }
+    inv = 1.0f / (float)total;
+    /* the rows are scattered: ask for the first ones while the word
+     * vectors are added, and for later ones while rows are */
+    for (f = 0; f < s->nfeat && f < 16; f++) {
+        __builtin_prefetch(v->in_q + (size_t)feat[f] * stride);
+        __builtin_prefetch(&v->in_scale[feat[f]]);
+    }
+    for (f = 0; f < s->nknown; f++) {
+        add_vec(hidden, v->wvec + (size_t)s->known[f] * stride, stride);
+    }
+    for (f = 0; f < s->nfeat; f++) {
+        if (f + 16 < s->nfeat) {
+            __builtin_prefetch(v->in_q + (size_t)feat[f + 16] * stride);
+            __builtin_prefetch(&v->in_scale[feat[f + 16]]);
+        }
+        add_row(hidden, v->in_q + (size_t)feat[f] * stride,
+                v->in_scale[feat[f]], stride);
+    }
+    for (f = 0; f < stride; f++) {
+        hidden[f] *= inv;
+    }
+}
+
+int tc__version_wvec(const tc_model *m, tc__version *v)
+{
+    const tc__vocab *vc = &m->vocab;
+    size_t stride = m->stride, f;
+    tc__scratch s;
+    tc__err err;
+    uint32_t i;
+
+    if (vc->n == 0) {
+        return TC_OK;
+    }
+    if (!v->wvec && !(v->wvec = tc__calloc((size_t)vc->n * stride,
+                                           sizeof(float)))) {
+        return TC_ENOMEM;
+    }
+    for (i = 0; i < vc->n; i++) {
+        float *w = v->wvec + (size_t)i * stride;
+
+        if (tc__featurize(&s, m, vc->words[i], strlen(vc->words[i]), 0,
+                          &err) != TC_OK) {
+            return TC_ENOMEM;
+        }
+        memset(w, 0, stride * sizeof(float));
+        for (f = 0; f < s.nfeat; f++) {
+            add_row(w, v->in_q + (size_t)s.feat[f] * stride,
+                    v->in_scale[s.feat[f]], stride);
+        }
+        tc__scratch_done(&s);
+    }
+    return TC_OK;
 }
 
 float tc__dot(const float *restrict a, const float *restrict b, size_t stride)
@@ -526,9 +704,10 @@ TC_API int tc_model_predict(tc_prediction **out, const tc_model *m,
     if (!out || !m || (!text && len)) {
         return tc__fail(NULL, TC_EINVAL, "NULL argument");
     }
-    rc = tc__featurize(&s, m, text ? text : "", len,
-                       m->stride + (size_t)m->nout_pad + m->nout + m->nheads,
-                       &err);
+    rc = tc__featurize_known(&s, m, text ? text : "", len,
+                             m->stride + (size_t)m->nout_pad + m->nout +
+                                 m->nheads,
+                             &err);
     if (rc != TC_OK) {
         return tc__fail(NULL, rc, "%s", err.msg);
     }
@@ -538,7 +717,7 @@ TC_API int tc_model_predict(tc_prediction **out, const tc_model *m,
     nsel = idx + m->nout;
 
     rd = tc__read_enter(m, &v);
-    tc__hidden(m, v, s.feat, s.nfeat, hidden);
+    tc__hidden_known(m, v, &s, hidden);
     tc__scores(m, v, hidden, prob);
     memcpy(fp, v->fingerprint, sizeof(fp));
     tc__read_leave(rd);
@@ -637,6 +816,11 @@ static size_t model_bytes(const tc_model *m)
     n += (size_t)m->hp.buckets * (m->stride + sizeof(float)) + 63;
     n += (size_t)m->nout * (m->stride + 1) * sizeof(float);
     n += (size_t)m->nout_pad * m->hp.dim * sizeof(float);
+    n += (size_t)m->vocab.nslots * sizeof(uint32_t);
+    for (i = 0; i < m->vocab.n; i++) {
+        n += strlen(m->vocab.words[i]) + 1 + sizeof(char *) +
+             sizeof(uint64_t) + sizeof(uint32_t) + 1 + m->stride * sizeof(float);
+    }
     for (h = 0; h < m->nheads; h++) {
         n += sizeof(tc__head) + strlen(m->heads[h].name) + 1;
         for (i = 0; i < m->heads[h].nlabels; i++) {

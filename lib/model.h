@@ -66,8 +66,30 @@ typedef struct tc__version {
     float *out_t;    /* dim x nout_pad: the same, transposed, so that the
                         scores of all labels are one vectorized sweep */
     float *bias;     /* nout */
+    float *wvec;     /* vocab.n x stride: each vocabulary word's own rows
+                        (see tc__vocab) summed; NULL without a vocabulary */
     char fingerprint[TC_FINGERPRINT_LEN + 1];
 } tc__version;
+
+/*
+ * The training texts' most frequent words. A word's own features (the
+ * word and its character n-grams) are the same wherever it appears, so
+ * each version keeps their rows summed per word (wvec), and a prediction
+ * adds one vector for a known word instead of a row per n-gram: those
+ * rows were most of a prediction's time. Unknown words take the long way;
+ * the answer is the same either way, up to float rounding.
+ */
+#define TC__VOCAB_MAX 32768  /* words kept, the most frequent first */
+#define TC__VOCAB_WORD_MAX 64 /* bytes; longer words are never kept */
+typedef struct tc__vocab {
+    uint32_t n;
+    char **words;    /* as the tokenizer returns them */
+    uint64_t *hash;  /* XXH3_64bits of each word (its word feature's) */
+    uint32_t *nown;  /* features of the word's own: 1 + its n-grams */
+    uint8_t *len;    /* bytes of each word */
+    uint32_t *slots; /* index + 1, 0 empty; nslots is a power of two */
+    uint32_t nslots;
+} tc__vocab;
 
 /* Stripes of the reader counters, each on its own cache line. */
 #define TC__STRIPES 8
@@ -83,6 +105,8 @@ struct tc_model {
     tc__head *heads;   /* heads[0] is "intent" */
     uint32_t nout;     /* labels of all heads */
     uint32_t nout_pad; /* nout rounded up to TC__LANES */
+
+    tc__vocab vocab; /* set once, before the first version is published */
 
     _Atomic(tc__version *) cur;
     /* reclamation of replaced versions: see model.c */
@@ -114,6 +138,8 @@ typedef struct tc__scratch {
     uint32_t *cpos; /* code point offsets within word */
     uint32_t *feat; /* feature rows */
     size_t nfeat;
+    uint32_t *known; /* vocabulary words (tc__featurize_known) */
+    size_t nknown, nown;
     void *heap; /* the allocation, when the inline space was short */
     _Alignas(32) unsigned char space[TC__SCRATCH_INLINE];
 } tc__scratch;
@@ -127,6 +153,31 @@ typedef struct tc__scratch {
 int tc__featurize(tc__scratch *s, const tc_model *m, const char *text,
                   size_t len, size_t extra_floats, tc__err *err);
 void tc__scratch_done(tc__scratch *s);
+
+/*
+ * tc__featurize for a prediction: a vocabulary word's own features are
+ * not listed; its index goes to s->known (s->nknown of them) and the
+ * number of its features to s->nown, for tc__hidden_known.
+ */
+int tc__featurize_known(tc__scratch *s, const tc_model *m, const char *text,
+                        size_t len, size_t extra_floats, tc__err *err);
+
+/* The mean of the rows of s's features and known words, the same as
+ * tc__hidden over all the features up to rounding. */
+void tc__hidden_known(const tc_model *m, const tc__version *v,
+                      const tc__scratch *s, float *hidden);
+
+/*
+ * Gives m its vocabulary: n words, each at most TC__VOCAB_WORD_MAX bytes,
+ * the array and the strings from tc__malloc. They are m's from the call
+ * on, even when it fails (tc_model_free releases them). Returns TC_OK or
+ * TC_ENOMEM.
+ */
+int tc__vocab_set(tc_model *m, char **words, uint32_t n);
+
+/* Fills v->wvec from v's rows; a model without a vocabulary needs none.
+ * Returns TC_OK or TC_ENOMEM. */
+int tc__version_wvec(const tc_model *m, tc__version *v);
 
 /* The mean of the feature rows (hidden has stride floats). */
 void tc__hidden(const tc_model *m, const tc__version *v, const uint32_t *feat,

@@ -27,7 +27,9 @@
  * transfer or taken for text is refused at once. */
 static const unsigned char MAGIC[8] = {0x89, 'T',  'C',  'M',
                                        '\r', '\n', 0x1A, '\n'};
-#define FORMAT_VERSION 1
+/* 2 added the vocabulary after the bias; files of version 1, without
+ * it, are still read */
+#define FORMAT_VERSION 2
 #define HEADER_BYTES 24
 #define SUM_BYTES 16
 
@@ -122,6 +124,10 @@ static uint64_t body_bytes(const tc_model *m)
     }
     n += (uint64_t)m->hp.buckets * (4 + m->hp.dim);
     n += (uint64_t)m->nout * (m->hp.dim + 1) * 4;
+    n += 4;
+    for (i = 0; i < m->vocab.n; i++) {
+        n += 4 + strlen(m->vocab.words[i]);
+    }
     return n;
 }
 
@@ -171,6 +177,10 @@ static void serialize(sink *k, const tc_model *m, const tc__version *v)
     }
     for (o = 0; o < m->nout; o++) {
         put_f32(k, v->bias[o]);
+    }
+    put_u32(k, m->vocab.n);
+    for (r = 0; r < m->vocab.n; r++) {
+        put_str(k, m->vocab.words[r]);
     }
     flush(k);
 }
@@ -506,14 +516,16 @@ static int read_heads(src *s, tc_model *m, load_err *e)
     return TC_OK;
 }
 
-static int read_weights(src *s, tc_model *m, load_err *e)
+/* The weights; a vocabulary (version 2) follows them. */
+static int read_weights(src *s, tc_model *m, uint32_t version, load_err *e)
 {
     uint64_t need = (uint64_t)m->hp.buckets * (4 + m->hp.dim) +
                     (uint64_t)m->nout * (m->hp.dim + 1) * 4;
+    uint64_t left = s->len - s->pos;
     tc__version *v;
     uint32_t r, o, i;
 
-    if (need != s->len - s->pos) {
+    if (version == 1 ? need != left : need + 4 > left) {
         return corrupt(e, "weights do not match the tables");
     }
     v = tc__version_new(m);
@@ -551,9 +563,48 @@ static int read_weights(src *s, tc_model *m, load_err *e)
     return TC_OK;
 }
 
+/* The vocabulary: a count, then words of 1 to TC__VOCAB_WORD_MAX bytes. */
+static int read_vocab(src *s, tc_model *m, load_err *e)
+{
+    uint32_t n = get_u32(s), i;
+    char **words;
+    int oom = 0;
+
+    if (s->bad || n > TC__VOCAB_MAX || n > (s->len - s->pos) / 5) {
+        return corrupt(e, "bad vocabulary");
+    }
+    if (!(words = tc__calloc(n ? n : 1, sizeof(char *)))) {
+        e->code = TC_ENOMEM;
+        return TC_ENOMEM;
+    }
+    for (i = 0; i < n && !s->bad && !oom; i++) {
+        words[i] = get_str(s, &oom);
+        if (words[i] && strlen(words[i]) > TC__VOCAB_WORD_MAX) {
+            s->bad = 1;
+        }
+    }
+    if (s->bad || oom || s->pos != s->len) {
+        for (i = 0; i < n; i++) {
+            tc__free(words[i]);
+        }
+        tc__free(words);
+        if (oom) {
+            e->code = TC_ENOMEM;
+            return TC_ENOMEM;
+        }
+        return corrupt(e, "bad vocabulary");
+    }
+    if (tc__vocab_set(m, words, n) != TC_OK ||
+        tc__version_wvec(m, atomic_load(&m->cur)) != TC_OK) {
+        e->code = TC_ENOMEM;
+        return TC_ENOMEM;
+    }
+    return TC_OK;
+}
+
 /* Checks the frame (size, magic, version, length, checksum) of a file. */
-static int check_frame(const unsigned char *b, size_t n, char *fp, char *why,
-                       size_t whylen)
+static int check_frame(const unsigned char *b, size_t n, char *fp,
+                       uint32_t *version, char *why, size_t whylen)
 {
     XXH128_canonical_t sum;
     uint32_t ver;
@@ -572,13 +623,14 @@ static int check_frame(const unsigned char *b, size_t n, char *fp, char *why,
         return TC_ECORRUPT;
     }
     ver = get_u32(&s);
-    if (ver != FORMAT_VERSION) {
+    if (ver < 1 || ver > FORMAT_VERSION) {
         snprintf(why, whylen,
                  "format version %u (this library reads "
-                 "version %d)",
+                 "versions 1 to %d)",
                  ver, FORMAT_VERSION);
         return TC_ECORRUPT;
     }
+    *version = ver;
     if (get_u32(&s) != 0) {
         snprintf(why, whylen, "unknown flags");
         return TC_ECORRUPT;
@@ -608,6 +660,7 @@ TC_API int tc_model_load(tc_model **out, const char *path, char *errbuf,
     tc__err err;
     tc_model *m = NULL;
     load_err le = {TC_OK, NULL};
+    uint32_t version = 0;
     size_t len;
     src s;
     int rc;
@@ -626,7 +679,8 @@ TC_API int tc_model_load(tc_model **out, const char *path, char *errbuf,
     if (rc != TC_OK) {
         return fail_io(errbuf, errlen, rc, "", err.msg);
     }
-    rc = check_frame((const unsigned char *)data, len, fp, why, sizeof(why));
+    rc = check_frame((const unsigned char *)data, len, fp, &version, why,
+                     sizeof(why));
     if (rc != TC_OK) {
         tc__free(data);
         return fail_io(errbuf, errlen, rc, path, why);
@@ -646,7 +700,10 @@ TC_API int tc_model_load(tc_model **out, const char *path, char *errbuf,
         rc = read_heads(&s, m, &le);
     }
     if (rc == TC_OK) {
-        rc = read_weights(&s, m, &le);
+        rc = read_weights(&s, m, version, &le);
+    }
+    if (rc == TC_OK && version >= 2) {
+        rc = read_vocab(&s, m, &le);
     }
     tc__free(data);
     if (rc != TC_OK) {

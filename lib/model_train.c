@@ -280,6 +280,9 @@ typedef struct dataset {
     size_t nfeat, featcap;
     tc__target *tgt;
     size_t ntgt, tgtcap;
+    strtab words; /* the texts' tokens, for the vocabulary */
+    uint32_t *wcount; /* nwcount counts, one per word */
+    size_t nwcount, wcap;
     tc__scratch scratch;
 } dataset;
 
@@ -295,6 +298,8 @@ static void dataset_free(dataset *d)
     tc__free(d->toff);
     tc__free(d->feat);
     tc__free(d->tgt);
+    strtab_free(&d->words);
+    tc__free(d->wcount);
 }
 
 /* Makes room for `more` elements of size `elem` beyond *len. */
@@ -483,6 +488,36 @@ static int read_targets(parse_ctx *pc, const cJSON *root, tc__target *t,
 }
 
 /* Parses one line into an example. */
+/* Counts the tokens of the text just featurized, for the vocabulary. */
+static int count_words(dataset *d)
+{
+    const char *norm = d->scratch.norm;
+    size_t pos = 0, st, tl;
+    char w[TC__VOCAB_WORD_MAX + 1];
+    uint32_t i;
+
+    while (tc__token_next(norm, d->scratch.normlen, &pos, &st, &tl)) {
+        if (tl > TC__VOCAB_WORD_MAX) {
+            continue;
+        }
+        memcpy(w, norm + st, tl);
+        w[tl] = '\0';
+        if (strtab_add(&d->words, w, &i) != TC_OK) {
+            return TC_ENOMEM;
+        }
+        if (i >= d->nwcount) { /* a new word */
+            if (grow((void **)&d->wcount, &d->wcap, i, 1, sizeof(uint32_t)) !=
+                TC_OK) {
+                return TC_ENOMEM;
+            }
+            d->wcount[i] = 0;
+            d->nwcount = (size_t)i + 1;
+        }
+        d->wcount[i]++;
+    }
+    return TC_OK;
+}
+
 static int parse_line(parse_ctx *pc, const char *line, size_t len)
 {
     dataset *d = pc->d;
@@ -538,6 +573,10 @@ static int parse_line(parse_ctx *pc, const char *line, size_t len)
                                      d->n + 1, 1, sizeof(size_t)) != TC_OK ||
                                 grow((void **)&d->foff, &d->ncap, d->n + 1, 1,
                                      sizeof(size_t)) != TC_OK))) {
+        tc__scratch_done(&d->scratch);
+        return tc__errf(&pc->err, TC_ENOMEM, "out of memory");
+    }
+    if (count_words(d) != TC_OK) {
         tc__scratch_done(&d->scratch);
         return tc__errf(&pc->err, TC_ENOMEM, "out of memory");
     }
@@ -836,6 +875,49 @@ static int resolve(tc__hparams *hp, int *threads, const tc_train_options *o,
     return TC_OK;
 }
 
+/* A word's count and index; sorted most frequent first, then by first
+ * appearance, so the vocabulary does not depend on the sort. */
+typedef struct wcount {
+    uint32_t count, idx;
+} wcount;
+
+static int by_count(const void *a, const void *b)
+{
+    const wcount *x = a, *y = b;
+
+    if (x->count != y->count) {
+        return x->count > y->count ? -1 : 1;
+    }
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Gives m the TC__VOCAB_MAX most frequent words of the data. */
+static int take_vocab(tc_model *m, dataset *d)
+{
+    uint32_t n = d->words.n, keep = n < TC__VOCAB_MAX ? n : TC__VOCAB_MAX, i;
+    wcount *wc = tc__malloc((n ? n : 1) * sizeof(wcount));
+    char **words = tc__calloc(keep ? keep : 1, sizeof(char *));
+
+    if (!wc || !words) {
+        tc__free(wc);
+        tc__free(words);
+        return TC_ENOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        wc[i].count = d->wcount[i];
+        wc[i].idx = i;
+    }
+    if (keep < n) {
+        qsort(wc, n, sizeof(wcount), by_count);
+    }
+    for (i = 0; i < keep; i++) {
+        words[i] = d->words.keys[wc[i].idx];
+        d->words.keys[wc[i].idx] = NULL; /* now the vocabulary's */
+    }
+    tc__free(wc);
+    return tc__vocab_set(m, words, keep);
+}
+
 /* Builds the first version from the trained float weights. */
 static int finish(tc_model *m, const float *in, const float *out,
                   const float *bias)
@@ -854,7 +936,10 @@ static int finish(tc_model *m, const float *in, const float *out,
     memcpy(v->out, out, (size_t)m->nout * m->stride * sizeof(float));
     memcpy(v->bias, bias, m->nout * sizeof(float));
     tc__version_transpose(m, v);
-    rc = tc__model_fingerprint(m, v);
+    rc = tc__version_wvec(m, v);
+    if (rc == TC_OK) {
+        rc = tc__model_fingerprint(m, v);
+    }
     if (rc != TC_OK) {
         tc__version_free(v);
         return rc;
@@ -929,6 +1014,9 @@ static int train(tc_model **out, const char *data, size_t len,
         threads = (int)(d.n / 64 + 1); /* tiny sets gain nothing */
     }
     rc = run_epochs(&tr, threads);
+    if (rc == TC_OK) {
+        rc = take_vocab(m, &d);
+    }
     if (rc == TC_OK) {
         rc = finish(m, tr.in, tr.out, tr.bias);
     }

@@ -338,6 +338,9 @@ TC_API int tc_model_update(tc_model *m, const char *example_json, char *errbuf,
                (size_t)m->nout_pad * m->hp.dim * sizeof(float));
         memcpy(v->bias, cur->bias, m->nout * sizeof(float));
         rc = update_version(m, v, s.feat, s.nfeat, t, nt);
+        if (rc == TC_OK) {
+            rc = tc__version_wvec(m, v);
+        }
     } else {
         rc = TC_ENOMEM;
     }

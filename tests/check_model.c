@@ -7,6 +7,7 @@
  * prediction while other threads predict; allocation failures return
  * TC_ENOMEM without leaks; and, when the shared data is present, SNIPS.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "model.h"
 #include "suites.h"
 
 /* ---- a generated data set ---------------------------------------------- */
@@ -609,6 +611,113 @@ START_TEST(test_save_load_identical)
 }
 END_TEST
 
+/*
+ * The vocabulary: a prediction adds each known word's summed rows instead
+ * of the rows of its n-grams, and must give what the rows give. Compared
+ * on the hidden vector (the model's internals), for texts of known words,
+ * of unknown ones and of both; then through the public calls, against a
+ * file of format version 1 (no vocabulary) made from the same model.
+ */
+static void hidden_both(const tc_model *m, const char *text, float *full,
+                        float *known, size_t *nknown)
+{
+    tc__scratch a, b;
+    tc__err err;
+    tc__version *v;
+    _Atomic long *rd;
+
+    ck_assert_int_eq(tc__featurize(&a, m, text, strlen(text), 0, &err), TC_OK);
+    ck_assert_int_eq(tc__featurize_known(&b, m, text, strlen(text), 0, &err),
+                     TC_OK);
+    ck_assert_uint_eq(b.nfeat + b.nown, a.nfeat); /* the same features */
+    *nknown = b.nknown;
+    rd = tc__read_enter(m, &v);
+    tc__hidden(m, v, a.feat, a.nfeat, full);
+    tc__hidden_known(m, v, &b, known);
+    tc__read_leave(rd);
+    tc__scratch_done(&a);
+    tc__scratch_done(&b);
+}
+
+START_TEST(test_vocabulary_same_answers)
+{
+    static const char *const texts[] = {
+        "play some jazz by miles davis", "zyxwv qqq frobnicate",
+        "play zyxwv jazz frobnicate in paris", "PARIS,   Tokyo!!",
+        "\xc3\xa9t\xc3\xa9 caf\xc3\xa9 jazz"};
+    corpus *c = make_corpus(5, NEX);
+    char *dir = tt_mkdtemp(), path[512], v1[512], err[256];
+    tc_train_options o;
+    tc_model *m, *l = NULL;
+    float full[64], known[64];
+    size_t i, k, nknown, used = 0, vbytes = 4;
+    unsigned char *b;
+    size_t n;
+    uint64_t blen;
+
+    small_options(&o);
+    m = train_ok(c->train, c->len, &o);
+    ck_assert_uint_gt(m->vocab.n, 20);
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]) + c->nheld; i++) {
+        const char *t = i < sizeof(texts) / sizeof(texts[0])
+                            ? texts[i]
+                            : c->text[i - sizeof(texts) / sizeof(texts[0])];
+
+        hidden_both(m, t, full, known, &nknown);
+        used += nknown > 0;
+        for (k = 0; k < m->hp.dim; k++) {
+            ck_assert_msg(fabsf(full[k] - known[k]) <=
+                              1e-5f * (1 + fabsf(full[k])),
+                          "%s: %g vs %g", t, (double)full[k], (double)known[k]);
+        }
+    }
+    ck_assert_uint_gt(used, c->nheld / 2); /* the fast path was taken */
+    hidden_both(m, texts[1], full, known, &nknown);
+    ck_assert_uint_eq(nknown, 0); /* made-up words: the long way */
+
+    /* version 1: the same bytes without the vocabulary, resealed */
+    snprintf(path, sizeof(path), "%s/m.tcm", dir);
+    snprintf(v1, sizeof(v1), "%s/v1.tcm", dir);
+    save_ok(m, path);
+    b = slurp(path, &n);
+    for (i = 0; i < m->vocab.n; i++) {
+        vbytes += 4 + strlen(m->vocab.words[i]);
+    }
+    ck_assert_uint_gt(n, vbytes + 40);
+    n -= vbytes;
+    b[8] = 1;
+    memcpy(&blen, b + 16, 8); /* little-endian on the machines we test */
+    blen -= vbytes;
+    memcpy(b + 16, &blen, 8);
+    reseal(b, n);
+    spit(v1, b, n);
+    ck_assert_int_eq(tc_model_load(&l, v1, err, sizeof(err)), TC_OK);
+    ck_assert_uint_eq(l->vocab.n, 0);
+    for (i = 0; i < c->nheld; i++) {
+        tc_prediction *p = NULL, *q = NULL;
+
+        ck_assert_int_eq(
+            tc_model_predict(&p, m, c->text[i], strlen(c->text[i]), 3), TC_OK);
+        ck_assert_int_eq(
+            tc_model_predict(&q, l, c->text[i], strlen(c->text[i]), 3), TC_OK);
+        for (k = 0; k < p->heads[0].n; k++) {
+            ck_assert(fabs(p->heads[0].labels[k].score -
+                           q->heads[0].labels[k].score) < 1e-4);
+        }
+        ck_assert_str_eq(p->heads[0].labels[0].label,
+                         q->heads[0].labels[0].label);
+        tc_prediction_free(p);
+        tc_prediction_free(q);
+    }
+    free(b);
+    tc_model_free(m);
+    tc_model_free(l);
+    free_corpus(c);
+    tt_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* A small model with every kind of table: three heads, multi-label. */
 static tc_model *tiny_model(void)
 {
@@ -763,13 +872,18 @@ START_TEST(test_load_wrong_version_magic)
     save_ok(m, path);
     b = slurp(path, &n);
 
-    b[8] = 2; /* format version 2, checksum made right */
+    b[8] = 3; /* format version 3, checksum made right */
     reseal(b, n);
     spit(bad, b, n);
     ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_ECORRUPT);
-    ck_assert_msg(strstr(err, "format version 2") != NULL, "%s", err);
-    ck_assert_ptr_nonnull(strstr(tc_cache_errmsg(NULL), "format version 2"));
-    b[8] = 1;
+    ck_assert_msg(strstr(err, "format version 3") != NULL, "%s", err);
+    ck_assert_ptr_nonnull(strstr(tc_cache_errmsg(NULL), "format version 3"));
+    b[8] = 0;
+    reseal(b, n);
+    spit(bad, b, n);
+    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_ECORRUPT);
+    ck_assert_msg(strstr(err, "format version 0") != NULL, "%s", err);
+    b[8] = 2;
 
     b[1] = 'X'; /* magic */
     reseal(b, n);
@@ -1273,6 +1387,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, test_train_file_errors);
     tcase_add_test(tc, test_bad_options);
     tcase_add_test(tc, test_save_load_identical);
+    tcase_add_test(tc, test_vocabulary_same_answers);
     tcase_add_test(tc, test_load_every_truncation);
     tcase_add_test(tc, test_load_bit_flips);
     tcase_add_test(tc, test_load_resealed_damage);
