@@ -96,7 +96,8 @@ TC_API void tc_model_free(tc_model *m)
     }
     tc__free(m->vocab.words);
     tc__free(m->vocab.hash);
-    tc__free(m->vocab.nown);
+    tc__free(m->vocab.off);
+    tc__free(m->vocab.feat);
     tc__free(m->vocab.len);
     tc__free(m->vocab.slots);
     pthread_mutex_destroy(&m->update_mu);
@@ -358,7 +359,7 @@ static int featurize(tc__scratch *s, const tc_model *m, const char *text,
 
         if (w >= 0) {
             s->known[s->nknown++] = (uint32_t)w;
-            s->nown += m->vocab.nown[w];
+            s->nown += m->vocab.off[w + 1] - m->vocab.off[w];
         } else {
             s->feat[s->nfeat++] = bucket(hw, hp->buckets);
         }
@@ -392,6 +393,7 @@ int tc__featurize_known(tc__scratch *s, const tc_model *m, const char *text,
 int tc__vocab_set(tc_model *m, char **words, uint32_t n)
 {
     tc__vocab *vc = &m->vocab;
+    size_t cap = 0;
     tc__scratch s;
     tc__err err;
     uint32_t i, j;
@@ -406,20 +408,35 @@ int tc__vocab_set(tc_model *m, char **words, uint32_t n)
         vc->nslots *= 2;
     }
     vc->hash = tc__malloc(n * sizeof(uint64_t));
-    vc->nown = tc__malloc(n * sizeof(uint32_t));
+    vc->off = tc__calloc(n + 1, sizeof(uint32_t));
     vc->len = tc__malloc(n);
     vc->slots = tc__calloc(vc->nslots, sizeof(uint32_t));
-    if (!vc->hash || !vc->nown || !vc->len || !vc->slots) {
+    if (!vc->hash || !vc->off || !vc->len || !vc->slots) {
         return TC_ENOMEM; /* tc_model_free releases what is there */
     }
     for (i = 0; i < n; i++) {
         size_t len = strlen(words[i]);
 
-        /* its own features: what featurize lists for it alone */
+        /* its own features: what featurize lists for it alone (the words
+         * are tokens, valid UTF-8, so only memory can fail) */
         if (featurize(&s, m, words[i], len, 0, 0, &err) != TC_OK) {
-            return TC_ENOMEM; /* the words are tokens: valid UTF-8 */
+            return TC_ENOMEM;
         }
-        vc->nown[i] = (uint32_t)s.nfeat;
+        if (vc->off[i] + s.nfeat > cap) {
+            size_t want = 2 * (vc->off[i] + s.nfeat) + 64;
+            uint32_t *f = want <= UINT32_MAX
+                              ? tc__realloc(vc->feat, want * sizeof(uint32_t))
+                              : NULL;
+
+            if (!f) {
+                tc__scratch_done(&s);
+                return TC_ENOMEM;
+            }
+            vc->feat = f;
+            cap = want;
+        }
+        memcpy(vc->feat + vc->off[i], s.feat, s.nfeat * sizeof(uint32_t));
+        vc->off[i + 1] = vc->off[i] + (uint32_t)s.nfeat;
         tc__scratch_done(&s);
         vc->hash[i] = XXH3_64bits(words[i], len);
         vc->len[i] = (uint8_t)len;
@@ -517,35 +534,59 @@ void tc__hidden_known(const tc_model *m, const tc__version *v,
     }
 }
 
-int tc__version_wvec(const tc_model *m, tc__version *v)
+/* One word's vector: the sum of its own rows. */
+static void word_vec(const tc_model *m, const tc__version *v, uint32_t w)
 {
     const tc__vocab *vc = &m->vocab;
-    size_t stride = m->stride, f;
-    tc__scratch s;
-    tc__err err;
-    uint32_t i;
+    size_t stride = m->stride;
+    float *out = v->wvec + (size_t)w * stride;
+    uint32_t f;
+
+    memset(out, 0, stride * sizeof(float));
+    for (f = vc->off[w]; f < vc->off[w + 1]; f++) {
+        add_row(out, v->in_q + (size_t)vc->feat[f] * stride,
+                v->in_scale[vc->feat[f]], stride);
+    }
+}
+
+int tc__version_wvec(const tc_model *m, tc__version *v,
+                     const tc__version *prev, const uint32_t *changed,
+                     size_t nchanged)
+{
+    const tc__vocab *vc = &m->vocab;
+    size_t bytes = (size_t)vc->n * m->stride * sizeof(float), i;
+    uint8_t *hit;
+    uint32_t w, f;
 
     if (vc->n == 0) {
         return TC_OK;
     }
-    if (!v->wvec && !(v->wvec = tc__calloc((size_t)vc->n * stride,
-                                           sizeof(float)))) {
+    if (!v->wvec && !(v->wvec = tc__malloc(bytes))) {
         return TC_ENOMEM;
     }
-    for (i = 0; i < vc->n; i++) {
-        float *w = v->wvec + (size_t)i * stride;
-
-        if (tc__featurize(&s, m, vc->words[i], strlen(vc->words[i]), 0,
-                          &err) != TC_OK) {
-            return TC_ENOMEM;
+    if (!prev) {
+        for (w = 0; w < vc->n; w++) {
+            word_vec(m, v, w);
         }
-        memset(w, 0, stride * sizeof(float));
-        for (f = 0; f < s.nfeat; f++) {
-            add_row(w, v->in_q + (size_t)s.feat[f] * stride,
-                    v->in_scale[s.feat[f]], stride);
-        }
-        tc__scratch_done(&s);
+        return TC_OK;
     }
+    /* an update: only the words that use a row it changed */
+    if (!(hit = tc__calloc(m->hp.buckets / 8 + 1, 1))) {
+        return TC_ENOMEM;
+    }
+    for (i = 0; i < nchanged; i++) {
+        hit[changed[i] / 8] |= (uint8_t)(1u << (changed[i] % 8));
+    }
+    memcpy(v->wvec, prev->wvec, bytes);
+    for (w = 0; w < vc->n; w++) {
+        for (f = vc->off[w]; f < vc->off[w + 1]; f++) {
+            if (hit[vc->feat[f] / 8] & (1u << (vc->feat[f] % 8))) {
+                word_vec(m, v, w);
+                break;
+            }
+        }
+    }
+    tc__free(hit);
     return TC_OK;
 }
 
@@ -816,7 +857,10 @@ static size_t model_bytes(const tc_model *m)
     n += (size_t)m->hp.buckets * (m->stride + sizeof(float)) + 63;
     n += (size_t)m->nout * (m->stride + 1) * sizeof(float);
     n += (size_t)m->nout_pad * m->hp.dim * sizeof(float);
-    n += (size_t)m->vocab.nslots * sizeof(uint32_t);
+    if (m->vocab.n) {
+        n += (size_t)m->vocab.nslots * sizeof(uint32_t) +
+             (size_t)m->vocab.off[m->vocab.n] * sizeof(uint32_t);
+    }
     for (i = 0; i < m->vocab.n; i++) {
         n += strlen(m->vocab.words[i]) + 1 + sizeof(char *) +
              sizeof(uint64_t) + sizeof(uint32_t) + 1 + m->stride * sizeof(float);

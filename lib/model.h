@@ -85,7 +85,8 @@ typedef struct tc__vocab {
     uint32_t n;
     char **words;    /* as the tokenizer returns them */
     uint64_t *hash;  /* XXH3_64bits of each word (its word feature's) */
-    uint32_t *nown;  /* features of the word's own: 1 + its n-grams */
+    uint32_t *off;   /* n + 1 offsets into feat */
+    uint32_t *feat;  /* each word's own features: the word, its n-grams */
     uint8_t *len;    /* bytes of each word */
     uint32_t *slots; /* index + 1, 0 empty; nslots is a power of two */
     uint32_t nslots;
@@ -175,9 +176,16 @@ void tc__hidden_known(const tc_model *m, const tc__version *v,
  */
 int tc__vocab_set(tc_model *m, char **words, uint32_t n);
 
-/* Fills v->wvec from v's rows; a model without a vocabulary needs none.
- * Returns TC_OK or TC_ENOMEM. */
-int tc__version_wvec(const tc_model *m, tc__version *v);
+/*
+ * Fills v->wvec from v's rows; a model without a vocabulary needs none.
+ * With prev, v differs from prev only in the rows listed in changed
+ * (nchanged of them, repeats allowed): prev's vectors are copied and only
+ * the words that use a changed row are summed again.
+ * Returns TC_OK or TC_ENOMEM.
+ */
+int tc__version_wvec(const tc_model *m, tc__version *v,
+                     const tc__version *prev, const uint32_t *changed,
+                     size_t nchanged);
 
 /* The mean of the feature rows (hidden has stride floats). */
 void tc__hidden(const tc_model *m, const tc__version *v, const uint32_t *feat,

@@ -595,7 +595,7 @@ static int read_vocab(src *s, tc_model *m, load_err *e)
         return corrupt(e, "bad vocabulary");
     }
     if (tc__vocab_set(m, words, n) != TC_OK ||
-        tc__version_wvec(m, atomic_load(&m->cur)) != TC_OK) {
+        tc__version_wvec(m, atomic_load(&m->cur), NULL, NULL, 0) != TC_OK) {
         e->code = TC_ENOMEM;
         return TC_ENOMEM;
     }

@@ -936,7 +936,7 @@ static int finish(tc_model *m, const float *in, const float *out,
     memcpy(v->out, out, (size_t)m->nout * m->stride * sizeof(float));
     memcpy(v->bias, bias, m->nout * sizeof(float));
     tc__version_transpose(m, v);
-    rc = tc__version_wvec(m, v);
+    rc = tc__version_wvec(m, v, NULL, NULL, 0);
     if (rc == TC_OK) {
         rc = tc__model_fingerprint(m, v);
     }

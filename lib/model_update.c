@@ -339,7 +339,7 @@ TC_API int tc_model_update(tc_model *m, const char *example_json, char *errbuf,
         memcpy(v->bias, cur->bias, m->nout * sizeof(float));
         rc = update_version(m, v, s.feat, s.nfeat, t, nt);
         if (rc == TC_OK) {
-            rc = tc__version_wvec(m, v);
+            rc = tc__version_wvec(m, v, cur, s.feat, s.nfeat);
         }
     } else {
         rc = TC_ENOMEM;
