@@ -557,13 +557,13 @@ typedef void (*tc_progress_fn)(void *userdata, double fraction, double loss);
 
 typedef struct tc_train_options {
     unsigned version;     /* TC_TRAIN_OPTIONS_VERSION, by _init */
-    int epochs;           /* <= 0: default 25 */
-    double lr;            /* <= 0: default 0.5 */
-    int dim;              /* <= 0: default 50 */
+    int epochs;           /* <= 0: default 8 */
+    double lr;            /* <= 0: default 2.0 */
+    int dim;              /* <= 0: default 48 */
     uint32_t buckets;     /* hashed feature rows; 0: default 200000 */
     int word_ngrams;      /* longest word n-gram; <= 0: default 3 */
-    int minn, maxn;       /* character n-gram lengths; < 0: default 3 and
-                             6, 0 off */
+    int minn, maxn;       /* character n-gram lengths; < 0: default 4 and
+                             4, 0 off */
     uint64_t seed;        /* 0: default 42 */
     int threads;          /* <= 0: the available cores; 1: reproducible */
     tc_progress_fn progress;
