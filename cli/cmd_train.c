@@ -50,7 +50,7 @@ const char cli_help_train[] =
     "  --epochs N           passes over the data (1-10000)\n"
     "  --lr X               learning rate (0-100, exclusive of 0)\n"
     "  --dim N              width of the hidden layer (1-1024)\n"
-    "  --buckets N          hashed feature rows (1-1073741824)\n"
+    "  --buckets N          hashed feature rows (1-67108864)\n"
     "  --ngrams N           longest word n-gram (1-10)\n"
     "  --minn N, --maxn N   character n-gram lengths (0-32; 0 turns them "
     "off)\n"
@@ -322,7 +322,7 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
             o->dim = (int)v;
             break;
         case OPT_BUCKETS:
-            rc = int_opt(ctx, "buckets", optarg, 1, 1LL << 30, &v);
+            rc = int_opt(ctx, "buckets", optarg, 1, 1LL << 26, &v);
             o->buckets = (uint32_t)v;
             break;
         case OPT_NGRAMS:

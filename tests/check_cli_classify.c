@@ -322,6 +322,10 @@ START_TEST(test_train)
     cli(&r, &h, "train", TRAIN_DATA, "-o", out, "--minn", "5", "--maxn", "3");
     expect(&r, 2, "", "--minn");
     run_free(&r);
+    /* the library's bound, refused before any training */
+    cli(&r, &h, "train", TRAIN_DATA, "-o", out, "--buckets", "67108865");
+    expect(&r, 2, "", "--buckets");
+    run_free(&r);
     /* a model file that cannot be written */
     cli(&r, &h, "train", TRAIN_DATA, "-o", "/nonexistent-dir/m.tcm", "--epochs",
         "1");
