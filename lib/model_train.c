@@ -289,8 +289,8 @@ typedef struct dataset {
     tc__target *tgt;
     size_t ntgt, tgtcap;
     strtab words; /* the texts' tokens, for the vocabulary */
-    uint32_t *wcount; /* nwcount counts, one per word */
-    size_t nwcount, wcap;
+    uint32_t *wcount; /* a count per word of words */
+    size_t wcap;
     tc__scratch scratch;
 } dataset;
 
@@ -495,14 +495,13 @@ static int read_targets(parse_ctx *pc, const cJSON *root, tc__target *t,
     return TC_OK;
 }
 
-/* Parses one line into an example. */
 /* Counts the tokens of the text just featurized, for the vocabulary. */
 static int count_words(dataset *d)
 {
     const char *norm = d->scratch.norm;
     size_t pos = 0, st, tl;
     char w[TC__VOCAB_WORD_MAX + 1];
-    uint32_t i;
+    uint32_t i, before;
 
     while (tc__token_next(norm, d->scratch.normlen, &pos, &st, &tl)) {
         if (tl > TC__VOCAB_WORD_MAX) {
@@ -510,22 +509,23 @@ static int count_words(dataset *d)
         }
         memcpy(w, norm + st, tl);
         w[tl] = '\0';
+        before = d->words.n;
         if (strtab_add(&d->words, w, &i) != TC_OK) {
             return TC_ENOMEM;
         }
-        if (i >= d->nwcount) { /* a new word */
+        if (d->words.n > before) { /* a new word: its count starts */
             if (grow((void **)&d->wcount, &d->wcap, i, 1, sizeof(uint32_t)) !=
                 TC_OK) {
                 return TC_ENOMEM;
             }
             d->wcount[i] = 0;
-            d->nwcount = (size_t)i + 1;
         }
         d->wcount[i]++;
     }
     return TC_OK;
 }
 
+/* Parses one line into an example. */
 static int parse_line(parse_ctx *pc, const char *line, size_t len)
 {
     dataset *d = pc->d;
