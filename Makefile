@@ -25,7 +25,7 @@ TC_WARN += -Werror
 endif
 TC_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(TC_WARN) \
 	-fPIC -fvisibility=hidden -pthread -MMD -MP
-TC_LIBS := -lhiredis -lcjson -lxxhash -llmdb -lpthread -lm
+TC_LIBS := -lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lpthread -lm
 TC_TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 SONAME := libtutorcache.so.$(VERSION_MAJOR)
@@ -42,8 +42,8 @@ SHARED := $(BUILD)/libtutorcache.so.$(VERSION)
 CLI := $(BUILD)/tutorcache
 TESTS := $(BUILD)/check_tutorcache
 
-.PHONY: all deps run check test asan tsan valgrind bench examples install \
-	uninstall clean help header-check
+.PHONY: all deps run check test asan tsan valgrind bench bench-normalize \
+	examples install uninstall clean help header-check
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/tutorcache.pc
 	@ln -sf $(BUILD)/tutorcache tutorcache 2>/dev/null || true
@@ -135,6 +135,10 @@ bench: all examples
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/feedback.sh $(BUILD)/tutorcache
 	bench/perf.sh $(BUILD)/tutorcache
 
+# Instructions per text of normalization (the cache-hit path), by callgrind.
+bench-normalize: $(STATIC)
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/normalize.sh $(BUILD)
+
 examples: all
 	@scripts/deps.sh examples
 	@$(MAKE) --no-print-directory -C examples BUILD=$(abspath $(BUILD))
@@ -165,6 +169,7 @@ help:
 	@echo "make tsan       concurrency tests under ThreadSanitizer (CK_RUN_SUITE to pick)"
 	@echo "make valgrind   tests under valgrind"
 	@echo "make bench      benchmarks (see BENCHMARKS.md)"
+	@echo "make bench-normalize  instructions per text of normalization (callgrind)"
 	@echo "make examples   build the examples"
 	@echo "make install    install (PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR)"
 	@echo "make uninstall  remove what install put"

@@ -79,7 +79,8 @@ fb=$build/feedback_bench
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -I"$top/include" -Wall -Wextra -Wpedantic \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -pthread \
 	${CFLAGS:--O2 -g} ${LDFLAGS:-} -o "$fb" "$top/bench/feedback_bench.c" \
-	"$build/libtutorcache.a" -lhiredis -lcjson -lxxhash -llmdb -lpthread -lm ||
+	"$build/libtutorcache.a" -lhiredis -lcjson -lxxhash -llmdb -lutf8proc \
+	-lpthread -lm ||
 	die "bench/feedback_bench.c: does not build"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcfeedback.XXXXXX") || die "mktemp failed"

@@ -94,7 +94,7 @@ ${CC:-cc} -std=c11 -D_GNU_SOURCE -I"$top/include" -I"$top/lib" -Wall -Wextra \
 	-Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-pthread ${CFLAGS:--O2 -g} ${LDFLAGS:-} -o "$mb" \
 	"$top/bench/model_bench.c" "$build/libtutorcache.a" \
-	-lhiredis -lcjson -lxxhash -llmdb -lpthread -lm ||
+	-lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lpthread -lm ||
 	die "bench/model_bench.c: does not build"
 
 # The CLI's train and classify, when this build has them.

@@ -209,10 +209,11 @@ static int cmd_fasttext(int argc, char **argv)
     }
     for (k = 0; k < d.n; k++) {
         const example *e = &d.ex[order[k]];
-        char *norm = xmalloc(e->len + 1);
+        char *norm = xmalloc(tc__normalize_bound(e->len) + 1);
         size_t nlen, pos = 0, start, tlen;
 
-        if (tc__normalize_into(norm, &nlen, e->text, e->len, NULL) != TC_OK) {
+        if (tc__normalize_into(norm, tc__normalize_bound(e->len) + 1, &nlen,
+                               e->text, e->len, NULL) != TC_OK) {
             fail("%s: invalid UTF-8 in a text", argv[i]);
         }
         /* fastText would read the rest of such a label as words */

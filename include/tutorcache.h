@@ -517,13 +517,24 @@ TC_API int tc_metrics_write(tc_cache *h, FILE *out);
 
 /*
  * tc_text_normalize - the normalized form of a text, used for cache keys
- * of classifications and by the built-in classifier's tokenizer: leading
- * and trailing white space trimmed, runs of white space (Unicode spaces
- * included) collapsed to one space, letters case-folded (ASCII and the
- * Latin, Greek and Cyrillic letters of Unicode), and trailing runs of
- * . ! ? , ; : dropped (unless nothing else is left). Nothing else
- * changes, so no two texts of different meaning share a form. Invalid
- * UTF-8, or a NUL character, is TC_EINVAL.
+ * of classifications and by the built-in classifier's tokenizer. In order:
+ * 1. Unicode NFKC with full case folding (utf8proc): fullwidth "A" is
+ *    "a", the ligature U+FB01 is "fi", sharp s is "ss", U+00BD (one half)
+ *    is "1" U+2044 "2", U+2026 is "...". Accents and other marks stay:
+ *    words that an accent tells apart stay apart.
+ * 2. Typographic quotes, apostrophes and dashes as ASCII: U+2018 U+2019
+ *    U+201A U+201B U+2032 (prime) and the single guillemets U+2039 U+203A
+ *    as "'"; U+201C U+201D U+201E U+201F and the guillemets U+00AB U+00BB
+ *    as '"'; U+2010 U+2011 U+2012 U+2013 U+2014 U+2015 U+2212 as "-".
+ * 3. Leading and trailing white space trimmed, runs of it (any Unicode
+ *    White_Space) collapsed to one space.
+ * 4. A trailing run of . ! ? , ; : dropped, and a leading run of the
+ *    inverted U+00BF and U+00A1, each unless nothing else would be left.
+ *    Other punctuation, leading or not ("-5", "(a)", "c++"), stays.
+ * Nothing else changes, so no two texts of different meaning share a
+ * form, and normalizing a normalized text changes nothing. The form can
+ * be longer than the text (NFKC expands some characters). Invalid UTF-8,
+ * or a NUL character, is TC_EINVAL.
  * out/outlen: receive a NUL-terminated string and its length; set to
  *   NULL/0 on entry; outlen may be NULL.
  * Returns TC_OK; TC_EINVAL; TC_ENOMEM.

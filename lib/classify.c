@@ -300,8 +300,9 @@ static int prepare(char **norm, size_t *normlen, char **key, size_t *keylen,
 /*
  * tc_classify's prepare for texts that fit its stack buffers: the same
  * normalized text and key material, written in place, since allocating
- * and freeing them was a sixth of an L1 hit. Returns 1 when the text does
- * not fit (the caller then uses prepare()).
+ * and freeing them was a sixth of an L1 hit. norm holds SHORT_TEXT bytes.
+ * Returns 1 when the text or its normal form does not fit (the caller
+ * then uses prepare()).
  */
 #define SHORT_TEXT 1024
 static int prepare_short(char *norm, size_t *normlen, char *key, size_t *keylen,
@@ -315,10 +316,15 @@ static int prepare_short(char *norm, size_t *normlen, char *key, size_t *keylen,
     if (!text || len >= SHORT_TEXT) {
         return 1;
     }
-    rc = tc__normalize_into(norm, normlen, text, len, &bad);
+    rc = tc__normalize_into(norm, SHORT_TEXT, normlen, text, len, &bad);
+    if (rc == TC_ETOOBIG) {
+        return 1; /* NFKC made it longer than SHORT_TEXT - 1 bytes */
+    }
     if (rc != TC_OK) {
         return tc__fail(c->cache, rc, "text: %s",
-                        text[bad] ? "not valid UTF-8" : "NUL character");
+                        rc == TC_ENOMEM ? "out of memory"
+                        : text[bad]     ? "not valid UTF-8"
+                                        : "NUL character");
     }
     if (*normlen == 0) {
         return tc__fail(c->cache, TC_EINVAL, "text: empty");

@@ -290,11 +290,17 @@ static int check_label(const char *field, const char *s, int required,
     return TC_OK;
 }
 
-/* The text: length, UTF-8, then non-blank once normalized (into norm). */
-static int check_text(const tc__fb_in *in, char *norm, size_t *normlen,
-                      tc__err *err)
+/*
+ * The text: length, UTF-8, then non-blank once normalized. *norm holds cap
+ * bytes on entry; a normal form longer than that (NFKC can lengthen a
+ * text) goes to an allocation that replaces *norm and that the caller
+ * frees, whatever the outcome, when *norm is no longer its buffer.
+ */
+static int check_text(const tc__fb_in *in, char **norm, size_t cap,
+                      size_t *normlen, tc__err *err)
 {
     size_t bad = 0;
+    int rc;
 
     if (!in->text) {
         return tc__errf(err, TC_EINVAL, "text: required");
@@ -303,13 +309,25 @@ static int check_text(const tc__fb_in *in, char *norm, size_t *normlen,
         return tc__errf(err, TC_EINVAL, "text: %zu bytes, more than %d",
                         in->textlen, TC__FB_TEXT_MAX);
     }
-    if (tc__normalize_into(norm, normlen, in->text, in->textlen, &bad) !=
-        TC_OK) {
+    rc = tc__normalize_into(*norm, cap, normlen, in->text, in->textlen, &bad);
+    if (rc == TC_ETOOBIG) {
+        /* at most tc__normalize_bound(TC__FB_TEXT_MAX) + 1 bytes */
+        cap = *normlen + 1;
+        if (!(*norm = tc__malloc(cap))) {
+            return tc__errf(err, TC_ENOMEM, "text: out of memory");
+        }
+        rc = tc__normalize_into(*norm, cap, normlen, in->text, in->textlen,
+                                &bad);
+    }
+    if (rc == TC_EINVAL) {
         return in->text[bad] == '\0'
                    ? tc__errf(err, TC_EINVAL,
                               "text: a NUL character at byte %zu", bad)
                    : tc__errf(err, TC_EINVAL, "text: invalid UTF-8 at byte %zu",
                               bad);
+    }
+    if (rc != TC_OK) {
+        return tc__errf(err, TC_ENOMEM, "text: out of memory");
     }
     if (*normlen == 0) {
         return tc__errf(err, TC_EINVAL, "text: empty");
@@ -317,13 +335,14 @@ static int check_text(const tc__fb_in *in, char *norm, size_t *normlen,
     return TC_OK;
 }
 
-static int validate(const tc__fb_in *in, char *norm, size_t *normlen,
-                    int64_t *ts_ms, tc__err *err)
+/* The fields of in; the text's normal form as check_text() leaves it. */
+static int validate(const tc__fb_in *in, char **norm, size_t cap,
+                    size_t *normlen, int64_t *ts_ms, tc__err *err)
 {
     char a[48];
     int rc;
 
-    if ((rc = check_text(in, norm, normlen, err)) != TC_OK ||
+    if ((rc = check_text(in, norm, cap, normlen, err)) != TC_OK ||
         (rc = check_label("original_intent", in->original, 1, err)) != TC_OK ||
         (rc = check_label("correct_intent", in->correct, 1, err)) != TC_OK) {
         return rc;
@@ -431,19 +450,22 @@ static int encode_override(tc__fb_rec *r, const tc__fb_in *in)
 
 int tc__fb_build(tc__fb_rec *r, tc_cache *h, const tc__fb_in *in, tc__err *err)
 {
-    char normbuf[TC__FB_TEXT_MAX + 1], ts[96];
+    char normbuf[TC__FB_TEXT_MAX + 1], ts[96], *norm = normbuf;
     size_t normlen = 0, o_off, c_off, n_off;
     int64_t ts_ms = -1, id_ms;
     tc__sb b = {NULL, 0, 0, 0};
     int rc;
 
     memset(r, 0, sizeof(*r));
-    if ((rc = validate(in, normbuf, &normlen, &ts_ms, err)) != TC_OK) {
-        return rc;
+    rc = validate(in, &norm, sizeof(normbuf), &normlen, &ts_ms, err);
+    if (rc == TC_OK) {
+        r->type = in->type;
     }
-    r->type = in->type;
-    if (!h) {
-        return TC_OK; /* validation only */
+    if (rc != TC_OK || !h) { /* !h: validation only */
+        if (norm != normbuf) {
+            tc__free(norm);
+        }
+        return rc;
     }
     if (in->id) {
         snprintf(r->id, sizeof(r->id), "%s", in->id);
@@ -500,7 +522,10 @@ int tc__fb_build(tc__fb_rec *r, tc_cache *h, const tc__fb_in *in, tc__err *err)
     tc__sb_str(&b, in->correct);
     n_off = b.len + 1;
     tc__sb_put(&b, "", 1);
-    tc__sb_put(&b, normbuf, normlen);
+    tc__sb_put(&b, norm, normlen);
+    if (norm != normbuf) {
+        tc__free(norm);
+    }
     if (b.oom) {
         tc__free(b.p);
         return tc__errf(err, TC_ENOMEM, "feedback record: out of memory");

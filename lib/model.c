@@ -346,9 +346,21 @@ static int featurize(tc__scratch *s, const tc_model *m, const char *text,
     if (rc != TC_OK) {
         return tc__errf(err, rc, "out of memory");
     }
-    rc = tc__normalize_into(s->norm, &s->normlen, text, len, &bad);
+    rc = tc__normalize_into(s->norm, len + 1, &s->normlen, text, len, &bad);
+    if (rc == TC_ETOOBIG) { /* NFKC lengthened it: lay out for its form */
+        size_t n = s->normlen;
+
+        tc__scratch_done(s);
+        if ((rc = scratch_layout(s, m, n, extra_floats)) != TC_OK) {
+            return tc__errf(err, rc, "out of memory");
+        }
+        rc = tc__normalize_into(s->norm, n + 1, &s->normlen, text, len, &bad);
+    }
     if (rc != TC_OK) {
         tc__scratch_done(s);
+        if (rc != TC_EINVAL) {
+            return tc__errf(err, rc, "out of memory");
+        }
         return tc__errf(err, rc, "text: %s at byte %zu",
                         text[bad] ? "invalid UTF-8" : "NUL character", bad);
     }

@@ -10,15 +10,37 @@
 #include <stdint.h>
 
 /*
- * Normalizes text[0..len) into dst, which must hold len + 1 bytes: the
- * normalized form is never longer than its input (every case folding used
- * maps a character to one of no more UTF-8 bytes). *dstlen receives the
- * length; dst is NUL-terminated. Returns TC_OK, or TC_EINVAL for invalid
- * UTF-8 or a NUL character; *bad_at then receives the byte offset at
- * fault (bad_at may be NULL). Allocates nothing.
+ * Normalizes text[0..len) into dst (see tc_text_normalize for the rules).
+ * dst: cap bytes; may be NULL when cap is 0, to learn the length.
+ * *dstlen receives the length without the NUL; with TC_ETOOBIG, the
+ * length the normal form needs (call again with *dstlen + 1 bytes).
+ * The normal form can be longer than its input (NFKC turns "½" into
+ * "1⁄2"), never longer than tc__normalize_bound(len); an ASCII text's is
+ * never longer than len. bad_at (may be NULL) receives the byte offset of
+ * the first invalid UTF-8 sequence or NUL character, with TC_EINVAL.
+ * Returns TC_OK (dst NUL-terminated); TC_EINVAL; TC_ETOOBIG (dst holds an
+ * empty string when cap > 0); TC_ENOMEM, when a text of more than about a
+ * thousand bytes, not all ASCII, could not get its working space: shorter
+ * ones and ASCII texts allocate nothing. Any thread.
  */
-int tc__normalize_into(char *dst, size_t *dstlen, const char *text, size_t len,
-                       size_t *bad_at);
+int tc__normalize_into(char *dst, size_t cap, size_t *dstlen, const char *text,
+                       size_t len, size_t *bad_at);
+
+/*
+ * The most bytes (NUL not counted) the normal form of len bytes of text
+ * can take, or SIZE_MAX when that does not fit a size_t.
+ */
+size_t tc__normalize_bound(size_t len);
+
+/*
+ * What the bound rests on, for utf8proc 2.8 (Unicode 15): NFKC with case
+ * folding turns one character into at most 18 code points and at most 11
+ * times its UTF-8 bytes (U+FDFA does both: 3 bytes, 18 code points, 33
+ * bytes). check_normalize.c checks them against every code point of the
+ * utf8proc it runs with.
+ */
+#define TC__NORMALIZE_MAX_DECOMPOSITION 18
+#define TC__NORMALIZE_GROWTH 11
 
 /*
  * The tokens of a normalized text: words (maximal runs of characters that
@@ -36,6 +58,10 @@ int tc__token_next(const char *s, size_t len, size_t *pos, size_t *start,
  * *pos; the character n-grams of the classifier count code points.
  */
 uint32_t tc__utf8_next(const char *s, size_t *pos);
+
+/* Writes the UTF-8 of code point c (at most U+10FFFF) at d, which has
+ * room for 4 bytes; returns its length. */
+size_t tc__utf8_encode(char *d, uint32_t c);
 
 /* Whether s[0..len) is valid UTF-8 without NUL characters. */
 int tc__utf8_valid(const char *s, size_t len);

@@ -3,7 +3,7 @@
 # skipping the ones already present.  Usage: scripts/deps.sh [build|examples|check|bench]
 set -eu
 
-build="make gcc pkg-config libhiredis-dev libcjson-dev libxxhash-dev liblmdb-dev"
+build="make gcc pkg-config libhiredis-dev libcjson-dev libxxhash-dev liblmdb-dev libutf8proc-dev"
 examples="$build libmicrohttpd-dev"
 check="$build check redis-server redis-tools prometheus libmicrohttpd-dev curl"
 bench="$check fasttext time"

@@ -651,6 +651,65 @@ START_TEST(test_override_race)
 }
 END_TEST
 
+/*
+ * Spellings that normalization folds together (a leading inverted
+ * question mark, the typographic apostrophe, fullwidth letters) share one
+ * cache entry; so do two spellings of a text whose normal form outgrows
+ * tc_classify's stack buffer (300 U+FDFA: 900 bytes, 10199 normalized).
+ */
+START_TEST(test_normalized_spellings)
+{
+    host m = {0, NULL, 0};
+    host fixed = {0,
+                  "{\"intent\":\"other\",\"confidence\":0.5,\"top\":[{"
+                  "\"label\":\"other\",\"score\":0.5}]}",
+                  0};
+    tc_cache *h = open_cache(-1);
+    tc_classifier *c = open_host(h, &m, "v1", 0), *c2;
+    tc_result *r;
+    char big[2 + 300 * 3 + 1];
+    size_t i;
+
+    r = classify_ok(c, "\xc2\xbfHow do I reverse a list?", TC_SOURCE_MODEL);
+    ck_assert_ptr_nonnull(
+        strstr(r->json, "\"echo\":\"how do i reverse a list\""));
+    tc_result_free(r);
+    r = classify_ok(c, "how do I reverse a list", TC_SOURCE_L1);
+    tc_result_free(r);
+    r = classify_ok(c, "How do I reverse a list?", TC_SOURCE_L1);
+    tc_result_free(r);
+    ck_assert_int_eq(atomic_load(&m.calls), 1);
+    r = classify_ok(c, "How do I reverse a list\xe2\x80\x99s order",
+                    TC_SOURCE_MODEL);
+    ck_assert_ptr_nonnull(
+        strstr(r->json, "\"echo\":\"how do i reverse a list's order\""));
+    tc_result_free(r);
+    r = classify_ok(c, "how do I reverse a list's order?", TC_SOURCE_L1);
+    tc_result_free(r);
+    r = classify_ok(c,
+                    "\xc2\xa1\xef\xbc\xa8\xef\xbc\xaf\xef\xbc\xb7 do I "
+                    "reverse a list\xe2\x80\x98s order!",
+                    TC_SOURCE_L1);
+    tc_result_free(r);
+    ck_assert_int_eq(atomic_load(&m.calls), 2);
+    /* the long way: the normal form does not fit the stack buffer */
+    c2 = open_host(h, &fixed, "v1", 0);
+    memcpy(big, "  ", 2);
+    for (i = 0; i < 300; i++) {
+        memcpy(big + 2 + 3 * i, "\xef\xb7\xba", 3);
+    }
+    big[2 + 900] = '\0';
+    r = classify_ok(c2, big + 2, TC_SOURCE_MODEL);
+    tc_result_free(r);
+    r = classify_ok(c2, big, TC_SOURCE_L1);
+    tc_result_free(r);
+    ck_assert_int_eq(atomic_load(&fixed.calls), 1);
+    tc_classifier_close(c2);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+}
+END_TEST
+
 Suite *suite_classify(void)
 {
     Suite *s = suite_create("classify");
@@ -668,6 +727,7 @@ Suite *suite_classify(void)
     tcase_add_test(tc, test_model_backend);
     tcase_add_test(tc, test_override);
     tcase_add_test(tc, test_override_race);
+    tcase_add_test(tc, test_normalized_spellings);
     suite_add_tcase(s, tc);
     return s;
 }
