@@ -43,7 +43,8 @@ CLI := $(BUILD)/tutorcache
 TESTS := $(BUILD)/check_tutorcache
 
 .PHONY: all deps run check test asan tsan valgrind bench bench-normalize \
-	examples install uninstall clean help header-check
+	bench-suite bench-corrections examples install uninstall clean help \
+	header-check
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/tutorcache.pc
 	@ln -sf $(BUILD)/tutorcache tutorcache 2>/dev/null || true
@@ -113,13 +114,18 @@ asan:
 	  LDFLAGS="-fsanitize=address,undefined" $(abspath build-asan)/intent_service
 	TC_BUILD=build-asan TC_SERVICE=build-asan/intent_service ASAN_OPTIONS=detect_leaks=1 build-asan/check_tutorcache
 
+# The suites (or suite:case) whose threads ThreadSanitizer watches.
+TSAN_SUITES ?= concurrency l1 model_memory:concurrency
+
 tsan:
 	@scripts/deps.sh check
 	$(MAKE) --no-print-directory BUILD=build-tsan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
 	  build-tsan/check_tutorcache build-tsan/tutorcache
-	for s in $${CK_RUN_SUITE:-concurrency l1}; do \
-	  TC_BUILD=build-tsan CK_RUN_SUITE=$$s build-tsan/check_tutorcache || exit 1; done
+	for s in $${CK_RUN_SUITE:-$(TSAN_SUITES)}; do \
+	  c=$${s#*:}; [ "$$c" != "$$s" ] || c=; \
+	  env TC_BUILD=build-tsan CK_RUN_SUITE=$${s%%:*} $${c:+CK_RUN_CASE=$$c} \
+	    build-tsan/check_tutorcache || exit 1; done
 
 valgrind: all examples $(TESTS)
 	@scripts/deps.sh check
@@ -134,10 +140,22 @@ bench: all examples
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/model.sh $(BUILD)/tutorcache
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/feedback.sh $(BUILD)/tutorcache
 	bench/perf.sh $(BUILD)/tutorcache
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/suite.sh $(BUILD)/tutorcache
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/corrections.sh $(BUILD)/tutorcache
 
 # Instructions per text of normalization (the cache-hit path), by callgrind.
 bench-normalize: $(STATIC)
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/normalize.sh $(BUILD)
+
+# The classifier against fastText on many shapes of intent set.
+bench-suite: all
+	@scripts/deps.sh bench
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/suite.sh $(BUILD)/tutorcache
+
+# Corrections remembered (tc_model_update) against a full retrain, on
+# every set of the suite.
+bench-corrections: all
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/corrections.sh $(BUILD)/tutorcache
 
 examples: all
 	@scripts/deps.sh examples
@@ -166,10 +184,12 @@ help:
 	@echo "make run        install what is missing, build, run the demo (LMDB store)"
 	@echo "make check      install what is missing, build, run every test (own redis-server)"
 	@echo "make asan       tests under AddressSanitizer + UBSan"
-	@echo "make tsan       concurrency tests under ThreadSanitizer (CK_RUN_SUITE to pick)"
+	@echo "make tsan       concurrency tests under ThreadSanitizer (CK_RUN_SUITE=suite[:case] to pick)"
 	@echo "make valgrind   tests under valgrind"
 	@echo "make bench      benchmarks (see BENCHMARKS.md)"
 	@echo "make bench-normalize  instructions per text of normalization (callgrind)"
+	@echo "make bench-suite  the classifier against fastText, set by set (bench/suite.sh)"
+	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
 	@echo "make examples   build the examples"
 	@echo "make install    install (PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR)"
 	@echo "make uninstall  remove what install put"

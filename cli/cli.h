@@ -195,4 +195,21 @@ int cli_print_json_line(FILE *out, const cJSON *item);
  */
 int cli_model_load(const char *path, tc_model **out);
 
+/*
+ * The model file of a command: given (its --model), else TUTORCACHE_MODEL
+ * or the config file's "model" (the library resolves both). *out is
+ * malloc'd. Returns CLI_OK, or CLI_USAGE after a message naming the
+ * command (who), how to give one and the command's other way (or_else,
+ * NULL for none).
+ */
+int cli_model_path(tc_cache *h, const char *given, const char *who,
+                   const char *or_else, char **out);
+
+/*
+ * Saves m to path through a temporary file that is loaded back and
+ * compared first: path is replaced only by a file tc_model_load accepts.
+ * Returns 0, or -1 after a message on stderr (path untouched).
+ */
+int cli_model_save_checked(const tc_model *m, const char *path);
+
 #endif /* TC_CLI_H */

@@ -554,35 +554,6 @@ static void backend_version(char *buf, size_t n, const char *command)
              (unsigned long long)fnv1a(command));
 }
 
-/* The model file: --model, else TUTORCACHE_MODEL or the config file's
- * "model" (the library resolves both), else NULL after a message. */
-static int model_path(tc_cache *h, const char *given, char **out)
-{
-    cJSON *cfg, *m;
-
-    *out = NULL;
-    if (given) {
-        *out = strdup(given);
-        return *out ? CLI_OK : CLI_FAIL;
-    }
-    if (!(cfg = cli_config_tree(h))) {
-        return CLI_FAIL;
-    }
-    m = cJSON_GetObjectItemCaseSensitive(cfg, "model");
-    if (cJSON_IsString(m) && m->valuestring[0]) {
-        *out = strdup(m->valuestring);
-    }
-    cJSON_Delete(cfg);
-    if (!*out) {
-        cli_err("classify: no model: give one with --model MODEL, "
-                "TUTORCACHE_MODEL or the config file's \"model\" (train one "
-                "with 'tutorcache train examples/intents.jsonl -o "
-                "intents.tcm'), or use --backend exec:COMMAND");
-        return CLI_USAGE;
-    }
-    return CLI_OK;
-}
-
 typedef struct opts {
     const char *model;
     const char *backend; /* the COMMAND of exec:COMMAND */
@@ -757,7 +728,8 @@ int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
         co.fn_userdata = j.backend;
         co.fn_version = version;
     } else {
-        if ((rc = model_path(j.h, o.model, &path)) != CLI_OK ||
+        if ((rc = cli_model_path(j.h, o.model, "classify",
+                                     "use --backend exec:COMMAND", &path)) != CLI_OK ||
             (rc = cli_model_load(path, &m)) != CLI_OK) {
             goto done;
         }

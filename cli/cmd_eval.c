@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "eval_metrics.h"
 
 /* The most confused (gold, predicted) pairs listed. */
 #define TOP_CONFUSIONS 10
@@ -29,6 +30,14 @@ const char cli_help_eval[] =
     "single-label head of the model that the test lines carry gets its\n"
     "accuracy. Predictions come from the model itself, not the cache.\n"
     "\n"
+    "Out of scope: a text the model answers with its out-of-scope label is\n"
+    "rejected. oos_auroc is how well the best intent's confidence tells\n"
+    "in-scope texts from out-of-scope ones (a rejection ranks lowest);\n"
+    "threshold_at_90 is the highest confidence threshold at which 90% of\n"
+    "the in-scope texts are still answered right (a text below it counts\n"
+    "as wrong), and oos_recall_at_90 the share of out-of-scope texts that\n"
+    "threshold, or the model's own label, turns away.\n"
+    "\n"
     "A malformed line is reported on stderr as FILE:LINE: reason and\n"
     "skipped; the others are evaluated, and the exit code is then 4.\n"
     "\n"
@@ -41,6 +50,17 @@ const char cli_help_eval[] =
     "                         [{\"gold\", \"predicted\", \"count\"}], "
     "\"heads\":\n"
     "                         {head: {\"accuracy\", \"n\"}}, \"rejected\"}\n"
+    "                         plus \"ece\" (expected calibration error,\n"
+    "                         15 equal-width bins over the best intent's\n"
+    "                         confidence, over the in-scope texts) and,\n"
+    "                         when the test file has out-of-scope texts,\n"
+    "                         \"oos_label\", \"n_oos\", "
+    "\"in_scope_accuracy\",\n"
+    "                         \"oos_auroc\", \"oos_recall_at_90\" and\n"
+    "                         \"threshold_at_90\" (see below)\n"
+    "  --oos-label NAME       the intent that marks out-of-scope texts in\n"
+    "                         TEST.jsonl; default: the model's own (train\n"
+    "                         --oos-label), if it has one\n"
     "  --format json|table    the same choice; default: table\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -74,7 +94,10 @@ typedef struct eval {
     tc_model *m;
     names labels;
     int *gold, *pred; /* per evaluated example */
+    double *conf;     /* the best intent's confidence, per example */
     size_t n, cap;
+    char *model_oos;     /* the model's out-of-scope label, or NULL */
+    const char *oos;     /* the test file's, or NULL */
     head_score *heads;
     size_t nheads;
     long rejected;
@@ -119,6 +142,8 @@ static void eval_free(eval *e)
     free(e->heads);
     free(e->gold);
     free(e->pred);
+    free(e->conf);
+    free(e->model_oos);
     tc_model_free(e->m);
 }
 
@@ -139,10 +164,14 @@ static int eval_init(eval *e)
         return -1;
     }
     tc_free(text);
-    e->heads = calloc((size_t)cJSON_GetArraySize(
+    l = cJSON_GetObjectItemCaseSensitive(root, "oos_label");
+    if (cJSON_IsString(l) && !(e->model_oos = strdup(l->valuestring))) {
+        ok = 0;
+    }
+    e->heads = ok ? calloc((size_t)cJSON_GetArraySize(
                           cJSON_GetObjectItemCaseSensitive(root, "heads")) +
                           1,
-                      sizeof(*e->heads));
+                      sizeof(*e->heads)) : NULL;
     ok = e->heads != NULL;
     cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(root, "heads"))
     {
@@ -189,13 +218,15 @@ static void reject(eval *e, long line, const char *fmt, ...)
     e->rejected++;
 }
 
-/* The top label of a head of p, or NULL. */
-static const char *top_label(const tc_prediction *p, const char *head)
+/* The top label of a head of p, or NULL; its score in *score. */
+static const char *top_label(const tc_prediction *p, const char *head,
+                             double *score)
 {
     size_t i;
 
     for (i = 0; i < p->nheads; i++) {
         if (strcmp(p->heads[i].head, head) == 0 && p->heads[i].n > 0) {
+            *score = p->heads[i].labels[0].score;
             return p->heads[i].labels[0].label;
         }
     }
@@ -208,6 +239,7 @@ static int eval_line(eval *e, const char *line, size_t len, long lineno)
     const cJSON *text, *intent, *f;
     tc_prediction *p = NULL;
     const char *got;
+    double score = 0, ignored;
     cJSON *root;
     size_t i;
     int g, q, rc;
@@ -237,7 +269,7 @@ static int eval_line(eval *e, const char *line, size_t len, long lineno)
         cJSON_Delete(root);
         return 0;
     }
-    if (rc != TC_OK || !(got = top_label(p, "intent"))) {
+    if (rc != TC_OK || !(got = top_label(p, "intent", &score))) {
         cJSON_Delete(root);
         tc_prediction_free(p);
         return -1;
@@ -245,18 +277,23 @@ static int eval_line(eval *e, const char *line, size_t len, long lineno)
     if (e->n == e->cap) {
         size_t cap = e->cap ? e->cap * 2 : 1024;
         int *ng = realloc(e->gold, cap * sizeof(int));
-        int *np;
+        int *np = NULL;
+        double *nc = NULL;
 
         if (ng) {
             e->gold = ng;
+            np = realloc(e->pred, cap * sizeof(int));
         }
-        np = ng ? realloc(e->pred, cap * sizeof(int)) : NULL;
-        if (!np) {
+        if (np) {
+            e->pred = np;
+            nc = realloc(e->conf, cap * sizeof(double));
+        }
+        if (!nc) {
             cJSON_Delete(root);
             tc_prediction_free(p);
             return -1;
         }
-        e->pred = np;
+        e->conf = nc;
         e->cap = cap;
     }
     g = names_index(&e->labels, intent->valuestring);
@@ -268,10 +305,12 @@ static int eval_line(eval *e, const char *line, size_t len, long lineno)
     }
     e->gold[e->n] = g;
     e->pred[e->n] = q;
+    e->conf[e->n] = score;
     e->n++;
     for (i = 0; i < e->nheads; i++) {
         f = cJSON_GetObjectItemCaseSensitive(root, e->heads[i].name);
-        if (cJSON_IsString(f) && (got = top_label(p, e->heads[i].name))) {
+        if (cJSON_IsString(f) &&
+            (got = top_label(p, e->heads[i].name, &ignored))) {
             e->heads[i].n++;
             e->heads[i].correct += strcmp(f->valuestring, got) == 0;
         }
@@ -350,6 +389,7 @@ static int cmp_name(const void *a, const void *b, void *names_v)
 }
 
 typedef struct report {
+    eval_metrics cal; /* calibration and out of scope */
     label_stat *st;
     int *order; /* labels shown, sorted by name */
     size_t nshown;
@@ -358,6 +398,47 @@ typedef struct report {
     long correct;
     double macro_f1;
 } report;
+
+/* The answers as eval_metrics sees them: out of scope are the texts
+ * labelled e->oos, rejected the answers with the model's own label. */
+static int calibration(report *r, const eval *e)
+{
+    int oos = -1, mine = -1;
+    eval_answer *a;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < e->labels.n; i++) {
+        if (e->oos && strcmp(e->labels.v[i], e->oos) == 0) {
+            oos = (int)i;
+        }
+        if (e->model_oos && strcmp(e->labels.v[i], e->model_oos) == 0) {
+            mine = (int)i;
+        }
+    }
+    if (!(a = calloc(e->n ? e->n : 1, sizeof(*a)))) {
+        return -1;
+    }
+    for (i = 0; i < e->n; i++) {
+        a[i].conf = e->conf[i];
+        a[i].in_scope = e->gold[i] != oos;
+        a[i].right = e->gold[i] == e->pred[i];
+        a[i].rejected = e->pred[i] == mine;
+    }
+    rc = eval_metrics_compute(a, e->n, &r->cal);
+    free(a);
+    return rc;
+}
+
+/* A number, or null where there is none (NaN). */
+static void add_num(cJSON *o, const char *key, double v)
+{
+    if (isnan(v)) {
+        cJSON_AddNullToObject(o, key);
+    } else {
+        cJSON_AddNumberToObject(o, key, r6(v));
+    }
+}
 
 static int build_report(report *r, const eval *e)
 {
@@ -407,6 +488,9 @@ static int build_report(report *r, const eval *e)
         }
     }
     free(matrix);
+    if (calibration(r, e) != 0) {
+        return -1;
+    }
     r->macro_f1 = r->nshown ? r->macro_f1 / (double)r->nshown : 0;
     qsort_r(r->order, r->nshown, sizeof(*r->order), cmp_name, e->labels.v);
     qsort_r(r->pairs, r->npairs, sizeof(*r->pairs), cmp_pair, e->labels.v);
@@ -436,6 +520,15 @@ static int print_json(const eval *e, const report *r)
     cJSON_AddNumberToObject(root, "accuracy",
                             r6((double)r->correct / (double)e->n));
     cJSON_AddNumberToObject(root, "macro_f1", r6(r->macro_f1));
+    add_num(root, "ece", r->cal.ece);
+    if (r->cal.n_oos > 0) {
+        cJSON_AddStringToObject(root, "oos_label", e->oos);
+        cJSON_AddNumberToObject(root, "n_oos", (double)r->cal.n_oos);
+        add_num(root, "in_scope_accuracy", r->cal.accuracy);
+        add_num(root, "oos_auroc", r->cal.oos_auroc);
+        add_num(root, "oos_recall_at_90", r->cal.oos_recall_at_90);
+        add_num(root, "threshold_at_90", r->cal.threshold_at_90);
+    }
     labels = cJSON_AddObjectToObject(root, "labels");
     for (i = 0; labels && i < r->nshown; i++) {
         const label_stat *s = &r->st[r->order[i]];
@@ -482,6 +575,14 @@ static void print_table(const eval *e, const report *r)
     printf("examples  %zu\n", e->n);
     printf("accuracy  %.4f\n", (double)r->correct / (double)e->n);
     printf("macro_f1  %.4f\n", r->macro_f1);
+    printf("ece       %.4f\n", r->cal.ece);
+    if (r->cal.n_oos > 0) {
+        printf("out of scope (%s)  %zu texts; in-scope accuracy %.4f, "
+               "AUROC %.4f, recall at 90%% in-scope accuracy %.4f "
+               "(threshold %.4f)\n",
+               e->oos, r->cal.n_oos, r->cal.accuracy, r->cal.oos_auroc,
+               r->cal.oos_recall_at_90, r->cal.threshold_at_90);
+    }
     for (i = 0; i < e->nheads; i++) {
         if (e->heads[i].n > 0) {
             printf("%s accuracy  %.4f  (%ld examples)\n", e->heads[i].name,
@@ -525,10 +626,11 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv)
     static const struct option longs[] = {
         {"json", no_argument, NULL, 'j'},
         {"format", required_argument, NULL, 'f'},
+        {"oos-label", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_format fmt = CLI_FORMAT_TABLE;
-    const char *path;
+    const char *path, *oos = NULL;
     eval e;
     report r;
     FILE *fp;
@@ -543,6 +645,12 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv)
             if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
                 return rc;
             }
+            break;
+        case 'o':
+            if (optarg[0] == '\0') {
+                return cli_usage(ctx, "--oos-label: an empty name");
+            }
+            oos = optarg;
             break;
         case 'h':
             return cli_help(ctx);
@@ -573,6 +681,7 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv)
         rc = CLI_FAIL;
         goto done;
     }
+    e.oos = oos ? oos : e.model_oos;
     if ((rc = eval_file(&e, fp)) != CLI_OK) {
         goto done;
     }

@@ -29,8 +29,8 @@ const char cli_help_feedback[] =
     "\n"
     "Users' corrections and confirmations of classifications. An accepted\n"
     "record is stored (30 days; config \"feedback_retention\"), counted and\n"
-    "queued for retraining ('tutorcache train --update MODEL "
-    "--from-feedback').\n"
+    "queued for learning ('tutorcache feedback learn', or export them and\n"
+    "train again).\n"
     "A correction also overrides the cached answer of its text in every\n"
     "process sharing the store: classify answers with the corrected intent\n"
     "and source \"feedback\" for 24 h (config "
@@ -50,13 +50,16 @@ const char cli_help_feedback[] =
     "  export [--consumer NAME [--ack] [--max N] [--claim-idle SEC]]\n"
     "      stored records, or records of the retraining queue, as JSON "
     "Lines\n"
+    "  learn [--model MODEL] [--data FILE] [--dry-run] [--rollback]\n"
+    "      teach the model the queue's corrections, check it, swap it in\n"
     "\n" CLI_FEEDBACK_EXIT_CODES "\n"
     "Examples:\n"
     "  tutorcache feedback submit --text \"Explain recursion\" \\\n"
     "      --original code_generation --correct explanation "
     "--confidence 0.62\n"
     "  tutorcache feedback import corrections.csv\n"
-    "  tutorcache feedback export --consumer trainer --ack > batch.jsonl\n";
+    "  tutorcache feedback export --consumer trainer --ack > batch.jsonl\n"
+    "  tutorcache feedback learn --model intents.tcm\n";
 
 static const char help_submit[] =
     "Usage: tutorcache feedback submit --text T --original I --correct J\n"
@@ -93,14 +96,19 @@ static const char help_submit[] =
 
 static const char help_stats[] =
     "Usage: tutorcache feedback stats [--json | --format json|table]\n"
+    "                                 [--model MODEL]\n"
     "\n"
     "Counts of the store: records accepted and rejected, by type; the top\n"
     "20 correction pairs (original -> correct), most frequent first; records\n"
     "kept (within their retention), pending (delivered to a consumer and\n"
     "not yet acknowledged), queued (never delivered), and spooled (waiting\n"
-    "in this host's spool for the store).\n"
+    "in this host's spool for the store). With a model (--model, or\n"
+    "TUTORCACHE_MODEL, or the config file's \"model\") that 'feedback\n"
+    "learn' has run on, also \"learn\": its runs, refusals, corrections\n"
+    "applied, capped and overruled, and the last run's summary.\n"
     "\n"
     "Options:\n"
+    "  -m, --model MODEL     the model whose learning to show\n"
     "  --json                the same as --format json\n"
     "  --format json|table   default: table on a terminal, JSON otherwise\n"
     "  -h, --help            show this help\n"
@@ -378,16 +386,21 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     static const struct option longs[] = {
         {"format", required_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},
+        {"model", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_format fmt = CLI_FORMAT_AUTO;
     tc_cache *h = NULL;
-    char *text = NULL;
-    cJSON *root, *pairs;
+    char *text = NULL, *model = NULL;
+    const char *given = NULL;
+    cJSON *root, *pairs, *learn = NULL, *cfg, *m;
     int opt, rc;
 
-    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
+    while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
         switch (opt) {
+        case 'm':
+            given = optarg;
+            break;
         case 'f':
             if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
                 return rc;
@@ -413,21 +426,49 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         tc_cache_close(h);
         return rc;
     }
-    tc_cache_close(h);
-    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON) {
-        rc = puts(text) == EOF ? CLI_FAIL : CLI_OK;
-        tc_free(text);
-        return rc;
+    /* the model's learning, when there is a model and it has learned */
+    if (given) {
+        model = strdup(given);
+    } else if ((cfg = cli_config_tree(h))) {
+        m = cJSON_GetObjectItemCaseSensitive(cfg, "model");
+        model = cJSON_IsString(m) && *m->valuestring ? strdup(m->valuestring)
+                                                     : NULL;
+        cJSON_Delete(cfg);
     }
+    tc_cache_close(h);
+    learn = model ? cli_learn_stats(model) : NULL;
+    free(model);
     root = cJSON_Parse(text);
     tc_free(text);
     if (!root) {
+        cJSON_Delete(learn);
         cli_err("feedback stats: the library's JSON does not parse");
         return CLI_FAIL;
     }
+    if (learn) {
+        cJSON_AddItemToObject(root, "learn", learn);
+    }
+    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON) {
+        rc = cli_print_json_line(stdout, root) == 0 ? CLI_OK : CLI_FAIL;
+        cJSON_Delete(root);
+        return rc;
+    }
     /* the counts as name/value lines, then the pairs as their own table */
     pairs = cJSON_DetachItemFromObjectCaseSensitive(root, "pairs");
+    learn = cJSON_DetachItemFromObjectCaseSensitive(root, "learn");
     cli_print_table(stdout, root);
+    if (learn) {
+        cJSON *last = cJSON_DetachItemFromObjectCaseSensitive(learn, "last");
+
+        printf("\nlearn\n");
+        cli_print_table(stdout, learn);
+        if (last) {
+            printf("\nlast learn run\n");
+            cli_print_table(stdout, last);
+        }
+        cJSON_Delete(last);
+        cJSON_Delete(learn);
+    }
     if (cJSON_GetArraySize(pairs) > 0) {
         print_pairs(pairs);
     }
@@ -444,15 +485,16 @@ static const struct {
 } subcommands[] = {{"submit", cmd_submit},
                    {"import", cli_feedback_import},
                    {"stats", cmd_stats},
-                   {"export", cli_feedback_export}};
+                   {"export", cli_feedback_export},
+                   {"learn", cli_feedback_learn}};
 
 int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
 {
     size_t i;
 
     if (argc < 2) {
-        return cli_usage(ctx, "expected a subcommand: submit, import, stats "
-                              "or export");
+        return cli_usage(ctx, "expected a subcommand: submit, import, "
+                              "stats, export or learn");
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         return cli_help(ctx);
@@ -466,6 +508,6 @@ int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
     }
     return cli_usage(ctx,
                      "unknown subcommand \"%s\" (submit, import, stats, "
-                     "export)",
+                     "export, learn)",
                      argv[1]);
 }

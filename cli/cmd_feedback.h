@@ -24,8 +24,14 @@ extern const char cli_help_feedback[];
  */
 int cli_feedback_import(cli_ctx *ctx, int argc, char **argv);
 int cli_feedback_export(cli_ctx *ctx, int argc, char **argv);
+int cli_feedback_learn(cli_ctx *ctx, int argc, char **argv); /* cmd_learn.c */
 extern const char cli_help_feedback_import[];
 extern const char cli_help_feedback_export[];
+extern const char cli_help_feedback_learn[];
+
+/* What `feedback learn` kept of its runs on model (MODEL.learn.json):
+ * totals and the last run's summary; NULL when it never ran. */
+cJSON *cli_learn_stats(const char *model);
 
 /*
  * Opens the cache for a feedback subcommand. Feedback needs a durable

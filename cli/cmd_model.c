@@ -68,6 +68,35 @@ int cli_model_load(const char *path, tc_model **out)
     return CLI_FAIL;
 }
 
+int cli_model_path(tc_cache *h, const char *given, const char *who,
+                   const char *or_else, char **out)
+{
+    cJSON *cfg, *m;
+
+    *out = NULL;
+    if (given) {
+        *out = strdup(given);
+        return *out ? CLI_OK : CLI_FAIL;
+    }
+    if (!(cfg = cli_config_tree(h))) {
+        return CLI_FAIL;
+    }
+    m = cJSON_GetObjectItemCaseSensitive(cfg, "model");
+    if (cJSON_IsString(m) && m->valuestring[0]) {
+        *out = strdup(m->valuestring);
+    }
+    cJSON_Delete(cfg);
+    if (!*out) {
+        cli_err("%s: no model: give one with --model MODEL, "
+                "TUTORCACHE_MODEL or the config file's \"model\" (train one "
+                "with 'tutorcache train examples/intents.jsonl -o "
+                "intents.tcm')%s%s",
+                who, or_else ? ", or " : "", or_else ? or_else : "");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 /* Appends words to a line that wraps at 80 columns, indented. */
 static void print_wrapped(const cJSON *labels, int indent)
 {

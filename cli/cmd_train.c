@@ -5,7 +5,7 @@
  * words, which name the line and field at fault. The result is one JSON
  * line on stdout, so a script can keep the fingerprint; progress goes to
  * stderr only when a person is watching it. `train --update MODEL
- * --from-feedback` (online learning from the feedback queue) shares the
+ * --from-feedback` (corrections from the feedback queue) shares the
  * command line and is carried out by train_update.c.
  */
 #include <errno.h>
@@ -43,7 +43,10 @@ const char cli_help_train[] =
     "\n"
     "Prints one JSON line: the model file, the examples, the labels of each\n"
     "head, the fingerprint, the file's size and the training time. Progress\n"
-    "goes to stderr when stderr is a terminal.\n"
+    "goes to stderr when stderr is a terminal. The model is written to a\n"
+    "temporary file, read back and checked, and only then renamed to MODEL:\n"
+    "a training that diverged, or a file that cannot be read back, fails\n"
+    "and leaves MODEL as it was.\n"
     "\n"
     "Options (unset: the library's defaults, see 'tutorcache model info'):\n"
     "  -o, --output MODEL   the model file to write (required)\n"
@@ -51,25 +54,33 @@ const char cli_help_train[] =
     "  --lr X               learning rate (0-100, exclusive of 0)\n"
     "  --dim N              width of the hidden layer (1-1024)\n"
     "  --buckets N          hashed feature rows (1-67108864)\n"
-    "  --ngrams N           longest word n-gram (1-10)\n"
-    "  --minn N, --maxn N   character n-gram lengths (0-32; 0 turns them "
+    "  --ngrams N           longest word n-gram (1-8)\n"
+    "  --minn N, --maxn N   character n-gram lengths (0-16; 0 turns them "
     "off)\n"
     "  --seed N             random seed (a positive whole number)\n"
-    "  --threads N          training threads (1-1024; default: the cores);\n"
-    "                       --threads 1 with a --seed gives the same model\n"
-    "                       every time\n"
+    "  --threads N          training threads (1-1024; default 1). One\n"
+    "                       thread gives the same model, byte for byte, on\n"
+    "                       every run; more are faster but share the\n"
+    "                       weights without locks, so each run differs\n"
+    "  --oos-label NAME     examples whose intent is NAME are out of scope:\n"
+    "                       they teach the model what to refuse, and\n"
+    "                       'classify' answers \"unknown\" where the model\n"
+    "                       gives that label\n"
     "  -h, --help           show this help\n"
     "\n"
-    "--update MODEL --from-feedback teaches MODEL the records of the\n"
-    "feedback retraining queue instead, online: each record's text with its\n"
-    "correct intent, complexity and techniques (a confirmation reinforces\n"
-    "the answer). The model is saved to OUT (default: MODEL, replaced\n"
-    "atomically), and only then are the records used acknowledged, so a\n"
-    "failed run leaves them in the queue. A record with a label the model\n"
-    "was not trained with is skipped, named on stderr and left in the\n"
-    "queue. Prints {\"model\", \"updated\", \"skipped\", "
-    "\"fingerprint_before\",\n"
+    "--update MODEL --from-feedback has MODEL remember the records of the\n"
+    "feedback retraining queue instead: each record's text with its correct\n"
+    "intent, complexity and techniques becomes a correction (see\n"
+    "tc_model_update: it fixes that text and its close paraphrases and\n"
+    "changes no other answer; a confirmation agrees with the answer). The\n"
+    "model is saved to OUT (default: MODEL, replaced atomically), and only\n"
+    "then are the records used acknowledged, so a failed run leaves them in\n"
+    "the queue. A record with a label the model was not trained with is\n"
+    "skipped, named on stderr and left in the queue. Prints {\"model\",\n"
+    "\"updated\", \"skipped\", \"fingerprint_before\", "
     "\"fingerprint_after\"}.\n"
+    "'tutorcache feedback learn' does the same with votes, caps and a check\n"
+    "of the new model before it is swapped in, and can retrain instead.\n"
     "  --update MODEL       the model file to update\n"
     "  --from-feedback      learn from the feedback queue (required with\n"
     "                       --update)\n"
@@ -80,13 +91,13 @@ const char cli_help_train[] =
     "\n"
     "Exit codes: 0 trained and saved, 2 usage or a data file that cannot be\n"
     "opened, 4 data the library refused (the message names the line), 5\n"
-    "other, including a model file that cannot be written. With --update:\n"
+    "other, including a training that diverged and a model file that\n"
+    "cannot be written or read back. With --update:\n"
     "2 also for a model file that cannot be opened, 3 store unreachable, 4\n"
     "a damaged model file.\n"
     "\n"
     "Examples:\n"
-    "  tutorcache train examples/intents.jsonl -o intents.tcm --seed 7 "
-    "--threads 1\n"
+    "  tutorcache train examples/intents.jsonl -o intents.tcm\n"
     "  tutorcache train --update intents.tcm --from-feedback\n";
 
 /* Progress on a terminal: one line rewritten in place. */
@@ -217,6 +228,7 @@ enum {
     OPT_MAXN,
     OPT_SEED,
     OPT_THREADS,
+    OPT_OOS_LABEL,
     OPT_UPDATE,
     OPT_FROM_FEEDBACK,
     OPT_CONSUMER,
@@ -284,6 +296,7 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
         {"maxn", required_argument, NULL, OPT_MAXN},
         {"seed", required_argument, NULL, OPT_SEED},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"oos-label", required_argument, NULL, OPT_OOS_LABEL},
         {"update", required_argument, NULL, OPT_UPDATE},
         {"from-feedback", no_argument, NULL, OPT_FROM_FEEDBACK},
         {"consumer", required_argument, NULL, OPT_CONSUMER},
@@ -297,7 +310,7 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
 
     while ((opt = cli_getopt(ctx, argc, argv, "o:h", longs)) != -1) {
         for (i = 0; !up->training_opt && opt >= OPT_EPOCHS &&
-                    opt <= OPT_THREADS && longs[i].name;
+                    opt <= OPT_OOS_LABEL && longs[i].name;
              i++) {
             /* its name, for the message of --update */
             up->training_opt = longs[i].val == opt ? longs[i].name : NULL;
@@ -326,15 +339,15 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
             o->buckets = (uint32_t)v;
             break;
         case OPT_NGRAMS:
-            rc = int_opt(ctx, "ngrams", optarg, 1, 10, &v);
+            rc = int_opt(ctx, "ngrams", optarg, 1, 8, &v);
             o->word_ngrams = (int)v;
             break;
         case OPT_MINN:
-            rc = int_opt(ctx, "minn", optarg, 0, 32, &v);
+            rc = int_opt(ctx, "minn", optarg, 0, 16, &v);
             o->minn = (int)v;
             break;
         case OPT_MAXN:
-            rc = int_opt(ctx, "maxn", optarg, 0, 32, &v);
+            rc = int_opt(ctx, "maxn", optarg, 0, 16, &v);
             o->maxn = (int)v;
             break;
         case OPT_SEED:
@@ -345,6 +358,12 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
         case OPT_THREADS:
             rc = int_opt(ctx, "threads", optarg, 1, 1024, &v);
             o->threads = (int)v;
+            break;
+        case OPT_OOS_LABEL:
+            if (optarg[0] == '\0') {
+                return cli_usage(ctx, "--oos-label: an empty name");
+            }
+            o->oos_label = optarg;
             break;
         case OPT_UPDATE:
             up->model = optarg;
@@ -414,6 +433,49 @@ static int train_failed(int rc, const char *errbuf, const char *data)
     return CLI_FAIL;
 }
 
+/*
+ * Saves m to path through a temporary file that is loaded back and
+ * compared before it is renamed over path: nothing is left at path that
+ * tc_model_load would refuse. Returns 0, or -1 after a message.
+ */
+int cli_model_save_checked(const tc_model *m, const char *path)
+{
+    char fp[TC_FINGERPRINT_LEN + 1], back[TC_FINGERPRINT_LEN + 1];
+    char errbuf[512], *tmp;
+    tc_model *re = NULL;
+    size_t n = strlen(path) + 16;
+    int rc;
+
+    if (!(tmp = malloc(n))) {
+        cli_err("%s: out of memory", path);
+        return -1;
+    }
+    snprintf(tmp, n, "%s.new.%ld", path, (long)getpid());
+    errbuf[0] = '\0';
+    rc = tc_model_save(m, tmp, errbuf, sizeof(errbuf));
+    if (rc == TC_OK) {
+        rc = tc_model_load(&re, tmp, errbuf, sizeof(errbuf));
+    }
+    tc_model_fingerprint(fp, m);
+    tc_model_fingerprint(back, re);
+    tc_model_free(re);
+    if (rc == TC_OK && strcmp(fp, back) != 0) {
+        snprintf(errbuf, sizeof(errbuf),
+                 "%s: read back as %s, written as %s", tmp, back, fp);
+        rc = TC_ECORRUPT;
+    }
+    if (rc == TC_OK && rename(tmp, path) != 0) {
+        snprintf(errbuf, sizeof(errbuf), "%s: %s", path, strerror(errno));
+        rc = TC_EIO;
+    }
+    if (rc != TC_OK) {
+        unlink(tmp);
+        cli_err("%s", errbuf[0] ? errbuf : tc_strerror(rc));
+    }
+    free(tmp);
+    return rc == TC_OK ? 0 : -1;
+}
+
 int cli_cmd_train(cli_ctx *ctx, int argc, char **argv)
 {
     tc_train_options o;
@@ -465,9 +527,7 @@ int cli_cmd_train(cli_ctx *ctx, int argc, char **argv)
         free(input);
         return train_failed(rc, errbuf, data);
     }
-    errbuf[0] = '\0';
-    if ((rc = tc_model_save(m, output, errbuf, sizeof(errbuf))) != TC_OK) {
-        cli_err("train: %s", errbuf[0] ? errbuf : tc_strerror(rc));
+    if (cli_model_save_checked(m, output) != 0) {
         tc_model_free(m);
         free(input);
         return CLI_FAIL;

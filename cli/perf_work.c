@@ -365,23 +365,6 @@ static void backend_version(char *buf, size_t n, const char *command)
              (unsigned long long)fnv1a(command));
 }
 
-/* The model file named by TUTORCACHE_MODEL or the config file, or NULL. */
-static char *configured_model(tc_cache *h)
-{
-    cJSON *cfg = cli_config_tree(h), *m;
-    char *path = NULL;
-
-    if (!cfg) {
-        return NULL;
-    }
-    m = cJSON_GetObjectItemCaseSensitive(cfg, "model");
-    if (cJSON_IsString(m) && m->valuestring[0]) {
-        path = strdup(m->valuestring);
-    }
-    cJSON_Delete(cfg);
-    return path;
-}
-
 int perf_classifier_open(perf_classifier *pc, cli_ctx *ctx, const char *who,
                          const char *model, const char *backend, int threads,
                          size_t l1_bytes)
@@ -420,19 +403,14 @@ int perf_classifier_open(perf_classifier *pc, cli_ctx *ctx, const char *who,
         co.fn_userdata = pc->backend;
         co.fn_version = pc->version;
     } else {
-        if (!model && !(path = configured_model(pc->h))) {
-            cli_err("%s: no model: give one with --model MODEL, "
-                    "TUTORCACHE_MODEL or the config file's \"model\" (train "
-                    "one with 'tutorcache train examples/intents.jsonl -o "
-                    "intents.tcm'), or use --backend exec:COMMAND",
-                    who);
-            return CLI_USAGE;
+        if ((rc = cli_model_path(pc->h, model, who, "use --backend exec:COMMAND",
+                                 &path)) != CLI_OK) {
+            return rc;
         }
-        rc = cli_model_load(model ? model : path, &pc->model);
+        rc = cli_model_load(path, &pc->model);
         if (rc == CLI_OK) {
             tc_model_fingerprint(fp, pc->model);
-            snprintf(pc->what, sizeof(pc->what), "model %s (%s)",
-                     model ? model : path, fp);
+            snprintf(pc->what, sizeof(pc->what), "model %s (%s)", path, fp);
         }
         free(path);
         if (rc != CLI_OK) {

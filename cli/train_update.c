@@ -1,8 +1,8 @@
 /*
  * train_update.c - `tutorcache train --update MODEL --from-feedback`: the
- * records of the feedback retraining queue, taught to a model online
- * (tc_model_update), the model saved, and only then the records used
- * acknowledged.
+ * records of the feedback retraining queue, remembered by a model as
+ * corrections (tc_model_update), the model saved, and only then the
+ * records used acknowledged.
  *
  * The order is the point: a record leaves the queue only once a model
  * that learned it is on disk, so a crash (or a failed save) at any moment

@@ -89,7 +89,8 @@ TC_API const char *tc_version(void);
     X(ETOOBIG, -11, "value or key too large")                                  \
     X(ELOADER, -12, "loader failed")                                           \
     X(ECORRUPT, -13, "damaged data")                                           \
-    X(EINTERNAL, -14, "internal error")
+    X(EINTERNAL, -14, "internal error")                                       \
+    X(ERANGE, -15, "value out of range")
 
 typedef enum tc_status {
 #define TC__ENUM(name, value, msg) TC_##name = value,
@@ -564,7 +565,7 @@ typedef struct tc_model tc_model;
  * the fraction done (0..1) and the recent mean loss. */
 typedef void (*tc_progress_fn)(void *userdata, double fraction, double loss);
 
-#define TC_TRAIN_OPTIONS_VERSION 1
+#define TC_TRAIN_OPTIONS_VERSION 2
 
 typedef struct tc_train_options {
     unsigned version;     /* TC_TRAIN_OPTIONS_VERSION, by _init */
@@ -576,9 +577,17 @@ typedef struct tc_train_options {
     int minn, maxn;       /* character n-gram lengths; < 0: default 4 and
                              4, 0 off */
     uint64_t seed;        /* 0: default 42 */
-    int threads;          /* <= 0: the available cores; 1: reproducible */
+    int threads;          /* <= 0: default 1, which gives the same model,
+                             byte for byte, on every run; more threads
+                             train faster but not reproducibly (they
+                             share the weights without locks) */
     tc_progress_fn progress;
     void *progress_userdata;
+    /* version 2: */
+    const char *oos_label; /* NULL, or the intent that marks examples out
+                              of scope: they teach rejection, and a text
+                              the model gives that label is answered
+                              "unknown" by tc_classify */
 } tc_train_options;
 
 /* tc_train_options_init - all defaults. Thread safety: any thread. */
@@ -675,19 +684,42 @@ TC_API int tc_model_predict(tc_prediction **out, const tc_model *m,
 TC_API void tc_prediction_free(tc_prediction *p);
 
 /*
- * tc_model_update - learn one labelled example online (a correction),
- * given as one JSON object of the training format; heads absent from it
- * are left alone (for this text they keep their answer), a label the
- * model has not seen is TC_EINVAL. Builds a new version of the weights in
- * which the corrected labels win for the text (probability >= 0.95) and
- * swaps it in atomically: predictions already running finish on the old
- * version. The fingerprint changes, unless the model already answered so
- * and nothing needed to change.
- * Returns TC_OK; TC_EINVAL; TC_ENOMEM.
+ * tc_model_update - remember corrections: example_json is one JSON object
+ * of the training format ({"text": ..., "intent": ..., other heads}), or
+ * several, one per line. The weights do not change. A text afterwards
+ * takes a correction's labels when the weights give it the intent they
+ * give the corrected text, and it is that text (probability 1) or close
+ * to it: the cosine of their words, each weighted by its rarity in the
+ * training texts, at least 0.75 (the probability is that cosine, and the
+ * other labels of the corrected heads keep at most what is left). So a
+ * correction fixes its text and its close paraphrases, and leaves every
+ * other answer as it was. Heads absent from a correction are left alone;
+ * a later correction of the same text replaces the earlier one. All the
+ * examples take effect together in a new version of the model, swapped
+ * in atomically: predictions already running finish on the old one. The
+ * fingerprint changes. A model holds at most 100000 corrections; train it
+ * again with them (see `tutorcache feedback learn`) to fold them into
+ * the weights.
+ * Returns TC_OK; TC_EINVAL (not JSON, no text, a label the model does not
+ * know: nothing changed, the message names the example); TC_EFULL;
+ * TC_ENOMEM.
  * Thread safety: any thread; updates are serialized among themselves.
  */
 TC_API int tc_model_update(tc_model *m, const char *example_json,
                            char *errbuf, size_t errlen);
+
+/*
+ * tc_model_references_json - the training examples the model keeps as a
+ * reference (a seeded sample of at most 2000), as JSON Lines
+ * {"text": normalized text, "intent": ...}: what a later check of the
+ * model against itself, or a retrained successor, measures on.
+ * tc_model_corrections_json - the corrections the model remembers, oldest
+ * first, as JSON Lines of the training format (normalized texts).
+ * Returns TC_OK; TC_EINVAL; TC_ENOMEM. Ownership: *out is the caller's
+ * (tc_free()); "" when there are none. Thread safety: any thread.
+ */
+TC_API int tc_model_references_json(char **out, const tc_model *m);
+TC_API int tc_model_corrections_json(char **out, const tc_model *m);
 
 /* ---------------------------------------------------------------------
  * Classification through the cache

@@ -66,6 +66,12 @@ void *tc__calloc(size_t n, size_t size)
     if (size != 0 && n > SIZE_MAX / size) {
         return NULL;
     }
+    if (alloc_malloc == malloc) {
+        /* the C library's own: a large block comes from fresh pages that
+         * are zero already, and only the pages used are ever touched (a
+         * model's hashed rows are mostly never used) */
+        return note(calloc(n ? n : 1, size ? size : 1));
+    }
     p = tc__malloc(n * size);
     if (p) {
         memset(p, 0, n * size);

@@ -12,6 +12,7 @@
 
 #include "cache_internal.h"
 #include "internal.h"
+#include "model.h"
 #include "normalize.h"
 #include "result.h"
 
@@ -163,6 +164,7 @@ static int model_json(char **out, char *fp, const tc_classifier *c,
     tc__head_out heads[16];
     const char *labels[16][32];
     const tc_head_prediction *h;
+    const char *oos;
     tc_prediction *p;
     size_t i, j, nheads = 0;
     int rc;
@@ -194,8 +196,14 @@ static int model_json(char **out, char *fp, const tc_classifier *c,
         nheads++;
     }
     h = &p->heads[0];
-    rc = tc__result_encode(out, NULL, h->labels[0].label, h->labels[0].score,
-                           h->labels, h->n, heads, nheads, p->fingerprint);
+    /* the model's own out-of-scope label is answered as such */
+    oos = tc__model_oos_label(c->model);
+    rc = tc__result_encode(out, NULL,
+                           oos && strcmp(h->labels[0].label, oos) == 0
+                               ? TC__UNKNOWN_INTENT
+                               : h->labels[0].label,
+                           h->labels[0].score, h->labels, h->n, heads, nheads,
+                           p->fingerprint);
     tc_prediction_free(p);
     return rc;
 }

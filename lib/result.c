@@ -623,10 +623,10 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
     below = s.confidence < threshold;
     /* the output JSON: the value with "unknown" spliced in when below
      * the threshold, and source and latency appended */
-    head = below ? strlen("{\"intent\":\"unknown\"") : 0;
+    head = below ? strlen("{\"intent\":\"" TC__UNKNOWN_INTENT "\"") : 0;
     body = below ? s.close - s.intent_end : s.close;
     r->confidence = s.confidence;
-    r->intent = below ? "unknown" : s.intent;
+    r->intent = below ? TC__UNKNOWN_INTENT : s.intent;
     r->top = s.top;
     r->ntop = s.ntop;
     r->complexity = s.complexity;
@@ -636,7 +636,7 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
     r->source = source;
     r->latency_us = tc__now_us() - t0_us;
     if (below) {
-        memcpy(outjson, "{\"intent\":\"unknown\"", head);
+        memcpy(outjson, "{\"intent\":\"" TC__UNKNOWN_INTENT "\"", head);
         memcpy(outjson + head, json + s.intent_end, body);
     } else {
         memcpy(outjson, json, body);

@@ -10,6 +10,10 @@
 
 #include "internal.h"
 
+/* The intent of an answer out of scope: below the threshold, or the
+ * model's own out-of-scope label. */
+#define TC__UNKNOWN_INTENT "unknown"
+
 /* A head other than intent: one label, or a set of labels. */
 typedef struct tc__head_out {
     const char *name;

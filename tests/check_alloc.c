@@ -1,12 +1,11 @@
 /*
- * check_alloc.c - allocation failures. A counting allocator, installed
- * with tc_set_allocator(), fails the n-th allocation (or every one from
- * the n-th on) of a short sequence of public calls, for n = 1, 2, ...
- * until a run completes without a failure. Every call must return its
+ * check_alloc.c - allocation failures. The suites' counting allocator
+ * (tt_alloc.c) fails the n-th allocation (or every one from the n-th on)
+ * of a short sequence of public calls, for n = 1, 2, ... until a run
+ * completes without a failure. Every call must return its
  * normal result or TC_ENOMEM, nothing may crash, and no allocation may be
  * outstanding once the handle is closed.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,75 +16,15 @@
 #include "internal.h"
 #include "suites.h"
 
-/* ---- the counting allocator -------------------------------------------- */
-
-static _Atomic long calls;   /* allocation attempts since the run began */
-static _Atomic long live;    /* blocks allocated and not yet freed */
-static _Atomic int injected; /* a failure was injected in this run */
-static _Atomic int paused;   /* the test's own bookkeeping: never fails */
-static long fail_at;         /* 0: never */
-static int fail_rest;        /* fail every attempt from fail_at on */
-
-static int should_fail(void)
-{
-    long c;
-
-    if (atomic_load(&paused)) {
-        return 0;
-    }
-    c = atomic_fetch_add(&calls, 1) + 1;
-    if (fail_at > 0 && (c == fail_at || (fail_rest && c > fail_at))) {
-        atomic_store(&injected, 1);
-        return 1;
-    }
-    return 0;
-}
-
-static void *cnt_malloc(size_t n)
-{
-    void *p;
-
-    if (should_fail()) {
-        return NULL;
-    }
-    p = malloc(n);
-    if (p) {
-        atomic_fetch_add(&live, 1);
-    }
-    return p;
-}
-
-static void *cnt_realloc(void *old, size_t n)
-{
-    void *p;
-
-    if (should_fail()) {
-        return NULL;
-    }
-    p = realloc(old, n);
-    if (p && !old) {
-        atomic_fetch_add(&live, 1);
-    }
-    return p;
-}
-
-static void cnt_free(void *p)
-{
-    if (p) {
-        atomic_fetch_sub(&live, 1);
-        free(p);
-    }
-}
-
 static void restore_allocator(void)
 {
-    tc_set_allocator(NULL, NULL, NULL);
+    tt_alloc_restore();
 }
 
 /* ---- the sequence ------------------------------------------------------ */
 
 #define NITEMS 4
-#define MAX_RUNS 100000
+#define MAX_RUNS TT_ALLOC_MAX_RUNS
 
 static int loader_failed; /* the loader's own tc_malloc failed */
 
@@ -115,11 +54,12 @@ typedef struct run_ctx {
     const char *url;
     int prepop; /* p0..p3 and "pk" are in the L2 already */
     long n;     /* the failing allocation, for messages */
+    int rest;   /* every allocation from the n-th on fails */
     int all_ok; /* every call returned its normal success */
 } run_ctx;
 
 #define WHERE "%s n=%ld%s: "
-#define WARGS(c) (c)->url, (c)->n, fail_rest ? "+" : ""
+#define WARGS(c) (c)->url, (c)->n, (c)->rest ? "+" : ""
 
 /* rc is TC_OK, one of the other allowed codes, or TC_ENOMEM with detail. */
 static void expect(run_ctx *c, tc_cache *h, const char *step, int rc, int ok1,
@@ -143,12 +83,12 @@ static void expect_json(run_ctx *c, const char *step, const char *text,
 {
     cJSON *j;
 
-    atomic_store(&paused, 1);
+    tt_alloc_pause(1);
     j = cJSON_Parse(text);
     ck_assert_msg(j != NULL && cJSON_GetObjectItem(j, field) != NULL,
                   WHERE "%s gave %s", WARGS(c), step, text);
     cJSON_Delete(j);
-    atomic_store(&paused, 0);
+    tt_alloc_pause(0);
 }
 
 static void expect_value(run_ctx *c, const char *step, const void *v,
@@ -389,20 +329,16 @@ static void fail_each(const char *url, int prepop, int rest)
     memset(&c, 0, sizeof(c));
     c.url = url;
     c.prepop = prepop;
-    fail_rest = rest;
+    c.rest = rest;
     for (n = 1; n <= MAX_RUNS; n++) {
         c.n = n;
-        atomic_store(&calls, 0);
-        atomic_store(&live, 0);
-        atomic_store(&injected, 0);
-        fail_at = n;
-        tc_set_allocator(cnt_malloc, cnt_realloc, cnt_free);
+        tt_alloc_install(n, rest);
         run_once(&c);
-        tc_set_allocator(NULL, NULL, NULL);
-        ck_assert_msg(atomic_load(&live) == 0,
+        tt_alloc_restore();
+        ck_assert_msg(tt_alloc_live() == 0,
                       WHERE "%ld allocations outstanding after close",
-                      WARGS(&c), atomic_load(&live));
-        if (!atomic_load(&injected)) {
+                      WARGS(&c), tt_alloc_live());
+        if (!tt_alloc_injected()) {
             break;
         }
     }

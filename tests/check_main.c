@@ -24,6 +24,9 @@ int main(void)
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_normalize());
     srunner_add_suite(sr, suite_model());
+    srunner_add_suite(sr, suite_model_train());
+    srunner_add_suite(sr, suite_model_file());
+    srunner_add_suite(sr, suite_model_memory());
     srunner_add_suite(sr, suite_classify());
     srunner_add_suite(sr, suite_cli_classify());
     srunner_add_suite(sr, suite_metrics());

@@ -18,7 +18,12 @@ Suite *suite_concurrency(void); /* check_concurrency.c: threads (tsan) */
 Suite *suite_alloc(void);       /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);         /* check_cli.c: the built binary */
 Suite *suite_normalize(void);   /* check_normalize.c: normalization */
-Suite *suite_model(void);       /* check_model.c: the classifier */
+Suite *suite_model(void);       /* check_model.c: training, prediction */
+Suite *suite_model_train(void); /* check_model_train.c: weights, calibration */
+Suite *suite_model_file(void);  /* check_model_file.c: the model file */
+Suite *suite_model_memory(void); /* check_model_memory.c: corrections */
+void suite_model_memory_stress(Suite *s); /* check_model_memory_stress.c:
+                                             its threads, failing allocator */
 Suite *suite_classify(void);    /* check_classify.c: through the cache */
 Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
 Suite *suite_metrics(void);     /* check_metrics.c: Prometheus exposition */
@@ -37,5 +42,28 @@ void tt_rmtree(const char *path);
 
 /* The build directory ($TC_BUILD, default "build"). */
 const char *tt_build_dir(void);
+
+/*
+ * The counting allocator (tt_alloc.c). tt_alloc_install() resets the
+ * counters and routes the library's allocations through it: attempt n
+ * fails (and every later one with rest), 0 never; tt_alloc_restore()
+ * gives the library back the C library's functions. While paused, the
+ * test's own allocations through the library never fail. live counts
+ * the blocks outstanding; injected says whether a failure happened.
+ */
+void tt_alloc_install(long n, int rest);
+void tt_alloc_restore(void);
+void tt_alloc_pause(int on);
+long tt_alloc_live(void);
+int tt_alloc_injected(void);
+
+/*
+ * Runs seq(ctx) with allocation n failing, for n = 1, 2, ... until a run
+ * sees no failure. Each run must return TC_ENOMEM with a message when an
+ * allocation failed (TC_OK otherwise) and leave no block allocated; what
+ * names the sequence in failures. Returns the number of runs.
+ */
+#define TT_ALLOC_MAX_RUNS 100000
+long tt_alloc_fail_each(int (*seq)(void *ctx), void *ctx, const char *what);
 
 #endif
