@@ -23,15 +23,18 @@ TC_WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 ifeq ($(WERROR),1)
 TC_WARN += -Werror
 endif
-TC_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(TC_WARN) \
+# The library and the tests see lib/ (includes name the layer:
+# "base/internal.h"); the CLI sees the public header only.
+TC_INC = -Iinclude -Ilib
+TC_CFLAGS = -std=c11 -D_GNU_SOURCE $(TC_INC) $(TC_WARN) \
 	-fPIC -fvisibility=hidden -pthread -MMD -MP
 TC_LIBS := -lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lpthread -lm
 TC_TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 SONAME := libtutorcache.so.$(VERSION_MAJOR)
 
-LIB_SRC := $(wildcard lib/*.c)
-CLI_SRC := $(wildcard cli/*.c)
+LIB_SRC := $(sort $(shell find lib -name '*.c'))
+CLI_SRC := $(sort $(shell find cli -name '*.c'))
 TEST_SRC := $(wildcard tests/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -52,6 +55,8 @@ all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/tutorcache.pc
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TC_CFLAGS) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(CLI_OBJ): TC_INC = -Iinclude
 
 $(STATIC): $(LIB_OBJ)
 	rm -f $@

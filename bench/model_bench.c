@@ -24,7 +24,7 @@
 
 #include <tutorcache.h>
 
-#include "normalize.h"
+#include "base/normalize.h"
 
 static const char usage[] =
     "Usage: model_bench COMMAND [options] ARGS\n"

@@ -22,7 +22,7 @@
 
 #include <tutorcache.h>
 
-#include "normalize.h"
+#include "base/normalize.h"
 
 /* Texts a tutoring service sees in other languages and typographies
  * (UTF-8 source). */

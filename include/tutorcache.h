@@ -31,12 +31,23 @@
  * when the library keeps them. Every free function accepts NULL.
  *
  * Threads: every tc_cache_* call may run on any thread concurrently with
- * any other, except tc_cache_open() and tc_cache_close(). Error detail
- * (tc_cache_errmsg()) is kept per thread.
+ * any other, except tc_cache_open() and tc_cache_close().
  *
  * Errors: functions return TC_OK (0), a positive outcome that is not an
  * error (TC_MISS), or a negative TC_E* code. Out-parameters are set to
- * NULL/0 on entry, so a failed call never leaves a stale value.
+ * NULL/0 on entry, so a failed call never leaves a stale value. One error
+ * channel serves every call: tc_errmsg() is the calling thread's detail
+ * of its last call into the library ("" when it succeeded), such as
+ * "REDIS_PORT: 99999 is not a port" or "data.jsonl:17: intent: not a
+ * string". Every call that can fail clears it on entry, so read it
+ * before the next; the calls that cannot fail (tc_version, tc_strerror,
+ * tc_error_name, tc_errmsg, tc_malloc, tc_free and the other free
+ * functions, the *_name and *_init calls) leave it alone, so that
+ * fprintf(stderr, "%s: %s\n", tc_strerror(rc), tc_errmsg()) prints it.
+ *
+ * Changes in 0.2.0: tc_errmsg() replaces tc_cache_errmsg(h), and
+ * tc_cache_open() and the tc_model_* calls lost their errbuf/errlen
+ * parameters: their detail is in tc_errmsg() like every other call's.
  */
 #ifndef TUTORCACHE_H
 #define TUTORCACHE_H
@@ -58,7 +69,7 @@ extern "C" {
 #endif
 
 #define TC_VERSION_MAJOR 0
-#define TC_VERSION_MINOR 1
+#define TC_VERSION_MINOR 2
 #define TC_VERSION_PATCH 0
 
 /*
@@ -107,6 +118,15 @@ typedef enum tc_status {
  */
 TC_API const char *tc_strerror(int code);
 TC_API const char *tc_error_name(int code);
+
+/*
+ * tc_errmsg - the detail of this thread's last call into the library,
+ * such as "GET tc:intent:3f...: timed out after 250 ms"; "" when that
+ * call succeeded. Every call that can fail clears it on entry.
+ * Ownership: borrowed until this thread's next call into the library.
+ * Thread safety: any thread; each thread sees its own message.
+ */
+TC_API const char *tc_errmsg(void);
 
 /* ---------------------------------------------------------------------
  * Memory
@@ -227,8 +247,8 @@ typedef struct tc_cache tc_cache;
  *
  * out: receives the handle; set to NULL on entry; must not be NULL.
  * opt: options, or NULL for all defaults.
- * errbuf/errlen: may be NULL/0; on failure receives a message naming the
- *   field or resource at fault ("REDIS_PORT: 99999 is not a port").
+ * On failure tc_errmsg() names the field or resource at fault
+ * ("REDIS_PORT: 99999 is not a port").
  *
  * A Redis server that is down at open time is not an error: the handle
  * opens degraded and uses the server when it comes up. An LMDB directory
@@ -239,24 +259,13 @@ typedef struct tc_cache tc_cache;
  * Ownership: the handle is the caller's, released with tc_cache_close().
  * Thread safety: any thread; the handle may then be shared.
  */
-TC_API int tc_cache_open(tc_cache **out, const tc_options *opt, char *errbuf,
-                         size_t errlen);
+TC_API int tc_cache_open(tc_cache **out, const tc_options *opt);
 
 /*
  * tc_cache_close - release the handle and everything it holds. NULL is
  * accepted. Thread safety: no other call on h may be running or follow.
  */
 TC_API void tc_cache_close(tc_cache *h);
-
-/*
- * tc_cache_errmsg - detail of the last failed call made on h by this
- * thread, such as "GET tc:intent:3f...: timed out after 250 ms"; "" when
- * the last call succeeded. Cleared at the start of each call.
- * Ownership: borrowed until this thread's next call into the library
- * (the slot is per thread, so a call on another handle clears it too).
- * Thread safety: any thread; each thread sees its own message.
- */
-TC_API const char *tc_cache_errmsg(const tc_cache *h);
 
 /* Which tier answered a get. */
 typedef enum tc_tier {
@@ -556,8 +565,6 @@ TC_API int tc_text_normalize(char **out, size_t *outlen, const char *text,
  * fields of other types are ignored; "intent" is required on every line.
  * A model is immutable to its readers: tc_model_predict may run on many
  * threads while tc_model_update builds a new version and swaps it in.
- * The detail of a failed call is also in tc_cache_errmsg(NULL), for the
- * calling thread.
  */
 typedef struct tc_model tc_model;
 
@@ -596,8 +603,8 @@ TC_API void tc_train_options_init(tc_train_options *opt);
 /*
  * tc_model_train - train a model from JSON Lines in memory (data, len) or
  * in a file (tc_model_train_file; path "-" is not accepted).
- * errbuf/errlen: may be NULL/0; on failure the message names the line
- * and field at fault ("data.jsonl:17: intent: not a string"). One
+ * On failure tc_errmsg() names the line and field at fault
+ * ("data.jsonl:17: intent: not a string"). One
  * malformed line fails the whole training: a model silently trained on
  * part of its data would be worse than none. Blank lines are skipped.
  * Returns TC_OK; TC_EINVAL (no examples, a malformed line, bad options);
@@ -606,11 +613,9 @@ TC_API void tc_train_options_init(tc_train_options *opt);
  * thread; training uses opt->threads threads of its own.
  */
 TC_API int tc_model_train(tc_model **out, const char *data, size_t len,
-                          const tc_train_options *opt, char *errbuf,
-                          size_t errlen);
+                          const tc_train_options *opt);
 TC_API int tc_model_train_file(tc_model **out, const char *path,
-                               const tc_train_options *opt, char *errbuf,
-                               size_t errlen);
+                               const tc_train_options *opt);
 
 /*
  * tc_model_save / tc_model_load - a model file: magic, format version,
@@ -621,10 +626,8 @@ TC_API int tc_model_train_file(tc_model **out, const char *path,
  * Ownership: *out is the caller's (tc_model_free()). Thread safety: any
  * thread; save may run while other threads predict or update.
  */
-TC_API int tc_model_save(const tc_model *m, const char *path, char *errbuf,
-                         size_t errlen);
-TC_API int tc_model_load(tc_model **out, const char *path, char *errbuf,
-                         size_t errlen);
+TC_API int tc_model_save(const tc_model *m, const char *path);
+TC_API int tc_model_load(tc_model **out, const char *path);
 
 /* tc_model_free - release a model; NULL is accepted. No other call on m
  * may be running. */
@@ -705,8 +708,7 @@ TC_API void tc_prediction_free(tc_prediction *p);
  * TC_ENOMEM.
  * Thread safety: any thread; updates are serialized among themselves.
  */
-TC_API int tc_model_update(tc_model *m, const char *example_json,
-                           char *errbuf, size_t errlen);
+TC_API int tc_model_update(tc_model *m, const char *example_json);
 
 /*
  * tc_model_references_json - the training examples the model keeps as a
@@ -916,7 +918,7 @@ typedef struct tc_feedback {
  * tc_feedback_stats_json, under its type, or "invalid" when the type
  * itself is missing or bad).
  * Returns TC_OK (stored, or spooled while the store is unreachable);
- * TC_EINVAL with tc_cache_errmsg() naming the field and the reason
+ * TC_EINVAL with tc_errmsg() naming the field and the reason
  * ("original_confidence: 1.7 is not in 0..1"), or for memory:; TC_EIO
  * (the store was unreachable and the spool could not be written: the
  * record was not accepted); TC_EFULL (an LMDB map that is full);

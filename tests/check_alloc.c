@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "suites.h"
 
 static void restore_allocator(void)

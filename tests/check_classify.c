@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "result.h"
+#include "classify/result.h"
 #include "suites.h"
 #include "tutorcache.h"
 

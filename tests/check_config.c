@@ -17,7 +17,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "suites.h"
 
 /* Every variable the library reads; cleared before each test. */
@@ -555,11 +555,11 @@ START_TEST(test_redis_env)
         tc__err err;
 
         ck_assert_int_eq(tc__config_load(&c, &o, &err), TC_OK);
-        ck_assert_str_eq(c.password, pw);
-        ck_assert_ptr_null(c.user);
-        ck_assert_str_eq(c.host, "127.0.0.1");
-        ck_assert_int_eq(c.port, dead);
-        ck_assert_int_eq(c.db, 5);
+        ck_assert_str_eq(c.store.password, pw);
+        ck_assert_ptr_null(c.store.user);
+        ck_assert_str_eq(c.store.host, "127.0.0.1");
+        ck_assert_int_eq(c.store.port, dead);
+        ck_assert_int_eq(c.store.db, 5);
         tc__config_free(&c);
     }
 
@@ -1068,19 +1068,19 @@ START_TEST(test_url_ipv6)
     tc_options o;
 
     parse(&c, "redis://[::1]:6380/2");
-    ck_assert_int_eq(c.kind, TC__STORE_REDIS);
-    ck_assert_str_eq(c.host, "::1");
-    ck_assert_int_eq(c.port, 6380);
-    ck_assert_int_eq(c.db, 2);
-    ck_assert_ptr_null(c.password);
-    ck_assert_str_eq(c.url_masked, "redis://[::1]:6380/2");
+    ck_assert_int_eq(c.store.kind, TC__STORE_REDIS);
+    ck_assert_str_eq(c.store.host, "::1");
+    ck_assert_int_eq(c.store.port, 6380);
+    ck_assert_int_eq(c.store.db, 2);
+    ck_assert_ptr_null(c.store.password);
+    ck_assert_str_eq(c.store.url_masked, "redis://[::1]:6380/2");
     tc__config_free(&c);
     parse(&c, "redis://:pw@[2001:db8::1]/4");
-    ck_assert_str_eq(c.host, "2001:db8::1");
-    ck_assert_int_eq(c.port, 6379);
-    ck_assert_int_eq(c.db, 4);
-    ck_assert_str_eq(c.password, "pw");
-    ck_assert_str_eq(c.url_masked, "redis://:***@[2001:db8::1]/4");
+    ck_assert_str_eq(c.store.host, "2001:db8::1");
+    ck_assert_int_eq(c.store.port, 6379);
+    ck_assert_int_eq(c.store.db, 4);
+    ck_assert_str_eq(c.store.password, "pw");
+    ck_assert_str_eq(c.store.url_masked, "redis://:***@[2001:db8::1]/4");
     tc__config_free(&c);
 
     snprintf(url, sizeof(url), "redis://[::1]:%d/2", dead);
@@ -1094,36 +1094,36 @@ START_TEST(test_url_redis_forms)
     tc__config c;
 
     parse(&c, "redis://");
-    ck_assert_str_eq(c.host, "127.0.0.1");
-    ck_assert_int_eq(c.port, 6379);
-    ck_assert_int_eq(c.db, 0);
+    ck_assert_str_eq(c.store.host, "127.0.0.1");
+    ck_assert_int_eq(c.store.port, 6379);
+    ck_assert_int_eq(c.store.db, 0);
     tc__config_free(&c);
     parse(&c, "redis://cache.example:7000");
-    ck_assert_str_eq(c.host, "cache.example");
-    ck_assert_int_eq(c.port, 7000);
+    ck_assert_str_eq(c.store.host, "cache.example");
+    ck_assert_int_eq(c.store.port, 7000);
     tc__config_free(&c);
     /* an ACL user with a password */
     parse(&c, "redis://alice:wonder@h:6390/7");
-    ck_assert_str_eq(c.user, "alice");
-    ck_assert_str_eq(c.password, "wonder");
-    ck_assert_str_eq(c.host, "h");
-    ck_assert_int_eq(c.port, 6390);
-    ck_assert_int_eq(c.db, 7);
-    ck_assert_str_eq(c.url_masked, "redis://alice:***@h:6390/7");
+    ck_assert_str_eq(c.store.user, "alice");
+    ck_assert_str_eq(c.store.password, "wonder");
+    ck_assert_str_eq(c.store.host, "h");
+    ck_assert_int_eq(c.store.port, 6390);
+    ck_assert_int_eq(c.store.db, 7);
+    ck_assert_str_eq(c.store.url_masked, "redis://alice:***@h:6390/7");
     tc__config_free(&c);
     /* a user and no password: nothing to mask */
     parse(&c, "redis://bob@h");
-    ck_assert_str_eq(c.user, "bob");
-    ck_assert_ptr_null(c.password);
-    ck_assert_str_eq(c.url_masked, "redis://bob@h");
+    ck_assert_str_eq(c.store.user, "bob");
+    ck_assert_ptr_null(c.store.password);
+    ck_assert_str_eq(c.store.url_masked, "redis://bob@h");
     tc__config_free(&c);
     /* LMDB and memory */
     parse(&c, "lmdb:///var/cache/tc");
-    ck_assert_int_eq(c.kind, TC__STORE_LMDB);
-    ck_assert_str_eq(c.dir, "/var/cache/tc");
+    ck_assert_int_eq(c.store.kind, TC__STORE_LMDB);
+    ck_assert_str_eq(c.store.dir, "/var/cache/tc");
     tc__config_free(&c);
     parse(&c, "memory:");
-    ck_assert_int_eq(c.kind, TC__STORE_MEMORY);
+    ck_assert_int_eq(c.store.kind, TC__STORE_MEMORY);
     tc__config_free(&c);
 }
 END_TEST
@@ -1138,12 +1138,12 @@ START_TEST(test_url_percent_password)
     cJSON *j;
 
     parse(&c, "redis://us%65r:p%40ss%3Aw0rd%2F@127.0.0.1:6390/3");
-    ck_assert_str_eq(c.user, "user");
-    ck_assert_str_eq(c.password, "p@ss:w0rd/");
-    ck_assert_str_eq(c.host, "127.0.0.1");
-    ck_assert_int_eq(c.port, 6390);
-    ck_assert_int_eq(c.db, 3);
-    ck_assert_str_eq(c.url_masked, "redis://us%65r:***@127.0.0.1:6390/3");
+    ck_assert_str_eq(c.store.user, "user");
+    ck_assert_str_eq(c.store.password, "p@ss:w0rd/");
+    ck_assert_str_eq(c.store.host, "127.0.0.1");
+    ck_assert_int_eq(c.store.port, 6390);
+    ck_assert_int_eq(c.store.db, 3);
+    ck_assert_str_eq(c.store.url_masked, "redis://us%65r:***@127.0.0.1:6390/3");
     tc__config_free(&c);
 
     snprintf(url, sizeof(url), "redis://user:p%%40ss%%3Aw0rd@127.0.0.1:%d/3",
@@ -1175,12 +1175,12 @@ START_TEST(test_url_password_with_at)
     tc_cache *h;
 
     parse(&c, "redis://u:sec@ret@127.0.0.1:6390/1");
-    ck_assert_str_eq(c.user, "u");
-    ck_assert_str_eq(c.password, "sec@ret");
-    ck_assert_str_eq(c.host, "127.0.0.1");
-    ck_assert_msg(strstr(c.url_masked, "ret") == NULL,
-                  "masked URL %s shows part of the password", c.url_masked);
-    ck_assert_str_eq(c.url_masked, "redis://u:***@127.0.0.1:6390/1");
+    ck_assert_str_eq(c.store.user, "u");
+    ck_assert_str_eq(c.store.password, "sec@ret");
+    ck_assert_str_eq(c.store.host, "127.0.0.1");
+    ck_assert_msg(strstr(c.store.url_masked, "ret") == NULL,
+                  "masked URL %s shows part of the password", c.store.url_masked);
+    ck_assert_str_eq(c.store.url_masked, "redis://u:***@127.0.0.1:6390/1");
     tc__config_free(&c);
 
     snprintf(url, sizeof(url), "redis://u:sec@ret@127.0.0.1:%d/1", dead);
@@ -1203,24 +1203,24 @@ START_TEST(test_url_unix)
     tc_cache *h;
 
     parse(&c, "unix:///run/redis/redis.sock?db=3");
-    ck_assert_int_eq(c.kind, TC__STORE_REDIS);
-    ck_assert_str_eq(c.unix_path, "/run/redis/redis.sock");
-    ck_assert_int_eq(c.db, 3);
-    ck_assert_ptr_null(c.password);
-    ck_assert_str_eq(c.url_masked, "unix:///run/redis/redis.sock?db=3");
+    ck_assert_int_eq(c.store.kind, TC__STORE_REDIS);
+    ck_assert_str_eq(c.store.unix_path, "/run/redis/redis.sock");
+    ck_assert_int_eq(c.store.db, 3);
+    ck_assert_ptr_null(c.store.password);
+    ck_assert_str_eq(c.store.url_masked, "unix:///run/redis/redis.sock?db=3");
     tc__config_free(&c);
     parse(&c, "unix:///run/redis.sock");
-    ck_assert_str_eq(c.unix_path, "/run/redis.sock");
-    ck_assert_int_eq(c.db, 0);
+    ck_assert_str_eq(c.store.unix_path, "/run/redis.sock");
+    ck_assert_int_eq(c.store.db, 0);
     tc__config_free(&c);
     parse(&c, "unix:///run/r.sock?db=3&user=al&password=s3cr%21t");
-    ck_assert_str_eq(c.unix_path, "/run/r.sock");
-    ck_assert_int_eq(c.db, 3);
-    ck_assert_str_eq(c.user, "al");
-    ck_assert_str_eq(c.password, "s3cr!t");
-    ck_assert_msg(strstr(c.url_masked, "s3cr") == NULL, "masked %s",
-                  c.url_masked);
-    ck_assert_str_eq(c.url_masked,
+    ck_assert_str_eq(c.store.unix_path, "/run/r.sock");
+    ck_assert_int_eq(c.store.db, 3);
+    ck_assert_str_eq(c.store.user, "al");
+    ck_assert_str_eq(c.store.password, "s3cr!t");
+    ck_assert_msg(strstr(c.store.url_masked, "s3cr") == NULL, "masked %s",
+                  c.store.url_masked);
+    ck_assert_str_eq(c.store.url_masked,
                      "unix:///run/r.sock?db=3&user=al&password=***");
     tc__config_free(&c);
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "suites.h"
 
 /* A pointer no call may hand back: out-parameters start as this. */

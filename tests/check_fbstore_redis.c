@@ -19,10 +19,10 @@
 
 #include <check.h>
 
-#include "fbstore.h"
+#include "store/fbstore.h"
 #include "redis_fixture.h"
-#include "store.h"
-#include "store_redis.h"
+#include "store/store.h"
+#include "store/redis/redis_store.h"
 #include "suites.h"
 
 #define DAY_MS 86400000LL
@@ -58,8 +58,7 @@ static tc__store *open_port(int port, int timeout_ms)
     cfg.port = port;
     cfg.connect_timeout_ms = cfg.command_timeout_ms = timeout_ms;
     cfg.pool_size = 4;
-    cfg.log = &g_quiet;
-    ck_assert_int_eq(tc__store_redis_open(&g_st, &cfg, &err), TC_OK);
+    ck_assert_int_eq(tc__store_redis_open(&g_st, &cfg, &g_quiet, &err), TC_OK);
     return g_st;
 }
 

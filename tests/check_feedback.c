@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "feedback.h"
+#include "feedback/feedback.h"
 #include "suites.h"
 
 static char *tdir;

@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 #include <xxhash.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "suites.h"
 
 static tc_cache *open_memory(void)

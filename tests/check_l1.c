@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "l1.h"
+#include "base/internal.h"
+#include "cache/l1.h"
 #include "suites.h"
 
 #define FAR_FUTURE INT64_C(1000000000000)

@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "metrics.h"
-#include "cache_internal.h"
+#include "report/metrics.h"
+#include "cache/cache.h"
 #include "suites.h"
 #include "tutorcache.h"
 

@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 #include <xxhash.h>
 
-#include "model_file.h"
+#include "model/model_file.h"
 #include "model_fixture.h"
 
 /* The tiny model with a correction, so that its file has every section. */

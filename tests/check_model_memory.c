@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_file.h"
+#include "model/model_file.h"
 #include "model_fixture.h"
 
 /* ---- a set of topics ----------------------------------------------------- */

@@ -16,8 +16,8 @@
 
 #include <utf8proc.h>
 
-#include "internal.h"
-#include "normalize.h"
+#include "base/internal.h"
+#include "base/normalize.h"
 #include "suites.h"
 
 /*

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/store.h"
 #include "suites.h"
 
 #define MiB ((size_t)1 << 20)
@@ -55,11 +55,10 @@ static int open_at(tc__store **s, const char *dir, size_t map, tc__err *err)
     tc__store_config cfg;
 
     memset(&cfg, 0, sizeof(cfg));
-    cfg.dir = dir;
+    cfg.dir = (char *)dir;
     cfg.map_bytes = map;
-    cfg.log = &quiet;
     cfg.url_masked = "lmdb://test";
-    return tc__store_lmdb_open(s, &cfg, err);
+    return tc__store_lmdb_open(s, &cfg, &quiet, err);
 }
 
 static tc__store *open_ok(const char *dir, size_t map)

@@ -18,7 +18,7 @@
 #include <check.h>
 
 #include "redis_fixture.h"
-#include "store.h"
+#include "store/store.h"
 #include "suites.h"
 
 #define MAX_SERVERS 3
@@ -116,21 +116,20 @@ static int open_store(tc__store **out, trs *srv, const sopt *o)
     o = o ? o : &none;
     memset(&cfg, 0, sizeof(cfg));
     if (o->unix_sock) {
-        cfg.unix_path = trs_unix_url(srv) + strlen("unix://");
+        cfg.unix_path = (char *)trs_unix_url(srv) + strlen("unix://");
     } else {
         cfg.host = "127.0.0.1";
         cfg.port = trs_port(srv);
     }
-    cfg.user = o->user;
-    cfg.password = o->password;
+    cfg.user = (char *)o->user;
+    cfg.password = (char *)o->password;
     cfg.db = o->db;
     cfg.connect_timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
     cfg.command_timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
     cfg.pool_size = o->pool ? o->pool : 4;
-    cfg.log = &g_logger;
     cfg.url_masked = o->password ? "redis://127.0.0.1/***" : NULL;
     *out = NULL;
-    rc = tc__store_redis_open(out, &cfg, &err);
+    rc = tc__store_redis_open(out, &cfg, &g_logger, &err);
     if (rc != TC_OK) {
         return rc;
     }
@@ -783,8 +782,7 @@ START_TEST(test_garbage_reply)
     cfg.port = ntohs(sa.sin_port);
     cfg.connect_timeout_ms = cfg.command_timeout_ms = 1000;
     cfg.pool_size = 1;
-    cfg.log = &g_logger;
-    ck_assert_int_eq(tc__store_redis_open(&st, &cfg, &err), TC_OK);
+    ck_assert_int_eq(tc__store_redis_open(&st, &cfg, &g_logger, &err), TC_OK);
     g_st[0] = st;
     ck_assert_int_eq(get(st, "tc:t:g", &v, &err), TC_EPROTO);
     ck_assert_ptr_null(v);
@@ -865,8 +863,7 @@ START_TEST(test_open_invalid)
     tc__store *st = (tc__store *)&cfg;
 
     memset(&cfg, 0, sizeof(cfg));
-    cfg.log = &g_logger;
-    ck_assert_int_eq(tc__store_redis_open(&st, &cfg, &err), TC_EINVAL);
+    ck_assert_int_eq(tc__store_redis_open(&st, &cfg, &g_logger, &err), TC_EINVAL);
     ck_assert_ptr_null(st);
     ck_assert_str_ne(err.msg, "");
 }

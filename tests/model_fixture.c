@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 #include <xxhash.h>
 
-#include "model_file.h"
+#include "model/model_file.h"
 #include "model_fixture.h"
 
 /* ---- random numbers ------------------------------------------------------ */

@@ -1,0 +1,336 @@
+/*
+ * cache.c - the doors of the handle and its cache: each resets its
+ * out-parameters, clears the error slot, checks its arguments and calls
+ * the layer that does the work. Opening a handle sets up every layer's
+ * part once: the cache, the counters of classification and feedback,
+ * and the feedback context.
+ */
+#include <string.h>
+
+#include "api/handle.h"
+#include "report/report.h"
+
+TC_API void tc_options_init(tc_options *opt)
+{
+    if (opt) {
+        tc__options_init(opt);
+    }
+}
+
+TC_API void tc_cache_close(tc_cache *h)
+{
+    if (!h) {
+        return;
+    }
+    tc__fb_close(h->fb);
+    tc__cache_close(h->core);
+    tc__cls_counts_free(h->cls);
+    tc__fb_counts_free(h->fbk);
+    tc__free(h);
+}
+
+TC_API int tc_cache_open(tc_cache **out, const tc_options *opt)
+{
+    tc_cache *h;
+    int rc;
+
+    if (out) {
+        *out = NULL;
+    }
+    tc__clear();
+    if (!out) {
+        return tc__fail(TC_EINVAL, "out is NULL");
+    }
+    if (!(h = tc__calloc(1, sizeof(*h)))) {
+        return tc__fail(TC_ENOMEM, "out of memory");
+    }
+    if ((rc = tc__cache_open(&h->core, opt)) != TC_OK) {
+        tc__free(h);
+        return rc;
+    }
+    if (!(opt && (opt->flags & TC_OPT_NO_METRICS)) &&
+        (tc__cls_counts_new(&h->cls) != TC_OK ||
+         tc__fb_counts_new(&h->fbk) != TC_OK)) {
+        tc_cache_close(h);
+        return tc__fail(TC_ENOMEM, "out of memory");
+    }
+    if ((rc = tc__fb_open(&h->fb, h->core, h->fbk)) != TC_OK) {
+        tc_cache_close(h);
+        return rc;
+    }
+    *out = h;
+    return TC_OK;
+}
+
+/* The out-parameters of a get, reset. */
+static void get_reset(void **val, size_t *len, tc_tier *tier)
+{
+    if (val) {
+        *val = NULL;
+    }
+    if (len) {
+        *len = 0;
+    }
+    if (tier) {
+        *tier = TC_TIER_NONE;
+    }
+}
+
+/* The arguments every call on one key checks. */
+static int key_args(const tc_cache *h, const char *ns, const void *key,
+                    size_t keylen)
+{
+    if (!h) {
+        return TC_EINVAL;
+    }
+    if (!ns) {
+        return tc__fail(TC_EINVAL, "namespace is NULL");
+    }
+    if (!key && keylen) {
+        return tc__fail(TC_EINVAL, "key is NULL with length %zu", keylen);
+    }
+    return TC_OK;
+}
+
+TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
+                        const char *ns, const void *key, size_t keylen)
+{
+    int rc;
+
+    get_reset(val, len, tier);
+    tc__clear();
+    if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
+        return rc;
+    }
+    if (!val || !len) {
+        return tc__fail(TC_EINVAL, "val or len is NULL");
+    }
+    return tc__cache_get(val, len, tier, h->core, ns, key, keylen, 0,
+                         tc__now_ms());
+}
+
+TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
+                        size_t keylen, const void *val, size_t len,
+                        int64_t ttl_ms)
+{
+    int rc;
+
+    tc__clear();
+    if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
+        return rc;
+    }
+    return tc__cache_set(h->core, ns, key, keylen, val, len, ttl_ms);
+}
+
+TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
+                        size_t keylen)
+{
+    int rc;
+
+    tc__clear();
+    if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
+        return rc;
+    }
+    return tc__cache_del(h->core, ns, key, keylen);
+}
+
+TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
+                                tc_cache *h, const char *ns, const void *key,
+                                size_t keylen, tc_loader_fn loader, void *ud)
+{
+    int rc;
+
+    get_reset(val, len, tier);
+    tc__clear();
+    if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
+        return rc;
+    }
+    if (!val || !len || !loader) {
+        return tc__fail(TC_EINVAL, "val, len or loader is NULL");
+    }
+    return tc__cache_get_or_load(val, len, tier, h->core, ns, key, keylen,
+                                 loader, ud);
+}
+
+TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
+{
+    tc__clear();
+    if (!h) {
+        return TC_EINVAL;
+    }
+    if (!ns) {
+        return tc__fail(TC_EINVAL, "namespace is NULL");
+    }
+    return tc__cache_mget(h->core, ns, items, n, 0);
+}
+
+TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
+{
+    tc__clear();
+    if (!h) {
+        return TC_EINVAL;
+    }
+    if (!ns) {
+        return tc__fail(TC_EINVAL, "namespace is NULL");
+    }
+    return tc__cache_mset(h->core, ns, items, n);
+}
+
+TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
+{
+    tc__clear();
+    if (!h) {
+        return TC_EINVAL;
+    }
+    if (!ns) {
+        return tc__fail(TC_EINVAL, "namespace is NULL");
+    }
+    return tc__cache_invalidate(h->core, ns);
+}
+
+TC_API int tc_cache_key(char *buf, size_t buflen, tc_cache *h, const char *ns,
+                        const void *key, size_t keylen)
+{
+    int rc;
+
+    if (buf && buflen) {
+        buf[0] = '\0';
+    }
+    tc__clear();
+    if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
+        return rc;
+    }
+    if (!buf || buflen < TC_KEY_MAX) {
+        return tc__fail(TC_EINVAL, "buffer shorter than TC_KEY_MAX");
+    }
+    return tc__cache_key(buf, h->core, ns, key, keylen);
+}
+
+TC_API int tc_cache_ping(tc_cache *h, int64_t *latency_us)
+{
+    if (latency_us) {
+        *latency_us = 0;
+    }
+    tc__clear();
+    if (!h) {
+        return TC_EINVAL;
+    }
+    return tc__cache_ping(h->core, latency_us);
+}
+
+TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns)
+{
+    if (out) {
+        memset(out, 0, sizeof(*out));
+    }
+    tc__clear();
+    if (!h) {
+        return TC_EINVAL;
+    }
+    if (!ns || !out) {
+        return tc__fail(TC_EINVAL, "namespace or out is NULL");
+    }
+    return tc__cache_stats(out, h->core, ns);
+}
+
+TC_API const char *tc_cache_store_kind(const tc_cache *h)
+{
+    return h ? tc__cache_store_kind(h->core) : "memory";
+}
+
+TC_API const char *tc_tier_name(tc_tier tier)
+{
+    return tc__tier_name(tier);
+}
+
+/* ---- what the report layer renders ------------------------------------ */
+
+TC_API int tc_cache_stats_json(char **out, tc_cache *h)
+{
+    if (out) {
+        *out = NULL;
+    }
+    tc__clear();
+    if (!h) {
+        return TC_EINVAL;
+    }
+    if (!out) {
+        return tc__fail(TC_EINVAL, "out is NULL");
+    }
+    return tc__stats_json(out, h->core);
+}
+
+TC_API int tc_cache_config_json(char **out, tc_cache *h)
+{
+    if (out) {
+        *out = NULL;
+    }
+    tc__clear();
+    if (!h) {
+        return TC_EINVAL;
+    }
+    if (!out) {
+        return tc__fail(TC_EINVAL, "out is NULL");
+    }
+    return tc__config_json(out, h->core);
+}
+
+TC_API int tc_metrics_render(char *buf, size_t cap, size_t *len, tc_cache *h)
+{
+    tc__sb b = {NULL, 0, 0, 0};
+
+    if (len) {
+        *len = 0;
+    }
+    if (cap && buf) {
+        buf[0] = '\0';
+    }
+    tc__clear();
+    if (!h) {
+        return TC_EINVAL;
+    }
+    if (!len || (cap && !buf)) {
+        return tc__fail(TC_EINVAL, "NULL argument");
+    }
+    if (tc__metrics_render(&b, h->core, h->cls, h->fbk) != TC_OK) {
+        tc__free(b.p);
+        return tc__fail(TC_ENOMEM, "out of memory");
+    }
+    *len = b.len;
+    if (b.len >= cap) {
+        tc__free(b.p);
+        return tc__fail(TC_ETOOBIG, "the exposition needs %zu bytes",
+                        b.len + 1);
+    }
+    memcpy(buf, b.p, b.len + 1);
+    tc__free(b.p);
+    return TC_OK;
+}
+
+TC_API int tc_metrics_write(tc_cache *h, FILE *out)
+{
+    tc__sb b = {NULL, 0, 0, 0};
+    int ok;
+
+    tc__clear();
+    if (!h) {
+        return TC_EINVAL;
+    }
+    if (!out) {
+        return tc__fail(TC_EINVAL, "NULL argument");
+    }
+    if (tc__metrics_render(&b, h->core, h->cls, h->fbk) != TC_OK) {
+        tc__free(b.p);
+        return tc__fail(TC_ENOMEM, "out of memory");
+    }
+    ok = fwrite(b.p, 1, b.len, out) == b.len;
+    tc__free(b.p);
+    return ok ? TC_OK : tc__fail(TC_EIO, "write failed");
+}
+
+/* ---- for tests only ------------------------------------------------------ */
+
+void tc__feedback_set_fault(tc_cache *h, int n)
+{
+    tc__fb_set_fault(h->fb, n);
+}

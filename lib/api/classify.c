@@ -1,0 +1,80 @@
+/*
+ * classify.c - the doors of classification: a classifier is handed its
+ * handle's cache and counters once, when it opens.
+ */
+#include <string.h>
+
+#include "api/handle.h"
+#include "classify/result.h"
+
+TC_API void tc_classifier_options_init(tc_classifier_options *opt)
+{
+    if (opt) {
+        tc__classifier_options_init(opt);
+    }
+}
+
+TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
+                              const tc_classifier_options *opt)
+{
+    if (out) {
+        *out = NULL;
+    }
+    tc__clear();
+    if (!cache) {
+        return TC_EINVAL;
+    }
+    if (!out || !opt || opt->version < 1) {
+        return tc__fail(TC_EINVAL,
+                        "NULL argument or options not initialized");
+    }
+    return tc__classifier_open(out, cache->core, cache->cls, opt);
+}
+
+TC_API void tc_classifier_close(tc_classifier *c)
+{
+    tc__classifier_close(c);
+}
+
+TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
+                       size_t len)
+{
+    if (out) {
+        *out = NULL;
+    }
+    tc__clear();
+    if (!c || !out) {
+        return TC_EINVAL;
+    }
+    return tc__done(tc__classify(out, c, text, len));
+}
+
+TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
+                             const char *const *texts, const size_t *lens,
+                             size_t n)
+{
+    for (size_t i = 0; out && i < n; i++) {
+        out[i] = NULL;
+        if (status) {
+            status[i] = TC_EINVAL;
+        }
+    }
+    tc__clear();
+    if (!c) {
+        return TC_EINVAL;
+    }
+    if (!out || (n && (!texts || !lens))) {
+        return tc__fail(TC_EINVAL, "NULL argument");
+    }
+    return tc__done(tc__classify_batch(out, status, c, texts, lens, n));
+}
+
+TC_API void tc_result_free(tc_result *r)
+{
+    tc__free(r); /* one block: the struct, its arrays and strings */
+}
+
+TC_API const char *tc_source_name(tc_source source)
+{
+    return tc__source_name(source);
+}

@@ -1,0 +1,34 @@
+/*
+ * handle.h - what a tc_cache is: the cache and what was set up beside it
+ * when it opened, each layer's part handed to that layer once. Only the
+ * doors of lib/api/ see it.
+ */
+#ifndef TC_HANDLE_H
+#define TC_HANDLE_H
+
+#include "cache/cache.h"
+#include "classify/classify.h"
+#include "feedback/feedback.h"
+
+struct tc_cache {
+    tc__cache *core;
+    tc__cls_counts *cls;  /* NULL: TC_OPT_NO_METRICS */
+    tc__fb_counts *fbk;   /* NULL: TC_OPT_NO_METRICS */
+    tc__fb *fb;
+};
+
+/* Returns rc; a call that succeeded leaves no message behind it, also
+ * when a layer below met and settled a failure of its own on the way
+ * (a cache write that classify shrugged off). */
+static inline int tc__done(int rc)
+{
+    if (rc >= 0) {
+        tc__clear();
+    }
+    return rc;
+}
+
+/* For tests: see tc__fb_set_fault (feedback/feedback.h). */
+void tc__feedback_set_fault(tc_cache *h, int n);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * config.h - the effective configuration of a handle: options, then the
+ * environment, then the JSON config file, then the built-in defaults.
+ */
+#ifndef TC_CONFIG_H
+#define TC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/internal.h"
+
+typedef enum tc__store_kind {
+    TC__STORE_MEMORY = 0,
+    TC__STORE_REDIS,
+    TC__STORE_LMDB
+} tc__store_kind;
+
+/* The defaults of the settings below, each in one place. */
+#define TC__DEFAULT_REDIS_PORT 6379
+#define TC__DEFAULT_TIMEOUT_MS 250 /* connect and command */
+#define TC__MAX_TIMEOUT_MS 600000
+#define TC__DEFAULT_POOL 8
+#define TC__MAX_POOL 1024
+#define TC__DEFAULT_MAP_BYTES ((size_t)1 << 30) /* LMDB */
+
+/*
+ * The store, as its URL and the options say, with every default applied:
+ * parsed once (config.c, config_url.c) and read by the store that opens
+ * (store/), which keeps a pointer to it for its life.
+ */
+typedef struct tc__store_config {
+    tc__store_kind kind;
+    /* redis */
+    char *host;      /* NULL with unix_path */
+    int port;        /* TC__DEFAULT_REDIS_PORT when the URL names none */
+    char *unix_path; /* unix:///path */
+    char *user;      /* ACL user; NULL for the default user */
+    char *password;  /* NULL: no AUTH */
+    int db;          /* SELECT; 0 by default */
+    int connect_timeout_ms;
+    int command_timeout_ms;
+    int pool_size;
+    /* lmdb */
+    char *dir;
+    size_t map_bytes;
+    /* both */
+    char *url_masked; /* the URL with the password as *** */
+} tc__store_config;
+
+/* A namespace: its name, key prefix and TTLs. */
+typedef struct tc__ns_def {
+    char *name;
+    char *prefix;
+    int64_t ttl_ms;
+    int64_t l1_ttl_ms; /* bound on an entry's life in L1 */
+} tc__ns_def;
+
+typedef struct tc__config {
+    tc__store_config store;
+    char *url;              /* as resolved, password included */
+    const char *url_source; /* "option", "TUTORCACHE_URL", "REDIS_HOST",
+                               "config file", "default" */
+    size_t l1_max_bytes;
+    int enable_caching;
+    int64_t degraded_ttl_ms; /* L1 life of an entry the L2 did not take */
+    int64_t gen_refresh_ms;  /* how often a namespace generation is re-read */
+    char *config_path;       /* the file read, or NULL */
+    char *model_path;        /* TUTORCACHE_MODEL or "model": for the CLI */
+    int64_t fb_retention_ms; /* feedback records kept; default 30 days */
+    char *spool_dir;         /* feedback spool when the L2 is down */
+    /* namespaces */
+    tc__ns_def *ns;
+    size_t nns;
+} tc__config;
+
+/* Resolves the configuration; on failure err names the field at fault. */
+/* tc_options_init: every field "unset". */
+void tc__options_init(tc_options *opt);
+int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err);
+void tc__config_free(tc__config *cfg);
+
+/*
+ * Parses a store URL into cfg->store (kind, host, port, unix_path, user,
+ * password, db, dir, url_masked) and sets cfg->url. Used by config_load
+ * and tests.
+ */
+int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * batch.c - many keys of one namespace in one call (tc_cache_mget,
+ * tc_cache_mset): L1 first, then the rest in one store round trip (one
+ * Redis pipeline, one LMDB transaction).
+ */
+#include <string.h>
+
+#include "cache/tiers.h"
+
+int tc__cache_mget(tc__cache *h, const char *ns, tc_item *items, size_t n,
+                   int neg)
+{
+    tc__store_get *gets = NULL;
+    tc__hash *hashes = NULL;
+    char(*keys)[TC_KEY_MAX] = NULL;
+    size_t *idx = NULL, nmiss = 0, i;
+    int64_t now;
+    uint64_t gen;
+    tc__nsrt *nr;
+    tc__err err;
+    int rc;
+
+    /* out-fields first, so that no failure below leaves a stale val */
+    for (i = 0; items && i < n; i++) {
+        items[i].val = NULL;
+        items[i].len = 0;
+        items[i].tier = TC_TIER_NONE;
+        items[i].status = TC_MISS;
+    }
+    if ((rc = tc__cache_ns(h, ns, &nr)) != TC_OK) {
+        return rc;
+    }
+    if (!items && n) {
+        return tc__fail(TC_EINVAL, "items is NULL with n %zu", n);
+    }
+    for (i = 0; i < n; i++) {
+        if (!items[i].key && items[i].keylen) {
+            return tc__fail(TC_EINVAL, "items[%zu].key is NULL", i);
+        }
+    }
+    if (!h->cfg.enable_caching || n == 0) {
+        return TC_OK;
+    }
+    hashes = tc__calloc(n, sizeof(*hashes));
+    idx = tc__calloc(n, sizeof(*idx));
+    if (!hashes || !idx) {
+        rc = tc__fail(TC_ENOMEM, "out of memory");
+        goto done;
+    }
+    now = tc__now_ms();
+    gen = tc__cache_gen(h, nr, now);
+    for (i = 0; i < n; i++) {
+        int64_t left;
+
+        tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
+                     items[i].keylen);
+        rc = tc__l1_get(h->l1, &hashes[i], now, tc__cache_l1_floor(h, now),
+                        (char **)&items[i].val, &items[i].len, &left);
+        if (rc == TC_OK) {
+            items[i].status = TC_OK;
+            items[i].tier = TC_TIER_L1;
+            CNT(nr, l1_hits);
+        } else if (rc == TC__L1_NEGATIVE && neg) {
+            CNT(nr, misses); /* known absent: no L2 round trip */
+        } else if (rc == TC_MISS || rc == TC__L1_NEGATIVE) {
+            idx[nmiss++] = i;
+        } else {
+            rc = tc__fail(rc, "L1 lookup: %s", tc__strerror(rc));
+            goto done;
+        }
+    }
+    rc = TC_OK;
+    if (nmiss && h->store) {
+        gets = tc__calloc(nmiss, sizeof(*gets));
+        keys = tc__calloc(nmiss, sizeof(*keys));
+        if (!gets || !keys) {
+            rc = tc__fail(TC_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (i = 0; i < nmiss; i++) {
+            tc__key_format(keys[i], nr->def->prefix, &hashes[idx[i]]);
+            gets[i].key = keys[i];
+        }
+        err.msg[0] = '\0';
+        rc = h->store->ops->mget(h->store, gets, nmiss, &err);
+        tc__cache_l2_state(h, rc);
+        if (rc == TC_ENOMEM) {
+            rc = tc__fail(rc, "MGET: out of memory");
+            goto done;
+        }
+        if (rc != TC_OK) {
+            tc__cache_l2_failed(h, nr, rc, "mget", &err);
+            for (i = 0; i < nmiss; i++) {
+                CNT(nr, degraded);
+                CNT(nr, misses);
+            }
+            rc = TC_OK;
+            goto done;
+        }
+        for (i = 0; i < nmiss; i++) {
+            tc_item *it = &items[idx[i]];
+            tc__store_get *g = &gets[i];
+
+            if (g->status == TC_OK) {
+                int64_t left = g->ttl_ms > 0
+                                   ? tc__min64(g->ttl_ms, nr->def->l1_ttl_ms)
+                                   : nr->def->l1_ttl_ms;
+
+                if (tc__l1_set(h->l1, &hashes[idx[i]], g->val, g->len,
+                               now + left, now) != TC_OK) {
+                    rc = tc__fail(TC_ENOMEM, "L1 fill: out of memory");
+                    goto done;
+                }
+                it->val = g->val;
+                it->len = g->len;
+                g->val = NULL;
+                it->status = TC_OK;
+                it->tier = TC_TIER_L2;
+                CNT(nr, l2_hits);
+            } else {
+                if (g->status != TC_MISS) {
+                    tc__cache_l2_failed(h, nr, g->status, "mget", &err);
+                    CNT(nr, degraded);
+                } else if (neg) {
+                    tc__l1_set_neg(h->l1, &hashes[idx[i]],
+                                   now + nr->def->l1_ttl_ms, now);
+                }
+                CNT(nr, misses);
+            }
+        }
+    } else {
+        for (i = 0; i < nmiss; i++) {
+            CNT(nr, misses);
+        }
+    }
+done:
+    if (gets) {
+        tc__store_get_release(gets, nmiss);
+    }
+    tc__free(gets);
+    tc__free(keys);
+    tc__free(hashes);
+    tc__free(idx);
+    if (rc != TC_OK) {
+        for (i = 0; i < n; i++) {
+            tc__free(items[i].val);
+            items[i].val = NULL;
+            items[i].len = 0;
+            items[i].tier = TC_TIER_NONE;
+        }
+    }
+    return rc;
+}
+
+int tc__cache_mset(tc__cache *h, const char *ns, tc_item *items, size_t n)
+{
+    tc__store_set *sets = NULL;
+    tc__hash *hashes = NULL;
+    char(*keys)[TC_KEY_MAX] = NULL;
+    int64_t *ttls = NULL, now;
+    uint64_t gen;
+    size_t i;
+    tc__nsrt *nr;
+    tc__err err;
+    int rc, l2rc = TC_OK;
+
+    if ((rc = tc__cache_ns(h, ns, &nr)) != TC_OK) {
+        return rc;
+    }
+    if (!items && n) {
+        return tc__fail(TC_EINVAL, "items is NULL with n %zu", n);
+    }
+    for (i = 0; i < n; i++) {
+        items[i].status = TC_EINVAL;
+        if ((!items[i].key && items[i].keylen) ||
+            (!items[i].val && items[i].len) || items[i].ttl_ms < 0) {
+            return tc__fail(TC_EINVAL,
+                            "items[%zu]: NULL key or value, or negative TTL",
+                            i);
+        }
+        if (items[i].len > TC__MAX_VALUE_BYTES) {
+            return tc__fail(TC_ETOOBIG, "items[%zu]: %zu bytes", i,
+                            items[i].len);
+        }
+    }
+    if (!h->cfg.enable_caching || n == 0) {
+        for (i = 0; i < n; i++) {
+            items[i].status = TC_OK;
+        }
+        return TC_OK;
+    }
+    hashes = tc__calloc(n, sizeof(*hashes));
+    ttls = tc__calloc(n, sizeof(*ttls));
+    if (!hashes || !ttls) {
+        rc = tc__fail(TC_ENOMEM, "out of memory");
+        goto done;
+    }
+    gen = tc__cache_gen(h, nr, tc__now_ms());
+    for (i = 0; i < n; i++) {
+        tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
+                     items[i].keylen);
+        ttls[i] = items[i].ttl_ms ? items[i].ttl_ms : nr->def->ttl_ms;
+    }
+    if (h->store) {
+        sets = tc__calloc(n, sizeof(*sets));
+        keys = tc__calloc(n, sizeof(*keys));
+        if (!sets || !keys) {
+            rc = tc__fail(TC_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (i = 0; i < n; i++) {
+            tc__key_format(keys[i], nr->def->prefix, &hashes[i]);
+            sets[i].key = keys[i];
+            sets[i].val = items[i].val ? items[i].val : "";
+            sets[i].len = items[i].len;
+            sets[i].ttl_ms = ttls[i];
+        }
+        err.msg[0] = '\0';
+        l2rc = h->store->ops->mset(h->store, sets, n, &err);
+        tc__cache_l2_state(h, l2rc);
+        if (l2rc == TC_ENOMEM || l2rc == TC_EFULL) {
+            for (i = 0; i < n; i++) {
+                tc__l1_del(h->l1, &hashes[i]);
+            }
+            rc = tc__fail(l2rc, "MSET: %s", err.msg);
+            goto done;
+        }
+        if (l2rc != TC_OK) {
+            tc__cache_l2_failed(h, nr, l2rc, "mset", &err);
+        }
+    }
+    now = tc__now_ms();
+    for (i = 0; i < n; i++) {
+        int64_t l1ttl = tc__min64(ttls[i], nr->def->l1_ttl_ms);
+        int st = l2rc == TC_OK && sets ? sets[i].status : l2rc;
+
+        if (!h->store) {
+            st = TC_OK;
+        }
+        if (st == TC_EFULL || st == TC_ETOOBIG || st == TC_ENOMEM) {
+            tc__l1_del(h->l1, &hashes[i]);
+            items[i].status = st;
+            continue;
+        }
+        if (st != TC_OK) {
+            if (l2rc == TC_OK) {
+                CNT(nr, l2_errors); /* one item failed, not the call */
+            }
+            CNT(nr, degraded);
+            l1ttl = tc__min64(l1ttl, h->cfg.degraded_ttl_ms);
+        }
+        if (tc__l1_set(h->l1, &hashes[i],
+                       sets           ? sets[i].val
+                       : items[i].val ? items[i].val
+                                      : "",
+                       items[i].len, now + l1ttl, now) != TC_OK) {
+            tc__l1_del(h->l1, &hashes[i]);
+            items[i].status = TC_ENOMEM;
+            rc = tc__fail(TC_ENOMEM, "L1 set: out of memory");
+            continue;
+        }
+        items[i].status = TC_OK;
+        CNT(nr, sets);
+    }
+done:
+    /* items the call never reached share its failure */
+    for (i = 0; rc != TC_OK && i < n; i++) {
+        if (items[i].status == TC_EINVAL) {
+            items[i].status = rc;
+        }
+    }
+    tc__free(sets);
+    tc__free(keys);
+    tc__free(hashes);
+    tc__free(ttls);
+    return rc;
+}
+

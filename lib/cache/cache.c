@@ -1,0 +1,634 @@
+/*
+ * cache.c - the tiered cache: namespaces, L1 then L2, TTLs, degraded mode
+ * and counters; single-flight loads are in flight.c, batches in batch.c.
+ * The L2 is reached only through the store.h table, and any failure of it
+ * turns into an L1 answer or a miss: a cache must never be the reason a
+ * caller fails.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/tiers.h"
+
+/* Degraded-mode warnings: at most one line per kind in this interval. */
+#define LOG_INTERVAL_MS 10000
+
+static tc__nsrt *find_ns(tc__cache *h, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < h->nns; i++) {
+        /* the first byte first: on every call, and names rarely share it */
+        if (h->ns[i].def->name[0] == name[0] &&
+            strcmp(h->ns[i].def->name, name) == 0) {
+            return &h->ns[i];
+        }
+    }
+    return NULL;
+}
+
+int tc__cache_ns(tc__cache *h, const char *name, tc__nsrt **out)
+{
+    if (!(*out = find_ns(h, name))) {
+        return tc__fail(TC_ENONS, "unknown namespace \"%s\"", name);
+    }
+    return TC_OK;
+}
+
+int tc__cache_ns_check(tc__cache *h, const char *ns)
+{
+    tc__nsrt *n;
+
+    return tc__cache_ns(h, ns, &n);
+}
+
+int tc__cache_key_ok(const void *key, size_t keylen)
+{
+    if (!key && keylen) {
+        return tc__fail(TC_EINVAL, "key is NULL with length %zu", keylen);
+    }
+    return TC_OK;
+}
+
+/* The namespace of a call on one key, its arguments checked. */
+static int check_args(tc__cache *h, const char *ns, const void *key,
+                      size_t keylen, tc__nsrt **out)
+{
+    int rc = tc__cache_key_ok(key, keylen);
+
+    *out = NULL;
+    return rc != TC_OK ? rc : tc__cache_ns(h, ns, out);
+}
+
+/*
+ * A debug line for one cache call: the namespace, the L2 key (a hash, so
+ * no caller data leaks into logs), the tier or outcome, and the latency.
+ */
+static void log_op(tc__cache *h, const tc__nsrt *ns, const tc__hash *hk,
+                   const char *event, const char *tier, int rc,
+                   int64_t latency_us)
+{
+    char key[TC_KEY_MAX], lat[24];
+    const char *f[] = {"namespace",  ns->def->name,       "key",  key,
+                       "tier",       tier,                "result",
+                       tc__error_name(rc), "latency_us", lat, NULL};
+
+    tc__key_format(key, ns->def->prefix, hk);
+    snprintf(lat, sizeof(lat), "%lld", (long long)latency_us);
+    tc__log(&h->log, TC_LOG_DEBUG, event, f);
+}
+
+/*
+ * Whether the L2 answers. A whole call that fails for want of the server
+ * marks it down; any call that succeeds marks it up. The flag is read
+ * before it is written, so the hot path does not bounce its cache line.
+ */
+void tc__cache_l2_state(tc__cache *h, int rc)
+{
+    if (rc == TC_OK || rc == TC_MISS) {
+        if (atomic_load_explicit(&h->l2_down_ms, memory_order_relaxed)) {
+            atomic_store(&h->l2_down_ms, 0);
+        }
+    } else if (rc == TC_EUNAVAIL || rc == TC_ETIMEOUT || rc == TC_EAUTH) {
+        int64_t zero = 0;
+
+        atomic_compare_exchange_strong(&h->l2_down_ms, &zero, tc__now_ms());
+    }
+}
+
+int tc__cache_health(tc__cache *h, tc__l1_stats *l1, tc__store_health *hl)
+{
+    tc__l1_stats_get(h->l1, l1);
+    memset(hl, 0, sizeof(*hl));
+    if (!h->store) {
+        return 0;
+    }
+    h->store->ops->health(h->store, hl);
+    return 1;
+}
+
+tc__store *tc__cache_store(tc__cache *h)
+{
+    return h->store;
+}
+
+const tc__config *tc__cache_config(const tc__cache *h)
+{
+    return &h->cfg;
+}
+
+const tc__logger *tc__cache_logger(const tc__cache *h)
+{
+    return &h->log;
+}
+
+const char *tc__cache_store_kind(const tc__cache *h)
+{
+    return h->store ? h->store->ops->kind : "memory";
+}
+
+const char *tc__tier_name(tc_tier tier)
+{
+    switch (tier) {
+    case TC_TIER_L1:
+        return "l1";
+    case TC_TIER_L2:
+        return "l2";
+    case TC_TIER_LOADER:
+        return "loader";
+    default:
+        return "miss";
+    }
+}
+
+/*
+ * The oldest L1 entry a get may serve. While the L2 is unreachable, no
+ * invalidation or replacement made by another process can reach this one,
+ * so L1 answers only with entries younger than the degraded cap.
+ */
+int64_t tc__cache_l1_floor(tc__cache *h, int64_t now)
+{
+    if (!atomic_load_explicit(&h->l2_down_ms, memory_order_relaxed)) {
+        return INT64_MIN;
+    }
+    return now - h->cfg.degraded_ttl_ms;
+}
+
+void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
+                         const tc__err *err)
+{
+    const char *fields[] = {"namespace", ns->def->name,
+                            "op",        op,
+                            "store",     h->cfg.store.url_masked,
+                            "error",     tc__error_name(rc),
+                            "detail",    err->msg,
+                            NULL};
+
+    CNT(ns, l2_errors);
+    tc__log_limited(&h->log, &h->rl_l2, TC_LOG_WARN, "l2_error", fields);
+}
+
+/*
+ * The namespace's generation, re-read from L2 at most once per
+ * gen_refresh_ms (by one thread; the others use the value they have), so
+ * an invalidation made by another process is seen within that interval.
+ */
+uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now)
+{
+    int64_t seen;
+    char key[TC_KEY_MAX];
+    tc__store_get it;
+    tc__err err;
+
+    if (!h->store) {
+        return (uint64_t)atomic_load(&ns->gen);
+    }
+    seen = atomic_load_explicit(&ns->gen_seen_ms, memory_order_relaxed);
+    if (now - seen < h->cfg.gen_refresh_ms ||
+        !atomic_compare_exchange_strong(&ns->gen_seen_ms, &seen, now)) {
+        return (uint64_t)atomic_load(&ns->gen);
+    }
+    snprintf(key, sizeof(key), "tc:%s:gen", ns->def->prefix);
+    memset(&it, 0, sizeof(it));
+    it.key = key;
+    err.msg[0] = '\0';
+    if (h->store->ops->mget(h->store, &it, 1, &err) == TC_OK) {
+        if (it.status == TC_OK) {
+            char *end;
+            unsigned long long g = strtoull(it.val, &end, 10);
+
+            if (*end == '\0' && end != it.val) {
+                atomic_store(&ns->gen, (int64_t)g);
+            }
+        } else if (it.status == TC_MISS) {
+            atomic_store(&ns->gen, 0);
+        }
+        tc__free(it.val);
+    }
+    return (uint64_t)atomic_load(&ns->gen);
+}
+
+int tc__cache_lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                     char **val, size_t *len, tc_tier *tier, int neg,
+                     int64_t now)
+{
+    int64_t left;
+    char key[TC_KEY_MAX];
+    tc__store_get it;
+    tc__err err;
+    int rc;
+
+    rc = tc__l1_get(h->l1, hk, now, tc__cache_l1_floor(h, now), val, len,
+                    &left);
+    if (rc == TC_OK) {
+        CNT(ns, l1_hits);
+        *tier = TC_TIER_L1;
+        return TC_OK;
+    }
+    if (rc == TC__L1_NEGATIVE && neg) {
+        CNT(ns, misses); /* known absent: no L2 round trip */
+        return TC_MISS;
+    }
+    if (rc != TC_MISS && rc != TC__L1_NEGATIVE) {
+        return tc__fail(rc, "L1 lookup: %s", tc__strerror(rc));
+    }
+    if (h->store) {
+        tc__key_format(key, ns->def->prefix, hk);
+        memset(&it, 0, sizeof(it));
+        it.key = key;
+        err.msg[0] = '\0';
+        rc = h->store->ops->mget(h->store, &it, 1, &err);
+        tc__cache_l2_state(h, rc);
+        if (rc == TC_OK && it.status == TC_OK) {
+            left = it.ttl_ms > 0 ? tc__min64(it.ttl_ms, ns->def->l1_ttl_ms)
+                                 : ns->def->l1_ttl_ms;
+            rc = tc__l1_set(h->l1, hk, it.val, it.len, now + left, now);
+            if (rc != TC_OK) {
+                tc__free(it.val);
+                return tc__fail(rc, "L1 fill: %s", tc__strerror(rc));
+            }
+            CNT(ns, l2_hits);
+            *val = it.val;
+            *len = it.len;
+            *tier = TC_TIER_L2;
+            return TC_OK;
+        }
+        if (rc == TC_ENOMEM || it.status == TC_ENOMEM) {
+            return tc__fail(TC_ENOMEM, "GET %s: out of memory", key);
+        }
+        if (rc != TC_OK || it.status != TC_MISS) {
+            tc__cache_l2_failed(h, ns, rc != TC_OK ? rc : it.status, "get",
+                                &err);
+            CNT(ns, degraded);
+        } else if (neg) {
+            tc__l1_set_neg(h->l1, hk, now + ns->def->l1_ttl_ms, now);
+        }
+    }
+    CNT(ns, misses);
+    return TC_MISS;
+}
+
+int tc__cache_get(void **val, size_t *len, tc_tier *tier, tc__cache *h,
+                  const char *ns, const void *key, size_t keylen, int neg,
+                  int64_t now)
+{
+    tc_tier t = TC_TIER_NONE;
+    tc__nsrt *n;
+    tc__hash hk;
+    int rc;
+
+    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+        return rc;
+    }
+    if (!h->cfg.enable_caching) {
+        CNT(n, misses);
+        return TC_MISS;
+    }
+    tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, now), key, keylen);
+    if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
+        int64_t t0 = tc__now_us();
+
+        rc = tc__cache_lookup(h, n, &hk, (char **)val, len, &t, neg, now);
+        log_op(h, n, &hk, "cache_get", tc__tier_name(t), rc,
+               tc__now_us() - t0);
+    } else {
+        rc = tc__cache_lookup(h, n, &hk, (char **)val, len, &t, neg, now);
+    }
+    if (tier) {
+        *tier = t;
+    }
+    return rc;
+}
+
+int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
+                     size_t keylen, const void *val, size_t len)
+{
+    int64_t now = tc__now_ms();
+    tc__hash hk;
+    tc__nsrt *n;
+    int rc;
+
+    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+        return rc;
+    }
+    if (!h->cfg.enable_caching) {
+        return TC_OK;
+    }
+    tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, now), key, keylen);
+    return tc__l1_set(h->l1, &hk, val, len,
+                      now + tc__min64(n->def->ttl_ms, n->def->l1_ttl_ms),
+                      now);
+}
+
+int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                        const void *val, size_t len, int64_t ttl)
+{
+    int64_t now, l1ttl = tc__min64(ttl, ns->def->l1_ttl_ms);
+    char key[TC_KEY_MAX];
+    tc__store_set it;
+    tc__err err;
+    int rc;
+
+    if (h->store) {
+        tc__key_format(key, ns->def->prefix, hk);
+        memset(&it, 0, sizeof(it));
+        it.key = key;
+        it.val = val;
+        it.len = len;
+        it.ttl_ms = ttl;
+        err.msg[0] = '\0';
+        rc = h->store->ops->mset(h->store, &it, 1, &err);
+        tc__cache_l2_state(h, rc);
+        if (rc == TC_OK) {
+            rc = it.status;
+        }
+        if (rc == TC_EFULL || rc == TC_ETOOBIG || rc == TC_ENOMEM) {
+            /* the caller's value cannot be kept: no stale L1 copy either */
+            tc__l1_del(h->l1, hk);
+            return tc__fail(rc, "SET %s: %s", key,
+                            rc == TC_ENOMEM ? "out of memory" : err.msg);
+        }
+        if (rc != TC_OK) {
+            tc__cache_l2_failed(h, ns, rc, "set", &err);
+            CNT(ns, degraded);
+            /* Not in L2, so no other process sees it and nothing can
+             * invalidate it: keep it only briefly. */
+            l1ttl = tc__min64(l1ttl, h->cfg.degraded_ttl_ms);
+        }
+    }
+    now = tc__now_ms();
+    rc = tc__l1_set(h->l1, hk, val, len, now + l1ttl, now);
+    if (rc != TC_OK) {
+        tc__l1_del(h->l1, hk);
+        return tc__fail(rc, "L1 set: %s", tc__strerror(rc));
+    }
+    CNT(ns, sets);
+    return TC_OK;
+}
+
+int tc__cache_set(tc__cache *h, const char *ns, const void *key,
+                  size_t keylen, const void *val, size_t len, int64_t ttl_ms)
+{
+    tc__hash hk;
+    tc__nsrt *n;
+    int rc;
+
+    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+        return rc;
+    }
+    if (ttl_ms < 0) {
+        return tc__fail(TC_EINVAL, "ttl: %" PRId64 " ms is negative", ttl_ms);
+    }
+    if (!val && len) {
+        return tc__fail(TC_EINVAL, "value is NULL with length %zu", len);
+    }
+    if (len > TC__MAX_VALUE_BYTES) {
+        return tc__fail(TC_ETOOBIG, "value of %zu bytes (at most %zu)", len,
+                        TC__MAX_VALUE_BYTES);
+    }
+    if (!h->cfg.enable_caching) {
+        return TC_OK;
+    }
+    if (ttl_ms == 0) {
+        ttl_ms = n->def->ttl_ms;
+    }
+    tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, tc__now_ms()), key,
+                 keylen);
+    if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
+        int64_t t0 = tc__now_us();
+
+        rc = tc__cache_store_one(h, n, &hk, val ? val : "", len, ttl_ms);
+        log_op(h, n, &hk, "cache_set", "l2", rc, tc__now_us() - t0);
+        return rc;
+    }
+    return tc__cache_store_one(h, n, &hk, val ? val : "", len, ttl_ms);
+}
+
+int tc__cache_del(tc__cache *h, const char *ns, const void *key,
+                  size_t keylen)
+{
+    char k[TC_KEY_MAX];
+    tc__hash hk;
+    tc__err err;
+    tc__nsrt *n;
+    int rc, rc1;
+
+    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+        return rc;
+    }
+    if (!h->cfg.enable_caching) {
+        return TC_MISS;
+    }
+    tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, tc__now_ms()), key,
+                 keylen);
+    rc1 = tc__l1_del(h->l1, &hk);
+    CNT(n, dels);
+    if (!h->store) {
+        return rc1;
+    }
+    tc__key_format(k, n->def->prefix, &hk);
+    err.msg[0] = '\0';
+    rc = h->store->ops->del(h->store, k, &err);
+    tc__cache_l2_state(h, rc);
+    if (rc < 0) {
+        tc__cache_l2_failed(h, n, rc, "del", &err);
+        return tc__fail(rc, "DEL %s: %s", k, err.msg);
+    }
+    /* an L1 copy removed counts as something removed */
+    return rc == TC_MISS && rc1 == TC_OK ? TC_OK : rc;
+}
+
+/* ---- namespaces as a whole --------------------------------------------- */
+
+int tc__cache_invalidate(tc__cache *h, const char *ns)
+{
+    char key[TC_KEY_MAX];
+    int64_t gen, cur;
+    tc__err err;
+    tc__nsrt *n;
+    int rc;
+
+    if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
+        return rc;
+    }
+    if (h->store) {
+        snprintf(key, sizeof(key), "tc:%s:gen", n->def->prefix);
+        err.msg[0] = '\0';
+        rc = h->store->ops->incr(h->store, key, &gen, &err);
+        tc__cache_l2_state(h, rc);
+        if (rc == TC_OK) {
+            char g[24];
+            const char *f[] = {"namespace", n->def->name, "generation", g,
+                               NULL};
+
+            snprintf(g, sizeof(g), "%lld", (long long)gen);
+            tc__log(&h->log, TC_LOG_INFO, "cache_invalidate", f);
+            atomic_store(&n->gen_seen_ms, tc__now_ms());
+            cur = atomic_load(&n->gen);
+            while (gen > cur &&
+                   !atomic_compare_exchange_weak(&n->gen, &cur, gen)) {
+            }
+            return TC_OK;
+        }
+        tc__cache_l2_failed(h, n, rc, "invalidate", &err);
+    }
+    /*
+     * No L2, or none reachable: a local bump still drops this process's
+     * L1 entries at once. The L2's generation stays the truth, and the
+     * next refresh replaces the local value with it.
+     */
+    atomic_fetch_add(&n->gen, 1);
+    if (h->store) {
+        /*
+         * The L2 may come back without the generation key (a restarted
+         * server), and the refresh would then bring the old generation
+         * back: drop L1 itself so no old entry is served again.
+         */
+        tc__l1_clear(h->l1);
+        return tc__fail(rc, "INCR %s: %s", key, err.msg);
+    }
+    return TC_OK;
+}
+
+int tc__cache_key(char *buf, tc__cache *h, const char *ns, const void *key,
+                  size_t keylen)
+{
+    tc__hash hk;
+    tc__nsrt *n;
+    int rc;
+
+    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+        return rc;
+    }
+    tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, tc__now_ms()), key,
+                 keylen);
+    tc__key_format(buf, n->def->prefix, &hk);
+    return TC_OK;
+}
+
+/* ---- health and counters ------------------------------------------------ */
+
+int tc__cache_ping(tc__cache *h, int64_t *latency_us)
+{
+    int64_t t0 = tc__now_us();
+    tc__err err;
+    int rc = TC_OK;
+
+    if (h->store) {
+        err.msg[0] = '\0';
+        rc = h->store->ops->ping(h->store, &err);
+        tc__cache_l2_state(h, rc);
+    }
+    if (latency_us) {
+        *latency_us = tc__now_us() - t0;
+    }
+    return rc == TC_OK ? TC_OK : tc__fail(rc, "%s", err.msg);
+}
+
+int tc__cache_stats(tc_ns_stats *out, tc__cache *h, const char *ns)
+{
+    tc__nsrt *n;
+    int rc;
+
+    if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
+        return rc;
+    }
+    out->l1_hits = tc__counters_sum(&n->cnt, C_l1_hits);
+    out->l2_hits = tc__counters_sum(&n->cnt, C_l2_hits);
+    out->misses = tc__counters_sum(&n->cnt, C_misses);
+    out->loads = tc__counters_sum(&n->cnt, C_loads);
+    out->sets = tc__counters_sum(&n->cnt, C_sets);
+    out->dels = tc__counters_sum(&n->cnt, C_dels);
+    out->l2_errors = tc__counters_sum(&n->cnt, C_l2_errors);
+    out->degraded = tc__counters_sum(&n->cnt, C_degraded);
+    return TC_OK;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+int tc__cache_open(tc__cache **out, const tc_options *opt)
+{
+    tc__cache *h;
+    tc__err err;
+    size_t i;
+    int rc;
+
+    err.msg[0] = '\0';
+    *out = NULL;
+    if (!(h = tc__calloc(1, sizeof(*h)))) {
+        return tc__fail(TC_ENOMEM, "out of memory");
+    }
+    if (pthread_mutex_init(&h->fl_mu, NULL) != 0) {
+        tc__free(h);
+        return tc__fail(TC_ENOMEM, "pthread_mutex_init failed");
+    }
+    if (pthread_cond_init(&h->fl_cv, NULL) != 0) {
+        pthread_mutex_destroy(&h->fl_mu);
+        tc__free(h);
+        return tc__fail(TC_ENOMEM, "pthread_cond_init failed");
+    }
+    if (opt) {
+        h->log.fn = opt->log_fn;
+        h->log.userdata = opt->log_userdata;
+        h->log.level = opt->log_level;
+        h->log.log_texts = opt->log_texts;
+    } else {
+        h->log.level = TC_LOG_WARN;
+    }
+    h->log.interval_ms = LOG_INTERVAL_MS;
+    if ((rc = tc__config_load(&h->cfg, opt, &err)) != TC_OK) {
+        goto fail;
+    }
+    h->nns = h->cfg.nns;
+    if (!(h->ns = tc__calloc(h->nns, sizeof(*h->ns)))) {
+        rc = tc__errf(&err, TC_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (i = 0; i < h->nns; i++) {
+        tc__nsrt *n = &h->ns[i];
+
+        n->def = &h->cfg.ns[i];
+        /* so that the first use reads the generation from L2 */
+        atomic_store(&n->gen_seen_ms, INT64_MIN / 2);
+        if (tc__counters_init(&n->cnt, C_COUNT) != TC_OK) {
+            rc = tc__errf(&err, TC_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    if ((rc = tc__l1_new(&h->l1, h->cfg.l1_max_bytes, 0)) != TC_OK) {
+        tc__errf(&err, rc, "L1: %s", tc__strerror(rc));
+        goto fail;
+    }
+    if ((rc = tc__store_open(&h->store, &h->cfg.store, &h->log, &err)) !=
+        TC_OK) {
+        goto fail;
+    }
+    *out = h;
+    return TC_OK;
+fail:
+    tc__cache_close(h);
+    return tc__fail(rc, "%s", err.msg);
+}
+
+void tc__cache_close(tc__cache *h)
+{
+    size_t i;
+
+    if (!h) {
+        return;
+    }
+    if (h->store) {
+        h->store->ops->close(h->store);
+    }
+    tc__l1_free(h->l1);
+    for (i = 0; h->ns && i < h->nns; i++) {
+        tc__counters_free(&h->ns[i].cnt);
+    }
+    tc__free(h->ns);
+    tc__config_free(&h->cfg);
+    pthread_cond_destroy(&h->fl_cv);
+    pthread_mutex_destroy(&h->fl_mu);
+    tc__free(h);
+}

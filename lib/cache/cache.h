@@ -1,0 +1,80 @@
+/*
+ * cache.h - the tiered cache as the layers above it use it: the doors of
+ * lib/api/ call these after checking their arguments (handles and out
+ * pointers non-NULL), and classify and feedback are handed a tc__cache
+ * once, when they are set up. Every call that fails records why in the
+ * calling thread's error slot (tc__fail) and never clears it.
+ */
+#ifndef TC_CACHE_H
+#define TC_CACHE_H
+
+#include "base/config.h"
+#include "base/internal.h"
+#include "cache/l1.h"
+#include "store/store.h"
+
+typedef struct tc__cache tc__cache;
+
+/* Reads the configuration (options, file, environment) and opens the
+ * store. */
+int tc__cache_open(tc__cache **out, const tc_options *opt);
+void tc__cache_close(tc__cache *h);
+
+/* tc_cache_get, at a time the caller read (tc__now_ms()), so that the two
+ * lookups of a classification share one clock read. With neg, it also
+ * remembers an L2 miss in L1 for the namespace's L1 TTL, so that a key
+ * usually absent (a feedback override) costs an L1 lookup, not an L2
+ * round trip; a value stored later through tc__cache_set replaces the
+ * remembered absence at once in this process, other processes see it
+ * within the L1 TTL. */
+int tc__cache_get(void **val, size_t *len, tc_tier *tier, tc__cache *h,
+                  const char *ns, const void *key, size_t keylen, int neg,
+                  int64_t now_ms);
+int tc__cache_set(tc__cache *h, const char *ns, const void *key,
+                  size_t keylen, const void *val, size_t len, int64_t ttl_ms);
+int tc__cache_del(tc__cache *h, const char *ns, const void *key,
+                  size_t keylen);
+/* flight.c */
+int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
+                          tc__cache *h, const char *ns, const void *key,
+                          size_t keylen, tc_loader_fn loader, void *ud);
+/* batch.c; mget with neg as tc__cache_get */
+int tc__cache_mget(tc__cache *h, const char *ns, tc_item *items, size_t n,
+                   int neg);
+int tc__cache_mset(tc__cache *h, const char *ns, tc_item *items, size_t n);
+int tc__cache_invalidate(tc__cache *h, const char *ns);
+/* The L2 key of key in ns; buf holds TC_KEY_MAX bytes. */
+int tc__cache_key(char *buf, tc__cache *h, const char *ns, const void *key,
+                  size_t keylen);
+int tc__cache_ping(tc__cache *h, int64_t *latency_us);
+/* TC_OK when the handle has the namespace ns, else TC_ENONS. */
+int tc__cache_ns_check(tc__cache *h, const char *ns);
+/* A namespace's counters; TC_ENONS when there is no such namespace. */
+int tc__cache_stats(tc_ns_stats *out, tc__cache *h, const char *ns);
+
+/*
+ * Stores a value in this process's L1 only (the namespace's L1 TTL), for a
+ * caller that has just written the same value to the L2 itself (a
+ * feedback override, in the store's own transaction).
+ */
+int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
+                     size_t keylen, const void *val, size_t len);
+
+/* ---- what the layers above are handed when they are set up ------------ */
+
+const tc__config *tc__cache_config(const tc__cache *h);
+const tc__logger *tc__cache_logger(const tc__cache *h);
+/* The L2, or NULL for memory:. */
+tc__store *tc__cache_store(tc__cache *h);
+/* "redis", "lmdb" or "memory". */
+const char *tc__cache_store_kind(const tc__cache *h);
+/* Marks the L2 up (rc TC_OK/TC_MISS) or down (unreachable, timeout). */
+void tc__cache_l2_state(tc__cache *h, int rc);
+/* L1 statistics, and the store's health; returns 0 when there is no L2
+ * (memory:), and hl is then zeroed. */
+int tc__cache_health(tc__cache *h, tc__l1_stats *l1, tc__store_health *hl);
+
+/* "l1", "l2", "loader" or "miss". */
+const char *tc__tier_name(tc_tier tier);
+
+#endif

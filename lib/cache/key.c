@@ -1,0 +1,232 @@
+/*
+ * key.c - keys from XXH3-128 and canonical JSON key material. Keys are
+ * hashes so that no caller input can forge another entry's key or reach
+ * the store's command syntax; the canonical form makes equal JSON objects
+ * (in any key order, any number spelling) share one entry.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <xxhash.h>
+
+#include "base/internal.h"
+#include "cache/key.h"
+#include "base/sbuf.h"
+
+void tc__key_hash(tc__hash *out, const char *prefix, uint64_t gen,
+                  const void *key, size_t keylen)
+{
+    /*
+     * Generation 0 (a namespace never invalidated) hashes with the seed of
+     * the prefix alone, so another language can compute the key of a
+     * fresh namespace from the prefix and the key bytes.
+     */
+    XXH64_hash_t seed = XXH3_64bits_withSeed(prefix, strlen(prefix), gen);
+    XXH128_hash_t h = XXH3_128bits_withSeed(key, keylen, seed);
+
+    out->lo = h.low64;
+    out->hi = h.high64;
+}
+
+void tc__key_format(char *buf, const char *prefix, const tc__hash *h)
+{
+    /* by hand: snprintf was 40 % of the instructions of an L2 get */
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(prefix);
+    char *p = buf;
+    int i;
+
+    if (n > TC_KEY_MAX - 38) {
+        n = TC_KEY_MAX - 38; /* prefixes are at most 32 bytes (config.c) */
+    }
+    memcpy(p, "tc:", 3);
+    p += 3;
+    memcpy(p, prefix, n);
+    p += n;
+    *p++ = ':';
+    for (i = 60; i >= 0; i -= 4) {
+        *p++ = hex[(h->hi >> i) & 15];
+    }
+    for (i = 60; i >= 0; i -= 4) {
+        *p++ = hex[(h->lo >> i) & 15];
+    }
+    *p = '\0';
+}
+
+/* ---- canonical JSON ---------------------------------------------------- */
+
+static int cmp_items(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a;
+    const cJSON *y = *(const cJSON *const *)b;
+
+    return strcmp(x->string, y->string);
+}
+
+static int put_value(tc__sb *b, const cJSON *v, int depth);
+
+static int put_object(tc__sb *b, const cJSON *obj, int depth)
+{
+    const cJSON **items;
+    const cJSON *it;
+    size_t n = 0, i;
+    int rc = TC_OK;
+
+    for (it = obj->child; it; it = it->next) {
+        n++;
+    }
+    items = tc__calloc(n ? n : 1, sizeof(*items));
+    if (!items) {
+        return TC_ENOMEM;
+    }
+    n = 0;
+    for (it = obj->child; it; it = it->next) {
+        items[n++] = it;
+    }
+    qsort(items, n, sizeof(*items), cmp_items);
+    tc__sb_put(b, "{", 1);
+    for (i = 0; i < n && rc == TC_OK; i++) {
+        if (i > 0 && strcmp(items[i - 1]->string, items[i]->string) == 0) {
+            rc = TC_EINVAL; /* a duplicate key has no canonical form */
+            break;
+        }
+        if (i) {
+            tc__sb_put(b, ",", 1);
+        }
+        tc__sb_json_string(b, items[i]->string);
+        tc__sb_put(b, ":", 1);
+        rc = put_value(b, items[i], depth + 1);
+    }
+    tc__sb_put(b, "}", 1);
+    tc__free(items);
+    return rc;
+}
+
+static int put_value(tc__sb *b, const cJSON *v, int depth)
+{
+    const cJSON *it;
+
+    if (depth > 64) {
+        return TC_EINVAL;
+    }
+    if (cJSON_IsObject(v)) {
+        return put_object(b, v, depth);
+    }
+    if (cJSON_IsArray(v)) {
+        int rc = TC_OK;
+
+        tc__sb_put(b, "[", 1);
+        for (it = v->child; it && rc == TC_OK; it = it->next) {
+            if (it != v->child) {
+                tc__sb_put(b, ",", 1);
+            }
+            rc = put_value(b, it, depth + 1);
+        }
+        tc__sb_put(b, "]", 1);
+        return rc;
+    }
+    if (cJSON_IsString(v)) {
+        tc__sb_json_string(b, v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        if (!isfinite(v->valuedouble)) {
+            return TC_EINVAL; /* 1e400, or a bucket that overflowed */
+        }
+        tc__sb_json_number(b, v->valuedouble);
+    } else if (cJSON_IsTrue(v)) {
+        tc__sb_str(b, "true");
+    } else if (cJSON_IsFalse(v)) {
+        tc__sb_str(b, "false");
+    } else {
+        tc__sb_str(b, "null");
+    }
+    return TC_OK;
+}
+
+/*
+ * Whether a JSON string in s has an escaped NUL (\u0000). cJSON's strings
+ * end at a NUL, so "a\u0000b" would read as "a": two different objects
+ * would share one canonical form.
+ */
+static int has_nul_escape(const char *s)
+{
+    int in = 0;
+
+    for (; *s; s++) {
+        if (!in) {
+            in = *s == '"';
+        } else if (*s == '"') {
+            in = 0;
+        } else if (*s == '\\') {
+            if (s[1] == 'u' && strncmp(s + 2, "0000", 4) == 0) {
+                return 1;
+            }
+            if (s[1]) {
+                s++; /* the escaped character */
+            }
+        }
+    }
+    return 0;
+}
+
+int tc__key_canonical(char **out, const char *json,
+                      const char *const *bucket_fields,
+                      const double *bucket_sizes, size_t nbuckets)
+{
+    cJSON *root;
+    tc__sb b = {NULL, 0, 0, 0};
+    size_t i;
+    int rc;
+
+    if (has_nul_escape(json)) {
+        return tc__fail(TC_EINVAL, "a string holds \\u0000");
+    }
+    tc__oom_take();
+    /* one object and nothing after it but white space */
+    root = cJSON_ParseWithOpts(json, NULL, 1);
+    if (!root) {
+        if (tc__oom_take()) {
+            return tc__fail(TC_ENOMEM, "out of memory");
+        }
+        return tc__fail(TC_EINVAL, "not valid JSON");
+    }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return tc__fail(TC_EINVAL, "not a JSON object");
+    }
+    for (i = 0; i < nbuckets; i++) {
+        cJSON *f = cJSON_GetObjectItemCaseSensitive(root, bucket_fields[i]);
+        double size = bucket_sizes[i];
+
+        if (!(size > 0) || !isfinite(size)) {
+            cJSON_Delete(root);
+            return tc__fail(TC_EINVAL, "bucket size of %s: not > 0",
+                            bucket_fields[i]);
+        }
+        if (!f) {
+            continue; /* an absent field is part of the key as absent */
+        }
+        if (!cJSON_IsNumber(f)) {
+            cJSON_Delete(root);
+            return tc__fail(TC_EINVAL, "field %s: not a number",
+                            bucket_fields[i]);
+        }
+        cJSON_SetNumberValue(f, floor(f->valuedouble / size) * size);
+    }
+    rc = put_value(&b, root, 0);
+    cJSON_Delete(root);
+    if (rc == TC_OK && b.oom) {
+        rc = TC_ENOMEM;
+    }
+    if (rc != TC_OK) {
+        tc__free(b.p);
+        return tc__fail(rc, "%s",
+                        rc == TC_ENOMEM ? "out of memory"
+                                        : "duplicate key, number out of range "
+                                          "or nesting too deep");
+    }
+    *out = b.p;
+    return TC_OK;
+}

@@ -1,0 +1,105 @@
+/*
+ * tiers.h - what the files of the cache layer share and nothing above it
+ * sees: the handle, a namespace's run-time state, and the steps of a
+ * lookup and a store that cache.c, flight.c and batch.c are built from.
+ */
+#ifndef TC_TIERS_H
+#define TC_TIERS_H
+
+#include <pthread.h>
+
+#include "base/config.h"
+#include "base/counter.h"
+#include "base/internal.h"
+#include "cache/cache.h"
+#include "cache/key.h"
+#include "cache/l1.h"
+#include "store/store.h"
+
+/* Redis' own limit on a bulk string (proto-max-bulk-len). */
+#define TC__MAX_VALUE_BYTES ((size_t)512 << 20)
+
+/* A namespace's counters, in the order of tc_ns_stats. */
+enum {
+    C_l1_hits,
+    C_l2_hits,
+    C_misses,
+    C_loads,
+    C_sets,
+    C_dels,
+    C_l2_errors,
+    C_degraded,
+    C_COUNT
+};
+
+/* The counters and generation of one namespace. */
+typedef struct tc__nsrt {
+    const tc__ns_def *def;
+    _Atomic int64_t gen;         /* part of every key's hash */
+    _Atomic int64_t gen_seen_ms; /* when gen was last read from L2 */
+    tc__counters cnt;            /* C_COUNT, striped */
+} tc__nsrt;
+
+#define CNT(ns, field) tc__counters_add(&(ns)->cnt, C_##field, 1)
+
+/*
+ * A load in progress (flight.c). Callers that miss on a key with a flight
+ * wait on the handle's condition variable until `done`, then copy the
+ * result; the last one out frees it.
+ */
+typedef struct tc__flight {
+    tc__hash key;
+    struct tc__flight *next;
+    int done;
+    int rc;
+    char *val;
+    size_t len;
+    int refs;
+} tc__flight;
+
+struct tc__cache {
+    tc__config cfg;
+    tc__logger log;
+    tc__store *store; /* NULL for memory: */
+    tc__l1 *l1;
+    tc__nsrt *ns;
+    size_t nns;
+    pthread_mutex_t fl_mu;
+    pthread_cond_t fl_cv;
+    tc__flight *flights;
+    tc__ratelimit rl_l2;
+    _Atomic int64_t l2_down_ms; /* when the L2 became unreachable; 0: up */
+};
+
+static inline int64_t tc__min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* The namespace called name, or TC_ENONS (the error slot set). */
+int tc__cache_ns(tc__cache *h, const char *name, tc__nsrt **out);
+/* Whether a key of keylen bytes at key can be one (TC_EINVAL if not). */
+int tc__cache_key_ok(const void *key, size_t keylen);
+
+/* The namespace's generation, re-read from L2 at most once per
+ * gen_refresh_ms. */
+uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now);
+
+/* The oldest L1 entry a get may serve at now (see cache.c). */
+int64_t tc__cache_l1_floor(tc__cache *h, int64_t now);
+
+/* Counts an L2 failure and logs it, at most once per interval. */
+void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
+                         const tc__err *err);
+
+/* L1 then L2 for the hashed key; fills L1 from an L2 answer with the L2
+ * entry's TTL left. neg: an L2 miss is remembered in L1. */
+int tc__cache_lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                     char **val, size_t *len, tc_tier *tier, int neg,
+                     int64_t now);
+
+/* Writes one value to L2 then L1 (see tc_cache_set). */
+int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                        const void *val, size_t len, int64_t ttl);
+
+#endif

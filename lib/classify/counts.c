@@ -1,0 +1,77 @@
+/*
+ * counts.c - classification counters and latency histogram (counts.h).
+ */
+#include "base/internal.h"
+#include "classify/counts.h"
+
+/*
+ * Bucket bounds in microseconds: an L1 hit takes about 1 us, a model
+ * about 10 us, an L2 round trip 50 us to a few ms, a remote model more.
+ */
+const int64_t tc__cls_bounds_us[] = {
+    1,    2,    5,    10,    25,    50,    100,    250,    500,
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+#define NBOUNDS (sizeof(tc__cls_bounds_us) / sizeof(tc__cls_bounds_us[0]))
+const size_t tc__cls_nbounds = NBOUNDS;
+
+/* The counters of a block, in this order. */
+#define K_STATUS 0
+#define K_BUCKET (K_STATUS + TC__CLS_COUNT)
+#define K_SUM (K_BUCKET + NBOUNDS + 1)
+#define K_COUNT (K_SUM + 1)
+
+struct tc__cls_counts {
+    tc__counters c;
+};
+
+int tc__cls_counts_new(tc__cls_counts **out)
+{
+    tc__cls_counts *k = tc__calloc(1, sizeof(*k));
+
+    *out = NULL;
+    if (!k || tc__counters_init(&k->c, K_COUNT) != TC_OK) {
+        tc__free(k);
+        return TC_ENOMEM;
+    }
+    *out = k;
+    return TC_OK;
+}
+
+void tc__cls_counts_free(tc__cls_counts *k)
+{
+    if (k) {
+        tc__counters_free(&k->c);
+        tc__free(k);
+    }
+}
+
+void tc__cls_count(tc__cls_counts *k, tc__cls_status st, int64_t latency_us)
+{
+    size_t b = 0;
+
+    if (!k || st >= TC__CLS_COUNT) {
+        return;
+    }
+    while (b < NBOUNDS && latency_us > tc__cls_bounds_us[b]) {
+        b++;
+    }
+    tc__counters_add(&k->c, K_STATUS + (size_t)st, 1);
+    tc__counters_add(&k->c, K_BUCKET + b, 1);
+    tc__counters_add(&k->c, K_SUM, latency_us > 0 ? (uint64_t)latency_us : 0);
+}
+
+uint64_t tc__cls_counts_status(const tc__cls_counts *k, tc__cls_status st)
+{
+    return k && st < TC__CLS_COUNT ? tc__counters_sum(&k->c, K_STATUS + st)
+                                   : 0;
+}
+
+uint64_t tc__cls_counts_bucket(const tc__cls_counts *k, size_t i)
+{
+    return k && i <= NBOUNDS ? tc__counters_sum(&k->c, K_BUCKET + i) : 0;
+}
+
+uint64_t tc__cls_counts_sum_us(const tc__cls_counts *k)
+{
+    return k ? tc__counters_sum(&k->c, K_SUM) : 0;
+}

@@ -1,0 +1,214 @@
+/*
+ * feedback.h - the feedback layer: its context, handed what it needs once
+ * when a handle opens; a record's fields as given (from the public
+ * struct, a JSON object or a CSV row) and the record built and validated
+ * from them (record.c); the one put of records (put.c); the spool
+ * (spool.c); the path every accepted record takes and the calls behind
+ * the public feedback API (feedback.c, import.c).
+ */
+#ifndef TC_FEEDBACK_H
+#define TC_FEEDBACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/cache.h"
+#include "classify/classify.h"
+#include "feedback/counts.h"
+#include "store/fbstore.h"
+
+/* Limits of a record, in bytes unless said otherwise. */
+#define TC__FB_TEXT_MAX 10000
+#define TC__FB_LABEL_MAX 256 /* an intent, complexity, technique, user id */
+#define TC__FB_TECH_MAX 32   /* correct_techniques items */
+/*
+ * Records per store round trip in an import and a replay: on LMDB one
+ * transaction and one fsync, which dominate, so larger batches import
+ * faster; 1024 records are a few hundred KB, one short Redis pipeline.
+ */
+#define TC__FB_BATCH 1024
+/* Where a correction's override goes: classify reads it there. */
+#define TC__FB_NS TC__OVERRIDE_NS
+/* An override's TTL when the configuration has no such namespace. */
+#define TC__FB_OVERRIDE_TTL_MS 86400000
+
+/* What the layer works with: borrowed from the handle, which outlives it. */
+typedef struct tc__fb {
+    tc__cache *cache;
+    tc__store *store;      /* NULL for memory: */
+    const tc__fb_ops *ops; /* the store's feedback operations; NULL: none */
+    const tc__config *cfg;
+    const tc__logger *log;
+    tc__fb_counts *counts; /* NULL: metrics off */
+    int64_t override_ttl_ms;
+    _Atomic int fault_n; /* see tc__fb_set_fault */
+    tc__ratelimit spool_rl;
+} tc__fb;
+
+int tc__fb_open(tc__fb **out, tc__cache *cache, tc__fb_counts *counts);
+void tc__fb_close(tc__fb *fb);
+
+/* The fields of a record in their canonical order (the stored JSON puts
+ * "id" first); CSV columns are all but "id". */
+enum {
+    TC__FB_TEXT,
+    TC__FB_ORIGINAL,
+    TC__FB_CORRECT,
+    TC__FB_CONF,
+    TC__FB_COMPLEXITY,
+    TC__FB_TECH,
+    TC__FB_USER,
+    TC__FB_TYPE,
+    TC__FB_TS,
+    TC__FB_ID,
+    TC__FB_NFIELDS
+};
+extern const char *const tc__fb_fields[TC__FB_NFIELDS];
+
+/*
+ * A record's fields as given, borrowed from the input. A parser sets
+ * type as soon as it knows it, even when another field fails, so the
+ * rejection is counted under the right type: 0 absent, -1 not a valid
+ * type, else a tc_feedback_type.
+ */
+typedef struct tc__fb_in {
+    const char *text; /* NULL: absent */
+    size_t textlen;
+    const char *original;
+    const char *correct;
+    int has_conf;
+    double conf;
+    const char *complexity; /* NULL: absent */
+    const char *tech[TC__FB_TECH_MAX];
+    size_t ntech;
+    int has_tech;
+    const char *user_id;
+    int type;
+    const char *type_given; /* the invalid string, or NULL */
+    int type_num;           /* the invalid enum value of the struct form */
+    const char *timestamp;  /* NULL: the time of receipt */
+    const char *id;         /* a spooled record's own id; NULL: a new one */
+} tc__fb_in;
+
+/* A validated record, ready to store: one block holds its strings. */
+typedef struct tc__fb_rec {
+    char id[TC_FEEDBACK_ID_MAX];
+    int type;
+    char *block;      /* json, original, correct, normalized text */
+    const char *json; /* the canonical record, with its id */
+    size_t len;
+    const char *original, *correct;
+    const char *norm; /* the normalized text (corrections) */
+    size_t normlen;
+    char *oval; /* a correction's classification; NULL otherwise */
+    size_t olen;
+    char okey[TC_KEY_MAX]; /* its L2 key */
+} tc__fb_rec;
+
+/* "correction", "confirmation", or "invalid" for anything else. */
+const char *tc__fb_type_name(int type);
+
+/* Whether s is "<13 digits>-<16 lowercase hex digits>". */
+int tc__fb_id_valid(const char *s);
+
+/*
+ * Reads a JSON object into in, pointing into *tree (the caller deletes
+ * it, also on failure). allow_id accepts the "id" of a stored record.
+ * Returns TC_OK; TC_EINVAL with err naming the field; TC_ENOMEM.
+ */
+int tc__fb_parse_json(tc__fb_in *in, void **tree, const char *json, size_t len,
+                      int allow_id, tc__err *err);
+
+/*
+ * Validates in and builds the record: canonical JSON (fixed key order,
+ * the id, timestamp normalized to UTC with milliseconds), and for a
+ * correction its override and key in the intent_feedback namespace.
+ * fb NULL validates only (no id, no override). Returns TC_OK; TC_EINVAL
+ * with err naming the field and the reason; TC_ENONS; TC_ENOMEM.
+ */
+int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
+                 tc__err *err);
+void tc__fb_rec_free(tc__fb_rec *r);
+
+/* ---- put.c --------------------------------------------------------------- */
+
+/* TC_OK when the store keeps feedback; TC_EINVAL (memory:) otherwise. */
+int tc__fb_ready(const tc__fb *fb);
+
+/* Whether rc means "the store cannot be reached" (spool the record). */
+int tc__fb_unreachable(int rc);
+
+/*
+ * One put of n records (the fault hook applies here), reporting the
+ * outcome to the cache's L2 state. items are filled from recs.
+ */
+int tc__fb_put_recs(tc__fb *fb, tc__fb_rec *recs, size_t n,
+                    tc__fb_put *items, tc__err *err);
+
+/* Counts n rejections of a type (best effort: failures are ignored). */
+void tc__fb_count_rejected(tc__fb *fb, int type, uint64_t n);
+
+/*
+ * For tests: makes the next n puts fail as if the store could not be
+ * reached (TC_EUNAVAIL); n < 0: every put until called again with 0.
+ * Used by tests/check_feedback.c (through tc__feedback_set_fault) to
+ * exercise the spool on LMDB, whose store is never "unreachable".
+ */
+void tc__fb_set_fault(tc__fb *fb, int n);
+
+/* ---- the spool (spool.c) ---------------------------------------------- */
+
+/*
+ * Appends the records as JSON lines to <spool_dir>/feedback.spool in one
+ * write, under the spool's lock, fsync'd before it returns.
+ * Returns TC_OK; TC_EIO (no spool directory, or it cannot be written).
+ */
+int tc__spool_append(tc__fb *fb, const tc__fb_rec *recs, size_t n,
+                     tc__err *err);
+
+/*
+ * Replays the spool through put, in order, in batches, then truncates it.
+ * Unless force, the file is looked at only when this process spooled
+ * something or a second has passed since the last look, so a feedback
+ * call with no spool costs one atomic read. Returns TC_OK (no spool left),
+ * TC_EUNAVAIL/TC_ETIMEOUT (the store is still down: the spool is kept, and
+ * the part replayed is replayed again next time, harmlessly, since put is
+ * idempotent by id), or another TC_E* code.
+ */
+int tc__spool_replay(tc__fb *fb, int force, tc__err *err);
+
+/* Whether this process has appended to a spool not replayed since. */
+int tc__spool_pending(void);
+
+/* Lines in the spool (0 when there is none). */
+int tc__spool_lines(tc__fb *fb, uint64_t *lines, tc__err *err);
+
+/* ---- feedback.c and import.c ------------------------------------------ */
+
+/*
+ * Accepts n validated records: replays an earlier spool first, stores
+ * them (one put), or appends them to the spool when the store cannot be
+ * reached; then sets corrections in this process's L1. *spooled receives
+ * how many went to the spool. Returns TC_OK (all accepted); TC_EIO (the
+ * spool could not be written: none accepted); TC_EFULL, TC_ENOMEM...
+ */
+int tc__fb_accept(tc__fb *fb, tc__fb_rec *recs, size_t n, size_t *spooled,
+                  tc__err *err);
+
+/* The calls behind the public ones of the same names; the doors have
+ * checked the pointers. */
+int tc__fb_submit(char *id, int *spooled, tc__fb *fb, const tc_feedback *r);
+int tc__fb_submit_json(char *id, int *spooled, tc__fb *fb, const char *json,
+                       size_t len);
+int tc__fb_stats_json(char **out, tc__fb *fb);
+int tc__fb_consume(tc_feedback_batch **out, tc__fb *fb, const char *consumer,
+                   size_t max, int64_t claim_idle_ms);
+void tc__fb_batch_free(tc_feedback_batch *b);
+int tc__fb_ack(tc__fb *fb, const char *const *ids, size_t n);
+int tc__fb_export(tc__fb *fb, FILE *out, uint64_t *count);
+int tc__fb_import(tc_import_report **out, tc__fb *fb, FILE *in,
+                  tc_import_format format, int dry_run,
+                  tc_import_progress_fn progress, void *progress_userdata);
+void tc__import_report_free(tc_import_report *r);
+
+#endif

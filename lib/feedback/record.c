@@ -1,0 +1,807 @@
+/*
+ * feedback_record.c - a feedback record from its fields to what is
+ * stored: strict validation (every rejection names the field and the
+ * reason), ids, ISO 8601 timestamps, and the canonical JSON of the record
+ * and of a correction's classification. Every input form (the public
+ * struct, a JSON object, a CSV row, a spooled line) ends in the one
+ * tc__fb_build, so the rules cannot drift apart.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <xxhash.h>
+
+#include "feedback/feedback.h"
+#include "base/normalize.h"
+#include "classify/result.h"
+#include "base/sbuf.h"
+
+/* The last id of this process, so that its ids only ever increase. */
+static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t last_id_ms;
+static uint64_t last_id_rand;
+static _Atomic uint64_t id_counter;
+
+const char *tc__fb_type_name(int type)
+{
+    switch (type) {
+    case TC_FEEDBACK_CORRECTION:
+        return "correction";
+    case TC_FEEDBACK_CONFIRMATION:
+        return "confirmation";
+    default:
+        return "invalid";
+    }
+}
+
+int tc__fb_id_valid(const char *s)
+{
+    size_t i;
+
+    if (!s || strlen(s) != 30 || s[13] != '-') {
+        return 0;
+    }
+    for (i = 0; i < 13; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    for (i = 14; i < 30; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * "<13 digits of ms>-<16 hex digits>": the time makes ids sort by time
+ * (retention sweeps from the front), 64 random bits make two processes'
+ * ids in one millisecond distinct. Within a process ids increase
+ * strictly, as ULIDs do in their monotonic mode: a second id in the same
+ * millisecond (or after the wall clock stepped back) is the last one plus
+ * one, so records exported by id come out in the order they were made.
+ * getrandom() cannot fail for 8 bytes once the pool is ready; before
+ * that (early boot) a hash of time, pid and a counter stands in.
+ */
+static int64_t new_id(char *id)
+{
+    int64_t ms = tc__wall_ms();
+    uint64_t r;
+
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+        uint64_t seed[4] = {(uint64_t)ms, (uint64_t)getpid(),
+                            atomic_fetch_add(&id_counter, 1),
+                            (uint64_t)tc__now_us()};
+
+        r = XXH3_64bits(seed, sizeof(seed));
+    }
+    pthread_mutex_lock(&id_mu);
+    if (ms <= last_id_ms) {
+        ms = last_id_ms;
+        r = last_id_rand + 1;
+        if (r == 0) {
+            ms++; /* 2^64 ids in one millisecond: the next one */
+        }
+    }
+    last_id_ms = ms;
+    last_id_rand = r;
+    pthread_mutex_unlock(&id_mu);
+    snprintf(id, TC_FEEDBACK_ID_MAX, "%013lld-%016llx", (long long)ms,
+             (unsigned long long)r);
+    return ms;
+}
+
+/* ---- timestamps -------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int digits(const char *p, int n, int *out)
+{
+    *out = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return -1;
+        }
+        *out = *out * 10 + (p[i] - '0');
+    }
+    return 0;
+}
+
+/* The latest instant a timestamp may name: 9999-12-31T23:59:59.999Z. */
+#define TS_MAX_MS INT64_C(253402300799999)
+
+/*
+ * ISO 8601 as RFC 3339 profiles it: YYYY-MM-DDTHH:MM:SS, an optional
+ * fraction of 1 to 9 digits (kept to milliseconds, truncated), then Z or
+ * +hh:mm / -hh:mm. Each part is range-checked (February 29 only in leap
+ * years; no leap second, which epoch milliseconds cannot name), and the
+ * instant must fall in 1970..9999 UTC. Writes why into err.
+ */
+static int parse_ts(const char *s, int64_t *ms, tc__err *err)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, hh, mi, ss, frac = 0, oh = 0, om = 0, sign = 0, dim;
+    size_t n = strlen(s), i = 19;
+    const char *why = NULL;
+
+    if (n < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
+        s[7] != '-' || digits(s + 8, 2, &d) || s[10] != 'T' ||
+        digits(s + 11, 2, &hh) || s[13] != ':' || digits(s + 14, 2, &mi) ||
+        s[16] != ':' || digits(s + 17, 2, &ss)) {
+        why = "is not ISO 8601 (YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm))";
+    } else if (s[i] == '.') {
+        int nd = 0;
+
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, nd++) {
+            if (nd < 3) {
+                frac = frac * 10 + (s[i] - '0');
+            }
+        }
+        if (nd == 0 || nd > 9) {
+            why = "has a fraction of second that is not 1 to 9 digits";
+        }
+        for (; nd < 3; nd++) {
+            frac *= 10;
+        }
+    }
+    if (!why) {
+        if (i + 1 == n && s[i] == 'Z') {
+            sign = 0;
+        } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') &&
+                   !digits(s + i + 1, 2, &oh) && s[i + 3] == ':' &&
+                   !digits(s + i + 4, 2, &om)) {
+            sign = s[i] == '+' ? 1 : -1;
+        } else {
+            why = "does not end in Z or a +hh:mm offset";
+        }
+    }
+    if (!why) {
+        dim = mo >= 1 && mo <= 12 ? mdays[mo - 1] : 0;
+        if (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) {
+            dim = 29;
+        }
+        if (mo < 1 || mo > 12) {
+            why = "has no such month";
+        } else if (d < 1 || d > dim) {
+            why = "has no such day in its month";
+        } else if (hh > 23 || mi > 59 || ss > 59) {
+            why = "has no such time of day";
+        } else if (oh > 23 || om > 59) {
+            why = "has no such UTC offset";
+        }
+    }
+    if (!why) {
+        int64_t t = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 +
+                    ss - sign * (oh * 3600 + om * 60);
+
+        *ms = t * 1000 + frac;
+        if (*ms < 0 || *ms > TS_MAX_MS) {
+            why = "is not between 1970 and 9999";
+        }
+    }
+    if (why) {
+        return tc__errf(err, TC_EINVAL, "timestamp: \"%.40s\" %s", s, why);
+    }
+    return TC_OK;
+}
+
+static void format_ts(char *buf, size_t n, int64_t ms)
+{
+    int64_t secs = ms / 1000, days = secs / 86400, rem = secs % 86400;
+    int y, mo, d;
+
+    civil_from_days(days, &y, &mo, &d);
+    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
+             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
+             (int)(ms % 1000));
+}
+
+/* ---- validation -------------------------------------------------------- */
+
+/* A short, printable excerpt of a string for a message. */
+static const char *excerpt(char *buf, size_t n, const char *s)
+{
+    size_t i, j = 0;
+
+    for (i = 0; s[i] && j + 4 < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        buf[j++] = c < 0x20 || c == '"' ? '?' : (char)c;
+    }
+    if (s[i]) {
+        /* cut at a character boundary */
+        while (j > 0 && ((unsigned char)buf[j - 1] & 0xC0) == 0x80) {
+            j--;
+        }
+        if (j > 0 && (unsigned char)buf[j - 1] >= 0xC0) {
+            j--;
+        }
+        memcpy(buf + j, "...", 3);
+        j += 3;
+    }
+    buf[j] = '\0';
+    return buf;
+}
+
+static int blank(const char *s)
+{
+    for (; *s; s++) {
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A label-like string: present if required, non-blank, bounded, UTF-8. */
+static int check_label(const char *field, const char *s, int required,
+                       tc__err *err)
+{
+    size_t n;
+
+    if (!s) {
+        return required ? tc__errf(err, TC_EINVAL, "%s: required", field)
+                        : TC_OK;
+    }
+    n = strlen(s);
+    if (blank(s)) {
+        return tc__errf(err, TC_EINVAL, "%s: empty", field);
+    }
+    if (n > TC__FB_LABEL_MAX) {
+        return tc__errf(err, TC_EINVAL, "%s: %zu bytes, more than %d", field, n,
+                        TC__FB_LABEL_MAX);
+    }
+    if (!tc__utf8_valid(s, n)) {
+        return tc__errf(err, TC_EINVAL, "%s: invalid UTF-8", field);
+    }
+    return TC_OK;
+}
+
+/*
+ * The text: length, UTF-8, then non-blank once normalized. *norm holds cap
+ * bytes on entry; a normal form longer than that (NFKC can lengthen a
+ * text) goes to an allocation that replaces *norm and that the caller
+ * frees, whatever the outcome, when *norm is no longer its buffer.
+ */
+static int check_text(const tc__fb_in *in, char **norm, size_t cap,
+                      size_t *normlen, tc__err *err)
+{
+    size_t bad = 0;
+    int rc;
+
+    if (!in->text) {
+        return tc__errf(err, TC_EINVAL, "text: required");
+    }
+    if (in->textlen > TC__FB_TEXT_MAX) {
+        return tc__errf(err, TC_EINVAL, "text: %zu bytes, more than %d",
+                        in->textlen, TC__FB_TEXT_MAX);
+    }
+    rc = tc__normalize_into(*norm, cap, normlen, in->text, in->textlen, &bad);
+    if (rc == TC_ETOOBIG) {
+        /* at most tc__normalize_bound(TC__FB_TEXT_MAX) + 1 bytes */
+        cap = *normlen + 1;
+        if (!(*norm = tc__malloc(cap))) {
+            return tc__errf(err, TC_ENOMEM, "text: out of memory");
+        }
+        rc = tc__normalize_into(*norm, cap, normlen, in->text, in->textlen,
+                                &bad);
+    }
+    if (rc == TC_EINVAL) {
+        return in->text[bad] == '\0'
+                   ? tc__errf(err, TC_EINVAL,
+                              "text: a NUL character at byte %zu", bad)
+                   : tc__errf(err, TC_EINVAL, "text: invalid UTF-8 at byte %zu",
+                              bad);
+    }
+    if (rc != TC_OK) {
+        return tc__errf(err, TC_ENOMEM, "text: out of memory");
+    }
+    if (*normlen == 0) {
+        return tc__errf(err, TC_EINVAL, "text: empty");
+    }
+    return TC_OK;
+}
+
+/* The fields of in; the text's normal form as check_text() leaves it. */
+static int validate(const tc__fb_in *in, char **norm, size_t cap,
+                    size_t *normlen, int64_t *ts_ms, tc__err *err)
+{
+    char a[48];
+    int rc;
+
+    if ((rc = check_text(in, norm, cap, normlen, err)) != TC_OK ||
+        (rc = check_label("original_intent", in->original, 1, err)) != TC_OK ||
+        (rc = check_label("correct_intent", in->correct, 1, err)) != TC_OK) {
+        return rc;
+    }
+    if (!in->has_conf) {
+        return tc__errf(err, TC_EINVAL, "original_confidence: required");
+    }
+    if (!(in->conf >= 0.0 && in->conf <= 1.0)) {
+        return tc__errf(err, TC_EINVAL,
+                        "original_confidence: %g is not in 0..1", in->conf);
+    }
+    if ((rc = check_label("correct_complexity", in->complexity, 0, err)) !=
+        TC_OK) {
+        return rc;
+    }
+    if (in->ntech > TC__FB_TECH_MAX) {
+        return tc__errf(err, TC_EINVAL,
+                        "correct_techniques: %zu items, more than %d",
+                        in->ntech, TC__FB_TECH_MAX);
+    }
+    for (size_t i = 0; i < in->ntech; i++) {
+        char field[48];
+
+        snprintf(field, sizeof(field), "correct_techniques[%zu]", i);
+        if ((rc = check_label(field, in->tech[i], 1, err)) != TC_OK) {
+            return rc;
+        }
+    }
+    if ((rc = check_label("user_id", in->user_id, 0, err)) != TC_OK) {
+        return rc;
+    }
+    if (in->type == 0) {
+        return tc__errf(err, TC_EINVAL, "feedback_type: required");
+    }
+    if (in->type < 0) {
+        if (in->type_given) {
+            return tc__errf(err, TC_EINVAL,
+                            "feedback_type: \"%s\" is not \"correction\" or "
+                            "\"confirmation\"",
+                            excerpt(a, sizeof(a), in->type_given));
+        }
+        return tc__errf(err, TC_EINVAL,
+                        "feedback_type: %d is not TC_FEEDBACK_CORRECTION or "
+                        "TC_FEEDBACK_CONFIRMATION",
+                        in->type_num);
+    }
+    if (in->timestamp && (rc = parse_ts(in->timestamp, ts_ms, err)) != TC_OK) {
+        return rc;
+    }
+    if (in->type == TC_FEEDBACK_CORRECTION &&
+        strcmp(in->original, in->correct) == 0) {
+        return tc__errf(err, TC_EINVAL,
+                        "correct_intent: equals original_intent (\"%s\"); a "
+                        "correction must change the intent",
+                        excerpt(a, sizeof(a), in->correct));
+    }
+    if (in->type == TC_FEEDBACK_CONFIRMATION &&
+        strcmp(in->original, in->correct) != 0) {
+        return tc__errf(err, TC_EINVAL,
+                        "correct_intent: differs from original_intent; a "
+                        "confirmation repeats it");
+    }
+    if (in->id && !tc__fb_id_valid(in->id)) {
+        return tc__errf(err, TC_EINVAL, "id: \"%s\" is not a feedback id",
+                        excerpt(a, sizeof(a), in->id));
+    }
+    return TC_OK;
+}
+
+/* ---- building ----------------------------------------------------------- */
+
+void tc__fb_rec_free(tc__fb_rec *r)
+{
+    if (r) {
+        tc__free(r->block);
+        tc__free(r->oval);
+        r->block = r->oval = NULL;
+    }
+}
+
+/* A correction's classification, in the canonical form of result.h. */
+static int encode_override(tc__fb_rec *r, const tc__fb_in *in)
+{
+    tc_label_score top = {in->correct, 1.0};
+    tc__head_out heads[2];
+    size_t nh = 0;
+
+    if (in->complexity) {
+        heads[nh].name = "complexity";
+        heads[nh].multi = 0;
+        heads[nh].n = 1;
+        heads[nh].labels = &in->complexity;
+        nh++;
+    }
+    if (in->has_tech) {
+        heads[nh].name = "techniques";
+        heads[nh].multi = 1;
+        heads[nh].n = in->ntech;
+        heads[nh].labels = in->tech;
+        nh++;
+    }
+    return tc__result_encode(&r->oval, &r->olen, in->correct, 1.0, &top, 1,
+                             heads, nh, "feedback");
+}
+
+int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
+                 tc__err *err)
+{
+    char normbuf[TC__FB_TEXT_MAX + 1], ts[96], *norm = normbuf;
+    size_t normlen = 0, o_off, c_off, n_off;
+    int64_t ts_ms = -1, id_ms;
+    tc__sb b = {NULL, 0, 0, 0};
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    rc = validate(in, &norm, sizeof(normbuf), &normlen, &ts_ms, err);
+    if (rc == TC_OK) {
+        r->type = in->type;
+    }
+    if (rc != TC_OK || !fb) { /* !fb: validation only */
+        if (norm != normbuf) {
+            tc__free(norm);
+        }
+        return rc;
+    }
+    if (in->id) {
+        snprintf(r->id, sizeof(r->id), "%s", in->id);
+        id_ms = 0;
+        for (int i = 0; i < 13; i++) {
+            id_ms = id_ms * 10 + (in->id[i] - '0');
+        }
+    } else {
+        id_ms = new_id(r->id);
+    }
+    if (ts_ms < 0) {
+        ts_ms = id_ms; /* the time of receipt, as the id says */
+    }
+    format_ts(ts, sizeof(ts), ts_ms);
+    tc__sb_str(&b, "{\"id\":\"");
+    tc__sb_str(&b, r->id);
+    tc__sb_str(&b, "\",\"text\":");
+    tc__sb_json_string(&b, in->text);
+    tc__sb_str(&b, ",\"original_intent\":");
+    tc__sb_json_string(&b, in->original);
+    tc__sb_str(&b, ",\"correct_intent\":");
+    tc__sb_json_string(&b, in->correct);
+    tc__sb_str(&b, ",\"original_confidence\":");
+    tc__sb_json_number(&b, in->conf);
+    if (in->complexity) {
+        tc__sb_str(&b, ",\"correct_complexity\":");
+        tc__sb_json_string(&b, in->complexity);
+    }
+    if (in->has_tech) {
+        tc__sb_str(&b, ",\"correct_techniques\":[");
+        for (size_t i = 0; i < in->ntech; i++) {
+            if (i) {
+                tc__sb_str(&b, ",");
+            }
+            tc__sb_json_string(&b, in->tech[i]);
+        }
+        tc__sb_str(&b, "]");
+    }
+    if (in->user_id) {
+        tc__sb_str(&b, ",\"user_id\":");
+        tc__sb_json_string(&b, in->user_id);
+    }
+    tc__sb_str(&b, ",\"feedback_type\":\"");
+    tc__sb_str(&b, tc__fb_type_name(in->type));
+    tc__sb_str(&b, "\",\"timestamp\":\"");
+    tc__sb_str(&b, ts);
+    tc__sb_str(&b, "\"}");
+    r->len = b.len;
+    o_off = b.len + 1;
+    tc__sb_put(&b, "", 1);
+    tc__sb_str(&b, in->original);
+    c_off = b.len + 1;
+    tc__sb_put(&b, "", 1);
+    tc__sb_str(&b, in->correct);
+    n_off = b.len + 1;
+    tc__sb_put(&b, "", 1);
+    tc__sb_put(&b, norm, normlen);
+    if (norm != normbuf) {
+        tc__free(norm);
+    }
+    if (b.oom) {
+        tc__free(b.p);
+        return tc__errf(err, TC_ENOMEM, "feedback record: out of memory");
+    }
+    r->block = b.p;
+    r->json = b.p;
+    r->original = b.p + o_off;
+    r->correct = b.p + c_off;
+    r->norm = b.p + n_off;
+    r->normlen = normlen;
+    if (in->type != TC_FEEDBACK_CORRECTION) {
+        return TC_OK;
+    }
+    rc = tc__cache_key(r->okey, fb->cache, TC__FB_NS, r->norm, r->normlen);
+    if (rc != TC_OK) {
+        tc__fb_rec_free(r);
+        return tc__errf(err, rc, "override key: %s", tc__errmsg());
+    }
+    if (encode_override(r, in) != TC_OK) {
+        tc__fb_rec_free(r);
+        return tc__errf(err, TC_ENOMEM, "feedback override: out of memory");
+    }
+    return TC_OK;
+}
+
+/* ---- the JSON form ------------------------------------------------------ */
+
+const char *const tc__fb_fields[TC__FB_NFIELDS] = {"text",
+                                                   "original_intent",
+                                                   "correct_intent",
+                                                   "original_confidence",
+                                                   "correct_complexity",
+                                                   "correct_techniques",
+                                                   "user_id",
+                                                   "feedback_type",
+                                                   "timestamp",
+                                                   "id"};
+
+static const char *json_type(const cJSON *j)
+{
+    if (cJSON_IsNull(j)) {
+        return "null";
+    }
+    if (cJSON_IsBool(j)) {
+        return "a boolean";
+    }
+    if (cJSON_IsNumber(j)) {
+        return "a number";
+    }
+    if (cJSON_IsString(j)) {
+        return "a string";
+    }
+    if (cJSON_IsArray(j)) {
+        return "an array";
+    }
+    return "an object";
+}
+
+/*
+ * cJSON turns \u0000 into a NUL that silently ends the string, so the
+ * escape is looked for in the raw text, once it parsed as JSON. Outside
+ * strings valid JSON has no backslash, so a scan that skips escape pairs
+ * is exact; it keeps the last member name of the top-level object, which
+ * names the field at fault. Returns 1 and the name (cut to fit) when the
+ * escape is there, 0 when not.
+ */
+static int escaped_nul(const char *s, size_t n, char *field, size_t fsz)
+{
+    size_t i, start = 0;
+    int depth = 0, in_str = 0;
+
+    snprintf(field, fsz, "a member name");
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (in_str) {
+            if (c == '\\') {
+                if (i + 5 < n && s[i + 1] == 'u' &&
+                    memcmp(s + i + 2, "0000", 4) == 0) {
+                    return 1;
+                }
+                i++;
+            } else if (c == '"') {
+                size_t j = i + 1;
+
+                in_str = 0;
+                while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' ||
+                                 s[j] == '\n')) {
+                    j++;
+                }
+                if (depth == 1 && j < n && s[j] == ':') {
+                    size_t len = i - start < fsz - 1 ? i - start : fsz - 1;
+
+                    memcpy(field, s + start, len);
+                    field[len] = '\0';
+                }
+            }
+        } else if (c == '"') {
+            in_str = 1;
+            start = i + 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+/* One member into in; returns TC_OK or the member's first error. */
+static int json_member(tc__fb_in *in, int f, const cJSON *v, tc__err *err)
+{
+    const char *name = tc__fb_fields[f];
+    int optional = f == TC__FB_COMPLEXITY || f == TC__FB_TECH ||
+                   f == TC__FB_USER || f == TC__FB_TS;
+
+    if (optional && cJSON_IsNull(v)) {
+        return TC_OK; /* null is absent, as the original service sent it */
+    }
+    if (f == TC__FB_CONF) {
+        if (!cJSON_IsNumber(v)) {
+            return tc__errf(err, TC_EINVAL, "%s: %s, not a number", name,
+                            json_type(v));
+        }
+        in->has_conf = 1;
+        in->conf = v->valuedouble;
+        return TC_OK;
+    }
+    if (f == TC__FB_TECH) {
+        const cJSON *e;
+        size_t i = 0;
+
+        if (!cJSON_IsArray(v)) {
+            return tc__errf(err, TC_EINVAL, "%s: %s, not an array of strings",
+                            name, json_type(v));
+        }
+        in->has_tech = 1;
+        cJSON_ArrayForEach(e, v)
+        {
+            if (i == TC__FB_TECH_MAX) {
+                return tc__errf(err, TC_EINVAL, "%s: %d items, more than %d",
+                                name, cJSON_GetArraySize(v), TC__FB_TECH_MAX);
+            }
+            if (!cJSON_IsString(e)) {
+                return tc__errf(err, TC_EINVAL, "%s[%zu]: %s, not a string",
+                                name, i, json_type(e));
+            }
+            in->tech[i++] = e->valuestring;
+        }
+        in->ntech = i;
+        return TC_OK;
+    }
+    if (!cJSON_IsString(v)) {
+        if (f == TC__FB_TYPE) {
+            in->type = -1;
+        }
+        return tc__errf(err, TC_EINVAL, "%s: %s, not a string", name,
+                        json_type(v));
+    }
+    switch (f) {
+    case TC__FB_TEXT:
+        in->text = v->valuestring;
+        in->textlen = strlen(v->valuestring);
+        break;
+    case TC__FB_ORIGINAL:
+        in->original = v->valuestring;
+        break;
+    case TC__FB_CORRECT:
+        in->correct = v->valuestring;
+        break;
+    case TC__FB_COMPLEXITY:
+        in->complexity = v->valuestring;
+        break;
+    case TC__FB_USER:
+        in->user_id = v->valuestring;
+        break;
+    case TC__FB_TS:
+        in->timestamp = v->valuestring;
+        break;
+    case TC__FB_ID:
+        in->id = v->valuestring;
+        break;
+    default: /* TC__FB_TYPE */
+        if (strcmp(v->valuestring, "correction") == 0) {
+            in->type = TC_FEEDBACK_CORRECTION;
+        } else if (strcmp(v->valuestring, "confirmation") == 0) {
+            in->type = TC_FEEDBACK_CONFIRMATION;
+        } else {
+            in->type = -1;
+            in->type_given = v->valuestring;
+        }
+    }
+    return TC_OK;
+}
+
+int tc__fb_parse_json(tc__fb_in *in, void **tree, const char *json, size_t len,
+                      int allow_id, tc__err *err)
+{
+    const char *end = NULL;
+    unsigned seen = 0;
+    cJSON *root, *m;
+    char a[48];
+    int rc = TC_OK;
+
+    memset(in, 0, sizeof(*in));
+    *tree = NULL;
+    if (memchr(json, '\0', len)) {
+        return tc__errf(err, TC_EINVAL, "not JSON: a NUL byte at byte %zu",
+                        (size_t)((const char *)memchr(json, '\0', len) - json));
+    }
+    tc__oom_take();
+    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (!root) {
+        if (tc__oom_take()) {
+            return tc__errf(err, TC_ENOMEM, "JSON: out of memory");
+        }
+        return tc__errf(err, TC_EINVAL, "not valid JSON (at byte %zu)",
+                        end && end >= json ? (size_t)(end - json) : 0);
+    }
+    *tree = root;
+    for (const char *p = end; p < json + len; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            return tc__errf(err, TC_EINVAL,
+                            "not valid JSON: text after the object at byte %zu",
+                            (size_t)(p - json));
+        }
+    }
+    if (!cJSON_IsObject(root)) {
+        return tc__errf(err, TC_EINVAL, "%s, not a JSON object",
+                        json_type(root));
+    }
+    if (memmem(json, len, "\\u0000", 6) &&
+        escaped_nul(json, len, a, sizeof(a))) {
+        return tc__errf(err, TC_EINVAL,
+                        "%s: holds \\u0000, a NUL character, which no field "
+                        "may contain",
+                        a);
+    }
+    /* The type first, so that any rejection is counted under it. */
+    cJSON_ArrayForEach(m, root)
+    {
+        if (m->string && strcmp(m->string, "feedback_type") == 0) {
+            tc__err ignored;
+
+            json_member(in, TC__FB_TYPE, m, &ignored);
+            break;
+        }
+    }
+    cJSON_ArrayForEach(m, root)
+    {
+        int f, mrc;
+
+        for (f = 0; f < TC__FB_NFIELDS; f++) {
+            if (strcmp(m->string, tc__fb_fields[f]) == 0) {
+                break;
+            }
+        }
+        if (f == TC__FB_NFIELDS || (f == TC__FB_ID && !allow_id)) {
+            mrc = tc__errf(err, TC_EINVAL,
+                           "%s: unknown field (a misspelt field is "
+                           "rejected, never dropped)",
+                           excerpt(a, sizeof(a), m->string));
+        } else if (seen & (1u << f)) {
+            mrc =
+                tc__errf(err, TC_EINVAL, "%s: appears twice", tc__fb_fields[f]);
+        } else {
+            seen |= 1u << f;
+            mrc = json_member(in, f, m, err);
+        }
+        if (mrc != TC_OK) {
+            return mrc;
+        }
+    }
+    if (allow_id && !in->id) {
+        rc = tc__errf(err, TC_EINVAL, "id: required in a stored record");
+    }
+    return rc;
+}

@@ -1,0 +1,214 @@
+/*
+ * resp.h - the wire of the Redis store: requests written as RESP by hand
+ * into one buffer and sent with one sendmsg, replies parsed by hiredis'
+ * reader into slots of the call, and the opening of a connection (connect,
+ * timeouts, AUTH, SELECT). Internal: used by store_redis.c and
+ * store_redis_fb.c. It exposes no hiredis type (a connection is a
+ * `struct redisContext *`, declared only), so that hiredis stays in the
+ * three files named in store_redis.h.
+ *
+ * Nothing here knows about pools, breakers or operations: a failure is
+ * returned as a TC_E* code with the detail, and the caller decides what
+ * it means for the connection and the server.
+ */
+#ifndef TC_RESP_H
+#define TC_RESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "store/store.h"
+
+struct redisContext;
+
+/* ---- requests ----------------------------------------------------------- */
+
+/*
+ * A request in RESP, built before the call takes a connection. Small
+ * pieces are copied into one buffer, on the stack up to TC__REQ_STACK
+ * bytes (an mget of 16 keys is about 2 KB); a value over TC__REQ_COPY_MAX
+ * bytes is sent from the caller's memory through an iovec of its own, so
+ * a large SET is never copied: such memory must live until the request is
+ * sent. A segment with ext NULL lies in buf at off.
+ */
+#define TC__REQ_STACK 4096
+#define TC__REQ_COPY_MAX 4096
+#define TC__REQ_SEGS 8
+
+typedef struct tc__rseg {
+    const char *ext;
+    size_t off, len;
+} tc__rseg;
+
+typedef struct tc__req {
+    char *buf;
+    size_t len, cap;
+    tc__rseg *seg;
+    size_t nseg, segcap;
+    size_t open; /* start of the copied bytes not yet in a segment */
+    int oom;
+    char stack[TC__REQ_STACK];
+    tc__rseg segstack[TC__REQ_SEGS];
+} tc__req;
+
+void tc__req_init(tc__req *r);
+void tc__req_free(tc__req *r);
+/* Makes room for n more bytes; sets r->oom when it cannot. */
+void tc__req_grow(tc__req *r, size_t n);
+
+/*
+ * Appends bytes. Inline because the hot path (an mget, a SET) calls it a
+ * few times per key and the copy nearly always fits: the growth is the
+ * out-of-line part. Running out of memory is remembered, not returned, so
+ * a request is built without a check per piece; tc__req_done reports it.
+ */
+static inline void tc__req_put(tc__req *r, const void *p, size_t n)
+{
+    if (n > r->cap - r->len) {
+        tc__req_grow(r, n);
+    }
+    if (r->oom) {
+        return;
+    }
+    memcpy(r->buf + r->len, p, n);
+    r->len += n;
+}
+
+/* Writes "<c><n>\r\n", such as "*2\r\n" or "$43\r\n", into out (at least
+ * 24 bytes); returns its length. */
+size_t tc__resp_fmt_len(char *out, char c, size_t n);
+/* An array or bulk header: "*<n>\r\n" or "$<n>\r\n". */
+void tc__req_len(tc__req *r, char c, size_t n);
+/* A bulk string; copied unless it is large. */
+void tc__req_bulk(tc__req *r, const void *p, size_t n);
+void tc__req_str(tc__req *r, const char *s);
+void tc__req_i64(tc__req *r, int64_t v);
+/* A command of a name and an optional key, such as GET key or PING. */
+void tc__req_cmd1(tc__req *r, const char *cmd, const char *key);
+/* A command of argc NUL-terminated words. */
+void tc__req_argv(tc__req *r, int argc, const char *const *argv);
+/* GET and PTTL of each key; SET key value PX ttl of each item whose
+ * status is TC_OK. */
+void tc__req_mget(tc__req *r, const tc__store_get *items, size_t n);
+void tc__req_mset(tc__req *r, const tc__store_set *items, size_t n);
+/* Ends the building of a request; -1 if it ran out of memory. */
+int tc__req_done(tc__req *r);
+/*
+ * Sends the whole request with sendmsg(MSG_NOSIGNAL). Returns 0, or the
+ * errno of the failure (EAGAIN: the socket's send timeout expired).
+ */
+int tc__req_send(const tc__req *r, int fd);
+
+/* ---- replies ------------------------------------------------------------ */
+
+/*
+ * A reply, read into a slot the call provides: hiredis' own reply
+ * objects cost two allocations and a copy per bulk string and one
+ * allocation per integer, and the value was then copied once more for
+ * the caller. Here a bulk string or error is copied once into a
+ * tc__malloc'd buffer, which a GET hands to the caller as it is;
+ * integers, nils and statuses allocate nothing. type is one of hiredis'
+ * REDIS_REPLY_* values (the files that read slots include hiredis).
+ */
+typedef struct tc__rrep {
+    int type;
+    long long integer;
+    char *str; /* bulk strings and errors; NUL-terminated; else NULL */
+    size_t len;
+    /* An array's elements, when the sink keeps them (nested); else NULL
+     * with elements still the array's length. */
+    struct tc__rrep *element;
+    size_t elements;
+} tc__rrep;
+
+/*
+ * The slots of one call. The cache's own commands never answer with an
+ * array, so by default an array reply is only told apart (its type) and
+ * its elements are not kept; nested keeps them, for the feedback
+ * commands (streams, hashes), in tc__calloc'd arrays.
+ */
+typedef struct tc__rsink {
+    tc__rrep *slot;
+    size_t n, next;
+    int nested;
+} tc__rsink;
+
+/* Slots kept on the stack by a caller: enough for an mget of 16 keys. */
+#define TC__REP_STACK 32
+
+/* n slots, in stack (TC__REP_STACK of them) when they fit; -1 when out of
+ * memory. */
+int tc__sink_init(tc__rsink *k, tc__rrep *stack, size_t n, int nested);
+/* Frees what the slots hold (k->next is 0 afterwards), not the slots. */
+void tc__sink_clear(tc__rsink *k);
+/* tc__sink_clear, then the slots unless they are stack. */
+void tc__sink_free(tc__rsink *k, const tc__rrep *stack);
+
+/*
+ * The element of an array reply at i, or NULL when r is not an array
+ * (or not kept) or is shorter: one test for "the shape I expect".
+ */
+const tc__rrep *tc__rrep_at(const tc__rrep *r, size_t i);
+
+/* What a server error reply means for the caller: TC_EAUTH, TC_EUNAVAIL
+ * (LOADING, BUSY...), TC_EFULL (OOM) or TC_EPROTO (anything else). */
+int tc__resp_error_code(const char *str);
+
+/* ---- connections -------------------------------------------------------- */
+
+/* Where and how to connect: copies of the configuration, owned. */
+typedef struct tc__resp_target {
+    char *host, *unix_path; /* one of them */
+    int port;
+    char *user, *password; /* NULL: no AUTH */
+    int db;                /* 0: no SELECT */
+    int connect_ms, command_ms;
+    char *where; /* the server as messages name it, without password */
+} tc__resp_target;
+
+/*
+ * Copies what cfg says of the server (defaults: port 6379, timeouts of
+ * 250 ms) into t. Returns TC_OK; TC_EINVAL (no host or socket, a
+ * negative db); TC_ENOMEM. tc__resp_target_free releases the copies,
+ * wiping the password first, also after a failed init.
+ */
+int tc__resp_target_init(tc__resp_target *t, const tc__store_config *cfg,
+                         tc__err *err);
+void tc__resp_target_free(tc__resp_target *t);
+
+/*
+ * Opens a connection with the connect timeout, sets the command timeout
+ * on its socket, authenticates and selects the db, and makes its replies
+ * go to sinks (tc__resp_read). label names the call in err.
+ * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT (unreachable); TC_EAUTH;
+ * TC_ECONFIG (SELECT refused); TC_ENOMEM.
+ */
+int tc__resp_connect(struct redisContext **out, const tc__resp_target *t,
+                     const char *label, tc__err *err);
+void tc__resp_close(struct redisContext *c);
+int tc__resp_fd(const struct redisContext *c);
+
+/*
+ * Reads replies into k's free slots until it is full. Returns 0, or -1
+ * with errno and the connection's error kept for tc__resp_io_fail; the
+ * connection is then unusable.
+ */
+int tc__resp_read(struct redisContext *c, tc__rsink *k);
+
+/*
+ * Writes the detail of a failed read (or connect, with where non-NULL)
+ * into err and returns its code: TC_ETIMEOUT (after timeout_ms),
+ * TC_EPROTO, TC_ENOMEM or TC_EUNAVAIL.
+ */
+int tc__resp_io_fail(const struct redisContext *c, int eno, const char *label,
+                     const char *where, int timeout_ms, tc__err *err);
+
+/*
+ * Whether a failure looks like a connection the server closed while it
+ * sat in a pool (EOF, reset, broken pipe): worth one more try on a new
+ * connection. c may be NULL (a failed send: eno alone).
+ */
+int tc__resp_stale(const struct redisContext *c, int eno);
+
+#endif /* TC_RESP_H */

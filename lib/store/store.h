@@ -1,0 +1,115 @@
+/*
+ * store.h - the L2 interface. Each store (redis/, lmdb/) fills one table
+ * of operations, its feedback part (fbstore.h) included; the layers above
+ * see nothing else of it and never ask which kind it is. Keys are the
+ * short hashed strings of cache/key.c ("tc:<prefix>:<hex>"), values the
+ * caller's bytes, unwrapped.
+ *
+ * Every operation may be called from many threads at once. Operations
+ * return TC_OK, TC_MISS or a negative TC_E* code, and on failure write the
+ * detail into err ("GET tc:intent:...: timed out after 250 ms"); a batched
+ * call that returns TC_OK with a failed item writes that item's detail.
+ * The caller starts err as "". An mset item with ttl_ms <= 0 gets
+ * TC_EINVAL alone. health.errors counts failed calls and failed items.
+ */
+#ifndef TC_STORE_H
+#define TC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/config.h"
+#include "base/internal.h"
+
+/* One key of a batched read. */
+typedef struct tc__store_get {
+    const char *key; /* NUL-terminated */
+    char *val;       /* out: tc__malloc'd, NUL after the last byte */
+    size_t len;      /* out */
+    int64_t ttl_ms;  /* out: remaining TTL; -1 when the entry has none */
+    int status;      /* out: TC_OK, TC_MISS or TC_E* */
+} tc__store_get;
+
+/* One key of a batched write. */
+typedef struct tc__store_set {
+    const char *key;
+    const void *val;
+    size_t len;
+    int64_t ttl_ms; /* > 0 */
+    int status;     /* out */
+} tc__store_set;
+
+/* What a store reports of its health (tc_cache_stats_json). */
+typedef struct tc__store_health {
+    int up;              /* last call succeeded */
+    const char *breaker; /* "closed", "open", "half_open"; static */
+    uint64_t reconnects;
+    uint64_t errors;
+    int64_t entries; /* -1 when unknown */
+    int64_t bytes;   /* bytes used by the store; -1 when unknown */
+} tc__store_health;
+
+typedef struct tc__store tc__store;
+struct tc__fb_ops;
+
+typedef struct tc__store_ops {
+    const char *kind; /* "redis", "lmdb" */
+    const struct tc__fb_ops *fb; /* how it keeps feedback (fbstore.h) */
+    /*
+     * Looks up n keys in one round trip. Returns TC_OK when every item
+     * has its own status (TC_OK/TC_MISS, or an error for that item alone,
+     * such as a value of the wrong type), or an error for the whole call
+     * (unreachable, timeout) with no value set.
+     */
+    int (*mget)(tc__store *s, tc__store_get *items, size_t n, tc__err *err);
+    /* Writes n keys in one round trip; as mget for the return. */
+    int (*mset)(tc__store *s, tc__store_set *items, size_t n, tc__err *err);
+    /* Deletes a key: TC_OK when it existed, TC_MISS when not. */
+    int (*del)(tc__store *s, const char *key, tc__err *err);
+    /*
+     * Atomically adds 1 to the integer stored at key (0 when absent;
+     * stored as decimal text with no TTL) and returns the new value.
+     */
+    int (*incr)(tc__store *s, const char *key, int64_t *out, tc__err *err);
+    /* A round trip to the store, bypassing any circuit breaker. */
+    int (*ping)(tc__store *s, tc__err *err);
+    void (*health)(tc__store *s, tc__store_health *out);
+    /* Whether calls are held back now (an open circuit breaker): cheap,
+     * no call to the store. */
+    int (*resting)(tc__store *s);
+    void (*close)(tc__store *s);
+} tc__store_ops;
+
+/* Every implementation's struct starts with this. */
+struct tc__store {
+    const tc__store_ops *ops;
+};
+
+/*
+ * Opens the store cfg names (cfg->kind; *out NULL for memory:), keeping
+ * cfg and log, which must outlive it. A Redis server that is down is not
+ * an error (the store recovers by itself); a wrong password is TC_EAUTH.
+ * Returns TC_OK; TC_EAUTH; TC_ECONFIG; TC_EIO (an LMDB directory);
+ * TC_ENOMEM.
+ */
+int tc__store_open(tc__store **out, const tc__store_config *cfg,
+                   const tc__logger *log, tc__err *err);
+
+/* The openings of each kind, for tc__store_open (and the tests). */
+int tc__store_redis_open(tc__store **out, const tc__store_config *cfg,
+                         const tc__logger *log, tc__err *err);
+int tc__store_lmdb_open(tc__store **out, const tc__store_config *cfg,
+                        const tc__logger *log, tc__err *err);
+
+/*
+ * Removes the expired entries of an LMDB store as of now_ms (wall clock;
+ * <= 0 for now); *removed (may be NULL) counts them. Writes also sweep a
+ * bounded batch now and then; this runs until nothing expired is left.
+ */
+int tc__store_lmdb_sweep(tc__store *s, int64_t now_ms, uint64_t *removed,
+                         tc__err *err);
+
+/* Frees the values of a batched read (tc__free on each val). */
+void tc__store_get_release(tc__store_get *items, size_t n);
+
+#endif /* TC_STORE_H */
