@@ -11,8 +11,8 @@
  * N = 10 ones and every row grows the one before. Results are lines of
  * key=value pairs on stdout, for the script; anything that keeps a
  * number from meaning what it says stops the tool with exit status 1.
- * The helpers, the reading of the sets and the word paraphrases are in
- * corrections_data.c.
+ * The word paraphrases are in corrections_data.c, what every benchmark
+ * program needs in bench_util.c.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -26,6 +26,8 @@
 #include <tutorcache.h>
 
 #include "corrections.h"
+
+const char bench_prog[] = "corrections";
 
 static const char usage[] =
     "Usage: corrections [options] SET_DIR\n"
@@ -45,7 +47,7 @@ static const char usage[] =
 /* The most Ns one run takes (--ns). */
 #define MAX_NS 16
 
-/* The temp model file, removed at exit, also after corr_fail(). */
+/* The temp model file, removed at exit, also after bench_fail(). */
 static char model_path[4096];
 
 static void remove_model(void)
@@ -80,22 +82,22 @@ static labels model_labels(const tc_model *m)
     cJSON *root, *heads, *list, *it;
 
     if (tc_model_info_json(&info, m) != TC_OK) {
-        corr_fail("tc_model_info_json failed");
+        bench_fail("tc_model_info_json failed");
     }
     root = cJSON_Parse(info);
     heads = cJSON_GetObjectItemCaseSensitive(root, "heads");
     list = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(heads, 0),
                                             "labels");
     if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 2) {
-        corr_fail("the model's info has no intent labels");
+        bench_fail("the model's info has no intent labels");
     }
-    l.v = corr_alloc((size_t)cJSON_GetArraySize(list), sizeof(*l.v));
+    l.v = bench_alloc((size_t)cJSON_GetArraySize(list), sizeof(*l.v));
     cJSON_ArrayForEach(it, list)
     {
         if (!cJSON_IsString(it)) {
-            corr_fail("the model's info: a label is not a string");
+            bench_fail("the model's info: a label is not a string");
         }
-        l.v[l.n++] = corr_strdup(it->valuestring);
+        l.v[l.n++] = bench_strdup(it->valuestring);
     }
     qsort(l.v, l.n, sizeof(*l.v), by_string);
     cJSON_Delete(root);
@@ -128,11 +130,11 @@ static tc_model *train(const char *data, size_t len, double *secs)
     double t0;
 
     tc_train_options_init(&opt);
-    t0 = corr_now();
+    t0 = bench_now();
     if (tc_model_train(&m, data, len, &opt, err, sizeof(err)) != TC_OK) {
-        corr_fail("tc_model_train: %s", err);
+        bench_fail("tc_model_train: %s", err);
     }
-    *secs = corr_now() - t0;
+    *secs = bench_now() - t0;
     return m;
 }
 
@@ -142,15 +144,15 @@ static tc_model *fresh_copy(void)
     char err[512];
 
     if (tc_model_load(&m, model_path, err, sizeof(err)) != TC_OK) {
-        corr_fail("%s", err);
+        bench_fail("%s", err);
     }
     return m;
 }
 
 /* The top intent of every text of d, each string the caller's. */
-static char **predict_all(const tc_model *m, const dataset *d)
+static char **predict_all(const tc_model *m, const bench_dataset *d)
 {
-    char **out = corr_alloc(d->n, sizeof(*out));
+    char **out = bench_alloc(d->n, sizeof(*out));
     size_t k;
 
     for (k = 0; k < d->n; k++) {
@@ -158,9 +160,9 @@ static char **predict_all(const tc_model *m, const dataset *d)
 
         if (tc_model_predict(&p, m, d->ex[k].text, d->ex[k].len, 1) != TC_OK ||
             p->nheads == 0 || p->heads[0].n == 0) {
-            corr_fail("tc_model_predict failed on \"%s\"", d->ex[k].text);
+            bench_fail("tc_model_predict failed on \"%s\"", d->ex[k].text);
         }
-        out[k] = corr_strdup(p->heads[0].labels[0].label);
+        out[k] = bench_strdup(p->heads[0].labels[0].label);
         tc_prediction_free(p);
     }
     return out;
@@ -176,7 +178,7 @@ static void predictions_free(char **p, size_t n)
     free(p);
 }
 
-static size_t count_right(char **pred, const dataset *d)
+static size_t count_right(char **pred, const bench_dataset *d)
 {
     size_t k, right = 0;
 
@@ -188,9 +190,9 @@ static size_t count_right(char **pred, const dataset *d)
 
 /* ---- one set ------------------------------------------------------------- */
 
-typedef struct bench {
+typedef struct corr_set {
     const char *name;
-    dataset fit, dev, test;
+    bench_dataset fit, dev, test;
     char *fit_raw;
     size_t fit_len;
     labels lab;
@@ -199,7 +201,7 @@ typedef struct bench {
     size_t ntest_in, test_right;
     size_t *pool, npool; /* wrong dev texts, shuffled */
     double train_s;
-} bench;
+} corr_set;
 
 /* What one model does on a row's texts. */
 typedef struct scores {
@@ -210,7 +212,7 @@ typedef struct scores {
 
 /* Sets same[t] for the test texts that are wrong the way a correction
  * was: the same gold intent and the same answer of the weights. */
-static size_t mark_same(const bench *b, const size_t *corr, size_t n,
+static size_t mark_same(const corr_set *b, const size_t *corr, size_t n,
                         unsigned char *same)
 {
     size_t t, k, count = 0;
@@ -231,19 +233,19 @@ static size_t mark_same(const bench *b, const size_t *corr, size_t n,
     return count;
 }
 
-static scores score(const bench *b, const tc_model *m, const size_t *corr,
-                    size_t n, const dataset *words, const unsigned char *same,
-                    char ***test_after)
+static scores score(const corr_set *b, const tc_model *m, const size_t *corr,
+                    size_t n, const bench_dataset *words,
+                    const unsigned char *same, char ***test_after)
 {
     scores s = {0, 0, 0, 0, 0, 0};
-    dataset c = {NULL, 0, 0};
+    bench_dataset c = {NULL, 0, 0};
     char **pc, **pw, **pt;
     size_t k;
 
     for (k = 0; k < n; k++) {
-        const example *e = &b->dev.ex[corr[k]];
+        const bench_example *e = &b->dev.ex[corr[k]];
 
-        corr_push(&c, corr_strdup(e->text), corr_strdup(e->intent));
+        bench_dataset_push(&c, bench_strdup(e->text), bench_strdup(e->intent));
     }
     pc = predict_all(m, &c);
     pw = predict_all(m, words);
@@ -268,7 +270,7 @@ static scores score(const bench *b, const tc_model *m, const size_t *corr,
     }
     predictions_free(pc, c.n);
     predictions_free(pw, words->n);
-    corr_dataset_free(&c);
+    bench_dataset_free(&c);
     if (test_after) {
         *test_after = pt;
     } else {
@@ -279,23 +281,20 @@ static scores score(const bench *b, const tc_model *m, const size_t *corr,
 
 /* corr[0..n) as JSON Lines, each with its gold intent (or the intent
  * given in wrong[k], when wrong is not NULL). */
-static char *corrections_json(const bench *b, const size_t *corr, size_t n,
+static char *corrections_json(const corr_set *b, const size_t *corr, size_t n,
                               char *const *wrong, size_t *len)
 {
     size_t k, cap = 1024, used = 0;
-    char *out = corr_alloc(cap, 1);
+    char *out = bench_alloc(cap, 1);
 
     for (k = 0; k < n; k++) {
-        const example *e = &b->dev.ex[corr[k]];
-        char *line = corr_example_json(e->text, wrong ? wrong[k] : e->intent);
+        const bench_example *e = &b->dev.ex[corr[k]];
+        char *line = bench_example_json(e->text, wrong ? wrong[k] : e->intent);
         size_t ll = strlen(line);
 
         while (used + ll + 2 > cap) {
             cap *= 2;
-            out = realloc(out, cap);
-            if (!out) {
-                corr_fail("out of memory");
-            }
+            out = bench_realloc(out, cap, 1);
         }
         memcpy(out + used, line, ll);
         used += ll;
@@ -312,28 +311,28 @@ static char *corrections_json(const bench *b, const size_t *corr, size_t n,
 static double update(tc_model *m, const char *json)
 {
     char err[512];
-    double t0 = corr_now();
+    double t0 = bench_now();
 
     if (json[0] == '\0') {
         return 0;
     }
     if (tc_model_update(m, json, err, sizeof(err)) != TC_OK) {
-        corr_fail("tc_model_update: %s", err);
+        bench_fail("tc_model_update: %s", err);
     }
-    return (corr_now() - t0) * 1e3;
+    return (bench_now() - t0) * 1e3;
 }
 
 /* The test texts that were right and the corrections made wrong, and
  * the corrections that may have done it (corrected to that intent, from
  * the answer the text had). */
-static void explain(const bench *b, const size_t *corr, size_t n,
+static void explain(const corr_set *b, const size_t *corr, size_t n,
                     const unsigned char *same, char **after)
 {
     size_t t, k;
 
     fprintf(stderr, "%s, N=%zu: rest texts made wrong\n", b->name, n);
     for (t = 0; t < b->test.n; t++) {
-        const example *e = &b->test.ex[t];
+        const bench_example *e = &b->test.ex[t];
 
         if (!b->test_in[t] || same[t] || strcmp(b->test_pred[t], e->intent) ||
             strcmp(after[t], e->intent) == 0) {
@@ -341,7 +340,7 @@ static void explain(const bench *b, const size_t *corr, size_t n,
         }
         fprintf(stderr, "  \"%s\" %s -> %s\n", e->text, e->intent, after[t]);
         for (k = 0; k < n; k++) {
-            const example *c = &b->dev.ex[corr[k]];
+            const bench_example *c = &b->dev.ex[corr[k]];
 
             if (strcmp(c->intent, after[t]) == 0 &&
                 strcmp(b->dev_pred[corr[k]], e->intent) == 0) {
@@ -352,11 +351,11 @@ static void explain(const bench *b, const size_t *corr, size_t n,
     }
 }
 
-static void run_n(const bench *b, size_t want, size_t n, uint64_t seed,
+static void run_n(const corr_set *b, size_t want, size_t n, uint64_t seed,
                   int retrain, size_t explain_n)
 {
-    dataset words = corr_word_variants(&b->dev, b->pool, n, seed);
-    unsigned char *same = corr_calloc(b->test.n, 1);
+    bench_dataset words = corr_word_variants(&b->dev, b->pool, n, seed);
+    unsigned char *same = bench_calloc(b->test.n, 1);
     size_t nsame = mark_same(b, b->pool, n, same), nrest, rest_before = 0, k,
            jlen;
     char *json = corrections_json(b, b->pool, n, NULL, &jlen), **after = NULL;
@@ -392,7 +391,7 @@ static void run_n(const bench *b, size_t want, size_t n, uint64_t seed,
     if (retrain) {
         /* fit.jsonl and the corrections as more lines of it */
         size_t len = b->fit_len + 1 + jlen;
-        char *data = corr_alloc(len + 1, 1);
+        char *data = bench_alloc(len + 1, 1);
         double secs;
 
         memcpy(data, b->fit_raw, b->fit_len);
@@ -412,7 +411,7 @@ static void run_n(const bench *b, size_t want, size_t n, uint64_t seed,
     putchar('\n');
     free(json);
     free(same);
-    corr_dataset_free(&words);
+    bench_dataset_free(&words);
 }
 
 /*
@@ -420,13 +419,13 @@ static void run_n(const bench *b, size_t want, size_t n, uint64_t seed,
  * corrected to an intent drawn from the others, all in one update: what
  * a user who lies, or a click on the wrong answer, does to the test set.
  */
-static void run_adversarial(const bench *b, double frac, uint64_t seed)
+static void run_adversarial(const corr_set *b, double frac, uint64_t seed)
 {
-    size_t *idx = corr_alloc(b->dev.n, sizeof(*idx)), n = 0, k, na, changed = 0,
-           own = 0, right = 0, jlen;
+    size_t *idx = bench_alloc(b->dev.n, sizeof(*idx)), n = 0, k, na,
+           changed = 0, own = 0, right = 0, jlen;
     uint64_t s = seed ^ 0xAD7E55A1ULL;
     char **wrong, *json, **after, **pa;
-    dataset c = {NULL, 0, 0};
+    bench_dataset c = {NULL, 0, 0};
     tc_model *m;
     double ms;
 
@@ -435,17 +434,17 @@ static void run_adversarial(const bench *b, double frac, uint64_t seed)
             idx[n++] = k;
         }
     }
-    corr_shuffle(idx, n, &s);
+    bench_shuffle(idx, n, sizeof(*idx), &s);
     na = (size_t)(frac * (double)n + 0.5);
-    wrong = corr_alloc(na, sizeof(*wrong));
+    wrong = bench_alloc(na, sizeof(*wrong));
     for (k = 0; k < na; k++) {
         const char *gold = b->dev.ex[idx[k]].intent;
 
         do {
-            wrong[k] = b->lab.v[corr_below(&s, b->lab.n)];
+            wrong[k] = b->lab.v[bench_below(&s, b->lab.n)];
         } while (strcmp(wrong[k], gold) == 0);
-        corr_push(&c, corr_strdup(b->dev.ex[idx[k]].text),
-                  corr_strdup(wrong[k]));
+        bench_dataset_push(&c, bench_strdup(b->dev.ex[idx[k]].text),
+                           bench_strdup(wrong[k]));
     }
     json = corrections_json(b, idx, na, wrong, &jlen);
     m = fresh_copy();
@@ -469,7 +468,7 @@ static void run_adversarial(const bench *b, double frac, uint64_t seed)
            changed, ms);
     predictions_free(after, b->test.n);
     predictions_free(pa, c.n);
-    corr_dataset_free(&c);
+    bench_dataset_free(&c);
     tc_model_free(m);
     free(json);
     free(wrong);
@@ -478,7 +477,7 @@ static void run_adversarial(const bench *b, double frac, uint64_t seed)
 
 /* Trains, saves the model to the temp file, predicts dev and test with
  * the weights and draws the pool. */
-static void prepare(bench *b, const char *dir, uint64_t seed)
+static void prepare(corr_set *b, const char *dir, uint64_t seed)
 {
     char path[4096], err[512];
     tc_model *m;
@@ -487,24 +486,23 @@ static void prepare(bench *b, const char *dir, uint64_t seed)
     int fd;
 
     snprintf(path, sizeof(path), "%s/fit.jsonl", dir);
-    b->fit_raw = corr_slurp(path, &b->fit_len);
-    b->fit = corr_load(dir, "fit.jsonl");
-    b->dev = corr_load(dir, "dev.jsonl");
-    b->test = corr_load(dir, "test.jsonl");
-    if (b->fit.n == 0 || b->dev.n == 0 || b->test.n == 0) {
-        corr_fail("%s: fit, dev or test has no examples", dir);
-    }
+    b->fit_raw = bench_slurp(path, &b->fit_len);
+    b->fit = bench_dataset_load(path, 0);
+    snprintf(path, sizeof(path), "%s/dev.jsonl", dir);
+    b->dev = bench_dataset_load(path, 0);
+    snprintf(path, sizeof(path), "%s/test.jsonl", dir);
+    b->test = bench_dataset_load(path, 0);
     m = train(b->fit_raw, b->fit_len, &b->train_s);
     b->lab = model_labels(m);
     snprintf(model_path, sizeof(model_path), "%s/tccorr.XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if ((fd = mkstemp(model_path)) < 0) {
         model_path[0] = '\0';
-        corr_fail("mkstemp: %s", strerror(errno));
+        bench_fail("mkstemp: %s", strerror(errno));
     }
     close(fd);
     if (tc_model_save(m, model_path, err, sizeof(err)) != TC_OK) {
-        corr_fail("%s", err);
+        bench_fail("%s", err);
     }
     b->dev_pred = predict_all(m, &b->dev);
     b->test_pred = predict_all(m, &b->test);
@@ -513,14 +511,14 @@ static void prepare(bench *b, const char *dir, uint64_t seed)
     /* Texts of an intent the model was never taught (the out-of-scope
      * sets) can be neither corrected to it nor answered right: they are
      * left out, and counted. */
-    b->test_in = corr_calloc(b->test.n, 1);
+    b->test_in = bench_calloc(b->test.n, 1);
     for (k = 0; k < b->test.n; k++) {
         b->test_in[k] = (unsigned char)known(&b->lab, b->test.ex[k].intent);
         b->ntest_in += b->test_in[k];
         b->test_right +=
             b->test_in[k] && strcmp(b->test_pred[k], b->test.ex[k].intent) == 0;
     }
-    b->pool = corr_alloc(b->dev.n, sizeof(*b->pool));
+    b->pool = bench_alloc(b->dev.n, sizeof(*b->pool));
     for (k = 0; k < b->dev.n; k++) {
         if (!known(&b->lab, b->dev.ex[k].intent)) {
             continue;
@@ -530,7 +528,7 @@ static void prepare(bench *b, const char *dir, uint64_t seed)
             b->pool[b->npool++] = k;
         }
     }
-    corr_shuffle(b->pool, b->npool, &s);
+    bench_shuffle(b->pool, b->npool, sizeof(*b->pool), &s);
     printf("kind=set set=%s classes=%zu fit=%zu dev=%zu dev_unknown=%zu "
            "dev_accuracy=%.4f pool=%zu test=%zu test_unknown=%zu "
            "test_accuracy=%.4f train_s=%.3f\n",
@@ -540,13 +538,13 @@ static void prepare(bench *b, const char *dir, uint64_t seed)
            b->train_s);
 }
 
-static void bench_free(bench *b)
+static void corr_set_free(corr_set *b)
 {
     predictions_free(b->dev_pred, b->dev.n);
     predictions_free(b->test_pred, b->test.n);
-    corr_dataset_free(&b->fit);
-    corr_dataset_free(&b->dev);
-    corr_dataset_free(&b->test);
+    bench_dataset_free(&b->fit);
+    bench_dataset_free(&b->dev);
+    bench_dataset_free(&b->test);
     labels_free(&b->lab);
     free(b->fit_raw);
     free(b->test_in);
@@ -561,14 +559,14 @@ static unsigned long long number(const char *opt, const char *s)
     errno = 0;
     v = strtoull(s, &end, 10);
     if (errno || end == s || *end || *s == '-') {
-        corr_fail("%s: not a number: %s", opt, s);
+        bench_fail("%s: not a number: %s", opt, s);
     }
     return v;
 }
 
 int main(int argc, char **argv)
 {
-    bench b;
+    corr_set b;
     size_t ns[MAX_NS] = {10, 100, 300, 1000}, nns = 4, k, prev = 0,
            explain_n = 0;
     uint64_t seed = 1;
@@ -604,20 +602,20 @@ int main(int argc, char **argv)
 
             frac = strtod(val, &end);
             if (end == val || *end || !(frac >= 0 && frac <= 1)) {
-                corr_fail("--adversarial: a share from 0 to 1, not %s", val);
+                bench_fail("--adversarial: a share from 0 to 1, not %s", val);
             }
         } else if (strcmp(opt, "--ns") == 0) {
-            char *list = corr_strdup(val), *tok, *save = NULL;
+            char *list = bench_strdup(val), *tok, *save = NULL;
 
             nns = 0;
             for (tok = strtok_r(list, ",", &save); tok;
                  tok = strtok_r(NULL, ",", &save)) {
                 if (nns == MAX_NS) {
-                    corr_fail("--ns: at most %d numbers", MAX_NS);
+                    bench_fail("--ns: at most %d numbers", MAX_NS);
                 }
                 ns[nns] = (size_t)number(opt, tok);
                 if (ns[nns] == 0 || (nns > 0 && ns[nns] <= ns[nns - 1])) {
-                    corr_fail("--ns: increasing numbers above 0, not %s", val);
+                    bench_fail("--ns: increasing numbers above 0, not %s", val);
                 }
                 nns++;
             }
@@ -647,9 +645,9 @@ int main(int argc, char **argv)
     if (frac > 0) {
         run_adversarial(&b, frac, seed);
     }
-    bench_free(&b);
+    corr_set_free(&b);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        corr_fail("stdout: write failed");
+        bench_fail("stdout: write failed");
     }
     return 0;
 }

@@ -15,15 +15,16 @@ bench_build_suite() {
 	${CC:-cc} -std=c11 -D_GNU_SOURCE $bench_warn ${CFLAGS:--O2 -g} \
 		${LDFLAGS:-} -I"$top/cli" -o "$1" "$top/bench/suite.c" \
 		"$top/bench/suite_score.c" "$top/bench/suite_cluster.c" \
-		"$top/cli/eval_metrics.c" -lcjson -lm ||
+		"$top/bench/bench_util.c" "$top/cli/eval_metrics.c" -lcjson -lm ||
 		die "bench/suite.c: does not build"
 }
 
-# bench_build_prog OUT SOURCE...: builds a benchmark program against the
-# static library in $build, with the libraries the Makefile links the
-# library with, into OUT through a temp name beside it (so that a
-# concurrent run never starts a half-written binary). Returns non-zero
-# when it does not build.
+# bench_build_prog OUT SOURCE...: builds a benchmark program from its
+# SOURCEs and bench/bench_util.c (what every benchmark program shares)
+# against the static library in $build, with the libraries the Makefile
+# links the library with, into OUT through a temp name beside it (so
+# that a concurrent run never starts a half-written binary). Returns
+# non-zero when it does not build.
 bench_build_prog() {
 	_out=$1
 	shift
@@ -31,7 +32,8 @@ bench_build_prog() {
 	# shellcheck disable=SC2086 # lists of flags
 	${CC:-cc} -std=c11 -D_GNU_SOURCE -I"$top/include" -I"$top/lib" \
 		$bench_warn -pthread ${CFLAGS:--O2 -g} ${LDFLAGS:-} \
-		-o "$_out.tmp$$" "$@" "$build/libtutorcache.a" \
+		-o "$_out.tmp$$" "$@" "$top/bench/bench_util.c" \
+		"$build/libtutorcache.a" \
 		${_libs:--lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lpthread -lm} ||
 		{
 			rm -f "$_out.tmp$$"

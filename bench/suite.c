@@ -4,7 +4,7 @@
  * scores a file of predictions (accuracy, calibration, out-of-scope
  * detection) against its gold labels.
  *
- * Every random choice comes from one seed through suite_rand, and every
+ * Every random choice comes from one seed through bench_rand, and every
  * per-class choice from a state derived from the class's name, so the
  * same data always give byte-identical sets, and a class is split the
  * same way in every set that has it. The fastText files are not written
@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench_util.h"
 #include "suite.h"
 
 static const char usage[] =
@@ -48,65 +48,7 @@ static const char usage[] =
  * out-of-scope examples (B). */
 #define OOS_HELD 10
 
-void suite_fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("suite: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-void *suite_alloc(size_t n, size_t size)
-{
-    void *p;
-
-    if (size && n > (size_t)-1 / size) {
-        suite_fail("allocation overflow");
-    }
-    p = malloc(n * size > 0 ? n * size : 1);
-    if (!p) {
-        suite_fail("out of memory");
-    }
-    return p;
-}
-
-void *suite_calloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-
-    if (!p) {
-        suite_fail("out of memory");
-    }
-    return p;
-}
-
-uint64_t suite_rand(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-size_t suite_below(uint64_t *state, size_t n)
-{
-    return (size_t)(suite_rand(state) % n);
-}
-
-uint64_t suite_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    while (*s) {
-        h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-    }
-    return h;
-}
+const char bench_prog[] = "suite";
 
 /* ---- data ---------------------------------------------------------------- */
 
@@ -131,14 +73,8 @@ static size_t npool, poolcap;
 static const char *keep(char *s)
 {
     if (npool == poolcap) {
-        char **p;
-
         poolcap = poolcap ? 2 * poolcap : 4096;
-        p = realloc(pool, poolcap * sizeof(*p));
-        if (!p) {
-            suite_fail("out of memory");
-        }
-        pool = p;
+        pool = bench_realloc(pool, poolcap, sizeof(*pool));
     }
     return pool[npool++] = s;
 }
@@ -146,7 +82,7 @@ static const char *keep(char *s)
 static const char *joined(const char *a, const char *sep, const char *b)
 {
     size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
-    char *s = suite_alloc(la + ls + lb + 1, 1);
+    char *s = bench_alloc(la + ls + lb + 1, 1);
 
     memcpy(s, a, la);
     memcpy(s + la, sep, ls);
@@ -158,60 +94,27 @@ static void push(items *it, const char *text, const char *label,
                  const char *strat)
 {
     if (it->n == it->cap) {
-        item *v;
-
         it->cap = it->cap ? 2 * it->cap : 1024;
-        v = realloc(it->v, it->cap * sizeof(*v));
-        if (!v) {
-            suite_fail("out of memory");
-        }
-        it->v = v;
+        it->v = bench_realloc(it->v, it->cap, sizeof(*it->v));
     }
     it->v[it->n].text = text;
     it->v[it->n].label = label;
     it->v[it->n++].strat = strat;
 }
 
-/* Reads every {"text":..., "intent":...} line of path; anything else is
- * fatal, since a benchmark on part of a data set would mislead. */
+/* Appends every example of path to out (see bench_dataset_load: a
+ * fastText label is one word); the strings go to the pool. */
 static void load(const char *path, items *out)
 {
-    size_t lineno = 0, lcap = 0;
-    char *line = NULL;
-    ssize_t len;
-    FILE *f = fopen(path, "r");
+    bench_dataset d = bench_dataset_load(path, BENCH_ONE_WORD);
+    size_t i;
 
-    if (!f) {
-        suite_fail("%s: cannot open: %s", path, strerror(errno));
-    }
-    while ((len = getline(&line, &lcap, f)) >= 0) {
-        cJSON *root;
-        const cJSON *text, *intent;
-        const char *label;
+    for (i = 0; i < d.n; i++) {
+        const char *label = keep(d.ex[i].intent);
 
-        lineno++;
-        if (len <= 1) {
-            continue;
-        }
-        root = cJSON_ParseWithLength(line, (size_t)len);
-        text = cJSON_GetObjectItemCaseSensitive(root, "text");
-        intent = cJSON_GetObjectItemCaseSensitive(root, "intent");
-        if (!cJSON_IsString(text) || !cJSON_IsString(intent) ||
-            intent->valuestring[0] == '\0' ||
-            strpbrk(intent->valuestring, " \t\n\r\v\f")) {
-            suite_fail("%s:%zu: not a {\"text\", \"intent\"} object with a "
-                       "one-word intent",
-                       path, lineno);
-        }
-        label = joined(intent->valuestring, "", "");
-        push(out, joined(text->valuestring, "", ""), label, label);
-        cJSON_Delete(root);
+        push(out, keep(d.ex[i].text), label, label);
     }
-    free(line);
-    fclose(f);
-    if (out->n == 0) {
-        suite_fail("%s: no examples", path);
-    }
+    free(d.ex);
 }
 
 static int by_strat(const void *a, const void *b)
@@ -226,7 +129,7 @@ static int by_strat(const void *a, const void *b)
  * a stratum. */
 static const item **strata(const items *it)
 {
-    const item **o = suite_alloc(it->n, sizeof(*o));
+    const item **o = bench_alloc(it->n, sizeof(*o));
     size_t i;
 
     for (i = 0; i < it->n; i++) {
@@ -262,17 +165,12 @@ static void choose(const items *it, uint64_t seed, const char *why, size_t max,
 
     memset(mark, 0, it->n);
     for (i = 0; i < it->n; i = j) {
-        uint64_t rng = seed ^ suite_hash(o[i]->strat) ^ suite_hash(why);
+        uint64_t rng = seed ^ suite_hash(o[i]->strat, strlen(o[i]->strat)) ^
+                       suite_hash(why, strlen(why));
 
         j = run_end(o, it->n, i);
         n = j - i;
-        for (k = n - 1; k > 0; k--) {
-            size_t r = suite_below(&rng, k + 1);
-            const item *x = o[i + k];
-
-            o[i + k] = o[i + r];
-            o[i + r] = x;
-        }
+        bench_shuffle(o + i, n, sizeof(*o), &rng);
         if (max == 0) {
             n = n < 2 ? 0 : n < 15 ? 1 : (n + 5) / 10;
         } else if (n > max) {
@@ -293,7 +191,7 @@ static int by_label(const void *a, const void *b)
 /* The number of distinct labels of it, and the size of the smallest. */
 static size_t labels(const items *it, size_t *smallest)
 {
-    const char **l = suite_alloc(it->n, sizeof(*l));
+    const char **l = bench_alloc(it->n, sizeof(*l));
     size_t i, j, n = 0;
 
     *smallest = 0;
@@ -338,23 +236,16 @@ static void write_items(const char *dir, const char *name, const items *it)
     snprintf(path, sizeof(path), "%s/%s.jsonl", dir, name);
     f = fopen(path, "w");
     if (!f) {
-        suite_fail("%s: cannot create: %s", path, strerror(errno));
+        bench_fail("%s: cannot create: %s", path, strerror(errno));
     }
     for (i = 0; i < it->n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        char *s = NULL;
+        char *s = bench_example_json(it->v[i].text, it->v[i].label);
 
-        if (!o || !cJSON_AddStringToObject(o, "text", it->v[i].text) ||
-            !cJSON_AddStringToObject(o, "intent", it->v[i].label) ||
-            !(s = cJSON_PrintUnformatted(o))) {
-            suite_fail("out of memory");
-        }
         fprintf(f, "%s\n", s);
         cJSON_free(s);
-        cJSON_Delete(o);
     }
     if (ferror(f) | fclose(f)) {
-        suite_fail("%s: cannot write", path);
+        bench_fail("%s: cannot write", path);
     }
 }
 
@@ -362,15 +253,15 @@ static void write_items(const char *dir, const char *name, const items *it)
 static void write_set(const char *out, const char *name, const set *s,
                       uint64_t seed, int with_test)
 {
-    unsigned char *dev = suite_alloc(s->train.n, 1);
-    unsigned char *more = suite_alloc(s->dev_only.n, 1);
+    unsigned char *dev = bench_alloc(s->train.n, 1);
+    unsigned char *more = bench_alloc(s->dev_only.n, 1);
     items fit = {NULL, 0, 0}, hold = {NULL, 0, 0};
     size_t i, ntr, nte, small, dummy;
     char dir[4096];
 
     snprintf(dir, sizeof(dir), "%s/%s", out, name);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        suite_fail("%s: cannot create: %s", dir, strerror(errno));
+        bench_fail("%s: cannot create: %s", dir, strerror(errno));
     }
     choose(&s->train, seed, "dev", 0, dev);
     choose(&s->dev_only, seed, "dev", 0, more);
@@ -438,9 +329,9 @@ static void add_labels(items *dst, const items *src, const char *a,
  * the first 63 are compared. */
 static void make_pair(set *s, const items *tr, const items *te)
 {
-    const char **texts = suite_alloc(tr->n, sizeof(*texts));
+    const char **texts = bench_alloc(tr->n, sizeof(*texts));
     const item **o = strata(tr);
-    size_t *rows = suite_alloc(tr->n, sizeof(*rows)), start[64], nc = 0;
+    size_t *rows = bench_alloc(tr->n, sizeof(*rows)), start[64], nc = 0;
     size_t i, a, b, ba = 0, bb = 1;
     double best = -2;
     suite_vectors *v;
@@ -455,7 +346,7 @@ static void make_pair(set *s, const items *tr, const items *te)
     }
     start[nc] = tr->n;
     if (nc < 2) {
-        suite_fail("snips2: fewer than two intents");
+        bench_fail("snips2: fewer than two intents");
     }
     for (a = 0; a < nc; a++) {
         for (b = a + 1; b < nc; b++) {
@@ -486,11 +377,11 @@ static void make_pair(set *s, const items *tr, const items *te)
 static void make_split(set *s, const set *m, size_t target, uint64_t seed)
 {
     size_t ntr = m->train.n, n = ntr + m->test.n, i, j, t = 0, c;
-    const char **texts = suite_alloc(n, sizeof(*texts));
+    const char **texts = bench_alloc(n, sizeof(*texts));
     const item **otr = strata(&m->train), **ote = strata(&m->test);
-    size_t *fit = suite_alloc(ntr, sizeof(*fit)),
-           *fo = suite_alloc(n, sizeof(*fo));
-    size_t *other = suite_alloc(n, sizeof(*other)), *oo = fo + ntr;
+    size_t *fit = bench_alloc(ntr, sizeof(*fit)),
+           *fo = bench_alloc(n, sizeof(*fo));
+    size_t *other = bench_alloc(n, sizeof(*other)), *oo = fo + ntr;
     suite_vectors *v;
 
     for (i = 0; i < n; i++) {
@@ -502,7 +393,7 @@ static void make_split(set *s, const set *m, size_t target, uint64_t seed)
     for (i = 0; i < ntr; i = j) {
         const char *label = otr[i]->label, *names[4096];
         size_t nt = 0, nk, k, most;
-        uint64_t rng = seed ^ suite_hash(label) ^ target;
+        uint64_t rng = seed ^ suite_hash(label, strlen(label)) ^ target;
 
         j = run_end(otr, ntr, i);
         while (t < m->test.n && strcmp(ote[t]->label, label) < 0) {
@@ -549,7 +440,7 @@ static void make_split(set *s, const set *m, size_t target, uint64_t seed)
 /* At most LOW_MAX training texts per class, the test set unchanged. */
 static void make_low(set *s, const items *tr, const items *te, uint64_t seed)
 {
-    unsigned char *mark = suite_alloc(tr->n, 1);
+    unsigned char *mark = bench_alloc(tr->n, 1);
     size_t i;
 
     choose(tr, seed, "sample", LOW_MAX, mark);
@@ -574,21 +465,15 @@ static void make_oos(set *s, const items *tr, const items *te, int taught,
     const item **o = strata(tr);
     const char *names[1024];
     size_t nl = 0, i, k;
-    uint64_t rng = seed ^ suite_hash("oos");
+    uint64_t rng = seed ^ suite_hash("oos", strlen("oos"));
 
     for (i = 0; i < tr->n && nl < 1024; i = run_end(o, tr->n, i)) {
         names[nl++] = o[i]->label;
     }
     if (nl < 3 * OOS_HELD) {
-        suite_fail("banking77-oos: too few intents (%zu)", nl);
+        bench_fail("banking77-oos: too few intents (%zu)", nl);
     }
-    for (k = nl - 1; k > 0; k--) {
-        size_t r = suite_below(&rng, k + 1);
-        const char *x = names[k];
-
-        names[k] = names[r];
-        names[r] = x;
-    }
+    bench_shuffle(names, nl, sizeof(*names), &rng);
     for (i = 0; i < tr->n + te->n; i++) {
         const item *e = i < tr->n ? &tr->v[i] : &te->v[i - tr->n];
         int held = 0;
@@ -655,7 +540,7 @@ static int cmd_make(int argc, char **argv)
         return 2;
     }
     if (mkdir(argv[i + 1], 0777) != 0 && errno != EEXIST) {
-        suite_fail("%s: cannot create: %s", argv[i + 1], strerror(errno));
+        bench_fail("%s: cannot create: %s", argv[i + 1], strerror(errno));
     }
     for (k = 0; k < 3; k++) {
         char path[4096];
@@ -728,7 +613,7 @@ static int cmd_texts(int argc, char **argv)
 
         if (!o || !cJSON_AddStringToObject(o, "text", it.v[i].text) ||
             !(s = cJSON_PrintUnformatted(o))) {
-            suite_fail("out of memory");
+            bench_fail("out of memory");
         }
         printf("%s\n", s);
         cJSON_free(s);

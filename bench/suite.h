@@ -1,8 +1,9 @@
 /*
- * suite.h - what the two halves of bench/suite (the tool in suite.c, the
- * text vectors and clustering in suite_cluster.c) share: the fatal-error
- * and allocation helpers of a benchmark tool, its PRNG, and the
- * clustering that splits a class into sub-intents.
+ * suite.h - what the halves of bench/suite (the tool in suite.c, the
+ * scoring in suite_score.c, the text vectors and clustering in
+ * suite_cluster.c) share beyond bench_util.h: the per-class PRNG states,
+ * the scoring command, and the clustering that splits a class into
+ * sub-intents.
  */
 #ifndef TC_BENCH_SUITE_H
 #define TC_BENCH_SUITE_H
@@ -10,25 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Prints "suite: MESSAGE" on stderr and exits 1: a benchmark that cannot
- * build what it says stops rather than measure something else. */
-__attribute__((format(printf, 1, 2), noreturn)) void suite_fail(const char *fmt,
-                                                                ...);
-
-/* malloc/calloc that never return NULL (they call suite_fail); the
- * counts are overflow-checked. */
-void *suite_alloc(size_t n, size_t size);
-void *suite_calloc(size_t n, size_t size);
-
-/* splitmix64: the one PRNG of the suite, so every set is the same on
- * every machine and C library. */
-uint64_t suite_rand(uint64_t *state);
-
-/* A uniform integer in [0, n), n > 0. */
-size_t suite_below(uint64_t *state, size_t n);
-
-/* FNV-1a of a string, to derive a per-class PRNG state from a name. */
-uint64_t suite_hash(const char *s);
+/* FNV-1a of s[0..len): the vocabulary's hash, and the per-class PRNG
+ * states derived from a name. */
+uint64_t suite_hash(const char *s, size_t len);
 
 /* `suite score`, in suite_score.c; argv[0] is "score". */
 int suite_score(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "suite.h"
 
 /* Lloyd iterations at most; stopping earlier when no text moves gives
@@ -36,7 +37,7 @@ typedef struct vocab {
     size_t nslot;   /* a power of two, at most half full */
 } vocab;
 
-static uint64_t hash_bytes(const char *s, size_t len)
+uint64_t suite_hash(const char *s, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     size_t i;
@@ -50,10 +51,10 @@ static uint64_t hash_bytes(const char *s, size_t len)
 static void vocab_grow(vocab *vo)
 {
     size_t i, nslot = vo->nslot ? 2 * vo->nslot : 1024;
-    uint32_t *slot = suite_calloc(nslot, sizeof(*slot));
+    uint32_t *slot = bench_calloc(nslot, sizeof(*slot));
 
     for (i = 0; i < vo->n; i++) {
-        size_t j = hash_bytes(vo->words[i], strlen(vo->words[i])) & (nslot - 1);
+        size_t j = suite_hash(vo->words[i], strlen(vo->words[i])) & (nslot - 1);
 
         while (slot[j]) {
             j = (j + 1) & (nslot - 1);
@@ -73,7 +74,7 @@ static long vocab_id(vocab *vo, const char *s, size_t len, int add)
     if (2 * (vo->n + 1) > vo->nslot) {
         vocab_grow(vo);
     }
-    j = hash_bytes(s, len) & (vo->nslot - 1);
+    j = suite_hash(s, len) & (vo->nslot - 1);
     while (vo->slot[j]) {
         const char *w = vo->words[vo->slot[j] - 1];
 
@@ -86,16 +87,10 @@ static long vocab_id(vocab *vo, const char *s, size_t len, int add)
         return -1;
     }
     if (vo->n == vo->cap) {
-        char **words;
-
         vo->cap = vo->cap ? 2 * vo->cap : 1024;
-        words = realloc(vo->words, vo->cap * sizeof(*words));
-        if (!words) {
-            suite_fail("out of memory");
-        }
-        vo->words = words;
+        vo->words = bench_realloc(vo->words, vo->cap, sizeof(*vo->words));
     }
-    vo->words[vo->n] = memcpy(suite_alloc(len + 1, 1), s, len);
+    vo->words[vo->n] = memcpy(bench_alloc(len + 1, 1), s, len);
     vo->words[vo->n][len] = '\0';
     vo->slot[j] = (uint32_t)++vo->n;
     return (long)vo->n - 1;
@@ -137,7 +132,7 @@ static size_t text_ids(vocab *vo, const char *text, int add, uint32_t **ids,
     if (len + 1 > *bufcap) {
         free(*buf);
         *bufcap = len + 1;
-        *buf = suite_alloc(*bufcap, 1);
+        *buf = bench_alloc(*bufcap, 1);
     }
     while (i < len) {
         size_t start, wl = 0;
@@ -156,10 +151,7 @@ static size_t text_ids(vocab *vo, const char *text, int add, uint32_t **ids,
         }
         if (n == *cap) {
             *cap = *cap ? 2 * *cap : 64;
-            *ids = realloc(*ids, *cap * sizeof(**ids));
-            if (!*ids) {
-                suite_fail("out of memory");
-            }
+            *ids = bench_realloc(*ids, *cap, sizeof(**ids));
         }
         (*ids)[n++] = (uint32_t)id;
     }
@@ -176,16 +168,16 @@ static size_t text_ids(vocab *vo, const char *text, int add, uint32_t **ids,
 suite_vectors *suite_vectors_make(const char *const *texts, size_t n,
                                   size_t nfit)
 {
-    suite_vectors *v = suite_calloc(1, sizeof(*v));
+    suite_vectors *v = bench_calloc(1, sizeof(*v));
     vocab vo = {NULL, 0, 0, NULL, 0};
     uint32_t *ids = NULL, *df;
     size_t i, j, cap = 0, bufcap = 0, nnz = 0, nnzcap = 1024;
     char *buf = NULL;
 
     v->n = n;
-    v->off = suite_alloc(n + 1, sizeof(*v->off));
-    v->term = suite_alloc(nnzcap, sizeof(*v->term));
-    v->w = suite_alloc(nnzcap, sizeof(*v->w));
+    v->off = bench_alloc(n + 1, sizeof(*v->off));
+    v->term = bench_alloc(nnzcap, sizeof(*v->term));
+    v->w = bench_alloc(nnzcap, sizeof(*v->w));
     for (i = 0; i < n; i++) {
         size_t k = text_ids(&vo, texts[i], i < nfit, &ids, &cap, &buf, &bufcap);
 
@@ -197,11 +189,8 @@ suite_vectors *suite_vectors_make(const char *const *texts, size_t n,
             }
             if (nnz == nnzcap) {
                 nnzcap *= 2;
-                v->term = realloc(v->term, nnzcap * sizeof(*v->term));
-                v->w = realloc(v->w, nnzcap * sizeof(*v->w));
-                if (!v->term || !v->w) {
-                    suite_fail("out of memory");
-                }
+                v->term = bench_realloc(v->term, nnzcap, sizeof(*v->term));
+                v->w = bench_realloc(v->w, nnzcap, sizeof(*v->w));
             }
             v->term[nnz] = ids[j];
             v->w[nnz++] = 1.0;
@@ -209,7 +198,7 @@ suite_vectors *suite_vectors_make(const char *const *texts, size_t n,
     }
     v->off[n] = nnz;
     v->nterms = vo.n;
-    df = suite_calloc(vo.n + 1, sizeof(*df));
+    df = bench_calloc(vo.n + 1, sizeof(*df));
     for (j = 0; j < v->off[nfit]; j++) {
         df[v->term[j]]++;
     }
@@ -254,8 +243,8 @@ static void add_row(const suite_vectors *v, size_t i, double *out)
 double suite_class_cosine(const suite_vectors *v, const size_t *a, size_t na,
                           const size_t *b, size_t nb)
 {
-    double *ma = suite_calloc(v->nterms + 1, sizeof(*ma));
-    double *mb = suite_calloc(v->nterms + 1, sizeof(*mb));
+    double *ma = bench_calloc(v->nterms + 1, sizeof(*ma));
+    double *mb = bench_calloc(v->nterms + 1, sizeof(*mb));
     double dot = 0, qa = 0, qb = 0;
     size_t i;
 
@@ -374,10 +363,10 @@ static void set_center(kmeans *m, size_t cluster, size_t row)
  * texts run out of distinct ones. Returns how many were chosen. */
 static size_t seed_centers(kmeans *m, uint64_t *rng)
 {
-    double *dist = suite_alloc(m->nfit, sizeof(*dist));
+    double *dist = bench_alloc(m->nfit, sizeof(*dist));
     size_t i, c;
 
-    set_center(m, 0, m->fit[suite_below(rng, m->nfit)]);
+    set_center(m, 0, m->fit[bench_below(rng, m->nfit)]);
     for (i = 0; i < m->nfit; i++) {
         dist[i] = fmax(0, 1 - dot(m, m->fit[i], 0));
     }
@@ -390,7 +379,7 @@ static size_t seed_centers(kmeans *m, uint64_t *rng)
         if (total <= 1e-9) {
             break;
         }
-        u = (double)(suite_rand(rng) >> 11) * 0x1p-53 * total;
+        u = (double)(bench_rand(rng) >> 11) * 0x1p-53 * total;
         i = 0;
         while (i + 1 < m->nfit && u >= dist[i]) {
             u -= dist[i++];
@@ -445,7 +434,7 @@ size_t suite_cluster(const suite_vectors *v, const size_t *fit, size_t nfit,
         memset(other_out, 0, nother * sizeof(*other_out));
         return 1;
     }
-    m.loc = suite_alloc(v->nterms + 1, sizeof(*m.loc));
+    m.loc = bench_alloc(v->nterms + 1, sizeof(*m.loc));
     for (j = 0; j < v->nterms; j++) {
         m.loc[j] = -1;
     }
@@ -456,10 +445,10 @@ size_t suite_cluster(const suite_vectors *v, const size_t *fit, size_t nfit,
             }
         }
     }
-    m.c = suite_calloc(m.k * (m.d + 1), sizeof(*m.c));
-    m.assign = suite_calloc(nfit, sizeof(*m.assign));
-    m.size = suite_calloc(m.k, sizeof(*m.size));
-    m.live = suite_calloc(m.k, 1);
+    m.c = bench_calloc(m.k * (m.d + 1), sizeof(*m.c));
+    m.assign = bench_calloc(nfit, sizeof(*m.assign));
+    m.size = bench_calloc(m.k, sizeof(*m.size));
+    m.live = bench_calloc(m.k, 1);
     m.k = seed_centers(&m, rng);
     memset(m.live, 1, m.k);
     for (it = 0; it < KMEANS_ITERATIONS; it++) {
@@ -479,7 +468,7 @@ size_t suite_cluster(const suite_vectors *v, const size_t *fit, size_t nfit,
     merge_small(&m, minsize);
     /* Numbered by first member, so the names do not depend on the seed
      * order of the centers. */
-    renum = suite_alloc(m.k, sizeof(*renum));
+    renum = bench_alloc(m.k, sizeof(*renum));
     for (c = 0; c < m.k; c++) {
         renum[c] = m.k;
     }

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "eval_metrics.h" /* the formulas `tutorcache eval` uses too */
+#include "bench_util.h"
 #include "suite.h"
 
 static const char usage[] =
@@ -37,7 +38,7 @@ typedef struct lines {
 
 static char *dup_n(const char *s, size_t n)
 {
-    char *d = suite_alloc(n + 1, 1);
+    char *d = bench_alloc(n + 1, 1);
 
     memcpy(d, s, n);
     d[n] = '\0';
@@ -58,7 +59,7 @@ static line parse(const char *path, size_t lineno, const char *s, int gold)
         label = cJSON_GetObjectItemCaseSensitive(root, "intent");
         conf = cJSON_GetObjectItemCaseSensitive(root, "confidence");
         if (!cJSON_IsString(label) || (!gold && !cJSON_IsNumber(conf))) {
-            suite_fail("%s:%zu: no \"intent\"%s", path, lineno,
+            bench_fail("%s:%zu: no \"intent\"%s", path, lineno,
                        gold ? "" : " and \"confidence\"");
         }
         l.label = dup_n(label->valuestring, strlen(label->valuestring));
@@ -69,17 +70,17 @@ static line parse(const char *path, size_t lineno, const char *s, int gold)
     } else if (!gold && strncmp(s, "__label__", 9) == 0) {
         sp = strchr(s, ' ');
         if (!sp) {
-            suite_fail("%s:%zu: a label without a probability (use "
+            bench_fail("%s:%zu: a label without a probability (use "
                        "fasttext predict-prob)",
                        path, lineno);
         }
         l.conf = strtod(sp + 1, &end);
         if (end == sp + 1) {
-            suite_fail("%s:%zu: no probability after the label", path, lineno);
+            bench_fail("%s:%zu: no probability after the label", path, lineno);
         }
         l.label = dup_n(s + 9, (size_t)(sp - s - 9));
     } else {
-        suite_fail("%s:%zu: %s", path, lineno,
+        bench_fail("%s:%zu: %s", path, lineno,
                    gold ? "not a JSON object"
                         : "neither fastText predict-prob nor tutorcache JSON");
     }
@@ -96,28 +97,22 @@ static void read_lines(const char *path, int gold, lines *out)
     FILE *f = fopen(path, "r");
 
     if (!f) {
-        suite_fail("%s: cannot open: %s", path, strerror(errno));
+        bench_fail("%s: cannot open: %s", path, strerror(errno));
     }
     while ((len = getline(&buf, &cap, f)) >= 0) {
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
             buf[--len] = '\0';
         }
         if (out->n == out->cap) {
-            line *v;
-
             out->cap = out->cap ? 2 * out->cap : 1024;
-            v = realloc(out->v, out->cap * sizeof(*v));
-            if (!v) {
-                suite_fail("out of memory");
-            }
-            out->v = v;
+            out->v = bench_realloc(out->v, out->cap, sizeof(*out->v));
         }
         out->v[out->n] = parse(path, out->n + 1, buf, gold);
         out->n++;
     }
     free(buf);
     if (ferror(f) | fclose(f)) {
-        suite_fail("%s: cannot read", path);
+        bench_fail("%s: cannot read", path);
     }
 }
 
@@ -135,7 +130,7 @@ static void put(cJSON *o, const char *key, double v)
 {
     if ((isnan(v) ? cJSON_AddNullToObject(o, key)
                   : cJSON_AddNumberToObject(o, key, v)) == NULL) {
-        suite_fail("out of memory");
+        bench_fail("out of memory");
     }
 }
 
@@ -165,14 +160,14 @@ int suite_score(int argc, char **argv)
     read_lines(argv[i], 1, &gold);
     read_lines(argv[i + 1], 0, &pred);
     if (gold.n == 0) {
-        suite_fail("%s: no lines to score", argv[i]);
+        bench_fail("%s: no lines to score", argv[i]);
     }
     if (gold.n != pred.n) {
-        suite_fail("%s has %zu lines, %s %zu: the predictions do not line up",
+        bench_fail("%s has %zu lines, %s %zu: the predictions do not line up",
                    argv[i], gold.n, argv[i + 1], pred.n);
     }
     n = gold.n;
-    ans = suite_alloc(n, sizeof(*ans));
+    ans = bench_alloc(n, sizeof(*ans));
     for (k = 0; k < n; k++) {
         const line *g = &gold.v[k], *p = &pred.v[k];
 
@@ -183,7 +178,7 @@ int suite_score(int argc, char **argv)
         ans[k].in_scope = !oos || strcmp(g->label, oos) != 0;
     }
     if (eval_metrics_compute(ans, n, &mt) != 0) {
-        suite_fail("out of memory");
+        bench_fail("out of memory");
     }
     free(ans);
     if (json) {
@@ -191,7 +186,7 @@ int suite_score(int argc, char **argv)
         char *s;
 
         if (!o) {
-            suite_fail("out of memory");
+            bench_fail("out of memory");
         }
         put(o, "n", (double)n);
         put(o, "accuracy", mt.accuracy);
@@ -205,7 +200,7 @@ int suite_score(int argc, char **argv)
         }
         s = cJSON_PrintUnformatted(o);
         if (!s) {
-            suite_fail("out of memory");
+            bench_fail("out of memory");
         }
         printf("%s\n", s);
         cJSON_free(s);
