@@ -97,8 +97,15 @@ check:
 	@$(MAKE) --no-print-directory all examples $(TESTS) header-check
 	scripts/install_check.sh $(BUILD)
 	TC_BUILD=$(BUILD) $(TESTS)
+	@$(MAKE) --no-print-directory check-readme
 
 test: check
+
+# Every example in README.md built or run (tests/readme.sh).
+.PHONY: check-readme
+check-readme: all examples
+	@scripts/deps.sh check
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" TC_LIBS="$(TC_LIBS)" tests/readme.sh $(BUILD)
 
 # The header alone, as C99 and as C++.
 header-check:
@@ -188,6 +195,7 @@ help:
 	@echo "make            build libtutorcache.a, libtutorcache.so and tutorcache"
 	@echo "make run        install what is missing, build, run the demo (LMDB store)"
 	@echo "make check      install what is missing, build, run every test (own redis-server)"
+	@echo "make check-readme  build or run every example of README.md (tests/readme.sh)"
 	@echo "make asan       tests under AddressSanitizer + UBSan"
 	@echo "make tsan       concurrency tests under ThreadSanitizer (CK_RUN_SUITE=suite[:case] to pick)"
 	@echo "make valgrind   tests under valgrind"

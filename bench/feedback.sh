@@ -54,6 +54,8 @@ die() {
 	say "$*"
 	exit 1
 }
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 
 for n in "$runs" "$records" "$nsub" "$nsub_lmdb" "$cpu"; do
 	case $n in '' | *[!0-9]*) die "BENCH_*: not a count: $n" ;; esac
@@ -75,12 +77,7 @@ else
 fi
 
 fb=$build/feedback_bench
-# shellcheck disable=SC2086
-${CC:-cc} -std=c11 -D_GNU_SOURCE -I"$top/include" -Wall -Wextra -Wpedantic \
-	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -pthread \
-	${CFLAGS:--O2 -g} ${LDFLAGS:-} -o "$fb" "$top/bench/feedback_bench.c" \
-	"$build/libtutorcache.a" -lhiredis -lcjson -lxxhash -llmdb -lutf8proc \
-	-lpthread -lm ||
+bench_build_prog "$fb" "$top/bench/feedback_bench.c" ||
 	die "bench/feedback_bench.c: does not build"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcfeedback.XXXXXX") || die "mktemp failed"

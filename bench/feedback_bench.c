@@ -31,15 +31,15 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <tutorcache.h>
+
+#include "bench_util.h"
 
 static const char usage[] =
     "Usage: feedback_bench COMMAND [options] ARGS\n"
@@ -54,36 +54,7 @@ static const char usage[] =
     "      R rounds (default 15) of N calls per thread (default 30000)\n"
     "      on P threads sharing each handle (default 1)\n";
 
-__attribute__((format(printf, 1, 2), noreturn)) static void
-fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("feedback_bench: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (!p) {
-        fail("out of memory");
-    }
-    return p;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+const char bench_prog[] = "feedback_bench";
 
 static long count_arg(const char *opt, const char *s, long max)
 {
@@ -93,7 +64,7 @@ static long count_arg(const char *opt, const char *s, long max)
     errno = 0;
     v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < 1 || v > max) {
-        fail("%s: \"%s\" is not a count in 1..%ld", opt, s, max);
+        bench_fail("%s: \"%s\" is not a count in 1..%ld", opt, s, max);
     }
     return v;
 }
@@ -135,7 +106,7 @@ static tc_cache *open_cache(const char *url, unsigned flags)
     o.store_url = url;
     o.enable_caching = 1;
     if (tc_cache_open(&h, &o, err, sizeof(err)) != TC_OK) {
-        fail("%s: %s", url, err);
+        bench_fail("%s: %s", url, err);
     }
     return h;
 }
@@ -166,14 +137,14 @@ static void submit_one(tc_cache *h, long i, const char *tag, double *us)
         fb.type = TC_FEEDBACK_CORRECTION;
         fb.correct_intent = intents[(i + 1) % 4];
     }
-    t0 = now_ns();
+    t0 = bench_now_ns();
     rc = tc_feedback_submit(id, NULL, h, &fb);
     if (us) {
-        *us = (double)(now_ns() - t0) / 1e3;
+        *us = (double)(bench_now_ns() - t0) / 1e3;
     }
     if (rc != TC_OK) {
-        fail("tc_feedback_submit: %s: %s", tc_error_name(rc),
-             tc_cache_errmsg(h));
+        bench_fail("tc_feedback_submit: %s: %s", tc_error_name(rc),
+                   tc_cache_errmsg(h));
     }
 }
 
@@ -196,50 +167,51 @@ static int cmd_submit(int argc, char **argv)
         } else if (strcmp(argv[a], "--raw") == 0 && a + 1 < argc) {
             raw = argv[++a];
         } else if (argv[a][0] == '-' || url) {
-            fail("submit: bad argument \"%s\"\n%s", argv[a], usage);
+            bench_fail("submit: bad argument \"%s\"\n%s", argv[a], usage);
         } else {
             url = argv[a];
         }
     }
     if (!url) {
-        fail("submit: URL expected\n%s", usage);
+        bench_fail("submit: URL expected\n%s", usage);
     }
     /* Texts new to the store on every run: the records get fresh ids in
      * any case, but the overrides would otherwise replace earlier ones. */
     snprintf(tag, sizeof(tag), "run %llx",
-             (unsigned long long)(now_ns() ^ (int64_t)getpid()));
+             (unsigned long long)(bench_now_ns() ^ (int64_t)getpid()));
     h = open_cache(url, 0);
-    us = xmalloc((size_t)n * sizeof(*us));
+    us = bench_alloc((size_t)n, sizeof(*us));
     for (i = 0; i < warm; i++) {
         submit_one(h, 100000000 + i, tag, NULL); /* texts of their own */
     }
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (i = 0; i < n; i++) {
         submit_one(h, i, tag, &us[i]);
     }
-    t1 = now_ns();
+    t1 = bench_now_ns();
     /* Every record must have gone to the store itself, not the spool. */
     if (tc_feedback_stats_json(&stats, h) != TC_OK) {
-        fail("tc_feedback_stats_json: %s", tc_cache_errmsg(h));
+        bench_fail("tc_feedback_stats_json: %s", tc_cache_errmsg(h));
     }
     if (!strstr(stats, "\"spooled\":0")) {
-        fail("records were spooled, the store was not reached: %s", stats);
+        bench_fail("records were spooled, the store was not reached: %s",
+                   stats);
     }
     tc_free(stats);
     if (raw) {
         FILE *f = fopen(raw, "w");
 
         if (!f) {
-            fail("%s: %s", raw, strerror(errno));
+            bench_fail("%s: %s", raw, strerror(errno));
         }
         for (i = 0; i < n; i++) {
             fprintf(f, "%.3f\n", us[i]);
         }
         if (fclose(f) != 0) {
-            fail("%s: %s", raw, strerror(errno));
+            bench_fail("%s: %s", raw, strerror(errno));
         }
     }
-    sorted = xmalloc((size_t)n * sizeof(*sorted));
+    sorted = bench_alloc((size_t)n, sizeof(*sorted));
     memcpy(sorted, us, (size_t)n * sizeof(*us));
     qsort(sorted, (size_t)n, sizeof(*sorted), cmp_double);
     for (i = 0; i < n; i++) {
@@ -310,11 +282,12 @@ static void *run_slice(void *arg)
             tc_result *r = NULL;
 
             if (tc_classify(&r, j->s->c, w->texts[k], w->tlen[k]) != TC_OK) {
-                fail("tc_classify (%s): %s", j->s->name, tc_cache_errmsg(NULL));
+                bench_fail("tc_classify (%s): %s", j->s->name,
+                           tc_cache_errmsg(NULL));
             }
             if (r->source != TC_SOURCE_L1) {
-                fail("tc_classify (%s) answered from %s, not the L1",
-                     j->s->name, tc_source_name(r->source));
+                bench_fail("tc_classify (%s) answered from %s, not the L1",
+                           j->s->name, tc_source_name(r->source));
             }
             tc_result_free(r);
             if (++k == w->ntexts) {
@@ -332,16 +305,13 @@ static void *run_slice(void *arg)
             if (tc_cache_get(&v, &len, &tier, j->s->h, "ml_model_predictions",
                              w->keys[k], strlen(w->keys[k])) != TC_OK ||
                 tier != TC_TIER_L1) {
-                fail("tc_cache_get (%s): not an L1 hit: %s", j->s->name,
-                     tc_cache_errmsg(NULL));
+                bench_fail("tc_cache_get (%s): not an L1 hit: %s", j->s->name,
+                           tc_cache_errmsg(NULL));
             }
             tc_free(v);
             /* a stride through the keys, so that consecutive gets do not
              * find their entry already in the CPU's cache */
-            k += 7919;
-            if (k >= w->nkeys) {
-                k -= w->nkeys;
-            }
+            k = (k + 7919) % w->nkeys;
         }
     }
     return NULL;
@@ -360,22 +330,23 @@ static double slice(const work *w, const side *s, int op, int nthreads,
         jobs[t].w = w;
         jobs[t].s = s;
         jobs[t].op = op;
-        jobs[t].start = round * 1009 + t * (op ? w->nkeys : w->ntexts) / nthreads;
+        jobs[t].start =
+            round * 1009 + t * (op ? w->nkeys : w->ntexts) / nthreads;
     }
-    t0 = now_ns();
+    t0 = bench_now_ns();
     if (nthreads == 1) {
         run_slice(&jobs[0]);
     } else {
         for (t = 0; t < nthreads; t++) {
             if (pthread_create(&tid[t], NULL, run_slice, &jobs[t]) != 0) {
-                fail("pthread_create failed");
+                bench_fail("pthread_create failed");
             }
         }
         for (t = 0; t < nthreads; t++) {
             pthread_join(tid[t], NULL);
         }
     }
-    return (double)(now_ns() - t0) / (double)w->n;
+    return (double)(bench_now_ns() - t0) / (double)w->n;
 }
 
 static int cmd_metrics(int argc, char **argv)
@@ -405,29 +376,29 @@ static int cmd_metrics(int argc, char **argv)
         } else if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) {
             nthreads = (int)count_arg("--threads", argv[++a], 64);
         } else if (argv[a][0] == '-' || model_path) {
-            fail("metrics: bad argument \"%s\"\n%s", argv[a], usage);
+            bench_fail("metrics: bad argument \"%s\"\n%s", argv[a], usage);
         } else {
             model_path = argv[a];
         }
     }
     if (!model_path) {
-        fail("metrics: MODEL expected\n%s", usage);
+        bench_fail("metrics: MODEL expected\n%s", usage);
     }
     if (tc_model_load(&m, model_path, err, sizeof(err)) != TC_OK) {
-        fail("%s: %s", model_path, err);
+        bench_fail("%s: %s", model_path, err);
     }
 
     w.n = n;
     w.ntexts = ntexts;
     w.nkeys = nkeys;
-    w.texts = xmalloc((size_t)ntexts * sizeof(*w.texts));
-    w.tlen = xmalloc((size_t)ntexts * sizeof(*w.tlen));
+    w.texts = bench_alloc((size_t)ntexts, sizeof(*w.texts));
+    w.tlen = bench_alloc((size_t)ntexts, sizeof(*w.tlen));
     for (k = 0; k < ntexts; k++) {
-        w.texts[k] = xmalloc(128);
+        w.texts[k] = bench_alloc(128, 1);
         w.tlen[k] = (size_t)snprintf(w.texts[k], 128, "%s (%ld)",
                                      templates[(size_t)k % NTEMPLATES], k);
     }
-    w.keys = xmalloc((size_t)nkeys * sizeof(*w.keys));
+    w.keys = bench_alloc((size_t)nkeys, sizeof(*w.keys));
     for (k = 0; k < nkeys; k++) {
         snprintf(w.keys[k], sizeof(w.keys[k]), "key-%ld", k);
     }
@@ -441,13 +412,13 @@ static int cmd_metrics(int argc, char **argv)
     for (a = 0; a < NSIDES; a++) {
         sides[a].h = open_cache("memory:", a == 1 ? TC_OPT_NO_METRICS : 0);
         if (tc_classifier_open(&sides[a].c, sides[a].h, &co) != TC_OK) {
-            fail("tc_classifier_open: %s", tc_cache_errmsg(NULL));
+            bench_fail("tc_classifier_open: %s", tc_cache_errmsg(NULL));
         }
         for (k = 0; k < ntexts; k++) {
             tc_result *res = NULL;
 
             if (tc_classify(&res, sides[a].c, w.texts[k], w.tlen[k]) != TC_OK) {
-                fail("tc_classify: %s", tc_cache_errmsg(NULL));
+                bench_fail("tc_classify: %s", tc_cache_errmsg(NULL));
             }
             tc_result_free(res);
         }
@@ -455,7 +426,7 @@ static int cmd_metrics(int argc, char **argv)
             if (tc_cache_set(sides[a].h, "ml_model_predictions", w.keys[k],
                              strlen(w.keys[k]), value, strlen(value),
                              TC_TTL_DEFAULT) != TC_OK) {
-                fail("tc_cache_set: %s", tc_cache_errmsg(NULL));
+                bench_fail("tc_cache_set: %s", tc_cache_errmsg(NULL));
             }
         }
         /* one untimed pass over every entry of both kinds */
@@ -467,7 +438,7 @@ static int cmd_metrics(int argc, char **argv)
 
     for (a = 0; a < NSIDES; a++) {
         for (op = 0; op < 2; op++) {
-            t[a][op] = xmalloc((size_t)rounds * sizeof(double));
+            t[a][op] = bench_alloc((size_t)rounds, sizeof(double));
         }
     }
     for (r = 0; r < rounds; r++) {

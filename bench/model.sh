@@ -45,6 +45,8 @@ die() {
 	say "$*"
 	exit 1
 }
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 # Progress only on a terminal; logs of `make bench` stay short.
 progress() { [ ! -t 2 ] || say "$*"; }
 
@@ -70,31 +72,10 @@ unset TUTORCACHE_CONFIG TUTORCACHE_URL TUTORCACHE_MODEL ENABLE_CACHING \
 
 # ---- what it needs ------------------------------------------------------------
 
-missing=""
-command -v fasttext >/dev/null || missing="$missing fasttext"
-[ -x /usr/bin/time ] || missing="$missing time"
-if [ -n "$missing" ]; then
-	say "installing:$missing"
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-		--no-install-recommends $missing >&2 ||
-		{ $sudo apt-get update -qq >&2 &&
-			DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-				--no-install-recommends $missing >&2; } ||
-		die "cannot install$missing"
-fi
-command -v fasttext >/dev/null || die "fasttext: not found"
-ftversion=$(dpkg-query -W -f '${Version}' fasttext 2>/dev/null || echo unknown)
+bench_need_fasttext
 
 mb=$build/model_bench
-# shellcheck disable=SC2086
-${CC:-cc} -std=c11 -D_GNU_SOURCE -I"$top/include" -I"$top/lib" -Wall -Wextra \
-	-Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-	-pthread ${CFLAGS:--O2 -g} ${LDFLAGS:-} -o "$mb" \
-	"$top/bench/model_bench.c" "$build/libtutorcache.a" \
-	-lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lpthread -lm ||
+bench_build_prog "$mb" "$top/bench/model_bench.c" ||
 	die "bench/model_bench.c: does not build"
 
 # The CLI's train and classify, when this build has them.

@@ -10,21 +10,17 @@
  * by linking build/libtutorcache.a), so both learners see the same words.
  * Results go to stdout as one line of key=value pairs for the script.
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
-
-#include <cjson/cJSON.h>
 
 #include <tutorcache.h>
 
 #include "base/normalize.h"
+#include "bench_util.h"
 
 static const char usage[] =
     "Usage: model_bench COMMAND [options] ARGS\n"
@@ -38,57 +34,7 @@ static const char usage[] =
     "                                         tc_classify on a memory: cache,\n"
     "                                         L1 hits and misses, one thread\n";
 
-/* One labelled example of a JSON Lines file. */
-typedef struct example {
-    char *text;
-    size_t len;
-    char *intent;
-} example;
-
-typedef struct dataset {
-    example *ex;
-    size_t n;
-} dataset;
-
-/* A benchmark that cannot measure what it says stops: the script then
- * fails rather than report a number for something else. */
-__attribute__((format(printf, 1, 2), noreturn)) static void
-fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("model_bench: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (!p) {
-        fail("out of memory");
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-
-    return memcpy(xmalloc(n), s, n);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+const char bench_prog[] = "model_bench";
 
 /* Peak resident set of this process so far, in KiB (Linux units). */
 static long peak_rss_kb(void)
@@ -99,79 +45,6 @@ static long peak_rss_kb(void)
         return -1;
     }
     return ru.ru_maxrss;
-}
-
-/* Reads every {"text":..., "intent":...} line; anything else is fatal,
- * since a benchmark on part of a data set would mislead. */
-static dataset load(const char *path)
-{
-    dataset d = {NULL, 0};
-    size_t cap = 0, lineno = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    FILE *f = fopen(path, "r");
-
-    if (!f) {
-        fail("%s: cannot open: %s", path, strerror(errno));
-    }
-    while ((len = getline(&line, &lcap, f)) >= 0) {
-        cJSON *root, *text, *intent;
-
-        lineno++;
-        if (len <= 1) {
-            continue;
-        }
-        root = cJSON_ParseWithLength(line, (size_t)len);
-        text = cJSON_GetObjectItemCaseSensitive(root, "text");
-        intent = cJSON_GetObjectItemCaseSensitive(root, "intent");
-        if (!cJSON_IsString(text) || !cJSON_IsString(intent)) {
-            fail("%s:%zu: not a {\"text\", \"intent\"} object", path, lineno);
-        }
-        if (d.n == cap) {
-            example *ex;
-
-            cap = cap ? 2 * cap : 1024;
-            ex = realloc(d.ex, cap * sizeof(*ex));
-            if (!ex) {
-                fail("out of memory");
-            }
-            d.ex = ex;
-        }
-        d.ex[d.n].text = xstrdup(text->valuestring);
-        d.ex[d.n].len = strlen(text->valuestring);
-        d.ex[d.n].intent = xstrdup(intent->valuestring);
-        d.n++;
-        cJSON_Delete(root);
-    }
-    free(line);
-    fclose(f);
-    if (d.n == 0) {
-        fail("%s: no examples", path);
-    }
-    return d;
-}
-
-static void dataset_free(dataset *d)
-{
-    size_t k;
-
-    for (k = 0; k < d->n; k++) {
-        free(d->ex[k].text);
-        free(d->ex[k].intent);
-    }
-    free(d->ex);
-    d->ex = NULL;
-    d->n = 0;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
 }
 
 /*
@@ -186,7 +59,7 @@ static int cmd_fasttext(int argc, char **argv)
     uint64_t seed = 0;
     int shuffle = 0, i = 1;
     size_t k, *order;
-    dataset d;
+    bench_dataset d;
 
     if (argc > 2 && strcmp(argv[1], "--shuffle") == 0) {
         seed = strtoull(argv[2], NULL, 10);
@@ -194,32 +67,25 @@ static int cmd_fasttext(int argc, char **argv)
         i = 3;
     }
     if (argc != i + 1) {
-        fail("fasttext: one file expected");
+        bench_fail("fasttext: one file expected");
     }
-    d = load(argv[i]);
-    order = xmalloc(d.n * sizeof(*order));
+    /* fastText would read the rest of a label with a space as words */
+    d = bench_dataset_load(argv[i], BENCH_ONE_WORD);
+    order = bench_alloc(d.n, sizeof(*order));
     for (k = 0; k < d.n; k++) {
         order[k] = k;
     }
-    for (k = d.n - 1; shuffle && k > 0; k--) {
-        size_t j = (size_t)(splitmix(&seed) % (k + 1)), x = order[k];
-
-        order[k] = order[j];
-        order[j] = x;
+    if (shuffle) {
+        bench_shuffle(order, d.n, sizeof(*order), &seed);
     }
     for (k = 0; k < d.n; k++) {
-        const example *e = &d.ex[order[k]];
-        char *norm = xmalloc(tc__normalize_bound(e->len) + 1);
+        const bench_example *e = &d.ex[order[k]];
+        char *norm = bench_alloc(tc__normalize_bound(e->len) + 1, 1);
         size_t nlen, pos = 0, start, tlen;
 
         if (tc__normalize_into(norm, tc__normalize_bound(e->len) + 1, &nlen,
                                e->text, e->len, NULL) != TC_OK) {
-            fail("%s: invalid UTF-8 in a text", argv[i]);
-        }
-        /* fastText would read the rest of such a label as words */
-        if (e->intent[0] == '\0' || strpbrk(e->intent, " \t\n\r\v\f")) {
-            fail("%s: intent \"%s\" is empty or has a space", argv[i],
-                 e->intent);
+            bench_fail("%s: invalid UTF-8 in a text", argv[i]);
         }
         printf("__label__%s", e->intent);
         while (tc__token_next(norm, nlen, &pos, &start, &tlen)) {
@@ -229,7 +95,7 @@ static int cmd_fasttext(int argc, char **argv)
         free(norm);
     }
     free(order);
-    dataset_free(&d);
+    bench_dataset_free(&d);
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -237,13 +103,13 @@ static int cmd_fasttext(int argc, char **argv)
  * a few texts contain become spaces (the library folds them so anyway). */
 static int cmd_texts(int argc, char **argv)
 {
-    dataset d;
+    bench_dataset d;
     size_t k, j;
 
     if (argc != 2) {
-        fail("texts: one file expected");
+        bench_fail("texts: one file expected");
     }
-    d = load(argv[1]);
+    d = bench_dataset_load(argv[1], 0);
     for (k = 0; k < d.n; k++) {
         for (j = 0; j < d.ex[k].len; j++) {
             char c = d.ex[k].text[j];
@@ -252,7 +118,7 @@ static int cmd_texts(int argc, char **argv)
         }
         putchar('\n');
     }
-    dataset_free(&d);
+    bench_dataset_free(&d);
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -262,7 +128,7 @@ static tc_model *load_model(const char *path)
     tc_model *m = NULL;
 
     if (tc_model_load(&m, path, err, sizeof(err)) != TC_OK) {
-        fail("%s", err);
+        bench_fail("%s", err);
     }
     return m;
 }
@@ -293,17 +159,17 @@ static int cmd_train(int argc, char **argv)
         i = 3;
     }
     if (argc != i + 2) {
-        fail("train: TRAIN.jsonl MODEL expected");
+        bench_fail("train: TRAIN.jsonl MODEL expected");
     }
-    t0 = now();
+    t0 = bench_now();
     if (tc_model_train_file(&m, argv[i], &opt, err, sizeof(err)) != TC_OK) {
-        fail("%s", err);
+        bench_fail("%s", err);
     }
-    t1 = now();
+    t1 = bench_now();
     if (tc_model_save(m, argv[i + 1], err, sizeof(err)) != TC_OK) {
-        fail("%s", err);
+        bench_fail("%s", err);
     }
-    t2 = now();
+    t2 = bench_now();
     printf("train_s=%.3f save_s=%.3f file_bytes=%ld rss_kb=%ld\n", t1 - t0,
            t2 - t1, file_size(argv[i + 1]), peak_rss_kb());
     tc_model_free(m);
@@ -319,25 +185,25 @@ static const char *top_intent(const tc_prediction *p)
 static int cmd_eval(int argc, char **argv)
 {
     tc_model *m;
-    dataset d;
+    bench_dataset d;
     size_t k, right = 0;
 
     if (argc != 3) {
-        fail("eval: MODEL TEST.jsonl expected");
+        bench_fail("eval: MODEL TEST.jsonl expected");
     }
     m = load_model(argv[1]);
-    d = load(argv[2]);
+    d = bench_dataset_load(argv[2], 0);
     for (k = 0; k < d.n; k++) {
         tc_prediction *p = NULL;
 
         if (tc_model_predict(&p, m, d.ex[k].text, d.ex[k].len, 1) != TC_OK) {
-            fail("tc_model_predict failed");
+            bench_fail("tc_model_predict failed");
         }
         right += strcmp(top_intent(p), d.ex[k].intent) == 0;
         tc_prediction_free(p);
     }
     printf("accuracy=%.4f n=%zu\n", (double)right / (double)d.n, d.n);
-    dataset_free(&d);
+    bench_dataset_free(&d);
     tc_model_free(m);
     return 0;
 }
@@ -353,12 +219,12 @@ static int counts(int argc, char **argv, long *n, long *misses)
         } else if (strcmp(argv[i], "--misses") == 0 && misses) {
             *misses = atol(argv[i + 1]);
         } else {
-            fail("unknown option %s", argv[i]);
+            bench_fail("unknown option %s", argv[i]);
         }
         i += 2;
     }
     if (*n <= 0 || (misses && *misses <= 0)) {
-        fail("counts must be positive");
+        bench_fail("counts must be positive");
     }
     return i;
 }
@@ -374,32 +240,32 @@ static int cmd_predict(int argc, char **argv)
     long n = 100000, k;
     int i = counts(argc, argv, &n, NULL);
     tc_model *m;
-    dataset d;
+    bench_dataset d;
     double t0 = 0, t1;
     size_t sink = 0;
 
     if (argc != i + 2) {
-        fail("predict: MODEL TEST.jsonl expected");
+        bench_fail("predict: MODEL TEST.jsonl expected");
     }
     m = load_model(argv[i]);
-    d = load(argv[i + 1]);
+    d = bench_dataset_load(argv[i + 1], 0);
     for (k = -(long)d.n; k < n; k++) {
-        const example *e = &d.ex[(size_t)(k + (long)d.n) % d.n];
+        const bench_example *e = &d.ex[(size_t)(k + (long)d.n) % d.n];
         tc_prediction *p = NULL;
 
         if (k == 0) {
-            t0 = now();
+            t0 = bench_now();
         }
         if (tc_model_predict(&p, m, e->text, e->len, 1) != TC_OK) {
-            fail("tc_model_predict failed");
+            bench_fail("tc_model_predict failed");
         }
         sink += strlen(top_intent(p));
         tc_prediction_free(p);
     }
-    t1 = now();
+    t1 = bench_now();
     printf("predict_per_s=%.0f n=%ld rss_kb=%ld sink=%zu\n",
            (double)n / (t1 - t0), n, peak_rss_kb(), sink % 10);
-    dataset_free(&d);
+    bench_dataset_free(&d);
     tc_model_free(m);
     return 0;
 }
@@ -411,10 +277,10 @@ static void classify_one(tc_classifier *c, const char *text, size_t len,
     tc_result *r = NULL;
 
     if (tc_classify(&r, c, text, len) != TC_OK) {
-        fail("tc_classify: %s", tc_cache_errmsg(NULL));
+        bench_fail("tc_classify: %s", tc_cache_errmsg(NULL));
     }
     if (r->source != want) {
-        fail("tc_classify answered from %s", tc_source_name(r->source));
+        bench_fail("tc_classify answered from %s", tc_source_name(r->source));
     }
     tc_result_free(r);
 }
@@ -435,27 +301,27 @@ static int cmd_classify(int argc, char **argv)
     tc_cache *cache = NULL;
     tc_classifier *c = NULL;
     tc_model *m;
-    dataset d;
+    bench_dataset d;
     char err[256], **uniq;
     size_t *ulen;
     double t0, t1, t2;
 
     if (argc != i + 2) {
-        fail("classify: MODEL TEST.jsonl expected");
+        bench_fail("classify: MODEL TEST.jsonl expected");
     }
     m = load_model(argv[i]);
-    d = load(argv[i + 1]);
+    d = bench_dataset_load(argv[i + 1], 0);
     tc_options_init(&o);
     o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     o.store_url = "memory:";
     o.enable_caching = 1;
     if (tc_cache_open(&cache, &o, err, sizeof(err)) != TC_OK) {
-        fail("%s", err);
+        bench_fail("%s", err);
     }
     tc_classifier_options_init(&co);
     co.model = m;
     if (tc_classifier_open(&c, cache, &co) != TC_OK) {
-        fail("tc_classifier_open: %s", tc_cache_errmsg(NULL));
+        bench_fail("tc_classifier_open: %s", tc_cache_errmsg(NULL));
     }
     /* Texts equal after normalization share a key: only the first is a
      * model answer, so the warm-up does not check the source. */
@@ -463,33 +329,33 @@ static int cmd_classify(int argc, char **argv)
         tc_result *r = NULL;
 
         if (tc_classify(&r, c, d.ex[k].text, d.ex[k].len) != TC_OK) {
-            fail("tc_classify: %s", tc_cache_errmsg(NULL));
+            bench_fail("tc_classify: %s", tc_cache_errmsg(NULL));
         }
         tc_result_free(r);
     }
-    t0 = now();
+    t0 = bench_now();
     for (k = 0; k < n; k++) {
-        const example *e = &d.ex[(size_t)k % d.n];
+        const bench_example *e = &d.ex[(size_t)k % d.n];
 
         classify_one(c, e->text, e->len, TC_SOURCE_L1);
     }
-    t1 = now();
+    t1 = bench_now();
 
-    uniq = xmalloc((size_t)misses * sizeof(*uniq));
-    ulen = xmalloc((size_t)misses * sizeof(*ulen));
+    uniq = bench_alloc((size_t)misses, sizeof(*uniq));
+    ulen = bench_alloc((size_t)misses, sizeof(*ulen));
     for (k = 0; k < misses; k++) {
-        const example *e = &d.ex[(size_t)k % d.n];
+        const bench_example *e = &d.ex[(size_t)k % d.n];
 
-        uniq[k] = xmalloc(e->len + 24);
+        uniq[k] = bench_alloc(e->len + 24, 1);
         ulen[k] = (size_t)sprintf(uniq[k], "%ld %s", k, e->text);
     }
-    t2 = now();
+    t2 = bench_now();
     for (k = 0; k < misses; k++) {
         classify_one(c, uniq[k], ulen[k], TC_SOURCE_MODEL);
     }
     printf("l1_hit_per_s=%.0f miss_per_s=%.0f n=%ld misses=%ld rss_kb=%ld\n",
-           (double)n / (t1 - t0), (double)misses / (now() - t2), n, misses,
-           peak_rss_kb());
+           (double)n / (t1 - t0), (double)misses / (bench_now() - t2), n,
+           misses, peak_rss_kb());
     for (k = 0; k < misses; k++) {
         free(uniq[k]);
     }
@@ -497,7 +363,7 @@ static int cmd_classify(int argc, char **argv)
     free(ulen);
     tc_classifier_close(c);
     tc_cache_close(cache);
-    dataset_free(&d);
+    bench_dataset_free(&d);
     tc_model_free(m);
     return 0;
 }

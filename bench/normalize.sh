@@ -24,6 +24,8 @@ die() {
 	say "$*"
 	exit 1
 }
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 
 case $rounds in '' | *[!0-9]* | 0) die "BENCH_ROUNDS: not a count: $rounds" ;; esac
 if [ ! -f "$test" ]; then
@@ -34,12 +36,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcnormalize.XXXXXX") || die "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 nb=$build/normalize_bench
-# shellcheck disable=SC2086
-${CC:-cc} -std=c11 -D_GNU_SOURCE -I"$top/include" -I"$top/lib" -Wall -Wextra \
-	-Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-	-pthread ${CFLAGS:--O2 -g} ${LDFLAGS:-} -o "$nb" \
-	"$top/bench/normalize_bench.c" "$build/libtutorcache.a" \
-	-lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lpthread -lm ||
+bench_build_prog "$nb" "$top/bench/normalize_bench.c" ||
 	die "bench/normalize_bench.c: does not build"
 
 "$nb" -n 200 "$test" || die "normalize_bench failed"

@@ -11,18 +11,17 @@
  * and divides the instructions by the texts normalized; run alone, it
  * prints nanoseconds per text as a rough guide.
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <cjson/cJSON.h>
 
 #include <tutorcache.h>
 
 #include "base/normalize.h"
+#include "bench_util.h"
+
+const char bench_prog[] = "normalize_bench";
 
 /* Texts a tutoring service sees in other languages and typographies
  * (UTF-8 source). */
@@ -61,21 +60,9 @@ typedef struct textset {
 
 static void add(textset *s, const char *t, size_t len)
 {
-    char **tt = realloc(s->text, (s->n + 1) * sizeof(*tt));
-    size_t *ll = realloc(s->len, (s->n + 1) * sizeof(*ll));
-
-    if (!tt || !ll) {
-        fprintf(stderr, "normalize_bench: out of memory\n");
-        exit(1);
-    }
-    s->text = tt;
-    s->len = ll;
-    s->text[s->n] = malloc(len + 1);
-    if (!s->text[s->n]) {
-        fprintf(stderr, "normalize_bench: out of memory\n");
-        exit(1);
-    }
-    memcpy(s->text[s->n], t, len + 1);
+    s->text = bench_realloc(s->text, s->n + 1, sizeof(*s->text));
+    s->len = bench_realloc(s->len, s->n + 1, sizeof(*s->len));
+    s->text[s->n] = memcpy(bench_alloc(len + 1, 1), t, len + 1);
     s->len[s->n++] = len;
     s->bytes += len;
 }
@@ -92,30 +79,18 @@ static int is_ascii(const char *s, size_t len)
     return 1;
 }
 
-/* The ASCII "text" fields of a JSON Lines file. */
+/* The ASCII texts of a labelled JSON Lines file. */
 static void load_ascii(textset *s, const char *path)
 {
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    bench_dataset d = bench_dataset_load(path, 0);
+    size_t i;
 
-    if (!f) {
-        fprintf(stderr, "normalize_bench: %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    while ((len = getline(&line, &cap, f)) > 0) {
-        cJSON *root = cJSON_ParseWithLength(line, (size_t)len);
-        cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "text");
-
-        if (cJSON_IsString(t) &&
-            is_ascii(t->valuestring, strlen(t->valuestring))) {
-            add(s, t->valuestring, strlen(t->valuestring));
+    for (i = 0; i < d.n; i++) {
+        if (is_ascii(d.ex[i].text, d.ex[i].len)) {
+            add(s, d.ex[i].text, d.ex[i].len);
         }
-        cJSON_Delete(root);
     }
-    free(line);
-    fclose(f);
+    bench_dataset_free(&d);
 }
 
 /*
@@ -134,21 +109,12 @@ __attribute__((noinline)) static size_t run(const textset *s, int rounds)
         for (i = 0; i < s->n; i++) {
             if (tc__normalize_into(buf, sizeof(buf), &n, s->text[i], s->len[i],
                                    NULL) != TC_OK) {
-                fprintf(stderr, "normalize_bench: text %zu refused\n", i);
-                exit(1);
+                bench_fail("text %zu refused", i);
             }
             sum += n;
         }
     }
     return sum;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv)
@@ -180,18 +146,17 @@ int main(int argc, char **argv)
         add(&u, unicode_texts[i], strlen(unicode_texts[i]));
     }
     if (a.n == 0) {
-        fprintf(stderr, "normalize_bench: %s: no ASCII texts\n", argv[1]);
-        return 1;
+        bench_fail("%s: no ASCII texts", argv[1]);
     }
-    t0 = now();
+    t0 = bench_now();
     if (strcmp(only, "unicode") != 0) {
         sum += run(&a, rounds);
     }
-    t1 = now();
+    t1 = bench_now();
     if (strcmp(only, "ascii") != 0) {
         sum += run(&u, rounds);
     }
-    t2 = now();
+    t2 = bench_now();
     printf("ascii texts=%zu bytes=%zu rounds=%d ns_per_text=%.0f\n", a.n,
            a.bytes, rounds, (t1 - t0) * 1e9 / ((double)a.n * rounds));
     printf("unicode texts=%zu bytes=%zu rounds=%d ns_per_text=%.0f\n", u.n,

@@ -12,10 +12,14 @@
  *
  * The order is the point, as in train --update: records leave the queue
  * only once a model that learned them is on disk; a refused candidate,
- * a crash or a failed save leaves them all in the queue.
+ * a crash or a failed save leaves them all in the queue. A run takes back
+ * every record that was handed out before it started and not
+ * acknowledged (what an earlier run held, refused or left by crashing),
+ * so only one run at a time works on a model: MODEL.learn.lock.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +31,10 @@
 
 #define CONSUME_BATCH 256
 #define ACK_BATCH 1024
+/* Added to the run's age in the claim threshold, for the rounding of the
+ * store's clock: what an earlier run took within this margin of this
+ * run's start is not taken back (a run takes far longer to end). */
+#define CLAIM_MARGIN_MS 5
 
 const char cli_help_feedback_learn[] =
     "Usage: tutorcache feedback learn [options]\n"
@@ -34,7 +42,9 @@ const char cli_help_feedback_learn[] =
     "\n"
     "Teach MODEL the corrections waiting in the feedback queue, check it,\n"
     "and swap it in. One run, for cron:\n"
-    "  1. take every record of the queue (consumer \"learn\");\n"
+    "  1. take every record of the queue (consumer \"learn\"), also those\n"
+    "     handed out before and not acknowledged: one run at a time per\n"
+    "     model (MODEL.learn.lock); do not mix with `feedback export`;\n"
     "  2. cap each user's corrections per window (--user-cap, "
     "--user-window):\n"
     "     the rest are counted as capped and not taught;\n"
@@ -49,7 +59,7 @@ const char cli_help_feedback_learn[] =
     "  5. check: on MODEL's reference examples (a sample of its training\n"
     "     data) the candidate's accuracy may fall below MODEL's by at most\n"
     "     --tolerance points, or it is refused, nothing is swapped and the\n"
-    "     records stay in the queue;\n"
+    "     records stay in the queue (counted as held);\n"
     "  6. swap: the candidate replaces MODEL atomically, the old file kept\n"
     "     as MODEL.prev; then the records are acknowledged.\n"
     "Prints one JSON line: {\"model\", \"mode\", \"records\", \"applied\",\n"
@@ -79,9 +89,10 @@ const char cli_help_feedback_learn[] =
     "                       becomes MODEL.prev), and do nothing else\n"
     "  -h, --help           show this help\n"
     "\n"
-    "Exit codes: 0 learned (or nothing to learn), 2 usage or a model file\n"
-    "that cannot be opened, 3 store unreachable, 4 a damaged model file, 5\n"
-    "the candidate was refused, or another failure.\n"
+    "Exit codes: 0 learned (or nothing to learn), 2 usage or a model or\n"
+    "data file that cannot be opened, 3 store unreachable, 4 a damaged\n"
+    "model file, 5 the candidate was refused, another run holds the lock,\n"
+    "or another failure. Only 0 and 5 print the JSON line.\n"
     "\n"
     "Examples:\n"
     "  tutorcache feedback learn --model intents.tcm\n"
@@ -239,16 +250,32 @@ cJSON *cli_learn_stats(const char *model)
 
 /* ---- the queue --------------------------------------------------------- */
 
-/* Takes every record of the queue (until a batch brings nothing new). */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Takes every record of the queue, until a batch brings nothing new: the
+ * new ones, and those handed out before this run started and never
+ * acknowledged. The claim threshold is the run's age, so a record this
+ * run was given is not claimed again, and one an earlier run left
+ * pending (held, refused, a crash) is.
+ */
 static int take_all(learn_run *u)
 {
     cli_idset seen = {NULL, 0, 0};
     tc_feedback_batch *b = NULL;
+    int64_t t0 = mono_ms();
     size_t i, fresh = 1;
     int rc = CLI_OK, lrc, added;
 
     while (rc == CLI_OK && fresh > 0) {
-        lrc = tc_feedback_consume(&b, u->h, u->o->consumer, CONSUME_BATCH, 0);
+        lrc = tc_feedback_consume(&b, u->h, u->o->consumer, CONSUME_BATCH,
+                                  mono_ms() - t0 + CLAIM_MARGIN_MS);
         if (lrc != TC_OK) {
             rc = cli_fail(u->h, lrc, "learn: feedback");
             break;
@@ -476,14 +503,116 @@ static void run_free(learn_run *u)
     tc_model_free(u->cur);
     tc_model_free(u->cand);
     tc_cache_close(u->h);
+    if (u->lock >= 0) {
+        close(u->lock); /* and with it the lock */
+    }
+}
+
+/* One run per model at a time: an exclusive lock on MODEL.learn.lock. */
+static int take_lock(learn_run *u)
+{
+    char *path = learn_beside(u->model, ".learn.lock");
+
+    if (!path) {
+        cli_err("learn: out of memory");
+        return CLI_FAIL;
+    }
+    u->lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (u->lock < 0 && errno == ENOENT) {
+        free(path); /* no such directory: the model's load says so */
+        return CLI_OK;
+    }
+    if (u->lock < 0) {
+        cli_err("learn: %s: %s", path, strerror(errno));
+        free(path);
+        return CLI_FAIL;
+    }
+    if (flock(u->lock, LOCK_EX | LOCK_NB) != 0) {
+        cli_err("learn: %s: %s", path,
+                errno == EWOULDBLOCK ? "another learn runs on this model"
+                                     : strerror(errno));
+        free(path);
+        return CLI_FAIL;
+    }
+    free(path);
+    return CLI_OK;
+}
+
+/* The corrections this run taught count against their users' caps in
+ * later runs; what it held, refused or overruled does not. */
+static int count_taught(learn_run *u)
+{
+    size_t i;
+
+    for (i = 0; i < u->n; i++) {
+        const learn_rec *r = &u->recs[i];
+
+        if ((r->fate == LEARN_APPLIED || r->fate == LEARN_AGREED) &&
+            r->correction && r->user &&
+            learn_users_add(&u->users, r->user,
+                            r->ts_ms / u->o->rules.user_window_ms) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Decides, builds, checks and (unless refused or a dry run) swaps. */
+static int learn_once(learn_run *u)
+{
+    learn_users run_users;
+    size_t i;
+    int rc;
+
+    u->winners = calloc(u->n ? u->n : 1, sizeof(*u->winners));
+    if (!u->winners || learn_users_clone(&run_users, &u->users) != 0) {
+        cli_err("learn: out of memory");
+        return CLI_FAIL;
+    }
+    rc = learn_resolve(u->recs, u->n, &u->o->rules, &run_users, u->winners,
+                       &u->nwinners);
+    learn_users_free(&run_users);
+    if (rc != 0) {
+        cli_err("learn: out of memory");
+        return CLI_FAIL;
+    }
+    learn_drop_agreed(u);
+    step(u, "learn.resolve", "one answer per text decided");
+    rc = learn_build(u);
+    if (rc == CLI_OK) {
+        step(u, "learn.check", "candidate against the references");
+        rc = learn_check(u);
+    }
+    for (i = 0; u->reason && i < u->n; i++) {
+        /* refused: what it would have taught waits in the queue */
+        if (u->recs[i].fate == LEARN_APPLIED ||
+            u->recs[i].fate == LEARN_AGREED) {
+            u->recs[i].fate = LEARN_HELD;
+        }
+    }
+    for (i = 0; i < u->n; i++) {
+        u->fates[u->recs[i].fate]++;
+    }
+    if (rc != CLI_OK || u->reason || u->o->dry_run) {
+        return rc;
+    }
+    step(u, "learn.swap", u->model);
+    if ((u->nwinners > 0 || u->o->data) && (rc = learn_swap_in(u)) != CLI_OK) {
+        return rc;
+    }
+    if (count_taught(u) != 0) {
+        cli_err("learn: out of memory");
+        return CLI_FAIL;
+    }
+    step(u, "learn.ack", "settled records acknowledged");
+    return ack_settled(u);
 }
 
 int cli_feedback_learn(cli_ctx *ctx, int argc, char **argv)
 {
     learn_opts o = {NULL, NULL, "learn", 0.5, {100, 86400000, 2, 0.99}, 0, 0};
     learn_run u;
-    cJSON *sum = NULL;
-    size_t i;
+    cJSON *sum;
     int rc;
 
     if ((rc = parse(ctx, argc, argv, &o)) != CLI_OK) {
@@ -492,10 +621,16 @@ int cli_feedback_learn(cli_ctx *ctx, int argc, char **argv)
     memset(&u, 0, sizeof(u));
     u.ctx = ctx;
     u.o = &o;
+    u.lock = -1;
     u.acc_before = u.acc_after = u.right = NAN;
+    if (o.data && access(o.data, R_OK) != 0) {
+        cli_err("learn: --data %s: %s", o.data, strerror(errno));
+        return CLI_USAGE;
+    }
     if ((rc = cli_feedback_open(ctx, &u.h, 0)) != CLI_OK ||
         (rc = cli_model_path(u.h, o.model, "learn", NULL, &u.model)) !=
-            CLI_OK) {
+            CLI_OK ||
+        (rc = take_lock(&u)) != CLI_OK) {
         run_free(&u);
         return rc;
     }
@@ -510,48 +645,27 @@ int cli_feedback_learn(cli_ctx *ctx, int argc, char **argv)
     }
     state_load(&u);
     step(&u, "learn.take", u.model);
-    if ((rc = take_all(&u)) != CLI_OK) {
-        run_free(&u);
+    if ((rc = take_all(&u)) == CLI_OK) {
+        rc = learn_once(&u);
+    }
+    if (rc != CLI_OK) {
+        run_free(&u); /* the records stay in the queue; nothing on stdout */
         return rc;
     }
-    u.winners = calloc(u.n ? u.n : 1, sizeof(*u.winners));
-    if (!u.winners || learn_resolve(u.recs, u.n, &o.rules, &u.users, u.winners,
-                                    &u.nwinners) != 0) {
-        cli_err("learn: out of memory");
-        run_free(&u);
-        return CLI_FAIL;
-    }
-    learn_drop_agreed(&u);
-    step(&u, "learn.resolve", "one answer per text decided");
-    rc = learn_build(&u);
-    if (rc == CLI_OK) {
-        step(&u, "learn.check", "candidate against the references");
-        rc = learn_check(&u);
-    }
-    for (i = 0; i < u.n; i++) {
-        u.fates[u.recs[i].fate]++;
-    }
-    if (rc == CLI_OK && !u.reason && !o.dry_run) {
-        step(&u, "learn.swap", u.model);
-        if (u.nwinners > 0 || o.data) {
-            rc = learn_swap_in(&u);
-        }
-        if (rc == CLI_OK) {
-            step(&u, "learn.ack", "settled records acknowledged");
-            rc = ack_settled(&u);
-        }
-    }
-    if (rc == CLI_OK && u.reason) {
+    if (u.reason) {
         cli_err("learn: refused: %s; the records stay in the queue", u.reason);
         rc = CLI_FAIL;
     }
     if ((sum = summary(&u))) {
-        if (!o.dry_run && (rc == CLI_OK || u.reason)) {
+        if (!o.dry_run) {
             state_save(&u, sum);
         }
         if (cli_print_json_line(stdout, sum) != 0 && rc == CLI_OK) {
             rc = CLI_FAIL;
         }
+    } else {
+        cli_err("learn: out of memory");
+        rc = CLI_FAIL;
     }
     cJSON_Delete(sum);
     run_free(&u);

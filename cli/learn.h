@@ -65,6 +65,8 @@ typedef struct learn_users {
  * when out of memory. */
 long learn_users_count(const learn_users *u, const char *user, int64_t window);
 int learn_users_add(learn_users *u, const char *user, int64_t window);
+/* A copy of src in dst (empty before); -1 when out of memory. */
+int learn_users_clone(learn_users *dst, const learn_users *src);
 void learn_users_free(learn_users *u);
 
 /*
@@ -77,7 +79,9 @@ void learn_rec_free(learn_rec *r);
 
 /*
  * Decides the fate of every record: oldest first, each user's
- * corrections past the cap of its window are capped; then per normalized
+ * corrections past the cap of its window are capped (users holds the
+ * counts of what earlier runs taught, and this run's corrections are
+ * added to it as they are let through); then per normalized
  * text, the intent with the most voters wins (a user voting once, with
  * their latest record; records without user_id each count as a voter;
  * a tie goes to the intent of the latest record), and a winner that a
@@ -113,8 +117,9 @@ typedef struct learn_run {
     double acc_before, acc_after, right;
     const char *reason;
     char why[512];
-    learn_users users;
-    cJSON *state; /* MODEL.learn.json */
+    learn_users users; /* what earlier runs taught, per user and window */
+    cJSON *state;      /* MODEL.learn.json */
+    int lock;          /* MODEL.learn.lock, held for the run; -1: none */
 } learn_run;
 
 /* ---- learn_model.c ---------------------------------------------------- */

@@ -372,10 +372,15 @@ int learn_rollback(const char *model)
          *tmp = learn_beside(model, ".swap");
     char fp_now[TC_FINGERPRINT_LEN + 1], fp_prev[TC_FINGERPRINT_LEN + 1];
     tc_model *a = NULL, *b = NULL;
+    cJSON *out = NULL;
     int rc = CLI_FAIL;
 
     if (!prev || !tmp) {
         cli_err("learn: out of memory");
+    } else if (access(prev, F_OK) != 0) {
+        cli_err("learn: --rollback: nothing to roll back to (%s: %s)", prev,
+                strerror(errno));
+        rc = CLI_USAGE;
     } else if ((rc = cli_model_load(prev, &b)) == CLI_OK &&
                (rc = cli_model_load(model, &a)) == CLI_OK) {
         tc_model_fingerprint(fp_now, a);
@@ -385,12 +390,15 @@ int learn_rollback(const char *model)
             rename(tmp, prev) != 0) {
             cli_err("learn: --rollback: %s", strerror(errno));
             rc = CLI_FAIL;
-        } else {
-            printf("{\"model\":\"%s\",\"fingerprint\":\"%s\","
-                   "\"previous\":\"%s\"}\n",
-                   model, fp_prev, fp_now);
+        } else if (!(out = cJSON_CreateObject()) ||
+                   !cJSON_AddStringToObject(out, "model", model) ||
+                   !cJSON_AddStringToObject(out, "fingerprint", fp_prev) ||
+                   !cJSON_AddStringToObject(out, "previous", fp_now) ||
+                   cli_print_json_line(stdout, out) != 0) {
+            rc = CLI_FAIL;
         }
     }
+    cJSON_Delete(out);
     tc_model_free(a);
     tc_model_free(b);
     free(prev);

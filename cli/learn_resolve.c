@@ -65,6 +65,28 @@ int learn_users_add(learn_users *u, const char *user, int64_t window)
     return 0;
 }
 
+int learn_users_clone(learn_users *dst, const learn_users *src)
+{
+    size_t i;
+
+    memset(dst, 0, sizeof(*dst));
+    if (src->n == 0) {
+        return 0;
+    }
+    if (!(dst->v = calloc(src->n, sizeof(*dst->v)))) {
+        return -1;
+    }
+    dst->cap = src->n;
+    for (i = 0; i < src->n; i++, dst->n++) {
+        dst->v[i] = src->v[i];
+        if (!(dst->v[i].user = strdup(src->v[i].user))) {
+            learn_users_free(dst);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void learn_users_free(learn_users *u)
 {
     size_t i;

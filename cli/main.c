@@ -132,7 +132,7 @@ static int cmd_help(cli_ctx *ctx, int argc, char **argv)
         }
         return CLI_USAGE;
     }
-    if (argc - optind > 1) {
+    if (argc - optind > 2) {
         return cli_usage(ctx, "one command at a time");
     }
     if (argc - optind == 0) {
@@ -141,6 +141,14 @@ static int cmd_help(cli_ctx *ctx, int argc, char **argv)
     }
     if (!(c = find_command(argv[optind]))) {
         return cli_usage(ctx, "unknown command \"%s\"", argv[optind]);
+    }
+    if (argc - optind == 2) {
+        /* a subcommand's help is its own --help: `help feedback learn` */
+        char *sub[] = {argv[optind], argv[optind + 1], "--help", NULL};
+
+        ctx->cmd = c;
+        optind = 0;
+        return c->run(ctx, 3, sub);
     }
     fputs(c->help, stdout);
     return CLI_OK;

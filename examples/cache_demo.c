@@ -10,6 +10,27 @@
 
 #include <tutorcache.h>
 
+/* Exit codes, as the tutorcache CLI's where they overlap. */
+enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_STORE = 3, EXIT_OTHER = 5 };
+
+static const char usage_text[] =
+    "Usage: cache_demo [STORE_URL]\n"
+    "\n"
+    "Four threads share one tutorcache handle and ask it twice each for a\n"
+    "student's prediction; a stand-in model computes the misses. Each line\n"
+    "on stdout is: student, the tier that answered (loader: the model ran;\n"
+    "l1: this process's memory; l2: the store), the value.\n"
+    "\n"
+    "STORE_URL is redis://..., unix://..., lmdb:///dir or memory:; without\n"
+    "it the store comes from TUTORCACHE_URL, then REDIS_HOST..., then\n"
+    "lmdb://$XDG_CACHE_HOME/tutorcache.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help   this text\n"
+    "\n"
+    "Exit codes: 0 ok, 2 usage, 3 the store cannot be opened, 5 another\n"
+    "failure (a call that failed, or stdout that could not be written).\n";
+
 static tc_cache *cache;
 
 /* Stands in for an expensive model call. */
@@ -32,6 +53,7 @@ static int predict(void **val, size_t *len, int64_t *ttl_ms, const char *ns,
     return TC_OK;
 }
 
+/* Returns arg's student on success, NULL when a call failed. */
 static void *worker(void *arg)
 {
     const char *student = arg;
@@ -53,7 +75,7 @@ static void *worker(void *arg)
                (const char *)val);
         tc_free(val);
     }
-    return NULL;
+    return arg;
 }
 
 int main(int argc, char **argv)
@@ -62,23 +84,47 @@ int main(int argc, char **argv)
     pthread_t th[4];
     tc_options opt;
     char err[256];
-    int i, rc;
+    void *ok;
+    int i, n, rc, code = EXIT_OK;
 
+    if (argc > 1 &&
+        (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(usage_text, stdout);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_OTHER;
+    }
+    /* A store URL never starts with '-': that is a mistyped option. */
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        fprintf(stderr,
+                "cache_demo: %s: unexpected argument\n"
+                "Try 'cache_demo --help'.\n",
+                argv[argc > 2 ? 2 : 1]);
+        return EXIT_USAGE;
+    }
     tc_options_init(&opt);
     opt.store_url = argc > 1 ? argv[1] : NULL; /* NULL: env, then default */
     rc = tc_cache_open(&cache, &opt, err, sizeof(err));
     if (rc != TC_OK) {
         fprintf(stderr, "cache_demo: %s: %s\n", tc_error_name(rc), err);
-        return 1;
+        return EXIT_STORE;
     }
     printf("libtutorcache %s, store %s\n", tc_version(),
            tc_cache_store_kind(cache));
-    for (i = 0; i < 4; i++) {
-        pthread_create(&th[i], NULL, worker, students[i]);
+    for (n = 0; n < 4; n++) {
+        if (pthread_create(&th[n], NULL, worker, students[n]) != 0) {
+            fprintf(stderr, "cache_demo: cannot start a thread\n");
+            code = EXIT_OTHER;
+            break;
+        }
     }
-    for (i = 0; i < 4; i++) {
-        pthread_join(th[i], NULL);
+    for (i = 0; i < n; i++) {
+        pthread_join(th[i], &ok);
+        if (!ok) {
+            code = EXIT_OTHER;
+        }
     }
     tc_cache_close(cache);
-    return 0;
+    if (fclose(stdout) != 0) {
+        return EXIT_OTHER;
+    }
+    return code;
 }

@@ -4,11 +4,12 @@
  * feedback stats, Prometheus metrics, health) with libmicrohttpd.
  *
  * One tc_cache, one model and one tc_classifier are shared by all of
- * libmicrohttpd's pool threads. The main thread blocks SIGTERM and SIGINT
- * before any thread exists, so every thread inherits the mask and the
- * signals wait for sigwait() here: shutdown then runs in plain code, not
- * in a signal handler, and in order (stop the daemon, which finishes the
- * requests in flight, then close the classifier, the model and the cache).
+ * libmicrohttpd's pool threads; the bounds on abusive clients (connection
+ * limits, deadlines, throttled logging) are in service_guard.c. The main thread
+ * blocks SIGTERM and SIGINT before any thread exists, so every thread inherits
+ * the mask and the signals wait for sigwait() here: shutdown then runs in plain
+ * code, not in a signal handler, and in order (stop the daemon, which finishes
+ * the requests in flight, then close the classifier, the model and the cache).
  *
  *   make examples
  *   build/tutorcache train examples/intents.jsonl -o intents.tcm
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "service.h"
@@ -38,12 +40,27 @@ enum {
     EXIT_OTHER = 5
 };
 
-/* An idle keep-alive connection is closed after this many seconds, so
- * that idle clients do not hold a pool thread's slots for ever. */
+/*
+ * libmicrohttpd's idle timeout: a connection on which nothing moves for
+ * this many seconds is closed. The header and body deadlines bound the
+ * request; this bounds the response, sent to a client that may not read.
+ */
 #define IDLE_TIMEOUT_S 30
 
+/* Defaults of the bounds on clients (see the usage text). */
+#define DEF_MAX_CONNS 1000
+#define DEF_MAX_PER_IP 64
+#define DEF_HEADER_S 5
+#define DEF_BODY_S 15
+#define DEF_LOG_INTERVAL_S 10
+
+/* Descriptors kept beside the connections: stdio, the listening socket,
+ * each pool thread's epoll and wake-up descriptors, the store's files or
+ * socket, the model and the spool. */
+#define FD_RESERVE(threads) (64 + 2 * (threads))
+
 static const char usage_text[] =
-    "Usage: intent_service --port N --model FILE [options]\n"
+    "Usage: intent_service [--port N] [--model FILE] [options]\n"
     "\n"
     "Serves tutorcache's intent classifier over HTTP, with its cache, its\n"
     "feedback store and its metrics:\n"
@@ -51,6 +68,9 @@ static const char usage_text[] =
     "classification\n"
     "  POST /api/v1/intents/feedback        a feedback record -> 201 "
     "{\"id\", \"status\"}\n"
+    "                                       (status \"accepted\", or "
+    "\"spooled\" while\n"
+    "                                       the store is unreachable)\n"
     "  GET  /api/v1/intents/feedback/stats  feedback counts\n"
     "  GET  /metrics                        Prometheus text format\n"
     "  GET  /health                         {\"status\", \"store\", "
@@ -62,40 +82,63 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  --port N        TCP port to listen on (0: any free one; the\n"
-    "                  \"listening\" log line names it)\n"
+    "                  \"listening\" log line names it); default PORT\n"
     "  --model FILE    the classifier's model (tutorcache train); default\n"
     "                  TUTORCACHE_MODEL\n"
     "  --store URL     redis://..., unix://..., lmdb:///dir or memory:;\n"
     "                  default TUTORCACHE_URL, then REDIS_HOST..., then\n"
     "                  lmdb://$XDG_CACHE_HOME/tutorcache\n"
-    "  --host ADDR     IPv4 or IPv6 address to listen on (default\n"
-    "                  127.0.0.1: loopback only; 0.0.0.0 or :: for every\n"
-    "                  interface)\n"
+    "  --host ADDR     IPv4 or IPv6 address to listen on; default HOST,\n"
+    "                  then 127.0.0.1 (loopback only; 0.0.0.0 or :: for\n"
+    "                  every interface)\n"
     "  --threshold T   below this confidence the intent is \"unknown\"\n"
     "                  (0..1, default 0)\n"
-    "  --threads N     request threads (default: the cores, 2 to 64)\n"
+    "  --threads N     request threads (default: twice the cores, 4 to\n"
+    "                  64: a thread runs its connections' handlers one at\n"
+    "                  a time and a handler may wait on the store; a slow\n"
+    "                  client holds a connection, never a thread)\n"
+    "  --max-connections N  connections open at once (default 1000; past\n"
+    "                  it new ones wait in the kernel's listen queue)\n"
+    "  --max-per-ip N  connections open at once from one address (default\n"
+    "                  64; 0: no limit, e.g. behind a proxy that has one);\n"
+    "                  more are closed at once\n"
+    "  --header-timeout S  the request line and headers must be in within\n"
+    "                  S seconds of the connection's start, or of the\n"
+    "                  previous response on a kept-alive one (default 5)\n"
+    "  --body-timeout S  the body must be in within S seconds of the\n"
+    "                  headers (default 15)\n"
+    "  --log-interval S  dropped connections and repeated server messages\n"
+    "                  are logged as one line per S seconds with a count\n"
+    "                  (default 10)\n"
     "  --config FILE   tutorcache's JSON config (default TUTORCACHE_CONFIG)\n"
     "  --log-level L   debug, info, warn, error or off (default info: one\n"
     "                  access line per request)\n"
     "  -h, --help      this text\n"
     "  --version       the versions of the service's libraries\n"
     "\n"
-    "Logs go to stderr, one JSON object per line: the library's, and one\n"
+    "An option beats the environment (HOST, PORT, TUTORCACHE_MODEL,\n"
+    "TUTORCACHE_URL, ...).\n"
+    "\n"
+    "Logs go to stderr, one JSON object per line: the library's, one\n"
     "\"http_request\" line per request (method, path, status, bytes,\n"
-    "latency_us). SIGTERM or SIGINT stops the service cleanly.\n"
+    "latency_us), and at most one \"connections_dropped\" line per log\n"
+    "interval (counts of connections refused over a limit or closed at a\n"
+    "deadline). SIGTERM or SIGINT stops the service cleanly.\n"
     "\n"
     "Exit codes: 0 stopped by a signal, 2 usage, 3 the store cannot be\n"
     "opened, 4 the model cannot be loaded, 5 another failure (such as an\n"
     "address already in use).\n";
 
 typedef struct args {
-    const char *host;
+    const char *host, *host_from; /* the address, and "--host" or "HOST" */
     const char *port;
     const char *model;
     const char *store;
     const char *config;
     double threshold;
     int threads;
+    int max_conns, max_per_ip;
+    int header_s, body_s, log_interval_s;
     tc_log_level level;
 } args;
 
@@ -151,8 +194,26 @@ enum {
     OPT_THREADS,
     OPT_CONFIG,
     OPT_LOG_LEVEL,
+    OPT_MAX_CONNS,
+    OPT_MAX_PER_IP,
+    OPT_HEADER_TIMEOUT,
+    OPT_BODY_TIMEOUT,
+    OPT_LOG_INTERVAL,
     OPT_VERSION
 };
+
+/* A whole number option in lo..hi into *out, or the usage error's code. */
+static int int_option(int *out, const char *name, const char *v, long lo,
+                      long hi)
+{
+    long n = parse_long(v, lo, hi);
+
+    if (n < 0) {
+        return usage_error("%s: \"%s\" is not in %ld..%ld", name, v, lo, hi);
+    }
+    *out = (int)n;
+    return -1;
+}
 
 /* Fills a; returns -1 to go on, or the exit code when the run ends here. */
 static int parse_args(args *a, int argc, char **argv)
@@ -166,18 +227,34 @@ static int parse_args(args *a, int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+        {"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+        {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+        {"body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT},
+        {"log-interval", required_argument, NULL, OPT_LOG_INTERVAL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env;
     char *end;
-    int opt;
+    int opt, rc = -1;
 
     memset(a, 0, sizeof(*a));
     a->host = "127.0.0.1";
+    a->host_from = "--host";
+    if ((env = getenv("HOST")) && *env) {
+        a->host = env;
+        a->host_from = "HOST";
+    }
     a->model = getenv("TUTORCACHE_MODEL");
     a->level = TC_LOG_INFO;
-    a->threads = (int)(cores < 2 ? 2 : cores > 64 ? 64 : cores);
+    a->threads = (int)(cores < 2 ? 4 : cores > 32 ? 64 : 2 * cores);
+    a->max_conns = DEF_MAX_CONNS;
+    a->max_per_ip = DEF_MAX_PER_IP;
+    a->header_s = DEF_HEADER_S;
+    a->body_s = DEF_BODY_S;
+    a->log_interval_s = DEF_LOG_INTERVAL_S;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
         switch (opt) {
@@ -196,6 +273,7 @@ static int parse_args(args *a, int argc, char **argv)
             break;
         case OPT_HOST:
             a->host = optarg;
+            a->host_from = "--host";
             break;
         case OPT_THRESHOLD:
             errno = 0;
@@ -214,6 +292,23 @@ static int parse_args(args *a, int argc, char **argv)
             break;
         case OPT_CONFIG:
             a->config = optarg;
+            break;
+        case OPT_MAX_CONNS:
+            rc = int_option(&a->max_conns, "--max-connections", optarg, 1,
+                            1000000);
+            break;
+        case OPT_MAX_PER_IP:
+            rc = int_option(&a->max_per_ip, "--max-per-ip", optarg, 0, 1000000);
+            break;
+        case OPT_HEADER_TIMEOUT:
+            rc = int_option(&a->header_s, "--header-timeout", optarg, 1, 3600);
+            break;
+        case OPT_BODY_TIMEOUT:
+            rc = int_option(&a->body_s, "--body-timeout", optarg, 1, 3600);
+            break;
+        case OPT_LOG_INTERVAL:
+            rc = int_option(&a->log_interval_s, "--log-interval", optarg, 1,
+                            3600);
             break;
         case OPT_LOG_LEVEL:
             if (parse_level(optarg, &a->level) != 0) {
@@ -234,12 +329,30 @@ static int parse_args(args *a, int argc, char **argv)
         default:
             return usage_error("%s: unknown option", argv[optind - 1]);
         }
+        if (rc >= 0) {
+            return rc;
+        }
     }
     if (optind < argc) {
         return usage_error("\"%s\": unexpected argument", argv[optind]);
     }
+    /* The environment's port when no option gave one, as a platform
+     * that assigns ports (a PaaS, a container runner) sets it. */
+    if (!a->port && (env = getenv("PORT")) && *env) {
+        if (parse_long(env, 0, 65535) < 0) {
+            return usage_error("PORT=%s (from the environment) is not a port "
+                               "(0-65535); --port overrides it",
+                               env);
+        }
+        a->port = env;
+    }
     if (!a->port) {
-        return usage_error("%s is required", "--port");
+        return usage_error("%s is required (or PORT)", "--port");
+    }
+    if (a->max_conns < a->threads) {
+        return usage_error("--max-connections %d: less than the %d threads, "
+                           "which each take a share",
+                           a->max_conns, a->threads);
     }
     if (!a->model || !*a->model) {
         return usage_error("%s is required (or TUTORCACHE_MODEL)", "--model");
@@ -255,28 +368,41 @@ static void log_to_stderr(void *userdata, tc_log_level level, const char *json)
     svc_log_raw(json);
 }
 
-/* libmicrohttpd's own complaints (a failed bind, a broken client), made
- * into log lines like the others. */
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
+/*
+ * Room for the connections: the soft descriptor limit is raised to what
+ * --max-connections needs (systemd's default soft limit is 1024, its
+ * hard one far higher), and where the hard limit is lower the
+ * connection limit is lowered to fit, with a warning: accepting past
+ * the descriptors would fail in accept() at random instead.
+ */
+static int fit_fd_limit(const svc *s, args *a)
 {
-    char msg[512];
-    svc_buf f = {0};
-    size_t n;
+    rlim_t need = (rlim_t)a->max_conns + FD_RESERVE(a->threads);
+    struct rlimit rl;
 
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
-        n--;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
+        return 0;
     }
-    svc_buf_str(&f, ",\"detail\":");
-    svc_buf_json(&f, msg, n);
-    if (!f.oom) {
-        svc_log(cls, TC_LOG_WARN, "http_server", f.p);
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+                      ? need
+                      : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
+        return 0;
     }
-    svc_buf_free(&f);
+    if (rl.rlim_cur < (rlim_t)FD_RESERVE(a->threads) + (rlim_t)a->threads) {
+        fprintf(stderr,
+                "intent_service: the descriptor limit (%llu) leaves no room "
+                "for connections\n",
+                (unsigned long long)rl.rlim_cur);
+        return -1;
+    }
+    svc_logf(s, TC_LOG_WARN, "max_connections_lowered",
+             ",\"max_connections\":%llu,\"requested\":%d,\"nofile\":%llu",
+             (unsigned long long)(rl.rlim_cur - FD_RESERVE(a->threads)),
+             a->max_conns, (unsigned long long)rl.rlim_cur);
+    a->max_conns = (int)(rl.rlim_cur - FD_RESERVE(a->threads));
+    return 0;
 }
 
 /* The address to bind; *v6 says whether it is IPv6. Numeric only: a
@@ -293,9 +419,11 @@ static struct addrinfo *resolve(const args *a, int *v6)
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
     if ((rc = getaddrinfo(a->host, a->port, &hints, &res)) != 0) {
         fprintf(stderr,
-                "intent_service: --host %s: %s (an IPv4 or IPv6 address "
-                "is expected)\n",
-                a->host, gai_strerror(rc));
+                "intent_service: %s%s%s: %s (an IPv4 or IPv6 address "
+                "is expected)%s\n",
+                a->host_from, strcmp(a->host_from, "HOST") ? " " : "=", a->host,
+                gai_strerror(rc),
+                strcmp(a->host_from, "HOST") ? "" : "; --host overrides HOST");
         return NULL;
     }
     *v6 = res->ai_family == AF_INET6;
@@ -341,6 +469,9 @@ int main(int argc, char **argv)
     }
     memset(&s, 0, sizeof(s));
     s.level = a.level;
+    if (fit_fd_limit(&s, &a) != 0) {
+        goto done;
+    }
 
     if ((rc = tc_model_load(&s.model, a.model, err, sizeof(err))) != TC_OK) {
         fprintf(stderr, "intent_service: --model %s: %s\n", a.model, err);
@@ -367,9 +498,17 @@ int main(int argc, char **argv)
         goto done;
     }
 
+    /* Before the daemon: its logger and connection callbacks use it. */
+    if ((rc = svc_guard_start(&s, a.header_s, a.body_s, a.log_interval_s)) !=
+        0) {
+        fprintf(stderr, "intent_service: watchdog thread: %s\n", strerror(rc));
+        goto done;
+    }
     /* A pool of a.threads threads, each polling its share of the
-     * connections and running their handlers; for one thread, no pool
-     * option at all (libmicrohttpd warns about a pool of 0 or 1). */
+     * connections (epoll, non-blocking: a slow client costs a slot, not
+     * a thread) and running their handlers; for one thread, no pool
+     * option at all (libmicrohttpd warns about a pool of 0 or 1). Each
+     * thread takes a.max_conns / a.threads of the connections. */
     if (a.threads > 1) {
         pool[0].option = MHD_OPTION_THREAD_POOL_SIZE;
         pool[0].value = a.threads;
@@ -378,9 +517,12 @@ int main(int argc, char **argv)
             (v6 ? MHD_USE_IPv6 : 0);
     d = MHD_start_daemon(
         flags, 0, NULL, NULL, svc_handle, &s, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_logger, &s, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_ARRAY,
-        pool, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_COMPLETED, svc_completed, &s, MHD_OPTION_END);
+        svc_guard_mhd_log, &s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_ARRAY, pool, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)a.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)a.max_per_ip, MHD_OPTION_NOTIFY_CONNECTION, svc_guard_notify,
+        &s, MHD_OPTION_NOTIFY_COMPLETED, svc_completed, &s, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "intent_service: cannot listen on %s port %s\n", a.host,
                 a.port);
@@ -392,9 +534,12 @@ int main(int argc, char **argv)
     svc_buf_jstr(&f, a.host);
     svc_buf_printf(&f,
                    ",\"port\":%u,\"store\":\"%s\",\"model\":\"%s\","
-                   "\"threads\":%d,\"pid\":%ld",
+                   "\"threads\":%d,\"max_connections\":%d,"
+                   "\"max_per_ip\":%d,\"header_timeout_s\":%d,"
+                   "\"body_timeout_s\":%d,\"pid\":%ld",
                    info ? (unsigned)info->port : 0u,
-                   tc_cache_store_kind(s.cache), fp, a.threads, (long)getpid());
+                   tc_cache_store_kind(s.cache), fp, a.threads, a.max_conns,
+                   a.max_per_ip, a.header_s, a.body_s, (long)getpid());
     if (!f.oom) {
         svc_log(&s, TC_LOG_INFO, "listening", f.p);
     }
@@ -416,6 +561,7 @@ done:
     if (d) {
         MHD_stop_daemon(d);
     }
+    svc_guard_stop(&s);
     tc_classifier_close(s.clf);
     tc_model_free(s.model);
     tc_cache_close(s.cache);

@@ -8,6 +8,7 @@
 #define INTENT_SERVICE_H
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -51,6 +52,55 @@ typedef struct svc_buf {
     int oom;
 } svc_buf;
 
+/* Why the service dropped a connection: refused over --max-connections
+ * or --max-per-ip, its headers or its body late, or a kept-alive
+ * connection idle past the header deadline (normal, not logged). */
+enum svc_drop {
+    SVC_DROP_LIMIT,
+    SVC_DROP_HEADERS,
+    SVC_DROP_BODY,
+    SVC_DROP_KEEPALIVE,
+    SVC_NDROPS
+};
+
+/* Where a connection is in its request, for the deadlines: receiving
+ * the request line and headers, receiving the body, or in the service's
+ * hands (handler running, response being sent), where none applies. */
+enum svc_phase { SVC_PHASE_HEADERS, SVC_PHASE_BODY, SVC_PHASE_BUSY };
+
+typedef struct svc_conn svc_conn; /* service_guard.c */
+
+/* One kind of libmicrohttpd message (its format string) in the current
+ * log interval: the first is logged, the rest counted. */
+#define SVC_THROTTLE_SLOTS 16
+typedef struct svc_throttle {
+    const char *fmt;
+    uint64_t repeated;
+    int logged;
+    tc_log_level level;
+    char last[256];
+} svc_throttle;
+
+/*
+ * The bounds on abusive clients (service_guard.c): every open
+ * connection in a list that a watchdog thread walks to close the late
+ * ones, and the counts behind the throttled log lines. mu guards the
+ * list, each connection's phase and the window counts.
+ */
+typedef struct svc_guard {
+    int64_t header_us, body_us, interval_us; /* deadlines, log interval */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    int started, stop;
+    svc_conn *conns;
+    uint64_t window[SVC_NDROPS]; /* drops since the last log line */
+    int64_t flushed_us;          /* when that line was due */
+    svc_throttle msgs[SVC_THROTTLE_SLOTS];
+    _Atomic uint64_t open;                /* connections open now */
+    _Atomic uint64_t dropped[SVC_NDROPS]; /* since the start, for metrics */
+} svc_guard;
+
 /*
  * The service: created by main before the daemon starts and read by every
  * request thread. The library handle, model and classifier may be shared
@@ -62,6 +112,7 @@ typedef struct svc {
     tc_classifier *clf;
     tc_log_level level; /* of the service's own lines and the library's */
     _Atomic uint64_t requests[SVC_NROUTES][SVC_NCODES];
+    svc_guard guard;
 } svc;
 
 /* ---- HTTP (service_http.c) ---- */
@@ -88,6 +139,7 @@ typedef struct svc_req {
     uint64_t bytes_in; /* all body bytes received, also past the limit */
     int keep_body;     /* a POST route: the body is the request */
     int too_big;
+    svc_conn *conn;  /* its connection's deadline state (may be NULL) */
     unsigned status; /* 0 until a response is queued */
     size_t bytes_out;
     const char *error; /* the "error" of a JSON error body, for the log */
@@ -119,6 +171,36 @@ void svc_http_metrics(const svc *s, svc_buf *b);
 
 /* Answers r, whose route is known and whose body is complete. */
 enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r);
+
+/* ---- bounds on abusive clients (service_guard.c) ---- */
+
+/*
+ * Starts the watchdog that closes connections past their deadlines
+ * (header_s, body_s seconds) and writes the throttled log lines every
+ * interval_s seconds. Called before the daemon starts, since the
+ * callbacks below use the guard. Returns 0, or an errno value.
+ */
+int svc_guard_start(svc *s, int header_s, int body_s, int interval_s);
+/* Stops the watchdog (after the daemon, so that no connection is left)
+ * and writes the last counts. Does nothing when it did not start. */
+void svc_guard_stop(svc *s);
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback; cls is the svc. */
+void svc_guard_notify(void *cls, struct MHD_Connection *conn,
+                      void **socket_context,
+                      enum MHD_ConnectionNotificationCode code);
+/* libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER: its messages as log lines,
+ * throttled; refused connections counted instead of logged. */
+void svc_guard_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* The deadline state of conn, or NULL. */
+svc_conn *svc_guard_conn(struct MHD_Connection *conn);
+/* Moves c (may be NULL) to phase, whose deadline counts from now. */
+void svc_guard_enter(svc *s, svc_conn *c, enum svc_phase phase);
+/* Did the watchdog close c (may be NULL)? Its request is then counted,
+ * not logged one line each. */
+int svc_guard_dropped(const svc_conn *c);
+/* Appends the connection gauge and drop counters to b. */
+void svc_guard_metrics(const svc *s, svc_buf *b);
 
 /* ---- helpers (service_util.c) ---- */
 

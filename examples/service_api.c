@@ -101,13 +101,51 @@ static cJSON *body_object(struct MHD_Connection *conn, svc_req *r,
     return root;
 }
 
+/* The first member of root whose name is not one of the n in known, or
+ * NULL. */
+static const char *first_unknown(const cJSON *root, const char *const *known,
+                                 size_t n)
+{
+    const cJSON *m;
+    size_t i;
+
+    cJSON_ArrayForEach(m, root)
+    {
+        for (i = 0; i < n && strcmp(m->string, known[i]) != 0; i++) {
+        }
+        if (i == n) {
+            return m->string;
+        }
+    }
+    return NULL;
+}
+
+/* 400 invalid_field, naming a member that is no field of the body. */
+static enum MHD_Result reply_unknown(struct MHD_Connection *conn, svc_req *r,
+                                     const char *name)
+{
+    svc_buf d = {0};
+    enum MHD_Result ret;
+
+    svc_buf_str(&d, name);
+    svc_buf_str(&d, ": unknown field (a misspelt field is rejected, never "
+                    "dropped)");
+    ret = svc_reply_error(conn, r, 400, "invalid_field", name,
+                          d.oom ? "unknown field" : d.p, NULL);
+    svc_buf_free(&d);
+    return ret;
+}
+
 /* ---- endpoints ----------------------------------------------------------- */
+
+static const char *const classify_fields[] = {"text"};
 
 static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
                                    svc_req *r)
 {
     enum MHD_Result ret = MHD_NO;
     const cJSON *text;
+    const char *bad;
     tc_result *res = NULL;
     cJSON *root;
     char *body;
@@ -117,7 +155,22 @@ static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
     if (!(root = body_object(conn, r, &ret))) {
         return ret;
     }
+    /* As /feedback: a misspelt or extra field is an error, not ignored,
+     * so that a client learns of it on its first call. */
+    if ((bad = first_unknown(root, classify_fields,
+                             sizeof(classify_fields) /
+                                 sizeof(classify_fields[0])))) {
+        ret = reply_unknown(conn, r, bad);
+        cJSON_Delete(root);
+        return ret;
+    }
     text = cJSON_GetObjectItemCaseSensitive(root, "text");
+    if (text && text->next) {
+        /* the only field, so a next member is "text" again */
+        cJSON_Delete(root);
+        return svc_reply_error(conn, r, 400, "invalid_field", "text",
+                               "text: appears twice", NULL);
+    }
     if (!text || cJSON_IsNull(text) ||
         (cJSON_IsString(text) && !text->valuestring[0])) {
         cJSON_Delete(root);
@@ -156,19 +209,24 @@ static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
     return svc_reply(conn, r, 200, SVC_CT_JSON, body, len, free, NULL);
 }
 
-/* The record field a rejection names: the message starts with it
- * ("original_confidence: 1.7 is not in 0..1", "correct_techniques[2]:
- * ..."), or NULL when it names none (a JSON error, an unknown field). */
-static const char *rejected_field(const char *msg)
+/* The field a rejection of root names: a record field the message
+ * starts with ("original_confidence: 1.7 is not in 0..1",
+ * "correct_techniques[2]: ..."), or for an unknown field the body's
+ * first member that is not a record field (the library checks members
+ * in order and stops at the first error); NULL when it names none. */
+static const char *rejected_field(const char *msg, const cJSON *root)
 {
-    size_t i, n;
+    size_t i, n, nf = sizeof(fb_fields) / sizeof(fb_fields[0]);
 
-    for (i = 0; i < sizeof(fb_fields) / sizeof(fb_fields[0]); i++) {
+    for (i = 0; i < nf; i++) {
         n = strlen(fb_fields[i]);
         if (strncmp(msg, fb_fields[i], n) == 0 &&
             (msg[n] == ':' || msg[n] == '[')) {
             return fb_fields[i];
         }
+    }
+    if (strstr(msg, ": unknown field")) {
+        return first_unknown(root, fb_fields, nf);
     }
     return NULL;
 }
@@ -196,18 +254,19 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
     const char *msg;
     cJSON *root;
     svc_buf b = {0};
-    int rc;
+    int rc, spooled = 0;
 
     /* Parsed here too, so that bad JSON gets the same answer on every
      * endpoint; the library then reads the body as the record. */
     if (!(root = body_object(conn, r, &ret))) {
         return ret;
     }
-    cJSON_Delete(root);
     if (!durable_store(s)) {
+        cJSON_Delete(root);
         return no_feedback_store(conn, r);
     }
-    rc = tc_feedback_submit_json(id, NULL, s->cache, r->body.p, r->body.len);
+    rc =
+        tc_feedback_submit_json(id, &spooled, s->cache, r->body.p, r->body.len);
     msg = tc_cache_errmsg(s->cache);
     if (!msg[0]) {
         msg = tc_strerror(rc);
@@ -215,23 +274,31 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
     switch (rc) {
     case TC_OK:
         /* Stored, or spooled while the store is unreachable: either way
-         * the record is durable and will reach the store. */
+         * the record is durable and will reach the store. The status
+         * says which, as `tutorcache feedback submit` does. */
         svc_buf_str(&b, "{\"id\":");
         svc_buf_jstr(&b, id);
-        svc_buf_str(&b, ",\"status\":\"accepted\"}");
-        return svc_reply_buf(conn, r, 201, &b, NULL);
+        svc_buf_printf(&b, ",\"status\":\"%s\"}",
+                       spooled ? "spooled" : "accepted");
+        ret = svc_reply_buf(conn, r, 201, &b, NULL);
+        break;
     case TC_EINVAL:
-        return svc_reply_error(conn, r, 400, "invalid_feedback",
-                               rejected_field(msg), msg, NULL);
+        ret = svc_reply_error(conn, r, 400, "invalid_feedback",
+                              rejected_field(msg, root), msg, NULL);
+        break;
     case TC_EIO:
     case TC_EFULL:
     case TC_EUNAVAIL:
     case TC_ETIMEOUT:
-        return svc_reply_error(conn, r, 503, "store_unavailable", NULL, msg,
-                               NULL);
+        ret =
+            svc_reply_error(conn, r, 503, "store_unavailable", NULL, msg, NULL);
+        break;
     default:
-        return svc_reply_error(conn, r, 500, "internal", NULL, msg, NULL);
+        ret = svc_reply_error(conn, r, 500, "internal", NULL, msg, NULL);
+        break;
     }
+    cJSON_Delete(root);
+    return ret;
 }
 
 static enum MHD_Result do_stats(svc *s, struct MHD_Connection *conn, svc_req *r)

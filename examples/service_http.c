@@ -181,21 +181,22 @@ static long long content_length(struct MHD_Connection *conn)
  * Content-Length over the limit) on the first, without reading a body
  * that would be thrown away.
  */
-enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn,
-                           const char *url, const char *method,
-                           const char *version, const char *upload_data,
-                           size_t *upload_data_size, void **req_cls)
+static enum MHD_Result handle(svc *s, struct MHD_Connection *conn,
+                              const char *url, const char *method,
+                              const char *upload_data, size_t *upload_data_size,
+                              void **req_cls)
 {
-    svc *s = cls;
     svc_req *r = *req_cls;
     int get;
 
-    (void)version;
     if (!r) {
         if (!(r = req_new(conn, url, method))) {
             return MHD_NO;
         }
         *req_cls = r;
+        /* The headers are in: from now on the body's deadline runs. */
+        r->conn = svc_guard_conn(conn);
+        svc_guard_enter(s, r->conn, SVC_PHASE_BODY);
         if (r->route == SVC_UNKNOWN) {
             svc_buf d = {0};
             enum MHD_Result ret;
@@ -252,6 +253,9 @@ enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn,
     if (r->status) {
         return MHD_YES;
     }
+    /* The request is in: what follows is the service's time (a store
+     * call may take up to its timeout), not the client's. */
+    svc_guard_enter(s, r->conn, SVC_PHASE_BUSY);
     if (r->too_big) {
         return reply_too_big(conn, r);
     }
@@ -260,6 +264,27 @@ enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn,
                                NULL);
     }
     return svc_serve(s, conn, r);
+}
+
+enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn,
+                           const char *url, const char *method,
+                           const char *version, const char *upload_data,
+                           size_t *upload_data_size, void **req_cls)
+{
+    svc *s = cls;
+    svc_req *r;
+    enum MHD_Result ret;
+    int answered = *req_cls && ((svc_req *)*req_cls)->status;
+
+    (void)version;
+    ret = handle(s, conn, url, method, upload_data, upload_data_size, req_cls);
+    /* A response queued early (404, 405, 413) is being sent: no body
+     * deadline for it, though the client may still be sending one. */
+    r = *req_cls;
+    if (r && r->status && !answered) {
+        svc_guard_enter(s, r->conn, SVC_PHASE_BUSY);
+    }
+    return ret;
 }
 
 static size_t code_index(unsigned status)
@@ -305,6 +330,7 @@ void svc_http_metrics(const svc *s, svc_buf *b)
                            routes[i].name, code, n);
         }
     }
+    svc_guard_metrics(s, b);
 }
 
 /* Called by libmicrohttpd when a request is over, answered or not: counts
@@ -318,6 +344,7 @@ void svc_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     svc_req *r = *req_cls;
     svc_buf f = {0};
     tc_log_level level;
+    int dropped;
 
     (void)conn;
     if (!r) {
@@ -327,11 +354,14 @@ void svc_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     atomic_fetch_add_explicit(&s->requests[r->route][code_index(r->status)], 1,
                               memory_order_relaxed);
     /* A request left unanswered (status 0) is the client's doing or a
-     * shutdown's, not the service failing. */
+     * shutdown's, not the service failing. One cut off at its body's
+     * deadline is in the throttled "connections_dropped" count instead:
+     * a flood of them must not be a flood of lines. */
     level = r->status >= 500 ? TC_LOG_ERROR
             : r->status == 0 ? TC_LOG_WARN
                              : TC_LOG_INFO;
-    if (level >= s->level) {
+    dropped = svc_guard_dropped(r->conn);
+    if (level >= s->level && !dropped) {
         svc_buf_str(&f, ",\"method\":");
         svc_buf_jstr(&f, r->method);
         svc_buf_str(&f, ",\"path\":");
@@ -358,6 +388,9 @@ void svc_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         }
         svc_buf_free(&f);
     }
+    /* Kept alive, the connection's next request must have its headers
+     * in by the header deadline, counted from now. */
+    svc_guard_enter(s, r->conn, SVC_PHASE_HEADERS);
     svc_buf_free(&r->body);
     free(r);
 }

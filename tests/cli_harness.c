@@ -238,3 +238,57 @@ void expect(const run *r, int code, const char *out, const char *err_part)
                       "stderr lacks \"%s\": %s", err_part, r->err);
     }
 }
+
+cJSON *run_json(const run *r)
+{
+    const char *nl = memchr(r->out, '\n', r->outlen);
+    cJSON *o;
+
+    ck_assert_msg(nl != NULL && (size_t)(nl - r->out) + 1 == r->outlen,
+                  "stdout is not one line: \"%s\"", r->out);
+    o = cJSON_ParseWithLength(r->out, (size_t)(nl - r->out));
+    ck_assert_msg(cJSON_IsObject(o), "stdout is not a JSON object: %s", r->out);
+    return o;
+}
+
+const cJSON *json_get(const cJSON *o, const char *path)
+{
+    const char *p = path, *dot;
+    char part[128];
+
+    for (;;) {
+        dot = strchr(p, '.');
+        snprintf(part, sizeof(part), "%.*s",
+                 (int)(dot ? (size_t)(dot - p) : strlen(p)), p);
+        o = cJSON_GetObjectItemCaseSensitive(o, part);
+        ck_assert_msg(o != NULL, "no \"%s\" (of \"%s\")", part, path);
+        if (!dot) {
+            return o;
+        }
+        p = dot + 1;
+    }
+}
+
+const char *json_str(const cJSON *o, const char *path)
+{
+    const cJSON *f = json_get(o, path);
+
+    ck_assert_msg(cJSON_IsString(f), "\"%s\" is not a string", path);
+    return f->valuestring;
+}
+
+double json_num(const cJSON *o, const char *path)
+{
+    const cJSON *f = json_get(o, path);
+
+    ck_assert_msg(cJSON_IsNumber(f), "\"%s\" is not a number", path);
+    return f->valuedouble;
+}
+
+int json_bool(const cJSON *o, const char *path)
+{
+    const cJSON *f = json_get(o, path);
+
+    ck_assert_msg(cJSON_IsBool(f), "\"%s\" is not a boolean", path);
+    return cJSON_IsTrue(f);
+}

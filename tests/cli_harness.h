@@ -2,12 +2,14 @@
  * cli_harness.h - runs the built `tutorcache` binary as a user would, for
  * the CLI suites: a fork and exec per call with a clean environment in the
  * test's temp dir, stdin fed, and stdout, stderr and the exit code kept
- * apart for the checks.
+ * apart for the checks; and the fields of a command's JSON answer.
  */
 #ifndef TC_CLI_HARNESS_H
 #define TC_CLI_HARNESS_H
 
 #include <stddef.h>
+
+#include <cjson/cJSON.h>
 
 #define CLI_MAX_ARGS 40
 #define CLI_MAX_ENV 32
@@ -50,5 +52,18 @@ void cli_run(run *r, const how *h, ...);
 /* Exit code, exact stdout (NULL: anything) and a part of stderr (NULL:
  * anything, "": empty), with the run's output in the failure message. */
 void expect(const run *r, int code, const char *out, const char *err_part);
+
+/*
+ * A command's stdout when it is one line of one JSON object, parsed (the
+ * test fails otherwise); the caller deletes it.
+ */
+cJSON *run_json(const run *r);
+
+/* The field at a dotted path of o ("learn.last.applied"), which must be
+ * there (and of the type asked for); what comes back is borrowed from o. */
+const cJSON *json_get(const cJSON *o, const char *path);
+const char *json_str(const cJSON *o, const char *path);
+double json_num(const cJSON *o, const char *path);
+int json_bool(const cJSON *o, const char *path);
 
 #endif

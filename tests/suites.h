@@ -31,9 +31,14 @@ Suite *suite_log(void);         /* check_log.c: JSON log lines */
 Suite *suite_feedback(void);    /* check_feedback.c: feedback on LMDB */
 Suite *suite_cli_perf(void);    /* check_cli_perf.c: bench classify, loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
+Suite *suite_cli_learn(void);   /* check_cli_learn.c: feedback learn */
 Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
 Suite *suite_feedback_redis(void); /* check_feedback_redis.c: through the API */
 Suite *suite_service(void);     /* check_service.c: the example HTTP service */
+void suite_service_ops(Suite *s); /* check_service_ops.c: its options,
+                                     environment, logs, unit file */
+void suite_service_abuse(Suite *s); /* check_service_abuse.c: its limits
+                                       and deadlines on clients */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */

@@ -1,0 +1,113 @@
+/*
+ * feedback.c - README.md "Feedback", run: the README's lines submit a
+ * correction, which must be stored (not spooled) under an id of the
+ * documented form; a record with a bad field must be refused with a
+ * message naming it; and classifying the corrected text must then answer
+ * the corrected intent with source "feedback", at once, in this process.
+ * The classifier uses the model the check trained into ./intents.tcm.
+ *
+ * The README's lines are in readme_example() verbatim, at the left margin
+ * because the check compares indentation too; `cache` is defined before
+ * them.
+ */
+#include "readme.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <tutorcache.h>
+
+/* 13 digits of ms since the epoch, '-', 16 hex digits (tutorcache.h). */
+static int id_ok(const char *id)
+{
+    size_t i;
+
+    if (strlen(id) != 30 || id[13] != '-') {
+        return 0;
+    }
+    for (i = 0; i < 30; i++) {
+        if (i < 13 ? !isdigit((unsigned char)id[i])
+                   : i > 13 && !isxdigit((unsigned char)id[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void readme_example(tc_cache *cache)
+{
+/* clang-format off */
+char id[TC_FEEDBACK_ID_MAX];
+int spooled;
+const char *rec = "{\"text\":\"How do I fix this segfault?\",\"original_intent\":\"explanation\","
+                  "\"correct_intent\":\"debugging\",\"original_confidence\":0.62,"
+                  "\"feedback_type\":\"correction\"}";
+if (tc_feedback_submit_json(id, &spooled, cache, rec, strlen(rec)) != TC_OK)
+    fprintf(stderr, "%s\n", tc_cache_errmsg(cache));   /* names the field at fault */
+/* clang-format on */
+
+    if (!id_ok(id) || spooled != 0) {
+        README_FAIL("submitted: id \"%s\", spooled %d; expected a stored "
+                    "record's id", id, spooled);
+    }
+}
+
+/* A record the library must refuse, naming the field at fault. */
+static void refused(tc_cache *cache)
+{
+    static const char bad[] =
+        "{\"text\":\"How do I fix this segfault?\","
+        "\"original_intent\":\"explanation\","
+        "\"correct_intent\":\"debugging\",\"original_confidence\":1.7,"
+        "\"feedback_type\":\"correction\"}";
+    char id[TC_FEEDBACK_ID_MAX];
+    int rc = tc_feedback_submit_json(id, NULL, cache, bad, sizeof bad - 1);
+
+    if (rc != TC_EINVAL ||
+        strstr(tc_cache_errmsg(cache), "original_confidence") == NULL) {
+        README_FAIL("original_confidence 1.7: %s \"%s\"; expected TC_EINVAL "
+                    "naming the field", tc_error_name(rc),
+                    tc_cache_errmsg(cache));
+    }
+}
+
+/* The correction overrides the classification of its text at once. */
+static void overridden(tc_cache *cache)
+{
+    static const char text[] = "How do I fix this segfault?";
+    tc_classifier_options co;
+    tc_classifier *clf;
+    tc_model *model;
+    tc_result *r;
+    char err[256];
+
+    if (tc_model_load(&model, "intents.tcm", err, sizeof err) != TC_OK) {
+        README_FAIL("tc_model_load intents.tcm: %s", err);
+    }
+    tc_classifier_options_init(&co);
+    co.model = model;
+    if (tc_classifier_open(&clf, cache, &co) != TC_OK) {
+        README_FAIL("tc_classifier_open: %s", tc_cache_errmsg(cache));
+    }
+    if (tc_classify(&r, clf, text, sizeof text - 1) != TC_OK) {
+        README_FAIL("tc_classify: %s", tc_cache_errmsg(cache));
+    }
+    if (r->source != TC_SOURCE_FEEDBACK || strcmp(r->intent, "debugging")) {
+        README_FAIL("after the correction: %s; expected debugging from "
+                    "source feedback", r->json);
+    }
+    tc_result_free(r);
+    tc_classifier_close(clf);
+    tc_model_free(model);
+}
+
+int main(int argc, char **argv)
+{
+    tc_cache *cache = readme_cache(readme_store(argc, argv));
+
+    readme_example(cache);
+    refused(cache);
+    overridden(cache);
+    tc_cache_close(cache);
+    return 0;
+}
