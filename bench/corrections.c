@@ -131,7 +131,7 @@ static tc_model *train(const char *data, size_t len, double *secs)
 
     tc_train_options_init(&opt);
     t0 = bench_now();
-    if (tc_model_train(&m, data, len, &opt, err, sizeof(err)) != TC_OK) {
+    if (tc_model_train(&m, data, len, &opt) != TC_OK) {
         bench_fail("tc_model_train: %s", err);
     }
     *secs = bench_now() - t0;
@@ -143,7 +143,7 @@ static tc_model *fresh_copy(void)
     tc_model *m = NULL;
     char err[512];
 
-    if (tc_model_load(&m, model_path, err, sizeof(err)) != TC_OK) {
+    if (tc_model_load(&m, model_path) != TC_OK) {
         bench_fail("%s", err);
     }
     return m;
@@ -316,7 +316,7 @@ static double update(tc_model *m, const char *json)
     if (json[0] == '\0') {
         return 0;
     }
-    if (tc_model_update(m, json, err, sizeof(err)) != TC_OK) {
+    if (tc_model_update(m, json) != TC_OK) {
         bench_fail("tc_model_update: %s", err);
     }
     return (bench_now() - t0) * 1e3;
@@ -501,7 +501,7 @@ static void prepare(corr_set *b, const char *dir, uint64_t seed)
         bench_fail("mkstemp: %s", strerror(errno));
     }
     close(fd);
-    if (tc_model_save(m, model_path, err, sizeof(err)) != TC_OK) {
+    if (tc_model_save(m, model_path) != TC_OK) {
         bench_fail("%s", err);
     }
     b->dev_pred = predict_all(m, &b->dev);

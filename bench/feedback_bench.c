@@ -105,7 +105,7 @@ static tc_cache *open_cache(const char *url, unsigned flags)
     o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG | flags;
     o.store_url = url;
     o.enable_caching = 1;
-    if (tc_cache_open(&h, &o, err, sizeof(err)) != TC_OK) {
+    if (tc_cache_open(&h, &o) != TC_OK) {
         bench_fail("%s: %s", url, err);
     }
     return h;
@@ -144,7 +144,7 @@ static void submit_one(tc_cache *h, long i, const char *tag, double *us)
     }
     if (rc != TC_OK) {
         bench_fail("tc_feedback_submit: %s: %s", tc_error_name(rc),
-                   tc_cache_errmsg(h));
+                   tc_errmsg());
     }
 }
 
@@ -191,7 +191,7 @@ static int cmd_submit(int argc, char **argv)
     t1 = bench_now_ns();
     /* Every record must have gone to the store itself, not the spool. */
     if (tc_feedback_stats_json(&stats, h) != TC_OK) {
-        bench_fail("tc_feedback_stats_json: %s", tc_cache_errmsg(h));
+        bench_fail("tc_feedback_stats_json: %s", tc_errmsg());
     }
     if (!strstr(stats, "\"spooled\":0")) {
         bench_fail("records were spooled, the store was not reached: %s",
@@ -283,7 +283,7 @@ static void *run_slice(void *arg)
 
             if (tc_classify(&r, j->s->c, w->texts[k], w->tlen[k]) != TC_OK) {
                 bench_fail("tc_classify (%s): %s", j->s->name,
-                           tc_cache_errmsg(NULL));
+                           tc_errmsg());
             }
             if (r->source != TC_SOURCE_L1) {
                 bench_fail("tc_classify (%s) answered from %s, not the L1",
@@ -306,7 +306,7 @@ static void *run_slice(void *arg)
                              w->keys[k], strlen(w->keys[k])) != TC_OK ||
                 tier != TC_TIER_L1) {
                 bench_fail("tc_cache_get (%s): not an L1 hit: %s", j->s->name,
-                           tc_cache_errmsg(NULL));
+                           tc_errmsg());
             }
             tc_free(v);
             /* a stride through the keys, so that consecutive gets do not
@@ -384,7 +384,7 @@ static int cmd_metrics(int argc, char **argv)
     if (!model_path) {
         bench_fail("metrics: MODEL expected\n%s", usage);
     }
-    if (tc_model_load(&m, model_path, err, sizeof(err)) != TC_OK) {
+    if (tc_model_load(&m, model_path) != TC_OK) {
         bench_fail("%s: %s", model_path, err);
     }
 
@@ -412,13 +412,13 @@ static int cmd_metrics(int argc, char **argv)
     for (a = 0; a < NSIDES; a++) {
         sides[a].h = open_cache("memory:", a == 1 ? TC_OPT_NO_METRICS : 0);
         if (tc_classifier_open(&sides[a].c, sides[a].h, &co) != TC_OK) {
-            bench_fail("tc_classifier_open: %s", tc_cache_errmsg(NULL));
+            bench_fail("tc_classifier_open: %s", tc_errmsg());
         }
         for (k = 0; k < ntexts; k++) {
             tc_result *res = NULL;
 
             if (tc_classify(&res, sides[a].c, w.texts[k], w.tlen[k]) != TC_OK) {
-                bench_fail("tc_classify: %s", tc_cache_errmsg(NULL));
+                bench_fail("tc_classify: %s", tc_errmsg());
             }
             tc_result_free(res);
         }
@@ -426,7 +426,7 @@ static int cmd_metrics(int argc, char **argv)
             if (tc_cache_set(sides[a].h, "ml_model_predictions", w.keys[k],
                              strlen(w.keys[k]), value, strlen(value),
                              TC_TTL_DEFAULT) != TC_OK) {
-                bench_fail("tc_cache_set: %s", tc_cache_errmsg(NULL));
+                bench_fail("tc_cache_set: %s", tc_errmsg());
             }
         }
         /* one untimed pass over every entry of both kinds */

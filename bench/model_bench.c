@@ -127,7 +127,7 @@ static tc_model *load_model(const char *path)
     char err[256];
     tc_model *m = NULL;
 
-    if (tc_model_load(&m, path, err, sizeof(err)) != TC_OK) {
+    if (tc_model_load(&m, path) != TC_OK) {
         bench_fail("%s", err);
     }
     return m;
@@ -162,11 +162,11 @@ static int cmd_train(int argc, char **argv)
         bench_fail("train: TRAIN.jsonl MODEL expected");
     }
     t0 = bench_now();
-    if (tc_model_train_file(&m, argv[i], &opt, err, sizeof(err)) != TC_OK) {
+    if (tc_model_train_file(&m, argv[i], &opt) != TC_OK) {
         bench_fail("%s", err);
     }
     t1 = bench_now();
-    if (tc_model_save(m, argv[i + 1], err, sizeof(err)) != TC_OK) {
+    if (tc_model_save(m, argv[i + 1]) != TC_OK) {
         bench_fail("%s", err);
     }
     t2 = bench_now();
@@ -277,7 +277,7 @@ static void classify_one(tc_classifier *c, const char *text, size_t len,
     tc_result *r = NULL;
 
     if (tc_classify(&r, c, text, len) != TC_OK) {
-        bench_fail("tc_classify: %s", tc_cache_errmsg(NULL));
+        bench_fail("tc_classify: %s", tc_errmsg());
     }
     if (r->source != want) {
         bench_fail("tc_classify answered from %s", tc_source_name(r->source));
@@ -315,13 +315,13 @@ static int cmd_classify(int argc, char **argv)
     o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     o.store_url = "memory:";
     o.enable_caching = 1;
-    if (tc_cache_open(&cache, &o, err, sizeof(err)) != TC_OK) {
+    if (tc_cache_open(&cache, &o) != TC_OK) {
         bench_fail("%s", err);
     }
     tc_classifier_options_init(&co);
     co.model = m;
     if (tc_classifier_open(&c, cache, &co) != TC_OK) {
-        bench_fail("tc_classifier_open: %s", tc_cache_errmsg(NULL));
+        bench_fail("tc_classifier_open: %s", tc_errmsg());
     }
     /* Texts equal after normalization share a key: only the first is a
      * model answer, so the warm-up does not check the source. */
@@ -329,7 +329,7 @@ static int cmd_classify(int argc, char **argv)
         tc_result *r = NULL;
 
         if (tc_classify(&r, c, d.ex[k].text, d.ex[k].len) != TC_OK) {
-            bench_fail("tc_classify: %s", tc_cache_errmsg(NULL));
+            bench_fail("tc_classify: %s", tc_errmsg());
         }
         tc_result_free(r);
     }

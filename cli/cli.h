@@ -163,6 +163,10 @@ int cli_exit_for(int rc);
  */
 int cli_fail(tc_cache *h, int rc, const char *what);
 
+/* Why the library's last call failed: tc_errmsg(), or the code's message
+ * when the library said nothing more. */
+const char *cli_why(int rc);
+
 /*
  * The effective configuration as a cJSON tree (tc_cache_config_json),
  * or NULL after a message. The caller deletes it.

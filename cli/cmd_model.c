@@ -33,16 +33,16 @@ const char cli_help_model[] =
 
 int cli_model_load(const char *path, tc_model **out)
 {
-    char errbuf[512];
+    char why[512];
     struct stat st;
     int rc;
 
     *out = NULL;
-    errbuf[0] = '\0';
-    rc = tc_model_load(out, path, errbuf, sizeof(errbuf));
+    rc = tc_model_load(out, path);
     if (rc == TC_OK) {
         return CLI_OK;
     }
+    snprintf(why, sizeof(why), "%s", cli_why(rc));
     /*
      * The library's message names the file; ours only adds what to do.
      * A file that is not there is a wrong argument (2), like a missing
@@ -59,12 +59,10 @@ int cli_model_load(const char *path, tc_model **out)
         }
     }
     if (rc == TC_ECORRUPT) {
-        cli_err("%s%s(train it again with 'tutorcache train')",
-                errbuf[0] ? errbuf : "damaged model file",
-                errbuf[0] ? " " : ": ");
+        cli_err("%s (train it again with 'tutorcache train')", why);
         return CLI_BADINPUT;
     }
-    cli_err("%s", errbuf[0] ? errbuf : tc_strerror(rc));
+    cli_err("%s", why);
     return CLI_FAIL;
 }
 

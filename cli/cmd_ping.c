@@ -43,7 +43,7 @@ int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv)
     }
     prc = tc_cache_ping(h, &us);
     snprintf(detail, sizeof(detail), "%s",
-             prc == TC_OK ? "" : tc_cache_errmsg(h));
+             prc == TC_OK ? "" : tc_errmsg());
     if (!(cfg = cli_config_tree(h))) {
         rc = CLI_FAIL;
         goto done;

@@ -417,16 +417,18 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
 }
 
 /* The exit code of a failed training, after its message. */
-static int train_failed(int rc, const char *errbuf, const char *data)
+static int train_failed(int rc, const char *data)
 {
+    char why[512];
     struct stat st;
 
+    snprintf(why, sizeof(why), "%s", cli_why(rc));
     if (rc == TC_EIO && data &&
         (stat(data, &st) != 0 || access(data, R_OK) != 0)) {
         cli_err("%s: %s", data, strerror(errno));
         return CLI_USAGE;
     }
-    cli_err("train: %s", errbuf[0] ? errbuf : tc_strerror(rc));
+    cli_err("train: %s", why);
     if (rc == TC_EINVAL) {
         return CLI_BADINPUT;
     }
@@ -452,9 +454,12 @@ int cli_model_save_checked(const tc_model *m, const char *path)
     }
     snprintf(tmp, n, "%s.new.%ld", path, (long)getpid());
     errbuf[0] = '\0';
-    rc = tc_model_save(m, tmp, errbuf, sizeof(errbuf));
+    rc = tc_model_save(m, tmp);
     if (rc == TC_OK) {
-        rc = tc_model_load(&re, tmp, errbuf, sizeof(errbuf));
+        rc = tc_model_load(&re, tmp);
+    }
+    if (rc != TC_OK) {
+        snprintf(errbuf, sizeof(errbuf), "%s", cli_why(rc));
     }
     tc_model_fingerprint(fp, m);
     tc_model_fingerprint(back, re);
@@ -470,7 +475,7 @@ int cli_model_save_checked(const tc_model *m, const char *path)
     }
     if (rc != TC_OK) {
         unlink(tmp);
-        cli_err("%s", errbuf[0] ? errbuf : tc_strerror(rc));
+        cli_err("%s", errbuf);
     }
     free(tmp);
     return rc == TC_OK ? 0 : -1;
@@ -480,7 +485,7 @@ int cli_cmd_train(cli_ctx *ctx, int argc, char **argv)
 {
     tc_train_options o;
     const char *output = NULL, *data = NULL;
-    char errbuf[512], *input = NULL;
+    char *input = NULL;
     progress prog = {PTHREAD_MUTEX_INITIALIZER, -1};
     update_opts up = {NULL, NULL, 0, 0, NULL};
     struct timespec t0;
@@ -506,17 +511,16 @@ int cli_cmd_train(cli_ctx *ctx, int argc, char **argv)
         o.progress = on_progress;
         o.progress_userdata = &prog;
     }
-    errbuf[0] = '\0';
     if (data) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = tc_model_train_file(&m, data, &o, errbuf, sizeof(errbuf));
+        rc = tc_model_train_file(&m, data, &o);
     } else {
         if (cli_read_all(stdin, MAX_STDIN_DATA, &input, &len) != 0) {
             cli_err("train: reading stdin: %s", strerror(errno));
             return errno == EFBIG ? CLI_BADINPUT : CLI_FAIL;
         }
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = tc_model_train(&m, input, len, &o, errbuf, sizeof(errbuf));
+        rc = tc_model_train(&m, input, len, &o);
     }
     secs = seconds_since(&t0);
     if (prog.shown >= 0) {
@@ -525,7 +529,7 @@ int cli_cmd_train(cli_ctx *ctx, int argc, char **argv)
     }
     if (rc != TC_OK) {
         free(input);
-        return train_failed(rc, errbuf, data);
+        return train_failed(rc, data);
     }
     if (cli_model_save_checked(m, output) != 0) {
         tc_model_free(m);

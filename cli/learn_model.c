@@ -139,7 +139,7 @@ static void options_of(const tc_model *m, tc_train_options *o, char **oos)
 static int remember_wrong(tc_model *m, const char *lines)
 {
     const char *p = lines;
-    char errbuf[512], *keep = calloc(1, 1), *got;
+    char *keep = calloc(1, 1), *got;
     size_t len = 0, cap = 1;
     int rc = TC_OK;
 
@@ -168,9 +168,9 @@ static int remember_wrong(tc_model *m, const char *lines)
         return TC_ENOMEM;
     }
     if (rc == TC_OK && len > 0) {
-        rc = tc_model_update(m, keep, errbuf, sizeof(errbuf));
+        rc = tc_model_update(m, keep);
         if (rc != TC_OK) {
-            cli_err("learn: remembering the corrections: %s", errbuf);
+            cli_err("learn: remembering the corrections: %s", cli_why(rc));
         }
     }
     free(keep);
@@ -181,7 +181,7 @@ static int remember_wrong(tc_model *m, const char *lines)
  * winners, with its own options. */
 static int retrain(learn_run *u, const char *wins)
 {
-    char errbuf[512], *old = NULL, *data = NULL, *all = NULL, *oos = NULL;
+    char *old = NULL, *data = NULL, *all = NULL, *oos = NULL;
     size_t dlen = 0, olen, wlen = strlen(wins);
     tc_train_options o;
     FILE *fp = fopen(u->o->data, "rb");
@@ -207,12 +207,11 @@ static int retrain(learn_run *u, const char *wins)
         memcpy(all + dlen + 1 + olen, wins, wlen + 1);
     }
     options_of(u->cur, &o, &oos);
-    rc = all ? tc_model_train(&u->cand, all, dlen + olen + wlen + 1, &o, errbuf,
-                              sizeof(errbuf))
+    rc = all ? tc_model_train(&u->cand, all, dlen + olen + wlen + 1, &o)
              : TC_ENOMEM;
     if (rc != TC_OK) {
         cli_err("learn: retraining on %s: %s", u->o->data,
-                all ? errbuf : "out of memory");
+                cli_why(rc));
     } else {
         /* what the new weights still get wrong, they remember */
         rc = remember_wrong(u->cand, old);
@@ -232,7 +231,7 @@ static int retrain(learn_run *u, const char *wins)
  */
 static int one_by_one(learn_run *u)
 {
-    char errbuf[512], *ex;
+    char *ex;
     size_t i, k = 0;
     int rc;
 
@@ -241,15 +240,15 @@ static int one_by_one(learn_run *u)
             cli_err("learn: out of memory");
             return CLI_FAIL;
         }
-        rc = tc_model_update(u->cand, ex, errbuf, sizeof(errbuf));
+        rc = tc_model_update(u->cand, ex);
         cJSON_free(ex);
         if (rc == TC_EINVAL) {
             cli_err("learn: feedback %s: %s; left in the queue (a retrain "
                     "with --data can learn it)",
-                    u->winners[i]->id, errbuf);
+                    u->winners[i]->id, cli_why(rc));
             u->winners[i]->fate = LEARN_SKIPPED;
         } else if (rc != TC_OK) {
-            cli_err("learn: %s", errbuf);
+            cli_err("learn: %s", cli_why(rc));
             return CLI_FAIL;
         } else {
             u->winners[k++] = u->winners[i];
@@ -263,7 +262,7 @@ static int one_by_one(learn_run *u)
  * retrained one. */
 int learn_build(learn_run *u)
 {
-    char errbuf[512], *wins = winners_jsonl(u);
+    char *wins = winners_jsonl(u);
     int rc = CLI_OK;
 
     if (!wins) {
@@ -274,8 +273,7 @@ int learn_build(learn_run *u)
         rc = retrain(u, wins);
     } else if ((rc = cli_model_load(u->model, &u->cand)) == CLI_OK &&
                u->nwinners > 0 &&
-               tc_model_update(u->cand, wins, errbuf, sizeof(errbuf)) !=
-                   TC_OK) {
+               tc_model_update(u->cand, wins) != TC_OK) {
         rc = one_by_one(u);
     }
     free(wins);

@@ -125,16 +125,14 @@ static int sync_dir_of(const char *path)
 /* Saves the model and then acknowledges the records it learned. */
 static int checkpoint(update_run *u)
 {
-    char errbuf[512];
     size_t i, n;
     int rc;
 
     if (u->dirty) {
-        errbuf[0] = '\0';
-        rc = tc_model_save(u->m, u->out, errbuf, sizeof(errbuf));
+        rc = tc_model_save(u->m, u->out);
         if (rc != TC_OK) {
             cli_err("train: %s; the %zu records used stay in the queue",
-                    errbuf[0] ? errbuf : tc_strerror(rc), u->nused);
+                    cli_why(rc), u->nused);
             return CLI_FAIL;
         }
         if (sync_dir_of(u->out) != 0) {
@@ -186,26 +184,25 @@ static int keep_used(update_run *u, const char *id)
 /* Teaches the model one record. CLI_OK also when it was skipped. */
 static int learn(update_run *u, const char *id, const char *record)
 {
-    char errbuf[512], *ex;
+    char *ex;
     int rc;
 
     if (!(ex = example_of(id, record))) {
         u->skipped++;
         return CLI_OK;
     }
-    errbuf[0] = '\0';
-    rc = tc_model_update(u->m, ex, errbuf, sizeof(errbuf));
+    rc = tc_model_update(u->m, ex);
     cJSON_free(ex);
     if (rc == TC_EINVAL) {
         /* a label the model was not trained with: a full retrain's job */
         cli_err("train: feedback %s: %s; skipped (left in the queue)", id,
-                errbuf[0] ? errbuf : tc_strerror(rc));
+                cli_why(rc));
         u->skipped++;
         return CLI_OK;
     }
     if (rc != TC_OK) {
         cli_err("train: feedback %s: %s", id,
-                errbuf[0] ? errbuf : tc_strerror(rc));
+                cli_why(rc));
         return CLI_FAIL;
     }
     if (keep_used(u, id) != 0) {

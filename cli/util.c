@@ -222,14 +222,12 @@ int cli_exit_for(int rc)
 
 int cli_open(cli_ctx *ctx, tc_cache **h)
 {
-    char errbuf[512];
-    int rc;
+    int rc = tc_cache_open(h, &ctx->opt);
 
-    rc = tc_cache_open(h, &ctx->opt, errbuf, sizeof(errbuf));
     if (rc == TC_OK) {
         return CLI_OK;
     }
-    cli_err("%s", errbuf[0] ? errbuf : tc_strerror(rc));
+    cli_err("%s", cli_why(rc));
     /* EINVAL from open means an option value the library refused */
     return rc == TC_EINVAL ? CLI_USAGE : cli_exit_for(rc);
 }
@@ -281,13 +279,18 @@ static char *namespace_list(tc_cache *h)
     return out;
 }
 
+const char *cli_why(int rc)
+{
+    const char *m = tc_errmsg();
+
+    return *m ? m : tc_strerror(rc);
+}
+
 int cli_fail(tc_cache *h, int rc, const char *what)
 {
     char detail[512];
-    const char *m = tc_cache_errmsg(h);
-
-    /* copied: the message is borrowed until our next call on h */
-    snprintf(detail, sizeof(detail), "%s", m && *m ? m : tc_strerror(rc));
+    /* copied: the message is borrowed until our next call */
+    snprintf(detail, sizeof(detail), "%s", cli_why(rc));
     if (rc == TC_ENONS) {
         char *known = namespace_list(h);
 

@@ -68,7 +68,7 @@ static void *worker(void *arg)
                                   strlen(student), predict, NULL);
         if (rc != TC_OK) {
             fprintf(stderr, "cache_demo: %s: %s\n", tc_error_name(rc),
-                    tc_cache_errmsg(cache));
+                    tc_errmsg());
             return NULL;
         }
         printf("%-8s %-6s %.*s\n", student, tc_tier_name(tier), (int)len,
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     }
     tc_options_init(&opt);
     opt.store_url = argc > 1 ? argv[1] : NULL; /* NULL: env, then default */
-    rc = tc_cache_open(&cache, &opt, err, sizeof(err));
+    rc = tc_cache_open(&cache, &opt);
     if (rc != TC_OK) {
         fprintf(stderr, "cache_demo: %s: %s\n", tc_error_name(rc), err);
         return EXIT_STORE;

@@ -473,7 +473,7 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    if ((rc = tc_model_load(&s.model, a.model, err, sizeof(err))) != TC_OK) {
+    if ((rc = tc_model_load(&s.model, a.model)) != TC_OK) {
         fprintf(stderr, "intent_service: --model %s: %s\n", a.model, err);
         code = EXIT_MODEL;
         goto done;
@@ -483,7 +483,7 @@ int main(int argc, char **argv)
     opt.config_path = a.config;
     opt.log_fn = log_to_stderr;
     opt.log_level = a.level;
-    if ((rc = tc_cache_open(&s.cache, &opt, err, sizeof(err))) != TC_OK) {
+    if ((rc = tc_cache_open(&s.cache, &opt)) != TC_OK) {
         fprintf(stderr, "intent_service: store: %s: %s\n", tc_error_name(rc),
                 err);
         code = EXIT_STORE;
@@ -494,7 +494,7 @@ int main(int argc, char **argv)
     co.threshold = a.threshold;
     if ((rc = tc_classifier_open(&s.clf, s.cache, &co)) != TC_OK) {
         fprintf(stderr, "intent_service: classifier: %s: %s\n",
-                tc_error_name(rc), tc_cache_errmsg(s.cache));
+                tc_error_name(rc), tc_errmsg());
         goto done;
     }
 

@@ -187,12 +187,12 @@ static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
     cJSON_Delete(root);
     if (rc == TC_EINVAL) {
         return svc_reply_error(conn, r, 400, "invalid_text", "text",
-                               tc_cache_errmsg(s->cache), NULL);
+                               tc_errmsg(), NULL);
     }
     if (rc != TC_OK) {
         return svc_reply_error(conn, r, 500, "classify_failed", NULL,
-                               tc_cache_errmsg(s->cache)[0]
-                                   ? tc_cache_errmsg(s->cache)
+                               tc_errmsg()[0]
+                                   ? tc_errmsg()
                                    : tc_strerror(rc),
                                NULL);
     }
@@ -267,7 +267,7 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
     }
     rc =
         tc_feedback_submit_json(id, &spooled, s->cache, r->body.p, r->body.len);
-    msg = tc_cache_errmsg(s->cache);
+    msg = tc_errmsg();
     if (!msg[0]) {
         msg = tc_strerror(rc);
     }
@@ -312,11 +312,11 @@ static enum MHD_Result do_stats(svc *s, struct MHD_Connection *conn, svc_req *r)
     rc = tc_feedback_stats_json(&json, s->cache);
     if (rc == TC_EUNAVAIL || rc == TC_ETIMEOUT) {
         return svc_reply_error(conn, r, 503, "store_unavailable", NULL,
-                               tc_cache_errmsg(s->cache), NULL);
+                               tc_errmsg(), NULL);
     }
     if (rc != TC_OK) {
         return svc_reply_error(conn, r, 500, "internal", NULL,
-                               tc_cache_errmsg(s->cache), NULL);
+                               tc_errmsg(), NULL);
     }
     return svc_reply(conn, r, 200, SVC_CT_JSON, json, strlen(json), tc_free,
                      NULL);
@@ -344,7 +344,7 @@ static enum MHD_Result do_metrics(svc *s, struct MHD_Connection *conn,
     if (b.oom || rc != TC_OK) {
         svc_buf_free(&b);
         return svc_reply_error(conn, r, 500, "internal", NULL,
-                               tc_cache_errmsg(s->cache), NULL);
+                               tc_errmsg(), NULL);
     }
     b.len = len;
     svc_http_metrics(s, &b);

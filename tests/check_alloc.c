@@ -67,9 +67,9 @@ static void expect(run_ctx *c, tc_cache *h, const char *step, int rc, int ok1,
 {
     ck_assert_msg(rc == TC_OK || rc == TC_ENOMEM || rc == ok1 || rc == ok2,
                   WHERE "%s returned %s (%s)", WARGS(c), step,
-                  tc_error_name(rc), h ? tc_cache_errmsg(h) : "");
+                  tc_error_name(rc), h ? tc_errmsg() : "");
     if (rc == TC_ENOMEM && h) {
-        ck_assert_msg(tc_cache_errmsg(h)[0] != '\0',
+        ck_assert_msg(tc_errmsg()[0] != '\0',
                       WHERE "%s: TC_ENOMEM with no detail", WARGS(c), step);
     }
     if (rc != TC_OK) {
@@ -142,7 +142,7 @@ static void run_once(run_ctx *c)
     }
     tc_free(s);
 
-    rc = tc_cache_open(&h, &o, err, sizeof(err));
+    rc = tc_cache_open(&h, &o);
     ck_assert_msg(rc == TC_OK || rc == TC_ENOMEM, WHERE "open returned %s (%s)",
                   WARGS(c), tc_error_name(rc), err);
     if (rc != TC_OK) {
@@ -405,7 +405,7 @@ static void lmdb_setup(void)
     o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     o.store_url = lmdb_url;
     o.lmdb_map_bytes = (size_t)16 << 20;
-    ck_assert_msg(tc_cache_open(&h, &o, err, sizeof(err)) == TC_OK,
+    ck_assert_msg(tc_cache_open(&h, &o) == TC_OK,
                   "open %s: %s", lmdb_url, err);
     ck_assert_int_eq(tc_cache_set(h, "intents", "pk", 2, "pre-k", 5, 0), TC_OK);
     for (i = 0; i < NITEMS; i++) {

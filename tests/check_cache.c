@@ -162,7 +162,7 @@ static tc_cache *bk_open_with(bk *b, tc_options *o, const char *cfg_json)
         path = write_cfg(b, cfg_json);
         o->config_path = path;
     }
-    rc = tc_cache_open(&h, o, errbuf, sizeof(errbuf));
+    rc = tc_cache_open(&h, o);
     o->config_path = NULL;
     free(path);
     ck_assert_msg(rc == TC_OK, "tc_cache_open(%s) [%s]: %s: %s", b->url,
@@ -184,10 +184,10 @@ static void set_at(int line, tc_cache *h, const char *ns, const void *key,
     int rc = tc_cache_set(h, ns, key, klen, val, vlen, ttl);
 
     ck_assert_msg(rc == TC_OK, "line %d: set: %s: %s", line, tc_error_name(rc),
-                  tc_cache_errmsg(h));
-    ck_assert_msg(tc_cache_errmsg(h)[0] == '\0',
+                  tc_errmsg());
+    ck_assert_msg(tc_errmsg()[0] == '\0',
                   "line %d: set succeeded with a message: %s", line,
-                  tc_cache_errmsg(h));
+                  tc_errmsg());
 }
 
 /* A hit with exactly these bytes, from want_tier (TIER_ANY: L1 or L2). */
@@ -201,7 +201,7 @@ static void hit_at(int line, tc_cache *h, const char *ns, const void *key,
     int rc = tc_cache_get(&v, &len, &t, h, ns, key, klen);
 
     ck_assert_msg(rc == TC_OK, "line %d: get: %s (%s), wanted a hit", line,
-                  tc_error_name(rc), tc_cache_errmsg(h));
+                  tc_error_name(rc), tc_errmsg());
     ck_assert_msg(v != NULL, "line %d: hit with a NULL value", line);
     ck_assert_msg(want_tier == TIER_ANY ? t == TC_TIER_L1 || t == TC_TIER_L2
                                         : t == want_tier,
@@ -469,7 +469,7 @@ START_TEST(test_bad_arguments)
     h = bk_open(&b);
     ck_assert_int_eq(tc_cache_set(h, "no_such_ns", "k", 1, "v", 1, 0),
                      TC_ENONS);
-    ck_assert_ptr_nonnull(strstr(tc_cache_errmsg(h), "no_such_ns"));
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "no_such_ns"));
     ck_assert_int_eq(tc_cache_get(&v, &len, &t, h, "no_such_ns", "k", 1),
                      TC_ENONS);
     ck_assert(v == NULL && len == 0 && t == TC_TIER_NONE);
@@ -485,7 +485,7 @@ START_TEST(test_bad_arguments)
         TC_EINVAL);
     /* a successful call clears the previous message */
     SET(h, "k", "v", TC_TTL_DEFAULT);
-    ck_assert_str_eq(tc_cache_errmsg(h), "");
+    ck_assert_str_eq(tc_errmsg(), "");
     /* nothing that failed was stored */
     HIT(h, "k", "v", TC_TIER_L1);
     ck_assert_uint_eq(stats_of(h, NS).sets, 1);
@@ -765,8 +765,8 @@ START_TEST(test_get_or_load)
         tc_cache_get_or_load(&v, &len, &t, a, NS, "g2", 2, loader, &bad),
         TC_ELOADER);
     ck_assert(v == NULL && len == 0 && t == TC_TIER_NONE);
-    ck_assert_msg(strstr(tc_cache_errmsg(a), "TC_EIO") != NULL, "message: %s",
-                  tc_cache_errmsg(a));
+    ck_assert_msg(strstr(tc_errmsg(), "TC_EIO") != NULL, "message: %s",
+                  tc_errmsg());
     ck_assert_int_eq(bad.calls, 1);
     MISS(a, "g2");
     if (b2) {
@@ -1282,7 +1282,7 @@ START_TEST(test_degraded)
             snprintf(key, sizeof(key), "deg%d", i);
             rc = tc_cache_get(&v, &len, &t, h, NS, key, strlen(key));
             ck_assert_msg(rc == TC_OK || rc == TC_MISS, "get %s: %s: %s", key,
-                          tc_error_name(rc), tc_cache_errmsg(h));
+                          tc_error_name(rc), tc_errmsg());
             if (rc == TC_OK) {
                 ck_assert_int_eq(t, TC_TIER_L1);
                 ck_assert_str_eq((char *)v, key);
@@ -1295,7 +1295,7 @@ START_TEST(test_degraded)
     rc = tc_cache_del(h, NS, "deg3", 4);
     ck_assert_msg(rc == TC_EUNAVAIL || rc == TC_ETIMEOUT, "del: %s",
                   tc_error_name(rc));
-    ck_assert_str_ne(tc_cache_errmsg(h), "");
+    ck_assert_str_ne(tc_errmsg(), "");
     MISS(h, "deg3");
     /* a loader's answer is still an answer */
     ck_assert_int_eq(
@@ -1599,7 +1599,7 @@ START_TEST(test_wrong_type_and_garbage)
      * and this handle's old entries are unreachable all the same */
     rc = tc_cache_invalidate(h2, NS);
     ck_assert_msg(rc < 0, "invalidate returned %s", tc_error_name(rc));
-    ck_assert_str_ne(tc_cache_errmsg(h2), "");
+    ck_assert_str_ne(tc_errmsg(), "");
     MISS(h2, "gen-list");
     tc_cache_close(h2);
     tc_cache_close(h);
@@ -1655,7 +1655,7 @@ static int open_url(tc_cache **h, const char *url, char *errbuf, size_t n)
     tc_options_init(&o);
     o.flags = TC_OPT_NO_ENV;
     o.store_url = url;
-    return tc_cache_open(h, &o, errbuf, n);
+    return tc_cache_open(h, &o);
 }
 
 START_TEST(test_auth)

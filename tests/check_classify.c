@@ -63,7 +63,7 @@ static tc_cache *open_cache_cfg(int caching, const char *cfg_json)
         fclose(f);
         o.config_path = cfg;
     }
-    rc = tc_cache_open(&h, &o, err, sizeof(err));
+    rc = tc_cache_open(&h, &o);
     ck_assert_msg(rc == TC_OK, "open: %s", err);
     return h;
 }
@@ -242,7 +242,7 @@ START_TEST(test_bad_input_and_failures)
     ck_assert_ptr_null(r);
     ck_assert_int_eq(tc_classify(&r, c, "", 0), TC_EINVAL);
     ck_assert_int_eq(tc_classify(&r, c, " \t\n ", 4), TC_EINVAL);
-    ck_assert_ptr_nonnull(strstr(tc_cache_errmsg(h), "empty"));
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "empty"));
     ck_assert_int_eq(atomic_load(&m.calls), 0);
     /* a failing host: an error, nothing cached */
     m.fail = 1;
@@ -252,7 +252,7 @@ START_TEST(test_bad_input_and_failures)
     /* an answer that is not a classification: an error, nothing cached */
     m.answer = "{\"intent\": 3}";
     ck_assert_int_eq(tc_classify(&r, c, "fix my code", 11), TC_ELOADER);
-    ck_assert_ptr_nonnull(strstr(tc_cache_errmsg(h), "intent"));
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "intent"));
     m.answer = "not json";
     ck_assert_int_eq(tc_classify(&r, c, "fix my code", 11), TC_ELOADER);
     m.answer = "{\"intent\":\"debugging\",\"confidence\":1.5}";
@@ -498,8 +498,7 @@ START_TEST(test_model_backend)
     tc_train_options_init(&to);
     to.threads = 1;
     to.seed = 7;
-    rc = tc_model_train_file(&m, "examples/intents.jsonl", &to, err,
-                             sizeof(err));
+    rc = tc_model_train_file(&m, "examples/intents.jsonl", &to);
     ck_assert_msg(rc == TC_OK, "train: %s", err);
     tc_classifier_options_init(&co);
     co.model = m;
@@ -518,8 +517,7 @@ START_TEST(test_model_backend)
     ck_assert_int_eq(
         tc_model_update(m,
                         "{\"text\":\"Write a Python function that reverses a "
-                        "linked list\",\"intent\":\"debugging\"}",
-                        err, sizeof(err)),
+                        "linked list\",\"intent\":\"debugging\"}"),
         TC_OK);
     r = classify_ok(c, q, TC_SOURCE_MODEL);
     ck_assert_str_ne(r->model, fp1);

@@ -175,7 +175,7 @@ START_TEST(test_redis_value_visible)
     tc_options_init(&opt);
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     opt.store_url = url;
-    ck_assert_int_eq(tc_cache_open(&c, &opt, errbuf, sizeof(errbuf)), TC_OK);
+    ck_assert_int_eq(tc_cache_open(&c, &opt), TC_OK);
     ck_assert_int_eq(tc_cache_key(key, sizeof(key), c, NS, "q1", 2), TC_OK);
     tc_cache_close(c);
     got = trs_cmd(g_srv, "GET %s", key);

@@ -89,7 +89,7 @@ static tc_cache *bk_open(bk *b, int kind)
     o.command_timeout_ms = 5000;
     o.connect_timeout_ms = 5000;
     o.lmdb_map_bytes = (size_t)64 << 20;
-    rc = tc_cache_open(&h, &o, errbuf, sizeof(errbuf));
+    rc = tc_cache_open(&h, &o);
     ck_assert_msg(rc == TC_OK, "open %s: %s: %s", bk_name[kind],
                   tc_error_name(rc), errbuf);
     return h;
@@ -412,7 +412,7 @@ static void *st_run(void *arg)
         if (op < 30) {
             v = NULL;
             rc = tc_cache_get(&v, &len, &tier, h, NS, keys[0], 9);
-            st_check_read(t, "get", rc, k, v, len, tc_cache_errmsg(h));
+            st_check_read(t, "get", rc, k, v, len, tc_errmsg());
             tc_free(v);
             t->gets++;
         } else if (op < 50) {
@@ -420,14 +420,14 @@ static void *st_run(void *arg)
             rc = tc_cache_set(h, NS, keys[0], 9, vals[0], len, TC_TTL_DEFAULT);
             if (rc != TC_OK) {
                 ST_FAIL(t, "set key %d: %s: %s", k, tc_error_name(rc),
-                        tc_cache_errmsg(h));
+                        tc_errmsg());
             }
             t->sets++;
         } else if (op < 58) {
             rc = tc_cache_del(h, NS, keys[0], 9);
             if (rc != TC_OK && rc != TC_MISS) {
                 ST_FAIL(t, "del key %d: %s: %s", k, tc_error_name(rc),
-                        tc_cache_errmsg(h));
+                        tc_errmsg());
             }
             t->dels++;
         } else if (op < 72) {
@@ -441,7 +441,7 @@ static void *st_run(void *arg)
             for (int j = 0; j < 4; j++) {
                 if (rc != TC_OK) {
                     ST_FAIL(t, "mget: %s: %s", tc_error_name(rc),
-                            tc_cache_errmsg(h));
+                            tc_errmsg());
                 } else {
                     st_check_read(t, "mget", it[j].status, (k + j) % ST_KEYS,
                                   it[j].val, it[j].len, "(item)");
@@ -456,7 +456,7 @@ static void *st_run(void *arg)
             if (rc == TC_MISS) {
                 ST_FAIL(t, "get_or_load key %d: a miss", k);
             }
-            st_check_read(t, "get_or_load", rc, k, v, len, tc_cache_errmsg(h));
+            st_check_read(t, "get_or_load", rc, k, v, len, tc_errmsg());
             tc_free(v);
             t->gols++;
         } else if (op < 97) {
@@ -473,7 +473,7 @@ static void *st_run(void *arg)
             for (int j = 0; j < 4; j++) {
                 if (rc != TC_OK || it[j].status != TC_OK) {
                     ST_FAIL(t, "mset: %s, item %d: %s: %s", tc_error_name(rc),
-                            j, tc_error_name(it[j].status), tc_cache_errmsg(h));
+                            j, tc_error_name(it[j].status), tc_errmsg());
                 }
             }
             t->mset_items += 4;
@@ -481,7 +481,7 @@ static void *st_run(void *arg)
             rc = tc_cache_invalidate(h, NS);
             if (rc != TC_OK) {
                 ST_FAIL(t, "invalidate: %s: %s", tc_error_name(rc),
-                        tc_cache_errmsg(h));
+                        tc_errmsg());
             }
             t->invalidates++;
         }
@@ -604,14 +604,14 @@ static void *em_run(void *arg)
 
         if (t->id % 2 == 0) {
             rc = tc_cache_set(t->h, ns, "k", 1, "v", 1, 0);
-            m = tc_cache_errmsg(t->h);
+            m = tc_errmsg();
             if (rc != TC_ENONS || !strstr(m, ns)) {
                 ST_FAIL(t, "failing call: %s, message \"%s\"",
                         tc_error_name(rc), m);
             }
         } else {
             rc = tc_cache_set(t->h, NS, "k", 1, "v", 1, 0);
-            m = tc_cache_errmsg(t->h);
+            m = tc_errmsg();
             if (rc != TC_OK || m[0] != '\0') {
                 ST_FAIL(t, "good call: %s, message \"%s\"", tc_error_name(rc),
                         m);

@@ -132,7 +132,7 @@ static tc_cache *open_ok(const tc_options *o)
 {
     tc_cache *h = NULL;
     char err[512];
-    int rc = tc_cache_open(&h, o, err, sizeof(err));
+    int rc = tc_cache_open(&h, o);
 
     ck_assert_msg(rc == TC_OK, "open: %s: %s", tc_error_name(rc), err);
     ck_assert_ptr_nonnull(h);
@@ -439,7 +439,7 @@ START_TEST(test_model_path)
     cJSON_Delete(j);
     tc_cache_close(h);
     o.config_path = bad;
-    ck_assert_int_eq(tc_cache_open(&h, &o, err, sizeof(err)), TC_ECONFIG);
+    ck_assert_int_eq(tc_cache_open(&h, &o), TC_ECONFIG);
     ck_assert_ptr_nonnull(strstr(err, "model"));
 }
 END_TEST
@@ -878,7 +878,7 @@ START_TEST(test_bad_values)
         o.config_path = path;
     }
     memset(err, 'x', sizeof(err));
-    rc = tc_cache_open(&h, &o, err, sizeof(err));
+    rc = tc_cache_open(&h, &o);
     ck_assert_msg(rc == TC_ECONFIG, "%s: open returned %s (%s)", c->what,
                   tc_error_name(rc), rc == TC_OK ? "" : err);
     ck_assert_ptr_null(h);
@@ -893,10 +893,10 @@ START_TEST(test_bad_values)
     }
     /* a small buffer gets a truncated, terminated message */
     memset(err, 'x', sizeof(err));
-    rc = tc_cache_open(&h, &o, err, 8);
+    rc = tc_cache_open(&h, &o);
     ck_assert_int_eq(rc, TC_ECONFIG);
     ck_assert_uint_le(strlen(err), 7);
-    ck_assert_int_eq(tc_cache_open(&h, &o, NULL, 0), TC_ECONFIG);
+    ck_assert_int_eq(tc_cache_open(&h, &o), TC_ECONFIG);
 }
 END_TEST
 
@@ -917,7 +917,7 @@ START_TEST(test_bad_url_hides_password)
         int rc;
 
         opts(&o, TC_OPT_NO_ENV | TC_OPT_NO_CONFIG, urls[i]);
-        rc = tc_cache_open(&h, &o, err, sizeof(err));
+        rc = tc_cache_open(&h, &o);
         ck_assert_msg(rc == TC_ECONFIG, "%s: %s", urls[i], tc_error_name(rc));
         ck_assert_msg(strstr(err, "hunter2") == NULL,
                       "%s: the message shows the password: %s", urls[i], err);
@@ -935,13 +935,13 @@ START_TEST(test_missing_config_file)
     snprintf(path, sizeof(path), "%s/does-not-exist.json", tmp);
     opts(&o, 0, "memory:");
     o.config_path = path;
-    ck_assert_int_eq(tc_cache_open(&h, &o, err, sizeof(err)), TC_ECONFIG);
+    ck_assert_int_eq(tc_cache_open(&h, &o), TC_ECONFIG);
     ck_assert_ptr_null(h);
     ck_assert_msg(strstr(err, path) != NULL, "message \"%s\"", err);
     /* the same through TUTORCACHE_CONFIG */
     setenv("TUTORCACHE_CONFIG", path, 1);
     opts(&o, 0, "memory:");
-    ck_assert_int_eq(tc_cache_open(&h, &o, err, sizeof(err)), TC_ECONFIG);
+    ck_assert_int_eq(tc_cache_open(&h, &o), TC_ECONFIG);
     ck_assert_msg(strstr(err, path) != NULL, "message \"%s\"", err);
 }
 END_TEST
@@ -1019,11 +1019,11 @@ START_TEST(test_unknown_namespace)
     h = open_ok(&o);
     ck_assert_int_eq(tc_cache_get(&v, &len, NULL, h, "lesson", "k", 1),
                      TC_ENONS);
-    ck_assert_msg(strstr(tc_cache_errmsg(h), "lesson") != NULL,
-                  "message \"%s\"", tc_cache_errmsg(h));
+    ck_assert_msg(strstr(tc_errmsg(), "lesson") != NULL,
+                  "message \"%s\"", tc_errmsg());
     ck_assert_int_eq(tc_cache_set(h, "lesson", "k", 1, "v", 1, 0), TC_ENONS);
-    ck_assert_msg(strstr(tc_cache_errmsg(h), "lesson") != NULL,
-                  "message \"%s\"", tc_cache_errmsg(h));
+    ck_assert_msg(strstr(tc_errmsg(), "lesson") != NULL,
+                  "message \"%s\"", tc_errmsg());
     /* a prefix is not a namespace name, nor is a different case */
     ck_assert_int_eq(tc_cache_set(h, "intent", "k", 1, "v", 1, 0), TC_ENONS);
     ck_assert_int_eq(tc_cache_set(h, "Intents", "k", 1, "v", 1, 0), TC_ENONS);

@@ -1,7 +1,7 @@
 /*
  * check_error.c - return codes and error detail: every code of the one
  * TC_ERRNO_MAP table has its name and message, the version string matches
- * the header, tc_cache_errmsg() is per thread and cleared by a successful
+ * the header, tc_errmsg() is per thread and cleared by a successful
  * call, and a failed call leaves no stale value in its out-parameters.
  */
 #include <limits.h>
@@ -27,7 +27,7 @@ static tc_cache *open_memory(void)
     tc_options_init(&opt);
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     opt.store_url = "memory:";
-    ck_assert_msg(tc_cache_open(&h, &opt, err, sizeof(err)) == TC_OK,
+    ck_assert_msg(tc_cache_open(&h, &opt) == TC_OK,
                   "open memory: %s", err);
     ck_assert_ptr_nonnull(h);
     return h;
@@ -110,7 +110,7 @@ typedef struct errthread {
 
 static void copy_msg(char *dst, const tc_cache *h)
 {
-    snprintf(dst, TC__ERR_MAX, "%s", tc_cache_errmsg(h));
+    snprintf(dst, TC__ERR_MAX, "%s", tc_errmsg());
 }
 
 static void *err_worker(void *arg)
@@ -181,7 +181,7 @@ START_TEST(test_errmsg_per_thread)
     ck_assert_int_eq(t[1].rc_ok, TC_OK);
     ck_assert_str_eq(t[1].after_success, "");
     /* this (third) thread made no call: it has no message */
-    ck_assert_str_eq(tc_cache_errmsg(h), "");
+    ck_assert_str_eq(tc_errmsg(), "");
     tc_cache_close(h);
 }
 END_TEST
@@ -192,19 +192,19 @@ START_TEST(test_errmsg_cleared_by_success)
     void *v = NULL;
     size_t len = 0;
 
-    ck_assert_str_eq(tc_cache_errmsg(h), "");
+    ck_assert_str_eq(tc_errmsg(), "");
     ck_assert_int_eq(tc_cache_get(&v, &len, NULL, h, "nope", "k", 1), TC_ENONS);
-    ck_assert_msg(strstr(tc_cache_errmsg(h), "nope") != NULL,
-                  "message \"%s\" names the namespace", tc_cache_errmsg(h));
+    ck_assert_msg(strstr(tc_errmsg(), "nope") != NULL,
+                  "message \"%s\" names the namespace", tc_errmsg());
     ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1, 0), TC_OK);
-    ck_assert_str_eq(tc_cache_errmsg(h), "");
+    ck_assert_str_eq(tc_errmsg(), "");
 
     ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1, -1), TC_EINVAL);
-    ck_assert_str_ne(tc_cache_errmsg(h), "");
+    ck_assert_str_ne(tc_errmsg(), "");
     /* a miss is an outcome, not a failure: no message */
     ck_assert_int_eq(tc_cache_get(&v, &len, NULL, h, "intents", "absent", 6),
                      TC_MISS);
-    ck_assert_str_eq(tc_cache_errmsg(h), "");
+    ck_assert_str_eq(tc_errmsg(), "");
     tc_cache_close(h);
 }
 END_TEST
@@ -274,18 +274,18 @@ START_TEST(test_out_params_cleared)
     ck_assert_ptr_null(v);
     ck_assert_uint_eq(len, 0);
     ck_assert_int_eq(tier, TC_TIER_NONE);
-    ck_assert_msg(strstr(tc_cache_errmsg(h), "TC_EIO") != NULL,
+    ck_assert_msg(strstr(tc_errmsg(), "TC_EIO") != NULL,
                   "loader failure message \"%s\" names its code",
-                  tc_cache_errmsg(h));
+                  tc_errmsg());
 
     /* open: a bad URL, and no out */
     tc_options_init(&opt);
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     opt.store_url = "ftp://example.org/";
-    ck_assert_int_eq(tc_cache_open(&h2, &opt, err, sizeof(err)), TC_ECONFIG);
+    ck_assert_int_eq(tc_cache_open(&h2, &opt), TC_ECONFIG);
     ck_assert_ptr_null(h2);
     ck_assert_str_ne(err, "");
-    ck_assert_int_eq(tc_cache_open(NULL, &opt, NULL, 0), TC_EINVAL);
+    ck_assert_int_eq(tc_cache_open(NULL, &opt), TC_EINVAL);
 
     /* canonical keys, stats and configuration */
     s = STALE;

@@ -73,7 +73,7 @@ static tc_cache *open_cache_url(const char *url, const char *config_json)
         fclose(f);
         o.config_path = path("config.json");
     }
-    ck_assert_msg(tc_cache_open(&h, &o, err, sizeof(err)) == TC_OK, "open: %s",
+    ck_assert_msg(tc_cache_open(&h, &o) == TC_OK, "open: %s",
                   err);
     return h;
 }
@@ -117,7 +117,7 @@ static size_t export_all(tc_cache *h, char ***lines)
 
     ck_assert_ptr_nonnull(f);
     rc = tc_feedback_export(h, f, &count);
-    ck_assert_msg(rc == TC_OK, "export: %s", tc_cache_errmsg(h));
+    ck_assert_msg(rc == TC_OK, "export: %s", tc_errmsg());
     rewind(f);
     *lines = NULL;
     while ((k = getline(&line, &cap, f)) > 0) {
@@ -155,7 +155,7 @@ static char *stats(tc_cache *h)
     char *s = NULL;
 
     ck_assert_msg(tc_feedback_stats_json(&s, h) == TC_OK, "stats: %s",
-                  tc_cache_errmsg(h));
+                  tc_errmsg());
     return s;
 }
 
@@ -181,7 +181,7 @@ static tc_import_report *import_text(tc_cache *h, const char *text,
     ck_assert_ptr_nonnull(f);
     rc = tc_feedback_import(&r, h, f, fmt, dry, NULL, NULL);
     fclose(f);
-    ck_assert_msg(rc == TC_OK, "import: %s", tc_cache_errmsg(h));
+    ck_assert_msg(rc == TC_OK, "import: %s", tc_errmsg());
     return r;
 }
 
@@ -344,7 +344,7 @@ static void expect_reject(tc_cache *h, const char *json, const char *field,
     int rc;
 
     rc = tc_feedback_submit_json(id, NULL, h, json, strlen(json));
-    msg = tc_cache_errmsg(h);
+    msg = tc_errmsg();
     ck_assert_msg(rc == TC_EINVAL, "%s: rc %d (%s), want TC_EINVAL", json, rc,
                   msg);
     ck_assert_str_eq(id, "");
@@ -384,7 +384,7 @@ START_TEST(test_rule_lengths)
              "\"correction\"}",
              big);
     rc = submit(h, json, id);
-    ck_assert_msg(rc == TC_OK, "%s", tc_cache_errmsg(h));
+    ck_assert_msg(rc == TC_OK, "%s", tc_errmsg());
     big[10000] = 'a';
     big[10001] = '\0';
     snprintf(json, cap,
@@ -436,13 +436,13 @@ START_TEST(test_rule_not_json)
     char id[TC_FEEDBACK_ID_MAX];
 
     ck_assert_int_eq(submit(h, "{\"text\":", id), TC_EINVAL);
-    ck_assert_msg(strstr(tc_cache_errmsg(h), "not valid JSON") != NULL, "%s",
-                  tc_cache_errmsg(h));
+    ck_assert_msg(strstr(tc_errmsg(), "not valid JSON") != NULL, "%s",
+                  tc_errmsg());
     ck_assert_int_eq(submit(h, "[1]", id), TC_EINVAL);
-    ck_assert_str_eq(tc_cache_errmsg(h), "an array, not a JSON object");
+    ck_assert_str_eq(tc_errmsg(), "an array, not a JSON object");
     ck_assert_int_eq(submit(h, "{\"text\":\"x\"} x", id), TC_EINVAL);
-    ck_assert_msg(strstr(tc_cache_errmsg(h), "text after the object") != NULL,
-                  "%s", tc_cache_errmsg(h));
+    ck_assert_msg(strstr(tc_errmsg(), "text after the object") != NULL,
+                  "%s", tc_errmsg());
     tc_cache_close(h);
 }
 END_TEST
@@ -461,23 +461,23 @@ START_TEST(test_rule_struct)
     fb.original_confidence = 0.5;
     fb.type = (tc_feedback_type)7;
     ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
-    ck_assert_str_eq(tc_cache_errmsg(h),
+    ck_assert_str_eq(tc_errmsg(),
                      "feedback_type: 7 is not TC_FEEDBACK_CORRECTION or "
                      "TC_FEEDBACK_CONFIRMATION");
     fb.type = TC_FEEDBACK_CORRECTION;
     fb.ncorrect_techniques = 2;
     ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
-    ck_assert_str_eq(tc_cache_errmsg(h),
+    ck_assert_str_eq(tc_errmsg(),
                      "correct_techniques: NULL with 2 items");
     fb.ncorrect_techniques = 0;
     fb.text = NULL;
     ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
-    ck_assert_str_eq(tc_cache_errmsg(h), "text: required");
+    ck_assert_str_eq(tc_errmsg(), "text: required");
     fb.text = "hello";
     fb.original_confidence = NAN;
     ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
-    ck_assert_msg(strncmp(tc_cache_errmsg(h), "original_confidence: ", 21) == 0,
-                  "%s", tc_cache_errmsg(h));
+    ck_assert_msg(strncmp(tc_errmsg(), "original_confidence: ", 21) == 0,
+                  "%s", tc_errmsg());
     fb.original_confidence = 1.0;
     {
         int spooled = -1;
@@ -501,8 +501,8 @@ START_TEST(test_memory_store)
 
     ck_assert_int_eq(submit(h, base_json, id), TC_EINVAL);
     ck_assert_str_eq(id, "");
-    ck_assert_msg(strstr(tc_cache_errmsg(h), "durable store") != NULL, "%s",
-                  tc_cache_errmsg(h));
+    ck_assert_msg(strstr(tc_errmsg(), "durable store") != NULL, "%s",
+                  tc_errmsg());
     ck_assert_int_eq(tc_feedback_stats_json(&s, h), TC_EINVAL);
     ck_assert_ptr_null(s);
     tc_cache_close(h);
@@ -533,9 +533,9 @@ START_TEST(test_submit_roundtrip)
     fb.type = TC_FEEDBACK_CORRECTION;
     fb.timestamp = "2024-02-29T23:30:00.1234-01:30";
     ck_assert_msg(tc_feedback_submit(id, NULL, h, &fb) == TC_OK, "%s",
-                  tc_cache_errmsg(h));
+                  tc_errmsg());
     expect_id(id);
-    ck_assert_str_eq(tc_cache_errmsg(h), "");
+    ck_assert_str_eq(tc_errmsg(), "");
     snprintf(want, sizeof(want),
              "{\"id\":\"%s\",\"text\":\"How do I \\\"sort\\\" a list?\\u000a\","
              "\"original_intent\":\"general_question\","
@@ -1121,8 +1121,8 @@ START_TEST(test_import_csv_header)
             TC_EINVAL);
         fclose(f);
         ck_assert_ptr_null(r);
-        ck_assert_msg(strstr(tc_cache_errmsg(h), why[i]) != NULL, "%s",
-                      tc_cache_errmsg(h));
+        ck_assert_msg(strstr(tc_errmsg(), why[i]) != NULL, "%s",
+                      tc_errmsg());
     }
     ck_assert_uint_eq(export_count(h), 0);
     tc_cache_close(h);
@@ -1182,7 +1182,7 @@ static tc_feedback_batch *consume(tc_cache *h, const char *who, size_t max,
     tc_feedback_batch *b = NULL;
 
     ck_assert_msg(tc_feedback_consume(&b, h, who, max, idle) == TC_OK,
-                  "consume: %s", tc_cache_errmsg(h));
+                  "consume: %s", tc_errmsg());
     ck_assert_ptr_nonnull(b);
     return b;
 }
@@ -1258,7 +1258,7 @@ START_TEST(test_consume_args)
     ck_assert_int_eq(tc_feedback_consume(&b, h, "A", 0, 0), TC_EINVAL);
     ck_assert_int_eq(tc_feedback_consume(&b, h, NULL, 1, 0), TC_EINVAL);
     ck_assert_int_eq(tc_feedback_ack(h, bad, 1), TC_EINVAL);
-    ck_assert_str_eq(tc_cache_errmsg(h), "ids[0]: not a feedback id");
+    ck_assert_str_eq(tc_errmsg(), "ids[0]: not a feedback id");
     ck_assert_int_eq(tc_feedback_ack(h, NULL, 1), TC_EINVAL);
     ck_assert_int_eq(tc_feedback_ack(h, NULL, 0), TC_OK);
     tc_feedback_batch_free(NULL);
@@ -1299,7 +1299,7 @@ START_TEST(test_consumer_dies)
         o.store_url = url;
         o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
         o.lmdb_map_bytes = (size_t)64 << 20;
-        if (tc_cache_open(&c, &o, NULL, 0) == TC_OK &&
+        if (tc_cache_open(&c, &o) == TC_OK &&
             tc_feedback_consume(&cb, c, "doomed", 3, 0) == TC_OK &&
             cb->n == 3) {
             for (int i = 0; i < 3; i++) {
@@ -1410,7 +1410,7 @@ START_TEST(test_spool_replay)
 
         ck_assert_msg(tc_feedback_submit_json(id, &spooled, h, base_json,
                                               strlen(base_json)) == TC_OK,
-                      "%s", tc_cache_errmsg(h));
+                      "%s", tc_errmsg());
         ck_assert_int_eq(spooled, 1); /* the caller learns where it went */
     }
     expect_id(id);
@@ -1574,8 +1574,8 @@ START_TEST(test_spool_unwritable)
     tc__feedback_set_fault(h, -1);
     ck_assert_int_eq(submit(h, base_json, id), TC_EIO);
     ck_assert_str_eq(id, "");
-    ck_assert_msg(strstr(tc_cache_errmsg(h), "spool") != NULL, "%s",
-                  tc_cache_errmsg(h));
+    ck_assert_msg(strstr(tc_errmsg(), "spool") != NULL, "%s",
+                  tc_errmsg());
     tc__feedback_set_fault(h, 0);
     ck_assert_uint_eq(export_count(h), 0);
     tc_cache_close(h);

@@ -53,7 +53,7 @@ static tc_cache *open_redis(void)
     o.config_path = cfg;
     o.connect_timeout_ms = 100;
     o.command_timeout_ms = 200;
-    ck_assert_int_eq(tc_cache_open(&h, &o, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_cache_open(&h, &o), TC_OK);
     return h;
 }
 

@@ -25,7 +25,7 @@ static tc_cache *open_memory(void)
     tc_options_init(&opt);
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     opt.store_url = "memory:";
-    ck_assert_msg(tc_cache_open(&h, &opt, err, sizeof(err)) == TC_OK,
+    ck_assert_msg(tc_cache_open(&h, &opt) == TC_OK,
                   "open memory: %s", err);
     return h;
 }

@@ -91,7 +91,7 @@ static tc_cache *open_with(const char *url, int level, int texts)
     o.log_fn = collect;
     o.log_level = (tc_log_level)level;
     o.log_texts = texts;
-    ck_assert_int_eq(tc_cache_open(&h, &o, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_cache_open(&h, &o), TC_OK);
     return h;
 }
 

@@ -39,7 +39,7 @@ static tc_cache *open_mem(unsigned flags)
     tc_options_init(&o);
     o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG | flags;
     o.store_url = "memory:";
-    ck_assert_int_eq(tc_cache_open(&h, &o, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_cache_open(&h, &o), TC_OK);
     return h;
 }
 

@@ -277,13 +277,13 @@ static void expect_train_error(const char *data, const char *want)
     int rc;
 
     mf_small_options(&o);
-    rc = tc_model_train(&m, data, strlen(data), &o, err, sizeof(err));
+    rc = tc_model_train(&m, data, strlen(data), &o);
     ck_assert_msg(rc == TC_EINVAL, "%s: got %s", want, tc_error_name(rc));
     ck_assert_ptr_null(m);
     ck_assert_msg(strstr(err, want) != NULL, "error \"%s\", want \"%s\"", err,
                   want);
-    ck_assert_msg(strstr(tc_cache_errmsg(NULL), want) != NULL,
-                  "thread's detail \"%s\", want \"%s\"", tc_cache_errmsg(NULL),
+    ck_assert_msg(strstr(tc_errmsg(), want) != NULL,
+                  "thread's detail \"%s\", want \"%s\"", tc_errmsg(),
                   want);
 }
 
@@ -337,16 +337,16 @@ START_TEST(test_train_file_errors)
     ck_assert_ptr_nonnull(f);
     fputs("{\"text\": \"a\", \"intent\": \"x\"}\n{\"text\": 1}\n", f);
     fclose(f);
-    ck_assert_int_eq(tc_model_train_file(&m, path, NULL, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train_file(&m, path, NULL),
                      TC_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "bad.jsonl:2: text: not a string"));
     snprintf(path, sizeof(path), "%s/missing.jsonl", dir);
-    ck_assert_int_eq(tc_model_train_file(&m, path, NULL, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train_file(&m, path, NULL),
                      TC_EIO);
     ck_assert_ptr_nonnull(strstr(err, "missing.jsonl"));
-    ck_assert_int_eq(tc_model_train_file(&m, "-", NULL, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train_file(&m, "-", NULL),
                      TC_EINVAL);
-    ck_assert_int_eq(tc_model_train_file(&m, dir, NULL, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train_file(&m, dir, NULL),
                      TC_EIO);
     ck_assert_ptr_null(m);
     tt_rmtree(dir);
@@ -361,7 +361,7 @@ static void expect_bad_option(const tc_train_options *o, const char *what)
     const char *d = "{\"text\": \"a\", \"intent\": \"x\"}";
     tc_model *m = (tc_model *)1;
     char err[256];
-    int rc = tc_model_train(&m, d, strlen(d), o, err, sizeof(err));
+    int rc = tc_model_train(&m, d, strlen(d), o);
 
     ck_assert_msg(rc == TC_EINVAL, "%s: %s", what, tc_error_name(rc));
     ck_assert_ptr_null(m);
@@ -408,7 +408,7 @@ START_TEST(test_bad_options)
     mf_small_options(&o);
     o.minn = 0;
     o.word_ngrams = 1;
-    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), &o, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), &o),
                      TC_OK);
     ck_assert_str_eq(mf_top_intent(m, "a", NULL), "x");
     ck_assert_uint_eq(m->hp.minn, 0);
@@ -417,19 +417,19 @@ START_TEST(test_bad_options)
     /* the highest learning rate accepted, and no options at all */
     mf_small_options(&o);
     o.lr = 100;
-    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), &o, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), &o),
                      TC_OK);
     tc_model_free(m);
-    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), NULL, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), NULL),
                      TC_OK);
     ck_assert_uint_eq(m->hp.dim, 48);
     ck_assert_uint_eq(m->hp.epochs, 8);
     tc_model_free(m);
     m = (tc_model *)1;
-    ck_assert_int_eq(tc_model_train(&m, NULL, 3, NULL, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train(&m, NULL, 3, NULL),
                      TC_EINVAL);
     ck_assert_ptr_null(m);
-    ck_assert_int_eq(tc_model_train(NULL, d, strlen(d), NULL, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train(NULL, d, strlen(d), NULL),
                      TC_EINVAL);
 }
 END_TEST
@@ -487,7 +487,7 @@ START_TEST(test_snips_accuracy)
                         "valgrind (too slow)\n");
         return;
     }
-    rc = tc_model_train_file(&m, train, NULL, err, sizeof(err));
+    rc = tc_model_train_file(&m, train, NULL);
     ck_assert_msg(rc == TC_OK, "train %s: %s", train, err);
     acc = eval_file(m, test, &n);
     ck_assert_uint_eq(n, 700);

@@ -28,8 +28,7 @@ static tc_model *tiny_corrected(void)
     ck_assert_int_eq(tc_model_update(m,
                                      "{\"text\": \"translate cat into french\","
                                      " \"intent\": \"math\", \"techniques\": "
-                                     "[\"numbers\"]}",
-                                     err, sizeof(err)),
+                                     "[\"numbers\"]}"),
                      TC_OK);
     return m;
 }
@@ -62,7 +61,7 @@ START_TEST(test_save_load_identical)
     snprintf(path, sizeof(path), "%s/m.tcm", dir);
     snprintf(path2, sizeof(path2), "%s/m2.tcm", dir);
     mf_save_ok(m, path);
-    ck_assert_int_eq(tc_model_load(&l, path, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_model_load(&l, path), TC_OK);
     tc_model_fingerprint(fa, m);
     tc_model_fingerprint(fb, l);
     ck_assert_str_eq(fa, fb);
@@ -108,13 +107,13 @@ START_TEST(test_save_load_errors)
     tc_model *m = mf_tiny_model(), *l = (tc_model *)1;
 
     snprintf(path, sizeof(path), "%s/no/such/dir/m.tcm", dir);
-    ck_assert_int_eq(tc_model_save(m, path, err, sizeof(err)), TC_EIO);
+    ck_assert_int_eq(tc_model_save(m, path), TC_EIO);
     ck_assert_ptr_nonnull(strstr(err, "no/such/dir/m.tcm"));
-    ck_assert_int_eq(tc_model_save(NULL, path, err, sizeof(err)), TC_EINVAL);
-    ck_assert_int_eq(tc_model_save(m, NULL, err, sizeof(err)), TC_EINVAL);
-    ck_assert_int_eq(tc_model_load(&l, NULL, err, sizeof(err)), TC_EINVAL);
+    ck_assert_int_eq(tc_model_save(NULL, path), TC_EINVAL);
+    ck_assert_int_eq(tc_model_save(m, NULL), TC_EINVAL);
+    ck_assert_int_eq(tc_model_load(&l, NULL), TC_EINVAL);
     ck_assert_ptr_null(l);
-    ck_assert_int_eq(tc_model_load(NULL, path, err, sizeof(err)), TC_EINVAL);
+    ck_assert_int_eq(tc_model_load(NULL, path), TC_EINVAL);
     tc_model_free(m);
     tt_rmtree(dir);
     free(dir);
@@ -188,7 +187,7 @@ START_TEST(test_vocabulary_same_answers)
     snprintf(v1, sizeof(v1), "%s/v1.tcm", dir);
     mf_as_old(m);
     mf_write_old(m, v1, 1);
-    ck_assert_int_eq(tc_model_load(&l, v1, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_model_load(&l, v1), TC_OK);
     ck_assert_uint_eq(l->vocab.n, 0);
     for (i = 0; i < c->nheld; i++) {
         hidden_both(m, c->text[i], full, known, &nknown);
@@ -318,7 +317,7 @@ START_TEST(test_load_resealed_damage)
         }
         mf_reseal(w, n);
         mf_spit(bad, w, n);
-        rc = tc_model_load(&l, bad, err, sizeof(err));
+        rc = tc_model_load(&l, bad);
         ck_assert(rc == TC_OK || rc == TC_ECORRUPT);
         if (rc == TC_OK) {
             tc_prediction *p = NULL;
@@ -328,8 +327,7 @@ START_TEST(test_load_resealed_damage)
             tc_prediction_free(p);
             rc = tc_model_update(l,
                                  "{\"text\": \"a b c\", \"intent\": "
-                                 "\"math\"}",
-                                 err, sizeof(err));
+                                 "\"math\"}");
             ck_assert(rc == TC_OK || rc == TC_EINVAL);
             /* a save syncs the disk: the first 100 are enough */
             if (saved++ < 100) {
@@ -467,49 +465,49 @@ START_TEST(test_load_wrong_version_magic)
     b[8] = 4; /* format version 4, checksum made right */
     mf_reseal(b, n);
     mf_spit(bad, b, n);
-    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_ECORRUPT);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
     ck_assert_msg(strstr(err, "format version 4 (this library reads versions "
                               "1 to 3)") != NULL,
                   "%s", err);
-    ck_assert_ptr_nonnull(strstr(tc_cache_errmsg(NULL), "format version 4"));
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "format version 4"));
     b[8] = 0;
     mf_reseal(b, n);
     mf_spit(bad, b, n);
-    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_ECORRUPT);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
     ck_assert_msg(strstr(err, "format version 0") != NULL, "%s", err);
     /* a file of version 3 said to be of version 2 */
     b[8] = 2;
     mf_reseal(b, n);
     mf_spit(bad, b, n);
-    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_ECORRUPT);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
     b[8] = 3;
     b[12] = 1; /* flags */
     mf_reseal(b, n);
     mf_spit(bad, b, n);
-    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_ECORRUPT);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
     ck_assert_msg(strstr(err, "flags") != NULL, "%s", err);
     b[12] = 0;
 
     b[1] = 'X'; /* magic */
     mf_reseal(b, n);
     mf_spit(bad, b, n);
-    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_ECORRUPT);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
     ck_assert_msg(strstr(err, "not a tutorcache model") != NULL, "%s", err);
     b[1] = 'T';
     mf_reseal(b, n);
 
     mf_spit(bad, (const unsigned char *)"{\"text\": \"hello\"}\n", 18);
-    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_ECORRUPT);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
     mf_spit(bad, b, 0);
-    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_ECORRUPT);
-    ck_assert_int_eq(tc_model_load(&l, dir, err, sizeof(err)), TC_EIO);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
+    ck_assert_int_eq(tc_model_load(&l, dir), TC_EIO);
     snprintf(bad, sizeof(bad), "%s/none.tcm", dir);
-    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_EIO);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_EIO);
     ck_assert_ptr_nonnull(strstr(err, "none.tcm"));
     ck_assert_ptr_null(l);
     /* the original is still fine */
     mf_spit(bad, b, n);
-    ck_assert_int_eq(tc_model_load(&l, bad, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_OK);
     tc_model_free(l);
     free(b);
     tc_model_free(m);
@@ -553,7 +551,7 @@ static void check_old(const tc_model *m, const mf_corpus *c, const char *dir,
     snprintf(path, sizeof(path), "%s/v%u.tcm", dir, version);
     snprintf(again, sizeof(again), "%s/v%u-again.tcm", dir, version);
     mf_write_old(m, path, version);
-    ck_assert_msg(tc_model_load(&l, path, err, sizeof(err)) == TC_OK,
+    ck_assert_msg(tc_model_load(&l, path) == TC_OK,
                   "version %u: %s", version, err);
     for (i = 0; i < c->nheld; i++) {
         top_labels(m, c->text[i], want, sizeof(want));
@@ -590,7 +588,7 @@ static void check_old(const tc_model *m, const mf_corpus *c, const char *dir,
     tc_free(js);
     /* saved again, as version 3, it is the same model */
     mf_save_ok(l, again);
-    ck_assert_int_eq(tc_model_load(&l2, again, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_model_load(&l2, again), TC_OK);
     mf_same_predictions(l, l2, held, c->nheld, 3);
     /* and it takes corrections */
     {
@@ -601,7 +599,7 @@ static void check_old(const tc_model *m, const mf_corpus *c, const char *dir,
 
         snprintf(ex, sizeof(ex), "{\"text\": \"%s\", \"intent\": \"%s\"}",
                  c->text[0], to);
-        ck_assert_int_eq(tc_model_update(l, ex, err, sizeof(err)), TC_OK);
+        ck_assert_int_eq(tc_model_update(l, ex), TC_OK);
         ck_assert_str_eq(mf_top_intent(l, c->text[0], &score), to);
         ck_assert(score == 1.0);
     }

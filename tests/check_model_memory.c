@@ -371,14 +371,14 @@ START_TEST(test_errors_leave_model_alone)
     tc_model_fingerprint(f0, m);
     snprintf(l0, sizeof(l0), "%s", mf_top_intent(m, "a b", &s0));
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = tc_model_update(m, bad[i].json, err, sizeof(err));
+        int rc = tc_model_update(m, bad[i].json);
 
         ck_assert_msg(rc == TC_EINVAL, "%s: %s", bad[i].json,
                       tc_error_name(rc));
         ck_assert_msg(strstr(err, bad[i].why) != NULL,
                       "%s: \"%s\", want \"%s\"", bad[i].json, err, bad[i].why);
-        ck_assert_msg(strstr(tc_cache_errmsg(NULL), bad[i].why) != NULL,
-                      "%s: detail \"%s\"", bad[i].json, tc_cache_errmsg(NULL));
+        ck_assert_msg(strstr(tc_errmsg(), bad[i].why) != NULL,
+                      "%s: detail \"%s\"", bad[i].json, tc_errmsg());
         tc_model_fingerprint(f1, m);
         ck_assert_msg(strcmp(f0, f1) == 0, "%s: the model changed",
                       bad[i].json);
@@ -387,8 +387,8 @@ START_TEST(test_errors_leave_model_alone)
     ck_assert_str_eq(mf_top_intent(m, "a b", &s1), l0);
     ck_assert(s0 == s1);
     ck_assert_str_eq(mf_top_intent(m, "play some jazz", NULL), "math");
-    ck_assert_int_eq(tc_model_update(NULL, "{}", err, sizeof(err)), TC_EINVAL);
-    ck_assert_int_eq(tc_model_update(m, NULL, err, sizeof(err)), TC_EINVAL);
+    ck_assert_int_eq(tc_model_update(NULL, "{}"), TC_EINVAL);
+    ck_assert_int_eq(tc_model_update(m, NULL), TC_EINVAL);
     tc_model_free(m);
     mf_corpus_free(c);
 }
@@ -418,7 +418,7 @@ START_TEST(test_update_strict_json)
 
     tc_model_fingerprint(f0, m);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = tc_model_update(m, bad[i].json, err, sizeof(err));
+        int rc = tc_model_update(m, bad[i].json);
 
         ck_assert_msg(rc == TC_EINVAL, "%s: %s", bad[i].json,
                       tc_error_name(rc));
@@ -455,7 +455,7 @@ START_TEST(test_corrections_save_load)
     }
     snprintf(path, sizeof(path), "%s/m.tcm", dir);
     mf_save_ok(m, path);
-    ck_assert_int_eq(tc_model_load(&l, path, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_model_load(&l, path), TC_OK);
     tc_model_fingerprint(fa, m);
     tc_model_fingerprint(fb, l);
     ck_assert_str_eq(fa, fb);
@@ -590,15 +590,14 @@ START_TEST(test_memory_full)
     at += TC__MODEL_SUM_BYTES;
     mf_reseal(w, at);
     mf_spit(path, w, at);
-    ck_assert_int_eq(tc_model_load(&l, path, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_model_load(&l, path), TC_OK);
     ck_assert(mf_corrections(l) == TC__MEMORY_MAX);
     ck_assert_str_eq(mf_top_intent(l, "note 77", NULL), "math");
 
     tc_model_fingerprint(f0, l);
     ck_assert_int_eq(tc_model_update(l,
                                      "{\"text\": \"one more\", \"intent\": "
-                                     "\"music\"}",
-                                     err, sizeof(err)),
+                                     "\"music\"}"),
                      TC_EFULL);
     ck_assert_msg(strstr(err, "retrain") != NULL, "%s", err);
     tc_model_fingerprint(f1, l);

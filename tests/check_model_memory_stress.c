@@ -125,8 +125,8 @@ static void *saver(void *arg)
     do {
         tc_model *l = NULL;
 
-        if (tc_model_save(sh->m, sh->path, err, sizeof(err)) != TC_OK ||
-            tc_model_load(&l, sh->path, err, sizeof(err)) != TC_OK) {
+        if (tc_model_save(sh->m, sh->path) != TC_OK ||
+            tc_model_load(&l, sh->path) != TC_OK) {
             atomic_store(&sh->bad, 3);
             break;
         }
@@ -255,7 +255,7 @@ static int seq_train(void *ctx)
     o.dim = 4;
     o.epochs = 2;
     o.oos_label = t->oos;
-    rc = tc_model_train(&m, t->data, t->len, &o, err, sizeof(err));
+    rc = tc_model_train(&m, t->data, t->len, &o);
     ck_assert(rc == TC_OK ? m != NULL : m == NULL);
     tc_model_free(m);
     return rc;
@@ -288,7 +288,7 @@ static int seq_load(void *path)
 {
     tc_model *m = NULL;
     char err[128];
-    int rc = tc_model_load(&m, path, err, sizeof(err));
+    int rc = tc_model_load(&m, path);
 
     ck_assert(rc == TC_OK ? m != NULL : m == NULL);
     tc_model_free(m);
@@ -321,7 +321,7 @@ static int seq_save(void *ctx)
     void **a = ctx;
     char err[128];
 
-    return tc_model_save(a[0], a[1], err, sizeof(err));
+    return tc_model_save(a[0], a[1]);
 }
 
 /* A model with corrections (whose similarity a prediction computes),
@@ -347,7 +347,7 @@ START_TEST(test_alloc_load_predict_save)
     ck_assert_int_gt(tt_alloc_fail_each(seq_load, path, "load"), 50);
     /* the models under test are allocated by the C library's malloc, so
      * the counts see the calls' own allocations only */
-    ck_assert_int_eq(tc_model_load(&l, path, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_model_load(&l, path), TC_OK);
     pc.m = l;
     tt_alloc_fail_each(seq_predict, &pc, "predict");
     save_ctx[0] = l;
@@ -402,10 +402,10 @@ static int seq_update(void *path)
     int rc;
 
     tt_alloc_pause(1);
-    ck_assert_int_eq(tc_model_load(&m, path, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_model_load(&m, path), TC_OK);
     tt_alloc_pause(0);
     tc_model_fingerprint(before, m);
-    rc = tc_model_update(m, TWO_CORRECTIONS, err, sizeof(err));
+    rc = tc_model_update(m, TWO_CORRECTIONS);
     tc_model_fingerprint(after, m);
     if (rc == TC_OK) {
         tt_alloc_pause(1);

@@ -43,7 +43,7 @@ static void round_trip(const tc_model *m, const char *dir,
     snprintf(path, sizeof(path), "%s/rt.tcm", dir);
     weights_ok(m, what);
     mf_save_ok(m, path);
-    rc = tc_model_load(&l, path, err, sizeof(err));
+    rc = tc_model_load(&l, path);
     ck_assert_msg(rc == TC_OK, "%s: load: %s", what, err);
     weights_ok(l, what);
     tc_model_fingerprint(fa, m);
@@ -282,12 +282,12 @@ static void save_refused(const tc_model *m, const char *dir, const char *path,
                          int files, const char *why)
 {
     char err[256];
-    int rc = tc_model_save(m, path, err, sizeof(err));
+    int rc = tc_model_save(m, path);
 
     ck_assert_msg(rc == TC_ERANGE, "%s: save gave %s", why, tc_error_name(rc));
     ck_assert_msg(strstr(err, why) != NULL, "\"%s\", want \"%s\"", err, why);
-    ck_assert_msg(strstr(tc_cache_errmsg(NULL), why) != NULL, "detail \"%s\"",
-                  tc_cache_errmsg(NULL));
+    ck_assert_msg(strstr(tc_errmsg(), why) != NULL, "detail \"%s\"",
+                  tc_errmsg());
     ck_assert_int_eq(dir_entries(dir), files);
 }
 
@@ -578,7 +578,7 @@ START_TEST(test_oos_label)
     tc_options_init(&co);
     co.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     co.store_url = "memory:";
-    ck_assert_int_eq(tc_cache_open(&h, &co, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(tc_cache_open(&h, &co), TC_OK);
     tc_classifier_options_init(&clo);
     clo.model = m;
     ck_assert_int_eq(tc_classifier_open(&cl, h, &clo), TC_OK);
@@ -640,7 +640,7 @@ START_TEST(test_oos_label_unknown)
 
     mf_small_options(&o);
     o.oos_label = "out_of_scope";
-    ck_assert_int_eq(tc_model_train(&m, c->train, c->len, &o, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train(&m, c->train, c->len, &o),
                      TC_EINVAL);
     ck_assert_ptr_null(m);
     ck_assert_msg(strstr(err, "oos_label") != NULL &&
@@ -648,12 +648,12 @@ START_TEST(test_oos_label_unknown)
                   "%s", err);
     /* a label of another head is not an intent */
     o.oos_label = "simple";
-    ck_assert_int_eq(tc_model_train(&m, c->train, c->len, &o, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train(&m, c->train, c->len, &o),
                      TC_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "\"simple\""));
     /* nor may it be the only intent */
     o.oos_label = "x";
-    ck_assert_int_eq(tc_model_train(&m, one, strlen(one), &o, err, sizeof(err)),
+    ck_assert_int_eq(tc_model_train(&m, one, strlen(one), &o),
                      TC_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "\"x\""));
     mf_corpus_free(c);

@@ -226,7 +226,7 @@ tc_model *mf_train_ok(const char *data, size_t len, const tc_train_options *o)
 {
     tc_model *m = NULL;
     char err[256];
-    int rc = tc_model_train(&m, data, len, o, err, sizeof(err));
+    int rc = tc_model_train(&m, data, len, o);
 
     ck_assert_msg(rc == TC_OK, "train: %s: %s", tc_error_name(rc), err);
     ck_assert_ptr_nonnull(m);
@@ -300,7 +300,7 @@ void mf_same_predictions(const tc_model *a, const tc_model *b,
 void mf_update_ok(tc_model *m, const char *json)
 {
     char err[256];
-    int rc = tc_model_update(m, json, err, sizeof(err));
+    int rc = tc_model_update(m, json);
 
     ck_assert_msg(rc == TC_OK, "update %s: %s: %s", json, tc_error_name(rc),
                   err);
@@ -338,7 +338,7 @@ double mf_corrections(const tc_model *m)
 void mf_save_ok(const tc_model *m, const char *path)
 {
     char err[256];
-    int rc = tc_model_save(m, path, err, sizeof(err));
+    int rc = tc_model_save(m, path);
 
     ck_assert_msg(rc == TC_OK, "save: %s: %s", tc_error_name(rc), err);
 }
@@ -346,7 +346,7 @@ void mf_save_ok(const tc_model *m, const char *path)
 int mf_load_rc(const char *path, char *err, size_t errlen)
 {
     tc_model *m = (tc_model *)1;
-    int rc = tc_model_load(&m, path, err, errlen);
+    int rc = tc_model_load(&m, path);
 
     if (rc == TC_OK) {
         ck_assert_ptr_nonnull(m);

@@ -120,7 +120,7 @@ long tt_alloc_fail_each(int (*seq)(void *ctx), void *ctx, const char *what)
         }
         ck_assert_msg(rc == TC_ENOMEM, "%s, allocation %ld failing: %s", what,
                       n, tc_error_name(rc));
-        ck_assert_msg(tc_cache_errmsg(NULL)[0] != '\0',
+        ck_assert_msg(tc_errmsg()[0] != '\0',
                       "%s, allocation %ld failing: TC_ENOMEM with no detail",
                       what, n);
     }

@@ -65,14 +65,14 @@ static int readme_open(tc_cache **out, const tc_options *opt, char *err,
 
     /* A Redis that is down at open time is not an error, so this opens
      * whether or not anything listens at the README's address. */
-    if (tc_cache_open(out, opt, err, errlen) != TC_OK) {
+    if (tc_cache_open(out, opt) != TC_OK) {
         README_FAIL("tc_cache_open refuses the README's store_url %s: %s",
                     opt->store_url, err);
     }
     probe = *out;
     tc_cache_close(probe);
     mine.store_url = store_url;
-    if (tc_cache_open(out, &mine, err, errlen) != TC_OK) {
+    if (tc_cache_open(out, &mine) != TC_OK) {
         README_FAIL("tc_cache_open %s: %s", store_url, err);
     }
     return TC_OK;
@@ -90,7 +90,7 @@ char err[256];
 
 tc_options_init(&opt);
 opt.store_url = "redis://127.0.0.1:6379/0";  /* or NULL: environment, then default */
-if (tc_cache_open(&cache, &opt, err, sizeof err) != TC_OK) { /* err names the field */ }
+if (tc_cache_open(&cache, &opt) != TC_OK) { /* err names the field */ }
 
 /* share `cache` among all threads */
 void *val; size_t len; tc_tier tier;

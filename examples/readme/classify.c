@@ -32,7 +32,7 @@ tc_classifier_options co;
 tc_classifier *clf;
 tc_result *r;
 
-if (tc_model_load(&model, "intents.tcm", err, sizeof err) != TC_OK) { /* err says why */ }
+if (tc_model_load(&model, "intents.tcm") != TC_OK) { /* err says why */ }
 tc_classifier_options_init(&co);
 co.model = model;                      /* or co.fn/co.fn_version: the host's model */
 co.threshold = 0.4;                    /* below it the intent is "unknown" */
@@ -52,7 +52,7 @@ if (tc_classify(&r, clf, text, len) == TC_OK) {
         README_FAIL("tc_classifier_open failed");
     }
     if (tc_classify(&again, clf, text, len) != TC_OK) {
-        README_FAIL("tc_classify: %s", tc_cache_errmsg(cache));
+        README_FAIL("tc_classify: %s", tc_errmsg());
     }
     /* The README's call stored its answer: this one is a cache hit. */
     if (again->source != TC_SOURCE_L1) {

@@ -43,7 +43,7 @@ const char *rec = "{\"text\":\"How do I fix this segfault?\",\"original_intent\"
                   "\"correct_intent\":\"debugging\",\"original_confidence\":0.62,"
                   "\"feedback_type\":\"correction\"}";
 if (tc_feedback_submit_json(id, &spooled, cache, rec, strlen(rec)) != TC_OK)
-    fprintf(stderr, "%s\n", tc_cache_errmsg(cache));   /* names the field at fault */
+    fprintf(stderr, "%s\n", tc_errmsg());   /* names the field at fault */
 /* clang-format on */
 
     if (!id_ok(id) || spooled != 0) {
@@ -64,10 +64,10 @@ static void refused(tc_cache *cache)
     int rc = tc_feedback_submit_json(id, NULL, cache, bad, sizeof bad - 1);
 
     if (rc != TC_EINVAL ||
-        strstr(tc_cache_errmsg(cache), "original_confidence") == NULL) {
+        strstr(tc_errmsg(), "original_confidence") == NULL) {
         README_FAIL("original_confidence 1.7: %s \"%s\"; expected TC_EINVAL "
                     "naming the field", tc_error_name(rc),
-                    tc_cache_errmsg(cache));
+                    tc_errmsg());
     }
 }
 
@@ -81,16 +81,16 @@ static void overridden(tc_cache *cache)
     tc_result *r;
     char err[256];
 
-    if (tc_model_load(&model, "intents.tcm", err, sizeof err) != TC_OK) {
+    if (tc_model_load(&model, "intents.tcm") != TC_OK) {
         README_FAIL("tc_model_load intents.tcm: %s", err);
     }
     tc_classifier_options_init(&co);
     co.model = model;
     if (tc_classifier_open(&clf, cache, &co) != TC_OK) {
-        README_FAIL("tc_classifier_open: %s", tc_cache_errmsg(cache));
+        README_FAIL("tc_classifier_open: %s", tc_errmsg());
     }
     if (tc_classify(&r, clf, text, sizeof text - 1) != TC_OK) {
-        README_FAIL("tc_classify: %s", tc_cache_errmsg(cache));
+        README_FAIL("tc_classify: %s", tc_errmsg());
     }
     if (r->source != TC_SOURCE_FEEDBACK || strcmp(r->intent, "debugging")) {
         README_FAIL("after the correction: %s; expected debugging from "

@@ -92,7 +92,7 @@ static inline tc_cache *readme_cache(const char *url)
     tc_options_init(&opt);
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     opt.store_url = url;
-    if (tc_cache_open(&cache, &opt, err, sizeof err) != TC_OK) {
+    if (tc_cache_open(&cache, &opt) != TC_OK) {
         README_FAIL("tc_cache_open %s: %s", url, err);
     }
     return cache;
