@@ -126,13 +126,12 @@ static tc_model *train(const char *data, size_t len, double *secs)
 {
     tc_train_options opt;
     tc_model *m = NULL;
-    char err[512];
     double t0;
 
     tc_train_options_init(&opt);
     t0 = bench_now();
     if (tc_model_train(&m, data, len, &opt) != TC_OK) {
-        bench_fail("tc_model_train: %s", err);
+        bench_fail("tc_model_train: %s", tc_errmsg());
     }
     *secs = bench_now() - t0;
     return m;
@@ -141,10 +140,9 @@ static tc_model *train(const char *data, size_t len, double *secs)
 static tc_model *fresh_copy(void)
 {
     tc_model *m = NULL;
-    char err[512];
 
     if (tc_model_load(&m, model_path) != TC_OK) {
-        bench_fail("%s", err);
+        bench_fail("%s", tc_errmsg());
     }
     return m;
 }
@@ -310,14 +308,13 @@ static char *corrections_json(const corr_set *b, const size_t *corr, size_t n,
  * No lines (5% of a tiny dev set) is no update. */
 static double update(tc_model *m, const char *json)
 {
-    char err[512];
     double t0 = bench_now();
 
     if (json[0] == '\0') {
         return 0;
     }
     if (tc_model_update(m, json) != TC_OK) {
-        bench_fail("tc_model_update: %s", err);
+        bench_fail("tc_model_update: %s", tc_errmsg());
     }
     return (bench_now() - t0) * 1e3;
 }
@@ -479,7 +476,7 @@ static void run_adversarial(const corr_set *b, double frac, uint64_t seed)
  * the weights and draws the pool. */
 static void prepare(corr_set *b, const char *dir, uint64_t seed)
 {
-    char path[4096], err[512];
+    char path[4096];
     tc_model *m;
     size_t k, dev_in = 0;
     uint64_t s = seed;
@@ -502,7 +499,7 @@ static void prepare(corr_set *b, const char *dir, uint64_t seed)
     }
     close(fd);
     if (tc_model_save(m, model_path) != TC_OK) {
-        bench_fail("%s", err);
+        bench_fail("%s", tc_errmsg());
     }
     b->dev_pred = predict_all(m, &b->dev);
     b->test_pred = predict_all(m, &b->test);

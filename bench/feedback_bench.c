@@ -97,7 +97,6 @@ static tc_cache *open_cache(const char *url, unsigned flags)
 {
     tc_options o;
     tc_cache *h = NULL;
-    char err[256];
 
     tc_options_init(&o);
     /* The answers must not depend on whoever runs this: no environment,
@@ -106,7 +105,7 @@ static tc_cache *open_cache(const char *url, unsigned flags)
     o.store_url = url;
     o.enable_caching = 1;
     if (tc_cache_open(&h, &o) != TC_OK) {
-        bench_fail("%s: %s", url, err);
+        bench_fail("%s: %s", url, tc_errmsg());
     }
     return h;
 }
@@ -282,8 +281,7 @@ static void *run_slice(void *arg)
             tc_result *r = NULL;
 
             if (tc_classify(&r, j->s->c, w->texts[k], w->tlen[k]) != TC_OK) {
-                bench_fail("tc_classify (%s): %s", j->s->name,
-                           tc_errmsg());
+                bench_fail("tc_classify (%s): %s", j->s->name, tc_errmsg());
             }
             if (r->source != TC_SOURCE_L1) {
                 bench_fail("tc_classify (%s) answered from %s, not the L1",
@@ -354,7 +352,7 @@ static int cmd_metrics(int argc, char **argv)
     long n = 30000, rounds = 15, ntexts = 10000, nkeys = 100000, k, r;
     int nthreads = 1, a, op;
     const char *model_path = NULL;
-    char err[256], value[201];
+    char value[201];
     tc_model *m = NULL;
     tc_classifier_options co;
     side sides[NSIDES] = {{"metrics on", NULL, NULL},
@@ -385,7 +383,7 @@ static int cmd_metrics(int argc, char **argv)
         bench_fail("metrics: MODEL expected\n%s", usage);
     }
     if (tc_model_load(&m, model_path) != TC_OK) {
-        bench_fail("%s: %s", model_path, err);
+        bench_fail("%s: %s", model_path, tc_errmsg());
     }
 
     w.n = n;

@@ -124,11 +124,10 @@ static int cmd_texts(int argc, char **argv)
 
 static tc_model *load_model(const char *path)
 {
-    char err[256];
     tc_model *m = NULL;
 
     if (tc_model_load(&m, path) != TC_OK) {
-        bench_fail("%s", err);
+        bench_fail("%s", tc_errmsg());
     }
     return m;
 }
@@ -149,7 +148,6 @@ static int cmd_train(int argc, char **argv)
 {
     tc_train_options opt;
     tc_model *m = NULL;
-    char err[256];
     double t0, t1, t2;
     int i = 1;
 
@@ -163,11 +161,11 @@ static int cmd_train(int argc, char **argv)
     }
     t0 = bench_now();
     if (tc_model_train_file(&m, argv[i], &opt) != TC_OK) {
-        bench_fail("%s", err);
+        bench_fail("%s", tc_errmsg());
     }
     t1 = bench_now();
     if (tc_model_save(m, argv[i + 1]) != TC_OK) {
-        bench_fail("%s", err);
+        bench_fail("%s", tc_errmsg());
     }
     t2 = bench_now();
     printf("train_s=%.3f save_s=%.3f file_bytes=%ld rss_kb=%ld\n", t1 - t0,
@@ -302,7 +300,7 @@ static int cmd_classify(int argc, char **argv)
     tc_classifier *c = NULL;
     tc_model *m;
     bench_dataset d;
-    char err[256], **uniq;
+    char **uniq;
     size_t *ulen;
     double t0, t1, t2;
 
@@ -316,7 +314,7 @@ static int cmd_classify(int argc, char **argv)
     o.store_url = "memory:";
     o.enable_caching = 1;
     if (tc_cache_open(&cache, &o) != TC_OK) {
-        bench_fail("%s", err);
+        bench_fail("%s", tc_errmsg());
     }
     tc_classifier_options_init(&co);
     co.model = m;

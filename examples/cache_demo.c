@@ -83,7 +83,6 @@ int main(int argc, char **argv)
     static char *students[] = {"ada", "grace", "alan", "ada"};
     pthread_t th[4];
     tc_options opt;
-    char err[256];
     void *ok;
     int i, n, rc, code = EXIT_OK;
 
@@ -104,7 +103,7 @@ int main(int argc, char **argv)
     opt.store_url = argc > 1 ? argv[1] : NULL; /* NULL: env, then default */
     rc = tc_cache_open(&cache, &opt);
     if (rc != TC_OK) {
-        fprintf(stderr, "cache_demo: %s: %s\n", tc_error_name(rc), err);
+        fprintf(stderr, "cache_demo: %s: %s\n", tc_error_name(rc), tc_errmsg());
         return EXIT_STORE;
     }
     printf("libtutorcache %s, store %s\n", tc_version(),

@@ -443,7 +443,7 @@ int main(int argc, char **argv)
     const union MHD_DaemonInfo *info;
     tc_classifier_options co;
     struct addrinfo *ai = NULL;
-    char err[512], fp[TC_FINGERPRINT_LEN + 1];
+    char fp[TC_FINGERPRINT_LEN + 1];
     tc_options opt;
     sigset_t sigs;
     svc_buf f = {0};
@@ -474,7 +474,8 @@ int main(int argc, char **argv)
     }
 
     if ((rc = tc_model_load(&s.model, a.model)) != TC_OK) {
-        fprintf(stderr, "intent_service: --model %s: %s\n", a.model, err);
+        fprintf(stderr, "intent_service: --model %s: %s\n", a.model,
+                tc_errmsg());
         code = EXIT_MODEL;
         goto done;
     }
@@ -485,7 +486,7 @@ int main(int argc, char **argv)
     opt.log_level = a.level;
     if ((rc = tc_cache_open(&s.cache, &opt)) != TC_OK) {
         fprintf(stderr, "intent_service: store: %s: %s\n", tc_error_name(rc),
-                err);
+                tc_errmsg());
         code = EXIT_STORE;
         goto done;
     }

@@ -191,9 +191,7 @@ static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
     }
     if (rc != TC_OK) {
         return svc_reply_error(conn, r, 500, "classify_failed", NULL,
-                               tc_errmsg()[0]
-                                   ? tc_errmsg()
-                                   : tc_strerror(rc),
+                               tc_errmsg()[0] ? tc_errmsg() : tc_strerror(rc),
                                NULL);
     }
     len = strlen(res->json);
@@ -315,8 +313,8 @@ static enum MHD_Result do_stats(svc *s, struct MHD_Connection *conn, svc_req *r)
                                tc_errmsg(), NULL);
     }
     if (rc != TC_OK) {
-        return svc_reply_error(conn, r, 500, "internal", NULL,
-                               tc_errmsg(), NULL);
+        return svc_reply_error(conn, r, 500, "internal", NULL, tc_errmsg(),
+                               NULL);
     }
     return svc_reply(conn, r, 200, SVC_CT_JSON, json, strlen(json), tc_free,
                      NULL);
@@ -343,8 +341,8 @@ static enum MHD_Result do_metrics(svc *s, struct MHD_Connection *conn,
     }
     if (b.oom || rc != TC_OK) {
         svc_buf_free(&b);
-        return svc_reply_error(conn, r, 500, "internal", NULL,
-                               tc_errmsg(), NULL);
+        return svc_reply_error(conn, r, 500, "internal", NULL, tc_errmsg(),
+                               NULL);
     }
     b.len = len;
     svc_http_metrics(s, &b);

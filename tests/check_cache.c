@@ -145,7 +145,6 @@ static tc_cache *bk_open_with(bk *b, tc_options *o, const char *cfg_json)
 {
     tc_options d;
     tc_cache *h = (tc_cache *)&d;
-    char errbuf[512];
     char *path = NULL;
     int rc;
 
@@ -166,7 +165,7 @@ static tc_cache *bk_open_with(bk *b, tc_options *o, const char *cfg_json)
     o->config_path = NULL;
     free(path);
     ck_assert_msg(rc == TC_OK, "tc_cache_open(%s) [%s]: %s: %s", b->url,
-                  bk_name[b->kind], tc_error_name(rc), errbuf);
+                  bk_name[b->kind], tc_error_name(rc), tc_errmsg());
     ck_assert_ptr_nonnull(h);
     return h;
 }
@@ -1609,24 +1608,23 @@ END_TEST
 
 /* ---- Redis: databases ------------------------------------------------- */
 
-static int open_url(tc_cache **h, const char *url, char *errbuf, size_t n);
+static int open_url(tc_cache **h, const char *url);
 
 /* redis://host:port/N and unix://path?db=N write to database N only. */
 START_TEST(test_redis_db)
 {
-    char url[4300], errbuf[512];
+    char url[4300];
     tc_cache *h = NULL, *h0 = NULL;
     char *info;
     bk b;
 
     bk_start(&b, BK_REDIS);
     snprintf(url, sizeof(url), "%s/3", trs_url(b.srv));
-    ck_assert_int_eq(open_url(&h, url, errbuf, sizeof(errbuf)), TC_OK);
+    ck_assert_int_eq(open_url(&h, url), TC_OK);
     SET(h, "in-db3", "three", TC_TTL_DEFAULT);
     tc_cache_close(h);
     snprintf(url, sizeof(url), "%s?db=5", trs_unix_url(b.srv));
-    ck_assert_msg(open_url(&h, url, errbuf, sizeof(errbuf)) == TC_OK, "%s",
-                  errbuf);
+    ck_assert_msg(open_url(&h, url) == TC_OK, "%s", tc_errmsg());
     SET(h, "in-db5", "five", TC_TTL_DEFAULT);
     miss_at(__LINE__, h, NS, "in-db3", 6);
     tc_cache_close(h);
@@ -1637,8 +1635,7 @@ START_TEST(test_redis_db)
                   "INFO keyspace: %s", info);
     free(info);
     /* database 0 has neither */
-    ck_assert_int_eq(open_url(&h0, trs_url(b.srv), errbuf, sizeof(errbuf)),
-                     TC_OK);
+    ck_assert_int_eq(open_url(&h0, trs_url(b.srv)), TC_OK);
     miss_at(__LINE__, h0, NS, "in-db3", 6);
     miss_at(__LINE__, h0, NS, "in-db5", 6);
     tc_cache_close(h0);
@@ -1648,7 +1645,7 @@ END_TEST
 
 /* ---- Redis: AUTH ------------------------------------------------------- */
 
-static int open_url(tc_cache **h, const char *url, char *errbuf, size_t n)
+static int open_url(tc_cache **h, const char *url)
 {
     tc_options o;
 
@@ -1662,7 +1659,7 @@ START_TEST(test_auth)
 {
     trs *srv = trs_start("requirepass s3cret-pw\n"
                          "user alice on >alice-pw ~* &* +@all\n");
-    char url[128], errbuf[512];
+    char url[128];
     tc_cache *h = NULL, *h2 = NULL;
     int port, rc;
 
@@ -1671,8 +1668,8 @@ START_TEST(test_auth)
 
     /* the right password: values reach the server */
     snprintf(url, sizeof(url), "redis://:s3cret-pw@127.0.0.1:%d", port);
-    ck_assert_int_eq(open_url(&h, url, errbuf, sizeof(errbuf)), TC_OK);
-    ck_assert_int_eq(open_url(&h2, url, errbuf, sizeof(errbuf)), TC_OK);
+    ck_assert_int_eq(open_url(&h, url), TC_OK);
+    ck_assert_int_eq(open_url(&h2, url), TC_OK);
     SET(h, "auth", "yes", TC_TTL_DEFAULT);
     HIT(h2, "auth", "yes", TC_TIER_L2);
     ck_assert_uint_eq(stats_of(h, NS).l2_errors, 0);
@@ -1682,7 +1679,7 @@ START_TEST(test_auth)
 
     /* an ACL user */
     snprintf(url, sizeof(url), "redis://alice:alice-pw@127.0.0.1:%d", port);
-    ck_assert_int_eq(open_url(&h, url, errbuf, sizeof(errbuf)), TC_OK);
+    ck_assert_int_eq(open_url(&h, url), TC_OK);
     HIT(h, "auth", "yes", TC_TIER_L2);
     tc_cache_close(h);
 
@@ -1690,17 +1687,17 @@ START_TEST(test_auth)
      * and the message never shows the password */
     snprintf(url, sizeof(url), "redis://:badpw-7731@127.0.0.1:%d", port);
     h = (tc_cache *)&rc;
-    rc = open_url(&h, url, errbuf, sizeof(errbuf));
-    ck_assert_msg(rc == TC_EAUTH, "%s: %s", tc_error_name(rc), errbuf);
+    rc = open_url(&h, url);
+    ck_assert_msg(rc == TC_EAUTH, "%s: %s", tc_error_name(rc), tc_errmsg());
     ck_assert_ptr_null(h);
-    ck_assert_str_ne(errbuf, "");
-    ck_assert_ptr_null(strstr(errbuf, "badpw-7731"));
+    ck_assert_str_ne(tc_errmsg(), "");
+    ck_assert_ptr_null(strstr(tc_errmsg(), "badpw-7731"));
     snprintf(url, sizeof(url), "redis://alice:nope-8812@127.0.0.1:%d", port);
-    rc = open_url(&h, url, errbuf, sizeof(errbuf));
-    ck_assert_msg(rc == TC_EAUTH, "%s: %s", tc_error_name(rc), errbuf);
-    ck_assert_ptr_null(strstr(errbuf, "nope-8812"));
-    rc = open_url(&h, trs_url(srv), errbuf, sizeof(errbuf));
-    ck_assert_msg(rc == TC_EAUTH, "%s: %s", tc_error_name(rc), errbuf);
+    rc = open_url(&h, url);
+    ck_assert_msg(rc == TC_EAUTH, "%s: %s", tc_error_name(rc), tc_errmsg());
+    ck_assert_ptr_null(strstr(tc_errmsg(), "nope-8812"));
+    rc = open_url(&h, trs_url(srv));
+    ck_assert_msg(rc == TC_EAUTH, "%s: %s", tc_error_name(rc), tc_errmsg());
     ck_assert_ptr_null(h);
     trs_stop(srv);
 }
@@ -1711,7 +1708,7 @@ END_TEST
 START_TEST(test_lmdb_unusable_dir)
 {
     char *dir = tt_mkdtemp();
-    char file[4200], url[4300], errbuf[1024];
+    char file[4200], url[4300];
     tc_cache *h = NULL;
     FILE *f;
     int rc;
@@ -1725,15 +1722,17 @@ START_TEST(test_lmdb_unusable_dir)
 
     /* below a regular file: no permission bits involved, so root too */
     snprintf(url, sizeof(url), "lmdb://%s/cache", file);
-    rc = open_url(&h, url, errbuf, sizeof(errbuf));
-    ck_assert_msg(rc == TC_EIO, "%s: %s", tc_error_name(rc), errbuf);
+    rc = open_url(&h, url);
+    ck_assert_msg(rc == TC_EIO, "%s: %s", tc_error_name(rc), tc_errmsg());
     ck_assert_ptr_null(h);
-    ck_assert_msg(strstr(errbuf, file) != NULL, "message: %s", errbuf);
+    ck_assert_msg(strstr(tc_errmsg(), file) != NULL, "message: %s",
+                  tc_errmsg());
     /* the regular file itself */
     snprintf(url, sizeof(url), "lmdb://%s", file);
-    rc = open_url(&h, url, errbuf, sizeof(errbuf));
-    ck_assert_msg(rc == TC_EIO, "%s: %s", tc_error_name(rc), errbuf);
-    ck_assert_msg(strstr(errbuf, file) != NULL, "message: %s", errbuf);
+    rc = open_url(&h, url);
+    ck_assert_msg(rc == TC_EIO, "%s: %s", tc_error_name(rc), tc_errmsg());
+    ck_assert_msg(strstr(tc_errmsg(), file) != NULL, "message: %s",
+                  tc_errmsg());
     tt_rmtree(dir);
     free(dir);
 }

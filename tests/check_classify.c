@@ -42,7 +42,7 @@ static tc_cache *open_cache(int caching)
 static tc_cache *open_cache_cfg(int caching, const char *cfg_json)
 {
     char cfg[700];
-    char url[600], err[256];
+    char url[600];
     tc_options o;
     tc_cache *h = NULL;
     int rc;
@@ -64,7 +64,7 @@ static tc_cache *open_cache_cfg(int caching, const char *cfg_json)
         o.config_path = cfg;
     }
     rc = tc_cache_open(&h, &o);
-    ck_assert_msg(rc == TC_OK, "open: %s", err);
+    ck_assert_msg(rc == TC_OK, "open: %s", tc_errmsg());
     return h;
 }
 
@@ -491,7 +491,7 @@ START_TEST(test_model_backend)
     tc_model *m;
     tc_cache *h = open_cache(-1);
     tc_result *r;
-    char err[256], fp1[TC_FINGERPRINT_LEN + 1];
+    char fp1[TC_FINGERPRINT_LEN + 1];
     const char *q = "Write a Python function that reverses a linked list";
     int rc;
 
@@ -499,7 +499,7 @@ START_TEST(test_model_backend)
     to.threads = 1;
     to.seed = 7;
     rc = tc_model_train_file(&m, "examples/intents.jsonl", &to);
-    ck_assert_msg(rc == TC_OK, "train: %s", err);
+    ck_assert_msg(rc == TC_OK, "train: %s", tc_errmsg());
     tc_classifier_options_init(&co);
     co.model = m;
     ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);

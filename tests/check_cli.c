@@ -160,7 +160,7 @@ END_TEST
 /* The value sits in Redis unwrapped, under the key the library names. */
 START_TEST(test_redis_value_visible)
 {
-    char url[4200], key[TC_KEY_MAX], errbuf[256];
+    char url[4200], key[TC_KEY_MAX];
     tc_options opt;
     tc_cache *c = NULL;
     how h = {0};

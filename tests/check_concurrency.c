@@ -80,7 +80,6 @@ static tc_cache *bk_open(bk *b, int kind)
 {
     tc_options o;
     tc_cache *h = NULL;
-    char errbuf[512];
     int rc;
 
     tc_options_init(&o);
@@ -91,7 +90,7 @@ static tc_cache *bk_open(bk *b, int kind)
     o.lmdb_map_bytes = (size_t)64 << 20;
     rc = tc_cache_open(&h, &o);
     ck_assert_msg(rc == TC_OK, "open %s: %s: %s", bk_name[kind],
-                  tc_error_name(rc), errbuf);
+                  tc_error_name(rc), tc_errmsg());
     return h;
 }
 
@@ -440,8 +439,7 @@ static void *st_run(void *arg)
             rc = tc_cache_mget(h, NS, it, 4);
             for (int j = 0; j < 4; j++) {
                 if (rc != TC_OK) {
-                    ST_FAIL(t, "mget: %s: %s", tc_error_name(rc),
-                            tc_errmsg());
+                    ST_FAIL(t, "mget: %s: %s", tc_error_name(rc), tc_errmsg());
                 } else {
                     st_check_read(t, "mget", it[j].status, (k + j) % ST_KEYS,
                                   it[j].val, it[j].len, "(item)");

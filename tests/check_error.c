@@ -22,13 +22,12 @@ static tc_cache *open_memory(void)
 {
     tc_options opt;
     tc_cache *h = NULL;
-    char err[256];
 
     tc_options_init(&opt);
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     opt.store_url = "memory:";
-    ck_assert_msg(tc_cache_open(&h, &opt) == TC_OK,
-                  "open memory: %s", err);
+    ck_assert_msg(tc_cache_open(&h, &opt) == TC_OK, "open memory: %s",
+                  tc_errmsg());
     ck_assert_ptr_nonnull(h);
     return h;
 }
@@ -108,7 +107,7 @@ typedef struct errthread {
     char after_success[TC__ERR_MAX]; /* after this thread succeeded */
 } errthread;
 
-static void copy_msg(char *dst, const tc_cache *h)
+static void copy_msg(char *dst)
 {
     snprintf(dst, TC__ERR_MAX, "%s", tc_errmsg());
 }
@@ -126,7 +125,7 @@ static void *err_worker(void *arg)
         t->rc_fail = tc_cache_set(t->h, "intents", "k", 1, "v", 1, -7);
     }
     pthread_barrier_wait(t->bar); /* both have failed */
-    copy_msg(t->after_fail, t->h);
+    copy_msg(t->after_fail);
     pthread_barrier_wait(t->bar);
     if (t->which == 0) {
         /* thread 0 succeeds while thread 1 keeps its failure */
@@ -134,12 +133,12 @@ static void *err_worker(void *arg)
     }
     pthread_barrier_wait(t->bar);
     if (t->which == 1) {
-        copy_msg(t->after_other, t->h);
+        copy_msg(t->after_other);
         t->rc_ok = tc_cache_get(&v, &len, NULL, t->h, "intents", "k", 1);
         tc_free(v);
-        copy_msg(t->after_success, t->h);
+        copy_msg(t->after_success);
     } else {
-        copy_msg(t->after_success, t->h);
+        copy_msg(t->after_success);
     }
     return NULL;
 }
@@ -209,6 +208,38 @@ START_TEST(test_errmsg_cleared_by_success)
 }
 END_TEST
 
+/* The 0.2.0 contract of the one channel: the model calls, which take no
+ * handle, leave their detail in tc_errmsg() like every other call; the
+ * next call that can fail clears it (a success leaves ""); the calls that
+ * cannot fail, such as tc_strerror(), leave it alone so that a caller can
+ * print both. */
+START_TEST(test_errmsg_model_then_success)
+{
+    static const char path[] = "/nonexistent-tutorcache-dir/m.tcm";
+    tc_cache *h = open_memory();
+    tc_model *m = (tc_model *)STALE;
+    char msg[TC__ERR_MAX];
+    int rc;
+
+    rc = tc_model_load(&m, path);
+    ck_assert_int_eq(rc, TC_EIO);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(tc_errmsg(), path) != NULL,
+                  "tc_model_load's detail \"%s\" names the file", tc_errmsg());
+    snprintf(msg, sizeof(msg), "%s", tc_errmsg());
+    /* the calls that cannot fail do not touch the slot */
+    ck_assert_str_eq(tc_strerror(rc), "input/output error");
+    ck_assert_str_eq(tc_error_name(rc), "TC_EIO");
+    ck_assert_str_eq(tc_errmsg(), msg);
+    /* a following successful call leaves "" */
+    ck_assert_int_eq(tc_cache_ping(h, NULL), TC_OK);
+    ck_assert_str_eq(tc_errmsg(), "");
+    ck_assert_str_eq(tc_strerror(rc), "input/output error");
+    ck_assert_str_eq(tc_errmsg(), "");
+    tc_cache_close(h);
+}
+END_TEST
+
 /* ---- out-parameters ------------------------------------------------------ */
 
 static int failing_loader(void **val, size_t *len, int64_t *ttl_ms,
@@ -234,7 +265,6 @@ START_TEST(test_out_params_cleared)
     size_t len;
     tc_tier tier;
     char *s;
-    char err[256];
     char keybuf[TC_KEY_MAX];
     tc_ns_stats st;
 
@@ -275,8 +305,7 @@ START_TEST(test_out_params_cleared)
     ck_assert_uint_eq(len, 0);
     ck_assert_int_eq(tier, TC_TIER_NONE);
     ck_assert_msg(strstr(tc_errmsg(), "TC_EIO") != NULL,
-                  "loader failure message \"%s\" names its code",
-                  tc_errmsg());
+                  "loader failure message \"%s\" names its code", tc_errmsg());
 
     /* open: a bad URL, and no out */
     tc_options_init(&opt);
@@ -284,7 +313,7 @@ START_TEST(test_out_params_cleared)
     opt.store_url = "ftp://example.org/";
     ck_assert_int_eq(tc_cache_open(&h2, &opt), TC_ECONFIG);
     ck_assert_ptr_null(h2);
-    ck_assert_str_ne(err, "");
+    ck_assert_str_ne(tc_errmsg(), "");
     ck_assert_int_eq(tc_cache_open(NULL, &opt), TC_EINVAL);
 
     /* canonical keys, stats and configuration */
@@ -419,6 +448,7 @@ Suite *suite_error(void)
     tc = tcase_create("detail");
     tcase_add_test(tc, test_errmsg_per_thread);
     tcase_add_test(tc, test_errmsg_cleared_by_success);
+    tcase_add_test(tc, test_errmsg_model_then_success);
     tcase_add_test(tc, test_out_params_cleared);
     tcase_add_test(tc, test_mget_vals_cleared_on_failure);
     suite_add_tcase(s, tc);

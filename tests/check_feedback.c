@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/handle.h"
 #include "feedback/feedback.h"
 #include "suites.h"
 
@@ -57,7 +58,6 @@ static void sleep_ms(long ms)
 /* A handle on lmdb://<tdir>/db; config_json, when given, is its file. */
 static tc_cache *open_cache_url(const char *url, const char *config_json)
 {
-    char err[512] = "";
     tc_options o;
     tc_cache *h = NULL;
 
@@ -73,8 +73,7 @@ static tc_cache *open_cache_url(const char *url, const char *config_json)
         fclose(f);
         o.config_path = path("config.json");
     }
-    ck_assert_msg(tc_cache_open(&h, &o) == TC_OK, "open: %s",
-                  err);
+    ck_assert_msg(tc_cache_open(&h, &o) == TC_OK, "open: %s", tc_errmsg());
     return h;
 }
 
@@ -441,8 +440,8 @@ START_TEST(test_rule_not_json)
     ck_assert_int_eq(submit(h, "[1]", id), TC_EINVAL);
     ck_assert_str_eq(tc_errmsg(), "an array, not a JSON object");
     ck_assert_int_eq(submit(h, "{\"text\":\"x\"} x", id), TC_EINVAL);
-    ck_assert_msg(strstr(tc_errmsg(), "text after the object") != NULL,
-                  "%s", tc_errmsg());
+    ck_assert_msg(strstr(tc_errmsg(), "text after the object") != NULL, "%s",
+                  tc_errmsg());
     tc_cache_close(h);
 }
 END_TEST
@@ -467,8 +466,7 @@ START_TEST(test_rule_struct)
     fb.type = TC_FEEDBACK_CORRECTION;
     fb.ncorrect_techniques = 2;
     ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
-    ck_assert_str_eq(tc_errmsg(),
-                     "correct_techniques: NULL with 2 items");
+    ck_assert_str_eq(tc_errmsg(), "correct_techniques: NULL with 2 items");
     fb.ncorrect_techniques = 0;
     fb.text = NULL;
     ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
@@ -476,8 +474,8 @@ START_TEST(test_rule_struct)
     fb.text = "hello";
     fb.original_confidence = NAN;
     ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
-    ck_assert_msg(strncmp(tc_errmsg(), "original_confidence: ", 21) == 0,
-                  "%s", tc_errmsg());
+    ck_assert_msg(strncmp(tc_errmsg(), "original_confidence: ", 21) == 0, "%s",
+                  tc_errmsg());
     fb.original_confidence = 1.0;
     {
         int spooled = -1;
@@ -1121,8 +1119,7 @@ START_TEST(test_import_csv_header)
             TC_EINVAL);
         fclose(f);
         ck_assert_ptr_null(r);
-        ck_assert_msg(strstr(tc_errmsg(), why[i]) != NULL, "%s",
-                      tc_errmsg());
+        ck_assert_msg(strstr(tc_errmsg(), why[i]) != NULL, "%s", tc_errmsg());
     }
     ck_assert_uint_eq(export_count(h), 0);
     tc_cache_close(h);
@@ -1379,7 +1376,7 @@ END_TEST
 START_TEST(test_retention_by_put)
 {
     tc_cache *h = open_cache("{\"feedback_retention\": 0.2}");
-    tc__store *st = tc__cache_store(h);
+    tc__store *st = tc__cache_store(h->core);
     tc__fb_stats fs;
     tc__err err;
 
@@ -1574,8 +1571,7 @@ START_TEST(test_spool_unwritable)
     tc__feedback_set_fault(h, -1);
     ck_assert_int_eq(submit(h, base_json, id), TC_EIO);
     ck_assert_str_eq(id, "");
-    ck_assert_msg(strstr(tc_errmsg(), "spool") != NULL, "%s",
-                  tc_errmsg());
+    ck_assert_msg(strstr(tc_errmsg(), "spool") != NULL, "%s", tc_errmsg());
     tc__feedback_set_fault(h, 0);
     ck_assert_uint_eq(export_count(h), 0);
     tc_cache_close(h);

@@ -37,7 +37,7 @@ static void teardown(void)
 
 static tc_cache *open_redis(void)
 {
-    char cfg[700], err[256];
+    char cfg[700];
     tc_options o;
     tc_cache *h = NULL;
     FILE *f;

@@ -20,13 +20,12 @@ static tc_cache *open_memory(void)
 {
     tc_options opt;
     tc_cache *h = NULL;
-    char err[256];
 
     tc_options_init(&opt);
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     opt.store_url = "memory:";
-    ck_assert_msg(tc_cache_open(&h, &opt) == TC_OK,
-                  "open memory: %s", err);
+    ck_assert_msg(tc_cache_open(&h, &opt) == TC_OK, "open memory: %s",
+                  tc_errmsg());
     return h;
 }
 

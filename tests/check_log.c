@@ -81,7 +81,6 @@ static tc_cache *open_with(const char *url, int level, int texts)
 {
     tc_options o;
     tc_cache *h = NULL;
-    char err[256];
 
     tc_options_init(&o);
     o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;

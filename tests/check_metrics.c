@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "report/metrics.h"
-#include "cache/cache.h"
+#include "api/handle.h"
+#include "feedback/counts.h"
 #include "suites.h"
 #include "tutorcache.h"
 
@@ -34,7 +34,6 @@ static tc_cache *open_mem(unsigned flags)
 {
     tc_options o;
     tc_cache *h = NULL;
-    char err[256];
 
     tc_options_init(&o);
     o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG | flags;
@@ -186,15 +185,16 @@ END_TEST
 START_TEST(test_pairs_bounded_and_escaped)
 {
     tc_cache *h = open_mem(0);
-    tc__metrics *m = tc__cache_metrics(h);
+    tc__fb_counts *k = h->fbk;
     char a[32], *t;
     int i;
 
-    tc__metrics_correction(m, "say \"hi\"", "back\\slash\nnew");
-    tc__metrics_correction(m, "say \"hi\"", "back\\slash\nnew");
+    ck_assert_ptr_nonnull(k);
+    tc__fb_counts_pair_add(k, "say \"hi\"", "back\\slash\nnew");
+    tc__fb_counts_pair_add(k, "say \"hi\"", "back\\slash\nnew");
     for (i = 0; i < 150; i++) {
         snprintf(a, sizeof(a), "label%d", i);
-        tc__metrics_correction(m, a, "x");
+        tc__fb_counts_pair_add(k, a, "x");
     }
     t = render(h);
     check_announced(t);
@@ -262,7 +262,7 @@ START_TEST(test_promtool)
     }
     classify(c, "some text", TC_OK);
     classify(c, "some text", TC_OK);
-    tc__metrics_correction(tc__cache_metrics(h), "a\"b", "c");
+    tc__fb_counts_pair_add(h->fbk, "a\"b", "c");
     t = render(h);
     fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);

@@ -272,7 +272,6 @@ END_TEST
 static void expect_train_error(const char *data, const char *want)
 {
     tc_model *m = (tc_model *)1;
-    char err[256];
     tc_train_options o;
     int rc;
 
@@ -280,11 +279,8 @@ static void expect_train_error(const char *data, const char *want)
     rc = tc_model_train(&m, data, strlen(data), &o);
     ck_assert_msg(rc == TC_EINVAL, "%s: got %s", want, tc_error_name(rc));
     ck_assert_ptr_null(m);
-    ck_assert_msg(strstr(err, want) != NULL, "error \"%s\", want \"%s\"", err,
-                  want);
     ck_assert_msg(strstr(tc_errmsg(), want) != NULL,
-                  "thread's detail \"%s\", want \"%s\"", tc_errmsg(),
-                  want);
+                  "error \"%s\", want \"%s\"", tc_errmsg(), want);
 }
 
 START_TEST(test_train_errors)
@@ -328,7 +324,7 @@ END_TEST
 
 START_TEST(test_train_file_errors)
 {
-    char *dir = tt_mkdtemp(), path[512], err[256];
+    char *dir = tt_mkdtemp(), path[512];
     tc_model *m = NULL;
     FILE *f;
 
@@ -337,17 +333,14 @@ START_TEST(test_train_file_errors)
     ck_assert_ptr_nonnull(f);
     fputs("{\"text\": \"a\", \"intent\": \"x\"}\n{\"text\": 1}\n", f);
     fclose(f);
-    ck_assert_int_eq(tc_model_train_file(&m, path, NULL),
-                     TC_EINVAL);
-    ck_assert_ptr_nonnull(strstr(err, "bad.jsonl:2: text: not a string"));
+    ck_assert_int_eq(tc_model_train_file(&m, path, NULL), TC_EINVAL);
+    ck_assert_ptr_nonnull(
+        strstr(tc_errmsg(), "bad.jsonl:2: text: not a string"));
     snprintf(path, sizeof(path), "%s/missing.jsonl", dir);
-    ck_assert_int_eq(tc_model_train_file(&m, path, NULL),
-                     TC_EIO);
-    ck_assert_ptr_nonnull(strstr(err, "missing.jsonl"));
-    ck_assert_int_eq(tc_model_train_file(&m, "-", NULL),
-                     TC_EINVAL);
-    ck_assert_int_eq(tc_model_train_file(&m, dir, NULL),
-                     TC_EIO);
+    ck_assert_int_eq(tc_model_train_file(&m, path, NULL), TC_EIO);
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "missing.jsonl"));
+    ck_assert_int_eq(tc_model_train_file(&m, "-", NULL), TC_EINVAL);
+    ck_assert_int_eq(tc_model_train_file(&m, dir, NULL), TC_EIO);
     ck_assert_ptr_null(m);
     tt_rmtree(dir);
     free(dir);
@@ -360,12 +353,12 @@ static void expect_bad_option(const tc_train_options *o, const char *what)
 {
     const char *d = "{\"text\": \"a\", \"intent\": \"x\"}";
     tc_model *m = (tc_model *)1;
-    char err[256];
     int rc = tc_model_train(&m, d, strlen(d), o);
 
     ck_assert_msg(rc == TC_EINVAL, "%s: %s", what, tc_error_name(rc));
     ck_assert_ptr_null(m);
-    ck_assert_msg(strstr(err, "options") != NULL, "%s: \"%s\"", what, err);
+    ck_assert_msg(strstr(tc_errmsg(), "options") != NULL, "%s: \"%s\"", what,
+                  tc_errmsg());
 }
 
 START_TEST(test_bad_options)
@@ -373,7 +366,6 @@ START_TEST(test_bad_options)
     const char *d = "{\"text\": \"a\", \"intent\": \"x\"}";
     tc_train_options o;
     tc_model *m = NULL;
-    char err[256];
 
     mf_small_options(&o);
     o.dim = 5000;
@@ -408,8 +400,7 @@ START_TEST(test_bad_options)
     mf_small_options(&o);
     o.minn = 0;
     o.word_ngrams = 1;
-    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), &o),
-                     TC_OK);
+    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), &o), TC_OK);
     ck_assert_str_eq(mf_top_intent(m, "a", NULL), "x");
     ck_assert_uint_eq(m->hp.minn, 0);
     ck_assert_uint_eq(m->hp.maxn, 0);
@@ -417,20 +408,16 @@ START_TEST(test_bad_options)
     /* the highest learning rate accepted, and no options at all */
     mf_small_options(&o);
     o.lr = 100;
-    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), &o),
-                     TC_OK);
+    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), &o), TC_OK);
     tc_model_free(m);
-    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), NULL),
-                     TC_OK);
+    ck_assert_int_eq(tc_model_train(&m, d, strlen(d), NULL), TC_OK);
     ck_assert_uint_eq(m->hp.dim, 48);
     ck_assert_uint_eq(m->hp.epochs, 8);
     tc_model_free(m);
     m = (tc_model *)1;
-    ck_assert_int_eq(tc_model_train(&m, NULL, 3, NULL),
-                     TC_EINVAL);
+    ck_assert_int_eq(tc_model_train(&m, NULL, 3, NULL), TC_EINVAL);
     ck_assert_ptr_null(m);
-    ck_assert_int_eq(tc_model_train(NULL, d, strlen(d), NULL),
-                     TC_EINVAL);
+    ck_assert_int_eq(tc_model_train(NULL, d, strlen(d), NULL), TC_EINVAL);
 }
 END_TEST
 
@@ -464,7 +451,7 @@ static double eval_file(const tc_model *m, const char *path, size_t *n)
 START_TEST(test_snips_accuracy)
 {
     const char *dir = getenv("TC_INTENTS_DIR");
-    char train[1024], test[1024], err[256];
+    char train[1024], test[1024];
     tc_model *m = NULL;
     size_t n;
     double acc;
@@ -488,7 +475,7 @@ START_TEST(test_snips_accuracy)
         return;
     }
     rc = tc_model_train_file(&m, train, NULL);
-    ck_assert_msg(rc == TC_OK, "train %s: %s", train, err);
+    ck_assert_msg(rc == TC_OK, "train %s: %s", train, tc_errmsg());
     acc = eval_file(m, test, &n);
     ck_assert_uint_eq(n, 700);
     ck_assert_msg(acc >= 0.95, "SNIPS test accuracy %.4f < 0.95", acc);

@@ -23,7 +23,6 @@
 static tc_model *tiny_corrected(void)
 {
     tc_model *m = mf_tiny_model();
-    char err[256];
 
     ck_assert_int_eq(tc_model_update(m,
                                      "{\"text\": \"translate cat into french\","
@@ -47,7 +46,7 @@ START_TEST(test_save_load_identical)
 {
     mf_corpus *c = mf_corpus_make(5, 600, 0);
     const char **held = mf_held_texts(c);
-    char *dir = tt_mkdtemp(), path[512], path2[512], err[256];
+    char *dir = tt_mkdtemp(), path[512], path2[512];
     char fa[TC_FINGERPRINT_LEN + 1], fb[TC_FINGERPRINT_LEN + 1], *ia, *ib;
     tc_train_options o;
     tc_model *m, *l = NULL;
@@ -103,12 +102,12 @@ END_TEST
 
 START_TEST(test_save_load_errors)
 {
-    char *dir = tt_mkdtemp(), path[512], err[256];
+    char *dir = tt_mkdtemp(), path[512];
     tc_model *m = mf_tiny_model(), *l = (tc_model *)1;
 
     snprintf(path, sizeof(path), "%s/no/such/dir/m.tcm", dir);
     ck_assert_int_eq(tc_model_save(m, path), TC_EIO);
-    ck_assert_ptr_nonnull(strstr(err, "no/such/dir/m.tcm"));
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "no/such/dir/m.tcm"));
     ck_assert_int_eq(tc_model_save(NULL, path), TC_EINVAL);
     ck_assert_int_eq(tc_model_save(m, NULL), TC_EINVAL);
     ck_assert_int_eq(tc_model_load(&l, NULL), TC_EINVAL);
@@ -163,7 +162,7 @@ START_TEST(test_vocabulary_same_answers)
         "\xc3\xa9t\xc3\xa9 caf\xc3\xa9 jazz"};
     const size_t nt = sizeof(texts) / sizeof(texts[0]);
     mf_corpus *c = mf_corpus_make(5, 600, 0);
-    char *dir = tt_mkdtemp(), v1[512], err[256], want[64];
+    char *dir = tt_mkdtemp(), v1[512], want[64];
     tc_train_options o;
     tc_model *m, *l = NULL;
     static float full[TC__MAX_DIM], known[TC__MAX_DIM], old[TC__MAX_DIM];
@@ -211,7 +210,7 @@ END_TEST
  * many. */
 static void every_truncation(const char *dir, const unsigned char *b, size_t n)
 {
-    char cut[512], err[256];
+    char cut[512];
     unsigned char *longer = malloc(n + 1);
     size_t len;
 
@@ -219,16 +218,15 @@ static void every_truncation(const char *dir, const unsigned char *b, size_t n)
     ck_assert_uint_lt(n, 16384); /* small enough to try every length */
     for (len = 0; len < n; len++) {
         mf_spit(cut, b, len);
-        err[0] = '\0';
-        ck_assert_msg(mf_load_rc(cut, err, sizeof(err)) == TC_ECORRUPT,
+        ck_assert_msg(mf_load_rc(cut) == TC_ECORRUPT,
                       "truncated to %zu of %zu bytes: accepted", len, n);
     }
     mf_spit(cut, b, n);
-    ck_assert_int_eq(mf_load_rc(cut, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(mf_load_rc(cut), TC_OK);
     memcpy(longer, b, n);
     longer[n] = 0;
     mf_spit(cut, longer, n + 1);
-    ck_assert_int_eq(mf_load_rc(cut, err, sizeof(err)), TC_ECORRUPT);
+    ck_assert_int_eq(mf_load_rc(cut), TC_ECORRUPT);
     free(longer);
 }
 
@@ -252,7 +250,7 @@ END_TEST
 
 START_TEST(test_load_bit_flips)
 {
-    char *dir = tt_mkdtemp(), path[512], bad[512], err[256];
+    char *dir = tt_mkdtemp(), path[512], bad[512];
     tc_model *m = tiny_corrected();
     uint64_t s = 99;
     unsigned char *b;
@@ -269,8 +267,7 @@ START_TEST(test_load_bit_flips)
 
         b[at] ^= (unsigned char)(1u << bit);
         mf_spit(bad, b, n);
-        err[0] = '\0';
-        ck_assert_msg(mf_load_rc(bad, err, sizeof(err)) == TC_ECORRUPT,
+        ck_assert_msg(mf_load_rc(bad) == TC_ECORRUPT,
                       "flip of bit %u of byte %zu: accepted", bit, at);
         b[at] ^= (unsigned char)(1u << bit);
     }
@@ -289,7 +286,7 @@ END_TEST
  */
 START_TEST(test_load_resealed_damage)
 {
-    char *dir = tt_mkdtemp(), path[512], bad[512], err[256];
+    char *dir = tt_mkdtemp(), path[512], bad[512];
     tc_model *m = tiny_corrected();
     uint64_t s = 7;
     unsigned char *b, *w;
@@ -325,9 +322,8 @@ START_TEST(test_load_resealed_damage)
             ck_assert_int_eq(tc_model_predict(&p, l, "what is 2 plus 2", 16, 3),
                              TC_OK);
             tc_prediction_free(p);
-            rc = tc_model_update(l,
-                                 "{\"text\": \"a b c\", \"intent\": "
-                                 "\"math\"}");
+            rc = tc_model_update(l, "{\"text\": \"a b c\", \"intent\": "
+                                    "\"math\"}");
             ck_assert(rc == TC_OK || rc == TC_EINVAL);
             /* a save syncs the disk: the first 100 are enough */
             if (saved++ < 100) {
@@ -365,7 +361,7 @@ static uint32_t f32_bits(float f)
 
 START_TEST(test_load_resealed_targeted)
 {
-    char *dir = tt_mkdtemp(), path[512], bad[512], err[256];
+    char *dir = tt_mkdtemp(), path[512], bad[512];
     tc_model *m = tiny_corrected();
     unsigned char *b, *w;
     mf_layout l;
@@ -432,17 +428,17 @@ START_TEST(test_load_resealed_targeted)
             mf_put_u32(w + d[i].at, d[i].x);
             mf_reseal(w, n);
             mf_spit(bad, w, n);
-            err[0] = '\0';
-            ck_assert_msg(mf_load_rc(bad, err, sizeof(err)) == TC_ECORRUPT,
-                          "%s: accepted", d[i].what);
-            ck_assert_msg(strstr(err, d[i].why) != NULL,
-                          "%s: \"%s\", want \"%s\"", d[i].what, err, d[i].why);
+            ck_assert_msg(mf_load_rc(bad) == TC_ECORRUPT, "%s: accepted",
+                          d[i].what);
+            ck_assert_msg(strstr(tc_errmsg(), d[i].why) != NULL,
+                          "%s: \"%s\", want \"%s\"", d[i].what, tc_errmsg(),
+                          d[i].why);
         }
         free(w);
     }
     /* the file as saved is sound */
     mf_spit(bad, b, n);
-    ck_assert_int_eq(mf_load_rc(bad, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(mf_load_rc(bad), TC_OK);
     free(b);
     tc_model_free(m);
     tt_rmtree(dir);
@@ -452,7 +448,7 @@ END_TEST
 
 START_TEST(test_load_wrong_version_magic)
 {
-    char *dir = tt_mkdtemp(), path[512], bad[512], err[256];
+    char *dir = tt_mkdtemp(), path[512], bad[512];
     tc_model *m = mf_tiny_model(), *l = NULL;
     unsigned char *b;
     size_t n;
@@ -466,15 +462,15 @@ START_TEST(test_load_wrong_version_magic)
     mf_reseal(b, n);
     mf_spit(bad, b, n);
     ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
-    ck_assert_msg(strstr(err, "format version 4 (this library reads versions "
-                              "1 to 3)") != NULL,
-                  "%s", err);
-    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "format version 4"));
+    ck_assert_msg(strstr(tc_errmsg(), "format version 4 (this library reads "
+                                      "versions 1 to 3)") != NULL,
+                  "%s", tc_errmsg());
     b[8] = 0;
     mf_reseal(b, n);
     mf_spit(bad, b, n);
     ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
-    ck_assert_msg(strstr(err, "format version 0") != NULL, "%s", err);
+    ck_assert_msg(strstr(tc_errmsg(), "format version 0") != NULL, "%s",
+                  tc_errmsg());
     /* a file of version 3 said to be of version 2 */
     b[8] = 2;
     mf_reseal(b, n);
@@ -485,14 +481,15 @@ START_TEST(test_load_wrong_version_magic)
     mf_reseal(b, n);
     mf_spit(bad, b, n);
     ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
-    ck_assert_msg(strstr(err, "flags") != NULL, "%s", err);
+    ck_assert_msg(strstr(tc_errmsg(), "flags") != NULL, "%s", tc_errmsg());
     b[12] = 0;
 
     b[1] = 'X'; /* magic */
     mf_reseal(b, n);
     mf_spit(bad, b, n);
     ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
-    ck_assert_msg(strstr(err, "not a tutorcache model") != NULL, "%s", err);
+    ck_assert_msg(strstr(tc_errmsg(), "not a tutorcache model") != NULL, "%s",
+                  tc_errmsg());
     b[1] = 'T';
     mf_reseal(b, n);
 
@@ -503,7 +500,7 @@ START_TEST(test_load_wrong_version_magic)
     ck_assert_int_eq(tc_model_load(&l, dir), TC_EIO);
     snprintf(bad, sizeof(bad), "%s/none.tcm", dir);
     ck_assert_int_eq(tc_model_load(&l, bad), TC_EIO);
-    ck_assert_ptr_nonnull(strstr(err, "none.tcm"));
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "none.tcm"));
     ck_assert_ptr_null(l);
     /* the original is still fine */
     mf_spit(bad, b, n);
@@ -538,7 +535,7 @@ static void top_labels(const tc_model *m, const char *text, char *buf, size_t n)
 static void check_old(const tc_model *m, const mf_corpus *c, const char *dir,
                       unsigned version)
 {
-    char path[512], again[512], err[256], want[256], got[256];
+    char path[512], again[512], want[256], got[256];
     char fp[TC_FINGERPRINT_LEN + 1], sum[TC_FINGERPRINT_LEN + 1];
     const char **held = mf_held_texts(c);
     tc_model *l = NULL, *l2 = NULL;
@@ -551,8 +548,8 @@ static void check_old(const tc_model *m, const mf_corpus *c, const char *dir,
     snprintf(path, sizeof(path), "%s/v%u.tcm", dir, version);
     snprintf(again, sizeof(again), "%s/v%u-again.tcm", dir, version);
     mf_write_old(m, path, version);
-    ck_assert_msg(tc_model_load(&l, path) == TC_OK,
-                  "version %u: %s", version, err);
+    ck_assert_msg(tc_model_load(&l, path) == TC_OK, "version %u: %s", version,
+                  tc_errmsg());
     for (i = 0; i < c->nheld; i++) {
         top_labels(m, c->text[i], want, sizeof(want));
         top_labels(l, c->text[i], got, sizeof(got));

@@ -360,7 +360,7 @@ START_TEST(test_errors_leave_model_alone)
     mf_corpus *c = mf_corpus_make(9, 300, 0);
     tc_train_options o;
     tc_model *m;
-    char f0[TC_FINGERPRINT_LEN + 1], f1[TC_FINGERPRINT_LEN + 1], err[256];
+    char f0[TC_FINGERPRINT_LEN + 1], f1[TC_FINGERPRINT_LEN + 1];
     char l0[16];
     double s0, s1;
     size_t i;
@@ -375,10 +375,9 @@ START_TEST(test_errors_leave_model_alone)
 
         ck_assert_msg(rc == TC_EINVAL, "%s: %s", bad[i].json,
                       tc_error_name(rc));
-        ck_assert_msg(strstr(err, bad[i].why) != NULL,
-                      "%s: \"%s\", want \"%s\"", bad[i].json, err, bad[i].why);
         ck_assert_msg(strstr(tc_errmsg(), bad[i].why) != NULL,
-                      "%s: detail \"%s\"", bad[i].json, tc_errmsg());
+                      "%s: \"%s\", want \"%s\"", bad[i].json, tc_errmsg(),
+                      bad[i].why);
         tc_model_fingerprint(f1, m);
         ck_assert_msg(strcmp(f0, f1) == 0, "%s: the model changed",
                       bad[i].json);
@@ -413,7 +412,7 @@ START_TEST(test_update_strict_json)
          "intent: given twice"},
     };
     tc_model *m = mf_tiny_model();
-    char f0[TC_FINGERPRINT_LEN + 1], f1[TC_FINGERPRINT_LEN + 1], err[256];
+    char f0[TC_FINGERPRINT_LEN + 1], f1[TC_FINGERPRINT_LEN + 1];
     size_t i;
 
     tc_model_fingerprint(f0, m);
@@ -422,8 +421,9 @@ START_TEST(test_update_strict_json)
 
         ck_assert_msg(rc == TC_EINVAL, "%s: %s", bad[i].json,
                       tc_error_name(rc));
-        ck_assert_msg(strstr(err, bad[i].why) != NULL,
-                      "%s: \"%s\", want \"%s\"", bad[i].json, err, bad[i].why);
+        ck_assert_msg(strstr(tc_errmsg(), bad[i].why) != NULL,
+                      "%s: \"%s\", want \"%s\"", bad[i].json, tc_errmsg(),
+                      bad[i].why);
         tc_model_fingerprint(f1, m);
         ck_assert_str_eq(f0, f1);
     }
@@ -437,7 +437,7 @@ START_TEST(test_corrections_save_load)
 {
     topics *t = topics_make(5);
     tc_model *m = topics_model(t), *l = NULL;
-    char *dir = tt_mkdtemp(), path[512], err[256];
+    char *dir = tt_mkdtemp(), path[512];
     char fa[TC_FINGERPRINT_LEN + 1], fb[TC_FINGERPRINT_LEN + 1];
     const char *texts[TOPIC_HELD + NCORR];
     char para[NCORR][160];
@@ -552,7 +552,7 @@ END_TEST
  */
 START_TEST(test_memory_full)
 {
-    char *dir = tt_mkdtemp(), path[512], err[256];
+    char *dir = tt_mkdtemp(), path[512];
     char f0[TC_FINGERPRINT_LEN + 1], f1[TC_FINGERPRINT_LEN + 1];
     tc_model *m = mf_tiny_model(), *l = NULL;
     unsigned char *b, *w;
@@ -595,11 +595,10 @@ START_TEST(test_memory_full)
     ck_assert_str_eq(mf_top_intent(l, "note 77", NULL), "math");
 
     tc_model_fingerprint(f0, l);
-    ck_assert_int_eq(tc_model_update(l,
-                                     "{\"text\": \"one more\", \"intent\": "
-                                     "\"music\"}"),
+    ck_assert_int_eq(tc_model_update(l, "{\"text\": \"one more\", \"intent\": "
+                                        "\"music\"}"),
                      TC_EFULL);
-    ck_assert_msg(strstr(err, "retrain") != NULL, "%s", err);
+    ck_assert_msg(strstr(tc_errmsg(), "retrain") != NULL, "%s", tc_errmsg());
     tc_model_fingerprint(f1, l);
     ck_assert_str_eq(f0, f1);
     ck_assert(mf_corrections(l) == TC__MEMORY_MAX);

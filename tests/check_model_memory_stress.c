@@ -119,7 +119,7 @@ static void *predictor(void *arg)
 static void *saver(void *arg)
 {
     shared *sh = arg;
-    char err[256], fp[TC_FINGERPRINT_LEN + 1];
+    char fp[TC_FINGERPRINT_LEN + 1];
     int k;
 
     do {
@@ -247,7 +247,6 @@ static int seq_train(void *ctx)
     train_ctx *t = ctx;
     tc_train_options o;
     tc_model *m = NULL;
-    char err[128];
     int rc;
 
     mf_small_options(&o);
@@ -287,7 +286,6 @@ END_TEST
 static int seq_load(void *path)
 {
     tc_model *m = NULL;
-    char err[128];
     int rc = tc_model_load(&m, path);
 
     ck_assert(rc == TC_OK ? m != NULL : m == NULL);
@@ -319,7 +317,6 @@ static int seq_predict(void *ctx)
 static int seq_save(void *ctx)
 {
     void **a = ctx;
-    char err[128];
 
     return tc_model_save(a[0], a[1]);
 }
@@ -328,7 +325,7 @@ static int seq_save(void *ctx)
  * saved, loaded, predicting, described, saved again. */
 START_TEST(test_alloc_load_predict_save)
 {
-    char *dir = tt_mkdtemp(), path[512], err[128], base[64];
+    char *dir = tt_mkdtemp(), path[512], base[64];
     tc_model *m = mf_tiny_model(), *l = NULL;
     predict_ctx pc;
     void *save_ctx[2];
@@ -396,8 +393,7 @@ END_TEST
  */
 static int seq_update(void *path)
 {
-    char err[128], before[TC_FINGERPRINT_LEN + 1],
-        after[TC_FINGERPRINT_LEN + 1];
+    char before[TC_FINGERPRINT_LEN + 1], after[TC_FINGERPRINT_LEN + 1];
     tc_model *m = NULL;
     int rc;
 

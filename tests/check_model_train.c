@@ -35,8 +35,7 @@ static void weights_ok(const tc_model *m, const char *what)
 static void round_trip(const tc_model *m, const char *dir,
                        const char *const *texts, size_t n, const char *what)
 {
-    char path[512], err[256], fa[TC_FINGERPRINT_LEN + 1],
-        fb[TC_FINGERPRINT_LEN + 1];
+    char path[512], fa[TC_FINGERPRINT_LEN + 1], fb[TC_FINGERPRINT_LEN + 1];
     tc_model *l = NULL;
     int rc;
 
@@ -44,7 +43,7 @@ static void round_trip(const tc_model *m, const char *dir,
     weights_ok(m, what);
     mf_save_ok(m, path);
     rc = tc_model_load(&l, path);
-    ck_assert_msg(rc == TC_OK, "%s: load: %s", what, err);
+    ck_assert_msg(rc == TC_OK, "%s: load: %s", what, tc_errmsg());
     weights_ok(l, what);
     tc_model_fingerprint(fa, m);
     tc_model_fingerprint(fb, l);
@@ -281,13 +280,11 @@ END_TEST
 static void save_refused(const tc_model *m, const char *dir, const char *path,
                          int files, const char *why)
 {
-    char err[256];
     int rc = tc_model_save(m, path);
 
     ck_assert_msg(rc == TC_ERANGE, "%s: save gave %s", why, tc_error_name(rc));
-    ck_assert_msg(strstr(err, why) != NULL, "\"%s\", want \"%s\"", err, why);
-    ck_assert_msg(strstr(tc_errmsg(), why) != NULL, "detail \"%s\"",
-                  tc_errmsg());
+    ck_assert_msg(strstr(tc_errmsg(), why) != NULL, "\"%s\", want \"%s\"",
+                  tc_errmsg(), why);
     ck_assert_int_eq(dir_entries(dir), files);
 }
 
@@ -348,7 +345,7 @@ END_TEST
 START_TEST(test_load_refuses_out_of_range)
 {
     mf_corpus *c = mf_corpus_make(13, 300, 0);
-    char *dir = tt_mkdtemp(), path[512], bad[512], err[256];
+    char *dir = tt_mkdtemp(), path[512], bad[512];
     tc_train_options o;
     tc_model *m;
     unsigned char *b;
@@ -376,15 +373,15 @@ START_TEST(test_load_refuses_out_of_range)
         mf_put_f32(w + at, vals[i]);
         mf_reseal(w, n);
         mf_spit(bad, w, n);
-        err[0] = '\0';
-        ck_assert_msg(mf_load_rc(bad, err, sizeof(err)) == TC_ECORRUPT,
+        ck_assert_msg(mf_load_rc(bad) == TC_ECORRUPT,
                       "weight %g at %zu: accepted", (double)vals[i], at);
-        ck_assert_msg(strstr(err, "weights out of range") != NULL, "%s", err);
+        ck_assert_msg(strstr(tc_errmsg(), "weights out of range") != NULL, "%s",
+                      tc_errmsg());
         free(w);
     }
     /* the file as saved loads */
     mf_spit(bad, b, n);
-    ck_assert_int_eq(mf_load_rc(bad, err, sizeof(err)), TC_OK);
+    ck_assert_int_eq(mf_load_rc(bad), TC_OK);
     free(b);
     tc_model_free(m);
     mf_corpus_free(c);
@@ -541,7 +538,7 @@ START_TEST(test_oos_label)
     mf_corpus *c = mf_corpus_make(11, 600, 0);
     uint64_t s = 5;
     size_t len;
-    char *data = with_oos(c, &s, &len), *js = NULL, err[256];
+    char *data = with_oos(c, &s, &len), *js = NULL;
     tc_train_options o;
     tc_options co;
     tc_classifier_options clo;
@@ -636,26 +633,22 @@ START_TEST(test_oos_label_unknown)
     mf_corpus *c = mf_corpus_make(11, 100, 0);
     tc_train_options o;
     tc_model *m = (tc_model *)1;
-    char err[256];
 
     mf_small_options(&o);
     o.oos_label = "out_of_scope";
-    ck_assert_int_eq(tc_model_train(&m, c->train, c->len, &o),
-                     TC_EINVAL);
+    ck_assert_int_eq(tc_model_train(&m, c->train, c->len, &o), TC_EINVAL);
     ck_assert_ptr_null(m);
-    ck_assert_msg(strstr(err, "oos_label") != NULL &&
-                      strstr(err, "\"out_of_scope\"") != NULL,
-                  "%s", err);
+    ck_assert_msg(strstr(tc_errmsg(), "oos_label") != NULL &&
+                      strstr(tc_errmsg(), "\"out_of_scope\"") != NULL,
+                  "%s", tc_errmsg());
     /* a label of another head is not an intent */
     o.oos_label = "simple";
-    ck_assert_int_eq(tc_model_train(&m, c->train, c->len, &o),
-                     TC_EINVAL);
-    ck_assert_ptr_nonnull(strstr(err, "\"simple\""));
+    ck_assert_int_eq(tc_model_train(&m, c->train, c->len, &o), TC_EINVAL);
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "\"simple\""));
     /* nor may it be the only intent */
     o.oos_label = "x";
-    ck_assert_int_eq(tc_model_train(&m, one, strlen(one), &o),
-                     TC_EINVAL);
-    ck_assert_ptr_nonnull(strstr(err, "\"x\""));
+    ck_assert_int_eq(tc_model_train(&m, one, strlen(one), &o), TC_EINVAL);
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "\"x\""));
     mf_corpus_free(c);
 }
 END_TEST

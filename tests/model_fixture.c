@@ -225,10 +225,9 @@ tc_model *mf_tiny_model(void)
 tc_model *mf_train_ok(const char *data, size_t len, const tc_train_options *o)
 {
     tc_model *m = NULL;
-    char err[256];
     int rc = tc_model_train(&m, data, len, o);
 
-    ck_assert_msg(rc == TC_OK, "train: %s: %s", tc_error_name(rc), err);
+    ck_assert_msg(rc == TC_OK, "train: %s: %s", tc_error_name(rc), tc_errmsg());
     ck_assert_ptr_nonnull(m);
     return m;
 }
@@ -299,11 +298,10 @@ void mf_same_predictions(const tc_model *a, const tc_model *b,
 
 void mf_update_ok(tc_model *m, const char *json)
 {
-    char err[256];
     int rc = tc_model_update(m, json);
 
     ck_assert_msg(rc == TC_OK, "update %s: %s: %s", json, tc_error_name(rc),
-                  err);
+                  tc_errmsg());
 }
 
 void mf_correct(tc_model *m, const char *text, const char *intent)
@@ -337,13 +335,12 @@ double mf_corrections(const tc_model *m)
 
 void mf_save_ok(const tc_model *m, const char *path)
 {
-    char err[256];
     int rc = tc_model_save(m, path);
 
-    ck_assert_msg(rc == TC_OK, "save: %s: %s", tc_error_name(rc), err);
+    ck_assert_msg(rc == TC_OK, "save: %s: %s", tc_error_name(rc), tc_errmsg());
 }
 
-int mf_load_rc(const char *path, char *err, size_t errlen)
+int mf_load_rc(const char *path)
 {
     tc_model *m = (tc_model *)1;
     int rc = tc_model_load(&m, path);
@@ -353,7 +350,8 @@ int mf_load_rc(const char *path, char *err, size_t errlen)
         tc_model_free(m);
     } else {
         ck_assert_ptr_null(m);
-        ck_assert_msg(err[0] != '\0', "no message for %s", tc_error_name(rc));
+        ck_assert_msg(tc_errmsg()[0] != '\0', "no message for %s",
+                      tc_error_name(rc));
     }
     return rc;
 }

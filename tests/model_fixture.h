@@ -92,8 +92,8 @@ const char **mf_held_texts(const mf_corpus *c);
 void mf_save_ok(const tc_model *m, const char *path);
 
 /* Loads path; returns the code, and checks that a failure says why and
- * leaves no model. */
-int mf_load_rc(const char *path, char *err, size_t errlen);
+ * leaves no model. The detail stays in tc_errmsg() for the caller. */
+int mf_load_rc(const char *path);
 
 /* A whole file (the caller frees it), and a whole file written. */
 unsigned char *mf_slurp(const char *path, size_t *n);

@@ -57,8 +57,7 @@ static void use(const void *val, size_t len)
     uses++;
 }
 
-static int readme_open(tc_cache **out, const tc_options *opt, char *err,
-                       size_t errlen)
+static int readme_open(tc_cache **out, const tc_options *opt)
 {
     tc_options mine = *opt;
     tc_cache *probe;
@@ -67,13 +66,13 @@ static int readme_open(tc_cache **out, const tc_options *opt, char *err,
      * whether or not anything listens at the README's address. */
     if (tc_cache_open(out, opt) != TC_OK) {
         README_FAIL("tc_cache_open refuses the README's store_url %s: %s",
-                    opt->store_url, err);
+                    opt->store_url, tc_errmsg());
     }
     probe = *out;
     tc_cache_close(probe);
     mine.store_url = store_url;
     if (tc_cache_open(out, &mine) != TC_OK) {
-        README_FAIL("tc_cache_open %s: %s", store_url, err);
+        README_FAIL("tc_cache_open %s: %s", store_url, tc_errmsg());
     }
     return TC_OK;
 }
@@ -86,11 +85,10 @@ static void readme_example(int *rc_out, tc_tier *tier_out)
 
 tc_options opt;
 tc_cache *cache;
-char err[256];
 
 tc_options_init(&opt);
 opt.store_url = "redis://127.0.0.1:6379/0";  /* or NULL: environment, then default */
-if (tc_cache_open(&cache, &opt) != TC_OK) { /* err names the field */ }
+if (tc_cache_open(&cache, &opt) != TC_OK) { /* tc_errmsg() names the field */ }
 
 /* share `cache` among all threads */
 void *val; size_t len; tc_tier tier;

@@ -7,7 +7,7 @@
  *
  * The README's lines are in readme_example() verbatim, at the left margin
  * because the check compares indentation too; the names they take from
- * the reader (cache, err, text, len) are defined before them.
+ * the reader (cache, text, len) are defined before them.
  */
 #include "readme.h"
 
@@ -19,7 +19,6 @@ static const size_t len = sizeof text - 1;
 
 static void readme_example(tc_cache *cache)
 {
-    char err[256] = "";
     tc_result *again;
     static const char *const fields[] = {
         "intent", "confidence", "top",    "complexity",
@@ -32,7 +31,7 @@ tc_classifier_options co;
 tc_classifier *clf;
 tc_result *r;
 
-if (tc_model_load(&model, "intents.tcm") != TC_OK) { /* err says why */ }
+if (tc_model_load(&model, "intents.tcm") != TC_OK) { /* tc_errmsg() says why */ }
 tc_classifier_options_init(&co);
 co.model = model;                      /* or co.fn/co.fn_version: the host's model */
 co.threshold = 0.4;                    /* below it the intent is "unknown" */
@@ -46,7 +45,10 @@ if (tc_classify(&r, clf, text, len) == TC_OK) {
 /* clang-format on */
 
     if (model == NULL) {
-        README_FAIL("tc_model_load intents.tcm: %s", err);
+        /* The README's lines leave the reason unread and later calls have
+         * cleared it: the same load again says why. */
+        tc_model_load(&model, "intents.tcm");
+        README_FAIL("tc_model_load intents.tcm: %s", tc_errmsg());
     }
     if (clf == NULL) {
         README_FAIL("tc_classifier_open failed");

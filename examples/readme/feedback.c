@@ -63,11 +63,9 @@ static void refused(tc_cache *cache)
     char id[TC_FEEDBACK_ID_MAX];
     int rc = tc_feedback_submit_json(id, NULL, cache, bad, sizeof bad - 1);
 
-    if (rc != TC_EINVAL ||
-        strstr(tc_errmsg(), "original_confidence") == NULL) {
+    if (rc != TC_EINVAL || strstr(tc_errmsg(), "original_confidence") == NULL) {
         README_FAIL("original_confidence 1.7: %s \"%s\"; expected TC_EINVAL "
-                    "naming the field", tc_error_name(rc),
-                    tc_errmsg());
+                    "naming the field", tc_error_name(rc), tc_errmsg());
     }
 }
 
@@ -79,10 +77,9 @@ static void overridden(tc_cache *cache)
     tc_classifier *clf;
     tc_model *model;
     tc_result *r;
-    char err[256];
 
     if (tc_model_load(&model, "intents.tcm") != TC_OK) {
-        README_FAIL("tc_model_load intents.tcm: %s", err);
+        README_FAIL("tc_model_load intents.tcm: %s", tc_errmsg());
     }
     tc_classifier_options_init(&co);
     co.model = model;

@@ -87,13 +87,12 @@ static inline tc_cache *readme_cache(const char *url)
 {
     tc_options opt;
     tc_cache *cache;
-    char err[256];
 
     tc_options_init(&opt);
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     opt.store_url = url;
     if (tc_cache_open(&cache, &opt) != TC_OK) {
-        README_FAIL("tc_cache_open %s: %s", url, err);
+        README_FAIL("tc_cache_open %s: %s", url, tc_errmsg());
     }
     return cache;
 }
