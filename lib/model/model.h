@@ -1,10 +1,13 @@
 /*
  * model.h - the built-in classifier's internals, shared by its files:
  * model.c (the model, its versions and their reclamation), model_feat.c
- * (features and the vocabulary), model_predict.c (the forward pass),
- * model_memory.c (corrections), model_data.c and model_train.c
- * (training), model_calib.c (the link's calibration) and model_io.c (the
- * file format and the fingerprint).
+ * (features and the vocabulary), model_forward.c (the forward pass),
+ * model_memory.c (corrections), model_predict.c (tc_model_predict),
+ * model_data.c, model_sgd.c and model_train.c (training), model_calib.c
+ * (the link's calibration), model_io.c and model_load.c (the file format
+ * and the fingerprint) and model_info.c (tc_model_info_json). Each file
+ * calls only files before it in this list, but for model_io.c, which
+ * model_memory.c and model_train.c call for the fingerprint.
  *
  * A model's weights are fixed once it is trained or loaded. What changes
  * afterwards is its memory of corrections, which lives in immutable
@@ -258,6 +261,12 @@ int tc__weights_check(const tc_model *m, tc__err *why);
 tc__version *tc__version_new(void);
 void tc__version_free(tc__version *v);
 
+/* Releases what a version's memory holds (entries shared with other
+ * versions stay); the caller holds update_mu or owns the model alone.
+ * An entry goes when its last version does. */
+void tc__memory_free(tc__memory *mem);
+void tc__mem_entry_unref(tc__mem_entry *e);
+
 /*
  * Installs v as the current version and frees the one it replaces once
  * no reader can hold it. The caller holds m->update_mu (or is the only
@@ -337,7 +346,7 @@ int tc__vocab_set(tc_model *m, char **words, uint32_t *df, uint32_t n,
 /* The vocabulary index of a token whose XXH3_64bits is h, or -1. */
 long tc__vocab_find(const tc__vocab *vc, const char *w, size_t len, uint64_t h);
 
-/* ---- model_predict.c -------------------------------------------------- */
+/* ---- model_forward.c -------------------------------------------------- */
 
 /* Dot product of two rows of stride floats (stride a multiple of
  * TC__LANES), in lanes the compiler vectorizes. Inline, so that the
@@ -421,10 +430,6 @@ uint32_t tc__best(const tc__head *hd, const float *p);
  */
 int tc__memory_apply(const tc_model *m, const tc__version *v,
                      const tc__scratch *s, float *p);
-
-/* Releases what v's memory holds (entries shared with other versions
- * stay); the caller holds update_mu or owns the model alone. */
-void tc__memory_free(tc__memory *mem);
 
 /*
  * Adds corrections to a copy of v's memory, into nv: n examples in the
