@@ -71,6 +71,16 @@ int64_t tc__now_us(void);
 /* Milliseconds since the epoch (CLOCK_REALTIME). */
 int64_t tc__wall_ms(void);
 
+/* ---- files (file.c) ------------------------------------------------ */
+
+/*
+ * Reads the whole regular file at path, NUL-terminated (*len without the
+ * NUL); max > 0 bounds its size. Returns TC_OK; TC_EIO (with why: missing,
+ * a directory, a read error); TC_ETOOBIG; TC_ENOMEM.
+ */
+int tc__read_file(const char *path, size_t max, char **data, size_t *len,
+                  tc__err *err);
+
 /* ---- logs (log.c) ---------------------------------------------------- */
 
 typedef struct tc__logger {

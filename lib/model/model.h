@@ -503,8 +503,6 @@ int tc__version_fingerprint(const tc_model *m, tc__version *v);
 /* The size of the model's file. */
 size_t tc__model_file_size(const tc_model *m);
 
-/* Reads a whole file in one read; *data is NUL-terminated. */
-int tc__read_file(const char *path, char **data, size_t *len, tc__err *err);
 
 /* ---- what the doors of lib/api/ and the layers above call ---------------
  * Each is its public namesake (tutorcache.h) with the arguments already
