@@ -56,7 +56,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TC_CFLAGS) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-$(CLI_OBJ): TC_INC = -Iinclude
+$(CLI_OBJ): TC_INC = -Iinclude -Icli
 
 $(STATIC): $(LIB_OBJ)
 	rm -f $@
