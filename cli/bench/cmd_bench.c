@@ -2,8 +2,9 @@
  * cmd_bench.c - `tutorcache bench cache`: throughput and latency of the
  * cache against the configured store, and, with Redis, of plain hiredis
  * on the same keys and values (bench_raw.c), so the library's overhead
- * shows as a ratio. The command line of `bench classify` is parsed here
- * too; its scenarios live in bench_classify.c.
+ * shows as a ratio: the set-up, the command line and the output here, the
+ * scenarios' runs in cache_run.c. The command line of `bench classify` is
+ * parsed here too; its scenarios live in bench_classify.c.
  *
  * Timing reads CLOCK_MONOTONIC once per call (a vDSO read, ~20 ns): the
  * gap between two reads is one call's latency, loop and key choice
