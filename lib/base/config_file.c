@@ -14,6 +14,8 @@
 
 /* A configuration file larger than this is refused. */
 #define CONFIG_FILE_MAX ((size_t)16 << 20)
+/* The longest degraded TTL or generation refresh a file may set: a day. */
+#define INTERVAL_MAX_MS 86400000
 
 static int valid_name(const char *s, size_t max)
 {
@@ -273,7 +275,7 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             cfg->enable_caching = cJSON_IsTrue(f);
         } else if (strcmp(k, "degraded_ttl_ms") == 0 ||
                    strcmp(k, "generation_refresh_ms") == 0) {
-            if (file_int(f, 1, 86400000, &v) != 0) {
+            if (file_int(f, 1, INTERVAL_MAX_MS, &v) != 0) {
                 rc = tc__errf(err, TC_ECONFIG,
                               "%s: %s: not a whole number of ms", path, k);
             } else if (k[0] == 'd') {

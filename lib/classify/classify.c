@@ -170,7 +170,7 @@ static int model_json(char **out, char *fp, const tc_classifier *c,
         h = &p->heads[i];
         for (j = 0; j < h->n && n < 32; j++) {
             /* a multi-label head lists the labels it believes in */
-            if (!h->multi_label || h->labels[j].score >= 0.5) {
+            if (!h->multi_label || h->labels[j].score >= TC__MULTI_MIN) {
                 labels[nheads][n++] = h->labels[j].label;
             }
             if (!h->multi_label) {

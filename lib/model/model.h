@@ -34,6 +34,10 @@
 #define TC__MAX_CHARN 16
 #define TC__MAX_HEADS 64
 
+/* A multi-label head lists, beyond its best label, the labels it gives at
+ * least this probability (tc_model_predict, and the classification). */
+#define TC__MULTI_MIN 0.5f
+
 /* Hyper-parameters; kept in the file. */
 typedef struct tc__hparams {
     uint32_t dim;         /* embedding width */

@@ -78,7 +78,7 @@ int tc__model_predict(tc_prediction **out, const tc_model *m,
         k = top_k(ph, hd->nlabels, k < hd->nlabels ? k : hd->nlabels, ix);
         if (hd->multi && k > 1) {
             /* the best label always, the others only when they apply */
-            for (i = 1; i < k && ph[ix[i]] >= 0.5f; i++) {
+            for (i = 1; i < k && ph[ix[i]] >= TC__MULTI_MIN; i++) {
             }
             k = i;
         }
