@@ -106,7 +106,9 @@ static inline int tc__log_on(const tc__logger *lg, tc_log_level level)
 
 /*
  * Logs one event. `fields` is a NULL-terminated list of name/value string
- * pairs, appended to time, level and event; values are JSON-escaped.
+ * pairs, appended to time, level and event; values are JSON-escaped
+ * strings, but for a name that starts with '#' (not written), whose value
+ * is written as a JSON number when it is one.
  * Nothing is done (and nothing allocated) when the level is filtered out.
  */
 void tc__log(const tc__logger *lg, tc_log_level level, const char *event,

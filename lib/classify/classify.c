@@ -369,11 +369,11 @@ static void log_result(const tc_classifier *c, const tc_result *r,
     f[i++] = tc__source_name(r->source);
     f[i++] = "intent";
     f[i++] = r->intent;
-    f[i++] = "confidence";
+    f[i++] = "#confidence";
     f[i++] = conf;
     f[i++] = "model";
     f[i++] = r->model;
-    f[i++] = "latency_us";
+    f[i++] = "#latency_us";
     f[i++] = lat;
     if (lg->log_texts && (t = tc__strndup(text, len))) {
         f[i++] = "text";
