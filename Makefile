@@ -56,7 +56,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TC_CFLAGS) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-$(CLI_OBJ): TC_INC = -Iinclude
+$(CLI_OBJ): TC_INC = -Iinclude -Icli
 
 $(STATIC): $(LIB_OBJ)
 	rm -f $@
@@ -95,11 +95,18 @@ run:
 check:
 	@scripts/deps.sh check
 	@$(MAKE) --no-print-directory all examples $(TESTS) header-check
+	@$(MAKE) --no-print-directory check-layers
 	scripts/install_check.sh $(BUILD)
 	TC_BUILD=$(BUILD) $(TESTS)
 	@$(MAKE) --no-print-directory check-readme
 
 test: check
+
+# The layers of lib/ hold: no include or call runs up, no loops, public
+# functions only in lib/api/ (ARCHITECTURE.md, scripts/check_layers.sh).
+.PHONY: check-layers
+check-layers: $(STATIC)
+	scripts/check_layers.sh $(BUILD)
 
 # Every example in README.md built or run (tests/readme.sh).
 .PHONY: check-readme
@@ -196,6 +203,7 @@ help:
 	@echo "make run        install what is missing, build, run the demo (LMDB store)"
 	@echo "make check      install what is missing, build, run every test (own redis-server)"
 	@echo "make check-readme  build or run every example of README.md (tests/readme.sh)"
+	@echo "make check-layers  the layers of lib/ hold (ARCHITECTURE.md)"
 	@echo "make asan       tests under AddressSanitizer + UBSan"
 	@echo "make tsan       concurrency tests under ThreadSanitizer (CK_RUN_SUITE=suite[:case] to pick)"
 	@echo "make valgrind   tests under valgrind"

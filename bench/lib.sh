@@ -52,3 +52,54 @@ bench_need_fasttext() {
 	# shellcheck disable=SC2034 # read by the sourcing script
 	ftversion=$(dpkg-query -W -f '${Version}' fasttext 2>/dev/null || echo unknown)
 }
+
+# bench_start_redis DIR: a private redis-server with its files in DIR, on
+# loopback at a random port and on DIR/redis.sock, run by $pin when set
+# (taskset); a port that is taken makes the server exit, and another is
+# tried. Sets redis_pid, redis_port, redis_sock and redis_version, or
+# dies. The caller stops it by $redis_pid.
+bench_start_redis() {
+	_dir=$1
+	redis_sock=$_dir/redis.sock
+	_tries=0
+	until _bench_redis_try "$_dir" \
+		$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); do
+		_tries=$((_tries + 1))
+		[ $_tries -lt 5 ] ||
+			die "redis-server does not start: $(tail -n 3 "$_dir/redis.log" 2>/dev/null)"
+	done
+	# shellcheck disable=SC2034 # read by the sourcing script
+	redis_version=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
+}
+
+_bench_redis_try() {
+	redis_port=$2
+	cat >"$1/redis.conf" <<EOC
+bind 127.0.0.1
+port $redis_port
+protected-mode yes
+unixsocket $redis_sock
+unixsocketperm 700
+dir $1
+logfile $1/redis.log
+save ""
+appendonly no
+daemonize no
+EOC
+	# shellcheck disable=SC2086,SC2154 # pin: the sourcing script's
+	$pin redis-server "$1/redis.conf" &
+	redis_pid=$!
+	_i=0
+	while [ $_i -lt 50 ]; do
+		if [ "$(redis-cli -s "$redis_sock" ping 2>/dev/null)" = PONG ]; then
+			return 0
+		fi
+		kill -0 "$redis_pid" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	kill "$redis_pid" 2>/dev/null
+	wait "$redis_pid" 2>/dev/null
+	redis_pid=""
+	return 1
+}

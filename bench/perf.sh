@@ -64,6 +64,8 @@ die() {
 	say "$*"
 	exit 1
 }
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 
 for n in "$runs" "$requests" "$hist_rps" "$threads_in" "$threads_http" $rates; do
 	case $n in '' | *[!0-9]* | 0) die "BENCH_RUNS, PERF_*: not a count: $n" ;; esac
@@ -117,44 +119,8 @@ rand_port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
 
 # ---- the private redis-server ------------------------------------------------
 
-sock=$tmp/redis.sock
-start_redis() {
-	port=$1
-	cat >"$tmp/redis.conf" <<EOF
-bind 127.0.0.1
-port $port
-protected-mode yes
-unixsocket $sock
-unixsocketperm 700
-dir $tmp
-logfile $tmp/redis.log
-save ""
-appendonly no
-daemonize no
-EOF
-	# shellcheck disable=SC2086
-	$pin redis-server "$tmp/redis.conf" &
-	pid=$!
-	i=0
-	while [ $i -lt 50 ]; do
-		if [ "$(redis-cli -s "$sock" ping 2>/dev/null)" = PONG ]; then
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=""
-	return 1
-}
-tries=0
-until start_redis "$(rand_port)"; do
-	tries=$((tries + 1))
-	[ $tries -lt 5 ] || die "redis-server does not start: $(tail -n 3 "$tmp/redis.log" 2>/dev/null)"
-done
-rv=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
+bench_start_redis "$tmp"
+pid=$redis_pid port=$redis_port sock=$redis_sock rv=$redis_version
 say "redis-server $rv pid $pid, 127.0.0.1:$port${pin:+, $pin}"
 
 # ---- the example service -------------------------------------------------------

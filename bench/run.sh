@@ -41,6 +41,8 @@ summary=${out%.jsonl}-summary.txt
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 
 [ -x "$tc" ] || die "$tc: not built (run make first)"
 for n in "$runs" "$rounds" "$threads"; do
@@ -73,47 +75,9 @@ trap 'exit 143' TERM
 
 # ---- the private redis-server --------------------------------------------
 
-sock=$tmp/redis.sock
-start_redis() {
-	port=$1
-	cat >"$tmp/redis.conf" <<EOF
-bind 127.0.0.1
-port $port
-protected-mode yes
-unixsocket $sock
-unixsocketperm 700
-dir $tmp
-logfile $tmp/redis.log
-save ""
-appendonly no
-daemonize no
-EOF
-	# shellcheck disable=SC2086
-	$pin redis-server "$tmp/redis.conf" &
-	pid=$!
-	i=0
-	while [ $i -lt 50 ]; do
-		if [ "$(redis-cli -s "$sock" ping 2>/dev/null)" = PONG ]; then
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=""
-	return 1
-}
-
-# A random free-looking port; a taken one makes redis-server exit, and
-# another is tried.
-tries=0
-until start_redis $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); do
-	tries=$((tries + 1))
-	[ $tries -lt 5 ] || die "redis-server does not start: $(tail -n 3 "$tmp/redis.log" 2>/dev/null)"
-done
-say "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') pid $pid, 127.0.0.1:$port and $sock${pin:+, $pin}"
+bench_start_redis "$tmp"
+pid=$redis_pid port=$redis_port sock=$redis_sock
+say "redis-server $redis_version pid $pid, 127.0.0.1:$port and $sock${pin:+, $pin}"
 
 # ---- the runs ---------------------------------------------------------------
 

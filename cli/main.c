@@ -5,6 +5,7 @@
  * adding a command is one table row and one file.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,9 +92,12 @@ static void print_main_help(FILE *out)
         "memory:\n"
         "  --config FILE      JSON config file (instead of "
         "TUTORCACHE_CONFIG)\n"
-        "  --log-level LEVEL  debug, info, warn (default), error or off; the\n"
-        "                     library's logs are JSON lines on stderr\n"
-        "  --log-format F     json (default) or text (time level event k=v)\n"
+        "  --log-level LEVEL  debug, info, warn (default), error or off\n"
+        "  --log-format F     the library's log lines on stderr, every one:\n"
+        "                     json (one object per line) or text (time level\n"
+        "                     event k=v); by default a run shows its first\n"
+        "                     warning or error as one line and counts the rest\n"
+        "  -v, --verbose      every log line from info up, as text\n"
         "  --log-texts        let debug lines carry the classified texts\n"
         "                     (off by default: texts may be private)\n"
         "  --timeout MS       connect and command timeout of the store, in "
@@ -186,9 +190,15 @@ static void log_to_stderr_text(void *userdata, tc_log_level level,
     }
     cJSON_ArrayForEach(it, root)
     {
+        char num[32];
         const char *v = cJSON_IsString(it) ? it->valuestring : "";
-        int quote = strpbrk(v, " \"=") != NULL || !*v;
-        int w;
+        int quote, w;
+
+        if (cJSON_IsNumber(it)) {
+            snprintf(num, sizeof(num), "%.17g", it->valuedouble);
+            v = num;
+        }
+        quote = strpbrk(v, " \"=") != NULL || !*v;
 
         if (strcmp(it->string, "time") == 0 ||
             strcmp(it->string, "level") == 0 ||
@@ -205,6 +215,48 @@ static void log_to_stderr_text(void *userdata, tc_log_level level,
     }
     cJSON_Delete(root);
     fprintf(stderr, "%s\n", line);
+}
+
+/*
+ * The default: people read stderr, so a run prints the first warning or
+ * error of the library as one line, "tutorcache: warning: EVENT: DETAIL
+ * (STORE)", and counts the rest, which finish() mentions once. -v, or an
+ * explicit --log-format, shows every line.
+ */
+static _Atomic unsigned long human_more;
+static _Atomic int human_said;
+
+static const char *field(const cJSON *root, const char *name)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    return cJSON_IsString(f) ? f->valuestring : NULL;
+}
+
+static void log_to_stderr_human(void *userdata, tc_log_level level,
+                                const char *json)
+{
+    cJSON *root;
+    const char *detail, *store, *event;
+
+    (void)userdata;
+    if (atomic_exchange(&human_said, 1)) {
+        atomic_fetch_add(&human_more, 1);
+        return;
+    }
+    if (!(root = cJSON_Parse(json))) {
+        fprintf(stderr, "tutorcache: %s\n", json); /* never lose it */
+        return;
+    }
+    event = field(root, "event");
+    detail = field(root, "detail");
+    detail = detail ? detail : field(root, "error");
+    store = field(root, "store");
+    fprintf(stderr, "tutorcache: %s: %s%s%s%s%s%s\n",
+            level >= TC_LOG_ERROR ? "error" : "warning", event ? event : "?",
+            detail ? ": " : "", detail ? detail : "", store ? " (" : "",
+            store ? store : "", store ? ")" : "");
+    cJSON_Delete(root);
 }
 
 static int parse_log_level(const char *s, tc_log_level *out)
@@ -235,7 +287,8 @@ enum {
     OPT_LOG_FORMAT,
     OPT_LOG_TEXTS,
     OPT_TIMEOUT,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_VERBOSE
 };
 
 /*
@@ -252,13 +305,14 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"log-texts", no_argument, NULL, OPT_LOG_TEXTS},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
     long long v;
     int opt;
 
-    while ((opt = cli_getopt(ctx, argc, argv, "+h", longs)) != -1) {
+    while ((opt = cli_getopt(ctx, argc, argv, "+hv", longs)) != -1) {
         switch (opt) {
         case OPT_STORE:
             ctx->store_url = optarg;
@@ -289,6 +343,12 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
             break;
         case OPT_LOG_TEXTS:
             ctx->opt.log_texts = 1;
+            break;
+        case 'v':
+            ctx->opt.log_fn = log_to_stderr_text;
+            if (ctx->opt.log_level > TC_LOG_INFO) {
+                ctx->opt.log_level = TC_LOG_INFO;
+            }
             break;
         case OPT_TIMEOUT:
             if (cli_parse_int(optarg, 1, 600000, &v) != 0) {
@@ -342,6 +402,10 @@ static int finish(int rc)
             rc = CLI_FAIL;
         }
     }
+    if (atomic_load(&human_more) > 0) {
+        fprintf(stderr, "tutorcache: (and %lu more log lines; -v shows them)\n",
+                atomic_load(&human_more));
+    }
     return rc;
 }
 
@@ -353,7 +417,7 @@ int main(int argc, char **argv)
 
     memset(&ctx, 0, sizeof(ctx));
     tc_options_init(&ctx.opt);
-    ctx.opt.log_fn = log_to_stderr;
+    ctx.opt.log_fn = log_to_stderr_human;
     ctx.opt.log_level = TC_LOG_WARN;
 
     if ((rc = parse_globals(&ctx, argc, argv)) >= 0) {

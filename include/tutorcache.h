@@ -560,8 +560,9 @@ TC_API int tc_text_normalize(char **out, size_t *outlen, const char *text,
  * character n-grams), trained from JSON Lines such as
  *   {"text": "How do I implement a REST API?", "intent": "code_generation",
  *    "complexity": "intermediate", "techniques": ["rest", "http"]}
- * Every string field other than "text" and "id" is a single-label head
- * (softmax), every array-of-strings field a multi-label head (one-vs-all);
+ * Every string field other than "text" and "id" is a single-label head,
+ * every array-of-strings field a multi-label head (labels are trained
+ * one-vs-all in both);
  * fields of other types are ignored; "intent" is required on every line.
  * A model is immutable to its readers: tc_model_predict may run on many
  * threads while tc_model_update builds a new version and swaps it in.
@@ -673,10 +674,14 @@ typedef struct tc_prediction {
 } tc_prediction;
 
 /*
- * tc_model_predict - the top_k labels of every head with calibrated
- * probabilities (softmax for single-label heads, sigmoid for multi-label
- * heads, where only labels with probability >= 0.5 are listed beyond the
- * first). top_k <= 0 means 1 for single-label heads.
+ * tc_model_predict - the top_k labels of every head, best first, each
+ * with its probability: every label is scored one-vs-all and the score
+ * put through its head's calibrated link (fitted at training on held-out
+ * examples, from the score and the share of the text's words the model
+ * knows), so a head's probabilities need not sum to 1 and a text of
+ * unknown words comes out unsure. A multi-label head lists, beyond its
+ * first, only labels with probability >= 0.5. top_k <= 0 means 1 for
+ * single-label heads.
  * Returns TC_OK; TC_EINVAL (invalid UTF-8); TC_ENOMEM.
  * Ownership: *out is the caller's (tc_prediction_free()); label strings
  * live as long as *out. Thread safety: any thread, without locks, also

@@ -24,6 +24,9 @@ make --no-print-directory -s install BUILD="$build" PREFIX="$root" >/dev/null
 export PKG_CONFIG_PATH="$root/lib/pkgconfig"
 cflags=$(pkg-config --cflags tutorcache)
 libs=$(pkg-config --libs tutorcache)
+# The public header needs its own directory and nothing else.
+[ "$(printf '%s' "$cflags" | sed 's/ *$//')" = "-I$root/include" ] ||
+	fail "pkg-config --cflags gives more than the header needs: $cflags"
 cc -std=c99 -Wall -Wextra -pedantic -Werror $cflags -o "$tmp/demo" \
 	examples/cache_demo.c $libs -pthread -Wl,-rpath,"$root/lib"
 printf '#include <tutorcache.h>\nint main(){tc_options o; tc_options_init(&o); return o.version != TC_OPTIONS_VERSION;}\n' >"$tmp/hc.cc"
@@ -37,4 +40,11 @@ echo "$out" | grep -q 'store memory' || fail "unexpected demo output: $out"
 	[ "$(echo "$out" | grep -c ' l1 ')" -ge 4 ] ||
 	fail "unexpected demo output: $out"
 "$root/bin/tutorcache" --version >/dev/null || fail "installed CLI does not run"
+# A static link takes the private libraries from pkg-config --static.
+slibs=$(pkg-config --static --libs-only-l tutorcache | sed 's/-ltutorcache//')
+# shellcheck disable=SC2086 # lists of flags
+cc -std=c99 -Wall -Wextra -pedantic -Werror $cflags -o "$tmp/demo_static" \
+	examples/cache_demo.c "$root/lib/libtutorcache.a" $slibs -pthread ||
+	fail "a static link with pkg-config --static fails"
+"$tmp/demo_static" memory: >/dev/null || fail "the static demo failed"
 echo "install_check: 1 passed, 0 failed"

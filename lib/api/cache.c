@@ -81,7 +81,7 @@ static int key_args(const tc_cache *h, const char *ns, const void *key,
                     size_t keylen)
 {
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
@@ -156,7 +156,7 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
 {
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
@@ -168,7 +168,7 @@ TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
 {
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
@@ -180,7 +180,7 @@ TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
 {
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
@@ -213,7 +213,7 @@ TC_API int tc_cache_ping(tc_cache *h, int64_t *latency_us)
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     return tc__cache_ping(h->core, latency_us);
 }
@@ -225,7 +225,7 @@ TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns)
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!ns || !out) {
         return tc__fail(TC_EINVAL, "namespace or out is NULL");
@@ -252,7 +252,7 @@ TC_API int tc_cache_stats_json(char **out, tc_cache *h)
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!out) {
         return tc__fail(TC_EINVAL, "out is NULL");
@@ -267,7 +267,7 @@ TC_API int tc_cache_config_json(char **out, tc_cache *h)
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!out) {
         return tc__fail(TC_EINVAL, "out is NULL");
@@ -287,7 +287,7 @@ TC_API int tc_metrics_render(char *buf, size_t cap, size_t *len, tc_cache *h)
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!len || (cap && !buf)) {
         return tc__fail(TC_EINVAL, "NULL argument");
@@ -314,7 +314,7 @@ TC_API int tc_metrics_write(tc_cache *h, FILE *out)
 
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!out) {
         return tc__fail(TC_EINVAL, "NULL argument");

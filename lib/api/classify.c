@@ -22,7 +22,7 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
     }
     tc__clear();
     if (!cache) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!out || !opt || opt->version < 1) {
         return tc__fail(TC_EINVAL,
@@ -44,7 +44,7 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
     }
     tc__clear();
     if (!c || !out) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the classifier or out is NULL");
     }
     return tc__done(tc__classify(out, c, text, len));
 }
@@ -61,7 +61,7 @@ TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
     }
     tc__clear();
     if (!c) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the classifier is NULL");
     }
     if (!out || (n && (!texts || !lens))) {
         return tc__fail(TC_EINVAL, "NULL argument");

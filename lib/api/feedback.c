@@ -15,7 +15,7 @@ TC_API int tc_feedback_submit(char *id, int *spooled, tc_cache *h,
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!id || !fb) {
         return tc__fail(TC_EINVAL, "id or fb is NULL");
@@ -34,7 +34,7 @@ TC_API int tc_feedback_submit_json(char *id, int *spooled, tc_cache *h,
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!id || !json) {
         return tc__fail(TC_EINVAL, "id or json is NULL");
@@ -49,7 +49,7 @@ TC_API int tc_feedback_stats_json(char **out, tc_cache *h)
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!out) {
         return tc__fail(TC_EINVAL, "out is NULL");
@@ -66,7 +66,7 @@ TC_API int tc_feedback_consume(tc_feedback_batch **out, tc_cache *h,
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!out || !consumer) {
         return tc__fail(TC_EINVAL, "out or consumer is NULL");
@@ -83,7 +83,7 @@ TC_API int tc_feedback_ack(tc_cache *h, const char *const *ids, size_t n)
 {
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!ids && n > 0) {
         return tc__fail(TC_EINVAL, "ids is NULL with n %zu", n);
@@ -98,7 +98,7 @@ TC_API int tc_feedback_export(tc_cache *h, FILE *out, uint64_t *count)
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!out) {
         return tc__fail(TC_EINVAL, "out is NULL");
@@ -116,7 +116,7 @@ TC_API int tc_feedback_import(tc_import_report **out, tc_cache *h, FILE *in,
     }
     tc__clear();
     if (!h) {
-        return TC_EINVAL;
+        return tc__fail(TC_EINVAL, "the handle is NULL");
     }
     if (!out || !in) {
         return tc__fail(TC_EINVAL, "out or in is NULL");

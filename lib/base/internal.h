@@ -71,6 +71,16 @@ int64_t tc__now_us(void);
 /* Milliseconds since the epoch (CLOCK_REALTIME). */
 int64_t tc__wall_ms(void);
 
+/* ---- files (file.c) ------------------------------------------------ */
+
+/*
+ * Reads the whole regular file at path, NUL-terminated (*len without the
+ * NUL); max > 0 bounds its size. Returns TC_OK; TC_EIO (with why: missing,
+ * a directory, a read error); TC_ETOOBIG; TC_ENOMEM.
+ */
+int tc__read_file(const char *path, size_t max, char **data, size_t *len,
+                  tc__err *err);
+
 /* ---- logs (log.c) ---------------------------------------------------- */
 
 typedef struct tc__logger {
@@ -96,7 +106,9 @@ static inline int tc__log_on(const tc__logger *lg, tc_log_level level)
 
 /*
  * Logs one event. `fields` is a NULL-terminated list of name/value string
- * pairs, appended to time, level and event; values are JSON-escaped.
+ * pairs, appended to time, level and event; values are JSON-escaped
+ * strings, but for a name that starts with '#' (not written), whose value
+ * is written as a JSON number when it is one.
  * Nothing is done (and nothing allocated) when the level is filtered out.
  */
 void tc__log(const tc__logger *lg, tc_log_level level, const char *event,

@@ -77,6 +77,40 @@ static void put_str(linebuf *b, const char *s)
     put_raw(b, "\"");
 }
 
+/* Whether s is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int is_number(const char *s)
+{
+    const char *p = s + (*s == '-');
+
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    } else {
+        return 0;
+    }
+    if (*p == '.') {
+        if (!(*++p >= '0' && *p <= '9')) {
+            return 0;
+        }
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if (*p == 'e' || *p == 'E') {
+        p += (p[1] == '+' || p[1] == '-') ? 2 : 1;
+        if (!(*p >= '0' && *p <= '9')) {
+            return 0;
+        }
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    return *p == '\0';
+}
+
 void tc__log(const tc__logger *lg, tc_log_level level, const char *event,
              const char *const *fields)
 {
@@ -101,10 +135,17 @@ void tc__log(const tc__logger *lg, tc_log_level level, const char *event,
     put_raw(&b, ",\"event\":");
     put_str(&b, event);
     for (; fields && fields[0] && fields[1]; fields += 2) {
+        /* "#name": the value is a number, written as one */
+        int num = fields[0][0] == '#' && is_number(fields[1]);
+
         put_raw(&b, ",");
-        put_str(&b, fields[0]);
+        put_str(&b, fields[0] + (fields[0][0] == '#'));
         put_raw(&b, ":");
-        put_str(&b, fields[1]);
+        if (num && strlen(fields[1]) < b.cap - b.len) {
+            put_raw(&b, fields[1]);
+        } else {
+            put_str(&b, fields[1]);
+        }
     }
     line[b.len++] = '}';
     line[b.len] = '\0';
@@ -142,7 +183,7 @@ void tc__log_limited(const tc__logger *lg, tc__ratelimit *rl,
     }
     if (suppressed) {
         snprintf(count, sizeof(count), "%llu", (unsigned long long)suppressed);
-        with[i++] = "suppressed";
+        with[i++] = "#suppressed";
         with[i++] = count;
     }
     with[i] = NULL;

@@ -73,7 +73,7 @@ static void log_op(tc__cache *h, const tc__nsrt *ns, const tc__hash *hk,
     char key[TC_KEY_MAX], lat[24];
     const char *f[] = {"namespace",  ns->def->name,       "key",  key,
                        "tier",       tier,                "result",
-                       tc__error_name(rc), "latency_us", lat, NULL};
+                       tc__error_name(rc), "#latency_us", lat, NULL};
 
     tc__key_format(key, ns->def->prefix, hk);
     snprintf(lat, sizeof(lat), "%lld", (long long)latency_us);
@@ -460,7 +460,7 @@ int tc__cache_invalidate(tc__cache *h, const char *ns)
         tc__cache_l2_state(h, rc);
         if (rc == TC_OK) {
             char g[24];
-            const char *f[] = {"namespace", n->def->name, "generation", g,
+            const char *f[] = {"namespace", n->def->name, "#generation", g,
                                NULL};
 
             snprintf(g, sizeof(g), "%lld", (long long)gen);

@@ -170,7 +170,7 @@ static int model_json(char **out, char *fp, const tc_classifier *c,
         h = &p->heads[i];
         for (j = 0; j < h->n && n < 32; j++) {
             /* a multi-label head lists the labels it believes in */
-            if (!h->multi_label || h->labels[j].score >= 0.5) {
+            if (!h->multi_label || h->labels[j].score >= TC__MULTI_MIN) {
                 labels[nheads][n++] = h->labels[j].label;
             }
             if (!h->multi_label) {
@@ -369,11 +369,11 @@ static void log_result(const tc_classifier *c, const tc_result *r,
     f[i++] = tc__source_name(r->source);
     f[i++] = "intent";
     f[i++] = r->intent;
-    f[i++] = "confidence";
+    f[i++] = "#confidence";
     f[i++] = conf;
     f[i++] = "model";
     f[i++] = r->model;
-    f[i++] = "latency_us";
+    f[i++] = "#latency_us";
     f[i++] = lat;
     if (lg->log_texts && (t = tc__strndup(text, len))) {
         f[i++] = "text";

@@ -108,6 +108,9 @@ typedef struct tc__fb_rec {
 /* "correction", "confirmation", or "invalid" for anything else. */
 const char *tc__fb_type_name(int type);
 
+/* A short, printable excerpt of s for a message, in buf (n bytes). */
+const char *tc__fb_excerpt(char *buf, size_t n, const char *s);
+
 /* Whether s is "<13 digits>-<16 lowercase hex digits>". */
 int tc__fb_id_valid(const char *s);
 

@@ -248,7 +248,7 @@ static int move_bad(tc__fb *fb, const char *line, size_t len, uint64_t lineno,
     snprintf(num, sizeof(num), "%llu", (unsigned long long)lineno);
     {
         const char *fields[] = {"spool",    fb->cfg->spool_dir,
-                                "line",     num,
+                                "#line",     num,
                                 "error",    why,
                                 "moved_to", rc == TC_OK ? BAD_NAME : "nowhere",
                                 NULL};

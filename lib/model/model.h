@@ -1,10 +1,13 @@
 /*
  * model.h - the built-in classifier's internals, shared by its files:
  * model.c (the model, its versions and their reclamation), model_feat.c
- * (features and the vocabulary), model_predict.c (the forward pass),
- * model_memory.c (corrections), model_data.c and model_train.c
- * (training), model_calib.c (the link's calibration) and model_io.c (the
- * file format and the fingerprint).
+ * (features and the vocabulary), model_forward.c (the forward pass),
+ * model_memory.c (corrections), model_predict.c (tc_model_predict),
+ * model_data.c, model_sgd.c and model_train.c (training), model_calib.c
+ * (the link's calibration), model_io.c and model_load.c (the file format
+ * and the fingerprint) and model_info.c (tc_model_info_json). Each file
+ * calls only files before it in this list, but for model_io.c, which
+ * model_memory.c and model_train.c call for the fingerprint.
  *
  * A model's weights are fixed once it is trained or loaded. What changes
  * afterwards is its memory of corrections, which lives in immutable
@@ -30,6 +33,10 @@
 #define TC__MAX_WORD_NGRAMS 8
 #define TC__MAX_CHARN 16
 #define TC__MAX_HEADS 64
+
+/* A multi-label head lists, beyond its best label, the labels it gives at
+ * least this probability (tc_model_predict, and the classification). */
+#define TC__MULTI_MIN 0.5f
 
 /* Hyper-parameters; kept in the file. */
 typedef struct tc__hparams {
@@ -258,6 +265,12 @@ int tc__weights_check(const tc_model *m, tc__err *why);
 tc__version *tc__version_new(void);
 void tc__version_free(tc__version *v);
 
+/* Releases what a version's memory holds (entries shared with other
+ * versions stay); the caller holds update_mu or owns the model alone.
+ * An entry goes when its last version does. */
+void tc__memory_free(tc__memory *mem);
+void tc__mem_entry_unref(tc__mem_entry *e);
+
 /*
  * Installs v as the current version and frees the one it replaces once
  * no reader can hold it. The caller holds m->update_mu (or is the only
@@ -337,7 +350,7 @@ int tc__vocab_set(tc_model *m, char **words, uint32_t *df, uint32_t n,
 /* The vocabulary index of a token whose XXH3_64bits is h, or -1. */
 long tc__vocab_find(const tc__vocab *vc, const char *w, size_t len, uint64_t h);
 
-/* ---- model_predict.c -------------------------------------------------- */
+/* ---- model_forward.c -------------------------------------------------- */
 
 /* Dot product of two rows of stride floats (stride a multiple of
  * TC__LANES), in lanes the compiler vectorizes. Inline, so that the
@@ -422,10 +435,6 @@ uint32_t tc__best(const tc__head *hd, const float *p);
 int tc__memory_apply(const tc_model *m, const tc__version *v,
                      const tc__scratch *s, float *p);
 
-/* Releases what v's memory holds (entries shared with other versions
- * stay); the caller holds update_mu or owns the model alone. */
-void tc__memory_free(tc__memory *mem);
-
 /*
  * Adds corrections to a copy of v's memory, into nv: n examples in the
  * training format (cJSON objects, see tc_model_update). A later text
@@ -498,8 +507,6 @@ int tc__version_fingerprint(const tc_model *m, tc__version *v);
 /* The size of the model's file. */
 size_t tc__model_file_size(const tc_model *m);
 
-/* Reads a whole file in one read; *data is NUL-terminated. */
-int tc__read_file(const char *path, char **data, size_t *len, tc__err *err);
 
 /* ---- what the doors of lib/api/ and the layers above call ---------------
  * Each is its public namesake (tutorcache.h) with the arguments already

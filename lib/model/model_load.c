@@ -26,58 +26,6 @@
 #define HEADER_BYTES TC__MODEL_HEADER_BYTES
 #define SUM_BYTES TC__MODEL_SUM_BYTES
 
-int tc__read_file(const char *path, char **data, size_t *len, tc__err *err)
-{
-    struct stat sb;
-    char *buf;
-    size_t got = 0;
-    int fd;
-
-    *data = NULL;
-    *len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return tc__errf(err, TC_EIO, "%s: %s", path, strerror(errno));
-    }
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        int e = S_ISDIR(sb.st_mode) ? EISDIR : errno;
-
-        close(fd);
-        return tc__errf(err, TC_EIO, "%s: %s", path,
-                        e ? strerror(e) : "not a regular file");
-    }
-    if ((uint64_t)sb.st_size >= SIZE_MAX) {
-        close(fd);
-        return tc__errf(err, TC_ENOMEM, "%s: too large", path);
-    }
-    buf = tc__malloc((size_t)sb.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return tc__errf(err, TC_ENOMEM, "out of memory");
-    }
-    while (got < (size_t)sb.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            int e = errno;
-
-            close(fd);
-            tc__free(buf);
-            return tc__errf(err, TC_EIO, "%s: %s", path,
-                            r < 0 ? strerror(e) : "file shrank while read");
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    buf[got] = '\0';
-    *data = buf;
-    *len = got;
-    return TC_OK;
-}
-
 /* A bounds-checked reader over the body: past the end, everything reads
  * as zero and `bad` is set, so the checks can come once, at the end. */
 typedef struct src {
@@ -529,7 +477,7 @@ int tc__model_load(tc_model **out, const char *path)
     src s;
     int rc;
 
-    rc = tc__read_file(path, &data, &len, &err);
+    rc = tc__read_file(path, 0, &data, &len, &err);
     if (rc != TC_OK) {
         return tc__model_fail_io(rc, "", err.msg);
     }

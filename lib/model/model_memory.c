@@ -167,30 +167,6 @@ int tc__memory_apply(const tc_model *m, const tc__version *v,
 
 /* ---- building versions ------------------------------------------------- */
 
-static void entry_unref(tc__mem_entry *e)
-{
-    if (e && --e->refs == 0) {
-        tc__free(e->text);
-        tc__free(e->t);
-        tc__free(e->wh);
-        tc__free(e->ww);
-        tc__free(e);
-    }
-}
-
-void tc__memory_free(tc__memory *mem)
-{
-    size_t i;
-
-    for (i = 0; i < mem->n; i++) {
-        entry_unref(mem->e[i]);
-    }
-    tc__free(mem->e);
-    tc__free(mem->by_base);
-    tc__free(mem->base_off);
-    memset(mem, 0, sizeof(*mem));
-}
-
 /* The index by base intent: a counting sort of the entries, stable. */
 static int index_by_base(const tc_model *m, tc__memory *mem)
 {
@@ -393,7 +369,7 @@ static int entry_new(const tc_model *m, const cJSON *ex, tc__mem_entry **out,
     }
     if (!e || !e->t) {
         if (e) {
-            entry_unref(e); /* e->text is norm */
+            tc__mem_entry_unref(e); /* e->text is norm */
         } else {
             tc__free(norm);
         }
@@ -402,7 +378,7 @@ static int entry_new(const tc_model *m, const cJSON *ex, tc__mem_entry **out,
     memcpy(e->t, t, nt * sizeof(*t));
     rc = entry_derive(m, e);
     if (rc != TC_OK) {
-        entry_unref(e);
+        tc__mem_entry_unref(e);
         return tc__errf(err, rc, "out of memory");
     }
     *out = e;
@@ -439,7 +415,7 @@ static int dedupe(tc__memory *mem)
             }
         }
         if (dup) {
-            entry_unref(e);
+            tc__mem_entry_unref(e);
             mem->e[i] = NULL;
         } else {
             slots[j] = (uint32_t)i + 1;

@@ -285,7 +285,7 @@ int tc__model_train_file(tc_model **out, const char *path,
         return tc__fail(TC_EINVAL,
                         "path \"-\" is not accepted: read stdin yourself");
     }
-    if ((rc = tc__read_file(path, &data, &len, &err)) != TC_OK) {
+    if ((rc = tc__read_file(path, 0, &data, &len, &err)) != TC_OK) {
         return tc__fail(rc, "%s", err.msg);
     }
     rc = train(out, data, len, opt, path);

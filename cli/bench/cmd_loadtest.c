@@ -24,9 +24,9 @@
 #include <time.h>
 
 #include "cli.h"
-#include "http_client.h"
-#include "perf_hist.h"
-#include "perf_work.h"
+#include "bench/http_client.h"
+#include "bench/perf_hist.h"
+#include "bench/perf_work.h"
 
 const char cli_help_loadtest[] =
     "Usage: tutorcache loadtest --rps N --duration S [options]\n"

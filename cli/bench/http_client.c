@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http_client.h"
+#include "bench/http_client.h"
 
 #define MAX_HEADER ((size_t)64 << 10)
 #define MAX_RESPONSE ((size_t)16 << 20)

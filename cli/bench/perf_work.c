@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "perf_work.h"
+#include "bench/perf_work.h"
 
 /* A line longer than this is not a question; --texts skips it. */
 #define MAX_LINE 65536

@@ -18,7 +18,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "bench_raw.h"
+#include "bench/bench_raw.h"
 
 struct bench_raw {
     redisContext *c;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "perf_hist.h"
+#include "bench/perf_hist.h"
 
 #define SUB_BITS 7
 #define SUB (1 << SUB_BITS)

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench_classify.h"
-#include "perf_hist.h"
-#include "perf_work.h"
+#include "bench/bench_classify.h"
+#include "bench/perf_hist.h"
+#include "bench/perf_work.h"
 
 enum { SC_COLD, SC_WARM, SC_MIXED, NSC };
 

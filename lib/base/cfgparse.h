@@ -1,0 +1,35 @@
+/*
+ * cfgparse.h - what the configuration's files share (config.c,
+ * config_url.c, config_file.c): small parsers, and the namespace table.
+ */
+#ifndef TC_CFGPARSE_H
+#define TC_CFGPARSE_H
+
+#include "base/config.h"
+
+/* TC_ENOMEM with "out of memory" in err. */
+int tc__cfg_oom(tc__err *err);
+/* *dst becomes a copy of src (NULL: none), the old string freed. */
+int tc__cfg_set_str(char **dst, const char *src, tc__err *err);
+/* A whole decimal integer in [min, max], nothing else; 0 or -1. */
+int tc__cfg_parse_long(const char *s, long long min, long long max,
+                       long long *out);
+/* 1/true/yes/on or 0/false/no/off, any case; 0 or -1. */
+int tc__cfg_parse_bool(const char *s, int *out);
+/* The n bytes at s, percent-decoded (tc__malloc'd); *bad set on a bad
+ * escape or a decoded NUL. NULL when out of memory. */
+char *tc__cfg_pct_decode(const char *s, size_t n, int *bad);
+/* s percent-encoded for a URL's user info; NULL when out of memory. */
+char *tc__cfg_pct_encode(const char *s);
+
+/* config_url.c: the store part of cfg emptied. */
+void tc__cfg_clear_store(tc__config *cfg);
+
+/* config_file.c: the namespace called name, or NULL; a new one (NULL
+ * after err when out of memory); the JSON configuration file read. */
+tc__ns_def *tc__cfg_find_ns(tc__config *cfg, const char *name);
+tc__ns_def *tc__cfg_add_ns(tc__config *cfg, const char *name,
+                           const char *prefix, int64_t ttl_ms, tc__err *err);
+int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err);
+
+#endif
