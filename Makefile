@@ -57,6 +57,8 @@ $(BUILD)/%.o: %.c
 	$(CC) $(TC_CFLAGS) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 $(CLI_OBJ): TC_INC = -Iinclude -Icli
+# check_cli_perf.c tests the CLI's latency histogram from its source.
+$(BUILD)/tests/check_cli_perf.o: TC_INC = -Iinclude -Ilib -Icli
 
 $(STATIC): $(LIB_OBJ)
 	rm -f $@

@@ -92,7 +92,8 @@ static void print_main_help(FILE *out)
         "memory:\n"
         "  --config FILE      JSON config file (instead of "
         "TUTORCACHE_CONFIG)\n"
-        "  --log-level LEVEL  debug, info, warn (default), error or off\n"
+        "  --log-level LEVEL  debug, info, warn (default), error or off;\n"
+        "                     debug and info show every line, as text\n"
         "  --log-format F     the library's log lines on stderr, every one:\n"
         "                     json (one object per line) or text (time level\n"
         "                     event k=v); by default a run shows its first\n"
@@ -422,6 +423,11 @@ int main(int argc, char **argv)
 
     if ((rc = parse_globals(&ctx, argc, argv)) >= 0) {
         return finish(rc);
+    }
+    if (ctx.opt.log_fn == log_to_stderr_human &&
+        ctx.opt.log_level < TC_LOG_WARN) {
+        /* info or debug asked for: every line, not just the first */
+        ctx.opt.log_fn = log_to_stderr_text;
     }
     if (!(cmd = find_command(argv[optind]))) {
         const char *name = argv[optind];

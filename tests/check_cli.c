@@ -214,7 +214,8 @@ START_TEST(test_log_formats)
     expect(&r, 0, "", " debug cache_set namespace=" NS " key=tc:");
     ck_assert_msg(r.err[0] == '2' && r.err[23] == 'Z', "no time: %s", r.err);
     run_free(&r);
-    cli(&r, &h, "--log-level", "debug", "set", NS, "k", "v");
+    cli(&r, &h, "--log-level", "debug", "--log-format", "json", "set", NS, "k",
+        "v");
     expect(&r, 0, "", "\"event\":\"cache_set\"");
     j = cJSON_Parse(r.err);
     ck_assert_msg(j != NULL, "not JSON: %s", r.err);
@@ -222,6 +223,13 @@ START_TEST(test_log_formats)
     run_free(&r);
     cli(&r, &h, "--log-format", "yaml", "get", NS, "k");
     expect(&r, 2, "", "--log-format");
+    run_free(&r);
+    /* debug without a format: every line, as text */
+    cli(&r, &h, "--log-level", "debug", "set", NS, "k", "v");
+    expect(&r, 0, "", " debug cache_set namespace=" NS " key=tc:");
+    run_free(&r);
+    cli(&r, &h, "-v", "--log-level", "debug", "set", NS, "k", "v");
+    expect(&r, 0, "", " debug cache_set namespace=" NS " key=tc:");
     run_free(&r);
 }
 END_TEST
@@ -562,8 +570,19 @@ START_TEST(test_redis_down)
     expect(&r, 3, NULL, "tutorcache: ");
     run_free(&r);
 
-    /* a get degrades to a miss, with a warning in the JSON logs */
+    /* a get degrades to a miss, with one warning line for people and a
+     * count of the rest; every line with -v, or as JSON */
     cli(&r, &h, "get", NS, "k");
+    expect(&r, 1, "", "tutorcache: warning: ");
+    ck_assert_msg(strstr(r.err, "\n") == strrchr(r.err, '\n') ||
+                      strstr(strstr(r.err, "\n") + 1, "more log lines; -v"),
+                  "more than one warning line: %s", r.err);
+    ck_assert_ptr_null(strstr(r.err, "{\""));
+    run_free(&r);
+    cli(&r, &h, "-v", "get", NS, "k");
+    expect(&r, 1, "", " warn l2_");
+    run_free(&r);
+    cli(&r, &h, "--log-format", "json", "get", NS, "k");
     expect(&r, 1, "", "\"level\":\"warn\"");
     run_free(&r);
     cli(&r, &h, "--log-level", "off", "get", NS, "k");

@@ -39,7 +39,7 @@
  * The histogram is the CLI's, not the library's, and the test binary links
  * only the library: compiled in here, its precision is checked directly.
  */
-#include "../cli/perf_hist.c"
+#include "../cli/bench/perf_hist.c"
 
 #define TRAIN_DATA "examples/intents.jsonl"
 #define ENDPOINT "/api/v1/intents/classify"
