@@ -578,10 +578,10 @@ typedef void (*tc_progress_fn)(void *userdata, double fraction, double loss);
 typedef struct tc_train_options {
     unsigned version;     /* TC_TRAIN_OPTIONS_VERSION, by _init */
     int epochs;           /* <= 0: default 8 */
-    double lr;            /* <= 0: default 2.0 */
+    double lr;            /* <= 0: default 3.0 */
     int dim;              /* <= 0: default 48 */
     uint32_t buckets;     /* hashed feature rows; 0: default 200000 */
-    int word_ngrams;      /* longest word n-gram; <= 0: default 3 */
+    int word_ngrams;      /* longest word n-gram; <= 0: default 2 */
     int minn, maxn;       /* character n-gram lengths; < 0: default 4 and
                              4, 0 off */
     uint64_t seed;        /* 0: default 42 */

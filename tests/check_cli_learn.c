@@ -37,11 +37,11 @@
 /* Corrections of examples/corrections.jsonl that learn teaches. */
 static const char *const taught[] = {
     "Derive the formula for the area of a circle",
-    "Compress this report into a paragraph",
+    "How many seconds are in a week?",
     "My essay is too long, can you shorten it?",
     "Convert 5 miles to kilometers", "What is 17 times 23?"};
 static const char *const taught_intents[] = {
-    "math_help", "summarization", "summarization", "math_help", "math_help"};
+    "math_help", "math_help", "summarization", "math_help", "math_help"};
 #define N_EXAMPLE 5
 
 /* Whether the test's model with a suffix is there. */
@@ -57,16 +57,16 @@ static int there(const char *suffix)
 static const char *const readme_texts[] = {
     "Why does this print None?",
     "Derive the formula for the area of a circle",
-    "Compress this report into a paragraph",
+    "How many seconds are in a week?",
     "My essay is too long, can you shorten it?",
     "Convert 5 miles to kilometers",
     "What is 17 times 23?",
-    "compress my report into a paragraph",
+    "how many seconds are there in a week",
     "What's the time complexity of quicksort?", /* held */
     FAR_TEXT};
 static const char *const readme_intents[] = {
-    "debugging", "math_help", "summarization", "summarization",
-    "math_help", "math_help", "summarization"};
+    "debugging", "math_help", "math_help", "summarization",
+    "math_help", "math_help", "math_help"};
 #define N_TAUGHT 7
 #define N_README 9
 

@@ -215,10 +215,10 @@ START_TEST(test_info_json)
     hp = cJSON_GetObjectItemCaseSensitive(root, "hyperparameters");
     ck_assert(num(hp, "dim") == 16);
     ck_assert(num(hp, "buckets") == 20000);
-    ck_assert(num(hp, "word_ngrams") == 3);
+    ck_assert(num(hp, "word_ngrams") == 2);
     ck_assert(num(hp, "minn") == 4 && num(hp, "maxn") == 4);
     ck_assert(num(hp, "epochs") == 10);
-    ck_assert(num(hp, "lr") == 2.0);
+    ck_assert(num(hp, "lr") == 3.0);
     ck_assert(num(hp, "seed") == 7);
     heads = cJSON_GetObjectItemCaseSensitive(root, "heads");
     ck_assert_int_eq(cJSON_GetArraySize(heads), 3);

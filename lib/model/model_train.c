@@ -28,10 +28,10 @@
  * bench/suite.sh, on dev splits of their training files.
  */
 #define DEF_EPOCHS 8
-#define DEF_LR 2.0
+#define DEF_LR 3.0
 #define DEF_DIM 48
 #define DEF_BUCKETS 200000
-#define DEF_WORD_NGRAMS 3
+#define DEF_WORD_NGRAMS 2
 #define DEF_MINN 4
 #define DEF_MAXN 4
 #define DEF_SEED 42
