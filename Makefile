@@ -60,6 +60,18 @@ $(CLI_OBJ): TC_INC = -Iinclude -Icli
 # check_cli_perf.c tests the CLI's latency histogram from its source.
 $(BUILD)/tests/check_cli_perf.o: TC_INC = -Iinclude -Ilib -Icli
 
+# The Redis store's Lua scripts, lib/store/redis/lua/NAME.lua, embedded at
+# build time: each becomes $(BUILD)/gen/store/redis/lua/NAME.lua.h
+# (static const char NAME_lua[]), which redis_script.c includes, so a
+# changed script rebuilds it.
+LUA_GEN := $(patsubst lib/%,$(BUILD)/gen/%.h,\
+	$(wildcard lib/store/redis/lua/*.lua))
+$(LIB_OBJ): TC_INC += -I$(BUILD)/gen
+$(BUILD)/lib/store/redis/redis_script.o: $(LUA_GEN)
+$(BUILD)/gen/%.lua.h: lib/%.lua scripts/lua2c.sh
+	@mkdir -p $(dir $@)
+	sh scripts/lua2c.sh $< > $@.tmp && mv $@.tmp $@
+
 $(STATIC): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^

@@ -605,6 +605,16 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
         TC_OK) {
         goto fail;
     }
+    /* A server that is down is not an error (the cache degrades and
+     * recovers by itself), but a wrong password is a mistake best
+     * reported now. */
+    if (h->store &&
+        (rc = h->store->ops->ping(h->store, &err)) == TC_EAUTH) {
+        goto fail;
+    }
+    if (h->store) {
+        tc__cache_l2_state(h, rc);
+    }
     *out = h;
     return TC_OK;
 fail:

@@ -1,8 +1,8 @@
 /*
  * fbstore.h - how feedback records are kept by an L2: the feedback part
  * of a store's operations (tc__store_ops.fb). The feedback layer
- * validates and builds records; a store keeps them (lmdb/lmdb_fb.c,
- * redis/redis_fb.c).
+ * validates and builds records; a store keeps them (lmdb/lmdb_fb.c and
+ * lmdb_fbqueue.c; redis/redis_fb.c with the scripts of redis/lua/).
  *
  * In Redis the natural shapes are a stream trimmed by age (XADD ... MINID),
  * a consumer group for the retraining queue, a hash of counters and a
@@ -97,7 +97,7 @@ typedef struct tc__fb_ops {
 extern const tc__fb_ops tc__fb_lmdb_ops;
 extern const tc__fb_ops tc__fb_redis_ops;
 
-/* Frees what consume and stats hand out (store.c). */
+/* Frees what consume and stats hand out (release.c). */
 void tc__fb_strings_free(char **v, size_t n);
 void tc__fb_stats_release(tc__fb_stats *st);
 

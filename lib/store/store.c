@@ -1,11 +1,8 @@
 /*
- * store.c - what every store shares: opening the kind a configuration
- * names (so that nothing above the store layer asks which kind it is),
- * and freeing what the operations hand out.
+ * store.c - opening the kind of store a configuration names, so that
+ * nothing above the store layer asks which kind it is: from here on the
+ * caller holds a tc__store and calls through its table of operations.
  */
-#include <string.h>
-
-#include "store/fbstore.h"
 #include "store/store.h"
 
 int tc__store_open(tc__store **out, const tc__store_config *cfg,
@@ -22,42 +19,4 @@ int tc__store_open(tc__store **out, const tc__store_config *cfg,
     }
     return tc__errf(err, TC_EINTERNAL, "store: unknown kind %d",
                     (int)cfg->kind);
-}
-
-void tc__store_get_release(tc__store_get *items, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        tc__free(items[i].val);
-        items[i].val = NULL;
-    }
-}
-
-void tc__fb_strings_free(char **v, size_t n)
-{
-    size_t i;
-
-    if (!v) {
-        return;
-    }
-    for (i = 0; i < n; i++) {
-        tc__free(v[i]);
-    }
-    tc__free(v);
-}
-
-void tc__fb_stats_release(tc__fb_stats *st)
-{
-    size_t i;
-
-    if (!st) {
-        return;
-    }
-    for (i = 0; i < st->ncounts; i++) {
-        tc__free(st->counts[i].name);
-    }
-    tc__free(st->counts);
-    st->counts = NULL;
-    st->ncounts = 0;
 }

@@ -53,7 +53,7 @@ typedef struct tc__store tc__store;
 struct tc__fb_ops;
 
 typedef struct tc__store_ops {
-    const char *kind; /* "redis", "lmdb" */
+    const char *kind;            /* "redis", "lmdb" */
     const struct tc__fb_ops *fb; /* how it keeps feedback (fbstore.h) */
     /*
      * Looks up n keys in one round trip. Returns TC_OK when every item
@@ -95,7 +95,8 @@ struct tc__store {
 int tc__store_open(tc__store **out, const tc__store_config *cfg,
                    const tc__logger *log, tc__err *err);
 
-/* The openings of each kind, for tc__store_open (and the tests). */
+/* The openings of each kind (redis/redis.c, lmdb/lmdb.c), for
+ * tc__store_open and the tests. */
 int tc__store_redis_open(tc__store **out, const tc__store_config *cfg,
                          const tc__logger *log, tc__err *err);
 int tc__store_lmdb_open(tc__store **out, const tc__store_config *cfg,
@@ -105,11 +106,12 @@ int tc__store_lmdb_open(tc__store **out, const tc__store_config *cfg,
  * Removes the expired entries of an LMDB store as of now_ms (wall clock;
  * <= 0 for now); *removed (may be NULL) counts them. Writes also sweep a
  * bounded batch now and then; this runs until nothing expired is left.
+ * TC_EINVAL for a store of another kind.
  */
 int tc__store_lmdb_sweep(tc__store *s, int64_t now_ms, uint64_t *removed,
                          tc__err *err);
 
-/* Frees the values of a batched read (tc__free on each val). */
+/* Frees the values of a batched read (tc__free on each val; release.c). */
 void tc__store_get_release(tc__store_get *items, size_t n);
 
 #endif /* TC_STORE_H */

@@ -1,15 +1,10 @@
 /*
- * store_lmdb_fb.c - feedback records kept in the cache's LMDB environment
- * (fbstore.h). Each operation is one transaction: a record, its counters,
- * its queue entry and its override commit together or not at all, and
- * LMDB's single writer serializes deliveries across threads and
- * processes, which is what keeps a record with one consumer at a time.
- *
- * The retraining queue is the "fb_queue" database, whose head is the
- * durable cursor: delivering a record moves it from the queue to
- * "fb_pending" (id -> delivery time and consumer) in one transaction, and
- * an acknowledgement removes it from there. Records stay in "fb_records"
- * until their retention ends.
+ * lmdb_fb.c - feedback records kept in the cache's LMDB environment
+ * (fbstore.h): put, trim, count, stats and export, and the table of
+ * feedback operations (consume and ack are lmdb_fbqueue.c's). Each
+ * operation is one transaction: a record, its counters, its queue entry
+ * and its override commit together or not at all. Records stay in
+ * "fb_records", keyed by id and so by time, until their retention ends.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,50 +18,22 @@
 /* Records swept by one put: bounded, so a put never holds the writer
  * lock for long; trim() finishes what puts leave. */
 #define TRIM_BATCH 1024
-/* Longer ids are not ours (TC_FEEDBACK_ID_MAX with room). */
-#define ID_MAX 64
+/* An id starts with the 13 decimal digits of its time in ms. */
+#define ID_MS_DIGITS 13
+/* The longest record type ("correction", "confirmation") with room. */
+#define TYPE_MAX 32
 /* Counter names up to this many bytes are their own key; longer ones (a
  * pair of two long intents) are keyed by their hash, since LMDB keys stop
- * at 511 bytes. The name is also kept in the value, so stats reads names
- * from values alone. */
+ * at TC__LMDB_KEY_MAX bytes. The name is also kept in the value, so stats
+ * reads names from values alone. */
 #define CNT_KEY_MAX 400
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (unsigned char)(v >> (8 * i));
-    }
-}
-
-static uint64_t get_le64(const void *q)
-{
-    const unsigned char *p = q;
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-/* Big-endian sequence numbers: byte order is queue order. */
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (unsigned char)(v >> (56 - 8 * i));
-    }
-}
-
-static uint64_t get_be64(const void *q)
-{
-    const unsigned char *p = q;
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
+/* A counter's value: the count (LE), then its name. */
+#define CNT_HDR TC__U64_BYTES
+/* A queue key: the record's sequence number (BE, so byte order is queue
+ * order). */
+#define SEQ_BYTES TC__U64_BYTES
+/* Counters stats has room for at first; it doubles. */
+#define COUNTS_CAP0 16
 
 /* The milliseconds of an id ("<13 digits>-..."), or -1 when it has none. */
 static int64_t id_ms(const MDB_val *k)
@@ -74,10 +41,10 @@ static int64_t id_ms(const MDB_val *k)
     const char *p = k->mv_data;
     int64_t v = 0;
 
-    if (k->mv_size < 13) {
+    if (k->mv_size < ID_MS_DIGITS) {
         return -1;
     }
-    for (int i = 0; i < 13; i++) {
+    for (int i = 0; i < ID_MS_DIGITS; i++) {
         if (p[i] < '0' || p[i] > '9') {
             return -1;
         }
@@ -86,19 +53,11 @@ static int64_t id_ms(const MDB_val *k)
     return v;
 }
 
-static int dbs(tc__store *s, tc__lmdb_dbs *db, tc__err *err)
-{
-    if (tc__lmdb_get_dbs(s, db) != TC_OK) {
-        return tc__errf(err, TC_EINVAL, "feedback: not an LMDB store");
-    }
-    return TC_OK;
-}
-
 /* ---- counters --------------------------------------------------------- */
 
 static int cnt_add(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t n)
 {
-    char hk[40];
+    char hk[40]; /* "#" and 32 hex digits */
     size_t len = strlen(name);
     MDB_val k, d;
     uint64_t v = 0;
@@ -116,20 +75,20 @@ static int cnt_add(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t n)
         k.mv_data = hk;
     }
     rc = mdb_get(txn, dbi, &k, &d);
-    if (rc == 0 && d.mv_size >= 8) {
-        v = get_le64(d.mv_data);
+    if (rc == 0 && d.mv_size >= CNT_HDR) {
+        v = tc__get_le64(d.mv_data);
     } else if (rc != 0 && rc != MDB_NOTFOUND) {
         return rc;
     }
     v += n;
-    d.mv_size = 8 + len;
+    d.mv_size = CNT_HDR + len;
     d.mv_data = NULL;
     rc = mdb_put(txn, dbi, &k, &d, MDB_RESERVE);
     if (rc != 0) {
         return rc;
     }
-    put_le64(d.mv_data, v);
-    memcpy((unsigned char *)d.mv_data + 8, name, len);
+    tc__put_le64(d.mv_data, v);
+    memcpy((unsigned char *)d.mv_data + CNT_HDR, name, len);
     return 0;
 }
 
@@ -143,8 +102,8 @@ static int cnt_add(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t n)
 static int trim_txn(MDB_txn *txn, const tc__lmdb_dbs *db, int64_t cutoff_ms,
                     size_t max, size_t *removed)
 {
-    unsigned char qk[8];
-    char id[ID_MAX];
+    unsigned char qk[SEQ_BYTES];
+    char id[TC__LMDB_ID_MAX];
     MDB_cursor *cur = NULL;
     MDB_val k, d;
     int rc;
@@ -167,16 +126,16 @@ static int trim_txn(MDB_txn *txn, const tc__lmdb_dbs *db, int64_t cutoff_ms,
         if (ms >= cutoff_ms) {
             break;
         }
-        idlen = k.mv_size < ID_MAX ? k.mv_size : ID_MAX;
+        idlen = k.mv_size < TC__LMDB_ID_MAX ? k.mv_size : TC__LMDB_ID_MAX;
         memcpy(id, k.mv_data, idlen);
-        has_seq = d.mv_size >= 8;
+        has_seq = d.mv_size >= TC__LMDB_REC_HDR;
         if (has_seq) {
-            seq = get_be64(d.mv_data);
+            seq = tc__get_be64(d.mv_data);
         }
         rc = mdb_cursor_del(cur, 0);
         if (rc == 0 && has_seq) {
-            put_be64(qk, seq);
-            k.mv_size = 8;
+            tc__put_be64(qk, seq);
+            k.mv_size = SEQ_BYTES;
             k.mv_data = qk;
             rc = mdb_del(txn, db->queue, &k, NULL);
             rc = rc == MDB_NOTFOUND ? 0 : rc;
@@ -207,14 +166,14 @@ static int64_t cutoff(int64_t retention_ms)
 
 /* Whether the oldest record is past its retention (a read transaction,
  * so an idle trim never takes the writer lock). */
-static int trim_due(tc__store *s, const tc__lmdb_dbs *db, int64_t cut)
+static int trim_due(tc__lmdb_env *e, const tc__lmdb_dbs *db, int64_t cut)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val k, d;
     int due = 1;
 
-    if (tc__lmdb_begin(s, MDB_RDONLY, &txn) != 0) {
+    if (tc__lmdb_begin(e, MDB_RDONLY, &txn) != 0) {
         return 1; /* the write transaction will report the failure */
     }
     if (mdb_cursor_open(txn, db->rec, &cur) == 0) {
@@ -225,10 +184,11 @@ static int trim_due(tc__store *s, const tc__lmdb_dbs *db, int64_t cut)
     return due;
 }
 
-static int lmfb_trim(tc__store *s, int64_t retention_ms, uint64_t *removed,
+static int lmfb_trim(tc__store *base, int64_t retention_ms, uint64_t *removed,
                      tc__err *err)
 {
-    tc__lmdb_dbs db;
+    tc__lmdb_store *s = (tc__lmdb_store *)base;
+    const tc__lmdb_dbs *db = &s->e->fb;
     int64_t cut = cutoff(retention_ms);
     size_t n;
     int rc;
@@ -236,27 +196,24 @@ static int lmfb_trim(tc__store *s, int64_t retention_ms, uint64_t *removed,
     if (removed) {
         *removed = 0;
     }
-    if ((rc = dbs(s, &db, err)) != TC_OK) {
-        return rc;
-    }
-    if (cut == INT64_MIN || !trim_due(s, &db, cut)) {
+    if (cut == INT64_MIN || !trim_due(s->e, db, cut)) {
         return TC_OK;
     }
     do {
         MDB_txn *txn;
 
-        rc = tc__lmdb_begin(s, 0, &txn);
+        rc = tc__lmdb_begin(s->e, 0, &txn);
         if (rc != 0) {
-            return tc__lmdb_fail(s, err, rc, "FEEDBACK TRIM", tc__lmdb_dir(s));
+            return tc__lmdb_fail(s, err, rc, "FEEDBACK TRIM", s->e->dir);
         }
-        rc = trim_txn(txn, &db, cut, TRIM_BATCH, &n);
+        rc = trim_txn(txn, db, cut, TRIM_BATCH, &n);
         if (rc == 0) {
             rc = mdb_txn_commit(txn);
         } else {
             mdb_txn_abort(txn);
         }
         if (rc != 0) {
-            return tc__lmdb_fail(s, err, rc, "FEEDBACK TRIM", tc__lmdb_dir(s));
+            return tc__lmdb_fail(s, err, rc, "FEEDBACK TRIM", s->e->dir);
         }
         if (removed) {
             *removed += n;
@@ -269,8 +226,9 @@ static int lmfb_trim(tc__store *s, int64_t retention_ms, uint64_t *removed,
 
 static int bad_item(const tc__fb_put *it)
 {
-    return !it->id || !*it->id || strlen(it->id) >= ID_MAX || !it->json ||
-           !it->len || !it->type || !*it->type || strlen(it->type) > 32 ||
+    return !it->id || !*it->id || strlen(it->id) >= TC__LMDB_ID_MAX ||
+           !it->json || !it->len || !it->type || !*it->type ||
+           strlen(it->type) > TYPE_MAX ||
            (it->override_key && !it->override_val);
 }
 
@@ -279,13 +237,15 @@ static int bad_item(const tc__fb_put *it)
  * the whole call (the transaction was aborted); *overrides counts the
  * cache entries written.
  */
-static int put_txn(tc__store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
+static int put_txn(tc__lmdb_store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
                    size_t n, int64_t retention_ms, size_t *overrides,
                    tc__err *err)
 {
     static const char seqkey[] = "seq";
-    unsigned char qk[8];
-    char name[48];
+    static const char accepted[] = ":accepted";
+    static const char pair_pfx[] = "pair:";
+    unsigned char qk[SEQ_BYTES];
+    char name[TYPE_MAX + sizeof(accepted)];
     MDB_txn *txn;
     MDB_val k, d, mk = {sizeof(seqkey) - 1, (void *)seqkey};
     uint64_t seq = 1;
@@ -294,13 +254,13 @@ static int put_txn(tc__store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
     int rc;
 
     *overrides = 0;
-    rc = tc__lmdb_begin(s, 0, &txn);
+    rc = tc__lmdb_begin(s->e, 0, &txn);
     if (rc != 0) {
         return tc__lmdb_fail(s, err, rc, "FEEDBACK PUT", what);
     }
     rc = mdb_get(txn, db->meta, &mk, &d);
-    if (rc == 0 && d.mv_size == 8) {
-        seq = get_le64(d.mv_data);
+    if (rc == 0 && d.mv_size == TC__U64_BYTES) {
+        seq = tc__get_le64(d.mv_data);
     }
     rc = rc == MDB_NOTFOUND ? 0 : rc;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -314,7 +274,7 @@ static int put_txn(tc__store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
         what = it->id;
         k.mv_size = strlen(it->id);
         k.mv_data = (void *)it->id;
-        d.mv_size = 8 + it->len;
+        d.mv_size = TC__LMDB_REC_HDR + it->len;
         d.mv_data = NULL;
         rc = mdb_put(txn, db->rec, &k, &d, MDB_NOOVERWRITE | MDB_RESERVE);
         if (rc == MDB_KEYEXIST) {
@@ -326,35 +286,38 @@ static int put_txn(tc__store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
         if (rc != 0) {
             break;
         }
-        put_be64(d.mv_data, seq);
-        memcpy((unsigned char *)d.mv_data + 8, it->json, it->len);
-        put_be64(qk, seq++);
-        d.mv_size = 8;
+        tc__put_be64(d.mv_data, seq);
+        memcpy((unsigned char *)d.mv_data + TC__LMDB_REC_HDR, it->json,
+               it->len);
+        tc__put_be64(qk, seq++);
+        d.mv_size = SEQ_BYTES;
         d.mv_data = qk;
         rc = mdb_put(txn, db->queue, &d, &k, 0);
         if (rc == 0) {
-            snprintf(name, sizeof(name), "%s:accepted", it->type);
+            snprintf(name, sizeof(name), "%s%s", it->type, accepted);
             rc = cnt_add(txn, db->cnt, name, 1);
         }
         if (rc == 0 && strcmp(it->type, "correction") == 0 && it->original &&
             it->correct) {
-            size_t a = strlen(it->original), b = strlen(it->correct);
-            char *pair = tc__malloc(a + b + 7);
+            size_t p = sizeof(pair_pfx) - 1, a = strlen(it->original),
+                   b = strlen(it->correct);
+            /* "pair:<original>\x1f<correct>" and its NUL */
+            char *pair = tc__malloc(p + a + 1 + b + 1);
 
             if (!pair) {
                 rc = ENOMEM;
                 break;
             }
-            memcpy(pair, "pair:", 5);
-            memcpy(pair + 5, it->original, a);
-            pair[5 + a] = '\x1f';
-            memcpy(pair + 6 + a, it->correct, b + 1);
+            memcpy(pair, pair_pfx, p);
+            memcpy(pair + p, it->original, a);
+            pair[p + a] = '\x1f';
+            memcpy(pair + p + a + 1, it->correct, b + 1);
             rc = cnt_add(txn, db->cnt, pair, 1);
             tc__free(pair);
         }
         if (rc == 0 && it->override_key) {
             int trc =
-                tc__lmdb_txn_set(s, txn, it->override_key, it->override_val,
+                tc__lmdb_txn_set(s->e, txn, it->override_key, it->override_val,
                                  it->override_len, it->override_ttl_ms, err);
             if (trc != TC_OK) {
                 mdb_txn_abort(txn);
@@ -367,11 +330,11 @@ static int put_txn(tc__store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
         }
     }
     if (rc == 0) {
-        d.mv_size = 8;
+        d.mv_size = TC__U64_BYTES;
         d.mv_data = NULL;
         rc = mdb_put(txn, db->meta, &mk, &d, MDB_RESERVE);
         if (rc == 0) {
-            put_le64(d.mv_data, seq);
+            tc__put_le64(d.mv_data, seq);
         }
     }
     if (rc == 0 && retention_ms > 0) {
@@ -388,24 +351,22 @@ static int put_txn(tc__store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
     return TC_OK;
 }
 
-static int lmfb_put(tc__store *s, tc__fb_put *items, size_t n,
+static int lmfb_put(tc__store *base, tc__fb_put *items, size_t n,
                     int64_t retention_ms, tc__err *err)
 {
-    tc__lmdb_dbs db;
+    tc__lmdb_store *s = (tc__lmdb_store *)base;
+    const tc__lmdb_dbs *db = &s->e->fb;
     tc__err ignored;
     size_t overrides = 0;
     int rc;
 
-    if ((rc = dbs(s, &db, err)) != TC_OK) {
-        return rc;
-    }
     for (size_t i = 0; i < n; i++) {
         items[i].status = TC_EINVAL;
     }
-    rc = put_txn(s, &db, items, n, retention_ms, &overrides, err);
-    if (rc == TC_EFULL && tc__lmdb_sweep_some(s) > 0) {
+    rc = put_txn(s, db, items, n, retention_ms, &overrides, err);
+    if (rc == TC_EFULL && tc__lmdb_sweep_some(s->e) > 0) {
         /* Expired cache entries were taking the room; once more. */
-        rc = put_txn(s, &db, items, n, retention_ms, &overrides, err);
+        rc = put_txn(s, db, items, n, retention_ms, &overrides, err);
     }
     if (rc != TC_OK) {
         for (size_t i = 0; i < n; i++) {
@@ -429,23 +390,21 @@ static int lmfb_put(tc__store *s, tc__fb_put *items, size_t n,
     return TC_OK;
 }
 
-/* ---- counters, consume, ack ------------------------------------------- */
+/* ---- count ------------------------------------------------------------ */
 
-static int lmfb_count(tc__store *s, const char *name, uint64_t n, tc__err *err)
+static int lmfb_count(tc__store *base, const char *name, uint64_t n,
+                      tc__err *err)
 {
-    tc__lmdb_dbs db;
+    tc__lmdb_store *s = (tc__lmdb_store *)base;
     MDB_txn *txn;
     int rc;
 
-    if ((rc = dbs(s, &db, err)) != TC_OK) {
-        return rc;
-    }
     if (!name || !*name) {
         return tc__errf(err, TC_EINVAL, "FEEDBACK COUNT: no name");
     }
-    rc = tc__lmdb_begin(s, 0, &txn);
+    rc = tc__lmdb_begin(s->e, 0, &txn);
     if (rc == 0) {
-        rc = cnt_add(txn, db.cnt, name, n);
+        rc = cnt_add(txn, s->e->fb.cnt, name, n);
         if (rc == 0) {
             rc = mdb_txn_commit(txn);
         } else {
@@ -455,253 +414,12 @@ static int lmfb_count(tc__store *s, const char *name, uint64_t n, tc__err *err)
     return rc == 0 ? TC_OK : tc__lmdb_fail(s, err, rc, "FEEDBACK COUNT", name);
 }
 
-/* Growable output of consume. */
-typedef struct outv {
-    char **ids, **recs;
-    size_t n, cap;
-} outv;
-
-static int out_add(outv *o, const MDB_val *id, const MDB_val *rec)
-{
-    char *a, *b;
-
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 16;
-        char **x = tc__realloc(o->ids, cap * sizeof(*x));
-
-        if (!x) {
-            return ENOMEM;
-        }
-        o->ids = x;
-        x = tc__realloc(o->recs, cap * sizeof(*x));
-        if (!x) {
-            return ENOMEM;
-        }
-        o->recs = x;
-        o->cap = cap;
-    }
-    a = tc__memdup0(id->mv_data, id->mv_size);
-    b = tc__memdup0((const char *)rec->mv_data + 8, rec->mv_size - 8);
-    if (!a || !b) {
-        tc__free(a);
-        tc__free(b);
-        return ENOMEM;
-    }
-    o->ids[o->n] = a;
-    o->recs[o->n] = b;
-    o->n++;
-    return 0;
-}
-
-static void out_free(outv *o)
-{
-    tc__fb_strings_free(o->ids, o->n);
-    tc__fb_strings_free(o->recs, o->n);
-    o->ids = o->recs = NULL;
-    o->n = o->cap = 0;
-}
-
-/* Marks id delivered to consumer now (a pending entry). */
-static int pend_put(MDB_txn *txn, const tc__lmdb_dbs *db, MDB_val *id,
-                    const char *consumer, int64_t now)
-{
-    size_t clen = strlen(consumer);
-    MDB_val d;
-    int rc;
-
-    d.mv_size = 8 + clen;
-    d.mv_data = NULL;
-    rc = mdb_put(txn, db->pend, id, &d, MDB_RESERVE);
-    if (rc == 0) {
-        put_le64(d.mv_data, (uint64_t)now);
-        memcpy((unsigned char *)d.mv_data + 8, consumer, clen);
-    }
-    return rc;
-}
-
-/*
- * Pending entries delivered at least idle_ms ago are given to this
- * consumer. The scan is over every pending entry: pending records are the
- * unacknowledged ones, few when consumers work, and an index by delivery
- * time would cost a second write per delivery. Each step re-seeks by key,
- * since the loop writes to the database it walks.
- */
-static int claim(MDB_txn *txn, const tc__lmdb_dbs *db, const char *consumer,
-                 size_t max, int64_t now, int64_t idle_ms, outv *o)
-{
-    char last[ID_MAX];
-    size_t lastlen = 0;
-    MDB_cursor *cur;
-    MDB_val k, d, r;
-    int rc, first = 1;
-
-    if ((rc = mdb_cursor_open(txn, db->pend, &cur)) != 0) {
-        return rc;
-    }
-    while (rc == 0 && o->n < max) {
-        if (first) {
-            rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-            first = 0;
-        } else {
-            k.mv_size = lastlen;
-            k.mv_data = last;
-            rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-            if (rc == 0 && k.mv_size == lastlen &&
-                memcmp(k.mv_data, last, lastlen) == 0) {
-                rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
-            }
-        }
-        if (rc != 0) {
-            break;
-        }
-        lastlen = k.mv_size < ID_MAX ? k.mv_size : ID_MAX;
-        memcpy(last, k.mv_data, lastlen);
-        if (d.mv_size >= 8 && now - (int64_t)get_le64(d.mv_data) < idle_ms) {
-            continue; /* with a consumer that may still be working */
-        }
-        k.mv_size = lastlen;
-        k.mv_data = last;
-        rc = mdb_get(txn, db->rec, &k, &r);
-        if (rc == MDB_NOTFOUND || (rc == 0 && r.mv_size < 8)) {
-            rc = mdb_del(txn, db->pend, &k, NULL); /* trimmed meanwhile */
-            continue;
-        }
-        if (rc == 0) {
-            rc = pend_put(txn, db, &k, consumer, now);
-        }
-        if (rc == 0) {
-            rc = out_add(o, &k, &r);
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-/* New records, from the head of the queue. */
-static int take_new(MDB_txn *txn, const tc__lmdb_dbs *db, const char *consumer,
-                    size_t max, int64_t now, outv *o)
-{
-    char id[ID_MAX];
-    MDB_cursor *cur;
-    MDB_val k, d, r;
-    int rc;
-
-    if ((rc = mdb_cursor_open(txn, db->queue, &cur)) != 0) {
-        return rc;
-    }
-    while (rc == 0 && o->n < max) {
-        rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-        if (rc != 0) {
-            break;
-        }
-        if (d.mv_size == 0 || d.mv_size >= ID_MAX) {
-            rc = mdb_cursor_del(cur, 0); /* damaged: nothing to deliver */
-            continue;
-        }
-        memcpy(id, d.mv_data, d.mv_size);
-        k.mv_size = d.mv_size;
-        k.mv_data = id;
-        rc = mdb_cursor_del(cur, 0);
-        if (rc != 0) {
-            break;
-        }
-        rc = mdb_get(txn, db->rec, &k, &r);
-        if (rc == MDB_NOTFOUND || (rc == 0 && r.mv_size < 8)) {
-            rc = 0;
-            continue;
-        }
-        if (rc == 0) {
-            rc = pend_put(txn, db, &k, consumer, now);
-        }
-        if (rc == 0) {
-            rc = out_add(o, &k, &r);
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-static int lmfb_consume(tc__store *s, const char *consumer, size_t max,
-                        int64_t claim_idle_ms, char ***ids, char ***records,
-                        size_t *n, tc__err *err)
-{
-    tc__lmdb_dbs db;
-    outv o = {NULL, NULL, 0, 0};
-    MDB_txn *txn;
-    int64_t now;
-    int rc;
-
-    *ids = *records = NULL;
-    *n = 0;
-    if ((rc = dbs(s, &db, err)) != TC_OK) {
-        return rc;
-    }
-    if (!consumer || !*consumer) {
-        return tc__errf(err, TC_EINVAL, "FEEDBACK CONSUME: no consumer");
-    }
-    rc = tc__lmdb_begin(s, 0, &txn);
-    if (rc != 0) {
-        return tc__lmdb_fail(s, err, rc, "FEEDBACK CONSUME", consumer);
-    }
-    now = tc__wall_ms();
-    rc = claim(txn, &db, consumer, max, now, claim_idle_ms, &o);
-    if (rc == 0) {
-        rc = take_new(txn, &db, consumer, max, now, &o);
-    }
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-    } else {
-        mdb_txn_abort(txn);
-    }
-    if (rc != 0) {
-        out_free(&o);
-        return tc__lmdb_fail(s, err, rc, "FEEDBACK CONSUME", consumer);
-    }
-    *ids = o.ids;
-    *records = o.recs;
-    *n = o.n;
-    return TC_OK;
-}
-
-static int lmfb_ack(tc__store *s, const char *const *ids, size_t n,
-                    tc__err *err)
-{
-    tc__lmdb_dbs db;
-    MDB_txn *txn = NULL;
-    MDB_val k;
-    int rc;
-
-    if ((rc = dbs(s, &db, err)) != TC_OK) {
-        return rc;
-    }
-    rc = tc__lmdb_begin(s, 0, &txn);
-    if (rc != 0) {
-        txn = NULL;
-    }
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        k.mv_size = strlen(ids[i]);
-        k.mv_data = (void *)ids[i];
-        if (k.mv_size == 0 || k.mv_size >= ID_MAX) {
-            continue;
-        }
-        rc = mdb_del(txn, db.pend, &k, NULL);
-        rc = rc == MDB_NOTFOUND ? 0 : rc; /* acked before, or trimmed */
-    }
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-    } else if (txn) {
-        mdb_txn_abort(txn);
-    }
-    return rc == 0
-               ? TC_OK
-               : tc__lmdb_fail(s, err, rc, "FEEDBACK ACK", n > 0 ? ids[0] : "");
-}
-
 /* ---- stats and export ------------------------------------------------- */
 
-static int lmfb_stats(tc__store *s, tc__fb_stats *out, tc__err *err)
+static int lmfb_stats(tc__store *base, tc__fb_stats *out, tc__err *err)
 {
-    tc__lmdb_dbs db;
+    tc__lmdb_store *s = (tc__lmdb_store *)base;
+    const tc__lmdb_dbs *db = &s->e->fb;
     MDB_stat st;
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
@@ -710,34 +428,31 @@ static int lmfb_stats(tc__store *s, tc__fb_stats *out, tc__err *err)
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = dbs(s, &db, err)) != TC_OK) {
-        return rc;
-    }
-    rc = tc__lmdb_begin(s, MDB_RDONLY, &txn);
+    rc = tc__lmdb_begin(s->e, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return tc__lmdb_fail(s, err, rc, "FEEDBACK STATS", tc__lmdb_dir(s));
+        return tc__lmdb_fail(s, err, rc, "FEEDBACK STATS", s->e->dir);
     }
-    if ((rc = mdb_stat(txn, db.rec, &st)) == 0) {
+    if ((rc = mdb_stat(txn, db->rec, &st)) == 0) {
         out->kept = st.ms_entries;
     }
-    if (rc == 0 && (rc = mdb_stat(txn, db.pend, &st)) == 0) {
+    if (rc == 0 && (rc = mdb_stat(txn, db->pend, &st)) == 0) {
         out->pending = st.ms_entries;
     }
-    if (rc == 0 && (rc = mdb_stat(txn, db.queue, &st)) == 0) {
+    if (rc == 0 && (rc = mdb_stat(txn, db->queue, &st)) == 0) {
         out->queued = st.ms_entries;
     }
-    if (rc == 0 && (rc = mdb_cursor_open(txn, db.cnt, &cur)) != 0) {
+    if (rc == 0 && (rc = mdb_cursor_open(txn, db->cnt, &cur)) != 0) {
         cur = NULL;
     }
     for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
         tc__fb_count *c;
 
         rc = mdb_cursor_get(cur, &k, &d, (MDB_cursor_op)op);
-        if (rc != 0 || d.mv_size < 8) {
+        if (rc != 0 || d.mv_size < CNT_HDR) {
             continue;
         }
         if (out->ncounts == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
+            size_t ncap = cap ? cap * 2 : COUNTS_CAP0;
 
             c = tc__realloc(out->counts, ncap * sizeof(*c));
             if (!c) {
@@ -748,12 +463,13 @@ static int lmfb_stats(tc__store *s, tc__fb_stats *out, tc__err *err)
             cap = ncap;
         }
         c = &out->counts[out->ncounts];
-        c->name = tc__memdup0((const char *)d.mv_data + 8, d.mv_size - 8);
+        c->name =
+            tc__memdup0((const char *)d.mv_data + CNT_HDR, d.mv_size - CNT_HDR);
         if (!c->name) {
             rc = ENOMEM;
             break;
         }
-        c->value = get_le64(d.mv_data);
+        c->value = tc__get_le64(d.mv_data);
         out->ncounts++;
     }
     if (cur) {
@@ -762,7 +478,7 @@ static int lmfb_stats(tc__store *s, tc__fb_stats *out, tc__err *err)
     mdb_txn_abort(txn);
     if (rc != MDB_NOTFOUND) {
         tc__fb_stats_release(out);
-        return tc__lmdb_fail(s, err, rc, "FEEDBACK STATS", tc__lmdb_dir(s));
+        return tc__lmdb_fail(s, err, rc, "FEEDBACK STATS", s->e->dir);
     }
     return TC_OK;
 }
@@ -771,36 +487,35 @@ static int lmfb_stats(tc__store *s, tc__fb_stats *out, tc__err *err)
  * One read transaction for the whole export: a consistent snapshot, and
  * LMDB readers block no writer, so a long export delays nobody.
  */
-static int lmfb_export(tc__store *s,
+static int lmfb_export(tc__store *base,
                        int (*each)(void *ud, const char *id, const char *json,
                                    size_t len),
                        void *ud, tc__err *err)
 {
-    char id[ID_MAX];
-    tc__lmdb_dbs db;
+    tc__lmdb_store *s = (tc__lmdb_store *)base;
+    char id[TC__LMDB_ID_MAX];
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     MDB_val k, d;
     int rc, stop = 0;
 
-    if ((rc = dbs(s, &db, err)) != TC_OK) {
-        return rc;
-    }
-    rc = tc__lmdb_begin(s, MDB_RDONLY, &txn);
+    rc = tc__lmdb_begin(s->e, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return tc__lmdb_fail(s, err, rc, "FEEDBACK EXPORT", tc__lmdb_dir(s));
+        return tc__lmdb_fail(s, err, rc, "FEEDBACK EXPORT", s->e->dir);
     }
-    if ((rc = mdb_cursor_open(txn, db.rec, &cur)) != 0) {
+    if ((rc = mdb_cursor_open(txn, s->e->fb.rec, &cur)) != 0) {
         cur = NULL;
     }
     for (int op = MDB_FIRST; rc == 0 && !stop; op = MDB_NEXT) {
         rc = mdb_cursor_get(cur, &k, &d, (MDB_cursor_op)op);
-        if (rc != 0 || k.mv_size >= ID_MAX || d.mv_size <= 8) {
+        if (rc != 0 || k.mv_size >= TC__LMDB_ID_MAX ||
+            d.mv_size <= TC__LMDB_REC_HDR) {
             continue;
         }
         memcpy(id, k.mv_data, k.mv_size);
         id[k.mv_size] = '\0';
-        stop = each(ud, id, (const char *)d.mv_data + 8, d.mv_size - 8);
+        stop = each(ud, id, (const char *)d.mv_data + TC__LMDB_REC_HDR,
+                    d.mv_size - TC__LMDB_REC_HDR);
     }
     if (cur) {
         mdb_cursor_close(cur);
@@ -810,7 +525,7 @@ static int lmfb_export(tc__store *s,
         return stop;
     }
     if (rc != MDB_NOTFOUND) {
-        return tc__lmdb_fail(s, err, rc, "FEEDBACK EXPORT", tc__lmdb_dir(s));
+        return tc__lmdb_fail(s, err, rc, "FEEDBACK EXPORT", s->e->dir);
     }
     return TC_OK;
 }
@@ -819,8 +534,8 @@ const tc__fb_ops tc__fb_lmdb_ops = {
     .put = lmfb_put,
     .trim = lmfb_trim,
     .count = lmfb_count,
-    .consume = lmfb_consume,
-    .ack = lmfb_ack,
+    .consume = tc__lmdb_fb_consume,
+    .ack = tc__lmdb_fb_ack,
     .stats = lmfb_stats,
     .export = lmfb_export,
 };

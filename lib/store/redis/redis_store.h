@@ -1,14 +1,19 @@
 /*
- * store_redis.h - what the Redis store (store_redis.c) shares with the
- * files built on it: running a pipeline of commands on one of its pooled
- * connections, under its timeouts, its one-reconnect retry and its
- * circuit breaker, with the replies read into slots (resp.h).
+ * redis_store.h - what the files of the Redis store share; only they
+ * include it. From the bottom up, each file calling only those before it:
  *
- * hiredis is included by three files only: store_redis.c (the pool, the
- * breaker and the cache's operations), resp.c (requests, replies and
- * connecting) and store_redis_fb.c (feedback in streams and hashes).
- * Every other file sees a Redis store through store.h and fbstore.h, and
- * this header exposes no hiredis type.
+ *   resp.c          the wire (resp.h): requests, replies, connecting
+ *   redis_pool.c    the pool of connections and the circuit breaker in
+ *                   front of it: how one call runs (tc__redis_run)
+ *   redis_store.c   the cache's operations (get, set, del, incr, ping)
+ *   redis_script.c  the feedback scripts (lua/NAME.lua, embedded at build
+ *                   time) and their calls, EVALSHA first
+ *   redis_fb.c      feedback records in streams and hashes
+ *   redis.c         the table of operations and the opening
+ *
+ * hiredis is included by resp.c and by the files that read replies'
+ * types (redis_store.c, redis_script.c, redis_fb.c); this header
+ * exposes no hiredis type, and no file outside this folder sees one.
  */
 #ifndef TC_STORE_REDIS_H
 #define TC_STORE_REDIS_H
@@ -17,6 +22,21 @@
 
 #include "store/redis/resp.h"
 #include "store/store.h"
+
+/* ---- redis_pool.c ------------------------------------------------------ */
+
+/*
+ * A Redis store of the server cfg names, with the table ops: its pool
+ * allocated (no connection opened yet) and its breaker closed. Returns
+ * TC_OK; TC_EINVAL (no host or socket, a negative db); TC_ENOMEM.
+ */
+int tc__redis_new(tc__store **out, const tc__store_ops *ops,
+                  const tc__store_config *cfg, const tc__logger *log,
+                  tc__err *err);
+/* Closes the pooled connections and frees the store; NULL is accepted. */
+void tc__redis_close(tc__store *s);
+/* The breaker's state and the store's counts (store.h). */
+void tc__redis_health(tc__store *s, tc__store_health *out);
 
 /* Flags of tc__redis_run. */
 #define TC__REDIS_BYPASS 1 /* not stopped by an open breaker (ping) */
@@ -70,12 +90,68 @@ tc__err *tc__redis_call_err(tc__rcall *cl);
  * reply about one key or record, when the call as a whole succeeds). */
 void tc__redis_item_failed(tc__rcall *cl);
 
-/* Whether s is a Redis store (its operations are store_redis.c's). */
-int tc__store_is_redis(const tc__store *s);
+/* ---- redis_store.c ----------------------------------------------------- */
+
+/* The cache's operations, for redis.c's table (store.h says what each
+ * does). */
+int tc__redis_mget(tc__store *s, tc__store_get *items, size_t n, tc__err *err);
+int tc__redis_mset(tc__store *s, tc__store_set *items, size_t n, tc__err *err);
+int tc__redis_del(tc__store *s, const char *key, tc__err *err);
+int tc__redis_incr(tc__store *s, const char *key, int64_t *out, tc__err *err);
+int tc__redis_ping(tc__store *s, tc__err *err);
+
+/* ---- redis_script.c ---------------------------------------------------- */
+
+/* The feedback scripts, one per lua/NAME.lua. */
+enum {
+    TC__SCRIPT_PUT,
+    TC__SCRIPT_CONSUME,
+    TC__SCRIPT_ACK,
+    TC__SCRIPT_TRIM,
+    TC__SCRIPT_STATS,
+    TC__NSCRIPTS
+};
 
 /*
- * For tests and benchmarks (store_redis_fb.c): records per script call of
- * a feedback put; 0 restores the default. Process-wide.
+ * A pipeline of calls of one script. build writes call i after its head
+ * (tc__scall_head); take reads its reply (an error reply included, but
+ * never NOSCRIPT) and returns TC_OK or the call's failure.
+ */
+typedef struct tc__scall tc__scall;
+struct tc__scall {
+    int which; /* TC__SCRIPT_* */
+    size_t ncalls;
+    void (*build)(tc__req *q, const tc__scall *sc, size_t i);
+    int (*take)(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i);
+    void *ud;
+    /* For the caller's build and take: a script's keys and arguments, all
+     * short strings, and the integer a script returned. */
+    const char *const *words;
+    size_t nwords, nkeys;
+    long long value;
+    /* tc__scall_run's own */
+    int eval;
+    size_t nretry, cur;
+    unsigned char *retry; /* call i answered NOSCRIPT to EVALSHA */
+};
+
+/* A call's first words: "*<2 + nwords>" and EVALSHA <digest>, or EVAL
+ * <text> when the server had lost the script. */
+void tc__scall_head(tc__req *q, const tc__scall *sc, size_t nwords);
+/*
+ * Runs sc->ncalls calls of the script as EVALSHA (the digests learnt with
+ * SCRIPT LOAD on the first call of the process), then those that met
+ * NOSCRIPT as EVAL; flags, key and nkeys as tc__redis_run. Returns as
+ * tc__redis_run.
+ */
+int tc__scall_run(tc__store *s, tc__scall *sc, int flags, const char *key,
+                  size_t nkeys, tc__err *err);
+
+/* ---- redis_fb.c -------------------------------------------------------- */
+
+/*
+ * For tests and benchmarks: records per script call of a feedback put;
+ * 0 restores the default. Process-wide.
  */
 void tc__fb_redis_set_script_batch(size_t records);
 

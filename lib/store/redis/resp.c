@@ -23,6 +23,11 @@
 #include "store/redis/resp.h"
 
 #define REQ_IOV 64 /* iovecs per sendmsg */
+/* Room for a RESP header "$<n>\r\n" or "*<n>\r\n" of any size_t, or a
+ * decimal int64. */
+#define NUM_TEXT 24
+#define MS_PER_S 1000
+#define US_PER_MS 1000
 
 /* ---- requests ----------------------------------------------------------- */
 
@@ -121,7 +126,7 @@ int tc__req_done(tc__req *r)
 
 size_t tc__resp_fmt_len(char *out, char c, size_t n)
 {
-    char tmp[24], *p = tmp + sizeof(tmp);
+    char tmp[NUM_TEXT], *p = tmp + sizeof(tmp);
     size_t len;
 
     *--p = '\n';
@@ -138,7 +143,7 @@ size_t tc__resp_fmt_len(char *out, char c, size_t n)
 
 void tc__req_len(tc__req *r, char c, size_t n)
 {
-    char tmp[24];
+    char tmp[NUM_TEXT];
 
     tc__req_put(r, tmp, tc__resp_fmt_len(tmp, c, n));
 }
@@ -162,7 +167,7 @@ void tc__req_str(tc__req *r, const char *s)
 
 void tc__req_i64(tc__req *r, int64_t v)
 {
-    char num[24];
+    char num[NUM_TEXT];
 
     tc__req_bulk(r, num,
                  (size_t)snprintf(num, sizeof(num), "%lld", (long long)v));
@@ -193,7 +198,7 @@ void tc__req_mget(tc__req *r, const tc__store_get *items, size_t n)
 {
     static const char get[] = "*2\r\n$3\r\nGET\r\n";
     static const char pttl[] = "*2\r\n$4\r\nPTTL\r\n";
-    char kb[TC_KEY_MAX + 32];
+    char kb[NUM_TEXT + TC_KEY_MAX + 2]; /* "$<len>\r\n" key "\r\n" */
 
     for (size_t i = 0; i < n; i++) {
         const char *key = items[i].key;
@@ -449,7 +454,7 @@ int tc__resp_error_code(const char *str)
 
 static struct timeval ms_tv(int ms)
 {
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    struct timeval tv = {ms / MS_PER_S, (ms % MS_PER_S) * US_PER_MS};
 
     return tv;
 }
@@ -473,9 +478,9 @@ int tc__resp_target_init(tc__resp_target *t, const tc__store_config *cfg,
     t->port = cfg->port > 0 ? cfg->port : TC__DEFAULT_REDIS_PORT;
     t->db = cfg->db;
     t->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms
-                                                 : TC__DEFAULT_TIMEOUT_MS;
+                                                : TC__DEFAULT_TIMEOUT_MS;
     t->command_ms = cfg->command_timeout_ms > 0 ? cfg->command_timeout_ms
-                                                 : TC__DEFAULT_TIMEOUT_MS;
+                                                : TC__DEFAULT_TIMEOUT_MS;
     if (cfg->url_masked) {
         snprintf(where, sizeof(where), "%s", cfg->url_masked);
     } else if (cfg->unix_path) {
@@ -611,7 +616,7 @@ static int conn_setup(redisContext **out, const tc__resp_target *t,
         snprintf(dbs, sizeof(dbs), "%d", t->db);
         argv[0] = "SELECT";
         argv[1] = dbs;
-        lens[0] = 6;
+        lens[0] = strlen(argv[0]);
         lens[1] = strlen(dbs);
         r = redisCommandArgv(c, 2, argv, lens);
         rc = setup_reply(t, label, r, errno, c, "SELECT", err);

@@ -2,10 +2,10 @@
  * resp.h - the wire of the Redis store: requests written as RESP by hand
  * into one buffer and sent with one sendmsg, replies parsed by hiredis'
  * reader into slots of the call, and the opening of a connection (connect,
- * timeouts, AUTH, SELECT). Internal: used by store_redis.c and
- * store_redis_fb.c. It exposes no hiredis type (a connection is a
- * `struct redisContext *`, declared only), so that hiredis stays in the
- * three files named in store_redis.h.
+ * timeouts, AUTH, SELECT). Internal to the files of redis/ (their map is
+ * redis_store.h). It exposes no hiredis type (a connection is a
+ * `struct redisContext *`, declared only), so that the pool holds
+ * connections without including hiredis.
  *
  * Nothing here knows about pools, breakers or operations: a failure is
  * returned as a TC_E* code with the detail, and the caller decides what

@@ -1,0 +1,46 @@
+/*
+ * release.c - freeing what the operations of every store hand out: the
+ * values of a batched read, the strings of a consume and the counters of
+ * feedback stats. It sits below every store, which call it on their own
+ * failure paths, and calls nothing of them.
+ */
+#include "store/fbstore.h"
+#include "store/store.h"
+
+void tc__store_get_release(tc__store_get *items, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        tc__free(items[i].val);
+        items[i].val = NULL;
+    }
+}
+
+void tc__fb_strings_free(char **v, size_t n)
+{
+    size_t i;
+
+    if (!v) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        tc__free(v[i]);
+    }
+    tc__free(v);
+}
+
+void tc__fb_stats_release(tc__fb_stats *st)
+{
+    size_t i;
+
+    if (!st) {
+        return;
+    }
+    for (i = 0; i < st->ncounts; i++) {
+        tc__free(st->counts[i].name);
+    }
+    tc__free(st->counts);
+    st->counts = NULL;
+    st->ncounts = 0;
+}
