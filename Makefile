@@ -46,8 +46,8 @@ CLI := $(BUILD)/tutorcache
 TESTS := $(BUILD)/check_tutorcache
 
 .PHONY: all deps run check test asan tsan valgrind bench bench-normalize \
-	bench-suite bench-corrections examples install uninstall clean help \
-	header-check
+	bench-suite bench-corrections bench-hotpath examples install uninstall \
+	clean help header-check
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/tutorcache.pc
 	@ln -sf $(BUILD)/tutorcache tutorcache 2>/dev/null || true
@@ -180,6 +180,11 @@ bench: all examples
 bench-normalize: $(STATIC)
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/normalize.sh $(BUILD)
 
+# Instructions per call of the hot paths (callgrind), beside a bare hash
+# table and, with HOTPATH_BEFORE=DIR, another build of the library.
+bench-hotpath: all
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/hotpath.sh $(BUILD)
+
 # The classifier against fastText on many shapes of intent set.
 bench-suite: all
 	@scripts/deps.sh bench
@@ -223,6 +228,7 @@ help:
 	@echo "make valgrind   tests under valgrind"
 	@echo "make bench      benchmarks (see BENCHMARKS.md)"
 	@echo "make bench-normalize  instructions per text of normalization (callgrind)"
+	@echo "make bench-hotpath  instructions per call of the hot paths (callgrind; HOTPATH_BEFORE=DIR)"
 	@echo "make bench-suite  the classifier against fastText, set by set (bench/suite.sh)"
 	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
 	@echo "make examples   build the examples"

@@ -24,13 +24,16 @@ bench_build_suite() {
 # against the static library in $build, with the libraries the Makefile
 # links the library with, into OUT through a temp name beside it (so
 # that a concurrent run never starts a half-written binary). Returns
-# non-zero when it does not build.
+# non-zero when it does not build. With $bench_lib_top set, the header,
+# lib/ and TC_LIBS are that checkout's, the one $build was built from
+# (another version of the library), and bench/ stays $top's.
 bench_build_prog() {
 	_out=$1
 	shift
-	_libs=$(sed -n 's/^TC_LIBS[[:space:]]*:=[[:space:]]*//p' "$top/Makefile")
+	_lt=${bench_lib_top:-$top}
+	_libs=$(sed -n 's/^TC_LIBS[[:space:]]*:=[[:space:]]*//p' "$_lt/Makefile")
 	# shellcheck disable=SC2086 # lists of flags
-	${CC:-cc} -std=c11 -D_GNU_SOURCE -I"$top/include" -I"$top/lib" \
+	${CC:-cc} -std=c11 -D_GNU_SOURCE -I"$_lt/include" -I"$_lt/lib" \
 		$bench_warn -pthread ${CFLAGS:--O2 -g} ${LDFLAGS:-} \
 		-o "$_out.tmp$$" "$@" "$top/bench/bench_util.c" \
 		"$build/libtutorcache.a" \

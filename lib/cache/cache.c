@@ -15,51 +15,11 @@
 /* Degraded-mode warnings: at most one line per kind in this interval. */
 #define LOG_INTERVAL_MS 10000
 
-static tc__nsrt *find_ns(tc__cache *h, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < h->nns; i++) {
-        /* the first byte first: on every call, and names rarely share it */
-        if (h->ns[i].def->name[0] == name[0] &&
-            strcmp(h->ns[i].def->name, name) == 0) {
-            return &h->ns[i];
-        }
-    }
-    return NULL;
-}
-
-int tc__cache_ns(tc__cache *h, const char *name, tc__nsrt **out)
-{
-    if (!(*out = find_ns(h, name))) {
-        return tc__fail(TC_ENONS, "unknown namespace \"%s\"", name);
-    }
-    return TC_OK;
-}
-
 int tc__cache_ns_check(tc__cache *h, const char *ns)
 {
     tc__nsrt *n;
 
     return tc__cache_ns(h, ns, &n);
-}
-
-int tc__cache_key_ok(const void *key, size_t keylen)
-{
-    if (!key && keylen) {
-        return tc__fail(TC_EINVAL, "key is NULL with length %zu", keylen);
-    }
-    return TC_OK;
-}
-
-/* The namespace of a call on one key, its arguments checked. */
-static int check_args(tc__cache *h, const char *ns, const void *key,
-                      size_t keylen, tc__nsrt **out)
-{
-    int rc = tc__cache_key_ok(key, keylen);
-
-    *out = NULL;
-    return rc != TC_OK ? rc : tc__cache_ns(h, ns, out);
 }
 
 /*
@@ -279,7 +239,7 @@ int tc__cache_get(void **val, size_t *len, tc_tier *tier, tc__cache *h,
     tc__hash hk;
     int rc;
 
-    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+    if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
     }
     if (!h->cfg.enable_caching) {
@@ -310,7 +270,7 @@ int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
     tc__nsrt *n;
     int rc;
 
-    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+    if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
     }
     if (!h->cfg.enable_caching) {
@@ -375,7 +335,7 @@ int tc__cache_set(tc__cache *h, const char *ns, const void *key,
     tc__nsrt *n;
     int rc;
 
-    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+    if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
     }
     if (ttl_ms < 0) {
@@ -415,7 +375,7 @@ int tc__cache_del(tc__cache *h, const char *ns, const void *key,
     tc__nsrt *n;
     int rc, rc1;
 
-    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+    if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
     }
     if (!h->cfg.enable_caching) {
@@ -499,7 +459,7 @@ int tc__cache_key(char *buf, tc__cache *h, const char *ns, const void *key,
     tc__nsrt *n;
     int rc;
 
-    if ((rc = check_args(h, ns, key, keylen, &n)) != TC_OK) {
+    if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
     }
     tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, tc__now_ms()), key,

@@ -75,8 +75,7 @@ int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
     tc__hash hk;
     int rc, leader = 0;
 
-    if ((rc = tc__cache_key_ok(key, keylen)) != TC_OK ||
-        (rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
+    if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
     }
     now = tc__now_ms();

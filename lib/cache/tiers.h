@@ -7,6 +7,7 @@
 #define TC_TIERS_H
 
 #include <pthread.h>
+#include <string.h>
 
 #include "base/config.h"
 #include "base/counter.h"
@@ -76,10 +77,22 @@ static inline int64_t tc__min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* The namespace called name, or TC_ENONS (the error slot set). */
-int tc__cache_ns(tc__cache *h, const char *name, tc__nsrt **out);
-/* Whether a key of keylen bytes at key can be one (TC_EINVAL if not). */
-int tc__cache_key_ok(const void *key, size_t keylen);
+/* The namespace called name, or TC_ENONS (the error slot set). Inline:
+ * every call on a key starts here. The doors have checked the key. */
+static inline int tc__cache_ns(tc__cache *h, const char *name,
+                               tc__nsrt **out)
+{
+    for (size_t i = 0; i < h->nns; i++) {
+        /* the first byte first: on every call, and names rarely share it */
+        if (h->ns[i].def->name[0] == name[0] &&
+            strcmp(h->ns[i].def->name, name) == 0) {
+            *out = &h->ns[i];
+            return TC_OK;
+        }
+    }
+    *out = NULL;
+    return tc__fail(TC_ENONS, "unknown namespace \"%s\"", name);
+}
 
 /* The namespace's generation, re-read from L2 at most once per
  * gen_refresh_ms. */
