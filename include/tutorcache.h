@@ -311,13 +311,15 @@ TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
  * ttl_ms: the entry's TTL in milliseconds, or TC_TTL_DEFAULT for the
  *   namespace's; negative is TC_EINVAL.
  *
- * When the L2 is unreachable the value is kept in L1 only, for at most the
- * degraded cap (5 s), the failure is counted and logged, and the call
- * still returns TC_OK: a cache write never fails the caller for the
- * store's sake.
+ * When the L2 cannot take the value (unreachable, full: Redis' maxmemory
+ * under noeviction or an LMDB map, or refusing its size), the value is
+ * kept in L1 only, for at most the degraded cap (5 s), the failure is
+ * counted (tutorcache_l2_write_errors_total{reason}) and logged at most
+ * once per interval, and the call still returns TC_OK: a cache write
+ * never fails the caller for the store's sake.
  *
- * Returns TC_OK; TC_ENONS; TC_EINVAL; TC_ETOOBIG (over 512 MiB); TC_EFULL
- * (an LMDB map that is full); TC_ENOMEM.
+ * Returns TC_OK; TC_ENONS; TC_EINVAL; TC_ETOOBIG (over 512 MiB);
+ * TC_ENOMEM.
  * Ownership: val is copied. Thread safety: any thread.
  */
 TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,

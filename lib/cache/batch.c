@@ -218,15 +218,15 @@ int tc__cache_mset(tc__cache *h, const char *ns, tc_item *items, size_t n)
         err.msg[0] = '\0';
         l2rc = h->store->ops->mset(h->store, sets, n, &err);
         tc__cache_l2_state(h, l2rc);
-        if (l2rc == TC_ENOMEM || l2rc == TC_EFULL) {
+        if (l2rc == TC_ENOMEM) {
             for (i = 0; i < n; i++) {
                 tc__l1_del(h->l1, &hashes[i]);
             }
-            rc = tc__fail(l2rc, "MSET: %s", err.msg);
+            rc = tc__fail(l2rc, "MSET: out of memory");
             goto done;
         }
         if (l2rc != TC_OK) {
-            tc__cache_l2_failed(h, nr, l2rc, "mset", &err);
+            tc__cache_write_failed(h, nr, l2rc, "mset", &err);
         }
     }
     now = tc__now_ms();
@@ -237,14 +237,20 @@ int tc__cache_mset(tc__cache *h, const char *ns, tc_item *items, size_t n)
         if (!h->store) {
             st = TC_OK;
         }
-        if (st == TC_EFULL || st == TC_ETOOBIG || st == TC_ENOMEM) {
+        if (st == TC_ENOMEM) {
             tc__l1_del(h->l1, &hashes[i]);
             items[i].status = st;
             continue;
         }
         if (st != TC_OK) {
             if (l2rc == TC_OK) {
-                CNT(nr, l2_errors); /* one item failed, not the call */
+                /* one item failed, not the call: counted, not logged */
+                tc__counters_add(&h->wr,
+                                 st == TC_EFULL     ? TC__WRITE_FULL
+                                 : st == TC_ETOOBIG ? TC__WRITE_TOOBIG
+                                                    : TC__WRITE_UNAVAIL,
+                                 1);
+                CNT(nr, l2_errors);
             }
             CNT(nr, degraded);
             l1ttl = tc__min64(l1ttl, h->cfg.degraded_ttl_ms);

@@ -116,6 +116,25 @@ int64_t tc__cache_l1_floor(tc__cache *h, int64_t now)
     return now - h->cfg.degraded_ttl_ms;
 }
 
+const char *const tc__write_reasons[TC__WRITE_NREASONS] = {"oom", "too_big",
+                                                           "unavailable"};
+
+uint64_t tc__cache_write_errors(const tc__cache *h, int reason)
+{
+    return tc__counters_sum(&h->wr, (size_t)reason);
+}
+
+void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc,
+                            const char *op, const tc__err *err)
+{
+    int reason = rc == TC_EFULL     ? TC__WRITE_FULL
+                 : rc == TC_ETOOBIG ? TC__WRITE_TOOBIG
+                                    : TC__WRITE_UNAVAIL;
+
+    tc__counters_add(&h->wr, (size_t)reason, 1);
+    tc__cache_l2_failed(h, ns, rc, op, err);
+}
+
 void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
                          const tc__err *err)
 {
@@ -304,14 +323,15 @@ int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
         if (rc == TC_OK) {
             rc = it.status;
         }
-        if (rc == TC_EFULL || rc == TC_ETOOBIG || rc == TC_ENOMEM) {
-            /* the caller's value cannot be kept: no stale L1 copy either */
+        if (rc == TC_ENOMEM) {
+            /* ours, not the store's: no stale L1 copy either */
             tc__l1_del(h->l1, hk);
-            return tc__fail(rc, "SET %s: %s", key,
-                            rc == TC_ENOMEM ? "out of memory" : err.msg);
+            return tc__fail(rc, "SET %s: out of memory", key);
         }
         if (rc != TC_OK) {
-            tc__cache_l2_failed(h, ns, rc, "set", &err);
+            /* the store's failure (down, full, refusing the size): a
+             * cache write never fails the caller for it */
+            tc__cache_write_failed(h, ns, rc, "set", &err);
             CNT(ns, degraded);
             /* Not in L2, so no other process sees it and nothing can
              * invalidate it: keep it only briefly. */
@@ -557,6 +577,10 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
             goto fail;
         }
     }
+    if (tc__counters_init(&h->wr, TC__WRITE_NREASONS) != TC_OK) {
+        rc = tc__errf(&err, TC_ENOMEM, "out of memory");
+        goto fail;
+    }
     if ((rc = tc__l1_new(&h->l1, h->cfg.l1_max_bytes, 0)) != TC_OK) {
         tc__errf(&err, rc, "L1: %s", tc__strerror(rc));
         goto fail;
@@ -593,6 +617,7 @@ void tc__cache_close(tc__cache *h)
         h->store->ops->close(h->store);
     }
     tc__l1_free(h->l1);
+    tc__counters_free(&h->wr);
     for (i = 0; h->ns && i < h->nns; i++) {
         tc__counters_free(&h->ns[i].cnt);
     }

@@ -74,6 +74,21 @@ void tc__cache_l2_state(tc__cache *h, int rc);
  * (memory:), and hl is then zeroed. */
 int tc__cache_health(tc__cache *h, tc__l1_stats *l1, tc__store_health *hl);
 
+/*
+ * L2 writes that failed, by reason: the store was full (Redis' maxmemory
+ * under noeviction, an LMDB map), refused the size, or was not reached.
+ * Every one is the store's failure, never the caller's: the value stays
+ * in L1 for the degraded cap and the call succeeds.
+ */
+enum {
+    TC__WRITE_FULL,
+    TC__WRITE_TOOBIG,
+    TC__WRITE_UNAVAIL,
+    TC__WRITE_NREASONS
+};
+extern const char *const tc__write_reasons[TC__WRITE_NREASONS];
+uint64_t tc__cache_write_errors(const tc__cache *h, int reason);
+
 /* "l1", "l2", "loader" or "miss". */
 const char *tc__tier_name(tc_tier tier);
 

@@ -41,10 +41,8 @@ static int lead(tc__cache *h, tc__nsrt *ns, const tc__hash *hk, tc__flight *f,
     } else if (!h->cfg.enable_caching) {
         rc = TC_OK; /* caching is off: the value is the caller's alone */
     } else {
-        rc = tc__cache_store_one(h, ns, hk, v ? v : "", len, ttl ? ttl : ns->def->ttl_ms);
-        if (rc == TC_EFULL) {
-            rc = TC_OK; /* the value is good; only caching it failed */
-        }
+        rc = tc__cache_store_one(h, ns, hk, v ? v : "", len,
+                                 ttl ? ttl : ns->def->ttl_ms);
     }
     pthread_mutex_lock(&h->fl_mu);
     f->done = 1;

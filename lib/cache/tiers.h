@@ -70,6 +70,7 @@ struct tc__cache {
     tc__flight *flights;
     tc__ratelimit rl_l2;
     _Atomic int64_t l2_down_ms; /* when the L2 became unreachable; 0: up */
+    tc__counters wr;            /* L2 writes failed, by TC__WRITE_* reason */
 };
 
 static inline int64_t tc__min64(int64_t a, int64_t b)
@@ -104,6 +105,9 @@ int64_t tc__cache_l1_floor(tc__cache *h, int64_t now);
 /* Counts an L2 failure and logs it, at most once per interval. */
 void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
                          const tc__err *err);
+/* The same for a write, counted by its reason too (rc: the store's). */
+void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc,
+                            const char *op, const tc__err *err);
 
 /* L1 then L2 for the hashed key; fills L1 from an L2 answer with the L2
  * entry's TTL left. neg: an L2 miss is remembered in L1. */

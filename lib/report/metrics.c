@@ -208,6 +208,14 @@ static void store_families(tc__sb *b, tc__cache *h)
     family(b, "tutorcache_l2_errors_total", "counter",
            "L2 calls and items that failed.");
     sample(b, "tutorcache_l2_errors_total", lab, has ? hl.errors : 0);
+    family(b, "tutorcache_l2_write_errors_total", "counter",
+           "L2 writes that failed, by reason (the value stayed in L1 "
+           "briefly and the write succeeded for its caller).");
+    for (int r = 0; r < TC__WRITE_NREASONS; r++) {
+        snprintf(lab, sizeof(lab), "{reason=\"%s\"}", tc__write_reasons[r]);
+        sample(b, "tutorcache_l2_write_errors_total", lab,
+               tc__cache_write_errors(h, r));
+    }
 }
 
 int tc__metrics_render(tc__sb *b, tc__cache *h, const tc__cls_counts *cls,
