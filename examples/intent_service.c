@@ -5,11 +5,14 @@
  *
  * One tc_cache, one model and one tc_classifier are shared by all of
  * libmicrohttpd's pool threads; the bounds on abusive clients (connection
- * limits, deadlines, throttled logging) are in service_guard.c. The main thread
- * blocks SIGTERM and SIGINT before any thread exists, so every thread inherits
- * the mask and the signals wait for sigwait() here: shutdown then runs in plain
- * code, not in a signal handler, and in order (stop the daemon, which finishes
- * the requests in flight, then close the classifier, the model and the cache).
+ * limits, deadlines, throttled logging) are in service_guard.c, and the
+ * reload of the model when its file is replaced in service_model.c. The main
+ * thread blocks SIGTERM, SIGINT and SIGHUP before any thread exists, so every
+ * thread inherits the mask and the signals wait for sigwait() here: shutdown
+ * then runs in plain code, not in a signal handler, and in order (stop the
+ * daemon, which finishes the requests in flight, then the model's watcher, then
+ * close the classifier, the model and the cache); SIGHUP asks the watcher for
+ * a check of the model file.
  *
  *   make examples
  *   build/tutorcache train examples/intents.jsonl -o intents.tcm
@@ -53,6 +56,9 @@ enum {
 #define DEF_HEADER_S 5
 #define DEF_BODY_S 15
 #define DEF_LOG_INTERVAL_S 10
+/* Of the model file's watcher: a stat() every 5 s costs nothing, and a
+ * model learned by a cron job is served seconds after it is swapped. */
+#define DEF_RELOAD_INTERVAL_S 5
 
 /* Descriptors kept beside the connections: stdio, the listening socket,
  * each pool thread's epoll and wake-up descriptors, the store's files or
@@ -74,7 +80,9 @@ static const char usage_text[] =
     "  GET  /api/v1/intents/feedback/stats  feedback counts\n"
     "  GET  /metrics                        Prometheus text format\n"
     "  GET  /health                         {\"status\", \"store\", "
-    "\"store_up\", \"model\"}\n"
+    "\"store_up\", \"model\",\n"
+    "                                       \"model_reloaded_at\", "
+    "\"version\"}\n"
     "Errors are JSON {\"error\": name, \"field\", \"detail\"}: 400 for a bad\n"
     "body (bad_json, invalid_utf8, missing_field, invalid_field,\n"
     "invalid_text, invalid_feedback), 404, 405 (with Allow), 413 for a\n"
@@ -110,6 +118,11 @@ static const char usage_text[] =
     "  --log-interval S  dropped connections and repeated server messages\n"
     "                  are logged as one line per S seconds with a count\n"
     "                  (default 10)\n"
+    "  --reload-interval S  check the model file every S seconds and, when\n"
+    "                  it is another file (replaced by `tutorcache train`\n"
+    "                  or `tutorcache feedback learn`), load it and swap it\n"
+    "                  in; requests in flight finish on the old model\n"
+    "                  (default 5; 0: only on SIGHUP)\n"
     "  --config FILE   tutorcache's JSON config (default TUTORCACHE_CONFIG)\n"
     "  --log-level L   debug, info, warn, error or off (default info: one\n"
     "                  access line per request)\n"
@@ -117,13 +130,26 @@ static const char usage_text[] =
     "  --version       the versions of the service's libraries\n"
     "\n"
     "An option beats the environment (HOST, PORT, TUTORCACHE_MODEL,\n"
-    "TUTORCACHE_URL, ...).\n"
+    "TUTORCACHE_URL, ...).\n";
+
+/* The rest of the usage text: one string literal of it all would be past
+ * the 4095 bytes C requires compilers to take. */
+static const char usage_notes[] =
     "\n"
     "Logs go to stderr, one JSON object per line: the library's, one\n"
     "\"http_request\" line per request (method, path, status, bytes,\n"
     "latency_us), and at most one \"connections_dropped\" line per log\n"
     "interval (counts of connections refused over a limit or closed at a\n"
     "deadline). SIGTERM or SIGINT stops the service cleanly.\n"
+    "\n"
+    "With `tutorcache feedback learn --model FILE` on a cron, the service\n"
+    "serves what was learned within the reload interval: \"model_reloaded\"\n"
+    "logs the old and new fingerprints. A file that cannot be loaded\n"
+    "(missing, damaged, half-written) is logged once as a warning,\n"
+    "\"model_reload_failed\", with the reason, and the old model goes on\n"
+    "serving; it is tried again when it changes, or on SIGHUP, which\n"
+    "checks the file at once. /health names the model and when it was\n"
+    "last reloaded; /metrics counts the reloads.\n"
     "\n"
     "Exit codes: 0 stopped by a signal, 2 usage, 3 the store cannot be\n"
     "opened, 4 the model cannot be loaded, 5 another failure (such as an\n"
@@ -139,6 +165,7 @@ typedef struct args {
     int threads;
     int max_conns, max_per_ip;
     int header_s, body_s, log_interval_s;
+    int reload_s; /* the model file's check interval; 0: SIGHUP only */
     tc_log_level level;
 } args;
 
@@ -199,6 +226,7 @@ enum {
     OPT_HEADER_TIMEOUT,
     OPT_BODY_TIMEOUT,
     OPT_LOG_INTERVAL,
+    OPT_RELOAD_INTERVAL,
     OPT_VERSION
 };
 
@@ -232,6 +260,7 @@ static int parse_args(args *a, int argc, char **argv)
         {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
         {"body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT},
         {"log-interval", required_argument, NULL, OPT_LOG_INTERVAL},
+        {"reload-interval", required_argument, NULL, OPT_RELOAD_INTERVAL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
@@ -255,6 +284,7 @@ static int parse_args(args *a, int argc, char **argv)
     a->header_s = DEF_HEADER_S;
     a->body_s = DEF_BODY_S;
     a->log_interval_s = DEF_LOG_INTERVAL_S;
+    a->reload_s = DEF_RELOAD_INTERVAL_S;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
         switch (opt) {
@@ -310,6 +340,10 @@ static int parse_args(args *a, int argc, char **argv)
             rc = int_option(&a->log_interval_s, "--log-interval", optarg, 1,
                             3600);
             break;
+        case OPT_RELOAD_INTERVAL:
+            rc =
+                int_option(&a->reload_s, "--reload-interval", optarg, 0, 86400);
+            break;
         case OPT_LOG_LEVEL:
             if (parse_level(optarg, &a->level) != 0) {
                 return usage_error("--log-level: \"%s\" is not debug, info, "
@@ -319,6 +353,7 @@ static int parse_args(args *a, int argc, char **argv)
             break;
         case 'h':
             fputs(usage_text, stdout);
+            fputs(usage_notes, stdout);
             return fflush(stdout) == 0 ? EXIT_OK : EXIT_OTHER;
         case OPT_VERSION:
             printf("intent_service (libtutorcache %s, libmicrohttpd %s)\n",
@@ -435,6 +470,27 @@ static const char *signal_name(int sig)
     return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
 }
 
+/* Waits for SIGTERM or SIGINT, handing each SIGHUP to the model's
+ * watcher meanwhile. Returns the signal, or -1 when sigwait() failed. */
+static int wait_for_stop(svc *s, const sigset_t *sigs)
+{
+    int rc, sig;
+
+    for (;;) {
+        if ((rc = sigwait(sigs, &sig)) != 0) {
+            if (rc == EINTR) {
+                continue;
+            }
+            fprintf(stderr, "intent_service: sigwait: %s\n", strerror(rc));
+            return -1;
+        }
+        if (sig != SIGHUP) {
+            return sig;
+        }
+        svc_model_poke(s);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL},
@@ -443,7 +499,6 @@ int main(int argc, char **argv)
     const union MHD_DaemonInfo *info;
     tc_classifier_options co;
     struct addrinfo *ai = NULL;
-    char fp[TC_FINGERPRINT_LEN + 1];
     tc_options opt;
     sigset_t sigs;
     svc_buf f = {0};
@@ -457,6 +512,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     /* A client that goes away must not kill the service. */
     signal(SIGPIPE, SIG_IGN);
@@ -473,7 +529,7 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    if ((rc = tc_model_load(&s.model, a.model)) != TC_OK) {
+    if ((rc = svc_model_load(&s, a.model)) != TC_OK) {
         fprintf(stderr, "intent_service: --model %s: %s\n", a.model,
                 tc_errmsg());
         code = EXIT_MODEL;
@@ -491,9 +547,8 @@ int main(int argc, char **argv)
         goto done;
     }
     tc_classifier_options_init(&co);
-    co.model = s.model;
     co.threshold = a.threshold;
-    if ((rc = tc_classifier_open(&s.clf, s.cache, &co)) != TC_OK) {
+    if ((rc = svc_model_open(&s, &co)) != TC_OK) {
         fprintf(stderr, "intent_service: classifier: %s: %s\n",
                 tc_error_name(rc), tc_errmsg());
         goto done;
@@ -530,27 +585,32 @@ int main(int argc, char **argv)
         goto done;
     }
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    tc_model_fingerprint(fp, s.model);
     svc_buf_str(&f, ",\"host\":");
     svc_buf_jstr(&f, a.host);
     svc_buf_printf(&f,
                    ",\"port\":%u,\"store\":\"%s\",\"model\":\"%s\","
                    "\"threads\":%d,\"max_connections\":%d,"
                    "\"max_per_ip\":%d,\"header_timeout_s\":%d,"
-                   "\"body_timeout_s\":%d,\"pid\":%ld",
+                   "\"body_timeout_s\":%d,\"reload_interval_s\":%d,"
+                   "\"pid\":%ld",
                    info ? (unsigned)info->port : 0u,
-                   tc_cache_store_kind(s.cache), fp, a.threads, a.max_conns,
-                   a.max_per_ip, a.header_s, a.body_s, (long)getpid());
+                   tc_cache_store_kind(s.cache), s.model.fp, a.threads,
+                   a.max_conns, a.max_per_ip, a.header_s, a.body_s, a.reload_s,
+                   (long)getpid());
     if (!f.oom) {
         svc_log(&s, TC_LOG_INFO, "listening", f.p);
     }
     svc_buf_free(&f);
+    /* After the line naming the model, which reads it unlocked: from
+     * here on only the watcher changes it, and logs each change. */
+    if ((rc = svc_model_watch(&s, a.reload_s)) != 0) {
+        fprintf(stderr, "intent_service: model watcher thread: %s\n",
+                strerror(rc));
+        goto done;
+    }
 
-    while ((rc = sigwait(&sigs, &sig)) != 0) {
-        if (rc != EINTR) {
-            fprintf(stderr, "intent_service: sigwait: %s\n", strerror(rc));
-            goto done;
-        }
+    if ((sig = wait_for_stop(&s, &sigs)) < 0) {
+        goto done;
     }
     svc_logf(&s, TC_LOG_INFO, "stopping", ",\"signal\":\"%s\"",
              signal_name(sig));
@@ -558,13 +618,13 @@ int main(int argc, char **argv)
 
 done:
     /* The daemon first: it joins its threads, so no request is running
-     * when the classifier and the cache go. */
+     * when the classifier and the cache go; then the watcher, which
+     * opens classifiers on the cache. */
     if (d) {
         MHD_stop_daemon(d);
     }
     svc_guard_stop(&s);
-    tc_classifier_close(s.clf);
-    tc_model_free(s.model);
+    svc_model_close(&s);
     tc_cache_close(s.cache);
     if (ai) {
         freeaddrinfo(ai);

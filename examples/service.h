@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <microhttpd.h>
 #include <tutorcache.h>
@@ -101,6 +102,44 @@ typedef struct svc_guard {
     _Atomic uint64_t dropped[SVC_NDROPS]; /* since the start, for metrics */
 } svc_guard;
 
+/* What a reload did, the label of its counter. */
+enum svc_reload { SVC_RELOAD_OK, SVC_RELOAD_FAILED, SVC_NRELOADS };
+
+/*
+ * The model the service answers with, and the thread that watches its
+ * file (service_model.c). A request holds lock's read side while it uses
+ * clf or reads fp and reloaded_ms; a reload loads the new file and opens
+ * its classifier with no lock held, then takes the write side only to
+ * swap the pointers. So a request in flight finishes on the model it
+ * started with, and the old model is freed once the swap has had the
+ * lock, when no request can still hold it.
+ */
+typedef struct svc_model {
+    pthread_rwlock_t lock;
+    tc_model *model;
+    tc_classifier *clf;
+    char fp[TC_FINGERPRINT_LEN + 1]; /* the model's fingerprint */
+    int64_t reloaded_ms; /* wall clock of the last reload; 0: none yet */
+
+    /* Set before the watcher starts, then the watcher's alone. */
+    const char *path;
+    tc_classifier_options co; /* co.model is set per classifier */
+    int interval_s;           /* 0: no watching, SIGHUP only */
+    struct stat seen;         /* the file last tried, loaded or not */
+    int seen_ok;              /* and whether it loaded */
+    int stat_err; /* the errno of a failed stat() already warned about */
+
+    /* The main thread's: set up, started, stopped. */
+    int inited, started;
+    pthread_t thread;
+
+    /* mu guards the watcher's wake-ups: stop, and the pokes of SIGHUP. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop, poked;
+    _Atomic uint64_t reloads[SVC_NRELOADS]; /* for metrics */
+} svc_model;
+
 /*
  * The service: created by main before the daemon starts and read by every
  * request thread. The library handle, model and classifier may be shared
@@ -108,8 +147,7 @@ typedef struct svc_guard {
  */
 typedef struct svc {
     tc_cache *cache;
-    tc_model *model;
-    tc_classifier *clf;
+    svc_model model;
     tc_log_level level; /* of the service's own lines and the library's */
     _Atomic uint64_t requests[SVC_NROUTES][SVC_NCODES];
     svc_guard guard;
@@ -202,6 +240,31 @@ int svc_guard_dropped(const svc_conn *c);
 /* Appends the connection gauge and drop counters to b. */
 void svc_guard_metrics(const svc *s, svc_buf *b);
 
+/* ---- the model and its reloads (service_model.c) ---- */
+
+/*
+ * Loads the model at path (kept, not copied) for the start, and readies
+ * the lock and the watcher's state. Returns TC_OK, or the library's code
+ * with its detail in tc_errmsg(). svc_model_close() undoes it, whatever
+ * it returned.
+ */
+int svc_model_load(svc *s, const char *path);
+/* Opens the loaded model's classifier on s->cache with co (copied: each
+ * reload opens the new model's with the same options). Returns TC_OK or
+ * the library's code, with its detail in tc_errmsg(). */
+int svc_model_open(svc *s, const tc_classifier_options *co);
+/* Starts the watcher: a stat() of the file every interval_s seconds (0:
+ * none) and at each svc_model_poke(). Returns 0, or an errno value. */
+int svc_model_watch(svc *s, int interval_s);
+/* A check at once (SIGHUP): the file is reloaded when it is another one,
+ * or when the last try of it failed; a line is logged either way. */
+void svc_model_poke(svc *s);
+/* Stops the watcher, which finishes a reload in progress, then frees
+ * the classifier and the model. After the daemon, before the cache. */
+void svc_model_close(svc *s);
+/* Appends the reload counters to b. */
+void svc_model_metrics(const svc *s, svc_buf *b);
+
 /* ---- helpers (service_util.c) ---- */
 
 int svc_buf_reserve(svc_buf *b, size_t more);
@@ -223,6 +286,11 @@ size_t svc_utf8_valid(const char *s, size_t n);
 
 /* Microseconds of the monotonic clock. */
 int64_t svc_now_us(void);
+/* Milliseconds of the wall clock (since the Unix epoch). */
+int64_t svc_wall_ms(void);
+/* A wall-clock time in ms as RFC 3339 in UTC with milliseconds
+ * ("2025-01-31T12:00:00.123Z"), as the log lines' times. */
+void svc_rfc3339(char *buf, size_t cap, int64_t wall_ms);
 
 /*
  * Writes one log line {"time":..., "level":..., "event":...<fields>} to

@@ -182,14 +182,18 @@ static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
         return svc_reply_error(conn, r, 400, "invalid_field", "text",
                                "text: not a string", NULL);
     }
-    rc =
-        tc_classify(&res, s->clf, text->valuestring, strlen(text->valuestring));
+    /* The model's read side, held until the result is copied: a reload
+     * swaps the classifier only between requests (service_model.c). */
+    pthread_rwlock_rdlock(&s->model.lock);
+    rc = tc_classify(&res, s->model.clf, text->valuestring,
+                     strlen(text->valuestring));
     cJSON_Delete(root);
-    if (rc == TC_EINVAL) {
-        return svc_reply_error(conn, r, 400, "invalid_text", "text",
-                               tc_errmsg(), NULL);
-    }
     if (rc != TC_OK) {
+        pthread_rwlock_unlock(&s->model.lock);
+        if (rc == TC_EINVAL) {
+            return svc_reply_error(conn, r, 400, "invalid_text", "text",
+                                   tc_errmsg(), NULL);
+        }
         return svc_reply_error(conn, r, 500, "classify_failed", NULL,
                                tc_errmsg()[0] ? tc_errmsg() : tc_strerror(rc),
                                NULL);
@@ -200,6 +204,7 @@ static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
         memcpy(body, res->json, len + 1);
     }
     tc_result_free(res);
+    pthread_rwlock_unlock(&s->model.lock);
     if (!body) {
         return svc_reply_error(conn, r, 500, "internal", NULL, "out of memory",
                                NULL);
@@ -364,18 +369,29 @@ static enum MHD_Result do_metrics(svc *s, struct MHD_Connection *conn,
 static enum MHD_Result do_health(svc *s, struct MHD_Connection *conn,
                                  svc_req *r)
 {
-    char fp[TC_FINGERPRINT_LEN + 1];
-    int64_t lat = 0;
+    char fp[TC_FINGERPRINT_LEN + 1], at[40];
+    int64_t lat = 0, reloaded_ms;
     svc_buf b = {0};
     int up;
 
     up = tc_cache_ping(s->cache, &lat) == TC_OK;
-    tc_model_fingerprint(fp, s->model);
+    /* Read together, so the two always belong to the same model. */
+    pthread_rwlock_rdlock(&s->model.lock);
+    memcpy(fp, s->model.fp, sizeof(fp));
+    reloaded_ms = s->model.reloaded_ms;
+    pthread_rwlock_unlock(&s->model.lock);
     svc_buf_printf(&b,
                    "{\"status\":\"%s\",\"store\":\"%s\",\"store_up\":%s,"
-                   "\"model\":\"%s\",\"version\":\"%s\"}",
+                   "\"model\":\"%s\",\"model_reloaded_at\":",
                    up ? "ok" : "degraded", tc_cache_store_kind(s->cache),
-                   up ? "true" : "false", fp, tc_version());
+                   up ? "true" : "false", fp);
+    if (reloaded_ms) {
+        svc_rfc3339(at, sizeof(at), reloaded_ms);
+        svc_buf_printf(&b, "\"%s\"", at);
+    } else {
+        svc_buf_str(&b, "null");
+    }
+    svc_buf_printf(&b, ",\"version\":\"%s\"}", tc_version());
     return svc_reply_buf(conn, r, 200, &b, NULL);
 }
 

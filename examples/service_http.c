@@ -331,6 +331,7 @@ void svc_http_metrics(const svc *s, svc_buf *b)
         }
     }
     svc_guard_metrics(s, b);
+    svc_model_metrics(s, b);
 }
 
 /* Called by libmicrohttpd when a request is over, answered or not: counts

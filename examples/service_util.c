@@ -183,17 +183,24 @@ int64_t svc_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* RFC 3339 in UTC with milliseconds, as the library's log lines. */
-static void now_rfc3339(char *buf, size_t cap)
+int64_t svc_wall_ms(void)
 {
     struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* RFC 3339 in UTC with milliseconds, as the library's log lines. */
+void svc_rfc3339(char *buf, size_t cap, int64_t wall_ms)
+{
+    time_t sec = (time_t)(wall_ms / 1000);
     struct tm tm;
     size_t n;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, cap - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+    snprintf(buf + n, cap - n, ".%03dZ", (int)(wall_ms % 1000));
 }
 
 void svc_log_raw(const char *json)
@@ -213,7 +220,7 @@ void svc_log(const svc *s, tc_log_level level, const char *event,
     if (level < s->level || level > TC_LOG_ERROR) {
         return;
     }
-    now_rfc3339(now, sizeof(now));
+    svc_rfc3339(now, sizeof(now), svc_wall_ms());
     flockfile(stderr);
     fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":\"%s\"%s}\n",
             now, names[level], event, fields);

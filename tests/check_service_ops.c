@@ -311,11 +311,17 @@ END_TEST
 START_TEST(test_systemd_unit)
 {
     static const char *const must[] = {
-        "\nExecStart=/",         "\nDynamicUser=yes",
-        "\nStateDirectory=",     "\nProtectSystem=strict",
-        "\nEnvironmentFile=-",   "\nRestart=on-failure",
-        "\nNoNewPrivileges=yes", "\nEnvironment=TUTORCACHE_URL=lmdb://%S/",
-        "\nEnvironment=PORT=",   "\nEnvironment=TUTORCACHE_MODEL="};
+        "\nExecStart=/",
+        "\nDynamicUser=yes",
+        "\nStateDirectory=",
+        "\nProtectSystem=strict",
+        "\nEnvironmentFile=-",
+        "\nRestart=on-failure",
+        "\nNoNewPrivileges=yes",
+        "\nEnvironment=TUTORCACHE_URL=lmdb://%S/",
+        "\nEnvironment=PORT=",
+        "\nEnvironment=TUTORCACHE_MODEL=",
+        "\nExecReload=/bin/kill -HUP"};
     char unit[SV_PATH_LEN], outf[SV_PATH_LEN], bin[PATH_MAX];
     char *text, *fixed, *p, *eol, *out, *line, *save = NULL;
     size_t i, len;
@@ -378,4 +384,6 @@ void suite_service_ops(Suite *s)
     tcase_add_test(tc, test_cache_demo_help);
     tcase_add_test(tc, test_systemd_unit);
     suite_add_tcase(s, tc);
+    /* The model file's reload, a case of its own in the same suite. */
+    suite_service_reload(s);
 }

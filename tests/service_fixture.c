@@ -391,6 +391,13 @@ void sv_start(const char *store, ...)
     sv_start_argv("127.0.0.1", args);
 }
 
+/* Sends sig to the running service (SIGHUP: check the model file). */
+void sv_signal(int sig)
+{
+    ck_assert_int_gt(g_pid, 0);
+    ck_assert_int_eq(kill(g_pid, sig), 0);
+}
+
 /* Stops the service with sig and expects a clean exit 0 in time. */
 void sv_stop(int sig)
 {
@@ -577,8 +584,9 @@ void sv_expect_error(const sv_resp *r, int code, const char *error,
     cJSON_Delete(o);
 }
 
-/* Classifies text, expects 200 and returns the result (caller deletes). */
-cJSON *sv_classify(const char *text)
+/* Classifies text, expects 200 from the model whose fingerprint is fp
+ * (or from the feedback) and returns the result (caller deletes). */
+cJSON *sv_classify_by(const char *text, const char *fp)
 {
     char body[1024];
     sv_resp r;
@@ -594,9 +602,14 @@ cJSON *sv_classify(const char *text)
     c = sv_jnum(o, "confidence");
     ck_assert(c >= 0 && c <= 1);
     ck_assert_str_eq(sv_jstr(o, "model"),
-                     strcmp(sv_jstr(o, "source"), "feedback") ? sv_fp
+                     strcmp(sv_jstr(o, "source"), "feedback") ? fp
                                                               : "feedback");
     return o;
+}
+
+cJSON *sv_classify(const char *text)
+{
+    return sv_classify_by(text, sv_fp);
 }
 
 /* An intent other than `not` from the example data's eight. */
@@ -624,45 +637,57 @@ double sv_metric(const char *text, const char *series)
 /* ---- fixtures ------------------------------------------------------------ */
 
 /*
- * Once per case, in the parent: train the model with the real CLI (seeded
- * and on one thread, so every run gets the same model). A failure is kept
- * for every test to report, since an unchecked fixture cannot fail a test.
+ * Trains a model from data into model with the real CLI (seeded and on
+ * one thread, so every run gets the same model) and puts its fingerprint
+ * in fp (64 bytes). Unchecked, for the unchecked fixtures: returns 0, or
+ * -1 with why in err.
+ */
+int sv_train(const char *data, const char *model, char *fp, char *err,
+             size_t errcap)
+{
+    char bin[SV_PATH_LEN], out[SV_PATH_LEN + 8], *text;
+    cJSON *o, *f;
+    int code, rc = -1;
+
+    snprintf(bin, sizeof(bin), "%s/tutorcache", tt_build_dir());
+    snprintf(out, sizeof(out), "%s.out", model);
+    {
+        char *argv[] = {bin,      "train", (char *)data, "-o", (char *)model,
+                        "--seed", "7",     "--threads",  "1",  NULL};
+
+        code = sv_run(argv, NULL, out, NULL, sv_slow_ms(120000));
+    }
+    text = sv_slurp(out, NULL);
+    o = text ? cJSON_Parse(text) : NULL;
+    f = cJSON_GetObjectItemCaseSensitive(o, "fingerprint");
+    if (code != 0 || !cJSON_IsString(f) || strlen(f->valuestring) >= 64) {
+        snprintf(err, errcap,
+                 "%.200s train %.200s: exit %d: %.300s (run from the source "
+                 "tree after `make`)",
+                 bin, data, code, text ? text : "");
+    } else {
+        snprintf(fp, 64, "%s", f->valuestring);
+        rc = 0;
+    }
+    cJSON_Delete(o);
+    free(text);
+    return rc;
+}
+
+/*
+ * Once per case, in the parent: train the model. A failure is kept for
+ * every test to report, since an unchecked fixture cannot fail a test.
  */
 void sv_case_setup(void)
 {
-    char bin[SV_PATH_LEN], out[SV_PATH_LEN], *text;
-    cJSON *o, *fp;
-    int code;
-
     g_train_err[0] = '\0';
     if (!(g_shared = tt_mkdtemp())) {
         snprintf(g_train_err, sizeof(g_train_err), "no temp dir");
         return;
     }
     build_env(g_shared);
-    snprintf(bin, sizeof(bin), "%s/tutorcache", tt_build_dir());
     snprintf(sv_model, sizeof(sv_model), "%s/m.tcm", g_shared);
-    snprintf(out, sizeof(out), "%s/train.out", g_shared);
-    {
-        char *argv[] = {bin,      "train", TRAIN_DATA,  "-o", sv_model,
-                        "--seed", "7",     "--threads", "1",  NULL};
-
-        code = sv_run(argv, NULL, out, NULL, sv_slow_ms(120000));
-    }
-    text = sv_slurp(out, NULL);
-    o = text ? cJSON_Parse(text) : NULL;
-    fp = cJSON_GetObjectItemCaseSensitive(o, "fingerprint");
-    if (code != 0 || !cJSON_IsString(fp) ||
-        strlen(fp->valuestring) >= sizeof(sv_fp)) {
-        snprintf(g_train_err, sizeof(g_train_err),
-                 "%.200s train %s: exit %d: %.300s (run from the source tree "
-                 "after `make`)",
-                 bin, TRAIN_DATA, code, text ? text : "");
-    } else {
-        snprintf(sv_fp, sizeof(sv_fp), "%s", fp->valuestring);
-    }
-    cJSON_Delete(o);
-    free(text);
+    sv_train(TRAIN_DATA, sv_model, sv_fp, g_train_err, sizeof(g_train_err));
 }
 
 void sv_case_teardown(void)

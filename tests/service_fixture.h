@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <check.h>
 #include <cjson/cJSON.h>
 
 #define SV_CLASSIFY "/api/v1/intents/classify"
@@ -44,6 +45,10 @@ extern char sv_errlog[SV_PATH_LEN]; /* the service's stderr */
  * sv_teardown checked (per test: dir, environment, the service). */
 void sv_case_setup(void);
 void sv_case_teardown(void);
+/* Trains data into model with the CLI, its fingerprint into fp (64
+ * bytes), for the unchecked fixtures: 0, or -1 with why in err. */
+int sv_train(const char *data, const char *model, char *fp, char *err,
+             size_t errcap);
 void sv_setup(void);
 void sv_teardown(void);
 
@@ -82,6 +87,8 @@ void sv_start(const char *store, ...);
 /* Starts it with exactly args (NULL-terminated; the binary is added), to
  * be reached at host, and returns once /health answers there. */
 void sv_start_argv(const char *host, char *const *args);
+/* Sends sig to the running service. */
+void sv_signal(int sig);
 /* Stops the service with sig and expects a clean exit 0 in time. */
 void sv_stop(int sig);
 /* The service's stderr so far, for failure messages (borrowed until the
@@ -126,6 +133,8 @@ void sv_expect_error(const sv_resp *r, int code, const char *error,
                      const char *field);
 /* Classifies text, expects 200 and returns the result (caller deletes). */
 cJSON *sv_classify(const char *text);
+/* The same from the model whose fingerprint is fp (sv_classify: sv_fp). */
+cJSON *sv_classify_by(const char *text, const char *fp);
 /* The value of one series ("name{labels}") in a metrics text, -1 when it
  * is absent. */
 double sv_metric(const char *text, const char *series);
@@ -134,5 +143,9 @@ void sv_feedback_json(char *buf, size_t cap, const char *text, const char *from,
                       const char *to, const char *conf);
 /* An intent other than `not` from the example data's eight. */
 const char *sv_other_intent(const char *not_this);
+
+/* The reload of the model file, a case of the "service" suite added by
+ * suite_service_ops() (check_service_reload.c). */
+void suite_service_reload(Suite *s);
 
 #endif
