@@ -365,29 +365,12 @@ START_TEST(test_memory_from_nth)
 END_TEST
 
 /*
- * A temp LMDB store with entries only its L2 holds. The directory is made
- * and removed by the parent (an unchecked fixture), so a failed test
+ * A temp LMDB store with entries only its L2 holds. It lives in the case's
+ * directory (tt_case_setup(), an unchecked fixture), so a failed test
  * leaves nothing behind; each test gets its own store inside it.
  */
-static char *lmdb_dir;
 static char lmdb_url[600];
 static int lmdb_seq;
-
-static void lmdb_case_setup(void)
-{
-    lmdb_dir = tt_mkdtemp();
-    if (!lmdb_dir) {
-        perror("tt_mkdtemp");
-        abort();
-    }
-}
-
-static void lmdb_case_teardown(void)
-{
-    tt_rmtree(lmdb_dir);
-    free(lmdb_dir);
-    lmdb_dir = NULL;
-}
 
 static void lmdb_setup(void)
 {
@@ -398,7 +381,7 @@ static void lmdb_setup(void)
     size_t i;
 
     /* the pid (fork mode) and the counter (CK_FORK=no) keep it fresh */
-    snprintf(lmdb_url, sizeof(lmdb_url), "lmdb://%s/store%d.%d", lmdb_dir,
+    snprintf(lmdb_url, sizeof(lmdb_url), "lmdb://%s/store%d.%d", tt_case_dir(),
              (int)getpid(), lmdb_seq++);
     tc_options_init(&o);
     o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
@@ -444,7 +427,7 @@ Suite *suite_alloc(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("lmdb");
-    tcase_add_unchecked_fixture(tc, lmdb_case_setup, lmdb_case_teardown);
+    tcase_add_unchecked_fixture(tc, tt_case_setup, tt_case_teardown);
     tcase_add_checked_fixture(tc, lmdb_setup, lmdb_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_lmdb_nth);

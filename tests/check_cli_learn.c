@@ -7,7 +7,6 @@
  * each test learns on its own copy of the example model (learn_fixture.c).
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -84,7 +83,7 @@ START_TEST(test_readme)
     cli(&r, &h, "train", LF_TRAIN_DATA, "-o", lf_model());
     expect(&r, 0, NULL, "");
     run_free(&r);
-    lf_fingerprint(lf_model(), fp_old);
+    cli_fingerprint(lf_model(), fp_old);
     lf_answers(readme_texts, N_README, before);
     for (i = 0; i < N_TAUGHT; i++) {
         ck_assert_msg(strcmp(before[i], readme_intents[i]) != 0,
@@ -113,11 +112,11 @@ START_TEST(test_readme)
     ck_assert(json_num(sum, "reference_accuracy_after") >=
               json_num(sum, "reference_accuracy_before") - 0.005);
     ck_assert_str_eq(json_str(sum, "fingerprint_before"), fp_old);
-    lf_fingerprint(lf_model(), fp_new);
+    cli_fingerprint(lf_model(), fp_new);
     ck_assert_str_ne(fp_new, fp_old);
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_new);
     cJSON_Delete(sum);
-    lf_fingerprint(lf_beside(".prev"), fp);
+    cli_fingerprint(lf_beside(".prev"), fp);
     ck_assert_str_eq(fp, fp_old);
 
     /* the model answers the corrections and a paraphrase, nothing else */
@@ -151,16 +150,16 @@ START_TEST(test_readme)
     ck_assert(json_num(sum, "applied") == 0);
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_new);
     cJSON_Delete(sum);
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_new);
-    lf_fingerprint(lf_beside(".prev"), fp);
+    cli_fingerprint(lf_beside(".prev"), fp);
     ck_assert_str_eq(fp, fp_old);
 
     /* the README's last step undoes the swap */
     cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback");
     expect(&r, 0, NULL, "");
     run_free(&r);
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
 }
 END_TEST
@@ -177,7 +176,7 @@ START_TEST(test_export_instead)
 
     lf_use_store(_i);
     lf_model_copy();
-    lf_fingerprint(lf_model(), fp_old);
+    cli_fingerprint(lf_model(), fp_old);
     lf_import_file(LF_CORRECTIONS, 9);
     cli(&r, &h, "feedback", "export", "--consumer", "trainer", "--ack");
     expect(&r, 0, NULL, "");
@@ -207,7 +206,7 @@ START_TEST(test_export_instead)
                          "0 capped, 0 held, 0 skipped");
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_old);
     cJSON_Delete(sum);
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
     ck_assert(!there(".prev"));
 }
@@ -221,17 +220,17 @@ START_TEST(test_rollback)
     run r;
 
     lf_model_copy();
-    lf_fingerprint(lf_model(), fp_old);
+    cli_fingerprint(lf_model(), fp_old);
     /* nothing to go back to: the missing file is named */
     cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback");
     expect(&r, 2, "", lf_beside(".prev"));
     run_free(&r);
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
 
     lf_import_file(LF_CORRECTIONS, 9);
     cJSON_Delete(lf_learn(0, "", NULL));
-    lf_fingerprint(lf_model(), fp_new);
+    cli_fingerprint(lf_model(), fp_new);
     ck_assert_str_ne(fp_new, fp_old);
 
     /* back, and forth again: the two files trade places */
@@ -243,16 +242,16 @@ START_TEST(test_rollback)
     ck_assert_str_eq(json_str(o, "previous"), fp_new);
     cJSON_Delete(o);
     run_free(&r);
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
-    lf_fingerprint(lf_beside(".prev"), fp);
+    cli_fingerprint(lf_beside(".prev"), fp);
     ck_assert_str_eq(fp, fp_new);
     cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback");
     expect(&r, 0, NULL, "");
     run_free(&r);
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_new);
-    lf_fingerprint(lf_beside(".prev"), fp);
+    cli_fingerprint(lf_beside(".prev"), fp);
     ck_assert_str_eq(fp, fp_old);
 
     /* a rollback does nothing else */
@@ -385,7 +384,7 @@ START_TEST(test_min_votes)
     cJSON_Delete(sum);
 
     /* by default it waits in the queue for a second voter */
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     lf_batch_start(&b);
     lf_add(&b, texts[1], a[1], lf_other(a[1], 0), 0.995, "u2", 2);
     lf_import(&b);
@@ -431,7 +430,7 @@ START_TEST(test_refused)
 
     lf_use_store(_i);
     lf_model_copy();
-    lf_fingerprint(lf_model(), fp_old);
+    cli_fingerprint(lf_model(), fp_old);
     lf_batch_start(&b);
     for (i = 0; i < 3; i++) {
         lf_add(&b, refs[i], "code_generation", "translation", 0.5, "u1", i);
@@ -446,7 +445,7 @@ START_TEST(test_refused)
               json_num(sum, "reference_accuracy_before") - 0.001);
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_old);
     cJSON_Delete(sum);
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
     ck_assert(!there(".prev"));
     ck_assert_int_eq(lf_unacked(), 3);
@@ -465,7 +464,7 @@ START_TEST(test_refused)
     for (i = 0; i < 3; i++) {
         ck_assert_str_eq(now[i], "translation");
     }
-    lf_fingerprint(lf_beside(".prev"), fp);
+    cli_fingerprint(lf_beside(".prev"), fp);
     ck_assert_str_eq(fp, fp_old);
 }
 END_TEST
@@ -483,7 +482,7 @@ START_TEST(test_retrain)
 
     lf_use_store(_i);
     lf_model_copy();
-    lf_fingerprint(lf_model(), fp_old);
+    cli_fingerprint(lf_model(), fp_old);
     lf_import_file(LF_CORRECTIONS, 9);
     sum = lf_learn(0, "", "--data", LF_TRAIN_DATA, NULL);
     ck_assert_str_eq(json_str(sum, "mode"), "retrain");
@@ -492,7 +491,7 @@ START_TEST(test_retrain)
     ck_assert(json_num(sum, "reference_accuracy_before") > 0.9);
     ck_assert(json_num(sum, "reference_accuracy_after") >=
               json_num(sum, "reference_accuracy_before") - 0.005);
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_ne(fp, fp_old);
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp);
     cJSON_Delete(sum);
@@ -523,7 +522,7 @@ START_TEST(test_dry_run)
 
     lf_use_store(_i);
     lf_model_copy();
-    lf_fingerprint(lf_model(), fp_old);
+    cli_fingerprint(lf_model(), fp_old);
     lf_import_file(LF_CORRECTIONS, 9);
     sum = lf_learn(0, "", "--dry-run", NULL);
     ck_assert(json_bool(sum, "dry_run"));
@@ -531,7 +530,7 @@ START_TEST(test_dry_run)
     ck_assert_str_eq(json_str(sum, "fingerprint_before"), fp_old);
     cJSON_Delete(sum);
     /* nothing swapped, kept or acknowledged */
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
     ck_assert(!there(".prev"));
     ck_assert(!there(".learn.json"));
@@ -621,7 +620,7 @@ START_TEST(test_redis_down)
 
     lf_use_store(LF_REDIS);
     lf_model_copy();
-    lf_fingerprint(lf_model(), fp_old);
+    cli_fingerprint(lf_model(), fp_old);
     lf_import_file(LF_CORRECTIONS, 9);
     trs_kill(lf_redis());
     cli(&r, &h, "feedback", "learn", "--model", lf_model());
@@ -632,7 +631,7 @@ START_TEST(test_redis_down)
     cli(&r, &h, "feedback", "learn", "--model", lf_model());
     expect(&r, 3, "", "tutorcache: learn: ");
     run_free(&r);
-    lf_fingerprint(lf_model(), fp);
+    cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
     ck_assert(!there(".prev"));
     ck_assert(!there(".learn.json"));

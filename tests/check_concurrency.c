@@ -15,28 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "redis_fixture.h"
 #include "suites.h"
 #include "tutorcache.h"
 
 #define NS "ml_model_predictions"
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts;
-
-    ts.tv_sec = (time_t)(ms / 1000);
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static int under_valgrind(void)
-{
-    return getenv("TC_VALGRIND") != NULL;
-}
 
 /* ---- stores ------------------------------------------------------------ */
 
@@ -134,9 +118,9 @@ static int sf_loader(void **val, size_t *len, int64_t *ttl_ms, const char *ns,
      * the load in progress.
      */
     for (int i = 0; i < 5000 && atomic_load(&sh->entered) < SF_THREADS; i++) {
-        sleep_ms(1);
+        tt_sleep_ms(1);
     }
-    sleep_ms(sh->sleep_ms);
+    tt_sleep_ms(sh->sleep_ms);
     if (sh->fail) {
         return sh->fail;
     }
@@ -193,7 +177,7 @@ START_TEST(test_single_flight)
     bk_start(&b, _i);
     memset(&sh, 0, sizeof(sh));
     sh.h = bk_open(&b, _i);
-    sh.sleep_ms = under_valgrind() ? 400 : 50;
+    sh.sleep_ms = tt_under_valgrind() ? 400 : 50;
     atomic_init(&sh.calls, 0);
     atomic_init(&sh.entered, 0);
     ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, SF_THREADS), 0);
@@ -242,7 +226,7 @@ START_TEST(test_single_flight_failure)
     bk_start(&b, _i);
     memset(&sh, 0, sizeof(sh));
     sh.h = bk_open(&b, _i);
-    sh.sleep_ms = under_valgrind() ? 400 : 50;
+    sh.sleep_ms = tt_under_valgrind() ? 400 : 50;
     sh.fail = TC_EUNAVAIL;
     atomic_init(&sh.calls, 0);
     atomic_init(&sh.entered, 0);
@@ -504,7 +488,7 @@ START_TEST(test_stress)
     bk_start(&b, _i);
     memset(&sh, 0, sizeof(sh));
     sh.h = bk_open(&b, _i);
-    sh.iters = under_valgrind() ? st_iters[_i] / 5 : st_iters[_i];
+    sh.iters = tt_under_valgrind() ? st_iters[_i] / 5 : st_iters[_i];
     atomic_init(&sh.loads, 0);
     ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, ST_THREADS), 0);
     for (int i = 0; i < ST_THREADS; i++) {

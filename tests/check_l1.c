@@ -414,48 +414,10 @@ END_TEST
 
 /* ---- failing allocator ------------------------------------------------ */
 
-static long fa_calls;       /* allocations so far */
-static long fa_fail_at;     /* the call number that fails; 0: none */
-static long fa_outstanding; /* live blocks */
-static int fa_failed;       /* an injected failure happened */
-
-static void *fa_malloc(size_t size)
-{
-    void *p;
-
-    if (++fa_calls == fa_fail_at) {
-        fa_failed = 1;
-        return NULL;
-    }
-    p = malloc(size);
-    if (p) {
-        fa_outstanding++;
-    }
-    return p;
-}
-
-static void *fa_realloc(void *ptr, size_t size)
-{
-    void *p;
-
-    if (++fa_calls == fa_fail_at) {
-        fa_failed = 1;
-        return NULL;
-    }
-    p = realloc(ptr, size);
-    if (p && !ptr) {
-        fa_outstanding++;
-    }
-    return p;
-}
-
-static void fa_free(void *ptr)
-{
-    if (ptr) {
-        fa_outstanding--;
-    }
-    free(ptr);
-}
+/*
+ * The suites' counting allocator (tt_alloc.c) fails the n-th allocation
+ * of the sequence, for every n until a run sees no failure.
+ */
 
 #define FA_KEYS 200
 
@@ -506,7 +468,7 @@ static void fa_sequence(void)
         ck_assert(rc == TC_OK || rc == TC_MISS);
     }
     /* With failures off, the table must still agree with itself. */
-    fa_fail_at = 0;
+    tt_alloc_pause(1);
     for (i = 0; i < FA_KEYS; i++) {
         tc__hash h = hk(i);
 
@@ -532,17 +494,13 @@ START_TEST(test_failing_allocator)
     int completed = 0;
 
     for (n = 1; n < 100000 && !completed; n++) {
-        fa_calls = 0;
-        fa_outstanding = 0;
-        fa_failed = 0;
-        fa_fail_at = n;
-        tc_set_allocator(fa_malloc, fa_realloc, fa_free);
+        tt_alloc_install(n, 0);
         fa_sequence();
-        tc_set_allocator(NULL, NULL, NULL);
-        ck_assert_msg(fa_outstanding == 0,
+        tt_alloc_restore();
+        ck_assert_msg(tt_alloc_live() == 0,
                       "%ld blocks leaked with allocation %ld failing",
-                      fa_outstanding, n);
-        completed = !fa_failed;
+                      tt_alloc_live(), n);
+        completed = !tt_alloc_injected();
     }
     /* Every allocation point was made to fail, then a clean run. */
     ck_assert(completed);
@@ -642,7 +600,7 @@ START_TEST(test_threads)
     /* Small enough that eviction runs all the time. */
     ck_assert_int_eq(tc__l1_new(&th_l1, 32 * 1024, 4), TC_OK);
     atomic_store(&th_bad, 0);
-    th_iters = getenv("TC_VALGRIND") ? 5000 : 50000;
+    th_iters = tt_under_valgrind() ? 5000 : 50000;
     for (i = 0; i < TH_THREADS; i++) {
         ck_assert_int_eq(pthread_create(&t[i], NULL, th_run, (void *)i), 0);
     }
@@ -673,12 +631,6 @@ START_TEST(test_threads)
 }
 END_TEST
 
-/* Runs even when a test failed mid-way, so later tests get malloc back. */
-static void fa_restore(void)
-{
-    tc_set_allocator(NULL, NULL, NULL);
-}
-
 Suite *suite_l1(void)
 {
     Suite *s = suite_create("l1");
@@ -702,7 +654,8 @@ Suite *suite_l1(void)
     suite_add_tcase(s, tc);
 
     tcase_set_timeout(fa, 120);
-    tcase_add_checked_fixture(fa, NULL, fa_restore);
+    /* runs even when a test failed mid-way: later tests get malloc back */
+    tcase_add_checked_fixture(fa, NULL, tt_alloc_restore);
     tcase_add_test(fa, test_failing_allocator);
     suite_add_tcase(s, fa);
 

@@ -469,7 +469,7 @@ START_TEST(test_snips_accuracy)
                 dir);
         return;
     }
-    if (getenv("TC_VALGRIND")) {
+    if (tt_under_valgrind()) {
         fprintf(stderr, "check_model: SNIPS accuracy test skipped under "
                         "valgrind (too slow)\n");
         return;

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -106,14 +105,6 @@ static int64_t entries(tc__store *s)
     return h.entries;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* Asserts key holds exactly the given text. */
 static void expect_value(tc__store *s, const char *key, const char *want)
 {
@@ -204,7 +195,7 @@ START_TEST(test_ttl_expiry)
     ck_assert_int_eq(set1(s, "tc:t:short", "v", 1, 50), TC_OK);
     ck_assert_int_eq(set1(s, "tc:t:long", "w", 1, 60000), TC_OK);
     expect_value(s, "tc:t:short", "v");
-    sleep_ms(80);
+    tt_sleep_ms(80);
     expect_miss(s, "tc:t:short");
     expect_value(s, "tc:t:long", "w");
     /* Deleting an expired entry reports that nothing was there. */
@@ -319,7 +310,7 @@ START_TEST(test_incr)
 
     /* An expired value counts as absent, whatever it held. */
     ck_assert_int_eq(set1(s, "tc:t:old", "junk", 4, 20), TC_OK);
-    sleep_ms(40);
+    tt_sleep_ms(40);
     ck_assert_int_eq(s->ops->incr(s, "tc:t:old", &c, &err), TC_OK);
     ck_assert_int_eq(c, 1);
     s->ops->close(s);
@@ -550,7 +541,7 @@ START_TEST(test_sweep_from_writes)
         snprintf(key, sizeof(key), "tc:t:soon%d", i);
         ck_assert_int_eq(set1(s, key, "x", 1, 50), TC_OK);
     }
-    sleep_ms(80);
+    tt_sleep_ms(80);
     /* Expired entries stay in the DB until a sweep. */
     ck_assert_int_eq(entries(s), 10);
     for (int i = 0; i < 995; i++) {

@@ -1,7 +1,8 @@
 /*
- * cli_harness.c - the CLI suites' way of running the built binary (see
- * cli_harness.h). stdout and stderr are read through poll() while stdin is
- * written, so no pipe fills up and stalls either side.
+ * cli_harness.c - the CLI suites' way of running the built binary, reading
+ * its JSON answers, and their common fixture (see cli_harness.h). stdout
+ * and stderr are read through poll() while stdin is written, so no pipe
+ * fills up and stalls either side.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,26 +15,18 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
 
 #include "cli_harness.h"
+#include "suites.h"
 
 /* Long enough for a valgrind run of the slowest command, short enough
  * that a hang fails the test instead of the whole suite. */
 #define RUN_TIMEOUT_MS 90000
 
 cli_target tt_cli;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void run_free(run *r)
 {
@@ -104,7 +97,7 @@ void run_argv(run *r, const how *h, char *const *args)
     const char *in = h ? (const char *)h->in : NULL;
     size_t inlen = in ? (h->inlen ? h->inlen : strlen(in)) : 0, inoff = 0;
     int pin[2], pout[2], perr[2], status, i;
-    int64_t deadline = now_ms() + RUN_TIMEOUT_MS;
+    int64_t deadline = tt_now_ms() + RUN_TIMEOUT_MS;
     struct pollfd fds[3];
     pid_t pid;
 
@@ -160,7 +153,7 @@ void run_argv(run *r, const how *h, char *const *args)
     fds[0].events = fds[1].events = POLLIN;
     fds[2].events = POLLOUT;
     while (fds[0].fd >= 0 || fds[1].fd >= 0 || fds[2].fd >= 0) {
-        if (now_ms() > deadline) {
+        if (tt_now_ms() > deadline) {
             kill(pid, SIGKILL);
             ck_abort_msg("tutorcache %s: still running after %d ms",
                          args[0] ? args[0] : "", RUN_TIMEOUT_MS);
@@ -239,6 +232,58 @@ void expect(const run *r, int code, const char *out, const char *err_part)
     }
 }
 
+void expect_diag(const run *r, int code, const char *part)
+{
+    expect(r, code, "", part);
+    /* the library's JSON log lines may come first */
+    ck_assert_msg(strncmp(r->err, "tutorcache: ", 12) == 0 ||
+                      strstr(r->err, "\ntutorcache: ") != NULL,
+                  "no line starts with \"tutorcache: \": %s", r->err);
+}
+
+void expect_help(run *r, const how *h, const char *main_help, const char *cmd)
+{
+    char want[64];
+    run r2;
+
+    snprintf(want, sizeof(want), "\n  %s ", cmd);
+    ck_assert_msg(strstr(main_help, want) != NULL, "%s not in --help", cmd);
+    cli(r, h, cmd, "--help");
+    expect(r, 0, NULL, "");
+    snprintf(want, sizeof(want), "Usage: tutorcache %s", cmd);
+    ck_assert_msg(strncmp(r->out, want, strlen(want)) == 0, "%s", r->out);
+    cli(&r2, h, cmd, "-h");
+    expect(&r2, 0, r->out, "");
+    run_free(&r2);
+    cli(&r2, h, "help", cmd);
+    expect(&r2, 0, r->out, "");
+    run_free(&r2);
+}
+
+void expect_usage(const how *h, const char *const *args, size_t n)
+{
+    run r;
+
+    run_argv(&r, h, (char *const *)args);
+    ck_assert_msg(
+        r.code == 2 && r.outlen == 0 && strncmp(r.err, "tutorcache: ", 12) == 0,
+        "case %zu: exit %d, stdout \"%s\", stderr %s", n, r.code, r.out, r.err);
+    run_free(&r);
+}
+
+void expect_diagnostics(const run *r)
+{
+    const char *p = r->err;
+
+    while (*p) {
+        ck_assert_msg(strncmp(p, "tutorcache: ", 12) == 0,
+                      "stderr line without the prefix: %s", p);
+        p = strchr(p, '\n');
+        ck_assert_ptr_nonnull(p);
+        p++;
+    }
+}
+
 cJSON *run_json(const run *r)
 {
     const char *nl = memchr(r->out, '\n', r->outlen);
@@ -291,4 +336,159 @@ int json_bool(const cJSON *o, const char *path)
 
     ck_assert_msg(cJSON_IsBool(f), "\"%s\" is not a boolean", path);
     return cJSON_IsTrue(f);
+}
+
+void lines_parse(lines *ls, const char *text)
+{
+    const char *p = text, *nl;
+    size_t cap = 0;
+
+    memset(ls, 0, sizeof(*ls));
+    while (*p) {
+        nl = strchr(p, '\n');
+        ck_assert_msg(nl != NULL, "last line without a newline: %s", p);
+        if (ls->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            ls->v = realloc(ls->v, cap * sizeof(*ls->v));
+            ck_assert_ptr_nonnull(ls->v);
+        }
+        ls->v[ls->n] = cJSON_ParseWithLength(p, (size_t)(nl - p));
+        ck_assert_msg(cJSON_IsObject(ls->v[ls->n]), "not a JSON object: %.*s",
+                      (int)(nl - p), p);
+        ls->n++;
+        p = nl + 1;
+    }
+}
+
+void lines_free(lines *ls)
+{
+    size_t i;
+
+    for (i = 0; i < ls->n; i++) {
+        cJSON_Delete(ls->v[i]);
+    }
+    free(ls->v);
+    memset(ls, 0, sizeof(*ls));
+}
+
+/* ---- the CLI suites' fixture --------------------------------------------- */
+
+static char *g_home;       /* the test's HOME */
+static char g_bin[4096];   /* the binary */
+static char g_url[4200];   /* the default store: LMDB in g_home */
+static char g_model[4200]; /* the case's example model */
+static trs *g_srv;         /* the test's Redis, when it uses one */
+
+void cli_setup(void)
+{
+    snprintf(g_bin, sizeof(g_bin), "%s/tutorcache", tt_build_dir());
+    ck_assert_msg(access(g_bin, X_OK) == 0, "%s: not built (%s)", g_bin,
+                  strerror(errno));
+    ck_assert_msg(access(CLI_TRAIN_DATA, R_OK) == 0,
+                  "run from the source tree: %s is needed", CLI_TRAIN_DATA);
+    g_home = tt_test_dir();
+    ck_assert_ptr_nonnull(g_home);
+    snprintf(g_url, sizeof(g_url), "lmdb://%s/db", g_home);
+    tt_cli.bin = g_bin;
+    tt_cli.home = g_home;
+    tt_cli.url = g_url;
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void cli_setup_nostore(void)
+{
+    cli_setup();
+    tt_cli.url = NULL;
+}
+
+void cli_teardown(void)
+{
+    trs_stop(g_srv);
+    g_srv = NULL;
+    if (g_home) {
+        tt_rmtree(g_home);
+        free(g_home);
+        g_home = NULL;
+    }
+}
+
+const char *cli_home(void)
+{
+    return g_home;
+}
+
+trs *cli_redis_start(const char *extra_conf)
+{
+    const char *was = getenv("TMPDIR");
+    char *tmpdir = was ? strdup(was) : NULL;
+
+    ck_assert_msg(g_srv == NULL, "the test's Redis runs already");
+    if (tt_case_dir()) {
+        setenv("TMPDIR", tt_case_dir(), 1);
+    }
+    g_srv = trs_start(extra_conf);
+    if (tmpdir) {
+        setenv("TMPDIR", tmpdir, 1);
+    } else {
+        unsetenv("TMPDIR");
+    }
+    free(tmpdir);
+    ck_assert_msg(g_srv != NULL, "redis-server did not start");
+    return g_srv;
+}
+
+trs *cli_redis(void)
+{
+    return g_srv;
+}
+
+const char *cli_store_url(int k, char *buf, size_t n)
+{
+    switch (k) {
+    case CLI_LMDB:
+        snprintf(buf, n, "lmdb://%s/db", g_home);
+        break;
+    case CLI_MEMORY:
+        snprintf(buf, n, "memory:");
+        break;
+    default:
+        if (!g_srv) {
+            cli_redis_start(NULL);
+        }
+        snprintf(buf, n, "%s",
+                 k == CLI_REDIS ? trs_url(g_srv) : trs_unix_url(g_srv));
+        break;
+    }
+    return buf;
+}
+
+const char *cli_model(void)
+{
+    how h = {0};
+    run r;
+
+    ck_assert_msg(tt_case_dir() != NULL, "cli_model() needs tt_case_setup()");
+    snprintf(g_model, sizeof(g_model), "%s/intents.tcm", tt_case_dir());
+    if (access(g_model, R_OK) == 0) {
+        return g_model;
+    }
+    cli(&r, &h, "train", CLI_TRAIN_DATA, "-o", g_model, "--seed", "7",
+        "--threads", "1");
+    expect(&r, 0, NULL, "");
+    run_free(&r);
+    return g_model;
+}
+
+void cli_fingerprint(const char *path, char fp[64])
+{
+    how h = {0};
+    cJSON *o;
+    run r;
+
+    cli(&r, &h, "model", "info", "--format", "json", path);
+    expect(&r, 0, NULL, "");
+    o = run_json(&r);
+    snprintf(fp, 64, "%s", json_str(o, "fingerprint"));
+    cJSON_Delete(o);
+    run_free(&r);
 }

@@ -2,7 +2,10 @@
  * cli_harness.h - runs the built `tutorcache` binary as a user would, for
  * the CLI suites: a fork and exec per call with a clean environment in the
  * test's temp dir, stdin fed, and stdout, stderr and the exit code kept
- * apart for the checks; and the fields of a command's JSON answer.
+ * apart for the checks; the checks every CLI suite makes (help, usage
+ * errors, diagnostics), the fields of a command's JSON answer and its JSON
+ * Lines; and the CLI suites' common fixture (a HOME per test in the case's
+ * dir, a store of each kind, the example model trained once per case).
  */
 #ifndef TC_CLI_HARNESS_H
 #define TC_CLI_HARNESS_H
@@ -10,6 +13,8 @@
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
+
+#include "redis_fixture.h"
 
 #define CLI_MAX_ARGS 40
 #define CLI_MAX_ENV 32
@@ -53,11 +58,42 @@ void cli_run(run *r, const how *h, ...);
  * anything, "": empty), with the run's output in the failure message. */
 void expect(const run *r, int code, const char *out, const char *err_part);
 
+/* A usage-style failure: the code, nothing on stdout, and one
+ * "tutorcache: " diagnostic mentioning part (NULL: anything). */
+void expect_diag(const run *r, int code, const char *part);
+
+/*
+ * The help of command cmd: main_help (the stdout of `tutorcache --help`)
+ * lists it, `cmd --help` says "Usage: tutorcache cmd", and `cmd -h` and
+ * `help cmd` print the same, each run as h says (may be NULL). r receives
+ * the run of `cmd --help`, for more checks; the caller frees it.
+ */
+void expect_help(run *r, const how *h, const char *main_help, const char *cmd);
+
+/* The run of args (NULL-terminated), the n-th case of a test, is a usage
+ * error: exit 2, nothing on stdout, stderr starting "tutorcache: ". */
+void expect_usage(const how *h, const char *const *args, size_t n);
+
+/* Every line of stderr is a diagnostic: "tutorcache: ...". */
+void expect_diagnostics(const run *r);
+
 /*
  * A command's stdout when it is one line of one JSON object, parsed (the
  * test fails otherwise); the caller deletes it.
  */
 cJSON *run_json(const run *r);
+
+/* JSON Lines: every line of a command's stdout one JSON object. */
+typedef struct lines {
+    cJSON **v;
+    size_t n;
+} lines;
+
+/* Parses text (NUL-terminated; a command's r.out) line by line; the test
+ * fails on a line that is not an object or lacks its newline. Free with
+ * lines_free(). */
+void lines_parse(lines *ls, const char *text);
+void lines_free(lines *ls);
 
 /* The field at a dotted path of o ("learn.last.applied"), which must be
  * there (and of the type asked for); what comes back is borrowed from o. */
@@ -65,5 +101,51 @@ const cJSON *json_get(const cJSON *o, const char *path);
 const char *json_str(const cJSON *o, const char *path);
 double json_num(const cJSON *o, const char *path);
 int json_bool(const cJSON *o, const char *path);
+
+/* ---- the CLI suites' fixture --------------------------------------------- */
+
+/* The example data the suites train the example model from. */
+#define CLI_TRAIN_DATA "examples/intents.jsonl"
+
+/*
+ * A checked fixture for a CLI suite, whose case runs tt_case_setup() and
+ * tt_case_teardown() as its unchecked fixture: the built binary (the test
+ * fails when it is not there), a fresh HOME for the test inside the case's
+ * dir, and TUTORCACHE_URL an LMDB store in it (a suite that wants another
+ * default sets tt_cli.url after cli_setup()). SIGPIPE is ignored, so that
+ * writing the stdin of a child that already exited does not kill the test.
+ */
+void cli_setup(void);
+void cli_teardown(void);
+
+/* cli_setup() with no default store: each run names its own, or none. */
+void cli_setup_nostore(void);
+
+/* The test's HOME, until cli_teardown(). */
+const char *cli_home(void);
+
+/* The stores a CLI test runs on; a loop test's _i is often one of these. */
+enum { CLI_LMDB, CLI_REDIS, CLI_UNIX, CLI_MEMORY, CLI_NSTORES };
+
+/*
+ * The test's private Redis, started (with extra config lines; may be NULL)
+ * with its dir in the case's, so that a failed forked test leaves nothing
+ * behind; the test fails when it does not start. cli_teardown() stops it.
+ * cli_redis() is that server, or NULL before it started.
+ */
+trs *cli_redis_start(const char *extra_conf);
+trs *cli_redis(void);
+
+/* The URL of store kind k, into buf: LMDB in the test's HOME, memory:, or
+ * the test's Redis by TCP or unix socket (started when it is not yet). */
+const char *cli_store_url(int k, char *buf, size_t n);
+
+/* The example model trained from CLI_TRAIN_DATA with --seed 7 --threads 1
+ * on its first use in a case, and the same file for the case's later
+ * tests (it lives in the case's dir); its path. */
+const char *cli_model(void);
+
+/* The fingerprint of a model file, as `model info` prints it. */
+void cli_fingerprint(const char *path, char fp[64]);
 
 #endif

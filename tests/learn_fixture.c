@@ -5,8 +5,6 @@
  * test's files and store are; they all live in the case's dir, so that
  * they are removed even after a failed assertion cut a test short.
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,85 +17,49 @@
 #include "learn_fixture.h"
 #include "suites.h"
 
-static char *g_shared;     /* the case's dir */
-static char g_model[4200]; /* the example model, in it */
-static char *g_tmp;        /* the test's HOME, LMDB store and model */
-static trs *g_srv;         /* the test's Redis, when it uses one */
-static char g_bin[4096];
+static char g_model[4200]; /* the example model, in the case's dir */
 static char g_url[4200];
 static char g_m[4200];
 
 void lf_case_setup(void)
 {
-    g_shared = tt_mkdtemp();
-    ck_assert_ptr_nonnull(g_shared);
-    snprintf(g_model, sizeof(g_model), "%s/intents.tcm", g_shared);
+    tt_case_setup();
+    snprintf(g_model, sizeof(g_model), "%s/intents.tcm", tt_case_dir());
 }
 
 void lf_case_teardown(void)
 {
-    if (g_shared) {
-        tt_rmtree(g_shared);
-        free(g_shared);
-        g_shared = NULL;
-    }
+    tt_case_teardown();
 }
 
+/* The CLI suites' fixture (cli_harness.c) keeps the test's dir in the
+ * case's, which the case's teardown removes: a forked test that fails
+ * exits at once, without its own teardown. */
 void lf_setup(void)
 {
-    snprintf(g_bin, sizeof(g_bin), "%s/tutorcache", tt_build_dir());
-    ck_assert_msg(access(g_bin, X_OK) == 0, "%s: not built (%s)", g_bin,
-                  strerror(errno));
+    cli_setup();
     ck_assert_msg(access(LF_CORRECTIONS, R_OK) == 0,
                   "run from the source tree: %s is needed", LF_CORRECTIONS);
-    /* in the case's dir, which the case's teardown removes: a forked test
-     * that fails exits at once, without its own teardown */
-    g_tmp = malloc(strlen(g_shared) + 16);
-    ck_assert_ptr_nonnull(g_tmp);
-    sprintf(g_tmp, "%s/test.XXXXXX", g_shared);
-    ck_assert_ptr_nonnull(mkdtemp(g_tmp));
-    snprintf(g_url, sizeof(g_url), "lmdb://%s/db", g_tmp);
-    snprintf(g_m, sizeof(g_m), "%s/m.tcm", g_tmp);
-    tt_cli.bin = g_bin;
-    tt_cli.home = g_tmp;
+    snprintf(g_url, sizeof(g_url), "%s", tt_cli.url);
+    snprintf(g_m, sizeof(g_m), "%s/m.tcm", cli_home());
     tt_cli.url = g_url;
-    /* writing the stdin of a child that already exited must not kill us */
-    signal(SIGPIPE, SIG_IGN);
 }
 
 void lf_teardown(void)
 {
-    trs_stop(g_srv);
-    g_srv = NULL;
-    if (g_tmp) {
-        tt_rmtree(g_tmp);
-        free(g_tmp);
-        g_tmp = NULL;
-    }
+    cli_teardown();
 }
 
 void lf_use_store(int k)
 {
     if (k == LF_REDIS) {
-        char *tmpdir = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
-
-        /* the server's dir in the case's too (see lf_setup) */
-        setenv("TMPDIR", g_shared, 1);
-        g_srv = trs_start(NULL);
-        if (tmpdir) {
-            setenv("TMPDIR", tmpdir, 1);
-        } else {
-            unsetenv("TMPDIR");
-        }
-        free(tmpdir);
-        ck_assert_msg(g_srv != NULL, "redis-server did not start");
-        snprintf(g_url, sizeof(g_url), "%s", trs_url(g_srv));
+        cli_store_url(CLI_REDIS, g_url, sizeof(g_url));
     }
 }
 
 trs *lf_redis(void)
 {
-    return g_srv;
+    return cli_redis();
 }
 
 const char *lf_model(void)
@@ -115,20 +77,6 @@ const char *lf_beside(const char *suffix)
 
 /* ---- the model ----------------------------------------------------------- */
 
-static void copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    char buf[65536];
-    size_t got;
-
-    ck_assert_msg(in && out, "%s -> %s: %s", from, to, strerror(errno));
-    while ((got = fread(buf, 1, sizeof(buf), in)) > 0) {
-        ck_assert_uint_eq(fwrite(buf, 1, got, out), got);
-    }
-    fclose(in);
-    ck_assert_int_eq(fclose(out), 0);
-}
-
 /* The example model is trained at its first use, as the README trains it. */
 void lf_model_copy(void)
 {
@@ -140,21 +88,7 @@ void lf_model_copy(void)
         expect(&r, 0, NULL, "");
         run_free(&r);
     }
-    copy_file(g_model, g_m);
-}
-
-void lf_fingerprint(const char *path, char fp[64])
-{
-    how h = {0};
-    cJSON *o;
-    run r;
-
-    cli(&r, &h, "model", "info", "--format", "json", path);
-    expect(&r, 0, NULL, "");
-    o = run_json(&r);
-    snprintf(fp, 64, "%s", json_str(o, "fingerprint"));
-    cJSON_Delete(o);
-    run_free(&r);
+    tt_copy_file(g_model, g_m);
 }
 
 void lf_answers(const char *const *texts, size_t n, char out[][32])
@@ -162,7 +96,7 @@ void lf_answers(const char *const *texts, size_t n, char out[][32])
     static const char *const nocache[] = {"ENABLE_CACHING=false", NULL};
     char *args[CLI_MAX_ARGS + 1] = {"classify", "--model", g_m};
     how h = {0};
-    const char *p, *nl;
+    lines ls;
     size_t i;
     run r;
 
@@ -174,18 +108,13 @@ void lf_answers(const char *const *texts, size_t n, char out[][32])
     h.env = nocache;
     run_argv(&r, &h, args);
     expect(&r, 0, NULL, "");
-    for (i = 0, p = r.out; i < n; i++, p = nl + 1) {
-        cJSON *o;
-
-        nl = strchr(p, '\n');
-        ck_assert_msg(nl != NULL, "%zu answers to %zu texts: %s", i, n, r.out);
-        o = cJSON_ParseWithLength(p, (size_t)(nl - p));
-        ck_assert_msg(cJSON_IsObject(o), "not JSON: %s", p);
-        ck_assert_str_eq(json_str(o, "source"), "model");
-        snprintf(out[i], 32, "%s", json_str(o, "intent"));
-        cJSON_Delete(o);
+    lines_parse(&ls, r.out);
+    ck_assert_msg(ls.n == n, "%zu answers to %zu texts: %s", ls.n, n, r.out);
+    for (i = 0; i < n; i++) {
+        ck_assert_str_eq(json_str(ls.v[i], "source"), "model");
+        snprintf(out[i], 32, "%s", json_str(ls.v[i], "intent"));
     }
-    ck_assert_str_eq(p, "");
+    lines_free(&ls);
     run_free(&r);
 }
 

@@ -15,9 +15,10 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 
+#include "cli_harness.h"
 #include "redis_fixture.h"
 
-#define LF_TRAIN_DATA "examples/intents.jsonl"
+#define LF_TRAIN_DATA CLI_TRAIN_DATA
 #define LF_CORRECTIONS "examples/corrections.jsonl" /* 9 records */
 
 /* The stores every loop test runs on; a loop test's _i is one of these. */
@@ -41,9 +42,6 @@ const char *lf_beside(const char *suffix);
 
 /* The test's model becomes a copy of the example model. */
 void lf_model_copy(void);
-
-/* The fingerprint of a model file, as `model info` prints it. */
-void lf_fingerprint(const char *path, char fp[64]);
 
 /* The test's model's own answers (classify without the cache) to n
  * texts: their intents. */

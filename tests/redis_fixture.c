@@ -4,20 +4,16 @@
  * binding port 0 and on a unix socket in that dir, with no persistence;
  * the kernel kills it if the test process dies before trs_stop().
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -38,46 +34,6 @@ struct trs {
     char url[64];
     char *unix_url;
 };
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * A port the kernel just handed out for port 0. Another process may take
- * it before the server binds it; the caller then retries with another.
- */
-static int free_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int fd, port = -1;
-
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return -1;
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
-        port = ntohs(sa.sin_port);
-    }
-    close(fd);
-    return port;
-}
 
 static char *path_join(const char *dir, const char *name)
 {
@@ -200,8 +156,8 @@ static int spawn(trs *s)
         execlp("redis-server", "redis-server", s->conf, (char *)NULL);
         _exit(127);
     }
-    deadline = now_ms() + READY_WAIT_MS;
-    while (now_ms() < deadline) {
+    deadline = tt_now_ms() + READY_WAIT_MS;
+    while (tt_now_ms() < deadline) {
         w = waitpid(s->pid, &status, WNOHANG);
         if (w == s->pid) {
             s->pid = -1;
@@ -214,7 +170,7 @@ static int spawn(trs *s)
         if (answers(s)) {
             return 0;
         }
-        sleep_ms(10);
+        tt_sleep_ms(10);
     }
     trs_kill(s);
     return -1;
@@ -263,7 +219,7 @@ trs *trs_start(const char *extra_conf)
     }
     snprintf(s->unix_url, n, "unix://%s", s->sock);
     for (int i = 0; i < START_TRIES; i++) {
-        s->port = free_port();
+        s->port = tt_free_port();
         if (s->port <= 0 || write_conf(s, extra_conf) != 0) {
             break;
         }
@@ -318,7 +274,7 @@ int trs_restart(trs *s)
     for (int i = 0; i < START_TRIES && rc != 0; i++) {
         rc = spawn(s);
         if (rc == 1) {
-            sleep_ms(50);
+            tt_sleep_ms(50);
         }
     }
     if (rc != 0) {

@@ -5,38 +5,60 @@
 #ifndef TC_TEST_SUITES_H
 #define TC_TEST_SUITES_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <check.h>
 
-Suite *suite_error(void);       /* check_error.c: codes, allocator */
-Suite *suite_key(void);         /* check_key.c: hashing, canonical JSON */
-Suite *suite_config(void);      /* check_config.c: options, env, file */
-Suite *suite_l1(void);          /* check_l1.c */
-Suite *suite_store_redis(void); /* check_store_redis.c */
-Suite *suite_store_lmdb(void);  /* check_store_lmdb.c */
-Suite *suite_cache(void);       /* check_cache.c: tiers, TTL, degraded */
-Suite *suite_concurrency(void); /* check_concurrency.c: threads (tsan) */
-Suite *suite_alloc(void);       /* check_alloc.c: failing allocator */
-Suite *suite_cli(void);         /* check_cli.c: the built binary */
-Suite *suite_normalize(void);   /* check_normalize.c: normalization */
-Suite *suite_model(void);       /* check_model.c: training, prediction */
-Suite *suite_model_train(void); /* check_model_train.c: weights, calibration */
-Suite *suite_model_file(void);  /* check_model_file.c: the model file */
+Suite *suite_error(void);           /* check_error.c: codes, allocator */
+Suite *suite_key(void);             /* check_key.c: hashing, canonical JSON */
+Suite *suite_config(void);          /* check_config.c: options, env, file */
+void suite_config_values(Suite *s); /* check_config_values.c: bad values,
+                                       namespaces, URLs */
+Suite *suite_l1(void);              /* check_l1.c */
+Suite *suite_store_redis(void);     /* check_store_redis.c */
+void suite_store_redis_faults(Suite *s); /* check_store_redis_faults.c */
+Suite *suite_store_lmdb(void);           /* check_store_lmdb.c */
+Suite *suite_cache(void);             /* check_cache.c: tiers, TTL, loaders */
+void suite_cache_ops(Suite *s);       /* check_cache_ops.c: batches, counters */
+void suite_cache_failure(Suite *s);   /* check_cache_failure.c: degraded */
+Suite *suite_cache_full(void);        /* check_cache_full.c: a full store */
+Suite *suite_concurrency(void);       /* check_concurrency.c: threads (tsan) */
+Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
+Suite *suite_cli(void);               /* check_cli.c: the built binary */
+void suite_cli_ops(Suite *s);         /* check_cli_ops.c: its failures, output,
+                                         bench */
+Suite *suite_normalize(void);         /* check_normalize.c: normalization */
+void suite_normalize_props(Suite *s); /* check_normalize_props.c: over many
+                                         texts */
+Suite *suite_model(void);             /* check_model.c: training, prediction */
+Suite *suite_model_train(void);  /* check_model_train.c: weights, calibration */
+Suite *suite_model_file(void);   /* check_model_file.c: the model file */
 Suite *suite_model_memory(void); /* check_model_memory.c: corrections */
 void suite_model_memory_stress(Suite *s); /* check_model_memory_stress.c:
                                              its threads, failing allocator */
-Suite *suite_classify(void);    /* check_classify.c: through the cache */
+Suite *suite_classify(void);     /* check_classify.c: through the cache */
 Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
-Suite *suite_metrics(void);     /* check_metrics.c: Prometheus exposition */
-Suite *suite_log(void);         /* check_log.c: JSON log lines */
-Suite *suite_feedback(void);    /* check_feedback.c: feedback on LMDB */
-Suite *suite_cli_perf(void);    /* check_cli_perf.c: bench classify, loadtest */
+void suite_cli_train(Suite *s);  /* check_cli_train.c: train, model info,
+                                    eval */
+Suite *suite_metrics(void);      /* check_metrics.c: Prometheus exposition */
+Suite *suite_log(void);          /* check_log.c: JSON log lines */
+Suite *suite_feedback(void);     /* check_feedback.c: feedback on LMDB */
+void suite_feedback_import(Suite *su); /* check_feedback_import.c */
+void suite_feedback_queue(Suite *su);  /* check_feedback_queue.c: queue,
+                                          retention, spool, threads */
+Suite *suite_cli_perf(void);           /* check_cli_perf.c: bench classify */
+void suite_cli_loadtest(Suite *s);     /* check_cli_loadtest.c: loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
-Suite *suite_cli_learn(void);   /* check_cli_learn.c: feedback learn */
+void suite_cli_feedback_io(Suite *s); /* check_cli_feedback_io.c: import,
+                                         export */
+Suite *suite_cli_learn(void);         /* check_cli_learn.c: feedback learn */
 Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
+void suite_fbstore_redis_faults(Suite *s); /* check_fbstore_redis_faults.c */
 Suite *suite_feedback_redis(void); /* check_feedback_redis.c: through the API */
-Suite *suite_service(void);     /* check_service.c: the example HTTP service */
-void suite_service_ops(Suite *s); /* check_service_ops.c: its options,
-                                     environment, logs, unit file */
+Suite *suite_service(void); /* check_service.c: the example HTTP service */
+void suite_service_ops(Suite *s);   /* check_service_ops.c: its options,
+                                       environment, logs, unit file */
 void suite_service_abuse(Suite *s); /* check_service_abuse.c: its limits
                                        and deadlines on clients */
 
@@ -45,20 +67,62 @@ void suite_service_abuse(Suite *s); /* check_service_abuse.c: its limits
 char *tt_mkdtemp(void);
 void tt_rmtree(const char *path);
 
+/*
+ * A test case's directory, made and removed by the parent process (pass
+ * these two as an unchecked fixture), and a test's own directory inside
+ * it: a forked test that fails exits without its checked teardown, and
+ * what it left goes with the case's directory. Outside such a case
+ * tt_test_dir() falls back to tt_mkdtemp(). The caller frees the test's
+ * path and removes it with tt_rmtree().
+ */
+void tt_case_setup(void);
+void tt_case_teardown(void);
+const char *tt_case_dir(void);
+char *tt_test_dir(void);
+
 /* The build directory ($TC_BUILD, default "build"). */
 const char *tt_build_dir(void);
+
+/* Whether the suites run under valgrind (make valgrind sets TC_VALGRIND),
+ * where time-bound tests stretch their windows and shrink their loops. */
+int tt_under_valgrind(void);
+
+/* Milliseconds of a monotonic clock, and a sleep of ms milliseconds that
+ * a signal does not cut short. */
+int64_t tt_now_ms(void);
+void tt_sleep_ms(int64_t ms);
+
+/* Writes text to path (created or truncated) with the permission bits
+ * mode; the test fails when it cannot. */
+void tt_write_file(const char *path, const char *text, int mode);
+
+/* The newlines in a string, and in a file (which must be there). */
+size_t tt_count_lines(const char *s);
+long tt_file_lines(const char *path);
+
+/* Copies the file from, or its first n bytes, to the file to (created or
+ * truncated); the test fails when it cannot. */
+void tt_copy_file(const char *from, const char *to);
+void tt_copy_head(const char *from, const char *to, long n);
+
+/* A loopback TCP port the kernel just handed out for port 0 and that was
+ * released again: nothing listens there (until another process takes
+ * it). -1 when no socket could be bound. */
+int tt_free_port(void);
 
 /*
  * The counting allocator (tt_alloc.c). tt_alloc_install() resets the
  * counters and routes the library's allocations through it: attempt n
  * fails (and every later one with rest), 0 never; tt_alloc_restore()
  * gives the library back the C library's functions. While paused, the
- * test's own allocations through the library never fail. live counts
- * the blocks outstanding; injected says whether a failure happened.
+ * test's own allocations through the library never fail (nor count as
+ * attempts). calls counts the attempts since the install, live the blocks
+ * outstanding; injected says whether a failure happened.
  */
 void tt_alloc_install(long n, int rest);
 void tt_alloc_restore(void);
 void tt_alloc_pause(int on);
+long tt_alloc_calls(void);
 long tt_alloc_live(void);
 int tt_alloc_injected(void);
 

@@ -90,6 +90,11 @@ void tt_alloc_pause(int on)
     atomic_store(&paused, on);
 }
 
+long tt_alloc_calls(void)
+{
+    return atomic_load(&calls);
+}
+
 long tt_alloc_live(void)
 {
     return atomic_load(&live);

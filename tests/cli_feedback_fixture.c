@@ -1,0 +1,86 @@
+/*
+ * cli_feedback_fixture.c - the steps of the cli_feedback suite (see
+ * cli_feedback_fixture.h), each one run of the built binary through the
+ * CLI harness.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "cli_feedback_fixture.h"
+#include "suites.h"
+
+int cf_is_record_id(const char *s)
+{
+    int i;
+
+    for (i = 0; i < 13; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    if (s[13] != '-') {
+        return 0;
+    }
+    for (i = 14; i < 30; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return s[30] == '\0';
+}
+
+void cf_submit(const how *h, const char *text, const char *original,
+               const char *correct, char *id)
+{
+    lines ls;
+    run r;
+
+    cli(&r, h, "feedback", "submit", "--text", text, "--original", original,
+        "--correct", correct, "--confidence", "0.5");
+    expect(&r, 0, NULL, "");
+    lines_parse(&ls, r.out);
+    ck_assert_uint_eq(ls.n, 1);
+    ck_assert_str_eq(json_str(ls.v[0], "status"), "accepted");
+    ck_assert_msg(cf_is_record_id(json_str(ls.v[0], "id")), "id \"%s\"",
+                  json_str(ls.v[0], "id"));
+    if (id) {
+        snprintf(id, 31, "%s", json_str(ls.v[0], "id"));
+    }
+    lines_free(&ls);
+    run_free(&r);
+}
+
+cJSON *cf_stats(const how *h)
+{
+    cJSON *st;
+    run r;
+
+    cli(&r, h, "feedback", "stats", "--json");
+    expect(&r, 0, NULL, "");
+    st = run_json(&r); /* one line, one object */
+    run_free(&r);
+    return st;
+}
+
+void cf_classify(const how *h, const char *model_path, const char *text,
+                 char *intent, size_t ilen, char *source, size_t slen)
+{
+    lines ls;
+    run r;
+
+    cli(&r, h, "classify", "--model", model_path, "--format", "json", text);
+    expect(&r, 0, NULL, "");
+    lines_parse(&ls, r.out);
+    ck_assert_uint_eq(ls.n, 1);
+    snprintf(intent, ilen, "%s", json_str(ls.v[0], "intent"));
+    snprintf(source, slen, "%s", json_str(ls.v[0], "source"));
+    lines_free(&ls);
+    run_free(&r);
+}
+
+const char *cf_other_intent(const char *intent)
+{
+    return strcmp(intent, "translation") != 0 ? "translation" : "debugging";
+}

@@ -1,0 +1,37 @@
+/*
+ * cli_feedback_fixture.h - what the files of the cli_feedback suite
+ * (check_cli_feedback.c, check_cli_feedback_io.c) share: the steps a user
+ * takes through the built binary (submit a record, read the stats,
+ * classify a text), each failing the test on anything it did not expect.
+ */
+#ifndef TC_TEST_CLI_FEEDBACK_FIXTURE_H
+#define TC_TEST_CLI_FEEDBACK_FIXTURE_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli_harness.h"
+
+/* Whether s is a record id: 13 digits, '-', 16 lowercase hex digits. */
+int cf_is_record_id(const char *s);
+
+/*
+ * Submits a correction (or, when original equals correct, a confirmation)
+ * and checks the answer; id (31 bytes; may be NULL) receives the record's
+ * id.
+ */
+void cf_submit(const how *h, const char *text, const char *original,
+               const char *correct, char *id);
+
+/* The store's feedback stats, parsed; the caller deletes them. */
+cJSON *cf_stats(const how *h);
+
+/* The classification of one text: intent and source, through the cache. */
+void cf_classify(const how *h, const char *model_path, const char *text,
+                 char *intent, size_t ilen, char *source, size_t slen);
+
+/* An intent of the example model other than the given one. */
+const char *cf_other_intent(const char *intent);
+
+#endif

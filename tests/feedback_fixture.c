@@ -1,0 +1,200 @@
+/*
+ * feedback_fixture.c - the feedback suite's fixture and common calls (see
+ * feedback_fixture.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "feedback_fixture.h"
+
+static char *tdir; /* the test's */
+
+void fb_setup(void)
+{
+    tdir = tt_mkdtemp();
+    ck_assert_ptr_nonnull(tdir);
+}
+
+void fb_teardown(void)
+{
+    tt_rmtree(tdir);
+    free(tdir);
+    tdir = NULL;
+}
+
+const char *fb_dir(void)
+{
+    return tdir;
+}
+
+void fb_add(Suite *su, const char *name, const TTest *test)
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_add_checked_fixture(tc, fb_setup, fb_teardown);
+    tcase_set_timeout(tc, 120); /* room for valgrind */
+    tcase_add_test(tc, test);
+    suite_add_tcase(su, tc);
+}
+
+const char *fb_path(const char *name)
+{
+    static char buf[8][600];
+    static int next;
+    char *p = buf[next++ % 8];
+
+    snprintf(p, 600, "%s/%s", tdir, name);
+    return p;
+}
+
+/* A handle on lmdb://<tdir>/db; config_json, when given, is its file. */
+tc_cache *fb_open_url(const char *url, const char *config_json)
+{
+    tc_options o;
+    tc_cache *h = NULL;
+
+    tc_options_init(&o);
+    o.store_url = url;
+    o.flags = TC_OPT_NO_ENV | (config_json ? 0 : TC_OPT_NO_CONFIG);
+    o.lmdb_map_bytes = (size_t)64 << 20;
+    if (config_json) {
+        tt_write_file(fb_path("config.json"), config_json, 0644);
+        o.config_path = fb_path("config.json");
+    }
+    ck_assert_msg(tc_cache_open(&h, &o) == TC_OK, "open: %s", tc_errmsg());
+    return h;
+}
+
+tc_cache *fb_open(const char *config_json)
+{
+    char url[600];
+
+    snprintf(url, sizeof(url), "lmdb://%s/db", tdir);
+    return fb_open_url(url, config_json);
+}
+
+const char fb_base_json[] =
+    "{" FB_BASE_FIELDS ",\"feedback_type\":\"correction\"}";
+
+int fb_submit(tc_cache *h, const char *json, char *id)
+{
+    char tmp[TC_FEEDBACK_ID_MAX];
+
+    return tc_feedback_submit_json(id ? id : tmp, NULL, h, json, strlen(json));
+}
+
+void fb_expect_id(const char *id)
+{
+    ck_assert_msg(tc__fb_id_valid(id), "bad id \"%s\"", id);
+}
+
+/* Every exported record, as lines (the caller frees each and the array). */
+size_t fb_export_all(tc_cache *h, char ***lines)
+{
+    FILE *f = tmpfile();
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    uint64_t count = 0;
+    ssize_t k;
+    int rc;
+
+    ck_assert_ptr_nonnull(f);
+    rc = tc_feedback_export(h, f, &count);
+    ck_assert_msg(rc == TC_OK, "export: %s", tc_errmsg());
+    rewind(f);
+    *lines = NULL;
+    while ((k = getline(&line, &cap, f)) > 0) {
+        *lines = realloc(*lines, (n + 1) * sizeof(**lines));
+        ck_assert_ptr_nonnull(*lines);
+        ck_assert_int_eq(line[k - 1], '\n');
+        line[k - 1] = '\0';
+        (*lines)[n++] = strdup(line);
+    }
+    free(line);
+    fclose(f);
+    ck_assert_uint_eq(count, n);
+    return n;
+}
+
+void fb_free_lines(char **lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(lines[i]);
+    }
+    free(lines);
+}
+
+size_t fb_export_count(tc_cache *h)
+{
+    char **lines;
+    size_t n = fb_export_all(h, &lines);
+
+    fb_free_lines(lines, n);
+    return n;
+}
+
+char *fb_stats(tc_cache *h)
+{
+    char *s = NULL;
+
+    ck_assert_msg(tc_feedback_stats_json(&s, h) == TC_OK, "stats: %s",
+                  tc_errmsg());
+    return s;
+}
+
+/* The number after "key": in a fb_stats object (first occurrence). */
+long long fb_stat_num(const char *json, const char *key)
+{
+    char pat[64];
+    const char *p;
+
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    p = strstr(json, pat);
+    ck_assert_msg(p != NULL, "no %s in %s", key, json);
+    return atoll(p + strlen(pat));
+}
+
+tc_import_report *fb_import_text(tc_cache *h, const char *text,
+                                 tc_import_format fmt, int dry)
+{
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    tc_import_report *r = NULL;
+    int rc;
+
+    ck_assert_ptr_nonnull(f);
+    rc = tc_feedback_import(&r, h, f, fmt, dry, NULL, NULL);
+    fclose(f);
+    ck_assert_msg(rc == TC_OK, "import: %s", tc_errmsg());
+    return r;
+}
+
+char *fb_spool_file(const char *name)
+{
+    static char buf[700];
+
+    snprintf(buf, sizeof(buf), "%s/db/spool/%s", tdir, name);
+    return buf;
+}
+
+/* The whole content of a file ("" when absent); the caller frees it. */
+char *fb_slurp(const char *p)
+{
+    FILE *f = fopen(p, "r");
+    char *s;
+    long n;
+
+    if (!f) {
+        return strdup("");
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    s = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(fread(s, 1, (size_t)n, f), n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
