@@ -112,6 +112,7 @@ check:
 	@$(MAKE) --no-print-directory check-layers
 	scripts/install_check.sh $(BUILD)
 	TC_BUILD=$(BUILD) $(TESTS)
+	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory check-readme
 
 test: check
@@ -166,6 +167,73 @@ valgrind: all examples $(TESTS)
 	TC_BUILD=$(BUILD) TC_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 --child-silent-after-fork=yes \
 	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --suppressions=tests/valgrind.supp $(TESTS)
+
+# ---- fuzzing (tests/fuzz/) ------------------------------------------------
+# One libFuzzer harness per parser of outside input, built by clang with
+# ASan and UBSan against a copy of the library compiled for coverage in
+# $(FUZZ_BUILD). `make fuzz-replay` (part of check) runs every seed corpus
+# once; `make fuzz` fuzzes each harness for FUZZ_SECONDS on a copy of its
+# corpus (FUZZ_MERGE=1 merges new inputs back into tests/fuzz/corpus/;
+# FUZZ_FLAGS adds libFuzzer flags; FUZZ_NAMES picks harnesses).
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_MERGE ?= 0
+# UBSan recovers here so that tests/fuzz/ubsan.supp can silence a known
+# finding; run.sh sets halt_on_error=1, so any other report still fails.
+FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_NAMES := $(filter-out common,$(patsubst tests/fuzz/fuzz_%.c,%,\
+	$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_DEPS := tests/fuzz/fuzz_common.c tests/fuzz/fuzz_common.h \
+	$(FUZZ_BUILD)/libtutorcache.a $(wildcard include/*.h lib/*.h)
+# What some harnesses need beyond the library: the URL harness sees each
+# message's arguments through a wrapped tc__errf; the service harness
+# links the example service's files (all but its main) and answers
+# through two wrapped libmicrohttpd calls.
+FUZZ_LDFLAGS_url := -Wl,--wrap=tc__errf
+FUZZ_SRC_service := $(wildcard examples/service_*.c)
+FUZZ_CFLAGS_service := -Iexamples $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+FUZZ_LDFLAGS_service := -Wl,--wrap=MHD_queue_response \
+	-Wl,--wrap=MHD_create_response_from_buffer_with_free_callback \
+	$(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-findings fuzz-clean
+
+# The library first, by its own rules in a sub-make; then the harnesses.
+# Objects built with other flags than these are built again.
+fuzz-build:
+	@scripts/deps.sh check
+	@mkdir -p $(FUZZ_BUILD)
+	@echo '$(FUZZ_CC) $(FUZZ_SAN)' | cmp -s - $(FUZZ_BUILD)/flags || { \
+	  rm -rf $(FUZZ_BUILD)/lib $(FUZZ_BUILD)/libtutorcache.a $(FUZZ_BINS); \
+	  echo '$(FUZZ_CC) $(FUZZ_SAN)' > $(FUZZ_BUILD)/flags; }
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	  CFLAGS="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  $(FUZZ_BUILD)/libtutorcache.a
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz_service: $(FUZZ_SRC_service) examples/service.h
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -Itests/fuzz $(TC_WARN) \
+	  -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -pthread $(FUZZ_CFLAGS_$*) \
+	  -o $@ $< tests/fuzz/fuzz_common.c $(FUZZ_SRC_$*) \
+	  $(FUZZ_BUILD)/libtutorcache.a $(FUZZ_LDFLAGS_$*) $(TC_LIBS)
+
+fuzz-replay: fuzz-build
+	tests/fuzz/run.sh replay $(FUZZ_BUILD) $(FUZZ_NAMES)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MERGE=$(FUZZ_MERGE) FUZZ_FLAGS="$(FUZZ_FLAGS)" \
+	  tests/fuzz/run.sh fuzz $(FUZZ_BUILD) $(FUZZ_NAMES)
+
+# Which known findings (tests/fuzz/findings/) still reproduce.
+fuzz-findings: fuzz-build
+	tests/fuzz/run.sh findings $(FUZZ_BUILD) $(FUZZ_NAMES)
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
 
 bench: all examples
 	@scripts/deps.sh bench
