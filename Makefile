@@ -186,7 +186,7 @@ FUZZ_NAMES := $(filter-out common,$(patsubst tests/fuzz/fuzz_%.c,%,\
 	$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_DEPS := tests/fuzz/fuzz_common.c tests/fuzz/fuzz_common.h \
-	$(FUZZ_BUILD)/libtutorcache.a $(wildcard include/*.h lib/*.h)
+	$(FUZZ_BUILD)/libtutorcache.a $(shell find include lib -name "*.h")
 # What some harnesses need beyond the library: the URL harness sees each
 # message's arguments through a wrapped tc__errf; the service harness
 # links the example service's files (all but its main) and answers

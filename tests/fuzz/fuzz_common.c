@@ -75,15 +75,14 @@ const char *fz_memfile(const uint8_t *data, size_t size)
 tc_cache *fz_memory_cache(void)
 {
     static tc_cache *h;
-    char err[512];
     tc_options opt;
 
     if (!h) {
         tc_options_init(&opt);
         opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG | TC_OPT_NO_METRICS;
         opt.store_url = "memory:";
-        if (tc_cache_open(&h, &opt, err, sizeof(err)) != TC_OK) {
-            fprintf(stderr, "memory: store: %s\n", err);
+        if (tc_cache_open(&h, &opt) != TC_OK) {
+            fprintf(stderr, "memory: store: %s\n", tc_errmsg());
             abort();
         }
     }

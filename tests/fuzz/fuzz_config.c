@@ -1,6 +1,6 @@
 /*
- * fuzz_config.c - the JSON config file (load_file in lib/config.c,
- * through tc__config_load with config_path set and the environment
+ * fuzz_config.c - the JSON config file (tc__cfg_load_file in
+ * lib/base/config_file.c, through tc__config_load with config_path set and the environment
  * ignored) from any bytes. The file is a memfd, so nothing touches a
  * disk and no store is opened.
  *
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "tutorcache.h"
 
 #include "fuzz_common.h"
@@ -37,12 +37,12 @@ static int valid_name(const char *s, size_t max)
 
 static void check_config(const tc__config *c)
 {
-    FZ_CHECK(c->url && c->url_masked && c->url_source, "no store URL");
-    FZ_CHECK(c->connect_timeout_ms >= 1 && c->connect_timeout_ms <= 600000 &&
-                 c->command_timeout_ms >= 1 && c->command_timeout_ms <= 600000,
-             "timeouts %d, %d", c->connect_timeout_ms, c->command_timeout_ms);
-    FZ_CHECK(c->pool_size >= 1 && c->pool_size <= 1024, "pool_size %d",
-             c->pool_size);
+    FZ_CHECK(c->url && c->store.url_masked && c->url_source, "no store URL");
+    FZ_CHECK(c->store.connect_timeout_ms >= 1 && c->store.connect_timeout_ms <= 600000 &&
+                 c->store.command_timeout_ms >= 1 && c->store.command_timeout_ms <= 600000,
+             "timeouts %d, %d", c->store.connect_timeout_ms, c->store.command_timeout_ms);
+    FZ_CHECK(c->store.pool_size >= 1 && c->store.pool_size <= 1024, "pool_size %d",
+             c->store.pool_size);
     FZ_CHECK(c->degraded_ttl_ms > 0 && c->gen_refresh_ms > 0 &&
                  c->fb_retention_ms > 0,
              "a duration <= 0");

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc, rc2;
 
     rc = import(&rep, p, size, TC_IMPORT_CSV);
-    snprintf(msg, sizeof(msg), "%s", tc_cache_errmsg(fz_memory_cache()));
+    snprintf(msg, sizeof(msg), "%s", tc_errmsg());
     FZ_CHECK(rc == TC_OK || rc == TC_EINVAL, "rc %d: %s", rc, msg);
     if (rc != TC_OK) {
         FZ_CHECK(!rep && strstr(msg, "CSV"), "a failure: %s", msg);

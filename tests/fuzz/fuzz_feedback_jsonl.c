@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "feedback.h"
+#include "feedback/feedback.h"
 #include "tutorcache.h"
 
 #include "fuzz_common.h"
@@ -35,7 +35,7 @@ static tc_import_report *import(const char *p, size_t n)
                             NULL, NULL);
     fclose(f);
     FZ_CHECK(rc == TC_OK && rep, "rc %d: %s", rc,
-             tc_cache_errmsg(fz_memory_cache()));
+             tc_errmsg());
     return rep;
 }
 

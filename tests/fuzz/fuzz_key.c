@@ -34,7 +34,7 @@ static void check_fixed_point(const char *json, size_t nb)
     FZ_CHECK(once && once[0] == '{', "not an object: %s", once);
     rc = tc_key_canonical(&twice, once, fields, sizes, nb);
     FZ_CHECK(rc == TC_OK, "the canonical form %s is refused (rc %d, %s)", once,
-             rc, tc_cache_errmsg(NULL));
+             rc, tc_errmsg());
     FZ_CHECK(strcmp(once, twice) == 0,
              "not a fixed point with %zu bucket(s):\n  once:  %s\n  twice: %s",
              nb, once, twice);

@@ -1,5 +1,5 @@
 /*
- * fuzz_model.c - model files (tc_model_load, lib/model_load.c) from any
+ * fuzz_model.c - model files (tc_model_load, lib/model/model_load.c) from any
  * bytes, read from a memfd.
  *
  * A mutated file would nearly always stop at the checksum, so the harness
@@ -22,7 +22,7 @@
 
 #include <xxhash.h>
 
-#include "model_file.h"
+#include "model/model_file.h"
 #include "tutorcache.h"
 
 #include "fuzz_common.h"
@@ -120,8 +120,7 @@ static tc_prediction *predict(const tc_model *m, const char *text)
     tc_prediction *p = NULL;
     int rc = tc_model_predict(&p, m, text, strlen(text), 3);
 
-    FZ_CHECK(rc == TC_OK, "predict \"%s\": rc %d (%s)", text, rc,
-             tc_cache_errmsg(NULL));
+    FZ_CHECK(rc == TC_OK, "predict \"%s\": rc %d (%s)", text, rc, tc_errmsg());
     check_prediction(p, m);
     return p;
 }
@@ -150,10 +149,10 @@ static void same_predictions(const tc_prediction *a, const tc_prediction *b,
 
 static void save(const tc_model *m, const char *path)
 {
-    char err[256];
-    int rc = tc_model_save(m, path, err, sizeof(err));
+    int rc = tc_model_save(m, path);
 
-    FZ_CHECK(rc == TC_OK, "a loaded model does not save: rc %d: %s", rc, err);
+    FZ_CHECK(rc == TC_OK, "a loaded model does not save: rc %d: %s", rc,
+             tc_errmsg());
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -161,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static char path1[300], path2[300];
     unsigned char *file = reseal(data, size), *b1, *b2;
     tc_model *m = NULL, *m2 = NULL;
-    char err[256], *info = NULL;
+    char *info = NULL;
     size_t n1, n2;
     int rc;
 
@@ -169,13 +168,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(path1, sizeof(path1), "%s/once.tcm", fz_tmpdir());
         snprintf(path2, sizeof(path2), "%s/twice.tcm", fz_tmpdir());
     }
-    err[0] = '\0';
-    rc = tc_model_load(&m, fz_memfile(file, size), err, sizeof(err));
+    rc = tc_model_load(&m, fz_memfile(file, size));
     free(file);
     FZ_CHECK(rc == TC_OK || rc == TC_ECORRUPT || rc == TC_ENOMEM, "rc %d: %s",
-             rc, err);
+             rc, tc_errmsg());
     if (rc != TC_OK) {
-        FZ_CHECK(!m && err[0], "a failed load left a model or no message");
+        FZ_CHECK(!m && tc_errmsg()[0],
+                 "a failed load left a model or no message");
         return 0;
     }
 
@@ -185,8 +184,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* save, load back, compare, save again */
     save(m, path1);
-    rc = tc_model_load(&m2, path1, err, sizeof(err));
-    FZ_CHECK(rc == TC_OK, "a saved model does not load: rc %d: %s", rc, err);
+    rc = tc_model_load(&m2, path1);
+    FZ_CHECK(rc == TC_OK, "a saved model does not load: rc %d: %s", rc,
+             tc_errmsg());
     for (size_t i = 0; i < NPROBES; i++) {
         tc_prediction *a = predict(m, probes[i]);
         tc_prediction *b = predict(m2, probes[i]);

@@ -1,5 +1,5 @@
 /*
- * fuzz_normalize.c - text normalization (lib/normalize.c) on any bytes.
+ * fuzz_normalize.c - text normalization (lib/base/normalize.c) on any bytes.
  *
  * Properties: a text is refused (TC_EINVAL) exactly when it is not valid
  * UTF-8 or holds a NUL, and the offset it names ends a valid prefix. An
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "normalize.h"
+#include "base/normalize.h"
 #include "tutorcache.h"
 
 #include "fuzz_common.h"

@@ -1,6 +1,6 @@
 /*
  * fuzz_resp.c - Redis replies as the store decodes them: bytes from a
- * server, read by tc__resp_read (lib/resp.c) into a call's slots, both
+ * server, read by tc__resp_read (lib/store/redis/resp.c) into a call's slots, both
  * flat (the cache's commands) and nested (the feedback commands).
  *
  * A connection is opened by tc__resp_connect to a unix socket the harness
@@ -28,7 +28,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "resp.h"
+#include "store/redis/resp.h"
 
 #include "fuzz_common.h"
 

@@ -90,10 +90,11 @@ static svc service;
 
 static void start(void)
 {
+    static char path[512];
     tc_options opt;
     tc_train_options to;
     tc_classifier_options co;
-    char err[512];
+    tc_model *m = NULL;
 
     memset(&service, 0, sizeof(service));
     service.level = TC_LOG_OFF;
@@ -106,15 +107,19 @@ static void start(void)
     to.dim = 8;
     to.epochs = 5;
     to.threads = 1;
-    if (tc_cache_open(&service.cache, &opt, err, sizeof(err)) != TC_OK ||
-        tc_model_train(&service.model, training, sizeof(training) - 1, &to, err,
-                       sizeof(err)) != TC_OK) {
-        fprintf(stderr, "service harness: %s\n", err);
+    /* the service loads its model from a file, as it does in production */
+    snprintf(path, sizeof(path), "%s/service.tcm", fz_tmpdir());
+    if (tc_cache_open(&service.cache, &opt) != TC_OK ||
+        tc_model_train(&m, training, sizeof(training) - 1, &to) != TC_OK ||
+        tc_model_save(m, path) != TC_OK) {
+        fprintf(stderr, "service harness: %s\n", tc_errmsg());
         abort();
     }
+    tc_model_free(m);
     tc_classifier_options_init(&co);
-    co.model = service.model;
-    if (tc_classifier_open(&service.clf, service.cache, &co) != TC_OK) {
+    if (svc_model_load(&service, path) != TC_OK ||
+        svc_model_open(&service, &co) != TC_OK) {
+        fprintf(stderr, "service harness: %s\n", tc_errmsg());
         abort();
     }
 }

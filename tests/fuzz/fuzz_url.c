@@ -1,6 +1,6 @@
 /*
- * fuzz_url.c - store URLs (tc__config_parse_url in lib/config.c, and the
- * same URL through tc_cache_open's options) from any text.
+ * fuzz_url.c - store URLs (tc__config_parse_url in lib/base/config_url.c, and
+ * the same URL through tc_cache_open's options) from any text.
  *
  * Property: no secret of the URL is echoed. The secrets are the user
  * info, between "://" and the last '@' (the parser cannot know which '@'
@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "tutorcache.h"
 
 #include "fuzz_common.h"
@@ -315,14 +315,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(rc == TC_OK || rc == TC_ECONFIG, "rc %d: %s", rc, err.msg);
     if (rc == TC_OK) {
         FZ_CHECK(nmsgs == 0, "success after a message: %s", last_msg);
-        FZ_CHECK(cfg.url && strcmp(cfg.url, url) == 0 && cfg.url_masked,
+        FZ_CHECK(cfg.url && strcmp(cfg.url, url) == 0 && cfg.store.url_masked,
                  "url or url_masked not set");
-        long at = leaked(url, n, pw, cfg.url_masked, strlen(cfg.url_masked));
+        long at = leaked(url, n, pw, cfg.store.url_masked,
+                         strlen(cfg.store.url_masked));
 
         FZ_CHECK(at < 0,
                  "the masked URL shows \"%.3s\" of the password\n"
                  "  URL:    %s\n  masked: %s",
-                 url + (at < 0 ? 0 : at), url, cfg.url_masked);
+                 url + (at < 0 ? 0 : at), url, cfg.store.url_masked);
     } else {
         tc_options opt;
         tc_cache *h = NULL;
@@ -335,7 +336,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         opt.store_url = url;
         echoed_len = 0;
         last_msg[0] = '\0';
-        rc = tc_cache_open(&h, &opt, errbuf, sizeof(errbuf));
+        rc = tc_cache_open(&h, &opt);
         FZ_CHECK(rc == TC_ECONFIG && !h,
                  "tc_cache_open: rc %d on a URL that does not parse", rc);
         check_message(url, n, sec, errbuf, "tc_cache_open");
