@@ -1,19 +1,22 @@
 #!/bin/sh
 # Installs the Debian packages tutorcache needs to build, test and benchmark,
-# skipping the ones already present.  Usage: scripts/deps.sh [build|examples|check|bench]
+# skipping the ones already present.
+# Usage: scripts/deps.sh [build|examples|check|bench|valgrind]
 set -eu
 
 build="make gcc pkg-config libhiredis-dev libcjson-dev libxxhash-dev liblmdb-dev libutf8proc-dev"
 examples="$build libmicrohttpd-dev"
 check="$build check redis-server redis-tools prometheus libmicrohttpd-dev curl clang libclang-rt-14-dev"
 bench="$check fasttext time"
+valgrind="$check valgrind"
 
 case "${1:-build}" in
 build) want=$build ;;
 examples) want=$examples ;;
 check) want=$check ;;
 bench) want=$bench ;;
-*) echo "usage: $0 [build|examples|check|bench]" >&2; exit 2 ;;
+valgrind) want=$valgrind ;;
+*) echo "usage: $0 [build|examples|check|bench|valgrind]" >&2; exit 2 ;;
 esac
 
 missing=""
