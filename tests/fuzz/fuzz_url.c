@@ -327,7 +327,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         tc_options opt;
         tc_cache *h = NULL;
-        char errbuf[TC__ERR_MAX];
 
         check_message(url, n, sec, err.msg, "tc__config_parse_url");
 
@@ -339,7 +338,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = tc_cache_open(&h, &opt);
         FZ_CHECK(rc == TC_ECONFIG && !h,
                  "tc_cache_open: rc %d on a URL that does not parse", rc);
-        check_message(url, n, sec, errbuf, "tc_cache_open");
+        check_message(url, n, sec, tc_errmsg(), "tc_cache_open");
     }
     tc__config_free(&cfg);
     free(sec);
