@@ -263,6 +263,13 @@ bench-suite: all
 bench-corrections: all
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/corrections.sh $(BUILD)/tutorcache
 
+# Faults, measured (RELIABILITY.md): a mixed load while a private Redis is
+# killed, paused, slept, filled, flushed and restarted, then an import
+# killed half way and rerun; CHAOS_SECONDS (60) of load.
+.PHONY: bench-chaos
+bench-chaos: all
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/chaos.sh $(BUILD)/tutorcache
+
 examples: all
 	@scripts/deps.sh examples
 	@$(MAKE) --no-print-directory -C examples BUILD=$(abspath $(BUILD))
@@ -299,6 +306,7 @@ help:
 	@echo "make bench-hotpath  instructions per call of the hot paths (callgrind; HOTPATH_BEFORE=DIR)"
 	@echo "make bench-suite  the classifier against fastText, set by set (bench/suite.sh)"
 	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
+	@echo "make bench-chaos  errors, slow calls and lost feedback under Redis faults (CHAOS_SECONDS=60)"
 	@echo "make examples   build the examples"
 	@echo "make install    install (PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR)"
 	@echo "make uninstall  remove what install put"

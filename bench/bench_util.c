@@ -77,6 +77,21 @@ char *bench_strdup(const char *s)
     return memcpy(bench_alloc(n, 1), s, n);
 }
 
+/* ---- arguments ----------------------------------------------------------- */
+
+long bench_count_arg(const char *opt, const char *s, long max)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > max) {
+        bench_fail("%s: \"%s\" is not a count in 1..%ld", opt, s, max);
+    }
+    return v;
+}
+
 /* ---- time and chance ----------------------------------------------------- */
 
 int64_t bench_now_ns(void)

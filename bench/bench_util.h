@@ -29,6 +29,10 @@ void *bench_calloc(size_t n, size_t size);
 void *bench_realloc(void *p, size_t n, size_t size);
 char *bench_strdup(const char *s);
 
+/* The count an option was given, s, in 1..max; anything else is fatal,
+ * naming the option. */
+long bench_count_arg(const char *opt, const char *s, long max);
+
 /* The monotonic clock, in nanoseconds and in seconds. */
 int64_t bench_now_ns(void);
 double bench_now(void);

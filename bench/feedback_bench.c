@@ -40,6 +40,7 @@
 #include <tutorcache.h>
 
 #include "bench_util.h"
+#include "fb_record.h"
 
 static const char usage[] =
     "Usage: feedback_bench COMMAND [options] ARGS\n"
@@ -55,19 +56,6 @@ static const char usage[] =
     "      on P threads sharing each handle (default 1)\n";
 
 const char bench_prog[] = "feedback_bench";
-
-static long count_arg(const char *opt, const char *s, long max)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > max) {
-        bench_fail("%s: \"%s\" is not a count in 1..%ld", opt, s, max);
-    }
-    return v;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -112,30 +100,17 @@ static tc_cache *open_cache(const char *url, unsigned flags)
 
 /* ---- submit ------------------------------------------------------------ */
 
-static const char *const intents[] = {"code_generation", "explanation",
-                                      "debugging", "concept_question"};
-
 static void submit_one(tc_cache *h, long i, const char *tag, double *us)
 {
     char text[160], id[TC_FEEDBACK_ID_MAX];
-    tc_feedback fb = {0};
+    tc_feedback fb;
     int64_t t0;
     int rc;
 
     snprintf(text, sizeof(text),
              "why does my %s loop print the wrong value (%s %ld)",
              i % 2 ? "python" : "rust", tag, i);
-    fb.text = text;
-    fb.original_intent = intents[i % 4];
-    fb.original_confidence = (double)(i % 1000) / 1000.0;
-    fb.user_id = "bench";
-    if (i % 4 == 3) {
-        fb.type = TC_FEEDBACK_CONFIRMATION;
-        fb.correct_intent = fb.original_intent;
-    } else {
-        fb.type = TC_FEEDBACK_CORRECTION;
-        fb.correct_intent = intents[(i + 1) % 4];
-    }
+    bench_fb_record(&fb, (uint64_t)i, text, "bench");
     t0 = bench_now_ns();
     rc = tc_feedback_submit(id, NULL, h, &fb);
     if (us) {
@@ -160,9 +135,9 @@ static int cmd_submit(int argc, char **argv)
 
     for (a = 1; a < argc; a++) {
         if (strcmp(argv[a], "-n") == 0 && a + 1 < argc) {
-            n = count_arg("-n", argv[++a], 10000000);
+            n = bench_count_arg("-n", argv[++a], 10000000);
         } else if (strcmp(argv[a], "--warmup") == 0 && a + 1 < argc) {
-            warm = count_arg("--warmup", argv[++a], 10000000);
+            warm = bench_count_arg("--warmup", argv[++a], 10000000);
         } else if (strcmp(argv[a], "--raw") == 0 && a + 1 < argc) {
             raw = argv[++a];
         } else if (argv[a][0] == '-' || url) {
@@ -364,15 +339,15 @@ static int cmd_metrics(int argc, char **argv)
 
     for (a = 1; a < argc; a++) {
         if (strcmp(argv[a], "-n") == 0 && a + 1 < argc) {
-            n = count_arg("-n", argv[++a], 100000000);
+            n = bench_count_arg("-n", argv[++a], 100000000);
         } else if (strcmp(argv[a], "--rounds") == 0 && a + 1 < argc) {
-            rounds = count_arg("--rounds", argv[++a], 128);
+            rounds = bench_count_arg("--rounds", argv[++a], 128);
         } else if (strcmp(argv[a], "--texts") == 0 && a + 1 < argc) {
-            ntexts = count_arg("--texts", argv[++a], 1000000);
+            ntexts = bench_count_arg("--texts", argv[++a], 1000000);
         } else if (strcmp(argv[a], "--keys") == 0 && a + 1 < argc) {
-            nkeys = count_arg("--keys", argv[++a], 1000000);
+            nkeys = bench_count_arg("--keys", argv[++a], 1000000);
         } else if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) {
-            nthreads = (int)count_arg("--threads", argv[++a], 64);
+            nthreads = (int)bench_count_arg("--threads", argv[++a], 64);
         } else if (argv[a][0] == '-' || model_path) {
             bench_fail("metrics: bad argument \"%s\"\n%s", argv[a], usage);
         } else {

@@ -59,8 +59,10 @@ bench_need_fasttext() {
 # bench_start_redis DIR: a private redis-server with its files in DIR, on
 # loopback at a random port and on DIR/redis.sock, run by $pin when set
 # (taskset); a port that is taken makes the server exit, and another is
-# tried. Sets redis_pid, redis_port, redis_sock and redis_version, or
-# dies. The caller stops it by $redis_pid.
+# tried. Lines in $bench_redis_conf, when set, end the configuration
+# (they override the defaults above them: persistence, debug commands).
+# Sets redis_pid, redis_port, redis_sock and redis_version, or dies. The
+# caller stops it by $redis_pid.
 bench_start_redis() {
 	_dir=$1
 	redis_sock=$_dir/redis.sock
@@ -88,6 +90,7 @@ logfile $1/redis.log
 save ""
 appendonly no
 daemonize no
+${bench_redis_conf:-}
 EOC
 	# shellcheck disable=SC2086,SC2154 # pin: the sourcing script's
 	$pin redis-server "$1/redis.conf" &
