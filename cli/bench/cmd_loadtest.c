@@ -78,15 +78,18 @@ const char cli_help_loadtest[] =
     "end is unsent; an HTTP request fails after 5 s. Texts end with a tag\n"
     "unique to the run, so new texts are new to the store.\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage (also: a URL not on this machine, no\n"
-    "model), 3 store unreachable, or no request could connect to the URL,\n"
-    "4 a damaged model or a texts file without a usable line, 5 other\n"
-    "(also: some requests failed; the summary is printed first).\n"
-    "\n"
     "Examples:\n"
     "  tutorcache loadtest --rps 500 --duration 10 --model intents.tcm\n"
     "  tutorcache loadtest --rps 200 --duration 30 --url "
-    "http://127.0.0.1:8080 --json\n";
+    "http://127.0.0.1:8080 --json\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  2  usage (also: a URL not on this machine without --allow-remote, no\n"
+    "     model)\n"
+    "  3  store unreachable, or no request could connect to the URL\n"
+    "  4  a damaged model or a texts file without a usable line\n"
+    "  5  other (also: some requests failed; the summary is printed first)\n";
 
 #define ENDPOINT "/api/v1/intents/classify"
 #define DEFAULT_THREADS 8
