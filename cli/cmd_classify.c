@@ -85,7 +85,7 @@ const char cli_help_classify[] =
     "  tutorcache classify < questions.txt | jq -r .intent\n"
     "  echo '{\"id\": 7, \"text\": \"fix my segfault\"}' | tutorcache "
     "classify\n"
-    "  tutorcache classify --backend 'exec:python3 my_model.py' "
+    "  tutorcache classify --backend 'exec:python3 examples/my_model.py' "
     "--backend-version v3\n"
     "\n"
     "Exit codes:\n"
