@@ -10,6 +10,8 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
 CC ?= cc
@@ -111,6 +113,7 @@ check:
 	@$(MAKE) --no-print-directory all examples $(TESTS) header-check
 	@$(MAKE) --no-print-directory check-layers
 	scripts/install_check.sh $(BUILD)
+	tests/install_docs.sh $(BUILD)
 	TC_BUILD=$(BUILD) $(TESTS)
 	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory check-readme
@@ -284,10 +287,16 @@ install: all
 	$(PC_SED) pkgconfig/tutorcache.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/tutorcache.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/tutorcache.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 man/tutorcache.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/libtutorcache.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 completion/tutorcache.bash $(DESTDIR)$(BASHCOMPDIR)/tutorcache
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/tutorcache.h $(DESTDIR)$(LIBDIR)/libtutorcache.* \
-	  $(DESTDIR)$(PKGCONFIGDIR)/tutorcache.pc $(DESTDIR)$(BINDIR)/tutorcache
+	  $(DESTDIR)$(PKGCONFIGDIR)/tutorcache.pc $(DESTDIR)$(BINDIR)/tutorcache \
+	  $(DESTDIR)$(MANDIR)/man1/tutorcache.1 $(DESTDIR)$(MANDIR)/man3/libtutorcache.3 \
+	  $(DESTDIR)$(BASHCOMPDIR)/tutorcache
 
 clean:
 	rm -rf build build-asan build-tsan tutorcache
@@ -308,7 +317,7 @@ help:
 	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
 	@echo "make bench-chaos  errors, slow calls and lost feedback under Redis faults (CHAOS_SECONDS=60)"
 	@echo "make examples   build the examples"
-	@echo "make install    install (PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR)"
+	@echo "make install    install (PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR, MANDIR, BASHCOMPDIR)"
 	@echo "make uninstall  remove what install put"
 	@echo "make clean      remove build outputs"
 

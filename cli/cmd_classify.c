@@ -79,18 +79,21 @@ const char cli_help_classify[] =
     "                           64)\n"
     "  -h, --help               show this help\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage, no model, or a model file that cannot be\n"
-    "opened, 3 store unusable, 4 some texts were rejected or a damaged model\n"
-    "file, 5 other.\n"
-    "\n"
     "Examples:\n"
     "  tutorcache classify --model intents.tcm \"How do I reverse a list in "
     "Python?\"\n"
     "  tutorcache classify < questions.txt | jq -r .intent\n"
     "  echo '{\"id\": 7, \"text\": \"fix my segfault\"}' | tutorcache "
     "classify\n"
-    "  tutorcache classify --backend 'exec:python3 my_model.py' "
-    "--backend-version v3\n";
+    "  tutorcache classify --backend 'exec:python3 examples/my_model.py' "
+    "--backend-version v3\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  2  usage, no model, or a model file that cannot be opened\n"
+    "  3  store unusable\n"
+    "  4  some texts were rejected, or a damaged model file\n"
+    "  5  other\n";
 
 /*
  * One line waiting in a batch. A line already found bad waits too, with

@@ -19,11 +19,14 @@ const char cli_help_config[] =
     "  --format json|table   default: table on a terminal, JSON otherwise\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage or configuration (the message names the\n"
-    "field), 3 store unusable, 5 other.\n"
-    "\n"
     "Example:\n"
-    "  tutorcache --config /etc/tutorcache.json config --format table\n";
+    "  tutorcache --config /etc/tutorcache.json config --format table\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  2  usage or configuration (the message names the field)\n"
+    "  3  store unusable\n"
+    "  5  other\n";
 
 int cli_cmd_config(cli_ctx *ctx, int argc, char **argv)
 {

@@ -16,11 +16,16 @@ const char cli_help_del[] =
     "Options:\n"
     "  -h, --help   show this help\n"
     "\n"
-    "Exit codes: 0 deleted, 1 nothing was there, 2 usage, 3 the store is\n"
-    "unreachable (the value may remain), 4 unknown namespace, 5 other.\n"
-    "\n"
     "Example:\n"
-    "  tutorcache del adaptive_paths student:42\n";
+    "  tutorcache del adaptive_paths student:42\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  deleted\n"
+    "  1  nothing was there\n"
+    "  2  usage\n"
+    "  3  the store is unreachable (the value may remain)\n"
+    "  4  unknown namespace\n"
+    "  5  other\n";
 
 int cli_cmd_del(cli_ctx *ctx, int argc, char **argv)
 {

@@ -64,13 +64,16 @@ const char cli_help_eval[] =
     "  --format json|table    the same choice; default: table\n"
     "  -h, --help             show this help\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage or a file that cannot be opened, 4 some lines\n"
-    "were rejected (or none was usable) or the model file is damaged, 5\n"
-    "other.\n"
-    "\n"
     "Example:\n"
     "  tutorcache eval intents.tcm examples/intents_test.jsonl --json | jq "
-    ".accuracy\n";
+    ".accuracy\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  2  usage or a file that cannot be opened\n"
+    "  4  some lines were rejected (or none was usable), or the model file is\n"
+    "     damaged\n"
+    "  5  other\n";
 
 /* A growing table of label names; an index per name. */
 typedef struct names {

@@ -52,14 +52,15 @@ const char cli_help_feedback[] =
     "Lines\n"
     "  learn [--model MODEL] [--data FILE] [--dry-run] [--rollback]\n"
     "      teach the model the queue's corrections, check it, swap it in\n"
-    "\n" CLI_FEEDBACK_EXIT_CODES "\n"
+    "\n"
     "Examples:\n"
     "  tutorcache feedback submit --text \"Explain recursion\" \\\n"
     "      --original code_generation --correct explanation "
     "--confidence 0.62\n"
     "  tutorcache feedback import corrections.csv\n"
     "  tutorcache feedback export --consumer trainer --ack > batch.jsonl\n"
-    "  tutorcache feedback learn --model intents.tcm\n";
+    "  tutorcache feedback learn --model intents.tcm\n"
+    "\n" CLI_FEEDBACK_EXIT_CODES;
 
 static const char help_submit[] =
     "Usage: tutorcache feedback submit --text T --original I --correct J\n"
@@ -88,11 +89,12 @@ static const char help_submit[] =
     "  --timestamp TIME   when, in ISO 8601 such as 2024-03-01T09:30:00Z\n"
     "                     (default: now)\n"
     "  -h, --help         show this help\n"
-    "\n" CLI_FEEDBACK_EXIT_CODES "\n"
+    "\n"
     "Example:\n"
     "  tutorcache feedback submit --text \"Explain recursion\" \\\n"
     "      --original code_generation --correct explanation "
-    "--confidence 0.62\n";
+    "--confidence 0.62\n"
+    "\n" CLI_FEEDBACK_EXIT_CODES;
 
 static const char help_stats[] =
     "Usage: tutorcache feedback stats [--json | --format json|table]\n"

@@ -43,9 +43,13 @@ int cli_feedback_open(cli_ctx *ctx, tc_cache **h, int memory_ok);
 
 /* The exit codes, as every feedback subcommand's help words them. */
 #define CLI_FEEDBACK_EXIT_CODES                                                \
-    "Exit codes: 0 ok, 2 usage (also an input file that cannot be opened,\n"   \
-    "or a memory: store), 3 store unreachable, 4 a record refused or lines\n"  \
-    "rejected, 5 other, including a failed write to stdout.\n"
+    "Exit codes:\n"                                                            \
+    "  0  ok\n"                                                                \
+    "  2  usage (also an input file that cannot be opened, or a memory:\n"     \
+    "     store)\n"                                                            \
+    "  3  store unreachable\n"                                                 \
+    "  4  a record refused or lines rejected\n"                                \
+    "  5  other, including a failed write to stdout\n"
 
 /* Prints the subcommand's help text on stdout; returns CLI_OK. */
 int cli_feedback_help(const char *text);

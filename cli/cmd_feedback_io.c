@@ -49,12 +49,13 @@ const char cli_help_feedback_import[] =
     "  --dry-run            validate only: nothing is stored or counted, and\n"
     "                       any store will do, memory: too\n"
     "  -h, --help           show this help\n"
-    "\n" CLI_FEEDBACK_EXIT_CODES
-    "With import, 4 means that some lines were rejected (or the CSV header\n"
-    "is bad); 0 that every line was accepted.\n"
+    "\n"
+    "With import, exit code 4 means that some lines were rejected (or the\n"
+    "CSV header is bad); 0 that every line was accepted.\n"
     "\n"
     "Example:\n"
-    "  tutorcache feedback import --dry-run corrections.csv\n";
+    "  tutorcache feedback import --dry-run corrections.csv\n"
+    "\n" CLI_FEEDBACK_EXIT_CODES;
 
 const char cli_help_feedback_export[] =
     "Usage: tutorcache feedback export [--consumer NAME [--ack] [--max N]\n"
@@ -78,9 +79,10 @@ const char cli_help_feedback_export[] =
     "  --claim-idle SEC   take over records left unacknowledged this long\n"
     "                     (seconds, fractions allowed; default 60)\n"
     "  -h, --help         show this help\n"
-    "\n" CLI_FEEDBACK_EXIT_CODES "\n"
+    "\n"
     "Example:\n"
-    "  tutorcache feedback export --consumer trainer --ack > batch.jsonl\n";
+    "  tutorcache feedback export --consumer trainer --ack > batch.jsonl\n"
+    "\n" CLI_FEEDBACK_EXIT_CODES;
 
 /* ---- the id set ------------------------------------------------------------
  *

@@ -23,10 +23,15 @@ const char cli_help_get[] =
     "                     has an empty L1, so l1 is rare)\n"
     "  -h, --help         show this help\n"
     "\n"
-    "Exit codes: 0 found, 1 miss, 2 usage, 4 unknown namespace, 5 other.\n"
-    "\n"
     "Example:\n"
-    "  tutorcache get student_profiles user:42 | jq .level\n";
+    "  tutorcache get student_profiles user:42 | jq .level\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  found\n"
+    "  1  miss (also: the store is unreachable)\n"
+    "  2  usage\n"
+    "  4  unknown namespace\n"
+    "  5  other\n";
 
 int cli_cmd_get(cli_ctx *ctx, int argc, char **argv)
 {

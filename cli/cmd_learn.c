@@ -89,16 +89,21 @@ const char cli_help_feedback_learn[] =
     "                       becomes MODEL.prev), and do nothing else\n"
     "  -h, --help           show this help\n"
     "\n"
-    "Exit codes: 0 learned (or nothing to learn), 2 usage or a model or\n"
-    "data file that cannot be opened, 3 store unreachable, 4 a damaged\n"
-    "model file, 5 the candidate was refused, another run holds the lock,\n"
-    "or another failure. Only 0 and 5 print the JSON line.\n"
+    "Only exit codes 0 and 5 print the JSON line.\n"
     "\n"
     "Examples:\n"
     "  tutorcache feedback learn --model intents.tcm\n"
     "  tutorcache feedback learn --model intents.tcm --data "
     "examples/intents.jsonl\n"
-    "  tutorcache feedback learn --model intents.tcm --rollback\n";
+    "  tutorcache feedback learn --model intents.tcm --rollback\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  learned (or nothing to learn)\n"
+    "  2  usage, or a model or data file that cannot be opened\n"
+    "  3  store unreachable\n"
+    "  4  a damaged model file\n"
+    "  5  the candidate was refused, another run holds the lock, or another\n"
+    "     failure\n";
 
 static void run_free(learn_run *u);
 

@@ -25,11 +25,14 @@ const char cli_help_model[] =
     "  --format json|table   default: table on a terminal, JSON otherwise\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage or a model file that cannot be opened, 4 a\n"
-    "damaged or foreign model file, 5 other.\n"
-    "\n"
     "Example:\n"
-    "  tutorcache model info intents.tcm --format json | jq '.heads[].name'\n";
+    "  tutorcache model info intents.tcm --format json | jq '.heads[].name'\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  2  usage or a model file that cannot be opened\n"
+    "  4  a damaged or foreign model file\n"
+    "  5  other\n";
 
 int cli_model_load(const char *path, tc_model **out)
 {

@@ -20,11 +20,14 @@ const char cli_help_ping[] =
     "  --format json|table   default: table on a terminal, JSON otherwise\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Exit codes: 0 up, 2 usage or configuration, 3 unreachable (down, timed\n"
-    "out or refused the login), 5 other.\n"
-    "\n"
     "Example:\n"
-    "  tutorcache --store redis://cache:6379 --timeout 100 ping\n";
+    "  tutorcache --store redis://cache:6379 --timeout 100 ping\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  up\n"
+    "  2  usage or configuration\n"
+    "  3  unreachable (down, timed out or refused the login)\n"
+    "  5  other\n";
 
 int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv)
 {

@@ -32,13 +32,16 @@ const char cli_help_set[] =
     "                  the namespace's TTL\n"
     "  -h, --help      show this help\n"
     "\n"
-    "Exit codes: 0 stored, 2 usage (a bad --ttl too), 3 the store is\n"
-    "unreachable and nothing was stored, 4 unknown namespace or a value\n"
-    "over 512 MiB, 5 other.\n"
-    "\n"
     "Examples:\n"
     "  tutorcache set student_profiles user:42 '{\"level\":3}' --ttl 600\n"
-    "  curl -s \"$URL\" | tutorcache set ml_model_predictions req:7 -\n";
+    "  curl -s \"$URL\" | tutorcache set ml_model_predictions req:7 -\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  stored\n"
+    "  2  usage (a bad --ttl too)\n"
+    "  3  the store is unreachable and nothing was stored\n"
+    "  4  unknown namespace or a value over 512 MiB\n"
+    "  5  other\n";
 
 /* --ttl: seconds, > 0, fractional; 0 on success. */
 static int parse_ttl(const cli_ctx *ctx, const char *s, int64_t *ttl_ms)

@@ -14,17 +14,27 @@ const char cli_help_stats[] =
     "Print the L1's size, the L2's kind and health (up, circuit breaker,\n"
     "reconnects, errors, and entries and bytes where the store knows them)\n"
     "and the counters of every namespace (hits per tier, misses, sets,\n"
-    "deletes, L2 errors, degraded answers). Counters start at zero with each\n"
-    "process.\n"
+    "deletes, L2 errors, degraded answers).\n"
+    "\n"
+    "The counters are this process's own: they start at zero with each\n"
+    "process and are not kept in the store, so 'tutorcache stats' from a\n"
+    "shell counts only what this one run did (mostly nothing) beside the\n"
+    "store's health and size. A long-running host keeps its own: read the\n"
+    "example service's at its GET /metrics (Prometheus text), another\n"
+    "host's through tc_cache_stats_json() or tc_metrics_render().\n"
     "\n"
     "Options:\n"
     "  --format json|table   default: table on a terminal, JSON otherwise\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage or configuration, 3 store unusable, 5 other.\n"
-    "\n"
     "Example:\n"
-    "  tutorcache stats | jq .l2\n";
+    "  tutorcache stats | jq .l2\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  2  usage or configuration\n"
+    "  3  store unusable\n"
+    "  5  other\n";
 
 /* Prints the library's JSON or a table of it; returns an exit code. */
 static int print_json_text(const char *text, cli_format fmt)

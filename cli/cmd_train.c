@@ -89,16 +89,19 @@ const char cli_help_train[] =
     "  --claim-idle SEC     also take records another run left\n"
     "                       unacknowledged this long (default 60)\n"
     "\n"
-    "Exit codes: 0 trained and saved, 2 usage or a data file that cannot be\n"
-    "opened, 4 data the library refused (the message names the line), 5\n"
-    "other, including a training that diverged and a model file that\n"
-    "cannot be written or read back. With --update:\n"
-    "2 also for a model file that cannot be opened, 3 store unreachable, 4\n"
-    "a damaged model file.\n"
-    "\n"
     "Examples:\n"
     "  tutorcache train examples/intents.jsonl -o intents.tcm\n"
-    "  tutorcache train --update intents.tcm --from-feedback\n";
+    "  tutorcache train --update intents.tcm --from-feedback\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  trained and saved\n"
+    "  2  usage or a data file that cannot be opened; with --update also a model\n"
+    "     file that cannot be opened\n"
+    "  3  with --update: store unreachable\n"
+    "  4  data the library refused (the message names the line); with --update\n"
+    "     also a damaged model file\n"
+    "  5  other, including a training that diverged and a model file that cannot\n"
+    "     be written or read back\n";
 
 /* Progress on a terminal: one line rewritten in place. */
 typedef struct progress {

@@ -24,7 +24,12 @@ static const char help_help[] =
     "or without COMMAND the overview of 'tutorcache --help'.\n"
     "\n"
     "Options:\n"
-    "  -h, --help   show this help\n";
+    "  -h, --help   show this help\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  2  usage: an unknown command\n"
+    "  5  other, including a failed write to stdout\n";
 
 /* The commands, in the order --help lists them. */
 static const cli_command commands[] = {
@@ -86,10 +91,12 @@ static void print_main_help(FILE *out)
     fputs(
         "\n"
         "Global options (before the command):\n"
-        "  --store URL        the L2: redis://[user:password@]host[:port][/db],"
-        "\n"
+        "  --store URL        the L2: redis://host[:port][/db],\n"
         "                     unix:///path/redis.sock[?db=N], lmdb:///dir or "
         "memory:\n"
+        "                     (a password goes in REDIS_PASSWORD with "
+        "REDIS_HOST,\n"
+        "                     never here: ps shows every command line)\n"
         "  --config FILE      JSON config file (instead of "
         "TUTORCACHE_CONFIG)\n"
         "  --log-level LEVEL  debug, info, warn (default), error or off;\n"
@@ -115,13 +122,13 @@ static void print_main_help(FILE *out)
         "store set, the L2 is lmdb://$XDG_CACHE_HOME/tutorcache (default\n"
         "~/.cache/tutorcache).\n"
         "\n"
+        "Run 'tutorcache help <command>' for the options of a command.\n"
+        "\n"
         "Exit codes:\n",
         out);
 #define CLI__HELP(name, value, msg) fprintf(out, "  %d  %s\n", value, msg);
     CLI_EXIT_MAP(CLI__HELP)
 #undef CLI__HELP
-    fputs("\nRun 'tutorcache help <command>' for the options of a command.\n",
-          out);
 }
 
 static int cmd_help(cli_ctx *ctx, int argc, char **argv)

@@ -6,7 +6,7 @@ set -eu
 
 build="make gcc pkg-config libhiredis-dev libcjson-dev libxxhash-dev liblmdb-dev libutf8proc-dev"
 examples="$build libmicrohttpd-dev"
-check="$build check redis-server redis-tools prometheus libmicrohttpd-dev curl clang libclang-rt-14-dev"
+check="$build check redis-server redis-tools prometheus libmicrohttpd-dev curl clang libclang-rt-14-dev groff-base"
 bench="$check fasttext time"
 valgrind="$check valgrind"
 

@@ -292,6 +292,90 @@ START_TEST(test_help)
 }
 END_TEST
 
+/*
+ * Every help ends as the top-level one does: with an "Exit codes:" list,
+ * one "  N  meaning" line per code (longer meanings go on, indented), and
+ * only codes of the top-level list. what names the help in messages.
+ */
+static void expect_exit_list(const char *what, const char *help,
+                             const char *main_help)
+{
+    const char *p = NULL, *q, *line;
+    char code[8];
+    int codes = 0;
+
+    for (q = help; (q = strstr(q, "\nExit codes:\n")); q++) {
+        p = q;
+    }
+    ck_assert_msg(p != NULL, "%s: no \"Exit codes:\" list:\n%s", what, help);
+    line = p + strlen("\nExit codes:\n");
+    while (*line) {
+        const char *nl = strchr(line, '\n');
+
+        ck_assert_msg(nl != NULL, "%s: the help does not end with a newline",
+                      what);
+        if (line[0] == ' ' && line[1] == ' ' && line[2] >= '0' &&
+            line[2] <= '9' && line[3] == ' ' && line[4] == ' ') {
+            snprintf(code, sizeof(code), "\n  %c  ", line[2]);
+            ck_assert_msg(strstr(main_help, code) != NULL,
+                          "%s: exit code %c is not in tutorcache --help", what,
+                          line[2]);
+            codes++;
+        } else {
+            ck_assert_msg(codes > 0 && strncmp(line, "     ", 5) == 0,
+                          "%s: after \"Exit codes:\", a line that is no code "
+                          "of the list: \"%.*s\"",
+                          what, (int)(nl - line), line);
+        }
+        line = nl + 1;
+    }
+    ck_assert_msg(codes > 0, "%s: an empty \"Exit codes:\" list", what);
+}
+
+/* The commands of the top-level help ("  NAME  summary" after
+ * "Commands:"), and the subcommands, each --help ends with its exit codes,
+ * as the top-level help and 'help --help' do. */
+START_TEST(test_help_exit_codes)
+{
+    static const char *const subs[][2] = {
+        {"feedback", "submit"}, {"feedback", "import"}, {"feedback", "stats"},
+        {"feedback", "export"}, {"feedback", "learn"},  {"model", "info"},
+        {"bench", "cache"},     {"bench", "classify"}};
+    how h = {"memory:", NULL, NULL, 0, 0};
+    char name[32], what[80];
+    const char *p;
+    run main_help, r;
+    size_t i;
+    int n = 0;
+
+    cli(&main_help, &h, "--help");
+    expect(&main_help, 0, NULL, "");
+    expect_exit_list("tutorcache --help", main_help.out, main_help.out);
+    p = strstr(main_help.out, "\nCommands:\n");
+    ck_assert_ptr_nonnull(p);
+    for (p = strchr(p + 1, '\n') + 1; strncmp(p, "  ", 2) == 0;
+         p = strchr(p, '\n') + 1) {
+        ck_assert_int_eq(sscanf(p, " %31s", name), 1);
+        snprintf(what, sizeof(what), "tutorcache %s --help", name);
+        cli(&r, &h, name, "--help");
+        expect(&r, 0, NULL, "");
+        expect_exit_list(what, r.out, main_help.out);
+        run_free(&r);
+        n++;
+    }
+    ck_assert_int_ge(n, 13);
+    for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        snprintf(what, sizeof(what), "tutorcache %s %s --help", subs[i][0],
+                 subs[i][1]);
+        cli(&r, &h, subs[i][0], subs[i][1], "--help");
+        expect(&r, 0, NULL, "");
+        expect_exit_list(what, r.out, main_help.out);
+        run_free(&r);
+    }
+    run_free(&main_help);
+}
+END_TEST
+
 /* A full disk (or a closed pipe) on stdout is a failure, not a success. */
 START_TEST(test_stdout_full)
 {
@@ -460,6 +544,7 @@ void suite_cli_ops(Suite *s)
     tcase_add_test(tc, test_password_masked);
     tcase_add_test(tc, test_stats_and_config);
     tcase_add_test(tc, test_help);
+    tcase_add_test(tc, test_help_exit_codes);
     tcase_add_test(tc, test_stdout_full);
     tcase_add_loop_test(tc, test_bench, CLI_LMDB, CLI_MEMORY + 1);
     tcase_add_test(tc, test_bench_redis_auth);

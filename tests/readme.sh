@@ -20,7 +20,9 @@
 #       "> FILE" writes) must match its expectations below.
 #       "run as=NAME" keeps the directory and store as NAME; "run
 #       after=NAME" starts from a copy of them, for a block that goes on
-#       from an earlier one.
+#       from an earlier one; "run needs=PROGRAM" is skipped, with a
+#       message, where PROGRAM is not installed (python3 for the exec
+#       backend example).
 #   <!-- synopsis -->                          before a ```sh block
 #       Not run. On a line "tutorcache [global options] CMD [SUB] ...",
 #       CMD must be a command and every option must appear in its help
@@ -84,6 +86,14 @@ curl -s -X POST localhost:8080/api/v1/intents/feedback -d @examples/correction.j
 curl -s localhost:8080/api/v1/intents/feedback/stats	"correction":1
 curl -s localhost:8080/metrics	^intent_classification_requests_total
 curl -s localhost:8080/health	"store_up":true
+tutorcache eval intents.tcm examples/intents_test.jsonl --json	"accuracy":(0\.[5-9]|1[,}])
+tutorcache model info intents.tcm --format json	"name":"intent"
+tutorcache classify --model intents.tcm "How do I fix this segfault?"	"intent":"debugging"
+tutorcache classify --model intents.tcm < examples/questions.txt	"intent":"study_planning"
+tutorcache classify --backend 'exec:python3 examples/my_model.py' < examples/questions.txt	"model":"fn:exec:python3 examples/my_model\.py"
+tutorcache classify --backend 'exec:python3 examples/my_model.py' < examples/questions.txt	"intent":"study_planning","confidence":0\.[0-9]+,"top":\[
+tutorcache --config examples/tutorcache.json config --format json	"config_file":"examples/tutorcache\.json"
+tutorcache --config examples/tutorcache.json config --format json	"quiz_scores":\{"prefix":"quiz","ttl":600
 EOF
 }
 
@@ -587,6 +597,14 @@ while IFS="$tab" read -r line lang marker <&3; do
 	case $lang:$marker in
 	c:"example: "*) c_block "$line" "${marker#example: }" ;;
 	sh:run | sh:"run as="* | sh:"run after="*) run_block "$line" "$marker" ;;
+	sh:"run needs="*)
+		if command -v "${marker#run needs=}" >/dev/null 2>&1; then
+			run_block "$line" run
+		else
+			printf 'readme: README.md:%s: skipped: %s is not installed\n' \
+				"$line" "${marker#run needs=}" >&2
+		fi
+		;;
 	sh:synopsis) synopsis_block "$line" ;;
 	json:config) config_block "$line" ;;
 	unclosed:*) fail "$line" "this block is never closed" ;;

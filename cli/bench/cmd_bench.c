@@ -89,14 +89,16 @@ const char cli_help_bench[] =
     "Progress goes to stderr when it is a terminal. On a small VM, pin the\n"
     "client and redis-server to one CPU (taskset -c 0): bench/run.sh does.\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage (also: no model, a model or texts file that\n"
-    "cannot be opened), 3 store unreachable or lost, 4 a damaged model or a\n"
-    "texts file without a usable line, 5 other (also: classifications\n"
-    "failed; the results are printed first).\n"
-    "\n"
     "Examples:\n"
     "  taskset -c 0 tutorcache --store redis://127.0.0.1 bench cache --json\n"
-    "  tutorcache --store memory: bench classify --model intents.tcm\n";
+    "  tutorcache --store memory: bench classify --model intents.tcm\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  2  usage (also: no model, a model or texts file that cannot be opened)\n"
+    "  3  store unreachable or lost\n"
+    "  4  a damaged model or a texts file without a usable line\n"
+    "  5  other (also: classifications failed; the results are printed first)\n";
 
 /* ---- setting up --------------------------------------------------------- */
 

@@ -37,7 +37,8 @@ const char cli_help_loadtest[] =
     "it delayed (no coordinated omission). Exactly round(N x S) requests\n"
     "are due. By default they go through the library, with the configured\n"
     "store and a model as in 'tutorcache classify'; with --url, to the\n"
-    "example HTTP service (POST /api/v1/intents/classify) on this machine.\n"
+    "example HTTP service (POST /api/v1/intents/classify) on this machine,\n"
+    "or with --allow-remote on any host.\n"
     "\n"
     "Options:\n"
     "  --rps N                 target requests per second (up to 1000000)\n"
@@ -57,7 +58,10 @@ const char cli_help_loadtest[] =
     "  --url URL               http://127.0.0.1:PORT, http://[::1]:PORT,\n"
     "                          http://localhost:PORT or unix:/PATH.sock; "
     "other\n"
-    "                          hosts are refused\n"
+    "                          hosts are refused without --allow-remote\n"
+    "  --allow-remote          let --url name any host (looked up by name):\n"
+    "                          a load test sends a flood of requests, so it\n"
+    "                          must be asked for by name\n"
     "  --json                  the summary as one JSON object\n"
     "  -h, --help              show this help\n"
     "\n"
@@ -78,15 +82,18 @@ const char cli_help_loadtest[] =
     "end is unsent; an HTTP request fails after 5 s. Texts end with a tag\n"
     "unique to the run, so new texts are new to the store.\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage (also: a URL not on this machine, no\n"
-    "model), 3 store unreachable, or no request could connect to the URL,\n"
-    "4 a damaged model or a texts file without a usable line, 5 other\n"
-    "(also: some requests failed; the summary is printed first).\n"
-    "\n"
     "Examples:\n"
     "  tutorcache loadtest --rps 500 --duration 10 --model intents.tcm\n"
     "  tutorcache loadtest --rps 200 --duration 30 --url "
-    "http://127.0.0.1:8080 --json\n";
+    "http://127.0.0.1:8080 --json\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  2  usage (also: a URL not on this machine without --allow-remote, no\n"
+    "     model)\n"
+    "  3  store unreachable, or no request could connect to the URL\n"
+    "  4  a damaged model or a texts file without a usable line\n"
+    "  5  other (also: some requests failed; the summary is printed first)\n";
 
 #define ENDPOINT "/api/v1/intents/classify"
 #define DEFAULT_THREADS 8
@@ -107,7 +114,7 @@ const char cli_help_loadtest[] =
 
 typedef struct lt_opts {
     double rps, duration, hit_ratio;
-    int threads, json;
+    int threads, json, allow_remote;
     const char *texts, *model, *backend, *url;
 } lt_opts;
 
@@ -517,8 +524,8 @@ static int run(cli_ctx *ctx, lt *l)
         }
     }
     if (o->url) {
-        if (http_target_parse(&l->target, o->url, ENDPOINT, err, sizeof(err)) !=
-            0) {
+        if (http_target_parse(&l->target, o->url, ENDPOINT, o->allow_remote,
+                              err, sizeof(err)) != 0) {
             rc = cli_usage(ctx, "--url: %s", err);
             goto done;
         }
@@ -575,6 +582,7 @@ enum {
     OPT_HIT_RATIO,
     OPT_BACKEND,
     OPT_URL,
+    OPT_ALLOW_REMOTE,
     OPT_JSON
 };
 
@@ -589,6 +597,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
         {"model", required_argument, NULL, 'm'},
         {"backend", required_argument, NULL, OPT_BACKEND},
         {"url", required_argument, NULL, OPT_URL},
+        {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -643,6 +652,9 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
         case OPT_URL:
             o->url = optarg;
             break;
+        case OPT_ALLOW_REMOTE:
+            o->allow_remote = 1;
+            break;
         case OPT_JSON:
             o->json = 1;
             break;
@@ -661,6 +673,9 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
     }
     if (o->model && o->backend) {
         return cli_usage(ctx, "--model and --backend: one or the other");
+    }
+    if (o->allow_remote && !o->url) {
+        return cli_usage(ctx, "--allow-remote goes with --url");
     }
     if (o->url && (o->model || o->backend)) {
         return cli_usage(ctx, "--url: the service has its own model; "

@@ -1,7 +1,7 @@
 /*
  * http_client.c - a small HTTP/1.1 client for `tutorcache loadtest --url`:
- * keep-alive connections over plain sockets (TCP on loopback, or a unix
- * socket), one request at a time per connection, responses framed by
+ * keep-alive connections over plain sockets (TCP, to loopback unless
+ * --allow-remote, or a unix socket), one request at a time per connection, responses framed by
  * Content-Length, chunked encoding or the end of the connection.
  *
  * It is written here rather than taken from libcurl because the load
@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -33,7 +34,8 @@
 
 static const char not_here[] =
     "load tests may only target this machine: a loopback address "
-    "(127.0.0.1, [::1], localhost) or a unix socket";
+    "(127.0.0.1, [::1], localhost) or a unix socket; --allow-remote "
+    "lets them target another host";
 
 static int set_err(char *err, size_t errlen, const char *what,
                    const char *detail)
@@ -66,9 +68,48 @@ static int parse_unix(http_target *t, const char *url, const char *endpoint,
     return 0;
 }
 
+/*
+ * Any HOST, with --allow-remote: a name is looked up (the first address
+ * the resolver gives, IPv4 or IPv6), a numeric address taken as it is.
+ */
+static int resolve_host(http_target *t, const char *host, int port, char *err,
+                        size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    char inner[256], portstr[8];
+    size_t n = strlen(host);
+    int rc;
+
+    if (host[0] == '[') {
+        if (n < 3 || host[n - 1] != ']' || n - 2 >= sizeof(inner)) {
+            return set_err(err, errlen, host, "not an IPv6 address");
+        }
+        memcpy(inner, host + 1, n - 2);
+        inner[n - 2] = '\0';
+    } else {
+        snprintf(inner, sizeof(inner), "%s", host);
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = host[0] == '[' ? AF_INET6 : AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = host[0] == '[' ? AI_NUMERICHOST : 0;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    if ((rc = getaddrinfo(inner, portstr, &hints, &res)) != 0) {
+        return set_err(err, errlen, host, gai_strerror(rc));
+    }
+    if (res->ai_addrlen > sizeof(t->addr)) {
+        freeaddrinfo(res);
+        return set_err(err, errlen, host, "an address too long");
+    }
+    memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
+    t->addrlen = (socklen_t)res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
 /* HOST of the URL, which must name this machine, into t->addr. */
-static int parse_host(http_target *t, const char *host, int port, char *err,
-                      size_t errlen)
+static int parse_host(http_target *t, const char *host, int port,
+                      int allow_remote, char *err, size_t errlen)
 {
     struct sockaddr_in *in4 = (struct sockaddr_in *)&t->addr;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&t->addr;
@@ -85,7 +126,9 @@ static int parse_host(http_target *t, const char *host, int port, char *err,
             return set_err(err, errlen, host, "not an IPv6 address");
         }
         if (!IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
-            return set_err(err, errlen, host, not_here);
+            return allow_remote
+                       ? resolve_host(t, host, port, err, errlen)
+                       : set_err(err, errlen, host, not_here);
         }
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons((uint16_t)port);
@@ -102,13 +145,14 @@ static int parse_host(http_target *t, const char *host, int port, char *err,
     }
     if (inet_pton(AF_INET, host, &in4->sin_addr) != 1 ||
         (ntohl(in4->sin_addr.s_addr) >> 24) != 127) {
-        return set_err(err, errlen, host, not_here);
+        return allow_remote ? resolve_host(t, host, port, err, errlen)
+                            : set_err(err, errlen, host, not_here);
     }
     return 0;
 }
 
 int http_target_parse(http_target *t, const char *url, const char *endpoint,
-                      char *err, size_t errlen)
+                      int allow_remote, char *err, size_t errlen)
 {
     char host[256];
     const char *auth, *end, *colon, *path;
@@ -163,7 +207,7 @@ int http_target_parse(http_target *t, const char *url, const char *endpoint,
             return set_err(err, errlen, url, "not a port number (1-65535)");
         }
     }
-    if (parse_host(t, host, (int)port, err, errlen) != 0) {
+    if (parse_host(t, host, (int)port, allow_remote, err, errlen) != 0) {
         return -1;
     }
     snprintf(t->host, sizeof(t->host), "%.*s", (int)(end - auth), auth);

@@ -2,8 +2,9 @@
  * http_client.h - the HTTP/1.1 client of `tutorcache loadtest --url`: one
  * keep-alive connection per thread to a service on this machine (a
  * loopback address or a unix socket), POST requests with a JSON body.
- * Load tests may only target this machine, so other hosts are refused
- * when the URL is parsed, before any name is looked up.
+ * Load tests target this machine unless asked otherwise (--allow-remote),
+ * so other hosts are refused when the URL is parsed, before any name is
+ * looked up.
  */
 #ifndef TC_CLI_HTTP_CLIENT_H
 #define TC_CLI_HTTP_CLIENT_H
@@ -24,11 +25,13 @@ typedef struct http_target {
  * Parses url: http://HOST[:PORT][/PATH] with HOST localhost, an IPv4
  * address in 127.0.0.0/8 or [::1]; or unix:/PATH/TO/SOCKET (also
  * unix:///...). The request target is PATH + endpoint, unless PATH
- * already ends with endpoint. Returns 0, or -1 with a message in err
- * (https, another host, a bad port, a URL that does not parse).
+ * already ends with endpoint. allow_remote: any HOST, a name looked up
+ * with getaddrinfo() (the first address). Returns 0, or -1 with a message
+ * in err (https, another host without allow_remote, a name that does not
+ * resolve, a bad port, a URL that does not parse).
  */
 int http_target_parse(http_target *t, const char *url, const char *endpoint,
-                      char *err, size_t errlen);
+                      int allow_remote, char *err, size_t errlen);
 
 typedef struct http_conn http_conn;
 
