@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/bench_rand.h"
 #include "bench/cache_bench.h"
 
 const cb_scen scen[NSCEN] = {
@@ -29,18 +30,6 @@ static int64_t clock_ns(clockid_t id)
 int64_t cb_now_ns(void)
 {
     return clock_ns(CLOCK_MONOTONIC);
-}
-
-/* xorshift64*: a key choice must cost far less than the call it feeds. */
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t x = *s;
-
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
 }
 
 const char *cb_key_of(const bench *b, size_t i)
@@ -88,7 +77,7 @@ void cb_scenario_name(char *buf, size_t n, int s, int threads)
 static void op_get(worker *w, tc_tier want)
 {
     bench *b = w->b;
-    size_t i = next_rand(&w->rng) % b->nkeys;
+    size_t i = bench_rand(&w->rng) % b->nkeys;
     tc_tier tier;
     void *val;
     size_t len;
@@ -109,7 +98,7 @@ static void op_batch(worker *w)
 
     memset(items, 0, sizeof(items));
     for (i = 0; i < BATCH; i++) {
-        items[i].key = cb_key_of(b, next_rand(&w->rng) % b->nkeys);
+        items[i].key = cb_key_of(b, bench_rand(&w->rng) % b->nkeys);
         items[i].keylen = KEY_LEN;
     }
     if (tc_cache_mget(b->h, BENCH_NS, items, BATCH) != TC_OK) {
@@ -154,7 +143,7 @@ static void op_raw(worker *w)
     int i, n = scen[w->scen].batch, bad;
 
     for (i = 0; i < n; i++) {
-        keys[i] = b->l2keys + (next_rand(&w->rng) % b->nkeys) * TC_KEY_MAX;
+        keys[i] = b->l2keys + (bench_rand(&w->rng) % b->nkeys) * TC_KEY_MAX;
     }
     bad = bench_raw_call(w->rc, keys, (size_t)n, scen[w->scen].raw == 2,
                          b->value_bytes, w->err, sizeof(w->err));

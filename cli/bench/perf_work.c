@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_rand.h"
 #include "bench/perf_work.h"
 
 /* A line longer than this is not a question; --texts skips it. */
@@ -441,18 +442,6 @@ int perf_is_hit(tc_source source)
 
 /* ---- the stream of requests --------------------------------------------- */
 
-/* xorshift64*: cheap, and the same sequence on every machine. */
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t x = *s;
-
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 size_t perf_stream(uint32_t *idx, size_t n, double ratio, size_t first_new,
                    int within, uint64_t seed, size_t *nnew)
 {
@@ -472,7 +461,7 @@ size_t perf_stream(uint32_t *idx, size_t n, double ratio, size_t first_new,
         idx[i] = i < k;
     }
     for (i = n; i > 1; i--) {
-        j = (size_t)(next_rand(&s) % i);
+        j = (size_t)(bench_rand(&s) % i);
         tmp = idx[i - 1];
         idx[i - 1] = idx[j];
         idx[j] = tmp;
@@ -489,7 +478,7 @@ size_t perf_stream(uint32_t *idx, size_t n, double ratio, size_t first_new,
             idx[i] = 0;
         }
         if (idx[i]) {
-            idx[i] = (uint32_t)(next_rand(&s) % pool);
+            idx[i] = (uint32_t)(bench_rand(&s) % pool);
             repeats++;
         } else {
             idx[i] = (uint32_t)(first_new + fresh++);
