@@ -29,7 +29,7 @@
 
 /* The classifier version is part of every cache key; the library takes
  * up to 127 bytes, and a derived one stays well within that. */
-#define MAX_VERSION 100
+#define MAX_VERSION EXEC_BACKEND_VERSION_MAX
 
 const char cli_help_classify[] =
     "Usage: tutorcache classify [options] [TEXT...]\n"
@@ -527,36 +527,6 @@ static void classify_stdin(job *j)
 
 /* ---- the classifier ----------------------------------------------------- */
 
-/* 64-bit FNV-1a: a short, stable name for a long command. */
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    }
-    return h;
-}
-
-/*
- * "exec:COMMAND", or for a long command its first bytes and a hash of the
- * whole, so that two commands never share cache entries.
- */
-static void backend_version(char *buf, size_t n, const char *command)
-{
-    size_t keep = 60;
-
-    if (strlen(command) + 5 <= MAX_VERSION) {
-        snprintf(buf, n, "exec:%s", command);
-        return;
-    }
-    while (keep > 0 && ((unsigned char)command[keep] & 0xC0) == 0x80) {
-        keep--;
-    }
-    snprintf(buf, n, "exec:%.*s#%016llx", (int)keep, command,
-             (unsigned long long)fnv1a(command));
-}
-
 typedef struct opts {
     const char *model;
     const char *backend; /* the COMMAND of exec:COMMAND */
@@ -725,7 +695,7 @@ int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
         if (o.version) {
             snprintf(version, sizeof(version), "%s", o.version);
         } else {
-            backend_version(version, sizeof(version), o.backend);
+            exec_backend_version(version, sizeof(version), o.backend);
         }
         co.fn = exec_backend_classify;
         co.fn_userdata = j.backend;

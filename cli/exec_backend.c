@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -683,4 +684,30 @@ void exec_backend_close(exec_backend *b)
     free(b->command);
     pthread_mutex_destroy(&b->mu);
     free(b);
+}
+
+/* 64-bit FNV-1a: a short, stable name for a long command. */
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+void exec_backend_version(char *buf, size_t n, const char *command)
+{
+    size_t keep = 60;
+
+    if (strlen(command) + 5 <= EXEC_BACKEND_VERSION_MAX) {
+        snprintf(buf, n, "exec:%s", command);
+        return;
+    }
+    while (keep > 0 && ((unsigned char)command[keep] & 0xC0) == 0x80) {
+        keep--;
+    }
+    snprintf(buf, n, "exec:%.*s#%016llx", (int)keep, command,
+             (unsigned long long)fnv1a(command));
 }

@@ -59,4 +59,16 @@ void exec_backend_forget(exec_backend *b);
 /* Times the child was started (1 after the first request). */
 unsigned exec_backend_starts(exec_backend *b);
 
+/* The longest backend version a cache key carries, in bytes. */
+#define EXEC_BACKEND_VERSION_MAX 100
+
+/*
+ * The version a backend's answers are cached under: "exec:COMMAND", or for
+ * a command too long for that its first bytes and a hash of the whole, so
+ * that two commands never share entries and every caller (classify, the
+ * benchmarks) names one command the same way.  n >= EXEC_BACKEND_VERSION_MAX
+ * + 1.
+ */
+void exec_backend_version(char *buf, size_t n, const char *command);
+
 #endif /* TC_CLI_EXEC_BACKEND_H */

@@ -335,37 +335,6 @@ void perf_texts_free(perf_texts *t)
 
 /* ---- the classifier ----------------------------------------------------- */
 
-/* 64-bit FNV-1a: a short, stable name for a long command. */
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    }
-    return h;
-}
-
-/*
- * The backend's version, part of every cache key: "exec:COMMAND" as
- * `tutorcache classify` names it (so that the two share entries), or for
- * a long command its first bytes and a hash of the whole.
- */
-static void backend_version(char *buf, size_t n, const char *command)
-{
-    size_t keep = 60;
-
-    if (strlen(command) + 5 <= 100) {
-        snprintf(buf, n, "exec:%s", command);
-        return;
-    }
-    while (keep > 0 && ((unsigned char)command[keep] & 0xC0) == 0x80) {
-        keep--;
-    }
-    snprintf(buf, n, "exec:%.*s#%016llx", (int)keep, command,
-             (unsigned long long)fnv1a(command));
-}
-
 int perf_classifier_open(perf_classifier *pc, cli_ctx *ctx, const char *who,
                          const char *model, const char *backend, int threads,
                          size_t l1_bytes)
@@ -398,7 +367,7 @@ int perf_classifier_open(perf_classifier *pc, cli_ctx *ctx, const char *who,
             cli_err("%s: %s", who, errbuf);
             return CLI_FAIL;
         }
-        backend_version(pc->version, sizeof(pc->version), backend);
+        exec_backend_version(pc->version, sizeof(pc->version), backend);
         snprintf(pc->what, sizeof(pc->what), "exec:%s", backend);
         co.fn = exec_backend_classify;
         co.fn_userdata = pc->backend;
