@@ -301,6 +301,9 @@ TC_API const char *tc_tier_name(tc_tier tier);
  * Returns TC_OK; TC_MISS; TC_ENONS; TC_EINVAL; TC_ENOMEM.
  * Ownership: *val is the caller's; release it with tc_free().
  * Thread safety: any thread.
+ * Cost: an L1 hit resolves the name, hashes the key and allocates the
+ * copy: about 810 instructions for a 200-byte value; tc_cache_get_ns()
+ * and tc_cache_get_into() below are the cheaper reads.
  */
 TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
                         const char *ns, const void *key, size_t keylen);
@@ -331,10 +334,11 @@ TC_API int tc_ns_find(tc_ns **out, tc_cache *h, const char *name);
  * ns: from tc_ns_find() on this h; another cache's is TC_EINVAL.
  * Returns as tc_cache_get(). Ownership: as tc_cache_get().
  * Thread safety: any thread.
- * Cost: an L1 hit hashes the key once (XXH3-128), takes its L1 shard's
- * lock shared (readers never wait for each other), copies the value into
- * one allocation the caller frees; see BENCHMARKS.md "Hot paths in
- * instructions" for counts.
+ * Cost: an L1 hit hashes the key once (XXH3-128), takes no lock (readers
+ * never wait for each other, only for a write to the same L1 shard) and
+ * copies the value into one allocation the caller frees: about 740
+ * instructions for a 200-byte value, against 810 for tc_cache_get()
+ * (BENCHMARKS.md "Hot paths in instructions").
  */
 TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
                            tc_cache *h, tc_ns *ns, const void *key,
@@ -356,11 +360,11 @@ TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
  * argument, another cache's ns); TC_ENOMEM (an L2 answer).
  * Ownership: buf is the caller's; nothing is retained.
  * Thread safety: any thread.
- * Cost: an L1 hit is one XXH3-128 of the key, a shared lock of its
- * shard, the copy and a striped counter: no string comparison, no
- * allocation, no exclusive lock (BENCHMARKS.md "Hot paths in
- * instructions" has the counts). An L2 answer costs what tc_cache_get()
- * does plus one copy.
+ * Cost: an L1 hit is one XXH3-128 of the key, two atomic additions on
+ * its L1 shard, the copy and a striped counter: no string comparison, no
+ * allocation, no lock; about 490 instructions for a 200-byte value
+ * (BENCHMARKS.md "Hot paths in instructions"). An L2 answer costs what
+ * tc_cache_get() does plus one copy.
  */
 TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
                              tc_tier *tier, tc_cache *h, tc_ns *ns,
