@@ -48,7 +48,7 @@ CLI := $(BUILD)/tutorcache
 TESTS := $(BUILD)/check_tutorcache
 
 .PHONY: all deps run check test asan tsan valgrind bench bench-normalize \
-	bench-suite bench-corrections bench-hotpath examples install uninstall \
+	bench-suite bench-corrections bench-hotpath bench-instr examples install uninstall \
 	clean help header-check
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/tutorcache.pc
@@ -152,7 +152,7 @@ asan:
 	TC_BUILD=build-asan TC_SERVICE=build-asan/intent_service ASAN_OPTIONS=detect_leaks=1 build-asan/check_tutorcache
 
 # The suites (or suite:case) whose threads ThreadSanitizer watches.
-TSAN_SUITES ?= concurrency l1 model_memory:concurrency
+TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency
 
 tsan:
 	@scripts/deps.sh check
@@ -256,6 +256,10 @@ bench-normalize: $(STATIC)
 bench-hotpath: all
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/hotpath.sh $(BUILD)
 
+# The same, named for what it prints: each hot path beside its bare
+# baseline, in instructions (HOTPATH_BEFORE=DIR adds a before column).
+bench-instr: bench-hotpath
+
 # The classifier against fastText on many shapes of intent set.
 bench-suite: all
 	@scripts/deps.sh bench
@@ -313,6 +317,7 @@ help:
 	@echo "make bench      benchmarks (see BENCHMARKS.md)"
 	@echo "make bench-normalize  instructions per text of normalization (callgrind)"
 	@echo "make bench-hotpath  instructions per call of the hot paths (callgrind; HOTPATH_BEFORE=DIR)"
+	@echo "make bench-instr  the same, each beside its bare baseline"
 	@echo "make bench-suite  the classifier against fastText, set by set (bench/suite.sh)"
 	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
 	@echo "make bench-chaos  errors, slow calls and lost feedback under Redis faults (CHAOS_SECONDS=60)"

@@ -2,7 +2,9 @@
  * hotpath.c - one hot path of the library, run N times after a warm-up,
  * for bench/hotpath.sh to count under callgrind: a get that L1 answers,
  * the same work on a bare hash table (the floor a cache lookup cannot
- * beat), a classification the cache answers, a prediction, a
+ * beat), the same get through a namespace handle, with a copy or into a
+ * buffer of the caller's (beside a bare table copying into one), a
+ * classification the cache answers, a prediction, a
  * normalization and a set, all on the memory: store.
  *
  * It builds against the 0.1 API as well as 0.2 (the calls whose
@@ -33,6 +35,14 @@ const char bench_prog[] = "hotpath";
 #define HP_API2 0
 #endif
 
+/* bench/hotpath.sh defines HP_NO_NS for a library without namespace
+ * handles (tc_ns_find, tc_cache_get_into); its scenarios then fail. */
+#if !defined(HP_NO_NS) && HP_API2
+#define HP_NS 1
+#else
+#define HP_NS 0
+#endif
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define HEADER_VERSION                                                         \
@@ -53,11 +63,16 @@ typedef enum scenario {
     S_CLASSIFY_HIT,
     S_PREDICT,
     S_NORMALIZE,
-    S_SET
+    S_SET,
+    S_L1_GET_NS,
+    S_L1_GET_INTO,
+    S_L1_GET_INTO_BASELINE
 } scenario;
 
 static const char *const scenario_names[] = {
-    "l1_get", "l1_get_baseline", "classify_hit", "predict", "normalize", "set",
+    "l1_get",      "l1_get_baseline", "classify_hit",
+    "predict",     "normalize",       "set",
+    "l1_get_ns",   "l1_get_into",     "l1_get_into_baseline",
 };
 #define NSCENARIOS (sizeof(scenario_names) / sizeof(scenario_names[0]))
 
@@ -135,6 +150,31 @@ __attribute__((noinline)) static char *bl_get(size_t *len, const bl_table *t,
     return NULL;
 }
 
+/* The value copied into buf (cap bytes, NUL included), as
+ * tc_cache_get_into does; its length, or (size_t)-1 when absent or too
+ * long. */
+__attribute__((noinline)) static size_t bl_get_into(char *buf, size_t cap,
+                                                    const bl_table *t,
+                                                    const char *key,
+                                                    size_t keylen)
+{
+    XXH128_hash_t h = XXH3_128bits(key, keylen);
+    size_t i = (size_t)h.low64 & t->mask;
+    const bl_slot *s;
+
+    for (s = &t->slot[i]; s->val; s = &t->slot[i]) {
+        if (s->lo == h.low64 && s->hi == h.high64) {
+            if (s->len >= cap) {
+                return (size_t)-1;
+            }
+            memcpy(buf, s->val, s->len + 1);
+            return s->len;
+        }
+        i = (i + 1) & t->mask;
+    }
+    return (size_t)-1;
+}
+
 static void bl_free(bl_table *t)
 {
     size_t i;
@@ -152,6 +192,9 @@ typedef struct hp_ctx {
     tc_cache *h;
     tc_model *m;
     tc_classifier *cls;
+#if HP_NS
+    tc_ns *ns;
+#endif
     bl_table bl;
     char keys[NKEYS][KEYMAX];
     size_t keylen[NKEYS];
@@ -330,6 +373,53 @@ static void l1_get(hp_ctx *c, size_t k)
     tc_free(val);
 }
 
+/* Key k from L1 through the namespace handle: a copy to free, or into a
+ * buffer of the caller's (into). */
+static void l1_get_ns(hp_ctx *c, size_t k, int into)
+{
+#if HP_NS
+    char buf[VLEN + 1], *val = buf;
+    size_t len;
+    tc_tier tier;
+    int rc;
+
+    if (into) {
+        rc = tc_cache_get_into(buf, sizeof(buf), &len, &tier, c->h, c->ns,
+                               c->keys[k], c->keylen[k]);
+    } else {
+        rc = tc_cache_get_ns((void **)&val, &len, &tier, c->h, c->ns,
+                             c->keys[k], c->keylen[k]);
+    }
+    if (rc != TC_OK || tier != TC_TIER_L1 || len != VLEN ||
+        val[VLEN - 1] != c->vals[k * VLEN + VLEN - 1]) {
+        bench_fail("get %s: %s, tier %s, %zu bytes: %s", c->keys[k],
+                   tc_error_name(rc), tc_tier_name(tier), len, errmsg(c->h));
+    }
+    c->sink += (unsigned char)val[0];
+    if (!into) {
+        tc_free(val);
+    }
+#else
+    (void)c;
+    (void)k;
+    (void)into;
+    bench_fail("this library has no namespace handles");
+#endif
+}
+
+static void l1_get_into_baseline(hp_ctx *c, size_t k)
+{
+    char buf[VLEN + 1];
+    size_t len = bl_get_into(buf, sizeof(buf), &c->bl, c->keys[k],
+                             c->keylen[k]);
+
+    if (len != VLEN || buf[VLEN - 1] != c->vals[k * VLEN + VLEN - 1]) {
+        bench_fail("baseline get %s: %s", c->keys[k],
+                   len == (size_t)-1 ? "not found" : "wrong value");
+    }
+    c->sink += (unsigned char)buf[0];
+}
+
 static void l1_get_baseline(hp_ctx *c, size_t k)
 {
     size_t len = 0;
@@ -413,6 +503,13 @@ static void run(hp_ctx *c, size_t n)
         case S_SET:
             set_one(c, k);
             break;
+        case S_L1_GET_NS:
+        case S_L1_GET_INTO:
+            l1_get_ns(c, k, c->sc == S_L1_GET_INTO);
+            break;
+        case S_L1_GET_INTO_BASELINE:
+            l1_get_into_baseline(c, k);
+            break;
         }
         if (++k == NKEYS) {
             k = 0;
@@ -439,16 +536,24 @@ static void setup(hp_ctx *c, const char *dir, const char *model)
 
     switch (c->sc) {
     case S_L1_GET:
+    case S_L1_GET_NS:
+    case S_L1_GET_INTO:
     case S_SET:
         make_keys(c);
         open_cache(c);
-        if (c->sc == S_L1_GET) {
+#if HP_NS
+        if (tc_ns_find(&c->ns, c->h, NS) != TC_OK) {
+            bench_fail("tc_ns_find %s: %s", NS, errmsg(c->h));
+        }
+#endif
+        if (c->sc != S_SET) {
             for (i = 0; i < NKEYS; i++) {
                 set_one(c, i);
             }
         }
         break;
     case S_L1_GET_BASELINE:
+    case S_L1_GET_INTO_BASELINE:
         make_keys(c);
         bl_init(&c->bl, NKEYS);
         for (i = 0; i < NKEYS; i++) {
@@ -496,7 +601,7 @@ static void teardown(hp_ctx *c)
     tc_classifier_close(c->cls);
     tc_model_free(c->m);
     tc_cache_close(c->h);
-    if (c->sc == S_L1_GET_BASELINE) {
+    if (c->sc == S_L1_GET_BASELINE || c->sc == S_L1_GET_INTO_BASELINE) {
         bl_free(&c->bl);
     }
     for (i = 0; i < NTEXTS; i++) {

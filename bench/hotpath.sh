@@ -2,11 +2,13 @@
 # bench/hotpath.sh - the library's hot paths in instructions per call,
 # counted by callgrind: seconds on this shared machine move 5-50 % from
 # run to run, instruction counts do not. For each scenario of
-# bench/hotpath.c (an L1 get, the same work on a bare hash table, a
-# classification the cache answers, a prediction, a normalization, a
-# set) it runs the driver twice, with N and 2N calls, collecting inside
-# the measured calls alone, and reports the difference divided by N, so
-# that setup and warm-up cancel.
+# bench/hotpath.c (an L1 get by name, by namespace handle and into a
+# caller's buffer, the same work on a bare hash table with a copy or into
+# a buffer, a classification the cache answers, a prediction, a
+# normalization, a set) it runs the driver twice, with N and 2N calls,
+# collecting inside the measured calls alone, and reports the difference
+# divided by N, so that setup and warm-up cancel. A second table sets
+# each operation beside its bare baseline (make bench-instr).
 #
 # With HOTPATH_BEFORE=DIR, a build directory of another version of the
 # library (such as one built from main, API 0.1), the same driver is
@@ -32,7 +34,9 @@ set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${HOTPATH_N:-10000}
-scenarios=${HOTPATH_SCENARIOS:-l1_get l1_get_baseline classify_hit predict normalize set}
+scenarios=${HOTPATH_SCENARIOS:-l1_get l1_get_ns l1_get_into l1_get_baseline l1_get_into_baseline classify_hit predict normalize set}
+# the scenarios a library without namespace handles cannot run
+ns_scenarios="l1_get_ns l1_get_into"
 before=${HOTPATH_BEFORE:-}
 
 say() { printf 'bench/hotpath: %s\n' "$*" >&2; }
@@ -74,7 +78,13 @@ if [ -n "$before" ]; then
 	build=$before
 	# shellcheck disable=SC2034 # read by bench_build_prog
 	bench_lib_top=$before_src
-	bench_build_prog "$after/hotpath-before" "$top/bench/hotpath.c" ||
+	before_ns=1
+	if ! grep -q tc_cache_get_into "$before_src/include/tutorcache.h"; then
+		before_ns=0
+	fi
+	_cf=${CFLAGS:--O2 -g}
+	[ "$before_ns" = 1 ] || _cf="$_cf -DHP_NO_NS"
+	CFLAGS=$_cf bench_build_prog "$after/hotpath-before" "$top/bench/hotpath.c" ||
 		die "bench/hotpath.c: does not build against $before"
 	build=$after
 fi
@@ -135,7 +145,11 @@ for s in $scenarios; do
 	say "$s"
 	a=$(per_call after "$build/hotpath" "$s" "$model_after") || exit 1
 	b=-
-	if [ -n "$before" ]; then
+	before_skip=
+	case " $ns_scenarios " in
+	*" $s "*) [ "${before_ns:-1}" = 1 ] || before_skip=1 ;;
+	esac
+	if [ -n "$before" ] && [ -z "${before_skip:-}" ]; then
 		b=$(per_call before "$build/hotpath-before" "$s" "$model_before") ||
 			exit 1
 	fi
@@ -164,6 +178,34 @@ vafter=$(version "$build/hotpath")
 		r = ($3 == "-" || $3 == 0) ? "-" : sprintf("%.3f", $2 / $3)
 		printf "| %s | %.0f | %s | %s |\n", $1, $2,
 			$3 == "-" ? "-" : sprintf("%.0f", $3), r
+	}' "$tmp/rows"
+	echo
+	echo "Each operation against its floor (after):"
+	echo
+	echo "| operation | library Ir/call | baseline | baseline Ir/call | ratio |"
+	echo "|---|---:|---|---:|---:|"
+	awk '
+	{ a[$1] = $2 }
+	function row(op, what, base, bwhat) {
+		if (!(op in a) || !(base in a) || a[base] == 0) {
+			return
+		}
+		printf "| %s | %.0f | %s | %.0f | %.2f |\n", what, a[op], bwhat,
+			a[base], a[op] / a[base]
+	}
+	END {
+		row("l1_get_into", "L1 hit into a buffer (`tc_cache_get_into`)",
+			"l1_get_into_baseline", "bare table, copy into a buffer")
+		row("l1_get_into", "L1 hit into a buffer (`tc_cache_get_into`)",
+			"l1_get_baseline", "bare table, malloc and copy")
+		row("l1_get_ns", "L1 hit by handle (`tc_cache_get_ns`)",
+			"l1_get_baseline", "bare table, malloc and copy")
+		row("l1_get", "L1 hit by name (`tc_cache_get`)",
+			"l1_get_baseline", "bare table, malloc and copy")
+		row("classify_hit", "classify, L1 hit", "l1_get",
+			"the library'"'"'s L1 hit by name")
+		row("classify_hit", "classify, L1 hit", "predict",
+			"`tc_model_predict` alone")
 	}' "$tmp/rows"
 	echo
 	awk '

@@ -301,9 +301,74 @@ TC_API const char *tc_tier_name(tc_tier tier);
  * Returns TC_OK; TC_MISS; TC_ENONS; TC_EINVAL; TC_ENOMEM.
  * Ownership: *val is the caller's; release it with tc_free().
  * Thread safety: any thread.
+ * Cost: an L1 hit resolves the name, hashes the key and allocates the
+ * copy: about 810 instructions for a 200-byte value; tc_cache_get_ns()
+ * and tc_cache_get_into() below are the cheaper reads.
  */
 TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
                         const char *ns, const void *key, size_t keylen);
+
+/*
+ * tc_ns - a namespace resolved once. A call given a tc_ns instead of a
+ * name skips the lookup of the name: on the hot path of a service, find
+ * the handle when it starts and keep it.
+ */
+typedef struct tc_ns tc_ns;
+
+/*
+ * tc_ns_find - the handle of the namespace called name.
+ *
+ * out: receives the handle; set to NULL on entry; must not be NULL.
+ * Returns TC_OK; TC_ENONS (no such namespace); TC_EINVAL (a NULL
+ * argument).
+ * Ownership: the handle belongs to h and stays valid until
+ * tc_cache_close(h), through invalidations; there is nothing to free.
+ * Thread safety: any thread; the handle may be shared by threads.
+ */
+TC_API int tc_ns_find(tc_ns **out, tc_cache *h, const char *name);
+
+/*
+ * tc_cache_get_ns - tc_cache_get() with a namespace handle: the same
+ * answer, without resolving the name.
+ *
+ * ns: from tc_ns_find() on this h; another cache's is TC_EINVAL.
+ * Returns as tc_cache_get(). Ownership: as tc_cache_get().
+ * Thread safety: any thread.
+ * Cost: an L1 hit hashes the key once (XXH3-128), takes no lock (readers
+ * never wait for each other, only for a write to the same L1 shard) and
+ * copies the value into one allocation the caller frees: about 740
+ * instructions for a 200-byte value, against 810 for tc_cache_get()
+ * (BENCHMARKS.md "Hot paths in instructions").
+ */
+TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
+                           tc_cache *h, tc_ns *ns, const void *key,
+                           size_t keylen);
+
+/*
+ * tc_cache_get_into - tc_cache_get_ns() into the caller's buffer: the
+ * cheapest read, with no allocation on an L1 hit.
+ *
+ * buf/cap: receives the value and a NUL after its last byte, so it needs
+ *   cap >= length + 1; buf may be NULL when cap is 0 (to ask the length).
+ * len: receives the value's length; set to 0 on entry; must not be NULL.
+ *   With TC_ETOOBIG it is the length the value needs (cap must exceed
+ *   it); nothing is written to buf then, and the entry stays cached, so
+ *   a second call with a larger buffer is an L1 hit.
+ * tier: may be NULL; as tc_cache_get().
+ *
+ * Returns TC_OK; TC_MISS; TC_ETOOBIG (buf too small); TC_EINVAL (a NULL
+ * argument, another cache's ns); TC_ENOMEM (an L2 answer).
+ * Ownership: buf is the caller's; nothing is retained.
+ * Thread safety: any thread.
+ * Cost: an L1 hit is one XXH3-128 of the key, two atomic additions on
+ * its L1 shard, the copy and a striped counter: no string comparison, no
+ * allocation, no lock; about 490 instructions for a 200-byte value
+ * (BENCHMARKS.md "Hot paths in instructions"). An L2 answer costs what
+ * tc_cache_get() does plus one copy.
+ */
+TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
+                             tc_tier *tier, tc_cache *h, tc_ns *ns,
+                             const void *key, size_t keylen);
 
 /*
  * tc_cache_set - store a value in L2, then L1.

@@ -508,6 +508,56 @@ START_TEST(test_failing_allocator)
 }
 END_TEST
 
+/* tc__l1_read: into a buffer (exact fit, short, none), or a copy. */
+START_TEST(test_read_into)
+{
+    tc__l1 *l1;
+    tc__hash h = hk(3), n = hk(4);
+    char buf[8], *copy = NULL;
+    size_t len;
+    int64_t left;
+
+    ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 1), TC_OK);
+    ck_assert_int_eq(tc__l1_set(l1, &h, "abcdefg", 7, 1000, 0), TC_OK);
+    memset(buf, 'x', sizeof(buf));
+    ck_assert_int_eq(
+        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 8, NULL, &len, &left), TC_OK);
+    ck_assert_str_eq(buf, "abcdefg");
+    ck_assert_uint_eq(len, 7);
+    ck_assert_int_eq(left, 990);
+    memset(buf, 'x', sizeof(buf));
+    ck_assert_int_eq(
+        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, NULL, &len, &left),
+        TC_ETOOBIG);
+    ck_assert_uint_eq(len, 7);
+    ck_assert_int_eq(buf[0], 'x');
+    ck_assert_int_eq(
+        tc__l1_read(l1, &h, 10, INT64_MIN, NULL, 0, NULL, &len, &left),
+        TC_ETOOBIG);
+    /* too short for the buffer, so into a copy */
+    ck_assert_int_eq(
+        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, &copy, &len, &left), TC_OK);
+    ck_assert_str_eq(copy, "abcdefg");
+    tc__free(copy);
+    /* expired, too old for the caller, absent, a remembered absence */
+    ck_assert_int_eq(
+        tc__l1_read(l1, &h, 10, 5, buf, 8, NULL, &len, &left), TC_MISS);
+    ck_assert_int_eq(
+        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left),
+        TC_MISS);
+    ck_assert_int_eq(tc__l1_set_neg(l1, &n, 1000, 0), TC_OK);
+    ck_assert_int_eq(
+        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left),
+        TC__L1_NEGATIVE);
+    ck_assert_int_eq(
+        tc__l1_read(l1, &h, 1000, INT64_MIN, buf, 8, NULL, &len, &left),
+        TC_MISS);
+    ck_assert_uint_eq(stats(l1).expired, 1); /* the read removed it */
+    ck_assert_uint_eq(stats(l1).entries, 1);
+    tc__l1_free(l1);
+}
+END_TEST
+
 /* ---- threads ---------------------------------------------------------- */
 
 #define TH_THREADS 4
@@ -554,7 +604,19 @@ static void *th_run(void *arg)
         k = (seed >> 8) % TH_KEYS;
         op = (seed >> 20) % 10;
         h = hk(k);
-        if (op < 5) {
+        if (op < 2) {
+            /* into a buffer shorter than some values: both outcomes */
+            char small[200];
+            int64_t left;
+
+            rc = tc__l1_read(th_l1, &h, i, INT64_MIN, small, sizeof(small),
+                             NULL, &len, &left);
+            if ((rc == TC_OK && !th_valid(small, len, k)) ||
+                (rc == TC_ETOOBIG && len < sizeof(small)) ||
+                (rc != TC_OK && rc != TC_ETOOBIG && rc != TC_MISS)) {
+                atomic_fetch_add(&th_bad, 1);
+            }
+        } else if (op < 5) {
             rc = tc__l1_get(th_l1, &h, i, INT64_MIN, &v, &len, NULL);
             if (rc == TC_OK) {
                 if (!th_valid(v, len, k)) {
@@ -651,6 +713,7 @@ Suite *suite_l1(void)
     tcase_add_test(tc, test_expired_evicted_first);
     tcase_add_test(tc, test_oversized);
     tcase_add_test(tc, test_clear);
+    tcase_add_test(tc, test_read_into);
     suite_add_tcase(s, tc);
 
     tcase_set_timeout(fa, 120);

@@ -16,6 +16,7 @@ int main(void)
     srunner_add_suite(sr, suite_key());
     srunner_add_suite(sr, suite_config());
     srunner_add_suite(sr, suite_l1());
+    srunner_add_suite(sr, suite_cache_ns());
     srunner_add_suite(sr, suite_store_lmdb());
     srunner_add_suite(sr, suite_store_redis());
     srunner_add_suite(sr, suite_cache());

@@ -16,6 +16,7 @@ Suite *suite_config(void);          /* check_config.c: options, env, file */
 void suite_config_values(Suite *s); /* check_config_values.c: bad values,
                                        namespaces, URLs */
 Suite *suite_l1(void);              /* check_l1.c */
+Suite *suite_cache_ns(void);        /* check_cache_ns.c: namespace handles */
 Suite *suite_store_redis(void);     /* check_store_redis.c */
 void suite_store_redis_faults(Suite *s); /* check_store_redis_faults.c */
 Suite *suite_store_lmdb(void);           /* check_store_lmdb.c */

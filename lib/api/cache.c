@@ -62,20 +62,6 @@ TC_API int tc_cache_open(tc_cache **out, const tc_options *opt)
     return TC_OK;
 }
 
-/* The out-parameters of a get, reset. */
-static void get_reset(void **val, size_t *len, tc_tier *tier)
-{
-    if (val) {
-        *val = NULL;
-    }
-    if (len) {
-        *len = 0;
-    }
-    if (tier) {
-        *tier = TC_TIER_NONE;
-    }
-}
-
 /* The arguments every call on one key checks. */
 static int key_args(const tc_cache *h, const char *ns, const void *key,
                     size_t keylen)
@@ -97,7 +83,7 @@ TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
 {
     int rc;
 
-    get_reset(val, len, tier);
+    tc__get_reset(val, len, tier);
     tc__clear();
     if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
         return rc;
@@ -140,7 +126,7 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
 {
     int rc;
 
-    get_reset(val, len, tier);
+    tc__get_reset(val, len, tier);
     tc__clear();
     if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
         return rc;

@@ -28,6 +28,20 @@ static inline int tc__done(int rc)
     return rc;
 }
 
+/* The out-parameters of a get, reset. */
+static inline void tc__get_reset(void **val, size_t *len, tc_tier *tier)
+{
+    if (val) {
+        *val = NULL;
+    }
+    if (len) {
+        *len = 0;
+    }
+    if (tier) {
+        *tier = TC_TIER_NONE;
+    }
+}
+
 /* For tests: see tc__fb_set_fault (feedback/feedback.h). */
 void tc__feedback_set_fault(tc_cache *h, int n);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/nshash.h"
 #include "cache/tiers.h"
 
 /* Degraded-mode warnings: at most one line per kind in this interval. */
@@ -253,19 +254,28 @@ int tc__cache_get(void **val, size_t *len, tc_tier *tier, tc__cache *h,
                   const char *ns, const void *key, size_t keylen, int neg,
                   int64_t now)
 {
-    tc_tier t = TC_TIER_NONE;
     tc__nsrt *n;
-    tc__hash hk;
     int rc;
 
     if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
     }
+    return tc__cache_get_ns(val, len, tier, h, n, key, keylen, neg, now);
+}
+
+int tc__cache_get_ns(void **val, size_t *len, tc_tier *tier, tc__cache *h,
+                     tc__nsrt *n, const void *key, size_t keylen, int neg,
+                     int64_t now)
+{
+    tc_tier t = TC_TIER_NONE;
+    tc__hash hk;
+    int rc;
+
     if (!h->cfg.enable_caching) {
         CNT(n, misses);
         return TC_MISS;
     }
-    tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, now), key, keylen);
+    tc__ns_hash(&hk, n, tc__cache_gen(h, n, now), key, keylen);
     if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
         int64_t t0 = tc__now_us();
 

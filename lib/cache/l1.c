@@ -1,10 +1,13 @@
 /*
  * l1.c - the in-process cache: a power-of-two number of shards, each a
- * chained hash table under its own mutex, bounded by a byte budget and
- * evicting with SIEVE. An entry is one allocation holding its key,
- * bookkeeping and value, so a hit costs one lookup and one copy.
+ * chained hash table, bounded by a byte budget and evicting with SIEVE.
+ * An entry is one allocation holding its key, bookkeeping and value, so a
+ * hit costs one lookup and one copy. Readers take no lock: they announce
+ * themselves in a counter that writers wait to drain (see struct shard).
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -48,7 +51,9 @@ struct entry {
     struct entry *newer; /* FIFO neighbour toward the head (newest) */
     struct entry *older; /* FIFO neighbour toward the tail (oldest) */
     size_t len;
-    unsigned char visited; /* SIEVE: hit since the hand last passed */
+    /* SIEVE: hit since the hand last passed. Atomic because readers set
+     * it under the shared lock; relaxed, since it is only a hint. */
+    atomic_uchar visited;
     unsigned char negative; /* a remembered absence (tc__l1_set_neg) */
     char val[];            /* len bytes, then a NUL */
 };
@@ -66,13 +71,29 @@ static size_t entry_charge(size_t len)
 }
 
 /*
- * A shard's fields are only touched under its lock. The trailing pad
- * keeps the hot fields of two neighbouring shards off one cache line
- * whatever the array's alignment, so threads on different shards do not
- * slow each other down through false sharing.
+ * Readers and writers. Writers (set, delete, evict, clear) hold `lock`
+ * against each other and, while they change the table, raise `writing`
+ * and wait until `readers` drains to zero. A reader adds itself to
+ * `readers`, and reads without any lock unless `writing` is up; then it
+ * steps back and reads under `lock`, where it waits as it would have to
+ * anyway. Both sides write their flag before reading the other's
+ * (sequentially consistent, Dekker's pattern), so a reader never walks a
+ * chain a writer is changing and a writer never frees an entry a reader
+ * is copying. A hit thus costs two atomic additions on the shard's line
+ * and no lock, where a mutex or glibc's reader-writer lock cost four to
+ * ten times the instructions; readers hold the shard only for a lookup
+ * and a copy, so a writer's wait is short.
+ *
+ * Fields other than the two counters change only under `lock` with
+ * `writing` up (statistics are read under `lock` alone: no reader changes
+ * them). The trailing pad keeps the hot fields of two neighbouring shards
+ * off one cache line whatever the array's alignment, so threads on
+ * different shards do not slow each other down through false sharing.
  */
 struct shard {
     pthread_mutex_t lock;
+    atomic_uint readers; /* readers inside, lock-free */
+    atomic_int writing;  /* a writer holds lock and changes the table */
     struct entry **buckets;
     size_t mask;  /* bucket count - 1 */
     size_t count; /* entries */
@@ -95,22 +116,15 @@ struct tc__l1 {
 };
 
 /*
- * Keys come from XXH3-128 and are already uniform, but a finalizer (the
- * one of MurmurHash3) costs a few nanoseconds and keeps the table sound
- * for weaker keys too, such as the counters tests use. The shard takes
- * the low bits and the bucket the bits above them, so the two choices are
- * independent.
+ * Keys come from XXH3-128 and are already uniform, so the low word is
+ * used as it is: the shard takes its low bits and the bucket the bits
+ * above them, so the two choices are independent, and the lookup costs
+ * no second hash. (Keys made by counting, as in the tests, spread evenly
+ * too.)
  */
-static uint64_t key_mix(const tc__hash *k)
+static uint64_t key_word(const tc__hash *k)
 {
-    uint64_t x = k->lo ^ (k->hi * UINT64_C(0x9e3779b97f4a7c15));
-
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    x *= UINT64_C(0xc4ceb9fe1a85ec53);
-    x ^= x >> 33;
-    return x;
+    return k->lo;
 }
 
 static int key_eq(const tc__hash *a, const tc__hash *b)
@@ -195,16 +209,16 @@ static struct entry *sieve_evict(struct shard *s, int64_t now_ms)
             s->expired++;
             break;
         }
-        if (!e->visited) {
+        if (!atomic_load_explicit(&e->visited, memory_order_relaxed)) {
             s->evictions++;
             break;
         }
-        e->visited = 0;
+        atomic_store_explicit(&e->visited, 0, memory_order_relaxed);
         e = e->newer ? e->newer : s->tail;
     }
     /* unlink_entry moves the hand on to the next newer entry. */
     s->hand = e;
-    return unlink_entry(s, find_link(s, &e->key, key_mix(&e->key)));
+    return unlink_entry(s, find_link(s, &e->key, key_word(&e->key)));
 }
 
 /*
@@ -230,7 +244,7 @@ static void maybe_grow(struct shard *s)
 
         while (e) {
             struct entry *next = e->chain;
-            size_t b = (key_mix(&e->key) >> s->shift) & (n * 2 - 1);
+            size_t b = (key_word(&e->key) >> s->shift) & (n * 2 - 1);
 
             e->chain = nb[b];
             nb[b] = e;
@@ -240,6 +254,48 @@ static void maybe_grow(struct shard *s)
     tc__free(s->buckets);
     s->buckets = nb;
     s->mask = n * 2 - 1;
+}
+
+/* Excludes other writers and waits for the readers inside to leave. */
+static void write_lock(struct shard *s)
+{
+    unsigned spins = 0;
+
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&s->writing, 1);
+    while (atomic_load(&s->readers) != 0) {
+        /* a reader inside is copying a value: short, unless preempted */
+        if (++spins > 64) {
+            sched_yield();
+        }
+    }
+}
+
+static void write_unlock(struct shard *s)
+{
+    atomic_store_explicit(&s->writing, 0, memory_order_release);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Enters a read; returns 1 lock-free, 0 under lock (a writer was in). */
+static int read_lock(struct shard *s)
+{
+    atomic_fetch_add(&s->readers, 1);
+    if (!atomic_load(&s->writing)) {
+        return 1;
+    }
+    atomic_fetch_sub_explicit(&s->readers, 1, memory_order_release);
+    pthread_mutex_lock(&s->lock);
+    return 0;
+}
+
+static void read_unlock(struct shard *s, int lock_free)
+{
+    if (lock_free) {
+        atomic_fetch_sub_explicit(&s->readers, 1, memory_order_release);
+    } else {
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 
 int tc__l1_new(tc__l1 **out, size_t max_bytes, unsigned nshards)
@@ -313,14 +369,99 @@ void tc__l1_free(tc__l1 *l1)
     tc__free(l1);
 }
 
+/* Marks a hit for SIEVE; written only when it changes, to keep the
+ * entry's line clean in the other readers' caches. */
+static void mark_visited(struct entry *e)
+{
+    if (!atomic_load_explicit(&e->visited, memory_order_relaxed)) {
+        atomic_store_explicit(&e->visited, 1, memory_order_relaxed);
+    }
+}
+
+/*
+ * Removes key's entry if it is still there and expired at now_ms. A
+ * reader finds expired entries under the shared lock, which cannot
+ * unlink, so it comes back here with the lock exclusive.
+ */
+static void drop_expired(struct shard *s, const tc__hash *key, uint64_t mixed,
+                         int64_t now_ms)
+{
+    struct entry **link, *e = NULL;
+
+    write_lock(s);
+    link = find_link(s, key, mixed);
+    if (*link && now_ms >= (*link)->expires_ms) {
+        e = unlink_entry(s, link);
+        s->expired++;
+    }
+    write_unlock(s);
+    tc__free(e);
+}
+
+/*
+ * The lookup of every get, with readers inside (see struct shard). A live
+ * value is copied out while the reader is inside: into buf when cap is enough
+ * (cap >= len + 1, the NUL included), else into a tc__malloc'd copy when
+ * copy is not NULL, else not at all (TC_ETOOBIG, *len the value's
+ * length). Copying under the lock is what lets a reader skip a reference
+ * count, whose atomic updates would bounce the entry's line between
+ * reader threads; values are small next to that cost.
+ */
+int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
+                   int64_t min_stored_ms, void *buf, size_t cap, char **copy,
+                   size_t *len, int64_t *ttl_left_ms)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    struct entry *e;
+    int rc = TC_OK, lock_free = read_lock(s);
+
+    e = *find_link(s, key, mixed);
+    if (!e) {
+        read_unlock(s, lock_free);
+        return TC_MISS;
+    }
+    if (now_ms >= e->expires_ms) {
+        read_unlock(s, lock_free);
+        drop_expired(s, key, mixed, now_ms);
+        return TC_MISS;
+    }
+    if (e->negative) {
+        mark_visited(e);
+        read_unlock(s, lock_free);
+        return TC__L1_NEGATIVE;
+    }
+    if (e->stored_ms < min_stored_ms) {
+        /* too old for the caller now, but kept: it may be wanted later */
+        read_unlock(s, lock_free);
+        return TC_MISS;
+    }
+    if (e->len < cap) {
+        memcpy(buf, e->val, e->len + 1);
+    } else if (!copy) {
+        rc = TC_ETOOBIG;
+    } else if ((*copy = tc__malloc(e->len + 1)) != NULL) {
+        /* cannot overflow: the entry itself holds more than len + 1 */
+        memcpy(*copy, e->val, e->len + 1);
+    } else {
+        rc = TC_ENOMEM;
+    }
+    if (rc != TC_ENOMEM) {
+        mark_visited(e);
+        *len = e->len;
+        *ttl_left_ms = e->expires_ms - now_ms;
+    }
+    read_unlock(s, lock_free);
+    return rc;
+}
+
 int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                int64_t min_stored_ms, char **val, size_t *len,
                int64_t *ttl_left_ms)
 {
-    struct shard *s;
-    struct entry **link, *e;
-    uint64_t mixed;
-    char *copy;
+    size_t n = 0;
+    int64_t left = 0;
+    int rc;
 
     if (val) {
         *val = NULL;
@@ -334,59 +475,16 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
     if (!l1 || !key || !val) {
         return TC_EINVAL;
     }
-    mixed = key_mix(key);
-    s = &l1->shards[mixed & l1->shard_mask];
-    pthread_mutex_lock(&s->lock);
-    link = find_link(s, key, mixed);
-    e = *link;
-    if (!e) {
-        pthread_mutex_unlock(&s->lock);
-        return TC_MISS;
-    }
-    if (now_ms >= e->expires_ms) {
-        unlink_entry(s, link);
-        s->expired++;
-        pthread_mutex_unlock(&s->lock);
-        tc__free(e);
-        return TC_MISS;
-    }
-    if (e->negative) {
-        if (!e->visited) {
-            e->visited = 1;
+    rc = tc__l1_read(l1, key, now_ms, min_stored_ms, NULL, 0, val, &n, &left);
+    if (rc == TC_OK) {
+        if (len) {
+            *len = n;
         }
-        pthread_mutex_unlock(&s->lock);
-        return TC__L1_NEGATIVE;
+        if (ttl_left_ms) {
+            *ttl_left_ms = left;
+        }
     }
-    if (e->stored_ms < min_stored_ms) {
-        /* too old for the caller now, but kept: it may be wanted later */
-        pthread_mutex_unlock(&s->lock);
-        return TC_MISS;
-    }
-    /*
-     * The copy is made under the lock: values are small next to the cost
-     * of a reference count, whose atomic updates would bounce the entry's
-     * cache line between reader threads. The allocation cannot overflow:
-     * the entry itself holds more than len + 1 bytes.
-     */
-    copy = tc__malloc(e->len + 1);
-    if (!copy) {
-        pthread_mutex_unlock(&s->lock);
-        return TC_ENOMEM;
-    }
-    memcpy(copy, e->val, e->len + 1);
-    if (!e->visited) {
-        /* Written only when it changes, to keep the line clean. */
-        e->visited = 1;
-    }
-    if (len) {
-        *len = e->len;
-    }
-    if (ttl_left_ms) {
-        *ttl_left_ms = e->expires_ms - now_ms;
-    }
-    pthread_mutex_unlock(&s->lock);
-    *val = copy;
-    return TC_OK;
+    return rc;
 }
 
 static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
@@ -434,19 +532,20 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     }
     e->val[len] = '\0';
 
-    mixed = key_mix(key);
+    mixed = key_word(key);
     s = &l1->shards[mixed & l1->shard_mask];
-    pthread_mutex_lock(&s->lock);
+    write_lock(s);
     link = find_link(s, key, mixed);
     if (neg && *link && !(*link)->negative && now_ms < (*link)->expires_ms) {
         /* an absence seen before a value arrived must not hide it */
-        pthread_mutex_unlock(&s->lock);
+        write_unlock(s);
         tc__free(e);
         return TC_OK;
     }
     if (*link) {
         /* A rewrite of a key in use keeps its claim to stay. */
-        visited = (*link)->visited;
+        visited = atomic_load_explicit(&(*link)->visited,
+                                       memory_order_relaxed);
         defer_free(&dead, unlink_entry(s, link));
     }
     while (s->tail && s->bytes + charge > s->budget) {
@@ -454,7 +553,7 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     }
     maybe_grow(s);
     /* New entries enter at the head of the queue, as SIEVE wants. */
-    e->visited = visited;
+    atomic_store_explicit(&e->visited, visited, memory_order_relaxed);
     link = &s->buckets[(mixed >> s->shift) & s->mask];
     e->chain = *link;
     *link = e;
@@ -468,7 +567,7 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     s->head = e;
     s->bytes += charge;
     s->count++;
-    pthread_mutex_unlock(&s->lock);
+    write_unlock(s);
     free_list(dead);
     return TC_OK;
 }
@@ -494,14 +593,14 @@ int tc__l1_del(tc__l1 *l1, const tc__hash *key)
     if (!l1 || !key) {
         return TC_EINVAL;
     }
-    mixed = key_mix(key);
+    mixed = key_word(key);
     s = &l1->shards[mixed & l1->shard_mask];
-    pthread_mutex_lock(&s->lock);
+    write_lock(s);
     link = find_link(s, key, mixed);
     if (*link) {
         e = unlink_entry(s, link);
     }
-    pthread_mutex_unlock(&s->lock);
+    write_unlock(s);
     tc__free(e);
     return e ? TC_OK : TC_MISS;
 }
@@ -518,13 +617,13 @@ void tc__l1_clear(tc__l1 *l1)
         struct entry *e;
 
         /* Detach the whole queue under the lock, free it outside. */
-        pthread_mutex_lock(&s->lock);
+        write_lock(s);
         e = s->head;
         memset(s->buckets, 0, (s->mask + 1) * sizeof(*s->buckets));
         s->head = s->tail = s->hand = NULL;
         s->count = 0;
         s->bytes = 0;
-        pthread_mutex_unlock(&s->lock);
+        write_unlock(s);
         while (e) {
             struct entry *older = e->older;
 

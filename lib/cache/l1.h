@@ -46,6 +46,21 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                int64_t *ttl_left_ms);
 
 /*
+ * tc__l1_get without an allocation when buf is big enough: a live value
+ * is copied into buf with its NUL when cap > its length; else into a
+ * tc__malloc'd *copy when copy is not NULL; else TC_ETOOBIG with *len the
+ * value's length, nothing copied. Returns TC_OK, TC_MISS,
+ * TC__L1_NEGATIVE, TC_ETOOBIG or TC_ENOMEM; *len and *ttl_left_ms are
+ * set only with TC_OK and TC_ETOOBIG. For the hot path it checks
+ * nothing: l1, key, len and ttl_left_ms must not be NULL, nor buf unless
+ * cap is 0. Costs two atomic additions and the copy: no lock, no
+ * allocation.
+ */
+int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
+                int64_t min_stored_ms, void *buf, size_t cap, char **copy,
+                size_t *len, int64_t *ttl_left_ms);
+
+/*
  * Stores a copy of the value until expires_ms (a tc__now_ms() time;
  * INT64_MAX for never), replacing any entry of that key and evicting
  * others (SIEVE) to stay within the budget. A value charged more than an

@@ -15,6 +15,7 @@
 #include "cache/cache.h"
 #include "cache/key.h"
 #include "cache/l1.h"
+#include "cache/ns.h"
 #include "store/store.h"
 
 /* Redis' own limit on a bulk string (proto-max-bulk-len). */
@@ -33,12 +34,13 @@ enum {
     C_COUNT
 };
 
-/* The counters and generation of one namespace. */
-typedef struct tc__nsrt {
+/* The counters and generation of one namespace; the public tc_ns. */
+typedef struct tc_ns {
     const tc__ns_def *def;
     _Atomic int64_t gen;         /* part of every key's hash */
     _Atomic int64_t gen_seen_ms; /* when gen was last read from L2 */
     tc__counters cnt;            /* C_COUNT, striped */
+    tc__seedc seed;              /* the key hash's seed (ns.c) */
 } tc__nsrt;
 
 #define CNT(ns, field) tc__counters_add(&(ns)->cnt, C_##field, 1)

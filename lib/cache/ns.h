@@ -1,0 +1,55 @@
+/*
+ * ns.h - namespaces resolved once: the handle (struct tc_ns, tiers.h) a
+ * caller looks up by name and then passes on every call, so that a hit
+ * compares no strings, and the reads that take it, one of which copies
+ * into the caller's buffer so that a hit allocates nothing.
+ */
+#ifndef TC_NS_H
+#define TC_NS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/internal.h"
+#include "cache/l1.h"
+
+typedef struct tc__cache tc__cache;
+typedef struct tc_ns tc__nsrt;
+
+/*
+ * The seed of a namespace's key hash for its current generation, so that
+ * a lookup hashes its key once (tc__key_hash hashes the prefix too). A
+ * sequence lock keeps generation and seed a pair: odd while written,
+ * zero before the first write.
+ */
+typedef struct tc__seedc {
+    _Atomic uint64_t seq;
+    _Atomic uint64_t gen;
+    _Atomic uint64_t seed;
+} tc__seedc;
+
+/* The namespace called name (the handle lives as long as h), or
+ * TC_ENONS with the error slot set. */
+int tc__cache_ns_find(tc__nsrt **out, tc__cache *h, const char *name);
+
+/* Whether ns is one of h's namespaces (a handle from another cache is a
+ * caller's mistake). */
+int tc__cache_ns_owns(const tc__cache *h, const tc__nsrt *ns);
+
+/* tc__cache_get for a resolved namespace (cache.c). */
+int tc__cache_get_ns(void **val, size_t *len, tc_tier *tier, tc__cache *h,
+                     tc__nsrt *ns, const void *key, size_t keylen, int neg,
+                     int64_t now_ms);
+
+/*
+ * tc_cache_get_into: the value copied into buf with a NUL after it when
+ * cap > its length; else TC_ETOOBIG with *len the length needed (the
+ * value is not lost: a larger buffer gets it from L1). neg as
+ * tc__cache_get. *len and *tier are set on entry.
+ */
+int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
+                       tc__cache *h, tc__nsrt *ns, const void *key,
+                       size_t keylen, int neg, int64_t now_ms);
+
+#endif
