@@ -16,6 +16,9 @@
 #include <string.h>
 
 #include "cmd_feedback.h"
+#include "cmd_feedback_io.h"
+#include "feedback_common.h"
+#include "learn.h"
 
 /* A record on stdin is one JSON object; the library's limits (10,000
  * bytes of text, 32 techniques) keep a real one far below this. */
@@ -115,32 +118,6 @@ static const char help_stats[] =
     "  --format json|table   default: table on a terminal, JSON otherwise\n"
     "  -h, --help            show this help\n"
     "\n" CLI_FEEDBACK_EXIT_CODES;
-
-int cli_feedback_help(const char *text)
-{
-    fputs(text, stdout);
-    return CLI_OK;
-}
-
-/* ---- shared -------------------------------------------------------------- */
-
-int cli_feedback_open(cli_ctx *ctx, tc_cache **h, int memory_ok)
-{
-    int rc;
-
-    *h = NULL;
-    if ((rc = cli_open(ctx, h)) != CLI_OK) {
-        return rc;
-    }
-    if (!memory_ok && strcmp(tc_cache_store_kind(*h), "memory") == 0) {
-        cli_err("feedback needs a durable store (--store lmdb:///DIR or "
-                "redis://...): memory: keeps nothing");
-        tc_cache_close(*h);
-        *h = NULL;
-        return CLI_USAGE;
-    }
-    return CLI_OK;
-}
 
 /* ---- submit -------------------------------------------------------------- */
 

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cmd_feedback.h"
+#include "train_update.h"
 
 /* Training data read from stdin is held in memory; a bound keeps a wrong
  * pipe from eating the machine. */
@@ -436,52 +436,6 @@ static int train_failed(int rc, const char *data)
         return CLI_BADINPUT;
     }
     return CLI_FAIL;
-}
-
-/*
- * Saves m to path through a temporary file that is loaded back and
- * compared before it is renamed over path: nothing is left at path that
- * tc_model_load would refuse. Returns 0, or -1 after a message.
- */
-int cli_model_save_checked(const tc_model *m, const char *path)
-{
-    char fp[TC_FINGERPRINT_LEN + 1], back[TC_FINGERPRINT_LEN + 1];
-    char errbuf[512], *tmp;
-    tc_model *re = NULL;
-    size_t n = strlen(path) + 16;
-    int rc;
-
-    if (!(tmp = malloc(n))) {
-        cli_err("%s: out of memory", path);
-        return -1;
-    }
-    snprintf(tmp, n, "%s.new.%ld", path, (long)getpid());
-    errbuf[0] = '\0';
-    rc = tc_model_save(m, tmp);
-    if (rc == TC_OK) {
-        rc = tc_model_load(&re, tmp);
-    }
-    if (rc != TC_OK) {
-        snprintf(errbuf, sizeof(errbuf), "%s", cli_why(rc));
-    }
-    tc_model_fingerprint(fp, m);
-    tc_model_fingerprint(back, re);
-    tc_model_free(re);
-    if (rc == TC_OK && strcmp(fp, back) != 0) {
-        snprintf(errbuf, sizeof(errbuf),
-                 "%s: read back as %s, written as %s", tmp, back, fp);
-        rc = TC_ECORRUPT;
-    }
-    if (rc == TC_OK && rename(tmp, path) != 0) {
-        snprintf(errbuf, sizeof(errbuf), "%s: %s", path, strerror(errno));
-        rc = TC_EIO;
-    }
-    if (rc != TC_OK) {
-        unlink(tmp);
-        cli_err("%s", errbuf);
-    }
-    free(tmp);
-    return rc == TC_OK ? 0 : -1;
 }
 
 int cli_cmd_train(cli_ctx *ctx, int argc, char **argv)

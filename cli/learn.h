@@ -11,7 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cmd_feedback.h"
+#include "feedback_common.h"
+
+/* `tutorcache feedback learn` (cmd_learn.c), run by the feedback group
+ * with argv[0] "learn"; its help; and what it kept of its runs on model
+ * (MODEL.learn.json): totals and the last run's summary, NULL when it never
+ * ran. */
+int cli_feedback_learn(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_help_feedback_learn[];
+cJSON *cli_learn_stats(const char *model);
 
 /* What became of a record. */
 typedef enum learn_fate {

@@ -21,7 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd_feedback.h"
+#include "feedback_common.h"
+#include "train_update.h"
 
 /* Records per consume call (one store transaction). */
 #define CONSUME_BATCH 256
