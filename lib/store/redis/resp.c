@@ -292,6 +292,39 @@ int tc__req_send(const tc__req *r, int fd)
  * elements: the array's type and length say enough. */
 static char nested_reply;
 
+/* An array's first slots, before any element has arrived. */
+#define REP_FIRST 8
+
+/*
+ * Makes room in array p for its element at i. The slots double as the
+ * elements arrive, up to the announced length: a header alone
+ * ("*50000000\r\n", 11 bytes) costs nothing, and a reply of n elements
+ * costs at most twice its slots, however large the length it announced.
+ */
+static int rep_room(tc__rrep *p, size_t i)
+{
+    size_t cap = p->nalloc ? p->nalloc : REP_FIRST;
+    tc__rrep *ne;
+
+    if (i < p->nalloc) {
+        return 0;
+    }
+    while (cap <= i) {
+        cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+    }
+    if (cap > p->elements) {
+        cap = p->elements;
+    }
+    if (cap > SIZE_MAX / sizeof(*ne) ||
+        !(ne = tc__realloc(p->element, cap * sizeof(*ne)))) {
+        return -1;
+    }
+    memset(ne + p->nalloc, 0, (cap - p->nalloc) * sizeof(*ne));
+    p->element = ne;
+    p->nalloc = cap;
+    return 0;
+}
+
 static void *rep_new(const redisReadTask *t, int type)
 {
     tc__rsink *k = t->privdata;
@@ -303,8 +336,9 @@ static void *rep_new(const redisReadTask *t, int type)
         if (!k || !k->nested || (void *)p == &nested_reply) {
             return &nested_reply;
         }
-        if (t->idx < 0 || (size_t)t->idx >= p->elements || !p->element) {
-            return NULL; /* cannot happen: hiredis counts the elements */
+        if (t->idx < 0 || (size_t)t->idx >= p->elements ||
+            rep_room(p, (size_t)t->idx) != 0) {
+            return NULL; /* out of memory (hiredis counts the elements) */
         }
         r = &p->element[t->idx];
     } else {
@@ -319,6 +353,7 @@ static void *rep_new(const redisReadTask *t, int type)
     r->len = 0;
     r->element = NULL;
     r->elements = 0;
+    r->nalloc = 0;
     return r;
 }
 
@@ -336,18 +371,14 @@ static void *rep_string(const redisReadTask *t, char *str, size_t len)
     return r;
 }
 
+/* An array's slots are not made here but as its elements arrive
+ * (rep_room), so that no length a server announces sizes an allocation. */
 static void *rep_array(const redisReadTask *t, int elements)
 {
-    tc__rsink *k = t->privdata;
     tc__rrep *r = rep_new(t, REDIS_REPLY_ARRAY);
 
-    if (!r || (void *)r == &nested_reply) {
-        return r;
-    }
-    r->elements = elements > 0 ? (size_t)elements : 0;
-    if (k && k->nested && r->elements > 0 &&
-        !(r->element = tc__calloc(r->elements, sizeof(*r->element)))) {
-        return NULL;
+    if (r && (void *)r != &nested_reply) {
+        r->elements = elements > 0 ? (size_t)elements : 0;
     }
     return r;
 }
@@ -382,11 +413,12 @@ static void rep_free(void *obj)
     tc__free(r->str);
     r->str = NULL;
     if (r->element) {
-        for (size_t i = 0; i < r->elements; i++) {
+        for (size_t i = 0; i < r->nalloc; i++) {
             rep_free(&r->element[i]);
         }
         tc__free(r->element);
         r->element = NULL;
+        r->nalloc = 0;
     }
 }
 
@@ -424,7 +456,8 @@ void tc__sink_free(tc__rsink *k, const tc__rrep *stack)
 
 const tc__rrep *tc__rrep_at(const tc__rrep *r, size_t i)
 {
-    if (!r || r->type != REDIS_REPLY_ARRAY || !r->element || i >= r->elements) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || !r->element ||
+        i >= r->elements || i >= r->nalloc) {
         return NULL;
     }
     return &r->element[i];

@@ -117,9 +117,11 @@ typedef struct tc__rrep {
     char *str; /* bulk strings and errors; NUL-terminated; else NULL */
     size_t len;
     /* An array's elements, when the sink keeps them (nested); else NULL
-     * with elements still the array's length. */
+     * with elements still the array's length. The slots grow as the
+     * elements arrive (nalloc of them so far), never by the length the
+     * header announces: a complete reply has all `elements` of them. */
     struct tc__rrep *element;
-    size_t elements;
+    size_t elements, nalloc;
 } tc__rrep;
 
 /*
