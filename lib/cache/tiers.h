@@ -109,11 +109,17 @@ void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
 void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc,
                             const char *op, const tc__err *err);
 
-/* L1 then L2 for the hashed key; fills L1 from an L2 answer with the L2
- * entry's TTL left. neg: an L2 miss is remembered in L1. */
-int tc__cache_lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
-                     char **val, size_t *len, tc_tier *tier, int neg,
-                     int64_t now);
+/*
+ * Hashes key with the namespace's generation into *hk and looks it up: L1,
+ * then L2, filling L1 from an L2 answer with the L2 entry's TTL left (neg:
+ * an L2 miss is remembered in L1). When the generation is due to be
+ * re-read, it goes in the same round trip as the key, so that a first get
+ * is one round trip; two when the generation moved since it was last
+ * read (the key is then hashed and looked up again).
+ */
+int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key,
+                   size_t keylen, tc__hash *hk, char **val, size_t *len,
+                   tc_tier *tier, int neg, int64_t now);
 
 /* Writes one value to L2 then L1 (see tc_cache_set). */
 int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
