@@ -30,7 +30,9 @@
     X(OK, 0, "success")                                                        \
     X(MISS, 1, "no result: get or del found nothing")                          \
     X(USAGE, 2, "usage: bad command, option, argument or configuration")       \
-    X(UNAVAIL, 3, "store unreachable: down, timed out or refused the login")   \
+    X(UNAVAIL, 3,                                                              \
+      "store unusable: down, timed out, refused the login, or its ACL denied " \
+      "a command (TC_EAUTH: \"permission denied for ...\")")                   \
     X(BADINPUT, 4,                                                             \
       "bad input: rejected lines, bad model, unknown namespace, value too "    \
       "big")                                                                   \

@@ -222,11 +222,24 @@ typedef struct tc_options {
 } tc_options;
 
 /*
- * Timeouts: the connect timeout bounds a TCP or unix-socket connect; the
- * command timeout bounds each read or write of a reply and the wait for a
- * free pooled connection, so one call takes at most about pool wait +
- * connect + one read. A host name is resolved by getaddrinfo(), which no
- * timeout bounds: use an address where that matters.
+ * Timeouts: one call has one deadline, the larger of the two timeouts
+ * from its first round trip, whatever it needs on the way: a connect
+ * (itself bounded by the connect timeout), AUTH and SELECT, the
+ * namespace's generation and the key (read in one round trip), the
+ * override, lookup and store of a classification. So a call returns
+ * within about its timeout plus the wait for a free pooled connection
+ * (at most the command timeout), and tc_cache_open within its timeout.
+ * A server that timed out on a handle's first call (the open's ping)
+ * is taken as down at once: later calls answer degraded without waiting
+ * until the breaker's first probe, 100 ms on. tc_cache_mget and
+ * tc_cache_mset have one deadline per call; tc_classify_batch one per
+ * batch it sends to the store (its lookups, its stores). A
+ * host name is resolved by getaddrinfo(), which no timeout bounds: use
+ * an address where that matters.
+ *
+ * A Redis user whose ACL denies a command or key gets TC_EAUTH with
+ * "permission denied for <command> on <key prefix>" (tc_cache_del, and
+ * in the logs and the l2_errors count of the calls that degrade).
  */
 
 /*
@@ -395,7 +408,8 @@ TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
  * tc_cache_del - remove a key from L1 and L2.
  * Returns TC_OK (something was removed), TC_MISS (nothing was there),
  * TC_ENONS, TC_EUNAVAIL or TC_ETIMEOUT (the L2 could not be reached: the
- * L1 copy is gone, the L2 copy may remain).
+ * L1 copy is gone, the L2 copy may remain), TC_EAUTH (the server's ACL
+ * denies the DEL: "permission denied for DEL on tc:<prefix>:").
  * Thread safety: any thread.
  */
 TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,

@@ -471,5 +471,6 @@ Suite *suite_cache(void)
     suite_add_tcase(s, st);
     suite_cache_ops(s);
     suite_cache_failure(s);
+    suite_cache_timeout(s);
     return s;
 }

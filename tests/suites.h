@@ -23,6 +23,7 @@ Suite *suite_store_lmdb(void);           /* check_store_lmdb.c */
 Suite *suite_cache(void);             /* check_cache.c: tiers, TTL, loaders */
 void suite_cache_ops(Suite *s);       /* check_cache_ops.c: batches, counters */
 void suite_cache_failure(Suite *s);   /* check_cache_failure.c: degraded */
+void suite_cache_timeout(Suite *s);   /* check_cache_timeout.c: deadlines */
 Suite *suite_cache_full(void);        /* check_cache_full.c: a full store */
 Suite *suite_concurrency(void);       /* check_concurrency.c: threads (tsan) */
 Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/handle.h"
+#include "base/deadline.h"
 #include "classify/result.h"
 
 TC_API void tc_classifier_options_init(tc_classifier_options *opt)
@@ -39,6 +40,8 @@ TC_API void tc_classifier_close(tc_classifier *c)
 TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
                        size_t len)
 {
+    int rc, outer;
+
     if (out) {
         *out = NULL;
     }
@@ -46,7 +49,12 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
     if (!c || !out) {
         return tc__fail(TC_EINVAL, "the classifier or out is NULL");
     }
-    return tc__done(tc__classify(out, c, text, len));
+    /* one deadline for the override, the lookup and the store of the
+     * answer (base/deadline.h) */
+    outer = tc__deadline_enter();
+    rc = tc__classify(out, c, text, len);
+    tc__deadline_leave(outer);
+    return tc__done(rc);
 }
 
 TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
@@ -66,6 +74,8 @@ TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
     if (!out || (n && (!texts || !lens))) {
         return tc__fail(TC_EINVAL, "NULL argument");
     }
+    /* no deadline over the whole batch: each of its round trips carries
+     * many texts, and has the timeout of its own */
     return tc__done(tc__classify_batch(out, status, c, texts, lens, n));
 }
 

@@ -5,9 +5,10 @@
  */
 #include <string.h>
 
+#include "base/deadline.h"
 #include "cache/tiers.h"
 
-int tc__cache_mget(tc__cache *h, const char *ns, tc_item *items, size_t n,
+static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
                    int neg)
 {
     tc__store_get *gets = NULL;
@@ -152,7 +153,7 @@ done:
     return rc;
 }
 
-int tc__cache_mset(tc__cache *h, const char *ns, tc_item *items, size_t n)
+static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
 {
     tc__store_set *sets = NULL;
     tc__hash *hashes = NULL;
@@ -282,3 +283,24 @@ done:
     return rc;
 }
 
+
+/* A batch's round trips (the generation, then the keys) share one
+ * deadline. */
+int tc__cache_mget(tc__cache *h, const char *ns, tc_item *items, size_t n,
+                   int neg)
+{
+    int outer = tc__deadline_enter();
+    int rc = mget_in(h, ns, items, n, neg);
+
+    tc__deadline_leave(outer);
+    return rc;
+}
+
+int tc__cache_mset(tc__cache *h, const char *ns, tc_item *items, size_t n)
+{
+    int outer = tc__deadline_enter();
+    int rc = mset_in(h, ns, items, n);
+
+    tc__deadline_leave(outer);
+    return rc;
+}

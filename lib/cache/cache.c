@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/deadline.h"
 #include "cache/nshash.h"
 #include "cache/tiers.h"
 
@@ -151,95 +152,188 @@ void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
 }
 
 /*
- * The namespace's generation, re-read from L2 at most once per
- * gen_refresh_ms (by one thread; the others use the value they have), so
- * an invalidation made by another process is seen within that interval.
+ * Whether this call is the one to re-read the namespace's generation from
+ * L2: at most once per gen_refresh_ms, by one thread (the others use the
+ * value they have), so an invalidation made by another process is seen
+ * within that interval.
  */
-uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now)
+static int gen_claim(tc__cache *h, tc__nsrt *ns, int64_t now)
 {
     int64_t seen;
-    char key[TC_KEY_MAX];
-    tc__store_get it;
-    tc__err err;
 
     if (!h->store) {
-        return (uint64_t)atomic_load(&ns->gen);
+        return 0;
     }
     seen = atomic_load_explicit(&ns->gen_seen_ms, memory_order_relaxed);
-    if (now - seen < h->cfg.gen_refresh_ms ||
-        !atomic_compare_exchange_strong(&ns->gen_seen_ms, &seen, now)) {
-        return (uint64_t)atomic_load(&ns->gen);
-    }
-    snprintf(key, sizeof(key), "tc:%s:gen", ns->def->prefix);
-    memset(&it, 0, sizeof(it));
-    it.key = key;
-    err.msg[0] = '\0';
-    if (h->store->ops->mget(h->store, &it, 1, &err) == TC_OK) {
-        if (it.status == TC_OK) {
-            char *end;
-            unsigned long long g = strtoull(it.val, &end, 10);
-
-            if (*end == '\0' && end != it.val) {
-                atomic_store(&ns->gen, (int64_t)g);
-            }
-        } else if (it.status == TC_MISS) {
-            atomic_store(&ns->gen, 0);
-        }
-        tc__free(it.val);
-    }
-    return (uint64_t)atomic_load(&ns->gen);
+    return now - seen >= h->cfg.gen_refresh_ms &&
+           atomic_compare_exchange_strong(&ns->gen_seen_ms, &seen, now);
 }
 
-int tc__cache_lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
-                     char **val, size_t *len, tc_tier *tier, int neg,
-                     int64_t now)
+/* The L2 key of a namespace's generation ("tc:intent:gen"). */
+static void gen_key(char *key, const tc__nsrt *ns)
 {
-    int64_t left;
+    snprintf(key, TC_KEY_MAX, "tc:%s:gen", ns->def->prefix);
+}
+
+/*
+ * Takes the generation an L2 read brought (rc: the read's, it: the
+ * generation's item; a missing key is generation 0); on a failed read
+ * the value in hand stays. Returns whether it moved from was.
+ */
+static int gen_take(tc__nsrt *ns, int rc, const tc__store_get *it,
+                    uint64_t was)
+{
+    if (rc == TC_OK && it->status == TC_OK) {
+        char *end;
+        unsigned long long g = strtoull(it->val, &end, 10);
+
+        if (*end == '\0' && end != it->val) {
+            atomic_store(&ns->gen, (int64_t)g);
+        }
+    } else if (rc == TC_OK && it->status == TC_MISS) {
+        atomic_store(&ns->gen, 0);
+    }
+    return (uint64_t)atomic_load(&ns->gen) != was;
+}
+
+uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now)
+{
+    uint64_t was = (uint64_t)atomic_load(&ns->gen);
     char key[TC_KEY_MAX];
     tc__store_get it;
     tc__err err;
     int rc;
 
+    if (!gen_claim(h, ns, now)) {
+        return was;
+    }
+    gen_key(key, ns);
+    memset(&it, 0, sizeof(it));
+    it.key = key;
+    err.msg[0] = '\0';
+    rc = h->store->ops->mget(h->store, &it, 1, &err);
+    gen_take(ns, rc, &it, was);
+    tc__free(it.val);
+    return (uint64_t)atomic_load(&ns->gen);
+}
+
+int tc__cache_gen_fresh(uint64_t *gen, const tc__cache *h, tc__nsrt *ns,
+                        int64_t now)
+{
+    if (h->store &&
+        now - atomic_load_explicit(&ns->gen_seen_ms, memory_order_relaxed) >=
+            h->cfg.gen_refresh_ms) {
+        return 0;
+    }
+    *gen = (uint64_t)atomic_load(&ns->gen);
+    return 1;
+}
+
+/* tc__cache_gen within a deadline of its own, for a call whose only
+ * round trip it may be. */
+static uint64_t gen_within(tc__cache *h, tc__nsrt *ns, int64_t now)
+{
+    int outer = tc__deadline_enter();
+    uint64_t gen = tc__cache_gen(h, ns, now);
+
+    tc__deadline_leave(outer);
+    return gen;
+}
+
+/* What lookup returns when the generation it read with the key
+ * is not the one the key was hashed with: hash again and look again. */
+#define GEN_MOVED 3
+
+/*
+ * L1 then L2 for the hashed key; an L2 answer fills L1 with the L2
+ * entry's TTL left. neg: an L2 miss is remembered in L1. With gen (the
+ * generation hk was hashed with) non-NULL, the namespace's generation is
+ * due and read in the same round trip as the key (alone on an L1 hit):
+ * one round trip, not two; GEN_MOVED when it is not *gen.
+ */
+static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                  char **val, size_t *len, tc_tier *tier, int neg,
+                  int64_t now, const uint64_t *gen)
+{
+    int64_t left;
+    char key[TC_KEY_MAX], gkey[TC_KEY_MAX];
+    tc__store_get its[2], *it = &its[gen ? 1 : 0];
+    tc__err err;
+    int rc, l1;
+
     rc = tc__l1_get(h->l1, hk, now, tc__cache_l1_floor(h, now), val, len,
                     &left);
-    if (rc == TC_OK) {
+    if (rc == TC_OK && !gen) {
         CNT(ns, l1_hits);
         *tier = TC_TIER_L1;
         return TC_OK;
     }
-    if (rc == TC__L1_NEGATIVE && neg) {
+    if (rc == TC__L1_NEGATIVE && neg && !gen) {
         CNT(ns, misses); /* known absent: no L2 round trip */
         return TC_MISS;
     }
-    if (rc != TC_MISS && rc != TC__L1_NEGATIVE) {
+    if (rc != TC_OK && rc != TC_MISS && rc != TC__L1_NEGATIVE) {
         return tc__fail(rc, "L1 lookup: %s", tc__strerror(rc));
     }
+    l1 = rc;
     if (h->store) {
+        /* with gen, L1 may have answered: the generation alone then */
+        int answered = l1 == TC_OK || (l1 == TC__L1_NEGATIVE && neg);
+
         tc__key_format(key, ns->def->prefix, hk);
-        memset(&it, 0, sizeof(it));
-        it.key = key;
+        memset(its, 0, sizeof(its));
+        its[0].key = gkey;
+        it->key = key;
+        if (gen) {
+            gen_key(gkey, ns);
+        }
         err.msg[0] = '\0';
-        rc = h->store->ops->mget(h->store, &it, 1, &err);
+        /* the generation first; the key unless L1 answered it */
+        rc = h->store->ops->mget(h->store, its,
+                                 gen ? (answered ? 1 : 2) : 1, &err);
         tc__cache_l2_state(h, rc);
-        if (rc == TC_OK && it.status == TC_OK) {
-            left = it.ttl_ms > 0 ? tc__min64(it.ttl_ms, ns->def->l1_ttl_ms)
-                                 : ns->def->l1_ttl_ms;
-            rc = tc__l1_set(h->l1, hk, it.val, it.len, now + left, now);
+        if (gen && gen_take(ns, rc, &its[0], *gen)) {
+            tc__free(its[0].val);
+            tc__free(it->val);
+            if (l1 == TC_OK) {
+                tc__free(*val);
+                *val = NULL;
+                *len = 0;
+            }
+            return GEN_MOVED;
+        }
+        if (gen) {
+            tc__free(its[0].val);
+        }
+        if (answered) {
+            if (l1 == TC_OK) {
+                CNT(ns, l1_hits);
+                *tier = TC_TIER_L1;
+                return TC_OK;
+            }
+            CNT(ns, misses);
+            return TC_MISS;
+        }
+        if (rc == TC_OK && it->status == TC_OK) {
+            left = it->ttl_ms > 0 ? tc__min64(it->ttl_ms, ns->def->l1_ttl_ms)
+                                  : ns->def->l1_ttl_ms;
+            rc = tc__l1_set(h->l1, hk, it->val, it->len, now + left, now);
             if (rc != TC_OK) {
-                tc__free(it.val);
+                tc__free(it->val);
                 return tc__fail(rc, "L1 fill: %s", tc__strerror(rc));
             }
             CNT(ns, l2_hits);
-            *val = it.val;
-            *len = it.len;
+            *val = it->val;
+            *len = it->len;
             *tier = TC_TIER_L2;
             return TC_OK;
         }
-        if (rc == TC_ENOMEM || it.status == TC_ENOMEM) {
+        tc__free(it->val);
+        if (rc == TC_ENOMEM || it->status == TC_ENOMEM) {
             return tc__fail(TC_ENOMEM, "GET %s: out of memory", key);
         }
-        if (rc != TC_OK || it.status != TC_MISS) {
-            tc__cache_l2_failed(h, ns, rc != TC_OK ? rc : it.status, "get",
+        if (rc != TC_OK || it->status != TC_MISS) {
+            tc__cache_l2_failed(h, ns, rc != TC_OK ? rc : it->status, "get",
                                 &err);
             CNT(ns, degraded);
         } else if (neg) {
@@ -248,6 +342,26 @@ int tc__cache_lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     }
     CNT(ns, misses);
     return TC_MISS;
+}
+
+int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key,
+                   size_t keylen, tc__hash *hk, char **val, size_t *len,
+                   tc_tier *tier, int neg, int64_t now)
+{
+    int due = gen_claim(h, ns, now);
+    uint64_t gen = (uint64_t)atomic_load(&ns->gen);
+    int rc;
+
+    tc__ns_hash(hk, ns, gen, key, keylen);
+    rc = lookup(h, ns, hk, val, len, tier, neg, now, due ? &gen : NULL);
+    if (rc == GEN_MOVED) {
+        /* invalidated since this process last looked: the key again,
+         * within the same deadline */
+        gen = (uint64_t)atomic_load(&ns->gen);
+        tc__ns_hash(hk, ns, gen, key, keylen);
+        rc = lookup(h, ns, hk, val, len, tier, neg, now, NULL);
+    }
+    return rc;
 }
 
 int tc__cache_get(void **val, size_t *len, tc_tier *tier, tc__cache *h,
@@ -269,22 +383,25 @@ int tc__cache_get_ns(void **val, size_t *len, tc_tier *tier, tc__cache *h,
 {
     tc_tier t = TC_TIER_NONE;
     tc__hash hk;
-    int rc;
+    int rc, outer;
 
     if (!h->cfg.enable_caching) {
         CNT(n, misses);
         return TC_MISS;
     }
-    tc__ns_hash(&hk, n, tc__cache_gen(h, n, now), key, keylen);
+    outer = tc__deadline_enter();
     if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
         int64_t t0 = tc__now_us();
 
-        rc = tc__cache_lookup(h, n, &hk, (char **)val, len, &t, neg, now);
+        rc = tc__cache_find(h, n, key, keylen, &hk, (char **)val, len, &t,
+                            neg, now);
         log_op(h, n, &hk, "cache_get", tc__tier_name(t), rc,
                tc__now_us() - t0);
     } else {
-        rc = tc__cache_lookup(h, n, &hk, (char **)val, len, &t, neg, now);
+        rc = tc__cache_find(h, n, key, keylen, &hk, (char **)val, len, &t,
+                            neg, now);
     }
+    tc__deadline_leave(outer);
     if (tier) {
         *tier = t;
     }
@@ -305,7 +422,7 @@ int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
     if (!h->cfg.enable_caching) {
         return TC_OK;
     }
-    tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, now), key, keylen);
+    tc__key_hash(&hk, n->def->prefix, gen_within(h, n, now), key, keylen);
     return tc__l1_set(h->l1, &hk, val, len,
                       now + tc__min64(n->def->ttl_ms, n->def->l1_ttl_ms),
                       now);
@@ -363,7 +480,7 @@ int tc__cache_set(tc__cache *h, const char *ns, const void *key,
 {
     tc__hash hk;
     tc__nsrt *n;
-    int rc;
+    int rc, outer;
 
     if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
@@ -384,6 +501,8 @@ int tc__cache_set(tc__cache *h, const char *ns, const void *key,
     if (ttl_ms == 0) {
         ttl_ms = n->def->ttl_ms;
     }
+    /* the generation and the write share one deadline */
+    outer = tc__deadline_enter();
     tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, tc__now_ms()), key,
                  keylen);
     if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
@@ -391,9 +510,11 @@ int tc__cache_set(tc__cache *h, const char *ns, const void *key,
 
         rc = tc__cache_store_one(h, n, &hk, val ? val : "", len, ttl_ms);
         log_op(h, n, &hk, "cache_set", "l2", rc, tc__now_us() - t0);
-        return rc;
+    } else {
+        rc = tc__cache_store_one(h, n, &hk, val ? val : "", len, ttl_ms);
     }
-    return tc__cache_store_one(h, n, &hk, val ? val : "", len, ttl_ms);
+    tc__deadline_leave(outer);
+    return rc;
 }
 
 int tc__cache_del(tc__cache *h, const char *ns, const void *key,
@@ -403,7 +524,7 @@ int tc__cache_del(tc__cache *h, const char *ns, const void *key,
     tc__hash hk;
     tc__err err;
     tc__nsrt *n;
-    int rc, rc1;
+    int rc, rc1, outer;
 
     if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
@@ -411,20 +532,23 @@ int tc__cache_del(tc__cache *h, const char *ns, const void *key,
     if (!h->cfg.enable_caching) {
         return TC_MISS;
     }
+    outer = tc__deadline_enter();
     tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, tc__now_ms()), key,
                  keylen);
     rc1 = tc__l1_del(h->l1, &hk);
     CNT(n, dels);
     if (!h->store) {
+        tc__deadline_leave(outer);
         return rc1;
     }
     tc__key_format(k, n->def->prefix, &hk);
     err.msg[0] = '\0';
     rc = h->store->ops->del(h->store, k, &err);
+    tc__deadline_leave(outer);
     tc__cache_l2_state(h, rc);
     if (rc < 0) {
         tc__cache_l2_failed(h, n, rc, "del", &err);
-        return tc__fail(rc, "DEL %s: %s", k, err.msg);
+        return tc__fail(rc, "%s", err.msg); /* it names the DEL and key */
     }
     /* an L1 copy removed counts as something removed */
     return rc == TC_MISS && rc1 == TC_OK ? TC_OK : rc;
@@ -438,7 +562,7 @@ int tc__cache_invalidate(tc__cache *h, const char *ns)
     int64_t gen, cur;
     tc__err err;
     tc__nsrt *n;
-    int rc;
+    int rc, outer;
 
     if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
@@ -446,7 +570,9 @@ int tc__cache_invalidate(tc__cache *h, const char *ns)
     if (h->store) {
         snprintf(key, sizeof(key), "tc:%s:gen", n->def->prefix);
         err.msg[0] = '\0';
+        outer = tc__deadline_enter();
         rc = h->store->ops->incr(h->store, key, &gen, &err);
+        tc__deadline_leave(outer);
         tc__cache_l2_state(h, rc);
         if (rc == TC_OK) {
             char g[24];
@@ -492,7 +618,7 @@ int tc__cache_key(char *buf, tc__cache *h, const char *ns, const void *key,
     if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
     }
-    tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, tc__now_ms()), key,
+    tc__key_hash(&hk, n->def->prefix, gen_within(h, n, tc__now_ms()), key,
                  keylen);
     tc__key_format(buf, n->def->prefix, &hk);
     return TC_OK;
@@ -507,8 +633,11 @@ int tc__cache_ping(tc__cache *h, int64_t *latency_us)
     int rc = TC_OK;
 
     if (h->store) {
+        int outer = tc__deadline_enter();
+
         err.msg[0] = '\0';
         rc = h->store->ops->ping(h->store, &err);
+        tc__deadline_leave(outer);
         tc__cache_l2_state(h, rc);
     }
     if (latency_us) {
@@ -602,8 +731,14 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
     /* A server that is down is not an error (the cache degrades and
      * recovers by itself), but a wrong password is a mistake best
      * reported now. */
-    if (h->store &&
-        (rc = h->store->ops->ping(h->store, &err)) == TC_EAUTH) {
+    if (h->store) {
+        /* one deadline: the connect, AUTH, SELECT and the PING */
+        int outer = tc__deadline_enter();
+
+        rc = h->store->ops->ping(h->store, &err);
+        tc__deadline_leave(outer);
+    }
+    if (h->store && rc == TC_EAUTH) {
         goto fail;
     }
     if (h->store) {

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "base/deadline.h"
 #include "cache/tiers.h"
 
 static void flight_release(tc__flight *f)
@@ -41,8 +42,11 @@ static int lead(tc__cache *h, tc__nsrt *ns, const tc__hash *hk, tc__flight *f,
     } else if (!h->cfg.enable_caching) {
         rc = TC_OK; /* caching is off: the value is the caller's alone */
     } else {
+        int outer = tc__deadline_enter();
+
         rc = tc__cache_store_one(h, ns, hk, v ? v : "", len,
                                  ttl ? ttl : ns->def->ttl_ms);
+        tc__deadline_leave(outer);
     }
     pthread_mutex_lock(&h->fl_mu);
     f->done = 1;
@@ -71,21 +75,29 @@ int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
     tc__flight *f;
     tc__nsrt *n;
     tc__hash hk;
-    int rc, leader = 0;
+    int rc, leader = 0, outer;
 
     if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
         return rc;
     }
     now = tc__now_ms();
-    tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, now), key, keylen);
     if (h->cfg.enable_caching) {
-        rc = tc__cache_lookup(h, n, &hk, (char **)val, len, &t, 0, now);
+        /* the lookup has one deadline; the loader's time is not in it,
+         * and the store after it has one of its own (lead) */
+        outer = tc__deadline_enter();
+        rc = tc__cache_find(h, n, key, keylen, &hk, (char **)val, len, &t,
+                            0, now);
+        tc__deadline_leave(outer);
         if (rc != TC_MISS) {
             if (tier) {
                 *tier = t;
             }
             return rc;
         }
+    } else {
+        /* the flight's key only: no store is asked */
+        tc__key_hash(&hk, n->def->prefix, (uint64_t)atomic_load(&n->gen),
+                     key, keylen);
     }
     pthread_mutex_lock(&h->fl_mu);
     for (f = h->flights; f; f = f->next) {

@@ -28,14 +28,16 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
                        size_t keylen, int neg, int64_t now_ms)
 {
     int64_t left;
+    uint64_t gen;
     tc__hash hk;
     void *val;
     int rc;
 
     *len = 0;
     *tier = TC_TIER_NONE;
-    if (h->cfg.enable_caching && !tc__log_on(&h->log, TC_LOG_DEBUG)) {
-        tc__ns_hash(&hk, ns, tc__cache_gen(h, ns, now_ms), key, keylen);
+    if (h->cfg.enable_caching && !tc__log_on(&h->log, TC_LOG_DEBUG) &&
+        tc__cache_gen_fresh(&gen, h, ns, now_ms)) {
+        tc__ns_hash(&hk, ns, gen, key, keylen);
         rc = tc__l1_read(h->l1, &hk, now_ms, tc__cache_l1_floor(h, now_ms),
                          buf, cap, NULL, len, &left);
         if (rc == TC_OK || rc == TC_ETOOBIG) {

@@ -101,6 +101,14 @@ static inline int tc__cache_ns(tc__cache *h, const char *name,
  * gen_refresh_ms. */
 uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now);
 
+/*
+ * The generation in hand, when it needs no re-read from L2 (1); 0 when a
+ * re-read is due: the caller then takes the path that reads it in the same
+ * round trip as its key, under the call's one deadline.
+ */
+int tc__cache_gen_fresh(uint64_t *gen, const tc__cache *h, tc__nsrt *ns,
+                        int64_t now);
+
 /* The oldest L1 entry a get may serve at now (see cache.c). */
 int64_t tc__cache_l1_floor(tc__cache *h, int64_t now);
 
@@ -111,11 +119,17 @@ void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
 void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc,
                             const char *op, const tc__err *err);
 
-/* L1 then L2 for the hashed key; fills L1 from an L2 answer with the L2
- * entry's TTL left. neg: an L2 miss is remembered in L1. */
-int tc__cache_lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
-                     char **val, size_t *len, tc_tier *tier, int neg,
-                     int64_t now);
+/*
+ * Hashes key with the namespace's generation into *hk and looks it up: L1,
+ * then L2, filling L1 from an L2 answer with the L2 entry's TTL left (neg:
+ * an L2 miss is remembered in L1). When the generation is due to be
+ * re-read, it goes in the same round trip as the key, so that a first get
+ * is one round trip; two when the generation moved since it was last
+ * read (the key is then hashed and looked up again).
+ */
+int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key,
+                   size_t keylen, tc__hash *hk, char **val, size_t *len,
+                   tc_tier *tier, int neg, int64_t now);
 
 /* Writes one value to L2 then L1 (see tc_cache_set). */
 int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,

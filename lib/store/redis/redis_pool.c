@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/deadline.h"
 #include "store/redis/redis_store.h"
 
 #define BREAKER_FAILURES 3  /* consecutive failures that open it */
@@ -71,6 +72,8 @@ typedef struct tc__rcall {
     tc__redis *s;
     rconn conn;
     int have_conn, probe, rejected, local, drop;
+    int budget;     /* the call's timeout, for messages */
+    int64_t until;  /* its deadline (deadline.h), tc__now_ms() clock */
     const char *cmd, *key;
     size_t nkeys;
     tc__err *err;
@@ -96,7 +99,8 @@ static const char *label(rcall *cl)
 /* Opens the call's connection (resp.c); a second one is a reconnect. */
 static int conn_open(tc__redis *s, rcall *cl)
 {
-    int rc = tc__resp_connect(&cl->conn.c, &s->target, label(cl), cl->err);
+    int rc = tc__resp_connect_until(&cl->conn.c, &s->target, label(cl),
+                                    cl->until, cl->budget, cl->err);
 
     if (rc == TC_OK) {
         if (cl->conn.ever) {
@@ -173,6 +177,13 @@ static void breaker_report(tc__redis *s, rcall *cl, int rc)
 {
     int down = (rc == TC_EUNAVAIL || rc == TC_ETIMEOUT) && !cl->local;
     int neutral = !down && rc < 0 && rc != TC_EPROTO;
+    /* A server that timed out on this store's first call (such as the
+     * ping of tc_cache_open) and never answered is taken as down at once,
+     * not after BREAKER_FAILURES timeouts: a short-lived process (the
+     * CLI) then spends one timeout on it, not one per call. A refused
+     * connection costs no wait, so it counts as any failure does. */
+    int never = rc == TC_ETIMEOUT &&
+                atomic_load_explicit(&s->up, memory_order_relaxed) == -1;
     int opened = 0, was_up;
     int64_t backoff = 0, now = tc__now_ms();
     char ms[24];
@@ -186,7 +197,7 @@ static void breaker_report(tc__redis *s, rcall *cl, int rc)
                                    : s->br_backoff_ms * 2;
             opened = 1;
         } else if (s->br_state == BR_CLOSED &&
-                   s->br_fails >= BREAKER_FAILURES) {
+                   (s->br_fails >= BREAKER_FAILURES || never)) {
             opened = 1;
         }
         if (opened) {
@@ -240,14 +251,21 @@ static void pool_deadline(const tc__redis *s, struct timespec *until)
  * Starts a call: the breaker (unless bypassed), then a pooled connection,
  * waiting at most the command timeout for one to be freed. Both are
  * decided under one hold of the mutex; the clock is read only when the
- * breaker is not closed or the call has to wait.
+ * breaker is not closed or the call has to wait. Then the call's
+ * deadline: the calling scope's (deadline.h), armed now if this is its
+ * first round trip, and moved by the time waited for the pool, which the
+ * timeout does not cover. Its budget is the larger of the two timeouts:
+ * a call that has to connect first connects and runs within it.
  */
 static int call_begin(tc__redis *s, rcall *cl, int bypass, const char *cmd,
                       const char *key, size_t nkeys, tc__err *err)
 {
     struct timespec until;
-    int64_t wait = 0;
+    int64_t wait = 0, waited = 0;
     int admitted = 1, rc = 0;
+    int budget = s->target.connect_ms > s->target.command_ms
+                     ? s->target.connect_ms
+                     : s->target.command_ms;
 
     memset(cl, 0, offsetof(rcall, label));
     cl->label[0] = '\0';
@@ -261,10 +279,12 @@ static int call_begin(tc__redis *s, rcall *cl, int bypass, const char *cmd,
         admitted = breaker_admit_locked(s, cl, &wait);
     }
     if (admitted && s->nidle == 0) {
+        waited = tc__now_ms();
         pool_deadline(s, &until);
         while (s->nidle == 0 && rc == 0) {
             rc = pthread_cond_timedwait(&s->freed, &s->mu, &until);
         }
+        waited = tc__now_ms() - waited;
     }
     if (admitted && s->nidle > 0) {
         cl->conn = s->idle[--s->nidle];
@@ -288,6 +308,15 @@ static int call_begin(tc__redis *s, rcall *cl, int bypass, const char *cmd,
         return tc__errf(cl->err, TC_ETIMEOUT,
                         "%s: no free connection after %d ms", label(cl),
                         s->target.command_ms);
+    }
+    tc__deadline_extend(waited);
+    cl->until = tc__deadline_until(budget);
+    cl->budget = (int)tc__deadline_budget(budget);
+    if (cl->until <= tc__now_ms()) {
+        /* an earlier round trip of the call used its time up */
+        cl->local = 1;
+        return tc__errf(cl->err, TC_ETIMEOUT, "%s: timed out after %d ms",
+                        label(cl), cl->budget);
     }
     return TC_OK;
 }
@@ -333,13 +362,13 @@ static int call_end(tc__redis *s, rcall *cl, int rc)
 }
 
 /* A failed send, worded as hiredis words a failed write. */
-static int send_fail(tc__redis *s, rcall *cl, int eno)
+static int send_fail(rcall *cl, int eno)
 {
     char buf[128];
 
     if (eno == EAGAIN || eno == EWOULDBLOCK) {
         return tc__errf(cl->err, TC_ETIMEOUT, "%s: timed out after %d ms",
-                        label(cl), s->target.command_ms);
+                        label(cl), cl->budget);
     }
     return tc__errf(cl->err, TC_EUNAVAIL, "%s: %s", label(cl),
                     strerror_r(eno, buf, sizeof(buf)));
@@ -367,12 +396,13 @@ static int call_io(tc__redis *s, rcall *cl, int idempotent, const tc__req *q,
         }
         rc = TC_OK;
         if ((eno = tc__req_send(q, tc__resp_fd(cl->conn.c))) != 0) {
-            rc = send_fail(s, cl, eno);
+            rc = send_fail(cl, eno);
             retry = tc__resp_stale(NULL, eno);
-        } else if (tc__resp_read(cl->conn.c, k) != 0) {
+        } else if (tc__resp_read_until(cl->conn.c, k, cl->until,
+                                       s->target.command_ms) != 0) {
             eno = errno;
             rc = tc__resp_io_fail(cl->conn.c, eno, label(cl), NULL,
-                                  s->target.command_ms, cl->err);
+                                  cl->budget, cl->err);
             retry = tc__resp_stale(cl->conn.c, eno);
         }
         if (rc == TC_OK) {
@@ -398,8 +428,22 @@ int tc__redis_bad_reply(rcall *cl, const tc__rrep *r)
                     label(cl), r->type);
 }
 
+/*
+ * An ACL refusal (NOPERM) is said as such, naming the command and the
+ * key's prefix (up to its last ':', "tc:intent:"), which is what an
+ * operator grants: not "unreachable", and never the credentials.
+ */
 int tc__redis_error_reply(rcall *cl, const tc__rrep *r)
 {
+    const char *colon = cl->key ? strrchr(cl->key, ':') : NULL;
+
+    if (strncmp(r->str, "NOPERM", 6) == 0) {
+        return tc__errf(cl->err, TC_EAUTH,
+                        "%s: permission denied for %s on %.*s (%s)",
+                        label(cl), cl->cmd,
+                        colon ? (int)(colon + 1 - cl->key) : 1,
+                        colon ? cl->key : "-", r->str);
+    }
     return tc__errf(cl->err, tc__resp_error_code(r->str), "%s: %s", label(cl),
                     r->str);
 }

@@ -2,7 +2,8 @@
  * redis_store.h - what the files of the Redis store share; only they
  * include it. From the bottom up, each file calling only those before it:
  *
- *   resp.c          the wire (resp.h): requests, replies, connecting
+ *   resp_req.c      the wire (resp.h): requests
+ *   resp.c          the wire: replies, connecting
  *   redis_pool.c    the pool of connections and the circuit breaker in
  *                   front of it: how one call runs (tc__redis_run)
  *   redis_store.c   the cache's operations (get, set, del, incr, ping)

@@ -1,8 +1,8 @@
 /*
- * resp.c - the wire of the Redis store (resp.h): RESP requests written by
- * hand into one buffer, sent with one sendmsg(MSG_NOSIGNAL); replies
- * parsed by hiredis' reader straight into slots of the call; connections
- * opened with their timeouts, AUTH and SELECT.
+ * resp.c - the wire of the Redis store (resp.h), but for the requests
+ * (resp_req.c): replies parsed by hiredis' reader straight into slots of
+ * the call, read within the call's deadline; connections opened with
+ * their timeouts, AUTH and SELECT.
  *
  * hiredis is used for what it does well, connecting and parsing, and not
  * for formatting or writing: its per-command formatting, its reply
@@ -10,287 +10,59 @@
  * SIGPIPE needs are all avoided on the hot path.
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
 
 #include "store/redis/resp.h"
 
-#define REQ_IOV 64 /* iovecs per sendmsg */
-/* Room for a RESP header "$<n>\r\n" or "*<n>\r\n" of any size_t, or a
- * decimal int64. */
-#define NUM_TEXT 24
 #define MS_PER_S 1000
 #define US_PER_MS 1000
-
-/* ---- requests ----------------------------------------------------------- */
-
-void tc__req_init(tc__req *r)
-{
-    r->buf = r->stack;
-    r->len = 0;
-    r->cap = sizeof(r->stack);
-    r->seg = r->segstack;
-    r->nseg = 0;
-    r->segcap = TC__REQ_SEGS;
-    r->open = 0;
-    r->oom = 0;
-}
-
-void tc__req_free(tc__req *r)
-{
-    if (r->buf != r->stack) {
-        tc__free(r->buf);
-    }
-    if (r->seg != r->segstack) {
-        tc__free(r->seg);
-    }
-}
-
-void tc__req_grow(tc__req *r, size_t n)
-{
-    size_t cap = r->cap;
-    char *nb;
-
-    if (r->oom || n <= r->cap - r->len) {
-        return;
-    }
-    while (n > cap - r->len) {
-        if (cap > SIZE_MAX / 2) {
-            r->oom = 1;
-            return;
-        }
-        cap *= 2;
-    }
-    nb = r->buf == r->stack ? tc__malloc(cap) : tc__realloc(r->buf, cap);
-    if (!nb) {
-        r->oom = 1;
-        return;
-    }
-    if (r->buf == r->stack) {
-        memcpy(nb, r->stack, r->len);
-    }
-    r->buf = nb;
-    r->cap = cap;
-}
-
-static void req_seg(tc__req *r, const char *ext, size_t off, size_t len)
-{
-    tc__rseg *ns;
-
-    if (r->oom || len == 0) {
-        return;
-    }
-    if (r->nseg == r->segcap) {
-        if (r->segcap > SIZE_MAX / 2 / sizeof(*ns)) {
-            r->oom = 1;
-            return;
-        }
-        ns = r->seg == r->segstack
-                 ? tc__malloc(2 * r->segcap * sizeof(*ns))
-                 : tc__realloc(r->seg, 2 * r->segcap * sizeof(*ns));
-        if (!ns) {
-            r->oom = 1;
-            return;
-        }
-        if (r->seg == r->segstack) {
-            memcpy(ns, r->segstack, sizeof(r->segstack));
-        }
-        r->seg = ns;
-        r->segcap *= 2;
-    }
-    r->seg[r->nseg].ext = ext;
-    r->seg[r->nseg].off = off;
-    r->seg[r->nseg].len = len;
-    r->nseg++;
-}
-
-/* Closes the copied bytes into a segment, before an ext one. */
-static void req_cut(tc__req *r)
-{
-    req_seg(r, NULL, r->open, r->len - r->open);
-    r->open = r->len;
-}
-
-int tc__req_done(tc__req *r)
-{
-    req_cut(r);
-    return r->oom ? -1 : 0;
-}
-
-size_t tc__resp_fmt_len(char *out, char c, size_t n)
-{
-    char tmp[NUM_TEXT], *p = tmp + sizeof(tmp);
-    size_t len;
-
-    *--p = '\n';
-    *--p = '\r';
-    do {
-        *--p = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    *--p = c;
-    len = (size_t)(tmp + sizeof(tmp) - p);
-    memcpy(out, p, len);
-    return len;
-}
-
-void tc__req_len(tc__req *r, char c, size_t n)
-{
-    char tmp[NUM_TEXT];
-
-    tc__req_put(r, tmp, tc__resp_fmt_len(tmp, c, n));
-}
-
-void tc__req_bulk(tc__req *r, const void *p, size_t n)
-{
-    tc__req_len(r, '$', n);
-    if (n > TC__REQ_COPY_MAX) {
-        req_cut(r);
-        req_seg(r, p, 0, n);
-    } else {
-        tc__req_put(r, p, n);
-    }
-    tc__req_put(r, "\r\n", 2);
-}
-
-void tc__req_str(tc__req *r, const char *s)
-{
-    tc__req_bulk(r, s, strlen(s));
-}
-
-void tc__req_i64(tc__req *r, int64_t v)
-{
-    char num[NUM_TEXT];
-
-    tc__req_bulk(r, num,
-                 (size_t)snprintf(num, sizeof(num), "%lld", (long long)v));
-}
-
-void tc__req_cmd1(tc__req *r, const char *cmd, const char *key)
-{
-    tc__req_len(r, '*', key ? 2 : 1);
-    tc__req_str(r, cmd);
-    if (key) {
-        tc__req_str(r, key);
-    }
-}
-
-void tc__req_argv(tc__req *r, int argc, const char *const *argv)
-{
-    tc__req_len(r, '*', (size_t)argc);
-    for (int i = 0; i < argc; i++) {
-        tc__req_str(r, argv[i]);
-    }
-}
-
-/*
- * The commands are constants and a key's bulk string is formatted once
- * for both: this is the request of every L2 read.
- */
-void tc__req_mget(tc__req *r, const tc__store_get *items, size_t n)
-{
-    static const char get[] = "*2\r\n$3\r\nGET\r\n";
-    static const char pttl[] = "*2\r\n$4\r\nPTTL\r\n";
-    char kb[NUM_TEXT + TC_KEY_MAX + 2]; /* "$<len>\r\n" key "\r\n" */
-
-    for (size_t i = 0; i < n; i++) {
-        const char *key = items[i].key;
-        size_t klen = strlen(key), m;
-
-        if (klen > TC_KEY_MAX) { /* not a key of key.c; tests use such */
-            tc__req_put(r, get, sizeof(get) - 1);
-            tc__req_bulk(r, key, klen);
-            tc__req_put(r, pttl, sizeof(pttl) - 1);
-            tc__req_bulk(r, key, klen);
-            continue;
-        }
-        m = tc__resp_fmt_len(kb, '$', klen);
-        memcpy(kb + m, key, klen);
-        memcpy(kb + m + klen, "\r\n", 2);
-        m += klen + 2;
-        tc__req_put(r, get, sizeof(get) - 1);
-        tc__req_put(r, kb, m);
-        tc__req_put(r, pttl, sizeof(pttl) - 1);
-        tc__req_put(r, kb, m);
-    }
-}
-
-void tc__req_mset(tc__req *r, const tc__store_set *items, size_t n)
-{
-    static const char set[] = "*5\r\n$3\r\nSET\r\n";
-    static const char px[] = "$2\r\nPX\r\n";
-
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].status != TC_OK) {
-            continue;
-        }
-        tc__req_put(r, set, sizeof(set) - 1);
-        tc__req_str(r, items[i].key);
-        tc__req_bulk(r, items[i].len ? items[i].val : "", items[i].len);
-        tc__req_put(r, px, sizeof(px) - 1);
-        tc__req_i64(r, items[i].ttl_ms);
-    }
-}
-
-/*
- * sendmsg(MSG_NOSIGNAL), not hiredis' write(2): a server that went away
- * then gives EPIPE rather than a SIGPIPE that would kill the host, with
- * no signal mask to set and restore around each call. The socket's
- * SO_SNDTIMEO (set by redisSetTimeout) bounds each wait.
- */
-int tc__req_send(const tc__req *r, int fd)
-{
-    struct iovec iov[REQ_IOV];
-    struct msghdr mh;
-    size_t i = 0, skip = 0, k, j;
-    ssize_t sent;
-
-    while (i < r->nseg) {
-        for (j = i, k = 0; j < r->nseg && k < REQ_IOV; j++, k++) {
-            const tc__rseg *g = &r->seg[j];
-            const char *base = g->ext ? g->ext : r->buf + g->off;
-
-            iov[k].iov_base = (void *)(base + (j == i ? skip : 0));
-            iov[k].iov_len = g->len - (j == i ? skip : 0);
-        }
-        memset(&mh, 0, sizeof(mh));
-        mh.msg_iov = iov;
-        mh.msg_iovlen = k;
-        sent = sendmsg(fd, &mh, MSG_NOSIGNAL);
-        if (sent < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return errno ? errno : EIO;
-        }
-        while (sent > 0 && i < r->nseg) {
-            size_t left = r->seg[i].len - skip;
-
-            if ((size_t)sent >= left) {
-                sent -= (ssize_t)left;
-                i++;
-                skip = 0;
-            } else {
-                skip += (size_t)sent;
-                sent = 0;
-            }
-        }
-    }
-    return 0;
-}
 
 /* ---- replies ------------------------------------------------------------ */
 
 /* What an element nested in an array becomes when the sink does not keep
  * elements: the array's type and length say enough. */
 static char nested_reply;
+
+/* An array's first slots, before any element has arrived. */
+#define REP_FIRST 8
+
+/*
+ * Makes room in array p for its element at i. The slots double as the
+ * elements arrive, up to the announced length: a header alone
+ * ("*50000000\r\n", 11 bytes) costs nothing, and a reply of n elements
+ * costs at most twice its slots, however large the length it announced.
+ */
+static int rep_room(tc__rrep *p, size_t i)
+{
+    size_t cap = p->nalloc ? p->nalloc : REP_FIRST;
+    tc__rrep *ne;
+
+    if (i < p->nalloc) {
+        return 0;
+    }
+    while (cap <= i) {
+        cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+    }
+    if (cap > p->elements) {
+        cap = p->elements;
+    }
+    if (cap > SIZE_MAX / sizeof(*ne) ||
+        !(ne = tc__realloc(p->element, cap * sizeof(*ne)))) {
+        return -1;
+    }
+    memset(ne + p->nalloc, 0, (cap - p->nalloc) * sizeof(*ne));
+    p->element = ne;
+    p->nalloc = cap;
+    return 0;
+}
 
 static void *rep_new(const redisReadTask *t, int type)
 {
@@ -303,8 +75,9 @@ static void *rep_new(const redisReadTask *t, int type)
         if (!k || !k->nested || (void *)p == &nested_reply) {
             return &nested_reply;
         }
-        if (t->idx < 0 || (size_t)t->idx >= p->elements || !p->element) {
-            return NULL; /* cannot happen: hiredis counts the elements */
+        if (t->idx < 0 || (size_t)t->idx >= p->elements ||
+            rep_room(p, (size_t)t->idx) != 0) {
+            return NULL; /* out of memory (hiredis counts the elements) */
         }
         r = &p->element[t->idx];
     } else {
@@ -319,6 +92,7 @@ static void *rep_new(const redisReadTask *t, int type)
     r->len = 0;
     r->element = NULL;
     r->elements = 0;
+    r->nalloc = 0;
     return r;
 }
 
@@ -336,18 +110,14 @@ static void *rep_string(const redisReadTask *t, char *str, size_t len)
     return r;
 }
 
+/* An array's slots are not made here but as its elements arrive
+ * (rep_room), so that no length a server announces sizes an allocation. */
 static void *rep_array(const redisReadTask *t, int elements)
 {
-    tc__rsink *k = t->privdata;
     tc__rrep *r = rep_new(t, REDIS_REPLY_ARRAY);
 
-    if (!r || (void *)r == &nested_reply) {
-        return r;
-    }
-    r->elements = elements > 0 ? (size_t)elements : 0;
-    if (k && k->nested && r->elements > 0 &&
-        !(r->element = tc__calloc(r->elements, sizeof(*r->element)))) {
-        return NULL;
+    if (r && (void *)r != &nested_reply) {
+        r->elements = elements > 0 ? (size_t)elements : 0;
     }
     return r;
 }
@@ -382,11 +152,12 @@ static void rep_free(void *obj)
     tc__free(r->str);
     r->str = NULL;
     if (r->element) {
-        for (size_t i = 0; i < r->elements; i++) {
+        for (size_t i = 0; i < r->nalloc; i++) {
             rep_free(&r->element[i]);
         }
         tc__free(r->element);
         r->element = NULL;
+        r->nalloc = 0;
     }
 }
 
@@ -424,7 +195,8 @@ void tc__sink_free(tc__rsink *k, const tc__rrep *stack)
 
 const tc__rrep *tc__rrep_at(const tc__rrep *r, size_t i)
 {
-    if (!r || r->type != REDIS_REPLY_ARRAY || !r->element || i >= r->elements) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || !r->element ||
+        i >= r->elements || i >= r->nalloc) {
         return NULL;
     }
     return &r->element[i];
@@ -552,12 +324,12 @@ int tc__resp_stale(const redisContext *c, int eno)
 /* The reply to AUTH or SELECT, while setting a connection up. */
 static int setup_reply(const tc__resp_target *t, const char *label,
                        redisReply *r, int eno, redisContext *c, const char *cmd,
-                       tc__err *err)
+                       int budget_ms, tc__err *err)
 {
     int rc;
 
     if (!r) {
-        return tc__resp_io_fail(c, eno, label, NULL, t->command_ms, err);
+        return tc__resp_io_fail(c, eno, label, NULL, budget_ms, err);
     }
     if (r->type == REDIS_REPLY_STATUS) {
         freeReplyObject(r);
@@ -577,10 +349,29 @@ static int setup_reply(const tc__resp_target *t, const char *label,
     return rc;
 }
 
-static int conn_setup(redisContext **out, const tc__resp_target *t,
-                      const char *label, tc__err *err)
+/* The smaller of want and what is left before until_ms, at least 1 ms
+ * (a timeout of 0 would mean none); 0 when nothing is left. */
+static int ms_left(int want, int64_t until_ms)
 {
-    struct timeval tv = ms_tv(t->connect_ms);
+    int64_t left = until_ms - tc__now_ms();
+
+    if (left <= 0) {
+        return 0;
+    }
+    return left < want ? (int)left : want;
+}
+
+/*
+ * Opens the connection and sets it up within the call's deadline: the
+ * connect gets the connect timeout or what is left, AUTH and SELECT what
+ * is left then; the socket is left with the command timeout, which bounds
+ * each wait of the calls that use it (tc__resp_read_until).
+ */
+static int conn_setup(redisContext **out, const tc__resp_target *t,
+                      const char *label, int64_t until_ms, int budget_ms,
+                      tc__err *err)
+{
+    int cms = ms_left(t->connect_ms, until_ms), left;
     redisContext *c;
     redisReply *r;
     char dbs[16];
@@ -588,13 +379,28 @@ static int conn_setup(redisContext **out, const tc__resp_target *t,
     size_t lens[3];
     int rc = TC_OK, argc = 0;
 
-    c = t->unix_path ? redisConnectUnixWithTimeout(t->unix_path, tv)
-                     : redisConnectWithTimeout(t->host, t->port, tv);
+    if (cms == 0) {
+        return tc__errf(err, TC_ETIMEOUT,
+                        "%s: connect to %s: timed out after %d ms", label,
+                        t->where, budget_ms);
+    }
+    c = t->unix_path
+            ? redisConnectUnixWithTimeout(t->unix_path, ms_tv(cms))
+            : redisConnectWithTimeout(t->host, t->port, ms_tv(cms));
     if (!c) {
         return tc__errf(err, TC_ENOMEM, "%s: connect: out of memory", label);
     }
-    if (c->err || redisSetTimeout(c, ms_tv(t->command_ms)) != REDIS_OK) {
-        rc = tc__resp_io_fail(c, errno, label, t->where, t->connect_ms, err);
+    left = t->password || t->db != 0 ? ms_left(t->command_ms, until_ms)
+                                     : t->command_ms;
+    if (!c->err && left == 0) {
+        redisFree(c);
+        return tc__errf(err, TC_ETIMEOUT,
+                        "%s: connect to %s: timed out after %d ms", label,
+                        t->where, budget_ms);
+    }
+    if (c->err || redisSetTimeout(c, ms_tv(left)) != REDIS_OK) {
+        rc = tc__resp_io_fail(c, errno, label, t->where,
+                              cms < t->connect_ms ? budget_ms : cms, err);
         goto fail;
     }
     if (t->password) {
@@ -607,7 +413,7 @@ static int conn_setup(redisContext **out, const tc__resp_target *t,
             lens[i] = strlen(argv[i]);
         }
         r = redisCommandArgv(c, argc, argv, lens);
-        rc = setup_reply(t, label, r, errno, c, "AUTH", err);
+        rc = setup_reply(t, label, r, errno, c, "AUTH", budget_ms, err);
         if (rc != TC_OK) {
             goto fail;
         }
@@ -619,10 +425,15 @@ static int conn_setup(redisContext **out, const tc__resp_target *t,
         lens[0] = strlen(argv[0]);
         lens[1] = strlen(dbs);
         r = redisCommandArgv(c, 2, argv, lens);
-        rc = setup_reply(t, label, r, errno, c, "SELECT", err);
+        rc = setup_reply(t, label, r, errno, c, "SELECT", budget_ms, err);
         if (rc != TC_OK) {
             goto fail;
         }
+    }
+    if (left != t->command_ms &&
+        redisSetTimeout(c, ms_tv(t->command_ms)) != REDIS_OK) {
+        rc = tc__resp_io_fail(c, errno, label, t->where, budget_ms, err);
+        goto fail;
     }
     /* From here on, replies are read into the calls' slots. */
     c->reader->fn = &rep_fns;
@@ -644,6 +455,16 @@ fail:
 int tc__resp_connect(redisContext **out, const tc__resp_target *t,
                      const char *label, tc__err *err)
 {
+    int budget = t->connect_ms > t->command_ms ? t->connect_ms : t->command_ms;
+
+    return tc__resp_connect_until(out, t, label, tc__now_ms() + budget, budget,
+                                  err);
+}
+
+int tc__resp_connect_until(redisContext **out, const tc__resp_target *t,
+                           const char *label, int64_t until_ms, int budget_ms,
+                           tc__err *err)
+{
     sigset_t pipe_set, old, pending;
     struct timespec zero = {0, 0};
     int rc, had_pipe;
@@ -654,7 +475,7 @@ int tc__resp_connect(redisContext **out, const tc__resp_target *t,
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
     sigpending(&pending);
     had_pipe = sigismember(&pending, SIGPIPE);
-    rc = conn_setup(out, t, label, err);
+    rc = conn_setup(out, t, label, until_ms, budget_ms, err);
     if (!had_pipe) {
         sigpending(&pending);
         if (sigismember(&pending, SIGPIPE)) {
@@ -677,16 +498,66 @@ int tc__resp_fd(const redisContext *c)
     return c->fd;
 }
 
-/* With nothing left in hiredis' output buffer, redisGetReply only reads:
- * it never writes. */
 int tc__resp_read(redisContext *c, tc__rsink *k)
+{
+    return tc__resp_read_until(c, k, INT64_MAX, 0);
+}
+
+/* Waits for c's socket to be readable until until_ms; -1 with the
+ * connection's error set as an expired SO_RCVTIMEO sets it (EAGAIN). */
+static int wait_readable(redisContext *c, int64_t until_ms)
+{
+    struct pollfd p = {c->fd, POLLIN, 0};
+    int64_t left;
+    int n;
+
+    do {
+        left = until_ms - tc__now_ms();
+        n = left <= 0 ? 0 : poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        return 0;
+    }
+    if (n == 0) {
+        errno = EAGAIN;
+    }
+    c->err = REDIS_ERR_IO;
+    snprintf(c->errstr, sizeof(c->errstr), "%s", strerror(errno));
+    return -1;
+}
+
+/*
+ * The reading of redisGetReply (its writing has nothing to do here: the
+ * request went by tc__req_send), with the call's deadline: when less is
+ * left than the socket's own timeout, less a tenth of it, the socket is
+ * polled for what is left before each read. The usual call, which starts
+ * with its whole timeout, reads with no poll: its read then ends at most
+ * a tenth of the timeout after the deadline.
+ */
+int tc__resp_read_until(redisContext *c, tc__rsink *k, int64_t until_ms,
+                        int sock_ms)
 {
     void *got;
 
     c->reader->privdata = k;
     while (k->next < k->n) {
-        if (redisGetReply(c, &got) != REDIS_OK) {
-            return -1; /* errno and c->err say why */
+        /* one whole reply: its slot is taken when it starts, so k->next
+         * alone does not say it is complete */
+        for (;;) {
+            if (redisGetReplyFromReader(c, &got) != REDIS_OK) {
+                return -1; /* errno and c->err say why */
+            }
+            if (got) {
+                break;
+            }
+            if (until_ms != INT64_MAX &&
+                until_ms - tc__now_ms() < sock_ms - sock_ms / 10 &&
+                wait_readable(c, until_ms) != 0) {
+                return -1;
+            }
+            if (redisBufferRead(c) != REDIS_OK) {
+                return -1;
+            }
         }
     }
     c->reader->privdata = NULL;

@@ -117,9 +117,11 @@ typedef struct tc__rrep {
     char *str; /* bulk strings and errors; NUL-terminated; else NULL */
     size_t len;
     /* An array's elements, when the sink keeps them (nested); else NULL
-     * with elements still the array's length. */
+     * with elements still the array's length. The slots grow as the
+     * elements arrive (nalloc of them so far), never by the length the
+     * header announces: a complete reply has all `elements` of them. */
     struct tc__rrep *element;
-    size_t elements;
+    size_t elements, nalloc;
 } tc__rrep;
 
 /*
@@ -186,6 +188,15 @@ void tc__resp_target_free(tc__resp_target *t);
  */
 int tc__resp_connect(struct redisContext **out, const tc__resp_target *t,
                      const char *label, tc__err *err);
+/*
+ * The same within a call's deadline (until_ms, tc__now_ms() clock): the
+ * connect, AUTH and SELECT together end by then, each wait bounded by
+ * what is left; a timeout's message names budget_ms, the call's timeout.
+ * tc__resp_connect is this with the larger timeout of t from now.
+ */
+int tc__resp_connect_until(struct redisContext **out,
+                           const tc__resp_target *t, const char *label,
+                           int64_t until_ms, int budget_ms, tc__err *err);
 void tc__resp_close(struct redisContext *c);
 int tc__resp_fd(const struct redisContext *c);
 
@@ -195,6 +206,13 @@ int tc__resp_fd(const struct redisContext *c);
  * connection is then unusable.
  */
 int tc__resp_read(struct redisContext *c, tc__rsink *k);
+/*
+ * The same, done by until_ms (tc__now_ms() clock) give or take a tenth
+ * of sock_ms, the command timeout the connection's socket has: a read
+ * that would wait past it fails as a timeout (errno EAGAIN).
+ */
+int tc__resp_read_until(struct redisContext *c, tc__rsink *k,
+                        int64_t until_ms, int sock_ms);
 
 /*
  * Writes the detail of a failed read (or connect, with where non-NULL)
