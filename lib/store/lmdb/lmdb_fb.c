@@ -338,6 +338,10 @@ static int put_txn(tc__lmdb_store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
     if (rc == 0) {
         rc = legacy_order(txn, db);
     }
+    /* Trimmed first, so that an id past its retention is free again. */
+    if (rc == 0 && retention_ms > 0) {
+        rc = trim_txn(txn, db, cutoff(retention_ms), TRIM_BATCH, &trimmed);
+    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         tc__fb_put *it = &items[i];
 
@@ -415,9 +419,6 @@ static int put_txn(tc__lmdb_store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
         if (rc == 0) {
             tc__put_le64(d.mv_data, seq);
         }
-    }
-    if (rc == 0 && retention_ms > 0) {
-        rc = trim_txn(txn, db, cutoff(retention_ms), TRIM_BATCH, &trimmed);
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
