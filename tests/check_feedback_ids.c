@@ -117,8 +117,44 @@ START_TEST(test_ids_given)
 }
 END_TEST
 
+/*
+ * CSV takes an "id" column (empty: derived), and a line of blanks before
+ * the header is skipped as format detection skips it; imported again, the
+ * file's records are all duplicates.
+ */
+START_TEST(test_ids_import_csv)
+{
+    static const char csv[] =
+        " \t\r\n"
+        "text,original_intent,correct_intent,original_confidence,"
+        "feedback_type,id\n"
+        "How do I sort?,a,b,0.5,correction,csv:1\n"
+        "  \n"
+        "How do I sort?,a,b,0.5,correction,\n"
+        "How do I sort?,a,b,0.5,correction,bad id\n";
+    tc_import_report *r;
+    tc_cache *h = fb_open(NULL);
+
+    for (int run = 0; run < 2; run++) {
+        tc_import_format fmt = run ? TC_IMPORT_AUTO : TC_IMPORT_CSV;
+
+        r = fb_import_text(h, csv, fmt, 0);
+        ck_assert_uint_eq(r->accepted, run ? 0 : 2);
+        ck_assert_uint_eq(r->duplicates, run ? 2 : 0);
+        ck_assert_uint_eq(r->rejected, 1);
+        ck_assert_uint_eq(r->rejections[0].line, 6);
+        ck_assert_msg(strncmp(r->rejections[0].reason, "id: ", 4) == 0, "%s",
+                      r->rejections[0].reason);
+        tc_import_report_free(r);
+    }
+    ck_assert_uint_eq(fb_export_count(h), 2);
+    tc_cache_close(h);
+}
+END_TEST
+
 void suite_feedback_ids(Suite *su)
 {
+    fb_add(su, "ids_import_csv", test_ids_import_csv);
     fb_add(su, "ids_derived", test_ids_derived);
     fb_add(su, "ids_given", test_ids_given);
 }
