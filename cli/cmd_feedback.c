@@ -40,6 +40,10 @@ const char cli_help_feedback[] =
     "namespaces.intent_feedback.ttl).\n"
     "Feedback needs a durable store (lmdb:// or redis://); while it cannot\n"
     "be reached, records wait in a local spool and are stored later.\n"
+    "A record's id is its \"id\" (1 to 64 of A-Z a-z 0-9 . _ : -) or a hash of\n"
+    "its fields (the timestamp only when given); the store keeps one record\n"
+    "per id for its 30 days, so a record submitted again, or an import run\n"
+    "again after it was killed, is stored once and reported as a duplicate.\n"
     "\n"
     "Subcommands ('tutorcache feedback SUBCOMMAND --help' for their "
     "options):\n"
@@ -73,11 +77,16 @@ static const char help_submit[] =
     "Submit one record, given by the options or as one JSON object on stdin\n"
     "(-) with the library's field names: text, original_intent,\n"
     "correct_intent, original_confidence, feedback_type, and optionally\n"
-    "correct_complexity, correct_techniques, user_id, timestamp (an unknown\n"
-    "field is refused). Prints {\"id\":\"...\",\"status\":\"accepted\"}, or\n"
+    "correct_complexity, correct_techniques, user_id, timestamp, id (an\n"
+    "unknown field is refused). Prints {\"id\":\"...\",\"status\":\"accepted\"};\n"
     "\"spooled\" when the store could not be reached and the record waits in\n"
-    "the local spool, to be stored later. A record the library refuses is\n"
-    "reported naming the field and the reason, and the exit code is 4.\n"
+    "the local spool, to be stored later; \"duplicate\" when the store holds\n"
+    "the record's id already, and nothing was stored or counted again. The\n"
+    "id is the record's \"id\" (1 to 64 of A-Z a-z 0-9 . _ : -) or else a hash\n"
+    "of its fields (the timestamp only when given): the same record submitted\n"
+    "twice within the retention (30 days) is kept once. A record the library\n"
+    "refuses is reported naming the field and the reason, and the exit code\n"
+    "is 4.\n"
     "\n"
     "Options:\n"
     "  --text T           the text that was classified (required)\n"
@@ -290,7 +299,7 @@ static int cmd_submit(cli_ctx *ctx, int argc, char **argv)
 {
     char id[TC_FEEDBACK_ID_MAX], *json = NULL;
     submit_args a;
-    int spooled = 0;
+    int outcome = TC_FEEDBACK_STORED;
     tc_cache *h = NULL;
     size_t len = 0;
     int rc;
@@ -309,9 +318,9 @@ static int cmd_submit(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     if (a.from_stdin) {
-        rc = tc_feedback_submit_json(id, &spooled, h, json, len);
+        rc = tc_feedback_submit_json(id, &outcome, h, json, len);
     } else {
-        rc = tc_feedback_submit(id, &spooled, h, &a.fb);
+        rc = tc_feedback_submit(id, &outcome, h, &a.fb);
     }
     free(json);
     if (rc != TC_OK) {
@@ -321,7 +330,9 @@ static int cmd_submit(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     printf("{\"id\":\"%s\",\"status\":\"%s\"}\n", id,
-           spooled ? "spooled" : "accepted");
+           outcome == TC_FEEDBACK_SPOOLED     ? "spooled"
+           : outcome == TC_FEEDBACK_DUPLICATE ? "duplicate"
+                                              : "accepted");
     tc_cache_close(h);
     return CLI_OK;
 }

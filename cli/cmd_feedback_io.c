@@ -40,9 +40,15 @@ const char cli_help_feedback_import[] =
     "line is reported on stderr as 'tutorcache: FILE:LINE: reason' (the\n"
     "first 1000; then how many more), and the other lines are imported all\n"
     "the same. Prints one line:\n"
-    "  {\"accepted\":N,\"rejected\":M,\"spooled\":K,\"dry_run\":false}\n"
+    "  {\"accepted\":N,\"rejected\":M,\"spooled\":K,\"duplicates\":D,\n"
+    "   \"dry_run\":false}\n"
     "where spooled counts the accepted records that wait in the local spool\n"
-    "because the store could not be reached. Progress goes to stderr when\n"
+    "because the store could not be reached, and duplicates the valid records\n"
+    "the store held already, which are not stored again. A record's id is its\n"
+    "\"id\" field or column, else a hash of its fields (the timestamp only\n"
+    "when given), so running an import again, whole or after it was killed,\n"
+    "stores each record once: what the first run stored comes back as\n"
+    "duplicates (within the retention, 30 days). Progress goes to stderr when\n"
     "stderr is a terminal.\n"
     "\n"
     "Options:\n"
@@ -198,9 +204,10 @@ int cli_feedback_import(cli_ctx *ctx, int argc, char **argv)
                 LISTED_REJECTIONS);
     }
     printf("{\"accepted\":%llu,\"rejected\":%llu,\"spooled\":%llu,"
-           "\"dry_run\":%s}\n",
+           "\"duplicates\":%llu,\"dry_run\":%s}\n",
            (unsigned long long)rep->accepted, (unsigned long long)rep->rejected,
-           (unsigned long long)rep->spooled, dry_run ? "true" : "false");
+           (unsigned long long)rep->spooled,
+           (unsigned long long)rep->duplicates, dry_run ? "true" : "false");
     rc = rep->rejected > 0 ? CLI_BADINPUT : CLI_OK;
 done:
     tc_import_report_free(rep);

@@ -201,7 +201,7 @@ static int by_time(const void *a, const void *b)
     if (x->ts_ms != y->ts_ms) {
         return x->ts_ms < y->ts_ms ? -1 : 1;
     }
-    c = strcmp(x->id, y->id); /* ids sort by time too */
+    c = strcmp(x->id, y->id); /* a fixed order for equal times */
     return c;
 }
 

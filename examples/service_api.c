@@ -257,7 +257,7 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
     const char *msg;
     cJSON *root;
     svc_buf b = {0};
-    int rc, spooled = 0;
+    int rc, outcome = TC_FEEDBACK_STORED;
 
     /* Parsed here too, so that bad JSON gets the same answer on every
      * endpoint; the library then reads the body as the record. */
@@ -269,7 +269,7 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
         return no_feedback_store(conn, r);
     }
     rc =
-        tc_feedback_submit_json(id, &spooled, s->cache, r->body.p, r->body.len);
+        tc_feedback_submit_json(id, &outcome, s->cache, r->body.p, r->body.len);
     msg = tc_errmsg();
     if (!msg[0]) {
         msg = tc_strerror(rc);
@@ -277,13 +277,18 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
     switch (rc) {
     case TC_OK:
         /* Stored, or spooled while the store is unreachable: either way
-         * the record is durable and will reach the store. The status
-         * says which, as `tutorcache feedback submit` does. */
+         * the record is durable and will reach the store; or stored
+         * before (a duplicate: 200, nothing created). The status says
+         * which, as `tutorcache feedback submit` does. */
         svc_buf_str(&b, "{\"id\":");
         svc_buf_jstr(&b, id);
         svc_buf_printf(&b, ",\"status\":\"%s\"}",
-                       spooled ? "spooled" : "accepted");
-        ret = svc_reply_buf(conn, r, 201, &b, NULL);
+                       outcome == TC_FEEDBACK_SPOOLED     ? "spooled"
+                       : outcome == TC_FEEDBACK_DUPLICATE ? "duplicate"
+                                                          : "accepted");
+        ret = svc_reply_buf(conn, r,
+                            outcome == TC_FEEDBACK_DUPLICATE ? 200 : 201, &b,
+                            NULL);
         break;
     case TC_EINVAL:
         ret = svc_reply_error(conn, r, 400, "invalid_feedback",

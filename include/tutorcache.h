@@ -48,6 +48,10 @@
  * Changes in 0.2.0: tc_errmsg() replaces tc_cache_errmsg(h), and
  * tc_cache_open() and the tc_model_* calls lost their errbuf/errlen
  * parameters: their detail is in tc_errmsg() like every other call's.
+ * Feedback ids are derived from a record's content (or given, in
+ * tc_feedback.id), up to 64 characters (TC_FEEDBACK_ID_MAX is 65), and
+ * tc_feedback_submit's spooled became outcome, which also tells a
+ * duplicate; tc_import_report gained duplicates.
  */
 #ifndef TUTORCACHE_H
 #define TUTORCACHE_H
@@ -929,6 +933,21 @@ TC_API void tc_result_free(tc_result *r);
  * process's L1 has it at once; another process that holds an older copy
  * in its L1 serves that copy for at most the namespace's L1 TTL.
  *
+ * Idempotence: every record has an id, the caller's ("id", 1..64
+ * characters of A-Z a-z 0-9 . _ : -) or else derived from its content:
+ * 32 hex digits of a 128-bit hash (XXH3) of its canonical JSON without
+ * the id, with the timestamp only when the caller gave one. The store
+ * keeps one record per id for as long as it keeps the record (the
+ * retention, 30 days): storing an id it holds is a no-op (nothing
+ * stored, counted, queued or overridden) that the caller is told about
+ * (TC_FEEDBACK_DUPLICATE; an import's "duplicates"). So a retried submit,
+ * a spool replayed twice and an import run again after a crash store
+ * each record once. The other side: the same record submitted twice on
+ * purpose (same text, intents, confidence, type and optional fields, no
+ * timestamp) is one record; give each submission its own timestamp or
+ * id to keep both. Records are kept, exported and queued in the order
+ * the store received them, and their retention runs from then.
+ *
  * When the store is unreachable (or its circuit breaker is open) the
  * record goes to <spool_dir>/feedback.spool (one JSON line per record;
  * config "spool_dir" or TUTORCACHE_SPOOL_DIR, by default beside the LMDB
@@ -961,6 +980,9 @@ TC_API void tc_result_free(tc_result *r);
  *                        each part range-checked; stored as UTC with
  *                        milliseconds ("2024-03-01T01:00:00.123Z"); the
  *                        time of receipt when absent
+ *   id                   optional, 1..64 characters of A-Z a-z 0-9 . _ :
+ *                        -; derived from the content when absent (see
+ *                        Idempotence above)
  * In JSON, null for an optional field means absent; a field of the wrong
  * JSON type, a field given twice or an unknown field is rejected, naming
  * the field. The stored record is canonical JSON: "id" first, then the
@@ -985,35 +1007,47 @@ typedef struct tc_feedback {
     const char *user_id;         /* NULL: none */
     tc_feedback_type type;
     const char *timestamp;       /* ISO 8601; NULL: the time of receipt */
+    const char *id;              /* 1..64 of [A-Za-z0-9._:-]; NULL:
+                                    derived from the content */
 } tc_feedback;
 
-/* A record id: 13 digits of ms since the epoch, '-', 16 hex digits
- * (random, then counting up within a process), so ids sort by time and a
- * process's ids by the order it made them. */
-#define TC_FEEDBACK_ID_MAX 32
+/* Bytes of a record id with its NUL: the longest id is 64 characters (a
+ * derived one is 32 hex digits). */
+#define TC_FEEDBACK_ID_MAX 65
+
+/* What became of a submitted record: tc_feedback_submit's *outcome. */
+enum {
+    TC_FEEDBACK_STORED = 0,   /* stored now */
+    TC_FEEDBACK_SPOOLED = 1,  /* in the spool: the store was unreachable */
+    TC_FEEDBACK_DUPLICATE = 2 /* the store holds its id already: nothing
+                                 was stored, counted or overridden again */
+};
 
 /*
  * tc_feedback_submit - validate, store, count, queue and (for a
  * correction) override. id (at least TC_FEEDBACK_ID_MAX bytes) receives
- * the record's id, also when the record went to the spool; spooled (may
- * be NULL) receives 1 when it did (the store was unreachable), else 0.
+ * the record's id, also when the record went to the spool or was a
+ * duplicate; outcome (may be NULL) receives TC_FEEDBACK_STORED,
+ * TC_FEEDBACK_SPOOLED (the store was unreachable; a duplicate in the
+ * spool is found, and skipped, when it is replayed) or
+ * TC_FEEDBACK_DUPLICATE (the store held the id already).
  * tc_feedback_submit_json takes the record as one JSON object with the
  * field names of tc_feedback ("feedback_type": "correction" or
  * "confirmation"); an unknown field is rejected, so a misspelt field
  * never goes unnoticed. A rejected record is counted ("rejected" in
  * tc_feedback_stats_json, under its type, or "invalid" when the type
  * itself is missing or bad).
- * Returns TC_OK (stored, or spooled while the store is unreachable);
- * TC_EINVAL with tc_errmsg() naming the field and the reason
+ * Returns TC_OK (stored, spooled while the store is unreachable, or a
+ * duplicate); TC_EINVAL with tc_errmsg() naming the field and the reason
  * ("original_confidence: 1.7 is not in 0..1"), or for memory:; TC_EIO
  * (the store was unreachable and the spool could not be written: the
  * record was not accepted); TC_EFULL (an LMDB map that is full);
  * TC_ENOMEM.
  * Thread safety: any thread.
  */
-TC_API int tc_feedback_submit(char *id, int *spooled, tc_cache *h,
+TC_API int tc_feedback_submit(char *id, int *outcome, tc_cache *h,
                               const tc_feedback *fb);
-TC_API int tc_feedback_submit_json(char *id, int *spooled, tc_cache *h,
+TC_API int tc_feedback_submit_json(char *id, int *outcome, tc_cache *h,
                                    const char *json, size_t len);
 
 /* Input formats of tc_feedback_import. */
@@ -1030,13 +1064,16 @@ typedef struct tc_import_rejection {
     const char *reason;
 } tc_import_rejection;
 
-/* What an import did. */
+/* What an import did: each record read is accepted, a duplicate or
+ * rejected. */
 typedef struct tc_import_report {
-    uint64_t accepted;
+    uint64_t accepted; /* stored now, or spooled */
     uint64_t rejected;
     uint64_t spooled; /* accepted while the store was down */
     size_t nrejections; /* the first 1000 rejections */
     const tc_import_rejection *rejections;
+    uint64_t duplicates; /* valid, but their ids were stored already (a
+                            rerun import): not stored again */
 } tc_import_report;
 
 /* Called every 1000 lines with the lines read so far. */
@@ -1058,7 +1095,13 @@ typedef void (*tc_import_progress_fn)(void *userdata, uint64_t lines);
  * correct_techniques is one field of items separated by '|' ("a|b|c",
  * spaces around items ignored): '|' appears in no technique name, and
  * unlike ';' it is never a spreadsheet's field separator. A rejected
- * record spanning several lines is reported at its first line.
+ * record spanning several lines is reported at its first line. A line
+ * of nothing but spaces, tabs and CRs is blank, in CSV and JSON Lines,
+ * before the header too.
+ * A record whose id the store holds already (derived from the content
+ * unless the record gives one) is counted in duplicates, not accepted:
+ * an import run again, whole or after a crash, stores each record once
+ * (see Idempotence above). A dry run counts no duplicates.
  * dry_run validates only, storing and counting nothing (and needs no
  * durable store). progress, which may be NULL, is called every 1000 lines.
  * Returns TC_OK (even when lines were rejected: see the report); TC_EINVAL
@@ -1127,8 +1170,8 @@ TC_API void tc_feedback_batch_free(tc_feedback_batch *b);
 TC_API int tc_feedback_ack(tc_cache *h, const char *const *ids, size_t n);
 
 /*
- * tc_feedback_export - every stored record (within its retention), oldest
- * first, as JSON Lines on out, without touching the queue. count (may be
+ * tc_feedback_export - every stored record (within its retention), in
+ * the order the store received them, as JSON Lines on out, without touching the queue. count (may be
  * NULL) receives the number written.
  * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT; TC_EIO (writing out); TC_EINVAL.
  * Thread safety: any thread.

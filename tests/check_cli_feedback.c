@@ -24,7 +24,7 @@
 
 START_TEST(test_submit)
 {
-    char id1[32], id2[32];
+    char id1[33], id2[33];
     how h = {0};
     cJSON *st;
     lines ls;
@@ -61,6 +61,18 @@ START_TEST(test_submit)
     lines_free(&ls);
     run_free(&r);
     h.in = NULL;
+
+    /* the first again: a duplicate, stored and counted once */
+    cli(&r, &h, "feedback", "submit", "--text", "Explain recursion to me",
+        "--original", "code_generation", "--correct", "explanation",
+        "--confidence", "0.5");
+    expect(&r, 0, NULL, "");
+    lines_parse(&ls, r.out);
+    ck_assert_uint_eq(ls.n, 1);
+    ck_assert_str_eq(json_str(ls.v[0], "id"), id1);
+    ck_assert_str_eq(json_str(ls.v[0], "status"), "duplicate");
+    lines_free(&ls);
+    run_free(&r);
 
     /* all three are stored, as given */
     st = cf_stats(&h);
@@ -520,5 +532,6 @@ Suite *suite_cli_feedback(void)
     tcase_add_test(tc, test_help);
     suite_add_tcase(s, tc);
     suite_cli_feedback_io(s);
+    suite_cli_feedback_kill(s);
     return s;
 }

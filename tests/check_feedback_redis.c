@@ -87,7 +87,7 @@ START_TEST(test_override_across_handles)
     ck_assert_int_eq(tc_classifier_open(&cb, b, &co), TC_OK);
     ck_assert_int_eq(tc_feedback_submit_json(id, NULL, a, rec, strlen(rec)),
                      TC_OK);
-    ck_assert_uint_eq(strlen(id), 30);
+    ck_assert_uint_eq(strlen(id), 32); /* derived: 128 bits in hex */
     /* b never looked before: it reads the override from Redis */
     ck_assert_int_eq(tc_classify(&r, cb, "why does my loop never end", 26),
                      TC_OK);
@@ -97,6 +97,83 @@ START_TEST(test_override_across_handles)
     tc_classifier_close(cb);
     tc_cache_close(b);
     tc_cache_close(a);
+}
+END_TEST
+
+/*
+ * The same record twice is stored once, the second submission told so;
+ * a caller's id names its own record. Submitted while Redis is down, the
+ * record is spooled, and replayed once Redis is back: once, however often
+ * it was spooled.
+ */
+START_TEST(test_duplicates_and_spool)
+{
+    tc_cache *h = open_redis();
+    const char *rec =
+        "{\"text\":\"What is a closure?\",\"original_intent\":\"a\","
+        "\"correct_intent\":\"b\",\"original_confidence\":0.3,"
+        "\"feedback_type\":\"correction\"}";
+    const char *mine =
+        "{\"text\":\"What is a closure?\",\"original_intent\":\"a\","
+        "\"correct_intent\":\"b\",\"original_confidence\":0.3,"
+        "\"feedback_type\":\"correction\",\"id\":\"ticket:42\"}";
+    const char *down =
+        "{\"text\":\"spooled one\",\"original_intent\":\"a\","
+        "\"correct_intent\":\"b\",\"original_confidence\":0.3,"
+        "\"feedback_type\":\"correction\"}";
+    char a[TC_FEEDBACK_ID_MAX], b[TC_FEEDBACK_ID_MAX], *len, *stats = NULL;
+    int outcome = -1, i;
+    uint64_t n = 0;
+    FILE *devnull = fopen("/dev/null", "w");
+
+    ck_assert_ptr_nonnull(devnull);
+    ck_assert_int_eq(tc_feedback_submit_json(a, &outcome, h, rec, strlen(rec)),
+                     TC_OK);
+    ck_assert_int_eq(outcome, TC_FEEDBACK_STORED);
+    ck_assert_int_eq(tc_feedback_submit_json(b, &outcome, h, rec, strlen(rec)),
+                     TC_OK);
+    ck_assert_int_eq(outcome, TC_FEEDBACK_DUPLICATE);
+    ck_assert_str_eq(a, b);
+    ck_assert_int_eq(
+        tc_feedback_submit_json(b, &outcome, h, mine, strlen(mine)), TC_OK);
+    ck_assert_int_eq(outcome, TC_FEEDBACK_STORED);
+    ck_assert_str_eq(b, "ticket:42");
+    ck_assert_int_eq(
+        tc_feedback_submit_json(b, &outcome, h, mine, strlen(mine)), TC_OK);
+    ck_assert_int_eq(outcome, TC_FEEDBACK_DUPLICATE);
+    len = trs_cmd(srv, "XLEN tc:fb:stream");
+    ck_assert_str_eq(len, "2");
+    free(len);
+    /* Redis down: spooled, twice (a client that retried) */
+    trs_kill(srv);
+    for (i = 0; i < 2; i++) {
+        ck_assert_int_eq(
+            tc_feedback_submit_json(a, &outcome, h, down, strlen(down)), TC_OK);
+        ck_assert_int_eq(outcome, TC_FEEDBACK_SPOOLED);
+    }
+    ck_assert_int_eq(trs_restart(srv), 0);
+    for (i = 0; i < 100; i++) {
+        if (tc_feedback_stats_json(&stats, h) == TC_OK &&
+            strstr(stats, "\"spooled\":0")) {
+            break;
+        }
+        tc_free(stats);
+        stats = NULL;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(stats != NULL, "the spool was not replayed");
+    ck_assert_ptr_nonnull(strstr(stats, "\"kept\":3"));
+    ck_assert_ptr_nonnull(strstr(stats, "\"correction\":3"));
+    tc_free(stats);
+    ck_assert_int_eq(tc_feedback_export(h, devnull, &n), TC_OK);
+    ck_assert_uint_eq(n, 3);
+    /* and once more, now that it is stored: a duplicate */
+    ck_assert_int_eq(tc_feedback_submit_json(b, &outcome, h, down, strlen(down)),
+                     TC_OK);
+    ck_assert_int_eq(outcome, TC_FEEDBACK_DUPLICATE);
+    ck_assert_str_eq(a, b);
+    fclose(devnull);
+    tc_cache_close(h);
 }
 END_TEST
 
@@ -223,6 +300,7 @@ Suite *suite_feedback_redis(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_override_across_handles);
+    tcase_add_test(tc, test_duplicates_and_spool);
     tcase_add_test(tc, test_killed_mid_import);
     suite_add_tcase(s, tc);
     return s;

@@ -216,9 +216,15 @@ START_TEST(test_feedback)
     ck_assert_msg(r.code == 201, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
     ck_assert_str_eq(sv_jstr(o, "status"), "accepted");
-    /* 13 digits of ms, '-', 16 hex digits (tutorcache.h) */
-    ck_assert_uint_eq(strlen(sv_jstr(o, "id")), 30);
-    ck_assert_int_eq(sv_jstr(o, "id")[13], '-');
+    /* derived from the content: 32 hex digits (tutorcache.h) */
+    ck_assert_uint_eq(strlen(sv_jstr(o, "id")), 32);
+    cJSON_Delete(o);
+    sv_resp_free(&r);
+    /* the same record again: stored once, and said so */
+    sv_http(&r, "POST", SV_FEEDBACK, body);
+    ck_assert_msg(r.code == 200, "HTTP %d: %s", r.code, r.body);
+    o = sv_json(&r);
+    ck_assert_str_eq(sv_jstr(o, "status"), "duplicate");
     cJSON_Delete(o);
     sv_resp_free(&r);
 
@@ -422,7 +428,7 @@ START_TEST(test_store_down)
     ck_assert_msg(r.code == 201, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
     ck_assert_str_eq(sv_jstr(o, "status"), "spooled");
-    ck_assert_uint_eq(strlen(sv_jstr(o, "id")), 30);
+    ck_assert_uint_eq(strlen(sv_jstr(o, "id")), 32);
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_http(&r, "GET", "/metrics", NULL);

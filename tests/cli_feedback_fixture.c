@@ -15,20 +15,12 @@ int cf_is_record_id(const char *s)
 {
     int i;
 
-    for (i = 0; i < 13; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    if (s[13] != '-') {
-        return 0;
-    }
-    for (i = 14; i < 30; i++) {
+    for (i = 0; i < 32; i++) {
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
             return 0;
         }
     }
-    return s[30] == '\0';
+    return s[32] == '\0';
 }
 
 void cf_submit(const how *h, const char *text, const char *original,
@@ -46,7 +38,7 @@ void cf_submit(const how *h, const char *text, const char *original,
     ck_assert_msg(cf_is_record_id(json_str(ls.v[0], "id")), "id \"%s\"",
                   json_str(ls.v[0], "id"));
     if (id) {
-        snprintf(id, 31, "%s", json_str(ls.v[0], "id"));
+        snprintf(id, 33, "%s", json_str(ls.v[0], "id"));
     }
     lines_free(&ls);
     run_free(&r);

@@ -13,12 +13,12 @@
 
 #include "cli_harness.h"
 
-/* Whether s is a record id: 13 digits, '-', 16 lowercase hex digits. */
+/* Whether s is a derived record id: 32 lowercase hex digits. */
 int cf_is_record_id(const char *s);
 
 /*
  * Submits a correction (or, when original equals correct, a confirmation)
- * and checks the answer; id (31 bytes; may be NULL) receives the record's
+ * and checks the answer; id (33 bytes; may be NULL) receives the record's
  * id.
  */
 void cf_submit(const how *h, const char *text, const char *original,

@@ -40,6 +40,11 @@ extern const char fb_base_json[];
 
 /* Submits json; id (TC_FEEDBACK_ID_MAX; may be NULL) receives the id. */
 int fb_submit(tc_cache *h, const char *json, char *id);
+/* Submits json (an object without "id") as a record of its own: with an
+ * id ("r<n>") that no other call of this process gave, so that the same
+ * fields submitted again are not a duplicate. Text that does not end in
+ * '}' goes as it is (to be rejected). */
+int fb_submit_new(tc_cache *h, const char *json, char *id);
 void fb_expect_id(const char *id);
 
 /* Every exported record, as lines (the caller frees them with

@@ -168,7 +168,7 @@ static void import(const how *h, const char *path, int n)
 
     cli(&r, h, "feedback", "import", path);
     snprintf(want, sizeof(want),
-             "{\"accepted\":%d,\"rejected\":0,\"spooled\":0,"
+             "{\"accepted\":%d,\"rejected\":0,\"spooled\":0,\"duplicates\":0,"
              "\"dry_run\":false}\n",
              n);
     expect(&r, 0, want, "");

@@ -46,6 +46,7 @@ void suite_cli_train(Suite *s);  /* check_cli_train.c: train, model info,
 Suite *suite_metrics(void);      /* check_metrics.c: Prometheus exposition */
 Suite *suite_log(void);          /* check_log.c: JSON log lines */
 Suite *suite_feedback(void);     /* check_feedback.c: feedback on LMDB */
+void suite_feedback_ids(Suite *su);    /* check_feedback_ids.c */
 void suite_feedback_import(Suite *su); /* check_feedback_import.c */
 void suite_feedback_queue(Suite *su);  /* check_feedback_queue.c: queue,
                                           retention, spool, threads */
@@ -54,6 +55,7 @@ void suite_cli_loadtest(Suite *s);     /* check_cli_loadtest.c: loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
 void suite_cli_feedback_io(Suite *s); /* check_cli_feedback_io.c: import,
                                          export */
+void suite_cli_feedback_kill(Suite *s); /* check_cli_feedback_kill.c */
 Suite *suite_cli_learn(void);         /* check_cli_learn.c: feedback learn */
 Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
 void suite_fbstore_redis_faults(Suite *s); /* check_fbstore_redis_faults.c */

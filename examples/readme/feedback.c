@@ -17,17 +17,16 @@
 #include <string.h>
 #include <tutorcache.h>
 
-/* 13 digits of ms since the epoch, '-', 16 hex digits (tutorcache.h). */
+/* Derived from the content: 32 lowercase hex digits (tutorcache.h). */
 static int id_ok(const char *id)
 {
     size_t i;
 
-    if (strlen(id) != 30 || id[13] != '-') {
+    if (strlen(id) != 32) {
         return 0;
     }
-    for (i = 0; i < 30; i++) {
-        if (i < 13 ? !isdigit((unsigned char)id[i])
-                   : i > 13 && !isxdigit((unsigned char)id[i])) {
+    for (i = 0; i < 32; i++) {
+        if (!isxdigit((unsigned char)id[i]) || isupper((unsigned char)id[i])) {
             return 0;
         }
     }
@@ -38,17 +37,17 @@ static void readme_example(tc_cache *cache)
 {
 /* clang-format off */
 char id[TC_FEEDBACK_ID_MAX];
-int spooled;
+int outcome;   /* TC_FEEDBACK_STORED, _SPOOLED or _DUPLICATE */
 const char *rec = "{\"text\":\"How do I fix this segfault?\",\"original_intent\":\"explanation\","
                   "\"correct_intent\":\"debugging\",\"original_confidence\":0.62,"
                   "\"feedback_type\":\"correction\"}";
-if (tc_feedback_submit_json(id, &spooled, cache, rec, strlen(rec)) != TC_OK)
+if (tc_feedback_submit_json(id, &outcome, cache, rec, strlen(rec)) != TC_OK)
     fprintf(stderr, "%s\n", tc_errmsg());   /* names the field at fault */
 /* clang-format on */
 
-    if (!id_ok(id) || spooled != 0) {
-        README_FAIL("submitted: id \"%s\", spooled %d; expected a stored "
-                    "record's id", id, spooled);
+    if (!id_ok(id) || outcome != TC_FEEDBACK_STORED) {
+        README_FAIL("submitted: id \"%s\", outcome %d; expected a stored "
+                    "record's id", id, outcome);
     }
 }
 

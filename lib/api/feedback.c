@@ -4,14 +4,14 @@
  */
 #include "api/handle.h"
 
-TC_API int tc_feedback_submit(char *id, int *spooled, tc_cache *h,
+TC_API int tc_feedback_submit(char *id, int *outcome, tc_cache *h,
                               const tc_feedback *fb)
 {
     if (id) {
         id[0] = '\0';
     }
-    if (spooled) {
-        *spooled = 0;
+    if (outcome) {
+        *outcome = TC_FEEDBACK_STORED;
     }
     tc__clear();
     if (!h) {
@@ -20,17 +20,17 @@ TC_API int tc_feedback_submit(char *id, int *spooled, tc_cache *h,
     if (!id || !fb) {
         return tc__fail(TC_EINVAL, "id or fb is NULL");
     }
-    return tc__done(tc__fb_submit(id, spooled, h->fb, fb));
+    return tc__done(tc__fb_submit(id, outcome, h->fb, fb));
 }
 
-TC_API int tc_feedback_submit_json(char *id, int *spooled, tc_cache *h,
+TC_API int tc_feedback_submit_json(char *id, int *outcome, tc_cache *h,
                                    const char *json, size_t len)
 {
     if (id) {
         id[0] = '\0';
     }
-    if (spooled) {
-        *spooled = 0;
+    if (outcome) {
+        *outcome = TC_FEEDBACK_STORED;
     }
     tc__clear();
     if (!h) {
@@ -39,7 +39,7 @@ TC_API int tc_feedback_submit_json(char *id, int *spooled, tc_cache *h,
     if (!id || !json) {
         return tc__fail(TC_EINVAL, "id or json is NULL");
     }
-    return tc__done(tc__fb_submit_json(id, spooled, h->fb, json, len));
+    return tc__done(tc__fb_submit_json(id, outcome, h->fb, json, len));
 }
 
 TC_API int tc_feedback_stats_json(char **out, tc_cache *h)

@@ -36,7 +36,7 @@
 static void set_l1(tc__fb *fb, const tc__fb_rec *recs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (recs[i].oval) {
+        if (recs[i].oval && !recs[i].duplicate) {
             tc__cache_l1_set(fb->cache, TC__FB_NS, recs[i].norm,
                              recs[i].normlen, recs[i].oval, recs[i].olen);
         }
@@ -64,13 +64,14 @@ static void count_accepted(tc__fb *fb, const tc__fb_rec *recs,
 }
 
 int tc__fb_accept(tc__fb *fb, tc__fb_rec *recs, size_t n, size_t *spooled,
-                  tc__err *err)
+                  size_t *dups, tc__err *err)
 {
     tc__fb_put one, *items = &one;
     tc__err serr;
     int rc = TC_OK;
 
     *spooled = 0;
+    *dups = 0;
     if (n == 0) {
         return TC_OK;
     }
@@ -113,7 +114,14 @@ int tc__fb_accept(tc__fb *fb, tc__fb_rec *recs, size_t n, size_t *spooled,
         rc = TC_OK;
     } else if (rc != TC_OK) {
         goto done;
-    } else if (tc__spool_pending()) {
+    } else {
+        /* A duplicate changes nothing: the store did nothing with it. */
+        for (size_t i = 0; i < n; i++) {
+            recs[i].duplicate = items[i].status == TC_MISS;
+            *dups += (size_t)recs[i].duplicate;
+        }
+    }
+    if (*spooled == 0 && tc__spool_pending()) {
         /* The store is back, and something was spooled meanwhile. */
         serr.msg[0] = '\0';
         tc__spool_replay(fb, 1, &serr);
@@ -164,15 +172,16 @@ static void in_from_struct(tc__fb_in *in, const tc_feedback *r)
         in->type_num = (int)r->type;
     }
     in->timestamp = r->timestamp;
+    in->id = r->id;
 }
 
 /* Builds and accepts one record; *in was read from any form. */
-static int submit_in(char *id, int *spooled_out, tc__fb *fb,
+static int submit_in(char *id, int *outcome, tc__fb *fb,
                      const tc__fb_in *in,
                      int parse_rc, tc__err *err)
 {
     tc__fb_rec rec;
-    size_t spooled;
+    size_t spooled, dups;
     int rc = parse_rc;
 
     if (rc == TC_OK) {
@@ -184,18 +193,20 @@ static int submit_in(char *id, int *spooled_out, tc__fb *fb,
     if (rc != TC_OK) {
         return tc__fail(rc, "%s", err->msg);
     }
-    rc = tc__fb_accept(fb, &rec, 1, &spooled, err);
+    rc = tc__fb_accept(fb, &rec, 1, &spooled, &dups, err);
     if (rc == TC_OK) {
         memcpy(id, rec.id, sizeof(rec.id));
-        if (spooled_out) {
-            *spooled_out = spooled > 0;
+        if (outcome) {
+            *outcome = spooled   ? TC_FEEDBACK_SPOOLED
+                       : dups    ? TC_FEEDBACK_DUPLICATE
+                                 : TC_FEEDBACK_STORED;
         }
     }
     tc__fb_rec_free(&rec);
     return rc == TC_OK ? TC_OK : tc__fail(rc, "%s", err->msg);
 }
 
-int tc__fb_submit(char *id, int *spooled, tc__fb *fb, const tc_feedback *r)
+int tc__fb_submit(char *id, int *outcome, tc__fb *fb, const tc_feedback *r)
 {
     tc__fb_in in;
     tc__err err;
@@ -212,10 +223,10 @@ int tc__fb_submit(char *id, int *spooled, tc__fb *fb, const tc_feedback *r)
                       "correct_techniques: NULL with %zu items",
                       r->ncorrect_techniques);
     }
-    return submit_in(id, spooled, fb, &in, rc, &err);
+    return submit_in(id, outcome, fb, &in, rc, &err);
 }
 
-int tc__fb_submit_json(char *id, int *spooled, tc__fb *fb, const char *json,
+int tc__fb_submit_json(char *id, int *outcome, tc__fb *fb, const char *json,
                        size_t len)
 {
     tc__fb_in in;
@@ -229,7 +240,7 @@ int tc__fb_submit_json(char *id, int *spooled, tc__fb *fb, const char *json,
     replay_if_due(fb);
     err.msg[0] = '\0';
     rc = tc__fb_parse_json(&in, &tree, json, len, 0, &err);
-    rc = submit_in(id, spooled, fb, &in, rc, &err);
+    rc = submit_in(id, outcome, fb, &in, rc, &err);
     cJSON_Delete(tree);
     return rc;
 }

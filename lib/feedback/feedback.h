@@ -87,13 +87,15 @@ typedef struct tc__fb_in {
     const char *type_given; /* the invalid string, or NULL */
     int type_num;           /* the invalid enum value of the struct form */
     const char *timestamp;  /* NULL: the time of receipt */
-    const char *id;         /* a spooled record's own id; NULL: a new one */
+    const char *id;         /* the caller's or a spooled record's id; NULL:
+                               derived from the content */
 } tc__fb_in;
 
 /* A validated record, ready to store: one block holds its strings. */
 typedef struct tc__fb_rec {
     char id[TC_FEEDBACK_ID_MAX];
     int type;
+    int duplicate; /* set by tc__fb_accept: the store held the id already */
     char *block;      /* json, original, correct, normalized text */
     const char *json; /* the canonical record, with its id */
     size_t len;
@@ -111,23 +113,26 @@ const char *tc__fb_type_name(int type);
 /* A short, printable excerpt of s for a message, in buf (n bytes). */
 const char *tc__fb_excerpt(char *buf, size_t n, const char *s);
 
-/* Whether s is "<13 digits>-<16 lowercase hex digits>". */
-int tc__fb_id_valid(const char *s);
-
 /*
  * Reads a JSON object into in, pointing into *tree (the caller deletes
- * it, also on failure). allow_id accepts the "id" of a stored record.
+ * it, also on failure). "id" is optional, but required with need_id (a
+ * spooled line, which is a stored record).
  * Returns TC_OK; TC_EINVAL with err naming the field; TC_ENOMEM.
  */
 int tc__fb_parse_json(tc__fb_in *in, void **tree, const char *json, size_t len,
-                      int allow_id, tc__err *err);
+                      int need_id, tc__err *err);
 
 /*
  * Validates in and builds the record: canonical JSON (fixed key order,
  * the id, timestamp normalized to UTC with milliseconds), and for a
  * correction its override and key in the intent_feedback namespace.
- * fb NULL validates only (no id, no override). Returns TC_OK; TC_EINVAL
- * with err naming the field and the reason; TC_ENONS; TC_ENOMEM.
+ * The id is the caller's (in->id, checked by tc__fb_id_valid), else 32
+ * hex digits of XXH3-128 over the canonical fields but the id, with the
+ * timestamp only when one was given: the same record always gets the
+ * same id, which is what makes a rerun import or a retried submit store
+ * it once. fb NULL validates only (no override). Returns TC_OK;
+ * TC_EINVAL with err naming the field and the reason; TC_ENONS;
+ * TC_ENOMEM.
  */
 int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
                  tc__err *err);
@@ -176,7 +181,8 @@ int tc__spool_append(tc__fb *fb, const tc__fb_rec *recs, size_t n,
  * call with no spool costs one atomic read. Returns TC_OK (no spool left),
  * TC_EUNAVAIL/TC_ETIMEOUT (the store is still down: the spool is kept, and
  * the part replayed is replayed again next time, harmlessly, since put is
- * idempotent by id), or another TC_E* code.
+ * idempotent by id and a spooled line keeps its id), or another TC_E*
+ * code.
  */
 int tc__spool_replay(tc__fb *fb, int force, tc__err *err);
 
@@ -192,16 +198,17 @@ int tc__spool_lines(tc__fb *fb, uint64_t *lines, tc__err *err);
  * Accepts n validated records: replays an earlier spool first, stores
  * them (one put), or appends them to the spool when the store cannot be
  * reached; then sets corrections in this process's L1. *spooled receives
- * how many went to the spool. Returns TC_OK (all accepted); TC_EIO (the
+ * how many went to the spool, *dups how many the store held already
+ * (each marked duplicate: not counted, its override not set). Returns TC_OK (all accepted); TC_EIO (the
  * spool could not be written: none accepted); TC_EFULL, TC_ENOMEM...
  */
 int tc__fb_accept(tc__fb *fb, tc__fb_rec *recs, size_t n, size_t *spooled,
-                  tc__err *err);
+                  size_t *dups, tc__err *err);
 
 /* The calls behind the public ones of the same names; the doors have
  * checked the pointers. */
-int tc__fb_submit(char *id, int *spooled, tc__fb *fb, const tc_feedback *r);
-int tc__fb_submit_json(char *id, int *spooled, tc__fb *fb, const char *json,
+int tc__fb_submit(char *id, int *outcome, tc__fb *fb, const tc_feedback *r);
+int tc__fb_submit_json(char *id, int *outcome, tc__fb *fb, const char *json,
                        size_t len);
 int tc__fb_stats_json(char **out, tc__fb *fb);
 int tc__fb_consume(tc_feedback_batch **out, tc__fb *fb, const char *consumer,

@@ -89,13 +89,14 @@ static int reject(imp *im, uint64_t line, int type, const char *why)
 
 static int flush(imp *im, tc__err *err)
 {
-    size_t spooled = 0;
+    size_t spooled = 0, dups = 0;
     int rc = TC_OK;
 
     if (im->n > 0) {
-        rc = tc__fb_accept(im->fb, im->recs, im->n, &spooled, err);
+        rc = tc__fb_accept(im->fb, im->recs, im->n, &spooled, &dups, err);
         if (rc == TC_OK) {
-            im->rep->pub.accepted += im->n;
+            im->rep->pub.accepted += im->n - dups;
+            im->rep->pub.duplicates += dups;
             im->rep->pub.spooled += spooled;
         }
     }
@@ -159,13 +160,13 @@ static int jsonl_line(imp *im, uint64_t line, const char *p, size_t len,
 /* ---- CSV --------------------------------------------------------------------
  */
 
-/* CSV columns are the fields but "id". */
-#define C_N TC__FB_ID
+/* CSV columns are the fields, "id" (optional) too. */
+#define C_N TC__FB_NFIELDS
 
 #define COLUMN_LIST                                                            \
     "text, original_intent, correct_intent, original_confidence, "             \
     "correct_complexity, correct_techniques, user_id, feedback_type, "         \
-    "timestamp"
+    "timestamp, id"
 
 /* Where the scan of a record is (RFC 4180). */
 enum { S_START, S_UNQUOTED, S_QUOTED, S_AFTER_QUOTE };
@@ -386,6 +387,9 @@ static int csv_value(tc__fb_in *in, int f, const char *v, tc__err *why)
     case TC__FB_TS:
         in->timestamp = v;
         break;
+    case TC__FB_ID:
+        in->id = v;
+        break;
     case TC__FB_TYPE:
         break; /* read first, by csv_row */
     default:   /* TC__FB_TECH: "a|b|c", each item trimmed */
@@ -460,6 +464,17 @@ static int csv_row(imp *im, csv *c, tc__err *err)
     return take(im, c->first, &in, rc, &w, err);
 }
 
+/* Whether a line is blank: nothing but spaces, tabs and CRs. */
+static int blank_line(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* One physical line of CSV: gathered until its record is whole. */
 static int csv_line(imp *im, csv *c, uint64_t lineno, const char *p, size_t len,
                     int toolong, tc__err *err)
@@ -468,8 +483,11 @@ static int csv_line(imp *im, csv *c, uint64_t lineno, const char *p, size_t len,
     int rc;
 
     if (c->state == S_START && c->rec.len == 0) {
-        if (body == 0) {
-            return TC_OK; /* a blank line between records */
+        if (!toolong && blank_line(p, len)) {
+            /* Before the header or between records, as the detection of
+             * the format and JSON Lines skip it: a header or a record of
+             * blanks is never meant. */
+            return TC_OK;
         }
         c->first = lineno;
     } else {
@@ -523,29 +541,21 @@ static int run(imp *im, tc__lines *lr, tc_import_format format,
             line += 3; /* a UTF-8 byte order mark */
             len -= 3;
         }
-        if (format == TC_IMPORT_AUTO) {
+        if (format == TC_IMPORT_AUTO && !blank_line(line, len)) {
             size_t i = 0;
 
-            while (i < len &&
-                   (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
+            while (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') {
                 i++;
             }
-            if (i < len) {
-                format = line[i] == '{' ? TC_IMPORT_JSONL : TC_IMPORT_CSV;
-            }
+            format = line[i] == '{' ? TC_IMPORT_JSONL : TC_IMPORT_CSV;
         }
         if (format == TC_IMPORT_CSV) {
             rc = csv_line(im, &c, no, line, len, toolong, err);
         } else if (toolong) {
             rc = reject(im, no, 0, "a line longer than 1 MiB");
         } else {
-            size_t i = 0;
-
-            while (i < len &&
-                   (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
-                i++;
-            }
-            rc = i == len ? TC_OK : jsonl_line(im, no, line, len, err);
+            rc = blank_line(line, len) ? TC_OK
+                                       : jsonl_line(im, no, line, len, err);
         }
         if (rc != TC_OK) {
             break;

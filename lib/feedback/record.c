@@ -5,14 +5,16 @@
  * and of a correction's classification. Every input form (the public
  * struct, a JSON object (record_json.c), a CSV row, a spooled line)
  * ends in the one tc__fb_build, so the rules cannot drift apart.
+ *
+ * An id is the caller's, or a hash of the canonical record: no clock and
+ * no randomness, so submitting the same record again, or importing the
+ * same file again after a crash, names the same record, and the store
+ * keeps it once. Order and retention are the store's business (by when it
+ * stored a record), not the id's.
  */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <xxhash.h>
@@ -22,11 +24,9 @@
 #include "classify/result.h"
 #include "base/sbuf.h"
 
-/* The last id of this process, so that its ids only ever increase. */
-static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
-static int64_t last_id_ms;
-static uint64_t last_id_rand;
-static _Atomic uint64_t id_counter;
+/* The id has room for the longest the stores take, and its NUL. */
+_Static_assert(TC_FEEDBACK_ID_MAX == TC__FB_ID_LEN + 1,
+               "TC_FEEDBACK_ID_MAX is not the store's id length");
 
 const char *tc__fb_type_name(int type)
 {
@@ -38,64 +38,6 @@ const char *tc__fb_type_name(int type)
     default:
         return "invalid";
     }
-}
-
-int tc__fb_id_valid(const char *s)
-{
-    size_t i;
-
-    if (!s || strlen(s) != 30 || s[13] != '-') {
-        return 0;
-    }
-    for (i = 0; i < 13; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    for (i = 14; i < 30; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/*
- * "<13 digits of ms>-<16 hex digits>": the time makes ids sort by time
- * (retention sweeps from the front), 64 random bits make two processes'
- * ids in one millisecond distinct. Within a process ids increase
- * strictly, as ULIDs do in their monotonic mode: a second id in the same
- * millisecond (or after the wall clock stepped back) is the last one plus
- * one, so records exported by id come out in the order they were made.
- * getrandom() cannot fail for 8 bytes once the pool is ready; before
- * that (early boot) a hash of time, pid and a counter stands in.
- */
-static int64_t new_id(char *id)
-{
-    int64_t ms = tc__wall_ms();
-    uint64_t r;
-
-    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-        uint64_t seed[4] = {(uint64_t)ms, (uint64_t)getpid(),
-                            atomic_fetch_add(&id_counter, 1),
-                            (uint64_t)tc__now_us()};
-
-        r = XXH3_64bits(seed, sizeof(seed));
-    }
-    pthread_mutex_lock(&id_mu);
-    if (ms <= last_id_ms) {
-        ms = last_id_ms;
-        r = last_id_rand + 1;
-        if (r == 0) {
-            ms++; /* 2^64 ids in one millisecond: the next one */
-        }
-    }
-    last_id_ms = ms;
-    last_id_rand = r;
-    pthread_mutex_unlock(&id_mu);
-    snprintf(id, TC_FEEDBACK_ID_MAX, "%013lld-%016llx", (long long)ms,
-             (unsigned long long)r);
-    return ms;
 }
 
 /* ---- timestamps -------------------------------------------------------- */
@@ -405,8 +347,10 @@ static int validate(const tc__fb_in *in, char **norm, size_t cap,
                         "confirmation repeats it");
     }
     if (in->id && !tc__fb_id_valid(in->id)) {
-        return tc__errf(err, TC_EINVAL, "id: \"%s\" is not a feedback id",
-                        tc__fb_excerpt(a, sizeof(a), in->id));
+        return tc__errf(err, TC_EINVAL,
+                        "id: \"%s\" is not 1 to %d characters of "
+                        "A-Z a-z 0-9 . _ : -",
+                        tc__fb_excerpt(a, sizeof(a), in->id), TC__FB_ID_LEN);
     }
     return TC_OK;
 }
@@ -447,13 +391,56 @@ static int encode_override(tc__fb_rec *r, const tc__fb_in *in)
                              heads, nh, "feedback");
 }
 
+/*
+ * The canonical fields but the id, from "text" on, with the timestamp
+ * when one was given: what a derived id hashes. The receipt time, which
+ * differs from one submission of a record to the next, stays out.
+ */
+static void write_fields(tc__sb *b, const tc__fb_in *in, const char *ts)
+{
+    tc__sb_str(b, "\"text\":");
+    tc__sb_json_string(b, in->text);
+    tc__sb_str(b, ",\"original_intent\":");
+    tc__sb_json_string(b, in->original);
+    tc__sb_str(b, ",\"correct_intent\":");
+    tc__sb_json_string(b, in->correct);
+    tc__sb_str(b, ",\"original_confidence\":");
+    tc__sb_json_number(b, in->conf);
+    if (in->complexity) {
+        tc__sb_str(b, ",\"correct_complexity\":");
+        tc__sb_json_string(b, in->complexity);
+    }
+    if (in->has_tech) {
+        tc__sb_str(b, ",\"correct_techniques\":[");
+        for (size_t i = 0; i < in->ntech; i++) {
+            if (i) {
+                tc__sb_str(b, ",");
+            }
+            tc__sb_json_string(b, in->tech[i]);
+        }
+        tc__sb_str(b, "]");
+    }
+    if (in->user_id) {
+        tc__sb_str(b, ",\"user_id\":");
+        tc__sb_json_string(b, in->user_id);
+    }
+    tc__sb_str(b, ",\"feedback_type\":\"");
+    tc__sb_str(b, tc__fb_type_name(in->type));
+    tc__sb_str(b, "\"");
+    if (ts) {
+        tc__sb_str(b, ",\"timestamp\":\"");
+        tc__sb_str(b, ts);
+        tc__sb_str(b, "\"");
+    }
+}
+
 int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
                  tc__err *err)
 {
     char normbuf[TC__FB_TEXT_MAX + 1], ts[96], *norm = normbuf;
     size_t normlen = 0, o_off, c_off, n_off;
-    int64_t ts_ms = -1, id_ms;
-    tc__sb b = {NULL, 0, 0, 0};
+    int64_t ts_ms = -1;
+    tc__sb b = {NULL, 0, 0, 0}, f = {NULL, 0, 0, 0};
     int rc;
 
     memset(r, 0, sizeof(*r));
@@ -467,52 +454,34 @@ int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
         }
         return rc;
     }
+    if (ts_ms >= 0) {
+        format_ts(ts, sizeof(ts), ts_ms);
+    }
+    write_fields(&f, in, ts_ms >= 0 ? ts : NULL);
     if (in->id) {
         snprintf(r->id, sizeof(r->id), "%s", in->id);
-        id_ms = 0;
-        for (int i = 0; i < 13; i++) {
-            id_ms = id_ms * 10 + (in->id[i] - '0');
-        }
-    } else {
-        id_ms = new_id(r->id);
+    } else if (!f.oom) {
+        XXH128_hash_t h = XXH3_128bits(f.p, f.len);
+
+        snprintf(r->id, sizeof(r->id), "%016llx%016llx",
+                 (unsigned long long)h.high64, (unsigned long long)h.low64);
     }
     if (ts_ms < 0) {
-        ts_ms = id_ms; /* the time of receipt, as the id says */
+        /* The time of receipt: stored, but no part of the id. */
+        format_ts(ts, sizeof(ts), tc__wall_ms());
+        tc__sb_str(&f, ",\"timestamp\":\"");
+        tc__sb_str(&f, ts);
+        tc__sb_str(&f, "\"");
     }
-    format_ts(ts, sizeof(ts), ts_ms);
     tc__sb_str(&b, "{\"id\":\"");
     tc__sb_str(&b, r->id);
-    tc__sb_str(&b, "\",\"text\":");
-    tc__sb_json_string(&b, in->text);
-    tc__sb_str(&b, ",\"original_intent\":");
-    tc__sb_json_string(&b, in->original);
-    tc__sb_str(&b, ",\"correct_intent\":");
-    tc__sb_json_string(&b, in->correct);
-    tc__sb_str(&b, ",\"original_confidence\":");
-    tc__sb_json_number(&b, in->conf);
-    if (in->complexity) {
-        tc__sb_str(&b, ",\"correct_complexity\":");
-        tc__sb_json_string(&b, in->complexity);
+    tc__sb_str(&b, "\",");
+    if (!f.oom) {
+        tc__sb_put(&b, f.p, f.len);
     }
-    if (in->has_tech) {
-        tc__sb_str(&b, ",\"correct_techniques\":[");
-        for (size_t i = 0; i < in->ntech; i++) {
-            if (i) {
-                tc__sb_str(&b, ",");
-            }
-            tc__sb_json_string(&b, in->tech[i]);
-        }
-        tc__sb_str(&b, "]");
-    }
-    if (in->user_id) {
-        tc__sb_str(&b, ",\"user_id\":");
-        tc__sb_json_string(&b, in->user_id);
-    }
-    tc__sb_str(&b, ",\"feedback_type\":\"");
-    tc__sb_str(&b, tc__fb_type_name(in->type));
-    tc__sb_str(&b, "\",\"timestamp\":\"");
-    tc__sb_str(&b, ts);
-    tc__sb_str(&b, "\"}");
+    tc__sb_str(&b, "}");
+    b.oom |= f.oom;
+    tc__free(f.p);
     r->len = b.len;
     o_off = b.len + 1;
     tc__sb_put(&b, "", 1);

@@ -180,7 +180,7 @@ static int json_member(tc__fb_in *in, int f, const cJSON *v, tc__err *err)
 }
 
 int tc__fb_parse_json(tc__fb_in *in, void **tree, const char *json, size_t len,
-                      int allow_id, tc__err *err)
+                      int need_id, tc__err *err)
 {
     const char *end = NULL;
     unsigned seen = 0;
@@ -241,7 +241,7 @@ int tc__fb_parse_json(tc__fb_in *in, void **tree, const char *json, size_t len,
                 break;
             }
         }
-        if (f == TC__FB_NFIELDS || (f == TC__FB_ID && !allow_id)) {
+        if (f == TC__FB_NFIELDS) {
             mrc = tc__errf(err, TC_EINVAL,
                            "%s: unknown field (a misspelt field is "
                            "rejected, never dropped)",
@@ -257,7 +257,7 @@ int tc__fb_parse_json(tc__fb_in *in, void **tree, const char *json, size_t len,
             return mrc;
         }
     }
-    if (allow_id && !in->id) {
+    if (need_id && !in->id) {
         rc = tc__errf(err, TC_EINVAL, "id: required in a stored record");
     }
     return rc;

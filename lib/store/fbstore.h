@@ -9,6 +9,13 @@
  * "seen" key per id for idempotence; LMDB keeps the same data in named
  * databases. Every operation may run on many threads at once and returns
  * TC_OK or a negative TC_E* code with the detail in err.
+ *
+ * An id names a record and nothing more: the feedback layer derives it
+ * from the record's content (or takes the caller's), so it says nothing
+ * of time. A store keeps its records in the order it stored them and
+ * times their retention from then, by a key of its own (the stream
+ * entry's id; LMDB's "fb_order"), and holds each id for as long as its
+ * record, so that a put of an id it holds is a no-op.
  */
 #ifndef TC_FBSTORE_H
 #define TC_FBSTORE_H
@@ -18,9 +25,15 @@
 
 #include "store/store.h"
 
+/* The longest id, in bytes; TC_FEEDBACK_ID_MAX has room for its NUL. */
+#define TC__FB_ID_LEN 64
+
+/* Whether s is an id: 1 to TC__FB_ID_LEN bytes of [A-Za-z0-9._:-]. */
+int tc__fb_id_valid(const char *s);
+
 /* One record to keep. */
 typedef struct tc__fb_put {
-    const char *id;   /* "<13 digits ms>-<16 hex>": time-ordered, unique */
+    const char *id;   /* tc__fb_id_valid(); one record per id */
     const char *json; /* the validated record, one JSON object */
     size_t len;
     const char *type;     /* "correction" or "confirmation" */
@@ -53,8 +66,10 @@ typedef struct tc__fb_stats {
 typedef struct tc__fb_ops {
     /*
      * Keeps n records in one round trip (one transaction): each is stored
-     * only if its id was not stored before (idempotent, so a spool replay
-     * never duplicates), counted under "<type>:accepted" and, for a
+     * only if its id is not held already (idempotent, so a spool replay or
+     * a rerun import never duplicates; an id is held as long as its
+     * record, and a second one of the same id in the batch is a
+     * duplicate too), counted under "<type>:accepted" and, for a
      * correction, "pair:<original>\x1f<correct>", appended to the
      * retraining queue, and its override written. Records older than
      * retention_ms are trimmed on the way. Item statuses say what happened;
@@ -63,7 +78,7 @@ typedef struct tc__fb_ops {
     int (*put)(tc__store *s, tc__fb_put *items, size_t n, int64_t retention_ms,
                tc__err *err);
     /*
-     * Removes every record older than retention_ms (by its id's time) with
+     * Removes every record stored more than retention_ms ago with
      * its queue and pending entries; *removed (may be NULL) counts them.
      * put trims only a bounded batch on the way, and nothing is put while
      * nobody submits, so feedback.c calls this before stats, consume and
@@ -86,8 +101,8 @@ typedef struct tc__fb_ops {
     /* Acknowledges delivered records: they leave the queue. */
     int (*ack)(tc__store *s, const char *const *ids, size_t n, tc__err *err);
     int (*stats)(tc__store *s, tc__fb_stats *out, tc__err *err);
-    /* Calls each() on every kept record, oldest first, until it returns
-     * non-zero (then returns that value). */
+    /* Calls each() on every kept record, in the order they were stored,
+     * until it returns non-zero (then returns that value). */
     int (*export)(tc__store *s,
                   int (*each)(void *ud, const char *id, const char *json,
                               size_t len),

@@ -20,7 +20,7 @@
  * lock file and nothing at run time (LMDB scans only the used ones).
  */
 #define MAX_READERS 510
-/* data and expiry, the five of feedback, and room to grow. */
+/* data and expiry, the six of feedback, and room to grow. */
 #define MAX_DBS 12
 /* The environment is the user's own cache: only they may read it. */
 #define DIR_MODE 0700
@@ -138,11 +138,11 @@ static int open_dbs(tc__lmdb_env *e)
 {
     static const char *const names[] = {
         "data",       "expiry",      "fb_records", "fb_queue",
-        "fb_pending", "fb_counters", "fb_meta",
+        "fb_pending", "fb_counters", "fb_meta",  "fb_order",
     };
     MDB_dbi *const dbis[] = {
         &e->data,    &e->index,  &e->fb.rec,  &e->fb.queue,
-        &e->fb.pend, &e->fb.cnt, &e->fb.meta,
+        &e->fb.pend, &e->fb.cnt, &e->fb.meta, &e->fb.order,
     };
     MDB_txn *txn = NULL;
     int rc;

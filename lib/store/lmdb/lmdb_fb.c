@@ -4,7 +4,9 @@
  * feedback operations (consume and ack are lmdb_fbqueue.c's). Each
  * operation is one transaction: a record, its counters, its queue entry
  * and its override commit together or not at all. Records stay in
- * "fb_records", keyed by id and so by time, until their retention ends.
+ * "fb_records", keyed by id (so a put of an id already there is a
+ * duplicate), and "fb_order" lists them by the time they were stored,
+ * until their retention ends (lmdb_store.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +20,8 @@
 /* Records swept by one put: bounded, so a put never holds the writer
  * lock for long; trim() finishes what puts leave. */
 #define TRIM_BATCH 1024
-/* An id starts with the 13 decimal digits of its time in ms. */
+/* An id of before 0.2.0 starts with the 13 decimal digits of its time in
+ * ms: what an environment of then is ordered by (legacy_order). */
 #define ID_MS_DIGITS 13
 /* The longest record type ("correction", "confirmation") with room. */
 #define TYPE_MAX 32
@@ -32,10 +35,14 @@
 /* A queue key: the record's sequence number (BE, so byte order is queue
  * order). */
 #define SEQ_BYTES TC__U64_BYTES
+/* An order key: when the record was stored (ms, BE), then its sequence
+ * number (BE): byte order is storing order, and every key is unique. */
+#define ORDER_KEY (TC__U64_BYTES + SEQ_BYTES)
 /* Counters stats has room for at first; it doubles. */
 #define COUNTS_CAP0 16
 
-/* The milliseconds of an id ("<13 digits>-..."), or -1 when it has none. */
+/* The milliseconds of an old id ("<13 digits>-..."), or -1 when it has
+ * none. */
 static int64_t id_ms(const MDB_val *k)
 {
     const char *p = k->mv_data;
@@ -94,58 +101,115 @@ static int cnt_add(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t n)
 
 /* ---- retention -------------------------------------------------------- */
 
+/* A record's entry in fb_order. */
+static int order_put(MDB_txn *txn, const tc__lmdb_dbs *db, int64_t ms,
+                     uint64_t seq, MDB_val *id)
+{
+    unsigned char ok[ORDER_KEY];
+    MDB_val k = {sizeof(ok), ok};
+
+    tc__put_be64(ok, (uint64_t)(ms > 0 ? ms : 0));
+    tc__put_be64(ok + TC__U64_BYTES, seq);
+    return mdb_put(txn, db->order, &k, id, 0);
+}
+
+/* Whether records exist that fb_order does not list: an environment
+ * written before there was fb_order. */
+static int legacy(MDB_txn *txn, const tc__lmdb_dbs *db)
+{
+    MDB_stat ord, rec;
+
+    return mdb_stat(txn, db->order, &ord) == 0 && ord.ms_entries == 0 &&
+           mdb_stat(txn, db->rec, &rec) == 0 && rec.ms_entries > 0;
+}
+
 /*
- * Removes at most max records older than cutoff_ms, front first (ids sort
- * by time), with their queue and pending entries. A key that is not an
- * id is damage and goes too.
+ * Lists the records of an environment written before fb_order existed,
+ * once, in the first write transaction that finds them: their ids were
+ * then "<13 digits of ms>-<hex>", the time they were made, which is a
+ * fair stand-in for when they were stored.
+ */
+static int legacy_order(MDB_txn *txn, const tc__lmdb_dbs *db)
+{
+    MDB_cursor *cur;
+    MDB_val k, d;
+    int rc;
+
+    if (!legacy(txn, db)) {
+        return 0;
+    }
+    if ((rc = mdb_cursor_open(txn, db->rec, &cur)) != 0) {
+        return rc;
+    }
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        int64_t ms;
+
+        rc = mdb_cursor_get(cur, &k, &d, (MDB_cursor_op)op);
+        if (rc != 0 || d.mv_size < TC__LMDB_REC_HDR) {
+            continue; /* damaged: its sequence number is gone */
+        }
+        ms = id_ms(&k);
+        rc = order_put(txn, db, ms >= 0 ? ms : tc__wall_ms(),
+                       tc__get_be64(d.mv_data), &k);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Removes at most max records stored before cutoff_ms, front first, with
+ * their queue and pending entries. An order entry that is damaged goes
+ * too; a record goes only when its sequence number is the entry's.
  */
 static int trim_txn(MDB_txn *txn, const tc__lmdb_dbs *db, int64_t cutoff_ms,
                     size_t max, size_t *removed)
 {
-    unsigned char qk[SEQ_BYTES];
     char id[TC__LMDB_ID_MAX];
     MDB_cursor *cur = NULL;
-    MDB_val k, d;
+    MDB_val k, d, r;
     int rc;
 
     *removed = 0;
-    if ((rc = mdb_cursor_open(txn, db->rec, &cur)) != 0) {
+    if ((rc = mdb_cursor_open(txn, db->order, &cur)) != 0) {
         return rc;
     }
     while (rc == 0 && *removed < max) {
-        uint64_t seq = 0;
-        int has_seq;
+        unsigned char qk[SEQ_BYTES];
         size_t idlen;
-        int64_t ms;
+        int whole;
 
         rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
         if (rc != 0) {
             break;
         }
-        ms = id_ms(&k);
-        if (ms >= cutoff_ms) {
+        whole = k.mv_size == ORDER_KEY && d.mv_size > 0 &&
+                d.mv_size < TC__LMDB_ID_MAX;
+        if (whole && (int64_t)tc__get_be64(k.mv_data) >= cutoff_ms) {
             break;
         }
-        idlen = k.mv_size < TC__LMDB_ID_MAX ? k.mv_size : TC__LMDB_ID_MAX;
-        memcpy(id, k.mv_data, idlen);
-        has_seq = d.mv_size >= TC__LMDB_REC_HDR;
-        if (has_seq) {
-            seq = tc__get_be64(d.mv_data);
+        idlen = whole ? d.mv_size : 0;
+        memcpy(id, d.mv_data, idlen);
+        if (whole) {
+            memcpy(qk, (unsigned char *)k.mv_data + TC__U64_BYTES, SEQ_BYTES);
         }
-        rc = mdb_cursor_del(cur, 0);
-        if (rc == 0 && has_seq) {
-            tc__put_be64(qk, seq);
-            k.mv_size = SEQ_BYTES;
-            k.mv_data = qk;
-            rc = mdb_del(txn, db->queue, &k, NULL);
-            rc = rc == MDB_NOTFOUND ? 0 : rc;
+        if ((rc = mdb_cursor_del(cur, 0)) != 0 || !whole) {
+            continue;
         }
-        if (rc == 0) {
-            k.mv_size = idlen;
-            k.mv_data = id;
-            rc = mdb_del(txn, db->pend, &k, NULL);
-            rc = rc == MDB_NOTFOUND ? 0 : rc;
+        k.mv_size = SEQ_BYTES;
+        k.mv_data = qk;
+        rc = mdb_del(txn, db->queue, &k, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+        k.mv_size = idlen;
+        k.mv_data = id;
+        if (rc == 0 && (rc = mdb_get(txn, db->rec, &k, &r)) == 0 &&
+            r.mv_size >= TC__LMDB_REC_HDR &&
+            memcmp(r.mv_data, qk, SEQ_BYTES) == 0) {
+            rc = mdb_del(txn, db->rec, &k, NULL);
+            if (rc == 0) {
+                rc = mdb_del(txn, db->pend, &k, NULL);
+            }
         }
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
         if (rc == 0) {
             (*removed)++;
         }
@@ -164,8 +228,9 @@ static int64_t cutoff(int64_t retention_ms)
                                                   : INT64_MIN;
 }
 
-/* Whether the oldest record is past its retention (a read transaction,
- * so an idle trim never takes the writer lock). */
+/* Whether the oldest record is past its retention, or records are not
+ * listed in fb_order yet (a read transaction, so an idle trim never
+ * takes the writer lock). */
 static int trim_due(tc__lmdb_env *e, const tc__lmdb_dbs *db, int64_t cut)
 {
     MDB_txn *txn;
@@ -176,8 +241,11 @@ static int trim_due(tc__lmdb_env *e, const tc__lmdb_dbs *db, int64_t cut)
     if (tc__lmdb_begin(e, MDB_RDONLY, &txn) != 0) {
         return 1; /* the write transaction will report the failure */
     }
-    if (mdb_cursor_open(txn, db->rec, &cur) == 0) {
-        due = mdb_cursor_get(cur, &k, &d, MDB_FIRST) == 0 && id_ms(&k) < cut;
+    if (mdb_cursor_open(txn, db->order, &cur) == 0) {
+        due = mdb_cursor_get(cur, &k, &d, MDB_FIRST) == 0
+                  ? k.mv_size != ORDER_KEY ||
+                        (int64_t)tc__get_be64(k.mv_data) < cut
+                  : legacy(txn, db);
         mdb_cursor_close(cur);
     }
     mdb_txn_abort(txn);
@@ -206,7 +274,11 @@ static int lmfb_trim(tc__store *base, int64_t retention_ms, uint64_t *removed,
         if (rc != 0) {
             return tc__lmdb_fail(s, err, rc, "FEEDBACK TRIM", s->e->dir);
         }
-        rc = trim_txn(txn, db, cut, TRIM_BATCH, &n);
+        n = 0;
+        rc = legacy_order(txn, db);
+        if (rc == 0) {
+            rc = trim_txn(txn, db, cut, TRIM_BATCH, &n);
+        }
         if (rc == 0) {
             rc = mdb_txn_commit(txn);
         } else {
@@ -226,8 +298,7 @@ static int lmfb_trim(tc__store *base, int64_t retention_ms, uint64_t *removed,
 
 static int bad_item(const tc__fb_put *it)
 {
-    return !it->id || !*it->id || strlen(it->id) >= TC__LMDB_ID_MAX ||
-           !it->json || !it->len || !it->type || !*it->type ||
+    return !tc__fb_id_valid(it->id) || !it->json || !it->len || !it->type || !*it->type ||
            strlen(it->type) > TYPE_MAX ||
            (it->override_key && !it->override_val);
 }
@@ -251,6 +322,7 @@ static int put_txn(tc__lmdb_store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
     uint64_t seq = 1;
     size_t trimmed;
     const char *what = n > 0 ? items[0].id : "";
+    int64_t now = tc__wall_ms();
     int rc;
 
     *overrides = 0;
@@ -263,6 +335,13 @@ static int put_txn(tc__lmdb_store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
         seq = tc__get_le64(d.mv_data);
     }
     rc = rc == MDB_NOTFOUND ? 0 : rc;
+    if (rc == 0) {
+        rc = legacy_order(txn, db);
+    }
+    /* Trimmed first, so that an id past its retention is free again. */
+    if (rc == 0 && retention_ms > 0) {
+        rc = trim_txn(txn, db, cutoff(retention_ms), TRIM_BATCH, &trimmed);
+    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         tc__fb_put *it = &items[i];
 
@@ -278,7 +357,8 @@ static int put_txn(tc__lmdb_store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
         d.mv_data = NULL;
         rc = mdb_put(txn, db->rec, &k, &d, MDB_NOOVERWRITE | MDB_RESERVE);
         if (rc == MDB_KEYEXIST) {
-            /* Stored before (a replayed spool line): nothing twice. */
+            /* Held already (a replayed spool line, a rerun import, the
+             * same record twice in this batch): nothing twice. */
             it->status = TC_MISS;
             rc = 0;
             continue;
@@ -289,10 +369,13 @@ static int put_txn(tc__lmdb_store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
         tc__put_be64(d.mv_data, seq);
         memcpy((unsigned char *)d.mv_data + TC__LMDB_REC_HDR, it->json,
                it->len);
+        rc = order_put(txn, db, now, seq, &k);
         tc__put_be64(qk, seq++);
         d.mv_size = SEQ_BYTES;
         d.mv_data = qk;
-        rc = mdb_put(txn, db->queue, &d, &k, 0);
+        if (rc == 0) {
+            rc = mdb_put(txn, db->queue, &d, &k, 0);
+        }
         if (rc == 0) {
             snprintf(name, sizeof(name), "%s%s", it->type, accepted);
             rc = cnt_add(txn, db->cnt, name, 1);
@@ -336,9 +419,6 @@ static int put_txn(tc__lmdb_store *s, const tc__lmdb_dbs *db, tc__fb_put *items,
         if (rc == 0) {
             tc__put_le64(d.mv_data, seq);
         }
-    }
-    if (rc == 0 && retention_ms > 0) {
-        rc = trim_txn(txn, db, cutoff(retention_ms), TRIM_BATCH, &trimmed);
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
@@ -485,7 +565,9 @@ static int lmfb_stats(tc__store *base, tc__fb_stats *out, tc__err *err)
 
 /*
  * One read transaction for the whole export: a consistent snapshot, and
- * LMDB readers block no writer, so a long export delays nobody.
+ * LMDB readers block no writer, so a long export delays nobody. Records
+ * come in fb_order's order; an environment no write has listed there yet
+ * (legacy_order) in fb_records', which was by time then.
  */
 static int lmfb_export(tc__store *base,
                        int (*each)(void *ud, const char *id, const char *json,
@@ -493,22 +575,35 @@ static int lmfb_export(tc__store *base,
                        void *ud, tc__err *err)
 {
     tc__lmdb_store *s = (tc__lmdb_store *)base;
+    const tc__lmdb_dbs *db = &s->e->fb;
     char id[TC__LMDB_ID_MAX];
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    MDB_val k, d;
-    int rc, stop = 0;
+    MDB_val k, d, r;
+    int rc, stop = 0, old;
 
     rc = tc__lmdb_begin(s->e, MDB_RDONLY, &txn);
     if (rc != 0) {
         return tc__lmdb_fail(s, err, rc, "FEEDBACK EXPORT", s->e->dir);
     }
-    if ((rc = mdb_cursor_open(txn, s->e->fb.rec, &cur)) != 0) {
+    old = legacy(txn, db);
+    if ((rc = mdb_cursor_open(txn, old ? db->rec : db->order, &cur)) != 0) {
         cur = NULL;
     }
     for (int op = MDB_FIRST; rc == 0 && !stop; op = MDB_NEXT) {
+        int found;
+
         rc = mdb_cursor_get(cur, &k, &d, (MDB_cursor_op)op);
-        if (rc != 0 || k.mv_size >= TC__LMDB_ID_MAX ||
+        if (rc != 0) {
+            continue;
+        }
+        /* an order entry's value is its record's key */
+        found = old || mdb_get(txn, db->rec, &d, &r) == 0;
+        if (!old) {
+            k = d;
+            d = r;
+        }
+        if (!found || k.mv_size == 0 || k.mv_size >= TC__LMDB_ID_MAX ||
             d.mv_size <= TC__LMDB_REC_HDR) {
             continue;
         }

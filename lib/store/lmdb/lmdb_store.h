@@ -22,6 +22,7 @@
 #include <lmdb.h>
 
 #include "base/bytes.h"
+#include "store/fbstore.h"
 #include "store/store.h"
 
 /* Bytes in front of each cache value: its expiry, ms since the epoch, LE
@@ -35,14 +36,15 @@
 
 /*
  * Feedback's named databases, opened with the environment. Records are
- * keyed by id, which sorts by time, so retention sweeps from the front;
- * the queue is keyed by a sequence number taken inside the write
- * transaction, so it follows commit order even when ids (taken before
- * the transaction) do not.
+ * keyed by id, which makes the id index and the put's duplicate check one
+ * lookup; an id says nothing of time, so "fb_order" keeps them in the
+ * order they were stored (the time, then a sequence number taken inside
+ * the write transaction), which retention sweeps from the front and
+ * export walks. The queue is keyed by the same sequence number, so it
+ * follows commit order.
  */
-/* A feedback id of this many bytes or more is not ours
- * (TC_FEEDBACK_ID_MAX with room). */
-#define TC__LMDB_ID_MAX 64
+/* A feedback id of this many bytes or more is not ours. */
+#define TC__LMDB_ID_MAX (TC__FB_ID_LEN + 1)
 /* The sequence number in front of a record's JSON. */
 #define TC__LMDB_REC_HDR TC__U64_BYTES
 
@@ -52,6 +54,7 @@ typedef struct tc__lmdb_dbs {
     MDB_dbi pend;  /* id -> le64 delivery ms || consumer: not acked */
     MDB_dbi cnt;   /* counter name (or "#" hash) -> le64 count || name */
     MDB_dbi meta;  /* "seq" -> le64 next sequence number */
+    MDB_dbi order; /* be64 stored ms || be64 seq -> id, every record */
 } tc__lmdb_dbs;
 
 /*

@@ -36,12 +36,6 @@
 #define SCRIPT_BATCH 256
 #define CONSUME_MAX 10000 /* records per consume: bounds a script's run */
 #define PAGE 1000         /* entries per XRANGE of an export */
-/* Longer ids are not ours (TC_FEEDBACK_ID_MAX with room). */
-#define ID_MAX 64
-/* An id starts with the 13 decimal digits of its time in ms, then "-"
- * and at least one hex digit. */
-#define ID_MS_DIGITS 13
-#define ID_MIN (ID_MS_DIGITS + 2)
 /* The longest record type ("correction", "confirmation") with room. */
 #define TYPE_MAX 32
 /* ARGV of put.lua per record: id, JSON, counter, pair counter, override
@@ -80,23 +74,6 @@ static void req_cat(tc__req *q, const char *a, const char *b, const char *c,
     tc__req_put(q, "\r\n", 2);
 }
 
-/* Whether id is "<13 digits>-<hex>" and short: the script takes the
- * first 13 bytes as a time. */
-static int id_ok(const char *id)
-{
-    size_t n = id ? strlen(id) : 0;
-
-    if (n < ID_MIN || n >= ID_MAX || id[ID_MS_DIGITS] != '-') {
-        return 0;
-    }
-    for (int i = 0; i < ID_MS_DIGITS; i++) {
-        if (id[i] < '0' || id[i] > '9') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* ---- put ---------------------------------------------------------------- */
 
 typedef struct put_ctx {
@@ -109,7 +86,8 @@ typedef struct put_ctx {
 
 static int bad_item(const tc__fb_put *it)
 {
-    return !id_ok(it->id) || !it->json || !it->len || !it->type || !*it->type ||
+    return !tc__fb_id_valid(it->id) || !it->json || !it->len || !it->type ||
+           !*it->type ||
            strlen(it->type) > TYPE_MAX ||
            (it->override_key &&
             (!it->override_val || it->override_ttl_ms <= 0));
@@ -441,7 +419,7 @@ static void build_ack(tc__req *q, const tc__scall *sc, size_t i)
     tc__req_i64(q, (int64_t)(1 + x->nkeys));
     tc__req_str(q, K_STREAM);
     for (size_t j = 0; j < x->n; j++) {
-        if (id_ok(x->ids[j])) {
+        if (tc__fb_id_valid(x->ids[j])) {
             req_cat(q, K_SEEN, x->ids[j], NULL, NULL);
         }
     }
@@ -458,7 +436,8 @@ static int rfb_ack(tc__store *s, const char *const *ids, size_t n, tc__err *err)
                     .ud = &x};
 
     for (size_t i = 0; i < n; i++) {
-        x.nkeys += id_ok(ids[i]); /* not ours: acknowledged already */
+        /* not ours: acknowledged already */
+        x.nkeys += tc__fb_id_valid(ids[i]);
     }
     if (x.nkeys == 0) {
         return TC_OK;
@@ -593,11 +572,8 @@ static int entry_record(const tc__rrep *e, const tc__rrep **id,
  * grow, so a record stored during the export is either in it or not,
  * never twice.
  *
- * Records come in the order they were stored, which is the order of
- * their ids but for a record stored after newer ones (a spool replayed
- * late, another process's clock behind): a stream only appends, so it
- * comes where it was stored, where LMDB, keyed by id, puts it in its
- * id's place.
+ * Records come in the order they were stored: a stream only appends, as
+ * LMDB's "fb_order" does.
  */
 static int rfb_export(tc__store *s,
                       int (*each)(void *ud, const char *id, const char *json,

@@ -14,8 +14,8 @@
 
 local stream, group, me = KEYS[1], ARGV[1], ARGV[2]
 local max, idle = tonumber(ARGV[3]), ARGV[4]
-local idpat = '^' .. string.rep('%d', 13) .. '%-' ..
-              string.rep('[0-9a-f]', 16) .. '$'
+-- A record id (fbid.c): 1 to 64 of A-Z a-z 0-9 . _ : -.
+local idpat = '^[A-Za-z0-9._:%-]+$'
 if redis.call('EXISTS', stream) == 0 then return {} end
 local made = redis.pcall('XGROUP', 'CREATE', stream, group, '0')
 if type(made) == 'table' and made.err and
@@ -29,7 +29,7 @@ local function take(e)
     if f[i] == 'id' then rid = f[i + 1] elseif f[i] == 'r' then
       rec = f[i + 1] end
   end
-  if rid and rec and string.find(rid, idpat) then
+  if rid and rec and #rid <= 64 and string.find(rid, idpat) then
     out[#out + 1] = rid; out[#out + 1] = rec; n = n + 1
   else
     redis.call('XACK', stream, group, e[1])

@@ -9,13 +9,12 @@
 -- for none), override value, override TTL (ms, "0" for none). Returns 1
 -- (stored) or 0 (stored before: a duplicate) per record.
 --
--- The entry's id is "<the record id's ms>-*", so that MINID trims records
--- by the time of their ids, as fbstore.h says; a record older than the
--- stream's last entry (a spool replayed after newer records) cannot have
--- it and takes "*", the time it is stored. A record already past its
--- retention is counted and its override written, as LMDB does before its
--- sweep, but it does not enter the stream. The seen key lives as long as
--- the record. Counters are added up and written once per name at the end:
+-- A record's id names it and says nothing of time (fbstore.h): the entry
+-- takes the time it is stored, "<now>-*", or "*" when the stream's last
+-- entry is later (a clock that stepped back), so that MINID trims records
+-- by when they were stored. The seen key lives as long as the record:
+-- while it exists, a put of the same id is a duplicate, also within one
+-- call. Counters are added up and written once per name at the end:
 -- fewer calls, and a script is not stopped half-way once it has written
 -- (types are checked first, and Redis refuses for OOM only a script's
 -- first write).
@@ -38,17 +37,13 @@ for a = 3, #ARGV, 6 do
   if redis.call('EXISTS', seen) == 1 then
     out[#out + 1] = 0
   else
-    local ms = tonumber(string.sub(id, 1, 13))
-    local sid, keep = '-', ret
-    if ms >= cut then
-      sid = redis.pcall('XADD', stream, 'MINID', '~', cut, ms .. '-*',
-                        'id', id, 'r', ARGV[a + 1])
-      if type(sid) == 'table' then
-        sid = redis.call('XADD', stream, 'MINID', '~', cut, '*',
-                         'id', id, 'r', ARGV[a + 1])
-      end
-      keep = tonumber(string.match(sid, '^%d+')) + ret - now
+    local sid = redis.pcall('XADD', stream, 'MINID', '~', cut, now .. '-*',
+                            'id', id, 'r', ARGV[a + 1])
+    if type(sid) == 'table' then
+      sid = redis.call('XADD', stream, 'MINID', '~', cut, '*',
+                       'id', id, 'r', ARGV[a + 1])
     end
+    local keep = tonumber(string.match(sid, '^%d+')) + ret - now
     for c = a + 2, a + 3 do
       if ARGV[c] ~= '' then add[ARGV[c]] = (add[ARGV[c]] or 0) + 1 end
     end
