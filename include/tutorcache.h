@@ -1041,7 +1041,9 @@ enum {
  * duplicate); TC_EINVAL with tc_errmsg() naming the field and the reason
  * ("original_confidence: 1.7 is not in 0..1"), or for memory:; TC_EIO
  * (the store was unreachable and the spool could not be written: the
- * record was not accepted); TC_EFULL (an LMDB map that is full);
+ * record was not accepted); TC_EFULL (an LMDB map that is full, or a
+ * Redis at maxmemory that refuses writes: the record was neither stored
+ * nor spooled, and the caller submits it again once there is room);
  * TC_ENOMEM.
  * Thread safety: any thread.
  */
