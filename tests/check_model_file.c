@@ -359,6 +359,16 @@ static uint32_t f32_bits(float f)
     return x;
 }
 
+/* The float stored at b. */
+static float f32_at(const unsigned char *b)
+{
+    uint32_t x = mf_get_u32(b);
+    float f;
+
+    memcpy(&f, &x, 4);
+    return f;
+}
+
 START_TEST(test_load_resealed_targeted)
 {
     char *dir = tt_mkdtemp(), path[512], bad[512];
@@ -390,11 +400,16 @@ START_TEST(test_load_resealed_targeted)
              TC__FEATURE_END << 1, "row encoding or flags"},
             {"the reserved word", TC__MODEL_HEADER_BYTES + 44, 1,
              "row encoding or flags"},
-            {"calibration a = 0", l.bitmap - 20, 0, "weights out of range"},
-            {"calibration b = inf", l.bitmap - 16, f32_bits(INFINITY),
+            {"calibration a = 0", l.bitmap - 24, 0, "weights out of range"},
+            {"calibration b = inf", l.bitmap - 20, f32_bits(INFINITY),
              "weights out of range"},
-            {"calibration c = NaN", l.bitmap - 12, f32_bits(NAN),
+            {"calibration c = NaN", l.bitmap - 16, f32_bits(NAN),
              "weights out of range"},
+            {"calibration d > 0", l.bitmap - 12, f32_bits(0.5f),
+             "weights out of range"},
+            /* a rival's weight as large as a could reorder the labels */
+            {"calibration d = -a", l.bitmap - 12,
+             f32_bits(-f32_at(b + l.bitmap - 24)), "weights out of range"},
             {"out-of-scope label out of range", l.bitmap - 8, 6,
              "out-of-scope"},
             {"radius 0", l.bitmap - 4, 0, "radius"},
@@ -458,12 +473,12 @@ START_TEST(test_load_wrong_version_magic)
     mf_save_ok(m, path);
     b = mf_slurp(path, &n);
 
-    b[8] = 4; /* format version 4, checksum made right */
+    b[8] = 5; /* format version 5, checksum made right */
     mf_reseal(b, n);
     mf_spit(bad, b, n);
     ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
-    ck_assert_msg(strstr(tc_errmsg(), "format version 4 (this library reads "
-                                      "versions 1 to 3)") != NULL,
+    ck_assert_msg(strstr(tc_errmsg(), "format version 5 (this library reads "
+                                      "versions 1 to 4)") != NULL,
                   "%s", tc_errmsg());
     b[8] = 0;
     mf_reseal(b, n);
@@ -471,12 +486,16 @@ START_TEST(test_load_wrong_version_magic)
     ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
     ck_assert_msg(strstr(tc_errmsg(), "format version 0") != NULL, "%s",
                   tc_errmsg());
-    /* a file of version 3 said to be of version 2 */
+    /* a file of version 4 said to be of version 2 or 3 */
     b[8] = 2;
     mf_reseal(b, n);
     mf_spit(bad, b, n);
     ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
     b[8] = 3;
+    mf_reseal(b, n);
+    mf_spit(bad, b, n);
+    ck_assert_int_eq(tc_model_load(&l, bad), TC_ECORRUPT);
+    b[8] = 4;
     b[12] = 1; /* flags */
     mf_reseal(b, n);
     mf_spit(bad, b, n);
@@ -638,6 +657,49 @@ START_TEST(test_load_old_versions)
 }
 END_TEST
 
+/* A file of version 3 (no rival's weight) loads with d = 0: the link it
+ * was fitted with, and so the answers of its model without the rival. */
+START_TEST(test_load_version_3)
+{
+    mf_corpus *c = mf_corpus_make(6, 600, 0.2);
+    char *dir = tt_mkdtemp(), path[512], old[512];
+    const char **held = mf_held_texts(c);
+    tc_train_options o;
+    tc_model *m, *l = NULL;
+    unsigned char *b, *v3;
+    size_t n, n3, h;
+
+    mf_small_options(&o);
+    m = mf_train_ok(c->train, c->len, &o);
+    /* a rival's weight to drop, whatever this corpus fitted */
+    m->heads[0].calib_d = -0.5f * m->heads[0].calib_a;
+    snprintf(path, sizeof(path), "%s/v4.tcm", dir);
+    snprintf(old, sizeof(old), "%s/v3.tcm", dir);
+    mf_save_ok(m, path);
+    b = mf_slurp(path, &n);
+    v3 = mf_as_v3(b, n, &n3);
+    ck_assert_uint_eq(n3, n - 4 * m->nheads);
+    mf_spit(old, v3, n3);
+    ck_assert_msg(tc_model_load(&l, old) == TC_OK, "%s", tc_errmsg());
+    for (h = 0; h < m->nheads; h++) {
+        ck_assert(l->heads[h].calib_a == m->heads[h].calib_a);
+        ck_assert(l->heads[h].calib_b == m->heads[h].calib_b);
+        ck_assert(l->heads[h].calib_c == m->heads[h].calib_c);
+        ck_assert(l->heads[h].calib_d == 0);
+        m->heads[h].calib_d = 0;
+    }
+    mf_same_predictions(m, l, held, c->nheld, 3);
+    free(b);
+    free(v3);
+    free(held);
+    tc_model_free(l);
+    tc_model_free(m);
+    mf_corpus_free(c);
+    tt_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_model_file(void)
 {
     Suite *s = suite_create("model_file");
@@ -654,6 +716,7 @@ Suite *suite_model_file(void)
     tcase_add_test(tc, test_load_resealed_targeted);
     tcase_add_test(tc, test_load_wrong_version_magic);
     tcase_add_test(tc, test_load_old_versions);
+    tcase_add_test(tc, test_load_version_3);
     suite_add_tcase(s, tc);
     return s;
 }

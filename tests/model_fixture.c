@@ -464,7 +464,7 @@ void mf_layout_of(mf_layout *l, const unsigned char *b, size_t n)
     memset(l, 0, sizeof(*l));
     ck_assert_uint_ge(n, TC__MODEL_HEADER_BYTES + TC__MODEL_SUM_BYTES);
     ck_assert_int_eq(memcmp(b, TC__MODEL_MAGIC, TC__MODEL_MAGIC_BYTES), 0);
-    ck_assert_uint_eq(u32(&w), 3);
+    ck_assert_uint_eq(u32(&w), TC__MODEL_FORMAT);
     ck_assert_uint_eq(u32(&w), 0); /* flags */
     skip(&w, 8);                   /* body length */
     l->dim = u32(&w);
@@ -481,7 +481,8 @@ void mf_layout_of(mf_layout *l, const unsigned char *b, size_t n)
         for (i = 0; i < nlabels; i++) {
             str(&w);
         }
-        skip(&w, 12); /* calibration: a, b, c */
+        ck_assert_uint_lt(h, MF_HEADS_MAX);
+        l->calib[h] = skip(&w, 16); /* calibration: a, b, c, d */
         l->nout += nlabels;
     }
     skip(&w, 8); /* oos, radius */
@@ -515,6 +516,32 @@ void mf_layout_of(mf_layout *l, const unsigned char *b, size_t n)
         l->mem_target = i == 0 ? k : l->mem_target;
     }
     ck_assert_msg(w.pos == w.n, "the walk ended at %zu of %zu", w.pos, w.n);
+}
+
+unsigned char *mf_as_v3(const unsigned char *b, size_t n, size_t *len)
+{
+    unsigned char *o = malloc(n);
+    size_t from = 0, at = 0;
+    mf_layout l;
+    uint32_t h;
+
+    ck_assert_ptr_nonnull(o);
+    mf_layout_of(&l, b, n);
+    for (h = 0; h < l.nheads; h++) {
+        size_t d = l.calib[h] + 12; /* d, the rival's weight */
+
+        memcpy(o + at, b + from, d - from);
+        at += d - from;
+        from = d + 4;
+    }
+    memcpy(o + at, b + from, n - from);
+    at += n - from;
+    mf_put_u32(o + TC__MODEL_MAGIC_BYTES, 3);
+    /* the body's length, then the checksum */
+    mf_put_u32(o + 16, mf_get_u32(b + 16) - 4 * l.nheads);
+    mf_reseal(o, at);
+    *len = at;
+    return o;
 }
 
 /* ---- files of versions 1 and 2 ------------------------------------------- */

@@ -107,10 +107,12 @@ uint32_t mf_get_u32(const unsigned char *b);
 void mf_put_u32(unsigned char *b, uint32_t x);
 void mf_put_f32(unsigned char *b, float f);
 
-/* Where the sections of a format version 3 file begin (offsets into it),
- * found by walking it as lib/model_file.h describes it. */
+/* Where the sections of a file of the current format begin (offsets into
+ * it), found by walking it as lib/model_file.h describes it. */
+#define MF_HEADS_MAX 8
 typedef struct mf_layout {
     uint32_t dim, buckets, nheads, nout;
+    size_t calib[MF_HEADS_MAX]; /* each head's calibration: a, b, c, d */
     size_t bitmap;    /* the bitmap of kept rows */
     size_t rows;      /* the first kept row: its scale */
     uint32_t nrows;   /* kept rows */
@@ -128,6 +130,13 @@ typedef struct mf_layout {
 } mf_layout;
 
 void mf_layout_of(mf_layout *l, const unsigned char *b, size_t n);
+
+/*
+ * A copy of the file b (n bytes, the current format) as format version 3
+ * wrote it: each head's calibration without d, resealed. *len receives
+ * its size; the caller frees it.
+ */
+unsigned char *mf_as_v3(const unsigned char *b, size_t n, size_t *len);
 
 /*
  * Writes m's weights as a file of format version 1 (dense rows, no

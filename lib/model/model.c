@@ -78,12 +78,16 @@ int tc__weights_check(const tc_model *m, tc__err *why)
     for (h = 0; h < m->nheads; h++) {
         const tc__head *hd = &m->heads[h];
 
+        /* d within [-TC__RIVAL_MAX * a, 0]: the link keeps the order */
         if (!(hd->calib_a > 0 && hd->calib_a <= TC__WEIGHT_MAX) ||
             !(fabsf(hd->calib_b) <= TC__WEIGHT_MAX) ||
-            !(fabsf(hd->calib_c) <= TC__WEIGHT_MAX)) {
-            return tc__errf(why, TC_ERANGE, "head %s: calibration %g, %g, %g",
-                            hd->name, (double)hd->calib_a, (double)hd->calib_b,
-                            (double)hd->calib_c);
+            !(fabsf(hd->calib_c) <= TC__WEIGHT_MAX) ||
+            !(hd->calib_d <= 0 &&
+              hd->calib_d >= -TC__RIVAL_MAX * hd->calib_a)) {
+            return tc__errf(why, TC_ERANGE,
+                            "head %s: calibration %g, %g, %g, %g", hd->name,
+                            (double)hd->calib_a, (double)hd->calib_b,
+                            (double)hd->calib_c, (double)hd->calib_d);
         }
     }
     for (r = 0; r < m->hp.buckets; r++) {

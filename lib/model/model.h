@@ -53,13 +53,17 @@ typedef struct tc__hparams {
  * One output head: "intent", "complexity", "techniques", ... Every label
  * of every head is trained one-vs-all (a logistic loss of its own) and
  * answered through the same link:
- *   p = sigmoid(calib_a * score + calib_c * evidence + calib_b)
- * where evidence is the share of the text's features that training
+ *   p = sigmoid(calib_a * score + calib_d * rival + calib_c * evidence
+ *               + calib_b)
+ * where rival is the best score among the head's other labels (0 when it
+ * has none) and evidence the share of the text's features that training
  * reached (a text of words the model never saw has none). For a
- * single-label head the three numbers are fitted after training, on
+ * single-label head the four numbers are fitted after training, on
  * examples held out from it, so that the best label's probability is the
  * chance that it is right (see model_calib.c); a multi-label head keeps
- * a = 1, b = c = 0.
+ * a = 1, b = c = d = 0. d is never above 0 nor below -TC__RIVAL_MAX * a,
+ * so the link keeps the order of the raw scores: the best label stays
+ * the best, and a close second makes it less sure.
  */
 typedef struct tc__head {
     char *name;
@@ -67,8 +71,11 @@ typedef struct tc__head {
     uint32_t nlabels;
     char **labels;  /* in order of first appearance in the data */
     uint32_t first; /* index of its first label among all outputs */
-    float calib_a, calib_b, calib_c;
+    float calib_a, calib_b, calib_c, calib_d;
 } tc__head;
+
+/* The most of the link's weight a rival may take: see tc__head. */
+#define TC__RIVAL_MAX 0.9f
 
 /* Bounds every stored weight keeps (tc__weights_check): training that
  * ends beyond them failed, and no file holds such a weight. Biases are
@@ -413,12 +420,20 @@ void tc__scores(const tc_model *m, const float *hidden, float *scores);
  * each head's calibrated link, for a text of that evidence. */
 void tc__probabilities(const tc_model *m, float *scores, float evidence);
 
-/* The probability of one raw score of head hd. */
-static inline float tc__link(const tc__head *hd, float score, float evidence)
+/* The probability of one raw score of head hd, whose best rival (the best
+ * raw score among the head's other labels) is rival. */
+static inline float tc__link(const tc__head *hd, float score, float rival,
+                             float evidence)
 {
-    return 1.0f / (1.0f + expf(-(hd->calib_a * score + hd->calib_c * evidence +
-                                 hd->calib_b)));
+    return 1.0f / (1.0f + expf(-(hd->calib_a * score + hd->calib_d * rival +
+                                 hd->calib_c * evidence + hd->calib_b)));
 }
+
+/* The best and second best of head hd's raw scores (all outputs'): *best
+ * its index, *s1 and *s2 the scores (*s2 = 0 when the head has one
+ * label). */
+void tc__top2(const tc__head *hd, const float *scores, uint32_t *best,
+              float *s1, float *s2);
 
 /* The index of the best label of head hd in probabilities p. */
 uint32_t tc__best(const tc__head *hd, const float *p);
@@ -486,13 +501,14 @@ float tc__sgd_step(tc__sgd *c, const uint32_t *feat, size_t nf,
 /* ---- model_calib.c ---------------------------------------------------- */
 
 /*
- * Fits a head's link p = sigmoid(a * x + c * e + b) to n held-out
- * examples: x[i] the best label's raw score, e[i] the text's evidence,
- * y[i] whether it was right. Leaves a = 1, b = c = 0 when there is
- * nothing to fit. Returns TC_OK or TC_ENOMEM.
+ * Fits a head's link p = sigmoid(a * x + d * r + c * e + b) to n
+ * held-out examples: x[i] the best label's raw score, r[i] the second
+ * best's, e[i] the text's evidence, y[i] whether the best was right.
+ * Leaves a = 1, b = c = d = 0 when there is nothing to fit. Returns TC_OK
+ * or TC_ENOMEM.
  */
-int tc__calib_fit(const float *x, const float *e, const uint8_t *y, size_t n,
-                  tc__head *hd);
+int tc__calib_fit(const float *x, const float *r, const float *e,
+                  const uint8_t *y, size_t n, tc__head *hd);
 
 /* ---- model_io.c ------------------------------------------------------- */
 

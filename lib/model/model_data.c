@@ -503,6 +503,7 @@ int tc__dataset_take_heads(tc_model *m, tc__dataset *d)
         hd->calib_a = 1;
         hd->calib_b = 0;
         hd->calib_c = 0;
+        hd->calib_d = 0;
         m->nout += hd->nlabels;
         m->nout_pad = (m->nout + TC__LANES - 1) / TC__LANES * TC__LANES;
         d->heads[h].name = NULL;

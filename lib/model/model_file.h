@@ -5,7 +5,8 @@
  *   header   magic (8), format version (u32), flags (u32, 0), body
  *            length (u64)
  *   body     hyper-parameters; heads (name, multi, labels, and from
- *            version 3 the link's calibration a, b, c); from version 3 the
+ *            version 3 the link's calibration a, b, c, from version 4
+ *            also d, the rival's weight); from version 3 the
  *            out-of-scope label (u32, or none) and the corrections'
  *            radius (f32); the input rows (version 3: a bitmap of the
  *            rows kept, then those rows; before: every row), each a float
@@ -36,9 +37,11 @@
  * keeps only the input rows training reached: a model's file is as big
  * as what it learned, not as its hash table. Files of versions 1 and 2
  * are still read (their heads keep the plain sigmoid, and their words
- * count as rare in the similarity of corrections).
+ * count as rare in the similarity of corrections). 4 added the rival's
+ * weight d to each head's calibration; a file of version 3 loads with
+ * d = 0, the link it was fitted with.
  */
-#define TC__MODEL_FORMAT 3
+#define TC__MODEL_FORMAT 4
 #define TC__MODEL_NO_LABEL UINT32_MAX
 #define TC__MODEL_HEADER_BYTES 24
 #define TC__MODEL_SUM_BYTES 16

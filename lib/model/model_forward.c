@@ -149,17 +149,42 @@ void tc__scores(const tc_model *m, const float *hidden, float *scores)
     }
 }
 
+void tc__top2(const tc__head *hd, const float *scores, uint32_t *best,
+              float *s1, float *s2)
+{
+    const float *s = scores + hd->first;
+    uint32_t l, b = 0;
+    float second = 0;
+    int have = 0;
+
+    for (l = 1; l < hd->nlabels; l++) {
+        if (s[l] > s[b]) {
+            second = s[b];
+            b = l;
+            have = 1;
+        } else if (!have || s[l] > second) {
+            second = s[l];
+            have = 1;
+        }
+    }
+    *best = b;
+    *s1 = s[b];
+    *s2 = second;
+}
+
 void tc__probabilities(const tc_model *m, float *scores, float evidence)
 {
     size_t h;
-    uint32_t i;
+    uint32_t i, best;
 
     for (h = 0; h < m->nheads; h++) {
         const tc__head *hd = &m->heads[h];
-        float *s = scores + hd->first;
+        float *s = scores + hd->first, s1, s2;
 
+        /* every label's rival is the best, the best's is the second */
+        tc__top2(hd, scores, &best, &s1, &s2);
         for (i = 0; i < hd->nlabels; i++) {
-            s[i] = tc__link(hd, s[i], evidence);
+            s[i] = tc__link(hd, s[i], i == best ? s2 : s1, evidence);
         }
     }
 }

@@ -100,7 +100,8 @@ int tc__model_info_json(char **out, const tc_model *m)
             ok = cal &&
                  cJSON_AddNumberToObject(cal, "a", m->heads[h].calib_a) &&
                  cJSON_AddNumberToObject(cal, "b", m->heads[h].calib_b) &&
-                 cJSON_AddNumberToObject(cal, "c", m->heads[h].calib_c);
+                 cJSON_AddNumberToObject(cal, "c", m->heads[h].calib_c) &&
+                 cJSON_AddNumberToObject(cal, "d", m->heads[h].calib_d);
         }
         labels = ok ? cJSON_AddArrayToObject(o, "labels") : NULL;
         ok = labels != NULL;

@@ -129,7 +129,7 @@ static uint64_t body_bytes(const tc_model *m, const tc__version *v)
     size_t h, i;
 
     for (h = 0; h < m->nheads; h++) {
-        n += 12 + strlen(m->heads[h].name) + 12;
+        n += 12 + strlen(m->heads[h].name) + 16; /* ..., calibration */
         for (i = 0; i < m->heads[h].nlabels; i++) {
             n += 4 + strlen(m->heads[h].labels[i]);
         }
@@ -197,6 +197,7 @@ static void serialize(sink *k, const tc_model *m, const tc__version *v)
         put_f32(k, m->heads[h].calib_a);
         put_f32(k, m->heads[h].calib_b);
         put_f32(k, m->heads[h].calib_c);
+        put_f32(k, m->heads[h].calib_d);
     }
     put_u32(k, m->oos >= 0 ? (uint32_t)m->oos : NO_LABEL);
     put_f32(k, m->radius);

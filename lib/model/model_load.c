@@ -174,6 +174,7 @@ static int read_heads(src *s, tc_model *m, uint32_t version, load_err *e)
         hd->calib_a = version >= 3 ? get_f32(s) : 1.0f;
         hd->calib_b = version >= 3 ? get_f32(s) : 0.0f;
         hd->calib_c = version >= 3 ? get_f32(s) : 0.0f;
+        hd->calib_d = version >= 4 ? get_f32(s) : 0.0f;
         if (s->bad || oom) {
             break;
         }
