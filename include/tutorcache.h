@@ -12,6 +12,11 @@
  *
  *   redis://[user:password@]host[:port][/db]   a Redis server
  *   unix:///path/to/redis.sock[?db=N]          a Redis server on a socket
+ *   redis-cluster://[user:password@]host:port[,host:port...][?read_from=
+ *     master|replica]                          a Redis Cluster: keys routed
+ *     by slot ({hash tags} honoured), one pool and breaker per master,
+ *     redirects and failovers followed; replica reads may be stale; no
+ *     feedback (TC_EINVAL)
  *   lmdb:///path/to/dir                        an embedded LMDB environment
  *   memory:                                    L1 only
  *

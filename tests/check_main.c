@@ -39,6 +39,7 @@ int main(void)
     srunner_add_suite(sr, suite_cli_learn());
     srunner_add_suite(sr, suite_fbstore_redis());
     srunner_add_suite(sr, suite_feedback_redis());
+    srunner_add_suite(sr, suite_cluster());
     srunner_add_suite(sr, suite_service());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -60,6 +60,10 @@ Suite *suite_cli_learn(void);         /* check_cli_learn.c: feedback learn */
 Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
 void suite_fbstore_redis_faults(Suite *s); /* check_fbstore_redis_faults.c */
 Suite *suite_feedback_redis(void); /* check_feedback_redis.c: through the API */
+Suite *suite_cluster(void);          /* check_cluster.c: Redis Cluster */
+void suite_cluster_url(Suite *s);    /* check_cluster_url.c: its URLs */
+void suite_cluster_ops(Suite *s);    /* check_cluster_ops.c: the API on it,
+                                        failover */
 Suite *suite_service(void); /* check_service.c: the example HTTP service */
 void suite_service_ops(Suite *s);   /* check_service_ops.c: its options,
                                        environment, logs, unit file */

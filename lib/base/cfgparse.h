@@ -25,6 +25,13 @@ char *tc__cfg_pct_encode(const char *s);
 /* config_url.c: the store part of cfg emptied. */
 void tc__cfg_clear_store(tc__config *cfg);
 
+/* config_cluster.c: what follows "redis-cluster://" parsed into
+ * cfg->store (kind, seeds, host and port of the first, user, password,
+ * read_replica); and those fields emptied. */
+#define TC__CLUSTER_SCHEME "redis-cluster://"
+int tc__cfg_parse_cluster(tc__config *cfg, const char *rest, tc__err *err);
+void tc__cfg_clear_cluster(tc__config *cfg);
+
 /* config_file.c: the namespace called name, or NULL; a new one (NULL
  * after err when out of memory); the JSON configuration file read. */
 tc__ns_def *tc__cfg_find_ns(tc__config *cfg, const char *name);

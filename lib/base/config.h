@@ -13,7 +13,8 @@
 typedef enum tc__store_kind {
     TC__STORE_MEMORY = 0,
     TC__STORE_REDIS,
-    TC__STORE_LMDB
+    TC__STORE_LMDB,
+    TC__STORE_CLUSTER /* redis-cluster:// (config_cluster.c) */
 } tc__store_kind;
 
 /* The defaults of the settings below, each in one place. */
@@ -23,6 +24,12 @@ typedef enum tc__store_kind {
 #define TC__DEFAULT_POOL 8
 #define TC__MAX_POOL 1024
 #define TC__DEFAULT_MAP_BYTES ((size_t)1 << 30) /* LMDB */
+
+/* A node of a redis-cluster:// URL, where the slot map is first asked. */
+typedef struct tc__seed {
+    char *host;
+    int port;
+} tc__seed;
 
 /*
  * The store, as its URL and the options say, with every default applied:
@@ -41,6 +48,11 @@ typedef struct tc__store_config {
     int connect_timeout_ms;
     int command_timeout_ms;
     int pool_size;
+    /* redis-cluster: the URL's nodes (host and port above are the first)
+     * and whether reads may go to replicas (?read_from=replica) */
+    tc__seed *seeds;
+    size_t nseeds;
+    int read_replica;
     /* lmdb */
     char *dir;
     size_t map_bytes;

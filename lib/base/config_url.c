@@ -18,6 +18,7 @@ void tc__cfg_clear_store(tc__config *cfg)
     tc__free(cfg->store.user);
     tc__free(cfg->store.password);
     tc__free(cfg->store.dir);
+    tc__cfg_clear_cluster(cfg);
     cfg->url = cfg->store.url_masked = cfg->store.host = cfg->store.unix_path = NULL;
     cfg->store.user = cfg->store.password = cfg->store.dir = NULL;
     cfg->store.port = TC__DEFAULT_REDIS_PORT;
@@ -222,6 +223,8 @@ int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err)
     if (strncmp(url, "redis://", 8) == 0) {
         cfg->store.kind = TC__STORE_REDIS;
         rc = parse_redis(cfg, url + 8, err);
+    } else if (strncmp(url, TC__CLUSTER_SCHEME, strlen(TC__CLUSTER_SCHEME)) == 0) {
+        rc = tc__cfg_parse_cluster(cfg, url + strlen(TC__CLUSTER_SCHEME), err);
     } else if (strncmp(url, "unix://", 7) == 0) {
         cfg->store.kind = TC__STORE_REDIS;
         rc = parse_unix(cfg, url + 7, err);
@@ -243,8 +246,8 @@ int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err)
         /* the scheme alone: "user:password@host" has no scheme but a
          * password after its first ':' */
         rc = tc__errf(err, TC_ECONFIG,
-                      "store URL: unknown scheme \"%.*s\" (redis://, unix://, "
-                      "lmdb://, memory:)",
+                      "store URL: unknown scheme \"%.*s\" (redis://, "
+                      "redis-cluster://, unix://, lmdb://, memory:)",
                       (int)strcspn(url, ":"), url);
     }
     if (rc == TC_OK && !(cfg->url = tc__strdup(url))) {

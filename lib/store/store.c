@@ -14,6 +14,8 @@ int tc__store_open(tc__store **out, const tc__store_config *cfg,
         return tc__store_redis_open(out, cfg, log, err);
     case TC__STORE_LMDB:
         return tc__store_lmdb_open(out, cfg, log, err);
+    case TC__STORE_CLUSTER:
+        return tc__store_cluster_open(out, cfg, log, err);
     case TC__STORE_MEMORY:
         return TC_OK;
     }

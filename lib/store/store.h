@@ -53,7 +53,7 @@ typedef struct tc__store tc__store;
 struct tc__fb_ops;
 
 typedef struct tc__store_ops {
-    const char *kind;            /* "redis", "lmdb" */
+    const char *kind;            /* "redis", "redis-cluster", "lmdb" */
     const struct tc__fb_ops *fb; /* how it keeps feedback (fbstore.h) */
     /*
      * Looks up n keys in one round trip. Returns TC_OK when every item
@@ -95,12 +95,14 @@ struct tc__store {
 int tc__store_open(tc__store **out, const tc__store_config *cfg,
                    const tc__logger *log, tc__err *err);
 
-/* The openings of each kind (redis/redis.c, lmdb/lmdb.c), for
- * tc__store_open and the tests. */
+/* The openings of each kind (redis/redis.c, lmdb/lmdb.c,
+ * cluster/cluster.c), for tc__store_open and the tests. */
 int tc__store_redis_open(tc__store **out, const tc__store_config *cfg,
                          const tc__logger *log, tc__err *err);
 int tc__store_lmdb_open(tc__store **out, const tc__store_config *cfg,
                         const tc__logger *log, tc__err *err);
+int tc__store_cluster_open(tc__store **out, const tc__store_config *cfg,
+                           const tc__logger *log, tc__err *err);
 
 /*
  * Removes the expired entries of an LMDB store as of now_ms (wall clock;

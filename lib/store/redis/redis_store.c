@@ -65,8 +65,8 @@ static int command(tc__store *s, int flags, int type, const char *cmd,
  * lets an L1 fill keep the L2 entry's remaining TTL. The value read is
  * handed over as it is (the slot holds a tc__malloc'd copy).
  */
-static int mget_item(tc__rcall *cl, tc__store_get *it, tc__rrep *get,
-                     const tc__rrep *ttl)
+int tc__redis_mget_item(tc__rcall *cl, tc__store_get *it, tc__rrep *get,
+                        const tc__rrep *ttl)
 {
     int code;
 
@@ -107,7 +107,8 @@ static int read_mget(tc__rcall *cl, tc__rsink *k, void *ud)
     int rc = TC_OK;
 
     for (size_t i = 0; i < k->n / 2 && rc == TC_OK; i++) {
-        rc = mget_item(cl, &items[i], &k->slot[2 * i], &k->slot[2 * i + 1]);
+        rc = tc__redis_mget_item(cl, &items[i], &k->slot[2 * i],
+                                 &k->slot[2 * i + 1]);
     }
     return rc;
 }

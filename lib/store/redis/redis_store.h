@@ -1,5 +1,6 @@
 /*
- * redis_store.h - what the files of the Redis store share; only they
+ * redis_store.h - what the files of the Redis store share; only they,
+ * and the cluster store (store/cluster/) that runs on their pools,
  * include it. From the bottom up, each file calling only those before it:
  *
  *   resp_req.c      the wire (resp.h): requests
@@ -100,6 +101,11 @@ int tc__redis_mset(tc__store *s, tc__store_set *items, size_t n, tc__err *err);
 int tc__redis_del(tc__store *s, const char *key, tc__err *err);
 int tc__redis_incr(tc__store *s, const char *key, int64_t *out, tc__err *err);
 int tc__redis_ping(tc__store *s, tc__err *err);
+/* One item of an mget from its GET and PTTL replies (the value taken from
+ * get); TC_OK, also for an item that failed alone, or the call's failure.
+ * For the cluster store, which reads the replies of its own requests. */
+int tc__redis_mget_item(tc__rcall *cl, tc__store_get *it, tc__rrep *get,
+                        const tc__rrep *ttl);
 
 /* ---- redis_script.c ---------------------------------------------------- */
 
