@@ -453,10 +453,11 @@ int tc__cluster_mget(tc__store *s, tc__store_get *items, size_t n, tc__err *err)
     rc = call(&x, &items[0].key, sizeof(*items), n);
     for (size_t i = 0; i < n; i++) {
         if (rc != TC_OK || items[i].status < 0) {
+            /* a failed item keeps its own error when others answered */
             tc__free(items[i].val);
             items[i].val = NULL;
             items[i].len = 0;
-            items[i].status = rc;
+            items[i].status = rc != TC_OK ? rc : items[i].status;
         }
     }
     return rc;
