@@ -15,6 +15,12 @@
  *   lmdb:///path/to/dir                        an embedded LMDB environment
  *   memory:                                    L1 only
  *
+ * Both Redis forms take ?db=N&user=U&password=P (percent-encoded). The user
+ * info ends at the URL's last '@', so a password may hold '/', ':' and '@'
+ * as they are; a query value may not hold '@' or '&' (write %40, %26).
+ * Messages about a bad URL name the part at fault and quote none of its
+ * text, and the URL is shown (config JSON, logs) with every password as ***.
+ *
  * Entries live in namespaces. Each namespace has a key prefix, a TTL and an
  * optional L1 TTL; the defaults are ml_model_predictions, student_profiles,
  * adaptive_paths, diagnostic_results and intents, and a JSON config file may

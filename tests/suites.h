@@ -15,6 +15,8 @@ Suite *suite_key(void);             /* check_key.c: hashing, canonical JSON */
 Suite *suite_config(void);          /* check_config.c: options, env, file */
 void suite_config_values(Suite *s); /* check_config_values.c: bad values,
                                        namespaces, URLs */
+void suite_config_secrets(Suite *s); /* check_config_secrets.c: no URL
+                                        secret in messages, masks, logs */
 Suite *suite_l1(void);              /* check_l1.c */
 Suite *suite_store_redis(void);     /* check_store_redis.c */
 void suite_store_redis_faults(Suite *s); /* check_store_redis_faults.c */

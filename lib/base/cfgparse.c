@@ -74,7 +74,8 @@ static int hexval(int c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* A percent-decoded copy of s[0..n); NULL on a bad escape or no memory. */
+/* A percent-decoded copy of s[0..n); NULL on a bad escape (%00 too: a C
+ * string would end there) or no memory. */
 char *tc__cfg_pct_decode(const char *s, size_t n, int *bad)
 {
     char *out = tc__malloc(n + 1);
@@ -86,7 +87,8 @@ char *tc__cfg_pct_decode(const char *s, size_t n, int *bad)
     }
     for (i = 0; i < n; i++) {
         if (s[i] == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0 ||
+                (s[i + 1] == '0' && s[i + 2] == '0')) {
                 tc__free(out);
                 *bad = 1;
                 return NULL;
