@@ -141,6 +141,13 @@ static const bad_case bad_cases[] = {
     {"new namespace with a prefix already used", {{NULL, NULL}}, NULL,
      "{\"namespaces\": {\"x\": {\"prefix\": \"intent\", \"ttl\": 5}}}\n",
      {"namespaces.x.prefix", NULL}, 0, -1},
+    /* the library's own keys are tc:fb:stream, tc:fb:counts, tc:fb:seen:<id> */
+    {"new namespace with a reserved prefix", {{NULL, NULL}}, NULL,
+     "{\"namespaces\": {\"x\": {\"prefix\": \"fb\", \"ttl\": 5}}}\n",
+     {"namespaces.x.prefix: \"fb\" is reserved", "(reserved: fb)"}, 0, -1},
+    {"namespace renamed onto a reserved prefix", {{NULL, NULL}}, NULL,
+     "{\"namespaces\": {\"intents\": {\"prefix\": \"fb\"}}}\n",
+     {"namespaces.intents.prefix", "reserved"}, 0, -1},
     {"namespace renamed onto another's prefix", {{NULL, NULL}}, NULL,
      "{\"namespaces\": {\"adaptive_paths\": {\"prefix\": \"diag\"}}}\n",
      {"namespaces.adaptive_paths.prefix", NULL}, 0, -1},
@@ -291,6 +298,27 @@ START_TEST(test_file_namespaces)
     /* the same key in another namespace is another entry */
     ck_assert_int_eq(tc_cache_get(&v, &len, &tier, h, "intents", "l1", 2),
                      TC_MISS);
+    tc_cache_close(h);
+}
+END_TEST
+
+/* Only the reserved prefixes themselves are refused: keys are
+ * tc:<prefix>:..., so "fbx" or "FB" meet no key of the library. */
+START_TEST(test_prefix_near_reserved)
+{
+    const char *path = cfg_write(
+        "ns.json", "{\"namespaces\": {\"x\": {\"prefix\": \"fbx\", "
+                   "\"ttl\": 60}, \"y\": {\"prefix\": \"FB\", \"ttl\": 60},"
+                   " \"z\": {\"prefix\": \"fb.z\", \"ttl\": 60}}}\n");
+    char key[TC_KEY_MAX];
+    tc_options o;
+    tc_cache *h;
+
+    cfg_opts(&o, TC_OPT_NO_ENV, "memory:");
+    o.config_path = path;
+    h = cfg_open(&o);
+    ck_assert_int_eq(tc_cache_key(key, sizeof(key), h, "x", "k", 1), TC_OK);
+    ck_assert_msg(strncmp(key, "tc:fbx:", 7) == 0, "key %s", key);
     tc_cache_close(h);
 }
 END_TEST
@@ -571,6 +599,7 @@ void suite_config_values(Suite *s)
     tcase_add_checked_fixture(tc, cfg_setup, cfg_teardown);
     tcase_add_test(tc, test_file_namespaces);
     tcase_add_test(tc, test_unknown_namespace);
+    tcase_add_test(tc, test_prefix_near_reserved);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("urls");

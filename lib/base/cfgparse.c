@@ -29,7 +29,7 @@ int tc__cfg_set_str(char **dst, const char *src, tc__err *err)
 
 /* Whole decimal integer in [min, max], nothing else on the line. */
 int tc__cfg_parse_long(const char *s, long long min, long long max,
-                      long long *out)
+                       long long *out)
 {
     char *end;
     long long v;
@@ -63,6 +63,24 @@ int tc__cfg_parse_bool(const char *s, int *out)
         }
     }
     return -1;
+}
+
+int tc__cfg_prefix_reserved(const char *prefix)
+{
+    const char *p = TC__RESERVED_PREFIXES;
+    size_t n = strlen(prefix);
+
+    /* the list is words separated by ", " */
+    while (*p) {
+        size_t k = strcspn(p, ",");
+
+        if (k == n && strncmp(p, prefix, n) == 0) {
+            return 1;
+        }
+        p += k;
+        p += strspn(p, ", ");
+    }
+    return 0;
 }
 
 static int hexval(int c)
