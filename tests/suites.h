@@ -25,6 +25,7 @@ Suite *suite_cache(void);             /* check_cache.c: tiers, TTL, loaders */
 void suite_cache_ops(Suite *s);       /* check_cache_ops.c: batches, counters */
 void suite_cache_failure(Suite *s);   /* check_cache_failure.c: degraded */
 Suite *suite_cache_full(void);        /* check_cache_full.c: a full store */
+Suite *suite_errmsg(void); /* check_errmsg.c: no message says a word twice */
 Suite *suite_concurrency(void);       /* check_concurrency.c: threads (tsan) */
 Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);               /* check_cli.c: the built binary */
