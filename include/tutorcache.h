@@ -432,7 +432,9 @@ TC_API int tc_cache_key(char *buf, size_t buflen, tc_cache *h, const char *ns,
  * sorted, no white space, numbers in one form (shortest round-trip), and
  * each field named in `bucket_fields` rounded down to a multiple of the
  * matching `bucket_sizes` entry. {"b":1,"a":37} and {"a":31,"b":1} with
- * bucket 10 on "a" both give {"a":30,"b":1}.
+ * bucket 10 on "a" both give {"a":30,"b":1}. A multiple is written with
+ * the size's decimals and is its own bucket: by 0.1, 4.35 and 4.3 give
+ * 4.3 (not 4.2 or 4.300000000000001), so a canonical form is its own.
  *
  * out: receives a NUL-terminated string; set to NULL on entry.
  * json: the object's text; nbuckets may be 0 (the arrays may then be
