@@ -746,5 +746,6 @@ Suite *suite_key(void)
     tcase_add_test(tc, test_canon_deep);
     tcase_add_test(tc, test_canon_as_cache_key);
     suite_add_tcase(s, tc);
+    suite_keyspace(s);
     return s;
 }

@@ -12,6 +12,7 @@
 
 Suite *suite_error(void);           /* check_error.c: codes, allocator */
 Suite *suite_key(void);             /* check_key.c: hashing, canonical JSON */
+void suite_keyspace(Suite *s); /* check_keyspace.c: the keys in Redis */
 Suite *suite_config(void);          /* check_config.c: options, env, file */
 void suite_config_values(Suite *s); /* check_config_values.c: bad values,
                                        namespaces, URLs */
