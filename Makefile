@@ -140,16 +140,35 @@ header-check:
 	printf '#include <tutorcache.h>\nint main(){return tc_version()==0;}\n' > $(BUILD)/hc.cc
 	$${CXX:-g++} -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -fsyntax-only $(BUILD)/hc.cc
 
+# AddressSanitizer (leaks included) and UBSan with no report recovered,
+# built twice: by $(CC) in build-asan and by clang in build-asan-clang,
+# whose UBSan checks more (pointer arithmetic on NULL, among others). Each
+# build runs the whole test binary (the CLI suites run its tutorcache, the
+# service suites its intent_service) and its cache_demo once.
+# ASAN_CCS=clang (or $(CC)) runs one of them.
+ASAN_CCS ?= $(CC) clang
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+ASAN_LDFLAGS := -fsanitize=address,undefined
+
 asan:
 	@scripts/deps.sh check
-	$(MAKE) --no-print-directory BUILD=build-asan \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-asan/check_tutorcache build-asan/tutorcache
 	@scripts/deps.sh examples
-	$(MAKE) --no-print-directory -C examples BUILD=$(abspath build-asan) OUT=$(abspath build-asan) \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" $(abspath build-asan)/intent_service
-	TC_BUILD=build-asan TC_SERVICE=build-asan/intent_service ASAN_OPTIONS=detect_leaks=1 build-asan/check_tutorcache
+	@set -e; for cc in $(ASAN_CCS); do \
+	  case $$cc in *clang*) b=build-asan-clang ;; *) b=build-asan ;; esac; \
+	  echo "== make asan: $$cc in $$b"; \
+	  $(MAKE) --no-print-directory BUILD=$$b CC=$$cc \
+	    CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" \
+	    $$b/check_tutorcache $$b/tutorcache; \
+	  $(MAKE) --no-print-directory -C examples CC=$$cc \
+	    BUILD=$(abspath .)/$$b OUT=$(abspath .)/$$b \
+	    CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" \
+	    $(abspath .)/$$b/intent_service $(abspath .)/$$b/cache_demo; \
+	  export ASAN_OPTIONS=detect_leaks=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
+	  $$b/cache_demo memory: >/dev/null; \
+	  TC_BUILD=$$b TC_SERVICE=$$b/intent_service $$b/check_tutorcache; \
+	done
 
 # The suites (or suite:case) whose threads ThreadSanitizer watches.
 TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency
@@ -303,7 +322,7 @@ uninstall:
 	  $(DESTDIR)$(BASHCOMPDIR)/tutorcache
 
 clean:
-	rm -rf build build-asan build-tsan tutorcache
+	rm -rf build build-asan build-asan-clang build-tsan tutorcache
 
 help:
 	@echo "make            build libtutorcache.a, libtutorcache.so and tutorcache"
@@ -311,7 +330,7 @@ help:
 	@echo "make check      install what is missing, build, run every test (own redis-server)"
 	@echo "make check-readme  build or run every example of README.md (tests/readme.sh)"
 	@echo "make check-layers  the layers of lib/ hold (ARCHITECTURE.md)"
-	@echo "make asan       tests under AddressSanitizer + UBSan"
+	@echo "make asan       tests under AddressSanitizer + UBSan, built by cc and by clang (ASAN_CCS)"
 	@echo "make tsan       concurrency tests under ThreadSanitizer (CK_RUN_SUITE=suite[:case] to pick)"
 	@echo "make valgrind   tests under valgrind"
 	@echo "make bench      benchmarks (see BENCHMARKS.md)"

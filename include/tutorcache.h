@@ -20,6 +20,12 @@
  *   lmdb:///path/to/dir                        an embedded LMDB environment
  *   memory:                                    L1 only
  *
+ * Both Redis forms take ?db=N&user=U&password=P (percent-encoded). The user
+ * info ends at the URL's last '@', so a password may hold '/', ':' and '@'
+ * as they are; a query value may not hold '@' or '&' (write %40, %26).
+ * Messages about a bad URL name the part at fault and quote none of its
+ * text, and the URL is shown (config JSON, logs) with every password as ***.
+ *
  * Entries live in namespaces. Each namespace has a key prefix, a TTL and an
  * optional L1 TTL; the defaults are ml_model_predictions, student_profiles,
  * adaptive_paths, diagnostic_results and intents, and a JSON config file may
@@ -514,7 +520,9 @@ TC_API int tc_cache_key(char *buf, size_t buflen, tc_cache *h, const char *ns,
  * sorted, no white space, numbers in one form (shortest round-trip), and
  * each field named in `bucket_fields` rounded down to a multiple of the
  * matching `bucket_sizes` entry. {"b":1,"a":37} and {"a":31,"b":1} with
- * bucket 10 on "a" both give {"a":30,"b":1}.
+ * bucket 10 on "a" both give {"a":30,"b":1}. A multiple is written with
+ * the size's decimals and is its own bucket: by 0.1, 4.35 and 4.3 give
+ * 4.3 (not 4.2 or 4.300000000000001), so a canonical form is its own.
  *
  * out: receives a NUL-terminated string; set to NULL on entry.
  * json: the object's text; nbuckets may be 0 (the arrays may then be

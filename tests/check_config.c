@@ -513,5 +513,6 @@ Suite *suite_config(void)
     suite_add_tcase(s, tc);
 
     suite_config_values(s);
+    suite_config_secrets(s);
     return s;
 }

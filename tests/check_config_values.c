@@ -38,7 +38,7 @@ static const bad_case bad_cases[] = {
     {"REDIS_DB=-1", {{"REDIS_HOST", "127.0.0.1"}, {"REDIS_DB", "-1"}},
      NULL, NULL, {"REDIS_DB", NULL}, 0, -1},
     {"TUTORCACHE_URL redis://h:99999", {{"TUTORCACHE_URL", "redis://h:99999"}},
-     NULL, NULL, {"port", "99999"}, 0, -1},
+     NULL, NULL, {"port: not a port", NULL}, 0, -1},
     {"TUTORCACHE_URL ftp://", {{"TUTORCACHE_URL", "ftp://example.org/x"}},
      NULL, NULL, {"scheme", "ftp"}, 0, -1},
     {"CACHE_TTL=-5", {{"CACHE_TTL", "-5"}},
@@ -54,13 +54,19 @@ static const bad_case bad_cases[] = {
 
     /* store URLs given as options */
     {"redis://h:99999", {{NULL, NULL}},
-     "redis://h:99999", NULL, {"port", "99999"}, 0, -1},
+     "redis://h:99999", NULL, {"port: not a port (1-65535)", NULL}, 0, -1},
     {"redis://h:0", {{NULL, NULL}},
      "redis://h:0", NULL, {"port", NULL}, 0, -1},
     {"redis://h:", {{NULL, NULL}},
      "redis://h:", NULL, {"port", NULL}, 0, -1},
     {"redis://h/abc", {{NULL, NULL}},
-     "redis://h/abc", NULL, {"db", "abc"}, 0, -1},
+     "redis://h/abc", NULL, {"db: not a database number", NULL}, 0, -1},
+    {"redis://h/0?foo=1", {{NULL, NULL}},
+     "redis://h/0?foo=1", NULL, {"parameter 1 is none of", NULL}, 0, -1},
+    {"redis://h/0?db=x", {{NULL, NULL}},
+     "redis://h/0?db=x", NULL, {"db: not a database number", NULL}, 0, -1},
+    {"no scheme", {{NULL, NULL}},
+     "cache.internal:6379", NULL, {"no known scheme", NULL}, 0, -1},
     {"redis://[::1", {{NULL, NULL}},
      "redis://[::1", NULL, {"[", NULL}, 0, -1},
     {"redis://u:p%4@h", {{NULL, NULL}},
@@ -68,13 +74,14 @@ static const bad_case bad_cases[] = {
     {"ftp://", {{NULL, NULL}},
      "ftp://example.org/x", NULL, {"scheme", "ftp"}, 0, -1},
     {"lmdb://relative", {{NULL, NULL}},
-     "lmdb://relative/dir", NULL, {"lmdb://relative/dir", "absolute"}, 0, -1},
+     "lmdb://relative/dir", NULL, {"lmdb://", "absolute"}, 0, -1},
     {"lmdb://", {{NULL, NULL}},
      "lmdb://", NULL, {"absolute", NULL}, 0, -1},
     {"unix://relative", {{NULL, NULL}},
      "unix://run/redis.sock", NULL, {"absolute", NULL}, 0, -1},
     {"unix:///s?foo=1", {{NULL, NULL}},
-     "unix:///run/redis.sock?foo=1", NULL, {"foo", NULL}, 0, -1},
+     "unix:///run/redis.sock?db=1&foo=1", NULL,
+     {"parameter 2 is none of db, user, password", NULL}, 0, -1},
     {"unix:///s?db=x", {{NULL, NULL}},
      "unix:///run/redis.sock?db=x", NULL, {"db", NULL}, 0, -1},
 
@@ -134,6 +141,13 @@ static const bad_case bad_cases[] = {
     {"new namespace with a prefix already used", {{NULL, NULL}}, NULL,
      "{\"namespaces\": {\"x\": {\"prefix\": \"intent\", \"ttl\": 5}}}\n",
      {"namespaces.x.prefix", NULL}, 0, -1},
+    /* the library's own keys are tc:fb:stream, tc:fb:counts, tc:fb:seen:<id> */
+    {"new namespace with a reserved prefix", {{NULL, NULL}}, NULL,
+     "{\"namespaces\": {\"x\": {\"prefix\": \"fb\", \"ttl\": 5}}}\n",
+     {"namespaces.x.prefix: \"fb\" is reserved", "(reserved: fb)"}, 0, -1},
+    {"namespace renamed onto a reserved prefix", {{NULL, NULL}}, NULL,
+     "{\"namespaces\": {\"intents\": {\"prefix\": \"fb\"}}}\n",
+     {"namespaces.intents.prefix", "reserved"}, 0, -1},
     {"namespace renamed onto another's prefix", {{NULL, NULL}}, NULL,
      "{\"namespaces\": {\"adaptive_paths\": {\"prefix\": \"diag\"}}}\n",
      {"namespaces.adaptive_paths.prefix", NULL}, 0, -1},
@@ -284,6 +298,27 @@ START_TEST(test_file_namespaces)
     /* the same key in another namespace is another entry */
     ck_assert_int_eq(tc_cache_get(&v, &len, &tier, h, "intents", "l1", 2),
                      TC_MISS);
+    tc_cache_close(h);
+}
+END_TEST
+
+/* Only the reserved prefixes themselves are refused: keys are
+ * tc:<prefix>:..., so "fbx" or "FB" meet no key of the library. */
+START_TEST(test_prefix_near_reserved)
+{
+    const char *path = cfg_write(
+        "ns.json", "{\"namespaces\": {\"x\": {\"prefix\": \"fbx\", "
+                   "\"ttl\": 60}, \"y\": {\"prefix\": \"FB\", \"ttl\": 60},"
+                   " \"z\": {\"prefix\": \"fb.z\", \"ttl\": 60}}}\n");
+    char key[TC_KEY_MAX];
+    tc_options o;
+    tc_cache *h;
+
+    cfg_opts(&o, TC_OPT_NO_ENV, "memory:");
+    o.config_path = path;
+    h = cfg_open(&o);
+    ck_assert_int_eq(tc_cache_key(key, sizeof(key), h, "x", "k", 1), TC_OK);
+    ck_assert_msg(strncmp(key, "tc:fbx:", 7) == 0, "key %s", key);
     tc_cache_close(h);
 }
 END_TEST
@@ -564,6 +599,7 @@ void suite_config_values(Suite *s)
     tcase_add_checked_fixture(tc, cfg_setup, cfg_teardown);
     tcase_add_test(tc, test_file_namespaces);
     tcase_add_test(tc, test_unknown_namespace);
+    tcase_add_test(tc, test_prefix_near_reserved);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("urls");

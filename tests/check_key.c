@@ -499,6 +499,122 @@ START_TEST(test_canon_bad_buckets)
 }
 END_TEST
 
+/* The number of field "a" in a canonical form. */
+static double canon_a(const char *canon)
+{
+    cJSON *v = cJSON_Parse(canon);
+    const cJSON *a = cJSON_GetObjectItem(v, "a");
+    double d;
+
+    ck_assert_msg(cJSON_IsNumber(a), "%s has no number a", canon);
+    d = a->valuedouble;
+    cJSON_Delete(v);
+    return d;
+}
+
+/* The issue's cases: a multiple of a size not exact in binary is its own
+ * bucket, written as it is written in decimal. */
+START_TEST(test_canon_bucket_multiples)
+{
+    static const struct {
+        const char *json, *want;
+        double size;
+    } cases[] = {
+        {"{\"a\":4.35}", "{\"a\":4.3}", 0.1},
+        {"{\"a\":4.3}", "{\"a\":4.3}", 0.1},
+        {"{\"a\":8.1}", "{\"a\":8.1}", 0.1},
+        {"{\"a\":0.3}", "{\"a\":0.3}", 0.1},
+        {"{\"a\":0.7}", "{\"a\":0.7}", 0.1},
+        {"{\"a\":-4.3}", "{\"a\":-4.3}", 0.1},
+        {"{\"a\":-4.35}", "{\"a\":-4.4}", 0.1},
+        {"{\"a\":0.15}", "{\"a\":0.15}", 0.05},
+        {"{\"a\":0.9}", "{\"a\":0.9}", 0.3},
+        {"{\"a\":0.899}", "{\"a\":0.6}", 0.3},
+        {"{\"a\":0.007}", "{\"a\":0.007}", 1e-3},
+        {"{\"a\":20}", "{\"a\":14}", 7},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out = canon1(cases[i].json, "a", cases[i].size);
+
+        ck_assert_msg(strcmp(out, cases[i].want) == 0,
+                      "%s by %g -> %s, want %s", cases[i].json, cases[i].size,
+                      out, cases[i].want);
+        tc_free(out);
+    }
+}
+END_TEST
+
+/* A deterministic generator, so that a failure can be replayed. */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/*
+ * Property: bucketing is a fixed point (the canonical form of a canonical
+ * form is itself), the bound is at most the value and less than a size
+ * below it, and a multiple written in decimal is its own bound. Random
+ * values of every magnitude and sign, and multiples, for sizes that are
+ * and are not exact in binary.
+ */
+START_TEST(test_canon_bucket_fixed_point)
+{
+    static const struct {
+        double size;
+        int dec; /* its decimals */
+    } sizes[] = {{0.1, 1}, {0.05, 2}, {0.3, 1}, {1e-3, 3},
+                 {7, 0},   {0.25, 2}, {2.5, 1}, {1e-6, 6}};
+    size_t si, i;
+
+    for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+        double size = sizes[si].size;
+        int dec = sizes[si].dec;
+
+        for (i = 0; i < 600; i++) {
+            char json[96], *once, *twice;
+            double x, b;
+
+            if (i % 2) {
+                /* a multiple, written with the size's decimals */
+                long long k = (long long)(rnd() % 2000001) - 1000000;
+
+                snprintf(json, sizeof(json), "{\"a\":%.*f}", dec,
+                         (double)k * size);
+            } else {
+                /* any value, 1e-9 to 1e12 in size */
+                double mag = pow(10, (double)(rnd() % 22) - 9);
+                double v = (double)(rnd() >> 11) / 9007199254740992.0 * mag;
+
+                snprintf(json, sizeof(json), "{\"a\":%.17g}",
+                         rnd() & 1 ? -v : v);
+            }
+            once = canon1(json, "a", size);
+            twice = canon1(once, "a", size);
+            ck_assert_msg(strcmp(once, twice) == 0,
+                          "by %g: %s -> %s -> %s: not a fixed point", size,
+                          json, once, twice);
+            x = canon_a(json);
+            b = canon_a(once);
+            ck_assert_msg(b <= x + fabs(x) * 1e-15 && x - b < size * (1 + 1e-9),
+                          "by %g: %s -> %s: not its bucket", size, json, once);
+            if (i % 2) {
+                ck_assert_msg(b == x, "by %g: the multiple %s -> %s", size,
+                              json, once);
+            }
+            tc_free(once);
+            tc_free(twice);
+        }
+    }
+}
+END_TEST
+
 /*
  * Numbers a double cannot hold (1e400), or a bucket so fine, or a value so
  * large, that the quotient overflows: the answer is TC_EINVAL or JSON, never
@@ -615,6 +731,8 @@ Suite *suite_key(void)
     tcase_add_test(tc, test_canon_sorted_compact);
     tcase_add_test(tc, test_canon_bucket_example);
     tcase_add_test(tc, test_canon_buckets);
+    tcase_add_test(tc, test_canon_bucket_multiples);
+    tcase_add_test(tc, test_canon_bucket_fixed_point);
     tcase_add_test(tc, test_canon_numbers);
     tcase_add_test(tc, test_canon_numbers_round_trip);
     tcase_add_test(tc, test_canon_nested_sorted);
@@ -628,5 +746,6 @@ Suite *suite_key(void)
     tcase_add_test(tc, test_canon_deep);
     tcase_add_test(tc, test_canon_as_cache_key);
     suite_add_tcase(s, tc);
+    suite_keyspace(s);
     return s;
 }

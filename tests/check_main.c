@@ -21,6 +21,7 @@ int main(void)
     srunner_add_suite(sr, suite_store_redis());
     srunner_add_suite(sr, suite_cache());
     srunner_add_suite(sr, suite_cache_full());
+    srunner_add_suite(sr, suite_errmsg());
     srunner_add_suite(sr, suite_concurrency());
     srunner_add_suite(sr, suite_alloc());
     srunner_add_suite(sr, suite_cli());

@@ -700,6 +700,25 @@ START_TEST(test_load_version_3)
 }
 END_TEST
 
+/*
+ * A vocabulary word that is no token (three spaces, in a file whose
+ * checksum is right) has no features: refused as a damaged vocabulary,
+ * where it once copied no features to a NULL array (RELIABILITY.md,
+ * finding 3). The file is the fuzz corpus's.
+ */
+START_TEST(test_load_word_without_features)
+{
+    tc_model *m = (tc_model *)&m;
+    int rc = tc_model_load(&m, "tests/fuzz/corpus/model/"
+                               "ub-vocab-word-without-features.tcm");
+
+    ck_assert_msg(rc == TC_ECORRUPT, "%s: %s", tc_error_name(rc), tc_errmsg());
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(tc_errmsg(), "a word that is no token") != NULL,
+                  "message: %s", tc_errmsg());
+}
+END_TEST
+
 Suite *suite_model_file(void)
 {
     Suite *s = suite_create("model_file");
@@ -717,6 +736,7 @@ Suite *suite_model_file(void)
     tcase_add_test(tc, test_load_wrong_version_magic);
     tcase_add_test(tc, test_load_old_versions);
     tcase_add_test(tc, test_load_version_3);
+    tcase_add_test(tc, test_load_word_without_features);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,9 +12,12 @@
 
 Suite *suite_error(void);           /* check_error.c: codes, allocator */
 Suite *suite_key(void);             /* check_key.c: hashing, canonical JSON */
+void suite_keyspace(Suite *s); /* check_keyspace.c: the keys in Redis */
 Suite *suite_config(void);          /* check_config.c: options, env, file */
 void suite_config_values(Suite *s); /* check_config_values.c: bad values,
                                        namespaces, URLs */
+void suite_config_secrets(Suite *s); /* check_config_secrets.c: no URL
+                                        secret in messages, masks, logs */
 Suite *suite_l1(void);              /* check_l1.c */
 Suite *suite_cache_ns(void);        /* check_cache_ns.c: namespace handles */
 Suite *suite_store_redis(void);     /* check_store_redis.c */
@@ -25,6 +28,7 @@ void suite_cache_ops(Suite *s);       /* check_cache_ops.c: batches, counters */
 void suite_cache_failure(Suite *s);   /* check_cache_failure.c: degraded */
 void suite_cache_timeout(Suite *s);   /* check_cache_timeout.c: deadlines */
 Suite *suite_cache_full(void);        /* check_cache_full.c: a full store */
+Suite *suite_errmsg(void); /* check_errmsg.c: no message says a word twice */
 Suite *suite_concurrency(void);       /* check_concurrency.c: threads (tsan) */
 Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);               /* check_cli.c: the built binary */

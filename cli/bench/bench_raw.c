@@ -198,9 +198,30 @@ void bench_target_free(bench_target *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* The query of a URL from its '?': db, user and password. */
+static void parse_query(bench_target *t, const char *q)
+{
+    while (q && *q) {
+        const char *k = q + 1, *amp = strchr(k, '&');
+        size_t n = amp ? (size_t)(amp - k) : strlen(k);
+
+        if (strncmp(k, "db=", 3) == 0) {
+            t->db = atoi(k + 3);
+        } else if (strncmp(k, "user=", 5) == 0) {
+            free(t->user);
+            t->user = pct_dup(k + 5, n - 5);
+        } else if (strncmp(k, "password=", 9) == 0) {
+            free(t->password);
+            t->password = pct_dup(k + 9, n - 9);
+        }
+        q = amp;
+    }
+}
+
 /*
- * The URL forms of the library (redis://[user:password@]host[:port][/db],
- * unix:///path[?db=N&user=U&password=P]). The library has already
+ * The URL forms of the library (redis://[user:password@]host[:port][/db]
+ * [?query], unix:///path[?db=N&user=U&password=P]), read as it reads them:
+ * the user info ends at the URL's last '@'. The library has already
  * accepted the URL, so only what a connection needs is extracted here.
  */
 static int parse_target(bench_target *t, const char *url)
@@ -211,33 +232,13 @@ static int parse_target(bench_target *t, const char *url)
         const char *p = url + 7, *q = strchr(p, '?');
 
         t->path = q ? pct_dup(p, (size_t)(q - p)) : strdup(p);
-        while (q && *q) {
-            const char *k = q + 1, *amp = strchr(k, '&');
-            size_t n = amp ? (size_t)(amp - k) : strlen(k);
-
-            if (strncmp(k, "db=", 3) == 0) {
-                t->db = atoi(k + 3);
-            } else if (strncmp(k, "user=", 5) == 0) {
-                free(t->user);
-                t->user = pct_dup(k + 5, n - 5);
-            } else if (strncmp(k, "password=", 9) == 0) {
-                free(t->password);
-                t->password = pct_dup(k + 9, n - 9);
-            }
-            q = amp;
-        }
+        parse_query(t, q);
         return t->path ? 0 : -1;
     }
     if (strncmp(url, "redis://", 8) == 0) {
-        const char *p = url + 8, *slash = strchr(p, '/');
-        const char *end = slash ? slash : p + strlen(p), *at = NULL, *c;
+        const char *p = url + 8, *at = strrchr(p, '@'), *end, *c;
         const char *hb, *he;
 
-        for (c = p; c < end; c++) {
-            if (*c == '@') {
-                at = c;
-            }
-        }
         if (at) {
             const char *colon = memchr(p, ':', (size_t)(at - p));
 
@@ -249,6 +250,7 @@ static int parse_target(bench_target *t, const char *url)
             }
             p = at + 1;
         }
+        end = p + strcspn(p, "/?");
         if (*p == '[') {
             hb = p + 1;
             he = memchr(hb, ']', (size_t)(end - hb));
@@ -267,9 +269,10 @@ static int parse_target(bench_target *t, const char *url)
         }
         t->host =
             he > hb ? strndup(hb, (size_t)(he - hb)) : strdup("127.0.0.1");
-        if (slash && slash[1]) {
-            t->db = atoi(slash + 1);
+        if (*end == '/' && end[1] && end[1] != '?') {
+            t->db = atoi(end + 1);
         }
+        parse_query(t, strchr(end, '?'));
         return t->host ? 0 : -1;
     }
     return -1;

@@ -29,7 +29,7 @@ int tc__cfg_set_str(char **dst, const char *src, tc__err *err)
 
 /* Whole decimal integer in [min, max], nothing else on the line. */
 int tc__cfg_parse_long(const char *s, long long min, long long max,
-                      long long *out)
+                       long long *out)
 {
     char *end;
     long long v;
@@ -65,6 +65,24 @@ int tc__cfg_parse_bool(const char *s, int *out)
     return -1;
 }
 
+int tc__cfg_prefix_reserved(const char *prefix)
+{
+    const char *p = TC__RESERVED_PREFIXES;
+    size_t n = strlen(prefix);
+
+    /* the list is words separated by ", " */
+    while (*p) {
+        size_t k = strcspn(p, ",");
+
+        if (k == n && strncmp(p, prefix, n) == 0) {
+            return 1;
+        }
+        p += k;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9') {
@@ -74,7 +92,8 @@ static int hexval(int c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* A percent-decoded copy of s[0..n); NULL on a bad escape or no memory. */
+/* A percent-decoded copy of s[0..n); NULL on a bad escape (%00 too: a C
+ * string would end there) or no memory. */
 char *tc__cfg_pct_decode(const char *s, size_t n, int *bad)
 {
     char *out = tc__malloc(n + 1);
@@ -86,7 +105,8 @@ char *tc__cfg_pct_decode(const char *s, size_t n, int *bad)
     }
     for (i = 0; i < n; i++) {
         if (s[i] == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0 ||
+                (s[i + 1] == '0' && s[i + 2] == '0')) {
                 tc__free(out);
                 *bad = 1;
                 return NULL;

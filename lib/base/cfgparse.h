@@ -22,6 +22,9 @@ char *tc__cfg_pct_decode(const char *s, size_t n, int *bad);
 /* s percent-encoded for a URL's user info; NULL when out of memory. */
 char *tc__cfg_pct_encode(const char *s);
 
+/* Whether prefix is one of TC__RESERVED_PREFIXES. */
+int tc__cfg_prefix_reserved(const char *prefix);
+
 /* config_url.c: the store part of cfg emptied. */
 void tc__cfg_clear_store(tc__config *cfg);
 

@@ -60,6 +60,17 @@ typedef struct tc__store_config {
     char *url_masked; /* the URL with the password as *** */
 } tc__store_config;
 
+/*
+ * Key prefixes no namespace may take: the library keeps keys of its own
+ * under them in the L2, and a namespace's entries there would share their
+ * space (the feedback stream, counters and per-record keys are
+ * tc:fb:stream, tc:fb:counts and tc:fb:seen:<id>, store/redis/redis_fb.c).
+ * A namespace's own keys, tc:<prefix>:<hash> and its generation
+ * tc:<prefix>:gen, cannot meet another's, since a prefix holds no ':'.
+ * A key the library adds outside the namespaces gets its prefix here.
+ */
+#define TC__RESERVED_PREFIXES "fb"
+
 /* A namespace: its name, key prefix and TTLs. */
 typedef struct tc__ns_def {
     char *name;

@@ -114,6 +114,14 @@ static int file_namespaces(tc__config *cfg, const cJSON *obj, const char *path,
                                     "digits, _ . -; at most 32",
                                     path, it->string);
                 }
+                if (tc__cfg_prefix_reserved(f->valuestring)) {
+                    return tc__errf(err, TC_ECONFIG,
+                                    "%s: namespaces.%s.prefix: \"%s\" is "
+                                    "reserved for the library's own keys "
+                                    "(reserved: %s)",
+                                    path, it->string, f->valuestring,
+                                    TC__RESERVED_PREFIXES);
+                }
                 prefix = f->valuestring;
             } else if (strcmp(f->string, "ttl") == 0) {
                 if (json_ttl(f, &ttl) != 0) {

@@ -88,7 +88,8 @@ int tc__lines_next(tc__lines *r, char **line, size_t *len, int *toolong)
     *len = 0;
     *toolong = 0;
     for (;;) {
-        char *p = r->buf + r->start;
+        /* buf is NULL until the first fill, and NULL + 0 is undefined */
+        char *p = r->buf ? r->buf + r->start : NULL;
         size_t avail = r->end - r->start;
         char *nl = avail ? memchr(p, '\n', avail) : NULL;
         int rc;

@@ -152,6 +152,21 @@ void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
 }
 
 /*
+ * A store's failure as the caller sees it. The store's message names the
+ * command and key already ("DEL tc:x:...: timed out after 250 ms"), so it
+ * goes on as it is: adding them again doubled them. Only a failure that
+ * came without a message gets them here.
+ */
+static int store_fail(int rc, const char *cmd, const char *key,
+                      const tc__err *err)
+{
+    if (err->msg[0]) {
+        return tc__fail(rc, "%s", err->msg);
+    }
+    return tc__fail(rc, "%s %s: %s", cmd, key, tc__strerror(rc));
+}
+
+/*
  * Whether this call is the one to re-read the namespace's generation from
  * L2: at most once per gen_refresh_ms, by one thread (the others use the
  * value they have), so an invalidation made by another process is seen
@@ -548,7 +563,7 @@ int tc__cache_del(tc__cache *h, const char *ns, const void *key,
     tc__cache_l2_state(h, rc);
     if (rc < 0) {
         tc__cache_l2_failed(h, n, rc, "del", &err);
-        return tc__fail(rc, "%s", err.msg); /* it names the DEL and key */
+        return store_fail(rc, "DEL", k, &err);
     }
     /* an L1 copy removed counts as something removed */
     return rc == TC_MISS && rc1 == TC_OK ? TC_OK : rc;
@@ -603,7 +618,7 @@ int tc__cache_invalidate(tc__cache *h, const char *ns)
          * back: drop L1 itself so no old entry is served again.
          */
         tc__l1_clear(h->l1);
-        return tc__fail(rc, "INCR %s: %s", key, err.msg);
+        return store_fail(rc, "INCR", key, &err);
     }
     return TC_OK;
 }

@@ -4,6 +4,7 @@
  * the store's command syntax; the canonical form makes equal JSON objects
  * (in any key order, any number spelling) share one entry.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,78 @@ static int has_nul_escape(const char *s)
     return 0;
 }
 
+/* ---- bucketing --------------------------------------------------------- */
+
+/*
+ * The decimals of size as it is written shortest (0.1: 1, 0.25: 2, 7: 0,
+ * 1e-3: 3), or -1 when that is more than BUCKET_DECIMALS_MAX.
+ */
+#define BUCKET_DECIMALS_MAX 30
+
+static int size_decimals(double size)
+{
+    char tmp[40];
+    int prec, d = -1;
+
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, size);
+        if (strtod(tmp, NULL) == size) {
+            /* prec - 1 digits after the point, times 10^exp */
+            d = prec - 1 - atoi(strchr(tmp, 'e') + 1);
+            d = d < 0 ? 0 : d;
+            break;
+        }
+    }
+    return d <= BUCKET_DECIMALS_MAX ? d : -1;
+}
+
+/*
+ * The bound of bucket k: k * size, written with the size's decimals when
+ * it has few (43 * 0.1 is 4.300000000000001; the bound is 4.3). Rounding
+ * is monotone at each step, so the bounds never decrease with k.
+ */
+static double bucket_bound(double k, double size, int decimals)
+{
+    char tmp[DBL_MAX_10_EXP + BUCKET_DECIMALS_MAX + 8];
+    double b = k * size;
+
+    if (decimals < 0 || !isfinite(b)) {
+        return b;
+    }
+    snprintf(tmp, sizeof(tmp), "%.*f", decimals, b);
+    return strtod(tmp, NULL);
+}
+
+/*
+ * The bound of the bucket of width size that holds x: the last k whose
+ * bound is at most x. floor(x / size) alone is not enough: 0.1 is not
+ * exact in binary, so 4.3 / 0.1 is 42.99999999999999 and 4.3 would fall in
+ * the bucket of 4.2. So k is stepped until bound(k) <= x < bound(k + 1),
+ * with the bounds as they are written. Bucketing is then a fixed point:
+ * a bound is the last bound at most itself, so it is its own bound.
+ */
+static double bucket_floor(double x, double size)
+{
+    double q = x / size, k;
+    int d;
+
+    if (!isfinite(q)) {
+        return q; /* refused by put_value */
+    }
+    if (fabs(q) >= 1 / DBL_EPSILON) {
+        return x; /* a bucket narrower than x's ULP: x is its own bound */
+    }
+    d = size_decimals(size);
+    k = floor(q);
+    while (bucket_bound(k, size, d) > x) {
+        k--;
+    }
+    while (bucket_bound(k + 1, size, d) <= x) {
+        k++;
+    }
+    return bucket_bound(k, size, d);
+}
+
 int tc__key_canonical(char **out, const char *json,
                       const char *const *bucket_fields,
                       const double *bucket_sizes, size_t nbuckets)
@@ -213,7 +286,7 @@ int tc__key_canonical(char **out, const char *json,
             return tc__fail(TC_EINVAL, "field %s: not a number",
                             bucket_fields[i]);
         }
-        cJSON_SetNumberValue(f, floor(f->valuedouble / size) * size);
+        cJSON_SetNumberValue(f, bucket_floor(f->valuedouble, size));
     }
     rc = put_value(&b, root, 0);
     cJSON_Delete(root);

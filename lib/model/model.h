@@ -349,7 +349,8 @@ int tc__featurize_known(tc__scratch *s, const tc_model *m, const char *text,
  * the array and the strings from tc__malloc, with their document
  * frequencies df (n of them, also m's) over ndocs texts. They are m's
  * from the call on, even when it fails (tc_model_free releases them).
- * Returns TC_OK or TC_ENOMEM.
+ * Returns TC_OK, TC_ENOMEM, or TC_ECORRUPT for a word that is no token
+ * (it has no features: a word of spaces, say, read from a damaged file).
  */
 int tc__vocab_set(tc_model *m, char **words, uint32_t *df, uint32_t n,
                   uint32_t ndocs);

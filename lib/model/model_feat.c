@@ -247,6 +247,7 @@ int tc__vocab_set(tc_model *m, char **words, uint32_t *df, uint32_t n,
     tc__scratch s;
     tc__err err;
     uint32_t i, j;
+    int rc;
 
     vc->words = words;
     vc->df = df;
@@ -269,10 +270,15 @@ int tc__vocab_set(tc_model *m, char **words, uint32_t *df, uint32_t n,
     for (i = 0; i < n; i++) {
         size_t len = strlen(words[i]);
 
-        /* its own features: what featurize lists for it alone (the words
-         * are tokens, valid UTF-8, so only memory can fail) */
-        if (featurize(&s, m, words[i], len, 0, 0, &err) != TC_OK) {
-            return TC_ENOMEM;
+        /* its own features: what featurize lists for it alone. A token
+         * has at least its word's; a word with none (spaces, punctuation
+         * that normalizes away) is not one, and no trainer wrote it. */
+        rc = featurize(&s, m, words[i], len, 0, 0, &err);
+        if (rc != TC_OK || s.nfeat == 0) {
+            if (rc == TC_OK) {
+                tc__scratch_done(&s);
+            }
+            return rc == TC_ENOMEM ? TC_ENOMEM : TC_ECORRUPT;
         }
         if (vc->off[i] + s.nfeat > cap) {
             size_t want = 2 * (vc->off[i] + s.nfeat) + 64;

@@ -315,11 +315,15 @@ static int read_vocab(src *s, tc_model *m, uint32_t version, load_err *e)
         tc__free(df);
         return no_mem ? oom(e) : corrupt(e, "bad vocabulary");
     }
-    if (tc__vocab_set(m, words, df, n, ndocs) != TC_OK ||
-        tc__weights_wvec(m) != TC_OK) {
+    switch (tc__vocab_set(m, words, df, n, ndocs)) {
+    case TC_OK:
+        break;
+    case TC_ECORRUPT:
+        return corrupt(e, "bad vocabulary: a word that is no token");
+    default:
         return oom(e);
     }
-    return TC_OK;
+    return tc__weights_wvec(m) == TC_OK ? TC_OK : oom(e);
 }
 
 /* The reference examples: a count, then (text, intent) pairs. */

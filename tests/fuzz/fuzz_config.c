@@ -8,13 +8,15 @@
  * never a crash or a leak); a failure says why and leaves the
  * configuration empty; a success is coherent: a store URL and its masked
  * form, timeouts and pool within their bounds, every namespace named and
- * prefixed validly, no two namespaces sharing a prefix, each L1 TTL
+ * prefixed validly and with no reserved prefix (TC__RESERVED_PREFIXES),
+ * no two namespaces sharing a prefix, each L1 TTL
  * positive and within its namespace's TTL.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cfgparse.h"
 #include "base/config.h"
 #include "tutorcache.h"
 
@@ -56,6 +58,9 @@ static void check_config(const tc__config *c)
         FZ_CHECK(valid_name(ns->name, 64), "namespace name \"%s\"", ns->name);
         FZ_CHECK(valid_name(ns->prefix, 32), "prefix \"%s\" of %s", ns->prefix,
                  ns->name);
+        FZ_CHECK(!tc__cfg_prefix_reserved(ns->prefix),
+                 "prefix \"%s\" of %s is reserved (%s)", ns->prefix, ns->name,
+                 TC__RESERVED_PREFIXES);
         FZ_CHECK(ns->ttl_ms > 0 && ns->l1_ttl_ms > 0 &&
                      ns->l1_ttl_ms <= ns->ttl_ms,
                  "%s: ttl %lld ms, l1_ttl %lld ms", ns->name,
