@@ -218,6 +218,52 @@ START_TEST(test_down_store_logs_no_password)
 }
 END_TEST
 
+/*
+ * REDIS_PASSWORD gives the password of any Redis URL that has none, so a
+ * --store URL needs none: the URL's own password wins, TC_OPT_NO_ENV and
+ * other stores ignore it, and the masked URL never shows it.
+ */
+START_TEST(test_redis_password_env)
+{
+    static const struct {
+        const char *url;
+        unsigned flags;
+        const char *want; /* the password, NULL: none */
+    } cases[] = {
+        {"redis://127.0.0.1:6379/0", 0, "EnvSecret9"},
+        {"unix:///tmp/r.sock", 0, "EnvSecret9"},
+        {"redis-cluster://127.0.0.1:7000,127.0.0.1:7001", 0, "EnvSecret9"},
+        {"redis://:UrlPass@127.0.0.1:6379/0", 0, "UrlPass"},
+        {"redis://127.0.0.1:6379/0", TC_OPT_NO_ENV, NULL},
+        {"memory:", 0, NULL},
+    };
+    size_t i;
+
+    setenv("REDIS_PASSWORD", "EnvSecret9", 1);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tc_options o;
+        tc__config c;
+        tc__err err = {""};
+
+        tc_options_init(&o);
+        o.flags = cases[i].flags | TC_OPT_NO_CONFIG;
+        o.store_url = cases[i].url;
+        ck_assert_msg(tc__config_load(&c, &o, &err) == TC_OK, "%s: %s",
+                      cases[i].url, err.msg);
+        if (cases[i].want) {
+            ck_assert_ptr_nonnull(c.store.password);
+            ck_assert_str_eq(c.store.password, cases[i].want);
+        } else {
+            ck_assert_ptr_null(c.store.password);
+        }
+        ck_assert_msg(!c.store.url_masked ||
+                          !strstr(c.store.url_masked, "EnvSecret9"),
+                      "masked: %s", c.store.url_masked);
+        tc__config_free(&c);
+    }
+}
+END_TEST
+
 void suite_config_secrets(Suite *s)
 {
     TCase *tc = tcase_create("secrets");
@@ -227,5 +273,6 @@ void suite_config_secrets(Suite *s)
     tcase_add_test(tc, test_urls_parse_whole);
     tcase_add_test(tc, test_bad_part_names_field);
     tcase_add_test(tc, test_down_store_logs_no_password);
+    tcase_add_test(tc, test_redis_password_env);
     suite_add_tcase(s, tc);
 }

@@ -280,6 +280,23 @@ static int apply_options(tc__config *cfg, const tc_options *o, tc__err *err)
     return TC_OK;
 }
 
+/*
+ * REDIS_PASSWORD for a Redis store whose URL carries none, wherever the
+ * URL came from (an option, TUTORCACHE_URL, the config file, REDIS_HOST),
+ * so that no password need ever be on a command line.
+ */
+static int env_password(tc__config *cfg, unsigned flags, tc__err *err)
+{
+    const char *pw;
+
+    if ((cfg->store.kind != TC__STORE_REDIS &&
+         cfg->store.kind != TC__STORE_CLUSTER) ||
+        cfg->store.password || !(pw = env("REDIS_PASSWORD", flags))) {
+        return TC_OK;
+    }
+    return tc__cfg_set_str(&cfg->store.password, pw, err);
+}
+
 int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
 {
     tc_options defaults;
@@ -328,7 +345,8 @@ int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
         }
     }
     if ((rc = load_env(cfg, opt->flags, err)) != TC_OK ||
-        (rc = apply_options(cfg, opt, err)) != TC_OK) {
+        (rc = apply_options(cfg, opt, err)) != TC_OK ||
+        (rc = env_password(cfg, opt->flags, err)) != TC_OK) {
         goto fail;
     }
     if (!cfg->spool_dir && (rc = default_spool(cfg, err)) != TC_OK) {
