@@ -41,6 +41,9 @@ typedef struct tc__store_config {
     int connect_timeout_ms;
     int command_timeout_ms;
     int pool_size;
+    /* L1 kept coherent through the server's invalidations (Redis 6+);
+     * 1 unless the URL says tracking=off */
+    int tracking;
     /* lmdb */
     char *dir;
     size_t map_bytes;

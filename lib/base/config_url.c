@@ -22,7 +22,55 @@ void tc__cfg_clear_store(tc__config *cfg)
     cfg->store.user = cfg->store.password = cfg->store.dir = NULL;
     cfg->store.port = TC__DEFAULT_REDIS_PORT;
     cfg->store.db = 0;
+    cfg->store.tracking = 1;
     cfg->store.kind = TC__STORE_MEMORY;
+}
+
+/*
+ * tracking=on|off among the URL's parameters, of any scheme: read here
+ * and taken out of *rest (a tc__malloc'd copy, NULL when the URL has no
+ * such parameter), which the scheme's own parser then reads.
+ */
+static int take_tracking(tc__config *cfg, const char *url, char **rest,
+                         tc__err *err)
+{
+    const char *q = strchr(url, '?'), *p, *v;
+    size_t n, vlen;
+    char *out;
+
+    *rest = NULL;
+    for (p = q; p && !(strncmp(p + 1, "tracking=", 9) == 0);
+         p = strchr(p + 1, '&')) {
+    }
+    if (!p) {
+        return TC_OK;
+    }
+    v = p + 10;
+    vlen = strcspn(v, "&");
+    if (vlen == 2 && strncmp(v, "on", 2) == 0) {
+        cfg->store.tracking = 1;
+    } else if (vlen == 3 && strncmp(v, "off", 3) == 0) {
+        cfg->store.tracking = 0;
+    } else {
+        return tc__errf(err, TC_ECONFIG,
+                        "store URL: tracking: %.*s is not on or off",
+                        (int)vlen, v);
+    }
+    if (!(out = tc__malloc(strlen(url) + 1))) {
+        return tc__cfg_oom(err);
+    }
+    /* keep what precedes the parameter, and what follows it with the
+     * separator the parameter had ('?' or '&') */
+    n = (size_t)(p - url);
+    memcpy(out, url, n);
+    if (v[vlen] == '&') {
+        out[n] = *p;
+        strcpy(out + n + 1, v + vlen + 1);
+    } else {
+        out[n] = '\0';
+    }
+    *rest = out;
+    return TC_OK;
 }
 
 /* url_masked: the URL with the password replaced by "***". */
@@ -214,11 +262,17 @@ static int parse_unix(tc__config *cfg, const char *rest, tc__err *err)
     return TC_OK;
 }
 
-int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err)
+int tc__config_parse_url(tc__config *cfg, const char *whole, tc__err *err)
 {
+    const char *url = whole;
+    char *rest;
     int rc;
 
     tc__cfg_clear_store(cfg);
+    if ((rc = take_tracking(cfg, whole, &rest, err)) != TC_OK) {
+        return rc;
+    }
+    url = rest ? rest : whole;
     if (strncmp(url, "redis://", 8) == 0) {
         cfg->store.kind = TC__STORE_REDIS;
         rc = parse_redis(cfg, url + 8, err);
@@ -247,11 +301,12 @@ int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err)
                       "lmdb://, memory:)",
                       (int)strcspn(url, ":"), url);
     }
-    if (rc == TC_OK && !(cfg->url = tc__strdup(url))) {
+    if (rc == TC_OK && !(cfg->url = tc__strdup(whole))) {
         rc = tc__cfg_oom(err);
     }
     if (rc == TC_OK) {
-        rc = mask_url(cfg, url, err);
+        rc = mask_url(cfg, whole, err);
     }
+    tc__free(rest);
     return rc;
 }
