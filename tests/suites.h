@@ -25,6 +25,7 @@ void suite_cache_ops(Suite *s);       /* check_cache_ops.c: batches, counters */
 void suite_cache_failure(Suite *s);   /* check_cache_failure.c: degraded */
 Suite *suite_cache_full(void);        /* check_cache_full.c: a full store */
 Suite *suite_concurrency(void);       /* check_concurrency.c: threads (tsan) */
+Suite *suite_coherence(void); /* check_coherence.c: L1 across processes */
 Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);               /* check_cli.c: the built binary */
 void suite_cli_ops(Suite *s);         /* check_cli_ops.c: its failures, output,
