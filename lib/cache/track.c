@@ -52,13 +52,12 @@ static tc__nsrt *ns_of_prefix(tc__cache *h, const char *p, size_t n)
     return NULL;
 }
 
-/* The generation changed elsewhere: read it now, and make a read that
- * was under way when it changed read again (tc__cache_gen). */
-static void gen_changed(tc__cache *h, tc__nsrt *ns)
+/* The generation changed elsewhere: the next call reads it, and a read
+ * under way when it changed reads again (tc__cache_gen). */
+static void gen_changed(tc__nsrt *ns)
 {
     atomic_fetch_add(&ns->gen_inval, 1);
     atomic_store(&ns->gen_seen_ms, INT64_MIN / 2);
-    tc__cache_gen(h, ns, tc__now_ms());
 }
 
 /*
@@ -100,8 +99,7 @@ static void on_invalidate(void *ud, const char *const *keys, size_t n)
     if (!keys) {
         tc__l1_invalidate_all(h->l1);
         for (size_t i = 0; i < h->nns; i++) {
-            atomic_fetch_add(&h->ns[i].gen_inval, 1);
-            atomic_store(&h->ns[i].gen_seen_ms, INT64_MIN / 2);
+            gen_changed(&h->ns[i]);
         }
         return;
     }
@@ -116,7 +114,7 @@ static void on_invalidate(void *ud, const char *const *keys, size_t n)
         if (strcmp(colon + 1, GEN_SUFFIX) == 0) {
             ns = ns_of_prefix(h, k + 3, (size_t)(colon - k - 3));
             if (ns) {
-                gen_changed(h, ns);
+                gen_changed(ns);
             }
         } else if (strlen(colon + 1) == HASH_HEX &&
                    hex_word(colon + 1, &hk.hi) == 0 &&
