@@ -260,6 +260,12 @@ bench-hotpath: all
 # baseline, in instructions (HOTPATH_BEFORE=DIR adds a before column).
 bench-instr: bench-hotpath
 
+# L1 coherence across processes: invalidation latency between two
+# processes, and an L1 hit, L2 read and set with tracking on and off.
+.PHONY: bench-coherence
+bench-coherence: all
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/coherence.sh $(BUILD)
+
 # The classifier against fastText on many shapes of intent set.
 bench-suite: all
 	@scripts/deps.sh bench
