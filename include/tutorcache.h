@@ -25,8 +25,10 @@
  * (about one network round trip), instead of after the L1 TTL. What is
  * guaranteed, and when the L1 TTL is the bound again:
  *  - an L1 fill read from Redis before a write, and stored after that
- *    write's invalidation, is refused, so no such race leaves an old
- *    value in L1;
+ *    write's invalidation, is refused and read again, so no such race
+ *    leaves an old value in L1 (when the second read races too, as under
+ *    a bulk load, its value is stored and checked by a third read, so an
+ *    old one lasts at most that round trip);
  *  - this process's own writes stay in its L1: the invalidation that
  *    comes back for them is checked against Redis (one GET, on the
  *    tracking thread) and drops the copy only when Redis holds another

@@ -152,11 +152,21 @@ void tc__cache_refill(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     int64_t now;
 
     if (get_one(h, ns, hk, key, &it) == TC_OK && it.status == TC_OK) {
+        int64_t exp;
+
         now = tc__now_ms();
-        tc__l1_fill(h->l1, hk, it.val, it.len,
-                    now + (it.ttl_ms > 0 ? tc__min64(it.ttl_ms, ttl_ms)
-                                         : ttl_ms),
-                    now, seq, 0);
+        exp = now + (it.ttl_ms > 0 ? tc__min64(it.ttl_ms, ttl_ms) : ttl_ms);
+        if (tc__l1_fill(h->l1, hk, it.val, it.len, exp, now, seq, 0) ==
+            TC__L1_RACED) {
+            /*
+             * Raced twice: under a stream of writes to the slot's keys
+             * (a bulk load) a third read would race as well. Stored, then
+             * read once more and dropped unless the L2 still holds it, so
+             * that nothing older than that read stays.
+             */
+            tc__l1_set(h->l1, hk, it.val, it.len, exp, now);
+            tc__cache_l1_check(h, ns, hk);
+        }
     }
     tc__store_get_release(&it, 1);
 }
