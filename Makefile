@@ -171,7 +171,7 @@ asan:
 	done
 
 # The suites (or suite:case) whose threads ThreadSanitizer watches.
-TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency
+TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency coherence:race
 
 tsan:
 	@scripts/deps.sh check
@@ -278,6 +278,12 @@ bench-hotpath: all
 # The same, named for what it prints: each hot path beside its bare
 # baseline, in instructions (HOTPATH_BEFORE=DIR adds a before column).
 bench-instr: bench-hotpath
+
+# L1 coherence across processes: invalidation latency between two
+# processes, and an L1 hit, L2 read and set with tracking on and off.
+.PHONY: bench-coherence
+bench-coherence: all
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/coherence.sh $(BUILD)
 
 # The classifier against fastText on many shapes of intent set.
 bench-suite: all

@@ -17,6 +17,8 @@
  *     by slot ({hash tags} honoured), one pool and breaker per master,
  *     redirects and failovers followed; replica reads may be stale; no
  *     feedback (TC_EINVAL)
+ *   redis:// or unix:// with ?tracking=off (or &tracking=off): L1 not
+ *     kept coherent across processes (see Coherence below)
  *   lmdb:///path/to/dir                        an embedded LMDB environment
  *   memory:                                    L1 only
  *
@@ -25,6 +27,37 @@
  * as they are; a query value may not hold '@' or '&' (write %40, %26).
  * Messages about a bad URL name the part at fault and quote none of its
  * text, and the URL is shown (config JSON, logs) with every password as ***.
+ *
+ * Coherence: on Redis 6 or later (redis:// and unix://; a redis-cluster://
+ * store does not track yet, and its L1 copies are bound by the L1 TTL),
+ * each handle keeps one more connection
+ * and a thread that hear, through Redis' client-side caching (broadcast
+ * tracking of the namespaces' prefixes, RESP2 redirect mode), every write
+ * any client makes under them; the L1 copies those writes replace are
+ * dropped, so a set, delete, namespace invalidation or feedback
+ * correction made by another process is served here within milliseconds
+ * (about one network round trip), instead of after the L1 TTL. What is
+ * guaranteed, and when the L1 TTL is the bound again:
+ *  - an L1 fill read from Redis before a write, and stored after that
+ *    write's invalidation, is refused and read again, so no such race
+ *    leaves an old value in L1 (when the second read races too, as under
+ *    a bulk load, its value is stored and checked by a third read, so an
+ *    old one lasts at most that round trip);
+ *  - this process's own writes stay in its L1: the invalidation that
+ *    comes back for them is checked against Redis (one GET, on the
+ *    tracking thread) and drops the copy only when Redis holds another
+ *    value;
+ *  - when the tracking connection is lost (closed, killed, or a PING
+ *    unanswered for 1 s), every L1 entry is dropped as soon as the loss
+ *    is seen, and again when it is back, since the writes made meanwhile
+ *    were not heard; a loss that is silent is seen within 2 s;
+ *  - while it is down (Redis unreachable: then the degraded cap of 5 s
+ *    applies too), on Redis older than 6, for a user not allowed CLIENT
+ *    or SUBSCRIBE (logged once as l1_tracking_unavailable), or with
+ *    ?tracking=off in the URL, L1 copies are bound by the L1 TTL alone
+ *    (60 s by default), as without coherence.
+ * The L1 TTL stays in force with coherence on: it is the bound when
+ * tracking is not there.
  *
  * Entries live in namespaces. Each namespace has a key prefix, a TTL and an
  * optional L1 TTL; the defaults are ml_model_predictions, student_profiles,
@@ -492,7 +525,8 @@ TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n);
 
 /*
  * tc_cache_invalidate - drop every entry of a namespace, at once for this
- * process and, for other processes sharing the L2, within one second.
+ * process and, for other processes sharing the L2, within milliseconds
+ * with coherence (see the overview), else within one second.
  * It bumps the namespace's generation (stored in L2 as tc:<prefix>:gen),
  * which is part of every key's hash, so no keyspace scan is needed: the
  * old entries are unreachable and expire by their TTL.

@@ -168,6 +168,8 @@ START_TEST(test_degraded_age_cap)
     bk b;
 
     bk_start(&b, BK_REDIS);
+    /* without coherence: a lost tracking connection drops L1 */
+    strcat(b.url, "?tracking=off");
     h = bk_open_with(&b, NULL, "{\"degraded_ttl_ms\": 300}");
     SET(h, "old", "O", TC_TTL_DEFAULT);
     HIT(h, "old", "O", TC_TIER_L1);

@@ -215,6 +215,7 @@ START_TEST(test_del)
 {
     int kind = main_kinds[_i];
     tc_cache *a, *b2 = NULL;
+    int rc;
     bk b;
 
     bk_start(&b, kind);
@@ -243,7 +244,11 @@ START_TEST(test_del)
         HIT(b2, "d2", "two copies", TC_TIER_L2);
         ck_assert_int_eq(tc_cache_del(a, NS, "d2", 2), TC_OK);
         MISS(a, "d2");
-        ck_assert_int_eq(tc_cache_del(b2, NS, "d2", 2), TC_OK);
+        /* on Redis 6+ (coherence) A's delete may have dropped B's copy
+         * already, and B's delete then removes nothing */
+        rc = tc_cache_del(b2, NS, "d2", 2);
+        ck_assert_msg(rc == TC_OK || (rc == TC_MISS && b.kind != BK_LMDB),
+                      "B's delete: %s", tc_error_name(rc));
         MISS(b2, "d2");
     }
     tc_cache_close(b2);

@@ -23,6 +23,7 @@ int main(void)
     srunner_add_suite(sr, suite_cache_full());
     srunner_add_suite(sr, suite_errmsg());
     srunner_add_suite(sr, suite_concurrency());
+    srunner_add_suite(sr, suite_coherence());
     srunner_add_suite(sr, suite_alloc());
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_normalize());

@@ -30,6 +30,7 @@ void suite_cache_timeout(Suite *s);   /* check_cache_timeout.c: deadlines */
 Suite *suite_cache_full(void);        /* check_cache_full.c: a full store */
 Suite *suite_errmsg(void); /* check_errmsg.c: no message says a word twice */
 Suite *suite_concurrency(void);       /* check_concurrency.c: threads (tsan) */
+Suite *suite_coherence(void); /* check_coherence.c: L1 across processes */
 Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);               /* check_cli.c: the built binary */
 void suite_cli_ops(Suite *s);         /* check_cli_ops.c: its failures, output,

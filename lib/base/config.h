@@ -53,6 +53,9 @@ typedef struct tc__store_config {
     tc__seed *seeds;
     size_t nseeds;
     int read_replica;
+    /* L1 kept coherent through the server's invalidations (Redis 6+);
+     * 1 unless the URL says tracking=off */
+    int tracking;
     /* lmdb */
     char *dir;
     size_t map_bytes;

@@ -38,7 +38,54 @@ void tc__cfg_clear_store(tc__config *cfg)
     cfg->store.user = cfg->store.password = cfg->store.dir = NULL;
     cfg->store.port = TC__DEFAULT_REDIS_PORT;
     cfg->store.db = 0;
+    cfg->store.tracking = 1;
     cfg->store.kind = TC__STORE_MEMORY;
+}
+
+/*
+ * tracking=on|off among the URL's parameters, of any scheme: read here
+ * and taken out of *rest (a tc__malloc'd copy, NULL when the URL has no
+ * such parameter), which the scheme's own parser then reads.
+ */
+static int take_tracking(tc__config *cfg, const char *url, char **rest,
+                         tc__err *err)
+{
+    const char *q = strchr(url, '?'), *p, *v;
+    size_t n, vlen;
+    char *out;
+
+    *rest = NULL;
+    for (p = q; p && !(strncmp(p + 1, "tracking=", 9) == 0);
+         p = strchr(p + 1, '&')) {
+    }
+    if (!p) {
+        return TC_OK;
+    }
+    v = p + 10;
+    vlen = strcspn(v, "&");
+    if (vlen == 2 && strncmp(v, "on", 2) == 0) {
+        cfg->store.tracking = 1;
+    } else if (vlen == 3 && strncmp(v, "off", 3) == 0) {
+        cfg->store.tracking = 0;
+    } else {
+        return tc__errf(err, TC_ECONFIG,
+                        "store URL: tracking: not on or off");
+    }
+    if (!(out = tc__malloc(strlen(url) + 1))) {
+        return tc__cfg_oom(err);
+    }
+    /* keep what precedes the parameter, and what follows it with the
+     * separator the parameter had ('?' or '&') */
+    n = (size_t)(p - url);
+    memcpy(out, url, n);
+    if (v[vlen] == '&') {
+        out[n] = *p;
+        strcpy(out + n + 1, v + vlen + 1);
+    } else {
+        out[n] = '\0';
+    }
+    *rest = out;
+    return TC_OK;
 }
 
 /*
@@ -301,12 +348,35 @@ static int bad_scheme(const char *url, tc__err *err)
                     "unix://, lmdb://, memory:)");
 }
 
-int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err)
+/* The masked URL was made without the tracking parameter: put it back
+ * (at the end: the parameters' order means nothing). */
+static int unmask_tracking(tc__config *cfg, tc__err *err)
+{
+    char *m = cfg->store.url_masked;
+    size_t n = strlen(m);
+    char *o = tc__realloc(m, n + 16);
+
+    if (!o) {
+        return tc__cfg_oom(err);
+    }
+    snprintf(o + n, 16, "%ctracking=%s", strchr(o, '?') ? '&' : '?',
+             cfg->store.tracking ? "on" : "off");
+    cfg->store.url_masked = o;
+    return TC_OK;
+}
+
+int tc__config_parse_url(tc__config *cfg, const char *whole, tc__err *err)
 {
     url_parts u = {NULL, NULL, NULL};
+    const char *url = whole;
+    char *rest;
     int rc;
 
     tc__cfg_clear_store(cfg);
+    if ((rc = take_tracking(cfg, whole, &rest, err)) != TC_OK) {
+        return rc;
+    }
+    url = rest ? rest : whole;
     if (strncmp(url, "redis://", 8) == 0) {
         cfg->store.kind = TC__STORE_REDIS;
         rc = parse_redis(cfg, url + 8, &u, err);
@@ -335,11 +405,15 @@ int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err)
     } else {
         rc = bad_scheme(url, err);
     }
-    if (rc == TC_OK && !(cfg->url = tc__strdup(url))) {
+    if (rc == TC_OK && !(cfg->url = tc__strdup(whole))) {
         rc = tc__cfg_oom(err);
     }
     if (rc == TC_OK) {
         rc = mask_url(cfg, url, &u, err);
     }
+    if (rc == TC_OK && rest) {
+        rc = unmask_tracking(cfg, err);
+    }
+    tc__free(rest);
     return rc;
 }

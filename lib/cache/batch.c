@@ -15,8 +15,8 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
     tc__hash *hashes = NULL;
     char(*keys)[TC_KEY_MAX] = NULL;
     size_t *idx = NULL, nmiss = 0, i;
+    uint64_t gen, *seqs = NULL; /* of the keys read from L2 (l1.h) */
     int64_t now;
-    uint64_t gen;
     tc__nsrt *nr;
     tc__err err;
     int rc;
@@ -74,13 +74,15 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
     if (nmiss && h->store) {
         gets = tc__calloc(nmiss, sizeof(*gets));
         keys = tc__calloc(nmiss, sizeof(*keys));
-        if (!gets || !keys) {
+        seqs = tc__calloc(nmiss, sizeof(*seqs));
+        if (!gets || !keys || !seqs) {
             rc = tc__fail(TC_ENOMEM, "out of memory");
             goto done;
         }
         for (i = 0; i < nmiss; i++) {
             tc__key_format(keys[i], nr->def->prefix, &hashes[idx[i]]);
             gets[i].key = keys[i];
+            seqs[i] = tc__l1_seq(h->l1, &hashes[idx[i]]);
         }
         err.msg[0] = '\0';
         rc = h->store->ops->mget(h->store, gets, nmiss, &err);
@@ -107,11 +109,16 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
                                    ? tc__min64(g->ttl_ms, nr->def->l1_ttl_ms)
                                    : nr->def->l1_ttl_ms;
 
-                if (tc__l1_set(h->l1, &hashes[idx[i]], g->val, g->len,
-                               now + left, now) != TC_OK) {
+                rc = tc__l1_fill(h->l1, &hashes[idx[i]], g->val, g->len,
+                                 now + left, now, seqs[i], 0);
+                if (rc == TC__L1_RACED) {
+                    tc__cache_refill(h, nr, &hashes[idx[i]],
+                                     nr->def->l1_ttl_ms);
+                } else if (rc != TC_OK) {
                     rc = tc__fail(TC_ENOMEM, "L1 fill: out of memory");
                     goto done;
                 }
+                rc = TC_OK;
                 it->val = g->val;
                 it->len = g->len;
                 g->val = NULL;
@@ -123,8 +130,8 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
                     tc__cache_l2_failed(h, nr, g->status, "mget", &err);
                     CNT(nr, degraded);
                 } else if (neg) {
-                    tc__l1_set_neg(h->l1, &hashes[idx[i]],
-                                   now + nr->def->l1_ttl_ms, now);
+                    tc__l1_fill(h->l1, &hashes[idx[i]], NULL, 0,
+                                now + nr->def->l1_ttl_ms, now, seqs[i], 1);
                 }
                 CNT(nr, misses);
             }
@@ -140,6 +147,7 @@ done:
     }
     tc__free(gets);
     tc__free(keys);
+    tc__free(seqs);
     tc__free(hashes);
     tc__free(idx);
     if (rc != TC_OK) {
@@ -159,7 +167,7 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
     tc__hash *hashes = NULL;
     char(*keys)[TC_KEY_MAX] = NULL;
     int64_t *ttls = NULL, now;
-    uint64_t gen;
+    uint64_t gen, *seqs = NULL; /* read before the L2 write (l1.h) */
     size_t i;
     tc__nsrt *nr;
     tc__err err;
@@ -192,7 +200,8 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
     }
     hashes = tc__calloc(n, sizeof(*hashes));
     ttls = tc__calloc(n, sizeof(*ttls));
-    if (!hashes || !ttls) {
+    seqs = tc__calloc(n, sizeof(*seqs));
+    if (!hashes || !ttls || !seqs) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
         goto done;
     }
@@ -201,6 +210,7 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
         tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
                      items[i].keylen);
         ttls[i] = items[i].ttl_ms ? items[i].ttl_ms : nr->def->ttl_ms;
+        seqs[i] = tc__l1_seq(h->l1, &hashes[i]);
     }
     if (h->store) {
         sets = tc__calloc(n, sizeof(*sets));
@@ -256,11 +266,16 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
             CNT(nr, degraded);
             l1ttl = tc__min64(l1ttl, h->cfg.degraded_ttl_ms);
         }
-        if (tc__l1_set(h->l1, &hashes[i],
-                       sets           ? sets[i].val
-                       : items[i].val ? items[i].val
-                                      : "",
-                       items[i].len, now + l1ttl, now) != TC_OK) {
+        /* stored in L2: an invalidation meanwhile wins (as store_one) */
+        st = tc__l1_fill(h->l1, &hashes[i],
+                         items[i].val ? items[i].val : "", items[i].len,
+                         now + l1ttl, now,
+                         sets && st == TC_OK ? seqs[i] : TC__L1_NOSEQ, 0);
+        if (st == TC__L1_RACED) {
+            tc__cache_refill(h, nr, &hashes[i], l1ttl);
+            st = TC_OK;
+        }
+        if (st != TC_OK) {
             tc__l1_del(h->l1, &hashes[i]);
             items[i].status = TC_ENOMEM;
             rc = tc__fail(TC_ENOMEM, "L1 set: out of memory");
@@ -278,6 +293,7 @@ done:
     }
     tc__free(sets);
     tc__free(keys);
+    tc__free(seqs);
     tc__free(hashes);
     tc__free(ttls);
     return rc;

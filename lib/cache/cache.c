@@ -211,11 +211,21 @@ static int gen_take(tc__nsrt *ns, int rc, const tc__store_get *it,
     return (uint64_t)atomic_load(&ns->gen) != was;
 }
 
+/* A generation read that an invalidation of the generation key overlapped
+ * (heard by track.c) may have read the old one: the next call reads again. */
+static void gen_recheck(tc__nsrt *ns, uint64_t inval)
+{
+    if (atomic_load(&ns->gen_inval) != inval) {
+        atomic_store(&ns->gen_seen_ms, INT64_MIN / 2);
+    }
+}
+
 uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now)
 {
     uint64_t was = (uint64_t)atomic_load(&ns->gen);
     char key[TC_KEY_MAX];
     tc__store_get it;
+    uint64_t inval;
     tc__err err;
     int rc;
 
@@ -226,9 +236,11 @@ uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now)
     memset(&it, 0, sizeof(it));
     it.key = key;
     err.msg[0] = '\0';
+    inval = atomic_load(&ns->gen_inval);
     rc = h->store->ops->mget(h->store, &it, 1, &err);
     gen_take(ns, rc, &it, was);
     tc__free(it.val);
+    gen_recheck(ns, inval);
     return (uint64_t)atomic_load(&ns->gen);
 }
 
@@ -273,6 +285,7 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     int64_t left;
     char key[TC_KEY_MAX], gkey[TC_KEY_MAX];
     tc__store_get its[2], *it = &its[gen ? 1 : 0];
+    uint64_t seq, inval;
     tc__err err;
     int rc, l1;
 
@@ -303,10 +316,15 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
             gen_key(gkey, ns);
         }
         err.msg[0] = '\0';
+        seq = tc__l1_seq(h->l1, hk); /* an invalidation meanwhile wins */
+        inval = atomic_load(&ns->gen_inval);
         /* the generation first; the key unless L1 answered it */
         rc = h->store->ops->mget(h->store, its,
                                  gen ? (answered ? 1 : 2) : 1, &err);
         tc__cache_l2_state(h, rc);
+        if (gen) {
+            gen_recheck(ns, inval);
+        }
         if (gen && gen_take(ns, rc, &its[0], *gen)) {
             tc__free(its[0].val);
             tc__free(it->val);
@@ -332,7 +350,12 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
         if (rc == TC_OK && it->status == TC_OK) {
             left = it->ttl_ms > 0 ? tc__min64(it->ttl_ms, ns->def->l1_ttl_ms)
                                   : ns->def->l1_ttl_ms;
-            rc = tc__l1_set(h->l1, hk, it->val, it->len, now + left, now);
+            rc = tc__l1_fill(h->l1, hk, it->val, it->len, now + left, now,
+                             seq, 0);
+            if (rc == TC__L1_RACED) {
+                tc__cache_refill(h, ns, hk, ns->def->l1_ttl_ms);
+                rc = TC_OK;
+            }
             if (rc != TC_OK) {
                 tc__free(it->val);
                 return tc__fail(rc, "L1 fill: %s", tc__strerror(rc));
@@ -352,7 +375,8 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                                 &err);
             CNT(ns, degraded);
         } else if (neg) {
-            tc__l1_set_neg(h->l1, hk, now + ns->def->l1_ttl_ms, now);
+            tc__l1_fill(h->l1, hk, NULL, 0, now + ns->def->l1_ttl_ms, now,
+                        seq, 1);
         }
     }
     CNT(ns, misses);
@@ -438,9 +462,13 @@ int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
         return TC_OK;
     }
     tc__key_hash(&hk, n->def->prefix, gen_within(h, n, now), key, keylen);
-    return tc__l1_set(h->l1, &hk, val, len,
-                      now + tc__min64(n->def->ttl_ms, n->def->l1_ttl_ms),
-                      now);
+    rc = tc__l1_set(h->l1, &hk, val, len,
+                    now + tc__min64(n->def->ttl_ms, n->def->l1_ttl_ms), now);
+    if (rc == TC_OK && h->tracker) {
+        /* a write elsewhere may have come between the caller's and this */
+        tc__cache_l1_check(h, n, &hk);
+    }
+    return rc;
 }
 
 int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
@@ -449,8 +477,9 @@ int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     int64_t now, l1ttl = tc__min64(ttl, ns->def->l1_ttl_ms);
     char key[TC_KEY_MAX];
     tc__store_set it;
+    uint64_t seq = tc__l1_seq(h->l1, hk);
     tc__err err;
-    int rc;
+    int rc, stored = 0;
 
     if (h->store) {
         tc__key_format(key, ns->def->prefix, hk);
@@ -470,6 +499,7 @@ int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
             tc__l1_del(h->l1, hk);
             return tc__fail(rc, "SET %s: out of memory", key);
         }
+        stored = rc == TC_OK;
         if (rc != TC_OK) {
             /* the store's failure (down, full, refusing the size): a
              * cache write never fails the caller for it */
@@ -481,7 +511,14 @@ int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
         }
     }
     now = tc__now_ms();
-    rc = tc__l1_set(h->l1, hk, val, len, now + l1ttl, now);
+    /* stored in L2: an invalidation that came meanwhile (ours or another
+     * process's) wins, and the L2 is read again */
+    rc = stored ? tc__l1_fill(h->l1, hk, val, len, now + l1ttl, now, seq, 0)
+             : tc__l1_set(h->l1, hk, val, len, now + l1ttl, now);
+    if (rc == TC__L1_RACED) {
+        tc__cache_refill(h, ns, hk, l1ttl);
+        rc = TC_OK;
+    }
     if (rc != TC_OK) {
         tc__l1_del(h->l1, hk);
         return tc__fail(rc, "L1 set: %s", tc__strerror(rc));
@@ -759,6 +796,7 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
     if (h->store) {
         tc__cache_l2_state(h, rc);
     }
+    tc__cache_track_start(h);
     *out = h;
     return TC_OK;
 fail:
@@ -773,6 +811,7 @@ void tc__cache_close(tc__cache *h)
     if (!h) {
         return;
     }
+    tc__cache_track_stop(h);
     if (h->store) {
         h->store->ops->close(h->store);
     }

@@ -27,6 +27,14 @@
 #define INITIAL_BUCKETS 64u
 
 /*
+ * Invalidation sequences per shard (coherence, l1.h): a key's slot is
+ * picked by its high word, so that a fill is turned away only by an
+ * invalidation of a key sharing one of 64 slots, not of any key of the
+ * shard.
+ */
+#define INVAL_SLOTS 64u
+
+/*
  * A value whose charge is above an eighth of its shard's budget is not
  * stored. Admitting one that fills the whole shard would flush every hot
  * entry of that shard for a single value; an eighth bounds that damage
@@ -105,6 +113,8 @@ struct shard {
     uint64_t evictions;
     uint64_t expired;
     unsigned shift; /* bits of the mixed hash used to pick the shard */
+    /* bumped under lock by each invalidation of a key of the slot */
+    _Atomic uint64_t inval[INVAL_SLOTS];
     char pad[64];
 };
 
@@ -487,8 +497,23 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
     return rc;
 }
 
+/* A fill's slot of invalidation sequences (INVAL_SLOTS). */
+static _Atomic uint64_t *inval_slot(struct shard *s, const tc__hash *key)
+{
+    return &s->inval[key->hi & (INVAL_SLOTS - 1)];
+}
+
+/*
+ * seq: the slot's sequence read before the L2 read that gave val
+ * (tc__l1_seq), or NO_SEQ for a caller that checks nothing. A fill whose
+ * slot moved on meanwhile stores nothing and leaves the key's entry as
+ * it is: the invalidation that moved it has dealt with that entry.
+ */
+#define NO_SEQ TC__L1_NOSEQ
+
 static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
-                  size_t len, int64_t expires_ms, int64_t now_ms, int neg)
+                  size_t len, int64_t expires_ms, int64_t now_ms, int neg,
+                  uint64_t seq)
 {
     struct shard *s;
     struct entry **link, *e, *dead = NULL;
@@ -535,6 +560,11 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     mixed = key_word(key);
     s = &l1->shards[mixed & l1->shard_mask];
     write_lock(s);
+    if (seq != NO_SEQ && atomic_load(inval_slot(s, key)) != seq) {
+        write_unlock(s);
+        tc__free(e);
+        return TC__L1_RACED;
+    }
     link = find_link(s, key, mixed);
     if (neg && *link && !(*link)->negative && now_ms < (*link)->expires_ms) {
         /* an absence seen before a value arrived must not hide it */
@@ -575,13 +605,13 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
 int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                int64_t expires_ms, int64_t now_ms)
 {
-    return insert(l1, key, val, len, expires_ms, now_ms, 0);
+    return insert(l1, key, val, len, expires_ms, now_ms, 0, NO_SEQ);
 }
 
 int tc__l1_set_neg(tc__l1 *l1, const tc__hash *key, int64_t expires_ms,
                    int64_t now_ms)
 {
-    return insert(l1, key, "", 0, expires_ms, now_ms, 1);
+    return insert(l1, key, "", 0, expires_ms, now_ms, 1, NO_SEQ);
 }
 
 int tc__l1_del(tc__l1 *l1, const tc__hash *key)
@@ -655,4 +685,75 @@ void tc__l1_stats_get(tc__l1 *l1, tc__l1_stats *out)
         out->expired += s->expired;
         pthread_mutex_unlock(&s->lock);
     }
+}
+
+/* ---- coherence: invalidations from other processes (l1.h) --------------- */
+
+uint64_t tc__l1_seq(tc__l1 *l1, const tc__hash *key)
+{
+    struct shard *s = &l1->shards[key_word(key) & l1->shard_mask];
+
+    return atomic_load(inval_slot(s, key));
+}
+
+int tc__l1_fill(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+                int64_t expires_ms, int64_t now_ms, uint64_t seq, int neg)
+{
+    return insert(l1, key, neg ? "" : val, neg ? 0 : len, expires_ms, now_ms,
+                  neg, seq);
+}
+
+int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    struct entry **link, *e = NULL;
+    int held = 0;
+
+    write_lock(s);
+    atomic_fetch_add(inval_slot(s, key), 1);
+    link = find_link(s, key, mixed);
+    if (*link && (*link)->negative) {
+        e = unlink_entry(s, link);
+    } else {
+        held = *link != NULL;
+    }
+    write_unlock(s);
+    tc__free(e);
+    return held;
+}
+
+void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
+                        size_t len)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    struct entry **link, *e = NULL;
+
+    write_lock(s);
+    link = find_link(s, key, mixed);
+    if (*link && ((*link)->negative || !val || (*link)->len != len ||
+                  memcmp((*link)->val, val, len) != 0)) {
+        e = unlink_entry(s, link);
+    }
+    write_unlock(s);
+    tc__free(e);
+}
+
+void tc__l1_invalidate_all(tc__l1 *l1)
+{
+    unsigned i, j;
+
+    /* Slots first, so that no fill that read L2 before this call lands
+     * after the clear. */
+    for (i = 0; i < l1->nshards; i++) {
+        struct shard *s = &l1->shards[i];
+
+        write_lock(s);
+        for (j = 0; j < INVAL_SLOTS; j++) {
+            atomic_fetch_add(&s->inval[j], 1);
+        }
+        write_unlock(s);
+    }
+    tc__l1_clear(l1);
 }

@@ -92,4 +92,44 @@ void tc__l1_clear(tc__l1 *l1);
 
 void tc__l1_stats_get(tc__l1 *l1, tc__l1_stats *out);
 
+/*
+ * Coherence with other processes (cache/track.c). An invalidation of a
+ * key, or of everything, moves a sequence that a fill read before its L2
+ * read, so that a value read from the L2 before a write elsewhere is not
+ * stored after that write's invalidation, which would leave it in L1 for
+ * good. Sequences live in 64 slots per shard: an invalidation also turns
+ * away the fills of the few other keys of its slot, which then simply
+ * read the L2 again.
+ */
+
+/* The sequence a fill of key reads before its L2 read. */
+uint64_t tc__l1_seq(tc__l1 *l1, const tc__hash *key);
+
+/*
+ * tc__l1_set (neg: tc__l1_set_neg, val unused), unless an invalidation
+ * of key's slot came after seq was read: then nothing is stored and
+ * TC__L1_RACED is returned. Returns TC_OK, TC__L1_RACED, TC_EINVAL or
+ * TC_ENOMEM.
+ */
+#define TC__L1_RACED 3
+#define TC__L1_NOSEQ UINT64_MAX /* a seq that checks nothing */
+int tc__l1_fill(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+                int64_t expires_ms, int64_t now_ms, uint64_t seq, int neg);
+
+/*
+ * Another process changed key: moves its slot's sequence and removes a
+ * remembered absence. A value is kept and 1 returned: the caller checks
+ * it against the L2 and calls tc__l1_drop_unless, so that this process's
+ * own write, whose invalidation comes back too, stays in L1. Returns 0
+ * when no value is held.
+ */
+int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key);
+
+/* Removes key's entry unless it holds exactly val (NULL: removes it). */
+void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
+                        size_t len);
+
+/* Moves every sequence, then removes every entry. */
+void tc__l1_invalidate_all(tc__l1 *l1);
+
 #endif /* TC_L1_H */

@@ -41,6 +41,9 @@ typedef struct tc_ns {
     _Atomic int64_t gen_seen_ms; /* when gen was last read from L2 */
     tc__counters cnt;            /* C_COUNT, striped */
     tc__seedc seed;              /* the key hash's seed (ns.c) */
+    /* invalidations of the generation key heard (track.c): a re-read
+     * that overlaps one reads again */
+    _Atomic uint64_t gen_inval;
 } tc__nsrt;
 
 #define CNT(ns, field) tc__counters_add(&(ns)->cnt, C_##field, 1)
@@ -73,6 +76,7 @@ struct tc__cache {
     tc__ratelimit rl_l2;
     _Atomic int64_t l2_down_ms; /* when the L2 became unreachable; 0: up */
     tc__counters wr;            /* L2 writes failed, by TC__WRITE_* reason */
+    void *tracker; /* the store's invalidations (track.c); NULL: none */
 };
 
 static inline int64_t tc__min64(int64_t a, int64_t b)
@@ -130,6 +134,23 @@ void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc,
 int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key,
                    size_t keylen, tc__hash *hk, char **val, size_t *len,
                    tc_tier *tier, int neg, int64_t now);
+
+/* ---- track.c: L1 coherent with the writes of other processes ---------- */
+
+/* Starts hearing the store's invalidations (Redis 6+, tracking on). */
+void tc__cache_track_start(tc__cache *h);
+void tc__cache_track_stop(tc__cache *h);
+/*
+ * For a fill or a write whose L1 store came back TC__L1_RACED (an
+ * invalidation of its slot came while it read or wrote the L2): reads
+ * the key once more and stores that, unless raced again. ttl as the
+ * entry would have had.
+ */
+void tc__cache_refill(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                      int64_t ttl_ms);
+/* Reads key hk again and drops its L1 entry unless the L2 holds the same
+ * (an absent key keeps it: a value the L2 did not take). */
+void tc__cache_l1_check(tc__cache *h, tc__nsrt *ns, const tc__hash *hk);
 
 /* Writes one value to L2 then L1 (see tc_cache_set). */
 int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,

@@ -52,6 +52,21 @@ typedef struct tc__store_health {
 typedef struct tc__store tc__store;
 struct tc__fb_ops;
 
+/*
+ * What a cache asks of a store that can tell it about writes made by
+ * other clients (Redis 6 and later: client-side caching). The store
+ * calls invalidate from a thread of its own: with the keys of one
+ * invalidation (n > 0, each NUL-terminated), or with keys NULL when it
+ * cannot vouch for anything the cache holds (the connection that tells
+ * it was lost or is back, or the server was flushed).
+ */
+typedef struct tc__track_spec {
+    const char *const *prefixes; /* the keys to hear about, as "tc:p:" */
+    size_t nprefixes;
+    void (*invalidate)(void *ud, const char *const *keys, size_t n);
+    void *ud;
+} tc__track_spec;
+
 typedef struct tc__store_ops {
     const char *kind;            /* "redis", "redis-cluster", "lmdb" */
     const struct tc__fb_ops *fb; /* how it keeps feedback (fbstore.h) */
@@ -77,6 +92,16 @@ typedef struct tc__store_ops {
     /* Whether calls are held back now (an open circuit breaker): cheap,
      * no call to the store. */
     int (*resting)(tc__store *s);
+    /*
+     * Optional (NULL: the store cannot). Starts telling spec's callback
+     * about writes to keys under its prefixes, until untrack, which the
+     * caller runs before close; no callback runs after untrack returns.
+     * Returns TC_OK (also while the server is down: it keeps trying),
+     * TC_ENOTSUP (the server cannot track: *out NULL), or TC_ENOMEM.
+     */
+    int (*track)(tc__store *s, const tc__track_spec *spec, void **out,
+                 tc__err *err);
+    void (*untrack)(void *t);
     void (*close)(tc__store *s);
 } tc__store_ops;
 

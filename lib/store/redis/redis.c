@@ -28,6 +28,8 @@ static const tc__store_ops redis_ops = {
     .ping = tc__redis_ping,
     .health = tc__redis_health,
     .resting = redis_resting,
+    .track = tc__redis_track,
+    .untrack = tc__redis_untrack,
     .close = tc__redis_close,
 };
 

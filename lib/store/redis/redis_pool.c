@@ -566,3 +566,11 @@ void tc__redis_health(tc__store *st, tc__store_health *out)
     out->entries = -1;
     out->bytes = -1;
 }
+
+const tc__resp_target *tc__redis_target(tc__store *st, const tc__logger **log)
+{
+    tc__redis *s = (tc__redis *)st;
+
+    *log = &s->log;
+    return &s->target;
+}

@@ -11,6 +11,8 @@
  *   redis_script.c  the feedback scripts (lua/NAME.lua, embedded at build
  *                   time) and their calls, EVALSHA first
  *   redis_fb.c      feedback records in streams and hashes
+ *   redis_track.c   invalidations of other clients' writes, on a
+ *                   connection and a thread of their own
  *   redis.c         the table of operations and the opening
  *
  * hiredis is included by resp.c and by the files that read replies'
@@ -39,6 +41,8 @@ int tc__redis_new(tc__store **out, const tc__store_ops *ops,
 void tc__redis_close(tc__store *s);
 /* The breaker's state and the store's counts (store.h). */
 void tc__redis_health(tc__store *s, tc__store_health *out);
+/* The server s connects to and its logger, for redis_track.c. */
+const tc__resp_target *tc__redis_target(tc__store *s, const tc__logger **log);
 
 /* Flags of tc__redis_run. */
 #define TC__REDIS_BYPASS 1 /* not stopped by an open breaker (ping) */
@@ -153,6 +157,13 @@ void tc__scall_head(tc__req *q, const tc__scall *sc, size_t nwords);
  */
 int tc__scall_run(tc__store *s, tc__scall *sc, int flags, const char *key,
                   size_t nkeys, tc__err *err);
+
+/* ---- redis_track.c ---------------------------------------------------- */
+
+/* The store's track and untrack (store.h). */
+int tc__redis_track(tc__store *s, const tc__track_spec *spec, void **out,
+                    tc__err *err);
+void tc__redis_untrack(void *t);
 
 /* ---- redis_fb.c -------------------------------------------------------- */
 

@@ -1,0 +1,487 @@
+/*
+ * check_coherence.c - L1 kept coherent across processes on a real Redis
+ * (client-side caching): handle A holds a value in L1 and handle B (or
+ * another process) sets, deletes, invalidates the namespace or corrects
+ * it, and A serves the new answer within the bound of 50 ms; the
+ * invalidation connection killed, A serves nothing it held and hears
+ * writes again; fills racing with writes never leave an old value; and
+ * with tracking=off the L1 TTL alone bounds what A serves.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cache_fixture.h"
+
+/* The bound of the issue, stretched under valgrind only. */
+#define BOUND_MS 50
+/* How long a poll goes on before it gives up, to tell slow from never. */
+#define GIVE_UP_MS 3000
+
+static int64_t bound(void)
+{
+    return tt_under_valgrind() ? BOUND_MS * 20 : BOUND_MS;
+}
+
+/* A's answer for key: its value (malloc'd, or NULL on a miss) and tier. */
+static char *get(tc_cache *h, const char *key, tc_tier *tier)
+{
+    void *v = NULL;
+    size_t len = 0;
+    tc_tier t = TC_TIER_NONE;
+    char *out = NULL;
+    int rc = tc_cache_get(&v, &len, &t, h, NS, key, strlen(key));
+
+    ck_assert_msg(rc == TC_OK || rc == TC_MISS, "get %s: %s: %s", key,
+                  tc_error_name(rc), tc_errmsg());
+    if (rc == TC_OK) {
+        out = strdup((char *)v);
+        tc_free(v);
+    }
+    if (tier) {
+        *tier = t;
+    }
+    return out;
+}
+
+/* Makes A hold key in L1 with want (read until it answers from L1). */
+static void hold(tc_cache *a, const char *key, const char *want)
+{
+    tc_tier t = TC_TIER_NONE;
+
+    for (int i = 0; i < 3 && t != TC_TIER_L1; i++) {
+        char *v = get(a, key, &t);
+
+        ck_assert_msg(v && strcmp(v, want) == 0, "A holds %s, not %s",
+                      v ? v : "(miss)", want);
+        free(v);
+    }
+    ck_assert_int_eq(t, TC_TIER_L1);
+}
+
+/*
+ * Milliseconds from t0 until A answers want for key (NULL: a miss), or
+ * -1 after GIVE_UP_MS. It polls every millisecond: the bound is what is
+ * measured, not a sleep.
+ */
+static int64_t until(tc_cache *a, const char *key, const char *want,
+                     int64_t t0)
+{
+    for (;;) {
+        char *v = get(a, key, NULL);
+        int same = want ? v && strcmp(v, want) == 0 : v == NULL;
+        int64_t now = tt_now_ms();
+
+        free(v);
+        if (same) {
+            return now - t0;
+        }
+        if (now - t0 > GIVE_UP_MS) {
+            return -1;
+        }
+        tt_sleep_ms(1);
+    }
+}
+
+static void within_bound(int64_t took, const char *what)
+{
+    ck_assert_msg(took >= 0, "%s: A still serves the old answer after %d ms",
+                  what, GIVE_UP_MS);
+    ck_assert_msg(took <= bound(), "%s: A served the new answer after %lld ms "
+                  "(bound %lld ms)", what, (long long)took,
+                  (long long)bound());
+}
+
+START_TEST(test_set_del_invalidate_seen)
+{
+    tc_cache *a, *b;
+    int64_t t0;
+    bk s;
+
+    bk_start(&s, _i == 0 ? BK_REDIS : BK_UNIX);
+    a = bk_open(&s);
+    b = bk_open(&s);
+    SET(b, "q", "v1", TC_TTL_DEFAULT);
+    hold(a, "q", "v1");
+
+    t0 = tt_now_ms();
+    SET(b, "q", "v2", TC_TTL_DEFAULT);
+    within_bound(until(a, "q", "v2", t0), "set");
+
+    hold(a, "q", "v2");
+    t0 = tt_now_ms();
+    ck_assert_int_eq(tc_cache_del(b, NS, "q", 1), TC_OK);
+    within_bound(until(a, "q", NULL, t0), "del");
+
+    SET(b, "q", "v3", TC_TTL_DEFAULT);
+    hold(a, "q", "v3");
+    t0 = tt_now_ms();
+    ck_assert_int_eq(tc_cache_invalidate(b, NS), TC_OK);
+    within_bound(until(a, "q", NULL, t0), "invalidate");
+
+    /* A's own writes stay in its L1 though their invalidation comes back */
+    SET(a, "mine", "m", TC_TTL_DEFAULT);
+    tt_sleep_ms(20);
+    HIT(a, "mine", "m", TC_TIER_L1);
+    tc_cache_close(b);
+    tc_cache_close(a);
+    bk_stop(&s);
+}
+END_TEST
+
+/* The feedback host's answer, before any correction. */
+static int host(char **json, const char *text, size_t len, void *ud)
+{
+    static const char a[] = "{\"intent\":\"explanation\",\"confidence\":0.7}";
+
+    (void)text;
+    (void)len;
+    (void)ud;
+    *json = tc_malloc(sizeof(a));
+    memcpy(*json, a, sizeof(a));
+    return TC_OK;
+}
+
+static int source_of(tc_classifier *c, const char *text)
+{
+    tc_result *r;
+    int src;
+
+    ck_assert_int_eq(tc_classify(&r, c, text, strlen(text)), TC_OK);
+    src = r->source;
+    tc_result_free(r);
+    return src;
+}
+
+START_TEST(test_correction_seen)
+{
+    static const char text[] = "why does my loop never end";
+    const char *rec =
+        "{\"text\":\"Why does my loop never end?\",\"original_intent\":"
+        "\"explanation\",\"correct_intent\":\"debugging\","
+        "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
+    char cfg[200], id[TC_FEEDBACK_ID_MAX];
+    tc_classifier_options co;
+    tc_classifier *ca;
+    tc_cache *a, *b;
+    int64_t t0, took = -1;
+    bk s;
+
+    bk_start(&s, BK_REDIS);
+    snprintf(cfg, sizeof(cfg), "{\"spool_dir\":\"%s/spool\"}", s.tmp);
+    a = bk_open_with(&s, NULL, cfg);
+    b = bk_open_with(&s, NULL, cfg);
+    tc_classifier_options_init(&co);
+    co.fn = host;
+    co.fn_version = "v1";
+    ck_assert_int_eq(tc_classifier_open(&ca, a, &co), TC_OK);
+    /* A remembers, in L1, that the text has no correction */
+    ck_assert_int_ne(source_of(ca, text), TC_SOURCE_FEEDBACK);
+    ck_assert_int_ne(source_of(ca, text), TC_SOURCE_FEEDBACK);
+
+    t0 = tt_now_ms();
+    ck_assert_int_eq(tc_feedback_submit_json(id, NULL, b, rec, strlen(rec)),
+                     TC_OK);
+    while (tt_now_ms() - t0 <= GIVE_UP_MS) {
+        if (source_of(ca, text) == TC_SOURCE_FEEDBACK) {
+            took = tt_now_ms() - t0;
+            break;
+        }
+        tt_sleep_ms(1);
+    }
+    within_bound(took, "correction");
+    tc_classifier_close(ca);
+    tc_cache_close(b);
+    tc_cache_close(a);
+    bk_stop(&s);
+}
+END_TEST
+
+/* The number of invalidation connections the server has. */
+static int trackers(trs *srv)
+{
+    char *list = trs_cmd(srv, "CLIENT LIST");
+    int n = 0;
+
+    ck_assert_ptr_nonnull(list);
+    for (char *p = list; (p = strstr(p, "name=tutorcache-track")); p++) {
+        n++;
+    }
+    free(list);
+    return n;
+}
+
+static void wait_trackers(trs *srv, int want)
+{
+    int64_t t0 = tt_now_ms();
+
+    while (trackers(srv) != want) {
+        ck_assert_msg(tt_now_ms() - t0 < GIVE_UP_MS,
+                      "%d invalidation connections, not %d", trackers(srv),
+                      want);
+        tt_sleep_ms(5);
+    }
+}
+
+START_TEST(test_connection_killed)
+{
+    tc_tier t;
+    tc_cache *a, *b;
+    char *v;
+    int64_t t0;
+    bk s;
+
+    bk_start(&s, BK_REDIS);
+    a = bk_open(&s);
+    b = bk_open(&s);
+    wait_trackers(s.srv, 2);
+    SET(b, "k", "old", TC_TTL_DEFAULT);
+    hold(a, "k", "old");
+    /* every tracking connection, A's among them */
+    free(trs_cmd(s.srv, "CLIENT KILL TYPE pubsub"));
+    /* a write while nobody listens: A must not keep serving "old" */
+    SET(b, "k", "new", TC_TTL_DEFAULT);
+    wait_trackers(s.srv, 2);
+    v = get(a, "k", &t);
+    ck_assert_str_eq(v, "new");
+    ck_assert_int_eq(t, TC_TIER_L2); /* L1 was dropped */
+    free(v);
+    /* and A hears writes again */
+    hold(a, "k", "new");
+    t0 = tt_now_ms();
+    SET(b, "k", "newer", TC_TTL_DEFAULT);
+    within_bound(until(a, "k", "newer", t0), "set after reconnect");
+    tc_cache_close(b);
+    tc_cache_close(a);
+    bk_stop(&s);
+}
+END_TEST
+
+START_TEST(test_tracking_off_keeps_ttl)
+{
+    tc_cache *a, *b;
+    char url[256];
+    bk s;
+
+    bk_start(&s, BK_REDIS);
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", trs_port(s.srv));
+    snprintf(s.url, sizeof(s.url), "%s?tracking=off", url);
+    a = bk_open(&s);
+    b = bk_open(&s);
+    ck_assert_int_eq(trackers(s.srv), 0);
+    SET(b, "k", "old", TC_TTL_DEFAULT);
+    hold(a, "k", "old");
+    SET(b, "k", "new", TC_TTL_DEFAULT);
+    tt_sleep_ms(bound() * 2);
+    /* nothing told A: its L1 copy lives out its TTL */
+    HIT(a, "k", "old", TC_TIER_L1);
+    tc_cache_close(b);
+    tc_cache_close(a);
+    /* a bad value is refused, naming the parameter */
+    snprintf(s.url, sizeof(s.url), "%s?tracking=maybe", url);
+    {
+        tc_options o;
+        tc_cache *h = NULL;
+
+        tc_options_init(&o);
+        o.flags |= TC_OPT_NO_ENV;
+        o.store_url = s.url;
+        ck_assert_int_eq(tc_cache_open(&h, &o), TC_ECONFIG);
+        ck_assert_ptr_null(h);
+        ck_assert_ptr_nonnull(strstr(tc_errmsg(), "tracking"));
+    }
+    bk_stop(&s);
+}
+END_TEST
+
+START_TEST(test_tracking_refused)
+{
+    tc_cache *a, *b;
+    char url[256];
+    bk s;
+
+    /* a user that may not run CLIENT: as a server older than 6 */
+    bk_start(&s, BK_REDIS);
+    free(trs_cmd(s.srv, "ACL SETUSER app on >pw ~* &* +@all -client"));
+    snprintf(url, sizeof(url), "redis://app:pw@127.0.0.1:%d",
+             trs_port(s.srv));
+    snprintf(s.url, sizeof(s.url), "%s", url);
+    cache_log_reset();
+    {
+        tc_options o;
+
+        tc_options_init(&o);
+        o.log_fn = cache_log_cb;
+        o.log_level = TC_LOG_WARN;
+        a = bk_open_with(&s, &o, NULL);
+    }
+    b = bk_open(&s);
+    {
+        cJSON *line = cache_log_find("l1_tracking_unavailable");
+
+        ck_assert_msg(line != NULL, "no warning: %s", cache_log_text());
+        cJSON_Delete(line);
+    }
+    /* the handle works, with the L1 TTL as the bound */
+    SET(b, "k", "old", TC_TTL_DEFAULT);
+    hold(a, "k", "old");
+    SET(b, "k", "new", TC_TTL_DEFAULT);
+    HIT(a, "k", "old", TC_TIER_L1);
+    tc_cache_close(b);
+    tc_cache_close(a);
+    bk_stop(&s);
+}
+END_TEST
+
+/* Another process, for honesty: a forked child opens its own handle. */
+START_TEST(test_other_process)
+{
+    tc_cache *a;
+    int64_t t0, took;
+    int status;
+    pid_t pid;
+    bk s;
+
+    bk_start(&s, BK_REDIS);
+    a = bk_open(&s);
+    SET(a, "p", "parent", TC_TTL_DEFAULT);
+    hold(a, "p", "parent");
+    t0 = tt_now_ms();
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        tc_options o;
+        tc_cache *c = NULL;
+        int rc;
+
+        tc_options_init(&o);
+        o.flags |= TC_OPT_NO_ENV;
+        o.store_url = s.url;
+        rc = tc_cache_open(&c, &o);
+        if (rc == TC_OK) {
+            rc = tc_cache_set(c, NS, "p", 1, "child", 5, 0);
+            tc_cache_close(c);
+        }
+        _exit(rc == TC_OK ? 0 : 1);
+    }
+    took = until(a, "p", "child", t0);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the child failed to set");
+    /* from the fork on: the child's open and set are inside the bound */
+    ck_assert_msg(took >= 0, "A never saw the child's write");
+    ck_assert_msg(took <= bound() * 4, "A saw the child's write after %lld ms",
+                  (long long)took);
+    tc_cache_close(a);
+    bk_stop(&s);
+}
+END_TEST
+
+/* ---- the fill/invalidate race ----------------------------------------- */
+
+#define RACE_KEYS 8
+#define RACE_BURSTS 40
+#define RACE_WRITES 10 /* of each key per burst */
+#define RACE_READERS 3
+
+typedef struct race {
+    tc_cache *a;
+    _Atomic int stop;
+} race;
+
+static void *reader(void *arg)
+{
+    race *r = arg;
+    char key[8];
+    unsigned n = 0;
+
+    while (!atomic_load(&r->stop)) {
+        void *v = NULL;
+        size_t len;
+
+        snprintf(key, sizeof(key), "r%u", n++ % RACE_KEYS);
+        if (tc_cache_get(&v, &len, NULL, r->a, NS, key, strlen(key)) ==
+            TC_OK) {
+            tc_free(v);
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A's readers fill L1 while B rewrites the keys in bursts; after each
+ * burst, every key A holds must come to B's last value: an old value
+ * filled after the invalidation of the write that replaced it would stay
+ * for the L1 TTL (60 s), and nothing would tell A.
+ */
+START_TEST(test_fill_race)
+{
+    pthread_t th[RACE_READERS];
+    char key[8], val[24];
+    int bursts = tt_under_valgrind() ? RACE_BURSTS / 10 : RACE_BURSTS;
+    tc_cache *b;
+    race r;
+    bk s;
+
+    bk_start(&s, BK_REDIS);
+    r.a = bk_open(&s);
+    b = bk_open(&s);
+    atomic_store(&r.stop, 0);
+    for (int i = 0; i < RACE_READERS; i++) {
+        ck_assert_int_eq(pthread_create(&th[i], NULL, reader, &r), 0);
+    }
+    for (int u = 0; u < bursts; u++) {
+        for (int i = 0; i < RACE_KEYS * RACE_WRITES; i++) {
+            /* A writes too, now and then: its own invalidations come
+             * back, and B's next write must still reach it */
+            tc_cache *w = i % 7 == 3 ? r.a : b;
+
+            snprintf(key, sizeof(key), "r%d", i % RACE_KEYS);
+            snprintf(val, sizeof(val), "v%d.%d", u, i);
+            ck_assert_int_eq(
+                tc_cache_set(w, NS, key, strlen(key), val, strlen(val), 0),
+                TC_OK);
+        }
+        for (int k = 0; k < RACE_KEYS; k++) {
+            int last = RACE_KEYS * (RACE_WRITES - 1) + k;
+
+            snprintf(key, sizeof(key), "r%d", k);
+            snprintf(val, sizeof(val), "v%d.%d", u, last);
+            ck_assert_msg(until(r.a, key, val, tt_now_ms()) >= 0,
+                          "burst %d: A kept an old value of %s", u, key);
+        }
+    }
+    atomic_store(&r.stop, 1);
+    for (int i = 0; i < RACE_READERS; i++) {
+        pthread_join(th[i], NULL);
+    }
+    tc_cache_close(b);
+    tc_cache_close(r.a);
+    bk_stop(&s);
+}
+END_TEST
+
+Suite *suite_coherence(void)
+{
+    Suite *s = suite_create("coherence");
+    TCase *tc = tcase_create("across_handles");
+    TCase *race_tc = tcase_create("race");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_set_del_invalidate_seen, 0, 2);
+    tcase_add_test(tc, test_correction_seen);
+    tcase_add_test(tc, test_connection_killed);
+    tcase_add_test(tc, test_tracking_off_keeps_ttl);
+    tcase_add_test(tc, test_tracking_refused);
+    tcase_add_test(tc, test_other_process);
+    suite_add_tcase(s, tc);
+    tcase_set_timeout(race_tc, 120);
+    tcase_add_test(race_tc, test_fill_race);
+    suite_add_tcase(s, race_tc);
+    return s;
+}
