@@ -72,6 +72,26 @@ static int64_t degraded_count(tc_cache *h, const char *ns)
     return tc_cache_stats(&st, h, ns) == TC_OK ? (int64_t)st.degraded : -1;
 }
 
+/* Whether the L2 is up, as the handle last saw it: 1, 0, or -1 unknown. */
+static int l2_up(tc_cache *h)
+{
+    char *js = NULL;
+    cJSON *root, *up;
+    int r = -1;
+
+    if (tc_cache_stats_json(&js, h) != TC_OK) {
+        return -1;
+    }
+    root = cJSON_Parse(js);
+    up = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "l2"), "up");
+    if (cJSON_IsBool(up)) {
+        r = cJSON_IsTrue(up);
+    }
+    cJSON_Delete(root);
+    tc_free(js);
+    return r;
+}
+
 int cli_cmd_set(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longs[] = {{"ttl", required_argument, NULL, 'T'},
@@ -132,7 +152,14 @@ int cli_cmd_set(cli_ctx *ctx, int argc, char **argv)
          * The library kept the value in L1 only, which this process is
          * about to drop: for a one-shot command that is not stored.
          */
-        cli_err("set: the store is unreachable; the value was not stored");
+        if (l2_up(h) == 0) {
+            cli_err("set: the store is unreachable; the value was not "
+                    "stored");
+        } else {
+            cli_err("set: the store refused the value (full, too big, or "
+                    "permission denied: the warning says which); it was "
+                    "not stored");
+        }
         rc = CLI_UNAVAIL;
     } else {
         rc = CLI_OK;

@@ -216,7 +216,8 @@ TC_API void tc_free(void *ptr);
  * nor a caller's text unless tc_options.log_texts is set; keys appear as
  * their hashed L2 form. Events: debug cache_get, cache_set (namespace,
  * key, tier, result, latency_us) and classify (also source, intent);
- * info cache_invalidate; warn l2_error, l2_unavailable, l2_breaker_open;
+ * info cache_invalidate; warn l2_error, l2_unavailable, l2_denied (an ACL
+ * refused a command: the server stays up), l2_breaker_open;
  * info l2_recovered; feedback_* for feedback.
  */
 typedef enum tc_log_level {

@@ -532,6 +532,34 @@ START_TEST(test_bench_redis_auth)
 }
 END_TEST
 
+/* A set the server's ACL refuses is not called unreachable: the warning
+ * says permission denied, the line after it says the store refused the
+ * value, and the exit code is the store's (3). */
+START_TEST(test_set_denied)
+{
+    char url[128];
+    how h = {0};
+    char *ok;
+    run r;
+
+    cli_store_url(CLI_REDIS, url, sizeof(url)); /* the server, started */
+    ok = trs_cmd(cli_redis(),
+                 "ACL SETUSER limited on >pw ~other:* +@all -client");
+    ck_assert_ptr_nonnull(ok);
+    free(ok);
+    snprintf(url, sizeof(url), "redis://limited:pw@127.0.0.1:%d",
+             trs_port(cli_redis()));
+    h.url = url;
+    cli(&r, &h, "--log-level", "warn", "set", NS, "k", "v");
+    expect_diag(&r, 3, "refused the value");
+    ck_assert_msg(strstr(r.err, "permission denied") != NULL, "stderr: %s",
+                  r.err);
+    ck_assert_ptr_null(strstr(r.err, "unreachable"));
+    run_free(&r);
+    free(trs_cmd(cli_redis(), "ACL DELUSER limited"));
+}
+END_TEST
+
 void suite_cli_ops(Suite *s)
 {
     TCase *tc = tcase_create("cli_ops");
@@ -540,6 +568,7 @@ void suite_cli_ops(Suite *s)
     tcase_add_checked_fixture(tc, cli_setup_nostore, cli_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_redis_down);
+    tcase_add_test(tc, test_set_denied);
     tcase_add_test(tc, test_ping_nothing_listening);
     tcase_add_test(tc, test_password_masked);
     tcase_add_test(tc, test_stats_and_config);

@@ -72,6 +72,7 @@ typedef struct tc__rcall {
     tc__redis *s;
     rconn conn;
     int have_conn, probe, rejected, local, drop;
+    int denied; /* an ACL refused the command (NOPERM): the server is up */
     int budget;     /* the call's timeout, for messages */
     int64_t until;  /* its deadline (deadline.h), tc__now_ms() clock */
     const char *cmd, *key;
@@ -218,7 +219,10 @@ static void breaker_report(tc__redis *s, rcall *cl, int rc)
     }
     pthread_mutex_unlock(&s->mu);
 
-    if (down || rc == TC_EAUTH || rc == TC_ECONFIG) {
+    if (cl->denied) {
+        /* one command refused, on a server that answers: not down */
+        log_event(s, TC_LOG_WARN, "l2_denied", rc, cl->err->msg, NULL);
+    } else if (down || rc == TC_EAUTH || rc == TC_ECONFIG) {
         atomic_store(&s->up, 0);
         log_event(s, TC_LOG_WARN, "l2_unavailable", rc, cl->err->msg, NULL);
     } else if (!neutral) {
@@ -438,6 +442,7 @@ int tc__redis_error_reply(rcall *cl, const tc__rrep *r)
     const char *colon = cl->key ? strrchr(cl->key, ':') : NULL;
 
     if (strncmp(r->str, "NOPERM", 6) == 0) {
+        cl->denied = 1;
         return tc__errf(cl->err, TC_EAUTH,
                         "%s: permission denied for %s on %.*s (%s)",
                         label(cl), cl->cmd,
