@@ -49,7 +49,24 @@ typedef struct tc__rtrack {
     pthread_t thread;
     int started;
     int64_t ping_ms; /* when the PING in flight was sent; 0: none */
+    /* where the reader builds replies: kept from one read to the next,
+     * since a reply can arrive in parts (the reader holds pointers into
+     * it), and freed with the connection */
+    tc__rrep sink_slot[1];
+    tc__rsink sink;
+    int sink_on;
 } tc__rtrack;
+
+/* Closes the connection, then frees what its reader was building. */
+static void close_conn(tc__rtrack *tr)
+{
+    tc__resp_close(tr->c);
+    tr->c = NULL;
+    if (tr->sink_on) {
+        tc__sink_free(&tr->sink, tr->sink_slot);
+        tr->sink_on = 0;
+    }
+}
 
 static void log_event(tc__rtrack *tr, tc_log_level level, const char *event,
                       const char *detail)
@@ -143,8 +160,7 @@ static int track_connect(tc__rtrack *tr, tc__err *err)
     }
     tc__sink_free(&k, stack);
     if (rc != TC_OK) {
-        tc__resp_close(tr->c);
-        tr->c = NULL;
+        close_conn(tr);
     }
     tr->ping_ms = 0;
     return rc;
@@ -159,8 +175,7 @@ static void drop_all(tc__rtrack *tr)
 
 static void lost(tc__rtrack *tr, const char *why)
 {
-    tc__resp_close(tr->c);
-    tr->c = NULL;
+    close_conn(tr);
     drop_all(tr);
     log_event(tr, TC_LOG_WARN, "l1_tracking_lost", why);
 }
@@ -212,17 +227,19 @@ static int on_reply(tc__rtrack *tr, const tc__rrep *r)
  */
 static int read_replies(tc__rtrack *tr)
 {
-    tc__rrep stack[1];
-    tc__rsink k;
+    tc__rsink *k = &tr->sink;
     void *got;
     int rc = 0;
 
     if (redisBufferRead(tr->c) != REDIS_OK) {
         return -1;
     }
-    tc__sink_init(&k, stack, 1, 1);
+    if (!tr->sink_on) {
+        tc__sink_init(k, tr->sink_slot, 1, 1);
+        tr->sink_on = 1;
+    }
     for (;;) {
-        tr->c->reader->privdata = &k;
+        tr->c->reader->privdata = k;
         got = NULL;
         if (redisReaderGetReply(tr->c->reader, &got) != REDIS_OK) {
             rc = -1;
@@ -231,14 +248,12 @@ static int read_replies(tc__rtrack *tr)
         if (!got) {
             break;
         }
-        rc = on_reply(tr, &k.slot[0]);
-        tc__sink_clear(&k);
+        rc = on_reply(tr, &k->slot[0]);
+        tc__sink_clear(k);
         if (rc != 0) {
             break;
         }
     }
-    tr->c->reader->privdata = NULL;
-    tc__sink_free(&k, stack);
     return rc;
 }
 
@@ -319,7 +334,7 @@ static void track_free(tc__rtrack *tr)
         tc__free(tr->prefixes[i]);
     }
     tc__free(tr->prefixes);
-    tc__resp_close(tr->c);
+    close_conn(tr);
     if (tr->wake[0] >= 0) {
         close(tr->wake[0]);
         close(tr->wake[1]);
