@@ -5,11 +5,13 @@
  * override namespace's keys under the same tag, so put.lua writes a
  * record, its counters and its override in one slot, as one script.
  *
- * A slot that moved answers MOVED (or ASK, or CLUSTERDOWN while a
- * failover runs): the map is read again at once and the operation runs
- * once more on the master it names. That is safe for each operation: a
- * node that redirects ran nothing, and a put retries only the records
- * that failed.
+ * A slot that moved answers MOVED (or CLUSTERDOWN while a failover
+ * runs): the map is read again at once and the operation runs once more
+ * on the master it names. That is safe for each operation: a node that
+ * redirects ran nothing, and a put retries only the records that failed.
+ * While the slot itself migrates, an ASK is not followed (a script would
+ * need ASKING on the same connection): the call fails with the server's
+ * message, as a single server's call that could not run.
  */
 #include <string.h>
 
