@@ -1,6 +1,6 @@
 /*
  * check_cluster.h - what the cluster suite's files (check_cluster.c,
- * check_cluster_url.c, check_cluster_ops.c) share: the suite's cluster,
+ * check_cluster_url.c, check_cluster_ops.c, check_cluster_fb.c) share: the suite's cluster,
  * started once by the unchecked fixture, and stores opened on it.
  */
 #ifndef TC_TEST_CHECK_CLUSTER_H
@@ -23,5 +23,9 @@ void ccl_close(tc__store *st, tc__config *cfg);
 /* One key set (60 s); and a key's value checked (want NULL: a miss). */
 int ccl_put(tc__store *st, const char *key, const char *val);
 void ccl_expect(tc__store *st, const char *key, const char *want);
+
+/* The feedback tests (check_cluster_fb.c), added to a case whose
+ * fixture starts the cluster. */
+void cluster_fb_tests(TCase *tc);
 
 #endif

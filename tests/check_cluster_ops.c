@@ -235,6 +235,7 @@ void suite_cluster_ops(Suite *s)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_public_two_handles);
     tcase_add_test(tc, test_read_from_replica);
+    cluster_fb_tests(tc);
     suite_add_tcase(s, tc);
 
     tcase_add_unchecked_fixture(fo, fcl_setup, fcl_teardown);

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cfgparse.h"
 #include "base/deadline.h"
 #include "cache/nshash.h"
 #include "cache/tiers.h"
+#include "store/fbstore.h"
 
 /* Degraded-mode warnings: at most one line per kind in this interval. */
 #define LOG_INTERVAL_MS 10000
@@ -719,6 +721,27 @@ int tc__cache_stats(tc_ns_stats *out, tc__cache *h, const char *ns)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+/*
+ * On a store whose feedback keys carry a hash tag (a cluster), the
+ * override namespace's keys carry it too ("tc:{tc:fb}:<hex>"), so that
+ * the feedback script that writes a correction's record writes its
+ * override in the same slot. Done before any key is made: the prefix is
+ * hashed into every key of the namespace.
+ */
+static int tag_overrides(tc__cache *h, tc__err *err)
+{
+    const char *tag = h->store ? h->store->ops->fb_tag : NULL;
+    char prefix[64];
+
+    for (size_t i = 0; tag && i < h->nns; i++) {
+        if (strcmp(h->cfg.ns[i].name, TC__FB_OVERRIDE_NS) == 0) {
+            snprintf(prefix, sizeof(prefix), "{%s}", tag);
+            return tc__cfg_set_str(&h->cfg.ns[i].prefix, prefix, err);
+        }
+    }
+    return TC_OK;
+}
+
 int tc__cache_open(tc__cache **out, const tc_options *opt)
 {
     tc__cache *h;
@@ -778,6 +801,9 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
     }
     if ((rc = tc__store_open(&h->store, &h->cfg.store, &h->log, &err)) !=
         TC_OK) {
+        goto fail;
+    }
+    if ((rc = tag_overrides(h, &err)) != TC_OK) {
         goto fail;
     }
     /* A server that is down is not an error (the cache degrades and

@@ -25,6 +25,17 @@
 
 #include "store/store.h"
 
+/*
+ * On a Redis Cluster a script may name keys of one slot only, so the
+ * feedback keys carry this hash tag there, and so do the keys of the
+ * namespace that holds corrections' overrides (the cache gives that
+ * namespace the prefix "{" TC__FB_TAG "}" on a store whose ops->fb_tag is
+ * set): a record and its override are still written by one script.
+ */
+#define TC__FB_TAG "tc:fb"
+/* The namespace of corrections' overrides (classify's TC__OVERRIDE_NS). */
+#define TC__FB_OVERRIDE_NS "intent_feedback"
+
 /* The longest id, in bytes; TC_FEEDBACK_ID_MAX has room for its NUL. */
 #define TC__FB_ID_LEN 64
 

@@ -70,6 +70,9 @@ typedef struct tc__track_spec {
 typedef struct tc__store_ops {
     const char *kind;            /* "redis", "redis-cluster", "lmdb" */
     const struct tc__fb_ops *fb; /* how it keeps feedback (fbstore.h) */
+    /* The hash tag of its feedback keys (a cluster: TC__FB_TAG, which the
+     * override namespace's keys must carry too); NULL: none needed. */
+    const char *fb_tag;
     /*
      * Looks up n keys in one round trip. Returns TC_OK when every item
      * has its own status (TC_OK/TC_MISS, or an error for that item alone,

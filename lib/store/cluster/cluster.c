@@ -4,13 +4,7 @@
  * opening from the URL's nodes; a cluster that does not answer yet is
  * not an error (as a single server that is down is not), the thread that
  * follows the map keeps asking and calls degrade meanwhile.
- *
- * Feedback is refused: its script writes the stream, the counters, the
- * seen key of each record and the override in one call, and those keys
- * (named by the Redis store's feedback file and by the cache's override
- * namespace) do not share a hash tag, so a cluster would refuse the
- * script with CROSSSLOT. A clear TC_EINVAL is better than feedback that
- * works for some records and not others.
+ * Feedback (cluster_fb.c) keeps its keys under the hash tag {tc:fb}.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,89 +12,6 @@
 #include "store/cluster/cluster.h"
 #include "store/fbstore.h"
 #include "store/redis/redis_store.h"
-
-#define FB_REFUSED                                                             \
-    "feedback on redis-cluster: its keys do not share a hash tag yet; keep "   \
-    "feedback on a single Redis or LMDB"
-
-static int fb_put(tc__store *s, tc__fb_put *items, size_t n,
-                  int64_t retention_ms, tc__err *err)
-{
-    (void)s;
-    (void)retention_ms;
-    for (size_t i = 0; i < n; i++) {
-        items[i].status = TC_EINVAL;
-    }
-    return tc__errf(err, TC_EINVAL, FB_REFUSED);
-}
-
-static int fb_trim(tc__store *s, int64_t retention_ms, uint64_t *removed,
-                   tc__err *err)
-{
-    (void)s;
-    (void)retention_ms;
-    if (removed) {
-        *removed = 0;
-    }
-    return tc__errf(err, TC_EINVAL, FB_REFUSED);
-}
-
-static int fb_count(tc__store *s, const char *name, uint64_t n, tc__err *err)
-{
-    (void)s;
-    (void)name;
-    (void)n;
-    return tc__errf(err, TC_EINVAL, FB_REFUSED);
-}
-
-static int fb_consume(tc__store *s, const char *consumer, size_t max,
-                      int64_t claim_idle_ms, char ***ids, char ***records,
-                      size_t *n, tc__err *err)
-{
-    (void)s;
-    (void)consumer;
-    (void)max;
-    (void)claim_idle_ms;
-    *ids = *records = NULL;
-    *n = 0;
-    return tc__errf(err, TC_EINVAL, FB_REFUSED);
-}
-
-static int fb_ack(tc__store *s, const char *const *ids, size_t n, tc__err *err)
-{
-    (void)s;
-    (void)ids;
-    (void)n;
-    return tc__errf(err, TC_EINVAL, FB_REFUSED);
-}
-
-static int fb_stats(tc__store *s, tc__fb_stats *out, tc__err *err)
-{
-    (void)s;
-    memset(out, 0, sizeof(*out));
-    return tc__errf(err, TC_EINVAL, FB_REFUSED);
-}
-
-static int fb_export(tc__store *s,
-                     int (*each)(void *ud, const char *id, const char *json,
-                                 size_t len),
-                     void *ud, tc__err *err)
-{
-    (void)s;
-    (void)each;
-    (void)ud;
-    return tc__errf(err, TC_EINVAL, FB_REFUSED);
-}
-
-static const tc__fb_ops cluster_fb_ops = {
-    .put = fb_put,
-    .trim = fb_trim,
-    .count = fb_count,
-    .consume = fb_consume,
-    .ack = fb_ack,
-    .stats = fb_stats,
-    .export = fb_export,
-};
 
 /* ---- the store -------------------------------------------------------- */
 
@@ -192,7 +103,8 @@ static void cluster_close(tc__store *s)
 
 static const tc__store_ops cluster_ops = {
     .kind = "redis-cluster",
-    .fb = &cluster_fb_ops,
+    .fb = &tc__cluster_fb_ops,
+    .fb_tag = TC__FB_TAG,
     .mget = tc__cluster_mget,
     .mset = tc__cluster_mset,
     .del = tc__cluster_del,

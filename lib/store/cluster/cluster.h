@@ -9,6 +9,8 @@
  *   cluster_call.c  the cache's operations: keys split by node, each
  *                   node's commands pipelined, MOVED, ASK, TRYAGAIN and
  *                   CLUSTERDOWN answered
+ *   cluster_fb.c    feedback: redis_fb.c's operations, keys under the hash
+ *                   tag {tc:fb}, on the master of that slot
  *   cluster.c       the table of operations and the opening
  *
  * The nodes are single-server Redis stores, so a node that dies trips its
@@ -102,5 +104,9 @@ int tc__cluster_mset(tc__store *s, tc__store_set *items, size_t n,
                      tc__err *err);
 int tc__cluster_del(tc__store *s, const char *key, tc__err *err);
 int tc__cluster_incr(tc__store *s, const char *key, int64_t *out, tc__err *err);
+
+/* ---- cluster_fb.c ------------------------------------------------------ */
+
+extern const struct tc__fb_ops tc__cluster_fb_ops;
 
 #endif /* TC_STORE_CLUSTER_H */

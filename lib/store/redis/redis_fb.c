@@ -4,7 +4,9 @@
  * group "retrain" on it as the retraining queue, a hash of counters
  * (tc:fb:counts) and one key per record, tc:fb:seen:<id>, which makes a
  * put idempotent by id and maps the record's id to its stream entry's id
- * (what XACK needs) for as long as the record is kept.
+ * (what XACK needs) for as long as the record is kept. The prefix is the
+ * store's: "tc:fb:" on a single server, "{tc:fb}:" on a cluster, where
+ * the hash tag keeps every key a script names in one slot.
  *
  * Every write is one of the Lua scripts of lua/ (redis_script.c); a put
  * sends one script call per SCRIPT_BATCH records, all pipelined in one
@@ -20,10 +22,9 @@
 #include "store/fbstore.h"
 #include "store/redis/redis_store.h"
 
-#define K_STREAM "tc:fb:stream"
-#define K_COUNTS "tc:fb:counts"
-#define K_SEEN "tc:fb:seen:"
 #define GROUP "retrain"
+/* The longest key prefix with its longest fixed key ("counts", "stream"). */
+#define KEY_MAX 64
 /*
  * Records per script call of a put. A call per record pays the script's
  * entry (arguments, type checks, counters) per record; one call for a
@@ -74,9 +75,22 @@ static void req_cat(tc__req *q, const char *a, const char *b, const char *c,
     tc__req_put(q, "\r\n", 2);
 }
 
+/* The stream's and the counters' names under prefix pfx. */
+typedef struct fb_keys {
+    char stream[KEY_MAX], counts[KEY_MAX];
+} fb_keys;
+
+static void keys_of(fb_keys *k, const char *pfx)
+{
+    snprintf(k->stream, sizeof(k->stream), "%sstream", pfx);
+    snprintf(k->counts, sizeof(k->counts), "%scounts", pfx);
+}
+
 /* ---- put ---------------------------------------------------------------- */
 
 typedef struct put_ctx {
+    const char *pfx;
+    fb_keys k;
     tc__fb_put *items;
     size_t *idx; /* the valid items, in order */
     size_t nvalid, batch;
@@ -106,12 +120,12 @@ static void build_put(tc__req *q, const tc__scall *sc, size_t c)
     }
     tc__scall_head(q, sc, 1 + nkeys + nargs);
     tc__req_i64(q, (int64_t)nkeys);
-    tc__req_str(q, K_STREAM);
-    tc__req_str(q, K_COUNTS);
+    tc__req_str(q, x->k.stream);
+    tc__req_str(q, x->k.counts);
     for (size_t j = from; j < to; j++) {
         const tc__fb_put *it = &x->items[x->idx[j]];
 
-        req_cat(q, K_SEEN, it->id, NULL, NULL);
+        req_cat(q, x->pfx, "seen:", it->id, NULL);
         if (it->override_key) {
             tc__req_str(q, it->override_key);
         }
@@ -181,11 +195,15 @@ static int take_put(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t c)
     return TC_OK;
 }
 
-static int rfb_put(tc__store *s, tc__fb_put *items, size_t n,
-                   int64_t retention_ms, tc__err *err)
+int tc__rfb_put(tc__store *s, const char *pfx, tc__fb_put *items, size_t n,
+                int64_t retention_ms, tc__err *err)
 {
-    put_ctx x = {items,         NULL,         0,  atomic_load(&script_batch),
-                 tc__wall_ms(), retention_ms, err};
+    put_ctx x = {.pfx = pfx,
+                 .items = items,
+                 .batch = atomic_load(&script_batch),
+                 .now = tc__wall_ms(),
+                 .retention = retention_ms,
+                 .err = err};
     tc__scall sc = {.which = TC__SCRIPT_PUT,
                     .build = build_put,
                     .take = take_put,
@@ -195,6 +213,7 @@ static int rfb_put(tc__store *s, tc__fb_put *items, size_t n,
     if (n == 0) {
         return TC_OK;
     }
+    keys_of(&x.k, pfx);
     if (!(x.idx = tc__calloc(n, sizeof(*x.idx)))) {
         return tc__errf(err, TC_ENOMEM, "FEEDBACK PUT: out of memory");
     }
@@ -245,11 +264,12 @@ static int take_int(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i)
     return TC_OK;
 }
 
-static int rfb_trim(tc__store *s, int64_t retention_ms, uint64_t *removed,
-                    tc__err *err)
+int tc__rfb_trim(tc__store *s, const char *pfx, int64_t retention_ms,
+                 uint64_t *removed, tc__err *err)
 {
     char cut[24];
-    const char *w[] = {K_STREAM, cut, GROUP};
+    fb_keys k;
+    const char *w[] = {k.stream, cut, GROUP};
     tc__scall sc = {.which = TC__SCRIPT_TRIM,
                     .ncalls = 1,
                     .build = build_words,
@@ -266,8 +286,9 @@ static int rfb_trim(tc__store *s, int64_t retention_ms, uint64_t *removed,
     if (retention_ms <= 0 || retention_ms >= now) {
         return TC_OK;
     }
+    keys_of(&k, pfx);
     snprintf(cut, sizeof(cut), "%lld", (long long)(now - retention_ms));
-    rc = tc__scall_run(s, &sc, TC__REDIS_IDEMPOTENT, K_STREAM, 1, err);
+    rc = tc__scall_run(s, &sc, TC__REDIS_IDEMPOTENT, k.stream, 1, err);
     if (rc == TC_OK && removed) {
         *removed = sc.value > 0 ? (uint64_t)sc.value : 0;
     }
@@ -286,9 +307,11 @@ static int read_int(tc__rcall *cl, tc__rsink *k, void *ud)
     return r->type == REDIS_REPLY_INTEGER ? TC_OK : tc__redis_bad_reply(cl, r);
 }
 
-static int rfb_count(tc__store *s, const char *name, uint64_t n, tc__err *err)
+int tc__rfb_count(tc__store *s, const char *pfx, const char *name, uint64_t n,
+                  tc__err *err)
 {
     tc__rrep stack[TC__REP_STACK];
+    fb_keys keys;
     tc__rsink k;
     tc__req q;
     int rc;
@@ -297,16 +320,17 @@ static int rfb_count(tc__store *s, const char *name, uint64_t n, tc__err *err)
         return tc__errf(err, TC_EINVAL, "FEEDBACK COUNT: no name, or %llu",
                         (unsigned long long)n);
     }
+    keys_of(&keys, pfx);
     tc__req_init(&q);
     tc__req_len(&q, '*', 4); /* HINCRBY key field n */
     tc__req_str(&q, "HINCRBY");
-    tc__req_str(&q, K_COUNTS);
+    tc__req_str(&q, keys.counts);
     tc__req_str(&q, name);
     tc__req_i64(&q, (int64_t)n);
     tc__sink_init(&k, stack, 1, 0);
     /* Not idempotent: sent twice, it would count twice. */
-    rc = tc__redis_run(s, 0, "HINCRBY " K_COUNTS, name, 1, &q, &k, read_int,
-                       NULL, err);
+    rc = tc__redis_run(s, 0, "HINCRBY", keys.counts, 1, &q, &k, read_int, NULL,
+                       err);
     tc__sink_free(&k, stack);
     tc__req_free(&q);
     return rc;
@@ -315,6 +339,7 @@ static int rfb_count(tc__store *s, const char *name, uint64_t n, tc__err *err)
 /* ---- consume, ack ------------------------------------------------------- */
 
 typedef struct consume_ctx {
+    fb_keys k;
     const char *consumer;
     char cmax[24], cidle[24];
     char **ids, **recs;
@@ -324,7 +349,7 @@ typedef struct consume_ctx {
 static void build_consume(tc__req *q, const tc__scall *sc, size_t i)
 {
     const consume_ctx *x = sc->ud;
-    const char *w[] = {K_STREAM, GROUP, x->consumer, x->cmax, x->cidle};
+    const char *w[] = {x->k.stream, GROUP, x->consumer, x->cmax, x->cidle};
 
     (void)i;
     tc__scall_head(q, sc, 1 + NELEM(w));
@@ -370,11 +395,11 @@ static int take_consume(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i)
     return TC_OK;
 }
 
-static int rfb_consume(tc__store *s, const char *consumer, size_t max,
-                       int64_t claim_idle_ms, char ***ids, char ***records,
-                       size_t *n, tc__err *err)
+int tc__rfb_consume(tc__store *s, const char *pfx, const char *consumer,
+                    size_t max, int64_t claim_idle_ms, char ***ids,
+                    char ***records, size_t *n, tc__err *err)
 {
-    consume_ctx x = {consumer, "", "", NULL, NULL, 0};
+    consume_ctx x = {.consumer = consumer};
     tc__scall sc = {.which = TC__SCRIPT_CONSUME,
                     .ncalls = 1,
                     .build = build_consume,
@@ -387,6 +412,7 @@ static int rfb_consume(tc__store *s, const char *consumer, size_t max,
     if (!consumer || !*consumer || max == 0) {
         return tc__errf(err, TC_EINVAL, "FEEDBACK CONSUME: no consumer");
     }
+    keys_of(&x.k, pfx);
     snprintf(x.cmax, sizeof(x.cmax), "%zu",
              max < CONSUME_MAX ? max : CONSUME_MAX);
     snprintf(x.cidle, sizeof(x.cidle), "%lld",
@@ -406,6 +432,8 @@ static int rfb_consume(tc__store *s, const char *consumer, size_t max,
 }
 
 typedef struct ack_ctx {
+    const char *pfx;
+    fb_keys k;
     const char *const *ids;
     size_t n, nkeys; /* ids that may be records' are sent */
 } ack_ctx;
@@ -417,18 +445,19 @@ static void build_ack(tc__req *q, const tc__scall *sc, size_t i)
     (void)i;
     tc__scall_head(q, sc, 1 + 1 + x->nkeys + 1);
     tc__req_i64(q, (int64_t)(1 + x->nkeys));
-    tc__req_str(q, K_STREAM);
+    tc__req_str(q, x->k.stream);
     for (size_t j = 0; j < x->n; j++) {
         if (tc__fb_id_valid(x->ids[j])) {
-            req_cat(q, K_SEEN, x->ids[j], NULL, NULL);
+            req_cat(q, x->pfx, "seen:", x->ids[j], NULL);
         }
     }
     tc__req_str(q, GROUP);
 }
 
-static int rfb_ack(tc__store *s, const char *const *ids, size_t n, tc__err *err)
+int tc__rfb_ack(tc__store *s, const char *pfx, const char *const *ids,
+                size_t n, tc__err *err)
 {
-    ack_ctx x = {ids, n, 0};
+    ack_ctx x = {.pfx = pfx, .ids = ids, .n = n};
     tc__scall sc = {.which = TC__SCRIPT_ACK,
                     .ncalls = 1,
                     .build = build_ack,
@@ -442,6 +471,7 @@ static int rfb_ack(tc__store *s, const char *const *ids, size_t n, tc__err *err)
     if (x.nkeys == 0) {
         return TC_OK;
     }
+    keys_of(&x.k, pfx);
     return tc__scall_run(s, &sc, TC__REDIS_IDEMPOTENT, ids[0], n, err);
 }
 
@@ -495,9 +525,11 @@ static int take_stats(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i)
     return TC_OK;
 }
 
-static int rfb_stats(tc__store *s, tc__fb_stats *out, tc__err *err)
+int tc__rfb_stats(tc__store *s, const char *pfx, tc__fb_stats *out,
+                  tc__err *err)
 {
-    const char *w[] = {K_STREAM, K_COUNTS, GROUP};
+    fb_keys k;
+    const char *w[] = {k.stream, k.counts, GROUP};
     tc__scall sc = {.which = TC__SCRIPT_STATS,
                     .ncalls = 1,
                     .build = build_words,
@@ -509,7 +541,8 @@ static int rfb_stats(tc__store *s, tc__fb_stats *out, tc__err *err)
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = tc__scall_run(s, &sc, TC__REDIS_IDEMPOTENT, K_STREAM, 1, err);
+    keys_of(&k, pfx);
+    rc = tc__scall_run(s, &sc, TC__REDIS_IDEMPOTENT, k.stream, 1, err);
     if (rc != TC_OK) {
         tc__fb_stats_release(out);
         memset(out, 0, sizeof(*out));
@@ -575,18 +608,20 @@ static int entry_record(const tc__rrep *e, const tc__rrep **id,
  * Records come in the order they were stored: a stream only appends, as
  * LMDB's "fb_order" does.
  */
-static int rfb_export(tc__store *s,
-                      int (*each)(void *ud, const char *id, const char *json,
-                                  size_t len),
-                      void *ud, tc__err *err)
+int tc__rfb_export(tc__store *s, const char *pfx,
+                   int (*each)(void *ud, const char *id, const char *json,
+                               size_t len),
+                   void *ud, tc__err *err)
 {
     char start[48] = "-", page[16];
-    const char *argv[] = {"XRANGE", K_STREAM, start, "+", "COUNT", page};
+    fb_keys keys;
+    const char *argv[] = {"XRANGE", keys.stream, start, "+", "COUNT", page};
     tc__rrep stack[TC__REP_STACK];
     tc__rsink k;
     int rc, stop = 0;
     size_t got;
 
+    keys_of(&keys, pfx);
     snprintf(page, sizeof(page), "%d", PAGE);
     do {
         tc__req q;
@@ -595,8 +630,8 @@ static int rfb_export(tc__store *s,
         tc__req_init(&q);
         tc__req_argv(&q, (int)NELEM(argv), argv);
         tc__sink_init(&k, stack, 1, 1);
-        rc = tc__redis_run(s, TC__REDIS_IDEMPOTENT, "XRANGE", K_STREAM, 1, &q,
-                           &k, read_page, NULL, err);
+        rc = tc__redis_run(s, TC__REDIS_IDEMPOTENT, "XRANGE", keys.stream, 1,
+                           &q, &k, read_page, NULL, err);
         tc__req_free(&q);
         r = &k.slot[0];
         got = rc == TC_OK ? r->elements : 0;
@@ -614,6 +649,51 @@ static int rfb_export(tc__store *s,
         tc__sink_free(&k, stack);
     } while (rc == TC_OK && !stop && got == PAGE);
     return stop ? stop : rc;
+}
+
+/* ---- a single server's keys ---------------------------------------------- */
+
+static int rfb_put(tc__store *s, tc__fb_put *items, size_t n,
+                   int64_t retention_ms, tc__err *err)
+{
+    return tc__rfb_put(s, TC__FB_KEYS, items, n, retention_ms, err);
+}
+
+static int rfb_trim(tc__store *s, int64_t retention_ms, uint64_t *removed,
+                    tc__err *err)
+{
+    return tc__rfb_trim(s, TC__FB_KEYS, retention_ms, removed, err);
+}
+
+static int rfb_count(tc__store *s, const char *name, uint64_t n, tc__err *err)
+{
+    return tc__rfb_count(s, TC__FB_KEYS, name, n, err);
+}
+
+static int rfb_consume(tc__store *s, const char *consumer, size_t max,
+                       int64_t claim_idle_ms, char ***ids, char ***records,
+                       size_t *n, tc__err *err)
+{
+    return tc__rfb_consume(s, TC__FB_KEYS, consumer, max, claim_idle_ms, ids,
+                           records, n, err);
+}
+
+static int rfb_ack(tc__store *s, const char *const *ids, size_t n, tc__err *err)
+{
+    return tc__rfb_ack(s, TC__FB_KEYS, ids, n, err);
+}
+
+static int rfb_stats(tc__store *s, tc__fb_stats *out, tc__err *err)
+{
+    return tc__rfb_stats(s, TC__FB_KEYS, out, err);
+}
+
+static int rfb_export(tc__store *s,
+                      int (*each)(void *ud, const char *id, const char *json,
+                                  size_t len),
+                      void *ud, tc__err *err)
+{
+    return tc__rfb_export(s, TC__FB_KEYS, each, ud, err);
 }
 
 const tc__fb_ops tc__fb_redis_ops = {

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 
+#include "store/fbstore.h"
 #include "store/redis/resp.h"
 #include "store/store.h"
 
@@ -166,6 +167,33 @@ int tc__redis_track(tc__store *s, const tc__track_spec *spec, void **out,
 void tc__redis_untrack(void *t);
 
 /* ---- redis_fb.c -------------------------------------------------------- */
+
+/* The prefix of the feedback keys on a single server (stream, counts,
+ * seen:<id>), and on a cluster: there under the hash tag TC__FB_TAG, so
+ * that each script's keys, the override's included, share one slot. */
+#define TC__FB_KEYS "tc:fb:"
+#define TC__FB_CLUSTER_KEYS "{" TC__FB_TAG "}:"
+
+/* The feedback operations (fbstore.h) with the keys under pfx: the
+ * single server's table passes TC__FB_KEYS, the cluster store
+ * TC__FB_CLUSTER_KEYS on the master of their slot. */
+int tc__rfb_put(tc__store *s, const char *pfx, tc__fb_put *items, size_t n,
+                int64_t retention_ms, tc__err *err);
+int tc__rfb_trim(tc__store *s, const char *pfx, int64_t retention_ms,
+                 uint64_t *removed, tc__err *err);
+int tc__rfb_count(tc__store *s, const char *pfx, const char *name, uint64_t n,
+                  tc__err *err);
+int tc__rfb_consume(tc__store *s, const char *pfx, const char *consumer,
+                    size_t max, int64_t claim_idle_ms, char ***ids,
+                    char ***records, size_t *n, tc__err *err);
+int tc__rfb_ack(tc__store *s, const char *pfx, const char *const *ids,
+                size_t n, tc__err *err);
+int tc__rfb_stats(tc__store *s, const char *pfx, tc__fb_stats *out,
+                  tc__err *err);
+int tc__rfb_export(tc__store *s, const char *pfx,
+                   int (*each)(void *ud, const char *id, const char *json,
+                               size_t len),
+                   void *ud, tc__err *err);
 
 /*
  * For tests and benchmarks: records per script call of a feedback put;

@@ -1,0 +1,165 @@
+/*
+ * check_cluster_fb.c - feedback on a Redis Cluster, through the public
+ * API: a correction submitted by one handle overrides another handle's
+ * classification, an import with a duplicate stores each record once,
+ * and export, consume, ack and stats read what was stored; the keys are
+ * checked on the master of the {tc:fb} slot itself. Part of the cluster
+ * suite (check_cluster_ops.c adds these to its case and cluster).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "check_cluster.h"
+#include "tutorcache.h"
+
+#define TIMEOUT_MS 250
+
+static tc_cache *open_cluster(void)
+{
+    tc_options o;
+    tc_cache *h = NULL;
+
+    ck_assert_ptr_nonnull(ccl);
+    tc_options_init(&o);
+    o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
+    o.store_url = tcl_url(ccl);
+    o.command_timeout_ms = o.connect_timeout_ms = TIMEOUT_MS;
+    ck_assert_msg(tc_cache_open(&h, &o) == TC_OK, "open: %s", tc_errmsg());
+    return h;
+}
+
+/* What the master of the feedback slot answers to a command. */
+static char *on_fb_master(const char *cmd, const char *key)
+{
+    int m = tcl_master_of(ccl, (unsigned)tcl_keyslot(ccl, "{tc:fb}:stream"));
+
+    ck_assert_int_ge(m, 0);
+    return trs_cmd(tcl_node(ccl, m), "%s %s", cmd, key);
+}
+
+/* The host's classifier: whatever the text, "explanation". */
+static int host(char **json, const char *text, size_t len, void *ud)
+{
+    static const char a[] = "{\"intent\":\"explanation\",\"confidence\":0.7}";
+
+    (void)text;
+    (void)len;
+    (void)ud;
+    *json = tc_malloc(sizeof(a));
+    memcpy(*json, a, sizeof(a));
+    return TC_OK;
+}
+
+START_TEST(test_fb_override)
+{
+    tc_cache *a = open_cluster(), *b = open_cluster();
+    tc_classifier_options co;
+    tc_classifier *cb;
+    tc_result *r;
+    char id[TC_FEEDBACK_ID_MAX], key[128], *v;
+    int outcome = -1;
+    static const char rec[] =
+        "{\"text\":\"Why does my loop never end?\",\"original_intent\":"
+        "\"explanation\",\"correct_intent\":\"debugging\","
+        "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
+
+    tc_classifier_options_init(&co);
+    co.fn = host;
+    co.fn_version = "v1";
+    ck_assert_msg(tc_classifier_open(&cb, b, &co) == TC_OK, "classifier: %s",
+                  tc_errmsg());
+    ck_assert_msg(tc_feedback_submit_json(id, &outcome, a, rec,
+                                          sizeof(rec) - 1) == TC_OK,
+                  "submit: %s", tc_errmsg());
+    ck_assert_int_eq(outcome, TC_FEEDBACK_STORED);
+    /* b never looked before: it reads the override from the cluster */
+    ck_assert_int_eq(tc_classify(&r, cb, "why does my loop never end", 26),
+                     TC_OK);
+    ck_assert_int_eq(r->source, TC_SOURCE_FEEDBACK);
+    ck_assert_str_eq(r->intent, "debugging");
+    tc_result_free(r);
+    /* the same record again is a duplicate, told so */
+    ck_assert_int_eq(
+        tc_feedback_submit_json(id, &outcome, a, rec, sizeof(rec) - 1), TC_OK);
+    ck_assert_int_eq(outcome, TC_FEEDBACK_DUPLICATE);
+    /* on the slot's master, under the hash tag */
+    snprintf(key, sizeof(key), "{tc:fb}:seen:%s", id);
+    v = on_fb_master("EXISTS", key);
+    ck_assert_str_eq(v, "1");
+    free(v);
+    tc_classifier_close(cb);
+    tc_cache_close(b);
+    tc_cache_close(a);
+}
+END_TEST
+
+typedef struct tally {
+    size_t n;
+    char first[TC_FEEDBACK_ID_MAX];
+} tally;
+
+START_TEST(test_fb_import_export)
+{
+    static const char lines[] =
+        "{\"id\":\"cl-1\",\"text\":\"what is a pointer\",\"original_intent\":"
+        "\"definition\",\"correct_intent\":\"explanation\","
+        "\"original_confidence\":0.6,\"feedback_type\":\"correction\"}\n"
+        "{\"id\":\"cl-2\",\"text\":\"my code segfaults\",\"original_intent\":"
+        "\"debugging\",\"correct_intent\":\"debugging\","
+        "\"original_confidence\":0.9,\"feedback_type\":\"confirmation\"}\n"
+        "{\"id\":\"cl-1\",\"text\":\"what is a pointer\",\"original_intent\":"
+        "\"definition\",\"correct_intent\":\"explanation\","
+        "\"original_confidence\":0.6,\"feedback_type\":\"correction\"}\n"
+        "not json\n";
+    tc_cache *h = open_cluster();
+    tc_import_report *rep = NULL;
+    tc_feedback_batch *bt = NULL;
+    char *stats = NULL, *out = NULL, *v;
+    size_t outlen = 0;
+    uint64_t count = 0;
+    FILE *in = fmemopen((void *)lines, sizeof(lines) - 1, "r"), *ex;
+
+    ck_assert_ptr_nonnull(in);
+    ck_assert_msg(tc_feedback_import(&rep, h, in, TC_IMPORT_JSONL, 0, NULL,
+                                     NULL) == TC_OK,
+                  "import: %s", tc_errmsg());
+    fclose(in);
+    ck_assert_uint_eq(rep->accepted, 2);
+    ck_assert_uint_eq(rep->duplicates, 1);
+    ck_assert_uint_eq(rep->rejected, 1);
+    ck_assert_uint_eq(rep->spooled, 0);
+    tc_import_report_free(rep);
+    v = on_fb_master("XLEN", "{tc:fb}:stream");
+    ck_assert_int_ge(atoi(v), 2);
+    free(v);
+
+    ex = open_memstream(&out, &outlen);
+    ck_assert_int_eq(tc_feedback_export(h, ex, &count), TC_OK);
+    fclose(ex);
+    ck_assert_uint_ge(count, 2);
+    ck_assert_ptr_nonnull(strstr(out, "cl-1"));
+    ck_assert_ptr_nonnull(strstr(out, "cl-2"));
+    ck_assert_ptr_null(strstr(strstr(out, "cl-1") + 1, "\"cl-1\""));
+    free(out);
+
+    ck_assert_int_eq(tc_feedback_consume(&bt, h, "trainer", 100, 0), TC_OK);
+    ck_assert_uint_ge(bt->n, 2);
+    ck_assert_int_eq(tc_feedback_ack(h, bt->ids, bt->n), TC_OK);
+    tc_feedback_batch_free(bt);
+    ck_assert_int_eq(tc_feedback_stats_json(&stats, h), TC_OK);
+    ck_assert_ptr_nonnull(strstr(stats, "\"pending\":0"));
+    ck_assert_ptr_nonnull(strstr(stats, "\"queued\":0"));
+    ck_assert_ptr_nonnull(strstr(stats, "\"original\":\"definition\""));
+    tc_free(stats);
+    tc_cache_close(h);
+}
+END_TEST
+
+void cluster_fb_tests(TCase *tc)
+{
+    tcase_add_test(tc, test_fb_override);
+    tcase_add_test(tc, test_fb_import_export);
+}
