@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "store/redis/resp.h"
+#include "store/redis/resp_req.h"
 
 #define REQ_IOV 64 /* iovecs per sendmsg */
 /* Room for a RESP header "$<n>\r\n" or "*<n>\r\n" of any size_t, or a
