@@ -152,7 +152,7 @@ asan:
 	TC_BUILD=build-asan TC_SERVICE=build-asan/intent_service ASAN_OPTIONS=detect_leaks=1 build-asan/check_tutorcache
 
 # The suites (or suite:case) whose threads ThreadSanitizer watches.
-TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency
+TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency classify_hit
 
 tsan:
 	@scripts/deps.sh check

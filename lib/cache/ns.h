@@ -52,4 +52,15 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
                        tc__cache *h, tc__nsrt *ns, const void *key,
                        size_t keylen, int neg, int64_t now_ms);
 
+/*
+ * Replaces the L1 value of key with another form of the same answer (a
+ * classification decoded once, beside its JSON), keeping the entry's
+ * expiry, so that the L1 never keeps it longer than the value it
+ * replaces would have been kept. Nothing happens when there is no live
+ * entry. Returns TC_OK, TC_MISS (no live entry) or TC_ENOMEM.
+ */
+int tc__cache_l1_reform(tc__cache *h, tc__nsrt *ns, const void *key,
+                        size_t keylen, const void *val, size_t len,
+                        int64_t now_ms);
+
 #endif

@@ -18,8 +18,6 @@
 #include "base/sbuf.h"
 
 #define MAX_ITEMS 1024 /* labels in top, or in one multi-label head */
-/* The most the decoder appends: ,"source":"feedback","latency_us":N} */
-#define TAIL_MAX 96
 
 int tc__result_encode(char **out, size_t *outlen, const char *intent,
                       double confidence, const tc_label_score *top, size_t ntop,
@@ -581,6 +579,16 @@ static int scan_object(scan *s)
 int tc__result_decode(tc_result **out, const char *json, size_t len,
                       tc_source source, double threshold, int64_t t0_us)
 {
+    size_t intent_end, close;
+
+    return tc__result_decode_at(out, &intent_end, &close, json, len, source,
+                                threshold, t0_us);
+}
+
+int tc__result_decode_at(tc_result **out, size_t *intent_end, size_t *close,
+                         const char *json, size_t len, tc_source source,
+                         double threshold, int64_t t0_us)
+{
     scan s;
     tc_result *r;
     char *block, *outjson;
@@ -600,7 +608,8 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
     maxtop = len / 22 + 1;
     maxtech = len / 3 + 1;
     size = sizeof(*r) + maxtop * sizeof(tc_label_score) +
-           maxtech * sizeof(char *) + (len + 1) + (len + 20) + TAIL_MAX;
+           maxtech * sizeof(char *) + (len + 1) + (len + 20) +
+           TC__RESULT_TAIL_MAX;
     if (!(block = tc__malloc(size))) {
         return TC_ENOMEM;
     }
@@ -641,32 +650,39 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
     } else {
         memcpy(outjson, json, body);
     }
-    {
-        /* by hand: this runs on every cache hit */
-        const char *src = tc__source_name(source);
-        char digits[24], *o = outjson + head + body;
-        uint64_t v = r->latency_us > 0 ? (uint64_t)r->latency_us : 0;
-        int k = 0;
-
-        do {
-            digits[k++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
-        memcpy(o, ",\"source\":\"", 11);
-        o += 11;
-        memcpy(o, src, strlen(src));
-        o += strlen(src);
-        memcpy(o, "\",\"latency_us\":", 15);
-        o += 15;
-        while (k) {
-            *o++ = digits[--k];
-        }
-        *o++ = '}';
-        *o = '\0';
-    }
+    tc__result_tail(outjson + head + body, source, r->latency_us);
     r->json = outjson;
     *out = r;
+    *intent_end = s.intent_end;
+    *close = s.close;
     return TC_OK;
+}
+
+char *tc__result_tail(char *o, tc_source source, int64_t latency_us)
+{
+    /* by hand: this runs on every cache hit */
+    const char *src = tc__source_name(source);
+    size_t n = strlen(src);
+    char digits[24];
+    uint64_t v = latency_us > 0 ? (uint64_t)latency_us : 0;
+    int k = 0;
+
+    do {
+        digits[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(o, ",\"source\":\"", 11);
+    o += 11;
+    memcpy(o, src, n);
+    o += n;
+    memcpy(o, "\",\"latency_us\":", 15);
+    o += 15;
+    while (k) {
+        *o++ = digits[--k];
+    }
+    *o++ = '}';
+    *o = '\0';
+    return o;
 }
 
 const char *tc__source_name(tc_source source)
