@@ -14,6 +14,7 @@ int main(void)
 
     sr = srunner_create(suite_error());
     srunner_add_suite(sr, suite_key());
+    srunner_add_suite(sr, suite_fmt());
     srunner_add_suite(sr, suite_config());
     srunner_add_suite(sr, suite_l1());
     srunner_add_suite(sr, suite_cache_ns());

@@ -31,6 +31,7 @@ Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);               /* check_cli.c: the built binary */
 void suite_cli_ops(Suite *s);         /* check_cli_ops.c: its failures, output,
                                          bench */
+Suite *suite_fmt(void);               /* check_fmt.c: doubles as %g text */
 Suite *suite_normalize(void);         /* check_normalize.c: normalization */
 void suite_normalize_props(Suite *s); /* check_normalize_props.c: over many
                                          texts */
