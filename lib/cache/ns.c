@@ -86,3 +86,20 @@ int tc__cache_l1_reform(tc__cache *h, tc__nsrt *ns, const void *key,
     }
     return tc__l1_set(h->l1, &hk, val, len, now_ms + left, now_ms);
 }
+
+int tc__cache_set_split(tc__cache *h, tc__nsrt *ns, const void *key,
+                        size_t keylen, const void *val, size_t len,
+                        size_t l1len, int64_t now_ms)
+{
+    tc__hash hk;
+
+    if (!h->cfg.enable_caching) {
+        return TC_OK;
+    }
+    if (l1len > TC__MAX_VALUE_BYTES || len > l1len) {
+        return tc__fail(TC_ETOOBIG, "value of %zu bytes (at most %zu)", l1len,
+                        TC__MAX_VALUE_BYTES);
+    }
+    tc__ns_hash(&hk, ns, tc__cache_gen(h, ns, now_ms), key, keylen);
+    return tc__cache_store_split(h, ns, &hk, val, len, l1len, ns->def->ttl_ms);
+}

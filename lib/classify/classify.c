@@ -142,9 +142,10 @@ static size_t key_finish(char *k, size_t normlen, const tc_classifier *c,
     return n + c->topk_len;
 }
 
-/* The built-in model's answer in the canonical form that is cached. */
-static int model_json(char **out, char *fp, const tc_classifier *c,
-                      const char *norm, size_t len)
+/* The built-in model's answer packed (packed.h): its canonical JSON,
+ * which the L2 gets, and the result decoded, which L1 keeps. */
+static int model_packed(char **out, size_t *outlen, char *fp,
+                        const tc_classifier *c, const char *norm, size_t len)
 {
     tc__head_out heads[16];
     const char *labels[16][32];
@@ -183,56 +184,12 @@ static int model_json(char **out, char *fp, const tc_classifier *c,
     h = &p->heads[0];
     /* the model's own out-of-scope label is answered as such */
     oos = tc__model_oos_label(c->model);
-    rc = tc__result_encode(
-        out, NULL,
+    rc = tc__result_build(
+        out, outlen,
         oos && strcmp(h->labels[0].label, oos) == 0 ? TC__UNKNOWN_INTENT
                                                     : h->labels[0].label,
         h->labels[0].score, h->labels, h->n, heads, nheads, p->fingerprint);
     tc__free(p);
-    return rc;
-}
-
-/* Asks the model (built-in or host) for a JSON answer; *cacheable is 0
- * when the model changed under the key. */
-static int compute(char **json, int *cacheable, tc_classifier *c,
-                   const char *norm, size_t len, const char *id)
-{
-    char fp[TC_FINGERPRINT_LEN + 1];
-    int rc;
-
-    *json = NULL;
-    *cacheable = 1;
-    if (c->model) {
-        rc = model_json(json, fp, c, norm, len);
-        if (rc == TC_OK && strcmp(fp, id) != 0) {
-            *cacheable = 0; /* answered by a newer version than the key */
-        }
-        return rc;
-    }
-    rc = c->fn(json, norm, len, c->fn_userdata);
-    if (rc != TC_OK) {
-        tc__free(*json);
-        *json = NULL;
-        return tc__fail(TC_ELOADER, "classifier %s returned %s", c->fn_version,
-                        tc__error_name(rc));
-    }
-    if (!*json) {
-        return tc__fail(TC_ELOADER, "classifier %s returned no JSON",
-                        c->fn_version);
-    }
-    {
-        char *canon;
-
-        rc = tc__result_canonical(&canon, NULL, *json, id);
-        if (rc == TC_EPROTO) {
-            rc = tc__fail(TC_ELOADER,
-                          "classifier %s answered no JSON object with intent "
-                          "and confidence 0..1: %.200s",
-                          c->fn_version, *json);
-        }
-        tc__free(*json);
-        *json = rc == TC_OK ? canon : NULL;
-    }
     return rc;
 }
 
@@ -272,6 +229,52 @@ static int pack_json(char **out, size_t *outlen, const char *val, size_t len,
     return rc == TC_ETOOBIG ? TC_EPROTO : rc;
 }
 
+/* Asks the model (built-in or host) for its answer, packed; *cacheable
+ * is 0 when the model changed under the key. */
+static int compute(char **packed, size_t *plen, int *cacheable,
+                   tc_classifier *c, const char *norm, size_t len,
+                   const char *id)
+{
+    char fp[TC_FINGERPRINT_LEN + 1], *json, *canon;
+    size_t clen;
+    int rc;
+
+    *packed = NULL;
+    *cacheable = 1;
+    if (c->model) {
+        rc = model_packed(packed, plen, fp, c, norm, len);
+        if (rc == TC_OK && strcmp(fp, id) != 0) {
+            *cacheable = 0; /* answered by a newer version than the key */
+        }
+        return rc == TC_ETOOBIG || rc == TC_ERANGE ? TC_EINTERNAL : rc;
+    }
+    json = NULL;
+    rc = c->fn(&json, norm, len, c->fn_userdata);
+    if (rc != TC_OK) {
+        tc__free(json);
+        return tc__fail(TC_ELOADER, "classifier %s returned %s",
+                        c->fn_version, tc__error_name(rc));
+    }
+    if (!json) {
+        return tc__fail(TC_ELOADER, "classifier %s returned no JSON",
+                        c->fn_version);
+    }
+    /* always the canonical form, with "model" defaulting to the id */
+    rc = tc__result_canonical(&canon, &clen, json, id);
+    if (rc == TC_EPROTO) {
+        rc = tc__fail(TC_ELOADER,
+                      "classifier %s answered no JSON object with intent "
+                      "and confidence 0..1: %.200s",
+                      c->fn_version, json);
+    }
+    tc__free(json);
+    if (rc == TC_OK) {
+        rc = pack_json(packed, plen, canon, clen, id);
+        tc__free(canon);
+    }
+    return rc == TC_EPROTO ? TC_EINTERNAL : rc;
+}
+
 /*
  * The result of a cached value: a packed one is copied out; JSON is
  * packed once and, when ns is given, the L1 entry of key replaced by the
@@ -307,34 +310,31 @@ static int classify_miss(tc_result **out, tc_classifier *c, const char *norm,
                          size_t normlen, const char *key, size_t keylen,
                          const char *id, int64_t t0)
 {
-    char *json, *packed;
+    char *packed;
     size_t plen;
     int cacheable, rc;
 
-    if ((rc = compute(&json, &cacheable, c, norm, normlen, id)) != TC_OK) {
-        return rc;
-    }
-    rc = pack_json(&packed, &plen, json, strlen(json), id);
-    tc__free(json);
-    if (rc == TC_EPROTO) {
-        return TC_EINTERNAL; /* the canonical form always decodes */
-    }
+    rc = compute(&packed, &plen, &cacheable, c, norm, normlen, id);
     if (rc != TC_OK) {
         return rc;
     }
-    if (cacheable) {
+    if (cacheable && !tc__log_on(c->log, TC_LOG_DEBUG)) {
         /* A cache write never fails the classification: its failure is
          * counted and logged by the cache, and the door clears the slot.
          * The L2 gets the JSON, the packed form's first bytes; L1 the
          * whole. */
-        if (tc__cache_set(c->cache, c->ns, key, keylen, packed, strlen(packed),
-                          TC_TTL_DEFAULT) == TC_OK) {
+        tc__cache_set_split(c->cache, c->nsh, key, keylen, packed,
+                            strlen(packed), plen, t0 / 1000);
+    } else if (cacheable) {
+        /* the same in two writes, the first logged as a cache_set */
+        if (tc__cache_set(c->cache, c->ns, key, keylen, packed,
+                          strlen(packed), TC_TTL_DEFAULT) == TC_OK) {
             tc__cache_l1_reform(c->cache, c->nsh, key, keylen, packed, plen,
                                 tc__now_ms());
         }
     }
-    rc =
-        tc__result_unpack(out, packed, plen, TC_SOURCE_MODEL, c->threshold, t0);
+    rc = tc__result_unpack(out, packed, plen, TC_SOURCE_MODEL, c->threshold,
+                           t0);
     tc__free(packed);
     return rc == TC_EPROTO ? TC_EINTERNAL : rc;
 }

@@ -37,10 +37,9 @@ typedef struct pk_top {
 /* Appends s and its NUL to the strings at *at; returns its offset. */
 static uint32_t put_str(char *strs, size_t *at, const char *s)
 {
-    size_t n = strlen(s) + 1, o = *at;
+    size_t o = *at;
 
-    memcpy(strs + o, s, n);
-    *at = o + n;
+    *at = (size_t)(stpcpy(strs + o, s) - strs) + 1;
     return (uint32_t)o;
 }
 

@@ -37,6 +37,18 @@ typedef struct tc__result_parts {
  */
 int tc__result_pack(char **out, size_t *outlen, const tc__result_parts *p);
 
+/*
+ * The packed form of a fresh answer, its JSON written as
+ * tc__result_encode writes it and its fields taken from what was written
+ * (the scores as their digits read back), so that it unpacks to what
+ * decoding that JSON gives. Returns TC_OK, TC_ERANGE (a score not
+ * finite), TC_ETOOBIG or TC_ENOMEM.
+ */
+int tc__result_build(char **out, size_t *outlen, const char *intent,
+                     double confidence, const tc_label_score *top, size_t ntop,
+                     const tc__head_out *heads, size_t nheads,
+                     const char *model);
+
 /* Whether val[0..len) is a packed form, whole and consistent. */
 int tc__result_is_packed(const char *val, size_t len);
 

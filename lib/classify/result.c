@@ -1,7 +1,8 @@
 /*
  * result.c - classifications as JSON. One canonical form is written to
- * the cache (intent first, then confidence, top, the other heads, model),
- * and a small parser made for that form turns a cached value into a
+ * the cache (intent first, then confidence, top, the other heads, model;
+ * encode.c writes it), and a small parser made for that form turns a
+ * cached value into a
  * tc_result in one allocation without a general JSON tree: a cache hit
  * is the hot path, and a tree plus a reprint would cost more than the
  * lookup itself. Values in any other shape go through cJSON once and are
@@ -18,61 +19,6 @@
 #include "base/sbuf.h"
 
 #define MAX_ITEMS 1024 /* labels in top, or in one multi-label head */
-
-int tc__result_encode(char **out, size_t *outlen, const char *intent,
-                      double confidence, const tc_label_score *top, size_t ntop,
-                      const tc__head_out *heads, size_t nheads,
-                      const char *model)
-{
-    tc__sb b = {NULL, 0, 0, 0};
-    size_t i, j;
-
-    *out = NULL;
-    tc__sb_str(&b, "{\"intent\":");
-    tc__sb_json_string(&b, intent);
-    /* six digits: calibrated scores carry no more, and values stay short */
-    tc__sb_printf(&b, ",\"confidence\":%.6g", confidence);
-    if (ntop) {
-        tc__sb_str(&b, ",\"top\":[");
-        for (i = 0; i < ntop; i++) {
-            tc__sb_str(&b, i ? ",{\"label\":" : "{\"label\":");
-            tc__sb_json_string(&b, top[i].label);
-            tc__sb_printf(&b, ",\"score\":%.6g}", top[i].score);
-        }
-        tc__sb_str(&b, "]");
-    }
-    for (i = 0; i < nheads; i++) {
-        tc__sb_str(&b, ",");
-        tc__sb_json_string(&b, heads[i].name);
-        if (heads[i].multi) {
-            tc__sb_str(&b, ":[");
-            for (j = 0; j < heads[i].n; j++) {
-                if (j) {
-                    tc__sb_str(&b, ",");
-                }
-                tc__sb_json_string(&b, heads[i].labels[j]);
-            }
-            tc__sb_str(&b, "]");
-        } else {
-            tc__sb_str(&b, ":");
-            tc__sb_json_string(&b, heads[i].n ? heads[i].labels[0] : "");
-        }
-    }
-    if (model) {
-        tc__sb_str(&b, ",\"model\":");
-        tc__sb_json_string(&b, model);
-    }
-    tc__sb_str(&b, "}");
-    if (b.oom) {
-        tc__free(b.p);
-        return TC_ENOMEM;
-    }
-    *out = b.p;
-    if (outlen) {
-        *outlen = b.len;
-    }
-    return TC_OK;
-}
 
 /* ---- the canonical parser ---------------------------------------------- */
 
