@@ -2,9 +2,12 @@
  * encode.c - the canonical JSON of a classification, written once: its
  * numbers by tc__fmt_g (printf's "%.6g", without printf), and, for a
  * fresh answer, the packed form L1 keeps built beside it from what was
- * written, so that nothing just encoded is decoded again.
+ * written, so that nothing just encoded is decoded again. A value in any
+ * other shape is read by cJSON and written again canonically.
  */
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "base/fmt.h"
 #include "classify/packed.h"
@@ -267,5 +270,78 @@ done:
         tc__free(read);
         tc__free(sc);
     }
+    return rc;
+}
+
+/* ---- any other shape, once ------------------------------------------------
+ */
+
+int tc__result_canonical(char **out, size_t *outlen, const char *json,
+                         const char *model_default)
+{
+    cJSON *root, *it, *e;
+    tc_label_score top[64];
+    tc__head_out heads[16];
+    const char *labels[16][32];
+    const char *intent, *model = model_default;
+    size_t ntop = 0, nheads = 0;
+    double conf;
+    int rc;
+
+    *out = NULL;
+    tc__oom_take();
+    root = cJSON_Parse(json);
+    if (!root) {
+        return tc__oom_take() ? TC_ENOMEM : TC_EPROTO;
+    }
+    it = cJSON_GetObjectItemCaseSensitive(root, "intent");
+    e = cJSON_GetObjectItemCaseSensitive(root, "confidence");
+    if (!cJSON_IsObject(root) || !cJSON_IsString(it) || !*it->valuestring ||
+        !cJSON_IsNumber(e) || !(e->valuedouble >= 0 && e->valuedouble <= 1)) {
+        cJSON_Delete(root);
+        return TC_EPROTO;
+    }
+    intent = it->valuestring;
+    conf = e->valuedouble;
+    cJSON_ArrayForEach(it, root)
+    {
+        if (strcmp(it->string, "top") == 0 && cJSON_IsArray(it)) {
+            cJSON_ArrayForEach(e, it)
+            {
+                cJSON *l = cJSON_GetObjectItemCaseSensitive(e, "label");
+                cJSON *sc = cJSON_GetObjectItemCaseSensitive(e, "score");
+
+                if (ntop < 64 && cJSON_IsString(l) && cJSON_IsNumber(sc)) {
+                    top[ntop].label = l->valuestring;
+                    top[ntop++].score = sc->valuedouble;
+                }
+            }
+        } else if (strcmp(it->string, "model") == 0 && cJSON_IsString(it)) {
+            model = it->valuestring;
+        } else if (strcmp(it->string, "intent") == 0 ||
+                   strcmp(it->string, "confidence") == 0 ||
+                   strcmp(it->string, "source") == 0 ||
+                   strcmp(it->string, "latency_us") == 0 || nheads >= 16) {
+            continue;
+        } else if (cJSON_IsString(it)) {
+            labels[nheads][0] = it->valuestring;
+            heads[nheads] = (tc__head_out){it->string, 0, 1, labels[nheads]};
+            nheads++;
+        } else if (cJSON_IsArray(it)) {
+            size_t n = 0;
+
+            cJSON_ArrayForEach(e, it)
+            {
+                if (cJSON_IsString(e) && n < 32) {
+                    labels[nheads][n++] = e->valuestring;
+                }
+            }
+            heads[nheads] = (tc__head_out){it->string, 1, n, labels[nheads]};
+            nheads++;
+        }
+    }
+    rc = tc__result_encode(out, outlen, intent, conf, top, ntop, heads, nheads,
+                           model);
+    cJSON_Delete(root);
     return rc;
 }
