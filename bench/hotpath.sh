@@ -5,9 +5,10 @@
 # bench/hotpath.c (an L1 get by name, by namespace handle and into a
 # caller's buffer, the same work on a bare hash table with a copy or into
 # a buffer, a classification the cache answers, one it misses, a
-# prediction of the texts of either, a normalization, a set) it runs the driver twice, with N and 2N calls,
-# collecting inside the measured calls alone, and reports the difference
-# divided by N, so that setup and warm-up cancel. A second table sets
+# prediction of the texts of either, a normalization, a set) it runs the
+# driver twice, with N and 2N calls, collecting inside the measured calls
+# alone, and reports the difference divided by N, so that setup and
+# warm-up cancel. A second table sets
 # each operation beside its bare baseline (make bench-instr).
 #
 # With HOTPATH_BEFORE=DIR, a build directory of another version of the
