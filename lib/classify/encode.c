@@ -10,61 +10,11 @@
 #include <cjson/cJSON.h>
 
 #include "base/fmt.h"
+#include "base/sbuf.h"
 #include "classify/packed.h"
 
 /* Six digits: calibrated scores carry no more, and values stay short. */
 #define DIGITS 6
-
-/* Bytes a JSON string holds as they are: not '"', '\\' or a control. */
-#define P4 1, 1, 1, 1
-#define P16 P4, P4, P4, P4
-static const unsigned char plain[256] = {
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0, /* controls */
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0, /* controls */
-    1,   1,   0,   1,   1,   1,   1,   1,   1,   1,
-    1,   1,   1,   1,   1,   1, /* '"' */
-    P16, P16,                   /* 0x30-0x4f */
-    1,   1,   1,   1,   1,   1,   1,   1,   1,   1,
-    1,   1,   0,   1,   1,   1,                       /* '\\' */
-    P16, P16, P16, P16, P16, P16, P16, P16, P16, P16, /* 0x60-0xff */
-};
-
-/* s as a JSON string at o, which has room for 6 strlen(s) + 2 bytes;
- * returns the end. Runs of plain bytes are copied at once: labels rarely
- * need an escape. */
-static char *put_string(char *o, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-
-    *o++ = '"';
-    for (;;) {
-        const unsigned char *run = u;
-
-        while (plain[*u]) {
-            u++;
-        }
-        memcpy(o, run, (size_t)(u - run));
-        o += u - run;
-        if (!*u) {
-            break;
-        }
-        *o++ = '\\';
-        if (*u == '"' || *u == '\\') {
-            *o++ = (char)*u;
-        } else {
-            memcpy(o, "u00", 3);
-            o[3] = hex[*u >> 4];
-            o[4] = hex[*u & 15];
-            o += 5;
-        }
-        u++;
-    }
-    *o++ = '"';
-    return o;
-}
 
 static char *put(char *o, const char *lit, size_t n)
 {
@@ -131,7 +81,7 @@ static int write_json(char **out, size_t *outlen, char *stack, size_t cap,
         return TC_ENOMEM;
     }
     o = PUT(b, "{\"intent\":");
-    o = put_string(o, intent);
+    o = tc__json_put_string(o, intent);
     *intent_end = (size_t)(o - b);
     o = PUT(o, ",\"confidence\":");
     o = put_number(o, confidence, conf, &bad);
@@ -139,7 +89,7 @@ static int write_json(char **out, size_t *outlen, char *stack, size_t cap,
         o = PUT(o, ",\"top\":[");
         for (i = 0; i < ntop; i++) {
             o = i ? PUT(o, ",{\"label\":") : PUT(o, "{\"label\":");
-            o = put_string(o, top[i].label);
+            o = tc__json_put_string(o, top[i].label);
             o = PUT(o, ",\"score\":");
             o = put_number(o, top[i].score, scores ? &scores[i] : NULL, &bad);
             *o++ = '}';
@@ -148,7 +98,7 @@ static int write_json(char **out, size_t *outlen, char *stack, size_t cap,
     }
     for (i = 0; i < nheads; i++) {
         *o++ = ',';
-        o = put_string(o, heads[i].name);
+        o = tc__json_put_string(o, heads[i].name);
         *o++ = ':';
         if (heads[i].multi) {
             *o++ = '[';
@@ -156,16 +106,16 @@ static int write_json(char **out, size_t *outlen, char *stack, size_t cap,
                 if (j) {
                     *o++ = ',';
                 }
-                o = put_string(o, heads[i].labels[j]);
+                o = tc__json_put_string(o, heads[i].labels[j]);
             }
             *o++ = ']';
         } else {
-            o = put_string(o, heads[i].n ? heads[i].labels[0] : "");
+            o = tc__json_put_string(o, heads[i].n ? heads[i].labels[0] : "");
         }
     }
     if (model) {
         o = PUT(o, ",\"model\":");
-        o = put_string(o, model);
+        o = tc__json_put_string(o, model);
     }
     *o++ = '}';
     *o = '\0';
