@@ -171,7 +171,7 @@ asan:
 	done
 
 # The suites (or suite:case) whose threads ThreadSanitizer watches.
-TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency coherence:race
+TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency coherence:race classify_hit
 
 tsan:
 	@scripts/deps.sh check

@@ -4,7 +4,8 @@
  * the same work on a bare hash table (the floor a cache lookup cannot
  * beat), the same get through a namespace handle, with a copy or into a
  * buffer of the caller's (beside a bare table copying into one), a
- * classification the cache answers, a prediction, a
+ * classification the cache answers, one it misses (a text of its own
+ * for each call: one of the others and a number), a prediction, a
  * normalization and a set, all on the memory: store.
  *
  * It builds against the 0.1 API as well as 0.2 (the calls whose
@@ -66,13 +67,16 @@ typedef enum scenario {
     S_SET,
     S_L1_GET_NS,
     S_L1_GET_INTO,
-    S_L1_GET_INTO_BASELINE
+    S_L1_GET_INTO_BASELINE,
+    S_CLASSIFY_MISS,
+    S_PREDICT_FRESH
 } scenario;
 
 static const char *const scenario_names[] = {
     "l1_get",      "l1_get_baseline", "classify_hit",
     "predict",     "normalize",       "set",
     "l1_get_ns",   "l1_get_into",     "l1_get_into_baseline",
+    "classify_miss", "predict_fresh",
 };
 #define NSCENARIOS (sizeof(scenario_names) / sizeof(scenario_names[0]))
 
@@ -201,6 +205,8 @@ typedef struct hp_ctx {
     char *vals; /* NKEYS values of VLEN bytes */
     char *texts[NTEXTS];
     size_t textlen[NTEXTS];
+    char **fresh; /* classify_miss: a text never classified, per call */
+    size_t nfresh, next_fresh;
     unsigned sink; /* a byte of each answer, so none is dead */
 } hp_ctx;
 
@@ -451,13 +457,58 @@ static void classify(hp_ctx *c, size_t t, int want)
     tc_result_free(r);
 }
 
-static void predict(hp_ctx *c, size_t t)
+/* The next text of make_fresh's. */
+static const char *fresh(hp_ctx *c)
 {
+    if (c->next_fresh == c->nfresh) {
+        bench_fail("out of fresh texts");
+    }
+    return c->fresh[c->next_fresh++];
+}
+
+/* A text never classified before, answered by the model. */
+static void classify_miss(hp_ctx *c)
+{
+    const char *text = fresh(c);
+    tc_result *r;
+    int rc;
+
+    rc = tc_classify(&r, c->cls, text, strlen(text));
+    if (rc != TC_OK || r->source != TC_SOURCE_MODEL) {
+        bench_fail("classify \"%s\": %s, source %s: %s", text,
+                   tc_error_name(rc), rc ? "-" : tc_source_name(r->source),
+                   errmsg(c->h));
+    }
+    c->sink += (unsigned char)r->intent[0];
+    tc_result_free(r);
+}
+
+/* n texts for classify_miss: the texts in turn, each with a number. */
+static void make_fresh(hp_ctx *c, size_t n)
+{
+    size_t i;
+
+    c->fresh = bench_alloc(n, sizeof(*c->fresh));
+    for (i = 0; i < n; i++) {
+        const char *t = c->texts[i % NTEXTS];
+        size_t len = strlen(t) + 24;
+
+        c->fresh[i] = bench_alloc(len, 1);
+        snprintf(c->fresh[i], len, "%s %zu", t, i);
+    }
+    c->nfresh = n;
+}
+
+/* Text t predicted, or with fresh, classify_miss's next text. */
+static void predict(hp_ctx *c, size_t t, int with_fresh)
+{
+    const char *text = with_fresh ? fresh(c) : c->texts[t];
+    size_t len = with_fresh ? strlen(text) : c->textlen[t];
     tc_prediction *p;
-    int rc = tc_model_predict(&p, c->m, c->texts[t], c->textlen[t], TOP_K);
+    int rc = tc_model_predict(&p, c->m, text, len, TOP_K);
 
     if (rc != TC_OK || p->nheads < 1 || p->heads[0].n < 1) {
-        bench_fail("predict \"%s\": %s: %s", c->texts[t], tc_error_name(rc),
+        bench_fail("predict \"%s\": %s: %s", text, tc_error_name(rc),
                    errmsg(c->h));
     }
     c->sink += (unsigned char)p->heads[0].labels[0].label[0];
@@ -494,8 +545,12 @@ static void run(hp_ctx *c, size_t n)
         case S_CLASSIFY_HIT:
             classify(c, t, TC_SOURCE_L1);
             break;
+        case S_CLASSIFY_MISS:
+            classify_miss(c);
+            break;
         case S_PREDICT:
-            predict(c, t);
+        case S_PREDICT_FRESH:
+            predict(c, t, c->sc == S_PREDICT_FRESH);
             break;
         case S_NORMALIZE:
             normalize(c, t);
@@ -561,6 +616,7 @@ static void setup(hp_ctx *c, const char *dir, const char *model)
         }
         break;
     case S_CLASSIFY_HIT:
+    case S_CLASSIFY_MISS:
         load_texts(c, dir);
         open_cache(c);
         open_model(c, dir, model);
@@ -572,6 +628,7 @@ static void setup(hp_ctx *c, const char *dir, const char *model)
         }
         break;
     case S_PREDICT:
+    case S_PREDICT_FRESH:
         load_texts(c, dir);
         open_model(c, dir, model);
         break;
@@ -607,6 +664,10 @@ static void teardown(hp_ctx *c)
     for (i = 0; i < NTEXTS; i++) {
         free(c->texts[i]);
     }
+    for (i = 0; i < c->nfresh; i++) {
+        free(c->fresh[i]);
+    }
+    free(c->fresh);
     free(c->vals);
 }
 
@@ -653,6 +714,9 @@ int main(int argc, char **argv)
                    HEADER_VERSION, tc_version());
     }
     setup(&c, dir && *dir ? dir : "examples", argc == 4 ? argv[3] : NULL);
+    if (c.sc == S_CLASSIFY_MISS || c.sc == S_PREDICT_FRESH) {
+        make_fresh(&c, NKEYS + (size_t)n); /* the warm-up's and ours */
+    }
     /* Warm-up: a whole cycle of keys, which also turns every set of the
      * measured calls into a replacement. */
     run(&c, NKEYS);

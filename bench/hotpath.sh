@@ -4,10 +4,11 @@
 # run to run, instruction counts do not. For each scenario of
 # bench/hotpath.c (an L1 get by name, by namespace handle and into a
 # caller's buffer, the same work on a bare hash table with a copy or into
-# a buffer, a classification the cache answers, a prediction, a
-# normalization, a set) it runs the driver twice, with N and 2N calls,
-# collecting inside the measured calls alone, and reports the difference
-# divided by N, so that setup and warm-up cancel. A second table sets
+# a buffer, a classification the cache answers, one it misses, a
+# prediction of the texts of either, a normalization, a set) it runs the
+# driver twice, with N and 2N calls, collecting inside the measured calls
+# alone, and reports the difference divided by N, so that setup and
+# warm-up cancel. A second table sets
 # each operation beside its bare baseline (make bench-instr).
 #
 # With HOTPATH_BEFORE=DIR, a build directory of another version of the
@@ -34,7 +35,7 @@ set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${HOTPATH_N:-10000}
-scenarios=${HOTPATH_SCENARIOS:-l1_get l1_get_ns l1_get_into l1_get_baseline l1_get_into_baseline classify_hit predict normalize set}
+scenarios=${HOTPATH_SCENARIOS:-l1_get l1_get_ns l1_get_into l1_get_baseline l1_get_into_baseline classify_hit classify_miss predict predict_fresh normalize set}
 # the scenarios a library without namespace handles cannot run
 ns_scenarios="l1_get_ns l1_get_into"
 before=${HOTPATH_BEFORE:-}
@@ -204,8 +205,10 @@ vafter=$(version "$build/hotpath")
 			"l1_get_baseline", "bare table, malloc and copy")
 		row("classify_hit", "classify, L1 hit", "l1_get",
 			"the library'"'"'s L1 hit by name")
-		row("classify_hit", "classify, L1 hit", "predict",
-			"`tc_model_predict` alone")
+		row("classify_hit", "classify, L1 hit", "l1_get_into",
+			"the library'"'"'s L1 hit into a buffer")
+		row("classify_miss", "classify, miss", "predict_fresh",
+			"`tc_model_predict` alone, the same texts")
 	}' "$tmp/rows"
 	echo
 	awk '

@@ -939,7 +939,10 @@ typedef struct tc_result {
 /*
  * tc_classify - classify one text through the cache. ENABLE_CACHING=false
  * classifies without caching. An L2 failure is never an error here: the
- * model answers.
+ * model answers. The L2 keeps the answer as JSON; this process's L1
+ * keeps the JSON, a NUL and the result decoded, so that a hit parses
+ * nothing (about 2,200 instructions): tc_cache_get on the classifier's
+ * namespace reads it there as a C string whose len counts both.
  * Returns TC_OK; TC_EINVAL (invalid UTF-8, empty text); TC_ELOADER (the
  * host callback failed or answered malformed JSON); TC_ENOMEM.
  * Ownership: *out is the caller's (tc_result_free()).

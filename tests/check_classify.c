@@ -118,8 +118,7 @@ static tc_classifier *open_host(tc_cache *h, host *m, const char *version,
     return c;
 }
 
-static tc_result *classify_ok(tc_classifier *c, const char *text,
-                              tc_source want)
+tc_result *cl_classify_ok(tc_classifier *c, const char *text, tc_source want)
 {
     tc_result *r = NULL;
     int rc = tc_classify(&r, c, text, strlen(text));
@@ -155,7 +154,7 @@ START_TEST(test_host_sources)
     tc_classifier *c = open_host(h, &m, "v1", 0), *c2;
     tc_result *r;
 
-    r = classify_ok(c, "How do I reverse a list?", TC_SOURCE_MODEL);
+    r = cl_classify_ok(c, "How do I reverse a list?", TC_SOURCE_MODEL);
     ck_assert_str_eq(r->intent, "code_generation");
     ck_assert(r->confidence == 0.875);
     ck_assert_uint_eq(r->ntop, 2);
@@ -171,24 +170,24 @@ START_TEST(test_host_sources)
     check_json(r);
     tc_result_free(r);
     /* the same text, differently spelled: one entry */
-    r = classify_ok(c, "  how do I   REVERSE a list ", TC_SOURCE_L1);
+    r = cl_classify_ok(c, "  how do I   REVERSE a list ", TC_SOURCE_L1);
     check_json(r);
     tc_result_free(r);
     ck_assert_int_eq(atomic_load(&m.calls), 1);
     /* another handle on the same store, as another process */
     h2 = open_cache(-1);
     c2 = open_host(h2, &m, "v1", 0);
-    r = classify_ok(c2, "How do I reverse a list?", TC_SOURCE_L2);
+    r = cl_classify_ok(c2, "How do I reverse a list?", TC_SOURCE_L2);
     ck_assert_str_eq(r->complexity, "beginner");
     tc_result_free(r);
-    r = classify_ok(c2, "How do I reverse a list?", TC_SOURCE_L1);
+    r = cl_classify_ok(c2, "How do I reverse a list?", TC_SOURCE_L1);
     tc_result_free(r);
     ck_assert_int_eq(atomic_load(&m.calls), 1);
     tc_classifier_close(c2);
     tc_cache_close(h2);
     /* a new model version misses the old entries */
     c2 = open_host(h, &m, "v2", 0);
-    r = classify_ok(c2, "How do I reverse a list?", TC_SOURCE_MODEL);
+    r = cl_classify_ok(c2, "How do I reverse a list?", TC_SOURCE_MODEL);
     ck_assert_str_eq(r->model, "fn:v2");
     tc_result_free(r);
     ck_assert_int_eq(atomic_load(&m.calls), 2);
@@ -210,7 +209,7 @@ START_TEST(test_threshold)
     int i;
 
     for (i = 0; i < 2; i++) {
-        r = classify_ok(c, "what is 2+2", i ? TC_SOURCE_L1 : TC_SOURCE_MODEL);
+        r = cl_classify_ok(c, "what is 2+2", i ? TC_SOURCE_L1 : TC_SOURCE_MODEL);
         ck_assert_str_eq(r->intent, "unknown");
         ck_assert(r->confidence == 0.4);
         ck_assert_uint_eq(r->ntop, 1);
@@ -220,7 +219,7 @@ START_TEST(test_threshold)
     }
     /* the threshold is not cached: another classifier sees the intent */
     c0 = open_host(h, &m, "v1", 0);
-    r = classify_ok(c0, "what is 2+2", TC_SOURCE_L1);
+    r = cl_classify_ok(c0, "what is 2+2", TC_SOURCE_L1);
     ck_assert_str_eq(r->intent, "math_help");
     tc_result_free(r);
     tc_classifier_close(c0);
@@ -258,7 +257,7 @@ START_TEST(test_bad_input_and_failures)
     m.answer = "{\"intent\":\"debugging\",\"confidence\":1.5}";
     ck_assert_int_eq(tc_classify(&r, c, "fix my code", 11), TC_ELOADER);
     m.answer = NULL;
-    r = classify_ok(c, "fix my code", TC_SOURCE_MODEL);
+    r = cl_classify_ok(c, "fix my code", TC_SOURCE_MODEL);
     tc_result_free(r);
     ck_assert_int_eq(atomic_load(&m.calls), 5);
     /* options */
@@ -288,7 +287,7 @@ START_TEST(test_caching_off)
     int i;
 
     for (i = 0; i < 3; i++) {
-        r = classify_ok(c, "explain recursion", TC_SOURCE_MODEL);
+        r = cl_classify_ok(c, "explain recursion", TC_SOURCE_MODEL);
         tc_result_free(r);
     }
     ck_assert_int_eq(atomic_load(&m.calls), 3);
@@ -353,7 +352,7 @@ START_TEST(test_foreign_values)
     ck_assert_int_eq(tc_cache_set(h, "intents", key, sizeof(key) - 1, foreign,
                                   strlen(foreign), 0),
                      TC_OK);
-    r = classify_ok(c, "Hello   world.", TC_SOURCE_L1);
+    r = cl_classify_ok(c, "Hello   world.", TC_SOURCE_L1);
     ck_assert_str_eq(r->intent, "explanation");
     ck_assert_str_eq(r->model, "fn:v1");
     check_json(r);
@@ -363,9 +362,9 @@ START_TEST(test_foreign_values)
     ck_assert_int_eq(
         tc_cache_set(h, "intents", key, sizeof(key) - 1, "\x01garbage", 8, 0),
         TC_OK);
-    r = classify_ok(c, "hello world", TC_SOURCE_MODEL);
+    r = cl_classify_ok(c, "hello world", TC_SOURCE_MODEL);
     tc_result_free(r);
-    r = classify_ok(c, "hello world", TC_SOURCE_L1);
+    r = cl_classify_ok(c, "hello world", TC_SOURCE_L1);
     ck_assert_str_eq(r->intent, "code_generation");
     tc_result_free(r);
     ck_assert_int_eq(atomic_load(&m.calls), 1);
@@ -503,7 +502,7 @@ START_TEST(test_model_backend)
     tc_classifier_options_init(&co);
     co.model = m;
     ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
-    r = classify_ok(c, q, TC_SOURCE_MODEL);
+    r = cl_classify_ok(c, q, TC_SOURCE_MODEL);
     ck_assert_str_eq(r->intent, "code_generation");
     ck_assert_uint_eq(r->ntop, 3);
     ck_assert_ptr_nonnull(r->complexity);
@@ -511,7 +510,7 @@ START_TEST(test_model_backend)
     ck_assert_str_eq(r->model, fp1);
     check_json(r);
     tc_result_free(r);
-    r = classify_ok(c, q, TC_SOURCE_L1);
+    r = cl_classify_ok(c, q, TC_SOURCE_L1);
     tc_result_free(r);
     /* a correction changes the weights, hence the key */
     ck_assert_int_eq(
@@ -519,7 +518,7 @@ START_TEST(test_model_backend)
                         "{\"text\":\"Write a Python function that reverses a "
                         "linked list\",\"intent\":\"debugging\"}"),
         TC_OK);
-    r = classify_ok(c, q, TC_SOURCE_MODEL);
+    r = cl_classify_ok(c, q, TC_SOURCE_MODEL);
     ck_assert_str_ne(r->model, fp1);
     tc_result_free(r);
     tc_classifier_close(c);
@@ -557,16 +556,16 @@ START_TEST(test_override)
     tc_result *out[2];
     int st[2];
 
-    r = classify_ok(c, "Fix my loop!", TC_SOURCE_MODEL);
+    r = cl_classify_ok(c, "Fix my loop!", TC_SOURCE_MODEL);
     tc_result_free(r);
-    r = classify_ok(c, "Fix my loop!", TC_SOURCE_L1);
+    r = cl_classify_ok(c, "Fix my loop!", TC_SOURCE_L1);
     tc_result_free(r);
     /* another process corrects it: seen here within the L1 TTL (0.3 s) */
     correct(h2, "fix my loop", "debugging");
-    r = classify_ok(c, "fix my loop", TC_SOURCE_L1); /* not yet */
+    r = cl_classify_ok(c, "fix my loop", TC_SOURCE_L1); /* not yet */
     tc_result_free(r);
     usleep(400 * 1000);
-    r = classify_ok(c, "FIX my loop", TC_SOURCE_FEEDBACK);
+    r = cl_classify_ok(c, "FIX my loop", TC_SOURCE_FEEDBACK);
     ck_assert_str_eq(r->intent, "debugging");
     ck_assert(r->confidence == 1);
     ck_assert_str_eq(r->model, "feedback");
@@ -579,10 +578,10 @@ START_TEST(test_override)
     tc_result_free(out[0]);
     tc_result_free(out[1]);
     /* in the correcting process it is immediate */
-    r = classify_ok(c, "another one", TC_SOURCE_L1);
+    r = cl_classify_ok(c, "another one", TC_SOURCE_L1);
     tc_result_free(r);
     correct(h, "another one", "explanation");
-    r = classify_ok(c, "another one", TC_SOURCE_FEEDBACK);
+    r = cl_classify_ok(c, "another one", TC_SOURCE_FEEDBACK);
     ck_assert_str_eq(r->intent, "explanation");
     tc_result_free(r);
     tc_classifier_close(c);
@@ -634,14 +633,14 @@ START_TEST(test_override_race)
         usleep(1000 * (i % 3));
         correct(h, text, "debugging");
         for (k = 0; k < 5; k++) {
-            r = classify_ok(c, text, TC_SOURCE_FEEDBACK);
+            r = cl_classify_ok(c, text, TC_SOURCE_FEEDBACK);
             tc_result_free(r);
         }
         atomic_store(&x.stop, 1);
         for (k = 0; k < 2; k++) {
             pthread_join(th[k], NULL);
         }
-        r = classify_ok(c, text, TC_SOURCE_FEEDBACK);
+        r = cl_classify_ok(c, text, TC_SOURCE_FEEDBACK);
         tc_result_free(r);
     }
     tc_classifier_close(c);
@@ -668,23 +667,23 @@ START_TEST(test_normalized_spellings)
     char big[2 + 300 * 3 + 1];
     size_t i;
 
-    r = classify_ok(c, "\xc2\xbfHow do I reverse a list?", TC_SOURCE_MODEL);
+    r = cl_classify_ok(c, "\xc2\xbfHow do I reverse a list?", TC_SOURCE_MODEL);
     ck_assert_ptr_nonnull(
         strstr(r->json, "\"echo\":\"how do i reverse a list\""));
     tc_result_free(r);
-    r = classify_ok(c, "how do I reverse a list", TC_SOURCE_L1);
+    r = cl_classify_ok(c, "how do I reverse a list", TC_SOURCE_L1);
     tc_result_free(r);
-    r = classify_ok(c, "How do I reverse a list?", TC_SOURCE_L1);
+    r = cl_classify_ok(c, "How do I reverse a list?", TC_SOURCE_L1);
     tc_result_free(r);
     ck_assert_int_eq(atomic_load(&m.calls), 1);
-    r = classify_ok(c, "How do I reverse a list\xe2\x80\x99s order",
+    r = cl_classify_ok(c, "How do I reverse a list\xe2\x80\x99s order",
                     TC_SOURCE_MODEL);
     ck_assert_ptr_nonnull(
         strstr(r->json, "\"echo\":\"how do i reverse a list's order\""));
     tc_result_free(r);
-    r = classify_ok(c, "how do I reverse a list's order?", TC_SOURCE_L1);
+    r = cl_classify_ok(c, "how do I reverse a list's order?", TC_SOURCE_L1);
     tc_result_free(r);
-    r = classify_ok(c,
+    r = cl_classify_ok(c,
                     "\xc2\xa1\xef\xbc\xa8\xef\xbc\xaf\xef\xbc\xb7 do I "
                     "reverse a list\xe2\x80\x98s order!",
                     TC_SOURCE_L1);
@@ -697,9 +696,9 @@ START_TEST(test_normalized_spellings)
         memcpy(big + 2 + 3 * i, "\xef\xb7\xba", 3);
     }
     big[2 + 900] = '\0';
-    r = classify_ok(c2, big + 2, TC_SOURCE_MODEL);
+    r = cl_classify_ok(c2, big + 2, TC_SOURCE_MODEL);
     tc_result_free(r);
-    r = classify_ok(c2, big, TC_SOURCE_L1);
+    r = cl_classify_ok(c2, big, TC_SOURCE_L1);
     tc_result_free(r);
     ck_assert_int_eq(atomic_load(&fixed.calls), 1);
     tc_classifier_close(c2);

@@ -14,6 +14,7 @@ int main(void)
 
     sr = srunner_create(suite_error());
     srunner_add_suite(sr, suite_key());
+    srunner_add_suite(sr, suite_fmt());
     srunner_add_suite(sr, suite_config());
     srunner_add_suite(sr, suite_l1());
     srunner_add_suite(sr, suite_cache_ns());
@@ -32,6 +33,7 @@ int main(void)
     srunner_add_suite(sr, suite_model_file());
     srunner_add_suite(sr, suite_model_memory());
     srunner_add_suite(sr, suite_classify());
+    srunner_add_suite(sr, suite_classify_hit());
     srunner_add_suite(sr, suite_cli_classify());
     srunner_add_suite(sr, suite_metrics());
     srunner_add_suite(sr, suite_log());

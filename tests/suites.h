@@ -10,6 +10,8 @@
 
 #include <check.h>
 
+#include "tutorcache.h"
+
 Suite *suite_error(void);           /* check_error.c: codes, allocator */
 Suite *suite_key(void);             /* check_key.c: hashing, canonical JSON */
 void suite_keyspace(Suite *s); /* check_keyspace.c: the keys in Redis */
@@ -35,6 +37,7 @@ Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);               /* check_cli.c: the built binary */
 void suite_cli_ops(Suite *s);         /* check_cli_ops.c: its failures, output,
                                          bench */
+Suite *suite_fmt(void);               /* check_fmt.c: doubles as %g text */
 Suite *suite_normalize(void);         /* check_normalize.c: normalization */
 void suite_normalize_props(Suite *s); /* check_normalize_props.c: over many
                                          texts */
@@ -45,6 +48,11 @@ Suite *suite_model_memory(void); /* check_model_memory.c: corrections */
 void suite_model_memory_stress(Suite *s); /* check_model_memory_stress.c:
                                              its threads, failing allocator */
 Suite *suite_classify(void);     /* check_classify.c: through the cache */
+Suite *suite_classify_hit(void); /* check_classify_hit.c: the packed L1
+                                    form */
+/* check_classify.c: text classified by c, from the source want, or the
+ * test fails; the result is the caller's. */
+tc_result *cl_classify_ok(tc_classifier *c, const char *text, tc_source want);
 Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
 void suite_cli_train(Suite *s);  /* check_cli_train.c: train, model info,
                                     eval */

@@ -12,29 +12,39 @@
 
 #include "base/sbuf.h"
 
+/* Room for n more bytes and the NUL; 0, or -1 (b->oom set). */
+static int reserve(tc__sb *b, size_t n)
+{
+    size_t cap = b->cap ? b->cap : 64;
+    char *p;
+
+    if (b->oom) {
+        return -1;
+    }
+    if (b->cap != 0 && n < b->cap - b->len) {
+        return 0;
+    }
+    while (n >= cap - b->len) {
+        if (cap > SIZE_MAX / 2) {
+            b->oom = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    p = tc__realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
 void tc__sb_put(tc__sb *b, const char *s, size_t n)
 {
-    if (b->oom) {
+    if (reserve(b, n) != 0) {
         return;
-    }
-    if (n >= b->cap - b->len || b->cap == 0) {
-        size_t cap = b->cap ? b->cap : 64;
-        char *p;
-
-        while (n >= cap - b->len) {
-            if (cap > SIZE_MAX / 2) {
-                b->oom = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        p = tc__realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
     }
     memcpy(b->p + b->len, s, n);
     b->len += n;
@@ -62,32 +72,67 @@ void tc__sb_printf(tc__sb *b, const char *fmt, ...)
     tc__sb_put(b, tmp, (size_t)n);
 }
 
-void tc__sb_json_string(tc__sb *b, const char *s)
+/* Bytes a JSON string holds as they are: not '"', '\\' or a control. */
+#define P4 1, 1, 1, 1
+#define P16 P4, P4, P4, P4
+/* clang-format off */
+static const unsigned char plain[256] = {
+    0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* controls */
+    0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* controls */
+    1,   1,   0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* '"' */
+    P16, P16,                                           /* 0x30-0x4f */
+    1,   1,   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* '\\' */
+    P16, P16, P16, P16, P16, P16, P16, P16, P16, P16,   /* 0x60-0xff */
+};
+/* clang-format on */
+
+char *tc__json_put_string(char *o, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
-    const unsigned char *run = u;
 
-    tc__sb_put(b, "\"", 1);
-    for (; *u; u++) {
-        char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+    *o++ = '"';
+    for (;;) {
+        const unsigned char *run = u;
 
-        if (*u != '"' && *u != '\\' && *u >= 0x20) {
-            continue;
+        /* a run of plain bytes is copied at once: most strings have no
+         * escape at all */
+        while (plain[*u]) {
+            u++;
         }
-        tc__sb_put(b, (const char *)run, (size_t)(u - run));
+        memcpy(o, run, (size_t)(u - run));
+        o += u - run;
+        if (!*u) {
+            break;
+        }
+        *o++ = '\\';
         if (*u == '"' || *u == '\\') {
-            esc[1] = (char)*u;
-            tc__sb_put(b, esc, 2);
+            *o++ = (char)*u;
         } else {
-            esc[4] = hex[*u >> 4];
-            esc[5] = hex[*u & 15];
-            tc__sb_put(b, esc, 6);
+            memcpy(o, "u00", 3);
+            o[3] = hex[*u >> 4];
+            o[4] = hex[*u & 15];
+            o += 5;
         }
-        run = u + 1;
+        u++;
     }
-    tc__sb_put(b, (const char *)run, (size_t)(u - run));
-    tc__sb_put(b, "\"", 1);
+    *o++ = '"';
+    return o;
+}
+
+void tc__sb_json_string(tc__sb *b, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > (SIZE_MAX - 2) / 6) {
+        b->oom = 1;
+        return;
+    }
+    if (reserve(b, TC__JSON_ROOM(n)) != 0) {
+        return;
+    }
+    b->len = (size_t)(tc__json_put_string(b->p + b->len, s) - b->p);
+    b->p[b->len] = '\0';
 }
 
 void tc__sb_json_number(tc__sb *b, double d)

@@ -476,6 +476,13 @@ int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
 int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                         const void *val, size_t len, int64_t ttl)
 {
+    return tc__cache_store_split(h, ns, hk, val, len, len, ttl);
+}
+
+int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                          const void *val, size_t len, size_t l1len,
+                          int64_t ttl)
+{
     int64_t now, l1ttl = tc__min64(ttl, ns->def->l1_ttl_ms);
     char key[TC_KEY_MAX];
     tc__store_set it;
@@ -515,8 +522,9 @@ int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     now = tc__now_ms();
     /* stored in L2: an invalidation that came meanwhile (ours or another
      * process's) wins, and the L2 is read again */
-    rc = stored ? tc__l1_fill(h->l1, hk, val, len, now + l1ttl, now, seq, 0)
-             : tc__l1_set(h->l1, hk, val, len, now + l1ttl, now);
+    rc = stored ? tc__l1_fill(h->l1, hk, val, l1len, now + l1ttl, now, seq,
+                                 0)
+             : tc__l1_set(h->l1, hk, val, l1len, now + l1ttl, now);
     if (rc == TC__L1_RACED) {
         tc__cache_refill(h, ns, hk, l1ttl);
         rc = TC_OK;

@@ -732,7 +732,10 @@ void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
 
     write_lock(s);
     link = find_link(s, key, mixed);
-    if (*link && ((*link)->negative || !val || (*link)->len != len ||
+    /* the same value, or the same followed by a NUL and what this process
+     * keeps beside it (a classification's packed form) */
+    if (*link && ((*link)->negative || !val || (*link)->len < len ||
+                  ((*link)->len > len && (*link)->val[len] != '\0') ||
                   memcmp((*link)->val, val, len) != 0)) {
         e = unlink_entry(s, link);
     }

@@ -125,7 +125,8 @@ int tc__l1_fill(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
  */
 int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key);
 
-/* Removes key's entry unless it holds exactly val (NULL: removes it). */
+/* Removes key's entry unless it holds val, alone or followed by a NUL and
+ * what this process keeps beside it (NULL: removes it). */
 void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
                         size_t len);
 

@@ -48,8 +48,8 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
                        : tc__fail(rc, "value of %zu bytes, buffer of %zu",
                                   *len, cap);
         }
-        if (rc == TC__L1_NEGATIVE && neg) {
-            CNT(ns, misses);
+        if ((rc == TC__L1_NEGATIVE && neg) || (rc == TC_MISS && !h->store)) {
+            CNT(ns, misses); /* known absent, or there is no L2 to ask */
             return TC_MISS;
         }
     }
@@ -66,4 +66,42 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
     }
     tc__free(val);
     return rc;
+}
+
+int tc__cache_l1_reform(tc__cache *h, tc__nsrt *ns, const void *key,
+                        size_t keylen, const void *val, size_t len,
+                        int64_t now_ms)
+{
+    int64_t left;
+    size_t old;
+    tc__hash hk;
+    int rc;
+
+    if (!h->cfg.enable_caching) {
+        return TC_MISS;
+    }
+    tc__ns_hash(&hk, ns, tc__cache_gen(h, ns, now_ms), key, keylen);
+    /* a buffer of 0 bytes: only the expiry is read */
+    rc = tc__l1_read(h->l1, &hk, now_ms, INT64_MIN, NULL, 0, NULL, &old, &left);
+    if (rc != TC_ETOOBIG) {
+        return TC_MISS;
+    }
+    return tc__l1_set(h->l1, &hk, val, len, now_ms + left, now_ms);
+}
+
+int tc__cache_set_split(tc__cache *h, tc__nsrt *ns, const void *key,
+                        size_t keylen, const void *val, size_t len,
+                        size_t l1len, int64_t now_ms)
+{
+    tc__hash hk;
+
+    if (!h->cfg.enable_caching) {
+        return TC_OK;
+    }
+    if (l1len > TC__MAX_VALUE_BYTES || len > l1len) {
+        return tc__fail(TC_ETOOBIG, "value of %zu bytes (at most %zu)", l1len,
+                        TC__MAX_VALUE_BYTES);
+    }
+    tc__ns_hash(&hk, ns, tc__cache_gen(h, ns, now_ms), key, keylen);
+    return tc__cache_store_split(h, ns, &hk, val, len, l1len, ns->def->ttl_ms);
 }

@@ -52,4 +52,30 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
                        tc__cache *h, tc__nsrt *ns, const void *key,
                        size_t keylen, int neg, int64_t now_ms);
 
+/*
+ * tc__cache_set with the namespace's TTL for a value whose first len
+ * bytes the L2 gets and all l1len bytes L1 (classify's packed form: its
+ * JSON, then the result decoded). The debug log of cache operations does
+ * not see it. Returns as tc__cache_set.
+ */
+int tc__cache_set_split(tc__cache *h, tc__nsrt *ns, const void *key,
+                        size_t keylen, const void *val, size_t len,
+                        size_t l1len, int64_t now_ms);
+
+/* tc__cache_store_one (tiers.h) with l1len bytes of val for L1 (cache.c). */
+int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                          const void *val, size_t len, size_t l1len,
+                          int64_t ttl);
+
+/*
+ * Replaces the L1 value of key with another form of the same answer (a
+ * classification decoded once, beside its JSON), keeping the entry's
+ * expiry, so that the L1 never keeps it longer than the value it
+ * replaces would have been kept. Nothing happens when there is no live
+ * entry. Returns TC_OK, TC_MISS (no live entry) or TC_ENOMEM.
+ */
+int tc__cache_l1_reform(tc__cache *h, tc__nsrt *ns, const void *key,
+                        size_t keylen, const void *val, size_t len,
+                        int64_t now_ms);
+
 #endif

@@ -1,9 +1,11 @@
 /*
  * classify.c - text classification served through the cache: normalize,
  * build the key from the normalized text and the model's identity, look in
- * L1 and L2, and only then ask the model. The cached value is the model's
- * answer as JSON; the threshold, the source and the latency are applied
- * to each returned copy, so none of them is ever frozen into the cache.
+ * L1 and L2, and only then ask the model. The L2 keeps the model's answer
+ * as JSON; L1 keeps it packed (packed.c: the same JSON, then the result
+ * decoded), so that a hit copies instead of parsing. The threshold, the
+ * source and the latency are applied to each returned copy, so none of
+ * them is ever frozen into the cache.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,7 +15,9 @@
 #include "base/internal.h"
 #include "base/normalize.h"
 #include "cache/cache.h"
+#include "cache/ns.h"
 #include "classify/classify.h"
+#include "classify/packed.h"
 #include "classify/result.h"
 #include "model/model.h"
 
@@ -23,14 +27,19 @@
 
 struct tc_classifier {
     tc__cache *cache;
+    tc__nsrt *nsh; /* ns and the overrides' namespace, resolved once */
+    tc__nsrt *fbh;
     tc__cls_counts *counts; /* NULL: metrics off */
     const tc__logger *log;
     tc_model *model;
     tc_classifier_fn fn;
     void *fn_userdata;
     char *fn_version;
+    size_t fn_vlen;
     char *ns;
     int top_k;
+    char topk[16];   /* the key's tail: a NUL, top_k's digits, a NUL */
+    size_t topk_len; /* without the last NUL */
     double threshold;
 };
 
@@ -45,6 +54,7 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
                         const tc_classifier_options *opt)
 {
     const char *ns = opt->ns ? opt->ns : DEFAULT_NS;
+    tc__nsrt *nsh, *fbh;
     tc_classifier *c;
     int rc;
 
@@ -63,13 +73,16 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
         return tc__fail(TC_EINVAL, "threshold: not in 0..1");
     }
     /* an unknown namespace is an error now, not at the first call */
-    if ((rc = tc__cache_ns_check(cache, ns)) != TC_OK) {
+    if ((rc = tc__cache_ns_find(&nsh, cache, ns)) != TC_OK ||
+        (rc = tc__cache_ns_find(&fbh, cache, TC__OVERRIDE_NS)) != TC_OK) {
         return rc;
     }
     if (!(c = tc__calloc(1, sizeof(*c)))) {
         return tc__fail(TC_ENOMEM, "out of memory");
     }
     c->cache = cache;
+    c->nsh = nsh;
+    c->fbh = fbh;
     c->counts = counts;
     c->log = tc__cache_logger(cache);
     c->model = opt->model;
@@ -83,6 +96,10 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
         tc__classifier_close(c);
         return tc__fail(TC_ENOMEM, "out of memory");
     }
+    c->fn_vlen = c->fn_version ? strlen(c->fn_version) : 0;
+    c->topk[0] = '\0';
+    c->topk_len =
+        1 + (size_t)snprintf(c->topk + 1, sizeof(c->topk) - 1, "%d", c->top_k);
     *out = c;
     return TC_OK;
 }
@@ -96,56 +113,39 @@ void tc__classifier_close(tc_classifier *c)
     }
 }
 
-/* The model's identity: the built-in model's fingerprint, or "fn:" and
- * the callback's version. */
-static void model_id(char *buf, const tc_classifier *c)
-{
-    if (c->model) {
-        tc__model_fingerprint(buf, c->model);
-    } else {
-        snprintf(buf, ID_MAX + 4, "fn:%s", c->fn_version);
-    }
-}
-
 /*
- * Key material: normalized text, model identity and top_k, NUL-separated
- * (a normalized text holds no NUL), so that a new model never serves an
- * old model's answers. Written into k, which holds key_room() bytes;
- * returns the length (without the last NUL).
+ * Key material: normalized text, model identity (the built-in model's
+ * fingerprint, or "fn:" and the callback's version) and top_k,
+ * NUL-separated (a normalized text holds no NUL), so that a new model
+ * never serves an old model's answers. The text is normalized straight
+ * into the key's buffer, which holds normlen + KEY_TAIL bytes, and the
+ * rest is written after it; *id points at the identity there. Returns
+ * the length (without the last NUL).
  */
-static size_t key_room(size_t normlen, const char *id)
+#define KEY_TAIL (1 + ID_MAX + 4 + sizeof(((tc_classifier *)0)->topk))
+static size_t key_finish(char *k, size_t normlen, const tc_classifier *c,
+                         const char **id)
 {
-    return normlen + 1 + strlen(id) + 1 + 11 + 1;
-}
+    size_t n = normlen;
 
-static size_t key_write(char *k, const char *norm, size_t normlen,
-                        const char *id, int top_k)
-{
-    size_t idlen = strlen(id), n = normlen;
-    char rev[12];
-    unsigned v = (unsigned)top_k;
-    int d = 0;
-
-    memcpy(k, norm, normlen);
     k[n++] = '\0';
-    memcpy(k + n, id, idlen);
-    n += idlen;
-    k[n++] = '\0';
-    /* the digits by hand: snprintf showed in the profile of a hit */
-    do {
-        rev[d++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (d) {
-        k[n++] = rev[--d];
+    *id = k + n;
+    if (c->model) {
+        tc__model_fingerprint(k + n, c->model);
+        n += strlen(k + n);
+    } else {
+        memcpy(k + n, "fn:", 3);
+        memcpy(k + n + 3, c->fn_version, c->fn_vlen);
+        n += 3 + c->fn_vlen;
     }
-    k[n] = '\0';
-    return n;
+    memcpy(k + n, c->topk, c->topk_len + 1);
+    return n + c->topk_len;
 }
 
-/* The built-in model's answer in the canonical form that is cached. */
-static int model_json(char **out, char *fp, const tc_classifier *c,
-                      const char *norm, size_t len)
+/* The built-in model's answer packed (packed.h): its canonical JSON,
+ * which the L2 gets, and the result decoded, which L1 keeps. */
+static int model_packed(char **out, size_t *outlen, char *fp,
+                        const tc_classifier *c, const char *norm, size_t len)
 {
     tc__head_out heads[16];
     const char *labels[16][32];
@@ -184,57 +184,124 @@ static int model_json(char **out, char *fp, const tc_classifier *c,
     h = &p->heads[0];
     /* the model's own out-of-scope label is answered as such */
     oos = tc__model_oos_label(c->model);
-    rc = tc__result_encode(out, NULL,
-                           oos && strcmp(h->labels[0].label, oos) == 0
-                               ? TC__UNKNOWN_INTENT
-                               : h->labels[0].label,
-                           h->labels[0].score, h->labels, h->n, heads, nheads,
-                           p->fingerprint);
+    rc = tc__result_build(
+        out, outlen,
+        oos && strcmp(h->labels[0].label, oos) == 0 ? TC__UNKNOWN_INTENT
+                                                    : h->labels[0].label,
+        h->labels[0].score, h->labels, h->n, heads, nheads, p->fingerprint);
     tc__free(p);
     return rc;
 }
 
-/* Asks the model (built-in or host) for a JSON answer; *cacheable is 0
- * when the model changed under the key. */
-static int compute(char **json, int *cacheable, tc_classifier *c,
-                   const char *norm, size_t len, const char *id)
+/*
+ * A JSON classification (a fresh answer, an L2 hit, another writer's
+ * value) in the packed form L1 keeps: the canonical form is decoded
+ * directly; another shape (key order, extra fields) is re-encoded once.
+ * Returns TC_OK, TC_EPROTO (not a classification at all) or TC_ENOMEM.
+ */
+static int pack_json(char **out, size_t *outlen, const char *val, size_t len,
+                     const char *id)
 {
-    char fp[TC_FINGERPRINT_LEN + 1];
+    char *canon = NULL;
+    size_t clen, intent_end, close;
+    tc_result *r;
+    int rc = tc__result_decode_at(&r, &intent_end, &close, val, len,
+                                  TC_SOURCE_MODEL, 0, 0);
+
+    if (rc == TC_EPROTO && !memchr(val, '\0', len)) {
+        if ((rc = tc__result_canonical(&canon, &clen, val, id)) != TC_OK) {
+            return rc;
+        }
+        val = canon;
+        rc = tc__result_decode_at(&r, &intent_end, &close, val, clen,
+                                  TC_SOURCE_MODEL, 0, 0);
+    }
+    if (rc == TC_OK) {
+        tc__result_parts p = {
+            val,           close,          intent_end, r->intent,
+            r->confidence, r->top,         r->ntop,    r->complexity,
+            r->techniques, r->ntechniques, r->model};
+
+        rc = tc__result_pack(out, outlen, &p);
+        tc__free(r);
+    }
+    tc__free(canon);
+    return rc == TC_ETOOBIG ? TC_EPROTO : rc;
+}
+
+/* Asks the model (built-in or host) for its answer, packed; *cacheable
+ * is 0 when the model changed under the key. */
+static int compute(char **packed, size_t *plen, int *cacheable,
+                   tc_classifier *c, const char *norm, size_t len,
+                   const char *id)
+{
+    char fp[TC_FINGERPRINT_LEN + 1], *json, *canon;
+    size_t clen;
     int rc;
 
-    *json = NULL;
+    *packed = NULL;
     *cacheable = 1;
     if (c->model) {
-        rc = model_json(json, fp, c, norm, len);
+        rc = model_packed(packed, plen, fp, c, norm, len);
         if (rc == TC_OK && strcmp(fp, id) != 0) {
             *cacheable = 0; /* answered by a newer version than the key */
         }
-        return rc;
+        return rc == TC_ETOOBIG || rc == TC_ERANGE ? TC_EINTERNAL : rc;
     }
-    rc = c->fn(json, norm, len, c->fn_userdata);
+    json = NULL;
+    rc = c->fn(&json, norm, len, c->fn_userdata);
     if (rc != TC_OK) {
-        tc__free(*json);
-        *json = NULL;
+        tc__free(json);
         return tc__fail(TC_ELOADER, "classifier %s returned %s",
                         c->fn_version, tc__error_name(rc));
     }
-    if (!*json) {
+    if (!json) {
         return tc__fail(TC_ELOADER, "classifier %s returned no JSON",
                         c->fn_version);
     }
-    {
-        char *canon;
-
-        rc = tc__result_canonical(&canon, NULL, *json, id);
-        if (rc == TC_EPROTO) {
-            rc = tc__fail(TC_ELOADER,
-                          "classifier %s answered no JSON object with intent "
-                          "and confidence 0..1: %.200s",
-                          c->fn_version, *json);
-        }
-        tc__free(*json);
-        *json = rc == TC_OK ? canon : NULL;
+    /* always the canonical form, with "model" defaulting to the id */
+    rc = tc__result_canonical(&canon, &clen, json, id);
+    if (rc == TC_EPROTO) {
+        rc = tc__fail(TC_ELOADER,
+                      "classifier %s answered no JSON object with intent "
+                      "and confidence 0..1: %.200s",
+                      c->fn_version, json);
     }
+    tc__free(json);
+    if (rc == TC_OK) {
+        rc = pack_json(packed, plen, canon, clen, id);
+        tc__free(canon);
+    }
+    return rc == TC_EPROTO ? TC_EINTERNAL : rc;
+}
+
+/*
+ * The result of a cached value: a packed one is copied out; JSON is
+ * packed once and, when ns is given, the L1 entry of key replaced by the
+ * packed form (expiry kept), so that the next hit parses nothing. Only
+ * classifications are re-formed so: a concurrent writer of the same key
+ * writes the same model's answer to it, which an override is not.
+ * Returns TC_OK, TC_EPROTO (not a classification) or TC_ENOMEM.
+ */
+static int answer(tc_result **out, tc_classifier *c, const char *val,
+                  size_t len, tc_source src, const char *id, tc__nsrt *ns,
+                  const char *key, size_t keylen, int64_t t0)
+{
+    char *packed;
+    size_t plen;
+    int rc = tc__result_unpack(out, val, len, src, c->threshold, t0);
+
+    if (rc != TC_EPROTO) {
+        return rc;
+    }
+    if ((rc = pack_json(&packed, &plen, val, len, id)) != TC_OK) {
+        return rc;
+    }
+    if (ns) {
+        tc__cache_l1_reform(c->cache, ns, key, keylen, packed, plen, t0 / 1000);
+    }
+    rc = tc__result_unpack(out, packed, plen, src, c->threshold, t0);
+    tc__free(packed);
     return rc;
 }
 
@@ -243,68 +310,78 @@ static int classify_miss(tc_result **out, tc_classifier *c, const char *norm,
                          size_t normlen, const char *key, size_t keylen,
                          const char *id, int64_t t0)
 {
-    char *json;
+    char *packed;
+    size_t plen;
     int cacheable, rc;
 
-    if ((rc = compute(&json, &cacheable, c, norm, normlen, id)) != TC_OK) {
+    rc = compute(&packed, &plen, &cacheable, c, norm, normlen, id);
+    if (rc != TC_OK) {
         return rc;
     }
-    rc = tc__result_decode(out, json, strlen(json), TC_SOURCE_MODEL,
-                           c->threshold, t0);
-    if (rc == TC_EPROTO) {
-        rc = TC_EINTERNAL; /* the canonical form always decodes */
-    } else if (rc == TC_OK && cacheable) {
-        /* a cache write never fails the classification: its failure is
-         * counted and logged by the cache, and the door clears the slot */
-        tc__cache_set(c->cache, c->ns, key, keylen, json, strlen(json),
-                      TC_TTL_DEFAULT);
+    if (cacheable && !tc__log_on(c->log, TC_LOG_DEBUG)) {
+        /* A cache write never fails the classification: its failure is
+         * counted and logged by the cache, and the door clears the slot.
+         * The L2 gets the JSON, the packed form's first bytes; L1 the
+         * whole. */
+        tc__cache_set_split(c->cache, c->nsh, key, keylen, packed,
+                            strlen(packed), plen, t0 / 1000);
+    } else if (cacheable) {
+        /* the same in two writes, the first logged as a cache_set */
+        if (tc__cache_set(c->cache, c->ns, key, keylen, packed,
+                          strlen(packed), TC_TTL_DEFAULT) == TC_OK) {
+            tc__cache_l1_reform(c->cache, c->nsh, key, keylen, packed, plen,
+                                tc__now_ms());
+        }
     }
-    tc__free(json);
-    return rc;
+    rc = tc__result_unpack(out, packed, plen, TC_SOURCE_MODEL, c->threshold,
+                           t0);
+    tc__free(packed);
+    return rc == TC_EPROTO ? TC_EINTERNAL : rc;
 }
 
-static int prepare(char **norm, size_t *normlen, char **key, size_t *keylen,
-                   tc_classifier *c, const char *text, size_t len,
-                   const char *id)
+/* The key material of a text of any length, tc__malloc'd into *key; the
+ * normalized text is its first *normlen bytes. */
+static int prepare(char **key, size_t *normlen, size_t *keylen, const char **id,
+                   tc_classifier *c, const char *text, size_t len)
 {
+    char *norm;
     int rc;
 
     *key = NULL;
     if (!text && len) {
         return tc__fail(TC_EINVAL, "text is NULL");
     }
-    rc = tc__text_normalize(norm, normlen, text ? text : "", len);
+    rc = tc__text_normalize(&norm, normlen, text ? text : "", len);
     if (rc != TC_OK) {
         return tc__fail(rc, "text: %s",
                         rc == TC_EINVAL ? "not valid UTF-8" : tc__strerror(rc));
     }
     if (*normlen == 0) {
-        tc__free(*norm);
-        *norm = NULL;
+        tc__free(norm);
         return tc__fail(TC_EINVAL, "text: empty");
     }
-    if (*normlen > SIZE_MAX / 2 || !(*key = tc__malloc(key_room(*normlen, id)))) {
-        tc__free(*norm);
-        *norm = NULL;
+    if (*normlen > SIZE_MAX / 2 || !(*key = tc__malloc(*normlen + KEY_TAIL))) {
+        tc__free(norm);
         return tc__fail(TC_ENOMEM, "out of memory");
     }
-    *keylen = key_write(*key, *norm, *normlen, id, c->top_k);
+    memcpy(*key, norm, *normlen);
+    tc__free(norm);
+    *keylen = key_finish(*key, *normlen, c, id);
     return TC_OK;
 }
 
 /*
- * tc_classify's prepare for texts that fit its stack buffers: the same
- * normalized text and key material, written in place, since allocating
- * and freeing them was a sixth of an L1 hit. norm holds SHORT_TEXT bytes,
- * key SHORT_KEY.
+ * tc_classify's prepare for texts that fit its stack buffer: the same key
+ * material, the text normalized in place at its start, since allocating
+ * and freeing it was a sixth of an L1 hit. key holds SHORT_KEY bytes.
  * Returns 1 when the text or its normal form does not fit (the caller
  * then uses prepare()).
  */
 #define SHORT_TEXT 1024
-#define SHORT_KEY (SHORT_TEXT + ID_MAX + 4 + 16)
-static int prepare_short(char *norm, size_t *normlen, char *key, size_t *keylen,
-                         tc_classifier *c, const char *text, size_t len,
-                         const char *id)
+#define SHORT_KEY (SHORT_TEXT + KEY_TAIL)
+static int prepare_short(char *key, size_t *normlen, size_t *keylen,
+                         const char **id, tc_classifier *c, const char *text,
+                         size_t len)
 {
     size_t bad;
     int rc;
@@ -312,7 +389,7 @@ static int prepare_short(char *norm, size_t *normlen, char *key, size_t *keylen,
     if (!text || len >= SHORT_TEXT) {
         return 1;
     }
-    rc = tc__normalize_into(norm, SHORT_TEXT, normlen, text, len, &bad);
+    rc = tc__normalize_into(key, SHORT_TEXT, normlen, text, len, &bad);
     if (rc == TC_ETOOBIG) {
         return 1; /* NFKC made it longer than SHORT_TEXT - 1 bytes */
     }
@@ -325,31 +402,8 @@ static int prepare_short(char *norm, size_t *normlen, char *key, size_t *keylen,
     if (*normlen == 0) {
         return tc__fail(TC_EINVAL, "text: empty");
     }
-    *keylen = key_write(key, norm, *normlen, id, c->top_k);
+    *keylen = key_finish(key, *normlen, c, id);
     return TC_OK;
-}
-
-/*
- * A cached value: the canonical form decodes directly; a classification
- * another writer stored in another shape (key order, extra fields) is
- * re-encoded once. TC_EPROTO: not a classification at all.
- */
-static int decode_hit(tc_result **out, const tc_classifier *c, const char *val,
-                      size_t len, tc_source src, const char *id, int64_t t0)
-{
-    char *canon;
-    size_t clen;
-    int rc = tc__result_decode(out, val, len, src, c->threshold, t0);
-
-    if (rc != TC_EPROTO || memchr(val, '\0', len)) {
-        return rc;
-    }
-    if ((rc = tc__result_canonical(&canon, &clen, val, id)) != TC_OK) {
-        return rc;
-    }
-    rc = tc__result_decode(out, canon, clen, src, c->threshold, t0);
-    tc__free(canon);
-    return rc;
 }
 
 /* A debug line per classification; the text only with log_texts. */
@@ -405,56 +459,85 @@ static tc_source tier_source(tc_tier t)
     return t == TC_TIER_L1 ? TC_SOURCE_L1 : TC_SOURCE_L2;
 }
 
+/* Values up to this size are read into the stack; longer ones are copied
+ * to the heap (a classification takes a few hundred bytes). */
+#define VAL_BUF 2048
+
+/*
+ * The value of key in ns: into buf (VAL_BUF bytes), or into a tc__malloc'd
+ * *big when it is longer; *val points at it either way, *tier says where
+ * it was found.
+ */
+static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
+                  char *buf, tc_classifier *c, tc__nsrt *ns, const char *key,
+                  size_t keylen, int neg, int64_t now_ms)
+{
+    int rc = tc__cache_get_into(len, tier, buf, VAL_BUF, c->cache, ns, key,
+                                keylen, neg, now_ms);
+
+    *big = NULL;
+    *val = buf;
+    if (rc == TC_ETOOBIG) {
+        /* the first read left it in L1 when it came from L2 */
+        tc_tier first = *tier;
+
+        rc = tc__cache_get_ns((void **)big, len, tier, c->cache, ns, key,
+                              keylen, neg, now_ms);
+        *val = *big;
+        if (rc == TC_OK) {
+            *tier = first;
+        }
+    }
+    return rc;
+}
+
 int tc__classify(tc_result **out, tc_classifier *c, const char *text,
                  size_t len)
 {
-    char nbuf[SHORT_TEXT], kbuf[SHORT_KEY];
-    char id[ID_MAX + 4], *norm = NULL, *key = NULL;
+    char kbuf[SHORT_KEY], vbuf[VAL_BUF], *key = kbuf, *big;
+    const char *id = NULL, *val;
     size_t normlen = 0, keylen = 0, vlen;
     int64_t t0 = tc__now_us();
-    void *val;
     tc_tier tier;
     int rc;
 
-    model_id(id, c);
-    rc = prepare_short(nbuf, &normlen, kbuf, &keylen, c, text, len, id);
+    rc = prepare_short(kbuf, &normlen, &keylen, &id, c, text, len);
     if (rc == 1) {
-        rc = prepare(&norm, &normlen, &key, &keylen, c, text, len, id);
-    } else {
-        norm = nbuf;
-        key = kbuf;
+        rc = prepare(&key, &normlen, &keylen, &id, c, text, len);
     }
     if (rc != TC_OK) {
         count(c, NULL, t0);
         return rc;
     }
-    /* a correction overrides whatever is cached, in every process */
-    rc = tc__cache_get(&val, &vlen, &tier, c->cache, TC__OVERRIDE_NS, norm,
-                       normlen, 1, t0 / 1000);
+    /* a correction overrides whatever is cached, in every process; its
+     * key material is the normalized text, the key's first bytes */
+    rc = lookup(&val, &vlen, &big, &tier, vbuf, c, c->fbh, key, normlen, 1,
+                t0 / 1000);
     if (rc == TC_OK) {
-        rc = decode_hit(out, c, val, vlen, TC_SOURCE_FEEDBACK, "feedback", t0);
-        tc__free(val);
+        rc = answer(out, c, val, vlen, TC_SOURCE_FEEDBACK, "feedback", NULL,
+                    NULL, 0, t0);
+        tc__free(big);
         if (rc != TC_EPROTO) {
             goto done;
         }
     } else if (rc != TC_MISS) {
         goto done;
     }
-    rc = tc__cache_get(&val, &vlen, &tier, c->cache, c->ns, key, keylen, 0,
-                       t0 / 1000);
+    rc = lookup(&val, &vlen, &big, &tier, vbuf, c, c->nsh, key, keylen, 0,
+                t0 / 1000);
     if (rc == TC_OK) {
-        rc = decode_hit(out, c, val, vlen, tier_source(tier), id, t0);
-        tc__free(val);
+        rc = answer(out, c, val, vlen, tier_source(tier), id, c->nsh, key,
+                    keylen, t0);
+        tc__free(big);
         if (rc == TC_EPROTO) {
             /* not a classification (another writer, or damage): ask */
-            rc = classify_miss(out, c, norm, normlen, key, keylen, id, t0);
+            rc = classify_miss(out, c, key, normlen, key, keylen, id, t0);
         }
     } else if (rc == TC_MISS) {
-        rc = classify_miss(out, c, norm, normlen, key, keylen, id, t0);
+        rc = classify_miss(out, c, key, normlen, key, keylen, id, t0);
     }
 done:
-    if (norm != nbuf) {
-        tc__free(norm);
+    if (key != kbuf) {
         tc__free(key);
     }
     if (rc == TC_ENOMEM) {
@@ -470,11 +553,13 @@ done:
 /*
  * The cache part of a batch: one round trip for the overrides of all
  * valid texts, one for the cached classifications of the rest, and the
- * model for what is left. items[i].key is NULL for a text already failed.
+ * model for what is left. items[i].key is NULL for a text already failed,
+ * else key material (key_finish) whose first normlens[i] bytes are the
+ * normalized text.
  */
 static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
-                        tc_item *items, char **norms, size_t *normlens,
-                        size_t n, const char *id, int64_t t0)
+                        tc_item *items, const size_t *normlens, size_t n,
+                        int64_t t0)
 {
     tc_item *fb = tc__calloc(n, sizeof(*fb));
     tc_item *rest = tc__calloc(n, sizeof(*rest));
@@ -490,7 +575,7 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
     }
     for (i = 0; i < n; i++) {
         if (items[i].key) {
-            fb[nvalid].key = norms[i];
+            fb[nvalid].key = items[i].key;
             fb[nvalid].keylen = normlens[i];
             where[nvalid++] = i;
         }
@@ -500,8 +585,8 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
         size_t k = where[j];
 
         if (fb[j].status == TC_OK &&
-            decode_hit(&out[k], c, fb[j].val, fb[j].len, TC_SOURCE_FEEDBACK,
-                       "feedback", t0) == TC_OK) {
+            answer(&out[k], c, fb[j].val, fb[j].len, TC_SOURCE_FEEDBACK,
+                   "feedback", NULL, NULL, 0, t0) == TC_OK) {
             if (status) {
                 status[k] = TC_OK;
             }
@@ -522,18 +607,18 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
     for (j = 0; rc == TC_OK && j < nrest; j++) {
         tc_item *it = &rest[j];
         size_t k = rwhere[j];
-        int st;
+        /* the model's identity, in the key material after the text */
+        const char *id = (const char *)it->key + normlens[k] + 1;
+        int st = TC_EPROTO;
 
         t0 = tc__now_us() - shared;
         if (it->status == TC_OK) {
-            st = decode_hit(&out[k], c, it->val, it->len, tier_source(it->tier),
-                            id, t0);
-            if (st == TC_EPROTO) {
-                st = classify_miss(&out[k], c, norms[k], normlens[k], it->key,
-                                   it->keylen, id, t0);
-            }
-        } else {
-            st = classify_miss(&out[k], c, norms[k], normlens[k], it->key,
+            st = answer(&out[k], c, it->val, it->len, tier_source(it->tier), id,
+                        c->nsh, it->key, it->keylen, t0);
+        }
+        if (st == TC_EPROTO) {
+            /* a miss, or not a classification (another writer, damage) */
+            st = classify_miss(&out[k], c, it->key, normlens[k], it->key,
                                it->keylen, id, t0);
         }
         tc__free(it->val);
@@ -559,8 +644,6 @@ done:
 int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
                        const char *const *texts, const size_t *lens, size_t n)
 {
-    char id[ID_MAX + 4];
-    char **norms = NULL;
     size_t *normlens = NULL;
     tc_item *items = NULL;
     int64_t t0 = tc__now_us();
@@ -570,19 +653,18 @@ int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
     if (n == 0) {
         return TC_OK;
     }
-    norms = tc__calloc(n, sizeof(*norms));
     normlens = tc__calloc(n, sizeof(*normlens));
     items = tc__calloc(n, sizeof(*items));
-    if (!norms || !normlens || !items) {
+    if (!normlens || !items) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
         goto done;
     }
-    model_id(id, c);
     for (i = 0; i < n; i++) {
         char *key = NULL;
         size_t keylen = 0;
-        int st = prepare(&norms[i], &normlens[i], &key, &keylen, c, texts[i],
-                         lens[i], id);
+        const char *kid;
+        int st =
+            prepare(&key, &normlens[i], &keylen, &kid, c, texts[i], lens[i]);
 
         if (st == TC_ENOMEM) {
             rc = st;
@@ -595,15 +677,11 @@ int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
             status[i] = st;
         }
     }
-    rc = lookup_batch(out, status, c, items, norms, normlens, n, id, t0);
+    rc = lookup_batch(out, status, c, items, normlens, n, t0);
 done:
-    for (i = 0; norms && i < n; i++) {
-        tc__free(norms[i]);
-        if (items) {
-            tc__free((void *)items[i].key);
-        }
+    for (i = 0; items && i < n; i++) {
+        tc__free((void *)items[i].key);
     }
-    tc__free(norms);
     tc__free(normlens);
     tc__free(items);
     if (rc != TC_OK) {

@@ -1,80 +1,22 @@
 /*
  * result.c - classifications as JSON. One canonical form is written to
- * the cache (intent first, then confidence, top, the other heads, model),
- * and a small parser made for that form turns a cached value into a
+ * the cache (intent first, then confidence, top, the other heads, model;
+ * encode.c writes it), and a small parser made for that form turns a
+ * cached value into a
  * tc_result in one allocation without a general JSON tree: a cache hit
  * is the hot path, and a tree plus a reprint would cost more than the
  * lookup itself. Values in any other shape go through cJSON once and are
- * re-encoded canonically.
+ * re-encoded canonically (encode.c).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "classify/result.h"
 #include "base/sbuf.h"
 
 #define MAX_ITEMS 1024 /* labels in top, or in one multi-label head */
-/* The most the decoder appends: ,"source":"feedback","latency_us":N} */
-#define TAIL_MAX 96
-
-int tc__result_encode(char **out, size_t *outlen, const char *intent,
-                      double confidence, const tc_label_score *top, size_t ntop,
-                      const tc__head_out *heads, size_t nheads,
-                      const char *model)
-{
-    tc__sb b = {NULL, 0, 0, 0};
-    size_t i, j;
-
-    *out = NULL;
-    tc__sb_str(&b, "{\"intent\":");
-    tc__sb_json_string(&b, intent);
-    /* six digits: calibrated scores carry no more, and values stay short */
-    tc__sb_printf(&b, ",\"confidence\":%.6g", confidence);
-    if (ntop) {
-        tc__sb_str(&b, ",\"top\":[");
-        for (i = 0; i < ntop; i++) {
-            tc__sb_str(&b, i ? ",{\"label\":" : "{\"label\":");
-            tc__sb_json_string(&b, top[i].label);
-            tc__sb_printf(&b, ",\"score\":%.6g}", top[i].score);
-        }
-        tc__sb_str(&b, "]");
-    }
-    for (i = 0; i < nheads; i++) {
-        tc__sb_str(&b, ",");
-        tc__sb_json_string(&b, heads[i].name);
-        if (heads[i].multi) {
-            tc__sb_str(&b, ":[");
-            for (j = 0; j < heads[i].n; j++) {
-                if (j) {
-                    tc__sb_str(&b, ",");
-                }
-                tc__sb_json_string(&b, heads[i].labels[j]);
-            }
-            tc__sb_str(&b, "]");
-        } else {
-            tc__sb_str(&b, ":");
-            tc__sb_json_string(&b, heads[i].n ? heads[i].labels[0] : "");
-        }
-    }
-    if (model) {
-        tc__sb_str(&b, ",\"model\":");
-        tc__sb_json_string(&b, model);
-    }
-    tc__sb_str(&b, "}");
-    if (b.oom) {
-        tc__free(b.p);
-        return TC_ENOMEM;
-    }
-    *out = b.p;
-    if (outlen) {
-        *outlen = b.len;
-    }
-    return TC_OK;
-}
 
 /* ---- the canonical parser ---------------------------------------------- */
 
@@ -581,6 +523,16 @@ static int scan_object(scan *s)
 int tc__result_decode(tc_result **out, const char *json, size_t len,
                       tc_source source, double threshold, int64_t t0_us)
 {
+    size_t intent_end, close;
+
+    return tc__result_decode_at(out, &intent_end, &close, json, len, source,
+                                threshold, t0_us);
+}
+
+int tc__result_decode_at(tc_result **out, size_t *intent_end, size_t *close,
+                         const char *json, size_t len, tc_source source,
+                         double threshold, int64_t t0_us)
+{
     scan s;
     tc_result *r;
     char *block, *outjson;
@@ -600,7 +552,8 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
     maxtop = len / 22 + 1;
     maxtech = len / 3 + 1;
     size = sizeof(*r) + maxtop * sizeof(tc_label_score) +
-           maxtech * sizeof(char *) + (len + 1) + (len + 20) + TAIL_MAX;
+           maxtech * sizeof(char *) + (len + 1) + (len + 20) +
+           TC__RESULT_TAIL_MAX;
     if (!(block = tc__malloc(size))) {
         return TC_ENOMEM;
     }
@@ -641,32 +594,39 @@ int tc__result_decode(tc_result **out, const char *json, size_t len,
     } else {
         memcpy(outjson, json, body);
     }
-    {
-        /* by hand: this runs on every cache hit */
-        const char *src = tc__source_name(source);
-        char digits[24], *o = outjson + head + body;
-        uint64_t v = r->latency_us > 0 ? (uint64_t)r->latency_us : 0;
-        int k = 0;
-
-        do {
-            digits[k++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
-        memcpy(o, ",\"source\":\"", 11);
-        o += 11;
-        memcpy(o, src, strlen(src));
-        o += strlen(src);
-        memcpy(o, "\",\"latency_us\":", 15);
-        o += 15;
-        while (k) {
-            *o++ = digits[--k];
-        }
-        *o++ = '}';
-        *o = '\0';
-    }
+    tc__result_tail(outjson + head + body, source, r->latency_us);
     r->json = outjson;
     *out = r;
+    *intent_end = s.intent_end;
+    *close = s.close;
     return TC_OK;
+}
+
+char *tc__result_tail(char *o, tc_source source, int64_t latency_us)
+{
+    /* by hand: this runs on every cache hit */
+    const char *src = tc__source_name(source);
+    size_t n = strlen(src);
+    char digits[24];
+    uint64_t v = latency_us > 0 ? (uint64_t)latency_us : 0;
+    int k = 0;
+
+    do {
+        digits[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(o, ",\"source\":\"", 11);
+    o += 11;
+    memcpy(o, src, n);
+    o += n;
+    memcpy(o, "\",\"latency_us\":", 15);
+    o += 15;
+    while (k) {
+        *o++ = digits[--k];
+    }
+    *o++ = '}';
+    *o = '\0';
+    return o;
 }
 
 const char *tc__source_name(tc_source source)
@@ -681,77 +641,4 @@ const char *tc__source_name(tc_source source)
     default:
         return "model";
     }
-}
-
-/* ---- any other shape, once ------------------------------------------------
- */
-
-int tc__result_canonical(char **out, size_t *outlen, const char *json,
-                         const char *model_default)
-{
-    cJSON *root, *it, *e;
-    tc_label_score top[64];
-    tc__head_out heads[16];
-    const char *labels[16][32];
-    const char *intent, *model = model_default;
-    size_t ntop = 0, nheads = 0;
-    double conf;
-    int rc;
-
-    *out = NULL;
-    tc__oom_take();
-    root = cJSON_Parse(json);
-    if (!root) {
-        return tc__oom_take() ? TC_ENOMEM : TC_EPROTO;
-    }
-    it = cJSON_GetObjectItemCaseSensitive(root, "intent");
-    e = cJSON_GetObjectItemCaseSensitive(root, "confidence");
-    if (!cJSON_IsObject(root) || !cJSON_IsString(it) || !*it->valuestring ||
-        !cJSON_IsNumber(e) || !(e->valuedouble >= 0 && e->valuedouble <= 1)) {
-        cJSON_Delete(root);
-        return TC_EPROTO;
-    }
-    intent = it->valuestring;
-    conf = e->valuedouble;
-    cJSON_ArrayForEach(it, root)
-    {
-        if (strcmp(it->string, "top") == 0 && cJSON_IsArray(it)) {
-            cJSON_ArrayForEach(e, it)
-            {
-                cJSON *l = cJSON_GetObjectItemCaseSensitive(e, "label");
-                cJSON *sc = cJSON_GetObjectItemCaseSensitive(e, "score");
-
-                if (ntop < 64 && cJSON_IsString(l) && cJSON_IsNumber(sc)) {
-                    top[ntop].label = l->valuestring;
-                    top[ntop++].score = sc->valuedouble;
-                }
-            }
-        } else if (strcmp(it->string, "model") == 0 && cJSON_IsString(it)) {
-            model = it->valuestring;
-        } else if (strcmp(it->string, "intent") == 0 ||
-                   strcmp(it->string, "confidence") == 0 ||
-                   strcmp(it->string, "source") == 0 ||
-                   strcmp(it->string, "latency_us") == 0 || nheads >= 16) {
-            continue;
-        } else if (cJSON_IsString(it)) {
-            labels[nheads][0] = it->valuestring;
-            heads[nheads] = (tc__head_out){it->string, 0, 1, labels[nheads]};
-            nheads++;
-        } else if (cJSON_IsArray(it)) {
-            size_t n = 0;
-
-            cJSON_ArrayForEach(e, it)
-            {
-                if (cJSON_IsString(e) && n < 32) {
-                    labels[nheads][n++] = e->valuestring;
-                }
-            }
-            heads[nheads] = (tc__head_out){it->string, 1, n, labels[nheads]};
-            nheads++;
-        }
-    }
-    rc = tc__result_encode(out, outlen, intent, conf, top, ntop, heads, nheads,
-                           model);
-    cJSON_Delete(root);
-    return rc;
 }

@@ -54,6 +54,19 @@ int tc__result_canonical(char **out, size_t *outlen, const char *json,
 int tc__result_decode(tc_result **out, const char *json, size_t len,
                       tc_source source, double threshold, int64_t t0_us);
 
+/* tc__result_decode, and where in json the intent member ends and the
+ * final '}' is (for tc__result_pack). */
+int tc__result_decode_at(tc_result **out, size_t *intent_end, size_t *close,
+                         const char *json, size_t len, tc_source source,
+                         double threshold, int64_t t0_us);
+
+/* The most tc__result_tail writes, its NUL included. */
+#define TC__RESULT_TAIL_MAX 96
+
+/* Writes ,"source":"...","latency_us":N} and a NUL at o; returns a
+ * pointer to the NUL. */
+char *tc__result_tail(char *o, tc_source source, int64_t latency_us);
+
 /* tc_source_name: "l1", "l2", "feedback" or "model". */
 const char *tc__source_name(tc_source source);
 
