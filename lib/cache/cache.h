@@ -47,8 +47,6 @@ int tc__cache_invalidate(tc__cache *h, const char *ns);
 int tc__cache_key(char *buf, tc__cache *h, const char *ns, const void *key,
                   size_t keylen);
 int tc__cache_ping(tc__cache *h, int64_t *latency_us);
-/* TC_OK when the handle has the namespace ns, else TC_ENONS. */
-int tc__cache_ns_check(tc__cache *h, const char *ns);
 /* A namespace's counters; TC_ENONS when there is no such namespace. */
 int tc__cache_stats(tc_ns_stats *out, tc__cache *h, const char *ns);
 
