@@ -218,4 +218,8 @@ int cli_model_path(tc_cache *h, const char *given, const char *who,
  */
 int cli_model_save_checked(const tc_model *m, const char *path);
 
+/* CLI_OK when the command has want operands, else a usage error that
+ * names them ("expected NS KEY, got 1 argument"). */
+int cli_want_args(cli_ctx *ctx, int got, int want, const char *names);
+
 #endif /* TC_CLI_H */

@@ -569,11 +569,10 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             o->model = optarg;
             break;
         case OPT_BACKEND:
-            if (strncmp(optarg, "exec:", 5) != 0 || !optarg[5]) {
+            if (!(o->backend = exec_backend_command(optarg))) {
                 return cli_usage(ctx, "--backend: \"%s\" is not exec:COMMAND",
                                  optarg);
             }
-            o->backend = optarg + 5;
             break;
         case OPT_BACKEND_VERSION:
             if (!*optarg || strlen(optarg) > MAX_VERSION) {

@@ -661,9 +661,8 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (argc - optind != 2) {
-        return cli_usage(ctx, "expected MODEL TEST.jsonl, got %d argument%s",
-                         argc - optind, argc - optind == 1 ? "" : "s");
+    if ((rc = cli_want_args(ctx, argc - optind, 2, "MODEL TEST.jsonl")) != CLI_OK) {
+        return rc;
     }
     memset(&e, 0, sizeof(e));
     path = argv[optind + 1];

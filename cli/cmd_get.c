@@ -61,9 +61,8 @@ int cli_cmd_get(cli_ctx *ctx, int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (argc - optind != 2) {
-        return cli_usage(ctx, "expected NS KEY, got %d argument%s",
-                         argc - optind, argc - optind == 1 ? "" : "s");
+    if ((rc = cli_want_args(ctx, argc - optind, 2, "NS KEY")) != CLI_OK) {
+        return rc;
     }
     ns = argv[optind];
     key = argv[optind + 1];

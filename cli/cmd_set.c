@@ -118,9 +118,8 @@ int cli_cmd_set(cli_ctx *ctx, int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (argc - optind != 3) {
-        return cli_usage(ctx, "expected NS KEY VALUE, got %d argument%s",
-                         argc - optind, argc - optind == 1 ? "" : "s");
+    if ((rc = cli_want_args(ctx, argc - optind, 3, "NS KEY VALUE")) != CLI_OK) {
+        return rc;
     }
     ns = argv[optind];
     key = argv[optind + 1];

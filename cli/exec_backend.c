@@ -686,6 +686,11 @@ void exec_backend_close(exec_backend *b)
     free(b);
 }
 
+const char *exec_backend_command(const char *arg)
+{
+    return strncmp(arg, "exec:", 5) == 0 && arg[5] ? arg + 5 : NULL;
+}
+
 /* 64-bit FNV-1a: a short, stable name for a long command. */
 static uint64_t fnv1a(const char *s)
 {

@@ -59,6 +59,10 @@ void exec_backend_forget(exec_backend *b);
 /* Times the child was started (1 after the first request). */
 unsigned exec_backend_starts(exec_backend *b);
 
+/* The COMMAND of a --backend argument "exec:COMMAND", or NULL when the
+ * argument is not of that form. */
+const char *exec_backend_command(const char *arg);
+
 /* The longest backend version a cache key carries, in bytes. */
 #define EXEC_BACKEND_VERSION_MAX 100
 

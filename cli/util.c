@@ -568,3 +568,12 @@ int cli_model_save_checked(const tc_model *m, const char *path)
     free(tmp);
     return rc == TC_OK ? 0 : -1;
 }
+
+int cli_want_args(cli_ctx *ctx, int got, int want, const char *names)
+{
+    if (got == want) {
+        return CLI_OK;
+    }
+    return cli_usage(ctx, "expected %s, got %d argument%s", names, got,
+                     got == 1 ? "" : "s");
+}

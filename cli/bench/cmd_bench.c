@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench/cache_bench.h"
+#include "exec_backend.h"
 
 const char cli_help_bench[] =
     "Usage: tutorcache bench cache [options]\n"
@@ -427,11 +428,10 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             classify_only = "--model";
             break;
         case OPT_BACKEND:
-            if (strncmp(optarg, "exec:", 5) != 0 || !optarg[5]) {
+            if (!(co->backend = exec_backend_command(optarg))) {
                 return cli_usage(ctx, "--backend: \"%s\" is not exec:COMMAND",
                                  optarg);
             }
-            co->backend = optarg + 5;
             classify_only = "--backend";
             break;
         case OPT_TEXTS:

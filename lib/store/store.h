@@ -114,6 +114,13 @@ struct tc__store {
 };
 
 /*
+ * The check every mset makes of its item i before sending it: a key, a
+ * value (or length 0) and a positive TTL. Returns TC_OK, or TC_EINVAL with
+ * the message in err.
+ */
+int tc__store_set_check(const tc__store_set *it, size_t i, tc__err *err);
+
+/*
  * Opens the store cfg names (cfg->kind; *out NULL for memory:), keeping
  * cfg and log, which must outlive it. A Redis server that is down is not
  * an error (the store recovers by itself); a wrong password is TC_EAUTH.

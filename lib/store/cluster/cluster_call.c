@@ -474,14 +474,7 @@ int tc__cluster_mset(tc__store *s, tc__store_set *items, size_t n, tc__err *err)
     int rc;
 
     for (size_t i = 0; i < n; i++) {
-        items[i].status = TC_OK;
-        if (!items[i].key || (!items[i].val && items[i].len) ||
-            items[i].ttl_ms <= 0) {
-            items[i].status = tc__errf(err, TC_EINVAL,
-                                       "mset: item %zu: no key, no value "
-                                       "or a ttl_ms <= 0",
-                                       i);
-        }
+        items[i].status = tc__store_set_check(&items[i], i, err);
     }
     rc = call(&x, &items[0].key, sizeof(*items), n);
     for (size_t i = 0; i < n && rc != TC_OK; i++) {

@@ -85,6 +85,16 @@ static int pend_put(MDB_txn *txn, const tc__lmdb_dbs *db, MDB_val *id,
     return rc;
 }
 
+/* Record id, with its record rec, is pending for consumer and handed out. */
+static int hand_out(MDB_txn *txn, const tc__lmdb_dbs *db, MDB_val *id,
+                    const MDB_val *rec, const char *consumer, int64_t now,
+                    outv *o)
+{
+    int rc = pend_put(txn, db, id, consumer, now);
+
+    return rc == 0 ? out_add(o, id, rec) : rc;
+}
+
 /*
  * Pending entries delivered at least idle_ms ago are given to this
  * consumer. The scan is over every pending entry: pending records are the
@@ -134,10 +144,7 @@ static int claim(MDB_txn *txn, const tc__lmdb_dbs *db, const char *consumer,
             continue;
         }
         if (rc == 0) {
-            rc = pend_put(txn, db, &k, consumer, now);
-        }
-        if (rc == 0) {
-            rc = out_add(o, &k, &r);
+            rc = hand_out(txn, db, &k, &r, consumer, now, o);
         }
     }
     mdb_cursor_close(cur);
@@ -178,10 +185,7 @@ static int take_new(MDB_txn *txn, const tc__lmdb_dbs *db, const char *consumer,
             continue;
         }
         if (rc == 0) {
-            rc = pend_put(txn, db, &k, consumer, now);
-        }
-        if (rc == 0) {
-            rc = out_add(o, &k, &r);
+            rc = hand_out(txn, db, &k, &r, consumer, now, o);
         }
     }
     mdb_cursor_close(cur);

@@ -191,16 +191,8 @@ int tc__redis_mset(tc__store *st, tc__store_set *items, size_t n, tc__err *err)
     int rc;
 
     for (size_t i = 0; i < n; i++) {
-        items[i].status = TC_OK;
-        if (!items[i].key || (!items[i].val && items[i].len) ||
-            items[i].ttl_ms <= 0) {
-            items[i].status = tc__errf(err, TC_EINVAL,
-                                       "mset: item %zu: no key, no value "
-                                       "or a ttl_ms <= 0",
-                                       i);
-        } else {
-            nsend++;
-        }
+        items[i].status = tc__store_set_check(&items[i], i, err);
+        nsend += items[i].status == TC_OK;
     }
     if (nsend == 0) {
         return TC_OK;
