@@ -134,19 +134,6 @@ START_TEST(test_set_del_invalidate_seen)
 }
 END_TEST
 
-/* The feedback host's answer, before any correction. */
-static int host(char **json, const char *text, size_t len, void *ud)
-{
-    static const char a[] = "{\"intent\":\"explanation\",\"confidence\":0.7}";
-
-    (void)text;
-    (void)len;
-    (void)ud;
-    *json = tc_malloc(sizeof(a));
-    memcpy(*json, a, sizeof(a));
-    return TC_OK;
-}
-
 static int source_of(tc_classifier *c, const char *text)
 {
     tc_result *r;
@@ -177,7 +164,7 @@ START_TEST(test_correction_seen)
     a = bk_open_with(&s, NULL, cfg);
     b = bk_open_with(&s, NULL, cfg);
     tc_classifier_options_init(&co);
-    co.fn = host;
+    co.fn = tt_host_explains;
     co.fn_version = "v1";
     ck_assert_int_eq(tc_classifier_open(&ca, a, &co), TC_OK);
     /* A remembers, in L1, that the text has no correction */

@@ -57,18 +57,6 @@ static tc_cache *open_redis(void)
     return h;
 }
 
-static int host(char **json, const char *text, size_t len, void *ud)
-{
-    static const char a[] = "{\"intent\":\"explanation\",\"confidence\":0.7}";
-
-    (void)text;
-    (void)len;
-    (void)ud;
-    *json = tc_malloc(sizeof(a));
-    memcpy(*json, a, sizeof(a));
-    return TC_OK;
-}
-
 START_TEST(test_override_across_handles)
 {
     tc_cache *a = open_redis(), *b = open_redis();
@@ -82,7 +70,7 @@ START_TEST(test_override_across_handles)
         "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
 
     tc_classifier_options_init(&co);
-    co.fn = host;
+    co.fn = tt_host_explains;
     co.fn_version = "v1";
     ck_assert_int_eq(tc_classifier_open(&cb, b, &co), TC_OK);
     ck_assert_int_eq(tc_feedback_submit_json(id, NULL, a, rec, strlen(rec)),

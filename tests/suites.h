@@ -111,6 +111,9 @@ int tt_under_valgrind(void);
 /* Milliseconds of a monotonic clock, and a sleep of ms milliseconds that
  * a signal does not cut short. */
 int64_t tt_now_ms(void);
+/* A host classifier (tc_classifier_options.fn) that answers every text
+ * {"intent":"explanation","confidence":0.7}. */
+int tt_host_explains(char **json, const char *text, size_t len, void *ud);
 void tt_sleep_ms(int64_t ms);
 
 /* Writes text to path (created or truncated) with the permission bits
