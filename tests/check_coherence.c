@@ -384,7 +384,7 @@ typedef struct race {
 static void *reader(void *arg)
 {
     race *r = arg;
-    char key[8];
+    char key[16];
     unsigned n = 0;
 
     while (!atomic_load(&r->stop)) {
@@ -409,7 +409,7 @@ static void *reader(void *arg)
 START_TEST(test_fill_race)
 {
     pthread_t th[RACE_READERS];
-    char key[8], val[24];
+    char key[16], val[32];
     int bursts = tt_under_valgrind() ? RACE_BURSTS / 10 : RACE_BURSTS;
     tc_cache *b;
     race r;
