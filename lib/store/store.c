@@ -1,8 +1,7 @@
 /*
  * store.c - opening the kind of store a configuration names, so that
  * nothing above the store layer asks which kind it is: from here on the
- * caller holds a tc__store and calls through its table of operations;
- * and the item check every store's mset makes.
+ * caller holds a tc__store and calls through its table of operations.
  */
 #include "store/store.h"
 
@@ -22,14 +21,4 @@ int tc__store_open(tc__store **out, const tc__store_config *cfg,
     }
     return tc__errf(err, TC_EINTERNAL, "store: unknown kind %d",
                     (int)cfg->kind);
-}
-
-int tc__store_set_check(const tc__store_set *it, size_t i, tc__err *err)
-{
-    if (!it->key || (!it->val && it->len) || it->ttl_ms <= 0) {
-        return tc__errf(err, TC_EINVAL,
-                        "mset: item %zu: no key, no value or a ttl_ms <= 0",
-                        i);
-    }
-    return TC_OK;
 }
