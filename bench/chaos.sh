@@ -46,10 +46,6 @@
 # CHAOS_OUT (<build>/bench-chaos.md).
 set -u
 
-# The bench measures the built-in defaults against its own stores.
-unset TUTORCACHE_URL TUTORCACHE_CONFIG TUTORCACHE_MODEL TUTORCACHE_SPOOL_DIR \
-	REDIS_HOST REDIS_PORT REDIS_DB REDIS_PASSWORD CACHE_TTL ENABLE_CACHING
-
 tc=${1:-build/tutorcache}
 build=$(dirname "$tc")
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,13 +56,11 @@ fsync=${CHAOS_APPENDFSYNC:-everysec}
 nimport=${CHAOS_IMPORT_RECORDS:-50000}
 out=${CHAOS_OUT:-$build/bench-chaos.md}
 
-say() { printf 'bench/chaos: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/chaos
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
+# The bench measures the built-in defaults against its own stores.
+bench_clear_env
 
 for n in "$secs" "$threads" "$tmo" "$nimport"; do
 	case $n in '' | *[!0-9]*) die "CHAOS_*: not a count: $n" ;; esac
@@ -102,9 +96,7 @@ cleanup() {
 	done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps cleanup
 # The spool (used while the store cannot be reached) stays in the temp dir.
 export XDG_STATE_HOME="$tmp/state" XDG_CACHE_HOME="$tmp/cache"
 spool=$tmp/state/tutorcache/feedback.spool

@@ -17,11 +17,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${COHERENCE_ROUNDS:-1000}
 n=${COHERENCE_N:-10000}
 
-say() { printf 'bench/coherence: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/coherence
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 

@@ -41,11 +41,7 @@ retrain=${CORR_RETRAIN:-1}
 out=${CORR_OUT:-$build/bench-corrections.md}
 sets=${CORR_SETS:-}
 
-say() { printf 'bench/corrections: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/corrections
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 # Progress only on a terminal; logs of `make bench` stay short.
@@ -66,9 +62,8 @@ data=$(cd "$data" && pwd) || die "$data: not a directory"
 unset TUTORCACHE_CONFIG TUTORCACHE_URL TUTORCACHE_MODEL ENABLE_CACHING
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tccorr.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck disable=SC2016 # expanded when the trap runs
+bench_traps 'rm -rf "$tmp"'
 
 # The suite's tool, built as bench/suite.sh builds it but into the temp
 # dir, so that a concurrent bench/suite.sh keeps its own build/suite; the

@@ -35,10 +35,6 @@
 # BENCH_CPU (0), BENCH_FEEDBACK_OUT (<build>/bench-feedback.md).
 set -u
 
-# The bench measures the built-in defaults against its own stores.
-unset TUTORCACHE_URL TUTORCACHE_CONFIG TUTORCACHE_MODEL TUTORCACHE_SPOOL_DIR \
-	REDIS_HOST REDIS_PORT REDIS_DB REDIS_PASSWORD CACHE_TTL ENABLE_CACHING
-
 tc=${1:-build/tutorcache}
 build=$(dirname "$tc")
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,13 +45,11 @@ nsub_lmdb=${BENCH_SUBMITS_LMDB:-3000}
 cpu=${BENCH_CPU:-0}
 out=${BENCH_FEEDBACK_OUT:-$build/bench-feedback.md}
 
-say() { printf 'bench/feedback: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/feedback
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
+# The bench measures the built-in defaults against its own stores.
+bench_clear_env
 
 for n in "$runs" "$records" "$nsub" "$nsub_lmdb" "$cpu"; do
 	case $n in '' | *[!0-9]*) die "BENCH_*: not a count: $n" ;; esac
@@ -69,12 +63,7 @@ done
 "$top/scripts/deps.sh" check || die "cannot install what the benchmarks need"
 command -v redis-server >/dev/null || die "redis-server: not found"
 
-pin=""
-if command -v taskset >/dev/null && taskset -c "$cpu" true 2>/dev/null; then
-	pin="taskset -c $cpu"
-else
-	say "taskset -c $cpu unavailable: client and server not pinned"
-fi
+bench_pin "$cpu"
 
 fb=$build/feedback_bench
 bench_build_prog "$fb" "$top/bench/feedback_bench.c" ||
@@ -85,15 +74,11 @@ pid=""  # the redis-server
 cpid="" # the command in progress
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-	for q in $cpid $pid; do
-		kill "$q" 2>/dev/null
-		wait "$q" 2>/dev/null
-	done
+	# shellcheck disable=SC2086 # the pids that are set
+	bench_kill $cpid $pid
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps cleanup
 # A spool (used only if a store cannot be reached) or a default LMDB
 # directory stays in the temp dir.
 export XDG_STATE_HOME="$tmp/state" XDG_CACHE_HOME="$tmp/cache"
@@ -296,20 +281,8 @@ fi
 # ---- the report -------------------------------------------------------------------
 
 # shellcheck disable=SC2016 # an awk program, not shell
-report_awk='
+report_awk=$bench_awk_range'
 function add(k, v) { cnt[k]++; val[k, cnt[k]] = v + 0 }
-function sorted(k,    i, j, t) {
-	for (i = 2; i <= cnt[k]; i++)
-		for (j = i; j > 1 && val[k, j - 1] > val[k, j]; j--) {
-			t = val[k, j]; val[k, j] = val[k, j - 1]; val[k, j - 1] = t
-		}
-}
-function med(k,    m) {
-	sorted(k); m = cnt[k]
-	return m % 2 ? val[k, (m + 1) / 2] : (val[k, m / 2] + val[k, m / 2 + 1]) / 2
-}
-function lo(k) { sorted(k); return val[k, 1] }
-function hi(k) { sorted(k); return val[k, cnt[k]] }
 # median (min-max) in format f; signed ones as (min..max)
 function cell(k, f,    sep) {
 	if (!cnt[k]) return "-"

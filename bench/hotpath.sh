@@ -40,11 +40,7 @@ scenarios=${HOTPATH_SCENARIOS:-l1_get l1_get_ns l1_get_into l1_get_baseline l1_g
 ns_scenarios="l1_get_ns l1_get_into"
 before=${HOTPATH_BEFORE:-}
 
-say() { printf 'bench/hotpath: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/hotpath
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 

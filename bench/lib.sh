@@ -1,8 +1,82 @@
 # shellcheck shell=sh
 # bench/lib.sh - what the benchmark scripts share; sourced, not run.
-# Expects $top (the checkout), $build (the build directory) and a die()
-# of the sourcing script.
-# shellcheck disable=SC2154 # top and build are the sourcing script's
+# Expects $top (the checkout), $build (the build directory) and
+# $bench_name (the script's name in its diagnostics, bench/NAME), set
+# before it is sourced.
+# shellcheck disable=SC2154 # top, build and bench_name are the sourcing script's
+
+# say MSG...: a diagnostic on stderr, prefixed by the script's name.
+say() { printf '%s: %s\n' "$bench_name" "$*" >&2; }
+# die MSG...: says MSG and exits 1, the scripts' one failure status.
+die() {
+	say "$*"
+	exit 1
+}
+
+# bench_clear_env: unsets every variable through which the caller's
+# configuration reaches tutorcache, so that the bench measures the
+# built-in defaults against its own stores (no TTL, caching switch, store,
+# model or spool of the caller's).
+bench_clear_env() {
+	unset TUTORCACHE_URL TUTORCACHE_CONFIG TUTORCACHE_MODEL \
+		TUTORCACHE_SPOOL_DIR REDIS_HOST REDIS_PORT REDIS_DB \
+		REDIS_PASSWORD CACHE_TTL ENABLE_CACHING
+}
+
+# bench_pin CPU: sets $pin to the command that runs a program on CPU
+# (taskset -c CPU), or to nothing, said, where that cannot be done.
+# Client and server on one CPU: on a small VM a request that wakes a
+# process on another CPU pays an inter-processor wake-up each way.
+bench_pin() {
+	pin=""
+	if command -v taskset >/dev/null && taskset -c "$1" true 2>/dev/null; then
+		pin="taskset -c $1"
+	else
+		say "taskset -c $1 unavailable: client and server not pinned"
+	fi
+}
+
+# bench_traps ACTION: runs ACTION (the script's clean-up) on exit, and
+# turns an interrupt or a termination into an exit with the status a
+# shell gives a process killed by that signal (130, 143), so that ACTION
+# runs then too.
+bench_traps() {
+	# shellcheck disable=SC2064 # ACTION is the caller's, run as given
+	trap "$1" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# bench_kill PID...: stops each PID (SIGTERM) and waits for it; an empty
+# argument list does nothing, so the callers pass unset pids unquoted.
+bench_kill() {
+	for _q in "$@"; do
+		kill "$_q" 2>/dev/null
+		wait "$_q" 2>/dev/null
+	done
+}
+
+# The median and the range of the values a report's awk program adds
+# (cnt[k], val[k, i]), for the report programs to begin with: sorted(k)
+# sorts k's values in place (insertion sort: a few runs each), med(k),
+# lo(k) and hi(k) read them.
+# shellcheck disable=SC2016,SC2034 # an awk program; the scripts' to use
+bench_awk_range='
+function sorted(k,    i, j, t) {
+	for (i = 2; i <= cnt[k]; i++) {
+		for (j = i; j > 1 && val[k, j - 1] > val[k, j]; j--) {
+			t = val[k, j]; val[k, j] = val[k, j - 1]; val[k, j - 1] = t
+		}
+	}
+}
+function med(k,    m) {
+	sorted(k)
+	m = cnt[k]
+	return m % 2 ? val[k, (m + 1) / 2] : (val[k, m / 2] + val[k, m / 2 + 1]) / 2
+}
+function lo(k) { sorted(k); return val[k, 1] }
+function hi(k) { sorted(k); return val[k, cnt[k]] }
+'
 
 # The warnings every benchmark program is built with: the library's own.
 bench_warn="-Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \

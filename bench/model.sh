@@ -40,11 +40,7 @@ out=${BENCH_MODEL_OUT:-$build/bench-model.md}
 sets="snips banking77"
 ft_strong="-epoch 25 -lr 1.0 -wordNgrams 2 -dim 50 -bucket 200000 -minn 3 -maxn 6 -loss ova"
 
-say() { printf 'bench/model: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/model
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 # Progress only on a terminal; logs of `make bench` stay short.
@@ -88,9 +84,8 @@ else
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcmodel.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck disable=SC2016 # expanded when the trap runs
+bench_traps 'rm -rf "$tmp"'
 
 # ---- measuring ----------------------------------------------------------------
 
@@ -265,25 +260,11 @@ rev=$(cd "$top" && git describe --always --dirty 2>/dev/null || echo unknown)
 tcv=$("$tc" --version 2>/dev/null || echo unknown)
 
 # shellcheck disable=SC2016 # an awk program, not shell
-report_awk='
+report_awk=$bench_awk_range'
 function add(k, v) {
 	cnt[k]++
 	val[k, cnt[k]] = v + 0
 }
-function sorted(k,    i, j, t) {
-	for (i = 2; i <= cnt[k]; i++) {
-		for (j = i; j > 1 && val[k, j - 1] > val[k, j]; j--) {
-			t = val[k, j]; val[k, j] = val[k, j - 1]; val[k, j - 1] = t
-		}
-	}
-}
-function med(k,    m) {
-	sorted(k)
-	m = cnt[k]
-	return m % 2 ? val[k, (m + 1) / 2] : (val[k, m / 2] + val[k, m / 2 + 1]) / 2
-}
-function lo(k) { sorted(k); return val[k, 1] }
-function hi(k) { sorted(k); return val[k, cnt[k]] }
 function has(s, sys, m) { return cnt[s SUBSEP sys SUBSEP m] > 0 }
 function key(s, sys, m) { return s SUBSEP sys SUBSEP m }
 # A cell: the median and, over several runs, min-max.

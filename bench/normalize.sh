@@ -19,11 +19,7 @@ data=${BENCH_DATA:-$top/../shared/data/intents}
 rounds=${BENCH_ROUNDS:-20}
 test=$data/snips/test.jsonl
 
-say() { printf 'bench/normalize: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/normalize
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 

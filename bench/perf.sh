@@ -39,9 +39,6 @@
 # (<build>/bench-perf-histogram.png).
 set -u
 
-unset TUTORCACHE_URL TUTORCACHE_CONFIG TUTORCACHE_MODEL TUTORCACHE_SPOOL_DIR \
-	REDIS_HOST REDIS_PORT REDIS_DB REDIS_PASSWORD CACHE_TTL ENABLE_CACHING
-
 tc=${1:-build/tutorcache}
 build=$(dirname "$tc")
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,13 +56,11 @@ svc=${PERF_SERVICE:-$top/examples/intent_service}
 out=${BENCH_PERF_OUT:-$build/bench-perf.md}
 png=${BENCH_PERF_PNG:-$build/bench-perf-histogram.png}
 
-say() { printf 'bench/perf: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/perf
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
+# The bench measures the built-in defaults against its own stores.
+bench_clear_env
 
 for n in "$runs" "$requests" "$hist_rps" "$threads_in" "$threads_http" $rates; do
 	case $n in '' | *[!0-9]* | 0) die "BENCH_RUNS, PERF_*: not a count: $n" ;; esac
@@ -79,12 +74,7 @@ case $seconds in '' | *[!0-9.]* | .* | *.*.*) die "PERF_SECONDS: not a number: $
 "$top/scripts/deps.sh" check || die "cannot install what the benchmarks need"
 command -v redis-server >/dev/null || die "redis-server: not found"
 
-pin=""
-if command -v taskset >/dev/null && taskset -c "$cpu" true 2>/dev/null; then
-	pin="taskset -c $cpu"
-else
-	say "taskset -c $cpu unavailable: client and server not pinned"
-fi
+bench_pin "$cpu"
 
 service=yes
 if [ "$svc" = none ]; then
@@ -104,15 +94,11 @@ spid="" # the service
 cpid="" # the command in progress
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-	for q in $cpid $spid $pid; do
-		kill "$q" 2>/dev/null
-		wait "$q" 2>/dev/null
-	done
+	# shellcheck disable=SC2086 # the pids that are set
+	bench_kill $cpid $spid $pid
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps cleanup
 export XDG_STATE_HOME="$tmp/state" XDG_CACHE_HOME="$tmp/cache"
 
 rand_port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
@@ -314,20 +300,8 @@ fi
 # ---- the report -------------------------------------------------------------------
 
 # shellcheck disable=SC2016 # an awk program, not shell
-report_awk='
+report_awk=$bench_awk_range'
 function add(k, v) { if (v == "") return; cnt[k]++; val[k, cnt[k]] = v + 0 }
-function sorted(k,    i, j, t) {
-	for (i = 2; i <= cnt[k]; i++)
-		for (j = i; j > 1 && val[k, j - 1] > val[k, j]; j--) {
-			t = val[k, j]; val[k, j] = val[k, j - 1]; val[k, j - 1] = t
-		}
-}
-function med(k,    m) {
-	sorted(k); m = cnt[k]
-	return m % 2 ? val[k, (m + 1) / 2] : (val[k, m / 2] + val[k, m / 2 + 1]) / 2
-}
-function lo(k) { sorted(k); return val[k, 1] }
-function hi(k) { sorted(k); return val[k, cnt[k]] }
 function cell(k, f) {
 	if (!cnt[k]) return "-"
 	if (cnt[k] == 1 || sprintf(f, lo(k)) == sprintf(f, hi(k))) return sprintf(f, med(k))

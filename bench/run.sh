@@ -39,8 +39,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=${BENCH_OUT:-$(dirname "$tc")/bench-cache.jsonl}
 summary=${out%.jsonl}-summary.txt
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
+bench_name=bench
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 
@@ -51,27 +50,18 @@ done
 "$top/scripts/deps.sh" bench || die "cannot install what the benchmarks need"
 command -v redis-server >/dev/null || die "redis-server: not found"
 
-pin=""
-if command -v taskset >/dev/null && taskset -c "$cpu" true 2>/dev/null; then
-	pin="taskset -c $cpu"
-else
-	say "taskset -c $cpu unavailable: client and server not pinned"
-fi
+bench_pin "$cpu"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcbench.XXXXXX") || die "mktemp failed"
 pid=""  # the redis-server
 cpid="" # the run in progress
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-	for q in $cpid $pid; do
-		kill "$q" 2>/dev/null
-		wait "$q" 2>/dev/null
-	done
+	# shellcheck disable=SC2086 # the pids that are set
+	bench_kill $cpid $pid
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps cleanup
 
 # ---- the private redis-server --------------------------------------------
 
@@ -138,7 +128,7 @@ say "$runs runs in $(($(date +%s) - t0)) s; JSON lines in $out"
 # targets. The ratios are each run's own (its vs_raw, vs_equal_work), so
 # a slow spell that hit one run hits both sides of its ratio.
 # shellcheck disable=SC2016 # an awk program, not shell
-summary_awk='
+summary_awk=$bench_awk_range'
 function field(line, name,    re) {
 	re = "\"" name "\":(\"[^\"]*\"|[-+0-9.eE]+)"
 	if (!match(line, re)) {
@@ -155,20 +145,6 @@ function add(k, v) {
 	cnt[k]++
 	val[k, cnt[k]] = v + 0
 }
-function sorted(k,    i, j, t) {
-	for (i = 2; i <= cnt[k]; i++) {
-		for (j = i; j > 1 && val[k, j - 1] > val[k, j]; j--) {
-			t = val[k, j]; val[k, j] = val[k, j - 1]; val[k, j - 1] = t
-		}
-	}
-}
-function med(k,    m) {
-	sorted(k)
-	m = cnt[k]
-	return m % 2 ? val[k, (m + 1) / 2] : (val[k, m / 2] + val[k, m / 2 + 1]) / 2
-}
-function lo(k) { sorted(k); return val[k, 1] }
-function hi(k) { sorted(k); return val[k, cnt[k]] }
 function ratio(st, sc, f, what, target,    k, m) {
 	k = st SUBSEP sc SUBSEP f
 	if (!cnt[k]) {

@@ -58,11 +58,7 @@ snips-10 banking77-10 trec50-10 merge134-10 banking77-oos banking77-oos-taught"
 sets=${SUITE_SETS:-$all_sets}
 ft_strong="-epoch 25 -lr 1.0 -wordNgrams 2 -dim 50 -bucket 200000 -minn 3 -maxn 6 -loss ova"
 
-say() { printf 'bench/suite: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/suite
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 # Progress only on a terminal; logs of `make bench` stay short.
@@ -98,9 +94,8 @@ unset TUTORCACHE_CONFIG TUTORCACHE_URL TUTORCACHE_MODEL ENABLE_CACHING \
 bench_need_fasttext
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcsuite.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck disable=SC2016 # expanded when the trap runs
+bench_traps 'rm -rf "$tmp"'
 
 # Built next to the library, through a temp name, so that a concurrent
 # `make bench` never runs a half-written binary.

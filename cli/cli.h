@@ -142,11 +142,17 @@ int cli_parse_format(const cli_ctx *ctx, const char *s, cli_format *out);
 /* AUTO resolved: a table when stdout is a terminal, JSON otherwise. */
 cli_format cli_format_resolve(cli_format f);
 /*
- * The whole command line of a command whose only option is --format (and
- * --help): returns CLI_OK with *fmt set, CLI_HELP_SHOWN after printing the
- * help (the command then exits 0), or the exit code of a usage error.
+ * The options of a command whose only option is --format (and --help):
+ * returns CLI_OK with *fmt set and optind at the first operand,
+ * CLI_HELP_SHOWN after printing the help (the command then exits 0), or
+ * the exit code of a usage error. The operands are the caller's to check.
  */
 #define CLI_HELP_SHOWN (-1)
+int cli_parse_format_opts(cli_ctx *ctx, int argc, char **argv, cli_format *fmt);
+/*
+ * The whole command line of such a command when it takes no operands:
+ * cli_parse_format_opts, then a usage error for any operand.
+ */
 int cli_parse_format_only(cli_ctx *ctx, int argc, char **argv, cli_format *fmt);
 
 /*

@@ -153,28 +153,14 @@ static void print_info_table(const cJSON *root)
 
 int cli_cmd_model(cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"format", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     cli_format fmt = CLI_FORMAT_AUTO;
     tc_model *m = NULL;
     char *text = NULL;
     cJSON *root;
-    int opt, rc;
+    int rc;
 
-    while ((opt = cli_getopt(ctx, argc, argv, "h", longs)) != -1) {
-        switch (opt) {
-        case 'f':
-            if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
-                return rc;
-            }
-            break;
-        case 'h':
-            return cli_help(ctx);
-        default:
-            return CLI_USAGE;
-        }
+    if ((rc = cli_parse_format_opts(ctx, argc, argv, &fmt)) != CLI_OK) {
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     }
     if (argc - optind == 0) {
         return cli_usage(ctx, "expected a subcommand: info MODEL");

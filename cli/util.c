@@ -158,7 +158,7 @@ int cli_parse_format(const cli_ctx *ctx, const char *s, cli_format *out)
     return CLI_OK;
 }
 
-int cli_parse_format_only(cli_ctx *ctx, int argc, char **argv, cli_format *fmt)
+int cli_parse_format_opts(cli_ctx *ctx, int argc, char **argv, cli_format *fmt)
 {
     static const struct option longs[] = {
         {"format", required_argument, NULL, 'f'},
@@ -180,6 +180,16 @@ int cli_parse_format_only(cli_ctx *ctx, int argc, char **argv, cli_format *fmt)
         default:
             return CLI_USAGE;
         }
+    }
+    return CLI_OK;
+}
+
+int cli_parse_format_only(cli_ctx *ctx, int argc, char **argv, cli_format *fmt)
+{
+    int rc;
+
+    if ((rc = cli_parse_format_opts(ctx, argc, argv, fmt)) != CLI_OK) {
+        return rc;
     }
     if (argc - optind != 0) {
         return cli_usage(ctx, "takes no arguments");
