@@ -43,10 +43,12 @@
  *    leaves an old value in L1 (when the second read races too, as under
  *    a bulk load, its value is stored and checked by a third read, so an
  *    old one lasts at most that round trip);
- *  - this process's own writes stay in its L1: the invalidation that
- *    comes back for them is checked against Redis (one GET, on the
- *    tracking thread) and drops the copy only when Redis holds another
- *    value;
+ *  - this process's own writes normally stay in its L1: the
+ *    invalidation that comes back for them is checked against Redis (one
+ *    GET, on the tracking thread) and drops the copy only when Redis
+ *    holds another value; a write whose L1 store races an invalidation of
+ *    its slot is read back from Redis instead, so its next read may come
+ *    from L2;
  *  - when the tracking connection is lost (closed, killed, or a PING
  *    unanswered for 1 s), every L1 entry is dropped as soon as the loss
  *    is seen, and again when it is back, since the writes made meanwhile
