@@ -41,5 +41,10 @@ tc__ns_def *tc__cfg_find_ns(tc__config *cfg, const char *name);
 tc__ns_def *tc__cfg_add_ns(tc__config *cfg, const char *name,
                            const char *prefix, int64_t ttl_ms, tc__err *err);
 int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err);
+/* config_file.c: the key files of seal.c. One more old key file (n bytes
+ * of path); the old key files forgotten. */
+int tc__cfg_add_old_key(tc__config *cfg, const char *path, size_t n,
+                        tc__err *err);
+void tc__cfg_clear_old_keys(tc__config *cfg);
 
 #endif

@@ -108,6 +108,39 @@ static const char *env(const char *name, unsigned flags)
     return v && *v ? v : NULL;
 }
 
+/*
+ * The key files of seal.c: TUTORCACHE_ENCRYPTION_KEY_FILE,
+ * TUTORCACHE_KEY_SECRET_FILE and TUTORCACHE_ENCRYPTION_OLD_KEY_FILES
+ * (names separated by ':', as in PATH).
+ */
+static int env_keys(tc__config *cfg, unsigned flags, tc__err *err)
+{
+    const char *v, *p, *e;
+    int rc;
+
+    if ((v = env("TUTORCACHE_ENCRYPTION_KEY_FILE", flags)) &&
+        (rc = tc__cfg_set_str(&cfg->enc_key_file, v, err)) != TC_OK) {
+        return rc;
+    }
+    if ((v = env("TUTORCACHE_KEY_SECRET_FILE", flags)) &&
+        (rc = tc__cfg_set_str(&cfg->key_secret_file, v, err)) != TC_OK) {
+        return rc;
+    }
+    if (!(v = env("TUTORCACHE_ENCRYPTION_OLD_KEY_FILES", flags))) {
+        return TC_OK;
+    }
+    tc__cfg_clear_old_keys(cfg);
+    for (p = v; *p; p = *e ? e + 1 : e) {
+        e = strchr(p, ':');
+        e = e ? e : p + strlen(p);
+        if (e > p && (rc = tc__cfg_add_old_key(cfg, p, (size_t)(e - p),
+                                               err)) != TC_OK) {
+            return rc;
+        }
+    }
+    return TC_OK;
+}
+
 static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
 {
     const char *v;
@@ -139,6 +172,9 @@ static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
         if ((rc = tc__cfg_set_str(&cfg->spool_dir, v, err)) != TC_OK) {
             return rc;
         }
+    }
+    if ((rc = env_keys(cfg, flags, err)) != TC_OK) {
+        return rc;
     }
     if ((v = env("CACHE_TTL", flags))) {
         tc__ns_def *ns = tc__cfg_find_ns(cfg, "intents");
@@ -384,6 +420,9 @@ void tc__config_free(tc__config *cfg)
     tc__free(cfg->config_path);
     tc__free(cfg->model_path);
     tc__free(cfg->spool_dir);
+    tc__free(cfg->enc_key_file);
+    tc__free(cfg->key_secret_file);
+    tc__cfg_clear_old_keys(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -95,6 +95,11 @@ typedef struct tc__config {
     char *model_path;        /* TUTORCACHE_MODEL or "model": for the CLI */
     int64_t fb_retention_ms; /* feedback records kept; default 30 days */
     char *spool_dir;         /* feedback spool when the L2 is down */
+    /* encryption at rest and keyed key hashes (seal.c): files, or NULL */
+    char *enc_key_file;    /* seals what is written to the L2 */
+    char **enc_old;        /* old keys, still accepted for reading */
+    size_t nenc_old;
+    char *key_secret_file; /* keys by keyed BLAKE2b instead of XXH3 */
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;

@@ -194,6 +194,60 @@ static int file_int(const cJSON *f, long long min, long long max,
     return 0;
 }
 
+int tc__cfg_add_old_key(tc__config *cfg, const char *path, size_t n,
+                        tc__err *err)
+{
+    char **v = tc__realloc(cfg->enc_old, (cfg->nenc_old + 1) * sizeof(*v));
+
+    if (!v) {
+        return tc__cfg_oom(err);
+    }
+    cfg->enc_old = v;
+    if (!(v[cfg->nenc_old] = tc__malloc(n + 1))) {
+        return tc__cfg_oom(err);
+    }
+    memcpy(v[cfg->nenc_old], path, n);
+    v[cfg->nenc_old++][n] = '\0';
+    return TC_OK;
+}
+
+void tc__cfg_clear_old_keys(tc__config *cfg)
+{
+    for (size_t i = 0; i < cfg->nenc_old; i++) {
+        tc__free(cfg->enc_old[i]);
+    }
+    tc__free(cfg->enc_old);
+    cfg->enc_old = NULL;
+    cfg->nenc_old = 0;
+}
+
+/* "encryption_old_key_files": an array of file names. */
+static int file_old_keys(tc__config *cfg, const cJSON *f, const char *path,
+                         tc__err *err)
+{
+    const cJSON *it;
+    int rc = TC_OK;
+
+    if (!cJSON_IsArray(f)) {
+        return tc__errf(err, TC_ECONFIG,
+                        "%s: encryption_old_key_files: not an array of "
+                        "file names",
+                        path);
+    }
+    tc__cfg_clear_old_keys(cfg);
+    for (it = f->child; it && rc == TC_OK; it = it->next) {
+        if (!cJSON_IsString(it) || !*it->valuestring) {
+            return tc__errf(err, TC_ECONFIG,
+                            "%s: encryption_old_key_files: not an array of "
+                            "file names",
+                            path);
+        }
+        rc = tc__cfg_add_old_key(cfg, it->valuestring,
+                                 strlen(it->valuestring), err);
+    }
+    return rc;
+}
+
 int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
 {
     const char *at = NULL;
@@ -317,6 +371,18 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             } else {
                 rc = tc__cfg_set_str(&cfg->spool_dir, f->valuestring, err);
             }
+        } else if (strcmp(k, "encryption_key_file") == 0 ||
+                   strcmp(k, "key_secret_file") == 0) {
+            if (!cJSON_IsString(f) || !*f->valuestring) {
+                rc = tc__errf(err, TC_ECONFIG, "%s: %s: not a file name",
+                              path, k);
+            } else {
+                rc = tc__cfg_set_str(k[0] == 'e' ? &cfg->enc_key_file
+                                                 : &cfg->key_secret_file,
+                                     f->valuestring, err);
+            }
+        } else if (strcmp(k, "encryption_old_key_files") == 0) {
+            rc = file_old_keys(cfg, f, path, err);
         } else if (strcmp(k, "namespaces") == 0) {
             rc = file_namespaces(cfg, f, path, err);
         } else {
@@ -326,7 +392,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "l1_max_bytes, lmdb_map_bytes, enable_caching, "
                           "degraded_ttl_ms, generation_refresh_ms, "
                           "model, feedback_retention, spool_dir, "
-                          "namespaces)",
+                          "encryption_key_file, encryption_old_key_files, "
+                          "key_secret_file, namespaces)",
                           path, k);
         }
     }

@@ -54,7 +54,7 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
         int64_t left;
 
         tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
-                     items[i].keylen);
+                     items[i].keylen, nr->ksec);
         rc = tc__l1_get(h->l1, &hashes[i], now, tc__cache_l1_floor(h, now),
                         (char **)&items[i].val, &items[i].len, &left);
         if (rc == TC_OK) {
@@ -208,7 +208,7 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
     gen = tc__cache_gen(h, nr, tc__now_ms());
     for (i = 0; i < n; i++) {
         tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
-                     items[i].keylen);
+                     items[i].keylen, nr->ksec);
         ttls[i] = items[i].ttl_ms ? items[i].ttl_ms : nr->def->ttl_ms;
         seqs[i] = tc__l1_seq(h->l1, &hashes[i]);
     }

@@ -64,7 +64,17 @@ int tc__cache_health(tc__cache *h, tc__l1_stats *l1, tc__store_health *hl)
 
 tc__store *tc__cache_store(tc__cache *h)
 {
-    return h->store;
+    return h->l2raw;
+}
+
+const tc__keyring *tc__cache_keys(const tc__cache *h)
+{
+    return h->keys;
+}
+
+uint64_t tc__cache_seal_failures(tc__cache *h)
+{
+    return tc__seal_store_failures(h->store, h->l2raw);
 }
 
 const tc__config *tc__cache_config(const tc__cache *h)
@@ -452,7 +462,8 @@ int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
     if (!h->cfg.enable_caching) {
         return TC_OK;
     }
-    tc__key_hash(&hk, n->def->prefix, gen_within(h, n, now), key, keylen);
+    tc__key_hash(&hk, n->def->prefix, gen_within(h, n, now), key, keylen,
+                 n->ksec);
     rc = tc__l1_set(h->l1, &hk, val, len,
                     now + tc__min64(n->def->ttl_ms, n->def->l1_ttl_ms), now);
     if (rc == TC_OK && h->tracker) {
@@ -555,7 +566,7 @@ int tc__cache_set(tc__cache *h, const char *ns, const void *key,
     /* the generation and the write share one deadline */
     outer = tc__deadline_enter();
     tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, tc__now_ms()), key,
-                 keylen);
+                 keylen, n->ksec);
     if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
         int64_t t0 = tc__now_us();
 
@@ -585,7 +596,7 @@ int tc__cache_del(tc__cache *h, const char *ns, const void *key,
     }
     outer = tc__deadline_enter();
     tc__key_hash(&hk, n->def->prefix, tc__cache_gen(h, n, tc__now_ms()), key,
-                 keylen);
+                 keylen, n->ksec);
     rc1 = tc__l1_del(h->l1, &hk);
     CNT(n, dels);
     if (!h->store) {
@@ -670,7 +681,7 @@ int tc__cache_key(char *buf, tc__cache *h, const char *ns, const void *key,
         return rc;
     }
     tc__key_hash(&hk, n->def->prefix, gen_within(h, n, tc__now_ms()), key,
-                 keylen);
+                 keylen, n->ksec);
     tc__key_format(buf, n->def->prefix, &hk);
     return TC_OK;
 }

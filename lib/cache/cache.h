@@ -10,6 +10,7 @@
 
 #include "base/config.h"
 #include "base/internal.h"
+#include "base/seal.h"
 #include "cache/l1.h"
 #include "store/store.h"
 
@@ -62,8 +63,13 @@ int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
 
 const tc__config *tc__cache_config(const tc__cache *h);
 const tc__logger *tc__cache_logger(const tc__cache *h);
-/* The L2, or NULL for memory:. */
+/* The L2, or NULL for memory:; under the sealing of seal_store.c, so
+ * that feedback, which seals its own records, reaches its operations. */
 tc__store *tc__cache_store(tc__cache *h);
+/* The keys of encryption at rest and keyed hashes; NULL: none set. */
+const tc__keyring *tc__cache_keys(const tc__cache *h);
+/* L2 values that did not open (tutorcache_l2_decrypt_failures_total). */
+uint64_t tc__cache_seal_failures(tc__cache *h);
 /* "redis", "lmdb" or "memory". */
 const char *tc__cache_store_kind(const tc__cache *h);
 /* Marks the L2 up (rc TC_OK/TC_MISS) or down (unreachable, timeout). */

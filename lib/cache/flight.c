@@ -97,7 +97,7 @@ int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
     } else {
         /* the flight's key only: no store is asked */
         tc__key_hash(&hk, n->def->prefix, (uint64_t)atomic_load(&n->gen),
-                     key, keylen);
+                     key, keylen, n->ksec);
     }
     pthread_mutex_lock(&h->fl_mu);
     for (f = h->flights; f; f = f->next) {

@@ -1,8 +1,11 @@
 /*
- * key.c - keys from XXH3-128 and canonical JSON key material. Keys are
- * hashes so that no caller input can forge another entry's key or reach
- * the store's command syntax; the canonical form makes equal JSON objects
- * (in any key order, any number spelling) share one entry.
+ * key.c - keys from XXH3-128 (or, with a key secret, keyed BLAKE2b) and
+ * canonical JSON key material. Keys are hashes so that no caller input
+ * can forge another entry's key or reach the store's command syntax; the
+ * canonical form makes equal JSON objects (in any key order, any number
+ * spelling) share one entry. XXH3 is the fast default, but anyone can
+ * compute it: a reader of the store could confirm a guessed question by
+ * its key. A keyed hash, whose key the store never sees, cannot.
  */
 #include <float.h>
 #include <math.h>
@@ -13,13 +16,29 @@
 #include <cjson/cJSON.h>
 #include <xxhash.h>
 
+#include "base/bytes.h"
 #include "base/internal.h"
+#include "base/seal.h"
 #include "cache/key.h"
 #include "base/sbuf.h"
 
 void tc__key_hash(tc__hash *out, const char *prefix, uint64_t gen,
-                  const void *key, size_t keylen)
+                  const void *key, size_t keylen, const unsigned char *secret)
 {
+    if (secret) {
+        /* the prefix with its NUL, then the generation: no two
+         * (prefix, generation) pairs hash the same bytes */
+        unsigned char pg[TC_KEY_MAX + 8];
+        size_t n = strlen(prefix) + 1;
+
+        if (n > TC_KEY_MAX) {
+            n = TC_KEY_MAX; /* prefixes are at most 32 bytes (config.c) */
+        }
+        memcpy(pg, prefix, n);
+        tc__put_le64(pg + n, gen);
+        tc__keyed_hash128(&out->lo, &out->hi, secret, pg, n + 8, key, keylen);
+        return;
+    }
     /*
      * Generation 0 (a namespace never invalidated) hashes with the seed of
      * the prefix alone, so another language can compute the key of a

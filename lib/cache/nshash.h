@@ -48,8 +48,13 @@ static inline uint64_t tc__ns_seed(tc__nsrt *ns, uint64_t gen)
 static inline void tc__ns_hash(tc__hash *out, tc__nsrt *ns, uint64_t gen,
                                const void *key, size_t keylen)
 {
-    XXH128_hash_t h = XXH3_128bits_withSeed(key, keylen, tc__ns_seed(ns, gen));
+    XXH128_hash_t h;
 
+    if (ns->ksec) {
+        tc__key_hash(out, ns->def->prefix, gen, key, keylen, ns->ksec);
+        return;
+    }
+    h = XXH3_128bits_withSeed(key, keylen, tc__ns_seed(ns, gen));
     out->lo = h.low64;
     out->hi = h.high64;
 }

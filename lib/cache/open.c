@@ -92,8 +92,21 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
         tc__errf(&err, rc, "L1: %s", tc__strerror(rc));
         goto fail;
     }
+    if ((rc = tc__keyring_load(&h->keys, &h->cfg, &err)) != TC_OK) {
+        goto fail;
+    }
+    for (i = 0; h->keys && h->keys->has_secret && i < h->nns; i++) {
+        h->ns[i].ksec = h->keys->secret;
+    }
     if ((rc = tc__store_open(&h->store, &h->cfg.store, &h->log, &err)) !=
         TC_OK) {
+        goto fail;
+    }
+    h->l2raw = h->store;
+    if (h->store && h->keys && h->keys->nkeys &&
+        (rc = tc__seal_store_wrap(&h->store, h->l2raw, h->keys, &h->log)) !=
+            TC_OK) {
+        tc__errf(&err, rc, "out of memory");
         goto fail;
     }
     if ((rc = tag_overrides(h, &err)) != TC_OK) {
@@ -134,6 +147,7 @@ void tc__cache_close(tc__cache *h)
     if (h->store) {
         h->store->ops->close(h->store);
     }
+    tc__keyring_free(h->keys);
     tc__l1_free(h->l1);
     tc__counters_free(&h->wr);
     for (i = 0; h->ns && i < h->nns; i++) {

@@ -12,6 +12,7 @@
 #include "base/config.h"
 #include "base/counter.h"
 #include "base/internal.h"
+#include "base/seal.h"
 #include "cache/cache.h"
 #include "cache/key.h"
 #include "cache/l1.h"
@@ -41,6 +42,7 @@ typedef struct tc_ns {
     _Atomic int64_t gen_seen_ms; /* when gen was last read from L2 */
     tc__counters cnt;            /* C_COUNT, striped */
     tc__seedc seed;              /* the key hash's seed (ns.c) */
+    const unsigned char *ksec;   /* key secret: keyed hashes; NULL: XXH3 */
     /* invalidations of the generation key heard (track.c): a re-read
      * that overlaps one reads again */
     _Atomic uint64_t gen_inval;
@@ -77,6 +79,9 @@ struct tc__cache {
     _Atomic int64_t l2_down_ms; /* when the L2 became unreachable; 0: up */
     tc__counters wr;            /* L2 writes failed, by TC__WRITE_* reason */
     void *tracker; /* the store's invalidations (track.c); NULL: none */
+    tc__keyring *keys; /* seal.c's keys; NULL: none set */
+    tc__store *l2raw;  /* the store under the sealing (seal_store.c), or
+                          store itself when nothing is sealed */
 };
 
 static inline int64_t tc__min64(int64_t a, int64_t b)
@@ -151,6 +156,18 @@ void tc__cache_refill(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
 /* Reads key hk again and drops its L1 entry unless the L2 holds the same
  * (an absent key keeps it: a value the L2 did not take). */
 void tc__cache_l1_check(tc__cache *h, tc__nsrt *ns, const tc__hash *hk);
+
+/* ---- seal_store.c: encryption at rest ------------------------------- */
+
+/*
+ * *out becomes a store that seals every value written to inner and opens
+ * every value read from it with keys (which must have a key), and closes
+ * inner when closed. On TC_ENOMEM *out is inner, unwrapped.
+ */
+int tc__seal_store_wrap(tc__store **out, tc__store *inner,
+                        const tc__keyring *keys, const tc__logger *log);
+/* Values read from s that did not open (0 when s is inner: no sealing). */
+uint64_t tc__seal_store_failures(tc__store *s, const tc__store *inner);
 
 /* Writes one value to L2 then L1 (see tc_cache_set). */
 int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
