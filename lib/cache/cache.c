@@ -72,9 +72,15 @@ const tc__keyring *tc__cache_keys(const tc__cache *h)
     return h->keys;
 }
 
-uint64_t tc__cache_seal_failures(tc__cache *h)
+uint64_t tc__cache_seal_failures(tc__cache *h, int kind)
 {
-    return tc__seal_store_failures(h->store, h->l2raw);
+    return atomic_load_explicit(&h->seal_failures[kind], memory_order_relaxed);
+}
+
+void tc__cache_seal_failed(tc__cache *h, int kind)
+{
+    atomic_fetch_add_explicit(&h->seal_failures[kind], 1,
+                              memory_order_relaxed);
 }
 
 const tc__config *tc__cache_config(const tc__cache *h)

@@ -68,8 +68,11 @@ const tc__logger *tc__cache_logger(const tc__cache *h);
 tc__store *tc__cache_store(tc__cache *h);
 /* The keys of encryption at rest and keyed hashes; NULL: none set. */
 const tc__keyring *tc__cache_keys(const tc__cache *h);
-/* L2 values that did not open (tutorcache_l2_decrypt_failures_total). */
-uint64_t tc__cache_seal_failures(tc__cache *h);
+/* Sealed things that did not open, by kind: L2 values (seal_store.c)
+ * and feedback records (feedback/fbseal.c). */
+enum { TC__SEAL_L2, TC__SEAL_FEEDBACK, TC__SEAL_NKINDS };
+uint64_t tc__cache_seal_failures(tc__cache *h, int kind);
+void tc__cache_seal_failed(tc__cache *h, int kind);
 /* "redis", "lmdb" or "memory". */
 const char *tc__cache_store_kind(const tc__cache *h);
 /* Marks the L2 up (rc TC_OK/TC_MISS) or down (unreachable, timeout). */

@@ -104,8 +104,8 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
     }
     h->l2raw = h->store;
     if (h->store && h->keys && h->keys->nkeys &&
-        (rc = tc__seal_store_wrap(&h->store, h->l2raw, h->keys, &h->log)) !=
-            TC_OK) {
+        (rc = tc__seal_store_wrap(&h->store, h->l2raw, h->keys, &h->log,
+                                  &h->seal_failures[TC__SEAL_L2])) != TC_OK) {
         tc__errf(&err, rc, "out of memory");
         goto fail;
     }

@@ -20,7 +20,7 @@ typedef struct seal_store {
     const tc__keyring *keys;
     const tc__logger *log;
     tc__ratelimit rl;
-    _Atomic uint64_t failures;
+    _Atomic uint64_t *failures; /* the cache's (tc__cache_seal_failures) */
 } seal_store;
 
 static seal_store *of(tc__store *s)
@@ -43,7 +43,7 @@ static void open_failed(seal_store *ss, const char *key)
                             "another key, or sealed by a key not held)",
                             NULL};
 
-    atomic_fetch_add_explicit(&ss->failures, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(ss->failures, 1, memory_order_relaxed);
     tc__log_limited(ss->log, &ss->rl, TC_LOG_WARN, "l2_decrypt_failed",
                     fields);
 }
@@ -154,7 +154,8 @@ static void seal_close(tc__store *s)
 }
 
 int tc__seal_store_wrap(tc__store **out, tc__store *inner,
-                        const tc__keyring *keys, const tc__logger *log)
+                        const tc__keyring *keys, const tc__logger *log,
+                        _Atomic uint64_t *failures)
 {
     seal_store *ss = tc__calloc(1, sizeof(*ss));
 
@@ -176,14 +177,7 @@ int tc__seal_store_wrap(tc__store **out, tc__store *inner,
     ss->inner = inner;
     ss->keys = keys;
     ss->log = log;
+    ss->failures = failures;
     *out = &ss->base;
     return TC_OK;
-}
-
-uint64_t tc__seal_store_failures(tc__store *s, const tc__store *inner)
-{
-    if (!s || s == inner) {
-        return 0;
-    }
-    return atomic_load_explicit(&of(s)->failures, memory_order_relaxed);
 }

@@ -82,6 +82,7 @@ struct tc__cache {
     tc__keyring *keys; /* seal.c's keys; NULL: none set */
     tc__store *l2raw;  /* the store under the sealing (seal_store.c), or
                           store itself when nothing is sealed */
+    _Atomic uint64_t seal_failures[TC__SEAL_NKINDS];
 };
 
 static inline int64_t tc__min64(int64_t a, int64_t b)
@@ -165,9 +166,8 @@ void tc__cache_l1_check(tc__cache *h, tc__nsrt *ns, const tc__hash *hk);
  * inner when closed. On TC_ENOMEM *out is inner, unwrapped.
  */
 int tc__seal_store_wrap(tc__store **out, tc__store *inner,
-                        const tc__keyring *keys, const tc__logger *log);
-/* Values read from s that did not open (0 when s is inner: no sealing). */
-uint64_t tc__seal_store_failures(tc__store *s, const tc__store *inner);
+                        const tc__keyring *keys, const tc__logger *log,
+                        _Atomic uint64_t *failures);
 
 /* Writes one value to L2 then L1 (see tc_cache_set). */
 int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,

@@ -444,6 +444,11 @@ int tc__fb_consume(tc_feedback_batch **out, tc__fb *fb, const char *consumer,
                                             : DEFAULT_CLAIM_IDLE_MS,
                           &ids, &recs, &n, &err);
     tc__cache_l2_state(fb->cache, rc);
+    if (rc == TC_OK && tc__fb_open_records(fb, ids, recs, n) != TC_OK) {
+        rc = tc__errf(&err, TC_ENOMEM, "feedback consume: out of memory");
+        tc__fb_strings_free(ids, n);
+        tc__fb_strings_free(recs, n);
+    }
     if (rc != TC_OK) {
         tc__free(b);
         return tc__fail(rc, "%s", err.msg);
@@ -504,6 +509,7 @@ static int export_one(void *ud, const char *id, const char *json, size_t len)
 int tc__fb_export(tc__fb *fb, FILE *out, uint64_t *count)
 {
     export_ctx x = {out, 0, 0};
+    tc__fb_opener op = {fb, export_one, &x};
     tc__err err;
     int rc;
 
@@ -511,7 +517,7 @@ int tc__fb_export(tc__fb *fb, FILE *out, uint64_t *count)
         return rc;
     }
     errno = 0;
-    rc = fb->ops->export(fb->store, export_one, &x, &err);
+    rc = fb->ops->export(fb->store, tc__fb_open_each, &op, &err);
     if (count) {
         *count = x.n;
     }

@@ -43,6 +43,7 @@ typedef struct tc__fb {
     int64_t override_ttl_ms;
     _Atomic int fault_n; /* see tc__fb_set_fault */
     tc__ratelimit spool_rl;
+    tc__ratelimit seal_rl; /* records that did not open (fbseal.c) */
 } tc__fb;
 
 int tc__fb_open(tc__fb **out, tc__cache *cache, tc__fb_counts *counts);
@@ -127,10 +128,10 @@ int tc__fb_parse_json(tc__fb_in *in, void **tree, const char *json, size_t len,
  * the id, timestamp normalized to UTC with milliseconds), and for a
  * correction its override and key in the intent_feedback namespace.
  * The id is the caller's (in->id, checked by tc__fb_id_valid), else 32
- * hex digits of XXH3-128 over the canonical fields but the id, with the
- * timestamp only when one was given: the same record always gets the
- * same id, which is what makes a rerun import or a retried submit store
- * it once. fb NULL validates only (no override). Returns TC_OK;
+ * hex digits of XXH3-128 (keyed BLAKE2b with a key secret) over the
+ * canonical fields but the id, with the timestamp only when one was
+ * given: the same record always gets the same id, which is what makes a
+ * rerun import or a retried submit store it once. fb NULL validates only (no override). Returns TC_OK;
  * TC_EINVAL with err naming the field and the reason; TC_ENONS;
  * TC_ENOMEM.
  */
@@ -163,6 +164,36 @@ void tc__fb_count_rejected(tc__fb *fb, int type, uint64_t n);
  * exercise the spool on LMDB, whose store is never "unreachable".
  */
 void tc__fb_set_fault(tc__fb *fb, int n);
+
+/* ---- sealing (fbseal.c) ------------------------------------------------ */
+
+/*
+ * With encryption at rest on, points each item's JSON and override at a
+ * sealed copy; *hold keeps the copies for tc__fb_seal_release(hold, n)
+ * after the put (NULL when sealing is off). Returns TC_OK; TC_ENOMEM.
+ */
+int tc__fb_seal_items(tc__fb *fb, tc__fb_put *items, size_t n, char ***hold,
+                      tc__err *err);
+void tc__fb_seal_release(char **hold, size_t n);
+
+/*
+ * A stored record of id opened: TC_OK with *out the record (tc__malloc'd);
+ * TC_MISS when it is not sealed (*out NULL: use it as it is);
+ * TC_ECORRUPT when it does not open, with *out the stored record marked
+ * "unopened":true (counted and logged); TC_ENOMEM.
+ */
+int tc__fb_open_stored(tc__fb *fb, const char *id, const char *json,
+                       size_t len, char **out, size_t *outlen);
+/* Opens n consumed records in place (each recs[i] tc__malloc'd). */
+int tc__fb_open_records(tc__fb *fb, char **ids, char **recs, size_t n);
+
+/* An export callback behind one that opens each record first. */
+typedef struct tc__fb_opener {
+    tc__fb *fb;
+    int (*each)(void *ud, const char *id, const char *json, size_t len);
+    void *ud;
+} tc__fb_opener;
+int tc__fb_open_each(void *ud, const char *id, const char *json, size_t len);
 
 /* ---- the spool (spool.c) ---------------------------------------------- */
 

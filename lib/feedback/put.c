@@ -79,6 +79,7 @@ int tc__fb_unreachable(int rc)
 int tc__fb_put_recs(tc__fb *fb, tc__fb_rec *recs, size_t n,
                     tc__fb_put *items, tc__err *err)
 {
+    char **sealed = NULL;
     int rc;
 
     for (size_t i = 0; i < n; i++) {
@@ -98,6 +99,10 @@ int tc__fb_put_recs(tc__fb *fb, tc__fb_rec *recs, size_t n,
             it->override_ttl_ms = fb->override_ttl_ms;
         }
     }
+    if ((rc = tc__fb_seal_items(fb, items, n, &sealed, err)) != TC_OK) {
+        tc__fb_seal_release(sealed, n);
+        return rc;
+    }
     if (fault_take(fb)) {
         rc = tc__errf(err, TC_EUNAVAIL,
                       "feedback store unreachable (fault injected by "
@@ -105,6 +110,7 @@ int tc__fb_put_recs(tc__fb *fb, tc__fb_rec *recs, size_t n,
     } else {
         rc = fb->ops->put(fb->store, items, n, fb->cfg->fb_retention_ms, err);
     }
+    tc__fb_seal_release(sealed, n);
     tc__cache_l2_state(fb->cache, rc);
     for (size_t i = 0; rc == TC_OK && i < n; i++) {
         if (items[i].status < 0) {

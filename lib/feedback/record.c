@@ -461,8 +461,16 @@ int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
     if (in->id) {
         snprintf(r->id, sizeof(r->id), "%s", in->id);
     } else if (!f.oom) {
-        XXH128_hash_t h = XXH3_128bits(f.p, f.len);
+        const tc__keyring *k = tc__cache_keys(fb->cache);
+        XXH128_hash_t h;
 
+        if (k && k->has_secret) {
+            /* keyed, like the cache's keys: an id confirms no guess */
+            tc__keyed_hash128(&h.low64, &h.high64, k->secret, "tc:fb:id", 8,
+                              f.p, f.len);
+        } else {
+            h = XXH3_128bits(f.p, f.len);
+        }
         snprintf(r->id, sizeof(r->id), "%016llx%016llx",
                  (unsigned long long)h.high64, (unsigned long long)h.low64);
     }

@@ -216,6 +216,16 @@ static void store_families(tc__sb *b, tc__cache *h)
         sample(b, "tutorcache_l2_write_errors_total", lab,
                tc__cache_write_errors(h, r));
     }
+    family(b, "tutorcache_l2_decrypt_failures_total", "counter",
+           "Sealed L2 values that did not open (damaged, moved to another "
+           "key, or sealed by a key not held): answered as misses.");
+    sample(b, "tutorcache_l2_decrypt_failures_total", NULL,
+           tc__cache_seal_failures(h, TC__SEAL_L2));
+    family(b, "tutorcache_feedback_decrypt_failures_total", "counter",
+           "Sealed feedback records that did not open: handed out marked "
+           "unopened.");
+    sample(b, "tutorcache_feedback_decrypt_failures_total", NULL,
+           tc__cache_seal_failures(h, TC__SEAL_FEEDBACK));
 }
 
 int tc__metrics_render(tc__sb *b, tc__cache *h, const tc__cls_counts *cls,

@@ -23,6 +23,32 @@ static int render(char **out, cJSON *root)
     return TC_OK;
 }
 
+/*
+ * "seal": whether encryption at rest and keyed keys are on, and in stats
+ * how many sealed values and records this process could not open. Only
+ * that a key is set: never a key, nor anything derived from one.
+ */
+static void seal_json(cJSON *root, tc__cache *h, int counts)
+{
+    const tc__keyring *k = tc__cache_keys(h);
+    cJSON *o = cJSON_AddObjectToObject(root, "seal");
+
+    cJSON_AddStringToObject(o, "encryption_key",
+                            k && k->nkeys ? "set" : "unset");
+    cJSON_AddNumberToObject(o, "encryption_old_keys",
+                            k && k->nkeys ? k->nkeys - 1 : 0);
+    cJSON_AddStringToObject(o, "key_secret",
+                            k && k->has_secret ? "set" : "unset");
+    if (counts) {
+        cJSON_AddNumberToObject(
+            o, "l2_decrypt_failures",
+            (double)tc__cache_seal_failures(h, TC__SEAL_L2));
+        cJSON_AddNumberToObject(
+            o, "feedback_decrypt_failures",
+            (double)tc__cache_seal_failures(h, TC__SEAL_FEEDBACK));
+    }
+}
+
 int tc__stats_json(char **out, tc__cache *h)
 {
     const tc__config *cfg = tc__cache_config(h);
@@ -56,6 +82,7 @@ int tc__stats_json(char **out, tc__cache *h)
             cJSON_AddNumberToObject(o, "bytes", (double)hl.bytes);
         }
     }
+    seal_json(root, h, 1);
     nss = cJSON_AddObjectToObject(root, "namespaces");
     for (i = 0; i < cfg->nns; i++) {
         tc_ns_stats s;
@@ -116,6 +143,7 @@ int tc__config_json(char **out, tc__cache *h)
                             (double)cfg->degraded_ttl_ms);
     cJSON_AddNumberToObject(root, "generation_refresh_ms",
                             (double)cfg->gen_refresh_ms);
+    seal_json(root, h, 0);
     nss = cJSON_AddObjectToObject(root, "namespaces");
     for (i = 0; i < cfg->nns; i++) {
         const tc__ns_def *d = &cfg->ns[i];
