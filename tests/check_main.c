@@ -45,6 +45,7 @@ int main(void)
     srunner_add_suite(sr, suite_feedback_redis());
     srunner_add_suite(sr, suite_cluster());
     srunner_add_suite(sr, suite_service());
+    srunner_add_suite(sr, suite_seal());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

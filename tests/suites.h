@@ -78,6 +78,7 @@ void suite_cluster_url(Suite *s);    /* check_cluster_url.c: its URLs */
 void suite_cluster_ops(Suite *s);    /* check_cluster_ops.c: the API on it,
                                         failover */
 Suite *suite_service(void); /* check_service.c: the example HTTP service */
+Suite *suite_seal(void); /* check_seal.c: encryption at rest, keyed keys */
 void suite_service_ops(Suite *s);   /* check_service_ops.c: its options,
                                        environment, logs, unit file */
 void suite_service_abuse(Suite *s); /* check_service_abuse.c: its limits
