@@ -318,8 +318,22 @@ typedef struct tc_cache tc_cache;
  * opens degraded and uses the server when it comes up. An LMDB directory
  * that cannot be created or opened is an error.
  *
- * Returns TC_OK; TC_ECONFIG for a bad value; TC_EIO for an LMDB directory
- * that cannot be used; TC_ENOMEM.
+ * Encryption at rest and keyed keys (README "Encryption at rest"): with
+ * a key file (config "encryption_key_file" or
+ * TUTORCACHE_ENCRYPTION_KEY_FILE; 32 bytes, or 64 hex digits) every value
+ * the handle writes to the L2 and every feedback record is sealed with
+ * XChaCha20-Poly1305, bound to its store key; the files of
+ * "encryption_old_key_files" (TUTORCACHE_ENCRYPTION_OLD_KEY_FILES, names
+ * separated by ':') still open what they sealed. A value that does not
+ * open is a miss (tutorcache_l2_decrypt_failures_total), never an error;
+ * L1 holds plaintext in this process's memory. With "key_secret_file"
+ * (TUTORCACHE_KEY_SECRET_FILE) keys and feedback ids are keyed BLAKE2b
+ * instead of XXH3, of the same form. The files are read once, here: one
+ * that group or others may read is TC_ECONFIG, and so is one that holds
+ * no key.
+ *
+ * Returns TC_OK; TC_ECONFIG for a bad value or key file; TC_EIO for an
+ * LMDB directory that cannot be used; TC_ENOMEM.
  * Ownership: the handle is the caller's, released with tc_cache_close().
  * Thread safety: any thread; the handle may then be shared.
  */
@@ -541,7 +555,8 @@ TC_API int tc_cache_invalidate(tc_cache *h, const char *ns);
 
 /*
  * tc_cache_key - the L2 key of a key, "tc:<prefix>:<32 hex digits>",
- * written to buf (at least TC_KEY_MAX bytes, NUL-terminated).
+ * written to buf (at least TC_KEY_MAX bytes, NUL-terminated). The digits
+ * are XXH3-128's, or keyed BLAKE2b's when a key secret is set.
  * Returns TC_OK; TC_ENONS; TC_EINVAL. Thread safety: any thread.
  */
 #define TC_KEY_MAX 80

@@ -94,6 +94,7 @@ tutorcache classify --backend 'exec:python3 examples/my_model.py' < examples/que
 tutorcache classify --backend 'exec:python3 examples/my_model.py' < examples/questions.txt	"intent":"study_planning","confidence":0\.[0-9]+,"top":\[
 tutorcache --config examples/tutorcache.json config --format json	"config_file":"examples/tutorcache\.json"
 tutorcache --config examples/tutorcache.json config --format json	"quiz_scores":\{"prefix":"quiz","ttl":600
+TUTORCACHE_ENCRYPTION_KEY_FILE=cache.key tutorcache get student_profiles user:42	^\{"level":3\}$
 EOF
 }
 
@@ -122,7 +123,8 @@ limited() {
 
 # Neither the caller's store, config nor Redis settings may reach a run.
 unset TUTORCACHE_URL TUTORCACHE_CONFIG TUTORCACHE_MODEL TUTORCACHE_SPOOL_DIR \
-	REDIS_HOST REDIS_PORT REDIS_DB REDIS_PASSWORD CACHE_TTL ENABLE_CACHING
+	TUTORCACHE_ENCRYPTION_KEY_FILE TUTORCACHE_ENCRYPTION_OLD_KEY_FILES \
+	TUTORCACHE_KEY_SECRET_FILE REDIS_HOST REDIS_PORT REDIS_DB REDIS_PASSWORD CACHE_TTL ENABLE_CACHING
 export XDG_CACHE_HOME="$tmp/xdg-cache" XDG_STATE_HOME="$tmp/xdg-state"
 
 failed=0
