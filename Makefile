@@ -285,6 +285,12 @@ bench-instr: bench-hotpath
 bench-coherence: all
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/coherence.sh $(BUILD)
 
+# Encryption at rest: an L2 get and set with sealing on and off, in one
+# run, on Redis and LMDB, and an L2 get's instructions (callgrind).
+.PHONY: bench-seal
+bench-seal: all
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/seal.sh $(BUILD)
+
 # The classifier against fastText on many shapes of intent set.
 bench-suite: all
 	@scripts/deps.sh bench
@@ -345,6 +351,7 @@ help:
 	@echo "make bench-instr  the same, each beside its bare baseline"
 	@echo "make bench-suite  the classifier against fastText, set by set (bench/suite.sh)"
 	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
+	@echo "make bench-seal  the cost of encryption at rest on L2 gets and sets (bench/seal.sh)"
 	@echo "make bench-chaos  errors, slow calls and lost feedback under Redis faults (CHAOS_SECONDS=60)"
 	@echo "make examples   build the examples"
 	@echo "make install    install (PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR, MANDIR, BASHCOMPDIR)"

@@ -20,7 +20,9 @@ die() {
 bench_clear_env() {
 	unset TUTORCACHE_URL TUTORCACHE_CONFIG TUTORCACHE_MODEL \
 		TUTORCACHE_SPOOL_DIR REDIS_HOST REDIS_PORT REDIS_DB \
-		REDIS_PASSWORD CACHE_TTL ENABLE_CACHING
+		REDIS_PASSWORD CACHE_TTL ENABLE_CACHING \
+		TUTORCACHE_ENCRYPTION_KEY_FILE TUTORCACHE_ENCRYPTION_OLD_KEY_FILES \
+		TUTORCACHE_KEY_SECRET_FILE
 }
 
 # bench_pin CPU: sets $pin to the command that runs a program on CPU
@@ -182,4 +184,21 @@ EOC
 	wait "$redis_pid" 2>/dev/null
 	redis_pid=""
 	return 1
+}
+
+# bench_ir_per_call TMP FUNC N PROG ARGS...: the instructions callgrind
+# counts in FUNC per call, from a run of PROG ARGS -n N and one of -n 2N
+# (the difference over N: start-up and the first calls cancel out).
+bench_ir_per_call() {
+	_t=$1 _f=$2 _n=$3
+	shift 3
+	for _k in 1 2; do
+		valgrind --tool=callgrind --callgrind-out-file="$_t/cg" \
+			--collect-atstart=no --toggle-collect="$_f" \
+			"$@" -n $((_n * _k)) >/dev/null 2>"$_t/err" ||
+			die "callgrind $*: $(tail -n 3 "$_t/err")"
+		eval "_ir$_k=\$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' \"\$_t/err\")"
+	done
+	# shellcheck disable=SC2154 # _ir1, _ir2 set by eval
+	awk -v a="$_ir1" -v b="$_ir2" -v n="$_n" 'BEGIN { printf "%.0f", (b - a) / n }'
 }

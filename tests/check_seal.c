@@ -566,7 +566,7 @@ START_TEST(test_cli_keyed_across_processes)
     /* config and stats say a key is set, and print no key */
     cli(&r, &h, "config");
     expect(&r, 0, NULL, "");
-    ck_assert_ptr_nonnull(strstr(r.out, "\"key_secret\":\"set\""));
+    ck_assert_ptr_nonnull(strstr(r.out, "\"hash_key\":\"set\""));
     ck_assert_ptr_null(strstr(r.out, "00112233"));
     run_free(&r);
     cli(&r, &h, "stats", "--format", "json");

@@ -37,7 +37,7 @@ static void seal_json(cJSON *root, tc__cache *h, int counts)
                             k && k->nkeys ? "set" : "unset");
     cJSON_AddNumberToObject(o, "encryption_old_keys",
                             k && k->nkeys ? k->nkeys - 1 : 0);
-    cJSON_AddStringToObject(o, "key_secret",
+    cJSON_AddStringToObject(o, "hash_key",
                             k && k->has_secret ? "set" : "unset");
     if (counts) {
         cJSON_AddNumberToObject(
