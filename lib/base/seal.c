@@ -173,12 +173,13 @@ int tc__seal_open(const tc__keyring *k, const void *ad, size_t adlen,
                   unsigned char *buf, size_t *len)
 {
     unsigned char nonce[TC__SEAL_NONCE_BYTES];
-    size_t clen = *len - TC__SEAL_HEAD;
+    size_t clen;
     int i;
 
     if (*len < TC__SEAL_OVERHEAD || buf[0] != TC__SEAL_VERSION) {
         return TC_ECORRUPT;
     }
+    clen = *len - TC__SEAL_HEAD;
     for (i = 0; i < k->nkeys; i++) {
         if (memcmp(buf + 1, k->id[i], TC__SEAL_ID_BYTES) == 0) {
             break;
