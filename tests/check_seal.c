@@ -16,6 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cli_harness.h"
+#include "cluster_fixture.h"
 #include "feedback_fixture.h"
 #include "model_fixture.h"
 #include "redis_fixture.h"
@@ -137,6 +138,21 @@ static double seal_stat(tc_cache *h, const char *field)
     return v;
 }
 
+/* Every record h exports, as its text (the caller frees it); *count the
+ * records. */
+static char *export_text(tc_cache *h, uint64_t *count)
+{
+    char path[600];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/export.jsonl", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tc_feedback_export(h, f, count), TC_OK);
+    ck_assert_int_eq(fclose(f), 0);
+    return fb_slurp(path);
+}
+
 /* ---- what is in the store, byte for byte -------------------------------- */
 
 static int reply_has(const redisReply *r, const char *needle)
@@ -155,9 +171,9 @@ static int reply_has(const redisReply *r, const char *needle)
 /* How many of the server's keys hold needle in their values (SCAN, then
  * GET, XRANGE, HGETALL, SMEMBERS, LRANGE or ZRANGE as each key's type
  * says); *nkeys counts the keys scanned. */
-static int redis_holding(const char *needle, int *nkeys)
+static int redis_holding_at(int port, const char *needle, int *nkeys)
 {
-    redisContext *c = redisConnect("127.0.0.1", trs_port(srv));
+    redisContext *c = redisConnect("127.0.0.1", port);
     char cursor[32] = "0";
     int found = 0;
 
@@ -191,6 +207,11 @@ static int redis_holding(const char *needle, int *nkeys)
     } while (strcmp(cursor, "0") != 0);
     redisFree(c);
     return found;
+}
+
+static int redis_holding(const char *needle, int *nkeys)
+{
+    return redis_holding_at(trs_port(srv), needle, nkeys);
 }
 
 /* Whether needle is anywhere in the bytes of LMDB's data file in d. */
@@ -261,9 +282,8 @@ START_TEST(test_marker_absent_redis)
 {
     const char *k = key_file("k1", 1, 0600, 0);
     tc_cache *h = open_ok(trs_url(srv), k, NULL, NULL), *r;
-    char path[600], *text;
     uint64_t count = 0;
-    FILE *f;
+    char *text;
     int nkeys;
 
     write_marked(h);
@@ -272,13 +292,8 @@ START_TEST(test_marker_absent_redis)
     r = open_ok(trs_url(srv), k, NULL, NULL);
     read_marked(r);
     /* the export opens the record: the text is there again */
-    snprintf(path, sizeof(path), "%s/export.jsonl", dir);
-    f = fopen(path, "w+");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(tc_feedback_export(r, f, &count), TC_OK);
+    text = export_text(r, &count);
     ck_assert_uint_eq(count, 1);
-    fclose(f);
-    text = fb_slurp(path);
     ck_assert_ptr_nonnull(strstr(text, "why " MARKER " loops"));
     ck_assert_ptr_nonnull(strstr(text, "\"user_id\":\"student-" MARKER));
     free(text);
@@ -456,26 +471,52 @@ START_TEST(test_feedback_unopened)
     const char *k1 = key_file("k1", 1, 0600, 0);
     const char *k2 = key_file("k2", 2, 0600, 0);
     tc_cache *a = open_ok(trs_url(srv), k1, NULL, NULL), *b;
-    char path[600], *text;
     uint64_t count = 0;
-    FILE *f;
+    char *text;
 
     write_marked(a);
     b = open_ok(trs_url(srv), k2, NULL, NULL);
-    snprintf(path, sizeof(path), "%s/export.jsonl", dir);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(tc_feedback_export(b, f, &count), TC_OK);
-    fclose(f);
+    text = export_text(b, &count);
     /* reported, not dropped, and still not in clear */
     ck_assert_uint_eq(count, 1);
-    text = fb_slurp(path);
     ck_assert_ptr_nonnull(strstr(text, "\"unopened\":true"));
     ck_assert_ptr_null(strstr(text, MARKER));
     free(text);
     ck_assert_int_eq(seal_stat(b, "feedback_decrypt_failures"), 1);
     tc_cache_close(b);
     tc_cache_close(a);
+}
+END_TEST
+
+START_TEST(test_spool_sealed)
+{
+    static const char rec[] =
+        "{\"text\":\"spooled " MARKER "\",\"original_intent\":"
+        "\"explanation\",\"correct_intent\":\"debugging\","
+        "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
+    const char *k = key_file("k1", 1, 0600, 0);
+    tc_cache *h = open_ok(trs_url(srv), k, NULL, NULL);
+    char id[TC_FEEDBACK_ID_MAX], path[600], *text;
+    uint64_t count = 0;
+    int outcome = -1;
+
+    trs_kill(srv);
+    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec,
+                                             strlen(rec)),
+                     TC_OK);
+    ck_assert_int_eq(outcome, TC_FEEDBACK_SPOOLED);
+    snprintf(path, sizeof(path), "%s/spool/feedback.spool", dir);
+    text = fb_slurp(path);
+    ck_assert_ptr_nonnull(strstr(text, "\"sealed\":"));
+    ck_assert_ptr_null(strstr(text, MARKER));
+    free(text);
+    /* back up: the spool is opened, replayed and exported in clear */
+    ck_assert_int_eq(trs_restart(srv), 0);
+    text = export_text(h, &count);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_ptr_nonnull(strstr(text, "spooled " MARKER));
+    free(text);
+    tc_cache_close(h);
 }
 END_TEST
 
@@ -527,6 +568,44 @@ START_TEST(test_keyed_keys)
     tc_cache_close(b);
     tc_cache_close(a);
     tc_cache_close(plain);
+}
+END_TEST
+
+/* ---- a Redis Cluster ------------------------------------------------------ */
+
+static tcl *cluster;
+
+static void cluster_up(void)
+{
+    cluster = tcl_start(5000);
+}
+
+static void cluster_down(void)
+{
+    tcl_stop(cluster);
+}
+
+START_TEST(test_marker_absent_cluster)
+{
+    const char *k = key_file("k1", 1, 0600, 0);
+    tc_cache *h, *r;
+    int found = 0, nkeys = 0;
+
+    ck_assert_msg(cluster != NULL, "the cluster did not start");
+    h = open_ok(tcl_url(cluster), k, NULL, NULL);
+    write_marked(h);
+    for (int i = 0; i < TCL_NODES; i++) {
+        int n = 0;
+
+        found += redis_holding_at(trs_port(tcl_node(cluster, i)), MARKER, &n);
+        nkeys += n;
+    }
+    ck_assert_int_eq(found, 0);
+    ck_assert_int_ge(nkeys, 5);
+    r = open_ok(tcl_url(cluster), k, NULL, NULL);
+    read_marked(r);
+    tc_cache_close(r);
+    tc_cache_close(h);
 }
 END_TEST
 
@@ -646,6 +725,13 @@ Suite *suite_seal(void)
     tcase_add_test(tc, test_key_file_refused);
     tcase_add_test(tc, test_feedback_unopened);
     tcase_add_test(tc, test_keyed_keys);
+    tcase_add_test(tc, test_spool_sealed);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("seal_cluster");
+    tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_marker_absent_cluster);
     suite_add_tcase(s, tc);
     suite_cli_seal(s);
     return s;

@@ -33,11 +33,11 @@ static const char head[] = "{\"id\":\"", mid[] = "\",\"sealed\":\"",
                   tail[] = "\"}";
 
 /* The record sealed into a new string, or NULL when out of memory. */
-static char *seal_record(const tc__keyring *k, const tc__fb_put *it,
-                         size_t *outlen)
+static char *seal_record(const tc__keyring *k, const char *id,
+                         const char *json, size_t len, size_t *outlen)
 {
     char ad[TC__FB_ID_LEN + 32];
-    size_t idlen = strlen(it->id), slen = it->len + TC__SEAL_OVERHEAD;
+    size_t idlen = strlen(id), slen = len + TC__SEAL_OVERHEAD;
     size_t blen = sodium_base64_ENCODED_LEN(slen, B64);
     size_t n = sizeof(head) - 1 + idlen + sizeof(mid) - 1 + blen +
                sizeof(tail);
@@ -49,9 +49,9 @@ static char *seal_record(const tc__keyring *k, const tc__fb_put *it,
         tc__free(out);
         return NULL;
     }
-    snprintf(ad, sizeof(ad), AD_FMT, it->id);
-    tc__seal(k, ad, strlen(ad), sealed, it->json, it->len);
-    p += sprintf(p, "%s%s%s", head, it->id, mid);
+    snprintf(ad, sizeof(ad), AD_FMT, id);
+    tc__seal(k, ad, strlen(ad), sealed, json, len);
+    p += sprintf(p, "%s%s%s", head, id, mid);
     sodium_bin2base64(p, blen, sealed, slen, B64);
     p += strlen(p);
     memcpy(p, tail, sizeof(tail));
@@ -78,7 +78,7 @@ int tc__fb_seal_items(tc__fb *fb, tc__fb_put *items, size_t n, char ***hold,
         tc__fb_put *it = &items[i];
         size_t len;
 
-        if (!(h[2 * i] = seal_record(k, it, &len))) {
+        if (!(h[2 * i] = seal_record(k, it->id, it->json, it->len, &len))) {
             return tc__errf(err, TC_ENOMEM, "sealing feedback: out of memory");
         }
         it->json = h[2 * i];
@@ -97,6 +97,36 @@ int tc__fb_seal_items(tc__fb *fb, tc__fb_put *items, size_t n, char ***hold,
         it->override_len += TC__SEAL_OVERHEAD;
     }
     return TC_OK;
+}
+
+int tc__fb_seal_rec(tc__fb *fb, const tc__fb_rec *r, char **out,
+                    size_t *outlen)
+{
+    *out = NULL;
+    if (!sealing(fb)) {
+        return TC_OK;
+    }
+    *out = seal_record(tc__cache_keys(fb->cache), r->id, r->json, r->len,
+                       outlen);
+    return *out ? TC_OK : TC_ENOMEM;
+}
+
+int tc__fb_open_line(tc__fb *fb, const char *line, size_t len, char **out,
+                     size_t *outlen)
+{
+    char id[TC__FB_ID_LEN + 1];
+    const char *q;
+    size_t n;
+
+    *out = NULL;
+    if (len < sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1) != 0 ||
+        !(q = memchr(line + sizeof(head) - 1, '"', len - (sizeof(head) - 1))) ||
+        (n = (size_t)(q - line) - (sizeof(head) - 1)) > TC__FB_ID_LEN) {
+        return TC_MISS; /* not the sealed form: a record in clear */
+    }
+    memcpy(id, line + sizeof(head) - 1, n);
+    id[n] = '\0';
+    return tc__fb_open_stored(fb, id, line, len, out, outlen);
 }
 
 void tc__fb_seal_release(char **hold, size_t n)

@@ -175,6 +175,13 @@ void tc__fb_set_fault(tc__fb *fb, int n);
 int tc__fb_seal_items(tc__fb *fb, tc__fb_put *items, size_t n, char ***hold,
                       tc__err *err);
 void tc__fb_seal_release(char **hold, size_t n);
+/* A record's JSON sealed as the store keeps it, for the spool: *out
+ * (tc__malloc'd) NULL when sealing is off. TC_OK; TC_ENOMEM. */
+int tc__fb_seal_rec(tc__fb *fb, const tc__fb_rec *r, char **out,
+                    size_t *outlen);
+/* A spool line opened, as tc__fb_open_stored (TC_MISS: in clear). */
+int tc__fb_open_line(tc__fb *fb, const char *line, size_t len, char **out,
+                     size_t *outlen);
 
 /*
  * A stored record of id opened: TC_OK with *out the record (tc__malloc'd);

@@ -2,7 +2,9 @@
  * spool.c - feedback accepted while the store could not be reached: one
  * line of canonical record JSON per record in <spool_dir>/feedback.spool,
  * appended and fsync'd before the submitting call returns, and replayed
- * in order through the store's put once it answers.
+ * in order through the store's put once it answers. With encryption at
+ * rest on, a line is the record sealed as the store keeps it
+ * (fbseal.c): the spool is at rest on disk too.
  *
  * The file is never renamed or unlinked, only appended to and truncated,
  * and every append and every replay holds flock(LOCK_EX) on it, so
@@ -216,8 +218,17 @@ int tc__spool_append(tc__fb *fb, const tc__fb_rec *recs, size_t n,
     int rc;
 
     for (size_t i = 0; i < n; i++) {
-        tc__sb_put(&b, recs[i].json, recs[i].len);
+        char *sealed; /* the record as the store would keep it */
+        size_t slen;
+
+        if (tc__fb_seal_rec(fb, &recs[i], &sealed, &slen) != TC_OK) {
+            b.oom = 1;
+            break;
+        }
+        tc__sb_put(&b, sealed ? sealed : recs[i].json,
+                   sealed ? slen : recs[i].len);
         tc__sb_put(&b, "\n", 1);
+        tc__free(sealed);
     }
     if (b.oom) {
         tc__free(b.p);
@@ -294,6 +305,8 @@ static int replay_line(tc__fb *fb, replay *r, const char *line, size_t len,
     tc__fb_in in;
     tc__err why;
     void *tree = NULL;
+    char *opened = NULL; /* a sealed line, opened */
+    size_t olen = 0;
     int rc;
 
     why.msg[0] = '\0';
@@ -301,11 +314,23 @@ static int replay_line(tc__fb *fb, replay *r, const char *line, size_t len,
         return move_bad(fb, line, len, lineno,
                         "longer than 1 MiB; its first MiB was moved", err);
     }
-    rc = tc__fb_parse_json(&in, &tree, line, len, 1, &why);
+    rc = tc__fb_open_line(fb, line, len, &opened, &olen);
+    if (rc == TC_ECORRUPT) {
+        tc__free(opened);
+        return move_bad(fb, line, len, lineno,
+                        "sealed, and does not open with the keys held", err);
+    }
+    if (rc == TC_ENOMEM) {
+        return tc__errf(err, rc, "spool line %llu: out of memory",
+                        (unsigned long long)lineno);
+    }
+    rc = tc__fb_parse_json(&in, &tree, opened ? opened : line,
+                           opened ? olen : len, 1, &why);
     if (rc == TC_OK) {
         rc = tc__fb_build(&r->recs[r->n], fb, &in, &why);
     }
     cJSON_Delete(tree);
+    tc__free(opened);
     if (rc == TC_ENOMEM || rc == TC_ENONS) {
         return tc__errf(err, rc, "spool line %llu: %s",
                         (unsigned long long)lineno, why.msg);
