@@ -149,7 +149,9 @@ int tc__fb_unreachable(int rc);
 
 /*
  * One put of n records (the fault hook applies here), reporting the
- * outcome to the cache's L2 state. items are filled from recs.
+ * outcome to the cache's L2 state. items are filled from recs; after
+ * the call only their statuses may be read (with encryption at rest
+ * their JSON and overrides pointed at sealed copies, freed by then).
  */
 int tc__fb_put_recs(tc__fb *fb, tc__fb_rec *recs, size_t n,
                     tc__fb_put *items, tc__err *err);
