@@ -50,7 +50,7 @@ static const char *key_file(const char *name, int seed, int mode, int raw)
     static int next;
     char *p = path[next++ % 8];
     unsigned char key[32];
-    char hex[65];
+    char hex[66]; /* and a newline */
     FILE *f;
 
     for (int i = 0; i < 32; i++) {
@@ -300,7 +300,7 @@ START_TEST(test_marker_absent_redis)
     tc_cache_close(r);
     tc_cache_close(h);
     /* the same writes unsealed leave the marker in clear: the scan finds */
-    trs_cmd(srv, "FLUSHALL");
+    free(trs_cmd(srv, "FLUSHALL"));
     h = open_ok(trs_url(srv), NULL, NULL, NULL);
     write_marked(h);
     ck_assert_int_ge(redis_holding(MARKER, &nkeys), 4);
