@@ -6,8 +6,9 @@
  * busy in one stretch weighs on both. L1 holds one byte: every get is an
  * L2 read, opened (or not) on the way.
  *
- * Usage: seal URL KEYFILE [-n OPS] [--only get-on|get-off]
- * (--only runs that loop alone, for callgrind's toggle on get_loop)
+ * Usage: seal URL KEYFILE [-n OPS] [--only get-on|get-off|set-on|set-off]
+ * (--only runs that loop alone, for callgrind's toggle on get_loop or
+ * set_loop)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,10 +108,14 @@ int main(int argc, char **argv)
     h[0] = open_mode(url, keyfile, 0);
     h[1] = open_mode(url, keyfile, 1);
     if (only) {
-        int m = strcmp(only, "get-on") == 0;
+        int m = strstr(only, "-on") != NULL;
 
         set_loop(h[m], KEYS);
-        get_loop(h[m], n);
+        if (strncmp(only, "get", 3) == 0) {
+            get_loop(h[m], n);
+        } else {
+            set_loop(h[m], n);
+        }
     } else {
         for (int r = 0; r < ROUNDS; r++) {
             for (int m = 0; m < 2; m++) {

@@ -3,8 +3,9 @@
 # (BENCHMARKS.md, "Encryption at rest"): an L2 get and set of a 200-byte
 # value with sealing on and off, in alternating rounds of one run, on a
 # private redis-server and on LMDB; and, when valgrind is there, the
-# instructions of an L2 get with sealing on and off (callgrind, N and 2N
-# gets, the difference over N, as bench/hotpath.sh does).
+# instructions of an L2 get and set with sealing on and off, on the
+# client's side of Redis (callgrind, N and 2N calls, the difference over
+# N, as bench/hotpath.sh does).
 #
 # Usage: bench/seal.sh [build-dir]
 # Environment: SEAL_N (20000 ops per round), SEAL_CG_N (2000 gets under
@@ -46,8 +47,8 @@ if ! command -v valgrind >/dev/null; then
 	say "valgrind: not found; no instruction counts"
 	exit 0
 fi
-for mode in get-off get-on; do
-	ir=$(bench_ir_per_call "$tmp" get_loop "$cg_n" "$prog" \
-		"lmdb://$tmp/lmdb" "$tmp/key" --only "$mode") || exit 1
-	echo "instructions $mode (lmdb): $ir per L2 get of 200 bytes"
+for mode in get-off get-on set-off set-on; do
+	ir=$(bench_ir_per_call "$tmp" "${mode%%-*}_loop" "$cg_n" "$prog" \
+		"redis://127.0.0.1:$redis_port" "$tmp/key" --only "$mode") || exit 1
+	echo "instructions $mode (redis, client side): $ir per L2 ${mode%%-*} of 200 bytes"
 done
