@@ -244,7 +244,7 @@ typedef void (*tc_log_fn)(void *userdata, tc_log_level level, const char *json);
  * caller was compiled against. Unset fields take their value from the
  * environment, then the JSON config file, then the built-in default.
  */
-#define TC_OPTIONS_VERSION 1
+#define TC_OPTIONS_VERSION 2 /* 2: feedback_store */
 
 /* flags */
 #define TC_OPT_NO_ENV 0x1    /* ignore the environment variables */
@@ -270,6 +270,13 @@ typedef struct tc_options {
     tc_log_level log_level; /* default TC_LOG_WARN */
     int log_texts;           /* 1: debug lines of classify carry the text;
                                 0 (default): never a caller's text */
+    /* Version 2. The store of feedback (records, corrections' overrides,
+     * the ids seen, the retraining queue) when it should not share the
+     * cache's: a Redis server that never evicts (noeviction or
+     * volatile-*), a cluster or an LMDB directory, as a store URL. NULL:
+     * TUTORCACHE_FEEDBACK_STORE, the config file's feedback_store, else
+     * the cache's own store. */
+    const char *feedback_store;
 } tc_options;
 
 /*

@@ -42,4 +42,10 @@ tc__ns_def *tc__cfg_add_ns(tc__config *cfg, const char *name,
                            const char *prefix, int64_t ttl_ms, tc__err *err);
 int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err);
 
+/* config_fb.c: url, given by source ("option", "TUTORCACHE_FEEDBACK_STORE",
+ * "config file"), checked and kept as the feedback store's; err names
+ * source. */
+int tc__cfg_set_fb_store(tc__config *cfg, const char *url, const char *source,
+                         tc__err *err);
+
 #endif

@@ -95,6 +95,10 @@ typedef struct tc__config {
     char *model_path;        /* TUTORCACHE_MODEL or "model": for the CLI */
     int64_t fb_retention_ms; /* feedback records kept; default 30 days */
     char *spool_dir;         /* feedback spool when the L2 is down */
+    /* feedback_store: the URL of a store of feedback's own, apart from
+     * the cache's (config_fb.c), and where it was given; NULL: none */
+    char *fb_url;
+    const char *fb_url_source;
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;
@@ -112,5 +116,12 @@ void tc__config_free(tc__config *cfg);
  * and tests.
  */
 int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err);
+
+/*
+ * Makes cfg the configuration of feedback's own store (config_fb.c): its
+ * store becomes fb_url's, every other setting kept. Returns TC_OK,
+ * TC_EINVAL (cfg names no feedback store), TC_ECONFIG, TC_ENOMEM.
+ */
+int tc__config_use_fb_store(tc__config *cfg, tc__err *err);
 
 #endif

@@ -317,6 +317,14 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             } else {
                 rc = tc__cfg_set_str(&cfg->spool_dir, f->valuestring, err);
             }
+        } else if (strcmp(k, "feedback_store") == 0) {
+            if (!cJSON_IsString(f)) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: feedback_store: not a store URL", path);
+            } else {
+                rc = tc__cfg_set_fb_store(cfg, f->valuestring, "config file",
+                                          err);
+            }
         } else if (strcmp(k, "namespaces") == 0) {
             rc = file_namespaces(cfg, f, path, err);
         } else {
@@ -326,7 +334,7 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "l1_max_bytes, lmdb_map_bytes, enable_caching, "
                           "degraded_ttl_ms, generation_refresh_ms, "
                           "model, feedback_retention, spool_dir, "
-                          "namespaces)",
+                          "feedback_store, namespaces)",
                           path, k);
         }
     }

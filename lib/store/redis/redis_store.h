@@ -7,6 +7,7 @@
  *   resp.c          the wire: replies, connecting
  *   redis_pool.c    the pool of connections and the circuit breaker in
  *                   front of it: how one call runs (tc__redis_run)
+ *   redis_keeping.c how the server keeps keys (eviction, persistence)
  *   redis_store.c   the cache's operations (get, set, del, incr, ping)
  *   redis_script.c  the feedback scripts (lua/NAME.lua, embedded at build
  *                   time) and their calls, EVALSHA first
@@ -111,6 +112,11 @@ int tc__redis_ping(tc__store *s, tc__err *err);
  * For the cluster store, which reads the replies of its own requests. */
 int tc__redis_mget_item(tc__rcall *cl, tc__store_get *it, tc__rrep *get,
                         const tc__rrep *ttl);
+
+/* ---- redis_keeping.c --------------------------------------------------- */
+
+/* The store's keeping (store.h): maxmemory-policy and persistence. */
+int tc__redis_keeping(tc__store *s, tc__store_keeping *out, tc__err *err);
 
 /* ---- redis_script.c ---------------------------------------------------- */
 
