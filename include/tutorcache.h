@@ -1052,7 +1052,11 @@ TC_API void tc_result_free(tc_result *r);
  * once (feedback_at_risk, warn) and reported by tc_feedback_stats_json,
  * tc_cache_stats_json and the metrics. The fix is maxmemory-policy
  * volatile-lru or noeviction and appendonly yes on that server, or a
- * feedback store apart from the cache's.
+ * feedback store apart from the cache's. With the config file's
+ * "feedback_wait_replicas": N, a feedback write on Redis also waits
+ * (WAIT, up to half the command timeout) for N replicas to have it;
+ * when fewer do, the records are spooled (outcome
+ * TC_FEEDBACK_SPOOLED) and stored, once, by a later call.
  *
  * The record (the JSON field names; the same in CSV headers):
  *   text                 required, 1..10000 bytes of UTF-8, not blank

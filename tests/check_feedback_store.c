@@ -26,6 +26,9 @@
 
 static char *dir;
 static trs *lru, *safe;
+/* The config file's extra fields (",\"name\":value..."), for the next
+ * open_on. */
+static const char *extra_cfg = "";
 
 /* The log lines a handle wrote, for the count of feedback_at_risk. */
 static _Atomic int at_risk_lines;
@@ -43,6 +46,7 @@ static void setup(void)
     dir = tt_mkdtemp();
     ck_assert_ptr_nonnull(dir);
     lru = safe = NULL;
+    extra_cfg = "";
     atomic_store(&at_risk_lines, 0);
 }
 
@@ -73,7 +77,8 @@ static int open_on(tc_cache **h, const char *url, const char *fb_url)
     {
         char body[700];
 
-        snprintf(body, sizeof(body), "{\"spool_dir\":\"%s/spool\"}", dir);
+        snprintf(body, sizeof(body), "{\"spool_dir\":\"%s/spool\"%s}", dir,
+                 extra_cfg);
         tt_write_file(cfg, body, 0600);
     }
     tc_options_init(&o);
@@ -398,6 +403,72 @@ START_TEST(test_fb_store_sources)
 }
 END_TEST
 
+/* Whether the replica has synced with its primary, within 20 s. */
+static int synced(trs *replica)
+{
+    for (int i = 0; i < 400; i++) {
+        char *info = trs_cmd(replica, "INFO replication");
+        int up = info && strstr(info, "master_link_status:up");
+
+        free(info);
+        if (up) {
+            return 1;
+        }
+        tt_sleep_ms(50);
+    }
+    return 0;
+}
+
+/*
+ * feedback_wait_replicas: with one replica, a write that waits for one
+ * is stored; waiting for two it cannot be had in time, so the record is
+ * spooled (it is on the primary, not yet safe from a failover), and
+ * stored once when replayed. A value out of range is refused.
+ */
+START_TEST(test_wait_replicas)
+{
+    char conf[64], rec[300], id[TC_FEEDBACK_ID_MAX];
+    tc_cache *h = NULL;
+    trs *replica;
+    int outcome = -1;
+    cJSON *st;
+
+    safe = start(SAFE_CONF);
+    snprintf(conf, sizeof(conf), "replicaof 127.0.0.1 %d\n", trs_port(safe));
+    replica = start(conf);
+    ck_assert_msg(synced(replica), "the replica did not sync");
+    extra_cfg = ",\"feedback_wait_replicas\":1";
+    h = open_ok(trs_url(safe), NULL);
+    correction(rec, sizeof(rec), 1);
+    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec,
+                                             strlen(rec)),
+                     TC_OK);
+    ck_assert_int_eq(outcome, TC_FEEDBACK_STORED);
+    tc_cache_close(h);
+
+    extra_cfg = ",\"feedback_wait_replicas\":2";
+    h = open_ok(trs_url(safe), NULL);
+    correction(rec, sizeof(rec), 2);
+    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec,
+                                             strlen(rec)),
+                     TC_OK);
+    ck_assert_int_eq(outcome, TC_FEEDBACK_SPOOLED);
+    tc_cache_close(h);
+    extra_cfg = ",\"feedback_wait_replicas\":0";
+    h = open_ok(trs_url(safe), NULL);
+    st = fb_stats(h); /* replays the spool first */
+    ck_assert_int_eq((int)json_num(st, "kept"), 2);
+    ck_assert_int_eq((int)json_num(st, "spooled"), 0);
+    cJSON_Delete(st);
+    tc_cache_close(h);
+
+    extra_cfg = ",\"feedback_wait_replicas\":-1";
+    ck_assert_int_eq(open_on(&h, trs_url(safe), NULL), TC_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "feedback_wait_replicas"));
+    trs_stop(replica);
+}
+END_TEST
+
 void suite_feedback_store(Suite *s)
 {
     TCase *tc = tcase_create("feedback_store");
@@ -410,6 +481,7 @@ void suite_feedback_store(Suite *s)
     tcase_add_test(tc, test_config_refused);
     tcase_add_test(tc, test_separate_store_survives);
     tcase_add_test(tc, test_fb_store_sources);
+    tcase_add_test(tc, test_wait_replicas);
     suite_add_tcase(s, tc);
     tcase_add_unchecked_fixture(cl, tt_case_setup, tt_case_teardown);
     tcase_add_checked_fixture(cl, cli_setup_nostore, cli_teardown);

@@ -24,6 +24,7 @@ typedef enum tc__store_kind {
 #define TC__DEFAULT_POOL 8
 #define TC__MAX_POOL 1024
 #define TC__DEFAULT_MAP_BYTES ((size_t)1 << 30) /* LMDB */
+#define TC__MAX_WAIT_REPLICAS 64
 
 /* A node of a redis-cluster:// URL, where the slot map is first asked. */
 typedef struct tc__seed {
@@ -56,6 +57,9 @@ typedef struct tc__store_config {
     /* L1 kept coherent through the server's invalidations (Redis 6+);
      * 1 unless the URL says tracking=off */
     int tracking;
+    /* feedback_wait_replicas: a feedback write on Redis waits (WAIT) for
+     * this many replicas to have it before it returns; 0: no wait */
+    int fb_wait_replicas;
     /* lmdb */
     char *dir;
     size_t map_bytes;

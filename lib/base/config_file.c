@@ -317,6 +317,14 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             } else {
                 rc = tc__cfg_set_str(&cfg->spool_dir, f->valuestring, err);
             }
+        } else if (strcmp(k, "feedback_wait_replicas") == 0) {
+            if (file_int(f, 0, TC__MAX_WAIT_REPLICAS, &v) != 0) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: feedback_wait_replicas: not in 0..%d",
+                              path, TC__MAX_WAIT_REPLICAS);
+            } else {
+                cfg->store.fb_wait_replicas = (int)v;
+            }
         } else if (strcmp(k, "feedback_store") == 0) {
             if (!cJSON_IsString(f)) {
                 rc = tc__errf(err, TC_ECONFIG,
@@ -334,7 +342,7 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "l1_max_bytes, lmdb_map_bytes, enable_caching, "
                           "degraded_ttl_ms, generation_refresh_ms, "
                           "model, feedback_retention, spool_dir, "
-                          "feedback_store, namespaces)",
+                          "feedback_store, feedback_wait_replicas, namespaces)",
                           path, k);
         }
     }

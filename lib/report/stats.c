@@ -157,6 +157,8 @@ int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
     cJSON_AddNumberToObject(root, "command_timeout_ms",
                             cfg->store.command_timeout_ms);
     cJSON_AddNumberToObject(root, "pool_size", cfg->store.pool_size);
+    cJSON_AddNumberToObject(root, "feedback_wait_replicas",
+                            cfg->store.fb_wait_replicas);
     cJSON_AddNumberToObject(root, "l1_max_bytes", (double)cfg->l1_max_bytes);
     cJSON_AddNumberToObject(root, "lmdb_map_bytes",
                             (double)cfg->store.map_bytes);

@@ -58,6 +58,7 @@ typedef struct tc__redis {
     int64_t br_backoff_ms, br_retry_ms;
     uint64_t rng;
 
+    int fb_wait; /* feedback_wait_replicas (redis_script.c) */
     _Atomic int up; /* -1 before the first call */
     _Atomic uint64_t reconnects, errors;
 } tc__redis;
@@ -527,6 +528,7 @@ int tc__redis_new(tc__store **out, const tc__store_ops *ops,
         s->log.level = TC_LOG_OFF;
     }
     s->nidle = pool;
+    s->fb_wait = cfg->fb_wait_replicas;
     s->br_backoff_ms = BACKOFF_MIN_MS;
     s->rng = (uint64_t)tc__now_us() ^ (uint64_t)(uintptr_t)s;
     s->rng = s->rng ? s->rng : 1;
@@ -570,6 +572,16 @@ void tc__redis_health(tc__store *st, tc__store_health *out)
     out->errors = atomic_load(&s->errors);
     out->entries = -1;
     out->bytes = -1;
+}
+
+int tc__redis_fb_wait(tc__store *st, int *wait_ms)
+{
+    tc__redis *s = (tc__redis *)st;
+
+    /* half the command timeout, so that WAIT's own answer comes back
+     * within the call's deadline */
+    *wait_ms = s->target.command_ms / 2 > 0 ? s->target.command_ms / 2 : 1;
+    return s->fb_wait;
 }
 
 const tc__resp_target *tc__redis_target(tc__store *st, const tc__logger **log)

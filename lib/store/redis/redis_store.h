@@ -43,6 +43,9 @@ int tc__redis_new(tc__store **out, const tc__store_ops *ops,
 void tc__redis_close(tc__store *s);
 /* The breaker's state and the store's counts (store.h). */
 void tc__redis_health(tc__store *s, tc__store_health *out);
+/* The replicas a feedback write waits for (feedback_wait_replicas; 0:
+ * none) and WAIT's timeout in *wait_ms, for redis_fb.c. */
+int tc__redis_fb_wait(tc__store *s, int *wait_ms);
 /* The server s connects to and its logger, for redis_track.c. */
 const tc__resp_target *tc__redis_target(tc__store *s, const tc__logger **log);
 
@@ -147,6 +150,11 @@ struct tc__scall {
     const char *const *words;
     size_t nwords, nkeys;
     long long value;
+    /* With wait_replicas > 0, each request ends with WAIT wait_replicas
+     * wait_ms on the connection that ran the calls, and acked is the
+     * fewest replicas that acknowledged one (tc__scall_run sets it). */
+    int wait_replicas, wait_ms;
+    long long acked;
     /* tc__scall_run's own */
     int eval;
     size_t nretry, cur;
