@@ -29,6 +29,8 @@ static trs *lru, *safe;
 /* The config file's extra fields (",\"name\":value..."), for the next
  * open_on. */
 static const char *extra_cfg = "";
+/* The handles' command timeout: WAIT waits up to half of it. */
+static int cmd_ms;
 
 /* The log lines a handle wrote, for the count of feedback_at_risk. */
 static _Atomic int at_risk_lines;
@@ -47,6 +49,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(dir);
     lru = safe = NULL;
     extra_cfg = "";
+    cmd_ms = 2000;
     atomic_store(&at_risk_lines, 0);
 }
 
@@ -87,7 +90,7 @@ static int open_on(tc_cache **h, const char *url, const char *fb_url)
     o.feedback_store = fb_url;
     o.config_path = cfg;
     o.log_fn = count_lines;
-    o.command_timeout_ms = 2000;
+    o.command_timeout_ms = cmd_ms;
     o.connect_timeout_ms = 2000;
     return tc_cache_open(h, &o);
 }
@@ -425,35 +428,41 @@ static int synced(trs *replica)
  * spooled (it is on the primary, not yet safe from a failover), and
  * stored once when replayed. A value out of range is refused.
  */
+/* The outcome of correction i submitted by a new handle on s's primary
+ * with the config's extra fields cfg. */
+static int submit_outcome(const char *cfg, int i)
+{
+    char rec[300], id[TC_FEEDBACK_ID_MAX];
+    tc_cache *h;
+    int outcome = -1;
+
+    extra_cfg = cfg;
+    h = open_ok(trs_url(safe), NULL);
+    correction(rec, sizeof(rec), i);
+    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec,
+                                             strlen(rec)),
+                     TC_OK);
+    tc_cache_close(h);
+    return outcome;
+}
+
 START_TEST(test_wait_replicas)
 {
-    char conf[64], rec[300], id[TC_FEEDBACK_ID_MAX];
+    char conf[64];
     tc_cache *h = NULL;
     trs *replica;
-    int outcome = -1;
     cJSON *st;
 
+    /* a loaded machine may take a while to have the replica answer */
+    cmd_ms = 8000;
     safe = start(SAFE_CONF);
     snprintf(conf, sizeof(conf), "replicaof 127.0.0.1 %d\n", trs_port(safe));
     replica = start(conf);
     ck_assert_msg(synced(replica), "the replica did not sync");
-    extra_cfg = ",\"feedback_wait_replicas\":1";
-    h = open_ok(trs_url(safe), NULL);
-    correction(rec, sizeof(rec), 1);
-    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec,
-                                             strlen(rec)),
-                     TC_OK);
-    ck_assert_int_eq(outcome, TC_FEEDBACK_STORED);
-    tc_cache_close(h);
-
-    extra_cfg = ",\"feedback_wait_replicas\":2";
-    h = open_ok(trs_url(safe), NULL);
-    correction(rec, sizeof(rec), 2);
-    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec,
-                                             strlen(rec)),
-                     TC_OK);
-    ck_assert_int_eq(outcome, TC_FEEDBACK_SPOOLED);
-    tc_cache_close(h);
+    ck_assert_int_eq(submit_outcome(",\"feedback_wait_replicas\":1", 1),
+                     TC_FEEDBACK_STORED);
+    ck_assert_int_eq(submit_outcome(",\"feedback_wait_replicas\":2", 2),
+                     TC_FEEDBACK_SPOOLED);
     extra_cfg = ",\"feedback_wait_replicas\":0";
     h = open_ok(trs_url(safe), NULL);
     st = fb_stats(h); /* replays the spool first */
