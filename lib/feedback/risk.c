@@ -33,6 +33,9 @@ void tc__fb_risk_check(tc__fb *fb)
         return;
     }
     pthread_mutex_unlock(&fb->risk_mu);
+    if (fb->store->ops->resting(fb->store)) {
+        return; /* down: no wait now, asked again by the next stats */
+    }
     err.msg[0] = '\0';
     if ((rc = fb->store->ops->keeping(fb->store, &k, &err)) != TC_OK) {
         return; /* down: asked again by the next stats */
