@@ -85,6 +85,24 @@ int tc__redis_run(tc__store *s, int flags, const char *cmd, const char *key,
                   tc__redis_read_fn read, void *ud, tc__err *err);
 
 /*
+ * tc__redis_run in two halves, for a caller that talks to several
+ * servers in one call (a cluster's batch): tc__redis_send begins the call
+ * and sends q, holding the connection; tc__redis_recv reads the k->n
+ * replies, checks them with read and ends the call, so that every
+ * server's request can be sent before any reply is read. q must live
+ * until tc__redis_recv (a stale connection is retried by sending it
+ * again). tc__redis_send returns as tc__redis_run (*out NULL on
+ * failure, the call then ended); every *out it gave is passed to
+ * tc__redis_recv exactly once, which frees it and returns as
+ * tc__redis_run.
+ */
+typedef struct tc__rsent tc__rsent;
+int tc__redis_send(tc__rsent **out, tc__store *s, int flags, const char *cmd,
+                   const char *key, size_t nkeys, tc__req *q, tc__err *err);
+int tc__redis_recv(tc__rsent *t, tc__rsink *k, tc__redis_read_fn read,
+                   void *ud);
+
+/*
  * For read functions. tc__redis_error_reply: an error reply, with the code
  * it means (tc__resp_error_code) and the server's text. tc__redis_bad_reply:
  * a reply of a shape the command never returns: TC_EPROTO, and the
