@@ -121,6 +121,14 @@ static const char help_stats[] =
     "learn' has run on, also \"learn\": its runs, refusals, corrections\n"
     "applied, capped and overruled, and the last run's summary.\n"
     "\n"
+    "\"store\" says where the records are kept and how that server keeps\n"
+    "keys (maxmemory_policy, persistence). When it may evict them\n"
+    "(allkeys-*) or loses them on restart (neither AOF nor save points),\n"
+    "\"at_risk\" names why and a warning on stderr says how to avoid it:\n"
+    "maxmemory-policy volatile-lru or noeviction, appendonly yes, or a\n"
+    "store of feedback's own (--feedback-store, TUTORCACHE_FEEDBACK_STORE,\n"
+    "the config file's feedback_store).\n"
+    "\n"
     "Options:\n"
     "  -m, --model MODEL     the model whose learning to show\n"
     "  --json                the same as --format json\n"
@@ -371,6 +379,20 @@ static void print_pairs(const cJSON *pairs)
     }
 }
 
+/*
+ * The library's warning that the store may evict the records or lose
+ * them on restart, and how to avoid it: on stderr, whatever the format,
+ * since a person must see it and a script's JSON keeps it too.
+ */
+static void warn_at_risk(const cJSON *root)
+{
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(root, "warning");
+
+    if (cJSON_IsString(w)) {
+        fprintf(stderr, "tutorcache: warning: %s\n", w->valuestring);
+    }
+}
+
 static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -383,7 +405,7 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     tc_cache *h = NULL;
     char *text = NULL, *model = NULL;
     const char *given = NULL;
-    cJSON *root, *pairs, *learn = NULL, *cfg, *m;
+    cJSON *root, *pairs, *learn = NULL, *cfg, *m, *store;
     int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
@@ -438,6 +460,7 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     if (learn) {
         cJSON_AddItemToObject(root, "learn", learn);
     }
+    warn_at_risk(root);
     if (cli_format_resolve(fmt) == CLI_FORMAT_JSON) {
         rc = cli_print_json_line(stdout, root) == 0 ? CLI_OK : CLI_FAIL;
         cJSON_Delete(root);
@@ -446,7 +469,15 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     /* the counts as name/value lines, then the pairs as their own table */
     pairs = cJSON_DetachItemFromObjectCaseSensitive(root, "pairs");
     learn = cJSON_DetachItemFromObjectCaseSensitive(root, "learn");
+    store = cJSON_DetachItemFromObjectCaseSensitive(root, "store");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "warning");
     cli_print_table(stdout, root);
+    if (store) {
+        cJSON_DeleteItemFromObjectCaseSensitive(store, "at_risk");
+        printf("\nstore\n");
+        cli_print_table(stdout, store);
+        cJSON_Delete(store);
+    }
     if (learn) {
         cJSON *last = cJSON_DetachItemFromObjectCaseSensitive(learn, "last");
 

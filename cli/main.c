@@ -98,6 +98,10 @@ static void print_main_help(FILE *out)
         "                     (a password goes in REDIS_PASSWORD, never "
         "here:\n"
         "                     ps shows every command line)\n"
+        "  --feedback-store URL  feedback (records, corrections' overrides,\n"
+        "                     the retraining queue) in a store of its own,\n"
+        "                     apart from a cache Redis that may evict it:\n"
+        "                     a URL as --store takes, but not memory:\n"
         "  --config FILE      JSON config file (instead of "
         "TUTORCACHE_CONFIG)\n"
         "  --log-level LEVEL  debug, info, warn (default), error or off;\n"
@@ -118,10 +122,9 @@ static void print_main_help(FILE *out)
         "Options beat the environment, which beats the config file:\n"
         "TUTORCACHE_URL, TUTORCACHE_CONFIG, REDIS_HOST, REDIS_PORT, "
         "REDIS_DB,\n"
-        "REDIS_PASSWORD, CACHE_TTL, ENABLE_CACHING, TUTORCACHE_MODEL. With "
-        "no\n"
-        "store set, the L2 is lmdb://$XDG_CACHE_HOME/tutorcache (default\n"
-        "~/.cache/tutorcache).\n"
+        "REDIS_PASSWORD, CACHE_TTL, ENABLE_CACHING, TUTORCACHE_MODEL,\n"
+        "TUTORCACHE_FEEDBACK_STORE. With no store set, the L2 is\n"
+        "lmdb://$XDG_CACHE_HOME/tutorcache (default ~/.cache/tutorcache).\n"
         "Key files (mode 600, 32 random bytes), each off by default:\n"
         "TUTORCACHE_ENCRYPTION_KEY_FILE seals every value and feedback record\n"
         "in the store (TUTORCACHE_ENCRYPTION_OLD_KEY_FILES, separated by ':',\n"
@@ -296,6 +299,7 @@ static int parse_log_level(const char *s, tc_log_level *out)
 
 enum {
     OPT_STORE = 256,
+    OPT_FB_STORE,
     OPT_CONFIG,
     OPT_LOG_LEVEL,
     OPT_LOG_FORMAT,
@@ -314,6 +318,7 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longs[] = {
         {"store", required_argument, NULL, OPT_STORE},
+        {"feedback-store", required_argument, NULL, OPT_FB_STORE},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -331,6 +336,9 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
         case OPT_STORE:
             ctx->store_url = optarg;
             ctx->opt.store_url = optarg;
+            break;
+        case OPT_FB_STORE:
+            ctx->opt.feedback_store = optarg;
             break;
         case OPT_CONFIG:
             ctx->opt.config_path = optarg;

@@ -6,7 +6,7 @@
 # from its own help, so they never drift from the binary.
 
 _tutorcache_commands="get set del ping stats config bench loadtest classify train eval model feedback help"
-_tutorcache_globals="--store --config --log-level --log-format --verbose --log-texts --timeout --help --version"
+_tutorcache_globals="--store --feedback-store --config --log-level --log-format --verbose --log-texts --timeout --help --version"
 _tutorcache_namespaces="ml_model_predictions student_profiles adaptive_paths diagnostic_results intents intent_feedback"
 
 # The options of 'tutorcache CMD [SUB]', from its --help.
@@ -43,7 +43,7 @@ _tutorcache()
 		COMPREPLY=($(compgen -W "json table jsonl csv" -- "$cur"))
 		return 0
 		;;
-	--store | --timeout | --url | --rps | --duration | --threads | --ttl)
+	--store | --feedback-store | --timeout | --url | --rps | --duration | --threads | --ttl)
 		return 0
 		;;
 	esac
@@ -57,7 +57,7 @@ _tutorcache()
 		w=${COMP_WORDS[i]}
 		if [ -z "$cmd" ]; then
 			case $w in
-			--store | --config | --log-level | --log-format | --timeout)
+			--store | --feedback-store | --config | --log-level | --log-format | --timeout)
 				i=$((i + 1))
 				;;
 			-*) ;;

@@ -85,7 +85,14 @@ static const char usage_text[] =
     "  GET  /health                         {\"status\", \"store\", "
     "\"store_up\", \"model\",\n"
     "                                       \"model_reloaded_at\", "
+    "\"feedback_at_risk\",\n"
+    "                                       [\"feedback_warning\"], "
     "\"version\"}\n"
+    "                                       (feedback_at_risk: evictable,\n"
+    "                                       not_persistent: where feedback "
+    "is\n"
+    "                                       kept may lose it; see "
+    "TUTORCACHE_FEEDBACK_STORE)\n"
     "Errors are JSON {\"error\": name, \"field\", \"detail\"}: 400 for a bad\n"
     "body (bad_json, invalid_utf8, missing_field, invalid_field,\n"
     "invalid_text, invalid_feedback), 404, 405 (with Allow), 413 for a\n"
@@ -133,7 +140,8 @@ static const char usage_text[] =
     "  --version       the versions of the service's libraries\n"
     "\n"
     "An option beats the environment (HOST, PORT, TUTORCACHE_MODEL,\n"
-    "TUTORCACHE_URL, ...).\n";
+    "TUTORCACHE_URL, ...). Feedback goes to TUTORCACHE_FEEDBACK_STORE (or\n"
+    "the config's feedback_store) when set, else to the cache's store.\n";
 
 /* The rest of the usage text: one string literal of it all would be past
  * the 4095 bytes C requires compilers to take. */

@@ -365,6 +365,45 @@ static enum MHD_Result do_metrics(svc *s, struct MHD_Connection *conn,
 }
 
 /*
+ * What the library says of where feedback is kept (tc_cache_stats_json's
+ * "feedback"): "feedback_at_risk", the reasons it may be lost there
+ * ("evictable", "not_persistent"), and with any, "feedback_warning", the
+ * library's advice. Nothing is added when the stats cannot be had.
+ */
+static void health_feedback(svc *s, svc_buf *b)
+{
+    char *text = NULL;
+    cJSON *root, *fb, *risk, *e, *w;
+    int first = 1;
+
+    if (tc_cache_stats_json(&text, s->cache) != TC_OK) {
+        return;
+    }
+    root = cJSON_Parse(text);
+    tc_free(text);
+    fb = cJSON_GetObjectItemCaseSensitive(root, "feedback");
+    risk = cJSON_GetObjectItemCaseSensitive(fb, "at_risk");
+    w = cJSON_GetObjectItemCaseSensitive(fb, "warning");
+    if (cJSON_IsArray(risk)) {
+        svc_buf_str(b, ",\"feedback_at_risk\":[");
+        cJSON_ArrayForEach(e, risk)
+        {
+            if (cJSON_IsString(e)) {
+                svc_buf_str(b, first ? "" : ",");
+                svc_buf_json(b, e->valuestring, strlen(e->valuestring));
+                first = 0;
+            }
+        }
+        svc_buf_str(b, "]");
+    }
+    if (cJSON_IsString(w)) {
+        svc_buf_str(b, ",\"feedback_warning\":");
+        svc_buf_json(b, w->valuestring, strlen(w->valuestring));
+    }
+    cJSON_Delete(root);
+}
+
+/*
  * Always 200 while the service can answer: the library degrades without
  * its store (classify falls back to the model, feedback to the spool), so
  * a down store is reported, as "status": "degraded" and "store_up": false,
@@ -396,6 +435,7 @@ static enum MHD_Result do_health(svc *s, struct MHD_Connection *conn,
     } else {
         svc_buf_str(&b, "null");
     }
+    health_feedback(s, &b);
     svc_buf_printf(&b, ",\"version\":\"%s\"}", tc_version());
     return svc_reply_buf(conn, r, 200, &b, NULL);
 }

@@ -244,7 +244,7 @@ typedef void (*tc_log_fn)(void *userdata, tc_log_level level, const char *json);
  * caller was compiled against. Unset fields take their value from the
  * environment, then the JSON config file, then the built-in default.
  */
-#define TC_OPTIONS_VERSION 1
+#define TC_OPTIONS_VERSION 2 /* 2: feedback_store */
 
 /* flags */
 #define TC_OPT_NO_ENV 0x1    /* ignore the environment variables */
@@ -270,6 +270,13 @@ typedef struct tc_options {
     tc_log_level log_level; /* default TC_LOG_WARN */
     int log_texts;           /* 1: debug lines of classify carry the text;
                                 0 (default): never a caller's text */
+    /* Version 2. The store of feedback (records, corrections' overrides,
+     * the ids seen, the retraining queue) when it should not share the
+     * cache's: a Redis server that never evicts (noeviction or
+     * volatile-*), a cluster or an LMDB directory, as a store URL. NULL:
+     * TUTORCACHE_FEEDBACK_STORE, the config file's feedback_store, else
+     * the cache's own store. */
+    const char *feedback_store;
 } tc_options;
 
 /*
@@ -595,7 +602,9 @@ TC_API int tc_key_canonical(char **out, const char *json,
 /*
  * tc_cache_ping - round trip to the L2 (PING for Redis, a read
  * transaction for LMDB, nothing for memory:), bypassing the circuit
- * breaker. latency_us: may be NULL; receives the round-trip time.
+ * breaker; with a feedback_store, to that store too (the first failure
+ * is returned). latency_us: may be NULL; receives the L2's round-trip
+ * time.
  * Returns TC_OK; TC_EUNAVAIL; TC_ETIMEOUT; TC_EAUTH.
  * Thread safety: any thread.
  */
@@ -624,7 +633,19 @@ TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns);
 /*
  * tc_cache_stats_json - every namespace's counters, L1 bytes and entries,
  * and the L2's state (kind, up, breaker state, reconnects) as one JSON
- * object.
+ * object; and "feedback", where feedback is kept:
+ *   {"kind":"redis","store":URL,"separate":false,
+ *    "maxmemory_policy":"allkeys-lru","persistence":"none",
+ *    "at_risk":["evictable","not_persistent"],"warning":"..."}
+ * separate: a feedback_store apart from the L2 (then also its "up" and
+ * "breaker"); maxmemory_policy and persistence ("aof", "rdb", "aof+rdb",
+ * "none"; "disk" for LMDB) as the server said when the handle opened,
+ * "unknown" when it refused both CONFIG and INFO or did not answer;
+ * at_risk: "evictable" when the policy is allkeys-* (the server drops
+ * keys without a TTL, feedback's, when memory is full), "not_persistent"
+ * with neither AOF nor save points; warning, only then: how to avoid the
+ * loss. The same once in the log (event feedback_at_risk, warn), and in
+ * tc_metrics_render as tutorcache_feedback_at_risk{reason=...}.
  * Returns TC_OK; TC_ENOMEM.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
  */
@@ -1031,6 +1052,27 @@ TC_API void tc_result_free(tc_result *r);
  * Feedback needs a durable store: with memory: it is TC_EINVAL (except
  * for a dry-run import, which stores nothing).
  *
+ * Where it is kept: in the cache's store, unless a store of its own is
+ * given (tc_options.feedback_store, TUTORCACHE_FEEDBACK_STORE, the config
+ * file's "feedback_store": a redis://, unix://, redis-cluster:// or
+ * lmdb:// URL, which carries its own password: REDIS_PASSWORD is the
+ * cache's). Then records, counters, ids, the retraining queue and the
+ * "intent_feedback" namespace (the overrides, which classification reads
+ * there) live in that store, and the rest of the cache in the other: a
+ * cache Redis with maxmemory-policy allkeys-lru, as caches often run,
+ * evicts keys without a TTL when it fills, feedback's among them, and
+ * the records are lost without an error. When the handle opens, the
+ * feedback store's server is asked how it keeps keys (CONFIG GET, else
+ * INFO); a policy of allkeys-* or neither AOF nor save points is logged
+ * once (feedback_at_risk, warn) and reported by tc_feedback_stats_json,
+ * tc_cache_stats_json and the metrics. The fix is maxmemory-policy
+ * volatile-lru or noeviction and appendonly yes on that server, or a
+ * feedback store apart from the cache's. With the config file's
+ * "feedback_wait_replicas": N, a feedback write on Redis also waits
+ * (WAIT, up to half the command timeout) for N replicas to have it;
+ * when fewer do, the records are spooled (outcome
+ * TC_FEEDBACK_SPOOLED) and stored, once, by a later call.
+ *
  * The record (the JSON field names; the same in CSV headers):
  *   text                 required, 1..10000 bytes of UTF-8, not blank
  *   original_intent      required string, 1..256 bytes, not blank
@@ -1193,11 +1235,15 @@ TC_API void tc_import_report_free(tc_import_report *r);
  *   {"accepted":{"correction":N,"confirmation":N},
  *    "rejected":{"correction":N,"confirmation":N,"invalid":N},
  *    "pairs":[{"original":"a","correct":"b","count":N},...],
- *    "kept":N,"pending":N,"queued":N,"spooled":N}
+ *    "kept":N,"pending":N,"queued":N,"spooled":N,
+ *    "store":{"kind":"redis","maxmemory_policy":P,"persistence":P,
+ *             "at_risk":[...]},"warning":"..."}
  * pairs: corrections by count, most first (ties by name); kept: records
  * within their retention; pending: delivered to a consumer and not yet
  * acknowledged; queued: never delivered; spooled: lines in this host's
- * spool, not yet in the store.
+ * spool, not yet in the store; store and warning: where the records are
+ * kept and whether they may be lost there, as tc_cache_stats_json's
+ * "feedback" says (the server is asked again when it had not answered).
  * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT; TC_EINVAL (memory:); TC_ENOMEM.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
  */

@@ -3,7 +3,8 @@
  * redis-servers (cluster_fixture.c), started once for the suite: the slot
  * of a key as the servers compute it, round trips on every master, hash
  * tags, batches across nodes, a slot migrated under a running client
- * (ASK, then MOVED) and the URL's parsing. The public API on a cluster
+ * (ASK, then MOVED; a batch across it and every master) and the URL's
+ * parsing. The public API on a cluster
  * and a failover are in check_cluster_ops.c.
  */
 #include <stdio.h>
@@ -226,6 +227,43 @@ static void say_ok(int i, char *reply)
 }
 
 /*
+ * Batches over the slot half moved and every master, each node's part
+ * sent before any is read: an mset then an mget of the slot's keys (the
+ * moved ones through ASK) and a key on each master, every one answered.
+ * Values are the keys themselves.
+ */
+static void batch_across(tc__store *st, char keys[6][32])
+{
+    tc__store_get g[6 + TCL_NODES];
+    tc__store_set s[6 + TCL_NODES];
+    char other[TCL_NODES][32];
+    size_t n = 0;
+
+    for (int i = 0; i < 6 + TCL_NODES; i++) {
+        const char *k = i < 6 ? keys[i] : other[i - 6];
+
+        if (i >= 6) {
+            tcl_key_on(ccl, i - 6, "tc:t:across:", other[i - 6], 32);
+            if (!k[0]) {
+                continue; /* a replica */
+            }
+        }
+        s[n] = (tc__store_set){k, k, strlen(k), 60000, 99};
+        g[n++] = (tc__store_get){k, NULL, 0, 0, 99};
+    }
+    ck_assert_uint_eq(n, 9);
+    ck_assert_int_eq(st->ops->mset(st, s, n, NULL), TC_OK);
+    ck_assert_int_eq(st->ops->mget(st, g, n, NULL), TC_OK);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(s[i].status == TC_OK && g[i].status == TC_OK,
+                      "%s: set %d, get %d", g[i].key, s[i].status,
+                      g[i].status);
+        ck_assert_str_eq(g[i].val, g[i].key);
+        tc__free(g[i].val);
+    }
+}
+
+/*
  * A slot moved from one master to another while the store runs: keys
  * already moved are answered through ASK, the rest by the old owner;
  * once the slot is the new owner's, MOVED teaches the store the new map.
@@ -277,6 +315,7 @@ START_TEST(test_slot_migration)
     for (int i = 0; i < 6; i++) {
         ccl_expect(st, keys[i], keys[i]);
     }
+    batch_across(st, keys);
     ck_assert_int_eq(ccl_put(st, "tc:{mig}:new", "new"), TC_OK);
     ccl_expect(st, "tc:{mig}:new", "new");
     ck_assert_int_eq(st->ops->del(st, keys[0], NULL), TC_OK);

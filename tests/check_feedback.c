@@ -574,7 +574,7 @@ START_TEST(test_stats_exact)
            "\"pairs\":[{\"original\":\"a\",\"correct\":\"b\",\"count\":3},"
            "{\"original\":\"x\xc3\xa9\",\"correct\":\"y\\\"q\",\"count\":2},"
            "{\"original\":\"c\",\"correct\":\"d\",\"count\":1}],"
-           "\"kept\":10,\"pending\":0,\"queued\":10,\"spooled\":0}");
+           "\"kept\":10,\"pending\":0,\"queued\":10,\"spooled\":0," FB_LMDB_STORE "}");
     tc_free(s);
     tc_cache_close(h);
 }

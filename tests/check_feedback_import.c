@@ -271,7 +271,8 @@ START_TEST(test_import_dry_run)
     ck_assert_str_eq(s, "{\"accepted\":{\"correction\":0,\"confirmation\":0},"
                         "\"rejected\":{\"correction\":0,\"confirmation\":0,"
                         "\"invalid\":0},\"pairs\":[],\"kept\":0,"
-                        "\"pending\":0,\"queued\":0,\"spooled\":0}");
+                        "\"pending\":0,\"queued\":0,\"spooled\":0,"
+                        FB_LMDB_STORE "}");
     tc_free(s);
     tc_cache_close(h);
     /* a dry run needs no durable store */

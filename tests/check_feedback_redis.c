@@ -291,5 +291,6 @@ Suite *suite_feedback_redis(void)
     tcase_add_test(tc, test_duplicates_and_spool);
     tcase_add_test(tc, test_killed_mid_import);
     suite_add_tcase(s, tc);
+    suite_feedback_store(s);
     return s;
 }

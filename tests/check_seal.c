@@ -499,6 +499,7 @@ START_TEST(test_spool_sealed)
     char id[TC_FEEDBACK_ID_MAX], path[600], *text;
     uint64_t count = 0;
     int outcome = -1;
+    int64_t t0;
 
     trs_kill(srv);
     ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec,
@@ -510,8 +511,13 @@ START_TEST(test_spool_sealed)
     ck_assert_ptr_nonnull(strstr(text, "\"sealed\":"));
     ck_assert_ptr_null(strstr(text, MARKER));
     free(text);
-    /* back up: the spool is opened, replayed and exported in clear */
+    /* back up: the spool is opened, replayed and exported in clear, once
+     * the breaker lets calls through to the restarted server again */
     ck_assert_int_eq(trs_restart(srv), 0);
+    for (t0 = tt_now_ms(); tc_cache_ping(h, NULL) != TC_OK;) {
+        ck_assert_msg(tt_now_ms() - t0 < 8000, "store not back in 8 s");
+        tt_sleep_ms(50);
+    }
     text = export_text(h, &count);
     ck_assert_uint_eq(count, 1);
     ck_assert_ptr_nonnull(strstr(text, "spooled " MARKER));

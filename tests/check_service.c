@@ -17,6 +17,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 
+#include "redis_fixture.h"
 #include "service_fixture.h"
 #include "suites.h"
 
@@ -386,6 +387,12 @@ START_TEST(test_health)
     ck_assert_str_eq(sv_jstr(o, "store"), "lmdb");
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_up")));
     ck_assert_str_eq(sv_jstr(o, "model"), sv_fp);
+    /* LMDB keeps feedback on disk: nothing at risk, nothing to warn */
+    ck_assert_int_eq(
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o,
+                                                            "feedback_at_risk")),
+        0);
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(o, "feedback_warning"));
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_http(&r, "HEAD", "/health", NULL);
@@ -393,6 +400,31 @@ START_TEST(test_health)
     ck_assert_ptr_nonnull(sv_header(&r, "Content-Type", ct, sizeof(ct)));
     sv_resp_free(&r);
     sv_stop(SIGTERM);
+}
+END_TEST
+
+/* On an LRU Redis, health says feedback may be evicted, and how not. */
+START_TEST(test_health_feedback_at_risk)
+{
+    trs *lru = trs_start("maxmemory 2mb\nmaxmemory-policy allkeys-lru\n");
+    const cJSON *risk;
+    cJSON *o;
+    sv_resp r;
+
+    ck_assert_msg(lru != NULL, "redis-server did not start");
+    sv_start(trs_url(lru), NULL);
+    sv_http(&r, "GET", "/health", NULL);
+    ck_assert_int_eq(r.code, 200);
+    o = sv_json(&r);
+    ck_assert_str_eq(sv_jstr(o, "status"), "ok");
+    risk = cJSON_GetObjectItemCaseSensitive(o, "feedback_at_risk");
+    ck_assert_int_eq(cJSON_GetArraySize(risk), 1);
+    ck_assert_str_eq(cJSON_GetArrayItem(risk, 0)->valuestring, "evictable");
+    ck_assert_ptr_nonnull(strstr(sv_jstr(o, "feedback_warning"), "noeviction"));
+    cJSON_Delete(o);
+    sv_resp_free(&r);
+    sv_stop(SIGTERM);
+    trs_stop(lru);
 }
 END_TEST
 
@@ -598,6 +630,7 @@ Suite *suite_service(void)
     tcase_add_test(tc, test_feedback);
     tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_health);
+    tcase_add_test(tc, test_health_feedback_at_risk);
     tcase_add_test(tc, test_store_down);
     tcase_add_test(tc, test_not_found_and_method);
     tcase_add_test(tc, test_concurrent_clients);

@@ -33,6 +33,11 @@ tc_cache *fb_open_url(const char *url, const char *config_json);
 tc_cache *fb_open(const char *config_json);
 
 /* A correction's fields, and the whole record. */
+/* What feedback stats say of an LMDB store: on disk, nothing at risk. */
+#define FB_LMDB_STORE                                                          \
+    "\"store\":{\"kind\":\"lmdb\",\"maxmemory_policy\":\"none\","           \
+    "\"persistence\":\"disk\",\"at_risk\":[]}"
+
 #define FB_BASE_FIELDS                                                         \
     "\"text\":\"How do I sort a list?\",\"original_intent\":\"a\","            \
     "\"correct_intent\":\"b\",\"original_confidence\":0.4"

@@ -85,7 +85,7 @@ static int write_conf(trs *s, const char *extra)
     }
     fprintf(f,
             "port %d\nbind 127.0.0.1\nunixsocket %s\nunixsocketperm 700\n"
-            "dir %s\nsave \"\"\nappendonly no\ndaemonize no\n"
+            "dir %s\nsave 3600 1\nappendonly no\ndaemonize no\n"
             "logfile %s/redis.log\nloglevel warning\n%s\n",
             s->port, s->sock, s->dir, s->dir, extra ? extra : "");
     return fclose(f) == 0 ? 0 : -1;

@@ -73,6 +73,8 @@ Suite *suite_cli_learn(void);         /* check_cli_learn.c: feedback learn */
 Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
 void suite_fbstore_redis_faults(Suite *s); /* check_fbstore_redis_faults.c */
 Suite *suite_feedback_redis(void); /* check_feedback_redis.c: through the API */
+void suite_feedback_store(Suite *s); /* check_feedback_store.c: feedback's
+                                        own store, eviction warnings */
 Suite *suite_cluster(void);          /* check_cluster.c: Redis Cluster */
 void suite_cluster_url(Suite *s);    /* check_cluster_url.c: its URLs */
 void suite_cluster_ops(Suite *s);    /* check_cluster_ops.c: the API on it,

@@ -23,6 +23,7 @@ TC_API void tc_cache_close(tc_cache *h)
         return;
     }
     tc__fb_close(h->fb);
+    tc__cache_close(h->fbcore);
     tc__cache_close(h->core);
     tc__cls_counts_free(h->cls);
     tc__fb_counts_free(h->fbk);
@@ -48,13 +49,18 @@ TC_API int tc_cache_open(tc_cache **out, const tc_options *opt)
         tc__free(h);
         return rc;
     }
+    if (tc__cache_config(h->core)->fb_url &&
+        (rc = tc__cache_open_fb(&h->fbcore, opt)) != TC_OK) {
+        tc_cache_close(h);
+        return rc;
+    }
     if (!(opt && (opt->flags & TC_OPT_NO_METRICS)) &&
         (tc__cls_counts_new(&h->cls) != TC_OK ||
          tc__fb_counts_new(&h->fbk) != TC_OK)) {
         tc_cache_close(h);
         return tc__fail(TC_ENOMEM, "out of memory");
     }
-    if ((rc = tc__fb_open(&h->fb, h->core, h->fbk)) != TC_OK) {
+    if ((rc = tc__fb_open(&h->fb, tc__fb_core(h), h->fbk)) != TC_OK) {
         tc_cache_close(h);
         return rc;
     }
@@ -91,8 +97,8 @@ TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
     if (!val || !len) {
         return tc__fail(TC_EINVAL, "val or len is NULL");
     }
-    return tc__cache_get(val, len, tier, h->core, ns, key, keylen, 0,
-                         tc__now_ms());
+    return tc__cache_get(val, len, tier, tc__core_of(h, ns), ns, key,
+                         keylen, 0, tc__now_ms());
 }
 
 TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
@@ -105,7 +111,8 @@ TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
     if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
         return rc;
     }
-    return tc__cache_set(h->core, ns, key, keylen, val, len, ttl_ms);
+    return tc__cache_set(tc__core_of(h, ns), ns, key, keylen, val, len,
+                         ttl_ms);
 }
 
 TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
@@ -117,7 +124,7 @@ TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
     if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
         return rc;
     }
-    return tc__cache_del(h->core, ns, key, keylen);
+    return tc__cache_del(tc__core_of(h, ns), ns, key, keylen);
 }
 
 TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
@@ -134,8 +141,8 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
     if (!val || !len || !loader) {
         return tc__fail(TC_EINVAL, "val, len or loader is NULL");
     }
-    return tc__cache_get_or_load(val, len, tier, h->core, ns, key, keylen,
-                                 loader, ud);
+    return tc__cache_get_or_load(val, len, tier, tc__core_of(h, ns), ns, key,
+                                 keylen, loader, ud);
 }
 
 TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
@@ -147,7 +154,7 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
     }
-    return tc__cache_mget(h->core, ns, items, n, 0);
+    return tc__cache_mget(tc__core_of(h, ns), ns, items, n, 0);
 }
 
 TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
@@ -159,7 +166,7 @@ TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
     }
-    return tc__cache_mset(h->core, ns, items, n);
+    return tc__cache_mset(tc__core_of(h, ns), ns, items, n);
 }
 
 TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
@@ -171,7 +178,7 @@ TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
     }
-    return tc__cache_invalidate(h->core, ns);
+    return tc__cache_invalidate(tc__core_of(h, ns), ns);
 }
 
 TC_API int tc_cache_key(char *buf, size_t buflen, tc_cache *h, const char *ns,
@@ -189,11 +196,13 @@ TC_API int tc_cache_key(char *buf, size_t buflen, tc_cache *h, const char *ns,
     if (!buf || buflen < TC_KEY_MAX) {
         return tc__fail(TC_EINVAL, "buffer shorter than TC_KEY_MAX");
     }
-    return tc__cache_key(buf, h->core, ns, key, keylen);
+    return tc__cache_key(buf, tc__core_of(h, ns), ns, key, keylen);
 }
 
 TC_API int tc_cache_ping(tc_cache *h, int64_t *latency_us)
 {
+    int rc;
+
     if (latency_us) {
         *latency_us = 0;
     }
@@ -201,7 +210,14 @@ TC_API int tc_cache_ping(tc_cache *h, int64_t *latency_us)
     if (!h) {
         return tc__fail(TC_EINVAL, "the handle is NULL");
     }
-    return tc__cache_ping(h->core, latency_us);
+    rc = tc__cache_ping(h->core, latency_us);
+    if (rc == TC_OK && h->fbcore) {
+        int64_t fb_us;
+
+        /* the feedback store answers too, or the handle is not whole */
+        rc = tc__cache_ping(h->fbcore, &fb_us);
+    }
+    return rc;
 }
 
 TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns)
@@ -216,7 +232,7 @@ TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns)
     if (!ns || !out) {
         return tc__fail(TC_EINVAL, "namespace or out is NULL");
     }
-    return tc__cache_stats(out, h->core, ns);
+    return tc__cache_stats(out, tc__core_of(h, ns), ns);
 }
 
 TC_API const char *tc_cache_store_kind(const tc_cache *h)
@@ -243,7 +259,7 @@ TC_API int tc_cache_stats_json(char **out, tc_cache *h)
     if (!out) {
         return tc__fail(TC_EINVAL, "out is NULL");
     }
-    return tc__stats_json(out, h->core);
+    return tc__stats_json(out, h->core, h->fb);
 }
 
 TC_API int tc_cache_config_json(char **out, tc_cache *h)
@@ -258,7 +274,7 @@ TC_API int tc_cache_config_json(char **out, tc_cache *h)
     if (!out) {
         return tc__fail(TC_EINVAL, "out is NULL");
     }
-    return tc__config_json(out, h->core);
+    return tc__config_json(out, h->core, h->fb);
 }
 
 TC_API int tc_metrics_render(char *buf, size_t cap, size_t *len, tc_cache *h)
@@ -278,7 +294,7 @@ TC_API int tc_metrics_render(char *buf, size_t cap, size_t *len, tc_cache *h)
     if (!len || (cap && !buf)) {
         return tc__fail(TC_EINVAL, "NULL argument");
     }
-    if (tc__metrics_render(&b, h->core, h->cls, h->fbk) != TC_OK) {
+    if (tc__metrics_render(&b, h->core, h->fb, h->cls, h->fbk) != TC_OK) {
         tc__free(b.p);
         return tc__fail(TC_ENOMEM, "out of memory");
     }
@@ -305,7 +321,7 @@ TC_API int tc_metrics_write(tc_cache *h, FILE *out)
     if (!out) {
         return tc__fail(TC_EINVAL, "NULL argument");
     }
-    if (tc__metrics_render(&b, h->core, h->cls, h->fbk) != TC_OK) {
+    if (tc__metrics_render(&b, h->core, h->fb, h->cls, h->fbk) != TC_OK) {
         tc__free(b.p);
         return tc__fail(TC_ENOMEM, "out of memory");
     }

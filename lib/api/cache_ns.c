@@ -16,7 +16,17 @@ TC_API int tc_ns_find(tc_ns **out, tc_cache *h, const char *name)
     if (!out || !h || !name) {
         return tc__fail(TC_EINVAL, "out, the handle or name is NULL");
     }
-    return tc__cache_ns_find(out, h->core, name);
+    return tc__cache_ns_find(out, tc__core_of(h, name), name);
+}
+
+/* The cache that owns ns (tc_ns_find gave the overrides' from the
+ * feedback store's cache), or NULL. */
+static tc__cache *ns_core(const tc_cache *h, const tc_ns *ns)
+{
+    if (tc__cache_ns_owns(h->core, ns)) {
+        return h->core;
+    }
+    return h->fbcore && tc__cache_ns_owns(h->fbcore, ns) ? h->fbcore : NULL;
 }
 
 /* The arguments both reads check. */
@@ -29,7 +39,7 @@ static int ns_args(const tc_cache *h, const tc_ns *ns, const void *key,
     if (!key && keylen) {
         return tc__fail(TC_EINVAL, "key is NULL with length %zu", keylen);
     }
-    if (!tc__cache_ns_owns(h->core, ns)) {
+    if (!ns_core(h, ns)) {
         return tc__fail(TC_EINVAL, "the namespace is not this cache's");
     }
     return TC_OK;
@@ -49,7 +59,7 @@ TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
     if (!val || !len) {
         return tc__fail(TC_EINVAL, "val or len is NULL");
     }
-    return tc__cache_get_ns(val, len, tier, h->core, ns, key, keylen, 0,
+    return tc__cache_get_ns(val, len, tier, ns_core(h, ns), ns, key, keylen, 0,
                             tc__now_ms());
 }
 
@@ -75,6 +85,6 @@ TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
         return tc__fail(TC_EINVAL, "len is NULL, or buf is NULL with cap %zu",
                         cap);
     }
-    return tc__cache_get_into(len, tier, buf, cap, h->core, ns, key, keylen,
-                              0, tc__now_ms());
+    return tc__cache_get_into(len, tier, buf, cap, ns_core(h, ns), ns, key,
+                              keylen, 0, tc__now_ms());
 }

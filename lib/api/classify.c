@@ -29,7 +29,8 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
         return tc__fail(TC_EINVAL,
                         "NULL argument or options not initialized");
     }
-    return tc__classifier_open(out, cache->core, cache->cls, opt);
+    return tc__classifier_open(out, cache->core, tc__fb_core(cache),
+                               cache->cls, opt);
 }
 
 TC_API void tc_classifier_close(tc_classifier *c)

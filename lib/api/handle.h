@@ -6,16 +6,35 @@
 #ifndef TC_HANDLE_H
 #define TC_HANDLE_H
 
+#include <string.h>
+
 #include "cache/cache.h"
 #include "classify/classify.h"
 #include "feedback/feedback.h"
 
 struct tc_cache {
     tc__cache *core;
+    /* With a feedback_store: a cache of its own over that store, which
+     * holds the feedback and corrections' overrides (the namespace
+     * classify reads them from); NULL: core keeps both. */
+    tc__cache *fbcore;
     tc__cls_counts *cls;  /* NULL: TC_OPT_NO_METRICS */
     tc__fb_counts *fbk;   /* NULL: TC_OPT_NO_METRICS */
     tc__fb *fb;
 };
+
+/* The cache that keeps feedback and corrections' overrides. */
+static inline tc__cache *tc__fb_core(const tc_cache *h)
+{
+    return h->fbcore ? h->fbcore : h->core;
+}
+
+/* The cache that holds namespace ns: overrides live with the feedback. */
+static inline tc__cache *tc__core_of(const tc_cache *h, const char *ns)
+{
+    return h->fbcore && strcmp(ns, TC__OVERRIDE_NS) == 0 ? h->fbcore
+                                                         : h->core;
+}
 
 /* Returns rc; a call that succeeded leaves no message behind it, also
  * when a layer below met and settled a failure of its own on the way

@@ -47,4 +47,10 @@ int tc__cfg_add_old_key(tc__config *cfg, const char *path, size_t n,
                         tc__err *err);
 void tc__cfg_clear_old_keys(tc__config *cfg);
 
+/* config_fb.c: url, given by source ("option", "TUTORCACHE_FEEDBACK_STORE",
+ * "config file"), checked and kept as the feedback store's; err names
+ * source. */
+int tc__cfg_set_fb_store(tc__config *cfg, const char *url, const char *source,
+                         tc__err *err);
+
 #endif

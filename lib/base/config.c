@@ -158,6 +158,11 @@ static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
         }
         cfg->url_source = "REDIS_HOST";
     }
+    if ((v = env("TUTORCACHE_FEEDBACK_STORE", flags)) &&
+        (rc = tc__cfg_set_fb_store(cfg, v, "TUTORCACHE_FEEDBACK_STORE",
+                                   err)) != TC_OK) {
+        return rc;
+    }
     if ((v = env("TUTORCACHE_MODEL", flags)) &&
         (rc = tc__cfg_set_str(&cfg->model_path, v, err)) != TC_OK) {
         return rc;
@@ -274,6 +279,11 @@ static int apply_options(tc__config *cfg, const tc_options *o, tc__err *err)
             return rc;
         }
         cfg->url_source = "option";
+    }
+    if (o->version >= 2 && o->feedback_store &&
+        (rc = tc__cfg_set_fb_store(cfg, o->feedback_store, "option", err)) !=
+            TC_OK) {
+        return rc;
     }
     if (o->connect_timeout_ms > 0) {
         cfg->store.connect_timeout_ms = o->connect_timeout_ms;
@@ -423,6 +433,7 @@ void tc__config_free(tc__config *cfg)
     tc__free(cfg->enc_key_file);
     tc__free(cfg->key_secret_file);
     tc__cfg_clear_old_keys(cfg);
+    tc__free(cfg->fb_url);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -24,6 +24,7 @@ typedef enum tc__store_kind {
 #define TC__DEFAULT_POOL 8
 #define TC__MAX_POOL 1024
 #define TC__DEFAULT_MAP_BYTES ((size_t)1 << 30) /* LMDB */
+#define TC__MAX_WAIT_REPLICAS 64
 
 /* A node of a redis-cluster:// URL, where the slot map is first asked. */
 typedef struct tc__seed {
@@ -56,6 +57,9 @@ typedef struct tc__store_config {
     /* L1 kept coherent through the server's invalidations (Redis 6+);
      * 1 unless the URL says tracking=off */
     int tracking;
+    /* feedback_wait_replicas: a feedback write on Redis waits (WAIT) for
+     * this many replicas to have it before it returns; 0: no wait */
+    int fb_wait_replicas;
     /* lmdb */
     char *dir;
     size_t map_bytes;
@@ -100,6 +104,10 @@ typedef struct tc__config {
     char **enc_old;        /* old keys, still accepted for reading */
     size_t nenc_old;
     char *key_secret_file; /* keys by keyed BLAKE2b instead of XXH3 */
+    /* feedback_store: the URL of a store of feedback's own, apart from
+     * the cache's (config_fb.c), and where it was given; NULL: none */
+    char *fb_url;
+    const char *fb_url_source;
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;
@@ -117,5 +125,12 @@ void tc__config_free(tc__config *cfg);
  * and tests.
  */
 int tc__config_parse_url(tc__config *cfg, const char *url, tc__err *err);
+
+/*
+ * Makes cfg the configuration of feedback's own store (config_fb.c): its
+ * store becomes fb_url's, every other setting kept. Returns TC_OK,
+ * TC_EINVAL (cfg names no feedback store), TC_ECONFIG, TC_ENOMEM.
+ */
+int tc__config_use_fb_store(tc__config *cfg, tc__err *err);
 
 #endif

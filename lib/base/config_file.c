@@ -383,6 +383,22 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             }
         } else if (strcmp(k, "encryption_old_key_files") == 0) {
             rc = file_old_keys(cfg, f, path, err);
+        } else if (strcmp(k, "feedback_wait_replicas") == 0) {
+            if (file_int(f, 0, TC__MAX_WAIT_REPLICAS, &v) != 0) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: feedback_wait_replicas: not in 0..%d",
+                              path, TC__MAX_WAIT_REPLICAS);
+            } else {
+                cfg->store.fb_wait_replicas = (int)v;
+            }
+        } else if (strcmp(k, "feedback_store") == 0) {
+            if (!cJSON_IsString(f)) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: feedback_store: not a store URL", path);
+            } else {
+                rc = tc__cfg_set_fb_store(cfg, f->valuestring, "config file",
+                                          err);
+            }
         } else if (strcmp(k, "namespaces") == 0) {
             rc = file_namespaces(cfg, f, path, err);
         } else {
@@ -393,7 +409,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "degraded_ttl_ms, generation_refresh_ms, "
                           "model, feedback_retention, spool_dir, "
                           "encryption_key_file, encryption_old_key_files, "
-                          "key_secret_file, namespaces)",
+                          "key_secret_file, feedback_store, "
+                          "feedback_wait_replicas, namespaces)",
                           path, k);
         }
     }

@@ -19,6 +19,13 @@ typedef struct tc__cache tc__cache;
 /* Reads the configuration (options, file, environment) and opens the
  * store. */
 int tc__cache_open(tc__cache **out, const tc_options *opt);
+/*
+ * The same configuration with feedback's own store (feedback_store) as
+ * its L2: the cache of a handle's feedback and of corrections' overrides,
+ * apart from an L2 that may evict them. TC_EINVAL when none is
+ * configured; else as tc__cache_open.
+ */
+int tc__cache_open_fb(tc__cache **out, const tc_options *opt);
 void tc__cache_close(tc__cache *h);
 
 /* tc_cache_get, at a time the caller read (tc__now_ms()), so that the two

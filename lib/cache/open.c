@@ -35,7 +35,8 @@ static int tag_overrides(tc__cache *h, tc__err *err)
     return TC_OK;
 }
 
-int tc__cache_open(tc__cache **out, const tc_options *opt)
+/* tc__cache_open, or with fb tc__cache_open_fb. */
+static int open_as(tc__cache **out, const tc_options *opt, int fb)
 {
     tc__cache *h;
     tc__err err;
@@ -65,7 +66,8 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
         h->log.level = TC_LOG_WARN;
     }
     h->log.interval_ms = LOG_INTERVAL_MS;
-    if ((rc = tc__config_load(&h->cfg, opt, &err)) != TC_OK) {
+    if ((rc = tc__config_load(&h->cfg, opt, &err)) != TC_OK ||
+        (fb && (rc = tc__config_use_fb_store(&h->cfg, &err)) != TC_OK)) {
         goto fail;
     }
     h->nns = h->cfg.nns;
@@ -134,6 +136,16 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
 fail:
     tc__cache_close(h);
     return tc__fail(rc, "%s", err.msg);
+}
+
+int tc__cache_open(tc__cache **out, const tc_options *opt)
+{
+    return open_as(out, opt, 0);
+}
+
+int tc__cache_open_fb(tc__cache **out, const tc_options *opt)
+{
+    return open_as(out, opt, 1);
 }
 
 void tc__cache_close(tc__cache *h)

@@ -27,6 +27,7 @@
 
 struct tc_classifier {
     tc__cache *cache;
+    tc__cache *ocache; /* the overrides' (feedback's store), or cache */
     tc__nsrt *nsh; /* ns and the overrides' namespace, resolved once */
     tc__nsrt *fbh;
     tc__cls_counts *counts; /* NULL: metrics off */
@@ -50,7 +51,7 @@ void tc__classifier_options_init(tc_classifier_options *opt)
 }
 
 int tc__classifier_open(tc_classifier **out, tc__cache *cache,
-                        tc__cls_counts *counts,
+                        tc__cache *overrides, tc__cls_counts *counts,
                         const tc_classifier_options *opt)
 {
     const char *ns = opt->ns ? opt->ns : DEFAULT_NS;
@@ -74,13 +75,15 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
     }
     /* an unknown namespace is an error now, not at the first call */
     if ((rc = tc__cache_ns_find(&nsh, cache, ns)) != TC_OK ||
-        (rc = tc__cache_ns_find(&fbh, cache, TC__OVERRIDE_NS)) != TC_OK) {
+        (rc = tc__cache_ns_find(&fbh, overrides, TC__OVERRIDE_NS)) !=
+            TC_OK) {
         return rc;
     }
     if (!(c = tc__calloc(1, sizeof(*c)))) {
         return tc__fail(TC_ENOMEM, "out of memory");
     }
     c->cache = cache;
+    c->ocache = overrides;
     c->nsh = nsh;
     c->fbh = fbh;
     c->counts = counts;
@@ -472,8 +475,9 @@ static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
                   char *buf, tc_classifier *c, tc__nsrt *ns, const char *key,
                   size_t keylen, int neg, int64_t now_ms)
 {
-    int rc = tc__cache_get_into(len, tier, buf, VAL_BUF, c->cache, ns, key,
-                                keylen, neg, now_ms);
+    tc__cache *h = ns == c->fbh ? c->ocache : c->cache;
+    int rc = tc__cache_get_into(len, tier, buf, VAL_BUF, h, ns, key, keylen,
+                                neg, now_ms);
 
     *big = NULL;
     *val = buf;
@@ -481,8 +485,8 @@ static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
         /* the first read left it in L1 when it came from L2 */
         tc_tier first = *tier;
 
-        rc = tc__cache_get_ns((void **)big, len, tier, c->cache, ns, key,
-                              keylen, neg, now_ms);
+        rc = tc__cache_get_ns((void **)big, len, tier, h, ns, key, keylen,
+                              neg, now_ms);
         *val = *big;
         if (rc == TC_OK) {
             *tier = first;
@@ -580,7 +584,7 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
             where[nvalid++] = i;
         }
     }
-    rc = tc__cache_mget(c->cache, TC__OVERRIDE_NS, fb, nvalid, 1);
+    rc = tc__cache_mget(c->ocache, TC__OVERRIDE_NS, fb, nvalid, 1);
     for (j = 0; rc == TC_OK && j < nvalid; j++) {
         size_t k = where[j];
 

@@ -15,8 +15,10 @@
 #define TC__OVERRIDE_NS "intent_feedback"
 
 void tc__classifier_options_init(tc_classifier_options *opt);
+/* overrides: the cache that holds corrections' overrides (the feedback
+ * store's, or cache itself). */
 int tc__classifier_open(tc_classifier **out, tc__cache *cache,
-                        tc__cls_counts *counts,
+                        tc__cache *overrides, tc__cls_counts *counts,
                         const tc_classifier_options *opt);
 void tc__classifier_close(tc_classifier *c);
 int tc__classify(tc_result **out, tc_classifier *c, const char *text,

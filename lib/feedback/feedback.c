@@ -278,7 +278,31 @@ static uint64_t counter(const tc__fb_stats *st, const char *name)
     return 0;
 }
 
-static int stats_render(char **out, const tc__fb_stats *st, uint64_t spooled)
+/* Where the records are kept and whether they may be lost there. */
+static void keeping_render(tc__sb *b, tc__fb *fb)
+{
+    char text[TC__FB_RISK_TEXT];
+    tc__store_keeping k;
+
+    tc__fb_risk(fb, &k);
+    tc__sb_str(b, ",\"store\":{\"kind\":");
+    tc__sb_json_string(b, tc__cache_store_kind(fb->cache));
+    tc__sb_str(b, ",\"maxmemory_policy\":");
+    tc__sb_json_string(b, k.policy);
+    tc__sb_str(b, ",\"persistence\":");
+    tc__sb_json_string(b, k.persistence);
+    tc__sb_printf(b, ",\"at_risk\":[%s%s%s]}",
+                  k.evictable == 1 ? "\"evictable\"" : "",
+                  k.evictable == 1 && k.persistent == 0 ? "," : "",
+                  k.persistent == 0 ? "\"not_persistent\"" : "");
+    if (tc__fb_risk_text(&k, text, sizeof(text))[0]) {
+        tc__sb_str(b, ",\"warning\":");
+        tc__sb_json_string(b, text);
+    }
+}
+
+static int stats_render(char **out, tc__fb *fb, const tc__fb_stats *st,
+                        uint64_t spooled)
 {
     static const char *const types[] = {"correction", "confirmation",
                                         "invalid"};
@@ -336,7 +360,9 @@ static int stats_render(char **out, const tc__fb_stats *st, uint64_t spooled)
     tc__sb_printf(&b, "],\"kept\":%llu", (unsigned long long)st->kept);
     tc__sb_printf(&b, ",\"pending\":%llu", (unsigned long long)st->pending);
     tc__sb_printf(&b, ",\"queued\":%llu", (unsigned long long)st->queued);
-    tc__sb_printf(&b, ",\"spooled\":%llu}", (unsigned long long)spooled);
+    tc__sb_printf(&b, ",\"spooled\":%llu", (unsigned long long)spooled);
+    keeping_render(&b, fb);
+    tc__sb_str(&b, "}");
     tc__free(pairs);
     if (b.oom) {
         tc__free(b.p);
@@ -391,7 +417,8 @@ int tc__fb_stats_json(char **out, tc__fb *fb)
     if (tc__spool_lines(fb, &spooled, &err) != TC_OK) {
         spooled = 0; /* an unreadable spool is logged by replay */
     }
-    rc = stats_render(out, &st, spooled);
+    tc__fb_risk_check(fb); /* asked again when it had not answered */
+    rc = stats_render(out, fb, &st, spooled);
     tc__fb_stats_release(&st);
     return rc == TC_OK ? TC_OK
                        : tc__fail(rc, "feedback stats: out of memory");

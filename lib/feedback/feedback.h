@@ -9,6 +9,7 @@
 #ifndef TC_FEEDBACK_H
 #define TC_FEEDBACK_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,10 @@ typedef struct tc__fb {
     _Atomic int fault_n; /* see tc__fb_set_fault */
     tc__ratelimit spool_rl;
     tc__ratelimit seal_rl; /* records that did not open (fbseal.c) */
+    /* how the store keeps keys, once it answered (risk.c) */
+    pthread_mutex_t risk_mu;
+    tc__store_keeping keep;
+    int keep_known;
 } tc__fb;
 
 int tc__fb_open(tc__fb **out, tc__cache *cache, tc__fb_counts *counts);
@@ -138,6 +143,24 @@ int tc__fb_parse_json(tc__fb_in *in, void **tree, const char *json, size_t len,
 int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
                  tc__err *err);
 void tc__fb_rec_free(tc__fb_rec *r);
+
+/* ---- risk.c -------------------------------------------------------------- */
+
+/* Room for tc__fb_risk_text's warning. */
+#define TC__FB_RISK_TEXT 512
+
+/*
+ * Asks the store how it keeps keys (tc__store_keeping), unless it
+ * answered before, and logs feedback_at_risk (warn) the first time it
+ * says feedback may be evicted or lost on restart. A store that does not
+ * answer is asked again on the next call. Cheap once answered.
+ */
+void tc__fb_risk_check(tc__fb *fb);
+/* What is known of it: unknown until it answered; LMDB is on disk. */
+void tc__fb_risk(tc__fb *fb, tc__store_keeping *out);
+/* The warning for k, with how to avoid the loss, in buf (n bytes,
+ * TC__FB_RISK_TEXT is enough); "" when feedback is not known at risk. */
+const char *tc__fb_risk_text(const tc__store_keeping *k, char *buf, size_t n);
 
 /* ---- put.c --------------------------------------------------------------- */
 

@@ -19,6 +19,10 @@ int tc__fb_open(tc__fb **out, tc__cache *cache, tc__fb_counts *counts)
     if (!fb) {
         return tc__fail(TC_ENOMEM, "out of memory");
     }
+    if (pthread_mutex_init(&fb->risk_mu, NULL) != 0) {
+        tc__free(fb);
+        return tc__fail(TC_ENOMEM, "pthread_mutex_init failed");
+    }
     fb->cache = cache;
     fb->store = tc__cache_store(cache);
     fb->ops = fb->store ? fb->store->ops->fb : NULL;
@@ -31,12 +35,17 @@ int tc__fb_open(tc__fb **out, tc__cache *cache, tc__fb_counts *counts)
             fb->override_ttl_ms = cfg->ns[i].ttl_ms;
         }
     }
+    /* said now, in the log, rather than when the records are gone */
+    tc__fb_risk_check(fb);
     *out = fb;
     return TC_OK;
 }
 
 void tc__fb_close(tc__fb *fb)
 {
+    if (fb) {
+        pthread_mutex_destroy(&fb->risk_mu);
+    }
     tc__free(fb);
 }
 

@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "classify/counts.h"
 #include "feedback/counts.h"
+#include "feedback/feedback.h"
 #include "report/report.h"
 
 static void family(tc__sb *b, const char *name, const char *type,
@@ -118,7 +119,7 @@ static void classify_families(tc__sb *b, const tc__cls_counts *m,
 }
 
 /* Per namespace: one family per counter, a sample per namespace. */
-static void cache_families(tc__sb *b, tc__cache *h)
+static void cache_families(tc__sb *b, tc__cache *h, const tc__fb *fbx)
 {
     const tc__config *cfg = tc__cache_config(h);
     size_t i;
@@ -134,7 +135,8 @@ static void cache_families(tc__sb *b, tc__cache *h)
         uint64_t v[4];
         size_t r;
 
-        tc__cache_stats(&s, h, cfg->ns[i].name);
+        tc__cache_stats(&s, tc__report_ns_cache(h, fbx, cfg->ns[i].name),
+                        cfg->ns[i].name);
         v[0] = s.l1_hits;
         v[1] = s.l2_hits;
         v[2] = s.misses;
@@ -163,7 +165,9 @@ static void cache_families(tc__sb *b, tc__cache *h)
                 tc_ns_stats s;
                 uint64_t v;
 
-                tc__cache_stats(&s, h, cfg->ns[i].name);
+                tc__cache_stats(
+                    &s, tc__report_ns_cache(h, fbx, cfg->ns[i].name),
+                    cfg->ns[i].name);
                 v = f == 0   ? s.sets
                     : f == 1 ? s.dels
                     : f == 2 ? s.l2_errors
@@ -177,7 +181,7 @@ static void cache_families(tc__sb *b, tc__cache *h)
     }
 }
 
-static void store_families(tc__sb *b, tc__cache *h)
+static void store_families(tc__sb *b, tc__cache *h, const tc__fb *fbx)
 {
     tc__l1_stats l1;
     tc__store_health hl;
@@ -225,14 +229,43 @@ static void store_families(tc__sb *b, tc__cache *h)
            "Sealed feedback records that did not open: handed out marked "
            "unopened.");
     sample(b, "tutorcache_feedback_decrypt_failures_total", NULL,
-           tc__cache_seal_failures(h, TC__SEAL_FEEDBACK));
+           tc__cache_seal_failures(fbx->cache, TC__SEAL_FEEDBACK));
 }
 
-int tc__metrics_render(tc__sb *b, tc__cache *h, const tc__cls_counts *cls,
-                       const tc__fb_counts *fb)
+/* Where feedback is kept, and whether it may be lost there (risk.c). */
+static void feedback_families(tc__sb *b, tc__cache *h, tc__fb *fbx)
+{
+    tc__store_keeping k;
+    tc__l1_stats l1;
+    tc__store_health hl;
+    char lab[64];
+
+    tc__fb_risk(fbx, &k);
+    family(b, "tutorcache_feedback_at_risk", "gauge",
+           "1 when the feedback store's server may evict feedback "
+           "(maxmemory-policy allkeys-*) or loses it on restart (neither "
+           "AOF nor save points); see tutorcache feedback stats.");
+    sample(b, "tutorcache_feedback_at_risk", "{reason=\"evictable\"}",
+           k.evictable == 1);
+    sample(b, "tutorcache_feedback_at_risk", "{reason=\"not_persistent\"}",
+           k.persistent == 0);
+    if (fbx->cache == h || !tc__cache_health(fbx->cache, &l1, &hl)) {
+        return;
+    }
+    snprintf(lab, sizeof(lab), "{kind=\"%s\"}",
+             tc__cache_store_kind(fbx->cache));
+    family(b, "tutorcache_feedback_store_up", "gauge",
+           "1 when the last call to feedback's own store (feedback_store) "
+           "succeeded.");
+    sample(b, "tutorcache_feedback_store_up", lab, (uint64_t)hl.up);
+}
+
+int tc__metrics_render(tc__sb *b, tc__cache *h, tc__fb *fbx,
+                       const tc__cls_counts *cls, const tc__fb_counts *fb)
 {
     classify_families(b, cls, fb);
-    cache_families(b, h);
-    store_families(b, h);
+    cache_families(b, h, fbx);
+    store_families(b, h, fbx);
+    feedback_families(b, h, fbx);
     return b->oom ? TC_ENOMEM : TC_OK;
 }

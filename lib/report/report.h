@@ -7,19 +7,34 @@
 #ifndef TC_REPORT_H
 #define TC_REPORT_H
 
+#include <string.h>
+
 #include "base/sbuf.h"
 #include "cache/cache.h"
 #include "classify/counts.h"
 #include "feedback/counts.h"
+#include "feedback/feedback.h"
 
-/* Appends the exposition to b (b->oom on failure: TC_ENOMEM). cls and fb
- * may be NULL (metrics off: zeros). */
-int tc__metrics_render(tc__sb *b, tc__cache *h, const tc__cls_counts *cls,
-                       const tc__fb_counts *fb);
+/*
+ * Appends the exposition to b (b->oom on failure: TC_ENOMEM). fbx is the
+ * handle's feedback context (its store, which may be apart from h's, and
+ * whether feedback is at risk there). cls and fb may be NULL (metrics
+ * off: zeros).
+ */
+int tc__metrics_render(tc__sb *b, tc__cache *h, tc__fb *fbx,
+                       const tc__cls_counts *cls, const tc__fb_counts *fb);
 
 /* tc_cache_stats_json and tc_cache_config_json; *out is tc__malloc'd
- * (cJSON's allocator is the library's). */
-int tc__stats_json(char **out, tc__cache *h);
-int tc__config_json(char **out, tc__cache *h);
+ * (cJSON's allocator is the library's). fb as fbx above. */
+int tc__stats_json(char **out, tc__cache *h, tc__fb *fb);
+int tc__config_json(char **out, tc__cache *h, tc__fb *fb);
+
+/* The cache that holds namespace ns: the overrides' lives with the
+ * feedback, whose store may be apart from h's. */
+static inline tc__cache *tc__report_ns_cache(tc__cache *h, const tc__fb *fb,
+                                             const char *ns)
+{
+    return strcmp(ns, TC__OVERRIDE_NS) == 0 ? fb->cache : h;
+}
 
 #endif

@@ -26,9 +26,10 @@ static int render(char **out, cJSON *root)
 /*
  * "seal": whether encryption at rest and keyed keys are on, and in stats
  * how many sealed values and records this process could not open. Only
- * that a key is set: never a key, nor anything derived from one.
+ * that a key is set: never a key, nor anything derived from one. Feedback
+ * records are opened by feedback's cache (its own store, when it has one).
  */
-static void seal_json(cJSON *root, tc__cache *h, int counts)
+static void seal_json(cJSON *root, tc__cache *h, tc__fb *fb, int counts)
 {
     const tc__keyring *k = tc__cache_keys(h);
     cJSON *o = cJSON_AddObjectToObject(root, "seal");
@@ -45,11 +46,48 @@ static void seal_json(cJSON *root, tc__cache *h, int counts)
             (double)tc__cache_seal_failures(h, TC__SEAL_L2));
         cJSON_AddNumberToObject(
             o, "feedback_decrypt_failures",
-            (double)tc__cache_seal_failures(h, TC__SEAL_FEEDBACK));
+            (double)tc__cache_seal_failures(fb->cache, TC__SEAL_FEEDBACK));
     }
 }
 
-int tc__stats_json(char **out, tc__cache *h)
+/*
+ * Where feedback is kept: its store (the cache's own, or feedback_store),
+ * how that server keeps keys, and a warning when feedback may be evicted
+ * or lost on restart there.
+ */
+static void feedback_json(cJSON *root, tc__cache *h, tc__fb *fb)
+{
+    char text[TC__FB_RISK_TEXT];
+    tc__store_keeping k;
+    tc__l1_stats l1;
+    tc__store_health hl;
+    cJSON *o, *risk;
+
+    tc__fb_risk(fb, &k);
+    o = cJSON_AddObjectToObject(root, "feedback");
+    cJSON_AddStringToObject(o, "kind", tc__cache_store_kind(fb->cache));
+    cJSON_AddStringToObject(o, "store",
+                            tc__cache_config(fb->cache)->store.url_masked);
+    cJSON_AddBoolToObject(o, "separate", fb->cache != h);
+    if (fb->cache != h && tc__cache_health(fb->cache, &l1, &hl)) {
+        cJSON_AddBoolToObject(o, "up", hl.up);
+        cJSON_AddStringToObject(o, "breaker", hl.breaker ? hl.breaker : "");
+    }
+    cJSON_AddStringToObject(o, "maxmemory_policy", k.policy);
+    cJSON_AddStringToObject(o, "persistence", k.persistence);
+    risk = cJSON_AddArrayToObject(o, "at_risk");
+    if (k.evictable == 1) {
+        cJSON_AddItemToArray(risk, cJSON_CreateString("evictable"));
+    }
+    if (k.persistent == 0) {
+        cJSON_AddItemToArray(risk, cJSON_CreateString("not_persistent"));
+    }
+    if (tc__fb_risk_text(&k, text, sizeof(text))[0]) {
+        cJSON_AddStringToObject(o, "warning", text);
+    }
+}
+
+int tc__stats_json(char **out, tc__cache *h, tc__fb *fb)
 {
     const tc__config *cfg = tc__cache_config(h);
     cJSON *root, *nss, *o;
@@ -82,12 +120,13 @@ int tc__stats_json(char **out, tc__cache *h)
             cJSON_AddNumberToObject(o, "bytes", (double)hl.bytes);
         }
     }
-    seal_json(root, h, 1);
+    seal_json(root, h, fb, 1);
     nss = cJSON_AddObjectToObject(root, "namespaces");
     for (i = 0; i < cfg->nns; i++) {
         tc_ns_stats s;
 
-        tc__cache_stats(&s, h, cfg->ns[i].name);
+        tc__cache_stats(&s, tc__report_ns_cache(h, fb, cfg->ns[i].name),
+                        cfg->ns[i].name);
         o = cJSON_AddObjectToObject(nss, cfg->ns[i].name);
         cJSON_AddNumberToObject(o, "l1_hits", (double)s.l1_hits);
         cJSON_AddNumberToObject(o, "l2_hits", (double)s.l2_hits);
@@ -98,10 +137,11 @@ int tc__stats_json(char **out, tc__cache *h)
         cJSON_AddNumberToObject(o, "l2_errors", (double)s.l2_errors);
         cJSON_AddNumberToObject(o, "degraded", (double)s.degraded);
     }
+    feedback_json(root, h, fb);
     return render(out, root);
 }
 
-int tc__config_json(char **out, tc__cache *h)
+int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
 {
     const tc__config *cfg = tc__cache_config(h);
     cJSON *root, *nss, *o;
@@ -113,6 +153,15 @@ int tc__config_json(char **out, tc__cache *h)
     cJSON_AddStringToObject(root, "store", cfg->store.url_masked);
     cJSON_AddStringToObject(root, "store_kind", tc__cache_store_kind(h));
     cJSON_AddStringToObject(root, "store_source", cfg->url_source);
+    if (fb->cache != h) {
+        const tc__config *fc = tc__cache_config(fb->cache);
+
+        cJSON_AddStringToObject(root, "feedback_store", fc->store.url_masked);
+        cJSON_AddStringToObject(root, "feedback_store_source",
+                                fc->url_source);
+    } else {
+        cJSON_AddNullToObject(root, "feedback_store");
+    }
     if (cfg->config_path) {
         cJSON_AddStringToObject(root, "config_file", cfg->config_path);
     } else {
@@ -136,6 +185,8 @@ int tc__config_json(char **out, tc__cache *h)
     cJSON_AddNumberToObject(root, "command_timeout_ms",
                             cfg->store.command_timeout_ms);
     cJSON_AddNumberToObject(root, "pool_size", cfg->store.pool_size);
+    cJSON_AddNumberToObject(root, "feedback_wait_replicas",
+                            cfg->store.fb_wait_replicas);
     cJSON_AddNumberToObject(root, "l1_max_bytes", (double)cfg->l1_max_bytes);
     cJSON_AddNumberToObject(root, "lmdb_map_bytes",
                             (double)cfg->store.map_bytes);
@@ -143,7 +194,7 @@ int tc__config_json(char **out, tc__cache *h)
                             (double)cfg->degraded_ttl_ms);
     cJSON_AddNumberToObject(root, "generation_refresh_ms",
                             (double)cfg->gen_refresh_ms);
-    seal_json(root, h, 0);
+    seal_json(root, h, fb, 0);
     nss = cJSON_AddObjectToObject(root, "namespaces");
     for (i = 0; i < cfg->nns; i++) {
         const tc__ns_def *d = &cfg->ns[i];

@@ -53,6 +53,21 @@ typedef struct tc__store tc__store;
 struct tc__fb_ops;
 
 /*
+ * How a store keeps what it is given, as far as its server says: whether
+ * it may evict keys that have no TTL (Redis' allkeys-* policies) and
+ * whether a restart keeps them (AOF or RDB save points). Feedback is
+ * warned about by it (feedback/risk.c). A store that cannot tell says
+ * -1 and "unknown".
+ */
+typedef struct tc__store_keeping {
+    int evictable;        /* 1 allkeys-*, 0 never such keys, -1 unknown */
+    int persistent;       /* 1 AOF or save points, 0 neither, -1 unknown */
+    char policy[32];      /* maxmemory-policy; "none" (LMDB); "unknown" */
+    char persistence[32]; /* "aof", "rdb", "aof+rdb", "none", "disk",
+                             "unknown" */
+} tc__store_keeping;
+
+/*
  * What a cache asks of a store that can tell it about writes made by
  * other clients (Redis 6 and later: client-side caching). The store
  * calls invalidate from a thread of its own: with the keys of one
@@ -105,6 +120,14 @@ typedef struct tc__store_ops {
     int (*track)(tc__store *s, const tc__track_spec *spec, void **out,
                  tc__err *err);
     void (*untrack)(void *t);
+    /*
+     * Optional (NULL: the store keeps everything on disk, as LMDB). Asks
+     * the server how it keeps keys (CONFIG GET, else INFO when CONFIG is
+     * refused or renamed); what it cannot learn stays -1/"unknown".
+     * Returns TC_OK (also with unknowns) or the failure of the call
+     * (TC_EUNAVAIL, TC_ETIMEOUT), *out then all unknown.
+     */
+    int (*keeping)(tc__store *s, tc__store_keeping *out, tc__err *err);
     void (*close)(tc__store *s);
 } tc__store_ops;
 
@@ -147,6 +170,13 @@ int tc__store_cluster_open(tc__store **out, const tc__store_config *cfg,
  */
 int tc__store_lmdb_sweep(tc__store *s, int64_t now_ms, uint64_t *removed,
                          tc__err *err);
+
+/* keeping.c: *k as a store that can tell nothing (-1 and "unknown");
+ * and acc made the worse of acc and one, node by node of a cluster (a
+ * node that evicts makes the whole evictable). */
+void tc__store_keeping_unknown(tc__store_keeping *k);
+void tc__store_keeping_worse(tc__store_keeping *acc,
+                             const tc__store_keeping *one);
 
 /* Frees the values of a batched read (tc__free on each val; release.c). */
 void tc__store_get_release(tc__store_get *items, size_t n);

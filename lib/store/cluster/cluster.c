@@ -91,6 +91,36 @@ static int cluster_resting(tc__store *s)
     return n > 0 && open == n;
 }
 
+/*
+ * Feedback lives on the master of one slot, and which one changes with a
+ * failover or a reshard, so the cluster answers for the worst of its
+ * masters.
+ */
+static int cluster_keeping(tc__store *s, tc__store_keeping *out, tc__err *err)
+{
+    tc__cluster *c = (tc__cluster *)s;
+    int m[TC__CLUSTER_MAX_NODES], n, rc = TC_OK;
+
+    tc__store_keeping_unknown(out);
+    if ((n = tc__cmap_masters(c, m, TC__CLUSTER_MAX_NODES)) == 0) {
+        return TC_OK;
+    }
+    for (int i = 0; i < n; i++) {
+        tc__store_keeping one;
+
+        if ((rc = tc__redis_keeping(c->node[m[i]]->st, &one, err)) != TC_OK) {
+            tc__store_keeping_unknown(out);
+            return rc;
+        }
+        if (i == 0) {
+            *out = one;
+        } else {
+            tc__store_keeping_worse(out, &one);
+        }
+    }
+    return TC_OK;
+}
+
 static void cluster_close(tc__store *s)
 {
     tc__cluster *c = (tc__cluster *)s;
@@ -112,6 +142,7 @@ static const tc__store_ops cluster_ops = {
     .ping = cluster_ping,
     .health = cluster_health,
     .resting = cluster_resting,
+    .keeping = cluster_keeping,
     .close = cluster_close,
 };
 

@@ -1,12 +1,14 @@
 /*
  * cluster_call.c - the cache's operations on a Redis Cluster. A call's
  * keys are grouped by the node serving their slot, and each group's
- * commands are pipelined in one round trip on that node's pool
- * (tc__redis_run), as on a single server. A key whose reply is a
- * redirect goes round again: MOVED updates the map and goes to the new
- * owner, ASK goes to the node named, each command preceded by ASKING;
- * TRYAGAIN and CLUSTERDOWN (a slot moving, a failover under way) are
- * retried after a short pause while the call's time lasts.
+ * commands are pipelined on that node's pool, every node's request sent
+ * before any node's replies are read (tc__redis_send, tc__redis_recv):
+ * a batch over three masters takes one round trip, not three. A key
+ * whose reply is a redirect goes round again: MOVED updates the map and
+ * goes to the new owner, ASK goes to the node named, each command
+ * preceded by ASKING; TRYAGAIN and CLUSTERDOWN (a slot moving, a
+ * failover under way) are retried after a short pause while the call's
+ * time lasts.
  *
  * A node that cannot be reached fails its own keys only (its breaker
  * opens as a single server's would) and asks for a new map, which is how
@@ -31,6 +33,9 @@
 #define WAIT_MIN_MS 5
 #define WAIT_MAX_MS 50
 #define NS_PER_MS 1000000L
+/* Groups (nodes) of a call kept on the stack: a key or two, or a batch
+ * over a small cluster; each holds its request's first 4 KB. */
+#define GROUPS_STACK 3
 
 enum { OP_GET, OP_SET, OP_DEL, OP_INCR };
 enum { ST_PENDING, ST_QUEUED, ST_DONE, ST_WAIT, ST_FAILED };
@@ -56,10 +61,24 @@ typedef struct ccall {
     size_t n;
     long long num; /* DEL's and INCR's integer */
     tc__err *err;
-    /* the group being read: its items, in the order sent */
+} ccall;
+
+/*
+ * A node's part of a round: its items in the order sent, its request
+ * and its replies. Every group of a round is sent before any is read,
+ * so a batch over three masters costs one round trip, not three.
+ */
+typedef struct cgroup {
+    ccall *x;
+    int node;
     size_t *grp, ngrp;
     int prefix; /* replies before the items' (READONLY) */
-} ccall;
+    tc__req q;
+    tc__rsink k;
+    tc__rsent *sent; /* NULL: not sent (rc says why) */
+    int rc;
+    tc__rrep stack[TC__REP_STACK];
+} cgroup;
 
 /* ---- requests --------------------------------------------------------- */
 
@@ -186,12 +205,13 @@ static int take_one(tc__rcall *cl, ccall *x, size_t i, const tc__rrep *r)
  * single server. */
 static int read_group(tc__rcall *cl, tc__rsink *k, void *ud)
 {
-    ccall *x = ud;
-    size_t at = (size_t)x->prefix, per = x->op == OP_GET ? 2 : 1;
+    cgroup *gp = ud;
+    ccall *x = gp->x;
+    size_t at = (size_t)gp->prefix, per = x->op == OP_GET ? 2 : 1;
     int rc = TC_OK;
 
-    for (size_t g = 0; g < x->ngrp && rc == TC_OK; g++) {
-        size_t i = x->grp[g], nr = item_replies(x, i), w = nr / per;
+    for (size_t g = 0; g < gp->ngrp && rc == TC_OK; g++) {
+        size_t i = gp->grp[g], nr = item_replies(x, i), w = nr / per;
         const tc__rrep *e;
         int redirected = 0;
 
@@ -216,38 +236,43 @@ static int read_group(tc__rcall *cl, tc__rsink *k, void *ud)
 
 /* ---- rounds ----------------------------------------------------------- */
 
-/* Sends the pending items of node to it and reads the replies. */
-static int run_group(ccall *x, int node, size_t *grp, size_t ngrp)
+/* Sends the group's items to its node; the replies wait for
+ * group_recv. */
+static void group_send(cgroup *g)
 {
-    tc__rrep stack[TC__REP_STACK];
-    tc__rsink k = {NULL, 0, 0, 0};
+    ccall *x = g->x;
     size_t nrep = 0;
-    tc__req q;
-    int rc;
 
-    x->grp = grp;
-    x->ngrp = ngrp;
-    x->prefix = x->op == OP_GET && x->c->read_replica;
-    tc__req_init(&q);
-    if (x->prefix) {
+    g->prefix = x->op == OP_GET && x->c->read_replica;
+    tc__req_init(&g->q);
+    if (g->prefix) {
         /* Reads may be served by a replica only on a READONLY
          * connection; a master answers OK and serves as always. */
-        tc__req_cmd1(&q, "READONLY", NULL);
+        tc__req_cmd1(&g->q, "READONLY", NULL);
     }
-    for (size_t g = 0; g < ngrp; g++) {
-        build_item(&q, x, grp[g]);
-        nrep += item_replies(x, grp[g]);
+    for (size_t i = 0; i < g->ngrp; i++) {
+        build_item(&g->q, x, g->grp[i]);
+        nrep += item_replies(x, g->grp[i]);
     }
-    if (tc__sink_init(&k, stack, nrep + (size_t)x->prefix, 0) != 0) {
-        tc__req_free(&q);
-        return tc__errf(x->err, TC_ENOMEM, "%s of %zu keys: out of memory",
-                        x->cmd, ngrp);
+    if (tc__sink_init(&g->k, g->stack, nrep + (size_t)g->prefix, 0) != 0) {
+        g->k.slot = NULL;
+        g->rc = tc__errf(x->err, TC_ENOMEM, "%s of %zu keys: out of memory",
+                         x->cmd, g->ngrp);
+        return;
     }
-    rc = tc__redis_run(x->c->node[node]->st, x->flags, x->cmd,
-                       x->it[grp[0]].key, ngrp, &q, &k, read_group, x, x->err);
-    tc__req_free(&q);
-    tc__sink_free(&k, stack);
-    return rc;
+    g->rc = tc__redis_send(&g->sent, x->c->node[g->node]->st, x->flags,
+                           x->cmd, x->it[g->grp[0]].key, g->ngrp, &g->q,
+                           x->err);
+}
+
+/* Reads the replies of a group sent, and frees what it holds. */
+static void group_recv(cgroup *g)
+{
+    if (g->sent) {
+        g->rc = tc__redis_recv(g->sent, &g->k, read_group, g);
+    }
+    tc__req_free(&g->q);
+    tc__sink_free(&g->k, g->stack);
 }
 
 /* Fails every item of a group not settled yet with rc. */
@@ -265,13 +290,16 @@ static void fail_group(ccall *x, const size_t *grp, size_t ngrp, int rc)
 
 /*
  * One round: each pending item's node (the ASK's, or the map's), then
- * one request per node. An item whose slot has no node fails; a node
- * that fails as a whole fails its items and asks for a new map. Items
+ * one request per node, every node's sent before any node's replies are
+ * read. An item whose slot has no node fails; a node that fails as a
+ * whole fails its items and asks for a new map. gs has room for a group
+ * per node. Items
  * redirected during the round wait for the next. Returns how many items
  * are left for another round.
  */
-static int round_once(ccall *x, size_t *grp)
+static int round_once(ccall *x, size_t *grp, cgroup *gs)
 {
+    size_t ng = 0, used = 0;
     int left = 0;
 
     for (size_t i = 0; i < x->n; i++) {
@@ -293,23 +321,45 @@ static int round_once(ccall *x, size_t *grp)
                               x->cmd, ci->key, ci->slot);
         }
     }
+    /* the queued items by node, each node's a slice of grp */
     for (size_t i = 0; i < x->n; i++) {
-        size_t ngrp = 0;
-        int node = x->it[i].node, rc;
+        int node = x->it[i].node;
 
         if (x->it[i].state != ST_QUEUED) {
             continue;
         }
+        gs[ng].x = x;
+        gs[ng].node = node;
+        gs[ng].grp = grp + used;
+        gs[ng].ngrp = 0;
+        gs[ng].sent = NULL;
         for (size_t j = i; j < x->n; j++) {
             if (x->it[j].state == ST_QUEUED && x->it[j].node == node) {
                 x->it[j].state = ST_PENDING;
-                grp[ngrp++] = j;
+                gs[ng].grp[gs[ng].ngrp++] = j;
             }
         }
-        rc = run_group(x, node, grp, ngrp);
-        if (rc != TC_OK) {
-            fail_group(x, grp, ngrp, rc);
-            if (rc == TC_EUNAVAIL || rc == TC_ETIMEOUT) {
+        used += gs[ng++].ngrp;
+    }
+    /*
+     * In the order of the nodes' indexes: a call holds one node's
+     * connection while it takes the next node's (waiting when that pool
+     * is busy), and calls that all take them in one order never wait on
+     * each other in a circle.
+     */
+    for (int nd = 0, nsent = 0; (size_t)nsent < ng; nd++) {
+        for (size_t g = 0; g < ng; g++) {
+            if (gs[g].node == nd) {
+                group_send(&gs[g]);
+                nsent++;
+            }
+        }
+    }
+    for (size_t g = 0; g < ng; g++) {
+        group_recv(&gs[g]);
+        if (gs[g].rc != TC_OK) {
+            fail_group(x, gs[g].grp, gs[g].ngrp, gs[g].rc);
+            if (gs[g].rc == TC_EUNAVAIL || gs[g].rc == TC_ETIMEOUT) {
                 tc__cmap_want_refresh(x->c);
             }
         }
@@ -335,13 +385,13 @@ static void pause_ms(int64_t ms)
  * waits a little before the next round, never past the deadline. Then
  * the items still waiting fail with what the cluster last said.
  */
-static void run_call(ccall *x, size_t *grp)
+static void run_call(ccall *x, size_t *grp, cgroup *gs)
 {
     int64_t deadline = tc__now_ms() + x->c->cfg->command_timeout_ms;
     int64_t wait = WAIT_MIN_MS, now;
     int waiting;
 
-    for (int r = 0; r < MAX_ROUNDS && round_once(x, grp) > 0; r++) {
+    for (int r = 0; r < MAX_ROUNDS && round_once(x, grp, gs) > 0; r++) {
         waiting = 0;
         for (size_t i = 0; i < x->n; i++) {
             waiting |= x->it[i].state == ST_WAIT;
@@ -382,6 +432,9 @@ static int call(ccall *x, const char *const *keys, size_t stride, size_t n)
 {
     citem stack_it[TC__REP_STACK];
     size_t stack_grp[TC__REP_STACK], *grp = stack_grp;
+    cgroup stack_gs[GROUPS_STACK], *gs = stack_gs;
+    /* a group per node a round sends to: at most one per key */
+    size_t maxg = n < TC__CLUSTER_MAX_NODES ? n : TC__CLUSTER_MAX_NODES;
     size_t sent = 0, failed = 0;
     int first = TC_OK;
 
@@ -390,12 +443,20 @@ static int call(ccall *x, const char *const *keys, size_t stride, size_t n)
     if (n > TC__REP_STACK) {
         x->it = tc__calloc(n, sizeof(*x->it));
         grp = tc__calloc(n, sizeof(*grp));
-        if (!x->it || !grp) {
+    }
+    if (maxg > GROUPS_STACK) {
+        gs = tc__calloc(maxg, sizeof(*gs));
+    }
+    if (!x->it || !grp || !gs) {
+        if (x->it != stack_it) {
             tc__free(x->it);
             tc__free(grp);
-            return tc__errf(x->err, TC_ENOMEM, "%s of %zu keys: out of memory",
-                            x->cmd, n);
         }
+        if (gs != stack_gs) {
+            tc__free(gs);
+        }
+        return tc__errf(x->err, TC_ENOMEM, "%s of %zu keys: out of memory",
+                        x->cmd, n);
     }
     for (size_t i = 0; i < n; i++) {
         const char *key =
@@ -412,7 +473,7 @@ static int call(ccall *x, const char *const *keys, size_t stride, size_t n)
         ci->slot = key ? tc__cluster_slot(key, strlen(key)) : 0;
         sent += key != NULL;
     }
-    run_call(x, grp);
+    run_call(x, grp, gs);
     for (size_t i = 0; i < n; i++) {
         if (x->it[i].state != ST_FAILED) {
             continue;
@@ -427,6 +488,9 @@ static int call(ccall *x, const char *const *keys, size_t stride, size_t n)
     if (x->it != stack_it) {
         tc__free(x->it);
         tc__free(grp);
+    }
+    if (gs != stack_gs) {
+        tc__free(gs);
     }
     return sent > 0 && failed == sent ? first : TC_OK;
 }

@@ -30,6 +30,7 @@ static const tc__store_ops redis_ops = {
     .resting = redis_resting,
     .track = tc__redis_track,
     .untrack = tc__redis_untrack,
+    .keeping = tc__redis_keeping,
     .close = tc__redis_close,
 };
 

@@ -228,9 +228,21 @@ int tc__rfb_put(tc__store *s, const char *pfx, tc__fb_put *items, size_t n,
     }
     if (x.nvalid > 0) {
         sc.ncalls = (x.nvalid + x.batch - 1) / x.batch;
+        sc.wait_replicas = tc__redis_fb_wait(s, &sc.wait_ms);
         /* Idempotent: a put sent twice stores nothing twice. */
         rc = tc__scall_run(s, &sc, TC__REDIS_IDEMPOTENT, items[x.idx[0]].id,
                            x.nvalid, err);
+    }
+    if (rc == TC_OK && sc.acked < sc.wait_replicas) {
+        /*
+         * Stored on the primary, not yet on enough replicas: a failover
+         * now would lose it. Said as a timeout, so the caller spools the
+         * records; the replay stores nothing twice (ids) and waits again.
+         */
+        rc = tc__errf(err, TC_ETIMEOUT,
+                      "FEEDBACK PUT: WAIT: %lld of %d replicas had the "
+                      "records within %d ms (feedback_wait_replicas)",
+                      sc.acked, sc.wait_replicas, sc.wait_ms);
     }
     for (size_t j = 0; j < x.nvalid && rc != TC_OK; j++) {
         items[x.idx[j]].status = rc;

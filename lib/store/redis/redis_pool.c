@@ -28,9 +28,6 @@
 /* A probe waits up to 1/BACKOFF_JITTER more than the backoff. */
 #define BACKOFF_JITTER 10
 #define LABEL_MAX 160
-/* A call goes at most twice: once more on a new connection when a pooled
- * one turns out to be stale (call_io). */
-#define CALL_TRIES 2
 #define MS_PER_S 1000
 #define NS_PER_MS 1000000L
 #define NS_PER_S 1000000000L
@@ -58,6 +55,7 @@ typedef struct tc__redis {
     int64_t br_backoff_ms, br_retry_ms;
     uint64_t rng;
 
+    int fb_wait; /* feedback_wait_replicas (redis_script.c) */
     _Atomic int up; /* -1 before the first call */
     _Atomic uint64_t reconnects, errors;
 } tc__redis;
@@ -379,48 +377,88 @@ static int send_fail(rcall *cl, int eno)
 }
 
 /*
- * Sends the request (tc__req_done'd) and reads k->n replies into k's
- * slots, in order; on failure the slots hold nothing (k->next is 0).
- *
- * A server restart leaves pooled connections that fail on first use; such
- * a failure ("closed by the server", reset, broken pipe) on a connection
- * that was reused is retried once on a new one when the commands can be
- * sent twice. One attempt only: a second failure is the server's.
+ * A call whose request went and whose replies are still to be read
+ * (tc__redis_send, tc__redis_recv; tc__redis_run is both at once). The
+ * request stays the caller's until the replies are read: a stale pooled
+ * connection is retried by sending it again.
  */
-static int call_io(tc__redis *s, rcall *cl, int idempotent, const tc__req *q,
-                   tc__rsink *k)
-{
-    int rc = TC_OK, eno = 0, fresh, retry;
+struct tc__rsent {
+    rcall cl;
+    tc__req *q;
+    int idempotent;
+    int fresh; /* the connection was opened for this call */
+};
 
-    for (int attempt = 0; attempt < CALL_TRIES; attempt++) {
-        fresh = cl->conn.c == NULL;
-        retry = 0;
-        if (fresh && (rc = conn_open(s, cl)) != TC_OK) {
-            break;
+/*
+ * Sends the request (tc__req_done'd), opening a connection first when
+ * the call has none. A server restart leaves pooled connections that fail
+ * on first use; such a failure ("closed by the server", reset, broken
+ * pipe) on a connection that was reused is retried once on a new one
+ * when the commands can be sent twice. One attempt only: a second
+ * failure is the server's.
+ */
+static int sent_send(tc__redis *s, tc__rsent *t)
+{
+    rcall *cl = &t->cl;
+    int rc, eno;
+
+    for (;;) {
+        t->fresh = cl->conn.c == NULL;
+        if (t->fresh && (rc = conn_open(s, cl)) != TC_OK) {
+            return rc;
         }
-        rc = TC_OK;
-        if ((eno = tc__req_send(q, tc__resp_fd(cl->conn.c))) != 0) {
-            rc = send_fail(cl, eno);
-            retry = tc__resp_stale(NULL, eno);
-        } else if (tc__resp_read_until(cl->conn.c, k, cl->until,
-                                       s->target.command_ms) != 0) {
-            eno = errno;
-            rc = tc__resp_io_fail(cl->conn.c, eno, label(cl), NULL,
-                                  cl->budget, cl->err);
-            retry = tc__resp_stale(cl->conn.c, eno);
+        if ((eno = tc__req_send(t->q, tc__resp_fd(cl->conn.c))) == 0) {
+            return TC_OK;
         }
-        if (rc == TC_OK) {
-            break;
-        }
-        tc__sink_clear(k);
-        retry = retry && !fresh && idempotent;
+        rc = send_fail(cl, eno);
         tc__resp_close(cl->conn.c);
         cl->conn.c = NULL;
-        if (!retry) {
-            break;
+        if (t->fresh || !t->idempotent || !tc__resp_stale(NULL, eno)) {
+            return rc;
         }
     }
-    return rc;
+}
+
+/*
+ * Reads k->n replies into k's slots, in order; on failure the slots hold
+ * nothing (k->next is 0). A reused connection found stale only now is
+ * retried as above: the request goes again on a new one, read there.
+ */
+static int sent_read(tc__redis *s, tc__rsent *t, tc__rsink *k)
+{
+    rcall *cl = &t->cl;
+    int rc, eno, retry;
+
+    for (;;) {
+        if (tc__resp_read_until(cl->conn.c, k, cl->until,
+                                s->target.command_ms) == 0) {
+            return TC_OK;
+        }
+        eno = errno;
+        rc = tc__resp_io_fail(cl->conn.c, eno, label(cl), NULL, cl->budget,
+                              cl->err);
+        retry = !t->fresh && t->idempotent && tc__resp_stale(cl->conn.c, eno);
+        tc__sink_clear(k);
+        tc__resp_close(cl->conn.c);
+        cl->conn.c = NULL;
+        if (!retry || (rc = sent_send(s, t)) != TC_OK) {
+            return rc;
+        }
+    }
+}
+
+/* The call begun (breaker, connection) and its request sent; on failure
+ * the caller still ends it (call_end). */
+static int sent_begin(tc__redis *s, tc__rsent *t, int flags, const char *cmd,
+                      const char *key, size_t nkeys, tc__req *q, tc__err *err)
+{
+    int rc = call_begin(s, &t->cl, flags & TC__REDIS_BYPASS, cmd, key, nkeys,
+                        err);
+
+    t->q = q;
+    t->idempotent = flags & TC__REDIS_IDEMPOTENT;
+    t->fresh = 0;
+    return rc == TC_OK ? sent_send(s, t) : rc;
 }
 
 /* A reply of a type the command never returns: the stream is not to be
@@ -473,20 +511,54 @@ int tc__redis_run(tc__store *st, int flags, const char *cmd, const char *key,
                   tc__redis_read_fn read, void *ud, tc__err *err)
 {
     tc__redis *s = (tc__redis *)st;
-    rcall cl;
+    tc__rsent t; /* on the stack: the usual call allocates nothing */
     int rc;
 
     if (tc__req_done(q) != 0) {
         return tc__errf(err, TC_ENOMEM, "%s: out of memory", cmd);
     }
-    rc = call_begin(s, &cl, flags & TC__REDIS_BYPASS, cmd, key, nkeys, err);
+    rc = sent_begin(s, &t, flags, cmd, key, nkeys, q, err);
     if (rc == TC_OK) {
-        rc = call_io(s, &cl, flags & TC__REDIS_IDEMPOTENT, q, k);
+        rc = sent_read(s, &t, k);
     }
     if (rc == TC_OK && read) {
-        rc = read(&cl, k, ud);
+        rc = read(&t.cl, k, ud);
     }
-    return call_end(s, &cl, rc);
+    return call_end(s, &t.cl, rc);
+}
+
+int tc__redis_send(tc__rsent **out, tc__store *st, int flags, const char *cmd,
+                   const char *key, size_t nkeys, tc__req *q, tc__err *err)
+{
+    tc__redis *s = (tc__redis *)st;
+    tc__rsent *t;
+    int rc;
+
+    *out = NULL;
+    if (tc__req_done(q) != 0 || !(t = tc__malloc(sizeof(*t)))) {
+        return tc__errf(err, TC_ENOMEM, "%s: out of memory", cmd);
+    }
+    if ((rc = sent_begin(s, t, flags, cmd, key, nkeys, q, err)) != TC_OK) {
+        rc = call_end(s, &t->cl, rc);
+        tc__free(t);
+        return rc;
+    }
+    *out = t;
+    return TC_OK;
+}
+
+int tc__redis_recv(tc__rsent *t, tc__rsink *k, tc__redis_read_fn read,
+                   void *ud)
+{
+    tc__redis *s = t->cl.s;
+    int rc = sent_read(s, t, k);
+
+    if (rc == TC_OK && read) {
+        rc = read(&t->cl, k, ud);
+    }
+    rc = call_end(s, &t->cl, rc);
+    tc__free(t);
+    return rc;
 }
 
 /* ---- the store -------------------------------------------------------- */
@@ -527,6 +599,7 @@ int tc__redis_new(tc__store **out, const tc__store_ops *ops,
         s->log.level = TC_LOG_OFF;
     }
     s->nidle = pool;
+    s->fb_wait = cfg->fb_wait_replicas;
     s->br_backoff_ms = BACKOFF_MIN_MS;
     s->rng = (uint64_t)tc__now_us() ^ (uint64_t)(uintptr_t)s;
     s->rng = s->rng ? s->rng : 1;
@@ -570,6 +643,16 @@ void tc__redis_health(tc__store *st, tc__store_health *out)
     out->errors = atomic_load(&s->errors);
     out->entries = -1;
     out->bytes = -1;
+}
+
+int tc__redis_fb_wait(tc__store *st, int *wait_ms)
+{
+    tc__redis *s = (tc__redis *)st;
+
+    /* half the command timeout, so that WAIT's own answer comes back
+     * within the call's deadline */
+    *wait_ms = s->target.command_ms / 2 > 0 ? s->target.command_ms / 2 : 1;
+    return s->fb_wait;
 }
 
 const tc__resp_target *tc__redis_target(tc__store *st, const tc__logger **log)

@@ -125,6 +125,16 @@ static int read_script(tc__rcall *cl, tc__rsink *k, void *ud)
         tc__rrep *r = &k->slot[j];
         size_t i = j;
 
+        if (sc->wait_replicas > 0 && j == k->n - 1) {
+            /* WAIT's count of the replicas that have the calls' writes */
+            if (r->type != REDIS_REPLY_INTEGER) {
+                return r->type == REDIS_REPLY_ERROR
+                           ? tc__redis_error_reply(cl, r)
+                           : tc__redis_bad_reply(cl, r);
+            }
+            sc->acked = r->integer < sc->acked ? r->integer : sc->acked;
+            break;
+        }
         if (sc->eval) {
             while (!sc->retry[sc->cur]) {
                 sc->cur++;
@@ -161,6 +171,7 @@ int tc__scall_run(tc__store *s, tc__scall *sc, int flags, const char *key,
         return rc;
     }
     sc->nretry = 0;
+    sc->acked = sc->wait_replicas;
     sc->retry = sc->ncalls == 1 ? &one : tc__calloc(sc->ncalls, 1);
     if (!sc->retry) {
         return tc__errf(err, TC_ENOMEM, "%s: out of memory",
@@ -174,6 +185,15 @@ int tc__scall_run(tc__store *s, tc__scall *sc, int flags, const char *key,
             if (!sc->eval || sc->retry[i]) {
                 sc->build(&q, sc, i);
             }
+        }
+        if (sc->wait_replicas > 0) {
+            /* on the same connection, in the same round trip: WAIT
+             * counts the replicas that have this connection's writes */
+            tc__req_len(&q, '*', 3);
+            tc__req_str(&q, "WAIT");
+            tc__req_i64(&q, sc->wait_replicas);
+            tc__req_i64(&q, sc->wait_ms);
+            n++;
         }
         if (tc__sink_init(&k, stack, n, 1) != 0) {
             rc = tc__errf(err, TC_ENOMEM, "%s: out of memory",

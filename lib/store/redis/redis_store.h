@@ -7,6 +7,7 @@
  *   resp.c          the wire: replies, connecting
  *   redis_pool.c    the pool of connections and the circuit breaker in
  *                   front of it: how one call runs (tc__redis_run)
+ *   redis_keeping.c how the server keeps keys (eviction, persistence)
  *   redis_store.c   the cache's operations (get, set, del, incr, ping)
  *   redis_script.c  the feedback scripts (lua/NAME.lua, embedded at build
  *                   time) and their calls, EVALSHA first
@@ -42,6 +43,9 @@ int tc__redis_new(tc__store **out, const tc__store_ops *ops,
 void tc__redis_close(tc__store *s);
 /* The breaker's state and the store's counts (store.h). */
 void tc__redis_health(tc__store *s, tc__store_health *out);
+/* The replicas a feedback write waits for (feedback_wait_replicas; 0:
+ * none) and WAIT's timeout in *wait_ms, for redis_fb.c. */
+int tc__redis_fb_wait(tc__store *s, int *wait_ms);
 /* The server s connects to and its logger, for redis_track.c. */
 const tc__resp_target *tc__redis_target(tc__store *s, const tc__logger **log);
 
@@ -81,6 +85,24 @@ int tc__redis_run(tc__store *s, int flags, const char *cmd, const char *key,
                   tc__redis_read_fn read, void *ud, tc__err *err);
 
 /*
+ * tc__redis_run in two halves, for a caller that talks to several
+ * servers in one call (a cluster's batch): tc__redis_send begins the call
+ * and sends q, holding the connection; tc__redis_recv reads the k->n
+ * replies, checks them with read and ends the call, so that every
+ * server's request can be sent before any reply is read. q must live
+ * until tc__redis_recv (a stale connection is retried by sending it
+ * again). tc__redis_send returns as tc__redis_run (*out NULL on
+ * failure, the call then ended); every *out it gave is passed to
+ * tc__redis_recv exactly once, which frees it and returns as
+ * tc__redis_run.
+ */
+typedef struct tc__rsent tc__rsent;
+int tc__redis_send(tc__rsent **out, tc__store *s, int flags, const char *cmd,
+                   const char *key, size_t nkeys, tc__req *q, tc__err *err);
+int tc__redis_recv(tc__rsent *t, tc__rsink *k, tc__redis_read_fn read,
+                   void *ud);
+
+/*
  * For read functions. tc__redis_error_reply: an error reply, with the code
  * it means (tc__resp_error_code) and the server's text. tc__redis_bad_reply:
  * a reply of a shape the command never returns: TC_EPROTO, and the
@@ -112,6 +134,11 @@ int tc__redis_ping(tc__store *s, tc__err *err);
 int tc__redis_mget_item(tc__rcall *cl, tc__store_get *it, tc__rrep *get,
                         const tc__rrep *ttl);
 
+/* ---- redis_keeping.c --------------------------------------------------- */
+
+/* The store's keeping (store.h): maxmemory-policy and persistence. */
+int tc__redis_keeping(tc__store *s, tc__store_keeping *out, tc__err *err);
+
 /* ---- redis_script.c ---------------------------------------------------- */
 
 /* The feedback scripts, one per lua/NAME.lua. */
@@ -141,6 +168,11 @@ struct tc__scall {
     const char *const *words;
     size_t nwords, nkeys;
     long long value;
+    /* With wait_replicas > 0, each request ends with WAIT wait_replicas
+     * wait_ms on the connection that ran the calls, and acked is the
+     * fewest replicas that acknowledged one (tc__scall_run sets it). */
+    int wait_replicas, wait_ms;
+    long long acked;
     /* tc__scall_run's own */
     int eval;
     size_t nretry, cur;
