@@ -434,13 +434,12 @@ function ratio(s, ma, mb,    a, b) {
 	return b > 0 ? sprintf("%.2fx", a / b) : "-"
 }
 function floor_table(    i, s) {
-	print "\n### ECE against sampling noise\n"
-	print "The ECE a perfectly calibrated classifier with the confidences of tutorcache"
-	print "would show on as many texts (`suite score`: each answer drawn right with"
-	print "the probability of its confidence, 1000 draws): its mean and 95th"
-	print "percentile. An ECE under the percentile is not evidence of a bad link.\n"
-	print "| set | tutorcache ECE | floor, mean | floor, 95th percentile |"
-	print "|---|---:|---:|---:|"
+	print "\n### ECE against sampling noise\n\n" \
+	    "The ECE a perfectly calibrated classifier with the confidences of tutorcache\n" \
+	    "would show on as many texts (`suite score`: each answer drawn right with\n" \
+	    "the probability of its confidence, 1000 draws): its mean and 95th\n" \
+	    "percentile. An ECE under the percentile is not evidence of a bad link.\n\n" \
+	    "| set | tutorcache ECE | floor, mean | floor, 95th percentile |\n|---|---:|---:|---:|"
 	for (i = 1; i <= ns; i++) {
 		s = S[i]
 		if (!has(s, "tc", "ece_floor")) continue
