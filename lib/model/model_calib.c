@@ -60,7 +60,7 @@
  * of 10 texts per intent, cross-fitted in ten folds, one made-up text to
  * every 3.4 real ones, which pulled its link under the truth: ECE on the
  * training texts trec50-10 leaves out 0.030, with the minimum over all
- * folds 0.017 (BENCHMARKS.md, "Calibration on small sets"). */
+ * folds 0.017 (BENCHMARKS.md, "Made-up texts over all folds"). */
 #define CALIB_JUNK 20
 #define CALIB_JUNK_MIN 10
 
