@@ -145,7 +145,8 @@ note() {
 # kv SYSTEM FILE: the numbers of the key=value line in FILE, for SYSTEM.
 kv() {
 	tr ' ' '\n' <"$2" | while IFS='=' read -r k v; do
-		case $k in n | n_oos | accuracy | ece | accuracy_all | oos_auroc | \
+		case $k in n | n_oos | accuracy | ece | ece_floor | ece_floor_p95 | \
+			accuracy_all | oos_auroc | \
 			oos_recall_at_90 | threshold_at_90 | predict_per_s)
 			rec "$1" "$k" "$v" ;;
 		esac
@@ -412,6 +413,7 @@ END {
 		    worst, wd, nd, sum / nd
 	}
 
+	floor_table()
 	hasoos = 0
 	for (i = 1; i <= ns; i++) hasoos += S[i] ~ /-oos/
 	if (hasoos) oos_table()
@@ -430,6 +432,20 @@ function ratio(s, ma, mb,    a, b) {
 	if (!has(s, "tc", ma) || !has(s, "ft_strong", mb)) return "-"
 	a = get(s, "tc", ma); b = get(s, "ft_strong", mb)
 	return b > 0 ? sprintf("%.2fx", a / b) : "-"
+}
+function floor_table(    i, s) {
+	print "\n### ECE against sampling noise\n\n" \
+	    "The ECE a perfectly calibrated classifier with the confidences of tutorcache\n" \
+	    "would show on as many texts (`suite score`: each answer drawn right with\n" \
+	    "the probability of its confidence, 1000 draws): its mean and 95th\n" \
+	    "percentile. An ECE under the percentile is not evidence of a bad link.\n\n" \
+	    "| set | tutorcache ECE | floor, mean | floor, 95th percentile |\n|---|---:|---:|---:|"
+	for (i = 1; i <= ns; i++) {
+		s = S[i]
+		if (!has(s, "tc", "ece_floor")) continue
+		printf "| %s | %s | %s | %s |\n", s, num(s, "tc", "ece", "%.4f", 1),
+		    num(s, "tc", "ece_floor", "%.4f", 1), num(s, "tc", "ece_floor_p95", "%.4f", 1)
+	}
 }
 function oos_table(    i, j, s, y) {
 	print "\n### Out of scope\n"

@@ -1,7 +1,9 @@
 /*
  * suite_score.c - `suite score`: the accuracy, the calibration and the
  * out-of-scope detection of a file of predictions, lined up with its gold
- * file line by line.
+ * file line by line, and the ECE that sampling noise alone gives with
+ * those confidences (ece_floor), for telling a miscalibrated link from
+ * a small test set.
  *
  * One reader takes both prediction formats, detected per line: fastText's
  * `predict-prob` ("__label__X 0.93") and `tutorcache classify`'s JSON
@@ -11,6 +13,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +129,60 @@ static void lines_free(lines *l)
     free(l->v);
 }
 
+/*
+ * The ECE a perfectly calibrated classifier would show with the same
+ * confidences on as many texts: each in-scope answer drawn right with
+ * the probability of its confidence, FLOOR_DRAWS times from a fixed
+ * seed, scored with the same formula. *mean receives the mean, *p95 the
+ * 95th percentile; an ECE under them is sampling noise, not a fault of
+ * the link.
+ */
+#define FLOOR_DRAWS 1000
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void ece_floor(const eval_answer *ans, size_t n, double *mean,
+                      double *p95)
+{
+    eval_answer *sim = bench_alloc(n ? n : 1, sizeof(*sim));
+    double *e = bench_alloc(FLOOR_DRAWS, sizeof(double)), sum = 0;
+    uint64_t rng = 0x5eedf100dULL;
+    size_t k, m = 0, d;
+    eval_metrics mt;
+
+    for (k = 0; k < n; k++) {
+        if (ans[k].in_scope) {
+            sim[m] = ans[k];
+            sim[m++].rejected = 0;
+        }
+    }
+    for (d = 0; d < FLOOR_DRAWS; d++) {
+        for (k = 0; k < m; k++) {
+            uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
+
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+            z ^= z >> 31;
+            sim[k].right = (double)(z >> 11) * 0x1.0p-53 < sim[k].conf;
+        }
+        if (eval_metrics_compute(sim, m, &mt) != 0) {
+            bench_fail("out of memory");
+        }
+        e[d] = mt.ece;
+        sum += mt.ece;
+    }
+    qsort(e, FLOOR_DRAWS, sizeof(double), cmp_double);
+    *mean = m ? sum / FLOOR_DRAWS : NAN;
+    *p95 = m ? e[FLOOR_DRAWS * 95 / 100] : NAN;
+    free(sim);
+    free(e);
+}
+
 static void put(cJSON *o, const char *key, double v)
 {
     if ((isnan(v) ? cJSON_AddNullToObject(o, key)
@@ -142,6 +199,7 @@ int suite_score(int argc, char **argv)
     size_t k, n;
     eval_answer *ans;
     eval_metrics mt;
+    double floor_mean, floor_p95;
 
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         if (strcmp(argv[i], "--oos") == 0 && i + 1 < argc) {
@@ -180,6 +238,7 @@ int suite_score(int argc, char **argv)
     if (eval_metrics_compute(ans, n, &mt) != 0) {
         bench_fail("out of memory");
     }
+    ece_floor(ans, n, &floor_mean, &floor_p95);
     free(ans);
     if (json) {
         cJSON *o = cJSON_CreateObject();
@@ -191,6 +250,8 @@ int suite_score(int argc, char **argv)
         put(o, "n", (double)n);
         put(o, "accuracy", mt.accuracy);
         put(o, "ece", mt.ece);
+        put(o, "ece_floor", floor_mean);
+        put(o, "ece_floor_p95", floor_p95);
         if (oos) {
             put(o, "n_oos", (double)mt.n_oos);
             put(o, "accuracy_all", mt.accuracy_all);
@@ -206,7 +267,9 @@ int suite_score(int argc, char **argv)
         cJSON_free(s);
         cJSON_Delete(o);
     } else {
-        printf("n=%zu accuracy=%.4f ece=%.4f", n, mt.accuracy, mt.ece);
+        printf("n=%zu accuracy=%.4f ece=%.4f ece_floor=%.4f "
+               "ece_floor_p95=%.4f",
+               n, mt.accuracy, mt.ece, floor_mean, floor_p95);
         if (oos) {
             printf(" n_oos=%zu accuracy_all=%.4f oos_auroc=%.4f "
                    "oos_recall_at_90=%.4f threshold_at_90=%.4f",

@@ -473,12 +473,15 @@ END_TEST
  * Few examples per intent (60 texts over 6 intents, 10 each): the link is
  * cross-fitted in folds that each train on nine tenths of the texts, as
  * the low-resource sets of bench/suite.sh are. Bound: ECE < 0.15 on 400
- * held-out answers of a model right about half the time, on seeds 1 to 3
+ * held-out answers of a model right about half the time, on seeds 1 to 8
  * (a failure prints the seed and its ECE). The bound is loose on purpose:
  * 400 answers in 15 bins are a noisy estimate; bench/suite.sh measures
- * calibration on real sets.
+ * calibration on real sets. The mean over the eight seeds is tighter:
+ * 0.093 now; 0.117 when each of the ten folds added its own ten made-up
+ * texts (a link pulled under the truth, every seed worse).
  */
 #define ECE_FEW_BOUND 0.15
+#define ECE_FEW_MEAN_BOUND 0.105
 
 /* The length of the first n lines of s. */
 static size_t line_end(const char *s, int n)
@@ -494,12 +497,14 @@ static size_t line_end(const char *s, int n)
 
 START_TEST(test_calibration_few)
 {
-    static const uint64_t seeds[] = {1, 2, 3};
+    static const uint64_t seeds[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    const size_t nseeds = sizeof(seeds) / sizeof(seeds[0]);
     tc_train_options o;
+    double sum = 0;
     size_t i;
 
     mf_small_options(&o);
-    for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+    for (i = 0; i < nseeds; i++) {
         mf_corpus *c = mf_corpus_make(seeds[i], 4000, 0.2);
         tc_model *m;
         double mean, cal;
@@ -511,9 +516,13 @@ START_TEST(test_calibration_few)
         cal = ece(m, c, &mean);
         ck_assert_msg(cal < ECE_FEW_BOUND, "seed %d: ECE %.4f >= %.2f",
                       (int)seeds[i], cal, ECE_FEW_BOUND);
+        sum += cal;
         tc_model_free(m);
         mf_corpus_free(c);
     }
+    ck_assert_msg(sum / (double)nseeds < ECE_FEW_MEAN_BOUND,
+                  "mean ECE %.4f >= %.3f", sum / (double)nseeds,
+                  ECE_FEW_MEAN_BOUND);
 }
 END_TEST
 
