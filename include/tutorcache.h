@@ -151,13 +151,14 @@ TC_API const char *tc_version(void);
     X(ELOADER, -12, "loader failed")                                           \
     X(ECORRUPT, -13, "damaged data")                                           \
     X(EINTERNAL, -14, "internal error")                                       \
-    X(ERANGE, -15, "value out of range")
+    X(ERANGE, -15, "value out of range")                                      \
+    X(ETLS, -16, "TLS to the store failed")
 
 typedef enum tc_status {
 #define TC__ENUM(name, value, msg) TC_##name = value,
     TC_ERRNO_MAP(TC__ENUM)
 #undef TC__ENUM
-        TC__STATUS_END_ = -15
+        TC__STATUS_END_ = -16
 } tc_status;
 
 /*

@@ -25,6 +25,17 @@ typedef enum tc__store_kind {
 #define TC__MAX_POOL 1024
 #define TC__DEFAULT_MAP_BYTES ((size_t)1 << 30) /* LMDB */
 
+/*
+ * TLS to a Redis store (rediss://, rediss-cluster://; store/tls.c). The
+ * files are PEM; a NULL ca means the system's CAs, a NULL server_name
+ * the URL's host. insecure -1 is unset (off).
+ */
+typedef struct tc__tls_config {
+    int on;
+    int insecure; /* tls_insecure=1: no verification, logged */
+    char *ca, *cert, *key, *server_name;
+} tc__tls_config;
+
 /* A node of a redis-cluster:// URL, where the slot map is first asked. */
 typedef struct tc__seed {
     char *host;
@@ -56,6 +67,9 @@ typedef struct tc__store_config {
     /* L1 kept coherent through the server's invalidations (Redis 6+);
      * 1 unless the URL says tracking=off */
     int tracking;
+    /* rediss:// and rediss-cluster://: the URL's query, else the config
+     * file's and the environment's (tc__config.tls) */
+    tc__tls_config tls;
     /* lmdb */
     char *dir;
     size_t map_bytes;
@@ -95,6 +109,9 @@ typedef struct tc__config {
     char *model_path;        /* TUTORCACHE_MODEL or "model": for the CLI */
     int64_t fb_retention_ms; /* feedback records kept; default 30 days */
     char *spool_dir;         /* feedback spool when the L2 is down */
+    /* tls_* of the config file, then TUTORCACHE_TLS_*: what a rediss://
+     * URL whose query names none of them uses (config_tls.c) */
+    tc__tls_config tls;
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;

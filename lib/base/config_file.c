@@ -319,6 +319,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             }
         } else if (strcmp(k, "namespaces") == 0) {
             rc = file_namespaces(cfg, f, path, err);
+        } else if ((rc = tc__cfg_tls_file(cfg, k, f, path, err)) != 0) {
+            rc = rc > 0 ? TC_OK : rc;
         } else {
             rc = tc__errf(err, TC_ECONFIG,
                           "%s: unknown field \"%s\" (store, "
@@ -326,7 +328,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "l1_max_bytes, lmdb_map_bytes, enable_caching, "
                           "degraded_ttl_ms, generation_refresh_ms, "
                           "model, feedback_retention, spool_dir, "
-                          "namespaces)",
+                          "namespaces, tls_ca, tls_cert, tls_key, "
+                          "tls_server_name, tls_insecure)",
                           path, k);
         }
     }

@@ -100,8 +100,8 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
         goto fail;
     }
     /* A server that is down is not an error (the cache degrades and
-     * recovers by itself), but a wrong password is a mistake best
-     * reported now. */
+     * recovers by itself), but a wrong password, or a certificate that
+     * does not verify, is a mistake best reported now. */
     if (h->store) {
         /* one deadline: the connect, AUTH, SELECT and the PING */
         int outer = tc__deadline_enter();
@@ -109,7 +109,7 @@ int tc__cache_open(tc__cache **out, const tc_options *opt)
         rc = h->store->ops->ping(h->store, &err);
         tc__deadline_leave(outer);
     }
-    if (h->store && rc == TC_EAUTH) {
+    if (h->store && (rc == TC_EAUTH || rc == TC_ETLS)) {
         goto fail;
     }
     if (h->store) {
