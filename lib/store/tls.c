@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -33,6 +34,7 @@ struct tc__tls_ctx {
     char *where;
 };
 
+/* Allocated with malloc, as the connection it belongs to (resp.c). */
 struct tc__tls {
     SSL *ssl;
     int fd;
@@ -294,7 +296,7 @@ int tc__tls_open(tc__tls **out, const tc__tls_ctx *x, int fd,
         return tc__errf(err, TC_EUNAVAIL, "%s: connect to %s: %s", label,
                         x->where, strerror(errno));
     }
-    if (!(t = tc__calloc(1, sizeof(*t)))) {
+    if (!(t = calloc(1, sizeof(*t)))) {
         return tc__errf(err, TC_ENOMEM, "%s: TLS: out of memory", label);
     }
     t->fd = fd;
@@ -328,7 +330,7 @@ void tc__tls_close(tc__tls *t)
         return;
     }
     SSL_free(t->ssl); /* no close_notify: the socket closes next anyway */
-    tc__free(t);
+    free(t);
 }
 
 ssize_t tc__tls_read(tc__tls *t, void *buf, size_t n, int64_t until_ms)

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -224,9 +225,14 @@ int tc__resp_error_code(const char *str)
 
 /* ---- connections -------------------------------------------------------- */
 
-/* A connection: hiredis' context (its socket and reader) and, over TLS,
+/*
+ * A connection: hiredis' context (its socket and reader) and, over TLS,
  * the session on that socket, with the command timeout that bounds each
- * of its waits (a plain socket has it as SO_RCVTIMEO/SO_SNDTIMEO). */
+ * of its waits (a plain socket has it as SO_RCVTIMEO/SO_SNDTIMEO). It is
+ * allocated as hiredis allocates its context, with malloc, not
+ * tc__malloc: a pooled connection outlives the call that opened it, and
+ * the library's allocator counts what calls leave behind.
+ */
 struct tc__rconn {
     redisContext *rc;
     tc__tls *tls;
@@ -356,12 +362,12 @@ static int ms_left(int want, int64_t until_ms)
     return left < want ? (int)left : want;
 }
 
-/* The replies to AUTH and SELECT, in k's slots, while setting up. */
+/* The replies to AUTH, SELECT and PING, in k's slots, while setting up;
+ * cmd names each. */
 static int setup_replies(const tc__resp_target *t, const char *label,
-                         const tc__rsink *k, tc__err *err)
+                         const tc__rsink *k, const char *const *cmd,
+                         tc__err *err)
 {
-    const char *cmd[2] = {t->password ? "AUTH" : "SELECT", "SELECT"};
-
     for (size_t i = 0; i < k->next; i++) {
         const tc__rrep *r = &k->slot[i];
         int rc;
@@ -384,23 +390,40 @@ static int setup_replies(const tc__resp_target *t, const char *label,
 }
 
 /*
+ * A TLS connection the server dropped on its first round trip. In TLS
+ * 1.3 the server judges the client's certificate after the client has
+ * finished its handshake, so its refusal comes as an alert on the first
+ * read, or, when the reset outruns the alert, as a closed connection.
+ */
+static int tls_dropped(const tc__resp_target *t, const char *label,
+                       tc__err *err)
+{
+    return tc__errf(err, TC_ETLS,
+                    "%s: connect to %s: TLS: the server closed the connection "
+                    "after the handshake (does it require a client "
+                    "certificate? tls_cert, tls_key)",
+                    label, t->where);
+}
+
+/*
  * AUTH and SELECT, sent together and answered in order, the way every
  * later call goes (tc__resp_send, tc__resp_read_until): over TLS too,
- * and within the call's deadline.
+ * and within the call's deadline. Over TLS a PING follows, so that a
+ * server refusing the session says so now, as the open's failure, and
+ * not on the first call that borrows the connection.
  */
 static int conn_login(struct tc__rconn *conn, const tc__resp_target *t,
                       const char *label, int64_t until_ms, int budget_ms,
                       tc__err *err)
 {
-    tc__rrep stack[2];
+    tc__rrep stack[3];
     tc__rsink k;
     tc__req q;
     char dbs[16];
-    const char *argv[3];
-    int argc = 0, rc = TC_OK, eno;
+    const char *argv[3], *cmd[3];
+    int argc = 0, rc = TC_OK, eno, n = 0;
 
     tc__req_init(&q);
-    tc__sink_init(&k, stack, (t->password ? 1 : 0) + (t->db != 0 ? 1 : 0), 0);
     if (t->password) {
         argv[argc++] = "AUTH";
         if (t->user) {
@@ -408,21 +431,33 @@ static int conn_login(struct tc__rconn *conn, const tc__resp_target *t,
         }
         argv[argc++] = t->password;
         tc__req_argv(&q, argc, argv);
+        cmd[n++] = "AUTH";
     }
     if (t->db != 0) {
         snprintf(dbs, sizeof(dbs), "%d", t->db);
         tc__req_argv(&q, 2, (const char *const[]){"SELECT", dbs});
+        cmd[n++] = "SELECT";
     }
+    if (conn->tls) {
+        tc__req_cmd1(&q, "PING", NULL);
+        cmd[n++] = "PING";
+    }
+    tc__sink_init(&k, stack, (size_t)n, 0);
     if (tc__req_done(&q) != 0) {
         rc = tc__errf(err, TC_ENOMEM, "%s: connect: out of memory", label);
     } else if ((eno = tc__resp_send(conn, &q)) != 0) {
-        rc = tc__errf(err, eno == EAGAIN ? TC_ETIMEOUT : TC_EUNAVAIL,
-                      "%s: connect to %s: %s", label, t->where,
-                      eno == EAGAIN ? "timed out" : strerror(eno));
+        rc = conn->tls && tc__resp_stale(NULL, eno)
+                 ? tls_dropped(t, label, err)
+                 : tc__errf(err, eno == EAGAIN ? TC_ETIMEOUT : TC_EUNAVAIL,
+                            "%s: connect to %s: %s", label, t->where,
+                            eno == EAGAIN ? "timed out" : strerror(eno));
     } else if (tc__resp_read_until(conn, &k, until_ms, t->command_ms) != 0) {
-        rc = tc__resp_io_fail(conn, errno, label, NULL, budget_ms, err);
+        eno = errno;
+        rc = conn->tls && tc__resp_stale(conn, eno)
+                 ? tls_dropped(t, label, err)
+                 : tc__resp_io_fail(conn, eno, label, NULL, budget_ms, err);
     } else {
-        rc = setup_replies(t, label, &k, err);
+        rc = setup_replies(t, label, &k, cmd, err);
     }
     /* the password in the request's buffer */
     explicit_bzero(q.buf, q.len);
@@ -453,7 +488,7 @@ static int conn_setup(struct tc__rconn **out, const tc__resp_target *t,
                         "%s: connect to %s: timed out after %d ms", label,
                         t->where, budget_ms);
     }
-    if (!(conn = tc__calloc(1, sizeof(*conn)))) {
+    if (!(conn = calloc(1, sizeof(*conn)))) {
         return tc__errf(err, TC_ENOMEM, "%s: connect: out of memory", label);
     }
     conn->sock_ms = t->command_ms;
@@ -461,7 +496,7 @@ static int conn_setup(struct tc__rconn **out, const tc__resp_target *t,
                        ? redisConnectUnixWithTimeout(t->unix_path, ms_tv(cms))
                        : redisConnectWithTimeout(t->host, t->port, ms_tv(cms));
     if (!c) {
-        tc__free(conn);
+        free(conn);
         return tc__errf(err, TC_ENOMEM, "%s: connect: out of memory", label);
     }
     if (c->err || redisSetTimeout(c, ms_tv(t->command_ms)) != REDIS_OK) {
@@ -478,7 +513,7 @@ static int conn_setup(struct tc__rconn **out, const tc__resp_target *t,
             TC_OK) {
         goto fail;
     }
-    if ((t->password || t->db != 0) &&
+    if ((t->password || t->db != 0 || conn->tls) &&
         (rc = conn_login(conn, t, label, until_ms, budget_ms, err)) != TC_OK) {
         goto fail;
     }
@@ -516,7 +551,7 @@ void tc__resp_close(struct tc__rconn *c)
         if (c->rc) {
             redisFree(c->rc);
         }
-        tc__free(c);
+        free(c);
     }
 }
 
