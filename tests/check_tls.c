@@ -5,9 +5,13 @@
  * how it is said, client certificates, a connection the server killed,
  * the explicit opt-out, where the settings come from, and the CLI.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -216,6 +220,62 @@ START_TEST(test_bad_files)
 }
 END_TEST
 
+/*
+ * A handshake that never ends counts against the connect timeout: with a
+ * server that takes the connection and never answers (_i 0), and with a
+ * plain Redis named by rediss:// (_i 1), which waits for the end of a
+ * command line that a ClientHello never brings. The open, which does not
+ * fail on a server that is down, leaves the store degraded, and a call
+ * says what timed out.
+ */
+START_TEST(test_handshake_timeout)
+{
+    struct sockaddr_in a = {0};
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    trs *plain = NULL;
+    char url[8192];
+    tc_options o;
+    tc_cache *h = NULL;
+    int64_t t0;
+    int rc, port;
+
+    if (_i == 0) {
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert(fd >= 0 &&
+                  bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+                  listen(fd, 8) == 0 &&
+                  getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+        port = ntohs(a.sin_port);
+    } else {
+        ck_assert_ptr_nonnull(plain = trs_start(NULL));
+        port = trs_port(plain);
+    }
+    snprintf(url, sizeof(url), "rediss://127.0.0.1:%d?tls_ca=%s/ca.crt", port,
+             tls_dir());
+    tc_options_init(&o);
+    o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
+    o.store_url = url;
+    o.connect_timeout_ms = 300;
+    o.command_timeout_ms = 300;
+    t0 = tt_now_ms();
+    rc = tc_cache_open(&h, &o);
+    ck_assert_msg(rc == TC_OK, "%s: %s", tc_error_name(rc), tc_errmsg());
+    rc = tc_cache_ping(h, NULL);
+    ck_assert_msg(rc == TC_ETIMEOUT, "%s: %s", tc_error_name(rc),
+                  tc_errmsg());
+    ck_assert_msg(strstr(tc_errmsg(), "TLS handshake timed out") != NULL,
+                  "%s", tc_errmsg());
+    /* a bound, not a measure: the handshake did not wait forever */
+    ck_assert_msg(tt_now_ms() - t0 < 20000, "took %lld ms",
+                  (long long)(tt_now_ms() - t0));
+    tc_cache_close(h);
+    close(fd);
+    trs_stop(plain);
+}
+END_TEST
+
 /* A TLS connection the server closes is replaced on the next call. */
 START_TEST(test_killed_connection)
 {
@@ -265,7 +325,7 @@ END_TEST
 START_TEST(test_settings_sources)
 {
     trs *s = tls_server("server", "optional");
-    char ca[4200], cfgpath[4200], text[16384];
+    char ca[4200], cfgpath[4200], text[16384], want[4300], *json;
     tc_cache *h = NULL;
     tc_options o;
     int rc;
@@ -275,6 +335,11 @@ START_TEST(test_settings_sources)
     setenv("TUTORCACHE_TLS_CA", ca, 1);
     rc = open_url(&h, trs_url(s), TC_OPT_NO_CONFIG);
     ck_assert_msg(rc == TC_OK, "%s: %s", tc_error_name(rc), tc_errmsg());
+    /* the configuration says what it uses */
+    ck_assert_int_eq(tc_cache_config_json(&json, h), TC_OK);
+    snprintf(want, sizeof(want), "\"tls\":{\"ca\":\"%s\",\"cert\":null", ca);
+    ck_assert_msg(strstr(json, want) != NULL, "%s", json);
+    tc_free(json);
     tc_cache_close(h);
     /* with the environment off, no CA: the system's do not know ours */
     rc = open_url(&h, trs_url(s), TC_OPT_NO_ENV | TC_OPT_NO_CONFIG);
@@ -331,6 +396,7 @@ Suite *suite_tls(void)
                         sizeof(rejected) / sizeof(rejected[0]));
     tcase_add_test(tc, test_client_cert);
     tcase_add_test(tc, test_bad_files);
+    tcase_add_loop_test(tc, test_handshake_timeout, 0, 2);
     tcase_add_test(tc, test_killed_connection);
     tcase_add_test(tc, test_insecure);
     tcase_add_test(tc, test_settings_sources);

@@ -40,16 +40,22 @@ const char *tls_dir(void)
     return g_dir;
 }
 
-trs *tls_server(const char *cert, const char *auth_clients)
+void tls_conf(char *buf, size_t n, const char *cert, const char *auth_clients)
 {
     const char *d = tls_dir();
-    char conf[16384];
-    trs *s;
 
-    snprintf(conf, sizeof(conf),
+    snprintf(buf, n,
              "tls-cert-file %s/%s.crt\ntls-key-file %s/server.key\n"
              "tls-ca-cert-file %s/ca.crt\ntls-auth-clients %s\n",
              d, cert, d, d, auth_clients);
+}
+
+trs *tls_server(const char *cert, const char *auth_clients)
+{
+    char conf[16384];
+    trs *s;
+
+    tls_conf(conf, sizeof(conf), cert, auth_clients);
     s = trs_start_tls(conf);
     ck_assert_msg(s != NULL, "redis-server with TLS did not start");
     return s;

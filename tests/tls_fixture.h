@@ -25,6 +25,8 @@ const char *tls_dir(void);
  * "yes"). The test fails when it does not start.
  */
 trs *tls_server(const char *cert, const char *auth_clients);
+/* The config lines tls_server gives redis-server, into buf. */
+void tls_conf(char *buf, size_t n, const char *cert, const char *auth_clients);
 
 /* rediss://127.0.0.1:PORT?tls_ca=<dir>/ca.crt, then "&" and more (NULL:
  * nothing), into buf. */
