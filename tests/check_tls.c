@@ -16,6 +16,7 @@
 #include <check.h>
 
 #include "cli_harness.h"
+#include "cluster_fixture.h"
 #include "suites.h"
 #include "tls_fixture.h"
 #include "tutorcache.h"
@@ -383,11 +384,82 @@ START_TEST(test_cli_ping)
 }
 END_TEST
 
+/* ---- a cluster over TLS --------------------------------------------------- */
+
+static tcl *g_cl;
+
+static void cluster_setup(void)
+{
+    char conf[16384];
+
+    tls_case_setup();
+    tls_conf(conf, sizeof(conf), "server", "optional");
+    g_cl = tcl_start_tls(5000, conf);
+}
+
+static void cluster_teardown(void)
+{
+    tcl_stop(g_cl);
+    g_cl = NULL;
+    tls_case_teardown();
+}
+
+/* rediss-cluster://: keys routed to every master, each over TLS, and
+ * read back by a handle that holds none of them. */
+START_TEST(test_cluster)
+{
+    char url[8192], key[16], val[16], buf[64], *n;
+    tc_cache *a, *b;
+    long long total = 0;
+    int masters = 0;
+
+    ck_assert_msg(g_cl != NULL, "the TLS cluster did not start");
+    snprintf(url, sizeof(url), "%s?tls_ca=%s/ca.crt", tcl_url(g_cl),
+             tls_dir());
+    a = open_ok(url);
+    b = open_ok(url);
+    for (int i = 0; i < 30; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        ck_assert_int_eq(tc_cache_set(a, "intents", key, strlen(key), key,
+                                      strlen(key), 60000),
+                         TC_OK);
+    }
+    for (int i = 0; i < 30; i++) {
+        void *v = NULL;
+        size_t len = 0;
+        tc_tier tier;
+
+        snprintf(key, sizeof(key), "k%d", i);
+        ck_assert_int_eq(tc_cache_get(&v, &len, &tier, b, "intents", key,
+                                      strlen(key)),
+                         TC_OK);
+        snprintf(val, sizeof(val), "%.*s", (int)len, (char *)v);
+        ck_assert_str_eq(val, key);
+        ck_assert_int_eq(tier, TC_TIER_L2);
+        tc_free(v);
+    }
+    /* the masters hold them all between them */
+    for (int i = 0; i < TCL_NODES; i++) {
+        tcl_key_on(g_cl, i, "x", buf, sizeof(buf));
+        if (buf[0] && (n = trs_cmd(tcl_node(g_cl, i), "DBSIZE"))) {
+            masters += atoll(n) > 0;
+            total += atoll(n);
+            free(n);
+        }
+    }
+    ck_assert_int_eq(total, 30);
+    ck_assert_int_ge(masters, 2);
+    tc_cache_close(a);
+    tc_cache_close(b);
+}
+END_TEST
+
 Suite *suite_tls(void)
 {
     Suite *s = suite_create("tls");
     TCase *tc = tcase_create("tls");
     TCase *cl = tcase_create("tls_cli");
+    TCase *cc = tcase_create("tls_cluster");
 
     tcase_add_unchecked_fixture(tc, tls_case_setup, tls_case_teardown);
     tcase_set_timeout(tc, 120);
@@ -406,5 +478,9 @@ Suite *suite_tls(void)
     tcase_set_timeout(cl, 120);
     tcase_add_test(cl, test_cli_ping);
     suite_add_tcase(s, cl);
+    tcase_add_unchecked_fixture(cc, cluster_setup, cluster_teardown);
+    tcase_set_timeout(cc, 120);
+    tcase_add_test(cc, test_cluster);
+    suite_add_tcase(s, cc);
     return s;
 }
