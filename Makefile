@@ -30,7 +30,7 @@ endif
 TC_INC = -Iinclude -Ilib
 TC_CFLAGS = -std=c11 -D_GNU_SOURCE $(TC_INC) $(TC_WARN) \
 	-fPIC -fvisibility=hidden -pthread -MMD -MP
-TC_LIBS := -lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lsodium -lpthread -lm
+TC_LIBS := -lhiredis -lssl -lcrypto -lcjson -lxxhash -llmdb -lutf8proc -lsodium -lpthread -lm
 TC_TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 SONAME := libtutorcache.so.$(VERSION_MAJOR)

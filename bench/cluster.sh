@@ -41,7 +41,7 @@ wait_ok() {
 }
 
 cc -O2 -I"$top/include" -o "$tmp/cluster_bench" "$top/bench/cluster_bench.c" \
-	"$top/$build/libtutorcache.a" -lhiredis -lcjson -lxxhash -llmdb \
+	"$top/$build/libtutorcache.a" -lhiredis -lssl -lcrypto -lcjson -lxxhash -llmdb \
 	-lutf8proc -lsodium -lpthread -lm || exit 1
 
 single=$(start single)

@@ -113,7 +113,7 @@ bench_build_prog() {
 		$bench_warn -pthread ${CFLAGS:--O2 -g} ${LDFLAGS:-} \
 		-o "$_out.tmp$$" "$@" "$top/bench/bench_util.c" \
 		"$build/libtutorcache.a" \
-		${_libs:--lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lsodium -lpthread -lm} ||
+		${_libs:--lhiredis -lssl -lcrypto -lcjson -lxxhash -llmdb -lutf8proc -lsodium -lpthread -lm} ||
 		{
 			rm -f "$_out.tmp$$"
 			return 1

@@ -31,8 +31,9 @@
     X(MISS, 1, "no result: get or del found nothing")                          \
     X(USAGE, 2, "usage: bad command, option, argument or configuration")       \
     X(UNAVAIL, 3,                                                              \
-      "store unusable: down, timed out, refused the login, or its ACL denied " \
-      "a command (TC_EAUTH: \"permission denied for ...\")")                   \
+      "store unusable: down, timed out, refused the login, its ACL denied a "  \
+      "command (TC_EAUTH: \"permission denied for ...\"), or TLS failed "      \
+      "(TC_ETLS: unknown CA, expired, name mismatch)")                         \
     X(BADINPUT, 4,                                                             \
       "bad input: rejected lines, bad model, unknown namespace, value too "    \
       "big")                                                                   \

@@ -91,7 +91,7 @@ const char cli_help_classify[] =
     "Exit codes:\n"
     "  0  ok\n"
     "  2  usage, no model, or a model file that cannot be opened\n"
-    "  3  store unusable\n"
+    "  3  store unusable (also: TLS refused)\n"
     "  4  some texts were rejected, or a damaged model file\n"
     "  5  other\n";
 

@@ -25,7 +25,7 @@ const char cli_help_config[] =
     "Exit codes:\n"
     "  0  ok\n"
     "  2  usage or configuration (the message names the field)\n"
-    "  3  store unusable\n"
+    "  3  store unusable (also: TLS refused)\n"
     "  5  other\n";
 
 int cli_cmd_config(cli_ctx *ctx, int argc, char **argv)

@@ -23,7 +23,7 @@ const char cli_help_del[] =
     "  0  deleted\n"
     "  1  nothing was there\n"
     "  2  usage\n"
-    "  3  the store is unreachable (the value may remain)\n"
+    "  3  the store is unreachable or refused TLS (the value may remain)\n"
     "  4  unknown namespace\n"
     "  5  other\n";
 

@@ -100,7 +100,7 @@ const char cli_help_feedback_learn[] =
     "Exit codes:\n"
     "  0  learned (or nothing to learn)\n"
     "  2  usage, or a model or data file that cannot be opened\n"
-    "  3  store unreachable\n"
+    "  3  store unreachable or TLS refused\n"
     "  4  a damaged model file\n"
     "  5  the candidate was refused, another run holds the lock, or another\n"
     "     failure\n";

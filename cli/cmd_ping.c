@@ -26,7 +26,8 @@ const char cli_help_ping[] =
     "Exit codes:\n"
     "  0  up\n"
     "  2  usage or configuration\n"
-    "  3  unreachable (down, timed out or refused the login)\n"
+    "  3  unreachable (down, timed out, refused the login, or TLS failed:\n"
+    "     unknown CA, certificate expired, name mismatch)\n"
     "  5  other\n";
 
 int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv)

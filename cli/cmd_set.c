@@ -39,7 +39,7 @@ const char cli_help_set[] =
     "Exit codes:\n"
     "  0  stored\n"
     "  2  usage (a bad --ttl too)\n"
-    "  3  the store is unreachable and nothing was stored\n"
+    "  3  the store is unreachable or refused TLS; nothing was stored\n"
     "  4  unknown namespace or a value over 512 MiB\n"
     "  5  other\n";
 

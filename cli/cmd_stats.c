@@ -33,7 +33,7 @@ const char cli_help_stats[] =
     "Exit codes:\n"
     "  0  ok\n"
     "  2  usage or configuration\n"
-    "  3  store unusable\n"
+    "  3  store unusable (also: TLS refused)\n"
     "  5  other\n";
 
 /* Prints the library's JSON or a table of it; returns an exit code. */

@@ -97,7 +97,7 @@ const char cli_help_train[] =
     "  0  trained and saved\n"
     "  2  usage or a data file that cannot be opened; with --update also a model\n"
     "     file that cannot be opened\n"
-    "  3  with --update: store unreachable\n"
+    "  3  with --update: store unreachable or TLS refused\n"
     "  4  data the library refused (the message names the line); with --update\n"
     "     also a damaged model file\n"
     "  5  other, including a training that diverged and a model file that cannot\n"

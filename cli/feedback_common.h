@@ -25,7 +25,7 @@ int cli_feedback_open(cli_ctx *ctx, tc_cache **h, int memory_ok);
     "  0  ok\n"                                                                \
     "  2  usage (also an input file that cannot be opened, or a memory:\n"     \
     "     store)\n"                                                            \
-    "  3  store unreachable\n"                                                 \
+    "  3  store unreachable or TLS refused\n"                                  \
     "  4  a record refused or lines rejected\n"                                \
     "  5  other, including a failed write to stdout\n"
 

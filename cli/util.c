@@ -217,6 +217,7 @@ int cli_exit_for(int rc)
     case TC_EUNAVAIL:
     case TC_ETIMEOUT:
     case TC_EAUTH:
+    case TC_ETLS:
     case TC_EIO:
         /* EIO: an LMDB directory that cannot be used is a store that
          * cannot be reached, as far as a script is concerned */

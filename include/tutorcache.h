@@ -17,6 +17,16 @@
  *     by slot ({hash tags} honoured), one pool and breaker per master,
  *     redirects and failovers followed; replica reads may be stale; no
  *     feedback (TC_EINVAL)
+ *   rediss://... and rediss-cluster://...     the same over TLS (OpenSSL):
+ *     the server's certificate verified against ?tls_ca=FILE (else the
+ *     system's CAs) and for the URL's host or ?tls_server_name=NAME;
+ *     ?tls_cert=FILE&tls_key=FILE a client certificate; ?tls_insecure=1
+ *     no verification (logged as a warning). Also from the config file
+ *     (tls_ca, ...) and TUTORCACHE_TLS_CA, _CERT, _KEY, _SERVER_NAME,
+ *     _INSECURE, for a URL that names none. A certificate refused fails
+ *     tc_cache_open with TC_ETLS saying why (unknown CA, certificate
+ *     expired, name mismatch); the handshake counts against the connect
+ *     timeout.
  *   redis:// or unix:// with ?tracking=off (or &tracking=off): L1 not
  *     kept coherent across processes (see Coherence below)
  *   lmdb:///path/to/dir                        an embedded LMDB environment
@@ -151,13 +161,14 @@ TC_API const char *tc_version(void);
     X(ELOADER, -12, "loader failed")                                           \
     X(ECORRUPT, -13, "damaged data")                                           \
     X(EINTERNAL, -14, "internal error")                                       \
-    X(ERANGE, -15, "value out of range")
+    X(ERANGE, -15, "value out of range")                                      \
+    X(ETLS, -16, "TLS to the store failed")
 
 typedef enum tc_status {
 #define TC__ENUM(name, value, msg) TC_##name = value,
     TC_ERRNO_MAP(TC__ENUM)
 #undef TC__ENUM
-        TC__STATUS_END_ = -15
+        TC__STATUS_END_ = -16
 } tc_status;
 
 /*
@@ -340,7 +351,9 @@ typedef struct tc_cache tc_cache;
  * no key.
  *
  * Returns TC_OK; TC_ECONFIG for a bad value or key file; TC_EIO for an
- * LMDB directory that cannot be used; TC_ENOMEM.
+ * LMDB directory that cannot be used; TC_EAUTH for a password refused;
+ * TC_ETLS for a TLS server whose certificate is refused, or TLS files that
+ * cannot be used; TC_ENOMEM.
  * Ownership: the handle is the caller's, released with tc_cache_close().
  * Thread safety: any thread; the handle may then be shared.
  */

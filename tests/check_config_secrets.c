@@ -114,13 +114,15 @@ START_TEST(test_bad_part_names_field)
          "'@'; write an '@' of a query value as %40)"},
         /* an unencoded '&' in a password makes a parameter of its tail */
         {"redis://host/0?password=Secret&Tail=1", "Secret&Tail",
-         "store URL: query: parameter 2 is none of db, user, password"},
+         "store URL: query: parameter 2 is none of db, user, password, "
+         "tls_ca, tls_cert, tls_key, tls_server_name, tls_insecure"},
         {"redis://host/0?password=Secret&db=Tail", "Secret&db=Tail",
          "store URL: db: not a database number (0 or more)"},
         {"redis://host/0?password=Sec%zret", "Sec%zret",
          "store URL: password: bad %-escape"},
         {"unix:///s.sock?password=Secret&Tail", "Secret&Tail",
-         "store URL: query: parameter 2 is none of db, user, password"},
+         "store URL: query: parameter 2 is none of db, user, password, "
+         "tls_ca, tls_cert, tls_key, tls_server_name, tls_insecure"},
         {"unix://u:Secret123@/s.sock", "Secret123",
          "store URL: unix:// needs an absolute socket path, as "
          "unix:///run/redis.sock"},
@@ -128,15 +130,15 @@ START_TEST(test_bad_part_names_field)
          "store URL: lmdb:// needs an absolute directory, as "
          "lmdb:///var/cache/tutorcache"},
         {"cache.internal/0?password=Secret123", "Secret123",
-         "store URL: no known scheme (redis://, redis-cluster://, unix://, "
-         "lmdb://, memory:)"},
+         "store URL: no known scheme (redis://, rediss://, redis-cluster://, "
+         "rediss-cluster://, unix://, lmdb://, memory:)"},
         {"user:Secret123@cache.internal", "Secret123",
-         "store URL: no known scheme (redis://, redis-cluster://, unix://, "
-         "lmdb://, memory:)"},
+         "store URL: no known scheme (redis://, rediss://, redis-cluster://, "
+         "rediss-cluster://, unix://, lmdb://, memory:)"},
         /* a scheme is named: it holds no secret */
-        {"rediss://u:Secret123@host", "Secret123",
-         "store URL: unknown scheme \"rediss\" (redis://, redis-cluster://, "
-         "unix://, lmdb://, memory:)"},
+        {"rediz://u:Secret123@host", "Secret123",
+         "store URL: unknown scheme \"rediz\" (redis://, rediss://, "
+         "redis-cluster://, rediss-cluster://, unix://, lmdb://, memory:)"},
     };
     size_t i;
 

@@ -201,7 +201,7 @@ START_TEST(test_bad_url_hides_password)
     static const char *urls[] = {
         "redis://u:hunter2@[::1:6379/0",      "redis://u:hunter2@[::1]x:6379/0",
         "redis://u:hunter2@h:99999/0",        "redis://u:hunter2@h:6379/abc",
-        "user:hunter2@127.0.0.1:6379",        "rediss://u:hunter2@h:6379",
+        "user:hunter2@127.0.0.1:6379",        "rediz://u:hunter2@h:6379",
         "unix:///s.sock?password=hunter2&x=1"};
     size_t i;
 

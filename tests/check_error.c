@@ -71,7 +71,7 @@ END_TEST
 
 START_TEST(test_unknown_code)
 {
-    static const int unknown[] = {2, 42, -16, -17, -1000, INT_MIN, INT_MAX};
+    static const int unknown[] = {2, 42, -17, -18, -1000, INT_MIN, INT_MAX};
     size_t i;
 
     for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {

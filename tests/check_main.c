@@ -20,6 +20,7 @@ int main(void)
     srunner_add_suite(sr, suite_cache_ns());
     srunner_add_suite(sr, suite_store_lmdb());
     srunner_add_suite(sr, suite_store_redis());
+    srunner_add_suite(sr, suite_tls());
     srunner_add_suite(sr, suite_cache());
     srunner_add_suite(sr, suite_cache_full());
     srunner_add_suite(sr, suite_errmsg());

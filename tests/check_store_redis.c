@@ -13,6 +13,7 @@
 #include <check.h>
 
 #include "store_redis_fixture.h"
+#include "tls_fixture.h"
 
 START_TEST(test_roundtrip_binary)
 {
@@ -299,12 +300,9 @@ START_TEST(test_select_db)
 }
 END_TEST
 
-Suite *suite_store_redis(void)
+/* The cases that run over plain TCP and again over TLS. */
+static void add_cases(TCase *tc)
 {
-    Suite *s = suite_create("store_redis");
-    TCase *tc = tcase_create("redis");
-
-    tcase_add_checked_fixture(tc, sr_setup, sr_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_roundtrip_binary);
     tcase_add_test(tc, test_mset_bad_item);
@@ -317,7 +315,21 @@ Suite *suite_store_redis(void)
     tcase_add_test(tc, test_auth);
     tcase_add_test(tc, test_acl_user);
     tcase_add_test(tc, test_select_db);
+}
+
+Suite *suite_store_redis(void)
+{
+    Suite *s = suite_create("store_redis");
+    TCase *tc = tcase_create("redis");
+    TCase *tls = tcase_create("redis_tls");
+
+    tcase_add_checked_fixture(tc, sr_setup, sr_teardown);
+    add_cases(tc);
     suite_add_tcase(s, tc);
+    tcase_add_unchecked_fixture(tls, tls_case_setup, tls_case_teardown);
+    tcase_add_checked_fixture(tls, sr_setup_tls, sr_teardown);
+    add_cases(tls);
+    suite_add_tcase(s, tls);
     suite_store_redis_faults(s);
     return s;
 }

@@ -111,19 +111,27 @@ static int wait_replicas(tcl *c, int wait_ms)
     return all ? 0 : -1;
 }
 
-tcl *tcl_start(int node_timeout_ms)
+static tcl *start(int node_timeout_ms, const char *tls_conf)
 {
     tcl *c = calloc(1, sizeof(*c));
-    char conf[256];
+    int tls_port[TCL_NODES] = {0};
+    char conf[20000];
 
     if (!c) {
         return NULL;
     }
     for (int i = 0; i < TCL_NODES; i++) {
-        snprintf(conf, sizeof(conf),
-                 "cluster-enabled yes\ncluster-config-file nodes.conf\n"
-                 "cluster-node-timeout %d\ncluster-port %d\n",
-                 node_timeout_ms, tt_free_port());
+        int n = snprintf(conf, sizeof(conf),
+                         "cluster-enabled yes\ncluster-config-file nodes.conf\n"
+                         "cluster-node-timeout %d\ncluster-port %d\n",
+                         node_timeout_ms, tt_free_port());
+
+        if (tls_conf) {
+            tls_port[i] = tt_free_port();
+            snprintf(conf + n, sizeof(conf) - (size_t)n,
+                     "tls-port %d\ntls-cluster yes\ntls-replication yes\n%s",
+                     tls_port[i], tls_conf);
+        }
         if (!(c->node[i] = trs_start(conf))) {
             tcl_stop(c);
             return NULL;
@@ -136,9 +144,20 @@ tcl *tcl_start(int node_timeout_ms)
         return NULL;
     }
     snprintf(c->url, sizeof(c->url),
-             "redis-cluster://127.0.0.1:%d,127.0.0.1:%d", trs_port(c->node[0]),
-             trs_port(c->node[1]));
+             "redis%s-cluster://127.0.0.1:%d,127.0.0.1:%d", tls_conf ? "s" : "",
+             tls_conf ? tls_port[0] : trs_port(c->node[0]),
+             tls_conf ? tls_port[1] : trs_port(c->node[1]));
     return c;
+}
+
+tcl *tcl_start(int node_timeout_ms)
+{
+    return start(node_timeout_ms, NULL);
+}
+
+tcl *tcl_start_tls(int node_timeout_ms, const char *tls_conf)
+{
+    return start(node_timeout_ms, tls_conf);
 }
 
 void tcl_stop(tcl *c)

@@ -19,6 +19,12 @@ typedef struct tcl tcl;
 /* Starts and joins the cluster (node_timeout_ms: how soon a dead master
  * is failed over); NULL, with the reason on stderr, when it cannot. */
 tcl *tcl_start(int node_timeout_ms);
+/* The same with every node also serving TLS (its tls-port, and the
+ * cluster bus and replication over TLS): tls_conf names the certificate
+ * files (tls_fixture.h's tls_conf). The nodes keep their plain ports,
+ * which trs_port and the fixture's own calls use; tcl_url is then
+ * rediss-cluster:// on the TLS ports. */
+tcl *tcl_start_tls(int node_timeout_ms, const char *tls_conf);
 void tcl_stop(tcl *c);
 
 /* redis-cluster://127.0.0.1:P,127.0.0.1:Q, the first two nodes. */

@@ -146,7 +146,7 @@ awk '/^\.SH EXAMPLES/ { p = 1; next } p && /^\.nf/ { q = 1; next }
 sed -i "s|lmdb:///tmp/tc|lmdb://$tmp/lmdb|" "$tmp/example.c"
 # shellcheck disable=SC2086 # lists of flags
 if ! ${CC:-cc} -std=c99 -Wall -Wextra -Werror -Iinclude -o "$tmp/example" \
-	"$tmp/example.c" "$build/libtutorcache.a" ${TC_LIBS:--lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lsodium -lpthread -lm} \
+	"$tmp/example.c" "$build/libtutorcache.a" ${TC_LIBS:--lhiredis -lssl -lcrypto -lcjson -lxxhash -llmdb -lutf8proc -lsodium -lpthread -lm} \
 	-pthread >"$tmp/cc.err" 2>&1; then
 	fail "man/libtutorcache.3: the example does not build:"
 	sed 's/^/    /' "$tmp/cc.err" >&2

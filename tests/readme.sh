@@ -57,7 +57,7 @@ tc=$build/tutorcache
 CC=${CC:-cc}
 CFLAGS=${CFLAGS:--O2 -g}
 LDFLAGS=${LDFLAGS:-}
-TC_LIBS=${TC_LIBS:--lhiredis -lcjson -lxxhash -llmdb -lutf8proc -lsodium -lpthread -lm}
+TC_LIBS=${TC_LIBS:--lhiredis -lssl -lcrypto -lcjson -lxxhash -llmdb -lutf8proc -lsodium -lpthread -lm}
 tab=$(printf '\t')
 
 if [ ! -x "$tc" ] || [ ! -f "$build/libtutorcache.a" ]; then

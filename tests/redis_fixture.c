@@ -31,6 +31,7 @@ struct trs {
     char *conf;
     char *sock;
     char *password; /* from "requirepass X" in the extra config */
+    int tls;        /* the port serves TLS (trs_start_tls) */
     char url[64];
     char *unix_url;
 };
@@ -83,11 +84,12 @@ static int write_conf(trs *s, const char *extra)
     if (!f) {
         return -1;
     }
+    fprintf(f, s->tls ? "port 0\ntls-port %d\n" : "port %d\n", s->port);
     fprintf(f,
-            "port %d\nbind 127.0.0.1\nunixsocket %s\nunixsocketperm 700\n"
+            "bind 127.0.0.1\nunixsocket %s\nunixsocketperm 700\n"
             "dir %s\nsave 3600 1\nappendonly no\ndaemonize no\n"
             "logfile %s/redis.log\nloglevel warning\n%s\n",
-            s->port, s->sock, s->dir, s->dir, extra ? extra : "");
+            s->sock, s->dir, s->dir, extra ? extra : "");
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -192,7 +194,7 @@ static void print_log(const trs *s)
     free(log);
 }
 
-trs *trs_start(const char *extra_conf)
+static trs *start(const char *extra_conf, int tls)
 {
     trs *s = calloc(1, sizeof(*s));
     int rc = -1;
@@ -202,6 +204,7 @@ trs *trs_start(const char *extra_conf)
         return NULL;
     }
     s->pid = -1;
+    s->tls = tls;
     s->dir = tt_mkdtemp();
     if (!s->dir) {
         fprintf(stderr, "redis fixture: mkdtemp: %s\n", strerror(errno));
@@ -233,8 +236,19 @@ trs *trs_start(const char *extra_conf)
         trs_stop(s);
         return NULL;
     }
-    snprintf(s->url, sizeof(s->url), "redis://127.0.0.1:%d", s->port);
+    snprintf(s->url, sizeof(s->url), "redis%s://127.0.0.1:%d", tls ? "s" : "",
+             s->port);
     return s;
+}
+
+trs *trs_start(const char *extra_conf)
+{
+    return start(extra_conf, 0);
+}
+
+trs *trs_start_tls(const char *extra_conf)
+{
+    return start(extra_conf, 1);
 }
 
 const char *trs_url(const trs *s)

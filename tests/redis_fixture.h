@@ -14,6 +14,13 @@ typedef struct trs trs;
  * and prints why on stderr when it cannot start.
  */
 trs *trs_start(const char *extra_conf);
+/*
+ * The same serving TLS instead of plain TCP (port 0, tls-port on the
+ * loopback port): extra_conf must name its tls-cert-file, tls-key-file
+ * and tls-ca-cert-file (tls_fixture.c does). trs_url() is then
+ * rediss://127.0.0.1:PORT; the unix socket stays plain.
+ */
+trs *trs_start_tls(const char *extra_conf);
 /* redis://127.0.0.1:PORT (no password) and unix:///dir/redis.sock */
 const char *trs_url(const trs *s);
 const char *trs_unix_url(const trs *s);

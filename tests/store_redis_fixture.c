@@ -8,6 +8,7 @@
 
 #include "base/internal.h"
 #include "store_redis_fixture.h"
+#include "tls_fixture.h"
 
 #define MAX_SERVERS 3
 #define MAX_STORES 6
@@ -16,6 +17,8 @@
  * assertion (CK_FORK=no runs every test in one process). */
 static trs *g_srv[MAX_SERVERS];
 static tc__store *g_st[MAX_STORES];
+static int g_tls;            /* sr_setup_tls: servers and stores TLS */
+static char g_ca[4200];      /* then: the CA file */
 
 static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char g_logs[32768];
@@ -55,6 +58,14 @@ void sr_setup(void)
     memset(g_srv, 0, sizeof(g_srv));
     memset(g_st, 0, sizeof(g_st));
     g_logs[0] = '\0';
+    g_tls = 0;
+}
+
+void sr_setup_tls(void)
+{
+    sr_setup();
+    g_tls = 1;
+    snprintf(g_ca, sizeof(g_ca), "%s/ca.crt", tls_dir());
 }
 
 void sr_teardown(void)
@@ -74,7 +85,15 @@ void sr_teardown(void)
 
 trs *sr_start(const char *extra)
 {
-    trs *s = trs_start(extra);
+    char conf[20000];
+    trs *s;
+
+    if (g_tls) {
+        tls_conf(conf, sizeof(conf), "server", "optional");
+        snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "%s",
+                 extra ? extra : "");
+    }
+    s = g_tls ? trs_start_tls(conf) : trs_start(extra);
 
     ck_assert_msg(s != NULL, "redis-server did not start");
     for (int i = 0; i < MAX_SERVERS; i++) {
@@ -109,6 +128,14 @@ int sr_open_store(tc__store **out, trs *srv, const sopt *o)
     cfg.command_timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
     cfg.pool_size = o->pool ? o->pool : 4;
     cfg.url_masked = o->password ? "redis://127.0.0.1/***" : NULL;
+    cfg.tls.on = g_tls;
+    cfg.tls.ca = g_tls ? g_ca : NULL;
+    if (g_tls && tt_under_valgrind()) {
+        /* a handshake's public-key arithmetic under valgrind takes the
+         * better part of a second */
+        cfg.connect_timeout_ms *= 10;
+        cfg.command_timeout_ms *= 10;
+    }
     *out = NULL;
     rc = tc__store_redis_open(out, &cfg, &sr_logger, &err);
     if (rc == TC_OK) {

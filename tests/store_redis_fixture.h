@@ -17,8 +17,10 @@
 #include "store/store.h"
 #include "suites.h"
 
-/* The checked fixture. */
+/* The checked fixture; sr_setup_tls makes the test's servers serve TLS
+ * and its stores speak it (after tls_case_setup, tls_fixture.h). */
 void sr_setup(void);
+void sr_setup_tls(void);
 void sr_teardown(void);
 
 /* A logger at debug level that keeps every line, and whether a kept line

@@ -25,6 +25,7 @@ Suite *suite_cache_ns(void);        /* check_cache_ns.c: namespace handles */
 Suite *suite_store_redis(void);     /* check_store_redis.c */
 void suite_store_redis_faults(Suite *s); /* check_store_redis_faults.c */
 Suite *suite_store_lmdb(void);           /* check_store_lmdb.c */
+Suite *suite_tls(void); /* check_tls.c: the Redis store over TLS */
 Suite *suite_cache(void);             /* check_cache.c: tiers, TTL, loaders */
 void suite_cache_ops(Suite *s);       /* check_cache_ops.c: batches, counters */
 void suite_cache_failure(Suite *s);   /* check_cache_failure.c: degraded */

@@ -97,7 +97,7 @@ const char cli_help_bench[] =
     "Exit codes:\n"
     "  0  ok\n"
     "  2  usage (also: no model, a model or texts file that cannot be opened)\n"
-    "  3  store unreachable or lost\n"
+    "  3  store unreachable, lost or TLS refused\n"
     "  4  a damaged model or a texts file without a usable line\n"
     "  5  other (also: classifications failed; the results are printed first)\n";
 

@@ -91,7 +91,8 @@ const char cli_help_loadtest[] =
     "  0  ok\n"
     "  2  usage (also: a URL not on this machine without --allow-remote, no\n"
     "     model)\n"
-    "  3  store unreachable, or no request could connect to the URL\n"
+    "  3  store unreachable or TLS refused, or no request could connect to\n"
+    "     the URL\n"
     "  4  a damaged model or a texts file without a usable line\n"
     "  5  other (also: some requests failed; the summary is printed first)\n";
 

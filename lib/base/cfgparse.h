@@ -32,8 +32,24 @@ void tc__cfg_clear_store(tc__config *cfg);
  * cfg->store (kind, seeds, host and port of the first, user, password,
  * read_replica); and those fields emptied. */
 #define TC__CLUSTER_SCHEME "redis-cluster://"
+#define TC__CLUSTER_TLS_SCHEME "rediss-cluster://"
 int tc__cfg_parse_cluster(tc__config *cfg, const char *rest, tc__err *err);
 void tc__cfg_clear_cluster(tc__config *cfg);
+
+/* config_tls.c: a tls_* parameter of a store URL's query (the klen
+ * bytes at k, "tls_ca=..."): 1 when k is one and was taken, 0 when it is
+ * none, or an error (a URL that is not rediss://, a bad value). */
+int tc__cfg_tls_param(tc__config *cfg, const char *k, size_t klen,
+                      tc__err *err);
+/* A tls_* field of the config file (1 taken, 0 none, or an error). */
+int tc__cfg_tls_file(tc__config *cfg, const char *k, const void *json,
+                     const char *path, tc__err *err);
+/* TUTORCACHE_TLS_*, over the config file's. */
+int tc__cfg_tls_env(tc__config *cfg, tc__err *err);
+/* The file's and environment's settings for a TLS store whose URL named
+ * none, then checked (a cert needs its key). */
+int tc__cfg_tls_finish(tc__config *cfg, tc__err *err);
+void tc__cfg_tls_clear(tc__tls_config *t);
 
 /* config_file.c: the namespace called name, or NULL; a new one (NULL
  * after err when out of memory); the JSON configuration file read. */

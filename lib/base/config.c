@@ -158,6 +158,9 @@ static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
         }
         cfg->url_source = "REDIS_HOST";
     }
+    if (!(flags & TC_OPT_NO_ENV) && (rc = tc__cfg_tls_env(cfg, err)) != TC_OK) {
+        return rc;
+    }
     if ((v = env("TUTORCACHE_FEEDBACK_STORE", flags)) &&
         (rc = tc__cfg_set_fb_store(cfg, v, "TUTORCACHE_FEEDBACK_STORE",
                                    err)) != TC_OK) {
@@ -361,6 +364,7 @@ int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
                         opt->version);
     }
     cfg->store.port = TC__DEFAULT_REDIS_PORT;
+    tc__cfg_tls_clear(&cfg->tls);
     cfg->store.connect_timeout_ms = TC__DEFAULT_TIMEOUT_MS;
     cfg->store.command_timeout_ms = TC__DEFAULT_TIMEOUT_MS;
     cfg->store.pool_size = TC__DEFAULT_POOL;
@@ -392,7 +396,8 @@ int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
     }
     if ((rc = load_env(cfg, opt->flags, err)) != TC_OK ||
         (rc = apply_options(cfg, opt, err)) != TC_OK ||
-        (rc = env_password(cfg, opt->flags, err)) != TC_OK) {
+        (rc = env_password(cfg, opt->flags, err)) != TC_OK ||
+        (rc = tc__cfg_tls_finish(cfg, err)) != TC_OK) {
         goto fail;
     }
     if (!cfg->spool_dir && (rc = default_spool(cfg, err)) != TC_OK) {
@@ -422,6 +427,7 @@ void tc__config_free(tc__config *cfg)
         return;
     }
     tc__cfg_clear_store(cfg);
+    tc__cfg_tls_clear(&cfg->tls);
     for (i = 0; i < cfg->nns; i++) {
         tc__free(cfg->ns[i].name);
         tc__free(cfg->ns[i].prefix);

@@ -26,6 +26,17 @@ typedef enum tc__store_kind {
 #define TC__DEFAULT_MAP_BYTES ((size_t)1 << 30) /* LMDB */
 #define TC__MAX_WAIT_REPLICAS 64
 
+/*
+ * TLS to a Redis store (rediss://, rediss-cluster://; store/tls.c). The
+ * files are PEM; a NULL ca means the system's CAs, a NULL server_name
+ * the URL's host. insecure -1 is unset (off).
+ */
+typedef struct tc__tls_config {
+    int on;
+    int insecure; /* tls_insecure=1: no verification, logged */
+    char *ca, *cert, *key, *server_name;
+} tc__tls_config;
+
 /* A node of a redis-cluster:// URL, where the slot map is first asked. */
 typedef struct tc__seed {
     char *host;
@@ -60,6 +71,9 @@ typedef struct tc__store_config {
     /* feedback_wait_replicas: a feedback write on Redis waits (WAIT) for
      * this many replicas to have it before it returns; 0: no wait */
     int fb_wait_replicas;
+    /* rediss:// and rediss-cluster://: the URL's query, else the config
+     * file's and the environment's (tc__config.tls) */
+    tc__tls_config tls;
     /* lmdb */
     char *dir;
     size_t map_bytes;
@@ -108,6 +122,9 @@ typedef struct tc__config {
      * the cache's (config_fb.c), and where it was given; NULL: none */
     char *fb_url;
     const char *fb_url_source;
+    /* tls_* of the config file, then TUTORCACHE_TLS_*: what a rediss://
+     * URL whose query names none of them uses (config_tls.c) */
+    tc__tls_config tls;
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;

@@ -105,14 +105,19 @@ static int parse_seed(tc__seed *sd, const char *b, const char *e, tc__err *err)
     return sd->host ? TC_OK : tc__cfg_oom(err);
 }
 
-/* ?read_from=master|replica, the one option. */
+/* ?read_from=master|replica, and the tls_* of rediss-cluster://. */
 static int parse_options(tc__config *cfg, const char *q, tc__err *err)
 {
     while (q && *q) {
         const char *k = q + 1, *amp = strchr(k, '&');
         int klen = (int)(amp ? (size_t)(amp - k) : strlen(k));
+        int tls = tc__cfg_tls_param(cfg, k, (size_t)klen, err);
 
-        if (klen == 17 && strncmp(k, "read_from=replica", 17) == 0) {
+        if (tls < 0) {
+            return tls;
+        } else if (tls) {
+            /* taken */
+        } else if (klen == 17 && strncmp(k, "read_from=replica", 17) == 0) {
             cfg->store.read_replica = 1;
         } else if (klen == 16 && strncmp(k, "read_from=master", 16) == 0) {
             cfg->store.read_replica = 0;
@@ -124,7 +129,7 @@ static int parse_options(tc__config *cfg, const char *q, tc__err *err)
         } else {
             return tc__errf(err, TC_ECONFIG,
                             "store URL: redis-cluster: unknown option %.*s "
-                            "(read_from=master|replica)",
+                            "(read_from=master|replica, tls_*)",
                             klen, k);
         }
         q = amp;

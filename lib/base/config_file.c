@@ -401,6 +401,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             }
         } else if (strcmp(k, "namespaces") == 0) {
             rc = file_namespaces(cfg, f, path, err);
+        } else if ((rc = tc__cfg_tls_file(cfg, k, f, path, err)) != 0) {
+            rc = rc > 0 ? TC_OK : rc;
         } else {
             rc = tc__errf(err, TC_ECONFIG,
                           "%s: unknown field \"%s\" (store, "
@@ -410,7 +412,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "model, feedback_retention, spool_dir, "
                           "encryption_key_file, encryption_old_key_files, "
                           "key_secret_file, feedback_store, "
-                          "feedback_wait_replicas, namespaces)",
+                          "feedback_wait_replicas, namespaces, tls_ca, "
+                          "tls_cert, tls_key, tls_server_name, tls_insecure)",
                           path, k);
         }
     }

@@ -1,6 +1,7 @@
 /*
  * config_url.c - store URLs parsed into the store configuration:
- * redis://, unix://, lmdb:// and memory:, the password masked for logs.
+ * redis://, rediss:// (TLS), unix://, lmdb:// and memory:, the password
+ * masked for logs.
  *
  * A URL often carries a password, and generated passwords hold '/', '@',
  * ':' or '?'. So the user info ends at the URL's last '@' (a password may
@@ -33,6 +34,7 @@ void tc__cfg_clear_store(tc__config *cfg)
     tc__free(cfg->store.password);
     tc__free(cfg->store.dir);
     tc__cfg_clear_cluster(cfg);
+    tc__cfg_tls_clear(&cfg->store.tls);
     cfg->url = cfg->store.url_masked = cfg->store.host = cfg->store.unix_path =
         NULL;
     cfg->store.user = cfg->store.password = cfg->store.dir = NULL;
@@ -162,10 +164,14 @@ static int parse_query(tc__config *cfg, const char *q, tc__err *err)
         const char *k = q + 1, *amp = strchr(k, '&');
         size_t klen = amp ? (size_t)(amp - k) : strlen(k);
         char **dst = NULL;
-        int bad = 0;
+        int bad = 0, tls = tc__cfg_tls_param(cfg, k, klen, err);
 
         nth++;
-        if (strncmp(k, "db=", 3) == 0) {
+        if (tls < 0) {
+            return tls;
+        } else if (tls) {
+            /* taken */
+        } else if (strncmp(k, "db=", 3) == 0) {
             if (parse_num(k + 3, klen - 3, 0, INT_MAX, &cfg->store.db) != 0) {
                 return bad_db(err);
             }
@@ -178,7 +184,8 @@ static int parse_query(tc__config *cfg, const char *q, tc__err *err)
         } else {
             return tc__errf(err, TC_ECONFIG,
                             "store URL: query: parameter %d is none of db, "
-                            "user, password",
+                            "user, password, tls_ca, tls_cert, tls_key, "
+                            "tls_server_name, tls_insecure",
                             nth);
         }
         if (dst) {
@@ -233,7 +240,7 @@ static int parse_userinfo(tc__config *cfg, const char *rest, const char *at,
     return TC_OK;
 }
 
-/* redis://[user[:password]@]host[:port][/db][?query] */
+/* redis[s]://[user[:password]@]host[:port][/db][?query] */
 static int parse_redis(tc__config *cfg, const char *rest, url_parts *u,
                        tc__err *err)
 {
@@ -340,12 +347,14 @@ static int bad_scheme(const char *url, tc__err *err)
         strncmp(url + n, "://", 3) == 0) {
         return tc__errf(err, TC_ECONFIG,
                         "store URL: unknown scheme \"%.*s\" (redis://, "
-                        "redis-cluster://, unix://, lmdb://, memory:)",
+                        "rediss://, redis-cluster://, rediss-cluster://, "
+                        "unix://, lmdb://, memory:)",
                         (int)n, url);
     }
     return tc__errf(err, TC_ECONFIG,
-                    "store URL: no known scheme (redis://, redis-cluster://, "
-                    "unix://, lmdb://, memory:)");
+                    "store URL: no known scheme (redis://, rediss://, "
+                    "redis-cluster://, rediss-cluster://, unix://, lmdb://, "
+                    "memory:)");
 }
 
 /* The masked URL was made without the tracking parameter: put it back
@@ -377,13 +386,19 @@ int tc__config_parse_url(tc__config *cfg, const char *whole, tc__err *err)
         return rc;
     }
     url = rest ? rest : whole;
-    if (strncmp(url, "redis://", 8) == 0) {
+    if (strncmp(url, "redis://", 8) == 0 || strncmp(url, "rediss://", 9) == 0) {
         cfg->store.kind = TC__STORE_REDIS;
-        rc = parse_redis(cfg, url + 8, &u, err);
+        cfg->store.tls.on = url[5] == 's';
+        rc = parse_redis(cfg, url + 8 + cfg->store.tls.on, &u, err);
     } else if (strncmp(url, TC__CLUSTER_SCHEME, strlen(TC__CLUSTER_SCHEME)) ==
-               0) {
-        cluster_parts(&u, url + strlen(TC__CLUSTER_SCHEME));
-        rc = tc__cfg_parse_cluster(cfg, url + strlen(TC__CLUSTER_SCHEME), err);
+                   0 ||
+               strncmp(url, TC__CLUSTER_TLS_SCHEME,
+                       strlen(TC__CLUSTER_TLS_SCHEME)) == 0) {
+        const char *nodes = strstr(url, "://") + 3;
+
+        cfg->store.tls.on = url[5] == 's';
+        cluster_parts(&u, nodes);
+        rc = tc__cfg_parse_cluster(cfg, nodes, err);
     } else if (strncmp(url, "unix://", 7) == 0) {
         cfg->store.kind = TC__STORE_REDIS;
         rc = parse_unix(cfg, url + 7, &u, err);

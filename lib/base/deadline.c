@@ -4,6 +4,10 @@
  * through need not pass it down their signatures, and a round trip costs
  * one clock read more only when it is the scope's first.
  */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+
 #include "base/deadline.h"
 #include "base/internal.h"
 
@@ -52,4 +56,20 @@ void tc__deadline_extend(int64_t ms)
     if (depth > 0 && until_ms != 0 && ms > 0) {
         until_ms += ms;
     }
+}
+
+int tc__wait_fd(int fd, short events, int64_t by_ms)
+{
+    struct pollfd p = {fd, events, 0};
+    int64_t left;
+    int n;
+
+    do {
+        left = by_ms - tc__now_ms();
+        n = left <= 0 ? 0 : poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        return 0;
+    }
+    return n == 0 ? EAGAIN : errno;
 }

@@ -36,4 +36,9 @@ int64_t tc__deadline_budget(int64_t budget_ms);
  * something the timeout does not cover (a free pooled connection). */
 void tc__deadline_extend(int64_t ms);
 
+/* Waits with poll for fd to be ready for events (POLLIN, POLLOUT) until
+ * until_ms (tc__now_ms() clock). Returns 0, or an errno: EAGAIN when the
+ * time ran out, else poll's. */
+int tc__wait_fd(int fd, short events, int64_t until_ms);
+
 #endif /* TC_DEADLINE_H */

@@ -115,8 +115,8 @@ static int open_as(tc__cache **out, const tc_options *opt, int fb)
         goto fail;
     }
     /* A server that is down is not an error (the cache degrades and
-     * recovers by itself), but a wrong password is a mistake best
-     * reported now. */
+     * recovers by itself), but a wrong password, or a certificate that
+     * does not verify, is a mistake best reported now. */
     if (h->store) {
         /* one deadline: the connect, AUTH, SELECT and the PING */
         int outer = tc__deadline_enter();
@@ -124,7 +124,7 @@ static int open_as(tc__cache **out, const tc_options *opt, int fb)
         rc = h->store->ops->ping(h->store, &err);
         tc__deadline_leave(outer);
     }
-    if (h->store && rc == TC_EAUTH) {
+    if (h->store && (rc == TC_EAUTH || rc == TC_ETLS)) {
         goto fail;
     }
     if (h->store) {

@@ -187,6 +187,22 @@ int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
     cJSON_AddNumberToObject(root, "pool_size", cfg->store.pool_size);
     cJSON_AddNumberToObject(root, "feedback_wait_replicas",
                             cfg->store.fb_wait_replicas);
+    if (cfg->store.tls.on) {
+        const tc__tls_config *t = &cfg->store.tls;
+        const char *const v[] = {t->ca, t->cert, t->key, t->server_name};
+        const char *const k[] = {"ca", "cert", "key", "server_name"};
+
+        /* file names and a host name: none of them a secret */
+        o = cJSON_AddObjectToObject(root, "tls");
+        for (i = 0; i < 4; i++) {
+            if (v[i]) {
+                cJSON_AddStringToObject(o, k[i], v[i]);
+            } else {
+                cJSON_AddNullToObject(o, k[i]);
+            }
+        }
+        cJSON_AddBoolToObject(o, "insecure", t->insecure > 0);
+    }
     cJSON_AddNumberToObject(root, "l1_max_bytes", (double)cfg->l1_max_bytes);
     cJSON_AddNumberToObject(root, "lmdb_map_bytes",
                             (double)cfg->store.map_bytes);

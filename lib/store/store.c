@@ -9,6 +9,14 @@ int tc__store_open(tc__store **out, const tc__store_config *cfg,
                    const tc__logger *log, tc__err *err)
 {
     *out = NULL;
+    if (cfg->tls.on && cfg->tls.insecure > 0) {
+        /* once per store, however many nodes or connections it has */
+        tc__log(log, TC_LOG_WARN, "tls_insecure",
+                (const char *const[]){"store", cfg->url_masked, "detail",
+                                      "tls_insecure=1: the server's "
+                                      "certificate is not verified",
+                                      NULL});
+    }
     switch (cfg->kind) {
     case TC__STORE_REDIS:
         return tc__store_redis_open(out, cfg, log, err);

@@ -147,8 +147,10 @@ int tc__store_set_check(const tc__store_set *it, size_t i, tc__err *err);
  * Opens the store cfg names (cfg->kind; *out NULL for memory:), keeping
  * cfg and log, which must outlive it. A Redis server that is down is not
  * an error (the store recovers by itself); a wrong password is TC_EAUTH.
- * Returns TC_OK; TC_EAUTH; TC_ECONFIG; TC_EIO (an LMDB directory);
- * TC_ENOMEM.
+ * A TLS store (cfg->tls.on) with tls_insecure logs a tls_insecure warning
+ * here, once per store.
+ * Returns TC_OK; TC_EAUTH; TC_ECONFIG; TC_ETLS (TLS files that cannot be
+ * used); TC_EIO (an LMDB directory); TC_ENOMEM.
  */
 int tc__store_open(tc__store **out, const tc__store_config *cfg,
                    const tc__logger *log, tc__err *err);

@@ -105,7 +105,7 @@ static void same(const tc__rrep *t, const redisReply *h, int nested, int depth)
 static void run(const uint8_t *data, size_t size, int nested)
 {
     tc__resp_target t;
-    redisContext *c = NULL;
+    struct tc__rconn *c = NULL;
     redisReader *ref = redisReaderCreate();
     void *got = NULL;
     tc__rrep stack[TC__REP_STACK];
@@ -124,7 +124,8 @@ static void run(const uint8_t *data, size_t size, int nested)
     close(server); /* after the input, the end of the stream */
     FZ_CHECK(ref != NULL, "redisReaderCreate");
     if (size) {
-        FZ_CHECK(redisReaderFeed(c->reader, (const char *)data, size) ==
+        FZ_CHECK(redisReaderFeed(tc__resp_reader(c), (const char *)data,
+                                         size) ==
                          REDIS_OK &&
                      redisReaderFeed(ref, (const char *)data, size) == REDIS_OK,
                  "redisReaderFeed");
@@ -148,7 +149,7 @@ static void run(const uint8_t *data, size_t size, int nested)
             break;
         }
         FZ_CHECK(rc == 0, "reply %d: hiredis reads one, the slots fail: %s", n,
-                 c->errstr);
+                 tc__resp_errstr(c));
         FZ_CHECK(k.next == 1, "reply %d filled %zu slots", n, k.next);
         same(&k.slot[0], got, nested, 0);
         freeReplyObject(got);

@@ -36,7 +36,7 @@ enum { BR_CLOSED, BR_OPEN, BR_HALF_OPEN };
 
 /* A pool slot: a connection, or NULL until it is (re)created. */
 typedef struct rconn {
-    struct redisContext *c;
+    struct tc__rconn *c;
     int ever; /* it had a connection before: the next one is a reconnect */
 } rconn;
 
@@ -220,7 +220,7 @@ static void breaker_report(tc__redis *s, rcall *cl, int rc)
     if (cl->denied) {
         /* one command refused, on a server that answers: not down */
         log_event(s, TC_LOG_WARN, "l2_denied", rc, cl->err->msg, NULL);
-    } else if (down || rc == TC_EAUTH || rc == TC_ECONFIG) {
+    } else if (down || rc == TC_EAUTH || rc == TC_ECONFIG || rc == TC_ETLS) {
         atomic_store(&s->up, 0);
         log_event(s, TC_LOG_WARN, "l2_unavailable", rc, cl->err->msg, NULL);
     } else if (!neutral) {
@@ -407,7 +407,7 @@ static int sent_send(tc__redis *s, tc__rsent *t)
         if (t->fresh && (rc = conn_open(s, cl)) != TC_OK) {
             return rc;
         }
-        if ((eno = tc__req_send(t->q, tc__resp_fd(cl->conn.c))) == 0) {
+        if ((eno = tc__resp_send(cl->conn.c, t->q)) == 0) {
             return TC_OK;
         }
         rc = send_fail(cl, eno);

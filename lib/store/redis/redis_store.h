@@ -4,7 +4,7 @@
  * include it. From the bottom up, each file calling only those before it:
  *
  *   resp_req.c      the wire (resp.h): requests
- *   resp.c          the wire: replies, connecting
+ *   resp.c          the wire: replies, connecting, TLS (store/tls.c)
  *   redis_pool.c    the pool of connections and the circuit breaker in
  *                   front of it: how one call runs (tc__redis_run)
  *   redis_keeping.c how the server keeps keys (eviction, persistence)

@@ -44,7 +44,7 @@ typedef struct tc__rtrack {
     tc__ratelimit rl;
     tc__track_spec spec;
     char **prefixes;
-    struct redisContext *c;
+    struct tc__rconn *c;
     int wake[2]; /* untrack writes a byte to wake[1] */
     pthread_t thread;
     int started;
@@ -86,7 +86,7 @@ static int roundtrip(tc__rtrack *tr, tc__req *q, tc__rsink *k, tc__err *err)
     if (tc__req_done(q) != 0) {
         return tc__errf(err, TC_ENOMEM, "CLIENT TRACKING: out of memory");
     }
-    if ((eno = tc__req_send(q, tc__resp_fd(tr->c))) != 0) {
+    if ((eno = tc__resp_send(tr->c, q)) != 0) {
         return tc__errf(err, TC_EUNAVAIL, "CLIENT TRACKING on %s: %s",
                         tr->t->where, strerror(eno));
     }
@@ -231,7 +231,7 @@ static int read_replies(tc__rtrack *tr)
     void *got;
     int rc = 0;
 
-    if (redisBufferRead(tr->c) != REDIS_OK) {
+    if (tc__resp_fill(tr->c) != 0) {
         return -1;
     }
     if (!tr->sink_on) {
@@ -239,9 +239,9 @@ static int read_replies(tc__rtrack *tr)
         tr->sink_on = 1;
     }
     for (;;) {
-        tr->c->reader->privdata = k;
+        tc__resp_reader(tr->c)->privdata = k;
         got = NULL;
-        if (redisReaderGetReply(tr->c->reader, &got) != REDIS_OK) {
+        if (redisReaderGetReply(tc__resp_reader(tr->c), &got) != REDIS_OK) {
             rc = -1;
             break;
         }
@@ -264,7 +264,7 @@ static int send_ping(tc__rtrack *tr)
 
     tc__req_init(&q);
     tc__req_cmd1(&q, "PING", NULL);
-    eno = tc__req_done(&q) != 0 ? ENOMEM : tc__req_send(&q, tc__resp_fd(tr->c));
+    eno = tc__req_done(&q) != 0 ? ENOMEM : tc__resp_send(tr->c, &q);
     tc__req_free(&q);
     tr->ping_ms = tc__now_ms();
     return eno;
@@ -313,7 +313,8 @@ static void *track_main(void *arg)
         }
         if (readable) {
             if (read_replies(tr) != 0) {
-                lost(tr, tr->c->errstr[0] ? tr->c->errstr : "bad reply");
+                lost(tr, tc__resp_errstr(tr->c)[0] ? tc__resp_errstr(tr->c)
+                                                : "bad reply");
             }
             continue;
         }

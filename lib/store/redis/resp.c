@@ -2,24 +2,25 @@
  * resp.c - the wire of the Redis store (resp.h), but for the requests
  * (resp_req.c): replies parsed by hiredis' reader straight into slots of
  * the call, read within the call's deadline; connections opened with
- * their timeouts, AUTH and SELECT.
+ * their timeouts, TLS (store/tls.c) for rediss://, AUTH and SELECT.
  *
  * hiredis is used for what it does well, connecting and parsing, and not
  * for formatting or writing: its per-command formatting, its reply
  * objects and the signal-mask system calls a write(2) that may raise
- * SIGPIPE needs are all avoided on the hot path.
+ * SIGPIPE needs are all avoided. Over TLS the reader is fed the bytes
+ * the session decrypted, and hiredis touches the socket only to connect.
  */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
 
+#include "base/deadline.h"
 #include "store/redis/resp.h"
 
 #define MS_PER_S 1000
@@ -224,6 +225,23 @@ int tc__resp_error_code(const char *str)
 
 /* ---- connections -------------------------------------------------------- */
 
+/*
+ * A connection: hiredis' context (its socket and reader) and, over TLS,
+ * the session on that socket, with the command timeout that bounds each
+ * of its waits (a plain socket has it as SO_RCVTIMEO/SO_SNDTIMEO). It is
+ * allocated as hiredis allocates its context, with malloc, not
+ * tc__malloc: a pooled connection outlives the call that opened it, and
+ * the library's allocator counts what calls leave behind.
+ */
+struct tc__rconn {
+    redisContext *rc;
+    tc__tls *tls;
+    int sock_ms;
+};
+
+/* The size of one read from a TLS session: a whole record. */
+#define TLS_READ 16384
+
 static struct timeval ms_tv(int ms)
 {
     struct timeval tv = {ms / MS_PER_S, (ms % MS_PER_S) * US_PER_MS};
@@ -258,13 +276,17 @@ int tc__resp_target_init(tc__resp_target *t, const tc__store_config *cfg,
     } else if (cfg->unix_path) {
         snprintf(where, sizeof(where), "unix://%s", cfg->unix_path);
     } else {
-        snprintf(where, sizeof(where), "redis://%s:%d", cfg->host, t->port);
+        snprintf(where, sizeof(where), "redis%s://%s:%d",
+                 cfg->tls.on ? "s" : "", cfg->host, t->port);
     }
     if (copy_str(&t->host, cfg->host) || copy_str(&t->where, where) ||
         copy_str(&t->unix_path, cfg->unix_path) ||
         copy_str(&t->user, cfg->user) ||
         copy_str(&t->password, cfg->password)) {
         return tc__errf(err, TC_ENOMEM, "redis: out of memory");
+    }
+    if (cfg->tls.on && !t->unix_path) {
+        return tc__tls_ctx_new(&t->tls, &cfg->tls, t->host, t->where, err);
     }
     return TC_OK;
 }
@@ -279,22 +301,27 @@ void tc__resp_target_free(tc__resp_target *t)
     tc__free(t->user);
     tc__free(t->password);
     tc__free(t->where);
+    tc__tls_ctx_free(t->tls);
     memset(t, 0, sizeof(*t));
 }
 
 /*
- * A failed hiredis call. The blocking context reports an expired
- * SO_RCVTIMEO as an I/O error with errno EAGAIN, which is the timeout.
+ * A failed read or send. The blocking context reports an expired
+ * SO_RCVTIMEO as an I/O error with errno EAGAIN, which is the timeout,
+ * and so does a TLS session whose wait ran out.
  */
-int tc__resp_io_fail(const redisContext *c, int eno, const char *label,
+int tc__resp_io_fail(const struct tc__rconn *conn, int eno, const char *label,
                      const char *where, int timeout_ms, tc__err *err)
 {
+    const redisContext *c = conn->rc;
     char what[TC__ERR_MAX];
     int rc;
 
     if (c->err == REDIS_ERR_IO && (eno == EAGAIN || eno == EWOULDBLOCK ||
                                    eno == ETIMEDOUT || eno == EINPROGRESS)) {
         rc = TC_ETIMEOUT;
+    } else if (c->err == REDIS_ERR_IO && conn->tls && eno == EPROTO) {
+        rc = TC_ETLS;
     } else if (c->err == REDIS_ERR_PROTOCOL) {
         rc = TC_EPROTO;
     } else {
@@ -308,45 +335,19 @@ int tc__resp_io_fail(const redisContext *c, int eno, const char *label,
     if (rc == TC_ETIMEOUT) {
         return tc__errf(err, rc, "%s: timed out after %d ms", what, timeout_ms);
     }
-    return tc__errf(err, rc, "%s: %s", what, c->errstr);
+    return tc__errf(err, rc, "%s: %s%s", what, rc == TC_ETLS ? "TLS: " : "",
+                    c->errstr);
 }
 
-int tc__resp_stale(const redisContext *c, int eno)
+int tc__resp_stale(const struct tc__rconn *conn, int eno)
 {
+    const redisContext *c = conn ? conn->rc : NULL;
     int io = !c || c->err == REDIS_ERR_IO;
 
     if (c && c->err == REDIS_ERR_EOF) {
         return 1;
     }
     return io && (eno == ECONNRESET || eno == EPIPE || eno == ENOTCONN);
-}
-
-/* The reply to AUTH or SELECT, while setting a connection up. */
-static int setup_reply(const tc__resp_target *t, const char *label,
-                       redisReply *r, int eno, redisContext *c, const char *cmd,
-                       int budget_ms, tc__err *err)
-{
-    int rc;
-
-    if (!r) {
-        return tc__resp_io_fail(c, eno, label, NULL, budget_ms, err);
-    }
-    if (r->type == REDIS_REPLY_STATUS) {
-        freeReplyObject(r);
-        return TC_OK;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        rc = tc__resp_error_code(r->str);
-        if (rc == TC_EPROTO) {
-            rc = TC_ECONFIG; /* such as a db index out of range */
-        }
-        rc =
-            tc__errf(err, rc, "%s: %s on %s: %s", label, cmd, t->where, r->str);
-    } else {
-        rc = tc__errf(err, TC_EPROTO, "%s: %s: unexpected reply", label, cmd);
-    }
-    freeReplyObject(r);
-    return rc;
 }
 
 /* The smaller of want and what is left before until_ms, at least 1 ms
@@ -361,98 +362,169 @@ static int ms_left(int want, int64_t until_ms)
     return left < want ? (int)left : want;
 }
 
+/* The replies to AUTH, SELECT and PING, in k's slots, while setting up;
+ * cmd names each. */
+static int setup_replies(const tc__resp_target *t, const char *label,
+                         const tc__rsink *k, const char *const *cmd,
+                         tc__err *err)
+{
+    for (size_t i = 0; i < k->next; i++) {
+        const tc__rrep *r = &k->slot[i];
+        int rc;
+
+        if (r->type == REDIS_REPLY_STATUS) {
+            continue;
+        }
+        if (r->type != REDIS_REPLY_ERROR || !r->str) {
+            return tc__errf(err, TC_EPROTO, "%s: %s: unexpected reply", label,
+                            cmd[i]);
+        }
+        rc = tc__resp_error_code(r->str);
+        if (rc == TC_EPROTO) {
+            rc = TC_ECONFIG; /* such as a db index out of range */
+        }
+        return tc__errf(err, rc, "%s: %s on %s: %s", label, cmd[i], t->where,
+                        r->str);
+    }
+    return TC_OK;
+}
+
 /*
- * Opens the connection and sets it up within the call's deadline: the
- * connect gets the connect timeout or what is left, AUTH and SELECT what
- * is left then; the socket is left with the command timeout, which bounds
- * each wait of the calls that use it (tc__resp_read_until).
+ * A TLS connection the server dropped on its first round trip. In TLS
+ * 1.3 the server judges the client's certificate after the client has
+ * finished its handshake, so its refusal comes as an alert on the first
+ * read, or, when the reset outruns the alert, as a closed connection.
  */
-static int conn_setup(redisContext **out, const tc__resp_target *t,
+static int tls_dropped(const tc__resp_target *t, const char *label,
+                       tc__err *err)
+{
+    return tc__errf(err, TC_ETLS,
+                    "%s: connect to %s: TLS: the server closed the connection "
+                    "after the handshake (does it require a client "
+                    "certificate? tls_cert, tls_key)",
+                    label, t->where);
+}
+
+/*
+ * AUTH and SELECT, sent together and answered in order, the way every
+ * later call goes (tc__resp_send, tc__resp_read_until): over TLS too,
+ * and within the call's deadline. Over TLS a PING follows, so that a
+ * server refusing the session says so now, as the open's failure, and
+ * not on the first call that borrows the connection.
+ */
+static int conn_login(struct tc__rconn *conn, const tc__resp_target *t,
                       const char *label, int64_t until_ms, int budget_ms,
                       tc__err *err)
 {
-    int cms = ms_left(t->connect_ms, until_ms), left;
-    redisContext *c;
-    redisReply *r;
+    tc__rrep stack[3];
+    tc__rsink k;
+    tc__req q;
     char dbs[16];
-    const char *argv[3];
-    size_t lens[3];
-    int rc = TC_OK, argc = 0;
+    const char *argv[3], *cmd[3];
+    int argc = 0, rc = TC_OK, eno, n = 0;
 
-    if (cms == 0) {
-        return tc__errf(err, TC_ETIMEOUT,
-                        "%s: connect to %s: timed out after %d ms", label,
-                        t->where, budget_ms);
-    }
-    c = t->unix_path
-            ? redisConnectUnixWithTimeout(t->unix_path, ms_tv(cms))
-            : redisConnectWithTimeout(t->host, t->port, ms_tv(cms));
-    if (!c) {
-        return tc__errf(err, TC_ENOMEM, "%s: connect: out of memory", label);
-    }
-    left = t->password || t->db != 0 ? ms_left(t->command_ms, until_ms)
-                                     : t->command_ms;
-    if (!c->err && left == 0) {
-        redisFree(c);
-        return tc__errf(err, TC_ETIMEOUT,
-                        "%s: connect to %s: timed out after %d ms", label,
-                        t->where, budget_ms);
-    }
-    if (c->err || redisSetTimeout(c, ms_tv(left)) != REDIS_OK) {
-        rc = tc__resp_io_fail(c, errno, label, t->where,
-                              cms < t->connect_ms ? budget_ms : cms, err);
-        goto fail;
-    }
+    tc__req_init(&q);
     if (t->password) {
         argv[argc++] = "AUTH";
         if (t->user) {
             argv[argc++] = t->user;
         }
         argv[argc++] = t->password;
-        for (int i = 0; i < argc; i++) {
-            lens[i] = strlen(argv[i]);
-        }
-        r = redisCommandArgv(c, argc, argv, lens);
-        rc = setup_reply(t, label, r, errno, c, "AUTH", budget_ms, err);
-        if (rc != TC_OK) {
-            goto fail;
-        }
+        tc__req_argv(&q, argc, argv);
+        cmd[n++] = "AUTH";
     }
     if (t->db != 0) {
         snprintf(dbs, sizeof(dbs), "%d", t->db);
-        argv[0] = "SELECT";
-        argv[1] = dbs;
-        lens[0] = strlen(argv[0]);
-        lens[1] = strlen(dbs);
-        r = redisCommandArgv(c, 2, argv, lens);
-        rc = setup_reply(t, label, r, errno, c, "SELECT", budget_ms, err);
-        if (rc != TC_OK) {
-            goto fail;
-        }
+        tc__req_argv(&q, 2, (const char *const[]){"SELECT", dbs});
+        cmd[n++] = "SELECT";
     }
-    if (left != t->command_ms &&
-        redisSetTimeout(c, ms_tv(t->command_ms)) != REDIS_OK) {
-        rc = tc__resp_io_fail(c, errno, label, t->where, budget_ms, err);
+    if (conn->tls) {
+        tc__req_cmd1(&q, "PING", NULL);
+        cmd[n++] = "PING";
+    }
+    tc__sink_init(&k, stack, (size_t)n, 0);
+    if (tc__req_done(&q) != 0) {
+        rc = tc__errf(err, TC_ENOMEM, "%s: connect: out of memory", label);
+    } else if ((eno = tc__resp_send(conn, &q)) != 0) {
+        rc = conn->tls && tc__resp_stale(NULL, eno)
+                 ? tls_dropped(t, label, err)
+                 : tc__errf(err, eno == EAGAIN ? TC_ETIMEOUT : TC_EUNAVAIL,
+                            "%s: connect to %s: %s", label, t->where,
+                            eno == EAGAIN ? "timed out" : strerror(eno));
+    } else if (tc__resp_read_until(conn, &k, until_ms, t->command_ms) != 0) {
+        eno = errno;
+        rc = conn->tls && tc__resp_stale(conn, eno)
+                 ? tls_dropped(t, label, err)
+                 : tc__resp_io_fail(conn, eno, label, NULL, budget_ms, err);
+    } else {
+        rc = setup_replies(t, label, &k, cmd, err);
+    }
+    /* the password in the request's buffer */
+    explicit_bzero(q.buf, q.len);
+    tc__req_free(&q);
+    tc__sink_free(&k, stack);
+    return rc;
+}
+
+/*
+ * Opens the connection and sets it up within the call's deadline: the
+ * connect and the TLS handshake get the connect timeout or what is left,
+ * AUTH and SELECT what is left then; the socket is left with the command
+ * timeout, which bounds each wait of the calls that use it
+ * (tc__resp_read_until).
+ */
+static int conn_setup(struct tc__rconn **out, const tc__resp_target *t,
+                      const char *label, int64_t until_ms, int budget_ms,
+                      tc__err *err)
+{
+    int cms = ms_left(t->connect_ms, until_ms);
+    int64_t connect_until = tc__now_ms() + cms;
+    struct tc__rconn *conn;
+    redisContext *c;
+    int rc = TC_OK;
+
+    if (cms == 0) {
+        return tc__errf(err, TC_ETIMEOUT,
+                        "%s: connect to %s: timed out after %d ms", label,
+                        t->where, budget_ms);
+    }
+    if (!(conn = calloc(1, sizeof(*conn)))) {
+        return tc__errf(err, TC_ENOMEM, "%s: connect: out of memory", label);
+    }
+    conn->sock_ms = t->command_ms;
+    c = conn->rc = t->unix_path
+                       ? redisConnectUnixWithTimeout(t->unix_path, ms_tv(cms))
+                       : redisConnectWithTimeout(t->host, t->port, ms_tv(cms));
+    if (!c) {
+        free(conn);
+        return tc__errf(err, TC_ENOMEM, "%s: connect: out of memory", label);
+    }
+    if (c->err || redisSetTimeout(c, ms_tv(t->command_ms)) != REDIS_OK) {
+        rc = tc__resp_io_fail(conn, errno, label, t->where,
+                              cms < t->connect_ms ? budget_ms : cms, err);
         goto fail;
     }
     /* From here on, replies are read into the calls' slots. */
     c->reader->fn = &rep_fns;
     c->reader->privdata = NULL;
-    *out = c;
+    if (t->tls &&
+        (rc = tc__tls_open(&conn->tls, t->tls, c->fd, label, connect_until,
+                           cms < t->connect_ms ? budget_ms : cms, err)) !=
+            TC_OK) {
+        goto fail;
+    }
+    if ((t->password || t->db != 0 || conn->tls) &&
+        (rc = conn_login(conn, t, label, until_ms, budget_ms, err)) != TC_OK) {
+        goto fail;
+    }
+    *out = conn;
     return TC_OK;
 fail:
-    redisFree(c);
+    tc__resp_close(conn);
     return rc;
 }
 
-/*
- * AUTH and SELECT go through hiredis, which writes with write(2), so
- * SIGPIPE is blocked for this thread meanwhile and a pending one
- * consumed: a library must not kill its host because a server went away.
- * Connecting is rare, so its four extra system calls do not matter; the
- * calls themselves send with MSG_NOSIGNAL instead.
- */
-int tc__resp_connect(redisContext **out, const tc__resp_target *t,
+int tc__resp_connect(struct tc__rconn **out, const tc__resp_target *t,
                      const char *label, tc__err *err)
 {
     int budget = t->connect_ms > t->command_ms ? t->connect_ms : t->command_ms;
@@ -461,44 +533,141 @@ int tc__resp_connect(redisContext **out, const tc__resp_target *t,
                                   err);
 }
 
-int tc__resp_connect_until(redisContext **out, const tc__resp_target *t,
+/* Nothing of hiredis writes (AUTH and SELECT go as every call does, with
+ * MSG_NOSIGNAL or through the TLS session's own BIO), so no SIGPIPE can
+ * come of opening a connection. */
+int tc__resp_connect_until(struct tc__rconn **out, const tc__resp_target *t,
                            const char *label, int64_t until_ms, int budget_ms,
                            tc__err *err)
 {
-    sigset_t pipe_set, old, pending;
-    struct timespec zero = {0, 0};
-    int rc, had_pipe;
-
     *out = NULL;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    sigpending(&pending);
-    had_pipe = sigismember(&pending, SIGPIPE);
-    rc = conn_setup(out, t, label, until_ms, budget_ms, err);
-    if (!had_pipe) {
-        sigpending(&pending);
-        if (sigismember(&pending, SIGPIPE)) {
-            sigtimedwait(&pipe_set, NULL, &zero);
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
+    return conn_setup(out, t, label, until_ms, budget_ms, err);
 }
 
-void tc__resp_close(redisContext *c)
+void tc__resp_close(struct tc__rconn *c)
 {
     if (c) {
-        redisFree(c);
+        tc__tls_close(c->tls);
+        if (c->rc) {
+            redisFree(c->rc);
+        }
+        free(c);
     }
 }
 
-int tc__resp_fd(const redisContext *c)
+int tc__resp_fd(const struct tc__rconn *c)
 {
-    return c->fd;
+    return c->rc->fd;
 }
 
-int tc__resp_read(redisContext *c, tc__rsink *k)
+struct redisReader *tc__resp_reader(struct tc__rconn *c)
+{
+    return c->rc->reader;
+}
+
+const char *tc__resp_errstr(const struct tc__rconn *c)
+{
+    return c->rc->errstr;
+}
+
+/* ---- sending and reading --------------------------------------------------- */
+
+/*
+ * A request through the TLS session: the pieces copied into records of
+ * up to TLS_READ bytes (one SSL_write per small piece would be a record
+ * each), a large value written from the caller's memory as it is.
+ */
+static int tls_send(struct tc__rconn *c, const tc__req *q)
+{
+    char buf[TLS_READ];
+    size_t used = 0;
+    int eno = 0;
+
+    for (size_t i = 0; i < q->nseg && eno == 0; i++) {
+        const tc__rseg *g = &q->seg[i];
+        const char *p = g->ext ? g->ext : q->buf + g->off;
+
+        if (used + g->len <= sizeof(buf)) {
+            memcpy(buf + used, p, g->len);
+            used += g->len;
+            continue;
+        }
+        if (used) {
+            eno = tc__tls_write(c->tls, buf, used, c->sock_ms);
+            used = 0;
+        }
+        if (eno == 0) {
+            eno = tc__tls_write(c->tls, p, g->len, c->sock_ms);
+        }
+    }
+    if (eno == 0 && used) {
+        eno = tc__tls_write(c->tls, buf, used, c->sock_ms);
+    }
+    return eno;
+}
+
+int tc__resp_send(struct tc__rconn *c, const tc__req *q)
+{
+    return c->tls ? tls_send(c, q) : tc__req_send(q, c->rc->fd);
+}
+
+/* A failure of the connection, as hiredis keeps it, with errno kept. */
+static int conn_err(redisContext *c, int type, const char *why, int eno)
+{
+    c->err = type;
+    snprintf(c->errstr, sizeof(c->errstr), "%s", why);
+    errno = eno;
+    return -1;
+}
+
+/*
+ * What redisBufferRead does, through the TLS session: one read, waiting
+ * until until_ms or the command timeout, then what the session already
+ * decrypted. The socket is non-blocking: its poll is the only wait.
+ */
+static int tls_fill(struct tc__rconn *c, int64_t until_ms)
+{
+    char buf[TLS_READ];
+    int64_t by = tc__now_ms() + c->sock_ms;
+    ssize_t n;
+    int first = 1;
+
+    do {
+        n = tc__tls_read(c->tls, buf, sizeof(buf),
+                         !first ? 0 : until_ms < by ? until_ms : by);
+        if (n == 0) {
+            return conn_err(c->rc, REDIS_ERR_EOF,
+                            "Server closed the connection", ECONNRESET);
+        }
+        if (n < 0 && !first && errno == EAGAIN) {
+            break; /* the rest of a record is still on its way */
+        }
+        if (n < 0) {
+            int eno = errno;
+
+            return conn_err(c->rc, REDIS_ERR_IO,
+                            eno == EPROTO ? tc__tls_why(c->tls)
+                                          : strerror(eno),
+                            eno);
+        }
+        if (redisReaderFeed(c->rc->reader, buf, (size_t)n) != REDIS_OK) {
+            return conn_err(c->rc, c->rc->reader->err, c->rc->reader->errstr,
+                            EPROTO);
+        }
+        first = 0;
+    } while (tc__tls_pending(c->tls) > 0);
+    return 0;
+}
+
+int tc__resp_fill(struct tc__rconn *c)
+{
+    if (c->tls) {
+        return tls_fill(c, INT64_MAX);
+    }
+    return redisBufferRead(c->rc) == REDIS_OK ? 0 : -1;
+}
+
+int tc__resp_read(struct tc__rconn *c, tc__rsink *k)
 {
     return tc__resp_read_until(c, k, INT64_MAX, 0);
 }
@@ -507,36 +676,24 @@ int tc__resp_read(redisContext *c, tc__rsink *k)
  * connection's error set as an expired SO_RCVTIMEO sets it (EAGAIN). */
 static int wait_readable(redisContext *c, int64_t until_ms)
 {
-    struct pollfd p = {c->fd, POLLIN, 0};
-    int64_t left;
-    int n;
+    int eno = tc__wait_fd(c->fd, POLLIN, until_ms);
 
-    do {
-        left = until_ms - tc__now_ms();
-        n = left <= 0 ? 0 : poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0) {
-        return 0;
-    }
-    if (n == 0) {
-        errno = EAGAIN;
-    }
-    c->err = REDIS_ERR_IO;
-    snprintf(c->errstr, sizeof(c->errstr), "%s", strerror(errno));
-    return -1;
+    return eno == 0 ? 0 : conn_err(c, REDIS_ERR_IO, strerror(eno), eno);
 }
 
 /*
  * The reading of redisGetReply (its writing has nothing to do here: the
- * request went by tc__req_send), with the call's deadline: when less is
+ * request went by tc__resp_send), with the call's deadline: when less is
  * left than the socket's own timeout, less a tenth of it, the socket is
  * polled for what is left before each read. The usual call, which starts
  * with its whole timeout, reads with no poll: its read then ends at most
- * a tenth of the timeout after the deadline.
+ * a tenth of the timeout after the deadline. A TLS session waits in
+ * tls_fill, for what is left or the command timeout, whichever is less.
  */
-int tc__resp_read_until(redisContext *c, tc__rsink *k, int64_t until_ms,
+int tc__resp_read_until(struct tc__rconn *conn, tc__rsink *k, int64_t until_ms,
                         int sock_ms)
 {
+    redisContext *c = conn->rc;
     void *got;
 
     c->reader->privdata = k;
@@ -549,6 +706,12 @@ int tc__resp_read_until(redisContext *c, tc__rsink *k, int64_t until_ms,
             }
             if (got) {
                 break;
+            }
+            if (conn->tls) {
+                if (tls_fill(conn, until_ms) != 0) {
+                    return -1;
+                }
+                continue;
             }
             if (until_ms != INT64_MAX &&
                 until_ms - tc__now_ms() < sock_ms - sock_ms / 10 &&

@@ -2,10 +2,11 @@
  * resp.h - the wire of the Redis store: requests written as RESP by hand
  * into one buffer and sent with one sendmsg, replies parsed by hiredis'
  * reader into slots of the call, and the opening of a connection (connect,
- * timeouts, AUTH, SELECT). Internal to the files of redis/ (their map is
- * redis_store.h). It exposes no hiredis type (a connection is a
- * `struct redisContext *`, declared only), so that the pool holds
- * connections without including hiredis.
+ * TLS for rediss://, timeouts, AUTH, SELECT). Internal to the files of
+ * redis/ (their map is redis_store.h). It exposes no hiredis type (a
+ * connection is a `struct tc__rconn *`, declared only: hiredis' context
+ * and, over TLS, its session), so that the pool holds connections without
+ * including hiredis.
  *
  * Nothing here knows about pools, breakers or operations: a failure is
  * returned as a TC_E* code with the detail, and the caller decides what
@@ -20,8 +21,10 @@
 
 #include "store/redis/resp_req.h"
 #include "store/store.h"
+#include "store/tls.h"
 
-struct redisContext;
+struct tc__rconn;
+struct redisReader;
 
 /* ---- replies ------------------------------------------------------------ */
 
@@ -90,12 +93,13 @@ typedef struct tc__resp_target {
     int db;                /* 0: no SELECT */
     int connect_ms, command_ms;
     char *where; /* the server as messages name it, without password */
+    tc__tls_ctx *tls; /* rediss://: every connection is TLS; else NULL */
 } tc__resp_target;
 
 /*
  * Copies what cfg says of the server (defaults: port 6379, timeouts of
- * 250 ms) into t. Returns TC_OK; TC_EINVAL (no host or socket, a
- * negative db); TC_ENOMEM. tc__resp_target_free releases the copies,
+ * 250 ms) into t, and loads its TLS files. Returns TC_OK; TC_EINVAL (no
+ * host or socket, a negative db); TC_ETLS (a TLS file, named); TC_ENOMEM. tc__resp_target_free releases the copies,
  * wiping the password first, also after a failed init.
  */
 int tc__resp_target_init(tc__resp_target *t, const tc__store_config *cfg,
@@ -103,13 +107,15 @@ int tc__resp_target_init(tc__resp_target *t, const tc__store_config *cfg,
 void tc__resp_target_free(tc__resp_target *t);
 
 /*
- * Opens a connection with the connect timeout, sets the command timeout
- * on its socket, authenticates and selects the db, and makes its replies
- * go to sinks (tc__resp_read). label names the call in err.
- * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT (unreachable); TC_EAUTH;
- * TC_ECONFIG (SELECT refused); TC_ENOMEM.
+ * Opens a connection with the connect timeout (the TLS handshake
+ * included), sets the command timeout on its socket, authenticates and
+ * selects the db, and makes its replies go to sinks (tc__resp_read).
+ * label names the call in err.
+ * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT (unreachable); TC_ETLS (the
+ * server's certificate rejected, saying why); TC_EAUTH; TC_ECONFIG
+ * (SELECT refused); TC_ENOMEM.
  */
-int tc__resp_connect(struct redisContext **out, const tc__resp_target *t,
+int tc__resp_connect(struct tc__rconn **out, const tc__resp_target *t,
                      const char *label, tc__err *err);
 /*
  * The same within a call's deadline (until_ms, tc__now_ms() clock): the
@@ -117,32 +123,49 @@ int tc__resp_connect(struct redisContext **out, const tc__resp_target *t,
  * what is left; a timeout's message names budget_ms, the call's timeout.
  * tc__resp_connect is this with the larger timeout of t from now.
  */
-int tc__resp_connect_until(struct redisContext **out,
+int tc__resp_connect_until(struct tc__rconn **out,
                            const tc__resp_target *t, const char *label,
                            int64_t until_ms, int budget_ms, tc__err *err);
-void tc__resp_close(struct redisContext *c);
-int tc__resp_fd(const struct redisContext *c);
+void tc__resp_close(struct tc__rconn *c);
+int tc__resp_fd(const struct tc__rconn *c);
+
+/*
+ * Sends a request (tc__req_done'd): tc__req_send on a plain socket, the
+ * TLS session's writes otherwise, each wait at most the command timeout.
+ * Returns 0, or the errno of the failure (EAGAIN: timed out).
+ */
+int tc__resp_send(struct tc__rconn *c, const tc__req *q);
+/*
+ * Reads what the connection has into its reader (a wait at most the
+ * command timeout), for a caller that takes replies itself after a poll
+ * of tc__resp_fd: over TLS every byte already decrypted is taken too, so
+ * that the next poll sees all there is. 0, or -1 as tc__resp_read.
+ */
+int tc__resp_fill(struct tc__rconn *c);
+/* The connection's reply reader, and what its last failure was. */
+struct redisReader *tc__resp_reader(struct tc__rconn *c);
+const char *tc__resp_errstr(const struct tc__rconn *c);
 
 /*
  * Reads replies into k's free slots until it is full. Returns 0, or -1
  * with errno and the connection's error kept for tc__resp_io_fail; the
  * connection is then unusable.
  */
-int tc__resp_read(struct redisContext *c, tc__rsink *k);
+int tc__resp_read(struct tc__rconn *c, tc__rsink *k);
 /*
  * The same, done by until_ms (tc__now_ms() clock) give or take a tenth
  * of sock_ms, the command timeout the connection's socket has: a read
  * that would wait past it fails as a timeout (errno EAGAIN).
  */
-int tc__resp_read_until(struct redisContext *c, tc__rsink *k,
+int tc__resp_read_until(struct tc__rconn *c, tc__rsink *k,
                         int64_t until_ms, int sock_ms);
 
 /*
  * Writes the detail of a failed read (or connect, with where non-NULL)
  * into err and returns its code: TC_ETIMEOUT (after timeout_ms),
- * TC_EPROTO, TC_ENOMEM or TC_EUNAVAIL.
+ * TC_EPROTO, TC_ETLS (eno EPROTO over TLS), TC_ENOMEM or TC_EUNAVAIL.
  */
-int tc__resp_io_fail(const struct redisContext *c, int eno, const char *label,
+int tc__resp_io_fail(const struct tc__rconn *c, int eno, const char *label,
                      const char *where, int timeout_ms, tc__err *err);
 
 /*
@@ -150,6 +173,6 @@ int tc__resp_io_fail(const struct redisContext *c, int eno, const char *label,
  * sat in a pool (EOF, reset, broken pipe): worth one more try on a new
  * connection. c may be NULL (a failed send: eno alone).
  */
-int tc__resp_stale(const struct redisContext *c, int eno);
+int tc__resp_stale(const struct tc__rconn *c, int eno);
 
 #endif /* TC_RESP_H */
