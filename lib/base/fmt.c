@@ -350,17 +350,18 @@ size_t tc__fmt_g(char *buf, double x, int prec, double *value)
 
 size_t tc__fmt_u64(char *buf, uint64_t v)
 {
-    char tmp[TC__FMT_INT_MAX], *p = tmp + sizeof(tmp);
-    size_t len;
+    size_t n = 1, i;
 
-    *--p = '\0';
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    len = (size_t)(tmp + sizeof(tmp) - p);
-    memcpy(buf, p, len);
-    return len - 1;
+    /* counted first, so that the digits go straight to buf: most numbers
+     * written are a few digits (RESP lengths, ids, counts) */
+    for (uint64_t t = v; t >= 10; t /= 10) {
+        n++;
+    }
+    buf[n] = '\0';
+    for (i = n; i-- > 0; v /= 10) {
+        buf[i] = (char)('0' + v % 10);
+    }
+    return n;
 }
 
 size_t tc__fmt_i64(char *buf, int64_t v)
