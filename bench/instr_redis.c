@@ -62,6 +62,9 @@ static void open_cache(ir_ctx *c, const char *url)
     opt.store_url = url;
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
     opt.l1_max_bytes = 1; /* L1 off: every get of a batch goes to L2 */
+    /* under callgrind a call runs some 50 times slower: the default 250
+     * ms would turn a large batch into misses */
+    opt.connect_timeout_ms = opt.command_timeout_ms = 30000;
     if ((rc = tc_cache_open(&c->h, &opt)) != TC_OK) {
         bench_fail("tc_cache_open %s: %s: %s", url, tc_error_name(rc),
                    tc_errmsg());
