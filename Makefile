@@ -276,8 +276,10 @@ bench-hotpath: all
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/hotpath.sh $(BUILD)
 
 # The same, named for what it prints: each hot path beside its bare
-# baseline, in instructions (HOTPATH_BEFORE=DIR adds a before column).
+# baseline, in instructions (HOTPATH_BEFORE=DIR adds a before column),
+# then the paths that go to Redis: a feedback submit, mget of 16 and 256.
 bench-instr: bench-hotpath
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/instr_redis.sh $(BUILD)
 
 # L1 coherence across processes: invalidation latency between two
 # processes, and an L1 hit, L2 read and set with tracking on and off.
@@ -348,7 +350,7 @@ help:
 	@echo "make bench      benchmarks (see BENCHMARKS.md)"
 	@echo "make bench-normalize  instructions per text of normalization (callgrind)"
 	@echo "make bench-hotpath  instructions per call of the hot paths (callgrind; HOTPATH_BEFORE=DIR)"
-	@echo "make bench-instr  the same, each beside its bare baseline"
+	@echo "make bench-instr  the same, each beside its bare baseline, and the Redis paths"
 	@echo "make bench-suite  the classifier against fastText, set by set (bench/suite.sh)"
 	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
 	@echo "make bench-seal  the cost of encryption at rest on L2 gets and sets (bench/seal.sh)"

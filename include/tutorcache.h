@@ -459,10 +459,11 @@ TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
  * Ownership: buf is the caller's; nothing is retained.
  * Thread safety: any thread.
  * Cost: an L1 hit is one XXH3-128 of the key, two atomic additions on
- * its L1 shard, the copy and a striped counter: no string comparison, no
- * allocation, no lock; about 490 instructions for a 200-byte value
- * (BENCHMARKS.md "Hot paths in instructions"). An L2 answer costs what
- * tc_cache_get() does plus one copy.
+ * its L1 shard's reader count (striped by thread: eight threads count
+ * on eight cache lines), the copy and a striped counter: no string
+ * comparison, no allocation, no lock; about 500 instructions for a
+ * 200-byte value (BENCHMARKS.md "Hot paths in instructions"). An L2
+ * answer costs what tc_cache_get() does plus one copy.
  */
 TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
                              tc_tier *tier, tc_cache *h, tc_ns *ns,

@@ -5,6 +5,8 @@
  * -0, denormals, 1e-7, 0.1, 1 - eps, the largest double); at 17 digits
  * strtod reads every double back exactly; the value it reports is
  * strtod's reading of its text; NaN and the infinities are refused.
+ * tc__fmt_shortest against the slow search it replaced (the shortest
+ * %.*g that reads back), and the 64-bit decimal writers against printf.
  */
 #include <float.h>
 #include <math.h>
@@ -156,6 +158,116 @@ START_TEST(test_random_scores)
 }
 END_TEST
 
+/* The spelling tc__fmt_shortest owes x, found the slow way: an integer
+ * within 2^53 by %.0f, else the first %.*g that strtod reads back. */
+static void shortest_agrees(double x)
+{
+    char want[64], got[TC__FMT_MAX + 8];
+    size_t n;
+    int prec;
+
+    if (x == floor(x) && fabs(x) < 0x1p53) {
+        snprintf(want, sizeof(want), "%.0f", x == 0 ? 0.0 : x);
+    } else {
+        for (prec = 1; prec <= 17; prec++) {
+            snprintf(want, sizeof(want), "%.*g", prec, x);
+            if (strtod(want, NULL) == x) {
+                break;
+            }
+        }
+    }
+    memset(got, 'x', sizeof(got));
+    n = tc__fmt_shortest(got, x);
+    ck_assert_msg(n == strlen(want) && strcmp(got, want) == 0,
+                  "%a: \"%s\", expected \"%s\"", x, got, want);
+    ck_assert_msg(strtod(got, NULL) == x, "%a: %s reads back otherwise", x,
+                  got);
+}
+
+/* Shortest round trip: the edges, integers on both sides of 2^53, random
+ * bit patterns, scores and short decimals; NaN and infinities refused. */
+START_TEST(test_shortest)
+{
+    static const double xs[] = {0.0,     -0.0,   1.0,     -1.0,   0.1,
+                                0.3,     1e-7,   42.0,    -7.0,   0.5,
+                                0.1 + 0.2,       1.0 / 3, 2.0 / 3,
+                                0x1p53 - 1,      0x1p53,  -0x1p53,
+                                0x1p53 + 2,      1e22,    1e23,   DBL_MAX,
+                                DBL_TRUE_MIN,    DBL_MIN, 123456.789,
+                                0.000123,        1e-300};
+    uint64_t s = 77;
+    char buf[TC__FMT_MAX];
+    size_t i;
+    int rounds = tt_under_valgrind() ? 2000 : 50000;
+
+    for (i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+        shortest_agrees(xs[i]);
+    }
+    for (i = 0; i < (size_t)rounds; i++) {
+        uint64_t b = next(&s);
+        double x;
+
+        memcpy(&x, &b, sizeof(x));
+        if (isfinite(x)) {
+            shortest_agrees(x);
+        }
+        shortest_agrees((double)(next(&s) >> 11) * 0x1p-53);
+        shortest_agrees((double)(next(&s) % 100000) / 1000.0);
+        shortest_agrees((double)(int64_t)(next(&s) >> 10) *
+                        (b & 1 ? -1 : 1));
+    }
+    ck_assert_uint_eq(tc__fmt_shortest(buf, NAN), 0);
+    ck_assert_str_eq(buf, "");
+    ck_assert_uint_eq(tc__fmt_shortest(buf, -INFINITY), 0);
+}
+END_TEST
+
+/* Integers at every precision: the exact shortcut for an integer times
+ * a power of ten agrees with printf. */
+START_TEST(test_integers_g)
+{
+    uint64_t s = 99;
+    int i, rounds = tt_under_valgrind() ? 500 : 20000;
+
+    for (i = 0; i < rounds; i++) {
+        double x = (double)(next(&s) >> (11 + next(&s) % 50));
+
+        agrees(x, (int)(next(&s) % 17) + 1);
+        agrees(-x, 6);
+    }
+}
+END_TEST
+
+/* 64-bit integers in decimal, against printf, the extremes included. */
+START_TEST(test_decimal)
+{
+    static const int64_t xs[] = {0, 1, -1, 9, 10, -10, INT64_MAX, INT64_MIN,
+                                 INT64_MIN + 1, 1000000007};
+    char want[32], got[TC__FMT_INT_MAX];
+    uint64_t s = 5;
+    size_t i;
+
+    for (i = 0; i < sizeof(xs) / sizeof(xs[0]) + 10000; i++) {
+        int64_t v = i < sizeof(xs) / sizeof(xs[0])
+                        ? xs[i]
+                        : (int64_t)(next(&s) >> (next(&s) % 64));
+        uint64_t u = next(&s) >> (next(&s) % 64);
+
+        if (i % 2 && v != INT64_MIN) {
+            v = -v;
+        }
+        snprintf(want, sizeof(want), "%lld", (long long)v);
+        ck_assert_uint_eq(tc__fmt_i64(got, v), strlen(want));
+        ck_assert_str_eq(got, want);
+        snprintf(want, sizeof(want), "%llu", (unsigned long long)u);
+        ck_assert_uint_eq(tc__fmt_u64(got, u), strlen(want));
+        ck_assert_str_eq(got, want);
+    }
+    ck_assert_uint_eq(tc__fmt_u64(got, UINT64_MAX), 20);
+    ck_assert_str_eq(got, "18446744073709551615");
+}
+END_TEST
+
 Suite *suite_fmt(void)
 {
     Suite *s = suite_create("fmt");
@@ -166,6 +278,9 @@ Suite *suite_fmt(void)
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_random_bits);
     tcase_add_test(tc, test_random_scores);
+    tcase_add_test(tc, test_shortest);
+    tcase_add_test(tc, test_integers_g);
+    tcase_add_test(tc, test_decimal);
     suite_add_tcase(s, tc);
     return s;
 }

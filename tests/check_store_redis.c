@@ -1,7 +1,8 @@
 /*
  * check_store_redis.c - the Redis store against a real, private
  * redis-server per test (redis_fixture.c): data round trips, per-item
- * errors, AUTH and ACL users, db selection, and the failure paths (a
+ * errors, batches of 256 and 1000 values of mixed sizes (replies split
+ * across reads), AUTH and ACL users, db selection, and the failure paths (a
  * killed server, a paused one, failing allocations) with the breaker.
  * The failure paths, the pool and threads are in
  * check_store_redis_faults.c.
@@ -174,6 +175,106 @@ START_TEST(test_mget_16)
 }
 END_TEST
 
+/* The size of key i's value in test_mget_large: none (a miss), empty,
+ * about the size of the reader's pieces and reads, and past them; one of
+ * a megabyte. */
+static size_t large_size(int i)
+{
+    static const size_t sizes[] = {0,    1,     200,   1023,  1024, 1025,
+                                   4093, 16383, 16384, 16385, 70001};
+
+    if (i == 500) {
+        return 1 << 20;
+    }
+    return sizes[i % 11];
+}
+
+/* Byte j of key i's value: every byte value, RESP's own among them. */
+static char large_byte(int i, size_t j)
+{
+    static const char resp[] = "\r\n$*-+:";
+
+    return j % 7 == 3 ? resp[(size_t)i % 8] : (char)(i * 31 + (int)j);
+}
+
+/*
+ * Batches of 256 and 1000 keys whose values, of mixed sizes, put replies
+ * across the reads and the pieces the reader is fed in every way (split
+ * in a header, in a value, between a GET and its PTTL): each value comes
+ * back whole and in its place, a miss as a miss.
+ */
+START_TEST(test_mget_large)
+{
+    enum { N = 1000 };
+    /* 15 MB each way: a timeout no loaded machine reaches */
+    sopt o = {.timeout_ms = 30000};
+    trs *srv = sr_start(NULL);
+    tc__store *st = sr_store(srv, &o);
+    static tc__store_set set[N];
+    static tc__store_get g[N];
+    static char keys[N][32];
+    int i, nset = 0;
+
+    for (i = 0; i < N; i++) {
+        size_t len = large_size(i);
+
+        snprintf(keys[i], sizeof(keys[i]), "tc:t:big%04d", i);
+        if (i % 11 == 0 && i != 500) {
+            continue; /* a miss */
+        }
+        char *v = malloc(len + 1);
+
+        ck_assert_ptr_nonnull(v);
+        for (size_t j = 0; j < len; j++) {
+            v[j] = large_byte(i, j);
+        }
+        set[nset++] = (tc__store_set){keys[i], v, len, 60000, 99};
+    }
+    ck_assert_int_eq(st->ops->mset(st, set, (size_t)nset, NULL), TC_OK);
+    for (i = 0; i < nset; i++) {
+        ck_assert_int_eq(set[i].status, TC_OK);
+        free((void *)set[i].val);
+    }
+    for (int round = 0; round < 2; round++) {
+        int n = round == 0 ? 256 : N;
+
+        for (i = 0; i < n; i++) {
+            g[i] = (tc__store_get){keys[i], NULL, 0, 0, 99};
+        }
+        ck_assert_int_eq(st->ops->mget(st, g, (size_t)n, NULL), TC_OK);
+        for (i = 0; i < n; i++) {
+            size_t len = large_size(i);
+
+            if (i % 11 == 0 && i != 500) {
+                ck_assert_int_eq(g[i].status, TC_MISS);
+                ck_assert_ptr_null(g[i].val);
+                continue;
+            }
+            ck_assert_msg(g[i].status == TC_OK && g[i].len == len,
+                          "key %d: status %d, %zu bytes of %zu", i,
+                          g[i].status, g[i].len, len);
+            for (size_t j = 0; j < len; j++) {
+                if (g[i].val[j] != large_byte(i, j)) {
+                    ck_abort_msg("key %d: byte %zu differs", i, j);
+                }
+            }
+            ck_assert_int_eq(g[i].val[len], '\0');
+            ck_assert_int_gt(g[i].ttl_ms, 0);
+        }
+        sr_release(g, (size_t)n);
+    }
+    /* the connection is left in step: a lone get after the batches */
+    sr_expect_reply(srv, "OK", "SET %s after", "tc:t:after");
+    {
+        char *v = NULL;
+
+        ck_assert_int_eq(sr_get(st, "tc:t:after", &v, NULL), TC_OK);
+        ck_assert_str_eq(v, "after");
+        tc__free(v);
+    }
+}
+END_TEST
+
 START_TEST(test_wrong_type)
 {
     trs *srv = sr_start(NULL);
@@ -310,6 +411,7 @@ static void add_cases(TCase *tc)
     tcase_add_test(tc, test_del);
     tcase_add_test(tc, test_incr);
     tcase_add_test(tc, test_mget_16);
+    tcase_add_test(tc, test_mget_large);
     tcase_add_test(tc, test_wrong_type);
     tcase_add_test(tc, test_unix_socket);
     tcase_add_test(tc, test_auth);

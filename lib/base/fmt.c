@@ -184,6 +184,12 @@ static uint64_t digits(double x, uint64_t m, int q, int s, int prec,
     uint64_t f;
     int c;
 
+    if (s >= 0 && s <= 22 && y < 0x1p53 && x == floor(x)) {
+        /* an integer times an exact power of ten, below 2^53: the
+         * product is exact (1.0 at six digits is the common case) */
+        *floor_out = (uint64_t)y;
+        return (uint64_t)y;
+    }
     if (prec <= 15 && s >= -22 && s <= 22 && y < 1e16) {
         double fl = (double)(uint64_t)y, frac = y - fl;
 
@@ -340,4 +346,71 @@ size_t tc__fmt_g(char *buf, double x, int prec, double *value)
         }
     }
     return (size_t)(o - buf);
+}
+
+size_t tc__fmt_u64(char *buf, uint64_t v)
+{
+    size_t n = 1, i;
+
+    /* counted first, so that the digits go straight to buf: most numbers
+     * written are a few digits (RESP lengths, ids, counts) */
+    for (uint64_t t = v; t >= 10; t /= 10) {
+        n++;
+    }
+    buf[n] = '\0';
+    for (i = n; i-- > 0; v /= 10) {
+        buf[i] = (char)('0' + v % 10);
+    }
+    return n;
+}
+
+size_t tc__fmt_i64(char *buf, int64_t v)
+{
+    if (v >= 0) {
+        return tc__fmt_u64(buf, (uint64_t)v);
+    }
+    /* the magnitude computed unsigned: -INT64_MIN overflows int64_t */
+    buf[0] = '-';
+    return 1 + tc__fmt_u64(buf + 1, 0 - (uint64_t)v);
+}
+
+/*
+ * The shortest precision that reads back is searched upwards to six
+ * digits, where nearly every number the library writes (a confidence, a
+ * size) ends, then by bisection: a precision that reads back makes every
+ * larger one read back too, since the nearest p + 1 digit number is no
+ * farther from x than the nearest p digit one.
+ */
+size_t tc__fmt_shortest(char *buf, double x)
+{
+    char tmp[TC__FMT_MAX];
+    double back;
+    size_t n;
+    int lo, hi, p;
+
+    buf[0] = '\0';
+    if (!isfinite(x)) {
+        return 0;
+    }
+    if (x == floor(x) && fabs(x) < 0x1p53) {
+        return tc__fmt_i64(buf, (int64_t)x); /* -0 becomes "0" */
+    }
+    for (p = 1; p <= 6; p++) {
+        n = tc__fmt_g(buf, x, p, &back);
+        if (back == x) {
+            return n;
+        }
+    }
+    lo = 7;
+    hi = 17; /* 17 digits always read back */
+    while (lo < hi) {
+        p = lo + (hi - lo) / 2;
+        tc__fmt_g(tmp, x, p, &back);
+        if (back == x) {
+            hi = p;
+        } else {
+            lo = p + 1;
+        }
+    }
+    return tc__fmt_g(buf, x, lo, NULL);
 }

@@ -3,13 +3,13 @@
  * doubles, so n appends cost O(n) amortized, and it stays NUL-terminated
  * so a finished buffer is a C string without a final copy.
  */
-#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fmt.h"
 #include "base/sbuf.h"
 
 /* Room for n more bytes and the NUL; 0, or -1 (b->oom set). */
@@ -137,22 +137,7 @@ void tc__sb_json_string(tc__sb *b, const char *s)
 
 void tc__sb_json_number(tc__sb *b, double d)
 {
-    char tmp[40];
-    int prec;
+    char tmp[TC__FMT_MAX];
 
-    if (d == 0) {
-        d = 0;
-    }
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-        snprintf(tmp, sizeof(tmp), "%.0f", d);
-        tc__sb_str(b, tmp);
-        return;
-    }
-    for (prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d) {
-            break;
-        }
-    }
-    tc__sb_str(b, tmp);
+    tc__sb_put(b, tmp, tc__fmt_shortest(tmp, d));
 }

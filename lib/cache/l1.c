@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/counter.h"
 #include "base/internal.h"
 #include "cache/l1.h"
 
@@ -87,10 +88,17 @@ static size_t entry_charge(size_t len)
  * anyway. Both sides write their flag before reading the other's
  * (sequentially consistent, Dekker's pattern), so a reader never walks a
  * chain a writer is changing and a writer never frees an entry a reader
- * is copying. A hit thus costs two atomic additions on the shard's line
- * and no lock, where a mutex or glibc's reader-writer lock cost four to
- * ten times the instructions; readers hold the shard only for a lookup
- * and a copy, so a writer's wait is short.
+ * is copying. A hit thus costs two atomic additions and no lock, where a
+ * mutex or glibc's reader-writer lock cost four to ten times the
+ * instructions; readers hold the shard only for a lookup and a copy, so a
+ * writer's wait is short.
+ *
+ * `readers` is striped by thread (base/counter.h: each thread counts on a
+ * cache line of its stripe, and a writer sums the stripes): one count per
+ * shard, written by every hit, moved its line from core to core whenever
+ * two threads hit the same shard in turn, which with 16 shards is most
+ * hits of two busy threads. The count a reader adds on its stripe it
+ * takes off the same stripe, so the sum is the readers inside.
  *
  * Fields other than the two counters change only under `lock` with
  * `writing` up (statistics are read under `lock` alone: no reader changes
@@ -100,8 +108,11 @@ static size_t entry_charge(size_t len)
  */
 struct shard {
     pthread_mutex_t lock;
-    atomic_uint readers; /* readers inside, lock-free */
-    atomic_int writing;  /* a writer holds lock and changes the table */
+    /* readers inside, lock-free: this shard's column of the L1's striped
+     * counts, TC__STRIPES of them rd_stride apart */
+    _Atomic uint64_t *readers;
+    size_t rd_stride;
+    atomic_int writing; /* a writer holds lock and changes the table */
     struct entry **buckets;
     size_t mask;  /* bucket count - 1 */
     size_t count; /* entries */
@@ -122,6 +133,7 @@ struct tc__l1 {
     size_t shard_mask;
     size_t max_charge; /* largest entry charge admitted */
     unsigned nshards;
+    tc__counters readers; /* a count per shard and stripe (struct shard) */
     struct shard shards[];
 };
 
@@ -273,10 +285,15 @@ static void write_lock(struct shard *s)
 
     pthread_mutex_lock(&s->lock);
     atomic_store(&s->writing, 1);
-    while (atomic_load(&s->readers) != 0) {
-        /* a reader inside is copying a value: short, unless preempted */
-        if (++spins > 64) {
-            sched_yield();
+    for (unsigned st = 0; st < TC__STRIPES; st++) {
+        /* each stripe's readers leave in turn; none enters, as writing is
+         * up (a stripe holds a count of threads, never a negative one) */
+        while (atomic_load(&s->readers[st * s->rd_stride]) != 0) {
+            /* a reader inside is copying a value: short, unless
+             * preempted */
+            if (++spins > 64) {
+                sched_yield();
+            }
         }
     }
 }
@@ -287,22 +304,30 @@ static void write_unlock(struct shard *s)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Enters a read; returns 1 lock-free, 0 under lock (a writer was in). */
-static int read_lock(struct shard *s)
+/* Enters a read; returns this thread's count of readers inside when it
+ * reads lock-free, NULL under lock (a writer was in). */
+static _Atomic uint64_t *read_lock(struct shard *s)
 {
-    atomic_fetch_add(&s->readers, 1);
-    if (!atomic_load(&s->writing)) {
-        return 1;
+    unsigned st = tc__stripe_mine;
+    _Atomic uint64_t *mine;
+
+    if (st >= TC__STRIPES) {
+        st = tc__stripe_take();
     }
-    atomic_fetch_sub_explicit(&s->readers, 1, memory_order_release);
+    mine = &s->readers[st * s->rd_stride];
+    atomic_fetch_add(mine, 1);
+    if (!atomic_load(&s->writing)) {
+        return mine;
+    }
+    atomic_fetch_sub_explicit(mine, 1, memory_order_release);
     pthread_mutex_lock(&s->lock);
-    return 0;
+    return NULL;
 }
 
-static void read_unlock(struct shard *s, int lock_free)
+static void read_unlock(struct shard *s, _Atomic uint64_t *mine)
 {
-    if (lock_free) {
-        atomic_fetch_sub_explicit(&s->readers, 1, memory_order_release);
+    if (mine) {
+        atomic_fetch_sub_explicit(mine, 1, memory_order_release);
     } else {
         pthread_mutex_unlock(&s->lock);
     }
@@ -334,6 +359,10 @@ int tc__l1_new(tc__l1 **out, size_t max_bytes, unsigned nshards)
     if (!l1) {
         return TC_ENOMEM;
     }
+    if (tc__counters_init(&l1->readers, nshards) != TC_OK) {
+        tc__free(l1);
+        return TC_ENOMEM;
+    }
     l1->nshards = nshards;
     l1->shard_mask = nshards - 1;
     l1->max_charge = max_bytes / nshards / MAX_ENTRY_SHARE;
@@ -348,6 +377,8 @@ int tc__l1_new(tc__l1 **out, size_t max_bytes, unsigned nshards)
             tc__l1_free(l1);
             return TC_ENOMEM;
         }
+        s->readers = &l1->readers.c[i];
+        s->rd_stride = l1->readers.stride;
         s->mask = INITIAL_BUCKETS - 1;
         s->budget = max_bytes / nshards;
         s->shift = shift;
@@ -376,6 +407,7 @@ void tc__l1_free(tc__l1 *l1)
         tc__free(s->buckets);
         pthread_mutex_destroy(&s->lock);
     }
+    tc__counters_free(&l1->readers);
     tc__free(l1);
 }
 
@@ -424,7 +456,8 @@ int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
     uint64_t mixed = key_word(key);
     struct shard *s = &l1->shards[mixed & l1->shard_mask];
     struct entry *e;
-    int rc = TC_OK, lock_free = read_lock(s);
+    _Atomic uint64_t *lock_free = read_lock(s);
+    int rc = TC_OK;
 
     e = *find_link(s, key, mixed);
     if (!e) {

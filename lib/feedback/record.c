@@ -160,15 +160,43 @@ static int parse_ts(const char *s, int64_t *ms, tc__err *err)
     return TC_OK;
 }
 
-static void format_ts(char *buf, size_t n, int64_t ms)
+/* Bytes of a stored timestamp, "2024-03-01T01:00:00.123Z", and its NUL. */
+#define TS_TEXT 25
+
+/* v as n decimal digits, zeros in front; the end. */
+static char *put_digits(char *o, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        o[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return o + n;
+}
+
+/* ms (0..TS_MAX_MS, so four digits of year) as the stored form, by hand:
+ * snprintf was a tenth of a submit's instructions. */
+static void format_ts(char buf[TS_TEXT], int64_t ms)
 {
     int64_t secs = ms / 1000, days = secs / 86400, rem = secs % 86400;
     int y, mo, d;
+    char *o = buf;
 
     civil_from_days(days, &y, &mo, &d);
-    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
-             (int)(ms % 1000));
+    o = put_digits(o, y, 4);
+    *o++ = '-';
+    o = put_digits(o, mo, 2);
+    *o++ = '-';
+    o = put_digits(o, d, 2);
+    *o++ = 'T';
+    o = put_digits(o, (int)(rem / 3600), 2);
+    *o++ = ':';
+    o = put_digits(o, (int)(rem / 60 % 60), 2);
+    *o++ = ':';
+    o = put_digits(o, (int)(rem % 60), 2);
+    *o++ = '.';
+    o = put_digits(o, (int)(ms % 1000), 3);
+    *o++ = 'Z';
+    *o = '\0';
 }
 
 /* ---- validation -------------------------------------------------------- */
@@ -434,13 +462,24 @@ static void write_fields(tc__sb *b, const tc__fb_in *in, const char *ts)
     }
 }
 
+/* Bytes of a derived id: the XXH3-128 of the fields in hex. */
+#define DERIVED_ID_LEN 32
+
+/*
+ * The record is written once, into the block it is stored from: the id's
+ * place is kept at the front and filled in when the fields after it are
+ * written, since a derived id is their hash. The block is sized from the
+ * inputs beforehand, so that it is seldom grown.
+ */
 int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
                  tc__err *err)
 {
-    char normbuf[TC__FB_TEXT_MAX + 1], ts[96], *norm = normbuf;
-    size_t normlen = 0, o_off, c_off, n_off;
+    static const char hex[] = "0123456789abcdef";
+    char normbuf[TC__FB_TEXT_MAX + 1], ts[TS_TEXT], *norm = normbuf;
+    size_t normlen = 0, o_off, c_off, n_off, id_off, f_off, idlen, olen,
+           clen;
     int64_t ts_ms = -1;
-    tc__sb b = {NULL, 0, 0, 0}, f = {NULL, 0, 0, 0};
+    tc__sb b = {NULL, 0, 0, 0};
     int rc;
 
     memset(r, 0, sizeof(*r));
@@ -454,49 +493,63 @@ int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
         }
         return rc;
     }
-    if (ts_ms >= 0) {
-        format_ts(ts, sizeof(ts), ts_ms);
+    idlen = in->id ? strlen(in->id) : DERIVED_ID_LEN; /* valid: <= 64 */
+    olen = strlen(in->original);
+    clen = strlen(in->correct);
+    /* the fields' names and the id's place; the strings' bytes, twice
+     * for the labels (in the JSON and after it), escapes not counted */
+    b.cap = 256 + idlen + strlen(in->text) + normlen + 2 * (olen + clen) +
+            (in->user_id ? strlen(in->user_id) : 0);
+    if (!(b.p = tc__malloc(b.cap))) {
+        b.cap = 0;
+        b.oom = 1;
     }
-    write_fields(&f, in, ts_ms >= 0 ? ts : NULL);
-    if (in->id) {
-        snprintf(r->id, sizeof(r->id), "%s", in->id);
-    } else if (!f.oom) {
-        const tc__keyring *k = tc__cache_keys(fb->cache);
-        XXH128_hash_t h;
+    tc__sb_str(&b, "{\"id\":\"");
+    id_off = b.len;
+    /* a derived id's place is held by zeros until the hash is known */
+    tc__sb_put(&b, in->id ? in->id : "00000000000000000000000000000000",
+               idlen);
+    tc__sb_str(&b, "\",");
+    f_off = b.len;
+    if (ts_ms >= 0) {
+        format_ts(ts, ts_ms);
+    }
+    write_fields(&b, in, ts_ms >= 0 ? ts : NULL);
+    if (!b.oom) {
+        if (!in->id) {
+            const tc__keyring *k = tc__cache_keys(fb->cache);
+            XXH128_hash_t h;
 
-        if (k && k->has_secret) {
-            /* keyed, like the cache's keys: an id confirms no guess */
-            tc__keyed_hash128(&h.low64, &h.high64, k->secret, "tc:fb:id", 8,
-                              f.p, f.len);
-        } else {
-            h = XXH3_128bits(f.p, f.len);
+            if (k && k->has_secret) {
+                /* keyed, like the cache's keys: an id confirms no guess */
+                tc__keyed_hash128(&h.low64, &h.high64, k->secret, "tc:fb:id",
+                                  8, b.p + f_off, b.len - f_off);
+            } else {
+                h = XXH3_128bits(b.p + f_off, b.len - f_off);
+            }
+            for (int i = 0; i < 16; i++) {
+                b.p[id_off + i] = hex[(h.high64 >> (60 - 4 * i)) & 15];
+                b.p[id_off + 16 + i] = hex[(h.low64 >> (60 - 4 * i)) & 15];
+            }
         }
-        snprintf(r->id, sizeof(r->id), "%016llx%016llx",
-                 (unsigned long long)h.high64, (unsigned long long)h.low64);
+        memcpy(r->id, b.p + id_off, idlen);
+        r->id[idlen] = '\0';
     }
     if (ts_ms < 0) {
         /* The time of receipt: stored, but no part of the id. */
-        format_ts(ts, sizeof(ts), tc__wall_ms());
-        tc__sb_str(&f, ",\"timestamp\":\"");
-        tc__sb_str(&f, ts);
-        tc__sb_str(&f, "\"");
+        format_ts(ts, tc__wall_ms());
+        tc__sb_str(&b, ",\"timestamp\":\"");
+        tc__sb_put(&b, ts, TS_TEXT - 1);
+        tc__sb_str(&b, "\"");
     }
-    tc__sb_str(&b, "{\"id\":\"");
-    tc__sb_str(&b, r->id);
-    tc__sb_str(&b, "\",");
-    if (!f.oom) {
-        tc__sb_put(&b, f.p, f.len);
-    }
-    tc__sb_str(&b, "}");
-    b.oom |= f.oom;
-    tc__free(f.p);
+    tc__sb_put(&b, "}", 1);
     r->len = b.len;
     o_off = b.len + 1;
     tc__sb_put(&b, "", 1);
-    tc__sb_str(&b, in->original);
+    tc__sb_put(&b, in->original, olen);
     c_off = b.len + 1;
     tc__sb_put(&b, "", 1);
-    tc__sb_str(&b, in->correct);
+    tc__sb_put(&b, in->correct, clen);
     n_off = b.len + 1;
     tc__sb_put(&b, "", 1);
     tc__sb_put(&b, norm, normlen);

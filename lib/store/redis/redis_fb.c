@@ -80,10 +80,23 @@ typedef struct fb_keys {
     char stream[KEY_MAX], counts[KEY_MAX];
 } fb_keys;
 
+/* pfx then name into out (KEY_MAX bytes), cut to fit as snprintf would;
+ * by hand, since this runs on every submit. */
+static void key_cat(char *out, const char *pfx, const char *name)
+{
+    size_t p = strlen(pfx), n = strlen(name);
+
+    p = p < KEY_MAX - 1 ? p : KEY_MAX - 1;
+    n = n < KEY_MAX - 1 - p ? n : KEY_MAX - 1 - p;
+    memcpy(out, pfx, p);
+    memcpy(out + p, name, n);
+    out[p + n] = '\0';
+}
+
 static void keys_of(fb_keys *k, const char *pfx)
 {
-    snprintf(k->stream, sizeof(k->stream), "%sstream", pfx);
-    snprintf(k->counts, sizeof(k->counts), "%scounts", pfx);
+    key_cat(k->stream, pfx, "stream");
+    key_cat(k->counts, pfx, "counts");
 }
 
 /* ---- put ---------------------------------------------------------------- */

@@ -6,16 +6,15 @@
  * per-command formatting was the most of an L2 get's instructions.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "base/fmt.h"
 #include "store/redis/resp_req.h"
 
 #define REQ_IOV 64 /* iovecs per sendmsg */
-/* Room for a RESP header "$<n>\r\n" or "*<n>\r\n" of any size_t, or a
- * decimal int64. */
+/* Room for a RESP header "$<n>\r\n" or "*<n>\r\n" of any size_t. */
 #define NUM_TEXT 24
 
 /* ---- requests ----------------------------------------------------------- */
@@ -115,19 +114,12 @@ int tc__req_done(tc__req *r)
 
 size_t tc__resp_fmt_len(char *out, char c, size_t n)
 {
-    char tmp[NUM_TEXT], *p = tmp + sizeof(tmp);
-    size_t len;
+    size_t len = tc__fmt_u64(out + 1, n);
 
-    *--p = '\n';
-    *--p = '\r';
-    do {
-        *--p = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    *--p = c;
-    len = (size_t)(tmp + sizeof(tmp) - p);
-    memcpy(out, p, len);
-    return len;
+    out[0] = c;
+    out[len + 1] = '\r';
+    out[len + 2] = '\n';
+    return len + 3;
 }
 
 void tc__req_len(tc__req *r, char c, size_t n)
@@ -156,10 +148,9 @@ void tc__req_str(tc__req *r, const char *s)
 
 void tc__req_i64(tc__req *r, int64_t v)
 {
-    char num[NUM_TEXT];
+    char num[TC__FMT_INT_MAX];
 
-    tc__req_bulk(r, num,
-                 (size_t)snprintf(num, sizeof(num), "%lld", (long long)v));
+    tc__req_bulk(r, num, tc__fmt_i64(num, v));
 }
 
 void tc__req_cmd1(tc__req *r, const char *cmd, const char *key)
