@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,14 +113,19 @@ static void print_main_help(FILE *out)
         "  --timeout MS       connect and command timeout of the store, in "
         "ms\n"
         "                     (1-600000; default 250)\n"
+        "  --password-file F  the Redis password, read from F (mode 0600;\n"
+        "                     instead of TUTORCACHE_PASSWORD_FILE)\n"
+        "  --audit-log FILE   append a JSON line per state-changing operation\n"
+        "                     to FILE (instead of TUTORCACHE_AUDIT_LOG)\n"
+        "  --actor NAME       who acts, in the audit log's lines\n"
         "  -h, --help         show this help\n"
         "  --version          print the version\n"
         "\n"
         "Options beat the environment, which beats the config file:\n"
         "TUTORCACHE_URL, TUTORCACHE_CONFIG, REDIS_HOST, REDIS_PORT, "
         "REDIS_DB,\n"
-        "REDIS_PASSWORD, CACHE_TTL, ENABLE_CACHING, TUTORCACHE_MODEL. With "
-        "no\n"
+        "REDIS_PASSWORD, CACHE_TTL, ENABLE_CACHING, TUTORCACHE_MODEL,\n"
+        "TUTORCACHE_PASSWORD_FILE, TUTORCACHE_AUDIT_LOG. With no\n"
         "store set, the L2 is lmdb://$XDG_CACHE_HOME/tutorcache (default\n"
         "~/.cache/tutorcache).\n"
         "\n"
@@ -297,7 +303,10 @@ enum {
     OPT_LOG_TEXTS,
     OPT_TIMEOUT,
     OPT_VERSION,
-    OPT_VERBOSE
+    OPT_VERBOSE,
+    OPT_AUDIT_LOG,
+    OPT_ACTOR,
+    OPT_PASSWORD_FILE
 };
 
 /*
@@ -317,6 +326,9 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
+        {"actor", required_argument, NULL, OPT_ACTOR},
+        {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
         {NULL, 0, NULL, 0}};
     long long v;
     int opt;
@@ -369,6 +381,15 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
             ctx->opt.connect_timeout_ms = (int)v;
             ctx->opt.command_timeout_ms = (int)v;
             break;
+        case OPT_AUDIT_LOG:
+            ctx->opt.audit_log = optarg;
+            break;
+        case OPT_ACTOR:
+            tc_audit_actor(optarg);
+            break;
+        case OPT_PASSWORD_FILE:
+            ctx->opt.password_file = optarg;
+            break;
         case 'h':
             print_main_help(stdout);
             return CLI_OK;
@@ -418,6 +439,13 @@ static int finish(int rc)
     return rc;
 }
 
+/* logrotate renamed the audit log: the next line opens it anew */
+static void on_sighup(int sig)
+{
+    (void)sig;
+    tc_audit_reopen();
+}
+
 int main(int argc, char **argv)
 {
     const cli_command *cmd;
@@ -425,6 +453,7 @@ int main(int argc, char **argv)
     int rc;
 
     memset(&ctx, 0, sizeof(ctx));
+    signal(SIGHUP, on_sighup);
     tc_options_init(&ctx.opt);
     ctx.opt.log_fn = log_to_stderr_human;
     ctx.opt.log_level = TC_LOG_WARN;

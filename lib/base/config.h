@@ -95,6 +95,9 @@ typedef struct tc__config {
     char *model_path;        /* TUTORCACHE_MODEL or "model": for the CLI */
     int64_t fb_retention_ms; /* feedback records kept; default 30 days */
     char *spool_dir;         /* feedback spool when the L2 is down */
+    char *password_file;     /* the store's password, read from it */
+    char *audit_log;         /* the audit trail's file, or NULL */
+    int audit_reads;         /* reads are audited too */
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;

@@ -317,6 +317,22 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             } else {
                 rc = tc__cfg_set_str(&cfg->spool_dir, f->valuestring, err);
             }
+        } else if (strcmp(k, "audit_log") == 0 ||
+                   strcmp(k, "password_file") == 0) {
+            if (!cJSON_IsString(f) || !*f->valuestring) {
+                rc = tc__errf(err, TC_ECONFIG, "%s: %s: not a file name",
+                              path, k);
+            } else {
+                rc = tc__cfg_set_str(k[0] == 'a' ? &cfg->audit_log
+                                                 : &cfg->password_file,
+                                     f->valuestring, err);
+            }
+        } else if (strcmp(k, "audit_reads") == 0) {
+            if (!cJSON_IsBool(f)) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: audit_reads: not true or false", path);
+            }
+            cfg->audit_reads = cJSON_IsTrue(f);
         } else if (strcmp(k, "namespaces") == 0) {
             rc = file_namespaces(cfg, f, path, err);
         } else {
@@ -326,10 +342,17 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "l1_max_bytes, lmdb_map_bytes, enable_caching, "
                           "degraded_ttl_ms, generation_refresh_ms, "
                           "model, feedback_retention, spool_dir, "
+                          "audit_log, audit_reads, password_file, "
                           "namespaces)",
                           path, k);
         }
     }
     cJSON_Delete(root);
+    /* a password in a file others may read is no secret */
+    if (rc == TC_OK && cfg->url_source && strcmp(cfg->url_source,
+                                                 "config file") == 0 &&
+        cfg->store.password) {
+        rc = tc__cfg_check_private(path, "config file", err);
+    }
     return rc;
 }

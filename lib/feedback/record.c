@@ -160,6 +160,11 @@ static int parse_ts(const char *s, int64_t *ms, tc__err *err)
     return TC_OK;
 }
 
+int tc__fb_ts_ms(const char *s, int64_t *ms, tc__err *err)
+{
+    return parse_ts(s, ms, err);
+}
+
 static void format_ts(char *buf, size_t n, int64_t ms)
 {
     int64_t secs = ms / 1000, days = secs / 86400, rem = secs % 86400;
