@@ -69,6 +69,8 @@ Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
 void suite_cli_feedback_io(Suite *s); /* check_cli_feedback_io.c: import,
                                          export */
 void suite_cli_feedback_kill(Suite *s); /* check_cli_feedback_kill.c */
+void suite_cli_audit(Suite *s); /* check_cli_audit.c: audit log, purge,
+                                   password_file */
 Suite *suite_cli_learn(void);         /* check_cli_learn.c: feedback learn */
 Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
 void suite_fbstore_redis_faults(Suite *s); /* check_fbstore_redis_faults.c */
