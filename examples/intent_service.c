@@ -490,6 +490,8 @@ static int wait_for_stop(svc *s, const sigset_t *sigs)
         if (sig != SIGHUP) {
             return sig;
         }
+        /* logrotate: the audit log (if any) is reopened by name */
+        tc_audit_reopen();
         svc_model_poke(s);
     }
 }
