@@ -628,8 +628,10 @@ TC_API int tc_cache_stats_json(char **out, tc_cache *h);
  * tc_cache_config_json - the effective configuration (store URL with the
  * password masked as "***" and where it came from, timeouts, sizes, the
  * model file named by TUTORCACHE_MODEL or the config file's "model" (for
- * the CLI; null when none), namespaces with their prefix, TTL and L1 TTL)
- * as one JSON object.
+ * the CLI; null when none), "auth": whether a password is set ("none",
+ * "set", "set (password_file)"; never the password), "password_file",
+ * "audit_log" and "audit_reads", namespaces with their prefix, TTL and L1
+ * TTL) as one JSON object.
  * Returns TC_OK; TC_ENOMEM.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
  */

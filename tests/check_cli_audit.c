@@ -345,7 +345,7 @@ START_TEST(test_config_file_mode)
     cli(&r, &h, "config", "--format", "json");
     expect(&r, 0, NULL, "");
     ck_assert_ptr_null(strstr(r.out, "Pw0rdMarker"));
-    ck_assert_ptr_nonnull(strstr(r.out, "\"password\":\"set\""));
+    ck_assert_ptr_nonnull(strstr(r.out, "\"auth\":\"set\""));
     run_free(&r);
     cli(&r, &h, "stats", "--format", "json");
     expect(&r, 0, NULL, "");

@@ -104,7 +104,7 @@ int tc__config_json(char **out, tc__cache *h)
         cJSON_AddNullToObject(root, "spool_dir");
     }
     /* that a secret is set, and from where; never the secret */
-    cJSON_AddStringToObject(root, "password",
+    cJSON_AddStringToObject(root, "auth",
                             !cfg->store.password ? "none"
                             : cfg->password_file ? "set (password_file)"
                                                  : "set");
