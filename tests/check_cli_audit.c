@@ -208,7 +208,8 @@ END_TEST
 
 /*
  * Three users: u1 and u2 correct one text differently (u2 later), u3
- * another. Purging u2 removes exactly u2's record, and the shared text's
+ * another. Purging u2 removes exactly u2's record (from the queue too:
+ * the stats count it neither kept nor queued), and the shared text's
  * override becomes u1's again; a second purge removes 0; purging u1 drops
  * the override (the model answers again), and u3's record and override
  * stay throughout. On LMDB and Redis.
@@ -219,6 +220,8 @@ START_TEST(test_purge_user)
     char intent[64], source[32];
     const char *model = cli_model();
     how h = {0};
+    cJSON *st;
+    run r;
 
     h.url = cli_store_url(_i ? CLI_REDIS : CLI_LMDB, url, sizeof(url));
     ts_ago(t1, sizeof(t1), 0);
@@ -231,7 +234,18 @@ START_TEST(test_purge_user)
                 source, sizeof(source));
     ck_assert_str_eq(intent, "debugging");
 
+    /* u1's record delivered and acknowledged; u2's and u3's queued */
+    cli(&r, &h, "feedback", "export", "--consumer", "t", "--max", "1",
+        "--ack");
+    expect(&r, 0, NULL, "");
+    ck_assert_ptr_nonnull(strstr(r.out, id1));
+    run_free(&r);
     ck_assert_int_eq(purge(&h, "--user-id", "u2"), 1);
+    st = cf_stats(&h);
+    ck_assert_int_eq((long)json_num(st, "kept"), 2);
+    ck_assert_int_eq((long)json_num(st, "queued"), 1);
+    ck_assert_int_eq((long)json_num(st, "pending"), 0);
+    cJSON_Delete(st);
     ck_assert(!exported(&h, id2));
     ck_assert(exported(&h, id1) && exported(&h, id3));
     cf_classify(&h, model, "Explain recursion please", intent, sizeof(intent),
