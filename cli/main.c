@@ -439,7 +439,9 @@ static int finish(int rc)
     return rc;
 }
 
-/* logrotate renamed the audit log: the next line opens it anew */
+/* logrotate renamed the audit log: the next line opens it anew. Only
+ * while an audit log is named (--audit-log, TUTORCACHE_AUDIT_LOG): other
+ * runs keep SIGHUP's default, a hang-up ends them. */
 static void on_sighup(int sig)
 {
     (void)sig;
@@ -453,13 +455,15 @@ int main(int argc, char **argv)
     int rc;
 
     memset(&ctx, 0, sizeof(ctx));
-    signal(SIGHUP, on_sighup);
     tc_options_init(&ctx.opt);
     ctx.opt.log_fn = log_to_stderr_human;
     ctx.opt.log_level = TC_LOG_WARN;
 
     if ((rc = parse_globals(&ctx, argc, argv)) >= 0) {
         return finish(rc);
+    }
+    if (ctx.opt.audit_log || getenv("TUTORCACHE_AUDIT_LOG")) {
+        signal(SIGHUP, on_sighup);
     }
     if (ctx.opt.log_fn == log_to_stderr_human &&
         ctx.opt.log_level < TC_LOG_WARN) {
