@@ -59,6 +59,8 @@ const char cli_help_feedback[] =
     "Lines\n"
     "  learn [--model MODEL] [--data FILE] [--dry-run] [--rollback]\n"
     "      teach the model the queue's corrections, check it, swap it in\n"
+    "  purge [--user-id ID] [--before TIME] [--text TEXT]\n"
+    "      erase matching records, their queue entries and overrides\n"
     "\n"
     "Examples:\n"
     "  tutorcache feedback submit --text \"Explain recursion\" \\\n"
@@ -507,7 +509,8 @@ static const struct {
                    {"import", cli_feedback_import},
                    {"stats", cmd_stats},
                    {"export", cli_feedback_export},
-                   {"learn", cli_feedback_learn}};
+                   {"learn", cli_feedback_learn},
+                   {"purge", cli_feedback_purge}};
 
 int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
 {
@@ -515,7 +518,7 @@ int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
 
     if (argc < 2) {
         return cli_usage(ctx, "expected a subcommand: submit, import, "
-                              "stats, export or learn");
+                              "stats, export, learn or purge");
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         return cli_help(ctx);
@@ -529,6 +532,6 @@ int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
     }
     return cli_usage(ctx,
                      "unknown subcommand \"%s\" (submit, import, stats, "
-                     "export, learn)",
+                     "export, learn, purge)",
                      argv[1]);
 }

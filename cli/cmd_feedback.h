@@ -13,4 +13,8 @@
 int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_help_feedback[];
 
+/* `feedback purge` (cmd_feedback_purge.c). */
+int cli_feedback_purge(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_help_feedback_purge[];
+
 #endif /* TC_CMD_FEEDBACK_H */

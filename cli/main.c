@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,11 @@ static void print_main_help(FILE *out)
         "  --timeout MS       connect and command timeout of the store, in "
         "ms\n"
         "                     (1-600000; default 250)\n"
+        "  --password-file F  the Redis password, read from F (mode 0600;\n"
+        "                     instead of TUTORCACHE_PASSWORD_FILE)\n"
+        "  --audit-log FILE   append a JSON line per state-changing operation\n"
+        "                     to FILE (instead of TUTORCACHE_AUDIT_LOG)\n"
+        "  --actor NAME       who acts, in the audit log's lines\n"
         "  -h, --help         show this help\n"
         "  --version          print the version\n"
         "\n"
@@ -126,7 +132,8 @@ static void print_main_help(FILE *out)
         "TUTORCACHE_URL, TUTORCACHE_CONFIG, REDIS_HOST, REDIS_PORT, "
         "REDIS_DB,\n"
         "REDIS_PASSWORD, CACHE_TTL, ENABLE_CACHING, TUTORCACHE_MODEL,\n"
-        "TUTORCACHE_FEEDBACK_STORE. With no store set, the L2 is\n"
+        "TUTORCACHE_FEEDBACK_STORE, TUTORCACHE_PASSWORD_FILE,\n"
+        "TUTORCACHE_AUDIT_LOG. With no store set, the L2 is\n"
         "lmdb://$XDG_CACHE_HOME/tutorcache (default ~/.cache/tutorcache).\n"
         "Key files (mode 600, 32 random bytes), each off by default:\n"
         "TUTORCACHE_ENCRYPTION_KEY_FILE seals every value and feedback record\n"
@@ -309,7 +316,10 @@ enum {
     OPT_LOG_TEXTS,
     OPT_TIMEOUT,
     OPT_VERSION,
-    OPT_VERBOSE
+    OPT_VERBOSE,
+    OPT_AUDIT_LOG,
+    OPT_ACTOR,
+    OPT_PASSWORD_FILE
 };
 
 /*
@@ -330,6 +340,9 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
+        {"actor", required_argument, NULL, OPT_ACTOR},
+        {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
         {NULL, 0, NULL, 0}};
     long long v;
     int opt;
@@ -385,6 +398,15 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv)
             ctx->opt.connect_timeout_ms = (int)v;
             ctx->opt.command_timeout_ms = (int)v;
             break;
+        case OPT_AUDIT_LOG:
+            ctx->opt.audit_log = optarg;
+            break;
+        case OPT_ACTOR:
+            tc_audit_actor(optarg);
+            break;
+        case OPT_PASSWORD_FILE:
+            ctx->opt.password_file = optarg;
+            break;
         case 'h':
             print_main_help(stdout);
             return CLI_OK;
@@ -434,6 +456,15 @@ static int finish(int rc)
     return rc;
 }
 
+/* logrotate renamed the audit log: the next line opens it anew. Only
+ * while an audit log is named (--audit-log, TUTORCACHE_AUDIT_LOG): other
+ * runs keep SIGHUP's default, a hang-up ends them. */
+static void on_sighup(int sig)
+{
+    (void)sig;
+    tc_audit_reopen();
+}
+
 int main(int argc, char **argv)
 {
     const cli_command *cmd;
@@ -447,6 +478,9 @@ int main(int argc, char **argv)
 
     if ((rc = parse_globals(&ctx, argc, argv)) >= 0) {
         return finish(rc);
+    }
+    if (ctx.opt.audit_log || getenv("TUTORCACHE_AUDIT_LOG")) {
+        signal(SIGHUP, on_sighup);
     }
     if (ctx.opt.log_fn == log_to_stderr_human &&
         ctx.opt.log_level < TC_LOG_WARN) {

@@ -130,7 +130,12 @@ static int checkpoint(update_run *u)
     int rc;
 
     if (u->dirty) {
+        char fp[TC_FINGERPRINT_LEN + 1];
+
         rc = tc_model_save(u->m, u->out);
+        /* the model's new version in the audit log, saved or not */
+        tc_model_fingerprint(fp, u->m);
+        tc_audit_record(u->h, "train_update", NULL, fp, rc);
         if (rc != TC_OK) {
             cli_err("train: %s; the %zu records used stay in the queue",
                     cli_why(rc), u->nused);

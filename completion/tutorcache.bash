@@ -6,7 +6,7 @@
 # from its own help, so they never drift from the binary.
 
 _tutorcache_commands="get set del ping stats config bench loadtest classify train eval model feedback help"
-_tutorcache_globals="--store --feedback-store --config --log-level --log-format --verbose --log-texts --timeout --help --version"
+_tutorcache_globals="--store --feedback-store --config --log-level --log-format --verbose --log-texts --timeout --password-file --audit-log --actor --help --version"
 _tutorcache_namespaces="ml_model_predictions student_profiles adaptive_paths diagnostic_results intents intent_feedback"
 
 # The options of 'tutorcache CMD [SUB]', from its --help.
@@ -27,7 +27,7 @@ _tutorcache()
 
 	# Values of the options that take a file, a level or a format.
 	case $prev in
-	--config | --model | -m | -o | --output | --texts | --data)
+	--config | --model | -m | -o | --output | --texts | --data | --password-file | --audit-log)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
@@ -57,7 +57,7 @@ _tutorcache()
 		w=${COMP_WORDS[i]}
 		if [ -z "$cmd" ]; then
 			case $w in
-			--store | --feedback-store | --config | --log-level | --log-format | --timeout)
+			--store | --feedback-store | --config | --log-level | --log-format | --timeout | --password-file | --audit-log | --actor)
 				i=$((i + 1))
 				;;
 			-*) ;;
@@ -95,7 +95,7 @@ _tutorcache()
 	case $cmd in
 	feedback)
 		[ -n "$sub" ] && { COMPREPLY=($(compgen -f -- "$cur")); return 0; }
-		COMPREPLY=($(compgen -W "submit import stats export learn" -- "$cur"))
+		COMPREPLY=($(compgen -W "submit import stats export learn purge" -- "$cur"))
 		;;
 	model)
 		[ -n "$sub" ] && { COMPREPLY=($(compgen -f -- "$cur")); return 0; }

@@ -162,6 +162,12 @@ static const char usage_notes[] =
     "checks the file at once. /health names the model and when it was\n"
     "last reloaded; /metrics counts the reloads.\n"
     "\n"
+    "DELETE /api/v1/intents/feedback?user_id=ID (also before=TIME,\n"
+    "text=TEXT) erases a student's feedback and answers {\"removed\": N}.\n"
+    "With an audit log (TUTORCACHE_AUDIT_LOG, or \"audit_log\" in the\n"
+    "config), each state-changing request appends a JSON line naming the\n"
+    "actor of its X-Actor header; SIGHUP also reopens the log (logrotate).\n"
+    "\n"
     "Exit codes: 0 stopped by a signal, 2 usage, 3 the store cannot be\n"
     "opened, 4 the model cannot be loaded, 5 another failure (such as an\n"
     "address already in use).\n";
@@ -498,6 +504,8 @@ static int wait_for_stop(svc *s, const sigset_t *sigs)
         if (sig != SIGHUP) {
             return sig;
         }
+        /* logrotate: the audit log (if any) is reopened by name */
+        tc_audit_reopen();
         svc_model_poke(s);
     }
 }

@@ -5,6 +5,7 @@
  * every endpoint (valid UTF-8, no NUL, one JSON object), so that a client
  * gets the same 400 for the same mistake wherever it makes it.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,6 +310,52 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
     return ret;
 }
 
+/*
+ * DELETE /api/v1/intents/feedback?user_id=ID[&before=TIME][&text=TEXT]:
+ * a student's feedback erased (tc_feedback_purge), answered with how many
+ * records went; the same request again answers 0.
+ */
+static enum MHD_Result do_purge(svc *s, struct MHD_Connection *conn,
+                                svc_req *r)
+{
+    const char *user, *before, *text, *msg;
+    uint64_t removed = 0;
+    svc_buf b = {0};
+    int rc;
+
+    user = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "user_id");
+    before = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "before");
+    text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "text");
+    if (!user && !before && !text) {
+        return svc_reply_error(conn, r, 400, "invalid_request", "user_id",
+                               "give user_id (or before, text) in the query: "
+                               "nothing is erased without a filter",
+                               NULL);
+    }
+    if (!durable_store(s)) {
+        return no_feedback_store(conn, r);
+    }
+    rc = tc_feedback_purge(&removed, s->cache, user, before, text);
+    msg = tc_errmsg();
+    if (!msg[0]) {
+        msg = tc_strerror(rc);
+    }
+    switch (rc) {
+    case TC_OK:
+        svc_buf_printf(&b, "{\"removed\":%" PRIu64 "}", removed);
+        return svc_reply_buf(conn, r, 200, &b, NULL);
+    case TC_EINVAL:
+        return svc_reply_error(conn, r, 400, "invalid_request", NULL, msg,
+                               NULL);
+    case TC_EUNAVAIL:
+    case TC_ETIMEOUT:
+        return svc_reply_error(conn, r, 503, "store_unavailable", NULL, msg,
+                               NULL);
+    default:
+        return svc_reply_error(conn, r, 500, "internal", NULL, msg, NULL);
+    }
+}
+
 static enum MHD_Result do_stats(svc *s, struct MHD_Connection *conn, svc_req *r)
 {
     char *json = NULL;
@@ -442,6 +489,13 @@ static enum MHD_Result do_health(svc *s, struct MHD_Connection *conn,
 
 enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r)
 {
+    /* who acts, for the audit log's lines of this request (the pool
+     * thread serves one request at a time; NULL clears the last one's) */
+    tc_audit_actor(
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Actor"));
+    if (r->route == SVC_FEEDBACK && strcmp(r->method, "DELETE") == 0) {
+        return do_purge(s, conn, r);
+    }
     switch (r->route) {
     case SVC_CLASSIFY:
         return do_classify(s, conn, r);

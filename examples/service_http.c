@@ -22,7 +22,8 @@ static const struct route {
     const char *name;   /* the route label of the service's metric */
 } routes[SVC_NROUTES] = {
     [SVC_CLASSIFY] = {"/api/v1/intents/classify", "POST", "POST", "classify"},
-    [SVC_FEEDBACK] = {"/api/v1/intents/feedback", "POST", "POST", "feedback"},
+    [SVC_FEEDBACK] = {"/api/v1/intents/feedback", "POST", "POST, DELETE",
+                      "feedback"},
     [SVC_STATS] = {"/api/v1/intents/feedback/stats", "GET", "GET, HEAD",
                    "feedback_stats"},
     [SVC_METRICS] = {"/metrics", "GET", "GET, HEAD", "metrics"},
@@ -210,7 +211,8 @@ static enum MHD_Result handle(svc *s, struct MHD_Connection *conn,
         }
         get = strcmp(routes[r->route].method, "GET") == 0;
         if (strcmp(method, routes[r->route].method) != 0 &&
-            !(get && strcmp(method, "HEAD") == 0)) {
+            !(get && strcmp(method, "HEAD") == 0) &&
+            !(r->route == SVC_FEEDBACK && strcmp(method, "DELETE") == 0)) {
             char detail[64];
 
             snprintf(detail, sizeof(detail), "use %s", routes[r->route].allow);

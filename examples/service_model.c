@@ -196,6 +196,8 @@ static void check(svc *s, int poked)
     pthread_rwlock_unlock(&m->lock);
     tc_classifier_close(old_clf);
     tc_model_free(old_model);
+    /* the classifier's open wrote model_load; the swap is the service's */
+    tc_audit_record(s->cache, "model_swap", co.ns, fp, TC_OK);
 
     svc_buf_str(&f, ",\"path\":");
     svc_buf_jstr(&f, m->path);

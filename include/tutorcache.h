@@ -255,7 +255,7 @@ typedef void (*tc_log_fn)(void *userdata, tc_log_level level, const char *json);
  * caller was compiled against. Unset fields take their value from the
  * environment, then the JSON config file, then the built-in default.
  */
-#define TC_OPTIONS_VERSION 2 /* 2: feedback_store */
+#define TC_OPTIONS_VERSION 2 /* 2: feedback_store, audit_*, password_file */
 
 /* flags */
 #define TC_OPT_NO_ENV 0x1    /* ignore the environment variables */
@@ -288,6 +288,14 @@ typedef struct tc_options {
      * TUTORCACHE_FEEDBACK_STORE, the config file's feedback_store, else
      * the cache's own store. */
     const char *feedback_store;
+    const char *audit_log;   /* NULL: TUTORCACHE_AUDIT_LOG, config
+                                "audit_log", or no audit trail */
+    int audit_reads;         /* -1 unset, 0 off (default), 1: reads too */
+    const char *password_file; /* NULL: TUTORCACHE_PASSWORD_FILE, config
+                                "password_file", or none: a file (mode
+                                0600 or stricter, one line) whose content
+                                is the Redis password, replacing one in
+                                the URL or REDIS_PASSWORD */
 } tc_options;
 
 /*
@@ -669,8 +677,10 @@ TC_API int tc_cache_stats_json(char **out, tc_cache *h);
  * tc_cache_config_json - the effective configuration (store URL with the
  * password masked as "***" and where it came from, timeouts, sizes, the
  * model file named by TUTORCACHE_MODEL or the config file's "model" (for
- * the CLI; null when none), namespaces with their prefix, TTL and L1 TTL)
- * as one JSON object.
+ * the CLI; null when none), "auth": whether a password is set ("none",
+ * "set", "set (password_file)"; never the password), "password_file",
+ * "audit_log" and "audit_reads", namespaces with their prefix, TTL and L1
+ * TTL) as one JSON object.
  * Returns TC_OK; TC_ENOMEM.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
  */
@@ -1307,6 +1317,83 @@ TC_API int tc_feedback_ack(tc_cache *h, const char *const *ids, size_t n);
  * Thread safety: any thread.
  */
 TC_API int tc_feedback_export(tc_cache *h, FILE *out, uint64_t *count);
+
+/*
+ * tc_feedback_purge - erases the records that match every filter given
+ * (at least one; NULL: not a filter): user_id, the user's id exactly;
+ * before, an ISO 8601 time, records whose timestamp is earlier; text,
+ * records of this text once normalized (as classification keys it). Each
+ * record leaves the store (the Redis stream, or LMDB), the retraining
+ * queue (delivered or not) and the de-duplication set, so the same record
+ * could be submitted again; counters stay, as they hold no record. A
+ * spool this process left is replayed first. An override a purged
+ * correction set is recomputed from the corrections of its text that
+ * remain (the latest stored whose TTL from its timestamp has not run
+ * out, for the time it has left), and deleted when none remains. On LMDB
+ * the freed pages keep the bytes until LMDB reuses them.
+ * removed (may be NULL) receives how many records went; a second purge
+ * with the same filters removes 0. Audited as "feedback_purge" with the
+ * user id's XXH3-64 hash, never the id or the text.
+ * Returns TC_OK; TC_EINVAL (no filter, a bad time, memory:);
+ * TC_EUNAVAIL/TC_ETIMEOUT. Thread safety: any thread.
+ */
+TC_API int tc_feedback_purge(uint64_t *removed, tc_cache *h,
+                             const char *user_id, const char *before,
+                             const char *text);
+
+/* ---------------------------------------------------------------------
+ * Audit trail
+ *
+ * With an audit log (tc_options.audit_log, TUTORCACHE_AUDIT_LOG, config
+ * "audit_log"), every call that changes state appends one JSON line:
+ * {"time", "op", "ns", "key", "detail", "count", "actor", "outcome"}
+ * (fields that do not apply are left out). "key" names an entry without
+ * revealing it: the hashed L2 key of a cache entry, a feedback record's
+ * id, a model's fingerprint. A line never holds a value, a text, or a
+ * user's id. ops: set, mset (one line per key), del, invalidate,
+ * feedback_submit (one per record), feedback_import, feedback_export,
+ * feedback_ack and feedback_purge (one per call, with "count"),
+ * model_load (tc_classifier_open), and what the host records with
+ * tc_audit_record (the CLI's train_update, the service's model_swap).
+ * With audit_reads also get, get_or_load and mget (one per key). Calls
+ * refused for bad arguments (TC_EINVAL at the door) are not operations
+ * and are not audited; failed operations are, with their outcome
+ * ("ok", "miss" or the error's name, e.g. "TC_EUNAVAIL").
+ *
+ * The file is opened with O_APPEND (created 0600) and each line written
+ * with one write(2), so it is in the file when the call returns, and
+ * lines of threads and processes sharing it never mix. For logrotate,
+ * the host calls tc_audit_reopen() from its SIGHUP handler (the library
+ * installs no signal handler): the next line goes to a file opened anew
+ * under the same name. A line that cannot be written is logged as
+ * audit_write_failed (error) and the operation's result stands.
+ */
+
+/*
+ * tc_audit_actor - names who acts in the calling thread's audit lines
+ * from now on (the CLI's --actor, the service's X-Actor header), copied,
+ * cut at 128 bytes; NULL or "" leaves "actor" out. It is per thread: a
+ * server sets it per request on the thread that serves it.
+ * Thread safety: any thread; async-signal-unsafe.
+ */
+TC_API void tc_audit_actor(const char *actor);
+
+/*
+ * tc_audit_reopen - every audit log of the process is reopened by name
+ * before its next line (after logrotate renamed it). Async-signal-safe:
+ * it only bumps an atomic counter, so call it from a SIGHUP handler.
+ */
+TC_API void tc_audit_reopen(void);
+
+/*
+ * tc_audit_record - appends a line for an operation of the host's own:
+ * op ([a-z_], 1-32 characters), ns and key (may be NULL; never a text or
+ * a value), outcome (TC_OK or a TC_E* code). Does nothing when h has no
+ * audit log. Returns TC_OK; TC_EINVAL (h or op). Thread safety: any
+ * thread.
+ */
+TC_API int tc_audit_record(tc_cache *h, const char *op, const char *ns,
+                           const char *key, int outcome);
 
 #ifdef __cplusplus
 }

@@ -465,7 +465,8 @@ END_TEST
 
 START_TEST(test_help)
 {
-    static const char *const subs[] = {"submit", "import", "stats", "export"};
+    static const char *const subs[] = {"submit", "import", "stats", "export",
+                                       "purge"};
     char want[64];
     how h = {0};
     run r, r2, r3;
@@ -533,5 +534,6 @@ Suite *suite_cli_feedback(void)
     suite_add_tcase(s, tc);
     suite_cli_feedback_io(s);
     suite_cli_feedback_kill(s);
+    suite_cli_audit(s);
     return s;
 }

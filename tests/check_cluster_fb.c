@@ -145,8 +145,80 @@ START_TEST(test_fb_import_export)
 }
 END_TEST
 
+/*
+ * A purge on the cluster: the user's record leaves the {tc:fb} stream, its
+ * seen key and the group's pending list (it was delivered, not acked), and
+ * its override goes; the other user's record and override stay; a second
+ * purge removes 0.
+ */
+START_TEST(test_fb_purge)
+{
+    static const char rec1[] =
+        "{\"id\":\"cp-1\",\"text\":\"purge me please\",\"original_intent\":"
+        "\"explanation\",\"correct_intent\":\"debugging\",\"user_id\":\"cpu1\","
+        "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
+    static const char rec2[] =
+        "{\"id\":\"cp-2\",\"text\":\"keep me please\",\"original_intent\":"
+        "\"explanation\",\"correct_intent\":\"debugging\",\"user_id\":\"cpu2\","
+        "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
+    tc_cache *h = open_cluster();
+    tc_classifier_options co;
+    tc_classifier *c;
+    tc_feedback_batch *bt = NULL;
+    tc_result *r;
+    char id[TC_FEEDBACK_ID_MAX], *v;
+    uint64_t removed = 9;
+    int outcome;
+
+    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec1,
+                                             sizeof(rec1) - 1),
+                     TC_OK);
+    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec2,
+                                             sizeof(rec2) - 1),
+                     TC_OK);
+    ck_assert_int_eq(tc_feedback_consume(&bt, h, "purger", 1000, 0), TC_OK);
+    for (size_t i = 0; i < bt->n; i++) {
+        if (strcmp(bt->ids[i], "cp-1") != 0) {
+            ck_assert_int_eq(tc_feedback_ack(h, &bt->ids[i], 1), TC_OK);
+        }
+    }
+    tc_feedback_batch_free(bt);
+    ck_assert_msg(tc_feedback_purge(&removed, h, "cpu1", NULL, NULL) == TC_OK,
+                  "purge: %s", tc_errmsg());
+    ck_assert_uint_eq(removed, 1);
+    /* cp-1 was delivered and not acknowledged: its pending entry went */
+    ck_assert_int_eq(tc_feedback_stats_json(&v, h), TC_OK);
+    ck_assert_msg(strstr(v, "\"pending\":0"), "%s", v);
+    tc_free(v);
+    v = on_fb_master("EXISTS", "{tc:fb}:seen:cp-1");
+    ck_assert_str_eq(v, "0");
+    free(v);
+    v = on_fb_master("EXISTS", "{tc:fb}:seen:cp-2");
+    ck_assert_str_eq(v, "1");
+    free(v);
+    tc_classifier_options_init(&co);
+    co.fn = tt_host_explains;
+    co.fn_version = "v1";
+    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    ck_assert_int_eq(tc_classify(&r, c, "purge me please", 15), TC_OK);
+    ck_assert_int_ne(r->source, TC_SOURCE_FEEDBACK);
+    tc_result_free(r);
+    ck_assert_int_eq(tc_classify(&r, c, "keep me please", 14), TC_OK);
+    ck_assert_int_eq(r->source, TC_SOURCE_FEEDBACK);
+    tc_result_free(r);
+    tc_classifier_close(c);
+    ck_assert_int_eq(tc_feedback_purge(&removed, h, "cpu1", NULL, NULL),
+                     TC_OK);
+    ck_assert_uint_eq(removed, 0);
+    ck_assert_int_eq(tc_feedback_purge(&removed, h, NULL, NULL, NULL),
+                     TC_EINVAL);
+    tc_cache_close(h);
+}
+END_TEST
+
 void cluster_fb_tests(TCase *tc)
 {
+    tcase_add_test(tc, test_fb_purge);
     tcase_add_test(tc, test_fb_override);
     tcase_add_test(tc, test_fb_import_export);
 }

@@ -490,7 +490,8 @@ START_TEST(test_not_found_and_method)
     sv_resp_free(&r);
     sv_http(&r, "PUT", SV_FEEDBACK, "{}");
     sv_expect_error(&r, 405, "method_not_allowed", NULL);
-    ck_assert_str_eq(sv_header(&r, "Allow", allow, sizeof(allow)), "POST");
+    ck_assert_str_eq(sv_header(&r, "Allow", allow, sizeof(allow)),
+                     "POST, DELETE");
     sv_resp_free(&r);
     sv_http(&r, "POST", "/metrics", "{}");
     sv_expect_error(&r, 405, "method_not_allowed", NULL);
@@ -639,5 +640,6 @@ Suite *suite_service(void)
     suite_add_tcase(s, tc);
     suite_service_ops(s);
     suite_service_abuse(s);
+    suite_service_audit(s);
     return s;
 }

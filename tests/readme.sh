@@ -80,6 +80,9 @@ tutorcache feedback learn --model intents.tcm	"refused":false
 tutorcache feedback stats --model intents.tcm --format table	^runs +1$
 tutorcache feedback learn --model intents.tcm --rollback	"previous":
 tutorcache feedback export --consumer trainer --ack > batch.jsonl	"correct_intent":"debugging"
+tutorcache --actor dpo@school feedback purge --user-id student-42	^\{"removed":0\}$
+tutorcache feedback purge --before 2026-01-01T00:00:00Z	^\{"removed":[0-9]+\}$
+tail -n 1 audit.log	"op":"set","ns":"intents","key":"tc:intent:[0-9a-f]{32}","actor":"alice","outcome":"ok"
 build/tutorcache train examples/intents.jsonl -o intents.tcm	"model":"intents\.tcm"
 curl -s -X POST localhost:8080/api/v1/intents/classify -d '{"text":"How do I reverse a list?"}'	"intent":"code_generation"
 curl -s -X POST localhost:8080/api/v1/intents/feedback -d @examples/correction.json	"status":"accepted"

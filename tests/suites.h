@@ -70,6 +70,8 @@ Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
 void suite_cli_feedback_io(Suite *s); /* check_cli_feedback_io.c: import,
                                          export */
 void suite_cli_feedback_kill(Suite *s); /* check_cli_feedback_kill.c */
+void suite_cli_audit(Suite *s); /* check_cli_audit.c: audit log, purge,
+                                   password_file */
 Suite *suite_cli_learn(void);         /* check_cli_learn.c: feedback learn */
 Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
 void suite_fbstore_redis_faults(Suite *s); /* check_fbstore_redis_faults.c */
@@ -86,6 +88,8 @@ void suite_service_ops(Suite *s);   /* check_service_ops.c: its options,
                                        environment, logs, unit file */
 void suite_service_abuse(Suite *s); /* check_service_abuse.c: its limits
                                        and deadlines on clients */
+void suite_service_audit(Suite *s); /* check_service_audit.c: X-Actor,
+                                       DELETE feedback, SIGHUP */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */

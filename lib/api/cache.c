@@ -24,6 +24,7 @@ TC_API void tc_cache_close(tc_cache *h)
     }
     tc__fb_close(h->fb);
     tc__cache_close(h->fbcore);
+    tc__audit_close(h->audit);
     tc__cache_close(h->core);
     tc__cls_counts_free(h->cls);
     tc__fb_counts_free(h->fbk);
@@ -60,7 +61,8 @@ TC_API int tc_cache_open(tc_cache **out, const tc_options *opt)
         tc_cache_close(h);
         return tc__fail(TC_ENOMEM, "out of memory");
     }
-    if ((rc = tc__fb_open(&h->fb, tc__fb_core(h), h->fbk)) != TC_OK) {
+    if ((rc = tc__fb_open(&h->fb, tc__fb_core(h), h->fbk)) != TC_OK ||
+        (rc = tc__audit_start(h)) != TC_OK) {
         tc_cache_close(h);
         return rc;
     }
@@ -97,8 +99,12 @@ TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
     if (!val || !len) {
         return tc__fail(TC_EINVAL, "val or len is NULL");
     }
-    return tc__cache_get(val, len, tier, tc__core_of(h, ns), ns, key,
-                         keylen, 0, tc__now_ms());
+    rc = tc__cache_get(val, len, tier, tc__core_of(h, ns), ns, key, keylen, 0,
+                         tc__now_ms());
+    if (tc__audit_reads(h->audit)) {
+        tc__audit_key(h, "get", ns, key, keylen, rc);
+    }
+    return rc;
 }
 
 TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
@@ -111,8 +117,9 @@ TC_API int tc_cache_set(tc_cache *h, const char *ns, const void *key,
     if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
         return rc;
     }
-    return tc__cache_set(tc__core_of(h, ns), ns, key, keylen, val, len,
-                         ttl_ms);
+    rc = tc__cache_set(tc__core_of(h, ns), ns, key, keylen, val, len, ttl_ms);
+    tc__audit_key(h, "set", ns, key, keylen, rc);
+    return rc;
 }
 
 TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
@@ -124,7 +131,9 @@ TC_API int tc_cache_del(tc_cache *h, const char *ns, const void *key,
     if ((rc = key_args(h, ns, key, keylen)) != TC_OK) {
         return rc;
     }
-    return tc__cache_del(tc__core_of(h, ns), ns, key, keylen);
+    rc = tc__cache_del(tc__core_of(h, ns), ns, key, keylen);
+    tc__audit_key(h, "del", ns, key, keylen, rc);
+    return rc;
 }
 
 TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
@@ -141,8 +150,31 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
     if (!val || !len || !loader) {
         return tc__fail(TC_EINVAL, "val, len or loader is NULL");
     }
-    return tc__cache_get_or_load(val, len, tier, tc__core_of(h, ns), ns, key,
-                                 keylen, loader, ud);
+    rc = tc__cache_get_or_load(val, len, tier, tc__core_of(h, ns), ns, key, keylen,
+                               loader, ud);
+    if (tc__audit_reads(h->audit)) {
+        tc__audit_key(h, "get_or_load", ns, key, keylen, rc);
+    }
+    return rc;
+}
+
+/* A batch's lines, one per key with its own outcome (mget only with
+ * audit_reads); a batch that failed as a whole before its items, one. */
+static int audit_items(tc_cache *h, const char *op, const char *ns,
+                       const tc_item *items, size_t n, int rc)
+{
+    if (!h->audit || (op[1] == 'g' && !tc__audit_reads(h->audit))) {
+        return rc;
+    }
+    if (rc < 0 && rc != TC_EUNAVAIL && rc != TC_ETIMEOUT) {
+        tc__audit_op(h, op, ns, NULL, (int64_t)n, rc);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        tc__audit_key(h, op, ns, items[i].key, items[i].keylen,
+                      items[i].status);
+    }
+    return rc;
 }
 
 TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
@@ -154,7 +186,8 @@ TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
     }
-    return tc__cache_mget(tc__core_of(h, ns), ns, items, n, 0);
+    return audit_items(h, "mget", ns, items, n,
+                       tc__cache_mget(tc__core_of(h, ns), ns, items, n, 0));
 }
 
 TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
@@ -166,11 +199,14 @@ TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
     }
-    return tc__cache_mset(tc__core_of(h, ns), ns, items, n);
+    return audit_items(h, "mset", ns, items, n,
+                       tc__cache_mset(tc__core_of(h, ns), ns, items, n));
 }
 
 TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
 {
+    int rc;
+
     tc__clear();
     if (!h) {
         return tc__fail(TC_EINVAL, "the handle is NULL");
@@ -178,7 +214,9 @@ TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
     if (!ns) {
         return tc__fail(TC_EINVAL, "namespace is NULL");
     }
-    return tc__cache_invalidate(tc__core_of(h, ns), ns);
+    rc = tc__cache_invalidate(tc__core_of(h, ns), ns);
+    tc__audit_op(h, "invalidate", ns, NULL, -1, rc);
+    return rc;
 }
 
 TC_API int tc_cache_key(char *buf, size_t buflen, tc_cache *h, const char *ns,

@@ -7,6 +7,7 @@
 #include "api/handle.h"
 #include "base/deadline.h"
 #include "classify/result.h"
+#include "model/model.h"
 
 TC_API void tc_classifier_options_init(tc_classifier_options *opt)
 {
@@ -18,6 +19,8 @@ TC_API void tc_classifier_options_init(tc_classifier_options *opt)
 TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
                               const tc_classifier_options *opt)
 {
+    int rc;
+
     if (out) {
         *out = NULL;
     }
@@ -29,8 +32,18 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
         return tc__fail(TC_EINVAL,
                         "NULL argument or options not initialized");
     }
-    return tc__classifier_open(out, cache->core, tc__fb_core(cache),
-                               cache->cls, opt);
+    rc = tc__classifier_open(out, cache->core, tc__fb_core(cache),
+                             cache->cls, opt);
+    if (cache->audit) {
+        char fp[TC_FINGERPRINT_LEN + 1];
+
+        if (opt->model) {
+            tc__model_fingerprint(fp, opt->model);
+        }
+        tc__audit_op(cache, "model_load", opt->ns ? opt->ns : "intents",
+                     opt->model ? fp : opt->fn_version, -1, rc);
+    }
+    return rc;
 }
 
 TC_API void tc_classifier_close(tc_classifier *c)

@@ -2,7 +2,25 @@
  * feedback.c - the doors of feedback, over the context the handle set up
  * for the feedback layer when it opened.
  */
+#include <stdio.h>
+
 #include "api/handle.h"
+
+/* A submit's line: the record's id (no text), and whether it was stored,
+ * spooled or a duplicate. */
+static int audit_submit(tc_cache *h, const char *id, const int *outcome,
+                        int rc)
+{
+    static const char *const how[] = {"stored", "spooled", "duplicate"};
+    int o = outcome ? *outcome : 0;
+    tc__audit_ev ev = {"feedback_submit", NULL, id[0] ? id : NULL,
+                       rc == TC_OK && outcome && o >= 0 && o <= 2 ? how[o]
+                                                                  : NULL,
+                       -1, rc};
+
+    tc__audit_write(h->audit, &ev);
+    return tc__done(rc);
+}
 
 TC_API int tc_feedback_submit(char *id, int *outcome, tc_cache *h,
                               const tc_feedback *fb)
@@ -20,7 +38,7 @@ TC_API int tc_feedback_submit(char *id, int *outcome, tc_cache *h,
     if (!id || !fb) {
         return tc__fail(TC_EINVAL, "id or fb is NULL");
     }
-    return tc__done(tc__fb_submit(id, outcome, h->fb, fb));
+    return audit_submit(h, id, outcome, tc__fb_submit(id, outcome, h->fb, fb));
 }
 
 TC_API int tc_feedback_submit_json(char *id, int *outcome, tc_cache *h,
@@ -39,7 +57,8 @@ TC_API int tc_feedback_submit_json(char *id, int *outcome, tc_cache *h,
     if (!id || !json) {
         return tc__fail(TC_EINVAL, "id or json is NULL");
     }
-    return tc__done(tc__fb_submit_json(id, outcome, h->fb, json, len));
+    return audit_submit(h, id, outcome,
+                        tc__fb_submit_json(id, outcome, h->fb, json, len));
 }
 
 TC_API int tc_feedback_stats_json(char **out, tc_cache *h)
@@ -81,6 +100,8 @@ TC_API void tc_feedback_batch_free(tc_feedback_batch *b)
 
 TC_API int tc_feedback_ack(tc_cache *h, const char *const *ids, size_t n)
 {
+    int rc;
+
     tc__clear();
     if (!h) {
         return tc__fail(TC_EINVAL, "the handle is NULL");
@@ -88,11 +109,16 @@ TC_API int tc_feedback_ack(tc_cache *h, const char *const *ids, size_t n)
     if (!ids && n > 0) {
         return tc__fail(TC_EINVAL, "ids is NULL with n %zu", n);
     }
-    return tc__done(tc__fb_ack(h->fb, ids, n));
+    rc = tc__fb_ack(h->fb, ids, n);
+    tc__audit_op(h, "feedback_ack", NULL, NULL, (int64_t)n, rc);
+    return tc__done(rc);
 }
 
 TC_API int tc_feedback_export(tc_cache *h, FILE *out, uint64_t *count)
 {
+    uint64_t n = 0;
+    int rc;
+
     if (count) {
         *count = 0;
     }
@@ -103,7 +129,12 @@ TC_API int tc_feedback_export(tc_cache *h, FILE *out, uint64_t *count)
     if (!out) {
         return tc__fail(TC_EINVAL, "out is NULL");
     }
-    return tc__done(tc__fb_export(h->fb, out, count));
+    rc = tc__fb_export(h->fb, out, &n);
+    if (count) {
+        *count = n;
+    }
+    tc__audit_op(h, "feedback_export", NULL, NULL, (int64_t)n, rc);
+    return tc__done(rc);
 }
 
 TC_API int tc_feedback_import(tc_import_report **out, tc_cache *h, FILE *in,
@@ -111,6 +142,8 @@ TC_API int tc_feedback_import(tc_import_report **out, tc_cache *h, FILE *in,
                               tc_import_progress_fn progress,
                               void *progress_userdata)
 {
+    int rc;
+
     if (out) {
         *out = NULL;
     }
@@ -121,8 +154,41 @@ TC_API int tc_feedback_import(tc_import_report **out, tc_cache *h, FILE *in,
     if (!out || !in) {
         return tc__fail(TC_EINVAL, "out or in is NULL");
     }
-    return tc__done(tc__fb_import(out, h->fb, in, format, dry_run, progress,
-                                  progress_userdata));
+    rc = tc__fb_import(out, h->fb, in, format, dry_run, progress,
+                       progress_userdata);
+    if (!dry_run) {
+        tc__audit_op(h, "feedback_import", NULL, NULL,
+                     *out ? (int64_t)(*out)->accepted : 0, rc);
+    }
+    return tc__done(rc);
+}
+
+TC_API int tc_feedback_purge(uint64_t *removed, tc_cache *h,
+                             const char *user_id, const char *before,
+                             const char *text)
+{
+    tc__fb_filter f = {user_id, before, text};
+    char detail[64];
+    uint64_t n = 0;
+    int rc;
+
+    if (removed) {
+        *removed = 0;
+    }
+    tc__clear();
+    if (!h) {
+        return tc__fail(TC_EINVAL, "the handle is NULL");
+    }
+    rc = tc__fb_purge(&n, h->fb, &f);
+    if (removed) {
+        *removed = n;
+    }
+    /* which filters, not their values: a text or a time may say who */
+    snprintf(detail, sizeof(detail), "%s%s%s%s%s", user_id ? "user_id" : "",
+             user_id && (before || text) ? "," : "", before ? "before" : "",
+             before && text ? "," : "", text ? "text" : "");
+    tc__audit_user(h, "feedback_purge", user_id, detail, (int64_t)n, rc);
+    return tc__done(rc);
 }
 
 TC_API void tc_import_report_free(tc_import_report *r)

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "base/audit.h"
 #include "cache/cache.h"
 #include "classify/classify.h"
 #include "feedback/feedback.h"
@@ -21,6 +22,7 @@ struct tc_cache {
     tc__cls_counts *cls;  /* NULL: TC_OPT_NO_METRICS */
     tc__fb_counts *fbk;   /* NULL: TC_OPT_NO_METRICS */
     tc__fb *fb;
+    tc__audit *audit; /* NULL: no audit log */
 };
 
 /* The cache that keeps feedback and corrections' overrides. */
@@ -35,6 +37,21 @@ static inline tc__cache *tc__core_of(const tc_cache *h, const char *ns)
     return h->fbcore && strcmp(ns, TC__OVERRIDE_NS) == 0 ? h->fbcore
                                                          : h->core;
 }
+
+/* ---- audit.c: the audit trail's lines, written by the doors ---------- */
+
+/* Opens the trail the configuration names, if any. */
+int tc__audit_start(tc_cache *h);
+/* A line: key as given (never a text), count < 0 left out. */
+void tc__audit_op(tc_cache *h, const char *op, const char *ns,
+                  const char *key, int64_t count, int rc);
+/* A line naming a caller's key by its hashed L2 form; the calling
+ * thread's error detail is kept. */
+void tc__audit_key(tc_cache *h, const char *op, const char *ns,
+                   const void *key, size_t keylen, int rc);
+/* A line naming a user by a hash of the id (feedback_purge). */
+void tc__audit_user(tc_cache *h, const char *op, const char *user_id,
+                    const char *detail, int64_t count, int rc);
 
 /* Returns rc; a call that succeeded leaves no message behind it, also
  * when a layer below met and settled a failure of its own on the way

@@ -69,4 +69,15 @@ void tc__cfg_clear_old_keys(tc__config *cfg);
 int tc__cfg_set_fb_store(tc__config *cfg, const char *url, const char *source,
                          tc__err *err);
 
+/* config_secret.c: TC_ECONFIG, naming what and path, when group or others
+ * may read the file at path, which holds a password. */
+int tc__cfg_check_private(const char *path, const char *what, tc__err *err);
+/* The one line of a secret file, refused when group or others may read
+ * it (TC_ECONFIG); *out is tc__malloc'd. */
+int tc__cfg_secret_file(char **out, const char *path, const char *what,
+                        tc__err *err);
+/* cfg->password_file, if any, read into a Redis store's password (it
+ * replaces one the URL carries). */
+int tc__cfg_apply_password_file(tc__config *cfg, tc__err *err);
+
 #endif

@@ -181,6 +181,14 @@ static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
             return rc;
         }
     }
+    if ((v = env("TUTORCACHE_AUDIT_LOG", flags)) &&
+        (rc = tc__cfg_set_str(&cfg->audit_log, v, err)) != TC_OK) {
+        return rc;
+    }
+    if ((v = env("TUTORCACHE_PASSWORD_FILE", flags)) &&
+        (rc = tc__cfg_set_str(&cfg->password_file, v, err)) != TC_OK) {
+        return rc;
+    }
     if ((rc = env_keys(cfg, flags, err)) != TC_OK) {
         return rc;
     }
@@ -317,6 +325,18 @@ static int apply_options(tc__config *cfg, const tc_options *o, tc__err *err)
     } else if (o->enable_caching != -1) {
         return tc__errf(err, TC_ECONFIG, "enable_caching: -1, 0 or 1");
     }
+    if (o->version >= 2 && o->audit_log &&
+        (rc = tc__cfg_set_str(&cfg->audit_log, o->audit_log, err)) != TC_OK) {
+        return rc;
+    }
+    if (o->version >= 2 && o->password_file &&
+        (rc = tc__cfg_set_str(&cfg->password_file, o->password_file, err)) !=
+            TC_OK) {
+        return rc;
+    }
+    if (o->version >= 2 && (o->audit_reads == 0 || o->audit_reads == 1)) {
+        cfg->audit_reads = o->audit_reads;
+    }
     if (o->intents_ttl_ms > 0) {
         tc__ns_def *ns = tc__cfg_find_ns(cfg, "intents");
 
@@ -397,6 +417,7 @@ int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
     if ((rc = load_env(cfg, opt->flags, err)) != TC_OK ||
         (rc = apply_options(cfg, opt, err)) != TC_OK ||
         (rc = env_password(cfg, opt->flags, err)) != TC_OK ||
+        (rc = tc__cfg_apply_password_file(cfg, err)) != TC_OK ||
         (rc = tc__cfg_tls_finish(cfg, err)) != TC_OK) {
         goto fail;
     }
@@ -440,6 +461,8 @@ void tc__config_free(tc__config *cfg)
     tc__free(cfg->key_secret_file);
     tc__cfg_clear_old_keys(cfg);
     tc__free(cfg->fb_url);
+    tc__free(cfg->password_file);
+    tc__free(cfg->audit_log);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -449,4 +472,5 @@ void tc__options_init(tc_options *opt)
     opt->version = TC_OPTIONS_VERSION;
     opt->enable_caching = -1;
     opt->log_level = TC_LOG_WARN;
+    opt->audit_reads = -1;
 }

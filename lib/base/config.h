@@ -125,6 +125,9 @@ typedef struct tc__config {
     /* tls_* of the config file, then TUTORCACHE_TLS_*: what a rediss://
      * URL whose query names none of them uses (config_tls.c) */
     tc__tls_config tls;
+    char *password_file;     /* the store's password, read from it */
+    char *audit_log;         /* the audit trail's file, or NULL */
+    int audit_reads;         /* reads are audited too */
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;

@@ -248,9 +248,27 @@ static int file_old_keys(tc__config *cfg, const cJSON *f, const char *path,
     return rc;
 }
 
+/* The setting a field naming a file goes to; NULL for other fields. */
+static char **file_name_field(tc__config *cfg, const char *k)
+{
+    static const char *const names[] = {"encryption_key_file",
+                                        "key_secret_file", "audit_log",
+                                        "password_file"};
+    char **const dst[] = {&cfg->enc_key_file, &cfg->key_secret_file,
+                          &cfg->audit_log, &cfg->password_file};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(k, names[i]) == 0) {
+            return dst[i];
+        }
+    }
+    return NULL;
+}
+
 int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
 {
     const char *at = NULL;
+    char **dst;
     cJSON *root, *f;
     char *text;
     size_t len;
@@ -371,15 +389,12 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             } else {
                 rc = tc__cfg_set_str(&cfg->spool_dir, f->valuestring, err);
             }
-        } else if (strcmp(k, "encryption_key_file") == 0 ||
-                   strcmp(k, "key_secret_file") == 0) {
+        } else if ((dst = file_name_field(cfg, k))) {
             if (!cJSON_IsString(f) || !*f->valuestring) {
                 rc = tc__errf(err, TC_ECONFIG, "%s: %s: not a file name",
                               path, k);
             } else {
-                rc = tc__cfg_set_str(k[0] == 'e' ? &cfg->enc_key_file
-                                                 : &cfg->key_secret_file,
-                                     f->valuestring, err);
+                rc = tc__cfg_set_str(dst, f->valuestring, err);
             }
         } else if (strcmp(k, "encryption_old_key_files") == 0) {
             rc = file_old_keys(cfg, f, path, err);
@@ -399,6 +414,12 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                 rc = tc__cfg_set_fb_store(cfg, f->valuestring, "config file",
                                           err);
             }
+        } else if (strcmp(k, "audit_reads") == 0) {
+            if (!cJSON_IsBool(f)) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: audit_reads: not true or false", path);
+            }
+            cfg->audit_reads = cJSON_IsTrue(f);
         } else if (strcmp(k, "namespaces") == 0) {
             rc = file_namespaces(cfg, f, path, err);
         } else if ((rc = tc__cfg_tls_file(cfg, k, f, path, err)) != 0) {
@@ -412,11 +433,18 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "model, feedback_retention, spool_dir, "
                           "encryption_key_file, encryption_old_key_files, "
                           "key_secret_file, feedback_store, "
-                          "feedback_wait_replicas, namespaces, tls_ca, "
-                          "tls_cert, tls_key, tls_server_name, tls_insecure)",
+                          "feedback_wait_replicas, audit_log, audit_reads, "
+                          "password_file, namespaces, tls_ca, tls_cert, "
+                          "tls_key, tls_server_name, tls_insecure)",
                           path, k);
         }
     }
     cJSON_Delete(root);
+    /* a password in a file others may read is no secret */
+    if (rc == TC_OK && cfg->url_source && strcmp(cfg->url_source,
+                                                 "config file") == 0 &&
+        cfg->store.password) {
+        rc = tc__cfg_check_private(path, "config file", err);
+    }
     return rc;
 }

@@ -113,6 +113,14 @@ static inline int tc__log_on(const tc__logger *lg, tc_log_level level)
  */
 void tc__log(const tc__logger *lg, tc_log_level level, const char *event,
              const char *const *fields);
+/*
+ * One JSON object in line (cap bytes, at least 64): "time" (UTC, ms), the
+ * pairs of head, then those of fields, both as tc__log writes them (either
+ * may be NULL). A field too long is cut and the object stays valid JSON.
+ * Returns its length; line is NUL-terminated. Allocates nothing.
+ */
+size_t tc__json_line(char *line, size_t cap, const char *const *head,
+                     const char *const *fields);
 /* As tc__log, at most once per lg->interval_ms for one slot; the next
  * line carries a "suppressed" count. */
 void tc__log_limited(const tc__logger *lg, tc__ratelimit *rl,

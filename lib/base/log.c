@@ -111,18 +111,31 @@ static int is_number(const char *s)
     return *p == '\0';
 }
 
-void tc__log(const tc__logger *lg, tc_log_level level, const char *event,
-             const char *const *fields)
+static void put_fields(linebuf *b, const char *const *fields)
 {
-    char line[LOG_LINE_MAX];
+    for (; fields && fields[0] && fields[1]; fields += 2) {
+        /* "#name": the value is a number, written as one */
+        int num = fields[0][0] == '#' && is_number(fields[1]);
+
+        put_raw(b, ",");
+        put_str(b, fields[0] + (fields[0][0] == '#'));
+        put_raw(b, ":");
+        if (num && strlen(fields[1]) < b->cap - b->len) {
+            put_raw(b, fields[1]);
+        } else {
+            put_str(b, fields[1]);
+        }
+    }
+}
+
+size_t tc__json_line(char *line, size_t cap, const char *const *head,
+                     const char *const *fields)
+{
     char ts[96];
-    linebuf b = {line, 0, sizeof(line) - 2};
+    linebuf b = {line, 0, cap - 2};
     struct timespec now;
     struct tm tm;
 
-    if (!lg || !lg->fn || level < lg->level || level >= TC_LOG_OFF) {
-        return;
-    }
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
@@ -130,25 +143,28 @@ void tc__log(const tc__logger *lg, tc_log_level level, const char *event,
              tm.tm_min, tm.tm_sec, (long)(now.tv_nsec / 1000000) % 1000);
     put_raw(&b, "{\"time\":");
     put_str(&b, ts);
-    put_raw(&b, ",\"level\":");
-    put_str(&b, level_name(level));
-    put_raw(&b, ",\"event\":");
-    put_str(&b, event);
-    for (; fields && fields[0] && fields[1]; fields += 2) {
-        /* "#name": the value is a number, written as one */
-        int num = fields[0][0] == '#' && is_number(fields[1]);
-
-        put_raw(&b, ",");
-        put_str(&b, fields[0] + (fields[0][0] == '#'));
-        put_raw(&b, ":");
-        if (num && strlen(fields[1]) < b.cap - b.len) {
-            put_raw(&b, fields[1]);
-        } else {
-            put_str(&b, fields[1]);
-        }
-    }
+    put_fields(&b, head);
+    put_fields(&b, fields);
     line[b.len++] = '}';
     line[b.len] = '\0';
+    return b.len;
+}
+
+void tc__log(const tc__logger *lg, tc_log_level level, const char *event,
+             const char *const *fields)
+{
+    char line[LOG_LINE_MAX];
+    const char *head[5];
+
+    if (!lg || !lg->fn || level < lg->level || level >= TC_LOG_OFF) {
+        return;
+    }
+    head[0] = "level";
+    head[1] = level_name(level);
+    head[2] = "event";
+    head[3] = event;
+    head[4] = NULL;
+    tc__json_line(line, sizeof(line), head, fields);
     lg->fn(lg->userdata, level, line);
 }
 

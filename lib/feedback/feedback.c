@@ -383,7 +383,7 @@ static int trim(tc__fb *fb, tc__err *err)
 
 /* Every call but submit starts alike: a store that keeps feedback, the
  * spool replayed when one waits, old records trimmed. */
-static int start(tc__fb *fb, tc__err *err)
+int tc__fb_start(tc__fb *fb, tc__err *err)
 {
     int rc;
 
@@ -406,7 +406,7 @@ int tc__fb_stats_json(char **out, tc__fb *fb)
     int rc;
 
     memset(&st, 0, sizeof(st));
-    if ((rc = start(fb, &err)) != TC_OK) {
+    if ((rc = tc__fb_start(fb, &err)) != TC_OK) {
         return rc;
     }
     rc = fb->ops->stats(fb->store, &st, &err);
@@ -460,7 +460,7 @@ int tc__fb_consume(tc_feedback_batch **out, tc__fb *fb, const char *consumer,
     if (max == 0) {
         return tc__fail(TC_EINVAL, "max: 0");
     }
-    if ((rc = start(fb, &err)) != TC_OK) {
+    if ((rc = tc__fb_start(fb, &err)) != TC_OK) {
         return rc;
     }
     if (!(b = tc__calloc(1, sizeof(*b)))) {
@@ -540,7 +540,7 @@ int tc__fb_export(tc__fb *fb, FILE *out, uint64_t *count)
     tc__err err;
     int rc;
 
-    if ((rc = start(fb, &err)) != TC_OK) {
+    if ((rc = tc__fb_start(fb, &err)) != TC_OK) {
         return rc;
     }
     errno = 0;

@@ -161,6 +161,9 @@ void tc__fb_risk(tc__fb *fb, tc__store_keeping *out);
 /* The warning for k, with how to avoid the loss, in buf (n bytes,
  * TC__FB_RISK_TEXT is enough); "" when feedback is not known at risk. */
 const char *tc__fb_risk_text(const tc__store_keeping *k, char *buf, size_t n);
+/* An ISO 8601 timestamp as a record's "timestamp" takes it, in ms since
+ * the epoch. Returns TC_OK; TC_EINVAL with err saying why. */
+int tc__fb_ts_ms(const char *s, int64_t *ms, tc__err *err);
 
 /* ---- put.c --------------------------------------------------------------- */
 
@@ -283,5 +286,23 @@ int tc__fb_import(tc_import_report **out, tc__fb *fb, FILE *in,
                   tc_import_format format, int dry_run,
                   tc_import_progress_fn progress, void *progress_userdata);
 void tc__import_report_free(tc_import_report *r);
+
+/* What the feedback calls do first (feedback.c): the store must keep
+ * feedback; a spool that is due is replayed, records past retention
+ * trimmed. Returns TC_OK or the failure, recorded with tc__fail. */
+int tc__fb_start(tc__fb *fb, tc__err *err);
+
+/* ---- purge.c ------------------------------------------------------------ */
+
+/* Which records a purge erases: every one that matches all the filters
+ * given (at least one; NULL: not a filter). */
+typedef struct tc__fb_filter {
+    const char *user_id;
+    const char *before; /* records whose timestamp is earlier */
+    const char *text;   /* records of this text, once normalized */
+} tc__fb_filter;
+
+/* tc_feedback_purge: the door has checked the pointers. */
+int tc__fb_purge(uint64_t *removed, tc__fb *fb, const tc__fb_filter *f);
 
 #endif

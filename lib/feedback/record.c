@@ -160,6 +160,11 @@ static int parse_ts(const char *s, int64_t *ms, tc__err *err)
     return TC_OK;
 }
 
+int tc__fb_ts_ms(const char *s, int64_t *ms, tc__err *err)
+{
+    return parse_ts(s, ms, err);
+}
+
 /* Bytes of a stored timestamp, "2024-03-01T01:00:00.123Z", and its NUL. */
 #define TS_TEXT 25
 

@@ -179,6 +179,20 @@ int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
     } else {
         cJSON_AddNullToObject(root, "spool_dir");
     }
+    /* that a secret is set, and from where; never the secret */
+    cJSON_AddStringToObject(root, "auth",
+                            !cfg->store.password ? "none"
+                            : cfg->password_file ? "set (password_file)"
+                                                 : "set");
+    if (cfg->password_file) {
+        cJSON_AddStringToObject(root, "password_file", cfg->password_file);
+    }
+    if (cfg->audit_log) {
+        cJSON_AddStringToObject(root, "audit_log", cfg->audit_log);
+    } else {
+        cJSON_AddNullToObject(root, "audit_log");
+    }
+    cJSON_AddBoolToObject(root, "audit_reads", cfg->audit_reads);
     cJSON_AddBoolToObject(root, "enable_caching", cfg->enable_caching);
     cJSON_AddNumberToObject(root, "connect_timeout_ms",
                             cfg->store.connect_timeout_ms);

@@ -118,6 +118,16 @@ typedef struct tc__fb_ops {
                   int (*each)(void *ud, const char *id, const char *json,
                               size_t len),
                   void *ud, tc__err *err);
+    /*
+     * Erases the records of these ids: the record, its queue or pending
+     * entry and the id it holds (so the same record may be put again),
+     * in one transaction (script). Counters stay: they hold no record.
+     * *removed counts the records that were there; ids not held are
+     * skipped, so a second purge removes 0. Overrides are the cache's
+     * entries, rewritten or deleted by the caller (feedback/purge.c).
+     */
+    int (*purge)(tc__store *s, const char *const *ids, size_t n,
+                 uint64_t *removed, tc__err *err);
 } tc__fb_ops;
 
 extern const tc__fb_ops tc__fb_lmdb_ops;

@@ -176,6 +176,12 @@ static int fb_export(tc__store *s,
     RUN(tc__rfb_export(st, PFX, each, ud, err));
 }
 
+static int fb_purge(tc__store *s, const char *const *ids, size_t n,
+                    uint64_t *removed, tc__err *err)
+{
+    RUN(tc__rfb_purge(st, PFX, ids, n, removed, err));
+}
+
 const tc__fb_ops tc__cluster_fb_ops = {
     .put = fb_put,
     .trim = fb_trim,
@@ -184,4 +190,5 @@ const tc__fb_ops tc__cluster_fb_ops = {
     .ack = fb_ack,
     .stats = fb_stats,
     .export = fb_export,
+    .purge = fb_purge,
 };

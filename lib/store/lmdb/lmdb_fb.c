@@ -625,6 +625,96 @@ static int lmfb_export(tc__store *base,
     return TC_OK;
 }
 
+/* ---- purge ------------------------------------------------------------ */
+
+/* Drops the order entries whose record is gone: those of the records
+ * purge just removed (an order entry names its record's id). */
+static int order_sweep(MDB_txn *txn, const tc__lmdb_dbs *db)
+{
+    MDB_cursor *cur;
+    MDB_val k, d, r;
+    int rc;
+
+    if ((rc = mdb_cursor_open(txn, db->order, &cur)) != 0) {
+        return rc;
+    }
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        if ((rc = mdb_cursor_get(cur, &k, &d, (MDB_cursor_op)op)) != 0) {
+            break;
+        }
+        if ((rc = mdb_get(txn, db->rec, &d, &r)) == MDB_NOTFOUND) {
+            rc = mdb_cursor_del(cur, 0);
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int lmfb_purge(tc__store *base, const char *const *ids, size_t n,
+                      uint64_t *removed, tc__err *err)
+{
+    tc__lmdb_store *s = (tc__lmdb_store *)base;
+    const tc__lmdb_dbs *db = &s->e->fb;
+    uint64_t gone = 0;
+    MDB_txn *txn;
+    MDB_val k, r;
+    int rc;
+
+    if (removed) {
+        *removed = 0;
+    }
+    if ((rc = tc__lmdb_begin(s->e, 0, &txn)) != 0) {
+        return tc__lmdb_fail(s, err, rc, "FEEDBACK PURGE", s->e->dir);
+    }
+    rc = legacy_order(txn, db);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        unsigned char qk[SEQ_BYTES];
+
+        k.mv_size = strlen(ids[i]);
+        k.mv_data = (void *)ids[i];
+        if (k.mv_size == 0 || k.mv_size >= TC__LMDB_ID_MAX ||
+            (rc = mdb_get(txn, db->rec, &k, &r)) == MDB_NOTFOUND) {
+            rc = 0;
+            continue; /* not held: erased before, or trimmed */
+        }
+        if (rc != 0 || r.mv_size < TC__LMDB_REC_HDR) {
+            break;
+        }
+        memcpy(qk, r.mv_data, SEQ_BYTES);
+        if ((rc = mdb_del(txn, db->rec, &k, NULL)) != 0) {
+            break;
+        }
+        rc = mdb_del(txn, db->pend, &k, NULL);
+        if (rc == 0 || rc == MDB_NOTFOUND) {
+            MDB_val q = {SEQ_BYTES, qk};
+
+            rc = mdb_del(txn, db->queue, &q, NULL);
+            rc = rc == MDB_NOTFOUND ? 0 : rc;
+        }
+        gone++;
+    }
+    if (rc == 0 && gone > 0) {
+        rc = order_sweep(txn, db);
+    }
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+        return tc__lmdb_fail(s, err, rc, "FEEDBACK PURGE",
+                             n > 0 ? ids[0] : "");
+    }
+    /* flushed like a put: an erasure must not come back after a crash */
+    err->msg[0] = '\0';
+    tc__lmdb_sync(s, err);
+    err->msg[0] = '\0';
+    if (removed) {
+        *removed = gone;
+    }
+    return TC_OK;
+}
+
 const tc__fb_ops tc__fb_lmdb_ops = {
     .put = lmfb_put,
     .trim = lmfb_trim,
@@ -633,4 +723,5 @@ const tc__fb_ops tc__fb_lmdb_ops = {
     .ack = tc__lmdb_fb_ack,
     .stats = lmfb_stats,
     .export = lmfb_export,
+    .purge = lmfb_purge,
 };

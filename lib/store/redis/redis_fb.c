@@ -479,25 +479,52 @@ static void build_ack(tc__req *q, const tc__scall *sc, size_t i)
     tc__req_str(q, GROUP);
 }
 
-int tc__rfb_ack(tc__store *s, const char *pfx, const char *const *ids,
-                size_t n, tc__err *err)
+/* A script over the records' seen keys (ack.lua, purge.lua); *value is
+ * its answer, 0 when no id could name a record. */
+static int seen_script(tc__store *s, int which, const char *pfx,
+                       const char *const *ids, size_t n, int64_t *value,
+                       tc__err *err)
 {
     ack_ctx x = {.pfx = pfx, .ids = ids, .n = n};
-    tc__scall sc = {.which = TC__SCRIPT_ACK,
+    tc__scall sc = {.which = which,
                     .ncalls = 1,
                     .build = build_ack,
                     .take = take_int,
                     .ud = &x};
+    int rc;
 
+    *value = 0;
     for (size_t i = 0; i < n; i++) {
-        /* not ours: acknowledged already */
+        /* not ours: acknowledged or erased already */
         x.nkeys += tc__fb_id_valid(ids[i]);
     }
     if (x.nkeys == 0) {
         return TC_OK;
     }
     keys_of(&x.k, pfx);
-    return tc__scall_run(s, &sc, TC__REDIS_IDEMPOTENT, ids[0], n, err);
+    rc = tc__scall_run(s, &sc, TC__REDIS_IDEMPOTENT, ids[0], n, err);
+    *value = sc.value;
+    return rc;
+}
+
+int tc__rfb_ack(tc__store *s, const char *pfx, const char *const *ids,
+                size_t n, tc__err *err)
+{
+    int64_t acked;
+
+    return seen_script(s, TC__SCRIPT_ACK, pfx, ids, n, &acked, err);
+}
+
+int tc__rfb_purge(tc__store *s, const char *pfx, const char *const *ids,
+                  size_t n, uint64_t *removed, tc__err *err)
+{
+    int64_t v;
+    int rc = seen_script(s, TC__SCRIPT_PURGE, pfx, ids, n, &v, err);
+
+    if (removed) {
+        *removed = rc == TC_OK && v > 0 ? (uint64_t)v : 0;
+    }
+    return rc;
 }
 
 /* ---- stats -------------------------------------------------------------- */
@@ -721,6 +748,12 @@ static int rfb_export(tc__store *s,
     return tc__rfb_export(s, TC__FB_KEYS, each, ud, err);
 }
 
+static int rfb_purge(tc__store *s, const char *const *ids, size_t n,
+                     uint64_t *removed, tc__err *err)
+{
+    return tc__rfb_purge(s, TC__FB_KEYS, ids, n, removed, err);
+}
+
 const tc__fb_ops tc__fb_redis_ops = {
     .put = rfb_put,
     .trim = rfb_trim,
@@ -729,4 +762,5 @@ const tc__fb_ops tc__fb_redis_ops = {
     .ack = rfb_ack,
     .stats = rfb_stats,
     .export = rfb_export,
+    .purge = rfb_purge,
 };

@@ -19,6 +19,7 @@
 
 #include "store/redis/lua/ack.lua.h"
 #include "store/redis/lua/consume.lua.h"
+#include "store/redis/lua/purge.lua.h"
 #include "store/redis/lua/put.lua.h"
 #include "store/redis/lua/stats.lua.h"
 #include "store/redis/lua/trim.lua.h"
@@ -29,7 +30,7 @@
 static const char *const script_src[TC__NSCRIPTS] = {
     [TC__SCRIPT_PUT] = put_lua,     [TC__SCRIPT_CONSUME] = consume_lua,
     [TC__SCRIPT_ACK] = ack_lua,     [TC__SCRIPT_TRIM] = trim_lua,
-    [TC__SCRIPT_STATS] = stats_lua,
+    [TC__SCRIPT_STATS] = stats_lua, [TC__SCRIPT_PURGE] = purge_lua,
 };
 static const char *const script_name[TC__NSCRIPTS] = {
     [TC__SCRIPT_PUT] = "FEEDBACK PUT",
@@ -37,6 +38,7 @@ static const char *const script_name[TC__NSCRIPTS] = {
     [TC__SCRIPT_ACK] = "FEEDBACK ACK",
     [TC__SCRIPT_TRIM] = "FEEDBACK TRIM",
     [TC__SCRIPT_STATS] = "FEEDBACK STATS",
+    [TC__SCRIPT_PURGE] = "FEEDBACK PURGE",
 };
 
 /* The digests are the server's answer, never computed here: no SHA-1 in

@@ -148,6 +148,7 @@ enum {
     TC__SCRIPT_ACK,
     TC__SCRIPT_TRIM,
     TC__SCRIPT_STATS,
+    TC__SCRIPT_PURGE,
     TC__NSCRIPTS
 };
 
@@ -220,6 +221,8 @@ int tc__rfb_consume(tc__store *s, const char *pfx, const char *consumer,
                     char ***records, size_t *n, tc__err *err);
 int tc__rfb_ack(tc__store *s, const char *pfx, const char *const *ids,
                 size_t n, tc__err *err);
+int tc__rfb_purge(tc__store *s, const char *pfx, const char *const *ids,
+                  size_t n, uint64_t *removed, tc__err *err);
 int tc__rfb_stats(tc__store *s, const char *pfx, tc__fb_stats *out,
                   tc__err *err);
 int tc__rfb_export(tc__store *s, const char *pfx,
