@@ -526,6 +526,37 @@ START_TEST(test_spool_sealed)
 }
 END_TEST
 
+/* Erasure sees into sealed records: a purge by user removes that user's
+ * record and leaves the other's (the store holds user ids sealed). */
+START_TEST(test_purge_sealed)
+{
+    static const char other[] =
+        "{\"text\":\"what is a pointer\",\"original_intent\":"
+        "\"debugging\",\"correct_intent\":\"explanation\","
+        "\"original_confidence\":0.6,\"user_id\":\"student-b\","
+        "\"feedback_type\":\"correction\"}";
+    const char *k = key_file("k1", 1, 0600, 0);
+    tc_cache *h = open_ok(trs_url(srv), k, NULL, NULL);
+    char id[TC_FEEDBACK_ID_MAX], *text;
+    uint64_t removed = 0, count = 0;
+
+    write_marked(h);
+    ck_assert_int_eq(tc_feedback_submit_json(id, NULL, h, other,
+                                             strlen(other)),
+                     TC_OK);
+    ck_assert_int_eq(tc_feedback_purge(&removed, h, "student-" MARKER, NULL,
+                                       NULL),
+                     TC_OK);
+    ck_assert_uint_eq(removed, 1);
+    text = export_text(h, &count);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_ptr_nonnull(strstr(text, "student-b"));
+    ck_assert_ptr_null(strstr(text, MARKER));
+    free(text);
+    tc_cache_close(h);
+}
+END_TEST
+
 START_TEST(test_keyed_keys)
 {
     const char *s = key_file("secret", 3, 0600, 0);
@@ -732,6 +763,7 @@ Suite *suite_seal(void)
     tcase_add_test(tc, test_feedback_unopened);
     tcase_add_test(tc, test_keyed_keys);
     tcase_add_test(tc, test_spool_sealed);
+    tcase_add_test(tc, test_purge_sealed);
     suite_add_tcase(s, tc);
     tc = tcase_create("seal_cluster");
     tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);

@@ -242,6 +242,8 @@ static int setup(purge_ctx *x, tc__err *err)
 int tc__fb_purge(uint64_t *removed, tc__fb *fb, const tc__fb_filter *f)
 {
     purge_ctx x;
+    /* sealed records are matched on what they hold, opened first */
+    tc__fb_opener op = {fb, each, &x};
     tc__err err;
     int rc;
 
@@ -262,7 +264,7 @@ int tc__fb_purge(uint64_t *removed, tc__fb *fb, const tc__fb_filter *f)
         goto done;
     }
     x.pass = 1;
-    rc = fb->ops->export(fb->store, each, &x, &err);
+    rc = fb->ops->export(fb->store, tc__fb_open_each, &op, &err);
     if (rc == TC_OK && x.nids > 0) {
         rc = fb->ops->purge(fb->store, (const char *const *)x.ids, x.nids,
                             removed, &err);
@@ -270,7 +272,7 @@ int tc__fb_purge(uint64_t *removed, tc__fb *fb, const tc__fb_filter *f)
     if (rc == TC_OK && x.naff > 0) {
         x.pass = 2;
         x.now_ms = tc__wall_ms();
-        rc = fb->ops->export(fb->store, each, &x, &err);
+        rc = fb->ops->export(fb->store, tc__fb_open_each, &op, &err);
     }
     tc__cache_l2_state(fb->cache, rc);
     if (rc != TC_OK) {
