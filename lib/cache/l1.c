@@ -511,9 +511,22 @@ static _Atomic uint64_t *inval_slot(struct shard *s, const tc__hash *key)
  */
 #define NO_SEQ TC__L1_NOSEQ
 
+/* Whether a (alen bytes) is b alone, or b followed by a NUL and what
+ * this process keeps beside it (a classification's packed form). */
+static int begins_with(const char *a, size_t alen, const char *b,
+                       size_t blen)
+{
+    return alen >= blen && (alen == blen || a[blen] == '\0') &&
+           memcmp(a, b, blen) == 0;
+}
+
+/*
+ * reform: replace only a live value that val begins with (tc__l1_reform),
+ * keeping its expiry, else store nothing and return TC_MISS.
+ */
 static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
                   size_t len, int64_t expires_ms, int64_t now_ms, int neg,
-                  uint64_t seq)
+                  uint64_t seq, int reform)
 {
     struct shard *s;
     struct entry **link, *e, *dead = NULL;
@@ -532,6 +545,9 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
      */
     if (len > SIZE_MAX - ENTRY_HDR - 1 || entry_charge(len) > l1->max_charge ||
         now_ms >= expires_ms) {
+        if (reform) {
+            return TC_MISS;
+        }
         if (!neg) {
             tc__l1_del(l1, key);
         }
@@ -541,7 +557,7 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     /* Allocate and copy before taking the lock, to keep it short. */
     e = tc__malloc(charge);
     if (!e) {
-        if (!neg) {
+        if (!neg && !reform) {
             tc__l1_del(l1, key);
         }
         return TC_ENOMEM;
@@ -566,6 +582,18 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
         return TC__L1_RACED;
     }
     link = find_link(s, key, mixed);
+    if (reform) {
+        const struct entry *o = *link;
+
+        if (!o || o->negative || now_ms >= o->expires_ms ||
+            !begins_with(val, len, o->val, o->len)) {
+            /* gone, or changed since the caller read it */
+            write_unlock(s);
+            tc__free(e);
+            return TC_MISS;
+        }
+        e->expires_ms = o->expires_ms;
+    }
     if (neg && *link && !(*link)->negative && now_ms < (*link)->expires_ms) {
         /* an absence seen before a value arrived must not hide it */
         write_unlock(s);
@@ -605,13 +633,13 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
 int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                int64_t expires_ms, int64_t now_ms)
 {
-    return insert(l1, key, val, len, expires_ms, now_ms, 0, NO_SEQ);
+    return insert(l1, key, val, len, expires_ms, now_ms, 0, NO_SEQ, 0);
 }
 
 int tc__l1_set_neg(tc__l1 *l1, const tc__hash *key, int64_t expires_ms,
                    int64_t now_ms)
 {
-    return insert(l1, key, "", 0, expires_ms, now_ms, 1, NO_SEQ);
+    return insert(l1, key, "", 0, expires_ms, now_ms, 1, NO_SEQ, 0);
 }
 
 int tc__l1_del(tc__l1 *l1, const tc__hash *key)
@@ -700,7 +728,14 @@ int tc__l1_fill(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                 int64_t expires_ms, int64_t now_ms, uint64_t seq, int neg)
 {
     return insert(l1, key, neg ? "" : val, neg ? 0 : len, expires_ms, now_ms,
-                  neg, seq);
+                  neg, seq, 0);
+}
+
+int tc__l1_reform(tc__l1 *l1, const tc__hash *key, const void *val,
+                  size_t len, int64_t now_ms)
+{
+    /* INT64_MAX: not expired on entry; the old entry's expiry is kept */
+    return insert(l1, key, val, len, INT64_MAX, now_ms, 0, NO_SEQ, 1);
 }
 
 int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key)
@@ -723,6 +758,21 @@ int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key)
     return held;
 }
 
+int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val,
+                 size_t len, int64_t now_ms)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    const struct entry *e;
+    int lock_free = read_lock(s), same;
+
+    e = *find_link(s, key, mixed);
+    same = e && !e->negative && now_ms < e->expires_ms && e->len == len &&
+           memcmp(e->val, val, len) == 0;
+    read_unlock(s, lock_free);
+    return same;
+}
+
 void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
                         size_t len)
 {
@@ -732,11 +782,8 @@ void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
 
     write_lock(s);
     link = find_link(s, key, mixed);
-    /* the same value, or the same followed by a NUL and what this process
-     * keeps beside it (a classification's packed form) */
-    if (*link && ((*link)->negative || !val || (*link)->len < len ||
-                  ((*link)->len > len && (*link)->val[len] != '\0') ||
-                  memcmp((*link)->val, val, len) != 0)) {
+    if (*link && ((*link)->negative || !val ||
+                  !begins_with((*link)->val, (*link)->len, val, len))) {
         e = unlink_entry(s, link);
     }
     write_unlock(s);

@@ -125,6 +125,21 @@ int tc__l1_fill(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
  */
 int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key);
 
+/*
+ * Replaces key's live value with val (len bytes) when val is that value
+ * followed by a NUL and more (a classification's packed form beside it),
+ * keeping the entry's expiry; checked and done under the shard's lock, so
+ * that an entry an invalidation dropped or checked after the caller read
+ * it is not brought back. Returns TC_OK, TC_MISS (no such entry, or
+ * another value now) or TC_ENOMEM.
+ */
+int tc__l1_reform(tc__l1 *l1, const tc__hash *key, const void *val,
+                  size_t len, int64_t now_ms);
+
+/* Whether key's live entry holds exactly val (len bytes). */
+int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val,
+                 size_t len, int64_t now_ms);
+
 /* Removes key's entry unless it holds val, alone or followed by a NUL and
  * what this process keeps beside it (NULL: removes it). */
 void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,

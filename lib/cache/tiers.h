@@ -141,10 +141,20 @@ int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key,
 void tc__cache_track_start(tc__cache *h);
 void tc__cache_track_stop(tc__cache *h);
 /*
- * For a fill or a write whose L1 store came back TC__L1_RACED (an
- * invalidation of its slot came while it read or wrote the L2): reads
- * the key once more and stores that, unless raced again. ttl as the
- * entry would have had.
+ * After this process wrote val (len bytes in L1) to the L2, having stored
+ * it in L1 before the write and read seq before that store: stores it
+ * again unless an invalidation of its slot came since seq was read;
+ * then, unless L1 still holds it (the invalidation of the write itself,
+ * checked), reads the key back with tc__cache_refill. exp, now: the
+ * entry's expiry and the time.
+ */
+void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                     const void *val, size_t len, int64_t exp, int64_t now,
+                     uint64_t seq);
+/*
+ * Reads key hk from the L2 and stores it in L1 unless an invalidation of
+ * its slot came meanwhile (then nothing: the next read goes to the L2).
+ * ttl_ms as the entry would have had.
  */
 void tc__cache_refill(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                       int64_t ttl_ms);
