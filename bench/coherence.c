@@ -2,14 +2,16 @@
  * coherence.c - what keeping L1 coherent across processes costs and
  * buys (BENCHMARKS.md, "L1 coherence"): the time from a set in one
  * process to another process serving the new value, and the cost of an
- * L1 hit, an L2 read and a set with tracking on and off, on one Redis.
+ * L1 hit, an L2 read and a set (kept in L1 or not) with tracking on and
+ * off, on one Redis.
  *
  * The latency is taken between two real processes (a forked child
  * opens its own handle): the child reads the monotonic clock, which the
  * whole host shares, and sets a value carrying it; the parent, which
  * held the old value in L1, reads until it sees the new one.
  *
- * Usage: coherence URL [-n ROUNDS] [--only latency|hit-on|hit-off|l2-on|l2-off]
+ * Usage: coherence URL [-n ROUNDS]
+ *        [--only latency|hit-on|hit-off|l2-on|l2-off|kept-on|kept-off]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +211,22 @@ static void l2(const char *url, int tracking, long n)
     tc_cache_close(h);
 }
 
+/* A default L1: every set is kept in L1, and with tracking on its own
+ * invalidation comes back and finds it there (checked by the tracking
+ * thread with one GET). */
+static void kept(const char *url, int tracking, long n)
+{
+    tc_cache *h = open_at(url, tracking, 0);
+    int64_t t0;
+
+    set_loop(h, n / 10);
+    t0 = bench_now_ns();
+    set_loop(h, n);
+    printf("kept tracking=%s ops=%ld set_us=%.2f\n", tracking ? "on" : "off",
+           n, (double)(bench_now_ns() - t0) / 1e3 / (double)n);
+    tc_cache_close(h);
+}
+
 int main(int argc, char **argv)
 {
     const char *url = NULL, *only = NULL;
@@ -223,7 +241,8 @@ int main(int argc, char **argv)
             url = argv[i];
         } else {
             bench_fail("usage: coherence URL [-n ROUNDS] [--only "
-                       "latency|hit-on|hit-off|l2-on|l2-off]");
+                       "latency|hit-on|hit-off|l2-on|l2-off|kept-on|"
+                       "kept-off]");
         }
     }
     if (!url) {
@@ -247,6 +266,12 @@ int main(int argc, char **argv)
         }
         if (RUN("l2-off")) {
             l2(url, 0, only ? rounds : L2_OPS);
+        }
+        if (RUN("kept-on")) {
+            kept(url, 1, only ? rounds : L2_OPS);
+        }
+        if (RUN("kept-off")) {
+            kept(url, 0, only ? rounds : L2_OPS);
         }
     }
     return 0;
