@@ -48,10 +48,8 @@
  *  - this process's own writes stay in its L1: each is stored there
  *    before it is sent, and the invalidation that comes back for it is
  *    checked the same way, keeping the copy while Redis holds that value;
- *    it leaves L1 only when another process wrote the key meanwhile,
- *    when Redis could not be read for the check, or, rarely, when the
- *    late check of an earlier write of the key and a write of a key
- *    sharing its invalidation slot both race it (then the next read comes
+ *    it leaves L1 only when another process wrote the key meanwhile, or
+ *    when Redis could not be read for the check (then the next read comes
  *    from L2);
  *  - when the tracking connection is lost (closed, killed, or a PING
  *    unanswered for 1 s), every L1 entry is dropped as soon as the loss

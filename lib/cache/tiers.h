@@ -142,22 +142,15 @@ void tc__cache_track_start(tc__cache *h);
 void tc__cache_track_stop(tc__cache *h);
 /*
  * After this process wrote val (len bytes in L1) to the L2, having stored
- * it in L1 before the write and read seq before that store: stores it
- * again unless an invalidation of its slot came since seq was read;
- * then, unless L1 still holds it (the invalidation of the write itself,
- * checked), reads the key back with tc__cache_refill. exp, now: the
- * entry's expiry and the time.
+ * it in L1 before the write and read seq before that store: nothing when
+ * L1 still holds it; else stored again unless an invalidation of its
+ * slot came since seq was read, and then stored and read back, kept only
+ * if the L2 holds it (track.c). exp, now: the entry's expiry and the
+ * time.
  */
 void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                      const void *val, size_t len, int64_t exp, int64_t now,
                      uint64_t seq);
-/*
- * Reads key hk from the L2 and stores it in L1 unless an invalidation of
- * its slot came meanwhile (then nothing: the next read goes to the L2).
- * ttl_ms as the entry would have had.
- */
-void tc__cache_refill(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
-                      int64_t ttl_ms);
 /* Reads key hk again and drops its L1 entry unless the L2 holds the same
  * (an absent key keeps it: a value the L2 did not take). */
 void tc__cache_l1_check(tc__cache *h, tc__nsrt *ns, const tc__hash *hk);

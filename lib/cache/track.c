@@ -35,16 +35,19 @@
  *    ours. The invalidation of our own write finds the entry held too,
  *    and the check keeps it while the L2 still holds it. After the write
  *    returns (tc__cache_wrote), nothing more is needed when L1 still holds
- *    the value; else (a check dropped it, as one for an earlier write of
- *    k read before ours ran, or a fill of this process replaced it) it is
+ *    the value; else (a check dropped it, as the late check of an earlier
+ *    write of k does when its read came before ours ran, or a fill of
+ *    this process replaced it) it is
  *    stored as a fill whose sequence was read before the first store, so
- *    the first case's argument holds, and when that fill is refused the
- *    key is read back once as a fill (tc__cache_refill). So a process's
- *    own write stays in its L1 unless a write of the key by another
- *    process came between, a read of the L2 failed, or that read back
- *    raced an invalidation of its slot as well; and the usual write
- *    costs its caller no round trip more than without tracking (the
- *    check of its invalidation is one GET on the tracking thread).
+ *    the first case's argument holds. When that fill is refused, it is
+ *    stored and then read back, and dropped unless the L2 holds it (or
+ *    when the read fails): any write handled before that store ran before
+ *    the read, so the read shows it, and any write handled after finds
+ *    the entry held. So a process's own write stays in its L1 unless a
+ *    write of the key by another process came between or a read of the
+ *    L2 failed; and the usual write costs its caller no round trip more
+ *    than without tracking (the check of its invalidation is one GET on
+ *    the tracking thread).
  *
  * A check whose read fails drops what it checks, and a lost or new
  * tracking connection moves every sequence and empties the L1 (writes
@@ -182,36 +185,28 @@ static int get_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     return h->store->ops->mget(h->store, it, 1, &err);
 }
 
-void tc__cache_refill(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
-                      int64_t ttl_ms)
-{
-    char key[TC_KEY_MAX];
-    tc__store_get it;
-    uint64_t seq = tc__l1_seq(h->l1, hk);
-
-    if (get_one(h, ns, hk, key, &it) == TC_OK && it.status == TC_OK) {
-        int64_t now = tc__now_ms();
-
-        /* raced again: nothing stored (the file's opening comment) */
-        tc__l1_fill(h->l1, hk, it.val, it.len,
-                    now + (it.ttl_ms > 0 ? tc__min64(it.ttl_ms, ttl_ms)
-                                         : ttl_ms),
-                    now, seq, 0);
-    }
-    tc__store_get_release(&it, 1);
-}
-
 void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                      const void *val, size_t len, int64_t exp, int64_t now,
                      uint64_t seq)
 {
+    char key[TC_KEY_MAX];
+    tc__store_get it;
+    int same;
+
     if (tc__l1_holds(h->l1, hk, val, len, now)) {
         return; /* the value stored before the write, checked if need be */
     }
-    if (tc__l1_fill(h->l1, hk, val, len, exp, now, seq, 0) ==
+    if (tc__l1_fill(h->l1, hk, val, len, exp, now, seq, 0) !=
         TC__L1_RACED) {
-        tc__cache_refill(h, ns, hk, exp - now);
+        return;
     }
+    /* stored, then read back: kept only if the L2 holds it */
+    if (tc__l1_set(h->l1, hk, val, len, exp, now) != TC_OK) {
+        return;
+    }
+    same = get_one(h, ns, hk, key, &it) == TC_OK && it.status == TC_OK;
+    tc__l1_drop_unless(h->l1, hk, same ? it.val : NULL, same ? it.len : 0);
+    tc__store_get_release(&it, 1);
 }
 
 void tc__cache_l1_check(tc__cache *h, tc__nsrt *ns, const tc__hash *hk)
