@@ -3,7 +3,8 @@
  * on one thread: a fill whose slot was invalidated after it read its
  * sequence stores nothing, an entry present when the invalidation comes
  * is reported held and dropped unless the L2 value matches, a process's
- * own write survives the check of its own invalidation, and a re-formed
+ * own write survives the check of its own invalidation, a raced fill's
+ * value is served only once its own check confirms it, and a re-formed
  * value never brings back an entry that was dropped or replaced.
  */
 #include <stdint.h>
@@ -158,6 +159,54 @@ START_TEST(test_reform_only_same_value)
 }
 END_TEST
 
+START_TEST(test_unchecked_until_confirmed)
+{
+    tc__hash k = {6, 43};
+    uint64_t mine, theirs;
+
+    /* a raced fill's value is served by no read until its check */
+    ck_assert_int_eq(tc__l1_set_unchecked(l1, &k, "v", 1, FAR, 0, &mine),
+                     TC_OK);
+    ck_assert(absent(&k));
+    ck_assert(!holds(&k, "v"));
+    tc__l1_confirm(l1, &k, mine, "v", 1);
+    ck_assert(holds(&k, "v"));
+    /* a check that read another value, or failed, removes it */
+    ck_assert_int_eq(tc__l1_set_unchecked(l1, &k, "v", 1, FAR, 0, &mine),
+                     TC_OK);
+    tc__l1_confirm(l1, &k, mine, "w", 1);
+    ck_assert(absent(&k));
+    ck_assert_int_eq(tc__l1_set_unchecked(l1, &k, "v", 1, FAR, 0, &mine),
+                     TC_OK);
+    tc__l1_confirm(l1, &k, mine, NULL, 0);
+    ck_assert(absent(&k));
+    /* an entry another check stored in its place is not confirmed by
+     * this one, whose read may be older than that store */
+    ck_assert_int_eq(tc__l1_set_unchecked(l1, &k, "v", 1, FAR, 0, &mine),
+                     TC_OK);
+    ck_assert_int_eq(
+        tc__l1_set_unchecked(l1, &k, "old", 3, FAR, 0, &theirs), TC_OK);
+    ck_assert_uint_ne(mine, theirs);
+    tc__l1_confirm(l1, &k, mine, "old", 3);
+    ck_assert(absent(&k));
+    tc__l1_confirm(l1, &k, theirs, "old", 3);
+    ck_assert(holds(&k, "old"));
+    /* nor a checked value that replaced it */
+    ck_assert_int_eq(tc__l1_set_unchecked(l1, &k, "v", 1, FAR, 0, &mine),
+                     TC_OK);
+    ck_assert_int_eq(tc__l1_set(l1, &k, "new", 3, FAR, 0), TC_OK);
+    tc__l1_confirm(l1, &k, mine, NULL, 0);
+    ck_assert(holds(&k, "new"));
+    /* an invalidation finds it held, and its check drops it unless same */
+    ck_assert_int_eq(tc__l1_set_unchecked(l1, &k, "v", 1, FAR, 0, &mine),
+                     TC_OK);
+    ck_assert_int_eq(tc__l1_invalidate(l1, &k), 1);
+    tc__l1_drop_unless(l1, &k, "w", 1);
+    tc__l1_confirm(l1, &k, mine, "v", 1);
+    ck_assert(absent(&k));
+}
+END_TEST
+
 void suite_coherence_l1(Suite *s)
 {
     TCase *tc = tcase_create("l1");
@@ -167,5 +216,6 @@ void suite_coherence_l1(Suite *s)
     tcase_add_test(tc, test_held_entry_checked);
     tcase_add_test(tc, test_own_write_kept);
     tcase_add_test(tc, test_reform_only_same_value);
+    tcase_add_test(tc, test_unchecked_until_confirmed);
     suite_add_tcase(s, tc);
 }

@@ -111,8 +111,11 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
 
                 rc = tc__l1_fill(h->l1, &hashes[idx[i]], g->val, g->len,
                                  now + left, now, seqs[i], 0);
-                /* raced: served, not kept (track.c) */
-                if (rc != TC_OK && rc != TC__L1_RACED) {
+                if (rc == TC__L1_RACED) {
+                    /* kept only once the L2 is read again: track.c */
+                    tc__cache_keep_checked(h, nr, &hashes[idx[i]], g->val,
+                                           g->len, now + left, now);
+                } else if (rc != TC_OK) {
                     rc = tc__fail(TC_ENOMEM, "L1 fill: out of memory");
                     goto done;
                 }

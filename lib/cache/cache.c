@@ -344,7 +344,10 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
             rc = tc__l1_fill(h->l1, hk, it->val, it->len, now + left, now,
                              seq, 0);
             if (rc == TC__L1_RACED) {
-                rc = TC_OK; /* served, not kept: track.c says why */
+                /* kept only once the L2 is read again: track.c */
+                tc__cache_keep_checked(h, ns, hk, it->val, it->len,
+                                       now + left, now);
+                rc = TC_OK;
             }
             if (rc != TC_OK) {
                 tc__free(it->val);

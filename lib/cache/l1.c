@@ -62,11 +62,24 @@ struct entry {
     /* SIEVE: hit since the hand last passed. Atomic because readers set
      * it under the shared lock; relaxed, since it is only a hint. */
     atomic_uchar visited;
-    unsigned char negative; /* a remembered absence (tc__l1_set_neg) */
+    unsigned char kind; /* KIND_VALUE, KIND_ABSENT, KIND_UNCHECKED */
+    /* KIND_UNCHECKED: which check may confirm it (tc__l1_confirm): an
+     * entry another check stored in its place is not this one's to
+     * confirm, since its value may be older than this check's read */
+    uint64_t stamp;
     char val[];            /* len bytes, then a NUL */
 };
 
 #define ENTRY_HDR offsetof(struct entry, val)
+
+/*
+ * What an entry holds: a value; a remembered absence (tc__l1_set_neg); or
+ * a value stored before it was checked against the L2
+ * (tc__l1_set_unchecked), which reads as a miss until tc__l1_confirm. One
+ * byte, so that a hit tests one field for all three, as it tested one
+ * for absences before.
+ */
+enum { KIND_VALUE, KIND_ABSENT, KIND_UNCHECKED };
 
 /*
  * The charge of an entry is exactly what it allocates: header, value and
@@ -119,6 +132,7 @@ struct shard {
 };
 
 struct tc__l1 {
+    _Atomic uint64_t stamps; /* the last stamp given (struct entry) */
     size_t shard_mask;
     size_t max_charge; /* largest entry charge admitted */
     unsigned nshards;
@@ -436,10 +450,14 @@ int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
         drop_expired(s, key, mixed, now_ms);
         return TC_MISS;
     }
-    if (e->negative) {
-        mark_visited(e);
+    if (e->kind != KIND_VALUE) {
+        int absent = e->kind == KIND_ABSENT;
+
+        if (absent) {
+            mark_visited(e);
+        }
         read_unlock(s, lock_free);
-        return TC__L1_NEGATIVE;
+        return absent ? TC__L1_NEGATIVE : TC_MISS;
     }
     if (e->stored_ms < min_stored_ms) {
         /* too old for the caller now, but kept: it may be wanted later */
@@ -521,12 +539,13 @@ static int begins_with(const char *a, size_t alen, const char *b,
 }
 
 /*
- * reform: replace only a live value that val begins with (tc__l1_reform),
- * keeping its expiry, else store nothing and return TC_MISS.
+ * kind: what the entry holds (KIND_*). reform: replace only a live value
+ * that val begins with (tc__l1_reform), keeping its expiry, else store
+ * nothing and return TC_MISS.
  */
 static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
-                  size_t len, int64_t expires_ms, int64_t now_ms, int neg,
-                  uint64_t seq, int reform)
+                  size_t len, int64_t expires_ms, int64_t now_ms, int kind,
+                  uint64_t seq, int reform, uint64_t stamp)
 {
     struct shard *s;
     struct entry **link, *e, *dead = NULL;
@@ -548,7 +567,7 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
         if (reform) {
             return TC_MISS;
         }
-        if (!neg) {
+        if (kind != KIND_ABSENT) {
             tc__l1_del(l1, key);
         }
         return TC_OK;
@@ -557,7 +576,7 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     /* Allocate and copy before taking the lock, to keep it short. */
     e = tc__malloc(charge);
     if (!e) {
-        if (!neg && !reform) {
+        if (kind != KIND_ABSENT && !reform) {
             tc__l1_del(l1, key);
         }
         return TC_ENOMEM;
@@ -565,7 +584,8 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     e->key = *key;
     e->expires_ms = expires_ms;
     e->stored_ms = now_ms;
-    e->negative = (unsigned char)neg;
+    e->kind = (unsigned char)kind;
+    e->stamp = stamp;
     e->chain = NULL;
     e->len = len;
     if (len) {
@@ -585,7 +605,7 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     if (reform) {
         const struct entry *o = *link;
 
-        if (!o || o->negative || now_ms >= o->expires_ms ||
+        if (!o || o->kind != KIND_VALUE || now_ms >= o->expires_ms ||
             !begins_with(val, len, o->val, o->len)) {
             /* gone, or changed since the caller read it */
             write_unlock(s);
@@ -594,7 +614,8 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
         }
         e->expires_ms = o->expires_ms;
     }
-    if (neg && *link && !(*link)->negative && now_ms < (*link)->expires_ms) {
+    if (kind == KIND_ABSENT && *link && (*link)->kind == KIND_VALUE &&
+        now_ms < (*link)->expires_ms) {
         /* an absence seen before a value arrived must not hide it */
         write_unlock(s);
         tc__free(e);
@@ -633,13 +654,24 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
 int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                int64_t expires_ms, int64_t now_ms)
 {
-    return insert(l1, key, val, len, expires_ms, now_ms, 0, NO_SEQ, 0);
+    return insert(l1, key, val, len, expires_ms, now_ms, KIND_VALUE, NO_SEQ,
+                  0, 0);
+}
+
+int tc__l1_set_unchecked(tc__l1 *l1, const tc__hash *key, const void *val,
+                         size_t len, int64_t expires_ms, int64_t now_ms,
+                         uint64_t *stamp)
+{
+    *stamp = atomic_fetch_add(&l1->stamps, 1) + 1;
+    return insert(l1, key, val, len, expires_ms, now_ms, KIND_UNCHECKED,
+                  NO_SEQ, 0, *stamp);
 }
 
 int tc__l1_set_neg(tc__l1 *l1, const tc__hash *key, int64_t expires_ms,
                    int64_t now_ms)
 {
-    return insert(l1, key, "", 0, expires_ms, now_ms, 1, NO_SEQ, 0);
+    return insert(l1, key, "", 0, expires_ms, now_ms, KIND_ABSENT, NO_SEQ, 0,
+                  0);
 }
 
 int tc__l1_del(tc__l1 *l1, const tc__hash *key)
@@ -728,14 +760,15 @@ int tc__l1_fill(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                 int64_t expires_ms, int64_t now_ms, uint64_t seq, int neg)
 {
     return insert(l1, key, neg ? "" : val, neg ? 0 : len, expires_ms, now_ms,
-                  neg, seq, 0);
+                  neg ? KIND_ABSENT : KIND_VALUE, seq, 0, 0);
 }
 
 int tc__l1_reform(tc__l1 *l1, const tc__hash *key, const void *val,
                   size_t len, int64_t now_ms)
 {
     /* INT64_MAX: not expired on entry; the old entry's expiry is kept */
-    return insert(l1, key, val, len, INT64_MAX, now_ms, 0, NO_SEQ, 1);
+    return insert(l1, key, val, len, INT64_MAX, now_ms, KIND_VALUE, NO_SEQ,
+                  1, 0);
 }
 
 int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key)
@@ -748,7 +781,7 @@ int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key)
     write_lock(s);
     atomic_fetch_add(inval_slot(s, key), 1);
     link = find_link(s, key, mixed);
-    if (*link && (*link)->negative) {
+    if (*link && (*link)->kind == KIND_ABSENT) {
         e = unlink_entry(s, link);
     } else {
         held = *link != NULL;
@@ -767,27 +800,51 @@ int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val,
     int lock_free = read_lock(s), same;
 
     e = *find_link(s, key, mixed);
-    same = e && !e->negative && now_ms < e->expires_ms && e->len == len &&
+    same = e && e->kind == KIND_VALUE && now_ms < e->expires_ms &&
+           e->len == len &&
            memcmp(e->val, val, len) == 0;
     read_unlock(s, lock_free);
     return same;
 }
 
-void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
-                        size_t len)
+/*
+ * Settles key's entry against val, the L2's value (NULL: unknown): one
+ * that does not hold it goes; with stamp, only the unchecked entry of
+ * that stamp is looked at, and one that holds val is served from now on.
+ */
+static void settle(tc__l1 *l1, const tc__hash *key, const void *val,
+                   size_t len, uint64_t stamp)
 {
     uint64_t mixed = key_word(key);
     struct shard *s = &l1->shards[mixed & l1->shard_mask];
-    struct entry **link, *e = NULL;
+    struct entry **link, *e = NULL, *o;
 
     write_lock(s);
     link = find_link(s, key, mixed);
-    if (*link && ((*link)->negative || !val ||
-                  !begins_with((*link)->val, (*link)->len, val, len))) {
+    o = *link;
+    if (o && stamp && (o->kind != KIND_UNCHECKED || o->stamp != stamp)) {
+        o = NULL; /* not this check's entry */
+    }
+    if (o && (o->kind == KIND_ABSENT || !val ||
+              !begins_with(o->val, o->len, val, len))) {
         e = unlink_entry(s, link);
+    } else if (o && stamp) {
+        o->kind = KIND_VALUE;
     }
     write_unlock(s);
     tc__free(e);
+}
+
+void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
+                        size_t len)
+{
+    settle(l1, key, val, len, 0);
+}
+
+void tc__l1_confirm(tc__l1 *l1, const tc__hash *key, uint64_t stamp,
+                    const void *val, size_t len)
+{
+    settle(l1, key, val, len, stamp);
 }
 
 void tc__l1_invalidate_all(tc__l1 *l1)

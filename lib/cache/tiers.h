@@ -144,13 +144,21 @@ void tc__cache_track_stop(tc__cache *h);
  * After this process wrote val (len bytes in L1) to the L2, having stored
  * it in L1 before the write and read seq before that store: nothing when
  * L1 still holds it; else stored again unless an invalidation of its
- * slot came since seq was read, and then stored and read back, kept only
- * if the L2 holds it (track.c). exp, now: the entry's expiry and the
+ * slot came since seq was read, and then tc__cache_keep_checked (track.c). exp, now: the entry's expiry and the
  * time.
  */
 void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                      const void *val, size_t len, int64_t exp, int64_t now,
                      uint64_t seq);
+/*
+ * For a value whose store in L1 raced an invalidation of its slot: stores
+ * it unchecked (served by no read), reads key hk back from the L2, and
+ * serves it from then on only if the L2 holds it; a failed read removes
+ * it. exp, now: the entry's expiry and the time.
+ */
+void tc__cache_keep_checked(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                            const void *val, size_t len, int64_t exp,
+                            int64_t now);
 /* Reads key hk again and drops its L1 entry unless the L2 holds the same
  * (an absent key keeps it: a value the L2 did not take). */
 void tc__cache_l1_check(tc__cache *h, tc__nsrt *ns, const tc__hash *hk);

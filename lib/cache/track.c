@@ -22,12 +22,21 @@
  *    sequence (tc__l1_invalidate, under the same lock) before the store,
  *    the store is refused; if after, the entry is there, it is "held",
  *    and check_held reads k again (after W, so W's value or a later one)
- *    and drops the entry unless it holds that value. A refused fill still
- *    serves v to its caller, which was true when read, and stores nothing:
- *    the next read goes to the L2. (It used to read again and, racing a
- *    second time, store unchecked and verify by a third read whose
- *    failure, such as a call's deadline spent by then, left the old value
- *    for the whole L1 TTL.)
+ *    and drops the entry unless it holds that value.
+ *  - A refused fill (tc__cache_keep_checked): v is stored unchecked,
+ *    which every read takes for a miss, then k is read again and the
+ *    entry served from then on only if that read returned v; otherwise,
+ *    or when the read fails, it is removed. A write handled before that
+ *    store ran before the read, which shows it; one handled after finds
+ *    the entry held, as above. Only the entry this store made is
+ *    confirmed (a stamp): one another thread stored in its place came
+ *    after this read was sent, and waits for its own. So no reader is
+ *    ever served v after the
+ *    invalidation of a write v does not include. (It used to read again
+ *    as a fill and, racing a second time, store v where readers saw it
+ *    and trust a third read to remove it; when that read failed, such as
+ *    when the call's deadline was spent by then, as under valgrind, the
+ *    old value stayed for the whole L1 TTL.)
  *  - A write of this process (tc__cache_store_split, batch.c), stored in
  *    L1 before its L2 write is sent. Any write W' of k handled after that
  *    store finds the entry held and checks it against the L2, whether W'
@@ -37,17 +46,16 @@
  *    returns (tc__cache_wrote), nothing more is needed when L1 still holds
  *    the value; else (a check dropped it, as the late check of an earlier
  *    write of k does when its read came before ours ran, or a fill of
- *    this process replaced it) it is
- *    stored as a fill whose sequence was read before the first store, so
- *    the first case's argument holds. When that fill is refused, it is
- *    stored and then read back, and dropped unless the L2 holds it (or
- *    when the read fails): any write handled before that store ran before
- *    the read, so the read shows it, and any write handled after finds
- *    the entry held. So a process's own write stays in its L1 unless a
- *    write of the key by another process came between or a read of the
- *    L2 failed; and the usual write costs its caller no round trip more
- *    than without tracking (the check of its invalidation is one GET on
- *    the tracking thread).
+ *    this process replaced it) it is stored as a fill whose sequence was
+ *    read before the first store, which is the first case with our write
+ *    as the read, and when that fill is refused, as the second. So a
+ *    process's own write stays in its L1 unless a write of the key by
+ *    another process came between, a read of the L2 failed, or the check
+ *    of an earlier write of the key by this process read the L2 before
+ *    ours ran and its answer came after tc__cache_wrote (writes of one
+ *    key in quick succession); and the usual write costs its caller no
+ *    round trip more than without tracking (the check of its
+ *    invalidation is one GET on the tracking thread).
  *
  * A check whose read fails drops what it checks, and a lost or new
  * tracking connection moves every sequence and empties the L1 (writes
@@ -189,10 +197,6 @@ void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                      const void *val, size_t len, int64_t exp, int64_t now,
                      uint64_t seq)
 {
-    char key[TC_KEY_MAX];
-    tc__store_get it;
-    int same;
-
     if (tc__l1_holds(h->l1, hk, val, len, now)) {
         return; /* the value stored before the write, checked if need be */
     }
@@ -200,12 +204,25 @@ void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
         TC__L1_RACED) {
         return;
     }
-    /* stored, then read back: kept only if the L2 holds it */
-    if (tc__l1_set(h->l1, hk, val, len, exp, now) != TC_OK) {
+    tc__cache_keep_checked(h, ns, hk, val, len, exp, now);
+}
+
+void tc__cache_keep_checked(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                            const void *val, size_t len, int64_t exp,
+                            int64_t now)
+{
+    char key[TC_KEY_MAX];
+    tc__store_get it;
+    uint64_t stamp;
+    int same;
+
+    if (tc__l1_set_unchecked(h->l1, hk, val, len, exp, now, &stamp) !=
+        TC_OK) {
         return;
     }
     same = get_one(h, ns, hk, key, &it) == TC_OK && it.status == TC_OK;
-    tc__l1_drop_unless(h->l1, hk, same ? it.val : NULL, same ? it.len : 0);
+    tc__l1_confirm(h->l1, hk, stamp, same ? it.val : NULL,
+                   same ? it.len : 0);
     tc__store_get_release(&it, 1);
 }
 
