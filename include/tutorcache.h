@@ -48,8 +48,10 @@
  *  - this process's own writes stay in its L1: each is stored there
  *    before it is sent, and the invalidation that comes back for it is
  *    checked the same way, keeping the copy while Redis holds that value;
- *    it leaves L1 only when another process wrote the key meanwhile, or
- *    when Redis could not be read for the check (then the next read comes
+ *    it leaves L1 only when another process wrote the key meanwhile,
+ *    when Redis could not be read for the check, or when this process
+ *    wrote the key twice in quick succession and the check of the first
+ *    write read Redis before the second ran (then the next read comes
  *    from L2);
  *  - when the tracking connection is lost (closed, killed, or a PING
  *    unanswered for 1 s), every L1 entry is dropped as soon as the loss
