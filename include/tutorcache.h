@@ -40,11 +40,11 @@
  * guaranteed, and when the L1 TTL is the bound again:
  *  - no race between an L1 fill and a write's invalidation leaves an
  *    old value in L1, whatever the order in which the two connections'
- *    messages arrive: a fill read from Redis before a write is refused
- *    when that write's invalidation came first (the value is returned,
- *    not kept, and the next read goes to Redis), and checked against
- *    Redis (one GET, on the tracking thread; dropped when it differs or
- *    the GET fails) when it came after;
+ *    messages arrive: a fill read from Redis before a write is checked
+ *    against Redis (one GET, on the tracking thread; dropped when it
+ *    differs or the GET fails) when that write's invalidation came after
+ *    it, and when the invalidation came first it is served to no one
+ *    until one more GET (on the filling call) finds Redis holds it;
  *  - this process's own writes stay in its L1: each is stored there
  *    before it is sent, and the invalidation that comes back for it is
  *    checked the same way, keeping the copy while Redis holds that value;
