@@ -2,20 +2,24 @@
  * coherence.c - what keeping L1 coherent across processes costs and
  * buys (BENCHMARKS.md, "L1 coherence"): the time from a set in one
  * process to another process serving the new value, and the cost of an
- * L1 hit, an L2 read and a set with tracking on and off, on one Redis.
+ * L1 hit, an L2 read and a set (kept in L1 or not) with tracking on and
+ * off, on one Redis.
  *
  * The latency is taken between two real processes (a forked child
  * opens its own handle): the child reads the monotonic clock, which the
  * whole host shares, and sets a value carrying it; the parent, which
  * held the old value in L1, reads until it sees the new one.
  *
- * Usage: coherence URL [-n ROUNDS] [--only latency|hit-on|hit-off|l2-on|l2-off]
+ * Usage: coherence URL [-n ROUNDS]
+ *        [--only latency|hit-on|hit-off|l2-on|l2-off|kept-on|kept-off]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <hiredis/hiredis.h>
 
 #include "bench_util.h"
 #include "tutorcache.h"
@@ -209,6 +213,60 @@ static void l2(const char *url, int tracking, long n)
     tc_cache_close(h);
 }
 
+/*
+ * GETs the server ran since the last call (INFO commandstats, then
+ * CONFIG RESETSTAT), on a connection of its own to url's host and port:
+ * the round trips a set adds, counted rather than timed.
+ */
+static long server_gets(const char *url)
+{
+    char host[256];
+    int port = 0;
+    long calls = 0;
+    redisContext *c;
+    redisReply *r;
+    const char *p;
+
+    if (sscanf(url, "redis://%255[^:/]:%d", host, &port) != 2) {
+        return -1;
+    }
+    if (!(c = redisConnect(host, port)) || c->err) {
+        bench_fail("connect %s: %s", url, c ? c->errstr : "no memory");
+    }
+    r = redisCommand(c, "INFO commandstats");
+    if (r && r->type == REDIS_REPLY_STRING &&
+        (p = strstr(r->str, "cmdstat_get:calls="))) {
+        calls = atol(p + strlen("cmdstat_get:calls="));
+    }
+    freeReplyObject(r);
+    freeReplyObject(redisCommand(c, "CONFIG RESETSTAT"));
+    redisFree(c);
+    return calls;
+}
+
+/* A default L1: every set is kept in L1, and with tracking on its own
+ * invalidation comes back and finds it there (checked by the tracking
+ * thread with one GET). */
+static void kept(const char *url, int tracking, long n)
+{
+    tc_cache *h = open_at(url, tracking, 0);
+    int64_t t0;
+    long gets;
+
+    set_loop(h, n / 10);
+    usleep(300 * 1000); /* the tracking thread's checks of those */
+    server_gets(url);
+    t0 = bench_now_ns();
+    set_loop(h, n);
+    t0 = bench_now_ns() - t0;
+    usleep(300 * 1000);
+    gets = server_gets(url);
+    printf("kept tracking=%s ops=%ld set_us=%.2f gets_per_set=%.2f\n",
+           tracking ? "on" : "off", n, (double)t0 / 1e3 / (double)n,
+           gets < 0 ? -1.0 : (double)gets / (double)n);
+    tc_cache_close(h);
+}
+
 int main(int argc, char **argv)
 {
     const char *url = NULL, *only = NULL;
@@ -223,7 +281,8 @@ int main(int argc, char **argv)
             url = argv[i];
         } else {
             bench_fail("usage: coherence URL [-n ROUNDS] [--only "
-                       "latency|hit-on|hit-off|l2-on|l2-off]");
+                       "latency|hit-on|hit-off|l2-on|l2-off|kept-on|"
+                       "kept-off]");
         }
     }
     if (!url) {
@@ -247,6 +306,12 @@ int main(int argc, char **argv)
         }
         if (RUN("l2-off")) {
             l2(url, 0, only ? rounds : L2_OPS);
+        }
+        if (RUN("kept-on")) {
+            kept(url, 1, only ? rounds : L2_OPS);
+        }
+        if (RUN("kept-off")) {
+            kept(url, 0, only ? rounds : L2_OPS);
         }
     }
     return 0;

@@ -3,7 +3,8 @@
 # private redis-server (BENCHMARKS.md, "L1 coherence"): the time from a
 # set in one process to another process serving the new value (p50, p99,
 # max), seconds per L1 hit, L2 read and set with tracking on and off,
-# and, when valgrind is there, the instructions of an L1 hit with
+# the GETs the server runs per set kept in L1, and, when valgrind is
+# there, the instructions of an L1 hit with
 # tracking on and off (callgrind, N and 2N calls, the difference over N,
 # as bench/hotpath.sh does).
 #

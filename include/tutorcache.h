@@ -48,17 +48,21 @@
  * correction made by another process is served here within milliseconds
  * (about one network round trip), instead of after the L1 TTL. What is
  * guaranteed, and when the L1 TTL is the bound again:
- *  - an L1 fill read from Redis before a write, and stored after that
- *    write's invalidation, is refused and read again, so no such race
- *    leaves an old value in L1 (when the second read races too, as under
- *    a bulk load, its value is stored and checked by a third read, so an
- *    old one lasts at most that round trip);
- *  - this process's own writes normally stay in its L1: the
- *    invalidation that comes back for them is checked against Redis (one
- *    GET, on the tracking thread) and drops the copy only when Redis
- *    holds another value; a write whose L1 store races an invalidation of
- *    its slot is read back from Redis instead, so its next read may come
- *    from L2;
+ *  - no race between an L1 fill and a write's invalidation leaves an
+ *    old value in L1, whatever the order in which the two connections'
+ *    messages arrive: a fill read from Redis before a write is checked
+ *    against Redis (one GET, on the tracking thread; dropped when it
+ *    differs or the GET fails) when that write's invalidation came after
+ *    it, and when the invalidation came first it is served to no one
+ *    until one more GET (on the filling call) finds Redis holds it;
+ *  - this process's own writes stay in its L1: each is stored there
+ *    before it is sent, and the invalidation that comes back for it is
+ *    checked the same way, keeping the copy while Redis holds that value;
+ *    it leaves L1 only when another process wrote the key meanwhile,
+ *    when Redis could not be read for the check, or when this process
+ *    wrote the key twice in quick succession and the check of the first
+ *    write read Redis before the second ran (then the next read comes
+ *    from L2);
  *  - when the tracking connection is lost (closed, killed, or a PING
  *    unanswered for 1 s), every L1 entry is dropped as soon as the loss
  *    is seen, and again when it is back, since the writes made meanwhile

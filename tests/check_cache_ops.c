@@ -30,12 +30,6 @@ START_TEST(test_batch)
     bk b;
 
     bk_start(&b, kind);
-    /* batch semantics, tier by tier: without coherence, whose check of
-     * this handle's own writes may, under a race, send a read to L2 */
-    if (strncmp(b.url, "redis://", 8) == 0 ||
-        strncmp(b.url, "unix://", 7) == 0) {
-        strcat(b.url, strchr(b.url, '?') ? "&tracking=off" : "?tracking=off");
-    }
     a = bk_open(&b);
     if (bk_shared(&b)) {
         b2 = bk_open(&b);

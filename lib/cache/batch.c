@@ -112,8 +112,9 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
                 rc = tc__l1_fill(h->l1, &hashes[idx[i]], g->val, g->len,
                                  now + left, now, seqs[i], 0);
                 if (rc == TC__L1_RACED) {
-                    tc__cache_refill(h, nr, &hashes[idx[i]],
-                                     nr->def->l1_ttl_ms);
+                    /* kept only once the L2 is read again: track.c */
+                    tc__cache_keep_checked(h, nr, &hashes[idx[i]], g->val,
+                                           g->len, now + left, now);
                 } else if (rc != TC_OK) {
                     rc = tc__fail(TC_ENOMEM, "L1 fill: out of memory");
                     goto done;
@@ -167,7 +168,8 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
     tc__hash *hashes = NULL;
     char(*keys)[TC_KEY_MAX] = NULL;
     int64_t *ttls = NULL, now;
-    uint64_t gen, *seqs = NULL; /* read before the L2 write (l1.h) */
+    int *l1rc = NULL; /* of each item's L1 store, made before the L2's */
+    uint64_t gen, *seqs = NULL; /* read before those stores (l1.h) */
     size_t i;
     tc__nsrt *nr;
     tc__err err;
@@ -200,25 +202,31 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
     }
     hashes = tc__calloc(n, sizeof(*hashes));
     ttls = tc__calloc(n, sizeof(*ttls));
+    l1rc = tc__calloc(n, sizeof(*l1rc));
     seqs = tc__calloc(n, sizeof(*seqs));
-    if (!hashes || !ttls || !seqs) {
+    if (h->store) {
+        sets = tc__calloc(n, sizeof(*sets));
+        keys = tc__calloc(n, sizeof(*keys));
+    }
+    if (!hashes || !ttls || !l1rc || !seqs ||
+        (h->store && (!sets || !keys))) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
         goto done;
     }
-    gen = tc__cache_gen(h, nr, tc__now_ms());
+    now = tc__now_ms();
+    gen = tc__cache_gen(h, nr, now);
+    /* L1 before L2, as tc__cache_store_split does (track.c) */
     for (i = 0; i < n; i++) {
         tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
                      items[i].keylen, nr->ksec);
         ttls[i] = items[i].ttl_ms ? items[i].ttl_ms : nr->def->ttl_ms;
         seqs[i] = tc__l1_seq(h->l1, &hashes[i]);
+        l1rc[i] = tc__l1_set(h->l1, &hashes[i],
+                             items[i].val ? items[i].val : "", items[i].len,
+                             now + tc__min64(ttls[i], nr->def->l1_ttl_ms),
+                             now);
     }
     if (h->store) {
-        sets = tc__calloc(n, sizeof(*sets));
-        keys = tc__calloc(n, sizeof(*keys));
-        if (!sets || !keys) {
-            rc = tc__fail(TC_ENOMEM, "out of memory");
-            goto done;
-        }
         for (i = 0; i < n; i++) {
             tc__key_format(keys[i], nr->def->prefix, &hashes[i]);
             sets[i].key = keys[i];
@@ -240,7 +248,6 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
             tc__cache_write_failed(h, nr, l2rc, "mset", &err);
         }
     }
-    now = tc__now_ms();
     for (i = 0; i < n; i++) {
         int64_t l1ttl = tc__min64(ttls[i], nr->def->l1_ttl_ms);
         int st = l2rc == TC_OK && sets ? sets[i].status : l2rc;
@@ -264,22 +271,24 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
                 CNT(nr, l2_errors);
             }
             CNT(nr, degraded);
-            l1ttl = tc__min64(l1ttl, h->cfg.degraded_ttl_ms);
+            /* not in L2: kept only briefly (as tc__cache_store_split) */
+            if (l1rc[i] == TC_OK) {
+                l1rc[i] = tc__l1_set(
+                    h->l1, &hashes[i], items[i].val ? items[i].val : "",
+                    items[i].len,
+                    now + tc__min64(l1ttl, h->cfg.degraded_ttl_ms), now);
+            }
         }
-        /* stored in L2: an invalidation meanwhile wins (as store_one) */
-        st = tc__l1_fill(h->l1, &hashes[i],
-                         items[i].val ? items[i].val : "", items[i].len,
-                         now + l1ttl, now,
-                         sets && st == TC_OK ? seqs[i] : TC__L1_NOSEQ, 0);
-        if (st == TC__L1_RACED) {
-            tc__cache_refill(h, nr, &hashes[i], l1ttl);
-            st = TC_OK;
-        }
-        if (st != TC_OK) {
+        if (l1rc[i] != TC_OK) {
             tc__l1_del(h->l1, &hashes[i]);
             items[i].status = TC_ENOMEM;
             rc = tc__fail(TC_ENOMEM, "L1 set: out of memory");
             continue;
+        }
+        if (st == TC_OK && h->store) {
+            tc__cache_wrote(h, nr, &hashes[i],
+                            items[i].val ? items[i].val : "", items[i].len,
+                            now + l1ttl, now, seqs[i]);
         }
         items[i].status = TC_OK;
         CNT(nr, sets);
@@ -293,6 +302,7 @@ done:
     }
     tc__free(sets);
     tc__free(keys);
+    tc__free(l1rc);
     tc__free(seqs);
     tc__free(hashes);
     tc__free(ttls);

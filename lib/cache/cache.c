@@ -360,7 +360,9 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
             rc = tc__l1_fill(h->l1, hk, it->val, it->len, now + left, now,
                              seq, 0);
             if (rc == TC__L1_RACED) {
-                tc__cache_refill(h, ns, hk, ns->def->l1_ttl_ms);
+                /* kept only once the L2 is read again: track.c */
+                tc__cache_keep_checked(h, ns, hk, it->val, it->len,
+                                       now + left, now);
                 rc = TC_OK;
             }
             if (rc != TC_OK) {
@@ -489,13 +491,16 @@ int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                           const void *val, size_t len, size_t l1len,
                           int64_t ttl)
 {
-    int64_t now, l1ttl = tc__min64(ttl, ns->def->l1_ttl_ms);
+    int64_t now = tc__now_ms(), l1ttl = tc__min64(ttl, ns->def->l1_ttl_ms);
     char key[TC_KEY_MAX];
     tc__store_set it;
     uint64_t seq = tc__l1_seq(h->l1, hk);
     tc__err err;
-    int rc, stored = 0;
+    int rc, l1rc;
 
+    /* L1 before L2: the invalidation of this write then comes after the
+     * value is in L1, and checks it (track.c) */
+    l1rc = tc__l1_set(h->l1, hk, val, l1len, now + l1ttl, now);
     if (h->store) {
         tc__key_format(key, ns->def->prefix, hk);
         memset(&it, 0, sizeof(it));
@@ -514,30 +519,26 @@ int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
             tc__l1_del(h->l1, hk);
             return tc__fail(rc, "SET %s: out of memory", key);
         }
-        stored = rc == TC_OK;
-        if (rc != TC_OK) {
+        if (rc == TC_OK && l1rc == TC_OK) {
+            tc__cache_wrote(h, ns, hk, val, l1len, now + l1ttl, now, seq);
+        } else if (rc != TC_OK) {
             /* the store's failure (down, full, refusing the size): a
              * cache write never fails the caller for it */
             tc__cache_write_failed(h, ns, rc, "set", &err);
             CNT(ns, degraded);
             /* Not in L2, so no other process sees it and nothing can
              * invalidate it: keep it only briefly. */
-            l1ttl = tc__min64(l1ttl, h->cfg.degraded_ttl_ms);
+            if (l1rc == TC_OK) {
+                l1rc = tc__l1_set(h->l1, hk, val, l1len,
+                                  now + tc__min64(l1ttl,
+                                                  h->cfg.degraded_ttl_ms),
+                                  now);
+            }
         }
     }
-    now = tc__now_ms();
-    /* stored in L2: an invalidation that came meanwhile (ours or another
-     * process's) wins, and the L2 is read again */
-    rc = stored ? tc__l1_fill(h->l1, hk, val, l1len, now + l1ttl, now, seq,
-                                 0)
-             : tc__l1_set(h->l1, hk, val, l1len, now + l1ttl, now);
-    if (rc == TC__L1_RACED) {
-        tc__cache_refill(h, ns, hk, l1ttl);
-        rc = TC_OK;
-    }
-    if (rc != TC_OK) {
+    if (l1rc != TC_OK) {
         tc__l1_del(h->l1, hk);
-        return tc__fail(rc, "L1 set: %s", tc__strerror(rc));
+        return tc__fail(l1rc, "L1 set: %s", tc__strerror(l1rc));
     }
     CNT(ns, sets);
     return TC_OK;

@@ -12,9 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "base/counter.h"
 #include "base/internal.h"
-#include "cache/l1.h"
+#include "cache/l1_shard.h"
 
 /*
  * Sixteen shards keep lock contention low for the few dozen threads of a
@@ -28,169 +27,12 @@
 #define INITIAL_BUCKETS 64u
 
 /*
- * Invalidation sequences per shard (coherence, l1.h): a key's slot is
- * picked by its high word, so that a fill is turned away only by an
- * invalidation of a key sharing one of 64 slots, not of any key of the
- * shard.
- */
-#define INVAL_SLOTS 64u
-
-/*
  * A value whose charge is above an eighth of its shard's budget is not
  * stored. Admitting one that fills the whole shard would flush every hot
  * entry of that shard for a single value; an eighth bounds that damage
  * while still taking values up to 512 KiB with the default 64 MiB L1.
  */
 #define MAX_ENTRY_SHARE 8u
-
-/*
- * One allocation per entry: the header, then the value, then a NUL byte.
- * Keys are fixed 16-byte hashes, so nothing else needs a block of its own:
- * this halves the malloc calls of a set, puts the key, links and the
- * start of the value side by side for the lookup (one or two cache
- * lines), and lets a get copy value and NUL with one memcpy. The price is that
- * a replaced value is a new entry rather than an in-place update, which a cache
- * rarely needs anyway.
- */
-struct entry {
-    tc__hash key;
-    int64_t expires_ms;  /* live while now < this; INT64_MAX: never ends */
-    int64_t stored_ms;   /* when it was set, for tc__l1_get's min_stored */
-    struct entry *chain; /* next entry of the same hash bucket */
-    struct entry *newer; /* FIFO neighbour toward the head (newest) */
-    struct entry *older; /* FIFO neighbour toward the tail (oldest) */
-    size_t len;
-    /* SIEVE: hit since the hand last passed. Atomic because readers set
-     * it under the shared lock; relaxed, since it is only a hint. */
-    atomic_uchar visited;
-    unsigned char negative; /* a remembered absence (tc__l1_set_neg) */
-    char val[];            /* len bytes, then a NUL */
-};
-
-#define ENTRY_HDR offsetof(struct entry, val)
-
-/*
- * The charge of an entry is exactly what it allocates: header, value and
- * NUL. The bucket arrays (at most two pointers per entry) are not
- * charged; they are small next to any real value.
- */
-static size_t entry_charge(size_t len)
-{
-    return ENTRY_HDR + len + 1;
-}
-
-/*
- * Readers and writers. Writers (set, delete, evict, clear) hold `lock`
- * against each other and, while they change the table, raise `writing`
- * and wait until `readers` drains to zero. A reader adds itself to
- * `readers`, and reads without any lock unless `writing` is up; then it
- * steps back and reads under `lock`, where it waits as it would have to
- * anyway. Both sides write their flag before reading the other's
- * (sequentially consistent, Dekker's pattern), so a reader never walks a
- * chain a writer is changing and a writer never frees an entry a reader
- * is copying. A hit thus costs two atomic additions and no lock, where a
- * mutex or glibc's reader-writer lock cost four to ten times the
- * instructions; readers hold the shard only for a lookup and a copy, so a
- * writer's wait is short.
- *
- * `readers` is striped by thread (base/counter.h: each thread counts on a
- * cache line of its stripe, and a writer sums the stripes): one count per
- * shard, written by every hit, moved its line from core to core whenever
- * two threads hit the same shard in turn, which with 16 shards is most
- * hits of two busy threads. The count a reader adds on its stripe it
- * takes off the same stripe, so the sum is the readers inside.
- *
- * Fields other than the two counters change only under `lock` with
- * `writing` up (statistics are read under `lock` alone: no reader changes
- * them). The trailing pad keeps the hot fields of two neighbouring shards
- * off one cache line whatever the array's alignment, so threads on
- * different shards do not slow each other down through false sharing.
- */
-struct shard {
-    pthread_mutex_t lock;
-    /* readers inside, lock-free: this shard's column of the L1's striped
-     * counts, TC__STRIPES of them rd_stride apart */
-    _Atomic uint64_t *readers;
-    size_t rd_stride;
-    atomic_int writing; /* a writer holds lock and changes the table */
-    struct entry **buckets;
-    size_t mask;  /* bucket count - 1 */
-    size_t count; /* entries */
-    size_t bytes; /* charged */
-    size_t budget;
-    struct entry *head; /* newest */
-    struct entry *tail; /* oldest */
-    struct entry *hand; /* SIEVE hand; NULL means start at the tail */
-    uint64_t evictions;
-    uint64_t expired;
-    unsigned shift; /* bits of the mixed hash used to pick the shard */
-    /* bumped under lock by each invalidation of a key of the slot */
-    _Atomic uint64_t inval[INVAL_SLOTS];
-    char pad[64];
-};
-
-struct tc__l1 {
-    size_t shard_mask;
-    size_t max_charge; /* largest entry charge admitted */
-    unsigned nshards;
-    tc__counters readers; /* a count per shard and stripe (struct shard) */
-    struct shard shards[];
-};
-
-/*
- * Keys come from XXH3-128 and are already uniform, so the low word is
- * used as it is: the shard takes its low bits and the bucket the bits
- * above them, so the two choices are independent, and the lookup costs
- * no second hash. (Keys made by counting, as in the tests, spread evenly
- * too.)
- */
-static uint64_t key_word(const tc__hash *k)
-{
-    return k->lo;
-}
-
-static int key_eq(const tc__hash *a, const tc__hash *b)
-{
-    return a->lo == b->lo && a->hi == b->hi;
-}
-
-/* The link (bucket slot or chain pointer) that holds key, or the NULL
- * link ending its bucket. */
-static struct entry **find_link(struct shard *s, const tc__hash *key,
-                                uint64_t mixed)
-{
-    struct entry **link = &s->buckets[(mixed >> s->shift) & s->mask];
-
-    while (*link && !key_eq(&(*link)->key, key)) {
-        link = &(*link)->chain;
-    }
-    return link;
-}
-
-/* Unlinks *link from its bucket and the FIFO queue; the caller frees it. */
-static struct entry *unlink_entry(struct shard *s, struct entry **link)
-{
-    struct entry *e = *link;
-
-    *link = e->chain;
-    if (s->hand == e) {
-        s->hand = e->newer;
-    }
-    if (e->newer) {
-        e->newer->older = e->older;
-    } else {
-        s->head = e->older;
-    }
-    if (e->older) {
-        e->older->newer = e->newer;
-    } else {
-        s->tail = e->newer;
-    }
-    s->bytes -= entry_charge(e->len);
-    s->count--;
-    e->chain = NULL;
-    return e;
-}
 
 /* Pushes e on a list threaded through `chain`, freed after unlocking. */
 static void defer_free(struct entry **list, struct entry *e)
@@ -276,61 +118,6 @@ static void maybe_grow(struct shard *s)
     tc__free(s->buckets);
     s->buckets = nb;
     s->mask = n * 2 - 1;
-}
-
-/* Excludes other writers and waits for the readers inside to leave. */
-static void write_lock(struct shard *s)
-{
-    unsigned spins = 0;
-
-    pthread_mutex_lock(&s->lock);
-    atomic_store(&s->writing, 1);
-    for (unsigned st = 0; st < TC__STRIPES; st++) {
-        /* each stripe's readers leave in turn; none enters, as writing is
-         * up (a stripe holds a count of threads, never a negative one) */
-        while (atomic_load(&s->readers[st * s->rd_stride]) != 0) {
-            /* a reader inside is copying a value: short, unless
-             * preempted */
-            if (++spins > 64) {
-                sched_yield();
-            }
-        }
-    }
-}
-
-static void write_unlock(struct shard *s)
-{
-    atomic_store_explicit(&s->writing, 0, memory_order_release);
-    pthread_mutex_unlock(&s->lock);
-}
-
-/* Enters a read; returns this thread's count of readers inside when it
- * reads lock-free, NULL under lock (a writer was in). */
-static _Atomic uint64_t *read_lock(struct shard *s)
-{
-    unsigned st = tc__stripe_mine;
-    _Atomic uint64_t *mine;
-
-    if (st >= TC__STRIPES) {
-        st = tc__stripe_take();
-    }
-    mine = &s->readers[st * s->rd_stride];
-    atomic_fetch_add(mine, 1);
-    if (!atomic_load(&s->writing)) {
-        return mine;
-    }
-    atomic_fetch_sub_explicit(mine, 1, memory_order_release);
-    pthread_mutex_lock(&s->lock);
-    return NULL;
-}
-
-static void read_unlock(struct shard *s, _Atomic uint64_t *mine)
-{
-    if (mine) {
-        atomic_fetch_sub_explicit(mine, 1, memory_order_release);
-    } else {
-        pthread_mutex_unlock(&s->lock);
-    }
 }
 
 int tc__l1_new(tc__l1 **out, size_t max_bytes, unsigned nshards)
@@ -469,10 +256,14 @@ int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
         drop_expired(s, key, mixed, now_ms);
         return TC_MISS;
     }
-    if (e->negative) {
-        mark_visited(e);
+    if (e->kind != KIND_VALUE) {
+        int absent = e->kind == KIND_ABSENT;
+
+        if (absent) {
+            mark_visited(e);
+        }
         read_unlock(s, lock_free);
-        return TC__L1_NEGATIVE;
+        return absent ? TC__L1_NEGATIVE : TC_MISS;
     }
     if (e->stored_ms < min_stored_ms) {
         /* too old for the caller now, but kept: it may be wanted later */
@@ -530,23 +321,9 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
     return rc;
 }
 
-/* A fill's slot of invalidation sequences (INVAL_SLOTS). */
-static _Atomic uint64_t *inval_slot(struct shard *s, const tc__hash *key)
-{
-    return &s->inval[key->hi & (INVAL_SLOTS - 1)];
-}
-
-/*
- * seq: the slot's sequence read before the L2 read that gave val
- * (tc__l1_seq), or NO_SEQ for a caller that checks nothing. A fill whose
- * slot moved on meanwhile stores nothing and leaves the key's entry as
- * it is: the invalidation that moved it has dealt with that entry.
- */
-#define NO_SEQ TC__L1_NOSEQ
-
-static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
-                  size_t len, int64_t expires_ms, int64_t now_ms, int neg,
-                  uint64_t seq)
+int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
+                  size_t len, int64_t expires_ms, int64_t now_ms, int kind,
+                  uint64_t seq, int reform, uint64_t stamp)
 {
     struct shard *s;
     struct entry **link, *e, *dead = NULL;
@@ -565,7 +342,10 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
      */
     if (len > SIZE_MAX - ENTRY_HDR - 1 || entry_charge(len) > l1->max_charge ||
         now_ms >= expires_ms) {
-        if (!neg) {
+        if (reform) {
+            return TC_MISS;
+        }
+        if (kind != KIND_ABSENT) {
             tc__l1_del(l1, key);
         }
         return TC_OK;
@@ -574,7 +354,7 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     /* Allocate and copy before taking the lock, to keep it short. */
     e = tc__malloc(charge);
     if (!e) {
-        if (!neg) {
+        if (kind != KIND_ABSENT && !reform) {
             tc__l1_del(l1, key);
         }
         return TC_ENOMEM;
@@ -582,7 +362,8 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
     e->key = *key;
     e->expires_ms = expires_ms;
     e->stored_ms = now_ms;
-    e->negative = (unsigned char)neg;
+    e->kind = (unsigned char)kind;
+    e->stamp = stamp;
     e->chain = NULL;
     e->len = len;
     if (len) {
@@ -599,7 +380,20 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
         return TC__L1_RACED;
     }
     link = find_link(s, key, mixed);
-    if (neg && *link && !(*link)->negative && now_ms < (*link)->expires_ms) {
+    if (reform) {
+        const struct entry *o = *link;
+
+        if (!o || o->kind != KIND_VALUE || now_ms >= o->expires_ms ||
+            !begins_with(val, len, o->val, o->len)) {
+            /* gone, or changed since the caller read it */
+            write_unlock(s);
+            tc__free(e);
+            return TC_MISS;
+        }
+        e->expires_ms = o->expires_ms;
+    }
+    if (kind == KIND_ABSENT && *link && (*link)->kind == KIND_VALUE &&
+        now_ms < (*link)->expires_ms) {
         /* an absence seen before a value arrived must not hide it */
         write_unlock(s);
         tc__free(e);
@@ -638,13 +432,15 @@ static int insert(tc__l1 *l1, const tc__hash *key, const void *val,
 int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                int64_t expires_ms, int64_t now_ms)
 {
-    return insert(l1, key, val, len, expires_ms, now_ms, 0, NO_SEQ);
+    return tc__l1_insert(l1, key, val, len, expires_ms, now_ms, KIND_VALUE, NO_SEQ,
+                  0, 0);
 }
 
 int tc__l1_set_neg(tc__l1 *l1, const tc__hash *key, int64_t expires_ms,
                    int64_t now_ms)
 {
-    return insert(l1, key, "", 0, expires_ms, now_ms, 1, NO_SEQ);
+    return tc__l1_insert(l1, key, "", 0, expires_ms, now_ms, KIND_ABSENT, NO_SEQ, 0,
+                  0);
 }
 
 int tc__l1_del(tc__l1 *l1, const tc__hash *key)
@@ -720,76 +516,3 @@ void tc__l1_stats_get(tc__l1 *l1, tc__l1_stats *out)
     }
 }
 
-/* ---- coherence: invalidations from other processes (l1.h) --------------- */
-
-uint64_t tc__l1_seq(tc__l1 *l1, const tc__hash *key)
-{
-    struct shard *s = &l1->shards[key_word(key) & l1->shard_mask];
-
-    return atomic_load(inval_slot(s, key));
-}
-
-int tc__l1_fill(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
-                int64_t expires_ms, int64_t now_ms, uint64_t seq, int neg)
-{
-    return insert(l1, key, neg ? "" : val, neg ? 0 : len, expires_ms, now_ms,
-                  neg, seq);
-}
-
-int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key)
-{
-    uint64_t mixed = key_word(key);
-    struct shard *s = &l1->shards[mixed & l1->shard_mask];
-    struct entry **link, *e = NULL;
-    int held = 0;
-
-    write_lock(s);
-    atomic_fetch_add(inval_slot(s, key), 1);
-    link = find_link(s, key, mixed);
-    if (*link && (*link)->negative) {
-        e = unlink_entry(s, link);
-    } else {
-        held = *link != NULL;
-    }
-    write_unlock(s);
-    tc__free(e);
-    return held;
-}
-
-void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
-                        size_t len)
-{
-    uint64_t mixed = key_word(key);
-    struct shard *s = &l1->shards[mixed & l1->shard_mask];
-    struct entry **link, *e = NULL;
-
-    write_lock(s);
-    link = find_link(s, key, mixed);
-    /* the same value, or the same followed by a NUL and what this process
-     * keeps beside it (a classification's packed form) */
-    if (*link && ((*link)->negative || !val || (*link)->len < len ||
-                  ((*link)->len > len && (*link)->val[len] != '\0') ||
-                  memcmp((*link)->val, val, len) != 0)) {
-        e = unlink_entry(s, link);
-    }
-    write_unlock(s);
-    tc__free(e);
-}
-
-void tc__l1_invalidate_all(tc__l1 *l1)
-{
-    unsigned i, j;
-
-    /* Slots first, so that no fill that read L2 before this call lands
-     * after the clear. */
-    for (i = 0; i < l1->nshards; i++) {
-        struct shard *s = &l1->shards[i];
-
-        write_lock(s);
-        for (j = 0; j < INVAL_SLOTS; j++) {
-            atomic_fetch_add(&s->inval[j], 1);
-        }
-        write_unlock(s);
-    }
-    tc__l1_clear(l1);
-}

@@ -125,6 +125,37 @@ int tc__l1_fill(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
  */
 int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key);
 
+/*
+ * Replaces key's live value with val (len bytes) when val is that value
+ * followed by a NUL and more (a classification's packed form beside it),
+ * keeping the entry's expiry; checked and done under the shard's lock, so
+ * that an entry an invalidation dropped or checked after the caller read
+ * it is not brought back. Returns TC_OK, TC_MISS (no such entry, or
+ * another value now) or TC_ENOMEM.
+ */
+int tc__l1_reform(tc__l1 *l1, const tc__hash *key, const void *val,
+                  size_t len, int64_t now_ms);
+
+/*
+ * Stores val for key as tc__l1_set does, but unchecked: a read finds a
+ * miss until tc__l1_confirm, so that a value that may be older than an
+ * invalidation already handled is never served. Returns TC_OK,
+ * TC_EINVAL or TC_ENOMEM.
+ */
+int tc__l1_set_unchecked(tc__l1 *l1, const tc__hash *key, const void *val,
+                         size_t len, int64_t expires_ms, int64_t now_ms,
+                         uint64_t *stamp);
+
+/* Ends the check of the unchecked entry *stamp named: served from now on
+ * when it holds val (as tc__l1_drop_unless matches), else removed (val
+ * NULL: the L2 read failed). Any other entry of key is left alone. */
+void tc__l1_confirm(tc__l1 *l1, const tc__hash *key, uint64_t stamp,
+                    const void *val, size_t len);
+
+/* Whether key's live, checked entry holds exactly val (len bytes). */
+int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val,
+                 size_t len, int64_t now_ms);
+
 /* Removes key's entry unless it holds val, alone or followed by a NUL and
  * what this process keeps beside it (NULL: removes it). */
 void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,

@@ -72,21 +72,13 @@ int tc__cache_l1_reform(tc__cache *h, tc__nsrt *ns, const void *key,
                         size_t keylen, const void *val, size_t len,
                         int64_t now_ms)
 {
-    int64_t left;
-    size_t old;
     tc__hash hk;
-    int rc;
 
     if (!h->cfg.enable_caching) {
         return TC_MISS;
     }
     tc__ns_hash(&hk, ns, tc__cache_gen(h, ns, now_ms), key, keylen);
-    /* a buffer of 0 bytes: only the expiry is read */
-    rc = tc__l1_read(h->l1, &hk, now_ms, INT64_MIN, NULL, 0, NULL, &old, &left);
-    if (rc != TC_ETOOBIG) {
-        return TC_MISS;
-    }
-    return tc__l1_set(h->l1, &hk, val, len, now_ms + left, now_ms);
+    return tc__l1_reform(h->l1, &hk, val, len, now_ms);
 }
 
 int tc__cache_set_split(tc__cache *h, tc__nsrt *ns, const void *key,

@@ -72,7 +72,8 @@ int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
  * classification decoded once, beside its JSON), keeping the entry's
  * expiry, so that the L1 never keeps it longer than the value it
  * replaces would have been kept. Nothing happens when there is no live
- * entry. Returns TC_OK, TC_MISS (no live entry) or TC_ENOMEM.
+ * entry, or when the entry holds another answer now (an invalidation came
+ * since the caller read it). Returns TC_OK, TC_MISS or TC_ENOMEM.
  */
 int tc__cache_l1_reform(tc__cache *h, tc__nsrt *ns, const void *key,
                         size_t keylen, const void *val, size_t len,

@@ -147,13 +147,24 @@ int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key,
 void tc__cache_track_start(tc__cache *h);
 void tc__cache_track_stop(tc__cache *h);
 /*
- * For a fill or a write whose L1 store came back TC__L1_RACED (an
- * invalidation of its slot came while it read or wrote the L2): reads
- * the key once more and stores that, unless raced again. ttl as the
- * entry would have had.
+ * After this process wrote val (len bytes in L1) to the L2, having stored
+ * it in L1 before the write and read seq before that store: nothing when
+ * L1 still holds it; else stored again unless an invalidation of its
+ * slot came since seq was read, and then tc__cache_keep_checked (track.c). exp, now: the entry's expiry and the
+ * time.
  */
-void tc__cache_refill(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
-                      int64_t ttl_ms);
+void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                     const void *val, size_t len, int64_t exp, int64_t now,
+                     uint64_t seq);
+/*
+ * For a value whose store in L1 raced an invalidation of its slot: stores
+ * it unchecked (served by no read), reads key hk back from the L2, and
+ * serves it from then on only if the L2 holds it; a failed read removes
+ * it. exp, now: the entry's expiry and the time.
+ */
+void tc__cache_keep_checked(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                            const void *val, size_t len, int64_t exp,
+                            int64_t now);
 /* Reads key hk again and drops its L1 entry unless the L2 holds the same
  * (an absent key keeps it: a value the L2 did not take). */
 void tc__cache_l1_check(tc__cache *h, tc__nsrt *ns, const tc__hash *hk);

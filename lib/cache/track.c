@@ -5,11 +5,61 @@
  * spells the very hash the L1 is keyed by (key.c). A namespace's
  * generation key "tc:<prefix>:gen" makes its generation be read again.
  *
- * The invalidation of a write comes back to the process that made it
- * too, and may come after that process stored the value in its L1. So
- * an entry named is not dropped at once but read again from the L2 and
- * dropped unless it still holds what the L2 holds: a process keeps its
- * own writes, and drops what another one replaced.
+ * Why no old value stays in L1, whatever the scheduling. Redis sends a
+ * write's invalidation on the tracking connection after it ran the write,
+ * and the reply to a read on the data connection; the two sockets are
+ * read by different threads, in no guaranteed order. So the argument
+ * rests only on this: the invalidation of a write W of key k is handled
+ * here (on_invalidate) after W ran, and a read sent after that handling
+ * sees W or a later write. An L1 entry of k gets there in one of two
+ * ways, and each is covered:
+ *
+ *  - A fill with a value v read from the L2 (cache.c, batch.c). It read
+ *    its slot's sequence before it sent the read, and the L1 stores v,
+ *    under the shard's lock, only if the sequence has not moved. Let W be
+ *    any write of k that v does not include, so W ran after the read:
+ *    W's handling comes after the sequence was read. If it moves the
+ *    sequence (tc__l1_invalidate, under the same lock) before the store,
+ *    the store is refused; if after, the entry is there, it is "held",
+ *    and check_held reads k again (after W, so W's value or a later one)
+ *    and drops the entry unless it holds that value.
+ *  - A refused fill (tc__cache_keep_checked): v is stored unchecked,
+ *    which every read takes for a miss, then k is read again and the
+ *    entry served from then on only if that read returned v; otherwise,
+ *    or when the read fails, it is removed. A write handled before that
+ *    store ran before the read, which shows it; one handled after finds
+ *    the entry held, as above. Only the entry this store made is
+ *    confirmed (a stamp): one another thread stored in its place came
+ *    after this read was sent, and waits for its own. So no reader is
+ *    ever served v after the
+ *    invalidation of a write v does not include. (It used to read again
+ *    as a fill and, racing a second time, store v where readers saw it
+ *    and trust a third read to remove it; when that read failed, such as
+ *    when the call's deadline was spent by then, as under valgrind, the
+ *    old value stayed for the whole L1 TTL.)
+ *  - A write of this process (tc__cache_store_split, batch.c), stored in
+ *    L1 before its L2 write is sent. Any write W' of k handled after that
+ *    store finds the entry held and checks it against the L2, whether W'
+ *    ran before ours or after; a W' handled before the store ran before
+ *    ours. The invalidation of our own write finds the entry held too,
+ *    and the check keeps it while the L2 still holds it. After the write
+ *    returns (tc__cache_wrote), nothing more is needed when L1 still holds
+ *    the value; else (a check dropped it, as the late check of an earlier
+ *    write of k does when its read came before ours ran, or a fill of
+ *    this process replaced it) it is stored as a fill whose sequence was
+ *    read before the first store, which is the first case with our write
+ *    as the read, and when that fill is refused, as the second. So a
+ *    process's own write stays in its L1 unless a write of the key by
+ *    another process came between, a read of the L2 failed, or the check
+ *    of an earlier write of the key by this process read the L2 before
+ *    ours ran and its answer came after tc__cache_wrote (writes of one
+ *    key in quick succession); and the usual write costs its caller no
+ *    round trip more than without tracking (the check of its
+ *    invalidation is one GET on the tracking thread).
+ *
+ * A check whose read fails drops what it checks, and a lost or new
+ * tracking connection moves every sequence and empties the L1 (writes
+ * made while nobody listened were not heard).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -143,31 +193,36 @@ static int get_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     return h->store->ops->mget(h->store, it, 1, &err);
 }
 
-void tc__cache_refill(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
-                      int64_t ttl_ms)
+void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                     const void *val, size_t len, int64_t exp, int64_t now,
+                     uint64_t seq)
+{
+    if (tc__l1_holds(h->l1, hk, val, len, now)) {
+        return; /* the value stored before the write, checked if need be */
+    }
+    if (tc__l1_fill(h->l1, hk, val, len, exp, now, seq, 0) !=
+        TC__L1_RACED) {
+        return;
+    }
+    tc__cache_keep_checked(h, ns, hk, val, len, exp, now);
+}
+
+void tc__cache_keep_checked(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                            const void *val, size_t len, int64_t exp,
+                            int64_t now)
 {
     char key[TC_KEY_MAX];
     tc__store_get it;
-    uint64_t seq = tc__l1_seq(h->l1, hk);
-    int64_t now;
+    uint64_t stamp;
+    int same;
 
-    if (get_one(h, ns, hk, key, &it) == TC_OK && it.status == TC_OK) {
-        int64_t exp;
-
-        now = tc__now_ms();
-        exp = now + (it.ttl_ms > 0 ? tc__min64(it.ttl_ms, ttl_ms) : ttl_ms);
-        if (tc__l1_fill(h->l1, hk, it.val, it.len, exp, now, seq, 0) ==
-            TC__L1_RACED) {
-            /*
-             * Raced twice: under a stream of writes to the slot's keys
-             * (a bulk load) a third read would race as well. Stored, then
-             * read once more and dropped unless the L2 still holds it, so
-             * that nothing older than that read stays.
-             */
-            tc__l1_set(h->l1, hk, it.val, it.len, exp, now);
-            tc__cache_l1_check(h, ns, hk);
-        }
+    if (tc__l1_set_unchecked(h->l1, hk, val, len, exp, now, &stamp) !=
+        TC_OK) {
+        return;
     }
+    same = get_one(h, ns, hk, key, &it) == TC_OK && it.status == TC_OK;
+    tc__l1_confirm(h->l1, hk, stamp, same ? it.val : NULL,
+                   same ? it.len : 0);
     tc__store_get_release(&it, 1);
 }
 
