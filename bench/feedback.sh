@@ -69,16 +69,9 @@ fb=$build/feedback_bench
 bench_build_prog "$fb" "$top/bench/feedback_bench.c" ||
 	die "bench/feedback_bench.c: does not build"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcfeedback.XXXXXX") || die "mktemp failed"
 pid=""  # the redis-server
 cpid="" # the command in progress
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	# shellcheck disable=SC2086 # the pids that are set
-	bench_kill $cpid $pid
-	rm -rf "$tmp"
-}
-bench_traps cleanup
+bench_tmp tcfeedback cpid pid
 # A spool (used only if a store cannot be reached) or a default LMDB
 # directory stays in the temp dir.
 export XDG_STATE_HOME="$tmp/state" XDG_CACHE_HOME="$tmp/cache"

@@ -52,16 +52,9 @@ command -v redis-server >/dev/null || die "redis-server: not found"
 
 bench_pin "$cpu"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcbench.XXXXXX") || die "mktemp failed"
 pid=""  # the redis-server
 cpid="" # the run in progress
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	# shellcheck disable=SC2086 # the pids that are set
-	bench_kill $cpid $pid
-	rm -rf "$tmp"
-}
-bench_traps cleanup
+bench_tmp tcbench cpid pid
 
 # ---- the private redis-server --------------------------------------------
 
