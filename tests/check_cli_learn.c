@@ -80,9 +80,7 @@ START_TEST(test_readme)
     run r;
 
     lf_use_store(_i);
-    cli(&r, &h, "train", LF_TRAIN_DATA, "-o", lf_model());
-    expect(&r, 0, NULL, "");
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "train", LF_TRAIN_DATA, "-o", lf_model());
     cli_fingerprint(lf_model(), fp_old);
     lf_answers(readme_texts, N_README, before);
     for (i = 0; i < N_TAUGHT; i++) {
@@ -90,11 +88,9 @@ START_TEST(test_readme)
                       "the example model already answers \"%s\" right",
                       readme_texts[i]);
     }
-    cli(&r, &h, "feedback", "submit", "--text", "Why does this print None?",
-        "--original", "explanation", "--correct", "debugging", "--confidence",
-        "0.6");
-    expect(&r, 0, NULL, "");
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "feedback", "submit", "--text",
+              "Why does this print None?", "--original", "explanation",
+              "--correct", "debugging", "--confidence", "0.6");
     lf_import_file(LF_CORRECTIONS, 9);
     cli(&r, &h, "feedback", "stats", "--format", "table");
     expect(&r, 0, NULL, "");
@@ -156,9 +152,8 @@ START_TEST(test_readme)
     ck_assert_str_eq(fp, fp_old);
 
     /* the README's last step undoes the swap */
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback");
-    expect(&r, 0, NULL, "");
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "feedback", "learn", "--model", lf_model(),
+              "--rollback");
     cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
 }
@@ -222,9 +217,8 @@ START_TEST(test_rollback)
     lf_model_copy();
     cli_fingerprint(lf_model(), fp_old);
     /* nothing to go back to: the missing file is named */
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback");
-    expect(&r, 2, "", lf_beside(".prev"));
-    run_free(&r);
+    cli_check(&h, 2, "", lf_beside(".prev"), "feedback", "learn", "--model",
+              lf_model(), "--rollback");
     cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
 
@@ -246,23 +240,18 @@ START_TEST(test_rollback)
     ck_assert_str_eq(fp, fp_old);
     cli_fingerprint(lf_beside(".prev"), fp);
     ck_assert_str_eq(fp, fp_new);
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback");
-    expect(&r, 0, NULL, "");
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "feedback", "learn", "--model", lf_model(),
+              "--rollback");
     cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_new);
     cli_fingerprint(lf_beside(".prev"), fp);
     ck_assert_str_eq(fp, fp_old);
 
     /* a rollback does nothing else */
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback",
-        "--dry-run");
-    expect(&r, 2, "", "--rollback");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback",
-        "--data", LF_TRAIN_DATA);
-    expect(&r, 2, "", "--rollback");
-    run_free(&r);
+    cli_check(&h, 2, "", "--rollback", "feedback", "learn", "--model",
+              lf_model(), "--rollback", "--dry-run");
+    cli_check(&h, 2, "", "--rollback", "feedback", "learn", "--model",
+              lf_model(), "--rollback", "--data", LF_TRAIN_DATA);
 }
 END_TEST
 
@@ -562,29 +551,19 @@ START_TEST(test_usage)
     ck_assert(strncmp(r.out, "Usage: tutorcache feedback learn", 32) == 0);
     ck_assert_ptr_nonnull(strstr(r.out, "Exit codes:"));
     run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", m, "--frob");
-    expect(&r, 2, "", "--frob");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", m, "extra");
-    expect(&r, 2, "", "\"extra\"");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", m, "--tolerance", "-1");
-    expect(&r, 2, "", "--tolerance");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", m, "--min-votes", "0");
-    expect(&r, 2, "", "--min-votes");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", "no/such.tcm");
-    expect(&r, 2, "", "no/such.tcm");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn");
-    expect(&r, 2, "", "no model");
-    run_free(&r);
+    cli_check(&h, 2, "", "--frob", "feedback", "learn", "--model", m, "--frob");
+    cli_check(&h, 2, "", "\"extra\"", "feedback", "learn", "--model", m,
+              "extra");
+    cli_check(&h, 2, "", "--tolerance", "feedback", "learn", "--model", m,
+              "--tolerance", "-1");
+    cli_check(&h, 2, "", "--min-votes", "feedback", "learn", "--model", m,
+              "--min-votes", "0");
+    cli_check(&h, 2, "", "no/such.tcm", "feedback", "learn", "--model",
+              "no/such.tcm");
+    cli_check(&h, 2, "", "no model", "feedback", "learn");
     /* feedback needs a durable store */
     h.url = "memory:";
-    cli(&r, &h, "feedback", "learn", "--model", m);
-    expect(&r, 2, "", "durable store");
-    run_free(&r);
+    cli_check(&h, 2, "", "durable store", "feedback", "learn", "--model", m);
 }
 END_TEST
 
@@ -594,7 +573,6 @@ START_TEST(test_damaged_model)
     unsigned char junk[64];
     how h = {0};
     FILE *f;
-    run r;
 
     lf_model_copy();
     lf_import_file(LF_CORRECTIONS, 9);
@@ -604,9 +582,7 @@ START_TEST(test_damaged_model)
     ck_assert_int_eq(fseek(f, 4096, SEEK_SET), 0);
     ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
     ck_assert_int_eq(fclose(f), 0);
-    cli(&r, &h, "feedback", "learn", "--model", lf_model());
-    expect(&r, 4, "", "damaged");
-    run_free(&r);
+    cli_check(&h, 4, "", "damaged", "feedback", "learn", "--model", lf_model());
     ck_assert(!there(".prev"));
     ck_assert_int_eq(lf_unacked(), 9);
 }
@@ -616,21 +592,18 @@ START_TEST(test_redis_down)
 {
     char fp_old[64], fp[64];
     how h = {0};
-    run r;
 
     lf_use_store(LF_REDIS);
     lf_model_copy();
     cli_fingerprint(lf_model(), fp_old);
     lf_import_file(LF_CORRECTIONS, 9);
     trs_kill(lf_redis());
-    cli(&r, &h, "feedback", "learn", "--model", lf_model());
-    expect(&r, 3, "", "tutorcache: learn: ");
-    run_free(&r);
+    cli_check(&h, 3, "", "tutorcache: learn: ", "feedback", "learn", "--model",
+              lf_model());
     /* nothing listens there at all */
     h.url = "redis://127.0.0.1:1";
-    cli(&r, &h, "feedback", "learn", "--model", lf_model());
-    expect(&r, 3, "", "tutorcache: learn: ");
-    run_free(&r);
+    cli_check(&h, 3, "", "tutorcache: learn: ", "feedback", "learn", "--model",
+              lf_model());
     cli_fingerprint(lf_model(), fp);
     ck_assert_str_eq(fp, fp_old);
     ck_assert(!there(".prev"));

@@ -31,17 +31,14 @@ void cf_submit(const how *h, const char *text, const char *original,
 
     cli(&r, h, "feedback", "submit", "--text", text, "--original", original,
         "--correct", correct, "--confidence", "0.5");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, "", 1);
     ck_assert_str_eq(json_str(ls.v[0], "status"), "accepted");
     ck_assert_msg(cf_is_record_id(json_str(ls.v[0], "id")), "id \"%s\"",
                   json_str(ls.v[0], "id"));
     if (id) {
         snprintf(id, 33, "%s", json_str(ls.v[0], "id"));
     }
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 
 cJSON *cf_stats(const how *h)
@@ -63,13 +60,10 @@ void cf_classify(const how *h, const char *model_path, const char *text,
     run r;
 
     cli(&r, h, "classify", "--model", model_path, "--format", "json", text);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, "", 1);
     snprintf(intent, ilen, "%s", json_str(ls.v[0], "intent"));
     snprintf(source, slen, "%s", json_str(ls.v[0], "source"));
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 
 const char *cf_other_intent(const char *intent)
