@@ -146,23 +146,19 @@ START_TEST(test_readme)
     ck_assert(json_num(sum, "applied") == 0);
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_new);
     cJSON_Delete(sum);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_new);
-    cli_fingerprint(lf_beside(".prev"), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_new, fp_old);
 
     /* the README's last step undoes the swap */
     cli_check(&h, 0, NULL, "", "feedback", "learn", "--model", lf_model(),
               "--rollback");
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, NULL);
 }
 END_TEST
 
 /* The README's other way: a trainer takes the records, learn finds none. */
 START_TEST(test_export_instead)
 {
-    char fp_old[64], fp[64], line[1024];
+    char fp_old[64], line[1024];
     const char *p, *nl;
     cJSON *sum, *o, *want;
     how h = {0};
@@ -201,15 +197,14 @@ START_TEST(test_export_instead)
                          "0 capped, 0 held, 0 skipped");
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_old);
     cJSON_Delete(sum);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, NULL);
     ck_assert(!there(".prev"));
 }
 END_TEST
 
 START_TEST(test_rollback)
 {
-    char fp_old[64], fp_new[64], fp[64];
+    char fp_old[64], fp_new[64];
     how h = {0};
     cJSON *o;
     run r;
@@ -219,8 +214,7 @@ START_TEST(test_rollback)
     /* nothing to go back to: the missing file is named */
     cli_check(&h, 2, "", lf_beside(".prev"), "feedback", "learn", "--model",
               lf_model(), "--rollback");
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, NULL);
 
     lf_import_file(LF_CORRECTIONS, 9);
     cJSON_Delete(lf_learn(0, "", NULL));
@@ -236,16 +230,10 @@ START_TEST(test_rollback)
     ck_assert_str_eq(json_str(o, "previous"), fp_new);
     cJSON_Delete(o);
     run_free(&r);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
-    cli_fingerprint(lf_beside(".prev"), fp);
-    ck_assert_str_eq(fp, fp_new);
+    lf_expect_fingerprints(fp_old, fp_new);
     cli_check(&h, 0, NULL, "", "feedback", "learn", "--model", lf_model(),
               "--rollback");
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_new);
-    cli_fingerprint(lf_beside(".prev"), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_new, fp_old);
 
     /* a rollback does nothing else */
     cli_check(&h, 2, "", "--rollback", "feedback", "learn", "--model",
@@ -434,8 +422,7 @@ START_TEST(test_refused)
               json_num(sum, "reference_accuracy_before") - 0.001);
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_old);
     cJSON_Delete(sum);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, NULL);
     ck_assert(!there(".prev"));
     ck_assert_int_eq(lf_unacked(), 3);
     lf_answers(refs, 3, now);
@@ -505,7 +492,7 @@ END_TEST
 
 START_TEST(test_dry_run)
 {
-    char fp_old[64], fp[64], now[N_EXAMPLE][32];
+    char fp_old[64], now[N_EXAMPLE][32];
     cJSON *sum;
     int i;
 
@@ -519,8 +506,7 @@ START_TEST(test_dry_run)
     ck_assert_str_eq(json_str(sum, "fingerprint_before"), fp_old);
     cJSON_Delete(sum);
     /* nothing swapped, kept or acknowledged */
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, NULL);
     ck_assert(!there(".prev"));
     ck_assert(!there(".learn.json"));
     ck_assert_int_eq(lf_unacked(), 9);
@@ -590,7 +576,7 @@ END_TEST
 
 START_TEST(test_redis_down)
 {
-    char fp_old[64], fp[64];
+    char fp_old[64];
     how h = {0};
 
     lf_use_store(LF_REDIS);
@@ -604,8 +590,7 @@ START_TEST(test_redis_down)
     h.url = "redis://127.0.0.1:1";
     cli_check(&h, 3, "", "tutorcache: learn: ", "feedback", "learn", "--model",
               lf_model());
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, NULL);
     ck_assert(!there(".prev"));
     ck_assert(!there(".learn.json"));
 }

@@ -88,6 +88,18 @@ void lf_model_copy(void)
     tt_copy_file(g_model, g_m);
 }
 
+void lf_expect_fingerprints(const char *fp, const char *prev_fp)
+{
+    char got[64];
+
+    cli_fingerprint(lf_model(), got);
+    ck_assert_str_eq(got, fp);
+    if (prev_fp) {
+        cli_fingerprint(lf_beside(".prev"), got);
+        ck_assert_str_eq(got, prev_fp);
+    }
+}
+
 void lf_answers(const char *const *texts, size_t n, char out[][32])
 {
     static const char *const nocache[] = {"ENABLE_CACHING=false", NULL};
