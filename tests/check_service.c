@@ -71,16 +71,12 @@ START_TEST(test_bad_json)
         sv_resp_free(&r);
     }
     /* The same answer on the feedback endpoint. */
-    sv_http(&r, "POST", SV_FEEDBACK, "{\"text\": ");
-    sv_expect_error(&r, 400, "bad_json", NULL);
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_FEEDBACK, "{\"text\": ", 400, "bad_json", NULL);
     /* Invalid UTF-8, raw or through an escaped NUL. */
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"caf\xe9\"}");
-    sv_expect_error(&r, 400, "invalid_utf8", NULL);
-    sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"a\\u0000b\"}");
-    sv_expect_error(&r, 400, "bad_json", NULL);
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"caf\xe9\"}", 400,
+                  "invalid_utf8", NULL);
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"a\\u0000b\"}", 400,
+                  "bad_json", NULL);
     /* The service is still well after all of that. */
     o = sv_classify(SV_TEXT_A);
     cJSON_Delete(o);
@@ -100,19 +96,15 @@ START_TEST(test_missing_field)
     ck_assert_ptr_nonnull(strstr(sv_jstr(o, "detail"), "text"));
     cJSON_Delete(o);
     sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"\"}");
-    sv_expect_error(&r, 400, "missing_field", "text");
-    sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": null}");
-    sv_expect_error(&r, 400, "missing_field", "text");
-    sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": 42}");
-    sv_expect_error(&r, 400, "invalid_field", "text");
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"\"}", 400, "missing_field",
+                  "text");
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": null}", 400, "missing_field",
+                  "text");
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": 42}", 400, "invalid_field",
+                  "text");
     /* Blank: the library's own check, still named. */
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"   \"}");
-    sv_expect_error(&r, 400, "invalid_text", "text");
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"   \"}", 400,
+                  "invalid_text", "text");
     sv_stop(SIGTERM);
 }
 END_TEST
@@ -135,20 +127,17 @@ START_TEST(test_unknown_field)
                   r.body);
     cJSON_Delete(o);
     sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY,
-            "{\"text\": \"" SV_TEXT_A "\", \"lang\": \"en\"}");
-    sv_expect_error(&r, 400, "invalid_field", "lang");
-    sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"a\", \"text\": \"b\"}");
-    sv_expect_error(&r, 400, "invalid_field", "text");
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_CLASSIFY,
+                  "{\"text\": \"" SV_TEXT_A "\", \"lang\": \"en\"}", 400,
+                  "invalid_field", "lang");
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"a\", \"text\": \"b\"}",
+                  400, "invalid_field", "text");
     /* The feedback endpoint names its unknown field the same way. */
-    sv_http(&r, "POST", SV_FEEDBACK,
-            "{\"text\": \"x\", \"original_intent\": \"a\", "
-            "\"correct_intent\": \"b\", \"original_confidence\": 0.5, "
-            "\"feedback_type\": \"correction\", \"colour\": \"red\"}");
-    sv_expect_error(&r, 400, "invalid_feedback", "colour");
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_FEEDBACK,
+                  "{\"text\": \"x\", \"original_intent\": \"a\", "
+                  "\"correct_intent\": \"b\", \"original_confidence\": 0.5, "
+                  "\"feedback_type\": \"correction\", \"colour\": \"red\"}",
+                  400, "invalid_feedback", "colour");
     cJSON_Delete(sv_classify(SV_TEXT_A));
     sv_stop(SIGTERM);
 }
@@ -446,12 +435,8 @@ START_TEST(test_not_found_and_method)
     sv_resp r;
 
     sv_start(sv_lmdb_url(), NULL);
-    sv_http(&r, "GET", "/nope", NULL);
-    sv_expect_error(&r, 404, "not_found", NULL);
-    sv_resp_free(&r);
-    sv_http(&r, "POST", "/api/v1/intents", "{}");
-    sv_expect_error(&r, 404, "not_found", NULL);
-    sv_resp_free(&r);
+    sv_http_error("GET", "/nope", NULL, 404, "not_found", NULL);
+    sv_http_error("POST", "/api/v1/intents", "{}", 404, "not_found", NULL);
     sv_http(&r, "GET", SV_CLASSIFY, NULL);
     sv_expect_error(&r, 405, "method_not_allowed", NULL);
     ck_assert_str_eq(sv_header(&r, "Allow", allow, sizeof(allow)), "POST");
@@ -464,9 +449,7 @@ START_TEST(test_not_found_and_method)
     sv_expect_error(&r, 405, "method_not_allowed", NULL);
     ck_assert_str_eq(sv_header(&r, "Allow", allow, sizeof(allow)), "GET, HEAD");
     sv_resp_free(&r);
-    sv_http(&r, "DELETE", SV_STATS, NULL);
-    sv_expect_error(&r, 405, "method_not_allowed", NULL);
-    sv_resp_free(&r);
+    sv_http_error("DELETE", SV_STATS, NULL, 405, "method_not_allowed", NULL);
     sv_stop(SIGTERM);
 }
 END_TEST
@@ -548,19 +531,14 @@ START_TEST(test_memory_store)
 {
     char body[1024];
     cJSON *o;
-    sv_resp r;
 
     sv_start("memory:", NULL);
     o = sv_classify(SV_TEXT_A);
     cJSON_Delete(o);
     sv_feedback_json(body, sizeof(body), SV_TEXT_A, "debugging",
                      "code_generation", "0.4");
-    sv_http(&r, "POST", SV_FEEDBACK, body);
-    sv_expect_error(&r, 503, "feedback_unavailable", NULL);
-    sv_resp_free(&r);
-    sv_http(&r, "GET", SV_STATS, NULL);
-    sv_expect_error(&r, 503, "feedback_unavailable", NULL);
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_FEEDBACK, body, 503, "feedback_unavailable", NULL);
+    sv_http_error("GET", SV_STATS, NULL, 503, "feedback_unavailable", NULL);
     sv_stop(SIGTERM);
 }
 END_TEST

@@ -584,6 +584,16 @@ void sv_expect_error(const sv_resp *r, int code, const char *error,
     cJSON_Delete(o);
 }
 
+void sv_http_error(const char *method, const char *path, const char *body,
+                   int code, const char *error, const char *field)
+{
+    sv_resp r;
+
+    sv_http(&r, method, path, body);
+    sv_expect_error(&r, code, error, field);
+    sv_resp_free(&r);
+}
+
 /* Classifies text, expects 200 from the model whose fingerprint is fp
  * (or from the feedback) and returns the result (caller deletes). */
 cJSON *sv_classify_by(const char *text, const char *fp)

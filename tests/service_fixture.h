@@ -131,6 +131,10 @@ double sv_jnum(const cJSON *o, const char *name);
  * not NULL). */
 void sv_expect_error(const sv_resp *r, int code, const char *error,
                      const char *field);
+/* A request whose answer must be that error: sv_http, sv_expect_error and
+ * sv_resp_free in one. */
+void sv_http_error(const char *method, const char *path, const char *body,
+                   int code, const char *error, const char *field);
 /* Classifies text, expects 200 and returns the result (caller deletes). */
 cJSON *sv_classify(const char *text);
 /* The same from the model whose fingerprint is fp (sv_classify: sv_fp). */
