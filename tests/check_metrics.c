@@ -12,6 +12,7 @@
 
 #include "api/handle.h"
 #include "feedback/counts.h"
+#include "service_fixture.h"
 #include "suites.h"
 #include "tutorcache.h"
 
@@ -70,17 +71,10 @@ static char *render(tc_cache *h)
 /* The value of the sample whose name and labels are exactly `series`. */
 static double value_of(const char *text, const char *series)
 {
-    size_t n = strlen(series);
-    const char *p = text;
+    const char *v = sv_metric_at(text, series);
 
-    while ((p = strstr(p, series))) {
-        if ((p == text || p[-1] == '\n') && p[n] == ' ') {
-            return strtod(p + n + 1, NULL);
-        }
-        p += n;
-    }
-    ck_abort_msg("no sample %s in:\n%s", series, text);
-    return -1;
+    ck_assert_msg(v != NULL, "no sample %s in:\n%s", series, text);
+    return strtod(v, NULL);
 }
 
 /* Every sample's family was announced by # HELP and # TYPE before it. */

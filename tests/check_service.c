@@ -31,11 +31,11 @@ START_TEST(test_classify_tiers)
 
     sv_start(sv_lmdb_url(), NULL);
     a = sv_classify(SV_TEXT_A);
-    ck_assert_str_eq(sv_jstr(a, "source"), "model");
+    ck_assert_str_eq(json_str(a, "source"), "model");
     ck_assert(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(a, "top")));
     b = sv_classify(SV_TEXT_A);
-    ck_assert_str_eq(sv_jstr(b, "source"), "l1");
-    ck_assert_str_eq(sv_jstr(a, "intent"), sv_jstr(b, "intent"));
+    ck_assert_str_eq(json_str(b, "source"), "l1");
+    ck_assert_str_eq(json_str(a, "intent"), json_str(b, "intent"));
     cJSON_Delete(a);
     cJSON_Delete(b);
 
@@ -66,7 +66,7 @@ START_TEST(test_bad_json)
         sv_http(&r, "POST", SV_CLASSIFY, bad[i]);
         sv_expect_error(&r, 400, "bad_json", NULL);
         o = sv_json(&r);
-        ck_assert(sv_jstr(o, "detail")[0] != '\0');
+        ck_assert(json_str(o, "detail")[0] != '\0');
         cJSON_Delete(o);
         sv_resp_free(&r);
     }
@@ -93,7 +93,7 @@ START_TEST(test_missing_field)
     sv_http(&r, "POST", SV_CLASSIFY, "{}");
     sv_expect_error(&r, 400, "missing_field", "text");
     o = sv_json(&r);
-    ck_assert_ptr_nonnull(strstr(sv_jstr(o, "detail"), "text"));
+    ck_assert_ptr_nonnull(strstr(json_str(o, "detail"), "text"));
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"\"}", 400, "missing_field",
@@ -123,7 +123,7 @@ START_TEST(test_unknown_field)
     sv_http(&r, "POST", SV_CLASSIFY, "{\"txt\": \"" SV_TEXT_A "\"}");
     sv_expect_error(&r, 400, "invalid_field", "txt");
     o = sv_json(&r);
-    ck_assert_msg(strstr(sv_jstr(o, "detail"), "unknown field") != NULL, "%s",
+    ck_assert_msg(strstr(json_str(o, "detail"), "unknown field") != NULL, "%s",
                   r.body);
     cJSON_Delete(o);
     sv_resp_free(&r);
@@ -171,7 +171,7 @@ START_TEST(test_too_large)
     sv_http_ex(&r, "POST", SV_CLASSIFY, big, n, NULL);
     ck_assert_msg(r.code == 200, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "source"), "model");
+    ck_assert_str_eq(json_str(o, "source"), "model");
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_http_ex(&r, "POST", SV_CLASSIFY, big, n, "Transfer-Encoding: chunked");
@@ -195,8 +195,8 @@ START_TEST(test_feedback)
 
     sv_start(sv_lmdb_url(), NULL);
     o = sv_classify(SV_TEXT_B);
-    ck_assert_str_eq(sv_jstr(o, "source"), "model");
-    snprintf(from, sizeof(from), "%s", sv_jstr(o, "intent"));
+    ck_assert_str_eq(json_str(o, "source"), "model");
+    snprintf(from, sizeof(from), "%s", json_str(o, "intent"));
     snprintf(to, sizeof(to), "%s", sv_other_intent(from));
     cJSON_Delete(o);
 
@@ -204,29 +204,29 @@ START_TEST(test_feedback)
     sv_http(&r, "POST", SV_FEEDBACK, body);
     ck_assert_msg(r.code == 201, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "accepted");
+    ck_assert_str_eq(json_str(o, "status"), "accepted");
     /* derived from the content: 32 hex digits (tutorcache.h) */
-    ck_assert_uint_eq(strlen(sv_jstr(o, "id")), 32);
+    ck_assert_uint_eq(strlen(json_str(o, "id")), 32);
     cJSON_Delete(o);
     sv_resp_free(&r);
     /* the same record again: stored once, and said so */
     sv_http(&r, "POST", SV_FEEDBACK, body);
     ck_assert_msg(r.code == 200, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "duplicate");
+    ck_assert_str_eq(json_str(o, "status"), "duplicate");
     cJSON_Delete(o);
     sv_resp_free(&r);
 
     o = sv_classify(SV_TEXT_B);
-    ck_assert_str_eq(sv_jstr(o, "source"), "feedback");
-    ck_assert_str_eq(sv_jstr(o, "intent"), to);
+    ck_assert_str_eq(json_str(o, "source"), "feedback");
+    ck_assert_str_eq(json_str(o, "intent"), to);
     cJSON_Delete(o);
 
     sv_feedback_json(body, sizeof(body), SV_TEXT_B, from, to, "1.7");
     sv_http(&r, "POST", SV_FEEDBACK, body);
     sv_expect_error(&r, 400, "invalid_feedback", "original_confidence");
     o = sv_json(&r);
-    ck_assert_msg(strstr(sv_jstr(o, "detail"), "original_confidence") != NULL,
+    ck_assert_msg(strstr(json_str(o, "detail"), "original_confidence") != NULL,
                   "%s", r.body);
     cJSON_Delete(o);
     sv_resp_free(&r);
@@ -244,22 +244,22 @@ START_TEST(test_feedback)
     st = sv_json(&r);
     sv_resp_free(&r);
     o = cJSON_GetObjectItemCaseSensitive(st, "accepted");
-    ck_assert_int_eq((int)sv_jnum(o, "correction"), 1);
-    ck_assert_int_eq((int)sv_jnum(o, "confirmation"), 0);
+    ck_assert_int_eq((int)json_num(o, "correction"), 1);
+    ck_assert_int_eq((int)json_num(o, "confirmation"), 0);
     /* The unknown field's record may be rejected before its type is
      * read: it is then counted as "invalid". */
     o = cJSON_GetObjectItemCaseSensitive(st, "rejected");
-    ck_assert_int_ge((int)sv_jnum(o, "correction"), 1);
-    ck_assert_int_eq((int)(sv_jnum(o, "correction") + sv_jnum(o, "invalid")),
+    ck_assert_int_ge((int)json_num(o, "correction"), 1);
+    ck_assert_int_eq((int)(json_num(o, "correction") + json_num(o, "invalid")),
                      2);
     pairs = cJSON_GetObjectItemCaseSensitive(st, "pairs");
     ck_assert_int_eq(cJSON_GetArraySize(pairs), 1);
     p0 = cJSON_GetArrayItem(pairs, 0);
-    ck_assert_str_eq(sv_jstr(p0, "original"), from);
-    ck_assert_str_eq(sv_jstr(p0, "correct"), to);
-    ck_assert_int_eq((int)sv_jnum(p0, "count"), 1);
-    ck_assert_int_eq((int)sv_jnum(st, "kept"), 1);
-    ck_assert_int_eq((int)sv_jnum(st, "spooled"), 0);
+    ck_assert_str_eq(json_str(p0, "original"), from);
+    ck_assert_str_eq(json_str(p0, "correct"), to);
+    ck_assert_int_eq((int)json_num(p0, "count"), 1);
+    ck_assert_int_eq((int)json_num(st, "kept"), 1);
+    ck_assert_int_eq((int)json_num(st, "spooled"), 0);
     cJSON_Delete(st);
     sv_stop(SIGTERM);
 }
@@ -299,7 +299,7 @@ START_TEST(test_metrics)
     cJSON_Delete(sv_classify(SV_TEXT_A)); /* miss */
     cJSON_Delete(sv_classify(SV_TEXT_A)); /* hit */
     o = sv_classify(SV_TEXT_B);           /* miss */
-    snprintf(from, sizeof(from), "%s", sv_jstr(o, "intent"));
+    snprintf(from, sizeof(from), "%s", json_str(o, "intent"));
     cJSON_Delete(o);
     sv_feedback_json(body, sizeof(body), SV_TEXT_B, from, sv_other_intent(from),
                      "0.5");
@@ -371,10 +371,10 @@ START_TEST(test_health)
     ck_assert_str_eq(sv_header(&r, "Content-Type", ct, sizeof(ct)),
                      "application/json");
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "ok");
-    ck_assert_str_eq(sv_jstr(o, "store"), "lmdb");
+    ck_assert_str_eq(json_str(o, "status"), "ok");
+    ck_assert_str_eq(json_str(o, "store"), "lmdb");
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_up")));
-    ck_assert_str_eq(sv_jstr(o, "model"), sv_fp);
+    ck_assert_str_eq(json_str(o, "model"), sv_fp);
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_http(&r, "HEAD", "/health", NULL);
@@ -401,14 +401,14 @@ START_TEST(test_store_down)
     sv_http(&r, "GET", "/health", NULL);
     ck_assert_int_eq(r.code, 200);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "degraded");
-    ck_assert_str_eq(sv_jstr(o, "store"), "redis");
+    ck_assert_str_eq(json_str(o, "status"), "degraded");
+    ck_assert_str_eq(json_str(o, "store"), "redis");
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "store_up")));
     cJSON_Delete(o);
     sv_resp_free(&r);
 
     o = sv_classify(SV_TEXT_A);
-    ck_assert_str_eq(sv_jstr(o, "source"), "model");
+    ck_assert_str_eq(json_str(o, "source"), "model");
     cJSON_Delete(o);
 
     sv_feedback_json(body, sizeof(body), SV_TEXT_A, "debugging",
@@ -416,8 +416,8 @@ START_TEST(test_store_down)
     sv_http(&r, "POST", SV_FEEDBACK, body);
     ck_assert_msg(r.code == 201, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "spooled");
-    ck_assert_uint_eq(strlen(sv_jstr(o, "id")), 32);
+    ck_assert_str_eq(json_str(o, "status"), "spooled");
+    ck_assert_uint_eq(strlen(json_str(o, "id")), 32);
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_http(&r, "GET", "/metrics", NULL);
@@ -551,8 +551,8 @@ START_TEST(test_threshold)
     /* words the model never saw: no intent is likely */
     sv_start(sv_lmdb_url(), "--threshold", "0.9", NULL);
     o = sv_classify("qwerty zxcv asdf");
-    ck_assert_str_eq(sv_jstr(o, "intent"), "unknown");
-    ck_assert(sv_jnum(o, "confidence") < 0.9);
+    ck_assert_str_eq(json_str(o, "intent"), "unknown");
+    ck_assert(json_num(o, "confidence") < 0.9);
     ck_assert_int_gt(
         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "top")), 0);
     cJSON_Delete(o);

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "redis_fixture.h"
+#include "tt_json.h"
 
 #define CLI_MAX_ARGS 40
 #define CLI_MAX_ENV 32
@@ -118,12 +119,6 @@ void expect_lines(lines *ls, const run *r, int code, const char *err_part,
 /* lines_free(ls), then run_free(r): the end of a checked run. */
 void lines_run_free(lines *ls, run *r);
 
-/* The field at a dotted path of o ("learn.last.applied"), which must be
- * there (and of the type asked for); what comes back is borrowed from o. */
-const cJSON *json_get(const cJSON *o, const char *path);
-const char *json_str(const cJSON *o, const char *path);
-double json_num(const cJSON *o, const char *path);
-int json_bool(const cJSON *o, const char *path);
 
 /* ---- the CLI suites' fixture --------------------------------------------- */
 

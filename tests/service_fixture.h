@@ -22,6 +22,8 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 
+#include "tt_json.h"
+
 #define SV_CLASSIFY "/api/v1/intents/classify"
 #define SV_FEEDBACK "/api/v1/intents/feedback"
 #define SV_STATS "/api/v1/intents/feedback/stats"
@@ -124,9 +126,6 @@ const char *sv_header(const sv_resp *r, const char *name, char *buf,
                       size_t cap);
 /* The body as a JSON object; the caller deletes it. */
 cJSON *sv_json(const sv_resp *r);
-/* A member that must be a string / a number. */
-const char *sv_jstr(const cJSON *o, const char *name);
-double sv_jnum(const cJSON *o, const char *name);
 /* Expects status code and a JSON error body naming error (and field when
  * not NULL). */
 void sv_expect_error(const sv_resp *r, int code, const char *error,
@@ -142,6 +141,9 @@ cJSON *sv_classify_by(const char *text, const char *fp);
 /* The value of one series ("name{labels}") in a metrics text, -1 when it
  * is absent. */
 double sv_metric(const char *text, const char *series);
+/* Where the value of that series starts in text, NULL when it is absent
+ * (a Prometheus text of the library's or of the service's). */
+const char *sv_metric_at(const char *text, const char *series);
 /* A feedback record for text, from -> to, with confidence conf. */
 void sv_feedback_json(char *buf, size_t cap, const char *text, const char *from,
                       const char *to, const char *conf);
