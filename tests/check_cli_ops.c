@@ -235,7 +235,7 @@ START_TEST(test_help)
 {
     char want[64];
     how h = {"memory:", NULL, NULL, 0, 0};
-    run main_help, r;
+    run main_help;
     size_t i;
 
     cli(&main_help, &h, "--help");
@@ -249,10 +249,8 @@ START_TEST(test_help)
         ck_assert_msg(strstr(main_help.out, want) != NULL,
                       "exit code %zu not in --help", i);
     }
-    for (i = 0; i < sizeof(all_commands) / sizeof(all_commands[0]); i++) {
-        expect_help(&r, &h, main_help.out, all_commands[i]);
-        run_free(&r);
-    }
+    expect_helps(&h, all_commands,
+                 sizeof(all_commands) / sizeof(all_commands[0]));
     cli_check(&h, 0, main_help.out, "", "help");
     cli_check(&h, 0, main_help.out, "", "-h");
     run_free(&main_help);

@@ -347,21 +347,13 @@ START_TEST(test_help)
 {
     static const char *const cmds[] = {"bench", "loadtest"};
     how h = {0};
-    run main_help, r;
-    size_t i;
+    run r;
 
-    cli(&main_help, &h, "--help");
-    expect(&main_help, 0, NULL, "");
-    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        expect_help(&r, &h, main_help.out, cmds[i]);
-        ck_assert_ptr_nonnull(strstr(r.out, "Exit codes:"));
-        run_free(&r);
-    }
+    expect_helps(&h, cmds, sizeof(cmds) / sizeof(cmds[0]));
     cli(&r, &h, "bench", "classify", "--help");
     expect(&r, 0, NULL, "");
     ck_assert_ptr_nonnull(strstr(r.out, "--hit-ratio"));
     run_free(&r);
-    run_free(&main_help);
 }
 END_TEST
 

@@ -293,6 +293,22 @@ void expect_help(run *r, const how *h, const char *main_help, const char *cmd)
     run_free(&r2);
 }
 
+void expect_helps(const how *h, const char *const *cmds, size_t n)
+{
+    run main_help, r;
+    size_t i;
+
+    cli(&main_help, h, "--help");
+    expect(&main_help, 0, NULL, "");
+    for (i = 0; i < n; i++) {
+        expect_help(&r, h, main_help.out, cmds[i]);
+        ck_assert_msg(strstr(r.out, "Exit codes:") != NULL,
+                      "no exit codes in the help of %s", cmds[i]);
+        run_free(&r);
+    }
+    run_free(&main_help);
+}
+
 void expect_usage(const how *h, const char *const *args, size_t n)
 {
     run r;

@@ -83,6 +83,10 @@ void expect_diag(const run *r, int code, const char *part);
  */
 void expect_help(run *r, const how *h, const char *main_help, const char *cmd);
 
+/* expect_help() for each of the n commands, against the main --help, and
+ * each help lists the exit codes. */
+void expect_helps(const how *h, const char *const *cmds, size_t n);
+
 /* The run of args (NULL-terminated), the n-th case of a test, is a usage
  * error: exit 2, nothing on stdout, stderr starting "tutorcache: ". */
 void expect_usage(const how *h, const char *const *args, size_t n);
