@@ -156,18 +156,9 @@ START_TEST(test_override_other_process)
     char intent[64], source[32], corrected[64];
     how h = {0};
 
-    /* one process classifies with the model ... */
-    cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "model");
-    snprintf(corrected, sizeof(corrected), "%s", cf_other_intent(intent));
-    /* ... another corrects it ... */
-    cf_submit(&h, QUESTION, intent, corrected, NULL);
-    /* ... and a third gets the correction, not its model's cached answer */
-    cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "feedback");
-    ck_assert_str_eq(intent, corrected);
+    /* one process classifies with the model, another corrects it, and a
+     * third gets the correction, not its model's cached answer */
+    cf_correct(&h, m, QUESTION, corrected, sizeof(corrected));
     /* the same text, normalized the same way, is corrected too */
     cf_classify(&h, m,
                 "  how do I write a PYTHON function that reverses a list? ",
@@ -189,15 +180,7 @@ START_TEST(test_override_expiry)
         cfg, "{\"namespaces\": {\"intent_feedback\": {\"ttl\": 1}}}\n", 0644);
     snprintf(env, sizeof(env), "TUTORCACHE_CONFIG=%s", cfg);
     h.env = envs;
-    cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "model");
-    snprintf(corrected, sizeof(corrected), "%s", cf_other_intent(intent));
-    cf_submit(&h, QUESTION, intent, corrected, NULL);
-    cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "feedback");
-    ck_assert_str_eq(intent, corrected);
+    cf_correct(&h, m, QUESTION, corrected, sizeof(corrected));
     /* past the override's TTL of 1 s, the cache answers again */
     tt_sleep_ms(1200);
     cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
@@ -278,7 +261,7 @@ END_TEST
 
 START_TEST(test_train_update)
 {
-    char m[4200], url[4300], intent[64], source[32], corrected[64];
+    char m[4200], url[4300], intent[64], corrected[64];
     char fp0[64], fp1[64];
     how h = {0}, fresh = {0};
     const cJSON *o;
@@ -292,9 +275,7 @@ START_TEST(test_train_update)
     /* the model's own answer, from a store without overrides */
     snprintf(url, sizeof(url), "lmdb://%s/fresh1", cli_home());
     fresh.url = url;
-    cf_classify(&fresh, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "model");
+    cf_model_answer(&fresh, m, QUESTION, intent, sizeof(intent));
     snprintf(corrected, sizeof(corrected), "%s", cf_other_intent(intent));
     /* the correction of every head: intent, complexity, techniques */
     cli_check(&h, 0, NULL, "", "feedback", "submit", "--text", QUESTION,

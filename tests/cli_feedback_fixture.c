@@ -70,3 +70,26 @@ const char *cf_other_intent(const char *intent)
 {
     return strcmp(intent, "translation") != 0 ? "translation" : "debugging";
 }
+
+void cf_model_answer(const how *h, const char *model_path, const char *text,
+                     char *intent, size_t ilen)
+{
+    char source[32];
+
+    cf_classify(h, model_path, text, intent, ilen, source, sizeof(source));
+    ck_assert_str_eq(source, "model");
+}
+
+void cf_correct(const how *h, const char *model_path, const char *text,
+                char *corrected, size_t clen)
+{
+    char intent[64], source[32];
+
+    cf_model_answer(h, model_path, text, intent, sizeof(intent));
+    snprintf(corrected, clen, "%s", cf_other_intent(intent));
+    cf_submit(h, text, intent, corrected, NULL);
+    cf_classify(h, model_path, text, intent, sizeof(intent), source,
+                sizeof(source));
+    ck_assert_str_eq(source, "feedback");
+    ck_assert_str_eq(intent, corrected);
+}
