@@ -261,11 +261,7 @@ START_TEST(test_rule_struct)
     char id[TC_FEEDBACK_ID_MAX];
     tc_feedback fb;
 
-    memset(&fb, 0, sizeof(fb));
-    fb.text = "hello";
-    fb.original_intent = "a";
-    fb.correct_intent = "b";
-    fb.original_confidence = 0.5;
+    fb_record(&fb, "hello", "a", "b", 0.5);
     fb.type = (tc_feedback_type)7;
     ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
     ck_assert_str_eq(tc_errmsg(),
@@ -327,11 +323,8 @@ START_TEST(test_submit_roundtrip)
     char **lines;
     size_t n;
 
-    memset(&fb, 0, sizeof(fb));
-    fb.text = "How do I \"sort\" a list?\n";
-    fb.original_intent = "general_question";
-    fb.correct_intent = "code_generation";
-    fb.original_confidence = 0.25;
+    fb_record(&fb, "How do I \"sort\" a list?\n", "general_question",
+              "code_generation", 0.25);
     fb.correct_complexity = "beginner";
     fb.correct_techniques = tech;
     fb.ncorrect_techniques = 2;
