@@ -26,7 +26,6 @@ START_TEST(test_submit)
 {
     char id1[33], id2[33];
     how h = {0};
-    cJSON *st;
     lines ls;
     run r;
 
@@ -66,12 +65,8 @@ START_TEST(test_submit)
     lines_run_free(&ls, &r);
 
     /* all three are stored, as given */
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "accepted.correction"), 1);
-    ck_assert_int_eq((long)json_num(st, "accepted.confirmation"), 2);
-    ck_assert_int_eq((long)json_num(st, "kept"), 3);
-    ck_assert_int_eq((long)json_num(st, "queued"), 3);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "accepted.correction", 1, "accepted.confirmation", 2,
+                    "kept", 3, "queued", 3, NULL);
     cli(&r, &h, "feedback", "export");
     expect_lines(&ls, &r, 0, "", 3);
     ck_assert_str_eq(json_str(ls.v[1], "id"), id2);
@@ -95,7 +90,6 @@ END_TEST
 START_TEST(test_submit_bad)
 {
     how h = {0};
-    cJSON *st;
 
     /* the library's rule, in its words, and exit 4 */
     cli_check(&h, 4, "",
@@ -139,12 +133,8 @@ START_TEST(test_submit_bad)
     h.url = NULL;
 
     /* nothing was stored; the library's refusals were counted */
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "kept"), 0);
-    ck_assert_int_eq((long)json_num(st, "accepted.correction"), 0);
-    ck_assert_int_eq((long)json_num(st, "rejected.correction"), 5);
-    ck_assert_int_eq((long)json_num(st, "rejected.invalid"), 1);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "kept", 0, "accepted.correction", 0,
+                    "rejected.correction", 5, "rejected.invalid", 1, NULL);
 }
 END_TEST
 
@@ -266,7 +256,6 @@ START_TEST(test_train_update)
     how h = {0}, fresh = {0};
     const cJSON *o;
     lines ls;
-    cJSON *st;
     run r;
 
     snprintf(m, sizeof(m), "%s/m.tcm", cli_home());
@@ -291,10 +280,7 @@ START_TEST(test_train_update)
     /* a run whose save fails acknowledges nothing */
     cli_check(&h, 5, "", "stay in the queue", "train", "--update", m,
               "--from-feedback", "-o", "/nonexistent-dir/m.tcm");
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "pending"), 3);
-    ck_assert_int_eq((long)json_num(st, "queued"), 0);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "pending", 3, "queued", 0, NULL);
     cli_fingerprint(m, fp1);
     ck_assert_str_eq(fp1, fp0);
 
@@ -336,10 +322,7 @@ START_TEST(test_train_update)
     lines_run_free(&ls, &r);
 
     /* used records left the queue; the skipped one waits, unacknowledged */
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "queued"), 0);
-    ck_assert_int_eq((long)json_num(st, "pending"), 1);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "queued", 0, "pending", 1, NULL);
 
     /* nothing new: a second run updates nothing */
     cli(&r, &h, "train", "--update", m, "--from-feedback");

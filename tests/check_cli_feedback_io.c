@@ -126,7 +126,6 @@ START_TEST(test_import_good_and_stdin)
     how h = {0};
     size_t len = 0;
     FILE *fp;
-    cJSON *st;
     int i;
     run r;
 
@@ -170,9 +169,7 @@ START_TEST(test_import_good_and_stdin)
     h.in = NULL;
     free(text);
 
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "kept"), 1501);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "kept", 1501, NULL);
 
     /* a file that is not there, or a directory: usage */
     cli_check(&h, 2, "", "no/such.jsonl", "feedback", "import",
@@ -325,7 +322,6 @@ START_TEST(test_export_all)
 {
     char ids[5][33];
     how h = {0};
-    cJSON *st;
     run r;
 
     submit_n(&h, 5, ids);
@@ -334,10 +330,7 @@ START_TEST(test_export_all)
     expect_ids(r.out, ids, 5);
     run_free(&r);
     /* the queue is not touched */
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "queued"), 5);
-    ck_assert_int_eq((long)json_num(st, "pending"), 0);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "queued", 5, "pending", 0, NULL);
 
     /* usage: queue options without a consumer */
     cli_check(&h, 2, "", "--consumer", "feedback", "export", "--ack");
@@ -352,7 +345,6 @@ START_TEST(test_export_consumers_ack)
 {
     char ids[7][33];
     how h = {0};
-    cJSON *st;
     run r;
 
     submit_n(&h, 7, ids);
@@ -367,11 +359,7 @@ START_TEST(test_export_consumers_ack)
     /* acknowledged: gone from the queue, for any consumer */
     cli_check(&h, 0, "", "", "feedback", "export", "--consumer", "C",
               "--claim-idle", "0.001");
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "queued"), 0);
-    ck_assert_int_eq((long)json_num(st, "pending"), 0);
-    ck_assert_int_eq((long)json_num(st, "kept"), 7);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "queued", 0, "pending", 0, "kept", 7, NULL);
 }
 END_TEST
 
@@ -379,7 +367,6 @@ START_TEST(test_export_redelivery)
 {
     char ids[4][33];
     how h = {0};
-    cJSON *st;
     run r;
 
     submit_n(&h, 4, ids);
@@ -390,9 +377,7 @@ START_TEST(test_export_redelivery)
     run_free(&r);
     /* within the (default) claim idle time, nobody else gets them */
     cli_check(&h, 0, "", "", "feedback", "export", "--consumer", "B");
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "pending"), 4);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "pending", 4, NULL);
     /* after it, B claims the same records */
     tt_sleep_ms(200);
     cli(&r, &h, "feedback", "export", "--consumer", "B", "--claim-idle", "0.1",
@@ -400,10 +385,7 @@ START_TEST(test_export_redelivery)
     expect(&r, 0, NULL, "");
     expect_ids_in(r.out, ids, 4, 1);
     run_free(&r);
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "pending"), 0);
-    ck_assert_int_eq((long)json_num(st, "queued"), 0);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "pending", 0, "queued", 0, NULL);
 }
 END_TEST
 

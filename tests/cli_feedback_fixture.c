@@ -3,6 +3,7 @@
  * cli_feedback_fixture.h), each one run of the built binary through the
  * CLI harness.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,6 +65,24 @@ void cf_classify(const how *h, const char *model_path, const char *text,
     snprintf(intent, ilen, "%s", json_str(ls.v[0], "intent"));
     snprintf(source, slen, "%s", json_str(ls.v[0], "source"));
     lines_run_free(&ls, &r);
+}
+
+void cf_expect_stats(const how *h, ...)
+{
+    cJSON *st = cf_stats(h);
+    const char *field;
+    va_list ap;
+    int want;
+
+    va_start(ap, h);
+    while ((field = va_arg(ap, const char *))) {
+        want = va_arg(ap, int);
+        ck_assert_msg((long)json_num(st, field) == want,
+                      "feedback stats: %s is %g, expected %d", field,
+                      json_num(st, field), want);
+    }
+    va_end(ap);
+    cJSON_Delete(st);
 }
 
 const char *cf_other_intent(const char *intent)

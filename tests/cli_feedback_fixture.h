@@ -27,6 +27,10 @@ void cf_submit(const how *h, const char *text, const char *original,
 /* The store's feedback stats, parsed; the caller deletes them. */
 cJSON *cf_stats(const how *h);
 
+/* The store's feedback stats hold these values: pairs of a field's path
+ * and its whole-number value (an int), then NULL; one run of the CLI. */
+void cf_expect_stats(const how *h, ...);
+
 /* The classification of one text: intent and source, through the cache. */
 void cf_classify(const how *h, const char *model_path, const char *text,
                  char *intent, size_t ilen, char *source, size_t slen);
