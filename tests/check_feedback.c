@@ -509,6 +509,12 @@ END_TEST
 /* ---- stats ------------------------------------------------------------------
  */
 
+/* A confirmation of text "t", as the counting tests submit it. */
+static const char confirm_t[] = "{\"text\":\"t\",\"original_intent\":\"c\","
+                                "\"correct_intent\":\"c\","
+                                "\"original_confidence\":1,"
+                                "\"feedback_type\":\"confirmation\"}";
+
 START_TEST(test_stats_exact)
 {
     tc_cache *h = fb_open(NULL);
@@ -535,13 +541,7 @@ START_TEST(test_stats_exact)
                   NULL),
         TC_OK);
     for (i = 0; i < 4; i++) {
-        ck_assert_int_eq(fb_submit_new(h,
-                                   "{\"text\":\"t\",\"original_intent\":\"c\","
-                                   "\"correct_intent\":\"c\","
-                                   "\"original_confidence\":1,"
-                                   "\"feedback_type\":\"confirmation\"}",
-                                   NULL),
-                         TC_OK);
+        ck_assert_int_eq(fb_submit_new(h, confirm_t, NULL), TC_OK);
     }
     /* rejected: 2 corrections, 1 confirmation, 3 without a valid type */
     ck_assert_int_eq(fb_submit_new(h,
@@ -657,13 +657,7 @@ START_TEST(test_metrics)
     tc__feedback_set_fault(h, 1);
     ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL), TC_OK); /* spooled */
     ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL), TC_OK); /* + replay */
-    ck_assert_int_eq(fb_submit(h,
-                               "{\"text\":\"t\",\"original_intent\":\"c\","
-                               "\"correct_intent\":\"c\","
-                               "\"original_confidence\":1,"
-                               "\"feedback_type\":\"confirmation\"}",
-                               NULL),
-                     TC_OK);
+    ck_assert_int_eq(fb_submit(h, confirm_t, NULL), TC_OK);
     ck_assert_int_eq(fb_submit(h, "{\"feedback_type\":\"correction\"}", NULL),
                      TC_EINVAL);
     ck_assert_int_eq(fb_submit(h, "[]", NULL), TC_EINVAL);
