@@ -119,17 +119,6 @@ grep -q "\"accepted\":$records," "$tmp/dry.json" ||
 failed=0
 record() { printf '%s %s %s %s\n' "$1" "$r" "$2" "$3" >>"$tmp/results"; }
 
-# run CMD...: in the background, so that an interrupt ends `wait` at once
-# and the trap cleans up; bounded by a timeout.
-run() {
-	timeout 300 "$@" &
-	cpid=$!
-	wait "$cpid"
-	st=$?
-	cpid=""
-	return $st
-}
-
 flush() {
 	redis-cli -s "$sock" flushall >/dev/null || die "FLUSHALL failed"
 }
@@ -162,13 +151,9 @@ import() {
 	if [ "$p" = yes ]; then
 		flush
 		case $name in *-aof) aof yes ;; esac
-		# shellcheck disable=SC2086
-		set -- $pin
-	else
-		set --
 	fi
 	t0=$(date +%s%N)
-	run "$@" "$tc" --log-level error --store "$url" feedback import \
+	bench_run "$p" "$tc" --log-level error --store "$url" feedback import \
 		"$tmp/feedback.jsonl" >"$tmp/import.json" 2>"$tmp/import.err"
 	st=$?
 	t1=$(date +%s%N)
@@ -206,12 +191,8 @@ submit() {
 	if [ "$p" = yes ]; then
 		flush
 		case $name in *-aof) aof yes ;; esac
-		# shellcheck disable=SC2086
-		set -- $pin
-	else
-		set --
 	fi
-	run "$@" "$fb" submit -n "$n" --raw "$tmp/raw_$name.$r" "$url" \
+	bench_run "$p" "$fb" submit -n "$n" --raw "$tmp/raw_$name.$r" "$url" \
 		>"$tmp/submit.out" 2>"$tmp/submit.err"
 	st=$?
 	case $name in *-aof) aof no ;; esac
@@ -227,7 +208,7 @@ submit() {
 
 metrics() {
 	th=$1
-	if ! run "$fb" metrics --threads "$th" "$tmp/model.tcm" \
+	if ! bench_run no "$fb" metrics --threads "$th" "$tmp/model.tcm" \
 		>"$tmp/metrics.out" 2>"$tmp/metrics.err"; then
 		say "run $r, metrics on $th threads: failed: $(head -n 3 "$tmp/metrics.err")"
 		failed=1

@@ -92,6 +92,26 @@ bench_wait_up() {
 	return 1
 }
 
+# bench_run PINNED CMD...: runs CMD, by $pin (bench_pin) when PINNED is
+# yes, in the background so that an interrupt ends `wait` at once and the
+# trap cleans up, and under a timeout of 300 s so that a hung run cannot
+# hold the whole bench (and its servers) forever. $cpid is its pid while
+# it runs; returns its status.
+bench_run() {
+	_p=$1
+	shift
+	if [ "$_p" = yes ]; then
+		# shellcheck disable=SC2086 # pin: a command and its arguments
+		set -- $pin "$@"
+	fi
+	timeout 300 "$@" &
+	cpid=$!
+	wait "$cpid"
+	_st=$?
+	cpid=""
+	return $_st
+}
+
 # bench_kill PID...: stops each PID (SIGTERM) and waits for it; an empty
 # argument list does nothing, so the callers pass unset pids unquoted.
 bench_kill() {

@@ -149,14 +149,6 @@ stop_service() {
 : >"$tmp/results" # lines "KIND TARGET RATE|SCENARIO RUN KEY VALUE"
 failed=0
 
-run() {
-	timeout 300 "$@" &
-	cpid=$!
-	wait "$cpid"
-	st=$?
-	cpid=""
-	return $st
-}
 
 # Flat JSON (one level; "sources" skipped) to "KEY VALUE" lines.
 json_kv() {
@@ -169,12 +161,8 @@ bench_classify() {
 	name=$1 url=$2 p=$3
 	if [ "$p" = yes ]; then
 		redis-cli -s "$sock" flushall >/dev/null || die "FLUSHALL failed"
-		# shellcheck disable=SC2086
-		set -- $pin
-	else
-		set --
 	fi
-	if ! run "$@" "$tc" --log-level error --store "$url" bench classify \
+	if ! bench_run "$p" "$tc" --log-level error --store "$url" bench classify \
 		--model "$tmp/model.tcm" --requests "$requests" --threads 2 --json \
 		>"$tmp/bc.json" 2>"$tmp/bc.err"; then
 		say "run $r, bench classify $name: failed: $(head -n 3 "$tmp/bc.err")"
@@ -198,11 +186,7 @@ loadtest() {
 	else
 		set -- "$tc" --log-level error --store "$store" loadtest "$@"
 	fi
-	if [ "$p" = yes ]; then
-		# shellcheck disable=SC2086
-		set -- $pin "$@"
-	fi
-	run "$@" --rps "$rate" --duration "$seconds" --json \
+	bench_run "$p" "$@" --rps "$rate" --duration "$seconds" --json \
 		>"$tmp/lt.json" 2>"$tmp/lt.err"
 	st=$?
 	if ! grep -q '"achieved_rps"' "$tmp/lt.json"; then
