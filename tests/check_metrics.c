@@ -12,7 +12,6 @@
 
 #include "api/handle.h"
 #include "feedback/counts.h"
-#include "service_fixture.h"
 #include "suites.h"
 #include "tutorcache.h"
 
@@ -71,7 +70,7 @@ static char *render(tc_cache *h)
 /* The value of the sample whose name and labels are exactly `series`. */
 static double value_of(const char *text, const char *series)
 {
-    const char *v = sv_metric_at(text, series);
+    const char *v = tt_metric_at(text, series);
 
     ck_assert_msg(v != NULL, "no sample %s in:\n%s", series, text);
     return strtod(v, NULL);

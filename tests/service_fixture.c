@@ -616,23 +616,9 @@ const char *sv_other_intent(const char *not_this)
  * is absent. */
 double sv_metric(const char *text, const char *series)
 {
-    const char *v = sv_metric_at(text, series);
+    const char *v = tt_metric_at(text, series);
 
     return v ? strtod(v, NULL) : -1;
-}
-
-const char *sv_metric_at(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    const char *p = text;
-
-    while ((p = strstr(p, series))) {
-        if ((p == text || p[-1] == '\n') && p[n] == ' ') {
-            return p + n + 1;
-        }
-        p += n;
-    }
-    return NULL;
 }
 
 /* ---- fixtures ------------------------------------------------------------ */

@@ -141,9 +141,6 @@ cJSON *sv_classify_by(const char *text, const char *fp);
 /* The value of one series ("name{labels}") in a metrics text, -1 when it
  * is absent. */
 double sv_metric(const char *text, const char *series);
-/* Where the value of that series starts in text, NULL when it is absent
- * (a Prometheus text of the library's or of the service's). */
-const char *sv_metric_at(const char *text, const char *series);
 /* A feedback record for text, from -> to, with confidence conf. */
 void sv_feedback_json(char *buf, size_t cap, const char *text, const char *from,
                       const char *to, const char *conf);

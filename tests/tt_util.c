@@ -187,6 +187,20 @@ void tt_copy_file(const char *from, const char *to)
     tt_copy_head(from, to, LONG_MAX);
 }
 
+const char *tt_metric_at(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    const char *p = text;
+
+    while ((p = strstr(p, series))) {
+        if ((p == text || p[-1] == '\n') && p[n] == ' ') {
+            return p + n + 1;
+        }
+        p += n;
+    }
+    return NULL;
+}
+
 tc_cache *tt_open_memory(unsigned flags)
 {
     tc_options opt;
