@@ -69,16 +69,9 @@ fb=$build/feedback_bench
 bench_build_prog "$fb" "$top/bench/feedback_bench.c" ||
 	die "bench/feedback_bench.c: does not build"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcfeedback.XXXXXX") || die "mktemp failed"
 pid=""  # the redis-server
 cpid="" # the command in progress
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	# shellcheck disable=SC2086 # the pids that are set
-	bench_kill $cpid $pid
-	rm -rf "$tmp"
-}
-bench_traps cleanup
+bench_tmp tcfeedback cpid pid
 # A spool (used only if a store cannot be reached) or a default LMDB
 # directory stays in the temp dir.
 export XDG_STATE_HOME="$tmp/state" XDG_CACHE_HOME="$tmp/cache"
@@ -126,17 +119,6 @@ grep -q "\"accepted\":$records," "$tmp/dry.json" ||
 failed=0
 record() { printf '%s %s %s %s\n' "$1" "$r" "$2" "$3" >>"$tmp/results"; }
 
-# run CMD...: in the background, so that an interrupt ends `wait` at once
-# and the trap cleans up; bounded by a timeout.
-run() {
-	timeout 300 "$@" &
-	cpid=$!
-	wait "$cpid"
-	st=$?
-	cpid=""
-	return $st
-}
-
 flush() {
 	redis-cli -s "$sock" flushall >/dev/null || die "FLUSHALL failed"
 }
@@ -169,13 +151,9 @@ import() {
 	if [ "$p" = yes ]; then
 		flush
 		case $name in *-aof) aof yes ;; esac
-		# shellcheck disable=SC2086
-		set -- $pin
-	else
-		set --
 	fi
 	t0=$(date +%s%N)
-	run "$@" "$tc" --log-level error --store "$url" feedback import \
+	bench_run "$p" "$tc" --log-level error --store "$url" feedback import \
 		"$tmp/feedback.jsonl" >"$tmp/import.json" 2>"$tmp/import.err"
 	st=$?
 	t1=$(date +%s%N)
@@ -213,12 +191,8 @@ submit() {
 	if [ "$p" = yes ]; then
 		flush
 		case $name in *-aof) aof yes ;; esac
-		# shellcheck disable=SC2086
-		set -- $pin
-	else
-		set --
 	fi
-	run "$@" "$fb" submit -n "$n" --raw "$tmp/raw_$name.$r" "$url" \
+	bench_run "$p" "$fb" submit -n "$n" --raw "$tmp/raw_$name.$r" "$url" \
 		>"$tmp/submit.out" 2>"$tmp/submit.err"
 	st=$?
 	case $name in *-aof) aof no ;; esac
@@ -234,7 +208,7 @@ submit() {
 
 metrics() {
 	th=$1
-	if ! run "$fb" metrics --threads "$th" "$tmp/model.tcm" \
+	if ! bench_run no "$fb" metrics --threads "$th" "$tmp/model.tcm" \
 		>"$tmp/metrics.out" 2>"$tmp/metrics.err"; then
 		say "run $r, metrics on $th threads: failed: $(head -n 3 "$tmp/metrics.err")"
 		failed=1

@@ -49,6 +49,71 @@ bench_traps() {
 	trap 'exit 143' TERM
 }
 
+# bench_tmp NAME VAR...: makes the run's temp dir, $tmp
+# (${TMPDIR:-/tmp}/NAME.XXXXXX), or dies; on exit, interrupt or
+# termination it stops the processes whose pids the variables named VAR
+# hold then (bench_kill, in that order; unset or empty ones are skipped)
+# and removes the dir.
+bench_tmp() {
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || die "mktemp failed"
+	shift
+	_bench_tmp_vars=$*
+	bench_traps _bench_tmp_cleanup
+}
+
+# shellcheck disable=SC2317 # called by the trap
+_bench_tmp_cleanup() {
+	_pids=""
+	for _v in $_bench_tmp_vars; do
+		eval "_pids=\"\$_pids \${$_v:-}\""
+	done
+	# shellcheck disable=SC2086 # the pids that are set
+	bench_kill $_pids
+	rm -rf "$tmp"
+}
+
+# bench_rand_port: a random port number in 20000-59999.
+bench_rand_port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
+
+# bench_wait_up PID CMD...: runs CMD every 0.1 s, for 5 s at most, until
+# it succeeds, and returns 0; when PID exits first, or the time runs out,
+# stops PID and returns 1. How a server that was just started is awaited.
+bench_wait_up() {
+	_wpid=$1
+	shift
+	_i=0
+	while [ $_i -lt 50 ]; do
+		if "$@"; then
+			return 0
+		fi
+		kill -0 "$_wpid" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	bench_kill "$_wpid"
+	return 1
+}
+
+# bench_run PINNED CMD...: runs CMD, by $pin (bench_pin) when PINNED is
+# yes, in the background so that an interrupt ends `wait` at once and the
+# trap cleans up, and under a timeout of 300 s so that a hung run cannot
+# hold the whole bench (and its servers) forever. $cpid is its pid while
+# it runs; returns its status.
+bench_run() {
+	_p=$1
+	shift
+	if [ "$_p" = yes ]; then
+		# shellcheck disable=SC2086 # pin: a command and its arguments
+		set -- $pin "$@"
+	fi
+	timeout 300 "$@" &
+	cpid=$!
+	wait "$cpid"
+	_st=$?
+	cpid=""
+	return $_st
+}
+
 # bench_kill PID...: stops each PID (SIGTERM) and waits for it; an empty
 # argument list does nothing, so the callers pass unset pids unquoted.
 bench_kill() {
@@ -143,8 +208,7 @@ bench_start_redis() {
 	_dir=$1
 	redis_sock=$_dir/redis.sock
 	_tries=0
-	until _bench_redis_try "$_dir" \
-		$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); do
+	until _bench_redis_try "$_dir" "$(bench_rand_port)"; do
 		_tries=$((_tries + 1))
 		[ $_tries -lt 5 ] ||
 			die "redis-server does not start: $(tail -n 3 "$_dir/redis.log" 2>/dev/null)"
@@ -171,17 +235,7 @@ EOC
 	# shellcheck disable=SC2086,SC2154 # pin: the sourcing script's
 	$pin redis-server "$1/redis.conf" &
 	redis_pid=$!
-	_i=0
-	while [ $_i -lt 50 ]; do
-		if [ "$(redis-cli -s "$redis_sock" ping 2>/dev/null)" = PONG ]; then
-			return 0
-		fi
-		kill -0 "$redis_pid" 2>/dev/null || break
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill "$redis_pid" 2>/dev/null
-	wait "$redis_pid" 2>/dev/null
+	bench_wait_up "$redis_pid" _bench_redis_pong && return 0
 	redis_pid=""
 	return 1
 }
@@ -201,4 +255,8 @@ bench_ir_per_call() {
 	done
 	# shellcheck disable=SC2154 # _ir1, _ir2 set by eval
 	awk -v a="$_ir1" -v b="$_ir2" -v n="$_n" 'BEGIN { printf "%.0f", (b - a) / n }'
+}
+
+_bench_redis_pong() {
+	[ "$(redis-cli -s "$redis_sock" ping 2>/dev/null)" = PONG ]
 }

@@ -88,20 +88,12 @@ elif ! command -v curl >/dev/null; then
 	say "curl: not found: the HTTP service is not measured"
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcperf.XXXXXX") || die "mktemp failed"
 pid=""  # the redis-server
 spid="" # the service
 cpid="" # the command in progress
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	# shellcheck disable=SC2086 # the pids that are set
-	bench_kill $cpid $spid $pid
-	rm -rf "$tmp"
-}
-bench_traps cleanup
+bench_tmp tcperf cpid spid pid
 export XDG_STATE_HOME="$tmp/state" XDG_CACHE_HOME="$tmp/cache"
 
-rand_port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
 
 # ---- the private redis-server ------------------------------------------------
 
@@ -116,22 +108,12 @@ say "redis-server $rv pid $pid, 127.0.0.1:$port${pin:+, $pin}"
 start_service() {
 	tries=0
 	while [ $tries -lt 5 ]; do
-		sport=$(rand_port)
+		sport=$(bench_rand_port)
 		"$svc" --host 127.0.0.1 --port "$sport" --model "$tmp/model.tcm" \
 			--store "lmdb://$1" --log-level warn >>"$tmp/service.log" 2>&1 &
 		spid=$!
-		i=0
-		while [ $i -lt 50 ]; do
-			if curl -fsS --max-time 1 "http://127.0.0.1:$sport/health" \
-				>/dev/null 2>&1; then
-				return 0
-			fi
-			kill -0 "$spid" 2>/dev/null || break
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill "$spid" 2>/dev/null
-		wait "$spid" 2>/dev/null
+		bench_wait_up "$spid" curl -fs --max-time 1 -o /dev/null \
+			"http://127.0.0.1:$sport/health" && return 0
 		spid=""
 		tries=$((tries + 1))
 	done
@@ -167,14 +149,6 @@ stop_service() {
 : >"$tmp/results" # lines "KIND TARGET RATE|SCENARIO RUN KEY VALUE"
 failed=0
 
-run() {
-	timeout 300 "$@" &
-	cpid=$!
-	wait "$cpid"
-	st=$?
-	cpid=""
-	return $st
-}
 
 # Flat JSON (one level; "sources" skipped) to "KEY VALUE" lines.
 json_kv() {
@@ -187,12 +161,8 @@ bench_classify() {
 	name=$1 url=$2 p=$3
 	if [ "$p" = yes ]; then
 		redis-cli -s "$sock" flushall >/dev/null || die "FLUSHALL failed"
-		# shellcheck disable=SC2086
-		set -- $pin
-	else
-		set --
 	fi
-	if ! run "$@" "$tc" --log-level error --store "$url" bench classify \
+	if ! bench_run "$p" "$tc" --log-level error --store "$url" bench classify \
 		--model "$tmp/model.tcm" --requests "$requests" --threads 2 --json \
 		>"$tmp/bc.json" 2>"$tmp/bc.err"; then
 		say "run $r, bench classify $name: failed: $(head -n 3 "$tmp/bc.err")"
@@ -216,11 +186,7 @@ loadtest() {
 	else
 		set -- "$tc" --log-level error --store "$store" loadtest "$@"
 	fi
-	if [ "$p" = yes ]; then
-		# shellcheck disable=SC2086
-		set -- $pin "$@"
-	fi
-	run "$@" --rps "$rate" --duration "$seconds" --json \
+	bench_run "$p" "$@" --rps "$rate" --duration "$seconds" --json \
 		>"$tmp/lt.json" 2>"$tmp/lt.err"
 	st=$?
 	if ! grep -q '"achieved_rps"' "$tmp/lt.json"; then

@@ -52,16 +52,9 @@ command -v redis-server >/dev/null || die "redis-server: not found"
 
 bench_pin "$cpu"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcbench.XXXXXX") || die "mktemp failed"
 pid=""  # the redis-server
 cpid="" # the run in progress
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	# shellcheck disable=SC2086 # the pids that are set
-	bench_kill $cpid $pid
-	rm -rf "$tmp"
-}
-bench_traps cleanup
+bench_tmp tcbench cpid pid
 
 # ---- the private redis-server --------------------------------------------
 
@@ -83,21 +76,12 @@ one() {
 			failed=1
 			return 1
 		fi
-		# shellcheck disable=SC2086
-		set -- $pin
-	else
-		set --
 	fi
-	# A run takes ~10 s; the timeout keeps a hung one from holding the
-	# whole bench (and its redis-server) forever. It runs in the background
-	# so that an interrupt ends `wait` at once and the trap cleans up.
-	timeout 300 "$@" "$tc" --log-level error --store "$url" bench cache \
+	# A run takes ~10 s (bench_run: under a timeout, interruptible).
+	bench_run "$p" "$tc" --log-level error --store "$url" bench cache \
 		--json --seconds "$seconds" --rounds "$rounds" --threads "$threads" \
-		--equal-work >"$tmp/run.json" 2>"$tmp/run.err" &
-	cpid=$!
-	wait "$cpid"
+		--equal-work >"$tmp/run.json" 2>"$tmp/run.err"
 	st=$?
-	cpid=""
 	if [ "$p" = yes ] && ! kill -0 "$pid" 2>/dev/null; then
 		die "redis-server exited: $(tail -n 3 "$tmp/redis.log")"
 	fi

@@ -137,6 +137,14 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out);
 /* A plain decimal number (fractions allowed, no hex, inf or nan). */
 int cli_parse_number(const char *s, double *out);
 
+/* The options part of the help of a command whose only option is
+ * --format (cli_parse_format_opts): one text, so the commands say it
+ * alike. */
+#define CLI_HELP_FORMAT_OPTIONS                                             \
+    "Options:\n"                                                            \
+    "  --format json|table   default: table on a terminal, JSON otherwise\n" \
+    "  -h, --help            show this help\n"
+
 /* --format's value; CLI_USAGE after a message when it is not valid. */
 int cli_parse_format(const cli_ctx *ctx, const char *s, cli_format *out);
 
@@ -155,6 +163,37 @@ int cli_parse_format_opts(cli_ctx *ctx, int argc, char **argv, cli_format *fmt);
  * cli_parse_format_opts, then a usage error for any operand.
  */
 int cli_parse_format_only(cli_ctx *ctx, int argc, char **argv, cli_format *fmt);
+
+/*
+ * The start of a command that takes only --format and no operands, and
+ * reads the store (config, ping, stats): cli_parse_format_only, then
+ * cli_open. Returns CLI_OK with *h open (the caller closes it), or the
+ * code to exit with and *h NULL: CLI_OK after --help, a usage error, or
+ * cli_open's code.
+ */
+int cli_open_format_only(cli_ctx *ctx, int argc, char **argv, cli_format *fmt,
+                         tc_cache **h);
+
+/*
+ * The start of a command on one key (get, del): no operands but NS KEY
+ * are taken, then the cache is opened. Returns CLI_OK with *h open (the
+ * caller closes it) and *ns, *key pointing into argv, or the code to
+ * exit with and *h NULL. The caller has parsed its options (optind).
+ */
+int cli_open_key(cli_ctx *ctx, int argc, char **argv, tc_cache **h,
+                 const char **ns, const char **key);
+
+/*
+ * What a command's option loop does with an option it has no case for:
+ * -h prints the help and returns CLI_HELP_SHOWN, anything else (which
+ * cli_getopt has reported) returns CLI_USAGE. One copy, so every command
+ * answers -h and mistakes alike.
+ */
+int cli_opt_default(const cli_ctx *ctx, int opt);
+
+/* --backend's value, exec:COMMAND: sets *command to COMMAND and returns
+ * CLI_OK, or returns CLI_USAGE after a message. */
+int cli_parse_backend(const cli_ctx *ctx, const char *s, const char **command);
 
 /*
  * Opens the cache with ctx->opt. On failure prints the library's message

@@ -569,9 +569,8 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             o->model = optarg;
             break;
         case OPT_BACKEND:
-            if (!(o->backend = exec_backend_command(optarg))) {
-                return cli_usage(ctx, "--backend: \"%s\" is not exec:COMMAND",
-                                 optarg);
+            if ((rc = cli_parse_backend(ctx, optarg, &o->backend)) != CLI_OK) {
+                return rc;
             }
             break;
         case OPT_BACKEND_VERSION:
@@ -617,11 +616,8 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             }
             o->batch = (size_t)v;
             break;
-        case 'h':
-            cli_help(ctx);
-            return CLI_HELP_SHOWN;
         default:
-            return CLI_USAGE;
+            return cli_opt_default(ctx, opt);
         }
     }
     if (o->model && o->backend) {

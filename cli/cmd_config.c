@@ -15,9 +15,7 @@ const char cli_help_config[] =
     "file, default), the config file read, timeouts, sizes, and every\n"
     "namespace with its key prefix, TTL and L1 TTL in seconds.\n"
     "\n"
-    "Options:\n"
-    "  --format json|table   default: table on a terminal, JSON otherwise\n"
-    "  -h, --help            show this help\n"
+    CLI_HELP_FORMAT_OPTIONS
     "\n"
     "Example:\n"
     "  tutorcache --config /etc/tutorcache.json config --format table\n"
@@ -35,10 +33,8 @@ int cli_cmd_config(cli_ctx *ctx, int argc, char **argv)
     cJSON *root;
     int rc;
 
-    if ((rc = cli_parse_format_only(ctx, argc, argv, &fmt)) != CLI_OK) {
-        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
-    }
-    if ((rc = cli_open(ctx, &h)) != CLI_OK) {
+    if ((rc = cli_open_format_only(ctx, argc, argv, &fmt, &h)) != CLI_OK ||
+        !h) {
         return rc;
     }
     if (!(root = cli_config_tree(h))) {

@@ -61,12 +61,7 @@ int cli_cmd_get(cli_ctx *ctx, int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if ((rc = cli_want_args(ctx, argc - optind, 2, "NS KEY")) != CLI_OK) {
-        return rc;
-    }
-    ns = argv[optind];
-    key = argv[optind + 1];
-    if ((rc = cli_open(ctx, &h)) != CLI_OK) {
+    if ((rc = cli_open_key(ctx, argc, argv, &h, &ns, &key)) != CLI_OK) {
         return rc;
     }
     rc = tc_cache_get(&val, &len, &tier, h, ns, key, strlen(key));

@@ -21,9 +21,7 @@ const char cli_help_model[] =
     "hyper-parameters it was trained with, and each head (intent first)\n"
     "with its kind (single-label or multi-label) and labels.\n"
     "\n"
-    "Options:\n"
-    "  --format json|table   default: table on a terminal, JSON otherwise\n"
-    "  -h, --help            show this help\n"
+    CLI_HELP_FORMAT_OPTIONS
     "\n"
     "Example:\n"
     "  tutorcache model info intents.tcm --format json | jq '.heads[].name'\n"

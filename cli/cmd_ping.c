@@ -16,9 +16,7 @@ const char cli_help_ping[] =
     "LMDB, nothing for memory:) and print its kind, URL (password masked),\n"
     "whether it is up and the round-trip time in microseconds.\n"
     "\n"
-    "Options:\n"
-    "  --format json|table   default: table on a terminal, JSON otherwise\n"
-    "  -h, --help            show this help\n"
+    CLI_HELP_FORMAT_OPTIONS
     "\n"
     "Example:\n"
     "  tutorcache --store redis://cache:6379 --timeout 100 ping\n"
@@ -39,10 +37,8 @@ int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv)
     int64_t us = 0;
     int rc, prc;
 
-    if ((rc = cli_parse_format_only(ctx, argc, argv, &fmt)) != CLI_OK) {
-        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
-    }
-    if ((rc = cli_open(ctx, &h)) != CLI_OK) {
+    if ((rc = cli_open_format_only(ctx, argc, argv, &fmt, &h)) != CLI_OK ||
+        !h) {
         return rc;
     }
     prc = tc_cache_ping(h, &us);

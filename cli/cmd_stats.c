@@ -23,9 +23,7 @@ const char cli_help_stats[] =
     "example service's at its GET /metrics (Prometheus text), another\n"
     "host's through tc_cache_stats_json() or tc_metrics_render().\n"
     "\n"
-    "Options:\n"
-    "  --format json|table   default: table on a terminal, JSON otherwise\n"
-    "  -h, --help            show this help\n"
+    CLI_HELP_FORMAT_OPTIONS
     "\n"
     "Example:\n"
     "  tutorcache stats | jq .l2\n"
@@ -63,10 +61,8 @@ int cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
     char *text = NULL;
     int rc;
 
-    if ((rc = cli_parse_format_only(ctx, argc, argv, &fmt)) != CLI_OK) {
-        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
-    }
-    if ((rc = cli_open(ctx, &h)) != CLI_OK) {
+    if ((rc = cli_open_format_only(ctx, argc, argv, &fmt, &h)) != CLI_OK ||
+        !h) {
         return rc;
     }
     if ((rc = tc_cache_stats_json(&text, h)) != TC_OK) {

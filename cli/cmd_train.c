@@ -388,11 +388,8 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv,
             }
             up->claim_idle_ms = (int64_t)llround(secs * 1000.0);
             break;
-        case 'h':
-            cli_help(ctx);
-            return CLI_HELP_SHOWN;
         default:
-            return CLI_USAGE;
+            return cli_opt_default(ctx, opt);
         }
         if (rc != CLI_OK) {
             return rc;

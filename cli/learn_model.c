@@ -41,6 +41,39 @@ static char *top_intent(const tc_model *m, const char *text)
     return s;
 }
 
+/* Whether intent is m's top intent for text. */
+static int answers(const tc_model *m, const char *text, const char *intent)
+{
+    char *got = top_intent(m, text);
+    int right = got && strcmp(got, intent) == 0;
+
+    free(got);
+    return right;
+}
+
+/*
+ * Judges the example on the line at p (to its newline or the end; *len
+ * is its length): whether m answers its intent (1) or not (0); -1 when
+ * the line is no example with a string text and intent.
+ */
+static int judge_line(const tc_model *m, const char *p, size_t *len)
+{
+    const char *nl = strchr(p, '\n');
+    const cJSON *t, *i;
+    cJSON *ex;
+    int right = -1;
+
+    *len = nl ? (size_t)(nl - p) : strlen(p);
+    ex = cJSON_ParseWithLength(p, *len);
+    t = cJSON_GetObjectItemCaseSensitive(ex, "text");
+    i = cJSON_GetObjectItemCaseSensitive(ex, "intent");
+    if (cJSON_IsString(t) && cJSON_IsString(i)) {
+        right = answers(m, t->valuestring, i->valuestring);
+    }
+    cJSON_Delete(ex);
+    return right;
+}
+
 /* Winners the current model answers already become agreements. */
 void learn_drop_agreed(learn_run *u)
 {
@@ -49,14 +82,12 @@ void learn_drop_agreed(learn_run *u)
     for (i = 0; i < u->nwinners; i++) {
         const cJSON *t =
             cJSON_GetObjectItemCaseSensitive(u->winners[i]->rec, "text");
-        char *got = top_intent(u->cur, t->valuestring);
 
-        if (got && strcmp(got, u->winners[i]->intent) == 0) {
+        if (answers(u->cur, t->valuestring, u->winners[i]->intent)) {
             u->winners[i]->fate = LEARN_AGREED;
         } else {
             u->winners[k++] = u->winners[i];
         }
-        free(got);
     }
     u->nwinners = k;
 }
@@ -139,30 +170,19 @@ static void options_of(const tc_model *m, tc_train_options *o, char **oos)
 static int remember_wrong(tc_model *m, const char *lines)
 {
     const char *p = lines;
-    char *keep = calloc(1, 1), *got;
-    size_t len = 0, cap = 1;
+    char *keep = calloc(1, 1);
+    size_t len = 0, cap = 1, n;
     int rc = TC_OK;
 
     while (keep && *p && rc == TC_OK) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        cJSON *ex = cJSON_ParseWithLength(p, n);
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(ex, "text");
-        const cJSON *i = cJSON_GetObjectItemCaseSensitive(ex, "intent");
+        if (judge_line(m, p, &n) == 0) {
+            char *line = strndup(p, n);
 
-        if (cJSON_IsString(t) && cJSON_IsString(i)) {
-            got = top_intent(m, t->valuestring);
-            if ((!got || strcmp(got, i->valuestring) != 0)) {
-                char *line = strndup(p, n);
-
-                rc = line && append(&keep, &len, &cap, line) == 0 ? TC_OK
-                                                                  : TC_ENOMEM;
-                free(line);
-            }
-            free(got);
+            rc = line && append(&keep, &len, &cap, line) == 0 ? TC_OK
+                                                              : TC_ENOMEM;
+            free(line);
         }
-        cJSON_Delete(ex);
-        p += n + (nl != NULL);
+        p += n + (p[n] == '\n');
     }
     if (!keep) {
         return TC_ENOMEM;
@@ -284,25 +304,16 @@ int learn_build(learn_run *u)
 static double accuracy(const tc_model *m, const char *lines, size_t *n)
 {
     const char *p = lines;
-    size_t right = 0;
+    size_t right = 0, len;
+    int r;
 
     *n = 0;
     while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        cJSON *ex = cJSON_ParseWithLength(p, len);
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(ex, "text");
-        const cJSON *i = cJSON_GetObjectItemCaseSensitive(ex, "intent");
-
-        if (cJSON_IsString(t) && cJSON_IsString(i)) {
-            char *got = top_intent(m, t->valuestring);
-
-            right += got && strcmp(got, i->valuestring) == 0;
+        if ((r = judge_line(m, p, &len)) >= 0) {
+            right += (size_t)r;
             (*n)++;
-            free(got);
         }
-        cJSON_Delete(ex);
-        p += len + (nl != NULL);
+        p += len + (p[len] == '\n');
     }
     return *n ? (double)right / (double)*n : NAN;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "exec_backend.h"
 
 void cli_err(const char *fmt, ...)
 {
@@ -105,6 +106,13 @@ int cli_getopt(const cli_ctx *ctx, int argc, char **argv, const char *shorts,
     return '?';
 }
 
+/*
+ * The CLI's one copy of the whole-integer rule that the library applies
+ * to its configuration (tc__cfg_parse_long, lib/base/cfgparse.c). The CLI
+ * builds against include/ only, and parsing a command line's numbers is
+ * not the cache's business to export, so each side of the public
+ * boundary keeps its own copy, and each only one.
+ */
 int cli_parse_int(const char *s, long long min, long long max, long long *out)
 {
     char *end;
@@ -174,11 +182,8 @@ int cli_parse_format_opts(cli_ctx *ctx, int argc, char **argv, cli_format *fmt)
                 return rc;
             }
             break;
-        case 'h':
-            cli_help(ctx);
-            return CLI_HELP_SHOWN;
         default:
-            return CLI_USAGE;
+            return cli_opt_default(ctx, opt);
         }
     }
     return CLI_OK;
@@ -193,6 +198,49 @@ int cli_parse_format_only(cli_ctx *ctx, int argc, char **argv, cli_format *fmt)
     }
     if (argc - optind != 0) {
         return cli_usage(ctx, "takes no arguments");
+    }
+    return CLI_OK;
+}
+
+int cli_open_format_only(cli_ctx *ctx, int argc, char **argv, cli_format *fmt,
+                         tc_cache **h)
+{
+    int rc;
+
+    *h = NULL;
+    if ((rc = cli_parse_format_only(ctx, argc, argv, fmt)) != CLI_OK) {
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    }
+    return cli_open(ctx, h);
+}
+
+int cli_open_key(cli_ctx *ctx, int argc, char **argv, tc_cache **h,
+                 const char **ns, const char **key)
+{
+    int rc;
+
+    *h = NULL;
+    if ((rc = cli_want_args(ctx, argc - optind, 2, "NS KEY")) != CLI_OK) {
+        return rc;
+    }
+    *ns = argv[optind];
+    *key = argv[optind + 1];
+    return cli_open(ctx, h);
+}
+
+int cli_opt_default(const cli_ctx *ctx, int opt)
+{
+    if (opt == 'h') {
+        cli_help(ctx);
+        return CLI_HELP_SHOWN;
+    }
+    return CLI_USAGE;
+}
+
+int cli_parse_backend(const cli_ctx *ctx, const char *s, const char **command)
+{
+    if (!(*command = exec_backend_command(s))) {
+        return cli_usage(ctx, "--backend: \"%s\" is not exec:COMMAND", s);
     }
     return CLI_OK;
 }

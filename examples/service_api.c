@@ -13,7 +13,11 @@
 
 #include "service.h"
 
-/* The fields of a feedback record, to name the field of a rejection. */
+/* The fields of a feedback record, to name the field of a rejection. The
+ * library holds the same list, behind its public boundary, which a host
+ * program does not cross; the names are the documented record format
+ * (README "Feedback"), stable as the API is, so the service keeps its own
+ * copy rather than the library growing a call to list them. */
 static const char *const fb_fields[] = {"text",
                                         "original_intent",
                                         "correct_intent",

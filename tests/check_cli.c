@@ -34,9 +34,7 @@ START_TEST(test_roundtrip)
     run r;
 
     h.url = cli_store_url(_i, url, sizeof(url));
-    cli(&r, &h, "set", NS, "user:42", "{\"level\":3}");
-    expect(&r, 0, "", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", NS, "user:42", "{\"level\":3}");
 
     cli(&r, &h, "get", "--tier", NS, "user:42");
     if (_i == CLI_MEMORY) {
@@ -49,19 +47,11 @@ START_TEST(test_roundtrip)
     expect(&r, 0, "{\"level\":3}\n", "tutorcache: tier: l2\n");
     run_free(&r);
 
-    cli(&r, &h, "get", "-n", NS, "user:42");
-    expect(&r, 0, "{\"level\":3}", "");
-    run_free(&r);
+    cli_check(&h, 0, "{\"level\":3}", "", "get", "-n", NS, "user:42");
 
-    cli(&r, &h, "del", NS, "user:42");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    cli(&r, &h, "get", NS, "user:42");
-    expect(&r, 1, "", "");
-    run_free(&r);
-    cli(&r, &h, "del", NS, "user:42");
-    expect(&r, 1, "", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "del", NS, "user:42");
+    cli_check(&h, 1, "", "", "get", NS, "user:42");
+    cli_check(&h, 1, "", "", "del", NS, "user:42");
 }
 END_TEST
 
@@ -73,12 +63,9 @@ START_TEST(test_redis_value_visible)
     tc_cache *c = NULL;
     how h = {0};
     char *got;
-    run r;
 
     h.url = cli_store_url(CLI_REDIS, url, sizeof(url));
-    cli(&r, &h, "set", NS, "q1", "answer one");
-    expect(&r, 0, "", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", NS, "q1", "answer one");
 
     tc_options_init(&opt);
     opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
@@ -97,15 +84,11 @@ START_TEST(test_get_miss)
 {
     char url[4200];
     how h = {0};
-    run r;
 
     h.url = cli_store_url(_i, url, sizeof(url));
-    cli(&r, &h, "get", NS, "never-set");
-    expect(&r, 1, "", "");
-    run_free(&r);
-    cli(&r, &h, "get", "-t", NS, "never-set");
-    expect(&r, 1, "", "tutorcache: tier: miss\n");
-    run_free(&r);
+    cli_check(&h, 1, "", "", "get", NS, "never-set");
+    cli_check(&h, 1, "", "tutorcache: tier: miss\n", "get", "-t", NS,
+              "never-set");
 }
 END_TEST
 
@@ -129,16 +112,14 @@ START_TEST(test_log_formats)
     ck_assert_msg(j != NULL, "not JSON: %s", r.err);
     cJSON_Delete(j);
     run_free(&r);
-    cli(&r, &h, "--log-format", "yaml", "get", NS, "k");
-    expect(&r, 2, "", "--log-format");
-    run_free(&r);
+    cli_check(&h, 2, "", "--log-format", "--log-format", "yaml", "get", NS,
+              "k");
     /* debug without a format: every line, as text */
-    cli(&r, &h, "--log-level", "debug", "set", NS, "k", "v");
-    expect(&r, 0, "", " debug cache_set namespace=" NS " key=tc:");
-    run_free(&r);
-    cli(&r, &h, "-v", "--log-level", "debug", "set", NS, "k", "v");
-    expect(&r, 0, "", " debug cache_set namespace=" NS " key=tc:");
-    run_free(&r);
+    cli_check(&h, 0, "",
+              " debug cache_set namespace=" NS " key=tc:", "--log-level",
+              "debug", "set", NS, "k", "v");
+    cli_check(&h, 0, "", " debug cache_set namespace=" NS " key=tc:", "-v",
+              "--log-level", "debug", "set", NS, "k", "v");
 }
 END_TEST
 
@@ -157,9 +138,7 @@ START_TEST(test_binary_stdin)
     h.url = cli_store_url(_i, url, sizeof(url));
     h.in = val;
     h.inlen = sizeof(val);
-    cli(&r, &h, "set", NS, "bin", "-");
-    expect(&r, 0, "", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", NS, "bin", "-");
 
     h.in = NULL;
     cli(&r, &h, "get", NS, "bin");
@@ -178,21 +157,13 @@ START_TEST(test_binary_stdin)
     /* an empty stdin is an empty value, not a miss */
     h.in = "";
     h.inlen = 0;
-    cli(&r, &h, "set", NS, "empty", "-");
-    expect(&r, 0, "", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", NS, "empty", "-");
     h.in = NULL;
-    cli(&r, &h, "get", NS, "empty");
-    expect(&r, 0, "\n", "");
-    run_free(&r);
+    cli_check(&h, 0, "\n", "", "get", NS, "empty");
 
     /* a value that looks like an option goes after -- */
-    cli(&r, &h, "set", NS, "neg", "--", "-5");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    cli(&r, &h, "get", NS, "neg");
-    expect(&r, 0, "-5\n", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", NS, "neg", "--", "-5");
+    cli_check(&h, 0, "-5\n", "", "get", NS, "neg");
 }
 END_TEST
 
@@ -205,9 +176,7 @@ START_TEST(test_ttl_expiry)
 
     h.url = cli_store_url(_i, url, sizeof(url));
     t0 = tt_now_ms();
-    cli(&r, &h, "set", "--ttl", "0.4", NS, "short", "soon gone");
-    expect(&r, 0, "", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", "--ttl", "0.4", NS, "short", "soon gone");
     cli(&r, &h, "get", NS, "short");
     /* only a get that surely ran inside the TTL must hit */
     if (tt_now_ms() - t0 < 300) {
@@ -215,17 +184,11 @@ START_TEST(test_ttl_expiry)
     }
     run_free(&r);
     tt_sleep_ms(t0 + 600 - tt_now_ms());
-    cli(&r, &h, "get", NS, "short");
-    expect(&r, 1, "", "");
-    run_free(&r);
+    cli_check(&h, 1, "", "", "get", NS, "short");
 
     /* a longer TTL given the same way is kept */
-    cli(&r, &h, "set", NS, "long", "stays", "--ttl", "60");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    cli(&r, &h, "get", NS, "long");
-    expect(&r, 0, "stays\n", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", NS, "long", "stays", "--ttl", "60");
+    cli_check(&h, 0, "stays\n", "", "get", NS, "long");
 }
 END_TEST
 
@@ -234,20 +197,13 @@ START_TEST(test_option_beats_env)
 {
     char a[4200], b[4200];
     how h = {0};
-    run r;
 
     snprintf(a, sizeof(a), "lmdb://%s/a", cli_home());
     snprintf(b, sizeof(b), "lmdb://%s/b", cli_home());
     h.url = a;
-    cli(&r, &h, "--store", b, "set", NS, "k", "in b");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    cli(&r, &h, "get", NS, "k");
-    expect(&r, 1, "", "");
-    run_free(&r);
-    cli(&r, &h, "--store", b, "get", NS, "k");
-    expect(&r, 0, "in b\n", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "--store", b, "set", NS, "k", "in b");
+    cli_check(&h, 1, "", "", "get", NS, "k");
+    cli_check(&h, 0, "in b\n", "", "--store", b, "get", NS, "k");
 }
 END_TEST
 
@@ -256,14 +212,9 @@ START_TEST(test_default_store)
 {
     char path[4200];
     struct stat st;
-    run r;
 
-    cli(&r, NULL, "set", NS, "k", "v");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    cli(&r, NULL, "get", NS, "k");
-    expect(&r, 0, "v\n", "");
-    run_free(&r);
+    cli_check(NULL, 0, "", "", "set", NS, "k", "v");
+    cli_check(NULL, 0, "v\n", "", "get", NS, "k");
     snprintf(path, sizeof(path), "%s/cache/tutorcache", cli_home());
     ck_assert_msg(stat(path, &st) == 0 && S_ISDIR(st.st_mode),
                   "%s was not created", path);
@@ -321,15 +272,10 @@ START_TEST(test_usage_errors)
         run_free(&r);
     }
     /* the message says what was wrong */
-    cli(&r, &h, "set", NS, "k", "v", "--ttl", "-5");
-    expect_diag(&r, 2, "--ttl");
-    run_free(&r);
-    cli(&r, &h, "frobnicate");
-    expect_diag(&r, 2, "unknown command \"frobnicate\"");
-    run_free(&r);
-    cli(&r, &h, "get", NS, "a", "--store", "memory:");
-    expect_diag(&r, 2, "global option");
-    run_free(&r);
+    cli_check_diag(&h, 2, "--ttl", "set", NS, "k", "v", "--ttl", "-5");
+    cli_check_diag(&h, 2, "unknown command \"frobnicate\"", "frobnicate");
+    cli_check_diag(&h, 2, "global option", "get", NS, "a", "--store",
+                   "memory:");
 }
 END_TEST
 
@@ -345,12 +291,9 @@ START_TEST(test_unknown_namespace)
     /* the message lists the namespaces there are */
     ck_assert_ptr_nonnull(strstr(r.err, NS));
     run_free(&r);
-    cli(&r, &h, "set", "nope", "k", "v");
-    expect_diag(&r, 4, "unknown namespace \"nope\"");
-    run_free(&r);
-    cli(&r, &h, "del", "nope", "k");
-    expect_diag(&r, 4, "unknown namespace \"nope\"");
-    run_free(&r);
+    cli_check_diag(&h, 4, "unknown namespace \"nope\"", "set", "nope", "k",
+                   "v");
+    cli_check_diag(&h, 4, "unknown namespace \"nope\"", "del", "nope", "k");
 }
 END_TEST
 
@@ -369,21 +312,15 @@ START_TEST(test_bad_config)
     expect_diag(&r, 2, "store URL: port: not a port (1-65535)");
     run_free(&r);
     h.url = "redis://127.0.0.1:99999";
-    cli(&r, &h, "get", NS, "k");
-    expect_diag(&r, 2, "port");
-    run_free(&r);
+    cli_check_diag(&h, 2, "port", "get", NS, "k");
 
     h.url = "foo://somewhere";
-    cli(&r, &h, "get", NS, "k");
-    expect_diag(&r, 2, "scheme");
-    run_free(&r);
+    cli_check_diag(&h, 2, "scheme", "get", NS, "k");
     h.url = NULL;
 
     /* the original services' variables */
     h.env = redis_env;
-    cli(&r, &h, "ping");
-    expect_diag(&r, 2, "REDIS_PORT");
-    run_free(&r);
+    cli_check_diag(&h, 2, "REDIS_PORT", "ping");
     h.env = NULL;
 
     /* a config file that is not JSON: named, with its line */
@@ -395,9 +332,7 @@ START_TEST(test_bad_config)
     run_free(&r);
     snprintf(env_cfg, sizeof(env_cfg), "TUTORCACHE_CONFIG=%s", bad);
     h.env = cfg_env;
-    cli(&r, &h, "get", NS, "k");
-    expect_diag(&r, 2, "bad.json");
-    run_free(&r);
+    cli_check_diag(&h, 2, "bad.json", "get", NS, "k");
     h.env = NULL;
 
     /* a config file with a field of the wrong value */
@@ -414,9 +349,7 @@ START_TEST(test_bad_config)
     snprintf(bad, sizeof(bad), "%s/file", cli_home());
     tt_write_file(bad, "not a directory\n", 0644);
     h.url = url;
-    cli(&r, &h, "get", NS, "k");
-    expect_diag(&r, 3, "file");
-    run_free(&r);
+    cli_check_diag(&h, 3, "file", "get", NS, "k");
 }
 END_TEST
 
@@ -424,7 +357,6 @@ START_TEST(test_namespace_from_config)
 {
     char cfg[4200], url[4200];
     how h = {0};
-    run r;
 
     snprintf(cfg, sizeof(cfg), "%s/ns.json", cli_home());
     tt_write_file(cfg,
@@ -432,16 +364,10 @@ START_TEST(test_namespace_from_config)
                   "\"ttl\": 30}}}\n",
                   0644);
     h.url = cli_store_url(CLI_LMDB, url, sizeof(url));
-    cli(&r, &h, "--config", cfg, "set", "quiz", "q", "a");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    cli(&r, &h, "--config", cfg, "get", "quiz", "q");
-    expect(&r, 0, "a\n", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "--config", cfg, "set", "quiz", "q", "a");
+    cli_check(&h, 0, "a\n", "", "--config", cfg, "get", "quiz", "q");
     /* without the file the namespace does not exist */
-    cli(&r, &h, "get", "quiz", "q");
-    expect_diag(&r, 4, "quiz");
-    run_free(&r);
+    cli_check_diag(&h, 4, "quiz", "get", "quiz", "q");
 }
 END_TEST
 

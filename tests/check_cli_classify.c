@@ -60,9 +60,7 @@ START_TEST(test_classify_model_then_l2)
     run r;
 
     cli(&r, &h, "classify", "--model", m, QUESTION);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, "", 1);
     check_result(ls.v[0], "model");
     ck_assert_str_eq(json_str(ls.v[0], "intent"), "code_generation");
     ck_assert_int_eq(
@@ -74,31 +72,26 @@ START_TEST(test_classify_model_then_l2)
         cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ls.v[0], "techniques")));
     snprintf(fp, sizeof(fp), "%s", json_str(ls.v[0], "model"));
     ck_assert_uint_eq(strlen(fp), 32);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* a second process on the same store: from the L2, the same answer,
      * whatever case and trailing punctuation the text comes with */
     cli(&r, &h, "classify", "--model", m,
         "  how do I write a python function that reverses a list  ");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     check_result(ls.v[0], "l2");
     ck_assert_str_eq(json_str(ls.v[0], "intent"), "code_generation");
     ck_assert_str_eq(json_str(ls.v[0], "model"), fp);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* another top-k is another key */
     cli(&r, &h, "classify", "--model", m, "--top-k", "2", QUESTION);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     check_result(ls.v[0], "model");
     ck_assert_int_eq(
         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ls.v[0], "top")),
         2);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* the table for people */
     cli(&r, &h, "classify", "--model", m, "--format", "table", QUESTION);
@@ -123,11 +116,9 @@ START_TEST(test_classify_no_caching)
     h.env = env;
     for (i = 0; i < 2; i++) {
         cli(&r, &h, "classify", "--model", m, QUESTION);
-        expect(&r, 0, NULL, "");
-        lines_parse(&ls, r.out);
+        expect_lines(&ls, &r, 0, "", LINES_ANY);
         check_result(ls.v[0], "model");
-        lines_free(&ls);
-        run_free(&r);
+        lines_run_free(&ls, &r);
     }
 }
 END_TEST
@@ -145,9 +136,7 @@ START_TEST(test_classify_stdin_ids)
            "  {\"text\": \"Explain how a hash table works\", \"id\": 42}\n"
            "{\"id\": {\"user\": 7}, \"text\": \"" QUESTION "\"}\n";
     cli(&r, &h, "classify", "--model", m);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 4);
+    expect_lines(&ls, &r, 0, "", 4);
     ck_assert_str_eq(json_str(ls.v[0], "id"), "q1");
     ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(ls.v[1], "id"));
     ck_assert_int_eq((int)json_num(ls.v[2], "id"), 42);
@@ -162,18 +151,14 @@ START_TEST(test_classify_stdin_ids)
     ck_assert_str_eq(json_str(ls.v[1], "intent"), "translation");
     check_result(ls.v[2], NULL);
     check_result(ls.v[3], NULL);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* batches of one: the same answers, from the cache now */
     cli(&r, &h, "classify", "--model", m, "--batch", "1");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 4);
+    expect_lines(&ls, &r, 0, "", 4);
     check_result(ls.v[1], "l2");
     ck_assert_str_eq(json_str(ls.v[1], "intent"), "translation");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -211,17 +196,13 @@ START_TEST(test_classify_bad_lines)
     check_result(ls.v[1], NULL);
     ck_assert_str_eq(json_str(ls.v[1], "intent"), "explanation");
     check_result(ls.v[2], NULL);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* arguments are numbered too */
     h.in = NULL;
     cli(&r, &h, "classify", "--model", m, QUESTION, "");
-    expect(&r, 4, NULL, "argument 2: empty text");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
-    lines_free(&ls);
-    run_free(&r);
+    expect_lines(&ls, &r, 4, "argument 2: empty text", 1);
+    lines_run_free(&ls, &r);
 
     /* a line over 1 MiB is refused whole, and the next one answered */
     {
@@ -233,12 +214,9 @@ START_TEST(test_classify_bad_lines)
         strcpy(big + n, "\nExplain how a hash table works\n");
         h.in = big;
         cli(&r, &h, "classify", "--model", m);
-        expect(&r, 4, NULL, "stdin:1: line longer than 1 MiB");
-        lines_parse(&ls, r.out);
-        ck_assert_uint_eq(ls.n, 1);
+        expect_lines(&ls, &r, 4, "stdin:1: line longer than 1 MiB", 1);
         ck_assert_str_eq(json_str(ls.v[0], "intent"), "explanation");
-        lines_free(&ls);
-        run_free(&r);
+        lines_run_free(&ls, &r);
         free(big);
     }
 }
@@ -254,17 +232,14 @@ START_TEST(test_classify_threshold)
     run r;
 
     cli(&r, &h, "classify", "--model", m, "banana");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     ck_assert_str_ne(json_str(ls.v[0], "intent"), "unknown");
     /* a word the examples never use: the model is not sure */
     ck_assert_msg(json_num(ls.v[0], "confidence") < 0.99, "%s", r.out);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     cli(&r, &h, "classify", "--model", m, "--threshold", "0.99", "banana");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     ck_assert_str_eq(json_str(ls.v[0], "intent"), "unknown");
     ck_assert(json_num(ls.v[0], "confidence") > 0);
     top = cJSON_GetObjectItemCaseSensitive(ls.v[0], "top");
@@ -272,8 +247,7 @@ START_TEST(test_classify_threshold)
     ck_assert_str_ne(json_str(cJSON_GetArrayItem(top, 0), "label"), "unknown");
     /* the threshold is applied on the way out: the entry was cached */
     check_result(ls.v[0], "l2");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -299,11 +273,9 @@ START_TEST(test_classify_model_sources)
     env[0] = env_model;
     h.env = env;
     cli(&r, &h, "classify", QUESTION);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     check_result(ls.v[0], "model");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* the config file's "model", and --model above both */
     snprintf(cfg, sizeof(cfg), "%s/tc.json", cli_home());
@@ -312,22 +284,16 @@ START_TEST(test_classify_model_sources)
     snprintf(env_cfg, sizeof(env_cfg), "TUTORCACHE_CONFIG=%s", cfg);
     env[0] = env_cfg;
     cli(&r, &h, "classify", QUESTION);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     check_result(ls.v[0], "l2");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     snprintf(bad, sizeof(bad), "%s/none.tcm", cli_home());
-    cli(&r, &h, "classify", "--model", bad, QUESTION);
-    expect(&r, 2, "", "none.tcm");
-    run_free(&r);
+    cli_check(&h, 2, "", "none.tcm", "classify", "--model", bad, QUESTION);
 
     /* a damaged model: a clear error, bad input */
     snprintf(damaged, sizeof(damaged), "%s/damaged.tcm", cli_home());
     tt_copy_head(m, damaged, 100);
-    cli(&r, &h, "classify", "--model", damaged, QUESTION);
-    expect(&r, 4, "", damaged);
-    run_free(&r);
+    cli_check(&h, 4, "", damaged, "classify", "--model", damaged, QUESTION);
 }
 END_TEST
 
@@ -335,32 +301,23 @@ START_TEST(test_classify_usage)
 {
     const char *m = cli_model();
     how h = {0};
-    run r;
 
-    cli(&r, &h, "classify", "--model", m, "--top-k", "0", "x");
-    expect(&r, 2, "", "--top-k");
-    run_free(&r);
-    cli(&r, &h, "classify", "--model", m, "--threshold", "1.5", "x");
-    expect(&r, 2, "", "--threshold");
-    run_free(&r);
-    cli(&r, &h, "classify", "--backend", "python3 x.py", "x");
-    expect(&r, 2, "", "exec:COMMAND");
-    run_free(&r);
-    cli(&r, &h, "classify", "--model", m, "--backend", "exec:cat", "x");
-    expect(&r, 2, "", "--model and --backend");
-    run_free(&r);
-    cli(&r, &h, "classify", "--model", m, "--format", "yaml", "x");
-    expect(&r, 2, "", "--format");
-    run_free(&r);
-    cli(&r, &h, "classify", "--model", m, "--batch", "0", "x");
-    expect(&r, 2, "", "--batch");
-    run_free(&r);
+    cli_check(&h, 2, "", "--top-k", "classify", "--model", m, "--top-k", "0",
+              "x");
+    cli_check(&h, 2, "", "--threshold", "classify", "--model", m, "--threshold",
+              "1.5", "x");
+    cli_check(&h, 2, "", "exec:COMMAND", "classify", "--backend",
+              "python3 x.py", "x");
+    cli_check(&h, 2, "", "--model and --backend", "classify", "--model", m,
+              "--backend", "exec:cat", "x");
+    cli_check(&h, 2, "", "--format", "classify", "--model", m, "--format",
+              "yaml", "x");
+    cli_check(&h, 2, "", "--batch", "classify", "--model", m, "--batch", "0",
+              "x");
 
     /* a full stdout is a failure */
     h.stdout_full = 1;
-    cli(&r, &h, "classify", "--model", m, QUESTION);
-    expect(&r, 5, NULL, "stdout");
-    run_free(&r);
+    cli_check(&h, 5, NULL, "stdout", "classify", "--model", m, QUESTION);
 }
 END_TEST
 
@@ -420,48 +377,39 @@ START_TEST(test_exec_roundtrip)
 
     backend_spec(spec, sizeof(spec), "backend");
     cli(&r, &h, "classify", "--backend", spec, "Hello there!");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     check_result(ls.v[0], "model");
     ck_assert_str_eq(json_str(ls.v[0], "intent"), "greeting");
     ck_assert(json_num(ls.v[0], "confidence") == 0.875);
     ck_assert_ptr_nonnull(strstr(json_str(ls.v[0], "model"), "exec:sh "));
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     ck_assert_int_eq(starts(), 1);
 
     /* a second process: from the L2, and the backend is not even started */
     cli(&r, &h, "classify", "--backend", spec, "hello there");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     check_result(ls.v[0], "l2");
     ck_assert_str_eq(json_str(ls.v[0], "intent"), "greeting");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     ck_assert_int_eq(starts(), 1);
 
     /* another version is another model: asked again */
     cli(&r, &h, "classify", "--backend", spec, "--backend-version", "v2",
         "--threshold", "0.9", "hello there");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     check_result(ls.v[0], "model");
     ck_assert_str_eq(json_str(ls.v[0], "intent"), "unknown");
     ck_assert_ptr_nonnull(strstr(json_str(ls.v[0], "model"), "v2"));
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     ck_assert_int_eq(starts(), 2);
 
     /* many lines through one child */
     h.in = "{\"id\": 1, \"text\": \"one\"}\ntwo\nthree\n";
     cli(&r, &h, "classify", "--backend", spec);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 3);
+    expect_lines(&ls, &r, 0, "", 3);
     ck_assert_int_eq((int)json_num(ls.v[0], "id"), 1);
     check_result(ls.v[2], "model");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     ck_assert_int_eq(starts(), 3);
 }
 END_TEST
@@ -479,28 +427,22 @@ START_TEST(test_exec_crash)
     backend_spec(spec, sizeof(spec), "once");
     h.in = "first\nsecond\nthird\n";
     cli(&r, &h, "classify", "--backend", spec);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 3);
+    expect_lines(&ls, &r, 0, "", 3);
     for (i = 0; i < ls.n; i++) {
         check_result(ls.v[i], "model");
         ck_assert_str_eq(json_str(ls.v[i], "intent"), "once");
     }
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     ck_assert_int_eq(starts(), 3);
 
     /* exits after one answer, mid-run: the later lines are answered */
     backend_spec(spec, sizeof(spec), "backend");
     h.in = "alpha\ncrash now\nbeta\ngamma\n";
     cli(&r, &h, "classify", "--backend", spec, "--batch", "1");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 4);
+    expect_lines(&ls, &r, 0, "", 4);
     ck_assert_str_eq(json_str(ls.v[1], "intent"), "crashed");
     ck_assert_str_eq(json_str(ls.v[3], "intent"), "greeting");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     ck_assert_int_eq(starts(), 3 + 2);
 
     /* a command that never answers: each request fails, the run goes on */
@@ -534,20 +476,16 @@ START_TEST(test_exec_garbage)
     lines_parse(&ls, r.out);
     ck_assert_uint_eq(ls.n, 3);
     check_result(ls.v[2], "model");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     /* no restart was needed: the stream stayed in step */
     ck_assert_int_eq(starts(), 1);
 
     /* nothing was cached for the bad ones: asked again, failed again */
     h.in = "some garbage please\nhello\n";
     cli(&r, &h, "classify", "--backend", spec);
-    expect(&r, 4, NULL, "tutorcache: stdin:1: ");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 4, "tutorcache: stdin:1: ", 1);
     check_result(ls.v[0], "l2");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -562,12 +500,10 @@ START_TEST(test_exec_timeout)
     backend_spec(spec, sizeof(spec), "backend");
     h.in = "please hang\nnext one\n";
     cli(&r, &h, "classify", "--backend", spec, "--backend-timeout", "0.3");
-    expect(&r, 4, NULL, "tutorcache: stdin:1: no answer from the backend");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 4, "tutorcache: stdin:1: no answer from the backend",
+                 1);
     check_result(ls.v[0], "model");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     ck_assert_int_eq(starts(), 2);
 }
 END_TEST
@@ -578,22 +514,13 @@ START_TEST(test_help)
 {
     static const char *const cmds[] = {"train", "eval", "classify", "model"};
     how h = {0};
-    run main_help, r, r2;
-    size_t i;
+    run r;
 
-    cli(&main_help, &h, "--help");
-    expect(&main_help, 0, NULL, "");
-    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        expect_help(&r, &h, main_help.out, cmds[i]);
-        ck_assert_ptr_nonnull(strstr(r.out, "Exit codes:"));
-        if (strcmp(cmds[i], "model") == 0) {
-            cli(&r2, &h, "model", "info", "--help");
-            expect(&r2, 0, r.out, "");
-            run_free(&r2);
-        }
-        run_free(&r);
-    }
-    run_free(&main_help);
+    expect_helps(&h, cmds, sizeof(cmds) / sizeof(cmds[0]));
+    cli(&r, &h, "model", "--help");
+    expect(&r, 0, NULL, "");
+    cli_check(&h, 0, r.out, "", "model", "info", "--help");
+    run_free(&r);
 }
 END_TEST
 

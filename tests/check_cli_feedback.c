@@ -26,7 +26,6 @@ START_TEST(test_submit)
 {
     char id1[33], id2[33];
     how h = {0};
-    cJSON *st;
     lines ls;
     run r;
 
@@ -38,14 +37,11 @@ START_TEST(test_submit)
         "debugging", "--correct", "debugging", "--confidence", "0.9",
         "--complexity", "advanced", "--techniques", "c, gdb", "--user", "u42",
         "--timestamp", "2024-03-01T09:30:00+01:00");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, "", 1);
     ck_assert(cf_is_record_id(json_str(ls.v[0], "id")));
     ck_assert_str_eq(json_str(ls.v[0], "status"), "accepted");
     snprintf(id2, sizeof(id2), "%s", json_str(ls.v[0], "id"));
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     ck_assert_str_ne(id1, id2);
 
     /* one JSON record on stdin */
@@ -54,37 +50,25 @@ START_TEST(test_submit)
            "\"original_confidence\": 0.8, \"feedback_type\": "
            "\"confirmation\"}\n";
     cli(&r, &h, "feedback", "submit", "-");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, "", 1);
     ck_assert(cf_is_record_id(json_str(ls.v[0], "id")));
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     h.in = NULL;
 
     /* the first again: a duplicate, stored and counted once */
     cli(&r, &h, "feedback", "submit", "--text", "Explain recursion to me",
         "--original", "code_generation", "--correct", "explanation",
         "--confidence", "0.5");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, "", 1);
     ck_assert_str_eq(json_str(ls.v[0], "id"), id1);
     ck_assert_str_eq(json_str(ls.v[0], "status"), "duplicate");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* all three are stored, as given */
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "accepted.correction"), 1);
-    ck_assert_int_eq((long)json_num(st, "accepted.confirmation"), 2);
-    ck_assert_int_eq((long)json_num(st, "kept"), 3);
-    ck_assert_int_eq((long)json_num(st, "queued"), 3);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "accepted.correction", 1, "accepted.confirmation", 2,
+                    "kept", 3, "queued", 3, NULL);
     cli(&r, &h, "feedback", "export");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 3);
+    expect_lines(&ls, &r, 0, "", 3);
     ck_assert_str_eq(json_str(ls.v[1], "id"), id2);
     ck_assert_str_eq(json_str(ls.v[1], "feedback_type"), "confirmation");
     ck_assert_str_eq(json_str(ls.v[1], "correct_complexity"), "advanced");
@@ -99,83 +83,58 @@ START_TEST(test_submit)
     ck_assert_str_eq(json_str(ls.v[1], "user_id"), "u42");
     ck_assert_str_eq(json_str(ls.v[1], "timestamp"),
                      "2024-03-01T08:30:00.000Z");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
 START_TEST(test_submit_bad)
 {
     how h = {0};
-    cJSON *st;
-    run r;
 
     /* the library's rule, in its words, and exit 4 */
-    cli(&r, &h, "feedback", "submit", "--text", "hi", "--original", "a",
-        "--correct", "b", "--confidence", "1.7");
-    expect(&r, 4, "", "tutorcache: original_confidence: 1.7 is not in 0..1\n");
-    run_free(&r);
-    cli(&r, &h, "feedback", "submit", "--text", "   ", "--original", "a",
-        "--correct", "b", "--confidence", "0.5");
-    expect(&r, 4, "", "tutorcache: text: ");
-    run_free(&r);
+    cli_check(&h, 4, "",
+              "tutorcache: original_confidence: 1.7 is not in 0..1\n",
+              "feedback", "submit", "--text", "hi", "--original", "a",
+              "--correct", "b", "--confidence", "1.7");
+    cli_check(&h, 4, "", "tutorcache: text: ", "feedback", "submit", "--text",
+              "   ", "--original", "a", "--correct", "b", "--confidence",
+              "0.5");
     /* a correction must change the intent */
-    cli(&r, &h, "feedback", "submit", "--text", "hi", "--original", "a",
-        "--correct", "a", "--confidence", "0.5", "--type", "correction");
-    expect(&r, 4, "", "tutorcache: correct_intent: ");
-    run_free(&r);
-    cli(&r, &h, "feedback", "submit", "--text", "hi", "--original", "a",
-        "--correct", "b", "--confidence", "0.5", "--timestamp", "yesterday");
-    expect(&r, 4, "", "tutorcache: timestamp: ");
-    run_free(&r);
+    cli_check(&h, 4, "", "tutorcache: correct_intent: ", "feedback", "submit",
+              "--text", "hi", "--original", "a", "--correct", "a",
+              "--confidence", "0.5", "--type", "correction");
+    cli_check(&h, 4, "", "tutorcache: timestamp: ", "feedback", "submit",
+              "--text", "hi", "--original", "a", "--correct", "b",
+              "--confidence", "0.5", "--timestamp", "yesterday");
     /* a misspelt field of a JSON record is named, never dropped */
     h.in = "{\"text\": \"hi\", \"original_intent\": \"a\", \"correct_intent\": "
            "\"b\", \"original_confidence\": 0.5, \"feedback_type\": "
            "\"correction\", \"user\": \"u1\"}";
-    cli(&r, &h, "feedback", "submit", "-");
-    expect(&r, 4, "", "tutorcache: user: ");
-    run_free(&r);
+    cli_check(&h, 4, "", "tutorcache: user: ", "feedback", "submit", "-");
     h.in = "not json";
-    cli(&r, &h, "feedback", "submit", "-");
-    expect(&r, 4, "", "tutorcache: ");
-    run_free(&r);
+    cli_check(&h, 4, "", "tutorcache: ", "feedback", "submit", "-");
     h.in = NULL;
 
     /* usage: the CLI's own options */
-    cli(&r, &h, "feedback", "submit", "--text", "hi", "--original", "a",
-        "--correct", "b");
-    expect(&r, 2, "", "--confidence is required");
-    run_free(&r);
-    cli(&r, &h, "feedback", "submit", "--original", "a", "--correct", "b",
-        "--confidence", "0.5");
-    expect(&r, 2, "", "--text is required");
-    run_free(&r);
-    cli(&r, &h, "feedback", "submit", "--text", "hi", "--original", "a",
-        "--correct", "b", "--confidence", "high");
-    expect(&r, 2, "", "--confidence");
-    run_free(&r);
-    cli(&r, &h, "feedback", "submit", "--text", "hi", "--original", "a",
-        "--correct", "b", "--confidence", "0.5", "--type", "praise");
-    expect(&r, 2, "", "--type");
-    run_free(&r);
-    cli(&r, &h, "feedback", "submit", "-", "--text", "hi");
-    expect(&r, 2, "", "stdin");
-    run_free(&r);
+    cli_check(&h, 2, "", "--confidence is required", "feedback", "submit",
+              "--text", "hi", "--original", "a", "--correct", "b");
+    cli_check(&h, 2, "", "--text is required", "feedback", "submit",
+              "--original", "a", "--correct", "b", "--confidence", "0.5");
+    cli_check(&h, 2, "", "--confidence", "feedback", "submit", "--text", "hi",
+              "--original", "a", "--correct", "b", "--confidence", "high");
+    cli_check(&h, 2, "", "--type", "feedback", "submit", "--text", "hi",
+              "--original", "a", "--correct", "b", "--confidence", "0.5",
+              "--type", "praise");
+    cli_check(&h, 2, "", "stdin", "feedback", "submit", "-", "--text", "hi");
     /* feedback needs a durable store */
     h.url = "memory:";
-    cli(&r, &h, "feedback", "submit", "--text", "hi", "--original", "a",
-        "--correct", "b", "--confidence", "0.5");
-    expect(&r, 2, "", "durable store");
-    run_free(&r);
+    cli_check(&h, 2, "", "durable store", "feedback", "submit", "--text", "hi",
+              "--original", "a", "--correct", "b", "--confidence", "0.5");
     h.url = NULL;
 
     /* nothing was stored; the library's refusals were counted */
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "kept"), 0);
-    ck_assert_int_eq((long)json_num(st, "accepted.correction"), 0);
-    ck_assert_int_eq((long)json_num(st, "rejected.correction"), 5);
-    ck_assert_int_eq((long)json_num(st, "rejected.invalid"), 1);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "kept", 0, "accepted.correction", 0,
+                    "rejected.correction", 5, "rejected.invalid", 1, NULL);
 }
 END_TEST
 
@@ -187,18 +146,9 @@ START_TEST(test_override_other_process)
     char intent[64], source[32], corrected[64];
     how h = {0};
 
-    /* one process classifies with the model ... */
-    cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "model");
-    snprintf(corrected, sizeof(corrected), "%s", cf_other_intent(intent));
-    /* ... another corrects it ... */
-    cf_submit(&h, QUESTION, intent, corrected, NULL);
-    /* ... and a third gets the correction, not its model's cached answer */
-    cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "feedback");
-    ck_assert_str_eq(intent, corrected);
+    /* one process classifies with the model, another corrects it, and a
+     * third gets the correction, not its model's cached answer */
+    cf_correct(&h, m, QUESTION, corrected, sizeof(corrected));
     /* the same text, normalized the same way, is corrected too */
     cf_classify(&h, m,
                 "  how do I write a PYTHON function that reverses a list? ",
@@ -220,15 +170,7 @@ START_TEST(test_override_expiry)
         cfg, "{\"namespaces\": {\"intent_feedback\": {\"ttl\": 1}}}\n", 0644);
     snprintf(env, sizeof(env), "TUTORCACHE_CONFIG=%s", cfg);
     h.env = envs;
-    cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "model");
-    snprintf(corrected, sizeof(corrected), "%s", cf_other_intent(intent));
-    cf_submit(&h, QUESTION, intent, corrected, NULL);
-    cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "feedback");
-    ck_assert_str_eq(intent, corrected);
+    cf_correct(&h, m, QUESTION, corrected, sizeof(corrected));
     /* past the override's TTL of 1 s, the cache answers again */
     tt_sleep_ms(1200);
     cf_classify(&h, m, QUESTION, intent, sizeof(intent), source,
@@ -254,15 +196,11 @@ START_TEST(test_stats_exact)
     cf_submit(&h, "t5", "translation", "translation", NULL);
     cf_submit(&h, "t6", "translation", "translation", NULL);
     /* one refused correction, one record of no valid type */
-    cli(&r, &h, "feedback", "submit", "--text", "t7", "--original", "a",
-        "--correct", "b", "--confidence", "-1");
-    expect(&r, 4, "", "original_confidence");
-    run_free(&r);
+    cli_check(&h, 4, "", "original_confidence", "feedback", "submit", "--text",
+              "t7", "--original", "a", "--correct", "b", "--confidence", "-1");
     h.in = "{\"text\": \"t8\", \"original_intent\": \"a\", \"correct_intent\": "
            "\"b\", \"original_confidence\": 0.5, \"feedback_type\": \"meh\"}";
-    cli(&r, &h, "feedback", "submit", "-");
-    expect(&r, 4, "", "feedback_type");
-    run_free(&r);
+    cli_check(&h, 4, "", "feedback_type", "feedback", "submit", "-");
     h.in = NULL;
     /* two records taken by a consumer and not acknowledged */
     cli(&r, &h, "feedback", "export", "--consumer", "c", "--max", "2");
@@ -305,9 +243,7 @@ START_TEST(test_stats_exact)
     ck_assert_ptr_nonnull(
         strstr(r.out, "code_generation  explanation          3\n"));
     run_free(&r);
-    cli(&r, &h, "feedback", "stats", "--format", "yaml");
-    expect(&r, 2, "", "--format");
-    run_free(&r);
+    cli_check(&h, 2, "", "--format", "feedback", "stats", "--format", "yaml");
 }
 END_TEST
 
@@ -315,12 +251,11 @@ END_TEST
 
 START_TEST(test_train_update)
 {
-    char m[4200], url[4300], intent[64], source[32], corrected[64];
+    char m[4200], url[4300], intent[64], corrected[64];
     char fp0[64], fp1[64];
     how h = {0}, fresh = {0};
     const cJSON *o;
     lines ls;
-    cJSON *st;
     run r;
 
     snprintf(m, sizeof(m), "%s/m.tcm", cli_home());
@@ -329,16 +264,13 @@ START_TEST(test_train_update)
     /* the model's own answer, from a store without overrides */
     snprintf(url, sizeof(url), "lmdb://%s/fresh1", cli_home());
     fresh.url = url;
-    cf_classify(&fresh, m, QUESTION, intent, sizeof(intent), source,
-                sizeof(source));
-    ck_assert_str_eq(source, "model");
+    cf_model_answer(&fresh, m, QUESTION, intent, sizeof(intent));
     snprintf(corrected, sizeof(corrected), "%s", cf_other_intent(intent));
     /* the correction of every head: intent, complexity, techniques */
-    cli(&r, &h, "feedback", "submit", "--text", QUESTION, "--original", intent,
-        "--correct", corrected, "--confidence", "0.5", "--complexity",
-        "advanced", "--techniques", "sql,statistics");
-    expect(&r, 0, NULL, "");
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "feedback", "submit", "--text", QUESTION,
+              "--original", intent, "--correct", corrected, "--confidence",
+              "0.5", "--complexity", "advanced", "--techniques",
+              "sql,statistics");
     cf_submit(&h, "Translate good night into German", "translation",
               "translation", NULL);
     /* a label the model was never trained with */
@@ -346,14 +278,9 @@ START_TEST(test_train_update)
               NULL);
 
     /* a run whose save fails acknowledges nothing */
-    cli(&r, &h, "train", "--update", m, "--from-feedback", "-o",
-        "/nonexistent-dir/m.tcm");
-    expect(&r, 5, "", "stay in the queue");
-    run_free(&r);
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "pending"), 3);
-    ck_assert_int_eq((long)json_num(st, "queued"), 0);
-    cJSON_Delete(st);
+    cli_check(&h, 5, "", "stay in the queue", "train", "--update", m,
+              "--from-feedback", "-o", "/nonexistent-dir/m.tcm");
+    cf_expect_stats(&h, "pending", 3, "queued", 0, NULL);
     cli_fingerprint(m, fp1);
     ck_assert_str_eq(fp1, fp0);
 
@@ -375,14 +302,12 @@ START_TEST(test_train_update)
     /* MODEL itself was replaced */
     cli_fingerprint(m, fp1);
     ck_assert_str_eq(fp1, json_str(o, "fingerprint_after"));
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* the model now answers the correction by itself, every head */
     snprintf(url, sizeof(url), "lmdb://%s/fresh2", cli_home());
     cli(&r, &fresh, "classify", "--model", m, "--format", "json", QUESTION);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     ck_assert_str_eq(json_str(ls.v[0], "source"), "model");
     ck_assert_str_eq(json_str(ls.v[0], "intent"), corrected);
     ck_assert_str_eq(json_str(ls.v[0], "complexity"), "advanced");
@@ -394,25 +319,19 @@ START_TEST(test_train_update)
     ck_assert(strcmp(cJSON_GetArrayItem(o, 0)->valuestring, "statistics") ==
                   0 ||
               strcmp(cJSON_GetArrayItem(o, 1)->valuestring, "statistics") == 0);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* used records left the queue; the skipped one waits, unacknowledged */
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "queued"), 0);
-    ck_assert_int_eq((long)json_num(st, "pending"), 1);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "queued", 0, "pending", 1, NULL);
 
     /* nothing new: a second run updates nothing */
     cli(&r, &h, "train", "--update", m, "--from-feedback");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     ck_assert_int_eq((int)json_num(ls.v[0], "updated"), 0);
     ck_assert_int_eq((int)json_num(ls.v[0], "skipped"), 0);
     ck_assert_str_eq(json_str(ls.v[0], "fingerprint_before"), fp1);
     ck_assert_str_eq(json_str(ls.v[0], "fingerprint_after"), fp1);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* with a tiny idle time, the skipped record comes back: once */
     tt_sleep_ms(10);
@@ -423,8 +342,7 @@ START_TEST(test_train_update)
     lines_parse(&ls, r.out);
     ck_assert_int_eq((int)json_num(ls.v[0], "updated"), 0);
     ck_assert_int_eq((int)json_num(ls.v[0], "skipped"), 1);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -432,32 +350,23 @@ START_TEST(test_train_update_usage)
 {
     char m[4200];
     how h = {0};
-    run r;
 
     snprintf(m, sizeof(m), "%s/m.tcm", cli_home());
     tt_copy_file(cli_model(), m);
-    cli(&r, &h, "train", "--update", m);
-    expect(&r, 2, "", "--from-feedback");
-    run_free(&r);
-    cli(&r, &h, "train", "--from-feedback", "-o", m, CLI_TRAIN_DATA);
-    expect(&r, 2, "", "--update");
-    run_free(&r);
-    cli(&r, &h, "train", "--update", m, "--from-feedback", "--epochs", "3");
-    expect(&r, 2, "", "--epochs");
-    run_free(&r);
-    cli(&r, &h, "train", "--update", m, "--from-feedback", CLI_TRAIN_DATA);
-    expect(&r, 2, "", "DATA");
-    run_free(&r);
-    cli(&r, &h, "train", "--update", "no/such.tcm", "--from-feedback");
-    expect(&r, 2, "", "no/such.tcm");
-    run_free(&r);
-    cli(&r, &h, "train", "--update", CLI_TRAIN_DATA, "--from-feedback");
-    expect(&r, 4, "", CLI_TRAIN_DATA);
-    run_free(&r);
+    cli_check(&h, 2, "", "--from-feedback", "train", "--update", m);
+    cli_check(&h, 2, "", "--update", "train", "--from-feedback", "-o", m,
+              CLI_TRAIN_DATA);
+    cli_check(&h, 2, "", "--epochs", "train", "--update", m, "--from-feedback",
+              "--epochs", "3");
+    cli_check(&h, 2, "", "DATA", "train", "--update", m, "--from-feedback",
+              CLI_TRAIN_DATA);
+    cli_check(&h, 2, "", "no/such.tcm", "train", "--update", "no/such.tcm",
+              "--from-feedback");
+    cli_check(&h, 4, "", CLI_TRAIN_DATA, "train", "--update", CLI_TRAIN_DATA,
+              "--from-feedback");
     h.url = "memory:";
-    cli(&r, &h, "train", "--update", m, "--from-feedback");
-    expect(&r, 2, "", "durable store");
-    run_free(&r);
+    cli_check(&h, 2, "", "durable store", "train", "--update", m,
+              "--from-feedback");
 }
 END_TEST
 
@@ -503,15 +412,9 @@ START_TEST(test_help)
     ck_assert_ptr_nonnull(strstr(r.out, "--from-feedback"));
     run_free(&r);
 
-    cli(&r, &h, "feedback");
-    expect(&r, 2, "", "subcommand");
-    run_free(&r);
-    cli(&r, &h, "feedback", "frob");
-    expect(&r, 2, "", "frob");
-    run_free(&r);
-    cli(&r, &h, "feedback", "stats", "extra");
-    expect(&r, 2, "", "no arguments");
-    run_free(&r);
+    cli_check(&h, 2, "", "subcommand", "feedback");
+    cli_check(&h, 2, "", "frob", "feedback", "frob");
+    cli_check(&h, 2, "", "no arguments", "feedback", "stats", "extra");
 }
 END_TEST
 

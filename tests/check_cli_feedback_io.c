@@ -126,7 +126,6 @@ START_TEST(test_import_good_and_stdin)
     how h = {0};
     size_t len = 0;
     FILE *fp;
-    cJSON *st;
     int i;
     run r;
 
@@ -137,12 +136,11 @@ START_TEST(test_import_good_and_stdin)
         good_line(fp, i);
     }
     ck_assert_int_eq(fclose(fp), 0);
-    cli(&r, &h, "feedback", "import", path);
-    expect(&r, 0,
-           "{\"accepted\":1500,\"rejected\":0,\"spooled\":0,\"duplicates\":0,\"dry_run\":false}"
-           "\n",
-           "");
-    run_free(&r);
+    cli_check(&h, 0,
+              "{\"accepted\":1500,\"rejected\":0,\"spooled\":0,\"duplicates\":"
+              "0,\"dry_run\":false}"
+              "\n",
+              "", "feedback", "import", path);
 
     /* stdin, as - and as no FILE; CRLF line ends */
     fp = open_memstream(&text, &len);
@@ -164,29 +162,21 @@ START_TEST(test_import_good_and_stdin)
     ck_assert_uint_eq(tt_count_lines(r.err), 1);
     run_free(&r);
     /* the same again: its good record is a duplicate, stored once */
-    cli(&r, &h, "feedback", "import");
-    expect(&r, 4,
-           "{\"accepted\":0,\"rejected\":1,\"spooled\":0,\"duplicates\":1,"
-           "\"dry_run\":false}\n",
-           "tutorcache: stdin:2: ");
-    run_free(&r);
+    cli_check(&h, 4,
+              "{\"accepted\":0,\"rejected\":1,\"spooled\":0,\"duplicates\":1,"
+              "\"dry_run\":false}\n",
+              "tutorcache: stdin:2: ", "feedback", "import");
     h.in = NULL;
     free(text);
 
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "kept"), 1501);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "kept", 1501, NULL);
 
     /* a file that is not there, or a directory: usage */
-    cli(&r, &h, "feedback", "import", "no/such.jsonl");
-    expect(&r, 2, "", "no/such.jsonl");
-    run_free(&r);
-    cli(&r, &h, "feedback", "import", cli_home());
-    expect(&r, 2, "", "directory");
-    run_free(&r);
-    cli(&r, &h, "feedback", "import", "--format", "xml", path);
-    expect(&r, 2, "", "--format");
-    run_free(&r);
+    cli_check(&h, 2, "", "no/such.jsonl", "feedback", "import",
+              "no/such.jsonl");
+    cli_check(&h, 2, "", "directory", "feedback", "import", cli_home());
+    cli_check(&h, 2, "", "--format", "feedback", "import", "--format", "xml",
+              path);
 }
 END_TEST
 
@@ -217,30 +207,24 @@ START_TEST(test_import_csv)
     run_free(&r);
 
     cli(&r, &h, "feedback", "export");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 3);
+    expect_lines(&ls, &r, 0, "", 3);
     ck_assert_str_eq(json_str(ls.v[0], "text"), "Explain this, please");
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
                          ls.v[0], "correct_techniques")),
                      2);
     ck_assert_str_eq(json_str(ls.v[2], "text"), "a text\nover two lines");
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* --format csv on stdin; a header with an unknown column fails whole */
     h.in = "text,original_intent,correct_intent,original_confidence,"
            "feedback_type\nsome text,a,b,0.5,correction\n";
-    cli(&r, &h, "feedback", "import", "--format", "csv", "-");
-    expect(&r, 0,
-           "{\"accepted\":1,\"rejected\":0,\"spooled\":0,\"duplicates\":0,\"dry_run\":false}\n",
-           "");
-    run_free(&r);
+    cli_check(&h, 0,
+              "{\"accepted\":1,\"rejected\":0,\"spooled\":0,\"duplicates\":0,"
+              "\"dry_run\":false}\n",
+              "", "feedback", "import", "--format", "csv", "-");
     h.in = "text,original_intent,correct_intent,original_confidence,"
            "feedback_type,mood\nsome text,a,b,0.5,correction,ok\n";
-    cli(&r, &h, "feedback", "import", "--format", "csv");
-    expect(&r, 4, "", "mood");
-    run_free(&r);
+    cli_check(&h, 4, "", "mood", "feedback", "import", "--format", "csv");
     h.in = NULL;
 }
 END_TEST
@@ -250,7 +234,6 @@ START_TEST(test_import_dry_run)
     char path[4200], *before;
     how h = {0};
     cJSON *st;
-    run r;
 
     cf_submit(&h, "Explain recursion to me", "code_generation", "explanation",
               NULL);
@@ -268,11 +251,10 @@ START_TEST(test_import_dry_run)
                   "\"correct_intent\": \"a\", \"original_confidence\": 0.5, "
                   "\"feedback_type\": \"confirmation\"}\n",
                   0644);
-    cli(&r, &h, "feedback", "import", "--dry-run", path);
-    expect(&r, 4,
-           "{\"accepted\":2,\"rejected\":1,\"spooled\":0,\"duplicates\":0,\"dry_run\":true}\n",
-           ":2: ");
-    run_free(&r);
+    cli_check(&h, 4,
+              "{\"accepted\":2,\"rejected\":1,\"spooled\":0,\"duplicates\":0,"
+              "\"dry_run\":true}\n",
+              ":2: ", "feedback", "import", "--dry-run", path);
 
     /* nothing stored, nothing counted */
     st = cf_stats(&h);
@@ -287,14 +269,11 @@ START_TEST(test_import_dry_run)
 
     /* a dry run needs no durable store */
     h.url = "memory:";
-    cli(&r, &h, "feedback", "import", "--dry-run", path);
-    expect(&r, 4,
-           "{\"accepted\":2,\"rejected\":1,\"spooled\":0,\"duplicates\":0,\"dry_run\":true}\n",
-           ":2: ");
-    run_free(&r);
-    cli(&r, &h, "feedback", "import", path);
-    expect(&r, 2, "", "durable store");
-    run_free(&r);
+    cli_check(&h, 4,
+              "{\"accepted\":2,\"rejected\":1,\"spooled\":0,\"duplicates\":0,"
+              "\"dry_run\":true}\n",
+              ":2: ", "feedback", "import", "--dry-run", path);
+    cli_check(&h, 2, "", "durable store", "feedback", "import", path);
 }
 END_TEST
 
@@ -343,7 +322,6 @@ START_TEST(test_export_all)
 {
     char ids[5][33];
     how h = {0};
-    cJSON *st;
     run r;
 
     submit_n(&h, 5, ids);
@@ -352,21 +330,14 @@ START_TEST(test_export_all)
     expect_ids(r.out, ids, 5);
     run_free(&r);
     /* the queue is not touched */
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "queued"), 5);
-    ck_assert_int_eq((long)json_num(st, "pending"), 0);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "queued", 5, "pending", 0, NULL);
 
     /* usage: queue options without a consumer */
-    cli(&r, &h, "feedback", "export", "--ack");
-    expect(&r, 2, "", "--consumer");
-    run_free(&r);
-    cli(&r, &h, "feedback", "export", "--consumer", "a", "--max", "0");
-    expect(&r, 2, "", "--max");
-    run_free(&r);
-    cli(&r, &h, "feedback", "export", "--consumer", "a", "--claim-idle", "0");
-    expect(&r, 2, "", "--claim-idle");
-    run_free(&r);
+    cli_check(&h, 2, "", "--consumer", "feedback", "export", "--ack");
+    cli_check(&h, 2, "", "--max", "feedback", "export", "--consumer", "a",
+              "--max", "0");
+    cli_check(&h, 2, "", "--claim-idle", "feedback", "export", "--consumer",
+              "a", "--claim-idle", "0");
 }
 END_TEST
 
@@ -374,7 +345,6 @@ START_TEST(test_export_consumers_ack)
 {
     char ids[7][33];
     how h = {0};
-    cJSON *st;
     run r;
 
     submit_n(&h, 7, ids);
@@ -387,15 +357,9 @@ START_TEST(test_export_consumers_ack)
     expect_ids(r.out, ids + 3, 4);
     run_free(&r);
     /* acknowledged: gone from the queue, for any consumer */
-    cli(&r, &h, "feedback", "export", "--consumer", "C", "--claim-idle",
-        "0.001");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "queued"), 0);
-    ck_assert_int_eq((long)json_num(st, "pending"), 0);
-    ck_assert_int_eq((long)json_num(st, "kept"), 7);
-    cJSON_Delete(st);
+    cli_check(&h, 0, "", "", "feedback", "export", "--consumer", "C",
+              "--claim-idle", "0.001");
+    cf_expect_stats(&h, "queued", 0, "pending", 0, "kept", 7, NULL);
 }
 END_TEST
 
@@ -403,7 +367,6 @@ START_TEST(test_export_redelivery)
 {
     char ids[4][33];
     how h = {0};
-    cJSON *st;
     run r;
 
     submit_n(&h, 4, ids);
@@ -413,12 +376,8 @@ START_TEST(test_export_redelivery)
     expect_ids(r.out, ids, 4);
     run_free(&r);
     /* within the (default) claim idle time, nobody else gets them */
-    cli(&r, &h, "feedback", "export", "--consumer", "B");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "pending"), 4);
-    cJSON_Delete(st);
+    cli_check(&h, 0, "", "", "feedback", "export", "--consumer", "B");
+    cf_expect_stats(&h, "pending", 4, NULL);
     /* after it, B claims the same records */
     tt_sleep_ms(200);
     cli(&r, &h, "feedback", "export", "--consumer", "B", "--claim-idle", "0.1",
@@ -426,10 +385,7 @@ START_TEST(test_export_redelivery)
     expect(&r, 0, NULL, "");
     expect_ids_in(r.out, ids, 4, 1);
     run_free(&r);
-    st = cf_stats(&h);
-    ck_assert_int_eq((long)json_num(st, "pending"), 0);
-    ck_assert_int_eq((long)json_num(st, "queued"), 0);
-    cJSON_Delete(st);
+    cf_expect_stats(&h, "pending", 0, "queued", 0, NULL);
 }
 END_TEST
 
@@ -465,15 +421,11 @@ START_TEST(test_export_no_repeats)
     }
     free(word);
     ck_assert_int_eq(fclose(fp), 0);
-    cli(&r, &h, "feedback", "import", path);
-    expect(&r, 0, NULL, "");
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "feedback", "import", path);
 
     cli(&r, &h, "feedback", "export", "--consumer", "C", "--claim-idle",
         "0.001", "--max", "400");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 200);
+    expect_lines(&ls, &r, 0, "", 200);
     for (i = 0; i < ls.n; i++) {
         id = cJSON_GetObjectItemCaseSensitive(ls.v[i], "id");
         for (j = 0; j < i; j++) {
@@ -482,8 +434,7 @@ START_TEST(test_export_no_repeats)
                 cJSON_GetObjectItemCaseSensitive(ls.v[j], "id")->valuestring);
         }
     }
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -496,12 +447,9 @@ START_TEST(test_export_failed_write)
 
     submit_n(&h, 3, ids);
     h.stdout_full = 1;
-    cli(&r, &h, "feedback", "export", "--consumer", "A", "--ack");
-    expect(&r, 5, "", "not acknowledged");
-    run_free(&r);
-    cli(&r, &h, "feedback", "export");
-    expect(&r, 5, "", "tutorcache: ");
-    run_free(&r);
+    cli_check(&h, 5, "", "not acknowledged", "feedback", "export", "--consumer",
+              "A", "--ack");
+    cli_check(&h, 5, "", "tutorcache: ", "feedback", "export");
     h.stdout_full = 0;
     tt_sleep_ms(50);
     cli(&r, &h, "feedback", "export", "--consumer", "B", "--claim-idle", "0.01",

@@ -161,9 +161,7 @@ START_TEST(test_import_killed_and_rerun)
 
     /* The export: N records, each question once, each id once. */
     cli(&r, &h, "feedback", "export");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, N);
+    expect_lines(&ls, &r, 0, "", N);
     seen = calloc(N, 1);
     ck_assert_ptr_nonnull(seen);
     for (size_t i = 0; i < ls.n; i++) {
@@ -181,8 +179,7 @@ START_TEST(test_import_killed_and_rerun)
         ck_assert_str_ne(ids[i - 1], ids[i]);
     }
     free(seen);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 

@@ -80,9 +80,7 @@ START_TEST(test_readme)
     run r;
 
     lf_use_store(_i);
-    cli(&r, &h, "train", LF_TRAIN_DATA, "-o", lf_model());
-    expect(&r, 0, NULL, "");
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "train", LF_TRAIN_DATA, "-o", lf_model());
     cli_fingerprint(lf_model(), fp_old);
     lf_answers(readme_texts, N_README, before);
     for (i = 0; i < N_TAUGHT; i++) {
@@ -90,11 +88,9 @@ START_TEST(test_readme)
                       "the example model already answers \"%s\" right",
                       readme_texts[i]);
     }
-    cli(&r, &h, "feedback", "submit", "--text", "Why does this print None?",
-        "--original", "explanation", "--correct", "debugging", "--confidence",
-        "0.6");
-    expect(&r, 0, NULL, "");
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "feedback", "submit", "--text",
+              "Why does this print None?", "--original", "explanation",
+              "--correct", "debugging", "--confidence", "0.6");
     lf_import_file(LF_CORRECTIONS, 9);
     cli(&r, &h, "feedback", "stats", "--format", "table");
     expect(&r, 0, NULL, "");
@@ -150,24 +146,19 @@ START_TEST(test_readme)
     ck_assert(json_num(sum, "applied") == 0);
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_new);
     cJSON_Delete(sum);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_new);
-    cli_fingerprint(lf_beside(".prev"), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_new, fp_old);
 
     /* the README's last step undoes the swap */
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback");
-    expect(&r, 0, NULL, "");
-    run_free(&r);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    cli_check(&h, 0, NULL, "", "feedback", "learn", "--model", lf_model(),
+              "--rollback");
+    lf_expect_fingerprints(fp_old, NULL);
 }
 END_TEST
 
 /* The README's other way: a trainer takes the records, learn finds none. */
 START_TEST(test_export_instead)
 {
-    char fp_old[64], fp[64], line[1024];
+    char fp_old[64], line[1024];
     const char *p, *nl;
     cJSON *sum, *o, *want;
     how h = {0};
@@ -206,15 +197,14 @@ START_TEST(test_export_instead)
                          "0 capped, 0 held, 0 skipped");
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_old);
     cJSON_Delete(sum);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, NULL);
     ck_assert(!there(".prev"));
 }
 END_TEST
 
 START_TEST(test_rollback)
 {
-    char fp_old[64], fp_new[64], fp[64];
+    char fp_old[64], fp_new[64];
     how h = {0};
     cJSON *o;
     run r;
@@ -222,11 +212,9 @@ START_TEST(test_rollback)
     lf_model_copy();
     cli_fingerprint(lf_model(), fp_old);
     /* nothing to go back to: the missing file is named */
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback");
-    expect(&r, 2, "", lf_beside(".prev"));
-    run_free(&r);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    cli_check(&h, 2, "", lf_beside(".prev"), "feedback", "learn", "--model",
+              lf_model(), "--rollback");
+    lf_expect_fingerprints(fp_old, NULL);
 
     lf_import_file(LF_CORRECTIONS, 9);
     cJSON_Delete(lf_learn(0, "", NULL));
@@ -242,27 +230,16 @@ START_TEST(test_rollback)
     ck_assert_str_eq(json_str(o, "previous"), fp_new);
     cJSON_Delete(o);
     run_free(&r);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
-    cli_fingerprint(lf_beside(".prev"), fp);
-    ck_assert_str_eq(fp, fp_new);
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback");
-    expect(&r, 0, NULL, "");
-    run_free(&r);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_new);
-    cli_fingerprint(lf_beside(".prev"), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, fp_new);
+    cli_check(&h, 0, NULL, "", "feedback", "learn", "--model", lf_model(),
+              "--rollback");
+    lf_expect_fingerprints(fp_new, fp_old);
 
     /* a rollback does nothing else */
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback",
-        "--dry-run");
-    expect(&r, 2, "", "--rollback");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", lf_model(), "--rollback",
-        "--data", LF_TRAIN_DATA);
-    expect(&r, 2, "", "--rollback");
-    run_free(&r);
+    cli_check(&h, 2, "", "--rollback", "feedback", "learn", "--model",
+              lf_model(), "--rollback", "--dry-run");
+    cli_check(&h, 2, "", "--rollback", "feedback", "learn", "--model",
+              lf_model(), "--rollback", "--data", LF_TRAIN_DATA);
 }
 END_TEST
 
@@ -445,8 +422,7 @@ START_TEST(test_refused)
               json_num(sum, "reference_accuracy_before") - 0.001);
     ck_assert_str_eq(json_str(sum, "fingerprint_after"), fp_old);
     cJSON_Delete(sum);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, NULL);
     ck_assert(!there(".prev"));
     ck_assert_int_eq(lf_unacked(), 3);
     lf_answers(refs, 3, now);
@@ -516,7 +492,7 @@ END_TEST
 
 START_TEST(test_dry_run)
 {
-    char fp_old[64], fp[64], now[N_EXAMPLE][32];
+    char fp_old[64], now[N_EXAMPLE][32];
     cJSON *sum;
     int i;
 
@@ -530,8 +506,7 @@ START_TEST(test_dry_run)
     ck_assert_str_eq(json_str(sum, "fingerprint_before"), fp_old);
     cJSON_Delete(sum);
     /* nothing swapped, kept or acknowledged */
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    lf_expect_fingerprints(fp_old, NULL);
     ck_assert(!there(".prev"));
     ck_assert(!there(".learn.json"));
     ck_assert_int_eq(lf_unacked(), 9);
@@ -562,29 +537,19 @@ START_TEST(test_usage)
     ck_assert(strncmp(r.out, "Usage: tutorcache feedback learn", 32) == 0);
     ck_assert_ptr_nonnull(strstr(r.out, "Exit codes:"));
     run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", m, "--frob");
-    expect(&r, 2, "", "--frob");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", m, "extra");
-    expect(&r, 2, "", "\"extra\"");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", m, "--tolerance", "-1");
-    expect(&r, 2, "", "--tolerance");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", m, "--min-votes", "0");
-    expect(&r, 2, "", "--min-votes");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn", "--model", "no/such.tcm");
-    expect(&r, 2, "", "no/such.tcm");
-    run_free(&r);
-    cli(&r, &h, "feedback", "learn");
-    expect(&r, 2, "", "no model");
-    run_free(&r);
+    cli_check(&h, 2, "", "--frob", "feedback", "learn", "--model", m, "--frob");
+    cli_check(&h, 2, "", "\"extra\"", "feedback", "learn", "--model", m,
+              "extra");
+    cli_check(&h, 2, "", "--tolerance", "feedback", "learn", "--model", m,
+              "--tolerance", "-1");
+    cli_check(&h, 2, "", "--min-votes", "feedback", "learn", "--model", m,
+              "--min-votes", "0");
+    cli_check(&h, 2, "", "no/such.tcm", "feedback", "learn", "--model",
+              "no/such.tcm");
+    cli_check(&h, 2, "", "no model", "feedback", "learn");
     /* feedback needs a durable store */
     h.url = "memory:";
-    cli(&r, &h, "feedback", "learn", "--model", m);
-    expect(&r, 2, "", "durable store");
-    run_free(&r);
+    cli_check(&h, 2, "", "durable store", "feedback", "learn", "--model", m);
 }
 END_TEST
 
@@ -594,7 +559,6 @@ START_TEST(test_damaged_model)
     unsigned char junk[64];
     how h = {0};
     FILE *f;
-    run r;
 
     lf_model_copy();
     lf_import_file(LF_CORRECTIONS, 9);
@@ -604,9 +568,7 @@ START_TEST(test_damaged_model)
     ck_assert_int_eq(fseek(f, 4096, SEEK_SET), 0);
     ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
     ck_assert_int_eq(fclose(f), 0);
-    cli(&r, &h, "feedback", "learn", "--model", lf_model());
-    expect(&r, 4, "", "damaged");
-    run_free(&r);
+    cli_check(&h, 4, "", "damaged", "feedback", "learn", "--model", lf_model());
     ck_assert(!there(".prev"));
     ck_assert_int_eq(lf_unacked(), 9);
 }
@@ -614,25 +576,21 @@ END_TEST
 
 START_TEST(test_redis_down)
 {
-    char fp_old[64], fp[64];
+    char fp_old[64];
     how h = {0};
-    run r;
 
     lf_use_store(LF_REDIS);
     lf_model_copy();
     cli_fingerprint(lf_model(), fp_old);
     lf_import_file(LF_CORRECTIONS, 9);
     trs_kill(lf_redis());
-    cli(&r, &h, "feedback", "learn", "--model", lf_model());
-    expect(&r, 3, "", "tutorcache: learn: ");
-    run_free(&r);
+    cli_check(&h, 3, "", "tutorcache: learn: ", "feedback", "learn", "--model",
+              lf_model());
     /* nothing listens there at all */
     h.url = "redis://127.0.0.1:1";
-    cli(&r, &h, "feedback", "learn", "--model", lf_model());
-    expect(&r, 3, "", "tutorcache: learn: ");
-    run_free(&r);
-    cli_fingerprint(lf_model(), fp);
-    ck_assert_str_eq(fp, fp_old);
+    cli_check(&h, 3, "", "tutorcache: learn: ", "feedback", "learn", "--model",
+              lf_model());
+    lf_expect_fingerprints(fp_old, NULL);
     ck_assert(!there(".prev"));
     ck_assert(!there(".learn.json"));
 }

@@ -102,8 +102,7 @@ START_TEST(test_loadtest_in_process)
     /* 160 requests repeat an earlier text; one still being classified
      * when its repeat is due would be a miss */
     ck_assert_msg(hits >= 120 && hits <= 160, "hits %ld", hits);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* the table, a fractional rate, one thread, no repeats */
     cli(&r, &h, "loadtest", "--rps", "12.5", "--duration", "0.8", "--model", m,
@@ -348,8 +347,7 @@ START_TEST(test_loadtest_http)
     hits = check_summary(ls.v[0], 200, 0);
     /* the server says l1 for a text it saw: the repeats of the stream */
     ck_assert_msg(hits >= 120 && hits <= 160, "hits %ld", hits);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -365,12 +363,9 @@ START_TEST(test_loadtest_http_unix)
     snprintf(url, sizeof(url), "unix:%s", path);
     cli(&r, &h, "loadtest", "--rps", "100", "--duration", "0.5", "--url", url,
         "--hit-ratio", "0", "--json");
-    expect(&r, 0, NULL, NULL);
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, NULL, 1);
     ck_assert_int_eq(check_summary(ls.v[0], 50, 0), 0);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -391,8 +386,7 @@ START_TEST(test_loadtest_http_errors)
     lines_parse(&ls, r.out);
     ck_assert_uint_eq(ls.n, 1);
     check_summary(ls.v[0], 100, 10);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -409,13 +403,10 @@ START_TEST(test_loadtest_refused)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
     cli(&r, &h, "loadtest", "--rps", "50", "--duration", "0.4", "--url", url,
         "--json");
-    expect(&r, 3, NULL, "Connection refused");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 3, "Connection refused", 1);
     check_summary(ls.v[0], 20, 20);
     ck_assert_double_eq(json_num(ls.v[0], "achieved_rps"), 0);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -441,17 +432,12 @@ START_TEST(test_loadtest_allow_remote)
 
     cli(&r, &h, "loadtest", "--rps", "50", "--duration", "0.4", "--url", url,
         "--allow-remote", "--json");
-    expect(&r, 0, NULL, NULL);
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, NULL, 1);
     check_summary(ls.v[0], 20, 0);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
-    cli(&r, &h, "loadtest", "--rps", "50", "--duration", "0.4",
-        "--allow-remote");
-    expect_diag(&r, 2, "--allow-remote goes with --url");
-    run_free(&r);
+    cli_check_diag(&h, 2, "--allow-remote goes with --url", "loadtest", "--rps",
+                   "50", "--duration", "0.4", "--allow-remote");
 }
 END_TEST
 
@@ -503,13 +489,10 @@ START_TEST(test_loadtest_usage)
                       r.out, r.err);
         run_free(&r);
     }
-    cli(&r, &h, "loadtest", "--rps", "10", "--duration", "1", "--url",
-        "http://10.1.2.3:80");
-    expect(&r, 2, "", "may only target this machine");
-    run_free(&r);
-    cli(&r, &h, "loadtest", "--rps", "10", "--duration", "1");
-    expect(&r, 2, "", "no model");
-    run_free(&r);
+    cli_check(&h, 2, "", "may only target this machine", "loadtest", "--rps",
+              "10", "--duration", "1", "--url", "http://10.1.2.3:80");
+    cli_check(&h, 2, "", "no model", "loadtest", "--rps", "10", "--duration",
+              "1");
 }
 END_TEST
 

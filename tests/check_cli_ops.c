@@ -32,9 +32,7 @@ START_TEST(test_redis_down)
     expect(&r, 0, NULL, "");
     ck_assert_ptr_nonnull(strstr(r.out, "\"up\":true"));
     run_free(&r);
-    cli(&r, &h, "set", NS, "k", "v");
-    expect(&r, 0, "", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", NS, "k", "v");
 
     trs_kill(cli_redis());
     /* the record still goes to stdout, for monitors; the code says down */
@@ -42,9 +40,7 @@ START_TEST(test_redis_down)
     expect(&r, 3, NULL, "tutorcache: ping: ");
     ck_assert_ptr_nonnull(strstr(r.out, "\"up\":false"));
     run_free(&r);
-    cli(&r, &h, "ping", "--format", "table");
-    expect(&r, 3, NULL, "tutorcache: ");
-    run_free(&r);
+    cli_check(&h, 3, NULL, "tutorcache: ", "ping", "--format", "table");
 
     /* a get degrades to a miss, with one warning line for people and a
      * count of the rest; every line with -v, or as JSON */
@@ -55,35 +51,21 @@ START_TEST(test_redis_down)
                   "more than one warning line: %s", r.err);
     ck_assert_ptr_null(strstr(r.err, "{\""));
     run_free(&r);
-    cli(&r, &h, "-v", "get", NS, "k");
-    expect(&r, 1, "", " warn l2_");
-    run_free(&r);
-    cli(&r, &h, "--log-format", "json", "get", NS, "k");
-    expect(&r, 1, "", "\"level\":\"warn\"");
-    run_free(&r);
-    cli(&r, &h, "--log-level", "off", "get", NS, "k");
-    expect(&r, 1, "", "");
-    run_free(&r);
+    cli_check(&h, 1, "", " warn l2_", "-v", "get", NS, "k");
+    cli_check(&h, 1, "", "\"level\":\"warn\"", "--log-format", "json", "get",
+              NS, "k");
+    cli_check(&h, 1, "", "", "--log-level", "off", "get", NS, "k");
 
     /* a set that reached only this process's L1 stored nothing */
-    cli(&r, &h, "--log-level", "off", "set", NS, "k2", "v");
-    expect_diag(&r, 3, "unreachable");
-    run_free(&r);
-    cli(&r, &h, "--log-level", "off", "del", NS, "k");
-    expect_diag(&r, 3, NULL);
-    run_free(&r);
+    cli_check_diag(&h, 3, "unreachable", "--log-level", "off", "set", NS, "k2",
+                   "v");
+    cli_check_diag(&h, 3, NULL, "--log-level", "off", "del", NS, "k");
 
     /* and when it is back, so is everything */
     ck_assert_int_eq(trs_restart(cli_redis()), 0);
-    cli(&r, &h, "ping");
-    expect(&r, 0, NULL, "");
-    run_free(&r);
-    cli(&r, &h, "set", NS, "k3", "back");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    cli(&r, &h, "get", NS, "k3");
-    expect(&r, 0, "back\n", "");
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "ping");
+    cli_check(&h, 0, "", "", "set", NS, "k3", "back");
+    cli_check(&h, 0, "back\n", "", "get", NS, "k3");
 }
 END_TEST
 
@@ -154,12 +136,8 @@ START_TEST(test_password_masked)
     run_free(&r);
 
     /* the password works: data goes through */
-    cli(&r, &h, "set", NS, "k", "v");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    cli(&r, &h, "get", NS, "k");
-    expect(&r, 0, "v\n", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", NS, "k", "v");
+    cli_check(&h, 0, "v\n", "", "get", NS, "k");
 
     /* the same through REDIS_HOST, REDIS_PORT, REDIS_PASSWORD */
     snprintf(port, sizeof(port), "REDIS_PORT=%d", trs_port(cli_redis()));
@@ -171,9 +149,7 @@ START_TEST(test_password_masked)
                   r.out, r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "\"store_source\":\"REDIS_HOST\""));
     run_free(&r);
-    cli(&r, &h, "get", NS, "k");
-    expect(&r, 0, "v\n", "");
-    run_free(&r);
+    cli_check(&h, 0, "v\n", "", "get", NS, "k");
 
     /* a wrong password: refused, exit 3, and still not shown */
     snprintf(bad, sizeof(bad), "redis://:wr0ng@127.0.0.1:%d",
@@ -259,7 +235,7 @@ START_TEST(test_help)
 {
     char want[64];
     how h = {"memory:", NULL, NULL, 0, 0};
-    run main_help, r;
+    run main_help;
     size_t i;
 
     cli(&main_help, &h, "--help");
@@ -273,22 +249,14 @@ START_TEST(test_help)
         ck_assert_msg(strstr(main_help.out, want) != NULL,
                       "exit code %zu not in --help", i);
     }
-    for (i = 0; i < sizeof(all_commands) / sizeof(all_commands[0]); i++) {
-        expect_help(&r, &h, main_help.out, all_commands[i]);
-        run_free(&r);
-    }
-    cli(&r, &h, "help");
-    expect(&r, 0, main_help.out, "");
-    run_free(&r);
-    cli(&r, &h, "-h");
-    expect(&r, 0, main_help.out, "");
-    run_free(&r);
+    expect_helps(&h, all_commands,
+                 sizeof(all_commands) / sizeof(all_commands[0]));
+    cli_check(&h, 0, main_help.out, "", "help");
+    cli_check(&h, 0, main_help.out, "", "-h");
     run_free(&main_help);
 
     snprintf(want, sizeof(want), "tutorcache %s\n", tc_version());
-    cli(&r, &h, "--version");
-    expect(&r, 0, want, "");
-    run_free(&r);
+    cli_check(&h, 0, want, "", "--version");
 }
 END_TEST
 
@@ -381,27 +349,16 @@ START_TEST(test_stdout_full)
 {
     char url[4200];
     how h = {0};
-    run r;
 
     h.url = cli_store_url(CLI_LMDB, url, sizeof(url));
-    cli(&r, &h, "set", NS, "k", "some value");
-    expect(&r, 0, "", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", NS, "k", "some value");
 
     h.stdout_full = 1;
-    cli(&r, &h, "get", NS, "k");
-    expect(&r, 5, NULL, "tutorcache: write error on stdout");
-    run_free(&r);
-    cli(&r, &h, "config");
-    expect(&r, 5, NULL, "stdout");
-    run_free(&r);
-    cli(&r, &h, "--help");
-    expect(&r, 5, NULL, "stdout");
-    run_free(&r);
+    cli_check(&h, 5, NULL, "tutorcache: write error on stdout", "get", NS, "k");
+    cli_check(&h, 5, NULL, "stdout", "config");
+    cli_check(&h, 5, NULL, "stdout", "--help");
     /* nothing written, nothing failed: a miss stays a miss */
-    cli(&r, &h, "get", NS, "absent");
-    expect(&r, 1, NULL, "");
-    run_free(&r);
+    cli_check(&h, 1, NULL, "", "get", NS, "absent");
 }
 END_TEST
 
@@ -525,10 +482,8 @@ START_TEST(test_bench_redis_auth)
 
     /* a store that is down: nothing to measure */
     trs_kill(cli_redis());
-    cli(&r, &h, "--log-level", "off", "bench", "cache", "--requests", "20",
-        "--keys", "50");
-    expect_diag(&r, 3, NULL);
-    run_free(&r);
+    cli_check_diag(&h, 3, NULL, "--log-level", "off", "bench", "cache",
+                   "--requests", "20", "--keys", "50");
 }
 END_TEST
 

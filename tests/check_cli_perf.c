@@ -82,9 +82,7 @@ START_TEST(test_bench_classify_json)
 
     cli(&r, &h, "bench", "classify", "--model", m, "--requests", "200",
         "--threads", "2", "--json");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 7);
+    expect_lines(&ls, &r, 0, "", 7);
     for (i = 0; i < 6; i++) {
         long hits = check_scenario(ls.v[i], names[i], 200, i < 3 ? 1 : 2);
 
@@ -100,8 +98,7 @@ START_TEST(test_bench_classify_json)
     ck_assert_int_eq((int)json_num(ls.v[6], "threads"), 2);
     ck_assert_str_eq(json_str(ls.v[6], "store"), "memory");
     ck_assert_ptr_nonnull(strstr(json_str(ls.v[6], "classifier"), m));
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -128,17 +125,14 @@ START_TEST(test_bench_classify_hit_ratio)
         cli(&r, &h, "bench", "classify", "--model", m, "--requests",
             cases[i].requests, "--hit-ratio", cases[i].ratio, "--threads", "1",
             "--json");
-        expect(&r, 0, NULL, "");
-        lines_parse(&ls, r.out);
-        ck_assert_uint_eq(ls.n, 4);
+        expect_lines(&ls, &r, 0, "", 4);
         check_scenario(ls.v[0], "cold", n, 1);
         check_scenario(ls.v[1], "warm", n, 1);
         ck_assert_msg(check_scenario(ls.v[2], "mixed", n, 1) == cases[i].hits,
                       "--hit-ratio %s: %s", cases[i].ratio, r.out);
         ck_assert_double_eq_tol(json_num(ls.v[3], "hit_ratio"),
                                 atof(cases[i].ratio), 1e-9);
-        lines_free(&ls);
-        run_free(&r);
+        lines_run_free(&ls, &r);
     }
 }
 END_TEST
@@ -181,8 +175,7 @@ START_TEST(test_bench_classify_persistent_texts)
         ck_assert_int_eq(check_scenario(ls.v[2], "mixed", 30, 1), 24);
         ck_assert_str_eq(json_str(ls.v[3], "store"), "lmdb");
         ck_assert_str_eq(json_str(ls.v[3], "texts"), texts);
-        lines_free(&ls);
-        run_free(&r);
+        lines_run_free(&ls, &r);
     }
 }
 END_TEST
@@ -228,27 +221,21 @@ START_TEST(test_bench_classify_backend)
     snprintf(spec, sizeof(spec), "exec:sh %s", good);
     cli(&r, &h, "bench", "classify", "--backend", spec, "--requests", "20",
         "--threads", "2", "--json");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 7);
+    expect_lines(&ls, &r, 0, "", 7);
     ck_assert_int_eq(check_scenario(ls.v[0], "cold", 20, 1), 0);
     ck_assert_int_eq(check_scenario(ls.v[1], "warm", 20, 1), 20);
     ck_assert_int_eq(check_scenario(ls.v[5], "mixed_threads2", 20, 2), 16);
     ck_assert_ptr_nonnull(strstr(json_str(ls.v[6], "classifier"), "exec:sh "));
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* every answer is garbage: the numbers come out, then exit 5 */
     snprintf(spec, sizeof(spec), "exec:sh %s", bad);
     cli(&r, &h, "bench", "classify", "--backend", spec, "--requests", "10",
         "--threads", "1", "--json");
-    expect(&r, 5, NULL, "10 of 10 classifications failed (TC_ELOADER");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 4);
+    expect_lines(&ls, &r, 5, "10 of 10 classifications failed (TC_ELOADER", 4);
     ck_assert_int_eq((long)json_num(ls.v[0], "errors"), 10);
     ck_assert_int_eq((long)json_num(ls.v[0], "hits"), 0);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 END_TEST
 
@@ -274,28 +261,21 @@ START_TEST(test_bench_classify_usage)
     };
     how h = {0};
     size_t i;
-    run r;
 
     snprintf(m, sizeof(m), "%s", cli_model());
     snprintf(missing, sizeof(missing), "%s/missing", cli_home());
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         expect_usage(&h, cases[i], i);
     }
-    cli(&r, &h, "bench", "classify", "--requests", "5");
-    expect(&r, 2, "", "no model");
-    run_free(&r);
-    cli(&r, &h, "bench", "classify", "--model", m, "--keys", "5");
-    expect(&r, 2, "", "--keys is an option of bench cache");
-    run_free(&r);
-    cli(&r, &h, "bench", "nope");
-    expect(&r, 2, "", "only: cache, classify");
-    run_free(&r);
+    cli_check(&h, 2, "", "no model", "bench", "classify", "--requests", "5");
+    cli_check(&h, 2, "", "--keys is an option of bench cache", "bench",
+              "classify", "--model", m, "--keys", "5");
+    cli_check(&h, 2, "", "only: cache, classify", "bench", "nope");
     /* a texts file without one usable line is bad input */
     snprintf(empty, sizeof(empty), "%s/empty.txt", cli_home());
     tt_write_file(empty, "\n  \n\t\n", 0644);
-    cli(&r, &h, "bench", "classify", "--model", m, "--texts", empty);
-    expect(&r, 4, "", "no text to classify");
-    run_free(&r);
+    cli_check(&h, 4, "", "no text to classify", "bench", "classify", "--model",
+              m, "--texts", empty);
 }
 END_TEST
 
@@ -367,21 +347,13 @@ START_TEST(test_help)
 {
     static const char *const cmds[] = {"bench", "loadtest"};
     how h = {0};
-    run main_help, r;
-    size_t i;
+    run r;
 
-    cli(&main_help, &h, "--help");
-    expect(&main_help, 0, NULL, "");
-    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        expect_help(&r, &h, main_help.out, cmds[i]);
-        ck_assert_ptr_nonnull(strstr(r.out, "Exit codes:"));
-        run_free(&r);
-    }
+    expect_helps(&h, cmds, sizeof(cmds) / sizeof(cmds[0]));
     cli(&r, &h, "bench", "classify", "--help");
     expect(&r, 0, NULL, "");
     ck_assert_ptr_nonnull(strstr(r.out, "--hit-ratio"));
     run_free(&r);
-    run_free(&main_help);
 }
 END_TEST
 

@@ -57,9 +57,7 @@ START_TEST(test_train)
     cli(&r, &h, "train", CLI_TRAIN_DATA, "-o", out, "--seed", "7", "--threads",
         "1");
     /* stderr is not a terminal: no progress */
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, "", 1);
     ck_assert_str_eq(json_str(ls.v[0], "model"), out);
     ck_assert_int_eq((long)json_num(ls.v[0], "examples"),
                      tt_file_lines(CLI_TRAIN_DATA));
@@ -76,26 +74,22 @@ START_TEST(test_train)
     snprintf(again, sizeof(again), "%s/again.tcm", cli_home());
     cli(&r, &h, "train", "-o", again, "--seed", "7", "--threads", "1",
         CLI_TRAIN_DATA);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls2, r.out);
+    expect_lines(&ls2, &r, 0, "", LINES_ANY);
     ck_assert_str_eq(json_str(ls2.v[0], "fingerprint"),
                      json_str(ls.v[0], "fingerprint"));
-    lines_free(&ls2);
-    run_free(&r);
+    lines_run_free(&ls2, &r);
 
     /* the data from stdin: the same examples, the same model */
     h.in = "{\"text\": \"write a function\", \"intent\": \"code\"}\n"
            "{\"text\": \"why does it crash\", \"intent\": \"debug\"}\n";
     cli(&r, &h, "train", "-o", again, "--epochs", "2", "-");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls2, r.out);
+    expect_lines(&ls2, &r, 0, "", LINES_ANY);
     ck_assert_int_eq((int)json_num(ls2.v[0], "examples"), 2);
     ck_assert_int_eq(
         (int)json_num(cJSON_GetObjectItemCaseSensitive(ls2.v[0], "labels"),
                       "intent"),
         2);
-    lines_free(&ls2);
-    run_free(&r);
+    lines_run_free(&ls2, &r);
     lines_free(&ls);
 
     /* a malformed line stops training and is named; no model is written */
@@ -112,31 +106,20 @@ START_TEST(test_train)
     run_free(&r);
 
     /* usage: no -o, a file that is not there, bad values */
-    cli(&r, &h, "train", CLI_TRAIN_DATA);
-    expect(&r, 2, "", "-o MODEL");
-    run_free(&r);
-    cli(&r, &h, "train", "no/such.jsonl", "-o", out);
-    expect(&r, 2, "", "no/such.jsonl");
-    run_free(&r);
-    cli(&r, &h, "train", CLI_TRAIN_DATA, "-o", out, "--epochs", "0");
-    expect(&r, 2, "", "--epochs");
-    run_free(&r);
-    cli(&r, &h, "train", CLI_TRAIN_DATA, "-o", out, "--lr", "fast");
-    expect(&r, 2, "", "--lr");
-    run_free(&r);
-    cli(&r, &h, "train", CLI_TRAIN_DATA, "-o", out, "--minn", "5", "--maxn",
-        "3");
-    expect(&r, 2, "", "--minn");
-    run_free(&r);
+    cli_check(&h, 2, "", "-o MODEL", "train", CLI_TRAIN_DATA);
+    cli_check(&h, 2, "", "no/such.jsonl", "train", "no/such.jsonl", "-o", out);
+    cli_check(&h, 2, "", "--epochs", "train", CLI_TRAIN_DATA, "-o", out,
+              "--epochs", "0");
+    cli_check(&h, 2, "", "--lr", "train", CLI_TRAIN_DATA, "-o", out, "--lr",
+              "fast");
+    cli_check(&h, 2, "", "--minn", "train", CLI_TRAIN_DATA, "-o", out, "--minn",
+              "5", "--maxn", "3");
     /* the library's bound, refused before any training */
-    cli(&r, &h, "train", CLI_TRAIN_DATA, "-o", out, "--buckets", "67108865");
-    expect(&r, 2, "", "--buckets");
-    run_free(&r);
+    cli_check(&h, 2, "", "--buckets", "train", CLI_TRAIN_DATA, "-o", out,
+              "--buckets", "67108865");
     /* a model file that cannot be written */
-    cli(&r, &h, "train", CLI_TRAIN_DATA, "-o", "/nonexistent-dir/m.tcm",
-        "--epochs", "1");
-    expect(&r, 5, "", "tutorcache: ");
-    run_free(&r);
+    cli_check(&h, 5, "", "tutorcache: ", "train", CLI_TRAIN_DATA, "-o",
+              "/nonexistent-dir/m.tcm", "--epochs", "1");
 }
 END_TEST
 
@@ -150,9 +133,7 @@ START_TEST(test_model_info)
     run r;
 
     cli(&r, &h, "model", "info", m, "--format", "json");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, "", 1);
     heads = cJSON_GetObjectItemCaseSensitive(ls.v[0], "heads");
     ck_assert_int_eq(cJSON_GetArraySize(heads), 3);
     ck_assert_str_eq(json_str(cJSON_GetArrayItem(heads, 0), "name"), "intent");
@@ -169,8 +150,7 @@ START_TEST(test_model_info)
     ck_assert_int_eq((long)json_num(ls.v[0], "file_bytes"), file_size(m));
     hp = cJSON_GetObjectItemCaseSensitive(ls.v[0], "hyperparameters");
     ck_assert_int_eq((int)json_num(hp, "seed"), 7);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     cli(&r, &h, "model", "info", "--format", "table", m);
     expect(&r, 0, NULL, "");
@@ -183,30 +163,16 @@ START_TEST(test_model_info)
     /* a damaged file (cut in half) fails cleanly as bad input */
     snprintf(damaged, sizeof(damaged), "%s/damaged.tcm", cli_home());
     tt_copy_head(m, damaged, file_size(m) / 2);
-    cli(&r, &h, "model", "info", damaged);
-    expect(&r, 4, "", damaged);
-    run_free(&r);
+    cli_check(&h, 4, "", damaged, "model", "info", damaged);
     /* not a model file at all */
-    cli(&r, &h, "model", "info", CLI_TRAIN_DATA);
-    expect(&r, 4, "", CLI_TRAIN_DATA);
-    run_free(&r);
+    cli_check(&h, 4, "", CLI_TRAIN_DATA, "model", "info", CLI_TRAIN_DATA);
     /* missing, or a directory: a wrong argument */
     snprintf(dir, sizeof(dir), "%s/none.tcm", cli_home());
-    cli(&r, &h, "model", "info", dir);
-    expect(&r, 2, "", "none.tcm");
-    run_free(&r);
-    cli(&r, &h, "model", "info", cli_home());
-    expect(&r, 2, "", "directory");
-    run_free(&r);
-    cli(&r, &h, "model");
-    expect(&r, 2, "", "info");
-    run_free(&r);
-    cli(&r, &h, "model", "frob", m);
-    expect(&r, 2, "", "frob");
-    run_free(&r);
-    cli(&r, &h, "model", "info");
-    expect(&r, 2, "", "MODEL");
-    run_free(&r);
+    cli_check(&h, 2, "", "none.tcm", "model", "info", dir);
+    cli_check(&h, 2, "", "directory", "model", "info", cli_home());
+    cli_check(&h, 2, "", "info", "model");
+    cli_check(&h, 2, "", "frob", "model", "frob", m);
+    cli_check(&h, 2, "", "MODEL", "model", "info");
 }
 END_TEST
 
@@ -222,9 +188,7 @@ START_TEST(test_eval)
     run r;
 
     cli(&r, &h, "eval", m, TEST_DATA, "--json");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
-    ck_assert_uint_eq(ls.n, 1);
+    expect_lines(&ls, &r, 0, "", 1);
     ck_assert_int_eq((long)json_num(ls.v[0], "n"), tt_file_lines(TEST_DATA));
     ck_assert_msg(json_num(ls.v[0], "accuracy") >= ACCURACY_FLOOR,
                   "accuracy %g below %g", json_num(ls.v[0], "accuracy"),
@@ -254,8 +218,7 @@ START_TEST(test_eval)
     ck_assert(json_num(it, "accuracy") >= 0 && json_num(it, "accuracy") <= 1);
     /* a multi-label head has no accuracy */
     ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(heads, "techniques"));
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* the table for people */
     cli(&r, &h, "eval", m, TEST_DATA);
@@ -281,34 +244,24 @@ START_TEST(test_eval)
     snprintf(err, sizeof(err), "%s:2: ", bad);
     expect(&r, 4, NULL, err);
     snprintf(err, sizeof(err), "%s:4: ", bad);
-    expect(&r, 4, NULL, err);
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 4, err, LINES_ANY);
     ck_assert_int_eq((int)json_num(ls.v[0], "n"), 2);
     ck_assert_int_eq((int)json_num(ls.v[0], "rejected"), 2);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 
     /* from stdin */
     h.in = "{\"text\": \"Explain how recursion works\", \"intent\": "
            "\"explanation\"}\n";
     cli(&r, &h, "eval", m, "-", "--json");
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     ck_assert_int_eq((int)json_num(ls.v[0], "n"), 1);
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
     h.in = NULL;
 
-    cli(&r, &h, "eval", m);
-    expect(&r, 2, "", "MODEL TEST.jsonl");
-    run_free(&r);
-    cli(&r, &h, "eval", m, "no-such.jsonl");
-    expect(&r, 2, "", "no-such.jsonl");
-    run_free(&r);
+    cli_check(&h, 2, "", "MODEL TEST.jsonl", "eval", m);
+    cli_check(&h, 2, "", "no-such.jsonl", "eval", m, "no-such.jsonl");
     /* nothing usable at all */
-    cli(&r, &h, "eval", m, "/dev/null");
-    expect(&r, 4, "", "no example");
-    run_free(&r);
+    cli_check(&h, 4, "", "no example", "eval", m, "/dev/null");
 }
 END_TEST
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_fixture.h"
 #include "redis_fixture.h"
 #include "suites.h"
 #include "tutorcache.h"
@@ -24,58 +25,18 @@
 
 /* ---- stores ------------------------------------------------------------ */
 
-enum { BK_MEMORY, BK_LMDB, BK_REDIS, BK_COUNT };
-static const char *const bk_name[] = {"memory", "lmdb", "redis"};
-
-typedef struct bk {
-    trs *srv;
-    char *tmp;
-    char url[4200];
-} bk;
-
-static void bk_start(bk *b, int kind)
-{
-    memset(b, 0, sizeof(*b));
-    b->tmp = tt_mkdtemp();
-    ck_assert_ptr_nonnull(b->tmp);
-    if (kind == BK_REDIS) {
-        b->srv = trs_start(NULL);
-        ck_assert_msg(b->srv != NULL, "redis-server did not start");
-        snprintf(b->url, sizeof(b->url), "%s", trs_url(b->srv));
-    } else if (kind == BK_LMDB) {
-        snprintf(b->url, sizeof(b->url), "lmdb://%s/env", b->tmp);
-    } else {
-        snprintf(b->url, sizeof(b->url), "memory:");
-    }
-}
-
-static void bk_stop(bk *b)
-{
-    trs_stop(b->srv);
-    tt_rmtree(b->tmp);
-    free(b->tmp);
-}
-
 /*
  * A generous command timeout: these tests are about threads, not about a
  * slow server, and a sanitizer can make one call take long.
  */
-static tc_cache *bk_open(bk *b, int kind)
+static tc_cache *conc_open(bk *b)
 {
     tc_options o;
-    tc_cache *h = NULL;
-    int rc;
 
     tc_options_init(&o);
-    o.flags = TC_OPT_NO_ENV;
-    o.store_url = b->url;
     o.command_timeout_ms = 5000;
     o.connect_timeout_ms = 5000;
-    o.lmdb_map_bytes = (size_t)64 << 20;
-    rc = tc_cache_open(&h, &o);
-    ck_assert_msg(rc == TC_OK, "open %s: %s: %s", bk_name[kind],
-                  tc_error_name(rc), tc_errmsg());
-    return h;
+    return bk_open_with(b, &o, NULL);
 }
 
 /* ---- single flight ----------------------------------------------------- */
@@ -152,6 +113,27 @@ static int sf_calls(sf_shared *sh)
     return atomic_load(&sh->calls);
 }
 
+/* The state the threads of a round share, on the cache of b (started on
+ * store kind k); a loader that fails with fail, unless it is 0. */
+static void sf_start(sf_shared *sh, bk *b, int k, int fail)
+{
+    bk_start(b, k);
+    memset(sh, 0, sizeof(*sh));
+    sh->h = conc_open(b);
+    sh->sleep_ms = tt_under_valgrind() ? 400 : 50;
+    sh->fail = fail;
+    atomic_init(&sh->calls, 0);
+    atomic_init(&sh->entered, 0);
+    ck_assert_int_eq(pthread_barrier_init(&sh->start, NULL, SF_THREADS), 0);
+}
+
+static void sf_stop(sf_shared *sh, bk *b)
+{
+    pthread_barrier_destroy(&sh->start);
+    tc_cache_close(sh->h);
+    bk_stop(b);
+}
+
 /* Runs SF_THREADS concurrent get_or_load calls on one key. */
 static void sf_round(sf_shared *sh, sf_thread *th)
 {
@@ -174,13 +156,7 @@ START_TEST(test_single_flight)
     tc_ns_stats s;
     bk b;
 
-    bk_start(&b, _i);
-    memset(&sh, 0, sizeof(sh));
-    sh.h = bk_open(&b, _i);
-    sh.sleep_ms = tt_under_valgrind() ? 400 : 50;
-    atomic_init(&sh.calls, 0);
-    atomic_init(&sh.entered, 0);
-    ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, SF_THREADS), 0);
+    sf_start(&sh, &b, main_kinds[_i], 0);
 
     sf_round(&sh, th);
     ck_assert_int_eq(sf_calls(&sh), 1);
@@ -208,9 +184,7 @@ START_TEST(test_single_flight)
         ck_assert_str_eq(th[i].val, answer);
         tc_free(th[i].val);
     }
-    pthread_barrier_destroy(&sh.start);
-    tc_cache_close(sh.h);
-    bk_stop(&b);
+    sf_stop(&sh, &b);
 }
 END_TEST
 
@@ -223,14 +197,7 @@ START_TEST(test_single_flight_failure)
     size_t len = 0;
     bk b;
 
-    bk_start(&b, _i);
-    memset(&sh, 0, sizeof(sh));
-    sh.h = bk_open(&b, _i);
-    sh.sleep_ms = tt_under_valgrind() ? 400 : 50;
-    sh.fail = TC_EUNAVAIL;
-    atomic_init(&sh.calls, 0);
-    atomic_init(&sh.entered, 0);
-    ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, SF_THREADS), 0);
+    sf_start(&sh, &b, main_kinds[_i], TC_EUNAVAIL);
     sf_round(&sh, th);
     ck_assert_int_eq(sf_calls(&sh), 1);
     for (int i = 0; i < SF_THREADS; i++) {
@@ -250,9 +217,7 @@ START_TEST(test_single_flight_failure)
         ck_assert_int_eq(th[i].rc, TC_OK);
         tc_free(th[i].val);
     }
-    pthread_barrier_destroy(&sh.start);
-    tc_cache_close(sh.h);
-    bk_stop(&b);
+    sf_stop(&sh, &b);
 }
 END_TEST
 
@@ -472,7 +437,9 @@ static void *st_run(void *arg)
 }
 
 /* Iterations per thread: enough to interleave, few enough for TSan. */
-static const int st_iters[BK_COUNT] = {20000, 4000, 2000};
+static const int st_iters[BK_COUNT] = {[BK_MEMORY] = 20000,
+                                         [BK_LMDB] = 4000,
+                                         [BK_REDIS] = 2000};
 
 START_TEST(test_stress)
 {
@@ -485,10 +452,10 @@ START_TEST(test_stress)
     int loads;
     bk b;
 
-    bk_start(&b, _i);
+    bk_start(&b, main_kinds[_i]);
     memset(&sh, 0, sizeof(sh));
-    sh.h = bk_open(&b, _i);
-    sh.iters = tt_under_valgrind() ? st_iters[_i] / 5 : st_iters[_i];
+    sh.h = conc_open(&b);
+    sh.iters = tt_under_valgrind() ? st_iters[b.kind] / 5 : st_iters[b.kind];
     atomic_init(&sh.loads, 0);
     ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, ST_THREADS), 0);
     for (int i = 0; i < ST_THREADS; i++) {
@@ -503,7 +470,7 @@ START_TEST(test_stress)
     }
     for (int i = 0; i < ST_THREADS; i++) {
         ck_assert_msg(th[i].err[0] == '\0', "thread %d on %s: %s", i,
-                      bk_name[_i], th[i].err);
+                      bk_name[b.kind], th[i].err);
         gets += th[i].gets;
         mget_items += th[i].mget_items;
         gols += th[i].gols;
@@ -611,7 +578,7 @@ START_TEST(test_errmsg_per_thread)
 
     bk_start(&b, BK_MEMORY);
     ck_assert_int_eq(pthread_barrier_init(&start, NULL, EM_THREADS), 0);
-    th[0].h = bk_open(&b, BK_MEMORY);
+    th[0].h = conc_open(&b);
     for (int i = 0; i < EM_THREADS; i++) {
         th[i].h = th[0].h;
         th[i].id = i;
@@ -637,9 +604,9 @@ Suite *suite_concurrency(void)
     TCase *tc = tcase_create("concurrency");
 
     tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_single_flight, 0, BK_COUNT);
-    tcase_add_loop_test(tc, test_single_flight_failure, 0, BK_COUNT);
-    tcase_add_loop_test(tc, test_stress, 0, BK_COUNT);
+    tcase_add_loop_test(tc, test_single_flight, 0, NMAIN);
+    tcase_add_loop_test(tc, test_single_flight_failure, 0, NMAIN);
+    tcase_add_loop_test(tc, test_stress, 0, NMAIN);
     tcase_add_test(tc, test_errmsg_per_thread);
     suite_add_tcase(s, tc);
     return s;

@@ -17,20 +17,6 @@
 static char stale_byte;
 #define STALE ((void *)&stale_byte)
 
-static tc_cache *open_memory(void)
-{
-    tc_options opt;
-    tc_cache *h = NULL;
-
-    tc_options_init(&opt);
-    opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
-    opt.store_url = "memory:";
-    ck_assert_msg(tc_cache_open(&h, &opt) == TC_OK, "open memory: %s",
-                  tc_errmsg());
-    ck_assert_ptr_nonnull(h);
-    return h;
-}
-
 /* ---- the table --------------------------------------------------------- */
 
 static const struct {
@@ -144,7 +130,7 @@ static void *err_worker(void *arg)
 
 START_TEST(test_errmsg_per_thread)
 {
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     pthread_barrier_t bar;
     pthread_t th[2];
     errthread t[2];
@@ -186,7 +172,7 @@ END_TEST
 
 START_TEST(test_errmsg_cleared_by_success)
 {
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     void *v = NULL;
     size_t len = 0;
 
@@ -215,7 +201,7 @@ END_TEST
 START_TEST(test_errmsg_model_then_success)
 {
     static const char path[] = "/nonexistent-tutorcache-dir/m.tcm";
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     tc_model *m = (tc_model *)STALE;
     char msg[TC__ERR_MAX];
     int rc;
@@ -255,9 +241,17 @@ static int failing_loader(void **val, size_t *len, int64_t *ttl_ms,
     return TC_EIO;
 }
 
+/* What a get that found nothing leaves: no value, length or tier. */
+static void assert_get_cleared(const void *v, size_t len, tc_tier tier)
+{
+    ck_assert_ptr_null(v);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_int_eq(tier, TC_TIER_NONE);
+}
+
 START_TEST(test_out_params_cleared)
 {
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     tc_cache *h2 = (tc_cache *)STALE;
     tc_options opt;
     void *v;
@@ -271,38 +265,28 @@ START_TEST(test_out_params_cleared)
     v = STALE, len = 7, tier = TC_TIER_L2;
     ck_assert_int_eq(tc_cache_get(&v, &len, &tier, h, "nope", "k", 1),
                      TC_ENONS);
-    ck_assert_ptr_null(v);
-    ck_assert_uint_eq(len, 0);
-    ck_assert_int_eq(tier, TC_TIER_NONE);
+    assert_get_cleared(v, len, tier);
     v = STALE, len = 7, tier = TC_TIER_L2;
     ck_assert_int_eq(tc_cache_get(&v, &len, &tier, NULL, "intents", "k", 1),
                      TC_EINVAL);
-    ck_assert_ptr_null(v);
-    ck_assert_uint_eq(len, 0);
-    ck_assert_int_eq(tier, TC_TIER_NONE);
+    assert_get_cleared(v, len, tier);
     /* get: a miss clears them too */
     v = STALE, len = 7, tier = TC_TIER_L2;
     ck_assert_int_eq(tc_cache_get(&v, &len, &tier, h, "intents", "x", 1),
                      TC_MISS);
-    ck_assert_ptr_null(v);
-    ck_assert_uint_eq(len, 0);
-    ck_assert_int_eq(tier, TC_TIER_NONE);
+    assert_get_cleared(v, len, tier);
 
     /* get_or_load: unknown namespace; a loader that fails */
     v = STALE, len = 7, tier = TC_TIER_L2;
     ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &tier, h, "nope", "k", 1,
                                           failing_loader, NULL),
                      TC_ENONS);
-    ck_assert_ptr_null(v);
-    ck_assert_uint_eq(len, 0);
-    ck_assert_int_eq(tier, TC_TIER_NONE);
+    assert_get_cleared(v, len, tier);
     v = STALE, len = 7, tier = TC_TIER_L2;
     ck_assert_int_eq(tc_cache_get_or_load(&v, &len, &tier, h, "intents", "lk",
                                           2, failing_loader, NULL),
                      TC_ELOADER);
-    ck_assert_ptr_null(v);
-    ck_assert_uint_eq(len, 0);
-    ck_assert_int_eq(tier, TC_TIER_NONE);
+    assert_get_cleared(v, len, tier);
     ck_assert_msg(strstr(tc_errmsg(), "TC_EIO") != NULL,
                   "loader failure message \"%s\" names its code", tc_errmsg());
 
@@ -344,7 +328,7 @@ END_TEST
 
 START_TEST(test_mget_vals_cleared_on_failure)
 {
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     tc_item items[3];
     size_t i;
 

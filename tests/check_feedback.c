@@ -261,11 +261,7 @@ START_TEST(test_rule_struct)
     char id[TC_FEEDBACK_ID_MAX];
     tc_feedback fb;
 
-    memset(&fb, 0, sizeof(fb));
-    fb.text = "hello";
-    fb.original_intent = "a";
-    fb.correct_intent = "b";
-    fb.original_confidence = 0.5;
+    fb_record(&fb, "hello", "a", "b", 0.5);
     fb.type = (tc_feedback_type)7;
     ck_assert_int_eq(tc_feedback_submit(id, NULL, h, &fb), TC_EINVAL);
     ck_assert_str_eq(tc_errmsg(),
@@ -327,11 +323,8 @@ START_TEST(test_submit_roundtrip)
     char **lines;
     size_t n;
 
-    memset(&fb, 0, sizeof(fb));
-    fb.text = "How do I \"sort\" a list?\n";
-    fb.original_intent = "general_question";
-    fb.correct_intent = "code_generation";
-    fb.original_confidence = 0.25;
+    fb_record(&fb, "How do I \"sort\" a list?\n", "general_question",
+              "code_generation", 0.25);
     fb.correct_complexity = "beginner";
     fb.correct_techniques = tech;
     fb.ncorrect_techniques = 2;
@@ -516,6 +509,12 @@ END_TEST
 /* ---- stats ------------------------------------------------------------------
  */
 
+/* A confirmation of text "t", as the counting tests submit it. */
+static const char confirm_t[] = "{\"text\":\"t\",\"original_intent\":\"c\","
+                                "\"correct_intent\":\"c\","
+                                "\"original_confidence\":1,"
+                                "\"feedback_type\":\"confirmation\"}";
+
 START_TEST(test_stats_exact)
 {
     tc_cache *h = fb_open(NULL);
@@ -542,13 +541,7 @@ START_TEST(test_stats_exact)
                   NULL),
         TC_OK);
     for (i = 0; i < 4; i++) {
-        ck_assert_int_eq(fb_submit_new(h,
-                                   "{\"text\":\"t\",\"original_intent\":\"c\","
-                                   "\"correct_intent\":\"c\","
-                                   "\"original_confidence\":1,"
-                                   "\"feedback_type\":\"confirmation\"}",
-                                   NULL),
-                         TC_OK);
+        ck_assert_int_eq(fb_submit_new(h, confirm_t, NULL), TC_OK);
     }
     /* rejected: 2 corrections, 1 confirmation, 3 without a valid type */
     ck_assert_int_eq(fb_submit_new(h,
@@ -664,13 +657,7 @@ START_TEST(test_metrics)
     tc__feedback_set_fault(h, 1);
     ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL), TC_OK); /* spooled */
     ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL), TC_OK); /* + replay */
-    ck_assert_int_eq(fb_submit(h,
-                               "{\"text\":\"t\",\"original_intent\":\"c\","
-                               "\"correct_intent\":\"c\","
-                               "\"original_confidence\":1,"
-                               "\"feedback_type\":\"confirmation\"}",
-                               NULL),
-                     TC_OK);
+    ck_assert_int_eq(fb_submit(h, confirm_t, NULL), TC_OK);
     ck_assert_int_eq(fb_submit(h, "{\"feedback_type\":\"correction\"}", NULL),
                      TC_EINVAL);
     ck_assert_int_eq(fb_submit(h, "[]", NULL), TC_EINVAL);

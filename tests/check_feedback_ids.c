@@ -97,11 +97,7 @@ START_TEST(test_ids_given)
                       tc_errmsg());
         ck_assert_str_eq(id, "");
     }
-    memset(&fb, 0, sizeof(fb));
-    fb.text = "How do I sort a list?";
-    fb.original_intent = "a";
-    fb.correct_intent = "b";
-    fb.original_confidence = 0.4;
+    fb_record(&fb, "How do I sort a list?", "a", "b", 0.4);
     fb.type = TC_FEEDBACK_CORRECTION;
     fb.id = "struct:1";
     ck_assert_int_eq(tc_feedback_submit(id, &outcome, h, &fb), TC_OK);

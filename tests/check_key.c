@@ -16,19 +16,6 @@
 #include "base/internal.h"
 #include "suites.h"
 
-static tc_cache *open_memory(void)
-{
-    tc_options opt;
-    tc_cache *h = NULL;
-
-    tc_options_init(&opt);
-    opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
-    opt.store_url = "memory:";
-    ck_assert_msg(tc_cache_open(&h, &opt) == TC_OK, "open memory: %s",
-                  tc_errmsg());
-    return h;
-}
-
 /* The key another language computes for a never-invalidated namespace. */
 static void reference_key(char *buf, const char *prefix, const void *key,
                           size_t keylen)
@@ -55,6 +42,13 @@ static void assert_key_form(const char *k, const char *prefix)
     }
 }
 
+/* The key of (ns, key[0..keylen)) on h in k, which must be made. */
+static void key_ok(char k[TC_KEY_MAX], tc_cache *h, const char *ns,
+                   const void *key, size_t keylen)
+{
+    ck_assert_int_eq(tc_cache_key(k, TC_KEY_MAX, h, ns, key, keylen), TC_OK);
+}
+
 /* The 32 hex digits of a key. */
 static const char *hex_of(const char *k)
 {
@@ -70,23 +64,21 @@ START_TEST(test_key_format)
                                   {"adaptive_paths", "path"},
                                   {"diagnostic_results", "diag"},
                                   {"intents", "intent"}};
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     char k[TC_KEY_MAX], k2[TC_KEY_MAX], want[TC_KEY_MAX];
     size_t i;
 
     for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-        ck_assert_int_eq(tc_cache_key(k, sizeof(k), h, ns[i][0], "hello", 5),
-                         TC_OK);
+        key_ok(k, h, ns[i][0], "hello", 5);
         assert_key_form(k, ns[i][1]);
         reference_key(want, ns[i][1], "hello", 5);
         ck_assert_str_eq(k, want);
         /* stable: the same input, the same key */
-        ck_assert_int_eq(tc_cache_key(k2, sizeof(k2), h, ns[i][0], "hello", 5),
-                         TC_OK);
+        key_ok(k2, h, ns[i][0], "hello", 5);
         ck_assert_str_eq(k, k2);
     }
     /* an empty key is a key */
-    ck_assert_int_eq(tc_cache_key(k, sizeof(k), h, "intents", NULL, 0), TC_OK);
+    key_ok(k, h, "intents", NULL, 0);
     reference_key(want, "intent", "", 0);
     ck_assert_str_eq(k, want);
     tc_cache_close(h);
@@ -95,19 +87,17 @@ END_TEST
 
 START_TEST(test_key_bytes_matter)
 {
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     char a[TC_KEY_MAX], b[TC_KEY_MAX];
 
     /* every byte counts, NULs included, and so does the length */
-    ck_assert_int_eq(tc_cache_key(a, sizeof(a), h, "intents", "a\0b", 3),
-                     TC_OK);
-    ck_assert_int_eq(tc_cache_key(b, sizeof(b), h, "intents", "a\0c", 3),
-                     TC_OK);
+    key_ok(a, h, "intents", "a\0b", 3);
+    key_ok(b, h, "intents", "a\0c", 3);
     ck_assert_str_ne(a, b);
-    ck_assert_int_eq(tc_cache_key(a, sizeof(a), h, "intents", "ab", 2), TC_OK);
-    ck_assert_int_eq(tc_cache_key(b, sizeof(b), h, "intents", "abc", 2), TC_OK);
+    key_ok(a, h, "intents", "ab", 2);
+    key_ok(b, h, "intents", "abc", 2);
     ck_assert_str_eq(a, b);
-    ck_assert_int_eq(tc_cache_key(b, sizeof(b), h, "intents", "abc", 3), TC_OK);
+    key_ok(b, h, "intents", "abc", 3);
     ck_assert_str_ne(a, b);
     tc_cache_close(h);
 }
@@ -115,13 +105,11 @@ END_TEST
 
 START_TEST(test_key_stable_across_handles)
 {
-    tc_cache *h1 = open_memory(), *h2 = open_memory();
+    tc_cache *h1 = tt_open_memory(0), *h2 = tt_open_memory(0);
     char a[TC_KEY_MAX], b[TC_KEY_MAX];
 
-    ck_assert_int_eq(tc_cache_key(a, sizeof(a), h1, "adaptive_paths", "p", 1),
-                     TC_OK);
-    ck_assert_int_eq(tc_cache_key(b, sizeof(b), h2, "adaptive_paths", "p", 1),
-                     TC_OK);
+    key_ok(a, h1, "adaptive_paths", "p", 1);
+    key_ok(b, h2, "adaptive_paths", "p", 1);
     ck_assert_str_eq(a, b);
     tc_cache_close(h1);
     tc_cache_close(h2);
@@ -130,13 +118,11 @@ END_TEST
 
 START_TEST(test_key_namespaces_differ)
 {
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     char a[TC_KEY_MAX], b[TC_KEY_MAX];
 
-    ck_assert_int_eq(tc_cache_key(a, sizeof(a), h, "intents", "same", 4),
-                     TC_OK);
-    ck_assert_int_eq(
-        tc_cache_key(b, sizeof(b), h, "student_profiles", "same", 4), TC_OK);
+    key_ok(a, h, "intents", "same", 4);
+    key_ok(b, h, "student_profiles", "same", 4);
     /* not only the prefix: the hashes differ too */
     ck_assert_str_ne(hex_of(a), hex_of(b));
     tc_cache_close(h);
@@ -145,18 +131,17 @@ END_TEST
 
 START_TEST(test_key_invalidate)
 {
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     char a[TC_KEY_MAX], b[TC_KEY_MAX], c[TC_KEY_MAX], o1[TC_KEY_MAX],
         o2[TC_KEY_MAX];
     void *v = NULL;
     size_t len = 0;
 
-    ck_assert_int_eq(tc_cache_key(a, sizeof(a), h, "intents", "k", 1), TC_OK);
-    ck_assert_int_eq(
-        tc_cache_key(o1, sizeof(o1), h, "diagnostic_results", "k", 1), TC_OK);
+    key_ok(a, h, "intents", "k", 1);
+    key_ok(o1, h, "diagnostic_results", "k", 1);
     ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1, 0), TC_OK);
     ck_assert_int_eq(tc_cache_invalidate(h, "intents"), TC_OK);
-    ck_assert_int_eq(tc_cache_key(b, sizeof(b), h, "intents", "k", 1), TC_OK);
+    key_ok(b, h, "intents", "k", 1);
     assert_key_form(b, "intent");
     ck_assert_str_ne(a, b);
     /* the old entry is unreachable */
@@ -164,12 +149,11 @@ START_TEST(test_key_invalidate)
                      TC_MISS);
     /* each invalidation gives a new key */
     ck_assert_int_eq(tc_cache_invalidate(h, "intents"), TC_OK);
-    ck_assert_int_eq(tc_cache_key(c, sizeof(c), h, "intents", "k", 1), TC_OK);
+    key_ok(c, h, "intents", "k", 1);
     ck_assert_str_ne(c, a);
     ck_assert_str_ne(c, b);
     /* other namespaces keep theirs */
-    ck_assert_int_eq(
-        tc_cache_key(o2, sizeof(o2), h, "diagnostic_results", "k", 1), TC_OK);
+    key_ok(o2, h, "diagnostic_results", "k", 1);
     ck_assert_str_eq(o1, o2);
     ck_assert_int_eq(tc_cache_invalidate(h, "no_such_ns"), TC_ENONS);
     tc_cache_close(h);
@@ -178,7 +162,7 @@ END_TEST
 
 START_TEST(test_key_bad_args)
 {
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     char k[TC_KEY_MAX];
 
     ck_assert_int_eq(tc_cache_key(k, TC_KEY_MAX - 1, h, "intents", "k", 1),
@@ -690,7 +674,7 @@ END_TEST
 /* Canonical material works as a key: equal objects hit one entry. */
 START_TEST(test_canon_as_cache_key)
 {
-    tc_cache *h = open_memory();
+    tc_cache *h = tt_open_memory(0);
     char *k1 =
         canon1("{\"student\":\"s1\",\"completion\":37}", "completion", 10);
     char *k2 = canon1("{ \"completion\" : 31.5 , \"student\" : \"s1\" }",

@@ -30,18 +30,6 @@ static int host_fn(char **json, const char *text, size_t len, void *ud)
     return TC_OK;
 }
 
-static tc_cache *open_mem(unsigned flags)
-{
-    tc_options o;
-    tc_cache *h = NULL;
-
-    tc_options_init(&o);
-    o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG | flags;
-    o.store_url = "memory:";
-    ck_assert_int_eq(tc_cache_open(&h, &o), TC_OK);
-    return h;
-}
-
 static tc_classifier *open_cls(tc_cache *h)
 {
     tc_classifier_options co;
@@ -82,17 +70,10 @@ static char *render(tc_cache *h)
 /* The value of the sample whose name and labels are exactly `series`. */
 static double value_of(const char *text, const char *series)
 {
-    size_t n = strlen(series);
-    const char *p = text;
+    const char *v = tt_metric_at(text, series);
 
-    while ((p = strstr(p, series))) {
-        if ((p == text || p[-1] == '\n') && p[n] == ' ') {
-            return strtod(p + n + 1, NULL);
-        }
-        p += n;
-    }
-    ck_abort_msg("no sample %s in:\n%s", series, text);
-    return -1;
+    ck_assert_msg(v != NULL, "no sample %s in:\n%s", series, text);
+    return strtod(v, NULL);
 }
 
 /* Every sample's family was announced by # HELP and # TYPE before it. */
@@ -128,7 +109,7 @@ START_TEST(test_counts_match)
 {
     static const char override[] =
         "{\"intent\":\"explanation\",\"confidence\":1,\"model\":\"feedback\"}";
-    tc_cache *h = open_mem(0);
+    tc_cache *h = tt_open_memory(0);
     tc_classifier *c = open_cls(h);
     const char *le[] = {"1e-06",  "2e-06",  "5e-06",   "1e-05",  "2.5e-05",
                         "5e-05",  "0.0001", "0.00025", "0.0005", "0.001",
@@ -184,7 +165,7 @@ END_TEST
 
 START_TEST(test_pairs_bounded_and_escaped)
 {
-    tc_cache *h = open_mem(0);
+    tc_cache *h = tt_open_memory(0);
     tc__fb_counts *k = h->fbk;
     char a[32], *t;
     int i;
@@ -215,7 +196,7 @@ END_TEST
 
 START_TEST(test_off_and_write)
 {
-    tc_cache *h = open_mem(TC_OPT_NO_METRICS);
+    tc_cache *h = tt_open_memory(TC_OPT_NO_METRICS);
     tc_classifier *c = open_cls(h);
     char *t, *w;
     FILE *f;
@@ -247,7 +228,7 @@ END_TEST
  * install it). */
 START_TEST(test_promtool)
 {
-    tc_cache *h = open_mem(0);
+    tc_cache *h = tt_open_memory(0);
     tc_classifier *c = open_cls(h);
     char path[] = "/tmp/tcmetricsXXXXXX", cmd[256];
     char *t;

@@ -32,11 +32,11 @@ START_TEST(test_classify_tiers)
 
     sv_start(sv_lmdb_url(), NULL);
     a = sv_classify(SV_TEXT_A);
-    ck_assert_str_eq(sv_jstr(a, "source"), "model");
+    ck_assert_str_eq(json_str(a, "source"), "model");
     ck_assert(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(a, "top")));
     b = sv_classify(SV_TEXT_A);
-    ck_assert_str_eq(sv_jstr(b, "source"), "l1");
-    ck_assert_str_eq(sv_jstr(a, "intent"), sv_jstr(b, "intent"));
+    ck_assert_str_eq(json_str(b, "source"), "l1");
+    ck_assert_str_eq(json_str(a, "intent"), json_str(b, "intent"));
     cJSON_Delete(a);
     cJSON_Delete(b);
 
@@ -67,21 +67,17 @@ START_TEST(test_bad_json)
         sv_http(&r, "POST", SV_CLASSIFY, bad[i]);
         sv_expect_error(&r, 400, "bad_json", NULL);
         o = sv_json(&r);
-        ck_assert(sv_jstr(o, "detail")[0] != '\0');
+        ck_assert(json_str(o, "detail")[0] != '\0');
         cJSON_Delete(o);
         sv_resp_free(&r);
     }
     /* The same answer on the feedback endpoint. */
-    sv_http(&r, "POST", SV_FEEDBACK, "{\"text\": ");
-    sv_expect_error(&r, 400, "bad_json", NULL);
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_FEEDBACK, "{\"text\": ", 400, "bad_json", NULL);
     /* Invalid UTF-8, raw or through an escaped NUL. */
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"caf\xe9\"}");
-    sv_expect_error(&r, 400, "invalid_utf8", NULL);
-    sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"a\\u0000b\"}");
-    sv_expect_error(&r, 400, "bad_json", NULL);
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"caf\xe9\"}", 400,
+                  "invalid_utf8", NULL);
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"a\\u0000b\"}", 400,
+                  "bad_json", NULL);
     /* The service is still well after all of that. */
     o = sv_classify(SV_TEXT_A);
     cJSON_Delete(o);
@@ -98,22 +94,18 @@ START_TEST(test_missing_field)
     sv_http(&r, "POST", SV_CLASSIFY, "{}");
     sv_expect_error(&r, 400, "missing_field", "text");
     o = sv_json(&r);
-    ck_assert_ptr_nonnull(strstr(sv_jstr(o, "detail"), "text"));
+    ck_assert_ptr_nonnull(strstr(json_str(o, "detail"), "text"));
     cJSON_Delete(o);
     sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"\"}");
-    sv_expect_error(&r, 400, "missing_field", "text");
-    sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": null}");
-    sv_expect_error(&r, 400, "missing_field", "text");
-    sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": 42}");
-    sv_expect_error(&r, 400, "invalid_field", "text");
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"\"}", 400, "missing_field",
+                  "text");
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": null}", 400, "missing_field",
+                  "text");
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": 42}", 400, "invalid_field",
+                  "text");
     /* Blank: the library's own check, still named. */
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"   \"}");
-    sv_expect_error(&r, 400, "invalid_text", "text");
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"   \"}", 400,
+                  "invalid_text", "text");
     sv_stop(SIGTERM);
 }
 END_TEST
@@ -132,24 +124,21 @@ START_TEST(test_unknown_field)
     sv_http(&r, "POST", SV_CLASSIFY, "{\"txt\": \"" SV_TEXT_A "\"}");
     sv_expect_error(&r, 400, "invalid_field", "txt");
     o = sv_json(&r);
-    ck_assert_msg(strstr(sv_jstr(o, "detail"), "unknown field") != NULL, "%s",
+    ck_assert_msg(strstr(json_str(o, "detail"), "unknown field") != NULL, "%s",
                   r.body);
     cJSON_Delete(o);
     sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY,
-            "{\"text\": \"" SV_TEXT_A "\", \"lang\": \"en\"}");
-    sv_expect_error(&r, 400, "invalid_field", "lang");
-    sv_resp_free(&r);
-    sv_http(&r, "POST", SV_CLASSIFY, "{\"text\": \"a\", \"text\": \"b\"}");
-    sv_expect_error(&r, 400, "invalid_field", "text");
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_CLASSIFY,
+                  "{\"text\": \"" SV_TEXT_A "\", \"lang\": \"en\"}", 400,
+                  "invalid_field", "lang");
+    sv_http_error("POST", SV_CLASSIFY, "{\"text\": \"a\", \"text\": \"b\"}",
+                  400, "invalid_field", "text");
     /* The feedback endpoint names its unknown field the same way. */
-    sv_http(&r, "POST", SV_FEEDBACK,
-            "{\"text\": \"x\", \"original_intent\": \"a\", "
-            "\"correct_intent\": \"b\", \"original_confidence\": 0.5, "
-            "\"feedback_type\": \"correction\", \"colour\": \"red\"}");
-    sv_expect_error(&r, 400, "invalid_feedback", "colour");
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_FEEDBACK,
+                  "{\"text\": \"x\", \"original_intent\": \"a\", "
+                  "\"correct_intent\": \"b\", \"original_confidence\": 0.5, "
+                  "\"feedback_type\": \"correction\", \"colour\": \"red\"}",
+                  400, "invalid_feedback", "colour");
     cJSON_Delete(sv_classify(SV_TEXT_A));
     sv_stop(SIGTERM);
 }
@@ -183,7 +172,7 @@ START_TEST(test_too_large)
     sv_http_ex(&r, "POST", SV_CLASSIFY, big, n, NULL);
     ck_assert_msg(r.code == 200, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "source"), "model");
+    ck_assert_str_eq(json_str(o, "source"), "model");
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_http_ex(&r, "POST", SV_CLASSIFY, big, n, "Transfer-Encoding: chunked");
@@ -207,8 +196,8 @@ START_TEST(test_feedback)
 
     sv_start(sv_lmdb_url(), NULL);
     o = sv_classify(SV_TEXT_B);
-    ck_assert_str_eq(sv_jstr(o, "source"), "model");
-    snprintf(from, sizeof(from), "%s", sv_jstr(o, "intent"));
+    ck_assert_str_eq(json_str(o, "source"), "model");
+    snprintf(from, sizeof(from), "%s", json_str(o, "intent"));
     snprintf(to, sizeof(to), "%s", sv_other_intent(from));
     cJSON_Delete(o);
 
@@ -216,29 +205,29 @@ START_TEST(test_feedback)
     sv_http(&r, "POST", SV_FEEDBACK, body);
     ck_assert_msg(r.code == 201, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "accepted");
+    ck_assert_str_eq(json_str(o, "status"), "accepted");
     /* derived from the content: 32 hex digits (tutorcache.h) */
-    ck_assert_uint_eq(strlen(sv_jstr(o, "id")), 32);
+    ck_assert_uint_eq(strlen(json_str(o, "id")), 32);
     cJSON_Delete(o);
     sv_resp_free(&r);
     /* the same record again: stored once, and said so */
     sv_http(&r, "POST", SV_FEEDBACK, body);
     ck_assert_msg(r.code == 200, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "duplicate");
+    ck_assert_str_eq(json_str(o, "status"), "duplicate");
     cJSON_Delete(o);
     sv_resp_free(&r);
 
     o = sv_classify(SV_TEXT_B);
-    ck_assert_str_eq(sv_jstr(o, "source"), "feedback");
-    ck_assert_str_eq(sv_jstr(o, "intent"), to);
+    ck_assert_str_eq(json_str(o, "source"), "feedback");
+    ck_assert_str_eq(json_str(o, "intent"), to);
     cJSON_Delete(o);
 
     sv_feedback_json(body, sizeof(body), SV_TEXT_B, from, to, "1.7");
     sv_http(&r, "POST", SV_FEEDBACK, body);
     sv_expect_error(&r, 400, "invalid_feedback", "original_confidence");
     o = sv_json(&r);
-    ck_assert_msg(strstr(sv_jstr(o, "detail"), "original_confidence") != NULL,
+    ck_assert_msg(strstr(json_str(o, "detail"), "original_confidence") != NULL,
                   "%s", r.body);
     cJSON_Delete(o);
     sv_resp_free(&r);
@@ -256,22 +245,22 @@ START_TEST(test_feedback)
     st = sv_json(&r);
     sv_resp_free(&r);
     o = cJSON_GetObjectItemCaseSensitive(st, "accepted");
-    ck_assert_int_eq((int)sv_jnum(o, "correction"), 1);
-    ck_assert_int_eq((int)sv_jnum(o, "confirmation"), 0);
+    ck_assert_int_eq((int)json_num(o, "correction"), 1);
+    ck_assert_int_eq((int)json_num(o, "confirmation"), 0);
     /* The unknown field's record may be rejected before its type is
      * read: it is then counted as "invalid". */
     o = cJSON_GetObjectItemCaseSensitive(st, "rejected");
-    ck_assert_int_ge((int)sv_jnum(o, "correction"), 1);
-    ck_assert_int_eq((int)(sv_jnum(o, "correction") + sv_jnum(o, "invalid")),
+    ck_assert_int_ge((int)json_num(o, "correction"), 1);
+    ck_assert_int_eq((int)(json_num(o, "correction") + json_num(o, "invalid")),
                      2);
     pairs = cJSON_GetObjectItemCaseSensitive(st, "pairs");
     ck_assert_int_eq(cJSON_GetArraySize(pairs), 1);
     p0 = cJSON_GetArrayItem(pairs, 0);
-    ck_assert_str_eq(sv_jstr(p0, "original"), from);
-    ck_assert_str_eq(sv_jstr(p0, "correct"), to);
-    ck_assert_int_eq((int)sv_jnum(p0, "count"), 1);
-    ck_assert_int_eq((int)sv_jnum(st, "kept"), 1);
-    ck_assert_int_eq((int)sv_jnum(st, "spooled"), 0);
+    ck_assert_str_eq(json_str(p0, "original"), from);
+    ck_assert_str_eq(json_str(p0, "correct"), to);
+    ck_assert_int_eq((int)json_num(p0, "count"), 1);
+    ck_assert_int_eq((int)json_num(st, "kept"), 1);
+    ck_assert_int_eq((int)json_num(st, "spooled"), 0);
     cJSON_Delete(st);
     sv_stop(SIGTERM);
 }
@@ -311,7 +300,7 @@ START_TEST(test_metrics)
     cJSON_Delete(sv_classify(SV_TEXT_A)); /* miss */
     cJSON_Delete(sv_classify(SV_TEXT_A)); /* hit */
     o = sv_classify(SV_TEXT_B);           /* miss */
-    snprintf(from, sizeof(from), "%s", sv_jstr(o, "intent"));
+    snprintf(from, sizeof(from), "%s", json_str(o, "intent"));
     cJSON_Delete(o);
     sv_feedback_json(body, sizeof(body), SV_TEXT_B, from, sv_other_intent(from),
                      "0.5");
@@ -383,10 +372,10 @@ START_TEST(test_health)
     ck_assert_str_eq(sv_header(&r, "Content-Type", ct, sizeof(ct)),
                      "application/json");
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "ok");
-    ck_assert_str_eq(sv_jstr(o, "store"), "lmdb");
+    ck_assert_str_eq(json_str(o, "status"), "ok");
+    ck_assert_str_eq(json_str(o, "store"), "lmdb");
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_up")));
-    ck_assert_str_eq(sv_jstr(o, "model"), sv_fp);
+    ck_assert_str_eq(json_str(o, "model"), sv_fp);
     /* LMDB keeps feedback on disk: nothing at risk, nothing to warn */
     ck_assert_int_eq(
         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o,
@@ -416,11 +405,11 @@ START_TEST(test_health_feedback_at_risk)
     sv_http(&r, "GET", "/health", NULL);
     ck_assert_int_eq(r.code, 200);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "ok");
+    ck_assert_str_eq(json_str(o, "status"), "ok");
     risk = cJSON_GetObjectItemCaseSensitive(o, "feedback_at_risk");
     ck_assert_int_eq(cJSON_GetArraySize(risk), 1);
     ck_assert_str_eq(cJSON_GetArrayItem(risk, 0)->valuestring, "evictable");
-    ck_assert_ptr_nonnull(strstr(sv_jstr(o, "feedback_warning"), "noeviction"));
+    ck_assert_ptr_nonnull(strstr(json_str(o, "feedback_warning"), "noeviction"));
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_stop(SIGTERM);
@@ -444,14 +433,14 @@ START_TEST(test_store_down)
     sv_http(&r, "GET", "/health", NULL);
     ck_assert_int_eq(r.code, 200);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "degraded");
-    ck_assert_str_eq(sv_jstr(o, "store"), "redis");
+    ck_assert_str_eq(json_str(o, "status"), "degraded");
+    ck_assert_str_eq(json_str(o, "store"), "redis");
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "store_up")));
     cJSON_Delete(o);
     sv_resp_free(&r);
 
     o = sv_classify(SV_TEXT_A);
-    ck_assert_str_eq(sv_jstr(o, "source"), "model");
+    ck_assert_str_eq(json_str(o, "source"), "model");
     cJSON_Delete(o);
 
     sv_feedback_json(body, sizeof(body), SV_TEXT_A, "debugging",
@@ -459,8 +448,8 @@ START_TEST(test_store_down)
     sv_http(&r, "POST", SV_FEEDBACK, body);
     ck_assert_msg(r.code == 201, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
-    ck_assert_str_eq(sv_jstr(o, "status"), "spooled");
-    ck_assert_uint_eq(strlen(sv_jstr(o, "id")), 32);
+    ck_assert_str_eq(json_str(o, "status"), "spooled");
+    ck_assert_uint_eq(strlen(json_str(o, "id")), 32);
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_http(&r, "GET", "/metrics", NULL);
@@ -478,12 +467,8 @@ START_TEST(test_not_found_and_method)
     sv_resp r;
 
     sv_start(sv_lmdb_url(), NULL);
-    sv_http(&r, "GET", "/nope", NULL);
-    sv_expect_error(&r, 404, "not_found", NULL);
-    sv_resp_free(&r);
-    sv_http(&r, "POST", "/api/v1/intents", "{}");
-    sv_expect_error(&r, 404, "not_found", NULL);
-    sv_resp_free(&r);
+    sv_http_error("GET", "/nope", NULL, 404, "not_found", NULL);
+    sv_http_error("POST", "/api/v1/intents", "{}", 404, "not_found", NULL);
     sv_http(&r, "GET", SV_CLASSIFY, NULL);
     sv_expect_error(&r, 405, "method_not_allowed", NULL);
     ck_assert_str_eq(sv_header(&r, "Allow", allow, sizeof(allow)), "POST");
@@ -497,9 +482,7 @@ START_TEST(test_not_found_and_method)
     sv_expect_error(&r, 405, "method_not_allowed", NULL);
     ck_assert_str_eq(sv_header(&r, "Allow", allow, sizeof(allow)), "GET, HEAD");
     sv_resp_free(&r);
-    sv_http(&r, "DELETE", SV_STATS, NULL);
-    sv_expect_error(&r, 405, "method_not_allowed", NULL);
-    sv_resp_free(&r);
+    sv_http_error("DELETE", SV_STATS, NULL, 405, "method_not_allowed", NULL);
     sv_stop(SIGTERM);
 }
 END_TEST
@@ -581,19 +564,14 @@ START_TEST(test_memory_store)
 {
     char body[1024];
     cJSON *o;
-    sv_resp r;
 
     sv_start("memory:", NULL);
     o = sv_classify(SV_TEXT_A);
     cJSON_Delete(o);
     sv_feedback_json(body, sizeof(body), SV_TEXT_A, "debugging",
                      "code_generation", "0.4");
-    sv_http(&r, "POST", SV_FEEDBACK, body);
-    sv_expect_error(&r, 503, "feedback_unavailable", NULL);
-    sv_resp_free(&r);
-    sv_http(&r, "GET", SV_STATS, NULL);
-    sv_expect_error(&r, 503, "feedback_unavailable", NULL);
-    sv_resp_free(&r);
+    sv_http_error("POST", SV_FEEDBACK, body, 503, "feedback_unavailable", NULL);
+    sv_http_error("GET", SV_STATS, NULL, 503, "feedback_unavailable", NULL);
     sv_stop(SIGTERM);
 }
 END_TEST
@@ -606,8 +584,8 @@ START_TEST(test_threshold)
     /* words the model never saw: no intent is likely */
     sv_start(sv_lmdb_url(), "--threshold", "0.9", NULL);
     o = sv_classify("qwerty zxcv asdf");
-    ck_assert_str_eq(sv_jstr(o, "intent"), "unknown");
-    ck_assert(sv_jnum(o, "confidence") < 0.9);
+    ck_assert_str_eq(json_str(o, "intent"), "unknown");
+    ck_assert(json_num(o, "confidence") < 0.9);
     ck_assert_int_gt(
         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "top")), 0);
     cJSON_Delete(o);

@@ -253,17 +253,17 @@ static void sum_log(log_sum *s)
          line = strtok_r(NULL, "\n", &save)) {
         o = cJSON_Parse(line);
         ck_assert_msg(cJSON_IsObject(o), "not a JSON line: %s", line);
-        ev = sv_jstr(o, "event");
+        ev = json_str(o, "event");
         if (strcmp(ev, "http_request") == 0) {
-            s->unanswered += sv_jnum(o, "status") == 0;
+            s->unanswered += json_num(o, "status") == 0;
         } else {
             s->other_lines++;
         }
         if (strcmp(ev, "connections_dropped") == 0) {
             s->dropped_lines++;
-            s->limit += sv_jnum(o, "limit");
-            s->header += sv_jnum(o, "header_deadline");
-            s->body += sv_jnum(o, "body_deadline");
+            s->limit += json_num(o, "limit");
+            s->header += json_num(o, "header_deadline");
+            s->body += json_num(o, "body_deadline");
         } else if (strcmp(ev, "http_server") == 0) {
             s->server_lines++;
         }

@@ -47,7 +47,7 @@ static long purge(const char *query, const char *actor, int want)
         return -1;
     }
     o = sv_json(&r);
-    n = (long)sv_jnum(o, "removed");
+    n = (long)json_num(o, "removed");
     cJSON_Delete(o);
     sv_resp_free(&r);
     return n;

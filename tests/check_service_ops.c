@@ -46,23 +46,23 @@ START_TEST(test_logs)
          line = strtok_r(NULL, "\n", &save)) {
         o = cJSON_Parse(line);
         ck_assert_msg(cJSON_IsObject(o), "not a JSON line: %s", line);
-        sv_jstr(o, "time");
-        sv_jstr(o, "level");
-        if (strcmp(sv_jstr(o, "event"), "http_request") == 0) {
-            sv_jnum(o, "latency_us");
-            sv_jstr(o, "remote");
-            if (strcmp(sv_jstr(o, "path"), SV_CLASSIFY) == 0) {
-                ck_assert_str_eq(sv_jstr(o, "method"), "POST");
-                ck_assert_int_eq((int)sv_jnum(o, "status"), 200);
+        json_str(o, "time");
+        json_str(o, "level");
+        if (strcmp(json_str(o, "event"), "http_request") == 0) {
+            json_num(o, "latency_us");
+            json_str(o, "remote");
+            if (strcmp(json_str(o, "path"), SV_CLASSIFY) == 0) {
+                ck_assert_str_eq(json_str(o, "method"), "POST");
+                ck_assert_int_eq((int)json_num(o, "status"), 200);
                 access++;
-            } else if (strcmp(sv_jstr(o, "path"), "/nope") == 0) {
-                ck_assert_int_eq((int)sv_jnum(o, "status"), 404);
-                ck_assert_str_eq(sv_jstr(o, "error"), "not_found");
+            } else if (strcmp(json_str(o, "path"), "/nope") == 0) {
+                ck_assert_int_eq((int)json_num(o, "status"), 404);
+                ck_assert_str_eq(json_str(o, "error"), "not_found");
                 access++;
             }
-        } else if (strcmp(sv_jstr(o, "event"), "listening") == 0) {
+        } else if (strcmp(json_str(o, "event"), "listening") == 0) {
             listening++;
-        } else if (strcmp(sv_jstr(o, "event"), "stopped") == 0) {
+        } else if (strcmp(json_str(o, "event"), "stopped") == 0) {
             stopped++;
         }
         cJSON_Delete(o);

@@ -180,7 +180,7 @@ static cJSON *health(void)
 static int serving(const char *fp)
 {
     cJSON *o = health();
-    int yes = strcmp(sv_jstr(o, "model"), fp) == 0;
+    int yes = strcmp(json_str(o, "model"), fp) == 0;
 
     cJSON_Delete(o);
     return yes;
@@ -276,7 +276,7 @@ static void wait_events(const char *event, int n, int ms)
 static char *intent_of(const char *text, const char *fp)
 {
     cJSON *o = sv_classify_by(text, fp);
-    char *intent = strdup(sv_jstr(o, "intent"));
+    char *intent = strdup(json_str(o, "intent"));
 
     ck_assert_ptr_nonnull(intent);
     cJSON_Delete(o);
@@ -319,11 +319,11 @@ START_TEST(test_reload_on_change)
 
     wait_events("model_reloaded", 1, sv_slow_ms(2000));
     ck_assert_int_eq(events("model_reloaded", &o), 1);
-    ck_assert_str_eq(sv_jstr(o, "old_model"), sv_fp);
-    ck_assert_str_eq(sv_jstr(o, "new_model"), g_fp_b);
-    ck_assert_str_eq(sv_jstr(o, "path"), served());
-    ck_assert_str_eq(sv_jstr(o, "trigger"), "interval");
-    ck_assert_str_eq(sv_jstr(o, "level"), "info");
+    ck_assert_str_eq(json_str(o, "old_model"), sv_fp);
+    ck_assert_str_eq(json_str(o, "new_model"), g_fp_b);
+    ck_assert_str_eq(json_str(o, "path"), served());
+    ck_assert_str_eq(json_str(o, "trigger"), "interval");
+    ck_assert_str_eq(json_str(o, "level"), "info");
     cJSON_Delete(o);
     free(intent_a);
     free(intent_b);
@@ -379,10 +379,10 @@ START_TEST(test_reload_damaged)
     ck_assert(reloads("failed") == 1);
     ck_assert(reloads("ok") == 0);
     ck_assert_int_eq(events("model_reload_failed", &o), 1);
-    ck_assert_str_eq(sv_jstr(o, "level"), "warn");
-    ck_assert_str_eq(sv_jstr(o, "path"), served());
-    ck_assert_str_eq(sv_jstr(o, "model"), sv_fp);
-    ck_assert_msg(sv_jstr(o, "reason")[0] != '\0', "no reason");
+    ck_assert_str_eq(json_str(o, "level"), "warn");
+    ck_assert_str_eq(json_str(o, "path"), served());
+    ck_assert_str_eq(json_str(o, "model"), sv_fp);
+    ck_assert_msg(json_str(o, "reason")[0] != '\0', "no reason");
     cJSON_Delete(o);
     ck_assert(serving(sv_fp));
     intent = intent_of(SV_TEXT_A, sv_fp);
@@ -500,14 +500,14 @@ static void check_client(int i, const char *outf)
         p = eol + 1;
         o = cJSON_Parse(body);
         ck_assert_msg(cJSON_IsObject(o), "client %d: %s", i, body);
-        model = sv_jstr(o, "model");
+        model = json_str(o, "model");
         m = strcmp(model, sv_fp) == 0 ? 0 : strcmp(model, g_fp_b) == 0 ? 1 : -1;
         ck_assert_msg(m >= 0, "client %d: model %s is neither A nor B", i,
                       model);
         if (t >= 0) {
-            ck_assert_msg(strcmp(sv_jstr(o, "intent"), g_expect[t][m]) == 0,
+            ck_assert_msg(strcmp(json_str(o, "intent"), g_expect[t][m]) == 0,
                           "client %d: %s from model %s, expected %s", i,
-                          sv_jstr(o, "intent"), model, g_expect[t][m]);
+                          json_str(o, "intent"), model, g_expect[t][m]);
         }
         cJSON_Delete(o);
     }

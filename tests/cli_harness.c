@@ -199,19 +199,52 @@ void run_argv(run *r, const how *h, char *const *args)
     r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* The NULL-terminated arguments of ap in args (CLI_MAX_ARGS at most). */
+static void args_of(char **args, va_list ap)
+{
+    int n = 0;
+
+    while (n < CLI_MAX_ARGS && (args[n] = va_arg(ap, char *))) {
+        n++;
+    }
+    args[n] = NULL;
+}
+
 void cli_run(run *r, const how *h, ...)
 {
     char *args[CLI_MAX_ARGS + 1];
     va_list ap;
-    int n = 0;
 
     va_start(ap, h);
-    while (n < CLI_MAX_ARGS && (args[n] = va_arg(ap, char *))) {
-        n++;
-    }
+    args_of(args, ap);
     va_end(ap);
-    args[n] = NULL;
     run_argv(r, h, args);
+}
+
+void cli_check_run(const how *h, int diag, int code, const char *out,
+                   const char *err_part, ...)
+{
+    char *args[CLI_MAX_ARGS + 1], line[512] = "";
+    size_t i, n = 0;
+    va_list ap;
+    run r;
+
+    va_start(ap, err_part);
+    args_of(args, ap);
+    va_end(ap);
+    for (i = 0; args[i] && n < sizeof(line); i++) {
+        n += (size_t)snprintf(line + n, sizeof(line) - n, " %s", args[i]);
+    }
+    run_argv(&r, h, args);
+    ck_assert_msg(r.code == code,
+                  "tutorcache%s: exit %d, expected %d\nstdout: %s\nstderr: %s",
+                  line, r.code, code, r.out, r.err);
+    if (diag) {
+        expect_diag(&r, code, err_part);
+    } else {
+        expect(&r, code, out, err_part);
+    }
+    run_free(&r);
 }
 
 void expect(const run *r, int code, const char *out, const char *err_part)
@@ -260,6 +293,22 @@ void expect_help(run *r, const how *h, const char *main_help, const char *cmd)
     run_free(&r2);
 }
 
+void expect_helps(const how *h, const char *const *cmds, size_t n)
+{
+    run main_help, r;
+    size_t i;
+
+    cli(&main_help, h, "--help");
+    expect(&main_help, 0, NULL, "");
+    for (i = 0; i < n; i++) {
+        expect_help(&r, h, main_help.out, cmds[i]);
+        ck_assert_msg(strstr(r.out, "Exit codes:") != NULL,
+                      "no exit codes in the help of %s", cmds[i]);
+        run_free(&r);
+    }
+    run_free(&main_help);
+}
+
 void expect_usage(const how *h, const char *const *args, size_t n)
 {
     run r;
@@ -296,47 +345,6 @@ cJSON *run_json(const run *r)
     return o;
 }
 
-const cJSON *json_get(const cJSON *o, const char *path)
-{
-    const char *p = path, *dot;
-    char part[128];
-
-    for (;;) {
-        dot = strchr(p, '.');
-        snprintf(part, sizeof(part), "%.*s",
-                 (int)(dot ? (size_t)(dot - p) : strlen(p)), p);
-        o = cJSON_GetObjectItemCaseSensitive(o, part);
-        ck_assert_msg(o != NULL, "no \"%s\" (of \"%s\")", part, path);
-        if (!dot) {
-            return o;
-        }
-        p = dot + 1;
-    }
-}
-
-const char *json_str(const cJSON *o, const char *path)
-{
-    const cJSON *f = json_get(o, path);
-
-    ck_assert_msg(cJSON_IsString(f), "\"%s\" is not a string", path);
-    return f->valuestring;
-}
-
-double json_num(const cJSON *o, const char *path)
-{
-    const cJSON *f = json_get(o, path);
-
-    ck_assert_msg(cJSON_IsNumber(f), "\"%s\" is not a number", path);
-    return f->valuedouble;
-}
-
-int json_bool(const cJSON *o, const char *path)
-{
-    const cJSON *f = json_get(o, path);
-
-    ck_assert_msg(cJSON_IsBool(f), "\"%s\" is not a boolean", path);
-    return cJSON_IsTrue(f);
-}
 
 void lines_parse(lines *ls, const char *text)
 {
@@ -369,6 +377,22 @@ void lines_free(lines *ls)
     }
     free(ls->v);
     memset(ls, 0, sizeof(*ls));
+}
+
+void expect_lines(lines *ls, const run *r, int code, const char *err_part,
+                  size_t n)
+{
+    expect(r, code, NULL, err_part);
+    lines_parse(ls, r->out);
+    if (n != LINES_ANY) {
+        ck_assert_uint_eq(ls->n, n);
+    }
+}
+
+void lines_run_free(lines *ls, run *r)
+{
+    lines_free(ls);
+    run_free(r);
 }
 
 /* ---- the CLI suites' fixture --------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "redis_fixture.h"
+#include "tt_json.h"
 
 #define CLI_MAX_ARGS 40
 #define CLI_MAX_ENV 32
@@ -54,6 +55,18 @@ void run_argv(run *r, const how *h, char *const *args);
 void cli_run(run *r, const how *h, ...);
 #define cli(r, h, ...) cli_run(r, h, __VA_ARGS__, (char *)NULL)
 
+/*
+ * A run whose outcome expect() (or, with diag set, expect_diag()) checks
+ * in full, freed after: cli(), expect(), run_free() in one. The message
+ * of a failure names the command line.
+ */
+void cli_check_run(const how *h, int diag, int code, const char *out,
+                   const char *err_part, ...);
+#define cli_check(h, code, out, err_part, ...)                                 \
+    cli_check_run(h, 0, code, out, err_part, __VA_ARGS__, (char *)NULL)
+#define cli_check_diag(h, code, part, ...)                                     \
+    cli_check_run(h, 1, code, "", part, __VA_ARGS__, (char *)NULL)
+
 /* Exit code, exact stdout (NULL: anything) and a part of stderr (NULL:
  * anything, "": empty), with the run's output in the failure message. */
 void expect(const run *r, int code, const char *out, const char *err_part);
@@ -69,6 +82,10 @@ void expect_diag(const run *r, int code, const char *part);
  * the run of `cmd --help`, for more checks; the caller frees it.
  */
 void expect_help(run *r, const how *h, const char *main_help, const char *cmd);
+
+/* expect_help() for each of the n commands, against the main --help, and
+ * each help lists the exit codes. */
+void expect_helps(const how *h, const char *const *cmds, size_t n);
 
 /* The run of args (NULL-terminated), the n-th case of a test, is a usage
  * error: exit 2, nothing on stdout, stderr starting "tutorcache: ". */
@@ -95,12 +112,17 @@ typedef struct lines {
 void lines_parse(lines *ls, const char *text);
 void lines_free(lines *ls);
 
-/* The field at a dotted path of o ("learn.last.applied"), which must be
- * there (and of the type asked for); what comes back is borrowed from o. */
-const cJSON *json_get(const cJSON *o, const char *path);
-const char *json_str(const cJSON *o, const char *path);
-double json_num(const cJSON *o, const char *path);
-int json_bool(const cJSON *o, const char *path);
+/* Any number of lines, for expect_lines. */
+#define LINES_ANY ((size_t)-1)
+
+/* A run that prints JSON lines: expect(r, code, NULL, err_part), then its
+ * stdout parsed into ls, which must hold n lines unless n is LINES_ANY. */
+void expect_lines(lines *ls, const run *r, int code, const char *err_part,
+                  size_t n);
+
+/* lines_free(ls), then run_free(r): the end of a checked run. */
+void lines_run_free(lines *ls, run *r);
+
 
 /* ---- the CLI suites' fixture --------------------------------------------- */
 

@@ -217,3 +217,13 @@ char *fb_slurp(const char *p)
     fclose(f);
     return s;
 }
+
+void fb_record(tc_feedback *fb, const char *text, const char *original,
+               const char *correct, double confidence)
+{
+    memset(fb, 0, sizeof(*fb));
+    fb->text = text;
+    fb->original_intent = original;
+    fb->correct_intent = correct;
+    fb->original_confidence = confidence;
+}

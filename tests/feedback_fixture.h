@@ -45,6 +45,10 @@ extern const char fb_base_json[];
 
 /* Submits json; id (TC_FEEDBACK_ID_MAX; may be NULL) receives the id. */
 int fb_submit(tc_cache *h, const char *json, char *id);
+
+/* A record of the struct form with its required fields, the rest zero. */
+void fb_record(tc_feedback *fb, const char *text, const char *original,
+               const char *correct, double confidence);
 /* Submits json (an object without "id") as a record of its own: with an
  * id ("r<n>") that no other call of this process gave, so that the same
  * fields submitted again are not a duplicate. Text that does not end in

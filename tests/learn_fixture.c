@@ -81,14 +81,23 @@ const char *lf_beside(const char *suffix)
 void lf_model_copy(void)
 {
     how h = {0};
-    run r;
 
     if (access(g_model, R_OK) != 0) {
-        cli(&r, &h, "train", LF_TRAIN_DATA, "-o", g_model);
-        expect(&r, 0, NULL, "");
-        run_free(&r);
+        cli_check(&h, 0, NULL, "", "train", LF_TRAIN_DATA, "-o", g_model);
     }
     tt_copy_file(g_model, g_m);
+}
+
+void lf_expect_fingerprints(const char *fp, const char *prev_fp)
+{
+    char got[64];
+
+    cli_fingerprint(lf_model(), got);
+    ck_assert_str_eq(got, fp);
+    if (prev_fp) {
+        cli_fingerprint(lf_beside(".prev"), got);
+        ck_assert_str_eq(got, prev_fp);
+    }
 }
 
 void lf_answers(const char *const *texts, size_t n, char out[][32])
@@ -107,15 +116,13 @@ void lf_answers(const char *const *texts, size_t n, char out[][32])
     args[3 + n] = NULL;
     h.env = nocache;
     run_argv(&r, &h, args);
-    expect(&r, 0, NULL, "");
-    lines_parse(&ls, r.out);
+    expect_lines(&ls, &r, 0, "", LINES_ANY);
     ck_assert_msg(ls.n == n, "%zu answers to %zu texts: %s", ls.n, n, r.out);
     for (i = 0; i < n; i++) {
         ck_assert_str_eq(json_str(ls.v[i], "source"), "model");
         snprintf(out[i], 32, "%s", json_str(ls.v[i], "intent"));
     }
-    lines_free(&ls);
-    run_free(&r);
+    lines_run_free(&ls, &r);
 }
 
 const char *lf_other(const char *intent, int k)

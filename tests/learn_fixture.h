@@ -40,6 +40,10 @@ trs *lf_redis(void);
 const char *lf_model(void);
 const char *lf_beside(const char *suffix);
 
+/* The test's model has fingerprint fp, and its ".prev" prev_fp unless
+ * that is NULL. */
+void lf_expect_fingerprints(const char *fp, const char *prev_fp);
+
 /* The test's model becomes a copy of the example model. */
 void lf_model_copy(void);
 

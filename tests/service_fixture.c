@@ -547,22 +547,6 @@ cJSON *sv_json(const sv_resp *r)
     return o;
 }
 
-const char *sv_jstr(const cJSON *o, const char *name)
-{
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    ck_assert_msg(cJSON_IsString(f), "\"%s\" is not a string", name);
-    return f->valuestring;
-}
-
-double sv_jnum(const cJSON *o, const char *name)
-{
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    ck_assert_msg(cJSON_IsNumber(f), "\"%s\" is not a number", name);
-    return f->valuedouble;
-}
-
 /* Expects status code and a JSON error body naming error (and field when
  * not NULL). */
 void sv_expect_error(const sv_resp *r, int code, const char *error,
@@ -577,11 +561,21 @@ void sv_expect_error(const sv_resp *r, int code, const char *error,
                       strcmp(ct, "application/json") == 0,
                   "Content-Type of an error: %s", r->headers);
     o = sv_json(r);
-    ck_assert_str_eq(sv_jstr(o, "error"), error);
+    ck_assert_str_eq(json_str(o, "error"), error);
     if (field) {
-        ck_assert_str_eq(sv_jstr(o, "field"), field);
+        ck_assert_str_eq(json_str(o, "field"), field);
     }
     cJSON_Delete(o);
+}
+
+void sv_http_error(const char *method, const char *path, const char *body,
+                   int code, const char *error, const char *field)
+{
+    sv_resp r;
+
+    sv_http(&r, method, path, body);
+    sv_expect_error(&r, code, error, field);
+    sv_resp_free(&r);
 }
 
 /* Classifies text, expects 200 from the model whose fingerprint is fp
@@ -598,11 +592,11 @@ cJSON *sv_classify_by(const char *text, const char *fp)
     ck_assert_msg(r.code == 200, "classify: HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
     sv_resp_free(&r);
-    ck_assert(sv_jstr(o, "intent")[0] != '\0');
-    c = sv_jnum(o, "confidence");
+    ck_assert(json_str(o, "intent")[0] != '\0');
+    c = json_num(o, "confidence");
     ck_assert(c >= 0 && c <= 1);
-    ck_assert_str_eq(sv_jstr(o, "model"),
-                     strcmp(sv_jstr(o, "source"), "feedback") ? fp
+    ck_assert_str_eq(json_str(o, "model"),
+                     strcmp(json_str(o, "source"), "feedback") ? fp
                                                               : "feedback");
     return o;
 }
@@ -622,16 +616,9 @@ const char *sv_other_intent(const char *not_this)
  * is absent. */
 double sv_metric(const char *text, const char *series)
 {
-    size_t n = strlen(series);
-    const char *p = text;
+    const char *v = tt_metric_at(text, series);
 
-    while ((p = strstr(p, series))) {
-        if ((p == text || p[-1] == '\n') && p[n] == ' ') {
-            return strtod(p + n + 1, NULL);
-        }
-        p += n;
-    }
-    return -1;
+    return v ? strtod(v, NULL) : -1;
 }
 
 /* ---- fixtures ------------------------------------------------------------ */

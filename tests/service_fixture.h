@@ -22,6 +22,8 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 
+#include "tt_json.h"
+
 #define SV_CLASSIFY "/api/v1/intents/classify"
 #define SV_FEEDBACK "/api/v1/intents/feedback"
 #define SV_STATS "/api/v1/intents/feedback/stats"
@@ -124,13 +126,14 @@ const char *sv_header(const sv_resp *r, const char *name, char *buf,
                       size_t cap);
 /* The body as a JSON object; the caller deletes it. */
 cJSON *sv_json(const sv_resp *r);
-/* A member that must be a string / a number. */
-const char *sv_jstr(const cJSON *o, const char *name);
-double sv_jnum(const cJSON *o, const char *name);
 /* Expects status code and a JSON error body naming error (and field when
  * not NULL). */
 void sv_expect_error(const sv_resp *r, int code, const char *error,
                      const char *field);
+/* A request whose answer must be that error: sv_http, sv_expect_error and
+ * sv_resp_free in one. */
+void sv_http_error(const char *method, const char *path, const char *body,
+                   int code, const char *error, const char *field);
 /* Classifies text, expects 200 and returns the result (caller deletes). */
 cJSON *sv_classify(const char *text);
 /* The same from the model whose fingerprint is fp (sv_classify: sv_fp). */

@@ -143,6 +143,15 @@ void tt_copy_head(const char *from, const char *to, long n);
  * it). -1 when no socket could be bound. */
 int tt_free_port(void);
 
+/* Where the value of one series ("name{labels}") starts in a Prometheus
+ * text (the library's or the service's), NULL when it is absent. */
+const char *tt_metric_at(const char *text, const char *series);
+
+/* A cache on memory: that neither the environment nor a config file can
+ * change, with TC_OPT_* flags added; the test fails when it does not
+ * open. The caller closes it. */
+tc_cache *tt_open_memory(unsigned flags);
+
 /*
  * The counting allocator (tt_alloc.c). tt_alloc_install() resets the
  * counters and routes the library's allocations through it: attempt n

@@ -187,6 +187,34 @@ void tt_copy_file(const char *from, const char *to)
     tt_copy_head(from, to, LONG_MAX);
 }
 
+const char *tt_metric_at(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    const char *p = text;
+
+    while ((p = strstr(p, series))) {
+        if ((p == text || p[-1] == '\n') && p[n] == ' ') {
+            return p + n + 1;
+        }
+        p += n;
+    }
+    return NULL;
+}
+
+tc_cache *tt_open_memory(unsigned flags)
+{
+    tc_options opt;
+    tc_cache *h = NULL;
+
+    tc_options_init(&opt);
+    opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG | flags;
+    opt.store_url = "memory:";
+    ck_assert_msg(tc_cache_open(&h, &opt) == TC_OK, "open memory: %s",
+                  tc_errmsg());
+    ck_assert_ptr_nonnull(h);
+    return h;
+}
+
 int tt_free_port(void)
 {
     struct sockaddr_in sa;

@@ -345,34 +345,32 @@ static cJSON *summary_json(const bc *b, int full)
     return o;
 }
 
+/* Prints o as one JSON line and deletes it; -1 when o is NULL (out of
+ * memory) or the line was not written. */
+static int print_line_free(cJSON *o)
+{
+    int rc = o && cli_print_json_line(stdout, o) == 0 ? 0 : -1;
+
+    cJSON_Delete(o);
+    return rc;
+}
+
 static int print_json(const bc *b)
 {
     char name[64];
-    cJSON *o;
     int s, t;
 
     for (t = 0; t < 2; t++) {
         for (s = 0; s < NSC; s++) {
             const sc_result *r = &b->res[s][t];
 
-            if (!r->ran) {
-                continue;
-            }
             scenario_name(name, sizeof(name), s, r->threads);
-            if (!(o = scenario_json(r, name, 1)) ||
-                cli_print_json_line(stdout, o) != 0) {
-                cJSON_Delete(o);
+            if (r->ran && print_line_free(scenario_json(r, name, 1)) != 0) {
                 return -1;
             }
-            cJSON_Delete(o);
         }
     }
-    if (!(o = summary_json(b, 1)) || cli_print_json_line(stdout, o) != 0) {
-        cJSON_Delete(o);
-        return -1;
-    }
-    cJSON_Delete(o);
-    return 0;
+    return print_line_free(summary_json(b, 1));
 }
 
 /* The summary's lines, then a row per scenario. */

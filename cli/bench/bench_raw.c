@@ -167,7 +167,10 @@ static int hexval(int c)
     return -1;
 }
 
-/* A percent-decoded, malloc'd copy of s[0..n); NULL on a bad escape. */
+/* A percent-decoded, malloc'd copy of s[0..n); NULL on a bad escape.
+ * The library decodes store URLs too (tc__cfg_pct_decode, stricter), but
+ * behind the public boundary the CLI does not cross: the raw benchmark
+ * speaks RESP itself and so parses its target URL itself. */
 static char *pct_dup(const char *s, size_t n)
 {
     char *out = malloc(n + 1);

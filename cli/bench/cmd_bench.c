@@ -367,7 +367,7 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
     const cli_ctx *ctx = b->ctx;
     const char *cache_only = NULL, *classify_only = NULL;
     long long v;
-    int opt;
+    int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
         switch (opt) {
@@ -428,9 +428,8 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             classify_only = "--model";
             break;
         case OPT_BACKEND:
-            if (!(co->backend = exec_backend_command(optarg))) {
-                return cli_usage(ctx, "--backend: \"%s\" is not exec:COMMAND",
-                                 optarg);
+            if ((rc = cli_parse_backend(ctx, optarg, &co->backend)) != CLI_OK) {
+                return rc;
             }
             classify_only = "--backend";
             break;
@@ -446,11 +445,8 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             }
             classify_only = "--hit-ratio";
             break;
-        case 'h':
-            cli_help(ctx);
-            return -1; /* done, successfully */
         default:
-            return CLI_USAGE;
+            return cli_opt_default(ctx, opt); /* -h: done, successfully */
         }
     }
     if (argc - optind != 1) {

@@ -603,7 +603,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     long long v;
-    int opt;
+    int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
         switch (opt) {
@@ -644,9 +644,8 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
             o->model = optarg;
             break;
         case OPT_BACKEND:
-            if (!(o->backend = exec_backend_command(optarg))) {
-                return cli_usage(ctx, "--backend: \"%s\" is not exec:COMMAND",
-                                 optarg);
+            if ((rc = cli_parse_backend(ctx, optarg, &o->backend)) != CLI_OK) {
+                return rc;
             }
             break;
         case OPT_URL:
@@ -658,11 +657,8 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
         case OPT_JSON:
             o->json = 1;
             break;
-        case 'h':
-            cli_help(ctx);
-            return CLI_HELP_SHOWN;
         default:
-            return CLI_USAGE;
+            return cli_opt_default(ctx, opt);
         }
     }
     if (optind < argc) {

@@ -83,16 +83,12 @@ if (tc_classify(&r, clf, text, len) == TC_OK) {
         README_FAIL("\"%s\" answered %s, not debugging: %s", text,
                     again->intent, again->json);
     }
-    tc_result_free(again);
-    tc_classifier_close(clf);
-    tc_model_free(model);
+    readme_classified_free(again, clf, model);
 }
 
 int main(int argc, char **argv)
 {
-    tc_cache *cache = readme_cache(readme_store(argc, argv));
+    static readme_step *const steps[] = {readme_example, NULL};
 
-    readme_example(cache);
-    tc_cache_close(cache);
-    return 0;
+    return readme_run(argc, argv, steps);
 }

@@ -92,18 +92,13 @@ static void overridden(tc_cache *cache)
         README_FAIL("after the correction: %s; expected debugging from "
                     "source feedback", r->json);
     }
-    tc_result_free(r);
-    tc_classifier_close(clf);
-    tc_model_free(model);
+    readme_classified_free(r, clf, model);
 }
 
 int main(int argc, char **argv)
 {
-    tc_cache *cache = readme_cache(readme_store(argc, argv));
+    static readme_step *const steps[] = {readme_example, refused, overridden,
+                                         NULL};
 
-    readme_example(cache);
-    refused(cache);
-    overridden(cache);
-    tc_cache_close(cache);
-    return 0;
+    return readme_run(argc, argv, steps);
 }

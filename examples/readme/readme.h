@@ -97,4 +97,31 @@ static inline tc_cache *readme_cache(const char *url)
     return cache;
 }
 
+typedef void readme_step(tc_cache *cache);
+
+/*
+ * The main() of a program on a cache: opens it on the run's store, runs
+ * each step of the NULL-terminated list on it in order (a step that fails
+ * exits), closes it and returns 0.
+ */
+static inline int readme_run(int argc, char **argv, readme_step *const *steps)
+{
+    tc_cache *cache = readme_cache(readme_store(argc, argv));
+
+    for (; *steps; steps++) {
+        (*steps)(cache);
+    }
+    tc_cache_close(cache);
+    return 0;
+}
+
+/* Frees what a classification took: its result, classifier and model. */
+static inline void readme_classified_free(tc_result *r, tc_classifier *clf,
+                                          tc_model *model)
+{
+    tc_result_free(r);
+    tc_classifier_close(clf);
+    tc_model_free(model);
+}
+
 #endif

@@ -179,26 +179,14 @@ static int audit_items(tc_cache *h, const char *op, const char *ns,
 
 TC_API int tc_cache_mget(tc_cache *h, const char *ns, tc_item *items, size_t n)
 {
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!ns) {
-        return tc__fail(TC_EINVAL, "namespace is NULL");
-    }
+    TC__DOOR(h, ns, "namespace is NULL");
     return audit_items(h, "mget", ns, items, n,
                        tc__cache_mget(tc__core_of(h, ns), ns, items, n, 0));
 }
 
 TC_API int tc_cache_mset(tc_cache *h, const char *ns, tc_item *items, size_t n)
 {
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!ns) {
-        return tc__fail(TC_EINVAL, "namespace is NULL");
-    }
+    TC__DOOR(h, ns, "namespace is NULL");
     return audit_items(h, "mset", ns, items, n,
                        tc__cache_mset(tc__core_of(h, ns), ns, items, n));
 }
@@ -207,13 +195,7 @@ TC_API int tc_cache_invalidate(tc_cache *h, const char *ns)
 {
     int rc;
 
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!ns) {
-        return tc__fail(TC_EINVAL, "namespace is NULL");
-    }
+    TC__DOOR(h, ns, "namespace is NULL");
     rc = tc__cache_invalidate(tc__core_of(h, ns), ns);
     tc__audit_op(h, "invalidate", ns, NULL, -1, rc);
     return rc;
@@ -263,13 +245,7 @@ TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns)
     if (out) {
         memset(out, 0, sizeof(*out));
     }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!ns || !out) {
-        return tc__fail(TC_EINVAL, "namespace or out is NULL");
-    }
+    TC__DOOR(h, ns && out, "namespace or out is NULL");
     return tc__cache_stats(out, tc__core_of(h, ns), ns);
 }
 
@@ -287,31 +263,15 @@ TC_API const char *tc_tier_name(tc_tier tier)
 
 TC_API int tc_cache_stats_json(char **out, tc_cache *h)
 {
-    if (out) {
-        *out = NULL;
-    }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!out) {
-        return tc__fail(TC_EINVAL, "out is NULL");
-    }
+    TC__RESET(out, NULL);
+    TC__DOOR(h, out, "out is NULL");
     return tc__stats_json(out, h->core, h->fb);
 }
 
 TC_API int tc_cache_config_json(char **out, tc_cache *h)
 {
-    if (out) {
-        *out = NULL;
-    }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!out) {
-        return tc__fail(TC_EINVAL, "out is NULL");
-    }
+    TC__RESET(out, NULL);
+    TC__DOOR(h, out, "out is NULL");
     return tc__config_json(out, h->core, h->fb);
 }
 
@@ -325,13 +285,7 @@ TC_API int tc_metrics_render(char *buf, size_t cap, size_t *len, tc_cache *h)
     if (cap && buf) {
         buf[0] = '\0';
     }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!len || (cap && !buf)) {
-        return tc__fail(TC_EINVAL, "NULL argument");
-    }
+    TC__DOOR(h, len && (buf || !cap), "NULL argument");
     if (tc__metrics_render(&b, h->core, h->fb, h->cls, h->fbk) != TC_OK) {
         tc__free(b.p);
         return tc__fail(TC_ENOMEM, "out of memory");
@@ -352,13 +306,7 @@ TC_API int tc_metrics_write(tc_cache *h, FILE *out)
     tc__sb b = {NULL, 0, 0, 0};
     int ok;
 
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!out) {
-        return tc__fail(TC_EINVAL, "NULL argument");
-    }
+    TC__DOOR(h, out, "NULL argument");
     if (tc__metrics_render(&b, h->core, h->fb, h->cls, h->fbk) != TC_OK) {
         tc__free(b.p);
         return tc__fail(TC_ENOMEM, "out of memory");

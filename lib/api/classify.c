@@ -21,17 +21,9 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
 {
     int rc;
 
-    if (out) {
-        *out = NULL;
-    }
-    tc__clear();
-    if (!cache) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!out || !opt || opt->version < 1) {
-        return tc__fail(TC_EINVAL,
-                        "NULL argument or options not initialized");
-    }
+    TC__RESET(out, NULL);
+    TC__DOOR(cache, out && opt && opt->version >= 1,
+             "NULL argument or options not initialized");
     rc = tc__classifier_open(out, cache->core, tc__fb_core(cache),
                              cache->cls, opt);
     if (cache->audit) {

@@ -28,16 +28,8 @@ TC_API int tc_feedback_submit(char *id, int *outcome, tc_cache *h,
     if (id) {
         id[0] = '\0';
     }
-    if (outcome) {
-        *outcome = TC_FEEDBACK_STORED;
-    }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!id || !fb) {
-        return tc__fail(TC_EINVAL, "id or fb is NULL");
-    }
+    TC__RESET(outcome, TC_FEEDBACK_STORED);
+    TC__DOOR(h, id && fb, "id or fb is NULL");
     return audit_submit(h, id, outcome, tc__fb_submit(id, outcome, h->fb, fb));
 }
 
@@ -47,32 +39,16 @@ TC_API int tc_feedback_submit_json(char *id, int *outcome, tc_cache *h,
     if (id) {
         id[0] = '\0';
     }
-    if (outcome) {
-        *outcome = TC_FEEDBACK_STORED;
-    }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!id || !json) {
-        return tc__fail(TC_EINVAL, "id or json is NULL");
-    }
+    TC__RESET(outcome, TC_FEEDBACK_STORED);
+    TC__DOOR(h, id && json, "id or json is NULL");
     return audit_submit(h, id, outcome,
                         tc__fb_submit_json(id, outcome, h->fb, json, len));
 }
 
 TC_API int tc_feedback_stats_json(char **out, tc_cache *h)
 {
-    if (out) {
-        *out = NULL;
-    }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!out) {
-        return tc__fail(TC_EINVAL, "out is NULL");
-    }
+    TC__RESET(out, NULL);
+    TC__DOOR(h, out, "out is NULL");
     return tc__done(tc__fb_stats_json(out, h->fb));
 }
 
@@ -80,16 +56,8 @@ TC_API int tc_feedback_consume(tc_feedback_batch **out, tc_cache *h,
                                const char *consumer, size_t max,
                                int64_t claim_idle_ms)
 {
-    if (out) {
-        *out = NULL;
-    }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!out || !consumer) {
-        return tc__fail(TC_EINVAL, "out or consumer is NULL");
-    }
+    TC__RESET(out, NULL);
+    TC__DOOR(h, out && consumer, "out or consumer is NULL");
     return tc__done(tc__fb_consume(out, h->fb, consumer, max, claim_idle_ms));
 }
 
@@ -102,13 +70,7 @@ TC_API int tc_feedback_ack(tc_cache *h, const char *const *ids, size_t n)
 {
     int rc;
 
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!ids && n > 0) {
-        return tc__fail(TC_EINVAL, "ids is NULL with n %zu", n);
-    }
+    TC__DOOR(h, ids || n == 0, "ids is NULL with n %zu", n);
     rc = tc__fb_ack(h->fb, ids, n);
     tc__audit_op(h, "feedback_ack", NULL, NULL, (int64_t)n, rc);
     return tc__done(rc);
@@ -119,16 +81,8 @@ TC_API int tc_feedback_export(tc_cache *h, FILE *out, uint64_t *count)
     uint64_t n = 0;
     int rc;
 
-    if (count) {
-        *count = 0;
-    }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!out) {
-        return tc__fail(TC_EINVAL, "out is NULL");
-    }
+    TC__RESET(count, 0);
+    TC__DOOR(h, out, "out is NULL");
     rc = tc__fb_export(h->fb, out, &n);
     if (count) {
         *count = n;
@@ -144,16 +98,8 @@ TC_API int tc_feedback_import(tc_import_report **out, tc_cache *h, FILE *in,
 {
     int rc;
 
-    if (out) {
-        *out = NULL;
-    }
-    tc__clear();
-    if (!h) {
-        return tc__fail(TC_EINVAL, "the handle is NULL");
-    }
-    if (!out || !in) {
-        return tc__fail(TC_EINVAL, "out or in is NULL");
-    }
+    TC__RESET(out, NULL);
+    TC__DOOR(h, out && in, "out or in is NULL");
     rc = tc__fb_import(out, h->fb, in, format, dry_run, progress,
                        progress_userdata);
     if (!dry_run) {
@@ -172,9 +118,8 @@ TC_API int tc_feedback_purge(uint64_t *removed, tc_cache *h,
     uint64_t n = 0;
     int rc;
 
-    if (removed) {
-        *removed = 0;
-    }
+    TC__RESET(removed, 0);
+    /* the filters are checked below, so that a refused purge is audited */
     tc__clear();
     if (!h) {
         return tc__fail(TC_EINVAL, "the handle is NULL");

@@ -64,6 +64,31 @@ static inline int tc__done(int rc)
     return rc;
 }
 
+/* How a door on a handle opens: it clears the calling thread's error
+ * slot, then refuses a NULL handle, and arguments for which args_ok is
+ * false with the message that follows (a printf format and its values),
+ * by returning TC_EINVAL from the door itself. A macro, because the
+ * refusal returns from the caller; one copy, because every door opens
+ * the same way. */
+#define TC__DOOR(h, args_ok, ...)                                        \
+    do {                                                                 \
+        tc__clear();                                                     \
+        if (!(h)) {                                                      \
+            return tc__fail(TC_EINVAL, "the handle is NULL");            \
+        }                                                                \
+        if (!(args_ok)) {                                                \
+            return tc__fail(TC_EINVAL, __VA_ARGS__);                     \
+        }                                                                \
+    } while (0)
+
+/* Resets an out-parameter a caller may have passed as NULL. */
+#define TC__RESET(p, v)                                                  \
+    do {                                                                 \
+        if (p) {                                                         \
+            *(p) = (v);                                                  \
+        }                                                                \
+    } while (0)
+
 /* The out-parameters of a get, reset. */
 static inline void tc__get_reset(void **val, size_t *len, tc_tier *tier)
 {
