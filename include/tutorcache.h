@@ -1337,7 +1337,8 @@ TC_API int tc_feedback_export(tc_cache *h, FILE *out, uint64_t *count);
  * the freed pages keep the bytes until LMDB reuses them.
  * removed (may be NULL) receives how many records went; a second purge
  * with the same filters removes 0. Audited as "feedback_purge" with the
- * user id's XXH3-64 hash, never the id or the text.
+ * user id's 64-bit hash (XXH3, or keyed BLAKE2b with key_secret_file),
+ * never the id or the text.
  * Returns TC_OK; TC_EINVAL (no filter, a bad time, memory:);
  * TC_EUNAVAIL/TC_ETIMEOUT. Thread safety: any thread.
  */

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <xxhash.h>
+
 #include "base/internal.h"
 #include "cli_feedback_fixture.h"
 #include "suites.h"
@@ -103,7 +105,7 @@ START_TEST(test_audit_lines)
 {
     static const char *const ops[] = {"set", "del", "feedback_submit",
                                       "feedback_export", "get"};
-    char url[256], log[512], cfg[512], id[40], *text = NULL;
+    char url[256], log[512], cfg[512], id[40], want[40], *text = NULL;
     const char *env[3] = {NULL, NULL, NULL};
     char envbuf[600];
     how h = {0};
@@ -178,7 +180,9 @@ START_TEST(test_audit_lines)
     audit_lines(&ls, log, &text);
     ck_assert_uint_eq(ls.n, 6);
     ck_assert_str_eq(json_str(ls.v[5], "op"), "feedback_purge");
-    ck_assert(strncmp(json_str(ls.v[5], "key"), "user:", 5) == 0);
+    snprintf(want, sizeof(want), "user:%016llx",
+             (unsigned long long)XXH3_64bits("MarkerUser55", 12));
+    ck_assert_str_eq(json_str(ls.v[5], "key"), want);
     ck_assert_str_eq(json_str(ls.v[5], "detail"), "user_id,text");
     ck_assert_str_eq(json_str(ls.v[5], "actor"), "dpo");
     ck_assert_int_eq((long)json_num(ls.v[5], "count"), 0);
@@ -449,6 +453,51 @@ static void *set_many(void *ud)
  * tc_audit_reopen() called, lines go to a new file by the same name; lines
  * of threads writing at once never mix, each with its thread's actor.
  */
+/* With keyed keys (key_secret_file) the trail's pseudonym of a purged
+ * user is keyed too: not the plain XXH3 of the id, which anyone could
+ * compute to confirm a guess. */
+START_TEST(test_audit_user_keyed)
+{
+    char *dir = tt_test_dir(), log[512], url[512], cfg[512], key[512];
+    char body[1200], plain[40], *text = NULL;
+    uint64_t removed = 1;
+    tc_options opt;
+    tc_cache *h;
+    lines ls;
+
+    snprintf(key, sizeof(key), "%s/secret", dir);
+    tt_write_file(key, "000102030405060708090a0b0c0d0e0f"
+                       "101112131415161718191a1b1c1d1e1f", 0600);
+    snprintf(cfg, sizeof(cfg), "%s/cfg.json", dir);
+    snprintf(body, sizeof(body), "{\"key_secret_file\": \"%s\"}", key);
+    tt_write_file(cfg, body, 0600);
+    snprintf(log, sizeof(log), "%s/audit.log", dir);
+    snprintf(url, sizeof(url), "lmdb://%s/db", dir);
+    tc_options_init(&opt);
+    opt.flags = TC_OPT_NO_ENV;
+    opt.store_url = url;
+    opt.config_path = cfg;
+    opt.audit_log = log;
+    ck_assert_int_eq(tc_cache_open(&h, &opt), TC_OK);
+    ck_assert_int_eq(tc_feedback_purge(&removed, h, "MarkerUser55", NULL,
+                                       NULL),
+                     TC_OK);
+    ck_assert_uint_eq(removed, 0);
+    tc_cache_close(h);
+    audit_lines(&ls, log, &text);
+    ck_assert_msg(ls.n == 1, "%s", text);
+    snprintf(plain, sizeof(plain), "user:%016llx",
+             (unsigned long long)XXH3_64bits("MarkerUser55", 12));
+    ck_assert(strncmp(json_str(ls.v[0], "key"), "user:", 5) == 0);
+    ck_assert_str_ne(json_str(ls.v[0], "key"), plain);
+    ck_assert_msg(!strstr(text, "Marker"), "%s", text);
+    lines_free(&ls);
+    free(text);
+    tt_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_audit_api)
 {
     char *dir = tt_test_dir(), log[512], old[512], url[512], *text = NULL;
@@ -546,6 +595,7 @@ void suite_cli_audit(Suite *s)
 
     tcase_add_unchecked_fixture(api, tt_case_setup, tt_case_teardown);
     tcase_add_test(api, test_audit_api);
+    tcase_add_test(api, test_audit_user_keyed);
     suite_add_tcase(s, api);
 
     tcase_add_unchecked_fixture(tc, tt_case_setup, tt_case_teardown);

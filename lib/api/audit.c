@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "api/handle.h"
+#include "base/seal.h"
 
 #define OP_MAX 32
 
@@ -74,9 +75,19 @@ void tc__audit_user(tc_cache *h, const char *op, const char *user_id,
         return;
     }
     if (user_id) {
-        /* a pseudonym: the trail names whose records went, not who */
-        snprintf(k, sizeof(k), "user:%016llx",
-                 (unsigned long long)XXH3_64bits(user_id, strlen(user_id)));
+        /* a pseudonym: the trail names whose records went, not who; keyed
+         * when keys are (key_secret_file), so that a reader of the trail
+         * cannot confirm a guessed id either */
+        const tc__keyring *kr = tc__cache_keys(h->core);
+        uint64_t lo = 0, hi = 0;
+
+        if (kr && kr->has_secret) {
+            tc__keyed_hash128(&lo, &hi, kr->secret, "tc:audit:user", 13,
+                              user_id, strlen(user_id));
+        } else {
+            lo = XXH3_64bits(user_id, strlen(user_id));
+        }
+        snprintf(k, sizeof(k), "user:%016llx", (unsigned long long)lo);
         ev.key = k;
     }
     tc__audit_write(h->audit, &ev);
