@@ -1315,8 +1315,8 @@ TC_API int tc_feedback_ack(tc_cache *h, const char *const *ids, size_t n);
 
 /*
  * tc_feedback_export - every stored record (within its retention), in
- * the order the store received them, as JSON Lines on out, without touching the queue. count (may be
- * NULL) receives the number written.
+ * the order the store received them, as JSON Lines on out, without
+ * touching the queue. count (may be NULL) receives the number written.
  * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT; TC_EIO (writing out); TC_EINVAL.
  * Thread safety: any thread.
  */
