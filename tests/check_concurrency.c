@@ -120,7 +120,9 @@ static void sf_start(sf_shared *sh, bk *b, int k, int fail)
     bk_start(b, k);
     memset(sh, 0, sizeof(*sh));
     sh->h = conc_open(b);
-    sh->sleep_ms = tt_under_valgrind() ? 400 : 50;
+    /* long enough for every entered thread to find the load in progress,
+     * even on a loaded machine under a sanitizer */
+    sh->sleep_ms = tt_under_valgrind() ? 400 : 200;
     sh->fail = fail;
     atomic_init(&sh->calls, 0);
     atomic_init(&sh->entered, 0);
