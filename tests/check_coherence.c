@@ -131,7 +131,7 @@ START_TEST(test_set_del_invalidate_seen)
     /* written again at once: the late check of one write may cost the
      * next its L1 copy, never its value */
     for (int i = 0; i < 20; i++) {
-        char v[8];
+        char v[16];
 
         snprintf(v, sizeof(v), "m%d", i);
         SET(a, "mine", v, TC_TTL_DEFAULT);
