@@ -5,7 +5,7 @@
 # checks them against 'tutorcache help'); a command's options are read
 # from its own help, so they never drift from the binary.
 
-_tutorcache_commands="get set del ping stats config bench loadtest classify train eval model feedback help"
+_tutorcache_commands="get set del ping stats config bench loadtest classify warm train eval model feedback help"
 _tutorcache_globals="--store --feedback-store --config --log-level --log-format --verbose --log-texts --timeout --password-file --audit-log --actor --help --version"
 _tutorcache_namespaces="ml_model_predictions student_profiles adaptive_paths diagnostic_results intents intent_feedback"
 
