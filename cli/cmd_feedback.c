@@ -17,6 +17,7 @@
 
 #include "cmd_feedback.h"
 #include "cmd_feedback_io.h"
+#include "feedback_analytics.h"
 #include "feedback_common.h"
 #include "learn.h"
 
@@ -130,6 +131,14 @@ static const char help_stats[] =
     "maxmemory-policy volatile-lru or noeviction, appendonly yes, or a\n"
     "store of feedback's own (--feedback-store, TUTORCACHE_FEEDBACK_STORE,\n"
     "the config file's feedback_store).\n"
+    "\n"
+    "As JSON, also \"analytics\", from the stored records: per intent\n"
+    "answered, its corrections and confirmations (\"intents\"); the\n"
+    "confusion matrix of corrections, original -> correct -> count\n"
+    "(\"confusion\"); corrections and confirmations per UTC day of the\n"
+    "retention window, oldest first, zeros included (\"per_day\"); and the\n"
+    "10 most corrected texts, by their key in the intent_feedback\n"
+    "namespace, never their words (\"most_corrected\").\n"
     "\n"
     "Options:\n"
     "  -m, --model MODEL     the model whose learning to show\n"
@@ -407,7 +416,8 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     tc_cache *h = NULL;
     char *text = NULL, *model = NULL;
     const char *given = NULL;
-    cJSON *root, *pairs, *learn = NULL, *cfg, *m, *store;
+    cJSON *root, *pairs, *learn = NULL, *cfg, *m, *store, *analytics = NULL;
+    double retention = 30 * 86400.0;
     int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
@@ -441,13 +451,22 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     /* the model's learning, when there is a model and it has learned */
-    if (given) {
-        model = strdup(given);
-    } else if ((cfg = cli_config_tree(h))) {
+    model = given ? strdup(given) : NULL;
+    if ((cfg = cli_config_tree(h))) {
         m = cJSON_GetObjectItemCaseSensitive(cfg, "model");
-        model = cJSON_IsString(m) && *m->valuestring ? strdup(m->valuestring)
-                                                     : NULL;
+        if (!given && cJSON_IsString(m) && *m->valuestring) {
+            model = strdup(m->valuestring);
+        }
+        m = cJSON_GetObjectItemCaseSensitive(cfg, "feedback_retention");
+        retention = cJSON_IsNumber(m) ? m->valuedouble : retention;
         cJSON_Delete(cfg);
+    }
+    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON &&
+        (rc = cli_feedback_analytics(h, retention, &analytics)) != CLI_OK) {
+        free(model);
+        tc_free(text);
+        tc_cache_close(h);
+        return rc;
     }
     tc_cache_close(h);
     learn = model ? cli_learn_stats(model) : NULL;
@@ -456,11 +475,15 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     tc_free(text);
     if (!root) {
         cJSON_Delete(learn);
+        cJSON_Delete(analytics);
         cli_err("feedback stats: the library's JSON does not parse");
         return CLI_FAIL;
     }
     if (learn) {
         cJSON_AddItemToObject(root, "learn", learn);
+    }
+    if (analytics) {
+        cJSON_AddItemToObject(root, "analytics", analytics);
     }
     warn_at_risk(root);
     if (cli_format_resolve(fmt) == CLI_FORMAT_JSON) {

@@ -76,6 +76,7 @@ tutorcache train examples/intents.jsonl -o intents.tcm	"model":"intents\.tcm"
 tutorcache feedback submit --text "Why does this print None?" --original explanation --correct debugging --confidence 0.6	"status":"accepted"
 tutorcache feedback import examples/corrections.jsonl	"rejected":0,
 tutorcache feedback stats --format table	^queued +10$
+tutorcache feedback stats --json	"analytics":\{"intents":.*"confusion":\{"explanation":\{"debugging":1\}
 tutorcache feedback learn --model intents.tcm	"refused":false
 tutorcache feedback stats --model intents.tcm --format table	^runs +1$
 tutorcache feedback learn --model intents.tcm --rollback	"previous":
