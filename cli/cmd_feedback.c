@@ -19,6 +19,7 @@
 #include "cmd_feedback_io.h"
 #include "feedback_analytics.h"
 #include "feedback_common.h"
+#include "feedback_report.h"
 #include "learn.h"
 
 /* A record on stdin is one JSON object; the library's limits (10,000
@@ -54,7 +55,8 @@ const char cli_help_feedback[] =
     "  import [--format jsonl|csv] [--dry-run] FILE|-\n"
     "      submit JSON Lines or CSV records; rejected lines on stderr\n"
     "  stats [--json | --format json|table]\n"
-    "      counts by type, top correction pairs, queue lengths\n"
+    "      counts by type, top correction pairs, queue lengths; as JSON\n"
+    "      also analytics per intent, per day, a confusion matrix\n"
     "  export [--consumer NAME [--ack] [--max N] [--claim-idle SEC]]\n"
     "      stored records, or records of the retraining queue, as JSON "
     "Lines\n"
@@ -62,6 +64,8 @@ const char cli_help_feedback[] =
     "      teach the model the queue's corrections, check it, swap it in\n"
     "  purge [--user-id ID] [--before TIME] [--text TEXT]\n"
     "      erase matching records, their queue entries and overrides\n"
+    "  report [-o FILE]\n"
+    "      the feedback analytics as one self-contained HTML page\n"
     "\n"
     "Examples:\n"
     "  tutorcache feedback submit --text \"Explain recursion\" \\\n"
@@ -417,7 +421,6 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     char *text = NULL, *model = NULL;
     const char *given = NULL;
     cJSON *root, *pairs, *learn = NULL, *cfg, *m, *store, *analytics = NULL;
-    double retention = 30 * 86400.0;
     int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
@@ -457,12 +460,10 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         if (!given && cJSON_IsString(m) && *m->valuestring) {
             model = strdup(m->valuestring);
         }
-        m = cJSON_GetObjectItemCaseSensitive(cfg, "feedback_retention");
-        retention = cJSON_IsNumber(m) ? m->valuedouble : retention;
         cJSON_Delete(cfg);
     }
     if (cli_format_resolve(fmt) == CLI_FORMAT_JSON &&
-        (rc = cli_feedback_analytics(h, retention, &analytics)) != CLI_OK) {
+        (rc = cli_feedback_analytics(h, &analytics)) != CLI_OK) {
         free(model);
         tc_free(text);
         tc_cache_close(h);
@@ -533,7 +534,8 @@ static const struct {
                    {"stats", cmd_stats},
                    {"export", cli_feedback_export},
                    {"learn", cli_feedback_learn},
-                   {"purge", cli_feedback_purge}};
+                   {"purge", cli_feedback_purge},
+                   {"report", cli_feedback_report}};
 
 int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
 {
@@ -541,7 +543,7 @@ int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
 
     if (argc < 2) {
         return cli_usage(ctx, "expected a subcommand: submit, import, "
-                              "stats, export, learn or purge");
+                              "stats, export, learn, purge or report");
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         return cli_help(ctx);
@@ -555,6 +557,6 @@ int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
     }
     return cli_usage(ctx,
                      "unknown subcommand \"%s\" (submit, import, stats, "
-                     "export, learn, purge)",
+                     "export, learn, purge, report)",
                      argv[1]);
 }

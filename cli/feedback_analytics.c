@@ -174,7 +174,18 @@ static cJSON *top_texts(const cJSON *texts)
     return out;
 }
 
-int cli_feedback_analytics(tc_cache *h, double retention_s, cJSON **out)
+/* The retention of feedback records, in seconds, from the configuration. */
+static double retention_seconds(tc_cache *h)
+{
+    cJSON *cfg = cli_config_tree(h);
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(cfg, "feedback_retention");
+    double s = cJSON_IsNumber(r) ? r->valuedouble : 30 * 86400.0;
+
+    cJSON_Delete(cfg);
+    return s;
+}
+
+int cli_feedback_analytics(tc_cache *h, cJSON **out)
 {
     cJSON *a = cJSON_CreateObject(), *texts = cJSON_CreateObject(), *rec;
     cJSON *intents, *confusion, *days, *top;
@@ -186,7 +197,7 @@ int cli_feedback_analytics(tc_cache *h, double retention_s, cJSON **out)
     *out = NULL;
     intents = a ? cJSON_AddObjectToObject(a, "intents") : NULL;
     confusion = a ? cJSON_AddObjectToObject(a, "confusion") : NULL;
-    days = window(retention_s);
+    days = window(retention_seconds(h));
     if (!tmp || !intents || !confusion || !days || !texts) {
         cli_err("feedback stats: %s", tmp ? "out of memory"
                                           : "no temporary file");

@@ -95,7 +95,7 @@ _tutorcache()
 	case $cmd in
 	feedback)
 		[ -n "$sub" ] && { COMPREPLY=($(compgen -f -- "$cur")); return 0; }
-		COMPREPLY=($(compgen -W "submit import stats export learn purge" -- "$cur"))
+		COMPREPLY=($(compgen -W "submit import stats export learn purge report" -- "$cur"))
 		;;
 	model)
 		[ -n "$sub" ] && { COMPREPLY=($(compgen -f -- "$cur")); return 0; }

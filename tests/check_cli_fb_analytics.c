@@ -5,8 +5,11 @@
  * window (a record of two days ago on its day), and the most corrected
  * texts by key (two spellings of one text are one key, and no key holds
  * the text); an empty store gives empty tallies and a window of zeros.
+ * And `feedback report`: its page well-formed (xmllint), a chart per
+ * section, users' intent names escaped, nothing fetched or run.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -130,6 +133,57 @@ START_TEST(test_analytics_empty)
 }
 END_TEST
 
+/* Occurrences of needle in hay. */
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (; (hay = strstr(hay, needle)); hay += strlen(needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* The HTML page: well-formed (as XML, and to xmllint's HTML parser), one
+ * chart per section, names escaped, nothing fetched or run. */
+START_TEST(test_report)
+{
+    char path[512], cmd[1200], url[512];
+    how h = {0};
+    run r;
+
+    h.url = cli_store_url(_i, url, sizeof(url));
+    cf_submit(&h, "t1", "code_generation", "explanation", NULL);
+    cf_submit(&h, "t2", "x<y>&\"z\"", "explanation", NULL);
+    cf_submit(&h, "t3", "translation", "translation", NULL);
+    snprintf(path, sizeof(path), "%s/report.html", cli_home());
+    cli(&r, &h, "feedback", "report", "-o", path);
+    expect(&r, 0, "", "");
+    run_free(&r);
+    snprintf(cmd, sizeof(cmd),
+             "xmllint --noout '%s' && xmllint --html --noout '%s' 2>/dev/null",
+             path, path);
+    ck_assert_int_eq(system(cmd), 0);
+
+    /* the same page on stdout */
+    cli(&r, &h, "feedback", "report");
+    expect(&r, 0, NULL, "");
+    ck_assert_int_eq(count_of(r.out, "<section"), 3);
+    ck_assert_int_eq(count_of(r.out, "<svg"), 3);
+    ck_assert_ptr_nonnull(strstr(r.out, "x&lt;y&gt;&amp;&quot;z&quot;"));
+    ck_assert_ptr_null(strstr(r.out, "x<y>"));
+    ck_assert_ptr_null(strstr(r.out, "<script"));
+    ck_assert_ptr_null(strstr(r.out, "href="));
+    ck_assert_ptr_null(strstr(r.out, "src="));
+    run_free(&r);
+
+    /* a FILE that cannot be written: a usage error, nothing half done */
+    cli_check_diag(&h, 2, "no-such-dir", "feedback", "report", "-o",
+                   "no-such-dir/r.html");
+    cli_check_diag(&h, 2, "no arguments", "feedback", "report", "extra");
+}
+END_TEST
+
 void suite_cli_fb_analytics(Suite *s)
 {
     TCase *tc = tcase_create("cli_fb_analytics");
@@ -139,5 +193,6 @@ void suite_cli_fb_analytics(Suite *s)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_analytics, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_loop_test(tc, test_analytics_empty, CLI_LMDB, CLI_REDIS + 1);
+    tcase_add_loop_test(tc, test_report, CLI_LMDB, CLI_REDIS + 1);
     suite_add_tcase(s, tc);
 }
