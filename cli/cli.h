@@ -93,6 +93,7 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_model(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_loadtest(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv);
 
 extern const char cli_help_get[];
 extern const char cli_help_set[];
@@ -106,6 +107,7 @@ extern const char cli_help_eval[];
 extern const char cli_help_classify[];
 extern const char cli_help_model[];
 extern const char cli_help_loadtest[];
+extern const char cli_help_warm[];
 
 /* ---- util.c ------------------------------------------------------------- */
 
@@ -226,6 +228,21 @@ cJSON *cli_config_tree(tc_cache *h);
  * not counted). Returns 0, or -1 with errno set (EFBIG past max bytes).
  */
 int cli_read_all(FILE *fp, size_t max, char **buf, size_t *len);
+
+/*
+ * The input of a command that reads FILE: stdin for NULL or "-", else the
+ * file opened for reading (the caller closes it when it is not stdin).
+ * Returns CLI_OK, or CLI_USAGE after a message (a directory, a file that
+ * cannot be opened).
+ */
+int cli_open_input(const char *path, FILE **in);
+
+/*
+ * A line of batch input (classify, warm) is a text, or a JSON object when
+ * its first character after blanks is '{'. Drops a trailing CR from *len;
+ * returns the offset of the '{', or *len when the line is a plain text.
+ */
+size_t cli_line_json(const char *line, size_t *len);
 
 /*
  * Prints a JSON object for people: scalars as "name  value" lines, an

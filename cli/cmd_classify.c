@@ -379,15 +379,10 @@ static void add_json(job *j, const char *line, size_t len, long where)
 
 static void add_line(job *j, char *line, size_t len, long where)
 {
-    size_t i;
+    size_t json = cli_line_json(line, &len);
 
-    if (len > 0 && line[len - 1] == '\r') {
-        len--;
-    }
-    for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++) {
-    }
-    if (i < len && line[i] == '{') {
-        add_json(j, line + i, len - i, where);
+    if (json < len) {
+        add_json(j, line + json, len - json, where);
     } else {
         add(j, line, len, NULL, where, NULL);
     }

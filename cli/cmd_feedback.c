@@ -17,7 +17,9 @@
 
 #include "cmd_feedback.h"
 #include "cmd_feedback_io.h"
+#include "feedback_analytics.h"
 #include "feedback_common.h"
+#include "feedback_report.h"
 #include "learn.h"
 
 /* A record on stdin is one JSON object; the library's limits (10,000
@@ -53,7 +55,8 @@ const char cli_help_feedback[] =
     "  import [--format jsonl|csv] [--dry-run] FILE|-\n"
     "      submit JSON Lines or CSV records; rejected lines on stderr\n"
     "  stats [--json | --format json|table]\n"
-    "      counts by type, top correction pairs, queue lengths\n"
+    "      counts by type, top correction pairs, queue lengths; as JSON\n"
+    "      also analytics per intent, per day, a confusion matrix\n"
     "  export [--consumer NAME [--ack] [--max N] [--claim-idle SEC]]\n"
     "      stored records, or records of the retraining queue, as JSON "
     "Lines\n"
@@ -61,6 +64,8 @@ const char cli_help_feedback[] =
     "      teach the model the queue's corrections, check it, swap it in\n"
     "  purge [--user-id ID] [--before TIME] [--text TEXT]\n"
     "      erase matching records, their queue entries and overrides\n"
+    "  report [-o FILE]\n"
+    "      the feedback analytics as one self-contained HTML page\n"
     "\n"
     "Examples:\n"
     "  tutorcache feedback submit --text \"Explain recursion\" \\\n"
@@ -130,6 +135,14 @@ static const char help_stats[] =
     "maxmemory-policy volatile-lru or noeviction, appendonly yes, or a\n"
     "store of feedback's own (--feedback-store, TUTORCACHE_FEEDBACK_STORE,\n"
     "the config file's feedback_store).\n"
+    "\n"
+    "As JSON, also \"analytics\", from the stored records: per intent\n"
+    "answered, its corrections and confirmations (\"intents\"); the\n"
+    "confusion matrix of corrections, original -> correct -> count\n"
+    "(\"confusion\"); corrections and confirmations per UTC day of the\n"
+    "retention window, oldest first, zeros included (\"per_day\"); and the\n"
+    "10 most corrected texts, by their key in the intent_feedback\n"
+    "namespace, never their words (\"most_corrected\").\n"
     "\n"
     "Options:\n"
     "  -m, --model MODEL     the model whose learning to show\n"
@@ -407,7 +420,7 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     tc_cache *h = NULL;
     char *text = NULL, *model = NULL;
     const char *given = NULL;
-    cJSON *root, *pairs, *learn = NULL, *cfg, *m, *store;
+    cJSON *root, *pairs, *learn = NULL, *cfg, *m, *store, *analytics = NULL;
     int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
@@ -441,13 +454,20 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     /* the model's learning, when there is a model and it has learned */
-    if (given) {
-        model = strdup(given);
-    } else if ((cfg = cli_config_tree(h))) {
+    model = given ? strdup(given) : NULL;
+    if ((cfg = cli_config_tree(h))) {
         m = cJSON_GetObjectItemCaseSensitive(cfg, "model");
-        model = cJSON_IsString(m) && *m->valuestring ? strdup(m->valuestring)
-                                                     : NULL;
+        if (!given && cJSON_IsString(m) && *m->valuestring) {
+            model = strdup(m->valuestring);
+        }
         cJSON_Delete(cfg);
+    }
+    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON &&
+        (rc = cli_feedback_analytics(h, &analytics)) != CLI_OK) {
+        free(model);
+        tc_free(text);
+        tc_cache_close(h);
+        return rc;
     }
     tc_cache_close(h);
     learn = model ? cli_learn_stats(model) : NULL;
@@ -456,11 +476,15 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     tc_free(text);
     if (!root) {
         cJSON_Delete(learn);
+        cJSON_Delete(analytics);
         cli_err("feedback stats: the library's JSON does not parse");
         return CLI_FAIL;
     }
     if (learn) {
         cJSON_AddItemToObject(root, "learn", learn);
+    }
+    if (analytics) {
+        cJSON_AddItemToObject(root, "analytics", analytics);
     }
     warn_at_risk(root);
     if (cli_format_resolve(fmt) == CLI_FORMAT_JSON) {
@@ -510,7 +534,8 @@ static const struct {
                    {"stats", cmd_stats},
                    {"export", cli_feedback_export},
                    {"learn", cli_feedback_learn},
-                   {"purge", cli_feedback_purge}};
+                   {"purge", cli_feedback_purge},
+                   {"report", cli_feedback_report}};
 
 int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
 {
@@ -518,7 +543,7 @@ int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
 
     if (argc < 2) {
         return cli_usage(ctx, "expected a subcommand: submit, import, "
-                              "stats, export, learn or purge");
+                              "stats, export, learn, purge or report");
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         return cli_help(ctx);
@@ -532,6 +557,6 @@ int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
     }
     return cli_usage(ctx,
                      "unknown subcommand \"%s\" (submit, import, stats, "
-                     "export, learn, purge)",
+                     "export, learn, purge, report)",
                      argv[1]);
 }

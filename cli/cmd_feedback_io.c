@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd_feedback_io.h"
@@ -104,26 +103,6 @@ static void on_progress(void *userdata, uint64_t lines)
     *shown = 1;
 }
 
-/* The input: FILE, or stdin for none or "-". */
-static int open_input(const char *path, FILE **in)
-{
-    struct stat st;
-
-    *in = stdin;
-    if (!path || strcmp(path, "-") == 0) {
-        return CLI_OK;
-    }
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        cli_err("%s: is a directory", path);
-        return CLI_USAGE;
-    }
-    if (!(*in = fopen(path, "rb"))) {
-        cli_err("%s: %s", path, strerror(errno));
-        return CLI_USAGE;
-    }
-    return CLI_OK;
-}
-
 int cli_feedback_import(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -171,7 +150,7 @@ int cli_feedback_import(cli_ctx *ctx, int argc, char **argv)
         path = argv[optind];
     }
     name = path && strcmp(path, "-") != 0 ? path : "stdin";
-    if ((rc = open_input(path, &in)) != CLI_OK) {
+    if ((rc = cli_open_input(path, &in)) != CLI_OK) {
         return rc;
     }
     if ((rc = cli_feedback_open(ctx, &h, dry_run)) != CLI_OK) {

@@ -49,6 +49,8 @@ static const cli_command commands[] = {
      cli_cmd_loadtest, cli_help_loadtest},
     {"classify", "classify texts through the cache", cli_cmd_classify,
      cli_help_classify},
+    {"warm", "classify a file of texts into the cache", cli_cmd_warm,
+     cli_help_warm},
     {"train", "train the built-in classifier", cli_cmd_train, cli_help_train},
     {"eval", "measure a model on labelled examples", cli_cmd_eval,
      cli_help_eval},

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -635,4 +636,35 @@ int cli_want_args(cli_ctx *ctx, int got, int want, const char *names)
     }
     return cli_usage(ctx, "expected %s, got %d argument%s", names, got,
                      got == 1 ? "" : "s");
+}
+
+int cli_open_input(const char *path, FILE **in)
+{
+    struct stat st;
+
+    *in = stdin;
+    if (!path || strcmp(path, "-") == 0) {
+        return CLI_OK;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_err("%s: is a directory", path);
+        return CLI_USAGE;
+    }
+    if (!(*in = fopen(path, "rb"))) {
+        cli_err("%s: %s", path, strerror(errno));
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+size_t cli_line_json(const char *line, size_t *len)
+{
+    size_t i;
+
+    if (*len > 0 && line[*len - 1] == '\r') {
+        (*len)--;
+    }
+    for (i = 0; i < *len && (line[i] == ' ' || line[i] == '\t'); i++) {
+    }
+    return i < *len && line[i] == '{' ? i : *len;
 }

@@ -5,7 +5,7 @@
 # checks them against 'tutorcache help'); a command's options are read
 # from its own help, so they never drift from the binary.
 
-_tutorcache_commands="get set del ping stats config bench loadtest classify train eval model feedback help"
+_tutorcache_commands="get set del ping stats config bench loadtest classify warm train eval model feedback help"
 _tutorcache_globals="--store --feedback-store --config --log-level --log-format --verbose --log-texts --timeout --password-file --audit-log --actor --help --version"
 _tutorcache_namespaces="ml_model_predictions student_profiles adaptive_paths diagnostic_results intents intent_feedback"
 
@@ -95,7 +95,7 @@ _tutorcache()
 	case $cmd in
 	feedback)
 		[ -n "$sub" ] && { COMPREPLY=($(compgen -f -- "$cur")); return 0; }
-		COMPREPLY=($(compgen -W "submit import stats export learn purge" -- "$cur"))
+		COMPREPLY=($(compgen -W "submit import stats export learn purge report" -- "$cur"))
 		;;
 	model)
 		[ -n "$sub" ] && { COMPREPLY=($(compgen -f -- "$cur")); return 0; }

@@ -436,6 +436,7 @@ Suite *suite_cli_feedback(void)
     tcase_add_test(tc, test_help);
     suite_add_tcase(s, tc);
     suite_cli_feedback_io(s);
+    suite_cli_fb_analytics(s);
     suite_cli_feedback_kill(s);
     suite_cli_audit(s);
     return s;

@@ -103,7 +103,7 @@ done <"$tmp/commands"
 while read -r c; do
 	grep -Eq "^\.BR? $c( |,|$)" man/tutorcache.1 ||
 		fail "man/tutorcache.1: no feedback subcommand $c"
-	grep -q "\"submit import stats export learn purge\"" "$comp" &&
+	grep -q "\"submit import stats export learn purge report\"" "$comp" &&
 		grep -q "\\b$c\\b" "$comp" ||
 		fail "$comp: the feedback subcommand $c is not completed"
 done <"$tmp/subcommands"

@@ -76,6 +76,7 @@ tutorcache train examples/intents.jsonl -o intents.tcm	"model":"intents\.tcm"
 tutorcache feedback submit --text "Why does this print None?" --original explanation --correct debugging --confidence 0.6	"status":"accepted"
 tutorcache feedback import examples/corrections.jsonl	"rejected":0,
 tutorcache feedback stats --format table	^queued +10$
+tutorcache feedback stats --json	"analytics":\{"intents":.*"confusion":\{"explanation":\{"debugging":1\}
 tutorcache feedback learn --model intents.tcm	"refused":false
 tutorcache feedback stats --model intents.tcm --format table	^runs +1$
 tutorcache feedback learn --model intents.tcm --rollback	"previous":
@@ -93,6 +94,7 @@ tutorcache eval intents.tcm examples/intents_test.jsonl --json	"accuracy":(0\.[5
 tutorcache model info intents.tcm --format json	"name":"intent"
 tutorcache classify --model intents.tcm "How do I fix this segfault?"	"intent":"debugging"
 tutorcache classify --model intents.tcm < examples/questions.txt	"intent":"study_planning"
+tutorcache warm --model intents.tcm examples/questions.txt	^\{"texts":10,"computed":0,"already_cached":10,"rejected":0,
 tutorcache classify --backend 'exec:python3 examples/my_model.py' < examples/questions.txt	"model":"fn:exec:python3 examples/my_model\.py"
 tutorcache classify --backend 'exec:python3 examples/my_model.py' < examples/questions.txt	"intent":"study_planning","confidence":0\.[0-9]+,"top":\[
 tutorcache --config examples/tutorcache.json config --format json	"config_file":"examples/tutorcache\.json"

@@ -56,6 +56,7 @@ Suite *suite_classify_hit(void); /* check_classify_hit.c: the packed L1
  * test fails; the result is the caller's. */
 tc_result *cl_classify_ok(tc_classifier *c, const char *text, tc_source want);
 Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
+Suite *suite_cli_warm(void);     /* check_cli_warm.c: warm */
 void suite_cli_train(Suite *s);  /* check_cli_train.c: train, model info,
                                     eval */
 Suite *suite_metrics(void);      /* check_metrics.c: Prometheus exposition */
@@ -68,6 +69,7 @@ void suite_feedback_queue(Suite *su);  /* check_feedback_queue.c: queue,
 Suite *suite_cli_perf(void);           /* check_cli_perf.c: bench classify */
 void suite_cli_loadtest(Suite *s);     /* check_cli_loadtest.c: loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
+void suite_cli_fb_analytics(Suite *s); /* check_cli_fb_analytics.c */
 void suite_cli_feedback_io(Suite *s); /* check_cli_feedback_io.c: import,
                                          export */
 void suite_cli_feedback_kill(Suite *s); /* check_cli_feedback_kill.c */
