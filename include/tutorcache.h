@@ -949,7 +949,7 @@ TC_API int tc_model_corrections_json(char **out, const tc_model *m);
 typedef int (*tc_classifier_fn)(char **json, const char *text, size_t len,
                                 void *userdata);
 
-#define TC_CLASSIFIER_OPTIONS_VERSION 1
+#define TC_CLASSIFIER_OPTIONS_VERSION 2 /* 2: candidate_*, split */
 
 typedef struct tc_classifier_options {
     unsigned version;      /* TC_CLASSIFIER_OPTIONS_VERSION, by _init */
@@ -961,6 +961,19 @@ typedef struct tc_classifier_options {
     const char *ns;        /* namespace; NULL: "intents" */
     int top_k;             /* labels in "top"; <= 0: 3 */
     double threshold;      /* below it the intent is "unknown"; default 0 */
+    /* version 2: an A/B rollout. A candidate model (candidate_model, or
+     * candidate_fn with its version) answers the share `split` (0..1) of
+     * the traffic, chosen by a hash of the user_id (tc_classify_user) or
+     * else of the normalized text, so a user or a text always lands in the
+     * same arm. Answers are cached per model (the key holds its identity),
+     * and each names its arm. A candidate that fails (not for bad input)
+     * is answered by the control model instead, and the error counted.
+     * No candidate (the default): no arms, the path of version 1. */
+    tc_model *candidate_model;        /* borrowed, or NULL */
+    tc_classifier_fn candidate_fn;    /* or a host callback ... */
+    void *candidate_fn_userdata;
+    const char *candidate_fn_version; /* ... and its version (1-127) */
+    double split;                     /* the candidate's share, 0..1 */
 } tc_classifier_options;
 
 /* tc_classifier_options_init - defaults. Thread safety: any thread. */
@@ -1000,6 +1013,9 @@ typedef struct tc_result {
     const char *model;         /* fingerprint or host model version */
     int64_t latency_us;
     const char *json;          /* all of the above as one JSON object */
+    const char *arm;           /* "control" or "candidate" when the
+                                  classifier has a candidate (also in
+                                  json as "arm"), else NULL */
 } tc_result;
 
 /*
@@ -1018,9 +1034,19 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
                        size_t len);
 
 /*
+ * tc_classify_user - tc_classify for a user: with a candidate model, the
+ * arm is chosen by user_id (NULL: by the text), so that one user always
+ * gets the same model. Without a candidate, tc_classify.
+ */
+TC_API int tc_classify_user(tc_result **out, tc_classifier *c,
+                            const char *text, size_t len,
+                            const char *user_id);
+
+/*
  * tc_classify_batch - n texts, with the L2 lookups of the L1 misses in one
  * round trip. out[i] receives each result, or NULL with status[i] set to
- * the error of that text alone (status may be NULL).
+ * the error of that text alone (status may be NULL). With a candidate
+ * model, each text's arm is chosen by its normalized text.
  * Returns TC_OK when every text was attempted; TC_EINVAL; TC_ENOMEM.
  * Ownership: each out[i] is the caller's. Thread safety: any thread.
  */

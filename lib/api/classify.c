@@ -43,8 +43,8 @@ TC_API void tc_classifier_close(tc_classifier *c)
     tc__classifier_close(c);
 }
 
-TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
-                       size_t len)
+static int classify(tc_result **out, tc_classifier *c, const char *text,
+                    size_t len, const char *user_id)
 {
     int rc, outer;
 
@@ -58,9 +58,21 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
     /* one deadline for the override, the lookup and the store of the
      * answer (base/deadline.h) */
     outer = tc__deadline_enter();
-    rc = tc__classify(out, c, text, len);
+    rc = tc__classify(out, c, text, len, user_id);
     tc__deadline_leave(outer);
     return tc__done(rc);
+}
+
+TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
+                       size_t len)
+{
+    return classify(out, c, text, len, NULL);
+}
+
+TC_API int tc_classify_user(tc_result **out, tc_classifier *c,
+                            const char *text, size_t len, const char *user_id)
+{
+    return classify(out, c, text, len, user_id);
 }
 
 TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,

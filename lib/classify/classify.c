@@ -16,33 +16,14 @@
 #include "base/normalize.h"
 #include "cache/cache.h"
 #include "cache/ns.h"
-#include "classify/classify.h"
+#include "classify/classifier.h"
 #include "classify/packed.h"
 #include "classify/result.h"
 #include "model/model.h"
 
 #define DEFAULT_TOP_K 3
 #define DEFAULT_NS "intents"
-#define ID_MAX 128
 
-struct tc_classifier {
-    tc__cache *cache;
-    tc__cache *ocache; /* the overrides' (feedback's store), or cache */
-    tc__nsrt *nsh; /* ns and the overrides' namespace, resolved once */
-    tc__nsrt *fbh;
-    tc__cls_counts *counts; /* NULL: metrics off */
-    const tc__logger *log;
-    tc_model *model;
-    tc_classifier_fn fn;
-    void *fn_userdata;
-    char *fn_version;
-    size_t fn_vlen;
-    char *ns;
-    int top_k;
-    char topk[16];   /* the key's tail: a NUL, top_k's digits, a NUL */
-    size_t topk_len; /* without the last NUL */
-    double threshold;
-};
 
 void tc__classifier_options_init(tc_classifier_options *opt)
 {
@@ -79,6 +60,10 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
             TC_OK) {
         return rc;
     }
+    if (opt->version >= 2 && (opt->candidate_model || opt->candidate_fn) &&
+        !(opt->split >= 0 && opt->split <= 1)) {
+        return tc__fail(TC_EINVAL, "split: not in 0..1");
+    }
     if (!(c = tc__calloc(1, sizeof(*c)))) {
         return tc__fail(TC_ENOMEM, "out of memory");
     }
@@ -103,6 +88,26 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
     c->topk[0] = '\0';
     c->topk_len =
         1 + (size_t)snprintf(c->topk + 1, sizeof(c->topk) - 1, "%d", c->top_k);
+    if (opt->version >= 2 && (opt->candidate_model || opt->candidate_fn)) {
+        /* the candidate: the same cache and namespace, its own identity
+         * in the key; counted by this classifier, not by itself */
+        tc_classifier_options co = *opt;
+
+        co.version = 1;
+        co.model = opt->candidate_model;
+        co.fn = opt->candidate_fn;
+        co.fn_userdata = opt->candidate_fn_userdata;
+        co.fn_version = opt->candidate_fn_version;
+        c->split = opt->split;
+        if ((rc = tc__classifier_open(&c->cand, cache, overrides, NULL,
+                                      &co)) != TC_OK) {
+            char why[256];
+
+            snprintf(why, sizeof(why), "%s", tc__errmsg());
+            tc__classifier_close(c);
+            return tc__fail(rc, "candidate: %s", why);
+        }
+    }
     *out = c;
     return TC_OK;
 }
@@ -112,6 +117,7 @@ void tc__classifier_close(tc_classifier *c)
     if (c) {
         tc__free(c->ns);
         tc__free(c->fn_version);
+        tc__classifier_close(c->cand);
         tc__free(c);
     }
 }
@@ -441,22 +447,6 @@ static void log_result(const tc_classifier *c, const tc_result *r,
     tc__free(t);
 }
 
-/* One classification for the metrics: its outcome and latency. */
-static void count(const tc_classifier *c, const tc_result *r, int64_t t0)
-{
-    tc__cls_status st = TC__CLS_ERROR;
-
-    if (!c->counts) {
-        return;
-    }
-    if (r) {
-        st = r->source == TC_SOURCE_MODEL      ? TC__CLS_CACHE_MISS
-             : r->source == TC_SOURCE_FEEDBACK ? TC__CLS_FEEDBACK
-                                               : TC__CLS_CACHE_HIT;
-    }
-    tc__cls_count(c->counts, st, r ? r->latency_us : tc__now_us() - t0);
-}
-
 static tc_source tier_source(tc_tier t)
 {
     return t == TC_TIER_L1 ? TC_SOURCE_L1 : TC_SOURCE_L2;
@@ -495,13 +485,12 @@ static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
     return rc;
 }
 
-int tc__classify(tc_result **out, tc_classifier *c, const char *text,
-                 size_t len)
+int tc__classify_one(tc_result **out, tc_classifier *c, const char *text,
+                     size_t len, int64_t t0)
 {
     char kbuf[SHORT_KEY], vbuf[VAL_BUF], *key = kbuf, *big;
     const char *id = NULL, *val;
     size_t normlen = 0, keylen = 0, vlen;
-    int64_t t0 = tc__now_us();
     tc_tier tier;
     int rc;
 
@@ -510,7 +499,6 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         rc = prepare(&key, &normlen, &keylen, &id, c, text, len);
     }
     if (rc != TC_OK) {
-        count(c, NULL, t0);
         return rc;
     }
     /* a correction overrides whatever is cached, in every process; its
@@ -547,7 +535,6 @@ done:
     if (rc == TC_ENOMEM) {
         tc__fail(rc, "out of memory");
     }
-    count(c, rc == TC_OK ? *out : NULL, t0);
     if (rc == TC_OK && tc__log_on(c->log, TC_LOG_DEBUG)) {
         log_result(c, *out, text, len);
     }
@@ -645,12 +632,12 @@ done:
     return rc;
 }
 
-int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
-                       const char *const *texts, const size_t *lens, size_t n)
+int tc__classify_batch_one(tc_result **out, int *status, tc_classifier *c,
+                           const char *const *texts, const size_t *lens,
+                           size_t n, int64_t t0)
 {
     size_t *normlens = NULL;
     tc_item *items = NULL;
-    int64_t t0 = tc__now_us();
     size_t i;
     int rc;
 
@@ -693,9 +680,6 @@ done:
             tc__free(out[i]);
             out[i] = NULL;
         }
-    }
-    for (i = 0; i < n; i++) {
-        count(c, out[i], t0);
     }
     return rc;
 }
