@@ -6,6 +6,7 @@
 
 #include "api/handle.h"
 #include "base/deadline.h"
+#include "classify/classifier.h"
 #include "classify/result.h"
 #include "model/model.h"
 
@@ -58,7 +59,8 @@ static int classify(tc_result **out, tc_classifier *c, const char *text,
     /* one deadline for the override, the lookup and the store of the
      * answer (base/deadline.h) */
     outer = tc__deadline_enter();
-    rc = tc__classify(out, c, text, len, user_id);
+    rc = c->cand ? tc__ab_classify(out, c, text, len, user_id)
+                 : tc__classify(out, c, text, len);
     tc__deadline_leave(outer);
     return tc__done(rc);
 }
@@ -94,7 +96,9 @@ TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
     }
     /* no deadline over the whole batch: each of its round trips carries
      * many texts, and has the timeout of its own */
-    return tc__done(tc__classify_batch(out, status, c, texts, lens, n));
+    return tc__done(c->cand
+                        ? tc__ab_classify_batch(out, status, c, texts, lens, n)
+                        : tc__classify_batch(out, status, c, texts, lens, n));
 }
 
 TC_API void tc_result_free(tc_result *r)

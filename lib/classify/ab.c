@@ -1,9 +1,8 @@
 /*
- * ab.c - tc__classify and tc__classify_batch: a classifier's answers
- * counted, and, when it holds an A/B rollout's candidate, the arm of each
- * text or user, the candidate's answers with control's behind them, and
- * the arm named in each answer and counted. Without a candidate the path
- * is classify.c's alone.
+ * ab.c - a classifier with an A/B rollout's candidate (classifier.h):
+ * the arm of each text or user, the candidate's answers with control's
+ * behind them, the arm named in each answer and counted. A classifier
+ * without a candidate never comes here.
  */
 #include <string.h>
 
@@ -83,56 +82,39 @@ static int falls_back(int rc)
     return rc != TC_OK && rc != TC_EINVAL && rc != TC_ENOMEM;
 }
 
-static int ab_classify(tc_result **out, tc_classifier *c, const char *text,
-                       size_t len, const char *user_id, int64_t t0)
+/* A candidate's answer (or failure) for the handle's counters, which
+ * the candidate does not count itself. */
+static void count_candidate(const tc_classifier *c, const tc_result *r,
+                            int64_t t0)
+{
+    tc__cls_count(c->counts, tc__cls_status_of(r),
+                  r ? r->latency_us : tc__now_us() - t0);
+}
+
+int tc__ab_classify(tc_result **out, tc_classifier *c, const char *text,
+                    size_t len, const char *user_id)
 {
     tc__cls_arm arm = tc__ab_arm(text, len, user_id, c->split);
+    int64_t t0 = tc__now_us();
     int rc;
 
     if (arm == TC__ARM_CANDIDATE) {
-        rc = tc__classify_one(out, c->cand, text, len, t0);
-        if (rc == TC_OK) {
-            answered(c, *out, arm);
-            return rc;
-        }
-        if (!falls_back(rc)) {
+        rc = tc__classify(out, c->cand, text, len);
+        if (rc == TC_OK || !falls_back(rc)) {
+            count_candidate(c, rc == TC_OK ? *out : NULL, t0);
+            if (rc == TC_OK) {
+                answered(c, *out, arm);
+            }
             return rc;
         }
         tc__cls_count_arm_error(c->counts, arm);
         tc__clear();
         arm = TC__ARM_CONTROL;
     }
-    rc = tc__classify_one(out, c, text, len, t0);
+    rc = tc__classify(out, c, text, len);
     if (rc == TC_OK) {
         answered(c, *out, arm);
     }
-    return rc;
-}
-
-/* One classification for the metrics: its outcome and latency. */
-static void count(const tc_classifier *c, const tc_result *r, int64_t t0)
-{
-    tc__cls_status st = TC__CLS_ERROR;
-
-    if (!c->counts) {
-        return;
-    }
-    if (r) {
-        st = r->source == TC_SOURCE_MODEL      ? TC__CLS_CACHE_MISS
-             : r->source == TC_SOURCE_FEEDBACK ? TC__CLS_FEEDBACK
-                                               : TC__CLS_CACHE_HIT;
-    }
-    tc__cls_count(c->counts, st, r ? r->latency_us : tc__now_us() - t0);
-}
-
-int tc__classify(tc_result **out, tc_classifier *c, const char *text,
-                 size_t len, const char *user_id)
-{
-    int64_t t0 = tc__now_us();
-    int rc = c->cand ? ab_classify(out, c, text, len, user_id, t0)
-                     : tc__classify_one(out, c, text, len, t0);
-
-    count(c, rc == TC_OK ? *out : NULL, t0);
     return rc;
 }
 
@@ -171,9 +153,9 @@ static void arm_batch_free(arm_batch *b)
  * Each arm's texts in one batch of its own (one round trip each); a text
  * the candidate failed is then asked of control alone.
  */
-static int ab_classify_batch(tc_result **out, int *status, tc_classifier *c,
-                             const char *const *texts, const size_t *lens,
-                             size_t n, int64_t t0)
+int tc__ab_classify_batch(tc_result **out, int *status, tc_classifier *c,
+                          const char *const *texts, const size_t *lens,
+                          size_t n)
 {
     tc_classifier *cls[TC__ARM_COUNT] = {c, c->cand};
     arm_batch b[TC__ARM_COUNT];
@@ -194,8 +176,10 @@ static int ab_classify_batch(tc_result **out, int *status, tc_classifier *c,
         to->lens[to->n++] = lens[i];
     }
     for (a = 0; a < TC__ARM_COUNT && rc == TC_OK; a++) {
-        rc = tc__classify_batch_one(b[a].out, b[a].status, cls[a], b[a].texts,
-                                    b[a].lens, b[a].n, t0);
+        int64_t t0 = tc__now_us();
+
+        rc = tc__classify_batch(b[a].out, b[a].status, cls[a], b[a].texts,
+                                b[a].lens, b[a].n);
         for (i = 0; rc == TC_OK && i < b[a].n; i++) {
             size_t k = b[a].where[i];
             int st = b[a].status[i];
@@ -205,7 +189,9 @@ static int ab_classify_batch(tc_result **out, int *status, tc_classifier *c,
             if (arm == TC__ARM_CANDIDATE && falls_back(st)) {
                 tc__cls_count_arm_error(c->counts, arm);
                 arm = TC__ARM_CONTROL;
-                st = tc__classify_one(&out[k], c, texts[k], lens[k], t0);
+                st = tc__classify(&out[k], c, texts[k], lens[k]);
+            } else if (arm == TC__ARM_CANDIDATE) {
+                count_candidate(c, out[k], t0);
             }
             if (st == TC_OK) {
                 answered(c, out[k], arm);
@@ -223,20 +209,6 @@ done:
             tc__free(out[i]);
             out[i] = NULL;
         }
-    }
-    return rc;
-}
-
-int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
-                       const char *const *texts, const size_t *lens, size_t n)
-{
-    int64_t t0 = tc__now_us();
-    int rc = c->cand
-                 ? ab_classify_batch(out, status, c, texts, lens, n, t0)
-                 : tc__classify_batch_one(out, status, c, texts, lens, n, t0);
-
-    for (size_t i = 0; i < n; i++) {
-        count(c, out[i], t0);
     }
     return rc;
 }

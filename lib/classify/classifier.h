@@ -1,8 +1,10 @@
 /*
- * classifier.h - the classifier itself, shared by the two files of
- * lib/classify that serve it: classify.c answers with one model, ab.c
- * (which holds tc__classify and tc__classify_batch) chooses between
- * control and an A/B rollout's candidate, and counts.
+ * classifier.h - the classifier itself, shared by the files that serve
+ * it: classify.c answers with one model (tc__classify), ab.c, for a
+ * classifier with an A/B rollout's candidate, chooses the arm and asks
+ * classify.c. The doors (lib/api/classify.c) send a classifier with a
+ * candidate to ab.c and any other straight to classify.c, so the path
+ * without a candidate is what it was.
  */
 #ifndef TC_CLASSIFIER_H
 #define TC_CLASSIFIER_H
@@ -36,13 +38,24 @@ struct tc_classifier {
     double split;        /* the candidate's share */
 };
 
-/* One classifier's own answers, counted by none (classify.c); t0 is when
- * the call began. */
-int tc__classify_one(tc_result **out, tc_classifier *c, const char *text,
-                     size_t len, int64_t t0);
-int tc__classify_batch_one(tc_result **out, int *status, tc_classifier *c,
-                           const char *const *texts, const size_t *lens,
-                           size_t n, int64_t t0);
+/* The outcome of a classification for the counters: r NULL, an error. */
+static inline tc__cls_status tc__cls_status_of(const tc_result *r)
+{
+    return !r                                 ? TC__CLS_ERROR
+           : r->source == TC_SOURCE_MODEL    ? TC__CLS_CACHE_MISS
+           : r->source == TC_SOURCE_FEEDBACK ? TC__CLS_FEEDBACK
+                                             : TC__CLS_CACHE_HIT;
+}
+
+/* tc__classify and tc__classify_batch for a classifier with a candidate
+ * (ab.c); user_id chooses the arm (NULL: the normalized text). The
+ * candidate counts nothing itself (its counts are NULL): its answers are
+ * counted here, control's by tc__classify. */
+int tc__ab_classify(tc_result **out, tc_classifier *c, const char *text,
+                    size_t len, const char *user_id);
+int tc__ab_classify_batch(tc_result **out, int *status, tc_classifier *c,
+                          const char *const *texts, const size_t *lens,
+                          size_t n);
 
 /* The arm of a text (user_id NULL) or of a user: a hash of the user_id or
  * of the normalized text, as a share in [0, 1), below split (ab.c). */

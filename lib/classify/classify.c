@@ -24,7 +24,6 @@
 #define DEFAULT_TOP_K 3
 #define DEFAULT_NS "intents"
 
-
 void tc__classifier_options_init(tc_classifier_options *opt)
 {
     memset(opt, 0, sizeof(*opt));
@@ -447,6 +446,15 @@ static void log_result(const tc_classifier *c, const tc_result *r,
     tc__free(t);
 }
 
+/* One classification for the metrics: its outcome and latency. */
+static void count(const tc_classifier *c, const tc_result *r, int64_t t0)
+{
+    if (c->counts) {
+        tc__cls_count(c->counts, tc__cls_status_of(r),
+                      r ? r->latency_us : tc__now_us() - t0);
+    }
+}
+
 static tc_source tier_source(tc_tier t)
 {
     return t == TC_TIER_L1 ? TC_SOURCE_L1 : TC_SOURCE_L2;
@@ -485,12 +493,13 @@ static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
     return rc;
 }
 
-int tc__classify_one(tc_result **out, tc_classifier *c, const char *text,
-                     size_t len, int64_t t0)
+int tc__classify(tc_result **out, tc_classifier *c, const char *text,
+                 size_t len)
 {
     char kbuf[SHORT_KEY], vbuf[VAL_BUF], *key = kbuf, *big;
     const char *id = NULL, *val;
     size_t normlen = 0, keylen = 0, vlen;
+    int64_t t0 = tc__now_us();
     tc_tier tier;
     int rc;
 
@@ -499,6 +508,7 @@ int tc__classify_one(tc_result **out, tc_classifier *c, const char *text,
         rc = prepare(&key, &normlen, &keylen, &id, c, text, len);
     }
     if (rc != TC_OK) {
+        count(c, NULL, t0);
         return rc;
     }
     /* a correction overrides whatever is cached, in every process; its
@@ -535,6 +545,7 @@ done:
     if (rc == TC_ENOMEM) {
         tc__fail(rc, "out of memory");
     }
+    count(c, rc == TC_OK ? *out : NULL, t0);
     if (rc == TC_OK && tc__log_on(c->log, TC_LOG_DEBUG)) {
         log_result(c, *out, text, len);
     }
@@ -632,12 +643,12 @@ done:
     return rc;
 }
 
-int tc__classify_batch_one(tc_result **out, int *status, tc_classifier *c,
-                           const char *const *texts, const size_t *lens,
-                           size_t n, int64_t t0)
+int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
+                       const char *const *texts, const size_t *lens, size_t n)
 {
     size_t *normlens = NULL;
     tc_item *items = NULL;
+    int64_t t0 = tc__now_us();
     size_t i;
     int rc;
 
@@ -680,6 +691,9 @@ done:
             tc__free(out[i]);
             out[i] = NULL;
         }
+    }
+    for (i = 0; i < n; i++) {
+        count(c, out[i], t0);
     }
     return rc;
 }

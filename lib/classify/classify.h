@@ -21,10 +21,8 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
                         tc__cache *overrides, tc__cls_counts *counts,
                         const tc_classifier_options *opt);
 void tc__classifier_close(tc_classifier *c);
-/* user_id: what chooses the arm when there is a candidate (NULL: the
- * normalized text). */
 int tc__classify(tc_result **out, tc_classifier *c, const char *text,
-                 size_t len, const char *user_id);
+                 size_t len);
 int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
                        const char *const *texts, const size_t *lens, size_t n);
 
