@@ -705,7 +705,11 @@ TC_API const char *tc_cache_store_kind(const tc_cache *h);
  * exposition format (# HELP and # TYPE for every family):
  * intent_classification_requests_total{status}, the histogram
  * intent_classification_duration_seconds, intent_feedback_submissions_total
- * {type,status}, intent_feedback_corrections_total{original,correct} (at
+ * {type,status}, once a classifier with a candidate answered (A/B)
+ * intent_ab_classifications_total{arm}, intent_ab_cache_hits_total{arm},
+ * intent_ab_fallbacks_total{arm} and the histogram
+ * intent_ab_duration_seconds{arm},
+ * intent_feedback_corrections_total{original,correct} (at
  * most 100 pairs; later pairs count as original="other",correct="other"),
  * tutorcache_cache_requests_total{namespace,tier,result} and the other
  * per-namespace counters, L1 bytes and entries, L2 health. Counters start
