@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "classify_candidate.h"
 #include "exec_backend.h"
 
 #define DEFAULT_BATCH 64
@@ -685,44 +686,6 @@ static void job_free(job *j)
     free(j->texts);
     free(j->lens);
     free(j->slot);
-}
-
-/* An A/B rollout's candidate: a model file or an exec: backend. */
-#define DEFAULT_SPLIT 0.1
-typedef struct candidate {
-    tc_model *model;
-    exec_backend *backend;
-    char version[MAX_VERSION + 32];
-} candidate;
-
-static int candidate_open(candidate *cd, tc_classifier_options *co,
-                          const char *spec, int timeout_ms, double split)
-{
-    char errbuf[512];
-    int rc;
-
-    co->split = split;
-    if (strncmp(spec, "exec:", 5) == 0) {
-        if (!spec[5]) {
-            cli_err("classify: --candidate exec: needs a COMMAND");
-            return CLI_USAGE;
-        }
-        if (exec_backend_open(&cd->backend, spec + 5, timeout_ms, errbuf,
-                              sizeof(errbuf)) != 0) {
-            cli_err("classify: --candidate: %s", errbuf);
-            return CLI_FAIL;
-        }
-        exec_backend_version(cd->version, sizeof(cd->version), spec + 5);
-        co->candidate_fn = exec_backend_classify;
-        co->candidate_fn_userdata = cd->backend;
-        co->candidate_fn_version = cd->version;
-        return CLI_OK;
-    }
-    if ((rc = cli_model_load(spec, &cd->model)) != CLI_OK) {
-        return rc;
-    }
-    co->candidate_model = cd->model;
-    return CLI_OK;
 }
 
 int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
