@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "classify_candidate.h"
 #include "exec_backend.h"
 
 #define DEFAULT_BATCH 64
@@ -74,6 +75,15 @@ const char cli_help_classify[] =
     "  -k, --top-k K            labels in \"top\" (1-100, default 3)\n"
     "  -t, --threshold T        confidence below which the intent is\n"
     "                           \"unknown\" (0-1, default 0)\n"
+    "  --candidate MODEL        an A/B rollout: MODEL (a model file, or\n"
+    "                           exec:COMMAND with the version exec:COMMAND)\n"
+    "                           answers the share --split of the texts,\n"
+    "                           chosen by a hash of the normalized text (the\n"
+    "                           same text, the same arm); each answer names\n"
+    "                           its \"arm\": control|candidate. A text the\n"
+    "                           candidate fails is answered by the model\n"
+    "                           (counted in intent_ab_fallbacks_total)\n"
+    "  --split X                the candidate's share, 0-1 (default 0.1)\n"
     "  --format json|table      default: json (a table is for people)\n"
     "  --batch N                lines per cache round trip (1-10000, default\n"
     "                           64)\n"
@@ -87,6 +97,8 @@ const char cli_help_classify[] =
     "classify\n"
     "  tutorcache classify --backend 'exec:python3 examples/my_model.py' "
     "--backend-version v3\n"
+    "  tutorcache classify --model old.tcm --candidate new.tcm --split 0.1 "
+    "< q.txt\n"
     "\n"
     "Exit codes:\n"
     "  0  ok\n"
@@ -526,6 +538,8 @@ typedef struct opts {
     const char *model;
     const char *backend; /* the COMMAND of exec:COMMAND */
     const char *version;
+    const char *candidate; /* a model file, or exec:COMMAND */
+    double split;          /* < 0: not given */
     int timeout_ms;
     int top_k;
     double threshold;
@@ -538,7 +552,9 @@ enum {
     OPT_BACKEND_VERSION,
     OPT_BACKEND_TIMEOUT,
     OPT_FORMAT,
-    OPT_BATCH
+    OPT_BATCH,
+    OPT_CANDIDATE,
+    OPT_SPLIT
 };
 
 static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
@@ -552,6 +568,8 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
         {"threshold", required_argument, NULL, 't'},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"batch", required_argument, NULL, OPT_BATCH},
+        {"candidate", required_argument, NULL, OPT_CANDIDATE},
+        {"split", required_argument, NULL, OPT_SPLIT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     long long v;
@@ -611,9 +629,25 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             }
             o->batch = (size_t)v;
             break;
+        case OPT_CANDIDATE:
+            if (!*optarg) {
+                return cli_usage(ctx, "--candidate: a model file or "
+                                      "exec:COMMAND, please");
+            }
+            o->candidate = optarg;
+            break;
+        case OPT_SPLIT:
+            if (cli_parse_number(optarg, &o->split) != 0 || o->split < 0 ||
+                o->split > 1) {
+                return cli_usage(ctx, "--split: \"%s\" is not in 0-1", optarg);
+            }
+            break;
         default:
             return cli_opt_default(ctx, opt);
         }
+    }
+    if (o->split >= 0 && !o->candidate) {
+        return cli_usage(ctx, "--split goes with --candidate");
     }
     if (o->model && o->backend) {
         return cli_usage(ctx, "--model and --backend: one or the other");
@@ -651,11 +685,12 @@ static void job_free(job *j)
 
 int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
 {
-    opts o = {NULL, NULL, NULL,          EXEC_BACKEND_TIMEOUT_MS,
+    opts o = {NULL, NULL, NULL,          NULL, -1, EXEC_BACKEND_TIMEOUT_MS,
               0,    0,    DEFAULT_BATCH, CLI_FORMAT_JSON};
     tc_classifier_options co;
     char version[MAX_VERSION + 32], errbuf[512], *path = NULL;
     tc_model *m = NULL;
+    candidate cand = {NULL, NULL, ""};
     job j;
     int rc, i;
 
@@ -698,6 +733,12 @@ int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
         }
         co.model = m;
     }
+    if (o.candidate &&
+        (rc = candidate_open(&cand, &co, o.candidate, o.timeout_ms,
+                             o.split < 0 ? DEFAULT_SPLIT : o.split)) !=
+            CLI_OK) {
+        goto done;
+    }
     if ((rc = tc_classifier_open(&j.c, j.h, &co)) != TC_OK) {
         rc = cli_fail(j.h, rc, "classify");
         goto done;
@@ -719,6 +760,8 @@ done:
     tc_classifier_close(j.c);
     /* the backend's child is asked to exit, then reaped */
     exec_backend_close(j.backend);
+    exec_backend_close(cand.backend);
+    tc_model_free(cand.model);
     tc_model_free(m);
     free(path);
     tc_cache_close(j.h);

@@ -705,7 +705,11 @@ TC_API const char *tc_cache_store_kind(const tc_cache *h);
  * exposition format (# HELP and # TYPE for every family):
  * intent_classification_requests_total{status}, the histogram
  * intent_classification_duration_seconds, intent_feedback_submissions_total
- * {type,status}, intent_feedback_corrections_total{original,correct} (at
+ * {type,status}, once a classifier with a candidate answered (A/B)
+ * intent_ab_classifications_total{arm}, intent_ab_cache_hits_total{arm},
+ * intent_ab_fallbacks_total{arm} and the histogram
+ * intent_ab_duration_seconds{arm},
+ * intent_feedback_corrections_total{original,correct} (at
  * most 100 pairs; later pairs count as original="other",correct="other"),
  * tutorcache_cache_requests_total{namespace,tier,result} and the other
  * per-namespace counters, L1 bytes and entries, L2 health. Counters start
@@ -949,7 +953,7 @@ TC_API int tc_model_corrections_json(char **out, const tc_model *m);
 typedef int (*tc_classifier_fn)(char **json, const char *text, size_t len,
                                 void *userdata);
 
-#define TC_CLASSIFIER_OPTIONS_VERSION 1
+#define TC_CLASSIFIER_OPTIONS_VERSION 2 /* 2: candidate_*, split */
 
 typedef struct tc_classifier_options {
     unsigned version;      /* TC_CLASSIFIER_OPTIONS_VERSION, by _init */
@@ -961,6 +965,19 @@ typedef struct tc_classifier_options {
     const char *ns;        /* namespace; NULL: "intents" */
     int top_k;             /* labels in "top"; <= 0: 3 */
     double threshold;      /* below it the intent is "unknown"; default 0 */
+    /* version 2: an A/B rollout. A candidate model (candidate_model, or
+     * candidate_fn with its version) answers the share `split` (0..1) of
+     * the traffic, chosen by a hash of the user_id (tc_classify_user) or
+     * else of the normalized text, so a user or a text always lands in the
+     * same arm. Answers are cached per model (the key holds its identity),
+     * and each names its arm. A candidate that fails (not for bad input)
+     * is answered by the control model instead, and the error counted.
+     * No candidate (the default): no arms, the path of version 1. */
+    tc_model *candidate_model;        /* borrowed, or NULL */
+    tc_classifier_fn candidate_fn;    /* or a host callback ... */
+    void *candidate_fn_userdata;
+    const char *candidate_fn_version; /* ... and its version (1-127) */
+    double split;                     /* the candidate's share, 0..1 */
 } tc_classifier_options;
 
 /* tc_classifier_options_init - defaults. Thread safety: any thread. */
@@ -1000,6 +1017,9 @@ typedef struct tc_result {
     const char *model;         /* fingerprint or host model version */
     int64_t latency_us;
     const char *json;          /* all of the above as one JSON object */
+    const char *arm;           /* "control" or "candidate" when the
+                                  classifier has a candidate (also in
+                                  json as "arm"), else NULL */
 } tc_result;
 
 /*
@@ -1018,9 +1038,19 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
                        size_t len);
 
 /*
+ * tc_classify_user - tc_classify for a user: with a candidate model, the
+ * arm is chosen by user_id (NULL: by the text), so that one user always
+ * gets the same model. Without a candidate, tc_classify.
+ */
+TC_API int tc_classify_user(tc_result **out, tc_classifier *c,
+                            const char *text, size_t len,
+                            const char *user_id);
+
+/*
  * tc_classify_batch - n texts, with the L2 lookups of the L1 misses in one
  * round trip. out[i] receives each result, or NULL with status[i] set to
- * the error of that text alone (status may be NULL).
+ * the error of that text alone (status may be NULL). With a candidate
+ * model, each text's arm is chosen by its normalized text.
  * Returns TC_OK when every text was attempted; TC_EINVAL; TC_ENOMEM.
  * Ownership: each out[i] is the caller's. Thread safety: any thread.
  */

@@ -454,6 +454,58 @@ START_TEST(test_exec_crash)
 }
 END_TEST
 
+/* --candidate: an A/B rollout, each answer naming its arm; a candidate
+ * that fails is answered by the model. */
+START_TEST(test_classify_candidate)
+{
+    const char *m = cli_model();
+    char spec[4300];
+    how h = {0};
+    lines ls;
+    size_t i;
+    run r;
+
+    backend_spec(spec, sizeof(spec), "backend");
+    h.in = "Hello there!\nhello again\nhi\n";
+    cli(&r, &h, "classify", "--model", m, "--candidate", spec, "--split", "1");
+    expect_lines(&ls, &r, 0, "", 3);
+    for (i = 0; i < ls.n; i++) {
+        check_result(ls.v[i], "model");
+        ck_assert_str_eq(json_str(ls.v[i], "arm"), "candidate");
+        ck_assert_str_eq(json_str(ls.v[i], "intent"), "greeting");
+        ck_assert_ptr_nonnull(strstr(json_str(ls.v[i], "model"), "exec:sh "));
+    }
+    lines_run_free(&ls, &r);
+
+    /* split 0: the model answers all; its own answers, not the candidate's
+     * cached ones */
+    cli(&r, &h, "classify", "--model", m, "--candidate", spec, "--split", "0");
+    expect_lines(&ls, &r, 0, "", 3);
+    for (i = 0; i < ls.n; i++) {
+        check_result(ls.v[i], "model");
+        ck_assert_str_eq(json_str(ls.v[i], "arm"), "control");
+        ck_assert_uint_eq(strlen(json_str(ls.v[i], "model")), 32);
+    }
+    lines_run_free(&ls, &r);
+
+    /* a candidate that exits non-zero: the model answers, exit 0 */
+    h.in = NULL;
+    cli(&r, &h, "classify", "--model", m, "--candidate", "exec:exit 7",
+        "--split", "1", QUESTION);
+    expect_lines(&ls, &r, 0, NULL, 1);
+    ck_assert_str_eq(json_str(ls.v[0], "arm"), "control");
+    ck_assert_str_eq(json_str(ls.v[0], "intent"), "code_generation");
+    lines_run_free(&ls, &r);
+
+    cli_check(&h, 2, "", "--split goes with --candidate", "classify",
+              "--model", m, "--split", "0.5", "x");
+    cli_check(&h, 2, "", "--split", "classify", "--model", m, "--candidate",
+              spec, "--split", "1.5", "x");
+    cli_check(&h, 2, "", "/nonexistent/model.tcm", "classify", "--model", m,
+              "--candidate", "/nonexistent/model.tcm", "x");
+}
+END_TEST
+
 /* A malformed answer fails that request only. */
 START_TEST(test_exec_garbage)
 {
@@ -543,6 +595,7 @@ Suite *suite_cli_classify(void)
     tcase_add_test(tc, test_exec_roundtrip);
     tcase_add_test(tc, test_exec_crash);
     tcase_add_test(tc, test_exec_garbage);
+    tcase_add_test(tc, test_classify_candidate);
     tcase_add_test(tc, test_exec_timeout);
     tcase_add_test(tc, test_help);
     suite_add_tcase(s, tc);

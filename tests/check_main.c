@@ -34,6 +34,7 @@ int main(void)
     srunner_add_suite(sr, suite_model_file());
     srunner_add_suite(sr, suite_model_memory());
     srunner_add_suite(sr, suite_classify());
+    srunner_add_suite(sr, suite_classify_ab());
     srunner_add_suite(sr, suite_classify_hit());
     srunner_add_suite(sr, suite_cli_classify());
     srunner_add_suite(sr, suite_cli_warm());

@@ -50,6 +50,7 @@ Suite *suite_model_memory(void); /* check_model_memory.c: corrections */
 void suite_model_memory_stress(Suite *s); /* check_model_memory_stress.c:
                                              its threads, failing allocator */
 Suite *suite_classify(void);     /* check_classify.c: through the cache */
+Suite *suite_classify_ab(void);  /* check_classify_ab.c: A/B rollout */
 Suite *suite_classify_hit(void); /* check_classify_hit.c: the packed L1
                                     form */
 /* check_classify.c: text classified by c, from the source want, or the

@@ -6,6 +6,7 @@
 
 #include "api/handle.h"
 #include "base/deadline.h"
+#include "classify/classifier.h"
 #include "classify/result.h"
 #include "model/model.h"
 
@@ -43,8 +44,8 @@ TC_API void tc_classifier_close(tc_classifier *c)
     tc__classifier_close(c);
 }
 
-TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
-                       size_t len)
+static int classify(tc_result **out, tc_classifier *c, const char *text,
+                    size_t len, const char *user_id)
 {
     int rc, outer;
 
@@ -58,9 +59,22 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
     /* one deadline for the override, the lookup and the store of the
      * answer (base/deadline.h) */
     outer = tc__deadline_enter();
-    rc = tc__classify(out, c, text, len);
+    rc = c->cand ? tc__ab_classify(out, c, text, len, user_id)
+                 : tc__classify(out, c, text, len);
     tc__deadline_leave(outer);
     return tc__done(rc);
+}
+
+TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
+                       size_t len)
+{
+    return classify(out, c, text, len, NULL);
+}
+
+TC_API int tc_classify_user(tc_result **out, tc_classifier *c,
+                            const char *text, size_t len, const char *user_id)
+{
+    return classify(out, c, text, len, user_id);
 }
 
 TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
@@ -82,7 +96,9 @@ TC_API int tc_classify_batch(tc_result **out, int *status, tc_classifier *c,
     }
     /* no deadline over the whole batch: each of its round trips carries
      * many texts, and has the timeout of its own */
-    return tc__done(tc__classify_batch(out, status, c, texts, lens, n));
+    return tc__done(c->cand
+                        ? tc__ab_classify_batch(out, status, c, texts, lens, n)
+                        : tc__classify_batch(out, status, c, texts, lens, n));
 }
 
 TC_API void tc_result_free(tc_result *r)

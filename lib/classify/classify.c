@@ -16,33 +16,13 @@
 #include "base/normalize.h"
 #include "cache/cache.h"
 #include "cache/ns.h"
-#include "classify/classify.h"
+#include "classify/classifier.h"
 #include "classify/packed.h"
 #include "classify/result.h"
 #include "model/model.h"
 
 #define DEFAULT_TOP_K 3
 #define DEFAULT_NS "intents"
-#define ID_MAX 128
-
-struct tc_classifier {
-    tc__cache *cache;
-    tc__cache *ocache; /* the overrides' (feedback's store), or cache */
-    tc__nsrt *nsh; /* ns and the overrides' namespace, resolved once */
-    tc__nsrt *fbh;
-    tc__cls_counts *counts; /* NULL: metrics off */
-    const tc__logger *log;
-    tc_model *model;
-    tc_classifier_fn fn;
-    void *fn_userdata;
-    char *fn_version;
-    size_t fn_vlen;
-    char *ns;
-    int top_k;
-    char topk[16];   /* the key's tail: a NUL, top_k's digits, a NUL */
-    size_t topk_len; /* without the last NUL */
-    double threshold;
-};
 
 void tc__classifier_options_init(tc_classifier_options *opt)
 {
@@ -79,6 +59,10 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
             TC_OK) {
         return rc;
     }
+    if (opt->version >= 2 && (opt->candidate_model || opt->candidate_fn) &&
+        !(opt->split >= 0 && opt->split <= 1)) {
+        return tc__fail(TC_EINVAL, "split: not in 0..1");
+    }
     if (!(c = tc__calloc(1, sizeof(*c)))) {
         return tc__fail(TC_ENOMEM, "out of memory");
     }
@@ -103,6 +87,26 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
     c->topk[0] = '\0';
     c->topk_len =
         1 + (size_t)snprintf(c->topk + 1, sizeof(c->topk) - 1, "%d", c->top_k);
+    if (opt->version >= 2 && (opt->candidate_model || opt->candidate_fn)) {
+        /* the candidate: the same cache and namespace, its own identity
+         * in the key; counted by this classifier, not by itself */
+        tc_classifier_options co = *opt;
+
+        co.version = 1;
+        co.model = opt->candidate_model;
+        co.fn = opt->candidate_fn;
+        co.fn_userdata = opt->candidate_fn_userdata;
+        co.fn_version = opt->candidate_fn_version;
+        c->split = opt->split;
+        if ((rc = tc__classifier_open(&c->cand, cache, overrides, NULL,
+                                      &co)) != TC_OK) {
+            char why[256];
+
+            snprintf(why, sizeof(why), "%s", tc__errmsg());
+            tc__classifier_close(c);
+            return tc__fail(rc, "candidate: %s", why);
+        }
+    }
     *out = c;
     return TC_OK;
 }
@@ -112,6 +116,7 @@ void tc__classifier_close(tc_classifier *c)
     if (c) {
         tc__free(c->ns);
         tc__free(c->fn_version);
+        tc__classifier_close(c->cand);
         tc__free(c);
     }
 }
@@ -444,17 +449,10 @@ static void log_result(const tc_classifier *c, const tc_result *r,
 /* One classification for the metrics: its outcome and latency. */
 static void count(const tc_classifier *c, const tc_result *r, int64_t t0)
 {
-    tc__cls_status st = TC__CLS_ERROR;
-
-    if (!c->counts) {
-        return;
+    if (c->counts) {
+        tc__cls_count(c->counts, tc__cls_status_of(r),
+                      r ? r->latency_us : tc__now_us() - t0);
     }
-    if (r) {
-        st = r->source == TC_SOURCE_MODEL      ? TC__CLS_CACHE_MISS
-             : r->source == TC_SOURCE_FEEDBACK ? TC__CLS_FEEDBACK
-                                               : TC__CLS_CACHE_HIT;
-    }
-    tc__cls_count(c->counts, st, r ? r->latency_us : tc__now_us() - t0);
 }
 
 static tc_source tier_source(tc_tier t)

@@ -18,7 +18,12 @@ const size_t tc__cls_nbounds = NBOUNDS;
 #define K_STATUS 0
 #define K_BUCKET (K_STATUS + TC__CLS_COUNT)
 #define K_SUM (K_BUCKET + NBOUNDS + 1)
-#define K_COUNT (K_SUM + 1)
+/* then, per arm: what it counts, its buckets and its sum */
+#define A_BUCKET TC__ARM_WHAT_COUNT
+#define A_SUM (A_BUCKET + NBOUNDS + 1)
+#define A_SIZE (A_SUM + 1)
+#define K_ARM (K_SUM + 1)
+#define K_COUNT (K_ARM + TC__ARM_COUNT * A_SIZE)
 
 struct tc__cls_counts {
     tc__counters c;
@@ -45,19 +50,50 @@ void tc__cls_counts_free(tc__cls_counts *k)
     }
 }
 
-void tc__cls_count(tc__cls_counts *k, tc__cls_status st, int64_t latency_us)
+/* A latency into the histogram whose buckets start at bucket and whose
+ * sum follows them. */
+static void add_latency(tc__cls_counts *k, size_t bucket, int64_t latency_us)
 {
     size_t b = 0;
 
-    if (!k || st >= TC__CLS_COUNT) {
-        return;
-    }
     while (b < NBOUNDS && latency_us > tc__cls_bounds_us[b]) {
         b++;
     }
+    tc__counters_add(&k->c, bucket + b, 1);
+    tc__counters_add(&k->c, bucket + NBOUNDS + 1,
+                     latency_us > 0 ? (uint64_t)latency_us : 0);
+}
+
+void tc__cls_count(tc__cls_counts *k, tc__cls_status st, int64_t latency_us)
+{
+    if (!k || st >= TC__CLS_COUNT) {
+        return;
+    }
     tc__counters_add(&k->c, K_STATUS + (size_t)st, 1);
-    tc__counters_add(&k->c, K_BUCKET + b, 1);
-    tc__counters_add(&k->c, K_SUM, latency_us > 0 ? (uint64_t)latency_us : 0);
+    add_latency(k, K_BUCKET, latency_us);
+}
+
+void tc__cls_count_arm(tc__cls_counts *k, tc__cls_arm arm, int hit,
+                       int64_t latency_us)
+{
+    size_t a = K_ARM + (size_t)arm * A_SIZE;
+
+    if (!k || arm >= TC__ARM_COUNT) {
+        return;
+    }
+    tc__counters_add(&k->c, a + TC__ARM_CLASSIFICATIONS, 1);
+    if (hit) {
+        tc__counters_add(&k->c, a + TC__ARM_HITS, 1);
+    }
+    add_latency(k, a + A_BUCKET, latency_us);
+}
+
+void tc__cls_count_arm_error(tc__cls_counts *k, tc__cls_arm arm)
+{
+    if (k && arm < TC__ARM_COUNT) {
+        tc__counters_add(&k->c, K_ARM + (size_t)arm * A_SIZE + TC__ARM_ERRORS,
+                         1);
+    }
 }
 
 uint64_t tc__cls_counts_status(const tc__cls_counts *k, tc__cls_status st)
@@ -74,4 +110,39 @@ uint64_t tc__cls_counts_bucket(const tc__cls_counts *k, size_t i)
 uint64_t tc__cls_counts_sum_us(const tc__cls_counts *k)
 {
     return k ? tc__counters_sum(&k->c, K_SUM) : 0;
+}
+
+uint64_t tc__cls_arm_get(const tc__cls_counts *k, tc__cls_arm arm,
+                         tc__arm_what what)
+{
+    return k && arm < TC__ARM_COUNT && what < TC__ARM_WHAT_COUNT
+               ? tc__counters_sum(&k->c, K_ARM + (size_t)arm * A_SIZE + what)
+               : 0;
+}
+
+uint64_t tc__cls_arm_bucket(const tc__cls_counts *k, tc__cls_arm arm,
+                            size_t i)
+{
+    return k && arm < TC__ARM_COUNT && i <= NBOUNDS
+               ? tc__counters_sum(&k->c,
+                                  K_ARM + (size_t)arm * A_SIZE + A_BUCKET + i)
+               : 0;
+}
+
+uint64_t tc__cls_arm_sum_us(const tc__cls_counts *k, tc__cls_arm arm)
+{
+    return k && arm < TC__ARM_COUNT
+               ? tc__counters_sum(&k->c, K_ARM + (size_t)arm * A_SIZE + A_SUM)
+               : 0;
+}
+
+int tc__cls_arms_used(const tc__cls_counts *k)
+{
+    for (int a = 0; a < TC__ARM_COUNT; a++) {
+        if (tc__cls_arm_get(k, (tc__cls_arm)a, TC__ARM_CLASSIFICATIONS) ||
+            tc__cls_arm_get(k, (tc__cls_arm)a, TC__ARM_ERRORS)) {
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -35,9 +35,37 @@ void tc__cls_counts_free(tc__cls_counts *k);
 /* Counts one classification; a no-op on a NULL k (metrics off). */
 void tc__cls_count(tc__cls_counts *k, tc__cls_status st, int64_t latency_us);
 
+/* The arms of an A/B rollout (a classifier with a candidate model). */
+typedef enum tc__cls_arm {
+    TC__ARM_CONTROL = 0,
+    TC__ARM_CANDIDATE,
+    TC__ARM_COUNT
+} tc__cls_arm;
+
+/* What is counted per arm. */
+typedef enum tc__arm_what {
+    TC__ARM_CLASSIFICATIONS = 0, /* answers the arm gave */
+    TC__ARM_HITS,                /* of them, from L1 or L2 */
+    TC__ARM_ERRORS,              /* failures answered by control instead */
+    TC__ARM_WHAT_COUNT
+} tc__arm_what;
+
+/* Counts one answer of an arm and its latency; a no-op on a NULL k. */
+void tc__cls_count_arm(tc__cls_counts *k, tc__cls_arm arm, int hit,
+                       int64_t latency_us);
+/* Counts a failure of an arm that control answered instead. */
+void tc__cls_count_arm_error(tc__cls_counts *k, tc__cls_arm arm);
+
 /* Reading (k may be NULL: zeros). Bucket i of tc__cls_nbounds + 1. */
 uint64_t tc__cls_counts_status(const tc__cls_counts *k, tc__cls_status st);
 uint64_t tc__cls_counts_bucket(const tc__cls_counts *k, size_t i);
 uint64_t tc__cls_counts_sum_us(const tc__cls_counts *k);
+uint64_t tc__cls_arm_get(const tc__cls_counts *k, tc__cls_arm arm,
+                         tc__arm_what what);
+uint64_t tc__cls_arm_bucket(const tc__cls_counts *k, tc__cls_arm arm,
+                            size_t i);
+uint64_t tc__cls_arm_sum_us(const tc__cls_counts *k, tc__cls_arm arm);
+/* 1 once any arm counted anything: a classifier had a candidate. */
+int tc__cls_arms_used(const tc__cls_counts *k);
 
 #endif

@@ -60,7 +60,8 @@ int tc__result_decode_at(tc_result **out, size_t *intent_end, size_t *close,
                          const char *json, size_t len, tc_source source,
                          double threshold, int64_t t0_us);
 
-/* The most tc__result_tail writes, its NUL included. */
+/* The most tc__result_tail writes, its NUL included (at most 56 bytes),
+ * with room after it for an A/B arm's ,"arm":"candidate" (ab.c). */
 #define TC__RESULT_TAIL_MAX 96
 
 /* Writes ,"source":"...","latency_us":N} and a NUL at o; returns a

@@ -54,6 +54,55 @@ static void sample(tc__sb *b, const char *name, const char *labels, uint64_t v)
     tc__sb_printf(b, " %" PRIu64 "\n", v);
 }
 
+/* An A/B rollout's arms, once a classifier with a candidate answered:
+ * answers, cache hits and failures answered by control, per arm, and
+ * each arm's latency. */
+static void arm_families(tc__sb *b, const tc__cls_counts *m)
+{
+    static const char *arm[] = {"control", "candidate"};
+    static const char *name[] = {"intent_ab_classifications_total",
+                                 "intent_ab_cache_hits_total",
+                                 "intent_ab_fallbacks_total"};
+    static const char *help[] = {
+        "Answers per arm of an A/B rollout.",
+        "Answers per arm served from the cache.",
+        "Failures per arm answered by control instead."};
+    char lab[96];
+    size_t a, w, i;
+
+    for (w = 0; w < TC__ARM_WHAT_COUNT; w++) {
+        family(b, name[w], "counter", help[w]);
+        for (a = 0; a < TC__ARM_COUNT; a++) {
+            snprintf(lab, sizeof(lab), "{arm=\"%s\"}", arm[a]);
+            sample(b, name[w], lab,
+                   tc__cls_arm_get(m, (tc__cls_arm)a, (tc__arm_what)w));
+        }
+    }
+    family(b, "intent_ab_duration_seconds", "histogram",
+           "Time to classify one text, per arm of an A/B rollout.");
+    for (a = 0; a < TC__ARM_COUNT; a++) {
+        uint64_t cum = 0;
+
+        for (i = 0; i <= tc__cls_nbounds; i++) {
+            cum += tc__cls_arm_bucket(m, (tc__cls_arm)a, i);
+            if (i < tc__cls_nbounds) {
+                snprintf(lab, sizeof(lab), "{arm=\"%s\",le=\"%g\"}", arm[a],
+                         (double)tc__cls_bounds_us[i] / 1e6);
+            } else {
+                snprintf(lab, sizeof(lab), "{arm=\"%s\",le=\"+Inf\"}",
+                         arm[a]);
+            }
+            sample(b, "intent_ab_duration_seconds_bucket", lab, cum);
+        }
+        tc__sb_printf(b,
+                      "intent_ab_duration_seconds_sum{arm=\"%s\"} %.6f\n",
+                      arm[a],
+                      (double)tc__cls_arm_sum_us(m, (tc__cls_arm)a) / 1e6);
+        snprintf(lab, sizeof(lab), "{arm=\"%s\"}", arm[a]);
+        sample(b, "intent_ab_duration_seconds_count", lab, cum);
+    }
+}
+
 static void classify_families(tc__sb *b, const tc__cls_counts *m,
                               const tc__fb_counts *fb)
 {
@@ -87,6 +136,9 @@ static void classify_families(tc__sb *b, const tc__cls_counts *m,
     tc__sb_printf(b, "intent_classification_duration_seconds_sum %.6f\n",
                   (double)tc__cls_counts_sum_us(m) / 1e6);
     sample(b, "intent_classification_duration_seconds_count", NULL, cum);
+    if (tc__cls_arms_used(m)) {
+        arm_families(b, m);
+    }
     family(b, "intent_feedback_submissions_total", "counter",
            "Feedback records by type and status.");
     for (i = 0; i < TC__FB_KINDS; i++) {
