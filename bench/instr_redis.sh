@@ -17,7 +17,7 @@ set -u
 
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
-n=${INSTR_N:-2000}
+n=${INSTR_N:-2048}
 
 bench_name=bench/instr_redis
 # shellcheck source=bench/lib.sh
