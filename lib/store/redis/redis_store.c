@@ -120,14 +120,9 @@ int tc__redis_mget(tc__store *st, tc__store_get *items, size_t n, tc__err *err)
     tc__req q;
     int rc;
 
-    for (size_t i = 0; i < n; i++) {
-        items[i].val = NULL;
-        items[i].len = 0;
-        items[i].ttl_ms = -1;
-        items[i].status = TC_MISS;
-        if (!items[i].key) {
-            return tc__errf(err, TC_EINVAL, "mget: item %zu has no key", i);
-        }
+    rc = tc__store_get_check(items, n, err);
+    if (rc != TC_OK) {
+        return rc;
     }
     if (n == 0) {
         return TC_OK;
