@@ -24,12 +24,10 @@ static int read_one(tc__rcall *cl, tc__rsink *k, void *ud)
 {
     const want *w = ud;
     const tc__rrep *r = &k->slot[0];
+    int rc = tc__redis_reply_is(cl, r, w->type);
 
-    if (r->type == REDIS_REPLY_ERROR) {
-        return tc__redis_error_reply(cl, r);
-    }
-    if (r->type != w->type) {
-        return tc__redis_bad_reply(cl, r);
+    if (rc != TC_OK) {
+        return rc;
     }
     if (w->num) {
         *w->num = r->integer;
