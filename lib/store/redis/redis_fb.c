@@ -381,14 +381,12 @@ static void build_consume(tc__req *q, const tc__scall *sc, size_t i)
 static int take_consume(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i)
 {
     consume_ctx *x = sc->ud;
+    int rc = tc__redis_reply_is(cl, r, REDIS_REPLY_ARRAY);
     size_t m;
 
     (void)i;
-    if (r->type == REDIS_REPLY_ERROR) {
-        return tc__redis_error_reply(cl, r);
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
-        return tc__redis_bad_reply(cl, r);
+    if (rc != TC_OK || r->elements % 2 != 0) {
+        return rc != TC_OK ? rc : tc__redis_bad_reply(cl, r);
     }
     for (size_t j = 0; j < r->elements; j++) {
         if (r->element[j].type != REDIS_REPLY_STRING) {
@@ -525,14 +523,14 @@ int tc__rfb_purge(tc__store *s, const char *pfx, const char *const *ids,
 static int take_stats(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i)
 {
     tc__fb_stats *out = sc->ud;
+    int rc = tc__redis_reply_is(cl, r, REDIS_REPLY_ARRAY);
     size_t m;
 
     (void)i;
-    if (r->type == REDIS_REPLY_ERROR) {
-        return tc__redis_error_reply(cl, r);
+    if (rc != TC_OK) {
+        return rc;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < STATS_HEAD ||
-        (r->elements - STATS_HEAD) % 2 != 0) {
+    if (r->elements < STATS_HEAD || (r->elements - STATS_HEAD) % 2 != 0) {
         return tc__redis_bad_reply(cl, r);
     }
     for (size_t j = 0; j < r->elements; j++) {
