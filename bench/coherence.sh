@@ -23,14 +23,9 @@ bench_name=bench/coherence
 . "$top/bench/lib.sh"
 
 case $rounds$n in *[!0-9]*) die "COHERENCE_ROUNDS, COHERENCE_N: counts" ;; esac
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tccoherence.XXXXXX") || die "mktemp failed"
 redis_pid=
+bench_tmp tccoherence redis_pid
 pin="" # unpinned: both processes and the server share the CPUs
-cleanup() {
-	[ -z "$redis_pid" ] || kill "$redis_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
 
 prog=$build/coherence_bench
 bench_build_prog "$prog" "$top/bench/coherence.c" ||

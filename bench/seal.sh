@@ -22,14 +22,9 @@ bench_name=bench/seal
 . "$top/bench/lib.sh"
 
 case $n$cg_n in *[!0-9]*) die "SEAL_N, SEAL_CG_N: counts" ;; esac
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcseal.XXXXXX") || die "mktemp failed"
 redis_pid=
+bench_tmp tcseal redis_pid
 pin="" # unpinned: client and server share the CPUs
-cleanup() {
-	[ -z "$redis_pid" ] || kill "$redis_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
 bench_clear_env
 
 prog=$build/seal_bench

@@ -43,31 +43,18 @@ static char *on_fb_master(const char *cmd, const char *key)
 START_TEST(test_fb_override)
 {
     tc_cache *a = open_cluster(), *b = open_cluster();
-    tc_classifier_options co;
     tc_classifier *cb;
-    tc_result *r;
     char id[TC_FEEDBACK_ID_MAX], key[128], *v;
     int outcome = -1;
-    static const char rec[] =
-        "{\"text\":\"Why does my loop never end?\",\"original_intent\":"
-        "\"explanation\",\"correct_intent\":\"debugging\","
-        "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
+    static const char rec[] = TT_LOOP_CORRECTION;
 
-    tc_classifier_options_init(&co);
-    co.fn = tt_host_explains;
-    co.fn_version = "v1";
-    ck_assert_msg(tc_classifier_open(&cb, b, &co) == TC_OK, "classifier: %s",
-                  tc_errmsg());
+    cb = tt_host_classifier(b);
     ck_assert_msg(tc_feedback_submit_json(id, &outcome, a, rec,
                                           sizeof(rec) - 1) == TC_OK,
                   "submit: %s", tc_errmsg());
     ck_assert_int_eq(outcome, TC_FEEDBACK_STORED);
     /* b never looked before: it reads the override from the cluster */
-    ck_assert_int_eq(tc_classify(&r, cb, "why does my loop never end", 26),
-                     TC_OK);
-    ck_assert_int_eq(r->source, TC_SOURCE_FEEDBACK);
-    ck_assert_str_eq(r->intent, "debugging");
-    tc_result_free(r);
+    tt_expect_loop_corrected(cb);
     /* the same record again is a duplicate, told so */
     ck_assert_int_eq(
         tc_feedback_submit_json(id, &outcome, a, rec, sizeof(rec) - 1), TC_OK);
@@ -162,7 +149,6 @@ START_TEST(test_fb_purge)
         "\"explanation\",\"correct_intent\":\"debugging\",\"user_id\":\"cpu2\","
         "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
     tc_cache *h = open_cluster();
-    tc_classifier_options co;
     tc_classifier *c;
     tc_feedback_batch *bt = NULL;
     tc_result *r;
@@ -196,10 +182,7 @@ START_TEST(test_fb_purge)
     v = on_fb_master("EXISTS", "{tc:fb}:seen:cp-2");
     ck_assert_str_eq(v, "1");
     free(v);
-    tc_classifier_options_init(&co);
-    co.fn = tt_host_explains;
-    co.fn_version = "v1";
-    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    c = tt_host_classifier(h);
     ck_assert_int_eq(tc_classify(&r, c, "purge me please", 15), TC_OK);
     ck_assert_int_ne(r->source, TC_SOURCE_FEEDBACK);
     tc_result_free(r);

@@ -157,13 +157,9 @@ static int source_of(tc_classifier *c, const char *text)
 
 START_TEST(test_correction_seen)
 {
-    static const char text[] = "why does my loop never end";
-    const char *rec =
-        "{\"text\":\"Why does my loop never end?\",\"original_intent\":"
-        "\"explanation\",\"correct_intent\":\"debugging\","
-        "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
+    static const char text[] = TT_LOOP_TEXT;
+    const char *rec = TT_LOOP_CORRECTION;
     char cfg[200], id[TC_FEEDBACK_ID_MAX];
-    tc_classifier_options co;
     tc_classifier *ca;
     tc_cache *a, *b;
     int64_t t0, took = -1;
@@ -173,10 +169,7 @@ START_TEST(test_correction_seen)
     snprintf(cfg, sizeof(cfg), "{\"spool_dir\":\"%s/spool\"}", s.tmp);
     a = bk_open_with(&s, NULL, cfg);
     b = bk_open_with(&s, NULL, cfg);
-    tc_classifier_options_init(&co);
-    co.fn = tt_host_explains;
-    co.fn_version = "v1";
-    ck_assert_int_eq(tc_classifier_open(&ca, a, &co), TC_OK);
+    ca = tt_host_classifier(a);
     /* A remembers, in L1, that the text has no correction */
     ck_assert_int_ne(source_of(ca, text), TC_SOURCE_FEEDBACK);
     ck_assert_int_ne(source_of(ca, text), TC_SOURCE_FEEDBACK);

@@ -231,7 +231,6 @@ START_TEST(test_consume_two_consumers)
     tc__err err = {""};
     char **ia, **ra, **ib, **rb, **ic, **rc_;
     size_t na, nb, nc;
-    tc__fb_stats s;
     recs r;
 
     /* Nothing stored yet: nothing to consume, and no error. */
@@ -258,11 +257,7 @@ START_TEST(test_consume_two_consumers)
         ck_assert_str_eq(ib[i], r.id[4 + i]);
     }
     ck_assert(none_in(ia, na, ib, nb));
-    ck_assert_int_eq(tc__fb_redis_ops.stats(st, &s, &err), TC_OK);
-    ck_assert_uint_eq(s.kept, 10);
-    ck_assert_uint_eq(s.pending, 10);
-    ck_assert_uint_eq(s.queued, 0);
-    tc__fb_stats_release(&s);
+    fr_queue_is(st, 10, 10, 0);
     ck_assert_int_eq(
         tc__fb_redis_ops.ack(st, (const char *const *)ia, na, &err), TC_OK);
     ck_assert_int_eq(
@@ -270,17 +265,12 @@ START_TEST(test_consume_two_consumers)
     /* Acknowledged twice, or never delivered: harmless. */
     ck_assert_int_eq(
         tc__fb_redis_ops.ack(st, (const char *const *)ib, nb, &err), TC_OK);
-    ck_assert_int_eq(tc__fb_redis_ops.stats(st, &s, &err), TC_OK);
-    ck_assert_uint_eq(s.pending, 0);
-    ck_assert_uint_eq(s.kept, 10);
-    tc__fb_stats_release(&s);
+    fr_queue_is(st, 10, 0, 0);
     ck_assert_int_eq(
         tc__fb_redis_ops.consume(st, "a", 100, 1, &ic, &rc_, &nc, &err), TC_OK);
     ck_assert_uint_eq(nc, 0);
-    tc__fb_strings_free(ia, na);
-    tc__fb_strings_free(ra, na);
-    tc__fb_strings_free(ib, nb);
-    tc__fb_strings_free(rb, nb);
+    fr_batch_free(ia, ra, na);
+    fr_batch_free(ib, rb, nb);
     fr_recs_free(&r);
 }
 END_TEST
@@ -291,7 +281,6 @@ START_TEST(test_claim_idle)
     tc__err err = {""};
     char **ia, **ra, **ib, **rb;
     size_t na, nb;
-    tc__fb_stats s;
     recs r;
 
     fr_recs_make(&r, 5, 0, 0);
@@ -311,18 +300,12 @@ START_TEST(test_claim_idle)
         TC_OK);
     ck_assert_uint_eq(nb, 5);
     ck_assert(all_in(ia, na, ib, nb));
-    ck_assert_int_eq(tc__fb_redis_ops.stats(st, &s, &err), TC_OK);
-    ck_assert_uint_eq(s.pending, 5);
-    tc__fb_stats_release(&s);
+    fr_queue_is(st, 5, 5, 0);
     ck_assert_int_eq(
         tc__fb_redis_ops.ack(st, (const char *const *)ib, nb, &err), TC_OK);
-    ck_assert_int_eq(tc__fb_redis_ops.stats(st, &s, &err), TC_OK);
-    ck_assert_uint_eq(s.pending, 0);
-    tc__fb_stats_release(&s);
-    tc__fb_strings_free(ia, na);
-    tc__fb_strings_free(ra, na);
-    tc__fb_strings_free(ib, nb);
-    tc__fb_strings_free(rb, nb);
+    fr_queue_is(st, 5, 0, 0);
+    fr_batch_free(ia, ra, na);
+    fr_batch_free(ib, rb, nb);
     fr_recs_free(&r);
 }
 END_TEST
@@ -342,11 +325,7 @@ START_TEST(test_stats_fields)
     fr_recs_make(&r, 12, 0, 0);
     ck_assert_int_eq(fr_put(st, &r, 30 * DAY_MS, &err), TC_OK);
     /* No consumer yet: everything is queued. */
-    ck_assert_int_eq(tc__fb_redis_ops.stats(st, &s, &err), TC_OK);
-    ck_assert_uint_eq(s.kept, 12);
-    ck_assert_uint_eq(s.pending, 0);
-    ck_assert_uint_eq(s.queued, 12);
-    tc__fb_stats_release(&s);
+    fr_queue_is(st, 12, 0, 12);
     ck_assert_int_eq(
         tc__fb_redis_ops.consume(st, "c", 5, 60000, &ids, &rec, &n, &err),
         TC_OK);
@@ -358,8 +337,7 @@ START_TEST(test_stats_fields)
     ck_assert_uint_eq(s.queued, 7);
     ck_assert_uint_eq(fr_count_of(&s, "correction:accepted"), 6);
     tc__fb_stats_release(&s);
-    tc__fb_strings_free(ids, n);
-    tc__fb_strings_free(rec, n);
+    fr_batch_free(ids, rec, n);
     fr_recs_free(&r);
 }
 END_TEST

@@ -352,8 +352,7 @@ START_TEST(test_enomem)
             tc__fb_redis_ops.consume(st, "c", 5, 1, &ids, &rec, &k, &err)));
         ck_assert(ok_or_nomem(
             tc__fb_redis_ops.ack(st, (const char *const *)ids, k, &err)));
-        tc__fb_strings_free(ids, k);
-        tc__fb_strings_free(rec, k);
+        fr_batch_free(ids, rec, k);
         ck_assert(
             ok_or_nomem(tc__fb_redis_ops.trim(st, DAY_MS, &removed, &err)));
         e.n = 0;

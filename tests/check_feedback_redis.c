@@ -66,28 +66,16 @@ static tc_cache *open_redis(void)
 START_TEST(test_override_across_handles)
 {
     tc_cache *a = open_redis(), *b = open_redis();
-    tc_classifier_options co;
     tc_classifier *cb;
-    tc_result *r;
     char id[TC_FEEDBACK_ID_MAX];
-    const char *rec =
-        "{\"text\":\"Why does my loop never end?\",\"original_intent\":"
-        "\"explanation\",\"correct_intent\":\"debugging\","
-        "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
+    const char *rec = TT_LOOP_CORRECTION;
 
-    tc_classifier_options_init(&co);
-    co.fn = tt_host_explains;
-    co.fn_version = "v1";
-    ck_assert_int_eq(tc_classifier_open(&cb, b, &co), TC_OK);
+    cb = tt_host_classifier(b);
     ck_assert_int_eq(tc_feedback_submit_json(id, NULL, a, rec, strlen(rec)),
                      TC_OK);
     ck_assert_uint_eq(strlen(id), 32); /* derived: 128 bits in hex */
     /* b never looked before: it reads the override from Redis */
-    ck_assert_int_eq(tc_classify(&r, cb, "why does my loop never end", 26),
-                     TC_OK);
-    ck_assert_int_eq(r->source, TC_SOURCE_FEEDBACK);
-    ck_assert_str_eq(r->intent, "debugging");
-    tc_result_free(r);
+    tt_expect_loop_corrected(cb);
     tc_classifier_close(cb);
     tc_cache_close(b);
     tc_cache_close(a);

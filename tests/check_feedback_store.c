@@ -277,7 +277,6 @@ static long evicted(trs *s)
 START_TEST(test_separate_store_survives)
 {
     tc_cache *h, *h2;
-    tc_classifier_options co;
     tc_classifier *c;
     tc_result *r;
     char rec[300], text[64], id[TC_FEEDBACK_ID_MAX], *val, *ex;
@@ -316,10 +315,7 @@ START_TEST(test_separate_store_survives)
     ck_assert_int_eq((int)json_num(st, "accepted.correction"), NFB);
     ck_assert_int_eq(cJSON_GetArraySize(json_get(st, "store.at_risk")), 0);
     cJSON_Delete(st);
-    tc_classifier_options_init(&co);
-    co.fn = tt_host_explains;
-    co.fn_version = "v1";
-    ck_assert_int_eq(tc_classifier_open(&c, h2, &co), TC_OK);
+    c = tt_host_classifier(h2);
     for (int i = 0; i < NFB; i++) {
         snprintf(text, sizeof(text), "what is a pointer number %d", i);
         ck_assert_int_eq(tc_classify(&r, c, text, strlen(text)), TC_OK);

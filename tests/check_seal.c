@@ -566,13 +566,8 @@ START_TEST(test_keyed_keys)
     tc_cache *b = open_ok(trs_url(srv), NULL, NULL, s), *d;
     char kp[TC_KEY_MAX], ka[TC_KEY_MAX], kb[TC_KEY_MAX], id[TC_FEEDBACK_ID_MAX];
     char idp[TC_FEEDBACK_ID_MAX];
-    static const char rec[] =
-        "{\"text\":\"Why does my loop never end?\",\"original_intent\":"
-        "\"explanation\",\"correct_intent\":\"debugging\","
-        "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}";
-    tc_classifier_options co;
+    static const char rec[] = TT_LOOP_CORRECTION;
     tc_classifier *c = NULL;
-    tc_result *r;
 
     key_of(kp, plain, "q");
     key_of(ka, a, "q");
@@ -591,15 +586,8 @@ START_TEST(test_keyed_keys)
     ck_assert_uint_eq(strlen(id), 32);
     /* a fresh handle with both keys reads the sealed override from Redis */
     d = open_ok(trs_url(srv), k, NULL, s);
-    tc_classifier_options_init(&co);
-    co.fn = tt_host_explains; /* "explanation" unless corrected */
-    co.fn_version = "v1";
-    ck_assert_int_eq(tc_classifier_open(&c, d, &co), TC_OK);
-    ck_assert_int_eq(tc_classify(&r, c, "why does my loop never end", 26),
-                     TC_OK);
-    ck_assert_str_eq(r->intent, "debugging");
-    ck_assert_int_eq(r->source, TC_SOURCE_FEEDBACK);
-    tc_result_free(r);
+    c = tt_host_classifier(d);
+    tt_expect_loop_corrected(c);
     tc_classifier_close(c);
     tc_cache_close(d);
     tc_cache_close(b);

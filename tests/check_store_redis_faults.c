@@ -30,9 +30,31 @@ static int probe_wait_ms(const char *msg)
     return (int)ms;
 }
 
+/* The faults' store: a 100 ms timeout and two connections. */
+static const sopt fast = {0, NULL, NULL, 0, 100, 2};
+
+/* Fails three reads of key on a dead server (none refused by the breaker
+ * yet), which opens the breaker. */
+static void trip(tc__store *st, const char *key)
+{
+    tc__store_health h;
+    tc__err err = {""};
+    char *v = NULL;
+    int rc;
+
+    for (int i = 0; i < 3; i++) {
+        rc = sr_get(st, key, &v, &err);
+        ck_assert_msg(rc == TC_EUNAVAIL || rc == TC_ETIMEOUT, "rc %d: %s", rc,
+                      err.msg);
+        ck_assert_ptr_null(strstr(err.msg, "circuit open"));
+    }
+    st->ops->health(st, &h);
+    ck_assert_str_eq(h.breaker, "open");
+    ck_assert_int_eq(h.up, 0);
+}
+
 START_TEST(test_breaker)
 {
-    static const sopt fast = {0, NULL, NULL, 0, 100, 2};
     trs *srv = sr_start(NULL);
     tc__store *st = sr_store(srv, &fast);
     tc__store_health h;
@@ -42,15 +64,7 @@ START_TEST(test_breaker)
 
     ck_assert_int_eq(sr_put(st, "tc:t:br", "before", 60000), TC_OK);
     trs_kill(srv);
-    for (int i = 0; i < 3; i++) {
-        rc = sr_get(st, "tc:t:br", &v, &err);
-        ck_assert_msg(rc == TC_EUNAVAIL || rc == TC_ETIMEOUT, "rc %d: %s", rc,
-                      err.msg);
-        ck_assert_ptr_null(strstr(err.msg, "circuit open"));
-    }
-    st->ops->health(st, &h);
-    ck_assert_str_eq(h.breaker, "open");
-    ck_assert_int_eq(h.up, 0);
+    trip(st, "tc:t:br");
     ck_assert(sr_logged("l2_breaker_open"));
     ck_assert_int_eq(sr_get(st, "tc:t:br", &v, &err), TC_EUNAVAIL);
     ck_assert_ptr_nonnull(strstr(err.msg, "circuit open"));
@@ -90,7 +104,6 @@ END_TEST
 
 START_TEST(test_timeout_paused_server)
 {
-    static const sopt fast = {0, NULL, NULL, 0, 100, 2};
     trs *srv = sr_start(NULL);
     tc__store *st = sr_store(srv, &fast);
     tc__err err = {""};
@@ -113,7 +126,6 @@ END_TEST
 
 START_TEST(test_ping)
 {
-    static const sopt fast = {0, NULL, NULL, 0, 100, 2};
     trs *srv = sr_start(NULL);
     tc__store *st = sr_store(srv, &fast);
     tc__store_health h;
@@ -122,11 +134,7 @@ START_TEST(test_ping)
 
     ck_assert_int_eq(st->ops->ping(st, NULL), TC_OK);
     trs_kill(srv);
-    for (int i = 0; i < 3; i++) {
-        (void)sr_get(st, "tc:t:ping", &v, NULL);
-    }
-    st->ops->health(st, &h);
-    ck_assert_str_eq(h.breaker, "open");
+    trip(st, "tc:t:ping");
     /* Ping bypasses the open breaker and reaches for the server. */
     ck_assert_int_eq(st->ops->ping(st, &err), TC_EUNAVAIL);
     ck_assert_ptr_null(strstr(err.msg, "circuit open"));
@@ -396,7 +404,7 @@ END_TEST
 
 START_TEST(test_unreachable_at_open)
 {
-    static const sopt fast = {1, NULL, NULL, 0, 100, 1};
+    static const sopt unix_one = {1, NULL, NULL, 0, 100, 1};
     trs *srv = sr_start(NULL);
     tc__store *st;
     tc__err err = {""};
@@ -404,7 +412,7 @@ START_TEST(test_unreachable_at_open)
 
     trs_kill(srv);
     /* A server that is down is not an error at open time. */
-    st = sr_store(srv, &fast);
+    st = sr_store(srv, &unix_one);
     ck_assert_int_eq(sr_get(st, "tc:t:x", &v, &err), TC_EUNAVAIL);
     ck_assert_ptr_nonnull(strstr(err.msg, "connect to unix://"));
     ck_assert_int_eq(trs_restart(srv), 0);

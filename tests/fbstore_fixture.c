@@ -149,3 +149,25 @@ uint64_t fr_count_of(const tc__fb_stats *st, const char *name)
     }
     return 0;
 }
+
+void fr_queue_is(tc__store *st, uint64_t kept, uint64_t pending,
+                 uint64_t queued)
+{
+    tc__err err = {""};
+    tc__fb_stats s;
+
+    ck_assert_msg(tc__fb_redis_ops.stats(st, &s, &err) == TC_OK, "stats: %s",
+                  err.msg);
+    ck_assert_msg(s.kept == kept && s.pending == pending && s.queued == queued,
+                  "kept %llu pending %llu queued %llu, want %llu %llu %llu",
+                  (unsigned long long)s.kept, (unsigned long long)s.pending,
+                  (unsigned long long)s.queued, (unsigned long long)kept,
+                  (unsigned long long)pending, (unsigned long long)queued);
+    tc__fb_stats_release(&s);
+}
+
+void fr_batch_free(char **ids, char **rec, size_t n)
+{
+    tc__fb_strings_free(ids, n);
+    tc__fb_strings_free(rec, n);
+}

@@ -67,4 +67,11 @@ int fr_collect(void *ud, const char *id, const char *json, size_t len);
 /* A counter of the stats by name, 0 when absent. */
 uint64_t fr_count_of(const tc__fb_stats *st, const char *name);
 
+/* Asserts the store's stats succeed with these record counts. */
+void fr_queue_is(tc__store *st, uint64_t kept, uint64_t pending,
+                 uint64_t queued);
+
+/* Frees a consumed batch: its n ids and n records. */
+void fr_batch_free(char **ids, char **rec, size_t n);
+
 #endif

@@ -126,6 +126,21 @@ int64_t tt_now_ms(void);
 /* A host classifier (tc_classifier_options.fn) that answers every text
  * {"intent":"explanation","confidence":0.7}. */
 int tt_host_explains(char **json, const char *text, size_t len, void *ud);
+
+/* A classifier on c whose model is tt_host_explains (fn_version "v1"):
+ * "explanation" unless feedback corrects it. The test fails, with
+ * tc_errmsg(), when it cannot open. */
+tc_classifier *tt_host_classifier(tc_cache *c);
+
+/* A correction of TT_LOOP_TEXT from tt_host_explains' "explanation" to
+ * "debugging"; tt_expect_loop_corrected asserts c answers TT_LOOP_TEXT
+ * with it, from feedback. */
+#define TT_LOOP_TEXT "why does my loop never end"
+#define TT_LOOP_CORRECTION                                                  \
+    "{\"text\":\"Why does my loop never end?\",\"original_intent\":"        \
+    "\"explanation\",\"correct_intent\":\"debugging\","                     \
+    "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}"
+void tt_expect_loop_corrected(tc_classifier *c);
 void tt_sleep_ms(int64_t ms);
 
 /* Writes text to path (created or truncated) with the permission bits

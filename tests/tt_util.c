@@ -247,3 +247,28 @@ int tt_host_explains(char **json, const char *text, size_t len, void *ud)
     memcpy(*json, a, sizeof(a));
     return TC_OK;
 }
+
+tc_classifier *tt_host_classifier(tc_cache *c)
+{
+    tc_classifier_options co;
+    tc_classifier *cl = NULL;
+
+    tc_classifier_options_init(&co);
+    co.fn = tt_host_explains;
+    co.fn_version = "v1";
+    ck_assert_msg(tc_classifier_open(&cl, c, &co) == TC_OK, "classifier: %s",
+                  tc_errmsg());
+    return cl;
+}
+
+void tt_expect_loop_corrected(tc_classifier *c)
+{
+    tc_result *r;
+
+    ck_assert_msg(tc_classify(&r, c, TT_LOOP_TEXT, strlen(TT_LOOP_TEXT)) ==
+                      TC_OK,
+                  "classify: %s", tc_errmsg());
+    ck_assert_int_eq(r->source, TC_SOURCE_FEEDBACK);
+    ck_assert_str_eq(r->intent, "debugging");
+    tc_result_free(r);
+}

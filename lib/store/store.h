@@ -144,6 +144,19 @@ struct tc__store {
 int tc__store_set_check(const tc__store_set *it, size_t i, tc__err *err);
 
 /*
+ * Sets every item of an mget to "no answer yet": no value, ttl_ms -1,
+ * status TC_MISS. Does not free a value already there.
+ */
+void tc__store_get_clear(tc__store_get *items, size_t n);
+
+/*
+ * tc__store_get_clear, then the check every networked mget makes before
+ * sending: each item has a key. Returns TC_OK, or TC_EINVAL naming the
+ * first item without one.
+ */
+int tc__store_get_check(tc__store_get *items, size_t n, tc__err *err);
+
+/*
  * Opens the store cfg names (cfg->kind; *out NULL for memory:), keeping
  * cfg and log, which must outlive it. A Redis server that is down is not
  * an error (the store recovers by itself); a wrong password is TC_EAUTH.

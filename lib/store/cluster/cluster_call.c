@@ -505,14 +505,9 @@ int tc__cluster_mget(tc__store *s, tc__store_get *items, size_t n, tc__err *err)
                .err = err};
     int rc;
 
-    for (size_t i = 0; i < n; i++) {
-        items[i].val = NULL;
-        items[i].len = 0;
-        items[i].ttl_ms = -1;
-        items[i].status = TC_MISS;
-        if (!items[i].key) {
-            return tc__errf(err, TC_EINVAL, "mget: item %zu has no key", i);
-        }
+    rc = tc__store_get_check(items, n, err);
+    if (rc != TC_OK) {
+        return rc;
     }
     rc = call(&x, &items[0].key, sizeof(*items), n);
     for (size_t i = 0; i < n; i++) {

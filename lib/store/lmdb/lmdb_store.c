@@ -174,12 +174,7 @@ int tc__lmdb_mget(tc__store *base, tc__store_get *items, size_t n, tc__err *err)
     uint64_t exp, now;
     int rc;
 
-    for (size_t i = 0; i < n; i++) {
-        items[i].val = NULL;
-        items[i].len = 0;
-        items[i].ttl_ms = -1;
-        items[i].status = TC_MISS;
-    }
+    tc__store_get_clear(items, n);
     rc = tc__lmdb_begin(e, MDB_RDONLY, &txn);
     if (rc != 0) {
         return tc__lmdb_fail(s, err, rc, "GET", n > 0 ? items[0].key : "");

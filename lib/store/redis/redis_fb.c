@@ -278,15 +278,13 @@ static void build_words(tc__req *q, const tc__scall *sc, size_t i)
 
 static int take_int(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i)
 {
+    int rc = tc__redis_reply_is(cl, r, REDIS_REPLY_INTEGER);
+
     (void)i;
-    if (r->type == REDIS_REPLY_ERROR) {
-        return tc__redis_error_reply(cl, r);
+    if (rc == TC_OK) {
+        sc->value = r->integer;
     }
-    if (r->type != REDIS_REPLY_INTEGER) {
-        return tc__redis_bad_reply(cl, r);
-    }
-    sc->value = r->integer;
-    return TC_OK;
+    return rc;
 }
 
 int tc__rfb_trim(tc__store *s, const char *pfx, int64_t retention_ms,
@@ -323,13 +321,8 @@ int tc__rfb_trim(tc__store *s, const char *pfx, int64_t retention_ms,
 /* The reply of HINCRBY: the counter's new value, unused. */
 static int read_int(tc__rcall *cl, tc__rsink *k, void *ud)
 {
-    const tc__rrep *r = &k->slot[0];
-
     (void)ud;
-    if (r->type == REDIS_REPLY_ERROR) {
-        return tc__redis_error_reply(cl, r);
-    }
-    return r->type == REDIS_REPLY_INTEGER ? TC_OK : tc__redis_bad_reply(cl, r);
+    return tc__redis_reply_is(cl, &k->slot[0], REDIS_REPLY_INTEGER);
 }
 
 int tc__rfb_count(tc__store *s, const char *pfx, const char *name, uint64_t n,
@@ -388,14 +381,12 @@ static void build_consume(tc__req *q, const tc__scall *sc, size_t i)
 static int take_consume(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i)
 {
     consume_ctx *x = sc->ud;
+    int rc = tc__redis_reply_is(cl, r, REDIS_REPLY_ARRAY);
     size_t m;
 
     (void)i;
-    if (r->type == REDIS_REPLY_ERROR) {
-        return tc__redis_error_reply(cl, r);
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
-        return tc__redis_bad_reply(cl, r);
+    if (rc != TC_OK || r->elements % 2 != 0) {
+        return rc != TC_OK ? rc : tc__redis_bad_reply(cl, r);
     }
     for (size_t j = 0; j < r->elements; j++) {
         if (r->element[j].type != REDIS_REPLY_STRING) {
@@ -532,14 +523,14 @@ int tc__rfb_purge(tc__store *s, const char *pfx, const char *const *ids,
 static int take_stats(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i)
 {
     tc__fb_stats *out = sc->ud;
+    int rc = tc__redis_reply_is(cl, r, REDIS_REPLY_ARRAY);
     size_t m;
 
     (void)i;
-    if (r->type == REDIS_REPLY_ERROR) {
-        return tc__redis_error_reply(cl, r);
+    if (rc != TC_OK) {
+        return rc;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < STATS_HEAD ||
-        (r->elements - STATS_HEAD) % 2 != 0) {
+    if (r->elements < STATS_HEAD || (r->elements - STATS_HEAD) % 2 != 0) {
         return tc__redis_bad_reply(cl, r);
     }
     for (size_t j = 0; j < r->elements; j++) {
@@ -608,13 +599,11 @@ int tc__rfb_stats(tc__store *s, const char *pfx, tc__fb_stats *out,
 static int read_page(tc__rcall *cl, tc__rsink *k, void *ud)
 {
     const tc__rrep *r = &k->slot[0];
+    int rc = tc__redis_reply_is(cl, r, REDIS_REPLY_ARRAY);
 
     (void)ud;
-    if (r->type == REDIS_REPLY_ERROR) {
-        return tc__redis_error_reply(cl, r);
-    }
-    if (r->type != REDIS_REPLY_ARRAY) {
-        return tc__redis_bad_reply(cl, r);
+    if (rc != TC_OK) {
+        return rc;
     }
     for (size_t i = 0; i < r->elements; i++) {
         const tc__rrep *e = &r->element[i], *id = tc__rrep_at(e, 0),

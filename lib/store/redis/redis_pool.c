@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <hiredis/hiredis.h>
+
 #include "base/deadline.h"
 #include "store/redis/redis_store.h"
 
@@ -468,6 +470,14 @@ int tc__redis_bad_reply(rcall *cl, const tc__rrep *r)
     cl->drop = 1;
     return tc__errf(cl->err, TC_EPROTO, "%s: unexpected reply (type %d)",
                     label(cl), r->type);
+}
+
+int tc__redis_reply_is(rcall *cl, const tc__rrep *r, int type)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        return tc__redis_error_reply(cl, r);
+    }
+    return r->type == type ? TC_OK : tc__redis_bad_reply(cl, r);
 }
 
 /*

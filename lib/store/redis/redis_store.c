@@ -24,12 +24,10 @@ static int read_one(tc__rcall *cl, tc__rsink *k, void *ud)
 {
     const want *w = ud;
     const tc__rrep *r = &k->slot[0];
+    int rc = tc__redis_reply_is(cl, r, w->type);
 
-    if (r->type == REDIS_REPLY_ERROR) {
-        return tc__redis_error_reply(cl, r);
-    }
-    if (r->type != w->type) {
-        return tc__redis_bad_reply(cl, r);
+    if (rc != TC_OK) {
+        return rc;
     }
     if (w->num) {
         *w->num = r->integer;
@@ -120,14 +118,9 @@ int tc__redis_mget(tc__store *st, tc__store_get *items, size_t n, tc__err *err)
     tc__req q;
     int rc;
 
-    for (size_t i = 0; i < n; i++) {
-        items[i].val = NULL;
-        items[i].len = 0;
-        items[i].ttl_ms = -1;
-        items[i].status = TC_MISS;
-        if (!items[i].key) {
-            return tc__errf(err, TC_EINVAL, "mget: item %zu has no key", i);
-        }
+    rc = tc__store_get_check(items, n, err);
+    if (rc != TC_OK) {
+        return rc;
     }
     if (n == 0) {
         return TC_OK;

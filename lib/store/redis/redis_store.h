@@ -111,6 +111,9 @@ int tc__redis_recv(tc__rsent *t, tc__rsink *k, tc__redis_read_fn read,
  */
 int tc__redis_error_reply(tc__rcall *cl, const tc__rrep *r);
 int tc__redis_bad_reply(tc__rcall *cl, const tc__rrep *r);
+/* TC_OK when r is of the type (a REDIS_REPLY_*), else what
+ * tc__redis_error_reply or tc__redis_bad_reply make of it. */
+int tc__redis_reply_is(tc__rcall *cl, const tc__rrep *r, int type);
 /* The call's name for messages ("FEEDBACK STATS tc:fb:stream"), and its
  * err. */
 const char *tc__redis_label(tc__rcall *cl);
