@@ -60,6 +60,14 @@ void bk_cluster_teardown(void)
     /* the cluster stays for the next test case (bk_cluster_exit) */
 }
 
+const char *bk_cluster_fresh(void)
+{
+    ck_assert_msg(bk_cl != NULL, "the cluster did not start (is "
+                                 "bk_cluster_setup the case's fixture?)");
+    free(bk_cluster_cmd("FLUSHALL", NULL));
+    return tcl_url(bk_cl);
+}
+
 char *bk_cluster_cmd(const char *fmt, const char *arg)
 {
     size_t cap = 64, used = 0;
@@ -111,10 +119,7 @@ void bk_start(bk *b, int kind)
         snprintf(b->url, sizeof(b->url), "lmdb://%s/env", b->tmp);
         break;
     case BK_CLUSTER:
-        ck_assert_msg(bk_cl != NULL, "the cluster did not start (is "
-                                     "bk_cluster_setup the case's fixture?)");
-        free(bk_cluster_cmd("FLUSHALL", NULL));
-        snprintf(b->url, sizeof(b->url), "%s", tcl_url(bk_cl));
+        snprintf(b->url, sizeof(b->url), "%s", bk_cluster_fresh());
         break;
     default:
         snprintf(b->url, sizeof(b->url), "memory:");

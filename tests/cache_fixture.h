@@ -66,6 +66,9 @@ typedef struct bk {
  */
 void bk_cluster_setup(void);
 void bk_cluster_teardown(void);
+/* For suites with their own store helpers: the cluster's URL, after
+ * FLUSHALL on every master. */
+const char *bk_cluster_fresh(void);
 void bk_start(bk *b, int kind);
 void bk_stop(bk *b);
 /* fmt sent to every node of the cluster (trs_cmd); the replies of the
