@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cache_fixture.h"
+#include "cluster_fixture.h"
 
 int64_t cache_T(int64_t ms)
 {
@@ -17,14 +20,86 @@ int64_t cache_T(int64_t ms)
 
 /* ---- stores ------------------------------------------------------------ */
 
-const char *const bk_name[BK_COUNT] = {"redis", "unix", "lmdb", "memory"};
-const char *const bk_kind[BK_COUNT] = {"redis", "redis", "lmdb", "memory"};
+const char *const bk_name[BK_COUNT] = {"redis", "unix", "lmdb", "memory",
+                                       "cluster"};
+const char *const bk_kind[BK_COUNT] = {"redis", "redis", "lmdb", "memory",
+                                       "redis-cluster"};
 
 /* The stores another handle can share: what a second process would see. */
-const int shared_kinds[NSHARED] = {BK_REDIS, BK_LMDB};
+const int shared_kinds[NSHARED] = {BK_REDIS, BK_LMDB, BK_CLUSTER};
 
-/* The three kinds of store, for tests that run on each once. */
-const int main_kinds[NMAIN] = {BK_REDIS, BK_LMDB, BK_MEMORY};
+/* The four kinds of store, for tests that run on each once. */
+const int main_kinds[NMAIN] = {BK_REDIS, BK_LMDB, BK_MEMORY, BK_CLUSTER};
+
+static tcl *bk_cl;       /* the run's cluster */
+static pid_t bk_cl_pid;  /* the process that started it */
+
+static void bk_cluster_exit(void)
+{
+    /* a forked test exits too: only the starter stops the nodes */
+    if (bk_cl && getpid() == bk_cl_pid) {
+        tcl_stop(bk_cl);
+        bk_cl = NULL;
+    }
+}
+
+void bk_cluster_setup(void)
+{
+    if (bk_cl) {
+        return;
+    }
+    bk_cl = tcl_start(5000);
+    if (bk_cl) {
+        bk_cl_pid = getpid();
+        atexit(bk_cluster_exit);
+    }
+}
+
+void bk_cluster_teardown(void)
+{
+    /* the cluster stays for the next test case (bk_cluster_exit) */
+}
+
+const char *bk_cluster_fresh(void)
+{
+    ck_assert_msg(bk_cl != NULL, "the cluster did not start (is "
+                                 "bk_cluster_setup the case's fixture?)");
+    free(bk_cluster_cmd("FLUSHALL", NULL));
+    return tcl_url(bk_cl);
+}
+
+char *bk_cluster_cmd(const char *fmt, const char *arg)
+{
+    size_t cap = 64, used = 0;
+    char *all = calloc(1, cap);
+
+    ck_assert_ptr_nonnull(all);
+    for (int i = 0; i < TCL_NODES; i++) {
+        char *r;
+        size_t n;
+
+        r = trs_cmd(tcl_node(bk_cl, i), fmt, arg);
+        if (!r) {
+            continue;
+        }
+        if (strncmp(r, "MOVED", 5) == 0 || strstr(r, "READONLY")) {
+            free(r);
+            continue;
+        }
+        n = strlen(r);
+        if (used + n + 2 > cap) {
+            cap = (used + n + 2) * 2;
+            all = realloc(all, cap);
+            ck_assert_ptr_nonnull(all);
+        }
+        memcpy(all + used, r, n);
+        used += n;
+        all[used++] = '\n';
+        all[used] = '\0';
+        free(r);
+    }
+    return all;
+}
 
 void bk_start(bk *b, int kind)
 {
@@ -42,6 +117,9 @@ void bk_start(bk *b, int kind)
         break;
     case BK_LMDB:
         snprintf(b->url, sizeof(b->url), "lmdb://%s/env", b->tmp);
+        break;
+    case BK_CLUSTER:
+        snprintf(b->url, sizeof(b->url), "%s", bk_cluster_fresh());
         break;
     default:
         snprintf(b->url, sizeof(b->url), "memory:");

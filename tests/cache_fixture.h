@@ -2,7 +2,7 @@
  * cache_fixture.h - what the cache suite's files (check_cache.c,
  * check_cache_ops.c, check_cache_failure.c) share: a store of every kind
  * (a private redis-server by TCP or unix socket, a temp LMDB environment,
- * memory:) and handles on it, calls with their checks (the line of the
+ * memory:, a six-node Redis Cluster) and handles on it, calls with their checks (the line of the
  * test in every failure), a loader, a logger that keeps what it is told,
  * and durations stretched under valgrind. The tests use the public API
  * only.
@@ -34,16 +34,16 @@ int64_t cache_T(int64_t ms);
 
 /* ---- stores ------------------------------------------------------------ */
 
-enum { BK_REDIS, BK_UNIX, BK_LMDB, BK_MEMORY, BK_COUNT };
+enum { BK_REDIS, BK_UNIX, BK_LMDB, BK_MEMORY, BK_CLUSTER, BK_COUNT };
 /* A store's name in messages, and its kind as the config reports it. */
 extern const char *const bk_name[BK_COUNT];
 extern const char *const bk_kind[BK_COUNT];
 
 /* The stores another handle can share: what a second process would see;
- * and the three kinds of store, for tests that run on each once. A loop
+ * and the four kinds of store, for tests that run on each once. A loop
  * test's _i indexes one of these. */
-#define NSHARED 2
-#define NMAIN 3
+#define NSHARED 3
+#define NMAIN 4
 extern const int shared_kinds[NSHARED];
 extern const int main_kinds[NMAIN];
 
@@ -55,8 +55,25 @@ typedef struct bk {
     int ncfg;
 } bk;
 
+/*
+ * BK_CLUSTER is one cluster (cluster_fixture.h) for the whole run, since
+ * six nodes take seconds to join: a test case whose tests use it adds
+ * bk_cluster_setup as its unchecked fixture, which starts it once in the
+ * process that forks the tests (and stops it when that process exits);
+ * bk_start flushes it (FLUSHALL on every master) and bk_stop leaves it
+ * running. b->srv is then NULL: a test that reads keys with trs_cmd
+ * skips the cluster or asks every master (bk_cluster_cmd).
+ */
+void bk_cluster_setup(void);
+void bk_cluster_teardown(void);
+/* For suites with their own store helpers: the cluster's URL, after
+ * FLUSHALL on every master. */
+const char *bk_cluster_fresh(void);
 void bk_start(bk *b, int kind);
 void bk_stop(bk *b);
+/* fmt sent to every node of the cluster (trs_cmd); the replies of the
+ * masters, each followed by a newline, in one string (caller frees). */
+char *bk_cluster_cmd(const char *fmt, const char *arg);
 
 /* Whether a second handle sees the first one's writes. */
 int bk_shared(const bk *b);

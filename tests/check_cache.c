@@ -461,6 +461,7 @@ Suite *suite_cache(void)
     TCase *st = tcase_create("cache_stores");
 
     tcase_set_timeout(st, 60);
+    tcase_add_unchecked_fixture(st, bk_cluster_setup, bk_cluster_teardown);
     tcase_add_loop_test(st, test_round_trip, 0, BK_COUNT);
     tcase_add_test(st, test_bad_arguments);
     tcase_add_loop_test(st, test_tiers, 0, NMAIN);

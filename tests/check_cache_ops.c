@@ -426,6 +426,7 @@ void suite_cache_ops(Suite *s)
     TCase *tc = tcase_create("cache_ops");
 
     tcase_set_timeout(tc, 60);
+    tcase_add_unchecked_fixture(tc, bk_cluster_setup, bk_cluster_teardown);
     tcase_add_loop_test(tc, test_batch, 0, NMAIN);
     tcase_add_loop_test(tc, test_invalidate, 0, NMAIN);
     tcase_add_loop_test(tc, test_del, 0, NMAIN);

@@ -13,11 +13,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "cache_fixture.h"
 #include "classify/result.h"
 #include "suites.h"
 #include "tutorcache.h"
 
 static char *dir;
+static const char *cluster_url; /* the case on the cluster: its URL */
 
 static void setup(void)
 {
@@ -25,15 +27,23 @@ static void setup(void)
     ck_assert_ptr_nonnull(dir);
 }
 
+static void setup_cluster(void)
+{
+    setup();
+    cluster_url = bk_cluster_fresh();
+}
+
 static void teardown(void)
 {
     tt_rmtree(dir);
     free(dir);
+    cluster_url = NULL;
 }
 
 static tc_cache *open_cache_cfg(int caching, const char *cfg_json);
 
-/* A cache on an LMDB dir in the test's temp dir (shared by handles). */
+/* A cache on an LMDB dir in the test's temp dir (shared by handles), or
+ * on the cluster in the case "classify_cluster". */
 static tc_cache *open_cache(int caching)
 {
     return open_cache_cfg(caching, NULL);
@@ -48,6 +58,9 @@ static tc_cache *open_cache_cfg(int caching, const char *cfg_json)
     int rc;
 
     snprintf(url, sizeof(url), "lmdb://%s/env", dir);
+    if (cluster_url) {
+        snprintf(url, sizeof(url), "%s", cluster_url);
+    }
     tc_options_init(&o);
     o.flags = TC_OPT_NO_ENV;
     o.store_url = url;
@@ -707,12 +720,12 @@ START_TEST(test_normalized_spellings)
 }
 END_TEST
 
-Suite *suite_classify(void)
+/* Every test, on LMDB and on the cluster (issue 14). */
+static TCase *classify_case(const char *name, void (*fix)(void))
 {
-    Suite *s = suite_create("classify");
-    TCase *tc = tcase_create("classify");
+    TCase *tc = tcase_create(name);
 
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fix, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_host_sources);
     tcase_add_test(tc, test_threshold);
@@ -725,6 +738,16 @@ Suite *suite_classify(void)
     tcase_add_test(tc, test_override);
     tcase_add_test(tc, test_override_race);
     tcase_add_test(tc, test_normalized_spellings);
-    suite_add_tcase(s, tc);
+    return tc;
+}
+
+Suite *suite_classify(void)
+{
+    Suite *s = suite_create("classify");
+    TCase *cl = classify_case("classify_cluster", setup_cluster);
+
+    suite_add_tcase(s, classify_case("classify", setup));
+    tcase_add_unchecked_fixture(cl, bk_cluster_setup, bk_cluster_teardown);
+    suite_add_tcase(s, cl);
     return s;
 }

@@ -441,7 +441,8 @@ static void *st_run(void *arg)
 /* Iterations per thread: enough to interleave, few enough for TSan. */
 static const int st_iters[BK_COUNT] = {[BK_MEMORY] = 20000,
                                          [BK_LMDB] = 4000,
-                                         [BK_REDIS] = 2000};
+                                         [BK_REDIS] = 2000,
+                                         [BK_CLUSTER] = 1000};
 
 START_TEST(test_stress)
 {
@@ -606,6 +607,7 @@ Suite *suite_concurrency(void)
     TCase *tc = tcase_create("concurrency");
 
     tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, bk_cluster_setup, bk_cluster_teardown);
     tcase_add_loop_test(tc, test_single_flight, 0, NMAIN);
     tcase_add_loop_test(tc, test_single_flight_failure, 0, NMAIN);
     tcase_add_loop_test(tc, test_stress, 0, NMAIN);

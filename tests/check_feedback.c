@@ -432,7 +432,11 @@ START_TEST(test_override)
     ck_assert_int_eq(
         tc_cache_key(key, sizeof(key), h, "intent_feedback", norm, normlen),
         TC_OK);
-    ck_assert_int_eq(strncmp(key, "tc:intent_fb:", 13), 0);
+    /* on the cluster an override sits under feedback's hash tag, in its
+     * record's slot, so that one transaction writes both */
+    ck_assert_msg(fb_on_cluster() ? strncmp(key, "tc:{tc:fb}:", 11) == 0
+                                  : strncmp(key, "tc:intent_fb:", 13) == 0,
+                  "key %s", key);
     /* a confirmation of another text overrides nothing */
     ck_assert_int_eq(fb_submit(h,
                                "{\"text\":\"hello there\",\"original_intent\":"
@@ -561,13 +565,12 @@ START_TEST(test_stats_exact)
         TC_EINVAL);
     ck_assert_int_eq(fb_submit_new(h, "nonsense", NULL), TC_EINVAL);
     s = fb_stats(h);
-    ck_assert_str_eq(
-        s, "{\"accepted\":{\"correction\":6,\"confirmation\":4},"
+    fb_expect_stats(s, "{\"accepted\":{\"correction\":6,\"confirmation\":4},"
            "\"rejected\":{\"correction\":2,\"confirmation\":1,\"invalid\":3},"
            "\"pairs\":[{\"original\":\"a\",\"correct\":\"b\",\"count\":3},"
            "{\"original\":\"x\xc3\xa9\",\"correct\":\"y\\\"q\",\"count\":2},"
            "{\"original\":\"c\",\"correct\":\"d\",\"count\":1}],"
-           "\"kept\":10,\"pending\":0,\"queued\":10,\"spooled\":0," FB_LMDB_STORE "}");
+           "\"kept\":10,\"pending\":0,\"queued\":10,\"spooled\":0,");
     tc_free(s);
     tc_cache_close(h);
 }

@@ -7,9 +7,11 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "cache_fixture.h"
 #include "feedback_fixture.h"
 
-static char *tdir; /* the test's */
+static char *tdir;               /* the test's */
+static const char *cluster_url;  /* the case on the cluster: its URL */
 
 void fb_setup(void)
 {
@@ -17,11 +19,23 @@ void fb_setup(void)
     ck_assert_ptr_nonnull(tdir);
 }
 
+static void fb_setup_cluster(void)
+{
+    fb_setup();
+    cluster_url = bk_cluster_fresh();
+}
+
+int fb_on_cluster(void)
+{
+    return cluster_url != NULL;
+}
+
 void fb_teardown(void)
 {
     tt_rmtree(tdir);
     free(tdir);
     tdir = NULL;
+    cluster_url = NULL;
 }
 
 const char *fb_dir(void)
@@ -29,14 +43,67 @@ const char *fb_dir(void)
     return tdir;
 }
 
-void fb_add(Suite *su, const char *name, const TTest *test)
+static void add_case(Suite *su, const char *name, const TTest *test,
+                     void (*setup)(void))
 {
     TCase *tc = tcase_create(name);
 
-    tcase_add_checked_fixture(tc, fb_setup, fb_teardown);
+    tcase_add_checked_fixture(tc, setup, fb_teardown);
     tcase_set_timeout(tc, 120); /* room for valgrind */
     tcase_add_test(tc, test);
     suite_add_tcase(su, tc);
+    if (setup == fb_setup_cluster) {
+        tcase_add_unchecked_fixture(tc, bk_cluster_setup,
+                                    bk_cluster_teardown);
+    }
+}
+
+void fb_add(Suite *su, const char *name, const TTest *test)
+{
+    static char names[64][80]; /* a case keeps its name's pointer */
+    static int used;
+    char *cl;
+
+    if (used == 64) {
+        fprintf(stderr, "fb_add: more than 64 cases\n");
+        abort();
+    }
+    cl = names[used++];
+    snprintf(cl, sizeof(names[0]), "%s_cluster", name);
+    add_case(su, name, test, fb_setup);
+    add_case(su, cl, test, fb_setup_cluster);
+}
+
+void fb_add_lmdb(Suite *su, const char *name, const TTest *test)
+{
+    add_case(su, name, test, fb_setup);
+}
+
+const char *fb_url(void)
+{
+    static char url[600];
+
+    if (cluster_url) {
+        return cluster_url;
+    }
+    snprintf(url, sizeof(url), "lmdb://%s/db", tdir);
+    return url;
+}
+
+void fb_expect_stats(const char *s, const char *head)
+{
+    char want[2048];
+
+    snprintf(want, sizeof(want), "%s%s}", head, fb_store_json());
+    ck_assert_str_eq(s, want);
+}
+
+const char *fb_store_json(void)
+{
+    return cluster_url ? "\"store\":{\"kind\":\"redis-cluster\","
+                         "\"maxmemory_policy\":\"noeviction\","
+                         "\"persistence\":\"rdb\",\"at_risk\":[]}"
+                       : FB_LMDB_STORE;
 }
 
 const char *fb_path(const char *name)
@@ -69,10 +136,7 @@ tc_cache *fb_open_url(const char *url, const char *config_json)
 
 tc_cache *fb_open(const char *config_json)
 {
-    char url[600];
-
-    snprintf(url, sizeof(url), "lmdb://%s/db", tdir);
-    return fb_open_url(url, config_json);
+    return fb_open_url(fb_url(), config_json);
 }
 
 const char fb_base_json[] =

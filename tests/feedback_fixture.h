@@ -1,7 +1,8 @@
 /*
  * feedback_fixture.h - what the feedback suite's files (check_feedback.c,
  * check_feedback_import.c, check_feedback_queue.c) share: a temp dir per
- * test with a handle on an LMDB store in it, and the calls a test makes
+ * test with a handle on an LMDB store in it (or on the run's cluster, in
+ * the "_cluster" cases), and the calls a test makes
  * often (submit, export, stats, import), each failing the test on an
  * error it did not expect.
  */
@@ -24,11 +25,24 @@ const char *fb_dir(void);
 const char *fb_path(const char *name);
 
 /* Adds test as a case of its own, named name, with the fixture and room
- * for valgrind. */
+ * for valgrind; and again as "<name>_cluster", where fb_open opens the
+ * run's Redis Cluster (cache_fixture.h: flushed first) instead of LMDB
+ * (issue 14). fb_on_cluster() says which one runs, for a test that looks
+ * at what only LMDB does and skips the cluster, saying why. */
 void fb_add(Suite *su, const char *name, const TTest *test);
+int fb_on_cluster(void);
+/* Adds test on LMDB only: the caller says there why not the cluster. */
+void fb_add_lmdb(Suite *su, const char *name, const TTest *test);
+/* The URL fb_open opens, for a handle opened another way. */
+const char *fb_url(void);
+/* What feedback stats say of fb_open's store (FB_LMDB_STORE, or the
+ * cluster's: no eviction, RDB snapshots). */
+const char *fb_store_json(void);
+/* Checks that feedback stats s are head, then fb_store_json(), then "}". */
+void fb_expect_stats(const char *s, const char *head);
 
-/* A handle on url (fb_open: lmdb://<dir>/db); config_json, when given,
- * is its config file. */
+/* A handle on url (fb_open: lmdb://<dir>/db, or the cluster); config_json,
+ * when given, is its config file. */
 tc_cache *fb_open_url(const char *url, const char *config_json);
 tc_cache *fb_open(const char *config_json);
 

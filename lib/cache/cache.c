@@ -456,29 +456,43 @@ int tc__cache_get_ns(void **val, size_t *len, tc_tier *tier, tc__cache *h,
     return rc;
 }
 
-int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
-                     size_t keylen, const void *val, size_t len)
+void tc__cache_l1_before(tc__cache *h, tc__cache_l1w *w, const char *ns,
+                         const void *key, size_t keylen, const void *val,
+                         size_t len)
 {
-    int64_t now = tc__now_ms();
-    tc__hash hk;
     tc__nsrt *n;
-    int rc;
 
-    if ((rc = tc__cache_ns(h, ns, &n)) != TC_OK) {
-        return rc;
+    memset(w, 0, sizeof(*w));
+    if (tc__cache_ns(h, ns, &n) != TC_OK || !h->cfg.enable_caching) {
+        return;
     }
-    if (!h->cfg.enable_caching) {
-        return TC_OK;
+    w->now = tc__now_ms();
+    w->exp = w->now + tc__min64(n->def->ttl_ms, n->def->l1_ttl_ms);
+    tc__key_hash(&w->hk, n->def->prefix, gen_within(h, n, w->now), key,
+                 keylen, n->ksec);
+    w->seq = tc__l1_seq(h->l1, &w->hk);
+    if (tc__l1_set(h->l1, &w->hk, val, len, w->exp, w->now) == TC_OK) {
+        w->ns = n;
+    } else {
+        tc__l1_del(h->l1, &w->hk);
     }
-    tc__key_hash(&hk, n->def->prefix, gen_within(h, n, now), key, keylen,
-                 n->ksec);
-    rc = tc__l1_set(h->l1, &hk, val, len,
-                    now + tc__min64(n->def->ttl_ms, n->def->l1_ttl_ms), now);
-    if (rc == TC_OK && h->tracker) {
-        /* a write elsewhere may have come between the caller's and this */
-        tc__cache_l1_check(h, n, &hk);
+}
+
+void tc__cache_l1_after(tc__cache *h, tc__cache_l1w *w, const void *val,
+                        size_t len, int how)
+{
+    if (!w->ns) {
+        return;
     }
-    return rc;
+    if (how == TC__L1W_WROTE) {
+        tc__cache_wrote(h, w->ns, &w->hk, val, len, w->exp, w->now, w->seq);
+    } else if (how == TC__L1W_KEEP) {
+        /* not in the L2, so nothing invalidates it: as it was stored */
+        tc__l1_set(h->l1, &w->hk, val, len, w->exp, w->now);
+    } else {
+        tc__l1_del(h->l1, &w->hk);
+    }
+    w->ns = NULL;
 }
 
 int tc__cache_store_one(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,

@@ -59,12 +59,32 @@ int tc__cache_ping(tc__cache *h, int64_t *latency_us);
 int tc__cache_stats(tc_ns_stats *out, tc__cache *h, const char *ns);
 
 /*
- * Stores a value in this process's L1 only (the namespace's L1 TTL), for a
- * caller that has just written the same value to the L2 itself (a
- * feedback override, in the store's own transaction).
+ * A value the caller is about to write to the L2 itself (a feedback
+ * override, in the store's own transaction), in this process's L1 (the
+ * namespace's L1 TTL) by the rule of the cache's own writes (track.c):
+ * tc__cache_l1_before stores it before the write is sent, so that the
+ * invalidation of any write of the key handled from then on, ours or
+ * another process's, finds it held and checks it against the L2;
+ * tc__cache_l1_after then says how the write went: TC__L1W_WROTE (in the
+ * L2: kept, or stored again as a checked fill when a check dropped it),
+ * TC__L1W_KEEP (not in the L2 but kept, as a spooled correction is) or
+ * TC__L1W_UNDO (not written: removed). w carries what the second call
+ * needs; its ns is NULL when nothing was stored.
  */
-int tc__cache_l1_set(tc__cache *h, const char *ns, const void *key,
-                     size_t keylen, const void *val, size_t len);
+typedef struct tc__cache_l1w {
+    struct tc_ns *ns;
+    tc__hash hk;
+    uint64_t seq;
+    int64_t exp, now;
+} tc__cache_l1w;
+
+enum { TC__L1W_WROTE, TC__L1W_KEEP, TC__L1W_UNDO };
+
+void tc__cache_l1_before(tc__cache *h, tc__cache_l1w *w, const char *ns,
+                         const void *key, size_t keylen, const void *val,
+                         size_t len);
+void tc__cache_l1_after(tc__cache *h, tc__cache_l1w *w, const void *val,
+                        size_t len, int how);
 
 /* ---- what the layers above are handed when they are set up ------------ */
 

@@ -165,9 +165,6 @@ void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
 void tc__cache_keep_checked(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                             const void *val, size_t len, int64_t exp,
                             int64_t now);
-/* Reads key hk again and drops its L1 entry unless the L2 holds the same
- * (an absent key keeps it: a value the L2 did not take). */
-void tc__cache_l1_check(tc__cache *h, tc__nsrt *ns, const tc__hash *hk);
 
 /* ---- seal_store.c: encryption at rest ------------------------------- */
 

@@ -37,7 +37,8 @@
  *    and trust a third read to remove it; when that read failed, such as
  *    when the call's deadline was spent by then, as under valgrind, the
  *    old value stayed for the whole L1 TTL.)
- *  - A write of this process (tc__cache_store_split, batch.c), stored in
+ *  - A write of this process (tc__cache_store_split, batch.c, and a
+ *    feedback override, tc__cache_l1_before/after), stored in
  *    L1 before its L2 write is sent. Any write W' of k handled after that
  *    store finds the entry held and checks it against the L2, whether W'
  *    ran before ours or after; a W' handled before the store ran before
@@ -223,17 +224,6 @@ void tc__cache_keep_checked(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     same = get_one(h, ns, hk, key, &it) == TC_OK && it.status == TC_OK;
     tc__l1_confirm(h->l1, hk, stamp, same ? it.val : NULL,
                    same ? it.len : 0);
-    tc__store_get_release(&it, 1);
-}
-
-void tc__cache_l1_check(tc__cache *h, tc__nsrt *ns, const tc__hash *hk)
-{
-    char key[TC_KEY_MAX];
-    tc__store_get it;
-
-    if (get_one(h, ns, hk, key, &it) == TC_OK && it.status == TC_OK) {
-        tc__l1_drop_unless(h->l1, hk, it.val, it.len);
-    }
     tc__store_get_release(&it, 1);
 }
 

@@ -8,8 +8,8 @@
  * transaction as its record, so a record and its override exist together
  * or not at all, and every process sees the correction within the
  * override namespace's L1 TTL. This process's own L1 takes the override
- * at once (tc__cache_l1_set), so its next classification of the text
- * sees the correction.
+ * before the put is sent (tc__cache_l1_before, as the cache's own writes
+ * do), so its next classification of the text sees the correction.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,17 +29,34 @@
 /* ---- the accept path ---------------------------------------------------- */
 
 /*
- * The store's put wrote each override to the L2 with its record; this
- * process's L1 takes it now, replacing the absence classify may have
- * remembered, so the correcting process sees its correction at once.
+ * A correction's override goes into this process's L1 before the store's
+ * put is sent, as the cache's own writes do (cache.h, track.c): the
+ * invalidation of a write of the same override by another process, from
+ * then on, finds it held and checks it, so a later correction made
+ * elsewhere never leaves this one in L1. It replaces the absence
+ * classify may have remembered, so the correcting process sees its
+ * correction at once.
  */
-static void set_l1(tc__fb *fb, const tc__fb_rec *recs, size_t n)
+static void l1_before(tc__fb *fb, tc__fb_rec *recs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (recs[i].oval && !recs[i].duplicate) {
-            tc__cache_l1_set(fb->cache, TC__FB_NS, recs[i].norm,
-                             recs[i].normlen, recs[i].oval, recs[i].olen);
+        memset(&recs[i].l1w, 0, sizeof(recs[i].l1w));
+        if (recs[i].oval) {
+            tc__cache_l1_before(fb->cache, &recs[i].l1w, TC__FB_NS,
+                                recs[i].norm, recs[i].normlen, recs[i].oval,
+                                recs[i].olen);
         }
+    }
+}
+
+/* How the put went: how (TC__L1W_*) for all, but a duplicate, which the
+ * store did nothing with, is removed. */
+static void l1_after(tc__fb *fb, tc__fb_rec *recs, size_t n, int how)
+{
+    for (size_t i = 0; i < n; i++) {
+        tc__cache_l1_after(fb->cache, &recs[i].l1w, recs[i].oval,
+                           recs[i].olen,
+                           recs[i].duplicate ? TC__L1W_UNDO : how);
     }
 }
 
@@ -78,6 +95,7 @@ int tc__fb_accept(tc__fb *fb, tc__fb_rec *recs, size_t n, size_t *spooled,
     if (n > 1 && !(items = tc__calloc(n, sizeof(*items)))) {
         return tc__errf(err, TC_ENOMEM, "feedback: out of memory");
     }
+    l1_before(fb, recs, n);
     /*
      * Records this process spooled go first, so that they keep their
      * order ahead of these; while the store is still down, these join
@@ -101,6 +119,7 @@ int tc__fb_accept(tc__fb *fb, tc__fb_rec *recs, size_t n, size_t *spooled,
 
             rc = tc__errf(err, TC_EIO, "%s; and the spool failed: %s", why.msg,
                           serr.msg);
+            l1_after(fb, recs, n, TC__L1W_UNDO);
             goto done;
         }
         {
@@ -113,6 +132,7 @@ int tc__fb_accept(tc__fb *fb, tc__fb_rec *recs, size_t n, size_t *spooled,
         *spooled = n;
         rc = TC_OK;
     } else if (rc != TC_OK) {
+        l1_after(fb, recs, n, TC__L1W_UNDO);
         goto done;
     } else {
         /* A duplicate changes nothing: the store did nothing with it. */
@@ -127,7 +147,7 @@ int tc__fb_accept(tc__fb *fb, tc__fb_rec *recs, size_t n, size_t *spooled,
         tc__spool_replay(fb, 1, &serr);
     }
     count_accepted(fb, recs, items, n, *spooled > 0);
-    set_l1(fb, recs, n);
+    l1_after(fb, recs, n, *spooled > 0 ? TC__L1W_KEEP : TC__L1W_WROTE);
 done:
     if (items != &one) {
         tc__free(items);

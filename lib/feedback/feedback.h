@@ -111,6 +111,7 @@ typedef struct tc__fb_rec {
     char *oval; /* a correction's classification; NULL otherwise */
     size_t olen;
     char okey[TC_KEY_MAX]; /* its L2 key */
+    tc__cache_l1w l1w;     /* its override in L1 (tc__fb_accept) */
 } tc__fb_rec;
 
 /* "correction", "confirmation", or "invalid" for anything else. */
