@@ -11,7 +11,7 @@
 #
 # Usage: bench/instr_redis.sh [build-dir]
 # Environment: INSTR_SCENARIOS (by name; all), INSTR_N (calls per run
-# of the submit, 2000; a batch runs
+# of the submit, 2048; a batch runs
 # N/8 calls of 16 keys and N/64 of 256), CC, CFLAGS, LDFLAGS.
 set -u
 
