@@ -342,7 +342,6 @@ START_TEST(test_other_process)
     a = bk_open(&s);
     SET(a, "p", "parent", TC_TTL_DEFAULT);
     hold(a, "p", "parent");
-    t0 = tt_now_ms();
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -353,13 +352,15 @@ START_TEST(test_other_process)
               (char *)NULL);
         _exit(127);
     }
-    took = until(a, "p", "child", t0);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "the child failed to set");
-    /* from the fork on: the child's open and set are inside the bound */
+    /* from the child's exit, its write done: the time a process takes to
+     * start (long under a sanitizer) is not the invalidation's */
+    t0 = tt_now_ms();
+    took = until(a, "p", "child", t0);
     ck_assert_msg(took >= 0, "A never saw the child's write");
-    ck_assert_msg(took <= bound() * 4, "A saw the child's write after %lld ms",
+    ck_assert_msg(took <= bound() * 2, "A saw the child's write after %lld ms",
                   (long long)took);
     tc_cache_close(a);
     bk_stop(&s);
