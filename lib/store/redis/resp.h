@@ -82,6 +82,9 @@ const tc__rrep *tc__rrep_at(const tc__rrep *r, size_t i);
 /* What a server error reply means for the caller: TC_EAUTH, TC_EUNAVAIL
  * (LOADING, BUSY...), TC_EFULL (OOM) or TC_EPROTO (anything else). */
 int tc__resp_error_code(const char *str);
+/* The reader's reply functions that fill a sink's slots (resp_reply.c);
+ * a connection's reader takes them with the sink as its privdata. */
+extern struct redisReplyObjectFunctions tc__rep_fns;
 
 /* ---- connections -------------------------------------------------------- */
 
