@@ -145,7 +145,10 @@ header-check:
 # whose UBSan checks more (pointer arithmetic on NULL, among others). Each
 # build runs the whole test binary (the CLI suites run its tutorcache, the
 # service suites its intent_service) and its cache_demo once.
-# ASAN_CCS=clang (or $(CC)) runs one of them.
+# ASAN_CCS=clang (or $(CC)) runs one of them. Check's per-case timeouts
+# are stretched (CK_TIMEOUT_MULTIPLIER, 4 unless set): a sanitized build
+# runs several times slower, and a timeout there is the machine's load,
+# not a finding.
 ASAN_CCS ?= $(CC) clang
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -165,7 +168,8 @@ asan:
 	    CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" \
 	    $(abspath .)/$$b/intent_service $(abspath .)/$$b/cache_demo; \
 	  export ASAN_OPTIONS=detect_leaks=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-4}; \
 	  $$b/cache_demo memory: >/dev/null; \
 	  TC_BUILD=$$b TC_SERVICE=$$b/intent_service $$b/check_tutorcache; \
 	done
@@ -181,6 +185,7 @@ tsan:
 	for s in $${CK_RUN_SUITE:-$(TSAN_SUITES)}; do \
 	  c=$${s#*:}; [ "$$c" != "$$s" ] || c=; \
 	  env TC_BUILD=build-tsan CK_RUN_SUITE=$${s%%:*} $${c:+CK_RUN_CASE=$$c} \
+	    CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-4} \
 	    build-tsan/check_tutorcache || exit 1; done
 
 valgrind: all examples $(TESTS)
