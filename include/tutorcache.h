@@ -1407,7 +1407,8 @@ TC_API int tc_feedback_purge(uint64_t *removed, tc_cache *h,
 /*
  * tc_audit_actor - names who acts in the calling thread's audit lines
  * from now on (the CLI's --actor, the service's X-Actor header), copied,
- * cut at 128 bytes; NULL or "" leaves "actor" out. It is per thread: a
+ * cut at 128 bytes (at the start of the UTF-8 character the 129th byte
+ * belongs to, so no character is split); NULL or "" leaves "actor" out. It is per thread: a
  * server sets it per request on the thread that serves it.
  * Thread safety: any thread; async-signal-unsafe.
  */

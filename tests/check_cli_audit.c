@@ -588,6 +588,50 @@ START_TEST(test_audit_api)
 }
 END_TEST
 
+/* An actor longer than 128 bytes is cut before the character the 129th
+ * byte belongs to: 127 ASCII bytes and then "é" (2 bytes) keep the 127,
+ * never half of the é; a cut that falls between two characters keeps
+ * all 128. */
+START_TEST(test_audit_actor_cut)
+{
+    char *dir = tt_test_dir(), log[512], url[512], actor[160], *text = NULL;
+    tc_options opt;
+    tc_cache *h;
+    lines ls;
+
+    memset(actor, 'a', 127);
+    snprintf(actor + 127, sizeof(actor) - 127, "\xc3\xa9tail");
+    snprintf(log, sizeof(log), "%s/audit.log", dir);
+    snprintf(url, sizeof(url), "lmdb://%s/db", dir);
+    tc_options_init(&opt);
+    opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
+    opt.store_url = url;
+    opt.audit_log = log;
+    ck_assert_int_eq(tc_cache_open(&h, &opt), TC_OK);
+    tc_audit_actor(actor);
+    ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1,
+                                  TC_TTL_DEFAULT),
+                     TC_OK);
+    /* 126 ASCII bytes and "éé": the 129th byte starts the second é,
+     * so the cut keeps the first whole: 128 bytes */
+    snprintf(actor + 126, sizeof(actor) - 126, "\xc3\xa9\xc3\xa9");
+    tc_audit_actor(actor);
+    ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1,
+                                  TC_TTL_DEFAULT),
+                     TC_OK);
+    tc_audit_actor(NULL);
+    tc_cache_close(h);
+    audit_lines(&ls, log, &text);
+    ck_assert_uint_eq(ls.n, 2);
+    ck_assert_uint_eq(strlen(json_str(ls.v[0], "actor")), 127);
+    ck_assert_uint_eq(strlen(json_str(ls.v[1], "actor")), 128);
+    lines_free(&ls);
+    free(text);
+    tt_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 void suite_cli_audit(Suite *s)
 {
     TCase *tc = tcase_create("cli_audit");
@@ -596,6 +640,7 @@ void suite_cli_audit(Suite *s)
     tcase_add_unchecked_fixture(api, tt_case_setup, tt_case_teardown);
     tcase_add_test(api, test_audit_api);
     tcase_add_test(api, test_audit_user_keyed);
+    tcase_add_test(api, test_audit_actor_cut);
     suite_add_tcase(s, api);
 
     tcase_add_unchecked_fixture(tc, tt_case_setup, tt_case_teardown);

@@ -82,7 +82,12 @@ void tc__audit_actor(const char *actor)
     size_t n = actor ? strlen(actor) : 0;
 
     if (n > TC__AUDIT_ACTOR_MAX) {
+        /* cut where a UTF-8 character starts, never inside one: a
+         * continuation byte (10xxxxxx) at the cut moves it back */
         n = TC__AUDIT_ACTOR_MAX;
+        while (n > 0 && ((unsigned char)actor[n] & 0xC0) == 0x80) {
+            n--;
+        }
     }
     memcpy(actor_tls, actor ? actor : "", n);
     actor_tls[n] = '\0';
