@@ -133,6 +133,13 @@ int learn_rec_parse(learn_rec *r, const char *id, const char *record)
         cli_err("learn: feedback %s: not a JSON object; skipped", id);
         return 0;
     }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->rec, "unopened"))) {
+        cli_err("learn: feedback %s: sealed by a key this run does not "
+                "hold; skipped and left in the queue (name that key in "
+                "encryption_old_key_files)",
+                id);
+        return 0;
+    }
     text = cJSON_GetObjectItemCaseSensitive(r->rec, "text");
     intent = cJSON_GetObjectItemCaseSensitive(r->rec, "correct_intent");
     type = cJSON_GetObjectItemCaseSensitive(r->rec, "feedback_type");

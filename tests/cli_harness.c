@@ -79,6 +79,9 @@ static void build_env(char **envp, char bufs[][4200], const how *h)
     for (i = 0; i < (size_t)n; i++) {
         envp[i] = bufs[i];
     }
+    for (i = 0; tt_cli.env && tt_cli.env[i] && n < CLI_MAX_ENV - 1; i++) {
+        envp[n++] = (char *)tt_cli.env[i];
+    }
     for (i = 0; h && h->env && h->env[i] && n < CLI_MAX_ENV - 1; i++) {
         envp[n++] = (char *)h->env[i];
     }
@@ -429,6 +432,7 @@ void cli_teardown(void)
 {
     trs_stop(g_srv);
     g_srv = NULL;
+    tt_cli.env = NULL; /* a test's own, gone with it */
     if (g_home) {
         tt_rmtree(g_home);
         free(g_home);

@@ -26,6 +26,8 @@ typedef struct cli_target {
     const char *home; /* HOME, TMPDIR; XDG_CACHE_HOME and XDG_STATE_HOME in
                          it */
     const char *url;  /* TUTORCACHE_URL when a run names none; NULL: unset */
+    const char *const *env; /* NAME=value given to every run (before a
+                               run's own), NULL-terminated; may be NULL */
 } cli_target;
 
 extern cli_target tt_cli;
