@@ -395,7 +395,7 @@ START_TEST(test_tampered_and_moved)
 {
     const char *k = key_file("k1", 1, 0600, 0);
     tc_cache *a = open_ok(trs_url(srv), k, NULL, NULL), *b;
-    char ka[TC_KEY_MAX], kb[TC_KEY_MAX], kc[TC_KEY_MAX];
+    char ka[TC_KEY_MAX], kb[TC_KEY_MAX], kc[TC_KEY_MAX], flipped;
     void *v = NULL;
     size_t len;
     tc_tier tier;
@@ -408,8 +408,14 @@ START_TEST(test_tampered_and_moved)
     key_of(ka, a, "x");
     key_of(kb, a, "y");
     key_of(kc, a, "z");
-    /* one byte of x's cipher text flipped; y copied over z's key */
-    rep = trs_cmd(srv, "SETRANGE %s 40 \x01", ka);
+    /* one byte of x's cipher text flipped (its bits inverted: a byte
+     * written over it could be the one already there); y copied over z's
+     * key */
+    rep = trs_cmd(srv, "GETRANGE %s 40 40", ka);
+    ck_assert_ptr_nonnull(rep);
+    flipped = (char)~rep[0]; /* an empty string here is the byte 0 */
+    free(rep);
+    rep = trs_cmd(srv, "SETRANGE %s 40 %b", ka, &flipped, (size_t)1);
     free(rep);
     rep = trs_cmd(srv, "COPY %s %s", kb, kc);
     ck_assert_str_eq(rep, "1");
