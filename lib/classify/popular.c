@@ -15,6 +15,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,7 +53,7 @@ struct tc__popular {
     pthread_mutex_t fmu;  /* one send at a time */
     int want, stop;
     pthread_t thread;
-    _Atomic uint64_t lost;
+    _Atomic uint64_t lost;    /* counts lost since the last send */
     tc__ratelimit rl;
 };
 
@@ -92,8 +93,8 @@ void tc__popular_count(tc__popular *p, const char *norm, size_t len)
         }
     }
     if (t->used >= MAX_WAITING || !(t->slot[i].text = tc__malloc(len + 1))) {
-        /* the thread is behind (a slow store): not counted, said in
-         * tc__popular_lost */
+        /* the thread is behind (a slow store): not counted, logged at
+         * the next send */
         pthread_mutex_unlock(&p->mu);
         atomic_fetch_add(&p->lost, 1);
         return;
@@ -142,6 +143,22 @@ static int build(tc__popular *p, const table *t, tc__pop_add *items,
     return (int)n;
 }
 
+/* Says, once per send, how many requests were not counted since the
+ * last one because too many texts waited (a store slower than the
+ * traffic). */
+static void lost_since(tc__popular *p)
+{
+    uint64_t n = atomic_exchange(&p->lost, 0);
+    char text[24];
+    const char *f[] = {"#not_counted", text, NULL};
+
+    if (n > 0) {
+        snprintf(text, sizeof(text), "%llu", (unsigned long long)n);
+        tc__log(tc__cache_logger(p->cache), TC_LOG_WARN,
+                "popular_not_counted", f);
+    }
+}
+
 /* Sends the counts of table t (under fmu) and empties it. */
 static int send_table(tc__popular *p, table *t)
 {
@@ -153,6 +170,7 @@ static int send_table(tc__popular *p, table *t)
     int n = 0, rc = TC_OK;
 
     err.msg[0] = '\0';
+    lost_since(p);
     if (t->used == 0) {
         return TC_OK;
     }
@@ -168,9 +186,10 @@ static int send_table(tc__popular *p, table *t)
         rc = p->st->ops->pop_add(p->st, items, (size_t)n, p->keep, &err);
     }
     if (rc != TC_OK) {
-        const char *f[] = {"error", err.msg, NULL};
+        char lost[24];
+        const char *f[] = {"error", err.msg, "#lost", lost, NULL};
 
-        atomic_fetch_add(&p->lost, total);
+        snprintf(lost, sizeof(lost), "%llu", (unsigned long long)total);
         tc__log_limited(tc__cache_logger(p->cache), &p->rl, TC_LOG_WARN,
                         "popular_flush_failed", f);
         tc__fail(rc, "%s", err.msg);
@@ -305,11 +324,6 @@ void tc__popular_close(tc__popular *p)
     /* the last counts; a failure is logged, close goes on */
     tc__popular_flush(p);
     pop_free(p);
-}
-
-uint64_t tc__popular_lost(const tc__popular *p)
-{
-    return p ? atomic_load(&p->lost) : 0;
 }
 
 void tc__popular_attach(tc_classifier *c, tc__popular *p)

@@ -14,7 +14,8 @@
 typedef struct tc__popular tc__popular;
 
 /* A flush is sent after this many ms, or sooner once this many distinct
- * texts wait; a text met when twice as many wait is not counted. */
+ * texts wait; a text met when twice as many wait is not counted (logged
+ * at the next send as popular_not_counted). */
 #define TC__POP_FLUSH_MS 1000
 #define TC__POP_FLUSH_AT 1024
 
@@ -32,9 +33,6 @@ void tc__popular_count(tc__popular *p, const char *norm, size_t len);
 /* Sends what is counted now. Returns TC_OK or the store's failure (the
  * counts sent are then lost), recorded with tc__fail. */
 int tc__popular_flush(tc__popular *p);
-/* Counts lost: texts not counted while too many waited, and counts whose
- * flush failed. */
-uint64_t tc__popular_lost(const tc__popular *p);
 
 /*
  * The max most counted texts of cache's store, most first: *texts (each
