@@ -66,7 +66,7 @@ int tc__redis_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
     }
     snprintf(x.keep, sizeof(x.keep), "%zu", keep);
     /* Not idempotent: a script run twice would count twice. */
-    return tc__scall_run(s, &sc, 0, TC__POP_RANK_KEY, n, err);
+    return tc__scall_run(s, &sc, 0, TC__POP_RANK_KEY, 1, err);
 }
 
 static void build_top(tc__req *q, const tc__scall *sc, size_t i)
