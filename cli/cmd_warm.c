@@ -313,8 +313,7 @@ static void read_popular(warm *w, size_t n)
     size_t got = 0, i;
     int rc;
 
-    /* what this process counted is nothing (warm counts nothing), but a
-     * host's flush is what tc_popular_top reads: ask the store */
+    /* the store's table, as the counting processes last sent it */
     rc = tc_popular_top(&texts, &counts, &got, w->h, n);
     if (rc != TC_OK) {
         w->fatal = cli_fail(w->h, rc, "warm --popular");
