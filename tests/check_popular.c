@@ -330,6 +330,8 @@ START_TEST(test_pop_store_down)
     cJSON *line;
 
     bk_start(&b, BK_REDIS);
+    /* no tracking connection: its loss is not what this test is about */
+    strcat(b.url, "?tracking=off");
     cache_log_reset();
     tc_options_init(&o);
     o.log_fn = cache_log_cb;
