@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "cli.h"
 #include "classify_candidate.h"
 #include "exec_backend.h"
@@ -127,11 +128,7 @@ typedef struct job {
     const char *origin; /* "stdin" or "argument" */
     item *batch;
     size_t n, max;
-    tc_result **res;
-    int *status;
-    const char **texts;
-    size_t *lens;
-    size_t *slot; /* batch index of each text sent */
+    cli_batch b; /* the texts sent; b.at: each line's slot in them */
     long rejected;
     int fatal;  /* an exit code that ends the run, or 0 */
     int headed; /* the table's header is out */
@@ -267,15 +264,16 @@ static void flush(job *j)
     }
     for (i = 0; i < j->n; i++) {
         if (j->batch[i].text) {
-            j->texts[nsent] = j->batch[i].text;
-            j->lens[nsent] = j->batch[i].len;
-            j->slot[i] = nsent++;
+            j->b.texts[nsent] = j->batch[i].text;
+            j->b.lens[nsent] = j->batch[i].len;
+            j->b.at[i] = nsent++;
         }
     }
     if (j->backend) {
         exec_backend_forget(j->backend);
     }
-    rc = tc_classify_batch(j->res, j->status, j->c, j->texts, j->lens, nsent);
+    rc = tc_classify_batch(j->b.res, j->b.status, j->c, j->b.texts, j->b.lens,
+                           nsent);
     if (rc != TC_OK) {
         j->fatal = cli_fail(j->h, rc, "classify");
         if (j->fatal == CLI_OK || j->fatal == CLI_BADINPUT) {
@@ -291,10 +289,10 @@ static void flush(job *j)
             reject(j, it->where, it->error);
             continue;
         }
-        k = j->slot[i];
-        switch (j->status[k]) {
+        k = j->b.at[i];
+        switch (j->b.status[k]) {
         case TC_OK:
-            print_result(j, it, j->res[k]);
+            print_result(j, it, j->b.res[k]);
             break;
         case TC_EINVAL:
             reject(j, it->where, invalid_reason(it));
@@ -305,13 +303,13 @@ static void flush(job *j)
             break;
         default:
             /* out of memory: not the text's fault, and not going away */
-            snprintf(why, sizeof(why), "%s", tc_strerror(j->status[k]));
+            snprintf(why, sizeof(why), "%s", tc_strerror(j->b.status[k]));
             reject(j, it->where, why);
             j->fatal = CLI_FAIL;
             break;
         }
-        tc_result_free(j->res[k]);
-        j->res[k] = NULL;
+        tc_result_free(j->b.res[k]);
+        j->b.res[k] = NULL;
     }
     items_free(j);
     /*
@@ -662,25 +660,14 @@ static int job_alloc(job *j, size_t max)
 {
     j->max = max;
     j->batch = calloc(max, sizeof(*j->batch));
-    j->res = calloc(max, sizeof(*j->res));
-    j->status = calloc(max, sizeof(*j->status));
-    j->texts = calloc(max, sizeof(*j->texts));
-    j->lens = calloc(max, sizeof(*j->lens));
-    j->slot = calloc(max, sizeof(*j->slot));
-    return j->batch && j->res && j->status && j->texts && j->lens && j->slot
-               ? 0
-               : -1;
+    return cli_batch_alloc(&j->b, max) == 0 && j->batch ? 0 : -1;
 }
 
 static void job_free(job *j)
 {
     items_free(j);
     free(j->batch);
-    free(j->res);
-    free(j->status);
-    free(j->texts);
-    free(j->lens);
-    free(j->slot);
+    cli_batch_free(&j->b);
 }
 
 int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)

@@ -10,6 +10,11 @@
  * tc_classify_batch in batches, so the L2 lookups of a batch share one
  * round trip; the source of each answer says whether it was computed
  * (the model ran and the answer was stored) or already cached.
+ *
+ * With --popular N the texts are the N most requested ones of the
+ * store's popularity table (track_popular, tc_popular_top) instead of a
+ * file, so that a new model's cache is filled before traffic moves to it.
+ * Warming never counts as a request: its classifier is uncounted.
  */
 #include <errno.h>
 #include <math.h>
@@ -22,17 +27,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "cli.h"
+#include "exec_backend.h"
 #include "feedback_common.h"
 
 #define DEFAULT_BATCH 256
 #define MAX_BATCH 10000
+/* --popular's bound: the largest popularity table (popular_size). */
+#define MAX_POPULAR 1000000
 
 /* A line longer than this is not a question; it is rejected whole. */
 #define MAX_LINE ((size_t)1 << 20)
 
 const char cli_help_warm[] =
     "Usage: tutorcache warm [options] [FILE|-]\n"
+    "       tutorcache warm --popular N [options]\n"
     "\n"
     "Classify every text of FILE (- or none: stdin) through the cache, so\n"
     "that their answers are cached before users ask. A line is a text, or\n"
@@ -57,21 +67,37 @@ const char cli_help_warm[] =
     "warmed all the same and the exit code is then 4. Progress goes to\n"
     "stderr when stderr is a terminal.\n"
     "\n"
-    "Options:\n"
-    "  -m, --model MODEL   the model file; default: TUTORCACHE_MODEL, then\n"
-    "                      the config file's \"model\"\n"
-    "  -k, --top-k K       labels in \"top\" (1-100, default 3), part of the\n"
-    "                      key\n"
-    "  --batch N           distinct texts per store round trip (1-10000,\n"
-    "                      default 256)\n"
-    "  -h, --help          show this help\n"
+    "--popular N warms the N most requested texts instead of a FILE: those\n"
+    "the store's popularity table counted (track_popular on where traffic\n"
+    "is classified; see tutorcache(1), cache warming), most first, so that\n"
+    "after a model change the new model's answers are cached before\n"
+    "traffic moves to it. texts then counts the texts the table gave.\n"
+    "With track_popular off the run stops with exit 2 and says so. Warming\n"
+    "itself is never counted as a request.\n"
     "\n"
-    "Example:\n"
+    "Options:\n"
+    "  -m, --model MODEL        the model file; default: TUTORCACHE_MODEL,\n"
+    "                           then the config file's \"model\"\n"
+    "  --backend exec:COMMAND   warm the answers of COMMAND instead (as\n"
+    "                           classify --backend; same cache keys)\n"
+    "  --backend-version V      COMMAND's version, part of the key (default:\n"
+    "                           exec:COMMAND); as classify uses it\n"
+    "  --backend-timeout SEC    how long one answer may take (default 5)\n"
+    "  --popular N              the N (1-1000000) most requested texts\n"
+    "  -k, --top-k K            labels in \"top\" (1-100, default 3), part\n"
+    "                           of the key\n"
+    "  --batch N                distinct texts per store round trip\n"
+    "                           (1-10000, default 256)\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "Examples:\n"
     "  tutorcache warm --model intents.tcm questions.txt\n"
+    "  tutorcache warm --popular 1000 --model new.tcm\n"
     "\n"
     "Exit codes:\n"
     "  0  ok: every line was warmed\n"
-    "  2  usage (also a FILE that cannot be opened, or a missing model)\n"
+    "  2  usage (also a FILE that cannot be opened, a missing model, or\n"
+    "     --popular with track_popular off)\n"
     "  3  store unreachable or TLS refused\n"
     "  4  bad input: some lines were rejected, or a damaged model file\n"
     "  5  other, including a failed read of FILE or write to stdout\n";
@@ -80,15 +106,11 @@ const char cli_help_warm[] =
 typedef struct warm {
     tc_cache *h;
     tc_classifier *c;
-    const char *name; /* FILE, or "stdin", in diagnostics */
-    size_t max;       /* batch size */
-    size_t n;         /* texts in the batch */
-    char **texts;     /* normalized, owned */
-    size_t *lens;
-    long *where; /* each text's line */
-    tc_result **res;
-    int *status;
-    cli_idset seen; /* normalized texts already in a batch */
+    exec_backend *backend; /* --backend, or NULL */
+    const char *name;      /* FILE, "stdin" or "popular", in diagnostics */
+    cli_batch b;           /* texts normalized, owned; b.at: each one's line */
+    size_t n;              /* texts in the batch */
+    cli_idset seen;        /* normalized texts already in a batch */
     uint64_t lines, computed, cached, rejected;
     off_t size; /* of a regular FILE, for progress; 0 otherwise */
     FILE *in;
@@ -109,7 +131,7 @@ static void show_progress(warm *w)
     if (!w->progress) {
         return;
     }
-    pos = w->size > 0 ? ftell(w->in) : -1;
+    pos = w->size > 0 && w->in ? ftell(w->in) : -1;
     if (pos >= 0) {
         fprintf(stderr, "\rtutorcache: warm: %llu lines, %3.0f%%\033[K",
                 (unsigned long long)w->lines, 100.0 * (double)pos / w->size);
@@ -118,6 +140,26 @@ static void show_progress(warm *w)
                 (unsigned long long)w->lines);
     }
     fflush(stderr);
+}
+
+/* Why text i of the batch failed: the backend's reason when it has one. */
+static void failed(warm *w, size_t i)
+{
+    char why[512];
+
+    why[0] = '\0';
+    if (w->b.status[i] == TC_ELOADER && w->backend) {
+        /* the backend was given the normalized text, which we hold */
+        exec_backend_error(w->backend, w->b.texts[i], w->b.lens[i], why,
+                           sizeof(why));
+    }
+    reject(w, (long)w->b.at[i],
+           why[0] ? why
+           : w->b.status[i] == TC_ELOADER ? "the classifier failed"
+                                           : tc_strerror(w->b.status[i]));
+    if (w->b.status[i] != TC_EINVAL && w->b.status[i] != TC_ELOADER) {
+        w->fatal = CLI_FAIL; /* out of memory: not the text's fault */
+    }
 }
 
 /* Classifies the batch, counts where each answer came from, empties it. */
@@ -129,8 +171,11 @@ static void flush(warm *w)
     if (w->n == 0) {
         return;
     }
-    rc = tc_classify_batch(w->res, w->status, w->c,
-                           (const char *const *)w->texts, w->lens, w->n);
+    if (w->backend) {
+        exec_backend_forget(w->backend);
+    }
+    rc = tc_classify_batch(w->b.res, w->b.status, w->c, w->b.texts,
+                           w->b.lens, w->n);
     if (rc != TC_OK) {
         w->fatal = cli_fail(w->h, rc, "warm");
         if (w->fatal == CLI_OK || w->fatal == CLI_BADINPUT) {
@@ -140,22 +185,19 @@ static void flush(warm *w)
     for (i = 0; i < w->n; i++) {
         if (rc != TC_OK) {
             /* nothing was attempted */
-        } else if (w->status[i] == TC_OK) {
-            if (w->res[i]->source == TC_SOURCE_MODEL) {
+        } else if (w->b.status[i] == TC_OK) {
+            if (w->b.res[i]->source == TC_SOURCE_MODEL) {
                 w->computed++;
             } else {
                 w->cached++;
             }
-        } else if (w->status[i] == TC_EINVAL) {
-            reject(w, w->where[i], tc_strerror(w->status[i]));
         } else {
-            reject(w, w->where[i], tc_strerror(w->status[i]));
-            w->fatal = CLI_FAIL;
+            failed(w, i);
         }
-        tc_result_free(w->res[i]);
-        w->res[i] = NULL;
-        free(w->texts[i]);
-        w->texts[i] = NULL;
+        tc_result_free(w->b.res[i]);
+        w->b.res[i] = NULL;
+        free((char *)w->b.texts[i]);
+        w->b.texts[i] = NULL;
     }
     w->n = 0;
     show_progress(w);
@@ -184,21 +226,20 @@ static void add(warm *w, const char *text, size_t len, long where)
     if (nlen == 0) {
         reject(w, where, "empty text");
     } else if (rc == 1) {
-        w->texts[w->n] = strdup(norm);
-        if (!w->texts[w->n]) {
+        w->b.texts[w->n] = strdup(norm);
+        if (!w->b.texts[w->n]) {
             cli_err("warm: out of memory");
             w->fatal = CLI_FAIL;
         } else {
-            w->lens[w->n] = nlen;
-            w->where[w->n] = where;
-            if (++w->n == w->max) {
+            w->b.lens[w->n] = nlen;
+            w->b.at[w->n] = (size_t)where;
+            if (++w->n == w->b.max) {
                 flush(w);
             }
         }
     }
     tc_free(norm);
 }
-
 /* A JSON line: {"text": ..., "count": N}. */
 static void add_json(warm *w, const char *line, size_t len, long where)
 {
@@ -262,31 +303,116 @@ static void read_input(warm *w)
     }
 }
 
+/* ---- --popular ----------------------------------------------------------- */
+
+/* The n most requested texts of the store, each a "line" (its rank). */
+static void read_popular(warm *w, size_t n)
+{
+    char **texts = NULL;
+    uint64_t *counts = NULL;
+    size_t got = 0, i;
+    int rc;
+
+    /* the store's table, as the counting processes last sent it */
+    rc = tc_popular_top(&texts, &counts, &got, w->h, n);
+    if (rc != TC_OK) {
+        w->fatal = cli_fail(w->h, rc, "warm --popular");
+        if (w->fatal == CLI_OK || w->fatal == CLI_BADINPUT) {
+            w->fatal = CLI_FAIL;
+        }
+        return;
+    }
+    for (i = 0; i < got && !w->fatal; i++) {
+        w->lines++;
+        add(w, texts[i], strlen(texts[i]), (long)(i + 1));
+    }
+    tc_popular_free(texts, counts, got);
+    if (!w->fatal) {
+        flush(w);
+    }
+}
+
 /* ---- the command --------------------------------------------------------- */
 
 typedef struct opts {
     const char *model;
+    const char *backend; /* the COMMAND of exec:COMMAND */
+    const char *version;
+    int timeout_ms;
     int top_k;
     size_t batch;
+    size_t popular; /* 0: not asked */
 } opts;
 
-enum { OPT_BATCH = 256 };
+enum {
+    OPT_BATCH = 256,
+    OPT_BACKEND,
+    OPT_BACKEND_VERSION,
+    OPT_BACKEND_TIMEOUT,
+    OPT_POPULAR
+};
+
+/* The options that say what answers: --backend and its two. */
+static int backend_option(cli_ctx *ctx, int opt, opts *o)
+{
+    double d;
+
+    if (opt == OPT_BACKEND) {
+        return cli_parse_backend(ctx, optarg, &o->backend);
+    }
+    if (opt == OPT_BACKEND_VERSION) {
+        if (!*optarg || strlen(optarg) > EXEC_BACKEND_VERSION_MAX) {
+            return cli_usage(ctx, "--backend-version: 1 to %d bytes, please",
+                             EXEC_BACKEND_VERSION_MAX);
+        }
+        o->version = optarg;
+        return CLI_OK;
+    }
+    if (cli_parse_number(optarg, &d) != 0 || d < 0.001 || d > 3600) {
+        return cli_usage(ctx,
+                         "--backend-timeout: \"%s\" is not a number of "
+                         "seconds in 0.001-3600",
+                         optarg);
+    }
+    o->timeout_ms = (int)(d * 1000 + 0.5);
+    return CLI_OK;
+}
 
 static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 {
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},
+        {"backend", required_argument, NULL, OPT_BACKEND},
+        {"backend-version", required_argument, NULL, OPT_BACKEND_VERSION},
+        {"backend-timeout", required_argument, NULL, OPT_BACKEND_TIMEOUT},
+        {"popular", required_argument, NULL, OPT_POPULAR},
         {"top-k", required_argument, NULL, 'k'},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     long long v;
-    int opt;
+    int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:k:h", longs)) != -1) {
         switch (opt) {
         case 'm':
             o->model = optarg;
+            break;
+        case OPT_BACKEND:
+        case OPT_BACKEND_VERSION:
+        case OPT_BACKEND_TIMEOUT:
+            if ((rc = backend_option(ctx, opt, o)) != CLI_OK) {
+                return rc;
+            }
+            break;
+        case OPT_POPULAR:
+            if (cli_parse_int(optarg, 1, MAX_POPULAR, &v) != 0) {
+                return cli_usage(ctx,
+                                 "--popular: \"%s\" is not a number of "
+                                 "texts in 1-%d",
+                                 optarg, MAX_POPULAR);
+            }
+            o->popular = (size_t)v;
             break;
         case 'k':
             if (cli_parse_int(optarg, 1, 100, &v) != 0) {
@@ -309,32 +435,26 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
     if (argc - optind > 1) {
         return cli_usage(ctx, "one FILE at a time, got %d", argc - optind);
     }
+    if (o->popular && argc - optind > 0) {
+        return cli_usage(ctx, "--popular or a FILE, not both");
+    }
+    if (o->model && o->backend) {
+        return cli_usage(ctx, "--model and --backend: one or the other");
+    }
+    if (o->version && !o->backend) {
+        return cli_usage(ctx, "--backend-version goes with --backend");
+    }
     return CLI_OK;
-}
-
-static int warm_alloc(warm *w, size_t max)
-{
-    w->max = max;
-    w->texts = calloc(max, sizeof(*w->texts));
-    w->lens = calloc(max, sizeof(*w->lens));
-    w->where = calloc(max, sizeof(*w->where));
-    w->res = calloc(max, sizeof(*w->res));
-    w->status = calloc(max, sizeof(*w->status));
-    return w->texts && w->lens && w->where && w->res && w->status ? 0 : -1;
 }
 
 static void warm_free(warm *w)
 {
     size_t i;
 
-    for (i = 0; w->texts && i < w->n; i++) {
-        free(w->texts[i]);
+    for (i = 0; w->b.texts && i < w->n; i++) {
+        free((char *)w->b.texts[i]);
     }
-    free(w->texts);
-    free(w->lens);
-    free(w->where);
-    free(w->res);
-    free(w->status);
+    cli_batch_free(&w->b);
     cli_idset_free(&w->seen);
 }
 
@@ -346,9 +466,43 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* What answers: the model file, or the backend (version in buf). */
+static int answerer(warm *w, const opts *o, tc_classifier_options *co,
+                    tc_model **m, char **model_path, char *buf, size_t n)
+{
+    char errbuf[512];
+    int rc;
+
+    if (!o->backend) {
+        if ((rc = cli_model_path(w->h, o->model, "warm",
+                                 "use --backend exec:COMMAND", model_path)) !=
+                CLI_OK ||
+            (rc = cli_model_load(*model_path, m)) != CLI_OK) {
+            return rc;
+        }
+        co->model = *m;
+        return CLI_OK;
+    }
+    if (exec_backend_open(&w->backend, o->backend, o->timeout_ms, errbuf,
+                          sizeof(errbuf)) != 0) {
+        cli_err("warm: %s", errbuf);
+        return CLI_FAIL;
+    }
+    if (o->version) {
+        snprintf(buf, n, "%s", o->version);
+    } else {
+        exec_backend_version(buf, n, o->backend);
+    }
+    co->fn = exec_backend_classify;
+    co->fn_userdata = w->backend;
+    co->fn_version = buf;
+    return CLI_OK;
+}
+
 int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
 {
-    opts o = {NULL, 0, DEFAULT_BATCH};
+    opts o = {NULL, NULL, NULL, EXEC_BACKEND_TIMEOUT_MS, 0, DEFAULT_BATCH, 0};
+    char version[EXEC_BACKEND_VERSION_MAX + 32];
     tc_classifier_options co;
     const char *path = NULL;
     char *model_path = NULL;
@@ -366,33 +520,40 @@ int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
     if (optind < argc) {
         path = argv[optind];
     }
-    w.name = path && strcmp(path, "-") != 0 ? path : "stdin";
-    if ((rc = cli_open_input(path, &w.in)) != CLI_OK) {
+    w.name = o.popular                          ? "popular"
+             : path && strcmp(path, "-") != 0 ? path
+                                                : "stdin";
+    if (!o.popular && (rc = cli_open_input(path, &w.in)) != CLI_OK) {
         return rc;
     }
-    if (fstat(fileno(w.in), &st) == 0 && S_ISREG(st.st_mode)) {
+    if (w.in && fstat(fileno(w.in), &st) == 0 && S_ISREG(st.st_mode)) {
         w.size = st.st_size;
     }
     w.progress = isatty(STDERR_FILENO);
-    if (warm_alloc(&w, o.batch) != 0) {
+    if (cli_batch_alloc(&w.b, o.batch) != 0) {
         cli_err("warm: out of memory");
         rc = CLI_FAIL;
         goto done;
     }
-    if ((rc = cli_open(ctx, &w.h)) != CLI_OK ||
-        (rc = cli_model_path(w.h, o.model, "warm", NULL, &model_path)) !=
-            CLI_OK ||
-        (rc = cli_model_load(model_path, &m)) != CLI_OK) {
+    if ((rc = cli_open(ctx, &w.h)) != CLI_OK) {
         goto done;
     }
     tc_classifier_options_init(&co);
-    co.model = m;
     co.top_k = o.top_k;
+    co.uncounted = 1; /* warming asks; it does not make texts popular */
+    if ((rc = answerer(&w, &o, &co, &m, &model_path, version,
+                       sizeof(version))) != CLI_OK) {
+        goto done;
+    }
     if ((rc = tc_classifier_open(&w.c, w.h, &co)) != TC_OK) {
         rc = cli_fail(w.h, rc, "warm");
         goto done;
     }
-    read_input(&w);
+    if (o.popular) {
+        read_popular(&w, o.popular);
+    } else {
+        read_input(&w);
+    }
     if (w.progress && w.lines > 0) {
         fputc('\n', stderr); /* leave the progress line behind */
     }
@@ -409,6 +570,8 @@ int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
 done:
     warm_free(&w);
     tc_classifier_close(w.c);
+    /* the backend's child is asked to exit, then reaped */
+    exec_backend_close(w.backend);
     tc_model_free(m);
     free(model_path);
     tc_cache_close(w.h);

@@ -35,6 +35,7 @@ enum svc_route {
     SVC_STATS,
     SVC_METRICS,
     SVC_HEALTH,
+    SVC_WARM,
     SVC_UNKNOWN,
     SVC_NROUTES
 };
@@ -209,6 +210,14 @@ void svc_http_metrics(const svc *s, svc_buf *b);
 
 /* Answers r, whose route is known and whose body is complete. */
 enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r);
+
+/* ---- cache warming (service_warm.c) ---- */
+
+struct cJSON;
+/* POST /api/v1/intents/warm with its body root, an object whose members
+ * service_api.c checked are known: answers r. */
+enum MHD_Result svc_warm(svc *s, struct MHD_Connection *conn, svc_req *r,
+                         const struct cJSON *root);
 
 /* ---- bounds on abusive clients (service_guard.c) ---- */
 

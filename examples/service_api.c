@@ -360,6 +360,58 @@ static enum MHD_Result do_purge(svc *s, struct MHD_Connection *conn,
     }
 }
 
+/*
+ * The feedback stats (json, the library's) with "cache": the cache's
+ * configuration as the original service showed it: "ttl" (seconds) and
+ * "namespace" of the classifications, "store" (its kind), "l1_max_bytes",
+ * "enable_caching" and "track_popular".
+ */
+static enum MHD_Result stats_with_cache(svc *s, struct MHD_Connection *conn,
+                                        svc_req *r, char *json)
+{
+    const char *ns = s->model.co.ns ? s->model.co.ns : "intents";
+    char *cfgtext = NULL, *out = NULL;
+    cJSON *root = cJSON_Parse(json), *cfg = NULL, *c, *ttl;
+
+    tc_free(json);
+    if (root && tc_cache_config_json(&cfgtext, s->cache) == TC_OK) {
+        cfg = cJSON_Parse(cfgtext);
+    }
+    tc_free(cfgtext);
+    ttl = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cfg, "namespaces"), ns),
+        "ttl");
+    if (cfg && (c = cJSON_AddObjectToObject(root, "cache"))) {
+        cJSON_AddNumberToObject(c, "ttl", cJSON_IsNumber(ttl)
+                                              ? ttl->valuedouble
+                                              : -1);
+        cJSON_AddStringToObject(c, "namespace", ns);
+        cJSON_AddStringToObject(c, "store", tc_cache_store_kind(s->cache));
+        cJSON_AddItemToObject(
+            c, "l1_max_bytes",
+            cJSON_Duplicate(
+                cJSON_GetObjectItemCaseSensitive(cfg, "l1_max_bytes"), 0));
+        cJSON_AddItemToObject(
+            c, "enable_caching",
+            cJSON_Duplicate(
+                cJSON_GetObjectItemCaseSensitive(cfg, "enable_caching"), 0));
+        cJSON_AddItemToObject(
+            c, "track_popular",
+            cJSON_Duplicate(
+                cJSON_GetObjectItemCaseSensitive(cfg, "track_popular"), 0));
+        out = cJSON_PrintUnformatted(root);
+    }
+    cJSON_Delete(cfg);
+    cJSON_Delete(root);
+    if (!out) {
+        return svc_reply_error(conn, r, 500, "internal", NULL,
+                               "out of memory", NULL);
+    }
+    return svc_reply(conn, r, 200, SVC_CT_JSON, out, strlen(out), cJSON_free,
+                     NULL);
+}
+
 static enum MHD_Result do_stats(svc *s, struct MHD_Connection *conn, svc_req *r)
 {
     char *json = NULL;
@@ -377,8 +429,7 @@ static enum MHD_Result do_stats(svc *s, struct MHD_Connection *conn, svc_req *r)
         return svc_reply_error(conn, r, 500, "internal", NULL, tc_errmsg(),
                                NULL);
     }
-    return svc_reply(conn, r, 200, SVC_CT_JSON, json, strlen(json), tc_free,
-                     NULL);
+    return stats_with_cache(s, conn, r, json);
 }
 
 /*
@@ -491,6 +542,30 @@ static enum MHD_Result do_health(svc *s, struct MHD_Connection *conn,
     return svc_reply_buf(conn, r, 200, &b, NULL);
 }
 
+static const char *const warm_fields[] = {"texts", "popular"};
+
+/* POST /api/v1/intents/warm: the body checked here as every POST's, the
+ * warming in service_warm.c. */
+static enum MHD_Result do_warm(svc *s, struct MHD_Connection *conn,
+                               svc_req *r)
+{
+    enum MHD_Result ret = MHD_NO;
+    const char *bad;
+    cJSON *root;
+
+    if (!(root = body_object(conn, r, &ret))) {
+        return ret;
+    }
+    if ((bad = first_unknown(root, warm_fields,
+                             sizeof(warm_fields) / sizeof(warm_fields[0])))) {
+        ret = reply_unknown(conn, r, bad);
+    } else {
+        ret = svc_warm(s, conn, r, root);
+    }
+    cJSON_Delete(root);
+    return ret;
+}
+
 enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r)
 {
     /* who acts, for the audit log's lines of this request (the pool
@@ -511,6 +586,8 @@ enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r)
         return do_metrics(s, conn, r);
     case SVC_HEALTH:
         return do_health(s, conn, r);
+    case SVC_WARM:
+        return do_warm(s, conn, r);
     default:
         return MHD_NO;
     }

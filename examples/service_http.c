@@ -28,6 +28,7 @@ static const struct route {
                    "feedback_stats"},
     [SVC_METRICS] = {"/metrics", "GET", "GET, HEAD", "metrics"},
     [SVC_HEALTH] = {"/health", "GET", "GET, HEAD", "health"},
+    [SVC_WARM] = {"/api/v1/intents/warm", "POST", "POST", "warm"},
     [SVC_UNKNOWN] = {NULL, NULL, NULL, "other"},
 };
 

@@ -953,7 +953,8 @@ TC_API int tc_model_corrections_json(char **out, const tc_model *m);
 typedef int (*tc_classifier_fn)(char **json, const char *text, size_t len,
                                 void *userdata);
 
-#define TC_CLASSIFIER_OPTIONS_VERSION 2 /* 2: candidate_*, split */
+#define TC_CLASSIFIER_OPTIONS_VERSION 3 /* 2: candidate_*, split;
+                                           3: uncounted */
 
 typedef struct tc_classifier_options {
     unsigned version;      /* TC_CLASSIFIER_OPTIONS_VERSION, by _init */
@@ -978,6 +979,10 @@ typedef struct tc_classifier_options {
     void *candidate_fn_userdata;
     const char *candidate_fn_version; /* ... and its version (1-127) */
     double split;                     /* the candidate's share, 0..1 */
+    /* version 3: 1 leaves this classifier's texts out of popularity
+     * tracking (track_popular; tc_popular_top), as warming does: it
+     * asks for texts, it does not make them popular. Default 0. */
+    int uncounted;
 } tc_classifier_options;
 
 /* tc_classifier_options_init - defaults. Thread safety: any thread. */
@@ -1063,6 +1068,51 @@ TC_API const char *tc_source_name(tc_source source);
 
 /* tc_result_free - NULL is accepted. */
 TC_API void tc_result_free(tc_result *r);
+
+/* ---------------------------------------------------------------------
+ * Popularity tracking (for cache warming)
+ *
+ * Off by default, since it stores texts: with "track_popular": true in
+ * the config file (or TUTORCACHE_TRACK_POPULAR=true), every
+ * classification (hit or miss) of a handle's classifiers counts its
+ * normalized text, and the store keeps the "popular_size" (default
+ * 10,000; TUTORCACHE_POPULAR_SIZE) most counted texts of all processes:
+ * on Redis a sorted set and a hash (tc:{pop}:rank, tc:{pop}:text, one
+ * slot on a cluster), on LMDB the database "popular". Counting costs no
+ * round trip: a process counts in memory and a thread of the handle
+ * adds its counts to the store every second (or sooner, once 1,024
+ * distinct texts wait) and when the handle closes; a crash loses at most
+ * the last second's counts. With encryption at rest the stored texts
+ * are sealed as any stored value; texts are filed under their hashed key
+ * (keyed with a key secret). The table is trimmed to popular_size once
+ * it holds a quarter more, dropping the least counted. A classifier
+ * opened with uncounted (version 3) counts nothing. memory: keeps no
+ * table (logged once, popular_unsupported).
+ */
+
+/*
+ * tc_popular_top - the max (>= 1) most requested normalized texts, most
+ * first, with their counts, as the store holds them now (this process's
+ * counts not yet sent are not in it: tc_popular_flush first).
+ * texts, counts, n: out, NULL/0 on entry; not NULL.
+ * Returns TC_OK (*n may be 0); TC_EINVAL; TC_ECONFIG (track_popular is
+ * off, or the store is memory:); TC_EUNAVAIL, TC_ETIMEOUT.
+ * Ownership: the caller's, released with tc_popular_free. Thread safety:
+ * any thread.
+ */
+TC_API int tc_popular_top(char ***texts, uint64_t **counts, size_t *n,
+                          tc_cache *h, size_t max);
+
+/* tc_popular_free - what tc_popular_top gave; NULLs are accepted. */
+TC_API void tc_popular_free(char **texts, uint64_t *counts, size_t n);
+
+/*
+ * tc_popular_flush - adds this process's counts to the store now.
+ * Returns TC_OK (also when tracking is off: nothing to send);
+ * TC_EUNAVAIL, TC_ETIMEOUT (the counts sent are lost). Thread safety:
+ * any thread.
+ */
+TC_API int tc_popular_flush(tc_cache *h);
 
 /* ---------------------------------------------------------------------
  * Feedback

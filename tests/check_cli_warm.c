@@ -4,11 +4,15 @@
  * normalize alike are computed once, in one batch or across batches), a
  * second warm finding everything cached and classify then answering from
  * the L2, bad lines reported with their line numbers (exit 4, the other
- * lines warmed all the same), stdin by "-" or no FILE, and usage errors.
+ * lines warmed all the same), stdin by "-" or no FILE, and usage errors;
+ * warm --popular after a workload classified with track_popular (the
+ * counts' order, another key computed, warming itself not counted, the
+ * refusals), and warm through an exec: backend.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -191,6 +195,144 @@ START_TEST(test_warm_usage)
 }
 END_TEST
 
+/* The environment of a workload counted by track_popular. */
+static const char *const track_env[] = {"TUTORCACHE_TRACK_POPULAR=true",
+                                        NULL};
+
+/* A backend (exec:sh FILE) that counts its starts and answers "greeting",
+ * but fails a text with "garbage" in it. */
+static const char backend_sh[] =
+    "echo start >> \"$(dirname \"$0\")/starts\"\n"
+    "while IFS= read -r line; do\n"
+    "  case \"$line\" in\n"
+    "    *garbage*) echo 'this is not json' ;;\n"
+    "    *) echo '{\"intent\": \"greeting\", \"confidence\": 0.875}' ;;\n"
+    "  esac\n"
+    "done\n";
+
+static const char *backend(char *buf, size_t n)
+{
+    char path[600];
+
+    snprintf(path, sizeof(path), "%s/backend.sh", cli_home());
+    tt_write_file(path, backend_sh, 0755);
+    snprintf(buf, n, "exec:sh %s", path);
+    return buf;
+}
+
+static long backend_starts(void)
+{
+    char path[600];
+
+    snprintf(path, sizeof(path), "%s/starts", cli_home());
+    return access(path, F_OK) == 0 ? tt_file_lines(path) : 0;
+}
+
+/* A workload, then warm --popular N: the N most asked, under the same
+ * model (cached), another key (computed) and another backend. */
+START_TEST(test_warm_popular)
+{
+    static const char workload[] =
+        "How do I sort a list?\nhow do i sort a list?\n"
+        "HOW DO I SORT A LIST?\nWhat is a closure?\nwhat is a closure?\n"
+        "Explain recursion\n";
+    const char *m = cli_model();
+    char url[512], path[512], spec[700];
+    how h = {0};
+    lines ls;
+    run r;
+
+    h.url = cli_store_url(_i, url, sizeof(url));
+    h.env = track_env;
+    h.in = workload;
+    cli(&r, &h, "classify", "--model", m);
+    expect_lines(&ls, &r, 0, "", 6);
+    lines_run_free(&ls, &r);
+
+    /* the two most asked, cached by the workload itself */
+    h.in = NULL;
+    cli(&r, &h, "warm", "--popular", "2", "--model", m);
+    expect_summary(&r, 0, 2, 0, 2, 0);
+    run_free(&r);
+    /* another key (a new model's, here --top-k's): computed */
+    cli(&r, &h, "warm", "--popular", "2", "--model", m, "--top-k", "2");
+    expect_summary(&r, 0, 2, 2, 0, 0);
+    run_free(&r);
+    /* warming a file counts nothing: still three texts */
+    write_input(path, sizeof(path), "new.txt", "never asked by a user\n");
+    cli(&r, &h, "warm", "--model", m, path);
+    expect_summary(&r, 0, 1, 1, 0, 0);
+    run_free(&r);
+    cli(&r, &h, "warm", "--popular", "100", "--model", m);
+    expect_summary(&r, 0, 3, 0, 3, 0);
+    run_free(&r);
+
+    /* an exec: backend, warmed before its first user: no start then */
+    cli(&r, &h, "warm", "--popular", "3", "--backend",
+        backend(spec, sizeof(spec)), "--backend-version", "b1");
+    expect_summary(&r, 0, 3, 3, 0, 0);
+    run_free(&r);
+    ck_assert_int_eq(backend_starts(), 1);
+    cli(&r, &h, "classify", "--backend", spec, "--backend-version", "b1",
+        "how do I sort a list");
+    expect_lines(&ls, &r, 0, "", 1);
+    ck_assert_str_eq(json_str(ls.v[0], "source"), "l2");
+    ck_assert_str_eq(json_str(ls.v[0], "intent"), "greeting");
+    lines_run_free(&ls, &r);
+    ck_assert_int_eq(backend_starts(), 1);
+}
+END_TEST
+
+/* warm FILE through an exec: backend: a text it fails is a bad line. */
+START_TEST(test_warm_exec)
+{
+    char path[512], spec[700];
+    how h = {0};
+    run r;
+
+    backend(spec, sizeof(spec));
+    write_input(path, sizeof(path), "q.txt",
+                "hello there\nthis is garbage\nHello there!\ngood bye\n");
+    cli(&r, &h, "warm", "--backend", spec, path);
+    expect_summary(&r, 4, 4, 2, 0, 1);
+    ck_assert_msg(strstr(r.err, ":2: "), "%s", r.err);
+    ck_assert_ptr_null(strstr(r.err, ":1: "));
+    run_free(&r);
+    cli(&r, &h, "warm", "--backend", spec, path);
+    expect_summary(&r, 4, 4, 0, 2, 1);
+    run_free(&r);
+}
+END_TEST
+
+/* --popular's refusals: a bad N, with a FILE, tracking off, memory:. */
+START_TEST(test_warm_popular_refused)
+{
+    const char *m = cli_model();
+    char mem[64], path[512];
+    how h = {0}, t = {0};
+
+    write_input(path, sizeof(path), "one.txt", "hello\n");
+    cli_check_diag(&h, 2, "--popular", "warm", "--model", m, "--popular",
+                   "0");
+    cli_check_diag(&h, 2, "--popular", "warm", "--model", m, "--popular",
+                   "-3");
+    cli_check_diag(&h, 2, "--popular", "warm", "--model", m, "--popular",
+                   "many");
+    cli_check_diag(&h, 2, "not both", "warm", "--model", m, "--popular",
+                   "5", path);
+    cli_check_diag(&h, 2, "track_popular is off", "warm", "--model", m,
+                   "--popular", "5");
+    cli_check_diag(&h, 2, "--model and --backend", "warm", "--model", m,
+                   "--backend", "exec:cat", path);
+    cli_check_diag(&h, 2, "--backend-version goes with", "warm", "--model",
+                   m, "--backend-version", "v", path);
+    t.env = track_env;
+    t.url = cli_store_url(CLI_MEMORY, mem, sizeof(mem));
+    cli_check_run(&t, 0, 2, "", "keeps no popularity", "warm", "--model", m,
+                  "--popular", "5", (char *)NULL);
+}
+END_TEST
+
 Suite *suite_cli_warm(void)
 {
     Suite *s = suite_create("cli_warm");
@@ -203,6 +345,9 @@ Suite *suite_cli_warm(void)
     tcase_add_loop_test(tc, test_warm_identical, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_test(tc, test_warm_bad_lines);
     tcase_add_test(tc, test_warm_usage);
+    tcase_add_loop_test(tc, test_warm_popular, CLI_LMDB, CLI_REDIS + 1);
+    tcase_add_test(tc, test_warm_exec);
+    tcase_add_test(tc, test_warm_popular_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -38,6 +38,8 @@ int main(void)
     srunner_add_suite(sr, suite_classify_hit());
     srunner_add_suite(sr, suite_cli_classify());
     srunner_add_suite(sr, suite_cli_warm());
+    srunner_add_suite(sr, suite_popular());
+    srunner_add_suite(sr, suite_service_warm());
     srunner_add_suite(sr, suite_metrics());
     srunner_add_suite(sr, suite_log());
     srunner_add_suite(sr, suite_feedback());

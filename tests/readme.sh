@@ -88,6 +88,8 @@ build/tutorcache train examples/intents.jsonl -o intents.tcm	"model":"intents\.t
 curl -s -X POST localhost:8080/api/v1/intents/classify -d '{"text":"How do I reverse a list?"}'	"intent":"code_generation"
 curl -s -X POST localhost:8080/api/v1/intents/feedback -d @examples/correction.json	"status":"accepted"
 curl -s localhost:8080/api/v1/intents/feedback/stats	"correction":1
+curl -s localhost:8080/api/v1/intents/feedback/stats	"cache":\{"ttl":3600,"namespace":"intents","store":"lmdb"
+curl -s -X POST localhost:8080/api/v1/intents/warm -d '{"texts":["What is a closure?","Explain recursion"]}'	^\{"texts":2,"computed":2,"already_cached":0,"rejected":0,
 curl -s localhost:8080/metrics	^intent_classification_requests_total
 curl -s localhost:8080/health	"store_up":true
 tutorcache eval intents.tcm examples/intents_test.jsonl --json	"accuracy":(0\.[5-9]|1[,}])
@@ -95,6 +97,7 @@ tutorcache model info intents.tcm --format json	"name":"intent"
 tutorcache classify --model intents.tcm "How do I fix this segfault?"	"intent":"debugging"
 tutorcache classify --model intents.tcm < examples/questions.txt	"intent":"study_planning"
 tutorcache warm --model intents.tcm examples/questions.txt	^\{"texts":10,"computed":0,"already_cached":10,"rejected":0,
+TUTORCACHE_TRACK_POPULAR=true tutorcache warm --popular 5 --model intents.tcm	^\{"texts":5,"computed":0,"already_cached":5,"rejected":0,
 tutorcache classify --backend 'exec:python3 examples/my_model.py' < examples/questions.txt	"model":"fn:exec:python3 examples/my_model\.py"
 tutorcache classify --backend 'exec:python3 examples/my_model.py' < examples/questions.txt	"intent":"study_planning","confidence":0\.[0-9]+,"top":\[
 tutorcache --config examples/tutorcache.json config --format json	"config_file":"examples/tutorcache\.json"

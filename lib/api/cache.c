@@ -22,6 +22,7 @@ TC_API void tc_cache_close(tc_cache *h)
     if (!h) {
         return;
     }
+    tc__popular_close(h->pop);
     tc__fb_close(h->fb);
     tc__cache_close(h->fbcore);
     tc__audit_close(h->audit);
@@ -62,6 +63,7 @@ TC_API int tc_cache_open(tc_cache **out, const tc_options *opt)
         return tc__fail(TC_ENOMEM, "out of memory");
     }
     if ((rc = tc__fb_open(&h->fb, tc__fb_core(h), h->fbk)) != TC_OK ||
+        (rc = tc__popular_open(&h->pop, h->core)) != TC_OK ||
         (rc = tc__audit_start(h)) != TC_OK) {
         tc_cache_close(h);
         return rc;

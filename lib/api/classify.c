@@ -27,6 +27,9 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
              "NULL argument or options not initialized");
     rc = tc__classifier_open(out, cache->core, tc__fb_core(cache),
                              cache->cls, opt);
+    if (rc == TC_OK && !(opt->version >= 3 && opt->uncounted)) {
+        tc__popular_attach(*out, cache->pop);
+    }
     if (cache->audit) {
         char fp[TC_FINGERPRINT_LEN + 1];
 

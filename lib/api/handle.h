@@ -11,6 +11,7 @@
 #include "base/audit.h"
 #include "cache/cache.h"
 #include "classify/classify.h"
+#include "classify/popular.h"
 #include "feedback/feedback.h"
 
 struct tc_cache {
@@ -23,6 +24,7 @@ struct tc_cache {
     tc__fb_counts *fbk;   /* NULL: TC_OPT_NO_METRICS */
     tc__fb *fb;
     tc__audit *audit; /* NULL: no audit log */
+    tc__popular *pop; /* track_popular's counting; NULL: off */
 };
 
 /* The cache that keeps feedback and corrections' overrides. */

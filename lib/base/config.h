@@ -25,6 +25,9 @@ typedef enum tc__store_kind {
 #define TC__MAX_POOL 1024
 #define TC__DEFAULT_MAP_BYTES ((size_t)1 << 30) /* LMDB */
 #define TC__MAX_WAIT_REPLICAS 64
+/* track_popular: the texts kept in the store's popularity table */
+#define TC__DEFAULT_POPULAR_SIZE 10000
+#define TC__MAX_POPULAR_SIZE 1000000
 
 /*
  * TLS to a Redis store (rediss://, rediss-cluster://; store/tls.c). The
@@ -128,6 +131,11 @@ typedef struct tc__config {
     char *password_file;     /* the store's password, read from it */
     char *audit_log;         /* the audit trail's file, or NULL */
     int audit_reads;         /* reads are audited too */
+    /* track_popular: classified texts counted in the store's popularity
+     * table (classify/popular.c), which keeps popular_size of them;
+     * stores texts, so off by default */
+    int track_popular;
+    size_t popular_size;
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;

@@ -414,6 +414,20 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                 rc = tc__cfg_set_fb_store(cfg, f->valuestring, "config file",
                                           err);
             }
+        } else if (strcmp(k, "track_popular") == 0) {
+            if (!cJSON_IsBool(f)) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: track_popular: not true or false", path);
+            }
+            cfg->track_popular = cJSON_IsTrue(f);
+        } else if (strcmp(k, "popular_size") == 0) {
+            if (file_int(f, 1, TC__MAX_POPULAR_SIZE, &v) != 0) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: popular_size: not in 1..%d", path,
+                              TC__MAX_POPULAR_SIZE);
+            } else {
+                cfg->popular_size = (size_t)v;
+            }
         } else if (strcmp(k, "audit_reads") == 0) {
             if (!cJSON_IsBool(f)) {
                 rc = tc__errf(err, TC_ECONFIG,
@@ -434,7 +448,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "encryption_key_file, encryption_old_key_files, "
                           "key_secret_file, feedback_store, "
                           "feedback_wait_replicas, audit_log, audit_reads, "
-                          "password_file, namespaces, tls_ca, tls_cert, "
+                          "password_file, namespaces, track_popular, "
+                          "popular_size, tls_ca, tls_cert, "
                           "tls_key, tls_server_name, tls_insecure)",
                           path, k);
         }

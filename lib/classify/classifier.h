@@ -34,6 +34,7 @@ struct tc_classifier {
     char topk[16];   /* the key's tail: a NUL, top_k's digits, a NUL */
     size_t topk_len; /* without the last NUL */
     double threshold;
+    struct tc__popular *pop; /* track_popular's counting, or NULL */
     tc_classifier *cand; /* an A/B rollout's candidate, or NULL */
     double split;        /* the candidate's share */
 };

@@ -18,6 +18,7 @@
 #include "cache/ns.h"
 #include "classify/classifier.h"
 #include "classify/packed.h"
+#include "classify/popular.h"
 #include "classify/result.h"
 #include "model/model.h"
 
@@ -511,6 +512,7 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         count(c, NULL, t0);
         return rc;
     }
+    tc__popular_count(c->pop, key, normlen);
     /* a correction overrides whatever is cached, in every process; its
      * key material is the normalized text, the key's first bytes */
     rc = lookup(&val, &vlen, &big, &tier, vbuf, c, c->fbh, key, normlen, 1,
@@ -671,6 +673,9 @@ int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
         if (st == TC_ENOMEM) {
             rc = st;
             goto done;
+        }
+        if (st == TC_OK) {
+            tc__popular_count(c->pop, key, normlens[i]);
         }
         items[i].key = key;
         items[i].keylen = keylen;

@@ -194,6 +194,8 @@ int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
     }
     cJSON_AddBoolToObject(root, "audit_reads", cfg->audit_reads);
     cJSON_AddBoolToObject(root, "enable_caching", cfg->enable_caching);
+    cJSON_AddBoolToObject(root, "track_popular", cfg->track_popular);
+    cJSON_AddNumberToObject(root, "popular_size", (double)cfg->popular_size);
     cJSON_AddNumberToObject(root, "connect_timeout_ms",
                             cfg->store.connect_timeout_ms);
     cJSON_AddNumberToObject(root, "command_timeout_ms",

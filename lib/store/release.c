@@ -44,3 +44,17 @@ void tc__fb_stats_release(tc__fb_stats *st)
     st->counts = NULL;
     st->ncounts = 0;
 }
+
+void tc__pop_top_free(tc__pop_top *top, size_t n)
+{
+    size_t i;
+
+    if (!top) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        tc__free(top[i].id);
+        tc__free(top[i].text);
+    }
+    tc__free(top);
+}

@@ -53,6 +53,37 @@ typedef struct tc__store tc__store;
 struct tc__fb_ops;
 
 /*
+ * The popularity table (classify/popular.c): texts counted by how often
+ * they were asked, kept by the store so that every process adds to one
+ * count. An id is the hashed key of a normalized text ("tc:pop:<hex>",
+ * under 64 bytes); its text is stored as handed over (sealed by the
+ * layer above when encryption at rest is on), the store never reads it.
+ */
+typedef struct tc__pop_add {
+    const char *id;
+    const void *text;
+    size_t len;
+    uint64_t count; /* > 0: added to the id's count */
+} tc__pop_add;
+
+/* One text of a pop_top answer; id and text tc__malloc'd (text with a
+ * NUL after its len bytes), released by tc__pop_top_free. */
+typedef struct tc__pop_top {
+    char *id;
+    char *text;
+    size_t len;
+    uint64_t count;
+} tc__pop_top;
+
+/* The L2 keys of the table on Redis, one hash tag so that a cluster
+ * keeps both in one slot (the script touches both). */
+#define TC__POP_RANK_KEY "tc:{pop}:rank"
+#define TC__POP_TEXT_KEY "tc:{pop}:text"
+/* The table is trimmed to `keep` ids once it holds a quarter more: the
+ * slack gives a new text time to gather counts before a trim. */
+#define TC__POP_SLACK(keep) ((keep) + (keep) / 4 + 1)
+
+/*
  * How a store keeps what it is given, as far as its server says: whether
  * it may evict keys that have no TTL (Redis' allkeys-* policies) and
  * whether a restart keeps them (AOF or RDB save points). Feedback is
@@ -128,6 +159,18 @@ typedef struct tc__store_ops {
      * (TC_EUNAVAIL, TC_ETIMEOUT), *out then all unknown.
      */
     int (*keeping)(tc__store *s, tc__store_keeping *out, tc__err *err);
+    /*
+     * Optional (NULL: the store keeps no popularity, as memory:). pop_add
+     * adds each item's count to its id's (a new id starts at 0 and keeps
+     * the item's text) in one round trip or transaction, then, past
+     * TC__POP_SLACK(keep) ids, drops the least counted down to keep.
+     * pop_top gives the n most counted ids, most first, *got of them in
+     * *out (tc__pop_top_free). Both return TC_OK or the call's failure.
+     */
+    int (*pop_add)(tc__store *s, const tc__pop_add *items, size_t n,
+                   size_t keep, tc__err *err);
+    int (*pop_top)(tc__store *s, size_t n, tc__pop_top **out, size_t *got,
+                   tc__err *err);
     void (*close)(tc__store *s);
 } tc__store_ops;
 
@@ -195,5 +238,8 @@ void tc__store_keeping_worse(tc__store_keeping *acc,
 
 /* Frees the values of a batched read (tc__free on each val; release.c). */
 void tc__store_get_release(tc__store_get *items, size_t n);
+
+/* Frees a pop_top answer of n texts (release.c); NULL is accepted. */
+void tc__pop_top_free(tc__pop_top *top, size_t n);
 
 #endif /* TC_STORE_H */

@@ -12,7 +12,9 @@
  * (a model trained at start-up, caching off, so every answer comes from
  * the model and none depends on an earlier input) and to POST /feedback
  * (the memory: store, so a body that passes the check is answered 503
- * without storing anything; the record parser has its own harnesses).
+ * without storing anything; the record parser has its own harnesses),
+ * and to POST /warm (its texts classified with caching off; "popular"
+ * refused, since memory: keeps no popularity).
  *
  * Properties: each request is answered once, with 200, 400 or (feedback
  * on memory:) 503; the answer is a JSON object in valid UTF-8, an error
@@ -152,7 +154,14 @@ static void request(enum svc_route route, const uint8_t *data, size_t size)
     root = cJSON_ParseWithLengthOpts(sent, sent_len + 1, NULL, 1);
     FZ_CHECK(cJSON_IsObject(root), "the answer is not a JSON object: %s", sent);
     err = cJSON_GetObjectItemCaseSensitive(root, "error");
-    if (sent_status == 200) {
+    if (sent_status == 200 && route == SVC_WARM) {
+        FZ_CHECK(!err &&
+                     cJSON_IsNumber(
+                         cJSON_GetObjectItemCaseSensitive(root, "texts")) &&
+                     cJSON_IsNumber(
+                         cJSON_GetObjectItemCaseSensitive(root, "computed")),
+                 "a warm summary without texts or computed: %s", sent);
+    } else if (sent_status == 200) {
         FZ_CHECK(!err &&
                      cJSON_IsString(
                          cJSON_GetObjectItemCaseSensitive(root, "intent")) &&
@@ -200,6 +209,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(sent_status == 503,
                  "classify took the body, feedback answers %u %s", sent_status,
                  sent);
+    }
+    free(sent);
+    sent = NULL;
+    request(SVC_WARM, data, size);
+    if (body_refused(classify_status, classify)) {
+        FZ_CHECK(sent_status == 400 && strcmp(sent, classify) == 0,
+                 "the same body, two answers:\n  classify: %s\n  warm: %u %s",
+                 classify, sent_status, sent);
     }
     free(classify);
     free(sent);

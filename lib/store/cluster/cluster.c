@@ -143,6 +143,8 @@ static const tc__store_ops cluster_ops = {
     .health = cluster_health,
     .resting = cluster_resting,
     .keeping = cluster_keeping,
+    .pop_add = tc__cluster_pop_add,
+    .pop_top = tc__cluster_pop_top,
     .close = cluster_close,
 };
 

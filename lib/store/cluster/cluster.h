@@ -11,6 +11,8 @@
  *                   CLUSTERDOWN answered
  *   cluster_fb.c    feedback: redis_fb.c's operations, keys under the hash
  *                   tag {tc:fb}, on the master of that slot
+ *   cluster_pop.c   the popularity table: redis_pop.c's scripts on the
+ *                   master of the slot of their hash tag {pop}
  *   cluster.c       the table of operations and the opening
  *
  * The nodes are single-server Redis stores, so a node that dies trips its
@@ -104,6 +106,14 @@ int tc__cluster_mset(tc__store *s, tc__store_set *items, size_t n,
                      tc__err *err);
 int tc__cluster_del(tc__store *s, const char *key, tc__err *err);
 int tc__cluster_incr(tc__store *s, const char *key, int64_t *out, tc__err *err);
+
+/* ---- cluster_pop.c ----------------------------------------------------- */
+
+/* The popularity table's operations (store.h). */
+int tc__cluster_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
+                        size_t keep, tc__err *err);
+int tc__cluster_pop_top(tc__store *s, size_t n, tc__pop_top **out,
+                        size_t *got, tc__err *err);
 
 /* ---- cluster_fb.c ------------------------------------------------------ */
 

@@ -36,6 +36,8 @@ static const tc__store_ops lm_ops = {
     .ping = tc__lmdb_ping,
     .health = tc__lmdb_health,
     .resting = lm_resting,
+    .pop_add = tc__lmdb_pop_add,
+    .pop_top = tc__lmdb_pop_top,
     .close = lm_close,
 };
 

@@ -9,6 +9,7 @@
  *   lmdb_store.c    the cache's operations (get, set, del, incr, ...)
  *   lmdb_fbqueue.c  feedback's retraining queue: consume, ack
  *   lmdb_fb.c       feedback records: put, trim, count, stats, export
+ *   lmdb_pop.c      the popularity table: counts and texts by id
  *   lmdb.c          the table of operations, opening and closing
  */
 #ifndef TC_STORE_LMDB_H
@@ -74,6 +75,7 @@ typedef struct tc__lmdb_env {
     MDB_dbi data;    /* key -> le64 expiry || value */
     MDB_dbi index;   /* be64 expiry || key -> "", entries with an expiry */
     tc__lmdb_dbs fb; /* feedback's named databases */
+    MDB_dbi pop;     /* popularity: id -> le64 count || text (lmdb_pop.c) */
     size_t map_bytes;
     size_t max_key;
     char *dir;
@@ -151,5 +153,13 @@ int tc__lmdb_fb_consume(tc__store *s, const char *consumer, size_t max,
                         size_t *n, tc__err *err);
 int tc__lmdb_fb_ack(tc__store *s, const char *const *ids, size_t n,
                     tc__err *err);
+
+/* ---- lmdb_pop.c -------------------------------------------------------- */
+
+/* The popularity table's operations (store.h). */
+int tc__lmdb_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
+                     size_t keep, tc__err *err);
+int tc__lmdb_pop_top(tc__store *s, size_t n, tc__pop_top **out, size_t *got,
+                     tc__err *err);
 
 #endif /* TC_STORE_LMDB_H */

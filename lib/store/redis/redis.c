@@ -31,6 +31,8 @@ static const tc__store_ops redis_ops = {
     .track = tc__redis_track,
     .untrack = tc__redis_untrack,
     .keeping = tc__redis_keeping,
+    .pop_add = tc__redis_pop_add,
+    .pop_top = tc__redis_pop_top,
     .close = tc__redis_close,
 };
 

@@ -19,6 +19,8 @@
 
 #include "store/redis/lua/ack.lua.h"
 #include "store/redis/lua/consume.lua.h"
+#include "store/redis/lua/pop_add.lua.h"
+#include "store/redis/lua/pop_top.lua.h"
 #include "store/redis/lua/purge.lua.h"
 #include "store/redis/lua/put.lua.h"
 #include "store/redis/lua/stats.lua.h"
@@ -31,6 +33,7 @@ static const char *const script_src[TC__NSCRIPTS] = {
     [TC__SCRIPT_PUT] = put_lua,     [TC__SCRIPT_CONSUME] = consume_lua,
     [TC__SCRIPT_ACK] = ack_lua,     [TC__SCRIPT_TRIM] = trim_lua,
     [TC__SCRIPT_STATS] = stats_lua, [TC__SCRIPT_PURGE] = purge_lua,
+    [TC__SCRIPT_POP_ADD] = pop_add_lua, [TC__SCRIPT_POP_TOP] = pop_top_lua,
 };
 static const char *const script_name[TC__NSCRIPTS] = {
     [TC__SCRIPT_PUT] = "FEEDBACK PUT",
@@ -39,6 +42,8 @@ static const char *const script_name[TC__NSCRIPTS] = {
     [TC__SCRIPT_TRIM] = "FEEDBACK TRIM",
     [TC__SCRIPT_STATS] = "FEEDBACK STATS",
     [TC__SCRIPT_PURGE] = "FEEDBACK PURGE",
+    [TC__SCRIPT_POP_ADD] = "POPULAR ADD",
+    [TC__SCRIPT_POP_TOP] = "POPULAR TOP",
 };
 
 /* The digests are the server's answer, never computed here: no SHA-1 in

@@ -12,6 +12,7 @@
  *   redis_script.c  the feedback scripts (lua/NAME.lua, embedded at build
  *                   time) and their calls, EVALSHA first
  *   redis_fb.c      feedback records in streams and hashes
+ *   redis_pop.c     the popularity table: a sorted set and a hash
  *   redis_track.c   invalidations of other clients' writes, on a
  *                   connection and a thread of their own
  *   redis.c         the table of operations and the opening
@@ -152,6 +153,8 @@ enum {
     TC__SCRIPT_TRIM,
     TC__SCRIPT_STATS,
     TC__SCRIPT_PURGE,
+    TC__SCRIPT_POP_ADD, /* the popularity table (redis_pop.c) */
+    TC__SCRIPT_POP_TOP,
     TC__NSCRIPTS
 };
 
@@ -194,6 +197,16 @@ void tc__scall_head(tc__req *q, const tc__scall *sc, size_t nwords);
  */
 int tc__scall_run(tc__store *s, tc__scall *sc, int flags, const char *key,
                   size_t nkeys, tc__err *err);
+
+/* ---- redis_pop.c ------------------------------------------------------ */
+
+/* The popularity table's operations (store.h), keys TC__POP_RANK_KEY and
+ * TC__POP_TEXT_KEY; the cluster store runs them on the master of their
+ * slot. */
+int tc__redis_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
+                      size_t keep, tc__err *err);
+int tc__redis_pop_top(tc__store *s, size_t n, tc__pop_top **out, size_t *got,
+                      tc__err *err);
 
 /* ---- redis_track.c ---------------------------------------------------- */
 

@@ -1,0 +1,28 @@
+/*
+ * popular.c - the doors of popularity tracking (track_popular): the
+ * counting itself is the handle's (classify/popular.c), the texts read
+ * back from the cache's store.
+ */
+#include "api/handle.h"
+
+TC_API int tc_popular_top(char ***texts, uint64_t **counts, size_t *n,
+                          tc_cache *h, size_t max)
+{
+    TC__RESET(texts, NULL);
+    TC__RESET(counts, NULL);
+    TC__RESET(n, 0);
+    TC__DOOR(h, texts && counts && n && max > 0,
+             "texts, counts or n is NULL, or max is 0");
+    return tc__done(tc__popular_top(texts, counts, n, h->core, max));
+}
+
+TC_API void tc_popular_free(char **texts, uint64_t *counts, size_t n)
+{
+    tc__popular_free(texts, counts, n);
+}
+
+TC_API int tc_popular_flush(tc_cache *h)
+{
+    TC__DOOR(h, 1, "unreachable");
+    return tc__done(tc__popular_flush(h->pop));
+}

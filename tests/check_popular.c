@@ -1,0 +1,401 @@
+/*
+ * check_popular.c - popularity tracking (track_popular) through the
+ * public API on real stores (LMDB, a private Redis, the test cluster):
+ * exact counts from single and batched classifications of texts that
+ * normalize alike, several handles adding to one table, the table
+ * trimmed to popular_size keeping the most counted, an uncounted
+ * classifier counting nothing, counts sent by the handle's thread and at
+ * close, texts sealed at rest on Redis, and the failures: tracking off,
+ * memory:, bad arguments, a Redis that is down.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cache_fixture.h"
+#include "tt_json.h"
+#include "suites.h"
+
+static const int pop_kinds[] = {BK_LMDB, BK_REDIS, BK_CLUSTER};
+
+#define TRACK "{\"track_popular\": true}"
+
+/* A host model: every text is a greeting. */
+static int greet(char **json, const char *text, size_t len, void *ud)
+{
+    static const char a[] = "{\"intent\":\"greeting\",\"confidence\":0.9}";
+
+    (void)text;
+    (void)len;
+    (void)ud;
+    *json = tc_malloc(sizeof(a));
+    if (!*json) {
+        return TC_ENOMEM;
+    }
+    memcpy(*json, a, sizeof(a));
+    return TC_OK;
+}
+
+static tc_classifier *open_cls(tc_cache *h, int uncounted)
+{
+    tc_classifier_options co;
+    tc_classifier *c = NULL;
+
+    tc_classifier_options_init(&co);
+    co.fn = greet;
+    co.fn_version = "greet-1";
+    co.uncounted = uncounted;
+    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    return c;
+}
+
+static void classify_n(tc_classifier *c, const char *text, int n)
+{
+    for (int i = 0; i < n; i++) {
+        tc_result *r = NULL;
+
+        ck_assert_msg(tc_classify(&r, c, text, strlen(text)) == TC_OK, "%s",
+                      tc_errmsg());
+        tc_result_free(r);
+    }
+}
+
+/* The normalized form of text, as the table keeps it (a static buffer). */
+static const char *norm(const char *text)
+{
+    static char buf[4][256];
+    static int next;
+    char *n = NULL, *out = buf[next++ % 4];
+    size_t len = 0;
+
+    ck_assert_int_eq(tc_text_normalize(&n, &len, text, strlen(text)), TC_OK);
+    snprintf(out, 256, "%s", n);
+    tc_free(n);
+    return out;
+}
+
+typedef struct top {
+    char **texts;
+    uint64_t *counts;
+    size_t n;
+} top;
+
+static void top_of(top *t, tc_cache *h, size_t max)
+{
+    int rc = tc_popular_top(&t->texts, &t->counts, &t->n, h, max);
+
+    ck_assert_msg(rc == TC_OK, "tc_popular_top: %s: %s", tc_error_name(rc),
+                  tc_errmsg());
+}
+
+static void top_free(top *t)
+{
+    tc_popular_free(t->texts, t->counts, t->n);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Counts of single and batched calls, exact and in order; a second
+ * handle adds to the same table, sent when it closes. */
+START_TEST(test_pop_counts)
+{
+    static const char *const batch[] = {"What is a closure?",
+                                        "what is a closure?",
+                                        "  WHAT IS A CLOSURE?  ", "Hi"};
+    size_t lens[4];
+    tc_result *res[4];
+    int status[4];
+    tc_cache *h, *h2;
+    tc_classifier *c, *c2;
+    top t;
+    bk b;
+
+    bk_start(&b, pop_kinds[_i]);
+    h = bk_open_with(&b, NULL, TRACK);
+    c = open_cls(h, 0);
+    classify_n(c, "How do I sort a list?", 3);
+    classify_n(c, "how do I sort a list?", 2);
+    classify_n(c, "Explain recursion", 1);
+    for (int i = 0; i < 4; i++) {
+        lens[i] = strlen(batch[i]);
+    }
+    ck_assert_int_eq(tc_classify_batch(res, status, c, batch, lens, 4), TC_OK);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(status[i], TC_OK);
+        tc_result_free(res[i]);
+    }
+    ck_assert_int_eq(tc_popular_flush(h), TC_OK);
+
+    top_of(&t, h, 10);
+    ck_assert_uint_eq(t.n, 4);
+    ck_assert_str_eq(t.texts[0], norm("How do I sort a list?"));
+    ck_assert_uint_eq(t.counts[0], 5);
+    ck_assert_str_eq(t.texts[1], norm("What is a closure?"));
+    ck_assert_uint_eq(t.counts[1], 3);
+    ck_assert_uint_eq(t.counts[2], 1);
+    ck_assert_uint_eq(t.counts[3], 1);
+    top_free(&t);
+    top_of(&t, h, 1);
+    ck_assert_uint_eq(t.n, 1);
+    top_free(&t);
+
+    /* another handle (another process's view): counts add up */
+    h2 = bk_open_with(&b, NULL, TRACK);
+    c2 = open_cls(h2, 0);
+    classify_n(c2, "Explain recursion!", 9);
+    tc_classifier_close(c2);
+    tc_cache_close(h2); /* sends its counts */
+    top_of(&t, h, 1);
+    ck_assert_uint_eq(t.n, 1);
+    ck_assert_str_eq(t.texts[0], norm("Explain recursion"));
+    ck_assert_uint_eq(t.counts[0], 10);
+    top_free(&t);
+
+    tc_classifier_close(c);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
+/* popular_size 10: 30 texts counted 1..30 times leave the 10 most. */
+START_TEST(test_pop_trim)
+{
+    char text[64];
+    tc_cache *h;
+    tc_classifier *c;
+    top t;
+    bk b;
+
+    bk_start(&b, pop_kinds[_i]);
+    h = bk_open_with(&b, NULL,
+                     "{\"track_popular\": true, \"popular_size\": 10}");
+    c = open_cls(h, 0);
+    for (int i = 1; i <= 30; i++) {
+        snprintf(text, sizeof(text), "question number %d", i);
+        classify_n(c, text, i);
+    }
+    ck_assert_int_eq(tc_popular_flush(h), TC_OK);
+    top_of(&t, h, 100);
+    ck_assert_uint_eq(t.n, 10);
+    for (size_t i = 0; i < t.n; i++) {
+        snprintf(text, sizeof(text), "question number %d", 30 - (int)i);
+        ck_assert_str_eq(t.texts[i], text);
+        ck_assert_uint_eq(t.counts[i], 30 - i);
+    }
+    top_free(&t);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
+/* An uncounted classifier (warming) counts nothing; the handle's thread
+ * sends a counted one's without a flush. */
+START_TEST(test_pop_uncounted_and_thread)
+{
+    tc_cache *h;
+    tc_classifier *c, *u;
+    top t = {0};
+    bk b;
+
+    bk_start(&b, BK_LMDB);
+    h = bk_open_with(&b, NULL, TRACK);
+    u = open_cls(h, 1);
+    classify_n(u, "warming is not demand", 4);
+    ck_assert_int_eq(tc_popular_flush(h), TC_OK);
+    top_of(&t, h, 10);
+    ck_assert_uint_eq(t.n, 0);
+    top_free(&t);
+
+    c = open_cls(h, 0);
+    classify_n(c, "asked for real", 2);
+    /* sent within a second; a generous bound on a loaded machine */
+    for (int i = 0; i < 300 && t.n == 0; i++) {
+        top_free(&t);
+        usleep(100 * 1000);
+        top_of(&t, h, 10);
+    }
+    ck_assert_uint_eq(t.n, 1);
+    ck_assert_str_eq(t.texts[0], "asked for real");
+    ck_assert_uint_eq(t.counts[0], 2);
+    top_free(&t);
+    tc_classifier_close(u);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
+/* With encryption at rest the store never holds a text in clear. */
+START_TEST(test_pop_sealed)
+{
+    char cfg[1024], key[600], other[600], *reply;
+    tc_cache *h;
+    tc_classifier *c;
+    top t;
+    bk b;
+
+    bk_start(&b, BK_REDIS);
+    snprintf(key, sizeof(key), "%s/key", b.tmp);
+    snprintf(other, sizeof(other), "%s/other", b.tmp);
+    tt_write_file(key, "000102030405060708090a0b0c0d0e0f"
+                       "101112131415161718191a1b1c1d1e1f\n", 0600);
+    tt_write_file(other, "ff0102030405060708090a0b0c0d0e0f"
+                         "101112131415161718191a1b1c1d1e1f\n", 0600);
+    snprintf(cfg, sizeof(cfg),
+             "{\"track_popular\": true, \"encryption_key_file\": \"%s\"}",
+             key);
+    h = bk_open_with(&b, NULL, cfg);
+    c = open_cls(h, 0);
+    classify_n(c, "my private question", 2);
+    ck_assert_int_eq(tc_popular_flush(h), TC_OK);
+    reply = trs_cmd(b.srv, "HGETALL %s", "tc:{pop}:text");
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_ptr_nonnull(strstr(reply, "tc:pop:"));
+    ck_assert_msg(!strstr(reply, "private"), "in clear: %s", reply);
+    free(reply);
+    top_of(&t, h, 5);
+    ck_assert_uint_eq(t.n, 1);
+    ck_assert_str_eq(t.texts[0], "my private question");
+    ck_assert_uint_eq(t.counts[0], 2);
+    top_free(&t);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+
+    /* another key opens nothing: the text is left out, not shown */
+    snprintf(cfg, sizeof(cfg),
+             "{\"track_popular\": true, \"encryption_key_file\": \"%s\"}",
+             other);
+    h = bk_open_with(&b, NULL, cfg);
+    top_of(&t, h, 5);
+    ck_assert_uint_eq(t.n, 0);
+    top_free(&t);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
+/* Tracking off, memory:, bad arguments: refused, and saying why. */
+START_TEST(test_pop_refused)
+{
+    char **texts = (char **)&texts;
+    uint64_t *counts = (uint64_t *)&counts;
+    size_t n = 7;
+    tc_cache *h;
+    bk b;
+
+    bk_start(&b, BK_LMDB);
+    h = bk_open(&b);
+    ck_assert_int_eq(tc_popular_top(&texts, &counts, &n, h, 10), TC_ECONFIG);
+    ck_assert_ptr_null(texts);
+    ck_assert_ptr_null(counts);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "track_popular is off"));
+    ck_assert_int_eq(tc_popular_flush(h), TC_OK); /* nothing to send */
+    tc_cache_close(h);
+
+    h = bk_open_with(&b, NULL, TRACK);
+    ck_assert_int_eq(tc_popular_top(&texts, &counts, &n, h, 0), TC_EINVAL);
+    ck_assert_int_eq(tc_popular_top(NULL, &counts, &n, h, 1), TC_EINVAL);
+    ck_assert_int_eq(tc_popular_top(&texts, &counts, &n, NULL, 1), TC_EINVAL);
+    tc_cache_close(h);
+    bk_stop(&b);
+
+    bk_start(&b, BK_MEMORY);
+    h = bk_open_with(&b, NULL, TRACK);
+    ck_assert_int_eq(tc_popular_top(&texts, &counts, &n, h, 10), TC_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(tc_errmsg(), "keeps no popularity"));
+    tc_cache_close(h);
+    bk_stop(&b);
+    tc_popular_free(NULL, NULL, 0);
+}
+END_TEST
+
+/* A Redis that is down: the read fails as unreachable, a flush's counts
+ * are lost and said so; back up, counting goes on. */
+START_TEST(test_pop_store_down)
+{
+    char **texts = NULL;
+    uint64_t *counts = NULL;
+    size_t n = 0;
+    tc_cache *h;
+    tc_classifier *c;
+    top t;
+    bk b;
+    int rc;
+
+    tc_options o;
+    cJSON *line;
+
+    bk_start(&b, BK_REDIS);
+    /* no tracking connection: its loss is not what this test is about */
+    strcat(b.url, "?tracking=off");
+    cache_log_reset();
+    tc_options_init(&o);
+    o.log_fn = cache_log_cb;
+    o.log_level = TC_LOG_WARN;
+    h = bk_open_with(&b, &o, TRACK);
+    c = open_cls(h, 0);
+    classify_n(c, "before the crash", 1);
+    ck_assert_int_eq(tc_popular_flush(h), TC_OK);
+    trs_kill(b.srv);
+    classify_n(c, "during the crash", 3);
+    /* this flush fails, unless the handle's thread sent (and failed)
+     * first: either way the log says so, with the counts lost */
+    rc = tc_popular_flush(h);
+    ck_assert_msg(rc == TC_OK || rc == TC_EUNAVAIL || rc == TC_ETIMEOUT,
+                  "%s", tc_error_name(rc));
+    if (rc != TC_OK) {
+        ck_assert_ptr_nonnull(strstr(tc_errmsg(), "POPULAR ADD"));
+    }
+    line = cache_log_find("popular_flush_failed");
+    ck_assert_msg(line, "no popular_flush_failed in %s", cache_log_text());
+    ck_assert(json_num(line, "lost") >= 1 && json_num(line, "lost") <= 3);
+    cJSON_Delete(line);
+    rc = tc_popular_top(&texts, &counts, &n, h, 10);
+    ck_assert_msg(rc == TC_EUNAVAIL || rc == TC_ETIMEOUT, "%s",
+                  tc_error_name(rc));
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(trs_restart(b.srv), 0);
+    /* the breaker may hold calls back for a moment after the restart */
+    for (int i = 0; i < 100; i++) {
+        classify_n(c, "after the crash", 1);
+        if (tc_popular_flush(h) == TC_OK) {
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    top_of(&t, h, 10);
+    /* what came after is there; what the failed flush held is not */
+    rc = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        ck_assert_str_ne(t.texts[i], "during the crash");
+        rc += strcmp(t.texts[i], "after the crash") == 0;
+    }
+    ck_assert_int_eq(rc, 1);
+    top_free(&t);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
+Suite *suite_popular(void)
+{
+    Suite *s = suite_create("popular");
+    TCase *tc = tcase_create("popular");
+    int nk = (int)(sizeof(pop_kinds) / sizeof(pop_kinds[0]));
+
+    tcase_add_unchecked_fixture(tc, bk_cluster_setup, bk_cluster_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_pop_counts, 0, nk);
+    tcase_add_loop_test(tc, test_pop_trim, 0, nk);
+    tcase_add_test(tc, test_pop_uncounted_and_thread);
+    tcase_add_test(tc, test_pop_sealed);
+    tcase_add_test(tc, test_pop_refused);
+    tcase_add_test(tc, test_pop_store_down);
+    suite_add_tcase(s, tc);
+    return s;
+}
