@@ -84,8 +84,9 @@ static const char help_submit[] =
     "Submit one record, given by the options or as one JSON object on stdin\n"
     "(-) with the library's field names: text, original_intent,\n"
     "correct_intent, original_confidence, feedback_type, and optionally\n"
-    "correct_complexity, correct_techniques, user_id, timestamp, id (an\n"
-    "unknown field is refused). Prints {\"id\":\"...\",\"status\":\"accepted\"};\n"
+    "correct_complexity, correct_techniques, user_id, model, timestamp, id\n"
+    "(an unknown field is refused).\n"
+    "Prints {\"id\":\"...\",\"status\":\"accepted\"};\n"
     "\"spooled\" when the store could not be reached and the record waits in\n"
     "the local spool, to be stored later; \"duplicate\" when the store holds\n"
     "the record's id already, and nothing was stored or counted again. The\n"
@@ -107,6 +108,11 @@ static const char help_submit[] =
     "  --user U           who gave the feedback\n"
     "  --timestamp TIME   when, in ISO 8601 such as 2024-03-01T09:30:00Z\n"
     "                     (default: now)\n"
+    "  --model FP         the model whose answer this is about: the answer's\n"
+    "                     \"model\" (a fingerprint, or a host model's\n"
+    "                     version; 1 to 127 of printable ASCII, no spaces),\n"
+    "                     so that 'feedback stats' can say which model\n"
+    "                     users correct less\n"
     "  -h, --help         show this help\n"
     "\n"
     "Example:\n"
@@ -194,7 +200,8 @@ enum {
     OPT_COMPLEXITY,
     OPT_TECHNIQUES,
     OPT_USER,
-    OPT_TIMESTAMP
+    OPT_TIMESTAMP,
+    OPT_MODEL
 };
 
 /*
@@ -224,6 +231,7 @@ static int submit_parse(cli_ctx *ctx, int argc, char **argv, submit_args *a)
         {"techniques", required_argument, NULL, OPT_TECHNIQUES},
         {"user", required_argument, NULL, OPT_USER},
         {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
+        {"model", required_argument, NULL, OPT_MODEL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int opt, n, given = 0;
@@ -276,6 +284,9 @@ static int submit_parse(cli_ctx *ctx, int argc, char **argv, submit_args *a)
             break;
         case OPT_TIMESTAMP:
             a->fb.timestamp = optarg;
+            break;
+        case OPT_MODEL:
+            a->fb.model = optarg;
             break;
         case 'h':
             cli_feedback_help(help_submit);

@@ -65,6 +65,7 @@ Suite *suite_log(void);          /* check_log.c: JSON log lines */
 Suite *suite_feedback(void);     /* check_feedback.c: feedback on LMDB */
 void suite_feedback_ids(Suite *su);    /* check_feedback_ids.c */
 void suite_feedback_import(Suite *su); /* check_feedback_import.c */
+void suite_feedback_model(Suite *su);  /* check_feedback_model.c */
 void suite_feedback_queue(Suite *su);  /* check_feedback_queue.c: queue,
                                           retention, spool, threads */
 Suite *suite_cli_perf(void);           /* check_cli_perf.c: bench classify */

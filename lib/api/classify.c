@@ -27,6 +27,15 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
              "NULL argument or options not initialized");
     rc = tc__classifier_open(out, cache->core, tc__fb_core(cache),
                              cache->cls, opt);
+    if (rc == TC_OK && (*out)->cand) {
+        /* so that feedback naming either model is counted for its arm */
+        const tc_model *m[TC__ARM_COUNT] = {(*out)->model,
+                                            (*out)->cand->model};
+        const char *v[TC__ARM_COUNT] = {(*out)->fn_version,
+                                        (*out)->cand->fn_version};
+
+        tc__cls_arms_add(cache->cls, *out, m, v);
+    }
     if (cache->audit) {
         char fp[TC_FINGERPRINT_LEN + 1];
 
@@ -41,6 +50,9 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
 
 TC_API void tc_classifier_close(tc_classifier *c)
 {
+    if (c) {
+        tc__cls_arms_drop(c->counts, c);
+    }
     tc__classifier_close(c);
 }
 
