@@ -54,9 +54,10 @@ const char cli_help_feedback[] =
     "      submit one record (options, or a JSON object on stdin)\n"
     "  import [--format jsonl|csv] [--dry-run] FILE|-\n"
     "      submit JSON Lines or CSV records; rejected lines on stderr\n"
-    "  stats [--json | --format json|table]\n"
-    "      counts by type, top correction pairs, queue lengths; as JSON\n"
-    "      also analytics per intent, per day, a confusion matrix\n"
+    "  stats [--json | --format json|table] [--candidate MODEL]\n"
+    "      counts by type, top correction pairs, queue lengths, the\n"
+    "      correction rate per model and A/B arm; as JSON also analytics\n"
+    "      per intent, per day, a confusion matrix\n"
     "  export [--consumer NAME [--ack] [--max N] [--claim-idle SEC]]\n"
     "      stored records, or records of the retraining queue, as JSON "
     "Lines\n"
@@ -64,7 +65,7 @@ const char cli_help_feedback[] =
     "      teach the model the queue's corrections, check it, swap it in\n"
     "  purge [--user-id ID] [--before TIME] [--text TEXT]\n"
     "      erase matching records, their queue entries and overrides\n"
-    "  report [-o FILE]\n"
+    "  report [-o FILE] [--candidate MODEL]\n"
     "      the feedback analytics as one self-contained HTML page\n"
     "\n"
     "Examples:\n"
@@ -123,7 +124,7 @@ static const char help_submit[] =
 
 static const char help_stats[] =
     "Usage: tutorcache feedback stats [--json | --format json|table]\n"
-    "                                 [--model MODEL]\n"
+    "                                 [--model MODEL] [--candidate MODEL]\n"
     "\n"
     "Counts of the store: records accepted and rejected, by type; the top\n"
     "20 correction pairs (original -> correct), most frequent first; records\n"
@@ -150,8 +151,20 @@ static const char help_stats[] =
     "10 most corrected texts, by their key in the intent_feedback\n"
     "namespace, never their words (\"most_corrected\").\n"
     "\n"
+    "Per model (\"models\", and a table after the counts): the records that\n"
+    "name the model they are about (their \"model\", the answer's\n"
+    "fingerprint or host version), its corrections, confirmations and\n"
+    "correction rate, corrections / (corrections + confirmations): the\n"
+    "model users correct less has the lower rate. The A/B arms (\"arms\"):\n"
+    "control is the model (--model, TUTORCACHE_MODEL, the config's\n"
+    "\"model\"), candidate the one --candidate names, by fingerprint (or\n"
+    "exec:COMMAND's version), each with its rate; records without a model\n"
+    "count for none.\n"
+    "\n"
     "Options:\n"
-    "  -m, --model MODEL     the model whose learning to show\n"
+    "  -m, --model MODEL     the model whose learning to show; control arm\n"
+    "  --candidate MODEL     an A/B rollout's candidate (a model file or\n"
+    "                        exec:COMMAND), to name its arm\n"
     "  --json                the same as --format json\n"
     "  --format json|table   default: table on a terminal, JSON otherwise\n"
     "  -h, --help            show this help\n"
@@ -405,6 +418,39 @@ static void print_pairs(const cJSON *pairs)
     }
 }
 
+/* The models as a table: model, arm, corrections, confirmations, rate. */
+static void print_models(const cJSON *models)
+{
+    const cJSON *m;
+    int wm = (int)strlen("model");
+
+    cJSON_ArrayForEach(m, models)
+    {
+        if ((int)strlen(m->string) > wm) {
+            wm = (int)strlen(m->string);
+        }
+    }
+    printf("\n%-*s  %-9s  %11s  %13s  %s\n", wm, "model", "arm",
+           "corrections", "confirmations", "correction_rate");
+    cJSON_ArrayForEach(m, models)
+    {
+        const cJSON *arm = cJSON_GetObjectItemCaseSensitive(m, "arm");
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "correction_rate");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "corrections");
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(m, "confirmations");
+
+        printf("%-*s  %-9s  %11.0f  %13.0f  ", wm, m->string,
+               cJSON_IsString(arm) ? arm->valuestring : "-",
+               cJSON_IsNumber(c) ? c->valuedouble : 0.0,
+               cJSON_IsNumber(k) ? k->valuedouble : 0.0);
+        if (cJSON_IsNumber(r)) {
+            printf("%.3f\n", r->valuedouble);
+        } else {
+            printf("-\n");
+        }
+    }
+}
+
 /*
  * The library's warning that the store may evict the records or lose
  * them on restart, and how to avoid it: on stderr, whatever the format,
@@ -425,19 +471,25 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},
         {"model", required_argument, NULL, 'm'},
+        {"candidate", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_format fmt = CLI_FORMAT_AUTO;
     tc_cache *h = NULL;
     char *text = NULL, *model = NULL;
-    const char *given = NULL;
+    const char *given = NULL, *cand = NULL;
     cJSON *root, *pairs, *learn = NULL, *cfg, *m, *store, *analytics = NULL;
+    cJSON *models;
+    cli_arm_models am;
     int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
         switch (opt) {
         case 'm':
             given = optarg;
+            break;
+        case 'c':
+            cand = optarg;
             break;
         case 'f':
             if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
@@ -473,8 +525,8 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         }
         cJSON_Delete(cfg);
     }
-    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON &&
-        (rc = cli_feedback_analytics(h, &analytics)) != CLI_OK) {
+    if ((rc = cli_arm_models_open(&am, h, given, cand)) != CLI_OK ||
+        (rc = cli_feedback_analytics(h, &am, &analytics)) != CLI_OK) {
         free(model);
         tc_free(text);
         tc_cache_close(h);
@@ -504,6 +556,9 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     /* the counts as name/value lines, then the pairs as their own table */
+    models = cJSON_DetachItemFromObjectCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "analytics"), "models");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "analytics");
     pairs = cJSON_DetachItemFromObjectCaseSensitive(root, "pairs");
     learn = cJSON_DetachItemFromObjectCaseSensitive(root, "learn");
     store = cJSON_DetachItemFromObjectCaseSensitive(root, "store");
@@ -530,6 +585,10 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     if (cJSON_GetArraySize(pairs) > 0) {
         print_pairs(pairs);
     }
+    if (cJSON_GetArraySize(models) > 0) {
+        print_models(models);
+    }
+    cJSON_Delete(models);
     cJSON_Delete(pairs);
     cJSON_Delete(root);
     return CLI_OK;
