@@ -182,6 +182,49 @@ START_TEST(test_model_spool)
 }
 END_TEST
 
+/* Sealed at rest: the model is in the record, and nowhere in the clear
+ * in the store's files; the record opens with it. */
+START_TEST(test_model_sealed)
+{
+    char key[1024], cfg[1200], db[1024], json[512];
+    char **lines;
+    size_t n;
+
+    snprintf(key, sizeof(key), "%s", fb_path("seal.key"));
+    tt_write_file(key, "0123456789abcdef0123456789abcdef0123456789abcdef"
+                       "0123456789abcdef",
+                  0600);
+    snprintf(cfg, sizeof(cfg), "{\"encryption_key_file\":\"%s\"}", key);
+    {
+        tc_cache *h = fb_open(cfg);
+
+        rec_json(json, sizeof(json), "\"" FP "\"", "correction");
+        ck_assert_msg(fb_submit(h, json, NULL) == TC_OK, "%s", tc_errmsg());
+        n = fb_export_all(h, &lines);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_ptr_nonnull(strstr(lines[0], ",\"model\":\"" FP "\","));
+        fb_free_lines(lines, n);
+        tc_cache_close(h);
+    }
+    snprintf(db, sizeof(db), "%s/db/data.mdb", fb_dir());
+    {
+        FILE *f = fopen(db, "rb");
+        long size;
+        char *all;
+
+        ck_assert_ptr_nonnull(f);
+        fseek(f, 0, SEEK_END);
+        size = ftell(f);
+        rewind(f);
+        all = malloc((size_t)size);
+        ck_assert_uint_eq(fread(all, 1, (size_t)size, f), (size_t)size);
+        fclose(f);
+        ck_assert_ptr_null(memmem(all, (size_t)size, FP, strlen(FP)));
+        free(all);
+    }
+}
+END_TEST
+
 /* A host model answering the intent in its userdata. */
 static int host_fn(char **json, const char *text, size_t len, void *ud)
 {
@@ -333,6 +376,8 @@ void suite_feedback_model(Suite *su)
     fb_add(su, "model_bad", test_model_bad);
     /* the fault hook is LMDB's: a cluster is made unreachable otherwise */
     fb_add_lmdb(su, "model_spool", test_model_spool);
+    /* the store's files are read: LMDB's */
+    fb_add_lmdb(su, "model_sealed", test_model_sealed);
     fb_add(su, "model_arm_counts_host", test_model_arm_counts_host);
     fb_add(su, "model_arm_counts_builtin", test_model_arm_counts_builtin);
 }

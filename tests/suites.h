@@ -93,6 +93,8 @@ void suite_service_ops(Suite *s);   /* check_service_ops.c: its options,
                                        environment, logs, unit file */
 void suite_service_abuse(Suite *s); /* check_service_abuse.c: its limits
                                        and deadlines on clients */
+void suite_service_ab(Suite *s);    /* check_service_ab.c: --candidate,
+                                       arms, feedback's model */
 void suite_service_audit(Suite *s); /* check_service_audit.c: X-Actor,
                                        DELETE feedback, SIGHUP */
 
