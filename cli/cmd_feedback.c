@@ -430,8 +430,8 @@ static void print_models(const cJSON *models)
             wm = (int)strlen(m->string);
         }
     }
-    printf("\n%-*s  %-9s  %11s  %13s  %s\n", wm, "model", "arm",
-           "corrections", "confirmations", "correction_rate");
+    printf("\n%-*s  %-9s  %11s  %13s  %s\n", wm, "model", "arm", "corrections",
+           "confirmations", "correction_rate");
     cJSON_ArrayForEach(m, models)
     {
         const cJSON *arm = cJSON_GetObjectItemCaseSensitive(m, "arm");

@@ -224,9 +224,9 @@ static int add_rate(cJSON *counts)
     double corr = num_of(counts, "corrections");
     double all = corr + num_of(counts, "confirmations");
 
-    return (all > 0 ? cJSON_AddNumberToObject(counts, "correction_rate",
-                                              corr / all)
-                    : cJSON_AddNullToObject(counts, "correction_rate"))
+    return (all > 0
+                ? cJSON_AddNumberToObject(counts, "correction_rate", corr / all)
+                : cJSON_AddNullToObject(counts, "correction_rate"))
                ? 0
                : -1;
 }
@@ -305,8 +305,8 @@ int cli_arm_models_open(cli_arm_models *am, tc_cache *h, const char *control,
     if (control) {
         rc = arm_id(am->id[0], control, 0);
     } else if ((cfg = cli_config_tree(h)) &&
-               cJSON_IsString(m = cJSON_GetObjectItemCaseSensitive(cfg,
-                                                                   "model")) &&
+               cJSON_IsString(
+                   m = cJSON_GetObjectItemCaseSensitive(cfg, "model")) &&
                *m->valuestring) {
         arm_id(am->id[0], m->valuestring, 1);
     }
@@ -317,8 +317,7 @@ int cli_arm_models_open(cli_arm_models *am, tc_cache *h, const char *control,
     return rc;
 }
 
-int cli_feedback_analytics(tc_cache *h, const cli_arm_models *am,
-                           cJSON **out)
+int cli_feedback_analytics(tc_cache *h, const cli_arm_models *am, cJSON **out)
 {
     cJSON *a = cJSON_CreateObject(), *texts = cJSON_CreateObject(), *rec;
     cJSON *models = cJSON_CreateObject();

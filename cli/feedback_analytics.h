@@ -50,7 +50,6 @@ int cli_arm_models_open(cli_arm_models *am, tc_cache *h, const char *control,
  * Returns CLI_OK, or the exit code after a message (*out NULL).
  * Ownership: *out is the caller's (cJSON_Delete).
  */
-int cli_feedback_analytics(tc_cache *h, const cli_arm_models *am,
-                           cJSON **out);
+int cli_feedback_analytics(tc_cache *h, const cli_arm_models *am, cJSON **out);
 
 #endif /* TC_CLI_FEEDBACK_ANALYTICS_H */

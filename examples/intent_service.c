@@ -622,8 +622,8 @@ int main(int argc, char **argv)
     co.threshold = a.threshold;
     if (a.candidate) {
         if ((rc = tc_model_load(&s.candidate, a.candidate)) != TC_OK) {
-            fprintf(stderr, "intent_service: --candidate %s: %s\n",
-                    a.candidate, tc_errmsg());
+            fprintf(stderr, "intent_service: --candidate %s: %s\n", a.candidate,
+                    tc_errmsg());
             code = EXIT_MODEL;
             goto done;
         }

@@ -187,8 +187,7 @@ static const char *classify_user(struct MHD_Connection *conn, svc_req *r,
         strlen(u->valuestring) > 256) {
         *ok = 0;
         *ret = svc_reply_error(conn, r, 400, "invalid_field", "user_id",
-                               "user_id: not a string of 1 to 256 bytes",
-                               NULL);
+                               "user_id: not a string of 1 to 256 bytes", NULL);
         return NULL;
     }
     return u->valuestring;

@@ -1151,7 +1151,8 @@ TC_API void tc_result_free(tc_result *r);
  *                        fingerprint, or a host model's version). When it
  *                        names the control or the candidate of an A/B
  *                        rollout of a classifier open on the handle (its
- *                        current identity), the record is counted for
+ *                        current identity; the first 16 such classifiers
+ *                        of a handle), the record is counted for
  *                        that arm (intent_ab_corrections_total or
  *                        intent_ab_confirmations_total, {arm=...}).
  *                        Records stored before the field existed have

@@ -195,8 +195,7 @@ static void submit_model(how *h, const char *text, const char *m, int confirm)
     run r;
 
     cli(&r, h, "feedback", "submit", "--text", text, "--original", "a",
-        "--correct", confirm ? "a" : "b", "--confidence", "0.5", "--model",
-        m);
+        "--correct", confirm ? "a" : "b", "--confidence", "0.5", "--model", m);
     expect(&r, 0, NULL, "");
     run_free(&r);
 }
@@ -257,8 +256,8 @@ START_TEST(test_models)
     ck_assert_int_eq(cJSON_GetArraySize(member_of(a, "models")), 3);
     arms = member_of(a, "arms");
     ck_assert_str_eq(json_str(member_of(arms, "control"), "model"), fp);
-    ck_assert_double_eq(
-        json_num(member_of(arms, "control"), "correction_rate"), 0.5);
+    ck_assert_double_eq(json_num(member_of(arms, "control"), "correction_rate"),
+                        0.5);
     ck_assert_str_eq(json_str(member_of(arms, "candidate"), "model"), CAND);
     ck_assert_double_eq(
         json_num(member_of(arms, "candidate"), "correction_rate"), 0.25);

@@ -163,9 +163,8 @@ START_TEST(test_model_spool)
 
     rec_json(json, sizeof(json), "\"" FP "\"", "correction");
     tc__feedback_set_fault(h, 1);
-    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, json,
-                                             strlen(json)),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_feedback_submit_json(id, &outcome, h, json, strlen(json)), TC_OK);
     ck_assert_int_eq(outcome, TC_FEEDBACK_SPOOLED);
     spool = fb_slurp(fb_spool_file("feedback.spool"));
     ck_assert_ptr_nonnull(strstr(spool, "\"model\":\"" FP "\""));
@@ -191,8 +190,9 @@ START_TEST(test_model_sealed)
     size_t n;
 
     snprintf(key, sizeof(key), "%s", fb_path("seal.key"));
-    tt_write_file(key, "0123456789abcdef0123456789abcdef0123456789abcdef"
-                       "0123456789abcdef",
+    tt_write_file(key,
+                  "0123456789abcdef0123456789abcdef0123456789abcdef"
+                  "0123456789abcdef",
                   0600);
     snprintf(cfg, sizeof(cfg), "{\"encryption_key_file\":\"%s\"}", key);
     {
@@ -241,8 +241,7 @@ static int host_fn(char **json, const char *text, size_t len, void *ud)
     return TC_OK;
 }
 
-static tc_classifier *open_ab(tc_cache *h, tc_model *control,
-                              tc_model *cand)
+static tc_classifier *open_ab(tc_cache *h, tc_model *control, tc_model *cand)
 {
     tc_classifier_options co;
     tc_classifier *c = NULL;

@@ -112,6 +112,8 @@ static long long metric(const char *sample)
     return v;
 }
 
+#define CLS(arm) "intent_ab_classifications_total{arm=\"" arm "\"}"
+
 START_TEST(test_ab_arms)
 {
     char text[64], user[32];
@@ -119,8 +121,7 @@ START_TEST(test_ab_arms)
 
     ck_assert_msg(!cand_err[0], "%s", cand_err);
     ck_assert_str_ne(cand_fp, sv_fp);
-    sv_start(sv_lmdb_url(), "--candidate", cand_model, "--split", "0.5",
-             NULL);
+    sv_start(sv_lmdb_url(), "--candidate", cand_model, "--split", "0.5", NULL);
     /* one user, many texts: always the same arm */
     first = arm_of("how do I sort a list in python", "student-1");
     for (int i = 0; i < 20; i++) {
@@ -132,23 +133,19 @@ START_TEST(test_ab_arms)
         snprintf(user, sizeof(user), "student-%d", 100 + i);
         n[arm_of("how do I sort a list in python", user)]++;
     }
-    ck_assert_msg(n[0] > 0 && n[1] > 0, "control %d, candidate %d", n[0],
-                  n[1]);
+    ck_assert_msg(n[0] > 0 && n[1] > 0, "control %d, candidate %d", n[0], n[1]);
     /* without a user, the text chooses: the same text, the same arm */
     first = arm_of(SV_TEXT_A, NULL);
     ck_assert_int_eq(arm_of(SV_TEXT_A, NULL), first);
-    ck_assert_int_eq(metric("intent_ab_classifications_total{arm=\"control\"}") +
-                         metric("intent_ab_classifications_total{arm="
-                                "\"candidate\"}"),
-                     63);
+    ck_assert_int_eq(metric(CLS("control")) + metric(CLS("candidate")), 63);
     sv_stop(SIGTERM);
 }
 END_TEST
 
 /* A record of text for user (NULL: none) with model_json ("" for none,
  * else ,"model":...). */
-static void feedback(const char *text, const char *user,
-                     const char *model_json, int code)
+static void feedback(const char *text, const char *user, const char *model_json,
+                     int code)
 {
     char body[768];
     cJSON *o;
@@ -169,8 +166,8 @@ static void feedback(const char *text, const char *user,
 static char *exported(void)
 {
     char bin[SV_PATH_LEN], out[SV_PATH_LEN + 16], *text;
-    char *argv[] = {bin, "--store", (char *)sv_lmdb_url(), "feedback",
-                    "export", NULL};
+    char *argv[] = {bin,        "--store", (char *)sv_lmdb_url(),
+                    "feedback", "export",  NULL};
 
     snprintf(bin, sizeof(bin), "%s/tutorcache", tt_build_dir());
     snprintf(out, sizeof(out), "%s/export.jsonl", sv_tmp);
@@ -187,8 +184,7 @@ START_TEST(test_ab_feedback_model)
     long long before;
 
     ck_assert_msg(!cand_err[0], "%s", cand_err);
-    sv_start(sv_lmdb_url(), "--candidate", cand_model, "--split", "0.5",
-             NULL);
+    sv_start(sv_lmdb_url(), "--candidate", cand_model, "--split", "0.5", NULL);
     /* a user the candidate answers */
     for (i = 0; a != 1 && i < 200; i++) {
         snprintf(user, sizeof(user), "learner-%d", i);
@@ -234,8 +230,7 @@ START_TEST(test_ab_feedback_model)
         const char *never = strstr(text, "never classified");
 
         ck_assert_ptr_nonnull(never);
-        ck_assert_ptr_null(memmem(never, strcspn(never, "\n"), "\"model\"",
-                                  7));
+        ck_assert_ptr_null(memmem(never, strcspn(never, "\n"), "\"model\"", 7));
     }
     free(text);
 }
@@ -266,17 +261,16 @@ START_TEST(test_ab_bad_input)
     }
     sv_stop(SIGTERM);
     {
-        char *args[] = {"--port", "0", "--model", sv_model, "--split", "0.5",
-                        NULL};
+        char *args[] = {"--port",  "0",   "--model", sv_model,
+                        "--split", "0.5", NULL};
 
         ck_assert_int_eq(sv_exit_code(args, &out), 2);
         ck_assert_msg(strstr(out, "--split needs --candidate"), "%s", out);
         free(out);
     }
     {
-        char *args[] = {"--port",      "0",        "--model", sv_model,
-                        "--candidate", sv_model,   "--split", "1.5",
-                        NULL};
+        char *args[] = {"--port", "0",       "--model", sv_model, "--candidate",
+                        sv_model, "--split", "1.5",     NULL};
 
         ck_assert_int_eq(sv_exit_code(args, &out), 2);
         ck_assert_msg(strstr(out, "--split: \"1.5\" is not in 0..1"), "%s",
@@ -284,11 +278,9 @@ START_TEST(test_ab_bad_input)
         free(out);
     }
     {
-        char *args[] = {"--port",      "0",
-                        "--model",     sv_model,
-                        "--candidate", "/nonexistent.tcm",
-                        "--store",     "memory:",
-                        NULL};
+        char *args[] = {"--port",  "0",           "--model",
+                        sv_model,  "--candidate", "/nonexistent.tcm",
+                        "--store", "memory:",     NULL};
 
         ck_assert_int_eq(sv_exit_code(args, &out), 4);
         ck_assert_msg(strstr(out, "--candidate /nonexistent.tcm"), "%s", out);

@@ -29,8 +29,7 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
                              cache->cls, opt);
     if (rc == TC_OK && (*out)->cand) {
         /* so that feedback naming either model is counted for its arm */
-        const tc_model *m[TC__ARM_COUNT] = {(*out)->model,
-                                            (*out)->cand->model};
+        const tc_model *m[TC__ARM_COUNT] = {(*out)->model, (*out)->cand->model};
         const char *v[TC__ARM_COUNT] = {(*out)->fn_version,
                                         (*out)->cand->fn_version};
 

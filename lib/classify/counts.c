@@ -212,8 +212,7 @@ int tc__cls_arm_of(tc__cls_counts *k, const char *model)
     }
     pthread_mutex_lock(&k->arms_mu);
     for (size_t i = 0; arm < 0 && i < TC__ARMS_MAX; i++) {
-        for (int a = 0; k->arms[i].owner && arm < 0 && a < TC__ARM_COUNT;
-             a++) {
+        for (int a = 0; k->arms[i].owner && arm < 0 && a < TC__ARM_COUNT; a++) {
             const char *id = k->arms[i].version[a], *m = model;
 
             if (k->arms[i].model[a]) {
@@ -235,10 +234,10 @@ void tc__cls_count_arm_feedback(tc__cls_counts *k, tc__cls_arm arm,
                                 int correction)
 {
     if (k && arm < TC__ARM_COUNT) {
-        tc__counters_add(&k->c,
-                         K_ARM + (size_t)arm * A_SIZE +
-                             (correction ? TC__ARM_CORRECTIONS
-                                         : TC__ARM_CONFIRMATIONS),
-                         1);
+        tc__counters_add(
+            &k->c,
+            K_ARM + (size_t)arm * A_SIZE +
+                (correction ? TC__ARM_CORRECTIONS : TC__ARM_CONFIRMATIONS),
+            1);
     }
 }

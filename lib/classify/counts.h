@@ -47,8 +47,8 @@ typedef enum tc__arm_what {
     TC__ARM_CLASSIFICATIONS = 0, /* answers the arm gave */
     TC__ARM_HITS,                /* of them, from L1 or L2 */
     TC__ARM_ERRORS,              /* failures answered by control instead */
-    TC__ARM_CORRECTIONS,   /* feedback records naming the arm's model */
-    TC__ARM_CONFIRMATIONS, /* ... as corrections or as confirmations */
+    TC__ARM_CORRECTIONS,         /* feedback records naming the arm's model */
+    TC__ARM_CONFIRMATIONS,       /* ... as corrections or as confirmations */
     TC__ARM_WHAT_COUNT
 } tc__arm_what;
 
@@ -65,10 +65,11 @@ void tc__cls_count_arm_error(tc__cls_counts *k, tc__cls_arm arm);
  * version, borrowed until it is dropped) when it opens, and drops them
  * before it closes; up to TC__ARMS_MAX classifiers per handle are known,
  * later ones are not (their records are counted nowhere by arm).
- * tc__cls_arm_of gives the arm whose current identity (a built-in
- * model's fingerprint now, which changes when the model learns, or the
- * host version, alone or as "fn:VERSION" as its answers name it) is model, the first registered first; -1 when none is.
- * No-ops and -1 on a NULL k.
+ * tc__cls_arm_of gives the arm whose current identity is model (a
+ * built-in model's fingerprint now, which changes when the model
+ * learns, or the host version, alone or as "fn:VERSION" as its answers
+ * name it), the first registered first; -1 when none is. No-ops and -1
+ * on a NULL k.
  */
 #define TC__ARMS_MAX 16
 void tc__cls_arms_add(tc__cls_counts *k, const void *owner,

@@ -62,8 +62,9 @@ static void l1_after(tc__fb *fb, tc__fb_rec *recs, size_t n, int how)
 
 /*
  * Each submitted record is counted once in the metrics, as accepted,
- * spooled or rejected, and for an A/B arm when it names that arm's model; a replay of the spool is not a submission, and a
- * record the store already had (a retry) is not counted again.
+ * spooled or rejected, and for an A/B arm when it names that arm's
+ * model; a replay of the spool is not a submission, and a record the
+ * store already had (a retry) is not counted again.
  */
 static void count_accepted(tc__fb *fb, const tc__fb_rec *recs,
                            const tc__fb_put *items, size_t n, int spooled)
@@ -81,9 +82,9 @@ static void count_accepted(tc__fb *fb, const tc__fb_rec *recs,
             int arm = tc__cls_arm_of(fb->cls, recs[i].model);
 
             if (arm >= 0) {
-                tc__cls_count_arm_feedback(
-                    fb->cls, (tc__cls_arm)arm,
-                    recs[i].type == TC_FEEDBACK_CORRECTION);
+                tc__cls_count_arm_feedback(fb->cls, (tc__cls_arm)arm,
+                                           recs[i].type ==
+                                               TC_FEEDBACK_CORRECTION);
             }
         }
     }

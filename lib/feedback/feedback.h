@@ -110,7 +110,7 @@ typedef struct tc__fb_rec {
     char id[TC_FEEDBACK_ID_MAX];
     int type;
     int duplicate; /* set by tc__fb_accept: the store held the id already */
-    char *block; /* json, original, correct, normalized text, model */
+    char *block;   /* json, original, correct, normalized text, model */
     const char *json; /* the canonical record, with its id */
     size_t len;
     const char *original, *correct;

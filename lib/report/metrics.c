@@ -60,11 +60,10 @@ static void sample(tc__sb *b, const char *name, const char *labels, uint64_t v)
 static void arm_families(tc__sb *b, const tc__cls_counts *m)
 {
     static const char *arm[] = {"control", "candidate"};
-    static const char *name[] = {"intent_ab_classifications_total",
-                                 "intent_ab_cache_hits_total",
-                                 "intent_ab_fallbacks_total",
-                                 "intent_ab_corrections_total",
-                                 "intent_ab_confirmations_total"};
+    static const char *name[] = {
+        "intent_ab_classifications_total", "intent_ab_cache_hits_total",
+        "intent_ab_fallbacks_total", "intent_ab_corrections_total",
+        "intent_ab_confirmations_total"};
     static const char *help[] = {
         "Answers per arm of an A/B rollout.",
         "Answers per arm served from the cache.",
