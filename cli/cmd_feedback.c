@@ -54,9 +54,10 @@ const char cli_help_feedback[] =
     "      submit one record (options, or a JSON object on stdin)\n"
     "  import [--format jsonl|csv] [--dry-run] FILE|-\n"
     "      submit JSON Lines or CSV records; rejected lines on stderr\n"
-    "  stats [--json | --format json|table]\n"
-    "      counts by type, top correction pairs, queue lengths; as JSON\n"
-    "      also analytics per intent, per day, a confusion matrix\n"
+    "  stats [--json | --format json|table] [--candidate MODEL]\n"
+    "      counts by type, top correction pairs, queue lengths, the\n"
+    "      correction rate per model and A/B arm; as JSON also analytics\n"
+    "      per intent, per day, a confusion matrix\n"
     "  export [--consumer NAME [--ack] [--max N] [--claim-idle SEC]]\n"
     "      stored records, or records of the retraining queue, as JSON "
     "Lines\n"
@@ -64,7 +65,7 @@ const char cli_help_feedback[] =
     "      teach the model the queue's corrections, check it, swap it in\n"
     "  purge [--user-id ID] [--before TIME] [--text TEXT]\n"
     "      erase matching records, their queue entries and overrides\n"
-    "  report [-o FILE]\n"
+    "  report [-o FILE] [--candidate MODEL]\n"
     "      the feedback analytics as one self-contained HTML page\n"
     "\n"
     "Examples:\n"
@@ -84,8 +85,9 @@ static const char help_submit[] =
     "Submit one record, given by the options or as one JSON object on stdin\n"
     "(-) with the library's field names: text, original_intent,\n"
     "correct_intent, original_confidence, feedback_type, and optionally\n"
-    "correct_complexity, correct_techniques, user_id, timestamp, id (an\n"
-    "unknown field is refused). Prints {\"id\":\"...\",\"status\":\"accepted\"};\n"
+    "correct_complexity, correct_techniques, user_id, model, timestamp, id\n"
+    "(an unknown field is refused).\n"
+    "Prints {\"id\":\"...\",\"status\":\"accepted\"};\n"
     "\"spooled\" when the store could not be reached and the record waits in\n"
     "the local spool, to be stored later; \"duplicate\" when the store holds\n"
     "the record's id already, and nothing was stored or counted again. The\n"
@@ -107,6 +109,11 @@ static const char help_submit[] =
     "  --user U           who gave the feedback\n"
     "  --timestamp TIME   when, in ISO 8601 such as 2024-03-01T09:30:00Z\n"
     "                     (default: now)\n"
+    "  --model FP         the model whose answer this is about: the answer's\n"
+    "                     \"model\" (a fingerprint, or a host model's\n"
+    "                     version; 1 to 127 of printable ASCII, no spaces),\n"
+    "                     so that 'feedback stats' can say which model\n"
+    "                     users correct less\n"
     "  -h, --help         show this help\n"
     "\n"
     "Example:\n"
@@ -117,7 +124,7 @@ static const char help_submit[] =
 
 static const char help_stats[] =
     "Usage: tutorcache feedback stats [--json | --format json|table]\n"
-    "                                 [--model MODEL]\n"
+    "                                 [--model MODEL] [--candidate MODEL]\n"
     "\n"
     "Counts of the store: records accepted and rejected, by type; the top\n"
     "20 correction pairs (original -> correct), most frequent first; records\n"
@@ -144,8 +151,20 @@ static const char help_stats[] =
     "10 most corrected texts, by their key in the intent_feedback\n"
     "namespace, never their words (\"most_corrected\").\n"
     "\n"
+    "Per model (\"models\", and a table after the counts): the records that\n"
+    "name the model they are about (their \"model\", the answer's\n"
+    "fingerprint or host version), its corrections, confirmations and\n"
+    "correction rate, corrections / (corrections + confirmations): the\n"
+    "model users correct less has the lower rate. The A/B arms (\"arms\"):\n"
+    "control is the model (--model, TUTORCACHE_MODEL, the config's\n"
+    "\"model\"), candidate the one --candidate names, by fingerprint (or\n"
+    "exec:COMMAND's version), each with its rate; records without a model\n"
+    "count for none.\n"
+    "\n"
     "Options:\n"
-    "  -m, --model MODEL     the model whose learning to show\n"
+    "  -m, --model MODEL     the model whose learning to show; control arm\n"
+    "  --candidate MODEL     an A/B rollout's candidate (a model file or\n"
+    "                        exec:COMMAND), to name its arm\n"
     "  --json                the same as --format json\n"
     "  --format json|table   default: table on a terminal, JSON otherwise\n"
     "  -h, --help            show this help\n"
@@ -194,7 +213,8 @@ enum {
     OPT_COMPLEXITY,
     OPT_TECHNIQUES,
     OPT_USER,
-    OPT_TIMESTAMP
+    OPT_TIMESTAMP,
+    OPT_MODEL
 };
 
 /*
@@ -224,6 +244,7 @@ static int submit_parse(cli_ctx *ctx, int argc, char **argv, submit_args *a)
         {"techniques", required_argument, NULL, OPT_TECHNIQUES},
         {"user", required_argument, NULL, OPT_USER},
         {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
+        {"model", required_argument, NULL, OPT_MODEL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int opt, n, given = 0;
@@ -276,6 +297,9 @@ static int submit_parse(cli_ctx *ctx, int argc, char **argv, submit_args *a)
             break;
         case OPT_TIMESTAMP:
             a->fb.timestamp = optarg;
+            break;
+        case OPT_MODEL:
+            a->fb.model = optarg;
             break;
         case 'h':
             cli_feedback_help(help_submit);
@@ -394,6 +418,39 @@ static void print_pairs(const cJSON *pairs)
     }
 }
 
+/* The models as a table: model, arm, corrections, confirmations, rate. */
+static void print_models(const cJSON *models)
+{
+    const cJSON *m;
+    int wm = (int)strlen("model");
+
+    cJSON_ArrayForEach(m, models)
+    {
+        if ((int)strlen(m->string) > wm) {
+            wm = (int)strlen(m->string);
+        }
+    }
+    printf("\n%-*s  %-9s  %11s  %13s  %s\n", wm, "model", "arm", "corrections",
+           "confirmations", "correction_rate");
+    cJSON_ArrayForEach(m, models)
+    {
+        const cJSON *arm = cJSON_GetObjectItemCaseSensitive(m, "arm");
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "correction_rate");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "corrections");
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(m, "confirmations");
+
+        printf("%-*s  %-9s  %11.0f  %13.0f  ", wm, m->string,
+               cJSON_IsString(arm) ? arm->valuestring : "-",
+               cJSON_IsNumber(c) ? c->valuedouble : 0.0,
+               cJSON_IsNumber(k) ? k->valuedouble : 0.0);
+        if (cJSON_IsNumber(r)) {
+            printf("%.3f\n", r->valuedouble);
+        } else {
+            printf("-\n");
+        }
+    }
+}
+
 /*
  * The library's warning that the store may evict the records or lose
  * them on restart, and how to avoid it: on stderr, whatever the format,
@@ -414,19 +471,25 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},
         {"model", required_argument, NULL, 'm'},
+        {"candidate", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_format fmt = CLI_FORMAT_AUTO;
     tc_cache *h = NULL;
     char *text = NULL, *model = NULL;
-    const char *given = NULL;
+    const char *given = NULL, *cand = NULL;
     cJSON *root, *pairs, *learn = NULL, *cfg, *m, *store, *analytics = NULL;
+    cJSON *models;
+    cli_arm_models am;
     int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
         switch (opt) {
         case 'm':
             given = optarg;
+            break;
+        case 'c':
+            cand = optarg;
             break;
         case 'f':
             if ((rc = cli_parse_format(ctx, optarg, &fmt)) != CLI_OK) {
@@ -462,8 +525,8 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         }
         cJSON_Delete(cfg);
     }
-    if (cli_format_resolve(fmt) == CLI_FORMAT_JSON &&
-        (rc = cli_feedback_analytics(h, &analytics)) != CLI_OK) {
+    if ((rc = cli_arm_models_open(&am, h, given, cand)) != CLI_OK ||
+        (rc = cli_feedback_analytics(h, &am, &analytics)) != CLI_OK) {
         free(model);
         tc_free(text);
         tc_cache_close(h);
@@ -493,6 +556,9 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     /* the counts as name/value lines, then the pairs as their own table */
+    models = cJSON_DetachItemFromObjectCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "analytics"), "models");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "analytics");
     pairs = cJSON_DetachItemFromObjectCaseSensitive(root, "pairs");
     learn = cJSON_DetachItemFromObjectCaseSensitive(root, "learn");
     store = cJSON_DetachItemFromObjectCaseSensitive(root, "store");
@@ -519,6 +585,10 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     if (cJSON_GetArraySize(pairs) > 0) {
         print_pairs(pairs);
     }
+    if (cJSON_GetArraySize(models) > 0) {
+        print_models(models);
+    }
+    cJSON_Delete(models);
     cJSON_Delete(pairs);
     cJSON_Delete(root);
     return CLI_OK;

@@ -2,7 +2,8 @@
  * feedback_analytics.c - what `feedback stats --json` adds to the
  * library's counters: corrections and confirmations per intent, the
  * confusion matrix of corrections (original -> correct), counts per day
- * over the retention window, and the keys of the most corrected texts.
+ * over the retention window, the keys of the most corrected texts, and
+ * the correction rate per model a record names, and per A/B arm.
  *
  * They are computed from the stored records themselves (tc_feedback_export
  * into a temporary file, read back a line at a time), not from counters:
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exec_backend.h"
 #include "feedback_analytics.h"
 
 /* The most corrected texts listed. */
@@ -44,6 +46,13 @@ static cJSON *member(cJSON *obj, const char *name)
     return v ? v : cJSON_AddObjectToObject(obj, name);
 }
 
+static double num_of(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
 static const char *str(const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -51,10 +60,24 @@ static const char *str(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The member name of obj with corrections and confirmations at 0. */
+static cJSON *counts_member(cJSON *obj, const char *name)
+{
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+    if (!d && (!(d = cJSON_AddObjectToObject(obj, name)) ||
+               !cJSON_AddNumberToObject(d, "corrections", 0) ||
+               !cJSON_AddNumberToObject(d, "confirmations", 0))) {
+        return NULL;
+    }
+    return d;
+}
+
 /* One record into the tallies; -1 out of memory. */
 static int tally(tc_cache *h, const cJSON *rec, cJSON *intents,
-                 cJSON *confusion, cJSON *days, cJSON *texts)
+                 cJSON *confusion, cJSON *days, cJSON *texts, cJSON *models)
 {
+    const char *model = str(rec, "model");
     const char *type = str(rec, "feedback_type");
     const char *orig = str(rec, "original_intent");
     const char *corr = str(rec, "correct_intent");
@@ -68,13 +91,10 @@ static int tally(tc_cache *h, const cJSON *rec, cJSON *intents,
     if (!type || !orig) {
         return 0;
     }
-    if (!(d = cJSON_GetObjectItemCaseSensitive(intents, orig)) &&
-        (!(d = cJSON_AddObjectToObject(intents, orig)) ||
-         !cJSON_AddNumberToObject(d, "corrections", 0) ||
-         !cJSON_AddNumberToObject(d, "confirmations", 0))) {
+    if (!(d = counts_member(intents, orig)) || bump(d, kind, 1) != 0) {
         return -1;
     }
-    if (bump(d, kind, 1) != 0) {
+    if (model && (!(d = counts_member(models, model)) || bump(d, kind, 1))) {
         return -1;
     }
     if (ts && strlen(ts) >= 10) {
@@ -185,9 +205,122 @@ static double retention_seconds(tc_cache *h)
     return s;
 }
 
-int cli_feedback_analytics(tc_cache *h, cJSON **out)
+/* The arm am knows model as: 0 control, 1 candidate, -1 neither. */
+static int arm_of(const cli_arm_models *am, const char *model)
+{
+    const char *bare = strncmp(model, "fn:", 3) == 0 ? model + 3 : model;
+
+    for (int i = 0; am && i < 2; i++) {
+        if (am->id[i][0] && strcmp(am->id[i], bare) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Adds "correction_rate" to counts, null when it has no record. */
+static int add_rate(cJSON *counts)
+{
+    double corr = num_of(counts, "corrections");
+    double all = corr + num_of(counts, "confirmations");
+
+    return (all > 0
+                ? cJSON_AddNumberToObject(counts, "correction_rate", corr / all)
+                : cJSON_AddNullToObject(counts, "correction_rate"))
+               ? 0
+               : -1;
+}
+
+/* Each model's rate and arm, then "arms" for the arms am knows. */
+static int finish_models(cJSON *a, cJSON *models, const cli_arm_models *am)
+{
+    static const char *const names[2] = {"control", "candidate"};
+    cJSON *arms = cJSON_AddObjectToObject(a, "arms"), *m;
+
+    if (!arms) {
+        return -1;
+    }
+    cJSON_ArrayForEach(m, models)
+    {
+        int arm = arm_of(am, m->string);
+
+        if (add_rate(m) != 0 ||
+            (arm >= 0 && !cJSON_AddStringToObject(m, "arm", names[arm]))) {
+            return -1;
+        }
+    }
+    for (int i = 0; am && i < 2; i++) {
+        cJSON *o;
+        double corr = 0, conf = 0;
+
+        if (!am->id[i][0]) {
+            continue;
+        }
+        cJSON_ArrayForEach(m, models)
+        {
+            if (arm_of(am, m->string) == i) {
+                corr += num_of(m, "corrections");
+                conf += num_of(m, "confirmations");
+            }
+        }
+        if (!(o = cJSON_AddObjectToObject(arms, names[i])) ||
+            !cJSON_AddStringToObject(o, "model", am->id[i]) ||
+            !cJSON_AddNumberToObject(o, "corrections", corr) ||
+            !cJSON_AddNumberToObject(o, "confirmations", conf) ||
+            add_rate(o) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A model file's fingerprint into id (128 bytes), or exec:'s version. */
+static int arm_id(char *id, const char *spec, int quiet)
+{
+    const char *cmd = exec_backend_command(spec);
+    tc_model *m = NULL;
+    int rc;
+
+    if (cmd) {
+        exec_backend_version(id, 128, cmd);
+        return CLI_OK;
+    }
+    rc = quiet ? (tc_model_load(&m, spec) == TC_OK ? CLI_OK : CLI_FAIL)
+               : cli_model_load(spec, &m);
+    if (rc == CLI_OK) {
+        tc_model_fingerprint(id, m);
+    }
+    tc_model_free(m);
+    return quiet ? CLI_OK : rc;
+}
+
+int cli_arm_models_open(cli_arm_models *am, tc_cache *h, const char *control,
+                        const char *candidate)
+{
+    cJSON *cfg = NULL;
+    const cJSON *m;
+    int rc = CLI_OK;
+
+    memset(am, 0, sizeof(*am));
+    if (control) {
+        rc = arm_id(am->id[0], control, 0);
+    } else if ((cfg = cli_config_tree(h)) &&
+               cJSON_IsString(
+                   m = cJSON_GetObjectItemCaseSensitive(cfg, "model")) &&
+               *m->valuestring) {
+        arm_id(am->id[0], m->valuestring, 1);
+    }
+    cJSON_Delete(cfg);
+    if (rc == CLI_OK && candidate) {
+        rc = arm_id(am->id[1], candidate, 0);
+    }
+    return rc;
+}
+
+int cli_feedback_analytics(tc_cache *h, const cli_arm_models *am, cJSON **out)
 {
     cJSON *a = cJSON_CreateObject(), *texts = cJSON_CreateObject(), *rec;
+    cJSON *models = cJSON_CreateObject();
     cJSON *intents, *confusion, *days, *top;
     FILE *tmp = tmpfile();
     char *line = NULL;
@@ -198,7 +331,7 @@ int cli_feedback_analytics(tc_cache *h, cJSON **out)
     intents = a ? cJSON_AddObjectToObject(a, "intents") : NULL;
     confusion = a ? cJSON_AddObjectToObject(a, "confusion") : NULL;
     days = window(retention_seconds(h));
-    if (!tmp || !intents || !confusion || !days || !texts) {
+    if (!tmp || !intents || !confusion || !days || !texts || !models) {
         cli_err("feedback stats: %s", tmp ? "out of memory"
                                           : "no temporary file");
         rc = CLI_FAIL;
@@ -212,7 +345,7 @@ int cli_feedback_analytics(tc_cache *h, cJSON **out)
     rc = CLI_OK;
     while (rc == CLI_OK && getline(&line, &cap, tmp) >= 0) {
         if ((rec = cJSON_Parse(line)) &&
-            tally(h, rec, intents, confusion, days, texts) != 0) {
+            tally(h, rec, intents, confusion, days, texts, models) != 0) {
             cli_err("feedback stats: out of memory");
             rc = CLI_FAIL;
         }
@@ -228,6 +361,14 @@ int cli_feedback_analytics(tc_cache *h, cJSON **out)
             goto done;
         }
         cJSON_AddItemToObject(a, "most_corrected", top);
+        cJSON_AddItemToObject(a, "models", models);
+        if (finish_models(a, models, am) != 0) {
+            models = NULL;
+            cli_err("feedback stats: out of memory");
+            rc = CLI_FAIL;
+            goto done;
+        }
+        models = NULL;
         *out = a;
         a = NULL;
     }
@@ -238,6 +379,7 @@ done:
     }
     cJSON_Delete(days);
     cJSON_Delete(texts);
+    cJSON_Delete(models);
     cJSON_Delete(a);
     return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * feedback_report.c - `tutorcache feedback report [-o FILE]`: the
  * analytics of `feedback stats --json` as one self-contained HTML page,
- * for people: corrections per day, a confusion heat map and the share of
- * feedback that corrects, per intent.
+ * for people: corrections per day, a confusion heat map, the share of
+ * feedback that corrects, per intent, and per model with the A/B arms
+ * side by side.
  *
  * The charts are inline SVG written here, so the page needs no network,
  * no script and no library to be read; every name in it (intents come
@@ -18,16 +19,22 @@
 #include "feedback_report.h"
 
 const char cli_help_feedback_report[] =
-    "Usage: tutorcache feedback report [-o FILE]\n"
+    "Usage: tutorcache feedback report [-o FILE] [--model MODEL]\n"
+    "                                  [--candidate MODEL]\n"
     "\n"
     "Write the analytics of 'feedback stats --json' as one HTML page (to\n"
     "FILE, else stdout): corrections per day over the retention window, a\n"
-    "heat map of the confusion matrix (original -> correct), and the share\n"
-    "of each intent's feedback that corrects it. The page is\n"
-    "self-contained: inline SVG, no script, nothing fetched.\n"
+    "heat map of the confusion matrix (original -> correct), the share\n"
+    "of each intent's feedback that corrects it, and the A/B models: the\n"
+    "correction rate of each model that records name, the control (the\n"
+    "model: --model, TUTORCACHE_MODEL, the config's \"model\") and the\n"
+    "candidate (--candidate) side by side. The page is self-contained:\n"
+    "inline SVG, no script, nothing fetched.\n"
     "\n"
     "Options:\n"
     "  -o, --output FILE   write the page to FILE (replaced)\n"
+    "  -m, --model MODEL   the control model, to name its arm\n"
+    "  --candidate MODEL   the candidate (a model file or exec:COMMAND)\n"
     "  -h, --help          show this help\n"
     "\n"
     "Example:\n"
@@ -174,35 +181,87 @@ static void chart_confusion(FILE *out, const cJSON *confusion)
     cJSON_Delete(cols);
 }
 
+/* The opening of a chart of w x h pixels, named label for readers. */
+static void svg_open(FILE *out, int w, int h, const char *label)
+{
+    fprintf(out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+            "height=\"%d\" role=\"img\" aria-label=\"%s\">\n",
+            w, h, label);
+}
+
+/* Rows of a chart of shares, in pixels. */
+#define ROW_H 24
+
+/*
+ * One row of a chart of shares: the label (prefix, may be NULL, then
+ * name) right-aligned in lw pixels, then the share of counts' feedback
+ * that corrects, as a bar of up to bw pixels and as a number.
+ */
+static void share_row(FILE *out, int lw, int bw, int row, const char *prefix,
+                      const char *name, const cJSON *counts, const char *fill)
+{
+    double corr = num(counts, "corrections");
+    double conf = num(counts, "confirmations");
+    double share = corr + conf > 0 ? corr / (corr + conf) : 0;
+
+    fprintf(out,
+            "<text x=\"%d\" y=\"%d\" font-size=\"12\" "
+            "text-anchor=\"end\">",
+            lw - 6, row * ROW_H + 16);
+    if (prefix) {
+        fprintf(out, "%s ", prefix);
+    }
+    esc(out, name);
+    fprintf(out,
+            "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+            "fill=\"%s\"/><text x=\"%.1f\" y=\"%d\" "
+            "font-size=\"12\">%.0f%% of %.0f</text>\n",
+            lw, row * ROW_H + 4, share * bw, ROW_H - 6, fill,
+            lw + share * bw + 4, row * ROW_H + 16, share * 100, corr + conf);
+}
+
 /* Per intent, the share of its feedback that corrects it. */
 static void chart_rates(FILE *out, const cJSON *intents)
 {
-    const int lw = 180, bw = 400, rh = 24, n = cJSON_GetArraySize(intents);
+    const int lw = 180, bw = 400, n = cJSON_GetArraySize(intents);
     const cJSON *it;
     int i = 0;
 
-    fprintf(out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-            "height=\"%d\" role=\"img\" aria-label=\"correction share per "
-            "intent\">\n",
-            lw + bw + 60, n * rh + 4);
+    svg_open(out, lw + bw + 60, n * ROW_H + 4, "correction share per intent");
     cJSON_ArrayForEach(it, intents)
     {
-        double corr = num(it, "corrections"), conf = num(it, "confirmations");
-        double share = corr + conf > 0 ? corr / (corr + conf) : 0;
+        share_row(out, lw, bw, i++, NULL, it->string, it, "#2c7fb8");
+    }
+    fputs("</svg>\n", out);
+}
 
-        fprintf(out,
-                "<text x=\"%d\" y=\"%d\" font-size=\"12\" "
-                "text-anchor=\"end\">",
-                lw - 6, i * rh + 16);
-        esc(out, it->string);
-        fprintf(out,
-                "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
-                "fill=\"#2c7fb8\"/><text x=\"%.1f\" y=\"%d\" "
-                "font-size=\"12\">%.0f%% of %.0f</text>\n",
-                lw, i * rh + 4, share * bw, rh - 6, lw + share * bw + 4,
-                i * rh + 16, share * 100, corr + conf);
-        i++;
+/*
+ * Per model that records name, the share of its feedback that corrects
+ * it, the arms first (control, then candidate) and labelled as such, so
+ * the two models of a rollout stand side by side.
+ */
+static void chart_models(FILE *out, const cJSON *models)
+{
+    static const char *const order[] = {"control", "candidate", NULL};
+    const int lw = 320, bw = 300, n = cJSON_GetArraySize(models);
+    const cJSON *m;
+    int i = 0;
+
+    svg_open(out, lw + bw + 80, n * ROW_H + 4, "correction rate per model");
+    for (int pass = 0; pass < 3; pass++) {
+        cJSON_ArrayForEach(m, models)
+        {
+            const cJSON *arm = cJSON_GetObjectItemCaseSensitive(m, "arm");
+            const char *an = cJSON_IsString(arm) ? arm->valuestring : NULL;
+
+            if (order[pass] ? !an || strcmp(an, order[pass]) != 0 : !!an) {
+                continue;
+            }
+            share_row(out, lw, bw, i++, an, m->string, m,
+                      an && strcmp(an, "candidate") == 0 ? "#e67e22"
+                                                         : "#2c7fb8");
+        }
     }
     fputs("</svg>\n", out);
 }
@@ -226,6 +285,10 @@ static void write_page(FILE *out, const cJSON *a)
           "<h2>Share of each intent&#39;s feedback that corrects it</h2>\n",
           out);
     chart_rates(out, cJSON_GetObjectItemCaseSensitive(a, "intents"));
+    fputs("</section>\n<section id=\"ab\">\n"
+          "<h2>A/B: share of each model&#39;s feedback that corrects it</h2>\n",
+          out);
+    chart_models(out, cJSON_GetObjectItemCaseSensitive(a, "models"));
     fputs("</section>\n</body>\n</html>\n", out);
 }
 
@@ -233,18 +296,27 @@ int cli_feedback_report(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longs[] = {
         {"output", required_argument, NULL, 'o'},
+        {"model", required_argument, NULL, 'm'},
+        {"candidate", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *path = NULL;
+    const char *path = NULL, *control = NULL, *cand = NULL;
+    cli_arm_models am;
     cJSON *a = NULL;
     tc_cache *h = NULL;
     FILE *out = stdout;
     int opt, rc;
 
-    while ((opt = cli_getopt(ctx, argc, argv, "o:h", longs)) != -1) {
+    while ((opt = cli_getopt(ctx, argc, argv, "o:m:h", longs)) != -1) {
         switch (opt) {
         case 'o':
             path = optarg;
+            break;
+        case 'm':
+            control = optarg;
+            break;
+        case 'c':
+            cand = optarg;
             break;
         case 'h':
             return cli_feedback_help(cli_help_feedback_report);
@@ -258,7 +330,9 @@ int cli_feedback_report(cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_feedback_open(ctx, &h, 0)) != CLI_OK) {
         return rc;
     }
-    rc = cli_feedback_analytics(h, &a);
+    if ((rc = cli_arm_models_open(&am, h, control, cand)) == CLI_OK) {
+        rc = cli_feedback_analytics(h, &am, &a);
+    }
     tc_cache_close(h);
     if (rc != CLI_OK) {
         return rc;

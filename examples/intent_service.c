@@ -60,6 +60,10 @@ enum {
  * model learned by a cron job is served seconds after it is swapped. */
 #define DEF_RELOAD_INTERVAL_S 5
 
+/* A candidate's share of the traffic when --split is not given: a tenth,
+ * as `tutorcache classify --candidate` takes. */
+#define DEF_SPLIT 0.1
+
 /* Descriptors kept beside the connections: stdio, the listening socket,
  * each pool thread's epoll and wake-up descriptors, the store's files or
  * socket, the model and the spool. */
@@ -70,8 +74,9 @@ static const char usage_text[] =
     "\n"
     "Serves tutorcache's intent classifier over HTTP, with its cache, its\n"
     "feedback store and its metrics:\n"
-    "  POST /api/v1/intents/classify        {\"text\": \"...\"} -> 200 the "
-    "classification\n"
+    "  POST /api/v1/intents/classify        {\"text\": \"...\", [\"user_id\"]} "
+    "-> 200 the\n"
+    "                                       classification\n"
     "  POST /api/v1/intents/feedback        a feedback record -> 201 "
     "{\"id\", \"status\"}\n"
     "                                       (status \"accepted\", or "
@@ -96,7 +101,10 @@ static const char usage_text[] =
     "Errors are JSON {\"error\": name, \"field\", \"detail\"}: 400 for a bad\n"
     "body (bad_json, invalid_utf8, missing_field, invalid_field,\n"
     "invalid_text, invalid_feedback), 404, 405 (with Allow), 413 for a\n"
-    "body over 1 MiB, 503 when feedback cannot be stored.\n"
+    "body over 1 MiB, 503 when feedback cannot be stored.\n";
+
+/* The options: a string of their own, for C's bound on a literal. */
+static const char usage_options[] =
     "\n"
     "Options:\n"
     "  --port N        TCP port to listen on (0: any free one; the\n"
@@ -133,6 +141,12 @@ static const char usage_text[] =
     "                  or `tutorcache feedback learn`), load it and swap it\n"
     "                  in; requests in flight finish on the old model\n"
     "                  (default 5; 0: only on SIGHUP)\n"
+    "  --candidate FILE  an A/B rollout: this model answers the share\n"
+    "                  --split of the traffic, chosen by the classify\n"
+    "                  request's \"user_id\" (a user always gets the same\n"
+    "                  model) or else by the text; each answer names its\n"
+    "                  \"arm\", \"control\" or \"candidate\"\n"
+    "  --split X       the candidate's share, 0..1 (default 0.1)\n"
     "  --config FILE   tutorcache's JSON config (default TUTORCACHE_CONFIG)\n"
     "  --log-level L   debug, info, warn, error or off (default info: one\n"
     "                  access line per request)\n"
@@ -162,6 +176,17 @@ static const char usage_notes[] =
     "checks the file at once. /health names the model and when it was\n"
     "last reloaded; /metrics counts the reloads.\n"
     "\n"
+    "A feedback record may name the model whose answer it is about\n"
+    "(\"model\", the answer's fingerprint). When it does not, the service\n"
+    "fills it in with the model of the answer it served for that text (and\n"
+    "that user_id, else for the text without one), if it still remembers\n"
+    "it: the last answers of up to 65536 texts, in memory, forgotten on a\n"
+    "restart. Else the record has no model. /metrics counts the records\n"
+    "naming each arm's model (intent_ab_corrections_total{arm}); the\n"
+    "control arm is the model as it is now: after a reload, records about\n"
+    "the old model's answers count for no arm. The candidate is loaded once\n"
+    "and is not reloaded.\n"
+    "\n"
     "DELETE /api/v1/intents/feedback?user_id=ID (also before=TIME,\n"
     "text=TEXT) erases a student's feedback and answers {\"removed\": N}.\n"
     "With an audit log (TUTORCACHE_AUDIT_LOG, or \"audit_log\" in the\n"
@@ -183,6 +208,9 @@ typedef struct args {
     int max_conns, max_per_ip;
     int header_s, body_s, log_interval_s;
     int reload_s; /* the model file's check interval; 0: SIGHUP only */
+    const char *candidate; /* an A/B rollout's candidate model, or NULL */
+    double split;          /* its share of the traffic */
+    int split_given;
     tc_log_level level;
 } args;
 
@@ -244,6 +272,8 @@ enum {
     OPT_BODY_TIMEOUT,
     OPT_LOG_INTERVAL,
     OPT_RELOAD_INTERVAL,
+    OPT_CANDIDATE,
+    OPT_SPLIT,
     OPT_VERSION
 };
 
@@ -257,6 +287,19 @@ static int int_option(int *out, const char *name, const char *v, long lo,
         return usage_error("%s: \"%s\" is not in %ld..%ld", name, v, lo, hi);
     }
     *out = (int)n;
+    return -1;
+}
+
+/* A share (0..1) from v into *out; -1 to go on, else the exit code. */
+static int share_option(double *out, const char *name, const char *v)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(v, &end);
+    if (errno || end == v || *end || !(*out >= 0) || *out > 1) {
+        return usage_error("%s: \"%s\" is not in 0..1", name, v);
+    }
     return -1;
 }
 
@@ -278,12 +321,13 @@ static int parse_args(args *a, int argc, char **argv)
         {"body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT},
         {"log-interval", required_argument, NULL, OPT_LOG_INTERVAL},
         {"reload-interval", required_argument, NULL, OPT_RELOAD_INTERVAL},
+        {"candidate", required_argument, NULL, OPT_CANDIDATE},
+        {"split", required_argument, NULL, OPT_SPLIT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const char *env;
-    char *end;
     int opt, rc = -1;
 
     memset(a, 0, sizeof(*a));
@@ -323,13 +367,7 @@ static int parse_args(args *a, int argc, char **argv)
             a->host_from = "--host";
             break;
         case OPT_THRESHOLD:
-            errno = 0;
-            a->threshold = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(a->threshold >= 0) ||
-                a->threshold > 1) {
-                return usage_error("--threshold: \"%s\" is not in 0..1",
-                                   optarg);
-            }
+            rc = share_option(&a->threshold, "--threshold", optarg);
             break;
         case OPT_THREADS:
             if ((a->threads = (int)parse_long(optarg, 1, 1024)) < 0) {
@@ -361,6 +399,13 @@ static int parse_args(args *a, int argc, char **argv)
             rc =
                 int_option(&a->reload_s, "--reload-interval", optarg, 0, 86400);
             break;
+        case OPT_CANDIDATE:
+            a->candidate = optarg;
+            break;
+        case OPT_SPLIT:
+            rc = share_option(&a->split, "--split", optarg);
+            a->split_given = 1;
+            break;
         case OPT_LOG_LEVEL:
             if (parse_level(optarg, &a->level) != 0) {
                 return usage_error("--log-level: \"%s\" is not debug, info, "
@@ -370,6 +415,7 @@ static int parse_args(args *a, int argc, char **argv)
             break;
         case 'h':
             fputs(usage_text, stdout);
+            fputs(usage_options, stdout);
             fputs(usage_notes, stdout);
             return fflush(stdout) == 0 ? EXIT_OK : EXIT_OTHER;
         case OPT_VERSION:
@@ -408,6 +454,13 @@ static int parse_args(args *a, int argc, char **argv)
     }
     if (!a->model || !*a->model) {
         return usage_error("%s is required (or TUTORCACHE_MODEL)", "--model");
+    }
+    if (a->split_given && !a->candidate) {
+        return usage_error("--split needs --candidate, the model it splits "
+                           "the traffic with");
+    }
+    if (!a->split_given) {
+        a->split = DEF_SPLIT;
     }
     return -1;
 }
@@ -567,6 +620,20 @@ int main(int argc, char **argv)
     }
     tc_classifier_options_init(&co);
     co.threshold = a.threshold;
+    if (a.candidate) {
+        if ((rc = tc_model_load(&s.candidate, a.candidate)) != TC_OK) {
+            fprintf(stderr, "intent_service: --candidate %s: %s\n", a.candidate,
+                    tc_errmsg());
+            code = EXIT_MODEL;
+            goto done;
+        }
+        co.candidate_model = s.candidate;
+        co.split = a.split;
+    }
+    if (svc_served_init(&s) != 0) {
+        fprintf(stderr, "intent_service: out of memory\n");
+        goto done;
+    }
     if ((rc = svc_model_open(&s, &co)) != TC_OK) {
         fprintf(stderr, "intent_service: classifier: %s: %s\n",
                 tc_error_name(rc), tc_errmsg());
@@ -644,6 +711,8 @@ done:
     }
     svc_guard_stop(&s);
     svc_model_close(&s);
+    tc_model_free(s.candidate); /* after the classifiers that held it */
+    svc_served_free(&s);
     tc_cache_close(s.cache);
     if (ai) {
         freeaddrinfo(ai);

@@ -142,6 +142,24 @@ typedef struct svc_model {
 } svc_model;
 
 /*
+ * Which model answered which text (service_ab.c): a fixed table of
+ * (hash of the normalized text and user_id, model fingerprint), so that
+ * a feedback record without "model" is given the model of the answer it
+ * is about. Bounded: an answer is forgotten when a newer one takes its
+ * slot.
+ */
+#define SVC_SERVED_SLOTS 65536
+#define SVC_SERVED_LOCKS 16
+typedef struct svc_served_slot {
+    uint64_t key; /* 0: empty */
+    char model[TC_FINGERPRINT_LEN + 1];
+} svc_served_slot;
+typedef struct svc_served {
+    pthread_mutex_t mu[SVC_SERVED_LOCKS]; /* slot i: mu[i % LOCKS] */
+    svc_served_slot *slots;
+} svc_served;
+
+/*
  * The service: created by main before the daemon starts and read by every
  * request thread. The library handle, model and classifier may be shared
  * by threads (tutorcache.h says so for each); the counters are atomic.
@@ -149,6 +167,8 @@ typedef struct svc_model {
 typedef struct svc {
     tc_cache *cache;
     svc_model model;
+    tc_model *candidate; /* --candidate's model (an A/B rollout), or NULL */
+    svc_served served;
     tc_log_level level; /* of the service's own lines and the library's */
     _Atomic uint64_t requests[SVC_NROUTES][SVC_NCODES];
     svc_guard guard;
@@ -273,6 +293,20 @@ void svc_model_poke(svc *s);
 void svc_model_close(svc *s);
 /* Appends the reload counters to b. */
 void svc_model_metrics(const svc *s, svc_buf *b);
+
+/* ---- which model answered (service_ab.c) ---- */
+
+/* Allocates the table; returns 0, or -1 out of memory. */
+int svc_served_init(svc *s);
+void svc_served_free(svc *s);
+/* Remembers the model of res, the answer to text for user (may be NULL);
+ * an answer from a correction (source "feedback") is not a model's. */
+void svc_served_note(svc *s, const char *text, size_t len, const char *user,
+                     const tc_result *res);
+/* The model of the last answer to text for user (may be NULL), else to
+ * text without a user, into out (TC_FINGERPRINT_LEN + 1 bytes); returns
+ * 1 when one is remembered, else 0. */
+int svc_served_model(svc *s, const char *text, const char *user, char *out);
 
 /* ---- helpers (service_util.c) ---- */
 

@@ -25,6 +25,7 @@ static const char *const fb_fields[] = {"text",
                                         "correct_complexity",
                                         "correct_techniques",
                                         "user_id",
+                                        "model",
                                         "feedback_type",
                                         "timestamp"};
 
@@ -143,19 +144,66 @@ static enum MHD_Result reply_unknown(struct MHD_Connection *conn, svc_req *r,
 
 /* ---- endpoints ----------------------------------------------------------- */
 
-static const char *const classify_fields[] = {"text"};
+static const char *const classify_fields[] = {"text", "user_id"};
+
+/* The second member of root named name, or NULL. */
+static const cJSON *second(const cJSON *root, const char *name)
+{
+    const cJSON *m;
+    int seen = 0;
+
+    cJSON_ArrayForEach(m, root)
+    {
+        if (strcmp(m->string, name) == 0 && seen++) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The classify request's user_id: absent or null (the arm is chosen by
+ * the text), else a string of 1..256 bytes that chooses the arm of an A/B
+ * rollout, so that a user always gets the same model. *ok is 0 when it is
+ * none of these, after queueing the 400 (*ret).
+ */
+static const char *classify_user(struct MHD_Connection *conn, svc_req *r,
+                                 const cJSON *root, int *ok,
+                                 enum MHD_Result *ret)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "user_id");
+
+    *ok = 1;
+    if (!u || cJSON_IsNull(u)) {
+        return NULL;
+    }
+    if (second(root, "user_id")) {
+        *ok = 0;
+        *ret = svc_reply_error(conn, r, 400, "invalid_field", "user_id",
+                               "user_id: appears twice", NULL);
+        return NULL;
+    }
+    if (!cJSON_IsString(u) || !u->valuestring[0] ||
+        strlen(u->valuestring) > 256) {
+        *ok = 0;
+        *ret = svc_reply_error(conn, r, 400, "invalid_field", "user_id",
+                               "user_id: not a string of 1 to 256 bytes", NULL);
+        return NULL;
+    }
+    return u->valuestring;
+}
 
 static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
                                    svc_req *r)
 {
     enum MHD_Result ret = MHD_NO;
     const cJSON *text;
-    const char *bad;
+    const char *bad, *user;
     tc_result *res = NULL;
     cJSON *root;
     char *body;
     size_t len;
-    int rc;
+    int rc, ok;
 
     if (!(root = body_object(conn, r, &ret))) {
         return ret;
@@ -170,8 +218,7 @@ static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
         return ret;
     }
     text = cJSON_GetObjectItemCaseSensitive(root, "text");
-    if (text && text->next) {
-        /* the only field, so a next member is "text" again */
+    if (second(root, "text")) {
         cJSON_Delete(root);
         return svc_reply_error(conn, r, 400, "invalid_field", "text",
                                "text: appears twice", NULL);
@@ -187,11 +234,20 @@ static enum MHD_Result do_classify(svc *s, struct MHD_Connection *conn,
         return svc_reply_error(conn, r, 400, "invalid_field", "text",
                                "text: not a string", NULL);
     }
+    user = classify_user(conn, r, root, &ok, &ret);
+    if (!ok) {
+        cJSON_Delete(root);
+        return ret;
+    }
     /* The model's read side, held until the result is copied: a reload
      * swaps the classifier only between requests (service_model.c). */
     pthread_rwlock_rdlock(&s->model.lock);
-    rc = tc_classify(&res, s->model.clf, text->valuestring,
-                     strlen(text->valuestring));
+    rc = tc_classify_user(&res, s->model.clf, text->valuestring,
+                          strlen(text->valuestring), user);
+    if (rc == TC_OK) {
+        svc_served_note(s, text->valuestring, strlen(text->valuestring), user,
+                        res);
+    }
     cJSON_Delete(root);
     if (rc != TC_OK) {
         pthread_rwlock_unlock(&s->model.lock);
@@ -254,10 +310,39 @@ static enum MHD_Result no_feedback_store(struct MHD_Connection *conn,
         NULL);
 }
 
+/*
+ * A record without "model" (absent or null) is given the model of the
+ * answer this service served for its text (and user_id), when it still
+ * remembers it (service_ab.c): *json is then the record with it, to be
+ * freed; else NULL, and the record goes as the client sent it.
+ */
+static void fill_model(svc *s, cJSON *root, char **json)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "text");
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "user_id");
+    char fp[TC_FINGERPRINT_LEN + 1];
+    cJSON *v;
+
+    *json = NULL;
+    if ((m && !cJSON_IsNull(m)) || !cJSON_IsString(t) ||
+        !svc_served_model(s, t->valuestring,
+                          cJSON_IsString(u) ? u->valuestring : NULL, fp) ||
+        !(v = cJSON_CreateString(fp))) {
+        return;
+    }
+    if (m) {
+        cJSON_ReplaceItemInObjectCaseSensitive(root, "model", v);
+    } else {
+        cJSON_AddItemToObject(root, "model", v);
+    }
+    *json = cJSON_PrintUnformatted(root);
+}
+
 static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
                                    svc_req *r)
 {
-    char id[TC_FEEDBACK_ID_MAX];
+    char id[TC_FEEDBACK_ID_MAX], *filled = NULL;
     enum MHD_Result ret = MHD_NO;
     const char *msg;
     cJSON *root;
@@ -273,8 +358,12 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
         cJSON_Delete(root);
         return no_feedback_store(conn, r);
     }
-    rc =
-        tc_feedback_submit_json(id, &outcome, s->cache, r->body.p, r->body.len);
+    fill_model(s, root, &filled);
+    rc = filled ? tc_feedback_submit_json(id, &outcome, s->cache, filled,
+                                          strlen(filled))
+                : tc_feedback_submit_json(id, &outcome, s->cache, r->body.p,
+                                          r->body.len);
+    cJSON_free(filled);
     msg = tc_errmsg();
     if (!msg[0]) {
         msg = tc_strerror(rc);

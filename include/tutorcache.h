@@ -707,7 +707,9 @@ TC_API const char *tc_cache_store_kind(const tc_cache *h);
  * intent_classification_duration_seconds, intent_feedback_submissions_total
  * {type,status}, once a classifier with a candidate answered (A/B)
  * intent_ab_classifications_total{arm}, intent_ab_cache_hits_total{arm},
- * intent_ab_fallbacks_total{arm} and the histogram
+ * intent_ab_fallbacks_total{arm}, intent_ab_corrections_total{arm} and
+ * intent_ab_confirmations_total{arm} (feedback records naming the
+ * arm's model; see tc_feedback) and the histogram
  * intent_ab_duration_seconds{arm},
  * intent_feedback_corrections_total{original,correct} (at
  * most 100 pairs; later pairs count as original="other",correct="other"),
@@ -1192,6 +1194,19 @@ TC_API int tc_popular_flush(tc_cache *h);
  *   correct_techniques   optional array of at most 32 strings (1..256
  *                        bytes each)
  *   user_id              optional string, 1..256 bytes
+ *   model                optional string, 1..127 characters of printable
+ *                        ASCII without spaces (0x21..0x7E): the identity
+ *                        of the model whose answer the record is about,
+ *                        as tc_result.model gives it (32 hex digits of a
+ *                        fingerprint, or a host model's version). When it
+ *                        names the control or the candidate of an A/B
+ *                        rollout of a classifier open on the handle (its
+ *                        current identity; the first 16 such classifiers
+ *                        of a handle), the record is counted for
+ *                        that arm (intent_ab_corrections_total or
+ *                        intent_ab_confirmations_total, {arm=...}).
+ *                        Records stored before the field existed have
+ *                        none and read as before.
  *   feedback_type        required, "correction" or "confirmation"
  *   timestamp            optional ISO 8601 (RFC 3339): YYYY-MM-DDTHH:MM:SS,
  *                        an optional fraction, then Z or +hh:mm/-hh:mm,
@@ -1227,6 +1242,11 @@ typedef struct tc_feedback {
     const char *timestamp;       /* ISO 8601; NULL: the time of receipt */
     const char *id;              /* 1..64 of [A-Za-z0-9._:-]; NULL:
                                     derived from the content */
+    /* Added in 0.2.0, before its release (no soname change): the
+     * identity of the model whose answer the record corrects or confirms
+     * (tc_result.model: a fingerprint, or a host model's version); NULL:
+     * not known. A struct zeroed with memset or "= {0}" leaves it NULL. */
+    const char *model;
 } tc_feedback;
 
 /* Bytes of a record id with its NUL: the longest id is 64 characters (a

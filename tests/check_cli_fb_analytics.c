@@ -6,7 +6,11 @@
  * texts by key (two spellings of one text are one key, and no key holds
  * the text); an empty store gives empty tallies and a window of zeros.
  * And `feedback report`: its page well-formed (xmllint), a chart per
- * section, users' intent names escaped, nothing fetched or run.
+ * section, users' intent names escaped, nothing fetched or run. Per
+ * model: records naming their model (`feedback submit --model`), their
+ * correction rate per model and per A/B arm (control: --model's
+ * fingerprint; candidate: --candidate), in JSON, the table and the page;
+ * a bad model refused with nothing stored.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 
 #include "cli_feedback_fixture.h"
 #include "cli_harness.h"
+#include "feedback_fixture.h"
 #include "suites.h"
 
 /* The UTC day (YYYY-MM-DD) and timestamp of days_ago days before now. */
@@ -168,8 +173,8 @@ START_TEST(test_report)
     /* the same page on stdout */
     cli(&r, &h, "feedback", "report");
     expect(&r, 0, NULL, "");
-    ck_assert_int_eq(count_of(r.out, "<section"), 3);
-    ck_assert_int_eq(count_of(r.out, "<svg"), 3);
+    ck_assert_int_eq(count_of(r.out, "<section"), 4);
+    ck_assert_int_eq(count_of(r.out, "<svg"), 4);
     ck_assert_ptr_nonnull(strstr(r.out, "x&lt;y&gt;&amp;&quot;z&quot;"));
     ck_assert_ptr_null(strstr(r.out, "x<y>"));
     ck_assert_ptr_null(strstr(r.out, "<script"));
@@ -184,6 +189,130 @@ START_TEST(test_report)
 }
 END_TEST
 
+/* A record of text naming model m; confirm: a confirmation. */
+static void submit_model(how *h, const char *text, const char *m, int confirm)
+{
+    run r;
+
+    cli(&r, h, "feedback", "submit", "--text", text, "--original", "a",
+        "--correct", confirm ? "a" : "b", "--confidence", "0.5", "--model", m);
+    expect(&r, 0, NULL, "");
+    run_free(&r);
+}
+
+static const cJSON *member_of(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    ck_assert_msg(v != NULL, "no \"%s\"", name);
+    return v;
+}
+
+#define CAND "exec:./cand.py"
+
+START_TEST(test_models)
+{
+    const cJSON *a, *m, *arms;
+    char url[512], fp[64], path[512];
+    how h = {0};
+    cJSON *st;
+    run r;
+
+    h.url = cli_store_url(_i, url, sizeof(url));
+    cli_fingerprint(cli_model(), fp);
+    submit_model(&h, "c1", fp, 0);
+    submit_model(&h, "c2", fp, 0);
+    submit_model(&h, "c3", fp, 1);
+    submit_model(&h, "c4", fp, 1);
+    submit_model(&h, "d1", "fn:" CAND, 0); /* as a host model's answer */
+    submit_model(&h, "d2", "fn:" CAND, 1);
+    submit_model(&h, "d3", "fn:" CAND, 1);
+    submit_model(&h, "d4", "fn:" CAND, 1);
+    submit_model(&h, "e1", "other-v9", 0);
+    cf_submit(&h, "f1", "a", "b", NULL); /* no model: counted for none */
+    /* a bad model: refused, naming the field, nothing stored */
+    cli_check_diag(&h, 4, "model: \"two words\" has a byte 0x20", "feedback",
+                   "submit", "--text", "g1", "--original", "a", "--correct",
+                   "b", "--confidence", "0.5", "--model", "two words");
+
+    cli(&r, &h, "feedback", "stats", "--json", "--model", cli_model(),
+        "--candidate", CAND);
+    expect(&r, 0, NULL, "");
+    st = run_json(&r);
+    run_free(&r);
+    ck_assert_double_eq(json_num(st, "kept"), 10);
+    a = member_of(st, "analytics");
+    m = member_of(member_of(a, "models"), fp);
+    ck_assert_double_eq(json_num(m, "corrections"), 2);
+    ck_assert_double_eq(json_num(m, "confirmations"), 2);
+    ck_assert_double_eq(json_num(m, "correction_rate"), 0.5);
+    ck_assert_str_eq(json_str(m, "arm"), "control");
+    m = member_of(member_of(a, "models"), "fn:" CAND);
+    ck_assert_double_eq(json_num(m, "correction_rate"), 0.25);
+    ck_assert_str_eq(json_str(m, "arm"), "candidate");
+    m = member_of(member_of(a, "models"), "other-v9");
+    ck_assert_double_eq(json_num(m, "correction_rate"), 1);
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(m, "arm"));
+    ck_assert_int_eq(cJSON_GetArraySize(member_of(a, "models")), 3);
+    arms = member_of(a, "arms");
+    ck_assert_str_eq(json_str(member_of(arms, "control"), "model"), fp);
+    ck_assert_double_eq(json_num(member_of(arms, "control"), "correction_rate"),
+                        0.5);
+    ck_assert_str_eq(json_str(member_of(arms, "candidate"), "model"), CAND);
+    ck_assert_double_eq(
+        json_num(member_of(arms, "candidate"), "correction_rate"), 0.25);
+    cJSON_Delete(st);
+
+    /* without --candidate: no candidate arm, the models all the same */
+    st = cf_stats(&h);
+    a = member_of(st, "analytics");
+    ck_assert_ptr_null(
+        cJSON_GetObjectItemCaseSensitive(member_of(a, "arms"), "candidate"));
+    ck_assert_int_eq(cJSON_GetArraySize(member_of(a, "models")), 3);
+    cJSON_Delete(st);
+
+    /* the table: a row per model, its arm and rate */
+    cli(&r, &h, "feedback", "stats", "--format", "table", "--model",
+        cli_model(), "--candidate", CAND);
+    expect(&r, 0, NULL, "");
+    ck_assert_ptr_nonnull(strstr(r.out, "correction_rate"));
+    ck_assert_ptr_nonnull(strstr(r.out, "control"));
+    {
+        const char *row = strstr(r.out, "\nfn:" CAND " ");
+
+        ck_assert_ptr_nonnull(row);
+        const char *end = strchr(row + 1, '\n');
+        const char *arm = strstr(row, " candidate ");
+
+        ck_assert_ptr_nonnull(end);
+        ck_assert_msg(arm && arm < end, "%s", r.out);
+        ck_assert_int_eq(strncmp(end - 6, " 0.250", 6), 0);
+    }
+    run_free(&r);
+
+    /* the page: both arms side by side in the A/B section */
+    snprintf(path, sizeof(path), "%s/ab.html", cli_home());
+    cli(&r, &h, "feedback", "report", "-o", path, "--model", cli_model(),
+        "--candidate", CAND);
+    expect(&r, 0, "", "");
+    run_free(&r);
+    {
+        char *page = fb_slurp(path);
+        const char *ab = strstr(page, "<section id=\"ab\">");
+
+        ck_assert_ptr_nonnull(ab);
+        ck_assert_ptr_nonnull(strstr(ab, ">control "));
+        ck_assert_ptr_nonnull(strstr(ab, ">candidate fn:exec:./cand.py<"));
+        ck_assert_ptr_nonnull(strstr(ab, "25% of 4"));
+        ck_assert_ptr_nonnull(strstr(ab, "50% of 4"));
+        free(page);
+    }
+    /* a candidate that does not load is a usage error */
+    cli_check_diag(&h, 2, "no-such.tcm", "feedback", "stats", "--candidate",
+                   "no-such.tcm");
+}
+END_TEST
+
 void suite_cli_fb_analytics(Suite *s)
 {
     TCase *tc = tcase_create("cli_fb_analytics");
@@ -194,5 +323,6 @@ void suite_cli_fb_analytics(Suite *s)
     tcase_add_loop_test(tc, test_analytics, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_loop_test(tc, test_analytics_empty, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_loop_test(tc, test_report, CLI_LMDB, CLI_REDIS + 1);
+    tcase_add_loop_test(tc, test_models, CLI_LMDB, CLI_REDIS + 1);
     suite_add_tcase(s, tc);
 }

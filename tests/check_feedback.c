@@ -697,6 +697,7 @@ Suite *suite_feedback(void)
     fb_add(su, "metrics", test_metrics);
     suite_feedback_ids(su);
     suite_feedback_import(su);
+    suite_feedback_model(su);
     suite_feedback_queue(su);
     return su;
 }

@@ -619,5 +619,6 @@ Suite *suite_service(void)
     suite_service_ops(s);
     suite_service_abuse(s);
     suite_service_audit(s);
+    suite_service_ab(s);
     return s;
 }

@@ -68,6 +68,7 @@ Suite *suite_log(void);          /* check_log.c: JSON log lines */
 Suite *suite_feedback(void);     /* check_feedback.c: feedback on LMDB */
 void suite_feedback_ids(Suite *su);    /* check_feedback_ids.c */
 void suite_feedback_import(Suite *su); /* check_feedback_import.c */
+void suite_feedback_model(Suite *su);  /* check_feedback_model.c */
 void suite_feedback_queue(Suite *su);  /* check_feedback_queue.c: queue,
                                           retention, spool, threads */
 Suite *suite_cli_perf(void);           /* check_cli_perf.c: bench classify */
@@ -95,6 +96,8 @@ void suite_service_ops(Suite *s);   /* check_service_ops.c: its options,
                                        environment, logs, unit file */
 void suite_service_abuse(Suite *s); /* check_service_abuse.c: its limits
                                        and deadlines on clients */
+void suite_service_ab(Suite *s);    /* check_service_ab.c: --candidate,
+                                       arms, feedback's model */
 void suite_service_audit(Suite *s); /* check_service_audit.c: X-Actor,
                                        DELETE feedback, SIGHUP */
 

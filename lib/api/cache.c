@@ -68,6 +68,7 @@ TC_API int tc_cache_open(tc_cache **out, const tc_options *opt)
         tc_cache_close(h);
         return rc;
     }
+    h->fb->cls = h->cls; /* records naming an A/B arm's model count there */
     *out = h;
     return TC_OK;
 }

@@ -30,6 +30,14 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
     if (rc == TC_OK && !(opt->version >= 3 && opt->uncounted)) {
         tc__popular_attach(*out, cache->pop);
     }
+    if (rc == TC_OK && (*out)->cand) {
+        /* so that feedback naming either model is counted for its arm */
+        const tc_model *m[TC__ARM_COUNT] = {(*out)->model, (*out)->cand->model};
+        const char *v[TC__ARM_COUNT] = {(*out)->fn_version,
+                                        (*out)->cand->fn_version};
+
+        tc__cls_arms_add(cache->cls, *out, m, v);
+    }
     if (cache->audit) {
         char fp[TC_FINGERPRINT_LEN + 1];
 
@@ -44,6 +52,9 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
 
 TC_API void tc_classifier_close(tc_classifier *c)
 {
+    if (c) {
+        tc__cls_arms_drop(c->counts, c);
+    }
     tc__classifier_close(c);
 }
 

@@ -1,8 +1,12 @@
 /*
  * counts.c - classification counters and latency histogram (counts.h).
  */
+#include <pthread.h>
+#include <string.h>
+
 #include "base/internal.h"
 #include "classify/counts.h"
+#include "model/model.h"
 
 /*
  * Bucket bounds in microseconds: an L1 hit takes about 1 us, a model
@@ -25,8 +29,19 @@ const size_t tc__cls_nbounds = NBOUNDS;
 #define K_ARM (K_SUM + 1)
 #define K_COUNT (K_ARM + TC__ARM_COUNT * A_SIZE)
 
+/* One classifier's arms (tc__cls_arms_add). */
+typedef struct arm_models {
+    const void *owner; /* NULL: a free slot */
+    const tc_model *model[TC__ARM_COUNT];
+    const char *version[TC__ARM_COUNT];
+} arm_models;
+
 struct tc__cls_counts {
     tc__counters c;
+    /* read only by a feedback record naming a model, never on the
+     * classification path, so a mutex is cheap enough */
+    pthread_mutex_t arms_mu;
+    arm_models arms[TC__ARMS_MAX];
 };
 
 int tc__cls_counts_new(tc__cls_counts **out)
@@ -38,6 +53,7 @@ int tc__cls_counts_new(tc__cls_counts **out)
         tc__free(k);
         return TC_ENOMEM;
     }
+    pthread_mutex_init(&k->arms_mu, NULL);
     *out = k;
     return TC_OK;
 }
@@ -46,6 +62,7 @@ void tc__cls_counts_free(tc__cls_counts *k)
 {
     if (k) {
         tc__counters_free(&k->c);
+        pthread_mutex_destroy(&k->arms_mu);
         tc__free(k);
     }
 }
@@ -139,10 +156,88 @@ uint64_t tc__cls_arm_sum_us(const tc__cls_counts *k, tc__cls_arm arm)
 int tc__cls_arms_used(const tc__cls_counts *k)
 {
     for (int a = 0; a < TC__ARM_COUNT; a++) {
-        if (tc__cls_arm_get(k, (tc__cls_arm)a, TC__ARM_CLASSIFICATIONS) ||
-            tc__cls_arm_get(k, (tc__cls_arm)a, TC__ARM_ERRORS)) {
-            return 1;
+        for (int w = 0; w < TC__ARM_WHAT_COUNT; w++) {
+            if (tc__cls_arm_get(k, (tc__cls_arm)a, (tc__arm_what)w)) {
+                return 1;
+            }
         }
     }
     return 0;
+}
+
+/* ---- the arms' models, for feedback -------------------------------------- */
+
+void tc__cls_arms_add(tc__cls_counts *k, const void *owner,
+                      const tc_model *const model[TC__ARM_COUNT],
+                      const char *const version[TC__ARM_COUNT])
+{
+    if (!k) {
+        return;
+    }
+    pthread_mutex_lock(&k->arms_mu);
+    for (size_t i = 0; i < TC__ARMS_MAX; i++) {
+        if (!k->arms[i].owner) {
+            k->arms[i].owner = owner;
+            for (int a = 0; a < TC__ARM_COUNT; a++) {
+                k->arms[i].model[a] = model[a];
+                k->arms[i].version[a] = version[a];
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&k->arms_mu);
+}
+
+void tc__cls_arms_drop(tc__cls_counts *k, const void *owner)
+{
+    if (!k) {
+        return;
+    }
+    pthread_mutex_lock(&k->arms_mu);
+    for (size_t i = 0; i < TC__ARMS_MAX; i++) {
+        if (k->arms[i].owner == owner) {
+            memset(&k->arms[i], 0, sizeof(k->arms[i]));
+        }
+    }
+    pthread_mutex_unlock(&k->arms_mu);
+}
+
+int tc__cls_arm_of(tc__cls_counts *k, const char *model)
+{
+    char fp[TC_FINGERPRINT_LEN + 1];
+    int arm = -1;
+
+    if (!k || !model) {
+        return -1;
+    }
+    pthread_mutex_lock(&k->arms_mu);
+    for (size_t i = 0; arm < 0 && i < TC__ARMS_MAX; i++) {
+        for (int a = 0; k->arms[i].owner && arm < 0 && a < TC__ARM_COUNT; a++) {
+            const char *id = k->arms[i].version[a], *m = model;
+
+            if (k->arms[i].model[a]) {
+                tc__model_fingerprint(fp, k->arms[i].model[a]);
+                id = fp;
+            } else if (strncmp(m, "fn:", 3) == 0) {
+                m += 3; /* a host model's answers name it "fn:VERSION" */
+            }
+            if (id && strcmp(id, m) == 0) {
+                arm = a;
+            }
+        }
+    }
+    pthread_mutex_unlock(&k->arms_mu);
+    return arm;
+}
+
+void tc__cls_count_arm_feedback(tc__cls_counts *k, tc__cls_arm arm,
+                                int correction)
+{
+    if (k && arm < TC__ARM_COUNT) {
+        tc__counters_add(
+            &k->c,
+            K_ARM + (size_t)arm * A_SIZE +
+                (correction ? TC__ARM_CORRECTIONS : TC__ARM_CONFIRMATIONS),
+            1);
+    }
 }

@@ -47,6 +47,8 @@ typedef enum tc__arm_what {
     TC__ARM_CLASSIFICATIONS = 0, /* answers the arm gave */
     TC__ARM_HITS,                /* of them, from L1 or L2 */
     TC__ARM_ERRORS,              /* failures answered by control instead */
+    TC__ARM_CORRECTIONS,         /* feedback records naming the arm's model */
+    TC__ARM_CONFIRMATIONS,       /* ... as corrections or as confirmations */
     TC__ARM_WHAT_COUNT
 } tc__arm_what;
 
@@ -55,6 +57,29 @@ void tc__cls_count_arm(tc__cls_counts *k, tc__cls_arm arm, int hit,
                        int64_t latency_us);
 /* Counts a failure of an arm that control answered instead. */
 void tc__cls_count_arm_error(tc__cls_counts *k, tc__cls_arm arm);
+
+/*
+ * The arms' models, so that a feedback record naming a model can be
+ * counted for its arm. A classifier with a candidate registers its two
+ * models (owner is the classifier; each arm's model, else its host
+ * version, borrowed until it is dropped) when it opens, and drops them
+ * before it closes; up to TC__ARMS_MAX classifiers per handle are known,
+ * later ones are not (their records are counted nowhere by arm).
+ * tc__cls_arm_of gives the arm whose current identity is model (a
+ * built-in model's fingerprint now, which changes when the model
+ * learns, or the host version, alone or as "fn:VERSION" as its answers
+ * name it), the first registered first; -1 when none is. No-ops and -1
+ * on a NULL k.
+ */
+#define TC__ARMS_MAX 16
+void tc__cls_arms_add(tc__cls_counts *k, const void *owner,
+                      const tc_model *const model[TC__ARM_COUNT],
+                      const char *const version[TC__ARM_COUNT]);
+void tc__cls_arms_drop(tc__cls_counts *k, const void *owner);
+int tc__cls_arm_of(tc__cls_counts *k, const char *model);
+/* Counts a feedback record for an arm: correction 1, else confirmation. */
+void tc__cls_count_arm_feedback(tc__cls_counts *k, tc__cls_arm arm,
+                                int correction);
 
 /* Reading (k may be NULL: zeros). Bucket i of tc__cls_nbounds + 1. */
 uint64_t tc__cls_counts_status(const tc__cls_counts *k, tc__cls_status st);
@@ -65,7 +90,8 @@ uint64_t tc__cls_arm_get(const tc__cls_counts *k, tc__cls_arm arm,
 uint64_t tc__cls_arm_bucket(const tc__cls_counts *k, tc__cls_arm arm,
                             size_t i);
 uint64_t tc__cls_arm_sum_us(const tc__cls_counts *k, tc__cls_arm arm);
-/* 1 once any arm counted anything: a classifier had a candidate. */
+/* 1 once any arm counted anything: a classifier had a candidate (an
+ * answer, or a feedback record naming one of its models). */
 int tc__cls_arms_used(const tc__cls_counts *k);
 
 #endif

@@ -62,8 +62,9 @@ static void l1_after(tc__fb *fb, tc__fb_rec *recs, size_t n, int how)
 
 /*
  * Each submitted record is counted once in the metrics, as accepted,
- * spooled or rejected; a replay of the spool is not a submission, and a
- * record the store already had (a retry) is not counted again.
+ * spooled or rejected, and for an A/B arm when it names that arm's
+ * model; a replay of the spool is not a submission, and a record the
+ * store already had (a retry) is not counted again.
  */
 static void count_accepted(tc__fb *fb, const tc__fb_rec *recs,
                            const tc__fb_put *items, size_t n, int spooled)
@@ -76,6 +77,15 @@ static void count_accepted(tc__fb *fb, const tc__fb_rec *recs,
                      spooled ? TC__FB_SPOOLED : TC__FB_ACCEPTED);
         if (recs[i].type == TC_FEEDBACK_CORRECTION) {
             tc__fb_counts_pair_add(fb->counts, recs[i].original, recs[i].correct);
+        }
+        if (recs[i].model) {
+            int arm = tc__cls_arm_of(fb->cls, recs[i].model);
+
+            if (arm >= 0) {
+                tc__cls_count_arm_feedback(fb->cls, (tc__cls_arm)arm,
+                                           recs[i].type ==
+                                               TC_FEEDBACK_CORRECTION);
+            }
         }
     }
 }
@@ -184,6 +194,7 @@ static void in_from_struct(tc__fb_in *in, const tc_feedback *r)
         }
     }
     in->user_id = r->user_id;
+    in->model = r->model;
     if (r->type == TC_FEEDBACK_CORRECTION ||
         r->type == TC_FEEDBACK_CONFIRMATION) {
         in->type = (int)r->type;

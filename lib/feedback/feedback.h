@@ -22,6 +22,9 @@
 #define TC__FB_TEXT_MAX 10000
 #define TC__FB_LABEL_MAX 256 /* an intent, complexity, technique, user id */
 #define TC__FB_TECH_MAX 32   /* correct_techniques items */
+/* A model's identity: a fingerprint or a host model's version, which
+ * classify takes up to 127 bytes long. */
+#define TC__FB_MODEL_MAX 127
 /*
  * Records per store round trip in an import and a replay: on LMDB one
  * transaction and one fsync, which dominate, so larger batches import
@@ -41,6 +44,9 @@ typedef struct tc__fb {
     const tc__config *cfg;
     const tc__logger *log;
     tc__fb_counts *counts; /* NULL: metrics off */
+    /* classification's counters, whose A/B arms a record naming an arm's
+     * model is counted for; NULL: metrics off */
+    tc__cls_counts *cls;
     int64_t override_ttl_ms;
     _Atomic int fault_n; /* see tc__fb_set_fault */
     tc__ratelimit spool_rl;
@@ -64,6 +70,7 @@ enum {
     TC__FB_COMPLEXITY,
     TC__FB_TECH,
     TC__FB_USER,
+    TC__FB_MODEL,
     TC__FB_TYPE,
     TC__FB_TS,
     TC__FB_ID,
@@ -89,6 +96,7 @@ typedef struct tc__fb_in {
     size_t ntech;
     int has_tech;
     const char *user_id;
+    const char *model; /* NULL: absent */
     int type;
     const char *type_given; /* the invalid string, or NULL */
     int type_num;           /* the invalid enum value of the struct form */
@@ -102,12 +110,13 @@ typedef struct tc__fb_rec {
     char id[TC_FEEDBACK_ID_MAX];
     int type;
     int duplicate; /* set by tc__fb_accept: the store held the id already */
-    char *block;      /* json, original, correct, normalized text */
+    char *block;   /* json, original, correct, normalized text, model */
     const char *json; /* the canonical record, with its id */
     size_t len;
     const char *original, *correct;
     const char *norm; /* the normalized text (corrections) */
     size_t normlen;
+    const char *model; /* the model the record is about; NULL: none */
     char *oval; /* a correction's classification; NULL otherwise */
     size_t olen;
     char okey[TC_KEY_MAX]; /* its L2 key */

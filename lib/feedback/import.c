@@ -165,7 +165,7 @@ static int jsonl_line(imp *im, uint64_t line, const char *p, size_t len,
 
 #define COLUMN_LIST                                                            \
     "text, original_intent, correct_intent, original_confidence, "             \
-    "correct_complexity, correct_techniques, user_id, feedback_type, "         \
+    "correct_complexity, correct_techniques, user_id, model, feedback_type, "  \
     "timestamp, id"
 
 /* Where the scan of a record is (RFC 4180). */
@@ -383,6 +383,9 @@ static int csv_value(tc__fb_in *in, int f, const char *v, tc__err *why)
         break;
     case TC__FB_USER:
         in->user_id = v;
+        break;
+    case TC__FB_MODEL:
+        in->model = v;
         break;
     case TC__FB_TS:
         in->timestamp = v;

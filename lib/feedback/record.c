@@ -309,6 +309,41 @@ static int check_text(const tc__fb_in *in, char **norm, size_t cap,
     return TC_OK;
 }
 
+/*
+ * A model's identity as classify names it: a fingerprint's hex digits or
+ * a host model's version. Printable ASCII without spaces, so that it
+ * reads the same in JSON, CSV, a metric's label and a terminal.
+ */
+static int check_model(const char *s, tc__err *err)
+{
+    char a[48];
+    size_t n;
+
+    if (!s) {
+        return TC_OK;
+    }
+    n = strlen(s);
+    if (n == 0) {
+        return tc__errf(err, TC_EINVAL, "model: empty");
+    }
+    if (n > TC__FB_MODEL_MAX) {
+        return tc__errf(err, TC_EINVAL, "model: %zu bytes, more than %d", n,
+                        TC__FB_MODEL_MAX);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c < 0x21 || c > 0x7E) {
+            return tc__errf(err, TC_EINVAL,
+                            "model: \"%s\" has a byte 0x%02X at %zu; a "
+                            "model is printable ASCII without spaces (a "
+                            "fingerprint or a model's version)",
+                            tc__fb_excerpt(a, sizeof(a), s), c, i);
+        }
+    }
+    return TC_OK;
+}
+
 /* The fields of in; the text's normal form as check_text() leaves it. */
 static int validate(const tc__fb_in *in, char **norm, size_t cap,
                     size_t *normlen, int64_t *ts_ms, tc__err *err)
@@ -345,7 +380,8 @@ static int validate(const tc__fb_in *in, char **norm, size_t cap,
             return rc;
         }
     }
-    if ((rc = check_label("user_id", in->user_id, 0, err)) != TC_OK) {
+    if ((rc = check_label("user_id", in->user_id, 0, err)) != TC_OK ||
+        (rc = check_model(in->model, err)) != TC_OK) {
         return rc;
     }
     if (in->type == 0) {
@@ -457,6 +493,10 @@ static void write_fields(tc__sb *b, const tc__fb_in *in, const char *ts)
         tc__sb_str(b, ",\"user_id\":");
         tc__sb_json_string(b, in->user_id);
     }
+    if (in->model) {
+        tc__sb_str(b, ",\"model\":");
+        tc__sb_json_string(b, in->model);
+    }
     tc__sb_str(b, ",\"feedback_type\":\"");
     tc__sb_str(b, tc__fb_type_name(in->type));
     tc__sb_str(b, "\"");
@@ -481,8 +521,8 @@ int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
 {
     static const char hex[] = "0123456789abcdef";
     char normbuf[TC__FB_TEXT_MAX + 1], ts[TS_TEXT], *norm = normbuf;
-    size_t normlen = 0, o_off, c_off, n_off, id_off, f_off, idlen, olen,
-           clen;
+    size_t normlen = 0, o_off, c_off, n_off, m_off = 0, id_off, f_off, idlen,
+           olen, clen, mlen = in->model ? strlen(in->model) : 0;
     int64_t ts_ms = -1;
     tc__sb b = {NULL, 0, 0, 0};
     int rc;
@@ -504,7 +544,7 @@ int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
     /* the fields' names and the id's place; the strings' bytes, twice
      * for the labels (in the JSON and after it), escapes not counted */
     b.cap = 256 + idlen + strlen(in->text) + normlen + 2 * (olen + clen) +
-            (in->user_id ? strlen(in->user_id) : 0);
+            (in->user_id ? strlen(in->user_id) : 0) + 2 * mlen;
     if (!(b.p = tc__malloc(b.cap))) {
         b.cap = 0;
         b.oom = 1;
@@ -558,6 +598,12 @@ int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
     n_off = b.len + 1;
     tc__sb_put(&b, "", 1);
     tc__sb_put(&b, norm, normlen);
+    if (in->model) {
+        m_off = b.len + 1;
+        tc__sb_put(&b, "", 1);
+        tc__sb_put(&b, in->model, mlen);
+    }
+    tc__sb_put(&b, "", 1);
     if (norm != normbuf) {
         tc__free(norm);
     }
@@ -571,6 +617,7 @@ int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
     r->correct = b.p + c_off;
     r->norm = b.p + n_off;
     r->normlen = normlen;
+    r->model = in->model ? b.p + m_off : NULL;
     if (in->type != TC_FEEDBACK_CORRECTION) {
         return TC_OK;
     }

@@ -18,6 +18,7 @@ const char *const tc__fb_fields[TC__FB_NFIELDS] = {"text",
                                                    "correct_complexity",
                                                    "correct_techniques",
                                                    "user_id",
+                                                   "model",
                                                    "feedback_type",
                                                    "timestamp",
                                                    "id"};
@@ -98,7 +99,7 @@ static int json_member(tc__fb_in *in, int f, const cJSON *v, tc__err *err)
 {
     const char *name = tc__fb_fields[f];
     int optional = f == TC__FB_COMPLEXITY || f == TC__FB_TECH ||
-                   f == TC__FB_USER || f == TC__FB_TS;
+                   f == TC__FB_USER || f == TC__FB_MODEL || f == TC__FB_TS;
 
     if (optional && cJSON_IsNull(v)) {
         return TC_OK; /* null is absent, as the original service sent it */
@@ -159,6 +160,9 @@ static int json_member(tc__fb_in *in, int f, const cJSON *v, tc__err *err)
         break;
     case TC__FB_USER:
         in->user_id = v->valuestring;
+        break;
+    case TC__FB_MODEL:
+        in->model = v->valuestring;
         break;
     case TC__FB_TS:
         in->timestamp = v->valuestring;

@@ -55,18 +55,21 @@ static void sample(tc__sb *b, const char *name, const char *labels, uint64_t v)
 }
 
 /* An A/B rollout's arms, once a classifier with a candidate answered:
- * answers, cache hits and failures answered by control, per arm, and
- * each arm's latency. */
+ * answers, cache hits, failures answered by control and feedback
+ * records naming the arm's model, per arm, and each arm's latency. */
 static void arm_families(tc__sb *b, const tc__cls_counts *m)
 {
     static const char *arm[] = {"control", "candidate"};
-    static const char *name[] = {"intent_ab_classifications_total",
-                                 "intent_ab_cache_hits_total",
-                                 "intent_ab_fallbacks_total"};
+    static const char *name[] = {
+        "intent_ab_classifications_total", "intent_ab_cache_hits_total",
+        "intent_ab_fallbacks_total", "intent_ab_corrections_total",
+        "intent_ab_confirmations_total"};
     static const char *help[] = {
         "Answers per arm of an A/B rollout.",
         "Answers per arm served from the cache.",
-        "Failures per arm answered by control instead."};
+        "Failures per arm answered by control instead.",
+        "Feedback corrections naming the model of the arm.",
+        "Feedback confirmations naming the model of the arm."};
     char lab[96];
     size_t a, w, i;
 
