@@ -227,7 +227,16 @@ START_TEST(test_connection_killed)
     bk s;
 
     bk_start(&s, BK_REDIS);
-    a = bk_open(&s);
+    cache_log_reset();
+    {
+        /* A logs: the loss is said with what the connection said */
+        tc_options o;
+
+        tc_options_init(&o);
+        o.log_fn = cache_log_cb;
+        o.log_level = TC_LOG_WARN;
+        a = bk_open_with(&s, &o, NULL);
+    }
     b = bk_open(&s);
     wait_trackers(s.srv, 2);
     SET(b, "k", "old", TC_TTL_DEFAULT);
@@ -241,6 +250,15 @@ START_TEST(test_connection_killed)
     ck_assert_str_eq(v, "new");
     ck_assert_int_eq(t, TC_TIER_L2); /* L1 was dropped */
     free(v);
+    {
+        cJSON *line = cache_log_find("l1_tracking_lost");
+        const cJSON *d = line ? cJSON_GetObjectItem(line, "detail") : NULL;
+
+        ck_assert_msg(cJSON_IsString(d) && d->valuestring[0],
+                      "no l1_tracking_lost with a detail: %s",
+                      cache_log_text());
+        cJSON_Delete(line);
+    }
     /* and A hears writes again */
     hold(a, "k", "new");
     t0 = tt_now_ms();

@@ -175,9 +175,13 @@ static void drop_all(tc__rtrack *tr)
 
 static void lost(tc__rtrack *tr, const char *why)
 {
+    char said[256];
+
+    /* why may be the connection's own message, freed with it */
+    snprintf(said, sizeof(said), "%s", why ? why : "");
     close_conn(tr);
     drop_all(tr);
-    log_event(tr, TC_LOG_WARN, "l1_tracking_lost", why);
+    log_event(tr, TC_LOG_WARN, "l1_tracking_lost", said);
 }
 
 /* ---- messages ---------------------------------------------------------- */
