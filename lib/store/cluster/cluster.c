@@ -142,6 +142,8 @@ static const tc__store_ops cluster_ops = {
     .ping = cluster_ping,
     .health = cluster_health,
     .resting = cluster_resting,
+    .track = tc__cluster_track,
+    .untrack = tc__cluster_untrack,
     .keeping = cluster_keeping,
     .close = cluster_close,
 };
