@@ -193,6 +193,37 @@ START_TEST(test_master_connection_killed)
 }
 END_TEST
 
+/* Reads from replicas: the replicas are the ones heard, each telling of
+ * a write once it has it, so A's read after the news finds the new
+ * value there. */
+START_TEST(test_read_from_replica)
+{
+    char key[32];
+    int m[MASTERS], replica;
+    tc_cache *a, *b;
+    bk s, w;
+
+    cl_start(&s, "?read_from=replica");
+    masters(m);
+    replica = tcl_replica_of(cl, 1);
+    ck_assert_int_ge(replica, 0);
+    w = s;
+    snprintf(w.url, sizeof(w.url), "%s", tcl_url(cl));
+    a = cl_open(&s, NULL);
+    b = cl_open(&w, NULL);
+    /* A's connection on the replica, B's on the master */
+    coh_wait_trackers(tcl_node(cl, replica), 1);
+    key_on(a, tcl_master_of(cl, 1), "rep", key, sizeof(key));
+    SET(b, key, "v1", TC_TTL_DEFAULT);
+    ck_assert_msg(coh_until(a, key, "v1", tt_now_ms()) >= 0,
+                  "the replica never had v1");
+    coh_heard(a, b, key, "v1", "v2", "set read from a replica");
+    tc_cache_close(b);
+    tc_cache_close(a);
+    bk_stop(&s);
+}
+END_TEST
+
 START_TEST(test_tracking_off)
 {
     char key[32];
@@ -326,6 +357,7 @@ void suite_coherence_cluster(Suite *s)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_every_master);
     tcase_add_test(tc, test_master_connection_killed);
+    tcase_add_test(tc, test_read_from_replica);
     tcase_add_test(tc, test_tracking_off);
     suite_add_tcase(s, tc);
 

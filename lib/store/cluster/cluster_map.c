@@ -135,15 +135,20 @@ static uint64_t new_readers_locked(tc__cluster *c)
 
 /* A node became a reader: who follows hears it at once (and drops what
  * L1 holds), and the refresher, asked for a new map, calls it again to
- * track the node. */
+ * track the node. Nobody following (no tracking, or not yet): nothing. */
 static void readers_gained(tc__cluster *c)
 {
+    int following;
+
     pthread_rwlock_rdlock(&c->fmu);
-    if (c->follow) {
+    following = c->follow != NULL;
+    if (following) {
         c->follow(c->follow_ud, 1);
     }
     pthread_rwlock_unlock(&c->fmu);
-    tc__cmap_want_refresh(c);
+    if (following) {
+        tc__cmap_want_refresh(c);
+    }
 }
 
 void tc__cmap_moved(tc__cluster *c, unsigned slot, int node)
