@@ -26,6 +26,18 @@
  * of the map (sync) a connection to the node is made and L1 dropped
  * again, since what was filled from it in between was not vouched for.
  * A node that stops being a reader is no longer listened to.
+ *
+ * The fill/invalidate race (cache/track.c) needs no more here: its
+ * argument rests only on a write W's invalidation being handled after W
+ * ran, and on a read sent after that seeing W or later. A write of key k
+ * is heard from the node that ran it (or, reading replicas, from the
+ * replica once it has it), and a read sent after goes to that node, or,
+ * the map having moved on, is redirected to the slot's owner now, which
+ * has W too: migrated with the key, or replicated before a promotion. A
+ * write an asynchronous failover lost is lost for every reader, and an
+ * L1 copy then agrees with the L2 as it is. The cache's callback runs
+ * on several nodes' threads at once, which it allows: each key is
+ * settled under its L1 shard's lock, the generations are atomics.
  */
 #include <string.h>
 
