@@ -3,7 +3,7 @@
  * buys (BENCHMARKS.md, "L1 coherence"): the time from a set in one
  * process to another process serving the new value, and the cost of an
  * L1 hit, an L2 read and a set (kept in L1 or not) with tracking on and
- * off, on one Redis.
+ * off, on one Redis or a Redis Cluster.
  *
  * The latency is taken between two real processes (a forked child
  * opens its own handle): the child reads the monotonic clock, which the
@@ -11,7 +11,10 @@
  * held the old value in L1, reads until it sees the new one.
  *
  * Usage: coherence URL [-n ROUNDS]
- *        [--only latency|hit-on|hit-off|l2-on|l2-off|kept-on|kept-off]
+ *        [--only latency|hit-on|hit-off|l2-on|l2-off|kept-on|kept-off|
+ *                l2get-on|l2get-off|l2set-on|l2set-off]
+ * The l2get and l2set modes run only with --only: n gets or sets on the
+ * L2 path, for callgrind. URL may be a redis-cluster:// one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +216,23 @@ static void l2(const char *url, int tracking, long n)
     tc_cache_close(h);
 }
 
+/* The L2 path alone, for callgrind's count of the whole process (the
+ * tracking thread's work included): n gets, or n sets, through an L1 of
+ * one byte, so that every call is a round trip and, with tracking on,
+ * every set's invalidation comes back to be read. */
+static void l2_only(const char *url, int tracking, int sets, long n)
+{
+    tc_cache *h = open_at(url, tracking, 1);
+
+    set_loop(h, 64);
+    if (sets) {
+        set_loop(h, n);
+    } else {
+        l2_loop(h, n);
+    }
+    tc_cache_close(h);
+}
+
 /*
  * GETs the server ran since the last call (INFO commandstats, then
  * CONFIG RESETSTAT), on a connection of its own to url's host and port:
@@ -282,7 +302,7 @@ int main(int argc, char **argv)
         } else {
             bench_fail("usage: coherence URL [-n ROUNDS] [--only "
                        "latency|hit-on|hit-off|l2-on|l2-off|kept-on|"
-                       "kept-off]");
+                       "kept-off|l2get-on|l2get-off|l2set-on|l2set-off]");
         }
     }
     if (!url) {
@@ -306,6 +326,11 @@ int main(int argc, char **argv)
         }
         if (RUN("l2-off")) {
             l2(url, 0, only ? rounds : L2_OPS);
+        }
+        if (only && strncmp(only, "l2", 2) == 0 && only[2] &&
+            strchr("gs", only[2])) {
+            l2_only(url, strstr(only, "-on") != NULL, only[2] == 's', rounds);
+            break;
         }
         if (RUN("kept-on")) {
             kept(url, 1, only ? rounds : L2_OPS);

@@ -242,13 +242,16 @@ EOC
 
 # bench_ir_per_call TMP FUNC N PROG ARGS...: the instructions callgrind
 # counts in FUNC per call, from a run of PROG ARGS -n N and one of -n 2N
-# (the difference over N: start-up and the first calls cancel out).
+# (the difference over N: start-up and the first calls cancel out). FUNC
+# "-" counts the whole process, every thread of it.
 bench_ir_per_call() {
 	_t=$1 _f=$2 _n=$3
 	shift 3
+	_collect="--collect-atstart=no --toggle-collect=$_f"
+	[ "$_f" != - ] || _collect=--collect-atstart=yes
 	for _k in 1 2; do
-		valgrind --tool=callgrind --callgrind-out-file="$_t/cg" \
-			--collect-atstart=no --toggle-collect="$_f" \
+		# shellcheck disable=SC2086 # _collect: one or two options
+		valgrind --tool=callgrind --callgrind-out-file="$_t/cg" $_collect \
 			"$@" -n $((_n * _k)) >/dev/null 2>"$_t/err" ||
 			die "callgrind $*: $(tail -n 3 "$_t/err")"
 		eval "_ir$_k=\$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' \"\$_t/err\")"

@@ -27,8 +27,9 @@
  *     tc_cache_open with TC_ETLS saying why (unknown CA, certificate
  *     expired, name mismatch); the handshake counts against the connect
  *     timeout.
- *   redis:// or unix:// with ?tracking=off (or &tracking=off): L1 not
- *     kept coherent across processes (see Coherence below)
+ *   redis://, unix:// or redis-cluster:// with ?tracking=off (or
+ *     &tracking=off): L1 not kept coherent across processes (see
+ *     Coherence below)
  *   lmdb:///path/to/dir                        an embedded LMDB environment
  *   memory:                                    L1 only
  *
@@ -38,8 +39,7 @@
  * Messages about a bad URL name the part at fault and quote none of its
  * text, and the URL is shown (config JSON, logs) with every password as ***.
  *
- * Coherence: on Redis 6 or later (redis:// and unix://; a redis-cluster://
- * store does not track yet, and its L1 copies are bound by the L1 TTL),
+ * Coherence: on Redis 6 or later (redis://, unix:// and redis-cluster://),
  * each handle keeps one more connection
  * and a thread that hear, through Redis' client-side caching (broadcast
  * tracking of the namespaces' prefixes, RESP2 redirect mode), every write
@@ -67,6 +67,12 @@
  *    unanswered for 1 s), every L1 entry is dropped as soon as the loss
  *    is seen, and again when it is back, since the writes made meanwhile
  *    were not heard; a loss that is silent is seen within 2 s;
+ *  - on a Redis Cluster, each node that reads go to (the masters, or the
+ *    replicas read with ?read_from=replica) has its own such connection
+ *    and thread, and the loss of any one drops every L1 entry as above; a
+ *    node that starts serving reads (a replica promoted by a failover, a
+ *    MOVED to a new master, a node added) drops every L1 entry as soon as
+ *    the slot map names it and again once its connection listens;
  *  - while it is down (Redis unreachable: then the degraded cap of 5 s
  *    applies too), on Redis older than 6, for a user not allowed CLIENT
  *    or SUBSCRIBE (logged once as l1_tracking_unavailable), or with

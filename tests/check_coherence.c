@@ -16,86 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cache_fixture.h"
-
-/* The bound of the issue, stretched under valgrind only. */
-#define BOUND_MS 50
-/* How long a poll goes on before it gives up, to tell slow from never. */
-#define GIVE_UP_MS 3000
-
-static int64_t bound(void)
-{
-    return tt_under_valgrind() ? BOUND_MS * 20 : BOUND_MS;
-}
-
-/* A's answer for key: its value (malloc'd, or NULL on a miss) and tier. */
-static char *get(tc_cache *h, const char *key, tc_tier *tier)
-{
-    void *v = NULL;
-    size_t len = 0;
-    tc_tier t = TC_TIER_NONE;
-    char *out = NULL;
-    int rc = tc_cache_get(&v, &len, &t, h, NS, key, strlen(key));
-
-    ck_assert_msg(rc == TC_OK || rc == TC_MISS, "get %s: %s: %s", key,
-                  tc_error_name(rc), tc_errmsg());
-    if (rc == TC_OK) {
-        out = strdup((char *)v);
-        tc_free(v);
-    }
-    if (tier) {
-        *tier = t;
-    }
-    return out;
-}
-
-/* Makes A hold key in L1 with want (read until it answers from L1). */
-static void hold(tc_cache *a, const char *key, const char *want)
-{
-    tc_tier t = TC_TIER_NONE;
-
-    for (int i = 0; i < 3 && t != TC_TIER_L1; i++) {
-        char *v = get(a, key, &t);
-
-        ck_assert_msg(v && strcmp(v, want) == 0, "A holds %s, not %s",
-                      v ? v : "(miss)", want);
-        free(v);
-    }
-    ck_assert_int_eq(t, TC_TIER_L1);
-}
-
-/*
- * Milliseconds from t0 until A answers want for key (NULL: a miss), or
- * -1 after GIVE_UP_MS. It polls every millisecond: the bound is what is
- * measured, not a sleep.
- */
-static int64_t until(tc_cache *a, const char *key, const char *want,
-                     int64_t t0)
-{
-    for (;;) {
-        char *v = get(a, key, NULL);
-        int same = want ? v && strcmp(v, want) == 0 : v == NULL;
-        int64_t now = tt_now_ms();
-
-        free(v);
-        if (same) {
-            return now - t0;
-        }
-        if (now - t0 > (tt_under_valgrind() ? 20 * GIVE_UP_MS : GIVE_UP_MS)) {
-            return -1;
-        }
-        tt_sleep_ms(1);
-    }
-}
-
-static void within_bound(int64_t took, const char *what)
-{
-    ck_assert_msg(took >= 0, "%s: A still serves the old answer after %d ms",
-                  what, GIVE_UP_MS);
-    ck_assert_msg(took <= bound(), "%s: A served the new answer after %lld ms "
-                  "(bound %lld ms)", what, (long long)took,
-                  (long long)bound());
-}
+#include "coherence_fixture.h"
 
 START_TEST(test_set_del_invalidate_seen)
 {
@@ -107,22 +28,22 @@ START_TEST(test_set_del_invalidate_seen)
     a = bk_open(&s);
     b = bk_open(&s);
     SET(b, "q", "v1", TC_TTL_DEFAULT);
-    hold(a, "q", "v1");
+    coh_hold(a, "q", "v1");
 
     t0 = tt_now_ms();
     SET(b, "q", "v2", TC_TTL_DEFAULT);
-    within_bound(until(a, "q", "v2", t0), "set");
+    coh_within_bound(coh_until(a, "q", "v2", t0), "set");
 
-    hold(a, "q", "v2");
+    coh_hold(a, "q", "v2");
     t0 = tt_now_ms();
     ck_assert_int_eq(tc_cache_del(b, NS, "q", 1), TC_OK);
-    within_bound(until(a, "q", NULL, t0), "del");
+    coh_within_bound(coh_until(a, "q", NULL, t0), "del");
 
     SET(b, "q", "v3", TC_TTL_DEFAULT);
-    hold(a, "q", "v3");
+    coh_hold(a, "q", "v3");
     t0 = tt_now_ms();
     ck_assert_int_eq(tc_cache_invalidate(b, NS), TC_OK);
-    within_bound(until(a, "q", NULL, t0), "invalidate");
+    coh_within_bound(coh_until(a, "q", NULL, t0), "invalidate");
 
     /* A's own writes stay in its L1 though their invalidation comes back */
     SET(a, "mine", "m", TC_TTL_DEFAULT);
@@ -136,94 +57,37 @@ START_TEST(test_set_del_invalidate_seen)
         snprintf(v, sizeof(v), "m%d", i);
         SET(a, "mine", v, TC_TTL_DEFAULT);
     }
-    tt_sleep_ms(bound());
-    hold(a, "mine", "m19");
+    tt_sleep_ms(coh_bound());
+    coh_hold(a, "mine", "m19");
     tc_cache_close(b);
     tc_cache_close(a);
     bk_stop(&s);
 }
 END_TEST
-
-static int source_of(tc_classifier *c, const char *text)
-{
-    tc_result *r;
-    int src;
-
-    ck_assert_int_eq(tc_classify(&r, c, text, strlen(text)), TC_OK);
-    src = r->source;
-    tc_result_free(r);
-    return src;
-}
 
 START_TEST(test_correction_seen)
 {
-    static const char text[] = TT_LOOP_TEXT;
-    const char *rec = TT_LOOP_CORRECTION;
-    char cfg[200], id[TC_FEEDBACK_ID_MAX];
-    tc_classifier *ca;
+    char cfg[200];
     tc_cache *a, *b;
-    int64_t t0, took = -1;
     bk s;
 
-    bk_start(&s, BK_REDIS);
+    /* on a cluster, the override lives on the master of {tc:fb} */
+    bk_start(&s, _i == 0 ? BK_REDIS : BK_CLUSTER);
     snprintf(cfg, sizeof(cfg), "{\"spool_dir\":\"%s/spool\"}", s.tmp);
     a = bk_open_with(&s, NULL, cfg);
     b = bk_open_with(&s, NULL, cfg);
-    ca = tt_host_classifier(a);
-    /* A remembers, in L1, that the text has no correction */
-    ck_assert_int_ne(source_of(ca, text), TC_SOURCE_FEEDBACK);
-    ck_assert_int_ne(source_of(ca, text), TC_SOURCE_FEEDBACK);
-
-    t0 = tt_now_ms();
-    ck_assert_int_eq(tc_feedback_submit_json(id, NULL, b, rec, strlen(rec)),
-                     TC_OK);
-    while (tt_now_ms() - t0 <= GIVE_UP_MS) {
-        if (source_of(ca, text) == TC_SOURCE_FEEDBACK) {
-            took = tt_now_ms() - t0;
-            break;
-        }
-        tt_sleep_ms(1);
-    }
-    within_bound(took, "correction");
-    tc_classifier_close(ca);
+    coh_within_bound(coh_correction_seen(a, b), "correction");
     tc_cache_close(b);
     tc_cache_close(a);
     bk_stop(&s);
 }
 END_TEST
-
-/* The number of invalidation connections the server has. */
-static int trackers(trs *srv)
-{
-    char *list = trs_cmd(srv, "CLIENT LIST");
-    int n = 0;
-
-    ck_assert_ptr_nonnull(list);
-    for (char *p = list; (p = strstr(p, "name=tutorcache-track")); p++) {
-        n++;
-    }
-    free(list);
-    return n;
-}
-
-static void wait_trackers(trs *srv, int want)
-{
-    int64_t t0 = tt_now_ms();
-
-    while (trackers(srv) != want) {
-        ck_assert_msg(tt_now_ms() - t0 < GIVE_UP_MS,
-                      "%d invalidation connections, not %d", trackers(srv),
-                      want);
-        tt_sleep_ms(5);
-    }
-}
 
 START_TEST(test_connection_killed)
 {
     tc_tier t;
     tc_cache *a, *b;
     char *v;
-    int64_t t0;
     bk s;
 
     bk_start(&s, BK_REDIS);
@@ -238,15 +102,15 @@ START_TEST(test_connection_killed)
         a = bk_open_with(&s, &o, NULL);
     }
     b = bk_open(&s);
-    wait_trackers(s.srv, 2);
+    coh_wait_trackers(s.srv, 2);
     SET(b, "k", "old", TC_TTL_DEFAULT);
-    hold(a, "k", "old");
+    coh_hold(a, "k", "old");
     /* every tracking connection, A's among them */
     free(trs_cmd(s.srv, "CLIENT KILL TYPE pubsub"));
     /* a write while nobody listens: A must not keep serving "old" */
     SET(b, "k", "new", TC_TTL_DEFAULT);
-    wait_trackers(s.srv, 2);
-    v = get(a, "k", &t);
+    coh_wait_trackers(s.srv, 2);
+    v = coh_get(a, "k", &t);
     ck_assert_str_eq(v, "new");
     ck_assert_int_eq(t, TC_TIER_L2); /* L1 was dropped */
     free(v);
@@ -260,10 +124,7 @@ START_TEST(test_connection_killed)
         cJSON_Delete(line);
     }
     /* and A hears writes again */
-    hold(a, "k", "new");
-    t0 = tt_now_ms();
-    SET(b, "k", "newer", TC_TTL_DEFAULT);
-    within_bound(until(a, "k", "newer", t0), "set after reconnect");
+    coh_heard(a, b, "k", "new", "newer", "set after reconnect");
     tc_cache_close(b);
     tc_cache_close(a);
     bk_stop(&s);
@@ -281,11 +142,11 @@ START_TEST(test_tracking_off_keeps_ttl)
     snprintf(s.url, sizeof(s.url), "%s?tracking=off", url);
     a = bk_open(&s);
     b = bk_open(&s);
-    ck_assert_int_eq(trackers(s.srv), 0);
+    ck_assert_int_eq(coh_trackers(s.srv), 0);
     SET(b, "k", "old", TC_TTL_DEFAULT);
-    hold(a, "k", "old");
+    coh_hold(a, "k", "old");
     SET(b, "k", "new", TC_TTL_DEFAULT);
-    tt_sleep_ms(bound() * 2);
+    tt_sleep_ms(coh_bound() * 2);
     /* nothing told A: its L1 copy lives out its TTL */
     HIT(a, "k", "old", TC_TIER_L1);
     tc_cache_close(b);
@@ -337,7 +198,7 @@ START_TEST(test_tracking_refused)
     }
     /* the handle works, with the L1 TTL as the bound */
     SET(b, "k", "old", TC_TTL_DEFAULT);
-    hold(a, "k", "old");
+    coh_hold(a, "k", "old");
     SET(b, "k", "new", TC_TTL_DEFAULT);
     HIT(a, "k", "old", TC_TIER_L1);
     tc_cache_close(b);
@@ -359,7 +220,7 @@ START_TEST(test_other_process)
     bk_start(&s, BK_REDIS);
     a = bk_open(&s);
     SET(a, "p", "parent", TC_TTL_DEFAULT);
-    hold(a, "p", "parent");
+    coh_hold(a, "p", "parent");
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -376,10 +237,10 @@ START_TEST(test_other_process)
     /* from the child's exit, its write done: the time a process takes to
      * start (long under a sanitizer) is not the invalidation's */
     t0 = tt_now_ms();
-    took = until(a, "p", "child", t0);
+    took = coh_until(a, "p", "child", t0);
     ck_assert_msg(took >= 0, "A never saw the child's write");
-    ck_assert_msg(took <= bound() * 2, "A saw the child's write after %lld ms",
-                  (long long)took);
+    ck_assert_msg(took <= coh_bound() * 2,
+                  "A saw the child's write after %lld ms", (long long)took);
     tc_cache_close(a);
     bk_stop(&s);
 }
@@ -447,6 +308,10 @@ static void *reader(void *arg)
     return NULL;
 }
 
+/* One server, and a cluster: its keys spread over the three masters,
+ * each heard on a connection and a thread of its own. */
+static const int race_kinds[] = {BK_REDIS, BK_CLUSTER};
+
 /*
  * A's readers fill L1 while B rewrites the keys in bursts; after each
  * burst, every key A holds must come to B's last value: an old value
@@ -459,7 +324,7 @@ START_TEST(test_fill_race)
     char key[16], val[32];
     int bursts = tt_under_valgrind() ? RACE_BURSTS / 10 : RACE_BURSTS;
 
-    bk_start(&r->s, BK_REDIS);
+    bk_start(&r->s, race_kinds[_i]);
     r->have_s = 1;
     r->a = bk_open(&r->s);
     r->b = bk_open(&r->s);
@@ -486,7 +351,7 @@ START_TEST(test_fill_race)
 
             snprintf(key, sizeof(key), "r%d", k);
             snprintf(val, sizeof(val), "v%d.%d", u, last);
-            ck_assert_msg(until(r->a, key, val, tt_now_ms()) >= 0,
+            ck_assert_msg(coh_until(r->a, key, val, tt_now_ms()) >= 0,
                           "burst %d: A kept an old value of %s", u, key);
         }
     }
@@ -502,16 +367,19 @@ Suite *suite_coherence(void)
 
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_set_del_invalidate_seen, 0, 2);
-    tcase_add_test(tc, test_correction_seen);
+    tcase_add_unchecked_fixture(tc, bk_cluster_setup, bk_cluster_teardown);
+    tcase_add_loop_test(tc, test_correction_seen, 0, 2);
     tcase_add_test(tc, test_connection_killed);
     tcase_add_test(tc, test_tracking_off_keeps_ttl);
     tcase_add_test(tc, test_tracking_refused);
     tcase_add_test(tc, test_other_process);
     suite_add_tcase(s, tc);
     tcase_set_timeout(race_tc, 120);
+    tcase_add_unchecked_fixture(race_tc, bk_cluster_setup, bk_cluster_teardown);
     tcase_add_checked_fixture(race_tc, NULL, race_teardown);
-    tcase_add_test(race_tc, test_fill_race);
+    tcase_add_loop_test(race_tc, test_fill_race, 0, 2);
     suite_add_tcase(s, race_tc);
     suite_coherence_l1(s);
+    suite_coherence_cluster(s);
     return s;
 }

@@ -13,6 +13,8 @@
  *                   tag {tc:fb}, on the master of that slot
  *   cluster_pop.c   the popularity table: redis_pop.c's scripts on the
  *                   master of the slot of their hash tag {pop}
+ *   cluster_track.c L1 coherence: redis_track.c's invalidation connection
+ *                   on every node reads go to, following the map
  *   cluster.c       the table of operations and the opening
  *
  * The nodes are single-server Redis stores, so a node that dies trips its
@@ -57,6 +59,19 @@ typedef struct tc__cluster {
     int nnodes;
     int16_t master[TC__CLUSTER_SLOTS];  /* node index; -1: unknown */
     int16_t replica[TC__CLUSTER_SLOTS]; /* for reads; -1: none */
+    /* The nodes reads go to (tc__cmap_route with read set) over all the
+     * slots, one bit per node index (TC__CLUSTER_MAX_NODES is 64). */
+    uint64_t readers;
+    /*
+     * Who follows the readers (cluster_track.c), called through a pointer
+     * since it sits above this file: with gained 1, from the thread that
+     * changed the map, when a node became a reader; with gained 0, from
+     * the refresher after each read of the map. The read lock of fmu is
+     * held during a call; the write lock clears the pointer.
+     */
+    pthread_rwlock_t fmu;
+    void (*follow)(void *ud, int gained);
+    void *follow_ud;
     /* The refresher: a thread that re-reads the map when asked. */
     pthread_mutex_t rmu;
     pthread_cond_t rcv;
@@ -97,6 +112,12 @@ void tc__cmap_moved(tc__cluster *c, unsigned slot, int node);
 /* The masters as the map has them, each once: up to max indexes in out;
  * returns how many. */
 int tc__cmap_masters(tc__cluster *c, int *out, int max);
+/* The nodes reads go to, as a mask of node indexes (c->readers). */
+uint64_t tc__cmap_readers(tc__cluster *c);
+/* Sets (fn NULL: clears) who follows the readers; the clearing returns
+ * once no call of the old one is running. */
+void tc__cmap_follow(tc__cluster *c, void (*fn)(void *ud, int gained),
+                     void *ud);
 
 /* ---- cluster_call.c ---------------------------------------------------- */
 
@@ -118,5 +139,12 @@ int tc__cluster_pop_top(tc__store *s, size_t n, tc__pop_top **out,
 /* ---- cluster_fb.c ------------------------------------------------------ */
 
 extern const struct tc__fb_ops tc__cluster_fb_ops;
+
+/* ---- cluster_track.c --------------------------------------------------- */
+
+/* The store's track and untrack (store.h). */
+int tc__cluster_track(tc__store *s, const tc__track_spec *spec, void **out,
+                      tc__err *err);
+void tc__cluster_untrack(void *t);
 
 #endif /* TC_STORE_CLUSTER_H */

@@ -13,6 +13,11 @@
  * thread re-reads at most every REFRESH_GAP_MS while asked, which is how
  * a failover is followed: the map names the dead master until its
  * replica is promoted, then the promoted one.
+ *
+ * The map also keeps which nodes reads go to (c->readers): when a node
+ * joins them (a promoted replica, a MOVED to a new master, a node added)
+ * the L1 tracking (cluster_track.c) is told at once, and again after the
+ * refresher's next read, when it starts hearing that node's writes.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -106,13 +111,77 @@ int tc__cmap_route(tc__cluster *c, unsigned slot, int read)
     return i;
 }
 
+/*
+ * With c->mu held for writing: the nodes reads go to now, kept in
+ * c->readers; returns those that were not readers before. A scan of the
+ * slots, which only a new map or a redirect pays for.
+ */
+static uint64_t new_readers_locked(tc__cluster *c)
+{
+    uint64_t now = 0, gained;
+
+    for (unsigned s = 0; s < TC__CLUSTER_SLOTS; s++) {
+        int i = c->read_replica && c->replica[s] >= 0 ? c->replica[s]
+                                                      : c->master[s];
+
+        if (i >= 0) {
+            now |= UINT64_C(1) << i;
+        }
+    }
+    gained = now & ~c->readers;
+    c->readers = now;
+    return gained;
+}
+
+/* A node became a reader: who follows hears it at once (and drops what
+ * L1 holds), and the refresher, asked for a new map, calls it again to
+ * track the node. Nobody following (no tracking, or not yet): nothing. */
+static void readers_gained(tc__cluster *c)
+{
+    int following;
+
+    pthread_rwlock_rdlock(&c->fmu);
+    following = c->follow != NULL;
+    if (following) {
+        c->follow(c->follow_ud, 1);
+    }
+    pthread_rwlock_unlock(&c->fmu);
+    if (following) {
+        tc__cmap_want_refresh(c);
+    }
+}
+
 void tc__cmap_moved(tc__cluster *c, unsigned slot, int node)
 {
+    uint64_t gained;
+
     pthread_rwlock_wrlock(&c->mu);
     c->master[slot] = (int16_t)node;
     c->replica[slot] = -1;
+    gained = new_readers_locked(c);
     pthread_rwlock_unlock(&c->mu);
     atomic_fetch_add(&c->redirects, 1);
+    if (gained) {
+        readers_gained(c);
+    }
+}
+
+uint64_t tc__cmap_readers(tc__cluster *c)
+{
+    uint64_t r;
+
+    pthread_rwlock_rdlock(&c->mu);
+    r = c->readers;
+    pthread_rwlock_unlock(&c->mu);
+    return r;
+}
+
+void tc__cmap_follow(tc__cluster *c, void (*fn)(void *ud, int gained), void *ud)
+{
+    pthread_rwlock_wrlock(&c->fmu);
+    c->follow = fn;
+    c->follow_ud = ud;
+    pthread_rwlock_unlock(&c->fmu);
 }
 
 int tc__cmap_masters(tc__cluster *c, int *out, int max)
@@ -171,6 +240,7 @@ static int entry_node(newmap *m, const tc__rrep *e)
 static int install(newmap *m, const tc__rrep *r, tc__err *err)
 {
     tc__cluster *c = m->c;
+    uint64_t gained = 0;
     int rc = TC_OK;
 
     memset(m->master, 0xff, sizeof(m->master));
@@ -208,8 +278,12 @@ static int install(newmap *m, const tc__rrep *r, tc__err *err)
     if (rc == TC_OK) {
         memcpy(c->master, m->master, sizeof(c->master));
         memcpy(c->replica, m->replica, sizeof(c->replica));
+        gained = new_readers_locked(c);
     }
     pthread_rwlock_unlock(&c->mu);
+    if (gained) {
+        readers_gained(c);
+    }
     return rc;
 }
 
@@ -329,6 +403,12 @@ static void *refresher(void *arg)
         pthread_mutex_unlock(&c->rmu);
         err.msg[0] = '\0';
         rc = tc__cmap_refresh(c, &err);
+        /* the readers' trackers follow the map just read */
+        pthread_rwlock_rdlock(&c->fmu);
+        if (c->follow) {
+            c->follow(c->follow_ud, 0);
+        }
+        pthread_rwlock_unlock(&c->fmu);
         pthread_mutex_lock(&c->rmu);
         c->want |= rc != TC_OK;
         until = after_ms(REFRESH_GAP_MS);
@@ -347,6 +427,7 @@ int tc__cmap_init(tc__cluster *c, tc__err *err)
     memset(c->master, 0xff, sizeof(c->master));
     memset(c->replica, 0xff, sizeof(c->replica));
     pthread_rwlock_init(&c->mu, NULL);
+    pthread_rwlock_init(&c->fmu, NULL);
     pthread_mutex_init(&c->rmu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -393,6 +474,7 @@ void tc__cmap_free(tc__cluster *c)
     }
     c->nnodes = 0;
     pthread_rwlock_destroy(&c->mu);
+    pthread_rwlock_destroy(&c->fmu);
     pthread_mutex_destroy(&c->rmu);
     pthread_cond_destroy(&c->rcv);
 }

@@ -1,0 +1,44 @@
+/*
+ * coherence_fixture.h - what the coherence suite's files
+ * (check_coherence.c, check_coherence_cluster.c) share: reads through a
+ * handle with the tier that answered, a value made to sit in L1, the time
+ * until a handle serves a new answer, the bound of 50 ms it is held to,
+ * and the invalidation connections a server has.
+ */
+#ifndef TC_TEST_COHERENCE_FIXTURE_H
+#define TC_TEST_COHERENCE_FIXTURE_H
+
+#include <stdint.h>
+
+#include "cache_fixture.h"
+
+/* The bound of the issue, stretched under valgrind only. */
+#define BOUND_MS 50
+/* How long a poll goes on before it gives up, to tell slow from never. */
+#define GIVE_UP_MS 3000
+
+int64_t coh_bound(void);
+/* h's answer for key in NS: its value (malloc'd, or NULL on a miss) and
+ * tier (may be NULL). */
+char *coh_get(tc_cache *h, const char *key, tc_tier *tier);
+/* Makes h hold key in L1 with want (read until it answers from L1). */
+void coh_hold(tc_cache *h, const char *key, const char *want);
+/* Milliseconds from t0 until h answers want for key (NULL: a miss), or
+ * -1 after GIVE_UP_MS; polled every millisecond. */
+int64_t coh_until(tc_cache *h, const char *key, const char *want, int64_t t0);
+/* Fails the test unless took is within coh_bound(). */
+void coh_within_bound(int64_t took, const char *what);
+/* a made to hold key as held in L1, then b's write of val served by a
+ * within coh_bound() (what names the write in a failure). */
+void coh_heard(tc_cache *a, tc_cache *b, const char *key, const char *held,
+               const char *val, const char *what);
+/* A remembers in L1 that TT_LOOP_TEXT has no correction, B submits one
+ * (TT_LOOP_CORRECTION): the milliseconds until A's classifier answers
+ * from feedback, or -1 after GIVE_UP_MS. */
+int64_t coh_correction_seen(tc_cache *a, tc_cache *b);
+/* The invalidation connections srv has; and a wait (GIVE_UP_MS at most)
+ * until it has want of them. */
+int coh_trackers(trs *srv);
+void coh_wait_trackers(trs *srv, int want);
+
+#endif
