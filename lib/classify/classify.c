@@ -133,13 +133,14 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
 void tc__classifier_close(tc_classifier *c)
 {
     if (c) {
-        tc__free(c->ns);
-        tc__free(c->fn_version);
-        /* the thread first: it may be checking a candidate's hit */
+        /* the thread first: it may be checking this one's hit or a
+         * candidate's */
         tc__shadow_free(c->shadow);
         if (c->cand) {
             c->cand->shadow = NULL;
         }
+        tc__free(c->ns);
+        tc__free(c->fn_version);
         tc__classifier_close(c->cand);
         tc__free(c);
     }
