@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cache_fixture.h"
+#include "cli_harness.h"
 #include "redis_fixture.h"
 #include "suites.h"
 #include "tt_json.h"
@@ -123,7 +124,7 @@ static tc_classifier *open_cls(tc_cache *h, double rate)
 }
 
 /* text classified by c: its intent and source must be these. */
-static void expect(tc_classifier *c, const char *text, const char *intent,
+static void expect_cls(tc_classifier *c, const char *text, const char *intent,
                    tc_source src)
 {
     tc_result *r = NULL;
@@ -194,7 +195,7 @@ static void stale_replaced(void)
     size_t mlen;
 
     for (i = 0; i < 3; i++) {
-        expect(c, texts[i], "alpha", TC_SOURCE_MODEL);
+        expect_cls(c, texts[i], "alpha", TC_SOURCE_MODEL);
         bt[i] = texts[i];
         bl[i] = strlen(texts[i]);
     }
@@ -242,12 +243,12 @@ static void stale_replaced(void)
 
     /* replaced in this process's L1 and in the L2 another one reads */
     c = open_cls(h, 0);
-    expect(c, texts[0], "beta", TC_SOURCE_L1);
-    expect(c, texts[2], "alpha", TC_SOURCE_L1);
+    expect_cls(c, texts[0], "beta", TC_SOURCE_L1);
+    expect_cls(c, texts[2], "alpha", TC_SOURCE_L1);
     tc_classifier_close(c);
     h2 = open_cache(0);
     c = open_cls(h2, 0);
-    expect(c, texts[1], "beta", TC_SOURCE_L2);
+    expect_cls(c, texts[1], "beta", TC_SOURCE_L2);
     tc_classifier_close(c);
     tc_cache_close(h2);
     ck_assert_int_eq(atomic_load(&hm.calls), 6);
@@ -274,9 +275,9 @@ START_TEST(test_text_logged_when_asked)
     tc_cache *h = open_cache(1);
     tc_classifier *c = open_cls(h, 1);
 
-    expect(c, "Change me, please", "alpha", TC_SOURCE_MODEL);
+    expect_cls(c, "Change me, please", "alpha", TC_SOURCE_MODEL);
     hm.changed = 1;
-    expect(c, "Change me, please", "alpha", TC_SOURCE_L1);
+    expect_cls(c, "Change me, please", "alpha", TC_SOURCE_L1);
     tc_classifier_close(c);
     ck_assert_ptr_nonnull(strstr(cache_log_text(), "\"text\":\"change me, please\""));
     tc_cache_close(h);
@@ -291,10 +292,10 @@ START_TEST(test_rate_zero_never_samples)
     tc_classifier *c = open_cls(h, 0);
     int i;
 
-    expect(c, texts[0], "alpha", TC_SOURCE_MODEL);
+    expect_cls(c, texts[0], "alpha", TC_SOURCE_MODEL);
     hm.changed = 1;
     for (i = 0; i < 1000; i++) {
-        expect(c, texts[0], "alpha", TC_SOURCE_L1);
+        expect_cls(c, texts[0], "alpha", TC_SOURCE_L1);
     }
     tc_classifier_close(c);
     ck_assert_int_eq(atomic_load(&hm.calls), 1);
@@ -345,19 +346,19 @@ START_TEST(test_full_queue_drops_and_close_returns)
     int i, extra = 10;
     double agree, dropped, failed;
 
-    expect(c, texts[2], "alpha", TC_SOURCE_MODEL);
+    expect_cls(c, texts[2], "alpha", TC_SOURCE_MODEL);
     pthread_mutex_lock(&hm.mu);
     hm.hold = 1;
     hm.entered = 0;
     pthread_mutex_unlock(&hm.mu);
-    expect(c, texts[2], "alpha", TC_SOURCE_L1); /* the thread takes it */
+    expect_cls(c, texts[2], "alpha", TC_SOURCE_L1); /* the thread takes it */
     pthread_mutex_lock(&hm.mu);
     while (hm.entered == 0) {
         pthread_cond_wait(&hm.cv, &hm.mu);
     }
     pthread_mutex_unlock(&hm.mu);
     for (i = 0; i < 256 + extra; i++) {
-        expect(c, texts[2], "alpha", TC_SOURCE_L1);
+        expect_cls(c, texts[2], "alpha", TC_SOURCE_L1);
     }
     ck_assert_int_eq((int)stat_of(h, "dropped"), extra);
     ck_assert_int_eq((int)stat_of(h, "checks"), 0);
@@ -402,11 +403,89 @@ START_TEST(test_bad_rate_refused)
     }
     co.version = 2;
     ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
-    expect(c, texts[0], "alpha", TC_SOURCE_MODEL);
-    expect(c, texts[0], "alpha", TC_SOURCE_L1);
+    expect_cls(c, texts[0], "alpha", TC_SOURCE_MODEL);
+    expect_cls(c, texts[0], "alpha", TC_SOURCE_L1);
     tc_classifier_close(c);
     ck_assert_int_eq((int)stat_of(h, "checks"), 0);
     tc_cache_close(h);
+}
+END_TEST
+
+/* An exec: backend answering "alpha", or for a text with "change" in it
+ * what the file "intent" beside it says. */
+static const char backend_sh[] =
+    "d=$(dirname \"$0\")\n"
+    "while IFS= read -r line; do\n"
+    "  case \"$line\" in\n"
+    "    *change*) i=$(cat \"$d/intent\") ;;\n"
+    "    *) i=alpha ;;\n"
+    "  esac\n"
+    "  echo \"{\\\"intent\\\": \\\"$i\\\", \\\"confidence\\\": 0.9}\"\n"
+    "done\n";
+
+/* The intents of a classify run's lines, each from source src. */
+static void expect_run(const run *r, const char *const *want,
+                       const char *src)
+{
+    lines ls;
+    size_t i;
+
+    lines_parse(&ls, r->out);
+    ck_assert_int_eq((int)ls.n, 5);
+    for (i = 0; i < ls.n; i++) {
+        ck_assert_str_eq(json_str(ls.v[i], "intent"), want[i]);
+        ck_assert_str_eq(json_str(ls.v[i], "source"), src);
+    }
+    lines_free(&ls);
+}
+
+/*
+ * The issue's case through the CLI: an exec: backend whose answers change
+ * under a warm cache while --backend-version stays: with --shadow-rate 1
+ * the disagreements logged are the changed answers, and the next run
+ * reads the fresh ones from the L2.
+ */
+START_TEST(test_cli_exec_backend_changed)
+{
+    static const char in[] = "change one\nkeep two\nchange three\n"
+                             "keep four\nchange five\n";
+    static const char *const before[] = {"alpha", "alpha", "alpha", "alpha",
+                                         "alpha"};
+    static const char *const after[] = {"beta", "alpha", "beta", "alpha",
+                                        "beta"};
+    char path[4200], spec[4300];
+    how h = {0};
+    run r;
+
+    h.in = in;
+    snprintf(path, sizeof(path), "%s/backend.sh", cli_home());
+    tt_write_file(path, backend_sh, 0755);
+    snprintf(spec, sizeof(spec), "exec:sh %s", path);
+    snprintf(path, sizeof(path), "%s/intent", cli_home());
+    tt_write_file(path, "alpha\n", 0644);
+    cli(&r, &h, "classify", "--backend", spec, "--backend-version", "v1");
+    expect(&r, 0, NULL, "");
+    expect_run(&r, before, "model");
+    run_free(&r);
+
+    tt_write_file(path, "beta\n", 0644);
+    cli(&r, &h, "--log-format", "json", "classify", "--backend", spec,
+        "--backend-version", "v1", "--shadow-rate", "1");
+    expect(&r, 0, NULL, NULL);
+    expect_run(&r, before, "l2"); /* the caller still gets the cache's */
+    ck_assert_int_eq((int)tt_count_lines(r.err), 3);
+    ck_assert_ptr_nonnull(strstr(r.err, "\"event\":\"shadow_disagree\""));
+    ck_assert_ptr_null(strstr(r.err, "change"));
+    run_free(&r);
+
+    cli(&r, &h, "classify", "--backend", spec, "--backend-version", "v1");
+    expect(&r, 0, NULL, "");
+    expect_run(&r, after, "l2");
+    run_free(&r);
+
+    cli(&r, &h, "classify", "--shadow-rate", "1.5", "x");
+    expect_diag(&r, 2, "--shadow-rate");
+    run_free(&r);
 }
 END_TEST
 
@@ -424,6 +503,12 @@ Suite *suite_shadow(void)
     tcase_add_test(tc, test_correction_not_checked);
     tcase_add_test(tc, test_full_queue_drops_and_close_returns);
     tcase_add_test(tc, test_bad_rate_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("shadow_cli");
+    tcase_add_unchecked_fixture(tc, tt_case_setup, tt_case_teardown);
+    tcase_add_checked_fixture(tc, cli_setup, cli_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_cli_exec_backend_changed);
     suite_add_tcase(s, tc);
     return s;
 }
