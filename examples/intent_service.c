@@ -111,6 +111,7 @@ static const char usage_text[] =
     "                  every interface)\n"
     "  --threshold T   below this confidence the intent is \"unknown\"\n"
     "                  (0..1, default 0)\n"
+    "  --shadow-rate X cache hits (0..1, default 0) checked again, below\n"
     "  --threads N     request threads (default: twice the cores, 4 to\n"
     "                  64: a thread runs its connections' handlers one at\n"
     "                  a time and a handler may wait on the store; a slow\n"
@@ -147,6 +148,13 @@ static const char usage_text[] =
  * the 4095 bytes C requires compilers to take. */
 static const char usage_notes[] =
     "\n"
+    "--shadow-rate: that share of the answers served from the cache is\n"
+    "classified again by the model on a background thread, never the\n"
+    "request's; an answer that changed under the same model identity is\n"
+    "logged as \"shadow_disagree\" (its key, never its text) and replaces\n"
+    "the cached one. /metrics: intent_cache_shadow_checks_total{outcome},\n"
+    "intent_cache_shadow_dropped_total and the disagreement rate.\n"
+    "\n"
     "Logs go to stderr, one JSON object per line: the library's, one\n"
     "\"http_request\" line per request (method, path, status, bytes,\n"
     "latency_us), and at most one \"connections_dropped\" line per log\n"
@@ -179,6 +187,7 @@ typedef struct args {
     const char *store;
     const char *config;
     double threshold;
+    double shadow_rate;
     int threads;
     int max_conns, max_per_ip;
     int header_s, body_s, log_interval_s;
@@ -235,6 +244,7 @@ enum {
     OPT_STORE,
     OPT_HOST,
     OPT_THRESHOLD,
+    OPT_SHADOW_RATE,
     OPT_THREADS,
     OPT_CONFIG,
     OPT_LOG_LEVEL,
@@ -269,6 +279,7 @@ static int parse_args(args *a, int argc, char **argv)
         {"store", required_argument, NULL, OPT_STORE},
         {"host", required_argument, NULL, OPT_HOST},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
+        {"shadow-rate", required_argument, NULL, OPT_SHADOW_RATE},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -328,6 +339,15 @@ static int parse_args(args *a, int argc, char **argv)
             if (errno || end == optarg || *end || !(a->threshold >= 0) ||
                 a->threshold > 1) {
                 return usage_error("--threshold: \"%s\" is not in 0..1",
+                                   optarg);
+            }
+            break;
+        case OPT_SHADOW_RATE:
+            errno = 0;
+            a->shadow_rate = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(a->shadow_rate >= 0) ||
+                a->shadow_rate > 1) {
+                return usage_error("--shadow-rate: \"%s\" is not in 0..1",
                                    optarg);
             }
             break;
@@ -567,6 +587,7 @@ int main(int argc, char **argv)
     }
     tc_classifier_options_init(&co);
     co.threshold = a.threshold;
+    co.shadow_rate = a.shadow_rate;
     if ((rc = svc_model_open(&s, &co)) != TC_OK) {
         fprintf(stderr, "intent_service: classifier: %s: %s\n",
                 tc_error_name(rc), tc_errmsg());

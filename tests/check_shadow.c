@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "cache_fixture.h"
 #include "cli_harness.h"
 #include "redis_fixture.h"
+#include "service_fixture.h"
 #include "suites.h"
 #include "tt_json.h"
 #include "tutorcache.h"
@@ -489,6 +491,54 @@ START_TEST(test_cli_exec_backend_changed)
 }
 END_TEST
 
+/*
+ * The service's flag: hits are checked (a model file's answers agree
+ * with themselves) and /metrics counts them; a bad rate is a usage
+ * error. The check runs behind the request, so /metrics is read until
+ * it is counted, within a bound that only catches a check never made.
+ */
+START_TEST(test_service_shadow_rate)
+{
+    const char *agree = "intent_cache_shadow_checks_total{outcome=\"agree\"}";
+    char *args[] = {"--shadow-rate", "1.01", "--model", sv_model, NULL};
+    char *err = NULL;
+    int64_t until;
+    cJSON *o;
+    sv_resp r;
+    int i;
+
+    sv_start(sv_lmdb_url(), "--model", sv_model, "--shadow-rate", "1", NULL);
+    for (i = 0; i < 2; i++) {
+        o = sv_classify(SV_TEXT_A);
+        ck_assert_str_eq(json_str(o, "source"), i ? "l1" : "model");
+        cJSON_Delete(o);
+    }
+    until = sv_now_ms() + sv_slow_ms(30000);
+    for (;;) {
+        double n;
+
+        sv_http(&r, "GET", "/metrics", NULL);
+        ck_assert_int_eq(r.code, 200);
+        n = sv_metric(r.body, agree);
+        if (n == 1 || sv_now_ms() > until) {
+            ck_assert_msg(n == 1, "agree %g:\n%s", n, r.body);
+            ck_assert(sv_metric(r.body, "intent_cache_shadow_checks_total"
+                                        "{outcome=\"disagree\"}") == 0);
+            ck_assert(sv_metric(r.body,
+                                "intent_cache_shadow_dropped_total") == 0);
+            sv_resp_free(&r);
+            break;
+        }
+        sv_resp_free(&r);
+        sv_sleep_ms(20);
+    }
+    sv_stop(SIGTERM);
+    ck_assert_int_eq(sv_exit_code(args, &err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--shadow-rate"));
+    free(err);
+}
+END_TEST
+
 Suite *suite_shadow(void)
 {
     Suite *s = suite_create("shadow");
@@ -509,6 +559,12 @@ Suite *suite_shadow(void)
     tcase_add_checked_fixture(tc, cli_setup, cli_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_cli_exec_backend_changed);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("shadow_service");
+    tcase_add_unchecked_fixture(tc, sv_case_setup, sv_case_teardown);
+    tcase_add_checked_fixture(tc, sv_setup, sv_teardown);
+    tcase_set_timeout(tc, sv_valgrind_on() ? 1200 : 120);
+    tcase_add_test(tc, test_service_shadow_rate);
     suite_add_tcase(s, tc);
     return s;
 }
