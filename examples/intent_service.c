@@ -270,6 +270,19 @@ static int int_option(int *out, const char *name, const char *v, long lo,
     return -1;
 }
 
+/* A share in 0..1 into *out, or the usage error's code. */
+static int unit_option(double *out, const char *name, const char *v)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(v, &end);
+    if (errno || end == v || *end || !(*out >= 0 && *out <= 1)) {
+        return usage_error("%s: \"%s\" is not in 0..1", name, v);
+    }
+    return -1;
+}
+
 /* Fills a; returns -1 to go on, or the exit code when the run ends here. */
 static int parse_args(args *a, int argc, char **argv)
 {
@@ -294,7 +307,6 @@ static int parse_args(args *a, int argc, char **argv)
         {NULL, 0, NULL, 0}};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const char *env;
-    char *end;
     int opt, rc = -1;
 
     memset(a, 0, sizeof(*a));
@@ -334,22 +346,10 @@ static int parse_args(args *a, int argc, char **argv)
             a->host_from = "--host";
             break;
         case OPT_THRESHOLD:
-            errno = 0;
-            a->threshold = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(a->threshold >= 0) ||
-                a->threshold > 1) {
-                return usage_error("--threshold: \"%s\" is not in 0..1",
-                                   optarg);
-            }
+            rc = unit_option(&a->threshold, "--threshold", optarg);
             break;
         case OPT_SHADOW_RATE:
-            errno = 0;
-            a->shadow_rate = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(a->shadow_rate >= 0) ||
-                a->shadow_rate > 1) {
-                return usage_error("--shadow-rate: \"%s\" is not in 0..1",
-                                   optarg);
-            }
+            rc = unit_option(&a->shadow_rate, "--shadow-rate", optarg);
             break;
         case OPT_THREADS:
             if ((a->threads = (int)parse_long(optarg, 1, 1024)) < 0) {
