@@ -671,7 +671,11 @@ TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns);
  * keys without a TTL, feedback's, when memory is full), "not_persistent"
  * with neither AOF nor save points; warning, only then: how to avoid the
  * loss. The same once in the log (event feedback_at_risk, warn), and in
- * tc_metrics_render as tutorcache_feedback_at_risk{reason=...}.
+ * tc_metrics_render as tutorcache_feedback_at_risk{reason=...}. And
+ * "shadow", what the shadow checks of this handle's classifiers counted
+ * (tc_classifier_options.shadow_rate): {"checks","agree","disagree",
+ * "dropped","failed","disagreement_rate"} (disagree / checks, 0 before
+ * any check).
  * Returns TC_OK; TC_ENOMEM.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
  */
@@ -711,6 +715,10 @@ TC_API const char *tc_cache_store_kind(const tc_cache *h);
  * intent_ab_duration_seconds{arm},
  * intent_feedback_corrections_total{original,correct} (at
  * most 100 pairs; later pairs count as original="other",correct="other"),
+ * the shadow checks' intent_cache_shadow_checks_total{outcome="agree"|
+ * "disagree"}, intent_cache_shadow_dropped_total,
+ * intent_cache_shadow_failures_total and the gauge
+ * intent_cache_shadow_disagreement_rate (disagree / checks),
  * tutorcache_cache_requests_total{namespace,tier,result} and the other
  * per-namespace counters, L1 bytes and entries, L2 health. Counters start
  * at zero when the handle opens and count this process only.
