@@ -413,6 +413,45 @@ START_TEST(test_bad_rate_refused)
 }
 END_TEST
 
+/* A classifier whose every text goes to its A/B candidate (split 1). */
+static tc_classifier *open_ab(tc_cache *h, double rate)
+{
+    tc_classifier_options co;
+    tc_classifier *c = NULL;
+
+    tc_classifier_options_init(&co);
+    co.fn = tt_host_explains;
+    co.fn_version = "control";
+    co.candidate_fn = host_fn;
+    co.candidate_fn_userdata = &hm;
+    co.candidate_fn_version = "v2";
+    co.split = 1;
+    co.shadow_rate = rate;
+    ck_assert_msg(tc_classifier_open(&c, h, &co) == TC_OK, "classifier: %s",
+                  tc_errmsg());
+    return c;
+}
+
+/* The candidate's hits are checked by the candidate's model, through its
+ * control's thread and counters, and its entry replaced. */
+START_TEST(test_candidate_checked)
+{
+    tc_cache *h = open_cache(0);
+    tc_classifier *c = open_ab(h, 1);
+
+    expect_cls(c, texts[0], "alpha", TC_SOURCE_MODEL);
+    hm.changed = 1;
+    expect_cls(c, texts[0], "alpha", TC_SOURCE_L1);
+    tc_classifier_close(c);
+    ck_assert_int_eq((int)stat_of(h, "disagree"), 1);
+    ck_assert_int_eq((int)stat_of(h, "agree"), 0);
+    c = open_ab(h, 0);
+    expect_cls(c, texts[0], "beta", TC_SOURCE_L1);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+}
+END_TEST
+
 /* An exec: backend answering "alpha", or for a text with "change" in it
  * what the file "intent" beside it says. */
 static const char backend_sh[] =
@@ -553,6 +592,7 @@ Suite *suite_shadow(void)
     tcase_add_test(tc, test_correction_not_checked);
     tcase_add_test(tc, test_full_queue_drops_and_close_returns);
     tcase_add_test(tc, test_bad_rate_refused);
+    tcase_add_test(tc, test_candidate_checked);
     suite_add_tcase(s, tc);
     tc = tcase_create("shadow_cli");
     tcase_add_unchecked_fixture(tc, tt_case_setup, tt_case_teardown);
