@@ -73,7 +73,8 @@ typedef enum tc__shadow_what {
     TC__SHADOW_AGREE = 0, /* the fresh answer had the cached intent */
     TC__SHADOW_DISAGREE,  /* it had another: the entry was replaced */
     TC__SHADOW_DROPPED,   /* sampled, not checked: the queue was full */
-    TC__SHADOW_FAILED,    /* the fresh classification failed */
+    TC__SHADOW_FAILED,    /* the fresh classification failed, or its
+                             model changed under the key meanwhile */
     TC__SHADOW_COUNT
 } tc__shadow_what;
 

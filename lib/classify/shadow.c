@@ -9,6 +9,7 @@
  * full: a check is worth less than the caller's latency or memory.
  */
 #include <pthread.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -132,7 +133,16 @@ static void *run(void *arg)
         job *j;
 
         while (s->n == 0 && !s->stopping) {
-            pthread_cond_wait(&s->cv, &s->mu);
+            struct timespec ts;
+
+            /* woken by a batch (TC__SHADOW_WAKE) or closing, else after
+             * a nap: a signal per sample would cost each sampled caller
+             * a futex call while this thread sleeps */
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += TC__SHADOW_NAP_MS * 1000000L;
+            ts.tv_sec += ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
         }
         if (s->n == 0 || (s->stopping && tc__now_ms() >= s->drain_until)) {
             break; /* what is left is dropped by tc__shadow_free */
@@ -149,6 +159,20 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* A condition variable on the monotonic clock, which no one sets. */
+static int cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    int rc = pthread_condattr_init(&a);
+
+    if (rc == 0) {
+        rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+        rc = rc ? rc : pthread_cond_init(cv, &a);
+        pthread_condattr_destroy(&a);
+    }
+    return rc;
+}
+
 int tc__shadow_new(tc__shadow **out, tc__cls_counts *counts,
                    tc__shadow_fresh_fn fresh)
 {
@@ -162,7 +186,7 @@ int tc__shadow_new(tc__shadow **out, tc__cls_counts *counts,
         tc__free(s);
         return tc__fail(TC_ENOMEM, "shadow checks: no mutex");
     }
-    if (pthread_cond_init(&s->cv, NULL) != 0) {
+    if (cond_init(&s->cv) != 0) {
         pthread_mutex_destroy(&s->mu);
         tc__free(s);
         return tc__fail(TC_ENOMEM, "shadow checks: no condition variable");
@@ -195,7 +219,9 @@ void tc__shadow_offer(tc__shadow *s, tc_classifier *c, const char *key,
             s->ring[(s->head + s->n) % TC__SHADOW_QUEUE] = j;
             s->n++;
             queued = 1;
-            pthread_cond_signal(&s->cv);
+            if (s->n == TC__SHADOW_WAKE) {
+                pthread_cond_signal(&s->cv);
+            }
         }
         pthread_mutex_unlock(&s->mu);
     }

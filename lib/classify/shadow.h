@@ -20,6 +20,10 @@ typedef struct tc_classifier tc_classifier;
 
 /* How many sampled hits may wait for the thread; beyond, dropped. */
 #define TC__SHADOW_QUEUE 256
+/* The thread wakes for this many waiting checks, or after a nap with
+ * fewer: a sampled caller then signals once per batch. */
+#define TC__SHADOW_WAKE 16
+#define TC__SHADOW_NAP_MS 50
 /* How long closing keeps checking what waits before dropping the rest. */
 #define TC__SHADOW_DRAIN_MS 2000
 
