@@ -9,11 +9,11 @@
  * full: a check is worth less than the caller's latency or memory.
  */
 #include <pthread.h>
-#include <time.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/deadline.h"
 #include "classify/classifier.h"
