@@ -175,7 +175,8 @@ asan:
 	done
 
 # The suites (or suite:case) whose threads ThreadSanitizer watches.
-TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency coherence:race classify_hit
+TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency coherence:race classify_hit \
+	shadow:shadow
 
 tsan:
 	@scripts/deps.sh check
@@ -298,6 +299,11 @@ bench-coherence: all
 bench-seal: all
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/seal.sh $(BUILD)
 
+# Shadow checks: an L1 hit with shadow_rate 0 and 0.01, in one run.
+.PHONY: bench-shadow
+bench-shadow: all
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/shadow.sh $(BUILD)
+
 # The classifier against fastText on many shapes of intent set.
 bench-suite: all
 	@scripts/deps.sh bench
@@ -359,6 +365,7 @@ help:
 	@echo "make bench-suite  the classifier against fastText, set by set (bench/suite.sh)"
 	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
 	@echo "make bench-seal  the cost of encryption at rest on L2 gets and sets (bench/seal.sh)"
+	@echo "make bench-shadow  the cost of shadow checks on an L1 hit (bench/shadow.sh)"
 	@echo "make bench-chaos  errors, slow calls and lost feedback under Redis faults (CHAOS_SECONDS=60)"
 	@echo "make examples   build the examples"
 	@echo "make install    install (PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR, MANDIR, BASHCOMPDIR)"

@@ -107,6 +107,18 @@ double bench_now(void)
     return (double)bench_now_ns() / 1e9;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+void bench_sort_doubles(double *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+}
+
 uint64_t bench_rand(uint64_t *state)
 {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);

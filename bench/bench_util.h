@@ -37,6 +37,9 @@ long bench_count_arg(const char *opt, const char *s, long max);
 int64_t bench_now_ns(void);
 double bench_now(void);
 
+/* Sorts n doubles ascending (the rounds of a run, for their median). */
+void bench_sort_doubles(double *v, size_t n);
+
 /*
  * splitmix64, the one PRNG of the benchmarks, so that a seed gives the
  * same sets, shuffles and paraphrases on every machine and C library.

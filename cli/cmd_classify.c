@@ -85,6 +85,10 @@ const char cli_help_classify[] =
     "                           candidate fails is answered by the model\n"
     "                           (counted in intent_ab_fallbacks_total)\n"
     "  --split X                the candidate's share, 0-1 (default 0.1)\n"
+    "  --shadow-rate X          share of cache hits (0-1, default 0) checked\n"
+    "                           again by the model in the background; a\n"
+    "                           changed answer is logged (shadow_disagree)\n"
+    "                           and replaces the cached one (for later runs)\n"
     "  --format json|table      default: json (a table is for people)\n"
     "  --batch N                lines per cache round trip (1-10000, default\n"
     "                           64)\n"
@@ -538,6 +542,7 @@ typedef struct opts {
     const char *version;
     const char *candidate; /* a model file, or exec:COMMAND */
     double split;          /* < 0: not given */
+    double shadow_rate;
     int timeout_ms;
     int top_k;
     double threshold;
@@ -552,7 +557,8 @@ enum {
     OPT_FORMAT,
     OPT_BATCH,
     OPT_CANDIDATE,
-    OPT_SPLIT
+    OPT_SPLIT,
+    OPT_SHADOW_RATE
 };
 
 static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
@@ -568,6 +574,7 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
         {"batch", required_argument, NULL, OPT_BATCH},
         {"candidate", required_argument, NULL, OPT_CANDIDATE},
         {"split", required_argument, NULL, OPT_SPLIT},
+        {"shadow-rate", required_argument, NULL, OPT_SHADOW_RATE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     long long v;
@@ -640,6 +647,13 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
                 return cli_usage(ctx, "--split: \"%s\" is not in 0-1", optarg);
             }
             break;
+        case OPT_SHADOW_RATE:
+            if (cli_parse_number(optarg, &d) != 0 || !(d >= 0 && d <= 1)) {
+                return cli_usage(ctx, "--shadow-rate: \"%s\" is not in 0-1",
+                                 optarg);
+            }
+            o->shadow_rate = d;
+            break;
         default:
             return cli_opt_default(ctx, opt);
         }
@@ -672,8 +686,9 @@ static void job_free(job *j)
 
 int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
 {
-    opts o = {NULL, NULL, NULL,          NULL, -1, EXEC_BACKEND_TIMEOUT_MS,
-              0,    0,    DEFAULT_BATCH, CLI_FORMAT_JSON};
+    opts o = {NULL, NULL, NULL, NULL,          -1,
+              0,    EXEC_BACKEND_TIMEOUT_MS, 0, 0, DEFAULT_BATCH,
+              CLI_FORMAT_JSON};
     tc_classifier_options co;
     char version[MAX_VERSION + 32], errbuf[512], *path = NULL;
     tc_model *m = NULL;
@@ -697,6 +712,7 @@ int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
     tc_classifier_options_init(&co);
     co.top_k = o.top_k;
     co.threshold = o.threshold;
+    co.shadow_rate = o.shadow_rate;
     if (o.backend) {
         if (exec_backend_open(&j.backend, o.backend, o.timeout_ms, errbuf,
                               sizeof(errbuf)) != 0) {

@@ -119,6 +119,7 @@ static const char usage_options[] =
     "                  every interface)\n"
     "  --threshold T   below this confidence the intent is \"unknown\"\n"
     "                  (0..1, default 0)\n"
+    "  --shadow-rate X cache hits (0..1, default 0) checked again, below\n"
     "  --threads N     request threads (default: twice the cores, 4 to\n"
     "                  64: a thread runs its connections' handlers one at\n"
     "                  a time and a handler may wait on the store; a slow\n"
@@ -160,6 +161,13 @@ static const char usage_options[] =
 /* The rest of the usage text: one string literal of it all would be past
  * the 4095 bytes C requires compilers to take. */
 static const char usage_notes[] =
+    "\n"
+    "--shadow-rate: that share of the answers served from the cache is\n"
+    "classified again by the model on a background thread, never the\n"
+    "request's; an answer that changed under the same model identity is\n"
+    "logged as \"shadow_disagree\" (its key, never its text) and replaces\n"
+    "the cached one. /metrics: intent_cache_shadow_checks_total{outcome},\n"
+    "intent_cache_shadow_dropped_total and the disagreement rate.\n"
     "\n"
     "Logs go to stderr, one JSON object per line: the library's, one\n"
     "\"http_request\" line per request (method, path, status, bytes,\n"
@@ -204,6 +212,7 @@ typedef struct args {
     const char *store;
     const char *config;
     double threshold;
+    double shadow_rate;
     int threads;
     int max_conns, max_per_ip;
     int header_s, body_s, log_interval_s;
@@ -263,6 +272,7 @@ enum {
     OPT_STORE,
     OPT_HOST,
     OPT_THRESHOLD,
+    OPT_SHADOW_RATE,
     OPT_THREADS,
     OPT_CONFIG,
     OPT_LOG_LEVEL,
@@ -312,6 +322,7 @@ static int parse_args(args *a, int argc, char **argv)
         {"store", required_argument, NULL, OPT_STORE},
         {"host", required_argument, NULL, OPT_HOST},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
+        {"shadow-rate", required_argument, NULL, OPT_SHADOW_RATE},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -368,6 +379,9 @@ static int parse_args(args *a, int argc, char **argv)
             break;
         case OPT_THRESHOLD:
             rc = share_option(&a->threshold, "--threshold", optarg);
+            break;
+        case OPT_SHADOW_RATE:
+            rc = share_option(&a->shadow_rate, "--shadow-rate", optarg);
             break;
         case OPT_THREADS:
             if ((a->threads = (int)parse_long(optarg, 1, 1024)) < 0) {
@@ -634,6 +648,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "intent_service: out of memory\n");
         goto done;
     }
+    co.shadow_rate = a.shadow_rate;
     if ((rc = svc_model_open(&s, &co)) != TC_OK) {
         fprintf(stderr, "intent_service: classifier: %s: %s\n",
                 tc_error_name(rc), tc_errmsg());

@@ -677,7 +677,11 @@ TC_API int tc_cache_stats(tc_ns_stats *out, tc_cache *h, const char *ns);
  * keys without a TTL, feedback's, when memory is full), "not_persistent"
  * with neither AOF nor save points; warning, only then: how to avoid the
  * loss. The same once in the log (event feedback_at_risk, warn), and in
- * tc_metrics_render as tutorcache_feedback_at_risk{reason=...}.
+ * tc_metrics_render as tutorcache_feedback_at_risk{reason=...}. And
+ * "shadow", what the shadow checks of this handle's classifiers counted
+ * (tc_classifier_options.shadow_rate): {"checks","agree","disagree",
+ * "dropped","failed","disagreement_rate"} (disagree / checks, 0 before
+ * any check).
  * Returns TC_OK; TC_ENOMEM.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
  */
@@ -719,6 +723,10 @@ TC_API const char *tc_cache_store_kind(const tc_cache *h);
  * intent_ab_duration_seconds{arm},
  * intent_feedback_corrections_total{original,correct} (at
  * most 100 pairs; later pairs count as original="other",correct="other"),
+ * the shadow checks' intent_cache_shadow_checks_total{outcome="agree"|
+ * "disagree"}, intent_cache_shadow_dropped_total,
+ * intent_cache_shadow_failures_total and the gauge
+ * intent_cache_shadow_disagreement_rate (disagree / checks),
  * tutorcache_cache_requests_total{namespace,tier,result} and the other
  * per-namespace counters, L1 bytes and entries, L2 health. Counters start
  * at zero when the handle opens and count this process only.
@@ -956,13 +964,14 @@ TC_API int tc_model_corrections_json(char **out, const tc_model *m);
  * ([{"label":..., "score":...}]) and further heads ("complexity":
  * "...", "techniques": [...]), and return TC_OK. Any other return fails
  * that classification with TC_ELOADER. Called on the classifying thread,
- * possibly from many threads at once.
+ * possibly from many threads at once, and on the classifier's shadow
+ * thread when shadow_rate is set.
  */
 typedef int (*tc_classifier_fn)(char **json, const char *text, size_t len,
                                 void *userdata);
 
 #define TC_CLASSIFIER_OPTIONS_VERSION 3 /* 2: candidate_*, split;
-                                           3: uncounted */
+                                           3: uncounted, shadow_rate */
 
 typedef struct tc_classifier_options {
     unsigned version;      /* TC_CLASSIFIER_OPTIONS_VERSION, by _init */
@@ -991,6 +1000,20 @@ typedef struct tc_classifier_options {
      * tracking (track_popular; tc_popular_top), as warming does: it
      * asks for texts, it does not make them popular. Default 0. */
     int uncounted;
+    /* version 3: shadow checks. The share (0..1; default 0, off) of
+     * cache hits (L1 or L2, never a correction's override) whose text is
+     * classified again, fresh, on one background thread of the
+     * classifier, never on the caller's: an answer that changed under
+     * the same model identity (a host model or exec: backend replaced
+     * behind one version) is counted (intent_cache_shadow_checks_total
+     * {outcome="agree"|"disagree"}), logged at warn as event
+     * "shadow_disagree" with the L2 key and both intents (the text only
+     * with log_texts), and the cached entry (L1 and L2) replaced by the
+     * fresh answer. At most 256 checks wait; a hit sampled beyond that
+     * is dropped (intent_cache_shadow_dropped_total). Closing the
+     * classifier finishes the checks waiting for at most 2 s and drops
+     * the rest. With a host callback, it is called on that thread too. */
+    double shadow_rate;
 } tc_classifier_options;
 
 /* tc_classifier_options_init - defaults. Thread safety: any thread. */
@@ -1001,9 +1024,11 @@ typedef struct tc_classifier tc_classifier;
 /*
  * tc_classifier_open - a classifier serving through cache (borrowed; it
  * must outlive the classifier). Exactly one of opt->model and opt->fn.
- * Returns TC_OK; TC_EINVAL; TC_ENONS; TC_ENOMEM.
- * Ownership: *out is the caller's (tc_classifier_close()). Thread safety:
- * any thread; the classifier may be shared by all threads.
+ * Returns TC_OK; TC_EINVAL (also a threshold, split or shadow_rate not
+ * in 0..1, NaN included); TC_ENONS; TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_classifier_close(), which joins
+ * its shadow thread; the model, callback and cache must outlive it).
+ * Thread safety: any thread; the classifier may be shared by all threads.
  */
 TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
                               const tc_classifier_options *opt);

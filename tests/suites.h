@@ -54,6 +54,7 @@ Suite *suite_classify(void);     /* check_classify.c: through the cache */
 Suite *suite_classify_ab(void);  /* check_classify_ab.c: A/B rollout */
 Suite *suite_classify_hit(void); /* check_classify_hit.c: the packed L1
                                     form */
+Suite *suite_shadow(void); /* check_shadow.c: cached answers checked fresh */
 /* check_classify.c: text classified by c, from the source want, or the
  * test fails; the result is the caller's. */
 tc_result *cl_classify_ok(tc_classifier *c, const char *text, tc_source want);

@@ -268,7 +268,7 @@ TC_API int tc_cache_stats_json(char **out, tc_cache *h)
 {
     TC__RESET(out, NULL);
     TC__DOOR(h, out, "out is NULL");
-    return tc__stats_json(out, h->core, h->fb);
+    return tc__stats_json(out, h->core, h->fb, h->cls);
 }
 
 TC_API int tc_cache_config_json(char **out, tc_cache *h)

@@ -13,6 +13,7 @@
 #include "cache/cache.h"
 #include "cache/ns.h"
 #include "classify/classify.h"
+#include "classify/shadow.h"
 
 /* A host model's version, with its NUL, at most. */
 #define ID_MAX 128
@@ -37,6 +38,9 @@ struct tc_classifier {
     struct tc__popular *pop; /* track_popular's counting, or NULL */
     tc_classifier *cand; /* an A/B rollout's candidate, or NULL */
     double split;        /* the candidate's share */
+    tc__shadow *shadow;  /* shadow checks (shadow.h), or NULL: off; a
+                            candidate shares its control's */
+    uint64_t shadow_cut; /* tc__shadow_cut(shadow_rate) */
 };
 
 /* The outcome of a classification for the counters: r NULL, an error. */

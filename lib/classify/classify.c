@@ -25,6 +25,10 @@
 #define DEFAULT_TOP_K 3
 #define DEFAULT_NS "intents"
 
+static int compute(char **packed, size_t *plen, int *cacheable,
+                   tc_classifier *c, const char *norm, size_t len,
+                   const char *id);
+
 void tc__classifier_options_init(tc_classifier_options *opt)
 {
     memset(opt, 0, sizeof(*opt));
@@ -63,6 +67,10 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
     if (opt->version >= 2 && (opt->candidate_model || opt->candidate_fn) &&
         !(opt->split >= 0 && opt->split <= 1)) {
         return tc__fail(TC_EINVAL, "split: not in 0..1");
+    }
+    if (opt->version >= 3 &&
+        !(opt->shadow_rate >= 0 && opt->shadow_rate <= 1)) {
+        return tc__fail(TC_EINVAL, "shadow_rate: not in 0..1");
     }
     if (!(c = tc__calloc(1, sizeof(*c)))) {
         return tc__fail(TC_ENOMEM, "out of memory");
@@ -108,6 +116,17 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
             return tc__fail(rc, "candidate: %s", why);
         }
     }
+    if (opt->version >= 3 && opt->shadow_rate > 0) {
+        if ((rc = tc__shadow_new(&c->shadow, counts, compute)) != TC_OK) {
+            tc__classifier_close(c);
+            return rc;
+        }
+        c->shadow_cut = tc__shadow_cut(opt->shadow_rate);
+        if (c->cand) {
+            c->cand->shadow = c->shadow;
+            c->cand->shadow_cut = c->shadow_cut;
+        }
+    }
     *out = c;
     return TC_OK;
 }
@@ -115,6 +134,12 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
 void tc__classifier_close(tc_classifier *c)
 {
     if (c) {
+        /* the thread first: it may be checking this one's hit or a
+         * candidate's */
+        tc__shadow_free(c->shadow);
+        if (c->cand) {
+            c->cand->shadow = NULL;
+        }
         tc__free(c->ns);
         tc__free(c->fn_version);
         tc__classifier_close(c->cand);
@@ -536,6 +561,10 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         if (rc == TC_EPROTO) {
             /* not a classification (another writer, or damage): ask */
             rc = classify_miss(out, c, key, normlen, key, keylen, id, t0);
+        } else if (rc == TC_OK && c->shadow &&
+                   tc__shadow_pick(c->shadow_cut)) {
+            tc__shadow_offer(c->shadow, c, key, keylen, normlen,
+                             (*out)->intent);
         }
     } else if (rc == TC_MISS) {
         rc = classify_miss(out, c, key, normlen, key, keylen, id, t0);
@@ -619,6 +648,10 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
         if (it->status == TC_OK) {
             st = answer(&out[k], c, it->val, it->len, tier_source(it->tier), id,
                         c->nsh, it->key, it->keylen, t0);
+            if (st == TC_OK && c->shadow && tc__shadow_pick(c->shadow_cut)) {
+                tc__shadow_offer(c->shadow, c, it->key, it->keylen,
+                                 normlens[k], out[k]->intent);
+            }
         }
         if (st == TC_EPROTO) {
             /* a miss, or not a classification (another writer, damage) */

@@ -27,7 +27,8 @@ const size_t tc__cls_nbounds = NBOUNDS;
 #define A_SUM (A_BUCKET + NBOUNDS + 1)
 #define A_SIZE (A_SUM + 1)
 #define K_ARM (K_SUM + 1)
-#define K_COUNT (K_ARM + TC__ARM_COUNT * A_SIZE)
+#define K_SHADOW (K_ARM + TC__ARM_COUNT * A_SIZE)
+#define K_COUNT (K_SHADOW + TC__SHADOW_COUNT)
 
 /* One classifier's arms (tc__cls_arms_add). */
 typedef struct arm_models {
@@ -240,4 +241,18 @@ void tc__cls_count_arm_feedback(tc__cls_counts *k, tc__cls_arm arm,
                 (correction ? TC__ARM_CORRECTIONS : TC__ARM_CONFIRMATIONS),
             1);
     }
+}
+
+void tc__cls_count_shadow(tc__cls_counts *k, tc__shadow_what what)
+{
+    if (k && what < TC__SHADOW_COUNT) {
+        tc__counters_add(&k->c, K_SHADOW + (size_t)what, 1);
+    }
+}
+
+uint64_t tc__cls_shadow_get(const tc__cls_counts *k, tc__shadow_what what)
+{
+    return k && what < TC__SHADOW_COUNT
+               ? tc__counters_sum(&k->c, K_SHADOW + (size_t)what)
+               : 0;
 }

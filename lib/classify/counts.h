@@ -94,4 +94,18 @@ uint64_t tc__cls_arm_sum_us(const tc__cls_counts *k, tc__cls_arm arm);
  * answer, or a feedback record naming one of its models). */
 int tc__cls_arms_used(const tc__cls_counts *k);
 
+/* What the shadow checks of cached answers count (shadow.c). */
+typedef enum tc__shadow_what {
+    TC__SHADOW_AGREE = 0, /* the fresh answer had the cached intent */
+    TC__SHADOW_DISAGREE,  /* it had another: the entry was replaced */
+    TC__SHADOW_DROPPED,   /* sampled, not checked: the queue was full */
+    TC__SHADOW_FAILED,    /* the fresh classification failed, or its
+                             model changed under the key meanwhile */
+    TC__SHADOW_COUNT
+} tc__shadow_what;
+
+/* Counts one shadow check's outcome; a no-op on a NULL k. */
+void tc__cls_count_shadow(tc__cls_counts *k, tc__shadow_what what);
+uint64_t tc__cls_shadow_get(const tc__cls_counts *k, tc__shadow_what what);
+
 #endif

@@ -315,10 +315,42 @@ static void feedback_families(tc__sb *b, tc__cache *h, tc__fb *fbx)
     sample(b, "tutorcache_feedback_store_up", lab, (uint64_t)hl.up);
 }
 
+/* Shadow checks of cached answers (classify/shadow.c): their outcomes,
+ * the hits sampled but dropped, and the share of checks that disagreed,
+ * the number that says whether the cache's TTL is too long. */
+static void shadow_families(tc__sb *b, const tc__cls_counts *m)
+{
+    uint64_t agree = tc__cls_shadow_get(m, TC__SHADOW_AGREE);
+    uint64_t disagree = tc__cls_shadow_get(m, TC__SHADOW_DISAGREE);
+
+    family(b, "intent_cache_shadow_checks_total", "counter",
+           "Cached answers classified again fresh, by outcome.");
+    sample(b, "intent_cache_shadow_checks_total", "{outcome=\"agree\"}",
+           agree);
+    sample(b, "intent_cache_shadow_checks_total", "{outcome=\"disagree\"}",
+           disagree);
+    family(b, "intent_cache_shadow_dropped_total", "counter",
+           "Cache hits sampled for a shadow check but dropped: the queue "
+           "was full.");
+    sample(b, "intent_cache_shadow_dropped_total", NULL,
+           tc__cls_shadow_get(m, TC__SHADOW_DROPPED));
+    family(b, "intent_cache_shadow_failures_total", "counter",
+           "Shadow checks whose fresh classification failed.");
+    sample(b, "intent_cache_shadow_failures_total", NULL,
+           tc__cls_shadow_get(m, TC__SHADOW_FAILED));
+    family(b, "intent_cache_shadow_disagreement_rate", "gauge",
+           "Shadow checks that disagreed over all checks (0 before any).");
+    tc__sb_printf(b, "intent_cache_shadow_disagreement_rate %.6f\n",
+                  agree + disagree
+                      ? (double)disagree / (double)(agree + disagree)
+                      : 0.0);
+}
+
 int tc__metrics_render(tc__sb *b, tc__cache *h, tc__fb *fbx,
                        const tc__cls_counts *cls, const tc__fb_counts *fb)
 {
     classify_families(b, cls, fb);
+    shadow_families(b, cls);
     cache_families(b, h, fbx);
     store_families(b, h, fbx);
     feedback_families(b, h, fbx);

@@ -25,8 +25,10 @@ int tc__metrics_render(tc__sb *b, tc__cache *h, tc__fb *fbx,
                        const tc__cls_counts *cls, const tc__fb_counts *fb);
 
 /* tc_cache_stats_json and tc_cache_config_json; *out is tc__malloc'd
- * (cJSON's allocator is the library's). fb as fbx above. */
-int tc__stats_json(char **out, tc__cache *h, tc__fb *fb);
+ * (cJSON's allocator is the library's). fb as fbx above; cls, the
+ * handle's classification counters, may be NULL. */
+int tc__stats_json(char **out, tc__cache *h, tc__fb *fb,
+                   const tc__cls_counts *cls);
 int tc__config_json(char **out, tc__cache *h, tc__fb *fb);
 
 /* The cache that holds namespace ns: the overrides' lives with the

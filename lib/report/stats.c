@@ -87,7 +87,28 @@ static void feedback_json(cJSON *root, tc__cache *h, tc__fb *fb)
     }
 }
 
-int tc__stats_json(char **out, tc__cache *h, tc__fb *fb)
+/* What the shadow checks of cached answers counted (classify/shadow.c),
+ * and the share of checks that disagreed. */
+static void shadow_json(cJSON *root, const tc__cls_counts *cls)
+{
+    double agree = (double)tc__cls_shadow_get(cls, TC__SHADOW_AGREE);
+    double disagree = (double)tc__cls_shadow_get(cls, TC__SHADOW_DISAGREE);
+    cJSON *o = cJSON_AddObjectToObject(root, "shadow");
+
+    cJSON_AddNumberToObject(o, "checks", agree + disagree);
+    cJSON_AddNumberToObject(o, "agree", agree);
+    cJSON_AddNumberToObject(o, "disagree", disagree);
+    cJSON_AddNumberToObject(
+        o, "dropped", (double)tc__cls_shadow_get(cls, TC__SHADOW_DROPPED));
+    cJSON_AddNumberToObject(
+        o, "failed", (double)tc__cls_shadow_get(cls, TC__SHADOW_FAILED));
+    cJSON_AddNumberToObject(o, "disagreement_rate",
+                            agree + disagree ? disagree / (agree + disagree)
+                                             : 0);
+}
+
+int tc__stats_json(char **out, tc__cache *h, tc__fb *fb,
+                   const tc__cls_counts *cls)
 {
     const tc__config *cfg = tc__cache_config(h);
     cJSON *root, *nss, *o;
@@ -138,6 +159,7 @@ int tc__stats_json(char **out, tc__cache *h, tc__fb *fb)
         cJSON_AddNumberToObject(o, "degraded", (double)s.degraded);
     }
     feedback_json(root, h, fb);
+    shadow_json(root, cls);
     return render(out, root);
 }
 
