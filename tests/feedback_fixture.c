@@ -99,6 +99,11 @@ void fb_add_lmdb(Suite *su, const char *name, const TTest *test)
     add_case(su, name, test, fb_setup);
 }
 
+void fb_add_cluster(Suite *su, const char *name, const TTest *test)
+{
+    add_case(su, name, test, fb_setup_cluster);
+}
+
 const char *fb_url(void)
 {
     static char url[600];

@@ -34,6 +34,8 @@ void fb_add(Suite *su, const char *name, const TTest *test);
 int fb_on_cluster(void);
 /* Adds test on LMDB only: the caller says there why not the cluster. */
 void fb_add_lmdb(Suite *su, const char *name, const TTest *test);
+/* Adds test on the cluster only, named name (give it "_cluster"). */
+void fb_add_cluster(Suite *su, const char *name, const TTest *test);
 /* The URL fb_open opens, for a handle opened another way. */
 const char *fb_url(void);
 /* What feedback stats say of fb_open's store (FB_LMDB_STORE, or the
