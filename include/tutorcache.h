@@ -1109,7 +1109,11 @@ TC_API void tc_result_free(tc_result *r);
  * the spool take turns through a lock on the file. A spool line that is
  * not a record is moved to feedback.spool.bad and logged, never dropped.
  * Each process replays a spool into its own store: handles on different
- * stores must not be given the same spool_dir.
+ * stores must not be given the same spool_dir. The one default spool that
+ * every Redis store shared before, $XDG_STATE_HOME/tutorcache/spool/
+ * feedback.spool, is replayed into none; while it holds lines, a handle
+ * on Redis logs feedback_spool_orphaned (warn) when it opens: import the
+ * file on the store it was meant for (tutorcache feedback import).
  *
  * Feedback needs a durable store: with memory: it is TC_EINVAL (except
  * for a dry-run import, which stores nothing).

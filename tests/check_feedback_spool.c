@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cache_fixture.h"
 #include "feedback_fixture.h"
@@ -401,6 +402,65 @@ START_TEST(test_spool_of_feedback_store)
 }
 END_TEST
 
+static int orphan_lines;
+
+static void count_orphans(void *ud, tc_log_level level, const char *json)
+{
+    (void)ud;
+    if (level == TC_LOG_WARN && strstr(json, "\"feedback_spool_orphaned\"") &&
+        strstr(json, "feedback import")) {
+        orphan_lines++;
+    }
+}
+
+/*
+ * The spool every Redis store shared before each had its own holds a
+ * record: a handle on the cluster says so once when it opens, and does
+ * not replay it (no one knows the store it was meant for).
+ */
+START_TEST(test_spool_orphans)
+{
+    char shared[800], **lines, *content;
+    tc_options o;
+    tc_cache *h = NULL;
+    size_t n;
+
+    ck_assert_int_eq(mkdir(fb_path("state"), 0700), 0);
+    ck_assert_int_eq(mkdir(fb_path("state/tutorcache"), 0700), 0);
+    ck_assert_int_eq(mkdir(fb_path("state/tutorcache/spool"), 0700), 0);
+    snprintf(shared, sizeof(shared), "%s",
+             fb_path("state/tutorcache/spool/feedback.spool"));
+    tt_write_file(
+        shared,
+        "{\"id\":\"1699999999999-00000000000000ff\",\"text\":"
+        "\"old\",\"original_intent\":\"a\",\"correct_intent\":"
+        "\"b\",\"original_confidence\":0.5,\"feedback_type\":"
+        "\"correction\",\"timestamp\":\"2023-11-14T22:13:20.000Z\"}\n",
+        0600);
+    tc_options_init(&o);
+    o.store_url = fb_url();
+    o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
+    o.log_fn = count_orphans;
+    orphan_lines = 0;
+    ck_assert_msg(tc_cache_open(&h, &o) == TC_OK, "open: %s", tc_errmsg());
+    ck_assert_int_eq(orphan_lines, 1);
+    ck_assert_int_eq(fb_submit(h, fb_base_json, NULL), TC_OK);
+    n = fb_export_all(h, &lines);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_ptr_null(strstr(lines[0], "00000000000000ff"));
+    fb_free_lines(lines, n);
+    content = fb_slurp(shared);
+    ck_assert_ptr_nonnull(strstr(content, "00000000000000ff"));
+    free(content);
+    tc_cache_close(h);
+    /* an empty one is nothing to say */
+    tt_write_file(shared, "", 0600);
+    ck_assert_msg(tc_cache_open(&h, &o) == TC_OK, "open: %s", tc_errmsg());
+    tc_cache_close(h);
+    ck_assert_int_eq(orphan_lines, 1);
+}
+END_TEST
+
 void suite_feedback_spool(Suite *su)
 {
     fb_add(su, "spool_replay", test_spool_replay);
@@ -411,6 +471,7 @@ void suite_feedback_spool(Suite *su)
     fb_add(su, "spool_per_store", test_spool_per_store);
     fb_add_cluster(su, "spool_cluster_paused_cluster",
                    test_spool_cluster_paused);
+    fb_add_cluster(su, "spool_orphans_cluster", test_spool_orphans);
     /* configurations only: no store is opened */
     fb_add_lmdb(su, "spool_dirs", test_spool_dirs);
     /* LMDB only: its cache is the LMDB, its feedback_store a Redis */
