@@ -1180,15 +1180,23 @@ TC_API int tc_popular_flush(tc_cache *h);
  *
  * When the store is unreachable (or its circuit breaker is open) the
  * record goes to <spool_dir>/feedback.spool (one JSON line per record;
- * config "spool_dir" or TUTORCACHE_SPOOL_DIR, by default beside the LMDB
- * directory or under $XDG_STATE_HOME/tutorcache), fsync'd before the call
- * returns, and the call returns TC_OK and the id. The spool is replayed in
- * order, without duplicates (records are stored idempotently by id), by
- * the next feedback call of the process that spooled, and by any other
- * process at its first feedback call after its last look, which it takes
- * at most once a second; processes sharing the spool take turns through
- * a lock on the file. A spool line that is not a record is moved to
- * feedback.spool.bad and logged, never dropped.
+ * config "spool_dir" or TUTORCACHE_SPOOL_DIR, by default the store's own:
+ * beside the LMDB directory, or for Redis
+ * $XDG_STATE_HOME/tutorcache/spool/<kind>-<hash of host, port and db, or
+ * of a cluster's seed nodes in any order>; feedback_store's, when one is
+ * set), fsync'd before the call returns, and the call returns TC_OK and
+ * the id. The spool is replayed in order, without duplicates (records are
+ * stored idempotently by id), by the next feedback call of the process
+ * that spooled, and by any other process at its first feedback call after
+ * its last look, which it takes at most once a second; processes sharing
+ * the spool take turns through a lock on the file. A spool line that is
+ * not a record is moved to feedback.spool.bad and logged, never dropped.
+ * Each process replays a spool into its own store: handles on different
+ * stores must not be given the same spool_dir. The one default spool that
+ * every Redis store shared before, $XDG_STATE_HOME/tutorcache/spool/
+ * feedback.spool, is replayed into none; while it holds lines, a handle
+ * on Redis logs feedback_spool_orphaned (warn) when it opens: import the
+ * file on the store it was meant for (tutorcache feedback import).
  *
  * Feedback needs a durable store: with memory: it is TC_EINVAL (except
  * for a dry-run import, which stores nothing).

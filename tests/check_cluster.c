@@ -211,6 +211,20 @@ START_TEST(test_batches_across_nodes)
 END_TEST
 
 /* The id of node i (CLUSTER MYID); the caller frees it. */
+int ccl_other_master(int node)
+{
+    int other = -1;
+
+    for (int i = 0; i < TCL_NODES && other < 0; i++) {
+        char key[32];
+
+        tcl_key_on(ccl, i, "x", key, sizeof(key));
+        other = i != node && key[0] ? i : -1;
+    }
+    ck_assert_int_ge(other, 0);
+    return other;
+}
+
 static char *node_id(int i)
 {
     char *id = trs_cmd(tcl_node(ccl, i), "CLUSTER MYID");
@@ -275,18 +289,12 @@ START_TEST(test_slot_migration)
     tc__store *st = ccl_open(&cfg, NULL, 1000);
     tc__cluster *c = (tc__cluster *)st;
     char keys[6][32], *src_id, *dst_id;
-    int slot = tcl_keyslot(ccl, "mig"), src, dst = -1;
+    int slot = tcl_keyslot(ccl, "mig"), src, dst;
     uint64_t redirects;
 
     src = tcl_master_of(ccl, (unsigned)slot);
-    for (int i = 0; i < TCL_NODES && dst < 0; i++) {
-        char key[32];
-
-        tcl_key_on(ccl, i, "x", key, sizeof(key));
-        dst = i != src && key[0] ? i : -1;
-    }
     ck_assert_int_ge(src, 0);
-    ck_assert_int_ge(dst, 0);
+    dst = ccl_other_master(src);
     for (int i = 0; i < 6; i++) {
         snprintf(keys[i], sizeof(keys[i]), "tc:{mig}:%d", i);
         ck_assert_int_eq(ccl_put(st, keys[i], keys[i]), TC_OK);

@@ -20,6 +20,9 @@ void ccl_teardown(void);
 tc__store *ccl_open(tc__config *cfg, const char *url, int timeout_ms);
 void ccl_close(tc__store *st, tc__config *cfg);
 
+/* A master of the suite's cluster other than node (one serving slots). */
+int ccl_other_master(int node);
+
 /* One key set (60 s); and a key's value checked (want NULL: a miss). */
 int ccl_put(tc__store *st, const char *key, const char *val);
 void ccl_expect(tc__store *st, const char *key, const char *want);

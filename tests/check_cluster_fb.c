@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <check.h>
+#include <hiredis/hiredis.h>
 
 #include "check_cluster.h"
 #include "tutorcache.h"
@@ -199,9 +200,144 @@ START_TEST(test_fb_purge)
 }
 END_TEST
 
+/*
+ * Moves every key of slot from master src to master dst, as a reshard
+ * does (IMPORTING, MIGRATING, MIGRATE in batches, then the slot given to
+ * dst on every node), and waits for the cluster to settle.
+ */
+static void move_slot(int slot, int src, int dst)
+{
+    char *src_id = trs_cmd(tcl_node(ccl, src), "CLUSTER MYID");
+    char *dst_id = trs_cmd(tcl_node(ccl, dst), "CLUSTER MYID");
+    redisContext *c = redisConnect("127.0.0.1", trs_port(tcl_node(ccl, src)));
+    redisReply *keys, *r;
+    char port[16];
+
+    ck_assert_ptr_nonnull(src_id);
+    ck_assert_ptr_nonnull(dst_id);
+    ck_assert_msg(c && !c->err, "connect to node %d", src);
+    free(trs_cmd(tcl_node(ccl, dst), "CLUSTER SETSLOT %d IMPORTING %s", slot,
+                 src_id));
+    free(trs_cmd(tcl_node(ccl, src), "CLUSTER SETSLOT %d MIGRATING %s", slot,
+                 dst_id));
+    snprintf(port, sizeof(port), "%d", trs_port(tcl_node(ccl, dst)));
+    while ((keys = redisCommand(c, "CLUSTER GETKEYSINSLOT %d 500", slot)) &&
+           keys->type == REDIS_REPLY_ARRAY && keys->elements > 0) {
+        size_t n = 8 + keys->elements;
+        const char **argv = calloc(n, sizeof(*argv));
+        const char *head[] = {"MIGRATE", "127.0.0.1", port,      "",
+                              "0",       "5000",      "REPLACE", "KEYS"};
+
+        ck_assert_ptr_nonnull(argv);
+        memcpy(argv, head, sizeof(head));
+        for (size_t i = 0; i < keys->elements; i++) {
+            argv[8 + i] = keys->element[i]->str;
+        }
+        r = redisCommandArgv(c, (int)n, argv, NULL);
+        ck_assert_msg(r && r->type == REDIS_REPLY_STATUS, "MIGRATE: %s",
+                      r && r->str ? r->str : "no reply");
+        freeReplyObject(r);
+        free(argv);
+        freeReplyObject(keys);
+    }
+    freeReplyObject(keys);
+    redisFree(c);
+    for (int i = 0; i < TCL_NODES; i++) {
+        /* replicas may refuse; the masters matter */
+        free(trs_cmd(tcl_node(ccl, i), "CLUSTER SETSLOT %d NODE %s", slot,
+                     dst_id));
+    }
+    ck_assert_int_eq(tcl_wait_ok(ccl, 10000), 0);
+    free(src_id);
+    free(dst_id);
+}
+
+/* An export's FILE that moves the feedback slot once the first page of
+ * records (1000, redis_fb.c's PAGE) has been written to it. */
+typedef struct mover {
+    int lines, moved;
+} mover;
+
+static ssize_t mover_write(void *cookie, const char *buf, size_t n)
+{
+    mover *m = cookie;
+
+    for (size_t i = 0; i < n; i++) {
+        m->lines += buf[i] == '\n';
+    }
+    if (!m->moved && m->lines >= 1000) {
+        int slot = tcl_keyslot(ccl, "{tc:fb}:stream");
+        int src = tcl_master_of(ccl, (unsigned)slot);
+
+        ck_assert_int_ge(src, 0);
+        move_slot(slot, src, ccl_other_master(src));
+        m->moved = 1;
+    }
+    return (ssize_t)n;
+}
+
+/*
+ * The feedback slot moves to another master between two pages of an
+ * export: the export follows MOVED and goes on where it was, each record
+ * written once. Retried from the start, it wrote the first page twice.
+ */
+START_TEST(test_fb_export_slot_moved)
+{
+    size_t total = 1200, len = 0;
+    char *text = NULL;
+    tc_cache *h = open_cluster();
+    tc_import_report *rep = NULL;
+    cookie_io_functions_t io = {.write = mover_write};
+    mover m = {0, 0};
+    uint64_t count = 0;
+    FILE *in, *out;
+
+    /* confirmations: records with no override, one key each */
+    in = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(in);
+    for (size_t i = 0; i < total; i++) {
+        fprintf(in,
+                "{\"id\":\"mv-%zu\",\"text\":\"moved %zu\",\"original_intent\":"
+                "\"a\",\"correct_intent\":\"a\",\"original_confidence\":0.5,"
+                "\"feedback_type\":\"confirmation\"}\n",
+                i, i);
+    }
+    fclose(in);
+    in = fmemopen(text, len, "r");
+    ck_assert_ptr_nonnull(in);
+    ck_assert_msg(tc_feedback_import(&rep, h, in, TC_IMPORT_JSONL, 0, NULL,
+                                     NULL) == TC_OK,
+                  "import: %s", tc_errmsg());
+    fclose(in);
+    ck_assert_uint_eq(rep->accepted, total);
+    ck_assert_uint_eq(rep->spooled, 0);
+    tc_import_report_free(rep);
+    /* what the other tests stored before: the export holds it too */
+    {
+        char *v = on_fb_master("XLEN", "{tc:fb}:stream");
+
+        total = (size_t)atoll(v);
+        free(v);
+    }
+    ck_assert_uint_gt(total, 1000);
+    out = fopencookie(&m, "w", io);
+    ck_assert_ptr_nonnull(out);
+    setvbuf(out, NULL, _IONBF, 0);
+    ck_assert_msg(tc_feedback_export(h, out, &count) == TC_OK, "export: %s",
+                  tc_errmsg());
+    fclose(out);
+    ck_assert_int_eq(m.moved, 1);
+    ck_assert_uint_eq(count, total);
+    ck_assert_int_eq(m.lines, (int)total);
+    free(text);
+    tc_cache_close(h);
+}
+END_TEST
+
 void cluster_fb_tests(TCase *tc)
 {
     tcase_add_test(tc, test_fb_purge);
     tcase_add_test(tc, test_fb_override);
     tcase_add_test(tc, test_fb_import_export);
+    tcase_add_test(tc, test_fb_export_slot_moved);
 }

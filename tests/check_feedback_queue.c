@@ -1,9 +1,9 @@
 /*
  * check_feedback_queue.c - what happens to feedback once stored: the
  * retraining queue (consume, ack, claim, a consumer that dies), retention,
- * the spool that keeps records while the store cannot (through the
- * test-only fault hook), threads submitting at once, and failing
- * allocations. Part of the feedback suite (check_feedback.c).
+ * threads submitting at once, and failing allocations; and, through
+ * check_feedback_spool.c, the spool. Part of the feedback suite
+ * (check_feedback.c).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -258,206 +258,6 @@ START_TEST(test_retention_by_put)
 }
 END_TEST
 
-/* ---- the spool
- * ---------------------------------------------------------------- */
-
-START_TEST(test_spool_replay)
-{
-    tc_cache *h = fb_open(NULL);
-    char id[TC_FEEDBACK_ID_MAX], id2[TC_FEEDBACK_ID_MAX], **lines, *content;
-    char want[1024], *s;
-    size_t n;
-
-    tc__feedback_set_fault(h, -1);
-    {
-        int spooled = -1;
-
-        ck_assert_msg(tc_feedback_submit_json(id, &spooled, h, fb_base_json,
-                                              strlen(fb_base_json)) == TC_OK,
-                      "%s", tc_errmsg());
-        ck_assert_int_eq(spooled, 1); /* the caller learns where it went */
-    }
-    fb_expect_id(id);
-    content = fb_slurp(fb_spool_file("feedback.spool"));
-    ck_assert_ptr_nonnull(strstr(content, id));
-    ck_assert_ptr_nonnull(strchr(content, '\n'));
-    ck_assert_str_eq(strchr(content, '\n'), "\n"); /* one whole line */
-    free(content);
-    /* still down: the next record joins it, in order */
-    ck_assert_int_eq(
-        fb_submit(h,
-                  "{\"text\":\"second\",\"original_intent\":\"c\","
-                  "\"correct_intent\":\"d\",\"original_confidence\":"
-                  "0.5,\"feedback_type\":\"correction\"}",
-                  id2),
-        TC_OK);
-    s = fb_stats(h);
-    ck_assert_int_eq(fb_stat_num(s, "spooled"), 2);
-    ck_assert_int_eq(fb_stat_num(s, "kept"), 0);
-    tc_free(s);
-    ck_assert_uint_eq(fb_export_count(h), 0);
-    /* back: the next call replays, exactly once */
-    tc__feedback_set_fault(h, 0);
-    n = fb_export_all(h, &lines);
-    ck_assert_uint_eq(n, 2);
-    ck_assert_ptr_nonnull(strstr(lines[0], id));
-    ck_assert_ptr_nonnull(strstr(lines[1], id2));
-    snprintf(want, sizeof(want), "{\"id\":\"%s\",", id);
-    ck_assert_int_eq(strncmp(lines[0], want, strlen(want)), 0);
-    fb_free_lines(lines, n);
-    content = fb_slurp(fb_spool_file("feedback.spool"));
-    ck_assert_str_eq(content, "");
-    free(content);
-    ck_assert_uint_eq(fb_export_count(h), 2);
-    s = fb_stats(h);
-    ck_assert_int_eq(fb_stat_num(s, "correction"), 2);
-    ck_assert_int_eq(fb_stat_num(s, "spooled"), 0);
-    ck_assert_int_eq(fb_stat_num(s, "queued"), 2);
-    tc_free(s);
-    tc_cache_close(h);
-}
-END_TEST
-
-/*
- * A replay that stopped half way leaves lines already stored in the
- * spool: replaying them again stores and counts nothing twice. A line
- * that is not a record goes to feedback.spool.bad.
- */
-START_TEST(test_spool_duplicates_and_bad_line)
-{
-    tc_cache *h = fb_open(NULL);
-    char id[TC_FEEDBACK_ID_MAX], old[64], **lines, *stored;
-    char *content, *s;
-    size_t n;
-    FILE *f;
-
-    ck_assert_int_eq(fb_submit(h, fb_base_json, id), TC_OK);
-    n = fb_export_all(h, &lines);
-    ck_assert_uint_eq(n, 1);
-    stored = strdup(lines[0]);
-    fb_free_lines(lines, n);
-    /* a spooled record (so this process knows of the spool) */
-    tc__feedback_set_fault(h, -1);
-    ck_assert_int_eq(
-        fb_submit(h,
-                  "{\"text\":\"later\",\"original_intent\":\"c\","
-                  "\"correct_intent\":\"c\",\"original_confidence\":"
-                  "0.5,\"feedback_type\":\"confirmation\"}",
-                  NULL),
-        TC_OK);
-    f = fopen(fb_spool_file("feedback.spool"), "a");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "%s\n{\"id\":\"garbage\n%s\n", stored, stored);
-    /* a record spooled by some other process, with an id of before 0.2.0 */
-    snprintf(old, sizeof(old), "1699999999999-00000000000000ff");
-    fprintf(f,
-            "{\"id\":\"%s\",\"text\":\"old\","
-            "\"original_intent\":\"a\",\"correct_intent\":\"b\","
-            "\"original_confidence\":0.5,\"feedback_type\":\"correction\","
-            "\"timestamp\":\"2023-11-14T22:13:20.000Z\"}\n",
-            old);
-    fclose(f);
-    tc__feedback_set_fault(h, 0);
-    n = fb_export_all(h, &lines);
-    /* each once, in the order they were stored */
-    ck_assert_uint_eq(n, 3);
-    ck_assert_str_eq(lines[0], stored);
-    ck_assert_ptr_nonnull(strstr(lines[1], "\"later\""));
-    ck_assert_ptr_nonnull(strstr(lines[2], old));
-    fb_free_lines(lines, n);
-    content = fb_slurp(fb_spool_file("feedback.spool.bad"));
-    ck_assert_str_eq(content, "{\"id\":\"garbage\n");
-    free(content);
-    content = fb_slurp(fb_spool_file("feedback.spool"));
-    ck_assert_str_eq(content, "");
-    free(content);
-    s = fb_stats(h);
-    ck_assert_int_eq(fb_stat_num(s, "correction"), 2);
-    ck_assert_int_eq(fb_stat_num(s, "confirmation"), 1);
-    tc_free(s);
-    free(stored);
-    tc_cache_close(h);
-}
-END_TEST
-
-/*
- * The store fails for one batch in the middle of an import: every record
- * is stored afterwards, exactly once, and the report says how many went
- * through the spool.
- */
-START_TEST(test_spool_import)
-{
-    tc_cache *h = fb_open(NULL);
-    size_t total = TC__FB_BATCH * 2 + 100, cap = total * 200, o = 0;
-    char *text = malloc(cap), **lines, *s;
-    tc_import_report *r;
-    size_t n;
-
-    ck_assert_ptr_nonnull(text);
-    for (size_t i = 0; i < total; i++) {
-        o += (size_t)snprintf(text + o, cap - o,
-                              "{\"text\":\"q%zu\",\"original_intent\":\"a\","
-                              "\"correct_intent\":\"b\","
-                              "\"original_confidence\":0.5,"
-                              "\"feedback_type\":\"correction\"}\n",
-                              i);
-    }
-    tc__feedback_set_fault(h, 1);
-    r = fb_import_text(h, text, TC_IMPORT_JSONL, 0);
-    ck_assert_uint_eq(r->accepted, total);
-    ck_assert_uint_eq(r->spooled, TC__FB_BATCH);
-    tc_import_report_free(r);
-    n = fb_export_all(h, &lines);
-    ck_assert_uint_eq(n, total);
-    {
-        char *seen = calloc(total, 1);
-
-        ck_assert_ptr_nonnull(seen);
-        for (size_t i = 0; i < n; i++) {
-            size_t q = total;
-
-            ck_assert_int_eq(
-                sscanf(strstr(lines[i], "\"text\":\"q"), "\"text\":\"q%zu", &q),
-                1);
-            ck_assert_msg(q < total && !seen[q], "q%zu twice", q);
-            seen[q] = 1;
-        }
-        free(seen);
-    }
-    fb_free_lines(lines, n);
-    s = fb_stats(h);
-    ck_assert_int_eq(fb_stat_num(s, "correction"), (long long)total);
-    ck_assert_int_eq(fb_stat_num(s, "queued"), (long long)total);
-    ck_assert_int_eq(fb_stat_num(s, "spooled"), 0);
-    tc_free(s);
-    free(text);
-    tc_cache_close(h);
-}
-END_TEST
-
-/* No spool directory to fall back on: the record is not accepted. */
-START_TEST(test_spool_unwritable)
-{
-    tc_cache *h;
-    char cfg[700], id[TC_FEEDBACK_ID_MAX] = "x";
-    FILE *f;
-
-    /* a spool_dir below a regular file can never be created */
-    f = fopen(fb_path("file"), "w");
-    ck_assert_ptr_nonnull(f);
-    fclose(f);
-    snprintf(cfg, sizeof(cfg), "{\"spool_dir\": \"%s/file/spool\"}", fb_dir());
-    h = fb_open(cfg);
-    tc__feedback_set_fault(h, -1);
-    ck_assert_int_eq(fb_submit(h, fb_base_json, id), TC_EIO);
-    ck_assert_str_eq(id, "");
-    ck_assert_msg(strstr(tc_errmsg(), "spool") != NULL, "%s", tc_errmsg());
-    tc__feedback_set_fault(h, 0);
-    ck_assert_uint_eq(fb_export_count(h), 0);
-    tc_cache_close(h);
-}
-END_TEST
-
 /* ---- threads and allocation failures ------------------------------------- */
 
 typedef struct worker {
@@ -585,15 +385,7 @@ void suite_feedback_queue(Suite *su)
     fb_add(su, "retention", test_retention);
     /* LMDB only: it reads the LMDB store's own stats (tc__fb_lmdb_ops) */
     fb_add_lmdb(su, "retention_by_put", test_retention_by_put);
-    /* LMDB only for now: on the cluster the spooled records are not in
-     * the spool file where the test looks (issue 14, to be looked at) */
-    fb_add_lmdb(su, "spool_replay", test_spool_replay);
-    fb_add_lmdb(su, "spool_duplicates_and_bad_line",
-           test_spool_duplicates_and_bad_line);
-    fb_add_lmdb(su, "spool_import", test_spool_import);
-    fb_add(su, "spool_unwritable", test_spool_unwritable);
-    /* LMDB only for now: on the cluster the export holds 401 records of
-     * the 400 submitted (issue 14, to be looked at) */
-    fb_add_lmdb(su, "threads", test_threads);
+    suite_feedback_spool(su);
+    fb_add(su, "threads", test_threads);
     fb_add(su, "alloc_failures", test_alloc_failures);
 }

@@ -12,11 +12,23 @@
 
 static char *tdir;               /* the test's */
 static const char *cluster_url;  /* the case on the cluster: its URL */
+static char *state_was;          /* XDG_STATE_HOME before the case */
+static char spool[700];          /* the spool of the handle last opened */
 
+/*
+ * A network store's spool lies under XDG_STATE_HOME (config_spool.c):
+ * the test's dir stands in for it, so that a case never writes the
+ * state of the user running the suite, nor replays what another run
+ * left there.
+ */
 void fb_setup(void)
 {
+    const char *was = getenv("XDG_STATE_HOME");
+
     tdir = tt_mkdtemp();
     ck_assert_ptr_nonnull(tdir);
+    state_was = was ? strdup(was) : NULL;
+    ck_assert_int_eq(setenv("XDG_STATE_HOME", fb_path("state"), 1), 0);
 }
 
 static void fb_setup_cluster(void)
@@ -35,7 +47,15 @@ void fb_teardown(void)
     tt_rmtree(tdir);
     free(tdir);
     tdir = NULL;
+    if (state_was) {
+        setenv("XDG_STATE_HOME", state_was, 1);
+    } else {
+        unsetenv("XDG_STATE_HOME");
+    }
+    free(state_was);
+    state_was = NULL;
     cluster_url = NULL;
+    spool[0] = '\0';
 }
 
 const char *fb_dir(void)
@@ -79,6 +99,11 @@ void fb_add_lmdb(Suite *su, const char *name, const TTest *test)
     add_case(su, name, test, fb_setup);
 }
 
+void fb_add_cluster(Suite *su, const char *name, const TTest *test)
+{
+    add_case(su, name, test, fb_setup_cluster);
+}
+
 const char *fb_url(void)
 {
     static char url[600];
@@ -116,7 +141,7 @@ const char *fb_path(const char *name)
     return p;
 }
 
-/* A handle on lmdb://<tdir>/db; config_json, when given, is its file. */
+/* A handle on url; config_json, when given, is its file. */
 tc_cache *fb_open_url(const char *url, const char *config_json)
 {
     tc_options o;
@@ -126,11 +151,18 @@ tc_cache *fb_open_url(const char *url, const char *config_json)
     o.store_url = url;
     o.flags = TC_OPT_NO_ENV | (config_json ? 0 : TC_OPT_NO_CONFIG);
     o.lmdb_map_bytes = (size_t)64 << 20;
+    if (cluster_url && strcmp(url, cluster_url) == 0) {
+        /* generous: a put of a 1024-record batch can take longer than the
+         * default 250 ms on a loaded machine, and would be spooled */
+        o.command_timeout_ms = 2000;
+    }
     if (config_json) {
         tt_write_file(fb_path("config.json"), config_json, 0644);
         o.config_path = fb_path("config.json");
     }
     ck_assert_msg(tc_cache_open(&h, &o) == TC_OK, "open: %s", tc_errmsg());
+    snprintf(spool, sizeof(spool), "%s",
+             h->fb->cfg->spool_dir ? h->fb->cfg->spool_dir : "");
     return h;
 }
 
@@ -255,9 +287,13 @@ tc_import_report *fb_import_text(tc_cache *h, const char *text,
 
 char *fb_spool_file(const char *name)
 {
-    static char buf[700];
+    static char buf[800];
 
-    snprintf(buf, sizeof(buf), "%s/db/spool/%s", tdir, name);
+    if (spool[0]) {
+        snprintf(buf, sizeof(buf), "%s/%s", spool, name);
+    } else {
+        snprintf(buf, sizeof(buf), "%s/db/spool/%s", tdir, name);
+    }
     return buf;
 }
 

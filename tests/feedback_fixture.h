@@ -18,7 +18,8 @@
 #include "suites.h"
 
 /* The checked fixture: the test's dir; fb_dir() is it, fb_path() a file
- * in it (in one of eight rotating buffers). */
+ * in it (in one of eight rotating buffers). XDG_STATE_HOME is
+ * <dir>/state while the case runs (a network store's spool lies there). */
 void fb_setup(void);
 void fb_teardown(void);
 const char *fb_dir(void);
@@ -33,6 +34,8 @@ void fb_add(Suite *su, const char *name, const TTest *test);
 int fb_on_cluster(void);
 /* Adds test on LMDB only: the caller says there why not the cluster. */
 void fb_add_lmdb(Suite *su, const char *name, const TTest *test);
+/* Adds test on the cluster only, named name (give it "_cluster"). */
+void fb_add_cluster(Suite *su, const char *name, const TTest *test);
 /* The URL fb_open opens, for a handle opened another way. */
 const char *fb_url(void);
 /* What feedback stats say of fb_open's store (FB_LMDB_STORE, or the
@@ -85,8 +88,9 @@ long long fb_stat_num(const char *json, const char *key);
 tc_import_report *fb_import_text(tc_cache *h, const char *text,
                                  tc_import_format fmt, int dry);
 
-/* A file of the store's spool (a static buffer), and the whole content
- * of a file ("" when absent; the caller frees it). */
+/* A file of the spool of the handle fb_open (or fb_open_url) opened
+ * last, or of <dir>/db/spool before any (a static buffer); and the whole
+ * content of a file ("" when absent; the caller frees it). */
 char *fb_spool_file(const char *name);
 char *fb_slurp(const char *p);
 

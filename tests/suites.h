@@ -72,7 +72,8 @@ void suite_feedback_ids(Suite *su);    /* check_feedback_ids.c */
 void suite_feedback_import(Suite *su); /* check_feedback_import.c */
 void suite_feedback_model(Suite *su);  /* check_feedback_model.c */
 void suite_feedback_queue(Suite *su);  /* check_feedback_queue.c: queue,
-                                          retention, spool, threads */
+                                          retention, threads */
+void suite_feedback_spool(Suite *su);  /* check_feedback_spool.c */
 Suite *suite_cli_perf(void);           /* check_cli_perf.c: bench classify */
 void suite_cli_loadtest(Suite *s);     /* check_cli_loadtest.c: loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */

@@ -25,6 +25,12 @@ char *tc__cfg_pct_encode(const char *s);
 /* Whether prefix is one of TC__RESERVED_PREFIXES. */
 int tc__cfg_prefix_reserved(const char *prefix);
 
+/* config_spool.c: cfg->spool_dir becomes the default for cfg->store:
+ * "spool" in an LMDB directory; for a network store a directory of its
+ * own under $XDG_STATE_HOME/tutorcache/spool (~/.local/state), named by
+ * its kind and a hash of its address; NULL with neither variable set. */
+int tc__cfg_default_spool(tc__config *cfg, tc__err *err);
+
 /* config_url.c: the store part of cfg emptied. */
 void tc__cfg_clear_store(tc__config *cfg);
 

@@ -262,39 +262,6 @@ static int default_store(tc__config *cfg, tc__err *err)
     return rc;
 }
 
-/*
- * The spool keeps feedback the L2 could not take: beside the LMDB
- * directory, or under $XDG_STATE_HOME/tutorcache (~/.local/state) for
- * Redis, since it is state to keep, not cache to lose.
- */
-static int default_spool(tc__config *cfg, tc__err *err)
-{
-    const char *st = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    size_t n;
-
-    if (cfg->store.kind == TC__STORE_LMDB) {
-        n = strlen(cfg->store.dir) + 16;
-        if (!(cfg->spool_dir = tc__malloc(n))) {
-            return tc__cfg_oom(err);
-        }
-        snprintf(cfg->spool_dir, n, "%s/spool", cfg->store.dir);
-    } else if (st && st[0] == '/') {
-        n = strlen(st) + 32;
-        if (!(cfg->spool_dir = tc__malloc(n))) {
-            return tc__cfg_oom(err);
-        }
-        snprintf(cfg->spool_dir, n, "%s/tutorcache/spool", st);
-    } else if (home && home[0] == '/') {
-        n = strlen(home) + 40;
-        if (!(cfg->spool_dir = tc__malloc(n))) {
-            return tc__cfg_oom(err);
-        }
-        snprintf(cfg->spool_dir, n, "%s/.local/state/tutorcache/spool", home);
-    }
-    return TC_OK; /* no home: no spool, and feedback fails when L2 is down */
-}
-
 static int apply_options(tc__config *cfg, const tc_options *o, tc__err *err)
 {
     int rc;
@@ -436,8 +403,11 @@ int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
         (rc = tc__cfg_tls_finish(cfg, err)) != TC_OK) {
         goto fail;
     }
-    if (!cfg->spool_dir && (rc = default_spool(cfg, err)) != TC_OK) {
-        goto fail;
+    if (!cfg->spool_dir) {
+        cfg->spool_default = 1;
+        if ((rc = tc__cfg_default_spool(cfg, err)) != TC_OK) {
+            goto fail;
+        }
     }
     for (i = 0; i < cfg->nns; i++) {
         tc__ns_def *ns = &cfg->ns[i];

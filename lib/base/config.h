@@ -116,6 +116,8 @@ typedef struct tc__config {
     char *model_path;        /* TUTORCACHE_MODEL or "model": for the CLI */
     int64_t fb_retention_ms; /* feedback records kept; default 30 days */
     char *spool_dir;         /* feedback spool when the L2 is down */
+    int spool_default;       /* spool_dir is the store's own: it follows a
+                                feedback_store (config_spool.c) */
     /* encryption at rest and keyed key hashes (seal.c): files, or NULL */
     char *enc_key_file;    /* seals what is written to the L2 */
     char **enc_old;        /* old keys, still accepted for reading */

@@ -53,5 +53,10 @@ int tc__config_use_fb_store(tc__config *cfg, tc__err *err)
     if (rc == TC_OK) {
         cfg->url_source = cfg->fb_url_source;
     }
+    /* the spool is the store's: records waiting for feedback's store
+     * must not be replayed into the cache's, nor the other way round */
+    if (rc == TC_OK && cfg->spool_default) {
+        rc = tc__cfg_default_spool(cfg, err);
+    }
     return rc;
 }

@@ -171,6 +171,10 @@ void tc__fb_risk(tc__fb *fb, tc__store_keeping *out);
 /* The warning for k, with how to avoid the loss, in buf (n bytes,
  * TC__FB_RISK_TEXT is enough); "" when feedback is not known at risk. */
 const char *tc__fb_risk_text(const tc__store_keeping *k, char *buf, size_t n);
+/* Logs feedback_spool_orphaned (warn) when the spool that every Redis
+ * store shared by default, before each had its own, holds lines: no
+ * store replays them. Called once, when the handle opens. */
+void tc__fb_risk_orphans(tc__fb *fb);
 /* An ISO 8601 timestamp as a record's "timestamp" takes it, in ms since
  * the epoch. Returns TC_OK; TC_EINVAL with err saying why. */
 int tc__fb_ts_ms(const char *s, int64_t *ms, tc__err *err);
@@ -241,6 +245,8 @@ typedef struct tc__fb_opener {
 int tc__fb_open_each(void *ud, const char *id, const char *json, size_t len);
 
 /* ---- the spool (spool.c) ---------------------------------------------- */
+
+#define TC__SPOOL_NAME "feedback.spool" /* in the spool directory */
 
 /*
  * Appends the records as JSON lines to <spool_dir>/feedback.spool in one

@@ -37,6 +37,7 @@ int tc__fb_open(tc__fb **out, tc__cache *cache, tc__fb_counts *counts)
     }
     /* said now, in the log, rather than when the records are gone */
     tc__fb_risk_check(fb);
+    tc__fb_risk_orphans(fb);
     *out = fb;
     return TC_OK;
 }

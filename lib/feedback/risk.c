@@ -6,10 +6,11 @@
  * unnoticed until the corrections are wanted, so the store is asked when
  * the handle opens (again later, while it had not answered), the risk is
  * said once in the log, and feedback stats, the handle's stats and the
- * metrics carry it.
+ * metrics carry it. So is a spool that no store will replay.
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "feedback/feedback.h"
 
@@ -103,4 +104,38 @@ const char *tc__fb_risk_text(const tc__store_keeping *k, char *buf, size_t n)
         buf[0] = '\0';
     }
     return buf;
+}
+
+/*
+ * Until each store had a spool of its own (config_spool.c), every Redis
+ * store's default spool was <state>/tutorcache/spool itself, the parent
+ * of the directories it has now. Lines left there were spooled for a
+ * store no one can name, so nothing replays them; a handle whose spool
+ * is one of those directories says so once, when it opens, rather than
+ * leave them unseen.
+ */
+void tc__fb_risk_orphans(tc__fb *fb)
+{
+    const char *dir = fb->cfg->spool_dir, *slash;
+    char path[4096];
+    struct stat st;
+
+    if (!fb->cfg->spool_default || !dir ||
+        fb->cfg->store.kind == TC__STORE_LMDB || !(slash = strrchr(dir, '/')) ||
+        snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - dir), dir,
+                 TC__SPOOL_NAME) >= (int)sizeof(path) ||
+        stat(path, &st) != 0 || st.st_size == 0) {
+        return;
+    }
+    {
+        const char *fields[] = {
+            "spool", path, "detail",
+            "feedback spooled by an earlier version for a Redis store it "
+            "does not name: nothing replays it; store it with tutorcache "
+            "--store URL feedback import on the store it was meant for, "
+            "then empty the file",
+            NULL};
+
+        tc__log(fb->log, TC_LOG_WARN, "feedback_spool_orphaned", fields);
+    }
 }

@@ -29,7 +29,7 @@
 #include "base/linereader.h"
 #include "base/sbuf.h"
 
-#define SPOOL_NAME "feedback.spool"
+#define SPOOL_NAME TC__SPOOL_NAME
 #define BAD_NAME "feedback.spool.bad"
 #define CHECK_EVERY_MS 1000
 

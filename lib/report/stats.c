@@ -196,8 +196,9 @@ int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
     }
     cJSON_AddNumberToObject(root, "feedback_retention",
                             (double)cfg->fb_retention_ms / 1000.0);
-    if (cfg->spool_dir) {
-        cJSON_AddStringToObject(root, "spool_dir", cfg->spool_dir);
+    /* feedback's: with a feedback_store, that store's spool */
+    if (fb->cfg->spool_dir) {
+        cJSON_AddStringToObject(root, "spool_dir", fb->cfg->spool_dir);
     } else {
         cJSON_AddNullToObject(root, "spool_dir");
     }

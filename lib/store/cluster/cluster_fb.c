@@ -8,7 +8,8 @@
  * A slot that moved answers MOVED (or CLUSTERDOWN while a failover
  * runs): the map is read again at once and the operation runs once more
  * on the master it names. That is safe for each operation: a node that
- * redirects ran nothing, and a put retries only the records that failed.
+ * redirects ran nothing, a put retries only the records that failed, and
+ * an export goes on after the last stream entry it read.
  * While the slot itself migrates, an ASK is not followed (a script would
  * need ASKING on the same connection): the call fails with the server's
  * message, as a single server's call that could not run.
@@ -173,7 +174,11 @@ static int fb_export(tc__store *s,
                                  size_t len),
                      void *ud, tc__err *err)
 {
-    RUN(tc__rfb_export(st, PFX, each, ud, err));
+    /* a retry goes on after the last entry read: a slot that moved
+     * between two pages hands no record to each() twice */
+    char after[TC__RFB_AFTER_MAX] = "";
+
+    RUN(tc__rfb_export(st, PFX, after, each, ud, err));
 }
 
 static int fb_purge(tc__store *s, const char *const *ids, size_t n,

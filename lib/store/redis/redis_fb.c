@@ -644,17 +644,17 @@ static int entry_record(const tc__rrep *e, const tc__rrep **id,
  * month of records holds neither a connection nor the server for long;
  * each() runs between pages, with no connection held. Entry ids only
  * grow, so a record stored during the export is either in it or not,
- * never twice.
+ * never twice; after, the last entry read, is where a retry resumes.
  *
  * Records come in the order they were stored: a stream only appends, as
  * LMDB's "fb_order" does.
  */
-int tc__rfb_export(tc__store *s, const char *pfx,
+int tc__rfb_export(tc__store *s, const char *pfx, char *after,
                    int (*each)(void *ud, const char *id, const char *json,
                                size_t len),
                    void *ud, tc__err *err)
 {
-    char start[48] = "-", page[16];
+    char start[TC__RFB_AFTER_MAX + 1] = "-", page[16];
     fb_keys keys;
     const char *argv[] = {"XRANGE", keys.stream, start, "+", "COUNT", page};
     tc__rrep stack[TC__REP_STACK];
@@ -664,6 +664,9 @@ int tc__rfb_export(tc__store *s, const char *pfx,
 
     keys_of(&keys, pfx);
     snprintf(page, sizeof(page), "%d", PAGE);
+    if (after[0]) {
+        snprintf(start, sizeof(start), "(%s", after);
+    }
     do {
         tc__req q;
         const tc__rrep *r;
@@ -684,8 +687,9 @@ int tc__rfb_export(tc__store *s, const char *pfx,
             }
         }
         if (got > 0) {
-            snprintf(start, sizeof(start), "(%s",
+            snprintf(after, TC__RFB_AFTER_MAX, "%s",
                      r->element[got - 1].element[0].str);
+            snprintf(start, sizeof(start), "(%s", after);
         }
         tc__sink_free(&k, stack);
     } while (rc == TC_OK && !stop && got == PAGE);
@@ -734,7 +738,9 @@ static int rfb_export(tc__store *s,
                                   size_t len),
                       void *ud, tc__err *err)
 {
-    return tc__rfb_export(s, TC__FB_KEYS, each, ud, err);
+    char after[TC__RFB_AFTER_MAX] = "";
+
+    return tc__rfb_export(s, TC__FB_KEYS, after, each, ud, err);
 }
 
 static int rfb_purge(tc__store *s, const char *const *ids, size_t n,

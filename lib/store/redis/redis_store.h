@@ -241,7 +241,12 @@ int tc__rfb_purge(tc__store *s, const char *pfx, const char *const *ids,
                   size_t n, uint64_t *removed, tc__err *err);
 int tc__rfb_stats(tc__store *s, const char *pfx, tc__fb_stats *out,
                   tc__err *err);
-int tc__rfb_export(tc__store *s, const char *pfx,
+/* An export resumes after the stream entry named in after ("": from
+ * the start) and leaves there the last entry it read, so that the
+ * cluster, retrying on a slot's new master after a redirect, hands no
+ * record to each() twice. */
+#define TC__RFB_AFTER_MAX 48 /* "<ms>-<seq>", two 64-bit numbers */
+int tc__rfb_export(tc__store *s, const char *pfx, char *after,
                    int (*each)(void *ud, const char *id, const char *json,
                                size_t len),
                    void *ud, tc__err *err);
