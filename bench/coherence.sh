@@ -22,17 +22,10 @@ bench_name=bench/coherence
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 
-case $rounds$n in *[!0-9]*) die "COHERENCE_ROUNDS, COHERENCE_N: counts" ;; esac
-redis_pid=
-bench_tmp tccoherence redis_pid
-pin="" # unpinned: both processes and the server share the CPUs
-
-prog=$build/coherence_bench
-bench_build_prog "$prog" "$top/bench/coherence.c" ||
-	die "bench/coherence.c: does not build"
-bench_start_redis "$tmp"
+bench_counts "COHERENCE_ROUNDS, COHERENCE_N" "$rounds" "$n"
+# unpinned: both processes and the server share the CPUs
+bench_redis_driver coherence
 url=redis://127.0.0.1:$redis_port
-say "redis $redis_version on port $redis_port"
 
 "$prog" "$url" -n "$rounds" || die "the driver failed"
 
@@ -41,14 +34,7 @@ if ! command -v valgrind >/dev/null; then
 	exit 0
 fi
 for mode in hit-on hit-off; do
-	for k in 1 2; do
-		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" \
-			--collect-atstart=no --toggle-collect=hit_loop \
-			"$prog" "$url" --only "$mode" -n $((n * k)) >/dev/null \
-			2>"$tmp/err" || die "callgrind $mode: $(tail -n 3 "$tmp/err")"
-		eval "ir$k=\$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' \"\$tmp/err\")"
-	done
-	# shellcheck disable=SC2154 # ir1, ir2 set by eval
-	awk -v m="$mode" -v a="$ir1" -v b="$ir2" -v n="$n" 'BEGIN {
-		printf "instructions %s: %.1f per L1 hit\n", m, (b - a) / n }'
+	ir=$(bench_ir_per_call "$tmp" hit_loop "$n" "$prog" "$url" \
+		--only "$mode") || exit 1
+	echo "instructions $mode: $ir per L1 hit"
 done

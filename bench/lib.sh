@@ -197,6 +197,36 @@ bench_need_fasttext() {
 	ftversion=$(dpkg-query -W -f '${Version}' fasttext 2>/dev/null || echo unknown)
 }
 
+# bench_counts WHAT N...: dies, naming WHAT (the variables), unless every
+# N is a whole number above 0.
+bench_counts() {
+	_what=$1
+	shift
+	for _c in "$@"; do
+		case $_c in '' | *[!0-9]* | 0) die "$_what: not a count: $_c" ;; esac
+	done
+}
+
+# bench_redis_driver NAME: what a driver that runs against its own
+# redis-server needs, for scripts that run client and server unpinned:
+# the caller's configuration cleared (bench_clear_env), the temp dir $tmp
+# (bench_tmp tcNAME, which stops the server on exit), bench/NAME.c built
+# as $prog ($build/NAME_bench), and a private redis-server started in
+# $tmp (bench_start_redis, its version said); or dies. NAME.c is linked
+# with bench/bench_cache.c, the cache loops such drivers share.
+bench_redis_driver() {
+	redis_pid=
+	bench_tmp "tc$1" redis_pid
+	pin=""
+	bench_clear_env
+	prog=$build/$1_bench
+	bench_build_prog "$prog" "$top/bench/$1.c" \
+		"$top/bench/bench_cache.c" ||
+		die "bench/$1.c: does not build"
+	bench_start_redis "$tmp"
+	say "redis $redis_version on port $redis_port"
+}
+
 # bench_start_redis DIR: a private redis-server with its files in DIR, on
 # loopback at a random port and on DIR/redis.sock, run by $pin when set
 # (taskset); a port that is taken makes the server exit, and another is
