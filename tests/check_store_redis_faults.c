@@ -90,9 +90,7 @@ START_TEST(test_breaker)
         tt_sleep_ms(20);
     }
     ck_assert_int_eq(rc, TC_OK);
-    ck_assert_int_eq(sr_get(st, "tc:t:br", &v, NULL), TC_OK);
-    ck_assert_str_eq(v, "after");
-    tc__free(v);
+    sr_get_is(st, "tc:t:br", "after");
     st->ops->health(st, &h);
     ck_assert_str_eq(h.breaker, "closed");
     ck_assert_int_eq(h.up, 1);
