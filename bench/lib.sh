@@ -7,6 +7,9 @@
 
 # say MSG...: a diagnostic on stderr, prefixed by the script's name.
 say() { printf '%s: %s\n' "$bench_name" "$*" >&2; }
+# progress MSG...: says MSG only when stderr is a terminal, so that the
+# logs of `make bench` stay short.
+progress() { [ ! -t 2 ] || say "$*"; }
 # die MSG...: says MSG and exits 1, the scripts' one failure status.
 die() {
 	say "$*"
@@ -185,6 +188,11 @@ bench_build_prog() {
 		}
 	mv -f "$_out.tmp$$" "$_out"
 }
+
+# fastText's strong configuration, the one the model and suite benchmarks
+# compare against (its defaults are the other).
+# shellcheck disable=SC2034 # read by the sourcing script
+bench_ft_strong="-epoch 25 -lr 1.0 -wordNgrams 2 -dim 50 -bucket 200000 -minn 3 -maxn 6 -loss ova"
 
 # bench_need_fasttext: installs fastText and GNU time through
 # scripts/deps.sh when either is missing; sets $ftversion.
