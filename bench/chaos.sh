@@ -62,10 +62,7 @@ bench_name=bench/chaos
 # The bench measures the built-in defaults against its own stores.
 bench_clear_env
 
-for n in "$secs" "$threads" "$tmo" "$nimport"; do
-	case $n in '' | *[!0-9]*) die "CHAOS_*: not a count: $n" ;; esac
-	[ "$n" -gt 0 ] || die "CHAOS_*: not a count: $n"
-done
+bench_counts "CHAOS_*" "$secs" "$threads" "$tmo" "$nimport"
 [ "$secs" -ge 20 ] || die "CHAOS_SECONDS: at least 20 (six faults and their gaps)"
 [ "$nimport" -ge 2000 ] || die "CHAOS_IMPORT_RECORDS: at least 2000"
 case $fsync in always | everysec | no) ;; *) die "CHAOS_APPENDFSYNC: always, everysec or no" ;; esac

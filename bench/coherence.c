@@ -24,6 +24,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "bench_cache.h"
 #include "bench_util.h"
 #include "tutorcache.h"
 
@@ -32,6 +33,7 @@ const char bench_prog[] = "coherence";
 #define NS "ml_model_predictions"
 #define OPS 200000
 #define L2_OPS 20000
+#define KEYS 64
 
 static tc_cache *open_at(const char *url, int tracking, size_t l1_bytes)
 {
@@ -150,35 +152,6 @@ __attribute__((noinline)) static void hit_loop(tc_cache *h, tc_ns *ns,
     }
 }
 
-__attribute__((noinline)) static void l2_loop(tc_cache *h, long n)
-{
-    char key[24];
-
-    for (long i = 0; i < n; i++) {
-        void *v;
-        size_t len;
-        int k = snprintf(key, sizeof(key), "k%ld", i % 64);
-
-        if (tc_cache_get(&v, &len, NULL, h, NS, key, (size_t)k) != TC_OK) {
-            bench_fail("l2 get: %s", tc_errmsg());
-        }
-        tc_free(v);
-    }
-}
-
-__attribute__((noinline)) static void set_loop(tc_cache *h, long n)
-{
-    char key[24];
-
-    for (long i = 0; i < n; i++) {
-        int k = snprintf(key, sizeof(key), "k%ld", i % 64);
-
-        if (tc_cache_set(h, NS, key, (size_t)k, "value", 5, 0) != TC_OK) {
-            bench_fail("set: %s", tc_errmsg());
-        }
-    }
-}
-
 static void hits(const char *url, int tracking, long n)
 {
     tc_cache *h = open_at(url, tracking, 0);
@@ -204,12 +177,12 @@ static void l2(const char *url, int tracking, long n)
     tc_cache *h = open_at(url, tracking, 1);
     int64_t t0, t1;
 
-    set_loop(h, 64);
-    l2_loop(h, n / 10);
+    bench_set_loop(h, NS, KEYS, "value", 5, KEYS);
+    bench_get_loop(h, NS, KEYS, BENCH_ANY_LEN, n / 10);
     t0 = bench_now_ns();
-    l2_loop(h, n);
+    bench_get_loop(h, NS, KEYS, BENCH_ANY_LEN, n);
     t1 = bench_now_ns();
-    set_loop(h, n);
+    bench_set_loop(h, NS, KEYS, "value", 5, n);
     printf("l2 tracking=%s ops=%ld get_us=%.2f set_us=%.2f\n",
            tracking ? "on" : "off", n, (double)(t1 - t0) / 1e3 / (double)n,
            (double)(bench_now_ns() - t1) / 1e3 / (double)n);
@@ -224,11 +197,11 @@ static void l2_only(const char *url, int tracking, int sets, long n)
 {
     tc_cache *h = open_at(url, tracking, 1);
 
-    set_loop(h, 64);
+    bench_set_loop(h, NS, KEYS, "value", 5, KEYS);
     if (sets) {
-        set_loop(h, n);
+        bench_set_loop(h, NS, KEYS, "value", 5, n);
     } else {
-        l2_loop(h, n);
+        bench_get_loop(h, NS, KEYS, BENCH_ANY_LEN, n);
     }
     tc_cache_close(h);
 }
@@ -273,11 +246,11 @@ static void kept(const char *url, int tracking, long n)
     int64_t t0;
     long gets;
 
-    set_loop(h, n / 10);
+    bench_set_loop(h, NS, KEYS, "value", 5, n / 10);
     usleep(300 * 1000); /* the tracking thread's checks of those */
     server_gets(url);
     t0 = bench_now_ns();
-    set_loop(h, n);
+    bench_set_loop(h, NS, KEYS, "value", 5, n);
     t0 = bench_now_ns() - t0;
     usleep(300 * 1000);
     gets = server_gets(url);

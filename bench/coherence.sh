@@ -29,19 +29,15 @@ bench_name=bench/coherence
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 
-case $rounds$n$l2n in *[!0-9]*) die "COHERENCE_ROUNDS, COHERENCE_N, COHERENCE_L2_N: counts" ;; esac
-redis_pid=
-# shellcheck disable=SC2034 # the cluster's nodes, stopped by bench_tmp
+bench_counts "COHERENCE_ROUNDS, COHERENCE_N, COHERENCE_L2_N" "$rounds" "$n" "$l2n"
+# The single server by bench_redis_driver (unpinned: both processes and
+# the server share the CPUs); the cluster's three nodes below, stopped by
+# bench_tmp's trap with it.
+bench_redis_driver coherence
+# shellcheck disable=SC2034 # the cluster's nodes, stopped on exit
 m1_pid='' m2_pid='' m3_pid=''
-bench_tmp tccoherence redis_pid m1_pid m2_pid m3_pid
-pin="" # unpinned: both processes and the server share the CPUs
-
-prog=$build/coherence_bench
-bench_build_prog "$prog" "$top/bench/coherence.c" ||
-	die "bench/coherence.c: does not build"
-bench_start_redis "$tmp"
+bench_tmp_also m1_pid m2_pid m3_pid
 url=redis://127.0.0.1:$redis_port
-say "redis $redis_version on port $redis_port"
 
 "$prog" "$url" -n "$rounds" || die "the driver failed"
 
@@ -78,8 +74,8 @@ for where in single cluster; do
 	[ $where = single ] || u=$curl
 	for op in get set; do
 		# the calling thread alone (its loop), then the whole process
-		f=l2_loop
-		[ $op = get ] || f=set_loop
+		f=bench_get_loop
+		[ $op = get ] || f=bench_set_loop
 		for scope in $f -; do
 			on=$(bench_ir_per_call "$tmp" "$scope" "$l2n" "$prog" "$u" \
 				--only "l2$op-on")
@@ -93,14 +89,7 @@ for where in single cluster; do
 	done
 done
 for mode in hit-on hit-off; do
-	for k in 1 2; do
-		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" \
-			--collect-atstart=no --toggle-collect=hit_loop \
-			"$prog" "$url" --only "$mode" -n $((n * k)) >/dev/null \
-			2>"$tmp/err" || die "callgrind $mode: $(tail -n 3 "$tmp/err")"
-		eval "ir$k=\$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' \"\$tmp/err\")"
-	done
-	# shellcheck disable=SC2154 # ir1, ir2 set by eval
-	awk -v m="$mode" -v a="$ir1" -v b="$ir2" -v n="$n" 'BEGIN {
-		printf "instructions %s: %.1f per L1 hit\n", m, (b - a) / n }'
+	ir=$(bench_ir_per_call "$tmp" hit_loop "$n" "$prog" "$url" \
+		--only "$mode") || exit 1
+	echo "instructions $mode: $ir per L1 hit"
 done

@@ -44,8 +44,6 @@ sets=${CORR_SETS:-}
 bench_name=bench/corrections
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
-# Progress only on a terminal; logs of `make bench` stay short.
-progress() { [ ! -t 2 ] || say "$*"; }
 
 case $seed in '' | *[!0-9]*) die "BENCH_SEED: not a number: $seed" ;; esac
 case $ns in '' | *[!0-9,]*) die "CORR_NS: numbers and commas, not $ns" ;; esac

@@ -51,12 +51,8 @@ bench_name=bench/feedback
 # The bench measures the built-in defaults against its own stores.
 bench_clear_env
 
-for n in "$runs" "$records" "$nsub" "$nsub_lmdb" "$cpu"; do
-	case $n in '' | *[!0-9]*) die "BENCH_*: not a count: $n" ;; esac
-done
-for n in "$runs" "$records" "$nsub" "$nsub_lmdb"; do
-	[ "$n" -gt 0 ] || die "BENCH_*: not a count: $n"
-done
+bench_counts "BENCH_*" "$runs" "$records" "$nsub" "$nsub_lmdb"
+case $cpu in '' | *[!0-9]*) die "BENCH_*: not a count: $cpu" ;; esac
 [ -x "$tc" ] || die "$tc: not built (run make first)"
 "$tc" help feedback >/dev/null 2>&1 || die "$tc: no feedback command"
 [ -r "$build/libtutorcache.a" ] || die "$build/libtutorcache.a: not built (run make first)"

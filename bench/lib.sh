@@ -7,6 +7,9 @@
 
 # say MSG...: a diagnostic on stderr, prefixed by the script's name.
 say() { printf '%s: %s\n' "$bench_name" "$*" >&2; }
+# progress MSG...: says MSG only when stderr is a terminal, so that the
+# logs of `make bench` stay short.
+progress() { [ ! -t 2 ] || say "$*"; }
 # die MSG...: says MSG and exits 1, the scripts' one failure status.
 die() {
 	say "$*"
@@ -60,6 +63,10 @@ bench_tmp() {
 	_bench_tmp_vars=$*
 	bench_traps _bench_tmp_cleanup
 }
+
+# bench_tmp_also VAR...: more variables whose pids bench_tmp's cleanup
+# stops (servers started after bench_tmp).
+bench_tmp_also() { _bench_tmp_vars="$_bench_tmp_vars $*"; }
 
 # shellcheck disable=SC2317 # called by the trap
 _bench_tmp_cleanup() {
@@ -186,6 +193,11 @@ bench_build_prog() {
 	mv -f "$_out.tmp$$" "$_out"
 }
 
+# fastText's strong configuration, the one the model and suite benchmarks
+# compare against (its defaults are the other).
+# shellcheck disable=SC2034 # read by the sourcing script
+bench_ft_strong="-epoch 25 -lr 1.0 -wordNgrams 2 -dim 50 -bucket 200000 -minn 3 -maxn 6 -loss ova"
+
 # bench_need_fasttext: installs fastText and GNU time through
 # scripts/deps.sh when either is missing; sets $ftversion.
 bench_need_fasttext() {
@@ -195,6 +207,36 @@ bench_need_fasttext() {
 	command -v fasttext >/dev/null || die "fasttext: not found"
 	# shellcheck disable=SC2034 # read by the sourcing script
 	ftversion=$(dpkg-query -W -f '${Version}' fasttext 2>/dev/null || echo unknown)
+}
+
+# bench_counts WHAT N...: dies, naming WHAT (the variables), unless every
+# N is a whole number above 0.
+bench_counts() {
+	_what=$1
+	shift
+	for _c in "$@"; do
+		case $_c in '' | *[!0-9]* | 0) die "$_what: not a count: $_c" ;; esac
+	done
+}
+
+# bench_redis_driver NAME: what a driver that runs against its own
+# redis-server needs, for scripts that run client and server unpinned:
+# the caller's configuration cleared (bench_clear_env), the temp dir $tmp
+# (bench_tmp tcNAME, which stops the server on exit), bench/NAME.c built
+# as $prog ($build/NAME_bench), and a private redis-server started in
+# $tmp (bench_start_redis, its version said); or dies. NAME.c is linked
+# with bench/bench_cache.c, the cache loops such drivers share.
+bench_redis_driver() {
+	redis_pid=
+	bench_tmp "tc$1" redis_pid
+	pin=""
+	bench_clear_env
+	prog=$build/$1_bench
+	bench_build_prog "$prog" "$top/bench/$1.c" \
+		"$top/bench/bench_cache.c" ||
+		die "bench/$1.c: does not build"
+	bench_start_redis "$tmp"
+	say "redis $redis_version on port $redis_port"
 }
 
 # bench_start_redis DIR: a private redis-server with its files in DIR, on

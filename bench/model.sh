@@ -38,17 +38,13 @@ nmiss=${BENCH_MISSES:-50000}
 seed=${BENCH_SEED:-1}
 out=${BENCH_MODEL_OUT:-$build/bench-model.md}
 sets="snips banking77"
-ft_strong="-epoch 25 -lr 1.0 -wordNgrams 2 -dim 50 -bucket 200000 -minn 3 -maxn 6 -loss ova"
 
 bench_name=bench/model
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
-# Progress only on a terminal; logs of `make bench` stay short.
-progress() { [ ! -t 2 ] || say "$*"; }
+ft_strong=$bench_ft_strong
 
-for n in "$runs" "$threads" "$npred" "$nhits" "$nmiss" "$seed"; do
-	case $n in '' | *[!0-9]* | 0) die "BENCH_*: not a count: $n" ;; esac
-done
+bench_counts "BENCH_*" "$runs" "$threads" "$npred" "$nhits" "$nmiss" "$seed"
 if [ ! -d "$data" ]; then
 	say "$data: absent; the model benchmarks are skipped"
 	exit 0

@@ -23,7 +23,7 @@ bench_name=bench/normalize
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 
-case $rounds in '' | *[!0-9]* | 0) die "BENCH_ROUNDS: not a count: $rounds" ;; esac
+bench_counts BENCH_ROUNDS "$rounds"
 if [ ! -f "$test" ]; then
 	say "$test: absent; the normalization benchmark is skipped"
 	exit 0

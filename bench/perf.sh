@@ -62,9 +62,9 @@ bench_name=bench/perf
 # The bench measures the built-in defaults against its own stores.
 bench_clear_env
 
-for n in "$runs" "$requests" "$hist_rps" "$threads_in" "$threads_http" $rates; do
-	case $n in '' | *[!0-9]* | 0) die "BENCH_RUNS, PERF_*: not a count: $n" ;; esac
-done
+# shellcheck disable=SC2086 # a list of numbers
+bench_counts "BENCH_RUNS, PERF_*" "$runs" "$requests" "$hist_rps" \
+	"$threads_in" "$threads_http" $rates
 # the histogram's rate must be one of the rates run: else the lowest
 # shellcheck disable=SC2086 # a list of numbers
 case " $rates " in *" $hist_rps "*) ;; *) hist_rps=$(printf '%s\n' $rates | sort -n | head -n 1) ;; esac

@@ -44,9 +44,7 @@ bench_name=bench
 . "$top/bench/lib.sh"
 
 [ -x "$tc" ] || die "$tc: not built (run make first)"
-for n in "$runs" "$rounds" "$threads"; do
-	case $n in '' | *[!0-9]* | 0) die "BENCH_RUNS, BENCH_ROUNDS, BENCH_THREADS: not a count: $n" ;; esac
-done
+bench_counts "BENCH_RUNS, BENCH_ROUNDS, BENCH_THREADS" "$runs" "$rounds" "$threads"
 "$top/scripts/deps.sh" bench || die "cannot install what the benchmarks need"
 command -v redis-server >/dev/null || die "redis-server: not found"
 

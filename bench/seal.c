@@ -7,13 +7,14 @@
  * L2 read, opened (or not) on the way.
  *
  * Usage: seal URL KEYFILE [-n OPS] [--only get-on|get-off|set-on|set-off]
- * (--only runs that loop alone, for callgrind's toggle on get_loop or
- * set_loop)
+ * (--only runs that loop alone, for callgrind's toggle on bench_get_loop
+ * or bench_set_loop)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_cache.h"
 #include "bench_util.h"
 #include "tutorcache.h"
 
@@ -43,37 +44,6 @@ static tc_cache *open_mode(const char *url, const char *keyfile, int sealed)
         bench_fail("open %s: %s", url, tc_errmsg());
     }
     return h;
-}
-
-__attribute__((noinline)) static void set_loop(tc_cache *h, long n)
-{
-    char key[24];
-
-    for (long i = 0; i < n; i++) {
-        int k = snprintf(key, sizeof(key), "k%ld", i % KEYS);
-
-        if (tc_cache_set(h, NS, key, (size_t)k, value, VALUE_BYTES, 0) !=
-            TC_OK) {
-            bench_fail("set: %s", tc_errmsg());
-        }
-    }
-}
-
-__attribute__((noinline)) static void get_loop(tc_cache *h, long n)
-{
-    char key[24];
-
-    for (long i = 0; i < n; i++) {
-        void *v;
-        size_t len;
-        int k = snprintf(key, sizeof(key), "k%ld", i % KEYS);
-
-        if (tc_cache_get(&v, &len, NULL, h, NS, key, (size_t)k) != TC_OK ||
-            len != VALUE_BYTES) {
-            bench_fail("get: %s", tc_errmsg());
-        }
-        tc_free(v);
-    }
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -110,25 +80,25 @@ int main(int argc, char **argv)
     if (only) {
         int m = strstr(only, "-on") != NULL;
 
-        set_loop(h[m], KEYS);
+        bench_set_loop(h[m], NS, KEYS, value, VALUE_BYTES, KEYS);
         if (strncmp(only, "get", 3) == 0) {
-            get_loop(h[m], n);
+            bench_get_loop(h[m], NS, KEYS, VALUE_BYTES, n);
         } else {
-            set_loop(h[m], n);
+            bench_set_loop(h[m], NS, KEYS, value, VALUE_BYTES, n);
         }
     } else {
         for (int r = 0; r < ROUNDS; r++) {
             for (int m = 0; m < 2; m++) {
                 int64_t t0, t1;
 
-                set_loop(h[m], KEYS); /* each mode reads its own values */
+                /* each mode reads its own values */
+                bench_set_loop(h[m], NS, KEYS, value, VALUE_BYTES, KEYS);
                 t0 = bench_now_ns();
-                get_loop(h[m], n);
+                bench_get_loop(h[m], NS, KEYS, VALUE_BYTES, n);
                 t1 = bench_now_ns();
-                set_loop(h[m], n);
+                bench_set_loop(h[m], NS, KEYS, value, VALUE_BYTES, n);
                 get_us[m][r] = (double)(t1 - t0) / 1e3 / (double)n;
-                set_us[m][r] =
-                    (double)(bench_now_ns() - t1) / 1e3 / (double)n;
+                set_us[m][r] = (double)(bench_now_ns() - t1) / 1e3 / (double)n;
             }
         }
         for (int m = 0; m < 2; m++) {

@@ -21,17 +21,9 @@ bench_name=bench/seal
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 
-case $n$cg_n in *[!0-9]*) die "SEAL_N, SEAL_CG_N: counts" ;; esac
-redis_pid=
-bench_tmp tcseal redis_pid
-pin="" # unpinned: client and server share the CPUs
-bench_clear_env
-
-prog=$build/seal_bench
-bench_build_prog "$prog" "$top/bench/seal.c" || die "bench/seal.c: does not build"
+bench_counts "SEAL_N, SEAL_CG_N" "$n" "$cg_n"
+bench_redis_driver seal # unpinned: client and server share the CPUs
 (umask 077 && head -c 32 /dev/urandom >"$tmp/key") || die "no key file"
-bench_start_redis "$tmp"
-say "redis $redis_version on port $redis_port"
 
 for url in "redis://127.0.0.1:$redis_port" "lmdb://$tmp/lmdb"; do
 	echo "store ${url%%:*}"
@@ -43,7 +35,7 @@ if ! command -v valgrind >/dev/null; then
 	exit 0
 fi
 for mode in get-off get-on set-off set-on; do
-	ir=$(bench_ir_per_call "$tmp" "${mode%%-*}_loop" "$cg_n" "$prog" \
+	ir=$(bench_ir_per_call "$tmp" "bench_${mode%%-*}_loop" "$cg_n" "$prog" \
 		"redis://127.0.0.1:$redis_port" "$tmp/key" --only "$mode") || exit 1
 	echo "instructions $mode (redis, client side): $ir per L2 ${mode%%-*} of 200 bytes"
 done

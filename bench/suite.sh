@@ -56,17 +56,13 @@ tsv=${SUITE_TSV:-${out%.md}.tsv}
 all_sets="snips banking77 trec50 snips2 merge134 split500 split1000 split2000
 snips-10 banking77-10 trec50-10 merge134-10 banking77-oos banking77-oos-taught"
 sets=${SUITE_SETS:-$all_sets}
-ft_strong="-epoch 25 -lr 1.0 -wordNgrams 2 -dim 50 -bucket 200000 -minn 3 -maxn 6 -loss ova"
 
 bench_name=bench/suite
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
-# Progress only on a terminal; logs of `make bench` stay short.
-progress() { [ ! -t 2 ] || say "$*"; }
+ft_strong=$bench_ft_strong
 
-for n in "$threads" "$seed" "$npred"; do
-	case $n in '' | *[!0-9]* | 0) die "not a count: $n" ;; esac
-done
+bench_counts "BENCH_THREADS, BENCH_SEED, SUITE_PREDICTIONS" "$threads" "$seed" "$npred"
 case $split in
 test) fitname=train evalname=test ;;
 dev) fitname=fit evalname=dev ;;

@@ -583,14 +583,6 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:k:t:h", longs)) != -1) {
         switch (opt) {
-        case 'm':
-            o->model = optarg;
-            break;
-        case OPT_BACKEND:
-            if ((rc = cli_parse_backend(ctx, optarg, &o->backend)) != CLI_OK) {
-                return rc;
-            }
-            break;
         case OPT_BACKEND_VERSION:
             if (!*optarg || strlen(optarg) > MAX_VERSION) {
                 return cli_usage(ctx,
@@ -655,7 +647,11 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             o->shadow_rate = d;
             break;
         default:
-            return cli_opt_default(ctx, opt);
+            if ((rc = cli_opt_model(ctx, opt, OPT_BACKEND, &o->model,
+                                    &o->backend)) != CLI_OK) {
+                return rc;
+            }
+            break;
         }
     }
     if (o->split >= 0 && !o->candidate) {

@@ -16,6 +16,21 @@
 
 static char *dir;
 
+/* What a test opened (open_cache, open_ab), closed by close_all: at the
+ * end of every test (teardown), so that a test ends without its own. */
+static tc_cache *h;
+static tc_classifier *opened[4];
+static int nopened;
+
+static void close_all(void)
+{
+    while (nopened > 0) {
+        tc_classifier_close(opened[--nopened]);
+    }
+    tc_cache_close(h);
+    h = NULL;
+}
+
 static void setup(void)
 {
     dir = tt_mkdtemp();
@@ -24,16 +39,16 @@ static void setup(void)
 
 static void teardown(void)
 {
+    close_all();
     tt_rmtree(dir);
     free(dir);
 }
 
-/* A cache on LMDB in the test's temp dir; caching as asked. */
-static tc_cache *open_cache(int caching)
+/* Opens h, a cache on LMDB in the test's temp dir; caching as asked. */
+static void open_cache(int caching)
 {
     char url[600];
     tc_options o;
-    tc_cache *h = NULL;
 
     snprintf(url, sizeof(url), "lmdb://%s/env", dir);
     tc_options_init(&o);
@@ -42,7 +57,6 @@ static tc_cache *open_cache(int caching)
     o.lmdb_map_bytes = (size_t)64 << 20;
     o.enable_caching = caching;
     ck_assert_msg(tc_cache_open(&h, &o) == TC_OK, "open: %s", tc_errmsg());
-    return h;
 }
 
 /* A host model answering its own intent; fail: every call fails. */
@@ -75,7 +89,8 @@ static int host_fn(char **json, const char *text, size_t len, void *ud)
 static host control = {"from_control", 0, 0};
 static host cand = {"from_candidate", 0, 0};
 
-static tc_classifier *open_ab(tc_cache *h, double split, int cand_fails)
+/* An A/B classifier over h, closed by close_all. */
+static tc_classifier *open_ab(double split, int cand_fails)
 {
     tc_classifier_options co;
     tc_classifier *c = NULL;
@@ -93,7 +108,16 @@ static tc_classifier *open_ab(tc_cache *h, double split, int cand_fails)
     co.candidate_fn_version = "candidate-v2";
     co.split = split;
     ck_assert_msg(tc_classifier_open(&c, h, &co) == TC_OK, "%s", tc_errmsg());
+    ck_assert_int_lt(nopened, (int)(sizeof(opened) / sizeof(opened[0])));
+    opened[nopened++] = c;
     return c;
+}
+
+/* A test's start: h (open_cache) and an A/B classifier over it. */
+static tc_classifier *open_test(int caching, double split, int cand_fails)
+{
+    open_cache(caching);
+    return open_ab(split, cand_fails);
 }
 
 /* The arm of one answer, checked against its model, intent and JSON. */
@@ -129,7 +153,7 @@ static int classify_arm(tc_classifier *c, const char *text, const char *user)
 }
 
 /* A metric's value in the exposition (the sample line name+labels). */
-static uint64_t metric(tc_cache *h, const char *sample)
+static uint64_t metric(const char *sample)
 {
     static char buf[1 << 16];
     size_t len;
@@ -153,11 +177,11 @@ static void within_3_sigma(int got, int n, double p)
 START_TEST(test_split_share)
 {
     static const double splits[] = {0.1, 0.5};
-    tc_cache *h = open_cache(0);
     char text[64];
 
+    open_cache(0);
     for (size_t s = 0; s < 2; s++) {
-        tc_classifier *c = open_ab(h, splits[s], 0);
+        tc_classifier *c = open_ab(splits[s], 0);
         int n = 0;
 
         for (int i = 0; i < 10000; i++) {
@@ -167,16 +191,13 @@ START_TEST(test_split_share)
         within_3_sigma(n, 10000, splits[s]);
         ck_assert_int_eq(cand.calls, n);
         ck_assert_int_eq(control.calls, 10000 - n);
-        tc_classifier_close(c);
     }
-    tc_cache_close(h);
 }
 END_TEST
 
 START_TEST(test_split_ends)
 {
-    tc_cache *h = open_cache(0);
-    tc_classifier *none = open_ab(h, 0, 0);
+    tc_classifier *none = open_test(0, 0, 0);
     tc_classifier *all;
     char text[64];
 
@@ -185,22 +206,18 @@ START_TEST(test_split_ends)
         ck_assert_int_eq(classify_arm(none, text, NULL), 0);
         ck_assert_int_eq(classify_arm(none, text, "some user"), 0);
     }
-    tc_classifier_close(none);
-    all = open_ab(h, 1, 0);
+    all = open_ab(1, 0);
     for (int i = 0; i < 500; i++) {
         snprintf(text, sizeof(text), "text %d", i);
         ck_assert_int_eq(classify_arm(all, text, NULL), 1);
     }
-    tc_classifier_close(all);
-    tc_cache_close(h);
 }
 END_TEST
 
 START_TEST(test_sticky_per_text)
 {
-    tc_cache *h = open_cache(0);
-    tc_classifier *c = open_ab(h, 0.5, 0);
-    tc_classifier *again = open_ab(h, 0.5, 0);
+    tc_classifier *c = open_test(0, 0.5, 0);
+    tc_classifier *again = open_ab(0.5, 0);
     char text[64], variant[80];
     int seen[2] = {0, 0};
 
@@ -218,16 +235,12 @@ START_TEST(test_sticky_per_text)
     }
     ck_assert_int_gt(seen[0], 0);
     ck_assert_int_gt(seen[1], 0);
-    tc_classifier_close(again);
-    tc_classifier_close(c);
-    tc_cache_close(h);
 }
 END_TEST
 
 START_TEST(test_sticky_per_user)
 {
-    tc_cache *h = open_cache(0);
-    tc_classifier *c = open_ab(h, 0.3, 0);
+    tc_classifier *c = open_test(0, 0.3, 0);
     char user[32], text[64];
     int n = 0;
 
@@ -246,15 +259,12 @@ START_TEST(test_sticky_per_user)
         }
     }
     within_3_sigma(n, 2000, 0.3);
-    tc_classifier_close(c);
-    tc_cache_close(h);
 }
 END_TEST
 
 START_TEST(test_counters_exact)
 {
-    tc_cache *h = open_cache(1);
-    tc_classifier *c = open_ab(h, 0.5, 0);
+    tc_classifier *c = open_test(1, 0.5, 0);
     char text[64];
     int n[2] = {0, 0};
 
@@ -270,38 +280,34 @@ START_TEST(test_counters_exact)
     ck_assert_int_eq(cand.calls, n[1]);
     ck_assert_int_eq(control.calls, n[0]);
     ck_assert_uint_eq(
-        metric(h, "intent_ab_classifications_total{arm=\"control\"} "),
-        2 * n[0]);
+        metric("intent_ab_classifications_total{arm=\"control\"} "), 2 * n[0]);
     ck_assert_uint_eq(
-        metric(h, "intent_ab_classifications_total{arm=\"candidate\"} "),
+        metric("intent_ab_classifications_total{arm=\"candidate\"} "),
         2 * n[1]);
-    ck_assert_uint_eq(metric(h, "intent_ab_cache_hits_total{arm=\"control\"} "),
+    ck_assert_uint_eq(metric("intent_ab_cache_hits_total{arm=\"control\"} "),
                       n[0]);
+    ck_assert_uint_eq(metric("intent_ab_cache_hits_total{arm=\"candidate\"} "),
+                      n[1]);
+    ck_assert_uint_eq(metric("intent_ab_fallbacks_total{arm=\"candidate\"} "),
+                      0);
     ck_assert_uint_eq(
-        metric(h, "intent_ab_cache_hits_total{arm=\"candidate\"} "), n[1]);
-    ck_assert_uint_eq(
-        metric(h, "intent_ab_fallbacks_total{arm=\"candidate\"} "), 0);
-    ck_assert_uint_eq(
-        metric(h, "intent_ab_duration_seconds_count{arm=\"candidate\"} "),
+        metric("intent_ab_duration_seconds_count{arm=\"candidate\"} "),
         2 * n[1]);
     ck_assert_uint_eq(
-        metric(h,
-               "intent_ab_duration_seconds_bucket{arm=\"control\",le=\"+Inf\"} "),
+        metric(
+            "intent_ab_duration_seconds_bucket{arm=\"control\",le=\"+Inf\"} "),
         2 * n[0]);
     ck_assert_uint_eq(
-        metric(h, "intent_classification_requests_total{status=\"cache_hit\"} "),
+        metric("intent_classification_requests_total{status=\"cache_hit\"} "),
         300);
-    tc_classifier_close(c);
-    tc_cache_close(h);
 }
 END_TEST
 
 /* A candidate's cached answer is not control's, nor the other way round. */
 START_TEST(test_cached_per_model)
 {
-    tc_cache *h = open_cache(1);
-    tc_classifier *all = open_ab(h, 1, 0);
-    tc_classifier *none = open_ab(h, 0, 0);
+    tc_classifier *all = open_test(1, 1, 0);
+    tc_classifier *none = open_ab(0, 0);
     tc_result *r = NULL;
 
     ck_assert_int_eq(classify_arm(all, "one shared text", NULL), 1);
@@ -313,16 +319,12 @@ START_TEST(test_cached_per_model)
     ck_assert_int_eq(r->source, TC_SOURCE_L1);
     ck_assert_int_eq(arm_of(r), 1);
     tc_result_free(r);
-    tc_classifier_close(none);
-    tc_classifier_close(all);
-    tc_cache_close(h);
 }
 END_TEST
 
 START_TEST(test_failing_candidate_falls_back)
 {
-    tc_cache *h = open_cache(1);
-    tc_classifier *c = open_ab(h, 0.5, 1);
+    tc_classifier *c = open_test(1, 0.5, 1);
     tc_result *r = NULL;
     char text[64];
 
@@ -333,24 +335,19 @@ START_TEST(test_failing_candidate_falls_back)
     }
     ck_assert_int_gt(cand.calls, 0);
     ck_assert_int_eq(control.calls, 400);
+    ck_assert_uint_eq(metric("intent_ab_fallbacks_total{arm=\"candidate\"} "),
+                      (uint64_t)cand.calls);
     ck_assert_uint_eq(
-        metric(h, "intent_ab_fallbacks_total{arm=\"candidate\"} "),
-        (uint64_t)cand.calls);
+        metric("intent_ab_classifications_total{arm=\"control\"} "), 400);
     ck_assert_uint_eq(
-        metric(h, "intent_ab_classifications_total{arm=\"control\"} "), 400);
+        metric("intent_ab_classifications_total{arm=\"candidate\"} "), 0);
     ck_assert_uint_eq(
-        metric(h, "intent_ab_classifications_total{arm=\"candidate\"} "), 0);
-    ck_assert_uint_eq(
-        metric(h, "intent_classification_requests_total{status=\"error\"} "),
-        0);
+        metric("intent_classification_requests_total{status=\"error\"} "), 0);
     /* bad input fails in either arm and is no candidate failure */
     ck_assert_int_eq(tc_classify(&r, c, "   ", 3), TC_EINVAL);
     ck_assert_ptr_null(r);
-    ck_assert_uint_eq(
-        metric(h, "intent_ab_fallbacks_total{arm=\"candidate\"} "),
-        (uint64_t)cand.calls);
-    tc_classifier_close(c);
-    tc_cache_close(h);
+    ck_assert_uint_eq(metric("intent_ab_fallbacks_total{arm=\"candidate\"} "),
+                      (uint64_t)cand.calls);
 }
 END_TEST
 
@@ -359,8 +356,7 @@ END_TEST
 START_TEST(test_batch_arms)
 {
     enum { N = 300 };
-    tc_cache *h = open_cache(1);
-    tc_classifier *c = open_ab(h, 0.4, 0);
+    tc_classifier *c = open_test(1, 0.4, 0);
     tc_classifier *failing;
     static char buf[N][48];
     const char *texts[N + 1];
@@ -376,10 +372,8 @@ START_TEST(test_batch_arms)
     }
     texts[N] = "";
     lens[N] = 0;
-    tc_classifier_close(c);
-    tc_cache_close(h);
-    h = open_cache(0);
-    c = open_ab(h, 0.4, 0);
+    close_all();
+    c = open_test(0, 0.4, 0);
     ck_assert_int_eq(tc_classify_batch(out, status, c, texts, lens, N + 1),
                      TC_OK);
     for (int i = 0; i < N; i++) {
@@ -389,8 +383,7 @@ START_TEST(test_batch_arms)
     }
     ck_assert_int_eq(status[N], TC_EINVAL);
     ck_assert_ptr_null(out[N]);
-    tc_classifier_close(c);
-    failing = open_ab(h, 0.4, 1);
+    failing = open_ab(0.4, 1);
     ck_assert_int_eq(tc_classify_batch(out, status, failing, texts, lens, N),
                      TC_OK);
     for (int i = 0; i < N; i++) {
@@ -399,23 +392,20 @@ START_TEST(test_batch_arms)
         fell += arm[i];
         tc_result_free(out[i]);
     }
-    ck_assert_uint_eq(
-        metric(h, "intent_ab_fallbacks_total{arm=\"candidate\"} "),
-        (uint64_t)fell);
-    tc_classifier_close(failing);
-    tc_cache_close(h);
+    ck_assert_uint_eq(metric("intent_ab_fallbacks_total{arm=\"candidate\"} "),
+                      (uint64_t)fell);
 }
 END_TEST
 
 START_TEST(test_options)
 {
-    tc_cache *h = open_cache(0);
     tc_classifier_options co;
     tc_classifier *c = NULL;
     tc_result *r = NULL;
     char metrics[1 << 16];
     size_t len;
 
+    open_cache(0);
     tc_classifier_options_init(&co);
     co.fn = host_fn;
     co.fn_userdata = &control;
@@ -447,7 +437,6 @@ START_TEST(test_options)
                      TC_OK);
     ck_assert_ptr_null(strstr(metrics, "intent_ab_"));
     tc_classifier_close(c);
-    tc_cache_close(h);
 }
 END_TEST
 

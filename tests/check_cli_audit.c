@@ -329,6 +329,24 @@ END_TEST
 
 /* ---- secrets ------------------------------------------------------------- */
 
+/* Starts the test's redis-server with conf (cli_redis_start); url: its
+ * loopback URL with userinfo (":pass@", "user@") before the host. */
+static void redis_as(char *url, size_t n, const char *conf,
+                     const char *userinfo)
+{
+    cli_redis_start(conf);
+    snprintf(url, n, "redis://%s127.0.0.1:%d", userinfo,
+             trs_port(cli_redis()));
+}
+
+/* Writes text to path, the file name in the test's HOME, with mode. */
+static void home_file(char *path, size_t n, const char *name,
+                      const char *text, int mode)
+{
+    snprintf(path, n, "%s/%s", cli_home(), name);
+    tt_write_file(path, text, mode);
+}
+
 /*
  * A config file whose store URL holds a password is refused while group
  * or others may read it, with a message saying so and not the password;
@@ -341,13 +359,10 @@ START_TEST(test_config_file_mode)
     how h = {0};
     run r;
 
-    cli_redis_start("requirepass Pw0rdMarker\n");
-    snprintf(url, sizeof(url), "redis://:Pw0rdMarker@127.0.0.1:%d",
-             trs_port(cli_redis()));
+    redis_as(url, sizeof(url), "requirepass Pw0rdMarker\n", ":Pw0rdMarker@");
     snprintf(json, sizeof(json), "{\"store\": \"%s\"}", url);
-    snprintf(path, sizeof(path), "%s/tc.json", cli_home());
+    home_file(path, sizeof(path), "tc.json", json, 0644);
     snprintf(env, sizeof(env), "TUTORCACHE_CONFIG=%s", path);
-    tt_write_file(path, json, 0644);
     h.env = envv;
     h.url = NULL;
     tt_cli.url = NULL;
@@ -357,18 +372,10 @@ START_TEST(test_config_file_mode)
     ck_assert_ptr_null(strstr(r.err, "Pw0rdMarker"));
     run_free(&r);
     chmod(path, 0600);
-    cli(&r, &h, "ping");
-    expect(&r, 0, NULL, "");
-    run_free(&r);
-    cli(&r, &h, "config", "--format", "json");
-    expect(&r, 0, NULL, "");
-    ck_assert_ptr_null(strstr(r.out, "Pw0rdMarker"));
-    ck_assert_ptr_nonnull(strstr(r.out, "\"auth\":\"set\""));
-    run_free(&r);
-    cli(&r, &h, "stats", "--format", "json");
-    expect(&r, 0, NULL, "");
-    ck_assert_ptr_null(strstr(r.out, "Pw0rdMarker"));
-    run_free(&r);
+    cli_check(&h, 0, NULL, "", "ping");
+    cli_check_out(&h, "\"auth\":\"set\"", "Pw0rdMarker", "config", "--format",
+                  "json");
+    cli_check_out(&h, NULL, "Pw0rdMarker", "stats", "--format", "json");
 }
 END_TEST
 
@@ -385,28 +392,19 @@ START_TEST(test_password_file)
     how h = {0};
     run r;
 
-    cli_redis_start("user tutor on >AclPassMarker ~* &* +@all\n");
-    snprintf(url, sizeof(url), "redis://tutor@127.0.0.1:%d",
-             trs_port(cli_redis()));
-    snprintf(pw, sizeof(pw), "%s/redis.pw", cli_home());
-    snprintf(bad, sizeof(bad), "%s/wrong.pw", cli_home());
-    tt_write_file(pw, "AclPassMarker\n", 0600);
-    tt_write_file(bad, "nope\n", 0600);
+    redis_as(url, sizeof(url), "user tutor on >AclPassMarker ~* &* +@all\n",
+             "tutor@");
+    home_file(pw, sizeof(pw), "redis.pw", "AclPassMarker\n", 0600);
+    home_file(bad, sizeof(bad), "wrong.pw", "nope\n", 0600);
     h.url = url;
 
-    cli(&r, &h, "--password-file", pw, "set", "intents", "k", "v");
-    expect(&r, 0, "", "");
-    run_free(&r);
-    cli(&r, &h, "--password-file", pw, "config", "--format", "json");
-    expect(&r, 0, NULL, "");
-    ck_assert_ptr_null(strstr(r.out, "AclPassMarker"));
-    ck_assert_ptr_nonnull(strstr(r.out, "set (password_file)"));
-    run_free(&r);
+    cli_check(&h, 0, "", "", "--password-file", pw, "set", "intents", "k",
+              "v");
+    cli_check_out(&h, "set (password_file)", "AclPassMarker",
+                  "--password-file", pw, "config", "--format", "json");
     snprintf(env, sizeof(env), "TUTORCACHE_PASSWORD_FILE=%s", pw);
     h.env = envv;
-    cli(&r, &h, "get", "intents", "k");
-    expect(&r, 0, "v\n", "");
-    run_free(&r);
+    cli_check(&h, 0, "v\n", "", "get", "intents", "k");
     h.env = NULL;
 
     cli(&r, &h, "--password-file", bad, "get", "intents", "k");

@@ -34,8 +34,7 @@ START_TEST(test_put_idempotent)
     tc__err err = {""};
     recs r;
 
-    fr_recs_make(&r, 40, 0, DAY_MS);
-    ck_assert_int_eq(fr_put(st, &r, 30 * DAY_MS, &err), TC_OK);
+    fr_put_new(st, &r, 40, DAY_MS);
     for (size_t i = 0; i < r.n; i++) {
         ck_assert_int_eq(r.items[i].status, TC_OK);
     }
@@ -118,13 +117,11 @@ END_TEST
 START_TEST(test_override_ttl)
 {
     tc__store *st = fr_start(0);
-    tc__err err = {""};
     long long pttl;
     char *val;
     recs r;
 
-    fr_recs_make(&r, 2, 0, 3600000);
-    ck_assert_int_eq(fr_put(st, &r, 30 * DAY_MS, &err), TC_OK);
+    fr_put_new(st, &r, 2, 3600000);
     val = trs_cmd(fr_srv(), "GET %s", r.okey[0]);
     ck_assert_str_eq(val, "{\"intent\":\"ask_help\"}");
     free(val);
@@ -238,8 +235,7 @@ START_TEST(test_consume_two_consumers)
         tc__fb_redis_ops.consume(st, "a", 4, 60000, &ia, &ra, &na, &err),
         TC_OK);
     ck_assert_uint_eq(na, 0);
-    fr_recs_make(&r, 10, 0, 0);
-    ck_assert_int_eq(fr_put(st, &r, 30 * DAY_MS, &err), TC_OK);
+    fr_put_new(st, &r, 10, 0);
     ck_assert_int_eq(
         tc__fb_redis_ops.consume(st, "a", 4, 60000, &ia, &ra, &na, &err),
         TC_OK);
@@ -283,8 +279,7 @@ START_TEST(test_claim_idle)
     size_t na, nb;
     recs r;
 
-    fr_recs_make(&r, 5, 0, 0);
-    ck_assert_int_eq(fr_put(st, &r, 30 * DAY_MS, &err), TC_OK);
+    fr_put_new(st, &r, 5, 0);
     /* "dead" takes them all and never acknowledges. */
     ck_assert_int_eq(
         tc__fb_redis_ops.consume(st, "dead", 10, 300, &ia, &ra, &na, &err),
@@ -322,8 +317,7 @@ START_TEST(test_stats_fields)
     ck_assert_int_eq(tc__fb_redis_ops.stats(st, &s, &err), TC_OK);
     ck_assert_uint_eq(s.kept + s.pending + s.queued + s.ncounts, 0);
     tc__fb_stats_release(&s);
-    fr_recs_make(&r, 12, 0, 0);
-    ck_assert_int_eq(fr_put(st, &r, 30 * DAY_MS, &err), TC_OK);
+    fr_put_new(st, &r, 12, 0);
     /* No consumer yet: everything is queued. */
     fr_queue_is(st, 12, 0, 12);
     ck_assert_int_eq(

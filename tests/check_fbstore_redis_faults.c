@@ -33,8 +33,7 @@ START_TEST(test_killed_server)
     recs r;
     int rc;
 
-    fr_recs_make(&r, 3, 0, DAY_MS);
-    ck_assert_int_eq(fr_put(st, &r, 30 * DAY_MS, &err), TC_OK);
+    fr_put_new(st, &r, 3, DAY_MS);
     trs_kill(fr_srv());
     t0 = tc__now_ms();
     ck_assert_int_eq(fr_put(st, &r, 30 * DAY_MS, &err), TC_EUNAVAIL);
@@ -82,8 +81,7 @@ START_TEST(test_paused_server)
     int64_t t0;
     recs r;
 
-    fr_recs_make(&r, 3, 0, DAY_MS);
-    ck_assert_int_eq(fr_put(st, &r, 30 * DAY_MS, &err), TC_OK);
+    fr_put_new(st, &r, 3, DAY_MS);
     ok = trs_cmd(fr_srv(), "CLIENT PAUSE 2000 %s", "ALL");
     ck_assert_str_eq(ok, "OK");
     free(ok);

@@ -666,24 +666,15 @@ START_TEST(test_cli_keyed_across_processes)
     env[2] = NULL;
     h.url = url;
     h.env = env;
-    cli(&r, &h, "set", "intents", "what is a monad", "an answer " MARKER);
-    expect(&r, 0, "", "");
-    run_free(&r);
+    cli_check(&h, 0, "", "", "set", "intents", "what is a monad",
+              "an answer " MARKER);
     /* a second process derives the same key and opens the value */
-    cli(&r, &h, "get", "intents", "what is a monad");
-    expect(&r, 0, "an answer " MARKER "\n", "");
-    run_free(&r);
+    cli_check(&h, 0, "an answer " MARKER "\n", "", "get", "intents",
+              "what is a monad");
     /* config and stats say a key is set, and print no key */
-    cli(&r, &h, "config");
-    expect(&r, 0, NULL, "");
-    ck_assert_ptr_nonnull(strstr(r.out, "\"hash_key\":\"set\""));
-    ck_assert_ptr_null(strstr(r.out, "00112233"));
-    run_free(&r);
-    cli(&r, &h, "stats", "--format", "json");
-    expect(&r, 0, NULL, "");
-    ck_assert_ptr_nonnull(strstr(r.out, "\"encryption_key\":\"set\""));
-    ck_assert_ptr_null(strstr(r.out, "ffeeddcc"));
-    run_free(&r);
+    cli_check_out(&h, "\"hash_key\":\"set\"", "00112233", "config");
+    cli_check_out(&h, "\"encryption_key\":\"set\"", "ffeeddcc", "stats",
+                  "--format", "json");
     /* with no secret the key is another: a miss, and no value in clear */
     h.env = NULL;
     cli(&r, &h, "get", "intents", "what is a monad");

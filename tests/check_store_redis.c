@@ -66,9 +66,7 @@ START_TEST(test_mset_bad_item)
     ck_assert_int_eq(set[0].status, TC_OK);
     ck_assert_int_eq(set[1].status, TC_EINVAL);
     ck_assert_int_eq(set[2].status, TC_EINVAL);
-    ck_assert_int_eq(sr_get(st, "tc:t:1", &v, NULL), TC_OK);
-    ck_assert_str_eq(v, "one");
-    tc__free(v);
+    sr_get_is(st, "tc:t:1", "one");
     ck_assert_int_eq(sr_get(st, "tc:t:2", &v, NULL), TC_MISS);
 }
 END_TEST
@@ -265,13 +263,7 @@ START_TEST(test_mget_large)
     }
     /* the connection is left in step: a lone get after the batches */
     sr_expect_reply(srv, "OK", "SET %s after", "tc:t:after");
-    {
-        char *v = NULL;
-
-        ck_assert_int_eq(sr_get(st, "tc:t:after", &v, NULL), TC_OK);
-        ck_assert_str_eq(v, "after");
-        tc__free(v);
-    }
+    sr_get_is(st, "tc:t:after", "after");
 }
 END_TEST
 
@@ -284,7 +276,6 @@ START_TEST(test_wrong_type)
                           {"tc:t:b", NULL, 0, 0, 99}};
     tc__store_health h;
     tc__err err = {""};
-    char *v = NULL;
 
     ck_assert_int_eq(sr_put(st, "tc:t:a", "A", 60000), TC_OK);
     ck_assert_int_eq(sr_put(st, "tc:t:b", "B", 60000), TC_OK);
@@ -303,9 +294,7 @@ START_TEST(test_wrong_type)
     st->ops->health(st, &h);
     ck_assert_uint_ge(h.errors, 1);
     ck_assert_uint_eq(h.reconnects, 0);
-    ck_assert_int_eq(sr_get(st, "tc:t:a", &v, NULL), TC_OK);
-    ck_assert_str_eq(v, "A");
-    tc__free(v);
+    sr_get_is(st, "tc:t:a", "A");
 }
 END_TEST
 
@@ -314,13 +303,10 @@ START_TEST(test_unix_socket)
     static const sopt o = {1, NULL, NULL, 0, 0, 0};
     trs *srv = sr_start(NULL);
     tc__store *st = sr_store(srv, &o);
-    char *v = NULL;
 
     ck_assert_int_eq(st->ops->ping(st, NULL), TC_OK);
     ck_assert_int_eq(sr_put(st, "tc:t:u", "over the socket", 60000), TC_OK);
-    ck_assert_int_eq(sr_get(st, "tc:t:u", &v, NULL), TC_OK);
-    ck_assert_str_eq(v, "over the socket");
-    tc__free(v);
+    sr_get_is(st, "tc:t:u", "over the socket");
     sr_expect_reply(srv, "over the socket", "GET %s", "tc:t:u");
 }
 END_TEST
@@ -338,9 +324,7 @@ START_TEST(test_auth)
     char *v = NULL;
 
     ck_assert_int_eq(sr_put(ok, "tc:t:p", "secret data", 60000), TC_OK);
-    ck_assert_int_eq(sr_get(ok, "tc:t:p", &v, NULL), TC_OK);
-    ck_assert_str_eq(v, "secret data");
-    tc__free(v);
+    sr_get_is(ok, "tc:t:p", "secret data");
 
     ck_assert_int_eq(sr_get(none, "tc:t:p", &v, &err), TC_EAUTH);
     ck_assert_ptr_null(v);
@@ -371,9 +355,7 @@ START_TEST(test_acl_user)
     char *v = NULL;
 
     ck_assert_int_eq(sr_put(ok, "tc:t:acl", "hers", 60000), TC_OK);
-    ck_assert_int_eq(sr_get(ok, "tc:t:acl", &v, NULL), TC_OK);
-    ck_assert_str_eq(v, "hers");
-    tc__free(v);
+    sr_get_is(ok, "tc:t:acl", "hers");
     ck_assert_int_eq(sr_get(bad, "tc:t:acl", &v, &err), TC_EAUTH);
     ck_assert_ptr_null(v);
     ck_assert_ptr_nonnull(strstr(err.msg, "AUTH"));
@@ -392,9 +374,7 @@ START_TEST(test_select_db)
 
     ck_assert_int_eq(sr_put(s3, "tc:t:db", "in three", 60000), TC_OK);
     ck_assert_int_eq(sr_get(s0, "tc:t:db", &v, NULL), TC_MISS);
-    ck_assert_int_eq(sr_get(s3, "tc:t:db", &v, NULL), TC_OK);
-    ck_assert_str_eq(v, "in three");
-    tc__free(v);
+    sr_get_is(s3, "tc:t:db", "in three");
     /* trs_cmd talks to db 0. */
     sr_expect_reply(srv, "(nil)", "GET %s", "tc:t:db");
     ck_assert_int_eq(sr_get(s99, "tc:t:db", &v, NULL), TC_ECONFIG);

@@ -90,9 +90,7 @@ START_TEST(test_breaker)
         tt_sleep_ms(20);
     }
     ck_assert_int_eq(rc, TC_OK);
-    ck_assert_int_eq(sr_get(st, "tc:t:br", &v, NULL), TC_OK);
-    ck_assert_str_eq(v, "after");
-    tc__free(v);
+    sr_get_is(st, "tc:t:br", "after");
     st->ops->health(st, &h);
     ck_assert_str_eq(h.breaker, "closed");
     ck_assert_int_eq(h.up, 1);
@@ -172,24 +170,33 @@ static void *work(void *arg)
     return NULL;
 }
 
+/* n workers (at most 4) at once on st, waited for; each must count want
+ * failures. */
+static void run_workers(tc__store *st, int n, int want)
+{
+    pthread_t th[4];
+    worker w[4];
+
+    ck_assert_int_le(n, 4);
+    for (int i = 0; i < n; i++) {
+        w[i] = (worker){st, i, 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(w[i].failures, want);
+    }
+}
+
 START_TEST(test_threads_share_pool)
 {
     static const sopt two = {0, NULL, NULL, 0, 2000, 2};
     trs *srv = sr_start(NULL);
     tc__store *st = sr_store(srv, &two);
-    pthread_t th[4];
-    worker w[4];
     tc__store_health h;
     char *clients;
 
-    for (int i = 0; i < 4; i++) {
-        w[i] = (worker){st, i, 0};
-        ck_assert_int_eq(pthread_create(&th[i], NULL, work, &w[i]), 0);
-    }
-    for (int i = 0; i < 4; i++) {
-        pthread_join(th[i], NULL);
-        ck_assert_int_eq(w[i].failures, 0);
-    }
+    run_workers(st, 4, 0);
     st->ops->health(st, &h);
     ck_assert_uint_eq(h.errors, 0);
     ck_assert_uint_eq(h.reconnects, 0);
@@ -208,21 +215,12 @@ START_TEST(test_pool_wait_bounded)
     static const sopt one = {0, NULL, NULL, 0, 100, 1};
     trs *srv = sr_start(NULL);
     tc__store *st = sr_store(srv, &one);
-    pthread_t th[3];
-    worker w[3];
     int64_t t0;
 
     ck_assert_int_eq(st->ops->ping(st, NULL), TC_OK);
     sr_expect_reply(srv, "OK", "CLIENT PAUSE 2000 %s", "ALL");
     t0 = tc__now_ms();
-    for (int i = 0; i < 3; i++) {
-        w[i] = (worker){st, i, 0};
-        ck_assert_int_eq(pthread_create(&th[i], NULL, work, &w[i]), 0);
-    }
-    for (int i = 0; i < 3; i++) {
-        pthread_join(th[i], NULL);
-        ck_assert_int_eq(w[i].failures, 50);
-    }
+    run_workers(st, 3, 50);
     /* 150 calls on one connection to a paused server: each waits for the
      * connection or the server at most the timeout, and the breaker soon
      * stops them altogether, so the whole run stays well under the pause

@@ -250,6 +250,24 @@ void cli_check_run(const how *h, int diag, int code, const char *out,
     run_free(&r);
 }
 
+void cli_check_out_run(const how *h, const char *has, const char *hides, ...)
+{
+    char *args[CLI_MAX_ARGS + 1];
+    va_list ap;
+    run r;
+
+    va_start(ap, hides);
+    args_of(args, ap);
+    va_end(ap);
+    run_argv(&r, h, args);
+    expect(&r, 0, NULL, "");
+    ck_assert_msg(!has || strstr(r.out, has), "stdout lacks \"%s\": %s", has,
+                  r.out);
+    ck_assert_msg(!hides || !strstr(r.out, hides), "stdout shows \"%s\": %s",
+                  hides, r.out);
+    run_free(&r);
+}
+
 void expect(const run *r, int code, const char *out, const char *err_part)
 {
     ck_assert_msg(r->code == code,

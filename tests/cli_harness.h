@@ -69,6 +69,15 @@ void cli_check_run(const how *h, int diag, int code, const char *out,
 #define cli_check_diag(h, code, part, ...)                                     \
     cli_check_run(h, 1, code, "", part, __VA_ARGS__, (char *)NULL)
 
+/*
+ * A run that succeeds, stderr empty, whose stdout holds has and not hides
+ * (either NULL: not checked), freed after: how a suite checks that a
+ * command says a secret is set without printing it.
+ */
+void cli_check_out_run(const how *h, const char *has, const char *hides, ...);
+#define cli_check_out(h, has, hides, ...)                                      \
+    cli_check_out_run(h, has, hides, __VA_ARGS__, (char *)NULL)
+
 /* Exit code, exact stdout (NULL: anything) and a part of stderr (NULL:
  * anything, "": empty), with the run's output in the failure message. */
 void expect(const run *r, int code, const char *out, const char *err_part);

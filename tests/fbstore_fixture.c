@@ -125,6 +125,16 @@ int fr_put(tc__store *st, recs *r, int64_t retention, tc__err *err)
     return tc__fb_redis_ops.put(st, r->items, r->n, retention, err);
 }
 
+void fr_put_new(tc__store *st, recs *r, size_t n, int64_t override_ttl)
+{
+    tc__err err = {""};
+    int rc;
+
+    fr_recs_make(r, n, 0, override_ttl);
+    rc = fr_put(st, r, 30 * DAY_MS, &err);
+    ck_assert_msg(rc == TC_OK, "put %zu records: %d (%s)", n, rc, err.msg);
+}
+
 int fr_collect(void *ud, const char *id, const char *json, size_t len)
 {
     seen *s = ud;

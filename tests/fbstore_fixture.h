@@ -54,6 +54,10 @@ void fr_recs_make(recs *r, size_t n, int64_t ms, int64_t override_ttl);
 void fr_recs_free(recs *r);
 int fr_put(tc__store *st, recs *r, int64_t retention, tc__err *err);
 
+/* fr_recs_make(r, n, 0, override_ttl), then fr_put with 30 days'
+ * retention, which must succeed: a test's records in place. */
+void fr_put_new(tc__store *st, recs *r, size_t n, int64_t override_ttl);
+
 /* Every record's id and JSON, as export gives them. */
 typedef struct seen {
     size_t n, cap;

@@ -198,6 +198,17 @@ int sr_get(tc__store *st, const char *key, char **out, tc__err *err)
     return rc == TC_OK ? it.status : rc;
 }
 
+void sr_get_is(tc__store *st, const char *key, const char *want)
+{
+    tc__err err = {""};
+    char *v = NULL;
+    int rc = sr_get(st, key, &v, &err);
+
+    ck_assert_msg(rc == TC_OK, "get %s: %d (%s)", key, rc, err.msg);
+    ck_assert_str_eq(v, want);
+    tc__free(v);
+}
+
 void sr_expect_reply(trs *srv, const char *want, const char *fmt,
                      const char *arg)
 {

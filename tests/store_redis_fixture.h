@@ -56,6 +56,10 @@ void sr_release(tc__store_get *g, size_t n);
 int sr_put(tc__store *st, const char *key, const char *val, int64_t ttl);
 int sr_get(tc__store *st, const char *key, char **out, tc__err *err);
 
+/* The value of key through the store is want (the test fails on a miss,
+ * an error or another value, naming the key). */
+void sr_get_is(tc__store *st, const char *key, const char *want);
+
 /* The server's reply to fmt (with arg) is want. */
 void sr_expect_reply(trs *srv, const char *want, const char *fmt,
                      const char *arg);

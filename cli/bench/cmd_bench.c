@@ -423,16 +423,6 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             b->rounds = (int)v;
             cache_only = "--rounds";
             break;
-        case 'm':
-            co->model = optarg;
-            classify_only = "--model";
-            break;
-        case OPT_BACKEND:
-            if ((rc = cli_parse_backend(ctx, optarg, &co->backend)) != CLI_OK) {
-                return rc;
-            }
-            classify_only = "--backend";
-            break;
         case OPT_TEXTS:
             co->texts = optarg;
             classify_only = "--texts";
@@ -445,8 +435,13 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             }
             classify_only = "--hit-ratio";
             break;
-        default:
-            return cli_opt_default(ctx, opt); /* -h: done, successfully */
+        default: /* -m, --backend; -h: done, successfully */
+            if ((rc = cli_opt_model(ctx, opt, OPT_BACKEND, &co->model,
+                                    &co->backend)) != CLI_OK) {
+                return rc;
+            }
+            classify_only = opt == 'm' ? "--model" : "--backend";
+            break;
         }
     }
     if (argc - optind != 1) {

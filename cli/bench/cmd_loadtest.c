@@ -640,14 +640,6 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
                                  optarg);
             }
             break;
-        case 'm':
-            o->model = optarg;
-            break;
-        case OPT_BACKEND:
-            if ((rc = cli_parse_backend(ctx, optarg, &o->backend)) != CLI_OK) {
-                return rc;
-            }
-            break;
         case OPT_URL:
             o->url = optarg;
             break;
@@ -658,7 +650,11 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
             o->json = 1;
             break;
         default:
-            return cli_opt_default(ctx, opt);
+            if ((rc = cli_opt_model(ctx, opt, OPT_BACKEND, &o->model,
+                                    &o->backend)) != CLI_OK) {
+                return rc;
+            }
+            break;
         }
     }
     if (optind < argc) {
