@@ -294,6 +294,27 @@ int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
     return rc;
 }
 
+int tc__l1_use(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
+               int64_t min_stored_ms, tc__l1_use_fn fn, void *arg,
+               uint64_t *note)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    _Atomic uint64_t *lock_free = read_lock(s);
+    struct entry *e = *find_link(s, key, mixed);
+    int rc = TC_MISS;
+
+    /* what is not a live value is left to tc__l1_read, which handles it */
+    if (e && now_ms < e->expires_ms && e->kind == KIND_VALUE &&
+        e->stored_ms >= min_stored_ms &&
+        (rc = fn(e->val, e->len, arg)) == TC_OK) {
+        mark_visited(e);
+        *note = atomic_load_explicit(&e->stamp, memory_order_relaxed);
+    }
+    read_unlock(s, lock_free);
+    return rc;
+}
+
 int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                int64_t min_stored_ms, char **val, size_t *len,
                int64_t *ttl_left_ms)

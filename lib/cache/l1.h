@@ -64,6 +64,18 @@ int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                 size_t *len, int64_t *ttl_left_ms, uint64_t *note);
 
 /*
+ * tc__l1_read without the copy: fn reads key's live value (len bytes, then
+ * a NUL) in place, while the reader is inside, and its return is
+ * tc__l1_use's; TC_OK also marks the hit and sets *note (tc__l1_note).
+ * Anything but a live value is TC_MISS, left to tc__l1_read. fn must be
+ * short (writers of the shard wait for it) and must not call the L1.
+ */
+typedef int (*tc__l1_use_fn)(const char *val, size_t len, void *arg);
+int tc__l1_use(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
+               int64_t min_stored_ms, tc__l1_use_fn fn, void *arg,
+               uint64_t *note);
+
+/*
  * Stores a copy of the value until expires_ms (a tc__now_ms() time;
  * INT64_MAX for never), replacing any entry of that key and evicting
  * others (SIEVE) to stay within the budget. A value charged more than an

@@ -64,24 +64,20 @@ int tc__cache_absent_still(tc__cache *h, tc__nsrt *ns, uint64_t note,
     return 1;
 }
 
-int tc__cache_peek_into(size_t *len, uint64_t *note, tc__hash *hk, void *buf,
-                        size_t cap, tc__cache *h, tc__nsrt *ns,
-                        const void *key, size_t keylen, int64_t now_ms)
+int tc__cache_peek_use(uint64_t *note, tc__hash *hk, tc__cache *h,
+                       tc__nsrt *ns, const void *key, size_t keylen,
+                       int64_t now_ms, tc__l1_use_fn fn, void *arg)
 {
-    int64_t left;
     uint64_t gen;
 
-    *len = 0;
     *note = 0;
     if (!h->cfg.enable_caching || tc__log_on(&h->log, TC_LOG_DEBUG) ||
         !tc__cache_gen_fresh(&gen, h, ns, now_ms)) {
         return TC_MISS;
     }
     tc__ns_hash(hk, ns, gen, key, keylen);
-    return tc__l1_read(h->l1, hk, now_ms, tc__cache_l1_floor(h, now_ms), buf,
-                       cap, NULL, len, &left, note) == TC_OK
-               ? TC_OK
-               : TC_MISS;
+    return tc__l1_use(h->l1, hk, now_ms, tc__cache_l1_floor(h, now_ms), fn,
+                      arg, note);
 }
 
 void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,

@@ -66,16 +66,18 @@ int tc__cache_absent_still(tc__cache *h, tc__nsrt *ns, uint64_t note,
                            int64_t now_ms);
 
 /*
- * The L1 part of tc__cache_get_into alone, counting nothing: TC_OK with
- * the value in buf (cap > its length), its note (tc__l1_note, 0: none)
- * and its hash; else TC_MISS (not in L1, too long for buf, caching off,
- * the debug log on, the generation due for a re-read), the caller then
- * taking the common path. tc__cache_peek_used counts a peeked value the
- * caller answers with, as an L1 hit, and leaves note on it when not 0.
+ * The L1 part of tc__cache_get_into alone, with nothing copied and
+ * nothing counted: fn reads the value in place (tc__l1_use) and its
+ * return is this one's, TC_OK also setting the value's note (tc__l1_note,
+ * 0: none) and *hk its hash; TC_MISS when there is no live value in L1,
+ * caching is off, the debug log on or the generation due for a re-read,
+ * the caller then taking the common path. tc__cache_peek_used counts a
+ * value the caller answers with as an L1 hit, and leaves note on it when
+ * not 0.
  */
-int tc__cache_peek_into(size_t *len, uint64_t *note, tc__hash *hk, void *buf,
-                        size_t cap, tc__cache *h, tc__nsrt *ns,
-                        const void *key, size_t keylen, int64_t now_ms);
+int tc__cache_peek_use(uint64_t *note, tc__hash *hk, tc__cache *h,
+                       tc__nsrt *ns, const void *key, size_t keylen,
+                       int64_t now_ms, tc__l1_use_fn fn, void *arg);
 void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                          uint64_t note);
 

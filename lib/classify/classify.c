@@ -493,25 +493,43 @@ static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
     return rc;
 }
 
-/*
- * The hit path: the classification of key in L1, into buf, when its note
- * says that the text had no correction at its last lookup and that none
- * can have come since (cache/ns.c: no remembered absence has left the
- * corrections' L1 meanwhile), so that the correction's lookup, a third of
- * a hit, is skipped. Returns 1 with the value (*len bytes) when it
- * answers; 0, with *peeked saying whether buf holds the value all the
- * same (its hash in *hk), when the correction must be looked up.
- */
-static int cached_hit(size_t *len, int *peeked, tc__hash *hk, char *buf,
-                      tc_classifier *c, const char *key, size_t keylen,
-                      int64_t now_ms)
+/* The unpacking of a classification read in place in L1 (tc__l1_use). */
+typedef struct hit_ctx {
+    tc_result *r;
+    double threshold;
+    int64_t t0;
+} hit_ctx;
+
+static int unpack_hit(const char *val, size_t len, void *arg)
 {
+    hit_ctx *x = arg;
+
+    return tc__result_unpack(&x->r, val, len, TC_SOURCE_L1, x->threshold,
+                             x->t0);
+}
+
+/*
+ * The hit path: the packed classification of key, unpacked in place in
+ * L1, when its note says that the text had no correction at its last
+ * lookup and that none can have come since (cache/ns.c: no remembered
+ * absence has left the corrections' L1 meanwhile), so that the
+ * correction's lookup, a third of a hit, is skipped. Returns 1 with the
+ * result in *hit when it answers; else 0, with *hit the result all the
+ * same when L1 had one (its hash in *hk), NULL when not.
+ */
+static int cached_hit(tc_result **hit, tc__hash *hk, tc_classifier *c,
+                      const char *key, size_t keylen, int64_t t0)
+{
+    hit_ctx x = {NULL, c->threshold, t0};
     uint64_t note;
 
-    *peeked = tc__cache_peek_into(len, &note, hk, buf, VAL_BUF, c->cache,
-                                  c->nsh, key, keylen, now_ms) == TC_OK;
-    if (*peeked && note &&
-        tc__cache_absent_still(c->ocache, c->fbh, note, now_ms)) {
+    if (tc__cache_peek_use(&note, hk, c->cache, c->nsh, key, keylen,
+                           t0 / 1000, unpack_hit, &x) != TC_OK) {
+        *hit = NULL;
+        return 0;
+    }
+    *hit = x.r;
+    if (note && tc__cache_absent_still(c->ocache, c->fbh, note, t0 / 1000)) {
         tc__cache_peek_used(c->cache, c->nsh, hk, 0);
         return 1;
     }
@@ -521,14 +539,15 @@ static int cached_hit(size_t *len, int *peeked, tc__hash *hk, char *buf,
 int tc__classify(tc_result **out, tc_classifier *c, const char *text,
                  size_t len)
 {
-    char kbuf[SHORT_KEY], vbuf[VAL_BUF], fbuf[VAL_BUF], *key = kbuf, *big;
+    char kbuf[SHORT_KEY], vbuf[VAL_BUF], *key = kbuf, *big;
     const char *id = NULL, *val;
-    size_t normlen = 0, keylen = 0, vlen, flen;
+    size_t normlen = 0, keylen = 0, vlen;
     int64_t t0 = tc__now_us();
+    tc_result *hit;
     uint64_t absent;
     tc__hash hk;
     tc_tier tier;
-    int rc, peeked;
+    int rc;
 
     rc = prepare_short(kbuf, &normlen, &keylen, &id, c, text, len);
     if (rc == 1) {
@@ -538,38 +557,35 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         count(c, NULL, t0);
         return rc;
     }
-    big = NULL;
-    val = vbuf;
-    tier = TC_TIER_L1;
-    if (cached_hit(&vlen, &peeked, &hk, vbuf, c, key, keylen, t0 / 1000)) {
-        goto cached;
+    if (cached_hit(&hit, &hk, c, key, keylen, t0)) {
+        *out = hit;
+        goto done;
     }
     /* a correction overrides whatever is cached, in every process; its
      * key material is the normalized text, the key's first bytes */
-    rc = lookup(&val, &flen, &big, &tier, &absent, fbuf, c, c->fbh, key,
+    rc = lookup(&val, &vlen, &big, &tier, &absent, vbuf, c, c->fbh, key,
                 normlen, 1, t0 / 1000);
     if (rc == TC_OK) {
-        rc = answer(out, c, val, flen, TC_SOURCE_FEEDBACK, "feedback", NULL,
+        rc = answer(out, c, val, vlen, TC_SOURCE_FEEDBACK, "feedback", NULL,
                     NULL, 0, t0);
         tc__free(big);
         if (rc != TC_EPROTO) {
+            tc__free(hit);
             goto done;
         }
     } else if (rc != TC_MISS) {
+        tc__free(hit);
         goto done;
     }
-    if (peeked) {
+    if (hit) {
         /* read before the correction's lookup; noted for the next hit */
         tc__cache_peek_used(c->cache, c->nsh, &hk, absent);
-        big = NULL;
-        val = vbuf;
-        tier = TC_TIER_L1;
+        *out = hit;
         rc = TC_OK;
-    } else {
-        rc = lookup(&val, &vlen, &big, &tier, NULL, vbuf, c, c->nsh, key,
-                    keylen, 0, t0 / 1000);
+        goto done;
     }
-cached:
+    rc = lookup(&val, &vlen, &big, &tier, NULL, vbuf, c, c->nsh, key, keylen,
+                0, t0 / 1000);
     if (rc == TC_OK) {
         rc = answer(out, c, val, vlen, tier_source(tier), id, c->nsh, key,
                     keylen, t0);
