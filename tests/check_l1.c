@@ -381,6 +381,13 @@ START_TEST(test_oversized)
     ck_assert_int_eq(tc__l1_set(l1, &h, big, budget, FAR_FUTURE, 0), TC_OK);
     ck_assert_int_eq(get_str(l1, 3, NULL, 0), TC_MISS);
     ck_assert_uint_eq(stats(l1).entries, 1);
+    ck_assert(!tc__l1_stores_nothing(l1));
+    tc__l1_free(l1);
+    /* an L1 too small for any entry stores nothing, refusing nothing */
+    ck_assert_int_eq(tc__l1_new(&l1, 1, 1), TC_OK);
+    ck_assert(tc__l1_stores_nothing(l1));
+    ck_assert_int_eq(tc__l1_set(l1, &h, "v", 1, FAR_FUTURE, 0), TC_OK);
+    ck_assert_uint_eq(stats(l1).entries, 0);
     tc__l1_free(l1);
     free(big);
 }

@@ -361,6 +361,9 @@ int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
     if (!l1 || !key || (!val && len)) {
         return TC_EINVAL;
     }
+    if (tc__l1_stores_nothing(l1)) {
+        return reform ? TC_MISS : TC_OK; /* and holds nothing to remove */
+    }
     /*
      * A value that will not be stored (too big, already expired) or
      * cannot be (no memory) still removes the key's old entry: the caller
@@ -458,6 +461,11 @@ int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
     write_unlock(s);
     free_list(dead);
     return TC_OK;
+}
+
+int tc__l1_stores_nothing(const tc__l1 *l1)
+{
+    return l1->max_charge < entry_charge(0);
 }
 
 int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,

@@ -76,6 +76,13 @@ int tc__l1_use(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                uint64_t *note);
 
 /*
+ * Whether the L1 is too small to admit any entry (l1_max_bytes below an
+ * eighth of one entry's header): it then never holds one, so a caller may
+ * skip its reads and fills (batches, with the L1 turned off so).
+ */
+int tc__l1_stores_nothing(const tc__l1 *l1);
+
+/*
  * Stores a copy of the value until expires_ms (a tc__now_ms() time;
  * INT64_MAX for never), replacing any entry of that key and evicting
  * others (SIEVE) to stay within the budget. A value charged more than an
