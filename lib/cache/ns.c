@@ -4,7 +4,9 @@
  * generation, and an L1 hit copied into the caller's buffer under the
  * shard's shared lock, so the hit path compares no string, takes no
  * exclusive lock and allocates nothing. A miss falls back to the common
- * L1-then-L2 lookup of cache.c.
+ * L1-then-L2 lookup of cache.c. Also classify's hit path: a read of L1
+ * alone (peek), and the notes that let it skip a lookup whose answer, a
+ * remembered absence, cannot have changed.
  */
 #include <string.h>
 

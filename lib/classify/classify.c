@@ -3,7 +3,9 @@
  * build the key from the normalized text and the model's identity, look in
  * L1 and L2, and only then ask the model. The L2 keeps the model's answer
  * as JSON; L1 keeps it packed (packed.c: the same JSON, then the result
- * decoded), so that a hit copies instead of parsing. The threshold, the
+ * decoded), so that a hit copies instead of parsing, straight out of the
+ * L1 entry; and a hit skips the lookup of the text's correction while the
+ * L1 still remembers that there is none (cached_hit). The threshold, the
  * source and the latency are applied to each returned copy, so none of
  * them is ever frozen into the cache.
  */
