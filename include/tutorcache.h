@@ -1065,8 +1065,13 @@ typedef struct tc_result {
  * classifies without caching. An L2 failure is never an error here: the
  * model answers. The L2 keeps the answer as JSON; this process's L1
  * keeps the JSON, a NUL and the result decoded, so that a hit parses
- * nothing (about 2,200 instructions): tc_cache_get on the classifier's
- * namespace reads it there as a C string whose len counts both.
+ * nothing (about 1,800 instructions): tc_cache_get on the classifier's
+ * namespace reads it there as a C string whose len counts both. A hit
+ * skips the lookup of the text's correction while this process's L1
+ * still remembers that there is none (no correction stored or heard of,
+ * no eviction of what it remembers, since), so a correction wins as
+ * before: at once in this process, within the coherence bound above in
+ * another.
  * Returns TC_OK; TC_EINVAL (invalid UTF-8, empty text); TC_ELOADER (the
  * host callback failed or answered malformed JSON); TC_ENOMEM.
  * Ownership: *out is the caller's (tc_result_free()).

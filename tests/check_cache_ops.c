@@ -361,6 +361,56 @@ START_TEST(test_counters)
 }
 END_TEST
 
+/* Two items of 2-byte keys k0 and k1, both with the 2-byte value v. */
+static void two_items(tc_item it[2], const char *k0, const char *k1, char *v)
+{
+    memset(it, 0, 2 * sizeof(*it));
+    it[0].key = k0;
+    it[0].keylen = 2;
+    it[0].val = v;
+    it[0].len = 2;
+    it[1] = it[0];
+    it[1].key = k1;
+}
+
+/* ---- L1 off ------------------------------------------------------------ */
+
+/* With an L1 too small for any entry, a batch reads every key from the L2
+ * each time, and a store without one has nowhere to keep them. */
+START_TEST(test_l1_off)
+{
+    int kind = main_kinds[_i];
+    tc_options o;
+    tc_cache *h;
+    tc_item it[2];
+    bk b;
+
+    bk_start(&b, kind);
+    tc_options_init(&o);
+    o.l1_max_bytes = 1;
+    h = bk_open_with(&b, &o, NULL);
+    two_items(it, "o0", "o1", "ov");
+    ck_assert_int_eq(tc_cache_mset(h, NS, it, 2), TC_OK);
+    for (int round = 0; round < 2; round++) {
+        it[0].val = it[1].val = NULL;
+        ck_assert_int_eq(tc_cache_mget(h, NS, it, 2), TC_OK);
+        for (int i = 0; i < 2; i++) {
+            if (!bk_shared(&b)) {
+                ck_assert_int_eq(it[i].status, TC_MISS);
+                continue;
+            }
+            ck_assert_int_eq(it[i].status, TC_OK);
+            ck_assert_int_eq(it[i].tier, TC_TIER_L2);
+            ck_assert_uint_eq(it[i].len, 2);
+            ck_assert_mem_eq(it[i].val, "ov", 2);
+            tc_free(it[i].val);
+        }
+    }
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
 /* ---- ENABLE_CACHING off ------------------------------------------------ */
 
 START_TEST(test_caching_off)
@@ -384,13 +434,7 @@ START_TEST(test_caching_off)
     }
     SET(off, "k", "v", TC_TTL_DEFAULT);
     MISS(off, "k");
-    memset(it, 0, sizeof(it));
-    it[0].key = "m0";
-    it[0].keylen = 2;
-    it[0].val = "mv";
-    it[0].len = 2;
-    it[1] = it[0];
-    it[1].key = "m1";
+    two_items(it, "m0", "m1", "mv");
     ck_assert_int_eq(tc_cache_mset(off, NS, it, 2), TC_OK);
     ck_assert_int_eq(it[0].status, TC_OK);
     it[0].val = it[1].val = NULL;
@@ -432,5 +476,6 @@ void suite_cache_ops(Suite *s)
     tcase_add_loop_test(tc, test_del, 0, NMAIN);
     tcase_add_loop_test(tc, test_counters, 0, NMAIN);
     tcase_add_loop_test(tc, test_caching_off, 0, NMAIN);
+    tcase_add_loop_test(tc, test_l1_off, 0, NMAIN);
     suite_add_tcase(s, tc);
 }

@@ -350,9 +350,13 @@ START_TEST(test_correction_beats_packed)
 
     r = cl_classify_ok(c, texts[1], TC_SOURCE_MODEL);
     tc_result_free(r);
-    r = cl_classify_ok(c, texts[1], TC_SOURCE_L1);
-    ck_assert_str_ne(r->intent, "debugging");
-    tc_result_free(r);
+    /* the second hit and after: the correction's lookup skipped, its
+     * absence noted on the classification's entry (cache/ns.c) */
+    for (int i = 0; i < 3; i++) {
+        r = cl_classify_ok(c, texts[1], TC_SOURCE_L1);
+        ck_assert_str_ne(r->intent, "debugging");
+        tc_result_free(r);
+    }
     key_of(key, texts[1]);
     normlen = strlen(key);
     ck_assert_int_eq(

@@ -381,6 +381,13 @@ START_TEST(test_oversized)
     ck_assert_int_eq(tc__l1_set(l1, &h, big, budget, FAR_FUTURE, 0), TC_OK);
     ck_assert_int_eq(get_str(l1, 3, NULL, 0), TC_MISS);
     ck_assert_uint_eq(stats(l1).entries, 1);
+    ck_assert(!tc__l1_stores_nothing(l1));
+    tc__l1_free(l1);
+    /* an L1 too small for any entry stores nothing, refusing nothing */
+    ck_assert_int_eq(tc__l1_new(&l1, 1, 1), TC_OK);
+    ck_assert(tc__l1_stores_nothing(l1));
+    ck_assert_int_eq(tc__l1_set(l1, &h, "v", 1, FAR_FUTURE, 0), TC_OK);
+    ck_assert_uint_eq(stats(l1).entries, 0);
     tc__l1_free(l1);
     free(big);
 }
@@ -521,39 +528,93 @@ START_TEST(test_read_into)
     ck_assert_int_eq(tc__l1_set(l1, &h, "abcdefg", 7, 1000, 0), TC_OK);
     memset(buf, 'x', sizeof(buf));
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 8, NULL, &len, &left), TC_OK);
+        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 8, NULL, &len, &left, NULL), TC_OK);
     ck_assert_str_eq(buf, "abcdefg");
     ck_assert_uint_eq(len, 7);
     ck_assert_int_eq(left, 990);
     memset(buf, 'x', sizeof(buf));
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, NULL, &len, &left),
+        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, NULL, &len, &left, NULL),
         TC_ETOOBIG);
     ck_assert_uint_eq(len, 7);
     ck_assert_int_eq(buf[0], 'x');
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, INT64_MIN, NULL, 0, NULL, &len, &left),
+        tc__l1_read(l1, &h, 10, INT64_MIN, NULL, 0, NULL, &len, &left, NULL),
         TC_ETOOBIG);
     /* too short for the buffer, so into a copy */
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, &copy, &len, &left), TC_OK);
+        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, &copy, &len, &left, NULL), TC_OK);
     ck_assert_str_eq(copy, "abcdefg");
     tc__free(copy);
     /* expired, too old for the caller, absent, a remembered absence */
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, 5, buf, 8, NULL, &len, &left), TC_MISS);
+        tc__l1_read(l1, &h, 10, 5, buf, 8, NULL, &len, &left, NULL), TC_MISS);
     ck_assert_int_eq(
-        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left),
+        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left, NULL),
         TC_MISS);
     ck_assert_int_eq(tc__l1_set_neg(l1, &n, 1000, 0), TC_OK);
     ck_assert_int_eq(
-        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left),
+        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left, NULL),
         TC__L1_NEGATIVE);
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 1000, INT64_MIN, buf, 8, NULL, &len, &left),
+        tc__l1_read(l1, &h, 1000, INT64_MIN, buf, 8, NULL, &len, &left, NULL),
         TC_MISS);
     ck_assert_uint_eq(stats(l1).expired, 1); /* the read removed it */
     ck_assert_uint_eq(stats(l1).entries, 1);
+    tc__l1_free(l1);
+}
+END_TEST
+
+/* The absence epoch moves when a remembered absence leaves (replaced,
+ * removed, invalidated, cleared), not for values; a note stays on its
+ * value until the entry is replaced. */
+START_TEST(test_absences_and_notes)
+{
+    tc__l1 *l1;
+    tc__hash a = hk(1), v = hk(2);
+    uint64_t e, note = 7;
+    size_t len;
+    int64_t left;
+    char buf[8];
+
+    ck_assert_int_eq(tc__l1_new(&l1, 1 << 20, 1), TC_OK);
+    ck_assert_int_eq(tc__l1_set_neg(l1, &a, 1000, 0), TC_OK);
+    e = tc__l1_absence_epoch(l1);
+    ck_assert_int_eq(
+        tc__l1_read(l1, &a, 10, INT64_MIN, buf, 8, NULL, &len, &left, NULL),
+        TC__L1_NEGATIVE);
+    ck_assert_int_eq(left, 990); /* the absence's time left */
+    set_str(l1, 2, "v", 1000, 0);
+    tc__l1_note(l1, &a, 5); /* an absence takes no note */
+    tc__l1_note(l1, &v, 42);
+    ck_assert_uint_eq(tc__l1_absence_epoch(l1), e);
+    ck_assert_int_eq(
+        tc__l1_read(l1, &v, 10, INT64_MIN, buf, 8, NULL, &len, &left, &note),
+        TC_OK);
+    ck_assert_uint_eq(note, 42);
+    set_str(l1, 2, "w", 1000, 0); /* a new value, no note */
+    ck_assert_int_eq(
+        tc__l1_read(l1, &v, 10, INT64_MIN, buf, 8, NULL, &len, &left, &note),
+        TC_OK);
+    ck_assert_uint_eq(note, 0);
+    ck_assert_uint_eq(tc__l1_absence_epoch(l1), e);
+    set_str(l1, 1, "x", 1000, 0); /* the absence replaced */
+    ck_assert_uint_gt(tc__l1_absence_epoch(l1), e);
+    e = tc__l1_absence_epoch(l1);
+    ck_assert_int_eq(tc__l1_set_neg(l1, &a, 1000, 0), TC_OK); /* kept out */
+    ck_assert_int_eq(tc__l1_del(l1, &a), TC_OK);
+    ck_assert_uint_eq(tc__l1_absence_epoch(l1), e); /* a value removed */
+    ck_assert_int_eq(tc__l1_set_neg(l1, &a, 1000, 0), TC_OK);
+    ck_assert_int_eq(tc__l1_invalidate(l1, &a), 0);
+    ck_assert_uint_gt(tc__l1_absence_epoch(l1), e);
+    e = tc__l1_absence_epoch(l1);
+    tc__l1_clear(l1);
+    ck_assert_uint_gt(tc__l1_absence_epoch(l1), e);
+    /* without an L2, every value stored ends an absence */
+    e = tc__l1_absence_epoch(l1);
+    tc__l1_absence_on_insert(l1);
+    set_str(l1, 3, "y", 1000, 0);
+    ck_assert_uint_gt(tc__l1_absence_epoch(l1), e);
     tc__l1_free(l1);
 }
 END_TEST
@@ -610,7 +671,7 @@ static void *th_run(void *arg)
             int64_t left;
 
             rc = tc__l1_read(th_l1, &h, i, INT64_MIN, small, sizeof(small),
-                             NULL, &len, &left);
+                             NULL, &len, &left, NULL);
             if ((rc == TC_OK && !th_valid(small, len, k)) ||
                 (rc == TC_ETOOBIG && len < sizeof(small)) ||
                 (rc != TC_OK && rc != TC_ETOOBIG && rc != TC_MISS)) {
@@ -714,6 +775,7 @@ Suite *suite_l1(void)
     tcase_add_test(tc, test_oversized);
     tcase_add_test(tc, test_clear);
     tcase_add_test(tc, test_read_into);
+    tcase_add_test(tc, test_absences_and_notes);
     suite_add_tcase(s, tc);
 
     tcase_set_timeout(fa, 120);

@@ -85,6 +85,6 @@ TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
         return tc__fail(TC_EINVAL, "len is NULL, or buf is NULL with cap %zu",
                         cap);
     }
-    return tc__cache_get_into(len, tier, buf, cap, ns_core(h, ns), ns, key,
+    return tc__cache_get_into(len, tier, NULL, buf, cap, ns_core(h, ns), ns, key,
                               keylen, 0, tc__now_ms());
 }

@@ -17,6 +17,9 @@
  * thousand bytes.
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "base/internal.h"
 #include "base/nfkc.h"
@@ -258,6 +261,38 @@ static inline int ascii_word(char *dst, size_t n, const unsigned char *u)
     return 1;
 }
 
+#if defined(__SSE2__)
+/*
+ * ascii_word for sixteen bytes at once, with SSE2 (every x86-64 has it):
+ * the same tests and the same lowering, in about a third of the
+ * instructions per byte. Signed compares: a byte past ASCII is negative,
+ * so "below ' '" catches it too, as the test of ascii_word does.
+ */
+static inline int ascii_word16(char *dst, size_t n, const unsigned char *u)
+{
+    __m128i w = _mm_loadu_si128((const __m128i *)(const void *)u);
+    __m128i up;
+    unsigned sp;
+
+    if (_mm_movemask_epi8(_mm_cmplt_epi8(w, _mm_set1_epi8(' '))) != 0) {
+        return 0;
+    }
+    sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_set1_epi8(' ')));
+    if ((sp & (sp >> 1)) || ((sp & 1) && (n == 0 || dst[n - 1] == ' '))) {
+        return 0;
+    }
+    up = _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('A' - 1)),
+                       _mm_cmplt_epi8(w, _mm_set1_epi8('Z' + 1)));
+    w = _mm_or_si128(w, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+    _mm_storeu_si128((__m128i *)(void *)(dst + n), w);
+    return 1;
+}
+#define WIDE 16
+#else
+#define ascii_word16 ascii_word
+#define WIDE 8
+#endif
+
 static int ascii_into(char *dst, size_t *dstlen, size_t *stop,
                       const unsigned char *u, size_t len, size_t *bad_at)
 {
@@ -266,7 +301,11 @@ static int ascii_into(char *dst, size_t *dstlen, size_t *stop,
     for (i = 0; i < len; i++) {
         unsigned char c, l;
 
-        /* dst + n has room for 8: n <= i, and dst holds len + 1 bytes */
+        /* dst + n has room for WIDE: n <= i, and dst holds len + 1 bytes */
+        while (i + WIDE <= len && ascii_word16(dst, n, u + i)) {
+            i += WIDE;
+            n += WIDE;
+        }
         while (i + 8 <= len && ascii_word(dst, n, u + i)) {
             i += 8;
             n += 8;

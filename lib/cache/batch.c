@@ -17,6 +17,7 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
     size_t *idx = NULL, nmiss = 0, i;
     uint64_t gen, *seqs = NULL; /* of the keys read from L2 (l1.h) */
     int64_t now;
+    int l1;
     tc__nsrt *nr;
     tc__err err;
     int rc;
@@ -50,13 +51,18 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
     }
     now = tc__now_ms();
     gen = tc__cache_gen(h, nr, now);
+    /* an L1 turned off (l1_max_bytes too small for any entry) holds
+     * nothing: neither read nor filled, each key goes to the L2 */
+    l1 = !tc__l1_stores_nothing(h->l1);
     for (i = 0; i < n; i++) {
         int64_t left;
 
         tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
                      items[i].keylen, nr->ksec);
-        rc = tc__l1_get(h->l1, &hashes[i], now, tc__cache_l1_floor(h, now),
-                        (char **)&items[i].val, &items[i].len, &left);
+        rc = !l1 ? TC_MISS
+                 : tc__l1_get(h->l1, &hashes[i], now,
+                              tc__cache_l1_floor(h, now),
+                              (char **)&items[i].val, &items[i].len, &left);
         if (rc == TC_OK) {
             items[i].status = TC_OK;
             items[i].tier = TC_TIER_L1;
@@ -82,7 +88,7 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
         for (i = 0; i < nmiss; i++) {
             tc__key_format(keys[i], nr->def->prefix, &hashes[idx[i]]);
             gets[i].key = keys[i];
-            seqs[i] = tc__l1_seq(h->l1, &hashes[idx[i]]);
+            seqs[i] = l1 ? tc__l1_seq(h->l1, &hashes[idx[i]]) : 0;
         }
         err.msg[0] = '\0';
         rc = h->store->ops->mget(h->store, gets, nmiss, &err);
@@ -109,8 +115,9 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
                                    ? tc__min64(g->ttl_ms, nr->def->l1_ttl_ms)
                                    : nr->def->l1_ttl_ms;
 
-                rc = tc__l1_fill(h->l1, &hashes[idx[i]], g->val, g->len,
-                                 now + left, now, seqs[i], 0);
+                rc = !l1 ? TC_OK
+                         : tc__l1_fill(h->l1, &hashes[idx[i]], g->val,
+                                       g->len, now + left, now, seqs[i], 0);
                 if (rc == TC__L1_RACED) {
                     /* kept only once the L2 is read again: track.c */
                     tc__cache_keep_checked(h, nr, &hashes[idx[i]], g->val,
@@ -130,7 +137,7 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
                 if (g->status != TC_MISS) {
                     tc__cache_l2_failed(h, nr, g->status, "mget", &err);
                     CNT(nr, degraded);
-                } else if (neg) {
+                } else if (neg && l1) {
                     tc__l1_fill(h->l1, &hashes[idx[i]], NULL, 0,
                                 now + nr->def->l1_ttl_ms, now, seqs[i], 1);
                 }

@@ -202,9 +202,11 @@ static void gen_key(char *key, const tc__nsrt *ns)
  * generation's item; a missing key is generation 0); on a failed read
  * the value in hand stays. Returns whether it moved from was.
  */
-static int gen_take(tc__nsrt *ns, int rc, const tc__store_get *it,
-                    uint64_t was)
+static int gen_take(tc__cache *h, tc__nsrt *ns, int rc,
+                    const tc__store_get *it, uint64_t was)
 {
+    int64_t before = atomic_load(&ns->gen);
+
     if (rc == TC_OK && it->status == TC_OK) {
         char *end;
         unsigned long long g = strtoull(it->val, &end, 10);
@@ -214,6 +216,10 @@ static int gen_take(tc__nsrt *ns, int rc, const tc__store_get *it,
         }
     } else if (rc == TC_OK && it->status == TC_MISS) {
         atomic_store(&ns->gen, 0);
+    }
+    if (atomic_load(&ns->gen) != before) {
+        /* every absence L1 remembers in ns is another key's now */
+        tc__l1_absence_bump(h->l1);
     }
     return (uint64_t)atomic_load(&ns->gen) != was;
 }
@@ -245,7 +251,7 @@ uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now)
     err.msg[0] = '\0';
     inval = atomic_load(&ns->gen_inval);
     rc = h->store->ops->mget(h->store, &it, 1, &err);
-    gen_take(ns, rc, &it, was);
+    gen_take(h, ns, rc, &it, was);
     tc__free(it.val);
     gen_recheck(ns, inval);
     return (uint64_t)atomic_load(&ns->gen);
@@ -332,7 +338,7 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
         if (gen) {
             gen_recheck(ns, inval);
         }
-        if (gen && gen_take(ns, rc, &its[0], *gen)) {
+        if (gen && gen_take(h, ns, rc, &its[0], *gen)) {
             tc__free(its[0].val);
             tc__free(it->val);
             if (l1 == TC_OK) {
@@ -669,6 +675,7 @@ int tc__cache_invalidate(tc__cache *h, const char *ns)
             while (gen > cur &&
                    !atomic_compare_exchange_weak(&n->gen, &cur, gen)) {
             }
+            tc__l1_absence_bump(h->l1);
             return TC_OK;
         }
         tc__cache_l2_failed(h, n, rc, "invalidate", &err);

@@ -165,6 +165,7 @@ int tc__l1_new(tc__l1 **out, size_t max_bytes, unsigned nshards)
             return TC_ENOMEM;
         }
         s->readers = &l1->readers.c[i];
+        s->absences = &l1->absences;
         s->rd_stride = l1->readers.stride;
         s->mask = INITIAL_BUCKETS - 1;
         s->budget = max_bytes / nshards;
@@ -237,8 +238,8 @@ static void drop_expired(struct shard *s, const tc__hash *key, uint64_t mixed,
  * reader threads; values are small next to that cost.
  */
 int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
-                   int64_t min_stored_ms, void *buf, size_t cap, char **copy,
-                   size_t *len, int64_t *ttl_left_ms)
+                int64_t min_stored_ms, void *buf, size_t cap, char **copy,
+                size_t *len, int64_t *ttl_left_ms, uint64_t *note)
 {
     uint64_t mixed = key_word(key);
     struct shard *s = &l1->shards[mixed & l1->shard_mask];
@@ -261,6 +262,7 @@ int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
 
         if (absent) {
             mark_visited(e);
+            *ttl_left_ms = e->expires_ms - now_ms;
         }
         read_unlock(s, lock_free);
         return absent ? TC__L1_NEGATIVE : TC_MISS;
@@ -284,6 +286,30 @@ int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
         mark_visited(e);
         *len = e->len;
         *ttl_left_ms = e->expires_ms - now_ms;
+        if (note) {
+            *note = atomic_load_explicit(&e->stamp, memory_order_relaxed);
+        }
+    }
+    read_unlock(s, lock_free);
+    return rc;
+}
+
+int tc__l1_use(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
+               int64_t min_stored_ms, tc__l1_use_fn fn, void *arg,
+               uint64_t *note)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    _Atomic uint64_t *lock_free = read_lock(s);
+    struct entry *e = *find_link(s, key, mixed);
+    int rc = TC_MISS;
+
+    /* what is not a live value is left to tc__l1_read, which handles it */
+    if (e && now_ms < e->expires_ms && e->kind == KIND_VALUE &&
+        e->stored_ms >= min_stored_ms &&
+        (rc = fn(e->val, e->len, arg)) == TC_OK) {
+        mark_visited(e);
+        *note = atomic_load_explicit(&e->stamp, memory_order_relaxed);
     }
     read_unlock(s, lock_free);
     return rc;
@@ -309,7 +335,8 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
     if (!l1 || !key || !val) {
         return TC_EINVAL;
     }
-    rc = tc__l1_read(l1, key, now_ms, min_stored_ms, NULL, 0, val, &n, &left);
+    rc = tc__l1_read(l1, key, now_ms, min_stored_ms, NULL, 0, val, &n, &left,
+                     NULL);
     if (rc == TC_OK) {
         if (len) {
             *len = n;
@@ -333,6 +360,9 @@ int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
 
     if (!l1 || !key || (!val && len)) {
         return TC_EINVAL;
+    }
+    if (tc__l1_stores_nothing(l1)) {
+        return reform ? TC_MISS : TC_OK; /* and holds nothing to remove */
     }
     /*
      * A value that will not be stored (too big, already expired) or
@@ -363,7 +393,8 @@ int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
     e->expires_ms = expires_ms;
     e->stored_ms = now_ms;
     e->kind = (unsigned char)kind;
-    e->stamp = stamp;
+    /* a value starts without a note */
+    atomic_init(&e->stamp, kind == KIND_UNCHECKED ? stamp : 0);
     e->chain = NULL;
     e->len = len;
     if (len) {
@@ -424,9 +455,17 @@ int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
     s->head = e;
     s->bytes += charge;
     s->count++;
+    if (l1->insert_moves && kind != KIND_ABSENT) {
+        atomic_fetch_add(&l1->absences, 1);
+    }
     write_unlock(s);
     free_list(dead);
     return TC_OK;
+}
+
+int tc__l1_stores_nothing(const tc__l1 *l1)
+{
+    return l1->max_charge < entry_charge(0);
 }
 
 int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
@@ -477,6 +516,7 @@ void tc__l1_clear(tc__l1 *l1)
 
         /* Detach the whole queue under the lock, free it outside. */
         write_lock(s);
+        atomic_fetch_add(&l1->absences, 1);
         e = s->head;
         memset(s->buckets, 0, (s->mask + 1) * sizeof(*s->buckets));
         s->head = s->tail = s->hand = NULL;

@@ -51,14 +51,36 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
  * tc__malloc'd *copy when copy is not NULL; else TC_ETOOBIG with *len the
  * value's length, nothing copied. Returns TC_OK, TC_MISS,
  * TC__L1_NEGATIVE, TC_ETOOBIG or TC_ENOMEM; *len and *ttl_left_ms are
- * set only with TC_OK and TC_ETOOBIG. For the hot path it checks
+ * set only with TC_OK and TC_ETOOBIG, *ttl_left_ms also with
+ * TC__L1_NEGATIVE (the absence's time left), and *note (when not NULL)
+ * with TC_OK and TC_ETOOBIG: the entry's note (tc__l1_note), 0 for
+ * none. For the hot path it checks
  * nothing: l1, key, len and ttl_left_ms must not be NULL, nor buf unless
  * cap is 0. Costs two atomic additions and the copy: no lock, no
  * allocation.
  */
 int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                 int64_t min_stored_ms, void *buf, size_t cap, char **copy,
-                size_t *len, int64_t *ttl_left_ms);
+                size_t *len, int64_t *ttl_left_ms, uint64_t *note);
+
+/*
+ * tc__l1_read without the copy: fn reads key's live value (len bytes, then
+ * a NUL) in place, while the reader is inside, and its return is
+ * tc__l1_use's; TC_OK also marks the hit and sets *note (tc__l1_note).
+ * Anything but a live value is TC_MISS, left to tc__l1_read. fn must be
+ * short (writers of the shard wait for it) and must not call the L1.
+ */
+typedef int (*tc__l1_use_fn)(const char *val, size_t len, void *arg);
+int tc__l1_use(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
+               int64_t min_stored_ms, tc__l1_use_fn fn, void *arg,
+               uint64_t *note);
+
+/*
+ * Whether the L1 is too small to admit any entry (l1_max_bytes below an
+ * eighth of one entry's header): it then never holds one, so a caller may
+ * skip its reads and fills (batches, with the L1 turned off so).
+ */
+int tc__l1_stores_nothing(const tc__l1 *l1);
 
 /*
  * Stores a copy of the value until expires_ms (a tc__now_ms() time;
@@ -163,5 +185,27 @@ void tc__l1_drop_unless(tc__l1 *l1, const tc__hash *key, const void *val,
 
 /* Moves every sequence, then removes every entry. */
 void tc__l1_invalidate_all(tc__l1 *l1);
+
+/*
+ * The absence epoch: a count that moves whenever a remembered absence
+ * (tc__l1_set_neg, a negative fill) may have left the table (removed,
+ * replaced, evicted, expired, cleared), and when the owner bumps it. An
+ * absence read while the epoch was E is therefore still in the table,
+ * until its expiry, for as long as the epoch reads E: a caller may then
+ * skip the lookup (classify's corrections, cache/ns.c).
+ */
+uint64_t tc__l1_absence_epoch(tc__l1 *l1);
+void tc__l1_absence_bump(tc__l1 *l1);
+/* From now on, every value stored moves the epoch too: for an L1 with no
+ * L2 behind it, where a key without an entry is absent. Call it before
+ * the L1 is shared. */
+void tc__l1_absence_on_insert(tc__l1 *l1);
+
+/*
+ * Leaves note on key's live value (none for an absence, or no entry),
+ * which tc__l1_read hands back with the value until the entry is
+ * replaced. A reader's call: the shared lock, one store when it changes.
+ */
+void tc__l1_note(tc__l1 *l1, const tc__hash *key, uint64_t note);
 
 #endif /* TC_L1_H */

@@ -50,8 +50,10 @@ struct entry {
     unsigned char kind; /* KIND_VALUE, KIND_ABSENT, KIND_UNCHECKED */
     /* KIND_UNCHECKED: which check may confirm it (tc__l1_confirm): an
      * entry another check stored in its place is not this one's to
-     * confirm, since its value may be older than this check's read */
-    uint64_t stamp;
+     * confirm, since its value may be older than this check's read.
+     * KIND_VALUE: the note a reader left on it (tc__l1_note), 0 for none;
+     * atomic, since readers write it under the shared lock. */
+    _Atomic uint64_t stamp;
     char val[];            /* len bytes, then a NUL */
 };
 
@@ -123,11 +125,15 @@ struct shard {
     unsigned shift; /* bits of the mixed hash used to pick the shard */
     /* bumped under lock by each invalidation of a key of the slot */
     _Atomic uint64_t inval[INVAL_SLOTS];
+    _Atomic uint64_t *absences; /* the L1's absence epoch (l1.h) */
     char pad[64];
 };
 
 struct tc__l1 {
     _Atomic uint64_t stamps; /* the last stamp given (struct entry) */
+    /* bumped whenever a remembered absence may have left (l1.h) */
+    _Atomic uint64_t absences;
+    int insert_moves; /* an insert of a value moves `absences` too */
     size_t shard_mask;
     size_t max_charge; /* largest entry charge admitted */
     unsigned nshards;
@@ -170,6 +176,9 @@ static inline struct entry *unlink_entry(struct shard *s, struct entry **link)
 {
     struct entry *e = *link;
 
+    if (e->kind == KIND_ABSENT) {
+        atomic_fetch_add(s->absences, 1);
+    }
     *link = e->chain;
     if (s->hand == e) {
         s->hand = e->newer;

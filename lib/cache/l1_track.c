@@ -99,6 +99,7 @@ static void settle(tc__l1 *l1, const tc__hash *key, const void *val,
         e = unlink_entry(s, link);
     } else if (o && stamp) {
         o->kind = KIND_VALUE;
+        atomic_store_explicit(&o->stamp, 0, memory_order_relaxed);
     }
     write_unlock(s);
     tc__free(e);
@@ -132,4 +133,34 @@ void tc__l1_invalidate_all(tc__l1 *l1)
         write_unlock(s);
     }
     tc__l1_clear(l1);
+}
+
+uint64_t tc__l1_absence_epoch(tc__l1 *l1)
+{
+    return atomic_load(&l1->absences);
+}
+
+void tc__l1_absence_bump(tc__l1 *l1)
+{
+    atomic_fetch_add(&l1->absences, 1);
+}
+
+void tc__l1_absence_on_insert(tc__l1 *l1)
+{
+    l1->insert_moves = 1;
+}
+
+void tc__l1_note(tc__l1 *l1, const tc__hash *key, uint64_t note)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    _Atomic uint64_t *lock_free = read_lock(s);
+    struct entry *e = *find_link(s, key, mixed);
+
+    /* written only when it changes, like `visited` */
+    if (e && e->kind == KIND_VALUE &&
+        atomic_load_explicit(&e->stamp, memory_order_relaxed) != note) {
+        atomic_store_explicit(&e->stamp, note, memory_order_relaxed);
+    }
+    read_unlock(s, lock_free);
 }

@@ -4,7 +4,9 @@
  * generation, and an L1 hit copied into the caller's buffer under the
  * shard's shared lock, so the hit path compares no string, takes no
  * exclusive lock and allocates nothing. A miss falls back to the common
- * L1-then-L2 lookup of cache.c.
+ * L1-then-L2 lookup of cache.c. Also classify's hit path: a read of L1
+ * alone (peek), and the notes that let it skip a lookup whose answer, a
+ * remembered absence, cannot have changed.
  */
 #include <string.h>
 
@@ -23,23 +25,95 @@ int tc__cache_ns_owns(const tc__cache *h, const tc__nsrt *ns)
     return p >= first && p < first + h->nns * sizeof(*h->ns);
 }
 
-int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
-                       tc__cache *h, tc__nsrt *ns, const void *key,
-                       size_t keylen, int neg, int64_t now_ms)
+/*
+ * A note (l1.h's tc__l1_note) that says a key is absent: the L1's
+ * absence epoch when the absence was read, in the top 24 bits, and until
+ * when the absence lasts, in milliseconds since the cache opened, in the
+ * other 40 (34 years; a later expiry is cut there, which is only ever
+ * earlier). 0 is no note. The epoch would have to move a multiple of
+ * 2^24 times within one absence's TTL for an old note to pass.
+ */
+#define NOTE_TIME_BITS 40
+#define NOTE_TIME_MASK ((UINT64_C(1) << NOTE_TIME_BITS) - 1)
+
+static uint64_t absence_note(const tc__cache *h, uint64_t epoch,
+                             int64_t until_ms)
+{
+    int64_t rel = until_ms - h->opened_ms;
+
+    if (rel <= 0) {
+        return 0;
+    }
+    if ((uint64_t)rel > NOTE_TIME_MASK) {
+        rel = (int64_t)NOTE_TIME_MASK;
+    }
+    return epoch << NOTE_TIME_BITS | (uint64_t)rel;
+}
+
+int tc__cache_absent_still(tc__cache *h, tc__nsrt *ns, uint64_t note,
+                           int64_t now_ms)
+{
+    uint64_t epoch = tc__l1_absence_epoch(h->l1), gen;
+
+    if (note >> NOTE_TIME_BITS !=
+            (epoch & (UINT64_MAX >> NOTE_TIME_BITS)) ||
+        now_ms - h->opened_ms >= (int64_t)(note & NOTE_TIME_MASK) ||
+        tc__log_on(&h->log, TC_LOG_DEBUG) ||
+        !tc__cache_gen_fresh(&gen, h, ns, now_ms)) {
+        return 0;
+    }
+    CNT(ns, misses); /* as the lookup it stands for counts */
+    return 1;
+}
+
+int tc__cache_peek_use(uint64_t *note, tc__hash *hk, tc__cache *h,
+                       tc__nsrt *ns, const void *key, size_t keylen,
+                       int64_t now_ms, tc__l1_use_fn fn, void *arg)
+{
+    uint64_t gen;
+
+    *note = 0;
+    if (!h->cfg.enable_caching || tc__log_on(&h->log, TC_LOG_DEBUG) ||
+        !tc__cache_gen_fresh(&gen, h, ns, now_ms)) {
+        return TC_MISS;
+    }
+    tc__ns_hash(hk, ns, gen, key, keylen);
+    return tc__l1_use(h->l1, hk, now_ms, tc__cache_l1_floor(h, now_ms), fn,
+                      arg, note);
+}
+
+void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                         uint64_t note)
+{
+    CNT(ns, l1_hits);
+    if (note) {
+        tc__l1_note(h->l1, hk, note);
+    }
+}
+
+int tc__cache_get_into(size_t *len, tc_tier *tier, uint64_t *absent,
+                       void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
+                       const void *key, size_t keylen, int neg,
+                       int64_t now_ms)
 {
     int64_t left;
-    uint64_t gen;
+    uint64_t gen, epoch = 0;
     tc__hash hk;
     void *val;
     int rc;
 
     *len = 0;
     *tier = TC_TIER_NONE;
+    if (absent) {
+        *absent = 0;
+        /* before the read: an absence that leaves after it moves it */
+        epoch = tc__l1_absence_epoch(h->l1);
+    }
     if (h->cfg.enable_caching && !tc__log_on(&h->log, TC_LOG_DEBUG) &&
         tc__cache_gen_fresh(&gen, h, ns, now_ms)) {
         tc__ns_hash(&hk, ns, gen, key, keylen);
         rc = tc__l1_read(h->l1, &hk, now_ms, tc__cache_l1_floor(h, now_ms),
-                         buf, cap, NULL, len, &left);
+                         buf, cap, NULL, len, &left, NULL);
         if (rc == TC_OK || rc == TC_ETOOBIG) {
             CNT(ns, l1_hits);
             *tier = TC_TIER_L1;
@@ -47,6 +121,11 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
                        ? TC_OK
                        : tc__fail(rc, "value of %zu bytes, buffer of %zu",
                                   *len, cap);
+        }
+        if (absent && rc == TC__L1_NEGATIVE && neg) {
+            *absent = absence_note(h, epoch, now_ms + left);
+        } else if (absent && rc == TC_MISS && !h->store) {
+            *absent = absence_note(h, epoch, INT64_MAX / 2);
         }
         if ((rc == TC__L1_NEGATIVE && neg) || (rc == TC_MISS && !h->store)) {
             CNT(ns, misses); /* known absent, or there is no L2 to ask */

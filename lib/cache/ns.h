@@ -46,11 +46,40 @@ int tc__cache_get_ns(void **val, size_t *len, tc_tier *tier, tc__cache *h,
  * tc_cache_get_into: the value copied into buf with a NUL after it when
  * cap > its length; else TC_ETOOBIG with *len the length needed (the
  * value is not lost: a larger buffer gets it from L1). neg as
- * tc__cache_get. *len and *tier are set on entry.
+ * tc__cache_get. *len and *tier are set on entry. absent, when not NULL,
+ * gets a note (tc__cache_absent_still) when the miss was one L1 knew of
+ * (a remembered absence, or no entry in a cache without L2), else 0.
  */
-int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
-                       tc__cache *h, tc__nsrt *ns, const void *key,
-                       size_t keylen, int neg, int64_t now_ms);
+int tc__cache_get_into(size_t *len, tc_tier *tier, uint64_t *absent,
+                       void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
+                       const void *key, size_t keylen, int neg,
+                       int64_t now_ms);
+
+/*
+ * Whether the lookup a note of tc__cache_get_into (absent) stands for
+ * would still miss in L1 at now_ms: no absence left L1 since (its
+ * absence epoch, l1.h), the absence has not expired, and the generation
+ * needs no re-read. Then the miss is counted as that lookup counts it,
+ * and 1 returned; else 0, and the caller looks up. Costs a few loads.
+ */
+int tc__cache_absent_still(tc__cache *h, tc__nsrt *ns, uint64_t note,
+                           int64_t now_ms);
+
+/*
+ * The L1 part of tc__cache_get_into alone, with nothing copied and
+ * nothing counted: fn reads the value in place (tc__l1_use) and its
+ * return is this one's, TC_OK also setting the value's note (tc__l1_note,
+ * 0: none) and *hk its hash; TC_MISS when there is no live value in L1,
+ * caching is off, the debug log on or the generation due for a re-read,
+ * the caller then taking the common path. tc__cache_peek_used counts a
+ * value the caller answers with as an L1 hit, and leaves note on it when
+ * not 0.
+ */
+int tc__cache_peek_use(uint64_t *note, tc__hash *hk, tc__cache *h,
+                       tc__nsrt *ns, const void *key, size_t keylen,
+                       int64_t now_ms, tc__l1_use_fn fn, void *arg);
+void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
+                         uint64_t note);
 
 /*
  * tc__cache_set with the namespace's TTL for a value whose first len

@@ -105,6 +105,12 @@ static int open_as(tc__cache **out, const tc_options *opt, int fb)
         goto fail;
     }
     h->l2raw = h->store;
+    h->opened_ms = tc__now_ms();
+    if (!h->store) {
+        /* without an L2, a key without an entry is absent: a value
+         * arriving ends that absence (cache/ns.c's notes) */
+        tc__l1_absence_on_insert(h->l1);
+    }
     if (h->store && h->keys && h->keys->nkeys &&
         (rc = tc__seal_store_wrap(&h->store, h->l2raw, h->keys, &h->log,
                                   &h->seal_failures[TC__SEAL_L2])) != TC_OK) {

@@ -83,6 +83,7 @@ struct tc__cache {
     tc__store *l2raw;  /* the store under the sealing (seal_store.c), or
                           store itself when nothing is sealed */
     _Atomic uint64_t seal_failures[TC__SEAL_NKINDS];
+    int64_t opened_ms; /* the time base of ns.c's absence notes */
 };
 
 static inline int64_t tc__min64(int64_t a, int64_t b)

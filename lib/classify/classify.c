@@ -3,7 +3,9 @@
  * build the key from the normalized text and the model's identity, look in
  * L1 and L2, and only then ask the model. The L2 keeps the model's answer
  * as JSON; L1 keeps it packed (packed.c: the same JSON, then the result
- * decoded), so that a hit copies instead of parsing. The threshold, the
+ * decoded), so that a hit copies instead of parsing, straight out of the
+ * L1 entry; and a hit skips the lookup of the text's correction while the
+ * L1 still remembers that there is none (cached_hit). The threshold, the
  * source and the latency are applied to each returned copy, so none of
  * them is ever frozen into the cache.
  */
@@ -493,15 +495,15 @@ static tc_source tier_source(tc_tier t)
 /*
  * The value of key in ns: into buf (VAL_BUF bytes), or into a tc__malloc'd
  * *big when it is longer; *val points at it either way, *tier says where
- * it was found.
+ * it was found. absent as tc__cache_get_into's (may be NULL).
  */
 static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
-                  char *buf, tc_classifier *c, tc__nsrt *ns, const char *key,
-                  size_t keylen, int neg, int64_t now_ms)
+                  uint64_t *absent, char *buf, tc_classifier *c, tc__nsrt *ns,
+                  const char *key, size_t keylen, int neg, int64_t now_ms)
 {
     tc__cache *h = ns == c->fbh ? c->ocache : c->cache;
-    int rc = tc__cache_get_into(len, tier, buf, VAL_BUF, h, ns, key, keylen,
-                                neg, now_ms);
+    int rc = tc__cache_get_into(len, tier, absent, buf, VAL_BUF, h, ns, key,
+                                keylen, neg, now_ms);
 
     *big = NULL;
     *val = buf;
@@ -519,6 +521,58 @@ static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
     return rc;
 }
 
+/* The unpacking of a classification read in place in L1 (tc__l1_use). */
+typedef struct hit_ctx {
+    tc_result *r;
+    double threshold;
+    int64_t t0;
+} hit_ctx;
+
+static int unpack_hit(const char *val, size_t len, void *arg)
+{
+    hit_ctx *x = arg;
+
+    return tc__result_unpack(&x->r, val, len, TC_SOURCE_L1, x->threshold,
+                             x->t0);
+}
+
+/*
+ * The hit path: the packed classification of key, unpacked in place in
+ * L1, when its note says that the text had no correction at its last
+ * lookup and that none can have come since (cache/ns.c: no remembered
+ * absence has left the corrections' L1 meanwhile), so that the
+ * correction's lookup, a third of a hit, is skipped. Returns 1 with the
+ * result in *hit when it answers; else 0, with *hit the result all the
+ * same when L1 had one (its hash in *hk), NULL when not.
+ */
+static int cached_hit(tc_result **hit, tc__hash *hk, tc_classifier *c,
+                      const char *key, size_t keylen, int64_t t0)
+{
+    hit_ctx x = {NULL, c->threshold, t0};
+    uint64_t note;
+
+    if (tc__cache_peek_use(&note, hk, c->cache, c->nsh, key, keylen,
+                           t0 / 1000, unpack_hit, &x) != TC_OK) {
+        *hit = NULL;
+        return 0;
+    }
+    *hit = x.r;
+    if (note && tc__cache_absent_still(c->ocache, c->fbh, note, t0 / 1000)) {
+        tc__cache_peek_used(c->cache, c->nsh, hk, 0);
+        return 1;
+    }
+    return 0;
+}
+
+/* A cache hit served: a sampled share is checked fresh, off this path. */
+static void shadow_maybe(tc_classifier *c, const char *key, size_t keylen,
+                         size_t normlen, const tc_result *served)
+{
+    if (c->shadow && tc__shadow_pick(c->shadow_cut)) {
+        tc__shadow_offer(c->shadow, c, key, keylen, normlen, served->intent);
+    }
+}
+
 int tc__classify(tc_result **out, tc_classifier *c, const char *text,
                  size_t len)
 {
@@ -526,6 +580,9 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
     const char *id = NULL, *val;
     size_t normlen = 0, keylen = 0, vlen;
     int64_t t0 = tc__now_us();
+    tc_result *hit;
+    uint64_t absent;
+    tc__hash hk;
     tc_tier tier;
     int rc;
 
@@ -538,22 +595,37 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         return rc;
     }
     tc__popular_count(c->pop, key, normlen);
+    if (cached_hit(&hit, &hk, c, key, keylen, t0)) {
+        *out = hit;
+        shadow_maybe(c, key, keylen, normlen, hit);
+        goto done;
+    }
     /* a correction overrides whatever is cached, in every process; its
      * key material is the normalized text, the key's first bytes */
-    rc = lookup(&val, &vlen, &big, &tier, vbuf, c, c->fbh, key, normlen, 1,
-                t0 / 1000);
+    rc = lookup(&val, &vlen, &big, &tier, &absent, vbuf, c, c->fbh, key,
+                normlen, 1, t0 / 1000);
     if (rc == TC_OK) {
         rc = answer(out, c, val, vlen, TC_SOURCE_FEEDBACK, "feedback", NULL,
                     NULL, 0, t0);
         tc__free(big);
         if (rc != TC_EPROTO) {
+            tc__free(hit);
             goto done;
         }
     } else if (rc != TC_MISS) {
+        tc__free(hit);
         goto done;
     }
-    rc = lookup(&val, &vlen, &big, &tier, vbuf, c, c->nsh, key, keylen, 0,
-                t0 / 1000);
+    if (hit) {
+        /* read before the correction's lookup; noted for the next hit */
+        tc__cache_peek_used(c->cache, c->nsh, &hk, absent);
+        *out = hit;
+        shadow_maybe(c, key, keylen, normlen, hit);
+        rc = TC_OK;
+        goto done;
+    }
+    rc = lookup(&val, &vlen, &big, &tier, NULL, vbuf, c, c->nsh, key, keylen,
+                0, t0 / 1000);
     if (rc == TC_OK) {
         rc = answer(out, c, val, vlen, tier_source(tier), id, c->nsh, key,
                     keylen, t0);
@@ -561,10 +633,8 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         if (rc == TC_EPROTO) {
             /* not a classification (another writer, or damage): ask */
             rc = classify_miss(out, c, key, normlen, key, keylen, id, t0);
-        } else if (rc == TC_OK && c->shadow &&
-                   tc__shadow_pick(c->shadow_cut)) {
-            tc__shadow_offer(c->shadow, c, key, keylen, normlen,
-                             (*out)->intent);
+        } else if (rc == TC_OK) {
+            shadow_maybe(c, key, keylen, normlen, *out);
         }
     } else if (rc == TC_MISS) {
         rc = classify_miss(out, c, key, normlen, key, keylen, id, t0);
@@ -648,9 +718,8 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
         if (it->status == TC_OK) {
             st = answer(&out[k], c, it->val, it->len, tier_source(it->tier), id,
                         c->nsh, it->key, it->keylen, t0);
-            if (st == TC_OK && c->shadow && tc__shadow_pick(c->shadow_cut)) {
-                tc__shadow_offer(c->shadow, c, it->key, it->keylen,
-                                 normlens[k], out[k]->intent);
+            if (st == TC_OK) {
+                shadow_maybe(c, it->key, it->keylen, normlens[k], out[k]);
             }
         }
         if (st == TC_EPROTO) {
