@@ -54,7 +54,8 @@ const char cli_help_feedback[] =
     "      submit one record (options, or a JSON object on stdin)\n"
     "  import [--format jsonl|csv] [--dry-run] FILE|-\n"
     "      submit JSON Lines or CSV records; rejected lines on stderr\n"
-    "  stats [--json | --format json|table] [--candidate MODEL]\n"
+    "  stats [--json | --format json|table] [--model MODEL]\n"
+    "        [--candidate MODEL]\n"
     "      counts by type, top correction pairs, queue lengths, the\n"
     "      correction rate per model and A/B arm; as JSON also analytics\n"
     "      per intent, per day, a confusion matrix\n"
@@ -65,7 +66,7 @@ const char cli_help_feedback[] =
     "      teach the model the queue's corrections, check it, swap it in\n"
     "  purge [--user-id ID] [--before TIME] [--text TEXT]\n"
     "      erase matching records, their queue entries and overrides\n"
-    "  report [-o FILE] [--candidate MODEL]\n"
+    "  report [-o FILE] [--model MODEL] [--candidate MODEL]\n"
     "      the feedback analytics as one self-contained HTML page\n"
     "\n"
     "Examples:\n"
@@ -106,7 +107,7 @@ static const char help_submit[] =
     "                     when J differs from I, else confirmation)\n"
     "  --complexity X     the right complexity\n"
     "  --techniques A,B   the right techniques, separated by commas\n"
-    "  --user U           who gave the feedback\n"
+    "  --user U, --user-id U  who gave the feedback (user_id)\n"
     "  --timestamp TIME   when, in ISO 8601 such as 2024-03-01T09:30:00Z\n"
     "                     (default: now)\n"
     "  --model FP         the model whose answer this is about: the answer's\n"
@@ -243,6 +244,7 @@ static int submit_parse(cli_ctx *ctx, int argc, char **argv, submit_args *a)
         {"complexity", required_argument, NULL, OPT_COMPLEXITY},
         {"techniques", required_argument, NULL, OPT_TECHNIQUES},
         {"user", required_argument, NULL, OPT_USER},
+        {"user-id", required_argument, NULL, OPT_USER}, /* as purge says */
         {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
         {"model", required_argument, NULL, OPT_MODEL},
         {"help", no_argument, NULL, 'h'},

@@ -56,7 +56,8 @@ static const cli_command commands[] = {
      cli_help_eval},
     {"model", "what a model file holds (model info MODEL)", cli_cmd_model,
      cli_help_model},
-    {"feedback", "submit, import, count and export corrections",
+    {"feedback",
+     "corrections: submit, import, export, stats, report, learn, purge",
      cli_cmd_feedback, cli_help_feedback},
     {"help", "show the help of a command", cmd_help, help_help},
 };

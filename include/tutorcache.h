@@ -361,7 +361,9 @@ typedef struct tc_cache tc_cache;
  * XChaCha20-Poly1305, bound to its store key; the files of
  * "encryption_old_key_files" (TUTORCACHE_ENCRYPTION_OLD_KEY_FILES, names
  * separated by ':') still open what they sealed. A value that does not
- * open is a miss (tutorcache_l2_decrypt_failures_total), never an error;
+ * open is a miss (tutorcache_l2_decrypt_failures_total), never an error
+ * (a handle without a key file opens nothing: it reads values as stored,
+ * sealed bytes included);
  * L1 holds plaintext in this process's memory. With "key_secret_file"
  * (TUTORCACHE_KEY_SECRET_FILE) keys and feedback ids are keyed BLAKE2b
  * instead of XXH3, of the same form. The files are read once, here: one

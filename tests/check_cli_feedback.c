@@ -32,10 +32,11 @@ START_TEST(test_submit)
     cf_submit(&h, "Explain recursion to me", "code_generation", "explanation",
               id1);
 
-    /* every option, and a confirmation by default when the labels agree */
+    /* every option (--user-id, as purge names it; --user elsewhere), and a
+     * confirmation by default when the labels agree */
     cli(&r, &h, "feedback", "submit", "--text", "Fix my segfault", "--original",
         "debugging", "--correct", "debugging", "--confidence", "0.9",
-        "--complexity", "advanced", "--techniques", "c, gdb", "--user", "u42",
+        "--complexity", "advanced", "--techniques", "c, gdb", "--user-id", "u42",
         "--timestamp", "2024-03-01T09:30:00+01:00");
     expect_lines(&ls, &r, 0, "", 1);
     ck_assert(cf_is_record_id(json_str(ls.v[0], "id")));
