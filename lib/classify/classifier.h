@@ -1,10 +1,11 @@
 /*
- * classifier.h - the classifier itself, shared by the files that serve
- * it: classify.c answers with one model (tc__classify), ab.c, for a
- * classifier with an A/B rollout's candidate, chooses the arm and asks
- * classify.c. The doors (lib/api/classify.c) send a classifier with a
- * candidate to ab.c and any other straight to classify.c, so the path
- * without a candidate is what it was.
+ * classifier.h - the classifier itself, shared by the files that set it
+ * up and serve it: classifier.c opens and closes it, classify.c answers
+ * with one model (tc__classify), ab.c, for a classifier with an A/B
+ * rollout's candidate, chooses the arm and asks classify.c. The doors
+ * (lib/api/classify.c) send a classifier with a candidate to ab.c and any
+ * other straight to classify.c, so the path without a candidate is what
+ * it was.
  */
 #ifndef TC_CLASSIFIER_H
 #define TC_CLASSIFIER_H
@@ -42,6 +43,14 @@ struct tc_classifier {
                             candidate shares its control's */
     uint64_t shadow_cut; /* tc__shadow_cut(shadow_rate) */
 };
+
+/* Asks the model (built-in or host) of c for its answer to the
+ * normalized text, packed (packed.h); *cacheable is 0 when the model
+ * changed under the key's identity id (classify.c). Also what the shadow
+ * checks recompute with. */
+int tc__classify_compute(char **packed, size_t *plen, int *cacheable,
+                         tc_classifier *c, const char *norm, size_t len,
+                         const char *id);
 
 /* The outcome of a classification for the counters: r NULL, an error. */
 static inline tc__cls_status tc__cls_status_of(const tc_result *r)
