@@ -138,17 +138,6 @@ START_TEST(test_analytics_empty)
 }
 END_TEST
 
-/* Occurrences of needle in hay. */
-static int count_of(const char *hay, const char *needle)
-{
-    int n = 0;
-
-    for (; (hay = strstr(hay, needle)); hay += strlen(needle)) {
-        n++;
-    }
-    return n;
-}
-
 /* The HTML page: well-formed (as XML, and to xmllint's HTML parser), one
  * chart per section, names escaped, nothing fetched or run. */
 START_TEST(test_report)
@@ -173,8 +162,8 @@ START_TEST(test_report)
     /* the same page on stdout */
     cli(&r, &h, "feedback", "report");
     expect(&r, 0, NULL, "");
-    ck_assert_int_eq(count_of(r.out, "<section"), 4);
-    ck_assert_int_eq(count_of(r.out, "<svg"), 4);
+    ck_assert_int_eq(tt_count_of(r.out, "<section"), 4);
+    ck_assert_int_eq(tt_count_of(r.out, "<svg"), 4);
     ck_assert_ptr_nonnull(strstr(r.out, "x&lt;y&gt;&amp;&quot;z&quot;"));
     ck_assert_ptr_null(strstr(r.out, "x<y>"));
     ck_assert_ptr_null(strstr(r.out, "<script"));

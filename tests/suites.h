@@ -68,6 +68,7 @@ void suite_cli_train(Suite *s);  /* check_cli_train.c: train, model info,
 Suite *suite_metrics(void);      /* check_metrics.c: Prometheus exposition */
 Suite *suite_log(void);          /* check_log.c: JSON log lines */
 Suite *suite_feedback(void);     /* check_feedback.c: feedback on LMDB */
+Suite *suite_report(void); /* check_report.c: feedback analytics, report */
 void suite_feedback_ids(Suite *su);    /* check_feedback_ids.c */
 void suite_feedback_import(Suite *su); /* check_feedback_import.c */
 void suite_feedback_model(Suite *su);  /* check_feedback_model.c */
@@ -159,6 +160,8 @@ void tt_write_file(const char *path, const char *text, int mode);
 /* The newlines in a string, and in a file (which must be there). */
 size_t tt_count_lines(const char *s);
 long tt_file_lines(const char *path);
+/* The occurrences of needle (not empty) in hay, not overlapping. */
+int tt_count_of(const char *hay, const char *needle);
 
 /* Copies the file from, or its first n bytes, to the file to (created or
  * truncated); the test fails when it cannot. */
