@@ -1553,7 +1553,10 @@ TC_API int tc_feedback_analytics_json(char **out, tc_cache *h,
  * HTML page (UTF-8, len bytes, NUL-terminated): a section and an inline
  * SVG chart each for corrections per day, the confusion matrix as a heat
  * map, the share of each intent's feedback that corrects it, and the
- * correction rate per model with the A/B arms side by side. No script,
+ * correction rate per model with the A/B arms side by side; and the
+ * shadow checks of this handle's classifiers (tc_cache_stats_json's
+ * "shadow": agree, disagree, the disagreement rate, dropped, failed),
+ * marked as this process's, other processes' not included. No script,
  * nothing fetched; every name in it is escaped. opt and the codes as for
  * tc_feedback_analytics_json; len may be NULL.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.

@@ -6,7 +6,8 @@
  * texts by key (two spellings of one text are one key, and no key holds
  * the text); an empty store gives empty tallies and a window of zeros.
  * And `feedback report`: its page well-formed (xmllint), a chart per
- * section, users' intent names escaped, nothing fetched or run. Per
+ * section (the shadow checks' the command's own: none), users' intent
+ * names escaped, nothing fetched or run. Per
  * model: records naming their model (`feedback submit --model`), their
  * correction rate per model and per A/B arm (control: --model's
  * fingerprint; candidate: --candidate), in JSON, the table and the page;
@@ -162,8 +163,12 @@ START_TEST(test_report)
     /* the same page on stdout */
     cli(&r, &h, "feedback", "report");
     expect(&r, 0, NULL, "");
-    ck_assert_int_eq(tt_count_of(r.out, "<section"), 4);
-    ck_assert_int_eq(tt_count_of(r.out, "<svg"), 4);
+    /* and the shadow checks, the command's own: none */
+    ck_assert_int_eq(tt_count_of(r.out, "<section"), 5);
+    ck_assert_int_eq(tt_count_of(r.out, "<svg"), 5);
+    ck_assert_ptr_nonnull(
+        strstr(r.out, "<h2>Shadow checks of cached answers: this process"));
+    ck_assert_ptr_nonnull(strstr(r.out, ">0.0% of 0 checks disagree<"));
     ck_assert_ptr_nonnull(strstr(r.out, "x&lt;y&gt;&amp;&quot;z&quot;"));
     ck_assert_ptr_null(strstr(r.out, "x<y>"));
     ck_assert_ptr_null(strstr(r.out, "<script"));

@@ -2,7 +2,8 @@
  * check_report.c - the doors of the feedback's analytics and report
  * (tc_feedback_analytics_json, tc_feedback_report_html) on LMDB: the
  * tallies of known records, the arms named by the options, the page's
- * sections and escaping, its audit line; and the failures: bad
+ * sections and escaping, the shadow checks of this process, its audit
+ * line; and the failures: bad
  * arguments and options, memory: (no feedback kept), a Redis that does
  * not answer, each a clear error with nothing returned.
  */
@@ -104,8 +105,8 @@ START_TEST(test_report_html)
     ck_assert_int_eq(tc_feedback_report_html(&page, &len, h, &o), TC_OK);
     ck_assert_ptr_nonnull(page);
     ck_assert_uint_eq(len, strlen(page));
-    ck_assert_int_eq(tt_count_of(page, "<section"), 4);
-    ck_assert_int_eq(tt_count_of(page, "<svg"), 4);
+    ck_assert_int_eq(tt_count_of(page, "<section"), 5);
+    ck_assert_int_eq(tt_count_of(page, "<svg"), 5);
     ck_assert_ptr_nonnull(strstr(page, "<h1>Week &lt;7&gt;</h1>"));
     ck_assert_ptr_nonnull(strstr(page, "x&lt;y&gt;&amp;&#39;z&#39;"));
     ck_assert_ptr_null(strstr(page, "x<y>"));
@@ -118,6 +119,50 @@ START_TEST(test_report_html)
     /* len may be NULL */
     ck_assert_int_eq(tc_feedback_report_html(&page, NULL, h, NULL), TC_OK);
     ck_assert_ptr_nonnull(strstr(page, "<h1>Feedback report</h1>"));
+    tc_free(page);
+    tc_cache_close(h);
+}
+END_TEST
+
+/* The shadow section: this process's checks, as tc_cache_stats_json
+ * counts them; a host model that always answers the same agrees. */
+START_TEST(test_report_shadow)
+{
+    static const char text[] = "How do I reverse a list?";
+    tc_cache *h = fb_open(NULL);
+    tc_classifier_options co;
+    tc_classifier *c = NULL;
+    char *page = NULL, *st = NULL;
+    const char *sec;
+    tc_result *r;
+    cJSON *sj;
+
+    tc_classifier_options_init(&co);
+    co.fn = tt_host_explains;
+    co.fn_version = "v1";
+    co.shadow_rate = 1;
+    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    for (int i = 0; i < 2; i++) { /* a miss, then a hit that is checked */
+        ck_assert_int_eq(tc_classify(&r, c, text, strlen(text)), TC_OK);
+        tc_result_free(r);
+    }
+    tc_classifier_close(c); /* finishes the check waiting */
+    ck_assert_int_eq(tc_cache_stats_json(&st, h), TC_OK);
+    sj = cJSON_Parse(st);
+    tc_free(st);
+    ck_assert_double_eq(json_num(sj, "shadow.agree"), 1);
+    ck_assert_double_eq(json_num(sj, "shadow.disagree"), 0);
+    cJSON_Delete(sj);
+
+    ck_assert_int_eq(tc_feedback_report_html(&page, NULL, h, NULL), TC_OK);
+    sec = strstr(page, "<section id=\"shadow\">");
+    ck_assert_ptr_nonnull(sec);
+    ck_assert_ptr_nonnull(
+        strstr(sec, "<h2>Shadow checks of cached answers: this process</h2>"));
+    ck_assert_ptr_nonnull(strstr(sec, "<title>agree: 1</title>"));
+    ck_assert_ptr_nonnull(strstr(sec, ">0.0% of 1 checks disagree<"));
+    ck_assert_ptr_nonnull(strstr(sec, "<p>agree 1, disagree 0;"));
+    ck_assert_int_eq(tt_count_of(sec, "<svg"), 1);
     tc_free(page);
     tc_cache_close(h);
 }
@@ -219,6 +264,7 @@ Suite *suite_report(void)
 
     fb_add_lmdb(su, "analytics_json", test_analytics_json);
     fb_add_lmdb(su, "report_html", test_report_html);
+    fb_add_lmdb(su, "report_shadow", test_report_shadow);
     fb_add_lmdb(su, "report_bad_args", test_report_bad_args);
     fb_add_lmdb(su, "report_memory", test_report_memory);
     fb_add_lmdb(su, "report_store_down", test_report_store_down);

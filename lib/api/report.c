@@ -59,6 +59,7 @@ TC_API int tc_feedback_report_html(char **out, size_t *len, tc_cache *h,
                                    const tc_report_options *opt)
 {
     tc_report_options def;
+    tc__report_shadow sh;
     uint64_t n = 0;
     size_t l = 0;
     int rc;
@@ -69,7 +70,9 @@ TC_API int tc_feedback_report_html(char **out, size_t *len, tc_cache *h,
     if (!options_ok(opt)) {
         return tc__fail(TC_EINVAL, "opt: unknown version %u", opt->version);
     }
-    rc = tc__fb_report_html(out, &l, &n, h->core, h->fb, options(opt, &def));
+    tc__report_shadow_read(&sh, h->cls);
+    rc = tc__fb_report_html(out, &l, &n, h->core, h->fb, options(opt, &def),
+                            &sh);
     if (len) {
         *len = l;
     }

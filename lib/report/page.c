@@ -2,7 +2,8 @@
  * page.c - the feedback report (tc_feedback_report_html): the analytics
  * of analytics.c as one self-contained HTML page, for people: corrections
  * per day, a confusion heat map, the share of feedback that corrects, per
- * intent, and per model with the A/B arms side by side.
+ * intent, and per model with the A/B arms side by side, and the shadow
+ * checks' disagreement rate.
  *
  * The charts are inline SVG written here, so the page needs no network,
  * no script and no library to be read; every name in it (intents come
@@ -239,7 +240,53 @@ static void chart_models(tc__sb *b, const cJSON *models)
     tc__sb_str(b, "</svg>\n");
 }
 
-static void write_page(tc__sb *b, const cJSON *a, const char *title)
+/*
+ * The shadow checks: one bar split into the checks that agreed and those
+ * that disagreed, with the disagreement rate, the number that says
+ * whether the cache's TTL is too long; then what was dropped or failed.
+ */
+static void chart_shadow(tc__sb *b, const tc__report_shadow *sh)
+{
+    const int lw = 180, bw = 400;
+    double checks = (double)sh->agree + (double)sh->disagree;
+    double aw = checks > 0 ? (double)sh->agree / checks * bw : 0;
+    double dw = checks > 0 ? (double)sh->disagree / checks * bw : 0;
+
+    svg_open(b, lw + bw + 200, ROW_H + 4, "shadow checks");
+    tc__sb_printf(b,
+                  "<text x=\"%d\" y=\"16\" font-size=\"12\" "
+                  "text-anchor=\"end\">",
+                  lw - 6);
+    esc(b, sh->scope);
+    tc__sb_printf(b,
+                  "</text><rect x=\"%d\" y=\"4\" width=\"%d\" height=\"%d\" "
+                  "fill=\"#eee\"/>\n"
+                  "<rect x=\"%d\" y=\"4\" width=\"%.1f\" height=\"%d\" "
+                  "fill=\"#2c7fb8\"><title>agree: %llu</title></rect>\n"
+                  "<rect x=\"%.1f\" y=\"4\" width=\"%.1f\" height=\"%d\" "
+                  "fill=\"#c0392b\"><title>disagree: %llu</title></rect>\n"
+                  "<text x=\"%d\" y=\"16\" font-size=\"12\">%.1f%% of %.0f "
+                  "checks disagree</text>\n</svg>\n",
+                  lw, bw, ROW_H - 6, lw, aw, ROW_H - 6,
+                  (unsigned long long)sh->agree, lw + aw, dw, ROW_H - 6,
+                  (unsigned long long)sh->disagree, lw + bw + 6,
+                  checks > 0 ? dw / bw * 100 : 0.0, checks);
+    tc__sb_printf(b,
+                  "<p>agree %llu, disagree %llu; dropped (queue full) "
+                  "%llu, failed %llu. Counted by ",
+                  (unsigned long long)sh->agree,
+                  (unsigned long long)sh->disagree,
+                  (unsigned long long)sh->dropped,
+                  (unsigned long long)sh->failed);
+    esc(b, sh->scope);
+    tc__sb_str(b, " since its handle opened, for its classifiers with a "
+                  "shadow_rate; other processes&#39; checks are not here, "
+                  "and a process that classifies nothing (the tutorcache "
+                  "command) shows none.</p>\n");
+}
+
+static void write_page(tc__sb *b, const cJSON *a, const char *title,
+                       const tc__report_shadow *sh)
 {
     tc__sb_str(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
                   "<meta charset=\"utf-8\"/>\n<title>");
@@ -264,11 +311,17 @@ static void write_page(tc__sb *b, const cJSON *a, const char *title)
                   "<h2>A/B: share of each model&#39;s feedback that "
                   "corrects it</h2>\n");
     chart_models(b, cJSON_GetObjectItemCaseSensitive(a, "models"));
+    tc__sb_str(b, "</section>\n<section id=\"shadow\">\n"
+                  "<h2>Shadow checks of cached answers: ");
+    esc(b, sh->scope);
+    tc__sb_str(b, "</h2>\n");
+    chart_shadow(b, sh);
     tc__sb_str(b, "</section>\n</body>\n</html>\n");
 }
 
 int tc__fb_report_html(char **out, size_t *len, uint64_t *nrec, tc__cache *h,
-                       tc__fb *fb, const tc_report_options *o)
+                       tc__fb *fb, const tc_report_options *o,
+                       const tc__report_shadow *sh)
 {
     tc__sb b = {0};
     cJSON *a = NULL;
@@ -277,7 +330,7 @@ int tc__fb_report_html(char **out, size_t *len, uint64_t *nrec, tc__cache *h,
     if ((rc = tc__fb_analytics(&a, nrec, h, fb, o)) != TC_OK) {
         return rc;
     }
-    write_page(&b, a, o->title);
+    write_page(&b, a, o->title, sh);
     cJSON_Delete(a);
     if (b.oom || !b.p) {
         tc__free(b.p);

@@ -43,10 +43,27 @@ struct cJSON;
 int tc__fb_analytics(struct cJSON **out, uint64_t *nrec, tc__cache *h,
                      tc__fb *fb, const tc_report_options *o);
 
+/*
+ * What the report's shadow section shows: the outcomes of the shadow
+ * checks of cached answers (classify/shadow.c) and whose checks they are
+ * (scope, a phrase for readers: "this process" for a handle's own
+ * counters). Counts of other scopes, such as several processes', fill
+ * the same struct.
+ */
+typedef struct tc__report_shadow {
+    const char *scope;
+    uint64_t agree, disagree, dropped, failed;
+} tc__report_shadow;
+
+/* The shadow checks counted by cls (may be NULL: zeros), this process's
+ * (stats.c). */
+void tc__report_shadow_read(tc__report_shadow *s, const tc__cls_counts *cls);
+
 /* tc_feedback_report_html (page.c): the page, tc__malloc'd, of *len
- * bytes. As tc__fb_analytics otherwise. */
+ * bytes, with sh's shadow checks. As tc__fb_analytics otherwise. */
 int tc__fb_report_html(char **out, size_t *len, uint64_t *nrec, tc__cache *h,
-                       tc__fb *fb, const tc_report_options *o);
+                       tc__fb *fb, const tc_report_options *o,
+                       const tc__report_shadow *sh);
 
 /* The cache that holds namespace ns: the overrides' lives with the
  * feedback, whose store may be apart from h's. */
