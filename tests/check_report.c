@@ -101,6 +101,7 @@ START_TEST(test_report_html)
     submit(h, "t2", "x<y>&'z'", "explanation", NULL);
     tc_report_options_init(&o);
     o.control_model = "m1";
+    o.candidate_model = "m9"; /* no record names it */
     o.title = "Week <7>";
     ck_assert_int_eq(tc_feedback_report_html(&page, &len, h, &o), TC_OK);
     ck_assert_ptr_nonnull(page);
@@ -111,6 +112,9 @@ START_TEST(test_report_html)
     ck_assert_ptr_nonnull(strstr(page, "x&lt;y&gt;&amp;&#39;z&#39;"));
     ck_assert_ptr_null(strstr(page, "x<y>"));
     ck_assert_ptr_nonnull(strstr(page, ">control m1<"));
+    /* an arm no record names yet still has its row */
+    ck_assert_ptr_nonnull(strstr(page, ">candidate m9</text>"));
+    ck_assert_ptr_nonnull(strstr(strstr(page, ">candidate m9<"), "0% of 0"));
     ck_assert_ptr_null(strstr(page, "<script"));
     ck_assert_ptr_null(strstr(page, "href="));
     ck_assert_ptr_null(strstr(page, "src="));

@@ -104,6 +104,8 @@ void suite_service_ab(Suite *s);    /* check_service_ab.c: --candidate,
                                        arms, feedback's model */
 void suite_service_audit(Suite *s); /* check_service_audit.c: X-Actor,
                                        DELETE feedback, SIGHUP */
+void suite_service_report(Suite *s); /* check_service_report.c: GET
+                                        feedback/report */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */

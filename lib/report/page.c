@@ -210,31 +210,65 @@ static void chart_rates(tc__sb *b, const cJSON *intents)
     tc__sb_str(b, "</svg>\n");
 }
 
+/* The arm member of a model's counts, or NULL. */
+static const char *arm_name(const cJSON *m)
+{
+    const cJSON *arm = cJSON_GetObjectItemCaseSensitive(m, "arm");
+
+    return cJSON_IsString(arm) ? arm->valuestring : NULL;
+}
+
+/* Whether a model that records name is the arm's. */
+static int arm_named(const cJSON *models, const char *arm)
+{
+    const cJSON *m;
+
+    cJSON_ArrayForEach(m, models)
+    {
+        if (arm_name(m) && strcmp(arm_name(m), arm) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /*
  * Per model that records name, the share of its feedback that corrects
  * it, the arms first (control, then candidate) and labelled as such, so
- * the two models of a rollout stand side by side.
+ * the two models of a rollout stand side by side; an arm no record names
+ * yet still has its row, at 0 of 0, so the page names both models.
  */
-static void chart_models(tc__sb *b, const cJSON *models)
+static void chart_models(tc__sb *b, const cJSON *models, const cJSON *arms)
 {
     static const char *const order[] = {"control", "candidate", NULL};
-    const int lw = 320, bw = 300, n = cJSON_GetArraySize(models);
+    const int lw = 320, bw = 300;
+    int n = cJSON_GetArraySize(models), i = 0;
     const cJSON *m;
-    int i = 0;
 
+    cJSON_ArrayForEach(m, arms)
+    {
+        n += !arm_named(models, m->string);
+    }
     svg_open(b, lw + bw + 80, n * ROW_H + 4, "correction rate per model");
     for (int pass = 0; pass < 3; pass++) {
+        const char *fill = pass == 1 ? "#e67e22" : "#2c7fb8";
+
         cJSON_ArrayForEach(m, models)
         {
-            const cJSON *arm = cJSON_GetObjectItemCaseSensitive(m, "arm");
-            const char *an = cJSON_IsString(arm) ? arm->valuestring : NULL;
+            const char *an = arm_name(m);
 
             if (order[pass] ? !an || strcmp(an, order[pass]) != 0 : !!an) {
                 continue;
             }
-            share_row(b, lw, bw, i++, an, m->string, m,
-                      an && strcmp(an, "candidate") == 0 ? "#e67e22"
-                                                         : "#2c7fb8");
+            share_row(b, lw, bw, i++, an, m->string, m, fill);
+        }
+        m = order[pass] ? cJSON_GetObjectItemCaseSensitive(arms, order[pass])
+                        : NULL;
+        if (m && !arm_named(models, order[pass])) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "model");
+
+            share_row(b, lw, bw, i++, order[pass],
+                      cJSON_IsString(id) ? id->valuestring : "", m, fill);
         }
     }
     tc__sb_str(b, "</svg>\n");
@@ -310,7 +344,8 @@ static void write_page(tc__sb *b, const cJSON *a, const char *title,
     tc__sb_str(b, "</section>\n<section id=\"ab\">\n"
                   "<h2>A/B: share of each model&#39;s feedback that "
                   "corrects it</h2>\n");
-    chart_models(b, cJSON_GetObjectItemCaseSensitive(a, "models"));
+    chart_models(b, cJSON_GetObjectItemCaseSensitive(a, "models"),
+                 cJSON_GetObjectItemCaseSensitive(a, "arms"));
     tc__sb_str(b, "</section>\n<section id=\"shadow\">\n"
                   "<h2>Shadow checks of cached answers: ");
     esc(b, sh->scope);
