@@ -11,12 +11,14 @@
  * model: records naming their model (`feedback submit --model`), their
  * correction rate per model and per A/B arm (control: --model's
  * fingerprint; candidate: --candidate), in JSON, the table and the page;
- * a bad model refused with nothing stored.
+ * a bad model refused with nothing stored. A store that does not answer:
+ * exit 3, no page.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -307,6 +309,23 @@ START_TEST(test_models)
 }
 END_TEST
 
+/* A store that does not answer: exit 3 (unreachable) naming the
+ * command, and no page half written. */
+START_TEST(test_report_store_down)
+{
+    char url[64], path[512];
+    how h = {0};
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", tt_free_port());
+    h.url = url;
+    snprintf(path, sizeof(path), "%s/down.html", cli_home());
+    cli_check_diag(&h, 3, "feedback report: ", "feedback", "report", "-o",
+                   path);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    cli_check_diag(&h, 3, "feedback stats: ", "feedback", "stats", "--json");
+}
+END_TEST
+
 void suite_cli_fb_analytics(Suite *s)
 {
     TCase *tc = tcase_create("cli_fb_analytics");
@@ -318,5 +337,6 @@ void suite_cli_fb_analytics(Suite *s)
     tcase_add_loop_test(tc, test_analytics_empty, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_loop_test(tc, test_report, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_loop_test(tc, test_models, CLI_LMDB, CLI_REDIS + 1);
+    tcase_add_test(tc, test_report_store_down);
     suite_add_tcase(s, tc);
 }
