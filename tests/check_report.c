@@ -3,9 +3,9 @@
  * (tc_feedback_analytics_json, tc_feedback_report_html) on LMDB: the
  * tallies of known records, the arms named by the options, the page's
  * sections and escaping, the shadow checks of this process, its audit
- * line; and the failures: bad
- * arguments and options, memory: (no feedback kept), a Redis that does
- * not answer, each a clear error with nothing returned.
+ * line; and the failures: bad arguments and options, memory: (no
+ * feedback kept), a Redis that does not answer, each allocation failing
+ * in turn, each a clear error with nothing returned.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +262,45 @@ START_TEST(test_report_audit)
 }
 END_TEST
 
+static int seq_report(void *ctx)
+{
+    char *page = NULL;
+    size_t len = 0;
+    int rc = tc_feedback_report_html(&page, &len, ctx, NULL);
+
+    ck_assert_msg(rc == TC_OK ? page != NULL : page == NULL && len == 0,
+                  "%s: page %p", tc_error_name(rc), (void *)page);
+    tc_free(page);
+    return rc;
+}
+
+static int seq_analytics(void *ctx)
+{
+    char *s = NULL;
+    int rc = tc_feedback_analytics_json(&s, ctx, NULL);
+
+    tc_free(s);
+    return rc;
+}
+
+/* Each allocation failing in turn: TC_ENOMEM with a message, nothing
+ * out, nothing leaked; the handle works after. */
+START_TEST(test_report_alloc)
+{
+    tc_cache *h = fb_open(NULL);
+    char *page = NULL;
+
+    submit(h, "Explain recursion", "code_generation", "explanation", "m1");
+    submit(h, "t2", "debugging", "debugging", NULL);
+    ck_assert_int_gt(tt_alloc_fail_each(seq_report, h, "report"), 10);
+    ck_assert_int_gt(tt_alloc_fail_each(seq_analytics, h, "analytics"), 10);
+    ck_assert_int_eq(tc_feedback_report_html(&page, NULL, h, NULL), TC_OK);
+    ck_assert_ptr_nonnull(strstr(page, "debugging"));
+    tc_free(page);
+    tc_cache_close(h);
+}
+END_TEST
+
 Suite *suite_report(void)
 {
     Suite *su = suite_create("report");
@@ -273,5 +312,6 @@ Suite *suite_report(void)
     fb_add_lmdb(su, "report_memory", test_report_memory);
     fb_add_lmdb(su, "report_store_down", test_report_store_down);
     fb_add_lmdb(su, "report_audit", test_report_audit);
+    fb_add_lmdb(su, "report_alloc", test_report_alloc);
     return su;
 }

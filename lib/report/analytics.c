@@ -81,14 +81,14 @@ static int count_text(tally_ctx *x, const char *text)
 {
     char key[TC_KEY_MAX], *norm = NULL;
     size_t nlen = 0;
-    int rc = 0;
+    int rc = tc__text_normalize(&norm, &nlen, text, strlen(text));
 
-    if (tc__text_normalize(&norm, &nlen, text, strlen(text)) == TC_OK &&
+    if (rc == TC_OK &&
         tc__cache_key(key, x->fb->cache, TC__FB_NS, norm, nlen) == TC_OK) {
         rc = bump(x->texts, key, 1);
     }
     tc__free(norm);
-    return rc;
+    return rc == TC_ENOMEM || rc == -1 ? -1 : 0;
 }
 
 /* One record into the tallies; -1 out of memory. */
@@ -333,20 +333,28 @@ int tc__fb_analytics(cJSON **out, uint64_t *nrec, tc__cache *h, tc__fb *fb,
     if ((rc = read_records(&x)) != TC_OK) {
         goto done;
     }
-    cJSON_AddItemToObject(a, "per_day", x.days);
-    x.days = NULL;
-    if (!(top = top_texts(x.texts))) {
+    /* each tree is a's once added, else still ours to delete */
+    if (!cJSON_AddItemToObject(a, "per_day", x.days)) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
         goto done;
     }
-    cJSON_AddItemToObject(a, "most_corrected", top);
-    cJSON_AddItemToObject(a, "models", x.models);
-    if (finish_models(a, x.models, arm) != 0) {
-        x.models = NULL;
+    x.days = NULL;
+    if (!(top = top_texts(x.texts)) ||
+        !cJSON_AddItemToObject(a, "most_corrected", top)) {
+        cJSON_Delete(top);
+        rc = tc__fail(TC_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!cJSON_AddItemToObject(a, "models", x.models)) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
         goto done;
     }
     x.models = NULL;
+    if (finish_models(a, cJSON_GetObjectItemCaseSensitive(a, "models"),
+                      arm) != 0) {
+        rc = tc__fail(TC_ENOMEM, "out of memory");
+        goto done;
+    }
     *out = a;
     a = NULL;
 done:
