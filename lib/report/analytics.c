@@ -11,6 +11,7 @@
  * counter has to be kept in step with purges and expiry. A text is named
  * by its key in the feedback namespace, never by its words.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -68,10 +69,88 @@ static cJSON *counts_member(cJSON *obj, const char *name)
     return d;
 }
 
+/*
+ * The corrected texts, counted by key in an open-addressing table (a
+ * power of two of slots, at most half full). A store holds about as many
+ * distinct texts as records, and a cJSON object finds a member by walking
+ * them all, which made counting texts quadratic in the records: seconds
+ * for a page at a hundred thousand. The other tallies are bounded by the
+ * intents, models and days, and stay cJSON objects.
+ */
+typedef struct text_count {
+    char key[TC_KEY_MAX];
+    uint64_t n; /* 0: an empty slot */
+} text_count;
+
+typedef struct text_table {
+    text_count *slot;
+    size_t cap, used;
+} text_table;
+
+/* FNV-1a: the keys are hashes already, spelled in hex. */
+static size_t key_hash(const char *k)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (; *k; k++) {
+        h = (h ^ (unsigned char)*k) * 0x100000001b3ull;
+    }
+    return (size_t)h;
+}
+
+/* The slot of key in t: its own, or the empty one it would take. */
+static text_count *slot_of(const text_table *t, const char *key)
+{
+    size_t i = key_hash(key) & (t->cap - 1);
+
+    while (t->slot[i].n && strcmp(t->slot[i].key, key) != 0) {
+        i = (i + 1) & (t->cap - 1);
+    }
+    return &t->slot[i];
+}
+
+/* Twice the slots (64 at first), the counts moved over; -1 out of
+ * memory (t unchanged). */
+static int table_grow(text_table *t)
+{
+    size_t cap = t->cap ? 2 * t->cap : 64;
+    text_table g = {tc__calloc(cap, sizeof(text_count)), cap, t->used};
+
+    if (!g.slot) {
+        return -1;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slot[i].n) {
+            *slot_of(&g, t->slot[i].key) = t->slot[i];
+        }
+    }
+    tc__free(t->slot);
+    *t = g;
+    return 0;
+}
+
+/* One more correction of key; -1 out of memory. */
+static int table_bump(text_table *t, const char *key)
+{
+    text_count *c;
+
+    if (2 * (t->used + 1) > t->cap && table_grow(t) != 0) {
+        return -1;
+    }
+    c = slot_of(t, key);
+    if (!c->n) {
+        snprintf(c->key, sizeof(c->key), "%s", key);
+        t->used++;
+    }
+    c->n++;
+    return 0;
+}
+
 /* The tallies being made, and what they need. */
 typedef struct tally_ctx {
     tc__fb *fb;
-    cJSON *intents, *confusion, *days, *texts, *models;
+    cJSON *intents, *confusion, *days, *models;
+    text_table texts;
     uint64_t n; /* records read */
 } tally_ctx;
 
@@ -85,7 +164,7 @@ static int count_text(tally_ctx *x, const char *text)
 
     if (rc == TC_OK &&
         tc__cache_key(key, x->fb->cache, TC__FB_NS, norm, nlen) == TC_OK) {
-        rc = bump(x->texts, key, 1);
+        rc = table_bump(&x->texts, key);
     }
     tc__free(norm);
     return rc == TC_ENOMEM || rc == -1 ? -1 : 0;
@@ -176,40 +255,43 @@ static cJSON *window(int64_t retention_ms)
     return days;
 }
 
-/* texts ({key: count}) as the TOP_TEXTS most corrected, most first. */
-static cJSON *top_texts(const cJSON *texts)
+/* Whether a is listed before b: more corrections, or as many and the
+ * smaller key, so that the list is the same on every run. */
+static int before(const text_count *a, const text_count *b)
 {
-    int i, k, n = cJSON_GetArraySize(texts);
-    char *taken = tc__calloc((size_t)n + 1, 1);
-    cJSON *out = taken ? cJSON_CreateArray() : NULL;
-    const cJSON *t, *best;
+    return a->n > b->n || (a->n == b->n && strcmp(a->key, b->key) < 0);
+}
 
-    for (k = 0; out && k < TOP_TEXTS && k < n; k++) {
-        cJSON *o;
-        int at = -1;
+/* The TOP_TEXTS most corrected texts of t, most first. */
+static cJSON *top_texts(const text_table *t)
+{
+    const text_count *top[TOP_TEXTS];
+    size_t ntop = 0, i, k;
+    cJSON *out = cJSON_CreateArray();
 
-        best = NULL;
-        for (i = 0, t = texts->child; t; t = t->next, i++) {
-            if (!taken[i] &&
-                (!best || t->valuedouble > best->valuedouble ||
-                 (t->valuedouble == best->valuedouble &&
-                  strcmp(t->string, best->string) < 0))) {
-                best = t;
-                at = i;
-            }
+    for (k = 0; out && k < t->cap; k++) {
+        const text_count *c = &t->slot[k];
+
+        if (!c->n || (ntop == TOP_TEXTS && !before(c, top[ntop - 1]))) {
+            continue;
         }
-        taken[at] = 1;
-        if (!(o = cJSON_CreateObject()) ||
-            !cJSON_AddStringToObject(o, "key", best->string) ||
-            !cJSON_AddNumberToObject(o, "corrections", best->valuedouble)) {
+        i = ntop < TOP_TEXTS ? ntop++ : TOP_TEXTS - 1;
+        for (; i > 0 && before(c, top[i - 1]); i--) {
+            top[i] = top[i - 1];
+        }
+        top[i] = c;
+    }
+    for (i = 0; out && i < ntop; i++) {
+        cJSON *o = cJSON_CreateObject();
+
+        if (!o || !cJSON_AddStringToObject(o, "key", top[i]->key) ||
+            !cJSON_AddNumberToObject(o, "corrections", (double)top[i]->n) ||
+            !cJSON_AddItemToArray(out, o)) {
             cJSON_Delete(o);
             cJSON_Delete(out);
             out = NULL;
-            break;
         }
-        cJSON_AddItemToArray(out, o);
     }
-    tc__free(taken);
     return out;
 }
 
@@ -316,17 +398,16 @@ int tc__fb_analytics(cJSON **out, uint64_t *nrec, tc__cache *h, tc__fb *fb,
                      const tc_report_options *o)
 {
     const char *const arm[2] = {o->control_model, o->candidate_model};
-    tally_ctx x = {fb, NULL, NULL, NULL, NULL, NULL, 0};
+    tally_ctx x = {fb, NULL, NULL, NULL, NULL, {NULL, 0, 0}, 0};
     cJSON *a = cJSON_CreateObject(), *top;
     int rc;
 
     *out = NULL;
-    x.texts = cJSON_CreateObject();
     x.models = cJSON_CreateObject();
     x.intents = a ? cJSON_AddObjectToObject(a, "intents") : NULL;
     x.confusion = a ? cJSON_AddObjectToObject(a, "confusion") : NULL;
     x.days = window(tc__cache_config(h)->fb_retention_ms);
-    if (!x.intents || !x.confusion || !x.days || !x.texts || !x.models) {
+    if (!x.intents || !x.confusion || !x.days || !x.models) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
         goto done;
     }
@@ -339,7 +420,7 @@ int tc__fb_analytics(cJSON **out, uint64_t *nrec, tc__cache *h, tc__fb *fb,
         goto done;
     }
     x.days = NULL;
-    if (!(top = top_texts(x.texts)) ||
+    if (!(top = top_texts(&x.texts)) ||
         !cJSON_AddItemToObject(a, "most_corrected", top)) {
         cJSON_Delete(top);
         rc = tc__fail(TC_ENOMEM, "out of memory");
@@ -362,7 +443,7 @@ done:
         *nrec = x.n;
     }
     cJSON_Delete(x.days);
-    cJSON_Delete(x.texts);
+    tc__free(x.texts.slot);
     cJSON_Delete(x.models);
     cJSON_Delete(a);
     return rc;
