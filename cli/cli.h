@@ -198,18 +198,6 @@ int cli_opt_default(const cli_ctx *ctx, int opt);
 int cli_parse_backend(const cli_ctx *ctx, const char *s, const char **command);
 
 /*
- * The default case of the option loop of a command that takes the
- * classifier options, -m/--model FILE and --backend exec:COMMAND
- * (backend_opt: the command's value for --backend), so that they read
- * alike in every such command: sets *model to optarg, or *backend
- * (cli_parse_backend), and returns CLI_OK; any other opt goes to
- * cli_opt_default. The caller checks that not both were given once its
- * options are read.
- */
-int cli_opt_model(const cli_ctx *ctx, int opt, int backend_opt,
-                  const char **model, const char **backend);
-
-/*
  * Opens the cache with ctx->opt. On failure prints the library's message
  * (which names the field at fault) and returns the exit code: 2 for a
  * configuration error, 3 for a store that cannot be used, 5 otherwise.

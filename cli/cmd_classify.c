@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "answerer.h"
 #include "batch.h"
 #include "cli.h"
 #include "classify_candidate.h"
@@ -28,10 +29,6 @@
 
 /* A line longer than this is not a question; it is skipped whole. */
 #define MAX_LINE ((size_t)1 << 20)
-
-/* The classifier version is part of every cache key; the library takes
- * up to 127 bytes, and a derived one stays well within that. */
-#define MAX_VERSION EXEC_BACKEND_VERSION_MAX
 
 const char cli_help_classify[] =
     "Usage: tutorcache classify [options] [TEXT...]\n"
@@ -127,7 +124,7 @@ typedef struct item {
 typedef struct job {
     tc_cache *h;
     tc_classifier *c;
-    exec_backend *backend;
+    exec_backend *backend; /* the answerer's, borrowed; NULL for a model */
     cli_format fmt;
     const char *origin; /* "stdin" or "argument" */
     item *batch;
@@ -537,24 +534,17 @@ static void classify_stdin(job *j)
 /* ---- the classifier ----------------------------------------------------- */
 
 typedef struct opts {
-    const char *model;
-    const char *backend; /* the COMMAND of exec:COMMAND */
-    const char *version;
+    cli_answerer a;        /* --model or --backend and its two, --top-k */
     const char *candidate; /* a model file, or exec:COMMAND */
     double split;          /* < 0: not given */
     double shadow_rate;
-    int timeout_ms;
-    int top_k;
     double threshold;
     size_t batch;
     cli_format fmt;
 } opts;
 
 enum {
-    OPT_BACKEND = 256,
-    OPT_BACKEND_VERSION,
-    OPT_BACKEND_TIMEOUT,
-    OPT_FORMAT,
+    OPT_FORMAT = 256,
     OPT_BATCH,
     OPT_CANDIDATE,
     OPT_SPLIT,
@@ -564,11 +554,7 @@ enum {
 static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 {
     static const struct option longs[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"backend", required_argument, NULL, OPT_BACKEND},
-        {"backend-version", required_argument, NULL, OPT_BACKEND_VERSION},
-        {"backend-timeout", required_argument, NULL, OPT_BACKEND_TIMEOUT},
-        {"top-k", required_argument, NULL, 'k'},
+        CLI_ANSWERER_LONGS_ALL,
         {"threshold", required_argument, NULL, 't'},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"batch", required_argument, NULL, OPT_BATCH},
@@ -583,30 +569,6 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:k:t:h", longs)) != -1) {
         switch (opt) {
-        case OPT_BACKEND_VERSION:
-            if (!*optarg || strlen(optarg) > MAX_VERSION) {
-                return cli_usage(ctx,
-                                 "--backend-version: 1 to %d bytes, please",
-                                 MAX_VERSION);
-            }
-            o->version = optarg;
-            break;
-        case OPT_BACKEND_TIMEOUT:
-            if (cli_parse_number(optarg, &d) != 0 || d < 0.001 || d > 3600) {
-                return cli_usage(ctx,
-                                 "--backend-timeout: \"%s\" is not a number "
-                                 "of seconds in 0.001-3600",
-                                 optarg);
-            }
-            o->timeout_ms = (int)(d * 1000 + 0.5);
-            break;
-        case 'k':
-            if (cli_parse_int(optarg, 1, 100, &v) != 0) {
-                return cli_usage(ctx, "--top-k: \"%s\" is not in 1-100",
-                                 optarg);
-            }
-            o->top_k = (int)v;
-            break;
         case 't':
             if (cli_parse_number(optarg, &o->threshold) != 0 ||
                 o->threshold < 0 || o->threshold > 1) {
@@ -647,8 +609,7 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             o->shadow_rate = d;
             break;
         default:
-            if ((rc = cli_opt_model(ctx, opt, OPT_BACKEND, &o->model,
-                                    &o->backend)) != CLI_OK) {
+            if ((rc = cli_answerer_option(ctx, opt, &o->a)) != CLI_OK) {
                 return rc;
             }
             break;
@@ -657,13 +618,7 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
     if (o->split >= 0 && !o->candidate) {
         return cli_usage(ctx, "--split goes with --candidate");
     }
-    if (o->model && o->backend) {
-        return cli_usage(ctx, "--model and --backend: one or the other");
-    }
-    if (o->version && !o->backend) {
-        return cli_usage(ctx, "--backend-version goes with --backend");
-    }
-    return CLI_OK;
+    return cli_answerer_check(ctx, &o->a);
 }
 
 static int job_alloc(job *j, size_t max)
@@ -682,17 +637,14 @@ static void job_free(job *j)
 
 int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
 {
-    opts o = {NULL, NULL, NULL, NULL,          -1,
-              0,    EXEC_BACKEND_TIMEOUT_MS, 0, 0, DEFAULT_BATCH,
-              CLI_FORMAT_JSON};
+    opts o = {{0}, NULL, -1, 0, 0, DEFAULT_BATCH, CLI_FORMAT_JSON};
     tc_classifier_options co;
-    char version[MAX_VERSION + 32], errbuf[512], *path = NULL;
-    tc_model *m = NULL;
     candidate cand = {NULL, NULL, ""};
     job j;
     int rc, i;
 
     memset(&j, 0, sizeof(j));
+    cli_answerer_init(&o.a);
     if ((rc = parse_options(ctx, argc, argv, &o)) != CLI_OK) {
         return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     }
@@ -706,34 +658,14 @@ int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     tc_classifier_options_init(&co);
-    co.top_k = o.top_k;
     co.threshold = o.threshold;
     co.shadow_rate = o.shadow_rate;
-    if (o.backend) {
-        if (exec_backend_open(&j.backend, o.backend, o.timeout_ms, errbuf,
-                              sizeof(errbuf)) != 0) {
-            cli_err("classify: %s", errbuf);
-            rc = CLI_FAIL;
-            goto done;
-        }
-        if (o.version) {
-            snprintf(version, sizeof(version), "%s", o.version);
-        } else {
-            exec_backend_version(version, sizeof(version), o.backend);
-        }
-        co.fn = exec_backend_classify;
-        co.fn_userdata = j.backend;
-        co.fn_version = version;
-    } else {
-        if ((rc = cli_model_path(j.h, o.model, "classify",
-                                     "use --backend exec:COMMAND", &path)) != CLI_OK ||
-            (rc = cli_model_load(path, &m)) != CLI_OK) {
-            goto done;
-        }
-        co.model = m;
+    if ((rc = cli_answerer_open(&o.a, j.h, "classify", &co)) != CLI_OK) {
+        goto done;
     }
+    j.backend = o.a.be;
     if (o.candidate &&
-        (rc = candidate_open(&cand, &co, o.candidate, o.timeout_ms,
+        (rc = candidate_open(&cand, &co, o.candidate, o.a.timeout_ms,
                              o.split < 0 ? DEFAULT_SPLIT : o.split)) !=
             CLI_OK) {
         goto done;
@@ -757,12 +689,10 @@ int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
 done:
     job_free(&j);
     tc_classifier_close(j.c);
-    /* the backend's child is asked to exit, then reaped */
-    exec_backend_close(j.backend);
+    cli_answerer_close(&o.a);
+    /* the candidate's child too */
     exec_backend_close(cand.backend);
     tc_model_free(cand.model);
-    tc_model_free(m);
-    free(path);
     tc_cache_close(j.h);
     return rc;
 }

@@ -246,19 +246,6 @@ int cli_parse_backend(const cli_ctx *ctx, const char *s, const char **command)
     return CLI_OK;
 }
 
-int cli_opt_model(const cli_ctx *ctx, int opt, int backend_opt,
-                  const char **model, const char **backend)
-{
-    if (opt == 'm') {
-        *model = optarg;
-        return CLI_OK;
-    }
-    if (opt == backend_opt) {
-        return cli_parse_backend(ctx, optarg, backend);
-    }
-    return cli_opt_default(ctx, opt);
-}
-
 cli_format cli_format_resolve(cli_format f)
 {
     if (f != CLI_FORMAT_AUTO) {

@@ -310,6 +310,19 @@ START_TEST(test_classify_usage)
               "python3 x.py", "x");
     cli_check(&h, 2, "", "--model and --backend", "classify", "--model", m,
               "--backend", "exec:cat", "x");
+    cli_check(&h, 2, "", "--backend-version goes with", "classify",
+              "--model", m, "--backend-version", "v2", "x");
+    cli_check(&h, 2, "", "--backend-version: 1 to 100", "classify",
+              "--backend", "exec:cat", "--backend-version", "", "x");
+    cli_check(&h, 2, "", "--backend-timeout", "classify", "--backend",
+              "exec:cat", "--backend-timeout", "0", "x");
+    /* the benchmarks read --model and --backend the same way */
+    cli_check(&h, 2, "", "--model and --backend", "loadtest", "--rps", "1",
+              "--duration", "1", "--model", m, "--backend", "exec:cat");
+    cli_check(&h, 2, "", "--model and --backend", "bench", "classify",
+              "--model", m, "--backend", "exec:cat");
+    cli_check(&h, 2, "", "exec:COMMAND", "bench", "classify", "--backend",
+              "cat");
     cli_check(&h, 2, "", "--format", "classify", "--model", m, "--format",
               "yaml", "x");
     cli_check(&h, 2, "", "--batch", "classify", "--model", m, "--batch", "0",

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench/cache_bench.h"
+#include "answerer.h"
 #include "exec_backend.h"
 
 const char cli_help_bench[] =
@@ -333,7 +334,6 @@ enum {
     OPT_JSON,
     OPT_EQUAL_WORK,
     OPT_ROUNDS,
-    OPT_BACKEND,
     OPT_TEXTS,
     OPT_HIT_RATIO
 };
@@ -358,16 +358,18 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
         {"json", no_argument, NULL, OPT_JSON},
         {"equal-work", no_argument, NULL, OPT_EQUAL_WORK},
         {"rounds", required_argument, NULL, OPT_ROUNDS},
-        {"model", required_argument, NULL, 'm'},
-        {"backend", required_argument, NULL, OPT_BACKEND},
+        CLI_ANSWERER_LONGS,
         {"texts", required_argument, NULL, OPT_TEXTS},
         {"hit-ratio", required_argument, NULL, OPT_HIT_RATIO},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const cli_ctx *ctx = b->ctx;
     const char *cache_only = NULL, *classify_only = NULL;
+    cli_answerer a;
     long long v;
     int opt, rc;
+
+    cli_answerer_init(&a);
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
         switch (opt) {
@@ -436,8 +438,7 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             classify_only = "--hit-ratio";
             break;
         default: /* -m, --backend; -h: done, successfully */
-            if ((rc = cli_opt_model(ctx, opt, OPT_BACKEND, &co->model,
-                                    &co->backend)) != CLI_OK) {
+            if ((rc = cli_answerer_option(ctx, opt, &a)) != CLI_OK) {
                 return rc;
             }
             classify_only = opt == 'm' ? "--model" : "--backend";
@@ -459,9 +460,11 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
         if (cache_only) {
             return cli_usage(ctx, "%s is an option of bench cache", cache_only);
         }
-        if (co->model && co->backend) {
-            return cli_usage(ctx, "--model and --backend: one or the other");
+        if ((rc = cli_answerer_check(ctx, &a)) != CLI_OK) {
+            return rc;
         }
+        co->model = a.model;
+        co->backend = a.backend;
         if (b->requests > BENCH_CLASSIFY_MAX_REQUESTS) {
             return cli_usage(ctx, "--requests: at most %lld for bench classify",
                              BENCH_CLASSIFY_MAX_REQUESTS);
