@@ -25,6 +25,7 @@ int cli_answerer_option(const cli_ctx *ctx, int opt, cli_answerer *a)
 {
     long long v;
     double d;
+    int rc;
 
     switch (opt) {
     case 'm':
@@ -33,12 +34,11 @@ int cli_answerer_option(const cli_ctx *ctx, int opt, cli_answerer *a)
     case CLI_OPT_BACKEND:
         return cli_parse_backend(ctx, optarg, &a->backend);
     case 'k':
-        if (cli_parse_int(optarg, 1, TOP_K_MAX, &v) != 0) {
-            return cli_usage(ctx, "--top-k: \"%s\" is not in 1-%d", optarg,
-                             TOP_K_MAX);
+        if ((rc = cli_opt_int(ctx, "--top-k", optarg, 1, TOP_K_MAX, &v)) ==
+            CLI_OK) {
+            a->top_k = (int)v;
         }
-        a->top_k = (int)v;
-        return CLI_OK;
+        return rc;
     case CLI_OPT_BACKEND_VERSION:
         if (!*optarg || strlen(optarg) > EXEC_BACKEND_VERSION_MAX) {
             return cli_usage(ctx, "--backend-version: 1 to %d bytes, please",

@@ -139,6 +139,16 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out);
 /* A plain decimal number (fractions allowed, no hex, inf or nan). */
 int cli_parse_number(const char *s, double *out);
 
+/* The value s of option name (as "--batch") as a whole number in
+ * [min, max] into *out: CLI_OK, or CLI_USAGE after "NAME: "S" is not in
+ * MIN-MAX". One message for every count a command takes. */
+int cli_opt_int(const cli_ctx *ctx, const char *name, const char *s,
+                long long min, long long max, long long *out);
+
+/* The same for a share, a rate or a threshold: a number in 0-1. */
+int cli_opt_share(const cli_ctx *ctx, const char *name, const char *s,
+                  double *out);
+
 /* The options part of the help of a command whose only option is
  * --format (cli_parse_format_opts): one text, so the commands say it
  * alike. */

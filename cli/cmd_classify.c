@@ -543,13 +543,7 @@ typedef struct opts {
     cli_format fmt;
 } opts;
 
-enum {
-    OPT_FORMAT = 256,
-    OPT_BATCH,
-    OPT_CANDIDATE,
-    OPT_SPLIT,
-    OPT_SHADOW_RATE
-};
+enum { OPT_FORMAT = 256, OPT_BATCH, OPT_CANDIDATE, OPT_SPLIT, OPT_SHADOW_RATE };
 
 static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 {
@@ -564,16 +558,14 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     long long v;
-    double d;
     int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:k:t:h", longs)) != -1) {
         switch (opt) {
         case 't':
-            if (cli_parse_number(optarg, &o->threshold) != 0 ||
-                o->threshold < 0 || o->threshold > 1) {
-                return cli_usage(ctx, "--threshold: \"%s\" is not in 0-1",
-                                 optarg);
+            if ((rc = cli_opt_share(ctx, "--threshold", optarg,
+                                    &o->threshold)) != CLI_OK) {
+                return rc;
             }
             break;
         case OPT_FORMAT:
@@ -582,9 +574,9 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             }
             break;
         case OPT_BATCH:
-            if (cli_parse_int(optarg, 1, MAX_BATCH, &v) != 0) {
-                return cli_usage(ctx, "--batch: \"%s\" is not in 1-%d", optarg,
-                                 MAX_BATCH);
+            if ((rc = cli_opt_int(ctx, "--batch", optarg, 1, MAX_BATCH, &v)) !=
+                CLI_OK) {
+                return rc;
             }
             o->batch = (size_t)v;
             break;
@@ -596,17 +588,16 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             o->candidate = optarg;
             break;
         case OPT_SPLIT:
-            if (cli_parse_number(optarg, &o->split) != 0 || o->split < 0 ||
-                o->split > 1) {
-                return cli_usage(ctx, "--split: \"%s\" is not in 0-1", optarg);
+            if ((rc = cli_opt_share(ctx, "--split", optarg, &o->split)) !=
+                CLI_OK) {
+                return rc;
             }
             break;
         case OPT_SHADOW_RATE:
-            if (cli_parse_number(optarg, &d) != 0 || !(d >= 0 && d <= 1)) {
-                return cli_usage(ctx, "--shadow-rate: \"%s\" is not in 0-1",
-                                 optarg);
+            if ((rc = cli_opt_share(ctx, "--shadow-rate", optarg,
+                                    &o->shadow_rate)) != CLI_OK) {
+                return rc;
             }
-            o->shadow_rate = d;
             break;
         default:
             if ((rc = cli_answerer_option(ctx, opt, &o->a)) != CLI_OK) {
@@ -664,10 +655,9 @@ int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
         goto done;
     }
     j.backend = o.a.be;
-    if (o.candidate &&
-        (rc = candidate_open(&cand, &co, o.candidate, o.a.timeout_ms,
-                             o.split < 0 ? DEFAULT_SPLIT : o.split)) !=
-            CLI_OK) {
+    if (o.candidate && (rc = candidate_open(
+                            &cand, &co, o.candidate, o.a.timeout_ms,
+                            o.split < 0 ? DEFAULT_SPLIT : o.split)) != CLI_OK) {
         goto done;
     }
     if ((rc = tc_classifier_open(&j.c, j.h, &co)) != TC_OK) {

@@ -367,9 +367,9 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             o->popular = (size_t)v;
             break;
         case OPT_BATCH:
-            if (cli_parse_int(optarg, 1, MAX_BATCH, &v) != 0) {
-                return cli_usage(ctx, "--batch: \"%s\" is not in 1-%d", optarg,
-                                 MAX_BATCH);
+            if ((rc = cli_opt_int(ctx, "--batch", optarg, 1, MAX_BATCH, &v)) !=
+                CLI_OK) {
+                return rc;
             }
             o->batch = (size_t)v;
             break;

@@ -155,6 +155,28 @@ int cli_parse_number(const char *s, double *out)
     return 0;
 }
 
+int cli_opt_int(const cli_ctx *ctx, const char *name, const char *s,
+                long long min, long long max, long long *out)
+{
+    if (cli_parse_int(s, min, max, out) != 0) {
+        return cli_usage(ctx, "%s: \"%s\" is not in %lld-%lld", name, s, min,
+                         max);
+    }
+    return CLI_OK;
+}
+
+int cli_opt_share(const cli_ctx *ctx, const char *name, const char *s,
+                  double *out)
+{
+    double d;
+
+    if (cli_parse_number(s, &d) != 0 || !(d >= 0 && d <= 1)) {
+        return cli_usage(ctx, "%s: \"%s\" is not in 0-1", name, s);
+    }
+    *out = d;
+    return CLI_OK;
+}
+
 int cli_parse_format(const cli_ctx *ctx, const char *s, cli_format *out)
 {
     if (strcmp(s, "json") == 0) {

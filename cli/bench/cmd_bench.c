@@ -388,24 +388,24 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             cache_only = "--seconds";
             break;
         case OPT_THREADS:
-            if (cli_parse_int(optarg, 1, MAX_THREADS, &v) != 0) {
-                return cli_usage(ctx, "--threads: \"%s\" is not in 1-%d",
-                                 optarg, MAX_THREADS);
+            if ((rc = cli_opt_int(ctx, "--threads", optarg, 1, MAX_THREADS,
+                                  &v)) != CLI_OK) {
+                return rc;
             }
             b->threads = (int)v;
             break;
         case OPT_KEYS:
-            if (cli_parse_int(optarg, 1, MAX_KEYS, &v) != 0) {
-                return cli_usage(ctx, "--keys: \"%s\" is not in 1-%lld", optarg,
-                                 MAX_KEYS);
+            if ((rc = cli_opt_int(ctx, "--keys", optarg, 1, MAX_KEYS, &v)) !=
+                CLI_OK) {
+                return rc;
             }
             b->nkeys = (size_t)v;
             cache_only = "--keys";
             break;
         case OPT_VALUE_BYTES:
-            if (cli_parse_int(optarg, 1, MAX_VALUE_BYTES, &v) != 0) {
-                return cli_usage(ctx, "--value-bytes: \"%s\" is not in 1-%lld",
-                                 optarg, MAX_VALUE_BYTES);
+            if ((rc = cli_opt_int(ctx, "--value-bytes", optarg, 1,
+                                  MAX_VALUE_BYTES, &v)) != CLI_OK) {
+                return rc;
             }
             b->value_bytes = (size_t)v;
             cache_only = "--value-bytes";
@@ -418,9 +418,9 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             cache_only = "--equal-work";
             break;
         case OPT_ROUNDS:
-            if (cli_parse_int(optarg, 1, 1000, &v) != 0) {
-                return cli_usage(ctx, "--rounds: \"%s\" is not in 1-1000",
-                                 optarg);
+            if ((rc = cli_opt_int(ctx, "--rounds", optarg, 1, 1000, &v)) !=
+                CLI_OK) {
+                return rc;
             }
             b->rounds = (int)v;
             cache_only = "--rounds";
@@ -430,10 +430,9 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             classify_only = "--texts";
             break;
         case OPT_HIT_RATIO:
-            if (cli_parse_number(optarg, &co->hit_ratio) != 0 ||
-                co->hit_ratio < 0 || co->hit_ratio > 1) {
-                return cli_usage(ctx, "--hit-ratio: \"%s\" is not in 0-1",
-                                 optarg);
+            if ((rc = cli_opt_share(ctx, "--hit-ratio", optarg,
+                                    &co->hit_ratio)) != CLI_OK) {
+                return rc;
             }
             classify_only = "--hit-ratio";
             break;

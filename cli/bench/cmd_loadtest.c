@@ -623,9 +623,9 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
             }
             break;
         case OPT_THREADS:
-            if (cli_parse_int(optarg, 1, MAX_THREADS, &v) != 0) {
-                return cli_usage(ctx, "--threads: \"%s\" is not in 1-%d",
-                                 optarg, MAX_THREADS);
+            if ((rc = cli_opt_int(ctx, "--threads", optarg, 1, MAX_THREADS,
+                                  &v)) != CLI_OK) {
+                return rc;
             }
             o->threads = (int)v;
             break;
@@ -633,10 +633,9 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
             o->texts = optarg;
             break;
         case OPT_HIT_RATIO:
-            if (cli_parse_number(optarg, &o->hit_ratio) != 0 ||
-                o->hit_ratio < 0 || o->hit_ratio > 1) {
-                return cli_usage(ctx, "--hit-ratio: \"%s\" is not in 0-1",
-                                 optarg);
+            if ((rc = cli_opt_share(ctx, "--hit-ratio", optarg,
+                                    &o->hit_ratio)) != CLI_OK) {
+                return rc;
             }
             break;
         case OPT_URL:

@@ -371,8 +371,8 @@ int perf_classifier_open(perf_classifier *pc, cli_ctx *ctx, const char *who,
         snprintf(pc->what, sizeof(pc->what), "exec:%s", backend);
     } else {
         tc_model_fingerprint(fp, pc->a.m);
-        snprintf(pc->what, sizeof(pc->what), "model %s (%s)",
-                 pc->a.model_path, fp);
+        snprintf(pc->what, sizeof(pc->what), "model %s (%s)", pc->a.model_path,
+                 fp);
     }
     if ((rc = tc_classifier_open(&pc->c, pc->h, &co)) != TC_OK) {
         return cli_fail(pc->h, rc, who);
