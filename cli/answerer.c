@@ -15,10 +15,11 @@
 /* --top-k's bound: labels a result may list. */
 #define TOP_K_MAX 100
 
-void cli_answerer_init(cli_answerer *a)
+void cli_answerer_init(cli_answerer *a, size_t batch)
 {
     memset(a, 0, sizeof(*a));
     a->timeout_ms = EXEC_BACKEND_TIMEOUT_MS;
+    a->batch = batch;
 }
 
 int cli_answerer_option(const cli_ctx *ctx, int opt, cli_answerer *a)
@@ -37,6 +38,12 @@ int cli_answerer_option(const cli_ctx *ctx, int opt, cli_answerer *a)
         if ((rc = cli_opt_int(ctx, "--top-k", optarg, 1, TOP_K_MAX, &v)) ==
             CLI_OK) {
             a->top_k = (int)v;
+        }
+        return rc;
+    case CLI_OPT_BATCH:
+        if ((rc = cli_opt_int(ctx, "--batch", optarg, 1, CLI_BATCH_MAX, &v)) ==
+            CLI_OK) {
+            a->batch = (size_t)v;
         }
         return rc;
     case CLI_OPT_BACKEND_VERSION:

@@ -15,8 +15,12 @@
 enum {
     CLI_OPT_BACKEND = 0x1000,
     CLI_OPT_BACKEND_VERSION,
-    CLI_OPT_BACKEND_TIMEOUT
+    CLI_OPT_BACKEND_TIMEOUT,
+    CLI_OPT_BATCH
 };
+
+/* --batch's bound: texts sent to tc_classify_batch at once. */
+#define CLI_BATCH_MAX 10000
 
 /* One option a line; the formatter would break them apart. */
 /* clang-format off */
@@ -27,13 +31,14 @@ enum {
     {"model", required_argument, NULL, 'm'},                                   \
     {"backend", required_argument, NULL, CLI_OPT_BACKEND}
 
-/* The same with --backend-version, --backend-timeout and -k/--top-k
- * (classify, warm). */
+/* The same with --backend-version, --backend-timeout, -k/--top-k and
+ * --batch (classify, warm). */
 #define CLI_ANSWERER_LONGS_ALL                                                 \
     CLI_ANSWERER_LONGS,                                                        \
     {"backend-version", required_argument, NULL, CLI_OPT_BACKEND_VERSION},     \
     {"backend-timeout", required_argument, NULL, CLI_OPT_BACKEND_TIMEOUT},     \
-    {"top-k", required_argument, NULL, 'k'}
+    {"top-k", required_argument, NULL, 'k'},                                   \
+    {"batch", required_argument, NULL, CLI_OPT_BATCH}
 
 /* clang-format on */
 
@@ -44,6 +49,7 @@ typedef struct cli_answerer {
     const char *version; /* --backend-version, or NULL: from the command */
     int timeout_ms;      /* --backend-timeout */
     int top_k;           /* -k/--top-k, 0: the library's default */
+    size_t batch;        /* --batch: the command's default until given */
     /* what cli_answerer_open opened */
     char *model_path;
     tc_model *m;
@@ -51,12 +57,14 @@ typedef struct cli_answerer {
     char version_buf[EXEC_BACKEND_VERSION_MAX + 32];
 } cli_answerer;
 
-/* Sets the options to their defaults (no model, the backend's timeout). */
-void cli_answerer_init(cli_answerer *a);
+/* Sets the options to their defaults (no model, the backend's timeout,
+ * batches of batch texts). */
+void cli_answerer_init(cli_answerer *a, size_t batch);
 
 /*
  * One option of a command's cli_getopt loop: -m, --backend,
- * --backend-version, --backend-timeout, -k are checked and kept in a; any
+ * --backend-version, --backend-timeout, -k, --batch are checked and kept
+ * in a; any
  * other opt goes to cli_opt_default. Returns CLI_OK or an exit code after
  * a message.
  */

@@ -25,7 +25,6 @@
 #include "exec_backend.h"
 
 #define DEFAULT_BATCH 64
-#define MAX_BATCH 10000
 
 /* A line longer than this is not a question; it is skipped whole. */
 #define MAX_LINE ((size_t)1 << 20)
@@ -534,16 +533,15 @@ static void classify_stdin(job *j)
 /* ---- the classifier ----------------------------------------------------- */
 
 typedef struct opts {
-    cli_answerer a;        /* --model or --backend and its two, --top-k */
+    cli_answerer a; /* --model or --backend and its two, --top-k, --batch */
     const char *candidate; /* a model file, or exec:COMMAND */
     double split;          /* < 0: not given */
     double shadow_rate;
     double threshold;
-    size_t batch;
     cli_format fmt;
 } opts;
 
-enum { OPT_FORMAT = 256, OPT_BATCH, OPT_CANDIDATE, OPT_SPLIT, OPT_SHADOW_RATE };
+enum { OPT_FORMAT = 256, OPT_CANDIDATE, OPT_SPLIT, OPT_SHADOW_RATE };
 
 static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 {
@@ -551,13 +549,11 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
         CLI_ANSWERER_LONGS_ALL,
         {"threshold", required_argument, NULL, 't'},
         {"format", required_argument, NULL, OPT_FORMAT},
-        {"batch", required_argument, NULL, OPT_BATCH},
         {"candidate", required_argument, NULL, OPT_CANDIDATE},
         {"split", required_argument, NULL, OPT_SPLIT},
         {"shadow-rate", required_argument, NULL, OPT_SHADOW_RATE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    long long v;
     int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:k:t:h", longs)) != -1) {
@@ -572,13 +568,6 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             if ((rc = cli_parse_format(ctx, optarg, &o->fmt)) != CLI_OK) {
                 return rc;
             }
-            break;
-        case OPT_BATCH:
-            if ((rc = cli_opt_int(ctx, "--batch", optarg, 1, MAX_BATCH, &v)) !=
-                CLI_OK) {
-                return rc;
-            }
-            o->batch = (size_t)v;
             break;
         case OPT_CANDIDATE:
             if (!*optarg) {
@@ -628,18 +617,18 @@ static void job_free(job *j)
 
 int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
 {
-    opts o = {{0}, NULL, -1, 0, 0, DEFAULT_BATCH, CLI_FORMAT_JSON};
+    opts o = {{0}, NULL, -1, 0, 0, CLI_FORMAT_JSON};
     tc_classifier_options co;
     candidate cand = {NULL, NULL, ""};
     job j;
     int rc, i;
 
     memset(&j, 0, sizeof(j));
-    cli_answerer_init(&o.a);
+    cli_answerer_init(&o.a, DEFAULT_BATCH);
     if ((rc = parse_options(ctx, argc, argv, &o)) != CLI_OK) {
         return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     }
-    if (job_alloc(&j, o.batch) != 0) {
+    if (job_alloc(&j, o.a.batch) != 0) {
         job_free(&j);
         cli_err("classify: out of memory");
         return CLI_FAIL;

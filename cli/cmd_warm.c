@@ -34,7 +34,6 @@
 #include "feedback_common.h"
 
 #define DEFAULT_BATCH 256
-#define MAX_BATCH 10000
 /* --popular's bound: the largest popularity table (popular_size). */
 #define MAX_POPULAR 1000000
 
@@ -337,19 +336,17 @@ static void read_popular(warm *w, size_t n)
 /* ---- the command --------------------------------------------------------- */
 
 typedef struct opts {
-    cli_answerer a; /* --model or --backend and its two, --top-k */
-    size_t batch;
+    cli_answerer a; /* --model or --backend and its two, --top-k, --batch */
     size_t popular; /* 0: not asked */
 } opts;
 
-enum { OPT_BATCH = 256, OPT_POPULAR };
+enum { OPT_POPULAR = 256 };
 
 static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 {
     static const struct option longs[] = {
         CLI_ANSWERER_LONGS_ALL,
         {"popular", required_argument, NULL, OPT_POPULAR},
-        {"batch", required_argument, NULL, OPT_BATCH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     long long v;
@@ -365,13 +362,6 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
                                  optarg, MAX_POPULAR);
             }
             o->popular = (size_t)v;
-            break;
-        case OPT_BATCH:
-            if ((rc = cli_opt_int(ctx, "--batch", optarg, 1, MAX_BATCH, &v)) !=
-                CLI_OK) {
-                return rc;
-            }
-            o->batch = (size_t)v;
             break;
         default:
             if ((rc = cli_answerer_option(ctx, opt, &o->a)) != CLI_OK) {
@@ -410,7 +400,7 @@ static double now_seconds(void)
 
 int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
 {
-    opts o = {{0}, DEFAULT_BATCH, 0};
+    opts o = {{0}, 0};
     tc_classifier_options co;
     const char *path = NULL;
     struct stat st;
@@ -419,7 +409,7 @@ int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
     int rc;
 
     memset(&w, 0, sizeof(w));
-    cli_answerer_init(&o.a);
+    cli_answerer_init(&o.a, DEFAULT_BATCH);
     if ((rc = parse_options(ctx, argc, argv, &o)) != CLI_OK) {
         return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     }
@@ -437,7 +427,7 @@ int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
         w.size = st.st_size;
     }
     w.progress = isatty(STDERR_FILENO);
-    if (cli_batch_alloc(&w.b, o.batch) != 0) {
+    if (cli_batch_alloc(&w.b, o.a.batch) != 0) {
         cli_err("warm: out of memory");
         rc = CLI_FAIL;
         goto done;

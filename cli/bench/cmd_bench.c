@@ -369,7 +369,7 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
     long long v;
     int opt, rc;
 
-    cli_answerer_init(&a);
+    cli_answerer_init(&a, 0);
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
         switch (opt) {
