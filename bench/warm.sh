@@ -255,15 +255,20 @@ function cell(k, f,    a, b) {
 	a = sprintf(f, lo(k)); b = sprintf(f, hi(k))
 	return a == b ? sprintf(f, med(k)) : sprintf(f " (%s-%s)", med(k), a, b)
 }
-# The ratio of two systems run by run, median (min-max).
-function ratio(st, c, y, st2, y2, m,    i, k) {
-	k = "r" SUBSEP st SUBSEP c SUBSEP y SUBSEP st2 SUBSEP y2 SUBSEP m
+# The rate of warm on st over that of y2 on st2, run by run, median
+# (min-max); the baseline of file c is measured on file c2 (the model
+# alone: the cold file for the cached one, the same texts).
+function ratio(st, c, y, st2, y2, c2,    i, k) {
+	if (st2 == st) {
+		c2 = c
+	}
+	k = "r" SUBSEP st SUBSEP c SUBSEP y SUBSEP st2 SUBSEP y2
 	if (!(k in done)) {
 		done[k] = 1
 		for (i = 1; i <= runs; i++) {
-			if ((st, c, y, m, i) in one && (st2, c, y2, m, i) in one &&
-			    one[st2, c, y2, m, i] > 0) {
-				add(k, one[st, c, y, m, i] / one[st2, c, y2, m, i])
+			if ((st, c, y, "rate", i) in one && (st2, c2, y2, "rate", i) in one &&
+			    one[st2, c2, y2, "rate", i] > 0) {
+				add(k, one[st, c, y, "rate", i] / one[st2, c2, y2, "rate", i])
 			}
 		}
 	}
@@ -273,61 +278,55 @@ function ratio(st, c, y, st2, y2, m,    i, k) {
 	add($1 SUBSEP $2 SUBSEP $3 SUBSEP $4, $6)
 	one[$1, $2, $3, $4, $5] = $6
 }
+function key(st, c, y, metric) { return st SUBSEP c SUBSEP y SUBSEP metric }
+# The rows of METRIC (printf format f) of every file on each store of
+# STORES: warm, classify, with MODEL the model alone, and for the rates
+# the ratios.
+function rows(metric, f, stores, model,    i, j, n, c, m, st, S) {
+	n = split(stores, S, " ")
+	for (i = 1; i in C; i++) {
+		c = C[i]
+		m = c in mc ? mc[c] : c
+		for (j = 1; j <= n; j++) {
+			st = S[j]
+			printf "| %s | %s | %s | %s |", title[c], name[st],
+			    cell(key(st, c, "warm", metric), f),
+			    cell(key(st, c, "classify", metric), f)
+			if (model) {
+				printf " %s |", cell(key("none", m, "model", metric), f)
+			}
+			if (metric == "rate") {
+				printf " %s | %s |", ratio(st, c, "warm", st, "classify", m),
+				    ratio(st, c, "warm", "none", "model", m)
+			}
+			print ""
+		}
+	}
+}
 END {
 	title["cold"] = sprintf("%d distinct texts, cold", lines)
 	title["cached"] = sprintf("the same again, cached")
 	title["dups"] = sprintf("%d lines, %d texts x %d, cold", dlines, int(lines / dup), dup)
 	name["redis"] = "Redis (TCP)"; name["lmdb"] = "LMDB"
+	# the model alone has no cache: its figures for the cached file are
+	# those of the cold one
 	mc["cached"] = "cold"
+	split("cold cached dups", C, " ")
 	print "| file | store | warm, texts/s | classify, texts/s | model alone, texts/s | warm / classify | warm / model alone |"
 	print "|---|---|---:|---:|---:|---:|---:|"
-	split("cold cached dups", C, " ")
-	for (i = 1; i in C; i++) {
-		c = C[i]
-		m = c in mc ? mc[c] : c
-		for (j = 1; j <= 2; j++) {
-			st = j == 1 ? "redis" : "lmdb"
-			# the model alone on this file, as a cached case of it
-			for (q = 1; q <= runs; q++) {
-				if (("none", m, "model", "rate", q) in one) {
-					one["none", c, "model", "rate", q] = one["none", m, "model", "rate", q]
-				}
-			}
-			printf "| %s | %s | %s | %s | %s | %s | %s |\n", title[c], name[st],
-			    cell(st SUBSEP c SUBSEP "warm" SUBSEP "rate", "%.0f"),
-			    cell(st SUBSEP c SUBSEP "classify" SUBSEP "rate", "%.0f"),
-			    cell("none" SUBSEP m SUBSEP "model" SUBSEP "rate", "%.0f"),
-			    ratio(st, c, "warm", st, "classify", "rate"),
-			    ratio(st, c, "warm", "none", "model", "rate")
-		}
-	}
+	rows("rate", "%.0f", "redis lmdb", 1)
 	print ""
 	print "CPU time per text, microseconds (the command, plus the redis-server on Redis):"
 	print ""
 	print "| file | store | warm | classify | model alone |"
 	print "|---|---|---:|---:|---:|"
-	for (i = 1; i in C; i++) {
-		c = C[i]
-		m = c in mc ? mc[c] : c
-		for (j = 1; j <= 2; j++) {
-			st = j == 1 ? "redis" : "lmdb"
-			printf "| %s | %s | %s | %s | %s |\n", title[c], name[st],
-			    cell(st SUBSEP c SUBSEP "warm" SUBSEP "cpu_us", "%.1f"),
-			    cell(st SUBSEP c SUBSEP "classify" SUBSEP "cpu_us", "%.1f"),
-			    cell("none" SUBSEP m SUBSEP "model" SUBSEP "cpu_us", "%.1f")
-		}
-	}
+	rows("cpu_us", "%.1f", "redis lmdb", 1)
 	print ""
 	print "Redis commands per line of the file (INFO total_commands_processed):"
 	print ""
-	print "| file | warm | classify |"
-	print "|---|---:|---:|"
-	for (i = 1; i in C; i++) {
-		c = C[i]
-		printf "| %s | %s | %s |\n", title[c],
-		    cell("redis" SUBSEP c SUBSEP "warm" SUBSEP "cmds", "%.2f"),
-		    cell("redis" SUBSEP c SUBSEP "classify" SUBSEP "cmds", "%.2f")
-	}
+	print "| file | store | warm | classify |"
+	print "|---|---|---:|---:|"
+	rows("cmds", "%.2f", "redis", 0)
 }'
 
 cpuname=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
