@@ -192,18 +192,22 @@ fresh() {
 json() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$tmp/out"; }
 
 # warm STORE CASE FILE COMPUTED CACHED: warm of FILE, its summary checked:
-# COMPUTED texts computed (- : any, the first cold run's count kept in
-# $distinct), CACHED found cached, no line rejected.
+# COMPUTED texts computed, CACHED found cached, no line rejected.
 warm() {
 	timed "$1" "$2" warm "$(wc -l <"$3")" /dev/null "$tmp/out" \
 		"$tc" --store "$url" warm --model "$tmp/model.tcm" "$3"
-	_want=$4
-	[ "$_want" != - ] || _want=$(json computed)
-	if [ "$(json computed)" != "$_want" ] || [ "$(json already_cached)" != "$5" ] ||
+	if [ "$(json computed)" != "$4" ] || [ "$(json already_cached)" != "$5" ] ||
 		[ "$(json rejected)" != 0 ]; then
-		die "run $r, warm $2 on $1: $(tail -n 1 "$tmp/out"), not $_want computed and $5 cached"
+		die "run $r, warm $2 on $1: $(tail -n 1 "$tmp/out"), not $4 computed and $5 cached"
 	fi
-	[ "$4" != - ] || distinct=$_want
+}
+
+# distinct FILE: how many texts of FILE are distinct as the cache keys
+# them (normalized), from an untimed warm of a memory: store.
+distinct() {
+	"$tc" --store memory: warm --model "$tmp/model.tcm" "$1" >"$tmp/out" \
+		2>"$tmp/err" || die "warm $1: $(tail -n 3 "$tmp/err")"
+	json computed
 }
 
 # classify STORE CASE SYSTEM FILE [NAME=VALUE...]: classify of FILE, one
@@ -220,7 +224,8 @@ classify() {
 
 load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
 t0=$(date +%s)
-distinct=-
+distinct=$(distinct "$tmp/cold")
+ddistinct=$(distinct "$tmp/dups")
 r=1
 while [ $r -le "$runs" ]; do
 	progress "run $r of $runs"
@@ -232,7 +237,7 @@ while [ $r -le "$runs" ]; do
 		classify $s cold classify "$tmp/cold"
 		classify $s cached classify "$tmp/cold"
 		fresh $s
-		warm $s dups "$tmp/dups" $((lines / dup)) 0
+		warm $s dups "$tmp/dups" "$ddistinct" 0
 		fresh $s
 		classify $s dups classify "$tmp/dups"
 	done
@@ -306,7 +311,7 @@ function rows(metric, f, stores, model,    i, j, n, c, m, st, S) {
 END {
 	title["cold"] = sprintf("%d distinct texts, cold", lines)
 	title["cached"] = sprintf("the same again, cached")
-	title["dups"] = sprintf("%d lines, %d texts x %d, cold", dlines, int(lines / dup), dup)
+	title["dups"] = sprintf("%d lines, %d texts x %d, cold", dlines, ddistinct, dup)
 	name["redis"] = "Redis (TCP)"; name["lmdb"] = "LMDB"
 	# the model alone has no cache: its figures for the cached file are
 	# those of the cold one
@@ -341,6 +346,7 @@ tcv=$("$tc" --version 2>/dev/null || echo unknown)
 	echo "after normalization); the model trained on $set_name train."
 	echo
 	awk -v runs="$runs" -v lines="$lines" -v dlines="$dlines" -v dup="$dup" \
+		-v ddistinct="$ddistinct" \
 		"$report_awk" "$tmp/results"
 	cat <<EOF
 
