@@ -36,33 +36,19 @@ REPORT_MAX_BYTES (200000)
 EOF
 }
 
-case ${1:-} in
--h | --help)
-	usage
-	exit 0
-	;;
--*)
-	usage >&2
-	exit 2
-	;;
-esac
-[ $# -le 2 ] || {
-	usage >&2
-	exit 2
-}
-
 top=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=bench/report_png
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
+bench_help 2 "$@"
+bench_clear_env
+
 tc=${1:-build/tutorcache}
 png=${2:-$top/docs/feedback-report.png}
 build=$(dirname "$tc")
 chromium=${CHROMIUM:-chromium}
 size=${REPORT_SIZE:-1000,1600}
 max=${REPORT_MAX_BYTES:-200000}
-
-bench_name=bench/report_png
-# shellcheck source=bench/lib.sh
-. "$top/bench/lib.sh"
-bench_clear_env
 
 case $size in
 *[!0-9,]* | *,*,*) size=bad ;;
