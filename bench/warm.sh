@@ -22,8 +22,11 @@
 # about what a deploy script waits for), wall clock by the nanosecond
 # clock, and CPU time, the command's user + system (/usr/bin/time) plus,
 # on Redis, what the server spent meanwhile (INFO cpu), which a loaded
-# machine disturbs less than the wall clock. BENCH_RUNS runs, the
-# commands of a run interleaved, the median and min-max of the runs.
+# machine disturbs less than the wall clock; on Redis also the commands
+# per text. BENCH_RUNS runs, the commands of a run interleaved, the
+# median and min-max of the runs. Then, with valgrind, the instructions
+# per text of the command (callgrind, user space only), which do not
+# depend on the machine's load at all.
 #
 # Texts: the train and test texts of ../shared/data/intents/$BENCH_SET,
 # read in place (never copied into the repository); without them the
@@ -33,7 +36,8 @@
 # Usage: bench/warm.sh [-h | --help] [path/to/tutorcache]
 # Environment: BENCH_RUNS (5), BENCH_SET (banking77), BENCH_DUP (10),
 # BENCH_DATA (../shared/data/intents), BENCH_CPU (0: client and
-# redis-server pinned there), BENCH_WARM_OUT (<build>/bench-warm.md),
+# redis-server pinned there), BENCH_CG_N (1000 texts under callgrind, and
+# twice as many; 0: none), BENCH_WARM_OUT (<build>/bench-warm.md),
 # CC, CFLAGS, LDFLAGS (for bench/model_bench.c, which lists the texts).
 set -u
 
@@ -48,7 +52,7 @@ duplicates, each beside `classify` of the same file and the model alone
 The texts come from $BENCH_DATA/$BENCH_SET (skipped, exit 0, when absent).
 
 Environment: BENCH_RUNS (5), BENCH_SET (banking77), BENCH_DUP (10),
-BENCH_DATA (../shared/data/intents), BENCH_CPU (0),
+BENCH_DATA (../shared/data/intents), BENCH_CPU (0), BENCH_CG_N (1000),
 BENCH_WARM_OUT (<build>/bench-warm.md)
 EOF
 }
@@ -237,6 +241,79 @@ while [ $r -le "$runs" ]; do
 	r=$((r + 1))
 done
 rm -rf "$tmp/lmdb"
+
+# ---- instructions (callgrind) ---------------------------------------------------
+
+# ir IN CMD...: the instructions callgrind counts in CMD, every thread of
+# it, its stdin IN.
+ir() {
+	_in=$1
+	shift
+	valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$@" \
+		<"$_in" >/dev/null 2>"$tmp/cg.err" ||
+		die "callgrind $*: $(tail -n 3 "$tmp/cg.err")"
+	sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$tmp/cg.err"
+}
+
+# cg STORE CASE SYSTEM: SYSTEM's instructions per text, from a run on the
+# first $cg_n texts of the cold file and one on the first 2 x $cg_n (the
+# difference over $cg_n: start-up and the model's load cancel out), each
+# on a fresh store (cached: one warmed with the 2 x $cg_n texts first).
+# Only the client is counted, not the redis-server; the store's timeout
+# is long, as a client under callgrind runs some 50 times slower.
+cg() {
+	_a=""
+	for _k in 1 2; do
+		if [ "$1" = none ]; then
+			url=memory:
+		else
+			fresh "$1"
+		fi
+		if [ "$2" = cached ]; then
+			"$tc" --store "$url" warm --model "$tmp/model.tcm" "$tmp/cg2" \
+				>/dev/null 2>"$tmp/err" || die "warm: $(tail -n 3 "$tmp/err")"
+		fi
+		if [ "$3" = warm ]; then
+			_ir=$(ir /dev/null "$tc" --timeout 60000 --store "$url" warm \
+				--model "$tmp/model.tcm" "$tmp/cg$_k")
+		else
+			_ir=$(
+				[ "$3" != model ] || export ENABLE_CACHING=false
+				ir "$tmp/cg$_k" "$tc" --timeout 60000 --store "$url" \
+					classify --model "$tmp/model.tcm"
+			)
+		fi
+		[ -n "$_ir" ] || exit 1 # ir said why
+		[ -n "$_a" ] || _a=$_ir
+	done
+	rec "$1" "$2" "$3" ir "$(awk -v a="$_a" -v b="$_ir" -v n="$cg_n" \
+		'BEGIN { printf "%.0f", (b - a) / n }')"
+}
+
+cg_n=${BENCH_CG_N:-1000}
+case $cg_n in *[!0-9]* | "") die "BENCH_CG_N: not a count: $cg_n" ;; esac
+if [ "$cg_n" -gt 0 ] && [ $((2 * cg_n)) -gt "$lines" ]; then
+	die "BENCH_CG_N: $cg_n, over half of the $lines texts"
+fi
+if [ "$cg_n" = 0 ]; then
+	cg_n=""
+elif ! command -v valgrind >/dev/null; then
+	say "valgrind: not found; no instruction counts (scripts/deps.sh valgrind)"
+	cg_n=""
+else
+	head -n "$cg_n" "$tmp/cold" >"$tmp/cg1"
+	head -n $((2 * cg_n)) "$tmp/cold" >"$tmp/cg2"
+	r=1
+	progress "instructions, $cg_n and $((2 * cg_n)) texts under callgrind"
+	for s in redis lmdb; do
+		for c in cold cached; do
+			cg $s $c warm
+			cg $s $c classify
+		done
+	done
+	cg none cold model
+	rm -rf "$tmp/lmdb"
+fi
 elapsed=$(($(date +%s) - t0))
 load1=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
@@ -277,8 +354,9 @@ function key(st, c, y, metric) { return st SUBSEP c SUBSEP y SUBSEP metric }
 # The rows of METRIC (printf format f) of every file on each store of
 # STORES: warm, classify, with MODEL the model alone, and for the rates
 # the ratios.
-function rows(metric, f, stores, model,    i, j, n, c, m, st, S) {
+function rows(metric, f, stores, model, cases,    i, j, n, c, m, st, S, C) {
 	n = split(stores, S, " ")
+	split(cases ? cases : "cold cached dups", C, " ")
 	for (i = 1; i in C; i++) {
 		c = C[i]
 		m = c in mc ? mc[c] : c
@@ -293,6 +371,8 @@ function rows(metric, f, stores, model,    i, j, n, c, m, st, S) {
 			if (metric == "rate") {
 				printf " %s | %s |", ratio(st, c, "warm", st, "classify", m),
 				    ratio(st, c, "warm", "none", "model", m)
+			} else if (metric == "ir") {
+				printf " %.2fx |", med(key(st, c, "warm", "ir")) / med(key("none", m, "model", "ir"))
 			}
 			print ""
 		}
@@ -306,7 +386,6 @@ END {
 	# the model alone has no cache: its figures for the cached file are
 	# those of the cold one
 	mc["cached"] = "cold"
-	split("cold cached dups", C, " ")
 	print "| file | store | warm, texts/s | classify, texts/s | model alone, texts/s | warm / classify | warm / model alone |"
 	print "|---|---|---:|---:|---:|---:|---:|"
 	rows("rate", "%.0f", "redis lmdb", 1)
@@ -328,6 +407,14 @@ END {
 	print "| file | store | warm | classify |"
 	print "|---|---|---:|---:|"
 	rows("srv_us", "%.1f", "redis", 0)
+	if (cg_n) {
+		print ""
+		printf "Instructions per text (callgrind, the command only: every thread of it, not the redis-server; runs on the first %d and %d texts of the cold file, the difference over %d):\n", cg_n, 2 * cg_n, cg_n
+		print ""
+		print "| file | store | warm | classify | model alone | warm / model alone (instructions) |"
+		print "|---|---|---:|---:|---:|---:|"
+		rows("ir", "%.0f", "redis lmdb", 1, "cold cached")
+	}
 }'
 
 cpuname=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -342,7 +429,7 @@ tcv=$("$tc" --version 2>/dev/null || echo unknown)
 	echo "after normalization); the model trained on $set_name train."
 	echo
 	awk -v runs="$runs" -v lines="$lines" -v dlines="$dlines" -v dup="$dup" \
-		-v ddistinct="$ddistinct" \
+		-v ddistinct="$ddistinct" -v cg_n="$cg_n" \
 		"$report_awk" "$tmp/results"
 	cat <<EOF
 
