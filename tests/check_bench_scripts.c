@@ -52,8 +52,8 @@ START_TEST(test_help)
     for (k = 0; k < 2; k++) {
         cli(&r, NULL, scripts[_i], opts[k]);
         expect(&r, 0, NULL, "");
-        ck_assert_msg(strncmp(r.out, usage, strlen(usage)) == 0,
-                      "%s %s: %s", scripts[_i], opts[k], r.out);
+        ck_assert_msg(strncmp(r.out, usage, strlen(usage)) == 0, "%s %s: %s",
+                      scripts[_i], opts[k], r.out);
         ck_assert_ptr_nonnull(strstr(r.out, "Environment:"));
         run_free(&r);
     }
