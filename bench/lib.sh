@@ -16,6 +16,25 @@ die() {
 	exit 1
 }
 
+# bench_help MAX ARG...: the arguments of a script that defines usage():
+# -h or --help prints it and exits 0; another option, or more than MAX
+# arguments, prints it on stderr and exits 2.
+bench_help() {
+	_max=$1
+	shift
+	case ${1:-} in
+	-h | --help)
+		usage
+		exit 0
+		;;
+	-*) set -- 1 2 3 4 5 6 7 8 9 ;;
+	esac
+	if [ $# -gt "$_max" ]; then
+		usage >&2
+		exit 2
+	fi
+}
+
 # bench_clear_env: unsets every variable through which the caller's
 # configuration reaches tutorcache, so that the bench measures the
 # built-in defaults against its own stores (no TTL, caching switch, store,

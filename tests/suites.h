@@ -75,6 +75,7 @@ void suite_feedback_queue(Suite *su);  /* check_feedback_queue.c: queue,
                                           retention, threads */
 void suite_feedback_spool(Suite *su);  /* check_feedback_spool.c */
 Suite *suite_cli_perf(void);           /* check_cli_perf.c: bench classify */
+Suite *suite_bench_scripts(void);      /* check_bench_scripts.c: bench scripts */
 void suite_cli_loadtest(Suite *s);     /* check_cli_loadtest.c: loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
 void suite_cli_fb_analytics(Suite *s); /* check_cli_fb_analytics.c */
