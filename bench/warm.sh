@@ -69,14 +69,12 @@ runs=${BENCH_RUNS:-5}
 set_name=${BENCH_SET:-banking77}
 dup=${BENCH_DUP:-10}
 data=${BENCH_DATA:-$top/../shared/data/intents}
-cpu=${BENCH_CPU:-0}
 out=${BENCH_WARM_OUT:-$build/bench-warm.md}
 seed=1
 
 bench_clear_env
 
 bench_counts "BENCH_*" "$runs" "$dup"
-case $cpu in '' | *[!0-9]*) die "BENCH_CPU: not a CPU number: $cpu" ;; esac
 src=$data/$set_name
 if [ ! -r "$src/train.jsonl" ] || [ ! -r "$src/test.jsonl" ]; then
 	say "$src/{train,test}.jsonl: absent; the warm benchmark is skipped"
@@ -84,12 +82,12 @@ if [ ! -r "$src/train.jsonl" ] || [ ! -r "$src/test.jsonl" ]; then
 fi
 [ -x "$tc" ] || die "$tc: not built (run make first)"
 "$tc" help warm >/dev/null 2>&1 || die "$tc: no warm command"
-[ -r "$build/libtutorcache.a" ] || die "$build/libtutorcache.a: not built (run make first)"
+bench_need_lib
 "$top/scripts/deps.sh" check || die "cannot install what the benchmark needs"
 command -v redis-server >/dev/null || die "redis-server: not found"
 [ -x /usr/bin/time ] || die "/usr/bin/time: not found (scripts/deps.sh bench)"
 
-bench_pin "$cpu"
+bench_pin
 mb=$build/model_bench
 bench_build_prog "$mb" "$top/bench/model_bench.c" ||
 	die "bench/model_bench.c: does not build"
@@ -216,8 +214,7 @@ classify() {
 		die "run $r, classify $_c on $_s: not one answer a line: $(tail -n 3 "$tmp/err")"
 }
 
-load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
-t0=$(date +%s)
+bench_clock_start
 distinct=$(distinct "$tmp/cold")
 ddistinct=$(distinct "$tmp/dups")
 r=1
@@ -314,8 +311,7 @@ else
 	cg none cold model
 	rm -rf "$tmp/lmdb"
 fi
-elapsed=$(($(date +%s) - t0))
-load1=$(cut -d ' ' -f 1-3 /proc/loadavg)
+bench_clock_stop
 
 # ---- the report ---------------------------------------------------------------
 

@@ -133,7 +133,16 @@ int tt_under_valgrind(void);
 /* Milliseconds of a monotonic clock, and a sleep of ms milliseconds that
  * a signal does not cut short. */
 int64_t tt_now_ms(void);
+/* How a host classifier of the tests hands back its answer: *json a
+ * tc_malloc'd copy of answer; TC_OK, or TC_ENOMEM. */
+int tt_host_reply(char **json, const char *answer);
+
 /* A host classifier (tc_classifier_options.fn) that answers every text
+ * with the JSON of its fn_userdata (a const char *, a result as a host
+ * model gives it); TC_ENOMEM when the copy cannot be allocated. */
+int tt_host_answer(char **json, const char *text, size_t len, void *ud);
+
+/* A host classifier that answers every text
  * {"intent":"explanation","confidence":0.7}. */
 int tt_host_explains(char **json, const char *text, size_t len, void *ud);
 
