@@ -8,19 +8,32 @@
 # the report's over the export's. Without valgrind, wall-clock seconds of
 # one run each instead.
 #
-# Usage: bench/report.sh [build-dir]
+# Usage: bench/report.sh [-h | --help] [build-dir]
 # Environment: REPORT_N (20000 records).
 set -u
 
-build=${1:-build}
-top=$(cd "$(dirname "$0")/.." && pwd)
-n=${REPORT_N:-20000}
+usage() {
+	cat <<'EOF'
+Usage: bench/report.sh [-h | --help] [build-dir]
 
+Imports REPORT_N feedback records into a temp LMDB store and counts the
+instructions (callgrind) of `tutorcache feedback export` and `tutorcache
+feedback report` of them, and their ratio; wall-clock seconds without
+valgrind.
+
+Environment: REPORT_N (20000)
+EOF
+}
+
+top=$(cd "$(dirname "$0")/.." && pwd)
 bench_name=bench/report
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
+bench_help 1 "$@"
 
-case $n in *[!0-9]* | "") die "REPORT_N: a count" ;; esac
+build=${1:-build}
+n=${REPORT_N:-20000}
+bench_counts REPORT_N "$n"
 tc=$build/tutorcache
 [ -x "$tc" ] || die "$tc: not built (make)"
 bench_tmp tcreport
