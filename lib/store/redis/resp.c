@@ -463,14 +463,6 @@ static int tls_fill(struct tc__rconn *c, int64_t until_ms)
     return 0;
 }
 
-int tc__resp_fill(struct tc__rconn *c)
-{
-    if (c->tls) {
-        return tls_fill(c, INT64_MAX);
-    }
-    return redisBufferRead(c->rc) == REDIS_OK ? 0 : -1;
-}
-
 int tc__resp_read(struct tc__rconn *c, tc__rsink *k)
 {
     return tc__resp_read_until(c, k, INT64_MAX, 0);

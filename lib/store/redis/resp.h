@@ -139,13 +139,6 @@ int tc__resp_fd(const struct tc__rconn *c);
  * Returns 0, or the errno of the failure (EAGAIN: timed out).
  */
 int tc__resp_send(struct tc__rconn *c, const tc__req *q);
-/*
- * Reads what the connection has into its reader (a wait at most the
- * command timeout), for a caller that takes replies itself after a poll
- * of tc__resp_fd: over TLS every byte already decrypted is taken too, so
- * that the next poll sees all there is. 0, or -1 as tc__resp_read.
- */
-int tc__resp_fill(struct tc__rconn *c);
 /* The connection's reply reader, and what its last failure was. */
 struct redisReader *tc__resp_reader(struct tc__rconn *c);
 const char *tc__resp_errstr(const struct tc__rconn *c);
