@@ -36,6 +36,7 @@ Suite *suite_concurrency(void);       /* check_concurrency.c: threads (tsan) */
 Suite *suite_coherence(void); /* check_coherence.c: L1 across processes */
 void suite_coherence_l1(Suite *s); /* check_coherence_l1.c: L1's side */
 void suite_coherence_cluster(Suite *s); /* check_coherence_cluster.c */
+void suite_coherence_read(Suite *s); /* check_coherence_read.c: its messages */
 Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);               /* check_cli.c: the built binary */
 void suite_cli_ops(Suite *s);         /* check_cli_ops.c: its failures, output,
