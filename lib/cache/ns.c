@@ -17,12 +17,9 @@ int tc__cache_ns_find(tc__nsrt **out, tc__cache *h, const char *name)
     return tc__cache_ns(h, name, out);
 }
 
-int tc__cache_ns_owns(const tc__cache *h, const tc__nsrt *ns)
+tc__cache *tc__cache_ns_owner(const tc__nsrt *ns)
 {
-    /* by address, as integers: pointers into two arrays do not compare */
-    uintptr_t p = (uintptr_t)ns, first = (uintptr_t)h->ns;
-
-    return p >= first && p < first + h->nns * sizeof(*h->ns);
+    return ns->owner;
 }
 
 /*
@@ -113,7 +110,7 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, uint64_t *absent,
         tc__cache_gen_fresh(&gen, h, ns, now_ms)) {
         tc__ns_hash(&hk, ns, gen, key, keylen);
         rc = tc__l1_read(h->l1, &hk, now_ms, tc__cache_l1_floor(h, now_ms),
-                         buf, cap, NULL, len, &left, NULL);
+                         buf, cap, NULL, len, &left);
         if (rc == TC_OK || rc == TC_ETOOBIG) {
             CNT(ns, l1_hits);
             *tier = TC_TIER_L1;

@@ -33,9 +33,10 @@ typedef struct tc__seedc {
  * TC_ENONS with the error slot set. */
 int tc__cache_ns_find(tc__nsrt **out, tc__cache *h, const char *name);
 
-/* Whether ns is one of h's namespaces (a handle from another cache is a
- * caller's mistake). */
-int tc__cache_ns_owns(const tc__cache *h, const tc__nsrt *ns);
+/* The cache whose namespace ns is: a door compares it with its handle's,
+ * since a handle from another cache is a caller's mistake. One load, where
+ * a range check of h's namespaces per cache cost a hit two calls. */
+tc__cache *tc__cache_ns_owner(const tc__nsrt *ns);
 
 /* tc__cache_get for a resolved namespace (cache.c). */
 int tc__cache_get_ns(void **val, size_t *len, tc_tier *tier, tc__cache *h,
