@@ -80,6 +80,6 @@ TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
         return tc__fail(TC_EINVAL, "len is NULL, or buf is NULL with cap %zu",
                         cap);
     }
-    return tc__cache_get_into(len, tier, NULL, buf, cap, core, ns, key, keylen,
-                              0, tc__now_ms());
+    return tc__cache_get_into(len, tier, buf, cap, core, ns, key, keylen,
+                              tc__now_ms());
 }
