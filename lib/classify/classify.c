@@ -235,11 +235,13 @@ static int classify_miss(tc_result **out, tc_classifier *c, const char *norm,
          * The L2 gets the JSON, the packed form's first bytes; L1 the
          * whole. */
         tc__cache_set_split(c->cache, c->nsh, key, keylen, packed,
-                            strlen(packed), plen, hk, t0 / 1000);
+                            tc__packed_json_len(packed, plen), plen, hk,
+                            t0 / 1000);
     } else if (cacheable) {
         /* the same in two writes, the first logged as a cache_set */
         if (tc__cache_set(c->cache, c->ns, key, keylen, packed,
-                          strlen(packed), TC_TTL_DEFAULT) == TC_OK) {
+                          tc__packed_json_len(packed, plen),
+                          TC_TTL_DEFAULT) == TC_OK) {
             tc__cache_l1_reform(c->cache, c->nsh, key, keylen, packed, plen,
                                 tc__now_ms());
         }
