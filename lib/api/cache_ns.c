@@ -31,8 +31,7 @@ static inline int ns_args(tc__cache **core, const tc_cache *h, const tc_ns *ns,
     if (!key && keylen) {
         return tc__fail(TC_EINVAL, "key is NULL with length %zu", keylen);
     }
-    *core = tc__cache_ns_owner(ns);
-    if (*core != h->core && *core != h->fbcore) {
+    if (!(*core = tc__cache_ns_owner(h->core, h->fbcore, ns))) {
         return tc__fail(TC_EINVAL, "the namespace is not this cache's");
     }
     return TC_OK;

@@ -17,9 +17,20 @@ int tc__cache_ns_find(tc__nsrt **out, tc__cache *h, const char *name)
     return tc__cache_ns(h, name, out);
 }
 
-tc__cache *tc__cache_ns_owner(const tc__nsrt *ns)
+/* by address, as integers: pointers into two arrays do not compare */
+static int owns(const tc__cache *h, const tc__nsrt *ns)
 {
-    return ns->owner;
+    uintptr_t p = (uintptr_t)ns, first = (uintptr_t)h->ns;
+
+    return p - first < h->nns * sizeof(*h->ns);
+}
+
+tc__cache *tc__cache_ns_owner(tc__cache *a, tc__cache *b, const tc__nsrt *ns)
+{
+    if (owns(a, ns)) {
+        return a;
+    }
+    return b && owns(b, ns) ? b : NULL;
 }
 
 /*

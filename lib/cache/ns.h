@@ -33,10 +33,12 @@ typedef struct tc__seedc {
  * TC_ENONS with the error slot set. */
 int tc__cache_ns_find(tc__nsrt **out, tc__cache *h, const char *name);
 
-/* The cache whose namespace ns is: a door compares it with its handle's,
- * since a handle from another cache is a caller's mistake. One load, where
- * a range check of h's namespaces per cache cost a hit two calls. */
-tc__cache *tc__cache_ns_owner(const tc__nsrt *ns);
+/* Which of a and b (b may be NULL) ns is a namespace of, or NULL: a
+ * handle from another cache, or a pointer that is no handle at all, is a
+ * caller's mistake. ns is compared by address and never read. One call
+ * for both caches, where a door asked each and then again. */
+tc__cache *tc__cache_ns_owner(tc__cache *a, tc__cache *b,
+                              const tc__nsrt *ns);
 
 /*
  * What one call learnt of a key in a namespace, so that its later steps

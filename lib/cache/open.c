@@ -79,7 +79,6 @@ static int open_as(tc__cache **out, const tc_options *opt, int fb)
         tc__nsrt *n = &h->ns[i];
 
         n->def = &h->cfg.ns[i];
-        n->owner = h;
         /* so that the first use reads the generation from L2 */
         atomic_store(&n->gen_seen_ms, INT64_MIN / 2);
         if (tc__counters_init(&n->cnt, C_COUNT) != TC_OK) {

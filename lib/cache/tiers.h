@@ -38,7 +38,6 @@ enum {
 /* The counters and generation of one namespace; the public tc_ns. */
 typedef struct tc_ns {
     const tc__ns_def *def;
-    tc__cache *owner; /* the cache it belongs to (tc__cache_ns_owner) */
     _Atomic int64_t gen;         /* part of every key's hash */
     _Atomic int64_t gen_seen_ms; /* when gen was last read from L2 */
     tc__counters cnt;            /* C_COUNT, striped */
