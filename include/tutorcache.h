@@ -420,7 +420,8 @@ TC_API const char *tc_tier_name(tc_tier tier);
  * Ownership: *val is the caller's; release it with tc_free().
  * Thread safety: any thread.
  * Cost: an L1 hit resolves the name, hashes the key and allocates the
- * copy: about 810 instructions for a 200-byte value; tc_cache_get_ns()
+ * copy: about 915 instructions for a 200-byte value, the caller's
+ * tc_free() included; tc_cache_get_ns()
  * and tc_cache_get_into() below are the cheaper reads.
  */
 TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
@@ -454,9 +455,10 @@ TC_API int tc_ns_find(tc_ns **out, tc_cache *h, const char *name);
  * Thread safety: any thread.
  * Cost: an L1 hit hashes the key once (XXH3-128), takes no lock (readers
  * never wait for each other, only for a write to the same L1 shard) and
- * copies the value into one allocation the caller frees: about 740
- * instructions for a 200-byte value, against 810 for tc_cache_get()
- * (BENCHMARKS.md "Hot paths in instructions").
+ * copies the value into one allocation the caller frees: about 820
+ * instructions for a 200-byte value, against 915 for tc_cache_get()
+ * (the caller's tc_free() included in both; BENCHMARKS.md "Hot paths in
+ * instructions").
  */
 TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
                            tc_cache *h, tc_ns *ns, const void *key,
@@ -481,7 +483,7 @@ TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
  * Cost: an L1 hit is one XXH3-128 of the key, two atomic additions on
  * its L1 shard's reader count (striped by thread: eight threads count
  * on eight cache lines), the copy and a striped counter: no string
- * comparison, no allocation, no lock; about 500 instructions for a
+ * comparison, no allocation, no lock; about 490 instructions for a
  * 200-byte value (BENCHMARKS.md "Hot paths in instructions"). An L2
  * answer costs what tc_cache_get() does plus one copy.
  */

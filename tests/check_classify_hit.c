@@ -266,6 +266,11 @@ START_TEST(test_packed_damage)
     packed_of(&p, &len);
     jlen = strlen(p);
     ck_assert(tc__result_is_packed(p, len));
+    /* the JSON's length from the foot; JSON with no foot is measured */
+    ck_assert_uint_eq(tc__packed_json_len(p, len), jlen);
+    ck_assert_uint_eq(tc__packed_json_len(p, jlen + 1), jlen);
+    ck_assert_uint_eq(tc__packed_json_len("{\"intent\":\"a\"}", 14), 14);
+    ck_assert_uint_eq(tc__packed_json_len("{}", 2), 2);
     ck_assert_int_eq(tc__result_unpack(&r, p, len, TC_SOURCE_L1, 0.9, 0),
                      TC_OK);
     ck_assert_int_eq(tc__result_decode(&ref, p, jlen, TC_SOURCE_L1, 0.9, 0),

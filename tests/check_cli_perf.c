@@ -62,6 +62,15 @@ static long check_scenario(const cJSON *o, const char *name, long requests,
                   "%s: hit_rate %g for %ld hits of %ld", name, rate, hits,
                   requests);
     ck_assert(json_num(o, "ops_per_sec") > 0);
+    /* each thread's CPU time is taken inside its wall-clock span, so the
+     * threads together spend at most threads x the span: a rate per
+     * CPU-second below the wall rate over threads is a miscount (the
+     * margin is for the rounding and the two clocks' reads) */
+    ck_assert_msg(json_num(o, "ops_per_cpu_sec") >=
+                      0.9 * json_num(o, "ops_per_sec") / threads,
+                  "%s: %g ops per CPU-second, %g per second on %d threads",
+                  name, json_num(o, "ops_per_cpu_sec"),
+                  json_num(o, "ops_per_sec"), threads);
     ck_assert(json_num(o, "p50_us") > 0);
     ck_assert(json_num(o, "p50_us") <= json_num(o, "p95_us"));
     ck_assert(json_num(o, "p95_us") <= json_num(o, "p99_us"));

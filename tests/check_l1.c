@@ -528,42 +528,60 @@ START_TEST(test_read_into)
     ck_assert_int_eq(tc__l1_set(l1, &h, "abcdefg", 7, 1000, 0), TC_OK);
     memset(buf, 'x', sizeof(buf));
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 8, NULL, &len, &left, NULL), TC_OK);
+        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 8, NULL, &len, &left), TC_OK);
     ck_assert_str_eq(buf, "abcdefg");
     ck_assert_uint_eq(len, 7);
     ck_assert_int_eq(left, 990);
     memset(buf, 'x', sizeof(buf));
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, NULL, &len, &left, NULL),
+        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, NULL, &len, &left),
         TC_ETOOBIG);
     ck_assert_uint_eq(len, 7);
     ck_assert_int_eq(buf[0], 'x');
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, INT64_MIN, NULL, 0, NULL, &len, &left, NULL),
+        tc__l1_read(l1, &h, 10, INT64_MIN, NULL, 0, NULL, &len, &left),
         TC_ETOOBIG);
     /* too short for the buffer, so into a copy */
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, &copy, &len, &left, NULL), TC_OK);
+        tc__l1_read(l1, &h, 10, INT64_MIN, buf, 7, &copy, &len, &left), TC_OK);
     ck_assert_str_eq(copy, "abcdefg");
     tc__free(copy);
     /* expired, too old for the caller, absent, a remembered absence */
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, 5, buf, 8, NULL, &len, &left, NULL), TC_MISS);
+        tc__l1_read(l1, &h, 10, 5, buf, 8, NULL, &len, &left), TC_MISS);
     ck_assert_int_eq(
-        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left, NULL),
+        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left),
         TC_MISS);
     ck_assert_int_eq(tc__l1_set_neg(l1, &n, 1000, 0), TC_OK);
     ck_assert_int_eq(
-        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left, NULL),
+        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left),
         TC__L1_NEGATIVE);
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 1000, INT64_MIN, buf, 8, NULL, &len, &left, NULL),
+        tc__l1_read(l1, &h, 1000, INT64_MIN, buf, 8, NULL, &len, &left),
         TC_MISS);
     ck_assert_uint_eq(stats(l1).expired, 1); /* the read removed it */
     ck_assert_uint_eq(stats(l1).entries, 1);
     tc__l1_free(l1);
 }
 END_TEST
+
+/* tc__l1_use callbacks: the value copied into arg (8 bytes), or refused. */
+static int copy_value(const char *val, size_t len, void *arg)
+{
+    if (len >= 8) {
+        return TC_ETOOBIG;
+    }
+    memcpy(arg, val, len + 1);
+    return TC_OK;
+}
+
+static int refuse_value(const char *val, size_t len, void *arg)
+{
+    (void)val;
+    (void)len;
+    (void)arg;
+    return TC_ETOOBIG;
+}
 
 /* The absence epoch moves when a remembered absence leaves (replaced,
  * removed, invalidated, cleared), not for values; a note stays on its
@@ -581,22 +599,27 @@ START_TEST(test_absences_and_notes)
     ck_assert_int_eq(tc__l1_set_neg(l1, &a, 1000, 0), TC_OK);
     e = tc__l1_absence_epoch(l1);
     ck_assert_int_eq(
-        tc__l1_read(l1, &a, 10, INT64_MIN, buf, 8, NULL, &len, &left, NULL),
+        tc__l1_read(l1, &a, 10, INT64_MIN, buf, 8, NULL, &len, &left),
         TC__L1_NEGATIVE);
     ck_assert_int_eq(left, 990); /* the absence's time left */
     set_str(l1, 2, "v", 1000, 0);
     tc__l1_note(l1, &a, 5); /* an absence takes no note */
     tc__l1_note(l1, &v, 42);
     ck_assert_uint_eq(tc__l1_absence_epoch(l1), e);
-    ck_assert_int_eq(
-        tc__l1_read(l1, &v, 10, INT64_MIN, buf, 8, NULL, &len, &left, &note),
-        TC_OK);
+    ck_assert_int_eq(tc__l1_use(l1, &v, 10, INT64_MIN, copy_value, buf, &note),
+                     TC_OK);
+    ck_assert_str_eq(buf, "v");
     ck_assert_uint_eq(note, 42);
     set_str(l1, 2, "w", 1000, 0); /* a new value, no note */
-    ck_assert_int_eq(
-        tc__l1_read(l1, &v, 10, INT64_MIN, buf, 8, NULL, &len, &left, &note),
-        TC_OK);
+    ck_assert_int_eq(tc__l1_use(l1, &v, 10, INT64_MIN, copy_value, buf, &note),
+                     TC_OK);
+    ck_assert_str_eq(buf, "w");
     ck_assert_uint_eq(note, 0);
+    /* a callback's refusal is the call's, and leaves the note alone */
+    note = 7;
+    ck_assert_int_eq(tc__l1_use(l1, &v, 10, INT64_MIN, refuse_value, buf, &note),
+                     TC_ETOOBIG);
+    ck_assert_uint_eq(note, 7);
     ck_assert_uint_eq(tc__l1_absence_epoch(l1), e);
     set_str(l1, 1, "x", 1000, 0); /* the absence replaced */
     ck_assert_uint_gt(tc__l1_absence_epoch(l1), e);
@@ -671,7 +694,7 @@ static void *th_run(void *arg)
             int64_t left;
 
             rc = tc__l1_read(th_l1, &h, i, INT64_MIN, small, sizeof(small),
-                             NULL, &len, &left, NULL);
+                             NULL, &len, &left);
             if ((rc == TC_OK && !th_valid(small, len, k)) ||
                 (rc == TC_ETOOBIG && len < sizeof(small)) ||
                 (rc != TC_OK && rc != TC_ETOOBIG && rc != TC_MISS)) {

@@ -11,6 +11,7 @@
 
 #include "bench/bench_rand.h"
 #include "bench/cache_bench.h"
+#include "bench/perf_work.h"
 
 const cb_scen scen[NSCEN] = {
     {"l1_hit", 1, 0},         {"l2_hit", 1, 0},
@@ -19,17 +20,9 @@ const cb_scen scen[NSCEN] = {
     {"raw_get_pttl", 1, 2},   {"raw_pipe16_pttl", BATCH, 2},
 };
 
-static int64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int64_t cb_now_ns(void)
 {
-    return clock_ns(CLOCK_MONOTONIC);
+    return perf_now_ns();
 }
 
 const char *cb_key_of(const bench *b, size_t i)
@@ -190,7 +183,7 @@ static void *worker_main(void *arg)
         w->failed = 1;
     }
     pthread_barrier_wait(&b->barrier);
-    cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    cpu0 = perf_cpu_ns();
     prev = w->start_ns = cb_now_ns();
     deadline = prev + (int64_t)(b->seconds * 1e9 / b->rounds);
     for (i = 0; !w->failed && (b->requests ? i < b->requests : prev < deadline);
@@ -202,7 +195,7 @@ static void *worker_main(void *arg)
         w->calls++;
     }
     w->end_ns = prev;
-    w->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    w->cpu_ns = perf_cpu_ns() - cpu0;
     return NULL;
 }
 

@@ -25,12 +25,22 @@
 /* " (run TAG.CYCLE)": the suffix that keeps texts distinct. */
 #define SUFFIX_MAX 40
 
-int64_t perf_now_ns(void)
+static int64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t perf_now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+int64_t perf_cpu_ns(void)
+{
+    return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 void perf_sleep_until(int64_t when)

@@ -15,6 +15,11 @@
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t perf_now_ns(void);
 
+/* The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID):
+ * operations per CPU-second say what threads cost each other on a machine
+ * too busy for their wall-clock rate to mean much. */
+int64_t perf_cpu_ns(void);
+
 /* Sleeps until the CLOCK_MONOTONIC time `when` (ns); returns at once when
  * it has passed. */
 void perf_sleep_until(int64_t when);

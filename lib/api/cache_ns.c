@@ -19,19 +19,11 @@ TC_API int tc_ns_find(tc_ns **out, tc_cache *h, const char *name)
     return tc__cache_ns_find(out, tc__core_of(h, name), name);
 }
 
-/* The cache that owns ns (tc_ns_find gave the overrides' from the
- * feedback store's cache), or NULL. */
-static tc__cache *ns_core(const tc_cache *h, const tc_ns *ns)
-{
-    if (tc__cache_ns_owns(h->core, ns)) {
-        return h->core;
-    }
-    return h->fbcore && tc__cache_ns_owns(h->fbcore, ns) ? h->fbcore : NULL;
-}
-
-/* The arguments both reads check. */
-static int ns_args(const tc_cache *h, const tc_ns *ns, const void *key,
-                   size_t keylen)
+/* The arguments both reads check, and the cache that owns ns into
+ * *core (tc_ns_find gave the overrides' from the feedback store's
+ * cache). */
+static inline int ns_args(tc__cache **core, const tc_cache *h, const tc_ns *ns,
+                   const void *key, size_t keylen)
 {
     if (!h || !ns) {
         return tc__fail(TC_EINVAL, "the handle or namespace is NULL");
@@ -39,7 +31,7 @@ static int ns_args(const tc_cache *h, const tc_ns *ns, const void *key,
     if (!key && keylen) {
         return tc__fail(TC_EINVAL, "key is NULL with length %zu", keylen);
     }
-    if (!ns_core(h, ns)) {
+    if (!(*core = tc__cache_ns_owner(h->core, h->fbcore, ns))) {
         return tc__fail(TC_EINVAL, "the namespace is not this cache's");
     }
     return TC_OK;
@@ -49,17 +41,18 @@ TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
                            tc_cache *h, tc_ns *ns, const void *key,
                            size_t keylen)
 {
+    tc__cache *core = NULL;
     int rc;
 
     tc__get_reset(val, len, tier);
     tc__clear();
-    if ((rc = ns_args(h, ns, key, keylen)) != TC_OK) {
+    if ((rc = ns_args(&core, h, ns, key, keylen)) != TC_OK) {
         return rc;
     }
     if (!val || !len) {
         return tc__fail(TC_EINVAL, "val or len is NULL");
     }
-    return tc__cache_get_ns(val, len, tier, ns_core(h, ns), ns, key, keylen, 0,
+    return tc__cache_get_ns(val, len, tier, core, ns, key, keylen, 0,
                             tc__now_ms());
 }
 
@@ -67,6 +60,7 @@ TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
                              tc_tier *tier, tc_cache *h, tc_ns *ns,
                              const void *key, size_t keylen)
 {
+    tc__cache *core = NULL;
     tc_tier t;
     int rc;
 
@@ -78,13 +72,13 @@ TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
     }
     *tier = TC_TIER_NONE;
     tc__clear();
-    if ((rc = ns_args(h, ns, key, keylen)) != TC_OK) {
+    if ((rc = ns_args(&core, h, ns, key, keylen)) != TC_OK) {
         return rc;
     }
     if (!len || (!buf && cap)) {
         return tc__fail(TC_EINVAL, "len is NULL, or buf is NULL with cap %zu",
                         cap);
     }
-    return tc__cache_get_into(len, tier, NULL, buf, cap, ns_core(h, ns), ns, key,
-                              keylen, 0, tc__now_ms());
+    return tc__cache_get_into(len, tier, buf, cap, core, ns, key, keylen,
+                              tc__now_ms());
 }

@@ -14,6 +14,9 @@
 
 #define TC__HIDDEN __attribute__((visibility("hidden")))
 #define TC__PRINTF(f, a) __attribute__((format(printf, f, a)))
+/* A body written once for two callers that must each get it inlined,
+ * constants folded (a hot path that would otherwise pay a call). */
+#define TC__INLINE inline __attribute__((always_inline))
 
 /* ---- memory (alloc.c) ------------------------------------------------ */
 

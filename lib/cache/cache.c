@@ -112,19 +112,6 @@ const char *tc__tier_name(tc_tier tier)
     }
 }
 
-/*
- * The oldest L1 entry a get may serve. While the L2 is unreachable, no
- * invalidation or replacement made by another process can reach this one,
- * so L1 answers only with entries younger than the degraded cap.
- */
-int64_t tc__cache_l1_floor(tc__cache *h, int64_t now)
-{
-    if (!atomic_load_explicit(&h->l2_down_ms, memory_order_relaxed)) {
-        return INT64_MIN;
-    }
-    return now - h->cfg.degraded_ttl_ms;
-}
-
 const char *const tc__write_reasons[TC__WRITE_NREASONS] = {"oom", "too_big",
                                                            "unavailable"};
 
@@ -255,18 +242,6 @@ uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now)
     tc__free(it.val);
     gen_recheck(ns, inval);
     return (uint64_t)atomic_load(&ns->gen);
-}
-
-int tc__cache_gen_fresh(uint64_t *gen, const tc__cache *h, tc__nsrt *ns,
-                        int64_t now)
-{
-    if (h->store &&
-        now - atomic_load_explicit(&ns->gen_seen_ms, memory_order_relaxed) >=
-            h->cfg.gen_refresh_ms) {
-        return 0;
-    }
-    *gen = (uint64_t)atomic_load(&ns->gen);
-    return 1;
 }
 
 /* tc__cache_gen within a deadline of its own, for a call whose only

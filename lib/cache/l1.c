@@ -239,7 +239,7 @@ static void drop_expired(struct shard *s, const tc__hash *key, uint64_t mixed,
  */
 int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                 int64_t min_stored_ms, void *buf, size_t cap, char **copy,
-                size_t *len, int64_t *ttl_left_ms, uint64_t *note)
+                size_t *len, int64_t *ttl_left_ms)
 {
     uint64_t mixed = key_word(key);
     struct shard *s = &l1->shards[mixed & l1->shard_mask];
@@ -286,9 +286,6 @@ int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
         mark_visited(e);
         *len = e->len;
         *ttl_left_ms = e->expires_ms - now_ms;
-        if (note) {
-            *note = atomic_load_explicit(&e->stamp, memory_order_relaxed);
-        }
     }
     read_unlock(s, lock_free);
     return rc;
@@ -335,8 +332,7 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
     if (!l1 || !key || !val) {
         return TC_EINVAL;
     }
-    rc = tc__l1_read(l1, key, now_ms, min_stored_ms, NULL, 0, val, &n, &left,
-                     NULL);
+    rc = tc__l1_read(l1, key, now_ms, min_stored_ms, NULL, 0, val, &n, &left);
     if (rc == TC_OK) {
         if (len) {
             *len = n;

@@ -52,16 +52,14 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
  * value's length, nothing copied. Returns TC_OK, TC_MISS,
  * TC__L1_NEGATIVE, TC_ETOOBIG or TC_ENOMEM; *len and *ttl_left_ms are
  * set only with TC_OK and TC_ETOOBIG, *ttl_left_ms also with
- * TC__L1_NEGATIVE (the absence's time left), and *note (when not NULL)
- * with TC_OK and TC_ETOOBIG: the entry's note (tc__l1_note), 0 for
- * none. For the hot path it checks
+ * TC__L1_NEGATIVE (the absence's time left). For the hot path it checks
  * nothing: l1, key, len and ttl_left_ms must not be NULL, nor buf unless
  * cap is 0. Costs two atomic additions and the copy: no lock, no
- * allocation.
+ * allocation. (An entry's note is read with its value by tc__l1_use.)
  */
 int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                 int64_t min_stored_ms, void *buf, size_t cap, char **copy,
-                size_t *len, int64_t *ttl_left_ms, uint64_t *note);
+                size_t *len, int64_t *ttl_left_ms);
 
 /*
  * tc__l1_read without the copy: fn reads key's live value (len bytes, then

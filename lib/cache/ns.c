@@ -17,12 +17,20 @@ int tc__cache_ns_find(tc__nsrt **out, tc__cache *h, const char *name)
     return tc__cache_ns(h, name, out);
 }
 
-int tc__cache_ns_owns(const tc__cache *h, const tc__nsrt *ns)
+/* by address, as integers: pointers into two arrays do not compare */
+static int owns(const tc__cache *h, const tc__nsrt *ns)
 {
-    /* by address, as integers: pointers into two arrays do not compare */
     uintptr_t p = (uintptr_t)ns, first = (uintptr_t)h->ns;
 
-    return p >= first && p < first + h->nns * sizeof(*h->ns);
+    return p - first < h->nns * sizeof(*h->ns);
+}
+
+tc__cache *tc__cache_ns_owner(tc__cache *a, tc__cache *b, const tc__nsrt *ns)
+{
+    if (owns(a, ns)) {
+        return a;
+    }
+    return b && owns(b, ns) ? b : NULL;
 }
 
 /*
@@ -66,20 +74,26 @@ int tc__cache_absent_still(tc__cache *h, tc__nsrt *ns, uint64_t note,
     return 1;
 }
 
-int tc__cache_peek_use(uint64_t *note, tc__hash *hk, tc__cache *h,
+int tc__cache_peek_use(uint64_t *note, tc__hkey *hk, tc__cache *h,
                        tc__nsrt *ns, const void *key, size_t keylen,
                        int64_t now_ms, tc__l1_use_fn fn, void *arg)
 {
     uint64_t gen;
+    int rc;
 
     *note = 0;
+    memset(hk, 0, sizeof(*hk));
     if (!h->cfg.enable_caching || tc__log_on(&h->log, TC_LOG_DEBUG) ||
         !tc__cache_gen_fresh(&gen, h, ns, now_ms)) {
         return TC_MISS;
     }
-    tc__ns_hash(hk, ns, gen, key, keylen);
-    return tc__l1_use(h->l1, hk, now_ms, tc__cache_l1_floor(h, now_ms), fn,
-                      arg, note);
+    tc__ns_hash(&hk->hk, ns, gen, key, keylen);
+    hk->gen = gen;
+    hk->known = 1;
+    rc = tc__l1_use(h->l1, &hk->hk, now_ms, tc__cache_l1_floor(h, now_ms), fn,
+                    arg, note);
+    hk->missed = rc == TC_MISS;
+    return rc;
 }
 
 void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
@@ -91,29 +105,47 @@ void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     }
 }
 
-int tc__cache_get_into(size_t *len, tc_tier *tier, uint64_t *absent,
-                       void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
-                       const void *key, size_t keylen, int neg,
-                       int64_t now_ms)
+/* The body of both reads into a buffer, inline in each: the door's, with
+ * no hk and no neg, then has none of their tests on its path. */
+static TC__INLINE int get_into(size_t *len, tc_tier *tier, tc__hkey *hk,
+                           void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
+                           const void *key, size_t keylen, int neg,
+                           int64_t now_ms)
 {
     int64_t left;
     uint64_t gen, epoch = 0;
-    tc__hash hk;
+    tc__hash own;
     void *val;
-    int rc;
+    int rc, skip = 0;
 
     *len = 0;
     *tier = TC_TIER_NONE;
-    if (absent) {
-        *absent = 0;
+    if (hk && neg) {
+        hk->absent = 0;
         /* before the read: an absence that leaves after it moves it */
         epoch = tc__l1_absence_epoch(h->l1);
     }
     if (h->cfg.enable_caching && !tc__log_on(&h->log, TC_LOG_DEBUG) &&
         tc__cache_gen_fresh(&gen, h, ns, now_ms)) {
-        tc__ns_hash(&hk, ns, gen, key, keylen);
-        rc = tc__l1_read(h->l1, &hk, now_ms, tc__cache_l1_floor(h, now_ms),
-                         buf, cap, NULL, len, &left, NULL);
+        if (hk && hk->known && hk->gen == gen) {
+            own = hk->hk;
+            /* a miss seen at this generation: a value stored since would
+             * be a bonus, not a due, and an absence matters only with
+             * neg */
+            skip = hk->missed && !neg;
+        } else {
+            tc__ns_hash(&own, ns, gen, key, keylen);
+            if (hk) {
+                hk->hk = own;
+                hk->gen = gen;
+                hk->known = 1;
+                hk->missed = 0;
+            }
+        }
+        rc = skip ? TC_MISS
+                  : tc__l1_read(h->l1, &own, now_ms,
+                                tc__cache_l1_floor(h, now_ms), buf, cap, NULL,
+                                len, &left);
         if (rc == TC_OK || rc == TC_ETOOBIG) {
             CNT(ns, l1_hits);
             *tier = TC_TIER_L1;
@@ -122,10 +154,10 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, uint64_t *absent,
                        : tc__fail(rc, "value of %zu bytes, buffer of %zu",
                                   *len, cap);
         }
-        if (absent && rc == TC__L1_NEGATIVE && neg) {
-            *absent = absence_note(h, epoch, now_ms + left);
-        } else if (absent && rc == TC_MISS && !h->store) {
-            *absent = absence_note(h, epoch, INT64_MAX / 2);
+        if (hk && neg && rc == TC__L1_NEGATIVE) {
+            hk->absent = absence_note(h, epoch, now_ms + left);
+        } else if (hk && neg && rc == TC_MISS && !h->store) {
+            hk->absent = absence_note(h, epoch, INT64_MAX / 2);
         }
         if ((rc == TC__L1_NEGATIVE && neg) || (rc == TC_MISS && !h->store)) {
             CNT(ns, misses); /* known absent, or there is no L2 to ask */
@@ -147,6 +179,21 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, uint64_t *absent,
     return rc;
 }
 
+int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
+                       tc__cache *h, tc__nsrt *ns, const void *key,
+                       size_t keylen, int64_t now_ms)
+{
+    return get_into(len, tier, NULL, buf, cap, h, ns, key, keylen, 0, now_ms);
+}
+
+int tc__cache_lookup_into(size_t *len, tc_tier *tier, tc__hkey *hk,
+                          void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
+                          const void *key, size_t keylen, int neg,
+                          int64_t now_ms)
+{
+    return get_into(len, tier, hk, buf, cap, h, ns, key, keylen, neg, now_ms);
+}
+
 int tc__cache_l1_reform(tc__cache *h, tc__nsrt *ns, const void *key,
                         size_t keylen, const void *val, size_t len,
                         int64_t now_ms)
@@ -162,8 +209,9 @@ int tc__cache_l1_reform(tc__cache *h, tc__nsrt *ns, const void *key,
 
 int tc__cache_set_split(tc__cache *h, tc__nsrt *ns, const void *key,
                         size_t keylen, const void *val, size_t len,
-                        size_t l1len, int64_t now_ms)
+                        size_t l1len, const tc__hkey *known, int64_t now_ms)
 {
+    uint64_t gen;
     tc__hash hk;
 
     if (!h->cfg.enable_caching) {
@@ -173,6 +221,11 @@ int tc__cache_set_split(tc__cache *h, tc__nsrt *ns, const void *key,
         return tc__fail(TC_ETOOBIG, "value of %zu bytes (at most %zu)", l1len,
                         TC__MAX_VALUE_BYTES);
     }
-    tc__ns_hash(&hk, ns, tc__cache_gen(h, ns, now_ms), key, keylen);
+    gen = tc__cache_gen(h, ns, now_ms);
+    if (known && known->known && known->gen == gen) {
+        hk = known->hk;
+    } else {
+        tc__ns_hash(&hk, ns, gen, key, keylen);
+    }
     return tc__cache_store_split(h, ns, &hk, val, len, l1len, ns->def->ttl_ms);
 }

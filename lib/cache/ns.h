@@ -33,9 +33,30 @@ typedef struct tc__seedc {
  * TC_ENONS with the error slot set. */
 int tc__cache_ns_find(tc__nsrt **out, tc__cache *h, const char *name);
 
-/* Whether ns is one of h's namespaces (a handle from another cache is a
- * caller's mistake). */
-int tc__cache_ns_owns(const tc__cache *h, const tc__nsrt *ns);
+/* Which of a and b (b may be NULL) ns is a namespace of, or NULL: a
+ * handle from another cache, or a pointer that is no handle at all, is a
+ * caller's mistake. ns is compared by address and never read. One call
+ * for both caches, where a door asked each and then again. */
+tc__cache *tc__cache_ns_owner(tc__cache *a, tc__cache *b,
+                              const tc__nsrt *ns);
+
+/*
+ * What one call learnt of a key in a namespace, so that its later steps
+ * do not learn it again: the key's hash for the generation it was made
+ * with (known), and whether L1 held no live value of it then (missed).
+ * Carried by classify from the L1 peek of a text to its lookup and to
+ * the store of the model's answer, which hashed the same key three times
+ * and looked it up in L1 twice. Zeroed: nothing known. A lookup also
+ * leaves in it a note of the key's absence (tc__cache_get_into), one
+ * argument fewer on a path where every one costs a hit instructions.
+ */
+typedef struct tc__hkey {
+    tc__hash hk;
+    uint64_t gen;
+    uint64_t absent; /* a lookup's note of an absence (with neg), or 0 */
+    int known;       /* hk is the key's hash for generation gen */
+    int missed;      /* L1 held no live value of the key at gen */
+} tc__hkey;
 
 /* tc__cache_get for a resolved namespace (cache.c). */
 int tc__cache_get_ns(void **val, size_t *len, tc_tier *tier, tc__cache *h,
@@ -45,18 +66,30 @@ int tc__cache_get_ns(void **val, size_t *len, tc_tier *tier, tc__cache *h,
 /*
  * tc_cache_get_into: the value copied into buf with a NUL after it when
  * cap > its length; else TC_ETOOBIG with *len the length needed (the
- * value is not lost: a larger buffer gets it from L1). neg as
- * tc__cache_get. *len and *tier are set on entry. absent, when not NULL,
- * gets a note (tc__cache_absent_still) when the miss was one L1 knew of
- * (a remembered absence, or no entry in a cache without L2), else 0.
+ * value is not lost: a larger buffer gets it from L1). *len and *tier are
+ * set on entry.
  */
-int tc__cache_get_into(size_t *len, tc_tier *tier, uint64_t *absent,
-                       void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
-                       const void *key, size_t keylen, int neg,
-                       int64_t now_ms);
+int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
+                       tc__cache *h, tc__nsrt *ns, const void *key,
+                       size_t keylen, int64_t now_ms);
 
 /*
- * Whether the lookup a note of tc__cache_get_into (absent) stands for
+ * tc__cache_get_into for classify's lookups: neg as tc__cache_get; hk
+ * (may be NULL) is what the caller learnt of key before (tc__hkey): a
+ * hash it knows for the current generation is not computed again, and a
+ * miss in L1 it saw then (with neg 0) is not looked up again; else the
+ * hash is left in it. With neg, hk->absent gets a note
+ * (tc__cache_absent_still) when the miss was one L1 knew of (a
+ * remembered absence, or no entry in a cache without L2), else 0.
+ */
+int tc__cache_lookup_into(size_t *len, tc_tier *tier, tc__hkey *hk,
+                          void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
+                          const void *key, size_t keylen, int neg,
+                          int64_t now_ms);
+
+/*
+ * Whether the lookup a note of tc__cache_lookup_into (hk->absent) stands
+ * for
  * would still miss in L1 at now_ms: no absence left L1 since (its
  * absence epoch, l1.h), the absence has not expired, and the generation
  * needs no re-read. Then the miss is counted as that lookup counts it,
@@ -69,13 +102,14 @@ int tc__cache_absent_still(tc__cache *h, tc__nsrt *ns, uint64_t note,
  * The L1 part of tc__cache_get_into alone, with nothing copied and
  * nothing counted: fn reads the value in place (tc__l1_use) and its
  * return is this one's, TC_OK also setting the value's note (tc__l1_note,
- * 0: none) and *hk its hash; TC_MISS when there is no live value in L1,
- * caching is off, the debug log on or the generation due for a re-read,
- * the caller then taking the common path. tc__cache_peek_used counts a
- * value the caller answers with as an L1 hit, and leaves note on it when
- * not 0.
+ * 0: none); TC_MISS when there is no live value in L1, caching is off,
+ * the debug log on or the generation due for a re-read, the caller then
+ * taking the common path. *hk is zeroed, then gets the key's hash when
+ * L1 was asked, and missed when it held no live value. tc__cache_peek_used
+ * counts a value the caller answers with as an L1 hit, and leaves note on
+ * it when not 0.
  */
-int tc__cache_peek_use(uint64_t *note, tc__hash *hk, tc__cache *h,
+int tc__cache_peek_use(uint64_t *note, tc__hkey *hk, tc__cache *h,
                        tc__nsrt *ns, const void *key, size_t keylen,
                        int64_t now_ms, tc__l1_use_fn fn, void *arg);
 void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
@@ -85,11 +119,12 @@ void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
  * tc__cache_set with the namespace's TTL for a value whose first len
  * bytes the L2 gets and all l1len bytes L1 (classify's packed form: its
  * JSON, then the result decoded). The debug log of cache operations does
- * not see it. Returns as tc__cache_set.
+ * not see it. hk (may be NULL): a hash of key known for the current
+ * generation is used as it is. Returns as tc__cache_set.
  */
 int tc__cache_set_split(tc__cache *h, tc__nsrt *ns, const void *key,
                         size_t keylen, const void *val, size_t len,
-                        size_t l1len, int64_t now_ms);
+                        size_t l1len, const tc__hkey *hk, int64_t now_ms);
 
 /* tc__cache_store_one (tiers.h) with l1len bytes of val for L1 (cache.c). */
 int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,

@@ -23,7 +23,7 @@ static inline uint64_t tc__ns_seed(tc__nsrt *ns, uint64_t gen)
     tc__seedc *c = &ns->seed;
     uint64_t s1 = atomic_load_explicit(&c->seq, memory_order_acquire);
     uint64_t g, seed;
-    const char *prefix = ns->def->prefix;
+    const char *prefix;
 
     if (s1 != 0 && !(s1 & 1)) {
         g = atomic_load_explicit(&c->gen, memory_order_relaxed);
@@ -34,6 +34,7 @@ static inline uint64_t tc__ns_seed(tc__nsrt *ns, uint64_t gen)
             return seed;
         }
     }
+    prefix = ns->def->prefix;
     seed = XXH3_64bits_withSeed(prefix, strlen(prefix), gen);
     if (!(s1 & 1) && atomic_compare_exchange_strong(&c->seq, &s1, s1 + 1)) {
         atomic_store_explicit(&c->gen, gen, memory_order_relaxed);

@@ -115,13 +115,34 @@ uint64_t tc__cache_gen(tc__cache *h, tc__nsrt *ns, int64_t now);
 /*
  * The generation in hand, when it needs no re-read from L2 (1); 0 when a
  * re-read is due: the caller then takes the path that reads it in the same
- * round trip as its key, under the call's one deadline.
+ * round trip as its key, under the call's one deadline. Inline, as the
+ * next one: every L1 hit asks both.
  */
-int tc__cache_gen_fresh(uint64_t *gen, const tc__cache *h, tc__nsrt *ns,
-                        int64_t now);
+static inline int tc__cache_gen_fresh(uint64_t *gen, const tc__cache *h,
+                                      tc__nsrt *ns, int64_t now)
+{
+    if (h->store &&
+        now - atomic_load_explicit(&ns->gen_seen_ms, memory_order_relaxed) >=
+            h->cfg.gen_refresh_ms) {
+        return 0;
+    }
+    *gen = (uint64_t)atomic_load(&ns->gen);
+    return 1;
+}
 
-/* The oldest L1 entry a get may serve at now (see cache.c). */
-int64_t tc__cache_l1_floor(tc__cache *h, int64_t now);
+/*
+ * The oldest L1 entry a get may serve at now. While the L2 is
+ * unreachable, no invalidation or replacement made by another process can
+ * reach this one, so L1 answers only with entries younger than the
+ * degraded cap.
+ */
+static inline int64_t tc__cache_l1_floor(tc__cache *h, int64_t now)
+{
+    if (!atomic_load_explicit(&h->l2_down_ms, memory_order_relaxed)) {
+        return INT64_MIN;
+    }
+    return now - h->cfg.degraded_ttl_ms;
+}
 
 /* Counts an L2 failure and logs it, at most once per interval. */
 void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,

@@ -214,10 +214,11 @@ static int answer(tc_result **out, tc_classifier *c, const char *val,
     return rc;
 }
 
-/* One text whose key is known and whose cache lookup missed. */
+/* One text whose key is known and whose cache lookup missed; hk: what
+ * the lookup learnt of the key (its hash). */
 static int classify_miss(tc_result **out, tc_classifier *c, const char *norm,
                          size_t normlen, const char *key, size_t keylen,
-                         const char *id, int64_t t0)
+                         const char *id, const tc__hkey *hk, int64_t t0)
 {
     char *packed;
     size_t plen;
@@ -234,11 +235,13 @@ static int classify_miss(tc_result **out, tc_classifier *c, const char *norm,
          * The L2 gets the JSON, the packed form's first bytes; L1 the
          * whole. */
         tc__cache_set_split(c->cache, c->nsh, key, keylen, packed,
-                            strlen(packed), plen, t0 / 1000);
+                            tc__packed_json_len(packed, plen), plen, hk,
+                            t0 / 1000);
     } else if (cacheable) {
         /* the same in two writes, the first logged as a cache_set */
         if (tc__cache_set(c->cache, c->ns, key, keylen, packed,
-                          strlen(packed), TC_TTL_DEFAULT) == TC_OK) {
+                          tc__packed_json_len(packed, plen),
+                          TC_TTL_DEFAULT) == TC_OK) {
             tc__cache_l1_reform(c->cache, c->nsh, key, keylen, packed, plen,
                                 tc__now_ms());
         }
@@ -369,15 +372,15 @@ static tc_source tier_source(tc_tier t)
 /*
  * The value of key in ns: into buf (VAL_BUF bytes), or into a tc__malloc'd
  * *big when it is longer; *val points at it either way, *tier says where
- * it was found. absent as tc__cache_get_into's (may be NULL).
+ * it was found. hk as tc__cache_lookup_into's (may be NULL).
  */
 static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
-                  uint64_t *absent, char *buf, tc_classifier *c, tc__nsrt *ns,
+                  tc__hkey *hk, char *buf, tc_classifier *c, tc__nsrt *ns,
                   const char *key, size_t keylen, int neg, int64_t now_ms)
 {
     tc__cache *h = ns == c->fbh ? c->ocache : c->cache;
-    int rc = tc__cache_get_into(len, tier, absent, buf, VAL_BUF, h, ns, key,
-                                keylen, neg, now_ms);
+    int rc = tc__cache_lookup_into(len, tier, hk, buf, VAL_BUF, h, ns, key,
+                                   keylen, neg, now_ms);
 
     *big = NULL;
     *val = buf;
@@ -417,9 +420,10 @@ static int unpack_hit(const char *val, size_t len, void *arg)
  * absence has left the corrections' L1 meanwhile), so that the
  * correction's lookup, a third of a hit, is skipped. Returns 1 with the
  * result in *hit when it answers; else 0, with *hit the result all the
- * same when L1 had one (its hash in *hk), NULL when not.
+ * same when L1 had one, NULL when not, and in *hk what the peek learnt
+ * of the key (its hash; a miss).
  */
-static int cached_hit(tc_result **hit, tc__hash *hk, tc_classifier *c,
+static int cached_hit(tc_result **hit, tc__hkey *hk, tc_classifier *c,
                       const char *key, size_t keylen, int64_t t0)
 {
     hit_ctx x = {NULL, c->threshold, t0};
@@ -432,7 +436,7 @@ static int cached_hit(tc_result **hit, tc__hash *hk, tc_classifier *c,
     }
     *hit = x.r;
     if (note && tc__cache_absent_still(c->ocache, c->fbh, note, t0 / 1000)) {
-        tc__cache_peek_used(c->cache, c->nsh, hk, 0);
+        tc__cache_peek_used(c->cache, c->nsh, &hk->hk, 0);
         return 1;
     }
     return 0;
@@ -455,8 +459,7 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
     size_t normlen = 0, keylen = 0, vlen;
     int64_t t0 = tc__now_us();
     tc_result *hit;
-    uint64_t absent;
-    tc__hash hk;
+    tc__hkey hk, fix = {0};
     tc_tier tier;
     int rc;
 
@@ -476,8 +479,8 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
     }
     /* a correction overrides whatever is cached, in every process; its
      * key material is the normalized text, the key's first bytes */
-    rc = lookup(&val, &vlen, &big, &tier, &absent, vbuf, c, c->fbh, key,
-                normlen, 1, t0 / 1000);
+    rc = lookup(&val, &vlen, &big, &tier, &fix, vbuf, c, c->fbh, key, normlen,
+                1, t0 / 1000);
     if (rc == TC_OK) {
         rc = answer(out, c, val, vlen, TC_SOURCE_FEEDBACK, "feedback", NULL,
                     NULL, 0, t0);
@@ -492,13 +495,14 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
     }
     if (hit) {
         /* read before the correction's lookup; noted for the next hit */
-        tc__cache_peek_used(c->cache, c->nsh, &hk, absent);
+        tc__cache_peek_used(c->cache, c->nsh, &hk.hk, fix.absent);
         *out = hit;
         shadow_maybe(c, key, keylen, normlen, hit);
         rc = TC_OK;
         goto done;
     }
-    rc = lookup(&val, &vlen, &big, &tier, NULL, vbuf, c, c->nsh, key, keylen,
+    /* the peek's hash, and its miss in L1, stand for this lookup's */
+    rc = lookup(&val, &vlen, &big, &tier, &hk, vbuf, c, c->nsh, key, keylen,
                 0, t0 / 1000);
     if (rc == TC_OK) {
         rc = answer(out, c, val, vlen, tier_source(tier), id, c->nsh, key,
@@ -506,12 +510,13 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         tc__free(big);
         if (rc == TC_EPROTO) {
             /* not a classification (another writer, or damage): ask */
-            rc = classify_miss(out, c, key, normlen, key, keylen, id, t0);
+            rc = classify_miss(out, c, key, normlen, key, keylen, id, &hk,
+                               t0);
         } else if (rc == TC_OK) {
             shadow_maybe(c, key, keylen, normlen, *out);
         }
     } else if (rc == TC_MISS) {
-        rc = classify_miss(out, c, key, normlen, key, keylen, id, t0);
+        rc = classify_miss(out, c, key, normlen, key, keylen, id, &hk, t0);
     }
 done:
     if (key != kbuf) {
@@ -599,7 +604,7 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
         if (st == TC_EPROTO) {
             /* a miss, or not a classification (another writer, damage) */
             st = classify_miss(&out[k], c, it->key, normlens[k], it->key,
-                               it->keylen, id, t0);
+                               it->keylen, id, NULL, t0);
         }
         tc__free(it->val);
         it->val = NULL;

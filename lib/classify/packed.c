@@ -152,6 +152,17 @@ int tc__result_is_packed(const char *val, size_t len)
     return check(&h, val, len) != 0;
 }
 
+size_t tc__packed_json_len(const char *val, size_t len)
+{
+    uint32_t j;
+
+    if (len < FOOT || memcmp(val + len - 4, MAGIC, 4) != 0) {
+        return strlen(val);
+    }
+    memcpy(&j, val + len - FOOT, 4);
+    return j < len ? j : strlen(val);
+}
+
 int tc__result_unpack(tc_result **out, const char *val, size_t len,
                       tc_source source, double threshold, int64_t t0_us)
 {

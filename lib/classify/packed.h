@@ -52,6 +52,11 @@ int tc__result_build(char **out, size_t *outlen, const char *intent,
 /* Whether val[0..len) is a packed form, whole and consistent. */
 int tc__result_is_packed(const char *val, size_t len);
 
+/* The length of the JSON a packed form of len bytes begins with, read
+ * from its foot: what the L2 gets of a value just packed, without a scan
+ * of the JSON for its NUL (strlen, when val has no foot). */
+size_t tc__packed_json_len(const char *val, size_t len);
+
 /*
  * The result of a packed value, as tc__result_decode would build it from
  * the JSON: intent "unknown" below threshold, "source" and "latency_us"

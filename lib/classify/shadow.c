@@ -116,7 +116,8 @@ static void check(tc__shadow *s, job *j)
         /* L2 and L1 at once, as a miss stores it; a write that fails is
          * counted by the cache, and the next check finds it again */
         tc__cache_set_split(c->cache, c->nsh, j->data, j->keylen, packed,
-                            strlen(packed), plen, tc__now_ms());
+                            tc__packed_json_len(packed, plen), plen, NULL,
+                            tc__now_ms());
     }
     tc__deadline_leave(outer);
     tc__free(r);
