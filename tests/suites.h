@@ -61,6 +61,7 @@ tc_result *cl_classify_ok(tc_classifier *c, const char *text, tc_source want);
 Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
 Suite *suite_cli_warm(void);     /* check_cli_warm.c: warm */
 Suite *suite_popular(void);      /* check_popular.c: track_popular */
+Suite *suite_served(void);       /* check_served.c: count_intents */
 Suite *suite_service_warm(void); /* check_service_warm.c: POST warm, the
                                     stats' cache configuration */
 void suite_cli_train(Suite *s);  /* check_cli_train.c: train, model info,

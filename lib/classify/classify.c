@@ -22,6 +22,7 @@
 #include "classify/packed.h"
 #include "classify/popular.h"
 #include "classify/result.h"
+#include "classify/served.h"
 #include "model/model.h"
 
 /*
@@ -357,6 +358,21 @@ static void count(const tc_classifier *c, const tc_result *r, int64_t t0)
     }
 }
 
+/* An answer for count_intents (served.c), under the model identity of
+ * the key material, which follows the normalized text. */
+static void count_served(const tc_classifier *c, const tc_result *r,
+                         const char *key, size_t normlen, size_t keylen)
+{
+    if (c->served && r) {
+        tc__served_count(c->served, key + normlen + 1,
+                         keylen - normlen - 1 - c->topk_len, r->intent,
+                         r->source == TC_SOURCE_MODEL ? TC__SERVED_MISS
+                         : r->source == TC_SOURCE_FEEDBACK
+                             ? TC__SERVED_FEEDBACK
+                             : TC__SERVED_HIT);
+    }
+}
+
 static tc_source tier_source(tc_tier t)
 {
     return t == TC_TIER_L1 ? TC_SOURCE_L1 : TC_SOURCE_L2;
@@ -514,6 +530,9 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         rc = classify_miss(out, c, key, normlen, key, keylen, id, t0);
     }
 done:
+    if (rc == TC_OK) {
+        count_served(c, *out, key, normlen, keylen);
+    }
     if (key != kbuf) {
         tc__free(key);
     }
@@ -663,6 +682,10 @@ int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
     rc = lookup_batch(out, status, c, items, normlens, n, t0);
 done:
     for (i = 0; items && i < n; i++) {
+        if (rc == TC_OK && items[i].key) {
+            count_served(c, out[i], items[i].key, normlens[i],
+                         items[i].keylen);
+        }
         tc__free((void *)items[i].key);
     }
     tc__free(normlens);

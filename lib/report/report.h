@@ -12,6 +12,7 @@
 #include "base/sbuf.h"
 #include "cache/cache.h"
 #include "classify/counts.h"
+#include "classify/served.h"
 #include "feedback/counts.h"
 #include "feedback/feedback.h"
 
@@ -30,6 +31,16 @@ int tc__metrics_render(tc__sb *b, tc__cache *h, tc__fb *fbx,
 int tc__stats_json(char **out, tc__cache *h, tc__fb *fb,
                    const tc__cls_counts *cls);
 int tc__config_json(char **out, tc__cache *h, tc__fb *fb);
+
+/* tc_classify_counts_json (served_json.c): the tally of fbcache's store
+ * over the feedback retention window, s's counts flushed first (s may be
+ * NULL). */
+int tc__served_json(char **out, tc__served *s, tc__cache *fbcache);
+
+/* Prints a cJSON tree into *out (stats.c); TC_ENOMEM, *out NULL, when
+ * any part of it failed. The tree is freed either way. */
+struct cJSON;
+int tc__report_render(char **out, struct cJSON *root);
 
 /* The cache that holds namespace ns: the overrides' lives with the
  * feedback, whose store may be apart from h's. */
