@@ -417,19 +417,13 @@ START_TEST(test_served_store_down)
 {
     tc_cache *h;
     tc_classifier *c;
-    tc_options o;
     cJSON *root, *line;
     char *text = NULL;
     bk b;
     int rc;
 
     bk_start(&b, BK_REDIS);
-    strcat(b.url, "?tracking=off");
-    cache_log_reset();
-    tc_options_init(&o);
-    o.log_fn = cache_log_cb;
-    o.log_level = TC_LOG_WARN;
-    h = bk_open_with(&b, &o, NULL);
+    h = bk_open_logged(&b, NULL);
     c = open_cls(h, 0, 0);
     /* the restarted server keeps nothing of before: it starts down */
     trs_kill(b.srv);

@@ -79,6 +79,7 @@ Suite *suite_cli_perf(void);           /* check_cli_perf.c: bench classify */
 void suite_cli_loadtest(Suite *s);     /* check_cli_loadtest.c: loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
 void suite_cli_fb_analytics(Suite *s); /* check_cli_fb_analytics.c */
+void suite_cli_served(Suite *s);       /* check_cli_served.c */
 void suite_cli_feedback_io(Suite *s); /* check_cli_feedback_io.c: import,
                                          export */
 void suite_cli_feedback_kill(Suite *s); /* check_cli_feedback_kill.c */
