@@ -3,13 +3,15 @@
  * shadow checks' outcomes per model (count_intents), through the public
  * API on real stores (LMDB, a private Redis, the test cluster): exact
  * counts of hits, misses and corrections' answers from two handles,
- * across a flush and a close; shadow outcomes; days past the feedback
+ * across a flush and a close; threads counting while flushes run;
+ * shadow outcomes; days past the feedback
  * retention trimmed by a flush; the option off; memory: keeping them in
  * process; a Redis that is down keeping the counts for a later flush.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -181,6 +183,64 @@ START_TEST(test_served_counts)
     cJSON_Delete(root);
 
     tc_classifier_close(warm);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
+/* Threads counting while flushes take their stripes: none lost. */
+#define THREADS 4
+#define PER_THREAD 2000
+
+static void *count_thread(void *arg)
+{
+    tc_classifier *c = arg;
+
+    for (int i = 0; i < PER_THREAD; i++) {
+        tc_result *r = NULL;
+        const char *text = i % 2 ? "hello again" : "a question";
+
+        if (tc_classify(&r, c, text, strlen(text)) != TC_OK) {
+            return arg;
+        }
+        tc_result_free(r);
+    }
+    return NULL;
+}
+
+START_TEST(test_served_threads)
+{
+    pthread_t t[THREADS];
+    void *failed = NULL;
+    tc_cache *h;
+    tc_classifier *c;
+    cJSON *root;
+    bk b;
+
+    bk_start(&b, BK_LMDB);
+    h = bk_open(&b);
+    c = open_cls(h, 0, 0);
+    for (int i = 0; i < THREADS; i++) {
+        ck_assert_int_eq(pthread_create(&t[i], NULL, count_thread, c), 0);
+    }
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(tc_classify_counts_flush(h), TC_OK);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        void *r;
+
+        pthread_join(t[i], &r);
+        failed = r ? r : failed;
+    }
+    ck_assert_ptr_null(failed);
+    root = counts_of(h);
+    EXPECT(root, "classifications", THREADS * PER_THREAD);
+    EXPECT(root, "intents.greeting.classifications", THREADS * PER_THREAD / 2);
+    /* two texts: a miss each, unless threads met both misses at once */
+    ck_assert(v1(root, "misses") >= 2);
+    ck_assert(v1(root, "hits") + v1(root, "misses") == THREADS * PER_THREAD);
+    cJSON_Delete(root);
     tc_classifier_close(c);
     tc_cache_close(h);
     bk_stop(&b);
@@ -471,6 +531,7 @@ Suite *suite_served(void)
     tcase_add_unchecked_fixture(tc, bk_cluster_setup, bk_cluster_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_served_counts, 0, nk);
+    tcase_add_test(tc, test_served_threads);
     tcase_add_test(tc, test_served_shadow);
     tcase_add_loop_test(tc, test_served_trim, 0, nk);
     tcase_add_test(tc, test_served_off);

@@ -75,30 +75,43 @@ struct tc__served {
 
 /* ---- the caller's path ---------------------------------------------------- */
 
-/* A word-at-a-time hash of n bytes into h (the last word overlapping
- * the one before it, so that no byte past the end is read). */
-static inline uint64_t mix(uint64_t h, const char *p, size_t n)
+/*
+ * n bytes folded into h 16 at a time (the last 16 overlapping those
+ * before, so that no byte past the end is read): one multiply per 16
+ * bytes, since this runs on every answer; done() mixes the high bits
+ * down once at the end, as the table is indexed by the low ones.
+ */
+#define K1 0x9E3779B97F4A7C15ULL
+static inline uint64_t fold(uint64_t h, const char *p, size_t n)
 {
-    const uint64_t k = 0x9E3779B97F4A7C15ULL;
-    uint64_t w;
+    uint64_t a = 0, b = 0;
+    const char *end;
 
-    h ^= n * k;
+    h ^= n;
     if (n < 8) {
-        w = 0;
         for (size_t i = 0; i < n; i++) {
-            w = w << 8 | (unsigned char)p[i];
+            a = a << 8 | (unsigned char)p[i];
         }
-        h = (h ^ w) * k;
-        return h ^ h >> 31;
+        return (h ^ a) * K1;
     }
-    for (; n > 8; p += 8, n -= 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ w) * k;
-        h ^= h >> 31;
+    for (end = p + n; n > 16; p += 16, n -= 16) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        h = ((h ^ a) * K1) ^ b;
     }
-    memcpy(&w, p + n - 8, 8);
-    h = (h ^ w) * k;
-    return h ^ h >> 31;
+    /* 1..16 bytes left, at least 8 read or left in all */
+    memcpy(&a, n > 8 ? p : end - 8, 8);
+    if (n > 8) {
+        memcpy(&b, end - 8, 8);
+    }
+    return ((h ^ a) * K1) ^ b;
+}
+
+static inline uint64_t done(uint64_t h)
+{
+    h ^= h >> 32;
+    h *= K1;
+    return h ^ h >> 29;
 }
 
 /* Fills a free slot (the stripe's flag held); 0, or -1 without memory. */
@@ -132,7 +145,8 @@ void tc__served_count(tc__served *s, const char *model, size_t mlen,
         return;
     }
     ilen = strlen(intent);
-    h = mix(mix((uint64_t)(unsigned char)how, model, mlen), intent, ilen);
+    h = done(fold(fold((uint64_t)(unsigned char)how, model, mlen) * K1,
+                  intent, ilen));
     if (sn >= TC__STRIPES) {
         sn = tc__stripe_take();
     }
@@ -221,25 +235,28 @@ static int pend_grow(tc__served *s)
 static int pend_add(tc__served *s, const slot *e, int64_t day, uint64_t n)
 {
     size_t i, len;
+    pend *p;
 
+    if (s->cap && s->pend[i = pend_index(s, e->h, day)].how) {
+        s->pend[i].n += n;
+        return 0;
+    }
     if ((s->npend + 1) * 2 > s->cap &&
         (s->npend >= TC__SERVED_MAX_PENDING || pend_grow(s) != 0)) {
         return -1;
     }
-    i = pend_index(s, e->h, day);
-    if (!s->pend[i].how) {
-        len = e->mlen + 1 + strlen(e->model + e->mlen + 1) + 1;
-        if (!(s->pend[i].model = tc__malloc(len))) {
-            return -1;
-        }
-        memcpy(s->pend[i].model, e->model, len);
-        s->pend[i].mlen = e->mlen;
-        s->pend[i].h = e->h;
-        s->pend[i].day = day;
-        s->pend[i].how = e->how;
-        s->npend++;
+    p = &s->pend[pend_index(s, e->h, day)];
+    len = e->mlen + 1 + strlen(e->model + e->mlen + 1) + 1;
+    if (!(p->model = tc__malloc(len))) {
+        return -1;
     }
-    s->pend[i].n += n;
+    memcpy(p->model, e->model, len);
+    p->mlen = e->mlen;
+    p->h = e->h;
+    p->day = day;
+    p->how = e->how;
+    p->n = n;
+    s->npend++;
     return 0;
 }
 
