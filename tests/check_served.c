@@ -189,6 +189,37 @@ START_TEST(test_served_counts)
 }
 END_TEST
 
+/* Below the classifier's threshold the intent answered is "unknown",
+ * and so it is counted, the hits' as the miss's. */
+START_TEST(test_served_threshold)
+{
+    tc_classifier_options co;
+    tc_classifier *c = NULL;
+    tc_cache *h;
+    cJSON *root;
+    bk b;
+
+    bk_start(&b, BK_LMDB);
+    h = bk_open(&b);
+    tc_classifier_options_init(&co);
+    co.fn = host;
+    co.fn_version = "v1";
+    co.threshold = 0.95; /* the host answers 0.9 */
+    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    served_n(c, "hello below", 1, TC_SOURCE_MODEL);
+    served_n(c, "hello below", 3, TC_SOURCE_L1);
+    root = counts_of(h);
+    EXPECT(root, "intents.unknown.classifications", 4);
+    EXPECT(root, "intents.unknown.hits", 3);
+    ck_assert_ptr_null(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "intents"),
+                                           "greeting"));
+    cJSON_Delete(root);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
 /* Threads counting while flushes take their stripes: none lost. */
 #define THREADS 4
 #define PER_THREAD 2000
@@ -531,6 +562,7 @@ Suite *suite_served(void)
     tcase_add_unchecked_fixture(tc, bk_cluster_setup, bk_cluster_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_served_counts, 0, nk);
+    tcase_add_test(tc, test_served_threshold);
     tcase_add_test(tc, test_served_threads);
     tcase_add_test(tc, test_served_shadow);
     tcase_add_loop_test(tc, test_served_trim, 0, nk);

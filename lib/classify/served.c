@@ -133,26 +133,34 @@ static int slot_fill(slot *e, uint64_t h, const char *model, size_t mlen,
     return 0;
 }
 
+uint64_t tc__served_hash(const char *model, size_t mlen, const char *intent,
+                         size_t ilen)
+{
+    return done(fold(fold(0, model, mlen) * K1, intent, ilen));
+}
+
 void tc__served_count(tc__served *s, const char *model, size_t mlen,
                       const char *intent, char how)
 {
-    size_t ilen, i;
-    uint64_t h;
-    unsigned sn = tc__stripe_mine;
-    stripe *p;
+    if (s) {
+        tc__served_count_h(s, tc__served_hash(model, mlen, intent,
+                                              strlen(intent)),
+                           model, mlen, intent, how);
+    }
+}
 
-    if (!s) {
-        return;
-    }
-    ilen = strlen(intent);
-    h = done(fold(fold((uint64_t)(unsigned char)how, model, mlen) * K1,
-                  intent, ilen));
-    if (sn >= TC__STRIPES) {
-        sn = tc__stripe_take();
-    }
-    p = &s->stripe[sn];
-    while (atomic_flag_test_and_set_explicit(&p->busy, memory_order_acquire)) {
-    }
+/*
+ * The rest of a count whose pair the probe did not find (the stripe's
+ * flag held, released here): the stripe's table made, the pair added.
+ * Apart, so that the common path saves no registers for it.
+ */
+__attribute__((noinline)) static void count_new(tc__served *s, stripe *p,
+                                                uint64_t h, const char *model,
+                                                size_t mlen,
+                                                const char *intent, char how)
+{
+    size_t i;
+
     if (!p->slot && !(p->slot = tc__calloc(SLOTS, sizeof(*p->slot)))) {
         goto drop;
     }
@@ -164,7 +172,9 @@ void tc__served_count(tc__served *s, const char *model, size_t mlen,
         }
     }
     if (p->used >= FULL ||
-        slot_fill(&p->slot[i], h, model, mlen, intent, ilen, how) != 0) {
+        slot_fill(&p->slot[i], h, model,
+                  mlen == TC__SERVED_NUL ? strlen(model) : mlen, intent,
+                  strlen(intent), how) != 0) {
         goto drop;
     }
     p->used++;
@@ -173,6 +183,35 @@ void tc__served_count(tc__served *s, const char *model, size_t mlen,
 drop:
     atomic_flag_clear_explicit(&p->busy, memory_order_release);
     atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
+}
+
+void tc__served_count_h(tc__served *s, uint64_t h, const char *model,
+                        size_t mlen, const char *intent, char how)
+{
+    unsigned sn = tc__stripe_mine;
+    stripe *p;
+
+    if (!s) {
+        return;
+    }
+    h += (uint64_t)(unsigned char)how * K1; /* a slot per outcome */
+    if (sn >= TC__STRIPES) {
+        sn = tc__stripe_take();
+    }
+    p = &s->stripe[sn];
+    while (atomic_flag_test_and_set_explicit(&p->busy, memory_order_acquire)) {
+    }
+    if (p->slot) {
+        for (size_t i = h & (SLOTS - 1); p->slot[i].how;
+             i = (i + 1) & (SLOTS - 1)) {
+            if (p->slot[i].h == h) {
+                p->slot[i].n++;
+                atomic_flag_clear_explicit(&p->busy, memory_order_release);
+                return;
+            }
+        }
+    }
+    count_new(s, p, h, model, mlen, intent, how);
 }
 
 /* ---- the pending table (under fmu) ---------------------------------------- */

@@ -41,6 +41,14 @@ void tc__served_close(tc__served *s);
 void tc__served_attach(tc_classifier *c, tc__served *s);
 
 /*
+ * The hash a (model identity, intent) pair is counted under. The packed
+ * form of an answer keeps its own (classify/packed.c), computed once, so
+ * that counting an L1 hit hashes nothing (tc__served_count_h).
+ */
+uint64_t tc__served_hash(const char *model, size_t mlen, const char *intent,
+                         size_t ilen);
+
+/*
  * Counts one answer of the model identity model (mlen bytes) with
  * intent (NUL-terminated; "" for a shadow check) and how (TC__SERVED_*).
  * s may be NULL. Lock-free of other threads but for a moment's spin on
@@ -49,6 +57,12 @@ void tc__served_attach(tc_classifier *c, tc__served *s);
  */
 void tc__served_count(tc__served *s, const char *model, size_t mlen,
                       const char *intent, char how);
+/* The same with h = tc__served_hash(model, mlen, intent, ...); mlen
+ * TC__SERVED_NUL: model is NUL-terminated, measured only when its pair
+ * is new to the thread's stripe. */
+#define TC__SERVED_NUL ((size_t)-1)
+void tc__served_count_h(tc__served *s, uint64_t h, const char *model,
+                        size_t mlen, const char *intent, char how);
 
 /*
  * Adds what is counted to the store now. A store that fails keeps the
