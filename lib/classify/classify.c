@@ -369,8 +369,11 @@ static void count_served(const tc_classifier *c, const tc_result *r,
                          uint64_t sh)
 {
     if (sh && c->served && r->confidence >= c->threshold) {
-        tc__served_count_h(c->served, sh, r->model, TC__SERVED_NUL,
-                           r->intent, TC__SERVED_HIT);
+        if (!tc__served_bump(c->served,
+                             sh + TC__SERVED_HOW(TC__SERVED_HIT))) {
+            tc__served_count_h(c->served, sh, r->model, TC__SERVED_NUL,
+                               r->intent, TC__SERVED_HIT);
+        }
         return;
     }
     if (!c->served || !r) {

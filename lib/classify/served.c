@@ -149,15 +149,11 @@ void tc__served_count(tc__served *s, const char *model, size_t mlen,
     }
 }
 
-/*
- * The rest of a count whose pair the probe did not find (the stripe's
- * flag held, released here): the stripe's table made, the pair added.
- * Apart, so that the common path saves no registers for it.
- */
-__attribute__((noinline)) static void count_new(tc__served *s, stripe *p,
-                                                uint64_t h, const char *model,
-                                                size_t mlen,
-                                                const char *intent, char how)
+/* A count, the stripe's flag held (released here): the stripe's table
+ * made when it has none, the pair added when it is new. */
+static void count_new(tc__served *s, stripe *p, uint64_t h,
+                      const char *model, size_t mlen, const char *intent,
+                      char how)
 {
     size_t i;
 
@@ -185,33 +181,46 @@ drop:
     atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
 }
 
-void tc__served_count_h(tc__served *s, uint64_t h, const char *model,
-                        size_t mlen, const char *intent, char how)
+/* The stripe of this thread, its flag taken. */
+static inline stripe *stripe_take(tc__served *s)
 {
     unsigned sn = tc__stripe_mine;
     stripe *p;
 
-    if (!s) {
-        return;
-    }
-    h += (uint64_t)(unsigned char)how * K1; /* a slot per outcome */
     if (sn >= TC__STRIPES) {
         sn = tc__stripe_take();
     }
     p = &s->stripe[sn];
     while (atomic_flag_test_and_set_explicit(&p->busy, memory_order_acquire)) {
     }
+    return p;
+}
+
+int tc__served_bump(tc__served *s, uint64_t h)
+{
+    stripe *p = stripe_take(s);
+
     if (p->slot) {
         for (size_t i = h & (SLOTS - 1); p->slot[i].how;
              i = (i + 1) & (SLOTS - 1)) {
             if (p->slot[i].h == h) {
                 p->slot[i].n++;
                 atomic_flag_clear_explicit(&p->busy, memory_order_release);
-                return;
+                return 1;
             }
         }
     }
-    count_new(s, p, h, model, mlen, intent, how);
+    atomic_flag_clear_explicit(&p->busy, memory_order_release);
+    return 0;
+}
+
+void tc__served_count_h(tc__served *s, uint64_t h, const char *model,
+                        size_t mlen, const char *intent, char how)
+{
+    if (s) {
+        h += TC__SERVED_HOW(how);
+        count_new(s, stripe_take(s), h, model, mlen, intent, how);
+    }
 }
 
 /* ---- the pending table (under fmu) ---------------------------------------- */

@@ -61,6 +61,16 @@ void tc__served_count(tc__served *s, const char *model, size_t mlen,
  * TC__SERVED_NUL: model is NUL-terminated, measured only when its pair
  * is new to the thread's stripe. */
 #define TC__SERVED_NUL ((size_t)-1)
+/*
+ * The common path of a count, for a caller that holds the hash: adds one
+ * to the slot of h + TC__SERVED_HOW(how) in the thread's stripe and
+ * returns 1, or returns 0 when the stripe has no such slot yet (the
+ * caller then counts with tc__served_count_h). s not NULL. Apart from
+ * the strings, so that it keeps few registers.
+ */
+#define TC__SERVED_HOW(how)                                               \
+    ((uint64_t)(unsigned char)(how) * 0x9E3779B97F4A7C15ULL)
+int tc__served_bump(tc__served *s, uint64_t h);
 void tc__served_count_h(tc__served *s, uint64_t h, const char *model,
                         size_t mlen, const char *intent, char how);
 
