@@ -304,6 +304,19 @@ bench-seal: all
 bench-shadow: all
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/shadow.sh $(BUILD)
 
+# Cache warming: `tutorcache warm` in texts/s on Redis and LMDB, beside
+# classify of the same file and the model alone.
+.PHONY: bench-warm
+bench-warm: all
+	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/warm.sh $(BUILD)/tutorcache
+
+# docs/feedback-report.png: `tutorcache feedback report` of a small
+# history from examples/, rendered by headless Chromium.
+.PHONY: bench-report-png
+bench-report-png: all
+	@scripts/deps.sh report
+	bench/report_png.sh $(BUILD)/tutorcache
+
 # The classifier against fastText on many shapes of intent set.
 bench-suite: all
 	@scripts/deps.sh bench
@@ -366,6 +379,8 @@ help:
 	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
 	@echo "make bench-seal  the cost of encryption at rest on L2 gets and sets (bench/seal.sh)"
 	@echo "make bench-shadow  the cost of shadow checks on an L1 hit (bench/shadow.sh)"
+	@echo "make bench-warm  tutorcache warm in texts/s on Redis and LMDB (bench/warm.sh)"
+	@echo "make bench-report-png  docs/feedback-report.png, the feedback report by headless Chromium"
 	@echo "make bench-chaos  errors, slow calls and lost feedback under Redis faults (CHAOS_SECONDS=60)"
 	@echo "make examples   build the examples"
 	@echo "make install    install (PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR, MANDIR, BASHCOMPDIR)"

@@ -67,7 +67,7 @@ bench_counts "CHAOS_*" "$secs" "$threads" "$tmo" "$nimport"
 [ "$nimport" -ge 2000 ] || die "CHAOS_IMPORT_RECORDS: at least 2000"
 case $fsync in always | everysec | no) ;; *) die "CHAOS_APPENDFSYNC: always, everysec or no" ;; esac
 [ -x "$tc" ] || die "$tc: not built (run make first)"
-[ -r "$build/libtutorcache.a" ] || die "$build/libtutorcache.a: not built (run make first)"
+bench_need_lib
 for c in redis-server redis-cli timeout; do
 	command -v $c >/dev/null || die "$c: not found"
 done

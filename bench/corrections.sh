@@ -33,7 +33,6 @@ set -u
 tc=${1:-build/tutorcache}
 build=$(dirname "$tc")
 top=$(cd "$(dirname "$0")/.." && pwd)
-data=${BENCH_DATA:-$top/../shared/data/intents}
 seed=${BENCH_SEED:-1}
 ns=${CORR_NS:-10,100,300,1000}
 adv=${CORR_ADVERSARIAL:-0.05}
@@ -48,20 +47,14 @@ bench_name=bench/corrections
 case $seed in '' | *[!0-9]*) die "BENCH_SEED: not a number: $seed" ;; esac
 case $ns in '' | *[!0-9,]*) die "CORR_NS: numbers and commas, not $ns" ;; esac
 case $retrain in 0 | 1) ;; *) die "CORR_RETRAIN: 0 or 1, not $retrain" ;; esac
-if [ ! -d "$data" ]; then
-	say "$data: absent; the corrections benchmark is skipped"
-	exit 0
-fi
-data=$(cd "$data" && pwd) || die "$data: not a directory"
-[ -r "$build/libtutorcache.a" ] || die "$build/libtutorcache.a: not built (run make first)"
+bench_data "the corrections benchmark is skipped"
+bench_need_lib
 
 # The library reads no environment here, but the run must not depend on
 # whoever starts it all the same.
-unset TUTORCACHE_CONFIG TUTORCACHE_URL TUTORCACHE_MODEL ENABLE_CACHING
+bench_clear_env
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tccorr.XXXXXX") || die "mktemp failed"
-# shellcheck disable=SC2016 # expanded when the trap runs
-bench_traps 'rm -rf "$tmp"'
+bench_tmp tccorr
 
 # The suite's tool, built as bench/suite.sh builds it but into the temp
 # dir, so that a concurrent bench/suite.sh keeps its own build/suite; the
@@ -73,8 +66,7 @@ bench_build_prog "$drv" "$top/bench/corrections.c" \
 
 # ---- the runs -----------------------------------------------------------------
 
-t0=$(date +%s)
-load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
+bench_clock_start
 progress "making the sets"
 # shellcheck disable=SC2086 # a list of set names
 "$tmp/suite" make "$data" "$tmp/sets" $sets >"$tmp/sets.txt" ||
@@ -96,8 +88,7 @@ for s in $sets; do
 	fi
 	rm -rf "${tmp:?}/sets/$s"
 done
-elapsed=$(($(date +%s) - t0))
-load1=$(cut -d ' ' -f 1-3 /proc/loadavg)
+bench_clock_stop
 
 # ---- the report ---------------------------------------------------------------
 

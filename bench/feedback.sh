@@ -42,7 +42,6 @@ runs=${BENCH_RUNS:-3}
 records=${BENCH_RECORDS:-100000}
 nsub=${BENCH_SUBMITS:-10000}
 nsub_lmdb=${BENCH_SUBMITS_LMDB:-3000}
-cpu=${BENCH_CPU:-0}
 out=${BENCH_FEEDBACK_OUT:-$build/bench-feedback.md}
 
 bench_name=bench/feedback
@@ -52,14 +51,13 @@ bench_name=bench/feedback
 bench_clear_env
 
 bench_counts "BENCH_*" "$runs" "$records" "$nsub" "$nsub_lmdb"
-case $cpu in '' | *[!0-9]*) die "BENCH_*: not a count: $cpu" ;; esac
 [ -x "$tc" ] || die "$tc: not built (run make first)"
 "$tc" help feedback >/dev/null 2>&1 || die "$tc: no feedback command"
-[ -r "$build/libtutorcache.a" ] || die "$build/libtutorcache.a: not built (run make first)"
+bench_need_lib
 "$top/scripts/deps.sh" check || die "cannot install what the benchmarks need"
 command -v redis-server >/dev/null || die "redis-server: not found"
 
-bench_pin "$cpu"
+bench_pin
 
 fb=$build/feedback_bench
 bench_build_prog "$fb" "$top/bench/feedback_bench.c" ||
@@ -181,6 +179,21 @@ import() {
 	record "import_$name" s "$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.3f", ns / 1e9 }')"
 }
 
+# fb_record ST WHAT NAME: the end of a feedback_bench run that exited
+# with ST, its key=value words in $tmp/fb.out, its messages in
+# $tmp/fb.err: the words recorded under NAME; or the failure said (WHAT
+# names the run) and 1 returned.
+fb_record() {
+	if [ "$1" -ne 0 ]; then
+		say "run $r, $2: failed: $(head -n 3 "$tmp/fb.err")"
+		failed=1
+		return 1
+	fi
+	tr ' ' '\n' <"$tmp/fb.out" | while IFS= read -r kv; do
+		[ -z "$kv" ] || record "$3" "${kv%%=*}" "${kv#*=}"
+	done
+}
+
 # submit NAME URL PINNED N
 submit() {
 	name=$1 url=$2 p=$3 n=$4
@@ -189,34 +202,20 @@ submit() {
 		case $name in *-aof) aof yes ;; esac
 	fi
 	bench_run "$p" "$fb" submit -n "$n" --raw "$tmp/raw_$name.$r" "$url" \
-		>"$tmp/submit.out" 2>"$tmp/submit.err"
+		>"$tmp/fb.out" 2>"$tmp/fb.err"
 	st=$?
 	case $name in *-aof) aof no ;; esac
-	if [ $st -ne 0 ]; then
-		say "run $r, submit $name: failed: $(head -n 3 "$tmp/submit.err")"
-		failed=1
-		return 1
-	fi
-	tr ' ' '\n' <"$tmp/submit.out" | while IFS= read -r kv; do
-		[ -z "$kv" ] || record "submit_$name" "${kv%%=*}" "${kv#*=}"
-	done
+	fb_record $st "submit $name" "submit_$name"
 }
 
 metrics() {
 	th=$1
-	if ! bench_run no "$fb" metrics --threads "$th" "$tmp/model.tcm" \
-		>"$tmp/metrics.out" 2>"$tmp/metrics.err"; then
-		say "run $r, metrics on $th threads: failed: $(head -n 3 "$tmp/metrics.err")"
-		failed=1
-		return 1
-	fi
-	tr ' ' '\n' <"$tmp/metrics.out" | while IFS= read -r kv; do
-		[ -z "$kv" ] || record "metrics_t$th" "${kv%%=*}" "${kv#*=}"
-	done
+	bench_run no "$fb" metrics --threads "$th" "$tmp/model.tcm" \
+		>"$tmp/fb.out" 2>"$tmp/fb.err"
+	fb_record $? "metrics on $th threads" "metrics_t$th"
 }
 
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-t0all=$(date +%s)
+bench_clock_start
 r=1
 while [ "$r" -le "$runs" ]; do
 	say "run $r of $runs"
@@ -232,11 +231,10 @@ while [ "$r" -le "$runs" ]; do
 	rm -rf "$tmp/lmdbs$r"
 	metrics 1
 	metrics 2
-	kill -0 "$pid" 2>/dev/null || die "redis-server exited: $(tail -n 3 "$tmp/redis.log")"
+	bench_redis_alive "$pid"
 	r=$((r + 1))
 done
-elapsed=$(($(date +%s) - t0all))
-load1=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_clock_stop
 say "$runs runs in $elapsed s"
 
 # The latency histogram of the submits of all runs, Redis over TCP and LMDB.

@@ -29,11 +29,11 @@
 # Exit status: 0, or 1 for bad input or usage.
 set -u
 
-say() { printf 'bench/histogram: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+top=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=bench/histogram
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
+
 usage() {
 	sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//' >&2
 	exit 1
@@ -59,10 +59,7 @@ done
 case $unit in us | ms) ;; *) die "--unit: $unit is not us or ms" ;; esac
 case $width in '' | *[!0-9]* | 0) die "--width: not a count: $width" ;; esac
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tchist.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_tmp tchist
 
 # Bins as lines "LO HI COUNT" (HI "inf" for the last of prom), in the
 # display unit, into $tmp/bins; quantiles as "NAME VALUE" into $tmp/q.

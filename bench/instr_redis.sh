@@ -31,10 +31,9 @@ command -v valgrind >/dev/null ||
 build=$(cd "$build" && pwd)
 bench_clear_env
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcinstr.XXXXXX") || die "mktemp failed"
 redis_pid=
 pin=""
-bench_traps 'bench_kill $redis_pid; rm -rf "$tmp"'
+bench_tmp tcinstr redis_pid
 keep=$build/hotpath-callgrind
 mkdir -p "$keep" || die "$keep: cannot create"
 

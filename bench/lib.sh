@@ -16,6 +16,25 @@ die() {
 	exit 1
 }
 
+# bench_help MAX ARG...: the arguments of a script that defines usage():
+# -h or --help prints it and exits 0; another option, or more than MAX
+# arguments, prints it on stderr and exits 2.
+bench_help() {
+	_max=$1
+	shift
+	case ${1:-} in
+	-h | --help)
+		usage
+		exit 0
+		;;
+	-*) set -- 1 2 3 4 5 6 7 8 9 ;;
+	esac
+	if [ $# -gt "$_max" ]; then
+		usage >&2
+		exit 2
+	fi
+}
+
 # bench_clear_env: unsets every variable through which the caller's
 # configuration reaches tutorcache, so that the bench measures the
 # built-in defaults against its own stores (no TTL, caching switch, store,
@@ -28,16 +47,19 @@ bench_clear_env() {
 		TUTORCACHE_KEY_SECRET_FILE
 }
 
-# bench_pin CPU: sets $pin to the command that runs a program on CPU
+# bench_pin: sets $cpu to BENCH_CPU (0 when unset; dies unless a whole
+# number) and $pin to the command that runs a program on that CPU
 # (taskset -c CPU), or to nothing, said, where that cannot be done.
 # Client and server on one CPU: on a small VM a request that wakes a
 # process on another CPU pays an inter-processor wake-up each way.
 bench_pin() {
+	cpu=${BENCH_CPU:-0}
+	case $cpu in '' | *[!0-9]*) die "BENCH_CPU: not a CPU number: $cpu" ;; esac
 	pin=""
-	if command -v taskset >/dev/null && taskset -c "$1" true 2>/dev/null; then
-		pin="taskset -c $1"
+	if command -v taskset >/dev/null && taskset -c "$cpu" true 2>/dev/null; then
+		pin="taskset -c $cpu"
 	else
-		say "taskset -c $1 unavailable: client and server not pinned"
+		say "taskset -c $cpu unavailable: client and server not pinned"
 	fi
 }
 
@@ -207,6 +229,78 @@ bench_need_fasttext() {
 	command -v fasttext >/dev/null || die "fasttext: not found"
 	# shellcheck disable=SC2034 # read by the sourcing script
 	ftversion=$(dpkg-query -W -f '${Version}' fasttext 2>/dev/null || echo unknown)
+}
+
+# bench_data WHAT: $data, the intent sets (BENCH_DATA, else
+# ../shared/data/intents beside the checkout), as an absolute path; when
+# it is absent, says "$data: absent; WHAT" and exits 0: a machine without
+# the data skips the benchmark, it does not fail it.
+bench_data() {
+	data=${BENCH_DATA:-$top/../shared/data/intents}
+	if [ ! -d "$data" ]; then
+		say "$data: absent; $1"
+		exit 0
+	fi
+	data=$(cd "$data" && pwd) || die "$data: not a directory"
+}
+
+# bench_need_lib: dies unless the static library is built in $build.
+bench_need_lib() {
+	[ -r "$build/libtutorcache.a" ] ||
+		die "$build/libtutorcache.a: not built (run make first)"
+}
+
+# bench_clock_start, bench_clock_stop: around the runs, set load0 and
+# load1 (the load average, 1, 5 and 15 min, at the start and at the end:
+# the machine is shared) and elapsed (whole seconds), for the report.
+# shellcheck disable=SC2034 # read by the sourcing script
+bench_clock_start() {
+	_bench_t0=$(date +%s)
+	load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
+}
+# shellcheck disable=SC2034 # read by the sourcing script
+bench_clock_stop() {
+	elapsed=$(($(date +%s) - _bench_t0))
+	load1=$(cut -d ' ' -f 1-3 /proc/loadavg)
+}
+
+# bench_measure CMD...: runs CMD (with the caller's redirections) and sets
+# wall (seconds, from the nanosecond clock) and rss (peak KiB, by
+# /usr/bin/time, through $tmp/rss).
+# shellcheck disable=SC2034 # read by the sourcing script
+bench_measure() {
+	_m0=$(date +%s%N)
+	/usr/bin/time -f %M -o "$tmp/rss" "$@" || return 1
+	_m1=$(date +%s%N)
+	wall=$(awk -v ns=$((_m1 - _m0)) 'BEGIN { printf "%.4f", ns / 1e9 }')
+	rss=$(tail -n 1 "$tmp/rss")
+}
+
+# bench_rate N T_N T_1: N texts per (T_N - T_1) seconds, the second run
+# having had one text: start-up and the model's load cancel out.
+bench_rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", (n - 1) / (a - b) }'; }
+
+# bench_copies DIR COPIES: DIR/many.txt and DIR/many.texts, COPIES copies
+# of DIR/test.txt and DIR/texts (the same texts for fastText and for
+# tutorcache), and DIR/one.txt and DIR/one.texts, their first lines: the
+# long and the one-text runs of a throughput measurement (bench_rate).
+bench_copies() {
+	: >"$1/many.txt"
+	: >"$1/many.texts"
+	_i=0
+	while [ $_i -lt "$2" ]; do
+		cat "$1/test.txt" >>"$1/many.txt"
+		cat "$1/texts" >>"$1/many.texts"
+		_i=$((_i + 1))
+	done
+	head -n 1 "$1/test.txt" >"$1/one.txt"
+	head -n 1 "$1/texts" >"$1/one.texts"
+}
+
+# bench_redis_alive PID: dies, with the end of $tmp/redis.log, when the
+# redis-server PID has exited (checked between runs).
+bench_redis_alive() {
+	kill -0 "$1" 2>/dev/null || die "redis-server exited: $(tail -n 3 "$tmp/redis.log")"
 }
 
 # bench_counts WHAT N...: dies, naming WHAT (the variables), unless every

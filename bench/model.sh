@@ -29,7 +29,6 @@ set -u
 tc=${1:-build/tutorcache}
 build=$(dirname "$tc")
 top=$(cd "$(dirname "$0")/.." && pwd)
-data=${BENCH_DATA:-$top/../shared/data/intents}
 runs=${BENCH_RUNS:-3}
 threads=${BENCH_THREADS:-2}
 npred=${BENCH_PREDICTIONS:-100000}
@@ -45,22 +44,17 @@ bench_name=bench/model
 ft_strong=$bench_ft_strong
 
 bench_counts "BENCH_*" "$runs" "$threads" "$npred" "$nhits" "$nmiss" "$seed"
-if [ ! -d "$data" ]; then
-	say "$data: absent; the model benchmarks are skipped"
-	exit 0
-fi
-data=$(cd "$data" && pwd) || die "$data: not a directory"
+bench_data "the model benchmarks are skipped"
 for s in $sets; do
 	for f in train test; do
 		[ -r "$data/$s/$f.jsonl" ] || die "$data/$s/$f.jsonl: not readable"
 	done
 done
-[ -r "$build/libtutorcache.a" ] || die "$build/libtutorcache.a: not built (run make first)"
+bench_need_lib
 
 # The answers must not depend on whoever runs this: no config file, no
 # store or caching from the environment, no default model.
-unset TUTORCACHE_CONFIG TUTORCACHE_URL TUTORCACHE_MODEL ENABLE_CACHING \
-	CACHE_TTL REDIS_HOST REDIS_PORT REDIS_DB REDIS_PASSWORD
+bench_clear_env
 
 # ---- what it needs ------------------------------------------------------------
 
@@ -79,32 +73,15 @@ else
 	say "$tc: no train/classify commands; the CLI columns stay empty"
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcmodel.XXXXXX") || die "mktemp failed"
-# shellcheck disable=SC2016 # expanded when the trap runs
-bench_traps 'rm -rf "$tmp"'
+bench_tmp tcmodel
 
 # ---- measuring ----------------------------------------------------------------
-
-# measure CMD...: runs CMD (with the caller's redirections) and sets wall
-# (seconds, from the nanosecond clock) and rss (peak KiB, /usr/bin/time).
-measure() {
-	m0=$(date +%s%N)
-	/usr/bin/time -f %M -o "$tmp/rss" "$@" || return 1
-	m1=$(date +%s%N)
-	wall=$(awk -v ns=$((m1 - m0)) 'BEGIN { printf "%.4f", ns / 1e9 }')
-	rss=$(tail -n 1 "$tmp/rss")
-}
 
 # rec SET SYSTEM METRIC VALUE: one number of one run.
 rec() { printf '%s %s %s %s %s\n' "$1" "$2" "$3" "$r" "$4" >>"$tmp/results"; }
 
 # kv KEY FILE: the value of KEY in model_bench's key=value line.
 kv() { tr ' ' '\n' <"$2" | sed -n "s/^$1=//p"; }
-
-# rate N T_N T_1: N texts per (T_N - T_1) seconds, the second run having
-# had one text: the start-up and the model load cancel out, as they are
-# outside the timed loop of model_bench's own measurements.
-rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", (n - 1) / (a - b) }'; }
 
 # accuracy PREDICTED GOLD: the share of equal lines.
 accuracy() {
@@ -124,14 +101,7 @@ prepare() {
 	ntest=$(wc -l <"$d/gold")
 	[ "$ntest" -gt 0 ] && [ "$(wc -l <"$d/texts")" -eq "$ntest" ] || return 1
 	copies=$(((npred + ntest - 1) / ntest))
-	i=0
-	while [ $i -lt $copies ]; do
-		cat "$d/test.txt" >>"$d/many.txt"
-		cat "$d/texts" >>"$d/many.texts"
-		i=$((i + 1))
-	done
-	head -n 1 "$d/test.txt" >"$d/one.txt"
-	head -n 1 "$d/texts" >"$d/one.texts"
+	bench_copies "$d" "$copies"
 	echo $((copies * ntest)) >"$d/n"
 	printf '%s %s %s %s %s\n' "$s" "$(wc -l <"$data/$s/train.jsonl")" \
 		"$ntest" "$(sort -u "$d/gold" | wc -l)" $((copies * ntest)) \
@@ -144,17 +114,17 @@ run_fasttext() {
 	shift 2
 	d=$tmp/$s
 	n=$(cat "$d/n")
-	measure fasttext supervised -input "$d/train.ft" -output "$d/$name" \
+	bench_measure fasttext supervised -input "$d/train.ft" -output "$d/$name" \
 		-thread "$threads" -verbose 0 "$@" || return 1
 	rec "$s" "$name" train_s "$wall"
 	rec "$s" "$name" train_rss "$rss"
 	rec "$s" "$name" file_bytes "$(wc -c <"$d/$name.bin")"
 	fasttext predict "$d/$name.bin" "$d/test.txt" >"$d/pred" || return 1
 	rec "$s" "$name" accuracy "$(accuracy "$d/pred" "$d/gold")"
-	measure fasttext predict "$d/$name.bin" "$d/one.txt" >/dev/null || return 1
+	bench_measure fasttext predict "$d/$name.bin" "$d/one.txt" >/dev/null || return 1
 	w1=$wall
-	measure fasttext predict "$d/$name.bin" "$d/many.txt" >/dev/null || return 1
-	rec "$s" "$name" predict_per_s "$(rate "$n" "$wall" "$w1")"
+	bench_measure fasttext predict "$d/$name.bin" "$d/many.txt" >/dev/null || return 1
+	rec "$s" "$name" predict_per_s "$(bench_rate "$n" "$wall" "$w1")"
 	rec "$s" "$name" predict_rss "$rss"
 	rm -f "$d/$name.bin" "$d/$name.vec"
 }
@@ -165,7 +135,7 @@ run_library() {
 	s=$1
 	d=$tmp/$s
 	n=$(cat "$d/n")
-	measure "$mb" train --threads "$threads" "$data/$s/train.jsonl" \
+	bench_measure "$mb" train --threads "$threads" "$data/$s/train.jsonl" \
 		"$d/tc.tcm" >"$d/kv" || return 1
 	rec "$s" tc train_s "$wall"
 	rec "$s" tc train_rss "$rss"
@@ -173,7 +143,7 @@ run_library() {
 	rec "$s" tc file_bytes "$(kv file_bytes "$d/kv")"
 	"$mb" eval "$d/tc.tcm" "$data/$s/test.jsonl" >"$d/kv" || return 1
 	rec "$s" tc accuracy "$(kv accuracy "$d/kv")"
-	measure "$mb" predict -n "$n" "$d/tc.tcm" "$data/$s/test.jsonl" \
+	bench_measure "$mb" predict -n "$n" "$d/tc.tcm" "$data/$s/test.jsonl" \
 		>"$d/kv" || return 1
 	rec "$s" tc predict_per_s "$(kv predict_per_s "$d/kv")"
 	rec "$s" tc predict_rss "$rss"
@@ -191,7 +161,7 @@ run_cli() {
 	s=$1
 	d=$tmp/$s
 	n=$(cat "$d/n")
-	measure "$tc" train --threads "$threads" -o "$d/cli.tcm" \
+	bench_measure "$tc" train --threads "$threads" -o "$d/cli.tcm" \
 		"$data/$s/train.jsonl" >/dev/null || return 1
 	rec "$s" cli train_s "$wall"
 	rec "$s" cli train_rss "$rss"
@@ -209,12 +179,12 @@ run_cli() {
 		else
 			set -- env ENABLE_CACHING=false "$tc"
 		fi
-		measure "$@" --store memory: classify --model "$d/cli.tcm" \
+		bench_measure "$@" --store memory: classify --model "$d/cli.tcm" \
 			<"$d/one.texts" >/dev/null || return 1
 		w1=$wall
-		measure "$@" --store memory: classify --model "$d/cli.tcm" \
+		bench_measure "$@" --store memory: classify --model "$d/cli.tcm" \
 			<"$d/many.texts" >/dev/null || return 1
-		rec "$s" cli "classify_${mode}_per_s" "$(rate "$n" "$wall" "$w1")"
+		rec "$s" cli "classify_${mode}_per_s" "$(bench_rate "$n" "$wall" "$w1")"
 		rec "$s" cli "classify_${mode}_rss" "$rss"
 	done
 	rm -f "$d/cli.tcm"
@@ -222,8 +192,7 @@ run_cli() {
 
 # ---- the runs -----------------------------------------------------------------
 
-load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
-t0=$(date +%s)
+bench_clock_start
 : >"$tmp/results"
 : >"$tmp/sets"
 for s in $sets; do
@@ -244,8 +213,7 @@ while [ "$r" -le "$runs" ]; do
 	done
 	r=$((r + 1))
 done
-elapsed=$(($(date +%s) - t0))
-load1=$(cut -d ' ' -f 1-3 /proc/loadavg)
+bench_clock_stop
 
 # ---- the report ---------------------------------------------------------------
 

@@ -28,8 +28,7 @@ if [ ! -f "$test" ]; then
 	say "$test: absent; the normalization benchmark is skipped"
 	exit 0
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcnormalize.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$tmp"' EXIT INT TERM
+bench_tmp tcnormalize
 
 nb=$build/normalize_bench
 bench_build_prog "$nb" "$top/bench/normalize_bench.c" ||

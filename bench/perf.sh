@@ -43,7 +43,6 @@ tc=${1:-build/tutorcache}
 build=$(dirname "$tc")
 top=$(cd "$(dirname "$0")/.." && pwd)
 runs=${BENCH_RUNS:-3}
-cpu=${BENCH_CPU:-0}
 rates=${PERF_RATES:-500 2000 10000 25000 50000 100000}
 # shellcheck disable=SC2086 # a list of numbers
 top_rate=$(printf '%s\n' $rates | sort -n | tail -n 1)
@@ -74,7 +73,7 @@ case $seconds in '' | *[!0-9.]* | .* | *.*.*) die "PERF_SECONDS: not a number: $
 "$top/scripts/deps.sh" check || die "cannot install what the benchmarks need"
 command -v redis-server >/dev/null || die "redis-server: not found"
 
-bench_pin "$cpu"
+bench_pin
 
 service=yes
 if [ "$svc" = none ]; then
@@ -201,8 +200,7 @@ loadtest() {
 }
 
 scrapes=""
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-t0all=$(date +%s)
+bench_clock_start
 r=1
 while [ "$r" -le "$runs" ]; do
 	say "run $r of $runs: bench classify"
@@ -241,11 +239,10 @@ while [ "$r" -le "$runs" ]; do
 		fi
 		rm -rf "$tmp/svc$r"
 	fi
-	kill -0 "$pid" 2>/dev/null || die "redis-server exited: $(tail -n 3 "$tmp/redis.log")"
+	bench_redis_alive "$pid"
 	r=$((r + 1))
 done
-elapsed=$(($(date +%s) - t0all))
-load1=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_clock_stop
 say "$runs runs in $elapsed s"
 
 hist=""

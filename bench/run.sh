@@ -33,7 +33,6 @@ tc=${1:-build/tutorcache}
 runs=${BENCH_RUNS:-3}
 seconds=${BENCH_SECONDS:-0.6}
 rounds=${BENCH_ROUNDS:-6}
-cpu=${BENCH_CPU:-0}
 threads=${BENCH_THREADS:-$(nproc 2>/dev/null || echo 1)}
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${BENCH_OUT:-$(dirname "$tc")/bench-cache.jsonl}
@@ -48,7 +47,7 @@ bench_counts "BENCH_RUNS, BENCH_ROUNDS, BENCH_THREADS" "$runs" "$rounds" "$threa
 "$top/scripts/deps.sh" bench || die "cannot install what the benchmarks need"
 command -v redis-server >/dev/null || die "redis-server: not found"
 
-bench_pin "$cpu"
+bench_pin
 
 pid=""  # the redis-server
 cpid="" # the run in progress
@@ -80,9 +79,7 @@ one() {
 		--json --seconds "$seconds" --rounds "$rounds" --threads "$threads" \
 		--equal-work >"$tmp/run.json" 2>"$tmp/run.err"
 	st=$?
-	if [ "$p" = yes ] && ! kill -0 "$pid" 2>/dev/null; then
-		die "redis-server exited: $(tail -n 3 "$tmp/redis.log")"
-	fi
+	[ "$p" != yes ] || bench_redis_alive "$pid"
 	if [ $st -eq 0 ]; then
 		sed "s/^{/{\"run\":$r,\"store\":\"$name\",/" "$tmp/run.json" >>"$out"
 	else

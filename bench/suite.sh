@@ -41,7 +41,6 @@ set -u
 tc=${1:-build/tutorcache}
 build=$(dirname "$tc")
 top=$(cd "$(dirname "$0")/.." && pwd)
-data=${BENCH_DATA:-$top/../shared/data/intents}
 threads=${BENCH_THREADS:-1}
 seed=${BENCH_SEED:-1}
 npred=${SUITE_PREDICTIONS:-50000}
@@ -74,24 +73,17 @@ done
 if [ "$skip_ft" = 1 ] && [ -z "$ft_cache" ]; then
 	die "SUITE_SKIP_FASTTEXT=1 needs SUITE_FT_CACHE"
 fi
-if [ ! -d "$data" ]; then
-	say "$data: absent; the suite is skipped"
-	exit 0
-fi
-data=$(cd "$data" && pwd) || die "$data: not a directory"
-[ -r "$build/libtutorcache.a" ] || die "$build/libtutorcache.a: not built (run make first)"
+bench_data "the suite is skipped"
+bench_need_lib
 [ -x "$tc" ] || die "$tc: not built (run make first)"
 
 # The answers must not depend on whoever runs this: no config file, no
 # store or caching from the environment, no default model.
-unset TUTORCACHE_CONFIG TUTORCACHE_URL TUTORCACHE_MODEL ENABLE_CACHING \
-	CACHE_TTL REDIS_HOST REDIS_PORT REDIS_DB REDIS_PASSWORD
+bench_clear_env
 
 bench_need_fasttext
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcsuite.XXXXXX") || die "mktemp failed"
-# shellcheck disable=SC2016 # expanded when the trap runs
-bench_traps 'rm -rf "$tmp"'
+bench_tmp tcsuite
 
 # Built next to the library, through a temp name, so that a concurrent
 # `make bench` never runs a half-written binary.
@@ -118,16 +110,6 @@ oos_label=no
 
 # ---- measuring ----------------------------------------------------------------
 
-# measure CMD...: runs CMD (with the caller's redirections) and sets wall
-# (seconds, from the nanosecond clock) and rss (peak KiB, /usr/bin/time).
-measure() {
-	m0=$(date +%s%N)
-	/usr/bin/time -f %M -o "$tmp/rss" "$@" || return 1
-	m1=$(date +%s%N)
-	wall=$(awk -v ns=$((m1 - m0)) 'BEGIN { printf "%.4f", ns / 1e9 }')
-	rss=$(tail -n 1 "$tmp/rss")
-}
-
 # rec SYSTEM METRIC VALUE: one number of the current set.
 rec() { printf '%s %s %s %s\n' "$s" "$1" "$2" "$3" >>"$res"; }
 
@@ -149,10 +131,6 @@ kv() {
 	done
 }
 
-# rate N T_N T_1: N texts per (T_N - T_1) seconds, the second run having
-# had one text, so start-up and model load cancel out.
-rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", (n - 1) / (a - b) }'; }
-
 # score PRED: suite score of PRED against the current set's gold file.
 score() {
 	case $s in
@@ -171,16 +149,12 @@ prepare() {
 	ntest=$(wc -l <"$d/texts")
 	[ "$ntest" -gt 0 ] || return 1
 	copies=$(((npred + ntest - 1) / ntest))
-	: >"$d/many.txt"
-	: >"$d/many.texts"
-	i=0
-	while [ "$rates" = 1 ] && [ $i -lt $copies ]; do
-		cat "$d/test.txt" >>"$d/many.txt"
-		cat "$d/texts" >>"$d/many.texts"
-		i=$((i + 1))
-	done
-	head -n 1 "$d/test.txt" >"$d/one.txt"
-	head -n 1 "$d/texts" >"$d/one.texts"
+	# without the rates, the long run is not made
+	if [ "$rates" = 1 ]; then
+		bench_copies "$d" "$copies"
+	else
+		bench_copies "$d" 0
+	fi
 	nmany=$((copies * ntest))
 }
 
@@ -193,7 +167,7 @@ run_fasttext() {
 	else
 		set --
 	fi
-	measure fasttext supervised -input "$d/train.ft" -output "$d/$sys" \
+	bench_measure fasttext supervised -input "$d/train.ft" -output "$d/$sys" \
 		-thread "$threads" -verbose 0 "$@" 2>"$d/err" ||
 		{ note "$sys" "train failed" "$d/err"; return 0; }
 	rec "$sys" train_s "$wall"
@@ -205,10 +179,10 @@ run_fasttext() {
 		{ note "$sys" "score failed" "$d/err"; return 0; }
 	kv "$sys" "$d/kv"
 	if [ "$rates" = 1 ]; then
-		measure fasttext predict "$d/$sys.bin" "$d/one.txt" >/dev/null &&
+		bench_measure fasttext predict "$d/$sys.bin" "$d/one.txt" >/dev/null &&
 			w1=$wall &&
-			measure fasttext predict "$d/$sys.bin" "$d/many.txt" >/dev/null &&
-			rec "$sys" predict_per_s "$(rate "$nmany" "$wall" "$w1")"
+			bench_measure fasttext predict "$d/$sys.bin" "$d/many.txt" >/dev/null &&
+			rec "$sys" predict_per_s "$(bench_rate "$nmany" "$wall" "$w1")"
 	fi
 	rm -f "$d/$sys.bin" "$d/$sys.vec"
 }
@@ -256,7 +230,7 @@ run_tutorcache() {
 	*) set -- ;;
 	esac
 	# shellcheck disable=SC2086 # SUITE_TRAIN_OPTS is a list of options
-	measure "$tc" train --threads "$threads" $train_opts "$@" \
+	bench_measure "$tc" train --threads "$threads" $train_opts "$@" \
 		-o "$d/tc.tcm" "$train" >"$d/out" 2>"$d/err" ||
 		{ note tc "train failed" "$d/err"; return 0; }
 	rec tc train_s "$wall"
@@ -276,16 +250,15 @@ run_tutorcache() {
 	fi
 	set -- env ENABLE_CACHING=false "$tc" --store memory: classify \
 		--model "$d/tc.tcm" -k 1
-	measure "$@" <"$d/one.texts" >/dev/null 2>&1 && w1=$wall &&
-		measure "$@" <"$d/many.texts" >/dev/null 2>&1 &&
-		rec tc cli_per_s "$(rate "$nmany" "$wall" "$w1")"
+	bench_measure "$@" <"$d/one.texts" >/dev/null 2>&1 && w1=$wall &&
+		bench_measure "$@" <"$d/many.texts" >/dev/null 2>&1 &&
+		rec tc cli_per_s "$(bench_rate "$nmany" "$wall" "$w1")"
 	rm -f "$d/tc.tcm"
 }
 
 # ---- the runs -----------------------------------------------------------------
 
-t0=$(date +%s)
-load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
+bench_clock_start
 res=$tmp/results
 : >"$res"
 : >"$tmp/notes"
@@ -311,8 +284,7 @@ for s in $sets; do
 	run_tutorcache
 	rm -rf "$d"
 done
-elapsed=$(($(date +%s) - t0))
-load1=$(cut -d ' ' -f 1-3 /proc/loadavg)
+bench_clock_stop
 cp "$res" "$tsv" 2>/dev/null || say "$tsv: cannot write"
 
 # ---- the report ---------------------------------------------------------------

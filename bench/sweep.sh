@@ -25,23 +25,14 @@ set -u
 settings=$1
 tc=${2:-build/tutorcache}
 top=$(cd "$(dirname "$0")/.." && pwd)
-data=${BENCH_DATA:-$top/../shared/data/intents}
 
-say() { printf 'bench/sweep: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
+bench_name=bench/sweep
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
+
 [ -r "$settings" ] || die "$settings: not readable"
-if [ ! -d "$data" ]; then
-	say "$data: absent; the sweep is skipped"
-	exit 0
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcsweep.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_data "the sweep is skipped"
+bench_tmp tcsweep
 cache=${SUITE_FT_CACHE:-$tmp/fasttext}
 
 n=0
@@ -53,7 +44,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	n=$((n + 1))
 	skip=0
 	[ $n -eq 1 ] || skip=1
-	[ ! -t 2 ] || say "setting $n: ${line}"
+	progress "setting $n: ${line}"
 	printf '%s\n' "$line" >>"$tmp/names"
 	SUITE_SPLIT=dev SUITE_FASTTEXT=strong SUITE_RATES=0 \
 		SUITE_FT_CACHE=$cache SUITE_SKIP_FASTTEXT=$skip \

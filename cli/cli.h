@@ -139,6 +139,16 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out);
 /* A plain decimal number (fractions allowed, no hex, inf or nan). */
 int cli_parse_number(const char *s, double *out);
 
+/* The value s of option name (as "--batch") as a whole number in
+ * [min, max] into *out: CLI_OK, or CLI_USAGE after "NAME: "S" is not in
+ * MIN-MAX". One message for every count a command takes. */
+int cli_opt_int(const cli_ctx *ctx, const char *name, const char *s,
+                long long min, long long max, long long *out);
+
+/* The same for a share, a rate or a threshold: a number in 0-1. */
+int cli_opt_share(const cli_ctx *ctx, const char *name, const char *s,
+                  double *out);
+
 /* The options part of the help of a command whose only option is
  * --format (cli_parse_format_opts): one text, so the commands say it
  * alike. */
@@ -196,18 +206,6 @@ int cli_opt_default(const cli_ctx *ctx, int opt);
 /* --backend's value, exec:COMMAND: sets *command to COMMAND and returns
  * CLI_OK, or returns CLI_USAGE after a message. */
 int cli_parse_backend(const cli_ctx *ctx, const char *s, const char **command);
-
-/*
- * The default case of the option loop of a command that takes the
- * classifier options, -m/--model FILE and --backend exec:COMMAND
- * (backend_opt: the command's value for --backend), so that they read
- * alike in every such command: sets *model to optarg, or *backend
- * (cli_parse_backend), and returns CLI_OK; any other opt goes to
- * cli_opt_default. The caller checks that not both were given once its
- * options are read.
- */
-int cli_opt_model(const cli_ctx *ctx, int opt, int backend_opt,
-                  const char **model, const char **backend);
 
 /*
  * Opens the cache with ctx->opt. On failure prints the library's message

@@ -18,20 +18,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "answerer.h"
 #include "batch.h"
 #include "cli.h"
 #include "classify_candidate.h"
 #include "exec_backend.h"
 
 #define DEFAULT_BATCH 64
-#define MAX_BATCH 10000
 
 /* A line longer than this is not a question; it is skipped whole. */
 #define MAX_LINE ((size_t)1 << 20)
-
-/* The classifier version is part of every cache key; the library takes
- * up to 127 bytes, and a derived one stays well within that. */
-#define MAX_VERSION EXEC_BACKEND_VERSION_MAX
 
 const char cli_help_classify[] =
     "Usage: tutorcache classify [options] [TEXT...]\n"
@@ -127,7 +123,7 @@ typedef struct item {
 typedef struct job {
     tc_cache *h;
     tc_classifier *c;
-    exec_backend *backend;
+    exec_backend *backend; /* the answerer's, borrowed; NULL for a model */
     cli_format fmt;
     const char *origin; /* "stdin" or "argument" */
     item *batch;
@@ -537,94 +533,41 @@ static void classify_stdin(job *j)
 /* ---- the classifier ----------------------------------------------------- */
 
 typedef struct opts {
-    const char *model;
-    const char *backend; /* the COMMAND of exec:COMMAND */
-    const char *version;
+    cli_answerer a; /* --model or --backend and its two, --top-k, --batch */
     const char *candidate; /* a model file, or exec:COMMAND */
     double split;          /* < 0: not given */
     double shadow_rate;
-    int timeout_ms;
-    int top_k;
     double threshold;
-    size_t batch;
     cli_format fmt;
 } opts;
 
-enum {
-    OPT_BACKEND = 256,
-    OPT_BACKEND_VERSION,
-    OPT_BACKEND_TIMEOUT,
-    OPT_FORMAT,
-    OPT_BATCH,
-    OPT_CANDIDATE,
-    OPT_SPLIT,
-    OPT_SHADOW_RATE
-};
+enum { OPT_FORMAT = 256, OPT_CANDIDATE, OPT_SPLIT, OPT_SHADOW_RATE };
 
 static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 {
     static const struct option longs[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"backend", required_argument, NULL, OPT_BACKEND},
-        {"backend-version", required_argument, NULL, OPT_BACKEND_VERSION},
-        {"backend-timeout", required_argument, NULL, OPT_BACKEND_TIMEOUT},
-        {"top-k", required_argument, NULL, 'k'},
+        CLI_ANSWERER_LONGS_ALL,
         {"threshold", required_argument, NULL, 't'},
         {"format", required_argument, NULL, OPT_FORMAT},
-        {"batch", required_argument, NULL, OPT_BATCH},
         {"candidate", required_argument, NULL, OPT_CANDIDATE},
         {"split", required_argument, NULL, OPT_SPLIT},
         {"shadow-rate", required_argument, NULL, OPT_SHADOW_RATE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    long long v;
-    double d;
     int opt, rc;
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:k:t:h", longs)) != -1) {
         switch (opt) {
-        case OPT_BACKEND_VERSION:
-            if (!*optarg || strlen(optarg) > MAX_VERSION) {
-                return cli_usage(ctx,
-                                 "--backend-version: 1 to %d bytes, please",
-                                 MAX_VERSION);
-            }
-            o->version = optarg;
-            break;
-        case OPT_BACKEND_TIMEOUT:
-            if (cli_parse_number(optarg, &d) != 0 || d < 0.001 || d > 3600) {
-                return cli_usage(ctx,
-                                 "--backend-timeout: \"%s\" is not a number "
-                                 "of seconds in 0.001-3600",
-                                 optarg);
-            }
-            o->timeout_ms = (int)(d * 1000 + 0.5);
-            break;
-        case 'k':
-            if (cli_parse_int(optarg, 1, 100, &v) != 0) {
-                return cli_usage(ctx, "--top-k: \"%s\" is not in 1-100",
-                                 optarg);
-            }
-            o->top_k = (int)v;
-            break;
         case 't':
-            if (cli_parse_number(optarg, &o->threshold) != 0 ||
-                o->threshold < 0 || o->threshold > 1) {
-                return cli_usage(ctx, "--threshold: \"%s\" is not in 0-1",
-                                 optarg);
+            if ((rc = cli_opt_share(ctx, "--threshold", optarg,
+                                    &o->threshold)) != CLI_OK) {
+                return rc;
             }
             break;
         case OPT_FORMAT:
             if ((rc = cli_parse_format(ctx, optarg, &o->fmt)) != CLI_OK) {
                 return rc;
             }
-            break;
-        case OPT_BATCH:
-            if (cli_parse_int(optarg, 1, MAX_BATCH, &v) != 0) {
-                return cli_usage(ctx, "--batch: \"%s\" is not in 1-%d", optarg,
-                                 MAX_BATCH);
-            }
-            o->batch = (size_t)v;
             break;
         case OPT_CANDIDATE:
             if (!*optarg) {
@@ -634,21 +577,19 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             o->candidate = optarg;
             break;
         case OPT_SPLIT:
-            if (cli_parse_number(optarg, &o->split) != 0 || o->split < 0 ||
-                o->split > 1) {
-                return cli_usage(ctx, "--split: \"%s\" is not in 0-1", optarg);
+            if ((rc = cli_opt_share(ctx, "--split", optarg, &o->split)) !=
+                CLI_OK) {
+                return rc;
             }
             break;
         case OPT_SHADOW_RATE:
-            if (cli_parse_number(optarg, &d) != 0 || !(d >= 0 && d <= 1)) {
-                return cli_usage(ctx, "--shadow-rate: \"%s\" is not in 0-1",
-                                 optarg);
+            if ((rc = cli_opt_share(ctx, "--shadow-rate", optarg,
+                                    &o->shadow_rate)) != CLI_OK) {
+                return rc;
             }
-            o->shadow_rate = d;
             break;
         default:
-            if ((rc = cli_opt_model(ctx, opt, OPT_BACKEND, &o->model,
-                                    &o->backend)) != CLI_OK) {
+            if ((rc = cli_answerer_option(ctx, opt, &o->a)) != CLI_OK) {
                 return rc;
             }
             break;
@@ -657,13 +598,7 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
     if (o->split >= 0 && !o->candidate) {
         return cli_usage(ctx, "--split goes with --candidate");
     }
-    if (o->model && o->backend) {
-        return cli_usage(ctx, "--model and --backend: one or the other");
-    }
-    if (o->version && !o->backend) {
-        return cli_usage(ctx, "--backend-version goes with --backend");
-    }
-    return CLI_OK;
+    return cli_answerer_check(ctx, &o->a);
 }
 
 static int job_alloc(job *j, size_t max)
@@ -682,21 +617,18 @@ static void job_free(job *j)
 
 int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
 {
-    opts o = {NULL, NULL, NULL, NULL,          -1,
-              0,    EXEC_BACKEND_TIMEOUT_MS, 0, 0, DEFAULT_BATCH,
-              CLI_FORMAT_JSON};
+    opts o = {{0}, NULL, -1, 0, 0, CLI_FORMAT_JSON};
     tc_classifier_options co;
-    char version[MAX_VERSION + 32], errbuf[512], *path = NULL;
-    tc_model *m = NULL;
     candidate cand = {NULL, NULL, ""};
     job j;
     int rc, i;
 
     memset(&j, 0, sizeof(j));
+    cli_answerer_init(&o.a, DEFAULT_BATCH);
     if ((rc = parse_options(ctx, argc, argv, &o)) != CLI_OK) {
         return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     }
-    if (job_alloc(&j, o.batch) != 0) {
+    if (job_alloc(&j, o.a.batch) != 0) {
         job_free(&j);
         cli_err("classify: out of memory");
         return CLI_FAIL;
@@ -706,36 +638,15 @@ int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     tc_classifier_options_init(&co);
-    co.top_k = o.top_k;
     co.threshold = o.threshold;
     co.shadow_rate = o.shadow_rate;
-    if (o.backend) {
-        if (exec_backend_open(&j.backend, o.backend, o.timeout_ms, errbuf,
-                              sizeof(errbuf)) != 0) {
-            cli_err("classify: %s", errbuf);
-            rc = CLI_FAIL;
-            goto done;
-        }
-        if (o.version) {
-            snprintf(version, sizeof(version), "%s", o.version);
-        } else {
-            exec_backend_version(version, sizeof(version), o.backend);
-        }
-        co.fn = exec_backend_classify;
-        co.fn_userdata = j.backend;
-        co.fn_version = version;
-    } else {
-        if ((rc = cli_model_path(j.h, o.model, "classify",
-                                     "use --backend exec:COMMAND", &path)) != CLI_OK ||
-            (rc = cli_model_load(path, &m)) != CLI_OK) {
-            goto done;
-        }
-        co.model = m;
+    if ((rc = cli_answerer_open(&o.a, j.h, "classify", &co)) != CLI_OK) {
+        goto done;
     }
-    if (o.candidate &&
-        (rc = candidate_open(&cand, &co, o.candidate, o.timeout_ms,
-                             o.split < 0 ? DEFAULT_SPLIT : o.split)) !=
-            CLI_OK) {
+    j.backend = o.a.be;
+    if (o.candidate && (rc = candidate_open(
+                            &cand, &co, o.candidate, o.a.timeout_ms,
+                            o.split < 0 ? DEFAULT_SPLIT : o.split)) != CLI_OK) {
         goto done;
     }
     if ((rc = tc_classifier_open(&j.c, j.h, &co)) != TC_OK) {
@@ -757,12 +668,10 @@ int cli_cmd_classify(cli_ctx *ctx, int argc, char **argv)
 done:
     job_free(&j);
     tc_classifier_close(j.c);
-    /* the backend's child is asked to exit, then reaped */
-    exec_backend_close(j.backend);
+    cli_answerer_close(&o.a);
+    /* the candidate's child too */
     exec_backend_close(cand.backend);
     tc_model_free(cand.model);
-    tc_model_free(m);
-    free(path);
     tc_cache_close(j.h);
     return rc;
 }

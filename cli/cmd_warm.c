@@ -27,13 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "answerer.h"
 #include "batch.h"
 #include "cli.h"
 #include "exec_backend.h"
 #include "feedback_common.h"
 
 #define DEFAULT_BATCH 256
-#define MAX_BATCH 10000
 /* --popular's bound: the largest popularity table (popular_size). */
 #define MAX_POPULAR 1000000
 
@@ -107,7 +107,7 @@ const char cli_help_warm[] =
 typedef struct warm {
     tc_cache *h;
     tc_classifier *c;
-    exec_backend *backend; /* --backend, or NULL */
+    exec_backend *backend; /* the answerer's, borrowed; NULL for a model */
     const char *name;      /* FILE, "stdin" or "popular", in diagnostics */
     cli_batch b;           /* texts normalized, owned; b.at: each one's line */
     size_t n;              /* texts in the batch */
@@ -336,59 +336,17 @@ static void read_popular(warm *w, size_t n)
 /* ---- the command --------------------------------------------------------- */
 
 typedef struct opts {
-    const char *model;
-    const char *backend; /* the COMMAND of exec:COMMAND */
-    const char *version;
-    int timeout_ms;
-    int top_k;
-    size_t batch;
+    cli_answerer a; /* --model or --backend and its two, --top-k, --batch */
     size_t popular; /* 0: not asked */
 } opts;
 
-enum {
-    OPT_BATCH = 256,
-    OPT_BACKEND,
-    OPT_BACKEND_VERSION,
-    OPT_BACKEND_TIMEOUT,
-    OPT_POPULAR
-};
-
-/* The options that say what answers: --backend and its two. */
-static int backend_option(cli_ctx *ctx, int opt, opts *o)
-{
-    double d;
-
-    if (opt == OPT_BACKEND) {
-        return cli_parse_backend(ctx, optarg, &o->backend);
-    }
-    if (opt == OPT_BACKEND_VERSION) {
-        if (!*optarg || strlen(optarg) > EXEC_BACKEND_VERSION_MAX) {
-            return cli_usage(ctx, "--backend-version: 1 to %d bytes, please",
-                             EXEC_BACKEND_VERSION_MAX);
-        }
-        o->version = optarg;
-        return CLI_OK;
-    }
-    if (cli_parse_number(optarg, &d) != 0 || d < 0.001 || d > 3600) {
-        return cli_usage(ctx,
-                         "--backend-timeout: \"%s\" is not a number of "
-                         "seconds in 0.001-3600",
-                         optarg);
-    }
-    o->timeout_ms = (int)(d * 1000 + 0.5);
-    return CLI_OK;
-}
+enum { OPT_POPULAR = 256 };
 
 static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 {
     static const struct option longs[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"backend", required_argument, NULL, OPT_BACKEND},
-        {"backend-version", required_argument, NULL, OPT_BACKEND_VERSION},
-        {"backend-timeout", required_argument, NULL, OPT_BACKEND_TIMEOUT},
+        CLI_ANSWERER_LONGS_ALL,
         {"popular", required_argument, NULL, OPT_POPULAR},
-        {"top-k", required_argument, NULL, 'k'},
-        {"batch", required_argument, NULL, OPT_BATCH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     long long v;
@@ -396,16 +354,6 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:k:h", longs)) != -1) {
         switch (opt) {
-        case 'm':
-            o->model = optarg;
-            break;
-        case OPT_BACKEND:
-        case OPT_BACKEND_VERSION:
-        case OPT_BACKEND_TIMEOUT:
-            if ((rc = backend_option(ctx, opt, o)) != CLI_OK) {
-                return rc;
-            }
-            break;
         case OPT_POPULAR:
             if (cli_parse_int(optarg, 1, MAX_POPULAR, &v) != 0) {
                 return cli_usage(ctx,
@@ -415,22 +363,11 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
             }
             o->popular = (size_t)v;
             break;
-        case 'k':
-            if (cli_parse_int(optarg, 1, 100, &v) != 0) {
-                return cli_usage(ctx, "--top-k: \"%s\" is not in 1-100",
-                                 optarg);
-            }
-            o->top_k = (int)v;
-            break;
-        case OPT_BATCH:
-            if (cli_parse_int(optarg, 1, MAX_BATCH, &v) != 0) {
-                return cli_usage(ctx, "--batch: \"%s\" is not in 1-%d", optarg,
-                                 MAX_BATCH);
-            }
-            o->batch = (size_t)v;
-            break;
         default:
-            return cli_opt_default(ctx, opt);
+            if ((rc = cli_answerer_option(ctx, opt, &o->a)) != CLI_OK) {
+                return rc;
+            }
+            break;
         }
     }
     if (argc - optind > 1) {
@@ -439,13 +376,7 @@ static int parse_options(cli_ctx *ctx, int argc, char **argv, opts *o)
     if (o->popular && argc - optind > 0) {
         return cli_usage(ctx, "--popular or a FILE, not both");
     }
-    if (o->model && o->backend) {
-        return cli_usage(ctx, "--model and --backend: one or the other");
-    }
-    if (o->version && !o->backend) {
-        return cli_usage(ctx, "--backend-version goes with --backend");
-    }
-    return CLI_OK;
+    return cli_answerer_check(ctx, &o->a);
 }
 
 static void warm_free(warm *w)
@@ -467,53 +398,18 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* What answers: the model file, or the backend (version in buf). */
-static int answerer(warm *w, const opts *o, tc_classifier_options *co,
-                    tc_model **m, char **model_path, char *buf, size_t n)
-{
-    char errbuf[512];
-    int rc;
-
-    if (!o->backend) {
-        if ((rc = cli_model_path(w->h, o->model, "warm",
-                                 "use --backend exec:COMMAND", model_path)) !=
-                CLI_OK ||
-            (rc = cli_model_load(*model_path, m)) != CLI_OK) {
-            return rc;
-        }
-        co->model = *m;
-        return CLI_OK;
-    }
-    if (exec_backend_open(&w->backend, o->backend, o->timeout_ms, errbuf,
-                          sizeof(errbuf)) != 0) {
-        cli_err("warm: %s", errbuf);
-        return CLI_FAIL;
-    }
-    if (o->version) {
-        snprintf(buf, n, "%s", o->version);
-    } else {
-        exec_backend_version(buf, n, o->backend);
-    }
-    co->fn = exec_backend_classify;
-    co->fn_userdata = w->backend;
-    co->fn_version = buf;
-    return CLI_OK;
-}
-
 int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
 {
-    opts o = {NULL, NULL, NULL, EXEC_BACKEND_TIMEOUT_MS, 0, DEFAULT_BATCH, 0};
-    char version[EXEC_BACKEND_VERSION_MAX + 32];
+    opts o = {{0}, 0};
     tc_classifier_options co;
     const char *path = NULL;
-    char *model_path = NULL;
-    tc_model *m = NULL;
     struct stat st;
     double start;
     warm w;
     int rc;
 
     memset(&w, 0, sizeof(w));
+    cli_answerer_init(&o.a, DEFAULT_BATCH);
     if ((rc = parse_options(ctx, argc, argv, &o)) != CLI_OK) {
         return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     }
@@ -531,7 +427,7 @@ int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
         w.size = st.st_size;
     }
     w.progress = isatty(STDERR_FILENO);
-    if (cli_batch_alloc(&w.b, o.batch) != 0) {
+    if (cli_batch_alloc(&w.b, o.a.batch) != 0) {
         cli_err("warm: out of memory");
         rc = CLI_FAIL;
         goto done;
@@ -540,12 +436,11 @@ int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
         goto done;
     }
     tc_classifier_options_init(&co);
-    co.top_k = o.top_k;
     co.uncounted = 1; /* warming asks; it does not make texts popular */
-    if ((rc = answerer(&w, &o, &co, &m, &model_path, version,
-                       sizeof(version))) != CLI_OK) {
+    if ((rc = cli_answerer_open(&o.a, w.h, "warm", &co)) != CLI_OK) {
         goto done;
     }
+    w.backend = o.a.be;
     if ((rc = tc_classifier_open(&w.c, w.h, &co)) != TC_OK) {
         rc = cli_fail(w.h, rc, "warm");
         goto done;
@@ -571,10 +466,7 @@ int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
 done:
     warm_free(&w);
     tc_classifier_close(w.c);
-    /* the backend's child is asked to exit, then reaped */
-    exec_backend_close(w.backend);
-    tc_model_free(m);
-    free(model_path);
+    cli_answerer_close(&o.a);
     tc_cache_close(w.h);
     if (w.in && w.in != stdin) {
         fclose(w.in);

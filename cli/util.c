@@ -155,6 +155,28 @@ int cli_parse_number(const char *s, double *out)
     return 0;
 }
 
+int cli_opt_int(const cli_ctx *ctx, const char *name, const char *s,
+                long long min, long long max, long long *out)
+{
+    if (cli_parse_int(s, min, max, out) != 0) {
+        return cli_usage(ctx, "%s: \"%s\" is not in %lld-%lld", name, s, min,
+                         max);
+    }
+    return CLI_OK;
+}
+
+int cli_opt_share(const cli_ctx *ctx, const char *name, const char *s,
+                  double *out)
+{
+    double d;
+
+    if (cli_parse_number(s, &d) != 0 || !(d >= 0 && d <= 1)) {
+        return cli_usage(ctx, "%s: \"%s\" is not in 0-1", name, s);
+    }
+    *out = d;
+    return CLI_OK;
+}
+
 int cli_parse_format(const cli_ctx *ctx, const char *s, cli_format *out)
 {
     if (strcmp(s, "json") == 0) {
@@ -244,19 +266,6 @@ int cli_parse_backend(const cli_ctx *ctx, const char *s, const char **command)
         return cli_usage(ctx, "--backend: \"%s\" is not exec:COMMAND", s);
     }
     return CLI_OK;
-}
-
-int cli_opt_model(const cli_ctx *ctx, int opt, int backend_opt,
-                  const char **model, const char **backend)
-{
-    if (opt == 'm') {
-        *model = optarg;
-        return CLI_OK;
-    }
-    if (opt == backend_opt) {
-        return cli_parse_backend(ctx, optarg, backend);
-    }
-    return cli_opt_default(ctx, opt);
 }
 
 cli_format cli_format_resolve(cli_format f)

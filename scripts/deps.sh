@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages tutorcache needs to build, test and benchmark,
 # skipping the ones already present.
-# Usage: scripts/deps.sh [build|examples|check|bench|valgrind]
+# Usage: scripts/deps.sh [build|examples|check|bench|valgrind|report]
+# (report: what bench/report_png.sh needs, Debian's chromium)
 set -eu
 
 build="make gcc pkg-config libhiredis-dev libssl-dev libcjson-dev libxxhash-dev liblmdb-dev libutf8proc-dev libsodium-dev"
@@ -9,6 +10,7 @@ examples="$build libmicrohttpd-dev"
 check="$build check redis-server redis-tools openssl prometheus libmicrohttpd-dev curl clang libclang-rt-14-dev groff-base libxml2-utils"
 bench="$check fasttext time"
 valgrind="$check valgrind"
+report="$build chromium"
 
 case "${1:-build}" in
 build) want=$build ;;
@@ -16,7 +18,8 @@ examples) want=$examples ;;
 check) want=$check ;;
 bench) want=$bench ;;
 valgrind) want=$valgrind ;;
-*) echo "usage: $0 [build|examples|check|bench|valgrind]" >&2; exit 2 ;;
+report) want=$report ;;
+*) echo "usage: $0 [build|examples|check|bench|valgrind|report]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -108,12 +108,7 @@ static int host_fn(char **json, const char *text, size_t len, void *ud)
                  (int)len, text);
         a = buf;
     }
-    *json = tc_malloc(strlen(a) + 1);
-    if (!*json) {
-        return TC_ENOMEM;
-    }
-    strcpy(*json, a);
-    return TC_OK;
+    return tt_host_reply(json, a);
 }
 
 static tc_classifier *open_host(tc_cache *h, host *m, const char *version,

@@ -79,11 +79,7 @@ static int host_fn(char **json, const char *text, size_t len, void *ud)
     }
     snprintf(buf, sizeof(buf), "{\"intent\":\"%s\",\"confidence\":0.9}",
              m->intent);
-    if (!(*json = tc_malloc(strlen(buf) + 1))) {
-        return TC_ENOMEM;
-    }
-    strcpy(*json, buf);
-    return TC_OK;
+    return tt_host_reply(json, buf);
 }
 
 static host control = {"from_control", 0, 0};

@@ -451,15 +451,34 @@ static void *set_many(void *ud)
  * tc_audit_reopen() called, lines go to a new file by the same name; lines
  * of threads writing at once never mix, each with its thread's actor.
  */
+/* An LMDB cache in dir that writes its audit log to dir/audit.log (the
+ * path into log), configured by the file cfg (NULL: none). */
+static tc_cache *open_audited(const char *dir, const char *cfg, char *log,
+                              size_t n)
+{
+    char url[512];
+    tc_options opt;
+    tc_cache *h;
+
+    snprintf(log, n, "%s/audit.log", dir);
+    snprintf(url, sizeof(url), "lmdb://%s/db", dir);
+    tc_options_init(&opt);
+    opt.flags = cfg ? TC_OPT_NO_ENV : TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
+    opt.store_url = url;
+    opt.config_path = cfg;
+    opt.audit_log = log;
+    ck_assert_int_eq(tc_cache_open(&h, &opt), TC_OK);
+    return h;
+}
+
 /* With keyed keys (key_secret_file) the trail's pseudonym of a purged
  * user is keyed too: not the plain XXH3 of the id, which anyone could
  * compute to confirm a guess. */
 START_TEST(test_audit_user_keyed)
 {
-    char *dir = tt_test_dir(), log[512], url[512], cfg[512], key[512];
+    char *dir = tt_test_dir(), log[512], cfg[512], key[512];
     char body[1200], plain[40], *text = NULL;
     uint64_t removed = 1;
-    tc_options opt;
     tc_cache *h;
     lines ls;
 
@@ -469,14 +488,7 @@ START_TEST(test_audit_user_keyed)
     snprintf(cfg, sizeof(cfg), "%s/cfg.json", dir);
     snprintf(body, sizeof(body), "{\"key_secret_file\": \"%s\"}", key);
     tt_write_file(cfg, body, 0600);
-    snprintf(log, sizeof(log), "%s/audit.log", dir);
-    snprintf(url, sizeof(url), "lmdb://%s/db", dir);
-    tc_options_init(&opt);
-    opt.flags = TC_OPT_NO_ENV;
-    opt.store_url = url;
-    opt.config_path = cfg;
-    opt.audit_log = log;
-    ck_assert_int_eq(tc_cache_open(&h, &opt), TC_OK);
+    h = open_audited(dir, cfg, log, sizeof(log));
     ck_assert_int_eq(tc_feedback_purge(&removed, h, "MarkerUser55", NULL,
                                        NULL),
                      TC_OK);
@@ -498,25 +510,18 @@ END_TEST
 
 START_TEST(test_audit_api)
 {
-    char *dir = tt_test_dir(), log[512], old[512], url[512], *text = NULL;
+    char *dir = tt_test_dir(), log[512], old[512], *text = NULL;
     tc_item items[3];
     tc_classifier_options co;
     tc_classifier *c = NULL;
     pthread_t th[SETTERS];
     setter st[SETTERS];
-    tc_options opt;
     tc_cache *h;
     int per[SETTERS] = {0};
     lines ls;
 
-    snprintf(log, sizeof(log), "%s/audit.log", dir);
+    h = open_audited(dir, NULL, log, sizeof(log));
     snprintf(old, sizeof(old), "%s/audit.log.1", dir);
-    snprintf(url, sizeof(url), "lmdb://%s/db", dir);
-    tc_options_init(&opt);
-    opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
-    opt.store_url = url;
-    opt.audit_log = log;
-    ck_assert_int_eq(tc_cache_open(&h, &opt), TC_OK);
     memset(items, 0, sizeof(items));
     for (int i = 0; i < 3; i++) {
         items[i].key = i == 0 ? "a" : i == 1 ? "b" : "c";
@@ -592,20 +597,13 @@ END_TEST
  * all 128. */
 START_TEST(test_audit_actor_cut)
 {
-    char *dir = tt_test_dir(), log[512], url[512], actor[160], *text = NULL;
-    tc_options opt;
+    char *dir = tt_test_dir(), log[512], actor[160], *text = NULL;
     tc_cache *h;
     lines ls;
 
     memset(actor, 'a', 127);
     snprintf(actor + 127, sizeof(actor) - 127, "\xc3\xa9tail");
-    snprintf(log, sizeof(log), "%s/audit.log", dir);
-    snprintf(url, sizeof(url), "lmdb://%s/db", dir);
-    tc_options_init(&opt);
-    opt.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
-    opt.store_url = url;
-    opt.audit_log = log;
-    ck_assert_int_eq(tc_cache_open(&h, &opt), TC_OK);
+    h = open_audited(dir, NULL, log, sizeof(log));
     tc_audit_actor(actor);
     ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1,
                                   TC_TTL_DEFAULT),

@@ -96,9 +96,7 @@ START_TEST(test_classify_model_then_l2)
     /* the table for people */
     cli(&r, &h, "classify", "--model", m, "--format", "table", QUESTION);
     expect(&r, 0, NULL, "");
-    ck_assert_ptr_nonnull(strstr(r.out, "intent"));
-    ck_assert_ptr_nonnull(strstr(r.out, "\ncode_generation "));
-    ck_assert_ptr_nonnull(strstr(r.out, " l2 "));
+    expect_out_has(&r, "intent", "\ncode_generation ", " l2 ", NULL);
     run_free(&r);
 }
 END_TEST
@@ -310,6 +308,19 @@ START_TEST(test_classify_usage)
               "python3 x.py", "x");
     cli_check(&h, 2, "", "--model and --backend", "classify", "--model", m,
               "--backend", "exec:cat", "x");
+    cli_check(&h, 2, "", "--backend-version goes with", "classify", "--model",
+              m, "--backend-version", "v2", "x");
+    cli_check(&h, 2, "", "--backend-version: 1 to 100", "classify", "--backend",
+              "exec:cat", "--backend-version", "", "x");
+    cli_check(&h, 2, "", "--backend-timeout", "classify", "--backend",
+              "exec:cat", "--backend-timeout", "0", "x");
+    /* the benchmarks read --model and --backend the same way */
+    cli_check(&h, 2, "", "--model and --backend", "loadtest", "--rps", "1",
+              "--duration", "1", "--model", m, "--backend", "exec:cat");
+    cli_check(&h, 2, "", "--model and --backend", "bench", "classify",
+              "--model", m, "--backend", "exec:cat");
+    cli_check(&h, 2, "", "exec:COMMAND", "bench", "classify", "--backend",
+              "cat");
     cli_check(&h, 2, "", "--format", "classify", "--model", m, "--format",
               "yaml", "x");
     cli_check(&h, 2, "", "--batch", "classify", "--model", m, "--batch", "0",

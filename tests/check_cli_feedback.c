@@ -239,8 +239,8 @@ START_TEST(test_stats_exact)
     run_free(&r);
     cli(&r, &h, "feedback", "stats", "--format", "table");
     expect(&r, 0, NULL, "");
-    ck_assert_ptr_nonnull(strstr(r.out, "accepted.correction    4\n"));
-    ck_assert_ptr_nonnull(strstr(r.out, "pending                2\n"));
+    expect_out_has(&r, "accepted.correction    4\n",
+                   "pending                2\n", NULL);
     ck_assert_ptr_nonnull(
         strstr(r.out, "code_generation  explanation          3\n"));
     run_free(&r);

@@ -108,10 +108,8 @@ START_TEST(test_loadtest_in_process)
     cli(&r, &h, "loadtest", "--rps", "12.5", "--duration", "0.8", "--model", m,
         "--threads", "1", "--hit-ratio", "0");
     expect(&r, 0, NULL, NULL);
-    ck_assert_ptr_nonnull(strstr(r.out, "\nrequests "));
-    ck_assert_ptr_nonnull(strstr(r.out, "\np999_ms "));
-    ck_assert_ptr_nonnull(strstr(r.out, "\nhits            0\n"));
-    ck_assert_ptr_nonnull(strstr(r.out, "\nrequests        10\n"));
+    expect_out_has(&r, "\nrequests ", "\np999_ms ", "\nhits            0\n",
+                   "\nrequests        10\n", NULL);
     run_free(&r);
 }
 END_TEST

@@ -192,10 +192,7 @@ START_TEST(test_bench_classify_table)
     cli(&r, &h, "bench", "classify", "--requests", "40", "--threads", "1");
     expect(&r, 0, NULL, "");
     ck_assert_int_eq(strncmp(r.out, "speedup ", 8), 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "\nscenario "));
-    ck_assert_ptr_nonnull(strstr(r.out, "\ncold "));
-    ck_assert_ptr_nonnull(strstr(r.out, "\nwarm "));
-    ck_assert_ptr_nonnull(strstr(r.out, "\nmixed "));
+    expect_out_has(&r, "\nscenario ", "\ncold ", "\nwarm ", "\nmixed ", NULL);
     ck_assert_ptr_null(strstr(r.out, "_threads"));
     run_free(&r);
 }

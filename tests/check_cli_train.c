@@ -154,10 +154,8 @@ START_TEST(test_model_info)
 
     cli(&r, &h, "model", "info", "--format", "table", m);
     expect(&r, 0, NULL, "");
-    ck_assert_ptr_nonnull(strstr(r.out, "fingerprint "));
-    ck_assert_ptr_nonnull(strstr(r.out, "head intent: single-label, 8"));
-    ck_assert_ptr_nonnull(strstr(r.out, "head techniques: multi-label"));
-    ck_assert_ptr_nonnull(strstr(r.out, "code_generation"));
+    expect_out_has(&r, "fingerprint ", "head intent: single-label, 8",
+                   "head techniques: multi-label", "code_generation", NULL);
     run_free(&r);
 
     /* a damaged file (cut in half) fails cleanly as bad input */
@@ -223,10 +221,8 @@ START_TEST(test_eval)
     /* the table for people */
     cli(&r, &h, "eval", m, TEST_DATA);
     expect(&r, 0, NULL, "");
-    ck_assert_ptr_nonnull(strstr(r.out, "accuracy  0."));
-    ck_assert_ptr_nonnull(strstr(r.out, "macro_f1  0."));
-    ck_assert_ptr_nonnull(strstr(r.out, "precision  recall"));
-    ck_assert_ptr_nonnull(strstr(r.out, "\ncode_generation "));
+    expect_out_has(&r, "accuracy  0.", "macro_f1  0.", "precision  recall",
+                   "\ncode_generation ", NULL);
     run_free(&r);
 
     /* bad lines are named and skipped; the others are evaluated */

@@ -225,23 +225,16 @@ static int none_in(char **a, size_t na, char **b, size_t nb)
 START_TEST(test_consume_two_consumers)
 {
     tc__store *st = fr_start(0);
-    tc__err err = {""};
     char **ia, **ra, **ib, **rb, **ic, **rc_;
     size_t na, nb, nc;
     recs r;
 
     /* Nothing stored yet: nothing to consume, and no error. */
-    ck_assert_int_eq(
-        tc__fb_redis_ops.consume(st, "a", 4, 60000, &ia, &ra, &na, &err),
-        TC_OK);
+    na = fr_consume(st, "a", 4, 60000, &ia, &ra);
     ck_assert_uint_eq(na, 0);
     fr_put_new(st, &r, 10, 0);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.consume(st, "a", 4, 60000, &ia, &ra, &na, &err),
-        TC_OK);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.consume(st, "b", 100, 60000, &ib, &rb, &nb, &err),
-        TC_OK);
+    na = fr_consume(st, "a", 4, 60000, &ia, &ra);
+    nb = fr_consume(st, "b", 100, 60000, &ib, &rb);
     ck_assert_uint_eq(na, 4);
     ck_assert_uint_eq(nb, 6);
     /* Queue order, record ids (not stream ids) and their records. */
@@ -254,16 +247,12 @@ START_TEST(test_consume_two_consumers)
     }
     ck_assert(none_in(ia, na, ib, nb));
     fr_queue_is(st, 10, 10, 0);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.ack(st, (const char *const *)ia, na, &err), TC_OK);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.ack(st, (const char *const *)ib, nb, &err), TC_OK);
+    fr_ack(st, ia, na);
+    fr_ack(st, ib, nb);
     /* Acknowledged twice, or never delivered: harmless. */
-    ck_assert_int_eq(
-        tc__fb_redis_ops.ack(st, (const char *const *)ib, nb, &err), TC_OK);
+    fr_ack(st, ib, nb);
     fr_queue_is(st, 10, 0, 0);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.consume(st, "a", 100, 1, &ic, &rc_, &nc, &err), TC_OK);
+    nc = fr_consume(st, "a", 100, 1, &ic, &rc_);
     ck_assert_uint_eq(nc, 0);
     fr_batch_free(ia, ra, na);
     fr_batch_free(ib, rb, nb);
@@ -274,30 +263,22 @@ END_TEST
 START_TEST(test_claim_idle)
 {
     tc__store *st = fr_start(0);
-    tc__err err = {""};
     char **ia, **ra, **ib, **rb;
     size_t na, nb;
     recs r;
 
     fr_put_new(st, &r, 5, 0);
     /* "dead" takes them all and never acknowledges. */
-    ck_assert_int_eq(
-        tc__fb_redis_ops.consume(st, "dead", 10, 300, &ia, &ra, &na, &err),
-        TC_OK);
+    na = fr_consume(st, "dead", 10, 300, &ia, &ra);
     ck_assert_uint_eq(na, 5);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.consume(st, "live", 10, 300, &ib, &rb, &nb, &err),
-        TC_OK);
+    nb = fr_consume(st, "live", 10, 300, &ib, &rb);
     ck_assert_uint_eq(nb, 0); /* with a consumer that may be working */
     tt_sleep_ms(400);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.consume(st, "live", 10, 300, &ib, &rb, &nb, &err),
-        TC_OK);
+    nb = fr_consume(st, "live", 10, 300, &ib, &rb);
     ck_assert_uint_eq(nb, 5);
     ck_assert(all_in(ia, na, ib, nb));
     fr_queue_is(st, 5, 5, 0);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.ack(st, (const char *const *)ib, nb, &err), TC_OK);
+    fr_ack(st, ib, nb);
     fr_queue_is(st, 5, 0, 0);
     fr_batch_free(ia, ra, na);
     fr_batch_free(ib, rb, nb);
@@ -320,11 +301,8 @@ START_TEST(test_stats_fields)
     fr_put_new(st, &r, 12, 0);
     /* No consumer yet: everything is queued. */
     fr_queue_is(st, 12, 0, 12);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.consume(st, "c", 5, 60000, &ids, &rec, &n, &err),
-        TC_OK);
-    ck_assert_int_eq(
-        tc__fb_redis_ops.ack(st, (const char *const *)ids, 2, &err), TC_OK);
+    n = fr_consume(st, "c", 5, 60000, &ids, &rec);
+    fr_ack(st, ids, 2);
     ck_assert_int_eq(tc__fb_redis_ops.stats(st, &s, &err), TC_OK);
     ck_assert_uint_eq(s.kept, 12);
     ck_assert_uint_eq(s.pending, 3);

@@ -234,11 +234,7 @@ static int host_fn(char **json, const char *text, size_t len, void *ud)
     (void)len;
     snprintf(buf, sizeof(buf), "{\"intent\":\"%s\",\"confidence\":0.9}",
              (const char *)ud);
-    if (!(*json = tc_malloc(strlen(buf) + 1))) {
-        return TC_ENOMEM;
-    }
-    strcpy(*json, buf);
-    return TC_OK;
+    return tt_host_reply(json, buf);
 }
 
 static tc_classifier *open_ab(tc_cache *h, tc_model *control, tc_model *cand)

@@ -361,40 +361,30 @@ static void expect_bad_option(const tc_train_options *o, const char *what)
                   tc_errmsg());
 }
 
+/* The small options, changed by the assignments to o that follow what
+ * (which names the case), must be refused. */
+#define BAD_OPTION(what, ...)                                                  \
+    do {                                                                       \
+        mf_small_options(&o);                                                  \
+        __VA_ARGS__;                                                           \
+        expect_bad_option(&o, what);                                           \
+    } while (0)
+
 START_TEST(test_bad_options)
 {
     const char *d = "{\"text\": \"a\", \"intent\": \"x\"}";
     tc_train_options o;
     tc_model *m = NULL;
 
-    mf_small_options(&o);
-    o.dim = 5000;
-    expect_bad_option(&o, "dim 5000");
-    mf_small_options(&o);
-    o.minn = 5;
-    o.maxn = 3;
-    expect_bad_option(&o, "minn above maxn");
-    mf_small_options(&o);
-    o.maxn = 17;
-    expect_bad_option(&o, "maxn 17");
-    mf_small_options(&o);
-    o.word_ngrams = 9;
-    expect_bad_option(&o, "word_ngrams 9");
-    mf_small_options(&o);
-    o.epochs = 10001;
-    expect_bad_option(&o, "epochs 10001");
-    mf_small_options(&o);
-    o.buckets = TC__MAX_BUCKETS + 1;
-    expect_bad_option(&o, "buckets 2^26 + 1");
-    mf_small_options(&o);
-    o.lr = 100.5;
-    expect_bad_option(&o, "lr 100.5");
-    mf_small_options(&o);
-    o.lr = NAN;
-    expect_bad_option(&o, "lr NaN");
-    mf_small_options(&o);
-    o.version = 0;
-    expect_bad_option(&o, "version 0");
+    BAD_OPTION("dim 5000", o.dim = 5000);
+    BAD_OPTION("minn above maxn", o.minn = 5, o.maxn = 3);
+    BAD_OPTION("maxn 17", o.maxn = 17);
+    BAD_OPTION("word_ngrams 9", o.word_ngrams = 9);
+    BAD_OPTION("epochs 10001", o.epochs = 10001);
+    BAD_OPTION("buckets 2^26 + 1", o.buckets = TC__MAX_BUCKETS + 1);
+    BAD_OPTION("lr 100.5", o.lr = 100.5);
+    BAD_OPTION("lr NaN", o.lr = NAN);
+    BAD_OPTION("version 0", o.version = 0);
 
     /* character n-grams off, words only: still a model */
     mf_small_options(&o);

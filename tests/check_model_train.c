@@ -664,7 +664,6 @@ START_TEST(test_oos_label)
     size_t len;
     char *data = with_oos(c, &s, &len), *js = NULL;
     tc_train_options o;
-    tc_options co;
     tc_classifier_options clo;
     tc_classifier *cl = NULL;
     tc_cache *h = NULL;
@@ -696,10 +695,7 @@ START_TEST(test_oos_label)
                   rejected);
 
     /* through the cache, a text the model gives "oos" is "unknown" */
-    tc_options_init(&co);
-    co.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
-    co.store_url = "memory:";
-    ck_assert_int_eq(tc_cache_open(&h, &co), TC_OK);
+    h = tt_open_memory(0);
     tc_classifier_options_init(&clo);
     clo.model = m;
     ck_assert_int_eq(tc_classifier_open(&cl, h, &clo), TC_OK);

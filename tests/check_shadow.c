@@ -58,11 +58,7 @@ static int host_fn(char **json, const char *text, size_t len, void *ud)
     }
     snprintf(buf, sizeof(buf), "{\"intent\":\"%s\",\"confidence\":0.9}",
              beta ? "beta" : "alpha");
-    if (!(*json = tc_malloc(strlen(buf) + 1))) {
-        return TC_ENOMEM;
-    }
-    strcpy(*json, buf);
-    return TC_OK;
+    return tt_host_reply(json, buf);
 }
 
 static char *dir;

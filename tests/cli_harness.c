@@ -268,6 +268,19 @@ void cli_check_out_run(const how *h, const char *has, const char *hides, ...)
     run_free(&r);
 }
 
+void expect_out_has(const run *r, ...)
+{
+    const char *part;
+    va_list ap;
+
+    va_start(ap, r);
+    while ((part = va_arg(ap, const char *)) != NULL) {
+        ck_assert_msg(strstr(r->out, part), "stdout lacks \"%s\": %s", part,
+                      r->out);
+    }
+    va_end(ap);
+}
+
 void expect(const run *r, int code, const char *out, const char *err_part)
 {
     ck_assert_msg(r->code == code,

@@ -82,6 +82,10 @@ void cli_check_out_run(const how *h, const char *has, const char *hides, ...);
  * anything, "": empty), with the run's output in the failure message. */
 void expect(const run *r, int code, const char *out, const char *err_part);
 
+/* Asserts that the run's stdout holds each of the strings (a list ended
+ * by NULL), naming the first one missing with the output. */
+void expect_out_has(const run *r, ...);
+
 /* A usage-style failure: the code, nothing on stdout, and one
  * "tutorcache: " diagnostic mentioning part (NULL: anything). */
 void expect_diag(const run *r, int code, const char *part);

@@ -176,6 +176,27 @@ void fr_queue_is(tc__store *st, uint64_t kept, uint64_t pending,
     tc__fb_stats_release(&s);
 }
 
+size_t fr_consume(tc__store *st, const char *who, size_t max,
+                  int64_t claim_idle_ms, char ***ids, char ***rec)
+{
+    tc__err err = {""};
+    size_t n = 0;
+
+    ck_assert_msg(tc__fb_redis_ops.consume(st, who, max, claim_idle_ms, ids,
+                                           rec, &n, &err) == TC_OK,
+                  "consume as %s: %s", who, err.msg);
+    return n;
+}
+
+void fr_ack(tc__store *st, char **ids, size_t n)
+{
+    tc__err err = {""};
+
+    ck_assert_msg(tc__fb_redis_ops.ack(st, (const char *const *)ids, n, &err) ==
+                      TC_OK,
+                  "ack: %s", err.msg);
+}
+
 void fr_batch_free(char **ids, char **rec, size_t n)
 {
     tc__fb_strings_free(ids, n);

@@ -75,6 +75,15 @@ uint64_t fr_count_of(const tc__fb_stats *st, const char *name);
 void fr_queue_is(tc__store *st, uint64_t kept, uint64_t pending,
                  uint64_t queued);
 
+/* Consumes up to max records as consumer who (claiming those another
+ * consumer left idle for claim_idle_ms), asserting TC_OK: how many came,
+ * their ids and records in *ids and *rec (fr_batch_free). */
+size_t fr_consume(tc__store *st, const char *who, size_t max,
+                  int64_t claim_idle_ms, char ***ids, char ***rec);
+
+/* Acknowledges the first n of ids, asserting TC_OK. */
+void fr_ack(tc__store *st, char **ids, size_t n);
+
 /* Frees a consumed batch: its n ids and n records. */
 void fr_batch_free(char **ids, char **rec, size_t n);
 

@@ -76,6 +76,7 @@ void suite_feedback_queue(Suite *su);  /* check_feedback_queue.c: queue,
                                           retention, threads */
 void suite_feedback_spool(Suite *su);  /* check_feedback_spool.c */
 Suite *suite_cli_perf(void);           /* check_cli_perf.c: bench classify */
+Suite *suite_bench_scripts(void);      /* check_bench_scripts.c: bench scripts */
 void suite_cli_loadtest(Suite *s);     /* check_cli_loadtest.c: loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
 void suite_cli_fb_analytics(Suite *s); /* check_cli_fb_analytics.c */
@@ -134,7 +135,16 @@ int tt_under_valgrind(void);
 /* Milliseconds of a monotonic clock, and a sleep of ms milliseconds that
  * a signal does not cut short. */
 int64_t tt_now_ms(void);
+/* How a host classifier of the tests hands back its answer: *json a
+ * tc_malloc'd copy of answer; TC_OK, or TC_ENOMEM. */
+int tt_host_reply(char **json, const char *answer);
+
 /* A host classifier (tc_classifier_options.fn) that answers every text
+ * with the JSON of its fn_userdata (a const char *, a result as a host
+ * model gives it); TC_ENOMEM when the copy cannot be allocated. */
+int tt_host_answer(char **json, const char *text, size_t len, void *ud);
+
+/* A host classifier that answers every text
  * {"intent":"explanation","confidence":0.7}. */
 int tt_host_explains(char **json, const char *text, size_t len, void *ud);
 

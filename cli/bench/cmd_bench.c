@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench/cache_bench.h"
+#include "answerer.h"
 #include "exec_backend.h"
 
 const char cli_help_bench[] =
@@ -333,7 +334,6 @@ enum {
     OPT_JSON,
     OPT_EQUAL_WORK,
     OPT_ROUNDS,
-    OPT_BACKEND,
     OPT_TEXTS,
     OPT_HIT_RATIO
 };
@@ -358,16 +358,18 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
         {"json", no_argument, NULL, OPT_JSON},
         {"equal-work", no_argument, NULL, OPT_EQUAL_WORK},
         {"rounds", required_argument, NULL, OPT_ROUNDS},
-        {"model", required_argument, NULL, 'm'},
-        {"backend", required_argument, NULL, OPT_BACKEND},
+        CLI_ANSWERER_LONGS,
         {"texts", required_argument, NULL, OPT_TEXTS},
         {"hit-ratio", required_argument, NULL, OPT_HIT_RATIO},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const cli_ctx *ctx = b->ctx;
     const char *cache_only = NULL, *classify_only = NULL;
+    cli_answerer a;
     long long v;
     int opt, rc;
+
+    cli_answerer_init(&a, 0);
 
     while ((opt = cli_getopt(ctx, argc, argv, "m:h", longs)) != -1) {
         switch (opt) {
@@ -386,24 +388,24 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             cache_only = "--seconds";
             break;
         case OPT_THREADS:
-            if (cli_parse_int(optarg, 1, MAX_THREADS, &v) != 0) {
-                return cli_usage(ctx, "--threads: \"%s\" is not in 1-%d",
-                                 optarg, MAX_THREADS);
+            if ((rc = cli_opt_int(ctx, "--threads", optarg, 1, MAX_THREADS,
+                                  &v)) != CLI_OK) {
+                return rc;
             }
             b->threads = (int)v;
             break;
         case OPT_KEYS:
-            if (cli_parse_int(optarg, 1, MAX_KEYS, &v) != 0) {
-                return cli_usage(ctx, "--keys: \"%s\" is not in 1-%lld", optarg,
-                                 MAX_KEYS);
+            if ((rc = cli_opt_int(ctx, "--keys", optarg, 1, MAX_KEYS, &v)) !=
+                CLI_OK) {
+                return rc;
             }
             b->nkeys = (size_t)v;
             cache_only = "--keys";
             break;
         case OPT_VALUE_BYTES:
-            if (cli_parse_int(optarg, 1, MAX_VALUE_BYTES, &v) != 0) {
-                return cli_usage(ctx, "--value-bytes: \"%s\" is not in 1-%lld",
-                                 optarg, MAX_VALUE_BYTES);
+            if ((rc = cli_opt_int(ctx, "--value-bytes", optarg, 1,
+                                  MAX_VALUE_BYTES, &v)) != CLI_OK) {
+                return rc;
             }
             b->value_bytes = (size_t)v;
             cache_only = "--value-bytes";
@@ -416,9 +418,9 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             cache_only = "--equal-work";
             break;
         case OPT_ROUNDS:
-            if (cli_parse_int(optarg, 1, 1000, &v) != 0) {
-                return cli_usage(ctx, "--rounds: \"%s\" is not in 1-1000",
-                                 optarg);
+            if ((rc = cli_opt_int(ctx, "--rounds", optarg, 1, 1000, &v)) !=
+                CLI_OK) {
+                return rc;
             }
             b->rounds = (int)v;
             cache_only = "--rounds";
@@ -428,16 +430,14 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
             classify_only = "--texts";
             break;
         case OPT_HIT_RATIO:
-            if (cli_parse_number(optarg, &co->hit_ratio) != 0 ||
-                co->hit_ratio < 0 || co->hit_ratio > 1) {
-                return cli_usage(ctx, "--hit-ratio: \"%s\" is not in 0-1",
-                                 optarg);
+            if ((rc = cli_opt_share(ctx, "--hit-ratio", optarg,
+                                    &co->hit_ratio)) != CLI_OK) {
+                return rc;
             }
             classify_only = "--hit-ratio";
             break;
         default: /* -m, --backend; -h: done, successfully */
-            if ((rc = cli_opt_model(ctx, opt, OPT_BACKEND, &co->model,
-                                    &co->backend)) != CLI_OK) {
+            if ((rc = cli_answerer_option(ctx, opt, &a)) != CLI_OK) {
                 return rc;
             }
             classify_only = opt == 'm' ? "--model" : "--backend";
@@ -459,9 +459,11 @@ static int parse_args(bench *b, bench_classify_opts *co, int *subject, int argc,
         if (cache_only) {
             return cli_usage(ctx, "%s is an option of bench cache", cache_only);
         }
-        if (co->model && co->backend) {
-            return cli_usage(ctx, "--model and --backend: one or the other");
+        if ((rc = cli_answerer_check(ctx, &a)) != CLI_OK) {
+            return rc;
         }
+        co->model = a.model;
+        co->backend = a.backend;
         if (b->requests > BENCH_CLASSIFY_MAX_REQUESTS) {
             return cli_usage(ctx, "--requests: at most %lld for bench classify",
                              BENCH_CLASSIFY_MAX_REQUESTS);

@@ -116,7 +116,8 @@ const char cli_help_loadtest[] =
 typedef struct lt_opts {
     double rps, duration, hit_ratio;
     int threads, json, allow_remote;
-    const char *texts, *model, *backend, *url;
+    const char *texts, *url;
+    cli_answerer a; /* in process: --model or --backend */
 } lt_opts;
 
 struct lt;
@@ -535,8 +536,8 @@ static int run(cli_ctx *ctx, lt *l)
         goto done;
     }
     if (!o->url &&
-        (rc = perf_classifier_open(&l->pc, ctx, "loadtest", o->model,
-                                   o->backend, o->threads, 0)) != CLI_OK) {
+        (rc = perf_classifier_open(&l->pc, ctx, "loadtest", o->a.model,
+                                   o->a.backend, o->threads, 0)) != CLI_OK) {
         goto done;
     }
     /* repeats draw from the texts of earlier requests: at the start the
@@ -581,7 +582,6 @@ enum {
     OPT_THREADS,
     OPT_TEXTS,
     OPT_HIT_RATIO,
-    OPT_BACKEND,
     OPT_URL,
     OPT_ALLOW_REMOTE,
     OPT_JSON
@@ -595,8 +595,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"texts", required_argument, NULL, OPT_TEXTS},
         {"hit-ratio", required_argument, NULL, OPT_HIT_RATIO},
-        {"model", required_argument, NULL, 'm'},
-        {"backend", required_argument, NULL, OPT_BACKEND},
+        CLI_ANSWERER_LONGS,
         {"url", required_argument, NULL, OPT_URL},
         {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
         {"json", no_argument, NULL, OPT_JSON},
@@ -624,9 +623,9 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
             }
             break;
         case OPT_THREADS:
-            if (cli_parse_int(optarg, 1, MAX_THREADS, &v) != 0) {
-                return cli_usage(ctx, "--threads: \"%s\" is not in 1-%d",
-                                 optarg, MAX_THREADS);
+            if ((rc = cli_opt_int(ctx, "--threads", optarg, 1, MAX_THREADS,
+                                  &v)) != CLI_OK) {
+                return rc;
             }
             o->threads = (int)v;
             break;
@@ -634,10 +633,9 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
             o->texts = optarg;
             break;
         case OPT_HIT_RATIO:
-            if (cli_parse_number(optarg, &o->hit_ratio) != 0 ||
-                o->hit_ratio < 0 || o->hit_ratio > 1) {
-                return cli_usage(ctx, "--hit-ratio: \"%s\" is not in 0-1",
-                                 optarg);
+            if ((rc = cli_opt_share(ctx, "--hit-ratio", optarg,
+                                    &o->hit_ratio)) != CLI_OK) {
+                return rc;
             }
             break;
         case OPT_URL:
@@ -650,8 +648,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
             o->json = 1;
             break;
         default:
-            if ((rc = cli_opt_model(ctx, opt, OPT_BACKEND, &o->model,
-                                    &o->backend)) != CLI_OK) {
+            if ((rc = cli_answerer_option(ctx, opt, &o->a)) != CLI_OK) {
                 return rc;
             }
             break;
@@ -663,13 +660,13 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, lt_opts *o)
     if (o->rps <= 0 || o->duration <= 0) {
         return cli_usage(ctx, "--rps and --duration are required");
     }
-    if (o->model && o->backend) {
-        return cli_usage(ctx, "--model and --backend: one or the other");
+    if ((rc = cli_answerer_check(ctx, &o->a)) != CLI_OK) {
+        return rc;
     }
     if (o->allow_remote && !o->url) {
         return cli_usage(ctx, "--allow-remote goes with --url");
     }
-    if (o->url && (o->model || o->backend)) {
+    if (o->url && (o->a.model || o->a.backend)) {
         return cli_usage(ctx, "--url: the service has its own model; "
                               "--model and --backend are for runs in process");
     }

@@ -341,7 +341,7 @@ int perf_classifier_open(perf_classifier *pc, cli_ctx *ctx, const char *who,
 {
     tc_classifier_options co;
     tc_options saved = ctx->opt;
-    char errbuf[512], fp[33], *path = NULL;
+    char fp[33];
     int rc;
 
     memset(pc, 0, sizeof(*pc));
@@ -361,32 +361,18 @@ int perf_classifier_open(perf_classifier *pc, cli_ctx *ctx, const char *who,
         return cli_fail(pc->h, rc, who);
     }
     tc_classifier_options_init(&co);
+    pc->a.model = model;
+    pc->a.backend = backend;
+    pc->a.timeout_ms = EXEC_BACKEND_TIMEOUT_MS;
+    if ((rc = cli_answerer_open(&pc->a, pc->h, who, &co)) != CLI_OK) {
+        return rc;
+    }
     if (backend) {
-        if (exec_backend_open(&pc->backend, backend, EXEC_BACKEND_TIMEOUT_MS,
-                              errbuf, sizeof(errbuf)) != 0) {
-            cli_err("%s: %s", who, errbuf);
-            return CLI_FAIL;
-        }
-        exec_backend_version(pc->version, sizeof(pc->version), backend);
         snprintf(pc->what, sizeof(pc->what), "exec:%s", backend);
-        co.fn = exec_backend_classify;
-        co.fn_userdata = pc->backend;
-        co.fn_version = pc->version;
     } else {
-        if ((rc = cli_model_path(pc->h, model, who, "use --backend exec:COMMAND",
-                                 &path)) != CLI_OK) {
-            return rc;
-        }
-        rc = cli_model_load(path, &pc->model);
-        if (rc == CLI_OK) {
-            tc_model_fingerprint(fp, pc->model);
-            snprintf(pc->what, sizeof(pc->what), "model %s (%s)", path, fp);
-        }
-        free(path);
-        if (rc != CLI_OK) {
-            return rc;
-        }
-        co.model = pc->model;
+        tc_model_fingerprint(fp, pc->a.m);
+        snprintf(pc->what, sizeof(pc->what), "model %s (%s)", pc->a.model_path,
+                 fp);
     }
     if ((rc = tc_classifier_open(&pc->c, pc->h, &co)) != TC_OK) {
         return cli_fail(pc->h, rc, who);
@@ -397,8 +383,7 @@ int perf_classifier_open(perf_classifier *pc, cli_ctx *ctx, const char *who,
 void perf_classifier_close(perf_classifier *pc)
 {
     tc_classifier_close(pc->c);
-    exec_backend_close(pc->backend);
-    tc_model_free(pc->model);
+    cli_answerer_close(&pc->a);
     tc_cache_close(pc->h);
     memset(pc, 0, sizeof(*pc));
 }

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "answerer.h"
 #include "cli.h"
-#include "exec_backend.h"
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t perf_now_ns(void);
@@ -52,10 +52,8 @@ size_t perf_text(const perf_texts *t, size_t i, char *buf);
 
 typedef struct perf_classifier {
     tc_cache *h;
-    tc_model *model;
-    exec_backend *backend;
+    cli_answerer a; /* what answers: the model or the backend */
     tc_classifier *c;
-    char version[160];
     char what[1200]; /* "model PATH (FINGERPRINT)" or "exec:COMMAND" */
 } perf_classifier;
 
