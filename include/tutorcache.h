@@ -1069,7 +1069,7 @@ typedef struct tc_result {
  * classifies without caching. An L2 failure is never an error here: the
  * model answers. The L2 keeps the answer as JSON; this process's L1
  * keeps the JSON, a NUL and the result decoded, so that a hit parses
- * nothing (about 1,800 instructions): tc_cache_get on the classifier's
+ * nothing (about 1,900 instructions): tc_cache_get on the classifier's
  * namespace reads it there as a C string whose len counts both. A hit
  * skips the lookup of the text's correction while this process's L1
  * still remembers that there is none (no correction stored or heard of,
