@@ -499,6 +499,56 @@ START_TEST(test_served_memory)
 }
 END_TEST
 
+/* A host model whose intent is the text itself: as many intents as
+ * texts. */
+static int echo(char **json, const char *text, size_t len, void *ud)
+{
+    char buf[96];
+
+    (void)ud;
+    snprintf(buf, sizeof(buf), "{\"intent\":\"%.*s\",\"confidence\":0.9}",
+             (int)(len < 40 ? len : 40), text);
+    if (!(*json = tc_malloc(strlen(buf) + 1))) {
+        return TC_ENOMEM;
+    }
+    strcpy(*json, buf);
+    return TC_OK;
+}
+
+/* memory: keeps many pairs over several reads, each counted once. */
+START_TEST(test_served_memory_many)
+{
+    tc_classifier_options co;
+    tc_classifier *c = NULL;
+    tc_cache *h;
+    cJSON *root;
+    char text[32];
+    bk b;
+
+    bk_start(&b, BK_MEMORY);
+    h = bk_open(&b);
+    tc_classifier_options_init(&co);
+    co.fn = echo;
+    co.fn_version = "v1";
+    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 600; i++) {
+            snprintf(text, sizeof(text), "i%d", i);
+            served_n(c, text, 1, round ? TC_SOURCE_L1 : TC_SOURCE_MODEL);
+        }
+        root = counts_of(h);
+        EXPECT(root, "classifications", 600 * (round + 1));
+        EXPECT(root, "misses", 600);
+        ck_assert_int_eq(
+            cJSON_GetArraySize(cJSON_GetObjectItem(root, "intents")), 600);
+        cJSON_Delete(root);
+    }
+    tc_classifier_close(c);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
 /*
  * A Redis that is down: a flush and a read fail as unreachable and the
  * log says so, the counts stay in the process; back up, a flush sends
@@ -568,6 +618,7 @@ Suite *suite_served(void)
     tcase_add_loop_test(tc, test_served_trim, 0, nk);
     tcase_add_test(tc, test_served_off);
     tcase_add_test(tc, test_served_memory);
+    tcase_add_test(tc, test_served_memory_many);
     tcase_add_test(tc, test_served_store_down);
     suite_add_tcase(s, tc);
     return s;

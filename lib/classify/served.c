@@ -309,23 +309,27 @@ static int pend_add(tc__served *s, const slot *e, int64_t day, uint64_t n)
 }
 
 /* Empties the pending table, but for the counts of the days from keep
- * on (keep 0: none is kept). */
+ * on (keep 0: none is kept), which stay in a table of the same size. */
 static void pend_clear(tc__served *s, int64_t keep)
 {
     pend *was = s->pend;
     size_t cap = s->cap;
 
-    s->pend = NULL;
-    s->cap = 0;
     s->npend = 0;
+    s->pend = keep > 0 && cap ? tc__calloc(cap, sizeof(*s->pend)) : NULL;
+    s->cap = s->pend ? cap : 0;
     for (size_t i = 0; i < cap; i++) {
-        if (keep > 0 && was[i].how && was[i].day >= keep &&
-            (s->cap || pend_grow(s) == 0)) {
+        if (s->pend && was[i].how && was[i].day >= keep) {
             s->pend[pend_index(s, was[i].h, was[i].day)] = was[i];
             s->npend++;
-        } else {
-            tc__free(was[i].model);
+            continue;
         }
+        if (was[i].how && keep > 0 && was[i].day >= keep) {
+            /* no memory for the table that keeps them */
+            atomic_fetch_add_explicit(&s->dropped, was[i].n,
+                                      memory_order_relaxed);
+        }
+        tc__free(was[i].model);
     }
     tc__free(was);
 }
