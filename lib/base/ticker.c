@@ -73,7 +73,7 @@ int tc__ticker_start(tc__ticker **out, int64_t period_ms, void (*fn)(void *),
     t->ud = ud;
     if (pthread_create(&t->thread, NULL, run, t) != 0) {
         ticker_free(t);
-        return tc__fail(TC_EINTERNAL, "no thread");
+        return tc__fail(TC_EINTERNAL, "no thread for the counts' flush");
     }
     *out = t;
     return TC_OK;

@@ -246,6 +246,7 @@ int tc__popular_open(tc__popular **out, tc__cache *cache)
     const tc__config *cfg = tc__cache_config(cache);
     tc__store *st = tc__cache_store(cache);
     tc__popular *p;
+    int rc;
 
     *out = NULL;
     if (!cfg->track_popular) {
@@ -273,10 +274,10 @@ int tc__popular_open(tc__popular **out, tc__cache *cache)
         pop_free(p);
         return tc__fail(TC_ENOMEM, "out of memory");
     }
-    if (tc__ticker_start(&p->tick, TC__POP_FLUSH_MS, flush_tick, p) !=
+    if ((rc = tc__ticker_start(&p->tick, TC__POP_FLUSH_MS, flush_tick, p)) !=
         TC_OK) {
         pop_free(p);
-        return tc__fail(TC_EINTERNAL, "popular: no thread");
+        return rc; /* TC_ENOMEM or TC_EINTERNAL, recorded */
     }
     *out = p;
     return TC_OK;

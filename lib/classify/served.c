@@ -494,6 +494,7 @@ int tc__served_open(tc__served **out, tc__cache *fbcache)
     const tc__config *cfg = tc__cache_config(fbcache);
     tc__store *st = tc__cache_store(fbcache);
     tc__served *s;
+    int rc;
 
     *out = NULL;
     if (!cfg->count_intents) {
@@ -510,10 +511,10 @@ int tc__served_open(tc__served **out, tc__cache *fbcache)
     s->st = st && st->ops->tally_add ? st : NULL;
     s->retention_ms = cfg->fb_retention_ms;
     s->trimmed = -1;
-    if (s->st && tc__ticker_start(&s->tick, TC__SERVED_FLUSH_MS, flush_tick,
-                                  s) != TC_OK) {
+    if (s->st && (rc = tc__ticker_start(&s->tick, TC__SERVED_FLUSH_MS,
+                                        flush_tick, s)) != TC_OK) {
         served_free(s);
-        return tc__fail(TC_EINTERNAL, "served: no thread");
+        return rc; /* TC_ENOMEM or TC_EINTERNAL, recorded */
     }
     *out = s;
     return TC_OK;
