@@ -304,6 +304,11 @@ bench-seal: all
 bench-shadow: all
 	CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" bench/shadow.sh $(BUILD)
 
+# The feedback report over many records, against their export.
+.PHONY: bench-report
+bench-report: all
+	bench/report.sh $(BUILD)
+
 # Cache warming: `tutorcache warm` in texts/s on Redis and LMDB, beside
 # classify of the same file and the model alone.
 .PHONY: bench-warm
@@ -379,6 +384,7 @@ help:
 	@echo "make bench-corrections  corrections remembered against retrained (bench/corrections.sh)"
 	@echo "make bench-seal  the cost of encryption at rest on L2 gets and sets (bench/seal.sh)"
 	@echo "make bench-shadow  the cost of shadow checks on an L1 hit (bench/shadow.sh)"
+	@echo "make bench-report  the feedback report over REPORT_N records, against their export (bench/report.sh)"
 	@echo "make bench-warm  tutorcache warm in texts/s on Redis and LMDB (bench/warm.sh)"
 	@echo "make bench-report-png  docs/feedback-report.png, the feedback report by headless Chromium"
 	@echo "make bench-chaos  errors, slow calls and lost feedback under Redis faults (CHAOS_SECONDS=60)"

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arm_models.h"
 #include "cmd_feedback.h"
 #include "cmd_feedback_io.h"
-#include "feedback_analytics.h"
-#include "feedback_counts.h"
 #include "feedback_common.h"
+#include "feedback_counts.h"
 #include "feedback_report.h"
 #include "learn.h"
 
@@ -475,6 +475,27 @@ static void warn_at_risk(const cJSON *root)
     }
 }
 
+/* The library's analytics of h's records, naming am's arms, as a tree;
+ * CLI_OK, or the exit code after a message. */
+static int analytics_of(tc_cache *h, const cli_arm_models *am, cJSON **out)
+{
+    tc_report_options o;
+    char *text = NULL;
+    int rc;
+
+    cli_arm_models_options(&o, am);
+    if ((rc = tc_feedback_analytics_json(&text, h, &o)) != TC_OK) {
+        return cli_fail(h, rc, "feedback stats");
+    }
+    *out = cJSON_Parse(text);
+    tc_free(text);
+    if (!*out) {
+        cli_err("feedback stats: out of memory");
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
 static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -536,7 +557,7 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         cJSON_Delete(cfg);
     }
     if ((rc = cli_arm_models_open(&am, h, given, cand)) != CLI_OK ||
-        (rc = cli_feedback_analytics(h, &am, &analytics)) != CLI_OK ||
+        (rc = analytics_of(h, &am, &analytics)) != CLI_OK ||
         (rc = cli_feedback_counts_join(h, analytics)) != CLI_OK) {
         cJSON_Delete(analytics);
         free(model);

@@ -86,6 +86,10 @@ static const char usage_text[] =
     "                                       when it holds the record "
     "already)\n"
     "  GET  /api/v1/intents/feedback/stats  feedback counts\n"
+    "  GET  /api/v1/intents/feedback/report the feedback report: one HTML\n"
+    "                                       page (text/html), inline SVG\n"
+    "                                       charts, the A/B arms' models,\n"
+    "                                       this process's shadow checks\n"
     "  GET  /metrics                        Prometheus text format\n"
     "  GET  /health                         {\"status\", \"store\", "
     "\"store_up\", \"model\",\n"
@@ -101,7 +105,7 @@ static const char usage_text[] =
     "Errors are JSON {\"error\": name, \"field\", \"detail\"}: 400 for a bad\n"
     "body (bad_json, invalid_utf8, missing_field, invalid_field,\n"
     "invalid_text, invalid_feedback), 404, 405 (with Allow), 413 for a\n"
-    "body over 1 MiB, 503 when feedback cannot be stored.\n";
+    "body over 1 MiB, 503 when feedback cannot be stored or read.\n";
 
 /* The options: a string of their own, for C's bound on a literal. */
 static const char usage_options[] =

@@ -36,6 +36,7 @@ enum svc_route {
     SVC_METRICS,
     SVC_HEALTH,
     SVC_WARM,
+    SVC_REPORT,
     SVC_UNKNOWN,
     SVC_NROUTES
 };
@@ -230,6 +231,18 @@ void svc_http_metrics(const svc *s, svc_buf *b);
 
 /* Answers r, whose route is known and whose body is complete. */
 enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r);
+
+/* Whether the store keeps feedback (not memory:), and the 503 that says
+ * it does not. */
+int svc_durable_store(const svc *s);
+enum MHD_Result svc_no_feedback_store(struct MHD_Connection *conn,
+                                      svc_req *r);
+
+/* ---- the feedback report (service_report.c) ---- */
+
+/* GET /api/v1/intents/feedback/report: the page, naming the A/B arms'
+ * models; 503 when the store cannot be read or keeps no feedback. */
+enum MHD_Result svc_report(svc *s, struct MHD_Connection *conn, svc_req *r);
 
 /* ---- cache warming (service_warm.c) ---- */
 

@@ -295,13 +295,13 @@ static const char *rejected_field(const char *msg, const cJSON *root)
     return NULL;
 }
 
-static int durable_store(const svc *s)
+int svc_durable_store(const svc *s)
 {
     return strcmp(tc_cache_store_kind(s->cache), "memory") != 0;
 }
 
-static enum MHD_Result no_feedback_store(struct MHD_Connection *conn,
-                                         svc_req *r)
+enum MHD_Result svc_no_feedback_store(struct MHD_Connection *conn,
+                                      svc_req *r)
 {
     return svc_reply_error(
         conn, r, 503, "feedback_unavailable", NULL,
@@ -354,9 +354,9 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
     if (!(root = body_object(conn, r, &ret))) {
         return ret;
     }
-    if (!durable_store(s)) {
+    if (!svc_durable_store(s)) {
         cJSON_Delete(root);
-        return no_feedback_store(conn, r);
+        return svc_no_feedback_store(conn, r);
     }
     fill_model(s, root, &filled);
     rc = filled ? tc_feedback_submit_json(id, &outcome, s->cache, filled,
@@ -425,8 +425,8 @@ static enum MHD_Result do_purge(svc *s, struct MHD_Connection *conn,
                                "nothing is erased without a filter",
                                NULL);
     }
-    if (!durable_store(s)) {
-        return no_feedback_store(conn, r);
+    if (!svc_durable_store(s)) {
+        return svc_no_feedback_store(conn, r);
     }
     rc = tc_feedback_purge(&removed, s->cache, user, before, text);
     msg = tc_errmsg();
@@ -506,8 +506,8 @@ static enum MHD_Result do_stats(svc *s, struct MHD_Connection *conn, svc_req *r)
     char *json = NULL;
     int rc;
 
-    if (!durable_store(s)) {
-        return no_feedback_store(conn, r);
+    if (!svc_durable_store(s)) {
+        return svc_no_feedback_store(conn, r);
     }
     rc = tc_feedback_stats_json(&json, s->cache);
     if (rc == TC_EUNAVAIL || rc == TC_ETIMEOUT) {
@@ -677,6 +677,8 @@ enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r)
         return do_health(s, conn, r);
     case SVC_WARM:
         return do_warm(s, conn, r);
+    case SVC_REPORT:
+        return svc_report(s, conn, r);
     default:
         return MHD_NO;
     }

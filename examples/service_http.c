@@ -29,6 +29,8 @@ static const struct route {
     [SVC_METRICS] = {"/metrics", "GET", "GET, HEAD", "metrics"},
     [SVC_HEALTH] = {"/health", "GET", "GET, HEAD", "health"},
     [SVC_WARM] = {"/api/v1/intents/warm", "POST", "POST", "warm"},
+    [SVC_REPORT] = {"/api/v1/intents/feedback/report", "GET", "GET, HEAD",
+                    "feedback_report"},
     [SVC_UNKNOWN] = {NULL, NULL, NULL, "other"},
 };
 

@@ -1556,6 +1556,78 @@ TC_API int tc_feedback_purge(uint64_t *removed, tc_cache *h,
                              const char *text);
 
 /* ---------------------------------------------------------------------
+ * Feedback analytics and the report
+ *
+ * Computed from the stored records themselves (every record within its
+ * retention, read as tc_feedback_export reads them), not from counters,
+ * so purges and expiry are always accounted for. A text is named by its
+ * key in the "intent_feedback" namespace, never by its words.
+ */
+
+#define TC_REPORT_OPTIONS_VERSION 1
+
+typedef struct tc_report_options {
+    unsigned version; /* TC_REPORT_OPTIONS_VERSION, by _init */
+    /* The models of an A/B rollout as records name them ("model"): a
+     * model's fingerprint (tc_model_fingerprint) or a host model's
+     * version; a record naming "fn:VERSION" is the model VERSION. NULL or
+     * "": not known, no such arm. Copied into the output, not kept. */
+    const char *control_model;
+    const char *candidate_model;
+    /* The page's title and heading; NULL: "Feedback report". */
+    const char *title;
+} tc_report_options;
+
+/* tc_report_options_init - defaults: no arms, the default title.
+ * Thread safety: any thread. */
+TC_API void tc_report_options_init(tc_report_options *opt);
+
+/*
+ * tc_feedback_analytics_json - the feedback's analytics as one JSON
+ * object:
+ *   {"intents":{INTENT:{"corrections":N,"confirmations":N}},
+ *    "confusion":{ORIGINAL:{CORRECT:N}},
+ *    "per_day":{"YYYY-MM-DD":{"corrections":N,"confirmations":N}},
+ *    "most_corrected":[{"key":KEY,"corrections":N}],
+ *    "models":{MODEL:{"corrections":N,"confirmations":N,
+ *                     "correction_rate":R|null[,"arm":ARM]}},
+ *    "arms":{ARM:{"model":MODEL,"corrections":N,"confirmations":N,
+ *                 "correction_rate":R|null}}}
+ * intents counts the records by the intent they answer about (the
+ * original, the one users corrected or confirmed); per_day has a member
+ * for each UTC day of the retention window (feedback_retention, at most
+ * 400 days), oldest first, zeros included; most_corrected the 10 texts
+ * corrected most often, by their key in "intent_feedback"; models the
+ * records that name the model they are about, per model, with
+ * corrections / (corrections + confirmations), null without either, and
+ * the arm ("control" or "candidate") when opt names the model; arms the
+ * same for each arm opt names, zeros when no record names it.
+ * opt: may be NULL (defaults). Reading the records is audited as
+ * "feedback_report" with their count.
+ * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT (the store); TC_EINVAL (memory:,
+ * which keeps no feedback; an opt of an unknown version); TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
+ */
+TC_API int tc_feedback_analytics_json(char **out, tc_cache *h,
+                                      const tc_report_options *opt);
+
+/*
+ * tc_feedback_report_html - the same analytics as one self-contained
+ * HTML page (UTF-8, len bytes, NUL-terminated): a section and an inline
+ * SVG chart each for corrections per day, the confusion matrix as a heat
+ * map, the share of each intent's feedback that corrects it, and the
+ * correction rate per model with the A/B arms side by side; and the
+ * shadow checks of this handle's classifiers (tc_cache_stats_json's
+ * "shadow": agree, disagree, the disagreement rate, dropped, failed),
+ * marked as this process's, other processes' not included. No script,
+ * nothing fetched; every name in it is escaped. opt and the codes as for
+ * tc_feedback_analytics_json; len may be NULL.
+ * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
+ */
+TC_API int tc_feedback_report_html(char **out, size_t *len, tc_cache *h,
+                                   const tc_report_options *opt);
+
+/* ---------------------------------------------------------------------
  * Audit trail
  *
  * With an audit log (tc_options.audit_log, TUTORCACHE_AUDIT_LOG, config
@@ -1566,7 +1638,9 @@ TC_API int tc_feedback_purge(uint64_t *removed, tc_cache *h,
  * id, a model's fingerprint. A line never holds a value, a text, or a
  * user's id. ops: set, mset (one line per key), del, invalidate,
  * feedback_submit (one per record), feedback_import, feedback_export,
- * feedback_ack and feedback_purge (one per call, with "count"),
+ * feedback_report (tc_feedback_analytics_json, tc_feedback_report_html:
+ * they read every record), feedback_ack and feedback_purge (one per
+ * call, with "count"),
  * model_load (tc_classifier_open), and what the host records with
  * tc_audit_record (the CLI's train_update, the service's model_swap).
  * With audit_reads also get, get_or_load and mget (one per key). Calls

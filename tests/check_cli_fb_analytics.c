@@ -6,16 +6,19 @@
  * texts by key (two spellings of one text are one key, and no key holds
  * the text); an empty store gives empty tallies and a window of zeros.
  * And `feedback report`: its page well-formed (xmllint), a chart per
- * section, users' intent names escaped, nothing fetched or run. Per
+ * section (the shadow checks' the command's own: none), users' intent
+ * names escaped, nothing fetched or run. Per
  * model: records naming their model (`feedback submit --model`), their
  * correction rate per model and per A/B arm (control: --model's
  * fingerprint; candidate: --candidate), in JSON, the table and the page;
- * a bad model refused with nothing stored.
+ * a bad model refused with nothing stored. A store that does not answer:
+ * exit 3, no page.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -138,17 +141,6 @@ START_TEST(test_analytics_empty)
 }
 END_TEST
 
-/* Occurrences of needle in hay. */
-static int count_of(const char *hay, const char *needle)
-{
-    int n = 0;
-
-    for (; (hay = strstr(hay, needle)); hay += strlen(needle)) {
-        n++;
-    }
-    return n;
-}
-
 /* The HTML page: well-formed (as XML, and to xmllint's HTML parser), one
  * chart per section, names escaped, nothing fetched or run. */
 START_TEST(test_report)
@@ -173,8 +165,12 @@ START_TEST(test_report)
     /* the same page on stdout */
     cli(&r, &h, "feedback", "report");
     expect(&r, 0, NULL, "");
-    ck_assert_int_eq(count_of(r.out, "<section"), 4);
-    ck_assert_int_eq(count_of(r.out, "<svg"), 4);
+    /* and the shadow checks, the command's own: none */
+    ck_assert_int_eq(tt_count_of(r.out, "<section"), 5);
+    ck_assert_int_eq(tt_count_of(r.out, "<svg"), 5);
+    ck_assert_ptr_nonnull(
+        strstr(r.out, "<h2>Shadow checks of cached answers: this process"));
+    ck_assert_ptr_nonnull(strstr(r.out, ">0.0% of 0 checks disagree<"));
     ck_assert_ptr_nonnull(strstr(r.out, "x&lt;y&gt;&amp;&quot;z&quot;"));
     ck_assert_ptr_null(strstr(r.out, "x<y>"));
     ck_assert_ptr_null(strstr(r.out, "<script"));
@@ -313,6 +309,23 @@ START_TEST(test_models)
 }
 END_TEST
 
+/* A store that does not answer: exit 3 (unreachable) naming the
+ * command, and no page half written. */
+START_TEST(test_report_store_down)
+{
+    char url[64], path[512];
+    how h = {0};
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", tt_free_port());
+    h.url = url;
+    snprintf(path, sizeof(path), "%s/down.html", cli_home());
+    cli_check_diag(&h, 3, "feedback report: ", "feedback", "report", "-o",
+                   path);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    cli_check_diag(&h, 3, "feedback stats: ", "feedback", "stats", "--json");
+}
+END_TEST
+
 void suite_cli_fb_analytics(Suite *s)
 {
     TCase *tc = tcase_create("cli_fb_analytics");
@@ -324,5 +337,6 @@ void suite_cli_fb_analytics(Suite *s)
     tcase_add_loop_test(tc, test_analytics_empty, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_loop_test(tc, test_report, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_loop_test(tc, test_models, CLI_LMDB, CLI_REDIS + 1);
+    tcase_add_test(tc, test_report_store_down);
     suite_add_tcase(s, tc);
 }

@@ -91,16 +91,8 @@ START_TEST(test_connection_killed)
     bk s;
 
     bk_start(&s, BK_REDIS);
-    cache_log_reset();
-    {
-        /* A logs: the loss is said with what the connection said */
-        tc_options o;
-
-        tc_options_init(&o);
-        o.log_fn = cache_log_cb;
-        o.log_level = TC_LOG_WARN;
-        a = bk_open_with(&s, &o, NULL);
-    }
+    /* A logs: the loss is said with what the connection said */
+    a = coh_open_logged(&s);
     b = bk_open(&s);
     coh_wait_trackers(s.srv, 2);
     SET(b, "k", "old", TC_TTL_DEFAULT);
@@ -180,15 +172,7 @@ START_TEST(test_tracking_refused)
     snprintf(url, sizeof(url), "redis://app:pw@127.0.0.1:%d",
              trs_port(s.srv));
     snprintf(s.url, sizeof(s.url), "%s", url);
-    cache_log_reset();
-    {
-        tc_options o;
-
-        tc_options_init(&o);
-        o.log_fn = cache_log_cb;
-        o.log_level = TC_LOG_WARN;
-        a = bk_open_with(&s, &o, NULL);
-    }
+    a = coh_open_logged(&s);
     b = bk_open(&s);
     {
         cJSON *line = cache_log_find("l1_tracking_unavailable");
@@ -381,5 +365,6 @@ Suite *suite_coherence(void)
     suite_add_tcase(s, race_tc);
     suite_coherence_l1(s);
     suite_coherence_cluster(s);
+    suite_coherence_read(s);
     return s;
 }

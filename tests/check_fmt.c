@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/fmt.h"
+#include "base/sbuf.h"
 #include "suites.h"
 
 static uint64_t next(uint64_t *s)
@@ -268,6 +269,27 @@ START_TEST(test_decimal)
 }
 END_TEST
 
+/* The string buffer's printf: short and long outputs alike appended in
+ * full (a long one once took the buffer for out of memory). */
+START_TEST(test_sb_printf)
+{
+    char word[600];
+    tc__sb b = {0};
+
+    memset(word, 'w', sizeof(word) - 1);
+    word[sizeof(word) - 1] = '\0';
+    tc__sb_printf(&b, "<%d>", 42);
+    tc__sb_printf(&b, "[%s|%d]", word, 7);
+    tc__sb_printf(&b, "<%d>", 43);
+    ck_assert_int_eq(b.oom, 0);
+    ck_assert_uint_eq(b.len, 4 + 1 + 599 + 3 + 4);
+    ck_assert_uint_eq(strlen(b.p), b.len);
+    ck_assert_int_eq(strncmp(b.p, "<42>[ww", 7), 0);
+    ck_assert_str_eq(b.p + b.len - 8, "w|7]<43>");
+    tc__free(b.p);
+}
+END_TEST
+
 Suite *suite_fmt(void)
 {
     Suite *s = suite_create("fmt");
@@ -281,6 +303,7 @@ Suite *suite_fmt(void)
     tcase_add_test(tc, test_shortest);
     tcase_add_test(tc, test_integers_g);
     tcase_add_test(tc, test_decimal);
+    tcase_add_test(tc, test_sb_printf);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -45,6 +45,7 @@ int main(void)
     srunner_add_suite(sr, suite_metrics());
     srunner_add_suite(sr, suite_log());
     srunner_add_suite(sr, suite_feedback());
+    srunner_add_suite(sr, suite_report());
     srunner_add_suite(sr, suite_cli_perf());
     srunner_add_suite(sr, suite_bench_scripts());
     srunner_add_suite(sr, suite_cli_feedback());

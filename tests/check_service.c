@@ -620,5 +620,6 @@ Suite *suite_service(void)
     suite_service_abuse(s);
     suite_service_audit(s);
     suite_service_ab(s);
+    suite_service_report(s);
     return s;
 }

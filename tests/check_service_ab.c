@@ -5,7 +5,8 @@
  * "model" given the model of the answer the service served for its text
  * and user, counted for that arm in /metrics and stored with it; a record
  * naming a model keeps it; bad input (a bad user_id, a bad model, --split
- * without --candidate) refused. Part of the service suite.
+ * without --candidate) refused; the feedback report naming both models.
+ * Part of the service suite.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -236,6 +237,42 @@ START_TEST(test_ab_feedback_model)
 }
 END_TEST
 
+/* The feedback report's A/B section: both models, the one serving as
+ * control and --candidate's, side by side; before any record names the
+ * candidate, its row is there at 0 of 0. */
+START_TEST(test_ab_report)
+{
+    char model[128], want[128];
+    const char *ab, *end;
+    sv_resp r;
+
+    ck_assert_msg(!cand_err[0], "%s", cand_err);
+    sv_start(sv_lmdb_url(), "--candidate", cand_model, "--split", "0.5", NULL);
+    snprintf(model, sizeof(model), ",\"model\":\"%s\"", sv_fp);
+    feedback("svc ab report one", NULL, model, 201);
+    for (int pass = 0; pass < 2; pass++) {
+        sv_http(&r, "GET", "/api/v1/intents/feedback/report", NULL);
+        ck_assert_msg(r.code == 200, "%d %s", r.code, r.body);
+        ab = strstr(r.body, "<section id=\"ab\">");
+        ck_assert_ptr_nonnull(ab);
+        end = strstr(ab, "</section>");
+        ck_assert_ptr_nonnull(end);
+        snprintf(want, sizeof(want), ">control %s</text>", sv_fp);
+        ck_assert_msg(strstr(ab, want) && strstr(ab, want) < end, "%s", ab);
+        snprintf(want, sizeof(want), ">candidate %s</text>", cand_fp);
+        ck_assert_msg(strstr(ab, want) && strstr(ab, want) < end, "%s", ab);
+        ck_assert_ptr_nonnull(strstr(strstr(ab, want),
+                                     pass ? "100% of 1<" : "0% of 0<"));
+        sv_resp_free(&r);
+        if (pass == 0) {
+            snprintf(model, sizeof(model), ",\"model\":\"%s\"", cand_fp);
+            feedback("svc ab report two", NULL, model, 201);
+        }
+    }
+    sv_stop(SIGTERM);
+}
+END_TEST
+
 /* A bad user_id on classify; --split without --candidate, out of range;
  * a candidate that does not load. */
 START_TEST(test_ab_bad_input)
@@ -299,5 +336,6 @@ void suite_service_ab(Suite *s)
     tcase_add_test(tc, test_ab_arms);
     tcase_add_test(tc, test_ab_feedback_model);
     tcase_add_test(tc, test_ab_bad_input);
+    tcase_add_test(tc, test_ab_report);
     suite_add_tcase(s, tc);
 }

@@ -154,3 +154,14 @@ int64_t coh_correction_seen(tc_cache *a, tc_cache *b)
     tc_classifier_close(ca);
     return took;
 }
+
+tc_cache *coh_open_logged(bk *b)
+{
+    tc_options o;
+
+    cache_log_reset();
+    tc_options_init(&o);
+    o.log_fn = cache_log_cb;
+    o.log_level = TC_LOG_WARN;
+    return bk_open_with(b, &o, NULL);
+}

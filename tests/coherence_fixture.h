@@ -36,6 +36,9 @@ void coh_heard(tc_cache *a, tc_cache *b, const char *key, const char *held,
  * (TT_LOOP_CORRECTION): the milliseconds until A's classifier answers
  * from feedback, or -1 after GIVE_UP_MS. */
 int64_t coh_correction_seen(tc_cache *a, tc_cache *b);
+/* A handle on b whose warnings go to the cache log (cache_fixture.h),
+ * emptied first. */
+tc_cache *coh_open_logged(bk *b);
 /* The invalidation connections srv has; and a wait (GIVE_UP_MS at most)
  * until it has want of them. */
 int coh_trackers(trs *srv);

@@ -36,6 +36,7 @@ Suite *suite_concurrency(void);       /* check_concurrency.c: threads (tsan) */
 Suite *suite_coherence(void); /* check_coherence.c: L1 across processes */
 void suite_coherence_l1(Suite *s); /* check_coherence_l1.c: L1's side */
 void suite_coherence_cluster(Suite *s); /* check_coherence_cluster.c */
+void suite_coherence_read(Suite *s); /* check_coherence_read.c: its messages */
 Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);               /* check_cli.c: the built binary */
 void suite_cli_ops(Suite *s);         /* check_cli_ops.c: its failures, output,
@@ -69,6 +70,7 @@ void suite_cli_train(Suite *s);  /* check_cli_train.c: train, model info,
 Suite *suite_metrics(void);      /* check_metrics.c: Prometheus exposition */
 Suite *suite_log(void);          /* check_log.c: JSON log lines */
 Suite *suite_feedback(void);     /* check_feedback.c: feedback on LMDB */
+Suite *suite_report(void); /* check_report.c: feedback analytics, report */
 void suite_feedback_ids(Suite *su);    /* check_feedback_ids.c */
 void suite_feedback_import(Suite *su); /* check_feedback_import.c */
 void suite_feedback_model(Suite *su);  /* check_feedback_model.c */
@@ -106,6 +108,8 @@ void suite_service_ab(Suite *s);    /* check_service_ab.c: --candidate,
                                        arms, feedback's model */
 void suite_service_audit(Suite *s); /* check_service_audit.c: X-Actor,
                                        DELETE feedback, SIGHUP */
+void suite_service_report(Suite *s); /* check_service_report.c: GET
+                                        feedback/report */
 
 /* A fresh private directory under $TMPDIR; the caller frees the string
  * and removes the tree with tt_rmtree(). */
@@ -171,6 +175,8 @@ void tt_write_file(const char *path, const char *text, int mode);
 /* The newlines in a string, and in a file (which must be there). */
 size_t tt_count_lines(const char *s);
 long tt_file_lines(const char *path);
+/* The occurrences of needle (not empty) in hay, not overlapping. */
+int tt_count_of(const char *hay, const char *needle);
 
 /* Copies the file from, or its first n bytes, to the file to (created or
  * truncated); the test fails when it cannot. */

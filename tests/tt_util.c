@@ -151,6 +151,16 @@ size_t tt_count_lines(const char *s)
     return n;
 }
 
+int tt_count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (; (hay = strstr(hay, needle)); hay += strlen(needle)) {
+        n++;
+    }
+    return n;
+}
+
 long tt_file_lines(const char *path)
 {
     FILE *fp = fopen(path, "r");

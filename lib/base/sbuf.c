@@ -65,11 +65,23 @@ void tc__sb_printf(tc__sb *b, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        b->oom = 1; /* only short, fixed formats are written this way */
+    if (n < 0) {
+        b->oom = 1;
         return;
     }
-    tc__sb_put(b, tmp, (size_t)n);
+    if ((size_t)n < sizeof(tmp)) {
+        tc__sb_put(b, tmp, (size_t)n);
+        return;
+    }
+    /* longer (a chart's element, say): formatted again in place, once
+     * there is room */
+    if (reserve(b, (size_t)n) != 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 /* Bytes a JSON string holds as they are: not '"', '\\' or a control. */

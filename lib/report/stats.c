@@ -86,21 +86,31 @@ static void feedback_json(cJSON *root, tc__cache *h, tc__fb *fb)
     }
 }
 
+void tc__report_shadow_read(tc__report_shadow *s, const tc__cls_counts *cls)
+{
+    s->scope = "this process";
+    s->agree = tc__cls_shadow_get(cls, TC__SHADOW_AGREE);
+    s->disagree = tc__cls_shadow_get(cls, TC__SHADOW_DISAGREE);
+    s->dropped = tc__cls_shadow_get(cls, TC__SHADOW_DROPPED);
+    s->failed = tc__cls_shadow_get(cls, TC__SHADOW_FAILED);
+}
+
 /* What the shadow checks of cached answers counted (classify/shadow.c),
  * and the share of checks that disagreed. */
 static void shadow_json(cJSON *root, const tc__cls_counts *cls)
 {
-    double agree = (double)tc__cls_shadow_get(cls, TC__SHADOW_AGREE);
-    double disagree = (double)tc__cls_shadow_get(cls, TC__SHADOW_DISAGREE);
+    tc__report_shadow sh;
+    double agree, disagree;
     cJSON *o = cJSON_AddObjectToObject(root, "shadow");
 
+    tc__report_shadow_read(&sh, cls);
+    agree = (double)sh.agree;
+    disagree = (double)sh.disagree;
     cJSON_AddNumberToObject(o, "checks", agree + disagree);
     cJSON_AddNumberToObject(o, "agree", agree);
     cJSON_AddNumberToObject(o, "disagree", disagree);
-    cJSON_AddNumberToObject(
-        o, "dropped", (double)tc__cls_shadow_get(cls, TC__SHADOW_DROPPED));
-    cJSON_AddNumberToObject(
-        o, "failed", (double)tc__cls_shadow_get(cls, TC__SHADOW_FAILED));
+    cJSON_AddNumberToObject(o, "dropped", (double)sh.dropped);
+    cJSON_AddNumberToObject(o, "failed", (double)sh.failed);
     cJSON_AddNumberToObject(o, "disagreement_rate",
                             agree + disagree ? disagree / (agree + disagree)
                                              : 0);

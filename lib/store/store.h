@@ -117,9 +117,11 @@ typedef struct tc__store_keeping {
  * What a cache asks of a store that can tell it about writes made by
  * other clients (Redis 6 and later: client-side caching). The store
  * calls invalidate from a thread of its own: with the keys of one
- * invalidation (n > 0, each NUL-terminated), or with keys NULL when it
- * cannot vouch for anything the cache holds (the connection that tells
- * it was lost or is back, or the server was flushed).
+ * invalidation (n > 0, each NUL-terminated, at most 64 a call), or with
+ * keys NULL when it cannot vouch for anything the cache holds (the
+ * connection that tells it was lost or is back, or the server was
+ * flushed). A key of TC_KEY_MAX bytes or more may be left out: the
+ * cache makes none that long.
  */
 typedef struct tc__track_spec {
     const char *const *prefixes; /* the keys to hear about, as "tc:p:" */

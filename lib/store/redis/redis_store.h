@@ -14,6 +14,8 @@
  *   redis_fb.c      feedback records in streams and hashes
  *   redis_pop.c     the popularity table: a sorted set and a hash
  *   redis_tally.c   the tally: one hash of counters
+ *   track_read.c    the invalidation connection's messages, parsed from
+ *                   its bytes without hiredis (track_read.h)
  *   redis_track.c   invalidations of other clients' writes, on a
  *                   connection and a thread of their own
  *   redis.c         the table of operations and the opening

@@ -4,7 +4,8 @@
  * turns on broadcast tracking of the cache's prefixes with its own id as
  * the redirect target (CLIENT TRACKING on REDIRECT <own id> BCAST PREFIX
  * ...) and then subscribes to __redis__:invalidate; a thread reads the
- * messages and hands their keys to the cache.
+ * messages (track_read.c, from the socket's bytes, no reply objects) and
+ * hands their keys to the cache.
  *
  * Broadcast tracking follows prefixes, not the keys a connection read,
  * so the pool's connections need no tracking of their own: the one
@@ -26,6 +27,7 @@
 #include <hiredis/hiredis.h>
 
 #include "store/redis/redis_store.h"
+#include "store/redis/track_read.h"
 
 /* A PING when the connection was quiet this long; a loss when it is not
  * answered within as long again. */
@@ -35,8 +37,6 @@
 #define RETRY_MAX_MS 2000
 #define CHANNEL "__redis__:invalidate"
 #define CLIENT_NAME "tutorcache-track"
-/* Keys handed to the cache per call: a message may name many. */
-#define KEYS_PER_CALL 64
 
 typedef struct tc__rtrack {
     const tc__resp_target *t;
@@ -49,23 +49,15 @@ typedef struct tc__rtrack {
     pthread_t thread;
     int started;
     int64_t ping_ms; /* when the PING in flight was sent; 0: none */
-    /* where the reader builds replies: kept from one read to the next,
-     * since a reply can arrive in parts (the reader holds pointers into
-     * it), and freed with the connection */
-    tc__rrep sink_slot[1];
-    tc__rsink sink;
-    int sink_on;
+    /* the messages once subscribed, read by track_read.c: what a message
+     * split across reads left is kept here until its next bytes */
+    tc__tread rd;
 } tc__rtrack;
 
-/* Closes the connection, then frees what its reader was building. */
 static void close_conn(tc__rtrack *tr)
 {
     tc__resp_close(tr->c);
     tr->c = NULL;
-    if (tr->sink_on) {
-        tc__sink_free(&tr->sink, tr->sink_slot);
-        tr->sink_on = 0;
-    }
 }
 
 static void log_event(tc__rtrack *tr, tc_log_level level, const char *event,
@@ -163,6 +155,7 @@ static int track_connect(tc__rtrack *tr, tc__err *err)
         close_conn(tr);
     }
     tr->ping_ms = 0;
+    tc__tread_init(&tr->rd);
     return rc;
 }
 
@@ -187,78 +180,33 @@ static void lost(tc__rtrack *tr, const char *why)
 /* ---- messages ---------------------------------------------------------- */
 
 /*
- * One reply read on the subscribed connection: an invalidation (its keys,
- * or nil for a flushed server), or the answer to our PING. Returns 0, or
- * -1 for a reply no subscribed connection gets.
+ * Reads what the connection has and hands over every key in it: one read
+ * of the socket, then, without a poll, what a poll would not see (the
+ * bytes hiredis' reader took with the subscription's reply, a TLS
+ * session's decrypted records). Returns 0, or -1 with *why set.
  */
-static int on_reply(tc__rtrack *tr, const tc__rrep *r)
+static int read_replies(tc__rtrack *tr, const char **why)
 {
-    const tc__rrep *kind = tc__rrep_at(r, 0), *body = tc__rrep_at(r, 2);
-    const char *keys[KEYS_PER_CALL];
-    size_t n = 0;
+    do {
+        size_t room;
+        char *at = tc__tread_space(&tr->rd, &room);
+        ssize_t n = tc__resp_read_raw(tr->c, at, room);
 
-    if (!kind || !kind->str) {
-        return -1;
-    }
-    if (strcmp(kind->str, "pong") == 0) {
-        tr->ping_ms = 0;
-        return 0;
-    }
-    if (strcmp(kind->str, "message") != 0 || !body) {
-        return -1;
-    }
-    if (body->type != REDIS_REPLY_ARRAY) {
-        drop_all(tr); /* FLUSHALL, FLUSHDB: every key at once */
-        return 0;
-    }
-    for (size_t i = 0; i < body->elements; i++) {
-        const tc__rrep *key = tc__rrep_at(body, i);
-
-        if (key && key->str) {
-            keys[n++] = key->str;
+        if (n < 0) {
+            *why = tc__resp_errstr(tr->c);
+            return -1;
         }
-        if (n == KEYS_PER_CALL || (n && i + 1 == body->elements)) {
-            tr->spec.invalidate(tr->spec.ud, keys, n);
-            n = 0;
+        if (tc__tread_parse(&tr->rd, (size_t)n, tr->spec.invalidate,
+                            tr->spec.ud) != 0) {
+            *why = tr->rd.why;
+            return -1;
         }
-    }
+        if (tr->rd.pongs) {
+            tr->rd.pongs = 0;
+            tr->ping_ms = 0;
+        }
+    } while (tc__resp_buffered(tr->c) > 0);
     return 0;
-}
-
-/*
- * Reads what the socket has and hands over every whole reply in it,
- * hiredis' buffer included (poll does not see what it already read).
- */
-static int read_replies(tc__rtrack *tr)
-{
-    tc__rsink *k = &tr->sink;
-    void *got;
-    int rc = 0;
-
-    if (tc__resp_fill(tr->c) != 0) {
-        return -1;
-    }
-    if (!tr->sink_on) {
-        tc__sink_init(k, tr->sink_slot, 1, 1);
-        tr->sink_on = 1;
-    }
-    for (;;) {
-        tc__resp_reader(tr->c)->privdata = k;
-        got = NULL;
-        if (redisReaderGetReply(tc__resp_reader(tr->c), &got) != REDIS_OK) {
-            rc = -1;
-            break;
-        }
-        if (!got) {
-            break;
-        }
-        rc = on_reply(tr, &k->slot[0]);
-        tc__sink_clear(k);
-        if (rc != 0) {
-            break;
-        }
-    }
-    return rc;
 }
 
 static int send_ping(tc__rtrack *tr)
@@ -312,13 +260,16 @@ static void *track_main(void *arg)
             tc__log(tr->log, TC_LOG_INFO, "l1_tracking_up",
                     (const char *const[]){"store", tr->t->where, NULL});
         }
-        if (wait_for(tr, tc__resp_fd(tr->c), TRACK_PING_MS / 2, &readable)) {
+        readable = tc__resp_buffered(tr->c) > 0;
+        if (!readable && wait_for(tr, tc__resp_fd(tr->c), TRACK_PING_MS / 2,
+                                  &readable)) {
             break;
         }
         if (readable) {
-            if (read_replies(tr) != 0) {
-                lost(tr, tc__resp_errstr(tr->c)[0] ? tc__resp_errstr(tr->c)
-                                                : "bad reply");
+            const char *why = NULL;
+
+            if (read_replies(tr, &why) != 0) {
+                lost(tr, why && why[0] ? why : "bad reply");
             }
             continue;
         }

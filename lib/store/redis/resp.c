@@ -463,14 +463,6 @@ static int tls_fill(struct tc__rconn *c, int64_t until_ms)
     return 0;
 }
 
-int tc__resp_fill(struct tc__rconn *c)
-{
-    if (c->tls) {
-        return tls_fill(c, INT64_MAX);
-    }
-    return redisBufferRead(c->rc) == REDIS_OK ? 0 : -1;
-}
-
 int tc__resp_read(struct tc__rconn *c, tc__rsink *k)
 {
     return tc__resp_read_until(c, k, INT64_MAX, 0);
@@ -627,4 +619,45 @@ int tc__resp_read_until(struct tc__rconn *conn, tc__rsink *k, int64_t until_ms,
     }
     tc__free(f);
     return rc;
+}
+
+/* ---- bytes for a parser of the caller's --------------------------------- */
+
+size_t tc__resp_buffered(const struct tc__rconn *c)
+{
+    const redisReader *r = c->rc->reader;
+
+    return r->len - r->pos + (c->tls ? (size_t)tc__tls_pending(c->tls) : 0);
+}
+
+ssize_t tc__resp_read_raw(struct tc__rconn *c, char *buf, size_t cap)
+{
+    redisReader *r = c->rc->reader;
+    ssize_t n;
+
+    if (r->len > r->pos) {
+        size_t take = r->len - r->pos < cap ? r->len - r->pos : cap;
+
+        memcpy(buf, r->buf + r->pos, take);
+        r->pos += take;
+        return (ssize_t)take;
+    }
+    n = c->tls ? tc__tls_read(c->tls, buf, cap, tc__now_ms() + c->sock_ms)
+               : read(c->rc->fd, buf, cap);
+    if (n == 0) {
+        return conn_err(c->rc, REDIS_ERR_EOF, "Server closed the connection",
+                        ECONNRESET);
+    }
+    if (n < 0 && !c->tls && errno == EINTR) {
+        return 0;
+    }
+    if (n < 0) {
+        int eno = errno;
+
+        return conn_err(c->rc, REDIS_ERR_IO,
+                        c->tls && eno == EPROTO ? tc__tls_why(c->tls)
+                                                : strerror(eno),
+                        eno);
+    }
+    return n;
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "store/redis/resp_req.h"
 #include "store/store.h"
@@ -138,16 +139,24 @@ int tc__resp_fd(const struct tc__rconn *c);
  * Returns 0, or the errno of the failure (EAGAIN: timed out).
  */
 int tc__resp_send(struct tc__rconn *c, const tc__req *q);
-/*
- * Reads what the connection has into its reader (a wait at most the
- * command timeout), for a caller that takes replies itself after a poll
- * of tc__resp_fd: over TLS every byte already decrypted is taken too, so
- * that the next poll sees all there is. 0, or -1 as tc__resp_read.
- */
-int tc__resp_fill(struct tc__rconn *c);
 /* The connection's reply reader, and what its last failure was. */
 struct redisReader *tc__resp_reader(struct tc__rconn *c);
 const char *tc__resp_errstr(const struct tc__rconn *c);
+
+/*
+ * For a connection whose replies the caller parses itself (the tracking
+ * connection, track_read.h), once every reply read through its reader
+ * was whole: tc__resp_read_raw moves up to cap bytes into buf, first
+ * those the reader was given but did not parse, else one read of the
+ * socket (a wait at most the command timeout: poll tc__resp_fd first)
+ * or of the TLS session. Returns the count, 0 when a signal came first,
+ * or -1 with errno and the connection's error set (the server closed it:
+ * "Server closed the connection"). tc__resp_buffered counts what the
+ * connection holds that a poll of its socket does not see; read it
+ * before the next poll while it is not 0.
+ */
+ssize_t tc__resp_read_raw(struct tc__rconn *c, char *buf, size_t cap);
+size_t tc__resp_buffered(const struct tc__rconn *c);
 
 /*
  * Reads replies into k's free slots until it is full. Returns 0, or -1

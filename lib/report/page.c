@@ -1,0 +1,377 @@
+/*
+ * page.c - the feedback report (tc_feedback_report_html): the analytics
+ * of analytics.c as one self-contained HTML page, for people: corrections
+ * per day, a confusion heat map, the share of feedback that corrects, per
+ * intent, and per model with the A/B arms side by side, and the shadow
+ * checks' disagreement rate.
+ *
+ * The charts are inline SVG written here, so the page needs no network,
+ * no script and no library to be read; every name in it (intents come
+ * from users' records, models and the title from the caller) is escaped.
+ */
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "report/report.h"
+
+/* s with & < > " ' as entities. */
+static void esc(tc__sb *b, const char *s)
+{
+    const char *run = s;
+
+    for (; *s; s++) {
+        const char *e = *s == '&'    ? "&amp;"
+                        : *s == '<'  ? "&lt;"
+                        : *s == '>'  ? "&gt;"
+                        : *s == '"'  ? "&quot;"
+                        : *s == '\'' ? "&#39;"
+                                     : NULL;
+
+        if (e) {
+            tc__sb_put(b, run, (size_t)(s - run));
+            tc__sb_str(b, e);
+            run = s + 1;
+        }
+    }
+    tc__sb_put(b, run, (size_t)(s - run));
+}
+
+static double num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* The opening of a chart of w x h pixels, named label for readers. */
+static void svg_open(tc__sb *b, int w, int h, const char *label)
+{
+    tc__sb_printf(b,
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+                  "height=\"%d\" role=\"img\" aria-label=\"%s\">\n",
+                  w, h, label);
+}
+
+/* Bars of corrections per day, oldest left. */
+static void chart_days(tc__sb *b, const cJSON *days)
+{
+    const int w = 720, h = 200, n = cJSON_GetArraySize(days);
+    const cJSON *d;
+    double max = 1;
+    int i = 0;
+
+    cJSON_ArrayForEach(d, days)
+    {
+        if (num(d, "corrections") > max) {
+            max = num(d, "corrections");
+        }
+    }
+    svg_open(b, w, h + 20, "corrections per day");
+    cJSON_ArrayForEach(d, days)
+    {
+        double bw = (double)w / (n > 0 ? n : 1);
+        double bh = num(d, "corrections") / max * h;
+
+        tc__sb_printf(b,
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                      "height=\"%.1f\" fill=\"#c0392b\"><title>",
+                      i * bw + 1, h - bh, bw - 2, bh);
+        esc(b, d->string);
+        tc__sb_printf(b, ": %.0f</title></rect>\n", num(d, "corrections"));
+        i++;
+    }
+    tc__sb_printf(b, "<text x=\"0\" y=\"%d\" font-size=\"12\">", h + 16);
+    esc(b, days && days->child ? days->child->string : "");
+    tc__sb_printf(b,
+                  "</text><text x=\"%d\" y=\"%d\" font-size=\"12\" "
+                  "text-anchor=\"end\">",
+                  w, h + 16);
+    esc(b, n > 0 ? cJSON_GetArrayItem(days, n - 1)->string : "");
+    tc__sb_str(b, "</text>\n</svg>\n");
+}
+
+/* The confusion matrix: a cell per (original, correct), darker when more. */
+static void chart_confusion(tc__sb *b, const cJSON *confusion)
+{
+    const cJSON *row, *cell;
+    cJSON *cols = cJSON_CreateObject(), *c;
+    int nrows = cJSON_GetArraySize(confusion), ncols, i, j;
+    const int cw = 40, lw = 180, top = 140;
+    double max = 1;
+
+    if (!cols) {
+        b->oom = 1;
+        return;
+    }
+    cJSON_ArrayForEach(row, confusion)
+    {
+        cJSON_ArrayForEach(cell, row)
+        {
+            if (!cJSON_GetObjectItemCaseSensitive(cols, cell->string) &&
+                !cJSON_AddNullToObject(cols, cell->string)) {
+                b->oom = 1;
+            }
+            if (cell->valuedouble > max) {
+                max = cell->valuedouble;
+            }
+        }
+    }
+    ncols = cJSON_GetArraySize(cols);
+    svg_open(b, lw + ncols * cw + 10, top + nrows * cw + 10,
+             "confusion heat map");
+    j = 0;
+    cJSON_ArrayForEach(c, cols)
+    {
+        tc__sb_printf(b,
+                      "<text font-size=\"12\" transform=\"translate(%d,%d) "
+                      "rotate(-60)\">",
+                      lw + j * cw + cw / 2, top - 6);
+        esc(b, c->string);
+        tc__sb_str(b, "</text>\n");
+        j++;
+    }
+    i = 0;
+    cJSON_ArrayForEach(row, confusion)
+    {
+        tc__sb_printf(b,
+                      "<text x=\"%d\" y=\"%d\" font-size=\"12\" "
+                      "text-anchor=\"end\">",
+                      lw - 6, top + i * cw + cw / 2 + 4);
+        esc(b, row->string);
+        tc__sb_str(b, "</text>\n");
+        j = 0;
+        cJSON_ArrayForEach(c, cols)
+        {
+            double v = num(row, c->string);
+
+            tc__sb_printf(b,
+                          "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                          "fill=\"#c0392b\" fill-opacity=\"%.3f\" "
+                          "stroke=\"#ddd\"><title>",
+                          lw + j * cw, top + i * cw, cw, cw, v / max);
+            esc(b, row->string);
+            tc__sb_str(b, " -&gt; ");
+            esc(b, c->string);
+            tc__sb_printf(b, ": %.0f</title></rect>\n", v);
+            j++;
+        }
+        i++;
+    }
+    tc__sb_str(b, "</svg>\n");
+    cJSON_Delete(cols);
+}
+
+/* Rows of a chart of shares, in pixels. */
+#define ROW_H 24
+
+/*
+ * One row of a chart of shares: the label (prefix, may be NULL, then
+ * name) right-aligned in lw pixels, then the share of counts' feedback
+ * that corrects, as a bar of up to bw pixels and as a number.
+ */
+static void share_row(tc__sb *b, int lw, int bw, int row, const char *prefix,
+                      const char *name, const cJSON *counts, const char *fill)
+{
+    double corr = num(counts, "corrections");
+    double conf = num(counts, "confirmations");
+    double share = corr + conf > 0 ? corr / (corr + conf) : 0;
+
+    tc__sb_printf(b,
+                  "<text x=\"%d\" y=\"%d\" font-size=\"12\" "
+                  "text-anchor=\"end\">",
+                  lw - 6, row * ROW_H + 16);
+    if (prefix) {
+        esc(b, prefix);
+        tc__sb_str(b, " ");
+    }
+    esc(b, name);
+    tc__sb_printf(b,
+                  "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" "
+                  "height=\"%d\" fill=\"%s\"/><text x=\"%.1f\" y=\"%d\" "
+                  "font-size=\"12\">%.0f%% of %.0f</text>\n",
+                  lw, row * ROW_H + 4, share * bw, ROW_H - 6, fill,
+                  lw + share * bw + 4, row * ROW_H + 16, share * 100,
+                  corr + conf);
+}
+
+/* Per intent, the share of its feedback that corrects it. */
+static void chart_rates(tc__sb *b, const cJSON *intents)
+{
+    const int lw = 180, bw = 400, n = cJSON_GetArraySize(intents);
+    const cJSON *it;
+    int i = 0;
+
+    svg_open(b, lw + bw + 60, n * ROW_H + 4, "correction share per intent");
+    cJSON_ArrayForEach(it, intents)
+    {
+        share_row(b, lw, bw, i++, NULL, it->string, it, "#2c7fb8");
+    }
+    tc__sb_str(b, "</svg>\n");
+}
+
+/* The arm member of a model's counts, or NULL. */
+static const char *arm_name(const cJSON *m)
+{
+    const cJSON *arm = cJSON_GetObjectItemCaseSensitive(m, "arm");
+
+    return cJSON_IsString(arm) ? arm->valuestring : NULL;
+}
+
+/* Whether a model that records name is the arm's. */
+static int arm_named(const cJSON *models, const char *arm)
+{
+    const cJSON *m;
+
+    cJSON_ArrayForEach(m, models)
+    {
+        if (arm_name(m) && strcmp(arm_name(m), arm) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Per model that records name, the share of its feedback that corrects
+ * it, the arms first (control, then candidate) and labelled as such, so
+ * the two models of a rollout stand side by side; an arm no record names
+ * yet still has its row, at 0 of 0, so the page names both models.
+ */
+static void chart_models(tc__sb *b, const cJSON *models, const cJSON *arms)
+{
+    static const char *const order[] = {"control", "candidate", NULL};
+    const int lw = 320, bw = 300;
+    int n = cJSON_GetArraySize(models), i = 0;
+    const cJSON *m;
+
+    cJSON_ArrayForEach(m, arms)
+    {
+        n += !arm_named(models, m->string);
+    }
+    svg_open(b, lw + bw + 80, n * ROW_H + 4, "correction rate per model");
+    for (int pass = 0; pass < 3; pass++) {
+        const char *fill = pass == 1 ? "#e67e22" : "#2c7fb8";
+
+        cJSON_ArrayForEach(m, models)
+        {
+            const char *an = arm_name(m);
+
+            if (order[pass] ? !an || strcmp(an, order[pass]) != 0 : !!an) {
+                continue;
+            }
+            share_row(b, lw, bw, i++, an, m->string, m, fill);
+        }
+        m = order[pass] ? cJSON_GetObjectItemCaseSensitive(arms, order[pass])
+                        : NULL;
+        if (m && !arm_named(models, order[pass])) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "model");
+
+            share_row(b, lw, bw, i++, order[pass],
+                      cJSON_IsString(id) ? id->valuestring : "", m, fill);
+        }
+    }
+    tc__sb_str(b, "</svg>\n");
+}
+
+/*
+ * The shadow checks: one bar split into the checks that agreed and those
+ * that disagreed, with the disagreement rate, the number that says
+ * whether the cache's TTL is too long; then what was dropped or failed.
+ */
+static void chart_shadow(tc__sb *b, const tc__report_shadow *sh)
+{
+    const int lw = 180, bw = 400;
+    double checks = (double)sh->agree + (double)sh->disagree;
+    double aw = checks > 0 ? (double)sh->agree / checks * bw : 0;
+    double dw = checks > 0 ? (double)sh->disagree / checks * bw : 0;
+
+    svg_open(b, lw + bw + 200, ROW_H + 4, "shadow checks");
+    tc__sb_printf(b,
+                  "<text x=\"%d\" y=\"16\" font-size=\"12\" "
+                  "text-anchor=\"end\">",
+                  lw - 6);
+    esc(b, sh->scope);
+    tc__sb_printf(b,
+                  "</text><rect x=\"%d\" y=\"4\" width=\"%d\" height=\"%d\" "
+                  "fill=\"#eee\"/>\n"
+                  "<rect x=\"%d\" y=\"4\" width=\"%.1f\" height=\"%d\" "
+                  "fill=\"#2c7fb8\"><title>agree: %llu</title></rect>\n"
+                  "<rect x=\"%.1f\" y=\"4\" width=\"%.1f\" height=\"%d\" "
+                  "fill=\"#c0392b\"><title>disagree: %llu</title></rect>\n"
+                  "<text x=\"%d\" y=\"16\" font-size=\"12\">%.1f%% of %.0f "
+                  "checks disagree</text>\n</svg>\n",
+                  lw, bw, ROW_H - 6, lw, aw, ROW_H - 6,
+                  (unsigned long long)sh->agree, lw + aw, dw, ROW_H - 6,
+                  (unsigned long long)sh->disagree, lw + bw + 6,
+                  checks > 0 ? dw / bw * 100 : 0.0, checks);
+    tc__sb_printf(b,
+                  "<p>agree %llu, disagree %llu; dropped (queue full) "
+                  "%llu, failed %llu. Counted by ",
+                  (unsigned long long)sh->agree,
+                  (unsigned long long)sh->disagree,
+                  (unsigned long long)sh->dropped,
+                  (unsigned long long)sh->failed);
+    esc(b, sh->scope);
+    tc__sb_str(b, " since its handle opened, for its classifiers with a "
+                  "shadow_rate; other processes&#39; checks are not here, "
+                  "and a process that classifies nothing (the tutorcache "
+                  "command) shows none.</p>\n");
+}
+
+static void write_page(tc__sb *b, const cJSON *a, const char *title,
+                       const tc__report_shadow *sh)
+{
+    tc__sb_str(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+                  "<meta charset=\"utf-8\"/>\n<title>");
+    esc(b, title ? title : "tutorcache feedback report");
+    tc__sb_str(b, "</title>\n"
+                  "<style>body{font-family:sans-serif;margin:2em}"
+                  "section{margin-bottom:2em}</style>\n"
+                  "</head>\n<body>\n<h1>");
+    esc(b, title ? title : "Feedback report");
+    tc__sb_str(b, "</h1>\n");
+    tc__sb_str(b, "<section id=\"per-day\">\n<h2>Corrections per day</h2>\n");
+    chart_days(b, cJSON_GetObjectItemCaseSensitive(a, "per_day"));
+    tc__sb_str(b, "</section>\n<section id=\"confusion\">\n"
+                  "<h2>Confusion: original (rows) corrected to (columns)"
+                  "</h2>\n");
+    chart_confusion(b, cJSON_GetObjectItemCaseSensitive(a, "confusion"));
+    tc__sb_str(b, "</section>\n<section id=\"rates\">\n"
+                  "<h2>Share of each intent&#39;s feedback that corrects it"
+                  "</h2>\n");
+    chart_rates(b, cJSON_GetObjectItemCaseSensitive(a, "intents"));
+    tc__sb_str(b, "</section>\n<section id=\"ab\">\n"
+                  "<h2>A/B: share of each model&#39;s feedback that "
+                  "corrects it</h2>\n");
+    chart_models(b, cJSON_GetObjectItemCaseSensitive(a, "models"),
+                 cJSON_GetObjectItemCaseSensitive(a, "arms"));
+    tc__sb_str(b, "</section>\n<section id=\"shadow\">\n"
+                  "<h2>Shadow checks of cached answers: ");
+    esc(b, sh->scope);
+    tc__sb_str(b, "</h2>\n");
+    chart_shadow(b, sh);
+    tc__sb_str(b, "</section>\n</body>\n</html>\n");
+}
+
+int tc__fb_report_html(char **out, size_t *len, uint64_t *nrec, tc__cache *h,
+                       tc__fb *fb, const tc_report_options *o,
+                       const tc__report_shadow *sh)
+{
+    tc__sb b = {0};
+    cJSON *a = NULL;
+    int rc;
+
+    if ((rc = tc__fb_analytics(&a, nrec, h, fb, o)) != TC_OK) {
+        return rc;
+    }
+    write_page(&b, a, o->title, sh);
+    cJSON_Delete(a);
+    if (b.oom || !b.p) {
+        tc__free(b.p);
+        return tc__fail(TC_ENOMEM, "out of memory");
+    }
+    *out = b.p;
+    *len = b.len;
+    return TC_OK;
+}
