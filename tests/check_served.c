@@ -49,18 +49,42 @@ static int host(char **json, const char *text, size_t len, void *ud)
     return TC_OK;
 }
 
-static tc_classifier *open_cls(tc_cache *h, double shadow, int uncounted)
+/* A host model whose intent is the text itself: as many intents as
+ * texts. */
+static int echo(char **json, const char *text, size_t len, void *ud)
+{
+    char buf[96];
+
+    (void)ud;
+    snprintf(buf, sizeof(buf), "{\"intent\":\"%.*s\",\"confidence\":0.9}",
+             (int)(len < 40 ? len : 40), text);
+    if (!(*json = tc_malloc(strlen(buf) + 1))) {
+        return TC_ENOMEM;
+    }
+    strcpy(*json, buf);
+    return TC_OK;
+}
+
+/* A classifier of the host model fn, version v1. */
+static tc_classifier *open_fn(tc_cache *h, tc_classifier_fn fn, double shadow,
+                              int uncounted, double threshold)
 {
     tc_classifier_options co;
     tc_classifier *c = NULL;
 
     tc_classifier_options_init(&co);
-    co.fn = host;
+    co.fn = fn;
     co.fn_version = "v1";
     co.shadow_rate = shadow;
     co.uncounted = uncounted;
+    co.threshold = threshold;
     ck_assert_msg(tc_classifier_open(&c, h, &co) == TC_OK, "%s", tc_errmsg());
     return c;
+}
+
+static tc_classifier *open_cls(tc_cache *h, double shadow, int uncounted)
+{
+    return open_fn(h, host, shadow, uncounted, 0);
 }
 
 /* Classifies text n times; each answer must come from src. */
@@ -193,19 +217,14 @@ END_TEST
  * and so it is counted, the hits' as the miss's. */
 START_TEST(test_served_threshold)
 {
-    tc_classifier_options co;
-    tc_classifier *c = NULL;
+    tc_classifier *c;
     tc_cache *h;
     cJSON *root;
     bk b;
 
     bk_start(&b, BK_LMDB);
     h = bk_open(&b);
-    tc_classifier_options_init(&co);
-    co.fn = host;
-    co.fn_version = "v1";
-    co.threshold = 0.95; /* the host answers 0.9 */
-    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    c = open_fn(h, host, 0, 0, 0.95); /* the host answers 0.9 */
     served_n(c, "hello below", 1, TC_SOURCE_MODEL);
     served_n(c, "hello below", 3, TC_SOURCE_L1);
     root = counts_of(h);
@@ -499,27 +518,10 @@ START_TEST(test_served_memory)
 }
 END_TEST
 
-/* A host model whose intent is the text itself: as many intents as
- * texts. */
-static int echo(char **json, const char *text, size_t len, void *ud)
-{
-    char buf[96];
-
-    (void)ud;
-    snprintf(buf, sizeof(buf), "{\"intent\":\"%.*s\",\"confidence\":0.9}",
-             (int)(len < 40 ? len : 40), text);
-    if (!(*json = tc_malloc(strlen(buf) + 1))) {
-        return TC_ENOMEM;
-    }
-    strcpy(*json, buf);
-    return TC_OK;
-}
-
 /* memory: keeps many pairs over several reads, each counted once. */
 START_TEST(test_served_memory_many)
 {
-    tc_classifier_options co;
-    tc_classifier *c = NULL;
+    tc_classifier *c;
     tc_cache *h;
     cJSON *root;
     char text[32];
@@ -527,10 +529,7 @@ START_TEST(test_served_memory_many)
 
     bk_start(&b, BK_MEMORY);
     h = bk_open(&b);
-    tc_classifier_options_init(&co);
-    co.fn = echo;
-    co.fn_version = "v1";
-    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    c = open_fn(h, echo, 0, 0, 0);
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 600; i++) {
             snprintf(text, sizeof(text), "i%d", i);
