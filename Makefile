@@ -176,7 +176,7 @@ asan:
 
 # The suites (or suite:case) whose threads ThreadSanitizer watches.
 TSAN_SUITES ?= concurrency l1 cache_ns model_memory:concurrency coherence:race classify_hit \
-	shadow:shadow
+	shadow:shadow served
 
 tsan:
 	@scripts/deps.sh check

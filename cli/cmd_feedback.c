@@ -19,6 +19,7 @@
 #include "cmd_feedback.h"
 #include "cmd_feedback_io.h"
 #include "feedback_common.h"
+#include "feedback_counts.h"
 #include "feedback_report.h"
 #include "learn.h"
 
@@ -151,6 +152,13 @@ static const char help_stats[] =
     "retention window, oldest first, zeros included (\"per_day\"); and the\n"
     "10 most corrected texts, by their key in the intent_feedback\n"
     "namespace, never their words (\"most_corrected\").\n"
+    "Beside each intent, its \"classifications\": the answers of that\n"
+    "intent every process served over the retention window (hits, misses\n"
+    "and corrections' answers, counted unless count_intents is off), and\n"
+    "its \"correction_rate\", corrections / classifications, null when\n"
+    "none was counted; and per model its shadow checks (\"shadow\":\n"
+    "checks, agree, disagree, rate = disagree / checks, null without\n"
+    "checks).\n"
     "\n"
     "Per model (\"models\", and a table after the counts): the records that\n"
     "name the model they are about (their \"model\", the answer's\n"
@@ -549,7 +557,9 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         cJSON_Delete(cfg);
     }
     if ((rc = cli_arm_models_open(&am, h, given, cand)) != CLI_OK ||
-        (rc = analytics_of(h, &am, &analytics)) != CLI_OK) {
+        (rc = analytics_of(h, &am, &analytics)) != CLI_OK ||
+        (rc = cli_feedback_counts_join(h, analytics)) != CLI_OK) {
+        cJSON_Delete(analytics);
         free(model);
         tc_free(text);
         tc_cache_close(h);

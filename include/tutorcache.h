@@ -1001,8 +1001,10 @@ typedef struct tc_classifier_options {
     const char *candidate_fn_version; /* ... and its version (1-127) */
     double split;                     /* the candidate's share, 0..1 */
     /* version 3: 1 leaves this classifier's texts out of popularity
-     * tracking (track_popular; tc_popular_top), as warming does: it
-     * asks for texts, it does not make them popular. Default 0. */
+     * tracking (track_popular; tc_popular_top) and its answers out of
+     * the answers served (count_intents; tc_classify_counts_json), as
+     * warming does: it asks for texts, it does not make them popular
+     * nor serve anyone. Default 0. */
     int uncounted;
     /* version 3: shadow checks. The share (0..1; default 0, off) of
      * cache hits (L1 or L2, never a correction's override) whose text is
@@ -1069,7 +1071,7 @@ typedef struct tc_result {
  * classifies without caching. An L2 failure is never an error here: the
  * model answers. The L2 keeps the answer as JSON; this process's L1
  * keeps the JSON, a NUL and the result decoded, so that a hit parses
- * nothing (about 1,800 instructions): tc_cache_get on the classifier's
+ * nothing (about 1,900 instructions): tc_cache_get on the classifier's
  * namespace reads it there as a C string whose len counts both. A hit
  * skips the lookup of the text's correction while this process's L1
  * still remembers that there is none (no correction stored or heard of,
@@ -1155,6 +1157,67 @@ TC_API void tc_popular_free(char **texts, uint64_t *counts, size_t n);
  * any thread.
  */
 TC_API int tc_popular_flush(tc_cache *h);
+
+/* ---------------------------------------------------------------------
+ * Answers served per intent (for feedback analytics)
+ *
+ * On by default, since no text is kept ("count_intents": false in the
+ * config file, or TUTORCACHE_COUNT_INTENTS=false, turns it off): every
+ * answer of a handle's classifiers is counted per UTC day, model
+ * identity (the fingerprint or host version the answer names) and
+ * intent answered, as a cache hit (L1 or L2), a miss (the model
+ * answered) or a correction's override; and every shadow check
+ * (shadow_rate) per day and model, as agree or disagree. Counting costs
+ * no round trip and no lock call: a process counts in memory, striped
+ * by thread, and a thread of the handle adds its counts to the store
+ * that keeps feedback (the feedback_store when one is set) every second
+ * and when the handle closes, filed under the UTC day of that flush. On
+ * Redis they are one hash (tc:{tally}:served, one slot on a cluster),
+ * on LMDB the database "tally"; days older than the feedback retention
+ * (30 days by default) are removed by the first flush of each day.
+ * memory: keeps them in this process only. A store that cannot be
+ * reached keeps the counts in this process, sent by a later flush (up
+ * to 65,536 distinct day, model, intent and outcome fields; past that a
+ * count is dropped and logged, served_not_counted); a flush that timed
+ * out after the server applied it counts twice, and a crash loses at
+ * most the last second's counts. Classifiers opened with uncounted
+ * (version 3), as warming's, count nothing.
+ */
+
+/*
+ * tc_classify_counts_json - the answers served and shadow checks
+ * counted by every process over the feedback retention window, as the
+ * store holds them after this handle's counts are flushed:
+ *   {"since":"YYYY-MM-DD","counting":BOOL,
+ *    "models":{MODEL:{"classifications":N,"hits":N,"misses":N,
+ *                     "feedback":N,
+ *                     "intents":{INTENT:{"classifications":N,"hits":N,
+ *                                        "misses":N,"feedback":N}},
+ *                     "shadow":{"checks":N,"agree":N,"disagree":N,
+ *                               "rate":R|null}}},
+ *    "intents":{INTENT:{"classifications":N,...}}}
+ * "since" is the first UTC day counted; "counting" whether this handle
+ * counts (count_intents); classifications = hits + misses + feedback
+ * (answers of a correction's override); "intents" sums every model's;
+ * a shadow "rate" is disagree / checks, null without checks. The store
+ * is read whether this handle counts or not. Costs one round trip or
+ * read transaction (two when this handle has counts to send) and a walk
+ * of the whole tally (days x models x intents fields).
+ * out: NULL on entry; not NULL.
+ * Returns TC_OK; TC_EINVAL; TC_EUNAVAIL, TC_ETIMEOUT (the store; the
+ * counts not sent stay for a later flush); TC_ENOMEM.
+ * Ownership: *out is the caller's (tc_free). Thread safety: any thread.
+ */
+TC_API int tc_classify_counts_json(char **out, tc_cache *h);
+
+/*
+ * tc_classify_counts_flush - adds this handle's counts of answers served
+ * to the store now (a thread does so every second anyway).
+ * Returns TC_OK (also when count_intents is off, or on memory:);
+ * TC_EUNAVAIL, TC_ETIMEOUT (the counts stay for a later flush).
+ * Thread safety: any thread.
+ */
+TC_API int tc_classify_counts_flush(tc_cache *h);
 
 /* ---------------------------------------------------------------------
  * Feedback

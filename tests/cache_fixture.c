@@ -192,6 +192,18 @@ tc_cache *bk_open_with(bk *b, tc_options *o, const char *cfg_json)
     return h;
 }
 
+tc_cache *bk_open_logged(bk *b, const char *cfg_json)
+{
+    tc_options o;
+
+    strcat(b->url, "?tracking=off");
+    cache_log_reset();
+    tc_options_init(&o);
+    o.log_fn = cache_log_cb;
+    o.log_level = TC_LOG_WARN;
+    return bk_open_with(b, &o, cfg_json);
+}
+
 tc_cache *bk_open(bk *b)
 {
     return bk_open_with(b, NULL, NULL);

@@ -88,6 +88,10 @@ char *bk_write_cfg(bk *b, const char *json);
  */
 tc_cache *bk_open_with(bk *b, tc_options *o, const char *cfg_json);
 tc_cache *bk_open(bk *b);
+/* For a test that stops b's Redis: a handle without the tracking
+ * connection (its loss is not what such a test is about) whose
+ * warnings go to the kept log (cache_log_find), which starts empty. */
+tc_cache *bk_open_logged(bk *b, const char *cfg_json);
 
 /* ---- calls with their checks ------------------------------------------ */
 

@@ -438,6 +438,7 @@ Suite *suite_cli_feedback(void)
     suite_add_tcase(s, tc);
     suite_cli_feedback_io(s);
     suite_cli_fb_analytics(s);
+    suite_cli_served(s);
     suite_cli_feedback_kill(s);
     suite_cli_audit(s);
     return s;

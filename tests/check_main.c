@@ -40,6 +40,7 @@ int main(void)
     srunner_add_suite(sr, suite_cli_classify());
     srunner_add_suite(sr, suite_cli_warm());
     srunner_add_suite(sr, suite_popular());
+    srunner_add_suite(sr, suite_served());
     srunner_add_suite(sr, suite_service_warm());
     srunner_add_suite(sr, suite_metrics());
     srunner_add_suite(sr, suite_log());

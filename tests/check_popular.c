@@ -325,18 +325,10 @@ START_TEST(test_pop_store_down)
     top t;
     bk b;
     int rc;
-
-    tc_options o;
     cJSON *line;
 
     bk_start(&b, BK_REDIS);
-    /* no tracking connection: its loss is not what this test is about */
-    strcat(b.url, "?tracking=off");
-    cache_log_reset();
-    tc_options_init(&o);
-    o.log_fn = cache_log_cb;
-    o.log_level = TC_LOG_WARN;
-    h = bk_open_with(&b, &o, TRACK);
+    h = bk_open_logged(&b, TRACK);
     c = open_cls(h, 0);
     classify_n(c, "before the crash", 1);
     ck_assert_int_eq(tc_popular_flush(h), TC_OK);

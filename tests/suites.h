@@ -62,6 +62,7 @@ tc_result *cl_classify_ok(tc_classifier *c, const char *text, tc_source want);
 Suite *suite_cli_classify(void); /* check_cli_classify.c: classify commands */
 Suite *suite_cli_warm(void);     /* check_cli_warm.c: warm */
 Suite *suite_popular(void);      /* check_popular.c: track_popular */
+Suite *suite_served(void);       /* check_served.c: count_intents */
 Suite *suite_service_warm(void); /* check_service_warm.c: POST warm, the
                                     stats' cache configuration */
 void suite_cli_train(Suite *s);  /* check_cli_train.c: train, model info,
@@ -81,6 +82,7 @@ Suite *suite_bench_scripts(void);      /* check_bench_scripts.c: bench scripts *
 void suite_cli_loadtest(Suite *s);     /* check_cli_loadtest.c: loadtest */
 Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
 void suite_cli_fb_analytics(Suite *s); /* check_cli_fb_analytics.c */
+void suite_cli_served(Suite *s);       /* check_cli_served.c */
 void suite_cli_feedback_io(Suite *s); /* check_cli_feedback_io.c: import,
                                          export */
 void suite_cli_feedback_kill(Suite *s); /* check_cli_feedback_kill.c */

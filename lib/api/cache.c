@@ -23,6 +23,7 @@ TC_API void tc_cache_close(tc_cache *h)
         return;
     }
     tc__popular_close(h->pop);
+    tc__served_close(h->served);
     tc__fb_close(h->fb);
     tc__cache_close(h->fbcore);
     tc__audit_close(h->audit);
@@ -64,6 +65,7 @@ TC_API int tc_cache_open(tc_cache **out, const tc_options *opt)
     }
     if ((rc = tc__fb_open(&h->fb, tc__fb_core(h), h->fbk)) != TC_OK ||
         (rc = tc__popular_open(&h->pop, h->core)) != TC_OK ||
+        (rc = tc__served_open(&h->served, tc__fb_core(h))) != TC_OK ||
         (rc = tc__audit_start(h)) != TC_OK) {
         tc_cache_close(h);
         return rc;

@@ -29,6 +29,7 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
                              cache->cls, opt);
     if (rc == TC_OK && !(opt->version >= 3 && opt->uncounted)) {
         tc__popular_attach(*out, cache->pop);
+        tc__served_attach(*out, cache->served);
     }
     if (rc == TC_OK && (*out)->cand) {
         /* so that feedback naming either model is counted for its arm */

@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "classify/classify.h"
 #include "classify/popular.h"
+#include "classify/served.h"
 #include "feedback/feedback.h"
 
 struct tc_cache {
@@ -25,6 +26,7 @@ struct tc_cache {
     tc__fb *fb;
     tc__audit *audit; /* NULL: no audit log */
     tc__popular *pop; /* track_popular's counting; NULL: off */
+    tc__served *served; /* count_intents' counting; NULL: off */
 };
 
 /* The cache that keeps feedback and corrections' overrides. */

@@ -1,9 +1,12 @@
 /*
- * popular.c - the doors of popularity tracking (track_popular): the
- * counting itself is the handle's (classify/popular.c), the texts read
- * back from the cache's store.
+ * popular.c - the doors of what a handle counts in process and adds to
+ * a store: popularity tracking (track_popular; classify/popular.c), the
+ * texts read back from the cache's store, and the answers served per
+ * day, model and intent (count_intents; classify/served.c), read back
+ * from the feedback's store.
  */
 #include "api/handle.h"
+#include "report/report.h"
 
 TC_API int tc_popular_top(char ***texts, uint64_t **counts, size_t *n,
                           tc_cache *h, size_t max)
@@ -25,4 +28,17 @@ TC_API int tc_popular_flush(tc_cache *h)
 {
     TC__DOOR(h, 1, "unreachable");
     return tc__done(tc__popular_flush(h->pop));
+}
+
+TC_API int tc_classify_counts_json(char **out, tc_cache *h)
+{
+    TC__RESET(out, NULL);
+    TC__DOOR(h, out, "out is NULL");
+    return tc__done(tc__served_json(out, h->served, tc__fb_core(h)));
+}
+
+TC_API int tc_classify_counts_flush(tc_cache *h)
+{
+    TC__DOOR(h, 1, "unreachable");
+    return tc__done(tc__served_flush(h->served));
 }

@@ -216,6 +216,12 @@ static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
                         "TUTORCACHE_TRACK_POPULAR: %s is not true or false",
                         v);
     }
+    if ((v = env("TUTORCACHE_COUNT_INTENTS", flags)) &&
+        tc__cfg_parse_bool(v, &cfg->count_intents) != 0) {
+        return tc__errf(err, TC_ECONFIG,
+                        "TUTORCACHE_COUNT_INTENTS: %s is not true or false",
+                        v);
+    }
     if ((v = env("TUTORCACHE_POPULAR_SIZE", flags))) {
         if (tc__cfg_parse_long(v, 1, TC__MAX_POPULAR_SIZE, &n) != 0) {
             return tc__errf(err, TC_ECONFIG,
@@ -373,6 +379,7 @@ int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
     cfg->store.map_bytes = TC__DEFAULT_MAP_BYTES;
     cfg->enable_caching = 1;
     cfg->popular_size = TC__DEFAULT_POPULAR_SIZE;
+    cfg->count_intents = 1;
     cfg->degraded_ttl_ms = DEFAULT_DEGRADED_TTL_MS;
     cfg->gen_refresh_ms = DEFAULT_GEN_REFRESH_MS;
     cfg->fb_retention_ms = DEFAULT_FB_RETENTION_MS;

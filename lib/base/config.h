@@ -138,6 +138,10 @@ typedef struct tc__config {
      * stores texts, so off by default */
     int track_popular;
     size_t popular_size;
+    /* count_intents: the answers served per day, model and intent, and
+     * the shadow checks' outcomes, added to the feedback store
+     * (classify/served.c); no texts, so on by default */
+    int count_intents;
     /* namespaces */
     tc__ns_def *ns;
     size_t nns;

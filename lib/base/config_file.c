@@ -420,6 +420,12 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                               "%s: track_popular: not true or false", path);
             }
             cfg->track_popular = cJSON_IsTrue(f);
+        } else if (strcmp(k, "count_intents") == 0) {
+            if (!cJSON_IsBool(f)) {
+                rc = tc__errf(err, TC_ECONFIG,
+                              "%s: count_intents: not true or false", path);
+            }
+            cfg->count_intents = cJSON_IsTrue(f);
         } else if (strcmp(k, "popular_size") == 0) {
             if (file_int(f, 1, TC__MAX_POPULAR_SIZE, &v) != 0) {
                 rc = tc__errf(err, TC_ECONFIG,
@@ -449,7 +455,7 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
                           "key_secret_file, feedback_store, "
                           "feedback_wait_replicas, audit_log, audit_reads, "
                           "password_file, namespaces, track_popular, "
-                          "popular_size, tls_ca, tls_cert, "
+                          "popular_size, count_intents, tls_ca, tls_cert, "
                           "tls_key, tls_server_name, tls_insecure)",
                           path, k);
         }

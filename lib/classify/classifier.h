@@ -37,6 +37,7 @@ struct tc_classifier {
     size_t topk_len; /* without the last NUL */
     double threshold;
     struct tc__popular *pop; /* track_popular's counting, or NULL */
+    struct tc__served *served; /* count_intents' counting, or NULL */
     tc_classifier *cand; /* an A/B rollout's candidate, or NULL */
     double split;        /* the candidate's share */
     tc__shadow *shadow;  /* shadow checks (shadow.h), or NULL: off; a

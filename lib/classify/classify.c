@@ -22,6 +22,7 @@
 #include "classify/packed.h"
 #include "classify/popular.h"
 #include "classify/result.h"
+#include "classify/served.h"
 #include "model/model.h"
 
 /*
@@ -360,6 +361,34 @@ static void count(const tc_classifier *c, const tc_result *r, int64_t t0)
     }
 }
 
+/*
+ * An answer for count_intents (served.c), under the model identity of
+ * the key material, which follows the normalized text. An L1 hit's
+ * packed form gave the pair's hash (sh, else 0), unless the threshold
+ * made its intent "unknown": then the strings are hashed here.
+ */
+static void count_served(const tc_classifier *c, const tc_result *r,
+                         const char *key, size_t normlen, size_t keylen,
+                         uint64_t sh)
+{
+    if (sh && c->served && r->confidence >= c->threshold) {
+        if (!tc__served_bump(c->served,
+                             sh + TC__SERVED_HOW(TC__SERVED_HIT))) {
+            tc__served_count_h(c->served, sh, r->model, TC__SERVED_NUL,
+                               r->intent, TC__SERVED_HIT);
+        }
+        return;
+    }
+    if (!c->served || !r) {
+        return;
+    }
+    tc__served_count(c->served, key + normlen + 1,
+                     keylen - normlen - 1 - c->topk_len, r->intent,
+                     r->source == TC_SOURCE_MODEL      ? TC__SERVED_MISS
+                     : r->source == TC_SOURCE_FEEDBACK ? TC__SERVED_FEEDBACK
+                                                       : TC__SERVED_HIT);
+}
+
 static tc_source tier_source(tc_tier t)
 {
     return t == TC_TIER_L1 ? TC_SOURCE_L1 : TC_SOURCE_L2;
@@ -403,14 +432,19 @@ typedef struct hit_ctx {
     tc_result *r;
     double threshold;
     int64_t t0;
+    uint64_t served; /* the packed form's served hash */
 } hit_ctx;
 
 static int unpack_hit(const char *val, size_t len, void *arg)
 {
     hit_ctx *x = arg;
+    int rc = tc__result_unpack(&x->r, val, len, TC_SOURCE_L1, x->threshold,
+                               x->t0);
 
-    return tc__result_unpack(&x->r, val, len, TC_SOURCE_L1, x->threshold,
-                             x->t0);
+    if (rc == TC_OK) {
+        x->served = tc__packed_served(val, len);
+    }
+    return rc;
 }
 
 /*
@@ -423,10 +457,11 @@ static int unpack_hit(const char *val, size_t len, void *arg)
  * same when L1 had one, NULL when not, and in *hk what the peek learnt
  * of the key (its hash; a miss).
  */
-static int cached_hit(tc_result **hit, tc__hkey *hk, tc_classifier *c,
-                      const char *key, size_t keylen, int64_t t0)
+static int cached_hit(tc_result **hit, tc__hkey *hk, uint64_t *sh,
+                      tc_classifier *c, const char *key, size_t keylen,
+                      int64_t t0)
 {
-    hit_ctx x = {NULL, c->threshold, t0};
+    hit_ctx x = {NULL, c->threshold, t0, 0};
     uint64_t note;
 
     if (tc__cache_peek_use(&note, hk, c->cache, c->nsh, key, keylen,
@@ -437,6 +472,7 @@ static int cached_hit(tc_result **hit, tc__hkey *hk, tc_classifier *c,
     *hit = x.r;
     if (note && tc__cache_absent_still(c->ocache, c->fbh, note, t0 / 1000)) {
         tc__cache_peek_used(c->cache, c->nsh, &hk->hk, 0);
+        *sh = x.served;
         return 1;
     }
     return 0;
@@ -460,6 +496,7 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
     int64_t t0 = tc__now_us();
     tc_result *hit;
     tc__hkey hk, fix = {0};
+    uint64_t sh = 0;
     tc_tier tier;
     int rc;
 
@@ -472,7 +509,7 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         return rc;
     }
     tc__popular_count(c->pop, key, normlen);
-    if (cached_hit(&hit, &hk, c, key, keylen, t0)) {
+    if (cached_hit(&hit, &hk, &sh, c, key, keylen, t0)) {
         *out = hit;
         shadow_maybe(c, key, keylen, normlen, hit);
         goto done;
@@ -519,6 +556,9 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         rc = classify_miss(out, c, key, normlen, key, keylen, id, &hk, t0);
     }
 done:
+    if (rc == TC_OK) {
+        count_served(c, *out, key, normlen, keylen, sh);
+    }
     if (key != kbuf) {
         tc__free(key);
     }
@@ -668,6 +708,10 @@ int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
     rc = lookup_batch(out, status, c, items, normlens, n, t0);
 done:
     for (i = 0; items && i < n; i++) {
+        if (rc == TC_OK && items[i].key) {
+            count_served(c, out[i], items[i].key, normlens[i],
+                         items[i].keylen, 0);
+        }
         tc__free((void *)items[i].key);
     }
     tc__free(normlens);

@@ -13,9 +13,11 @@
  * Fields are copied in and out with memcpy: the value sits at any
  * alignment in an L1 entry or a caller's buffer.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "classify/packed.h"
+#include "classify/served.h"
 
 #define MAGIC "TCp1"
 #define NONE UINT32_MAX
@@ -25,9 +27,15 @@
 
 typedef struct pk_head {
     double confidence;
+    uint64_t served; /* tc__served_hash of model and intent */
     uint32_t ntop, ntech, slen, intent_end;
     uint32_t intent, complexity, model; /* offsets in the strings */
 } pk_head;
+
+/* where packed.h's tc__packed_served reads */
+_Static_assert(offsetof(pk_head, served) == TC__PACKED_SERVED_AT &&
+                   FOOT == TC__PACKED_FOOT,
+               "packed.h's offsets");
 
 typedef struct pk_top {
     double score;
@@ -84,6 +92,9 @@ int tc__result_pack(char **out, size_t *outlen, const tc__result_parts *p)
     h.intent_end = (uint32_t)p->intent_end;
     h.intent = put_str(strs, &at, p->intent);
     h.model = put_str(strs, &at, p->model ? p->model : "");
+    /* hashed once here, so that counting a hit's answer hashes nothing */
+    h.served = tc__served_hash(strs + h.model, strlen(strs + h.model),
+                               p->intent, h.model - h.intent - 1);
     h.complexity = p->complexity ? put_str(strs, &at, p->complexity) : NONE;
     memcpy(b + jlen + 1, &h, sizeof(h));
     for (i = 0; i < p->ntop; i++) {

@@ -7,6 +7,8 @@
 #define TC_PACKED_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "classify/result.h"
 
@@ -65,5 +67,21 @@ size_t tc__packed_json_len(const char *val, size_t len);
  */
 int tc__result_unpack(tc_result **out, const char *val, size_t len,
                       tc_source source, double threshold, int64_t t0_us);
+
+/* The served hash (classify/served.h) of the model and intent a packed
+ * value holds, whole and consistent as tc__result_unpack found it:
+ * inline, since every counted L1 hit reads it. The header follows the
+ * JSON's NUL; the footer starts with the JSON's length. */
+#define TC__PACKED_FOOT 8
+#define TC__PACKED_SERVED_AT 8
+static inline uint64_t tc__packed_served(const char *val, size_t len)
+{
+    uint64_t served;
+    uint32_t j;
+
+    memcpy(&j, val + len - TC__PACKED_FOOT, 4);
+    memcpy(&served, val + j + 1 + TC__PACKED_SERVED_AT, 8);
+    return served;
+}
 
 #endif

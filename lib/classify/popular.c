@@ -18,8 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/ticker.h"
 #include "cache/key.h"
 #include "classify/classifier.h"
 #include "classify/popular.h"
@@ -46,13 +46,11 @@ struct tc__popular {
     tc__store *st;
     const tc__keyring *keys;
     size_t keep;
-    pthread_mutex_t mu; /* cur and the thread's state */
-    pthread_cond_t cv;
+    pthread_mutex_t mu;   /* cur */
     table *cur;           /* counting */
     table *spare;         /* being sent, under fmu */
     pthread_mutex_t fmu;  /* one send at a time */
-    int want, stop;
-    pthread_t thread;
+    tc__ticker *tick;     /* sends every TC__POP_FLUSH_MS, or when poked */
     _Atomic uint64_t lost;    /* counts lost since the last send */
     tc__ratelimit rl;
 };
@@ -105,8 +103,7 @@ void tc__popular_count(tc__popular *p, const char *norm, size_t len)
     t->slot[i].h = h;
     t->slot[i].count = 1;
     if (++t->used == TC__POP_FLUSH_AT) {
-        p->want = 1;
-        pthread_cond_signal(&p->cv);
+        tc__ticker_poke(p->tick);
     }
     pthread_mutex_unlock(&p->mu);
 }
@@ -217,41 +214,16 @@ int tc__popular_flush(tc__popular *p)
     t = p->cur;
     p->cur = p->spare;
     p->spare = t;
-    p->want = 0;
     pthread_mutex_unlock(&p->mu);
     rc = send_table(p, t);
     pthread_mutex_unlock(&p->fmu);
     return rc;
 }
 
-static void *flusher(void *arg)
+/* The ticker's run: a failure is logged and counted by the send. */
+static void flush_tick(void *arg)
 {
-    tc__popular *p = arg;
-    struct timespec until;
-
-    pthread_mutex_lock(&p->mu);
-    while (!p->stop) {
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += TC__POP_FLUSH_MS / 1000;
-        until.tv_nsec += (long)(TC__POP_FLUSH_MS % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!p->stop && !p->want &&
-               pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0) {
-        }
-        if (p->stop) {
-            break;
-        }
-        pthread_mutex_unlock(&p->mu);
-        /* a failure is logged and counted; the slot is the caller's */
-        tc__popular_flush(p);
-        tc__clear();
-        pthread_mutex_lock(&p->mu);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
+    tc__popular_flush(arg);
 }
 
 static void pop_free(tc__popular *p)
@@ -266,7 +238,6 @@ static void pop_free(tc__popular *p)
     tc__free(p->spare);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->fmu);
-    pthread_cond_destroy(&p->cv);
     tc__free(p);
 }
 
@@ -275,6 +246,7 @@ int tc__popular_open(tc__popular **out, tc__cache *cache)
     const tc__config *cfg = tc__cache_config(cache);
     tc__store *st = tc__cache_store(cache);
     tc__popular *p;
+    int rc;
 
     *out = NULL;
     if (!cfg->track_popular) {
@@ -292,7 +264,6 @@ int tc__popular_open(tc__popular **out, tc__cache *cache)
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->fmu, NULL);
-    pthread_cond_init(&p->cv, NULL);
     p->cache = cache;
     p->st = st;
     p->keys = tc__cache_keys(cache);
@@ -303,9 +274,10 @@ int tc__popular_open(tc__popular **out, tc__cache *cache)
         pop_free(p);
         return tc__fail(TC_ENOMEM, "out of memory");
     }
-    if (pthread_create(&p->thread, NULL, flusher, p) != 0) {
+    if ((rc = tc__ticker_start(&p->tick, TC__POP_FLUSH_MS, flush_tick, p)) !=
+        TC_OK) {
         pop_free(p);
-        return tc__fail(TC_EINTERNAL, "popular: no thread");
+        return rc; /* TC_ENOMEM or TC_EINTERNAL, recorded */
     }
     *out = p;
     return TC_OK;
@@ -316,11 +288,7 @@ void tc__popular_close(tc__popular *p)
     if (!p) {
         return;
     }
-    pthread_mutex_lock(&p->mu);
-    p->stop = 1;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    pthread_join(p->thread, NULL);
+    tc__ticker_stop(p->tick);
     /* the last counts; a failure is logged, close goes on */
     tc__popular_flush(p);
     pop_free(p);

@@ -18,6 +18,7 @@
 #include "base/deadline.h"
 #include "classify/classifier.h"
 #include "classify/packed.h"
+#include "classify/served.h"
 #include "classify/shadow.h"
 
 _Thread_local uint64_t tc__shadow_x;
@@ -94,6 +95,7 @@ static void check(tc__shadow *s, job *j)
 {
     tc_classifier *c = j->c;
     const char *id = j->data + j->normlen + 1;
+    size_t idlen = j->keylen - j->normlen - 1 - c->topk_len;
     char *packed = NULL;
     size_t plen = 0;
     tc_result *r = NULL;
@@ -110,8 +112,10 @@ static void check(tc__shadow *s, job *j)
         tc__cls_count_shadow(s->counts, TC__SHADOW_FAILED);
     } else if (strcmp(r->intent, j->intent) == 0) {
         tc__cls_count_shadow(s->counts, TC__SHADOW_AGREE);
+        tc__served_count(c->served, id, idlen, "", TC__SERVED_AGREE);
     } else {
         tc__cls_count_shadow(s->counts, TC__SHADOW_DISAGREE);
+        tc__served_count(c->served, id, idlen, "", TC__SERVED_DISAGREE);
         log_disagree(j, r->intent);
         /* L2 and L1 at once, as a miss stores it; a write that fails is
          * counted by the cache, and the next check finds it again */

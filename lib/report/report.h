@@ -13,6 +13,7 @@
 #include "base/sbuf.h"
 #include "cache/cache.h"
 #include "classify/counts.h"
+#include "classify/served.h"
 #include "feedback/counts.h"
 #include "feedback/feedback.h"
 
@@ -64,6 +65,15 @@ void tc__report_shadow_read(tc__report_shadow *s, const tc__cls_counts *cls);
 int tc__fb_report_html(char **out, size_t *len, uint64_t *nrec, tc__cache *h,
                        tc__fb *fb, const tc_report_options *o,
                        const tc__report_shadow *sh);
+
+/* tc_classify_counts_json (served_json.c): the tally of fbcache's store
+ * over the feedback retention window, s's counts flushed first (s may be
+ * NULL). */
+int tc__served_json(char **out, tc__served *s, tc__cache *fbcache);
+
+/* Prints a cJSON tree into *out (stats.c); TC_ENOMEM, *out NULL, when
+ * any part of it failed. The tree is freed either way. */
+int tc__report_render(char **out, struct cJSON *root);
 
 /* The cache that holds namespace ns: the overrides' lives with the
  * feedback, whose store may be apart from h's. */

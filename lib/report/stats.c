@@ -8,8 +8,7 @@
 
 #include "report/report.h"
 
-/* Prints a cJSON tree; NULL with TC_ENOMEM when any part failed. */
-static int render(char **out, cJSON *root)
+int tc__report_render(char **out, cJSON *root)
 {
     if (tc__oom_take() || !root) {
         cJSON_Delete(root);
@@ -170,7 +169,7 @@ int tc__stats_json(char **out, tc__cache *h, tc__fb *fb,
     }
     feedback_json(root, h, fb);
     shadow_json(root, cls);
-    return render(out, root);
+    return tc__report_render(out, root);
 }
 
 int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
@@ -229,6 +228,7 @@ int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
     cJSON_AddBoolToObject(root, "enable_caching", cfg->enable_caching);
     cJSON_AddBoolToObject(root, "track_popular", cfg->track_popular);
     cJSON_AddNumberToObject(root, "popular_size", (double)cfg->popular_size);
+    cJSON_AddBoolToObject(root, "count_intents", cfg->count_intents);
     cJSON_AddNumberToObject(root, "connect_timeout_ms",
                             cfg->store.connect_timeout_ms);
     cJSON_AddNumberToObject(root, "command_timeout_ms",
@@ -269,6 +269,6 @@ int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
         cJSON_AddNumberToObject(o, "ttl", (double)d->ttl_ms / 1000.0);
         cJSON_AddNumberToObject(o, "l1_ttl", (double)d->l1_ttl_ms / 1000.0);
     }
-    return render(out, root);
+    return tc__report_render(out, root);
 }
 

@@ -58,3 +58,11 @@ void tc__pop_top_free(tc__pop_top *top, size_t n)
     }
     tc__free(top);
 }
+
+void tc__tally_free(tc__tally *t, size_t n)
+{
+    for (size_t i = 0; t && i < n; i++) {
+        tc__free(t[i].field);
+    }
+    tc__free(t);
+}

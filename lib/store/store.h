@@ -84,6 +84,21 @@ typedef struct tc__pop_top {
 #define TC__POP_SLACK(keep) ((keep) + (keep) / 4 + 1)
 
 /*
+ * A tally (classify/served.c): named counters kept by the store so that
+ * every process adds to one count, read back whole. A field is a short
+ * byte string (under TC__TALLY_FIELD_MAX bytes) that starts with the
+ * UTC day it counts for, "YYYYMMDD", so that fields sort by day.
+ */
+typedef struct tc__tally {
+    char *field; /* NUL-terminated; tc__malloc'd in a tally_read answer */
+    uint64_t count;
+} tc__tally;
+
+#define TC__TALLY_FIELD_MAX 512
+/* The tally's hash on Redis: its own hash tag, one slot on a cluster. */
+#define TC__TALLY_KEY "tc:{tally}:served"
+
+/*
  * How a store keeps what it is given, as far as its server says: whether
  * it may evict keys that have no TTL (Redis' allkeys-* policies) and
  * whether a restart keeps them (AOF or RDB save points). Feedback is
@@ -173,6 +188,19 @@ typedef struct tc__store_ops {
                    size_t keep, tc__err *err);
     int (*pop_top)(tc__store *s, size_t n, tc__pop_top **out, size_t *got,
                    tc__err *err);
+    /*
+     * Optional (NULL: the store keeps no tally, as memory:). tally_add
+     * adds each item's count to its field's (a new field starts at 0) in
+     * one round trip or transaction; with floor (an 8-byte day, else
+     * NULL), it then removes every field whose first 8 bytes sort before
+     * floor's. tally_read gives every field, *n of them in *out
+     * (tc__tally_free). Both return TC_OK or the call's failure; an add
+     * that timed out may have been applied.
+     */
+    int (*tally_add)(tc__store *s, const tc__tally *items, size_t n,
+                     const char *floor, tc__err *err);
+    int (*tally_read)(tc__store *s, tc__tally **out, size_t *n,
+                      tc__err *err);
     void (*close)(tc__store *s);
 } tc__store_ops;
 
@@ -243,5 +271,8 @@ void tc__store_get_release(tc__store_get *items, size_t n);
 
 /* Frees a pop_top answer of n texts (release.c); NULL is accepted. */
 void tc__pop_top_free(tc__pop_top *top, size_t n);
+
+/* Frees n tally fields and the array (release.c); NULL is accepted. */
+void tc__tally_free(tc__tally *t, size_t n);
 
 #endif /* TC_STORE_H */

@@ -147,6 +147,8 @@ static const tc__store_ops cluster_ops = {
     .keeping = cluster_keeping,
     .pop_add = tc__cluster_pop_add,
     .pop_top = tc__cluster_pop_top,
+    .tally_add = tc__cluster_tally_add,
+    .tally_read = tc__cluster_tally_read,
     .close = cluster_close,
 };
 

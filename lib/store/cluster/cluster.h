@@ -11,8 +11,9 @@
  *                   CLUSTERDOWN answered
  *   cluster_fb.c    feedback: redis_fb.c's operations, keys under the hash
  *                   tag {tc:fb}, on the master of that slot
- *   cluster_pop.c   the popularity table: redis_pop.c's scripts on the
- *                   master of the slot of their hash tag {pop}
+ *   cluster_tables.c the popularity table and the tally: redis_pop.c's
+ *                   and redis_tally.c's scripts on the master of the slot
+ *                   of their hash tag ({pop}, {tally})
  *   cluster_track.c L1 coherence: redis_track.c's invalidation connection
  *                   on every node reads go to, following the map
  *   cluster.c       the table of operations and the opening
@@ -128,13 +129,17 @@ int tc__cluster_mset(tc__store *s, tc__store_set *items, size_t n,
 int tc__cluster_del(tc__store *s, const char *key, tc__err *err);
 int tc__cluster_incr(tc__store *s, const char *key, int64_t *out, tc__err *err);
 
-/* ---- cluster_pop.c ----------------------------------------------------- */
+/* ---- cluster_tables.c -------------------------------------------------- */
 
-/* The popularity table's operations (store.h). */
+/* The popularity table's and the tally's operations (store.h). */
 int tc__cluster_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
                         size_t keep, tc__err *err);
 int tc__cluster_pop_top(tc__store *s, size_t n, tc__pop_top **out,
                         size_t *got, tc__err *err);
+int tc__cluster_tally_add(tc__store *s, const tc__tally *items, size_t n,
+                          const char *floor, tc__err *err);
+int tc__cluster_tally_read(tc__store *s, tc__tally **out, size_t *n,
+                           tc__err *err);
 
 /* ---- cluster_fb.c ------------------------------------------------------ */
 

@@ -38,6 +38,8 @@ static const tc__store_ops lm_ops = {
     .resting = lm_resting,
     .pop_add = tc__lmdb_pop_add,
     .pop_top = tc__lmdb_pop_top,
+    .tally_add = tc__lmdb_tally_add,
+    .tally_read = tc__lmdb_tally_read,
     .close = lm_close,
 };
 

@@ -139,12 +139,12 @@ static int open_dbs(tc__lmdb_env *e)
     static const char *const names[] = {
         "data",       "expiry",      "fb_records", "fb_queue",
         "fb_pending", "fb_counters", "fb_meta",  "fb_order",
-        "popular",
+        "popular",    "tally",
     };
     MDB_dbi *const dbis[] = {
         &e->data,    &e->index,  &e->fb.rec,  &e->fb.queue,
         &e->fb.pend, &e->fb.cnt, &e->fb.meta, &e->fb.order,
-        &e->pop,
+        &e->pop,     &e->tally,
     };
     MDB_txn *txn = NULL;
     int rc;

@@ -10,6 +10,7 @@
  *   lmdb_fbqueue.c  feedback's retraining queue: consume, ack
  *   lmdb_fb.c       feedback records: put, trim, count, stats, export
  *   lmdb_pop.c      the popularity table: counts and texts by id
+ *   lmdb_tally.c    the tally: counters by field
  *   lmdb.c          the table of operations, opening and closing
  */
 #ifndef TC_STORE_LMDB_H
@@ -76,6 +77,7 @@ typedef struct tc__lmdb_env {
     MDB_dbi index;   /* be64 expiry || key -> "", entries with an expiry */
     tc__lmdb_dbs fb; /* feedback's named databases */
     MDB_dbi pop;     /* popularity: id -> le64 count || text (lmdb_pop.c) */
+    MDB_dbi tally;   /* the tally: field -> le64 count (lmdb_tally.c) */
     size_t map_bytes;
     size_t max_key;
     char *dir;
@@ -162,4 +164,12 @@ int tc__lmdb_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
 int tc__lmdb_pop_top(tc__store *s, size_t n, tc__pop_top **out, size_t *got,
                      tc__err *err);
 
+
+/* ---- lmdb_tally.c ------------------------------------------------------ */
+
+/* The tally's operations (store.h). */
+int tc__lmdb_tally_add(tc__store *s, const tc__tally *items, size_t n,
+                       const char *floor, tc__err *err);
+int tc__lmdb_tally_read(tc__store *s, tc__tally **out, size_t *n,
+                        tc__err *err);
 #endif /* TC_STORE_LMDB_H */

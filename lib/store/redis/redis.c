@@ -33,6 +33,8 @@ static const tc__store_ops redis_ops = {
     .keeping = tc__redis_keeping,
     .pop_add = tc__redis_pop_add,
     .pop_top = tc__redis_pop_top,
+    .tally_add = tc__redis_tally_add,
+    .tally_read = tc__redis_tally_read,
     .close = tc__redis_close,
 };
 

@@ -24,6 +24,8 @@
 #include "store/redis/lua/purge.lua.h"
 #include "store/redis/lua/put.lua.h"
 #include "store/redis/lua/stats.lua.h"
+#include "store/redis/lua/tally_add.lua.h"
+#include "store/redis/lua/tally_read.lua.h"
 #include "store/redis/lua/trim.lua.h"
 
 /* A script's digest: SHA-1 in hex, as SCRIPT LOAD answers it. */
@@ -34,6 +36,8 @@ static const char *const script_src[TC__NSCRIPTS] = {
     [TC__SCRIPT_ACK] = ack_lua,     [TC__SCRIPT_TRIM] = trim_lua,
     [TC__SCRIPT_STATS] = stats_lua, [TC__SCRIPT_PURGE] = purge_lua,
     [TC__SCRIPT_POP_ADD] = pop_add_lua, [TC__SCRIPT_POP_TOP] = pop_top_lua,
+    [TC__SCRIPT_TALLY_ADD] = tally_add_lua,
+    [TC__SCRIPT_TALLY_READ] = tally_read_lua,
 };
 static const char *const script_name[TC__NSCRIPTS] = {
     [TC__SCRIPT_PUT] = "FEEDBACK PUT",
@@ -44,6 +48,8 @@ static const char *const script_name[TC__NSCRIPTS] = {
     [TC__SCRIPT_PURGE] = "FEEDBACK PURGE",
     [TC__SCRIPT_POP_ADD] = "POPULAR ADD",
     [TC__SCRIPT_POP_TOP] = "POPULAR TOP",
+    [TC__SCRIPT_TALLY_ADD] = "TALLY ADD",
+    [TC__SCRIPT_TALLY_READ] = "TALLY READ",
 };
 
 /* The digests are the server's answer, never computed here: no SHA-1 in

@@ -13,6 +13,7 @@
  *                   time) and their calls, EVALSHA first
  *   redis_fb.c      feedback records in streams and hashes
  *   redis_pop.c     the popularity table: a sorted set and a hash
+ *   redis_tally.c   the tally: one hash of counters
  *   track_read.c    the invalidation connection's messages, parsed from
  *                   its bytes without hiredis (track_read.h)
  *   redis_track.c   invalidations of other clients' writes, on a
@@ -157,6 +158,8 @@ enum {
     TC__SCRIPT_PURGE,
     TC__SCRIPT_POP_ADD, /* the popularity table (redis_pop.c) */
     TC__SCRIPT_POP_TOP,
+    TC__SCRIPT_TALLY_ADD, /* the tally (redis_tally.c) */
+    TC__SCRIPT_TALLY_READ,
     TC__NSCRIPTS
 };
 
@@ -209,6 +212,15 @@ int tc__redis_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
                       size_t keep, tc__err *err);
 int tc__redis_pop_top(tc__store *s, size_t n, tc__pop_top **out, size_t *got,
                       tc__err *err);
+
+/* ---- redis_tally.c ---------------------------------------------------- */
+
+/* The tally's operations (store.h), key TC__TALLY_KEY; the cluster store
+ * runs them on the master of its slot. */
+int tc__redis_tally_add(tc__store *s, const tc__tally *items, size_t n,
+                        const char *floor, tc__err *err);
+int tc__redis_tally_read(tc__store *s, tc__tally **out, size_t *n,
+                         tc__err *err);
 
 /* ---- redis_track.c ---------------------------------------------------- */
 
