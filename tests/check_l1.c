@@ -1,93 +1,15 @@
 /*
  * check_l1.c - the in-process L1: values round trip byte for byte, TTLs
  * are honoured against explicit clocks, the byte budget holds, SIEVE
- * keeps hot entries, allocation failures leak nothing, and threads can
- * share one L1.
+ * keeps hot entries, allocation failures leak nothing (threads sharing
+ * one L1: check_l1_threads.c).
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/internal.h"
-#include "cache/l1.h"
-#include "suites.h"
-
-#define FAR_FUTURE INT64_C(1000000000000)
-
-/* Distinct, deterministic keys; the L1 must cope with such weak ones. */
-static tc__hash hk(uint64_t i)
-{
-    tc__hash h;
-
-    h.lo = i;
-    h.hi = i * 7 + 1;
-    return h;
-}
-
-static void set_str(tc__l1 *l1, uint64_t k, const char *s, int64_t expires,
-                    int64_t now)
-{
-    tc__hash h = hk(k);
-
-    ck_assert_int_eq(tc__l1_set(l1, &h, s, strlen(s), expires, now), TC_OK);
-}
-
-/* TC_OK or TC_MISS; on a hit, checks the value against want (if any). */
-static int get_str(tc__l1 *l1, uint64_t k, const char *want, int64_t now)
-{
-    tc__hash h = hk(k);
-    char *v = (char *)&h; /* must be reset to NULL */
-    size_t len = 99;
-    int64_t ttl = -5;
-    int rc = tc__l1_get(l1, &h, now, INT64_MIN, &v, &len, &ttl);
-
-    if (rc == TC_MISS) {
-        ck_assert_ptr_null(v);
-        ck_assert_uint_eq(len, 0);
-        ck_assert_int_eq(ttl, 0);
-        return rc;
-    }
-    ck_assert_int_eq(rc, TC_OK);
-    ck_assert_ptr_nonnull(v);
-    ck_assert_int_gt(ttl, 0);
-    ck_assert(v[len] == '\0');
-    if (want) {
-        ck_assert_uint_eq(len, strlen(want));
-        ck_assert_str_eq(v, want);
-    }
-    tc__free(v);
-    return rc;
-}
-
-static tc__l1_stats stats(tc__l1 *l1)
-{
-    tc__l1_stats st;
-
-    tc__l1_stats_get(l1, &st);
-    return st;
-}
-
-/* What one entry of len bytes is charged, measured, not assumed. */
-static uint64_t charge_of(size_t len)
-{
-    tc__l1 *l1;
-    tc__hash h = hk(1);
-    char *buf = calloc(1, len + 1);
-    uint64_t bytes;
-
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_int_eq(tc__l1_new(&l1, 64 * 1024 * 1024, 1), TC_OK);
-    ck_assert_int_eq(tc__l1_set(l1, &h, buf, len, FAR_FUTURE, 0), TC_OK);
-    bytes = stats(l1).bytes;
-    ck_assert_uint_eq(stats(l1).entries, 1);
-    ck_assert_uint_gt(bytes, len);
-    tc__l1_free(l1);
-    free(buf);
-    return bytes;
-}
+#include "l1_fixture.h"
 
 START_TEST(test_new_args)
 {
@@ -547,11 +469,10 @@ START_TEST(test_read_into)
     ck_assert_str_eq(copy, "abcdefg");
     tc__free(copy);
     /* expired, too old for the caller, absent, a remembered absence */
+    ck_assert_int_eq(tc__l1_read(l1, &h, 10, 5, buf, 8, NULL, &len, &left),
+                     TC_MISS);
     ck_assert_int_eq(
-        tc__l1_read(l1, &h, 10, 5, buf, 8, NULL, &len, &left), TC_MISS);
-    ck_assert_int_eq(
-        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left),
-        TC_MISS);
+        tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left), TC_MISS);
     ck_assert_int_eq(tc__l1_set_neg(l1, &n, 1000, 0), TC_OK);
     ck_assert_int_eq(
         tc__l1_read(l1, &n, 10, INT64_MIN, buf, 8, NULL, &len, &left),
@@ -617,8 +538,9 @@ START_TEST(test_absences_and_notes)
     ck_assert_uint_eq(note, 0);
     /* a callback's refusal is the call's, and leaves the note alone */
     note = 7;
-    ck_assert_int_eq(tc__l1_use(l1, &v, 10, INT64_MIN, refuse_value, buf, &note),
-                     TC_ETOOBIG);
+    ck_assert_int_eq(
+        tc__l1_use(l1, &v, 10, INT64_MIN, refuse_value, buf, &note),
+        TC_ETOOBIG);
     ck_assert_uint_eq(note, 7);
     ck_assert_uint_eq(tc__l1_absence_epoch(l1), e);
     set_str(l1, 1, "x", 1000, 0); /* the absence replaced */
@@ -642,147 +564,11 @@ START_TEST(test_absences_and_notes)
 }
 END_TEST
 
-/* ---- threads ---------------------------------------------------------- */
-
-#define TH_THREADS 4
-#define TH_KEYS 256
-
-static atomic_long th_bad; /* unexpected codes or wrong values */
-static tc__l1 *th_l1;
-static long th_iters;
-
-/* A value names its key and is as long as its first byte says. */
-static size_t th_make(char *buf, uint64_t key, unsigned salt)
-{
-    size_t len = 16 + (salt * 37 + key) % 300;
-
-    memset(buf, 'a' + (int)(key % 26), len);
-    snprintf(buf, 16, "%06llu:%03zu", (unsigned long long)key, len);
-    buf[10] = '|';
-    return len;
-}
-
-static int th_valid(const char *v, size_t len, uint64_t key)
-{
-    char head[16];
-
-    snprintf(head, sizeof(head), "%06llu:%03zu", (unsigned long long)key, len);
-    return len >= 16 && memcmp(v, head, 10) == 0 && v[10] == '|' &&
-           v[len - 1] == 'a' + (int)(key % 26) && v[len] == '\0';
-}
-
-static void *th_run(void *arg)
-{
-    unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u + 1;
-    char buf[400], *v;
-    size_t len;
-    long i;
-
-    for (i = 0; i < th_iters; i++) {
-        uint64_t k;
-        tc__hash h;
-        unsigned op;
-        int rc;
-
-        seed = seed * 1103515245u + 12345u;
-        k = (seed >> 8) % TH_KEYS;
-        op = (seed >> 20) % 10;
-        h = hk(k);
-        if (op < 2) {
-            /* into a buffer shorter than some values: both outcomes */
-            char small[200];
-            int64_t left;
-
-            rc = tc__l1_read(th_l1, &h, i, INT64_MIN, small, sizeof(small),
-                             NULL, &len, &left);
-            if ((rc == TC_OK && !th_valid(small, len, k)) ||
-                (rc == TC_ETOOBIG && len < sizeof(small)) ||
-                (rc != TC_OK && rc != TC_ETOOBIG && rc != TC_MISS)) {
-                atomic_fetch_add(&th_bad, 1);
-            }
-        } else if (op < 5) {
-            rc = tc__l1_get(th_l1, &h, i, INT64_MIN, &v, &len, NULL);
-            if (rc == TC_OK) {
-                if (!th_valid(v, len, k)) {
-                    atomic_fetch_add(&th_bad, 1);
-                }
-                tc__free(v);
-            } else if (rc != TC_MISS) {
-                atomic_fetch_add(&th_bad, 1);
-            }
-        } else if (op < 9) {
-            len = th_make(buf, k, seed >> 4);
-            /* Some entries expire within the run, most do not. */
-            rc = tc__l1_set(th_l1, &h, buf, len, op == 8 ? i + 50 : FAR_FUTURE,
-                            i);
-            if (rc != TC_OK) {
-                atomic_fetch_add(&th_bad, 1);
-            }
-        } else {
-            rc = tc__l1_del(th_l1, &h);
-            if (rc != TC_OK && rc != TC_MISS) {
-                atomic_fetch_add(&th_bad, 1);
-            }
-        }
-        if (i % 1000 == 0) {
-            tc__l1_stats st;
-
-            tc__l1_stats_get(th_l1, &st);
-            if (st.bytes > 32 * 1024) {
-                atomic_fetch_add(&th_bad, 1);
-            }
-        }
-    }
-    return NULL;
-}
-
-START_TEST(test_threads)
-{
-    pthread_t t[TH_THREADS];
-    uintptr_t i;
-    uint64_t k, live = 0, bytes = 0, base = charge_of(0);
-    tc__l1_stats st;
-
-    /* Small enough that eviction runs all the time. */
-    ck_assert_int_eq(tc__l1_new(&th_l1, 32 * 1024, 4), TC_OK);
-    atomic_store(&th_bad, 0);
-    th_iters = tt_under_valgrind() ? 5000 : 50000;
-    for (i = 0; i < TH_THREADS; i++) {
-        ck_assert_int_eq(pthread_create(&t[i], NULL, th_run, (void *)i), 0);
-    }
-    for (i = 0; i < TH_THREADS; i++) {
-        pthread_join(t[i], NULL);
-    }
-    ck_assert_int_eq(atomic_load(&th_bad), 0);
-    st = stats(th_l1);
-    ck_assert_uint_le(st.bytes, 32 * 1024);
-    ck_assert_uint_gt(st.evictions, 0);
-    /* What the stats say is what the table holds, byte for byte. */
-    for (k = 0; k < TH_KEYS; k++) {
-        tc__hash h = hk(k);
-        char *v;
-        size_t len;
-
-        if (tc__l1_get(th_l1, &h, -1, INT64_MIN, &v, &len, NULL) == TC_OK) {
-            ck_assert(th_valid(v, len, k));
-            live++;
-            bytes += base + len;
-            tc__free(v);
-        }
-    }
-    ck_assert_uint_eq(st.entries, live);
-    ck_assert_uint_eq(st.bytes, bytes);
-    tc__l1_free(th_l1);
-    th_l1 = NULL;
-}
-END_TEST
-
 Suite *suite_l1(void)
 {
     Suite *s = suite_create("l1");
     TCase *tc = tcase_create("l1");
     TCase *fa = tcase_create("l1_alloc");
-    TCase *th = tcase_create("l1_threads");
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_new_args);
@@ -807,8 +593,6 @@ Suite *suite_l1(void)
     tcase_add_test(fa, test_failing_allocator);
     suite_add_tcase(s, fa);
 
-    tcase_set_timeout(th, 300);
-    tcase_add_test(th, test_threads);
-    suite_add_tcase(s, th);
+    suite_l1_threads(s);
     return s;
 }

@@ -21,6 +21,7 @@ void suite_config_values(Suite *s); /* check_config_values.c: bad values,
 void suite_config_secrets(Suite *s); /* check_config_secrets.c: no URL
                                         secret in messages, masks, logs */
 Suite *suite_l1(void);              /* check_l1.c */
+void suite_l1_threads(Suite *s);    /* check_l1_threads.c */
 Suite *suite_cache_ns(void);        /* check_cache_ns.c: namespace handles */
 Suite *suite_store_redis(void);     /* check_store_redis.c */
 void suite_store_redis_faults(Suite *s); /* check_store_redis_faults.c */
