@@ -6,9 +6,15 @@
 # screenshot of the page as a PNG.
 #
 # The history: the 96 held-out texts of examples/intents_test.jsonl,
-# classified by two models trained on examples/intents.jsonl, the
-# control (seed 1) and a weaker candidate (seed 2, 2 epochs), a text in
-# three by the candidate. Where a model's intent is not the labelled one
+# classified through the store by two models trained on
+# examples/intents.jsonl, the control (seed 1) and a weaker candidate
+# (seed 2, 2 epochs), so that the store counts their answers per intent
+# (count_intents) for the rate per classification; then once more by the
+# control with --shadow-rate 1, every answer a cache hit checked against
+# a fresh one, for the shadow checks per model (a check still waiting 2 s
+# after the run ends is dropped, so a starved machine may count fewer).
+# A text in three's record is about the candidate's answer. Where a
+# model's intent is not the labelled one
 # the user corrects it; where it is, one user in two confirms it. Each
 # record is timestamped on one of the 14 days before today (submit's
 # "timestamp"), so only the dates move from run to run; then
@@ -17,7 +23,7 @@
 #
 # Usage: bench/report_png.sh [-h | --help] [path/to/tutorcache [OUT.png]]
 # OUT.png defaults to docs/feedback-report.png in the checkout.
-# Environment: CHROMIUM (chromium), REPORT_SIZE (the window, 1000,1600),
+# Environment: CHROMIUM (chromium), REPORT_SIZE (the window, 1000,1800),
 # REPORT_MAX_BYTES (200000: a larger PNG is said, not refused).
 set -u
 
@@ -31,7 +37,7 @@ headless Chromium to OUT.png (default: docs/feedback-report.png).
 Exits 1 when chromium is missing (scripts/deps.sh report installs it) or
 the PNG comes out empty.
 
-Environment: CHROMIUM (chromium), REPORT_SIZE (1000,1600),
+Environment: CHROMIUM (chromium), REPORT_SIZE (1000,1800),
 REPORT_MAX_BYTES (200000)
 EOF
 }
@@ -47,7 +53,7 @@ tc=${1:-build/tutorcache}
 png=${2:-$top/docs/feedback-report.png}
 build=$(dirname "$tc")
 chromium=${CHROMIUM:-chromium}
-size=${REPORT_SIZE:-1000,1600}
+size=${REPORT_SIZE:-1000,1800}
 max=${REPORT_MAX_BYTES:-200000}
 
 case $size in
@@ -72,18 +78,21 @@ ex=$top/examples
 # ---- the models and their answers ----------------------------------------------
 
 # model NAME TRAIN-OPTIONS...: $tmp/NAME.tcm, its answers to the held-out
-# texts in $tmp/NAME.out, one JSON line each.
+# texts in $tmp/NAME.out, one JSON line each, counted in the store.
 model() {
 	_m=$1
 	shift
 	"$tc" train "$@" -o "$tmp/$_m.tcm" "$ex/intents.jsonl" >/dev/null \
 		2>"$tmp/err" || die "train $_m: $(tail -n 3 "$tmp/err")"
-	"$tc" --store memory: classify --model "$tmp/$_m.tcm" \
+	"$tc" --store "$store" classify --model "$tmp/$_m.tcm" \
 		<"$ex/intents_test.jsonl" >"$tmp/$_m.out" 2>"$tmp/err" ||
 		die "classify $_m: $(tail -n 3 "$tmp/err")"
 }
 model control --seed 1
 model candidate --seed 2 --epochs 2
+"$tc" --store "$store" classify --model "$tmp/control.tcm" --shadow-rate 1 \
+	<"$ex/intents_test.jsonl" >/dev/null 2>"$tmp/err" ||
+	die "classify control --shadow-rate 1: $(tail -n 3 "$tmp/err")"
 
 # ---- the history ----------------------------------------------------------------
 

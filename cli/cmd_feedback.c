@@ -19,7 +19,6 @@
 #include "cmd_feedback.h"
 #include "cmd_feedback_io.h"
 #include "feedback_common.h"
-#include "feedback_counts.h"
 #include "feedback_report.h"
 #include "learn.h"
 
@@ -557,8 +556,7 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
         cJSON_Delete(cfg);
     }
     if ((rc = cli_arm_models_open(&am, h, given, cand)) != CLI_OK ||
-        (rc = analytics_of(h, &am, &analytics)) != CLI_OK ||
-        (rc = cli_feedback_counts_join(h, analytics)) != CLI_OK) {
+        (rc = analytics_of(h, &am, &analytics)) != CLI_OK) {
         cJSON_Delete(analytics);
         free(model);
         tc_free(text);

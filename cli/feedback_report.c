@@ -1,7 +1,8 @@
 /*
  * feedback_report.c - `tutorcache feedback report [-o FILE]`: the
  * library's page of the feedback analytics (tc_feedback_report_html),
- * written to FILE or stdout. The CLI adds what only it knows: the
+ * written to FILE or stdout, with the answers and shadow checks every
+ * process counted in the store. The CLI adds what only it knows: the
  * identities of the A/B arms' models given as files or exec: backends.
  */
 #include <errno.h>
@@ -20,12 +21,15 @@ const char cli_help_feedback_report[] =
     "Write the analytics of 'feedback stats --json' as one HTML page (to\n"
     "FILE, else stdout): corrections per day over the retention window, a\n"
     "heat map of the confusion matrix (original -> correct), the share\n"
-    "of each intent's feedback that corrects it, and the A/B models: the\n"
-    "correction rate of each model that records name, the control (the\n"
-    "model: --model, TUTORCACHE_MODEL, the config's \"model\") and the\n"
-    "candidate (--candidate) side by side; and the shadow checks of\n"
-    "cached answers that this process made (the command makes none: the\n"
-    "example service's /api/v1/intents/feedback/report shows its own).\n"
+    "of each intent's feedback that corrects it, the correction rate per\n"
+    "classification (each intent's corrections / the answers of that\n"
+    "intent every process served over the window, count_intents), the\n"
+    "A/B models: the correction rate of each model that records name,\n"
+    "the control (the model: --model, TUTORCACHE_MODEL, the config's\n"
+    "\"model\") and the candidate (--candidate) side by side; and the\n"
+    "shadow checks of cached answers per model, every process's as the\n"
+    "store counts them (the example service's\n"
+    "/api/v1/intents/feedback/report adds a line of its own checks).\n"
     "The page is self-contained: inline SVG, no script, nothing fetched.\n"
     "\n"
     "Options:\n"

@@ -3,8 +3,9 @@
  * feedback report (tc_feedback_report_html) as the service's page. The
  * service adds what only it knows: the models of its A/B arms, the model
  * serving now and --candidate's, by fingerprint, as feedback records
- * name them. The page's shadow section is the library's count for this
- * handle, so it shows this process's own checks (--shadow-rate).
+ * name them. The page's shadow section holds every process's checks per
+ * model, as the store counts them, and first this process's own line
+ * (--shadow-rate), dropped and failed checks included.
  */
 #include <string.h>
 

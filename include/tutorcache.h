@@ -1594,9 +1594,18 @@ TC_API void tc_report_options_init(tc_report_options *opt);
  *    "models":{MODEL:{"corrections":N,"confirmations":N,
  *                     "correction_rate":R|null[,"arm":ARM]}},
  *    "arms":{ARM:{"model":MODEL,"corrections":N,"confirmations":N,
- *                 "correction_rate":R|null}}}
+ *                 "correction_rate":R|null}},
+ *    "shadow":{MODEL:{"checks":N,"agree":N,"disagree":N,"rate":R|null}}}
  * intents counts the records by the intent they answer about (the
- * original, the one users corrected or confirmed); per_day has a member
+ * original, the one users corrected or confirmed), and beside them
+ * "classifications", the answers of that intent every process served
+ * over the window as the feedback store counts them (count_intents;
+ * tc_classify_counts_json's "intents", this handle's counts flushed
+ * first), and "correction_rate", corrections / classifications, null
+ * when none was counted (an intent's rate may pass 1 when records come
+ * from elsewhere than the answers counted); shadow is the shadow checks
+ * per model from the same counts, rate = disagree / checks, null without
+ * checks; per_day has a member
  * for each UTC day of the retention window (feedback_retention, at most
  * 400 days), oldest first, zeros included; most_corrected the 10 texts
  * corrected most often, by their key in "intent_feedback"; models the
@@ -1605,7 +1614,9 @@ TC_API void tc_report_options_init(tc_report_options *opt);
  * the arm ("control" or "candidate") when opt names the model; arms the
  * same for each arm opt names, zeros when no record names it.
  * opt: may be NULL (defaults). Reading the records is audited as
- * "feedback_report" with their count.
+ * "feedback_report" with their count. Costs the records' export and one
+ * read of the store's tally (two round trips when this handle has counts
+ * to send).
  * Returns TC_OK; TC_EUNAVAIL/TC_ETIMEOUT (the store); TC_EINVAL (memory:,
  * which keeps no feedback; an opt of an unknown version); TC_ENOMEM.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.
@@ -1617,11 +1628,15 @@ TC_API int tc_feedback_analytics_json(char **out, tc_cache *h,
  * tc_feedback_report_html - the same analytics as one self-contained
  * HTML page (UTF-8, len bytes, NUL-terminated): a section and an inline
  * SVG chart each for corrections per day, the confusion matrix as a heat
- * map, the share of each intent's feedback that corrects it, and the
- * correction rate per model with the A/B arms side by side; and the
- * shadow checks of this handle's classifiers (tc_cache_stats_json's
- * "shadow": agree, disagree, the disagreement rate, dropped, failed),
- * marked as this process's, other processes' not included. No script,
+ * map, the share of each intent's feedback that corrects it, the
+ * correction rate per classification (each intent's corrections /
+ * classifications, saying when no classification was counted), the
+ * correction rate per model with the A/B arms side by side, and the
+ * shadow checks' disagreement rate per model, every process's as the
+ * store counts them; when this handle's classifiers made shadow checks,
+ * that section opens with a line of their own, "this process"
+ * (tc_cache_stats_json's "shadow": agree, disagree, and also the
+ * checks dropped or failed, which only the process knows). No script,
  * nothing fetched; every name in it is escaped. opt and the codes as for
  * tc_feedback_analytics_json; len may be NULL.
  * Ownership: *out is the caller's (tc_free()). Thread safety: any thread.

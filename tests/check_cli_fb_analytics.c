@@ -6,7 +6,8 @@
  * texts by key (two spellings of one text are one key, and no key holds
  * the text); an empty store gives empty tallies and a window of zeros.
  * And `feedback report`: its page well-formed (xmllint), a chart per
- * section (the shadow checks' the command's own: none), users' intent
+ * section (nothing classified: no rate per classification, no shadow
+ * check, and none of the command's own), users' intent
  * names escaped, nothing fetched or run. Per
  * model: records naming their model (`feedback submit --model`), their
  * correction rate per model and per A/B arm (control: --model's
@@ -165,12 +166,15 @@ START_TEST(test_report)
     /* the same page on stdout */
     cli(&r, &h, "feedback", "report");
     expect(&r, 0, NULL, "");
-    /* and the shadow checks, the command's own: none */
-    ck_assert_int_eq(tt_count_of(r.out, "<section"), 5);
-    ck_assert_int_eq(tt_count_of(r.out, "<svg"), 5);
+    /* nothing classified: no rate per classification, no shadow check
+     * stored, and no line of the command's own (it checks nothing) */
+    ck_assert_int_eq(tt_count_of(r.out, "<section"), 6);
+    ck_assert_int_eq(tt_count_of(r.out, "<svg"), 6);
+    ck_assert_ptr_nonnull(strstr(r.out, "<p>No classification of these"));
     ck_assert_ptr_nonnull(
-        strstr(r.out, "<h2>Shadow checks of cached answers: this process"));
-    ck_assert_ptr_nonnull(strstr(r.out, ">0.0% of 0 checks disagree<"));
+        strstr(r.out, "<h2>Shadow checks of cached answers</h2>"));
+    ck_assert_ptr_nonnull(strstr(r.out, ">no shadow checks counted<"));
+    ck_assert_ptr_null(strstr(r.out, "this process"));
     ck_assert_ptr_nonnull(strstr(r.out, "x&lt;y&gt;&amp;&quot;z&quot;"));
     ck_assert_ptr_null(strstr(r.out, "x<y>"));
     ck_assert_ptr_null(strstr(r.out, "<script"));

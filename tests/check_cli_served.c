@@ -3,7 +3,8 @@
  * (count_intents) to its analytics, on LMDB and on a private Redis: per
  * intent its classifications by every `classify` run and corrections /
  * classifications, null for an intent never answered; and per model its
- * shadow checks.
+ * shadow checks. `feedback report`'s page shows the same rate per
+ * classification.
  */
 #include <string.h>
 
@@ -19,8 +20,10 @@ START_TEST(test_stats_served)
 {
     char url[512], intent[64], source[32], fp[64], path[256];
     const cJSON *a, *sh;
+    const char *sec;
     how h = {0};
     cJSON *st;
+    run r;
 
     h.url = cli_store_url(_i, url, sizeof(url));
     cli_fingerprint(cli_model(), fp);
@@ -54,6 +57,18 @@ START_TEST(test_stats_served)
     ck_assert_double_eq(json_num(sh, "disagree"), 0);
     ck_assert(cJSON_IsNull(json_get(sh, "rate")));
     cJSON_Delete(st);
+
+    /* the page of `feedback report`, another process again, reads the
+     * same counts: the rate per classification of the intent served */
+    cli(&r, &h, "feedback", "report");
+    expect(&r, 0, NULL, "");
+    sec = strstr(r.out, "<section id=\"per-classification\">");
+    ck_assert_ptr_nonnull(sec);
+    snprintf(path, sizeof(path), ">%s</text>", intent);
+    ck_assert_msg(strstr(sec, path) != NULL, "no %s in\n%s", path, sec);
+    ck_assert_ptr_nonnull(
+        strstr(strstr(sec, path), ">33.3%: 1 of 3 classifications<"));
+    run_free(&r);
 }
 END_TEST
 

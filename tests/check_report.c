@@ -2,10 +2,12 @@
  * check_report.c - the doors of the feedback's analytics and report
  * (tc_feedback_analytics_json, tc_feedback_report_html) on LMDB: the
  * tallies of known records, the arms named by the options, the page's
- * sections and escaping, the shadow checks of this process, its audit
- * line; and the failures: bad arguments and options, memory: (no
- * feedback kept), a Redis that does not answer, each allocation failing
- * in turn, each a clear error with nothing returned.
+ * sections and escaping, the answers served joined to the records (per
+ * intent its corrections / classifications), the shadow checks the
+ * store holds per model and this process's own, its audit line; and the
+ * failures: bad arguments and options, memory: (no feedback kept), a Redis that
+ * does not answer, each allocation failing in turn, each a clear error with
+ * nothing returned.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +90,19 @@ START_TEST(test_analytics_json)
 }
 END_TEST
 
+/* The section of page whose id is id, with its heading h2 (the test
+ * fails without either). */
+static const char *section_of(const char *page, const char *id, const char *h2)
+{
+    char open[128];
+    const char *sec;
+
+    snprintf(open, sizeof(open), "<section id=\"%s\">\n<h2>%s</h2>", id, h2);
+    sec = strstr(page, open);
+    ck_assert_msg(sec != NULL, "no %s in\n%s", open, page);
+    return sec;
+}
+
 /* The page: a section and a chart each, names escaped, the title the
  * caller's, nothing run or fetched; its length is the one returned. */
 START_TEST(test_report_html)
@@ -95,6 +110,7 @@ START_TEST(test_report_html)
     tc_cache *h = fb_open(NULL);
     tc_report_options o;
     char *page = NULL;
+    const char *sec;
     size_t len = 1;
 
     submit(h, "t1", "code_generation", "explanation", "m1");
@@ -106,8 +122,8 @@ START_TEST(test_report_html)
     ck_assert_int_eq(tc_feedback_report_html(&page, &len, h, &o), TC_OK);
     ck_assert_ptr_nonnull(page);
     ck_assert_uint_eq(len, strlen(page));
-    ck_assert_int_eq(tt_count_of(page, "<section"), 5);
-    ck_assert_int_eq(tt_count_of(page, "<svg"), 5);
+    ck_assert_int_eq(tt_count_of(page, "<section"), 6);
+    ck_assert_int_eq(tt_count_of(page, "<svg"), 6);
     ck_assert_ptr_nonnull(strstr(page, "<h1>Week &lt;7&gt;</h1>"));
     ck_assert_ptr_nonnull(strstr(page, "x&lt;y&gt;&amp;&#39;z&#39;"));
     ck_assert_ptr_null(strstr(page, "x<y>"));
@@ -118,6 +134,16 @@ START_TEST(test_report_html)
     ck_assert_ptr_null(strstr(page, "<script"));
     ck_assert_ptr_null(strstr(page, "href="));
     ck_assert_ptr_null(strstr(page, "src="));
+    /* nothing classified: the rates per classification say so, and no
+     * process made a shadow check */
+    sec = section_of(page, "per-classification",
+                     "Correction rate per classification");
+    ck_assert_ptr_nonnull(
+        strstr(sec, ">no classification counted (1 corrected)</text>"));
+    ck_assert_ptr_nonnull(strstr(sec, "<p>No classification of these"));
+    sec = section_of(page, "shadow", "Shadow checks of cached answers");
+    ck_assert_ptr_nonnull(strstr(sec, ">no shadow checks counted<"));
+    ck_assert_ptr_null(strstr(sec, "this process"));
     tc_free(page);
 
     /* len may be NULL */
@@ -128,16 +154,97 @@ START_TEST(test_report_html)
 }
 END_TEST
 
-/* The shadow section: this process's checks, as tc_cache_stats_json
- * counts them; a host model that always answers the same agrees. */
+/* Classifies each of texts once through c; each is a miss. */
+static void classify_all(tc_classifier *c, const char *const *texts, int n)
+{
+    for (int i = 0; i < n; i++) {
+        tc_result *r = NULL;
+
+        ck_assert_msg(tc_classify(&r, c, texts[i], strlen(texts[i])) == TC_OK,
+                      "%s", tc_errmsg());
+        tc_result_free(r);
+    }
+}
+
+/* The answers served, joined to the records: per intent its
+ * classifications and corrections / classifications, in the JSON and
+ * in the page's section, from the counts the store holds; an intent
+ * never answered has no rate. */
+START_TEST(test_report_per_class)
+{
+    static const char *const texts[] = {"sort a list", "open a file",
+                                        "what is a loop", "explain a map"};
+    tc_cache *h = fb_open(NULL);
+    tc_classifier *c = tt_host_classifier(h);
+    char *s = NULL, *page = NULL;
+    const char *sec;
+    cJSON *a;
+
+    classify_all(c, texts, 4); /* four answers of "explanation" */
+    tc_classifier_close(c);
+    ck_assert_int_eq(tc_classify_counts_flush(h), TC_OK);
+    submit(h, "sort a list", "explanation", "code_generation", NULL);
+    submit(h, "open a file", "explanation", "explanation", NULL);
+    submit(h, "t9", "never_answered", "debugging", NULL);
+
+    ck_assert_int_eq(tc_feedback_analytics_json(&s, h, NULL), TC_OK);
+    a = cJSON_Parse(s);
+    tc_free(s);
+    ck_assert_double_eq(json_num(a, "intents.explanation.classifications"), 4);
+    ck_assert_double_eq(json_num(a, "intents.explanation.correction_rate"),
+                        0.25);
+    ck_assert_double_eq(json_num(a, "intents.never_answered.classifications"),
+                        0);
+    ck_assert(cJSON_IsNull(
+        json_get(json_get(json_get(a, "intents"), "never_answered"),
+                 "correction_rate")));
+    /* the model served, with no shadow check */
+    ck_assert_int_eq(cJSON_GetArraySize(json_get(a, "shadow")), 1);
+    ck_assert_double_eq(json_num(json_get(a, "shadow")->child, "checks"), 0);
+    ck_assert(cJSON_IsNull(json_get(json_get(a, "shadow")->child, "rate")));
+    cJSON_Delete(a);
+
+    ck_assert_int_eq(tc_feedback_report_html(&page, NULL, h, NULL), TC_OK);
+    sec = section_of(page, "per-classification",
+                     "Correction rate per classification");
+    ck_assert_ptr_nonnull(strstr(sec, ">25.0%: 1 of 4 classifications</text>"));
+    ck_assert_ptr_nonnull(
+        strstr(sec, ">no classification counted (1 corrected)</text>"));
+    ck_assert_ptr_null(strstr(sec, "<p>No classification"));
+    ck_assert_int_eq(tt_count_of(page, "<svg"), 6);
+    tc_free(page);
+    tc_cache_close(h);
+}
+END_TEST
+
+/* The model whose shadow checks a's "shadow" holds (exactly one), as
+ * the page names it: ">MODEL</text>". */
+static void shadow_label(char *out, size_t size, const char *json)
+{
+    cJSON *a = cJSON_Parse(json);
+    const cJSON *sh = json_get(a, "shadow");
+
+    ck_assert_int_eq(cJSON_GetArraySize(sh), 1);
+    ck_assert_double_eq(json_num(sh->child, "checks"), 1);
+    ck_assert_double_eq(json_num(sh->child, "disagree"), 0);
+    ck_assert_double_eq(json_num(sh->child, "rate"), 0);
+    snprintf(out, size, ">%s</text>", sh->child->string);
+    cJSON_Delete(a);
+}
+
+/* The shadow section: the checks the store holds per model, every
+ * process's, and first this process's own line where it made checks,
+ * as tc_cache_stats_json counts them; a host model that always answers
+ * the same agrees. Another handle on the store, which checked nothing
+ * itself, shows the stored line and no line of its own. */
 START_TEST(test_report_shadow)
 {
     static const char text[] = "How do I reverse a list?";
     tc_cache *h = fb_open(NULL);
     tc_classifier_options co;
     tc_classifier *c = NULL;
-    char *page = NULL, *st = NULL;
-    const char *sec;
+    char *page = NULL, *st = NULL, label[256];
+    const char *sec, *own;
     tc_result *r;
     cJSON *sj;
 
@@ -157,16 +264,32 @@ START_TEST(test_report_shadow)
     ck_assert_double_eq(json_num(sj, "shadow.agree"), 1);
     ck_assert_double_eq(json_num(sj, "shadow.disagree"), 0);
     cJSON_Delete(sj);
+    ck_assert_int_eq(tc_feedback_analytics_json(&st, h, NULL), TC_OK);
+    shadow_label(label, sizeof(label), st);
+    tc_free(st);
 
     ck_assert_int_eq(tc_feedback_report_html(&page, NULL, h, NULL), TC_OK);
-    sec = strstr(page, "<section id=\"shadow\">");
-    ck_assert_ptr_nonnull(sec);
+    sec = section_of(page, "shadow", "Shadow checks of cached answers");
+    own = strstr(sec, ">this process</text>");
+    ck_assert_ptr_nonnull(own);
+    ck_assert_ptr_nonnull(strstr(own, "<title>agree: 1</title>"));
+    ck_assert_ptr_nonnull(strstr(own, ">0.0% of 1 checks disagree<"));
+    /* then the stored line of the model, after this process's */
+    ck_assert_msg(strstr(own, label) != NULL, "no %s in\n%s", label, sec);
     ck_assert_ptr_nonnull(
-        strstr(sec, "<h2>Shadow checks of cached answers: this process</h2>"));
-    ck_assert_ptr_nonnull(strstr(sec, "<title>agree: 1</title>"));
-    ck_assert_ptr_nonnull(strstr(sec, ">0.0% of 1 checks disagree<"));
-    ck_assert_ptr_nonnull(strstr(sec, "<p>agree 1, disagree 0;"));
+        strstr(strstr(own, label), ">0.0% of 1 checks disagree<"));
+    ck_assert_ptr_nonnull(strstr(sec, "agree 1, disagree 0; dropped"));
     ck_assert_int_eq(tt_count_of(sec, "<svg"), 1);
+    tc_free(page);
+    tc_cache_close(h);
+
+    /* another handle (as another process would be) */
+    h = fb_open(NULL);
+    ck_assert_int_eq(tc_feedback_report_html(&page, NULL, h, NULL), TC_OK);
+    sec = section_of(page, "shadow", "Shadow checks of cached answers");
+    ck_assert_ptr_null(strstr(sec, "this process"));
+    ck_assert_ptr_nonnull(strstr(sec, label));
+    ck_assert_ptr_nonnull(strstr(sec, ">0.0% of 1 checks disagree<"));
     tc_free(page);
     tc_cache_close(h);
 }
@@ -307,6 +430,7 @@ Suite *suite_report(void)
 
     fb_add_lmdb(su, "analytics_json", test_analytics_json);
     fb_add_lmdb(su, "report_html", test_report_html);
+    fb_add_lmdb(su, "report_per_class", test_report_per_class);
     fb_add_lmdb(su, "report_shadow", test_report_shadow);
     fb_add_lmdb(su, "report_bad_args", test_report_bad_args);
     fb_add_lmdb(su, "report_memory", test_report_memory);

@@ -2,8 +2,10 @@
  * check_service_report.c - the example service's feedback report, GET
  * /api/v1/intents/feedback/report: the library's page as text/html,
  * well-formed to xmllint's HTML parser, one chart in each section, the
- * model serving named as the control arm, the shadow section holding
- * this process's checks (--shadow-rate 1); and its failures: 503 with a
+ * model serving named as the control arm, the correction rate per
+ * classification of the intent it answered, the shadow section holding
+ * this process's checks (--shadow-rate 1) and the model's as the store
+ * holds them; and its failures: 503 with a
  * JSON error on memory: and when the store stops answering. The A/B
  * arms side by side, with --candidate, are in check_service_ab.c. Part
  * of the service suite.
@@ -56,21 +58,22 @@ static void well_formed(const sv_resp *r)
 
 START_TEST(test_report_page)
 {
-    char body[1024], ct[128], want[128];
-    const char *sec;
+    char body[1024], ct[128], want[128], intent[64];
+    const char *sec, *own;
     cJSON *o;
     sv_resp r;
     int64_t until;
 
     sv_start(sv_lmdb_url(), "--shadow-rate", "1", NULL);
-    /* a miss, then a hit that is checked behind the request */
+    /* a miss, then a hit that is checked behind the request: two
+     * answers of one intent */
     for (int i = 0; i < 2; i++) {
         o = sv_classify(SV_TEXT_A);
+        snprintf(intent, sizeof(intent), "%s", json_str(o, "intent"));
         cJSON_Delete(o);
     }
     /* a record without "model": the service names the model serving */
-    sv_feedback_json(body, sizeof(body), SV_TEXT_A, "code_generation",
-                     "x<y>", "0.5");
+    sv_feedback_json(body, sizeof(body), SV_TEXT_A, intent, "x<y>", "0.5");
     sv_http(&r, "POST", SV_FEEDBACK, body);
     ck_assert_msg(r.code == 201, "%d %s", r.code, r.body);
     sv_resp_free(&r);
@@ -81,7 +84,8 @@ START_TEST(test_report_page)
     for (;;) {
         sv_http(&r, "GET", SV_REPORT, NULL);
         ck_assert_msg(r.code == 200, "%d %s", r.code, r.body);
-        if (strstr(r.body, ">0.0% of 1 checks disagree<") ||
+        /* this process's line and the stored one of its model */
+        if (tt_count_of(r.body, ">0.0% of 1 checks disagree<") == 2 ||
             sv_now_ms() > until) {
             break;
         }
@@ -91,7 +95,7 @@ START_TEST(test_report_page)
     ck_assert_str_eq(sv_header(&r, "Content-Type", ct, sizeof(ct)),
                      "text/html; charset=utf-8");
     well_formed(&r);
-    one_chart_each(r.body, 5);
+    one_chart_each(r.body, 6);
     ck_assert_ptr_nonnull(strstr(r.body, "x&lt;y&gt;"));
     ck_assert_ptr_null(strstr(r.body, "x<y>"));
     ck_assert_ptr_null(strstr(r.body, "<script"));
@@ -99,11 +103,26 @@ START_TEST(test_report_page)
     ck_assert_ptr_nonnull(sec);
     snprintf(want, sizeof(want), ">control %s<", sv_fp);
     ck_assert_msg(strstr(sec, want) != NULL, "no %s in\n%s", want, sec);
+    /* the answers it served, counted in the store: 1 correction of 2 */
+    sec = strstr(r.body, "<section id=\"per-classification\">");
+    ck_assert_ptr_nonnull(sec);
+    snprintf(want, sizeof(want), ">%s</text>", intent);
+    ck_assert_msg(strstr(sec, want) != NULL, "no %s in\n%s", want, sec);
+    ck_assert_msg(
+        strstr(strstr(sec, want), ">50.0%: 1 of 2 classifications<") != NULL,
+        "%s", sec);
+    /* its own shadow line, then the model's as the store holds it */
     sec = strstr(r.body, "<section id=\"shadow\">");
     ck_assert_ptr_nonnull(sec);
-    ck_assert_ptr_nonnull(strstr(sec, ": this process</h2>"));
-    ck_assert_msg(strstr(sec, ">0.0% of 1 checks disagree<") != NULL, "%s",
+    own = strstr(sec, ">this process</text>");
+    ck_assert_msg(own != NULL, "%s", sec);
+    ck_assert_msg(strstr(own, ">0.0% of 1 checks disagree<") != NULL, "%s",
                   sec);
+    snprintf(want, sizeof(want), ">%s</text>", sv_fp);
+    ck_assert_msg(strstr(own, want) != NULL, "no %s in\n%s", want, sec);
+    ck_assert_msg(strstr(strstr(own, want), ">0.0% of 1 checks disagree<") !=
+                      NULL,
+                  "%s", sec);
     sv_resp_free(&r);
 
     /* HEAD answers as GET does, without the page; other methods 405 */

@@ -46,7 +46,8 @@ TC_API int tc_feedback_analytics_json(char **out, tc_cache *h,
     if (!options_ok(opt)) {
         return tc__fail(TC_EINVAL, "opt: unknown version %u", opt->version);
     }
-    rc = tc__fb_analytics(&a, &n, h->core, h->fb, options(opt, &def));
+    rc =
+        tc__fb_analytics(&a, &n, h->core, h->fb, h->served, options(opt, &def));
     if (rc == TC_OK && !(*out = cJSON_PrintUnformatted(a))) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
     }
@@ -62,7 +63,7 @@ TC_API int tc_feedback_report_html(char **out, size_t *len, tc_cache *h,
     tc__report_shadow sh;
     uint64_t n = 0;
     size_t l = 0;
-    int rc;
+    int rc, own;
 
     TC__RESET(out, NULL);
     TC__RESET(len, 0);
@@ -70,9 +71,11 @@ TC_API int tc_feedback_report_html(char **out, size_t *len, tc_cache *h,
     if (!options_ok(opt)) {
         return tc__fail(TC_EINVAL, "opt: unknown version %u", opt->version);
     }
+    /* this process's own line, where its classifiers made checks */
     tc__report_shadow_read(&sh, h->cls);
-    rc = tc__fb_report_html(out, &l, &n, h->core, h->fb, options(opt, &def),
-                            &sh);
+    own = sh.agree || sh.disagree || sh.dropped || sh.failed;
+    rc = tc__fb_report_html(out, &l, &n, h->core, h->fb, h->served,
+                            options(opt, &def), own ? &sh : NULL);
     if (len) {
         *len = l;
     }

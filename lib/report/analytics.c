@@ -3,7 +3,10 @@
  * corrections and confirmations per intent, the confusion matrix of
  * corrections (original -> correct), counts per day over the retention
  * window, the keys of the most corrected texts, and the correction rate
- * per model a record names, and per A/B arm.
+ * per model a record names, and per A/B arm; joined to the answers
+ * served per intent and the shadow checks per model that every process
+ * counted in the feedback store's tally (classify/served.c), so that an
+ * intent's corrections also read as a rate of its classifications.
  *
  * They are computed from the stored records themselves, read one at a
  * time through the store's export, not from counters: every record within
@@ -316,17 +319,23 @@ static double num_of(const cJSON *o, const char *name)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* A rate, part / whole, as name of obj; null when nothing was counted
+ * under whole. */
+static int add_ratio(cJSON *obj, const char *name, double part, double whole)
+{
+    return (whole > 0 ? cJSON_AddNumberToObject(obj, name, part / whole)
+                      : cJSON_AddNullToObject(obj, name))
+               ? 0
+               : -1;
+}
+
 /* Adds "correction_rate" to counts, null when it has no record. */
 static int add_rate(cJSON *counts)
 {
     double corr = num_of(counts, "corrections");
-    double all = corr + num_of(counts, "confirmations");
 
-    return (all > 0
-                ? cJSON_AddNumberToObject(counts, "correction_rate", corr / all)
-                : cJSON_AddNullToObject(counts, "correction_rate"))
-               ? 0
-               : -1;
+    return add_ratio(counts, "correction_rate", corr,
+                     corr + num_of(counts, "confirmations"));
 }
 
 /* Each model's rate and arm, then "arms" for the arms named. */
@@ -372,6 +381,54 @@ static int finish_models(cJSON *a, cJSON *models, const char *const arm[2])
     return 0;
 }
 
+/*
+ * The answers served, as every process counted them in the feedback
+ * store's tally (classify/served.c; s, this handle's, flushed first),
+ * joined to the records' tallies of a: each intent's "classifications"
+ * (every model's answers of that intent over the window) and
+ * "correction_rate", its corrections / classifications; and "shadow",
+ * per model, its shadow checks with their disagreement rate.
+ */
+static int join_served(cJSON *a, tc__served *s, tc__fb *fb)
+{
+    cJSON *served = NULL, *it, *m, *shadow;
+    const cJSON *answers;
+    int rc = tc__served_tree(&served, s, fb->cache), bad = 0;
+
+    if (rc != TC_OK) {
+        return rc;
+    }
+    answers = cJSON_GetObjectItemCaseSensitive(served, "intents");
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(a, "intents"))
+    {
+        double n = num_of(cJSON_GetObjectItemCaseSensitive(answers, it->string),
+                          "classifications");
+
+        if (!cJSON_AddNumberToObject(it, "classifications", n) ||
+            add_ratio(it, "correction_rate", num_of(it, "corrections"), n)) {
+            bad = 1;
+        }
+    }
+    shadow = cJSON_AddObjectToObject(a, "shadow");
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(served, "models"))
+    {
+        const cJSON *sh = cJSON_GetObjectItemCaseSensitive(m, "shadow");
+        cJSON *one = shadow ? cJSON_AddObjectToObject(shadow, m->string) : NULL;
+
+        if (!one ||
+            !cJSON_AddNumberToObject(one, "checks", num_of(sh, "checks")) ||
+            !cJSON_AddNumberToObject(one, "agree", num_of(sh, "agree")) ||
+            !cJSON_AddNumberToObject(one, "disagree", num_of(sh, "disagree")) ||
+            add_ratio(one, "rate", num_of(sh, "disagree"),
+                      num_of(sh, "checks"))) {
+            bad = 1;
+            break;
+        }
+    }
+    cJSON_Delete(served);
+    return bad || !shadow ? tc__fail(TC_ENOMEM, "out of memory") : TC_OK;
+}
+
 /* Reads every record through the store's export into x's tallies. */
 static int read_records(tally_ctx *x)
 {
@@ -395,7 +452,7 @@ static int read_records(tally_ctx *x)
 }
 
 int tc__fb_analytics(cJSON **out, uint64_t *nrec, tc__cache *h, tc__fb *fb,
-                     const tc_report_options *o)
+                     tc__served *served, const tc_report_options *o)
 {
     const char *const arm[2] = {o->control_model, o->candidate_model};
     tally_ctx x = {fb, NULL, NULL, NULL, NULL, {NULL, 0, 0}, 0};
@@ -434,6 +491,9 @@ int tc__fb_analytics(cJSON **out, uint64_t *nrec, tc__cache *h, tc__fb *fb,
     if (finish_models(a, cJSON_GetObjectItemCaseSensitive(a, "models"),
                       arm) != 0) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = join_served(a, served, fb)) != TC_OK) {
         goto done;
     }
     *out = a;

@@ -2,8 +2,11 @@
  * page.c - the feedback report (tc_feedback_report_html): the analytics
  * of analytics.c as one self-contained HTML page, for people: corrections
  * per day, a confusion heat map, the share of feedback that corrects, per
- * intent, and per model with the A/B arms side by side, and the shadow
- * checks' disagreement rate.
+ * intent, the correction rate per classification of each intent, the
+ * correction rate per model with the A/B arms side by side, and the
+ * shadow checks' disagreement rate per model, every process's as the
+ * store counts them, with the calling process's own line when it made
+ * checks.
  *
  * The charts are inline SVG written here, so the page needs no network,
  * no script and no library to be read; every name in it (intents come
@@ -275,48 +278,140 @@ static void chart_models(tc__sb *b, const cJSON *models, const cJSON *arms)
 }
 
 /*
- * The shadow checks: one bar split into the checks that agreed and those
- * that disagreed, with the disagreement rate, the number that says
- * whether the cache's TTL is too long; then what was dropped or failed.
+ * Per intent, its corrections as a share of the answers of that intent
+ * served over the window (the classifications every process counted),
+ * so that a rate reads as "users corrected this many of the times we
+ * said it". An intent never answered in the window has no rate.
  */
-static void chart_shadow(tc__sb *b, const tc__report_shadow *sh)
+static void chart_per_class(tc__sb *b, const cJSON *intents)
 {
-    const int lw = 180, bw = 400;
-    double checks = (double)sh->agree + (double)sh->disagree;
-    double aw = checks > 0 ? (double)sh->agree / checks * bw : 0;
-    double dw = checks > 0 ? (double)sh->disagree / checks * bw : 0;
+    const int lw = 180, bw = 400, n = cJSON_GetArraySize(intents);
+    const cJSON *it;
+    double all = 0;
+    int i = 0;
 
-    svg_open(b, lw + bw + 200, ROW_H + 4, "shadow checks");
+    svg_open(b, lw + bw + 200, (n > 0 ? n : 1) * ROW_H + 4,
+             "correction rate per classification");
+    cJSON_ArrayForEach(it, intents)
+    {
+        double corr = num(it, "corrections");
+        double k = num(it, "classifications");
+        double w = k > 0 ? (corr < k ? corr / k : 1) * bw : 0;
+
+        all += k;
+        tc__sb_printf(b,
+                      "<text x=\"%d\" y=\"%d\" font-size=\"12\" "
+                      "text-anchor=\"end\">",
+                      lw - 6, i * ROW_H + 16);
+        esc(b, it->string);
+        tc__sb_printf(b,
+                      "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" "
+                      "height=\"%d\" fill=\"#8e44ad\"/><text x=\"%.1f\" "
+                      "y=\"%d\" font-size=\"12\">",
+                      lw, i * ROW_H + 4, w, ROW_H - 6, lw + w + 4,
+                      i * ROW_H + 16);
+        if (k > 0) {
+            tc__sb_printf(b, "%.1f%%: %.0f of %.0f classifications",
+                          corr / k * 100, corr, k);
+        } else {
+            tc__sb_printf(b, "no classification counted (%.0f corrected)",
+                          corr);
+        }
+        tc__sb_str(b, "</text>\n");
+        i++;
+    }
+    if (n == 0) {
+        tc__sb_str(b, "<text x=\"0\" y=\"16\" font-size=\"12\">no feedback "
+                      "records</text>\n");
+    }
+    tc__sb_str(b, "</svg>\n");
+    if (all == 0) {
+        tc__sb_str(b, "<p>No classification of these intents was counted "
+                      "over the window: the processes that classify do "
+                      "not count their answers (count_intents off), keep "
+                      "them in their own memory (memory:), or answered "
+                      "none of them.</p>\n");
+    }
+}
+
+/* One row of the shadow checks: a bar split into the checks that agreed
+ * and those that disagreed, with the disagreement rate. */
+static void shadow_row(tc__sb *b, int lw, int bw, int row, const char *label,
+                       double agree, double disagree)
+{
+    double checks = agree + disagree;
+    double aw = checks > 0 ? agree / checks * bw : 0;
+    double dw = checks > 0 ? disagree / checks * bw : 0;
+    int y = row * ROW_H;
+
     tc__sb_printf(b,
-                  "<text x=\"%d\" y=\"16\" font-size=\"12\" "
+                  "<text x=\"%d\" y=\"%d\" font-size=\"12\" "
                   "text-anchor=\"end\">",
-                  lw - 6);
-    esc(b, sh->scope);
+                  lw - 6, y + 16);
+    esc(b, label);
     tc__sb_printf(b,
-                  "</text><rect x=\"%d\" y=\"4\" width=\"%d\" height=\"%d\" "
-                  "fill=\"#eee\"/>\n"
-                  "<rect x=\"%d\" y=\"4\" width=\"%.1f\" height=\"%d\" "
-                  "fill=\"#2c7fb8\"><title>agree: %llu</title></rect>\n"
-                  "<rect x=\"%.1f\" y=\"4\" width=\"%.1f\" height=\"%d\" "
-                  "fill=\"#c0392b\"><title>disagree: %llu</title></rect>\n"
-                  "<text x=\"%d\" y=\"16\" font-size=\"12\">%.1f%% of %.0f "
-                  "checks disagree</text>\n</svg>\n",
-                  lw, bw, ROW_H - 6, lw, aw, ROW_H - 6,
-                  (unsigned long long)sh->agree, lw + aw, dw, ROW_H - 6,
-                  (unsigned long long)sh->disagree, lw + bw + 6,
-                  checks > 0 ? dw / bw * 100 : 0.0, checks);
-    tc__sb_printf(b,
-                  "<p>agree %llu, disagree %llu; dropped (queue full) "
-                  "%llu, failed %llu. Counted by ",
-                  (unsigned long long)sh->agree,
-                  (unsigned long long)sh->disagree,
-                  (unsigned long long)sh->dropped,
-                  (unsigned long long)sh->failed);
-    esc(b, sh->scope);
-    tc__sb_str(b, " since its handle opened, for its classifiers with a "
-                  "shadow_rate; other processes&#39; checks are not here, "
-                  "and a process that classifies nothing (the tutorcache "
-                  "command) shows none.</p>\n");
+                  "</text><rect x=\"%d\" y=\"%d\" width=\"%d\" "
+                  "height=\"%d\" fill=\"#eee\"/>\n"
+                  "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+                  "fill=\"#2c7fb8\"><title>agree: %.0f</title></rect>\n"
+                  "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+                  "fill=\"#c0392b\"><title>disagree: %.0f</title></rect>\n"
+                  "<text x=\"%d\" y=\"%d\" font-size=\"12\">%.1f%% of %.0f "
+                  "checks disagree</text>\n",
+                  lw, y + 4, bw, ROW_H - 6, lw, y + 4, aw, ROW_H - 6, agree,
+                  lw + aw, y + 4, dw, ROW_H - 6, disagree, lw + bw + 6, y + 16,
+                  checks > 0 ? disagree / checks * 100 : 0.0, checks);
+}
+
+/*
+ * The shadow checks, the number that says whether the cache's TTL is
+ * too long: per model, those every process counted in the store over
+ * the window (models without checks left out), and first, when the
+ * caller gives them (sh not NULL), this process's own, with what only
+ * it knows: the checks dropped (queue full) and failed.
+ */
+static void chart_shadow(tc__sb *b, const cJSON *models,
+                         const tc__report_shadow *sh)
+{
+    const int lw = 320, bw = 300;
+    const cJSON *m;
+    int rows = sh != NULL, i = 0;
+
+    cJSON_ArrayForEach(m, models)
+    {
+        rows += num(m, "checks") > 0;
+    }
+    svg_open(b, lw + bw + 200, (rows > 0 ? rows : 1) * ROW_H + 4,
+             "shadow checks");
+    if (sh) {
+        shadow_row(b, lw, bw, i++, sh->scope, (double)sh->agree,
+                   (double)sh->disagree);
+    }
+    cJSON_ArrayForEach(m, models)
+    {
+        if (num(m, "checks") > 0) {
+            shadow_row(b, lw, bw, i++, m->string, num(m, "agree"),
+                       num(m, "disagree"));
+        }
+    }
+    if (rows == 0) {
+        tc__sb_str(b, "<text x=\"0\" y=\"16\" font-size=\"12\">no shadow "
+                      "checks counted</text>\n");
+    }
+    tc__sb_str(b, "</svg>\n<p>Per model: the checks of every process "
+                  "that counts its answers (count_intents), as the store "
+                  "holds them over the window.");
+    if (sh) {
+        tc__sb_str(b, " Counted by ");
+        esc(b, sh->scope);
+        tc__sb_printf(
+            b,
+            " since its handle opened: agree %llu, disagree "
+            "%llu; dropped (queue full) %llu, failed %llu.",
+            (unsigned long long)sh->agree, (unsigned long long)sh->disagree,
+            (unsigned long long)sh->dropped, (unsigned long long)sh->failed);
+    }
+    tc__sb_str(b, "</p>\n");
 }
 
 static void write_page(tc__sb *b, const cJSON *a, const char *title,
@@ -341,28 +436,29 @@ static void write_page(tc__sb *b, const cJSON *a, const char *title,
                   "<h2>Share of each intent&#39;s feedback that corrects it"
                   "</h2>\n");
     chart_rates(b, cJSON_GetObjectItemCaseSensitive(a, "intents"));
+    tc__sb_str(b, "</section>\n<section id=\"per-classification\">\n"
+                  "<h2>Correction rate per classification</h2>\n");
+    chart_per_class(b, cJSON_GetObjectItemCaseSensitive(a, "intents"));
     tc__sb_str(b, "</section>\n<section id=\"ab\">\n"
                   "<h2>A/B: share of each model&#39;s feedback that "
                   "corrects it</h2>\n");
     chart_models(b, cJSON_GetObjectItemCaseSensitive(a, "models"),
                  cJSON_GetObjectItemCaseSensitive(a, "arms"));
     tc__sb_str(b, "</section>\n<section id=\"shadow\">\n"
-                  "<h2>Shadow checks of cached answers: ");
-    esc(b, sh->scope);
-    tc__sb_str(b, "</h2>\n");
-    chart_shadow(b, sh);
+                  "<h2>Shadow checks of cached answers</h2>\n");
+    chart_shadow(b, cJSON_GetObjectItemCaseSensitive(a, "shadow"), sh);
     tc__sb_str(b, "</section>\n</body>\n</html>\n");
 }
 
 int tc__fb_report_html(char **out, size_t *len, uint64_t *nrec, tc__cache *h,
-                       tc__fb *fb, const tc_report_options *o,
-                       const tc__report_shadow *sh)
+                       tc__fb *fb, tc__served *served,
+                       const tc_report_options *o, const tc__report_shadow *sh)
 {
     tc__sb b = {0};
     cJSON *a = NULL;
     int rc;
 
-    if ((rc = tc__fb_analytics(&a, nrec, h, fb, o)) != TC_OK) {
+    if ((rc = tc__fb_analytics(&a, nrec, h, fb, served, o)) != TC_OK) {
         return rc;
     }
     write_page(&b, a, o->title, sh);

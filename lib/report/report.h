@@ -37,12 +37,15 @@ struct cJSON;
 
 /*
  * tc_feedback_analytics_json's tree (analytics.c), from every stored
- * record of fb read through the store's export; h's configuration gives
- * the retention window. o: not NULL. *nrec (may be NULL) receives the
+ * record of fb read through the store's export, joined to the answers
+ * served and shadow checks of fb's store's tally (served, this handle's
+ * counts, may be NULL; flushed first); h's configuration gives the
+ * retention window. o: not NULL. *nrec (may be NULL) receives the
  * records read. Returns TC_OK or the failure, recorded with tc__fail.
  */
 int tc__fb_analytics(struct cJSON **out, uint64_t *nrec, tc__cache *h,
-                     tc__fb *fb, const tc_report_options *o);
+                     tc__fb *fb, tc__served *served,
+                     const tc_report_options *o);
 
 /*
  * What the report's shadow section shows: the outcomes of the shadow
@@ -61,15 +64,19 @@ typedef struct tc__report_shadow {
 void tc__report_shadow_read(tc__report_shadow *s, const tc__cls_counts *cls);
 
 /* tc_feedback_report_html (page.c): the page, tc__malloc'd, of *len
- * bytes, with sh's shadow checks. As tc__fb_analytics otherwise. */
+ * bytes, its shadow section the stored checks per model and, first, sh's
+ * (may be NULL: no such line). As tc__fb_analytics otherwise. */
 int tc__fb_report_html(char **out, size_t *len, uint64_t *nrec, tc__cache *h,
-                       tc__fb *fb, const tc_report_options *o,
-                       const tc__report_shadow *sh);
+                       tc__fb *fb, tc__served *served,
+                       const tc_report_options *o, const tc__report_shadow *sh);
 
 /* tc_classify_counts_json (served_json.c): the tally of fbcache's store
  * over the feedback retention window, s's counts flushed first (s may be
  * NULL). */
 int tc__served_json(char **out, tc__served *s, tc__cache *fbcache);
+/* The same as a tree, *out the caller's (cJSON_Delete); the analytics
+ * join it to the records' tallies. TC_OK or the failure, recorded. */
+int tc__served_tree(struct cJSON **out, tc__served *s, tc__cache *fbcache);
 
 /* Prints a cJSON tree into *out (stats.c); TC_ENOMEM, *out NULL, when
  * any part of it failed. The tree is freed either way. */

@@ -123,7 +123,7 @@ static void rates(cJSON *models)
     }
 }
 
-int tc__served_json(char **out, tc__served *s, tc__cache *fbcache)
+int tc__served_tree(cJSON **out, tc__served *s, tc__cache *fbcache)
 {
     tc__tally *t = NULL;
     size_t n = 0;
@@ -135,6 +135,7 @@ int tc__served_json(char **out, tc__served *s, tc__cache *fbcache)
     if ((rc = tc__served_read(&t, &n, floor, s, fbcache)) != TC_OK) {
         return rc;
     }
+    tc__oom_take();
     root = cJSON_CreateObject();
     memcpy(since, floor, 4);
     since[4] = '-';
@@ -158,5 +159,19 @@ int tc__served_json(char **out, tc__served *s, tc__cache *fbcache)
     if (models) {
         rates(models);
     }
-    return tc__report_render(out, root);
+    if (tc__oom_take() || !root) {
+        cJSON_Delete(root);
+        return tc__fail(TC_ENOMEM, "out of memory");
+    }
+    *out = root;
+    return TC_OK;
+}
+
+int tc__served_json(char **out, tc__served *s, tc__cache *fbcache)
+{
+    cJSON *root = NULL;
+    int rc = tc__served_tree(&root, s, fbcache);
+
+    *out = NULL;
+    return rc != TC_OK ? rc : tc__report_render(out, root);
 }
