@@ -1,5 +1,5 @@
 /*
- * report.c - the doors of the feedback's analytics and its HTML page
+ * analytics.c - the doors of the feedback's analytics and its HTML page
  * (report/analytics.c, report/page.c). Both read every stored record,
  * as an export does, so each call is audited, with the records' count.
  */
