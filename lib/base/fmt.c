@@ -157,6 +157,12 @@ static int cmp_twice(uint64_t m, int q, int s, uint64_t k)
 
 /* ---- the digits --------------------------------------------------------- */
 
+/* "00" to "99", for writing digits two at a time. */
+static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                            "25262728293031323334353637383940414243444546474849"
+                            "50515253545556575859606162636465666768697071727374"
+                            "75767778798081828384858687888990919293949596979899";
+
 /* x * 10^s, approximately (a few roundings when s is past 22). */
 static double scale(double x, int s)
 {
@@ -294,9 +300,13 @@ size_t tc__fmt_g(char *buf, double x, int prec, double *value)
         n /= 10;
     }
     v = n;
-    for (i = nd - 1; i >= 0; i--) {
-        d[i] = (char)('0' + n % 10);
-        n /= 10;
+    /* two digits a division: a score has six, and this ran per digit */
+    for (i = nd; i >= 2; i -= 2) {
+        memcpy(d + i - 2, pairs + n % 100 * 2, 2);
+        n /= 100;
+    }
+    if (i) {
+        d[0] = (char)('0' + n);
     }
     if (e10 < -4 || e10 >= prec) {
         /* d.ddde+XX */
