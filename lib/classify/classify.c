@@ -44,7 +44,9 @@ static size_t key_finish(char *k, size_t normlen, const tc_classifier *c,
     *id = k + n;
     if (c->model) {
         tc__model_fingerprint(k + n, c->model);
-        n += strlen(k + n);
+        /* always TC_FINGERPRINT_LEN hex digits (tc__model_hex128), so
+         * not measured: a strlen was a hundredth of an L1 hit */
+        n += TC_FINGERPRINT_LEN;
     } else {
         memcpy(k + n, "fn:", 3);
         memcpy(k + n + 3, c->fn_version, c->fn_vlen);
