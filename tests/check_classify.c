@@ -516,6 +516,8 @@ START_TEST(test_model_backend)
     ck_assert_ptr_nonnull(r->complexity);
     tc_model_fingerprint(fp1, m);
     ck_assert_str_eq(r->model, fp1);
+    /* the key takes the fingerprint as TC_FINGERPRINT_LEN bytes */
+    ck_assert_uint_eq(strlen(fp1), TC_FINGERPRINT_LEN);
     check_json(r);
     tc_result_free(r);
     r = cl_classify_ok(c, q, TC_SOURCE_L1);
@@ -528,6 +530,10 @@ START_TEST(test_model_backend)
         TC_OK);
     r = cl_classify_ok(c, q, TC_SOURCE_MODEL);
     ck_assert_str_ne(r->model, fp1);
+    ck_assert_uint_eq(strlen(r->model), TC_FINGERPRINT_LEN);
+    tc_result_free(r);
+    /* and the new key is found again */
+    r = cl_classify_ok(c, q, TC_SOURCE_L1);
     tc_result_free(r);
     tc_classifier_close(c);
     tc_model_free(m);

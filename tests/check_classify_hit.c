@@ -271,7 +271,7 @@ START_TEST(test_packed_damage)
     ck_assert_uint_eq(tc__packed_json_len(p, jlen + 1), jlen);
     ck_assert_uint_eq(tc__packed_json_len("{\"intent\":\"a\"}", 14), 14);
     ck_assert_uint_eq(tc__packed_json_len("{}", 2), 2);
-    ck_assert_int_eq(tc__result_unpack(&r, p, len, TC_SOURCE_L1, 0.9, 0),
+    ck_assert_int_eq(tc__result_unpack(&r, p, len, TC_SOURCE_L1, 0.9, 0, NULL),
                      TC_OK);
     ck_assert_int_eq(tc__result_decode(&ref, p, jlen, TC_SOURCE_L1, 0.9, 0),
                      TC_OK);
@@ -286,7 +286,7 @@ START_TEST(test_packed_damage)
     for (n = 0; n < len; n++) {
         copy = malloc(n ? n : 1);
         memcpy(copy, p, n);
-        ck_assert_msg(tc__result_unpack(&r, copy, n, TC_SOURCE_L1, 0, 0) ==
+        ck_assert_msg(tc__result_unpack(&r, copy, n, TC_SOURCE_L1, 0, 0, NULL) ==
                           TC_EPROTO,
                       "%zu of %zu bytes", n, len);
         ck_assert_ptr_null(r);
@@ -299,7 +299,8 @@ START_TEST(test_packed_damage)
             copy = malloc(len);
             memcpy(copy, p, len);
             copy[n] ^= (char)(1 << b);
-            if (tc__result_unpack(&r, copy, len, TC_SOURCE_L1, 0.9, 0) ==
+            if (tc__result_unpack(&r, copy, len, TC_SOURCE_L1, 0.9, 0,
+                                  NULL) ==
                 TC_OK) {
                 /* a score or an offset still in range: strings stay C
                  * strings inside the block */

@@ -239,6 +239,90 @@ START_TEST(test_served_threshold)
 }
 END_TEST
 
+/* One count of the model fp's intent (NULL: the model's own count). */
+static double of_model(const cJSON *root, const char *fp, const char *intent,
+                       const char *what)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "models"), fp);
+
+    ck_assert_msg(m, "no model %s", fp);
+    if (intent) {
+        m = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(m, "intents"), intent);
+        ck_assert_msg(m, "model %s: no intent %s", fp, intent);
+    }
+    return json_num(m, what);
+}
+
+/*
+ * The built-in model: a miss is counted from its answer's packed form,
+ * a hit from the L1 entry's, a batch's miss from the strings, all under
+ * the model's fingerprint and its intent; below the threshold as
+ * "unknown", from the strings.
+ */
+START_TEST(test_served_model)
+{
+    static const char q[] = "Write a Python function that reverses a list";
+    static const char *const batch[] = {q, "Why does my loop never end"};
+    size_t lens[2] = {sizeof(q) - 1, strlen(batch[1])};
+    char fp[TC_FINGERPRINT_LEN + 1];
+    tc_classifier_options co;
+    tc_train_options to;
+    tc_classifier *c, *strict;
+    tc_result *res[2];
+    int status[2];
+    tc_model *m;
+    tc_cache *h;
+    cJSON *root;
+    bk b;
+
+    tc_train_options_init(&to);
+    to.threads = 1;
+    to.seed = 7;
+    ck_assert_msg(tc_model_train_file(&m, "examples/intents.jsonl", &to) ==
+                      TC_OK,
+                  "train: %s", tc_errmsg());
+    tc_model_fingerprint(fp, m);
+    bk_start(&b, BK_LMDB);
+    h = bk_open(&b);
+    tc_classifier_options_init(&co);
+    co.model = m;
+    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    co.threshold = 1; /* every answer "unknown" (the model is not sure) */
+    ck_assert_msg(tc_classifier_open(&strict, h, &co) == TC_OK, "%s",
+                  tc_errmsg());
+    served_n(c, q, 1, TC_SOURCE_MODEL);
+    served_n(c, q, 2, TC_SOURCE_L1);
+    served_n(strict, "Explain what a closure is", 1, TC_SOURCE_MODEL);
+    served_n(strict, "Explain what a closure is", 2, TC_SOURCE_L1);
+    /* a batch: q from L1, the other text the model's */
+    ck_assert_int_eq(tc_classify_batch(res, status, c, batch, lens, 2), TC_OK);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(status[i], TC_OK);
+        ck_assert_int_eq(res[i]->source,
+                         i ? TC_SOURCE_MODEL : TC_SOURCE_L1);
+    }
+    root = counts_of(h);
+    ck_assert_int_eq(
+        cJSON_GetArraySize(cJSON_GetObjectItem(root, "models")), 1);
+    ck_assert_double_eq(of_model(root, fp, res[0]->intent, "misses"), 1);
+    ck_assert_double_eq(of_model(root, fp, res[0]->intent, "hits"), 3);
+    ck_assert_double_eq(of_model(root, fp, res[1]->intent, "misses"), 1);
+    ck_assert_double_eq(of_model(root, fp, "unknown", "misses"), 1);
+    ck_assert_double_eq(of_model(root, fp, "unknown", "hits"), 2);
+    ck_assert_double_eq(of_model(root, fp, NULL, "classifications"), 8);
+    cJSON_Delete(root);
+    tc_result_free(res[0]);
+    tc_result_free(res[1]);
+    tc_classifier_close(strict);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+    tc_model_free(m);
+    bk_stop(&b);
+}
+END_TEST
+
 /* Threads counting while flushes take their stripes: none lost. */
 #define THREADS 4
 #define PER_THREAD 2000
@@ -612,6 +696,7 @@ Suite *suite_served(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_served_counts, 0, nk);
     tcase_add_test(tc, test_served_threshold);
+    tcase_add_test(tc, test_served_model);
     tcase_add_test(tc, test_served_threads);
     tcase_add_test(tc, test_served_shadow);
     tcase_add_loop_test(tc, test_served_trim, 0, nk);

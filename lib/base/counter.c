@@ -6,7 +6,7 @@
 
 #define LINE 64
 
-_Thread_local unsigned tc__stripe_mine = TC__STRIPES;
+_Thread_local unsigned tc__stripe_mine TC__STRIPE_TLS = TC__STRIPES;
 static _Atomic unsigned stripe_next;
 
 unsigned tc__stripe_take(void)

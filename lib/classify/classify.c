@@ -44,7 +44,9 @@ static size_t key_finish(char *k, size_t normlen, const tc_classifier *c,
     *id = k + n;
     if (c->model) {
         tc__model_fingerprint(k + n, c->model);
-        n += strlen(k + n);
+        /* always TC_FINGERPRINT_LEN hex digits (tc__model_hex128), so
+         * not measured: a strlen was a hundredth of an L1 hit */
+        n += TC_FINGERPRINT_LEN;
     } else {
         memcpy(k + n, "fn:", 3);
         memcpy(k + n + 3, c->fn_version, c->fn_vlen);
@@ -199,7 +201,7 @@ static int answer(tc_result **out, tc_classifier *c, const char *val,
 {
     char *packed;
     size_t plen;
-    int rc = tc__result_unpack(out, val, len, src, c->threshold, t0);
+    int rc = tc__result_unpack(out, val, len, src, c->threshold, t0, NULL);
 
     if (rc != TC_EPROTO) {
         return rc;
@@ -210,16 +212,21 @@ static int answer(tc_result **out, tc_classifier *c, const char *val,
     if (ns) {
         tc__cache_l1_reform(c->cache, ns, key, keylen, packed, plen, t0 / 1000);
     }
-    rc = tc__result_unpack(out, packed, plen, src, c->threshold, t0);
+    rc = tc__result_unpack(out, packed, plen, src, c->threshold, t0, NULL);
     tc__free(packed);
     return rc;
 }
 
-/* One text whose key is known and whose cache lookup missed; hk: what
- * the lookup learnt of the key (its hash). */
-static int classify_miss(tc_result **out, tc_classifier *c, const char *norm,
-                         size_t normlen, const char *key, size_t keylen,
-                         const char *id, const tc__hkey *hk, int64_t t0)
+/*
+ * One text whose key is known and whose cache lookup missed; hk: what
+ * the lookup learnt of the key (its hash). *sh (sh may be NULL) gets the
+ * answer's served hash (count_served) when the built-in model answered
+ * under the key's identity, which the packed form then names; else 0.
+ */
+static int classify_miss(tc_result **out, uint64_t *sh, tc_classifier *c,
+                         const char *norm, size_t normlen, const char *key,
+                         size_t keylen, const char *id, const tc__hkey *hk,
+                         int64_t t0)
 {
     char *packed;
     size_t plen;
@@ -248,7 +255,7 @@ static int classify_miss(tc_result **out, tc_classifier *c, const char *norm,
         }
     }
     rc = tc__result_unpack(out, packed, plen, TC_SOURCE_MODEL, c->threshold,
-                           t0);
+                           t0, c->model && cacheable ? sh : NULL);
     tc__free(packed);
     return rc == TC_EPROTO ? TC_EINTERNAL : rc;
 }
@@ -361,32 +368,50 @@ static void count(const tc_classifier *c, const tc_result *r, int64_t t0)
     }
 }
 
+/* How an answer from source counts (served.h). */
+static char served_how(tc_source source)
+{
+    return source == TC_SOURCE_MODEL      ? TC__SERVED_MISS
+           : source == TC_SOURCE_FEEDBACK ? TC__SERVED_FEEDBACK
+                                          : TC__SERVED_HIT;
+}
+
+/* A packed form's served hash (0: none) and how its answer counts, as
+ * count_served takes them. */
+static inline uint64_t served_key(uint64_t served, char how)
+{
+    return served ? served + TC__SERVED_HOW(how) : 0;
+}
+
 /*
  * An answer for count_intents (served.c), under the model identity of
- * the key material, which follows the normalized text. An L1 hit's
- * packed form gave the pair's hash (sh, else 0), unless the threshold
- * made its intent "unknown": then the strings are hashed here.
+ * the key material, which follows the normalized text. An L1 hit's or a
+ * model's answer's packed form gave the pair's hash plus
+ * TC__SERVED_HOW(how) (sk, from served_key; else 0), the model identity
+ * it names being the key's, unless the threshold made its intent
+ * "unknown": then the strings are hashed here.
  */
 static void count_served(const tc_classifier *c, const tc_result *r,
                          const char *key, size_t normlen, size_t keylen,
-                         uint64_t sh)
+                         uint64_t sk)
 {
-    if (sh && c->served && r->confidence >= c->threshold) {
-        if (!tc__served_bump(c->served,
-                             sh + TC__SERVED_HOW(TC__SERVED_HIT))) {
-            tc__served_count_h(c->served, sh, r->model, TC__SERVED_NUL,
-                               r->intent, TC__SERVED_HIT);
-        }
-        return;
-    }
+    char how;
+
     if (!c->served || !r) {
         return;
     }
+    if (sk && tc__served_bump(c->served, sk)) {
+        return;
+    }
+    how = served_how(r->source);
+    if (sk) {
+        /* the pair's first count in this thread's stripe */
+        tc__served_count_h(c->served, sk - TC__SERVED_HOW(how), r->model,
+                           TC__SERVED_NUL, r->intent, how);
+        return;
+    }
     tc__served_count(c->served, key + normlen + 1,
-                     keylen - normlen - 1 - c->topk_len, r->intent,
-                     r->source == TC_SOURCE_MODEL      ? TC__SERVED_MISS
-                     : r->source == TC_SOURCE_FEEDBACK ? TC__SERVED_FEEDBACK
-                                                       : TC__SERVED_HIT);
+                     keylen - normlen - 1 - c->topk_len, r->intent, how);
 }
 
 static tc_source tier_source(tc_tier t)
@@ -432,19 +457,15 @@ typedef struct hit_ctx {
     tc_result *r;
     double threshold;
     int64_t t0;
-    uint64_t served; /* the packed form's served hash */
+    uint64_t served; /* the packed form's served hash, or 0 */
 } hit_ctx;
 
 static int unpack_hit(const char *val, size_t len, void *arg)
 {
     hit_ctx *x = arg;
-    int rc = tc__result_unpack(&x->r, val, len, TC_SOURCE_L1, x->threshold,
-                               x->t0);
 
-    if (rc == TC_OK) {
-        x->served = tc__packed_served(val, len);
-    }
-    return rc;
+    return tc__result_unpack(&x->r, val, len, TC_SOURCE_L1, x->threshold,
+                             x->t0, &x->served);
 }
 
 /*
@@ -455,7 +476,7 @@ static int unpack_hit(const char *val, size_t len, void *arg)
  * correction's lookup, a third of a hit, is skipped. Returns 1 with the
  * result in *hit when it answers; else 0, with *hit the result all the
  * same when L1 had one, NULL when not, and in *hk what the peek learnt
- * of the key (its hash; a miss).
+ * of the key (its hash; a miss). *sh: the result's served hash, or 0.
  */
 static int cached_hit(tc_result **hit, tc__hkey *hk, uint64_t *sh,
                       tc_classifier *c, const char *key, size_t keylen,
@@ -470,9 +491,9 @@ static int cached_hit(tc_result **hit, tc__hkey *hk, uint64_t *sh,
         return 0;
     }
     *hit = x.r;
+    *sh = x.served;
     if (note && tc__cache_absent_still(c->ocache, c->fbh, note, t0 / 1000)) {
         tc__cache_peek_used(c->cache, c->nsh, &hk->hk, 0);
-        *sh = x.served;
         return 1;
     }
     return 0;
@@ -496,7 +517,8 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
     int64_t t0 = tc__now_us();
     tc_result *hit;
     tc__hkey hk, fix = {0};
-    uint64_t sh = 0;
+    /* count_served's key; the served hashes of hit and of a miss */
+    uint64_t sk = 0, hit_sh = 0, miss_sh = 0;
     tc_tier tier;
     int rc;
 
@@ -509,8 +531,9 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         return rc;
     }
     tc__popular_count(c->pop, key, normlen);
-    if (cached_hit(&hit, &hk, &sh, c, key, keylen, t0)) {
+    if (cached_hit(&hit, &hk, &hit_sh, c, key, keylen, t0)) {
         *out = hit;
+        sk = served_key(hit_sh, TC__SERVED_HIT);
         shadow_maybe(c, key, keylen, normlen, hit);
         goto done;
     }
@@ -534,6 +557,7 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         /* read before the correction's lookup; noted for the next hit */
         tc__cache_peek_used(c->cache, c->nsh, &hk.hk, fix.absent);
         *out = hit;
+        sk = served_key(hit_sh, TC__SERVED_HIT);
         shadow_maybe(c, key, keylen, normlen, hit);
         rc = TC_OK;
         goto done;
@@ -547,17 +571,20 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         tc__free(big);
         if (rc == TC_EPROTO) {
             /* not a classification (another writer, or damage): ask */
-            rc = classify_miss(out, c, key, normlen, key, keylen, id, &hk,
-                               t0);
+            rc = classify_miss(out, &miss_sh, c, key, normlen, key, keylen,
+                               id, &hk, t0);
+            sk = served_key(miss_sh, TC__SERVED_MISS);
         } else if (rc == TC_OK) {
             shadow_maybe(c, key, keylen, normlen, *out);
         }
     } else if (rc == TC_MISS) {
-        rc = classify_miss(out, c, key, normlen, key, keylen, id, &hk, t0);
+        rc = classify_miss(out, &miss_sh, c, key, normlen, key, keylen, id,
+                           &hk, t0);
+        sk = served_key(miss_sh, TC__SERVED_MISS);
     }
 done:
     if (rc == TC_OK) {
-        count_served(c, *out, key, normlen, keylen, sh);
+        count_served(c, *out, key, normlen, keylen, sk);
     }
     if (key != kbuf) {
         tc__free(key);
@@ -643,8 +670,8 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
         }
         if (st == TC_EPROTO) {
             /* a miss, or not a classification (another writer, damage) */
-            st = classify_miss(&out[k], c, it->key, normlens[k], it->key,
-                               it->keylen, id, NULL, t0);
+            st = classify_miss(&out[k], NULL, c, it->key, normlens[k],
+                               it->key, it->keylen, id, NULL, t0);
         }
         tc__free(it->val);
         it->val = NULL;

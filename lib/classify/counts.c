@@ -68,42 +68,48 @@ void tc__cls_counts_free(tc__cls_counts *k)
     }
 }
 
-/* A latency into the histogram whose buckets start at bucket and whose
- * sum follows them. */
-static void add_latency(tc__cls_counts *k, size_t bucket, int64_t latency_us)
+/* A latency into the histogram of this thread's row whose buckets start
+ * at bucket and whose sum follows them. */
+static void add_latency(_Atomic uint64_t *row, size_t bucket,
+                        int64_t latency_us)
 {
     size_t b = 0;
 
     while (b < NBOUNDS && latency_us > tc__cls_bounds_us[b]) {
         b++;
     }
-    tc__counters_add(&k->c, bucket + b, 1);
-    tc__counters_add(&k->c, bucket + NBOUNDS + 1,
-                     latency_us > 0 ? (uint64_t)latency_us : 0);
+    tc__counters_row_add(row, bucket + b, 1);
+    tc__counters_row_add(row, bucket + NBOUNDS + 1,
+                         latency_us > 0 ? (uint64_t)latency_us : 0);
 }
 
 void tc__cls_count(tc__cls_counts *k, tc__cls_status st, int64_t latency_us)
 {
+    _Atomic uint64_t *row;
+
     if (!k || st >= TC__CLS_COUNT) {
         return;
     }
-    tc__counters_add(&k->c, K_STATUS + (size_t)st, 1);
-    add_latency(k, K_BUCKET, latency_us);
+    row = tc__counters_row(&k->c);
+    tc__counters_row_add(row, K_STATUS + (size_t)st, 1);
+    add_latency(row, K_BUCKET, latency_us);
 }
 
 void tc__cls_count_arm(tc__cls_counts *k, tc__cls_arm arm, int hit,
                        int64_t latency_us)
 {
     size_t a = K_ARM + (size_t)arm * A_SIZE;
+    _Atomic uint64_t *row;
 
     if (!k || arm >= TC__ARM_COUNT) {
         return;
     }
-    tc__counters_add(&k->c, a + TC__ARM_CLASSIFICATIONS, 1);
+    row = tc__counters_row(&k->c);
+    tc__counters_row_add(row, a + TC__ARM_CLASSIFICATIONS, 1);
     if (hit) {
-        tc__counters_add(&k->c, a + TC__ARM_HITS, 1);
+        tc__counters_row_add(row, a + TC__ARM_HITS, 1);
     }
-    add_latency(k, a + A_BUCKET, latency_us);
+    add_latency(row, a + A_BUCKET, latency_us);
 }
 
 void tc__cls_count_arm_error(tc__cls_counts *k, tc__cls_arm arm)

@@ -32,11 +32,6 @@ typedef struct pk_head {
     uint32_t intent, complexity, model; /* offsets in the strings */
 } pk_head;
 
-/* where packed.h's tc__packed_served reads */
-_Static_assert(offsetof(pk_head, served) == TC__PACKED_SERVED_AT &&
-                   FOOT == TC__PACKED_FOOT,
-               "packed.h's offsets");
-
 typedef struct pk_top {
     double score;
     uint32_t label, pad;
@@ -92,9 +87,10 @@ int tc__result_pack(char **out, size_t *outlen, const tc__result_parts *p)
     h.intent_end = (uint32_t)p->intent_end;
     h.intent = put_str(strs, &at, p->intent);
     h.model = put_str(strs, &at, p->model ? p->model : "");
-    /* hashed once here, so that counting a hit's answer hashes nothing */
-    h.served = tc__served_hash(strs + h.model, strlen(strs + h.model),
-                               p->intent, h.model - h.intent - 1);
+    /* hashed once here, so that counting an answer unpacked from this
+     * hashes nothing; put_str measured both strings */
+    h.served = tc__served_hash(strs + h.model, at - h.model - 1, p->intent,
+                               h.model - h.intent - 1);
     h.complexity = p->complexity ? put_str(strs, &at, p->complexity) : NONE;
     memcpy(b + jlen + 1, &h, sizeof(h));
     for (i = 0; i < p->ntop; i++) {
@@ -175,7 +171,8 @@ size_t tc__packed_json_len(const char *val, size_t len)
 }
 
 int tc__result_unpack(tc_result **out, const char *val, size_t len,
-                      tc_source source, double threshold, int64_t t0_us)
+                      tc_source source, double threshold, int64_t t0_us,
+                      uint64_t *served)
 {
     const char *pt, *pe, *strs;
     tc_label_score *top;
@@ -247,6 +244,9 @@ int tc__result_unpack(tc_result **out, const char *val, size_t len,
         memcpy(o, val, body);
     }
     tc__result_tail(o + head + body, source, r->latency_us);
+    if (served) {
+        *served = below ? 0 : h.served;
+    }
     *out = r;
     return TC_OK;
 }

@@ -62,26 +62,15 @@ size_t tc__packed_json_len(const char *val, size_t len);
 /*
  * The result of a packed value, as tc__result_decode would build it from
  * the JSON: intent "unknown" below threshold, "source" and "latency_us"
- * appended to the JSON. Returns TC_OK, TC_EPROTO (not a packed form, or
- * damaged) or TC_ENOMEM.
+ * appended to the JSON. On TC_OK *served (served may be NULL) gets the
+ * served hash (classify/served.h) of the model and intent kept in the
+ * value, hashed once when it was packed, so that counting the answer
+ * hashes no string; 0 when the intent is "unknown" by the threshold (the
+ * caller then hashes what it answers). Returns TC_OK, TC_EPROTO (not a
+ * packed form, or damaged) or TC_ENOMEM.
  */
 int tc__result_unpack(tc_result **out, const char *val, size_t len,
-                      tc_source source, double threshold, int64_t t0_us);
-
-/* The served hash (classify/served.h) of the model and intent a packed
- * value holds, whole and consistent as tc__result_unpack found it:
- * inline, since every counted L1 hit reads it. The header follows the
- * JSON's NUL; the footer starts with the JSON's length. */
-#define TC__PACKED_FOOT 8
-#define TC__PACKED_SERVED_AT 8
-static inline uint64_t tc__packed_served(const char *val, size_t len)
-{
-    uint64_t served;
-    uint32_t j;
-
-    memcpy(&j, val + len - TC__PACKED_FOOT, 4);
-    memcpy(&served, val + j + 1 + TC__PACKED_SERVED_AT, 8);
-    return served;
-}
+                      tc_source source, double threshold, int64_t t0_us,
+                      uint64_t *served);
 
 #endif

@@ -5,10 +5,11 @@
  * stripe, behind a spin flag that only a flush also takes, so threads
  * never share a line and a count costs no lock call and no allocation
  * once its slot exists. A slot is found by a 64-bit hash of the model
- * identity and the intent alone, which an L1 hit reads from its packed
- * form (hashed once when packed; tc__served_bump) and other answers
- * compute; two pairs whose hashes collide would count together, a
- * chance of about one in 2^64 / n^2 for n pairs.
+ * identity and the intent alone, which an L1 hit and the built-in
+ * model's answer read from their packed form (hashed once when packed;
+ * tc__served_bump) and other answers compute; two pairs whose hashes
+ * collide would count together, a chance of about one in 2^64 / n^2 for
+ * n pairs.
  *
  * The flush (a ticker's thread every second, and at close) moves each
  * stripe's counts into a pending table keyed by day, the UTC day of the
@@ -43,12 +44,15 @@ typedef struct slot {
     char how; /* 0: a free slot */
 } slot;
 
+/* A line each: the members take 24 bytes, with atomic_flag's padding,
+ * which the pad once left out (72 bytes, two stripes to a line). */
 typedef struct stripe {
     atomic_flag busy;
     size_t used;
     slot *slot; /* SLOTS of them, allocated at the stripe's first count */
-    char pad[64 - sizeof(atomic_flag) - sizeof(size_t) - sizeof(slot *)];
+    char pad[64 - 3 * sizeof(size_t)];
 } stripe;
+_Static_assert(sizeof(stripe) == 64, "a stripe is one line");
 
 /* A count waiting for the store, by day. */
 typedef struct pend {
@@ -197,10 +201,25 @@ static inline stripe *stripe_take(tc__served *s)
     return p;
 }
 
+/* tc__served_bump's for a thread with no stripe yet: apart, so that the
+ * common path saves no register for a call */
+static __attribute__((noinline)) int bump_first(tc__served *s, uint64_t h)
+{
+    tc__stripe_take();
+    return tc__served_bump(s, h);
+}
+
 int tc__served_bump(tc__served *s, uint64_t h)
 {
-    stripe *p = stripe_take(s);
+    unsigned sn = tc__stripe_mine;
+    stripe *p;
 
+    if (sn >= TC__STRIPES) {
+        return bump_first(s, h);
+    }
+    p = &s->stripe[sn];
+    while (atomic_flag_test_and_set_explicit(&p->busy, memory_order_acquire)) {
+    }
     if (p->slot) {
         for (size_t i = h & (SLOTS - 1); p->slot[i].how;
              i = (i + 1) & (SLOTS - 1)) {

@@ -43,7 +43,8 @@ void tc__served_attach(tc_classifier *c, tc__served *s);
 /*
  * The hash a (model identity, intent) pair is counted under. The packed
  * form of an answer keeps its own (classify/packed.c), computed once, so
- * that counting an L1 hit hashes nothing (tc__served_count_h).
+ * that counting an L1 hit or the built-in model's answer hashes nothing
+ * (tc__served_bump).
  */
 uint64_t tc__served_hash(const char *model, size_t mlen, const char *intent,
                          size_t ilen);

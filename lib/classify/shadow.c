@@ -104,7 +104,7 @@ static void check(tc__shadow *s, job *j)
 
     if (rc == TC_OK) {
         rc = tc__result_unpack(&r, packed, plen, TC_SOURCE_MODEL, c->threshold,
-                               0);
+                               0, NULL);
     }
     if (rc != TC_OK || !cacheable) {
         /* a failure, or a model that changed under the key meanwhile:
