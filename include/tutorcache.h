@@ -97,7 +97,11 @@
  * when the library keeps them. Every free function accepts NULL.
  *
  * Threads: every tc_cache_* call may run on any thread concurrently with
- * any other, except tc_cache_open() and tc_cache_close().
+ * any other, except tc_cache_open() and tc_cache_close(). The library
+ * keeps a few bytes of thread-local state in the initial-exec model (a
+ * thread's counter stripe, read on every hit without a call): a program
+ * that loads libtutorcache.so with dlopen() draws them from the C
+ * library's spare static TLS, which glibc reserves for this.
  *
  * Errors: functions return TC_OK (0), a positive outcome that is not an
  * error (TC_MISS), or a negative TC_E* code. Out-parameters are set to
