@@ -224,25 +224,12 @@ int tc__l1_read(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                           ttl_left_ms);
 }
 
+/* l1_shard.h's tc__l1_use_in, out of line */
 int tc__l1_use(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
                int64_t min_stored_ms, tc__l1_use_fn fn, void *arg,
                uint64_t *note)
 {
-    uint64_t mixed = key_word(key);
-    struct shard *s = &l1->shards[mixed & l1->shard_mask];
-    _Atomic uint64_t *lock_free = read_lock(s);
-    struct entry *e = *find_link(s, key, mixed);
-    int rc = TC_MISS;
-
-    /* what is not a live value is left to tc__l1_read, which handles it */
-    if (e && now_ms < e->expires_ms && e->kind == KIND_VALUE &&
-        e->stored_ms >= min_stored_ms &&
-        (rc = fn(e->val, e->len, arg)) == TC_OK) {
-        tc__l1_mark_visited(e);
-        *note = atomic_load_explicit(&e->stamp, memory_order_relaxed);
-    }
-    read_unlock(s, lock_free);
-    return rc;
+    return tc__l1_use_in(l1, key, now_ms, min_stored_ms, fn, arg, note);
 }
 
 int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,

@@ -359,6 +359,29 @@ static TC__INLINE int tc__l1_read_in(tc__l1 *l1, const tc__hash *key,
     return rc;
 }
 
+/* l1.h's tc__l1_use, inline in the hit path of classify's peek (ns.c) */
+static TC__INLINE int tc__l1_use_in(tc__l1 *l1, const tc__hash *key,
+                                     int64_t now_ms, int64_t min_stored_ms,
+                                     tc__l1_use_fn fn, void *arg,
+                                     uint64_t *note)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    _Atomic uint64_t *lock_free = read_lock(s);
+    struct entry *e = *find_link(s, key, mixed);
+    int rc = TC_MISS;
+
+    /* what is not a live value is left to tc__l1_read, which handles it */
+    if (e && now_ms < e->expires_ms && e->kind == KIND_VALUE &&
+        e->stored_ms >= min_stored_ms &&
+        (rc = fn(e->val, e->len, arg)) == TC_OK) {
+        tc__l1_mark_visited(e);
+        *note = atomic_load_explicit(&e->stamp, memory_order_relaxed);
+    }
+    read_unlock(s, lock_free);
+    return rc;
+}
+
 /*
  * Stores val for key, replacing its entry (l1.c). kind: what the entry
  * holds (KIND_*). seq: see NO_SEQ. reform: replace only a live value

@@ -91,8 +91,8 @@ int tc__cache_peek_use(uint64_t *note, tc__hkey *hk, tc__cache *h,
     tc__ns_hash(&hk->hk, ns, gen, key, keylen);
     hk->gen = gen;
     hk->known = 1;
-    rc = tc__l1_use(h->l1, &hk->hk, now_ms, tc__cache_l1_floor(h, now_ms), fn,
-                    arg, note);
+    rc = tc__l1_use_in(h->l1, &hk->hk, now_ms, tc__cache_l1_floor(h, now_ms),
+                       fn, arg, note);
     hk->missed = rc == TC_MISS;
     return rc;
 }
