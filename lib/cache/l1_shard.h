@@ -2,9 +2,9 @@
  * l1_shard.h - the L1's insides, shared by l1.c (the table, its reads and
  * writes) and l1_track.c (coherence with other processes): an entry, a
  * shard and its locks. Only those two files include it, and ns.c for the
- * read of a hit (tc__l1_read_in) inline in its get; the rest of the
- * library sees l1.h. The helpers are inline, as they were static in
- * l1.c, since the hit path runs through them.
+ * reads of a hit inline in its gets (tc__l1_read_in, tc__l1_use_in); the
+ * rest of the library sees l1.h. The helpers are inline, as they were
+ * static in l1.c, since the hit path runs through them.
  */
 #ifndef TC_L1_SHARD_H
 #define TC_L1_SHARD_H
