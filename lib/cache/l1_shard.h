@@ -1,9 +1,10 @@
 /*
  * l1_shard.h - the L1's insides, shared by l1.c (the table, its reads and
  * writes) and l1_track.c (coherence with other processes): an entry, a
- * shard and its locks. Only those two files include it; the rest of the
- * library sees l1.h. The helpers are inline, as they were static in
- * l1.c, since the hit path runs through them.
+ * shard and its locks. Only those two files include it, and ns.c for the
+ * reads of a hit inline in its gets (tc__l1_read_in, tc__l1_use_in); the
+ * rest of the library sees l1.h. The helpers are inline, as they were
+ * static in l1.c, since the hit path runs through them.
  */
 #ifndef TC_L1_SHARD_H
 #define TC_L1_SHARD_H
@@ -275,6 +276,110 @@ static inline int begins_with(const char *a, size_t alen, const char *b,
 {
     return alen >= blen && (alen == blen || a[blen] == '\0') &&
            memcmp(a, b, blen) == 0;
+}
+
+/* Marks a hit for SIEVE; written only when it changes, to keep the
+ * entry's line clean in the other readers' caches. */
+static inline void tc__l1_mark_visited(struct entry *e)
+{
+    if (!atomic_load_explicit(&e->visited, memory_order_relaxed)) {
+        atomic_store_explicit(&e->visited, 1, memory_order_relaxed);
+    }
+}
+
+/*
+ * Removes key's entry if it is still there and expired at now_ms (l1.c).
+ * A reader finds expired entries under the shared lock, which cannot
+ * unlink, so it comes back here with the lock exclusive.
+ */
+void tc__l1_drop_expired(struct shard *s, const tc__hash *key, uint64_t mixed,
+                         int64_t now_ms);
+
+/*
+ * The lookup of every get, with readers inside (see struct shard). A live
+ * value is copied out while the reader is inside: into buf when cap is enough
+ * (cap >= len + 1, the NUL included), else into a tc__malloc'd copy when
+ * copy is not NULL, else not at all (TC_ETOOBIG, *len the value's
+ * length). Copying under the lock is what lets a reader skip a reference
+ * count, whose atomic updates would bounce the entry's line between
+ * reader threads; values are small next to that cost.
+ */
+static TC__INLINE int tc__l1_read_in(tc__l1 *l1, const tc__hash *key,
+                                      int64_t now_ms, int64_t min_stored_ms,
+                                      void *buf, size_t cap, char **copy,
+                                      size_t *len, int64_t *ttl_left_ms)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    struct entry *e;
+    _Atomic uint64_t *lock_free = read_lock(s);
+    int rc = TC_OK;
+
+    e = *find_link(s, key, mixed);
+    if (!e) {
+        read_unlock(s, lock_free);
+        return TC_MISS;
+    }
+    if (now_ms >= e->expires_ms) {
+        read_unlock(s, lock_free);
+        tc__l1_drop_expired(s, key, mixed, now_ms);
+        return TC_MISS;
+    }
+    if (e->kind != KIND_VALUE) {
+        int absent = e->kind == KIND_ABSENT;
+
+        if (absent) {
+            tc__l1_mark_visited(e);
+            *ttl_left_ms = e->expires_ms - now_ms;
+        }
+        read_unlock(s, lock_free);
+        return absent ? TC__L1_NEGATIVE : TC_MISS;
+    }
+    if (e->stored_ms < min_stored_ms) {
+        /* too old for the caller now, but kept: it may be wanted later */
+        read_unlock(s, lock_free);
+        return TC_MISS;
+    }
+    if (e->len < cap) {
+        memcpy(buf, e->val, e->len + 1);
+    } else if (!copy) {
+        rc = TC_ETOOBIG;
+    } else if ((*copy = tc__malloc(e->len + 1)) != NULL) {
+        /* cannot overflow: the entry itself holds more than len + 1 */
+        memcpy(*copy, e->val, e->len + 1);
+    } else {
+        rc = TC_ENOMEM;
+    }
+    if (rc != TC_ENOMEM) {
+        tc__l1_mark_visited(e);
+        *len = e->len;
+        *ttl_left_ms = e->expires_ms - now_ms;
+    }
+    read_unlock(s, lock_free);
+    return rc;
+}
+
+/* l1.h's tc__l1_use, inline in the hit path of classify's peek (ns.c) */
+static TC__INLINE int tc__l1_use_in(tc__l1 *l1, const tc__hash *key,
+                                     int64_t now_ms, int64_t min_stored_ms,
+                                     tc__l1_use_fn fn, void *arg,
+                                     uint64_t *note)
+{
+    uint64_t mixed = key_word(key);
+    struct shard *s = &l1->shards[mixed & l1->shard_mask];
+    _Atomic uint64_t *lock_free = read_lock(s);
+    struct entry *e = *find_link(s, key, mixed);
+    int rc = TC_MISS;
+
+    /* what is not a live value is left to tc__l1_read, which handles it */
+    if (e && now_ms < e->expires_ms && e->kind == KIND_VALUE &&
+        e->stored_ms >= min_stored_ms &&
+        (rc = fn(e->val, e->len, arg)) == TC_OK) {
+        tc__l1_mark_visited(e);
+        *note = atomic_load_explicit(&e->stamp, memory_order_relaxed);
+    }
+    read_unlock(s, lock_free);
+    return rc;
 }
 
 /*

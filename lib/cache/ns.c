@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "cache/l1_shard.h"
 #include "cache/nshash.h"
 
 int tc__cache_ns_find(tc__nsrt **out, tc__cache *h, const char *name)
@@ -90,8 +91,8 @@ int tc__cache_peek_use(uint64_t *note, tc__hkey *hk, tc__cache *h,
     tc__ns_hash(&hk->hk, ns, gen, key, keylen);
     hk->gen = gen;
     hk->known = 1;
-    rc = tc__l1_use(h->l1, &hk->hk, now_ms, tc__cache_l1_floor(h, now_ms), fn,
-                    arg, note);
+    rc = tc__l1_use_in(h->l1, &hk->hk, now_ms, tc__cache_l1_floor(h, now_ms),
+                       fn, arg, note);
     hk->missed = rc == TC_MISS;
     return rc;
 }
@@ -143,9 +144,9 @@ static TC__INLINE int get_into(size_t *len, tc_tier *tier, tc__hkey *hk,
             }
         }
         rc = skip ? TC_MISS
-                  : tc__l1_read(h->l1, &own, now_ms,
-                                tc__cache_l1_floor(h, now_ms), buf, cap, NULL,
-                                len, &left);
+                  : tc__l1_read_in(h->l1, &own, now_ms,
+                                   tc__cache_l1_floor(h, now_ms), buf, cap,
+                                   NULL, len, &left);
         if (rc == TC_OK || rc == TC_ETOOBIG) {
             CNT(ns, l1_hits);
             *tier = TC_TIER_L1;
