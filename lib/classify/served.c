@@ -396,13 +396,14 @@ static int pend_fields(tc__tally **out, size_t *n, const tc__served *s)
     }
     for (size_t i = 0; i < s->cap; i++) {
         const pend *e = &s->pend[i];
-        const char *intent = e->model + e->mlen + 1;
+        const char *intent;
         char day[9];
         size_t len;
 
         if (!e->how || !e->n) {
-            continue;
+            continue; /* an empty slot: no model to point into */
         }
+        intent = e->model + e->mlen + 1;
         day_text(day, e->day);
         len = 8 + 3 + 21 + 1 + e->mlen + strlen(intent) + 1;
         if (!(t[m].field = tc__malloc(len))) {
