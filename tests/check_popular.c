@@ -4,7 +4,8 @@
  * exact counts from single and batched classifications of texts that
  * normalize alike, several handles adding to one table, the table
  * trimmed to popular_size keeping the most counted, an uncounted
- * classifier counting nothing, counts sent by the handle's thread and at
+ * classifier counting nothing, an A/B candidate's failure answered by
+ * control and counted once, counts sent by the handle's thread and at
  * close, texts sealed at rest on Redis, and the failures: tracking off,
  * memory:, bad arguments, a Redis that is down.
  */
@@ -39,7 +40,20 @@ static int greet(char **json, const char *text, size_t len, void *ud)
     return TC_OK;
 }
 
-static tc_classifier *open_cls(tc_cache *h, int uncounted)
+/* A host model that fails every call: an A/B candidate gone wrong. */
+static int broken(char **json, const char *text, size_t len, void *ud)
+{
+    (void)json;
+    (void)text;
+    (void)len;
+    (void)ud;
+    return TC_EIO;
+}
+
+/* A classifier of greet; with cand, an A/B candidate that answers every
+ * text (split 1). */
+static tc_classifier *open_with(tc_cache *h, int uncounted,
+                                tc_classifier_fn cand)
 {
     tc_classifier_options co;
     tc_classifier *c = NULL;
@@ -48,8 +62,18 @@ static tc_classifier *open_cls(tc_cache *h, int uncounted)
     co.fn = greet;
     co.fn_version = "greet-1";
     co.uncounted = uncounted;
+    if (cand) {
+        co.candidate_fn = cand;
+        co.candidate_fn_version = "cand-2";
+        co.split = 1.0;
+    }
     ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
     return c;
+}
+
+static tc_classifier *open_cls(tc_cache *h, int uncounted)
+{
+    return open_with(h, uncounted, NULL);
 }
 
 static void classify_n(tc_classifier *c, const char *text, int n)
@@ -228,6 +252,56 @@ START_TEST(test_pop_uncounted_and_thread)
 }
 END_TEST
 
+/*
+ * One request, one count, whichever arm answered: a candidate that fails
+ * falls back to control, singly and in a batch, and the text still
+ * counts once per request; a candidate that answers counts once too.
+ */
+START_TEST(test_pop_ab_fallback_once)
+{
+    static const char *const batch[] = {"Which arm answers?", "Another one"};
+    size_t lens[2] = {strlen(batch[0]), strlen(batch[1])};
+    tc_result *res[2], *r = NULL;
+    int status[2];
+    tc_cache *h;
+    tc_classifier *c, *ok;
+    top t;
+    bk b;
+
+    bk_start(&b, pop_kinds[_i]);
+    h = bk_open_with(&b, NULL, TRACK);
+    c = open_with(h, 0, broken);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tc_classify(&r, c, batch[0], lens[0]), TC_OK);
+        ck_assert_str_eq(r->arm, "control"); /* the candidate failed */
+        tc_result_free(r);
+    }
+    ck_assert_int_eq(tc_classify_batch(res, status, c, batch, lens, 2), TC_OK);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(status[i], TC_OK);
+        ck_assert_str_eq(res[i]->arm, "control");
+        tc_result_free(res[i]);
+    }
+    ok = open_with(h, 0, greet);
+    ck_assert_int_eq(tc_classify(&r, ok, batch[1], lens[1]), TC_OK);
+    ck_assert_str_eq(r->arm, "candidate");
+    tc_result_free(r);
+    ck_assert_int_eq(tc_popular_flush(h), TC_OK);
+
+    top_of(&t, h, 10);
+    ck_assert_uint_eq(t.n, 2);
+    ck_assert_str_eq(t.texts[0], norm(batch[0]));
+    ck_assert_uint_eq(t.counts[0], 4);
+    ck_assert_str_eq(t.texts[1], norm(batch[1]));
+    ck_assert_uint_eq(t.counts[1], 2);
+    top_free(&t);
+    tc_classifier_close(c);
+    tc_classifier_close(ok);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
 /* With encryption at rest the store never holds a text in clear. */
 START_TEST(test_pop_sealed)
 {
@@ -384,6 +458,7 @@ Suite *suite_popular(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_pop_counts, 0, nk);
     tcase_add_loop_test(tc, test_pop_trim, 0, nk);
+    tcase_add_loop_test(tc, test_pop_ab_fallback_once, 0, nk);
     tcase_add_test(tc, test_pop_uncounted_and_thread);
     tcase_add_test(tc, test_pop_sealed);
     tcase_add_test(tc, test_pop_refused);
