@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "cache_fixture.h"
+#include "store/store.h"
 #include "tt_json.h"
 #include "suites.h"
 
@@ -252,6 +253,127 @@ START_TEST(test_pop_uncounted_and_thread)
 }
 END_TEST
 
+/* An LMDB store of its own in dir, for the table's order itself. */
+static tc__store *lmdb_store(const char *dir)
+{
+    static const tc__logger quiet = {NULL, NULL, TC_LOG_OFF, 1000, 0};
+    tc__store_config cfg;
+    tc__store *s = NULL;
+    tc__err err = {""};
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.dir = (char *)dir;
+    cfg.map_bytes = (size_t)64 << 20;
+    cfg.url_masked = "lmdb://test";
+    ck_assert_msg(tc__store_lmdb_open(&s, &cfg, &quiet, &err) == TC_OK, "%s",
+                  err.msg);
+    return s;
+}
+
+/* Adds ids[i] counted counts[i], n of them, with keep. */
+static void lmdb_add(tc__store *s, char (*ids)[16], const uint64_t *counts,
+                     size_t n, size_t keep)
+{
+    tc__pop_add *it = calloc(n, sizeof(*it));
+    tc__err err = {""};
+
+    ck_assert_ptr_nonnull(it);
+    for (size_t i = 0; i < n; i++) {
+        it[i] = (tc__pop_add){ids[i], ids[i], strlen(ids[i]), counts[i]};
+    }
+    ck_assert_msg(s->ops->pop_add(s, it, n, keep, &err) == TC_OK, "%s",
+                  err.msg);
+    free(it);
+}
+
+/* Most counted first, then the smaller id: the order the trim keeps. */
+static int rank_cmp(const void *a, const void *b)
+{
+    const tc__pop_top *x = a, *y = b;
+
+    if (x->count != y->count) {
+        return x->count > y->count ? -1 : 1;
+    }
+    return strcmp(x->id, y->id);
+}
+
+/*
+ * The LMDB trim and top read select the most counted without sorting the
+ * table: the same ids a full sort keeps, ties at the cut going to the
+ * smaller ids, whatever order they were added in; a top read shorter
+ * than the table is sorted the same way.
+ */
+START_TEST(test_pop_lmdb_ties)
+{
+    enum { N = 3000, KEEP = 1000 };
+    char *dir = tt_mkdtemp(), (*ids)[16] = calloc(N, 16);
+    uint64_t *counts = calloc(N, sizeof(*counts)), seed = 7;
+    tc__pop_top *got_top = NULL, *want = calloc(N, sizeof(*want));
+    tc__store *s = lmdb_store(dir);
+    tc__err err = {""};
+    size_t got = 0;
+
+    ck_assert(ids && counts && want);
+    /* 30 ids, added last first: every third counted 50, the others 7, so
+     * the cut at 15 falls among the sevens */
+    for (int i = 0; i < 30; i++) {
+        snprintf(ids[i], 16, "tc:pop:%02d", 29 - i);
+        counts[i] = (29 - i) % 3 == 0 ? 50 : 7;
+    }
+    lmdb_add(s, ids, counts, 30, 15);
+    ck_assert_int_eq(s->ops->pop_top(s, 100, &got_top, &got, &err), TC_OK);
+    ck_assert_uint_eq(got, 15);
+    for (size_t i = 0; i < 10; i++) {
+        snprintf(ids[0], 16, "tc:pop:%02zu", 3 * i);
+        ck_assert_str_eq(got_top[i].id, ids[0]);
+        ck_assert_uint_eq(got_top[i].count, 50);
+    }
+    for (size_t i = 10; i < 15; i++) {
+        static const int sevens[] = {1, 2, 4, 5, 7};
+
+        snprintf(ids[0], 16, "tc:pop:%02d", sevens[i - 10]);
+        ck_assert_str_eq(got_top[i].id, ids[0]);
+        ck_assert_uint_eq(got_top[i].count, 7);
+    }
+    tc__pop_top_free(got_top, got);
+    ck_assert_int_eq(s->ops->pop_top(s, 3, &got_top, &got, &err), TC_OK);
+    ck_assert_uint_eq(got, 3);
+    ck_assert_str_eq(got_top[2].id, "tc:pop:06");
+    tc__pop_top_free(got_top, got);
+    s->ops->close(s);
+    tt_rmtree(dir);
+    free(dir);
+
+    /* N ids of four counts, added in an order unlike theirs: the KEEP
+     * first of a sort of them are kept */
+    dir = tt_mkdtemp();
+    s = lmdb_store(dir);
+    for (size_t i = 0; i < N; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        snprintf(ids[i], 16, "tc:pop:%05zu", i * 7919 % N);
+        counts[i] = 1 + (seed >> 33) % 4;
+        want[i] = (tc__pop_top){ids[i], NULL, 0, counts[i]};
+    }
+    qsort(want, N, sizeof(*want), rank_cmp);
+    /* the cut falls inside a tie: the test means what it says */
+    ck_assert_uint_eq(want[KEEP - 1].count, want[KEEP].count);
+    lmdb_add(s, ids, counts, N, KEEP);
+    ck_assert_int_eq(s->ops->pop_top(s, N, &got_top, &got, &err), TC_OK);
+    ck_assert_uint_eq(got, KEEP);
+    for (size_t i = 0; i < KEEP; i++) {
+        ck_assert_str_eq(got_top[i].id, want[i].id);
+        ck_assert_uint_eq(got_top[i].count, want[i].count);
+    }
+    tc__pop_top_free(got_top, got);
+    free(want);
+    s->ops->close(s);
+    tt_rmtree(dir);
+    free(dir);
+    free(ids);
+    free(counts);
+}
+END_TEST
+
 /*
  * One request, one count, whichever arm answered: a candidate that fails
  * falls back to control, singly and in a batch, and the text still
@@ -459,6 +581,7 @@ Suite *suite_popular(void)
     tcase_add_loop_test(tc, test_pop_counts, 0, nk);
     tcase_add_loop_test(tc, test_pop_trim, 0, nk);
     tcase_add_loop_test(tc, test_pop_ab_fallback_once, 0, nk);
+    tcase_add_test(tc, test_pop_lmdb_ties);
     tcase_add_test(tc, test_pop_uncounted_and_thread);
     tcase_add_test(tc, test_pop_sealed);
     tcase_add_test(tc, test_pop_refused);
