@@ -233,6 +233,7 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
                              now + tc__min64(ttls[i], nr->def->l1_ttl_ms),
                              now);
     }
+    tc__cache_l1_arrived(h, nr);
     if (h->store) {
         for (i = 0; i < n; i++) {
             tc__key_format(keys[i], nr->def->prefix, &hashes[i]);
