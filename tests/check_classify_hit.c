@@ -3,14 +3,19 @@
  * every way to the same answer (the model, an L1 hit, an L2 hit in
  * another process, the JSON decoded as before) gives the same result;
  * the L2 still gets the JSON alone; damaged packed values are refused,
- * never read out of bounds; corrections still win; threads agree.
+ * never read out of bounds; corrections still win, also on memory:,
+ * where new answers leave the hit path's notes of no correction
+ * standing and a correction voids them in every thread; threads agree.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/handle.h"
+#include "cache/tiers.h"
 #include "classify/packed.h"
 #include "classify/result.h"
 #include "suites.h"
@@ -342,16 +347,37 @@ START_TEST(test_damaged_value_asks_the_model)
 }
 END_TEST
 
+/* A correction's override, as feedback writes it. */
+static const char json[] =
+    "{\"intent\":\"debugging\",\"confidence\":1,\"top\":[{\"label\":"
+    "\"debugging\",\"score\":1}],\"model\":\"feedback\"}";
+
+/* Stores the correction (json) of text, as feedback would; key: room for
+ * its key material (the normalized text), left in it. */
+static void set_fix(tc_cache *h, char *key, const char *text)
+{
+    key_of(key, text);
+    ck_assert_int_eq(tc_cache_set(h, "intent_feedback", key, strlen(key),
+                                  json, strlen(json), 0),
+                     TC_OK);
+}
+
+/* c answers text with its correction. */
+static void expect_fix(tc_classifier *c, const char *text)
+{
+    tc_result *r = cl_classify_ok(c, text, TC_SOURCE_FEEDBACK);
+
+    ck_assert_str_eq(r->intent, "debugging");
+    ck_assert(r->confidence == 1);
+    tc_result_free(r);
+}
+
 /* A correction wins over a packed L1 hit, at once in this process. */
 START_TEST(test_correction_beats_packed)
 {
     tc_cache *h = open_cache();
     tc_classifier *c = open_cls(h, 0);
-    static const char json[] =
-        "{\"intent\":\"debugging\",\"confidence\":1,\"top\":[{\"label\":"
-        "\"debugging\",\"score\":1}],\"model\":\"feedback\"}";
     char key[1024];
-    size_t normlen;
     tc_result *r;
 
     r = cl_classify_ok(c, texts[1], TC_SOURCE_MODEL);
@@ -363,20 +389,135 @@ START_TEST(test_correction_beats_packed)
         ck_assert_str_ne(r->intent, "debugging");
         tc_result_free(r);
     }
-    key_of(key, texts[1]);
-    normlen = strlen(key);
-    ck_assert_int_eq(
-        tc_cache_set(h, "intent_feedback", key, normlen, json, strlen(json), 0),
-        TC_OK);
-    r = cl_classify_ok(c, texts[1], TC_SOURCE_FEEDBACK);
-    ck_assert_str_eq(r->intent, "debugging");
-    ck_assert(r->confidence == 1);
-    tc_result_free(r);
+    set_fix(h, key, texts[1]);
+    expect_fix(c, texts[1]);
     /* and keeps winning: the override is never packed over */
-    r = cl_classify_ok(c, texts[1], TC_SOURCE_FEEDBACK);
-    ck_assert_str_eq(r->intent, "debugging");
-    tc_result_free(r);
+    expect_fix(c, texts[1]);
     tc_classifier_close(c);
+    tc_cache_close(h);
+}
+END_TEST
+
+/* A handle on memory:, L1 alone, where a key without an entry is absent. */
+static tc_cache *open_memory(void)
+{
+    tc_options o;
+    tc_cache *h = NULL;
+
+    tc_options_init(&o);
+    o.flags = TC_OPT_NO_ENV | TC_OPT_NO_CONFIG;
+    o.store_url = "memory:";
+    ck_assert_int_eq(tc_cache_open(&h, &o), TC_OK);
+    return h;
+}
+
+/* The absence epoch of the L1 that holds h's overrides: each move voids
+ * every note of the hit path that a text had no correction (ns.c). */
+static uint64_t fix_epoch(tc_cache *h)
+{
+    return tc__l1_absence_epoch(tc__fb_core(h)->l1);
+}
+
+/*
+ * On memory:, new answers (misses stored in L1) leave a hit's note that
+ * its text has no correction standing, so the hit keeps skipping the
+ * correction's lookup; a correction stored, singly or in a batch, voids
+ * it at once and is served; deleted, the packed answer is back.
+ */
+START_TEST(test_memory_notes_outlive_answers)
+{
+    tc_cache *h = open_memory();
+    tc_classifier *c = open_cls(h, 0);
+    char key[1024];
+    tc_item it;
+    uint64_t e;
+    tc_result *r;
+
+    tc_result_free(cl_classify_ok(c, texts[1], TC_SOURCE_MODEL));
+    /* the first hit looks the correction up and notes its absence */
+    tc_result_free(cl_classify_ok(c, texts[1], TC_SOURCE_L1));
+    e = fix_epoch(h);
+    for (int i = 2; i < NTEXTS; i++) {
+        tc_result_free(cl_classify_ok(c, texts[i], TC_SOURCE_MODEL));
+        r = cl_classify_ok(c, texts[1], TC_SOURCE_L1);
+        ck_assert_str_ne(r->intent, "debugging");
+        tc_result_free(r);
+    }
+    ck_assert_uint_eq(fix_epoch(h), e); /* every note still stands */
+
+    set_fix(h, key, texts[1]);
+    ck_assert_uint_gt(fix_epoch(h), e);
+    expect_fix(c, texts[1]);
+    ck_assert_int_eq(tc_cache_del(h, "intent_feedback", key, strlen(key)),
+                     TC_OK);
+    r = cl_classify_ok(c, texts[1], TC_SOURCE_L1);
+    ck_assert_str_ne(r->intent, "debugging");
+    tc_result_free(r);
+    tc_result_free(cl_classify_ok(c, texts[1], TC_SOURCE_L1)); /* noted */
+
+    memset(&it, 0, sizeof(it));
+    it.key = key;
+    it.keylen = strlen(key);
+    it.val = (char *)json;
+    it.len = strlen(json);
+    ck_assert_int_eq(tc_cache_mset(h, "intent_feedback", &it, 1), TC_OK);
+    expect_fix(c, texts[1]);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+}
+END_TEST
+
+/* A thread holding a hit's note, and another that stores a correction:
+ * the first one's next classification, once the store returned, serves
+ * the correction. */
+typedef struct holder {
+    tc_classifier *c;
+    const char *text;
+    _Atomic int go;   /* the round asked of the thread */
+    _Atomic int done; /* the last round done */
+    tc_source source[3];
+} holder;
+
+static void *hold(void *arg)
+{
+    holder *w = arg;
+
+    for (int round = 1; round < 3; round++) {
+        tc_result *r = NULL;
+
+        while (atomic_load(&w->go) < round) {
+            sched_yield();
+        }
+        w->source[round] = tc_classify(&r, w->c, w->text, strlen(w->text)) ==
+                                   TC_OK
+                               ? r->source
+                               : (tc_source)-1;
+        tc_result_free(r);
+        atomic_store(&w->done, round);
+    }
+    return NULL;
+}
+
+START_TEST(test_memory_correction_every_thread)
+{
+    tc_cache *h = open_memory();
+    holder w = {open_cls(h, 0), texts[3], 0, 0, {0}};
+    char key[1024];
+    pthread_t th;
+
+    tc_result_free(cl_classify_ok(w.c, texts[3], TC_SOURCE_MODEL));
+    tc_result_free(cl_classify_ok(w.c, texts[3], TC_SOURCE_L1));
+    ck_assert_int_eq(pthread_create(&th, NULL, hold, &w), 0);
+    atomic_store(&w.go, 1);
+    while (atomic_load(&w.done) < 1) {
+        sched_yield();
+    }
+    set_fix(h, key, texts[3]);
+    atomic_store(&w.go, 2);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(w.source[1], TC_SOURCE_L1);
+    ck_assert_int_eq(w.source[2], TC_SOURCE_FEEDBACK);
+    tc_classifier_close(w.c);
     tc_cache_close(h);
 }
 END_TEST
@@ -458,6 +599,8 @@ Suite *suite_classify_hit(void)
     tcase_add_test(tc, test_packed_damage);
     tcase_add_test(tc, test_damaged_value_asks_the_model);
     tcase_add_test(tc, test_correction_beats_packed);
+    tcase_add_test(tc, test_memory_notes_outlive_answers);
+    tcase_add_test(tc, test_memory_correction_every_thread);
     tcase_add_test(tc, test_threads_agree);
     suite_add_tcase(s, tc);
     return s;

@@ -4,7 +4,8 @@
  * exact counts from single and batched classifications of texts that
  * normalize alike, several handles adding to one table, the table
  * trimmed to popular_size keeping the most counted, an uncounted
- * classifier counting nothing, counts sent by the handle's thread and at
+ * classifier counting nothing, an A/B candidate's failure answered by
+ * control and counted once, counts sent by the handle's thread and at
  * close, texts sealed at rest on Redis, and the failures: tracking off,
  * memory:, bad arguments, a Redis that is down.
  */
@@ -16,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "cache_fixture.h"
+#include "store/store.h"
 #include "tt_json.h"
 #include "suites.h"
 
@@ -39,7 +41,20 @@ static int greet(char **json, const char *text, size_t len, void *ud)
     return TC_OK;
 }
 
-static tc_classifier *open_cls(tc_cache *h, int uncounted)
+/* A host model that fails every call: an A/B candidate gone wrong. */
+static int broken(char **json, const char *text, size_t len, void *ud)
+{
+    (void)json;
+    (void)text;
+    (void)len;
+    (void)ud;
+    return TC_EIO;
+}
+
+/* A classifier of greet; with cand, an A/B candidate that answers every
+ * text (split 1). */
+static tc_classifier *open_with(tc_cache *h, int uncounted,
+                                tc_classifier_fn cand)
 {
     tc_classifier_options co;
     tc_classifier *c = NULL;
@@ -48,8 +63,18 @@ static tc_classifier *open_cls(tc_cache *h, int uncounted)
     co.fn = greet;
     co.fn_version = "greet-1";
     co.uncounted = uncounted;
+    if (cand) {
+        co.candidate_fn = cand;
+        co.candidate_fn_version = "cand-2";
+        co.split = 1.0;
+    }
     ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
     return c;
+}
+
+static tc_classifier *open_cls(tc_cache *h, int uncounted)
+{
+    return open_with(h, uncounted, NULL);
 }
 
 static void classify_n(tc_classifier *c, const char *text, int n)
@@ -228,6 +253,177 @@ START_TEST(test_pop_uncounted_and_thread)
 }
 END_TEST
 
+/* An LMDB store of its own in dir, for the table's order itself. */
+static tc__store *lmdb_store(const char *dir)
+{
+    static const tc__logger quiet = {NULL, NULL, TC_LOG_OFF, 1000, 0};
+    tc__store_config cfg;
+    tc__store *s = NULL;
+    tc__err err = {""};
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.dir = (char *)dir;
+    cfg.map_bytes = (size_t)64 << 20;
+    cfg.url_masked = "lmdb://test";
+    ck_assert_msg(tc__store_lmdb_open(&s, &cfg, &quiet, &err) == TC_OK, "%s",
+                  err.msg);
+    return s;
+}
+
+/* Adds ids[i] counted counts[i], n of them, with keep. */
+static void lmdb_add(tc__store *s, char (*ids)[16], const uint64_t *counts,
+                     size_t n, size_t keep)
+{
+    tc__pop_add *it = calloc(n, sizeof(*it));
+    tc__err err = {""};
+
+    ck_assert_ptr_nonnull(it);
+    for (size_t i = 0; i < n; i++) {
+        it[i] = (tc__pop_add){ids[i], ids[i], strlen(ids[i]), counts[i]};
+    }
+    ck_assert_msg(s->ops->pop_add(s, it, n, keep, &err) == TC_OK, "%s",
+                  err.msg);
+    free(it);
+}
+
+/* Most counted first, then the smaller id: the order the trim keeps. */
+static int rank_cmp(const void *a, const void *b)
+{
+    const tc__pop_top *x = a, *y = b;
+
+    if (x->count != y->count) {
+        return x->count > y->count ? -1 : 1;
+    }
+    return strcmp(x->id, y->id);
+}
+
+/*
+ * The LMDB trim and top read select the most counted without sorting the
+ * table: the same ids a full sort keeps, ties at the cut going to the
+ * smaller ids, whatever order they were added in; a top read shorter
+ * than the table is sorted the same way.
+ */
+START_TEST(test_pop_lmdb_ties)
+{
+    enum { N = 3000, KEEP = 1000 };
+    char *dir = tt_mkdtemp(), (*ids)[16] = calloc(N, 16);
+    uint64_t *counts = calloc(N, sizeof(*counts)), seed = 7;
+    tc__pop_top *got_top = NULL, *want = calloc(N, sizeof(*want));
+    tc__store *s = lmdb_store(dir);
+    tc__err err = {""};
+    size_t got = 0;
+
+    ck_assert(ids && counts && want);
+    /* 30 ids, added last first: every third counted 50, the others 7, so
+     * the cut at 15 falls among the sevens */
+    for (int i = 0; i < 30; i++) {
+        snprintf(ids[i], 16, "tc:pop:%02d", 29 - i);
+        counts[i] = (29 - i) % 3 == 0 ? 50 : 7;
+    }
+    lmdb_add(s, ids, counts, 30, 15);
+    ck_assert_int_eq(s->ops->pop_top(s, 100, &got_top, &got, &err), TC_OK);
+    ck_assert_uint_eq(got, 15);
+    for (size_t i = 0; i < 10; i++) {
+        snprintf(ids[0], 16, "tc:pop:%02zu", 3 * i);
+        ck_assert_str_eq(got_top[i].id, ids[0]);
+        ck_assert_uint_eq(got_top[i].count, 50);
+    }
+    for (size_t i = 10; i < 15; i++) {
+        static const int sevens[] = {1, 2, 4, 5, 7};
+
+        snprintf(ids[0], 16, "tc:pop:%02d", sevens[i - 10]);
+        ck_assert_str_eq(got_top[i].id, ids[0]);
+        ck_assert_uint_eq(got_top[i].count, 7);
+    }
+    tc__pop_top_free(got_top, got);
+    ck_assert_int_eq(s->ops->pop_top(s, 3, &got_top, &got, &err), TC_OK);
+    ck_assert_uint_eq(got, 3);
+    ck_assert_str_eq(got_top[2].id, "tc:pop:06");
+    tc__pop_top_free(got_top, got);
+    s->ops->close(s);
+    tt_rmtree(dir);
+    free(dir);
+
+    /* N ids of four counts, added in an order unlike theirs: the KEEP
+     * first of a sort of them are kept */
+    dir = tt_mkdtemp();
+    s = lmdb_store(dir);
+    for (size_t i = 0; i < N; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        snprintf(ids[i], 16, "tc:pop:%05zu", i * 7919 % N);
+        counts[i] = 1 + (seed >> 33) % 4;
+        want[i] = (tc__pop_top){ids[i], NULL, 0, counts[i]};
+    }
+    qsort(want, N, sizeof(*want), rank_cmp);
+    /* the cut falls inside a tie: the test means what it says */
+    ck_assert_uint_eq(want[KEEP - 1].count, want[KEEP].count);
+    lmdb_add(s, ids, counts, N, KEEP);
+    ck_assert_int_eq(s->ops->pop_top(s, N, &got_top, &got, &err), TC_OK);
+    ck_assert_uint_eq(got, KEEP);
+    for (size_t i = 0; i < KEEP; i++) {
+        ck_assert_str_eq(got_top[i].id, want[i].id);
+        ck_assert_uint_eq(got_top[i].count, want[i].count);
+    }
+    tc__pop_top_free(got_top, got);
+    free(want);
+    s->ops->close(s);
+    tt_rmtree(dir);
+    free(dir);
+    free(ids);
+    free(counts);
+}
+END_TEST
+
+/*
+ * One request, one count, whichever arm answered: a candidate that fails
+ * falls back to control, singly and in a batch, and the text still
+ * counts once per request; a candidate that answers counts once too.
+ */
+START_TEST(test_pop_ab_fallback_once)
+{
+    static const char *const batch[] = {"Which arm answers?", "Another one"};
+    size_t lens[2] = {strlen(batch[0]), strlen(batch[1])};
+    tc_result *res[2], *r = NULL;
+    int status[2];
+    tc_cache *h;
+    tc_classifier *c, *ok;
+    top t;
+    bk b;
+
+    bk_start(&b, pop_kinds[_i]);
+    h = bk_open_with(&b, NULL, TRACK);
+    c = open_with(h, 0, broken);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tc_classify(&r, c, batch[0], lens[0]), TC_OK);
+        ck_assert_str_eq(r->arm, "control"); /* the candidate failed */
+        tc_result_free(r);
+    }
+    ck_assert_int_eq(tc_classify_batch(res, status, c, batch, lens, 2), TC_OK);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(status[i], TC_OK);
+        ck_assert_str_eq(res[i]->arm, "control");
+        tc_result_free(res[i]);
+    }
+    ok = open_with(h, 0, greet);
+    ck_assert_int_eq(tc_classify(&r, ok, batch[1], lens[1]), TC_OK);
+    ck_assert_str_eq(r->arm, "candidate");
+    tc_result_free(r);
+    ck_assert_int_eq(tc_popular_flush(h), TC_OK);
+
+    top_of(&t, h, 10);
+    ck_assert_uint_eq(t.n, 2);
+    ck_assert_str_eq(t.texts[0], norm(batch[0]));
+    ck_assert_uint_eq(t.counts[0], 4);
+    ck_assert_str_eq(t.texts[1], norm(batch[1]));
+    ck_assert_uint_eq(t.counts[1], 2);
+    top_free(&t);
+    tc_classifier_close(c);
+    tc_classifier_close(ok);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
 /* With encryption at rest the store never holds a text in clear. */
 START_TEST(test_pop_sealed)
 {
@@ -384,6 +580,8 @@ Suite *suite_popular(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_pop_counts, 0, nk);
     tcase_add_loop_test(tc, test_pop_trim, 0, nk);
+    tcase_add_loop_test(tc, test_pop_ab_fallback_once, 0, nk);
+    tcase_add_test(tc, test_pop_lmdb_ties);
     tcase_add_test(tc, test_pop_uncounted_and_thread);
     tcase_add_test(tc, test_pop_sealed);
     tcase_add_test(tc, test_pop_refused);

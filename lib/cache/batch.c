@@ -240,6 +240,7 @@ static int mset_in(tc__cache *h, tc__nsrt *nr, tc_item *items,
                              now + tc__min64(ttls[i], nr->def->l1_ttl_ms),
                              now);
     }
+    tc__cache_l1_arrived(h, nr);
     if (h->store) {
         for (i = 0; i < n; i++) {
             tc__key_format(keys[i], nr->def->prefix, &hashes[i]);

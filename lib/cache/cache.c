@@ -454,6 +454,7 @@ void tc__cache_l1_before(tc__cache *h, tc__cache_l1w *w, const char *ns,
     w->seq = tc__l1_seq(h->l1, &w->hk);
     if (tc__l1_set(h->l1, &w->hk, val, len, w->exp, w->now) == TC_OK) {
         w->ns = n;
+        tc__cache_l1_arrived(h, n);
     } else {
         tc__l1_del(h->l1, &w->hk);
     }
@@ -470,6 +471,7 @@ void tc__cache_l1_after(tc__cache *h, tc__cache_l1w *w, const void *val,
     } else if (how == TC__L1W_KEEP) {
         /* not in the L2, so nothing invalidates it: as it was stored */
         tc__l1_set(h->l1, &w->hk, val, len, w->exp, w->now);
+        tc__cache_l1_arrived(h, w->ns);
     } else {
         tc__l1_del(h->l1, &w->hk);
     }
@@ -496,6 +498,7 @@ int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     /* L1 before L2: the invalidation of this write then comes after the
      * value is in L1, and checks it (track.c) */
     l1rc = tc__l1_set(h->l1, hk, val, l1len, now + l1ttl, now);
+    tc__cache_l1_arrived(h, ns);
     if (h->store) {
         tc__key_format(key, ns->def->prefix, hk);
         memset(&it, 0, sizeof(it));

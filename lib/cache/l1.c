@@ -371,9 +371,6 @@ int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
     s->head = e;
     s->bytes += charge;
     s->count++;
-    if (l1->insert_moves && kind != KIND_ABSENT) {
-        atomic_fetch_add(&l1->absences, 1);
-    }
     write_unlock(s);
     free_list(dead);
     return TC_OK;

@@ -194,10 +194,6 @@ void tc__l1_invalidate_all(tc__l1 *l1);
  */
 uint64_t tc__l1_absence_epoch(tc__l1 *l1);
 void tc__l1_absence_bump(tc__l1 *l1);
-/* From now on, every value stored moves the epoch too: for an L1 with no
- * L2 behind it, where a key without an entry is absent. Call it before
- * the L1 is shared. */
-void tc__l1_absence_on_insert(tc__l1 *l1);
 
 /*
  * Leaves note on key's live value (none for an absence, or no entry),

@@ -134,7 +134,6 @@ struct tc__l1 {
     _Atomic uint64_t stamps; /* the last stamp given (struct entry) */
     /* bumped whenever a remembered absence may have left (l1.h) */
     _Atomic uint64_t absences;
-    int insert_moves; /* an insert of a value moves `absences` too */
     size_t shard_mask;
     size_t max_charge; /* largest entry charge admitted */
     unsigned nshards;

@@ -145,11 +145,6 @@ void tc__l1_absence_bump(tc__l1 *l1)
     atomic_fetch_add(&l1->absences, 1);
 }
 
-void tc__l1_absence_on_insert(tc__l1 *l1)
-{
-    l1->insert_moves = 1;
-}
-
 void tc__l1_note(tc__l1 *l1, const tc__hash *key, uint64_t note)
 {
     uint64_t mixed = key_word(key);

@@ -35,6 +35,28 @@ static int tag_overrides(tc__cache *h, tc__err *err)
     return TC_OK;
 }
 
+/*
+ * Without an L2, a key without an entry in L1 is absent, and classify
+ * notes that a text has no correction (ns.c's notes) to skip the lookup
+ * on its next hit. A value stored in the overrides' namespace ends such
+ * an absence, and so does one of a namespace with the same prefix (the
+ * same keys); a value of any other namespace cannot, so only theirs void
+ * the notes: a stream of new answers leaves every hit's note standing.
+ */
+static void mark_absence_ends(tc__cache *h)
+{
+    const char *fix = NULL;
+
+    for (size_t i = 0; i < h->nns; i++) {
+        if (strcmp(h->cfg.ns[i].name, TC__FB_OVERRIDE_NS) == 0) {
+            fix = h->cfg.ns[i].prefix;
+        }
+    }
+    for (size_t i = 0; fix && i < h->nns; i++) {
+        h->ns[i].ends_absences = strcmp(h->ns[i].def->prefix, fix) == 0;
+    }
+}
+
 /* tc__cache_open, or with fb tc__cache_open_fb. */
 static int open_as(tc__cache **out, const tc_options *opt, int fb)
 {
@@ -107,9 +129,7 @@ static int open_as(tc__cache **out, const tc_options *opt, int fb)
     h->l2raw = h->store;
     h->opened_ms = tc__now_ms();
     if (!h->store) {
-        /* without an L2, a key without an entry is absent: a value
-         * arriving ends that absence (cache/ns.c's notes) */
-        tc__l1_absence_on_insert(h->l1);
+        mark_absence_ends(h);
     }
     if (h->store && h->keys && h->keys->nkeys &&
         (rc = tc__seal_store_wrap(&h->store, h->l2raw, h->keys, &h->log,

@@ -46,6 +46,10 @@ typedef struct tc_ns {
     /* invalidations of the generation key heard (track.c): a re-read
      * that overlaps one reads again */
     _Atomic uint64_t gen_inval;
+    /* without an L2, a value stored here ends an absence that ns.c's
+     * notes may stand for (the overrides' namespace, open.c), so its
+     * stores move the L1's absence epoch (tc__cache_l1_arrived) */
+    int ends_absences;
 } tc__nsrt;
 
 #define CNT(ns, field) tc__counters_add(&(ns)->cnt, C_##field, 1)
@@ -89,6 +93,22 @@ struct tc__cache {
 static inline int64_t tc__min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
+}
+
+/*
+ * Called after a value of ns entered L1 (a set, a batch's, a feedback
+ * override's): when it may end an absence a note stands for, the notes
+ * are voided, after the value is there, so that a note read before it
+ * was stored is void by the time the store returns. A value of any other
+ * namespace voids nothing: a new answer leaves the hit path's notes
+ * standing. Fills come only from an L2, and a re-formed entry replaces a
+ * live value, so neither ends an absence.
+ */
+static inline void tc__cache_l1_arrived(tc__cache *h, const tc__nsrt *ns)
+{
+    if (ns->ends_absences) {
+        tc__l1_absence_bump(h->l1);
+    }
 }
 
 /* The namespace called name, or TC_ENONS (the error slot set). Inline:

@@ -110,8 +110,11 @@ int tc__ab_classify(tc_result **out, tc_classifier *c, const char *text,
         tc__cls_count_arm_error(c->counts, arm);
         tc__clear();
         arm = TC__ARM_CONTROL;
+        /* the candidate counted the text's popularity: once is enough */
+        rc = tc__classify_fallback(out, c, text, len);
+    } else {
+        rc = tc__classify(out, c, text, len);
     }
-    rc = tc__classify(out, c, text, len);
     if (rc == TC_OK) {
         answered(c, *out, arm);
     }
@@ -189,7 +192,7 @@ int tc__ab_classify_batch(tc_result **out, int *status, tc_classifier *c,
             if (arm == TC__ARM_CANDIDATE && falls_back(st)) {
                 tc__cls_count_arm_error(c->counts, arm);
                 arm = TC__ARM_CONTROL;
-                st = tc__classify(&out[k], c, texts[k], lens[k]);
+                st = tc__classify_fallback(&out[k], c, texts[k], lens[k]);
             } else if (arm == TC__ARM_CANDIDATE) {
                 count_candidate(c, out[k], t0);
             }

@@ -25,5 +25,10 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
                  size_t len);
 int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
                        const char *const *texts, const size_t *lens, size_t n);
+/* tc__classify for a text whose request an A/B candidate already counted
+ * in popularity before it failed (ab.c's fallback to control): counted
+ * again, one request would show twice. */
+int tc__classify_fallback(tc_result **out, tc_classifier *c, const char *text,
+                          size_t len);
 
 #endif

@@ -2,9 +2,10 @@
  * lmdb_pop.c - the popularity table on LMDB: the named database
  * "popular", id -> le64 count || text, added to in one write transaction
  * per flush. LMDB has no sorted set, so the trim and the top read walk
- * the whole table and sort it; the table holds at most a quarter more
- * than the ids kept (TC__POP_SLACK), a few MB at the default 10,000, and
- * both run once per flush or warm, never per classification.
+ * the whole table and select the k most counted with a heap of k, in
+ * O(n log k), sorting only what a top read returns; the table holds at
+ * most a quarter more than the ids kept (TC__POP_SLACK) plus one flush,
+ * and both run once per flush or warm, never per classification.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,7 +19,11 @@ typedef struct pop_rank {
     uint64_t count;
 } pop_rank;
 
-/* Most counted first; equal counts by id, so the order is stable. */
+/*
+ * Most counted first; equal counts by id, bytewise (a shorter id first
+ * when one is the other's prefix), so the order is total: a tie at the
+ * cut keeps the smaller ids, whatever order the table is walked in.
+ */
 static int by_count_desc(const void *a, const void *b)
 {
     const pop_rank *x = a, *y = b;
@@ -33,12 +38,63 @@ static int by_count_desc(const void *a, const void *b)
                                                        y->id.mv_size);
 }
 
+/* Restores the heap h[0..k) below i: each entry ranks after (is less
+ * counted than) its children, so h[0] is the last of those kept. */
+static void sift_down(pop_rank *h, size_t k, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, last = i;
+        pop_rank t;
+
+        if (l < k && by_count_desc(&h[l], &h[last]) > 0) {
+            last = l;
+        }
+        if (l + 1 < k && by_count_desc(&h[l + 1], &h[last]) > 0) {
+            last = l + 1;
+        }
+        if (last == i) {
+            return;
+        }
+        t = h[i];
+        h[i] = h[last];
+        h[last] = t;
+        i = last;
+    }
+}
+
 /*
- * Every id of the table with its count, most counted first, in *out
- * (tc__malloc'd; the ids point into txn's pages). Returns an LMDB code,
- * or ENOMEM.
+ * The k first of r[0..n) in by_count_desc's order moved to r[0..k), in
+ * no order, and the others after them: the first k held as a heap whose
+ * root is the last kept, which each later entry either passes (and
+ * replaces) or not, one comparison for most of them. The order being
+ * total, the k kept are exactly those a full sort puts first.
  */
-static int ranked(tc__lmdb_env *e, MDB_txn *txn, pop_rank **out, size_t *n)
+static void select_first(pop_rank *r, size_t n, size_t k)
+{
+    if (k == 0 || k >= n) {
+        return;
+    }
+    for (size_t i = k / 2; i-- > 0;) {
+        sift_down(r, k, i);
+    }
+    for (size_t i = k; i < n; i++) {
+        if (by_count_desc(&r[i], &r[0]) < 0) {
+            pop_rank t = r[0];
+
+            r[0] = r[i];
+            r[i] = t;
+            sift_down(r, k, 0);
+        }
+    }
+}
+
+/*
+ * Every id of the table with its count in *out (tc__malloc'd; the ids
+ * point into txn's pages), the `first` most counted first, in no order
+ * (select_first). Returns an LMDB code, or ENOMEM.
+ */
+static int ranked(tc__lmdb_env *e, MDB_txn *txn, size_t first, pop_rank **out,
+                  size_t *n)
 {
     MDB_cursor *cur = NULL;
     MDB_stat st;
@@ -73,7 +129,7 @@ static int ranked(tc__lmdb_env *e, MDB_txn *txn, pop_rank **out, size_t *n)
         tc__free(r);
         return rc;
     }
-    qsort(r, m, sizeof(*r), by_count_desc);
+    select_first(r, m, first);
     *out = r;
     *n = m;
     return 0;
@@ -135,7 +191,7 @@ static int trim(tc__lmdb_env *e, MDB_txn *txn, size_t keep)
         st.ms_entries <= TC__POP_SLACK(keep)) {
         return rc;
     }
-    if ((rc = ranked(e, txn, &r, &n)) != 0) {
+    if ((rc = ranked(e, txn, keep, &r, &n)) != 0) {
         return rc;
     }
     if (!(drop = tc__calloc(n - keep, sizeof(*drop)))) {
@@ -211,8 +267,9 @@ int tc__lmdb_pop_top(tc__store *base, size_t n, tc__pop_top **out,
     if ((rc = tc__lmdb_begin(s->e, MDB_RDONLY, &txn)) != 0) {
         return tc__lmdb_fail(s, err, rc, "POPULAR TOP", "");
     }
-    if ((rc = ranked(s->e, txn, &r, &m)) == 0) {
+    if ((rc = ranked(s->e, txn, n, &r, &m)) == 0) {
         m = m < n ? m : n;
+        qsort(r, m, sizeof(*r), by_count_desc);
         if (m > 0 && !(top = tc__calloc(m, sizeof(*top)))) {
             rc = ENOMEM;
         }
