@@ -32,18 +32,18 @@ START_TEST(test_set_del_invalidate_seen)
 
     t0 = tt_now_ms();
     SET(b, "q", "v2", TC_TTL_DEFAULT);
-    coh_within_bound(coh_until(a, "q", "v2", t0), "set");
+    coh_heard_in_time(coh_until(a, "q", "v2", t0), "set");
 
     coh_hold(a, "q", "v2");
     t0 = tt_now_ms();
     ck_assert_int_eq(tc_cache_del(b, NS, "q", 1), TC_OK);
-    coh_within_bound(coh_until(a, "q", NULL, t0), "del");
+    coh_heard_in_time(coh_until(a, "q", NULL, t0), "del");
 
     SET(b, "q", "v3", TC_TTL_DEFAULT);
     coh_hold(a, "q", "v3");
     t0 = tt_now_ms();
     ck_assert_int_eq(tc_cache_invalidate(b, NS), TC_OK);
-    coh_within_bound(coh_until(a, "q", NULL, t0), "invalidate");
+    coh_heard_in_time(coh_until(a, "q", NULL, t0), "invalidate");
 
     /* A's own writes stay in its L1 though their invalidation comes back */
     SET(a, "mine", "m", TC_TTL_DEFAULT);
@@ -76,7 +76,7 @@ START_TEST(test_correction_seen)
     snprintf(cfg, sizeof(cfg), "{\"spool_dir\":\"%s/spool\"}", s.tmp);
     a = bk_open_with(&s, NULL, cfg);
     b = bk_open_with(&s, NULL, cfg);
-    coh_within_bound(coh_correction_seen(a, b), "correction");
+    coh_heard_in_time(coh_correction_seen(a, b), "correction");
     tc_cache_close(b);
     tc_cache_close(a);
     bk_stop(&s);
@@ -222,9 +222,7 @@ START_TEST(test_other_process)
      * start (long under a sanitizer) is not the invalidation's */
     t0 = tt_now_ms();
     took = coh_until(a, "p", "child", t0);
-    ck_assert_msg(took >= 0, "A never saw the child's write");
-    ck_assert_msg(took <= coh_bound() * 2,
-                  "A saw the child's write after %lld ms", (long long)took);
+    coh_heard_in_time(took, "the child's set");
     tc_cache_close(a);
     bk_stop(&s);
 }

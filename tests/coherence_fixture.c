@@ -1,7 +1,7 @@
 /*
  * coherence_fixture.c - the coherence suite's reads, waits and bound
- * (coherence_fixture.h). The waits poll every millisecond: the bound is
- * what is measured, not a sleep.
+ * (coherence_fixture.h). The waits poll every millisecond and assert that
+ * a write was heard, never how fast (bench/coherence.sh measures that).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,22 +50,24 @@ void coh_hold(tc_cache *a, const char *key, const char *want)
     ck_assert_int_eq(t, TC_TIER_L1);
 }
 
-/* How long coh_until waits: GIVE_UP_MS, 20 times that under valgrind, and
+/* How long coh_until waits: GIVE_UP_MS, 10 times that under valgrind, and
  * CK_TIMEOUT_MULTIPLIER times under the sanitizers (make asan, make tsan
  * set it), whose builds on a loaded machine starve the tracking thread
- * for seconds. A bound on the wait, not on the latency (coh_bound). */
+ * for seconds. A bound on the wait, not on the latency, and kept under
+ * half the L1 TTL (60 s), so that an old value's expiry is never taken
+ * for an invalidation heard. */
 static int64_t give_up_ms(void)
 {
     const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
     int64_t k = m && atoi(m) > 1 ? atoi(m) : 1;
 
-    return tt_under_valgrind() ? 20 * GIVE_UP_MS : k * GIVE_UP_MS;
+    return tt_under_valgrind() ? 10 * GIVE_UP_MS : (k > 8 ? 8 : k) * GIVE_UP_MS;
 }
 
 /*
  * Milliseconds from t0 until A answers want for key (NULL: a miss), or
- * -1 after give_up_ms(). It polls every millisecond: the bound is what is
- * measured, not a sleep.
+ * -1 after give_up_ms(). It polls every millisecond, so that a test waits
+ * no longer than the invalidation takes.
  */
 int64_t coh_until(tc_cache *a, const char *key, const char *want, int64_t t0)
 {
@@ -85,14 +87,10 @@ int64_t coh_until(tc_cache *a, const char *key, const char *want, int64_t t0)
     }
 }
 
-void coh_within_bound(int64_t took, const char *what)
+void coh_heard_in_time(int64_t took, const char *what)
 {
-    ck_assert_msg(took >= 0, "%s: A still serves the old answer after %d ms",
-                  what, GIVE_UP_MS);
-    ck_assert_msg(took <= coh_bound(),
-                  "%s: A served the new answer after %lld ms "
-                  "(bound %lld ms)",
-                  what, (long long)took, (long long)coh_bound());
+    ck_assert_msg(took >= 0, "%s: A still serves the old answer after %lld ms",
+                  what, (long long)give_up_ms());
 }
 
 void coh_heard(tc_cache *a, tc_cache *b, const char *key, const char *held,
@@ -103,7 +101,7 @@ void coh_heard(tc_cache *a, tc_cache *b, const char *key, const char *held,
     coh_hold(a, key, held);
     t0 = tt_now_ms();
     SET(b, key, val, TC_TTL_DEFAULT);
-    coh_within_bound(coh_until(a, key, val, t0), what);
+    coh_heard_in_time(coh_until(a, key, val, t0), what);
 }
 
 /* The number of invalidation connections the server has. */
