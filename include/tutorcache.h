@@ -1168,8 +1168,10 @@ TC_API int tc_popular_flush(tc_cache *h);
  * On by default, since no text is kept ("count_intents": false in the
  * config file, or TUTORCACHE_COUNT_INTENTS=false, turns it off): every
  * answer of a handle's classifiers is counted per UTC day, model
- * identity (the fingerprint or host version the answer names) and
- * intent answered, as a cache hit (L1 or L2), a miss (the model
+ * identity (the classifier's, as its cache key holds it: the built-in
+ * model's fingerprint, or "fn:" and fn_version; not a "model" that a
+ * host's JSON answer names, so that a classifier's hits and misses are
+ * one model's) and intent answered, as a cache hit (L1 or L2), a miss (the model
  * answered) or a correction's override; and every shadow check
  * (shadow_rate) per day and model, as agree or disagree. Counting costs
  * no round trip and no lock call: a process counts in memory, striped

@@ -57,9 +57,11 @@ static size_t key_finish(char *k, size_t normlen, const tc_classifier *c,
 }
 
 /* The built-in model's answer packed (packed.h): its canonical JSON,
- * which the L2 gets, and the result decoded, which L1 keeps. */
+ * which the L2 gets, and the result decoded, which L1 keeps; counted
+ * under the key's identity id. */
 static int model_packed(char **out, size_t *outlen, char *fp,
-                        const tc_classifier *c, const char *norm, size_t len)
+                        const tc_classifier *c, const char *norm, size_t len,
+                        const char *id)
 {
     tc__head_out heads[16];
     const char *labels[16][32];
@@ -102,14 +104,15 @@ static int model_packed(char **out, size_t *outlen, char *fp,
         out, outlen,
         oos && strcmp(h->labels[0].label, oos) == 0 ? TC__UNKNOWN_INTENT
                                                     : h->labels[0].label,
-        h->labels[0].score, h->labels, h->n, heads, nheads, p->fingerprint);
+        h->labels[0].score, h->labels, h->n, heads, nheads, p->fingerprint, id);
     tc__free(p);
     return rc;
 }
 
 /*
  * A JSON classification (a fresh answer, an L2 hit, another writer's
- * value) in the packed form L1 keeps: the canonical form is decoded
+ * value) in the packed form L1 keeps, counted under the key's identity
+ * id whatever model the JSON names: the canonical form is decoded
  * directly; another shape (key order, extra fields) is re-encoded once.
  * Returns TC_OK, TC_EPROTO (not a classification at all) or TC_ENOMEM.
  */
@@ -134,7 +137,7 @@ static int pack_json(char **out, size_t *outlen, const char *val, size_t len,
         tc__result_parts p = {
             val,           close,          intent_end, r->intent,
             r->confidence, r->top,         r->ntop,    r->complexity,
-            r->techniques, r->ntechniques, r->model};
+            r->techniques, r->ntechniques, r->model,   id};
 
         rc = tc__result_pack(out, outlen, &p);
         tc__free(r);
@@ -154,7 +157,7 @@ int tc__classify_compute(char **packed, size_t *plen, int *cacheable,
     *packed = NULL;
     *cacheable = 1;
     if (c->model) {
-        rc = model_packed(packed, plen, fp, c, norm, len);
+        rc = model_packed(packed, plen, fp, c, norm, len, id);
         if (rc == TC_OK && strcmp(fp, id) != 0) {
             *cacheable = 0; /* answered by a newer version than the key */
         }
@@ -220,8 +223,8 @@ static int answer(tc_result **out, tc_classifier *c, const char *val,
 /*
  * One text whose key is known and whose cache lookup missed; hk: what
  * the lookup learnt of the key (its hash). *sh (sh may be NULL) gets the
- * answer's served hash (count_served) when the built-in model answered
- * under the key's identity, which the packed form then names; else 0.
+ * answer's served hash (count_served), of the key's identity as every
+ * packed form's is; 0 below the threshold.
  */
 static int classify_miss(tc_result **out, uint64_t *sh, tc_classifier *c,
                          const char *norm, size_t normlen, const char *key,
@@ -254,8 +257,8 @@ static int classify_miss(tc_result **out, uint64_t *sh, tc_classifier *c,
                                 tc__now_ms());
         }
     }
-    rc = tc__result_unpack(out, packed, plen, TC_SOURCE_MODEL, c->threshold,
-                           t0, c->model && cacheable ? sh : NULL);
+    rc = tc__result_unpack(out, packed, plen, TC_SOURCE_MODEL, c->threshold, t0,
+                           sh);
     tc__free(packed);
     return rc == TC_EPROTO ? TC_EINTERNAL : rc;
 }
@@ -385,16 +388,20 @@ static inline uint64_t served_key(uint64_t served, char how)
 
 /*
  * An answer for count_intents (served.c), under the model identity of
- * the key material, which follows the normalized text. An L1 hit's or a
- * model's answer's packed form gave the pair's hash plus
- * TC__SERVED_HOW(how) (sk, from served_key; else 0), the model identity
- * it names being the key's, unless the threshold made its intent
- * "unknown": then the strings are hashed here.
+ * the key material, which follows the normalized text: the classifier's
+ * own (served.h), whatever model a host's JSON names, so that its hits
+ * and misses count as one. An L1 hit's or a model's answer's packed
+ * form gave the pair's hash plus TC__SERVED_HOW(how) (sk, from
+ * served_key; else 0), hashed from the key's identity when it was
+ * packed, unless the threshold made its intent "unknown": then the
+ * strings are hashed here.
  */
 static void count_served(const tc_classifier *c, const tc_result *r,
                          const char *key, size_t normlen, size_t keylen,
                          uint64_t sk)
 {
+    const char *id = key + normlen + 1;
+    size_t idlen = keylen - normlen - 1 - c->topk_len;
     char how;
 
     if (!c->served || !r) {
@@ -406,12 +413,11 @@ static void count_served(const tc_classifier *c, const tc_result *r,
     how = served_how(r->source);
     if (sk) {
         /* the pair's first count in this thread's stripe */
-        tc__served_count_h(c->served, sk - TC__SERVED_HOW(how), r->model,
-                           TC__SERVED_NUL, r->intent, how);
+        tc__served_count_h(c->served, sk - TC__SERVED_HOW(how), id, idlen,
+                           r->intent, how);
         return;
     }
-    tc__served_count(c->served, key + normlen + 1,
-                     keylen - normlen - 1 - c->topk_len, r->intent, how);
+    tc__served_count(c->served, id, idlen, r->intent, how);
 }
 
 static tc_source tier_source(tc_tier t)
