@@ -36,6 +36,20 @@ static void submit(tc_cache *h, const char *text, const char *from,
     ck_assert_msg(fb_submit_new(h, json, id) == TC_OK, "%s", tc_errmsg());
 }
 
+/* The analytics of h with the default options, parsed. */
+static cJSON *analytics_of(tc_cache *h)
+{
+    char *s = NULL;
+    cJSON *a;
+
+    ck_assert_msg(tc_feedback_analytics_json(&s, h, NULL) == TC_OK, "%s",
+                  tc_errmsg());
+    a = cJSON_Parse(s);
+    tc_free(s);
+    ck_assert_ptr_nonnull(a);
+    return a;
+}
+
 /* The tallies and the arms, as the options name them; a NULL opt is the
  * defaults: no arms. */
 START_TEST(test_analytics_json)
@@ -80,9 +94,7 @@ START_TEST(test_analytics_json)
     cJSON_Delete(a);
 
     /* no options: the same tallies, no arm */
-    ck_assert_int_eq(tc_feedback_analytics_json(&s, h, NULL), TC_OK);
-    a = cJSON_Parse(s);
-    tc_free(s);
+    a = analytics_of(h);
     ck_assert_int_eq(cJSON_GetArraySize(json_get(a, "arms")), 0);
     ck_assert_double_eq(json_num(a, "intents.code_generation.corrections"), 2);
     cJSON_Delete(a);
@@ -176,7 +188,7 @@ START_TEST(test_report_per_class)
                                         "what is a loop", "explain a map"};
     tc_cache *h = fb_open(NULL);
     tc_classifier *c = tt_host_classifier(h);
-    char *s = NULL, *page = NULL;
+    char *page = NULL;
     const char *sec;
     cJSON *a;
 
@@ -187,9 +199,7 @@ START_TEST(test_report_per_class)
     submit(h, "open a file", "explanation", "explanation", NULL);
     submit(h, "t9", "never_answered", "debugging", NULL);
 
-    ck_assert_int_eq(tc_feedback_analytics_json(&s, h, NULL), TC_OK);
-    a = cJSON_Parse(s);
-    tc_free(s);
+    a = analytics_of(h);
     ck_assert_double_eq(json_num(a, "intents.explanation.classifications"), 4);
     ck_assert_double_eq(json_num(a, "intents.explanation.correction_rate"),
                         0.25);
@@ -249,7 +259,7 @@ START_TEST(test_report_every_intent)
     tc_cache *h = fb_open(NULL);
     tc_classifier_options co;
     tc_classifier *c = NULL;
-    char *s = NULL, *page = NULL;
+    char *page = NULL;
     const char *sec, *end;
     const cJSON *it;
     cJSON *a;
@@ -266,9 +276,7 @@ START_TEST(test_report_every_intent)
     submit(h, "t3", "explanation", "code_generation", NULL);
     submit(h, "t4", "never_answered", "debugging", NULL);
 
-    ck_assert_int_eq(tc_feedback_analytics_json(&s, h, NULL), TC_OK);
-    a = cJSON_Parse(s);
-    tc_free(s);
+    a = analytics_of(h);
     it = json_get(json_get(a, "intents"), "planning");
     ck_assert_ptr_nonnull(it);
     ck_assert_double_eq(json_num(it, "corrections"), 0);
