@@ -394,23 +394,18 @@ static inline uint64_t served_key(uint64_t served, char how)
  * form gave the pair's hash plus TC__SERVED_HOW(how) (sk, from
  * served_key; else 0), hashed from the key's identity when it was
  * packed, unless the threshold made its intent "unknown": then the
- * strings are hashed here.
+ * strings are hashed here. The common case, a pair this thread counted
+ * before, is count_served's alone; the rest is apart, so that the hit
+ * path inlines the one and pays no call frame for the other.
  */
-static void count_served(const tc_classifier *c, const tc_result *r,
-                         const char *key, size_t normlen, size_t keylen,
-                         uint64_t sk)
+static __attribute__((noinline)) void
+count_served_new(const tc_classifier *c, const tc_result *r, const char *key,
+                 size_t normlen, size_t keylen, uint64_t sk)
 {
     const char *id = key + normlen + 1;
     size_t idlen = keylen - normlen - 1 - c->topk_len;
-    char how;
+    char how = served_how(r->source);
 
-    if (!c->served || !r) {
-        return;
-    }
-    if (sk && tc__served_bump(c->served, sk)) {
-        return;
-    }
-    how = served_how(r->source);
     if (sk) {
         /* the pair's first count in this thread's stripe */
         tc__served_count_h(c->served, sk - TC__SERVED_HOW(how), id, idlen,
@@ -418,6 +413,16 @@ static void count_served(const tc_classifier *c, const tc_result *r,
         return;
     }
     tc__served_count(c->served, id, idlen, r->intent, how);
+}
+
+static inline void count_served(const tc_classifier *c, const tc_result *r,
+                                const char *key, size_t normlen, size_t keylen,
+                                uint64_t sk)
+{
+    if (!c->served || !r || (sk && tc__served_bump(c->served, sk))) {
+        return;
+    }
+    count_served_new(c, r, key, normlen, keylen, sk);
 }
 
 static tc_source tier_source(tc_tier t)
