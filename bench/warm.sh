@@ -125,12 +125,15 @@ dlines=$(wc -l <"$tmp/dups")
 rec() { printf '%s %s %s %s %s %s\n' "$1" "$2" "$3" "$4" "$r" "$5" >>"$tmp/results"; }
 
 # redis_use: the seconds of CPU the redis-server has used, user + system,
-# and the commands it has run, "SECONDS COMMANDS".
+# the commands it has run and the reads of its clients' sockets that
+# brought it commands (about one a round trip, however many commands a
+# pipeline holds), "SECONDS COMMANDS READS".
 redis_use() {
 	redis-cli -p "$redis_port" info |
 		awk -F: '/^used_cpu_(user|sys):/ { s += $2 }
 			/^total_commands_processed:/ { c = $2 + 0 }
-			END { printf "%.6f %d", s, c }'
+			/^total_reads_processed:/ { r = $2 + 0 }
+			END { printf "%.6f %d %d", s, c, r }'
 }
 
 # timed STORE CASE SYSTEM N IN OUT CMD...: runs CMD pinned, its stdin IN,
@@ -143,7 +146,7 @@ redis_use() {
 timed() {
 	_s=$1 _c=$2 _y=$3 _n=$4 _in=$5 _out=$6
 	shift 6
-	_r0="0 0"
+	_r0="0 0 0"
 	[ "$_s" != redis ] || _r0=$(redis_use)
 	_t0=$(date +%s%N)
 	# shellcheck disable=SC2086 # pin: a command and its arguments
@@ -153,18 +156,20 @@ timed() {
 	wait "$cpid" || die "run $r, $_y $_c on $_s: failed: $(tail -n 3 "$tmp/err")"
 	cpid=""
 	_t1=$(date +%s%N)
-	_r1="0 0"
+	_r1="0 0 0"
 	[ "$_s" != redis ] || _r1=$(redis_use)
 	rec "$_s" "$_c" "$_y" rate \
 		"$(awk -v n="$_n" -v ns=$((_t1 - _t0)) 'BEGIN { printf "%.1f", n / (ns / 1e9) }')"
-	# shellcheck disable=SC2086 # _r0, _r1: two numbers each
+	# shellcheck disable=SC2086 # _r0, _r1: three numbers each
 	set -- $_r0 $_r1
 	rec "$_s" "$_c" "$_y" cpu_us "$(tail -n 1 "$tmp/cpu" | awk -v n="$_n" \
-		-v r="$3" -v q="$1" '{ printf "%.2f", ($1 + $2 + r - q) * 1e6 / n }')"
+		-v r="$4" -v q="$1" '{ printf "%.2f", ($1 + $2 + r - q) * 1e6 / n }')"
 	if [ "$_s" = redis ]; then
-		rec "$_s" "$_c" "$_y" cmds "$(awk -v n="$_n" -v a="$2" -v b="$4" \
+		rec "$_s" "$_c" "$_y" cmds "$(awk -v n="$_n" -v a="$2" -v b="$5" \
 			'BEGIN { printf "%.2f", (b - a) / n }')"
-		rec "$_s" "$_c" "$_y" srv_us "$(awk -v n="$_n" -v a="$1" -v b="$3" \
+		rec "$_s" "$_c" "$_y" reads "$(awk -v n="$_n" -v a="$3" -v b="$6" \
+			'BEGIN { printf "%.3f", (b - a) / n }')"
+		rec "$_s" "$_c" "$_y" srv_us "$(awk -v n="$_n" -v a="$1" -v b="$4" \
 			'BEGIN { printf "%.2f", (b - a) * 1e6 / n }')"
 	fi
 }
@@ -397,6 +402,12 @@ END {
 	print "| file | store | warm | classify |"
 	print "|---|---|---:|---:|"
 	rows("cmds", "%.2f", "redis", 0)
+	print ""
+	print "Reads of a client\047s socket that brought the redis-server commands, per line of the file (INFO total_reads_processed: about one a round trip, whatever a pipeline holds):"
+	print ""
+	print "| file | store | warm | classify |"
+	print "|---|---|---:|---:|"
+	rows("reads", "%.3f", "redis", 0)
 	print ""
 	print "Of the CPU time per text above, the redis-server\047s, microseconds:"
 	print ""

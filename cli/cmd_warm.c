@@ -8,8 +8,9 @@
  * whose normalized form was seen before in the run is skipped: four
  * identical lines run the model once. The distinct texts go to
  * tc_classify_batch in batches, so the L2 lookups of a batch share one
- * round trip; the source of each answer says whether it was computed
- * (the model ran and the answer was stored) or already cached.
+ * round trip and the answers it computed are stored in one more; the
+ * source of each answer says whether it was computed (the model ran and
+ * the answer was stored) or already cached.
  *
  * With --popular N the texts are the N most requested ones of the
  * store's popularity table (track_popular, tc_popular_top) instead of a
@@ -53,8 +54,9 @@ const char cli_help_warm[] =
     "Texts are keyed as classify keys them (normalized text, the model's\n"
     "fingerprint and --top-k), so warm with the model and --top-k that\n"
     "classify will use. Texts whose normalized forms are equal are\n"
-    "classified once. The distinct texts go to the store in batches, their\n"
-    "lookups in one round trip per batch.\n"
+    "classified once. The distinct texts go to the store in batches: a\n"
+    "batch's lookups share one round trip, and the answers it computed are\n"
+    "stored in one more.\n"
     "\n"
     "The last line of stdout is one JSON object:\n"
     "  {\"texts\":N,\"computed\":C,\"already_cached\":A,\"rejected\":R,\n"

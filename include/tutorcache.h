@@ -1101,9 +1101,12 @@ TC_API int tc_classify_user(tc_result **out, tc_classifier *c,
 
 /*
  * tc_classify_batch - n texts, with the L2 lookups of the L1 misses in one
- * round trip. out[i] receives each result, or NULL with status[i] set to
- * the error of that text alone (status may be NULL). With a candidate
- * model, each text's arm is chosen by its normalized text.
+ * round trip, and the answers the model computed stored in one more (the
+ * store's failure, as for tc_classify, fails no text; a text a correction
+ * answers is never computed nor stored). out[i] receives each result, or
+ * NULL with status[i] set to the error of that text alone (status may be
+ * NULL). With a candidate model, each text's arm is chosen by its
+ * normalized text.
  * Returns TC_OK when every text was attempted; TC_EINVAL; TC_ENOMEM.
  * Ownership: each out[i] is the caller's. Thread safety: any thread.
  */

@@ -17,6 +17,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 
+#include "cli_feedback_fixture.h"
 #include "cli_harness.h"
 #include "suites.h"
 
@@ -87,6 +88,78 @@ START_TEST(test_warm_counts)
     /* another --top-k is another key: computed again */
     cli(&r, &h, "warm", "--model", m, "--top-k", "2", path);
     expect_summary(&r, 0, 6, 3, 0, 0);
+    run_free(&r);
+}
+END_TEST
+
+/* The classifications' TTL of test_warm_writes (CACHE_TTL), seconds. */
+#define WARM_TTL 1234
+
+/*
+ * What warm writes, in one batch per --batch texts: every answer the
+ * model computed (classify then finds each in the L2), on Redis under
+ * CACHE_TTL (each key's PTTL), and none for a text a correction answers
+ * (counted as cached; on Redis no key for it), which classify still
+ * answers from the correction. With Redis down, warm still answers every
+ * text and reports, exit 0.
+ */
+START_TEST(test_warm_writes)
+{
+    static const char *const env[] = {"CACHE_TTL=1234", NULL};
+    const char *m = cli_model();
+    char url[512], path[512], intent[64], source[32];
+    how h = {0};
+    cJSON *o;
+    run r;
+
+    h.url = cli_store_url(_i, url, sizeof(url));
+    h.env = env;
+    write_input(path, sizeof(path), "texts.txt", DUPS);
+    cf_submit(&h, "how do I sort a list in python", "greeting", "debugging",
+              NULL);
+    cli(&r, &h, "warm", "--model", m, "--batch", "2", path);
+    expect_summary(&r, 0, 6, 2, 1, 0);
+    run_free(&r);
+    cf_classify(&h, m, "How do I sort a list in Python?", intent,
+                sizeof(intent), source, sizeof(source));
+    ck_assert_str_eq(source, "feedback");
+    ck_assert_str_eq(intent, "debugging");
+    cf_classify(&h, m, "explain how a hash table works", intent,
+                sizeof(intent), source, sizeof(source));
+    ck_assert_str_eq(source, "l2");
+    cf_classify(&h, m, "What is 7 times 8", intent, sizeof(intent), source,
+                sizeof(source));
+    ck_assert_str_eq(source, "l2");
+    if (_i != CLI_REDIS) {
+        return;
+    }
+    {
+        char *keys = trs_cmd(cli_redis(), "KEYS tc:intent:*");
+        char *k, *save = NULL;
+        int n = 0;
+
+        ck_assert_ptr_nonnull(keys);
+        for (k = strtok_r(keys, "\n", &save); k;
+             k = strtok_r(NULL, "\n", &save), n++) {
+            char *p = trs_cmd(cli_redis(), "PTTL %s", k);
+            long long ms = p ? atoll(p) : 0;
+
+            ck_assert_msg(ms > (WARM_TTL - 600) * 1000LL &&
+                              ms <= WARM_TTL * 1000LL,
+                          "%s: PTTL %s", k, p ? p : "(none)");
+            free(p);
+        }
+        free(keys);
+        ck_assert_int_eq(n, 2);
+    }
+    trs_kill(cli_redis());
+    cli(&r, &h, "warm", "--model", m, path);
+    expect(&r, 0, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(r.err, "l2_unavailable"));
+    o = run_json(&r);
+    ck_assert_double_eq(json_num(o, "texts"), 6);
+    ck_assert_double_eq(json_num(o, "computed"), 3);
+    cJSON_Delete(o);
     run_free(&r);
 }
 END_TEST
@@ -343,6 +416,7 @@ Suite *suite_cli_warm(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_warm_counts, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_loop_test(tc, test_warm_identical, CLI_LMDB, CLI_REDIS + 1);
+    tcase_add_loop_test(tc, test_warm_writes, CLI_LMDB, CLI_REDIS + 1);
     tcase_add_test(tc, test_warm_bad_lines);
     tcase_add_test(tc, test_warm_usage);
     tcase_add_loop_test(tc, test_warm_popular, CLI_LMDB, CLI_REDIS + 1);

@@ -36,6 +36,7 @@ int main(void)
     srunner_add_suite(sr, suite_classify());
     srunner_add_suite(sr, suite_classify_ab());
     srunner_add_suite(sr, suite_classify_hit());
+    srunner_add_suite(sr, suite_classify_batch());
     srunner_add_suite(sr, suite_shadow());
     srunner_add_suite(sr, suite_cli_classify());
     srunner_add_suite(sr, suite_cli_warm());

@@ -56,6 +56,8 @@ Suite *suite_classify(void);     /* check_classify.c: through the cache */
 Suite *suite_classify_ab(void);  /* check_classify_ab.c: A/B rollout */
 Suite *suite_classify_hit(void); /* check_classify_hit.c: the packed L1
                                     form */
+Suite *suite_classify_batch(void); /* check_classify_batch.c: a batch's
+                                     writes */
 Suite *suite_shadow(void); /* check_shadow.c: cached answers checked fresh */
 /* check_classify.c: text classified by c, from the source want, or the
  * test fails; the result is the caller's. */

@@ -1,7 +1,8 @@
 /*
  * batch.c - many keys of one namespace in one call (tc_cache_mget,
- * tc_cache_mset): L1 first, then the rest in one store round trip (one
- * Redis pipeline, one LMDB transaction).
+ * tc_cache_mset, and classify's batch of computed answers): L1 first,
+ * then the rest in one store round trip (one Redis pipeline, one LMDB
+ * transaction).
  */
 #include <string.h>
 
@@ -169,7 +170,17 @@ done:
     return rc;
 }
 
-static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
+/* The bytes of item i that L1 keeps: l1lens[i], or all of them. */
+#define L1LEN(i) (l1lens ? l1lens[i] : items[i].len)
+
+/*
+ * The items of namespace nr, each value's first len bytes to the L2 and
+ * L1LEN of them to L1 (l1lens NULL: all len). The L2 writes share one
+ * call of the store, so a failure of the store is one L2 error and one
+ * write error, and a degraded write for each item.
+ */
+static int mset_in(tc__cache *h, tc__nsrt *nr, tc_item *items,
+                   const size_t *l1lens, size_t n)
 {
     tc__store_set *sets = NULL;
     tc__hash *hashes = NULL;
@@ -178,27 +189,23 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
     int *l1rc = NULL; /* of each item's L1 store, made before the L2's */
     uint64_t gen, *seqs = NULL; /* read before those stores (l1.h) */
     size_t i;
-    tc__nsrt *nr;
     tc__err err;
-    int rc, l2rc = TC_OK;
+    int rc = TC_OK, l2rc = TC_OK;
 
-    if ((rc = tc__cache_ns(h, ns, &nr)) != TC_OK) {
-        return rc;
-    }
     if (!items && n) {
         return tc__fail(TC_EINVAL, "items is NULL with n %zu", n);
     }
     for (i = 0; i < n; i++) {
         items[i].status = TC_EINVAL;
         if ((!items[i].key && items[i].keylen) ||
-            (!items[i].val && items[i].len) || items[i].ttl_ms < 0) {
+            (!items[i].val && L1LEN(i)) || items[i].ttl_ms < 0) {
             return tc__fail(TC_EINVAL,
                             "items[%zu]: NULL key or value, or negative TTL",
                             i);
         }
-        if (items[i].len > TC__MAX_VALUE_BYTES) {
+        if (L1LEN(i) > TC__MAX_VALUE_BYTES || items[i].len > L1LEN(i)) {
             return tc__fail(TC_ETOOBIG, "items[%zu]: %zu bytes", i,
-                            items[i].len);
+                            L1LEN(i));
         }
     }
     if (!h->cfg.enable_caching || n == 0) {
@@ -229,7 +236,7 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
         ttls[i] = items[i].ttl_ms ? items[i].ttl_ms : nr->def->ttl_ms;
         seqs[i] = tc__l1_seq(h->l1, &hashes[i]);
         l1rc[i] = tc__l1_set(h->l1, &hashes[i],
-                             items[i].val ? items[i].val : "", items[i].len,
+                             items[i].val ? items[i].val : "", L1LEN(i),
                              now + tc__min64(ttls[i], nr->def->l1_ttl_ms),
                              now);
     }
@@ -282,7 +289,7 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
             if (l1rc[i] == TC_OK) {
                 l1rc[i] = tc__l1_set(
                     h->l1, &hashes[i], items[i].val ? items[i].val : "",
-                    items[i].len,
+                    L1LEN(i),
                     now + tc__min64(l1ttl, h->cfg.degraded_ttl_ms), now);
             }
         }
@@ -294,7 +301,7 @@ static int mset_in(tc__cache *h, const char *ns, tc_item *items, size_t n)
         }
         if (st == TC_OK && h->store) {
             tc__cache_wrote(h, nr, &hashes[i],
-                            items[i].val ? items[i].val : "", items[i].len,
+                            items[i].val ? items[i].val : "", L1LEN(i),
                             now + l1ttl, now, seqs[i]);
         }
         items[i].status = TC_OK;
@@ -316,7 +323,6 @@ done:
     return rc;
 }
 
-
 /* A batch's round trips (the generation, then the keys) share one
  * deadline. */
 int tc__cache_mget(tc__cache *h, const char *ns, tc_item *items, size_t n,
@@ -331,8 +337,23 @@ int tc__cache_mget(tc__cache *h, const char *ns, tc_item *items, size_t n,
 
 int tc__cache_mset(tc__cache *h, const char *ns, tc_item *items, size_t n)
 {
+    tc__nsrt *nr;
+    int outer, rc;
+
+    if ((rc = tc__cache_ns(h, ns, &nr)) != TC_OK) {
+        return rc;
+    }
+    outer = tc__deadline_enter();
+    rc = mset_in(h, nr, items, NULL, n);
+    tc__deadline_leave(outer);
+    return rc;
+}
+
+int tc__cache_mset_split(tc__cache *h, tc__nsrt *ns, tc_item *items,
+                         const size_t *l1lens, size_t n)
+{
     int outer = tc__deadline_enter();
-    int rc = mset_in(h, ns, items, n);
+    int rc = mset_in(h, ns, items, l1lens, n);
 
     tc__deadline_leave(outer);
     return rc;

@@ -126,6 +126,17 @@ int tc__cache_set_split(tc__cache *h, tc__nsrt *ns, const void *key,
                         size_t keylen, const void *val, size_t len,
                         size_t l1len, const tc__hkey *hk, int64_t now_ms);
 
+/*
+ * tc__cache_set_split for n values of ns in one store round trip
+ * (batch.c): items[i] as tc_cache_mset takes them (ttl_ms 0: the
+ * namespace's), its value's first len bytes for the L2 and all l1lens[i]
+ * for L1. A write the store fails is kept in L1 for the degraded cap and
+ * counted, never returned; each items[i].status says how its write went.
+ * Returns TC_OK, TC_EINVAL, TC_ETOOBIG or TC_ENOMEM.
+ */
+int tc__cache_mset_split(tc__cache *h, tc__nsrt *ns, tc_item *items,
+                         const size_t *l1lens, size_t n);
+
 /* tc__cache_store_one (tiers.h) with l1len bytes of val for L1 (cache.c). */
 int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                           const void *val, size_t len, size_t l1len,

@@ -1,11 +1,11 @@
 /*
  * classifier.h - the classifier itself, shared by the files that set it
  * up and serve it: classifier.c opens and closes it, classify.c answers
- * with one model (tc__classify), ab.c, for a classifier with an A/B
- * rollout's candidate, chooses the arm and asks classify.c. The doors
- * (lib/api/classify.c) send a classifier with a candidate to ab.c and any
- * other straight to classify.c, so the path without a candidate is what
- * it was.
+ * with one model (tc__classify) and compute.c asks that model; ab.c, for
+ * a classifier with an A/B rollout's candidate, chooses the arm and asks
+ * classify.c. The doors (lib/api/classify.c) send a classifier with a
+ * candidate to ab.c and any other straight to classify.c, so the path
+ * without a candidate is what it was.
  */
 #ifndef TC_CLASSIFIER_H
 #define TC_CLASSIFIER_H
@@ -52,6 +52,18 @@ struct tc_classifier {
 int tc__classify_compute(char **packed, size_t *plen, int *cacheable,
                          tc_classifier *c, const char *norm, size_t len,
                          const char *id);
+
+/*
+ * A JSON classification (a fresh answer, an L2 hit, another writer's
+ * value) in the packed form L1 keeps (compute.c), counted under the
+ * key's identity id (served.h) whatever model the JSON names: the
+ * canonical form is decoded directly; another shape (key order, extra
+ * fields) is re-encoded once, with "model" defaulting to id. *out is
+ * tc__malloc'd.
+ * Returns TC_OK, TC_EPROTO (not a classification at all) or TC_ENOMEM.
+ */
+int tc__classify_pack_json(char **out, size_t *outlen, const char *val,
+                           size_t len, const char *id);
 
 /* The outcome of a classification for the counters: r NULL, an error. */
 static inline tc__cls_status tc__cls_status_of(const tc_result *r)

@@ -1,13 +1,13 @@
 /*
  * classify.c - text classification served through the cache: normalize,
  * build the key from the normalized text and the model's identity, look in
- * L1 and L2, and only then ask the model. The L2 keeps the model's answer
- * as JSON; L1 keeps it packed (packed.c: the same JSON, then the result
- * decoded), so that a hit copies instead of parsing, straight out of the
- * L1 entry; and a hit skips the lookup of the text's correction while the
- * L1 still remembers that there is none (cached_hit). The threshold, the
- * source and the latency are applied to each returned copy, so none of
- * them is ever frozen into the cache.
+ * L1 and L2, and only then ask the model (compute.c). The L2 keeps the
+ * model's answer as JSON; L1 keeps it packed (packed.c: the same JSON,
+ * then the result decoded), so that a hit copies instead of parsing,
+ * straight out of the L1 entry; and a hit skips the lookup of the text's
+ * correction while the L1 still remembers that there is none
+ * (cached_hit). The threshold, the source and the latency are applied to
+ * each returned copy, so none of them is ever frozen into the cache.
  */
 #include <math.h>
 #include <stdio.h>
@@ -56,140 +56,6 @@ static size_t key_finish(char *k, size_t normlen, const tc_classifier *c,
     return n + c->topk_len;
 }
 
-/* The built-in model's answer packed (packed.h): its canonical JSON,
- * which the L2 gets, and the result decoded, which L1 keeps; counted
- * under the key's identity id. */
-static int model_packed(char **out, size_t *outlen, char *fp,
-                        const tc_classifier *c, const char *norm, size_t len,
-                        const char *id)
-{
-    tc__head_out heads[16];
-    const char *labels[16][32];
-    const tc_head_prediction *h;
-    const char *oos;
-    tc_prediction *p;
-    size_t i, j, nheads = 0;
-    int rc;
-
-    *out = NULL;
-    if ((rc = tc__model_predict(&p, c->model, norm, len, c->top_k)) != TC_OK) {
-        return rc;
-    }
-    memcpy(fp, p->fingerprint, sizeof(p->fingerprint));
-    if (p->nheads == 0 || p->heads[0].n == 0) {
-        tc__free(p);
-        return TC_EINTERNAL;
-    }
-    for (i = 1; i < p->nheads && nheads < 16; i++) {
-        size_t n = 0;
-
-        h = &p->heads[i];
-        for (j = 0; j < h->n && n < 32; j++) {
-            /* a multi-label head lists the labels it believes in */
-            if (!h->multi_label || h->labels[j].score >= TC__MULTI_MIN) {
-                labels[nheads][n++] = h->labels[j].label;
-            }
-            if (!h->multi_label) {
-                break;
-            }
-        }
-        heads[nheads] =
-            (tc__head_out){h->head, h->multi_label, n, labels[nheads]};
-        nheads++;
-    }
-    h = &p->heads[0];
-    /* the model's own out-of-scope label is answered as such */
-    oos = tc__model_oos_label(c->model);
-    rc = tc__result_build(
-        out, outlen,
-        oos && strcmp(h->labels[0].label, oos) == 0 ? TC__UNKNOWN_INTENT
-                                                    : h->labels[0].label,
-        h->labels[0].score, h->labels, h->n, heads, nheads, p->fingerprint, id);
-    tc__free(p);
-    return rc;
-}
-
-/*
- * A JSON classification (a fresh answer, an L2 hit, another writer's
- * value) in the packed form L1 keeps, counted under the key's identity
- * id whatever model the JSON names: the canonical form is decoded
- * directly; another shape (key order, extra fields) is re-encoded once.
- * Returns TC_OK, TC_EPROTO (not a classification at all) or TC_ENOMEM.
- */
-static int pack_json(char **out, size_t *outlen, const char *val, size_t len,
-                     const char *id)
-{
-    char *canon = NULL;
-    size_t clen, intent_end, close;
-    tc_result *r;
-    int rc = tc__result_decode_at(&r, &intent_end, &close, val, len,
-                                  TC_SOURCE_MODEL, 0, 0);
-
-    if (rc == TC_EPROTO && !memchr(val, '\0', len)) {
-        if ((rc = tc__result_canonical(&canon, &clen, val, id)) != TC_OK) {
-            return rc;
-        }
-        val = canon;
-        rc = tc__result_decode_at(&r, &intent_end, &close, val, clen,
-                                  TC_SOURCE_MODEL, 0, 0);
-    }
-    if (rc == TC_OK) {
-        tc__result_parts p = {
-            val,           close,          intent_end, r->intent,
-            r->confidence, r->top,         r->ntop,    r->complexity,
-            r->techniques, r->ntechniques, r->model,   id};
-
-        rc = tc__result_pack(out, outlen, &p);
-        tc__free(r);
-    }
-    tc__free(canon);
-    return rc == TC_ETOOBIG ? TC_EPROTO : rc;
-}
-
-int tc__classify_compute(char **packed, size_t *plen, int *cacheable,
-                         tc_classifier *c, const char *norm, size_t len,
-                         const char *id)
-{
-    char fp[TC_FINGERPRINT_LEN + 1], *json, *canon;
-    size_t clen;
-    int rc;
-
-    *packed = NULL;
-    *cacheable = 1;
-    if (c->model) {
-        rc = model_packed(packed, plen, fp, c, norm, len, id);
-        if (rc == TC_OK && strcmp(fp, id) != 0) {
-            *cacheable = 0; /* answered by a newer version than the key */
-        }
-        return rc == TC_ETOOBIG || rc == TC_ERANGE ? TC_EINTERNAL : rc;
-    }
-    json = NULL;
-    rc = c->fn(&json, norm, len, c->fn_userdata);
-    if (rc != TC_OK) {
-        tc__free(json);
-        return tc__fail(TC_ELOADER, "classifier %s returned %s",
-                        c->fn_version, tc__error_name(rc));
-    }
-    if (!json) {
-        return tc__fail(TC_ELOADER, "classifier %s returned no JSON",
-                        c->fn_version);
-    }
-    /* always the canonical form, with "model" defaulting to the id */
-    rc = tc__result_canonical(&canon, &clen, json, id);
-    if (rc == TC_EPROTO) {
-        rc = tc__fail(TC_ELOADER,
-                      "classifier %s answered no JSON object with intent "
-                      "and confidence 0..1: %.200s",
-                      c->fn_version, json);
-    }
-    tc__free(json);
-    if (rc == TC_OK) {
-        rc = pack_json(packed, plen, canon, clen, id);
-        tc__free(canon);
-    }
-    return rc == TC_EPROTO ? TC_EINTERNAL : rc;
-}
-
 /*
  * The result of a cached value: a packed one is copied out; JSON is
  * packed once and, when ns is given, the L1 entry of key replaced by the
@@ -209,7 +75,7 @@ static int answer(tc_result **out, tc_classifier *c, const char *val,
     if (rc != TC_EPROTO) {
         return rc;
     }
-    if ((rc = pack_json(&packed, &plen, val, len, id)) != TC_OK) {
+    if ((rc = tc__classify_pack_json(&packed, &plen, val, len, id)) != TC_OK) {
         return rc;
     }
     if (ns) {
@@ -221,45 +87,66 @@ static int answer(tc_result **out, tc_classifier *c, const char *val,
 }
 
 /*
+ * A computed answer (packed, plen bytes) written to the cache under key.
+ * A cache write never fails the classification: its failure is counted
+ * and logged by the cache, and the door clears the slot. The L2 gets the
+ * JSON, the packed form's first bytes; L1 the whole. hk as
+ * tc__cache_set_split's (may be NULL).
+ */
+static void store_answer(tc_classifier *c, const char *key, size_t keylen,
+                         const char *packed, size_t plen, const tc__hkey *hk,
+                         int64_t now_ms)
+{
+    if (!tc__log_on(c->log, TC_LOG_DEBUG)) {
+        tc__cache_set_split(c->cache, c->nsh, key, keylen, packed,
+                            tc__packed_json_len(packed, plen), plen, hk,
+                            now_ms);
+    } else if (tc__cache_set(c->cache, c->ns, key, keylen, packed,
+                             tc__packed_json_len(packed, plen),
+                             TC_TTL_DEFAULT) == TC_OK) {
+        /* the same in two writes, the first logged as a cache_set */
+        tc__cache_l1_reform(c->cache, c->nsh, key, keylen, packed, plen,
+                            tc__now_ms());
+    }
+}
+
+/*
  * One text whose key is known and whose cache lookup missed; hk: what
  * the lookup learnt of the key (its hash). *sh (sh may be NULL) gets the
  * answer's served hash (count_served), of the key's identity as every
- * packed form's is; 0 below the threshold.
+ * packed form's is; 0 below the threshold. With keep (may be NULL), a
+ * cacheable answer is not written but handed over in *keep
+ * (tc__malloc'd, *keeplen bytes; else NULL), for the caller to write
+ * with others.
  */
-static int classify_miss(tc_result **out, uint64_t *sh, tc_classifier *c,
-                         const char *norm, size_t normlen, const char *key,
-                         size_t keylen, const char *id, const tc__hkey *hk,
-                         int64_t t0)
+static int classify_miss(tc_result **out, uint64_t *sh, char **keep,
+                         size_t *keeplen, tc_classifier *c, const char *norm,
+                         size_t normlen, const char *key, size_t keylen,
+                         const char *id, const tc__hkey *hk, int64_t t0)
 {
     char *packed;
     size_t plen;
     int cacheable, rc;
 
+    if (keep) {
+        *keep = NULL;
+    }
     rc = tc__classify_compute(&packed, &plen, &cacheable, c, norm, normlen,
                               id);
     if (rc != TC_OK) {
         return rc;
     }
-    if (cacheable && !tc__log_on(c->log, TC_LOG_DEBUG)) {
-        /* A cache write never fails the classification: its failure is
-         * counted and logged by the cache, and the door clears the slot.
-         * The L2 gets the JSON, the packed form's first bytes; L1 the
-         * whole. */
-        tc__cache_set_split(c->cache, c->nsh, key, keylen, packed,
-                            tc__packed_json_len(packed, plen), plen, hk,
-                            t0 / 1000);
-    } else if (cacheable) {
-        /* the same in two writes, the first logged as a cache_set */
-        if (tc__cache_set(c->cache, c->ns, key, keylen, packed,
-                          tc__packed_json_len(packed, plen),
-                          TC_TTL_DEFAULT) == TC_OK) {
-            tc__cache_l1_reform(c->cache, c->nsh, key, keylen, packed, plen,
-                                tc__now_ms());
-        }
+    if (cacheable && !keep) {
+        store_answer(c, key, keylen, packed, plen, hk, t0 / 1000);
     }
     rc = tc__result_unpack(out, packed, plen, TC_SOURCE_MODEL, c->threshold, t0,
                            sh);
-    tc__free(packed);
+    if (cacheable && keep) {
+        *keep = packed;
+        *keeplen = plen;
+    } else {
+        tc__free(packed);
+    }
     return rc == TC_EPROTO ? TC_EINTERNAL : rc;
 }
 
@@ -582,15 +469,15 @@ int tc__classify(tc_result **out, tc_classifier *c, const char *text,
         tc__free(big);
         if (rc == TC_EPROTO) {
             /* not a classification (another writer, or damage): ask */
-            rc = classify_miss(out, &miss_sh, c, key, normlen, key, keylen,
-                               id, &hk, t0);
+            rc = classify_miss(out, &miss_sh, NULL, NULL, c, key, normlen,
+                               key, keylen, id, &hk, t0);
             sk = served_key(miss_sh, TC__SERVED_MISS);
         } else if (rc == TC_OK) {
             shadow_maybe(c, key, keylen, normlen, *out);
         }
     } else if (rc == TC_MISS) {
-        rc = classify_miss(out, &miss_sh, c, key, normlen, key, keylen, id,
-                           &hk, t0);
+        rc = classify_miss(out, &miss_sh, NULL, NULL, c, key, normlen, key,
+                           keylen, id, &hk, t0);
         sk = served_key(miss_sh, TC__SERVED_MISS);
     }
 done:
@@ -611,11 +498,37 @@ done:
 }
 
 /*
+ * A batch's computed answers (wr[i].val packed, l1lens[i] bytes, its
+ * JSON wr[i].len of them) written to the cache in one store round trip,
+ * then freed. With the debug log on, one write each, so that each is
+ * logged as a cache_set.
+ */
+static void store_answers(tc_classifier *c, tc_item *wr, size_t *l1lens,
+                          size_t n)
+{
+    size_t i;
+
+    if (!tc__log_on(c->log, TC_LOG_DEBUG)) {
+        tc__cache_mset_split(c->cache, c->nsh, wr, l1lens, n);
+    }
+    for (i = 0; i < n; i++) {
+        if (tc__log_on(c->log, TC_LOG_DEBUG)) {
+            store_answer(c, wr[i].key, wr[i].keylen, wr[i].val, l1lens[i],
+                         NULL, tc__now_ms());
+        }
+        tc__free(wr[i].val);
+    }
+}
+
+/*
  * The cache part of a batch: one round trip for the overrides of all
- * valid texts, one for the cached classifications of the rest, and the
- * model for what is left. items[i].key is NULL for a text already failed,
- * else key material (key_finish) whose first normlens[i] bytes are the
- * normalized text.
+ * valid texts, one for the cached classifications of the rest, the model
+ * for what is left, and one for the answers it computed. A text with a
+ * correction never reaches the model, so no answer is written beside its
+ * correction (whose override, a key of its own, wins every lookup
+ * anyway). items[i].key is NULL for a text already failed, else key
+ * material (key_finish) whose first normlens[i] bytes are the normalized
+ * text.
  */
 static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
                         tc_item *items, const size_t *normlens, size_t n,
@@ -623,13 +536,15 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
 {
     tc_item *fb = tc__calloc(n, sizeof(*fb));
     tc_item *rest = tc__calloc(n, sizeof(*rest));
+    tc_item *wr = tc__calloc(n, sizeof(*wr)); /* computed: to write */
     size_t *where = tc__calloc(n, sizeof(*where));
     size_t *rwhere = tc__calloc(n, sizeof(*rwhere));
-    size_t nvalid = 0, nrest = 0, i, j;
+    size_t *l1lens = tc__calloc(n, sizeof(*l1lens));
+    size_t nvalid = 0, nrest = 0, nwr = 0, i, j;
     int64_t shared;
     int rc;
 
-    if (!fb || !rest || !where || !rwhere) {
+    if (!fb || !rest || !wr || !where || !rwhere || !l1lens) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
         goto done;
     }
@@ -681,8 +596,18 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
         }
         if (st == TC_EPROTO) {
             /* a miss, or not a classification (another writer, damage) */
-            st = classify_miss(&out[k], NULL, c, it->key, normlens[k],
-                               it->key, it->keylen, id, NULL, t0);
+            char *packed;
+
+            st = classify_miss(&out[k], NULL, &packed, &l1lens[nwr], c,
+                               it->key, normlens[k], it->key, it->keylen, id,
+                               NULL, t0);
+            if (packed) {
+                wr[nwr].val = packed;
+                wr[nwr].key = it->key;
+                wr[nwr].keylen = it->keylen;
+                wr[nwr].len = tc__packed_json_len(wr[nwr].val, l1lens[nwr]);
+                nwr++;
+            }
         }
         tc__free(it->val);
         it->val = NULL;
@@ -696,11 +621,14 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
     for (; j < nrest; j++) {
         tc__free(rest[j].val);
     }
+    store_answers(c, wr, l1lens, nwr);
 done:
     tc__free(fb);
     tc__free(rest);
+    tc__free(wr);
     tc__free(where);
     tc__free(rwhere);
+    tc__free(l1lens);
     return rc;
 }
 
