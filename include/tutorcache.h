@@ -1171,9 +1171,11 @@ TC_API int tc_popular_flush(tc_cache *h);
  * On by default, since no text is kept ("count_intents": false in the
  * config file, or TUTORCACHE_COUNT_INTENTS=false, turns it off): every
  * answer of a handle's classifiers is counted per UTC day, model
- * identity (the fingerprint or host version the answer names) and
- * intent answered, as a cache hit (L1 or L2), a miss (the model
- * answered) or a correction's override; and every shadow check
+ * identity (the classifier's, as its cache key holds it: the built-in
+ * model's fingerprint, or "fn:" and fn_version; not a "model" that a
+ * host's JSON answer names, so that a classifier's hits and misses are
+ * one model's) and intent answered, as a cache hit (L1 or L2), a miss
+ * (the model answered) or a correction's override; and every shadow check
  * (shadow_rate) per day and model, as agree or disagree. Counting costs
  * no round trip and no lock call: a process counts in memory, striped
  * by thread, and a thread of the handle adds its counts to the store
@@ -1594,7 +1596,9 @@ TC_API void tc_report_options_init(tc_report_options *opt);
 /*
  * tc_feedback_analytics_json - the feedback's analytics as one JSON
  * object:
- *   {"intents":{INTENT:{"corrections":N,"confirmations":N}},
+ *   {"intents":{INTENT:{"corrections":N,"confirmations":N,
+ *                       "classifications":N,"correction_rate":R|null,
+ *                       "corrections_exceed_classifications":BOOL}},
  *    "confusion":{ORIGINAL:{CORRECT:N}},
  *    "per_day":{"YYYY-MM-DD":{"corrections":N,"confirmations":N}},
  *    "most_corrected":[{"key":KEY,"corrections":N}],
@@ -1609,13 +1613,18 @@ TC_API void tc_report_options_init(tc_report_options *opt);
  * over the window as the feedback store counts them (count_intents;
  * tc_classify_counts_json's "intents", this handle's counts flushed
  * first), and "correction_rate", corrections / classifications, null
- * when none was counted (an intent's rate may pass 1 when records come
- * from elsewhere than the answers counted); shadow is the shadow checks
- * per model from the same counts, rate = disagree / checks, null without
- * checks; per_day has a member
- * for each UTC day of the retention window (feedback_retention, at most
- * 400 days), oldest first, zeros included; most_corrected the 10 texts
- * corrected most often, by their key in "intent_feedback"; models the
+ * when none was counted; an intent answered that no record names has
+ * its member too, at 0 records and rate 0. An intent's rate passes 1
+ * when records come from elsewhere than the answers counted (imported,
+ * from a process that does not count or counts in memory:, or about
+ * answers older than the counts): "corrections_exceed_classifications"
+ * (BOOL, on every intent) is then true, as it is for an intent
+ * corrected that no answer counted (rate null); shadow is the shadow
+ * checks per model from the same counts, rate = disagree / checks, null
+ * without checks; per_day has a member for each UTC day of the
+ * retention window (feedback_retention, at most 400 days), oldest
+ * first, zeros included; most_corrected the 10 texts corrected most
+ * often, by their key in "intent_feedback"; models the
  * records that name the model they are about, per model, with
  * corrections / (corrections + confirmations), null without either, and
  * the arm ("control" or "candidate") when opt names the model; arms the
@@ -1637,7 +1646,8 @@ TC_API int tc_feedback_analytics_json(char **out, tc_cache *h,
  * SVG chart each for corrections per day, the confusion matrix as a heat
  * map, the share of each intent's feedback that corrects it, the
  * correction rate per classification (each intent's corrections /
- * classifications, saying when no classification was counted), the
+ * classifications, a row for every intent answered, saying when no
+ * classification was counted, and when a rate passes 100%, why), the
  * correction rate per model with the A/B arms side by side, and the
  * shadow checks' disagreement rate per model, every process's as the
  * store counts them; when this handle's classifiers made shadow checks,

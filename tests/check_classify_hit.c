@@ -250,7 +250,7 @@ static void packed_of(char **out, size_t *len)
         tc__result_parts p = {json,           close,         intent_end,
                               r->intent,      r->confidence, r->top,
                               r->ntop,        r->complexity, r->techniques,
-                              r->ntechniques, r->model};
+                              r->ntechniques, r->model,      NULL};
 
         ck_assert_int_eq(tc__result_pack(out, len, &p), TC_OK);
     }

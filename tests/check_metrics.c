@@ -2,7 +2,8 @@
  * check_metrics.c - the Prometheus exposition: every family announced
  * with HELP and TYPE, counters equal to the operations performed, the
  * histogram cumulative with +Inf equal to the count, label values escaped,
- * the pair bound, the buffer contract, and promtool's verdict.
+ * the pair bound, the buffer contract, and promtool's verdict; and the
+ * bucket a latency is counted in, at and around every bound.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/handle.h"
+#include "classify/counts.h"
 #include "feedback/counts.h"
 #include "suites.h"
 #include "tutorcache.h"
@@ -246,6 +248,75 @@ START_TEST(test_promtool)
 }
 END_TEST
 
+/* The bucket of latency us by the histogram's definition: the first
+ * whose bound it does not pass, tc__cls_nbounds (+Inf) past them all. */
+static size_t bucket_by_search(int64_t us)
+{
+    size_t b = 0;
+
+    while (b < tc__cls_nbounds && us > tc__cls_bounds_us[b]) {
+        b++;
+    }
+    return b;
+}
+
+/* Counts us, for the status and for an arm, and checks that exactly the
+ * bucket bucket_by_search names grew by one in both histograms. */
+static void expect_bucket(tc__cls_counts *k, int64_t us)
+{
+    size_t want = bucket_by_search(us);
+    uint64_t before[64], arm_before[64];
+
+    ck_assert_uint_lt(tc__cls_nbounds + 1, 64);
+    for (size_t i = 0; i <= tc__cls_nbounds; i++) {
+        before[i] = tc__cls_counts_bucket(k, i);
+        arm_before[i] = tc__cls_arm_bucket(k, TC__ARM_CANDIDATE, i);
+    }
+    tc__cls_count(k, TC__CLS_CACHE_HIT, us);
+    tc__cls_count_arm(k, TC__ARM_CANDIDATE, 1, us);
+    for (size_t i = 0; i <= tc__cls_nbounds; i++) {
+        uint64_t grew = tc__cls_counts_bucket(k, i) - before[i];
+        uint64_t arm_grew =
+            tc__cls_arm_bucket(k, TC__ARM_CANDIDATE, i) - arm_before[i];
+
+        ck_assert_msg(grew == (i == want) && arm_grew == (i == want),
+                      "latency %lld: bucket %zu grew by %llu (arm %llu); "
+                      "want bucket %zu",
+                      (long long)us, i, (unsigned long long)grew,
+                      (unsigned long long)arm_grew, want);
+    }
+}
+
+/*
+ * The latency histogram's bucket, found in constant time, is the one the
+ * bounds define: at, one below and one above every bound, 0 and
+ * negative latencies (bucket 0), the largest latency (+Inf), and both
+ * ends of every bit length.
+ */
+START_TEST(test_latency_buckets)
+{
+    tc__cls_counts *k = NULL;
+
+    ck_assert_int_eq(tc__cls_counts_new(&k), TC_OK);
+    for (size_t i = 0; i < tc__cls_nbounds; i++) {
+        expect_bucket(k, tc__cls_bounds_us[i] - 1);
+        expect_bucket(k, tc__cls_bounds_us[i]);
+        expect_bucket(k, tc__cls_bounds_us[i] + 1);
+    }
+    expect_bucket(k, 0);
+    expect_bucket(k, -1);
+    expect_bucket(k, INT64_MIN);
+    expect_bucket(k, INT64_MAX);
+    expect_bucket(k, INT64_MAX - 1);
+    for (int bit = 0; bit < 63; bit++) {
+        expect_bucket(k, (int64_t)1 << bit);
+        expect_bucket(k, ((int64_t)1 << bit) - 1);
+        expect_bucket(k, ((int64_t)1 << bit) | (((int64_t)1 << bit) - 1));
+    }
+    tc__cls_counts_free(k);
+}
+END_TEST
+
 Suite *suite_metrics(void)
 {
     Suite *s = suite_create("metrics");
@@ -256,6 +327,7 @@ Suite *suite_metrics(void)
     tcase_add_test(tc, test_pairs_bounded_and_escaped);
     tcase_add_test(tc, test_off_and_write);
     tcase_add_test(tc, test_promtool);
+    tcase_add_test(tc, test_latency_buckets);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -36,6 +36,20 @@ static void submit(tc_cache *h, const char *text, const char *from,
     ck_assert_msg(fb_submit_new(h, json, id) == TC_OK, "%s", tc_errmsg());
 }
 
+/* The analytics of h with the default options, parsed. */
+static cJSON *analytics_of(tc_cache *h)
+{
+    char *s = NULL;
+    cJSON *a;
+
+    ck_assert_msg(tc_feedback_analytics_json(&s, h, NULL) == TC_OK, "%s",
+                  tc_errmsg());
+    a = cJSON_Parse(s);
+    tc_free(s);
+    ck_assert_ptr_nonnull(a);
+    return a;
+}
+
 /* The tallies and the arms, as the options name them; a NULL opt is the
  * defaults: no arms. */
 START_TEST(test_analytics_json)
@@ -80,9 +94,7 @@ START_TEST(test_analytics_json)
     cJSON_Delete(a);
 
     /* no options: the same tallies, no arm */
-    ck_assert_int_eq(tc_feedback_analytics_json(&s, h, NULL), TC_OK);
-    a = cJSON_Parse(s);
-    tc_free(s);
+    a = analytics_of(h);
     ck_assert_int_eq(cJSON_GetArraySize(json_get(a, "arms")), 0);
     ck_assert_double_eq(json_num(a, "intents.code_generation.corrections"), 2);
     cJSON_Delete(a);
@@ -176,7 +188,7 @@ START_TEST(test_report_per_class)
                                         "what is a loop", "explain a map"};
     tc_cache *h = fb_open(NULL);
     tc_classifier *c = tt_host_classifier(h);
-    char *s = NULL, *page = NULL;
+    char *page = NULL;
     const char *sec;
     cJSON *a;
 
@@ -187,9 +199,7 @@ START_TEST(test_report_per_class)
     submit(h, "open a file", "explanation", "explanation", NULL);
     submit(h, "t9", "never_answered", "debugging", NULL);
 
-    ck_assert_int_eq(tc_feedback_analytics_json(&s, h, NULL), TC_OK);
-    a = cJSON_Parse(s);
-    tc_free(s);
+    a = analytics_of(h);
     ck_assert_double_eq(json_num(a, "intents.explanation.classifications"), 4);
     ck_assert_double_eq(json_num(a, "intents.explanation.correction_rate"),
                         0.25);
@@ -212,6 +222,97 @@ START_TEST(test_report_per_class)
         strstr(sec, ">no classification counted (1 corrected)</text>"));
     ck_assert_ptr_null(strstr(sec, "<p>No classification"));
     ck_assert_int_eq(tt_count_of(page, "<svg"), 6);
+    tc_free(page);
+    tc_cache_close(h);
+}
+END_TEST
+
+/* A host model whose intent is the text's first word. */
+static int first_word(char **json, const char *text, size_t len, void *ud)
+{
+    const char *sp = memchr(text, ' ', len);
+    int n = (int)(sp ? (size_t)(sp - text) : len);
+    char buf[128];
+
+    (void)ud;
+    snprintf(buf, sizeof(buf), "{\"intent\":\"%.*s\",\"confidence\":0.8}",
+             n < 64 ? n : 64, text);
+    if (!(*json = tc_malloc(strlen(buf) + 1))) {
+        return TC_ENOMEM;
+    }
+    memcpy(*json, buf, strlen(buf) + 1);
+    return TC_OK;
+}
+
+/*
+ * Every intent answered has its row, records or not: "planning",
+ * answered twice and never corrected, at rate 0 in the JSON and on the
+ * page (and not among the shares of feedback, which it has none of).
+ * An intent corrected more often than it was counted, "explanation"
+ * (three records, one answer), passes 100%, and the JSON and the page
+ * say so rather than clip it; so does one corrected and never answered.
+ */
+START_TEST(test_report_every_intent)
+{
+    static const char *const texts[] = {"planning a trip", "planning a day",
+                                        "explanation of a loop"};
+    tc_cache *h = fb_open(NULL);
+    tc_classifier_options co;
+    tc_classifier *c = NULL;
+    char *page = NULL;
+    const char *sec, *end;
+    const cJSON *it;
+    cJSON *a;
+
+    tc_classifier_options_init(&co);
+    co.fn = first_word;
+    co.fn_version = "v1";
+    ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
+    classify_all(c, texts, 3);
+    tc_classifier_close(c);
+    ck_assert_int_eq(tc_classify_counts_flush(h), TC_OK);
+    submit(h, "t1", "explanation", "debugging", NULL);
+    submit(h, "t2", "explanation", "debugging", NULL);
+    submit(h, "t3", "explanation", "code_generation", NULL);
+    submit(h, "t4", "never_answered", "debugging", NULL);
+
+    a = analytics_of(h);
+    it = json_get(json_get(a, "intents"), "planning");
+    ck_assert_ptr_nonnull(it);
+    ck_assert_double_eq(json_num(it, "corrections"), 0);
+    ck_assert_double_eq(json_num(it, "confirmations"), 0);
+    ck_assert_double_eq(json_num(it, "classifications"), 2);
+    ck_assert_double_eq(json_num(it, "correction_rate"), 0);
+    ck_assert(
+        cJSON_IsFalse(json_get(it, "corrections_exceed_classifications")));
+    it = json_get(json_get(a, "intents"), "explanation");
+    ck_assert_double_eq(json_num(it, "correction_rate"), 3);
+    ck_assert(cJSON_IsTrue(json_get(it, "corrections_exceed_classifications")));
+    it = json_get(json_get(a, "intents"), "never_answered");
+    ck_assert(cJSON_IsNull(json_get(it, "correction_rate")));
+    ck_assert(cJSON_IsTrue(json_get(it, "corrections_exceed_classifications")));
+    cJSON_Delete(a);
+
+    ck_assert_int_eq(tc_feedback_report_html(&page, NULL, h, NULL), TC_OK);
+    sec = section_of(page, "per-classification",
+                     "Correction rate per classification");
+    ck_assert_ptr_nonnull(strstr(sec, ">planning</text>"));
+    ck_assert_ptr_nonnull(strstr(sec, ">0.0%: 0 of 2 classifications</text>"));
+    /* past 100%: a full bar of its own colour, the number and a note */
+    ck_assert_ptr_nonnull(
+        strstr(sec, "width=\"400.0\" height=\"18\" fill=\"#c0392b\"/>"));
+    ck_assert_ptr_nonnull(strstr(sec, ">300.0%: 3 of 1 classifications (more "
+                                      "corrections than classifications "
+                                      "counted)</text>"));
+    ck_assert_ptr_nonnull(strstr(sec, "<p>A rate past 100%"));
+    ck_assert_ptr_nonnull(
+        strstr(sec, ">no classification counted (1 corrected)</text>"));
+    /* the shares of feedback: the intents with records alone */
+    sec = section_of(page, "rates",
+                     "Share of each intent&#39;s feedback that corrects it");
+    end = strstr(sec, "</section>");
+    ck_assert(!strstr(sec, ">planning<") || strstr(sec, ">planning<") > end);
+    ck_assert(strstr(sec, ">explanation<") < end);
     tc_free(page);
     tc_cache_close(h);
 }
@@ -431,6 +532,7 @@ Suite *suite_report(void)
     fb_add_lmdb(su, "analytics_json", test_analytics_json);
     fb_add_lmdb(su, "report_html", test_report_html);
     fb_add_lmdb(su, "report_per_class", test_report_per_class);
+    fb_add_lmdb(su, "report_every_intent", test_report_every_intent);
     fb_add_lmdb(su, "report_shadow", test_report_shadow);
     fb_add_lmdb(su, "report_bad_args", test_report_bad_args);
     fb_add_lmdb(su, "report_memory", test_report_memory);

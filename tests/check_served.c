@@ -65,6 +65,22 @@ static int echo(char **json, const char *text, size_t len, void *ud)
     return TC_OK;
 }
 
+/* A host model that names itself in its answers: "model":"x". */
+static int named(char **json, const char *text, size_t len, void *ud)
+{
+    static const char answer[] =
+        "{\"intent\":\"question\",\"confidence\":0.9,\"model\":\"x\"}";
+
+    (void)text;
+    (void)len;
+    (void)ud;
+    if (!(*json = tc_malloc(sizeof(answer)))) {
+        return TC_ENOMEM;
+    }
+    memcpy(*json, answer, sizeof(answer));
+    return TC_OK;
+}
+
 /* A classifier of the host model fn, version v1. */
 static tc_classifier *open_fn(tc_cache *h, tc_classifier_fn fn, double shadow,
                               int uncounted, double threshold)
@@ -232,6 +248,42 @@ START_TEST(test_served_threshold)
     EXPECT(root, "intents.unknown.hits", 3);
     ck_assert_ptr_null(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "intents"),
                                            "greeting"));
+    cJSON_Delete(root);
+    tc_classifier_close(c);
+    tc_cache_close(h);
+    bk_stop(&b);
+}
+END_TEST
+
+/*
+ * A host model whose answers name a model of their own ("x") is counted
+ * under the classifier's identity, fn:v1, on a hit as on a miss: one
+ * model with both answers in the store, none named x.
+ */
+START_TEST(test_served_named_model)
+{
+    tc_classifier *c;
+    tc_result *r = NULL;
+    tc_cache *h;
+    cJSON *root;
+    bk b;
+
+    bk_start(&b, BK_LMDB);
+    h = bk_open(&b);
+    c = open_fn(h, named, 0, 0, 0);
+    ck_assert_int_eq(tc_classify(&r, c, "what is x", 9), TC_OK);
+    ck_assert_int_eq(r->source, TC_SOURCE_MODEL);
+    ck_assert_str_eq(r->model, "x"); /* the answer still names it */
+    tc_result_free(r);
+    served_n(c, "what is x", 1, TC_SOURCE_L1);
+    ck_assert_int_eq(tc_classify_counts_flush(h), TC_OK);
+    root = counts_of(h);
+    ck_assert_int_eq(
+        cJSON_GetArraySize(cJSON_GetObjectItem(root, "models")), 1);
+    EXPECT(root, "classifications", 2);
+    EXPECT(root, "misses", 1);
+    EXPECT(root, "hits", 1);
+    EXPECT(root, "intents.question.classifications", 2);
     cJSON_Delete(root);
     tc_classifier_close(c);
     tc_cache_close(h);
@@ -696,6 +748,7 @@ Suite *suite_served(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_served_counts, 0, nk);
     tcase_add_test(tc, test_served_threshold);
+    tcase_add_test(tc, test_served_named_model);
     tcase_add_test(tc, test_served_model);
     tcase_add_test(tc, test_served_threads);
     tcase_add_test(tc, test_served_shadow);

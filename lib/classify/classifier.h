@@ -55,9 +55,11 @@ int tc__classify_compute(char **packed, size_t *plen, int *cacheable,
 
 /*
  * A JSON classification (a fresh answer, an L2 hit, another writer's
- * value) in the packed form L1 keeps (compute.c): the canonical form is
- * decoded directly; another shape (key order, extra fields) is
- * re-encoded once, with "model" defaulting to id. *out is tc__malloc'd.
+ * value) in the packed form L1 keeps (compute.c), counted under the
+ * key's identity id (served.h) whatever model the JSON names: the
+ * canonical form is decoded directly; another shape (key order, extra
+ * fields) is re-encoded once, with "model" defaulting to id. *out is
+ * tc__malloc'd.
  * Returns TC_OK, TC_EPROTO (not a classification at all) or TC_ENOMEM.
  */
 int tc__classify_pack_json(char **out, size_t *outlen, const char *val,

@@ -113,11 +113,11 @@ static void store_answer(tc_classifier *c, const char *key, size_t keylen,
 /*
  * One text whose key is known and whose cache lookup missed; hk: what
  * the lookup learnt of the key (its hash). *sh (sh may be NULL) gets the
- * answer's served hash (count_served) when the built-in model answered
- * under the key's identity, which the packed form then names; else 0.
- * With keep (may be NULL), a cacheable answer is not written but handed
- * over in *keep (tc__malloc'd, *keeplen bytes; else NULL), for the
- * caller to write with others.
+ * answer's served hash (count_served), of the key's identity as every
+ * packed form's is; 0 below the threshold. With keep (may be NULL), a
+ * cacheable answer is not written but handed over in *keep
+ * (tc__malloc'd, *keeplen bytes; else NULL), for the caller to write
+ * with others.
  */
 static int classify_miss(tc_result **out, uint64_t *sh, char **keep,
                          size_t *keeplen, tc_classifier *c, const char *norm,
@@ -139,8 +139,8 @@ static int classify_miss(tc_result **out, uint64_t *sh, char **keep,
     if (cacheable && !keep) {
         store_answer(c, key, keylen, packed, plen, hk, t0 / 1000);
     }
-    rc = tc__result_unpack(out, packed, plen, TC_SOURCE_MODEL, c->threshold,
-                           t0, c->model && cacheable ? sh : NULL);
+    rc = tc__result_unpack(out, packed, plen, TC_SOURCE_MODEL, c->threshold, t0,
+                           sh);
     if (cacheable && keep) {
         *keep = packed;
         *keeplen = plen;
@@ -275,33 +275,41 @@ static inline uint64_t served_key(uint64_t served, char how)
 
 /*
  * An answer for count_intents (served.c), under the model identity of
- * the key material, which follows the normalized text. An L1 hit's or a
- * model's answer's packed form gave the pair's hash plus
- * TC__SERVED_HOW(how) (sk, from served_key; else 0), the model identity
- * it names being the key's, unless the threshold made its intent
- * "unknown": then the strings are hashed here.
+ * the key material, which follows the normalized text: the classifier's
+ * own (served.h), whatever model a host's JSON names, so that its hits
+ * and misses count as one. An L1 hit's or a model's answer's packed
+ * form gave the pair's hash plus TC__SERVED_HOW(how) (sk, from
+ * served_key; else 0), hashed from the key's identity when it was
+ * packed, unless the threshold made its intent "unknown": then the
+ * strings are hashed here. The common case, a pair this thread counted
+ * before, is count_served's alone; the rest is apart, so that the hit
+ * path inlines the one and pays no call frame for the other.
  */
-static void count_served(const tc_classifier *c, const tc_result *r,
-                         const char *key, size_t normlen, size_t keylen,
-                         uint64_t sk)
+static __attribute__((noinline)) void
+count_served_new(const tc_classifier *c, const tc_result *r, const char *key,
+                 size_t normlen, size_t keylen, uint64_t sk)
 {
-    char how;
+    const char *id = key + normlen + 1;
+    size_t idlen = keylen - normlen - 1 - c->topk_len;
+    char how = served_how(r->source);
 
-    if (!c->served || !r) {
-        return;
-    }
-    if (sk && tc__served_bump(c->served, sk)) {
-        return;
-    }
-    how = served_how(r->source);
     if (sk) {
         /* the pair's first count in this thread's stripe */
-        tc__served_count_h(c->served, sk - TC__SERVED_HOW(how), r->model,
-                           TC__SERVED_NUL, r->intent, how);
+        tc__served_count_h(c->served, sk - TC__SERVED_HOW(how), id, idlen,
+                           r->intent, how);
         return;
     }
-    tc__served_count(c->served, key + normlen + 1,
-                     keylen - normlen - 1 - c->topk_len, r->intent, how);
+    tc__served_count(c->served, id, idlen, r->intent, how);
+}
+
+static inline void count_served(const tc_classifier *c, const tc_result *r,
+                                const char *key, size_t normlen, size_t keylen,
+                                uint64_t sk)
+{
+    if (!c->served || !r || (sk && tc__served_bump(c->served, sk))) {
+        return;
+    }
+    count_served_new(c, r, key, normlen, keylen, sk);
 }
 
 static tc_source tier_source(tc_tier t)

@@ -13,9 +13,11 @@
 #include "model/model.h"
 
 /* The built-in model's answer packed (packed.h): its canonical JSON,
- * which the L2 gets, and the result decoded, which L1 keeps. */
+ * which the L2 gets, and the result decoded, which L1 keeps; counted
+ * under the key's identity id. */
 static int model_packed(char **out, size_t *outlen, char *fp,
-                        const tc_classifier *c, const char *norm, size_t len)
+                        const tc_classifier *c, const char *norm, size_t len,
+                        const char *id)
 {
     tc__head_out heads[16];
     const char *labels[16][32];
@@ -58,7 +60,7 @@ static int model_packed(char **out, size_t *outlen, char *fp,
         out, outlen,
         oos && strcmp(h->labels[0].label, oos) == 0 ? TC__UNKNOWN_INTENT
                                                     : h->labels[0].label,
-        h->labels[0].score, h->labels, h->n, heads, nheads, p->fingerprint);
+        h->labels[0].score, h->labels, h->n, heads, nheads, p->fingerprint, id);
     tc__free(p);
     return rc;
 }
@@ -84,7 +86,7 @@ int tc__classify_pack_json(char **out, size_t *outlen, const char *val,
         tc__result_parts p = {
             val,           close,          intent_end, r->intent,
             r->confidence, r->top,         r->ntop,    r->complexity,
-            r->techniques, r->ntechniques, r->model};
+            r->techniques, r->ntechniques, r->model,   id};
 
         rc = tc__result_pack(out, outlen, &p);
         tc__free(r);
@@ -104,7 +106,7 @@ int tc__classify_compute(char **packed, size_t *plen, int *cacheable,
     *packed = NULL;
     *cacheable = 1;
     if (c->model) {
-        rc = model_packed(packed, plen, fp, c, norm, len);
+        rc = model_packed(packed, plen, fp, c, norm, len, id);
         if (rc == TC_OK && strcmp(fp, id) != 0) {
             *cacheable = 0; /* answered by a newer version than the key */
         }

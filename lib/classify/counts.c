@@ -1,5 +1,8 @@
 /*
  * counts.c - classification counters and latency histogram (counts.h).
+ * Every classification adds to them, so a latency finds its bucket in
+ * constant time: by its bit length, through a table made once per
+ * handle, and one comparison (add_latency).
  */
 #include <pthread.h>
 #include <string.h>
@@ -11,11 +14,14 @@
 /*
  * Bucket bounds in microseconds: an L1 hit takes about 1 us, a model
  * about 10 us, an L2 round trip 50 us to a few ms, a remote model more.
+ * Each bound is at least twice the one before, which add_latency's
+ * search relies on; the last element, INT64_MAX, is no bound (the
+ * readers stop at tc__cls_nbounds) but the search's sentinel.
  */
 const int64_t tc__cls_bounds_us[] = {
-    1,    2,    5,    10,    25,    50,    100,    250,    500,
-    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
-#define NBOUNDS (sizeof(tc__cls_bounds_us) / sizeof(tc__cls_bounds_us[0]))
+    1,    2,    5,     10,    25,    50,     100,    250,     500,      1000,
+    2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, INT64_MAX};
+#define NBOUNDS (sizeof(tc__cls_bounds_us) / sizeof(tc__cls_bounds_us[0]) - 1)
 const size_t tc__cls_nbounds = NBOUNDS;
 
 /* The counters of a block, in this order. */
@@ -39,6 +45,9 @@ typedef struct arm_models {
 
 struct tc__cls_counts {
     tc__counters c;
+    /* per bit length of a latency, the first bucket whose bound is at
+     * least the smallest latency of that length (add_latency) */
+    uint8_t first[64];
     /* read only by a feedback record naming a model, never on the
      * classification path, so a mutex is cheap enough */
     pthread_mutex_t arms_mu;
@@ -54,6 +63,14 @@ int tc__cls_counts_new(tc__cls_counts **out)
         tc__free(k);
         return TC_ENOMEM;
     }
+    for (size_t len = 1; len < 64; len++) {
+        size_t b = 0;
+
+        while (tc__cls_bounds_us[b] < (int64_t)1 << (len - 1)) {
+            b++; /* the sentinel stops it at NBOUNDS */
+        }
+        k->first[len] = (uint8_t)b;
+    }
     pthread_mutex_init(&k->arms_mu, NULL);
     *out = k;
     return TC_OK;
@@ -68,19 +85,26 @@ void tc__cls_counts_free(tc__cls_counts *k)
     }
 }
 
-/* A latency into the histogram of this thread's row whose buckets start
- * at bucket and whose sum follows them. */
-static void add_latency(_Atomic uint64_t *row, size_t bucket,
-                        int64_t latency_us)
+/*
+ * A latency into the histogram of this thread's row whose buckets start
+ * at bucket and whose sum follows them. Its bucket is the first whose
+ * bound it does not pass. The latencies of one bit length lie in
+ * [2^(len-1), 2^len), where no two bounds fit, each being at least
+ * twice the one before: so the bucket is first[len], or the next one
+ * when the latency passes first[len]'s bound (never past NBOUNDS, whose
+ * sentinel nothing passes). A search through the bounds took as many
+ * steps as buckets below the latency: its cost moved with the latency,
+ * which under callgrind made a cached classification's count vary.
+ */
+static void add_latency(const tc__cls_counts *k, _Atomic uint64_t *row,
+                        size_t bucket, int64_t latency_us)
 {
-    size_t b = 0;
+    uint64_t us = latency_us > 0 ? (uint64_t)latency_us : 0;
+    size_t b = k->first[64 - __builtin_clzll(us | 1)];
 
-    while (b < NBOUNDS && latency_us > tc__cls_bounds_us[b]) {
-        b++;
-    }
+    b += us > (uint64_t)tc__cls_bounds_us[b];
     tc__counters_row_add(row, bucket + b, 1);
-    tc__counters_row_add(row, bucket + NBOUNDS + 1,
-                         latency_us > 0 ? (uint64_t)latency_us : 0);
+    tc__counters_row_add(row, bucket + NBOUNDS + 1, us);
 }
 
 void tc__cls_count(tc__cls_counts *k, tc__cls_status st, int64_t latency_us)
@@ -92,7 +116,7 @@ void tc__cls_count(tc__cls_counts *k, tc__cls_status st, int64_t latency_us)
     }
     row = tc__counters_row(&k->c);
     tc__counters_row_add(row, K_STATUS + (size_t)st, 1);
-    add_latency(row, K_BUCKET, latency_us);
+    add_latency(k, row, K_BUCKET, latency_us);
 }
 
 void tc__cls_count_arm(tc__cls_counts *k, tc__cls_arm arm, int hit,
@@ -109,7 +133,7 @@ void tc__cls_count_arm(tc__cls_counts *k, tc__cls_arm arm, int hit,
     if (hit) {
         tc__counters_row_add(row, a + TC__ARM_HITS, 1);
     }
-    add_latency(row, a + A_BUCKET, latency_us);
+    add_latency(k, row, a + A_BUCKET, latency_us);
 }
 
 void tc__cls_count_arm_error(tc__cls_counts *k, tc__cls_arm arm)
@@ -122,8 +146,7 @@ void tc__cls_count_arm_error(tc__cls_counts *k, tc__cls_arm arm)
 
 uint64_t tc__cls_counts_status(const tc__cls_counts *k, tc__cls_status st)
 {
-    return k && st < TC__CLS_COUNT ? tc__counters_sum(&k->c, K_STATUS + st)
-                                   : 0;
+    return k && st < TC__CLS_COUNT ? tc__counters_sum(&k->c, K_STATUS + st) : 0;
 }
 
 uint64_t tc__cls_counts_bucket(const tc__cls_counts *k, size_t i)
@@ -144,8 +167,7 @@ uint64_t tc__cls_arm_get(const tc__cls_counts *k, tc__cls_arm arm,
                : 0;
 }
 
-uint64_t tc__cls_arm_bucket(const tc__cls_counts *k, tc__cls_arm arm,
-                            size_t i)
+uint64_t tc__cls_arm_bucket(const tc__cls_counts *k, tc__cls_arm arm, size_t i)
 {
     return k && arm < TC__ARM_COUNT && i <= NBOUNDS
                ? tc__counters_sum(&k->c,

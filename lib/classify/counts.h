@@ -22,8 +22,9 @@ typedef enum tc__cls_status {
     TC__CLS_COUNT
 } tc__cls_status;
 
-/* The histogram's bucket bounds in microseconds; the last bucket, past
- * them, is +Inf. */
+/* The histogram's bucket bounds in microseconds, tc__cls_nbounds of
+ * them (an element more follows: counts.c's sentinel, no bound); the
+ * last bucket, past them, is +Inf. */
 extern const int64_t tc__cls_bounds_us[];
 extern const size_t tc__cls_nbounds;
 
@@ -87,8 +88,7 @@ uint64_t tc__cls_counts_bucket(const tc__cls_counts *k, size_t i);
 uint64_t tc__cls_counts_sum_us(const tc__cls_counts *k);
 uint64_t tc__cls_arm_get(const tc__cls_counts *k, tc__cls_arm arm,
                          tc__arm_what what);
-uint64_t tc__cls_arm_bucket(const tc__cls_counts *k, tc__cls_arm arm,
-                            size_t i);
+uint64_t tc__cls_arm_bucket(const tc__cls_counts *k, tc__cls_arm arm, size_t i);
 uint64_t tc__cls_arm_sum_us(const tc__cls_counts *k, tc__cls_arm arm);
 /* 1 once any arm counted anything: a classifier had a candidate (an
  * answer, or a feedback record naming one of its models). */

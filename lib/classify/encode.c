@@ -163,7 +163,7 @@ static const tc__head_out *find_head(const tc__head_out *heads, size_t n,
 int tc__result_build(char **out, size_t *outlen, const char *intent,
                      double confidence, const tc_label_score *top, size_t ntop,
                      const tc__head_out *heads, size_t nheads,
-                     const char *model)
+                     const char *model, const char *counted)
 {
     char stack[2048]; /* a classification's JSON takes a few hundred */
     tc_label_score small[16], *read = small;
@@ -208,6 +208,7 @@ int tc__result_build(char **out, size_t *outlen, const char *intent,
             tech ? tech->labels : NULL,
             tech ? tech->n : 0,
             model,
+            counted,
         };
 
         rc = tc__result_pack(out, outlen, &p);

@@ -27,7 +27,7 @@
 
 typedef struct pk_head {
     double confidence;
-    uint64_t served; /* tc__served_hash of model and intent */
+    uint64_t served; /* tc__served_hash of the counted identity and intent */
     uint32_t ntop, ntech, slen, intent_end;
     uint32_t intent, complexity, model; /* offsets in the strings */
 } pk_head;
@@ -88,9 +88,11 @@ int tc__result_pack(char **out, size_t *outlen, const tc__result_parts *p)
     h.intent = put_str(strs, &at, p->intent);
     h.model = put_str(strs, &at, p->model ? p->model : "");
     /* hashed once here, so that counting an answer unpacked from this
-     * hashes nothing; put_str measured both strings */
-    h.served = tc__served_hash(strs + h.model, at - h.model - 1, p->intent,
-                               h.model - h.intent - 1);
+     * hashes nothing; put_str measured the intent and the model */
+    h.served = p->counted ? tc__served_hash(p->counted, strlen(p->counted),
+                                            p->intent, h.model - h.intent - 1)
+                          : tc__served_hash(strs + h.model, at - h.model - 1,
+                                            p->intent, h.model - h.intent - 1);
     h.complexity = p->complexity ? put_str(strs, &at, p->complexity) : NONE;
     memcpy(b + jlen + 1, &h, sizeof(h));
     for (i = 0; i < p->ntop; i++) {

@@ -30,6 +30,10 @@ typedef struct tc__result_parts {
     const char *const *techniques;
     size_t ntechniques;
     const char *model; /* NULL: "" */
+    /* the model identity its answers are counted under (served.h): the
+     * classifier's, which the key holds, whatever model the JSON names;
+     * NULL: model */
+    const char *counted;
 } tc__result_parts;
 
 /*
@@ -43,13 +47,14 @@ int tc__result_pack(char **out, size_t *outlen, const tc__result_parts *p);
  * The packed form of a fresh answer, its JSON written as
  * tc__result_encode writes it and its fields taken from what was written
  * (the scores as their digits read back), so that it unpacks to what
- * decoding that JSON gives. Returns TC_OK, TC_ERANGE (a score not
- * finite), TC_ETOOBIG or TC_ENOMEM.
+ * decoding that JSON gives; counted as tc__result_parts' (NULL: model).
+ * Returns TC_OK, TC_ERANGE (a score not finite), TC_ETOOBIG or
+ * TC_ENOMEM.
  */
 int tc__result_build(char **out, size_t *outlen, const char *intent,
                      double confidence, const tc_label_score *top, size_t ntop,
                      const tc__head_out *heads, size_t nheads,
-                     const char *model);
+                     const char *model, const char *counted);
 
 /* Whether val[0..len) is a packed form, whole and consistent. */
 int tc__result_is_packed(const char *val, size_t len);
@@ -63,10 +68,11 @@ size_t tc__packed_json_len(const char *val, size_t len);
  * The result of a packed value, as tc__result_decode would build it from
  * the JSON: intent "unknown" below threshold, "source" and "latency_us"
  * appended to the JSON. On TC_OK *served (served may be NULL) gets the
- * served hash (classify/served.h) of the model and intent kept in the
- * value, hashed once when it was packed, so that counting the answer
- * hashes no string; 0 when the intent is "unknown" by the threshold (the
- * caller then hashes what it answers). Returns TC_OK, TC_EPROTO (not a
+ * served hash (classify/served.h) of the identity the value is counted
+ * under (tc__result_parts' counted) and its intent, hashed once when it
+ * was packed, so that counting the answer hashes no string; 0 when the
+ * intent is "unknown" by the threshold (the caller then hashes what it
+ * answers). Returns TC_OK, TC_EPROTO (not a
  * packed form, or damaged) or TC_ENOMEM.
  */
 int tc__result_unpack(tc_result **out, const char *val, size_t len,

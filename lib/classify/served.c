@@ -5,9 +5,10 @@
  * stripe, behind a spin flag that only a flush also takes, so threads
  * never share a line and a count costs no lock call and no allocation
  * once its slot exists. A slot is found by a 64-bit hash of the model
- * identity and the intent alone, which an L1 hit and the built-in
- * model's answer read from their packed form (hashed once when packed;
- * tc__served_bump) and other answers compute; two pairs whose hashes
+ * identity (the classifier's, served.h) and the intent alone, which an
+ * L1 hit and a model's answer read from their packed form (hashed once
+ * when packed, from the key's identity; tc__served_bump) and other
+ * answers compute; two pairs whose hashes
  * collide would count together, a chance of about one in 2^64 / n^2 for
  * n pairs.
  *

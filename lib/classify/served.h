@@ -2,12 +2,20 @@
  * served.h - the answers served, counted per (UTC day, model identity,
  * intent, how: a cache hit, the model, a correction), and the shadow
  * checks' outcomes per (day, model): count_intents, on by default (no
- * texts are kept). A handle counts in process, striped by thread, at no
- * round trip on the caller's path; a thread of the handle's adds the
- * counts to the feedback store's tally (store.h's tally_add) every
- * TC__SERVED_FLUSH_MS and at close, so that `feedback stats`, in another
- * process, can set the corrections of an intent beside the answers of
- * that intent. memory: keeps them in this process only.
+ * texts are kept). The model identity is the classifier's own, the one
+ * its cache keys hold: the built-in model's fingerprint, or "fn:" and a
+ * host callback's version. Never the "model" a host's JSON answer
+ * names: an answer counted under that name on a hit and under the
+ * classifier's on a miss made one classifier two models to a reader,
+ * and the key's identity is the one every path (a hit, a miss, a
+ * correction's override, a shadow check) knows.
+ *
+ * A handle counts in process, striped by thread, at no round trip on
+ * the caller's path; a thread of the handle's adds the counts to the
+ * feedback store's tally (store.h's tally_add) every TC__SERVED_FLUSH_MS
+ * and at close, so that `feedback stats`, in another process, can set
+ * the corrections of an intent beside the answers of that intent.
+ * memory: keeps them in this process only.
  */
 #ifndef TC_SERVED_H
 #define TC_SERVED_H

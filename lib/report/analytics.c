@@ -387,11 +387,19 @@ static int finish_models(cJSON *a, cJSON *models, const char *const arm[2])
  * joined to the records' tallies of a: each intent's "classifications"
  * (every model's answers of that intent over the window) and
  * "correction_rate", its corrections / classifications; and "shadow",
- * per model, its shadow checks with their disagreement rate.
+ * per model, its shadow checks with their disagreement rate. An intent
+ * answered but never corrected nor confirmed gets its member too, at
+ * zero records (a rate of 0 is what it has, not an absence). A rate
+ * passes 1 when records are about answers the tally does not hold
+ * (imported, from a process that does not count or keeps its counts in
+ * memory:, or older than the counts kept): then the intent says so,
+ * "corrections_exceed_classifications", so that no reader takes it for
+ * a share.
  */
 static int join_served(cJSON *a, tc__served *s, tc__fb *fb)
 {
     cJSON *served = NULL, *it, *m, *shadow;
+    cJSON *intents = cJSON_GetObjectItemCaseSensitive(a, "intents");
     const cJSON *answers;
     int rc = tc__served_tree(&served, s, fb->cache), bad = 0;
 
@@ -399,13 +407,22 @@ static int join_served(cJSON *a, tc__served *s, tc__fb *fb)
         return rc;
     }
     answers = cJSON_GetObjectItemCaseSensitive(served, "intents");
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(a, "intents"))
+    cJSON_ArrayForEach(it, answers)
+    {
+        if (!counts_member(intents, it->string)) {
+            bad = 1;
+        }
+    }
+    cJSON_ArrayForEach(it, intents)
     {
         double n = num_of(cJSON_GetObjectItemCaseSensitive(answers, it->string),
                           "classifications");
+        double corr = num_of(it, "corrections");
 
         if (!cJSON_AddNumberToObject(it, "classifications", n) ||
-            add_ratio(it, "correction_rate", num_of(it, "corrections"), n)) {
+            add_ratio(it, "correction_rate", corr, n) ||
+            !cJSON_AddBoolToObject(it, "corrections_exceed_classifications",
+                                   corr > n)) {
             bad = 1;
         }
     }

@@ -198,17 +198,30 @@ static void share_row(tc__sb *b, int lw, int bw, int row, const char *prefix,
                   corr + conf);
 }
 
-/* Per intent, the share of its feedback that corrects it. */
+/* Whether an intent has feedback records: the intents answered and
+ * never corrected nor confirmed have none, and no share of them. */
+static int has_records(const cJSON *it)
+{
+    return num(it, "corrections") + num(it, "confirmations") > 0;
+}
+
+/* Per intent with records, the share of its feedback that corrects it. */
 static void chart_rates(tc__sb *b, const cJSON *intents)
 {
-    const int lw = 180, bw = 400, n = cJSON_GetArraySize(intents);
+    const int lw = 180, bw = 400;
     const cJSON *it;
-    int i = 0;
+    int i = 0, n = 0;
 
+    cJSON_ArrayForEach(it, intents)
+    {
+        n += has_records(it);
+    }
     svg_open(b, lw + bw + 60, n * ROW_H + 4, "correction share per intent");
     cJSON_ArrayForEach(it, intents)
     {
-        share_row(b, lw, bw, i++, NULL, it->string, it, "#2c7fb8");
+        if (has_records(it)) {
+            share_row(b, lw, bw, i++, NULL, it->string, it, "#2c7fb8");
+        }
     }
     tc__sb_str(b, "</svg>\n");
 }
@@ -281,24 +294,31 @@ static void chart_models(tc__sb *b, const cJSON *models, const cJSON *arms)
  * Per intent, its corrections as a share of the answers of that intent
  * served over the window (the classifications every process counted),
  * so that a rate reads as "users corrected this many of the times we
- * said it". An intent never answered in the window has no rate.
+ * said it"; an intent answered and never corrected has its row at 0. An
+ * intent never answered in the window has no rate. One corrected more
+ * often than it was counted (records about answers the counts do not
+ * hold) passes 100%: its bar, which cannot grow past the chart, is
+ * drawn full in another colour, and its number and a note below say
+ * why, so that it is not read as every answer corrected.
  */
 static void chart_per_class(tc__sb *b, const cJSON *intents)
 {
     const int lw = 180, bw = 400, n = cJSON_GetArraySize(intents);
     const cJSON *it;
     double all = 0;
-    int i = 0;
+    int i = 0, over = 0;
 
-    svg_open(b, lw + bw + 200, (n > 0 ? n : 1) * ROW_H + 4,
+    svg_open(b, lw + bw + 300, (n > 0 ? n : 1) * ROW_H + 4,
              "correction rate per classification");
     cJSON_ArrayForEach(it, intents)
     {
         double corr = num(it, "corrections");
         double k = num(it, "classifications");
-        double w = k > 0 ? (corr < k ? corr / k : 1) * bw : 0;
+        int past = k > 0 && corr > k;
+        double w = k > 0 ? (past ? 1 : corr / k) * bw : 0;
 
         all += k;
+        over += past;
         tc__sb_printf(b,
                       "<text x=\"%d\" y=\"%d\" font-size=\"12\" "
                       "text-anchor=\"end\">",
@@ -306,13 +326,16 @@ static void chart_per_class(tc__sb *b, const cJSON *intents)
         esc(b, it->string);
         tc__sb_printf(b,
                       "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" "
-                      "height=\"%d\" fill=\"#8e44ad\"/><text x=\"%.1f\" "
+                      "height=\"%d\" fill=\"%s\"/><text x=\"%.1f\" "
                       "y=\"%d\" font-size=\"12\">",
-                      lw, i * ROW_H + 4, w, ROW_H - 6, lw + w + 4,
-                      i * ROW_H + 16);
+                      lw, i * ROW_H + 4, w, ROW_H - 6,
+                      past ? "#c0392b" : "#8e44ad", lw + w + 4, i * ROW_H + 16);
         if (k > 0) {
-            tc__sb_printf(b, "%.1f%%: %.0f of %.0f classifications",
-                          corr / k * 100, corr, k);
+            tc__sb_printf(b, "%.1f%%: %.0f of %.0f classifications%s",
+                          corr / k * 100, corr, k,
+                          past ? " (more corrections than classifications "
+                                 "counted)"
+                               : "");
         } else {
             tc__sb_printf(b, "no classification counted (%.0f corrected)",
                           corr);
@@ -325,6 +348,16 @@ static void chart_per_class(tc__sb *b, const cJSON *intents)
                       "records</text>\n");
     }
     tc__sb_str(b, "</svg>\n");
+    if (over > 0) {
+        tc__sb_str(b, "<p>A rate past 100% (its bar drawn full, in red) is "
+                      "not every answer corrected: that intent has more "
+                      "corrections than classifications counted, so some "
+                      "records are about answers the counts do not hold "
+                      "(feedback imported or sent from elsewhere, a "
+                      "process that does not count its answers or keeps "
+                      "them in memory:, or answers older than the counts "
+                      "kept).</p>\n");
+    }
     if (all == 0) {
         tc__sb_str(b, "<p>No classification of these intents was counted "
                       "over the window: the processes that classify do "
