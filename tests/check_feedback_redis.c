@@ -164,14 +164,37 @@ typedef struct importer {
     FILE *in;
     tc_import_report *rep;
     int rc;
+    int killed;
+    int stored_at_kill; /* the stream's length when Redis was killed */
 } importer;
+
+/*
+ * The import's progress (every 1000 lines, on the import's thread): at
+ * line 3000 two batches of 1024 are in Redis and the third is being read,
+ * so the kill lands mid-import on any machine, however slow; a kill timed
+ * from another thread could come after the last batch.
+ */
+static void kill_at_3000(void *ud, uint64_t lines)
+{
+    importer *im = ud;
+    char *len;
+
+    if (im->killed || lines < 3000) {
+        return;
+    }
+    len = trs_cmd(srv, "XLEN tc:fb:stream");
+    im->stored_at_kill = len ? atoi(len) : -1;
+    free(len);
+    trs_kill(srv);
+    im->killed = 1;
+}
 
 static void *run_import(void *arg)
 {
     importer *im = arg;
 
     im->rc = tc_feedback_import(&im->rep, im->h, im->in, TC_IMPORT_JSONL, 0,
-                                NULL, NULL);
+                                kill_at_3000, im);
     return NULL;
 }
 
@@ -203,28 +226,18 @@ START_TEST(test_killed_mid_import)
     rewind(im.in);
     im.h = h;
     im.rep = NULL;
+    im.killed = 0;
+    im.stored_at_kill = 0;
+    /* Redis is killed once two import batches (1024 records each) are in
+     * it (kill_at_3000): the later batches go to the spool, to be
+     * replayed without duplicates once it is back. */
     ck_assert_int_eq(pthread_create(&th, NULL, run_import, &im), 0);
-    /*
-     * Kill once two import batches (1024 records each) are in Redis: the
-     * batch in flight fails whole (its stored part is replayed again, and
-     * skipped by id), and the later ones go to the spool.
-     */
-    for (i = 0; i < 5000; i++) {
-        char *len = trs_cmd(srv, "XLEN tc:fb:stream");
-        int stored = len ? atoi(len) : 0;
-
-        free(len);
-        if (stored >= 2048) {
-            break;
-        }
-        usleep(1000);
-    }
-    trs_kill(srv);
-    usleep(300 * 1000);
-    ck_assert_int_eq(trs_restart(srv), 0);
     pthread_join(th, NULL);
+    ck_assert_int_eq(trs_restart(srv), 0);
     fclose(im.in);
     ck_assert_int_eq(im.rc, TC_OK);
+    ck_assert_msg(im.killed, "the import never reported line 3000");
+    ck_assert_int_ge(im.stored_at_kill, 2048);
     ck_assert_ptr_nonnull(im.rep);
     ck_assert_uint_eq(im.rep->accepted, N);
     ck_assert_uint_eq(im.rep->rejected, 0);
