@@ -111,7 +111,7 @@ run:
 check:
 	@scripts/deps.sh check
 	@$(MAKE) --no-print-directory all examples $(TESTS) header-check
-	@$(MAKE) --no-print-directory check-layers
+	@$(MAKE) --no-print-directory check-layers format-check
 	scripts/install_check.sh $(BUILD)
 	tests/install_docs.sh $(BUILD)
 	TC_BUILD=$(BUILD) $(TESTS)
@@ -125,6 +125,19 @@ test: check
 .PHONY: check-layers
 check-layers: $(STATIC)
 	scripts/check_layers.sh $(BUILD)
+
+# One style, applied by clang-format (.clang-format) to every C file but
+# examples/readme/, whose files are the README's blocks verbatim.
+FORMAT_FILES := $(filter-out examples/readme/%,$(wildcard include/*.h \
+	lib/*/*.[ch] lib/*/*/*.[ch] cli/*.[ch] cli/*/*.[ch] tests/*.[ch] \
+	tests/*/*.[ch] bench/*.[ch] examples/*.[ch]))
+.PHONY: format format-check
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	@command -v clang-format >/dev/null || scripts/deps.sh check
+	@clang-format --dry-run -Werror $(FORMAT_FILES)
+	@echo "format-check: $(words $(FORMAT_FILES)) files as clang-format writes them"
 
 # Every example in README.md built or run (tests/readme.sh).
 .PHONY: check-readme
@@ -371,6 +384,7 @@ help:
 	@echo "make            build libtutorcache.a, libtutorcache.so and tutorcache"
 	@echo "make run        install what is missing, build, run the demo (LMDB store)"
 	@echo "make check      install what is missing, build, run every test (own redis-server)"
+	@echo "make format     apply clang-format (.clang-format); make check runs format-check"
 	@echo "make check-readme  build or run every example of README.md (tests/readme.sh)"
 	@echo "make check-layers  the layers of lib/ hold (ARCHITECTURE.md)"
 	@echo "make asan       tests under AddressSanitizer + UBSan, built by cc and by clang (ASAN_CCS)"

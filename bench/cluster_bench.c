@@ -54,8 +54,10 @@ static int run_lib(const char *url, double secs)
     }
     for (int i = 0; i < NKEYS; i++) {
         key_of(k, sizeof(k), i);
-        if (tc_cache_set(h, NS, k, strlen(k), "a cached answer of some "
-                         "forty bytes or so", 40, 600000) != TC_OK) {
+        if (tc_cache_set(h, NS, k, strlen(k),
+                         "a cached answer of some "
+                         "forty bytes or so",
+                         40, 600000) != TC_OK) {
             fprintf(stderr, "cluster_bench: set: %s\n", tc_errmsg());
             return 1;
         }
@@ -68,8 +70,7 @@ static int run_lib(const char *url, double secs)
         key_of(k, sizeof(k), (int)(ops % NKEYS));
         if (tc_cache_get(&v, &len, &tier, h, NS, k, strlen(k)) != TC_OK ||
             tier != TC_TIER_L2) {
-            fprintf(stderr, "cluster_bench: not an L2 hit: %s\n",
-                    tc_errmsg());
+            fprintf(stderr, "cluster_bench: not an L2 hit: %s\n", tc_errmsg());
             return 1;
         }
         tc_free(v);

@@ -138,15 +138,14 @@ static void latency(const char *url, long rounds)
 }
 
 /* Named, so that callgrind can count it alone (--toggle-collect). */
-__attribute__((noinline)) static void hit_loop(tc_cache *h, tc_ns *ns,
-                                               long n)
+__attribute__((noinline)) static void hit_loop(tc_cache *h, tc_ns *ns, long n)
 {
     char buf[64];
     size_t len;
 
     for (long i = 0; i < n; i++) {
-        if (tc_cache_get_into(buf, sizeof(buf), &len, NULL, h, ns, "hot",
-                              3) != TC_OK) {
+        if (tc_cache_get_into(buf, sizeof(buf), &len, NULL, h, ns, "hot", 3) !=
+            TC_OK) {
             bench_fail("hit: %s", tc_errmsg());
         }
     }

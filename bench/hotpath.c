@@ -73,9 +73,9 @@ typedef enum scenario {
 } scenario;
 
 static const char *const scenario_names[] = {
-    "l1_get",      "l1_get_baseline", "classify_hit",
-    "predict",     "normalize",       "set",
-    "l1_get_ns",   "l1_get_into",     "l1_get_into_baseline",
+    "l1_get",        "l1_get_baseline", "classify_hit",
+    "predict",       "normalize",       "set",
+    "l1_get_ns",     "l1_get_into",     "l1_get_into_baseline",
     "classify_miss", "predict_fresh",
 };
 #define NSCENARIOS (sizeof(scenario_names) / sizeof(scenario_names[0]))
@@ -416,8 +416,8 @@ static void l1_get_ns(hp_ctx *c, size_t k, int into)
 static void l1_get_into_baseline(hp_ctx *c, size_t k)
 {
     char buf[VLEN + 1];
-    size_t len = bl_get_into(buf, sizeof(buf), &c->bl, c->keys[k],
-                             c->keylen[k]);
+    size_t len =
+        bl_get_into(buf, sizeof(buf), &c->bl, c->keys[k], c->keylen[k]);
 
     if (len != VLEN || buf[VLEN - 1] != c->vals[k * VLEN + VLEN - 1]) {
         bench_fail("baseline get %s: %s", c->keys[k],

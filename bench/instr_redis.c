@@ -49,7 +49,7 @@ typedef struct ir_ctx {
     size_t keylen[NKEYS];
     tc_item items[256];
     char (*texts)[96]; /* fb_submit: one new text per call, made before */
-    uint64_t next; /* the next record, or the next key */
+    uint64_t next;     /* the next record, or the next key */
     unsigned sink;
 } ir_ctx;
 
@@ -79,19 +79,19 @@ static void make_keys(ir_ctx *c)
     for (i = 0; i < NKEYS; i++) {
         /* the raw pipeline GETs the same names: the library's own keys
          * are tc:<namespace>:<hash>, so the two never meet */
-        c->keylen[i] = (size_t)snprintf(c->keys[i], KEYMAX,
-                                        "risk-v3:student:%06zu", i);
+        c->keylen[i] =
+            (size_t)snprintf(c->keys[i], KEYMAX, "risk-v3:student:%06zu", i);
         memset(val, 'a' + (int)(i % 26), sizeof(val));
         if (c->h) {
-            int rc = tc_cache_set(c->h, NS, c->keys[i], c->keylen[i], val,
-                                  VLEN, TC_TTL_DEFAULT);
+            int rc = tc_cache_set(c->h, NS, c->keys[i], c->keylen[i], val, VLEN,
+                                  TC_TTL_DEFAULT);
 
             if (rc != TC_OK) {
                 bench_fail("set: %s: %s", tc_error_name(rc), tc_errmsg());
             }
         } else {
-            redisReply *r = redisCommand(c->raw, "SET %s %b", c->keys[i],
-                                         val, (size_t)VLEN);
+            redisReply *r = redisCommand(c->raw, "SET %s %b", c->keys[i], val,
+                                         (size_t)VLEN);
 
             if (!r || r->type != REDIS_REPLY_STATUS) {
                 bench_fail("SET %s failed", c->keys[i]);
@@ -236,9 +236,10 @@ int main(int argc, char **argv)
         /* new texts in every run (the pid), or the store keeps them once */
         c.texts = bench_alloc((size_t)n + 64, sizeof(*c.texts));
         for (i = 0; i < (size_t)n + 64; i++) {
-            snprintf(c.texts[i], sizeof(c.texts[i]),
-                     "how do I reverse a linked list in place, run %ld take %zu",
-                     (long)getpid(), i);
+            snprintf(
+                c.texts[i], sizeof(c.texts[i]),
+                "how do I reverse a linked list in place, run %ld take %zu",
+                (long)getpid(), i);
         }
     }
     run(&c, 64); /* warm-up: connections, allocator, scripts loaded */

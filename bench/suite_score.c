@@ -273,8 +273,8 @@ int suite_score(int argc, char **argv)
         if (oos) {
             printf(" n_oos=%zu accuracy_all=%.4f oos_auroc=%.4f "
                    "oos_recall_at_90=%.4f threshold_at_90=%.4f",
-                   mt.n_oos, mt.accuracy_all, mt.oos_auroc,
-                   mt.oos_recall_at_90, mt.threshold_at_90);
+                   mt.n_oos, mt.accuracy_all, mt.oos_auroc, mt.oos_recall_at_90,
+                   mt.threshold_at_90);
         }
         putchar('\n');
     }

@@ -35,4 +35,3 @@ int candidate_open(candidate *cd, tc_classifier_options *co, const char *spec,
     co->candidate_model = cd->model;
     return CLI_OK;
 }
-

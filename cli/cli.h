@@ -152,9 +152,9 @@ int cli_opt_share(const cli_ctx *ctx, const char *name, const char *s,
 /* The options part of the help of a command whose only option is
  * --format (cli_parse_format_opts): one text, so the commands say it
  * alike. */
-#define CLI_HELP_FORMAT_OPTIONS                                             \
-    "Options:\n"                                                            \
-    "  --format json|table   default: table on a terminal, JSON otherwise\n" \
+#define CLI_HELP_FORMAT_OPTIONS                                                \
+    "Options:\n"                                                               \
+    "  --format json|table   default: table on a terminal, JSON otherwise\n"   \
     "  -h, --help            show this help\n"
 
 /* --format's value; CLI_USAGE after a message when it is not valid. */

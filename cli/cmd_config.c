@@ -14,9 +14,7 @@ const char cli_help_config[] =
     "***) and where it came from (option, TUTORCACHE_URL, REDIS_HOST, config\n"
     "file, default), the config file read, timeouts, sizes, and every\n"
     "namespace with its key prefix, TTL and L1 TTL in seconds.\n"
-    "\n"
-    CLI_HELP_FORMAT_OPTIONS
-    "\n"
+    "\n" CLI_HELP_FORMAT_OPTIONS "\n"
     "Example:\n"
     "  tutorcache --config /etc/tutorcache.json config --format table\n"
     "\n"

@@ -99,8 +99,8 @@ typedef struct eval {
     int *gold, *pred; /* per evaluated example */
     double *conf;     /* the best intent's confidence, per example */
     size_t n, cap;
-    char *model_oos;     /* the model's out-of-scope label, or NULL */
-    const char *oos;     /* the test file's, or NULL */
+    char *model_oos; /* the model's out-of-scope label, or NULL */
+    const char *oos; /* the test file's, or NULL */
     head_score *heads;
     size_t nheads;
     long rejected;
@@ -171,10 +171,12 @@ static int eval_init(eval *e)
     if (cJSON_IsString(l) && !(e->model_oos = strdup(l->valuestring))) {
         ok = 0;
     }
-    e->heads = ok ? calloc((size_t)cJSON_GetArraySize(
-                          cJSON_GetObjectItemCaseSensitive(root, "heads")) +
-                          1,
-                      sizeof(*e->heads)) : NULL;
+    e->heads =
+        ok ? calloc((size_t)cJSON_GetArraySize(
+                        cJSON_GetObjectItemCaseSensitive(root, "heads")) +
+                        1,
+                    sizeof(*e->heads))
+           : NULL;
     ok = e->heads != NULL;
     cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(root, "heads"))
     {
@@ -661,7 +663,8 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if ((rc = cli_want_args(ctx, argc - optind, 2, "MODEL TEST.jsonl")) != CLI_OK) {
+    if ((rc = cli_want_args(ctx, argc - optind, 2, "MODEL TEST.jsonl")) !=
+        CLI_OK) {
         return rc;
     }
     memset(&e, 0, sizeof(e));

@@ -42,7 +42,8 @@ const char cli_help_feedback[] =
     "namespaces.intent_feedback.ttl).\n"
     "Feedback needs a durable store (lmdb:// or redis://); while it cannot\n"
     "be reached, records wait in a local spool and are stored later.\n"
-    "A record's id is its \"id\" (1 to 64 of A-Z a-z 0-9 . _ : -) or a hash of\n"
+    "A record's id is its \"id\" (1 to 64 of A-Z a-z 0-9 . _ : -) or a hash "
+    "of\n"
     "its fields (the timestamp only when given); the store keeps one record\n"
     "per id for its 30 days, so a record submitted again, or an import run\n"
     "again after it was killed, is stored once and reported as a duplicate.\n"
@@ -92,7 +93,8 @@ static const char help_submit[] =
     "\"spooled\" when the store could not be reached and the record waits in\n"
     "the local spool, to be stored later; \"duplicate\" when the store holds\n"
     "the record's id already, and nothing was stored or counted again. The\n"
-    "id is the record's \"id\" (1 to 64 of A-Z a-z 0-9 . _ : -) or else a hash\n"
+    "id is the record's \"id\" (1 to 64 of A-Z a-z 0-9 . _ : -) or else a "
+    "hash\n"
     "of its fields (the timestamp only when given): the same record submitted\n"
     "twice within the retention (30 days) is kept once. A record the library\n"
     "refuses is reported naming the field and the reason, and the exit code\n"
@@ -634,13 +636,11 @@ static int cmd_stats(cli_ctx *ctx, int argc, char **argv)
 static const struct {
     const char *name;
     int (*run)(cli_ctx *ctx, int argc, char **argv);
-} subcommands[] = {{"submit", cmd_submit},
-                   {"import", cli_feedback_import},
-                   {"stats", cmd_stats},
-                   {"export", cli_feedback_export},
-                   {"learn", cli_feedback_learn},
-                   {"purge", cli_feedback_purge},
-                   {"report", cli_feedback_report}};
+} subcommands[] = {
+    {"submit", cmd_submit},         {"import", cli_feedback_import},
+    {"stats", cmd_stats},           {"export", cli_feedback_export},
+    {"learn", cli_feedback_learn},  {"purge", cli_feedback_purge},
+    {"report", cli_feedback_report}};
 
 int cli_cmd_feedback(cli_ctx *ctx, int argc, char **argv)
 {

@@ -20,9 +20,7 @@ const char cli_help_model[] =
     "cache key of its classifications), its size on disk and in memory, the\n"
     "hyper-parameters it was trained with, and each head (intent first)\n"
     "with its kind (single-label or multi-label) and labels.\n"
-    "\n"
-    CLI_HELP_FORMAT_OPTIONS
-    "\n"
+    "\n" CLI_HELP_FORMAT_OPTIONS "\n"
     "Example:\n"
     "  tutorcache model info intents.tcm --format json | jq '.heads[].name'\n"
     "\n"

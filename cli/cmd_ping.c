@@ -15,9 +15,7 @@ const char cli_help_ping[] =
     "Check that the store answers (PING for Redis, a read transaction for\n"
     "LMDB, nothing for memory:) and print its kind, URL (password masked),\n"
     "whether it is up and the round-trip time in microseconds.\n"
-    "\n"
-    CLI_HELP_FORMAT_OPTIONS
-    "\n"
+    "\n" CLI_HELP_FORMAT_OPTIONS "\n"
     "Example:\n"
     "  tutorcache --store redis://cache:6379 --timeout 100 ping\n"
     "\n"
@@ -42,8 +40,7 @@ int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     prc = tc_cache_ping(h, &us);
-    snprintf(detail, sizeof(detail), "%s",
-             prc == TC_OK ? "" : tc_errmsg());
+    snprintf(detail, sizeof(detail), "%s", prc == TC_OK ? "" : tc_errmsg());
     if (!(cfg = cli_config_tree(h))) {
         rc = CLI_FAIL;
         goto done;

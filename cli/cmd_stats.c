@@ -24,9 +24,7 @@ const char cli_help_stats[] =
     "store's health and size. A long-running host keeps its own: read the\n"
     "example service's at its GET /metrics (Prometheus text), another\n"
     "host's through tc_cache_stats_json() or tc_metrics_render().\n"
-    "\n"
-    CLI_HELP_FORMAT_OPTIONS
-    "\n"
+    "\n" CLI_HELP_FORMAT_OPTIONS "\n"
     "Example:\n"
     "  tutorcache stats | jq .l2\n"
     "\n"

@@ -95,12 +95,15 @@ const char cli_help_train[] =
     "\n"
     "Exit codes:\n"
     "  0  trained and saved\n"
-    "  2  usage or a data file that cannot be opened; with --update also a model\n"
+    "  2  usage or a data file that cannot be opened; with --update also a "
+    "model\n"
     "     file that cannot be opened\n"
     "  3  with --update: store unreachable or TLS refused\n"
-    "  4  data the library refused (the message names the line); with --update\n"
+    "  4  data the library refused (the message names the line); with "
+    "--update\n"
     "     also a damaged model file\n"
-    "  5  other, including a training that diverged and a model file that cannot\n"
+    "  5  other, including a training that diverged and a model file that "
+    "cannot\n"
     "     be written or read back\n";
 
 /* Progress on a terminal: one line rewritten in place. */

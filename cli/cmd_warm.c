@@ -157,9 +157,9 @@ static void failed(warm *w, size_t i)
                            sizeof(why));
     }
     reject(w, (long)w->b.at[i],
-           why[0] ? why
+           why[0]                         ? why
            : w->b.status[i] == TC_ELOADER ? "the classifier failed"
-                                           : tc_strerror(w->b.status[i]));
+                                          : tc_strerror(w->b.status[i]));
     if (w->b.status[i] != TC_EINVAL && w->b.status[i] != TC_ELOADER) {
         w->fatal = CLI_FAIL; /* out of memory: not the text's fault */
     }
@@ -177,8 +177,8 @@ static void flush(warm *w)
     if (w->backend) {
         exec_backend_forget(w->backend);
     }
-    rc = tc_classify_batch(w->b.res, w->b.status, w->c, w->b.texts,
-                           w->b.lens, w->n);
+    rc = tc_classify_batch(w->b.res, w->b.status, w->c, w->b.texts, w->b.lens,
+                           w->n);
     if (rc != TC_OK) {
         w->fatal = cli_fail(w->h, rc, "warm");
         if (w->fatal == CLI_OK || w->fatal == CLI_BADINPUT) {
@@ -216,8 +216,7 @@ static void add(warm *w, const char *text, size_t len, long where)
 
     if (rc == TC_EINVAL) {
         reject(w, where,
-               memchr(text, '\0', len) ? "a NUL character"
-                                       : "not valid UTF-8");
+               memchr(text, '\0', len) ? "a NUL character" : "not valid UTF-8");
         return;
     }
     if (rc != TC_OK || (rc = cli_idset_add(&w->seen, norm)) < 0) {
@@ -252,8 +251,8 @@ static void add_json(warm *w, const char *line, size_t len, long where)
         reject(w, where,
                root ? "not a JSON object"
                     : "a line starting with { is not valid JSON");
-    } else if (!cJSON_IsString(text = cJSON_GetObjectItemCaseSensitive(
-                                   root, "text"))) {
+    } else if (!cJSON_IsString(
+                   text = cJSON_GetObjectItemCaseSensitive(root, "text"))) {
         reject(w, where, "\"text\": missing or not a string");
     } else if ((count = cJSON_GetObjectItemCaseSensitive(root, "count")) &&
                (!cJSON_IsNumber(count) || count->valuedouble < 1 ||
@@ -419,9 +418,9 @@ int cli_cmd_warm(cli_ctx *ctx, int argc, char **argv)
     if (optind < argc) {
         path = argv[optind];
     }
-    w.name = o.popular                          ? "popular"
+    w.name = o.popular                        ? "popular"
              : path && strcmp(path, "-") != 0 ? path
-                                                : "stdin";
+                                              : "stdin";
     if (!o.popular && (rc = cli_open_input(path, &w.in)) != CLI_OK) {
         return rc;
     }

@@ -230,8 +230,7 @@ static int retrain(learn_run *u, const char *wins)
     rc = all ? tc_model_train(&u->cand, all, dlen + olen + wlen + 1, &o)
              : TC_ENOMEM;
     if (rc != TC_OK) {
-        cli_err("learn: retraining on %s: %s", u->o->data,
-                cli_why(rc));
+        cli_err("learn: retraining on %s: %s", u->o->data, cli_why(rc));
     } else {
         /* what the new weights still get wrong, they remember */
         rc = remember_wrong(u->cand, old);
@@ -292,8 +291,7 @@ int learn_build(learn_run *u)
     if (u->o->data) {
         rc = retrain(u, wins);
     } else if ((rc = cli_model_load(u->model, &u->cand)) == CLI_OK &&
-               u->nwinners > 0 &&
-               tc_model_update(u->cand, wins) != TC_OK) {
+               u->nwinners > 0 && tc_model_update(u->cand, wins) != TC_OK) {
         rc = one_by_one(u);
     }
     free(wins);

@@ -207,8 +207,7 @@ static int learn(update_run *u, const char *id, const char *record)
         return CLI_OK;
     }
     if (rc != TC_OK) {
-        cli_err("train: feedback %s: %s", id,
-                cli_why(rc));
+        cli_err("train: feedback %s: %s", id, cli_why(rc));
         return CLI_FAIL;
     }
     if (keep_used(u, id) != 0) {

@@ -220,7 +220,7 @@ typedef struct args {
     int threads;
     int max_conns, max_per_ip;
     int header_s, body_s, log_interval_s;
-    int reload_s; /* the model file's check interval; 0: SIGHUP only */
+    int reload_s;          /* the model file's check interval; 0: SIGHUP only */
     const char *candidate; /* an A/B rollout's candidate model, or NULL */
     double split;          /* its share of the traffic */
     int split_given;

@@ -235,8 +235,7 @@ enum MHD_Result svc_serve(svc *s, struct MHD_Connection *conn, svc_req *r);
 /* Whether the store keeps feedback (not memory:), and the 503 that says
  * it does not. */
 int svc_durable_store(const svc *s);
-enum MHD_Result svc_no_feedback_store(struct MHD_Connection *conn,
-                                      svc_req *r);
+enum MHD_Result svc_no_feedback_store(struct MHD_Connection *conn, svc_req *r);
 
 /* ---- the feedback report (service_report.c) ---- */
 

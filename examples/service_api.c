@@ -300,8 +300,7 @@ int svc_durable_store(const svc *s)
     return strcmp(tc_cache_store_kind(s->cache), "memory") != 0;
 }
 
-enum MHD_Result svc_no_feedback_store(struct MHD_Connection *conn,
-                                      svc_req *r)
+enum MHD_Result svc_no_feedback_store(struct MHD_Connection *conn, svc_req *r)
 {
     return svc_reply_error(
         conn, r, 503, "feedback_unavailable", NULL,
@@ -380,9 +379,8 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
                        outcome == TC_FEEDBACK_SPOOLED     ? "spooled"
                        : outcome == TC_FEEDBACK_DUPLICATE ? "duplicate"
                                                           : "accepted");
-        ret = svc_reply_buf(conn, r,
-                            outcome == TC_FEEDBACK_DUPLICATE ? 200 : 201, &b,
-                            NULL);
+        ret = svc_reply_buf(
+            conn, r, outcome == TC_FEEDBACK_DUPLICATE ? 200 : 201, &b, NULL);
         break;
     case TC_EINVAL:
         ret = svc_reply_error(conn, r, 400, "invalid_feedback",
@@ -408,8 +406,7 @@ static enum MHD_Result do_feedback(svc *s, struct MHD_Connection *conn,
  * a student's feedback erased (tc_feedback_purge), answered with how many
  * records went; the same request again answers 0.
  */
-static enum MHD_Result do_purge(svc *s, struct MHD_Connection *conn,
-                                svc_req *r)
+static enum MHD_Result do_purge(svc *s, struct MHD_Connection *conn, svc_req *r)
 {
     const char *user, *before, *text, *msg;
     uint64_t removed = 0;
@@ -472,9 +469,8 @@ static enum MHD_Result stats_with_cache(svc *s, struct MHD_Connection *conn,
             cJSON_GetObjectItemCaseSensitive(cfg, "namespaces"), ns),
         "ttl");
     if (cfg && (c = cJSON_AddObjectToObject(root, "cache"))) {
-        cJSON_AddNumberToObject(c, "ttl", cJSON_IsNumber(ttl)
-                                              ? ttl->valuedouble
-                                              : -1);
+        cJSON_AddNumberToObject(c, "ttl",
+                                cJSON_IsNumber(ttl) ? ttl->valuedouble : -1);
         cJSON_AddStringToObject(c, "namespace", ns);
         cJSON_AddStringToObject(c, "store", tc_cache_store_kind(s->cache));
         cJSON_AddItemToObject(
@@ -494,8 +490,8 @@ static enum MHD_Result stats_with_cache(svc *s, struct MHD_Connection *conn,
     cJSON_Delete(cfg);
     cJSON_Delete(root);
     if (!out) {
-        return svc_reply_error(conn, r, 500, "internal", NULL,
-                               "out of memory", NULL);
+        return svc_reply_error(conn, r, 500, "internal", NULL, "out of memory",
+                               NULL);
     }
     return svc_reply(conn, r, 200, SVC_CT_JSON, out, strlen(out), cJSON_free,
                      NULL);
@@ -635,8 +631,7 @@ static const char *const warm_fields[] = {"texts", "popular"};
 
 /* POST /api/v1/intents/warm: the body checked here as every POST's, the
  * warming in service_warm.c. */
-static enum MHD_Result do_warm(svc *s, struct MHD_Connection *conn,
-                               svc_req *r)
+static enum MHD_Result do_warm(svc *s, struct MHD_Connection *conn, svc_req *r)
 {
     enum MHD_Result ret = MHD_NO;
     const char *bad;

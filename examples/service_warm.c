@@ -40,8 +40,7 @@ static int take(warm_run *w, const char *text)
     int rc;
 
     w->texts++;
-    rc = text ? tc_text_normalize(&norm, &len, text, strlen(text))
-              : TC_EINVAL;
+    rc = text ? tc_text_normalize(&norm, &len, text, strlen(text)) : TC_EINVAL;
     if (rc == TC_ENOMEM) {
         return -1;
     }
@@ -167,8 +166,8 @@ static int gather(svc *s, struct MHD_Connection *conn, svc_req *r,
         tc_popular_free(top, counts, n);
     }
     if (rc != 0) {
-        *ret = svc_reply_error(conn, r, 500, "internal", NULL,
-                               "out of memory", NULL);
+        *ret = svc_reply_error(conn, r, 500, "internal", NULL, "out of memory",
+                               NULL);
         return -1;
     }
     unique(w);
@@ -211,18 +210,16 @@ enum MHD_Result svc_warm(svc *s, struct MHD_Connection *conn, svc_req *r,
     rc = classify_all(s, &w);
     warm_free(&w);
     if (rc != TC_OK) {
-        return svc_reply_error(conn, r,
-                               rc == TC_EUNAVAIL || rc == TC_ETIMEOUT ? 503
-                                                                      : 500,
-                               "warm_failed", NULL, tc_errmsg(), NULL);
+        return svc_reply_error(
+            conn, r, rc == TC_EUNAVAIL || rc == TC_ETIMEOUT ? 503 : 500,
+            "warm_failed", NULL, tc_errmsg(), NULL);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     svc_buf_printf(&b,
                    "{\"texts\":%llu,\"computed\":%llu,\"already_cached\":%llu,"
                    "\"rejected\":%llu,\"seconds\":%.3f}",
                    (unsigned long long)w.texts, (unsigned long long)w.computed,
-                   (unsigned long long)w.cached,
-                   (unsigned long long)w.rejected,
+                   (unsigned long long)w.cached, (unsigned long long)w.rejected,
                    (double)(t1.tv_sec - t0.tv_sec) +
                        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     return svc_reply_buf(conn, r, 200, &b, NULL);

@@ -174,8 +174,8 @@ TC_API const char *tc_version(void);
     X(ETOOBIG, -11, "value or key too large")                                  \
     X(ELOADER, -12, "loader failed")                                           \
     X(ECORRUPT, -13, "damaged data")                                           \
-    X(EINTERNAL, -14, "internal error")                                       \
-    X(ERANGE, -15, "value out of range")                                      \
+    X(EINTERNAL, -14, "internal error")                                        \
+    X(ERANGE, -15, "value out of range")                                       \
     X(ETLS, -16, "TLS to the store failed")
 
 typedef enum tc_status {
@@ -272,8 +272,8 @@ typedef void (*tc_log_fn)(void *userdata, tc_log_level level, const char *json);
 #define TC_OPTIONS_VERSION 2 /* 2: feedback_store, audit_*, password_file */
 
 /* flags */
-#define TC_OPT_NO_ENV 0x1    /* ignore the environment variables */
-#define TC_OPT_NO_CONFIG 0x2 /* ignore TUTORCACHE_CONFIG and config_path */
+#define TC_OPT_NO_ENV 0x1     /* ignore the environment variables */
+#define TC_OPT_NO_CONFIG 0x2  /* ignore TUTORCACHE_CONFIG and config_path */
 #define TC_OPT_NO_METRICS 0x4 /* count nothing for tc_metrics_render */
 
 typedef struct tc_options {
@@ -293,8 +293,8 @@ typedef struct tc_options {
     tc_log_fn log_fn;        /* NULL: silent */
     void *log_userdata;
     tc_log_level log_level; /* default TC_LOG_WARN */
-    int log_texts;           /* 1: debug lines of classify carry the text;
-                                0 (default): never a caller's text */
+    int log_texts;          /* 1: debug lines of classify carry the text;
+                               0 (default): never a caller's text */
     /* Version 2. The store of feedback (records, corrections' overrides,
      * the ids seen, the retraining queue) when it should not share the
      * cache's: a Redis server that never evicts (noeviction or
@@ -302,9 +302,9 @@ typedef struct tc_options {
      * TUTORCACHE_FEEDBACK_STORE, the config file's feedback_store, else
      * the cache's own store. */
     const char *feedback_store;
-    const char *audit_log;   /* NULL: TUTORCACHE_AUDIT_LOG, config
-                                "audit_log", or no audit trail */
-    int audit_reads;         /* -1 unset, 0 off (default), 1: reads too */
+    const char *audit_log;     /* NULL: TUTORCACHE_AUDIT_LOG, config
+                                  "audit_log", or no audit trail */
+    int audit_reads;           /* -1 unset, 0 off (default), 1: reads too */
     const char *password_file; /* NULL: TUTORCACHE_PASSWORD_FILE, config
                                 "password_file", or none: a file (mode
                                 0600 or stricter, one line) whose content
@@ -464,9 +464,8 @@ TC_API int tc_ns_find(tc_ns **out, tc_cache *h, const char *name);
  * (the caller's tc_free() included in both; BENCHMARKS.md "Hot paths in
  * instructions").
  */
-TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
-                           tc_cache *h, tc_ns *ns, const void *key,
-                           size_t keylen);
+TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier, tc_cache *h,
+                           tc_ns *ns, const void *key, size_t keylen);
 
 /*
  * tc_cache_get_into - tc_cache_get_ns() into the caller's buffer: the
@@ -491,9 +490,9 @@ TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
  * 200-byte value (BENCHMARKS.md "Hot paths in instructions"). An L2
  * answer costs what tc_cache_get() does plus one copy.
  */
-TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
-                             tc_tier *tier, tc_cache *h, tc_ns *ns,
-                             const void *key, size_t keylen);
+TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len, tc_tier *tier,
+                             tc_cache *h, tc_ns *ns, const void *key,
+                             size_t keylen);
 
 /*
  * tc_cache_set - store a value in L2, then L1.
@@ -744,8 +743,7 @@ TC_API const char *tc_cache_store_kind(const tc_cache *h);
  * Returns TC_OK; TC_ETOOBIG; TC_EINVAL; TC_ENOMEM; TC_EIO (write).
  * Thread safety: any thread; counters are read one by one.
  */
-TC_API int tc_metrics_render(char *buf, size_t cap, size_t *len,
-                             tc_cache *h);
+TC_API int tc_metrics_render(char *buf, size_t cap, size_t *len, tc_cache *h);
 TC_API int tc_metrics_write(tc_cache *h, FILE *out);
 
 /* ---------------------------------------------------------------------
@@ -803,19 +801,19 @@ typedef void (*tc_progress_fn)(void *userdata, double fraction, double loss);
 #define TC_TRAIN_OPTIONS_VERSION 2
 
 typedef struct tc_train_options {
-    unsigned version;     /* TC_TRAIN_OPTIONS_VERSION, by _init */
-    int epochs;           /* <= 0: default 8 */
-    double lr;            /* <= 0: default 3.0 */
-    int dim;              /* <= 0: default 48 */
-    uint32_t buckets;     /* hashed feature rows; 0: default 200000 */
-    int word_ngrams;      /* longest word n-gram; <= 0: default 2 */
-    int minn, maxn;       /* character n-gram lengths; < 0: default 4 and
-                             4, 0 off */
-    uint64_t seed;        /* 0: default 42 */
-    int threads;          /* <= 0: default 1, which gives the same model,
-                             byte for byte, on every run; more threads
-                             train faster but not reproducibly (they
-                             share the weights without locks) */
+    unsigned version; /* TC_TRAIN_OPTIONS_VERSION, by _init */
+    int epochs;       /* <= 0: default 8 */
+    double lr;        /* <= 0: default 3.0 */
+    int dim;          /* <= 0: default 48 */
+    uint32_t buckets; /* hashed feature rows; 0: default 200000 */
+    int word_ngrams;  /* longest word n-gram; <= 0: default 2 */
+    int minn, maxn;   /* character n-gram lengths; < 0: default 4 and
+                         4, 0 off */
+    uint64_t seed;    /* 0: default 42 */
+    int threads;      /* <= 0: default 1, which gives the same model,
+                         byte for byte, on every run; more threads
+                         train faster but not reproducibly (they
+                         share the weights without locks) */
     tc_progress_fn progress;
     void *progress_userdata;
     /* version 2: */
@@ -887,16 +885,16 @@ typedef struct tc_label_score {
 
 /* The top labels of one head, best first. */
 typedef struct tc_head_prediction {
-    const char *head;   /* "intent", "complexity", "techniques", ... */
-    int multi_label;    /* 1: scores are independent (one-vs-all) */
-    size_t n;           /* labels below */
+    const char *head; /* "intent", "complexity", "techniques", ... */
+    int multi_label;  /* 1: scores are independent (one-vs-all) */
+    size_t n;         /* labels below */
     const tc_label_score *labels;
 } tc_head_prediction;
 
 /* A prediction: read-only to the caller, one allocation. */
 typedef struct tc_prediction {
     size_t nheads;
-    const tc_head_prediction *heads; /* heads[0] is "intent" */
+    const tc_head_prediction *heads;          /* heads[0] is "intent" */
     char fingerprint[TC_FINGERPRINT_LEN + 1]; /* of the model version used */
 } tc_prediction;
 
@@ -978,19 +976,20 @@ TC_API int tc_model_corrections_json(char **out, const tc_model *m);
 typedef int (*tc_classifier_fn)(char **json, const char *text, size_t len,
                                 void *userdata);
 
-#define TC_CLASSIFIER_OPTIONS_VERSION 3 /* 2: candidate_*, split;
-                                           3: uncounted, shadow_rate */
+#define TC_CLASSIFIER_OPTIONS_VERSION                                          \
+    3 /* 2: candidate_*, split;                                                \
+         3: uncounted, shadow_rate */
 
 typedef struct tc_classifier_options {
-    unsigned version;      /* TC_CLASSIFIER_OPTIONS_VERSION, by _init */
-    tc_model *model;       /* the built-in model (borrowed), or NULL */
-    tc_classifier_fn fn;   /* or a host callback ... */
+    unsigned version;    /* TC_CLASSIFIER_OPTIONS_VERSION, by _init */
+    tc_model *model;     /* the built-in model (borrowed), or NULL */
+    tc_classifier_fn fn; /* or a host callback ... */
     void *fn_userdata;
     const char *fn_version; /* ... and its version (1-127 bytes), part of
                                the key */
-    const char *ns;        /* namespace; NULL: "intents" */
-    int top_k;             /* labels in "top"; <= 0: 3 */
-    double threshold;      /* below it the intent is "unknown"; default 0 */
+    const char *ns;         /* namespace; NULL: "intents" */
+    int top_k;              /* labels in "top"; <= 0: 3 */
+    double threshold;       /* below it the intent is "unknown"; default 0 */
     /* version 2: an A/B rollout. A candidate model (candidate_model, or
      * candidate_fn with its version) answers the share `split` (0..1) of
      * the traffic, chosen by a hash of the user_id (tc_classify_user) or
@@ -999,8 +998,8 @@ typedef struct tc_classifier_options {
      * and each names its arm. A candidate that fails (not for bad input)
      * is answered by the control model instead, and the error counted.
      * No candidate (the default): no arms, the path of version 1. */
-    tc_model *candidate_model;        /* borrowed, or NULL */
-    tc_classifier_fn candidate_fn;    /* or a host callback ... */
+    tc_model *candidate_model;     /* borrowed, or NULL */
+    tc_classifier_fn candidate_fn; /* or a host callback ... */
     void *candidate_fn_userdata;
     const char *candidate_fn_version; /* ... and its version (1-127) */
     double split;                     /* the candidate's share, 0..1 */
@@ -1054,20 +1053,20 @@ typedef enum tc_source {
 
 /* A classification: read-only to the caller. */
 typedef struct tc_result {
-    const char *intent;        /* "unknown" below the threshold */
-    double confidence;         /* of the model's best intent */
+    const char *intent; /* "unknown" below the threshold */
+    double confidence;  /* of the model's best intent */
     size_t ntop;
     const tc_label_score *top; /* best first */
     const char *complexity;    /* NULL when the model has no such head */
     size_t ntechniques;
     const char *const *techniques;
     tc_source source;
-    const char *model;         /* fingerprint or host model version */
+    const char *model; /* fingerprint or host model version */
     int64_t latency_us;
-    const char *json;          /* all of the above as one JSON object */
-    const char *arm;           /* "control" or "candidate" when the
-                                  classifier has a candidate (also in
-                                  json as "arm"), else NULL */
+    const char *json; /* all of the above as one JSON object */
+    const char *arm;  /* "control" or "candidate" when the
+                         classifier has a candidate (also in
+                         json as "arm"), else NULL */
 } tc_result;
 
 /*
@@ -1095,9 +1094,8 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
  * arm is chosen by user_id (NULL: by the text), so that one user always
  * gets the same model. Without a candidate, tc_classify.
  */
-TC_API int tc_classify_user(tc_result **out, tc_classifier *c,
-                            const char *text, size_t len,
-                            const char *user_id);
+TC_API int tc_classify_user(tc_result **out, tc_classifier *c, const char *text,
+                            size_t len, const char *user_id);
 
 /*
  * tc_classify_batch - n texts, with the L2 lookups of the L1 misses in one
@@ -1349,19 +1347,19 @@ typedef enum tc_feedback_type {
 
 /* A record to submit. Strings are UTF-8 and NUL-terminated. */
 typedef struct tc_feedback {
-    const char *text;            /* required, 1..10000 bytes */
-    const char *original_intent; /* required */
-    const char *correct_intent;  /* required; differs for a correction,
-                                    equals original for a confirmation */
-    double original_confidence;  /* required, 0..1 */
-    const char *correct_complexity;            /* NULL: none */
-    const char *const *correct_techniques;     /* NULL: none */
+    const char *text;               /* required, 1..10000 bytes */
+    const char *original_intent;    /* required */
+    const char *correct_intent;     /* required; differs for a correction,
+                                       equals original for a confirmation */
+    double original_confidence;     /* required, 0..1 */
+    const char *correct_complexity; /* NULL: none */
+    const char *const *correct_techniques; /* NULL: none */
     size_t ncorrect_techniques;
-    const char *user_id;         /* NULL: none */
+    const char *user_id; /* NULL: none */
     tc_feedback_type type;
-    const char *timestamp;       /* ISO 8601; NULL: the time of receipt */
-    const char *id;              /* 1..64 of [A-Za-z0-9._:-]; NULL:
-                                    derived from the content */
+    const char *timestamp; /* ISO 8601; NULL: the time of receipt */
+    const char *id;        /* 1..64 of [A-Za-z0-9._:-]; NULL:
+                              derived from the content */
     /* Added in 0.2.0, before its release (no soname change): the
      * identity of the model whose answer the record corrects or confirms
      * (tc_result.model: a fingerprint, or a host model's version); NULL:
@@ -1415,7 +1413,7 @@ typedef enum tc_import_format {
     TC_IMPORT_AUTO = 0, /* JSONL when the first non-blank line starts with
                            '{', else CSV */
     TC_IMPORT_JSONL = 1,
-    TC_IMPORT_CSV = 2   /* a header row naming the fields, RFC 4180 */
+    TC_IMPORT_CSV = 2 /* a header row naming the fields, RFC 4180 */
 } tc_import_format;
 
 /* One rejected line of an import. */
@@ -1429,7 +1427,7 @@ typedef struct tc_import_rejection {
 typedef struct tc_import_report {
     uint64_t accepted; /* stored now, or spooled */
     uint64_t rejected;
-    uint64_t spooled; /* accepted while the store was down */
+    uint64_t spooled;   /* accepted while the store was down */
     size_t nrejections; /* the first 1000 rejections */
     const tc_import_rejection *rejections;
     uint64_t duplicates; /* valid, but their ids were stored already (a
@@ -1695,9 +1693,9 @@ TC_API int tc_feedback_report_html(char **out, size_t *len, tc_cache *h,
  * tc_audit_actor - names who acts in the calling thread's audit lines
  * from now on (the CLI's --actor, the service's X-Actor header), copied,
  * cut at 128 bytes (at the start of the UTF-8 character the 129th byte
- * belongs to, so no character is split); NULL or "" leaves "actor" out. It is per thread: a
- * server sets it per request on the thread that serves it.
- * Thread safety: any thread; async-signal-unsafe.
+ * belongs to, so no character is split); NULL or "" leaves "actor" out. It is
+ * per thread: a server sets it per request on the thread that serves it. Thread
+ * safety: any thread; async-signal-unsafe.
  */
 TC_API void tc_audit_actor(const char *actor);
 

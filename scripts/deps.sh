@@ -7,7 +7,7 @@ set -eu
 
 build="make gcc pkg-config libhiredis-dev libssl-dev libcjson-dev libxxhash-dev liblmdb-dev libutf8proc-dev libsodium-dev"
 examples="$build libmicrohttpd-dev"
-check="$build check redis-server redis-tools openssl prometheus libmicrohttpd-dev curl clang libclang-rt-14-dev groff-base libxml2-utils"
+check="$build check clang-format redis-server redis-tools openssl prometheus libmicrohttpd-dev curl clang libclang-rt-14-dev groff-base libxml2-utils"
 bench="$check fasttext time"
 valgrind="$check valgrind"
 report="$build chromium"

@@ -31,8 +31,8 @@ const int shared_kinds[NSHARED] = {BK_REDIS, BK_LMDB, BK_CLUSTER};
 /* The four kinds of store, for tests that run on each once. */
 const int main_kinds[NMAIN] = {BK_REDIS, BK_LMDB, BK_MEMORY, BK_CLUSTER};
 
-static tcl *bk_cl;       /* the run's cluster */
-static pid_t bk_cl_pid;  /* the process that started it */
+static tcl *bk_cl;      /* the run's cluster */
+static pid_t bk_cl_pid; /* the process that started it */
 
 static void bk_cluster_exit(void)
 {

@@ -2,10 +2,10 @@
  * cache_fixture.h - what the cache suite's files (check_cache.c,
  * check_cache_ops.c, check_cache_failure.c) share: a store of every kind
  * (a private redis-server by TCP or unix socket, a temp LMDB environment,
- * memory:, a six-node Redis Cluster) and handles on it, calls with their checks (the line of the
- * test in every failure), a loader, a logger that keeps what it is told,
- * and durations stretched under valgrind. The tests use the public API
- * only.
+ * memory:, a six-node Redis Cluster) and handles on it, calls with their checks
+ * (the line of the test in every failure), a loader, a logger that keeps what
+ * it is told, and durations stretched under valgrind. The tests use the public
+ * API only.
  */
 #ifndef TC_TEST_CACHE_FIXTURE_H
 #define TC_TEST_CACHE_FIXTURE_H

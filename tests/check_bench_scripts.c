@@ -2,9 +2,9 @@
  * check_bench_scripts.c - the benchmark scripts that `make check` can run
  * without their benchmark: bench/warm.sh, bench/report_png.sh and
  * bench/report.sh parse, answer -h and --help, refuse a bad option or
- * too many arguments with exit 2, and fail or skip clearly where what they need is missing (no
- * data set: warm skips with exit 0; no chromium, or a chromium that
- * writes no PNG: report_png fails with exit 1 and writes nothing). The
+ * too many arguments with exit 2, and fail or skip clearly where what they need
+ * is missing (no data set: warm skips with exit 0; no chromium, or a chromium
+ * that writes no PNG: report_png fails with exit 1 and writes nothing). The
  * scripts run under /bin/sh through the CLI harness, with its clean
  * environment in the test's temp dir.
  */
@@ -18,7 +18,7 @@
 #include "suites.h"
 
 static const char *const scripts[] = {"bench/warm.sh", "bench/report_png.sh",
-                                     "bench/report.sh"};
+                                      "bench/report.sh"};
 #define NSCRIPTS (sizeof(scripts) / sizeof(scripts[0]))
 
 static void setup(void)

@@ -74,8 +74,7 @@ START_TEST(test_into_sizes)
 
     /* the entry stayed: a larger buffer gets it from L1 */
     ck_assert_int_eq(
-        tc_cache_get_into(buf, sizeof(buf), &len, &tier, h, ns, "k", 1),
-        TC_OK);
+        tc_cache_get_into(buf, sizeof(buf), &len, &tier, h, ns, "k", 1), TC_OK);
     ck_assert_str_eq(buf, "0123456789");
     ck_assert_int_eq(tier, TC_TIER_L1);
 
@@ -118,8 +117,7 @@ START_TEST(test_get_ns)
     ck_assert_str_eq(v, "value");
     ck_assert_int_eq(tier, TC_TIER_L1);
     tc_free(v);
-    ck_assert_int_eq(tc_cache_get_ns(&v, &len, &tier, h, ns, "x", 1),
-                     TC_MISS);
+    ck_assert_int_eq(tc_cache_get_ns(&v, &len, &tier, h, ns, "x", 1), TC_MISS);
     ck_assert_ptr_null(v);
     /* another namespace's handle does not see the key */
     ck_assert_int_eq(
@@ -155,8 +153,7 @@ START_TEST(test_handle_lifetime)
 
     SET(h, "k", "one", TC_TTL_DEFAULT);
     ck_assert_int_eq(
-        tc_cache_get_into(buf, sizeof(buf), &len, &tier, h, ns, "k", 1),
-        TC_OK);
+        tc_cache_get_into(buf, sizeof(buf), &len, &tier, h, ns, "k", 1), TC_OK);
     ck_assert_str_eq(buf, "one");
     ck_assert_int_eq(tc_cache_invalidate(h, NS), TC_OK);
     ck_assert_int_eq(
@@ -165,8 +162,7 @@ START_TEST(test_handle_lifetime)
     /* written by name after the invalidation, read by the handle */
     SET(h, "k", "two", TC_TTL_DEFAULT);
     ck_assert_int_eq(
-        tc_cache_get_into(buf, sizeof(buf), &len, &tier, h, ns, "k", 1),
-        TC_OK);
+        tc_cache_get_into(buf, sizeof(buf), &len, &tier, h, ns, "k", 1), TC_OK);
     ck_assert_str_eq(buf, "two");
     ck_assert_int_eq(tier, TC_TIER_L1);
 

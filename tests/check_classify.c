@@ -217,7 +217,8 @@ START_TEST(test_threshold)
     int i;
 
     for (i = 0; i < 2; i++) {
-        r = cl_classify_ok(c, "what is 2+2", i ? TC_SOURCE_L1 : TC_SOURCE_MODEL);
+        r = cl_classify_ok(c, "what is 2+2",
+                           i ? TC_SOURCE_L1 : TC_SOURCE_MODEL);
         ck_assert_str_eq(r->intent, "unknown");
         ck_assert(r->confidence == 0.4);
         ck_assert_uint_eq(r->ntop, 1);
@@ -426,9 +427,9 @@ START_TEST(test_result_codec)
             " { \"intent\" : \"a\" , \"\\u0063onfidence\":0.5 ,\n"
             "\"top\" : [ { \"lab\\u0065l\" : \"x\" , \"score\" : 0.5 } ] } ";
 
-        ck_assert_int_eq(tc__result_decode(&r, spaced, strlen(spaced),
-                                           TC_SOURCE_L1, 0, 0),
-                         TC_OK);
+        ck_assert_int_eq(
+            tc__result_decode(&r, spaced, strlen(spaced), TC_SOURCE_L1, 0, 0),
+            TC_OK);
         ck_assert_str_eq(r->intent, "a");
         ck_assert(r->confidence == 0.5);
         ck_assert_uint_eq(r->ntop, 1);
@@ -695,16 +696,16 @@ START_TEST(test_normalized_spellings)
     tc_result_free(r);
     ck_assert_int_eq(atomic_load(&m.calls), 1);
     r = cl_classify_ok(c, "How do I reverse a list\xe2\x80\x99s order",
-                    TC_SOURCE_MODEL);
+                       TC_SOURCE_MODEL);
     ck_assert_ptr_nonnull(
         strstr(r->json, "\"echo\":\"how do i reverse a list's order\""));
     tc_result_free(r);
     r = cl_classify_ok(c, "how do I reverse a list's order?", TC_SOURCE_L1);
     tc_result_free(r);
     r = cl_classify_ok(c,
-                    "\xc2\xa1\xef\xbc\xa8\xef\xbc\xaf\xef\xbc\xb7 do I "
-                    "reverse a list\xe2\x80\x98s order!",
-                    TC_SOURCE_L1);
+                       "\xc2\xa1\xef\xbc\xa8\xef\xbc\xaf\xef\xbc\xb7 do I "
+                       "reverse a list\xe2\x80\x98s order!",
+                       TC_SOURCE_L1);
     tc_result_free(r);
     ck_assert_int_eq(atomic_load(&m.calls), 2);
     /* the long way: the normal form does not fit the stack buffer */

@@ -124,8 +124,7 @@ static int arm_of(const tc_result *r)
 
     ck_assert_ptr_nonnull(r->arm);
     is_cand = strcmp(r->arm, "candidate") == 0;
-    ck_assert_msg(is_cand || strcmp(r->arm, "control") == 0, "arm %s",
-                  r->arm);
+    ck_assert_msg(is_cand || strcmp(r->arm, "control") == 0, "arm %s", r->arm);
     ck_assert_str_eq(r->model, is_cand ? "fn:candidate-v2" : "fn:control-v1");
     ck_assert_str_eq(r->intent, is_cand ? "from_candidate" : "from_control");
     snprintf(want, sizeof(want), ",\"arm\":\"%s\"}", r->arm);

@@ -16,10 +16,9 @@
 #include "tutorcache.h"
 
 /* The correction's text first, then three texts the model answers. */
-static const char *const texts[] = {"Why does my loop never end?",
-                                    "What is a closure?",
-                                    "How do I sort a list?",
-                                    "Explain recursion"};
+static const char *const texts[] = {
+    "Why does my loop never end?", "What is a closure?",
+    "How do I sort a list?", "Explain recursion"};
 #define NTEXTS 4
 
 /* The classifications' TTL, in the config: not the default hour. */
@@ -29,8 +28,7 @@ static int64_t ttl_ms;
 static void set_ttl(void)
 {
     ttl_ms = T(4000);
-    snprintf(cfg, sizeof(cfg),
-             "{\"namespaces\":{\"intents\":{\"ttl\":%.3f}}}",
+    snprintf(cfg, sizeof(cfg), "{\"namespaces\":{\"intents\":{\"ttl\":%.3f}}}",
              (double)ttl_ms / 1000);
 }
 
@@ -45,8 +43,7 @@ static void batch_expect(tc_classifier *c, tc_source first, tc_source rest)
     for (i = 0; i < NTEXTS; i++) {
         lens[i] = strlen(texts[i]);
     }
-    ck_assert_int_eq(tc_classify_batch(out, st, c, texts, lens, NTEXTS),
-                     TC_OK);
+    ck_assert_int_eq(tc_classify_batch(out, st, c, texts, lens, NTEXTS), TC_OK);
     for (i = 0; i < NTEXTS; i++) {
         tc_source want = i == 0 ? first : rest;
 
@@ -157,9 +154,9 @@ START_TEST(test_batch_written)
     }
 
     /* the correction gone, its text is the model's to answer */
-    ck_assert_int_eq(tc_cache_del(h, "intent_feedback", TT_LOOP_TEXT,
-                                  strlen(TT_LOOP_TEXT)),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_cache_del(h, "intent_feedback", TT_LOOP_TEXT, strlen(TT_LOOP_TEXT)),
+        TC_OK);
     fresh_expect(&b, texts[0], TC_SOURCE_MODEL);
 
     tt_sleep_ms(wrote + ttl_ms + T(500) - tt_now_ms());

@@ -291,8 +291,8 @@ START_TEST(test_packed_damage)
     for (n = 0; n < len; n++) {
         copy = malloc(n ? n : 1);
         memcpy(copy, p, n);
-        ck_assert_msg(tc__result_unpack(&r, copy, n, TC_SOURCE_L1, 0, 0, NULL) ==
-                          TC_EPROTO,
+        ck_assert_msg(tc__result_unpack(&r, copy, n, TC_SOURCE_L1, 0, 0,
+                                        NULL) == TC_EPROTO,
                       "%zu of %zu bytes", n, len);
         ck_assert_ptr_null(r);
         free(copy);
@@ -304,8 +304,7 @@ START_TEST(test_packed_damage)
             copy = malloc(len);
             memcpy(copy, p, len);
             copy[n] ^= (char)(1 << b);
-            if (tc__result_unpack(&r, copy, len, TC_SOURCE_L1, 0.9, 0,
-                                  NULL) ==
+            if (tc__result_unpack(&r, copy, len, TC_SOURCE_L1, 0.9, 0, NULL) ==
                 TC_OK) {
                 /* a score or an offset still in range: strings stay C
                  * strings inside the block */
@@ -357,8 +356,8 @@ static const char json[] =
 static void set_fix(tc_cache *h, char *key, const char *text)
 {
     key_of(key, text);
-    ck_assert_int_eq(tc_cache_set(h, "intent_feedback", key, strlen(key),
-                                  json, strlen(json), 0),
+    ck_assert_int_eq(tc_cache_set(h, "intent_feedback", key, strlen(key), json,
+                                  strlen(json), 0),
                      TC_OK);
 }
 
@@ -488,10 +487,10 @@ static void *hold(void *arg)
         while (atomic_load(&w->go) < round) {
             sched_yield();
         }
-        w->source[round] = tc_classify(&r, w->c, w->text, strlen(w->text)) ==
-                                   TC_OK
-                               ? r->source
-                               : (tc_source)-1;
+        w->source[round] =
+            tc_classify(&r, w->c, w->text, strlen(w->text)) == TC_OK
+                ? r->source
+                : (tc_source)-1;
         tc_result_free(r);
         atomic_store(&w->done, round);
     }

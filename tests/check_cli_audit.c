@@ -132,8 +132,8 @@ START_TEST(test_audit_lines)
     env[0] = envbuf;
     h.env = env;
     cli(&r, &h, "--actor", "student-3", "feedback", "submit", "--text",
-        MARK_TEXT, "--original", "code_generation", "--correct",
-        "explanation", "--confidence", "0.5", "--user", "MarkerUser55");
+        MARK_TEXT, "--original", "code_generation", "--correct", "explanation",
+        "--confidence", "0.5", "--user", "MarkerUser55");
     expect(&r, 0, NULL, "");
     snprintf(id, sizeof(id), "%.32s", strstr(r.out, "\"id\":\"") + 6);
     run_free(&r);
@@ -199,8 +199,8 @@ START_TEST(test_audit_unwritable)
     how h = {0};
     run r;
 
-    cli(&r, &h, "--audit-log", "/nonexistent-dir/audit.log", "set",
-        "intents", "k", "v");
+    cli(&r, &h, "--audit-log", "/nonexistent-dir/audit.log", "set", "intents",
+        "k", "v");
     ck_assert_int_ne(r.code, 0);
     ck_assert_str_eq(r.out, "");
     ck_assert_ptr_nonnull(strstr(r.err, "/nonexistent-dir/audit.log"));
@@ -239,8 +239,7 @@ START_TEST(test_purge_user)
     ck_assert_str_eq(intent, "debugging");
 
     /* u1's record delivered and acknowledged; u2's and u3's queued */
-    cli(&r, &h, "feedback", "export", "--consumer", "t", "--max", "1",
-        "--ack");
+    cli(&r, &h, "feedback", "export", "--consumer", "t", "--max", "1", "--ack");
     expect(&r, 0, NULL, "");
     ck_assert_ptr_nonnull(strstr(r.out, id1));
     run_free(&r);
@@ -335,13 +334,12 @@ static void redis_as(char *url, size_t n, const char *conf,
                      const char *userinfo)
 {
     cli_redis_start(conf);
-    snprintf(url, n, "redis://%s127.0.0.1:%d", userinfo,
-             trs_port(cli_redis()));
+    snprintf(url, n, "redis://%s127.0.0.1:%d", userinfo, trs_port(cli_redis()));
 }
 
 /* Writes text to path, the file name in the test's HOME, with mode. */
-static void home_file(char *path, size_t n, const char *name,
-                      const char *text, int mode)
+static void home_file(char *path, size_t n, const char *name, const char *text,
+                      int mode)
 {
     snprintf(path, n, "%s/%s", cli_home(), name);
     tt_write_file(path, text, mode);
@@ -398,10 +396,9 @@ START_TEST(test_password_file)
     home_file(bad, sizeof(bad), "wrong.pw", "nope\n", 0600);
     h.url = url;
 
-    cli_check(&h, 0, "", "", "--password-file", pw, "set", "intents", "k",
-              "v");
-    cli_check_out(&h, "set (password_file)", "AclPassMarker",
-                  "--password-file", pw, "config", "--format", "json");
+    cli_check(&h, 0, "", "", "--password-file", pw, "set", "intents", "k", "v");
+    cli_check_out(&h, "set (password_file)", "AclPassMarker", "--password-file",
+                  pw, "config", "--format", "json");
     snprintf(env, sizeof(env), "TUTORCACHE_PASSWORD_FILE=%s", pw);
     h.env = envv;
     cli_check(&h, 0, "v\n", "", "get", "intents", "k");
@@ -483,14 +480,15 @@ START_TEST(test_audit_user_keyed)
     lines ls;
 
     snprintf(key, sizeof(key), "%s/secret", dir);
-    tt_write_file(key, "000102030405060708090a0b0c0d0e0f"
-                       "101112131415161718191a1b1c1d1e1f", 0600);
+    tt_write_file(key,
+                  "000102030405060708090a0b0c0d0e0f"
+                  "101112131415161718191a1b1c1d1e1f",
+                  0600);
     snprintf(cfg, sizeof(cfg), "%s/cfg.json", dir);
     snprintf(body, sizeof(body), "{\"key_secret_file\": \"%s\"}", key);
     tt_write_file(cfg, body, 0600);
     h = open_audited(dir, cfg, log, sizeof(log));
-    ck_assert_int_eq(tc_feedback_purge(&removed, h, "MarkerUser55", NULL,
-                                       NULL),
+    ck_assert_int_eq(tc_feedback_purge(&removed, h, "MarkerUser55", NULL, NULL),
                      TC_OK);
     ck_assert_uint_eq(removed, 0);
     tc_cache_close(h);
@@ -537,8 +535,7 @@ START_TEST(test_audit_api)
     co.fn_version = "host-model-1";
     ck_assert_int_eq(tc_classifier_open(&c, h, &co), TC_OK);
     tc_classifier_close(c);
-    ck_assert_int_eq(tc_audit_record(h, "model_swap", "intents", "fp-2",
-                                     TC_OK),
+    ck_assert_int_eq(tc_audit_record(h, "model_swap", "intents", "fp-2", TC_OK),
                      TC_OK);
     ck_assert_int_eq(tc_audit_record(h, "Model Swap", NULL, NULL, TC_OK),
                      TC_EINVAL);
@@ -605,15 +602,13 @@ START_TEST(test_audit_actor_cut)
     snprintf(actor + 127, sizeof(actor) - 127, "\xc3\xa9tail");
     h = open_audited(dir, NULL, log, sizeof(log));
     tc_audit_actor(actor);
-    ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1,
-                                  TC_TTL_DEFAULT),
+    ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1, TC_TTL_DEFAULT),
                      TC_OK);
     /* 126 ASCII bytes and "éé": the 129th byte starts the second é,
      * so the cut keeps the first whole: 128 bytes */
     snprintf(actor + 126, sizeof(actor) - 126, "\xc3\xa9\xc3\xa9");
     tc_audit_actor(actor);
-    ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1,
-                                  TC_TTL_DEFAULT),
+    ck_assert_int_eq(tc_cache_set(h, "intents", "k", 1, "v", 1, TC_TTL_DEFAULT),
                      TC_OK);
     tc_audit_actor(NULL);
     tc_cache_close(h);

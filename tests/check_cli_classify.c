@@ -508,8 +508,8 @@ START_TEST(test_classify_candidate)
     ck_assert_str_eq(json_str(ls.v[0], "intent"), "code_generation");
     lines_run_free(&ls, &r);
 
-    cli_check(&h, 2, "", "--split goes with --candidate", "classify",
-              "--model", m, "--split", "0.5", "x");
+    cli_check(&h, 2, "", "--split goes with --candidate", "classify", "--model",
+              m, "--split", "0.5", "x");
     cli_check(&h, 2, "", "--split", "classify", "--model", m, "--candidate",
               spec, "--split", "1.5", "x");
     cli_check(&h, 2, "", "/nonexistent/model.tcm", "classify", "--model", m,

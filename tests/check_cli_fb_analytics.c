@@ -60,8 +60,7 @@ START_TEST(test_analytics)
     h.url = cli_store_url(_i, url, sizeof(url));
     day_of(0, today, tsnow);
     day_of(2, old, ts);
-    cf_submit(&h, "Explain recursion", "code_generation", "explanation",
-              NULL);
+    cf_submit(&h, "Explain recursion", "code_generation", "explanation", NULL);
     cf_submit(&h, "  explain RECURSION!", "code_generation", "explanation",
               NULL);
     cf_submit(&h, "t3", "debugging", "code_generation", NULL);
@@ -97,10 +96,8 @@ START_TEST(test_analytics)
 
     top = cJSON_GetObjectItemCaseSensitive(a, "most_corrected");
     ck_assert_int_eq(cJSON_GetArraySize(top), 3);
-    ck_assert_double_eq(json_num(cJSON_GetArrayItem(top, 0), "corrections"),
-                        2);
-    ck_assert_double_eq(json_num(cJSON_GetArrayItem(top, 1), "corrections"),
-                        1);
+    ck_assert_double_eq(json_num(cJSON_GetArrayItem(top, 0), "corrections"), 2);
+    ck_assert_double_eq(json_num(cJSON_GetArrayItem(top, 1), "corrections"), 1);
     ck_assert_int_eq(
         strncmp(json_str(cJSON_GetArrayItem(top, 0), "key"), "tc:", 3), 0);
     printed = cJSON_PrintUnformatted(top);

@@ -36,8 +36,8 @@ START_TEST(test_submit)
      * confirmation by default when the labels agree */
     cli(&r, &h, "feedback", "submit", "--text", "Fix my segfault", "--original",
         "debugging", "--correct", "debugging", "--confidence", "0.9",
-        "--complexity", "advanced", "--techniques", "c, gdb", "--user-id", "u42",
-        "--timestamp", "2024-03-01T09:30:00+01:00");
+        "--complexity", "advanced", "--techniques", "c, gdb", "--user-id",
+        "u42", "--timestamp", "2024-03-01T09:30:00+01:00");
     expect_lines(&ls, &r, 0, "", 1);
     ck_assert(cf_is_record_id(json_str(ls.v[0], "id")));
     ck_assert_str_eq(json_str(ls.v[0], "status"), "accepted");

@@ -88,10 +88,11 @@ START_TEST(test_import_10k)
     ck_assert_int_eq(fclose(fp), 0);
 
     cli(&r, &h, "feedback", "import", path);
-    snprintf(summary, sizeof(summary),
-             "{\"accepted\":%ld,\"rejected\":%zu,\"spooled\":0,\"duplicates\":0,"
-             "\"dry_run\":false}\n",
-             good, nbad);
+    snprintf(
+        summary, sizeof(summary),
+        "{\"accepted\":%ld,\"rejected\":%zu,\"spooled\":0,\"duplicates\":0,"
+        "\"dry_run\":false}\n",
+        good, nbad);
     expect(&r, 4, summary, NULL);
     /* exactly the bad lines, in order, each as FILE:LINE: reason */
     ck_assert_uint_eq(tt_count_lines(r.err), nbad);
@@ -157,7 +158,8 @@ START_TEST(test_import_good_and_stdin)
     h.in = text;
     cli(&r, &h, "feedback", "import", "-");
     expect(&r, 4,
-           "{\"accepted\":1,\"rejected\":1,\"spooled\":0,\"duplicates\":0,\"dry_run\":false}\n",
+           "{\"accepted\":1,\"rejected\":1,\"spooled\":0,\"duplicates\":0,"
+           "\"dry_run\":false}\n",
            "tutorcache: stdin:2: text");
     ck_assert_uint_eq(tt_count_lines(r.err), 1);
     run_free(&r);
@@ -199,7 +201,8 @@ START_TEST(test_import_csv)
                   0644);
     cli(&r, &h, "feedback", "import", path);
     expect(&r, 4,
-           "{\"accepted\":3,\"rejected\":1,\"spooled\":0,\"duplicates\":0,\"dry_run\":false}\n",
+           "{\"accepted\":3,\"rejected\":1,\"spooled\":0,\"duplicates\":0,"
+           "\"dry_run\":false}\n",
            NULL);
     snprintf(want, sizeof(want), "tutorcache: %s:4: original_confidence", path);
     expect(&r, 4, NULL, want);
@@ -302,8 +305,8 @@ static void expect_ids_in(const char *out, char want[][33], size_t n,
     lines_parse(&ls, out);
     ck_assert_uint_eq(ls.n, n);
     for (i = 0; i < n; i++) {
-        for (k = any_order ? 0 : i; k < n && any_order &&
-                                   strcmp(json_str(ls.v[i], "id"), want[k]);
+        for (k = any_order ? 0 : i;
+             k < n && any_order && strcmp(json_str(ls.v[i], "id"), want[k]);
              k++) {
         }
         ck_assert_uint_lt(k, n);

@@ -75,8 +75,8 @@ static void write_records(int fd, int from, int to)
 static pid_t start_import(const char *url, int fd)
 {
     char env[5][4200];
-    char *envp[6], *argv[] = {(char *)tt_cli.bin, "feedback", "import", "-",
-                              NULL};
+    char *envp[6],
+        *argv[] = {(char *)tt_cli.bin, "feedback", "import", "-", NULL};
     pid_t pid;
 
     snprintf(env[0], sizeof(env[0]), "PATH=/usr/bin:/bin");
@@ -169,8 +169,8 @@ START_TEST(test_import_killed_and_rerun)
     for (size_t i = 0; i < ls.n; i++) {
         int q = -1;
 
-        ck_assert_int_eq(
-            sscanf(json_str(ls.v[i], "text"), "question %d", &q), 1);
+        ck_assert_int_eq(sscanf(json_str(ls.v[i], "text"), "question %d", &q),
+                         1);
         ck_assert_msg(q >= 0 && q < N && !seen[q], "question %d twice", q);
         seen[q] = 1;
         ck_assert(cf_is_record_id(json_str(ls.v[i], "id")));

@@ -460,27 +460,32 @@ START_TEST(test_unopened)
 
     snprintf(k1, sizeof(k1), "%s.k1", lf_model());
     snprintf(k2, sizeof(k2), "%s.k2", lf_model());
-    tt_write_file(k1, "0101010101010101010101010101010101010101010101010101"
-                      "010101010101\n", 0600);
-    tt_write_file(k2, "0202020202020202020202020202020202020202020202020202"
-                      "020202020202\n", 0600);
+    tt_write_file(k1,
+                  "0101010101010101010101010101010101010101010101010101"
+                  "010101010101\n",
+                  0600);
+    tt_write_file(k2,
+                  "0202020202020202020202020202020202020202020202020202"
+                  "020202020202\n",
+                  0600);
     snprintf(e1, sizeof(e1), "TUTORCACHE_ENCRYPTION_KEY_FILE=%s", k1);
     snprintf(e2, sizeof(e2), "TUTORCACHE_ENCRYPTION_KEY_FILE=%s", k2);
-    snprintf(old1, sizeof(old1), "TUTORCACHE_ENCRYPTION_OLD_KEY_FILES=%s",
-             k1);
+    snprintf(old1, sizeof(old1), "TUTORCACHE_ENCRYPTION_OLD_KEY_FILES=%s", k1);
     lf_use_store(_i);
     lf_model_copy();
     tt_cli.env = with_k1;
     lf_batch_start(&b);
     for (i = 0; i < 3; i++) {
         lf_add(&b, taught[i], "code_generation", taught_intents[i], 0.5,
-               i == 0 ? "u1" : i == 1 ? "u2" : "u3", i);
+               i == 0   ? "u1"
+               : i == 1 ? "u2"
+                        : "u3",
+               i);
     }
     lf_import(&b);
 
     tt_cli.env = with_k2;
-    sum = lf_learn(0, "sealed by a key this run does not hold; skipped",
-                   NULL);
+    sum = lf_learn(0, "sealed by a key this run does not hold; skipped", NULL);
     lf_expect_fates(sum, "3 records: 0 applied, 0 agreed, 0 overruled, "
                          "0 capped, 0 held, 3 skipped");
     cJSON_Delete(sum);

@@ -46,11 +46,11 @@ START_TEST(test_stats_served)
     ck_assert_double_eq(json_num(a, path), 3);
     snprintf(path, sizeof(path), "intents.%s.correction_rate", intent);
     ck_assert_double_eq_tol(json_num(a, path), 1.0 / 3, 1e-9);
-    ck_assert_double_eq(
-        json_num(a, "intents.no_such_answer.classifications"), 0);
-    ck_assert(cJSON_IsNull(json_get(
-        json_get(json_get(a, "intents"), "no_such_answer"),
-        "correction_rate")));
+    ck_assert_double_eq(json_num(a, "intents.no_such_answer.classifications"),
+                        0);
+    ck_assert(cJSON_IsNull(
+        json_get(json_get(json_get(a, "intents"), "no_such_answer"),
+                 "correction_rate")));
     sh = cJSON_GetObjectItemCaseSensitive(json_get(a, "shadow"), fp);
     ck_assert_msg(sh, "no shadow member for %s", fp);
     ck_assert_double_eq(json_num(sh, "checks"), 0);

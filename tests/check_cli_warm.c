@@ -26,7 +26,7 @@
     "How do I sort a list in Python?\n"                                        \
     "how do I sort a list in python\n"                                         \
     "  HOW DO I SORT A LIST IN PYTHON!!  \n"                                   \
-    "{\"text\": \"How do I sort a list in Python?\", \"count\": 12}\n"        \
+    "{\"text\": \"How do I sort a list in Python?\", \"count\": 12}\n"         \
     "Explain how a hash table works\r\n"                                       \
     "{\"text\": \"What is 7 times 8\"}\n"
 
@@ -124,8 +124,8 @@ START_TEST(test_warm_writes)
                 sizeof(intent), source, sizeof(source));
     ck_assert_str_eq(source, "feedback");
     ck_assert_str_eq(intent, "debugging");
-    cf_classify(&h, m, "explain how a hash table works", intent,
-                sizeof(intent), source, sizeof(source));
+    cf_classify(&h, m, "explain how a hash table works", intent, sizeof(intent),
+                source, sizeof(source));
     ck_assert_str_eq(source, "l2");
     cf_classify(&h, m, "What is 7 times 8", intent, sizeof(intent), source,
                 sizeof(source));
@@ -196,17 +196,17 @@ END_TEST
 /* Bad lines: FILE:LINE: reason each, exit 4, the other lines warmed. */
 START_TEST(test_warm_bad_lines)
 {
-    static const char text[] = "How do I reverse a string?\n"     /* 1 */
-                               "caf\xc3 au lait\n"                /* 2 */
-                               "\n"                               /* 3 */
-                               "{\"txt\": \"typo\"}\n"            /* 4 */
-                               "{\"text\": \"unfinished\"\n"      /* 5 */
-                               "{\"text\": \"x\", \"count\": 0}\n" /* 6 */
+    static const char text[] = "How do I reverse a string?\n"        /* 1 */
+                               "caf\xc3 au lait\n"                   /* 2 */
+                               "\n"                                  /* 3 */
+                               "{\"txt\": \"typo\"}\n"               /* 4 */
+                               "{\"text\": \"unfinished\"\n"         /* 5 */
+                               "{\"text\": \"x\", \"count\": 0}\n"   /* 6 */
                                "{\"text\": \"y\", \"count\": 1.5}\n" /* 7 */
-                               "[1, 2]\n"                         /* 8 */
-                               "{\"text\": \"   \"}\n"            /* 9 */
-                               "How do I reverse a string\n"      /* 10 */
-                               "What is 7 times 8";               /* 11 */
+                               "[1, 2]\n"                            /* 8 */
+                               "{\"text\": \"   \"}\n"               /* 9 */
+                               "How do I reverse a string\n"         /* 10 */
+                               "What is 7 times 8";                  /* 11 */
     const char *m = cli_model();
     char path[512], want[600];
     how h = {0};
@@ -258,19 +258,15 @@ START_TEST(test_warm_usage)
     cli_check_diag(&h, 2, "one FILE", "warm", "--model", m, path, path);
     cli_check_diag(&h, 2, "--batch", "warm", "--model", m, "--batch", "0",
                    path);
-    cli_check_diag(&h, 2, "--top-k", "warm", "--model", m, "-k", "101",
-                   path);
-    cli_check_diag(&h, 2, "no-such.txt", "warm", "--model", m,
-                   "no-such.txt");
-    cli_check_diag(&h, 2, "is a directory", "warm", "--model", m,
-                   cli_home());
+    cli_check_diag(&h, 2, "--top-k", "warm", "--model", m, "-k", "101", path);
+    cli_check_diag(&h, 2, "no-such.txt", "warm", "--model", m, "no-such.txt");
+    cli_check_diag(&h, 2, "is a directory", "warm", "--model", m, cli_home());
     cli_check_diag(&h, 2, "--model", "warm", path);
 }
 END_TEST
 
 /* The environment of a workload counted by track_popular. */
-static const char *const track_env[] = {"TUTORCACHE_TRACK_POPULAR=true",
-                                        NULL};
+static const char *const track_env[] = {"TUTORCACHE_TRACK_POPULAR=true", NULL};
 
 /* A backend (exec:sh FILE) that counts its starts and answers "greeting",
  * but fails a text with "garbage" in it. */
@@ -385,20 +381,18 @@ START_TEST(test_warm_popular_refused)
     how h = {0}, t = {0};
 
     write_input(path, sizeof(path), "one.txt", "hello\n");
-    cli_check_diag(&h, 2, "--popular", "warm", "--model", m, "--popular",
-                   "0");
-    cli_check_diag(&h, 2, "--popular", "warm", "--model", m, "--popular",
-                   "-3");
+    cli_check_diag(&h, 2, "--popular", "warm", "--model", m, "--popular", "0");
+    cli_check_diag(&h, 2, "--popular", "warm", "--model", m, "--popular", "-3");
     cli_check_diag(&h, 2, "--popular", "warm", "--model", m, "--popular",
                    "many");
-    cli_check_diag(&h, 2, "not both", "warm", "--model", m, "--popular",
-                   "5", path);
+    cli_check_diag(&h, 2, "not both", "warm", "--model", m, "--popular", "5",
+                   path);
     cli_check_diag(&h, 2, "track_popular is off", "warm", "--model", m,
                    "--popular", "5");
     cli_check_diag(&h, 2, "--model and --backend", "warm", "--model", m,
                    "--backend", "exec:cat", path);
-    cli_check_diag(&h, 2, "--backend-version goes with", "warm", "--model",
-                   m, "--backend-version", "v", path);
+    cli_check_diag(&h, 2, "--backend-version goes with", "warm", "--model", m,
+                   "--backend-version", "v", path);
     t.env = track_env;
     t.url = cli_store_url(CLI_MEMORY, mem, sizeof(mem));
     cli_check_run(&t, 0, 2, "", "keeps no popularity", "warm", "--model", m,

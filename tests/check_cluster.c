@@ -270,8 +270,7 @@ static void batch_across(tc__store *st, char keys[6][32])
     ck_assert_int_eq(st->ops->mget(st, g, n, NULL), TC_OK);
     for (size_t i = 0; i < n; i++) {
         ck_assert_msg(s[i].status == TC_OK && g[i].status == TC_OK,
-                      "%s: set %d, get %d", g[i].key, s[i].status,
-                      g[i].status);
+                      "%s: set %d, get %d", g[i].key, s[i].status, g[i].status);
         ck_assert_str_eq(g[i].val, g[i].key);
         tc__free(g[i].val);
     }

@@ -1,7 +1,8 @@
 /*
  * check_cluster.h - what the cluster suite's files (check_cluster.c,
- * check_cluster_url.c, check_cluster_ops.c, check_cluster_fb.c) share: the suite's cluster,
- * started once by the unchecked fixture, and stores opened on it.
+ * check_cluster_url.c, check_cluster_ops.c, check_cluster_fb.c) share: the
+ * suite's cluster, started once by the unchecked fixture, and stores opened on
+ * it.
  */
 #ifndef TC_TEST_CHECK_CLUSTER_H
 #define TC_TEST_CHECK_CLUSTER_H

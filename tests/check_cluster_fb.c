@@ -50,9 +50,9 @@ START_TEST(test_fb_override)
     static const char rec[] = TT_LOOP_CORRECTION;
 
     cb = tt_host_classifier(b);
-    ck_assert_msg(tc_feedback_submit_json(id, &outcome, a, rec,
-                                          sizeof(rec) - 1) == TC_OK,
-                  "submit: %s", tc_errmsg());
+    ck_assert_msg(
+        tc_feedback_submit_json(id, &outcome, a, rec, sizeof(rec) - 1) == TC_OK,
+        "submit: %s", tc_errmsg());
     ck_assert_int_eq(outcome, TC_FEEDBACK_STORED);
     /* b never looked before: it reads the override from the cluster */
     tt_expect_loop_corrected(cb);
@@ -157,12 +157,12 @@ START_TEST(test_fb_purge)
     uint64_t removed = 9;
     int outcome;
 
-    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec1,
-                                             sizeof(rec1) - 1),
-                     TC_OK);
-    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec2,
-                                             sizeof(rec2) - 1),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_feedback_submit_json(id, &outcome, h, rec1, sizeof(rec1) - 1),
+        TC_OK);
+    ck_assert_int_eq(
+        tc_feedback_submit_json(id, &outcome, h, rec2, sizeof(rec2) - 1),
+        TC_OK);
     ck_assert_int_eq(tc_feedback_consume(&bt, h, "purger", 1000, 0), TC_OK);
     for (size_t i = 0; i < bt->n; i++) {
         if (strcmp(bt->ids[i], "cp-1") != 0) {
@@ -191,8 +191,7 @@ START_TEST(test_fb_purge)
     ck_assert_int_eq(r->source, TC_SOURCE_FEEDBACK);
     tc_result_free(r);
     tc_classifier_close(c);
-    ck_assert_int_eq(tc_feedback_purge(&removed, h, "cpu1", NULL, NULL),
-                     TC_OK);
+    ck_assert_int_eq(tc_feedback_purge(&removed, h, "cpu1", NULL, NULL), TC_OK);
     ck_assert_uint_eq(removed, 0);
     ck_assert_int_eq(tc_feedback_purge(&removed, h, NULL, NULL, NULL),
                      TC_EINVAL);

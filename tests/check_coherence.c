@@ -169,8 +169,7 @@ START_TEST(test_tracking_refused)
     /* a user that may not run CLIENT: as a server older than 6 */
     bk_start(&s, BK_REDIS);
     free(trs_cmd(s.srv, "ACL SETUSER app on >pw ~* &* +@all -client"));
-    snprintf(url, sizeof(url), "redis://app:pw@127.0.0.1:%d",
-             trs_port(s.srv));
+    snprintf(url, sizeof(url), "redis://app:pw@127.0.0.1:%d", trs_port(s.srv));
     snprintf(s.url, sizeof(s.url), "%s", url);
     a = coh_open_logged(&s);
     b = bk_open(&s);
@@ -282,8 +281,7 @@ static void *reader(void *arg)
         size_t len;
 
         snprintf(key, sizeof(key), "r%u", n++ % RACE_KEYS);
-        if (tc_cache_get(&v, &len, NULL, r->a, NS, key, strlen(key)) ==
-            TC_OK) {
+        if (tc_cache_get(&v, &len, NULL, r->a, NS, key, strlen(key)) == TC_OK) {
             tc_free(v);
         }
     }

@@ -114,8 +114,8 @@ START_TEST(test_own_write_kept)
     tc__l1_drop_unless(l1, &k, "mine", 4);
     ck_assert(holds(&k, "mine"));
     /* a value kept with its packed form beside it matches its L2 part */
-    ck_assert_int_eq(
-        tc__l1_set(l1, &k, packed, sizeof(packed) - 1, FAR, 0), TC_OK);
+    ck_assert_int_eq(tc__l1_set(l1, &k, packed, sizeof(packed) - 1, FAR, 0),
+                     TC_OK);
     tc__l1_drop_unless(l1, &k, "{\"a\":1}", 7);
     ck_assert(tc__l1_holds(l1, &k, packed, sizeof(packed) - 1, 0));
     /* an entry past its expiry, or an absence, holds nothing */
@@ -184,8 +184,8 @@ START_TEST(test_unchecked_until_confirmed)
      * this one, whose read may be older than that store */
     ck_assert_int_eq(tc__l1_set_unchecked(l1, &k, "v", 1, FAR, 0, &mine),
                      TC_OK);
-    ck_assert_int_eq(
-        tc__l1_set_unchecked(l1, &k, "old", 3, FAR, 0, &theirs), TC_OK);
+    ck_assert_int_eq(tc__l1_set_unchecked(l1, &k, "old", 3, FAR, 0, &theirs),
+                     TC_OK);
     ck_assert_uint_ne(mine, theirs);
     tc__l1_confirm(l1, &k, mine, "old", 3);
     ck_assert(absent(&k));

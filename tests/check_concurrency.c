@@ -440,9 +440,9 @@ static void *st_run(void *arg)
 
 /* Iterations per thread: enough to interleave, few enough for TSan. */
 static const int st_iters[BK_COUNT] = {[BK_MEMORY] = 20000,
-                                         [BK_LMDB] = 4000,
-                                         [BK_REDIS] = 2000,
-                                         [BK_CLUSTER] = 1000};
+                                       [BK_LMDB] = 4000,
+                                       [BK_REDIS] = 2000,
+                                       [BK_CLUSTER] = 1000};
 
 START_TEST(test_stress)
 {

@@ -134,8 +134,8 @@ static const rule rules[] = {
     {"{" FB_BASE_FIELDS ",\"feedback_type\":\"correction\",\"id\":"
      "\"a b\"}",
      "id", "id: \"a b\" is not 1 to 64 characters of A-Z a-z 0-9 . _ : -"},
-    {"{" FB_BASE_FIELDS ",\"feedback_type\":\"correction\",\"id\":7}",
-     "id", "id: a number, not a string"},
+    {"{" FB_BASE_FIELDS ",\"feedback_type\":\"correction\",\"id\":7}", "id",
+     "id: a number, not a string"},
     {"{" FB_BASE_FIELDS ",\"feedback_type\":\"correction\",\"text\":\"again\"}",
      "text", "text: appears twice"},
 };
@@ -521,38 +521,42 @@ START_TEST(test_stats_exact)
     int i;
 
     for (i = 0; i < 3; i++) {
-        ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL), TC_OK); /* a -> b */
+        ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL),
+                         TC_OK); /* a -> b */
     }
     for (i = 0; i < 2; i++) {
         ck_assert_int_eq(
-            fb_submit_new(h,
-                      "{\"text\":\"t\",\"original_intent\":\"x\\u00e9\","
-                      "\"correct_intent\":\"y\\\"q\",\"original_confidence\":0,"
-                      "\"feedback_type\":\"correction\"}",
-                      NULL),
+            fb_submit_new(
+                h,
+                "{\"text\":\"t\",\"original_intent\":\"x\\u00e9\","
+                "\"correct_intent\":\"y\\\"q\",\"original_confidence\":0,"
+                "\"feedback_type\":\"correction\"}",
+                NULL),
             TC_OK);
     }
     ck_assert_int_eq(
         fb_submit_new(h,
-                  "{\"text\":\"t\",\"original_intent\":\"c\","
-                  "\"correct_intent\":\"d\",\"original_confidence\":"
-                  "1,\"feedback_type\":\"correction\"}",
-                  NULL),
+                      "{\"text\":\"t\",\"original_intent\":\"c\","
+                      "\"correct_intent\":\"d\",\"original_confidence\":"
+                      "1,\"feedback_type\":\"correction\"}",
+                      NULL),
         TC_OK);
     for (i = 0; i < 4; i++) {
         ck_assert_int_eq(fb_submit_new(h, confirm_t, NULL), TC_OK);
     }
     /* rejected: 2 corrections, 1 confirmation, 3 without a valid type */
     ck_assert_int_eq(fb_submit_new(h,
-                               "{" FB_BASE_FIELDS ",\"original_confidence\":2,"
-                               "\"feedback_type\":\"correction\"}",
-                               NULL),
-                     TC_EINVAL);
-    ck_assert_int_eq(fb_submit_new(h, "{\"feedback_type\":\"correction\"}", NULL),
+                                   "{" FB_BASE_FIELDS
+                                   ",\"original_confidence\":2,"
+                                   "\"feedback_type\":\"correction\"}",
+                                   NULL),
                      TC_EINVAL);
     ck_assert_int_eq(
-        fb_submit_new(h, "{" FB_BASE_FIELDS ",\"feedback_type\":\"confirmation\"}",
-                  NULL),
+        fb_submit_new(h, "{\"feedback_type\":\"correction\"}", NULL),
+        TC_EINVAL);
+    ck_assert_int_eq(
+        fb_submit_new(
+            h, "{" FB_BASE_FIELDS ",\"feedback_type\":\"confirmation\"}", NULL),
         TC_EINVAL);
     ck_assert_int_eq(fb_submit_new(h, "{" FB_BASE_FIELDS "}", NULL), TC_EINVAL);
     ck_assert_int_eq(
@@ -560,7 +564,8 @@ START_TEST(test_stats_exact)
         TC_EINVAL);
     ck_assert_int_eq(fb_submit_new(h, "nonsense", NULL), TC_EINVAL);
     s = fb_stats(h);
-    fb_expect_stats(s, "{\"accepted\":{\"correction\":6,\"confirmation\":4},"
+    fb_expect_stats(
+        s, "{\"accepted\":{\"correction\":6,\"confirmation\":4},"
            "\"rejected\":{\"correction\":2,\"confirmation\":1,\"invalid\":3},"
            "\"pairs\":[{\"original\":\"a\",\"correct\":\"b\",\"count\":3},"
            "{\"original\":\"x\xc3\xa9\",\"correct\":\"y\\\"q\",\"count\":2},"
@@ -654,7 +659,8 @@ START_TEST(test_metrics)
     ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL), TC_OK);
     tc__feedback_set_fault(h, 1);
     ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL), TC_OK); /* spooled */
-    ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL), TC_OK); /* + replay */
+    ck_assert_int_eq(fb_submit_new(h, fb_base_json, NULL),
+                     TC_OK); /* + replay */
     ck_assert_int_eq(fb_submit(h, confirm_t, NULL), TC_OK);
     ck_assert_int_eq(fb_submit(h, "{\"feedback_type\":\"correction\"}", NULL),
                      TC_EINVAL);

@@ -69,7 +69,11 @@ START_TEST(test_ids_given)
         "x", "A.b_c:d-9",
         "0123456789012345678901234567890123456789012345678901234567890123"};
     static const char *const bad[] = {
-        "", "a b", "a/b", "caf\u00e9", "a\\u0001",
+        "",
+        "a b",
+        "a/b",
+        "caf\u00e9",
+        "a\\u0001",
         "01234567890123456789012345678901234567890123456789012345678901234"};
     tc_cache *h = fb_open(NULL);
     char json[512], id[TC_FEEDBACK_ID_MAX], *s;

@@ -269,9 +269,9 @@ START_TEST(test_import_dry_run)
     ck_assert_uint_eq(fb_export_count(h), 0);
     s = fb_stats(h);
     fb_expect_stats(s, "{\"accepted\":{\"correction\":0,\"confirmation\":0},"
-                        "\"rejected\":{\"correction\":0,\"confirmation\":0,"
-                        "\"invalid\":0},\"pairs\":[],\"kept\":0,"
-                        "\"pending\":0,\"queued\":0,\"spooled\":0,");
+                       "\"rejected\":{\"correction\":0,\"confirmation\":0,"
+                       "\"invalid\":0},\"pairs\":[],\"kept\":0,"
+                       "\"pending\":0,\"queued\":0,\"spooled\":0,");
     tc_free(s);
     tc_cache_close(h);
     /* a dry run needs no durable store */

@@ -99,10 +99,9 @@ START_TEST(test_duplicates_and_spool)
         "{\"text\":\"What is a closure?\",\"original_intent\":\"a\","
         "\"correct_intent\":\"b\",\"original_confidence\":0.3,"
         "\"feedback_type\":\"correction\",\"id\":\"ticket:42\"}";
-    const char *down =
-        "{\"text\":\"spooled one\",\"original_intent\":\"a\","
-        "\"correct_intent\":\"b\",\"original_confidence\":0.3,"
-        "\"feedback_type\":\"correction\"}";
+    const char *down = "{\"text\":\"spooled one\",\"original_intent\":\"a\","
+                       "\"correct_intent\":\"b\",\"original_confidence\":0.3,"
+                       "\"feedback_type\":\"correction\"}";
     char a[TC_FEEDBACK_ID_MAX], b[TC_FEEDBACK_ID_MAX], *len, *stats = NULL;
     int outcome = -1, i;
     uint64_t n = 0;
@@ -150,8 +149,8 @@ START_TEST(test_duplicates_and_spool)
     ck_assert_int_eq(tc_feedback_export(h, devnull, &n), TC_OK);
     ck_assert_uint_eq(n, 3);
     /* and once more, now that it is stored: a duplicate */
-    ck_assert_int_eq(tc_feedback_submit_json(b, &outcome, h, down, strlen(down)),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_feedback_submit_json(b, &outcome, h, down, strlen(down)), TC_OK);
     ck_assert_int_eq(outcome, TC_FEEDBACK_DUPLICATE);
     ck_assert_str_eq(a, b);
     fclose(devnull);

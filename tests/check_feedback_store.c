@@ -99,8 +99,7 @@ static tc_cache *open_ok(const char *url, const char *fb_url)
 {
     tc_cache *h = NULL;
 
-    ck_assert_msg(open_on(&h, url, fb_url) == TC_OK, "open: %s",
-                  tc_errmsg());
+    ck_assert_msg(open_on(&h, url, fb_url) == TC_OK, "open: %s", tc_errmsg());
     return h;
 }
 
@@ -110,8 +109,7 @@ static cJSON *fb_stats(tc_cache *h)
     char *text = NULL;
     cJSON *root;
 
-    ck_assert_msg(tc_feedback_stats_json(&text, h) == TC_OK, "%s",
-                  tc_errmsg());
+    ck_assert_msg(tc_feedback_stats_json(&text, h) == TC_OK, "%s", tc_errmsg());
     root = cJSON_Parse(text);
     ck_assert_msg(root != NULL, "not JSON: %s", text);
     tc_free(text);
@@ -233,8 +231,7 @@ START_TEST(test_config_refused)
             ck_assert(has_reason(st, "store.at_risk", "evictable"));
             ck_assert_int_eq(atomic_load(&at_risk_lines), 1);
         } else {
-            ck_assert_str_eq(json_str(st, "store.maxmemory_policy"),
-                             "unknown");
+            ck_assert_str_eq(json_str(st, "store.maxmemory_policy"), "unknown");
             ck_assert_int_eq(cJSON_GetArraySize(json_get(st, "store.at_risk")),
                              0);
             ck_assert_int_eq(atomic_load(&at_risk_lines), 0);
@@ -288,8 +285,8 @@ START_TEST(test_separate_store_survives)
     ck_assert_int_eq(atomic_load(&at_risk_lines), 0);
     for (int i = 0; i < NFB; i++) {
         correction(rec, sizeof(rec), i);
-        ck_assert_msg(tc_feedback_submit_json(id, NULL, h, rec,
-                                              strlen(rec)) == TC_OK,
+        ck_assert_msg(tc_feedback_submit_json(id, NULL, h, rec, strlen(rec)) ==
+                          TC_OK,
                       "%s", tc_errmsg());
     }
     /* 6 MB of cache into a 2 MB server */
@@ -297,9 +294,9 @@ START_TEST(test_separate_store_survives)
     memset(val, 'v', 16384);
     for (int i = 0; i < 400; i++) {
         snprintf(text, sizeof(text), "filler %d", i);
-        ck_assert_int_eq(tc_cache_set(h, "intents", text, strlen(text), val,
-                                      16384, 600000),
-                         TC_OK);
+        ck_assert_int_eq(
+            tc_cache_set(h, "intents", text, strlen(text), val, 16384, 600000),
+            TC_OK);
     }
     free(val);
     ck_assert_int_gt(evicted(lru), 0);
@@ -435,8 +432,7 @@ static int submit_outcome(const char *cfg, int i)
     extra_cfg = cfg;
     h = open_ok(trs_url(safe), NULL);
     correction(rec, sizeof(rec), i);
-    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec,
-                                             strlen(rec)),
+    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec, strlen(rec)),
                      TC_OK);
     tc_cache_close(h);
     return outcome;

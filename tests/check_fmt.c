@@ -189,13 +189,12 @@ static void shortest_agrees(double x)
  * bit patterns, scores and short decimals; NaN and infinities refused. */
 START_TEST(test_shortest)
 {
-    static const double xs[] = {0.0,     -0.0,   1.0,     -1.0,   0.1,
-                                0.3,     1e-7,   42.0,    -7.0,   0.5,
-                                0.1 + 0.2,       1.0 / 3, 2.0 / 3,
-                                0x1p53 - 1,      0x1p53,  -0x1p53,
-                                0x1p53 + 2,      1e22,    1e23,   DBL_MAX,
-                                DBL_TRUE_MIN,    DBL_MIN, 123456.789,
-                                0.000123,        1e-300};
+    static const double xs[] = {
+        0.0,          -0.0,       1.0,        -1.0,       0.1,
+        0.3,          1e-7,       42.0,       -7.0,       0.5,
+        0.1 + 0.2,    1.0 / 3,    2.0 / 3,    0x1p53 - 1, 0x1p53,
+        -0x1p53,      0x1p53 + 2, 1e22,       1e23,       DBL_MAX,
+        DBL_TRUE_MIN, DBL_MIN,    123456.789, 0.000123,   1e-300};
     uint64_t s = 77;
     char buf[TC__FMT_MAX];
     size_t i;
@@ -214,8 +213,7 @@ START_TEST(test_shortest)
         }
         shortest_agrees((double)(next(&s) >> 11) * 0x1p-53);
         shortest_agrees((double)(next(&s) % 100000) / 1000.0);
-        shortest_agrees((double)(int64_t)(next(&s) >> 10) *
-                        (b & 1 ? -1 : 1));
+        shortest_agrees((double)(int64_t)(next(&s) >> 10) * (b & 1 ? -1 : 1));
     }
     ck_assert_uint_eq(tc__fmt_shortest(buf, NAN), 0);
     ck_assert_str_eq(buf, "");
@@ -242,8 +240,8 @@ END_TEST
 /* 64-bit integers in decimal, against printf, the extremes included. */
 START_TEST(test_decimal)
 {
-    static const int64_t xs[] = {0, 1, -1, 9, 10, -10, INT64_MAX, INT64_MIN,
-                                 INT64_MIN + 1, 1000000007};
+    static const int64_t xs[] = {
+        0, 1, -1, 9, 10, -10, INT64_MAX, INT64_MIN, INT64_MIN + 1, 1000000007};
     char want[32], got[TC__FMT_INT_MAX];
     uint64_t s = 5;
     size_t i;

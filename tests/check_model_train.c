@@ -547,7 +547,8 @@ START_TEST(test_rival)
     hd = &m->heads[0];
     /* fitted within the bound tc__head states (this corpus has few texts
      * two intents claim: 0 here), then set to half of it */
-    ck_assert_msg(hd->calib_d <= 0 && hd->calib_d >= -TC__RIVAL_MAX * hd->calib_a,
+    ck_assert_msg(hd->calib_d <= 0 &&
+                      hd->calib_d >= -TC__RIVAL_MAX * hd->calib_a,
                   "a = %g, d = %g", (double)hd->calib_a, (double)hd->calib_d);
     hd->calib_d = -0.5f * hd->calib_a;
     sc = calloc(m->nout_pad, sizeof(float));

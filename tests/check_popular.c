@@ -436,13 +436,16 @@ START_TEST(test_pop_sealed)
     bk_start(&b, BK_REDIS);
     snprintf(key, sizeof(key), "%s/key", b.tmp);
     snprintf(other, sizeof(other), "%s/other", b.tmp);
-    tt_write_file(key, "000102030405060708090a0b0c0d0e0f"
-                       "101112131415161718191a1b1c1d1e1f\n", 0600);
-    tt_write_file(other, "ff0102030405060708090a0b0c0d0e0f"
-                         "101112131415161718191a1b1c1d1e1f\n", 0600);
+    tt_write_file(key,
+                  "000102030405060708090a0b0c0d0e0f"
+                  "101112131415161718191a1b1c1d1e1f\n",
+                  0600);
+    tt_write_file(other,
+                  "ff0102030405060708090a0b0c0d0e0f"
+                  "101112131415161718191a1b1c1d1e1f\n",
+                  0600);
     snprintf(cfg, sizeof(cfg),
-             "{\"track_popular\": true, \"encryption_key_file\": \"%s\"}",
-             key);
+             "{\"track_popular\": true, \"encryption_key_file\": \"%s\"}", key);
     h = bk_open_with(&b, NULL, cfg);
     c = open_cls(h, 0);
     classify_n(c, "my private question", 2);
@@ -533,8 +536,8 @@ START_TEST(test_pop_store_down)
     /* this flush fails, unless the handle's thread sent (and failed)
      * first: either way the log says so, with the counts lost */
     rc = tc_popular_flush(h);
-    ck_assert_msg(rc == TC_OK || rc == TC_EUNAVAIL || rc == TC_ETIMEOUT,
-                  "%s", tc_error_name(rc));
+    ck_assert_msg(rc == TC_OK || rc == TC_EUNAVAIL || rc == TC_ETIMEOUT, "%s",
+                  tc_error_name(rc));
     if (rc != TC_OK) {
         ck_assert_ptr_nonnull(strstr(tc_errmsg(), "POPULAR ADD"));
     }

@@ -88,8 +88,7 @@ START_TEST(test_analytics_json)
     ck_assert_double_eq(json_num(a, "arms.control.confirmations"), 1);
     ck_assert_str_eq(json_str(a, "arms.control.model"), "m1");
     ck_assert_double_eq(json_num(a, "arms.candidate.correction_rate"), 1);
-    ck_assert_str_eq(json_str(json_get(a, "models"), "fn:m2.arm"),
-                     "candidate");
+    ck_assert_str_eq(json_str(json_get(a, "models"), "fn:m2.arm"), "candidate");
     ck_assert_int_eq(cJSON_GetArraySize(json_get(a, "per_day")), 30);
     cJSON_Delete(a);
 
@@ -470,8 +469,7 @@ START_TEST(test_report_audit)
     char cfg[1200], *log, *page = NULL;
     tc_cache *h;
 
-    snprintf(cfg, sizeof(cfg), "{\"audit_log\":\"%s\"}",
-             fb_path("audit.log"));
+    snprintf(cfg, sizeof(cfg), "{\"audit_log\":\"%s\"}", fb_path("audit.log"));
     h = fb_open(cfg);
     submit(h, "secret words", "a", "b", NULL);
     submit(h, "more words", "a", "a", NULL);

@@ -189,11 +189,11 @@ static int redis_holding_at(int port, const char *needle, int *nkeys)
             redisReply *t = redisCommand(c, "TYPE %s", k), *v;
             const char *ty = t->str;
 
-            v = strcmp(ty, "string") == 0   ? redisCommand(c, "GET %s", k)
-                : strcmp(ty, "stream") == 0 ? redisCommand(c, "XRANGE %s - +",
-                                                           k)
-                : strcmp(ty, "hash") == 0   ? redisCommand(c, "HGETALL %s", k)
-                : strcmp(ty, "set") == 0    ? redisCommand(c, "SMEMBERS %s", k)
+            v = strcmp(ty, "string") == 0 ? redisCommand(c, "GET %s", k)
+                : strcmp(ty, "stream") == 0
+                    ? redisCommand(c, "XRANGE %s - +", k)
+                : strcmp(ty, "hash") == 0 ? redisCommand(c, "HGETALL %s", k)
+                : strcmp(ty, "set") == 0  ? redisCommand(c, "SMEMBERS %s", k)
                 : strcmp(ty, "list") == 0
                     ? redisCommand(c, "LRANGE %s 0 -1", k)
                     : redisCommand(c, "ZRANGE %s 0 -1", k);
@@ -266,9 +266,8 @@ static void read_marked(tc_cache *h)
     size_t len;
     tc_tier tier;
 
-    ck_assert_int_eq(tc_cache_get(&v, &len, &tier, h, "student_profiles",
-                                  "u1", 2),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_cache_get(&v, &len, &tier, h, "student_profiles", "u1", 2), TC_OK);
     ck_assert_int_eq(tier, TC_TIER_L2);
     ck_assert_str_eq(v, "{\"name\":\"" MARKER "\"}");
     tc_free(v);
@@ -373,9 +372,8 @@ END_TEST
 /* The L2 key of key in "intents" (buf: TC_KEY_MAX bytes). */
 static void key_of(char *buf, tc_cache *h, const char *key)
 {
-    ck_assert_int_eq(tc_cache_key(buf, TC_KEY_MAX, h, "intents", key,
-                                  strlen(key)),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_cache_key(buf, TC_KEY_MAX, h, "intents", key, strlen(key)), TC_OK);
 }
 
 /* The Prometheus line of the decrypt failures. */
@@ -461,13 +459,13 @@ START_TEST(test_key_file_refused)
     ck_assert_int_eq(open_with(&h, trs_url(srv), shortk, NULL, NULL),
                      TC_ECONFIG);
     ck_assert_ptr_nonnull(strstr(tc_errmsg(), "not a key"));
-    ck_assert_int_eq(open_with(&h, trs_url(srv), NULL,
-                               "[\"/nonexistent\"]", NULL),
-                     TC_ECONFIG);
+    ck_assert_int_eq(
+        open_with(&h, trs_url(srv), NULL, "[\"/nonexistent\"]", NULL),
+        TC_ECONFIG);
     ck_assert_ptr_nonnull(strstr(tc_errmsg(), "without encryption_key_file"));
-    ck_assert_int_eq(open_with(&h, trs_url(srv), "/nonexistent/key", NULL,
-                               NULL),
-                     TC_ECONFIG);
+    ck_assert_int_eq(
+        open_with(&h, trs_url(srv), "/nonexistent/key", NULL, NULL),
+        TC_ECONFIG);
     ck_assert_ptr_nonnull(strstr(tc_errmsg(), "/nonexistent/key"));
 }
 END_TEST
@@ -508,8 +506,7 @@ START_TEST(test_spool_sealed)
     int64_t t0;
 
     trs_kill(srv);
-    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec,
-                                             strlen(rec)),
+    ck_assert_int_eq(tc_feedback_submit_json(id, &outcome, h, rec, strlen(rec)),
                      TC_OK);
     ck_assert_int_eq(outcome, TC_FEEDBACK_SPOOLED);
     snprintf(path, sizeof(path), "%s/spool/feedback.spool", dir);
@@ -547,12 +544,10 @@ START_TEST(test_purge_sealed)
     uint64_t removed = 0, count = 0;
 
     write_marked(h);
-    ck_assert_int_eq(tc_feedback_submit_json(id, NULL, h, other,
-                                             strlen(other)),
+    ck_assert_int_eq(tc_feedback_submit_json(id, NULL, h, other, strlen(other)),
                      TC_OK);
-    ck_assert_int_eq(tc_feedback_purge(&removed, h, "student-" MARKER, NULL,
-                                       NULL),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_feedback_purge(&removed, h, "student-" MARKER, NULL, NULL), TC_OK);
     ck_assert_uint_eq(removed, 1);
     text = export_text(h, &count);
     ck_assert_uint_eq(count, 1);
@@ -583,9 +578,8 @@ START_TEST(test_keyed_keys)
     ck_assert_uint_eq(strlen(ka), strlen(kp));
     ck_assert_int_eq(strncmp(ka, "tc:intent:", 10), 0);
     /* the correction's id is keyed too, and its override still corrects */
-    ck_assert_int_eq(tc_feedback_submit_json(idp, NULL, plain, rec,
-                                             strlen(rec)),
-                     TC_OK);
+    ck_assert_int_eq(
+        tc_feedback_submit_json(idp, NULL, plain, rec, strlen(rec)), TC_OK);
     ck_assert_int_eq(tc_feedback_submit_json(id, NULL, a, rec, strlen(rec)),
                      TC_OK);
     ck_assert_str_ne(id, idp);
@@ -602,7 +596,8 @@ START_TEST(test_keyed_keys)
 }
 END_TEST
 
-/* ---- a Redis Cluster ------------------------------------------------------ */
+/* ---- a Redis Cluster ------------------------------------------------------
+ */
 
 static tcl *cluster;
 
@@ -654,13 +649,16 @@ START_TEST(test_cli_keyed_across_processes)
     cli_store_url(CLI_REDIS, url, sizeof(url));
     snprintf(sf, sizeof(sf), "%s/secret", cli_home());
     snprintf(kf, sizeof(kf), "%s/key", cli_home());
-    tt_write_file(sf, "00112233445566778899aabbccddeeff"
-                      "00112233445566778899aabbccddeeff\n", 0600);
-    tt_write_file(kf, "ffeeddccbbaa99887766554433221100"
-                      "ffeeddccbbaa99887766554433221100\n", 0600);
+    tt_write_file(sf,
+                  "00112233445566778899aabbccddeeff"
+                  "00112233445566778899aabbccddeeff\n",
+                  0600);
+    tt_write_file(kf,
+                  "ffeeddccbbaa99887766554433221100"
+                  "ffeeddccbbaa99887766554433221100\n",
+                  0600);
     snprintf(envs[0], sizeof(envs[0]), "TUTORCACHE_KEY_SECRET_FILE=%s", sf);
-    snprintf(envs[1], sizeof(envs[1]), "TUTORCACHE_ENCRYPTION_KEY_FILE=%s",
-             kf);
+    snprintf(envs[1], sizeof(envs[1]), "TUTORCACHE_ENCRYPTION_KEY_FILE=%s", kf);
     env[0] = envs[0];
     env[1] = envs[1];
     env[2] = NULL;
@@ -710,10 +708,11 @@ START_TEST(test_cli_keyed_across_processes)
     free(rep);
     /* a key file others can read: refused, with why */
     snprintf(lk, sizeof(lk), "%s/loose", cli_home());
-    tt_write_file(lk, "00112233445566778899aabbccddeeff"
-                      "00112233445566778899aabbccddeeff\n", 0644);
-    snprintf(envs[0], sizeof(envs[0]), "TUTORCACHE_ENCRYPTION_KEY_FILE=%s",
-             lk);
+    tt_write_file(lk,
+                  "00112233445566778899aabbccddeeff"
+                  "00112233445566778899aabbccddeeff\n",
+                  0644);
+    snprintf(envs[0], sizeof(envs[0]), "TUTORCACHE_ENCRYPTION_KEY_FILE=%s", lk);
     env[1] = NULL;
     h.env = env;
     cli(&r, &h, "get", "intents", "what is a monad");

@@ -141,8 +141,8 @@ static double v1(const cJSON *root, const char *path)
     return json_num(m, path);
 }
 
-#define EXPECT(root, path, want)                                            \
-    ck_assert_msg(v1(root, path) == (want), "%s: %g, want %g", path,        \
+#define EXPECT(root, path, want)                                               \
+    ck_assert_msg(v1(root, path) == (want), "%s: %g, want %g", path,           \
                   v1(root, path), (double)(want))
 
 /*
@@ -211,8 +211,7 @@ START_TEST(test_served_counts)
             cJSON_GetObjectItem(cJSON_GetObjectItem(root, "models"), "fn:v1"),
             "shadow"),
         "rate")));
-    ck_assert_double_eq(
-        json_num(root, "intents.greeting.classifications"), 8);
+    ck_assert_double_eq(json_num(root, "intents.greeting.classifications"), 8);
     cJSON_Delete(root);
 
     /* after a flush, more: added to the store's, not put in their place */
@@ -246,8 +245,8 @@ START_TEST(test_served_threshold)
     root = counts_of(h);
     EXPECT(root, "intents.unknown.classifications", 4);
     EXPECT(root, "intents.unknown.hits", 3);
-    ck_assert_ptr_null(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "intents"),
-                                           "greeting"));
+    ck_assert_ptr_null(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(root, "intents"), "greeting"));
     cJSON_Delete(root);
     tc_classifier_close(c);
     tc_cache_close(h);
@@ -278,8 +277,8 @@ START_TEST(test_served_named_model)
     served_n(c, "what is x", 1, TC_SOURCE_L1);
     ck_assert_int_eq(tc_classify_counts_flush(h), TC_OK);
     root = counts_of(h);
-    ck_assert_int_eq(
-        cJSON_GetArraySize(cJSON_GetObjectItem(root, "models")), 1);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(root, "models")),
+                     1);
     EXPECT(root, "classifications", 2);
     EXPECT(root, "misses", 1);
     EXPECT(root, "hits", 1);
@@ -352,12 +351,11 @@ START_TEST(test_served_model)
     ck_assert_int_eq(tc_classify_batch(res, status, c, batch, lens, 2), TC_OK);
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq(status[i], TC_OK);
-        ck_assert_int_eq(res[i]->source,
-                         i ? TC_SOURCE_MODEL : TC_SOURCE_L1);
+        ck_assert_int_eq(res[i]->source, i ? TC_SOURCE_MODEL : TC_SOURCE_L1);
     }
     root = counts_of(h);
-    ck_assert_int_eq(
-        cJSON_GetArraySize(cJSON_GetObjectItem(root, "models")), 1);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(root, "models")),
+                     1);
     ck_assert_double_eq(of_model(root, fp, res[0]->intent, "misses"), 1);
     ck_assert_double_eq(of_model(root, fp, res[0]->intent, "hits"), 3);
     ck_assert_double_eq(of_model(root, fp, res[1]->intent, "misses"), 1);
@@ -521,8 +519,7 @@ static int raw_has(tc__store *st, const char *field, uint64_t *count)
 START_TEST(test_served_trim)
 {
     char old[64], kept[64], today[9], cfgjson[64];
-    time_t now = time(NULL), then = now - 365 * 86400,
-           yday = now - 86400;
+    time_t now = time(NULL), then = now - 365 * 86400, yday = now - 86400;
     tc__tally items[2] = {{old, 7}, {kept, 5}};
     tc__err err = {""};
     tc__config cfg;

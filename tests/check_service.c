@@ -377,10 +377,9 @@ START_TEST(test_health)
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_up")));
     ck_assert_str_eq(json_str(o, "model"), sv_fp);
     /* LMDB keeps feedback on disk: nothing at risk, nothing to warn */
-    ck_assert_int_eq(
-        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o,
-                                                            "feedback_at_risk")),
-        0);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+                         o, "feedback_at_risk")),
+                     0);
     ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(o, "feedback_warning"));
     cJSON_Delete(o);
     sv_resp_free(&r);
@@ -409,7 +408,8 @@ START_TEST(test_health_feedback_at_risk)
     risk = cJSON_GetObjectItemCaseSensitive(o, "feedback_at_risk");
     ck_assert_int_eq(cJSON_GetArraySize(risk), 1);
     ck_assert_str_eq(cJSON_GetArrayItem(risk, 0)->valuestring, "evictable");
-    ck_assert_ptr_nonnull(strstr(json_str(o, "feedback_warning"), "noeviction"));
+    ck_assert_ptr_nonnull(
+        strstr(json_str(o, "feedback_warning"), "noeviction"));
     cJSON_Delete(o);
     sv_resp_free(&r);
     sv_stop(SIGTERM);

@@ -261,8 +261,8 @@ START_TEST(test_ab_report)
         ck_assert_msg(strstr(ab, want) && strstr(ab, want) < end, "%s", ab);
         snprintf(want, sizeof(want), ">candidate %s</text>", cand_fp);
         ck_assert_msg(strstr(ab, want) && strstr(ab, want) < end, "%s", ab);
-        ck_assert_ptr_nonnull(strstr(strstr(ab, want),
-                                     pass ? "100% of 1<" : "0% of 0<"));
+        ck_assert_ptr_nonnull(
+            strstr(strstr(ab, want), pass ? "100% of 1<" : "0% of 0<"));
         sv_resp_free(&r);
         if (pass == 0) {
             snprintf(model, sizeof(model), ",\"model\":\"%s\"", cand_fp);

@@ -28,12 +28,11 @@ static void expect_warm(const char *body, double texts, double computed,
     sv_http(&r, "POST", SV_WARM, body);
     ck_assert_msg(r.code == 200, "HTTP %d: %s", r.code, r.body);
     o = sv_json(&r);
-    ck_assert_msg(json_num(o, "texts") == texts &&
-                      json_num(o, "computed") == computed &&
-                      json_num(o, "already_cached") == cached &&
-                      json_num(o, "rejected") == rejected &&
-                      json_num(o, "seconds") >= 0,
-                  "%s for %s", r.body, body);
+    ck_assert_msg(
+        json_num(o, "texts") == texts && json_num(o, "computed") == computed &&
+            json_num(o, "already_cached") == cached &&
+            json_num(o, "rejected") == rejected && json_num(o, "seconds") >= 0,
+        "%s for %s", r.body, body);
     cJSON_Delete(o);
     sv_resp_free(&r);
 }
@@ -114,8 +113,8 @@ START_TEST(test_warm_refused)
                   "popular");
     sv_http_error("POST", SV_WARM, "{\"popular\":2.5}", 400, "invalid_field",
                   "popular");
-    sv_http_error("POST", SV_WARM, "{\"popular\":\"5\"}", 400,
-                  "invalid_field", "popular");
+    sv_http_error("POST", SV_WARM, "{\"popular\":\"5\"}", 400, "invalid_field",
+                  "popular");
     sv_http_error("POST", SV_WARM, "{\"popular\":5,\"extra\":1}", 400,
                   "invalid_field", "extra");
     sv_http_error("POST", SV_WARM, "[1]", 400, "bad_json", NULL);

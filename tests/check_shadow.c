@@ -123,7 +123,7 @@ static tc_classifier *open_cls(tc_cache *h, double rate)
 
 /* text classified by c: its intent and source must be these. */
 static void expect_cls(tc_classifier *c, const char *text, const char *intent,
-                   tc_source src)
+                       tc_source src)
 {
     tc_result *r = NULL;
 
@@ -230,13 +230,16 @@ static void stale_replaced(void)
     for (i = 0; i < 2; i++) {
         key_of(key, h, texts[i]);
         snprintf(want, sizeof(want), "\"key\":\"%s\"", key);
-        ck_assert_msg(strstr(cache_log_text(), want), "no line for %s in:\n%s", key,
-                      cache_log_text());
+        ck_assert_msg(strstr(cache_log_text(), want), "no line for %s in:\n%s",
+                      key, cache_log_text());
     }
     ck_assert_int_eq((int)tt_count_lines(cache_log_text()), 2);
-    ck_assert_ptr_nonnull(strstr(cache_log_text(), "\"event\":\"shadow_disagree\""));
-    ck_assert_ptr_nonnull(strstr(cache_log_text(), "\"cached_intent\":\"alpha\""));
-    ck_assert_ptr_nonnull(strstr(cache_log_text(), "\"fresh_intent\":\"beta\""));
+    ck_assert_ptr_nonnull(
+        strstr(cache_log_text(), "\"event\":\"shadow_disagree\""));
+    ck_assert_ptr_nonnull(
+        strstr(cache_log_text(), "\"cached_intent\":\"alpha\""));
+    ck_assert_ptr_nonnull(
+        strstr(cache_log_text(), "\"fresh_intent\":\"beta\""));
     ck_assert_ptr_null(strstr(cache_log_text(), "change"));
 
     /* replaced in this process's L1 and in the L2 another one reads */
@@ -277,7 +280,8 @@ START_TEST(test_text_logged_when_asked)
     hm.changed = 1;
     expect_cls(c, "Change me, please", "alpha", TC_SOURCE_L1);
     tc_classifier_close(c);
-    ck_assert_ptr_nonnull(strstr(cache_log_text(), "\"text\":\"change me, please\""));
+    ck_assert_ptr_nonnull(
+        strstr(cache_log_text(), "\"text\":\"change me, please\""));
     tc_cache_close(h);
 }
 END_TEST
@@ -461,8 +465,7 @@ static const char backend_sh[] =
     "done\n";
 
 /* The intents of a classify run's lines, each from source src. */
-static void expect_run(const run *r, const char *const *want,
-                       const char *src)
+static void expect_run(const run *r, const char *const *want, const char *src)
 {
     lines ls;
     size_t i;
@@ -559,8 +562,8 @@ START_TEST(test_service_shadow_rate)
             ck_assert_msg(n == 1, "agree %g:\n%s", n, r.body);
             ck_assert(sv_metric(r.body, "intent_cache_shadow_checks_total"
                                         "{outcome=\"disagree\"}") == 0);
-            ck_assert(sv_metric(r.body,
-                                "intent_cache_shadow_dropped_total") == 0);
+            ck_assert(sv_metric(r.body, "intent_cache_shadow_dropped_total") ==
+                      0);
             sv_resp_free(&r);
             break;
         }

@@ -249,8 +249,8 @@ START_TEST(test_mget_large)
                 continue;
             }
             ck_assert_msg(g[i].status == TC_OK && g[i].len == len,
-                          "key %d: status %d, %zu bytes of %zu", i,
-                          g[i].status, g[i].len, len);
+                          "key %d: status %d, %zu bytes of %zu", i, g[i].status,
+                          g[i].len, len);
             for (size_t j = 0; j < len; j++) {
                 if (g[i].val[j] != large_byte(i, j)) {
                     ck_abort_msg("key %d: byte %zu differs", i, j);

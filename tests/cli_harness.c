@@ -379,7 +379,6 @@ cJSON *run_json(const run *r)
     return o;
 }
 
-
 void lines_parse(lines *ls, const char *text)
 {
     const char *p = text, *nl;

@@ -138,7 +138,6 @@ void expect_lines(lines *ls, const run *r, int code, const char *err_part,
 /* lines_free(ls), then run_free(r): the end of a checked run. */
 void lines_run_free(lines *ls, run *r);
 
-
 /* ---- the CLI suites' fixture --------------------------------------------- */
 
 /* The example data the suites train the example model from. */

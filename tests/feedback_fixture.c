@@ -10,10 +10,10 @@
 #include "cache_fixture.h"
 #include "feedback_fixture.h"
 
-static char *tdir;               /* the test's */
-static const char *cluster_url;  /* the case on the cluster: its URL */
-static char *state_was;          /* XDG_STATE_HOME before the case */
-static char spool[700];          /* the spool of the handle last opened */
+static char *tdir;              /* the test's */
+static const char *cluster_url; /* the case on the cluster: its URL */
+static char *state_was;         /* XDG_STATE_HOME before the case */
+static char spool[700];         /* the spool of the handle last opened */
 
 /*
  * A network store's spool lies under XDG_STATE_HOME (config_spool.c):
@@ -73,8 +73,7 @@ static void add_case(Suite *su, const char *name, const TTest *test,
     tcase_add_test(tc, test);
     suite_add_tcase(su, tc);
     if (setup == fb_setup_cluster) {
-        tcase_add_unchecked_fixture(tc, bk_cluster_setup,
-                                    bk_cluster_teardown);
+        tcase_add_unchecked_fixture(tc, bk_cluster_setup, bk_cluster_teardown);
     }
 }
 

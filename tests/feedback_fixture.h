@@ -52,7 +52,7 @@ tc_cache *fb_open(const char *config_json);
 /* A correction's fields, and the whole record. */
 /* What feedback stats say of an LMDB store: on disk, nothing at risk. */
 #define FB_LMDB_STORE                                                          \
-    "\"store\":{\"kind\":\"lmdb\",\"maxmemory_policy\":\"none\","           \
+    "\"store\":{\"kind\":\"lmdb\",\"maxmemory_policy\":\"none\","              \
     "\"persistence\":\"disk\",\"at_risk\":[]}"
 
 #define FB_BASE_FIELDS                                                         \

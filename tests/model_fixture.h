@@ -113,11 +113,11 @@ void mf_put_f32(unsigned char *b, float f);
 typedef struct mf_layout {
     uint32_t dim, buckets, nheads, nout;
     size_t calib[MF_HEADS_MAX]; /* each head's calibration: a, b, c, d */
-    size_t bitmap;    /* the bitmap of kept rows */
-    size_t rows;      /* the first kept row: its scale */
-    uint32_t nrows;   /* kept rows */
-    size_t out, bias; /* the first output weight, the first bias */
-    size_t vocab;     /* the word count */
+    size_t bitmap;              /* the bitmap of kept rows */
+    size_t rows;                /* the first kept row: its scale */
+    uint32_t nrows;             /* kept rows */
+    size_t out, bias;           /* the first output weight, the first bias */
+    size_t vocab;               /* the word count */
     uint32_t nwords;
     size_t df;    /* the first word's document frequency */
     size_t ndocs; /* the number of training texts */

@@ -597,7 +597,7 @@ cJSON *sv_classify_by(const char *text, const char *fp)
     ck_assert(c >= 0 && c <= 1);
     ck_assert_str_eq(json_str(o, "model"),
                      strcmp(json_str(o, "source"), "feedback") ? fp
-                                                              : "feedback");
+                                                               : "feedback");
     return o;
 }
 

@@ -17,8 +17,8 @@
  * assertion (CK_FORK=no runs every test in one process). */
 static trs *g_srv[MAX_SERVERS];
 static tc__store *g_st[MAX_STORES];
-static int g_tls;            /* sr_setup_tls: servers and stores TLS */
-static char g_ca[4200];      /* then: the CA file */
+static int g_tls;       /* sr_setup_tls: servers and stores TLS */
+static char g_ca[4200]; /* then: the CA file */
 
 static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char g_logs[32768];

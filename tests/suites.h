@@ -12,32 +12,32 @@
 
 #include "tutorcache.h"
 
-Suite *suite_error(void);           /* check_error.c: codes, allocator */
-Suite *suite_key(void);             /* check_key.c: hashing, canonical JSON */
-void suite_keyspace(Suite *s); /* check_keyspace.c: the keys in Redis */
-Suite *suite_config(void);          /* check_config.c: options, env, file */
-void suite_config_values(Suite *s); /* check_config_values.c: bad values,
-                                       namespaces, URLs */
+Suite *suite_error(void);            /* check_error.c: codes, allocator */
+Suite *suite_key(void);              /* check_key.c: hashing, canonical JSON */
+void suite_keyspace(Suite *s);       /* check_keyspace.c: the keys in Redis */
+Suite *suite_config(void);           /* check_config.c: options, env, file */
+void suite_config_values(Suite *s);  /* check_config_values.c: bad values,
+                                        namespaces, URLs */
 void suite_config_secrets(Suite *s); /* check_config_secrets.c: no URL
                                         secret in messages, masks, logs */
-Suite *suite_l1(void);              /* check_l1.c */
-void suite_l1_threads(Suite *s);    /* check_l1_threads.c */
-Suite *suite_cache_ns(void);        /* check_cache_ns.c: namespace handles */
-Suite *suite_store_redis(void);     /* check_store_redis.c */
+Suite *suite_l1(void);               /* check_l1.c */
+void suite_l1_threads(Suite *s);     /* check_l1_threads.c */
+Suite *suite_cache_ns(void);         /* check_cache_ns.c: namespace handles */
+Suite *suite_store_redis(void);      /* check_store_redis.c */
 void suite_store_redis_faults(Suite *s); /* check_store_redis_faults.c */
 Suite *suite_store_lmdb(void);           /* check_store_lmdb.c */
-Suite *suite_tls(void); /* check_tls.c: the Redis store over TLS */
-Suite *suite_cache(void);             /* check_cache.c: tiers, TTL, loaders */
-void suite_cache_ops(Suite *s);       /* check_cache_ops.c: batches, counters */
-void suite_cache_failure(Suite *s);   /* check_cache_failure.c: degraded */
-void suite_cache_timeout(Suite *s);   /* check_cache_timeout.c: deadlines */
-Suite *suite_cache_full(void);        /* check_cache_full.c: a full store */
+Suite *suite_tls(void);             /* check_tls.c: the Redis store over TLS */
+Suite *suite_cache(void);           /* check_cache.c: tiers, TTL, loaders */
+void suite_cache_ops(Suite *s);     /* check_cache_ops.c: batches, counters */
+void suite_cache_failure(Suite *s); /* check_cache_failure.c: degraded */
+void suite_cache_timeout(Suite *s); /* check_cache_timeout.c: deadlines */
+Suite *suite_cache_full(void);      /* check_cache_full.c: a full store */
 Suite *suite_errmsg(void); /* check_errmsg.c: no message says a word twice */
-Suite *suite_concurrency(void);       /* check_concurrency.c: threads (tsan) */
-Suite *suite_coherence(void); /* check_coherence.c: L1 across processes */
+Suite *suite_concurrency(void);    /* check_concurrency.c: threads (tsan) */
+Suite *suite_coherence(void);      /* check_coherence.c: L1 across processes */
 void suite_coherence_l1(Suite *s); /* check_coherence_l1.c: L1's side */
 void suite_coherence_cluster(Suite *s); /* check_coherence_cluster.c */
-void suite_coherence_read(Suite *s); /* check_coherence_read.c: its messages */
+void suite_coherence_read(Suite *s);  /* check_coherence_read.c: its messages */
 Suite *suite_alloc(void);             /* check_alloc.c: failing allocator */
 Suite *suite_cli(void);               /* check_cli.c: the built binary */
 void suite_cli_ops(Suite *s);         /* check_cli_ops.c: its failures, output,
@@ -52,10 +52,10 @@ Suite *suite_model_file(void);   /* check_model_file.c: the model file */
 Suite *suite_model_memory(void); /* check_model_memory.c: corrections */
 void suite_model_memory_stress(Suite *s); /* check_model_memory_stress.c:
                                              its threads, failing allocator */
-Suite *suite_classify(void);     /* check_classify.c: through the cache */
-Suite *suite_classify_ab(void);  /* check_classify_ab.c: A/B rollout */
-Suite *suite_classify_hit(void); /* check_classify_hit.c: the packed L1
-                                    form */
+Suite *suite_classify(void);       /* check_classify.c: through the cache */
+Suite *suite_classify_ab(void);    /* check_classify_ab.c: A/B rollout */
+Suite *suite_classify_hit(void);   /* check_classify_hit.c: the packed L1
+                                      form */
 Suite *suite_classify_batch(void); /* check_classify_batch.c: a batch's
                                      writes */
 Suite *suite_shadow(void); /* check_shadow.c: cached answers checked fresh */
@@ -81,17 +81,17 @@ void suite_feedback_queue(Suite *su);  /* check_feedback_queue.c: queue,
                                           retention, threads */
 void suite_feedback_spool(Suite *su);  /* check_feedback_spool.c */
 Suite *suite_cli_perf(void);           /* check_cli_perf.c: bench classify */
-Suite *suite_bench_scripts(void);      /* check_bench_scripts.c: bench scripts */
-void suite_cli_loadtest(Suite *s);     /* check_cli_loadtest.c: loadtest */
-Suite *suite_cli_feedback(void); /* check_cli_feedback.c: feedback commands */
-void suite_cli_fb_analytics(Suite *s); /* check_cli_fb_analytics.c */
-void suite_cli_served(Suite *s);       /* check_cli_served.c */
-void suite_cli_feedback_io(Suite *s); /* check_cli_feedback_io.c: import,
-                                         export */
+Suite *suite_bench_scripts(void);  /* check_bench_scripts.c: bench scripts */
+void suite_cli_loadtest(Suite *s); /* check_cli_loadtest.c: loadtest */
+Suite *suite_cli_feedback(void);   /* check_cli_feedback.c: feedback commands */
+void suite_cli_fb_analytics(Suite *s);  /* check_cli_fb_analytics.c */
+void suite_cli_served(Suite *s);        /* check_cli_served.c */
+void suite_cli_feedback_io(Suite *s);   /* check_cli_feedback_io.c: import,
+                                           export */
 void suite_cli_feedback_kill(Suite *s); /* check_cli_feedback_kill.c */
-void suite_cli_audit(Suite *s); /* check_cli_audit.c: audit log, purge,
-                                   password_file */
-Suite *suite_cli_learn(void);         /* check_cli_learn.c: feedback learn */
+void suite_cli_audit(Suite *s);         /* check_cli_audit.c: audit log, purge,
+                                           password_file */
+Suite *suite_cli_learn(void);           /* check_cli_learn.c: feedback learn */
 Suite *suite_fbstore_redis(void); /* check_fbstore_redis.c: feedback in Redis */
 void suite_fbstore_redis_faults(Suite *s); /* check_fbstore_redis_faults.c */
 Suite *suite_feedback_redis(void); /* check_feedback_redis.c: through the API */
@@ -102,15 +102,15 @@ void suite_cluster_url(Suite *s);    /* check_cluster_url.c: its URLs */
 void suite_cluster_ops(Suite *s);    /* check_cluster_ops.c: the API on it,
                                         failover */
 Suite *suite_service(void); /* check_service.c: the example HTTP service */
-Suite *suite_seal(void); /* check_seal.c: encryption at rest, keyed keys */
-void suite_service_ops(Suite *s);   /* check_service_ops.c: its options,
-                                       environment, logs, unit file */
-void suite_service_abuse(Suite *s); /* check_service_abuse.c: its limits
-                                       and deadlines on clients */
-void suite_service_ab(Suite *s);    /* check_service_ab.c: --candidate,
-                                       arms, feedback's model */
-void suite_service_audit(Suite *s); /* check_service_audit.c: X-Actor,
-                                       DELETE feedback, SIGHUP */
+Suite *suite_seal(void);    /* check_seal.c: encryption at rest, keyed keys */
+void suite_service_ops(Suite *s);    /* check_service_ops.c: its options,
+                                        environment, logs, unit file */
+void suite_service_abuse(Suite *s);  /* check_service_abuse.c: its limits
+                                        and deadlines on clients */
+void suite_service_ab(Suite *s);     /* check_service_ab.c: --candidate,
+                                        arms, feedback's model */
+void suite_service_audit(Suite *s);  /* check_service_audit.c: X-Actor,
+                                        DELETE feedback, SIGHUP */
 void suite_service_report(Suite *s); /* check_service_report.c: GET
                                         feedback/report */
 
@@ -164,9 +164,9 @@ tc_classifier *tt_host_classifier(tc_cache *c);
  * "debugging"; tt_expect_loop_corrected asserts c answers TT_LOOP_TEXT
  * with it, from feedback. */
 #define TT_LOOP_TEXT "why does my loop never end"
-#define TT_LOOP_CORRECTION                                                  \
-    "{\"text\":\"Why does my loop never end?\",\"original_intent\":"        \
-    "\"explanation\",\"correct_intent\":\"debugging\","                     \
+#define TT_LOOP_CORRECTION                                                     \
+    "{\"text\":\"Why does my loop never end?\",\"original_intent\":"           \
+    "\"explanation\",\"correct_intent\":\"debugging\","                        \
     "\"original_confidence\":0.7,\"feedback_type\":\"correction\"}"
 void tt_expect_loop_corrected(tc_classifier *c);
 void tt_sleep_ms(int64_t ms);

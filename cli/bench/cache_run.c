@@ -76,7 +76,8 @@ static void op_get(worker *w, tc_tier want)
     size_t len;
     int rc;
 
-    rc = tc_cache_get(&val, &len, &tier, b->h, BENCH_NS, cb_key_of(b, i), KEY_LEN);
+    rc = tc_cache_get(&val, &len, &tier, b->h, BENCH_NS, cb_key_of(b, i),
+                      KEY_LEN);
     if (rc != TC_OK || tier != want || len != b->value_bytes) {
         w->errors++;
     }
@@ -334,7 +335,7 @@ static int run_group(bench *b, const int *ss, int count)
 
 /* A library scenario and, with Redis, its raw peers. */
 int cb_run_with_peers(bench *b, int lib, int ran_raw, int peer,
-                          int equal_work_peer)
+                      int equal_work_peer)
 {
     int ss[3], n = 0;
 
@@ -347,4 +348,3 @@ int cb_run_with_peers(bench *b, int lib, int ran_raw, int peer,
     }
     return run_group(b, ss, n);
 }
-

@@ -105,7 +105,8 @@ const char cli_help_bench[] =
     "  2  usage (also: no model, a model or texts file that cannot be opened)\n"
     "  3  store unreachable, lost or TLS refused\n"
     "  4  a damaged model or a texts file without a usable line\n"
-    "  5  other (also: classifications failed; the results are printed first)\n";
+    "  5  other (also: classifications failed; the results are printed "
+    "first)\n";
 
 /* ---- setting up --------------------------------------------------------- */
 
@@ -544,8 +545,8 @@ static int run(bench *b)
         }
         failed |=
             cb_run_with_peers(b, S_L2_HIT, ran_raw, S_RAW_GET, S_RAW_GET_PTTL);
-        failed |=
-            cb_run_with_peers(b, S_L2_BATCH, ran_raw, S_RAW_PIPE, S_RAW_PIPE_PTTL);
+        failed |= cb_run_with_peers(b, S_L2_BATCH, ran_raw, S_RAW_PIPE,
+                                    S_RAW_PIPE_PTTL);
     }
     if (b->progress) {
         fputs("\r\033[K", stderr);

@@ -1,8 +1,9 @@
 /*
  * http_client.c - a small HTTP/1.1 client for `tutorcache loadtest --url`:
  * keep-alive connections over plain sockets (TCP, to loopback unless
- * --allow-remote, or a unix socket), one request at a time per connection, responses framed by
- * Content-Length, chunked encoding or the end of the connection.
+ * --allow-remote, or a unix socket), one request at a time per connection,
+ * responses framed by Content-Length, chunked encoding or the end of the
+ * connection.
  *
  * It is written here rather than taken from libcurl because the load
  * generator must not add its own queueing or connection pooling to the
@@ -126,9 +127,8 @@ static int parse_host(http_target *t, const char *host, int port,
             return set_err(err, errlen, host, "not an IPv6 address");
         }
         if (!IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
-            return allow_remote
-                       ? resolve_host(t, host, port, err, errlen)
-                       : set_err(err, errlen, host, not_here);
+            return allow_remote ? resolve_host(t, host, port, err, errlen)
+                                : set_err(err, errlen, host, not_here);
         }
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons((uint16_t)port);

@@ -29,8 +29,8 @@ static const tc_report_options *options(const tc_report_options *opt,
 
 static int options_ok(const tc_report_options *opt)
 {
-    return !opt || (opt->version >= 1 &&
-                    opt->version <= TC_REPORT_OPTIONS_VERSION);
+    return !opt ||
+           (opt->version >= 1 && opt->version <= TC_REPORT_OPTIONS_VERSION);
 }
 
 TC_API int tc_feedback_analytics_json(char **out, tc_cache *h,

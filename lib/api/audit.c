@@ -34,16 +34,16 @@ int tc__audit_start(tc_cache *h)
     return rc == TC_OK ? TC_OK : tc__fail(rc, "%s", err.msg);
 }
 
-void tc__audit_op(tc_cache *h, const char *op, const char *ns,
-                  const char *key, int64_t count, int rc)
+void tc__audit_op(tc_cache *h, const char *op, const char *ns, const char *key,
+                  int64_t count, int rc)
 {
     tc__audit_ev ev = {op, ns, key, NULL, count, rc};
 
     tc__audit_write(h->audit, &ev);
 }
 
-void tc__audit_key(tc_cache *h, const char *op, const char *ns,
-                   const void *key, size_t keylen, int rc)
+void tc__audit_key(tc_cache *h, const char *op, const char *ns, const void *key,
+                   size_t keylen, int rc)
 {
     char k[TC_KEY_MAX];
     tc__err saved;
@@ -113,9 +113,9 @@ TC_API int tc_audit_record(tc_cache *h, const char *op, const char *ns,
         return tc__fail(TC_EINVAL, "the handle or op is NULL");
     }
     n = strlen(op);
-    if (n == 0 || n > OP_MAX || strspn(op, "abcdefghijklmnopqrstuvwxyz_") != n) {
-        return tc__fail(TC_EINVAL, "op: 1-%d characters of a-z and _",
-                        OP_MAX);
+    if (n == 0 || n > OP_MAX ||
+        strspn(op, "abcdefghijklmnopqrstuvwxyz_") != n) {
+        return tc__fail(TC_EINVAL, "op: 1-%d characters of a-z and _", OP_MAX);
     }
     tc__audit_op(h, op, ns, key, -1, outcome);
     return TC_OK;

@@ -68,6 +68,5 @@ TC_API int tc_key_canonical(char **out, const char *json,
     if (!out || !json || (nbuckets && (!bucket_fields || !bucket_sizes))) {
         return tc__fail(TC_EINVAL, "NULL argument");
     }
-    return tc__key_canonical(out, json, bucket_fields, bucket_sizes,
-                             nbuckets);
+    return tc__key_canonical(out, json, bucket_fields, bucket_sizes, nbuckets);
 }

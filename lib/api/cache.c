@@ -105,7 +105,7 @@ TC_API int tc_cache_get(void **val, size_t *len, tc_tier *tier, tc_cache *h,
         return tc__fail(TC_EINVAL, "val or len is NULL");
     }
     rc = tc__cache_get(val, len, tier, tc__core_of(h, ns), ns, key, keylen, 0,
-                         tc__now_ms());
+                       tc__now_ms());
     if (tc__audit_reads(h->audit)) {
         tc__audit_key(h, "get", ns, key, keylen, rc);
     }
@@ -155,8 +155,8 @@ TC_API int tc_cache_get_or_load(void **val, size_t *len, tc_tier *tier,
     if (!val || !len || !loader) {
         return tc__fail(TC_EINVAL, "val, len or loader is NULL");
     }
-    rc = tc__cache_get_or_load(val, len, tier, tc__core_of(h, ns), ns, key, keylen,
-                               loader, ud);
+    rc = tc__cache_get_or_load(val, len, tier, tc__core_of(h, ns), ns, key,
+                               keylen, loader, ud);
     if (tc__audit_reads(h->audit)) {
         tc__audit_key(h, "get_or_load", ns, key, keylen, rc);
     }

@@ -23,7 +23,7 @@ TC_API int tc_ns_find(tc_ns **out, tc_cache *h, const char *name)
  * *core (tc_ns_find gave the overrides' from the feedback store's
  * cache). */
 static inline int ns_args(tc__cache **core, const tc_cache *h, const tc_ns *ns,
-                   const void *key, size_t keylen)
+                          const void *key, size_t keylen)
 {
     if (!h || !ns) {
         return tc__fail(TC_EINVAL, "the handle or namespace is NULL");
@@ -37,9 +37,8 @@ static inline int ns_args(tc__cache **core, const tc_cache *h, const tc_ns *ns,
     return TC_OK;
 }
 
-TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
-                           tc_cache *h, tc_ns *ns, const void *key,
-                           size_t keylen)
+TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier, tc_cache *h,
+                           tc_ns *ns, const void *key, size_t keylen)
 {
     tc__cache *core = NULL;
     int rc;
@@ -56,9 +55,9 @@ TC_API int tc_cache_get_ns(void **val, size_t *len, tc_tier *tier,
                             tc__now_ms());
 }
 
-TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len,
-                             tc_tier *tier, tc_cache *h, tc_ns *ns,
-                             const void *key, size_t keylen)
+TC_API int tc_cache_get_into(void *buf, size_t cap, size_t *len, tc_tier *tier,
+                             tc_cache *h, tc_ns *ns, const void *key,
+                             size_t keylen)
 {
     tc__cache *core = NULL;
     tc_tier t;

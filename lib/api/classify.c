@@ -25,8 +25,8 @@ TC_API int tc_classifier_open(tc_classifier **out, tc_cache *cache,
     TC__RESET(out, NULL);
     TC__DOOR(cache, out && opt && opt->version >= 1,
              "NULL argument or options not initialized");
-    rc = tc__classifier_open(out, cache->core, tc__fb_core(cache),
-                             cache->cls, opt);
+    rc = tc__classifier_open(out, cache->core, tc__fb_core(cache), cache->cls,
+                             opt);
     if (rc == TC_OK && !(opt->version >= 3 && opt->uncounted)) {
         tc__popular_attach(*out, cache->pop);
         tc__served_attach(*out, cache->served);
@@ -86,8 +86,8 @@ TC_API int tc_classify(tc_result **out, tc_classifier *c, const char *text,
     return classify(out, c, text, len, NULL);
 }
 
-TC_API int tc_classify_user(tc_result **out, tc_classifier *c,
-                            const char *text, size_t len, const char *user_id)
+TC_API int tc_classify_user(tc_result **out, tc_classifier *c, const char *text,
+                            size_t len, const char *user_id)
 {
     return classify(out, c, text, len, user_id);
 }

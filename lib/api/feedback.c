@@ -8,15 +8,17 @@
 
 /* A submit's line: the record's id (no text), and whether it was stored,
  * spooled or a duplicate. */
-static int audit_submit(tc_cache *h, const char *id, const int *outcome,
-                        int rc)
+static int audit_submit(tc_cache *h, const char *id, const int *outcome, int rc)
 {
     static const char *const how[] = {"stored", "spooled", "duplicate"};
     int o = outcome ? *outcome : 0;
-    tc__audit_ev ev = {"feedback_submit", NULL, id[0] ? id : NULL,
+    tc__audit_ev ev = {"feedback_submit",
+                       NULL,
+                       id[0] ? id : NULL,
                        rc == TC_OK && outcome && o >= 0 && o <= 2 ? how[o]
                                                                   : NULL,
-                       -1, rc};
+                       -1,
+                       rc};
 
     tc__audit_write(h->audit, &ev);
     return tc__done(rc);

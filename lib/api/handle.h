@@ -21,11 +21,11 @@ struct tc_cache {
      * holds the feedback and corrections' overrides (the namespace
      * classify reads them from); NULL: core keeps both. */
     tc__cache *fbcore;
-    tc__cls_counts *cls;  /* NULL: TC_OPT_NO_METRICS */
-    tc__fb_counts *fbk;   /* NULL: TC_OPT_NO_METRICS */
+    tc__cls_counts *cls; /* NULL: TC_OPT_NO_METRICS */
+    tc__fb_counts *fbk;  /* NULL: TC_OPT_NO_METRICS */
     tc__fb *fb;
-    tc__audit *audit; /* NULL: no audit log */
-    tc__popular *pop; /* track_popular's counting; NULL: off */
+    tc__audit *audit;   /* NULL: no audit log */
+    tc__popular *pop;   /* track_popular's counting; NULL: off */
     tc__served *served; /* count_intents' counting; NULL: off */
 };
 
@@ -38,8 +38,7 @@ static inline tc__cache *tc__fb_core(const tc_cache *h)
 /* The cache that holds namespace ns: overrides live with the feedback. */
 static inline tc__cache *tc__core_of(const tc_cache *h, const char *ns)
 {
-    return h->fbcore && strcmp(ns, TC__OVERRIDE_NS) == 0 ? h->fbcore
-                                                         : h->core;
+    return h->fbcore && strcmp(ns, TC__OVERRIDE_NS) == 0 ? h->fbcore : h->core;
 }
 
 /* ---- audit.c: the audit trail's lines, written by the doors ---------- */
@@ -47,12 +46,12 @@ static inline tc__cache *tc__core_of(const tc_cache *h, const char *ns)
 /* Opens the trail the configuration names, if any. */
 int tc__audit_start(tc_cache *h);
 /* A line: key as given (never a text), count < 0 left out. */
-void tc__audit_op(tc_cache *h, const char *op, const char *ns,
-                  const char *key, int64_t count, int rc);
+void tc__audit_op(tc_cache *h, const char *op, const char *ns, const char *key,
+                  int64_t count, int rc);
 /* A line naming a caller's key by its hashed L2 form; the calling
  * thread's error detail is kept. */
-void tc__audit_key(tc_cache *h, const char *op, const char *ns,
-                   const void *key, size_t keylen, int rc);
+void tc__audit_key(tc_cache *h, const char *op, const char *ns, const void *key,
+                   size_t keylen, int rc);
 /* A line naming a user by a hash of the id (feedback_purge). */
 void tc__audit_user(tc_cache *h, const char *op, const char *user_id,
                     const char *detail, int64_t count, int rc);
@@ -74,23 +73,23 @@ static inline int tc__done(int rc)
  * by returning TC_EINVAL from the door itself. A macro, because the
  * refusal returns from the caller; one copy, because every door opens
  * the same way. */
-#define TC__DOOR(h, args_ok, ...)                                        \
-    do {                                                                 \
-        tc__clear();                                                     \
-        if (!(h)) {                                                      \
-            return tc__fail(TC_EINVAL, "the handle is NULL");            \
-        }                                                                \
-        if (!(args_ok)) {                                                \
-            return tc__fail(TC_EINVAL, __VA_ARGS__);                     \
-        }                                                                \
+#define TC__DOOR(h, args_ok, ...)                                              \
+    do {                                                                       \
+        tc__clear();                                                           \
+        if (!(h)) {                                                            \
+            return tc__fail(TC_EINVAL, "the handle is NULL");                  \
+        }                                                                      \
+        if (!(args_ok)) {                                                      \
+            return tc__fail(TC_EINVAL, __VA_ARGS__);                           \
+        }                                                                      \
     } while (0)
 
 /* Resets an out-parameter a caller may have passed as NULL. */
-#define TC__RESET(p, v)                                                  \
-    do {                                                                 \
-        if (p) {                                                         \
-            *(p) = (v);                                                  \
-        }                                                                \
+#define TC__RESET(p, v)                                                        \
+    do {                                                                       \
+        if (p) {                                                               \
+            *(p) = (v);                                                        \
+        }                                                                      \
     } while (0)
 
 /* The out-parameters of a get, reset. */

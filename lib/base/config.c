@@ -78,7 +78,8 @@ static int env_redis(tc__config *cfg, const char *host, tc__err *err)
     if (port && *port) {
         snprintf(url, n, "redis://%s%s%s%s%s:%s/%s", pwenc ? ":" : "",
                  pwenc ? pwenc : "", pwenc ? "@" : "",
-                 strchr(host, ':') ? "[" : "", host, port, db && *db ? db : "0");
+                 strchr(host, ':') ? "[" : "", host, port,
+                 db && *db ? db : "0");
     } else {
         snprintf(url, n, "redis://%s%s%s%s%s:%d/%s", pwenc ? ":" : "",
                  pwenc ? pwenc : "", pwenc ? "@" : "",
@@ -133,8 +134,8 @@ static int env_keys(tc__config *cfg, unsigned flags, tc__err *err)
     for (p = v; *p; p = *e ? e + 1 : e) {
         e = strchr(p, ':');
         e = e ? e : p + strlen(p);
-        if (e > p && (rc = tc__cfg_add_old_key(cfg, p, (size_t)(e - p),
-                                               err)) != TC_OK) {
+        if (e > p &&
+            (rc = tc__cfg_add_old_key(cfg, p, (size_t)(e - p), err)) != TC_OK) {
             return rc;
         }
     }
@@ -162,8 +163,8 @@ static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
         return rc;
     }
     if ((v = env("TUTORCACHE_FEEDBACK_STORE", flags)) &&
-        (rc = tc__cfg_set_fb_store(cfg, v, "TUTORCACHE_FEEDBACK_STORE",
-                                   err)) != TC_OK) {
+        (rc = tc__cfg_set_fb_store(cfg, v, "TUTORCACHE_FEEDBACK_STORE", err)) !=
+            TC_OK) {
         return rc;
     }
     if ((v = env("TUTORCACHE_MODEL", flags)) &&
@@ -213,14 +214,12 @@ static int load_env(tc__config *cfg, unsigned flags, tc__err *err)
     if ((v = env("TUTORCACHE_TRACK_POPULAR", flags)) &&
         tc__cfg_parse_bool(v, &cfg->track_popular) != 0) {
         return tc__errf(err, TC_ECONFIG,
-                        "TUTORCACHE_TRACK_POPULAR: %s is not true or false",
-                        v);
+                        "TUTORCACHE_TRACK_POPULAR: %s is not true or false", v);
     }
     if ((v = env("TUTORCACHE_COUNT_INTENTS", flags)) &&
         tc__cfg_parse_bool(v, &cfg->count_intents) != 0) {
         return tc__errf(err, TC_ECONFIG,
-                        "TUTORCACHE_COUNT_INTENTS: %s is not true or false",
-                        v);
+                        "TUTORCACHE_COUNT_INTENTS: %s is not true or false", v);
     }
     if ((v = env("TUTORCACHE_POPULAR_SIZE", flags))) {
         if (tc__cfg_parse_long(v, 1, TC__MAX_POPULAR_SIZE, &n) != 0) {
@@ -295,8 +294,7 @@ static int apply_options(tc__config *cfg, const tc_options *o, tc__err *err)
                         TC__MAX_TIMEOUT_MS);
     }
     if (o->pool_size > TC__MAX_POOL) {
-        return tc__errf(err, TC_ECONFIG, "pool_size: at most %d",
-                        TC__MAX_POOL);
+        return tc__errf(err, TC_ECONFIG, "pool_size: at most %d", TC__MAX_POOL);
     }
     if (o->pool_size > 0) {
         cfg->store.pool_size = o->pool_size;
@@ -385,7 +383,7 @@ int tc__config_load(tc__config *cfg, const tc_options *opt, tc__err *err)
     cfg->fb_retention_ms = DEFAULT_FB_RETENTION_MS;
     for (i = 0; i < sizeof(default_ns) / sizeof(default_ns[0]); i++) {
         if (!tc__cfg_add_ns(cfg, default_ns[i].name, default_ns[i].prefix,
-                    default_ns[i].ttl_s * 1000, err)) {
+                            default_ns[i].ttl_s * 1000, err)) {
             rc = TC_ENOMEM;
             goto fail;
         }

@@ -119,8 +119,8 @@ typedef struct tc__config {
     int spool_default;       /* spool_dir is the store's own: it follows a
                                 feedback_store (config_spool.c) */
     /* encryption at rest and keyed key hashes (seal.c): files, or NULL */
-    char *enc_key_file;    /* seals what is written to the L2 */
-    char **enc_old;        /* old keys, still accepted for reading */
+    char *enc_key_file; /* seals what is written to the L2 */
+    char **enc_old;     /* old keys, still accepted for reading */
     size_t nenc_old;
     char *key_secret_file; /* keys by keyed BLAKE2b instead of XXH3 */
     /* feedback_store: the URL of a store of feedback's own, apart from
@@ -130,9 +130,9 @@ typedef struct tc__config {
     /* tls_* of the config file, then TUTORCACHE_TLS_*: what a rediss://
      * URL whose query names none of them uses (config_tls.c) */
     tc__tls_config tls;
-    char *password_file;     /* the store's password, read from it */
-    char *audit_log;         /* the audit trail's file, or NULL */
-    int audit_reads;         /* reads are audited too */
+    char *password_file; /* the store's password, read from it */
+    char *audit_log;     /* the audit trail's file, or NULL */
+    int audit_reads;     /* reads are audited too */
     /* track_popular: classified texts counted in the store's popularity
      * table (classify/popular.c), which keeps popular_size of them;
      * stores texts, so off by default */

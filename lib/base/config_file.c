@@ -44,8 +44,8 @@ tc__ns_def *tc__cfg_find_ns(tc__config *cfg, const char *name)
     return NULL;
 }
 
-tc__ns_def *tc__cfg_add_ns(tc__config *cfg, const char *name, const char *prefix,
-                          int64_t ttl_ms, tc__err *err)
+tc__ns_def *tc__cfg_add_ns(tc__config *cfg, const char *name,
+                           const char *prefix, int64_t ttl_ms, tc__err *err)
 {
     tc__ns_def *ns = tc__realloc(cfg->ns, (cfg->nns + 1) * sizeof(*ns));
 
@@ -174,8 +174,7 @@ static int file_namespaces(tc__config *cfg, const cJSON *obj, const char *path,
                 return tc__errf(err, TC_ECONFIG,
                                 "%s: namespaces.%s.prefix: \"%s\" is the "
                                 "prefix of %s already",
-                                path, it->string, ns->prefix,
-                                cfg->ns[k].name);
+                                path, it->string, ns->prefix, cfg->ns[k].name);
             }
         }
     }
@@ -242,8 +241,8 @@ static int file_old_keys(tc__config *cfg, const cJSON *f, const char *path,
                             "file names",
                             path);
         }
-        rc = tc__cfg_add_old_key(cfg, it->valuestring,
-                                 strlen(it->valuestring), err);
+        rc = tc__cfg_add_old_key(cfg, it->valuestring, strlen(it->valuestring),
+                                 err);
     }
     return rc;
 }
@@ -251,9 +250,8 @@ static int file_old_keys(tc__config *cfg, const cJSON *f, const char *path,
 /* The setting a field naming a file goes to; NULL for other fields. */
 static char **file_name_field(tc__config *cfg, const char *k)
 {
-    static const char *const names[] = {"encryption_key_file",
-                                        "key_secret_file", "audit_log",
-                                        "password_file"};
+    static const char *const names[] = {
+        "encryption_key_file", "key_secret_file", "audit_log", "password_file"};
     char **const dst[] = {&cfg->enc_key_file, &cfg->key_secret_file,
                           &cfg->audit_log, &cfg->password_file};
 
@@ -365,8 +363,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             }
         } else if (strcmp(k, "model") == 0) {
             if (!cJSON_IsString(f) || !*f->valuestring) {
-                rc = tc__errf(err, TC_ECONFIG,
-                              "%s: model: not a file name", path);
+                rc = tc__errf(err, TC_ECONFIG, "%s: model: not a file name",
+                              path);
             } else {
                 rc = tc__cfg_set_str(&cfg->model_path, f->valuestring, err);
             }
@@ -384,15 +382,14 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
         } else if (strcmp(k, "spool_dir") == 0) {
             if (!cJSON_IsString(f) || f->valuestring[0] != '/') {
                 rc = tc__errf(err, TC_ECONFIG,
-                              "%s: spool_dir: not an absolute directory",
-                              path);
+                              "%s: spool_dir: not an absolute directory", path);
             } else {
                 rc = tc__cfg_set_str(&cfg->spool_dir, f->valuestring, err);
             }
         } else if ((dst = file_name_field(cfg, k))) {
             if (!cJSON_IsString(f) || !*f->valuestring) {
-                rc = tc__errf(err, TC_ECONFIG, "%s: %s: not a file name",
-                              path, k);
+                rc = tc__errf(err, TC_ECONFIG, "%s: %s: not a file name", path,
+                              k);
             } else {
                 rc = tc__cfg_set_str(dst, f->valuestring, err);
             }
@@ -401,8 +398,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
         } else if (strcmp(k, "feedback_wait_replicas") == 0) {
             if (file_int(f, 0, TC__MAX_WAIT_REPLICAS, &v) != 0) {
                 rc = tc__errf(err, TC_ECONFIG,
-                              "%s: feedback_wait_replicas: not in 0..%d",
-                              path, TC__MAX_WAIT_REPLICAS);
+                              "%s: feedback_wait_replicas: not in 0..%d", path,
+                              TC__MAX_WAIT_REPLICAS);
             } else {
                 cfg->store.fb_wait_replicas = (int)v;
             }
@@ -428,9 +425,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
             cfg->count_intents = cJSON_IsTrue(f);
         } else if (strcmp(k, "popular_size") == 0) {
             if (file_int(f, 1, TC__MAX_POPULAR_SIZE, &v) != 0) {
-                rc = tc__errf(err, TC_ECONFIG,
-                              "%s: popular_size: not in 1..%d", path,
-                              TC__MAX_POPULAR_SIZE);
+                rc = tc__errf(err, TC_ECONFIG, "%s: popular_size: not in 1..%d",
+                              path, TC__MAX_POPULAR_SIZE);
             } else {
                 cfg->popular_size = (size_t)v;
             }
@@ -462,9 +458,8 @@ int tc__cfg_load_file(tc__config *cfg, const char *path, tc__err *err)
     }
     cJSON_Delete(root);
     /* a password in a file others may read is no secret */
-    if (rc == TC_OK && cfg->url_source && strcmp(cfg->url_source,
-                                                 "config file") == 0 &&
-        cfg->store.password) {
+    if (rc == TC_OK && cfg->url_source &&
+        strcmp(cfg->url_source, "config file") == 0 && cfg->store.password) {
         rc = tc__cfg_check_private(path, "config file", err);
     }
     return rc;

@@ -67,8 +67,7 @@ int tc__cfg_secret_file(char **out, const char *path, const char *what,
                         "chmod 600 it",
                         what, path, (unsigned)(sb.st_mode & 07777));
     }
-    while (n < sizeof(buf) &&
-           (got = read(fd, buf + n, sizeof(buf) - n)) != 0) {
+    while (n < sizeof(buf) && (got = read(fd, buf + n, sizeof(buf) - n)) != 0) {
         if (got < 0 && errno != EINTR) {
             e = errno;
             close(fd);

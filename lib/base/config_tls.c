@@ -25,10 +25,8 @@ typedef struct tls_field {
 
 #define TLS_STR(f) offsetof(tc__tls_config, f)
 static const tls_field fields[] = {
-    {"ca", TLS_STR(ca)},
-    {"cert", TLS_STR(cert)},
-    {"key", TLS_STR(key)},
-    {"server_name", TLS_STR(server_name)},
+    {"ca", TLS_STR(ca)},   {"cert", TLS_STR(cert)},
+    {"key", TLS_STR(key)}, {"server_name", TLS_STR(server_name)},
     {"insecure", 0},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -81,8 +79,7 @@ static int set_field(tc__tls_config *t, const tls_field *f, const char *v,
     return tc__cfg_set_str(field_str(t, f), v, err);
 }
 
-int tc__cfg_tls_param(tc__config *cfg, const char *k, size_t klen,
-                      tc__err *err)
+int tc__cfg_tls_param(tc__config *cfg, const char *k, size_t klen, tc__err *err)
 {
     const char *eq = memchr(k, '=', klen);
     const tls_field *f;

@@ -70,8 +70,7 @@ static int take_tracking(tc__config *cfg, const char *url, char **rest,
     } else if (vlen == 3 && strncmp(v, "off", 3) == 0) {
         cfg->store.tracking = 0;
     } else {
-        return tc__errf(err, TC_ECONFIG,
-                        "store URL: tracking: not on or off");
+        return tc__errf(err, TC_ECONFIG, "store URL: tracking: not on or off");
     }
     if (!(out = tc__malloc(strlen(url) + 1))) {
         return tc__cfg_oom(err);

@@ -22,7 +22,8 @@ int tc__counters_init(tc__counters *k, size_t n)
     k->n = n;
     k->stride = (n + per_line - 1) / per_line * per_line;
     /* aligned by hand: the allocator hook has no aligned variant */
-    k->mem = tc__calloc(1, TC__STRIPES * k->stride * sizeof(uint64_t) + LINE - 1);
+    k->mem =
+        tc__calloc(1, TC__STRIPES * k->stride * sizeof(uint64_t) + LINE - 1);
     if (!k->mem) {
         k->c = NULL;
         return TC_ENOMEM;

@@ -704,8 +704,7 @@ int tc__token_next(const char *s, size_t len, size_t *pos, size_t *start,
     return 1;
 }
 
-int tc__text_normalize(char **out, size_t *outlen, const char *text,
-                       size_t len)
+int tc__text_normalize(char **out, size_t *outlen, const char *text, size_t len)
 {
     const char *t = text ? text : "";
     char *buf;

@@ -47,8 +47,7 @@ static int read_key(unsigned char *key, const char *what, const char *path,
                         "refused (chmod 600 it)",
                         what, path, (unsigned)(sb.st_mode & 07777));
     }
-    while (n < sizeof(buf) &&
-           (got = read(fd, buf + n, sizeof(buf) - n)) != 0) {
+    while (n < sizeof(buf) && (got = read(fd, buf + n, sizeof(buf) - n)) != 0) {
         if (got < 0 && errno == EINTR) {
             continue;
         }
@@ -122,8 +121,7 @@ int tc__keyring_load(tc__keyring **out, const tc__config *cfg, tc__err *err)
     }
     sodium_mlock(k, sizeof(*k)); /* best effort: kept out of swap */
     if (cfg->enc_key_file) {
-        rc = read_key(k->key[0], "encryption_key_file", cfg->enc_key_file,
-                      err);
+        rc = read_key(k->key[0], "encryption_key_file", cfg->enc_key_file, err);
         for (size_t i = 0; rc == TC_OK && i < cfg->nenc_old; i++) {
             rc = read_key(k->key[i + 1], "encryption_old_key_files",
                           cfg->enc_old[i], err);
@@ -192,9 +190,8 @@ int tc__seal_open(const tc__keyring *k, const void *ad, size_t adlen,
      * decrypts in place when message and cipher text are one buffer). */
     memcpy(nonce, buf + 1 + TC__SEAL_ID_BYTES, sizeof(nonce));
     memmove(buf, buf + TC__SEAL_HEAD, clen);
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(buf, NULL, NULL, buf, clen,
-                                                   ad, adlen, nonce,
-                                                   k->key[i]) != 0) {
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            buf, NULL, NULL, buf, clen, ad, adlen, nonce, k->key[i]) != 0) {
         return TC_ECORRUPT;
     }
     *len = clen - crypto_aead_xchacha20poly1305_ietf_ABYTES;

@@ -60,10 +60,10 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
 
         tc__key_hash(&hashes[i], nr->def->prefix, gen, items[i].key,
                      items[i].keylen, nr->ksec);
-        rc = !l1 ? TC_MISS
-                 : tc__l1_get(h->l1, &hashes[i], now,
-                              tc__cache_l1_floor(h, now),
-                              (char **)&items[i].val, &items[i].len, &left);
+        rc =
+            !l1 ? TC_MISS
+                : tc__l1_get(h->l1, &hashes[i], now, tc__cache_l1_floor(h, now),
+                             (char **)&items[i].val, &items[i].len, &left);
         if (rc == TC_OK) {
             items[i].status = TC_OK;
             items[i].tier = TC_TIER_L1;
@@ -117,8 +117,8 @@ static int mget_in(tc__cache *h, const char *ns, tc_item *items, size_t n,
                                    : nr->def->l1_ttl_ms;
 
                 rc = !l1 ? TC_OK
-                         : tc__l1_fill(h->l1, &hashes[idx[i]], g->val,
-                                       g->len, now + left, now, seqs[i], 0);
+                         : tc__l1_fill(h->l1, &hashes[idx[i]], g->val, g->len,
+                                       now + left, now, seqs[i], 0);
                 if (rc == TC__L1_RACED) {
                     /* kept only once the L2 is read again: track.c */
                     tc__cache_keep_checked(h, nr, &hashes[idx[i]], g->val,
@@ -197,15 +197,13 @@ static int mset_in(tc__cache *h, tc__nsrt *nr, tc_item *items,
     }
     for (i = 0; i < n; i++) {
         items[i].status = TC_EINVAL;
-        if ((!items[i].key && items[i].keylen) ||
-            (!items[i].val && L1LEN(i)) || items[i].ttl_ms < 0) {
-            return tc__fail(TC_EINVAL,
-                            "items[%zu]: NULL key or value, or negative TTL",
-                            i);
+        if ((!items[i].key && items[i].keylen) || (!items[i].val && L1LEN(i)) ||
+            items[i].ttl_ms < 0) {
+            return tc__fail(
+                TC_EINVAL, "items[%zu]: NULL key or value, or negative TTL", i);
         }
         if (L1LEN(i) > TC__MAX_VALUE_BYTES || items[i].len > L1LEN(i)) {
-            return tc__fail(TC_ETOOBIG, "items[%zu]: %zu bytes", i,
-                            L1LEN(i));
+            return tc__fail(TC_ETOOBIG, "items[%zu]: %zu bytes", i, L1LEN(i));
         }
     }
     if (!h->cfg.enable_caching || n == 0) {
@@ -222,8 +220,7 @@ static int mset_in(tc__cache *h, tc__nsrt *nr, tc_item *items,
         sets = tc__calloc(n, sizeof(*sets));
         keys = tc__calloc(n, sizeof(*keys));
     }
-    if (!hashes || !ttls || !l1rc || !seqs ||
-        (h->store && (!sets || !keys))) {
+    if (!hashes || !ttls || !l1rc || !seqs || (h->store && (!sets || !keys))) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
         goto done;
     }
@@ -237,8 +234,7 @@ static int mset_in(tc__cache *h, tc__nsrt *nr, tc_item *items,
         seqs[i] = tc__l1_seq(h->l1, &hashes[i]);
         l1rc[i] = tc__l1_set(h->l1, &hashes[i],
                              items[i].val ? items[i].val : "", L1LEN(i),
-                             now + tc__min64(ttls[i], nr->def->l1_ttl_ms),
-                             now);
+                             now + tc__min64(ttls[i], nr->def->l1_ttl_ms), now);
     }
     tc__cache_l1_arrived(h, nr);
     if (h->store) {
@@ -290,8 +286,8 @@ static int mset_in(tc__cache *h, tc__nsrt *nr, tc_item *items,
             if (l1rc[i] == TC_OK) {
                 l1rc[i] = tc__l1_set(
                     h->l1, &hashes[i], items[i].val ? items[i].val : "",
-                    L1LEN(i),
-                    now + tc__min64(l1ttl, h->cfg.degraded_ttl_ms), now);
+                    L1LEN(i), now + tc__min64(l1ttl, h->cfg.degraded_ttl_ms),
+                    now);
             }
         }
         if (l1rc[i] != TC_OK) {
@@ -301,9 +297,8 @@ static int mset_in(tc__cache *h, tc__nsrt *nr, tc_item *items,
             continue;
         }
         if (st == TC_OK && h->store) {
-            tc__cache_wrote(h, nr, &hashes[i],
-                            items[i].val ? items[i].val : "", L1LEN(i),
-                            now + l1ttl, now, seqs[i]);
+            tc__cache_wrote(h, nr, &hashes[i], items[i].val ? items[i].val : "",
+                            L1LEN(i), now + l1ttl, now, seqs[i]);
         }
         items[i].status = TC_OK;
         CNT(nr, sets);

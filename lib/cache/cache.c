@@ -24,9 +24,9 @@ static void log_op(tc__cache *h, const tc__nsrt *ns, const tc__hash *hk,
                    int64_t latency_us)
 {
     char key[TC_KEY_MAX], lat[24];
-    const char *f[] = {"namespace",  ns->def->name,       "key",  key,
-                       "tier",       tier,                "result",
-                       tc__error_name(rc), "#latency_us", lat, NULL};
+    const char *f[] = {
+        "namespace", ns->def->name,      "key",         key, "tier", tier,
+        "result",    tc__error_name(rc), "#latency_us", lat, NULL};
 
     tc__key_format(key, ns->def->prefix, hk);
     snprintf(lat, sizeof(lat), "%lld", (long long)latency_us);
@@ -79,8 +79,7 @@ uint64_t tc__cache_seal_failures(tc__cache *h, int kind)
 
 void tc__cache_seal_failed(tc__cache *h, int kind)
 {
-    atomic_fetch_add_explicit(&h->seal_failures[kind], 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->seal_failures[kind], 1, memory_order_relaxed);
 }
 
 const tc__config *tc__cache_config(const tc__cache *h)
@@ -120,8 +119,8 @@ uint64_t tc__cache_write_errors(const tc__cache *h, int reason)
     return tc__counters_sum(&h->wr, (size_t)reason);
 }
 
-void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc,
-                            const char *op, const tc__err *err)
+void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
+                            const tc__err *err)
 {
     int reason = rc == TC_EFULL     ? TC__WRITE_FULL
                  : rc == TC_ETOOBIG ? TC__WRITE_TOOBIG
@@ -189,8 +188,8 @@ static void gen_key(char *key, const tc__nsrt *ns)
  * generation's item; a missing key is generation 0); on a failed read
  * the value in hand stays. Returns whether it moved from was.
  */
-static int gen_take(tc__cache *h, tc__nsrt *ns, int rc,
-                    const tc__store_get *it, uint64_t was)
+static int gen_take(tc__cache *h, tc__nsrt *ns, int rc, const tc__store_get *it,
+                    uint64_t was)
 {
     int64_t before = atomic_load(&ns->gen);
 
@@ -266,9 +265,9 @@ static uint64_t gen_within(tc__cache *h, tc__nsrt *ns, int64_t now)
  * due and read in the same round trip as the key (alone on an L1 hit):
  * one round trip, not two; GEN_MOVED when it is not *gen.
  */
-static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
-                  char **val, size_t *len, tc_tier *tier, int neg,
-                  int64_t now, const uint64_t *gen)
+static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk, char **val,
+                  size_t *len, tc_tier *tier, int neg, int64_t now,
+                  const uint64_t *gen)
 {
     int64_t left;
     char key[TC_KEY_MAX], gkey[TC_KEY_MAX];
@@ -277,8 +276,8 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     tc__err err;
     int rc, l1;
 
-    rc = tc__l1_get(h->l1, hk, now, tc__cache_l1_floor(h, now), val, len,
-                    &left);
+    rc =
+        tc__l1_get(h->l1, hk, now, tc__cache_l1_floor(h, now), val, len, &left);
     if (rc == TC_OK && !gen) {
         CNT(ns, l1_hits);
         *tier = TC_TIER_L1;
@@ -307,8 +306,8 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
         seq = tc__l1_seq(h->l1, hk); /* an invalidation meanwhile wins */
         inval = atomic_load(&ns->gen_inval);
         /* the generation first; the key unless L1 answered it */
-        rc = h->store->ops->mget(h->store, its,
-                                 gen ? (answered ? 1 : 2) : 1, &err);
+        rc = h->store->ops->mget(h->store, its, gen ? (answered ? 1 : 2) : 1,
+                                 &err);
         tc__cache_l2_state(h, rc);
         if (gen) {
             gen_recheck(ns, inval);
@@ -338,12 +337,12 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
         if (rc == TC_OK && it->status == TC_OK) {
             left = it->ttl_ms > 0 ? tc__min64(it->ttl_ms, ns->def->l1_ttl_ms)
                                   : ns->def->l1_ttl_ms;
-            rc = tc__l1_fill(h->l1, hk, it->val, it->len, now + left, now,
-                             seq, 0);
+            rc = tc__l1_fill(h->l1, hk, it->val, it->len, now + left, now, seq,
+                             0);
             if (rc == TC__L1_RACED) {
                 /* kept only once the L2 is read again: track.c */
-                tc__cache_keep_checked(h, ns, hk, it->val, it->len,
-                                       now + left, now);
+                tc__cache_keep_checked(h, ns, hk, it->val, it->len, now + left,
+                                       now);
                 rc = TC_OK;
             }
             if (rc != TC_OK) {
@@ -365,17 +364,17 @@ static int lookup(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                                 &err);
             CNT(ns, degraded);
         } else if (neg) {
-            tc__l1_fill(h->l1, hk, NULL, 0, now + ns->def->l1_ttl_ms, now,
-                        seq, 1);
+            tc__l1_fill(h->l1, hk, NULL, 0, now + ns->def->l1_ttl_ms, now, seq,
+                        1);
         }
     }
     CNT(ns, misses);
     return TC_MISS;
 }
 
-int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key,
-                   size_t keylen, tc__hash *hk, char **val, size_t *len,
-                   tc_tier *tier, int neg, int64_t now)
+int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key, size_t keylen,
+                   tc__hash *hk, char **val, size_t *len, tc_tier *tier,
+                   int neg, int64_t now)
 {
     int due = gen_claim(h, ns, now);
     uint64_t gen = (uint64_t)atomic_load(&ns->gen);
@@ -422,13 +421,12 @@ int tc__cache_get_ns(void **val, size_t *len, tc_tier *tier, tc__cache *h,
     if (tc__log_on(&h->log, TC_LOG_DEBUG)) {
         int64_t t0 = tc__now_us();
 
-        rc = tc__cache_find(h, n, key, keylen, &hk, (char **)val, len, &t,
-                            neg, now);
-        log_op(h, n, &hk, "cache_get", tc__tier_name(t), rc,
-               tc__now_us() - t0);
+        rc = tc__cache_find(h, n, key, keylen, &hk, (char **)val, len, &t, neg,
+                            now);
+        log_op(h, n, &hk, "cache_get", tc__tier_name(t), rc, tc__now_us() - t0);
     } else {
-        rc = tc__cache_find(h, n, key, keylen, &hk, (char **)val, len, &t,
-                            neg, now);
+        rc = tc__cache_find(h, n, key, keylen, &hk, (char **)val, len, &t, neg,
+                            now);
     }
     tc__deadline_leave(outer);
     if (tier) {
@@ -449,8 +447,8 @@ void tc__cache_l1_before(tc__cache *h, tc__cache_l1w *w, const char *ns,
     }
     w->now = tc__now_ms();
     w->exp = w->now + tc__min64(n->def->ttl_ms, n->def->l1_ttl_ms);
-    tc__key_hash(&w->hk, n->def->prefix, gen_within(h, n, w->now), key,
-                 keylen, n->ksec);
+    tc__key_hash(&w->hk, n->def->prefix, gen_within(h, n, w->now), key, keylen,
+                 n->ksec);
     w->seq = tc__l1_seq(h->l1, &w->hk);
     if (tc__l1_set(h->l1, &w->hk, val, len, w->exp, w->now) == TC_OK) {
         w->ns = n;
@@ -527,10 +525,9 @@ int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
             /* Not in L2, so no other process sees it and nothing can
              * invalidate it: keep it only briefly. */
             if (l1rc == TC_OK) {
-                l1rc = tc__l1_set(h->l1, hk, val, l1len,
-                                  now + tc__min64(l1ttl,
-                                                  h->cfg.degraded_ttl_ms),
-                                  now);
+                l1rc = tc__l1_set(
+                    h->l1, hk, val, l1len,
+                    now + tc__min64(l1ttl, h->cfg.degraded_ttl_ms), now);
             }
         }
     }
@@ -542,8 +539,8 @@ int tc__cache_store_split(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     return TC_OK;
 }
 
-int tc__cache_set(tc__cache *h, const char *ns, const void *key,
-                  size_t keylen, const void *val, size_t len, int64_t ttl_ms)
+int tc__cache_set(tc__cache *h, const char *ns, const void *key, size_t keylen,
+                  const void *val, size_t len, int64_t ttl_ms)
 {
     tc__hash hk;
     tc__nsrt *n;
@@ -584,8 +581,7 @@ int tc__cache_set(tc__cache *h, const char *ns, const void *key,
     return rc;
 }
 
-int tc__cache_del(tc__cache *h, const char *ns, const void *key,
-                  size_t keylen)
+int tc__cache_del(tc__cache *h, const char *ns, const void *key, size_t keylen)
 {
     char k[TC_KEY_MAX];
     tc__hash hk;

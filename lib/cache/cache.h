@@ -38,14 +38,13 @@ void tc__cache_close(tc__cache *h);
 int tc__cache_get(void **val, size_t *len, tc_tier *tier, tc__cache *h,
                   const char *ns, const void *key, size_t keylen, int neg,
                   int64_t now_ms);
-int tc__cache_set(tc__cache *h, const char *ns, const void *key,
-                  size_t keylen, const void *val, size_t len, int64_t ttl_ms);
-int tc__cache_del(tc__cache *h, const char *ns, const void *key,
-                  size_t keylen);
+int tc__cache_set(tc__cache *h, const char *ns, const void *key, size_t keylen,
+                  const void *val, size_t len, int64_t ttl_ms);
+int tc__cache_del(tc__cache *h, const char *ns, const void *key, size_t keylen);
 /* flight.c */
-int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
-                          tc__cache *h, const char *ns, const void *key,
-                          size_t keylen, tc_loader_fn loader, void *ud);
+int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier, tc__cache *h,
+                          const char *ns, const void *key, size_t keylen,
+                          tc_loader_fn loader, void *ud);
 /* batch.c; mget with neg as tc__cache_get */
 int tc__cache_mget(tc__cache *h, const char *ns, tc_item *items, size_t n,
                    int neg);

@@ -33,8 +33,7 @@ static int lead(tc__cache *h, tc__nsrt *ns, const tc__hash *hk, tc__flight *f,
         rc = tc__fail(TC_ELOADER, "loader for %s returned %d (%s)",
                       ns->def->name, lrc, tc__error_name(lrc));
     } else if (!v && len) {
-        rc = tc__fail(TC_ELOADER, "loader returned NULL with length %zu",
-                      len);
+        rc = tc__fail(TC_ELOADER, "loader returned NULL with length %zu", len);
     } else if (ttl < 0) {
         rc = tc__fail(TC_ELOADER, "loader returned a negative TTL");
     } else if (len > TC__MAX_VALUE_BYTES) {
@@ -66,9 +65,9 @@ static int lead(tc__cache *h, tc__nsrt *ns, const tc__hash *hk, tc__flight *f,
     return rc;
 }
 
-int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
-                          tc__cache *h, const char *ns, const void *key,
-                          size_t keylen, tc_loader_fn loader, void *ud)
+int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier, tc__cache *h,
+                          const char *ns, const void *key, size_t keylen,
+                          tc_loader_fn loader, void *ud)
 {
     tc_tier t = TC_TIER_NONE;
     int64_t now;
@@ -85,8 +84,8 @@ int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
         /* the lookup has one deadline; the loader's time is not in it,
          * and the store after it has one of its own (lead) */
         outer = tc__deadline_enter();
-        rc = tc__cache_find(h, n, key, keylen, &hk, (char **)val, len, &t,
-                            0, now);
+        rc = tc__cache_find(h, n, key, keylen, &hk, (char **)val, len, &t, 0,
+                            now);
         tc__deadline_leave(outer);
         if (rc != TC_MISS) {
             if (tier) {
@@ -96,8 +95,8 @@ int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
         }
     } else {
         /* the flight's key only: no store is asked */
-        tc__key_hash(&hk, n->def->prefix, (uint64_t)atomic_load(&n->gen),
-                     key, keylen, n->ksec);
+        tc__key_hash(&hk, n->def->prefix, (uint64_t)atomic_load(&n->gen), key,
+                     keylen, n->ksec);
     }
     pthread_mutex_lock(&h->fl_mu);
     for (f = h->flights; f; f = f->next) {
@@ -126,8 +125,8 @@ int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
         /* A tc__flight that ended between our miss and now left its value in
          * L1: take it rather than load a second time. */
         if (h->cfg.enable_caching &&
-            tc__l1_get(h->l1, &hk, now, tc__cache_l1_floor(h, now), (char **)val,
-                       len, &left) == TC_OK) {
+            tc__l1_get(h->l1, &hk, now, tc__cache_l1_floor(h, now),
+                       (char **)val, len, &left) == TC_OK) {
             /* counted as the miss that brought us here, not as a hit */
             t = TC_TIER_L1;
             rc = TC_OK;
@@ -193,4 +192,3 @@ int tc__cache_get_or_load(void **val, size_t *len, tc_tier *tier,
     }
     return TC_OK;
 }
-

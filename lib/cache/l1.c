@@ -264,9 +264,9 @@ int tc__l1_get(tc__l1 *l1, const tc__hash *key, int64_t now_ms,
     return rc;
 }
 
-int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
-                  size_t len, int64_t expires_ms, int64_t now_ms, int kind,
-                  uint64_t seq, int reform, uint64_t stamp)
+int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+                  int64_t expires_ms, int64_t now_ms, int kind, uint64_t seq,
+                  int reform, uint64_t stamp)
 {
     struct shard *s;
     struct entry **link, *e, *dead = NULL;
@@ -348,8 +348,7 @@ int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
     }
     if (*link) {
         /* A rewrite of a key in use keeps its claim to stay. */
-        visited = atomic_load_explicit(&(*link)->visited,
-                                       memory_order_relaxed);
+        visited = atomic_load_explicit(&(*link)->visited, memory_order_relaxed);
         defer_free(&dead, unlink_entry(s, link));
     }
     while (s->tail && s->bytes + charge > s->budget) {
@@ -384,15 +383,15 @@ int tc__l1_stores_nothing(const tc__l1 *l1)
 int tc__l1_set(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                int64_t expires_ms, int64_t now_ms)
 {
-    return tc__l1_insert(l1, key, val, len, expires_ms, now_ms, KIND_VALUE, NO_SEQ,
-                  0, 0);
+    return tc__l1_insert(l1, key, val, len, expires_ms, now_ms, KIND_VALUE,
+                         NO_SEQ, 0, 0);
 }
 
 int tc__l1_set_neg(tc__l1 *l1, const tc__hash *key, int64_t expires_ms,
                    int64_t now_ms)
 {
-    return tc__l1_insert(l1, key, "", 0, expires_ms, now_ms, KIND_ABSENT, NO_SEQ, 0,
-                  0);
+    return tc__l1_insert(l1, key, "", 0, expires_ms, now_ms, KIND_ABSENT,
+                         NO_SEQ, 0, 0);
 }
 
 int tc__l1_del(tc__l1 *l1, const tc__hash *key)
@@ -468,4 +467,3 @@ void tc__l1_stats_get(tc__l1 *l1, tc__l1_stats *out)
         pthread_mutex_unlock(&s->lock);
     }
 }
-

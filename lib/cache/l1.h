@@ -153,8 +153,8 @@ int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key);
  * it is not brought back. Returns TC_OK, TC_MISS (no such entry, or
  * another value now) or TC_ENOMEM.
  */
-int tc__l1_reform(tc__l1 *l1, const tc__hash *key, const void *val,
-                  size_t len, int64_t now_ms);
+int tc__l1_reform(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+                  int64_t now_ms);
 
 /*
  * Stores val for key as tc__l1_set does, but unchecked: a read finds a
@@ -173,8 +173,8 @@ void tc__l1_confirm(tc__l1 *l1, const tc__hash *key, uint64_t stamp,
                     const void *val, size_t len);
 
 /* Whether key's live, checked entry holds exactly val (len bytes). */
-int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val,
-                 size_t len, int64_t now_ms);
+int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+                 int64_t now_ms);
 
 /* Removes key's entry unless it holds val, alone or followed by a NUL and
  * what this process keeps beside it (NULL: removes it). */

@@ -55,7 +55,7 @@ struct entry {
      * KIND_VALUE: the note a reader left on it (tc__l1_note), 0 for none;
      * atomic, since readers write it under the shared lock. */
     _Atomic uint64_t stamp;
-    char val[];            /* len bytes, then a NUL */
+    char val[]; /* len bytes, then a NUL */
 };
 
 #define ENTRY_HDR offsetof(struct entry, val)
@@ -161,7 +161,7 @@ static inline int key_eq(const tc__hash *a, const tc__hash *b)
 /* The link (bucket slot or chain pointer) that holds key, or the NULL
  * link ending its bucket. */
 static inline struct entry **find_link(struct shard *s, const tc__hash *key,
-                                uint64_t mixed)
+                                       uint64_t mixed)
 {
     struct entry **link = &s->buckets[(mixed >> s->shift) & s->mask];
 
@@ -271,7 +271,7 @@ static inline _Atomic uint64_t *inval_slot(struct shard *s, const tc__hash *key)
 /* Whether a (alen bytes) is b alone, or b followed by a NUL and what
  * this process keeps beside it (a classification's packed form). */
 static inline int begins_with(const char *a, size_t alen, const char *b,
-                       size_t blen)
+                              size_t blen)
 {
     return alen >= blen && (alen == blen || a[blen] == '\0') &&
            memcmp(a, b, blen) == 0;
@@ -304,9 +304,9 @@ void tc__l1_drop_expired(struct shard *s, const tc__hash *key, uint64_t mixed,
  * reader threads; values are small next to that cost.
  */
 static TC__INLINE int tc__l1_read_in(tc__l1 *l1, const tc__hash *key,
-                                      int64_t now_ms, int64_t min_stored_ms,
-                                      void *buf, size_t cap, char **copy,
-                                      size_t *len, int64_t *ttl_left_ms)
+                                     int64_t now_ms, int64_t min_stored_ms,
+                                     void *buf, size_t cap, char **copy,
+                                     size_t *len, int64_t *ttl_left_ms)
 {
     uint64_t mixed = key_word(key);
     struct shard *s = &l1->shards[mixed & l1->shard_mask];
@@ -360,9 +360,8 @@ static TC__INLINE int tc__l1_read_in(tc__l1 *l1, const tc__hash *key,
 
 /* l1.h's tc__l1_use, inline in the hit path of classify's peek (ns.c) */
 static TC__INLINE int tc__l1_use_in(tc__l1 *l1, const tc__hash *key,
-                                     int64_t now_ms, int64_t min_stored_ms,
-                                     tc__l1_use_fn fn, void *arg,
-                                     uint64_t *note)
+                                    int64_t now_ms, int64_t min_stored_ms,
+                                    tc__l1_use_fn fn, void *arg, uint64_t *note)
 {
     uint64_t mixed = key_word(key);
     struct shard *s = &l1->shards[mixed & l1->shard_mask];
@@ -388,8 +387,8 @@ static TC__INLINE int tc__l1_use_in(tc__l1 *l1, const tc__hash *key,
  * nothing and return TC_MISS. stamp: a KIND_UNCHECKED entry's (struct
  * entry). Returns TC_OK, TC__L1_RACED, TC_MISS, TC_EINVAL or TC_ENOMEM.
  */
-int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val,
-                  size_t len, int64_t expires_ms, int64_t now_ms, int kind,
-                  uint64_t seq, int reform, uint64_t stamp);
+int tc__l1_insert(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+                  int64_t expires_ms, int64_t now_ms, int kind, uint64_t seq,
+                  int reform, uint64_t stamp);
 
 #endif

@@ -14,7 +14,7 @@ int tc__l1_set_unchecked(tc__l1 *l1, const tc__hash *key, const void *val,
 {
     *stamp = atomic_fetch_add(&l1->stamps, 1) + 1;
     return tc__l1_insert(l1, key, val, len, expires_ms, now_ms, KIND_UNCHECKED,
-                  NO_SEQ, 0, *stamp);
+                         NO_SEQ, 0, *stamp);
 }
 
 uint64_t tc__l1_seq(tc__l1 *l1, const tc__hash *key)
@@ -27,16 +27,16 @@ uint64_t tc__l1_seq(tc__l1 *l1, const tc__hash *key)
 int tc__l1_fill(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
                 int64_t expires_ms, int64_t now_ms, uint64_t seq, int neg)
 {
-    return tc__l1_insert(l1, key, neg ? "" : val, neg ? 0 : len, expires_ms, now_ms,
-                  neg ? KIND_ABSENT : KIND_VALUE, seq, 0, 0);
+    return tc__l1_insert(l1, key, neg ? "" : val, neg ? 0 : len, expires_ms,
+                         now_ms, neg ? KIND_ABSENT : KIND_VALUE, seq, 0, 0);
 }
 
-int tc__l1_reform(tc__l1 *l1, const tc__hash *key, const void *val,
-                  size_t len, int64_t now_ms)
+int tc__l1_reform(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+                  int64_t now_ms)
 {
     /* INT64_MAX: not expired on entry; the old entry's expiry is kept */
-    return tc__l1_insert(l1, key, val, len, INT64_MAX, now_ms, KIND_VALUE, NO_SEQ,
-                  1, 0);
+    return tc__l1_insert(l1, key, val, len, INT64_MAX, now_ms, KIND_VALUE,
+                         NO_SEQ, 1, 0);
 }
 
 int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key)
@@ -59,8 +59,8 @@ int tc__l1_invalidate(tc__l1 *l1, const tc__hash *key)
     return held;
 }
 
-int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val,
-                 size_t len, int64_t now_ms)
+int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+                 int64_t now_ms)
 {
     uint64_t mixed = key_word(key);
     struct shard *s = &l1->shards[mixed & l1->shard_mask];
@@ -70,8 +70,7 @@ int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val,
 
     e = *find_link(s, key, mixed);
     same = e && e->kind == KIND_VALUE && now_ms < e->expires_ms &&
-           e->len == len &&
-           memcmp(e->val, val, len) == 0;
+           e->len == len && memcmp(e->val, val, len) == 0;
     read_unlock(s, lock_free);
     return same;
 }
@@ -81,8 +80,8 @@ int tc__l1_holds(tc__l1 *l1, const tc__hash *key, const void *val,
  * that does not hold it goes; with stamp, only the unchecked entry of
  * that stamp is looked at, and one that holds val is served from now on.
  */
-static void settle(tc__l1 *l1, const tc__hash *key, const void *val,
-                   size_t len, uint64_t stamp)
+static void settle(tc__l1 *l1, const tc__hash *key, const void *val, size_t len,
+                   uint64_t stamp)
 {
     uint64_t mixed = key_word(key);
     struct shard *s = &l1->shards[mixed & l1->shard_mask];

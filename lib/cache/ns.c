@@ -64,8 +64,7 @@ int tc__cache_absent_still(tc__cache *h, tc__nsrt *ns, uint64_t note,
 {
     uint64_t epoch = tc__l1_absence_epoch(h->l1), gen;
 
-    if (note >> NOTE_TIME_BITS !=
-            (epoch & (UINT64_MAX >> NOTE_TIME_BITS)) ||
+    if (note >> NOTE_TIME_BITS != (epoch & (UINT64_MAX >> NOTE_TIME_BITS)) ||
         now_ms - h->opened_ms >= (int64_t)(note & NOTE_TIME_MASK) ||
         tc__log_on(&h->log, TC_LOG_DEBUG) ||
         !tc__cache_gen_fresh(&gen, h, ns, now_ms)) {
@@ -75,9 +74,9 @@ int tc__cache_absent_still(tc__cache *h, tc__nsrt *ns, uint64_t note,
     return 1;
 }
 
-int tc__cache_peek_use(uint64_t *note, tc__hkey *hk, tc__cache *h,
-                       tc__nsrt *ns, const void *key, size_t keylen,
-                       int64_t now_ms, tc__l1_use_fn fn, void *arg)
+int tc__cache_peek_use(uint64_t *note, tc__hkey *hk, tc__cache *h, tc__nsrt *ns,
+                       const void *key, size_t keylen, int64_t now_ms,
+                       tc__l1_use_fn fn, void *arg)
 {
     uint64_t gen;
     int rc;
@@ -109,9 +108,9 @@ void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
 /* The body of both reads into a buffer, inline in each: the door's, with
  * no hk and no neg, then has none of their tests on its path. */
 static TC__INLINE int get_into(size_t *len, tc_tier *tier, tc__hkey *hk,
-                           void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
-                           const void *key, size_t keylen, int neg,
-                           int64_t now_ms)
+                               void *buf, size_t cap, tc__cache *h,
+                               tc__nsrt *ns, const void *key, size_t keylen,
+                               int neg, int64_t now_ms)
 {
     int64_t left;
     uint64_t gen, epoch = 0;
@@ -152,8 +151,8 @@ static TC__INLINE int get_into(size_t *len, tc_tier *tier, tc__hkey *hk,
             *tier = TC_TIER_L1;
             return rc == TC_OK
                        ? TC_OK
-                       : tc__fail(rc, "value of %zu bytes, buffer of %zu",
-                                  *len, cap);
+                       : tc__fail(rc, "value of %zu bytes, buffer of %zu", *len,
+                                  cap);
         }
         if (hk && neg && rc == TC__L1_NEGATIVE) {
             hk->absent = absence_note(h, epoch, now_ms + left);
@@ -187,8 +186,8 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
     return get_into(len, tier, NULL, buf, cap, h, ns, key, keylen, 0, now_ms);
 }
 
-int tc__cache_lookup_into(size_t *len, tc_tier *tier, tc__hkey *hk,
-                          void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
+int tc__cache_lookup_into(size_t *len, tc_tier *tier, tc__hkey *hk, void *buf,
+                          size_t cap, tc__cache *h, tc__nsrt *ns,
                           const void *key, size_t keylen, int neg,
                           int64_t now_ms)
 {

@@ -37,8 +37,7 @@ int tc__cache_ns_find(tc__nsrt **out, tc__cache *h, const char *name);
  * handle from another cache, or a pointer that is no handle at all, is a
  * caller's mistake. ns is compared by address and never read. One call
  * for both caches, where a door asked each and then again. */
-tc__cache *tc__cache_ns_owner(tc__cache *a, tc__cache *b,
-                              const tc__nsrt *ns);
+tc__cache *tc__cache_ns_owner(tc__cache *a, tc__cache *b, const tc__nsrt *ns);
 
 /*
  * What one call learnt of a key in a namespace, so that its later steps
@@ -82,8 +81,8 @@ int tc__cache_get_into(size_t *len, tc_tier *tier, void *buf, size_t cap,
  * (tc__cache_absent_still) when the miss was one L1 knew of (a
  * remembered absence, or no entry in a cache without L2), else 0.
  */
-int tc__cache_lookup_into(size_t *len, tc_tier *tier, tc__hkey *hk,
-                          void *buf, size_t cap, tc__cache *h, tc__nsrt *ns,
+int tc__cache_lookup_into(size_t *len, tc_tier *tier, tc__hkey *hk, void *buf,
+                          size_t cap, tc__cache *h, tc__nsrt *ns,
                           const void *key, size_t keylen, int neg,
                           int64_t now_ms);
 
@@ -109,9 +108,9 @@ int tc__cache_absent_still(tc__cache *h, tc__nsrt *ns, uint64_t note,
  * counts a value the caller answers with as an L1 hit, and leaves note on
  * it when not 0.
  */
-int tc__cache_peek_use(uint64_t *note, tc__hkey *hk, tc__cache *h,
-                       tc__nsrt *ns, const void *key, size_t keylen,
-                       int64_t now_ms, tc__l1_use_fn fn, void *arg);
+int tc__cache_peek_use(uint64_t *note, tc__hkey *hk, tc__cache *h, tc__nsrt *ns,
+                       const void *key, size_t keylen, int64_t now_ms,
+                       tc__l1_use_fn fn, void *arg);
 void tc__cache_peek_used(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                          uint64_t note);
 

@@ -44,12 +44,10 @@ static void open_failed(seal_store *ss, const char *key)
                             NULL};
 
     atomic_fetch_add_explicit(ss->failures, 1, memory_order_relaxed);
-    tc__log_limited(ss->log, &ss->rl, TC_LOG_WARN, "l2_decrypt_failed",
-                    fields);
+    tc__log_limited(ss->log, &ss->rl, TC_LOG_WARN, "l2_decrypt_failed", fields);
 }
 
-static int seal_mget(tc__store *s, tc__store_get *items, size_t n,
-                     tc__err *err)
+static int seal_mget(tc__store *s, tc__store_get *items, size_t n, tc__err *err)
 {
     seal_store *ss = of(s);
     int rc = ss->inner->ops->mget(ss->inner, items, n, err);
@@ -72,8 +70,7 @@ static int seal_mget(tc__store *s, tc__store_get *items, size_t n,
     return rc;
 }
 
-static int seal_mset(tc__store *s, tc__store_set *items, size_t n,
-                     tc__err *err)
+static int seal_mset(tc__store *s, tc__store_set *items, size_t n, tc__err *err)
 {
     seal_store *ss = of(s);
     tc__store_set *sealed;
@@ -118,8 +115,7 @@ static int seal_del(tc__store *s, const char *key, tc__err *err)
     return of(s)->inner->ops->del(of(s)->inner, key, err);
 }
 
-static int seal_incr(tc__store *s, const char *key, int64_t *out,
-                     tc__err *err)
+static int seal_incr(tc__store *s, const char *key, int64_t *out, tc__err *err)
 {
     return of(s)->inner->ops->incr(of(s)->inner, key, out, err);
 }

@@ -82,7 +82,7 @@ struct tc__cache {
     tc__ratelimit rl_l2;
     _Atomic int64_t l2_down_ms; /* when the L2 became unreachable; 0: up */
     tc__counters wr;            /* L2 writes failed, by TC__WRITE_* reason */
-    void *tracker; /* the store's invalidations (track.c); NULL: none */
+    void *tracker;     /* the store's invalidations (track.c); NULL: none */
     tc__keyring *keys; /* seal.c's keys; NULL: none set */
     tc__store *l2raw;  /* the store under the sealing (seal_store.c), or
                           store itself when nothing is sealed */
@@ -113,8 +113,7 @@ static inline void tc__cache_l1_arrived(tc__cache *h, const tc__nsrt *ns)
 
 /* The namespace called name, or TC_ENONS (the error slot set). Inline:
  * every call on a key starts here. The doors have checked the key. */
-static inline int tc__cache_ns(tc__cache *h, const char *name,
-                               tc__nsrt **out)
+static inline int tc__cache_ns(tc__cache *h, const char *name, tc__nsrt **out)
 {
     for (size_t i = 0; i < h->nns; i++) {
         /* the first byte first: on every call, and names rarely share it */
@@ -168,8 +167,8 @@ static inline int64_t tc__cache_l1_floor(tc__cache *h, int64_t now)
 void tc__cache_l2_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
                          const tc__err *err);
 /* The same for a write, counted by its reason too (rc: the store's). */
-void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc,
-                            const char *op, const tc__err *err);
+void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc, const char *op,
+                            const tc__err *err);
 
 /*
  * Hashes key with the namespace's generation into *hk and looks it up: L1,
@@ -179,9 +178,9 @@ void tc__cache_write_failed(tc__cache *h, tc__nsrt *ns, int rc,
  * is one round trip; two when the generation moved since it was last
  * read (the key is then hashed and looked up again).
  */
-int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key,
-                   size_t keylen, tc__hash *hk, char **val, size_t *len,
-                   tc_tier *tier, int neg, int64_t now);
+int tc__cache_find(tc__cache *h, tc__nsrt *ns, const void *key, size_t keylen,
+                   tc__hash *hk, char **val, size_t *len, tc_tier *tier,
+                   int neg, int64_t now);
 
 /* ---- track.c: L1 coherent with the writes of other processes ---------- */
 
@@ -192,8 +191,8 @@ void tc__cache_track_stop(tc__cache *h);
  * After this process wrote val (len bytes in L1) to the L2, having stored
  * it in L1 before the write and read seq before that store: nothing when
  * L1 still holds it; else stored again unless an invalidation of its
- * slot came since seq was read, and then tc__cache_keep_checked (track.c). exp, now: the entry's expiry and the
- * time.
+ * slot came since seq was read, and then tc__cache_keep_checked (track.c). exp,
+ * now: the entry's expiry and the time.
  */
 void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
                      const void *val, size_t len, int64_t exp, int64_t now,

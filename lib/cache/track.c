@@ -201,8 +201,7 @@ void tc__cache_wrote(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     if (tc__l1_holds(h->l1, hk, val, len, now)) {
         return; /* the value stored before the write, checked if need be */
     }
-    if (tc__l1_fill(h->l1, hk, val, len, exp, now, seq, 0) !=
-        TC__L1_RACED) {
+    if (tc__l1_fill(h->l1, hk, val, len, exp, now, seq, 0) != TC__L1_RACED) {
         return;
     }
     tc__cache_keep_checked(h, ns, hk, val, len, exp, now);
@@ -217,13 +216,11 @@ void tc__cache_keep_checked(tc__cache *h, tc__nsrt *ns, const tc__hash *hk,
     uint64_t stamp;
     int same;
 
-    if (tc__l1_set_unchecked(h->l1, hk, val, len, exp, now, &stamp) !=
-        TC_OK) {
+    if (tc__l1_set_unchecked(h->l1, hk, val, len, exp, now, &stamp) != TC_OK) {
         return;
     }
     same = get_one(h, ns, hk, key, &it) == TC_OK && it.status == TC_OK;
-    tc__l1_confirm(h->l1, hk, stamp, same ? it.val : NULL,
-                   same ? it.len : 0);
+    tc__l1_confirm(h->l1, hk, stamp, same ? it.val : NULL, same ? it.len : 0);
     tc__store_get_release(&it, 1);
 }
 
@@ -288,8 +285,8 @@ void tc__cache_track_start(tc__cache *h)
     tc__free(kept);
     if (rc != TC_OK) {
         /* not a failure of the open: L1 entries stay bound by l1_ttl */
-        const char *f[] = {"store", h->cfg.store.url_masked, "detail",
-                           err.msg, NULL};
+        const char *f[] = {"store", h->cfg.store.url_masked, "detail", err.msg,
+                           NULL};
 
         tc__log(&h->log, TC_LOG_WARN, "l1_tracking_unavailable", f);
     }

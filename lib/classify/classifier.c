@@ -46,8 +46,7 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
     }
     /* an unknown namespace is an error now, not at the first call */
     if ((rc = tc__cache_ns_find(&nsh, cache, ns)) != TC_OK ||
-        (rc = tc__cache_ns_find(&fbh, overrides, TC__OVERRIDE_NS)) !=
-            TC_OK) {
+        (rc = tc__cache_ns_find(&fbh, overrides, TC__OVERRIDE_NS)) != TC_OK) {
         return rc;
     }
     if (opt->version >= 2 && (opt->candidate_model || opt->candidate_fn) &&
@@ -93,8 +92,8 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
         co.fn_userdata = opt->candidate_fn_userdata;
         co.fn_version = opt->candidate_fn_version;
         c->split = opt->split;
-        if ((rc = tc__classifier_open(&c->cand, cache, overrides, NULL,
-                                      &co)) != TC_OK) {
+        if ((rc = tc__classifier_open(&c->cand, cache, overrides, NULL, &co)) !=
+            TC_OK) {
             char why[256];
 
             snprintf(why, sizeof(why), "%s", tc__errmsg());
@@ -103,8 +102,8 @@ int tc__classifier_open(tc_classifier **out, tc__cache *cache,
         }
     }
     if (opt->version >= 3 && opt->shadow_rate > 0) {
-        if ((rc = tc__shadow_new(&c->shadow, counts,
-                                  tc__classify_compute)) != TC_OK) {
+        if ((rc = tc__shadow_new(&c->shadow, counts, tc__classify_compute)) !=
+            TC_OK) {
             tc__classifier_close(c);
             return rc;
         }
@@ -133,4 +132,3 @@ void tc__classifier_close(tc_classifier *c)
         tc__free(c);
     }
 }
-

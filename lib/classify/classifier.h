@@ -22,7 +22,7 @@
 struct tc_classifier {
     tc__cache *cache;
     tc__cache *ocache; /* the overrides' (feedback's store), or cache */
-    tc__nsrt *nsh; /* ns and the overrides' namespace, resolved once */
+    tc__nsrt *nsh;     /* ns and the overrides' namespace, resolved once */
     tc__nsrt *fbh;
     tc__cls_counts *counts; /* NULL: metrics off */
     const tc__logger *log;
@@ -36,13 +36,13 @@ struct tc_classifier {
     char topk[16];   /* the key's tail: a NUL, top_k's digits, a NUL */
     size_t topk_len; /* without the last NUL */
     double threshold;
-    struct tc__popular *pop; /* track_popular's counting, or NULL */
+    struct tc__popular *pop;   /* track_popular's counting, or NULL */
     struct tc__served *served; /* count_intents' counting, or NULL */
-    tc_classifier *cand; /* an A/B rollout's candidate, or NULL */
-    double split;        /* the candidate's share */
-    tc__shadow *shadow;  /* shadow checks (shadow.h), or NULL: off; a
-                            candidate shares its control's */
-    uint64_t shadow_cut; /* tc__shadow_cut(shadow_rate) */
+    tc_classifier *cand;       /* an A/B rollout's candidate, or NULL */
+    double split;              /* the candidate's share */
+    tc__shadow *shadow;        /* shadow checks (shadow.h), or NULL: off; a
+                                  candidate shares its control's */
+    uint64_t shadow_cut;       /* tc__shadow_cut(shadow_rate) */
 };
 
 /* Asks the model (built-in or host) of c for its answer to the
@@ -68,7 +68,7 @@ int tc__classify_pack_json(char **out, size_t *outlen, const char *val,
 /* The outcome of a classification for the counters: r NULL, an error. */
 static inline tc__cls_status tc__cls_status_of(const tc_result *r)
 {
-    return !r                                 ? TC__CLS_ERROR
+    return !r                                ? TC__CLS_ERROR
            : r->source == TC_SOURCE_MODEL    ? TC__CLS_CACHE_MISS
            : r->source == TC_SOURCE_FEEDBACK ? TC__CLS_FEEDBACK
                                              : TC__CLS_CACHE_HIT;

@@ -131,8 +131,7 @@ static int classify_miss(tc_result **out, uint64_t *sh, char **keep,
     if (keep) {
         *keep = NULL;
     }
-    rc = tc__classify_compute(&packed, &plen, &cacheable, c, norm, normlen,
-                              id);
+    rc = tc__classify_compute(&packed, &plen, &cacheable, c, norm, normlen, id);
     if (rc != TC_OK) {
         return rc;
     }
@@ -340,8 +339,8 @@ static int lookup(const char **val, size_t *len, char **big, tc_tier *tier,
         /* the first read left it in L1 when it came from L2 */
         tc_tier first = *tier;
 
-        rc = tc__cache_get_ns((void **)big, len, tier, h, ns, key, keylen,
-                              neg, now_ms);
+        rc = tc__cache_get_ns((void **)big, len, tier, h, ns, key, keylen, neg,
+                              now_ms);
         *val = *big;
         if (rc == TC_OK) {
             *tier = first;
@@ -362,8 +361,8 @@ static int unpack_hit(const char *val, size_t len, void *arg)
 {
     hit_ctx *x = arg;
 
-    return tc__result_unpack(&x->r, val, len, TC_SOURCE_L1, x->threshold,
-                             x->t0, &x->served);
+    return tc__result_unpack(&x->r, val, len, TC_SOURCE_L1, x->threshold, x->t0,
+                             &x->served);
 }
 
 /*
@@ -383,8 +382,8 @@ static int cached_hit(tc_result **hit, tc__hkey *hk, uint64_t *sh,
     hit_ctx x = {NULL, c->threshold, t0, 0};
     uint64_t note;
 
-    if (tc__cache_peek_use(&note, hk, c->cache, c->nsh, key, keylen,
-                           t0 / 1000, unpack_hit, &x) != TC_OK) {
+    if (tc__cache_peek_use(&note, hk, c->cache, c->nsh, key, keylen, t0 / 1000,
+                           unpack_hit, &x) != TC_OK) {
         *hit = NULL;
         return 0;
     }
@@ -467,16 +466,16 @@ static int classify_one(tc_result **out, tc_classifier *c, const char *text,
         goto done;
     }
     /* the peek's hash, and its miss in L1, stand for this lookup's */
-    rc = lookup(&val, &vlen, &big, &tier, &hk, vbuf, c, c->nsh, key, keylen,
-                0, t0 / 1000);
+    rc = lookup(&val, &vlen, &big, &tier, &hk, vbuf, c, c->nsh, key, keylen, 0,
+                t0 / 1000);
     if (rc == TC_OK) {
         rc = answer(out, c, val, vlen, tier_source(tier), id, c->nsh, key,
                     keylen, t0);
         tc__free(big);
         if (rc == TC_EPROTO) {
             /* not a classification (another writer, or damage): ask */
-            rc = classify_miss(out, &miss_sh, NULL, NULL, c, key, normlen,
-                               key, keylen, id, &hk, t0);
+            rc = classify_miss(out, &miss_sh, NULL, NULL, c, key, normlen, key,
+                               keylen, id, &hk, t0);
             sk = served_key(miss_sh, TC__SERVED_MISS);
         } else if (rc == TC_OK) {
             shadow_maybe(c, key, keylen, normlen, *out);
@@ -531,8 +530,8 @@ static void store_answers(tc_classifier *c, tc_item *wr, size_t *l1lens,
     }
     for (i = 0; i < n; i++) {
         if (tc__log_on(c->log, TC_LOG_DEBUG)) {
-            store_answer(c, wr[i].key, wr[i].keylen, wr[i].val, l1lens[i],
-                         NULL, tc__now_ms());
+            store_answer(c, wr[i].key, wr[i].keylen, wr[i].val, l1lens[i], NULL,
+                         tc__now_ms());
         }
         tc__free(wr[i].val);
     }
@@ -616,9 +615,8 @@ static int lookup_batch(tc_result **out, int *status, tc_classifier *c,
             /* a miss, or not a classification (another writer, damage) */
             char *packed;
 
-            st = classify_miss(&out[k], NULL, &packed, &l1lens[nwr], c,
-                               it->key, normlens[k], it->key, it->keylen, id,
-                               NULL, t0);
+            st = classify_miss(&out[k], NULL, &packed, &l1lens[nwr], c, it->key,
+                               normlens[k], it->key, it->keylen, id, NULL, t0);
             if (packed) {
                 wr[nwr].val = packed;
                 wr[nwr].key = it->key;
@@ -693,8 +691,8 @@ int tc__classify_batch(tc_result **out, int *status, tc_classifier *c,
 done:
     for (i = 0; items && i < n; i++) {
         if (rc == TC_OK && items[i].key) {
-            count_served(c, out[i], items[i].key, normlens[i],
-                         items[i].keylen, 0);
+            count_served(c, out[i], items[i].key, normlens[i], items[i].keylen,
+                         0);
         }
         tc__free((void *)items[i].key);
     }

@@ -116,8 +116,8 @@ int tc__classify_compute(char **packed, size_t *plen, int *cacheable,
     rc = c->fn(&json, norm, len, c->fn_userdata);
     if (rc != TC_OK) {
         tc__free(json);
-        return tc__fail(TC_ELOADER, "classifier %s returned %s",
-                        c->fn_version, tc__error_name(rc));
+        return tc__fail(TC_ELOADER, "classifier %s returned %s", c->fn_version,
+                        tc__error_name(rc));
     }
     if (!json) {
         return tc__fail(TC_ELOADER, "classifier %s returned no JSON",

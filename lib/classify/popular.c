@@ -46,12 +46,12 @@ struct tc__popular {
     tc__store *st;
     const tc__keyring *keys;
     size_t keep;
-    pthread_mutex_t mu;   /* cur */
-    table *cur;           /* counting */
-    table *spare;         /* being sent, under fmu */
-    pthread_mutex_t fmu;  /* one send at a time */
-    tc__ticker *tick;     /* sends every TC__POP_FLUSH_MS, or when poked */
-    _Atomic uint64_t lost;    /* counts lost since the last send */
+    pthread_mutex_t mu;    /* cur */
+    table *cur;            /* counting */
+    table *spare;          /* being sent, under fmu */
+    pthread_mutex_t fmu;   /* one send at a time */
+    tc__ticker *tick;      /* sends every TC__POP_FLUSH_MS, or when poked */
+    _Atomic uint64_t lost; /* counts lost since the last send */
     tc__ratelimit rl;
 };
 
@@ -151,8 +151,8 @@ static void lost_since(tc__popular *p)
 
     if (n > 0) {
         snprintf(text, sizeof(text), "%llu", (unsigned long long)n);
-        tc__log(tc__cache_logger(p->cache), TC_LOG_WARN,
-                "popular_not_counted", f);
+        tc__log(tc__cache_logger(p->cache), TC_LOG_WARN, "popular_not_counted",
+                f);
     }
 }
 
@@ -177,7 +177,8 @@ static int send_table(tc__popular *p, table *t)
     items = tc__calloc(t->used, sizeof(*items));
     ids = tc__calloc(t->used, sizeof(*ids));
     sealed = tc__calloc(t->used, sizeof(*sealed));
-    if (!items || !ids || !sealed || (n = build(p, t, items, ids, sealed)) < 0) {
+    if (!items || !ids || !sealed ||
+        (n = build(p, t, items, ids, sealed)) < 0) {
         rc = tc__errf(&err, TC_ENOMEM, "popular: out of memory");
     } else {
         rc = p->st->ops->pop_add(p->st, items, (size_t)n, p->keep, &err);
@@ -255,8 +256,7 @@ int tc__popular_open(tc__popular **out, tc__cache *cache)
     if (!st || !st->ops->pop_add) {
         const char *f[] = {"store", tc__cache_store_kind(cache), NULL};
 
-        tc__log(tc__cache_logger(cache), TC_LOG_WARN, "popular_unsupported",
-                f);
+        tc__log(tc__cache_logger(cache), TC_LOG_WARN, "popular_unsupported", f);
         return TC_OK;
     }
     if (!(p = tc__calloc(1, sizeof(*p)))) {
@@ -352,8 +352,7 @@ int tc__popular_top(char ***texts, uint64_t **counts, size_t *n,
     for (size_t i = 0; i < got; i++) {
         if (keys && keys->nkeys > 0 &&
             tc__seal_open(keys, top[i].id, strlen(top[i].id),
-                          (unsigned char *)top[i].text, &top[i].len) !=
-                TC_OK) {
+                          (unsigned char *)top[i].text, &top[i].len) != TC_OK) {
             tc__cache_seal_failed(cache, TC__SEAL_L2);
             continue;
         }

@@ -72,14 +72,15 @@ struct tc__served {
     int64_t retention_ms;
     pthread_mutex_t fmu; /* the pending table, one flush at a time */
     pend *pend;
-    size_t npend, cap;   /* cap: a power of two, or 0 */
-    int64_t trimmed;     /* the floor day last sent, -1: none yet */
+    size_t npend, cap; /* cap: a power of two, or 0 */
+    int64_t trimmed;   /* the floor day last sent, -1: none yet */
     tc__ticker *tick;
     _Atomic uint64_t dropped; /* counts dropped since the last flush */
     tc__ratelimit rl;
 };
 
-/* ---- the caller's path ---------------------------------------------------- */
+/* ---- the caller's path ----------------------------------------------------
+ */
 
 /*
  * n bytes folded into h 16 at a time (the last 16 overlapping those
@@ -149,17 +150,16 @@ void tc__served_count(tc__served *s, const char *model, size_t mlen,
                       const char *intent, char how)
 {
     if (s) {
-        tc__served_count_h(s, tc__served_hash(model, mlen, intent,
-                                              strlen(intent)),
+        tc__served_count_h(s,
+                           tc__served_hash(model, mlen, intent, strlen(intent)),
                            model, mlen, intent, how);
     }
 }
 
 /* A count, the stripe's flag held (released here): the stripe's table
  * made when it has none, the pair added when it is new. */
-static void count_new(tc__served *s, stripe *p, uint64_t h,
-                      const char *model, size_t mlen, const char *intent,
-                      char how)
+static void count_new(tc__served *s, stripe *p, uint64_t h, const char *model,
+                      size_t mlen, const char *intent, char how)
 {
     size_t i;
 
@@ -244,7 +244,8 @@ void tc__served_count_h(tc__served *s, uint64_t h, const char *model,
     }
 }
 
-/* ---- the pending table (under fmu) ---------------------------------------- */
+/* ---- the pending table (under fmu) ----------------------------------------
+ */
 
 static int64_t today(void)
 {
@@ -361,8 +362,8 @@ static void take_stripes(tc__served *s, int64_t day)
     for (size_t k = 0; k < TC__STRIPES; k++) {
         stripe *p = &s->stripe[k];
 
-        while (atomic_flag_test_and_set_explicit(&p->busy,
-                                                 memory_order_acquire)) {
+        while (
+            atomic_flag_test_and_set_explicit(&p->busy, memory_order_acquire)) {
         }
         for (size_t i = 0; p->slot && i < SLOTS; i++) {
             slot *e = &p->slot[i];
@@ -420,7 +421,8 @@ static int pend_fields(tc__tally **out, size_t *n, const tc__served *s)
     return TC_OK;
 }
 
-/* ---- the flush -------------------------------------------------------------- */
+/* ---- the flush --------------------------------------------------------------
+ */
 
 static void log_dropped(tc__served *s)
 {
@@ -493,7 +495,8 @@ static void flush_tick(void *arg)
     tc__served_flush(arg);
 }
 
-/* ---- life ------------------------------------------------------------------- */
+/* ---- life -------------------------------------------------------------------
+ */
 
 static void served_free(tc__served *s)
 {
@@ -569,10 +572,11 @@ void tc__served_attach(tc_classifier *c, tc__served *s)
     }
 }
 
-/* ---- reading ---------------------------------------------------------------- */
+/* ---- reading ----------------------------------------------------------------
+ */
 
-int tc__served_read(tc__tally **out, size_t *n, char floor[9],
-                    tc__served *s, tc__cache *fbcache)
+int tc__served_read(tc__tally **out, size_t *n, char floor[9], tc__served *s,
+                    tc__cache *fbcache)
 {
     const tc__config *cfg = tc__cache_config(fbcache);
     tc__store *st = tc__cache_store(fbcache);

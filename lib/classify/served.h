@@ -77,8 +77,8 @@ void tc__served_count(tc__served *s, const char *model, size_t mlen,
  * caller then counts with tc__served_count_h). s not NULL. Apart from
  * the strings, so that it keeps few registers.
  */
-#define TC__SERVED_HOW(how)                                               \
-    ((uint64_t)(unsigned char)(how) * 0x9E3779B97F4A7C15ULL)
+#define TC__SERVED_HOW(how)                                                    \
+    ((uint64_t)(unsigned char)(how)*0x9E3779B97F4A7C15ULL)
 int tc__served_bump(tc__served *s, uint64_t h);
 void tc__served_count_h(tc__served *s, uint64_t h, const char *model,
                         size_t mlen, const char *intent, char how);
@@ -100,8 +100,8 @@ int tc__served_flush(tc__served *s);
  * caller keeps to. memory: this process's counts. Returns TC_OK; the
  * store's failure; TC_ENOMEM.
  */
-int tc__served_read(tc__tally **out, size_t *n, char floor[9],
-                    tc__served *s, tc__cache *fbcache);
+int tc__served_read(tc__tally **out, size_t *n, char floor[9], tc__served *s,
+                    tc__cache *fbcache);
 
 /*
  * The parts of a tally field "YYYYMMDD:H:MLEN:<model><intent>": day (8

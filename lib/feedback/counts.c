@@ -16,7 +16,7 @@ typedef struct pair {
 } pair;
 
 struct tc__fb_counts {
-    tc__counters c; /* TC__FB_KINDS x TC__FB_STATUS_COUNT */
+    tc__counters c;     /* TC__FB_KINDS x TC__FB_STATUS_COUNT */
     pthread_mutex_t mu; /* guards adding pairs */
     pair pairs[TC__FB_MAX_PAIRS];
     _Atomic size_t npairs;
@@ -31,8 +31,7 @@ int tc__fb_counts_new(tc__fb_counts **out)
     if (!k) {
         return TC_ENOMEM;
     }
-    if (tc__counters_init(&k->c, TC__FB_KINDS * TC__FB_STATUS_COUNT) !=
-        TC_OK) {
+    if (tc__counters_init(&k->c, TC__FB_KINDS * TC__FB_STATUS_COUNT) != TC_OK) {
         tc__free(k);
         return TC_ENOMEM;
     }
@@ -89,7 +88,7 @@ static size_t find_pair(tc__fb_counts *k, size_t n, const char *original,
 }
 
 void tc__fb_counts_pair_add(tc__fb_counts *k, const char *original,
-                       const char *correct)
+                            const char *correct)
 {
     size_t i, n;
 
@@ -126,8 +125,7 @@ void tc__fb_counts_pair_add(tc__fb_counts *k, const char *original,
     pthread_mutex_unlock(&k->mu);
 }
 
-uint64_t tc__fb_counts_get(const tc__fb_counts *k, int kind,
-                           tc__fb_status st)
+uint64_t tc__fb_counts_get(const tc__fb_counts *k, int kind, tc__fb_status st)
 {
     if (!k || kind < 0 || kind >= TC__FB_KINDS || st >= TC__FB_STATUS_COUNT) {
         return 0;

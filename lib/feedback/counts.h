@@ -41,12 +41,11 @@ void tc__fb_counts_free(tc__fb_counts *k);
  * sighting of a correction pair. */
 void tc__fb_counts_add(tc__fb_counts *k, int type, tc__fb_status st);
 void tc__fb_counts_pair_add(tc__fb_counts *k, const char *original,
-                       const char *correct);
+                            const char *correct);
 
 /* Reading (k may be NULL: zeros). kind: 0 correction, 1 confirmation,
  * 2 invalid. */
-uint64_t tc__fb_counts_get(const tc__fb_counts *k, int kind,
-                           tc__fb_status st);
+uint64_t tc__fb_counts_get(const tc__fb_counts *k, int kind, tc__fb_status st);
 /* The pairs seen so far; pair i's labels and count, for i < the number
  * returned. */
 size_t tc__fb_counts_npairs(const tc__fb_counts *k);

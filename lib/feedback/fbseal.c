@@ -33,14 +33,13 @@ static const char head[] = "{\"id\":\"", mid[] = "\",\"sealed\":\"",
                   tail[] = "\"}";
 
 /* The record sealed into a new string, or NULL when out of memory. */
-static char *seal_record(const tc__keyring *k, const char *id,
-                         const char *json, size_t len, size_t *outlen)
+static char *seal_record(const tc__keyring *k, const char *id, const char *json,
+                         size_t len, size_t *outlen)
 {
     char ad[TC__FB_ID_LEN + 32];
     size_t idlen = strlen(id), slen = len + TC__SEAL_OVERHEAD;
     size_t blen = sodium_base64_ENCODED_LEN(slen, B64);
-    size_t n = sizeof(head) - 1 + idlen + sizeof(mid) - 1 + blen +
-               sizeof(tail);
+    size_t n = sizeof(head) - 1 + idlen + sizeof(mid) - 1 + blen + sizeof(tail);
     unsigned char *sealed = tc__malloc(slen);
     char *out = tc__malloc(n), *p = out;
 
@@ -86,8 +85,8 @@ int tc__fb_seal_items(tc__fb *fb, tc__fb_put *items, size_t n, char ***hold,
         if (!it->override_val) {
             continue;
         }
-        if (!(h[2 * i + 1] = tc__malloc(it->override_len +
-                                        TC__SEAL_OVERHEAD))) {
+        if (!(h[2 * i + 1] =
+                  tc__malloc(it->override_len + TC__SEAL_OVERHEAD))) {
             return tc__errf(err, TC_ENOMEM, "sealing feedback: out of memory");
         }
         tc__seal(k, it->override_key, strlen(it->override_key),
@@ -99,15 +98,14 @@ int tc__fb_seal_items(tc__fb *fb, tc__fb_put *items, size_t n, char ***hold,
     return TC_OK;
 }
 
-int tc__fb_seal_rec(tc__fb *fb, const tc__fb_rec *r, char **out,
-                    size_t *outlen)
+int tc__fb_seal_rec(tc__fb *fb, const tc__fb_rec *r, char **out, size_t *outlen)
 {
     *out = NULL;
     if (!sealing(fb)) {
         return TC_OK;
     }
-    *out = seal_record(tc__cache_keys(fb->cache), r->id, r->json, r->len,
-                       outlen);
+    *out =
+        seal_record(tc__cache_keys(fb->cache), r->id, r->json, r->len, outlen);
     return *out ? TC_OK : TC_ENOMEM;
 }
 
@@ -197,8 +195,8 @@ static char *mark_unopened(const char *id, const char *json, size_t len,
     return out;
 }
 
-int tc__fb_open_stored(tc__fb *fb, const char *id, const char *json,
-                       size_t len, char **out, size_t *outlen)
+int tc__fb_open_stored(tc__fb *fb, const char *id, const char *json, size_t len,
+                       char **out, size_t *outlen)
 {
     const char *b64 = sealed_part(id, json, len);
     int rc;

@@ -54,8 +54,7 @@ static void l1_before(tc__fb *fb, tc__fb_rec *recs, size_t n)
 static void l1_after(tc__fb *fb, tc__fb_rec *recs, size_t n, int how)
 {
     for (size_t i = 0; i < n; i++) {
-        tc__cache_l1_after(fb->cache, &recs[i].l1w, recs[i].oval,
-                           recs[i].olen,
+        tc__cache_l1_after(fb->cache, &recs[i].l1w, recs[i].oval, recs[i].olen,
                            recs[i].duplicate ? TC__L1W_UNDO : how);
     }
 }
@@ -74,9 +73,10 @@ static void count_accepted(tc__fb *fb, const tc__fb_rec *recs,
             continue;
         }
         tc__fb_counts_add(fb->counts, recs[i].type,
-                     spooled ? TC__FB_SPOOLED : TC__FB_ACCEPTED);
+                          spooled ? TC__FB_SPOOLED : TC__FB_ACCEPTED);
         if (recs[i].type == TC_FEEDBACK_CORRECTION) {
-            tc__fb_counts_pair_add(fb->counts, recs[i].original, recs[i].correct);
+            tc__fb_counts_pair_add(fb->counts, recs[i].original,
+                                   recs[i].correct);
         }
         if (recs[i].model) {
             int arm = tc__cls_arm_of(fb->cls, recs[i].model);
@@ -207,8 +207,7 @@ static void in_from_struct(tc__fb_in *in, const tc_feedback *r)
 }
 
 /* Builds and accepts one record; *in was read from any form. */
-static int submit_in(char *id, int *outcome, tc__fb *fb,
-                     const tc__fb_in *in,
+static int submit_in(char *id, int *outcome, tc__fb *fb, const tc__fb_in *in,
                      int parse_rc, tc__err *err)
 {
     tc__fb_rec rec;
@@ -228,9 +227,9 @@ static int submit_in(char *id, int *outcome, tc__fb *fb,
     if (rc == TC_OK) {
         memcpy(id, rec.id, sizeof(rec.id));
         if (outcome) {
-            *outcome = spooled   ? TC_FEEDBACK_SPOOLED
-                       : dups    ? TC_FEEDBACK_DUPLICATE
-                                 : TC_FEEDBACK_STORED;
+            *outcome = spooled ? TC_FEEDBACK_SPOOLED
+                       : dups  ? TC_FEEDBACK_DUPLICATE
+                               : TC_FEEDBACK_STORED;
         }
     }
     tc__fb_rec_free(&rec);
@@ -250,9 +249,9 @@ int tc__fb_submit(char *id, int *outcome, tc__fb *fb, const tc_feedback *r)
     err.msg[0] = '\0';
     in_from_struct(&in, r);
     if (r->ncorrect_techniques > 0 && !r->correct_techniques) {
-        rc = tc__errf(&err, TC_EINVAL,
-                      "correct_techniques: NULL with %zu items",
-                      r->ncorrect_techniques);
+        rc =
+            tc__errf(&err, TC_EINVAL, "correct_techniques: NULL with %zu items",
+                     r->ncorrect_techniques);
     }
     return submit_in(id, outcome, fb, &in, rc, &err);
 }
@@ -451,8 +450,7 @@ int tc__fb_stats_json(char **out, tc__fb *fb)
     tc__fb_risk_check(fb); /* asked again when it had not answered */
     rc = stats_render(out, fb, &st, spooled);
     tc__fb_stats_release(&st);
-    return rc == TC_OK ? TC_OK
-                       : tc__fail(rc, "feedback stats: out of memory");
+    return rc == TC_OK ? TC_OK : tc__fail(rc, "feedback stats: out of memory");
 }
 
 /* ---- consume and ack ---------------------------------------------------- */

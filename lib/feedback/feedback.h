@@ -109,15 +109,15 @@ typedef struct tc__fb_in {
 typedef struct tc__fb_rec {
     char id[TC_FEEDBACK_ID_MAX];
     int type;
-    int duplicate; /* set by tc__fb_accept: the store held the id already */
-    char *block;   /* json, original, correct, normalized text, model */
+    int duplicate;    /* set by tc__fb_accept: the store held the id already */
+    char *block;      /* json, original, correct, normalized text, model */
     const char *json; /* the canonical record, with its id */
     size_t len;
     const char *original, *correct;
     const char *norm; /* the normalized text (corrections) */
     size_t normlen;
     const char *model; /* the model the record is about; NULL: none */
-    char *oval; /* a correction's classification; NULL otherwise */
+    char *oval;        /* a correction's classification; NULL otherwise */
     size_t olen;
     char okey[TC_KEY_MAX]; /* its L2 key */
     tc__cache_l1w l1w;     /* its override in L1 (tc__fb_accept) */
@@ -146,12 +146,11 @@ int tc__fb_parse_json(tc__fb_in *in, void **tree, const char *json, size_t len,
  * hex digits of XXH3-128 (keyed BLAKE2b with a key secret) over the
  * canonical fields but the id, with the timestamp only when one was
  * given: the same record always gets the same id, which is what makes a
- * rerun import or a retried submit store it once. fb NULL validates only (no override). Returns TC_OK;
- * TC_EINVAL with err naming the field and the reason; TC_ENONS;
- * TC_ENOMEM.
+ * rerun import or a retried submit store it once. fb NULL validates only (no
+ * override). Returns TC_OK; TC_EINVAL with err naming the field and the reason;
+ * TC_ENONS; TC_ENOMEM.
  */
-int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
-                 tc__err *err);
+int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in, tc__err *err);
 void tc__fb_rec_free(tc__fb_rec *r);
 
 /* ---- risk.c -------------------------------------------------------------- */
@@ -193,8 +192,8 @@ int tc__fb_unreachable(int rc);
  * the call only their statuses may be read (with encryption at rest
  * their JSON and overrides pointed at sealed copies, freed by then).
  */
-int tc__fb_put_recs(tc__fb *fb, tc__fb_rec *recs, size_t n,
-                    tc__fb_put *items, tc__err *err);
+int tc__fb_put_recs(tc__fb *fb, tc__fb_rec *recs, size_t n, tc__fb_put *items,
+                    tc__err *err);
 
 /* Counts n rejections of a type (best effort: failures are ignored). */
 void tc__fb_count_rejected(tc__fb *fb, int type, uint64_t n);
@@ -231,8 +230,8 @@ int tc__fb_open_line(tc__fb *fb, const char *line, size_t len, char **out,
  * TC_ECORRUPT when it does not open, with *out the stored record marked
  * "unopened":true (counted and logged); TC_ENOMEM.
  */
-int tc__fb_open_stored(tc__fb *fb, const char *id, const char *json,
-                       size_t len, char **out, size_t *outlen);
+int tc__fb_open_stored(tc__fb *fb, const char *id, const char *json, size_t len,
+                       char **out, size_t *outlen);
 /* Opens n consumed records in place (each recs[i] tc__malloc'd). */
 int tc__fb_open_records(tc__fb *fb, char **ids, char **recs, size_t n);
 
@@ -281,8 +280,9 @@ int tc__spool_lines(tc__fb *fb, uint64_t *lines, tc__err *err);
  * them (one put), or appends them to the spool when the store cannot be
  * reached; then sets corrections in this process's L1. *spooled receives
  * how many went to the spool, *dups how many the store held already
- * (each marked duplicate: not counted, its override not set). Returns TC_OK (all accepted); TC_EIO (the
- * spool could not be written: none accepted); TC_EFULL, TC_ENOMEM...
+ * (each marked duplicate: not counted, its override not set). Returns TC_OK
+ * (all accepted); TC_EIO (the spool could not be written: none accepted);
+ * TC_EFULL, TC_ENOMEM...
  */
 int tc__fb_accept(tc__fb *fb, tc__fb_rec *recs, size_t n, size_t *spooled,
                   size_t *dups, tc__err *err);

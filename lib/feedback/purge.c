@@ -258,8 +258,9 @@ int tc__fb_purge(uint64_t *removed, tc__fb *fb, const tc__fb_filter *f)
     }
     /* records this process spooled would come back with the next replay */
     if ((rc = tc__spool_replay(fb, 1, &err)) != TC_OK) {
-        rc = tc__fail(rc, "feedback purge: the spool could not be "
-                          "replayed first: %s",
+        rc = tc__fail(rc,
+                      "feedback purge: the spool could not be "
+                      "replayed first: %s",
                       err.msg);
         goto done;
     }

@@ -86,8 +86,8 @@ int tc__fb_unreachable(int rc)
     return rc == TC_EUNAVAIL || rc == TC_ETIMEOUT;
 }
 
-int tc__fb_put_recs(tc__fb *fb, tc__fb_rec *recs, size_t n,
-                    tc__fb_put *items, tc__err *err)
+int tc__fb_put_recs(tc__fb *fb, tc__fb_rec *recs, size_t n, tc__fb_put *items,
+                    tc__err *err)
 {
     char **sealed = NULL;
     int rc;
@@ -143,6 +143,5 @@ void tc__fb_count_rejected(tc__fb *fb, int type, uint64_t n)
     }
     snprintf(name, sizeof(name), "%s:rejected", tc__fb_type_name(type));
     err.msg[0] = '\0';
-    tc__cache_l2_state(fb->cache,
-                       fb->ops->count(fb->store, name, n, &err));
+    tc__cache_l2_state(fb->cache, fb->ops->count(fb->store, name, n, &err));
 }

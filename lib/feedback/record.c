@@ -516,8 +516,7 @@ static void write_fields(tc__sb *b, const tc__fb_in *in, const char *ts)
  * written, since a derived id is their hash. The block is sized from the
  * inputs beforehand, so that it is seldom grown.
  */
-int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
-                 tc__err *err)
+int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in, tc__err *err)
 {
     static const char hex[] = "0123456789abcdef";
     char normbuf[TC__FB_TEXT_MAX + 1], ts[TS_TEXT], *norm = normbuf;
@@ -552,8 +551,7 @@ int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
     tc__sb_str(&b, "{\"id\":\"");
     id_off = b.len;
     /* a derived id's place is held by zeros until the hash is known */
-    tc__sb_put(&b, in->id ? in->id : "00000000000000000000000000000000",
-               idlen);
+    tc__sb_put(&b, in->id ? in->id : "00000000000000000000000000000000", idlen);
     tc__sb_str(&b, "\",");
     f_off = b.len;
     if (ts_ms >= 0) {
@@ -567,8 +565,8 @@ int tc__fb_build(tc__fb_rec *r, tc__fb *fb, const tc__fb_in *in,
 
             if (k && k->has_secret) {
                 /* keyed, like the cache's keys: an id confirms no guess */
-                tc__keyed_hash128(&h.low64, &h.high64, k->secret, "tc:fb:id",
-                                  8, b.p + f_off, b.len - f_off);
+                tc__keyed_hash128(&h.low64, &h.high64, k->secret, "tc:fb:id", 8,
+                                  b.p + f_off, b.len - f_off);
             } else {
                 h = XXH3_128bits(b.p + f_off, b.len - f_off);
             }

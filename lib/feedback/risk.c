@@ -14,8 +14,8 @@
 
 #include "feedback/feedback.h"
 
-#define ADVICE                                                             \
-    "keep feedback apart (feedback_store, TUTORCACHE_FEEDBACK_STORE or "   \
+#define ADVICE                                                                 \
+    "keep feedback apart (feedback_store, TUTORCACHE_FEEDBACK_STORE or "       \
     "--feedback-store) on a Redis that does not evict, a cluster or LMDB"
 
 void tc__fb_risk_check(tc__fb *fb)
@@ -47,9 +47,15 @@ void tc__fb_risk_check(tc__fb *fb)
     fb->keep_known = 1;
     pthread_mutex_unlock(&fb->risk_mu);
     if (say && tc__fb_risk_text(&k, text, sizeof(text))[0]) {
-        const char *fields[] = {"detail", text, "maxmemory_policy", k.policy,
-                                "persistence", k.persistence, "store",
-                                fb->cfg->store.url_masked, NULL};
+        const char *fields[] = {"detail",
+                                text,
+                                "maxmemory_policy",
+                                k.policy,
+                                "persistence",
+                                k.persistence,
+                                "store",
+                                fb->cfg->store.url_masked,
+                                NULL};
 
         tc__log(fb->log, TC_LOG_WARN, "feedback_at_risk", fields);
     }

@@ -132,8 +132,7 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* Opens (creating) a file of the spool directory for appending. */
-static int open_append(tc__fb *fb, const char *name, int *created,
-                       tc__err *err)
+static int open_append(tc__fb *fb, const char *name, int *created, tc__err *err)
 {
     const char *dir = fb->cfg->spool_dir;
     char path[4096];
@@ -211,8 +210,7 @@ done:
     return rc;
 }
 
-int tc__spool_append(tc__fb *fb, const tc__fb_rec *recs, size_t n,
-                     tc__err *err)
+int tc__spool_append(tc__fb *fb, const tc__fb_rec *recs, size_t n, tc__err *err)
 {
     tc__sb b = {NULL, 0, 0, 0};
     int rc;
@@ -259,13 +257,12 @@ static int move_bad(tc__fb *fb, const char *line, size_t len, uint64_t lineno,
     snprintf(num, sizeof(num), "%llu", (unsigned long long)lineno);
     {
         const char *fields[] = {"spool",    fb->cfg->spool_dir,
-                                "#line",     num,
+                                "#line",    num,
                                 "error",    why,
                                 "moved_to", rc == TC_OK ? BAD_NAME : "nowhere",
                                 NULL};
 
-        tc__log(fb->log, TC_LOG_ERROR, "feedback_spool_bad_line",
-                fields);
+        tc__log(fb->log, TC_LOG_ERROR, "feedback_spool_bad_line", fields);
     }
     return rc;
 }
@@ -361,8 +358,7 @@ static int replay_locked(tc__fb *fb, int fd, replay *r, tc__err *err)
             TC_OK) {
             break;
         }
-        if (r->n == TC__FB_BATCH &&
-            (rc = replay_flush(fb, r, err)) != TC_OK) {
+        if (r->n == TC__FB_BATCH && (rc = replay_flush(fb, r, err)) != TC_OK) {
             break;
         }
     }

@@ -524,7 +524,6 @@ int tc__version_fingerprint(const tc_model *m, tc__version *v);
 /* The size of the model's file. */
 size_t tc__model_file_size(const tc_model *m);
 
-
 /* ---- what the doors of lib/api/ and the layers above call ---------------
  * Each is its public namesake (tutorcache.h) with the arguments already
  * checked; a failure records why with tc__fail. */
@@ -539,8 +538,8 @@ int tc__model_load(tc_model **out, const char *path);
 void tc__model_free(tc_model *m);
 void tc__model_fingerprint(char *buf, const tc_model *m);
 int tc__model_info_json(char **out, const tc_model *m);
-int tc__model_predict(tc_prediction **out, const tc_model *m,
-                      const char *text, size_t len, int top_k);
+int tc__model_predict(tc_prediction **out, const tc_model *m, const char *text,
+                      size_t len, int top_k);
 int tc__model_update(tc_model *m, const char *example_json);
 int tc__model_corrections_json(char **out, const tc_model *m);
 int tc__model_references_json(char **out, const tc_model *m);

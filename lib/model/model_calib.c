@@ -484,8 +484,7 @@ int tc__calibrate(tc_model *m, const tc__dataset *d, int threads,
     for (h = 0; h < nh && rc == TC_OK; h++) {
         if (nxy[h] >= CALIB_MIN) {
             rc = tc__calib_fit(x + h * cap, rv + h * cap, ev + h * cap,
-                               y + h * cap, nxy[h],
-                               &m->heads[h]);
+                               y + h * cap, nxy[h], &m->heads[h]);
         }
     }
 done:

@@ -48,8 +48,7 @@
 
 /* Reports a failure of save or load: "path: why" in errbuf and the
  * thread's detail. path may be "" when why says it all. */
-int tc__model_fail_io(int code, const char *path,
-                      const char *why);
+int tc__model_fail_io(int code, const char *path, const char *why);
 
 /* The fingerprint's text: 32 hex digits of the checksum. */
 static inline void tc__model_hex128(char *buf, XXH128_hash_t h)

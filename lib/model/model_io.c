@@ -304,8 +304,7 @@ int tc__model_save(const tc_model *m, const char *path)
         tc__free(k);
         tc__free(buf);
         tc__free(tmp);
-        return tc__model_fail_io(TC_ENOMEM, "",
-                                 "out of memory");
+        return tc__model_fail_io(TC_ENOMEM, "", "out of memory");
     }
     k->buf = buf;
     k->st = NULL;

@@ -530,9 +530,8 @@ int tc__model_load(tc_model **out, const char *path)
     if (rc != TC_OK) {
         tc__version_free(v);
         tc__model_free(m);
-        return tc__model_fail_io(le.code, path,
-                                 le.code == TC_ENOMEM ? "out of memory"
-                                                      : le.why);
+        return tc__model_fail_io(
+            le.code, path, le.code == TC_ENOMEM ? "out of memory" : le.why);
     }
     memcpy(v->fingerprint, fp, sizeof(fp));
     tc__model_publish(m, v);

@@ -354,10 +354,13 @@ static int entry_new(const tc_model *m, const cJSON *ex, tc__mem_entry **out,
     }
     if (rc != TC_OK || need == 0) {
         tc__free(norm);
-        return rc == TC_ENOMEM ? tc__errf(err, rc, "out of memory")
-               : rc == TC_OK   ? tc__errf(err, TC_EINVAL, "text: empty")
-                               : tc__errf(err, TC_EINVAL,
-                                          "text: invalid UTF-8 at byte %zu", bad);
+        if (rc == TC_ENOMEM) {
+            return tc__errf(err, rc, "out of memory");
+        }
+        if (rc == TC_OK) {
+            return tc__errf(err, TC_EINVAL, "text: empty");
+        }
+        return tc__errf(err, TC_EINVAL, "text: invalid UTF-8 at byte %zu", bad);
     }
     e = tc__calloc(1, sizeof(*e));
     if (e) {

@@ -29,8 +29,8 @@ static size_t top_k(const float *p, uint32_t n, size_t k, uint32_t *idx)
     return have;
 }
 
-int tc__model_predict(tc_prediction **out, const tc_model *m,
-                      const char *text, size_t len, int top_k_arg)
+int tc__model_predict(tc_prediction **out, const tc_model *m, const char *text,
+                      size_t len, int top_k_arg)
 {
     tc__scratch s;
     tc__err err;

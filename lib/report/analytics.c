@@ -505,8 +505,8 @@ int tc__fb_analytics(cJSON **out, uint64_t *nrec, tc__cache *h, tc__fb *fb,
         goto done;
     }
     x.models = NULL;
-    if (finish_models(a, cJSON_GetObjectItemCaseSensitive(a, "models"),
-                      arm) != 0) {
+    if (finish_models(a, cJSON_GetObjectItemCaseSensitive(a, "models"), arm) !=
+        0) {
         rc = tc__fail(TC_ENOMEM, "out of memory");
         goto done;
     }

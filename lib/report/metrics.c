@@ -92,13 +92,11 @@ static void arm_families(tc__sb *b, const tc__cls_counts *m)
                 snprintf(lab, sizeof(lab), "{arm=\"%s\",le=\"%g\"}", arm[a],
                          (double)tc__cls_bounds_us[i] / 1e6);
             } else {
-                snprintf(lab, sizeof(lab), "{arm=\"%s\",le=\"+Inf\"}",
-                         arm[a]);
+                snprintf(lab, sizeof(lab), "{arm=\"%s\",le=\"+Inf\"}", arm[a]);
             }
             sample(b, "intent_ab_duration_seconds_bucket", lab, cum);
         }
-        tc__sb_printf(b,
-                      "intent_ab_duration_seconds_sum{arm=\"%s\"} %.6f\n",
+        tc__sb_printf(b, "intent_ab_duration_seconds_sum{arm=\"%s\"} %.6f\n",
                       arm[a],
                       (double)tc__cls_arm_sum_us(m, (tc__cls_arm)a) / 1e6);
         snprintf(lab, sizeof(lab), "{arm=\"%s\"}", arm[a]);
@@ -220,9 +218,9 @@ static void cache_families(tc__sb *b, tc__cache *h, const tc__fb *fbx)
                 tc_ns_stats s;
                 uint64_t v;
 
-                tc__cache_stats(
-                    &s, tc__report_ns_cache(h, fbx, cfg->ns[i].name),
-                    cfg->ns[i].name);
+                tc__cache_stats(&s,
+                                tc__report_ns_cache(h, fbx, cfg->ns[i].name),
+                                cfg->ns[i].name);
                 v = f == 0   ? s.sets
                     : f == 1 ? s.dels
                     : f == 2 ? s.l2_errors
@@ -325,8 +323,7 @@ static void shadow_families(tc__sb *b, const tc__cls_counts *m)
 
     family(b, "intent_cache_shadow_checks_total", "counter",
            "Cached answers classified again fresh, by outcome.");
-    sample(b, "intent_cache_shadow_checks_total", "{outcome=\"agree\"}",
-           agree);
+    sample(b, "intent_cache_shadow_checks_total", "{outcome=\"agree\"}", agree);
     sample(b, "intent_cache_shadow_checks_total", "{outcome=\"disagree\"}",
            disagree);
     family(b, "intent_cache_shadow_dropped_total", "counter",
@@ -340,10 +337,9 @@ static void shadow_families(tc__sb *b, const tc__cls_counts *m)
            tc__cls_shadow_get(m, TC__SHADOW_FAILED));
     family(b, "intent_cache_shadow_disagreement_rate", "gauge",
            "Shadow checks that disagreed over all checks (0 before any).");
-    tc__sb_printf(b, "intent_cache_shadow_disagreement_rate %.6f\n",
-                  agree + disagree
-                      ? (double)disagree / (double)(agree + disagree)
-                      : 0.0);
+    tc__sb_printf(
+        b, "intent_cache_shadow_disagreement_rate %.6f\n",
+        agree + disagree ? (double)disagree / (double)(agree + disagree) : 0.0);
 }
 
 int tc__metrics_render(tc__sb *b, tc__cache *h, tc__fb *fbx,

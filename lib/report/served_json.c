@@ -48,9 +48,10 @@ static cJSON *answers(cJSON *obj, const char *name)
 static void count_answer(cJSON *obj, char how, double n)
 {
     add(obj, "classifications", n);
-    add(obj, how == TC__SERVED_HIT    ? "hits"
-             : how == TC__SERVED_MISS ? "misses"
-                                      : "feedback",
+    add(obj,
+        how == TC__SERVED_HIT    ? "hits"
+        : how == TC__SERVED_MISS ? "misses"
+                                 : "feedback",
         n);
 }
 

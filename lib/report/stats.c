@@ -188,8 +188,7 @@ int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
         const tc__config *fc = tc__cache_config(fb->cache);
 
         cJSON_AddStringToObject(root, "feedback_store", fc->store.url_masked);
-        cJSON_AddStringToObject(root, "feedback_store_source",
-                                fc->url_source);
+        cJSON_AddStringToObject(root, "feedback_store_source", fc->url_source);
     } else {
         cJSON_AddNullToObject(root, "feedback_store");
     }
@@ -271,4 +270,3 @@ int tc__config_json(char **out, tc__cache *h, tc__fb *fb)
     }
     return tc__report_render(out, root);
 }
-

@@ -199,8 +199,7 @@ typedef struct tc__store_ops {
      */
     int (*tally_add)(tc__store *s, const tc__tally *items, size_t n,
                      const char *floor, tc__err *err);
-    int (*tally_read)(tc__store *s, tc__tally **out, size_t *n,
-                      tc__err *err);
+    int (*tally_read)(tc__store *s, tc__tally **out, size_t *n, tc__err *err);
     void (*close)(tc__store *s);
 } tc__store_ops;
 

@@ -96,8 +96,9 @@ static void bio_init_once(void)
     BIO_METHOD *m =
         BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tc-socket");
 
-    if (m && BIO_meth_set_write(m, bio_write) && BIO_meth_set_read(m, bio_read) &&
-        BIO_meth_set_ctrl(m, bio_ctrl) && BIO_meth_set_create(m, bio_create)) {
+    if (m && BIO_meth_set_write(m, bio_write) &&
+        BIO_meth_set_read(m, bio_read) && BIO_meth_set_ctrl(m, bio_ctrl) &&
+        BIO_meth_set_create(m, bio_create)) {
         bio_method = m;
     } else if (m) {
         BIO_meth_free(m);
@@ -145,7 +146,8 @@ static int io_wait(tc__tls *t, int r, int64_t until_ms)
     }
 }
 
-/* ---- the context ---------------------------------------------------------- */
+/* ---- the context ----------------------------------------------------------
+ */
 
 static int ctx_fail(tc__tls_ctx *x, const char *what, const char *file,
                     tc__err *err)
@@ -216,7 +218,8 @@ void tc__tls_ctx_free(tc__tls_ctx *x)
     tc__free(x);
 }
 
-/* ---- a session ------------------------------------------------------------ */
+/* ---- a session ------------------------------------------------------------
+ */
 
 /* What a rejected certificate means, in words an operator acts on. */
 static const char *verify_cause(long v)
@@ -260,10 +263,9 @@ static int open_fail(tc__tls *t, const tc__tls_ctx *x, int eno,
         rc = tc__errf(err, TC_ETLS, "%s: connect to %s: TLS handshake: %s",
                       label, x->where, t->why);
     } else {
-        rc = tc__errf(err, TC_EUNAVAIL,
-                      "%s: connect to %s: TLS handshake: %s", label, x->where,
-                      eno == ENOTCONN ? "closed by the server"
-                                      : strerror(eno));
+        rc = tc__errf(err, TC_EUNAVAIL, "%s: connect to %s: TLS handshake: %s",
+                      label, x->where,
+                      eno == ENOTCONN ? "closed by the server" : strerror(eno));
     }
     tc__tls_close(t);
     return rc;
@@ -282,9 +284,8 @@ static int set_name(SSL *ssl, const tc__tls_ctx *x)
            SSL_set1_host(ssl, x->name) == 1;
 }
 
-int tc__tls_open(tc__tls **out, const tc__tls_ctx *x, int fd,
-                 const char *label, int64_t until_ms, int budget_ms,
-                 tc__err *err)
+int tc__tls_open(tc__tls **out, const tc__tls_ctx *x, int fd, const char *label,
+                 int64_t until_ms, int budget_ms, tc__err *err)
 {
     tc__tls *t;
     BIO *b;

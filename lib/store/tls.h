@@ -38,9 +38,8 @@ void tc__tls_ctx_free(tc__tls_ctx *x);
  * CA, expired, name mismatch; or the handshake failed); TC_ETIMEOUT;
  * TC_EUNAVAIL (the connection lost); TC_ENOMEM.
  */
-int tc__tls_open(tc__tls **out, const tc__tls_ctx *x, int fd,
-                 const char *label, int64_t until_ms, int budget_ms,
-                 tc__err *err);
+int tc__tls_open(tc__tls **out, const tc__tls_ctx *x, int fd, const char *label,
+                 int64_t until_ms, int budget_ms, tc__err *err);
 void tc__tls_close(tc__tls *t);
 
 /*

@@ -1,8 +1,8 @@
 /*
  * fuzz_config.c - the JSON config file (tc__cfg_load_file in
- * lib/base/config_file.c, through tc__config_load with config_path set and the environment
- * ignored) from any bytes. The file is a memfd, so nothing touches a
- * disk and no store is opened.
+ * lib/base/config_file.c, through tc__config_load with config_path set and the
+ * environment ignored) from any bytes. The file is a memfd, so nothing touches
+ * a disk and no store is opened.
  *
  * Properties: the load returns TC_OK or TC_ECONFIG (never another code,
  * never a crash or a leak); a failure says why and leaves the
@@ -40,11 +40,14 @@ static int valid_name(const char *s, size_t max)
 static void check_config(const tc__config *c)
 {
     FZ_CHECK(c->url && c->store.url_masked && c->url_source, "no store URL");
-    FZ_CHECK(c->store.connect_timeout_ms >= 1 && c->store.connect_timeout_ms <= 600000 &&
-                 c->store.command_timeout_ms >= 1 && c->store.command_timeout_ms <= 600000,
-             "timeouts %d, %d", c->store.connect_timeout_ms, c->store.command_timeout_ms);
-    FZ_CHECK(c->store.pool_size >= 1 && c->store.pool_size <= 1024, "pool_size %d",
-             c->store.pool_size);
+    FZ_CHECK(c->store.connect_timeout_ms >= 1 &&
+                 c->store.connect_timeout_ms <= 600000 &&
+                 c->store.command_timeout_ms >= 1 &&
+                 c->store.command_timeout_ms <= 600000,
+             "timeouts %d, %d", c->store.connect_timeout_ms,
+             c->store.command_timeout_ms);
+    FZ_CHECK(c->store.pool_size >= 1 && c->store.pool_size <= 1024,
+             "pool_size %d", c->store.pool_size);
     FZ_CHECK(c->degraded_ttl_ms > 0 && c->gen_refresh_ms > 0 &&
                  c->fb_retention_ms > 0,
              "a duration <= 0");

@@ -44,8 +44,9 @@ static tc__fb *sealing_fb(void)
     snprintf(conf, sizeof(conf), "%s/fbseal.json", fz_tmpdir());
     snprintf(body, sizeof(body), "{\"encryption_key_file\": \"%s\"}", key);
     fd = open(key, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    FZ_CHECK(fd >= 0 && write(fd, "0123456789abcdef0123456789abcdef"
-                                  "0123456789abcdef0123456789abcdef",
+    FZ_CHECK(fd >= 0 && write(fd,
+                              "0123456789abcdef0123456789abcdef"
+                              "0123456789abcdef0123456789abcdef",
                               64) == 64,
              "key file %s", key);
     close(fd);
@@ -63,8 +64,8 @@ static tc__fb *sealing_fb(void)
 
 /* What tc__fb_open_* handed out for a line of len bytes, checked against
  * the properties above. */
-static void check_opened(const char *line, size_t len, int rc,
-                         const char *out, size_t outlen)
+static void check_opened(const char *line, size_t len, int rc, const char *out,
+                         size_t outlen)
 {
     if (rc == TC_MISS) {
         FZ_CHECK(out == NULL, "a record in clear handed out a copy");
@@ -106,8 +107,8 @@ static void round_trip(tc__fb *fb, const uint8_t *data, size_t size)
 
     memset(&r, 0, sizeof(r));
     for (size_t i = 0; i < idlen; i++) {
-        r.id[i] = idchars[(i + 1 < size ? data[i + 1] : i) %
-                          (sizeof(idchars) - 1)];
+        r.id[i] =
+            idchars[(i + 1 < size ? data[i + 1] : i) % (sizeof(idchars) - 1)];
     }
     r.json = (const char *)data;
     r.len = size;

@@ -34,8 +34,7 @@ static tc_import_report *import(const char *p, size_t n)
     rc = tc_feedback_import(&rep, fz_memory_cache(), f, TC_IMPORT_JSONL, 1,
                             NULL, NULL);
     fclose(f);
-    FZ_CHECK(rc == TC_OK && rep, "rc %d: %s", rc,
-             tc_errmsg());
+    FZ_CHECK(rc == TC_OK && rep, "rc %d: %s", rc, tc_errmsg());
     return rep;
 }
 

@@ -1,7 +1,7 @@
 /*
  * fuzz_resp.c - Redis replies as the store decodes them: bytes from a
- * server, read by tc__resp_read (lib/store/redis/resp.c) into a call's slots, both
- * flat (the cache's commands) and nested (the feedback commands).
+ * server, read by tc__resp_read (lib/store/redis/resp.c) into a call's slots,
+ * both flat (the cache's commands) and nested (the feedback commands).
  *
  * A connection is opened by tc__resp_connect to a unix socket the harness
  * listens on, so the reader is set up exactly as the store's; the input
@@ -125,8 +125,7 @@ static void run(const uint8_t *data, size_t size, int nested)
     FZ_CHECK(ref != NULL, "redisReaderCreate");
     if (size) {
         FZ_CHECK(redisReaderFeed(tc__resp_reader(c), (const char *)data,
-                                         size) ==
-                         REDIS_OK &&
+                                 size) == REDIS_OK &&
                      redisReaderFeed(ref, (const char *)data, size) == REDIS_OK,
                  "redisReaderFeed");
     }

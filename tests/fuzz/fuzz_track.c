@@ -84,8 +84,8 @@ static void run(const uint8_t *data, size_t size, size_t first, size_t piece,
         size_t take = at == 0 && first ? first : piece;
 
         take = take < size - at ? take : size - at;
-        o->rc = tc__tread_feed(&r, (const char *)data + at, take, on_keys,
-                               &o->h);
+        o->rc =
+            tc__tread_feed(&r, (const char *)data + at, take, on_keys, &o->h);
         at += take;
         FZ_CHECK(o->rc != 0 || r.len <= KEPT_MAX, "%zu bytes kept", r.len);
     }
@@ -99,14 +99,14 @@ static void same(const outcome *a, const outcome *b, const char *how)
     FZ_CHECK(a->rc == b->rc, "%s: rc %d, whole %d", how, b->rc, a->rc);
     FZ_CHECK(a->pongs == b->pongs, "%s: %d pongs, whole %d", how, b->pongs,
              a->pongs);
-    FZ_CHECK(a->h.used == b->h.used &&
-                 (a->h.used == 0 || memcmp(a->h.text, b->h.text, a->h.used) == 0),
-             "%s: other keys", how);
+    FZ_CHECK(
+        a->h.used == b->h.used &&
+            (a->h.used == 0 || memcmp(a->h.text, b->h.text, a->h.used) == 0),
+        "%s: other keys", how);
 }
 
 /* hiredis' reading of bytes the reader took whole. */
-static void against_hiredis(const uint8_t *data, size_t size,
-                            const outcome *o)
+static void against_hiredis(const uint8_t *data, size_t size, const outcome *o)
 {
     redisReader *ref = redisReaderCreate();
     heard want = {0};
@@ -138,9 +138,8 @@ static void against_hiredis(const uint8_t *data, size_t size,
             if (body->type == REDIS_REPLY_NIL) {
                 add(&want, "F", 1);
             }
-            for (size_t i = 0; body->type == REDIS_REPLY_ARRAY &&
-                               i < body->elements;
-                 i++) {
+            for (size_t i = 0;
+                 body->type == REDIS_REPLY_ARRAY && i < body->elements; i++) {
                 const redisReply *k = body->element[i];
 
                 FZ_CHECK(k->type == REDIS_REPLY_STRING, "a key of type %d",
@@ -157,10 +156,10 @@ static void against_hiredis(const uint8_t *data, size_t size,
     }
     FZ_CHECK(ref->pos == ref->len, "bytes hiredis did not take");
     FZ_CHECK(pongs == o->pongs, "%d pongs, hiredis %d", o->pongs, pongs);
-    FZ_CHECK(want.used == o->h.used &&
-                 (want.used == 0 ||
-                  memcmp(want.text, o->h.text, want.used) == 0),
-             "other keys than hiredis reads");
+    FZ_CHECK(
+        want.used == o->h.used &&
+            (want.used == 0 || memcmp(want.text, o->h.text, want.used) == 0),
+        "other keys than hiredis reads");
     free(want.text);
     redisReaderFree(ref);
 }

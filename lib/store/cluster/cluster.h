@@ -134,8 +134,8 @@ int tc__cluster_incr(tc__store *s, const char *key, int64_t *out, tc__err *err);
 /* The popularity table's and the tally's operations (store.h). */
 int tc__cluster_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
                         size_t keep, tc__err *err);
-int tc__cluster_pop_top(tc__store *s, size_t n, tc__pop_top **out,
-                        size_t *got, tc__err *err);
+int tc__cluster_pop_top(tc__store *s, size_t n, tc__pop_top **out, size_t *got,
+                        tc__err *err);
 int tc__cluster_tally_add(tc__store *s, const tc__tally *items, size_t n,
                           const char *floor, tc__err *err);
 int tc__cluster_tally_read(tc__store *s, tc__tally **out, size_t *n,

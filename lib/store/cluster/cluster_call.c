@@ -260,9 +260,8 @@ static void group_send(cgroup *g)
                          x->cmd, g->ngrp);
         return;
     }
-    g->rc = tc__redis_send(&g->sent, x->c->node[g->node]->st, x->flags,
-                           x->cmd, x->it[g->grp[0]].key, g->ngrp, &g->q,
-                           x->err);
+    g->rc = tc__redis_send(&g->sent, x->c->node[g->node]->st, x->flags, x->cmd,
+                           x->it[g->grp[0]].key, g->ngrp, &g->q, x->err);
 }
 
 /* Reads the replies of a group sent, and frees what it holds. */

@@ -101,8 +101,8 @@ int tc__cluster_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
     return on_master(s, TC__POP_RANK_KEY, &tc, err);
 }
 
-int tc__cluster_pop_top(tc__store *s, size_t n, tc__pop_top **out,
-                        size_t *got, tc__err *err)
+int tc__cluster_pop_top(tc__store *s, size_t n, tc__pop_top **out, size_t *got,
+                        tc__err *err)
 {
     table_call tc = {.run = pop_top, .n = n, .top = out, .got = got};
 
@@ -114,8 +114,7 @@ int tc__cluster_pop_top(tc__store *s, size_t n, tc__pop_top **out,
 int tc__cluster_tally_add(tc__store *s, const tc__tally *items, size_t n,
                           const char *floor, tc__err *err)
 {
-    table_call tc = {.run = tally_add, .tally = items, .n = n,
-                     .floor = floor};
+    table_call tc = {.run = tally_add, .tally = items, .n = n, .floor = floor};
 
     return on_master(s, TC__TALLY_KEY, &tc, err);
 }

@@ -137,14 +137,12 @@ static void env_free(tc__lmdb_env *e)
 static int open_dbs(tc__lmdb_env *e)
 {
     static const char *const names[] = {
-        "data",       "expiry",      "fb_records", "fb_queue",
-        "fb_pending", "fb_counters", "fb_meta",  "fb_order",
-        "popular",    "tally",
+        "data",        "expiry",  "fb_records", "fb_queue", "fb_pending",
+        "fb_counters", "fb_meta", "fb_order",   "popular",  "tally",
     };
     MDB_dbi *const dbis[] = {
-        &e->data,    &e->index,  &e->fb.rec,  &e->fb.queue,
-        &e->fb.pend, &e->fb.cnt, &e->fb.meta, &e->fb.order,
-        &e->pop,     &e->tally,
+        &e->data,   &e->index,   &e->fb.rec,   &e->fb.queue, &e->fb.pend,
+        &e->fb.cnt, &e->fb.meta, &e->fb.order, &e->pop,      &e->tally,
     };
     MDB_txn *txn = NULL;
     int rc;

@@ -298,8 +298,8 @@ static int lmfb_trim(tc__store *base, int64_t retention_ms, uint64_t *removed,
 
 static int bad_item(const tc__fb_put *it)
 {
-    return !tc__fb_id_valid(it->id) || !it->json || !it->len || !it->type || !*it->type ||
-           strlen(it->type) > TYPE_MAX ||
+    return !tc__fb_id_valid(it->id) || !it->json || !it->len || !it->type ||
+           !*it->type || strlen(it->type) > TYPE_MAX ||
            (it->override_key && !it->override_val);
 }
 
@@ -702,8 +702,7 @@ static int lmfb_purge(tc__store *base, const char *const *ids, size_t n,
         mdb_txn_abort(txn);
     }
     if (rc != 0) {
-        return tc__lmdb_fail(s, err, rc, "FEEDBACK PURGE",
-                             n > 0 ? ids[0] : "");
+        return tc__lmdb_fail(s, err, rc, "FEEDBACK PURGE", n > 0 ? ids[0] : "");
     }
     /* flushed like a put: an erasure must not come back after a crash */
     err->msg[0] = '\0';

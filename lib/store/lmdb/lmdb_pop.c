@@ -34,8 +34,9 @@ static int by_count_desc(const void *a, const void *b)
         return x->count > y->count ? -1 : 1;
     }
     c = memcmp(x->id.mv_data, y->id.mv_data, n);
-    return c ? c : (x->id.mv_size > y->id.mv_size) - (x->id.mv_size <
-                                                       y->id.mv_size);
+    return c ? c
+             : (x->id.mv_size > y->id.mv_size) -
+                   (x->id.mv_size < y->id.mv_size);
 }
 
 /* Restores the heap h[0..k) below i: each entry ranks after (is less
@@ -227,8 +228,7 @@ int tc__lmdb_pop_add(tc__store *base, const tc__pop_add *items, size_t n,
     }
     for (size_t i = 0; i < n; i++) {
         if (!items[i].id || strlen(items[i].id) >= 64) {
-            return tc__errf(err, TC_EINVAL, "POPULAR ADD: item %zu: bad id",
-                            i);
+            return tc__errf(err, TC_EINVAL, "POPULAR ADD: item %zu: bad id", i);
         }
     }
     if ((rc = tc__lmdb_begin(s->e, 0, &txn)) != 0) {
@@ -252,8 +252,8 @@ int tc__lmdb_pop_add(tc__store *base, const tc__pop_add *items, size_t n,
     return tc__lmdb_fail(s, err, rc, "POPULAR ADD", items[0].id);
 }
 
-int tc__lmdb_pop_top(tc__store *base, size_t n, tc__pop_top **out,
-                     size_t *got, tc__err *err)
+int tc__lmdb_pop_top(tc__store *base, size_t n, tc__pop_top **out, size_t *got,
+                     tc__err *err)
 {
     tc__lmdb_store *s = (tc__lmdb_store *)base;
     tc__pop_top *top = NULL;
@@ -300,9 +300,9 @@ int tc__lmdb_pop_top(tc__store *base, size_t n, tc__pop_top **out,
     tc__free(r);
     if (rc != 0) {
         tc__pop_top_free(top, k);
-        return rc == ENOMEM ? tc__errf(err, TC_ENOMEM,
-                                       "POPULAR TOP: out of memory")
-                            : tc__lmdb_fail(s, err, rc, "POPULAR TOP", "");
+        return rc == ENOMEM
+                   ? tc__errf(err, TC_ENOMEM, "POPULAR TOP: out of memory")
+                   : tc__lmdb_fail(s, err, rc, "POPULAR TOP", "");
     }
     *out = top;
     *got = k;

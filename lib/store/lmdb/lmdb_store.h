@@ -164,12 +164,10 @@ int tc__lmdb_pop_add(tc__store *s, const tc__pop_add *items, size_t n,
 int tc__lmdb_pop_top(tc__store *s, size_t n, tc__pop_top **out, size_t *got,
                      tc__err *err);
 
-
 /* ---- lmdb_tally.c ------------------------------------------------------ */
 
 /* The tally's operations (store.h). */
 int tc__lmdb_tally_add(tc__store *s, const tc__tally *items, size_t n,
                        const char *floor, tc__err *err);
-int tc__lmdb_tally_read(tc__store *s, tc__tally **out, size_t *n,
-                        tc__err *err);
+int tc__lmdb_tally_read(tc__store *s, tc__tally **out, size_t *n, tc__err *err);
 #endif /* TC_STORE_LMDB_H */

@@ -135,9 +135,9 @@ int tc__lmdb_tally_read(tc__store *base, tc__tally **out, size_t *n,
     mdb_txn_abort(txn);
     if (rc != 0 && rc != MDB_NOTFOUND) {
         tc__tally_free(t, m);
-        return rc == ENOMEM ? tc__errf(err, TC_ENOMEM,
-                                       "TALLY READ: out of memory")
-                            : tc__lmdb_fail(s, err, rc, "TALLY READ", "");
+        return rc == ENOMEM
+                   ? tc__errf(err, TC_ENOMEM, "TALLY READ: out of memory")
+                   : tc__lmdb_fail(s, err, rc, "TALLY READ", "");
     }
     *out = t;
     *n = m;

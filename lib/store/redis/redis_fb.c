@@ -114,8 +114,7 @@ typedef struct put_ctx {
 static int bad_item(const tc__fb_put *it)
 {
     return !tc__fb_id_valid(it->id) || !it->json || !it->len || !it->type ||
-           !*it->type ||
-           strlen(it->type) > TYPE_MAX ||
+           !*it->type || strlen(it->type) > TYPE_MAX ||
            (it->override_key &&
             (!it->override_val || it->override_ttl_ms <= 0));
 }
@@ -498,8 +497,8 @@ static int seen_script(tc__store *s, int which, const char *pfx,
     return rc;
 }
 
-int tc__rfb_ack(tc__store *s, const char *pfx, const char *const *ids,
-                size_t n, tc__err *err)
+int tc__rfb_ack(tc__store *s, const char *pfx, const char *const *ids, size_t n,
+                tc__err *err)
 {
     int64_t acked;
 

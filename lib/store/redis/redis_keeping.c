@@ -81,19 +81,18 @@ static int ask(tc__store *s, const char *const *cmds, int argc, size_t n,
     }
     /* error replies are read here, not by the pool: a refused CONFIG is
      * an answer, not a failure of the server */
-    rc = tc__redis_run(s, TC__REDIS_IDEMPOTENT, cmds[0],
-                       cmds[argc - 1], n, &q, k, NULL, NULL, err);
+    rc = tc__redis_run(s, TC__REDIS_IDEMPOTENT, cmds[0], cmds[argc - 1], n, &q,
+                       k, NULL, NULL, err);
     tc__req_free(&q);
     return rc;
 }
 
 int tc__redis_keeping(tc__store *s, tc__store_keeping *out, tc__err *err)
 {
-    static const char *const config[] = {
-        "CONFIG", "GET", "maxmemory-policy", "CONFIG", "GET", "appendonly",
-        "CONFIG", "GET", "save"};
-    static const char *const info[] = {"INFO", "memory", "INFO",
-                                       "persistence"};
+    static const char *const config[] = {"CONFIG", "GET", "maxmemory-policy",
+                                         "CONFIG", "GET", "appendonly",
+                                         "CONFIG", "GET", "save"};
+    static const char *const info[] = {"INFO", "memory", "INFO", "persistence"};
     tc__rrep stack[3];
     tc__rsink k = {NULL, 0, 0, 0};
     const char *v;

@@ -57,7 +57,7 @@ typedef struct tc__redis {
     int64_t br_backoff_ms, br_retry_ms;
     uint64_t rng;
 
-    int fb_wait; /* feedback_wait_replicas (redis_script.c) */
+    int fb_wait;    /* feedback_wait_replicas (redis_script.c) */
     _Atomic int up; /* -1 before the first call */
     _Atomic uint64_t reconnects, errors;
 } tc__redis;
@@ -72,9 +72,9 @@ typedef struct tc__rcall {
     tc__redis *s;
     rconn conn;
     int have_conn, probe, rejected, local, drop;
-    int denied; /* an ACL refused the command (NOPERM): the server is up */
-    int budget;     /* the call's timeout, for messages */
-    int64_t until;  /* its deadline (deadline.h), tc__now_ms() clock */
+    int denied;    /* an ACL refused the command (NOPERM): the server is up */
+    int budget;    /* the call's timeout, for messages */
+    int64_t until; /* its deadline (deadline.h), tc__now_ms() clock */
     const char *cmd, *key;
     size_t nkeys;
     tc__err *err;
@@ -152,7 +152,7 @@ static void log_event(tc__redis *s, tc_log_level level, const char *event,
                       int rc, const char *detail, const char *retry_ms)
 {
     const char *f[] = {
-        "store",  s->target.where, "error",       tc__error_name(rc),
+        "store",  s->target.where, "error",        tc__error_name(rc),
         "detail", detail,          "#retry_in_ms", retry_ms,
         NULL};
 
@@ -454,8 +454,8 @@ static int sent_read(tc__redis *s, tc__rsent *t, tc__rsink *k)
 static int sent_begin(tc__redis *s, tc__rsent *t, int flags, const char *cmd,
                       const char *key, size_t nkeys, tc__req *q, tc__err *err)
 {
-    int rc = call_begin(s, &t->cl, flags & TC__REDIS_BYPASS, cmd, key, nkeys,
-                        err);
+    int rc =
+        call_begin(s, &t->cl, flags & TC__REDIS_BYPASS, cmd, key, nkeys, err);
 
     t->q = q;
     t->idempotent = flags & TC__REDIS_IDEMPOTENT;
@@ -492,9 +492,8 @@ int tc__redis_error_reply(rcall *cl, const tc__rrep *r)
     if (strncmp(r->str, "NOPERM", 6) == 0) {
         cl->denied = 1;
         return tc__errf(cl->err, TC_EAUTH,
-                        "%s: permission denied for %s on %.*s (%s)",
-                        label(cl), cl->cmd,
-                        colon ? (int)(colon + 1 - cl->key) : 1,
+                        "%s: permission denied for %s on %.*s (%s)", label(cl),
+                        cl->cmd, colon ? (int)(colon + 1 - cl->key) : 1,
                         colon ? cl->key : "-", r->str);
     }
     return tc__errf(cl->err, tc__resp_error_code(r->str), "%s: %s", label(cl),
@@ -557,8 +556,7 @@ int tc__redis_send(tc__rsent **out, tc__store *st, int flags, const char *cmd,
     return TC_OK;
 }
 
-int tc__redis_recv(tc__rsent *t, tc__rsink *k, tc__redis_read_fn read,
-                   void *ud)
+int tc__redis_recv(tc__rsent *t, tc__rsink *k, tc__redis_read_fn read, void *ud)
 {
     tc__redis *s = t->cl.s;
     int rc = sent_read(s, t, k);

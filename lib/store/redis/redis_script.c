@@ -32,10 +32,14 @@
 #define SHA_HEX 40
 
 static const char *const script_src[TC__NSCRIPTS] = {
-    [TC__SCRIPT_PUT] = put_lua,     [TC__SCRIPT_CONSUME] = consume_lua,
-    [TC__SCRIPT_ACK] = ack_lua,     [TC__SCRIPT_TRIM] = trim_lua,
-    [TC__SCRIPT_STATS] = stats_lua, [TC__SCRIPT_PURGE] = purge_lua,
-    [TC__SCRIPT_POP_ADD] = pop_add_lua, [TC__SCRIPT_POP_TOP] = pop_top_lua,
+    [TC__SCRIPT_PUT] = put_lua,
+    [TC__SCRIPT_CONSUME] = consume_lua,
+    [TC__SCRIPT_ACK] = ack_lua,
+    [TC__SCRIPT_TRIM] = trim_lua,
+    [TC__SCRIPT_STATS] = stats_lua,
+    [TC__SCRIPT_PURGE] = purge_lua,
+    [TC__SCRIPT_POP_ADD] = pop_add_lua,
+    [TC__SCRIPT_POP_TOP] = pop_top_lua,
     [TC__SCRIPT_TALLY_ADD] = tally_add_lua,
     [TC__SCRIPT_TALLY_READ] = tally_read_lua,
 };

@@ -249,8 +249,8 @@ int tc__rfb_count(tc__store *s, const char *pfx, const char *name, uint64_t n,
 int tc__rfb_consume(tc__store *s, const char *pfx, const char *consumer,
                     size_t max, int64_t claim_idle_ms, char ***ids,
                     char ***records, size_t *n, tc__err *err);
-int tc__rfb_ack(tc__store *s, const char *pfx, const char *const *ids,
-                size_t n, tc__err *err);
+int tc__rfb_ack(tc__store *s, const char *pfx, const char *const *ids, size_t n,
+                tc__err *err);
 int tc__rfb_purge(tc__store *s, const char *pfx, const char *const *ids,
                   size_t n, uint64_t *removed, tc__err *err);
 int tc__rfb_stats(tc__store *s, const char *pfx, tc__fb_stats *out,

@@ -107,8 +107,7 @@ static int take_read(tc__rcall *cl, tc__rrep *r, tc__scall *sc, size_t i)
     return TC_OK;
 }
 
-int tc__redis_tally_read(tc__store *s, tc__tally **out, size_t *n,
-                         tc__err *err)
+int tc__redis_tally_read(tc__store *s, tc__tally **out, size_t *n, tc__err *err)
 {
     tally_ctx x = {0};
     tc__scall sc = {.which = TC__SCRIPT_TALLY_READ,

@@ -94,9 +94,9 @@ static int roundtrip(tc__rtrack *tr, tc__req *q, tc__rsink *k, tc__err *err)
 static int refused(tc__rtrack *tr, const tc__rrep *r, const char *what,
                    tc__err *err)
 {
-    return tc__errf(err, TC_EPROTO, "%s on %s: %s", what, tr->t->where,
-                    r->type == REDIS_REPLY_ERROR && r->str ? r->str
-                                                           : "unexpected reply");
+    return tc__errf(
+        err, TC_EPROTO, "%s on %s: %s", what, tr->t->where,
+        r->type == REDIS_REPLY_ERROR && r->str ? r->str : "unexpected reply");
 }
 
 /*
@@ -118,7 +118,8 @@ static int track_connect(tc__rtrack *tr, tc__err *err)
     }
     tc__req_init(&q);
     tc__sink_init(&k, stack, 2, 1);
-    tc__req_argv(&q, 3, (const char *const[]){"CLIENT", "SETNAME", CLIENT_NAME});
+    tc__req_argv(&q, 3,
+                 (const char *const[]){"CLIENT", "SETNAME", CLIENT_NAME});
     tc__req_argv(&q, 2, (const char *const[]){"CLIENT", "ID"});
     rc = roundtrip(tr, &q, &k, err);
     if (rc == TC_OK && k.slot[1].type != REDIS_REPLY_INTEGER) {
@@ -252,7 +253,8 @@ static void *track_main(void *arg)
                 if (wait_for(tr, -1, backoff, &readable)) {
                     break;
                 }
-                backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
+                backoff =
+                    backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
                 continue;
             }
             backoff = RETRY_MIN_MS;
@@ -261,8 +263,8 @@ static void *track_main(void *arg)
                     (const char *const[]){"store", tr->t->where, NULL});
         }
         readable = tc__resp_buffered(tr->c) > 0;
-        if (!readable && wait_for(tr, tc__resp_fd(tr->c), TRACK_PING_MS / 2,
-                                  &readable)) {
+        if (!readable &&
+            wait_for(tr, tc__resp_fd(tr->c), TRACK_PING_MS / 2, &readable)) {
             break;
         }
         if (readable) {

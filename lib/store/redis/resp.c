@@ -311,10 +311,9 @@ static int conn_setup(struct tc__rconn **out, const tc__resp_target *t,
     /* From here on, replies are read into the calls' slots. */
     c->reader->fn = &tc__rep_fns;
     c->reader->privdata = NULL;
-    if (t->tls &&
-        (rc = tc__tls_open(&conn->tls, t->tls, c->fd, label, connect_until,
-                           cms < t->connect_ms ? budget_ms : cms, err)) !=
-            TC_OK) {
+    if (t->tls && (rc = tc__tls_open(
+                       &conn->tls, t->tls, c->fd, label, connect_until,
+                       cms < t->connect_ms ? budget_ms : cms, err)) != TC_OK) {
         goto fail;
     }
     if ((t->password || t->db != 0 || conn->tls) &&
@@ -374,7 +373,8 @@ const char *tc__resp_errstr(const struct tc__rconn *c)
     return c->rc->errstr;
 }
 
-/* ---- sending and reading --------------------------------------------------- */
+/* ---- sending and reading ---------------------------------------------------
+ */
 
 /*
  * A request through the TLS session: the pieces copied into records of
@@ -438,7 +438,9 @@ static int tls_fill(struct tc__rconn *c, int64_t until_ms)
 
     do {
         n = tc__tls_read(c->tls, buf, sizeof(buf),
-                         !first ? 0 : until_ms < by ? until_ms : by);
+                         !first          ? 0
+                         : until_ms < by ? until_ms
+                                         : by);
         if (n == 0) {
             return conn_err(c->rc, REDIS_ERR_EOF,
                             "Server closed the connection", ECONNRESET);
@@ -450,8 +452,7 @@ static int tls_fill(struct tc__rconn *c, int64_t until_ms)
             int eno = errno;
 
             return conn_err(c->rc, REDIS_ERR_IO,
-                            eno == EPROTO ? tc__tls_why(c->tls)
-                                          : strerror(eno),
+                            eno == EPROTO ? tc__tls_why(c->tls) : strerror(eno),
                             eno);
         }
         if (redisReaderFeed(c->rc->reader, buf, (size_t)n) != REDIS_OK) {
@@ -654,10 +655,9 @@ ssize_t tc__resp_read_raw(struct tc__rconn *c, char *buf, size_t cap)
     if (n < 0) {
         int eno = errno;
 
-        return conn_err(c->rc, REDIS_ERR_IO,
-                        c->tls && eno == EPROTO ? tc__tls_why(c->tls)
-                                                : strerror(eno),
-                        eno);
+        return conn_err(
+            c->rc, REDIS_ERR_IO,
+            c->tls && eno == EPROTO ? tc__tls_why(c->tls) : strerror(eno), eno);
     }
     return n;
 }

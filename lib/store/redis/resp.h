@@ -96,15 +96,16 @@ typedef struct tc__resp_target {
     char *user, *password; /* NULL: no AUTH */
     int db;                /* 0: no SELECT */
     int connect_ms, command_ms;
-    char *where; /* the server as messages name it, without password */
+    char *where;      /* the server as messages name it, without password */
     tc__tls_ctx *tls; /* rediss://: every connection is TLS; else NULL */
 } tc__resp_target;
 
 /*
  * Copies what cfg says of the server (defaults: port 6379, timeouts of
  * 250 ms) into t, and loads its TLS files. Returns TC_OK; TC_EINVAL (no
- * host or socket, a negative db); TC_ETLS (a TLS file, named); TC_ENOMEM. tc__resp_target_free releases the copies,
- * wiping the password first, also after a failed init.
+ * host or socket, a negative db); TC_ETLS (a TLS file, named); TC_ENOMEM.
+ * tc__resp_target_free releases the copies, wiping the password first, also
+ * after a failed init.
  */
 int tc__resp_target_init(tc__resp_target *t, const tc__store_config *cfg,
                          tc__err *err);
@@ -127,9 +128,9 @@ int tc__resp_connect(struct tc__rconn **out, const tc__resp_target *t,
  * what is left; a timeout's message names budget_ms, the call's timeout.
  * tc__resp_connect is this with the larger timeout of t from now.
  */
-int tc__resp_connect_until(struct tc__rconn **out,
-                           const tc__resp_target *t, const char *label,
-                           int64_t until_ms, int budget_ms, tc__err *err);
+int tc__resp_connect_until(struct tc__rconn **out, const tc__resp_target *t,
+                           const char *label, int64_t until_ms, int budget_ms,
+                           tc__err *err);
 void tc__resp_close(struct tc__rconn *c);
 int tc__resp_fd(const struct tc__rconn *c);
 
@@ -169,8 +170,8 @@ int tc__resp_read(struct tc__rconn *c, tc__rsink *k);
  * of sock_ms, the command timeout the connection's socket has: a read
  * that would wait past it fails as a timeout (errno EAGAIN).
  */
-int tc__resp_read_until(struct tc__rconn *c, tc__rsink *k,
-                        int64_t until_ms, int sock_ms);
+int tc__resp_read_until(struct tc__rconn *c, tc__rsink *k, int64_t until_ms,
+                        int sock_ms);
 
 /*
  * Writes the detail of a failed read (or connect, with where non-NULL)

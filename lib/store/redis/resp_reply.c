@@ -149,7 +149,7 @@ static void rep_free(void *obj)
 }
 
 redisReplyObjectFunctions tc__rep_fns = {rep_string, rep_array, rep_integer,
-                                            rep_nil, rep_free};
+                                         rep_nil, rep_free};
 
 int tc__sink_init(tc__rsink *k, tc__rrep *stack, size_t n, int nested)
 {
@@ -182,8 +182,8 @@ void tc__sink_free(tc__rsink *k, const tc__rrep *stack)
 
 const tc__rrep *tc__rrep_at(const tc__rrep *r, size_t i)
 {
-    if (!r || r->type != REDIS_REPLY_ARRAY || !r->element ||
-        i >= r->elements || i >= r->nalloc) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || !r->element || i >= r->elements ||
+        i >= r->nalloc) {
         return NULL;
     }
     return &r->element[i];
