@@ -453,7 +453,11 @@ static int flush_locked(tc__served *s)
         pend_clear(s, floor > 0 ? floor : 1); /* memory: keeps the window */
         return TC_OK;
     }
-    if (s->npend == 0 && s->trimmed == floor) {
+    if (s->npend == 0) {
+        /* nothing counted, nothing sent: the trim of old days rides on
+         * the next flush that has counts, so that a handle that answers
+         * nothing never calls the store from the ticker (whose call
+         * would find a store down for a caller who made no L2 call) */
         return TC_OK;
     }
     if ((rc = pend_fields(&t, &n, s)) != TC_OK) {
