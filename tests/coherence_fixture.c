@@ -50,6 +50,14 @@ void coh_hold(tc_cache *a, const char *key, const char *want)
     ck_assert_int_eq(t, TC_TIER_L1);
 }
 
+int64_t coh_stretch(int64_t ms)
+{
+    const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+    int64_t k = m && atoi(m) > 1 ? atoi(m) : 1;
+
+    return tt_under_valgrind() ? 20 * ms : (k > 8 ? 8 : k) * ms;
+}
+
 /* How long coh_until waits: GIVE_UP_MS, 10 times that under valgrind, and
  * CK_TIMEOUT_MULTIPLIER times under the sanitizers (make asan, make tsan
  * set it), whose builds on a loaded machine starve the tracking thread
@@ -58,10 +66,7 @@ void coh_hold(tc_cache *a, const char *key, const char *want)
  * for an invalidation heard. */
 static int64_t give_up_ms(void)
 {
-    const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
-    int64_t k = m && atoi(m) > 1 ? atoi(m) : 1;
-
-    return tt_under_valgrind() ? 10 * GIVE_UP_MS : (k > 8 ? 8 : k) * GIVE_UP_MS;
+    return tt_under_valgrind() ? 10 * GIVE_UP_MS : coh_stretch(GIVE_UP_MS);
 }
 
 /*

@@ -20,6 +20,9 @@
 #define GIVE_UP_MS 3000
 
 int64_t coh_bound(void);
+/* ms stretched as time is under valgrind (20 times) and the sanitizers
+ * (CK_TIMEOUT_MULTIPLIER, at most 8). */
+int64_t coh_stretch(int64_t ms);
 /* h's answer for key in NS: its value (malloc'd, or NULL on a miss) and
  * tier (may be NULL). */
 char *coh_get(tc_cache *h, const char *key, tc_tier *tier);
