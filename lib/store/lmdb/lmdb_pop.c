@@ -20,9 +20,11 @@ typedef struct pop_rank {
 } pop_rank;
 
 /*
- * Most counted first; equal counts by id, bytewise (a shorter id first
- * when one is the other's prefix), so the order is total: a tie at the
- * cut keeps the smaller ids, whatever order the table is walked in.
+ * Most counted first; equal counts by id, bytewise, the larger first (a
+ * longer id before its prefix), so the order is total and the one Redis'
+ * sorted set gives (ZREVRANGE; ZREMRANGEBYRANK drops a score's smaller
+ * members first): a tie at the cut keeps the larger ids, whatever order
+ * the table is walked in, on every store.
  */
 static int by_count_desc(const void *a, const void *b)
 {
@@ -33,10 +35,10 @@ static int by_count_desc(const void *a, const void *b)
     if (x->count != y->count) {
         return x->count > y->count ? -1 : 1;
     }
-    c = memcmp(x->id.mv_data, y->id.mv_data, n);
+    c = memcmp(y->id.mv_data, x->id.mv_data, n);
     return c ? c
-             : (x->id.mv_size > y->id.mv_size) -
-                   (x->id.mv_size < y->id.mv_size);
+             : (y->id.mv_size > x->id.mv_size) -
+                   (y->id.mv_size < x->id.mv_size);
 }
 
 /* Restores the heap h[0..k) below i: each entry ranks after (is less
