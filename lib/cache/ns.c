@@ -23,7 +23,7 @@ static int owns(const tc__cache *h, const tc__nsrt *ns)
 {
     uintptr_t p = (uintptr_t)ns, first = (uintptr_t)h->ns;
 
-    return p - first < h->nns * sizeof(*h->ns);
+    return p - first < h->ns_bytes;
 }
 
 tc__cache *tc__cache_ns_owner(tc__cache *a, tc__cache *b, const tc__nsrt *ns)

@@ -93,6 +93,7 @@ static int open_as(tc__cache **out, const tc_options *opt, int fb)
         goto fail;
     }
     h->nns = h->cfg.nns;
+    h->ns_bytes = h->nns * sizeof(*h->ns);
     if (!(h->ns = tc__calloc(h->nns, sizeof(*h->ns)))) {
         rc = tc__errf(&err, TC_ENOMEM, "out of memory");
         goto fail;

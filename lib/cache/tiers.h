@@ -76,6 +76,8 @@ struct tc__cache {
     tc__l1 *l1;
     tc__nsrt *ns;
     size_t nns;
+    size_t ns_bytes; /* nns * sizeof(*ns): ns.c's test of ownership needs
+                      * no multiply by a size that is not a power of two */
     pthread_mutex_t fl_mu;
     pthread_cond_t fl_cv;
     tc__flight *flights;
