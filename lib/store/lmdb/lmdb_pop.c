@@ -271,7 +271,9 @@ int tc__lmdb_pop_top(tc__store *base, size_t n, tc__pop_top **out, size_t *got,
     }
     if ((rc = ranked(s->e, txn, n, &r, &m)) == 0) {
         m = m < n ? m : n;
-        qsort(r, m, sizeof(*r), by_count_desc);
+        if (m > 1) { /* r is NULL for an empty table */
+            qsort(r, m, sizeof(*r), by_count_desc);
+        }
         if (m > 0 && !(top = tc__calloc(m, sizeof(*top)))) {
             rc = ENOMEM;
         }
