@@ -16,8 +16,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "base/config.h"
 #include "cache_fixture.h"
+#include "raw_store_fixture.h"
 #include "store/store.h"
 #include "tt_json.h"
 #include "suites.h"
@@ -254,23 +254,6 @@ START_TEST(test_pop_uncounted_and_thread)
 }
 END_TEST
 
-/* b's store opened on its own, for the table's order itself. */
-static tc__store *raw_store(bk *b, tc__config *cfg)
-{
-    tc__store *s = NULL;
-    tc__err err = {""};
-
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->store.connect_timeout_ms = 2000;
-    cfg->store.command_timeout_ms = 2000;
-    cfg->store.pool_size = 2;
-    cfg->store.map_bytes = (size_t)64 << 20;
-    ck_assert_int_eq(tc__config_parse_url(cfg, b->url, &err), TC_OK);
-    ck_assert_msg(tc__store_open(&s, &cfg->store, NULL, &err) == TC_OK,
-                  "open: %s", err.msg);
-    return s;
-}
-
 /* Adds ids[i] counted counts[i], n of them, with keep. */
 static void pop_add(tc__store *s, char (*ids)[16], const uint64_t *counts,
                     size_t n, size_t keep)
@@ -325,7 +308,7 @@ START_TEST(test_pop_ties)
         counts[i] = (29 - i) % 3 == 0 ? 50 : 7;
     }
     bk_start(&b, pop_kinds[_i]);
-    s = raw_store(&b, &cfg);
+    s = raw_store_open(&b, &cfg);
     pop_add(s, ids, counts, 30, 15);
     ck_assert_int_eq(s->ops->pop_top(s, 100, &got_top, &got, &err), TC_OK);
     ck_assert_uint_eq(got, 15);
@@ -353,7 +336,7 @@ START_TEST(test_pop_ties)
     /* N ids of four counts, added in an order unlike theirs: the KEEP
      * first of a sort of them are kept */
     bk_start(&b, pop_kinds[_i]);
-    s = raw_store(&b, &cfg);
+    s = raw_store_open(&b, &cfg);
     for (size_t i = 0; i < N; i++) {
         seed = seed * 6364136223846793005u + 1442695040888963407u;
         snprintf(ids[i], 16, "tc:pop:%05zu", i * 7919 % N);

@@ -19,6 +19,7 @@
 
 #include "base/config.h"
 #include "cache_fixture.h"
+#include "raw_store_fixture.h"
 #include "store/store.h"
 #include "suites.h"
 #include "tt_json.h"
@@ -475,23 +476,8 @@ START_TEST(test_served_shadow)
 }
 END_TEST
 
-/* A raw store on b's URL, for what the API cannot do: write old days. */
-static tc__store *raw_open(bk *b, tc__config *cfg)
-{
-    tc__store *st = NULL;
-    tc__err err = {""};
-
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->store.connect_timeout_ms = 2000;
-    cfg->store.command_timeout_ms = 2000;
-    cfg->store.pool_size = 2;
-    cfg->store.map_bytes = (size_t)64 << 20;
-    ck_assert_int_eq(tc__config_parse_url(cfg, b->url, &err), TC_OK);
-    ck_assert_msg(tc__store_open(&st, &cfg->store, NULL, &err) == TC_OK,
-                  "open: %s", err.msg);
-    return st;
-}
-
+/* Whether the store's tally holds field (read past the API, which counts
+ * only the retention's window), and its count. */
 static int raw_has(tc__store *st, const char *field, uint64_t *count)
 {
     tc__tally *t = NULL;
@@ -536,7 +522,7 @@ START_TEST(test_served_trim)
     strftime(kept, 9, "%Y%m%d", gmtime(&yday));
     strcat(kept, ":m:5:fn:v1greeting");
     bk_start(&b, kinds[_i]);
-    st = raw_open(&b, &cfg);
+    st = raw_store_open(&b, &cfg);
     ck_assert_msg(st->ops->tally_add(st, items, 2, NULL, &err) == TC_OK, "%s",
                   err.msg);
     ck_assert(raw_has(st, old, &n) && n == 7);
